@@ -1,0 +1,120 @@
+// Runs the bundled action exactly as the runner does: `node dist/index.js` with INPUT_* variables,
+// GITHUB_OUTPUT and GITHUB_STEP_SUMMARY files; then reads back everything it printed and wrote.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const DIST = fileURLToPath(new URL('../dist/index.js', import.meta.url));
+
+export interface Run {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+  readonly outputs: Record<string, string>;
+  readonly summary: string;
+  /** Lines of stdout that are workflow commands `::error::`, `::warning::`, `::add-mask::`. */
+  readonly errors: string[];
+  readonly warnings: string[];
+  readonly masks: string[];
+  readonly ms: number;
+}
+
+export interface RunOptions {
+  /** Extra environment, e.g. GITHUB_REPOSITORY or the OIDC request variables. */
+  readonly env?: Record<string, string>;
+  /** Kill the process after this long (a test of bounded time fails rather than hangs). */
+  readonly killAfterMs?: number;
+}
+
+/** The runner's name for input `foo-bar`: `INPUT_FOO-BAR`. */
+export function inputEnv(inputs: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(inputs).map(([k, v]) => [`INPUT_${k.replace(/ /g, '_').toUpperCase()}`, v]));
+}
+
+export async function runAction(inputs: Record<string, string>, options: RunOptions = {}): Promise<Run> {
+  const dir = mkdtempSync(join(tmpdir(), 'rotate-run-'));
+  const outputFile = join(dir, 'output');
+  const summaryFile = join(dir, 'summary');
+  writeFileSync(outputFile, '');
+  writeFileSync(summaryFile, '');
+  const env: Record<string, string> = {
+    PATH: process.env['PATH'] ?? '',
+    HOME: process.env['HOME'] ?? dir,
+    RUNNER_TEMP: dir,
+    GITHUB_ACTIONS: 'true',
+    GITHUB_OUTPUT: outputFile,
+    GITHUB_STEP_SUMMARY: summaryFile,
+    ...options.env,
+    ...inputEnv(inputs),
+  };
+  const started = Date.now();
+  const child = spawn(process.execPath, [DIST], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const timer = options.killAfterMs ? setTimeout(() => child.kill('SIGKILL'), options.killAfterMs) : undefined;
+  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+  if (timer) clearTimeout(timer);
+  const ms = Date.now() - started;
+  const outputs = parseOutputFile(readFileSync(outputFile, 'utf8'));
+  const summary = readFileSync(summaryFile, 'utf8');
+  rmSync(dir, { recursive: true, force: true });
+  const lines = stdout.split('\n');
+  const pick = (prefix: string): string[] => lines.filter((l) => l.startsWith(prefix)).map((l) => l.slice(prefix.length));
+  return {
+    code,
+    stdout,
+    stderr,
+    outputs,
+    summary,
+    errors: lines.filter((l) => l.startsWith('::error')).map((l) => l.replace(/^::error[^:]*::/, '')),
+    warnings: lines.filter((l) => l.startsWith('::warning')).map((l) => l.replace(/^::warning[^:]*::/, '')),
+    masks: pick('::add-mask::'),
+    ms,
+  };
+}
+
+/** GITHUB_OUTPUT holds `name<<DELIMITER`, the value's lines, then `DELIMITER`. */
+export function parseOutputFile(text: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  const lines = text.split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    const m = /^([^<]+)<<(.+)$/.exec(lines[i]!);
+    if (!m) continue;
+    const value: string[] = [];
+    for (i++; i < lines.length && lines[i] !== m[2]; i++) value.push(lines[i]!);
+    out[m[1]!] = value.join('\n');
+  }
+  return out;
+}
+
+/**
+ * Every place a secret could leak to: stdout except the `::add-mask::` lines (the only line allowed
+ * to carry a secret, because that is how the runner learns to hide it), stderr, outputs and summary.
+ * Returns a description of each leak found; tests expect an empty list.
+ */
+export function findLeaks(run: Run, secrets: readonly string[]): string[] {
+  const places: [string, string][] = [
+    ['stdout', run.stdout.split('\n').filter((l) => !l.startsWith('::add-mask::')).join('\n')],
+    ['stderr', run.stderr],
+    ['summary', run.summary],
+    ...Object.entries(run.outputs).map(([k, v]): [string, string] => [`output ${k}`, v]),
+  ];
+  const leaks: string[] = [];
+  for (const secret of secrets) {
+    if (secret.length < 6) throw new Error(`test secret '${secret}' is too short to scan for`);
+    const forms = [secret, Buffer.from(secret).toString('base64'), Buffer.from(secret).toString('base64url'), encodeURIComponent(secret)];
+    for (const [where, text] of places) {
+      for (const form of forms) if (text.includes(form)) leaks.push(`${where} contains a secret (${form === secret ? 'plain' : 'encoded'}) starting ${secret.slice(0, 3)}…`);
+    }
+  }
+  return leaks;
+}
+
+/** Index of the first stdout line containing `text`, for order-of-effects assertions. */
+export function lineOf(run: Run, predicate: (line: string) => boolean): number {
+  return run.stdout.split('\n').findIndex(predicate);
+}

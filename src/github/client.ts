@@ -1,0 +1,92 @@
+// The Octokit client: throttled writes as GitHub asks, retries with capped, jittered backoff that
+// stop at a deadline, and a timeout on every request.
+import { HttpClient } from '@actions/http-client';
+import { getOctokit } from '@actions/github';
+import { retry } from '@octokit/plugin-retry';
+import { throttling } from '@octokit/plugin-throttling';
+import type { Octokit } from '@octokit/core';
+import { fetch as undiciFetch } from 'undici';
+import { backoffMs, retryAfterMs, sleep } from '../retry.js';
+
+export type GitHub = ReturnType<typeof getOctokit>;
+
+/** When retrying must stop. The pipeline moves it: short before the rotation, long after. */
+export interface Budget {
+  deadline: number;
+}
+
+export interface ClientOptions {
+  readonly token: string;
+  readonly apiUrl: string;
+  readonly timeoutMs: number;
+  readonly budget: Budget;
+  readonly warn: (message: string) => void;
+}
+
+export function createGitHub(o: ClientOptions): GitHub {
+  const dispatcher = new HttpClient().getAgentDispatcher(o.apiUrl);
+  const timedFetch = (url: string, init: RequestInit & { signal?: AbortSignal | null }): Promise<unknown> => {
+    const timeout = AbortSignal.timeout(o.timeoutMs);
+    const signal = init.signal ? AbortSignal.any([init.signal, timeout]) : timeout;
+    return undiciFetch(url, { ...(init as object), signal, ...(dispatcher ? { dispatcher } : {}) } as Parameters<typeof undiciFetch>[1]);
+  };
+  const canWait = (seconds: number, retryCount: number): boolean => retryCount < 5 && Date.now() + seconds * 1000 < o.budget.deadline;
+  return getOctokit(
+    o.token,
+    {
+      baseUrl: o.apiUrl,
+      request: { fetch: timedFetch },
+      retry: { retries: 10, retryAfterBaseValue: 0 },
+      throttle: {
+        onRateLimit: (after: number, options: { method: string; url: string }, _o: unknown, count: number) => {
+          const ok = canWait(after, count);
+          o.warn(`GitHub rate limit on ${options.method} ${options.url}; ${ok ? `retrying in ${after} s` : 'giving up'}.`);
+          return ok;
+        },
+        onSecondaryRateLimit: (after: number, options: { method: string; url: string }, _o: unknown, count: number) => {
+          const ok = canWait(after, count);
+          o.warn(`GitHub secondary rate limit on ${options.method} ${options.url}; ${ok ? `retrying in ${after} s` : 'giving up'}.`);
+          return ok;
+        },
+      },
+    },
+    backoff(o.budget),
+    retry,
+    throttling,
+  );
+}
+
+/**
+ * Supplies the wait between retries that @octokit/plugin-retry makes (its own is quadratic and
+ * unjittered, so it is set to zero): capped exponential with full jitter, or `Retry-After` when
+ * GitHub sends one. Past the deadline the error is passed on as final, so the retry plugin stops.
+ * Registered before the retry plugin, so its error hook runs first.
+ */
+function backoff(budget: Budget) {
+  return (octokit: Octokit): void => {
+    octokit.hook.error('request', async (error, options) => {
+      const e = error as Error & { status?: number; response?: { headers?: Record<string, string> } };
+      const status = e.status ?? 500;
+      const retriable = status >= 500 || status === 429;
+      if (!retriable) throw error;
+      const attempt = ((options.request as { retryCount?: number } | undefined)?.retryCount ?? 0) + 1;
+      const wait = retryAfterMs(e.response?.headers?.['retry-after']) ?? backoffMs(attempt);
+      if (Date.now() + wait >= budget.deadline || attempt > 8) throw new FinalError(e);
+      await sleep(wait);
+      throw error;
+    });
+  };
+}
+
+/** An error the retry plugin leaves alone: it has no `request` property. */
+export class FinalError extends Error {
+  override readonly name = 'FinalError';
+  readonly status: number | undefined;
+  /** Present when GitHub answered; only the status is kept, never headers or body. */
+  readonly response: { readonly status: number } | undefined;
+  constructor(cause: Error & { status?: number; response?: unknown }) {
+    super(cause.response ? 'GitHub answered with an error' : cause.message);
+    this.status = cause.status;
+    this.response = cause.response && cause.status ? { status: cause.status } : undefined;
+  }
+}

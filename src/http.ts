@@ -1,0 +1,151 @@
+// The one HTTP helper for provider APIs (GitHub goes through Octokit). It owns timeouts, JSON and
+// form bodies, the retry policy and error wrapping, so that providers only say what they call and why.
+import { HttpClient } from '@actions/http-client';
+import { type Dispatcher, request } from 'undici';
+import { backoffMs, retryAfterMs, sleep } from './retry.js';
+
+export type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+
+export interface Call {
+  readonly method: Method;
+  readonly url: string;
+  /** What the call does, in words that finish "Could not ...": used in every error. */
+  readonly what: string;
+  readonly headers?: Readonly<Record<string, string>>;
+  readonly json?: unknown;
+  readonly form?: Readonly<Record<string, string | readonly string[]>>;
+  /**
+   * `safe`: reads and idempotent writes, retried on timeouts, dropped connections, 429 and 5xx.
+   * `once`: a rotating call. Retried only when it surely never reached the provider (the connection
+   * was refused) or was refused before processing (429); any other fault makes its outcome unknown.
+   */
+  readonly retry: 'safe' | 'once';
+  /** A safe one-line description of an error body (codes, messages, request ids). Never the body itself. */
+  readonly explain?: (status: number, body: unknown) => string | undefined;
+}
+
+export interface Response {
+  readonly status: number;
+  readonly headers: Readonly<Record<string, string | string[] | undefined>>;
+  /** Parsed JSON, or the text when it is not JSON, or undefined when empty. */
+  readonly body: unknown;
+}
+
+export interface HttpOptions {
+  /** Per-attempt limit for the whole exchange (connect, headers, body). */
+  readonly timeoutMs: number;
+  /** Attempts for `safe` calls. */
+  readonly attempts: number;
+}
+
+/** An HTTP failure whose message never carries a body, a header or a secret. */
+export class HttpError extends Error {
+  override readonly name = 'HttpError';
+  constructor(
+    message: string,
+    /** The provider's status, when it answered. */
+    readonly status: number | undefined,
+    /** True when a request may have reached the provider and its effect is not known. */
+    readonly outcomeUnknown: boolean,
+    /** Parsed body of an error answer, for providers that branch on error codes. Never log it. */
+    readonly body?: unknown,
+  ) {
+    super(message);
+  }
+}
+
+const defaults: HttpOptions = { timeoutMs: 30_000, attempts: 4 };
+let options: HttpOptions = defaults;
+
+/** Sets the limits once, from the validated inputs. */
+export function configureHttp(next: Partial<HttpOptions>): void {
+  options = { ...defaults, ...next };
+}
+
+const TIMEOUTS = new Set(['TimeoutError', 'AbortError', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
+const NEVER_SENT = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'UND_ERR_CONNECT_TIMEOUT']);
+
+export async function call(c: Call): Promise<Response> {
+  const host = new URL(c.url).host;
+  const maxAttempts = c.retry === 'safe' ? options.attempts : 3;
+  for (let attempt = 1; ; attempt++) {
+    let res: Response;
+    try {
+      res = await once(c);
+    } catch (err) {
+      const e = err as { code?: unknown; name?: string };
+      const code = typeof e.code === 'string' ? e.code : (e.name ?? 'Error');
+      const neverSent = NEVER_SENT.has(code);
+      if (attempt < maxAttempts && (c.retry === 'safe' || neverSent)) {
+        await sleep(backoffMs(attempt));
+        continue;
+      }
+      const why = TIMEOUTS.has(code) ? `no answer within ${options.timeoutMs / 1000} s` : `network error ${code}`;
+      throw new HttpError(`Could not ${c.what}: ${why} from ${host}.`, undefined, !neverSent && c.retry === 'once');
+    }
+    if (res.status < 400) return res;
+    const retriable = res.status === 429 || (c.retry === 'safe' && res.status >= 500);
+    if (retriable && attempt < maxAttempts) {
+      await sleep(retryAfterMs(res.headers['retry-after']) ?? backoffMs(attempt));
+      continue;
+    }
+    const detail = c.explain?.(res.status, res.body);
+    throw new HttpError(
+      `Could not ${c.what}: HTTP ${res.status} from ${host}${detail ? ` (${detail})` : ''}.`,
+      res.status,
+      c.retry === 'once' && res.status >= 500,
+      res.body,
+    );
+  }
+}
+
+async function once(c: Call): Promise<Response> {
+  const headers: Record<string, string> = { accept: 'application/json', ...c.headers };
+  let body: string | undefined;
+  if (c.json !== undefined) {
+    headers['content-type'] = 'application/json';
+    body = JSON.stringify(c.json);
+  } else if (c.form) {
+    headers['content-type'] = 'application/x-www-form-urlencoded';
+    const params = new URLSearchParams();
+    for (const [k, v] of Object.entries(c.form)) for (const one of typeof v === 'string' ? [v] : v) params.append(k, one);
+    body = params.toString();
+  }
+  const dispatcher = proxyFor(c.url);
+  const res = await request(c.url, {
+    method: c.method,
+    headers,
+    body: body ?? null,
+    ...(dispatcher ? { dispatcher } : {}),
+    signal: AbortSignal.timeout(options.timeoutMs),
+    headersTimeout: options.timeoutMs,
+    bodyTimeout: options.timeoutMs,
+  });
+  const text = await res.body.text();
+  return { status: res.statusCode, headers: res.headers, body: parse(text) };
+}
+
+const proxies = new Map<string, Dispatcher | undefined>();
+
+/** The runner's proxy settings (https_proxy, no_proxy), as @actions/http-client reads them. */
+function proxyFor(url: string): Dispatcher | undefined {
+  const origin = new URL(url).origin;
+  if (!proxies.has(origin)) proxies.set(origin, new HttpClient().getAgentDispatcher(origin) as Dispatcher | undefined);
+  return proxies.get(origin);
+}
+
+function parse(text: string): unknown {
+  if (text === '') return undefined;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return text;
+  }
+}
+
+/** Reads a string field of an object body, for error explanations and responses. */
+export function field(body: unknown, name: string): string | undefined {
+  if (body === null || typeof body !== 'object') return undefined;
+  const v = (body as Record<string, unknown>)[name];
+  return typeof v === 'string' || typeof v === 'number' ? String(v) : undefined;
+}

@@ -1,0 +1,108 @@
+// Readers for single inputs. Each one throws an InputError that starts with the input's name,
+// quotes the bad value when it is not secret, and shows the expected form.
+
+export class InputError extends Error {
+  override readonly name = 'InputError';
+}
+
+/** Reads one raw input by its action.yml name; '' when absent. */
+export type Read = (name: string) => string;
+
+export function optional(read: Read, name: string): string | undefined {
+  const v = read(name).trim();
+  return v === '' ? undefined : v;
+}
+
+export function required(read: Read, name: string, expected: string): string {
+  const v = optional(read, name);
+  if (v === undefined) throw new InputError(`Input '${name}' is required: ${expected}.`);
+  return v;
+}
+
+export function bool(read: Read, name: string, fallback: boolean): boolean {
+  const v = optional(read, name)?.toLowerCase();
+  if (v === undefined) return fallback;
+  if (v === 'true') return true;
+  if (v === 'false') return false;
+  throw new InputError(`Input '${name}' is '${v}'; expected true or false.`);
+}
+
+export function oneOf<T extends string>(read: Read, name: string, values: readonly T[], fallback: T): T {
+  const v = optional(read, name) ?? fallback;
+  if ((values as readonly string[]).includes(v)) return v as T;
+  throw new InputError(`Input '${name}' is '${v}'; expected one of: ${values.join(', ')}.`);
+}
+
+export function integer(read: Read, name: string, min: number, max: number, fallback?: number): number | undefined {
+  const v = optional(read, name);
+  if (v === undefined) return fallback;
+  const n = /^\d+$/.test(v) ? Number(v) : NaN;
+  if (!Number.isSafeInteger(n) || n < min || n > max) {
+    throw new InputError(`Input '${name}' is '${v}'; expected a whole number from ${min} to ${max}.`);
+  }
+  return n;
+}
+
+const UNITS: Record<string, number> = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** `90m`, `12h`, `7d`, `30s`. */
+export function duration(read: Read, name: string, fallbackMs?: number): number | undefined {
+  const v = optional(read, name);
+  if (v === undefined) return fallbackMs;
+  const m = /^(\d{1,7})([smhd])$/.exec(v);
+  const ms = m ? Number(m[1]) * UNITS[m[2]!]! : 0;
+  if (ms <= 0) throw new InputError(`Input '${name}' is '${v}'; expected a duration such as 30s, 90m, 12h or 7d.`);
+  return ms;
+}
+
+const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);
+
+/** An https URL, or http on a loopback host (for local emulators). Returned without a trailing slash. */
+export function url(read: Read, name: string, fallback?: string): string {
+  const v = optional(read, name) ?? fallback;
+  if (v === undefined) throw new InputError(`Input '${name}' is required: an https:// URL.`);
+  return checkUrl(name, v);
+}
+
+export function checkUrl(name: string, v: string): string {
+  let u: URL;
+  try {
+    u = new URL(v);
+  } catch {
+    throw new InputError(`Input '${name}' is '${v}'; expected an https:// URL.`);
+  }
+  const ok = u.protocol === 'https:' || (u.protocol === 'http:' && LOOPBACK.has(u.hostname));
+  if (!ok || u.username || u.password || u.search || u.hash) {
+    throw new InputError(`Input '${name}' is '${v}'; expected an https:// URL without credentials or query (http only for 127.0.0.1, localhost, [::1]).`);
+  }
+  return u.href.replace(/\/+$/, '');
+}
+
+/** A name GitHub accepts for a secret. */
+export function secretName(name: string, v: string): string {
+  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(v) || /^GITHUB_/i.test(v)) {
+    throw new InputError(
+      `Input '${name}' is '${v}'; a GitHub secret name has only letters, digits and _, does not start with a digit, and does not start with GITHUB_.`,
+    );
+  }
+  return v;
+}
+
+/** A value safe to put in a URL path segment (ids, GUIDs, org names). */
+export function pathId(read: Read, name: string, expected: string, pattern = /^[A-Za-z0-9._-]{1,128}$/): string {
+  const v = required(read, name, expected);
+  if (!pattern.test(v)) throw new InputError(`Input '${name}' is '${v}'; expected ${expected}.`);
+  return v;
+}
+
+export const GUID = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
+
+/** An ISO 8601 date-time with a time zone, e.g. 2027-11-28T23:59:59Z. */
+export function isoDate(read: Read, name: string): string | undefined {
+  const v = optional(read, name);
+  if (v === undefined) return undefined;
+  if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/.test(v) || Number.isNaN(Date.parse(v))) {
+    throw new InputError(`Input '${name}' is '${v}'; expected an ISO 8601 date-time with a time zone, such as 2027-11-28T23:59:59Z.`);
+  }
+  return v;
+}

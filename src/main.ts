@@ -1,0 +1,49 @@
+// The entry: read inputs, wire the pieces, run the pipeline, publish the report.
+import * as core from '@actions/core';
+import { createGitHub, type Budget } from './github/client.js';
+import { SecretStore } from './github/store.js';
+import { configureHttp } from './http.js';
+import { parseInputs } from './inputs/index.js';
+import { runPipeline, type Report } from './pipeline.js';
+import { createProvider } from './providers/index.js';
+import { setOutputs, summaryMarkdown, writeSummary } from './summary.js';
+
+/** Inputs that carry credentials: masked before anything else happens. */
+export const SECRET_INPUTS = [
+  'github-token',
+  'csp-api-token',
+  'csp-client-secret',
+  'whmcs-secret',
+  'whmcs-access-key',
+  'entra-auth-client-secret',
+  'woodpecker-api-key',
+  'woodpecker-client-secret',
+] as const;
+
+export async function run(): Promise<void> {
+  const provider = core.getInput('provider') || 'unknown';
+  let report: Report;
+  try {
+    for (const name of SECRET_INPUTS) {
+      const v = core.getInput(name);
+      if (v) core.setSecret(v);
+    }
+    const settings = parseInputs((name) => core.getInput(name), process.env);
+    configureHttp({ timeoutMs: settings.requestTimeoutMs });
+    const budget: Budget = { deadline: Date.now() };
+    const gh = createGitHub({ token: settings.github.token, apiUrl: settings.github.apiUrl, timeoutMs: settings.requestTimeoutMs, budget, warn: core.warning });
+    const deps = { mask: core.setSecret, info: core.info, warn: core.warning, idToken: (aud: string) => core.getIDToken(aud) };
+    report = await runPipeline(settings, {
+      provider: createProvider(settings.provider, deps),
+      destination: new SecretStore(gh),
+      budget,
+      ...deps,
+    });
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    report = { outcome: 'failed', rotated: false, targets: [], failure: message, nextStep: 'Nothing was changed at the provider unless the message says otherwise. Fix the cause and re-run the workflow.' };
+  }
+  setOutputs(report);
+  await writeSummary(summaryMarkdown(provider, report)).catch((err: unknown) => core.warning(`Could not write the job summary: ${(err as Error).message}`));
+  if (report.failure) core.setFailed(report.failure);
+}

@@ -1,0 +1,155 @@
+// VMware Cloud Services Platform: organization OAuth app secrets.
+import { randomInt } from 'node:crypto';
+import { call, field, HttpError } from '../http.js';
+import type { CspSettings } from '../inputs/index.js';
+import { type Credential, type Provider, type ProviderDeps, ProviderError, type Rotation } from './types.js';
+
+const HINTS: Record<number, string> = {
+  401: 'the CSP credentials were refused or the token expired',
+  403: 'the identity lacks the Organization Owner, Admin or Developer role in this organization',
+  404: 'the organization or OAuth app does not exist',
+  409: 'CSP reports a conflict with the current state of the app',
+  429: 'CSP rate limit; try again later',
+  500: 'CSP had an internal error',
+};
+
+/** CSP error bodies carry codes, a message and a request id: the safe parts for support tickets. */
+function explain(status: number, body: unknown): string {
+  const parts = [HINTS[status]];
+  const code = field(body, 'errorCode') ?? field(body, 'cspErrorCode');
+  const message = field(body, 'message');
+  const requestId = field(body, 'requestId');
+  if (code) parts.push(`errorCode ${code}`);
+  if (message) parts.push(`message "${message.slice(0, 200)}"`);
+  if (requestId) parts.push(`requestId ${requestId}`);
+  return parts.filter(Boolean).join('; ');
+}
+
+export function createCsp(s: CspSettings, deps: ProviderDeps): Provider {
+  const base = `${s.url}/csp/gateway/am/api`;
+  const secretPath = `${base}/orgs/${encodeURIComponent(s.orgId)}/oauth-apps/${encodeURIComponent(s.appId)}/secret`;
+  let token = '';
+  let clientId = s.appId;
+
+  const authHeader = (): Record<string, string> => ({ authorization: `Bearer ${token}` });
+
+  async function authenticate(): Promise<void> {
+    const res =
+      s.auth.kind === 'api-token'
+        ? await call({ method: 'POST', url: `${base}/auth/api-tokens/authorize`, form: { api_token: s.auth.token }, what: 'exchange csp-api-token for a CSP access token', retry: 'safe', explain })
+        : await clientCredentials(s.auth.clientId, s.auth.clientSecret, 'safe');
+    const t = field(res.body, 'access_token');
+    if (!t) throw new ProviderError('CSP answered the token request without an access_token.');
+    deps.mask(t);
+    token = t;
+  }
+
+  function clientCredentials(id: string, secret: string, retry: 'safe' | 'once') {
+    return call({
+      method: 'POST',
+      url: `${base}/auth/authorize`,
+      headers: { authorization: `Basic ${Buffer.from(`${id}:${secret}`).toString('base64')}` },
+      form: { grant_type: 'client_credentials' },
+      what: 'obtain a CSP access token with client credentials',
+      retry,
+      explain,
+    });
+  }
+
+  /** After a POST whose outcome is unknown: the secret we sent works if and only if CSP took it. */
+  async function overlapTookEffect(secret: string): Promise<boolean> {
+    try {
+      await clientCredentials(clientId, secret, 'safe');
+      return true;
+    } catch (err) {
+      if (err instanceof HttpError && (err.status === 400 || err.status === 401)) return false;
+      throw new ProviderError(
+        `The overlap rotation's outcome is unknown and checking it failed too: ${(err as Error).message} The previous secret still works until the window ends; re-run the workflow.`,
+        true,
+      );
+    }
+  }
+
+  return {
+    async preflight(): Promise<Credential> {
+      await authenticate();
+      const res = await call({
+        method: 'GET',
+        url: `${base}/orgs/${encodeURIComponent(s.orgId)}/oauth-apps/${encodeURIComponent(s.appId)}`,
+        headers: authHeader(),
+        what: `read OAuth app ${s.appId} in CSP organization ${s.orgId}`,
+        retry: 'safe',
+        explain,
+      });
+      clientId = field(res.body, 'clientId') ?? field(res.body, 'id') ?? s.appId;
+      return {
+        clientId,
+        credentialId: s.appId,
+        description: `CSP OAuth app ${s.appId} in organization ${s.orgId} (${s.rotation})`,
+        expiresAt: undefined,
+        oldSecretDiesOnRotate: s.rotation === 'regenerate',
+      };
+    },
+
+    async rotate(): Promise<Rotation> {
+      if (s.rotation === 'regenerate') {
+        const res = await call({ method: 'PUT', url: secretPath, headers: authHeader(), json: {}, what: 'regenerate the CSP OAuth app secret', retry: 'once', explain }).catch(unknownOutcome);
+        const secret = field(res.body, 'clientSecret');
+        if (!secret) throw new ProviderError('CSP regenerated the secret but its answer had no clientSecret: the old secret is dead and the new one unknown. Regenerate it in the CSP console.', true);
+        deps.mask(secret);
+        return { secret, clientId: field(res.body, 'clientId') ?? clientId, credentialId: s.appId, expiresAt: undefined };
+      }
+      const secret = generateSecret();
+      deps.mask(secret);
+      try {
+        await call({
+          method: 'POST',
+          url: secretPath,
+          headers: authHeader(),
+          json: { newClientSecret: secret, secretRotationExpirationInSeconds: s.overlapSeconds },
+          what: 'start an overlap rotation of the CSP OAuth app secret',
+          retry: 'once',
+          explain,
+        });
+      } catch (err) {
+        if (!(err instanceof HttpError && err.outcomeUnknown)) throw err;
+        deps.warn(`${err.message} Checking whether CSP took the new secret (it was not sent again).`);
+        if (!(await overlapTookEffect(secret))) throw new ProviderError(`${err.message} CSP did not take the new secret; nothing changed. Re-run the workflow.`);
+      }
+      const expiresAt = new Date(Date.now() + s.overlapSeconds * 1000).toISOString();
+      deps.info(`CSP accepted the new secret; the previous one stays valid until about ${expiresAt}.`);
+      return { secret, clientId, credentialId: s.appId, expiresAt: undefined };
+    },
+
+    async retirePrevious(): Promise<string | undefined> {
+      if (s.rotation !== 'overlap' || !s.retirePrevious) return undefined;
+      await call({ method: 'DELETE', url: secretPath, headers: authHeader(), what: 'delete the previous CSP OAuth app secret', retry: 'safe', explain });
+      return 'the previous CSP secret (deleted before its overlap window ended)';
+    },
+
+    async abandon(): Promise<string | undefined> {
+      return undefined;
+    },
+  };
+}
+
+function unknownOutcome(err: unknown): never {
+  if (err instanceof HttpError && err.outcomeUnknown) {
+    throw new ProviderError(`${err.message} The request may have reached CSP: the secret may have been regenerated, and it was not retried so as not to rotate twice. Check the app in the CSP console; if the old secret no longer works, regenerate it there.`, true);
+  }
+  throw err;
+}
+
+const CLASSES = ['abcdefghijkmnopqrstuvwxyz', 'ABCDEFGHJKLMNPQRSTUVWXYZ', '23456789', '-_.~!#%+=@^'];
+
+/** 48 characters from a CSPRNG with at least one of each class CSP requires (lower, upper, digit, symbol). */
+export function generateSecret(length = 48): string {
+  const all = CLASSES.join('');
+  const chars = CLASSES.map((c) => c[randomInt(c.length)]!);
+  while (chars.length < length) chars.push(all[randomInt(all.length)]!);
+  for (let i = chars.length - 1; i > 0; i--) {
+    const j = randomInt(i + 1);
+    [chars[i], chars[j]] = [chars[j]!, chars[i]!];
+  }
+  return chars.join('');
+}

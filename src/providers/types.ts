@@ -1,0 +1,65 @@
+// The one interface every provider implements. The pipeline calls, in order:
+// preflight() -> rotate() -> [store and verify every target] -> retirePrevious(),
+// or abandon() when no target received the new secret.
+
+/** What preflight found out about the credential. Nothing secret. */
+export interface Credential {
+  /** Client id / identifier, for the `client-id` output and `client-id-secret-name`. */
+  readonly clientId: string | undefined;
+  /** The provider's own id of the credential, where it has one. */
+  readonly credentialId: string | undefined;
+  /** Human description for logs and the summary, e.g. "CSP OAuth app X in org Y". */
+  readonly description: string;
+  /** Expiry of the current secret, ISO 8601, where known. */
+  readonly expiresAt: string | undefined;
+  /** True when rotate() kills the current secret at once: a failed store then leaves only the recovery blob. */
+  readonly oldSecretDiesOnRotate: boolean;
+}
+
+/** The result of the one rotating call. */
+export interface Rotation {
+  /** The new secret. The provider masks it before returning (and before any log line). */
+  readonly secret: string;
+  readonly clientId: string | undefined;
+  readonly credentialId: string | undefined;
+  readonly expiresAt: string | undefined;
+}
+
+export interface Provider {
+  /** Authenticates and finds the credential. Changes nothing anywhere. */
+  preflight(): Promise<Credential>;
+  /** Issues the new secret: the one destructive call, never blindly retried. */
+  rotate(): Promise<Rotation>;
+  /**
+   * Runs once every target holds the verified new secret: confirms it where the provider can, then
+   * retires the previous secret where the settings ask for it. Returns what was retired, if anything.
+   */
+  retirePrevious(): Promise<string | undefined>;
+  /**
+   * Runs when the rotation happened but no target received the new secret: undoes the rotation where
+   * the old secret still works (Entra removes the new password). Returns what was undone, if anything.
+   */
+  abandon(): Promise<string | undefined>;
+}
+
+/** What a provider may use of its surroundings; injected so that providers stay free of globals. */
+export interface ProviderDeps {
+  /** Registers a value with the runner's log masking (core.setSecret). */
+  readonly mask: (value: string) => void;
+  readonly info: (message: string) => void;
+  readonly warn: (message: string) => void;
+  /** The job's OIDC token for an audience (core.getIDToken). */
+  readonly idToken: (audience: string) => Promise<string>;
+}
+
+/** Thrown by providers with a message that is safe to show and says what to do. */
+export class ProviderError extends Error {
+  override readonly name = 'ProviderError';
+  constructor(
+    message: string,
+    /** True when the rotating call may have happened but its outcome is unknown. */
+    readonly outcomeUnknown = false,
+  ) {
+    super(message);
+  }
+}
