@@ -1,0 +1,118 @@
+import { describe, expect, it } from 'vitest';
+import { InputError, parseInputs } from '../src/inputs/index.ts';
+import { parseTargets } from '../src/inputs/targets.ts';
+
+const CSP = {
+  provider: 'vmware-csp',
+  'github-token': 'ghs_token',
+  'secret-name': 'CSP_SECRET',
+  'csp-api-token': 'api-token-value',
+  'csp-org-id': 'a1b2c3d4-0000-4000-8000-000000000001',
+  'csp-oauth-app-id': 'my-app',
+};
+const ENV = { GITHUB_REPOSITORY: 'octo/app' };
+
+function parse(inputs: Record<string, string>, env: Record<string, string> = ENV) {
+  return parseInputs((name) => inputs[name] ?? '', env);
+}
+
+describe('parseInputs', () => {
+  it('fills defaults from the runner environment', () => {
+    const s = parse(CSP);
+    expect(s.github.targets).toEqual([{ kind: 'repo', repo: 'octo/app', line: 'repo octo/app' }]);
+    expect(s.github.apiUrl).toBe('https://api.github.com');
+    expect(s.provider).toMatchObject({ name: 'vmware-csp', url: 'https://console.cloud.vmware.com', rotation: 'regenerate', overlapSeconds: 172800 });
+    expect(s.dryRun).toBe(false);
+    expect(s.requestTimeoutMs).toBe(30_000);
+  });
+
+  it('takes GITHUB_API_URL for GHES', () => {
+    expect(parse(CSP, { ...ENV, GITHUB_API_URL: 'https://ghe.example.com/api/v3/' }).github.apiUrl).toBe('https://ghe.example.com/api/v3');
+  });
+
+  it('parses every target kind', () => {
+    const t = parseTargets(
+      [
+        '# comment',
+        'repo octo/app',
+        '',
+        'environment octo/app Production EU',
+        'org octo',
+        'org octo2 selected octo/app octo/lib',
+        'dependabot octo/app  # trailing comment',
+        'dependabot-org octo all',
+      ].join('\n'),
+    );
+    expect(t.map((x) => x.kind)).toEqual(['repo', 'environment', 'org', 'org', 'dependabot', 'dependabot-org']);
+    expect(t[1]).toMatchObject({ environment: 'Production EU' });
+    expect(t[2]).toMatchObject({ visibility: 'private', repos: [] });
+    expect(t[3]).toMatchObject({ visibility: 'selected', repos: ['octo/app', 'octo/lib'] });
+  });
+
+  it('accepts loopback http URLs and a valid recovery key', () => {
+    const s = parse({ ...CSP, 'csp-url': 'http://127.0.0.1:8080/', 'recovery-public-key': Buffer.alloc(32, 7).toString('base64') });
+    expect(s.provider).toMatchObject({ url: 'http://127.0.0.1:8080' });
+    expect(s.recoveryKey?.length).toBe(32);
+  });
+});
+
+// Each bad value must be refused with a message that names the input it came from.
+const BAD: [string, Record<string, string>, string][] = [
+  ['unknown provider', { ...CSP, provider: 'okta' }, "'provider'"],
+  ['missing provider', { ...CSP, provider: '' }, "'provider'"],
+  ['missing github-token', { ...CSP, 'github-token': '' }, "'github-token'"],
+  ['missing secret-name', { ...CSP, 'secret-name': '' }, "'secret-name'"],
+  ['secret name with a dash', { ...CSP, 'secret-name': 'MY-SECRET' }, "'secret-name'"],
+  ['secret name with a leading digit', { ...CSP, 'secret-name': '1SECRET' }, "'secret-name'"],
+  ['secret name with GITHUB_ prefix', { ...CSP, 'secret-name': 'github_token_x' }, "'secret-name'"],
+  ['client id secret equal to secret name', { ...CSP, 'client-id-secret-name': 'csp_secret' }, "'client-id-secret-name'"],
+  ['bad client id secret name', { ...CSP, 'client-id-secret-name': 'A B' }, "'client-id-secret-name'"],
+  ['unknown target kind', { ...CSP, targets: 'repository octo/app' }, "'targets'"],
+  ['repo without owner', { ...CSP, targets: 'repo app' }, "'targets'"],
+  ['repo with two names', { ...CSP, targets: 'repo octo/a octo/b' }, "'targets'"],
+  ['environment without name', { ...CSP, targets: 'environment octo/app' }, "'targets'"],
+  ['org with bad visibility', { ...CSP, targets: 'org octo public' }, "'targets'"],
+  ['selected without repositories', { ...CSP, targets: 'org octo selected' }, "'targets'"],
+  ['repositories without selected', { ...CSP, targets: 'dependabot-org octo all octo/app' }, "'targets'"],
+  ['duplicate target', { ...CSP, targets: 'repo octo/app\nrepo OCTO/app' }, "'targets'"],
+  ['only comments', { ...CSP, targets: '# nothing' }, "'targets'"],
+  ['non-https github-api-url', { ...CSP, 'github-api-url': 'http://github.example.com' }, "'github-api-url'"],
+  ['non-https csp-url', { ...CSP, 'csp-url': 'http://console.cloud.vmware.com' }, "'csp-url'"],
+  ['url with credentials', { ...CSP, 'csp-url': 'https://u:p@console.cloud.vmware.com' }, "'csp-url'"],
+  ['bad dry-run', { ...CSP, 'dry-run': 'yes' }, "'dry-run'"],
+  ['bad duration', { ...CSP, 'skip-if-rotated-within': '12 hours' }, "'skip-if-rotated-within'"],
+  ['zero duration', { ...CSP, 'request-timeout': '0s' }, "'request-timeout'"],
+  ['recovery key too short', { ...CSP, 'recovery-public-key': Buffer.alloc(16).toString('base64') }, "'recovery-public-key'"],
+  ['recovery key not base64', { ...CSP, 'recovery-public-key': '!'.repeat(44) }, "'recovery-public-key'"],
+  ['csp without credentials', { ...CSP, 'csp-api-token': '' }, "'csp-api-token'"],
+  ['csp with both credentials', { ...CSP, 'csp-client-id': 'x', 'csp-client-secret': 'y' }, "'csp-api-token'"],
+  ['csp bad rotation', { ...CSP, 'csp-rotation': 'rolling' }, "'csp-rotation'"],
+  ['csp overlap too short', { ...CSP, 'csp-rotation': 'overlap', 'csp-overlap-seconds': '5' }, "'csp-overlap-seconds'"],
+  ['csp retire with regenerate', { ...CSP, 'csp-retire-previous': 'true' }, "'csp-retire-previous'"],
+  ['csp org id with a slash', { ...CSP, 'csp-org-id': 'a/b' }, "'csp-org-id'"],
+];
+
+describe('bad inputs', () => {
+  it.each(BAD)('%s', (_name, inputs, named) => {
+    let error: unknown;
+    try {
+      parse(inputs);
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(InputError);
+    expect((error as Error).message).toContain(named);
+  });
+
+  it('never quotes a credential input in its message', () => {
+    const secret = 'super-secret-token-value';
+    for (const inputs of [{ ...CSP, 'csp-api-token': secret, 'csp-client-id': 'x', 'csp-client-secret': secret }]) {
+      expect(() => parse(inputs)).toThrow(InputError);
+      try {
+        parse(inputs);
+      } catch (e) {
+        expect((e as Error).message).not.toContain(secret);
+      }
+    }
+  });
+});
