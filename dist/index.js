@@ -40127,30 +40127,405 @@ function generateSecret(length = 48) {
 }
 
 ;// CONCATENATED MODULE: ./src/providers/entra.ts
+// Microsoft Entra: application passwords through Microsoft Graph. The old password keeps working, so
+// a failed store is undone by removing the new one. `EntraApp` is shared with the Woodpecker provider.
 
-function createEntra(_s, _deps) {
-    const no = () => {
-        throw new ProviderError('provider entra is not implemented yet');
+
+
+/** Every password this action adds starts with this, and only such passwords are ever removed. */
+const MARKER = 'rotated by rotate-client-secret-action';
+/** Entra token errors: `error`, `error_codes`, and the first sentence of `error_description` (AADSTS code and text). */
+function explainLogin(_status, body) {
+    const error = field(body, 'error');
+    const description = field(body, 'error_description')?.split(/\r?\n/)[0]?.slice(0, 200);
+    return error ? `${error}${description ? `: ${description}` : ''}` : undefined;
+}
+/** Graph errors: `{error: {code, message}}`. */
+function explainGraph(status, body) {
+    const e = body?.error;
+    const code = field(e, 'code');
+    const hint = status === 403 ? ' (the managing app needs Application.ReadWrite.OwnedBy and to own the app, or Application.ReadWrite.All)' : '';
+    return code ? `${code}: ${(field(e, 'message') ?? '').slice(0, 200)}${hint}` : hint.trim() || undefined;
+}
+/** One application in one tenant, managed through Graph by the app named in `entra-auth-client-id`. */
+class EntraApp {
+    #s;
+    #deps;
+    #token;
+    constructor(s, deps) {
+        this.#s = s;
+        this.#deps = deps;
+    }
+    get appId() {
+        return this.#s.appId;
+    }
+    get tenantId() {
+        return this.#s.tenantId;
+    }
+    async passwords() {
+        const res = await this.#graph('GET', '?$select=id,passwordCredentials', undefined, 'read the Entra application and its passwords', 'safe');
+        const list = res.passwordCredentials;
+        return (Array.isArray(list) ? list : []).map((p) => ({
+            keyId: field(p, 'keyId') ?? '',
+            displayName: field(p, 'displayName') ?? '',
+            endDateTime: field(p, 'endDateTime'),
+            hint: field(p, 'hint'),
+        }));
+    }
+    /** Adds a password. When the answer is lost, finds the password by its unique name and removes it. */
+    async addPassword() {
+        const displayName = `${MARKER} ${new Date().toISOString()} run ${process.env['GITHUB_RUN_ID'] ?? 'local'}-${process.env['GITHUB_RUN_ATTEMPT'] ?? '1'}`;
+        const endDateTime = new Date(Date.now() + this.#s.lifetimeDays * 86_400_000).toISOString();
+        let body;
+        try {
+            body = await this.#graph('POST', '/addPassword', { passwordCredential: { displayName, endDateTime } }, 'add a password to the Entra application', 'once');
+        }
+        catch (err) {
+            if (!(err instanceof HttpError && err.outcomeUnknown))
+                throw err;
+            const orphans = (await this.passwords()).filter((p) => p.displayName === displayName);
+            for (const p of orphans)
+                await this.removePassword(p.keyId);
+            throw new ProviderError(`${err.message} It was not repeated. Listing the application found ${orphans.length} password(s) from this attempt, ${orphans.length ? 'now removed' : 'so nothing was added'}; the previous secret still works. Re-run the workflow.`, true);
+        }
+        const secretText = field(body, 'secretText');
+        if (!secretText)
+            throw new ProviderError('Graph answered addPassword without secretText.', true);
+        this.#deps.mask(secretText);
+        return { secretText, keyId: field(body, 'keyId') ?? '', displayName, endDateTime: field(body, 'endDateTime') ?? endDateTime, hint: field(body, 'hint') };
+    }
+    async removePassword(keyId) {
+        try {
+            await this.#graph('POST', '/removePassword', { keyId }, `remove password ${keyId} from the Entra application`, 'safe');
+        }
+        catch (err) {
+            if (!(err instanceof HttpError && err.status === 404))
+                throw err;
+        }
+    }
+    /** Waits, within entra-propagation-timeout, until the new secret obtains a token. */
+    async confirm(secret) {
+        const deadline = Date.now() + this.#s.propagationTimeoutMs;
+        for (let attempt = 1;; attempt++) {
+            try {
+                await this.#tokenRequest({ client_id: this.#s.appId, client_secret: secret }, 'obtain a token with the new secret');
+                return;
+            }
+            catch (err) {
+                const notYet = err instanceof HttpError && /invalid_client|AADSTS7000215/.test(err.message);
+                if (!notYet || Date.now() >= deadline)
+                    throw err;
+                if (attempt === 1)
+                    this.#deps.info('The new password does not work yet (Entra propagation); waiting.');
+                await sleep(Math.min(2000, Math.max(0, deadline - Date.now())));
+            }
+        }
+    }
+    /** Removes the passwords this action created earlier, keeping `keep`. Returns a description. */
+    async removeEarlier(keep) {
+        const earlier = (await this.passwords()).filter((p) => p.displayName.startsWith(MARKER) && p.keyId !== keep);
+        for (const p of earlier)
+            await this.removePassword(p.keyId);
+        return earlier.length ? `${earlier.length} earlier password(s) created by this action (${earlier.map((p) => p.hint ?? p.keyId).join(', ')})` : undefined;
+    }
+    async #graph(method, suffix, json, what, retry) {
+        const url = `${this.#s.graphUrl}/v1.0/applications(appId='${encodeURIComponent(this.#s.appId)}')${suffix}`;
+        const headers = { authorization: `Bearer ${await this.#accessToken()}` };
+        const res = await call({ method, url, headers, ...(json === undefined ? {} : { json }), what, retry, explain: explainGraph });
+        return res.body;
+    }
+    async #accessToken() {
+        if (this.#token)
+            return this.#token;
+        const a = this.#s.auth;
+        let credential;
+        if (a.kind === 'client-secret')
+            credential = { client_secret: a.clientSecret };
+        else {
+            const assertion = await this.#deps.idToken('api://AzureADTokenExchange').catch((err) => {
+                throw new ProviderError(`Could not get the job's OIDC token (${err.message}); the job needs 'permissions: id-token: write'.`);
+            });
+            this.#deps.mask(assertion);
+            credential = { client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer', client_assertion: assertion };
+        }
+        const body = await this.#tokenRequest({ client_id: a.clientId, ...credential }, `sign in to Entra as ${a.clientId} (${a.kind})`);
+        const token = field(body, 'access_token');
+        if (!token)
+            throw new ProviderError('Entra answered the token request without an access_token.');
+        this.#deps.mask(token);
+        this.#token = token;
+        return token;
+    }
+    async #tokenRequest(form, what) {
+        const res = await call({
+            method: 'POST',
+            url: `${this.#s.loginUrl}/${encodeURIComponent(this.#s.tenantId)}/oauth2/v2.0/token`,
+            form: { grant_type: 'client_credentials', scope: `${this.#s.graphUrl}/.default`, ...form },
+            what,
+            retry: 'safe',
+            explain: explainLogin,
+        });
+        return res.body;
+    }
+}
+function createEntra(s, deps) {
+    const app = new EntraApp(s, deps);
+    let added;
+    return {
+        async preflight() {
+            const passwords = await app.passwords();
+            const ends = passwords.map((p) => p.endDateTime).filter((e) => !!e).sort();
+            return {
+                clientId: s.appId,
+                credentialId: undefined,
+                description: `Entra application ${s.appId} (${passwords.length} password(s))`,
+                expiresAt: ends.at(-1),
+                oldSecretDiesOnRotate: false,
+            };
+        },
+        async rotate() {
+            added = await app.addPassword();
+            return { secret: added.secretText, clientId: s.appId, credentialId: added.keyId, expiresAt: added.endDateTime };
+        },
+        async retirePrevious() {
+            if (!added)
+                return undefined;
+            await app.confirm(added.secretText).catch((err) => {
+                throw new ProviderError(`The new password is stored but did not obtain a token within entra-propagation-timeout (${err.message}); earlier passwords were kept.`);
+            });
+            return s.removePrevious ? app.removeEarlier(added.keyId) : undefined;
+        },
+        async abandon() {
+            if (!added)
+                return undefined;
+            await app.removePassword(added.keyId);
+            return `removed the new Entra password ${added.hint ?? added.keyId}`;
+        },
     };
-    return { preflight: no, rotate: no, retirePrevious: no, abandon: no };
 }
 
 ;// CONCATENATED MODULE: ./src/providers/whmcs.ts
+// WHMCS: OAuth credentials, reset with UpdateOAuthCredential. WHMCS kills the old secret at once and
+// has no overlap, so the pipeline's recovery path matters most here.
 
-function createWhmcs(_s, _deps) {
-    const no = () => {
-        throw new ProviderError('provider whmcs is not implemented yet');
+
+/** WHMCS errors are `{result: "error", message}`, with HTTP 200 or 4xx (403 `Invalid IP ...` from the allow-list). */
+function whmcs_explain(status, body) {
+    const message = field(body, 'message');
+    const hint = status === 403 && /invalid ip/i.test(message ?? '') ? '; allow the runner\'s IP in WHMCS or set whmcs-access-key' : '';
+    return message ? `WHMCS says "${message.slice(0, 200)}"${hint}` : undefined;
+}
+function createWhmcs(s, deps) {
+    const auth = { identifier: s.identifier, secret: s.secret, responsetype: 'json', ...(s.accessKey ? { accesskey: s.accessKey } : {}) };
+    let found;
+    async function api(action, params, what, retry) {
+        const res = await call({ method: 'POST', url: `${s.url}/includes/api.php`, form: { ...auth, action, ...params }, what, retry, explain: whmcs_explain });
+        const result = field(res.body, 'result');
+        if (result === 'success')
+            return res.body;
+        if (result === 'error')
+            throw new ProviderError(`Could not ${what}: ${whmcs_explain(res.status, res.body) ?? 'WHMCS answered result=error'}.`);
+        // Not WHMCS's JSON at all (an HTML error page, a proxy): for the rotating call we cannot tell what happened.
+        throw new ProviderError(`Could not ${what}: the answer (HTTP ${res.status}) was not WHMCS JSON.`, retry === 'once');
+    }
+    return {
+        async preflight() {
+            // The listing carries every credential's clientSecret: it is searched here and never logged.
+            const body = await api('ListOAuthCredentials', { limit: '10000' }, 'list WHMCS OAuth credentials (checks the API credentials)', 'safe');
+            const clients = body.clients;
+            const list = Array.isArray(clients) ? clients : [];
+            const match = list.find((c) => s.credentialId !== undefined ? field(c, 'credentialId') === String(s.credentialId) : field(c, 'clientIdentifier') === s.clientIdentifier);
+            if (!match) {
+                const which = s.credentialId !== undefined ? `whmcs-credential-id ${s.credentialId}` : `whmcs-client-identifier ${s.clientIdentifier}`;
+                throw new ProviderError(`WHMCS has no OAuth credential with ${which} (${list.length} credential(s) listed).`);
+            }
+            const current = field(match, 'clientSecret');
+            if (current)
+                deps.mask(current);
+            found = { credentialId: field(match, 'credentialId') ?? '', clientIdentifier: field(match, 'clientIdentifier') ?? '', name: field(match, 'name') };
+            return {
+                clientId: found.clientIdentifier,
+                credentialId: found.credentialId,
+                description: `WHMCS OAuth credential ${found.credentialId}${found.name ? ` (${found.name})` : ''}`,
+                expiresAt: undefined,
+                oldSecretDiesOnRotate: true,
+            };
+        },
+        async rotate() {
+            if (!found)
+                throw new Error('rotate() before preflight()');
+            const u = s.updates;
+            const params = { credentialId: found.credentialId, resetSecret: '1' };
+            if (u.name !== undefined)
+                params['name'] = u.name;
+            if (u.description !== undefined)
+                params['description'] = u.description;
+            if (u.grantType !== undefined)
+                params['grantType'] = u.grantType;
+            if (u.scope !== undefined)
+                params['scope'] = u.scope;
+            if (u.serviceId !== undefined)
+                params['serviceId'] = String(u.serviceId);
+            if (u.logoUri !== undefined)
+                params['logoUri'] = u.logoUri;
+            if (u.redirectUris !== undefined)
+                params['redirectUri[]'] = u.redirectUris;
+            let body;
+            try {
+                body = await api('UpdateOAuthCredential', params, 'reset the WHMCS OAuth credential secret', 'once');
+            }
+            catch (err) {
+                const unknown = (err instanceof HttpError || err instanceof ProviderError) && err.outcomeUnknown;
+                if (!unknown)
+                    throw err;
+                throw new ProviderError(`${err.message} The request may have reached WHMCS and reset the secret; it was not repeated. Check the credential in WHMCS (System Settings > API Credentials / OAuth) and reset it there if the old secret no longer works.`, true);
+            }
+            const secret = field(body, 'newClientSecret');
+            if (!secret)
+                throw new ProviderError('WHMCS answered success without newClientSecret: the old secret may be dead and the new one unknown. Reset it in WHMCS by hand.', true);
+            deps.mask(secret);
+            return { secret, clientId: found.clientIdentifier, credentialId: field(body, 'credentialId') ?? found.credentialId, expiresAt: undefined };
+        },
+        retirePrevious: async () => undefined,
+        abandon: async () => undefined,
     };
-    return { preflight: no, rotate: no, retirePrevious: no, abandon: no };
 }
 
 ;// CONCATENATED MODULE: ./src/providers/woodpecker.ts
+// Woodpecker: a Microsoft Graph app-only credential. The new secret is minted in Entra (or given by
+// the workflow), then saved in Woodpecker, which checks it against Microsoft first. Woodpecker handles
+// one request per API key at a time, so every call here is sequential.
 
-function createWoodpecker(_s, _deps) {
-    const no = () => {
-        throw new ProviderError('provider woodpecker is not implemented yet');
+
+
+
+/** 401/404/500 carry `{title, detail}`; 422 carries `{message}` such as INVALID_CLIENT_SECRET. */
+function woodpecker_explain(status, body) {
+    const message = field(body, 'message');
+    if (message)
+        return `Woodpecker says ${message.slice(0, 100)}`;
+    const title = field(body, 'title');
+    const detail = field(body, 'detail');
+    const hint = status === 401 ? '; check woodpecker-api-key' : '';
+    return title || detail ? `${[title, detail].filter(Boolean).join(': ').slice(0, 200)}${hint}` : undefined;
+}
+/** Woodpecker stores ISO 8601 without fractions, e.g. 2027-11-28T23:59:59Z. */
+function isoSeconds(iso) {
+    return new Date(iso).toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+function createWoodpecker(s, deps) {
+    const base = `${s.url}/v2/mailboxes/microsoft/credentials`;
+    const headers = { 'x-api-key': s.apiKey };
+    const entra = s.source.kind === 'entra' ? new EntraApp(s.source.entra, deps) : undefined;
+    const tenantId = entra?.tenantId ?? (s.source.kind === 'given' ? s.source.tenantId : undefined);
+    const clientId = entra?.appId ?? (s.source.kind === 'given' ? s.source.clientId : undefined);
+    const patienceMs = s.source.kind === 'entra' ? s.source.entra.propagationTimeoutMs : 120_000;
+    let existingId;
+    let added;
+    const woodpecker = (method, url, what, retry, json) => call({ method, url, headers, what, retry, explain: woodpecker_explain, ...(json === undefined ? {} : { json }) });
+    /**
+     * Saves the secret, retrying Woodpecker's 422 INVALID_CLIENT_SECRET while a new Entra password
+     * propagates. A 422 means nothing was saved, so the retry cannot save twice; PATCH is idempotent
+     * anyway, and a create is sent `once`.
+     */
+    async function save(secret, expiresAt) {
+        const deadline = Date.now() + patienceMs;
+        const body = { client_secret: secret, secret_expires_at: isoSeconds(expiresAt) };
+        if (s.credentialName)
+            body['name'] = s.credentialName;
+        for (let attempt = 1;; attempt++) {
+            try {
+                if (existingId)
+                    return (await woodpecker('PATCH', `${base}/${encodeURIComponent(existingId)}`, `update Woodpecker credential ${existingId}`, 'safe', body)).body;
+                return (await woodpecker('POST', base, 'create the Woodpecker credential', 'once', { tenant_id: tenantId, client_id: clientId, ...body })).body;
+            }
+            catch (err) {
+                const propagating = err instanceof HttpError && err.status === 422 && /INVALID_CLIENT_SECRET/.test(err.message);
+                if (!propagating || Date.now() >= deadline)
+                    throw err;
+                if (attempt === 1)
+                    deps.info('Woodpecker cannot use the new secret yet (Entra propagation); retrying.');
+                await sleep(Math.min(3000, Math.max(0, deadline - Date.now())));
+            }
+        }
+    }
+    async function list() {
+        const res = await woodpecker('GET', base, 'list Woodpecker Microsoft Graph credentials (checks woodpecker-api-key)', 'safe');
+        const all = res.body?.credentials;
+        return Array.isArray(all) ? all : [];
+    }
+    function pick(all) {
+        return s.credentialId !== undefined || existingId !== undefined
+            ? all.find((c) => field(c, 'credential_id') === (existingId ?? String(s.credentialId)))
+            : all.find((c) => field(c, 'client_id') === clientId);
+    }
+    /** After a save whose outcome is unknown: the credential as saved, or undefined when it was not. */
+    async function findSaved(expiry, cause) {
+        const match = pick(await list().catch(() => {
+            throw new ProviderError(`${cause.message} Woodpecker may or may not have saved the new secret and could not be asked; the new Entra password was kept so that neither side breaks. Check the credential in Woodpecker, then re-run.`, true);
+        }));
+        return match !== undefined && field(match, 'secret_expires_at') === expiry ? match : undefined;
+    }
+    return {
+        async preflight() {
+            // Sequential on purpose: Woodpecker must never see two requests at once, and Entra goes first.
+            if (entra)
+                await entra.passwords();
+            const match = pick(await list());
+            if (s.credentialId !== undefined && !match)
+                throw new ProviderError(`Woodpecker has no Microsoft Graph credential ${s.credentialId} (woodpecker-credential-id).`);
+            existingId = match ? field(match, 'credential_id') : undefined;
+            return {
+                clientId: match ? field(match, 'client_id') : clientId,
+                credentialId: existingId,
+                description: existingId ? `Woodpecker credential ${existingId}${field(match, 'name') ? ` (${field(match, 'name')})` : ''}` : `a new Woodpecker credential for client ${clientId}`,
+                expiresAt: match ? field(match, 'secret_expires_at') : undefined,
+                oldSecretDiesOnRotate: false,
+            };
+        },
+        async rotate() {
+            let secret;
+            let expiresAt;
+            if (entra) {
+                added = await entra.addPassword();
+                secret = added.secretText;
+                expiresAt = added.endDateTime ?? new Date().toISOString();
+            }
+            else if (s.source.kind === 'given') {
+                secret = s.source.secret;
+                expiresAt = s.source.expiresAt;
+                deps.mask(secret);
+            }
+            else
+                throw new Error('unreachable');
+            let saved;
+            try {
+                saved = await save(secret, expiresAt);
+            }
+            catch (err) {
+                // A 4xx means Woodpecker refused and saved nothing. Anything else: the listing tells, since it
+                // shows the expiry just sent when the save went through.
+                const refused = err instanceof HttpError && err.status !== undefined && err.status < 500;
+                saved = refused ? undefined : await findSaved(isoSeconds(expiresAt), err);
+                if (saved === undefined) {
+                    if (added)
+                        await entra.removePassword(added.keyId);
+                    throw new ProviderError(`${err.message} ${added ? 'Removed the new Entra password; the' : 'The'} old secret still works in Woodpecker${added ? ' and Entra' : ''}.`);
+                }
+                deps.info('Woodpecker did save the new secret (its listing shows the new expiry).');
+            }
+            existingId = field(saved, 'credential_id') ?? existingId;
+            return { secret, clientId: field(saved, 'client_id') ?? clientId, credentialId: existingId, expiresAt: isoSeconds(expiresAt) };
+        },
+        async retirePrevious() {
+            if (!entra || !added || s.source.kind !== 'entra')
+                return undefined;
+            await entra.confirm(added.secretText);
+            return s.source.entra.removePrevious ? entra.removeEarlier(added.keyId) : undefined;
+        },
+        // Woodpecker already holds the new secret and it works: removing it from Entra would break Woodpecker.
+        abandon: async () => undefined,
     };
-    return { preflight: no, rotate: no, retirePrevious: no, abandon: no };
 }
 
 ;// CONCATENATED MODULE: ./src/providers/index.ts

@@ -1,10 +1,195 @@
-// Placeholder until the provider lands.
+// Microsoft Entra: application passwords through Microsoft Graph. The old password keeps working, so
+// a failed store is undone by removing the new one. `EntraApp` is shared with the Woodpecker provider.
+import { call, field, HttpError } from '../http.js';
 import type { EntraSettings } from '../inputs/index.js';
-import { type Provider, type ProviderDeps, ProviderError } from './types.js';
+import { sleep } from '../retry.js';
+import { type Credential, type Provider, type ProviderDeps, ProviderError, type Rotation } from './types.js';
 
-export function createEntra(_s: EntraSettings, _deps: ProviderDeps): Provider {
-  const no = (): never => {
-    throw new ProviderError('provider entra is not implemented yet');
+/** Every password this action adds starts with this, and only such passwords are ever removed. */
+export const MARKER = 'rotated by rotate-client-secret-action';
+
+/** Entra token errors: `error`, `error_codes`, and the first sentence of `error_description` (AADSTS code and text). */
+function explainLogin(_status: number, body: unknown): string | undefined {
+  const error = field(body, 'error');
+  const description = field(body, 'error_description')?.split(/\r?\n/)[0]?.slice(0, 200);
+  return error ? `${error}${description ? `: ${description}` : ''}` : undefined;
+}
+
+/** Graph errors: `{error: {code, message}}`. */
+function explainGraph(status: number, body: unknown): string | undefined {
+  const e = (body as { error?: unknown } | undefined)?.error;
+  const code = field(e, 'code');
+  const hint = status === 403 ? ' (the managing app needs Application.ReadWrite.OwnedBy and to own the app, or Application.ReadWrite.All)' : '';
+  return code ? `${code}: ${(field(e, 'message') ?? '').slice(0, 200)}${hint}` : hint.trim() || undefined;
+}
+
+export interface Password {
+  readonly keyId: string;
+  readonly displayName: string;
+  readonly endDateTime: string | undefined;
+  readonly hint: string | undefined;
+}
+
+export interface NewPassword extends Password {
+  readonly secretText: string;
+}
+
+/** One application in one tenant, managed through Graph by the app named in `entra-auth-client-id`. */
+export class EntraApp {
+  readonly #s: EntraSettings;
+  readonly #deps: ProviderDeps;
+  #token: string | undefined;
+
+  constructor(s: EntraSettings, deps: ProviderDeps) {
+    this.#s = s;
+    this.#deps = deps;
+  }
+
+  get appId(): string {
+    return this.#s.appId;
+  }
+
+  get tenantId(): string {
+    return this.#s.tenantId;
+  }
+
+  async passwords(): Promise<Password[]> {
+    const res = await this.#graph('GET', '?$select=id,passwordCredentials', undefined, 'read the Entra application and its passwords', 'safe');
+    const list = (res as { passwordCredentials?: unknown }).passwordCredentials;
+    return (Array.isArray(list) ? list : []).map((p: unknown) => ({
+      keyId: field(p, 'keyId') ?? '',
+      displayName: field(p, 'displayName') ?? '',
+      endDateTime: field(p, 'endDateTime'),
+      hint: field(p, 'hint'),
+    }));
+  }
+
+  /** Adds a password. When the answer is lost, finds the password by its unique name and removes it. */
+  async addPassword(): Promise<NewPassword> {
+    const displayName = `${MARKER} ${new Date().toISOString()} run ${process.env['GITHUB_RUN_ID'] ?? 'local'}-${process.env['GITHUB_RUN_ATTEMPT'] ?? '1'}`;
+    const endDateTime = new Date(Date.now() + this.#s.lifetimeDays * 86_400_000).toISOString();
+    let body: unknown;
+    try {
+      body = await this.#graph('POST', '/addPassword', { passwordCredential: { displayName, endDateTime } }, 'add a password to the Entra application', 'once');
+    } catch (err) {
+      if (!(err instanceof HttpError && err.outcomeUnknown)) throw err;
+      const orphans = (await this.passwords()).filter((p) => p.displayName === displayName);
+      for (const p of orphans) await this.removePassword(p.keyId);
+      throw new ProviderError(
+        `${err.message} It was not repeated. Listing the application found ${orphans.length} password(s) from this attempt, ${orphans.length ? 'now removed' : 'so nothing was added'}; the previous secret still works. Re-run the workflow.`,
+        true,
+      );
+    }
+    const secretText = field(body, 'secretText');
+    if (!secretText) throw new ProviderError('Graph answered addPassword without secretText.', true);
+    this.#deps.mask(secretText);
+    return { secretText, keyId: field(body, 'keyId') ?? '', displayName, endDateTime: field(body, 'endDateTime') ?? endDateTime, hint: field(body, 'hint') };
+  }
+
+  async removePassword(keyId: string): Promise<void> {
+    try {
+      await this.#graph('POST', '/removePassword', { keyId }, `remove password ${keyId} from the Entra application`, 'safe');
+    } catch (err) {
+      if (!(err instanceof HttpError && err.status === 404)) throw err;
+    }
+  }
+
+  /** Waits, within entra-propagation-timeout, until the new secret obtains a token. */
+  async confirm(secret: string): Promise<void> {
+    const deadline = Date.now() + this.#s.propagationTimeoutMs;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.#tokenRequest({ client_id: this.#s.appId, client_secret: secret }, 'obtain a token with the new secret');
+        return;
+      } catch (err) {
+        const notYet = err instanceof HttpError && /invalid_client|AADSTS7000215/.test(err.message);
+        if (!notYet || Date.now() >= deadline) throw err;
+        if (attempt === 1) this.#deps.info('The new password does not work yet (Entra propagation); waiting.');
+        await sleep(Math.min(2000, Math.max(0, deadline - Date.now())));
+      }
+    }
+  }
+
+  /** Removes the passwords this action created earlier, keeping `keep`. Returns a description. */
+  async removeEarlier(keep: string): Promise<string | undefined> {
+    const earlier = (await this.passwords()).filter((p) => p.displayName.startsWith(MARKER) && p.keyId !== keep);
+    for (const p of earlier) await this.removePassword(p.keyId);
+    return earlier.length ? `${earlier.length} earlier password(s) created by this action (${earlier.map((p) => p.hint ?? p.keyId).join(', ')})` : undefined;
+  }
+
+  async #graph(method: 'GET' | 'POST', suffix: string, json: unknown, what: string, retry: 'safe' | 'once'): Promise<unknown> {
+    const url = `${this.#s.graphUrl}/v1.0/applications(appId='${encodeURIComponent(this.#s.appId)}')${suffix}`;
+    const headers = { authorization: `Bearer ${await this.#accessToken()}` };
+    const res = await call({ method, url, headers, ...(json === undefined ? {} : { json }), what, retry, explain: explainGraph });
+    return res.body;
+  }
+
+  async #accessToken(): Promise<string> {
+    if (this.#token) return this.#token;
+    const a = this.#s.auth;
+    let credential: Record<string, string>;
+    if (a.kind === 'client-secret') credential = { client_secret: a.clientSecret };
+    else {
+      const assertion = await this.#deps.idToken('api://AzureADTokenExchange').catch((err: unknown) => {
+        throw new ProviderError(`Could not get the job's OIDC token (${(err as Error).message}); the job needs 'permissions: id-token: write'.`);
+      });
+      this.#deps.mask(assertion);
+      credential = { client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer', client_assertion: assertion };
+    }
+    const body = await this.#tokenRequest({ client_id: a.clientId, ...credential }, `sign in to Entra as ${a.clientId} (${a.kind})`);
+    const token = field(body, 'access_token');
+    if (!token) throw new ProviderError('Entra answered the token request without an access_token.');
+    this.#deps.mask(token);
+    this.#token = token;
+    return token;
+  }
+
+  async #tokenRequest(form: Record<string, string>, what: string): Promise<unknown> {
+    const res = await call({
+      method: 'POST',
+      url: `${this.#s.loginUrl}/${encodeURIComponent(this.#s.tenantId)}/oauth2/v2.0/token`,
+      form: { grant_type: 'client_credentials', scope: `${this.#s.graphUrl}/.default`, ...form },
+      what,
+      retry: 'safe',
+      explain: explainLogin,
+    });
+    return res.body;
+  }
+}
+
+export function createEntra(s: EntraSettings, deps: ProviderDeps): Provider {
+  const app = new EntraApp(s, deps);
+  let added: NewPassword | undefined;
+  return {
+    async preflight(): Promise<Credential> {
+      const passwords = await app.passwords();
+      const ends = passwords.map((p) => p.endDateTime).filter((e): e is string => !!e).sort();
+      return {
+        clientId: s.appId,
+        credentialId: undefined,
+        description: `Entra application ${s.appId} (${passwords.length} password(s))`,
+        expiresAt: ends.at(-1),
+        oldSecretDiesOnRotate: false,
+      };
+    },
+
+    async rotate(): Promise<Rotation> {
+      added = await app.addPassword();
+      return { secret: added.secretText, clientId: s.appId, credentialId: added.keyId, expiresAt: added.endDateTime };
+    },
+
+    async retirePrevious(): Promise<string | undefined> {
+      if (!added) return undefined;
+      await app.confirm(added.secretText).catch((err: unknown) => {
+        throw new ProviderError(`The new password is stored but did not obtain a token within entra-propagation-timeout (${(err as Error).message}); earlier passwords were kept.`);
+      });
+      return s.removePrevious ? app.removeEarlier(added.keyId) : undefined;
+    },
+
+    async abandon(): Promise<string | undefined> {
+      if (!added) return undefined;
+      await app.removePassword(added.keyId);
+      return `removed the new Entra password ${added.hint ?? added.keyId}`;
+    },
   };
-  return { preflight: no, rotate: no, retirePrevious: no, abandon: no };
 }

@@ -1,10 +1,135 @@
-// Placeholder until the provider lands.
+// Woodpecker: a Microsoft Graph app-only credential. The new secret is minted in Entra (or given by
+// the workflow), then saved in Woodpecker, which checks it against Microsoft first. Woodpecker handles
+// one request per API key at a time, so every call here is sequential.
+import { call, field, HttpError, type Method } from '../http.js';
 import type { WoodpeckerSettings } from '../inputs/index.js';
-import { type Provider, type ProviderDeps, ProviderError } from './types.js';
+import { sleep } from '../retry.js';
+import { EntraApp, type NewPassword } from './entra.js';
+import { type Credential, type Provider, type ProviderDeps, ProviderError, type Rotation } from './types.js';
 
-export function createWoodpecker(_s: WoodpeckerSettings, _deps: ProviderDeps): Provider {
-  const no = (): never => {
-    throw new ProviderError('provider woodpecker is not implemented yet');
+/** 401/404/500 carry `{title, detail}`; 422 carries `{message}` such as INVALID_CLIENT_SECRET. */
+function explain(status: number, body: unknown): string | undefined {
+  const message = field(body, 'message');
+  if (message) return `Woodpecker says ${message.slice(0, 100)}`;
+  const title = field(body, 'title');
+  const detail = field(body, 'detail');
+  const hint = status === 401 ? '; check woodpecker-api-key' : '';
+  return title || detail ? `${[title, detail].filter(Boolean).join(': ').slice(0, 200)}${hint}` : undefined;
+}
+
+/** Woodpecker stores ISO 8601 without fractions, e.g. 2027-11-28T23:59:59Z. */
+function isoSeconds(iso: string): string {
+  return new Date(iso).toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+export function createWoodpecker(s: WoodpeckerSettings, deps: ProviderDeps): Provider {
+  const base = `${s.url}/v2/mailboxes/microsoft/credentials`;
+  const headers = { 'x-api-key': s.apiKey };
+  const entra = s.source.kind === 'entra' ? new EntraApp(s.source.entra, deps) : undefined;
+  const tenantId = entra?.tenantId ?? (s.source.kind === 'given' ? s.source.tenantId : undefined);
+  const clientId = entra?.appId ?? (s.source.kind === 'given' ? s.source.clientId : undefined);
+  const patienceMs = s.source.kind === 'entra' ? s.source.entra.propagationTimeoutMs : 120_000;
+  let existingId: string | undefined;
+  let added: NewPassword | undefined;
+
+  const woodpecker = (method: Method, url: string, what: string, retry: 'safe' | 'once', json?: unknown) =>
+    call({ method, url, headers, what, retry, explain, ...(json === undefined ? {} : { json }) });
+
+  /**
+   * Saves the secret, retrying Woodpecker's 422 INVALID_CLIENT_SECRET while a new Entra password
+   * propagates. A 422 means nothing was saved, so the retry cannot save twice; PATCH is idempotent
+   * anyway, and a create is sent `once`.
+   */
+  async function save(secret: string, expiresAt: string): Promise<unknown> {
+    const deadline = Date.now() + patienceMs;
+    const body: Record<string, string> = { client_secret: secret, secret_expires_at: isoSeconds(expiresAt) };
+    if (s.credentialName) body['name'] = s.credentialName;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        if (existingId) return (await woodpecker('PATCH', `${base}/${encodeURIComponent(existingId)}`, `update Woodpecker credential ${existingId}`, 'safe', body)).body;
+        return (await woodpecker('POST', base, 'create the Woodpecker credential', 'once', { tenant_id: tenantId, client_id: clientId, ...body })).body;
+      } catch (err) {
+        const propagating = err instanceof HttpError && err.status === 422 && /INVALID_CLIENT_SECRET/.test(err.message);
+        if (!propagating || Date.now() >= deadline) throw err;
+        if (attempt === 1) deps.info('Woodpecker cannot use the new secret yet (Entra propagation); retrying.');
+        await sleep(Math.min(3000, Math.max(0, deadline - Date.now())));
+      }
+    }
+  }
+
+  async function list(): Promise<unknown[]> {
+    const res = await woodpecker('GET', base, 'list Woodpecker Microsoft Graph credentials (checks woodpecker-api-key)', 'safe');
+    const all = (res.body as { credentials?: unknown } | undefined)?.credentials;
+    return Array.isArray(all) ? all : [];
+  }
+
+  function pick(all: unknown[]): unknown {
+    return s.credentialId !== undefined || existingId !== undefined
+      ? all.find((c) => field(c, 'credential_id') === (existingId ?? String(s.credentialId)))
+      : all.find((c) => field(c, 'client_id') === clientId);
+  }
+
+  /** After a save whose outcome is unknown: the credential as saved, or undefined when it was not. */
+  async function findSaved(expiry: string, cause: Error): Promise<unknown> {
+    const match = pick(await list().catch(() => {
+      throw new ProviderError(`${cause.message} Woodpecker may or may not have saved the new secret and could not be asked; the new Entra password was kept so that neither side breaks. Check the credential in Woodpecker, then re-run.`, true);
+    }));
+    return match !== undefined && field(match, 'secret_expires_at') === expiry ? match : undefined;
+  }
+
+  return {
+    async preflight(): Promise<Credential> {
+      // Sequential on purpose: Woodpecker must never see two requests at once, and Entra goes first.
+      if (entra) await entra.passwords();
+      const match = pick(await list());
+      if (s.credentialId !== undefined && !match) throw new ProviderError(`Woodpecker has no Microsoft Graph credential ${s.credentialId} (woodpecker-credential-id).`);
+      existingId = match ? field(match, 'credential_id') : undefined;
+      return {
+        clientId: match ? field(match, 'client_id') : clientId,
+        credentialId: existingId,
+        description: existingId ? `Woodpecker credential ${existingId}${field(match, 'name') ? ` (${field(match, 'name')})` : ''}` : `a new Woodpecker credential for client ${clientId}`,
+        expiresAt: match ? field(match, 'secret_expires_at') : undefined,
+        oldSecretDiesOnRotate: false,
+      };
+    },
+
+    async rotate(): Promise<Rotation> {
+      let secret: string;
+      let expiresAt: string;
+      if (entra) {
+        added = await entra.addPassword();
+        secret = added.secretText;
+        expiresAt = added.endDateTime ?? new Date().toISOString();
+      } else if (s.source.kind === 'given') {
+        secret = s.source.secret;
+        expiresAt = s.source.expiresAt;
+        deps.mask(secret);
+      } else throw new Error('unreachable');
+      let saved: unknown;
+      try {
+        saved = await save(secret, expiresAt);
+      } catch (err) {
+        // A 4xx means Woodpecker refused and saved nothing. Anything else: the listing tells, since it
+        // shows the expiry just sent when the save went through.
+        const refused = err instanceof HttpError && err.status !== undefined && err.status < 500;
+        saved = refused ? undefined : await findSaved(isoSeconds(expiresAt), err as Error);
+        if (saved === undefined) {
+          if (added) await entra!.removePassword(added.keyId);
+          throw new ProviderError(`${(err as Error).message} ${added ? 'Removed the new Entra password; the' : 'The'} old secret still works in Woodpecker${added ? ' and Entra' : ''}.`);
+        }
+        deps.info('Woodpecker did save the new secret (its listing shows the new expiry).');
+      }
+      existingId = field(saved, 'credential_id') ?? existingId;
+      return { secret, clientId: field(saved, 'client_id') ?? clientId, credentialId: existingId, expiresAt: isoSeconds(expiresAt) };
+    },
+
+    async retirePrevious(): Promise<string | undefined> {
+      if (!entra || !added || s.source.kind !== 'entra') return undefined;
+      await entra.confirm(added.secretText);
+      return s.source.entra.removePrevious ? entra.removeEarlier(added.keyId) : undefined;
+    },
+
+    // Woodpecker already holds the new secret and it works: removing it from Entra would break Woodpecker.
+    abandon: async () => undefined,
   };
-  return { preflight: no, rotate: no, retirePrevious: no, abandon: no };
 }
