@@ -1,0 +1,140 @@
+// The order of effects, on fakes that record every call. The end-to-end tests prove the same on the
+// real bundle and emulators; these pin down the branches one by one.
+import sodium from 'libsodium-wrappers';
+import { describe, expect, it } from 'vitest';
+import { StoreError } from '../src/github/store.ts';
+import { parseInputs, type Target } from '../src/inputs/index.ts';
+import { type Destination, runPipeline } from '../src/pipeline.ts';
+import type { Provider } from '../src/providers/types.ts';
+
+const NEW = 'new-secret-value-123';
+
+interface World {
+  log: string[];
+  failWrites?: (t: Target, name: string) => StoreError | undefined;
+  failPreflight?: 'provider' | 'keys';
+  updatedAt?: Date;
+  oldDies?: boolean;
+}
+
+function fakes(w: World) {
+  const provider: Provider = {
+    async preflight() {
+      w.log.push('provider.preflight');
+      if (w.failPreflight === 'provider') throw new Error('bad provider credentials');
+      return { clientId: 'client-1', credentialId: 'cred-1', description: 'fake credential', expiresAt: undefined, oldSecretDiesOnRotate: w.oldDies ?? true };
+    },
+    async rotate() {
+      w.log.push('rotate');
+      return { secret: NEW, clientId: 'client-1', credentialId: 'cred-1', expiresAt: '2027-01-01T00:00:00Z' };
+    },
+    async retirePrevious() {
+      w.log.push('retire');
+      return 'the old one';
+    },
+    async abandon() {
+      w.log.push('abandon');
+      return 'removed the new one';
+    },
+  };
+  const destination: Destination = {
+    async preflight() {
+      w.log.push('keys');
+      if (w.failPreflight === 'keys') throw new StoreError('403 on a public key', 'no', 403);
+    },
+    async updatedAt() {
+      w.log.push('updatedAt');
+      return w.updatedAt;
+    },
+    async store(t, name) {
+      w.log.push(`store ${t.line} ${name}`);
+      const e = w.failWrites?.(t, name);
+      if (e) throw e;
+    },
+  };
+  return { provider, destination, budget: { deadline: 0 }, mask: (v: string) => w.log.push(`mask ${v === NEW ? 'NEW' : 'other'}`), info: () => {}, warn: () => {} };
+}
+
+async function keyPair() {
+  await sodium.ready;
+  return sodium.crypto_box_keypair();
+}
+
+function settings(extra: Record<string, string> = {}) {
+  const inputs: Record<string, string> = {
+    provider: 'vmware-csp',
+    'github-token': 't',
+    'secret-name': 'S',
+    'client-id-secret-name': 'S_ID',
+    'csp-api-token': 'x',
+    'csp-org-id': 'org',
+    'csp-oauth-app-id': 'app',
+    targets: 'repo o/a\nrepo o/b\norg o',
+    ...extra,
+  };
+  return parseInputs((n) => inputs[n] ?? '', {});
+}
+
+describe('pipeline', () => {
+  it('preflights, masks, rotates once, stores everywhere, then retires', async () => {
+    const w: World = { log: [] };
+    const r = await runPipeline(settings(), fakes(w));
+    expect(r).toMatchObject({ outcome: 'rotated', rotated: true, retired: 'the old one' });
+    expect(r.targets).toHaveLength(6);
+    expect(w.log.filter((l) => l === 'rotate')).toHaveLength(1);
+    const rotateAt = w.log.indexOf('rotate');
+    expect(w.log.indexOf('mask NEW')).toBe(rotateAt + 1);
+    expect(w.log.indexOf('keys')).toBeLessThan(rotateAt);
+    expect(w.log.at(-1)).toBe('retire');
+    expect(JSON.stringify(r)).not.toContain(NEW);
+  });
+
+  it.each(['provider', 'keys'] as const)('stops before rotating when %s preflight fails', async (which) => {
+    const w: World = { log: [], failPreflight: which };
+    await expect(runPipeline(settings(), fakes(w))).rejects.toThrow();
+    expect(w.log).not.toContain('rotate');
+  });
+
+  it('dry run changes nothing', async () => {
+    const w: World = { log: [] };
+    const r = await runPipeline(settings({ 'dry-run': 'true' }), fakes(w));
+    expect(r.outcome).toBe('dry-run');
+    expect(r.targets.every((t) => t.status === 'skipped')).toBe(true);
+    expect(w.log.some((l) => l === 'rotate' || l.startsWith('store'))).toBe(false);
+  });
+
+  it('skips when the first target was updated within the window', async () => {
+    const w: World = { log: [], updatedAt: new Date(Date.now() - 3_600_000) };
+    expect((await runPipeline(settings({ 'skip-if-rotated-within': '2h' }), fakes(w))).outcome).toBe('skipped');
+    expect(w.log).not.toContain('rotate');
+    const w2: World = { log: [], updatedAt: new Date(Date.now() - 3 * 3_600_000) };
+    expect((await runPipeline(settings({ 'skip-if-rotated-within': '2h' }), fakes(w2))).outcome).toBe('rotated');
+  });
+
+  it('on a partial failure: stores the rest, does not retire, emits a recovery blob that opens to the new secret', async () => {
+    const { publicKey, privateKey } = await keyPair();
+    const w: World = { log: [], failWrites: (t) => (t.line === 'repo o/b' ? new StoreError('nope', 'no', 404) : undefined) };
+    const r = await runPipeline(settings({ 'recovery-public-key': Buffer.from(publicKey).toString('base64') }), fakes(w));
+    expect(r.outcome).toBe('failed');
+    expect(r.targets.filter((t) => t.status === 'failed').map((t) => t.target)).toEqual(['repo o/b', 'repo o/b']);
+    expect(r.targets.filter((t) => t.status === 'written')).toHaveLength(4);
+    expect(w.log).not.toContain('retire');
+    expect(w.log).not.toContain('abandon');
+    const opened = sodium.crypto_box_seal_open(sodium.from_base64(r.recovery!, sodium.base64_variants.ORIGINAL), publicKey, privateKey);
+    expect(sodium.to_string(opened)).toBe(NEW);
+  });
+
+  it('undoes the rotation when no target can have received the secret', async () => {
+    const w: World = { log: [], oldDies: false, failWrites: () => new StoreError('nope', 'no', 422) };
+    const r = await runPipeline(settings(), fakes(w));
+    expect(r).toMatchObject({ outcome: 'failed', undone: 'removed the new one' });
+    expect(w.log.at(-1)).toBe('abandon');
+  });
+
+  it('keeps the rotation when a write may have landed', async () => {
+    const w: World = { log: [], oldDies: false, failWrites: (t) => new StoreError('timeout', t.line === 'org o' ? 'maybe' : 'no') };
+    const r = await runPipeline(settings(), fakes(w));
+    expect(r.undone).toBeUndefined();
+    expect(w.log).not.toContain('abandon');
+  });
+});
