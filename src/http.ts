@@ -41,16 +41,18 @@ export interface HttpOptions {
 /** An HTTP failure whose message never carries a body, a header or a secret. */
 export class HttpError extends Error {
   override readonly name = 'HttpError';
-  constructor(
-    message: string,
-    /** The provider's status, when it answered. */
-    readonly status: number | undefined,
-    /** True when a request may have reached the provider and its effect is not known. */
-    readonly outcomeUnknown: boolean,
-    /** Parsed body of an error answer, for providers that branch on error codes. Never log it. */
-    readonly body?: unknown,
-  ) {
+  /** The provider's status, when it answered. */
+  readonly status: number | undefined;
+  /** True when a request may have reached the provider and its effect is not known. */
+  readonly outcomeUnknown: boolean;
+  /** Parsed body of an error answer, for providers that branch on error codes. Never log it. */
+  readonly body: unknown;
+
+  constructor(message: string, status: number | undefined, outcomeUnknown: boolean, body?: unknown) {
     super(message);
+    this.status = status;
+    this.outcomeUnknown = outcomeUnknown;
+    this.body = body;
   }
 }
 

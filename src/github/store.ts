@@ -16,12 +16,13 @@ export type Landed = 'no' | 'maybe' | 'yes';
 
 export class StoreError extends Error {
   override readonly name = 'StoreError';
-  constructor(
-    message: string,
-    readonly landed: Landed,
-    readonly status?: number,
-  ) {
+  readonly landed: Landed;
+  readonly status: number | undefined;
+
+  constructor(message: string, landed: Landed, status?: number) {
     super(message);
+    this.landed = landed;
+    this.status = status;
   }
 }
 

@@ -55,11 +55,11 @@ export interface ProviderDeps {
 /** Thrown by providers with a message that is safe to show and says what to do. */
 export class ProviderError extends Error {
   override readonly name = 'ProviderError';
-  constructor(
-    message: string,
-    /** True when the rotating call may have happened but its outcome is unknown. */
-    readonly outcomeUnknown = false,
-  ) {
+  /** True when the rotating call may have happened but its outcome is unknown. */
+  readonly outcomeUnknown: boolean;
+
+  constructor(message: string, outcomeUnknown = false) {
     super(message);
+    this.outcomeUnknown = outcomeUnknown;
   }
 }
