@@ -39348,9 +39348,9 @@ async function publicKeyFromBase64(key) {
 
 
 class StoreError extends Error {
+    name = 'StoreError';
     landed;
     status;
-    name = 'StoreError';
     constructor(message, landed, status) {
         super(message);
         this.landed = landed;
@@ -39505,17 +39505,14 @@ function describe(err, t) {
 
 /** An HTTP failure whose message never carries a body, a header or a secret. */
 class HttpError extends Error {
-    status;
-    outcomeUnknown;
-    body;
     name = 'HttpError';
-    constructor(message, 
     /** The provider's status, when it answered. */
-    status, 
+    status;
     /** True when a request may have reached the provider and its effect is not known. */
-    outcomeUnknown, 
+    outcomeUnknown;
     /** Parsed body of an error answer, for providers that branch on error codes. Never log it. */
-    body) {
+    body;
+    constructor(message, status, outcomeUnknown, body) {
         super(message);
         this.status = status;
         this.outcomeUnknown = outcomeUnknown;
@@ -39846,7 +39843,7 @@ function recoveryKey(v) {
 
 ;// CONCATENATED MODULE: ./src/pipeline.ts
 
-const PREFLIGHT_BUDGET_MS = 60_000;
+const PREFLIGHT_BUDGET_MS = 30_000;
 async function runPipeline(s, d) {
     const { targets, secretName, clientIdSecretName } = s.github;
     const plan = (status) => targets.flatMap((t) => names(secretName, clientIdSecretName).map((secret) => ({ target: t.line, secret, status })));
@@ -39966,11 +39963,10 @@ var external_node_crypto_ = __nccwpck_require__(7598);
 // or abandon() when no target received the new secret.
 /** Thrown by providers with a message that is safe to show and says what to do. */
 class ProviderError extends Error {
-    outcomeUnknown;
     name = 'ProviderError';
-    constructor(message, 
     /** True when the rotating call may have happened but its outcome is unknown. */
-    outcomeUnknown = false) {
+    outcomeUnknown;
+    constructor(message, outcomeUnknown = false) {
         super(message);
         this.outcomeUnknown = outcomeUnknown;
     }

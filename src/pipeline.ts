@@ -52,7 +52,7 @@ export interface PipelineDeps {
   readonly warn: (message: string) => void;
 }
 
-const PREFLIGHT_BUDGET_MS = 60_000;
+const PREFLIGHT_BUDGET_MS = 30_000;
 
 export async function runPipeline(s: Settings, d: PipelineDeps): Promise<Report> {
   const { targets, secretName, clientIdSecretName } = s.github;

@@ -1,0 +1,210 @@
+// VMware CSP end to end: the bundled action against the GitHub and CSP emulators.
+import sodium from 'libsodium-wrappers';
+import { afterEach, describe, expect, it } from 'vitest';
+import { cspError } from './emulators/csp.ts';
+import { CSP_APP, OLD_SECRET, ORG, REPO, SECRET_NAME, startWorld, type World } from './fixtures.ts';
+import { findLeaks, lineOf, type Run } from './harness.ts';
+
+let world: World;
+afterEach(async () => {
+  await world?.close();
+});
+
+async function csp(): Promise<World> {
+  world = await startWorld('vmware-csp');
+  return world;
+}
+
+/** Checks that hold after every run: nothing leaked, GitHub saw only requests its OpenAPI description allows. */
+function clean(run: Run): void {
+  expect(findLeaks(run, world.secrets())).toEqual([]);
+  expect(world.github.violations).toEqual([]);
+}
+
+function targets(run: Run): { target: string; secret: string; status: string }[] {
+  return JSON.parse(run.outputs['targets'] ?? '[]') as { target: string; secret: string; status: string }[];
+}
+
+describe('vmware-csp regenerate', () => {
+  it('rotates once, stores the new secret, and the old one is dead', async () => {
+    const w = await csp();
+    const run = await w.run();
+    expect(run.errors).toEqual([]);
+    expect(run.code).toBe(0);
+    const stored = w.github.secret(`repo:${REPO}`, SECRET_NAME)!.value;
+    expect(stored).toBe(w.currentSecret());
+    expect(stored).not.toBe(OLD_SECRET);
+    expect(w.csp!.validSecrets(CSP_APP)).toEqual([stored]);
+    expect(w.csp!.rotations(CSP_APP)).toBe(1);
+    expect(run.outputs).toMatchObject({ rotated: 'true', 'client-id': CSP_APP, 'credential-id': CSP_APP });
+    expect(targets(run)).toEqual([{ target: `repo ${REPO}`, secret: SECRET_NAME, status: 'written' }]);
+    // Masked the instant it existed: the mask line comes before anything about storing it.
+    const masked = lineOf(run, (l) => l === `::add-mask::${stored}`);
+    expect(masked).toBeGreaterThan(-1);
+    expect(masked).toBeLessThan(lineOf(run, (l) => l.startsWith('Rotated ')));
+    expect(run.summary).toContain('Client secret rotated');
+    clean(run);
+  });
+
+  it('writes every target kind, each sealed to its own scope key, with the client id beside it', async () => {
+    world = await startWorld('vmware-csp', { sameKeyIds: true });
+    const run = await world.run({
+      'client-id-secret-name': 'CLIENT_ID',
+      targets: [`repo ${REPO}`, `environment ${REPO} production`, `org ${ORG} selected ${REPO} octo/lib`, `dependabot ${REPO}`, `dependabot-org ${ORG} all`].join('\n'),
+    });
+    expect(run.errors).toEqual([]);
+    const secret = world.currentSecret();
+    for (const scope of [`repo:${REPO}`, `env:${REPO}:production`, `org:${ORG}`, `dependabot:${REPO}`, `dependabot-org:${ORG}`]) {
+      expect(world.github.secret(scope, SECRET_NAME)?.value, scope).toBe(secret);
+      expect(world.github.secret(scope, 'CLIENT_ID')?.value, scope).toBe(CSP_APP);
+    }
+    expect(world.github.secret(`org:${ORG}`, SECRET_NAME)).toMatchObject({ visibility: 'selected' });
+    expect(world.github.secret(`org:${ORG}`, SECRET_NAME)!.selected_repository_ids).toHaveLength(2);
+    expect(world.github.secret(`dependabot-org:${ORG}`, SECRET_NAME)).toMatchObject({ visibility: 'all' });
+    // One public key per scope, three calls per written secret at most.
+    expect(world.github.calls('GET', /public-key$/)).toHaveLength(5);
+    expect(targets(run).every((t) => t.status === 'written')).toBe(true);
+    expect(targets(run)).toHaveLength(10);
+    clean(run);
+  });
+
+  it('signs in with client credentials: an app may rotate itself', async () => {
+    const w = await csp();
+    const run = await w.run({ 'csp-api-token': '', 'csp-client-id': CSP_APP, 'csp-client-secret': OLD_SECRET });
+    expect(run.errors).toEqual([]);
+    expect(w.github.secret(`repo:${REPO}`, SECRET_NAME)!.value).toBe(w.currentSecret());
+    clean(run);
+  });
+});
+
+describe('vmware-csp overlap', () => {
+  it('keeps the old secret valid during the window', async () => {
+    const w = await csp();
+    const run = await w.run({ 'csp-rotation': 'overlap', 'csp-overlap-seconds': '3600' });
+    expect(run.errors).toEqual([]);
+    const stored = w.github.secret(`repo:${REPO}`, SECRET_NAME)!.value;
+    expect(w.csp!.validSecrets(CSP_APP)).toEqual([stored, OLD_SECRET]);
+    expect(stored).toMatch(/[a-z]/);
+    expect(stored).toMatch(/[A-Z]/);
+    expect(stored).toMatch(/[0-9]/);
+    expect(stored).toMatch(/[^A-Za-z0-9]/);
+    expect(w.csp!.calls('DELETE', /secret$/)).toHaveLength(0);
+    clean(run);
+  });
+
+  it('retires the previous secret only after every target is verified', async () => {
+    const w = await csp();
+    const run = await w.run({ 'csp-rotation': 'overlap', 'csp-retire-previous': 'true', targets: `repo ${REPO}\nenvironment ${REPO} production` });
+    expect(run.errors).toEqual([]);
+    expect(w.csp!.validSecrets(CSP_APP)).toEqual([w.currentSecret()]);
+    const deleted = w.csp!.calls('DELETE', /secret$/);
+    expect(deleted).toHaveLength(1);
+    const lastVerify = Math.max(...w.github.calls('GET', new RegExp(`/secrets/${SECRET_NAME}$`)).map((r) => r.at));
+    expect(deleted[0]!.at).toBeGreaterThanOrEqual(lastVerify);
+    expect(run.summary).toContain('Retired');
+    clean(run);
+  });
+
+  it('keeps the previous secret when a target fails', async () => {
+    const w = await csp();
+    w.github.fault('PUT', /environments/, { status: 404, body: { message: 'Not Found' } });
+    const run = await w.run({ 'csp-rotation': 'overlap', 'csp-retire-previous': 'true', targets: `repo ${REPO}\nenvironment ${REPO} production` });
+    expect(run.code).toBe(1);
+    expect(w.csp!.calls('DELETE', /secret$/)).toHaveLength(0);
+    expect(w.csp!.validSecrets(CSP_APP)).toContain(OLD_SECRET);
+    expect(targets(run).map((t) => t.status)).toEqual(['written', 'failed']);
+    clean(run);
+  });
+});
+
+describe('vmware-csp dry run and preflight', () => {
+  it('dry run authenticates and fetches keys, changes nothing', async () => {
+    const w = await csp();
+    const run = await w.run({ 'dry-run': 'true', targets: `repo ${REPO}\norg ${ORG}` });
+    expect(run.code).toBe(0);
+    expect(run.outputs['rotated']).toBe('false');
+    expect(w.csp!.rotations(CSP_APP)).toBe(0);
+    expect(w.github.calls('GET', /public-key$/)).toHaveLength(2);
+    expect(w.github.calls('PUT', /.*/)).toHaveLength(0);
+    expect(run.summary).toContain('Dry run');
+    clean(run);
+  });
+
+  const failures: [string, (w: World) => Record<string, string>, RegExp][] = [
+    ['a refused API token', () => ({ 'csp-api-token': 'not-a-valid-token-123' }), /csp-api-token/],
+    ['an unknown OAuth app', () => ({ 'csp-oauth-app-id': 'no-such-app' }), /HTTP 404.*does not exist/],
+    ['a token without Secrets: write', (w) => ({ 'github-token': w.github.readOnlyToken }), /Secrets: write.*GITHUB_TOKEN cannot write secrets/],
+    ['a missing environment', () => ({ targets: `environment ${REPO} staging` }), /environment does not exist/],
+    ['a missing organization', () => ({ targets: 'org nobody-here' }), /HTTP 404/],
+    ['a missing selected repository', () => ({ targets: `org ${ORG} selected octo/ghost` }), /octo\/ghost.*HTTP 404/],
+  ];
+  it.each(failures)('stops before rotating on %s', async (_name, extra, message) => {
+    const w = await csp();
+    const run = await w.run(extra(w));
+    expect(run.code).toBe(1);
+    expect(run.errors.join('\n')).toMatch(message);
+    expect(w.csp!.rotations(CSP_APP)).toBe(0);
+    expect(w.github.calls('PUT', /.*/)).toHaveLength(0);
+    expect(w.csp!.validSecrets(CSP_APP)).toEqual([OLD_SECRET]);
+    clean(run);
+  });
+});
+
+describe('vmware-csp errors', () => {
+  it.each([401, 403, 404, 409, 500])('maps HTTP %i on the rotating call to a clear message, sent once', async (status) => {
+    const w = await csp();
+    w.csp!.fault('PUT', /secret$/, { status, body: { ...cspError(status, `emulated ${status}`, `E${status}`), requestId: 'req-123' } });
+    const run = await w.run();
+    expect(run.code).toBe(1);
+    const error = run.errors.join('\n');
+    expect(error).toContain(`HTTP ${status}`);
+    expect(error).toContain(`errorCode E${status}`);
+    expect(error).toContain(`emulated ${status}`);
+    expect(error).toContain('requestId req-123');
+    if (status === 500) expect(error).toContain('may have reached CSP');
+    expect(w.csp!.calls('PUT', /secret$/)).toHaveLength(1);
+    expect(w.github.calls('PUT', /.*/)).toHaveLength(0);
+    clean(run);
+  });
+
+  it('waits out a 429 on the rotating call (refused before processing) and rotates once', async () => {
+    const w = await csp();
+    w.csp!.fault('PUT', /secret$/, { status: 429, body: cspError(429), headers: { 'retry-after': '1' }, times: 1 });
+    const run = await w.run();
+    expect(run.errors).toEqual([]);
+    expect(w.csp!.rotations(CSP_APP)).toBe(1);
+    expect(w.github.secret(`repo:${REPO}`, SECRET_NAME)!.value).toBe(w.currentSecret());
+    clean(run);
+  });
+});
+
+describe('vmware-csp recovery', () => {
+  it('emits a recovery blob that opens to the new secret when every write fails', async () => {
+    const w = await csp();
+    await sodium.ready;
+    const { publicKey, privateKey } = sodium.crypto_box_keypair();
+    w.github.fault('PUT', /secrets\/CLIENT_SECRET$/, { status: 422, body: { message: 'Unprocessable' } });
+    const run = await w.run({ 'recovery-public-key': Buffer.from(publicKey).toString('base64') });
+    expect(run.code).toBe(1);
+    const blob = run.outputs['recovery']!;
+    const opened = sodium.to_string(sodium.crypto_box_seal_open(sodium.from_base64(blob, sodium.base64_variants.ORIGINAL), publicKey, privateKey));
+    expect(opened).toBe(w.currentSecret());
+    expect(opened).not.toBe(OLD_SECRET);
+    expect(run.stdout).toContain(blob);
+    expect(run.summary).toContain(blob);
+    expect(run.errors.join('\n')).toContain('old secret no longer works');
+    expect(targets(run)).toEqual([{ target: `repo ${REPO}`, secret: SECRET_NAME, status: 'failed' }]);
+    expect(run.outputs['rotated']).toBe('false');
+    clean(run);
+  });
+
+  it('warns before rotating when the old secret dies and there is no recovery key', async () => {
+    const w = await csp();
+    const run = await w.run();
+    expect(run.code).toBe(0);
+    const warned = lineOf(run, (l) => l.startsWith('::warning') && l.includes('recovery-public-key'));
+    expect(warned).toBeGreaterThan(-1);
+    expect(warned).toBeLessThan(lineOf(run, (l) => l.startsWith('Rotated ')));
+    clean(run);
+  });
+});

@@ -1,0 +1,224 @@
+// GitHub's secrets REST API on loopback. Every scope holds a real X25519 key pair, every request is
+// validated against GitHub's OpenAPI description, and every stored value is opened with the scope's
+// private key, so tests compare plaintext.
+import { randomBytes, randomInt } from 'node:crypto';
+import sodium from 'libsodium-wrappers';
+import { type Checked, checkRequest, checkResponse } from './github-openapi.ts';
+import { Emulator, type Reply, type Request } from './server.ts';
+
+await sodium.ready;
+
+export interface StoredSecret {
+  readonly value: string;
+  readonly created_at: string;
+  readonly updated_at: string;
+  readonly visibility?: string;
+  readonly selected_repository_ids?: number[];
+}
+
+interface Scope {
+  readonly keyId: string;
+  readonly publicKey: Uint8Array;
+  readonly privateKey: Uint8Array;
+  readonly secrets: Map<string, StoredSecret>;
+}
+
+interface Repo {
+  readonly id: number;
+  readonly fullName: string;
+  readonly environments: Set<string>;
+}
+
+export interface GitHubOptions {
+  readonly token?: string;
+  /** Every scope's key_id is the same string while the keys differ: proves keys are not reused across scopes. */
+  readonly sameKeyIds?: boolean;
+}
+
+/** GitHub stamps times to the second. */
+const stamp = (ms = Date.now()): string => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+const notFound: Reply = { status: 404, body: { message: 'Not Found', documentation_url: 'https://docs.github.com/rest' } };
+
+export class GitHubEmulator extends Emulator {
+  readonly token: string;
+  /** What the job's GITHUB_TOKEN gets: reads work, secrets do not. */
+  readonly readOnlyToken = `ghs_readonly${randomBytes(12).toString('hex')}`;
+  readonly oidcRequestToken = `oidc-request-${randomBytes(12).toString('hex')}`;
+  readonly issuedOidcTokens: string[] = [];
+  readonly oidcAudiences: string[] = [];
+  /** Requests or answers that GitHub's OpenAPI description does not allow; tests expect none. */
+  readonly violations: string[] = [];
+  readonly #repos = new Map<string, Repo>();
+  readonly #orgs = new Set<string>();
+  readonly #scopes = new Map<string, Scope>();
+  readonly #frozen = new Set<string>();
+  readonly #sameKeyIds: boolean;
+  #nextId = 1000;
+
+  constructor(o: GitHubOptions = {}) {
+    super();
+    this.token = o.token ?? 'ghs_emulatortoken000000000000000000000';
+    this.#sameKeyIds = o.sameKeyIds ?? false;
+    for (const method of ['GET', 'PUT', 'DELETE', 'POST', 'PATCH']) this.route(method, '/*path', (r) => this.#serve(r));
+  }
+
+  get oidcRequestUrl(): string {
+    return `${this.url}/_oidc/token?api-version=2.0`;
+  }
+
+  addRepo(fullName: string, o: { id?: number; environments?: readonly string[] } = {}): void {
+    this.#repos.set(fullName.toLowerCase(), { id: o.id ?? this.#nextId++, fullName, environments: new Set(o.environments ?? []) });
+  }
+
+  addOrg(org: string): void {
+    this.#orgs.add(org.toLowerCase());
+  }
+
+  /** `scope`: `repo:o/r`, `env:o/r:ENV`, `org:ORG`, `dependabot:o/r`, `dependabot-org:ORG`. */
+  secret(scope: string, name: string): StoredSecret | undefined {
+    return this.#scope(scope).secrets.get(name.toUpperCase());
+  }
+
+  seedSecret(scope: string, name: string, value: string, updatedAt = stamp()): void {
+    this.#scope(scope).secrets.set(name.toUpperCase(), { value, created_at: updatedAt, updated_at: updatedAt });
+  }
+
+  publicKey(scope: string): { key_id: string; key: string } {
+    const s = this.#scope(scope);
+    return { key_id: s.keyId, key: Buffer.from(s.publicKey).toString('base64') };
+  }
+
+  /** Every stored plaintext of secrets called `name`, in any scope, for leak scans. */
+  allValues(name: string): string[] {
+    return [...this.#scopes.values()].flatMap((s) => [...s.secrets.entries()].filter(([n]) => n === name.toUpperCase()).map(([, v]) => v.value));
+  }
+
+  /** PUTs in `scope` (or everywhere) answer success but change nothing: a write that claims success and did nothing. */
+  freezeUpdates(scope = '*'): void {
+    this.#frozen.add(scope);
+  }
+
+  /** Answers 403 with GitHub's secondary rate limit message, as @octokit/plugin-throttling expects it. */
+  secondaryRateLimit(method: string, path: RegExp, o: { times: number; retryAfterSeconds: number }): void {
+    this.fault(method, path, {
+      status: 403,
+      times: o.times,
+      headers: { 'retry-after': String(o.retryAfterSeconds) },
+      body: { message: 'You have exceeded a secondary rate limit. Please wait a few minutes before you try again.' },
+    });
+  }
+
+  #scope(key: string): Scope {
+    let s = this.#scopes.get(key);
+    if (!s) {
+      const { publicKey, privateKey } = sodium.crypto_box_keypair();
+      s = { keyId: this.#sameKeyIds ? '568250167242549743' : String(randomInt(1e11, 1e12)), publicKey, privateKey, secrets: new Map() };
+      this.#scopes.set(key, s);
+    }
+    return s;
+  }
+
+  async #serve(r: Request): Promise<Reply> {
+    if (r.path === '/_oidc/token') return this.#oidc(r);
+    const auth = /^(?:token|bearer) (.+)$/i.exec(r.headers.authorization ?? '')?.[1];
+    if (auth !== this.token && auth !== this.readOnlyToken) return { status: 401, body: { message: 'Bad credentials' } };
+    let body: unknown;
+    if (r.text !== '') {
+      try {
+        body = JSON.parse(r.text);
+      } catch {
+        return { status: 400, body: { message: 'Problems parsing JSON' } };
+      }
+    }
+    const checked = checkRequest(r.method, r.path, body);
+    if (checked.errors.length > 0) {
+      this.violations.push(...checked.errors);
+      return { status: 422, body: { message: 'Invalid request.', errors: checked.errors } };
+    }
+    const reply = this.#dispatch(r, body, auth === this.readOnlyToken, checked);
+    this.violations.push(...checkResponse(checked, r.method, reply.status, reply.body));
+    return reply;
+  }
+
+  #dispatch(r: Request, body: unknown, readOnly: boolean, checked: Checked): Reply {
+    const repoOnly = /^\/repos\/([^/]+)\/([^/]+)$/.exec(r.path);
+    if (repoOnly && r.method === 'GET') {
+      const repo = this.#repos.get(`${decodeURIComponent(repoOnly[1]!)}/${decodeURIComponent(repoOnly[2]!)}`.toLowerCase());
+      return repo ? { status: 200, body: { id: repo.id, name: repo.fullName.split('/')[1], full_name: repo.fullName, owner: { login: repo.fullName.split('/')[0] } } } : notFound;
+    }
+    if (!checked.template) return notFound;
+    const m = /^\/(?:repos\/([^/]+)\/([^/]+)\/(actions|dependabot|environments\/([^/]+))|orgs\/([^/]+)\/(actions|dependabot))\/secrets(?:\/([^/]+))?$/.exec(r.path);
+    if (!m) return notFound; // codespaces and listing paths are described but not emulated
+    const [, owner, name, repoKind, env, org, orgKind, last] = m.map((x) => (x === undefined ? undefined : decodeURIComponent(x)));
+    let scopeKey: string;
+    if (org !== undefined) {
+      if (!this.#orgs.has(org.toLowerCase())) return notFound;
+      scopeKey = `${orgKind === 'actions' ? 'org' : 'dependabot-org'}:${org.toLowerCase()}`;
+    } else {
+      const repo = this.#repos.get(`${owner}/${name}`.toLowerCase());
+      if (!repo) return notFound;
+      if (env !== undefined && !repo.environments.has(env)) return notFound;
+      const full = `${owner}/${name}`.toLowerCase();
+      scopeKey = env !== undefined ? `env:${full}:${env}` : `${repoKind === 'actions' ? 'repo' : 'dependabot'}:${full}`;
+    }
+    const scope = this.#scope(scopeKey);
+    const isOrg = org !== undefined;
+    if (last === 'public-key' && r.method === 'GET') {
+      if (readOnly) return { status: 403, body: { message: 'Resource not accessible by integration' } };
+      return { status: 200, body: { key_id: scope.keyId, key: Buffer.from(scope.publicKey).toString('base64') } };
+    }
+    if (last === undefined) return notFound;
+    const secretName = last.toUpperCase();
+    if (r.method === 'GET') {
+      const s = scope.secrets.get(secretName);
+      if (!s) return notFound;
+      const out: Record<string, unknown> = { name: secretName, created_at: s.created_at, updated_at: s.updated_at };
+      if (isOrg) out['visibility'] = s.visibility ?? 'private';
+      if (isOrg && s.visibility === 'selected') out['selected_repositories_url'] = `${this.url}${r.path}/repositories`;
+      return { status: 200, body: out };
+    }
+    if (r.method === 'DELETE') return scope.secrets.delete(secretName) ? { status: 204 } : notFound;
+    if (r.method !== 'PUT') return notFound;
+    if (readOnly) return { status: 403, body: { message: 'Resource not accessible by integration' } };
+    return this.#put(scopeKey, scope, secretName, body as Record<string, unknown>, isOrg);
+  }
+
+  #put(scopeKey: string, scope: Scope, name: string, body: Record<string, unknown>, isOrg: boolean): Reply {
+    if (!/^[A-Z_][A-Z0-9_]*$/.test(name) || name.startsWith('GITHUB_')) return { status: 422, body: { message: 'Secret names can only contain alphanumeric characters or underscores' } };
+    if (body['key_id'] !== scope.keyId) return { status: 422, body: { message: 'Bad request: key_id does not match' } };
+    let value: string;
+    try {
+      value = sodium.to_string(sodium.crypto_box_seal_open(Buffer.from(String(body['encrypted_value']), 'base64'), scope.publicKey, scope.privateKey));
+    } catch {
+      return { status: 422, body: { message: 'Bad request: could not decrypt' } };
+    }
+    const existing = scope.secrets.get(name);
+    if (this.#frozen.has('*') || this.#frozen.has(scopeKey)) return { status: existing ? 204 : 201, ...(existing ? {} : { body: {} }) };
+    const now = stamp();
+    const stored: StoredSecret = {
+      value,
+      created_at: existing?.created_at ?? now,
+      updated_at: now,
+      ...(isOrg ? { visibility: String(body['visibility'] ?? 'private') } : {}),
+      ...(isOrg && Array.isArray(body['selected_repository_ids']) ? { selected_repository_ids: (body['selected_repository_ids'] as unknown[]).map(Number) } : {}),
+    };
+    scope.secrets.set(name, stored);
+    return existing ? { status: 204 } : { status: 201, body: {} };
+  }
+
+  /** The runner's OIDC endpoint that core.getIDToken() calls. */
+  #oidc(r: Request): Reply {
+    if (r.headers.authorization !== `Bearer ${this.oidcRequestToken}`) return { status: 401, body: { message: 'bad request token' } };
+    const aud = r.query.get('audience') ?? '';
+    this.oidcAudiences.push(aud);
+    const b64 = (o: object): string => Buffer.from(JSON.stringify(o)).toString('base64url');
+    const payload = { aud, iss: 'https://token.actions.githubusercontent.com', sub: 'repo:octo/app:environment:secret-rotation', exp: Math.floor(Date.now() / 1000) + 300 };
+    const jwt = `${b64({ alg: 'RS256', typ: 'JWT' })}.${b64(payload)}.${randomBytes(32).toString('base64url')}`;
+    this.issuedOidcTokens.push(jwt);
+    return { status: 200, body: { value: jwt } };
+  }
+}
+
+export async function startGitHub(options: GitHubOptions = {}): Promise<GitHubEmulator> {
+  return new GitHubEmulator(options).listen();
+}

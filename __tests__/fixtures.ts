@@ -1,0 +1,175 @@
+// One place that sets up a world for each provider: the GitHub emulator, the provider's emulator(s),
+// the inputs for a full rotation, and every secret the world knows, for leak scans.
+import { startCsp, type CspEmulator } from './emulators/csp.ts';
+import { startEntra, type EntraEmulator } from './emulators/entra.ts';
+import { startGitHub, type GitHubEmulator } from './emulators/github.ts';
+import type { Emulator } from './emulators/server.ts';
+import { startWhmcs, type WhmcsEmulator } from './emulators/whmcs.ts';
+import { startWoodpecker, type WoodpeckerEmulator } from './emulators/woodpecker.ts';
+import { inputEnv, type Run, type RunOptions, runAction } from './harness.ts';
+
+export type ProviderName = 'vmware-csp' | 'whmcs' | 'entra' | 'woodpecker';
+export const PROVIDERS: readonly ProviderName[] = ['vmware-csp', 'whmcs', 'entra', 'woodpecker'];
+
+export const REPO = 'octo/app';
+export const ORG = 'octo';
+export const SECRET_NAME = 'CLIENT_SECRET';
+export const CSP_ORG = '7f9c2b1e-0d6a-4e53-9a8f-2c4b6d1e3a70';
+export const CSP_APP = 'nightly-build-bot';
+export const TENANT = '0b1e7c3d-5f2a-4c8e-9d6b-1a2b3c4d5e6f';
+export const APP_ID = 'e1c6ac69-480e-4a17-9b85-3467967bd179';
+export const MANAGER_ID = '5d1f0c2a-7b3e-4f6a-8c9d-0e1f2a3b4c5d';
+export const WHMCS_CREDENTIAL = 7;
+export const WOODPECKER_CREDENTIAL = 22334455;
+
+/** Credentials the world hands to the action: none may ever appear in what it prints. */
+export const CREDENTIALS = {
+  cspApiToken: 'csp-api-token-0123456789abcdef',
+  whmcsIdentifier: 'whmcs-identifier-0123',
+  whmcsSecret: 'whmcs-api-secret-0123456789',
+  managerSecret: 'entra-manager-secret-0123456789',
+  woodpeckerKey: 'woodpecker-api-key-0123456789',
+};
+export const OLD_SECRET = 'Old-Secret-Value-0123456789!';
+
+export interface WorldOptions {
+  /** Repositories to create (default: octo/app with environment `production`). */
+  readonly repos?: readonly string[];
+  /** Entra propagation delay for new passwords. */
+  readonly propagationDelayMs?: number;
+  /** GitHub's emulator gives every scope the same key_id string (the keys still differ). */
+  readonly sameKeyIds?: boolean;
+}
+
+export interface World {
+  readonly name: ProviderName;
+  readonly github: GitHubEmulator;
+  readonly csp?: CspEmulator;
+  readonly whmcs?: WhmcsEmulator;
+  readonly entra?: EntraEmulator;
+  readonly woodpecker?: WoodpeckerEmulator;
+  /** Every provider-side emulator, for "no request was made" assertions. */
+  readonly providerEmulators: readonly Emulator[];
+  /** Inputs for a full rotation into `repo octo/app`; `extra` overrides or adds. */
+  inputs(extra?: Record<string, string>): Record<string, string>;
+  /** The environment of a run as the runner would give it, inputs included (for spawnSync callers). */
+  env(extra?: Record<string, string>): Record<string, string>;
+  run(extra?: Record<string, string>, options?: RunOptions): Promise<Run>;
+  /** The secret the provider now holds as current: what every target must contain after a rotation. */
+  currentSecret(): string;
+  /** Every secret and credential this world has seen, old and new, for leak scans. */
+  secrets(): string[];
+  close(): Promise<void>;
+}
+
+export async function startWorld(name: ProviderName, o: WorldOptions = {}): Promise<World> {
+  const github = await startGitHub(o.sameKeyIds ? { sameKeyIds: true } : {});
+  for (const repo of o.repos ?? [REPO]) github.addRepo(repo, { environments: ['production'] });
+  github.addRepo('octo/lib', {});
+  github.addOrg(ORG);
+  const seen = new Set<string>([OLD_SECRET, ...Object.values(CREDENTIALS), github.token]);
+  const base: Record<string, string> = {
+    provider: name,
+    'github-token': github.token,
+    'github-api-url': github.url,
+    'secret-name': SECRET_NAME,
+    targets: `repo ${REPO}`,
+    'request-timeout': '5s',
+  };
+  const runEnv: Record<string, string> = {
+    GITHUB_REPOSITORY: REPO,
+    GITHUB_RUN_ID: '4242',
+    ACTIONS_ID_TOKEN_REQUEST_URL: github.oidcRequestUrl,
+    ACTIONS_ID_TOKEN_REQUEST_TOKEN: github.oidcRequestToken,
+  };
+  seen.add(github.oidcRequestToken);
+
+  let world: Omit<World, 'name' | 'github' | 'inputs' | 'env' | 'run' | 'secrets' | 'close'> & { extra: Record<string, string> };
+  switch (name) {
+    case 'vmware-csp': {
+      const csp = await startCsp();
+      csp.addApp(CSP_ORG, CSP_APP, OLD_SECRET);
+      csp.addApiToken(CREDENTIALS.cspApiToken);
+      world = {
+        csp,
+        providerEmulators: [csp],
+        extra: { 'csp-url': csp.url, 'csp-api-token': CREDENTIALS.cspApiToken, 'csp-org-id': CSP_ORG, 'csp-oauth-app-id': CSP_APP },
+        currentSecret: () => csp.validSecrets(CSP_APP)[0]!,
+      };
+      break;
+    }
+    case 'whmcs': {
+      const whmcs = await startWhmcs({ identifier: CREDENTIALS.whmcsIdentifier, secret: CREDENTIALS.whmcsSecret });
+      whmcs.addCredential({ credentialId: WHMCS_CREDENTIAL, clientIdentifier: 'client-7-identifier', secret: OLD_SECRET });
+      whmcs.addCredential({ credentialId: 8, clientIdentifier: 'other-client', secret: 'Other-Credential-Secret-8' });
+      seen.add('Other-Credential-Secret-8');
+      world = {
+        whmcs,
+        providerEmulators: [whmcs],
+        extra: {
+          'whmcs-url': whmcs.url,
+          'whmcs-identifier': CREDENTIALS.whmcsIdentifier,
+          'whmcs-secret': CREDENTIALS.whmcsSecret,
+          'whmcs-credential-id': String(WHMCS_CREDENTIAL),
+        },
+        currentSecret: () => whmcs.credential(WHMCS_CREDENTIAL).clientSecret,
+      };
+      break;
+    }
+    case 'entra':
+    case 'woodpecker': {
+      const entra = await startEntra({ tenantId: TENANT, propagationDelayMs: o.propagationDelayMs ?? 0 });
+      entra.addApp(APP_ID, { initialPasswords: [{ secretText: OLD_SECRET, displayName: 'made by a person' }] });
+      entra.addManagingClient(MANAGER_ID, CREDENTIALS.managerSecret);
+      const entraInputs = {
+        'entra-tenant-id': TENANT,
+        'entra-application-id': APP_ID,
+        'entra-auth': 'client-secret',
+        'entra-auth-client-id': MANAGER_ID,
+        'entra-auth-client-secret': CREDENTIALS.managerSecret,
+        'entra-login-url': entra.url,
+        'entra-graph-url': entra.url,
+        'entra-propagation-timeout': '30s',
+      };
+      const newest = (): string => entra.passwords(APP_ID).at(-1)!.secretText;
+      if (name === 'entra') {
+        world = { entra, providerEmulators: [entra], extra: entraInputs, currentSecret: newest };
+        break;
+      }
+      const woodpecker = await startWoodpecker({ apiKeys: [CREDENTIALS.woodpeckerKey], checkSecret: (_t, c, s) => entra.secretWorks(c, s) });
+      woodpecker.addCredential({ credentialId: WOODPECKER_CREDENTIAL, tenantId: TENANT, clientId: APP_ID, secret: OLD_SECRET, secretExpiresAt: '2027-01-01T00:00:00Z', name: 'MS Graph app' });
+      world = {
+        entra,
+        woodpecker,
+        providerEmulators: [entra, woodpecker],
+        extra: { ...entraInputs, 'woodpecker-url': `${woodpecker.url}/rest`, 'woodpecker-api-key': CREDENTIALS.woodpeckerKey },
+        currentSecret: () => woodpecker.credentials().find((c) => c.clientId === APP_ID)!.secret,
+      };
+      break;
+    }
+  }
+
+  const { extra, ...rest } = world;
+  const inputs = (more: Record<string, string> = {}): Record<string, string> => ({ ...base, ...extra, ...more });
+  const secrets = (): string[] => {
+    if (rest.csp) for (const s of [rest.csp.app(CSP_APP).current, rest.csp.app(CSP_APP).previous?.secret]) if (s) seen.add(s);
+    if (rest.whmcs) seen.add(rest.whmcs.credential(WHMCS_CREDENTIAL).clientSecret);
+    if (rest.entra) for (const p of rest.entra.passwords(APP_ID)) seen.add(p.secretText);
+    if (rest.woodpecker) for (const c of rest.woodpecker.credentials()) seen.add(c.secret);
+    for (const t of github.issuedOidcTokens) seen.add(t);
+    for (const v of github.allValues(SECRET_NAME)) seen.add(v);
+    return [...seen];
+  };
+  return {
+    name,
+    github,
+    ...rest,
+    inputs,
+    env: (more = {}) => ({ ...runEnv, ...inputEnv(inputs(more)) }),
+    run: (more = {}, options = {}) => runAction(inputs(more), { ...options, env: { ...runEnv, ...options.env } }),
+    secrets,
+    close: async () => {
+      await Promise.all([github.close(), ...rest.providerEmulators.map((e) => e.close())]);
+    },
+  };
+}
