@@ -39843,7 +39843,7 @@ function recoveryKey(v) {
 
 ;// CONCATENATED MODULE: ./src/pipeline.ts
 
-const PREFLIGHT_BUDGET_MS = 30_000;
+const PREFLIGHT_BUDGET_MS = 15_000;
 async function runPipeline(s, d) {
     const { targets, secretName, clientIdSecretName } = s.github;
     const plan = (status) => targets.flatMap((t) => names(secretName, clientIdSecretName).map((secret) => ({ target: t.line, secret, status })));
@@ -39931,7 +39931,8 @@ async function runPipeline(s, d) {
             return undefined;
         });
     }
-    const summary = `${failed.length} of ${results.length} secret write(s) failed after the rotation of ${credential.description}`;
+    const reasons = [...new Set(failed.map((f) => f.error))].join(' ');
+    const summary = `${failed.length} of ${results.length} secret write(s) failed after the rotation of ${credential.description}: ${reasons}`;
     const where = undone
         ? `Undid the rotation (${undone}); the previous secret still works and nothing needs recovering.`
         : credential.oldSecretDiesOnRotate
@@ -39947,7 +39948,7 @@ async function runPipeline(s, d) {
         ...base,
         ...(recovery ? { recovery } : {}),
         ...(undone ? { undone } : {}),
-        failure: `${summary}. ${where}`,
+        failure: `${summary} ${where}`,
         nextStep: 'Fix the failing targets (see each error), then re-run the workflow: it rotates again and stores everywhere.',
     };
 }

@@ -52,7 +52,7 @@ export interface PipelineDeps {
   readonly warn: (message: string) => void;
 }
 
-const PREFLIGHT_BUDGET_MS = 30_000;
+const PREFLIGHT_BUDGET_MS = 15_000;
 
 export async function runPipeline(s: Settings, d: PipelineDeps): Promise<Report> {
   const { targets, secretName, clientIdSecretName } = s.github;
@@ -142,7 +142,8 @@ export async function runPipeline(s: Settings, d: PipelineDeps): Promise<Report>
       return undefined;
     });
   }
-  const summary = `${failed.length} of ${results.length} secret write(s) failed after the rotation of ${credential.description}`;
+  const reasons = [...new Set(failed.map((f) => f.error))].join(' ');
+  const summary = `${failed.length} of ${results.length} secret write(s) failed after the rotation of ${credential.description}: ${reasons}`;
   const where = undone
     ? `Undid the rotation (${undone}); the previous secret still works and nothing needs recovering.`
     : credential.oldSecretDiesOnRotate
@@ -158,7 +159,7 @@ export async function runPipeline(s: Settings, d: PipelineDeps): Promise<Report>
     ...base,
     ...(recovery ? { recovery } : {}),
     ...(undone ? { undone } : {}),
-    failure: `${summary}. ${where}`,
+    failure: `${summary} ${where}`,
     nextStep: 'Fix the failing targets (see each error), then re-run the workflow: it rotates again and stores everywhere.',
   };
 }

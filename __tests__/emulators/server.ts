@@ -35,10 +35,12 @@ export interface Fault {
   drop?: boolean;
   /** Never answer (the socket is closed when the server closes). */
   hang?: boolean;
-  /** Run the real route first, then drop or hang: the effect happened but the client never hears of it. */
+  /** Run the real route first, then drop, hang or answer `status`: the effect happened but the client never hears of it. */
   afterEffect?: boolean;
   /** How many matching requests this fault applies to; omitted: all. */
   times?: number;
+  /** Only requests whose body contains this text (one endpoint, many actions: WHMCS). */
+  bodyIncludes?: string;
 }
 
 export interface LoggedRequest {
@@ -144,7 +146,9 @@ export class Emulator {
       this.requests.push({ method, path, status, body: text, at: Date.now() });
     };
 
-    const fault = this.#faults.find((f) => f.left > 0 && (f.method === '*' || f.method === method) && f.pattern.test(path));
+    const fault = this.#faults.find(
+      (f) => f.left > 0 && (f.method === '*' || f.method === method) && f.pattern.test(path) && (f.bodyIncludes === undefined || text.includes(f.bodyIncludes)),
+    );
     if (fault) fault.left -= 1;
     if (fault?.delayMs) await new Promise((r) => setTimeout(r, fault.delayMs));
 
@@ -178,6 +182,9 @@ export class Emulator {
     if (fault?.afterEffect && fault.hang) {
       log('hung');
       return;
+    }
+    if (fault?.afterEffect && fault.status !== undefined) {
+      reply = { status: fault.status, body: fault.body, ...(fault.headers ? { headers: fault.headers } : {}) };
     }
     log(reply.status);
     send(res, reply);
