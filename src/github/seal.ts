@@ -1,17 +1,27 @@
 // libsodium sealed boxes: how GitHub wants secret values, and how the recovery blob is made.
-import sodium from 'libsodium-wrappers';
+// libsodium is loaded on first use: a dry run or a failed preflight never pays for it.
+
+type Sodium = typeof import('libsodium-wrappers').default;
+let loading: Promise<Sodium> | undefined;
+
+function sodium(): Promise<Sodium> {
+  loading ??= import('libsodium-wrappers').then(async (m) => {
+    await m.default.ready;
+    return m.default;
+  });
+  return loading;
+}
 
 /** Seals `plaintext` to an X25519 public key; standard base64 with padding, as GitHub expects. */
 export async function seal(plaintext: string, publicKey: Uint8Array): Promise<string> {
-  await sodium.ready;
-  const sealed = sodium.crypto_box_seal(sodium.from_string(plaintext), publicKey);
-  return sodium.to_base64(sealed, sodium.base64_variants.ORIGINAL);
+  const s = await sodium();
+  const sealed = s.crypto_box_seal(s.from_string(plaintext), publicKey);
+  return s.to_base64(sealed, s.base64_variants.ORIGINAL);
 }
 
-/** Decodes a base64 public key and checks that it is one. */
-export async function publicKeyFromBase64(key: string): Promise<Uint8Array> {
-  await sodium.ready;
-  const bytes = sodium.from_base64(key, sodium.base64_variants.ORIGINAL);
-  if (bytes.length !== sodium.crypto_box_PUBLICKEYBYTES) throw new Error(`the public key has ${bytes.length} bytes, not ${sodium.crypto_box_PUBLICKEYBYTES}`);
-  return bytes;
+/** Decodes a base64 X25519 public key and checks its length. */
+export function publicKeyFromBase64(key: string): Uint8Array {
+  const bytes = Buffer.from(key, 'base64');
+  if (bytes.length !== 32) throw new Error(`the public key has ${bytes.length} bytes, not 32`);
+  return new Uint8Array(bytes);
 }

@@ -99,7 +99,7 @@ export class SecretStore {
       const date = Date.parse(String(res.headers.date ?? ''));
       // Without GitHub's clock, allow for a runner clock up to five minutes ahead.
       const since = Number.isNaN(date) ? Date.now() - 300_000 : Math.floor(date / 1000) * 1000;
-      return { keyId: String(data.key_id), key: await publicKeyFromBase64(data.key), since };
+      return { keyId: String(data.key_id), key: publicKeyFromBase64(data.key), since };
     } catch (err) {
       throw new StoreError(`Could not get the public key of ${t.line}: ${describe(err, t)}.`, 'no', status(err));
     }
