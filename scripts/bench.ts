@@ -5,7 +5,7 @@
 // repository; (c) fan-out to 10 repositories with 20 ms emulated latency against the floor set by
 // GitHub's write pacing; (d) GitHub API calls per target; (e) bundle size and peak memory.
 // Prints a table and writes it to bench/results.md with the machine's description.
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -36,15 +36,24 @@ async function timed(args: string[], env: NodeJS.ProcessEnv = process.env): Prom
   return Number(process.hrtime.bigint() - t) / 1e6;
 }
 
-// (a) start-up: `node -e 0` and a dry run, interleaved so that machine noise hits both alike.
+// The stack's own floor: a bundle that only loads @actions/core and sets one output.
+const floorDir = new URL('../bench/.floor/', import.meta.url);
+mkdirSync(floorDir, { recursive: true });
+writeFileSync(new URL('entry.js', floorDir), "import * as core from '@actions/core';\ncore.setOutput('x', core.getInput('x'));\n");
+execFileSync(process.execPath, [new URL('../node_modules/@vercel/ncc/dist/ncc/cli.js', import.meta.url).pathname, 'build', new URL('entry.js', floorDir).pathname, '-o', new URL('out', floorDir).pathname, '--quiet']);
+const floorBundle = new URL('out/index.js', floorDir).pathname;
+
+// (a) start-up: `node -e 0`, the floor bundle and a dry run, interleaved so that machine noise hits all alike.
 const world = await startWorld('vmware-csp');
 const rssFile = join(tmpdir(), `bench-rss-${process.pid}`);
 const rssHook = `--import=data:text/javascript,import{writeFileSync}from'node:fs';process.on('exit',()=>writeFileSync(process.env.BENCH_RSS_FILE,String(process.resourceUsage().maxRSS)))`;
 const baseline: number[] = [];
+const coreOnly: number[] = [];
 const dry: number[] = [];
 const dryEnv = { ...process.env, ...world.env({ 'dry-run': 'true' }) };
 for (let i = 0; i < RUNS; i++) {
   baseline.push(await timed(['-e', '0']));
+  coreOnly.push(await timed([floorBundle]));
   dry.push(await timed([DIST], dryEnv));
 }
 const startupRatio = median(dry) / median(baseline);
@@ -80,6 +89,7 @@ for (let i = 0; i < Math.min(RUNS, 3); i++) {
   callsFan = fan.github.requests.length - before;
 }
 await fan.close();
+rmSync(floorDir, { recursive: true, force: true });
 const floor = (FANOUT - 1) * WRITE_INTERVAL_MS;
 const fanRatio = median(fanRuns) / floor;
 
@@ -89,6 +99,7 @@ const size = statSync(DIST).size;
 const lazy = chunks.filter((f) => f !== 'index.js').reduce((n, f) => n + statSync(new URL(f, distDir)).size, 0);
 const rows: [string, string, string][] = [
   ['(a) start-up: `node -e 0`, median', `${median(baseline).toFixed(0)} ms`, ''],
+  ['(a) start-up: a bundle of `@actions/core` alone, median', `${median(coreOnly).toFixed(0)} ms`, `${(median(coreOnly) / median(baseline)).toFixed(2)}x node -e 0: the stack's floor`],
   ['(a) start-up: dry run of dist/index.js, median', `${median(dry).toFixed(0)} ms`, `${startupRatio.toFixed(2)}x node -e 0 (goal < 3x)`],
   ['(b) full rotation, 1 repository, median', `${median(full).toFixed(0)} ms`, `${(median(full) / median(dry)).toFixed(2)}x the dry run`],
   [`(c) fan-out, ${FANOUT} repositories, ${LATENCY_MS} ms latency, median`, `${median(fanRuns).toFixed(0)} ms`, `${fanRatio.toFixed(3)}x the ${floor} ms pacing floor (goal ≤ 1.10x)`],
