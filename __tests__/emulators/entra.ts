@@ -52,6 +52,7 @@ export class EntraEmulator extends Emulator {
   readonly #apps = new Map<string, EntraApp>();
   readonly #clients = new Map<string, ManagingClient>();
   readonly #tokens = new Map<string, AccessToken>();
+  readonly #removed = new Map<string, EntraPassword[]>();
   #offsetMs = 0;
 
   constructor(o: EntraOptions = {}) {
@@ -104,6 +105,11 @@ export class EntraEmulator extends Emulator {
     const app = this.#apps.get(appId);
     if (!app) throw new Error(`no Entra app ${appId}`);
     return [...app.passwords];
+  }
+
+  /** Passwords taken away by removePassword, oldest first, secret text included (for leak scans and undo checks). */
+  removedPasswords(appId: string): EntraPassword[] {
+    return [...(this.#removed.get(appId) ?? [])];
   }
 
   /** Whether this secret obtains a token for the client right now (propagated, not expired). */
@@ -227,7 +233,9 @@ export class EntraEmulator extends Emulator {
     const keyId = (json(r) as { keyId?: unknown } | undefined)?.keyId;
     if (typeof keyId !== 'string') return graphError(400, 'BadRequest', "The request body must contain the parameter 'keyId'.");
     const before = app.passwords.length;
+    const gone = app.passwords.filter((p) => p.keyId === keyId);
     app.passwords = app.passwords.filter((p) => p.keyId !== keyId);
+    if (gone.length) this.#removed.set(app.appId, [...(this.#removed.get(app.appId) ?? []), ...gone]);
     // Unverified: Graph's exact answer for an unknown keyId; 404 is the closest documented shape.
     if (app.passwords.length === before) return graphError(404, 'Request_ResourceNotFound', `No password credential found with keyId ${keyId}.`);
     return { status: 204 };
