@@ -1,0 +1,153 @@
+// One contract for every provider in the registry: the bundled action, run on the loopback emulators,
+// keeps the order of effects of README "What happens, in order" / action-contract.md "Order of effects".
+// A provider added to `PROVIDERS` (src/inputs) without an entry in CONTRACT fails to compile; one
+// without a world in the fixtures fails the registry test and every test of its describe block.
+import { afterEach, describe, expect, it } from 'vitest';
+import { PROVIDERS, type ProviderName } from '../src/inputs/index.ts';
+import type { LoggedRequest } from './emulators/server.ts';
+import { OLD_SECRET, PROVIDERS as FIXTURE_PROVIDERS, REPO, SECRET_NAME, startWorld, type World } from './fixtures.ts';
+import { findLeaks, lineOf, type Run } from './harness.ts';
+
+type Match = (r: LoggedRequest) => boolean;
+
+interface Contract {
+  /** Every state-changing call at the provider. Sign-in (token endpoints), reads and listings are not. */
+  readonly rotating: Match;
+  /** The calls that issue or save the new secret: each exactly once in a full run. Any other rotating
+   *  call (removing earlier passwords, retiring the previous secret) must come after every target is verified. */
+  readonly once: readonly Match[];
+}
+
+const CSP_SECRET = /\/orgs\/[^/]+\/oauth-apps\/[^/]+\/secret$/;
+const csp: Match = (r) => ['PUT', 'POST', 'DELETE'].includes(r.method) && CSP_SECRET.test(r.path);
+const whmcs: Match = (r) => /^(UpdateOAuthCredential|Create.*|Delete.*)$/.test(new URLSearchParams(r.body).get('action') ?? '');
+const addPassword: Match = (r) => r.method === 'POST' && r.path.endsWith('/addPassword');
+const removePassword: Match = (r) => r.method === 'POST' && r.path.endsWith('/removePassword');
+const woodpecker: Match = (r) => ['POST', 'PATCH', 'DELETE'].includes(r.method) && /\/v2\/mailboxes\/microsoft\/credentials(\/|$)/.test(r.path);
+const woodpeckerSave: Match = (r) => (r.method === 'POST' || r.method === 'PATCH') && woodpecker(r);
+
+const CONTRACT = {
+  'vmware-csp': { rotating: csp, once: [csp] },
+  whmcs: { rotating: whmcs, once: [whmcs] },
+  entra: { rotating: (r) => addPassword(r) || removePassword(r), once: [addPassword] },
+  woodpecker: { rotating: (r) => addPassword(r) || removePassword(r) || woodpecker(r), once: [addPassword, woodpeckerSave] },
+} satisfies Record<ProviderName, Contract>;
+
+/** Printed after preflight but before the rotating call, by design (README: warn before rotating). */
+const PRE_ROTATION_WARNING = 'kills the old secret at once';
+
+interface Target {
+  target: string;
+  secret: string;
+  status: string;
+}
+const targets = (run: Run): Target[] => JSON.parse(run.outputs['targets'] ?? '[]') as Target[];
+
+let world: World | undefined;
+afterEach(async () => {
+  await world?.close();
+  world = undefined;
+});
+
+describe('the registry', () => {
+  it('lists the same providers in src, in the contract table and in the fixtures', () => {
+    expect([...PROVIDERS].sort()).toEqual(Object.keys(CONTRACT).sort());
+    expect([...PROVIDERS].sort()).toEqual([...FIXTURE_PROVIDERS].sort());
+    expect(PROVIDERS.length).toBeGreaterThan(0);
+  });
+});
+
+describe.each(PROVIDERS)('contract: %s', (name) => {
+  const contract: Contract = CONTRACT[name];
+  const start = async (): Promise<World> => (world = await startWorld(name));
+  const providerRequests = (w: World): LoggedRequest[] => w.providerEmulators.flatMap((e) => e.requests);
+  const rotatingCalls = (w: World): LoggedRequest[] => providerRequests(w).filter(contract.rotating);
+  /** Nothing leaked anywhere the action printed or wrote; GitHub saw only what its OpenAPI description allows. */
+  const clean = (w: World, run: Run): void => {
+    expect(findLeaks(run, w.secrets())).toEqual([]);
+    expect(w.github.violations).toEqual([]);
+  };
+
+  it('preflight (dry run) changes nothing at the provider or at GitHub', async () => {
+    const w = await start();
+    const run = await w.run({ 'dry-run': 'true' });
+    expect(run.errors).toEqual([]);
+    expect(run.code).toBe(0);
+    // Preflight did sign in (a POST the predicate must not count), yet nothing rotated.
+    expect(providerRequests(w).filter((r) => r.method === 'POST').length).toBeGreaterThan(0);
+    expect(rotatingCalls(w)).toEqual([]);
+    expect(w.github.calls('GET', /public-key$/)).toHaveLength(1);
+    expect(w.github.calls('PUT', /.*/)).toEqual([]);
+    expect(w.github.calls('DELETE', /.*/)).toEqual([]);
+    expect(w.currentSecret()).toBe(OLD_SECRET);
+    expect(run.outputs['rotated']).toBe('false');
+    expect(targets(run).length).toBeGreaterThan(0);
+    expect(targets(run).every((t) => t.status === 'skipped')).toBe(true);
+    clean(w, run);
+  });
+
+  it('rotates exactly once, after preflight; anything else rotating waits until every target is verified', async () => {
+    const w = await start();
+    const run = await w.run();
+    expect(run.errors).toEqual([]);
+    expect(run.code).toBe(0);
+    const rotating = rotatingCalls(w);
+    // Counted among the rotating calls: a predicate that misses the rotation fails here, not silently in the dry run.
+    for (const [i, once] of contract.once.entries()) expect(rotating.filter(once), `once[${i}]`).toHaveLength(1);
+    const lastKey = Math.max(...w.github.calls('GET', /public-key$/).map((r) => r.at));
+    const firstWrite = Math.min(...w.github.calls('PUT', /.*/).map((r) => r.at));
+    const lastVerify = Math.max(...w.github.calls('GET', new RegExp(`/secrets/${SECRET_NAME}$`)).map((r) => r.at));
+    for (const r of rotating) expect(r.at, `${r.method} ${r.path}`).toBeGreaterThanOrEqual(lastKey);
+    for (const r of rotating.filter((r) => contract.once.some((m) => m(r)))) expect(r.at).toBeLessThanOrEqual(firstWrite);
+    for (const r of rotating.filter((r) => !contract.once.some((m) => m(r)))) expect(r.at, `${r.method} ${r.path}`).toBeGreaterThanOrEqual(lastVerify);
+    clean(w, run);
+  });
+
+  it('masks the new secret before any line about rotating or storing it', async () => {
+    const w = await start();
+    const run = await w.run();
+    expect(run.code).toBe(0);
+    const secret = w.currentSecret();
+    expect(secret).not.toBe(OLD_SECRET);
+    const masked = lineOf(run, (l) => l === `::add-mask::${secret}`);
+    expect(masked).toBeGreaterThan(-1);
+    const preflightDone = lineOf(run, (l) => l.startsWith('Found '));
+    expect(preflightDone).toBeGreaterThan(-1);
+    const lines = run.stdout.split('\n');
+    const mentions = lines.findIndex(
+      (l, i) =>
+        l.startsWith('Rotated ') ||
+        l.includes('Stored') ||
+        (i > preflightDone && /^::(warning|error)/.test(l) && !l.includes(PRE_ROTATION_WARNING)),
+    );
+    expect(mentions, 'a line about the rotation').toBeGreaterThan(-1);
+    expect(masked).toBeLessThan(mentions);
+    clean(w, run);
+  });
+
+  it('stores exactly the new secret and reports it in the outputs', async () => {
+    const w = await start();
+    const run = await w.run();
+    expect(run.errors).toEqual([]);
+    expect(run.code).toBe(0);
+    const stored = w.github.secret(`repo:${REPO}`, SECRET_NAME)?.value;
+    expect(stored).toBe(w.currentSecret());
+    expect(stored).not.toBe(OLD_SECRET);
+    expect(targets(run)).toEqual([{ target: `repo ${REPO}`, secret: SECRET_NAME, status: 'written' }]);
+    expect(run.outputs['rotated']).toBe('true');
+    expect(run.outputs['client-id']).toBeTruthy();
+    clean(w, run);
+  });
+
+  it('fails a bad input naming it, before any request anywhere', async () => {
+    const w = await start();
+    const run = await w.run({ 'secret-name': 'GITHUB_X' });
+    expect(run.code).toBe(1);
+    expect(run.errors.join('\n')).toMatch(/'secret-name'/);
+    expect(providerRequests(w)).toEqual([]);
+    expect(w.github.requests).toEqual([]);
+    expect(w.currentSecret()).toBe(OLD_SECRET);
+    expect(run.outputs['rotated']).toBe('false');
+    clean(w, run);
+  });
+});
