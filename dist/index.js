@@ -40307,10 +40307,13 @@ function createEntra(s, deps) {
 // has no overlap, so the pipeline's recovery path matters most here.
 
 
-/** WHMCS errors are `{result: "error", message}`, with HTTP 200 or 4xx (403 `Invalid IP ...` from the allow-list). */
-function whmcs_explain(status, body) {
+/**
+ * WHMCS errors are `{result: "error", message}`, with HTTP 200 or 4xx: the allow-list's `Invalid IP ...`
+ * usually comes as 403 but may come as 200, so the hint follows the message, not the status.
+ */
+function whmcs_explain(_status, body) {
     const message = field(body, 'message');
-    const hint = status === 403 && /invalid ip/i.test(message ?? '') ? '; allow the runner\'s IP in WHMCS or set whmcs-access-key' : '';
+    const hint = /invalid ip/i.test(message ?? '') ? '; allow the runner\'s IP in WHMCS or set whmcs-access-key' : '';
     return message ? `WHMCS says "${message.slice(0, 200)}"${hint}` : undefined;
 }
 function createWhmcs(s, deps) {

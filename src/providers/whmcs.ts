@@ -4,10 +4,13 @@ import { call, field, HttpError } from '../http.js';
 import type { WhmcsSettings } from '../inputs/index.js';
 import { type Credential, type Provider, type ProviderDeps, ProviderError, type Rotation } from './types.js';
 
-/** WHMCS errors are `{result: "error", message}`, with HTTP 200 or 4xx (403 `Invalid IP ...` from the allow-list). */
-function explain(status: number, body: unknown): string | undefined {
+/**
+ * WHMCS errors are `{result: "error", message}`, with HTTP 200 or 4xx: the allow-list's `Invalid IP ...`
+ * usually comes as 403 but may come as 200, so the hint follows the message, not the status.
+ */
+function explain(_status: number, body: unknown): string | undefined {
   const message = field(body, 'message');
-  const hint = status === 403 && /invalid ip/i.test(message ?? '') ? '; allow the runner\'s IP in WHMCS or set whmcs-access-key' : '';
+  const hint = /invalid ip/i.test(message ?? '') ? '; allow the runner\'s IP in WHMCS or set whmcs-access-key' : '';
   return message ? `WHMCS says "${message.slice(0, 200)}"${hint}` : undefined;
 }
 
