@@ -54,6 +54,20 @@ describe('parseInputs', () => {
     expect(s.provider).toMatchObject({ url: 'http://127.0.0.1:8080' });
     expect(s.recoveryKey?.length).toBe(32);
   });
+
+  it('gives a secret brought to Woodpecker the same propagation patience as a minted one', () => {
+    const given = {
+      provider: 'woodpecker',
+      'github-token': 'ghs_token',
+      'secret-name': 'WP_SECRET',
+      'woodpecker-api-key': 'wp-key-value',
+      'woodpecker-credential-id': '42',
+      'woodpecker-client-secret': 'brought-secret-value',
+      'woodpecker-secret-expires-at': '2028-01-01T00:00:00Z',
+    };
+    expect(parse(given).provider).toMatchObject({ source: { kind: 'given', propagationTimeoutMs: 120_000 } });
+    expect(parse({ ...given, 'entra-propagation-timeout': '45s' }).provider).toMatchObject({ source: { kind: 'given', propagationTimeoutMs: 45_000 } });
+  });
 });
 
 // Each bad value must be refused with a message that names the input it came from.

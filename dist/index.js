@@ -39762,7 +39762,7 @@ function parseWoodpecker(read) {
         }
         if (clientId !== undefined)
             pathId(read, 'entra-application-id', 'the application (client) id, a GUID', GUID);
-        source = { kind: 'given', secret, expiresAt, tenantId, clientId };
+        source = { kind: 'given', secret, expiresAt, tenantId, clientId, propagationTimeoutMs: duration(read, 'entra-propagation-timeout', 120_000) };
     }
     else {
         if (expiresAt !== undefined)
@@ -39943,13 +39943,14 @@ async function runPipeline(s, d) {
             : recovery
                 ? 'The previous secret was kept and still works. The new secret is in output `recovery`, sealed to recovery-public-key.'
                 : 'The previous secret was kept and still works.';
+    const inUse = !undone && rotation.inUseBy ? ` ${rotation.inUseBy}.` : '';
     return {
         outcome: 'failed',
         rotated: false,
         ...base,
         ...(recovery ? { recovery } : {}),
         ...(undone ? { undone } : {}),
-        failure: `${summary} ${where}`,
+        failure: `${summary} ${where}${inUse}`,
         nextStep: 'Fix the failing targets (see each error), then re-run the workflow: it rotates again and stores everywhere.',
     };
 }
@@ -40420,7 +40421,7 @@ function createWoodpecker(s, deps) {
     const entra = s.source.kind === 'entra' ? new EntraApp(s.source.entra, deps) : undefined;
     const tenantId = entra?.tenantId ?? (s.source.kind === 'given' ? s.source.tenantId : undefined);
     const clientId = entra?.appId ?? (s.source.kind === 'given' ? s.source.clientId : undefined);
-    const patienceMs = s.source.kind === 'entra' ? s.source.entra.propagationTimeoutMs : 120_000;
+    const patienceMs = s.source.kind === 'entra' ? s.source.entra.propagationTimeoutMs : s.source.propagationTimeoutMs;
     let existingId;
     let added;
     const woodpecker = (method, url, what, retry, json) => call({ method, url, headers, what, retry, explain: woodpecker_explain, ...(json === undefined ? {} : { json }) });
@@ -40442,8 +40443,11 @@ function createWoodpecker(s, deps) {
             }
             catch (err) {
                 const propagating = err instanceof HttpError && err.status === 422 && /INVALID_CLIENT_SECRET/.test(err.message);
-                if (!propagating || Date.now() >= deadline)
+                if (!propagating)
                     throw err;
+                if (Date.now() >= deadline) {
+                    throw new HttpError(`${err.message} Woodpecker still refused the secret after ${Math.round(patienceMs / 1000)} s of retries (entra-propagation-timeout).`, err.status, false, err.body);
+                }
                 if (attempt === 1)
                     deps.info('Woodpecker cannot use the new secret yet (Entra propagation); retrying.');
                 await sleep(Math.min(3000, Math.max(0, deadline - Date.now())));
@@ -40516,7 +40520,13 @@ function createWoodpecker(s, deps) {
                 deps.info('Woodpecker did save the new secret (its listing shows the new expiry).');
             }
             existingId = field(saved, 'credential_id') ?? existingId;
-            return { secret, clientId: field(saved, 'client_id') ?? clientId, credentialId: existingId, expiresAt: isoSeconds(expiresAt) };
+            return {
+                secret,
+                clientId: field(saved, 'client_id') ?? clientId,
+                credentialId: existingId,
+                expiresAt: isoSeconds(expiresAt),
+                inUseBy: existingId ? `Woodpecker credential ${existingId} already uses the new secret` : 'Woodpecker already uses the new secret',
+            };
         },
         async retirePrevious() {
             if (!entra || !added || s.source.kind !== 'entra')

@@ -153,13 +153,14 @@ export async function runPipeline(s: Settings, d: PipelineDeps): Promise<Report>
       : recovery
         ? 'The previous secret was kept and still works. The new secret is in output `recovery`, sealed to recovery-public-key.'
         : 'The previous secret was kept and still works.';
+  const inUse = !undone && rotation.inUseBy ? ` ${rotation.inUseBy}.` : '';
   return {
     outcome: 'failed',
     rotated: false,
     ...base,
     ...(recovery ? { recovery } : {}),
     ...(undone ? { undone } : {}),
-    failure: `${summary} ${where}`,
+    failure: `${summary} ${where}${inUse}`,
     nextStep: 'Fix the failing targets (see each error), then re-run the workflow: it rotates again and stores everywhere.',
   };
 }

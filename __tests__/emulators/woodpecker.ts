@@ -78,6 +78,8 @@ export class WoodpeckerEmulator extends Emulator {
 
   addCredential(c: { tenantId: string; clientId: string; secret: string; secretExpiresAt: string; name?: string; credentialId?: number; inUse?: boolean }): WoodpeckerCredential {
     const id = c.credentialId ?? this.#nextId++;
+    // Like Woodpecker, never hand out an id that is already taken: a later create gets a fresh one.
+    if (id >= this.#nextId) this.#nextId = id + 1;
     const credential: WoodpeckerCredential = {
       credentialId: id,
       tenantId: c.tenantId,
@@ -90,6 +92,11 @@ export class WoodpeckerEmulator extends Emulator {
     };
     this.#credentials.set(id, credential);
     return credential;
+  }
+
+  /** Deletes a credential behind the API's back (a world without one for the client id). */
+  removeCredential(id: number): boolean {
+    return this.#credentials.delete(id);
   }
 
   /** The live credential, stored secret included (undefined when unknown or deleted). */

@@ -1,6 +1,6 @@
 // Inputs of provider `woodpecker`.
 import { parseEntra, type EntraSettings } from './entra.js';
-import { GUID, InputError, integer, isoDate, optional, pathId, type Read, required, url } from './fields.js';
+import { duration, GUID, InputError, integer, isoDate, optional, pathId, type Read, required, url } from './fields.js';
 
 export interface WoodpeckerSettings {
   readonly name: 'woodpecker';
@@ -12,7 +12,15 @@ export interface WoodpeckerSettings {
   /** Where the new secret comes from: minted in Entra, or given by the workflow. */
   readonly source:
     | { readonly kind: 'entra'; readonly entra: EntraSettings }
-    | { readonly kind: 'given'; readonly secret: string; readonly expiresAt: string; readonly tenantId: string | undefined; readonly clientId: string | undefined };
+    | {
+        readonly kind: 'given';
+        readonly secret: string;
+        readonly expiresAt: string;
+        readonly tenantId: string | undefined;
+        readonly clientId: string | undefined;
+        /** How long Woodpecker's INVALID_CLIENT_SECRET is retried: a secret minted elsewhere may still be propagating. */
+        readonly propagationTimeoutMs: number;
+      };
 }
 
 export function parseWoodpecker(read: Read): WoodpeckerSettings {
@@ -30,7 +38,7 @@ export function parseWoodpecker(read: Read): WoodpeckerSettings {
       throw new InputError(`Input 'entra-tenant-id' and 'entra-application-id' are required without 'woodpecker-credential-id': they find or create the credential.`);
     }
     if (clientId !== undefined) pathId(read, 'entra-application-id', 'the application (client) id, a GUID', GUID);
-    source = { kind: 'given', secret, expiresAt, tenantId, clientId };
+    source = { kind: 'given', secret, expiresAt, tenantId, clientId, propagationTimeoutMs: duration(read, 'entra-propagation-timeout', 120_000)! };
   } else {
     if (expiresAt !== undefined) throw new InputError(`Input 'woodpecker-secret-expires-at' goes only with 'woodpecker-client-secret'; without it the secret is minted in Entra.`);
     source = { kind: 'entra', entra: parseEntra(read) };

@@ -23,6 +23,8 @@ export interface Rotation {
   readonly clientId: string | undefined;
   readonly credentialId: string | undefined;
   readonly expiresAt: string | undefined;
+  /** Where the new secret is already in use besides the targets, for failure messages (Woodpecker saves it itself). */
+  readonly inUseBy?: string;
 }
 
 export interface Provider {

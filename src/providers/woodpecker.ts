@@ -28,7 +28,7 @@ export function createWoodpecker(s: WoodpeckerSettings, deps: ProviderDeps): Pro
   const entra = s.source.kind === 'entra' ? new EntraApp(s.source.entra, deps) : undefined;
   const tenantId = entra?.tenantId ?? (s.source.kind === 'given' ? s.source.tenantId : undefined);
   const clientId = entra?.appId ?? (s.source.kind === 'given' ? s.source.clientId : undefined);
-  const patienceMs = s.source.kind === 'entra' ? s.source.entra.propagationTimeoutMs : 120_000;
+  const patienceMs = s.source.kind === 'entra' ? s.source.entra.propagationTimeoutMs : s.source.propagationTimeoutMs;
   let existingId: string | undefined;
   let added: NewPassword | undefined;
 
@@ -50,7 +50,10 @@ export function createWoodpecker(s: WoodpeckerSettings, deps: ProviderDeps): Pro
         return (await woodpecker('POST', base, 'create the Woodpecker credential', 'once', { tenant_id: tenantId, client_id: clientId, ...body })).body;
       } catch (err) {
         const propagating = err instanceof HttpError && err.status === 422 && /INVALID_CLIENT_SECRET/.test(err.message);
-        if (!propagating || Date.now() >= deadline) throw err;
+        if (!propagating) throw err;
+        if (Date.now() >= deadline) {
+          throw new HttpError(`${err.message} Woodpecker still refused the secret after ${Math.round(patienceMs / 1000)} s of retries (entra-propagation-timeout).`, err.status, false, err.body);
+        }
         if (attempt === 1) deps.info('Woodpecker cannot use the new secret yet (Entra propagation); retrying.');
         await sleep(Math.min(3000, Math.max(0, deadline - Date.now())));
       }
@@ -120,7 +123,13 @@ export function createWoodpecker(s: WoodpeckerSettings, deps: ProviderDeps): Pro
         deps.info('Woodpecker did save the new secret (its listing shows the new expiry).');
       }
       existingId = field(saved, 'credential_id') ?? existingId;
-      return { secret, clientId: field(saved, 'client_id') ?? clientId, credentialId: existingId, expiresAt: isoSeconds(expiresAt) };
+      return {
+        secret,
+        clientId: field(saved, 'client_id') ?? clientId,
+        credentialId: existingId,
+        expiresAt: isoSeconds(expiresAt),
+        inUseBy: existingId ? `Woodpecker credential ${existingId} already uses the new secret` : 'Woodpecker already uses the new secret',
+      };
     },
 
     async retirePrevious(): Promise<string | undefined> {
