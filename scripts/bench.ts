@@ -36,12 +36,21 @@ async function timed(args: string[], env: NodeJS.ProcessEnv = process.env): Prom
   return Number(process.hrtime.bigint() - t) / 1e6;
 }
 
-// The stack's own floor: a bundle that only loads @actions/core and sets one output.
+// The stack's own floors, bundled by ncc like dist/: one that only loads @actions/core and sets an
+// output, and one that also makes a single undici request, the least an action that calls an API costs.
 const floorDir = new URL('../bench/.floor/', import.meta.url);
-mkdirSync(floorDir, { recursive: true });
-writeFileSync(new URL('entry.js', floorDir), "import * as core from '@actions/core';\ncore.setOutput('x', core.getInput('x'));\n");
-execFileSync(process.execPath, [new URL('../node_modules/@vercel/ncc/dist/ncc/cli.js', import.meta.url).pathname, 'build', new URL('entry.js', floorDir).pathname, '-o', new URL('out', floorDir).pathname, '--quiet']);
-const floorBundle = new URL('out/index.js', floorDir).pathname;
+function floorBundle(name: string, source: string): string {
+  const dir = new URL(`${name}/`, floorDir);
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(new URL('entry.js', dir), source);
+  execFileSync(process.execPath, [new URL('../node_modules/@vercel/ncc/dist/ncc/cli.js', import.meta.url).pathname, 'build', new URL('entry.js', dir).pathname, '-o', new URL('out', dir).pathname, '--quiet']);
+  return new URL('out/index.js', dir).pathname;
+}
+const coreBundle = floorBundle('core', "import * as core from '@actions/core';\ncore.setOutput('x', core.getInput('x'));\n");
+const requestBundle = floorBundle(
+  'request',
+  "import * as core from '@actions/core';\nimport { request } from 'undici';\nconst res = await request(core.getInput('url'));\nawait res.body.text();\ncore.setOutput('status', String(res.statusCode));\n",
+);
 
 // (a) start-up: `node -e 0`, the floor bundle and a dry run, interleaved so that machine noise hits all alike.
 const world = await startWorld('vmware-csp');
@@ -49,11 +58,14 @@ const rssFile = join(tmpdir(), `bench-rss-${process.pid}`);
 const rssHook = `--import=data:text/javascript,import{writeFileSync}from'node:fs';process.on('exit',()=>writeFileSync(process.env.BENCH_RSS_FILE,String(process.resourceUsage().maxRSS)))`;
 const baseline: number[] = [];
 const coreOnly: number[] = [];
+const oneRequest: number[] = [];
 const dry: number[] = [];
 const dryEnv = { ...process.env, ...world.env({ 'dry-run': 'true' }) };
+const requestEnv = { ...process.env, INPUT_URL: `${world.github.url}/repos/octo/app/actions/secrets/public-key` };
 for (let i = 0; i < RUNS; i++) {
   baseline.push(await timed(['-e', '0']));
-  coreOnly.push(await timed([floorBundle]));
+  coreOnly.push(await timed([coreBundle]));
+  oneRequest.push(await timed([requestBundle], requestEnv));
   dry.push(await timed([DIST], dryEnv));
 }
 const startupRatio = median(dry) / median(baseline);
@@ -100,7 +112,8 @@ const lazy = chunks.filter((f) => f !== 'index.js').reduce((n, f) => n + statSyn
 const rows: [string, string, string][] = [
   ['(a) start-up: `node -e 0`, median', `${median(baseline).toFixed(0)} ms`, ''],
   ['(a) start-up: a bundle of `@actions/core` alone, median', `${median(coreOnly).toFixed(0)} ms`, `${(median(coreOnly) / median(baseline)).toFixed(2)}x node -e 0: the stack's floor`],
-  ['(a) start-up: dry run of dist/index.js, median', `${median(dry).toFixed(0)} ms`, `${startupRatio.toFixed(2)}x node -e 0 (goal < 3x)`],
+  ['(a) start-up: `@actions/core` + one undici request, median', `${median(oneRequest).toFixed(0)} ms`, `${(median(oneRequest) / median(baseline)).toFixed(2)}x node -e 0: the floor for an action that calls one API`],
+  ['(a) start-up: dry run of dist/index.js, median', `${median(dry).toFixed(0)} ms`, `${startupRatio.toFixed(2)}x node -e 0 (goal < 3x); ${(median(dry) / median(oneRequest)).toFixed(2)}x the one-request floor`],
   ['(b) full rotation, 1 repository, median', `${median(full).toFixed(0)} ms`, `${(median(full) / median(dry)).toFixed(2)}x the dry run`],
   [`(c) fan-out, ${FANOUT} repositories, ${LATENCY_MS} ms latency, median`, `${median(fanRuns).toFixed(0)} ms`, `${fanRatio.toFixed(3)}x the ${floor} ms pacing floor (goal ≤ 1.10x)`],
   ['(d) GitHub API calls per target, 1 repository', `${callsOne}`, 'key + write + verify (floor 3)'],
