@@ -1,9 +1,9 @@
 // VMware CSP end to end: the bundled action against the GitHub and CSP emulators.
-import sodium from 'libsodium-wrappers';
 import { afterEach, describe, expect, it } from 'vitest';
 import { cspError } from './emulators/csp.ts';
 import { CSP_APP, OLD_SECRET, ORG, REPO, SECRET_NAME, startWorld, type World } from './fixtures.ts';
-import { findLeaks, lineOf, type Run } from './harness.ts';
+import { expectClean, recoveryKey } from './checks.ts';
+import { lineOf, type Run } from './harness.ts';
 
 let world: World;
 afterEach(async () => {
@@ -15,11 +15,7 @@ async function csp(): Promise<World> {
   return world;
 }
 
-/** Checks that hold after every run: nothing leaked, GitHub saw only requests its OpenAPI description allows. */
-function clean(run: Run): void {
-  expect(findLeaks(run, world.secrets())).toEqual([]);
-  expect(world.github.violations).toEqual([]);
-}
+const clean = (run: Run): void => expectClean(world, run);
 
 function targets(run: Run): { target: string; secret: string; status: string }[] {
   return JSON.parse(run.outputs['targets'] ?? '[]') as { target: string; secret: string; status: string }[];
@@ -181,13 +177,12 @@ describe('vmware-csp errors', () => {
 describe('vmware-csp recovery', () => {
   it('emits a recovery blob that opens to the new secret when every write fails', async () => {
     const w = await csp();
-    await sodium.ready;
-    const { publicKey, privateKey } = sodium.crypto_box_keypair();
+    const key = await recoveryKey();
     w.github.fault('PUT', /secrets\/CLIENT_SECRET$/, { status: 422, body: { message: 'Unprocessable' } });
-    const run = await w.run({ 'recovery-public-key': Buffer.from(publicKey).toString('base64') });
+    const run = await w.run({ 'recovery-public-key': key.input });
     expect(run.code).toBe(1);
     const blob = run.outputs['recovery']!;
-    const opened = sodium.to_string(sodium.crypto_box_seal_open(sodium.from_base64(blob, sodium.base64_variants.ORIGINAL), publicKey, privateKey));
+    const opened = key.open(blob);
     expect(opened).toBe(w.currentSecret());
     expect(opened).not.toBe(OLD_SECRET);
     expect(run.stdout).toContain(blob);

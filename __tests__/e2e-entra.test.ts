@@ -4,7 +4,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { MARKER } from '../src/providers/entra.ts';
 import { APP_ID, MANAGER_ID, OLD_SECRET, REPO, SECRET_NAME, startWorld, type World, type WorldOptions } from './fixtures.ts';
-import { findLeaks, lineOf, type Run } from './harness.ts';
+import { expectClean } from './checks.ts';
+import { lineOf, type Run } from './harness.ts';
 
 let world: World;
 afterEach(async () => {
@@ -17,11 +18,7 @@ async function entra(o?: WorldOptions): Promise<World> {
 }
 
 /** Nothing leaked (removed passwords included: the world forgets them), GitHub saw only allowed requests. */
-function clean(run: Run): void {
-  const removed = world.entra!.removedPasswords(APP_ID).map((p) => p.secretText);
-  expect(findLeaks(run, [...world.secrets(), ...removed])).toEqual([]);
-  expect(world.github.violations).toEqual([]);
-}
+const clean = (run: Run): void => expectClean(world, run);
 
 const texts = (): string[] => world.entra!.passwords(APP_ID).map((p) => p.secretText);
 const made = () => world.entra!.passwords(APP_ID).filter((p) => p.displayName?.startsWith(MARKER));

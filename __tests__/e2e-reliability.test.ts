@@ -1,9 +1,9 @@
 // The promise under faults: a rotation never leaves the user locked out and never loses the new
 // secret. Each `describe` is one property of the reliability issue; every run ends with the leak scan.
-import sodium from 'libsodium-wrappers';
 import { afterEach, describe, expect, it } from 'vitest';
 import { APP_ID, CSP_APP, OLD_SECRET, ORG, REPO, SECRET_NAME, startWorld, type World } from './fixtures.ts';
-import { findLeaks, type Run } from './harness.ts';
+import { expectClean, recoveryKey } from './checks.ts';
+import type { Run } from './harness.ts';
 
 let world: World;
 afterEach(async () => {
@@ -15,10 +15,7 @@ async function start(name: Parameters<typeof startWorld>[0], o?: Parameters<type
   return world;
 }
 
-function clean(run: Run): void {
-  expect(findLeaks(run, world.secrets())).toEqual([]);
-  expect(world.github.violations).toEqual([]);
-}
+const clean = (run: Run): void => expectClean(world, run);
 
 function statuses(run: Run): string[] {
   return (JSON.parse(run.outputs['targets'] ?? '[]') as { status: string }[]).map((t) => t.status);
@@ -27,15 +24,6 @@ function statuses(run: Run): string[] {
 const stored = (scope = `repo:${REPO}`): string | undefined => world.github.secret(scope, SECRET_NAME)?.value;
 const puts = (): number => world.github.calls('PUT', /secrets\/CLIENT_SECRET$/).length;
 
-/** A recovery key pair, and a way to open the blob. */
-async function recoveryKey(): Promise<{ input: string; open: (blob: string) => string }> {
-  await sodium.ready;
-  const { publicKey, privateKey } = sodium.crypto_box_keypair();
-  return {
-    input: Buffer.from(publicKey).toString('base64'),
-    open: (blob) => sodium.to_string(sodium.crypto_box_seal_open(sodium.from_base64(blob, sodium.base64_variants.ORIGINAL), publicKey, privateKey)),
-  };
-}
 
 describe('property 1: preflight failures stop the run before any rotating call', () => {
   const cases: [string, Parameters<typeof startWorld>[0], (w: World) => Record<string, string>][] = [

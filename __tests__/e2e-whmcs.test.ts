@@ -1,9 +1,9 @@
 // WHMCS end to end: the bundled action against the GitHub and WHMCS emulators. WHMCS kills the old
 // secret with the reset and has no overlap, so the one UpdateOAuthCredential call and the recovery blob matter most.
-import sodium from 'libsodium-wrappers';
 import { afterEach, describe, expect, it } from 'vitest';
 import { OLD_SECRET, REPO, SECRET_NAME, startWorld, WHMCS_CREDENTIAL, type World } from './fixtures.ts';
-import { findLeaks, lineOf, type Run } from './harness.ts';
+import { expectClean, recoveryKey } from './checks.ts';
+import { lineOf, type Run } from './harness.ts';
 
 const CLIENT = 'client-7-identifier';
 const ACCESS_KEY = 'whmcs-access-key-0123456789';
@@ -19,10 +19,7 @@ async function whmcs(): Promise<World> {
 }
 
 /** Checks that hold after every run: nothing leaked, GitHub saw only requests its OpenAPI description allows. */
-function clean(run: Run, extra: string[] = []): void {
-  expect(findLeaks(run, [...world.secrets(), ...extra])).toEqual([]);
-  expect(world.github.violations).toEqual([]);
-}
+const clean = (run: Run, extra: string[] = []): void => expectClean(world, run, extra);
 
 function targets(run: Run): { target: string; secret: string; status: string }[] {
   return JSON.parse(run.outputs['targets'] ?? '[]') as { target: string; secret: string; status: string }[];
@@ -239,11 +236,9 @@ describe('whmcs errors on the reset', () => {
 describe('whmcs recovery', () => {
   it('when every GitHub write fails after the reset, the recovery blob opens to the secret WHMCS now holds', async () => {
     const w = await whmcs();
-    await sodium.ready;
-    const { publicKey, privateKey } = sodium.crypto_box_keypair();
-    const open = (blob: string): string => sodium.to_string(sodium.crypto_box_seal_open(sodium.from_base64(blob, sodium.base64_variants.ORIGINAL), publicKey, privateKey));
+    const { input, open } = await recoveryKey();
     w.github.fault('PUT', /secrets\/CLIENT_SECRET$/, { status: 422, body: { message: 'Unprocessable' } });
-    const run = await w.run({ 'recovery-public-key': Buffer.from(publicKey).toString('base64') });
+    const run = await w.run({ 'recovery-public-key': input });
     expect(run.code).toBe(1);
     expect(w.whmcs!.rotations(WHMCS_CREDENTIAL)).toBe(1);
     expect(updates()).toHaveLength(1);
@@ -276,8 +271,7 @@ describe('whmcs recovery', () => {
 
   it('gives no recovery warning when recovery-public-key is set', async () => {
     const w = await whmcs();
-    await sodium.ready;
-    const run = await w.run({ 'recovery-public-key': Buffer.from(sodium.crypto_box_keypair().publicKey).toString('base64') });
+    const run = await w.run({ 'recovery-public-key': (await recoveryKey()).input });
     expect(run.errors).toEqual([]);
     expect(run.warnings).toEqual([]);
     expect(run.outputs['recovery']).toBeUndefined();

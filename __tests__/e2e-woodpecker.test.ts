@@ -2,11 +2,11 @@
 // secret is minted in Entra (or brought by the workflow) and saved in Woodpecker, which checks it
 // against Entra first. What e2e-reliability.test.ts already covers (a bad API key or a read-only
 // token stopping before any rotating call) is not repeated here beyond the error text.
-import sodium from 'libsodium-wrappers';
 import { afterEach, describe, expect, it } from 'vitest';
 import { woodpeckerError } from './emulators/woodpecker.ts';
 import { APP_ID, OLD_SECRET, REPO, SECRET_NAME, TENANT, WOODPECKER_CREDENTIAL, startWorld, type World } from './fixtures.ts';
-import { findLeaks, lineOf, type Run } from './harness.ts';
+import { expectClean, recoveryKey } from './checks.ts';
+import { lineOf, type Run } from './harness.ts';
 
 let world: World;
 afterEach(async () => {
@@ -40,9 +40,7 @@ const held = (id = WOODPECKER_CREDENTIAL) => world.woodpecker!.credential(id)!;
  */
 function clean(run: Run): void {
   const sent = [...saves('PATCH'), ...saves('POST')].map((b) => b['client_secret']).filter((s): s is string => !!s);
-  expect(findLeaks(run, [...world.secrets(), ...sent, ...run.masks.filter((m) => m.length >= 6)])).toEqual([]);
-  expect(world.github.violations).toEqual([]);
-  expect(world.woodpecker!.concurrencyViolations).toBe(0);
+  expectClean(world, run, [...sent, ...run.masks.filter((m) => m.length >= 6)]);
 }
 
 /** Nothing stored in GitHub, Woodpecker and Entra as before the run: the old secret works on both sides. */
@@ -55,14 +53,6 @@ function untouched(): void {
   expect(world.entra!.secretWorks(APP_ID, OLD_SECRET)).toBe(true);
 }
 
-async function recoveryKey(): Promise<{ input: string; open: (blob: string) => string }> {
-  await sodium.ready;
-  const { publicKey, privateKey } = sodium.crypto_box_keypair();
-  return {
-    input: Buffer.from(publicKey).toString('base64'),
-    open: (blob) => sodium.to_string(sodium.crypto_box_seal_open(sodium.from_base64(blob, sodium.base64_variants.ORIGINAL), publicKey, privateKey)),
-  };
-}
 
 describe('woodpecker rotation', () => {
   it('PATCHes the credential named by woodpecker-credential-id with secret, expiry and name together, and stores the same secret', async () => {

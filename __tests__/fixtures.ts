@@ -154,7 +154,7 @@ export async function startWorld(name: ProviderName, o: WorldOptions = {}): Prom
   const secrets = (): string[] => {
     if (rest.csp) for (const s of [rest.csp.app(CSP_APP).current, rest.csp.app(CSP_APP).previous?.secret]) if (s) seen.add(s);
     if (rest.whmcs) seen.add(rest.whmcs.credential(WHMCS_CREDENTIAL).clientSecret);
-    if (rest.entra) for (const p of rest.entra.passwords(APP_ID)) seen.add(p.secretText);
+    if (rest.entra) for (const p of [...rest.entra.passwords(APP_ID), ...rest.entra.removedPasswords(APP_ID)]) seen.add(p.secretText);
     if (rest.woodpecker) for (const c of rest.woodpecker.credentials()) seen.add(c.secret);
     for (const t of github.issuedOidcTokens) seen.add(t);
     for (const v of github.allValues(SECRET_NAME)) seen.add(v);
