@@ -7,7 +7,7 @@ import { PROVIDERS, type ProviderName } from '../src/inputs/index.ts';
 import type { LoggedRequest } from './emulators/server.ts';
 import { OLD_SECRET, PROVIDERS as FIXTURE_PROVIDERS, REPO, SECRET_NAME, startWorld, type World } from './fixtures.ts';
 import { expectClean } from './checks.ts';
-import { lineOf, type Run } from './harness.ts';
+import { lineOf, type Run, targets } from './harness.ts';
 
 type Match = (r: LoggedRequest) => boolean;
 
@@ -36,13 +36,6 @@ const CONTRACT = {
 
 /** Printed after preflight but before the rotating call, by design (README: warn before rotating). */
 const PRE_ROTATION_WARNING = 'kills the old secret at once';
-
-interface Target {
-  target: string;
-  secret: string;
-  status: string;
-}
-const targets = (run: Run): Target[] => JSON.parse(run.outputs['targets'] ?? '[]') as Target[];
 
 let world: World | undefined;
 afterEach(async () => {

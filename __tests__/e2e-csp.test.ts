@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { cspError } from './emulators/csp.ts';
 import { CSP_APP, OLD_SECRET, ORG, REPO, SECRET_NAME, startWorld, type World } from './fixtures.ts';
 import { expectClean, recoveryKey } from './checks.ts';
-import { lineOf, type Run } from './harness.ts';
+import { lineOf, type Run, targets } from './harness.ts';
 
 let world: World;
 afterEach(async () => {
@@ -16,10 +16,6 @@ async function csp(): Promise<World> {
 }
 
 const clean = (run: Run): void => expectClean(world, run);
-
-function targets(run: Run): { target: string; secret: string; status: string }[] {
-  return JSON.parse(run.outputs['targets'] ?? '[]') as { target: string; secret: string; status: string }[];
-}
 
 describe('vmware-csp regenerate', () => {
   it('rotates once, stores the new secret, and the old one is dead', async () => {

@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { MARKER } from '../src/providers/entra.ts';
 import { APP_ID, MANAGER_ID, OLD_SECRET, REPO, SECRET_NAME, startWorld, type World, type WorldOptions } from './fixtures.ts';
 import { expectClean } from './checks.ts';
-import { lineOf, type Run } from './harness.ts';
+import { lineOf, type Run, targets } from './harness.ts';
 
 let world: World;
 afterEach(async () => {
@@ -37,10 +37,6 @@ function tokenCalls(client?: string): { form: URLSearchParams; status: number | 
 
 /** Token requests that tried `secret` as the target app's own secret: the confirmation. */
 const confirmations = (secret: string) => tokenCalls(APP_ID).filter((c) => c.form.get('client_secret') === secret);
-
-function targets(run: Run): { target: string; secret: string; status: string }[] {
-  return JSON.parse(run.outputs['targets'] ?? '[]') as { target: string; secret: string; status: string }[];
-}
 
 describe('entra rotation', () => {
   it('adds one marked password with the asked lifetime, stores it, masks it first and confirms it signs in', async () => {

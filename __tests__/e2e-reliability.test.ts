@@ -3,7 +3,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { APP_ID, CSP_APP, OLD_SECRET, ORG, REPO, SECRET_NAME, startWorld, type World } from './fixtures.ts';
 import { expectClean, recoveryKey } from './checks.ts';
-import type { Run } from './harness.ts';
+import { type Run, targets } from './harness.ts';
 
 let world: World;
 afterEach(async () => {
@@ -17,13 +17,10 @@ async function start(name: Parameters<typeof startWorld>[0], o?: Parameters<type
 
 const clean = (run: Run): void => expectClean(world, run);
 
-function statuses(run: Run): string[] {
-  return (JSON.parse(run.outputs['targets'] ?? '[]') as { status: string }[]).map((t) => t.status);
-}
+const statuses = (run: Run): string[] => targets(run).map((t) => t.status);
 
 const stored = (scope = `repo:${REPO}`): string | undefined => world.github.secret(scope, SECRET_NAME)?.value;
 const puts = (): number => world.github.calls('PUT', /secrets\/CLIENT_SECRET$/).length;
-
 
 describe('property 1: preflight failures stop the run before any rotating call', () => {
   const cases: [string, Parameters<typeof startWorld>[0], (w: World) => Record<string, string>][] = [

@@ -3,7 +3,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { OLD_SECRET, REPO, SECRET_NAME, startWorld, WHMCS_CREDENTIAL, type World } from './fixtures.ts';
 import { expectClean, recoveryKey } from './checks.ts';
-import { lineOf, type Run } from './harness.ts';
+import { lineOf, type Run, targets } from './harness.ts';
 
 const CLIENT = 'client-7-identifier';
 const ACCESS_KEY = 'whmcs-access-key-0123456789';
@@ -20,10 +20,6 @@ async function whmcs(): Promise<World> {
 
 /** Checks that hold after every run: nothing leaked, GitHub saw only requests its OpenAPI description allows. */
 const clean = (run: Run, extra: string[] = []): void => expectClean(world, run, extra);
-
-function targets(run: Run): { target: string; secret: string; status: string }[] {
-  return JSON.parse(run.outputs['targets'] ?? '[]') as { target: string; secret: string; status: string }[];
-}
 
 /** The form fields of every API call of `action` that WHMCS received. */
 function sent(action: string): URLSearchParams[] {

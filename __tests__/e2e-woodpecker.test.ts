@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { woodpeckerError } from './emulators/woodpecker.ts';
 import { APP_ID, OLD_SECRET, REPO, SECRET_NAME, TENANT, WOODPECKER_CREDENTIAL, startWorld, type World } from './fixtures.ts';
 import { expectClean, recoveryKey } from './checks.ts';
-import { lineOf, type Run } from './harness.ts';
+import { lineOf, type Run, targets } from './harness.ts';
 
 let world: World;
 afterEach(async () => {
@@ -53,7 +53,6 @@ function untouched(): void {
   expect(world.entra!.secretWorks(APP_ID, OLD_SECRET)).toBe(true);
 }
 
-
 describe('woodpecker rotation', () => {
   it('PATCHes the credential named by woodpecker-credential-id with secret, expiry and name together, and stores the same secret', async () => {
     const w = await woodpecker();
@@ -77,7 +76,7 @@ describe('woodpecker rotation', () => {
     expect(expires).toBe(w.entra!.passwords(APP_ID).at(-1)!.endDateTime.replace(/\.\d{3}Z$/, 'Z'));
     expect(Math.abs(Date.parse(expires) - (Date.now() + 90 * 86_400_000))).toBeLessThan(3_600_000);
     expect(run.outputs).toMatchObject({ rotated: 'true', 'client-id': APP_ID, 'credential-id': String(WOODPECKER_CREDENTIAL) });
-    expect(JSON.parse(run.outputs['targets']!)).toEqual([{ target: `repo ${REPO}`, secret: SECRET_NAME, status: 'written' }]);
+    expect(targets(run)).toEqual([{ target: `repo ${REPO}`, secret: SECRET_NAME, status: 'written' }]);
     // The person-made password stays; the new one works.
     expect(entraSecrets()).toEqual([OLD_SECRET, secret]);
     expect(w.entra!.secretWorks(APP_ID, secret)).toBe(true);
@@ -274,7 +273,7 @@ describe('woodpecker recovery', () => {
     expect(w.entra!.calls('POST', /removePassword$/)).toHaveLength(0);
     expect(stored()).toBeUndefined();
     expect(run.outputs['rotated']).toBe('false');
-    expect(JSON.parse(run.outputs['targets']!)).toEqual([{ target: `repo ${REPO}`, secret: SECRET_NAME, status: 'failed' }]);
+    expect(targets(run)).toEqual([{ target: `repo ${REPO}`, secret: SECRET_NAME, status: 'failed' }]);
     expect(run.errors).toHaveLength(1);
     expect(run.errors[0]).toMatch(/1 of 1 secret write\(s\) failed.*Woodpecker credential 22334455.*recovery.* Woodpecker credential 22334455 already uses the new secret\.$/);
     expect(run.summary).toContain(run.outputs['recovery']);

@@ -114,6 +114,18 @@ export function findLeaks(run: Run, secrets: readonly string[]): string[] {
   return leaks;
 }
 
+/** One entry of output `targets`. */
+export interface TargetResult {
+  readonly target: string;
+  readonly secret: string;
+  readonly status: string;
+}
+
+/** Output `targets`, parsed; empty when the action did not set it. */
+export function targets(run: Run): TargetResult[] {
+  return JSON.parse(run.outputs['targets'] ?? '[]') as TargetResult[];
+}
+
 /** Index of the first stdout line containing `text`, for order-of-effects assertions. */
 export function lineOf(run: Run, predicate: (line: string) => boolean): number {
   return run.stdout.split('\n').findIndex(predicate);
