@@ -52,7 +52,7 @@ const requestBundle = floorBundle(
   "import * as core from '@actions/core';\nimport { request } from 'undici';\nconst res = await request(core.getInput('url'));\nawait res.body.text();\ncore.setOutput('status', String(res.statusCode));\n",
 );
 
-// (a) start-up: `node -e 0`, the floor bundle and a dry run, interleaved so that machine noise hits all alike.
+// (a) start-up: `node -e 0`, the floor bundles and a dry run, interleaved so that machine noise hits all alike.
 const world = await startWorld('vmware-csp');
 const rssFile = join(tmpdir(), `bench-rss-${process.pid}`);
 const rssHook = `--import=data:text/javascript,import{writeFileSync}from'node:fs';process.on('exit',()=>writeFileSync(process.env.BENCH_RSS_FILE,String(process.resourceUsage().maxRSS)))`;
