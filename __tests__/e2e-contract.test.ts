@@ -7,7 +7,7 @@ import { PROVIDERS, type ProviderName } from '../src/inputs/index.ts';
 import type { LoggedRequest } from './emulators/server.ts';
 import { OLD_SECRET, PROVIDERS as FIXTURE_PROVIDERS, REPO, SECRET_NAME, startWorld, type World } from './fixtures.ts';
 import { expectClean } from './checks.ts';
-import { lineOf, type Run, targets } from './harness.ts';
+import { lineOf, targets } from './harness.ts';
 
 type Match = (r: LoggedRequest) => boolean;
 
@@ -56,8 +56,6 @@ describe.each(PROVIDERS)('contract: %s', (name) => {
   const start = async (): Promise<World> => (world = await startWorld(name));
   const providerRequests = (w: World): LoggedRequest[] => w.providerEmulators.flatMap((e) => e.requests);
   const rotatingCalls = (w: World): LoggedRequest[] => providerRequests(w).filter(contract.rotating);
-  /** Nothing leaked anywhere the action printed or wrote; GitHub saw only what its OpenAPI description allows. */
-  const clean = (w: World, run: Run): void => expectClean(w, run);
 
   it('preflight (dry run) changes nothing at the provider or at GitHub', async () => {
     const w = await start();
@@ -74,7 +72,7 @@ describe.each(PROVIDERS)('contract: %s', (name) => {
     expect(run.outputs['rotated']).toBe('false');
     expect(targets(run).length).toBeGreaterThan(0);
     expect(targets(run).every((t) => t.status === 'skipped')).toBe(true);
-    clean(w, run);
+    expectClean(w, run);
   });
 
   it('rotates exactly once, after preflight; anything else rotating waits until every target is verified', async () => {
@@ -91,7 +89,7 @@ describe.each(PROVIDERS)('contract: %s', (name) => {
     for (const r of rotating) expect(r.at, `${r.method} ${r.path}`).toBeGreaterThanOrEqual(lastKey);
     for (const r of rotating.filter((r) => contract.once.some((m) => m(r)))) expect(r.at).toBeLessThanOrEqual(firstWrite);
     for (const r of rotating.filter((r) => !contract.once.some((m) => m(r)))) expect(r.at, `${r.method} ${r.path}`).toBeGreaterThanOrEqual(lastVerify);
-    clean(w, run);
+    expectClean(w, run);
   });
 
   it('masks the new secret before any line about rotating or storing it', async () => {
@@ -113,7 +111,7 @@ describe.each(PROVIDERS)('contract: %s', (name) => {
     );
     expect(mentions, 'a line about the rotation').toBeGreaterThan(-1);
     expect(masked).toBeLessThan(mentions);
-    clean(w, run);
+    expectClean(w, run);
   });
 
   it('stores exactly the new secret and reports it in the outputs', async () => {
@@ -127,7 +125,7 @@ describe.each(PROVIDERS)('contract: %s', (name) => {
     expect(targets(run)).toEqual([{ target: `repo ${REPO}`, secret: SECRET_NAME, status: 'written' }]);
     expect(run.outputs['rotated']).toBe('true');
     expect(run.outputs['client-id']).toBeTruthy();
-    clean(w, run);
+    expectClean(w, run);
   });
 
   it('fails a bad input naming it, before any request anywhere', async () => {
@@ -139,6 +137,6 @@ describe.each(PROVIDERS)('contract: %s', (name) => {
     expect(w.github.requests).toEqual([]);
     expect(w.currentSecret()).toBe(OLD_SECRET);
     expect(run.outputs['rotated']).toBe('false');
-    clean(w, run);
+    expectClean(w, run);
   });
 });
