@@ -21,6 +21,13 @@ export async function recoveryKey(): Promise<{ input: string; open: (blob: strin
   const { publicKey, privateKey } = sodium.crypto_box_keypair();
   return {
     input: Buffer.from(publicKey).toString('base64'),
-    open: (blob) => sodium.to_string(sodium.crypto_box_seal_open(sodium.from_base64(blob, sodium.base64_variants.ORIGINAL), publicKey, privateKey)),
+    open: (blob) =>
+      sodium.to_string(
+        sodium.crypto_box_seal_open(
+          sodium.from_base64(blob, sodium.base64_variants.ORIGINAL),
+          publicKey,
+          privateKey,
+        ),
+      ),
   };
 }

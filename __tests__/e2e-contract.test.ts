@@ -5,7 +5,14 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { PROVIDERS, type ProviderName } from '../src/inputs/index.ts';
 import type { LoggedRequest } from './emulators/server.ts';
-import { OLD_SECRET, PROVIDERS as FIXTURE_PROVIDERS, REPO, SECRET_NAME, startWorld, type World } from './fixtures.ts';
+import {
+  OLD_SECRET,
+  PROVIDERS as FIXTURE_PROVIDERS,
+  REPO,
+  SECRET_NAME,
+  startWorld,
+  type World,
+} from './fixtures.ts';
 import { expectClean } from './checks.ts';
 import { lineOf, targets } from './harness.ts';
 
@@ -21,17 +28,25 @@ interface Contract {
 
 const CSP_SECRET = /\/orgs\/[^/]+\/oauth-apps\/[^/]+\/secret$/;
 const csp: Match = (r) => ['PUT', 'POST', 'DELETE'].includes(r.method) && CSP_SECRET.test(r.path);
-const whmcs: Match = (r) => /^(UpdateOAuthCredential|Create.*|Delete.*)$/.test(new URLSearchParams(r.body).get('action') ?? '');
+const whmcs: Match = (r) =>
+  /^(UpdateOAuthCredential|Create.*|Delete.*)$/.test(
+    new URLSearchParams(r.body).get('action') ?? '',
+  );
 const addPassword: Match = (r) => r.method === 'POST' && r.path.endsWith('/addPassword');
 const removePassword: Match = (r) => r.method === 'POST' && r.path.endsWith('/removePassword');
-const woodpecker: Match = (r) => ['POST', 'PATCH', 'DELETE'].includes(r.method) && /\/v2\/mailboxes\/microsoft\/credentials(\/|$)/.test(r.path);
+const woodpecker: Match = (r) =>
+  ['POST', 'PATCH', 'DELETE'].includes(r.method) &&
+  /\/v2\/mailboxes\/microsoft\/credentials(\/|$)/.test(r.path);
 const woodpeckerSave: Match = (r) => (r.method === 'POST' || r.method === 'PATCH') && woodpecker(r);
 
 const CONTRACT = {
   'vmware-csp': { rotating: csp, once: [csp] },
   whmcs: { rotating: whmcs, once: [whmcs] },
   entra: { rotating: (r) => addPassword(r) || removePassword(r), once: [addPassword] },
-  woodpecker: { rotating: (r) => addPassword(r) || removePassword(r) || woodpecker(r), once: [addPassword, woodpeckerSave] },
+  woodpecker: {
+    rotating: (r) => addPassword(r) || removePassword(r) || woodpecker(r),
+    once: [addPassword, woodpeckerSave],
+  },
 } satisfies Record<ProviderName, Contract>;
 
 /** Printed after preflight but before the rotating call, by design (README: warn before rotating). */
@@ -54,8 +69,10 @@ describe('the registry', () => {
 describe.each(PROVIDERS)('contract: %s', (name) => {
   const contract: Contract = CONTRACT[name];
   const start = async (): Promise<World> => (world = await startWorld(name));
-  const providerRequests = (w: World): LoggedRequest[] => w.providerEmulators.flatMap((e) => e.requests);
-  const rotatingCalls = (w: World): LoggedRequest[] => providerRequests(w).filter(contract.rotating);
+  const providerRequests = (w: World): LoggedRequest[] =>
+    w.providerEmulators.flatMap((e) => e.requests);
+  const rotatingCalls = (w: World): LoggedRequest[] =>
+    providerRequests(w).filter(contract.rotating);
 
   it('preflight (dry run) changes nothing at the provider or at GitHub', async () => {
     const w = await start();
@@ -82,13 +99,18 @@ describe.each(PROVIDERS)('contract: %s', (name) => {
     expect(run.code).toBe(0);
     const rotating = rotatingCalls(w);
     // Counted among the rotating calls: a predicate that misses the rotation fails here, not silently in the dry run.
-    for (const [i, once] of contract.once.entries()) expect(rotating.filter(once), `once[${i}]`).toHaveLength(1);
+    for (const [i, once] of contract.once.entries())
+      expect(rotating.filter(once), `once[${i}]`).toHaveLength(1);
     const lastKey = Math.max(...w.github.calls('GET', /public-key$/).map((r) => r.at));
     const firstWrite = Math.min(...w.github.calls('PUT', /.*/).map((r) => r.at));
-    const lastVerify = Math.max(...w.github.calls('GET', new RegExp(`/secrets/${SECRET_NAME}$`)).map((r) => r.at));
+    const lastVerify = Math.max(
+      ...w.github.calls('GET', new RegExp(`/secrets/${SECRET_NAME}$`)).map((r) => r.at),
+    );
     for (const r of rotating) expect(r.at, `${r.method} ${r.path}`).toBeGreaterThanOrEqual(lastKey);
-    for (const r of rotating.filter((r) => contract.once.some((m) => m(r)))) expect(r.at).toBeLessThanOrEqual(firstWrite);
-    for (const r of rotating.filter((r) => !contract.once.some((m) => m(r)))) expect(r.at, `${r.method} ${r.path}`).toBeGreaterThanOrEqual(lastVerify);
+    for (const r of rotating.filter((r) => contract.once.some((m) => m(r))))
+      expect(r.at).toBeLessThanOrEqual(firstWrite);
+    for (const r of rotating.filter((r) => !contract.once.some((m) => m(r))))
+      expect(r.at, `${r.method} ${r.path}`).toBeGreaterThanOrEqual(lastVerify);
     expectClean(w, run);
   });
 
@@ -122,7 +144,9 @@ describe.each(PROVIDERS)('contract: %s', (name) => {
     const stored = w.github.secret(`repo:${REPO}`, SECRET_NAME)?.value;
     expect(stored).toBe(w.currentSecret());
     expect(stored).not.toBe(OLD_SECRET);
-    expect(targets(run)).toEqual([{ target: `repo ${REPO}`, secret: SECRET_NAME, status: 'written' }]);
+    expect(targets(run)).toEqual([
+      { target: `repo ${REPO}`, secret: SECRET_NAME, status: 'written' },
+    ]);
     expect(run.outputs['rotated']).toBe('true');
     expect(run.outputs['client-id']).toBeTruthy();
     expectClean(w, run);

@@ -28,8 +28,14 @@ describe('vmware-csp regenerate', () => {
     expect(stored).not.toBe(OLD_SECRET);
     expect(w.csp!.validSecrets(CSP_APP)).toEqual([stored]);
     expect(w.csp!.rotations(CSP_APP)).toBe(1);
-    expect(run.outputs).toMatchObject({ rotated: 'true', 'client-id': CSP_APP, 'credential-id': CSP_APP });
-    expect(targets(run)).toEqual([{ target: `repo ${REPO}`, secret: SECRET_NAME, status: 'written' }]);
+    expect(run.outputs).toMatchObject({
+      rotated: 'true',
+      'client-id': CSP_APP,
+      'credential-id': CSP_APP,
+    });
+    expect(targets(run)).toEqual([
+      { target: `repo ${REPO}`, secret: SECRET_NAME, status: 'written' },
+    ]);
     // Masked the instant it existed: the mask line comes before anything about storing it.
     const masked = lineOf(run, (l) => l === `::add-mask::${stored}`);
     expect(masked).toBeGreaterThan(-1);
@@ -42,17 +48,33 @@ describe('vmware-csp regenerate', () => {
     world = await startWorld('vmware-csp', { sameKeyIds: true });
     const run = await world.run({
       'client-id-secret-name': 'CLIENT_ID',
-      targets: [`repo ${REPO}`, `environment ${REPO} production`, `org ${ORG} selected ${REPO} octo/lib`, `dependabot ${REPO}`, `dependabot-org ${ORG} all`].join('\n'),
+      targets: [
+        `repo ${REPO}`,
+        `environment ${REPO} production`,
+        `org ${ORG} selected ${REPO} octo/lib`,
+        `dependabot ${REPO}`,
+        `dependabot-org ${ORG} all`,
+      ].join('\n'),
     });
     expect(run.errors).toEqual([]);
     const secret = world.currentSecret();
-    for (const scope of [`repo:${REPO}`, `env:${REPO}:production`, `org:${ORG}`, `dependabot:${REPO}`, `dependabot-org:${ORG}`]) {
+    for (const scope of [
+      `repo:${REPO}`,
+      `env:${REPO}:production`,
+      `org:${ORG}`,
+      `dependabot:${REPO}`,
+      `dependabot-org:${ORG}`,
+    ]) {
       expect(world.github.secret(scope, SECRET_NAME)?.value, scope).toBe(secret);
       expect(world.github.secret(scope, 'CLIENT_ID')?.value, scope).toBe(CSP_APP);
     }
-    expect(world.github.secret(`org:${ORG}`, SECRET_NAME)).toMatchObject({ visibility: 'selected' });
+    expect(world.github.secret(`org:${ORG}`, SECRET_NAME)).toMatchObject({
+      visibility: 'selected',
+    });
     expect(world.github.secret(`org:${ORG}`, SECRET_NAME)!.selected_repository_ids).toHaveLength(2);
-    expect(world.github.secret(`dependabot-org:${ORG}`, SECRET_NAME)).toMatchObject({ visibility: 'all' });
+    expect(world.github.secret(`dependabot-org:${ORG}`, SECRET_NAME)).toMatchObject({
+      visibility: 'all',
+    });
     // One public key per scope, three calls per written secret at most.
     expect(world.github.calls('GET', /public-key$/)).toHaveLength(5);
     expect(targets(run).every((t) => t.status === 'written')).toBe(true);
@@ -62,7 +84,11 @@ describe('vmware-csp regenerate', () => {
 
   it('signs in with client credentials: an app may rotate itself', async () => {
     const w = await csp();
-    const run = await w.run({ 'csp-api-token': '', 'csp-client-id': CSP_APP, 'csp-client-secret': OLD_SECRET });
+    const run = await w.run({
+      'csp-api-token': '',
+      'csp-client-id': CSP_APP,
+      'csp-client-secret': OLD_SECRET,
+    });
     expect(run.errors).toEqual([]);
     expect(w.github.secret(`repo:${REPO}`, SECRET_NAME)!.value).toBe(w.currentSecret());
     clean(run);
@@ -86,12 +112,18 @@ describe('vmware-csp overlap', () => {
 
   it('retires the previous secret only after every target is verified', async () => {
     const w = await csp();
-    const run = await w.run({ 'csp-rotation': 'overlap', 'csp-retire-previous': 'true', targets: `repo ${REPO}\nenvironment ${REPO} production` });
+    const run = await w.run({
+      'csp-rotation': 'overlap',
+      'csp-retire-previous': 'true',
+      targets: `repo ${REPO}\nenvironment ${REPO} production`,
+    });
     expect(run.errors).toEqual([]);
     expect(w.csp!.validSecrets(CSP_APP)).toEqual([w.currentSecret()]);
     const deleted = w.csp!.calls('DELETE', /secret$/);
     expect(deleted).toHaveLength(1);
-    const lastVerify = Math.max(...w.github.calls('GET', new RegExp(`/secrets/${SECRET_NAME}$`)).map((r) => r.at));
+    const lastVerify = Math.max(
+      ...w.github.calls('GET', new RegExp(`/secrets/${SECRET_NAME}$`)).map((r) => r.at),
+    );
     expect(deleted[0]!.at).toBeGreaterThanOrEqual(lastVerify);
     expect(run.summary).toContain('Retired');
     clean(run);
@@ -100,7 +132,11 @@ describe('vmware-csp overlap', () => {
   it('keeps the previous secret when a target fails', async () => {
     const w = await csp();
     w.github.fault('PUT', /environments/, { status: 404, body: { message: 'Not Found' } });
-    const run = await w.run({ 'csp-rotation': 'overlap', 'csp-retire-previous': 'true', targets: `repo ${REPO}\nenvironment ${REPO} production` });
+    const run = await w.run({
+      'csp-rotation': 'overlap',
+      'csp-retire-previous': 'true',
+      targets: `repo ${REPO}\nenvironment ${REPO} production`,
+    });
     expect(run.code).toBe(1);
     expect(w.csp!.calls('DELETE', /secret$/)).toHaveLength(0);
     expect(w.csp!.validSecrets(CSP_APP)).toContain(OLD_SECRET);
@@ -124,11 +160,27 @@ describe('vmware-csp dry run and preflight', () => {
 
   const failures: [string, (w: World) => Record<string, string>, RegExp][] = [
     ['a refused API token', () => ({ 'csp-api-token': 'not-a-valid-token-123' }), /csp-api-token/],
-    ['an unknown OAuth app', () => ({ 'csp-oauth-app-id': 'no-such-app' }), /HTTP 404.*does not exist/],
-    ['a token without Secrets: write', (w) => ({ 'github-token': w.github.readOnlyToken }), /Secrets: write.*GITHUB_TOKEN cannot write secrets/],
-    ['a missing environment', () => ({ targets: `environment ${REPO} staging` }), /environment does not exist/],
+    [
+      'an unknown OAuth app',
+      () => ({ 'csp-oauth-app-id': 'no-such-app' }),
+      /HTTP 404.*does not exist/,
+    ],
+    [
+      'a token without Secrets: write',
+      (w) => ({ 'github-token': w.github.readOnlyToken }),
+      /Secrets: write.*GITHUB_TOKEN cannot write secrets/,
+    ],
+    [
+      'a missing environment',
+      () => ({ targets: `environment ${REPO} staging` }),
+      /environment does not exist/,
+    ],
     ['a missing organization', () => ({ targets: 'org nobody-here' }), /HTTP 404/],
-    ['a missing selected repository', () => ({ targets: `org ${ORG} selected octo/ghost` }), /octo\/ghost.*HTTP 404/],
+    [
+      'a missing selected repository',
+      () => ({ targets: `org ${ORG} selected octo/ghost` }),
+      /octo\/ghost.*HTTP 404/,
+    ],
   ];
   it.each(failures)('stops before rotating on %s', async (_name, extra, message) => {
     const w = await csp();
@@ -143,25 +195,36 @@ describe('vmware-csp dry run and preflight', () => {
 });
 
 describe('vmware-csp errors', () => {
-  it.each([401, 403, 404, 409, 500])('maps HTTP %i on the rotating call to a clear message, sent once', async (status) => {
-    const w = await csp();
-    w.csp!.fault('PUT', /secret$/, { status, body: { ...cspError(status, `emulated ${status}`, `E${status}`), requestId: 'req-123' } });
-    const run = await w.run();
-    expect(run.code).toBe(1);
-    const error = run.errors.join('\n');
-    expect(error).toContain(`HTTP ${status}`);
-    expect(error).toContain(`errorCode E${status}`);
-    expect(error).toContain(`emulated ${status}`);
-    expect(error).toContain('requestId req-123');
-    if (status === 500) expect(error).toContain('may have reached CSP');
-    expect(w.csp!.calls('PUT', /secret$/)).toHaveLength(1);
-    expect(w.github.calls('PUT', /.*/)).toHaveLength(0);
-    clean(run);
-  });
+  it.each([401, 403, 404, 409, 500])(
+    'maps HTTP %i on the rotating call to a clear message, sent once',
+    async (status) => {
+      const w = await csp();
+      w.csp!.fault('PUT', /secret$/, {
+        status,
+        body: { ...cspError(status, `emulated ${status}`, `E${status}`), requestId: 'req-123' },
+      });
+      const run = await w.run();
+      expect(run.code).toBe(1);
+      const error = run.errors.join('\n');
+      expect(error).toContain(`HTTP ${status}`);
+      expect(error).toContain(`errorCode E${status}`);
+      expect(error).toContain(`emulated ${status}`);
+      expect(error).toContain('requestId req-123');
+      if (status === 500) expect(error).toContain('may have reached CSP');
+      expect(w.csp!.calls('PUT', /secret$/)).toHaveLength(1);
+      expect(w.github.calls('PUT', /.*/)).toHaveLength(0);
+      clean(run);
+    },
+  );
 
   it('waits out a 429 on the rotating call (refused before processing) and rotates once', async () => {
     const w = await csp();
-    w.csp!.fault('PUT', /secret$/, { status: 429, body: cspError(429), headers: { 'retry-after': '1' }, times: 1 });
+    w.csp!.fault('PUT', /secret$/, {
+      status: 429,
+      body: cspError(429),
+      headers: { 'retry-after': '1' },
+      times: 1,
+    });
     const run = await w.run();
     expect(run.errors).toEqual([]);
     expect(w.csp!.rotations(CSP_APP)).toBe(1);
@@ -174,7 +237,10 @@ describe('vmware-csp recovery', () => {
   it('emits a recovery blob that opens to the new secret when every write fails', async () => {
     const w = await csp();
     const key = await recoveryKey();
-    w.github.fault('PUT', /secrets\/CLIENT_SECRET$/, { status: 422, body: { message: 'Unprocessable' } });
+    w.github.fault('PUT', /secrets\/CLIENT_SECRET$/, {
+      status: 422,
+      body: { message: 'Unprocessable' },
+    });
     const run = await w.run({ 'recovery-public-key': key.input });
     expect(run.code).toBe(1);
     const blob = run.outputs['recovery']!;
@@ -184,7 +250,9 @@ describe('vmware-csp recovery', () => {
     expect(run.stdout).toContain(blob);
     expect(run.summary).toContain(blob);
     expect(run.errors.join('\n')).toContain('old secret no longer works');
-    expect(targets(run)).toEqual([{ target: `repo ${REPO}`, secret: SECRET_NAME, status: 'failed' }]);
+    expect(targets(run)).toEqual([
+      { target: `repo ${REPO}`, secret: SECRET_NAME, status: 'failed' },
+    ]);
     expect(run.outputs['rotated']).toBe('false');
     clean(run);
   });
@@ -193,7 +261,10 @@ describe('vmware-csp recovery', () => {
     const w = await csp();
     const run = await w.run();
     expect(run.code).toBe(0);
-    const warned = lineOf(run, (l) => l.startsWith('::warning') && l.includes('recovery-public-key'));
+    const warned = lineOf(
+      run,
+      (l) => l.startsWith('::warning') && l.includes('recovery-public-key'),
+    );
     expect(warned).toBeGreaterThan(-1);
     expect(warned).toBeLessThan(lineOf(run, (l) => l.startsWith('Rotated ')));
     clean(run);

@@ -3,7 +3,16 @@
 // that stored nowhere takes its own password away again.
 import { afterEach, describe, expect, it } from 'vitest';
 import { MARKER } from '../src/providers/entra.ts';
-import { APP_ID, MANAGER_ID, OLD_SECRET, REPO, SECRET_NAME, startWorld, type World, type WorldOptions } from './fixtures.ts';
+import {
+  APP_ID,
+  MANAGER_ID,
+  OLD_SECRET,
+  REPO,
+  SECRET_NAME,
+  startWorld,
+  type World,
+  type WorldOptions,
+} from './fixtures.ts';
 import { expectClean } from './checks.ts';
 import { lineOf, type Run, targets } from './harness.ts';
 
@@ -22,13 +31,17 @@ const clean = (run: Run): void => expectClean(world, run);
 
 const texts = (): string[] => world.entra!.passwords(APP_ID).map((p) => p.secretText);
 const made = () => world.entra!.passwords(APP_ID).filter((p) => p.displayName?.startsWith(MARKER));
-const stored = (name = SECRET_NAME): string | undefined => world.github.secret(`repo:${REPO}`, name)?.value;
+const stored = (name = SECRET_NAME): string | undefined =>
+  world.github.secret(`repo:${REPO}`, name)?.value;
 const adds = () => world.entra!.calls('POST', /\/addPassword$/);
 const removes = () => world.entra!.calls('POST', /\/removePassword$/);
-const removedKeyIds = (): string[] => removes().map((r) => (JSON.parse(r.body) as { keyId: string }).keyId);
+const removedKeyIds = (): string[] =>
+  removes().map((r) => (JSON.parse(r.body) as { keyId: string }).keyId);
 
 /** Token requests with their form decoded; `client` filters by client_id. */
-function tokenCalls(client?: string): { form: URLSearchParams; status: number | string; at: number }[] {
+function tokenCalls(
+  client?: string,
+): { form: URLSearchParams; status: number | string; at: number }[] {
   return world
     .entra!.calls('POST', /\/oauth2\/v2\.0\/token$/)
     .map((r) => ({ form: new URLSearchParams(r.body), status: r.status, at: r.at }))
@@ -36,7 +49,8 @@ function tokenCalls(client?: string): { form: URLSearchParams; status: number | 
 }
 
 /** Token requests that tried `secret` as the target app's own secret: the confirmation. */
-const confirmations = (secret: string) => tokenCalls(APP_ID).filter((c) => c.form.get('client_secret') === secret);
+const confirmations = (secret: string) =>
+  tokenCalls(APP_ID).filter((c) => c.form.get('client_secret') === secret);
 
 describe('entra rotation', () => {
   it('adds one marked password with the asked lifetime, stores it, masks it first and confirms it signs in', async () => {
@@ -55,15 +69,24 @@ describe('entra rotation', () => {
     expect(end).toBeGreaterThanOrEqual(before + 30 * 86_400_000 - 1000);
     expect(end).toBeLessThanOrEqual(after + 30 * 86_400_000);
     expect(stored()).toBe(p!.secretText);
-    expect(run.outputs).toMatchObject({ rotated: 'true', 'client-id': APP_ID, 'credential-id': p!.keyId, 'secret-expires-at': p!.endDateTime });
-    expect(targets(run)).toEqual([{ target: `repo ${REPO}`, secret: SECRET_NAME, status: 'written' }]);
+    expect(run.outputs).toMatchObject({
+      rotated: 'true',
+      'client-id': APP_ID,
+      'credential-id': p!.keyId,
+      'secret-expires-at': p!.endDateTime,
+    });
+    expect(targets(run)).toEqual([
+      { target: `repo ${REPO}`, secret: SECRET_NAME, status: 'written' },
+    ]);
     const masked = lineOf(run, (l) => l === `::add-mask::${p!.secretText}`);
     expect(masked).toBeGreaterThan(-1);
     expect(masked).toBeLessThan(lineOf(run, (l) => l.startsWith('Rotated ')));
     // Confirmed once, with the new secret, after GitHub verified it; the person-made password is untouched.
     const confirmed = confirmations(p!.secretText);
     expect(confirmed.map((c) => c.status)).toEqual([200]);
-    const lastVerify = Math.max(...w.github.calls('GET', new RegExp(`/secrets/${SECRET_NAME}$`)).map((r) => r.at));
+    const lastVerify = Math.max(
+      ...w.github.calls('GET', new RegExp(`/secrets/${SECRET_NAME}$`)).map((r) => r.at),
+    );
     expect(confirmed[0]!.at).toBeGreaterThanOrEqual(lastVerify);
     expect(removes()).toHaveLength(0);
     expect(w.entra!.secretWorks(APP_ID, OLD_SECRET)).toBe(true);
@@ -81,7 +104,9 @@ describe('entra rotation', () => {
     expect(signIns).toHaveLength(1);
     expect(signIns[0]!.status).toBe(200);
     expect(signIns[0]!.form.get('client_assertion')).toBe(w.github.issuedOidcTokens[0]);
-    expect(signIns[0]!.form.get('client_assertion_type')).toBe('urn:ietf:params:oauth:client-assertion-type:jwt-bearer');
+    expect(signIns[0]!.form.get('client_assertion_type')).toBe(
+      'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
+    );
     expect(signIns[0]!.form.has('client_secret')).toBe(false);
     expect(run.masks).toContain(w.github.issuedOidcTokens[0]);
     expect(adds()).toHaveLength(1);
@@ -92,7 +117,10 @@ describe('entra rotation', () => {
 
   it('fails clearly, asking for id-token: write, when the job cannot get an OIDC token; nothing rotated', async () => {
     const w = await entra();
-    const run = await w.run({ 'entra-auth': 'oidc', 'entra-auth-client-secret': '' }, { env: { ACTIONS_ID_TOKEN_REQUEST_URL: '', ACTIONS_ID_TOKEN_REQUEST_TOKEN: '' } });
+    const run = await w.run(
+      { 'entra-auth': 'oidc', 'entra-auth-client-secret': '' },
+      { env: { ACTIONS_ID_TOKEN_REQUEST_URL: '', ACTIONS_ID_TOKEN_REQUEST_TOKEN: '' } },
+    );
     expect(run.code).toBe(1);
     expect(run.errors).toHaveLength(1);
     expect(run.errors[0]).toContain('id-token: write');
@@ -172,13 +200,17 @@ describe('entra propagation', () => {
     const run = await w.run({ 'entra-propagation-timeout': '2s' });
     expect(run.code).toBe(1);
     expect(run.errors).toHaveLength(1);
-    expect(run.errors[0]).toMatch(/stored .*did not obtain a token within entra-propagation-timeout.*earlier passwords were kept/);
+    expect(run.errors[0]).toMatch(
+      /stored .*did not obtain a token within entra-propagation-timeout.*earlier passwords were kept/,
+    );
     expect(removes()).toHaveLength(0);
     const newest = made()[1]!;
     expect(texts()).toEqual([OLD_SECRET, earlier.secretText, newest.secretText]);
     expect(stored()).toBe(newest.secretText);
     expect(confirmations(newest.secretText).every((c) => c.status === 401)).toBe(true);
-    expect(targets(run)).toEqual([{ target: `repo ${REPO}`, secret: SECRET_NAME, status: 'written' }]);
+    expect(targets(run)).toEqual([
+      { target: `repo ${REPO}`, secret: SECRET_NAME, status: 'written' },
+    ]);
     expect(run.outputs['rotated']).toBe('true');
     expect(run.ms).toBeLessThan(8000);
     clean(first);
@@ -189,7 +221,10 @@ describe('entra propagation', () => {
 describe('entra failures', () => {
   it('removes its new password again when every GitHub write fails; the old secret still works', async () => {
     const w = await entra();
-    w.github.fault('PUT', /secrets\/CLIENT_SECRET$/, { status: 422, body: { message: 'Unprocessable' } });
+    w.github.fault('PUT', /secrets\/CLIENT_SECRET$/, {
+      status: 422,
+      body: { message: 'Unprocessable' },
+    });
     const run = await w.run();
     expect(run.code).toBe(1);
     expect(adds()).toHaveLength(1);
@@ -206,7 +241,9 @@ describe('entra failures', () => {
     expect(run.summary).toMatch(/\| Undone \| removed the new Entra password/);
     expect(run.outputs['rotated']).toBe('false');
     expect(run.outputs['recovery']).toBeUndefined();
-    expect(targets(run)).toEqual([{ target: `repo ${REPO}`, secret: SECRET_NAME, status: 'failed' }]);
+    expect(targets(run)).toEqual([
+      { target: `repo ${REPO}`, secret: SECRET_NAME, status: 'failed' },
+    ]);
     clean(run);
   });
 

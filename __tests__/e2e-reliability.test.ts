@@ -1,7 +1,16 @@
 // The promise under faults: a rotation never leaves the user locked out and never loses the new
 // secret. Each `describe` is one property of the reliability issue; every run ends with the leak scan.
 import { afterEach, describe, expect, it } from 'vitest';
-import { APP_ID, CSP_APP, OLD_SECRET, ORG, REPO, SECRET_NAME, startWorld, type World } from './fixtures.ts';
+import {
+  APP_ID,
+  CSP_APP,
+  OLD_SECRET,
+  ORG,
+  REPO,
+  SECRET_NAME,
+  startWorld,
+  type World,
+} from './fixtures.ts';
 import { expectClean, recoveryKey } from './checks.ts';
 import { type Run, targets } from './harness.ts';
 
@@ -10,7 +19,10 @@ afterEach(async () => {
   await world?.close();
 });
 
-async function start(name: Parameters<typeof startWorld>[0], o?: Parameters<typeof startWorld>[1]): Promise<World> {
+async function start(
+  name: Parameters<typeof startWorld>[0],
+  o?: Parameters<typeof startWorld>[1],
+): Promise<World> {
   world = await startWorld(name, o);
   return world;
 }
@@ -19,20 +31,30 @@ const clean = (run: Run): void => expectClean(world, run);
 
 const statuses = (run: Run): string[] => targets(run).map((t) => t.status);
 
-const stored = (scope = `repo:${REPO}`): string | undefined => world.github.secret(scope, SECRET_NAME)?.value;
+const stored = (scope = `repo:${REPO}`): string | undefined =>
+  world.github.secret(scope, SECRET_NAME)?.value;
 const puts = (): number => world.github.calls('PUT', /secrets\/CLIENT_SECRET$/).length;
 
 describe('property 1: preflight failures stop the run before any rotating call', () => {
-  const cases: [string, Parameters<typeof startWorld>[0], (w: World) => Record<string, string>][] = [
-    ['bad CSP token', 'vmware-csp', () => ({ 'csp-api-token': 'wrong-token-value' })],
-    ['bad WHMCS API secret', 'whmcs', () => ({ 'whmcs-secret': 'wrong-whmcs-secret' })],
-    ['bad Entra manager secret', 'entra', () => ({ 'entra-auth-client-secret': 'wrong-entra-secret' })],
-    ['bad Woodpecker API key', 'woodpecker', () => ({ 'woodpecker-api-key': 'wrong-woodpecker-key' })],
-    ['a missing repository', 'entra', () => ({ targets: 'repo octo/ghost' })],
-    ['a missing environment', 'whmcs', () => ({ targets: `environment ${REPO} staging` })],
-    ['403 on a public key', 'woodpecker', (w) => ({ 'github-token': w.github.readOnlyToken })],
-    ['a missing organization', 'vmware-csp', () => ({ targets: `repo ${REPO}\norg ghost-org` })],
-  ];
+  const cases: [string, Parameters<typeof startWorld>[0], (w: World) => Record<string, string>][] =
+    [
+      ['bad CSP token', 'vmware-csp', () => ({ 'csp-api-token': 'wrong-token-value' })],
+      ['bad WHMCS API secret', 'whmcs', () => ({ 'whmcs-secret': 'wrong-whmcs-secret' })],
+      [
+        'bad Entra manager secret',
+        'entra',
+        () => ({ 'entra-auth-client-secret': 'wrong-entra-secret' }),
+      ],
+      [
+        'bad Woodpecker API key',
+        'woodpecker',
+        () => ({ 'woodpecker-api-key': 'wrong-woodpecker-key' }),
+      ],
+      ['a missing repository', 'entra', () => ({ targets: 'repo octo/ghost' })],
+      ['a missing environment', 'whmcs', () => ({ targets: `environment ${REPO} staging` })],
+      ['403 on a public key', 'woodpecker', (w) => ({ 'github-token': w.github.readOnlyToken })],
+      ['a missing organization', 'vmware-csp', () => ({ targets: `repo ${REPO}\norg ghost-org` })],
+    ];
   it.each(cases)('%s (%s)', async (_name, provider, extra) => {
     const w = await start(provider);
     const run = await w.run(extra(w));
@@ -40,7 +62,14 @@ describe('property 1: preflight failures stop the run before any rotating call',
     expect(run.errors).toHaveLength(1);
     expect(world.currentSecret()).toBe(OLD_SECRET);
     expect(w.github.calls('PUT', /.*/)).toHaveLength(0);
-    const rotating = w.providerEmulators.flatMap((e) => e.requests).filter((r) => /addPassword|oauth-apps\/.*\/secret$|UpdateOAuthCredential|credentials\/\d+$/.test(r.path + r.body) && r.method !== 'GET');
+    const rotating = w.providerEmulators
+      .flatMap((e) => e.requests)
+      .filter(
+        (r) =>
+          /addPassword|oauth-apps\/.*\/secret$|UpdateOAuthCredential|credentials\/\d+$/.test(
+            r.path + r.body,
+          ) && r.method !== 'GET',
+      );
     expect(rotating).toEqual([]);
     clean(run);
   });
@@ -49,7 +78,10 @@ describe('property 1: preflight failures stop the run before any rotating call',
 describe('property 2: GitHub writes are retried where safe', () => {
   it('retries 502, 503 and connection resets with backoff', async () => {
     const w = await start('vmware-csp');
-    w.github.fault('PUT', /secrets\/CLIENT_SECRET$/, { status: 502, times: 1 }).fault('PUT', /secrets\/CLIENT_SECRET$/, { drop: true, times: 1 }).fault('PUT', /secrets\/CLIENT_SECRET$/, { status: 503, times: 1 });
+    w.github
+      .fault('PUT', /secrets\/CLIENT_SECRET$/, { status: 502, times: 1 })
+      .fault('PUT', /secrets\/CLIENT_SECRET$/, { drop: true, times: 1 })
+      .fault('PUT', /secrets\/CLIENT_SECRET$/, { status: 503, times: 1 });
     const run = await w.run();
     expect(run.errors).toEqual([]);
     expect(puts()).toBe(4);
@@ -59,7 +91,12 @@ describe('property 2: GitHub writes are retried where safe', () => {
 
   it('honours Retry-After on 429', async () => {
     const w = await start('vmware-csp');
-    w.github.fault('PUT', /secrets\/CLIENT_SECRET$/, { status: 429, times: 1, headers: { 'retry-after': '2' }, body: { message: 'Too many requests' } });
+    w.github.fault('PUT', /secrets\/CLIENT_SECRET$/, {
+      status: 429,
+      times: 1,
+      headers: { 'retry-after': '2' },
+      body: { message: 'Too many requests' },
+    });
     const run = await w.run();
     expect(run.errors).toEqual([]);
     const [first, second] = w.github.calls('PUT', /secrets\/CLIENT_SECRET$/);
@@ -70,7 +107,10 @@ describe('property 2: GitHub writes are retried where safe', () => {
 
   it('honours Retry-After on a secondary rate limit 403', async () => {
     const w = await start('vmware-csp');
-    w.github.secondaryRateLimit('PUT', /secrets\/CLIENT_SECRET$/, { times: 1, retryAfterSeconds: 1 });
+    w.github.secondaryRateLimit('PUT', /secrets\/CLIENT_SECRET$/, {
+      times: 1,
+      retryAfterSeconds: 1,
+    });
     const run = await w.run();
     expect(run.errors).toEqual([]);
     const [first, second] = w.github.calls('PUT', /secrets\/CLIENT_SECRET$/);
@@ -140,7 +180,10 @@ describe('property 3: every HTTP call has a timeout', () => {
     const w = await start('whmcs');
     const key = await recoveryKey();
     w.github.fault('PUT', /.*/, { hang: true });
-    const run = await w.run({ 'request-timeout': '1s', 'store-timeout': '4s', 'recovery-public-key': key.input }, { killAfterMs: 30_000 });
+    const run = await w.run(
+      { 'request-timeout': '1s', 'store-timeout': '4s', 'recovery-public-key': key.input },
+      { killAfterMs: 30_000 },
+    );
     expect(run.code).toBe(1);
     expect(run.ms).toBeLessThan(15_000);
     expect(key.open(run.outputs['recovery']!)).toBe(w.currentSecret());
@@ -195,11 +238,17 @@ describe('property 4: a rotating call is never repeated when it may have reached
 
   it('WHMCS: a 5xx on the reset is reported as unknown and not repeated', async () => {
     const w = await start('whmcs');
-    w.whmcs!.fault('POST', '/includes/api.php', { status: 502, afterEffect: true, bodyIncludes: 'UpdateOAuthCredential' });
+    w.whmcs!.fault('POST', '/includes/api.php', {
+      status: 502,
+      afterEffect: true,
+      bodyIncludes: 'UpdateOAuthCredential',
+    });
     const run = await w.run();
     expect(run.code).toBe(1);
     expect(run.errors[0]).toMatch(/HTTP 502.*may have reached WHMCS.*not repeated/);
-    expect(w.whmcs!.requests.filter((r) => r.body.includes('UpdateOAuthCredential'))).toHaveLength(1);
+    expect(w.whmcs!.requests.filter((r) => r.body.includes('UpdateOAuthCredential'))).toHaveLength(
+      1,
+    );
     expect(w.github.calls('PUT', /.*/)).toHaveLength(0);
     clean(run);
   });
@@ -209,7 +258,10 @@ describe('property 5: partial failure', () => {
   it('one of three targets always fails: the rest are verified, nothing retired, recovery emitted', async () => {
     const w = await start('vmware-csp');
     const key = await recoveryKey();
-    w.github.fault('PUT', /environments\/production\/secrets/, { status: 404, body: { message: 'Not Found' } });
+    w.github.fault('PUT', /environments\/production\/secrets/, {
+      status: 404,
+      body: { message: 'Not Found' },
+    });
     const run = await w.run({
       'csp-rotation': 'overlap',
       'csp-retire-previous': 'true',
@@ -239,7 +291,10 @@ describe('property 6: a write that answers success but changes nothing', () => {
     expect(run.errors[0]).toContain('updated_at did not move');
     expect(statuses(run)).toEqual(['failed']);
     // GitHub claimed success, so the write may have landed: both passwords are kept, the old one works.
-    expect(w.entra!.passwords(APP_ID).map((p) => p.secretText)).toEqual([OLD_SECRET, w.currentSecret()]);
+    expect(w.entra!.passwords(APP_ID).map((p) => p.secretText)).toEqual([
+      OLD_SECRET,
+      w.currentSecret(),
+    ]);
     expect(w.entra!.secretWorks(APP_ID, OLD_SECRET)).toBe(true);
     clean(run);
   });
@@ -248,7 +303,12 @@ describe('property 6: a write that answers success but changes nothing', () => {
 describe('property 7: safe re-runs', () => {
   it('skip-if-rotated-within skips when the first target is fresh, and not otherwise', async () => {
     const w = await start('whmcs');
-    w.github.seedSecret(`repo:${REPO}`, SECRET_NAME, OLD_SECRET, new Date(Date.now() - 3_600_000).toISOString().replace(/\.\d{3}Z$/, 'Z'));
+    w.github.seedSecret(
+      `repo:${REPO}`,
+      SECRET_NAME,
+      OLD_SECRET,
+      new Date(Date.now() - 3_600_000).toISOString().replace(/\.\d{3}Z$/, 'Z'),
+    );
     const skipped = await w.run({ 'skip-if-rotated-within': '2h' });
     expect(skipped.code).toBe(0);
     expect(skipped.outputs['rotated']).toBe('false');
@@ -279,7 +339,11 @@ describe('property 7: safe re-runs', () => {
 
   it('CSP overlap: after a partial failure, a re-run ends with one live secret everywhere', async () => {
     const w = await start('vmware-csp');
-    const inputs = { 'csp-rotation': 'overlap', 'csp-retire-previous': 'true', targets: `repo ${REPO}\ndependabot ${REPO}` };
+    const inputs = {
+      'csp-rotation': 'overlap',
+      'csp-retire-previous': 'true',
+      targets: `repo ${REPO}\ndependabot ${REPO}`,
+    };
     w.github.fault('PUT', /dependabot/, { status: 503 });
     const first = await w.run({ ...inputs, 'store-timeout': '3s' });
     expect(first.code).toBe(1);

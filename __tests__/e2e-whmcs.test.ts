@@ -1,7 +1,14 @@
 // WHMCS end to end: the bundled action against the GitHub and WHMCS emulators. WHMCS kills the old
 // secret with the reset and has no overlap, so the one UpdateOAuthCredential call and the recovery blob matter most.
 import { afterEach, describe, expect, it } from 'vitest';
-import { OLD_SECRET, REPO, SECRET_NAME, startWorld, WHMCS_CREDENTIAL, type World } from './fixtures.ts';
+import {
+  OLD_SECRET,
+  REPO,
+  SECRET_NAME,
+  startWorld,
+  WHMCS_CREDENTIAL,
+  type World,
+} from './fixtures.ts';
 import { expectClean, recoveryKey } from './checks.ts';
 import { lineOf, type Run, targets } from './harness.ts';
 
@@ -23,10 +30,13 @@ const clean = (run: Run, extra: string[] = []): void => expectClean(world, run, 
 
 /** The form fields of every API call of `action` that WHMCS received. */
 function sent(action: string): URLSearchParams[] {
-  return world.whmcs!.requests.map((r) => new URLSearchParams(r.body)).filter((f) => f.get('action') === action);
+  return world
+    .whmcs!.requests.map((r) => new URLSearchParams(r.body))
+    .filter((f) => f.get('action') === action);
 }
 const updates = (): URLSearchParams[] => sent('UpdateOAuthCredential');
-const stored = (name = SECRET_NAME): string | undefined => world.github.secret(`repo:${REPO}`, name)?.value;
+const stored = (name = SECRET_NAME): string | undefined =>
+  world.github.secret(`repo:${REPO}`, name)?.value;
 const puts = (): number => world.github.calls('PUT', /.*/).length;
 
 /** Nothing changed anywhere: the old secret is current, never reset, nothing written to GitHub. */
@@ -52,8 +62,14 @@ describe('whmcs reset', () => {
     expect(update!.get('credentialId')).toBe(String(WHMCS_CREDENTIAL));
     expect(update!.get('resetSecret')).toBe('1');
     expect(update!.get('responsetype')).toBe('json');
-    expect(run.outputs).toMatchObject({ rotated: 'true', 'client-id': CLIENT, 'credential-id': String(WHMCS_CREDENTIAL) });
-    expect(targets(run)).toEqual([{ target: `repo ${REPO}`, secret: SECRET_NAME, status: 'written' }]);
+    expect(run.outputs).toMatchObject({
+      rotated: 'true',
+      'client-id': CLIENT,
+      'credential-id': String(WHMCS_CREDENTIAL),
+    });
+    expect(targets(run)).toEqual([
+      { target: `repo ${REPO}`, secret: SECRET_NAME, status: 'written' },
+    ]);
     // The other credential is untouched.
     expect(w.whmcs!.credential(8).clientSecret).toBe('Other-Credential-Secret-8');
     const masked = lineOf(run, (l) => l === `::add-mask::${secret}`);
@@ -73,7 +89,11 @@ describe('whmcs reset', () => {
     expect(w.whmcs!.rotations(8)).toBe(0);
     expect(updates()).toHaveLength(1);
     expect(updates()[0]!.get('resetSecret')).toBe('1');
-    expect(run.outputs).toMatchObject({ rotated: 'true', 'client-id': CLIENT, 'credential-id': String(WHMCS_CREDENTIAL) });
+    expect(run.outputs).toMatchObject({
+      rotated: 'true',
+      'client-id': CLIENT,
+      'credential-id': String(WHMCS_CREDENTIAL),
+    });
     clean(run);
   });
 
@@ -98,7 +118,10 @@ describe('whmcs reset', () => {
     expect(update!.get('scope')).toBe('clientarea:sso clientarea:billing_info');
     expect(update!.get('serviceId')).toBe('42');
     expect(update!.get('logoUri')).toBe('https://example.com/logo.png');
-    expect(update!.getAll('redirectUri[]')).toEqual(['https://app.example.com/callback', 'myapp://oauth/callback']);
+    expect(update!.getAll('redirectUri[]')).toEqual([
+      'https://app.example.com/callback',
+      'myapp://oauth/callback',
+    ]);
     expect(w.whmcs!.credential(WHMCS_CREDENTIAL)).toMatchObject({
       name: 'Nightly SSO',
       description: 'Rotated by CI',
@@ -136,7 +159,10 @@ describe('whmcs reset', () => {
     expect(stored()).toBe(w.currentSecret());
     expect(stored()).not.toBe(OLD_SECRET);
     const calls = w.whmcs!.requests.map((r) => new URLSearchParams(r.body));
-    expect(calls.map((f) => f.get('action'))).toEqual(['ListOAuthCredentials', 'UpdateOAuthCredential']);
+    expect(calls.map((f) => f.get('action'))).toEqual([
+      'ListOAuthCredentials',
+      'UpdateOAuthCredential',
+    ]);
     expect(calls.map((f) => f.get('accesskey'))).toEqual([ACCESS_KEY, ACCESS_KEY]);
     clean(run, [ACCESS_KEY]);
   });
@@ -146,7 +172,9 @@ describe('whmcs reset', () => {
     const run = await w.run();
     expect(run.errors).toEqual([]);
     expect(w.whmcs!.requests.length).toBeGreaterThan(0);
-    expect(w.whmcs!.requests.every((r) => !new URLSearchParams(r.body).has('accesskey'))).toBe(true);
+    expect(w.whmcs!.requests.every((r) => !new URLSearchParams(r.body).has('accesskey'))).toBe(
+      true,
+    );
     clean(run);
   });
 });
@@ -161,16 +189,30 @@ describe('whmcs dry run and preflight', () => {
     expect(updates()).toHaveLength(0);
     expect(w.github.calls('GET', /public-key$/)).toHaveLength(1);
     unchanged();
-    expect(run.outputs).toMatchObject({ rotated: 'false', 'client-id': CLIENT, 'credential-id': String(WHMCS_CREDENTIAL) });
-    expect(targets(run)).toEqual([{ target: `repo ${REPO}`, secret: SECRET_NAME, status: 'skipped' }]);
+    expect(run.outputs).toMatchObject({
+      rotated: 'false',
+      'client-id': CLIENT,
+      'credential-id': String(WHMCS_CREDENTIAL),
+    });
+    expect(targets(run)).toEqual([
+      { target: `repo ${REPO}`, secret: SECRET_NAME, status: 'skipped' },
+    ]);
     expect(run.outputs['recovery']).toBeUndefined();
     expect(run.summary).toContain('Dry run');
     clean(run);
   });
 
   it.each([
-    ['an unknown credential id', { 'whmcs-credential-id': '99' }, 'WHMCS has no OAuth credential with whmcs-credential-id 99 (2 credential(s) listed)'],
-    ['an unknown client identifier', { 'whmcs-credential-id': '', 'whmcs-client-identifier': 'no-such-client' }, 'whmcs-client-identifier no-such-client'],
+    [
+      'an unknown credential id',
+      { 'whmcs-credential-id': '99' },
+      'WHMCS has no OAuth credential with whmcs-credential-id 99 (2 credential(s) listed)',
+    ],
+    [
+      'an unknown client identifier',
+      { 'whmcs-credential-id': '', 'whmcs-client-identifier': 'no-such-client' },
+      'whmcs-client-identifier no-such-client',
+    ],
   ])('stops before resetting on %s, naming it', async (_name, extra, message) => {
     const w = await whmcs();
     const run = await w.run(extra);
@@ -190,7 +232,9 @@ describe('whmcs dry run and preflight', () => {
     const run = await w.run();
     expect(run.code).toBe(1);
     expect(run.errors).toHaveLength(1);
-    expect(run.errors[0]).toMatch(/HTTP 403.*Invalid IP 127\.0\.0\.1.*allow the runner's IP.*whmcs-access-key/);
+    expect(run.errors[0]).toMatch(
+      /HTTP 403.*Invalid IP 127\.0\.0\.1.*allow the runner's IP.*whmcs-access-key/,
+    );
     expect(w.whmcs!.requests).toHaveLength(1);
     expect(updates()).toHaveLength(0);
     unchanged();
@@ -201,15 +245,35 @@ describe('whmcs dry run and preflight', () => {
 describe('whmcs errors on the reset', () => {
   /** WHMCS answers the reset with `result: error` (and `status`) instead of resetting. */
   const refuse = (status: number, message: string) => (w: World) => {
-    w.whmcs!.fault('POST', '/includes/api.php', { status, bodyIncludes: 'UpdateOAuthCredential', body: { result: 'error', message } });
+    w.whmcs!.fault('POST', '/includes/api.php', {
+      status,
+      bodyIncludes: 'UpdateOAuthCredential',
+      body: { result: 'error', message },
+    });
     return {};
   };
   const cases: [string, (w: World) => Record<string, string>, string][] = [
-    ['an invalid scope (HTTP 200, result=error, from WHMCS itself)', () => ({ 'whmcs-scope': 'clientarea:sso admin:all' }), 'WHMCS says "The requested scope “admin:all” is invalid."'],
-    ['Invalid Credential ID (HTTP 200, result=error)', refuse(200, 'Invalid Credential ID provided.'), 'WHMCS says "Invalid Credential ID provided."'],
-    ['a name required error (HTTP 200, result=error)', refuse(200, 'A name for the Client Credential is required.'), 'WHMCS says "A name for the Client Credential is required."'],
+    [
+      'an invalid scope (HTTP 200, result=error, from WHMCS itself)',
+      () => ({ 'whmcs-scope': 'clientarea:sso admin:all' }),
+      'WHMCS says "The requested scope “admin:all” is invalid."',
+    ],
+    [
+      'Invalid Credential ID (HTTP 200, result=error)',
+      refuse(200, 'Invalid Credential ID provided.'),
+      'WHMCS says "Invalid Credential ID provided."',
+    ],
+    [
+      'a name required error (HTTP 200, result=error)',
+      refuse(200, 'A name for the Client Credential is required.'),
+      'WHMCS says "A name for the Client Credential is required."',
+    ],
     ['403 Invalid IP', refuse(403, 'Invalid IP 10.1.2.3'), 'HTTP 403'],
-    ['Invalid IP (HTTP 200, result=error)', refuse(200, 'Invalid IP 10.1.2.3'), 'WHMCS says "Invalid IP 10.1.2.3"'],
+    [
+      'Invalid IP (HTTP 200, result=error)',
+      refuse(200, 'Invalid IP 10.1.2.3'),
+      'WHMCS says "Invalid IP 10.1.2.3"',
+    ],
   ];
   it.each(cases)('reports %s clearly, sent once, nothing stored', async (_name, arm, message) => {
     const w = await whmcs();
@@ -220,7 +284,8 @@ describe('whmcs errors on the reset', () => {
     expect(error).toContain('Could not reset the WHMCS OAuth credential secret');
     expect(error).toContain(message);
     // The allow-list hint follows WHMCS's message, whatever the HTTP status.
-    if (/HTTP 403|Invalid IP/.test(message)) expect(error).toMatch(/Invalid IP 10\.1\.2\.3.*whmcs-access-key/);
+    if (/HTTP 403|Invalid IP/.test(message))
+      expect(error).toMatch(/Invalid IP 10\.1\.2\.3.*whmcs-access-key/);
     expect(error).not.toContain('may have reached WHMCS');
     expect(updates()).toHaveLength(1);
     unchanged();
@@ -233,7 +298,10 @@ describe('whmcs recovery', () => {
   it('when every GitHub write fails after the reset, the recovery blob opens to the secret WHMCS now holds', async () => {
     const w = await whmcs();
     const { input, open } = await recoveryKey();
-    w.github.fault('PUT', /secrets\/CLIENT_SECRET$/, { status: 422, body: { message: 'Unprocessable' } });
+    w.github.fault('PUT', /secrets\/CLIENT_SECRET$/, {
+      status: 422,
+      body: { message: 'Unprocessable' },
+    });
     const run = await w.run({ 'recovery-public-key': input });
     expect(run.code).toBe(1);
     expect(w.whmcs!.rotations(WHMCS_CREDENTIAL)).toBe(1);
@@ -249,7 +317,9 @@ describe('whmcs recovery', () => {
     expect(run.errors).toHaveLength(1);
     expect(run.errors[0]).toContain('old secret no longer works');
     expect(run.errors[0]).toContain('recovery');
-    expect(targets(run)).toEqual([{ target: `repo ${REPO}`, secret: SECRET_NAME, status: 'failed' }]);
+    expect(targets(run)).toEqual([
+      { target: `repo ${REPO}`, secret: SECRET_NAME, status: 'failed' },
+    ]);
     expect(run.outputs['rotated']).toBe('false');
     clean(run);
   });
@@ -258,7 +328,10 @@ describe('whmcs recovery', () => {
     const w = await whmcs();
     const run = await w.run();
     expect(run.code).toBe(0);
-    const warned = lineOf(run, (l) => l.startsWith('::warning') && l.includes('recovery-public-key'));
+    const warned = lineOf(
+      run,
+      (l) => l.startsWith('::warning') && l.includes('recovery-public-key'),
+    );
     expect(warned).toBeGreaterThan(-1);
     expect(warned).toBeLessThan(lineOf(run, (l) => l.startsWith('Rotated ')));
     expect(run.warnings.filter((m) => m.includes('recovery-public-key'))).toHaveLength(1);

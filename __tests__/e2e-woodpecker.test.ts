@@ -4,7 +4,16 @@
 // token stopping before any rotating call) is not repeated here beyond the error text.
 import { afterEach, describe, expect, it } from 'vitest';
 import { woodpeckerError } from './emulators/woodpecker.ts';
-import { APP_ID, OLD_SECRET, REPO, SECRET_NAME, TENANT, WOODPECKER_CREDENTIAL, startWorld, type World } from './fixtures.ts';
+import {
+  APP_ID,
+  OLD_SECRET,
+  REPO,
+  SECRET_NAME,
+  TENANT,
+  WOODPECKER_CREDENTIAL,
+  startWorld,
+  type World,
+} from './fixtures.ts';
 import { expectClean, recoveryKey } from './checks.ts';
 import { lineOf, type Run, targets } from './harness.ts';
 
@@ -25,7 +34,9 @@ const OTHER_CLIENT = '9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d';
 /** The bodies the action sent to Woodpecker to save a secret (PATCH and POST), parsed. */
 function saves(method: 'PATCH' | 'POST'): Record<string, string>[] {
   const path = method === 'PATCH' ? /\/credentials\/\d+$/ : LIST_PATH;
-  return world.woodpecker!.calls(method, path).map((r) => JSON.parse(r.body) as Record<string, string>);
+  return world
+    .woodpecker!.calls(method, path)
+    .map((r) => JSON.parse(r.body) as Record<string, string>);
 }
 
 const addPasswords = (): number => world.entra!.calls('POST', /addPassword$/).length;
@@ -39,7 +50,9 @@ const held = (id = WOODPECKER_CREDENTIAL) => world.woodpecker!.credential(id)!;
  * OpenAPI description allows, and Woodpecker never saw two requests at once.
  */
 function clean(run: Run): void {
-  const sent = [...saves('PATCH'), ...saves('POST')].map((b) => b['client_secret']).filter((s): s is string => !!s);
+  const sent = [...saves('PATCH'), ...saves('POST')]
+    .map((b) => b['client_secret'])
+    .filter((s): s is string => !!s);
   expectClean(world, run, [...sent, ...run.masks.filter((m) => m.length >= 6)]);
 }
 
@@ -56,7 +69,11 @@ function untouched(): void {
 describe('woodpecker rotation', () => {
   it('PATCHes the credential named by woodpecker-credential-id with secret, expiry and name together, and stores the same secret', async () => {
     const w = await woodpecker();
-    const run = await w.run({ 'woodpecker-credential-id': String(WOODPECKER_CREDENTIAL), 'woodpecker-credential-name': 'MS Graph app - production', 'entra-secret-lifetime-days': '90' });
+    const run = await w.run({
+      'woodpecker-credential-id': String(WOODPECKER_CREDENTIAL),
+      'woodpecker-credential-name': 'MS Graph app - production',
+      'entra-secret-lifetime-days': '90',
+    });
     expect(run.errors).toEqual([]);
     expect(run.code).toBe(0);
     expect(addPasswords()).toBe(1);
@@ -66,17 +83,34 @@ describe('woodpecker rotation', () => {
     expect(secret).toBe(entraSecrets().at(-1));
     const patches = saves('PATCH');
     expect(w.woodpecker!.calls('PATCH', CREDENTIAL_PATH)).toHaveLength(1);
-    expect(patches).toEqual([{ client_secret: secret, secret_expires_at: held().secretExpiresAt, name: 'MS Graph app - production' }]);
+    expect(patches).toEqual([
+      {
+        client_secret: secret,
+        secret_expires_at: held().secretExpiresAt,
+        name: 'MS Graph app - production',
+      },
+    ]);
     expect(saves('POST')).toHaveLength(0);
     expect(held()).toMatchObject({ name: 'MS Graph app - production', secretUpdates: 1 });
     // The expiry is Entra's, to the second, about 90 days out.
     const expires = run.outputs['secret-expires-at']!;
     expect(expires).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
     expect(expires).toBe(held().secretExpiresAt);
-    expect(expires).toBe(w.entra!.passwords(APP_ID).at(-1)!.endDateTime.replace(/\.\d{3}Z$/, 'Z'));
+    expect(expires).toBe(
+      w
+        .entra!.passwords(APP_ID)
+        .at(-1)!
+        .endDateTime.replace(/\.\d{3}Z$/, 'Z'),
+    );
     expect(Math.abs(Date.parse(expires) - (Date.now() + 90 * 86_400_000))).toBeLessThan(3_600_000);
-    expect(run.outputs).toMatchObject({ rotated: 'true', 'client-id': APP_ID, 'credential-id': String(WOODPECKER_CREDENTIAL) });
-    expect(targets(run)).toEqual([{ target: `repo ${REPO}`, secret: SECRET_NAME, status: 'written' }]);
+    expect(run.outputs).toMatchObject({
+      rotated: 'true',
+      'client-id': APP_ID,
+      'credential-id': String(WOODPECKER_CREDENTIAL),
+    });
+    expect(targets(run)).toEqual([
+      { target: `repo ${REPO}`, secret: SECRET_NAME, status: 'written' },
+    ]);
     // The person-made password stays; the new one works.
     expect(entraSecrets()).toEqual([OLD_SECRET, secret]);
     expect(w.entra!.secretWorks(APP_ID, secret)).toBe(true);
@@ -88,43 +122,91 @@ describe('woodpecker rotation', () => {
 
   it('finds the credential by client id in the listing, PATCHes it, and only then retires the password it replaced', async () => {
     const w = await woodpecker();
-    w.woodpecker!.addCredential({ credentialId: 11112222, tenantId: TENANT, clientId: OTHER_CLIENT, secret: 'Other-Client-Secret-0123', secretExpiresAt: '2027-06-01T00:00:00Z' });
+    w.woodpecker!.addCredential({
+      credentialId: 11112222,
+      tenantId: TENANT,
+      clientId: OTHER_CLIENT,
+      secret: 'Other-Client-Secret-0123',
+      secretExpiresAt: '2027-06-01T00:00:00Z',
+    });
     // Woodpecker's current secret was made by an earlier run of this action.
-    w.entra!.addApp(APP_ID, { initialPasswords: [{ secretText: OLD_SECRET, displayName: 'rotated by rotate-client-secret-action 2025-01-01T00:00:00.000Z run 1-1' }] });
+    w.entra!.addApp(APP_ID, {
+      initialPasswords: [
+        {
+          secretText: OLD_SECRET,
+          displayName: 'rotated by rotate-client-secret-action 2025-01-01T00:00:00.000Z run 1-1',
+        },
+      ],
+    });
     const run = await w.run();
     expect(run.errors).toEqual([]);
     const secret = stored()!;
-    expect(w.woodpecker!.calls('PATCH', /\/credentials\/\d+$/).map((r) => r.path)).toEqual([`/rest/v2/mailboxes/microsoft/credentials/${WOODPECKER_CREDENTIAL}`]);
-    expect(saves('PATCH')).toEqual([{ client_secret: secret, secret_expires_at: held().secretExpiresAt }]);
+    expect(w.woodpecker!.calls('PATCH', /\/credentials\/\d+$/).map((r) => r.path)).toEqual([
+      `/rest/v2/mailboxes/microsoft/credentials/${WOODPECKER_CREDENTIAL}`,
+    ]);
+    expect(saves('PATCH')).toEqual([
+      { client_secret: secret, secret_expires_at: held().secretExpiresAt },
+    ]);
     expect(saves('POST')).toHaveLength(0);
     expect(held().secret).toBe(secret);
     expect(held().name).toBe('MS Graph app');
-    expect(w.woodpecker!.credential(11112222)).toMatchObject({ secret: 'Other-Client-Secret-0123', secretUpdates: 0 });
+    expect(w.woodpecker!.credential(11112222)).toMatchObject({
+      secret: 'Other-Client-Secret-0123',
+      secretUpdates: 0,
+    });
     expect(run.outputs['credential-id']).toBe(String(WOODPECKER_CREDENTIAL));
     expect(entraSecrets()).toEqual([secret]);
     const removed = w.entra!.calls('POST', /removePassword$/);
     expect(removed).toHaveLength(1);
-    expect(removed[0]!.at).toBeGreaterThanOrEqual(w.woodpecker!.calls('PATCH', CREDENTIAL_PATH)[0]!.at);
-    expect(removed[0]!.at).toBeGreaterThanOrEqual(Math.max(...w.github.calls('GET', /secrets\/CLIENT_SECRET$/).map((r) => r.at)));
+    expect(removed[0]!.at).toBeGreaterThanOrEqual(
+      w.woodpecker!.calls('PATCH', CREDENTIAL_PATH)[0]!.at,
+    );
+    expect(removed[0]!.at).toBeGreaterThanOrEqual(
+      Math.max(...w.github.calls('GET', /secrets\/CLIENT_SECRET$/).map((r) => r.at)),
+    );
     clean(run);
   });
 
   it('creates the credential with POST when none exists for the client id, and outputs the new id', async () => {
     const w = await woodpecker();
     w.woodpecker!.removeCredential(WOODPECKER_CREDENTIAL);
-    w.woodpecker!.addCredential({ credentialId: 11112222, tenantId: TENANT, clientId: OTHER_CLIENT, secret: 'Other-Client-Secret-0123', secretExpiresAt: '2027-06-01T00:00:00Z' });
+    w.woodpecker!.addCredential({
+      credentialId: 11112222,
+      tenantId: TENANT,
+      clientId: OTHER_CLIENT,
+      secret: 'Other-Client-Secret-0123',
+      secretExpiresAt: '2027-06-01T00:00:00Z',
+    });
     const run = await w.run({ 'woodpecker-credential-name': 'MS Graph app - created' });
     expect(run.errors).toEqual([]);
     expect(addPasswords()).toBe(1);
     expect(saves('PATCH')).toHaveLength(0);
     const secret = stored()!;
     const posts = saves('POST');
-    expect(posts).toEqual([{ tenant_id: TENANT, client_id: APP_ID, client_secret: secret, secret_expires_at: expect.stringMatching(/Z$/), name: 'MS Graph app - created' }]);
+    expect(posts).toEqual([
+      {
+        tenant_id: TENANT,
+        client_id: APP_ID,
+        client_secret: secret,
+        secret_expires_at: expect.stringMatching(/Z$/),
+        name: 'MS Graph app - created',
+      },
+    ]);
     const created = w.woodpecker!.credentials().filter((c) => c.clientId === APP_ID);
     expect(created).toHaveLength(1);
-    expect(created[0]).toMatchObject({ tenantId: TENANT, secret, name: 'MS Graph app - created', secretExpiresAt: posts[0]!['secret_expires_at'] });
+    expect(created[0]).toMatchObject({
+      tenantId: TENANT,
+      secret,
+      name: 'MS Graph app - created',
+      secretExpiresAt: posts[0]!['secret_expires_at'],
+    });
     expect([WOODPECKER_CREDENTIAL, 11112222]).not.toContain(created[0]!.credentialId);
-    expect(run.outputs).toMatchObject({ rotated: 'true', 'credential-id': String(created[0]!.credentialId), 'client-id': APP_ID, 'secret-expires-at': posts[0]!['secret_expires_at'] });
+    expect(run.outputs).toMatchObject({
+      rotated: 'true',
+      'credential-id': String(created[0]!.credentialId),
+      'client-id': APP_ID,
+      'secret-expires-at': posts[0]!['secret_expires_at'],
+    });
     expect(w.woodpecker!.credential(11112222)!.secret).toBe('Other-Client-Secret-0123');
     clean(run);
   });
@@ -132,16 +214,37 @@ describe('woodpecker rotation', () => {
   it('saves and stores a secret brought by the workflow without minting one in Entra', async () => {
     const w = await woodpecker();
     const given = 'Given-Secret-Value-9876543210~';
-    w.entra!.addApp(APP_ID, { initialPasswords: [{ secretText: OLD_SECRET, displayName: 'made by a person' }, { secretText: given, displayName: 'made by hand for Woodpecker' }] });
-    const run = await w.run({ 'woodpecker-credential-id': String(WOODPECKER_CREDENTIAL), 'woodpecker-client-secret': given, 'woodpecker-secret-expires-at': '2028-06-30T12:00:00Z' });
+    w.entra!.addApp(APP_ID, {
+      initialPasswords: [
+        { secretText: OLD_SECRET, displayName: 'made by a person' },
+        { secretText: given, displayName: 'made by hand for Woodpecker' },
+      ],
+    });
+    const run = await w.run({
+      'woodpecker-credential-id': String(WOODPECKER_CREDENTIAL),
+      'woodpecker-client-secret': given,
+      'woodpecker-secret-expires-at': '2028-06-30T12:00:00Z',
+    });
     expect(run.errors).toEqual([]);
     expect(w.entra!.requests).toEqual([]);
     expect(stored()).toBe(given);
-    expect(held()).toMatchObject({ secret: given, secretExpiresAt: '2028-06-30T12:00:00Z', secretUpdates: 1 });
-    expect(saves('PATCH')).toEqual([{ client_secret: given, secret_expires_at: '2028-06-30T12:00:00Z' }]);
-    expect(run.outputs).toMatchObject({ rotated: 'true', 'credential-id': String(WOODPECKER_CREDENTIAL), 'secret-expires-at': '2028-06-30T12:00:00Z' });
+    expect(held()).toMatchObject({
+      secret: given,
+      secretExpiresAt: '2028-06-30T12:00:00Z',
+      secretUpdates: 1,
+    });
+    expect(saves('PATCH')).toEqual([
+      { client_secret: given, secret_expires_at: '2028-06-30T12:00:00Z' },
+    ]);
+    expect(run.outputs).toMatchObject({
+      rotated: 'true',
+      'credential-id': String(WOODPECKER_CREDENTIAL),
+      'secret-expires-at': '2028-06-30T12:00:00Z',
+    });
     expect(entraSecrets()).toEqual([OLD_SECRET, given]);
-    expect(lineOf(run, (l) => l === `::add-mask::${given}`)).toBeLessThan(lineOf(run, (l) => l.startsWith('Rotated ')));
+    expect(lineOf(run, (l) => l === `::add-mask::${given}`)).toBeLessThan(
+      lineOf(run, (l) => l.startsWith('Rotated ')),
+    );
     clean(run);
   });
 
@@ -150,7 +253,11 @@ describe('woodpecker rotation', () => {
     const run = await w.run({ 'dry-run': 'true' });
     expect(run.errors).toEqual([]);
     expect(run.code).toBe(0);
-    expect(run.outputs).toMatchObject({ rotated: 'false', 'credential-id': String(WOODPECKER_CREDENTIAL), 'secret-expires-at': '' });
+    expect(run.outputs).toMatchObject({
+      rotated: 'false',
+      'credential-id': String(WOODPECKER_CREDENTIAL),
+      'secret-expires-at': '',
+    });
     expect(addPasswords()).toBe(0);
     expect(w.woodpecker!.calls('PATCH', /.*/)).toHaveLength(0);
     expect(w.woodpecker!.calls('POST', /.*/)).toHaveLength(0);
@@ -171,9 +278,14 @@ describe('woodpecker and Entra propagation', () => {
     expect(addPasswords()).toBe(1);
     const patches = w.woodpecker!.calls('PATCH', CREDENTIAL_PATH);
     expect(patches.length).toBeGreaterThanOrEqual(2);
-    expect(patches.map((p) => p.status)).toEqual([...Array<number>(patches.length - 1).fill(422), 200]);
+    expect(patches.map((p) => p.status)).toEqual([
+      ...Array<number>(patches.length - 1).fill(422),
+      200,
+    ]);
     expect(new Set(saves('PATCH').map((b) => b['client_secret'])).size).toBe(1);
-    expect(run.stdout).toContain('Woodpecker cannot use the new secret yet (Entra propagation); retrying.');
+    expect(run.stdout).toContain(
+      'Woodpecker cannot use the new secret yet (Entra propagation); retrying.',
+    );
     expect(stored()).toBe(held().secret);
     expect(stored()).toBe(entraSecrets().at(-1));
     expect(entraSecrets()).toEqual([OLD_SECRET, stored()]);
@@ -187,7 +299,9 @@ describe('woodpecker and Entra propagation', () => {
     expect(run.ms).toBeLessThan(7000);
     expect(addPasswords()).toBe(1);
     expect(run.errors).toHaveLength(1);
-    expect(run.errors[0]).toMatch(/Could not update Woodpecker credential 22334455: HTTP 422 .*INVALID_CLIENT_SECRET.* still refused the secret after 2 s of retries \(entra-propagation-timeout\)\. Removed the new Entra password; the old secret still works in Woodpecker and Entra\./);
+    expect(run.errors[0]).toMatch(
+      /Could not update Woodpecker credential 22334455: HTTP 422 .*INVALID_CLIENT_SECRET.* still refused the secret after 2 s of retries \(entra-propagation-timeout\)\. Removed the new Entra password; the old secret still works in Woodpecker and Entra\./,
+    );
     const sent = saves('PATCH')[0]!['client_secret']!;
     expect(w.entra!.secretWorks(APP_ID, sent)).toBe(false);
     expect(w.entra!.calls('POST', /removePassword$/)).toHaveLength(1);
@@ -199,8 +313,16 @@ describe('woodpecker and Entra propagation', () => {
 
 describe('woodpecker errors', () => {
   it.each([
-    ['a wrong API key (401)', { 'woodpecker-api-key': 'wrong-woodpecker-key-000' }, /Could not list Woodpecker .*: HTTP 401 .*Unauthorized: Invalid api key; check woodpecker-api-key/],
-    ['an unknown woodpecker-credential-id (404)', { 'woodpecker-credential-id': '99999999' }, /Woodpecker has no Microsoft Graph credential 99999999 \(woodpecker-credential-id\)/],
+    [
+      'a wrong API key (401)',
+      { 'woodpecker-api-key': 'wrong-woodpecker-key-000' },
+      /Could not list Woodpecker .*: HTTP 401 .*Unauthorized: Invalid api key; check woodpecker-api-key/,
+    ],
+    [
+      'an unknown woodpecker-credential-id (404)',
+      { 'woodpecker-credential-id': '99999999' },
+      /Woodpecker has no Microsoft Graph credential 99999999 \(woodpecker-credential-id\)/,
+    ],
   ])('stops at preflight on %s with a clear message', async (_name, extra, message) => {
     const w = await woodpecker();
     const run = await w.run(extra);
@@ -216,11 +338,16 @@ describe('woodpecker errors', () => {
 
   it('maps 422 CLIENT_SECRET_AND_EXPIRY_MUST_BE_PROVIDED_TOGETHER to a clear message and removes the new Entra password', async () => {
     const w = await woodpecker();
-    w.woodpecker!.fault('PATCH', CREDENTIAL_PATH, { status: 422, body: { message: 'CLIENT_SECRET_AND_EXPIRY_MUST_BE_PROVIDED_TOGETHER' } });
+    w.woodpecker!.fault('PATCH', CREDENTIAL_PATH, {
+      status: 422,
+      body: { message: 'CLIENT_SECRET_AND_EXPIRY_MUST_BE_PROVIDED_TOGETHER' },
+    });
     const run = await w.run();
     expect(run.code).toBe(1);
     expect(run.errors).toHaveLength(1);
-    expect(run.errors[0]).toMatch(/Could not update Woodpecker credential 22334455: HTTP 422 .*Woodpecker says CLIENT_SECRET_AND_EXPIRY_MUST_BE_PROVIDED_TOGETHER.*Removed the new Entra password/);
+    expect(run.errors[0]).toMatch(
+      /Could not update Woodpecker credential 22334455: HTTP 422 .*Woodpecker says CLIENT_SECRET_AND_EXPIRY_MUST_BE_PROVIDED_TOGETHER.*Removed the new Entra password/,
+    );
     expect(addPasswords()).toBe(1);
     expect(w.woodpecker!.calls('PATCH', CREDENTIAL_PATH)).toHaveLength(1);
     untouched();
@@ -233,7 +360,9 @@ describe('woodpecker errors', () => {
     const run = await w.run();
     expect(run.code).toBe(1);
     expect(run.errors).toHaveLength(1);
-    expect(run.errors[0]).toMatch(/Could not update Woodpecker credential 22334455: HTTP 500 .*Internal server error.*Removed the new Entra password; the old secret still works/);
+    expect(run.errors[0]).toMatch(
+      /Could not update Woodpecker credential 22334455: HTTP 500 .*Internal server error.*Removed the new Entra password; the old secret still works/,
+    );
     expect(addPasswords()).toBe(1);
     const lastPatch = Math.max(...w.woodpecker!.calls('PATCH', CREDENTIAL_PATH).map((r) => r.at));
     expect(w.woodpecker!.calls('GET', LIST_PATH).filter((r) => r.at >= lastPatch)).toHaveLength(1);
@@ -243,7 +372,11 @@ describe('woodpecker errors', () => {
 
   it('after a 500 on the PATCH that did save: learns it from the listing and stores the new secret', async () => {
     const w = await woodpecker();
-    w.woodpecker!.fault('PATCH', CREDENTIAL_PATH, { status: 500, body: woodpeckerError(500), afterEffect: true });
+    w.woodpecker!.fault('PATCH', CREDENTIAL_PATH, {
+      status: 500,
+      body: woodpeckerError(500),
+      afterEffect: true,
+    });
     const run = await w.run();
     expect(run.errors).toEqual([]);
     expect(run.code).toBe(0);
@@ -253,7 +386,11 @@ describe('woodpecker errors', () => {
     expect(stored()).toBe(held().secret);
     expect(stored()).toBe(entraSecrets().at(-1));
     expect(stored()).not.toBe(OLD_SECRET);
-    expect(run.outputs).toMatchObject({ rotated: 'true', 'credential-id': String(WOODPECKER_CREDENTIAL), 'secret-expires-at': held().secretExpiresAt });
+    expect(run.outputs).toMatchObject({
+      rotated: 'true',
+      'credential-id': String(WOODPECKER_CREDENTIAL),
+      'secret-expires-at': held().secretExpiresAt,
+    });
     clean(run);
   }, 20_000);
 });
@@ -262,7 +399,10 @@ describe('woodpecker recovery', () => {
   it('when every GitHub write fails after Woodpecker saved: keeps the new secret in Woodpecker and Entra, emits the recovery blob, fails', async () => {
     const w = await woodpecker();
     const key = await recoveryKey();
-    w.github.fault('PUT', /secrets\/CLIENT_SECRET$/, { status: 422, body: { message: 'Unprocessable' } });
+    w.github.fault('PUT', /secrets\/CLIENT_SECRET$/, {
+      status: 422,
+      body: { message: 'Unprocessable' },
+    });
     const run = await w.run({ 'recovery-public-key': key.input });
     expect(run.code).toBe(1);
     const secret = held().secret;
@@ -273,9 +413,13 @@ describe('woodpecker recovery', () => {
     expect(w.entra!.calls('POST', /removePassword$/)).toHaveLength(0);
     expect(stored()).toBeUndefined();
     expect(run.outputs['rotated']).toBe('false');
-    expect(targets(run)).toEqual([{ target: `repo ${REPO}`, secret: SECRET_NAME, status: 'failed' }]);
+    expect(targets(run)).toEqual([
+      { target: `repo ${REPO}`, secret: SECRET_NAME, status: 'failed' },
+    ]);
     expect(run.errors).toHaveLength(1);
-    expect(run.errors[0]).toMatch(/1 of 1 secret write\(s\) failed.*Woodpecker credential 22334455.*recovery.* Woodpecker credential 22334455 already uses the new secret\.$/);
+    expect(run.errors[0]).toMatch(
+      /1 of 1 secret write\(s\) failed.*Woodpecker credential 22334455.*recovery.* Woodpecker credential 22334455 already uses the new secret\.$/,
+    );
     expect(run.summary).toContain(run.outputs['recovery']);
     clean(run);
   });

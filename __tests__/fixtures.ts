@@ -84,7 +84,9 @@ export async function startWorld(name: ProviderName, o: WorldOptions = {}): Prom
   };
   seen.add(github.oidcRequestToken);
 
-  let world: Omit<World, 'name' | 'github' | 'inputs' | 'env' | 'run' | 'secrets' | 'close'> & { extra: Record<string, string> };
+  let world: Omit<World, 'name' | 'github' | 'inputs' | 'env' | 'run' | 'secrets' | 'close'> & {
+    extra: Record<string, string>;
+  };
   switch (name) {
     case 'vmware-csp': {
       const csp = await startCsp();
@@ -93,15 +95,31 @@ export async function startWorld(name: ProviderName, o: WorldOptions = {}): Prom
       world = {
         csp,
         providerEmulators: [csp],
-        extra: { 'csp-url': csp.url, 'csp-api-token': CREDENTIALS.cspApiToken, 'csp-org-id': CSP_ORG, 'csp-oauth-app-id': CSP_APP },
+        extra: {
+          'csp-url': csp.url,
+          'csp-api-token': CREDENTIALS.cspApiToken,
+          'csp-org-id': CSP_ORG,
+          'csp-oauth-app-id': CSP_APP,
+        },
         currentSecret: () => csp.validSecrets(CSP_APP)[0]!,
       };
       break;
     }
     case 'whmcs': {
-      const whmcs = await startWhmcs({ identifier: CREDENTIALS.whmcsIdentifier, secret: CREDENTIALS.whmcsSecret });
-      whmcs.addCredential({ credentialId: WHMCS_CREDENTIAL, clientIdentifier: 'client-7-identifier', secret: OLD_SECRET });
-      whmcs.addCredential({ credentialId: 8, clientIdentifier: 'other-client', secret: 'Other-Credential-Secret-8' });
+      const whmcs = await startWhmcs({
+        identifier: CREDENTIALS.whmcsIdentifier,
+        secret: CREDENTIALS.whmcsSecret,
+      });
+      whmcs.addCredential({
+        credentialId: WHMCS_CREDENTIAL,
+        clientIdentifier: 'client-7-identifier',
+        secret: OLD_SECRET,
+      });
+      whmcs.addCredential({
+        credentialId: 8,
+        clientIdentifier: 'other-client',
+        secret: 'Other-Credential-Secret-8',
+      });
       seen.add('Other-Credential-Secret-8');
       world = {
         whmcs,
@@ -118,8 +136,13 @@ export async function startWorld(name: ProviderName, o: WorldOptions = {}): Prom
     }
     case 'entra':
     case 'woodpecker': {
-      const entra = await startEntra({ tenantId: TENANT, propagationDelayMs: o.propagationDelayMs ?? 0 });
-      entra.addApp(APP_ID, { initialPasswords: [{ secretText: OLD_SECRET, displayName: 'made by a person' }] });
+      const entra = await startEntra({
+        tenantId: TENANT,
+        propagationDelayMs: o.propagationDelayMs ?? 0,
+      });
+      entra.addApp(APP_ID, {
+        initialPasswords: [{ secretText: OLD_SECRET, displayName: 'made by a person' }],
+      });
       entra.addManagingClient(MANAGER_ID, CREDENTIALS.managerSecret);
       const entraInputs = {
         'entra-tenant-id': TENANT,
@@ -136,13 +159,27 @@ export async function startWorld(name: ProviderName, o: WorldOptions = {}): Prom
         world = { entra, providerEmulators: [entra], extra: entraInputs, currentSecret: newest };
         break;
       }
-      const woodpecker = await startWoodpecker({ apiKeys: [CREDENTIALS.woodpeckerKey], checkSecret: (_t, c, s) => entra.secretWorks(c, s) });
-      woodpecker.addCredential({ credentialId: WOODPECKER_CREDENTIAL, tenantId: TENANT, clientId: APP_ID, secret: OLD_SECRET, secretExpiresAt: '2027-01-01T00:00:00Z', name: 'MS Graph app' });
+      const woodpecker = await startWoodpecker({
+        apiKeys: [CREDENTIALS.woodpeckerKey],
+        checkSecret: (_t, c, s) => entra.secretWorks(c, s),
+      });
+      woodpecker.addCredential({
+        credentialId: WOODPECKER_CREDENTIAL,
+        tenantId: TENANT,
+        clientId: APP_ID,
+        secret: OLD_SECRET,
+        secretExpiresAt: '2027-01-01T00:00:00Z',
+        name: 'MS Graph app',
+      });
       world = {
         entra,
         woodpecker,
         providerEmulators: [entra, woodpecker],
-        extra: { ...entraInputs, 'woodpecker-url': `${woodpecker.url}/rest`, 'woodpecker-api-key': CREDENTIALS.woodpeckerKey },
+        extra: {
+          ...entraInputs,
+          'woodpecker-url': `${woodpecker.url}/rest`,
+          'woodpecker-api-key': CREDENTIALS.woodpeckerKey,
+        },
         currentSecret: () => woodpecker.credentials().find((c) => c.clientId === APP_ID)!.secret,
       };
       break;
@@ -150,11 +187,19 @@ export async function startWorld(name: ProviderName, o: WorldOptions = {}): Prom
   }
 
   const { extra, ...rest } = world;
-  const inputs = (more: Record<string, string> = {}): Record<string, string> => ({ ...base, ...extra, ...more });
+  const inputs = (more: Record<string, string> = {}): Record<string, string> => ({
+    ...base,
+    ...extra,
+    ...more,
+  });
   const secrets = (): string[] => {
-    if (rest.csp) for (const s of [rest.csp.app(CSP_APP).current, rest.csp.app(CSP_APP).previous?.secret]) if (s) seen.add(s);
+    if (rest.csp)
+      for (const s of [rest.csp.app(CSP_APP).current, rest.csp.app(CSP_APP).previous?.secret])
+        if (s) seen.add(s);
     if (rest.whmcs) seen.add(rest.whmcs.credential(WHMCS_CREDENTIAL).clientSecret);
-    if (rest.entra) for (const p of [...rest.entra.passwords(APP_ID), ...rest.entra.removedPasswords(APP_ID)]) seen.add(p.secretText);
+    if (rest.entra)
+      for (const p of [...rest.entra.passwords(APP_ID), ...rest.entra.removedPasswords(APP_ID)])
+        seen.add(p.secretText);
     if (rest.woodpecker) for (const c of rest.woodpecker.credentials()) seen.add(c.secret);
     for (const t of github.issuedOidcTokens) seen.add(t);
     for (const v of github.allValues(SECRET_NAME)) seen.add(v);
@@ -166,7 +211,8 @@ export async function startWorld(name: ProviderName, o: WorldOptions = {}): Prom
     ...rest,
     inputs,
     env: (more = {}) => ({ ...runEnv, ...inputEnv(inputs(more)) }),
-    run: (more = {}, options = {}) => runAction(inputs(more), { ...options, env: { ...runEnv, ...options.env } }),
+    run: (more = {}, options = {}) =>
+      runAction(inputs(more), { ...options, env: { ...runEnv, ...options.env } }),
     secrets,
     close: async () => {
       await Promise.all([github.close(), ...rest.providerEmulators.map((e) => e.close())]);

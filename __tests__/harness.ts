@@ -30,10 +30,15 @@ export interface RunOptions {
 
 /** The runner's name for input `foo-bar`: `INPUT_FOO-BAR`. */
 export function inputEnv(inputs: Record<string, string>): Record<string, string> {
-  return Object.fromEntries(Object.entries(inputs).map(([k, v]) => [`INPUT_${k.replace(/ /g, '_').toUpperCase()}`, v]));
+  return Object.fromEntries(
+    Object.entries(inputs).map(([k, v]) => [`INPUT_${k.replace(/ /g, '_').toUpperCase()}`, v]),
+  );
 }
 
-export async function runAction(inputs: Record<string, string>, options: RunOptions = {}): Promise<Run> {
+export async function runAction(
+  inputs: Record<string, string>,
+  options: RunOptions = {},
+): Promise<Run> {
   const dir = mkdtempSync(join(tmpdir(), 'rotate-run-'));
   const outputFile = join(dir, 'output');
   const summaryFile = join(dir, 'summary');
@@ -55,7 +60,9 @@ export async function runAction(inputs: Record<string, string>, options: RunOpti
   let stderr = '';
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  const timer = options.killAfterMs ? setTimeout(() => child.kill('SIGKILL'), options.killAfterMs) : undefined;
+  const timer = options.killAfterMs
+    ? setTimeout(() => child.kill('SIGKILL'), options.killAfterMs)
+    : undefined;
   const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
   if (timer) clearTimeout(timer);
   const ms = Date.now() - started;
@@ -63,15 +70,20 @@ export async function runAction(inputs: Record<string, string>, options: RunOpti
   const summary = readFileSync(summaryFile, 'utf8');
   rmSync(dir, { recursive: true, force: true });
   const lines = stdout.split('\n');
-  const pick = (prefix: string): string[] => lines.filter((l) => l.startsWith(prefix)).map((l) => l.slice(prefix.length));
+  const pick = (prefix: string): string[] =>
+    lines.filter((l) => l.startsWith(prefix)).map((l) => l.slice(prefix.length));
   return {
     code,
     stdout,
     stderr,
     outputs,
     summary,
-    errors: lines.filter((l) => l.startsWith('::error')).map((l) => l.replace(/^::error[^:]*::/, '')),
-    warnings: lines.filter((l) => l.startsWith('::warning')).map((l) => l.replace(/^::warning[^:]*::/, '')),
+    errors: lines
+      .filter((l) => l.startsWith('::error'))
+      .map((l) => l.replace(/^::error[^:]*::/, '')),
+    warnings: lines
+      .filter((l) => l.startsWith('::warning'))
+      .map((l) => l.replace(/^::warning[^:]*::/, '')),
     masks: pick('::add-mask::'),
     ms,
   };
@@ -98,7 +110,13 @@ export function parseOutputFile(text: string): Record<string, string> {
  */
 export function findLeaks(run: Run, secrets: readonly string[]): string[] {
   const places: [string, string][] = [
-    ['stdout', run.stdout.split('\n').filter((l) => !l.startsWith('::add-mask::')).join('\n')],
+    [
+      'stdout',
+      run.stdout
+        .split('\n')
+        .filter((l) => !l.startsWith('::add-mask::'))
+        .join('\n'),
+    ],
     ['stderr', run.stderr],
     ['summary', run.summary],
     ...Object.entries(run.outputs).map(([k, v]): [string, string] => [`output ${k}`, v]),
@@ -106,9 +124,18 @@ export function findLeaks(run: Run, secrets: readonly string[]): string[] {
   const leaks: string[] = [];
   for (const secret of secrets) {
     if (secret.length < 6) throw new Error(`test secret '${secret}' is too short to scan for`);
-    const forms = [secret, Buffer.from(secret).toString('base64'), Buffer.from(secret).toString('base64url'), encodeURIComponent(secret)];
+    const forms = [
+      secret,
+      Buffer.from(secret).toString('base64'),
+      Buffer.from(secret).toString('base64url'),
+      encodeURIComponent(secret),
+    ];
     for (const [where, text] of places) {
-      for (const form of forms) if (text.includes(form)) leaks.push(`${where} contains a secret (${form === secret ? 'plain' : 'encoded'}) starting ${secret.slice(0, 3)}…`);
+      for (const form of forms)
+        if (text.includes(form))
+          leaks.push(
+            `${where} contains a secret (${form === secret ? 'plain' : 'encoded'}) starting ${secret.slice(0, 3)}…`,
+          );
     }
   }
   return leaks;

@@ -9,7 +9,10 @@ let server: Emulator;
 beforeAll(async () => {
   setSleep(async (ms) => void waits.push(ms));
   configureHttp({ timeoutMs: 300, attempts: 4 });
-  server = await new Emulator().route('GET', '/ok', () => ({ status: 200, body: { fine: true } })).route('PUT', '/rotate', () => ({ status: 200, body: { secret: 'x' } })).listen();
+  server = await new Emulator()
+    .route('GET', '/ok', () => ({ status: 200, body: { fine: true } }))
+    .route('PUT', '/rotate', () => ({ status: 200, body: { secret: 'x' } }))
+    .listen();
 });
 afterAll(() => server.close());
 afterEach(() => {
@@ -19,11 +22,15 @@ afterEach(() => {
 });
 
 const get = () => call({ method: 'GET', url: `${server.url}/ok`, what: 'read', retry: 'safe' });
-const rotate = () => call({ method: 'PUT', url: `${server.url}/rotate`, what: 'rotate', retry: 'once', json: {} });
+const rotate = () =>
+  call({ method: 'PUT', url: `${server.url}/rotate`, what: 'rotate', retry: 'once', json: {} });
 
 describe('safe calls', () => {
   it('retry 502, 503, 429 and dropped connections, then succeed', async () => {
-    server.fault('GET', '/ok', { status: 503, times: 1 }).fault('GET', '/ok', { drop: true, times: 1 }).fault('GET', '/ok', { status: 429, times: 1, headers: { 'retry-after': '2' } });
+    server
+      .fault('GET', '/ok', { status: 503, times: 1 })
+      .fault('GET', '/ok', { drop: true, times: 1 })
+      .fault('GET', '/ok', { status: 429, times: 1, headers: { 'retry-after': '2' } });
     const res = await get();
     expect(res.body).toEqual({ fine: true });
     expect(server.requests).toHaveLength(4);
@@ -78,7 +85,12 @@ describe('rotating calls', () => {
     const closed = await new Emulator().listen();
     const url = closed.url;
     await closed.close();
-    const err = (await call({ method: 'PUT', url: `${url}/rotate`, what: 'rotate', retry: 'once' }).catch((e: unknown) => e)) as HttpError;
+    const err = (await call({
+      method: 'PUT',
+      url: `${url}/rotate`,
+      what: 'rotate',
+      retry: 'once',
+    }).catch((e: unknown) => e)) as HttpError;
     expect(err.message).toContain('ECONNREFUSED');
     expect(err.outcomeUnknown).toBe(false);
     expect(waits).toHaveLength(2);

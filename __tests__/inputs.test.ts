@@ -21,13 +21,20 @@ describe('parseInputs', () => {
     const s = parse(CSP);
     expect(s.github.targets).toEqual([{ kind: 'repo', repo: 'octo/app', line: 'repo octo/app' }]);
     expect(s.github.apiUrl).toBe('https://api.github.com');
-    expect(s.provider).toMatchObject({ name: 'vmware-csp', url: 'https://console.cloud.vmware.com', rotation: 'regenerate', overlapSeconds: 172800 });
+    expect(s.provider).toMatchObject({
+      name: 'vmware-csp',
+      url: 'https://console.cloud.vmware.com',
+      rotation: 'regenerate',
+      overlapSeconds: 172800,
+    });
     expect(s.dryRun).toBe(false);
     expect(s.requestTimeoutMs).toBe(30_000);
   });
 
   it('takes GITHUB_API_URL for GHES', () => {
-    expect(parse(CSP, { ...ENV, GITHUB_API_URL: 'https://ghe.example.com/api/v3/' }).github.apiUrl).toBe('https://ghe.example.com/api/v3');
+    expect(
+      parse(CSP, { ...ENV, GITHUB_API_URL: 'https://ghe.example.com/api/v3/' }).github.apiUrl,
+    ).toBe('https://ghe.example.com/api/v3');
   });
 
   it('parses every target kind', () => {
@@ -43,14 +50,25 @@ describe('parseInputs', () => {
         'dependabot-org octo all',
       ].join('\n'),
     );
-    expect(t.map((x) => x.kind)).toEqual(['repo', 'environment', 'org', 'org', 'dependabot', 'dependabot-org']);
+    expect(t.map((x) => x.kind)).toEqual([
+      'repo',
+      'environment',
+      'org',
+      'org',
+      'dependabot',
+      'dependabot-org',
+    ]);
     expect(t[1]).toMatchObject({ environment: 'Production EU' });
     expect(t[2]).toMatchObject({ visibility: 'private', repos: [] });
     expect(t[3]).toMatchObject({ visibility: 'selected', repos: ['octo/app', 'octo/lib'] });
   });
 
   it('accepts loopback http URLs and a valid recovery key', () => {
-    const s = parse({ ...CSP, 'csp-url': 'http://127.0.0.1:8080/', 'recovery-public-key': Buffer.alloc(32, 7).toString('base64') });
+    const s = parse({
+      ...CSP,
+      'csp-url': 'http://127.0.0.1:8080/',
+      'recovery-public-key': Buffer.alloc(32, 7).toString('base64'),
+    });
     expect(s.provider).toMatchObject({ url: 'http://127.0.0.1:8080' });
     expect(s.recoveryKey?.length).toBe(32);
   });
@@ -65,8 +83,12 @@ describe('parseInputs', () => {
       'woodpecker-client-secret': 'brought-secret-value',
       'woodpecker-secret-expires-at': '2028-01-01T00:00:00Z',
     };
-    expect(parse(given).provider).toMatchObject({ source: { kind: 'given', propagationTimeoutMs: 120_000 } });
-    expect(parse({ ...given, 'entra-propagation-timeout': '45s' }).provider).toMatchObject({ source: { kind: 'given', propagationTimeoutMs: 45_000 } });
+    expect(parse(given).provider).toMatchObject({
+      source: { kind: 'given', propagationTimeoutMs: 120_000 },
+    });
+    expect(parse({ ...given, 'entra-propagation-timeout': '45s' }).provider).toMatchObject({
+      source: { kind: 'given', propagationTimeoutMs: 45_000 },
+    });
   });
 });
 
@@ -79,30 +101,70 @@ const BAD: [string, Record<string, string>, string][] = [
   ['secret name with a dash', { ...CSP, 'secret-name': 'MY-SECRET' }, "'secret-name'"],
   ['secret name with a leading digit', { ...CSP, 'secret-name': '1SECRET' }, "'secret-name'"],
   ['secret name with GITHUB_ prefix', { ...CSP, 'secret-name': 'github_token_x' }, "'secret-name'"],
-  ['client id secret equal to secret name', { ...CSP, 'client-id-secret-name': 'csp_secret' }, "'client-id-secret-name'"],
-  ['bad client id secret name', { ...CSP, 'client-id-secret-name': 'A B' }, "'client-id-secret-name'"],
+  [
+    'client id secret equal to secret name',
+    { ...CSP, 'client-id-secret-name': 'csp_secret' },
+    "'client-id-secret-name'",
+  ],
+  [
+    'bad client id secret name',
+    { ...CSP, 'client-id-secret-name': 'A B' },
+    "'client-id-secret-name'",
+  ],
   ['unknown target kind', { ...CSP, targets: 'repository octo/app' }, "'targets'"],
   ['repo without owner', { ...CSP, targets: 'repo app' }, "'targets'"],
   ['repo with two names', { ...CSP, targets: 'repo octo/a octo/b' }, "'targets'"],
   ['environment without name', { ...CSP, targets: 'environment octo/app' }, "'targets'"],
   ['org with bad visibility', { ...CSP, targets: 'org octo public' }, "'targets'"],
   ['selected without repositories', { ...CSP, targets: 'org octo selected' }, "'targets'"],
-  ['repositories without selected', { ...CSP, targets: 'dependabot-org octo all octo/app' }, "'targets'"],
+  [
+    'repositories without selected',
+    { ...CSP, targets: 'dependabot-org octo all octo/app' },
+    "'targets'",
+  ],
   ['duplicate target', { ...CSP, targets: 'repo octo/app\nrepo OCTO/app' }, "'targets'"],
   ['only comments', { ...CSP, targets: '# nothing' }, "'targets'"],
-  ['non-https github-api-url', { ...CSP, 'github-api-url': 'http://github.example.com' }, "'github-api-url'"],
+  [
+    'non-https github-api-url',
+    { ...CSP, 'github-api-url': 'http://github.example.com' },
+    "'github-api-url'",
+  ],
   ['non-https csp-url', { ...CSP, 'csp-url': 'http://console.cloud.vmware.com' }, "'csp-url'"],
-  ['url with credentials', { ...CSP, 'csp-url': 'https://u:p@console.cloud.vmware.com' }, "'csp-url'"],
+  [
+    'url with credentials',
+    { ...CSP, 'csp-url': 'https://u:p@console.cloud.vmware.com' },
+    "'csp-url'",
+  ],
   ['bad dry-run', { ...CSP, 'dry-run': 'yes' }, "'dry-run'"],
   ['bad duration', { ...CSP, 'skip-if-rotated-within': '12 hours' }, "'skip-if-rotated-within'"],
   ['zero duration', { ...CSP, 'request-timeout': '0s' }, "'request-timeout'"],
-  ['recovery key too short', { ...CSP, 'recovery-public-key': Buffer.alloc(16).toString('base64') }, "'recovery-public-key'"],
-  ['recovery key not base64', { ...CSP, 'recovery-public-key': '!'.repeat(44) }, "'recovery-public-key'"],
+  [
+    'recovery key too short',
+    { ...CSP, 'recovery-public-key': Buffer.alloc(16).toString('base64') },
+    "'recovery-public-key'",
+  ],
+  [
+    'recovery key not base64',
+    { ...CSP, 'recovery-public-key': '!'.repeat(44) },
+    "'recovery-public-key'",
+  ],
   ['csp without credentials', { ...CSP, 'csp-api-token': '' }, "'csp-api-token'"],
-  ['csp with both credentials', { ...CSP, 'csp-client-id': 'x', 'csp-client-secret': 'y' }, "'csp-api-token'"],
+  [
+    'csp with both credentials',
+    { ...CSP, 'csp-client-id': 'x', 'csp-client-secret': 'y' },
+    "'csp-api-token'",
+  ],
   ['csp bad rotation', { ...CSP, 'csp-rotation': 'rolling' }, "'csp-rotation'"],
-  ['csp overlap too short', { ...CSP, 'csp-rotation': 'overlap', 'csp-overlap-seconds': '5' }, "'csp-overlap-seconds'"],
-  ['csp retire with regenerate', { ...CSP, 'csp-retire-previous': 'true' }, "'csp-retire-previous'"],
+  [
+    'csp overlap too short',
+    { ...CSP, 'csp-rotation': 'overlap', 'csp-overlap-seconds': '5' },
+    "'csp-overlap-seconds'",
+  ],
+  [
+    'csp retire with regenerate',
+    { ...CSP, 'csp-retire-previous': 'true' },
+    "'csp-retire-previous'",
+  ],
   ['csp org id with a slash', { ...CSP, 'csp-org-id': 'a/b' }, "'csp-org-id'"],
 ];
 
@@ -120,7 +182,9 @@ describe('bad inputs', () => {
 
   it('never quotes a credential input in its message', () => {
     const secret = 'super-secret-token-value';
-    for (const inputs of [{ ...CSP, 'csp-api-token': secret, 'csp-client-id': 'x', 'csp-client-secret': secret }]) {
+    for (const inputs of [
+      { ...CSP, 'csp-api-token': secret, 'csp-client-id': 'x', 'csp-client-secret': secret },
+    ]) {
       expect(() => parse(inputs)).toThrow(InputError);
       try {
         parse(inputs);

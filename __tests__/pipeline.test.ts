@@ -22,11 +22,22 @@ function fakes(w: World) {
     async preflight() {
       w.log.push('provider.preflight');
       if (w.failPreflight === 'provider') throw new Error('bad provider credentials');
-      return { clientId: 'client-1', credentialId: 'cred-1', description: 'fake credential', expiresAt: undefined, oldSecretDiesOnRotate: w.oldDies ?? true };
+      return {
+        clientId: 'client-1',
+        credentialId: 'cred-1',
+        description: 'fake credential',
+        expiresAt: undefined,
+        oldSecretDiesOnRotate: w.oldDies ?? true,
+      };
     },
     async rotate() {
       w.log.push('rotate');
-      return { secret: NEW, clientId: 'client-1', credentialId: 'cred-1', expiresAt: '2027-01-01T00:00:00Z' };
+      return {
+        secret: NEW,
+        clientId: 'client-1',
+        credentialId: 'cred-1',
+        expiresAt: '2027-01-01T00:00:00Z',
+      };
     },
     async retirePrevious() {
       w.log.push('retire');
@@ -52,7 +63,14 @@ function fakes(w: World) {
       if (e) throw e;
     },
   };
-  return { provider, destination, budget: { deadline: 0 }, mask: (v: string) => w.log.push(`mask ${v === NEW ? 'NEW' : 'other'}`), info: () => {}, warn: () => {} };
+  return {
+    provider,
+    destination,
+    budget: { deadline: 0 },
+    mask: (v: string) => w.log.push(`mask ${v === NEW ? 'NEW' : 'other'}`),
+    info: () => {},
+    warn: () => {},
+  };
 }
 
 async function keyPair() {
@@ -89,11 +107,14 @@ describe('pipeline', () => {
     expect(JSON.stringify(r)).not.toContain(NEW);
   });
 
-  it.each(['provider', 'keys'] as const)('stops before rotating when %s preflight fails', async (which) => {
-    const w: World = { log: [], failPreflight: which };
-    await expect(runPipeline(settings(), fakes(w))).rejects.toThrow();
-    expect(w.log).not.toContain('rotate');
-  });
+  it.each(['provider', 'keys'] as const)(
+    'stops before rotating when %s preflight fails',
+    async (which) => {
+      const w: World = { log: [], failPreflight: which };
+      await expect(runPipeline(settings(), fakes(w))).rejects.toThrow();
+      expect(w.log).not.toContain('rotate');
+    },
+  );
 
   it('dry run changes nothing', async () => {
     const w: World = { log: [] };
@@ -105,34 +126,59 @@ describe('pipeline', () => {
 
   it('skips when the first target was updated within the window', async () => {
     const w: World = { log: [], updatedAt: new Date(Date.now() - 3_600_000) };
-    expect((await runPipeline(settings({ 'skip-if-rotated-within': '2h' }), fakes(w))).outcome).toBe('skipped');
+    expect(
+      (await runPipeline(settings({ 'skip-if-rotated-within': '2h' }), fakes(w))).outcome,
+    ).toBe('skipped');
     expect(w.log).not.toContain('rotate');
     const w2: World = { log: [], updatedAt: new Date(Date.now() - 3 * 3_600_000) };
-    expect((await runPipeline(settings({ 'skip-if-rotated-within': '2h' }), fakes(w2))).outcome).toBe('rotated');
+    expect(
+      (await runPipeline(settings({ 'skip-if-rotated-within': '2h' }), fakes(w2))).outcome,
+    ).toBe('rotated');
   });
 
   it('on a partial failure: stores the rest, does not retire, emits a recovery blob that opens to the new secret', async () => {
     const { publicKey, privateKey } = await keyPair();
-    const w: World = { log: [], failWrites: (t) => (t.line === 'repo o/b' ? new StoreError('nope', 'no', 404) : undefined) };
-    const r = await runPipeline(settings({ 'recovery-public-key': Buffer.from(publicKey).toString('base64') }), fakes(w));
+    const w: World = {
+      log: [],
+      failWrites: (t) => (t.line === 'repo o/b' ? new StoreError('nope', 'no', 404) : undefined),
+    };
+    const r = await runPipeline(
+      settings({ 'recovery-public-key': Buffer.from(publicKey).toString('base64') }),
+      fakes(w),
+    );
     expect(r.outcome).toBe('failed');
-    expect(r.targets.filter((t) => t.status === 'failed').map((t) => t.target)).toEqual(['repo o/b', 'repo o/b']);
+    expect(r.targets.filter((t) => t.status === 'failed').map((t) => t.target)).toEqual([
+      'repo o/b',
+      'repo o/b',
+    ]);
     expect(r.targets.filter((t) => t.status === 'written')).toHaveLength(4);
     expect(w.log).not.toContain('retire');
     expect(w.log).not.toContain('abandon');
-    const opened = sodium.crypto_box_seal_open(sodium.from_base64(r.recovery!, sodium.base64_variants.ORIGINAL), publicKey, privateKey);
+    const opened = sodium.crypto_box_seal_open(
+      sodium.from_base64(r.recovery!, sodium.base64_variants.ORIGINAL),
+      publicKey,
+      privateKey,
+    );
     expect(sodium.to_string(opened)).toBe(NEW);
   });
 
   it('undoes the rotation when no target can have received the secret', async () => {
-    const w: World = { log: [], oldDies: false, failWrites: () => new StoreError('nope', 'no', 422) };
+    const w: World = {
+      log: [],
+      oldDies: false,
+      failWrites: () => new StoreError('nope', 'no', 422),
+    };
     const r = await runPipeline(settings(), fakes(w));
     expect(r).toMatchObject({ outcome: 'failed', undone: 'removed the new one' });
     expect(w.log.at(-1)).toBe('abandon');
   });
 
   it('keeps the rotation when a write may have landed', async () => {
-    const w: World = { log: [], oldDies: false, failWrites: (t) => new StoreError('timeout', t.line === 'org o' ? 'maybe' : 'no') };
+    const w: World = {
+      log: [],
+      oldDies: false,
+      failWrites: (t) => new StoreError('timeout', t.line === 'org o' ? 'maybe' : 'no'),
+    };
     const r = await runPipeline(settings(), fakes(w));
     expect(r.undone).toBeUndefined();
     expect(w.log).not.toContain('abandon');

@@ -2,7 +2,13 @@ import { describe, expect, it } from 'vitest';
 import type { Report } from '../src/pipeline.ts';
 import { summaryMarkdown } from '../src/summary.ts';
 
-const credential = { clientId: 'client-1', credentialId: 'cred-1', description: 'Entra application X | Y', expiresAt: '2026-12-01T00:00:00Z', oldSecretDiesOnRotate: false };
+const credential = {
+  clientId: 'client-1',
+  credentialId: 'cred-1',
+  description: 'Entra application X | Y',
+  expiresAt: '2026-12-01T00:00:00Z',
+  oldSecretDiesOnRotate: false,
+};
 
 describe('job summary', () => {
   it('shows provider, credential, both expiries, every target and what was retired', () => {
@@ -33,7 +39,14 @@ describe('job summary', () => {
       outcome: 'failed',
       rotated: false,
       credential,
-      targets: [{ target: 'repo octo/app', secret: 'S', status: 'failed', error: 'Could not write secret S in repo octo/app: HTTP 404.' }],
+      targets: [
+        {
+          target: 'repo octo/app',
+          secret: 'S',
+          status: 'failed',
+          error: 'Could not write secret S in repo octo/app: HTTP 404.',
+        },
+      ],
       recovery: 'c2VhbGVk',
       failure: '1 of 1 secret write(s) failed.',
       nextStep: 'Fix it and re-run.',

@@ -39077,7 +39077,11 @@ function createGitHub(o) {
     const timedFetch = (url, init) => {
         const timeout = AbortSignal.timeout(o.timeoutMs);
         const signal = init.signal ? AbortSignal.any([init.signal, timeout]) : timeout;
-        return (0,undici.fetch)(url, { ...init, signal, ...(dispatcher ? { dispatcher } : {}) });
+        return (0,undici.fetch)(url, {
+            ...init,
+            signal,
+            ...(dispatcher ? { dispatcher } : {}),
+        });
     };
     const canWait = (seconds, retryCount) => retryCount < 5 && Date.now() + seconds * 1000 < o.budget.deadline;
     return getOctokit(o.token, {
@@ -39230,7 +39234,8 @@ function isoDate(read, name) {
     const v = optional(read, name);
     if (v === undefined)
         return undefined;
-    if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/.test(v) || Number.isNaN(Date.parse(v))) {
+    if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/.test(v) ||
+        Number.isNaN(Date.parse(v))) {
         throw new InputError(`Input '${name}' is '${v}'; expected an ISO 8601 date-time with a time zone, such as 2027-11-28T23:59:59Z.`);
     }
     return v;
@@ -39394,7 +39399,10 @@ class SecretStore {
     /** Seals and writes `value`, then reads the secret back: a write whose `updated_at` did not move is a failure. */
     async store(t, name, value) {
         const key = await this.#key(t);
-        const body = { encrypted_value: await seal(value, key.key), key_id: key.keyId };
+        const body = {
+            encrypted_value: await seal(value, key.key),
+            key_id: key.keyId,
+        };
         if (t.kind === 'org' || t.kind === 'dependabot-org') {
             body['visibility'] = t.visibility;
             if (t.visibility === 'selected')
@@ -39526,7 +39534,12 @@ let options = http_defaults;
 function configureHttp(next) {
     options = { ...http_defaults, ...next };
 }
-const TIMEOUTS = new Set(['TimeoutError', 'AbortError', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
+const TIMEOUTS = new Set([
+    'TimeoutError',
+    'AbortError',
+    'UND_ERR_HEADERS_TIMEOUT',
+    'UND_ERR_BODY_TIMEOUT',
+]);
 const NEVER_SENT = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'UND_ERR_CONNECT_TIMEOUT']);
 async function call(c) {
     const host = new URL(c.url).host;
@@ -39544,7 +39557,9 @@ async function call(c) {
                 await sleep(backoffMs(attempt));
                 continue;
             }
-            const why = TIMEOUTS.has(code) ? `no answer within ${options.timeoutMs / 1000} s` : `network error ${code}`;
+            const why = TIMEOUTS.has(code)
+                ? `no answer within ${options.timeoutMs / 1000} s`
+                : `network error ${code}`;
             throw new HttpError(`Could not ${c.what}: ${why} from ${host}.`, undefined, !neverSent && c.retry === 'once');
         }
         if (res.status < 400)
@@ -39656,7 +39671,11 @@ function parseEntra(read) {
     const secret = optional(read, 'entra-auth-client-secret');
     let auth;
     if (kind === 'client-secret') {
-        auth = { kind, clientId, clientSecret: required(read, 'entra-auth-client-secret', "the managing app's client secret when 'entra-auth' is client-secret") };
+        auth = {
+            kind,
+            clientId,
+            clientSecret: required(read, 'entra-auth-client-secret', "the managing app's client secret when 'entra-auth' is client-secret"),
+        };
     }
     else {
         if (secret !== undefined)
@@ -39762,7 +39781,14 @@ function parseWoodpecker(read) {
         }
         if (clientId !== undefined)
             pathId(read, 'entra-application-id', 'the application (client) id, a GUID', GUID);
-        source = { kind: 'given', secret, expiresAt, tenantId, clientId, propagationTimeoutMs: duration(read, 'entra-propagation-timeout', 120_000) };
+        source = {
+            kind: 'given',
+            secret,
+            expiresAt,
+            tenantId,
+            clientId,
+            propagationTimeoutMs: duration(read, 'entra-propagation-timeout', 120_000),
+        };
     }
     else {
         if (expiresAt !== undefined)
@@ -39851,7 +39877,10 @@ async function runPipeline(s, d) {
     // 2. Preflight: nothing changes here, and any failure stops the run.
     d.budget.deadline = Date.now() + PREFLIGHT_BUDGET_MS;
     d.info(`Preflight: authenticating to ${s.provider.name} and fetching the public key of ${targets.length} target(s).`);
-    const [credentialResult, keysResult] = await Promise.allSettled([d.provider.preflight(), d.destination.preflight(targets)]);
+    const [credentialResult, keysResult] = await Promise.allSettled([
+        d.provider.preflight(),
+        d.destination.preflight(targets),
+    ]);
     if (credentialResult.status === 'rejected')
         throw credentialResult.reason;
     if (keysResult.status === 'rejected')
@@ -39886,7 +39915,9 @@ async function runPipeline(s, d) {
     // 5. Store and verify everywhere; one failure does not stop the others.
     const clientId = rotation.clientId ?? credential.clientId;
     const writes = targets.flatMap((t) => {
-        const w = [{ t, name: secretName, value: newSecret }];
+        const w = [
+            { t, name: secretName, value: newSecret },
+        ];
         if (clientIdSecretName && clientId)
             w.push({ t, name: clientIdSecretName, value: clientId });
         return w;
@@ -39920,7 +39951,13 @@ async function runPipeline(s, d) {
         }
         catch (err) {
             const failure = `The new secret is stored and verified in every target, but retiring the previous secret failed: ${err.message}`;
-            return { outcome: 'failed', rotated: true, ...base, failure, nextStep: 'The previous secret still works. Remove it at the provider by hand, or re-run the workflow to rotate again.' };
+            return {
+                outcome: 'failed',
+                rotated: true,
+                ...base,
+                failure,
+                nextStep: 'The previous secret still works. Remove it at the provider by hand, or re-run the workflow to rotate again.',
+            };
         }
     }
     // 7. Storing failed somewhere: keep what still works, hand over the secret, fail the step.
@@ -40010,7 +40047,14 @@ function createCsp(s, deps) {
     const authHeader = () => ({ authorization: `Bearer ${token}` });
     async function authenticate() {
         const res = s.auth.kind === 'api-token'
-            ? await call({ method: 'POST', url: `${base}/auth/api-tokens/authorize`, form: { api_token: s.auth.token }, what: 'exchange csp-api-token for a CSP access token', retry: 'safe', explain })
+            ? await call({
+                method: 'POST',
+                url: `${base}/auth/api-tokens/authorize`,
+                form: { api_token: s.auth.token },
+                what: 'exchange csp-api-token for a CSP access token',
+                retry: 'safe',
+                explain,
+            })
             : await clientCredentials(s.auth.clientId, s.auth.clientSecret, 'safe');
         const t = field(res.body, 'access_token');
         if (!t)
@@ -40063,12 +40107,25 @@ function createCsp(s, deps) {
         },
         async rotate() {
             if (s.rotation === 'regenerate') {
-                const res = await call({ method: 'PUT', url: secretPath, headers: authHeader(), json: {}, what: 'regenerate the CSP OAuth app secret', retry: 'once', explain }).catch(unknownOutcome);
+                const res = await call({
+                    method: 'PUT',
+                    url: secretPath,
+                    headers: authHeader(),
+                    json: {},
+                    what: 'regenerate the CSP OAuth app secret',
+                    retry: 'once',
+                    explain,
+                }).catch(unknownOutcome);
                 const secret = field(res.body, 'clientSecret');
                 if (!secret)
                     throw new ProviderError('CSP regenerated the secret but its answer had no clientSecret: the old secret is dead and the new one unknown. Regenerate it in the CSP console.', true);
                 deps.mask(secret);
-                return { secret, clientId: field(res.body, 'clientId') ?? clientId, credentialId: s.appId, expiresAt: undefined };
+                return {
+                    secret,
+                    clientId: field(res.body, 'clientId') ?? clientId,
+                    credentialId: s.appId,
+                    expiresAt: undefined,
+                };
             }
             const secret = generateSecret();
             deps.mask(secret);
@@ -40097,7 +40154,14 @@ function createCsp(s, deps) {
         async retirePrevious() {
             if (s.rotation !== 'overlap' || !s.retirePrevious)
                 return undefined;
-            await call({ method: 'DELETE', url: secretPath, headers: authHeader(), what: 'delete the previous CSP OAuth app secret', retry: 'safe', explain });
+            await call({
+                method: 'DELETE',
+                url: secretPath,
+                headers: authHeader(),
+                what: 'delete the previous CSP OAuth app secret',
+                retry: 'safe',
+                explain,
+            });
             return 'the previous CSP secret (deleted before its overlap window ended)';
         },
         async abandon() {
@@ -40111,7 +40175,12 @@ function unknownOutcome(err) {
     }
     throw err;
 }
-const CLASSES = ['abcdefghijkmnopqrstuvwxyz', 'ABCDEFGHJKLMNPQRSTUVWXYZ', '23456789', '-_.~!#%+=@^'];
+const CLASSES = [
+    'abcdefghijkmnopqrstuvwxyz',
+    'ABCDEFGHJKLMNPQRSTUVWXYZ',
+    '23456789',
+    '-_.~!#%+=@^',
+];
 /** 48 characters from a CSPRNG with at least one of each class CSP requires (lower, upper, digit, symbol). */
 function generateSecret(length = 48) {
     const all = CLASSES.join('');
@@ -40143,8 +40212,12 @@ function explainLogin(_status, body) {
 function explainGraph(status, body) {
     const e = body?.error;
     const code = field(e, 'code');
-    const hint = status === 403 ? ' (the managing app needs Application.ReadWrite.OwnedBy and to own the app, or Application.ReadWrite.All)' : '';
-    return code ? `${code}: ${(field(e, 'message') ?? '').slice(0, 200)}${hint}` : hint.trim() || undefined;
+    const hint = status === 403
+        ? ' (the managing app needs Application.ReadWrite.OwnedBy and to own the app, or Application.ReadWrite.All)'
+        : '';
+    return code
+        ? `${code}: ${(field(e, 'message') ?? '').slice(0, 200)}${hint}`
+        : hint.trim() || undefined;
 }
 /** One application in one tenant, managed through Graph by the app named in `entra-auth-client-id`. */
 class EntraApp {
@@ -40191,7 +40264,13 @@ class EntraApp {
         if (!secretText)
             throw new ProviderError('Graph answered addPassword without secretText.', true);
         this.#deps.mask(secretText);
-        return { secretText, keyId: field(body, 'keyId') ?? '', displayName, endDateTime: field(body, 'endDateTime') ?? endDateTime, hint: field(body, 'hint') };
+        return {
+            secretText,
+            keyId: field(body, 'keyId') ?? '',
+            displayName,
+            endDateTime: field(body, 'endDateTime') ?? endDateTime,
+            hint: field(body, 'hint'),
+        };
     }
     async removePassword(keyId) {
         try {
@@ -40225,12 +40304,22 @@ class EntraApp {
         const earlier = (await this.passwords()).filter((p) => p.displayName.startsWith(MARKER) && p.keyId !== keep);
         for (const p of earlier)
             await this.removePassword(p.keyId);
-        return earlier.length ? `${earlier.length} earlier password(s) created by this action (${earlier.map((p) => p.hint ?? p.keyId).join(', ')})` : undefined;
+        return earlier.length
+            ? `${earlier.length} earlier password(s) created by this action (${earlier.map((p) => p.hint ?? p.keyId).join(', ')})`
+            : undefined;
     }
     async #graph(method, suffix, json, what, retry) {
         const url = `${this.#s.graphUrl}/v1.0/applications(appId='${encodeURIComponent(this.#s.appId)}')${suffix}`;
         const headers = { authorization: `Bearer ${await this.#accessToken()}` };
-        const res = await call({ method, url, headers, ...(json === undefined ? {} : { json }), what, retry, explain: explainGraph });
+        const res = await call({
+            method,
+            url,
+            headers,
+            ...(json === undefined ? {} : { json }),
+            what,
+            retry,
+            explain: explainGraph,
+        });
         return res.body;
     }
     async #accessToken() {
@@ -40241,11 +40330,16 @@ class EntraApp {
         if (a.kind === 'client-secret')
             credential = { client_secret: a.clientSecret };
         else {
-            const assertion = await this.#deps.idToken('api://AzureADTokenExchange').catch((err) => {
+            const assertion = await this.#deps
+                .idToken('api://AzureADTokenExchange')
+                .catch((err) => {
                 throw new ProviderError(`Could not get the job's OIDC token (${err.message}); the job needs 'permissions: id-token: write'.`);
             });
             this.#deps.mask(assertion);
-            credential = { client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer', client_assertion: assertion };
+            credential = {
+                client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
+                client_assertion: assertion,
+            };
         }
         const body = await this.#tokenRequest({ client_id: a.clientId, ...credential }, `sign in to Entra as ${a.clientId} (${a.kind})`);
         const token = field(body, 'access_token');
@@ -40273,7 +40367,10 @@ function createEntra(s, deps) {
     return {
         async preflight() {
             const passwords = await app.passwords();
-            const ends = passwords.map((p) => p.endDateTime).filter((e) => !!e).sort();
+            const ends = passwords
+                .map((p) => p.endDateTime)
+                .filter((e) => !!e)
+                .sort();
             return {
                 clientId: s.appId,
                 credentialId: undefined,
@@ -40284,7 +40381,12 @@ function createEntra(s, deps) {
         },
         async rotate() {
             added = await app.addPassword();
-            return { secret: added.secretText, clientId: s.appId, credentialId: added.keyId, expiresAt: added.endDateTime };
+            return {
+                secret: added.secretText,
+                clientId: s.appId,
+                credentialId: added.keyId,
+                expiresAt: added.endDateTime,
+            };
         },
         async retirePrevious() {
             if (!added)
@@ -40314,14 +40416,28 @@ function createEntra(s, deps) {
  */
 function whmcs_explain(_status, body) {
     const message = field(body, 'message');
-    const hint = /invalid ip/i.test(message ?? '') ? '; allow the runner\'s IP in WHMCS or set whmcs-access-key' : '';
+    const hint = /invalid ip/i.test(message ?? '')
+        ? "; allow the runner's IP in WHMCS or set whmcs-access-key"
+        : '';
     return message ? `WHMCS says "${message.slice(0, 200)}"${hint}` : undefined;
 }
 function createWhmcs(s, deps) {
-    const auth = { identifier: s.identifier, secret: s.secret, responsetype: 'json', ...(s.accessKey ? { accesskey: s.accessKey } : {}) };
+    const auth = {
+        identifier: s.identifier,
+        secret: s.secret,
+        responsetype: 'json',
+        ...(s.accessKey ? { accesskey: s.accessKey } : {}),
+    };
     let found;
     async function api(action, params, what, retry) {
-        const res = await call({ method: 'POST', url: `${s.url}/includes/api.php`, form: { ...auth, action, ...params }, what, retry, explain: whmcs_explain });
+        const res = await call({
+            method: 'POST',
+            url: `${s.url}/includes/api.php`,
+            form: { ...auth, action, ...params },
+            what,
+            retry,
+            explain: whmcs_explain,
+        });
         const result = field(res.body, 'result');
         if (result === 'success')
             return res.body;
@@ -40336,15 +40452,23 @@ function createWhmcs(s, deps) {
             const body = await api('ListOAuthCredentials', { limit: '10000' }, 'list WHMCS OAuth credentials (checks the API credentials)', 'safe');
             const clients = body.clients;
             const list = Array.isArray(clients) ? clients : [];
-            const match = list.find((c) => s.credentialId !== undefined ? field(c, 'credentialId') === String(s.credentialId) : field(c, 'clientIdentifier') === s.clientIdentifier);
+            const match = list.find((c) => s.credentialId !== undefined
+                ? field(c, 'credentialId') === String(s.credentialId)
+                : field(c, 'clientIdentifier') === s.clientIdentifier);
             if (!match) {
-                const which = s.credentialId !== undefined ? `whmcs-credential-id ${s.credentialId}` : `whmcs-client-identifier ${s.clientIdentifier}`;
+                const which = s.credentialId !== undefined
+                    ? `whmcs-credential-id ${s.credentialId}`
+                    : `whmcs-client-identifier ${s.clientIdentifier}`;
                 throw new ProviderError(`WHMCS has no OAuth credential with ${which} (${list.length} credential(s) listed).`);
             }
             const current = field(match, 'clientSecret');
             if (current)
                 deps.mask(current);
-            found = { credentialId: field(match, 'credentialId') ?? '', clientIdentifier: field(match, 'clientIdentifier') ?? '', name: field(match, 'name') };
+            found = {
+                credentialId: field(match, 'credentialId') ?? '',
+                clientIdentifier: field(match, 'clientIdentifier') ?? '',
+                name: field(match, 'name'),
+            };
             return {
                 clientId: found.clientIdentifier,
                 credentialId: found.credentialId,
@@ -40357,7 +40481,10 @@ function createWhmcs(s, deps) {
             if (!found)
                 throw new Error('rotate() before preflight()');
             const u = s.updates;
-            const params = { credentialId: found.credentialId, resetSecret: '1' };
+            const params = {
+                credentialId: found.credentialId,
+                resetSecret: '1',
+            };
             if (u.name !== undefined)
                 params['name'] = u.name;
             if (u.description !== undefined)
@@ -40386,7 +40513,12 @@ function createWhmcs(s, deps) {
             if (!secret)
                 throw new ProviderError('WHMCS answered success without newClientSecret: the old secret may be dead and the new one unknown. Reset it in WHMCS by hand.', true);
             deps.mask(secret);
-            return { secret, clientId: found.clientIdentifier, credentialId: field(body, 'credentialId') ?? found.credentialId, expiresAt: undefined };
+            return {
+                secret,
+                clientId: found.clientIdentifier,
+                credentialId: field(body, 'credentialId') ?? found.credentialId,
+                expiresAt: undefined,
+            };
         },
         retirePrevious: async () => undefined,
         abandon: async () => undefined,
@@ -40409,7 +40541,9 @@ function woodpecker_explain(status, body) {
     const title = field(body, 'title');
     const detail = field(body, 'detail');
     const hint = status === 401 ? '; check woodpecker-api-key' : '';
-    return title || detail ? `${[title, detail].filter(Boolean).join(': ').slice(0, 200)}${hint}` : undefined;
+    return title || detail
+        ? `${[title, detail].filter(Boolean).join(': ').slice(0, 200)}${hint}`
+        : undefined;
 }
 /** Woodpecker stores ISO 8601 without fractions, e.g. 2027-11-28T23:59:59Z. */
 function isoSeconds(iso) {
@@ -40432,17 +40566,26 @@ function createWoodpecker(s, deps) {
      */
     async function save(secret, expiresAt) {
         const deadline = Date.now() + patienceMs;
-        const body = { client_secret: secret, secret_expires_at: isoSeconds(expiresAt) };
+        const body = {
+            client_secret: secret,
+            secret_expires_at: isoSeconds(expiresAt),
+        };
         if (s.credentialName)
             body['name'] = s.credentialName;
         for (let attempt = 1;; attempt++) {
             try {
                 if (existingId)
                     return (await woodpecker('PATCH', `${base}/${encodeURIComponent(existingId)}`, `update Woodpecker credential ${existingId}`, 'safe', body)).body;
-                return (await woodpecker('POST', base, 'create the Woodpecker credential', 'once', { tenant_id: tenantId, client_id: clientId, ...body })).body;
+                return (await woodpecker('POST', base, 'create the Woodpecker credential', 'once', {
+                    tenant_id: tenantId,
+                    client_id: clientId,
+                    ...body,
+                })).body;
             }
             catch (err) {
-                const propagating = err instanceof HttpError && err.status === 422 && /INVALID_CLIENT_SECRET/.test(err.message);
+                const propagating = err instanceof HttpError &&
+                    err.status === 422 &&
+                    /INVALID_CLIENT_SECRET/.test(err.message);
                 if (!propagating)
                     throw err;
                 if (Date.now() >= deadline) {
@@ -40483,7 +40626,9 @@ function createWoodpecker(s, deps) {
             return {
                 clientId: match ? field(match, 'client_id') : clientId,
                 credentialId: existingId,
-                description: existingId ? `Woodpecker credential ${existingId}${field(match, 'name') ? ` (${field(match, 'name')})` : ''}` : `a new Woodpecker credential for client ${clientId}`,
+                description: existingId
+                    ? `Woodpecker credential ${existingId}${field(match, 'name') ? ` (${field(match, 'name')})` : ''}`
+                    : `a new Woodpecker credential for client ${clientId}`,
                 expiresAt: match ? field(match, 'secret_expires_at') : undefined,
                 oldSecretDiesOnRotate: false,
             };
@@ -40525,7 +40670,9 @@ function createWoodpecker(s, deps) {
                 clientId: field(saved, 'client_id') ?? clientId,
                 credentialId: existingId,
                 expiresAt: isoSeconds(expiresAt),
-                inUseBy: existingId ? `Woodpecker credential ${existingId} already uses the new secret` : 'Woodpecker already uses the new secret',
+                inUseBy: existingId
+                    ? `Woodpecker credential ${existingId} already uses the new secret`
+                    : 'Woodpecker already uses the new secret',
             };
         },
         async retirePrevious() {
@@ -40577,7 +40724,13 @@ const TITLES = {
 };
 function summaryMarkdown(provider, r) {
     const c = r.credential;
-    const lines = [`## ${TITLES[r.outcome]}`, '', '| | |', '|---|---|', `| Provider | \`${provider}\` |`];
+    const lines = [
+        `## ${TITLES[r.outcome]}`,
+        '',
+        '| | |',
+        '|---|---|',
+        `| Provider | \`${provider}\` |`,
+    ];
     if (c)
         lines.push(`| Credential | ${summary_escape(c.description)} |`);
     const clientId = r.rotation?.clientId ?? c?.clientId;
@@ -40646,8 +40799,19 @@ async function run() {
         const settings = parseInputs((name) => getInput(name), process.env);
         configureHttp({ timeoutMs: settings.requestTimeoutMs });
         const budget = { deadline: Date.now() };
-        const gh = createGitHub({ token: settings.github.token, apiUrl: settings.github.apiUrl, timeoutMs: settings.requestTimeoutMs, budget, warn: warning });
-        const deps = { mask: setSecret, info: info, warn: warning, idToken: (aud) => getIDToken(aud) };
+        const gh = createGitHub({
+            token: settings.github.token,
+            apiUrl: settings.github.apiUrl,
+            timeoutMs: settings.requestTimeoutMs,
+            budget,
+            warn: warning,
+        });
+        const deps = {
+            mask: setSecret,
+            info: info,
+            warn: warning,
+            idToken: (aud) => getIDToken(aud),
+        };
         report = await runPipeline(settings, {
             provider: createProvider(settings.provider, deps),
             destination: new SecretStore(gh),
@@ -40657,7 +40821,13 @@ async function run() {
     }
     catch (err) {
         const message = err instanceof Error ? err.message : String(err);
-        report = { outcome: 'failed', rotated: false, targets: [], failure: message, nextStep: 'Nothing was changed at the provider unless the message says otherwise. Fix the cause and re-run the workflow.' };
+        report = {
+            outcome: 'failed',
+            rotated: false,
+            targets: [],
+            failure: message,
+            nextStep: 'Nothing was changed at the provider unless the message says otherwise. Fix the cause and re-run the workflow.',
+        };
     }
     setOutputs(report);
     await writeSummary(summaryMarkdown(provider, report)).catch((err) => warning(`Could not write the job summary: ${err.message}`));

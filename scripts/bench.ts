@@ -43,10 +43,20 @@ function floorBundle(name: string, source: string): string {
   const dir = new URL(`${name}/`, floorDir);
   mkdirSync(dir, { recursive: true });
   writeFileSync(new URL('entry.js', dir), source);
-  execFileSync(process.execPath, [new URL('../node_modules/@vercel/ncc/dist/ncc/cli.js', import.meta.url).pathname, 'build', new URL('entry.js', dir).pathname, '-o', new URL('out', dir).pathname, '--quiet']);
+  execFileSync(process.execPath, [
+    new URL('../node_modules/@vercel/ncc/dist/ncc/cli.js', import.meta.url).pathname,
+    'build',
+    new URL('entry.js', dir).pathname,
+    '-o',
+    new URL('out', dir).pathname,
+    '--quiet',
+  ]);
   return new URL('out/index.js', dir).pathname;
 }
-const coreBundle = floorBundle('core', "import * as core from '@actions/core';\ncore.setOutput('x', core.getInput('x'));\n");
+const coreBundle = floorBundle(
+  'core',
+  "import * as core from '@actions/core';\ncore.setOutput('x', core.getInput('x'));\n",
+);
 const requestBundle = floorBundle(
   'request',
   "import * as core from '@actions/core';\nimport { request } from 'undici';\nconst res = await request(core.getInput('url'));\nawait res.body.text();\ncore.setOutput('status', String(res.statusCode));\n",
@@ -61,7 +71,10 @@ const coreOnly: number[] = [];
 const oneRequest: number[] = [];
 const dry: number[] = [];
 const dryEnv = { ...process.env, ...world.env({ 'dry-run': 'true' }) };
-const requestEnv = { ...process.env, INPUT_URL: `${world.github.url}/repos/octo/app/actions/secrets/public-key` };
+const requestEnv = {
+  ...process.env,
+  INPUT_URL: `${world.github.url}/repos/octo/app/actions/secrets/public-key`,
+};
 for (let i = 0; i < RUNS; i++) {
   baseline.push(await timed(['-e', '0']));
   coreOnly.push(await timed([coreBundle]));
@@ -108,21 +121,59 @@ const fanRatio = median(fanRuns) / floor;
 const distDir = new URL('../dist/', import.meta.url);
 const chunks = readdirSync(distDir).filter((f) => f.endsWith('.js'));
 const size = statSync(DIST).size;
-const lazy = chunks.filter((f) => f !== 'index.js').reduce((n, f) => n + statSync(new URL(f, distDir)).size, 0);
+const lazy = chunks
+  .filter((f) => f !== 'index.js')
+  .reduce((n, f) => n + statSync(new URL(f, distDir)).size, 0);
 const rows: [string, string, string][] = [
   ['(a) start-up: `node -e 0`, median', `${median(baseline).toFixed(0)} ms`, ''],
-  ['(a) start-up: a bundle of `@actions/core` alone, median', `${median(coreOnly).toFixed(0)} ms`, `${(median(coreOnly) / median(baseline)).toFixed(2)}x node -e 0: the stack's floor`],
-  ['(a) start-up: `@actions/core` + one undici request, median', `${median(oneRequest).toFixed(0)} ms`, `${(median(oneRequest) / median(baseline)).toFixed(2)}x node -e 0: the floor for an action that calls one API`],
-  ['(a) start-up: dry run of dist/index.js, median', `${median(dry).toFixed(0)} ms`, `${startupRatio.toFixed(2)}x node -e 0 (goal < 3x); ${(median(dry) / median(oneRequest)).toFixed(2)}x the one-request floor`],
-  ['(b) full rotation, 1 repository, median', `${median(full).toFixed(0)} ms`, `${(median(full) / median(dry)).toFixed(2)}x the dry run`],
-  [`(c) fan-out, ${FANOUT} repositories, ${LATENCY_MS} ms latency, median`, `${median(fanRuns).toFixed(0)} ms`, `${fanRatio.toFixed(3)}x the ${floor} ms pacing floor (goal ≤ 1.10x)`],
-  ['(d) GitHub API calls per target, 1 repository', `${callsOne}`, 'key + write + verify (floor 3)'],
-  [`(d) GitHub API calls per target, ${FANOUT} repositories`, `${(callsFan / FANOUT).toFixed(2)}`, `${callsFan} calls; one key per scope`],
-  ['(e) dist/index.js size', `${(size / 1024 / 1024).toFixed(2)} MiB`, `${size} bytes; plus ${(lazy / 1024).toFixed(0)} KiB loaded only to seal (libsodium)`],
+  [
+    '(a) start-up: a bundle of `@actions/core` alone, median',
+    `${median(coreOnly).toFixed(0)} ms`,
+    `${(median(coreOnly) / median(baseline)).toFixed(2)}x node -e 0: the stack's floor`,
+  ],
+  [
+    '(a) start-up: `@actions/core` + one undici request, median',
+    `${median(oneRequest).toFixed(0)} ms`,
+    `${(median(oneRequest) / median(baseline)).toFixed(2)}x node -e 0: the floor for an action that calls one API`,
+  ],
+  [
+    '(a) start-up: dry run of dist/index.js, median',
+    `${median(dry).toFixed(0)} ms`,
+    `${startupRatio.toFixed(2)}x node -e 0 (goal < 3x); ${(median(dry) / median(oneRequest)).toFixed(2)}x the one-request floor`,
+  ],
+  [
+    '(b) full rotation, 1 repository, median',
+    `${median(full).toFixed(0)} ms`,
+    `${(median(full) / median(dry)).toFixed(2)}x the dry run`,
+  ],
+  [
+    `(c) fan-out, ${FANOUT} repositories, ${LATENCY_MS} ms latency, median`,
+    `${median(fanRuns).toFixed(0)} ms`,
+    `${fanRatio.toFixed(3)}x the ${floor} ms pacing floor (goal ≤ 1.10x)`,
+  ],
+  [
+    '(d) GitHub API calls per target, 1 repository',
+    `${callsOne}`,
+    'key + write + verify (floor 3)',
+  ],
+  [
+    `(d) GitHub API calls per target, ${FANOUT} repositories`,
+    `${(callsFan / FANOUT).toFixed(2)}`,
+    `${callsFan} calls; one key per scope`,
+  ],
+  [
+    '(e) dist/index.js size',
+    `${(size / 1024 / 1024).toFixed(2)} MiB`,
+    `${size} bytes; plus ${(lazy / 1024).toFixed(0)} KiB loaded only to seal (libsodium)`,
+  ],
   ['(e) peak memory of a dry run (max RSS)', `${(peakKb / 1024).toFixed(1)} MiB`, ''],
 ];
 const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, ${process.platform}-${process.arch}`;
-const table = ['| measure | value | note |', '|---|---|---|', ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
+const table = [
+  '| measure | value | note |',
+  '|---|---|---|',
+  ...rows.map((r) => `| ${r.join(' | ')} |`),
+].join('\n');
 const report = `# Benchmark results\n\nMachine: ${machine}. Runs per figure: ${RUNS} (fan-out: ${fanRuns.length}). Date: ${new Date().toISOString()}.\n\n${table}\n\nProduced by \`npm run bench\` (scripts/bench.ts) on the local emulators.\n`;
 console.log(report);
 mkdirSync(new URL('../bench/', import.meta.url), { recursive: true });

@@ -3,7 +3,13 @@
 // the provider, runs dist/index.js as the runner does, prints the outputs and the job summary, and
 // proves the stored secret by opening it with the GitHub emulator's private key.
 //   npm run demo [-- --provider vmware-csp|whmcs|entra|woodpecker]
-import { PROVIDERS, type ProviderName, REPO, SECRET_NAME, startWorld } from '../__tests__/fixtures.ts';
+import {
+  PROVIDERS,
+  type ProviderName,
+  REPO,
+  SECRET_NAME,
+  startWorld,
+} from '../__tests__/fixtures.ts';
 import { findLeaks } from '../__tests__/harness.ts';
 
 const i = process.argv.indexOf('--provider');
@@ -13,12 +19,23 @@ if (!PROVIDERS.includes(name)) {
   process.exit(2);
 }
 
-const world = await startWorld(name, { propagationDelayMs: name === 'entra' || name === 'woodpecker' ? 1500 : 0 });
+const world = await startWorld(name, {
+  propagationDelayMs: name === 'entra' || name === 'woodpecker' ? 1500 : 0,
+});
 try {
-  const targets = [`repo ${REPO}`, `environment ${REPO} production`, 'org octo selected octo/app octo/lib'];
-  console.log(`Emulators: GitHub at ${world.github.url}; ${name} at ${world.providerEmulators.map((e) => e.url).join(', ')}`);
+  const targets = [
+    `repo ${REPO}`,
+    `environment ${REPO} production`,
+    'org octo selected octo/app octo/lib',
+  ];
+  console.log(
+    `Emulators: GitHub at ${world.github.url}; ${name} at ${world.providerEmulators.map((e) => e.url).join(', ')}`,
+  );
   console.log(`Running dist/index.js: provider=${name}, targets:\n  ${targets.join('\n  ')}\n`);
-  const run = await world.run({ targets: targets.join('\n'), 'client-id-secret-name': 'CLIENT_ID' });
+  const run = await world.run({
+    targets: targets.join('\n'),
+    'client-id-secret-name': 'CLIENT_ID',
+  });
 
   console.log('--- action log (as the runner shows it) ---');
   process.stdout.write(run.stdout.replace(/^::add-mask::.*$/gm, '::add-mask::***'));
@@ -29,11 +46,19 @@ try {
   console.log(run.summary);
 
   const current = world.currentSecret();
-  const checks = ['repo:octo/app', 'env:octo/app:production', 'org:octo'].map((scope) => ({ scope, ok: world.github.secret(scope, SECRET_NAME)?.value === current }));
+  const checks = ['repo:octo/app', 'env:octo/app:production', 'org:octo'].map((scope) => ({
+    scope,
+    ok: world.github.secret(scope, SECRET_NAME)?.value === current,
+  }));
   console.log('--- proof ---');
-  for (const c of checks) console.log(`${c.ok ? 'ok  ' : 'FAIL'} ${c.scope} ${SECRET_NAME} opens to the provider's current secret`);
+  for (const c of checks)
+    console.log(
+      `${c.ok ? 'ok  ' : 'FAIL'} ${c.scope} ${SECRET_NAME} opens to the provider's current secret`,
+    );
   const leaks = findLeaks(run, world.secrets());
-  console.log(`${leaks.length === 0 ? 'ok  ' : 'FAIL'} no secret in stdout, stderr, outputs or summary${leaks.length ? `: ${leaks.join('; ')}` : ''}`);
+  console.log(
+    `${leaks.length === 0 ? 'ok  ' : 'FAIL'} no secret in stdout, stderr, outputs or summary${leaks.length ? `: ${leaks.join('; ')}` : ''}`,
+  );
   console.log(`${run.code === 0 ? 'ok  ' : 'FAIL'} exit code ${run.code} in ${run.ms} ms`);
   if (run.code !== 0 || leaks.length > 0 || checks.some((c) => !c.ok)) process.exitCode = 1;
 } finally {

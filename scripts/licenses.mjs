@@ -17,7 +17,12 @@ for (const [path] of entries) {
   if (seen.has(id)) continue;
   seen.add(id);
   const file = readdirSync(join(root, path)).find((f) => /^(licen[cs]e|copying)(\.|$)/i.test(f));
-  const text = file && existsSync(join(root, path, file)) ? readFileSync(join(root, path, file), 'utf8').trim() : '(no license file in the package)';
-  parts.push(`${pkg.name} ${pkg.version}\n${typeof pkg.license === 'string' ? pkg.license : 'see below'}\n${text}`);
+  const text =
+    file && existsSync(join(root, path, file))
+      ? readFileSync(join(root, path, file), 'utf8').trim()
+      : '(no license file in the package)';
+  parts.push(
+    `${pkg.name} ${pkg.version}\n${typeof pkg.license === 'string' ? pkg.license : 'see below'}\n${text}`,
+  );
 }
 writeFileSync(join(root, 'dist', 'licenses.txt'), `${parts.join('\n\n')}\n`);

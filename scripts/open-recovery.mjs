@@ -12,7 +12,9 @@ const readStdin = async () => {
 const blob = (process.argv[2] ?? (await readStdin())).trim();
 const privateB64 = process.env.RECOVERY_PRIVATE_KEY;
 if (!blob || !privateB64) {
-  console.error('usage: RECOVERY_PRIVATE_KEY=<base64 private key> node scripts/open-recovery.mjs <blob>');
+  console.error(
+    'usage: RECOVERY_PRIVATE_KEY=<base64 private key> node scripts/open-recovery.mjs <blob>',
+  );
   process.exit(2);
 }
 await sodium.ready;

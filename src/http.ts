@@ -48,7 +48,12 @@ export class HttpError extends Error {
   /** Parsed body of an error answer, for providers that branch on error codes. Never log it. */
   readonly body: unknown;
 
-  constructor(message: string, status: number | undefined, outcomeUnknown: boolean, body?: unknown) {
+  constructor(
+    message: string,
+    status: number | undefined,
+    outcomeUnknown: boolean,
+    body?: unknown,
+  ) {
     super(message);
     this.status = status;
     this.outcomeUnknown = outcomeUnknown;
@@ -64,7 +69,12 @@ export function configureHttp(next: Partial<HttpOptions>): void {
   options = { ...defaults, ...next };
 }
 
-const TIMEOUTS = new Set(['TimeoutError', 'AbortError', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
+const TIMEOUTS = new Set([
+  'TimeoutError',
+  'AbortError',
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_BODY_TIMEOUT',
+]);
 const NEVER_SENT = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'UND_ERR_CONNECT_TIMEOUT']);
 
 export async function call(c: Call): Promise<Response> {
@@ -82,8 +92,14 @@ export async function call(c: Call): Promise<Response> {
         await sleep(backoffMs(attempt));
         continue;
       }
-      const why = TIMEOUTS.has(code) ? `no answer within ${options.timeoutMs / 1000} s` : `network error ${code}`;
-      throw new HttpError(`Could not ${c.what}: ${why} from ${host}.`, undefined, !neverSent && c.retry === 'once');
+      const why = TIMEOUTS.has(code)
+        ? `no answer within ${options.timeoutMs / 1000} s`
+        : `network error ${code}`;
+      throw new HttpError(
+        `Could not ${c.what}: ${why} from ${host}.`,
+        undefined,
+        !neverSent && c.retry === 'once',
+      );
     }
     if (res.status < 400) return res;
     const retriable = res.status === 429 || (c.retry === 'safe' && res.status >= 500);
@@ -110,7 +126,8 @@ async function once(c: Call): Promise<Response> {
   } else if (c.form) {
     headers['content-type'] = 'application/x-www-form-urlencoded';
     const params = new URLSearchParams();
-    for (const [k, v] of Object.entries(c.form)) for (const one of typeof v === 'string' ? [v] : v) params.append(k, one);
+    for (const [k, v] of Object.entries(c.form))
+      for (const one of typeof v === 'string' ? [v] : v) params.append(k, one);
     body = params.toString();
   }
   const dispatcher = proxyFor(c.url);
@@ -132,7 +149,8 @@ const proxies = new Map<string, Dispatcher | undefined>();
 /** The runner's proxy settings (https_proxy, no_proxy), as @actions/http-client reads them. */
 function proxyFor(url: string): Dispatcher | undefined {
   const origin = new URL(url).origin;
-  if (!proxies.has(origin)) proxies.set(origin, new HttpClient().getAgentDispatcher(origin) as Dispatcher | undefined);
+  if (!proxies.has(origin))
+    proxies.set(origin, new HttpClient().getAgentDispatcher(origin) as Dispatcher | undefined);
   return proxies.get(origin);
 }
 

@@ -31,8 +31,19 @@ export async function run(): Promise<void> {
     const settings = parseInputs((name) => core.getInput(name), process.env);
     configureHttp({ timeoutMs: settings.requestTimeoutMs });
     const budget: Budget = { deadline: Date.now() };
-    const gh = createGitHub({ token: settings.github.token, apiUrl: settings.github.apiUrl, timeoutMs: settings.requestTimeoutMs, budget, warn: core.warning });
-    const deps = { mask: core.setSecret, info: core.info, warn: core.warning, idToken: (aud: string) => core.getIDToken(aud) };
+    const gh = createGitHub({
+      token: settings.github.token,
+      apiUrl: settings.github.apiUrl,
+      timeoutMs: settings.requestTimeoutMs,
+      budget,
+      warn: core.warning,
+    });
+    const deps = {
+      mask: core.setSecret,
+      info: core.info,
+      warn: core.warning,
+      idToken: (aud: string) => core.getIDToken(aud),
+    };
     report = await runPipeline(settings, {
       provider: createProvider(settings.provider, deps),
       destination: new SecretStore(gh),
@@ -41,9 +52,18 @@ export async function run(): Promise<void> {
     });
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
-    report = { outcome: 'failed', rotated: false, targets: [], failure: message, nextStep: 'Nothing was changed at the provider unless the message says otherwise. Fix the cause and re-run the workflow.' };
+    report = {
+      outcome: 'failed',
+      rotated: false,
+      targets: [],
+      failure: message,
+      nextStep:
+        'Nothing was changed at the provider unless the message says otherwise. Fix the cause and re-run the workflow.',
+    };
   }
   setOutputs(report);
-  await writeSummary(summaryMarkdown(provider, report)).catch((err: unknown) => core.warning(`Could not write the job summary: ${(err as Error).message}`));
+  await writeSummary(summaryMarkdown(provider, report)).catch((err: unknown) =>
+    core.warning(`Could not write the job summary: ${(err as Error).message}`),
+  );
   if (report.failure) core.setFailed(report.failure);
 }

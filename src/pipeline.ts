@@ -57,34 +57,49 @@ const PREFLIGHT_BUDGET_MS = 15_000;
 export async function runPipeline(s: Settings, d: PipelineDeps): Promise<Report> {
   const { targets, secretName, clientIdSecretName } = s.github;
   const plan = (status: TargetResult['status']): TargetResult[] =>
-    targets.flatMap((t) => names(secretName, clientIdSecretName).map((secret) => ({ target: t.line, secret, status })));
+    targets.flatMap((t) =>
+      names(secretName, clientIdSecretName).map((secret) => ({ target: t.line, secret, status })),
+    );
 
   // 2. Preflight: nothing changes here, and any failure stops the run.
   d.budget.deadline = Date.now() + PREFLIGHT_BUDGET_MS;
-  d.info(`Preflight: authenticating to ${s.provider.name} and fetching the public key of ${targets.length} target(s).`);
-  const [credentialResult, keysResult] = await Promise.allSettled([d.provider.preflight(), d.destination.preflight(targets)]);
+  d.info(
+    `Preflight: authenticating to ${s.provider.name} and fetching the public key of ${targets.length} target(s).`,
+  );
+  const [credentialResult, keysResult] = await Promise.allSettled([
+    d.provider.preflight(),
+    d.destination.preflight(targets),
+  ]);
   if (credentialResult.status === 'rejected') throw credentialResult.reason;
   if (keysResult.status === 'rejected') throw keysResult.reason;
   const credential = credentialResult.value;
   d.info(`Found ${credential.description}.`);
   if (clientIdSecretName && !credential.clientId) {
-    throw new Error(`Input 'client-id-secret-name' is set but ${s.provider.name} did not report a client id for this credential.`);
+    throw new Error(
+      `Input 'client-id-secret-name' is set but ${s.provider.name} did not report a client id for this credential.`,
+    );
   }
 
   if (s.skipIfRotatedWithinMs !== undefined) {
     const first = targets[0]!;
     const updated = await d.destination.updatedAt(first, secretName);
     if (updated && Date.now() - updated.getTime() < s.skipIfRotatedWithinMs) {
-      d.info(`Secret ${secretName} in ${first.line} was updated at ${updated.toISOString()}, within skip-if-rotated-within: nothing to do.`);
+      d.info(
+        `Secret ${secretName} in ${first.line} was updated at ${updated.toISOString()}, within skip-if-rotated-within: nothing to do.`,
+      );
       return { outcome: 'skipped', rotated: false, credential, targets: plan('skipped') };
     }
   }
   if (s.dryRun) {
-    d.info('Dry run: inputs, provider authentication and every public key check out. Nothing was changed.');
+    d.info(
+      'Dry run: inputs, provider authentication and every public key check out. Nothing was changed.',
+    );
     return { outcome: 'dry-run', rotated: false, credential, targets: plan('skipped') };
   }
   if (credential.oldSecretDiesOnRotate && !s.recoveryKey) {
-    d.warn(`${s.provider.name} kills the old secret at once. Without recovery-public-key, a failure to store the new secret leaves it nowhere; set recovery-public-key.`);
+    d.warn(
+      `${s.provider.name} kills the old secret at once. Without recovery-public-key, a failure to store the new secret leaves it nowhere; set recovery-public-key.`,
+    );
   }
 
   // 3-4. Rotate once. From here on the new secret exists only in this process until it is stored.
@@ -93,12 +108,16 @@ export async function runPipeline(s: Settings, d: PipelineDeps): Promise<Report>
   d.mask(rotation.secret);
   d.mask(Buffer.from(rotation.secret).toString('base64'));
   const { secret: newSecret, ...rotationInfo } = rotation;
-  d.info(`Rotated ${credential.description}; storing the new secret in ${targets.length} target(s).`);
+  d.info(
+    `Rotated ${credential.description}; storing the new secret in ${targets.length} target(s).`,
+  );
 
   // 5. Store and verify everywhere; one failure does not stop the others.
   const clientId = rotation.clientId ?? credential.clientId;
   const writes = targets.flatMap((t) => {
-    const w: { t: Target; name: string; value: string }[] = [{ t, name: secretName, value: newSecret }];
+    const w: { t: Target; name: string; value: string }[] = [
+      { t, name: secretName, value: newSecret },
+    ];
     if (clientIdSecretName && clientId) w.push({ t, name: clientIdSecretName, value: clientId });
     return w;
   });
@@ -129,7 +148,14 @@ export async function runPipeline(s: Settings, d: PipelineDeps): Promise<Report>
       return { outcome: 'rotated', rotated: true, ...base, ...(retired ? { retired } : {}) };
     } catch (err) {
       const failure = `The new secret is stored and verified in every target, but retiring the previous secret failed: ${(err as Error).message}`;
-      return { outcome: 'failed', rotated: true, ...base, failure, nextStep: 'The previous secret still works. Remove it at the provider by hand, or re-run the workflow to rotate again.' };
+      return {
+        outcome: 'failed',
+        rotated: true,
+        ...base,
+        failure,
+        nextStep:
+          'The previous secret still works. Remove it at the provider by hand, or re-run the workflow to rotate again.',
+      };
     }
   }
 
@@ -161,7 +187,8 @@ export async function runPipeline(s: Settings, d: PipelineDeps): Promise<Report>
     ...(recovery ? { recovery } : {}),
     ...(undone ? { undone } : {}),
     failure: `${summary} ${where}${inUse}`,
-    nextStep: 'Fix the failing targets (see each error), then re-run the workflow: it rotates again and stores everywhere.',
+    nextStep:
+      'Fix the failing targets (see each error), then re-run the workflow: it rotates again and stores everywhere.',
   };
 }
 

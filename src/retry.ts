@@ -20,7 +20,10 @@ export function backoffMs(attempt: number, random: () => number = Math.random): 
 }
 
 /** `Retry-After` as seconds or an HTTP date; undefined when absent or unreadable. Capped at 60 s. */
-export function retryAfterMs(header: string | string[] | undefined, now = Date.now()): number | undefined {
+export function retryAfterMs(
+  header: string | string[] | undefined,
+  now = Date.now(),
+): number | undefined {
   const value = Array.isArray(header) ? header[0] : header;
   if (!value) return undefined;
   const seconds = Number(value);

@@ -8,10 +8,15 @@ export function setOutputs(r: Report): void {
   core.setOutput('client-id', r.rotation?.clientId ?? r.credential?.clientId ?? '');
   core.setOutput('credential-id', r.rotation?.credentialId ?? r.credential?.credentialId ?? '');
   core.setOutput('secret-expires-at', r.rotation?.expiresAt ?? '');
-  core.setOutput('targets', JSON.stringify(r.targets.map(({ target, secret, status }) => ({ target, secret, status }))));
+  core.setOutput(
+    'targets',
+    JSON.stringify(r.targets.map(({ target, secret, status }) => ({ target, secret, status }))),
+  );
   if (r.recovery) {
     core.setOutput('recovery', r.recovery);
-    core.info(`Recovery blob (the new secret sealed to recovery-public-key; open it as the README shows):\n${r.recovery}`);
+    core.info(
+      `Recovery blob (the new secret sealed to recovery-public-key; open it as the README shows):\n${r.recovery}`,
+    );
   }
 }
 
@@ -24,7 +29,13 @@ const TITLES: Record<Report['outcome'], string> = {
 
 export function summaryMarkdown(provider: string, r: Report): string {
   const c = r.credential;
-  const lines = [`## ${TITLES[r.outcome]}`, '', '| | |', '|---|---|', `| Provider | \`${provider}\` |`];
+  const lines = [
+    `## ${TITLES[r.outcome]}`,
+    '',
+    '| | |',
+    '|---|---|',
+    `| Provider | \`${provider}\` |`,
+  ];
   if (c) lines.push(`| Credential | ${escape(c.description)} |`);
   const clientId = r.rotation?.clientId ?? c?.clientId;
   if (clientId) lines.push(`| Client id | \`${escape(clientId)}\` |`);
@@ -34,11 +45,22 @@ export function summaryMarkdown(provider: string, r: Report): string {
   if (r.undone) lines.push(`| Undone | ${escape(r.undone)} |`);
   if (r.targets.length > 0) {
     lines.push('', '| Target | Secret | Status |', '|---|---|---|');
-    for (const t of r.targets) lines.push(`| \`${escape(t.target)}\` | \`${t.secret}\` | ${t.status}${t.error ? `: ${escape(t.error)}` : ''} |`);
+    for (const t of r.targets)
+      lines.push(
+        `| \`${escape(t.target)}\` | \`${t.secret}\` | ${t.status}${t.error ? `: ${escape(t.error)}` : ''} |`,
+      );
   }
   if (r.failure) lines.push('', `**What happened:** ${escape(r.failure)}`);
   if (r.nextStep) lines.push('', `**Next step:** ${escape(r.nextStep)}`);
-  if (r.recovery) lines.push('', 'Recovery blob (the new secret sealed to `recovery-public-key`):', '', '```', r.recovery, '```');
+  if (r.recovery)
+    lines.push(
+      '',
+      'Recovery blob (the new secret sealed to `recovery-public-key`):',
+      '',
+      '```',
+      r.recovery,
+      '```',
+    );
   return `${lines.join('\n')}\n`;
 }
 

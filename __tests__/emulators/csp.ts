@@ -38,8 +38,19 @@ interface Principal {
 }
 
 /** A CSP error body; also for armed faults, e.g. `fault('PUT', /secret$/, { status: 429, body: cspError(429) })`. */
-export function cspError(status: number, message = DEFAULT_MESSAGES[status] ?? 'Error', errorCode = `${status}`): Record<string, unknown> {
-  return { cspErrorCode: `${status}.${(status * 7) % 1000}`, errorCode, message, moduleCode: 520, requestId: randomUUID(), statusCode: status };
+export function cspError(
+  status: number,
+  message = DEFAULT_MESSAGES[status] ?? 'Error',
+  errorCode = `${status}`,
+): Record<string, unknown> {
+  return {
+    cspErrorCode: `${status}.${(status * 7) % 1000}`,
+    errorCode,
+    message,
+    moduleCode: 520,
+    requestId: randomUUID(),
+    statusCode: status,
+  };
 }
 
 const DEFAULT_MESSAGES: Record<number, string> = {
@@ -52,7 +63,10 @@ const DEFAULT_MESSAGES: Record<number, string> = {
   500: 'An unexpected error has occurred while processing the request',
 };
 
-const err = (status: number, message?: string, code?: string): Reply => ({ status, body: cspError(status, message, code) });
+const err = (status: number, message?: string, code?: string): Reply => ({
+  status,
+  body: cspError(status, message, code),
+});
 
 export class CspEmulator extends Emulator {
   readonly #apps = new Map<string, CspApp>();
@@ -67,10 +81,18 @@ export class CspEmulator extends Emulator {
     this.route('POST', `${API}/auth/api-tokens/authorize`, (r) => this.#fromApiToken(r));
     this.route('POST', `${API}/auth/authorize`, (r) => this.#fromClientCredentials(r));
     this.route('POST', `${API}/auth/token`, (r) => this.#fromClientCredentials(r));
-    this.route('GET', `${API}/orgs/:orgId/oauth-apps/:appId`, (r) => this.#managed(r, false, (app) => ({ status: 200, body: details(app) })));
-    this.route('PUT', SECRET_PATH, (r) => this.#managed(r, true, (app) => this.#regenerate(r, app)));
-    this.route('POST', SECRET_PATH, (r) => this.#managed(r, true, (app) => this.#startOverlap(r, app)));
-    this.route('DELETE', SECRET_PATH, (r) => this.#managed(r, true, (app) => this.#retirePrevious(app)));
+    this.route('GET', `${API}/orgs/:orgId/oauth-apps/:appId`, (r) =>
+      this.#managed(r, false, (app) => ({ status: 200, body: details(app) })),
+    );
+    this.route('PUT', SECRET_PATH, (r) =>
+      this.#managed(r, true, (app) => this.#regenerate(r, app)),
+    );
+    this.route('POST', SECRET_PATH, (r) =>
+      this.#managed(r, true, (app) => this.#startOverlap(r, app)),
+    );
+    this.route('DELETE', SECRET_PATH, (r) =>
+      this.#managed(r, true, (app) => this.#retirePrevious(app)),
+    );
   }
 
   /** Emulated time: `Date.now()` plus whatever `advance()` added. */
@@ -127,11 +149,22 @@ export class CspEmulator extends Emulator {
   }
 
   #issue(forbidden: boolean): Reply {
-    const access = fakeJwt({ sub: randomUUID(), iss: 'https://gaz.csp-vidm-prod.com', exp: Math.floor(this.now() / 1000) + 599 });
+    const access = fakeJwt({
+      sub: randomUUID(),
+      iss: 'https://gaz.csp-vidm-prod.com',
+      exp: Math.floor(this.now() / 1000) + 599,
+    });
     this.#accessTokens.set(access, { forbidden, expiresAt: this.now() + 599_000 });
     return {
       status: 200,
-      body: { access_token: access, expires_in: 599, id_token: fakeJwt({ sub: 'id' }), refresh_token: randomBytes(24).toString('hex'), scope: 'openid group_names', token_type: 'bearer' },
+      body: {
+        access_token: access,
+        expires_in: 599,
+        id_token: fakeJwt({ sub: 'id' }),
+        refresh_token: randomBytes(24).toString('hex'),
+        scope: 'openid group_names',
+        token_type: 'bearer',
+      },
     };
   }
 
@@ -147,31 +180,48 @@ export class CspEmulator extends Emulator {
 
   #fromClientCredentials(r: Request): Reply {
     const f = form(r);
-    if (f.get('grant_type') !== 'client_credentials') return err(400, 'unsupported_grant_type', 'unsupported_grant_type');
+    if (f.get('grant_type') !== 'client_credentials')
+      return err(400, 'unsupported_grant_type', 'unsupported_grant_type');
     const basic = /^Basic\s+(.+)$/i.exec(header(r, 'authorization') ?? '');
-    const pair = basic ? Buffer.from(basic[1]!, 'base64').toString('utf8') : `${f.get('client_id') ?? ''}:${f.get('client_secret') ?? ''}`;
+    const pair = basic
+      ? Buffer.from(basic[1]!, 'base64').toString('utf8')
+      : `${f.get('client_id') ?? ''}:${f.get('client_secret') ?? ''}`;
     const colon = pair.indexOf(':');
     const [id, secret] = colon < 0 ? [pair, ''] : [pair.slice(0, colon), pair.slice(colon + 1)];
     const app = this.#apps.get(id);
-    if (!app || !secret || !this.validSecrets(id).includes(secret)) return err(401, 'invalid_client: Bad client credentials', 'invalid_client');
+    if (!app || !secret || !this.validSecrets(id).includes(secret))
+      return err(401, 'invalid_client: Bad client credentials', 'invalid_client');
     return this.#issue(app.forbidden);
   }
 
   /** Authenticates the caller, finds the app in the org, and applies the rights and conflict checks. */
   #managed(r: Request, rotating: boolean, then: (app: CspApp) => Reply): Reply {
-    const bearer = /^Bearer\s+(.+)$/i.exec(header(r, 'authorization') ?? '')?.[1] ?? header(r, 'csp-auth-token');
+    const bearer =
+      /^Bearer\s+(.+)$/i.exec(header(r, 'authorization') ?? '')?.[1] ?? header(r, 'csp-auth-token');
     const principal = bearer ? this.#accessTokens.get(bearer) : undefined;
-    if (!principal || principal.expiresAt <= this.now()) return err(401, bearer ? 'The access token is invalid or expired' : 'Missing access token', 'invalid_token');
+    if (!principal || principal.expiresAt <= this.now())
+      return err(
+        401,
+        bearer ? 'The access token is invalid or expired' : 'Missing access token',
+        'invalid_token',
+      );
     if (principal.forbidden) return err(403, 'The user is forbidden to use the API', 'forbidden');
     const app = this.#apps.get(r.params['appId'] ?? '');
-    if (!app || app.orgId !== r.params['orgId']) return err(404, `OAuth app ${r.params['appId']} not found in organization ${r.params['orgId']}`, 'not_found');
-    if (rotating && app.conflict) return err(409, 'A secret operation is already in progress for this OAuth app', 'conflict');
+    if (!app || app.orgId !== r.params['orgId'])
+      return err(
+        404,
+        `OAuth app ${r.params['appId']} not found in organization ${r.params['orgId']}`,
+        'not_found',
+      );
+    if (rotating && app.conflict)
+      return err(409, 'A secret operation is already in progress for this OAuth app', 'conflict');
     return then(app);
   }
 
   #regenerate(r: Request, app: CspApp): Reply {
     const body = json(r);
-    if (!isObject(body) || Object.keys(body).length > 0) return err(400, 'An empty JSON body {} is required', 'invalid_request');
+    if (!isObject(body) || Object.keys(body).length > 0)
+      return err(400, 'An empty JSON body {} is required', 'invalid_request');
     app.current = `${randomBytes(18).toString('base64url')}aA1!`;
     app.previous = undefined;
     app.rotations += 1;
@@ -183,11 +233,29 @@ export class CspEmulator extends Emulator {
     if (!isObject(body)) return err(400, 'A JSON body is required', 'invalid_request');
     const secret = body['newClientSecret'];
     const window = body['secretRotationExpirationInSeconds'] ?? this.#overlapSeconds;
-    if (typeof secret !== 'string' || secret.length < 8 || !COMPLEX.every((re) => re.test(secret))) {
-      return err(400, 'The client secret must be at least 8 characters long and contain a lower-case letter, an upper-case letter, a digit and a special character', 'invalid_client_secret');
+    if (
+      typeof secret !== 'string' ||
+      secret.length < 8 ||
+      !COMPLEX.every((re) => re.test(secret))
+    ) {
+      return err(
+        400,
+        'The client secret must be at least 8 characters long and contain a lower-case letter, an upper-case letter, a digit and a special character',
+        'invalid_client_secret',
+      );
     }
-    if (secret === app.current) return err(400, 'The new client secret must differ from the current one', 'invalid_client_secret');
-    if (typeof window !== 'number' || !Number.isInteger(window) || window <= 0) return err(400, 'secretRotationExpirationInSeconds must be a positive integer', 'invalid_request');
+    if (secret === app.current)
+      return err(
+        400,
+        'The new client secret must differ from the current one',
+        'invalid_client_secret',
+      );
+    if (typeof window !== 'number' || !Number.isInteger(window) || window <= 0)
+      return err(
+        400,
+        'secretRotationExpirationInSeconds must be a positive integer',
+        'invalid_request',
+      );
     // Only two secrets ever: an earlier previous one dies now.
     app.previous = { secret: app.current, expiresAt: this.now() + window * 1000 };
     app.current = secret;

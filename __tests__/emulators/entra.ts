@@ -64,8 +64,12 @@ export class EntraEmulator extends Emulator {
     // `applications(appId='…')` is one path segment; `applications/{objectId}` is the other addressing form.
     for (const prefix of ['/v1.0/:segment', '/v1.0/applications/:objectId']) {
       this.route('GET', prefix, (r) => this.#graph(r, false, (app) => this.#get(r, app)));
-      this.route('POST', `${prefix}/addPassword`, (r) => this.#graph(r, true, (app) => this.#addPassword(r, app)));
-      this.route('POST', `${prefix}/removePassword`, (r) => this.#graph(r, true, (app) => this.#removePassword(r, app)));
+      this.route('POST', `${prefix}/addPassword`, (r) =>
+        this.#graph(r, true, (app) => this.#addPassword(r, app)),
+      );
+      this.route('POST', `${prefix}/removePassword`, (r) =>
+        this.#graph(r, true, (app) => this.#removePassword(r, app)),
+      );
     }
   }
 
@@ -79,11 +83,31 @@ export class EntraEmulator extends Emulator {
   }
 
   /** An application; initial passwords are already propagated. */
-  addApp(appId: string, options: { displayName?: string; initialPasswords?: readonly (string | { secretText: string; displayName?: string; endDateTime?: string })[] } = {}): EntraApp {
-    const app: EntraApp = { objectId: randomUUID(), appId, displayName: options.displayName ?? `App ${appId}`, passwords: [] };
+  addApp(
+    appId: string,
+    options: {
+      displayName?: string;
+      initialPasswords?: readonly (
+        string | { secretText: string; displayName?: string; endDateTime?: string }
+      )[];
+    } = {},
+  ): EntraApp {
+    const app: EntraApp = {
+      objectId: randomUUID(),
+      appId,
+      displayName: options.displayName ?? `App ${appId}`,
+      passwords: [],
+    };
     for (const p of options.initialPasswords ?? []) {
       const given = typeof p === 'string' ? { secretText: p } : p;
-      app.passwords.push(this.#password(given.secretText, given.displayName ?? 'initial', given.endDateTime, Number.NEGATIVE_INFINITY));
+      app.passwords.push(
+        this.#password(
+          given.secretText,
+          given.displayName ?? 'initial',
+          given.endDateTime,
+          Number.NEGATIVE_INFINITY,
+        ),
+      );
     }
     this.#apps.set(appId, app);
     return app;
@@ -117,70 +141,166 @@ export class EntraEmulator extends Emulator {
     if (this.#clients.get(appId)?.secret === secret) return true;
     const now = this.now();
     return (this.#apps.get(appId)?.passwords ?? []).some(
-      (p) => p.secretText === secret && p.addedAt + this.propagationDelayMs <= now && Date.parse(p.startDateTime) <= now && Date.parse(p.endDateTime) > now,
+      (p) =>
+        p.secretText === secret &&
+        p.addedAt + this.propagationDelayMs <= now &&
+        Date.parse(p.startDateTime) <= now &&
+        Date.parse(p.endDateTime) > now,
     );
   }
 
-  #password(secretText: string, displayName: string | null, endDateTime: string | undefined, addedAt: number): EntraPassword {
+  #password(
+    secretText: string,
+    displayName: string | null,
+    endDateTime: string | undefined,
+    addedAt: number,
+  ): EntraPassword {
     const start = new Date(this.now());
     const end = endDateTime ? new Date(endDateTime) : new Date(start.getTime() + TWO_YEARS_MS);
-    return { keyId: randomUUID(), displayName, startDateTime: start.toISOString(), endDateTime: end.toISOString(), hint: secretText.slice(0, 3), secretText, addedAt };
+    return {
+      keyId: randomUUID(),
+      displayName,
+      startDateTime: start.toISOString(),
+      endDateTime: end.toISOString(),
+      hint: secretText.slice(0, 3),
+      secretText,
+      addedAt,
+    };
   }
 
   #token(r: Request): Reply {
     const f = form(r);
     const tenant = r.params['tenant'] ?? '';
-    if (this.tenantId !== undefined && tenant !== this.tenantId) return aad(400, 'invalid_request', 90002, `Tenant '${tenant}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud.`);
+    if (this.tenantId !== undefined && tenant !== this.tenantId)
+      return aad(
+        400,
+        'invalid_request',
+        90002,
+        `Tenant '${tenant}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud.`,
+      );
     for (const name of ['grant_type', 'client_id', 'scope']) {
-      if (!f.get(name)) return aad(400, 'invalid_request', 900144, `The request body must contain the following parameter: '${name}'.`);
+      if (!f.get(name))
+        return aad(
+          400,
+          'invalid_request',
+          900144,
+          `The request body must contain the following parameter: '${name}'.`,
+        );
     }
-    if (f.get('grant_type') !== 'client_credentials') return aad(400, 'unsupported_grant_type', 70003, `The app requested an unsupported grant type '${f.get('grant_type')}'.`);
+    if (f.get('grant_type') !== 'client_credentials')
+      return aad(
+        400,
+        'unsupported_grant_type',
+        70003,
+        `The app requested an unsupported grant type '${f.get('grant_type')}'.`,
+      );
     const scope = f.get('scope')!;
     if (!scope.endsWith('/.default')) {
-      return aad(400, 'invalid_scope', 1002012, `The provided value for scope ${scope} is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI).`);
+      return aad(
+        400,
+        'invalid_scope',
+        1002012,
+        `The provided value for scope ${scope} is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI).`,
+      );
     }
     const clientId = f.get('client_id')!;
     const managing = this.#clients.get(clientId);
     if (!managing && !this.#apps.has(clientId)) {
-      return aad(400, 'unauthorized_client', 700016, `Application with identifier '${clientId}' was not found in the directory '${tenant}'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You may have sent your authentication request to the wrong tenant.`);
+      return aad(
+        400,
+        'unauthorized_client',
+        700016,
+        `Application with identifier '${clientId}' was not found in the directory '${tenant}'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You may have sent your authentication request to the wrong tenant.`,
+      );
     }
     const secret = f.get('client_secret');
     const assertion = f.get('client_assertion');
     if (secret !== null) {
       if (!this.secretWorks(clientId, secret)) {
-        return aad(401, 'invalid_client', 7000215, `Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '${clientId}'.`);
+        return aad(
+          401,
+          'invalid_client',
+          7000215,
+          `Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '${clientId}'.`,
+        );
       }
     } else if (assertion !== null) {
-      const refused = this.#checkAssertion(f.get('client_assertion_type'), assertion, managing !== undefined);
+      const refused = this.#checkAssertion(
+        f.get('client_assertion_type'),
+        assertion,
+        managing !== undefined,
+      );
       if (refused) return refused;
     } else {
-      return aad(401, 'invalid_client', 7000218, "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.");
+      return aad(
+        401,
+        'invalid_client',
+        7000218,
+        "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.",
+      );
     }
     const access = `eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9.${randomBytes(48).toString('base64url')}.${randomBytes(32).toString('base64url')}`;
     this.#tokens.set(access, { clientId, expiresAt: this.now() + 3_599_000 });
-    return { status: 200, body: { token_type: 'Bearer', expires_in: 3599, ext_expires_in: 3599, access_token: access } };
+    return {
+      status: 200,
+      body: { token_type: 'Bearer', expires_in: 3599, ext_expires_in: 3599, access_token: access },
+    };
   }
 
   /** GitHub's OIDC token, presented as a client assertion; the signature is not checked here. */
-  #checkAssertion(type: string | null, assertion: string, hasFederatedCredential: boolean): Reply | undefined {
-    if (type !== JWT_BEARER) return aad(400, 'invalid_request', 700025, `Client assertion type '${type}' is not supported.`);
+  #checkAssertion(
+    type: string | null,
+    assertion: string,
+    hasFederatedCredential: boolean,
+  ): Reply | undefined {
+    if (type !== JWT_BEARER)
+      return aad(
+        400,
+        'invalid_request',
+        700025,
+        `Client assertion type '${type}' is not supported.`,
+      );
     let claims: Record<string, unknown>;
     try {
-      claims = JSON.parse(Buffer.from(assertion.split('.')[1] ?? '', 'base64url').toString('utf8')) as Record<string, unknown>;
+      claims = JSON.parse(
+        Buffer.from(assertion.split('.')[1] ?? '', 'base64url').toString('utf8'),
+      ) as Record<string, unknown>;
     } catch {
       return aad(400, 'invalid_client', 50027, 'JWT token is invalid or malformed.');
     }
     const sub = String(claims['sub']);
     const expired = typeof claims['exp'] === 'number' && claims['exp'] * 1000 < this.now();
-    if (expired) return aad(400, 'invalid_client', 700024, 'Client assertion is not within its valid time range.');
+    if (expired)
+      return aad(
+        400,
+        'invalid_client',
+        700024,
+        'Client assertion is not within its valid time range.',
+      );
     if (!hasFederatedCredential || claims['iss'] !== GITHUB_ISSUER) {
-      return aad(400, 'invalid_request', 700211, `No matching federated identity record found for presented assertion issuer '${String(claims['iss'])}'.`);
+      return aad(
+        400,
+        'invalid_request',
+        700211,
+        `No matching federated identity record found for presented assertion issuer '${String(claims['iss'])}'.`,
+      );
     }
     const aud = Array.isArray(claims['aud']) ? claims['aud'] : [claims['aud']];
-    if (!aud.includes(EXCHANGE_AUDIENCE)) return aad(400, 'invalid_request', 700212, `No matching federated identity record found for presented assertion audience '${aud.join(',')}'.`);
+    if (!aud.includes(EXCHANGE_AUDIENCE))
+      return aad(
+        400,
+        'invalid_request',
+        700212,
+        `No matching federated identity record found for presented assertion audience '${aud.join(',')}'.`,
+      );
     const want = this.federatedSubject;
     if (want !== undefined && !(typeof want === 'string' ? sub === want : want.test(sub))) {
-      return aad(400, 'invalid_request', 700213, `No matching federated identity record found for presented assertion subject '${sub}'.`);
+      return aad(
+        400,
+        'invalid_request',
+        700213,
+        `No matching federated identity record found for presented assertion subject '${sub}'.`,
+      );
     }
     return undefined;
   }
@@ -190,54 +310,137 @@ export class EntraEmulator extends Emulator {
     const bearer = /^Bearer\s+(.+)$/i.exec(String(r.headers['authorization'] ?? ''))?.[1];
     const token = bearer ? this.#tokens.get(bearer) : undefined;
     if (!bearer) return graphError(401, 'InvalidAuthenticationToken', 'Access token is empty.');
-    if (!token) return graphError(401, 'InvalidAuthenticationToken', 'Access token validation failure. Invalid audience.');
-    if (token.expiresAt <= this.now()) return graphError(401, 'InvalidAuthenticationToken', 'Lifetime validation failed, the token is expired.');
+    if (!token)
+      return graphError(
+        401,
+        'InvalidAuthenticationToken',
+        'Access token validation failure. Invalid audience.',
+      );
+    if (token.expiresAt <= this.now())
+      return graphError(
+        401,
+        'InvalidAuthenticationToken',
+        'Lifetime validation failed, the token is expired.',
+      );
     let app: EntraApp | undefined;
     const objectId = r.params['objectId'];
     if (objectId !== undefined) app = [...this.#apps.values()].find((a) => a.objectId === objectId);
     else {
       const m = /^applications\(appId='([^']*)'\)$/.exec(r.params['segment'] ?? '');
-      if (!m) return graphError(400, 'BadRequest', `Resource not found for the segment '${r.params['segment']}'.`);
+      if (!m)
+        return graphError(
+          400,
+          'BadRequest',
+          `Resource not found for the segment '${r.params['segment']}'.`,
+        );
       app = this.#apps.get(m[1]!);
     }
     const client = this.#clients.get(token.clientId);
     // An app signed in as itself has no Graph application permissions.
-    if (!client) return graphError(403, 'Authorization_RequestDenied', 'Insufficient privileges to complete the operation.');
-    if (!app) return graphError(404, 'Request_ResourceNotFound', `Resource '${objectId ?? r.params['segment']}' does not exist or one of its queried reference-property objects are not present.`);
-    if (writes && !client.canWrite) return graphError(403, 'Authorization_RequestDenied', 'Insufficient privileges to complete the operation.');
+    if (!client)
+      return graphError(
+        403,
+        'Authorization_RequestDenied',
+        'Insufficient privileges to complete the operation.',
+      );
+    if (!app)
+      return graphError(
+        404,
+        'Request_ResourceNotFound',
+        `Resource '${objectId ?? r.params['segment']}' does not exist or one of its queried reference-property objects are not present.`,
+      );
+    if (writes && !client.canWrite)
+      return graphError(
+        403,
+        'Authorization_RequestDenied',
+        'Insufficient privileges to complete the operation.',
+      );
     return then(app);
   }
 
   #get(r: Request, app: EntraApp): Reply {
-    const passwordCredentials = app.passwords.map(({ secretText: _s, addedAt: _a, ...p }) => ({ customKeyIdentifier: null, ...p, secretText: null }));
-    const full: Record<string, unknown> = { id: app.objectId, appId: app.appId, displayName: app.displayName, keyCredentials: [], passwordCredentials };
-    const select = r.query.get('$select')?.split(',').map((s) => s.trim()).filter(Boolean);
-    const body = select ? Object.fromEntries(Object.entries(full).filter(([k]) => k === 'id' || select.includes(k))) : full;
-    return { status: 200, body: { '@odata.context': 'https://graph.microsoft.com/v1.0/$metadata#applications/$entity', ...body } };
+    const passwordCredentials = app.passwords.map(({ secretText: _s, addedAt: _a, ...p }) => ({
+      customKeyIdentifier: null,
+      ...p,
+      secretText: null,
+    }));
+    const full: Record<string, unknown> = {
+      id: app.objectId,
+      appId: app.appId,
+      displayName: app.displayName,
+      keyCredentials: [],
+      passwordCredentials,
+    };
+    const select = r.query
+      .get('$select')
+      ?.split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
+    const body = select
+      ? Object.fromEntries(Object.entries(full).filter(([k]) => k === 'id' || select.includes(k)))
+      : full;
+    return {
+      status: 200,
+      body: {
+        '@odata.context': 'https://graph.microsoft.com/v1.0/$metadata#applications/$entity',
+        ...body,
+      },
+    };
   }
 
   #addPassword(r: Request, app: EntraApp): Reply {
-    const body = json(r) as { passwordCredential?: { displayName?: unknown; endDateTime?: unknown } } | undefined;
-    if (typeof body !== 'object' || body === null) return graphError(400, 'BadRequest', 'Unable to read JSON request payload. Please ensure Content-Type header is set and payload is of valid JSON format.');
+    const body = json(r) as
+      { passwordCredential?: { displayName?: unknown; endDateTime?: unknown } } | undefined;
+    if (typeof body !== 'object' || body === null)
+      return graphError(
+        400,
+        'BadRequest',
+        'Unable to read JSON request payload. Please ensure Content-Type header is set and payload is of valid JSON format.',
+      );
     const pc = body.passwordCredential ?? {};
     const end = pc.endDateTime;
-    if (end !== undefined && (typeof end !== 'string' || Number.isNaN(Date.parse(end)))) return graphError(400, 'BadRequest', "Invalid value specified for property 'endDateTime' of resource 'PasswordCredential'.");
+    if (end !== undefined && (typeof end !== 'string' || Number.isNaN(Date.parse(end))))
+      return graphError(
+        400,
+        'BadRequest',
+        "Invalid value specified for property 'endDateTime' of resource 'PasswordCredential'.",
+      );
     const secret = `${randomBytes(2).toString('hex').slice(0, 3)}8Q~${randomBytes(26).toString('base64url').slice(0, 34)}`;
-    const p = this.#password(secret, typeof pc.displayName === 'string' ? pc.displayName : null, end, this.now());
+    const p = this.#password(
+      secret,
+      typeof pc.displayName === 'string' ? pc.displayName : null,
+      end,
+      this.now(),
+    );
     app.passwords.push(p);
     const { addedAt: _a, ...visible } = p;
-    return { status: 200, body: { '@odata.context': 'https://graph.microsoft.com/v1.0/$metadata#microsoft.graph.passwordCredential', customKeyIdentifier: null, ...visible } };
+    return {
+      status: 200,
+      body: {
+        '@odata.context':
+          'https://graph.microsoft.com/v1.0/$metadata#microsoft.graph.passwordCredential',
+        customKeyIdentifier: null,
+        ...visible,
+      },
+    };
   }
 
   #removePassword(r: Request, app: EntraApp): Reply {
     const keyId = (json(r) as { keyId?: unknown } | undefined)?.keyId;
-    if (typeof keyId !== 'string') return graphError(400, 'BadRequest', "The request body must contain the parameter 'keyId'.");
+    if (typeof keyId !== 'string')
+      return graphError(400, 'BadRequest', "The request body must contain the parameter 'keyId'.");
     const before = app.passwords.length;
     const gone = app.passwords.filter((p) => p.keyId === keyId);
     app.passwords = app.passwords.filter((p) => p.keyId !== keyId);
-    if (gone.length) this.#removed.set(app.appId, [...(this.#removed.get(app.appId) ?? []), ...gone]);
+    if (gone.length)
+      this.#removed.set(app.appId, [...(this.#removed.get(app.appId) ?? []), ...gone]);
     // Unverified: Graph's exact answer for an unknown keyId; 404 is the closest documented shape.
-    if (app.passwords.length === before) return graphError(404, 'Request_ResourceNotFound', `No password credential found with keyId ${keyId}.`);
+    if (app.passwords.length === before)
+      return graphError(
+        404,
+        'Request_ResourceNotFound',
+        `No password credential found with keyId ${keyId}.`,
+      );
     return { status: 204 };
   }
 }
@@ -245,7 +448,10 @@ export class EntraEmulator extends Emulator {
 /** An Entra login error: `AADSTSnnn: text`, then trace lines after CRLFs as Entra sends them. */
 export function aad(status: number, error: string, code: number, text: string): Reply {
   const trace = randomUUID();
-  const timestamp = new Date().toISOString().replace('T', ' ').replace(/\.\d+Z$/, 'Z');
+  const timestamp = new Date()
+    .toISOString()
+    .replace('T', ' ')
+    .replace(/\.\d+Z$/, 'Z');
   return {
     status,
     body: {
@@ -262,7 +468,20 @@ export function aad(status: number, error: string, code: number, text: string): 
 
 /** A Graph error body; also for armed faults. */
 export function graphError(status: number, code: string, message: string): Reply {
-  return { status, body: { error: { code, message, innerError: { date: new Date().toISOString(), 'request-id': randomUUID(), 'client-request-id': randomUUID() } } } };
+  return {
+    status,
+    body: {
+      error: {
+        code,
+        message,
+        innerError: {
+          date: new Date().toISOString(),
+          'request-id': randomUUID(),
+          'client-request-id': randomUUID(),
+        },
+      },
+    },
+  };
 }
 
 export async function startEntra(options: EntraOptions = {}): Promise<EntraEmulator> {

@@ -1,5 +1,6 @@
 // Validates requests and responses against GitHub's own OpenAPI description of the secrets endpoints
-// (shared/reference/github-secrets-openapi.json), so the emulator accepts only what GitHub would.
+// (github-secrets-openapi.json beside this file, an excerpt of @octokit/openapi made by
+// scripts/openapi-excerpt.mjs), so the emulator accepts only what GitHub would.
 import { readFileSync } from 'node:fs';
 import { Ajv, type ValidateFunction } from 'ajv';
 import addFormatsModule from 'ajv-formats';
@@ -10,11 +11,14 @@ interface Operation {
   responses: Record<string, { content?: { 'application/json'?: { schema: object } } }>;
 }
 
-const SPEC_URL = new URL('../../../shared/reference/github-secrets-openapi.json', import.meta.url);
-const spec = JSON.parse(readFileSync(SPEC_URL, 'utf8')) as { paths: Record<string, Record<string, Operation>> };
+const SPEC_URL = new URL('./github-secrets-openapi.json', import.meta.url);
+const spec = JSON.parse(readFileSync(SPEC_URL, 'utf8')) as {
+  paths: Record<string, Record<string, Operation>>;
+};
 const ajv = new Ajv({ strict: false, allErrors: true });
 // ajv-formats is CommonJS; its default export arrives wrapped under ESM.
-const addFormats = ((addFormatsModule as unknown as { default?: unknown }).default ?? addFormatsModule) as (a: Ajv) => void;
+const addFormats = ((addFormatsModule as unknown as { default?: unknown }).default ??
+  addFormatsModule) as (a: Ajv) => void;
 addFormats(ajv);
 
 const compiled = new Map<object, ValidateFunction>();
@@ -44,17 +48,25 @@ export interface Checked {
 /** Checks a request: known path, allowed method, path parameters and JSON body per the description. */
 export function checkRequest(method: string, path: string, body: unknown): Checked {
   // Literal segments win over parameters (`public-key` is not a secret name).
-  const matches = templates.filter((t) => t.pattern.test(path)).sort((a, b) => a.names.length - b.names.length);
+  const matches = templates
+    .filter((t) => t.pattern.test(path))
+    .sort((a, b) => a.names.length - b.names.length);
   const match = matches[0];
   if (!match) return { template: undefined, errors: [], operation: undefined };
   const operation = spec.paths[match.template]![method.toLowerCase()];
-  if (!operation) return { template: match.template, errors: [`${method} is not an operation of ${match.template}`], operation: undefined };
+  if (!operation)
+    return {
+      template: match.template,
+      errors: [`${method} is not an operation of ${match.template}`],
+      operation: undefined,
+    };
   const errors: string[] = [];
   const values = match.pattern.exec(path)!.slice(1).map(decodeURIComponent);
   for (const p of operation.parameters ?? []) {
     if (p.in !== 'path') continue;
     const v = validator(p.schema);
-    if (!v(values[match.names.indexOf(p.name)])) errors.push(`path parameter ${p.name}: ${ajv.errorsText(v.errors)}`);
+    if (!v(values[match.names.indexOf(p.name)]))
+      errors.push(`path parameter ${p.name}: ${ajv.errorsText(v.errors)}`);
   }
   const schema = operation.requestBody?.content['application/json'].schema;
   if (schema) {
@@ -65,12 +77,25 @@ export function checkRequest(method: string, path: string, body: unknown): Check
 }
 
 /** Checks the emulator's own answer against the description of that status. */
-export function checkResponse(checked: Checked, method: string, status: number, body: unknown): string[] {
+export function checkResponse(
+  checked: Checked,
+  method: string,
+  status: number,
+  body: unknown,
+): string[] {
   const response = checked.operation?.responses[String(status)];
   if (!checked.operation || status >= 400) return [];
-  if (!response) return [`${method} ${checked.template} answered ${status}, which the description does not list`];
+  if (!response)
+    return [
+      `${method} ${checked.template} answered ${status}, which the description does not list`,
+    ];
   const schema = response.content?.['application/json']?.schema;
-  if (!schema) return body === undefined ? [] : [`${method} ${checked.template} ${status} has a body the description does not list`];
+  if (!schema)
+    return body === undefined
+      ? []
+      : [`${method} ${checked.template} ${status} has a body the description does not list`];
   const v = validator(schema);
-  return v(body) ? [] : [`${method} ${checked.template} ${status} response: ${ajv.errorsText(v.errors)}`];
+  return v(body)
+    ? []
+    : [`${method} ${checked.template} ${status} response: ${ajv.errorsText(v.errors)}`];
 }

@@ -37,7 +37,10 @@ export interface GitHubOptions {
 
 /** GitHub stamps times to the second. */
 const stamp = (ms = Date.now()): string => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
-const notFound: Reply = { status: 404, body: { message: 'Not Found', documentation_url: 'https://docs.github.com/rest' } };
+const notFound: Reply = {
+  status: 404,
+  body: { message: 'Not Found', documentation_url: 'https://docs.github.com/rest' },
+};
 
 export class GitHubEmulator extends Emulator {
   readonly token: string;
@@ -59,7 +62,8 @@ export class GitHubEmulator extends Emulator {
     super();
     this.token = o.token ?? 'ghs_emulatortoken000000000000000000000';
     this.#sameKeyIds = o.sameKeyIds ?? false;
-    for (const method of ['GET', 'PUT', 'DELETE', 'POST', 'PATCH']) this.route(method, '/*path', (r) => this.#serve(r));
+    for (const method of ['GET', 'PUT', 'DELETE', 'POST', 'PATCH'])
+      this.route(method, '/*path', (r) => this.#serve(r));
   }
 
   get oidcRequestUrl(): string {
@@ -67,7 +71,11 @@ export class GitHubEmulator extends Emulator {
   }
 
   addRepo(fullName: string, o: { id?: number; environments?: readonly string[] } = {}): void {
-    this.#repos.set(fullName.toLowerCase(), { id: o.id ?? this.#nextId++, fullName, environments: new Set(o.environments ?? []) });
+    this.#repos.set(fullName.toLowerCase(), {
+      id: o.id ?? this.#nextId++,
+      fullName,
+      environments: new Set(o.environments ?? []),
+    });
   }
 
   addOrg(org: string): void {
@@ -80,7 +88,11 @@ export class GitHubEmulator extends Emulator {
   }
 
   seedSecret(scope: string, name: string, value: string, updatedAt = stamp()): void {
-    this.#scope(scope).secrets.set(name.toUpperCase(), { value, created_at: updatedAt, updated_at: updatedAt });
+    this.#scope(scope).secrets.set(name.toUpperCase(), {
+      value,
+      created_at: updatedAt,
+      updated_at: updatedAt,
+    });
   }
 
   publicKey(scope: string): { key_id: string; key: string } {
@@ -90,7 +102,9 @@ export class GitHubEmulator extends Emulator {
 
   /** Every stored plaintext of secrets called `name`, in any scope, for leak scans. */
   allValues(name: string): string[] {
-    return [...this.#scopes.values()].flatMap((s) => [...s.secrets.entries()].filter(([n]) => n === name.toUpperCase()).map(([, v]) => v.value));
+    return [...this.#scopes.values()].flatMap((s) =>
+      [...s.secrets.entries()].filter(([n]) => n === name.toUpperCase()).map(([, v]) => v.value),
+    );
   }
 
   /** PUTs in `scope` (or everywhere) answer success but change nothing: a write that claims success and did nothing. */
@@ -99,12 +113,19 @@ export class GitHubEmulator extends Emulator {
   }
 
   /** Answers 403 with GitHub's secondary rate limit message, as @octokit/plugin-throttling expects it. */
-  secondaryRateLimit(method: string, path: RegExp, o: { times: number; retryAfterSeconds: number }): void {
+  secondaryRateLimit(
+    method: string,
+    path: RegExp,
+    o: { times: number; retryAfterSeconds: number },
+  ): void {
     this.fault(method, path, {
       status: 403,
       times: o.times,
       headers: { 'retry-after': String(o.retryAfterSeconds) },
-      body: { message: 'You have exceeded a secondary rate limit. Please wait a few minutes before you try again.' },
+      body: {
+        message:
+          'You have exceeded a secondary rate limit. Please wait a few minutes before you try again.',
+      },
     });
   }
 
@@ -112,7 +133,12 @@ export class GitHubEmulator extends Emulator {
     let s = this.#scopes.get(key);
     if (!s) {
       const { publicKey, privateKey } = sodium.crypto_box_keypair();
-      s = { keyId: this.#sameKeyIds ? '568250167242549743' : String(randomInt(1e11, 1e12)), publicKey, privateKey, secrets: new Map() };
+      s = {
+        keyId: this.#sameKeyIds ? '568250167242549743' : String(randomInt(1e11, 1e12)),
+        publicKey,
+        privateKey,
+        secrets: new Map(),
+      };
       this.#scopes.set(key, s);
     }
     return s;
@@ -121,7 +147,8 @@ export class GitHubEmulator extends Emulator {
   async #serve(r: Request): Promise<Reply> {
     if (r.path === '/_oidc/token') return this.#oidc(r);
     const auth = /^(?:token|bearer) (.+)$/i.exec(r.headers.authorization ?? '')?.[1];
-    if (auth !== this.token && auth !== this.readOnlyToken) return { status: 401, body: { message: 'Bad credentials' } };
+    if (auth !== this.token && auth !== this.readOnlyToken)
+      return { status: 401, body: { message: 'Bad credentials' } };
     let body: unknown;
     if (r.text !== '') {
       try {
@@ -143,13 +170,30 @@ export class GitHubEmulator extends Emulator {
   #dispatch(r: Request, body: unknown, readOnly: boolean, checked: Checked): Reply {
     const repoOnly = /^\/repos\/([^/]+)\/([^/]+)$/.exec(r.path);
     if (repoOnly && r.method === 'GET') {
-      const repo = this.#repos.get(`${decodeURIComponent(repoOnly[1]!)}/${decodeURIComponent(repoOnly[2]!)}`.toLowerCase());
-      return repo ? { status: 200, body: { id: repo.id, name: repo.fullName.split('/')[1], full_name: repo.fullName, owner: { login: repo.fullName.split('/')[0] } } } : notFound;
+      const repo = this.#repos.get(
+        `${decodeURIComponent(repoOnly[1]!)}/${decodeURIComponent(repoOnly[2]!)}`.toLowerCase(),
+      );
+      return repo
+        ? {
+            status: 200,
+            body: {
+              id: repo.id,
+              name: repo.fullName.split('/')[1],
+              full_name: repo.fullName,
+              owner: { login: repo.fullName.split('/')[0] },
+            },
+          }
+        : notFound;
     }
     if (!checked.template) return notFound;
-    const m = /^\/(?:repos\/([^/]+)\/([^/]+)\/(actions|dependabot|environments\/([^/]+))|orgs\/([^/]+)\/(actions|dependabot))\/secrets(?:\/([^/]+))?$/.exec(r.path);
+    const m =
+      /^\/(?:repos\/([^/]+)\/([^/]+)\/(actions|dependabot|environments\/([^/]+))|orgs\/([^/]+)\/(actions|dependabot))\/secrets(?:\/([^/]+))?$/.exec(
+        r.path,
+      );
     if (!m) return notFound; // codespaces and listing paths are described but not emulated
-    const [, owner, name, repoKind, env, org, orgKind, last] = m.map((x) => (x === undefined ? undefined : decodeURIComponent(x)));
+    const [, owner, name, repoKind, env, org, orgKind, last] = m.map((x) =>
+      x === undefined ? undefined : decodeURIComponent(x),
+    );
     let scopeKey: string;
     if (org !== undefined) {
       if (!this.#orgs.has(org.toLowerCase())) return notFound;
@@ -159,48 +203,81 @@ export class GitHubEmulator extends Emulator {
       if (!repo) return notFound;
       if (env !== undefined && !repo.environments.has(env)) return notFound;
       const full = `${owner}/${name}`.toLowerCase();
-      scopeKey = env !== undefined ? `env:${full}:${env}` : `${repoKind === 'actions' ? 'repo' : 'dependabot'}:${full}`;
+      scopeKey =
+        env !== undefined
+          ? `env:${full}:${env}`
+          : `${repoKind === 'actions' ? 'repo' : 'dependabot'}:${full}`;
     }
     const scope = this.#scope(scopeKey);
     const isOrg = org !== undefined;
     if (last === 'public-key' && r.method === 'GET') {
-      if (readOnly) return { status: 403, body: { message: 'Resource not accessible by integration' } };
-      return { status: 200, body: { key_id: scope.keyId, key: Buffer.from(scope.publicKey).toString('base64') } };
+      if (readOnly)
+        return { status: 403, body: { message: 'Resource not accessible by integration' } };
+      return {
+        status: 200,
+        body: { key_id: scope.keyId, key: Buffer.from(scope.publicKey).toString('base64') },
+      };
     }
     if (last === undefined) return notFound;
     const secretName = last.toUpperCase();
     if (r.method === 'GET') {
       const s = scope.secrets.get(secretName);
       if (!s) return notFound;
-      const out: Record<string, unknown> = { name: secretName, created_at: s.created_at, updated_at: s.updated_at };
+      const out: Record<string, unknown> = {
+        name: secretName,
+        created_at: s.created_at,
+        updated_at: s.updated_at,
+      };
       if (isOrg) out['visibility'] = s.visibility ?? 'private';
-      if (isOrg && s.visibility === 'selected') out['selected_repositories_url'] = `${this.url}${r.path}/repositories`;
+      if (isOrg && s.visibility === 'selected')
+        out['selected_repositories_url'] = `${this.url}${r.path}/repositories`;
       return { status: 200, body: out };
     }
     if (r.method === 'DELETE') return scope.secrets.delete(secretName) ? { status: 204 } : notFound;
     if (r.method !== 'PUT') return notFound;
-    if (readOnly) return { status: 403, body: { message: 'Resource not accessible by integration' } };
+    if (readOnly)
+      return { status: 403, body: { message: 'Resource not accessible by integration' } };
     return this.#put(scopeKey, scope, secretName, body as Record<string, unknown>, isOrg);
   }
 
-  #put(scopeKey: string, scope: Scope, name: string, body: Record<string, unknown>, isOrg: boolean): Reply {
-    if (!/^[A-Z_][A-Z0-9_]*$/.test(name) || name.startsWith('GITHUB_')) return { status: 422, body: { message: 'Secret names can only contain alphanumeric characters or underscores' } };
-    if (body['key_id'] !== scope.keyId) return { status: 422, body: { message: 'Bad request: key_id does not match' } };
+  #put(
+    scopeKey: string,
+    scope: Scope,
+    name: string,
+    body: Record<string, unknown>,
+    isOrg: boolean,
+  ): Reply {
+    if (!/^[A-Z_][A-Z0-9_]*$/.test(name) || name.startsWith('GITHUB_'))
+      return {
+        status: 422,
+        body: { message: 'Secret names can only contain alphanumeric characters or underscores' },
+      };
+    if (body['key_id'] !== scope.keyId)
+      return { status: 422, body: { message: 'Bad request: key_id does not match' } };
     let value: string;
     try {
-      value = sodium.to_string(sodium.crypto_box_seal_open(Buffer.from(String(body['encrypted_value']), 'base64'), scope.publicKey, scope.privateKey));
+      value = sodium.to_string(
+        sodium.crypto_box_seal_open(
+          Buffer.from(String(body['encrypted_value']), 'base64'),
+          scope.publicKey,
+          scope.privateKey,
+        ),
+      );
     } catch {
       return { status: 422, body: { message: 'Bad request: could not decrypt' } };
     }
     const existing = scope.secrets.get(name);
-    if (this.#frozen.has('*') || this.#frozen.has(scopeKey)) return { status: existing ? 204 : 201, ...(existing ? {} : { body: {} }) };
+    if (this.#frozen.has('*') || this.#frozen.has(scopeKey))
+      return { status: existing ? 204 : 201, ...(existing ? {} : { body: {} }) };
     const now = stamp();
     const stored: StoredSecret = {
       value,
       created_at: existing?.created_at ?? now,
       updated_at: now,
       ...(isOrg ? { visibility: String(body['visibility'] ?? 'private') } : {}),
-      ...(isOrg && Array.isArray(body['selected_repository_ids']) ? { selected_repository_ids: (body['selected_repository_ids'] as unknown[]).map(Number) } : {}),
+      ...(isOrg && Array.isArray(body['selected_repository_ids'])
+        ? { selected_repository_ids: (body['selected_repository_ids'] as unknown[]).map(Number) }
+        : {}),
     };
     scope.secrets.set(name, stored);
     return existing ? { status: 204 } : { status: 201, body: {} };
@@ -208,11 +285,17 @@ export class GitHubEmulator extends Emulator {
 
   /** The runner's OIDC endpoint that core.getIDToken() calls. */
   #oidc(r: Request): Reply {
-    if (r.headers.authorization !== `Bearer ${this.oidcRequestToken}`) return { status: 401, body: { message: 'bad request token' } };
+    if (r.headers.authorization !== `Bearer ${this.oidcRequestToken}`)
+      return { status: 401, body: { message: 'bad request token' } };
     const aud = r.query.get('audience') ?? '';
     this.oidcAudiences.push(aud);
     const b64 = (o: object): string => Buffer.from(JSON.stringify(o)).toString('base64url');
-    const payload = { aud, iss: 'https://token.actions.githubusercontent.com', sub: 'repo:octo/app:environment:secret-rotation', exp: Math.floor(Date.now() / 1000) + 300 };
+    const payload = {
+      aud,
+      iss: 'https://token.actions.githubusercontent.com',
+      sub: 'repo:octo/app:environment:secret-rotation',
+      exp: Math.floor(Date.now() / 1000) + 300,
+    };
     const jwt = `${b64({ alg: 'RS256', typ: 'JWT' })}.${b64(payload)}.${randomBytes(32).toString('base64url')}`;
     this.issuedOidcTokens.push(jwt);
     return { status: 200, body: { value: jwt } };

@@ -119,7 +119,10 @@ export class Emulator {
 
   /** Arms a fault for requests whose method is `method` (or `*`) and whose path matches `path` (a regex or an exact string). */
   fault(method: string, path: string | RegExp, fault: Fault): this {
-    const pattern = typeof path === 'string' ? new RegExp(`^${path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`) : path;
+    const pattern =
+      typeof path === 'string'
+        ? new RegExp(`^${path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`)
+        : path;
     this.#faults.push({ ...fault, method, pattern, left: fault.times ?? Number.POSITIVE_INFINITY });
     return this;
   }
@@ -131,7 +134,9 @@ export class Emulator {
   /** Requests whose method and path match, for assertions. */
   calls(method: string, path: string | RegExp): LoggedRequest[] {
     return this.requests.filter(
-      (r) => (method === '*' || r.method === method) && (typeof path === 'string' ? r.path === path : path.test(r.path)),
+      (r) =>
+        (method === '*' || r.method === method) &&
+        (typeof path === 'string' ? r.path === path : path.test(r.path)),
     );
   }
 
@@ -147,12 +152,23 @@ export class Emulator {
     };
 
     const fault = this.#faults.find(
-      (f) => f.left > 0 && (f.method === '*' || f.method === method) && f.pattern.test(path) && (f.bodyIncludes === undefined || text.includes(f.bodyIncludes)),
+      (f) =>
+        f.left > 0 &&
+        (f.method === '*' || f.method === method) &&
+        f.pattern.test(path) &&
+        (f.bodyIncludes === undefined || text.includes(f.bodyIncludes)),
     );
     if (fault) fault.left -= 1;
     if (fault?.delayMs) await new Promise((r) => setTimeout(r, fault.delayMs));
 
-    const request: Request = { method, path, query: url.searchParams, headers: req.headers, text, params: {} };
+    const request: Request = {
+      method,
+      path,
+      query: url.searchParams,
+      headers: req.headers,
+      text,
+      params: {},
+    };
     if (fault && !fault.afterEffect && (fault.drop || fault.hang || fault.status !== undefined)) {
       if (fault.drop) {
         log('dropped');
@@ -164,7 +180,11 @@ export class Emulator {
         return;
       }
       log(fault.status!);
-      send(res, { status: fault.status!, body: fault.body, ...(fault.headers ? { headers: fault.headers } : {}) });
+      send(res, {
+        status: fault.status!,
+        body: fault.body,
+        ...(fault.headers ? { headers: fault.headers } : {}),
+      });
       return;
     }
 
@@ -184,7 +204,11 @@ export class Emulator {
       return;
     }
     if (fault?.afterEffect && fault.status !== undefined) {
-      reply = { status: fault.status, body: fault.body, ...(fault.headers ? { headers: fault.headers } : {}) };
+      reply = {
+        status: fault.status,
+        body: fault.body,
+        ...(fault.headers ? { headers: fault.headers } : {}),
+      };
     }
     log(reply.status);
     send(res, reply);
@@ -195,7 +219,9 @@ export class Emulator {
       if (r.method !== req.method) continue;
       const m = r.pattern.exec(req.path);
       if (!m) continue;
-      req.params = Object.fromEntries(r.names.map((n, i) => [n, decodeURIComponent(m[i + 1] ?? '')]));
+      req.params = Object.fromEntries(
+        r.names.map((n, i) => [n, decodeURIComponent(m[i + 1] ?? '')]),
+      );
       return r.handler(req);
     }
     return { status: 404, body: { message: 'Not Found' } };
@@ -207,7 +233,8 @@ function send(res: ServerResponse, reply: Reply): void {
   let payload = '';
   if (reply.body !== undefined) {
     payload = typeof reply.body === 'string' ? reply.body : JSON.stringify(reply.body);
-    headers['content-type'] ??= typeof reply.body === 'string' ? 'text/plain' : 'application/json; charset=utf-8';
+    headers['content-type'] ??=
+      typeof reply.body === 'string' ? 'text/plain' : 'application/json; charset=utf-8';
   }
   res.writeHead(reply.status, headers);
   res.end(payload);

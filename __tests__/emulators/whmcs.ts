@@ -51,7 +51,17 @@ export interface WhmcsUpdate {
 
 const GRANT_TYPES = ['authorization_code', 'single_sign_on'];
 const CREATED_AT = '2026-01-02 10:00:00';
-const UPDATE_FIELDS = ['credentialId', 'clientApiIdentifier', 'name', 'description', 'grantType', 'scope', 'serviceId', 'logoUri', 'resetSecret'] as const;
+const UPDATE_FIELDS = [
+  'credentialId',
+  'clientApiIdentifier',
+  'name',
+  'description',
+  'grantType',
+  'scope',
+  'serviceId',
+  'logoUri',
+  'resetSecret',
+] as const;
 
 export class WhmcsEmulator extends Emulator {
   identifier: string;
@@ -72,11 +82,23 @@ export class WhmcsEmulator extends Emulator {
     this.ipAllowList = o.ipAllowList ?? false;
     this.authErrorStatus = o.authErrorStatus ?? 200;
     this.errorStatus = o.errorStatus ?? 200;
-    this.permittedScopes = o.permittedScopes ?? ['clientarea:sso', 'clientarea:billing_info', 'clientarea:announcements'];
+    this.permittedScopes = o.permittedScopes ?? [
+      'clientarea:sso',
+      'clientarea:billing_info',
+      'clientarea:announcements',
+    ];
     this.route('POST', '/includes/api.php', (r) => this.#api(r));
   }
 
-  addCredential(c: { credentialId: number; clientIdentifier: string; secret: string; grantType?: string; serviceId?: number; name?: string; scope?: string }): WhmcsCredential {
+  addCredential(c: {
+    credentialId: number;
+    clientIdentifier: string;
+    secret: string;
+    grantType?: string;
+    serviceId?: number;
+    name?: string;
+    scope?: string;
+  }): WhmcsCredential {
     const credential: WhmcsCredential = {
       credentialId: c.credentialId,
       clientIdentifier: c.clientIdentifier,
@@ -110,14 +132,16 @@ export class WhmcsEmulator extends Emulator {
 
   #api(r: Request): Reply {
     const f = form(r);
-    const answer = (status: number, body: Record<string, unknown>): Reply => reply(status, body, f.get('responsetype'));
+    const answer = (status: number, body: Record<string, unknown>): Reply =>
+      reply(status, body, f.get('responsetype'));
     // The allow-list is checked before the credentials, as WHMCS does.
     if (this.ipAllowList && !(this.accessKey && f.get('accesskey') === this.accessKey)) {
       return answer(403, { result: 'error', message: 'Invalid IP 127.0.0.1' });
     }
     const id = f.get('identifier') ?? f.get('username');
     const secret = f.get('secret') ?? f.get('password');
-    if (id !== this.identifier || secret !== this.secret) return answer(this.authErrorStatus, { result: 'error', message: 'Authentication Failed' });
+    if (id !== this.identifier || secret !== this.secret)
+      return answer(this.authErrorStatus, { result: 'error', message: 'Authentication Failed' });
     const fail = (message: string) => answer(this.errorStatus, { result: 'error', message });
     switch (f.get('action')) {
       case 'ListOAuthCredentials':
@@ -140,7 +164,12 @@ export class WhmcsEmulator extends Emulator {
     const all = [...this.#credentials.values()]
       .filter((c) => !grantType || c.grantType === grantType)
       .map(listed)
-      .sort((a, b) => String(a[sortField] ?? '').localeCompare(String(b[sortField] ?? ''), 'en', { numeric: true }) * (desc ? -1 : 1));
+      .sort(
+        (a, b) =>
+          String(a[sortField] ?? '').localeCompare(String(b[sortField] ?? ''), 'en', {
+            numeric: true,
+          }) * (desc ? -1 : 1),
+      );
     return { result: 'success', totalresults: all.length, clients: all.slice(0, limit) };
   }
 
@@ -148,7 +177,9 @@ export class WhmcsEmulator extends Emulator {
   #update(f: URLSearchParams): string | Record<string, unknown> {
     const update: Record<string, unknown> = {};
     for (const k of UPDATE_FIELDS) if (f.has(k)) update[k] = f.get(k);
-    const redirects = [...f.entries()].filter(([k]) => /^redirectUri(\[\d*\])?$/.test(k)).map(([, v]) => v);
+    const redirects = [...f.entries()]
+      .filter(([k]) => /^redirectUri(\[\d*\])?$/.test(k))
+      .map(([, v]) => v);
     if (redirects.length) update['redirectUri'] = redirects;
     this.lastUpdate = update as WhmcsUpdate;
 
@@ -160,19 +191,36 @@ export class WhmcsEmulator extends Emulator {
       : [...this.#credentials.values()].find((x) => x.clientIdentifier === byIdentifier);
     if (!c) return byId ? 'Invalid Credential ID provided.' : 'Invalid Client Identifier provided.';
     const grantType = f.get('grantType') ?? c.grantType;
-    if (!GRANT_TYPES.includes(grantType)) return `The requested grant type “${grantType}” is invalid.`;
+    if (!GRANT_TYPES.includes(grantType))
+      return `The requested grant type “${grantType}” is invalid.`;
     const name = f.get('name') ?? c.name;
     if (!name.trim()) return 'A name for the Client Credential is required.';
-    const serviceId = f.has('serviceId') ? Number.parseInt(f.get('serviceId')!, 10) || 0 : c.serviceId;
-    if (grantType === 'single_sign_on' && !serviceId) return 'A service ID is required for the single sign-on grant type.';
+    const serviceId = f.has('serviceId')
+      ? Number.parseInt(f.get('serviceId')!, 10) || 0
+      : c.serviceId;
+    if (grantType === 'single_sign_on' && !serviceId)
+      return 'A service ID is required for the single sign-on grant type.';
     const scope = f.get('scope') ?? c.scope;
-    const badScope = scope.split(/\s+/).filter(Boolean).find((s) => !this.permittedScopes.includes(s));
+    const badScope = scope
+      .split(/\s+/)
+      .filter(Boolean)
+      .find((s) => !this.permittedScopes.includes(s));
     if (badScope !== undefined) return `The requested scope “${badScope}” is invalid.`;
 
-    Object.assign(c, { grantType, name, serviceId, scope, description: f.get('description') ?? c.description, logoUri: f.get('logoUri') ?? c.logoUri });
+    Object.assign(c, {
+      grantType,
+      name,
+      serviceId,
+      scope,
+      description: f.get('description') ?? c.description,
+      logoUri: f.get('logoUri') ?? c.logoUri,
+    });
     if (redirects.length) c.redirectUri = redirects;
     c.updatedAt = whmcsDate(new Date());
-    const body: Record<string, unknown> = { result: 'success', credentialId: String(c.credentialId) };
+    const body: Record<string, unknown> = {
+      result: 'success',
+      credentialId: String(c.credentialId),
+    };
     // PHP casts the field to bool: anything but '' and '0' resets.
     const reset = f.get('resetSecret');
     if (reset !== null && reset !== '' && reset !== '0') {
@@ -205,12 +253,17 @@ function listed(c: WhmcsCredential): Record<string, unknown> {
 /** JSON when asked for; otherwise WHMCS's default XML, which a JSON client must not mistake for success. */
 function reply(status: number, body: Record<string, unknown>, responsetype: string | null): Reply {
   if (responsetype === 'json') return { status, body };
-  const esc = (v: unknown) => String(v).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+  const esc = (v: unknown) =>
+    String(v).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
   const fields = Object.entries(body)
     .filter(([, v]) => typeof v !== 'object')
     .map(([k, v]) => `<${k}>${esc(v)}</${k}>`)
     .join('');
-  return { status, body: `<?xml version="1.0" encoding="utf-8"?>\n<whmcsapi version="8.13.0">${fields}</whmcsapi>`, headers: { 'content-type': 'text/xml' } };
+  return {
+    status,
+    body: `<?xml version="1.0" encoding="utf-8"?>\n<whmcsapi version="8.13.0">${fields}</whmcsapi>`,
+    headers: { 'content-type': 'text/xml' },
+  };
 }
 
 function whmcsDate(d: Date): string {

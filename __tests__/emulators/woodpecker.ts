@@ -2,7 +2,11 @@
 // before saving it, and processes one request per API key at a time; overlapping requests are counted.
 import { Emulator, json, type Reply, type Request } from './server.ts';
 
-export type CheckSecret = (tenantId: string, clientId: string, secret: string) => boolean | Promise<boolean>;
+export type CheckSecret = (
+  tenantId: string,
+  clientId: string,
+  secret: string,
+) => boolean | Promise<boolean>;
 
 export interface WoodpeckerOptions {
   /** Where the API is mounted, as in `https://api.woodpecker.co/rest`. */
@@ -37,7 +41,12 @@ const TITLES: Record<number, [string, string]> = {
 /** Woodpecker's `{title, status, detail, timestamp}` error body; also for armed faults. */
 export function woodpeckerError(status: number): Record<string, unknown> {
   const [title, detail] = TITLES[status] ?? ['Error', 'Error'];
-  return { title, status, detail, timestamp: new Date().toISOString().slice(0, 19).replace('T', ' ') };
+  return {
+    title,
+    status,
+    detail,
+    timestamp: new Date().toISOString().slice(0, 19).replace('T', ' '),
+  };
 }
 
 const problem = (status: number): Reply => ({ status, body: woodpeckerError(status) });
@@ -60,11 +69,17 @@ export class WoodpeckerEmulator extends Emulator {
     this.checkSecret = o.checkSecret ?? (() => true);
     this.processingMs = o.processingMs ?? 20;
     const list = `${this.basePath}/v2/mailboxes/microsoft/credentials`;
-    this.route('GET', list, (r) => this.#serve(r, () => ({ status: 200, body: { credentials: [...this.#credentials.values()].map(visible) } })));
+    this.route('GET', list, (r) =>
+      this.#serve(r, () => ({
+        status: 200,
+        body: { credentials: [...this.#credentials.values()].map(visible) },
+      })),
+    );
     this.route('POST', list, (r) => this.#serve(r, () => this.#create(r)));
     this.route('PATCH', `${list}/:id`, (r) => this.#serve(r, () => this.#update(r)));
     this.route('DELETE', `${list}/:id`, (r) => this.#serve(r, () => this.#delete(r)));
-    for (const method of ['GET', 'POST', 'PUT', 'PATCH', 'DELETE']) this.route(method, `${this.basePath}/*rest`, () => problem(404));
+    for (const method of ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'])
+      this.route(method, `${this.basePath}/*rest`, () => problem(404));
   }
 
   /** Requests that arrived while another one for the same key was in flight (each answered 429). */
@@ -76,7 +91,15 @@ export class WoodpeckerEmulator extends Emulator {
     this.#keys.add(key);
   }
 
-  addCredential(c: { tenantId: string; clientId: string; secret: string; secretExpiresAt: string; name?: string; credentialId?: number; inUse?: boolean }): WoodpeckerCredential {
+  addCredential(c: {
+    tenantId: string;
+    clientId: string;
+    secret: string;
+    secretExpiresAt: string;
+    name?: string;
+    credentialId?: number;
+    inUse?: boolean;
+  }): WoodpeckerCredential {
     const id = c.credentialId ?? this.#nextId++;
     // Like Woodpecker, never hand out an id that is already taken: a later create gets a fresh one.
     if (id >= this.#nextId) this.#nextId = id + 1;
@@ -129,14 +152,26 @@ export class WoodpeckerEmulator extends Emulator {
     if (!isObject(body)) return invalid('INVALID_REQUEST_BODY');
     // Unverified: the documented list of 422 messages is empty past the two named ones; these follow their style.
     for (const field of ['tenant_id', 'client_id', 'client_secret', 'secret_expires_at']) {
-      if (typeof body[field] !== 'string' || body[field] === '') return invalid(`${field.toUpperCase()}_IS_REQUIRED`);
+      if (typeof body[field] !== 'string' || body[field] === '')
+        return invalid(`${field.toUpperCase()}_IS_REQUIRED`);
     }
     const expires = isoSeconds(body['secret_expires_at'] as string);
     if (!expires) return invalid('INVALID_SECRET_EXPIRES_AT');
-    const [tenantId, clientId, secret] = [body['tenant_id'], body['client_id'], body['client_secret']] as string[];
-    if (!(await this.checkSecret(tenantId!, clientId!, secret!))) return invalid('INVALID_CLIENT_SECRET');
+    const [tenantId, clientId, secret] = [
+      body['tenant_id'],
+      body['client_id'],
+      body['client_secret'],
+    ] as string[];
+    if (!(await this.checkSecret(tenantId!, clientId!, secret!)))
+      return invalid('INVALID_CLIENT_SECRET');
     const name = typeof body['name'] === 'string' && body['name'] ? body['name'] : undefined;
-    const c = this.addCredential({ tenantId: tenantId!, clientId: clientId!, secret: secret!, secretExpiresAt: expires, ...(name ? { name } : {}) });
+    const c = this.addCredential({
+      tenantId: tenantId!,
+      clientId: clientId!,
+      secret: secret!,
+      secretExpiresAt: expires,
+      ...(name ? { name } : {}),
+    });
     return { status: 201, body: visible(c) };
   }
 
@@ -146,14 +181,20 @@ export class WoodpeckerEmulator extends Emulator {
     const body = json(r);
     if (!isObject(body)) return invalid('INVALID_REQUEST_BODY');
     const hasSecret = body['client_secret'] !== undefined;
-    if (hasSecret !== (body['secret_expires_at'] !== undefined)) return invalid('CLIENT_SECRET_AND_EXPIRY_MUST_BE_PROVIDED_TOGETHER');
-    if (body['name'] !== undefined && (typeof body['name'] !== 'string' || !body['name'])) return invalid('INVALID_NAME');
+    if (hasSecret !== (body['secret_expires_at'] !== undefined))
+      return invalid('CLIENT_SECRET_AND_EXPIRY_MUST_BE_PROVIDED_TOGETHER');
+    if (body['name'] !== undefined && (typeof body['name'] !== 'string' || !body['name']))
+      return invalid('INVALID_NAME');
     if (hasSecret) {
       const secret = body['client_secret'];
-      const expires = typeof body['secret_expires_at'] === 'string' ? isoSeconds(body['secret_expires_at']) : undefined;
+      const expires =
+        typeof body['secret_expires_at'] === 'string'
+          ? isoSeconds(body['secret_expires_at'])
+          : undefined;
       if (typeof secret !== 'string' || !secret) return invalid('CLIENT_SECRET_IS_REQUIRED');
       if (!expires) return invalid('INVALID_SECRET_EXPIRES_AT');
-      if (!(await this.checkSecret(c.tenantId, c.clientId, secret))) return invalid('INVALID_CLIENT_SECRET');
+      if (!(await this.checkSecret(c.tenantId, c.clientId, secret)))
+        return invalid('INVALID_CLIENT_SECRET');
       c.secret = secret;
       c.secretExpiresAt = expires;
       c.secretUpdates += 1;
@@ -178,7 +219,13 @@ export class WoodpeckerEmulator extends Emulator {
 
 /** What the API shows: never the secret. */
 function visible(c: WoodpeckerCredential): Record<string, unknown> {
-  return { credential_id: c.credentialId, tenant_id: c.tenantId, client_id: c.clientId, secret_expires_at: c.secretExpiresAt, name: c.name };
+  return {
+    credential_id: c.credentialId,
+    tenant_id: c.tenantId,
+    client_id: c.clientId,
+    secret_expires_at: c.secretExpiresAt,
+    name: c.name,
+  };
 }
 
 /** Woodpecker stores expiries to the second, as `2027-11-28T23:59:59Z`. */
@@ -191,6 +238,8 @@ function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-export async function startWoodpecker(options: WoodpeckerOptions = {}): Promise<WoodpeckerEmulator> {
+export async function startWoodpecker(
+  options: WoodpeckerOptions = {},
+): Promise<WoodpeckerEmulator> {
   return new WoodpeckerEmulator(options).listen();
 }

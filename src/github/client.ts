@@ -25,12 +25,20 @@ export interface ClientOptions {
 
 export function createGitHub(o: ClientOptions): GitHub {
   const dispatcher = new HttpClient().getAgentDispatcher(o.apiUrl);
-  const timedFetch = (url: string, init: RequestInit & { signal?: AbortSignal | null }): Promise<unknown> => {
+  const timedFetch = (
+    url: string,
+    init: RequestInit & { signal?: AbortSignal | null },
+  ): Promise<unknown> => {
     const timeout = AbortSignal.timeout(o.timeoutMs);
     const signal = init.signal ? AbortSignal.any([init.signal, timeout]) : timeout;
-    return undiciFetch(url, { ...(init as object), signal, ...(dispatcher ? { dispatcher } : {}) } as Parameters<typeof undiciFetch>[1]);
+    return undiciFetch(url, {
+      ...(init as object),
+      signal,
+      ...(dispatcher ? { dispatcher } : {}),
+    } as Parameters<typeof undiciFetch>[1]);
   };
-  const canWait = (seconds: number, retryCount: number): boolean => retryCount < 5 && Date.now() + seconds * 1000 < o.budget.deadline;
+  const canWait = (seconds: number, retryCount: number): boolean =>
+    retryCount < 5 && Date.now() + seconds * 1000 < o.budget.deadline;
   return getOctokit(
     o.token,
     {
@@ -38,14 +46,28 @@ export function createGitHub(o: ClientOptions): GitHub {
       request: { fetch: timedFetch },
       retry: { retries: 10, retryAfterBaseValue: 0 },
       throttle: {
-        onRateLimit: (after: number, options: { method: string; url: string }, _o: unknown, count: number) => {
+        onRateLimit: (
+          after: number,
+          options: { method: string; url: string },
+          _o: unknown,
+          count: number,
+        ) => {
           const ok = canWait(after, count);
-          o.warn(`GitHub rate limit on ${options.method} ${options.url}; ${ok ? `retrying in ${after} s` : 'giving up'}.`);
+          o.warn(
+            `GitHub rate limit on ${options.method} ${options.url}; ${ok ? `retrying in ${after} s` : 'giving up'}.`,
+          );
           return ok;
         },
-        onSecondaryRateLimit: (after: number, options: { method: string; url: string }, _o: unknown, count: number) => {
+        onSecondaryRateLimit: (
+          after: number,
+          options: { method: string; url: string },
+          _o: unknown,
+          count: number,
+        ) => {
           const ok = canWait(after, count);
-          o.warn(`GitHub secondary rate limit on ${options.method} ${options.url}; ${ok ? `retrying in ${after} s` : 'giving up'}.`);
+          o.warn(
+            `GitHub secondary rate limit on ${options.method} ${options.url}; ${ok ? `retrying in ${after} s` : 'giving up'}.`,
+          );
           return ok;
         },
       },
@@ -65,11 +87,15 @@ export function createGitHub(o: ClientOptions): GitHub {
 function backoff(budget: Budget) {
   return (octokit: Octokit): void => {
     octokit.hook.error('request', async (error, options) => {
-      const e = error as Error & { status?: number; response?: { headers?: Record<string, string> } };
+      const e = error as Error & {
+        status?: number;
+        response?: { headers?: Record<string, string> };
+      };
       const status = e.status ?? 500;
       const retriable = status >= 500 || status === 429;
       if (!retriable) throw error;
-      const attempt = ((options.request as { retryCount?: number } | undefined)?.retryCount ?? 0) + 1;
+      const attempt =
+        ((options.request as { retryCount?: number } | undefined)?.retryCount ?? 0) + 1;
       const wait = retryAfterMs(e.response?.headers?.['retry-after']) ?? backoffMs(attempt);
       if (Date.now() + wait >= budget.deadline || attempt > 8) throw new FinalError(e);
       await sleep(wait);

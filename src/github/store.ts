@@ -40,7 +40,8 @@ export class SecretStore {
     const work: Promise<unknown>[] = [];
     for (const t of targets) {
       work.push(this.#key(t));
-      if (t.kind === 'org' || t.kind === 'dependabot-org') for (const r of t.repos) work.push(this.#repoId(r));
+      if (t.kind === 'org' || t.kind === 'dependabot-org')
+        for (const r of t.repos) work.push(this.#repoId(r));
     }
     const results = await Promise.allSettled(work);
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
@@ -54,17 +55,25 @@ export class SecretStore {
       return new Date((res.data as { updated_at: string }).updated_at);
     } catch (err) {
       if (status(err) === 404) return undefined;
-      throw new StoreError(`Could not read secret ${name} in ${t.line}: ${describe(err)}.`, 'no', status(err));
+      throw new StoreError(
+        `Could not read secret ${name} in ${t.line}: ${describe(err)}.`,
+        'no',
+        status(err),
+      );
     }
   }
 
   /** Seals and writes `value`, then reads the secret back: a write whose `updated_at` did not move is a failure. */
   async store(t: Target, name: string, value: string): Promise<void> {
     const key = await this.#key(t);
-    const body: Record<string, unknown> = { encrypted_value: await seal(value, key.key), key_id: key.keyId };
+    const body: Record<string, unknown> = {
+      encrypted_value: await seal(value, key.key),
+      key_id: key.keyId,
+    };
     if (t.kind === 'org' || t.kind === 'dependabot-org') {
       body['visibility'] = t.visibility;
-      if (t.visibility === 'selected') body['selected_repository_ids'] = await Promise.all(t.repos.map((r) => this.#repoId(r)));
+      if (t.visibility === 'selected')
+        body['selected_repository_ids'] = await Promise.all(t.repos.map((r) => this.#repoId(r)));
     }
     const path = `${scopePath(t)}/secrets/${encodeURIComponent(name)}`;
     try {
@@ -72,13 +81,23 @@ export class SecretStore {
     } catch (err) {
       const s = status(err);
       const landed: Landed = s !== undefined && s >= 400 && s < 500 ? 'no' : 'maybe';
-      throw new StoreError(`Could not write secret ${name} in ${t.line}: ${describe(err)}.`, landed, s);
+      throw new StoreError(
+        `Could not write secret ${name} in ${t.line}: ${describe(err)}.`,
+        landed,
+        s,
+      );
     }
     const updated = await this.updatedAt(t, name).catch((err: unknown) => {
-      throw new StoreError(`Wrote secret ${name} in ${t.line} but could not read it back: ${describe(err)}.`, 'maybe');
+      throw new StoreError(
+        `Wrote secret ${name} in ${t.line} but could not read it back: ${describe(err)}.`,
+        'maybe',
+      );
     });
     if (updated === undefined || !(updated.getTime() >= key.since)) {
-      throw new StoreError(`Wrote secret ${name} in ${t.line} but GitHub does not show it as updated (updated_at did not move); treating the write as failed.`, 'maybe');
+      throw new StoreError(
+        `Wrote secret ${name} in ${t.line} but GitHub does not show it as updated (updated_at did not move); treating the write as failed.`,
+        'maybe',
+      );
     }
   }
 
@@ -101,7 +120,11 @@ export class SecretStore {
       const since = Number.isNaN(date) ? Date.now() - 300_000 : Math.floor(date / 1000) * 1000;
       return { keyId: String(data.key_id), key: publicKeyFromBase64(data.key), since };
     } catch (err) {
-      throw new StoreError(`Could not get the public key of ${t.line}: ${describe(err, t)}.`, 'no', status(err));
+      throw new StoreError(
+        `Could not get the public key of ${t.line}: ${describe(err, t)}.`,
+        'no',
+        status(err),
+      );
     }
   }
 
@@ -113,7 +136,11 @@ export class SecretStore {
         .request(`GET /repos/${fullName.split('/').map(encodeURIComponent).join('/')}`)
         .then((res) => (res.data as { id: number }).id)
         .catch((err: unknown) => {
-          throw new StoreError(`Could not resolve selected repository ${fullName}: ${describe(err)}.`, 'no', status(err));
+          throw new StoreError(
+            `Could not resolve selected repository ${fullName}: ${describe(err)}.`,
+            'no',
+            status(err),
+          );
         });
       this.#repoIds.set(k, id);
     }

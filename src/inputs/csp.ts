@@ -5,7 +5,9 @@ export interface CspSettings {
   readonly name: 'vmware-csp';
   readonly url: string;
   /** How the action obtains a CSP access token. */
-  readonly auth: { readonly kind: 'api-token'; readonly token: string } | { readonly kind: 'client'; readonly clientId: string; readonly clientSecret: string };
+  readonly auth:
+    | { readonly kind: 'api-token'; readonly token: string }
+    | { readonly kind: 'client'; readonly clientId: string; readonly clientSecret: string };
   readonly orgId: string;
   readonly appId: string;
   /** `regenerate` kills the old secret at once; `overlap` keeps it valid for `overlapSeconds`. */
@@ -20,11 +22,14 @@ export function parseCsp(read: Read): CspSettings {
   const clientId = optional(read, 'csp-client-id');
   const clientSecret = optional(read, 'csp-client-secret');
   if (token !== undefined && (clientId !== undefined || clientSecret !== undefined)) {
-    throw new InputError(`Inputs 'csp-api-token' and 'csp-client-id'/'csp-client-secret' exclude each other: give an API token or client credentials.`);
+    throw new InputError(
+      `Inputs 'csp-api-token' and 'csp-client-id'/'csp-client-secret' exclude each other: give an API token or client credentials.`,
+    );
   }
   let auth: CspSettings['auth'];
   if (token !== undefined) auth = { kind: 'api-token', token };
-  else if (clientId !== undefined && clientSecret !== undefined) auth = { kind: 'client', clientId, clientSecret };
+  else if (clientId !== undefined && clientSecret !== undefined)
+    auth = { kind: 'client', clientId, clientSecret };
   else {
     throw new InputError(
       `Input 'csp-api-token' is required, or both 'csp-client-id' and 'csp-client-secret' (${clientId ? 'csp-client-secret' : 'csp-client-id'} is missing).`,
@@ -33,7 +38,9 @@ export function parseCsp(read: Read): CspSettings {
   const rotation = oneOf(read, 'csp-rotation', ['regenerate', 'overlap'] as const, 'regenerate');
   const retirePrevious = bool(read, 'csp-retire-previous', false);
   if (retirePrevious && rotation !== 'overlap') {
-    throw new InputError(`Input 'csp-retire-previous' applies only with 'csp-rotation: overlap' (regenerate leaves no previous secret).`);
+    throw new InputError(
+      `Input 'csp-retire-previous' applies only with 'csp-rotation: overlap' (regenerate leaves no previous secret).`,
+    );
   }
   return {
     name: 'vmware-csp',

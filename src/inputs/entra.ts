@@ -1,5 +1,17 @@
 // Inputs of provider `entra` (also used by `woodpecker` to mint its secret).
-import { bool, duration, GUID, InputError, integer, oneOf, optional, pathId, type Read, required, url } from './fields.js';
+import {
+  bool,
+  duration,
+  GUID,
+  InputError,
+  integer,
+  oneOf,
+  optional,
+  pathId,
+  type Read,
+  required,
+  url,
+} from './fields.js';
 
 export interface EntraSettings {
   readonly name: 'entra';
@@ -8,7 +20,9 @@ export interface EntraSettings {
   /** The application (client) id whose secret rotates. */
   readonly appId: string;
   /** The app that manages the target app, signing in with the job's OIDC token or a client secret. */
-  readonly auth: { readonly kind: 'oidc'; readonly clientId: string } | { readonly kind: 'client-secret'; readonly clientId: string; readonly clientSecret: string };
+  readonly auth:
+    | { readonly kind: 'oidc'; readonly clientId: string }
+    | { readonly kind: 'client-secret'; readonly clientId: string; readonly clientSecret: string };
   readonly lifetimeDays: number;
   /** Remove the earlier passwords this action created, once the new one is stored and works. */
   readonly removePrevious: boolean;
@@ -20,18 +34,39 @@ export interface EntraSettings {
 
 export function parseEntra(read: Read): EntraSettings {
   const kind = oneOf(read, 'entra-auth', ['oidc', 'client-secret'] as const, 'oidc');
-  const clientId = pathId(read, 'entra-auth-client-id', 'the managing application (client) id, a GUID', GUID);
+  const clientId = pathId(
+    read,
+    'entra-auth-client-id',
+    'the managing application (client) id, a GUID',
+    GUID,
+  );
   const secret = optional(read, 'entra-auth-client-secret');
   let auth: EntraSettings['auth'];
   if (kind === 'client-secret') {
-    auth = { kind, clientId, clientSecret: required(read, 'entra-auth-client-secret', "the managing app's client secret when 'entra-auth' is client-secret") };
+    auth = {
+      kind,
+      clientId,
+      clientSecret: required(
+        read,
+        'entra-auth-client-secret',
+        "the managing app's client secret when 'entra-auth' is client-secret",
+      ),
+    };
   } else {
-    if (secret !== undefined) throw new InputError(`Input 'entra-auth-client-secret' is set but 'entra-auth' is oidc; set entra-auth: client-secret or remove the secret.`);
+    if (secret !== undefined)
+      throw new InputError(
+        `Input 'entra-auth-client-secret' is set but 'entra-auth' is oidc; set entra-auth: client-secret or remove the secret.`,
+      );
     auth = { kind, clientId };
   }
   return {
     name: 'entra',
-    tenantId: pathId(read, 'entra-tenant-id', 'the directory (tenant) id, a GUID or a domain', /^[A-Za-z0-9.-]{1,128}$/),
+    tenantId: pathId(
+      read,
+      'entra-tenant-id',
+      'the directory (tenant) id, a GUID or a domain',
+      /^[A-Za-z0-9.-]{1,128}$/,
+    ),
     appId: pathId(read, 'entra-application-id', 'the application (client) id, a GUID', GUID),
     auth,
     lifetimeDays: integer(read, 'entra-secret-lifetime-days', 1, 3650, 180)!,

@@ -27,18 +27,31 @@ export function bool(read: Read, name: string, fallback: boolean): boolean {
   throw new InputError(`Input '${name}' is '${v}'; expected true or false.`);
 }
 
-export function oneOf<T extends string>(read: Read, name: string, values: readonly T[], fallback: T): T {
+export function oneOf<T extends string>(
+  read: Read,
+  name: string,
+  values: readonly T[],
+  fallback: T,
+): T {
   const v = optional(read, name) ?? fallback;
   if ((values as readonly string[]).includes(v)) return v as T;
   throw new InputError(`Input '${name}' is '${v}'; expected one of: ${values.join(', ')}.`);
 }
 
-export function integer(read: Read, name: string, min: number, max: number, fallback?: number): number | undefined {
+export function integer(
+  read: Read,
+  name: string,
+  min: number,
+  max: number,
+  fallback?: number,
+): number | undefined {
   const v = optional(read, name);
   if (v === undefined) return fallback;
   const n = /^\d+$/.test(v) ? Number(v) : NaN;
   if (!Number.isSafeInteger(n) || n < min || n > max) {
-    throw new InputError(`Input '${name}' is '${v}'; expected a whole number from ${min} to ${max}.`);
+    throw new InputError(
+      `Input '${name}' is '${v}'; expected a whole number from ${min} to ${max}.`,
+    );
   }
   return n;
 }
@@ -51,7 +64,10 @@ export function duration(read: Read, name: string, fallbackMs?: number): number 
   if (v === undefined) return fallbackMs;
   const m = /^(\d{1,7})([smhd])$/.exec(v);
   const ms = m ? Number(m[1]) * UNITS[m[2]!]! : 0;
-  if (ms <= 0) throw new InputError(`Input '${name}' is '${v}'; expected a duration such as 30s, 90m, 12h or 7d.`);
+  if (ms <= 0)
+    throw new InputError(
+      `Input '${name}' is '${v}'; expected a duration such as 30s, 90m, 12h or 7d.`,
+    );
   return ms;
 }
 
@@ -73,7 +89,9 @@ export function checkUrl(name: string, v: string): string {
   }
   const ok = u.protocol === 'https:' || (u.protocol === 'http:' && LOOPBACK.has(u.hostname));
   if (!ok || u.username || u.password || u.search || u.hash) {
-    throw new InputError(`Input '${name}' is '${v}'; expected an https:// URL without credentials or query (http only for 127.0.0.1, localhost, [::1]).`);
+    throw new InputError(
+      `Input '${name}' is '${v}'; expected an https:// URL without credentials or query (http only for 127.0.0.1, localhost, [::1]).`,
+    );
   }
   return u.href.replace(/\/+$/, '');
 }
@@ -89,7 +107,12 @@ export function secretName(name: string, v: string): string {
 }
 
 /** A value safe to put in a URL path segment (ids, GUIDs, org names). */
-export function pathId(read: Read, name: string, expected: string, pattern = /^[A-Za-z0-9._-]{1,128}$/): string {
+export function pathId(
+  read: Read,
+  name: string,
+  expected: string,
+  pattern = /^[A-Za-z0-9._-]{1,128}$/,
+): string {
   const v = required(read, name, expected);
   if (!pattern.test(v)) throw new InputError(`Input '${name}' is '${v}'; expected ${expected}.`);
   return v;
@@ -101,8 +124,13 @@ export const GUID = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4
 export function isoDate(read: Read, name: string): string | undefined {
   const v = optional(read, name);
   if (v === undefined) return undefined;
-  if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/.test(v) || Number.isNaN(Date.parse(v))) {
-    throw new InputError(`Input '${name}' is '${v}'; expected an ISO 8601 date-time with a time zone, such as 2027-11-28T23:59:59Z.`);
+  if (
+    !/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/.test(v) ||
+    Number.isNaN(Date.parse(v))
+  ) {
+    throw new InputError(
+      `Input '${name}' is '${v}'; expected an ISO 8601 date-time with a time zone, such as 2027-11-28T23:59:59Z.`,
+    );
   }
   return v;
 }

@@ -2,7 +2,16 @@
 // InputError naming the input, before any request is made.
 import { parseCsp, type CspSettings } from './csp.js';
 import { parseEntra, type EntraSettings } from './entra.js';
-import { bool, duration, InputError, optional, type Read, required, secretName, url } from './fields.js';
+import {
+  bool,
+  duration,
+  InputError,
+  optional,
+  type Read,
+  required,
+  secretName,
+  url,
+} from './fields.js';
 import { parseTargets, type Target } from './targets.js';
 import { parseWhmcs, type WhmcsSettings } from './whmcs.js';
 import { parseWoodpecker, type WoodpeckerSettings } from './woodpecker.js';
@@ -46,30 +55,47 @@ export interface Settings {
 }
 
 /** `env` supplies the runner's defaults (GITHUB_REPOSITORY, GITHUB_API_URL). */
-export function parseInputs(read: Read, env: Readonly<Record<string, string | undefined>>): Settings {
+export function parseInputs(
+  read: Read,
+  env: Readonly<Record<string, string | undefined>>,
+): Settings {
   const name = required(read, 'provider', `one of ${PROVIDERS.join(', ')}`);
   if (!Object.hasOwn(parsers, name)) {
-    throw new InputError(`Input 'provider' is '${name}'; expected one of: ${PROVIDERS.join(', ')}.`);
+    throw new InputError(
+      `Input 'provider' is '${name}'; expected one of: ${PROVIDERS.join(', ')}.`,
+    );
   }
   const provider = parsers[name as ProviderName](read);
 
   const repository = env['GITHUB_REPOSITORY'];
   const targetText = optional(read, 'targets') ?? (repository ? `repo ${repository}` : undefined);
-  if (targetText === undefined) throw new InputError(`Input 'targets' is required outside GitHub Actions (GITHUB_REPOSITORY is not set), e.g. 'repo OWNER/NAME'.`);
+  if (targetText === undefined)
+    throw new InputError(
+      `Input 'targets' is required outside GitHub Actions (GITHUB_REPOSITORY is not set), e.g. 'repo OWNER/NAME'.`,
+    );
 
-  const secret = secretName('secret-name', required(read, 'secret-name', 'the GitHub secret that receives the new client secret'));
+  const secret = secretName(
+    'secret-name',
+    required(read, 'secret-name', 'the GitHub secret that receives the new client secret'),
+  );
   const clientIdSecret = optional(read, 'client-id-secret-name');
   if (clientIdSecret !== undefined) {
     secretName('client-id-secret-name', clientIdSecret);
     if (clientIdSecret.toUpperCase() === secret.toUpperCase()) {
-      throw new InputError(`Input 'client-id-secret-name' is '${clientIdSecret}', the same as 'secret-name'; GitHub names are case-insensitive, pick another.`);
+      throw new InputError(
+        `Input 'client-id-secret-name' is '${clientIdSecret}', the same as 'secret-name'; GitHub names are case-insensitive, pick another.`,
+      );
     }
   }
 
   return {
     provider,
     github: {
-      token: required(read, 'github-token', 'a fine-grained PAT or GitHub App token with "Secrets: write" (the job\'s GITHUB_TOKEN cannot write secrets)'),
+      token: required(
+        read,
+        'github-token',
+        'a fine-grained PAT or GitHub App token with "Secrets: write" (the job\'s GITHUB_TOKEN cannot write secrets)',
+      ),
       apiUrl: url(read, 'github-api-url', env['GITHUB_API_URL'] || 'https://api.github.com'),
       secretName: secret,
       clientIdSecretName: clientIdSecret,
@@ -88,7 +114,9 @@ function recoveryKey(v: string | undefined): Uint8Array | undefined {
   const ok = /^[A-Za-z0-9+/]{43}=$/.test(v);
   const bytes = ok ? Buffer.from(v, 'base64') : undefined;
   if (!bytes || bytes.length !== 32) {
-    throw new InputError(`Input 'recovery-public-key' is not a 32-byte X25519 public key in standard base64 (44 characters ending in '='); see the README for how to make one.`);
+    throw new InputError(
+      `Input 'recovery-public-key' is not a 32-byte X25519 public key in standard base64 (44 characters ending in '='); see the README for how to make one.`,
+    );
   }
   return new Uint8Array(bytes);
 }

@@ -5,7 +5,12 @@ export type Visibility = 'all' | 'private' | 'selected';
 
 export type Target =
   | { readonly kind: 'repo' | 'dependabot'; readonly repo: string; readonly line: string }
-  | { readonly kind: 'environment'; readonly repo: string; readonly environment: string; readonly line: string }
+  | {
+      readonly kind: 'environment';
+      readonly repo: string;
+      readonly environment: string;
+      readonly line: string;
+    }
   | {
       readonly kind: 'org' | 'dependabot-org';
       readonly org: string;
@@ -30,7 +35,8 @@ function bad(line: string, why: string): InputError {
 }
 
 function repo(line: string, v: string | undefined): string {
-  if (v === undefined || !REPO.test(v) || v.includes('..')) throw bad(line, `'${v ?? ''}' is not OWNER/NAME`);
+  if (v === undefined || !REPO.test(v) || v.includes('..'))
+    throw bad(line, `'${v ?? ''}' is not OWNER/NAME`);
   return v;
 }
 
@@ -48,19 +54,23 @@ export function parseTargets(text: string): Target[] {
         break;
       case 'environment': {
         const name = rest.slice(1).join(' ');
-        if (name === '' || name.length > 255 || /[/\\]/.test(name)) throw bad(line, 'environment needs OWNER/NAME then an environment name');
+        if (name === '' || name.length > 255 || /[/\\]/.test(name))
+          throw bad(line, 'environment needs OWNER/NAME then an environment name');
         targets.push({ kind, repo: repo(line, rest[0]), environment: name, line });
         break;
       }
       case 'org':
       case 'dependabot-org': {
         const [org, visibility = 'private', ...repos] = rest;
-        if (org === undefined || !ORG.test(org)) throw bad(line, `'${org ?? ''}' is not an organization name`);
+        if (org === undefined || !ORG.test(org))
+          throw bad(line, `'${org ?? ''}' is not an organization name`);
         if (visibility !== 'all' && visibility !== 'private' && visibility !== 'selected') {
           throw bad(line, `visibility '${visibility}' is not all, private or selected`);
         }
-        if (visibility === 'selected' && repos.length === 0) throw bad(line, 'selected needs at least one OWNER/NAME');
-        if (visibility !== 'selected' && repos.length > 0) throw bad(line, `repositories are listed only after selected`);
+        if (visibility === 'selected' && repos.length === 0)
+          throw bad(line, 'selected needs at least one OWNER/NAME');
+        if (visibility !== 'selected' && repos.length > 0)
+          throw bad(line, `repositories are listed only after selected`);
         targets.push({ kind, org, visibility, repos: repos.map((r) => repo(line, r)), line });
         break;
       }
@@ -70,8 +80,12 @@ export function parseTargets(text: string): Target[] {
   }
   const scopes = targets.map(scopeOf);
   const dup = scopes.find((s, i) => scopes.indexOf(s) !== i);
-  if (dup) throw new InputError(`Input 'targets' names the same place twice (${dup}); list each target once.`);
-  if (targets.length === 0) throw new InputError(`Input 'targets' has no target. Expected one of: ${FORMS}.`);
+  if (dup)
+    throw new InputError(
+      `Input 'targets' names the same place twice (${dup}); list each target once.`,
+    );
+  if (targets.length === 0)
+    throw new InputError(`Input 'targets' has no target. Expected one of: ${FORMS}.`);
   return targets;
 }
 

@@ -31,19 +31,27 @@ export function parseWhmcs(read: Read): WhmcsSettings {
   const credentialId = integer(read, 'whmcs-credential-id', 1, 2_147_483_647);
   const clientIdentifier = optional(read, 'whmcs-client-identifier');
   if ((credentialId === undefined) === (clientIdentifier === undefined)) {
-    throw new InputError(`Input 'whmcs-credential-id' or 'whmcs-client-identifier' is required (exactly one of them): the OAuth credential to rotate.`);
+    throw new InputError(
+      `Input 'whmcs-credential-id' or 'whmcs-client-identifier' is required (exactly one of them): the OAuth credential to rotate.`,
+    );
   }
   const grantType = optional(read, 'whmcs-grant-type');
   if (grantType !== undefined && !(GRANTS as readonly string[]).includes(grantType)) {
-    throw new InputError(`Input 'whmcs-grant-type' is '${grantType}'; expected authorization_code or single_sign_on.`);
+    throw new InputError(
+      `Input 'whmcs-grant-type' is '${grantType}'; expected authorization_code or single_sign_on.`,
+    );
   }
   const serviceId = integer(read, 'whmcs-service-id', 1, 2_147_483_647);
   if (grantType === 'single_sign_on' && serviceId === undefined) {
-    throw new InputError(`Input 'whmcs-service-id' is required when 'whmcs-grant-type' is single_sign_on.`);
+    throw new InputError(
+      `Input 'whmcs-service-id' is required when 'whmcs-grant-type' is single_sign_on.`,
+    );
   }
   const scope = optional(read, 'whmcs-scope');
   if (scope !== undefined && !/^[A-Za-z0-9_:.-]+( [A-Za-z0-9_:.-]+)*$/.test(scope)) {
-    throw new InputError(`Input 'whmcs-scope' is '${scope}'; expected scope names separated by single spaces, such as 'clientarea:sso clientarea:billing_info'.`);
+    throw new InputError(
+      `Input 'whmcs-scope' is '${scope}'; expected scope names separated by single spaces, such as 'clientarea:sso clientarea:billing_info'.`,
+    );
   }
   const logo = optional(read, 'whmcs-logo-uri');
   const redirects = optional(read, 'whmcs-redirect-uris')
@@ -59,7 +67,8 @@ export function parseWhmcs(read: Read): WhmcsSettings {
   if (scope !== undefined) updates.scope = scope;
   if (serviceId !== undefined) updates.serviceId = serviceId;
   if (logo !== undefined) updates.logoUri = checkUrl('whmcs-logo-uri', logo);
-  if (redirects !== undefined) updates.redirectUris = redirects.map((r) => absolute('whmcs-redirect-uris', r));
+  if (redirects !== undefined)
+    updates.redirectUris = redirects.map((r) => absolute('whmcs-redirect-uris', r));
   return {
     name: 'whmcs',
     url: url(read, 'whmcs-url'),
@@ -78,6 +87,8 @@ function absolute(name: string, v: string): string {
     new URL(v);
     return v;
   } catch {
-    throw new InputError(`Input '${name}' has '${v}', which is not an absolute URI; expected one URI a line.`);
+    throw new InputError(
+      `Input '${name}' has '${v}', which is not an absolute URI; expected one URI a line.`,
+    );
   }
 }

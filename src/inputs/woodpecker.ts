@@ -1,6 +1,17 @@
 // Inputs of provider `woodpecker`.
 import { parseEntra, type EntraSettings } from './entra.js';
-import { duration, GUID, InputError, integer, isoDate, optional, pathId, type Read, required, url } from './fields.js';
+import {
+  duration,
+  GUID,
+  InputError,
+  integer,
+  isoDate,
+  optional,
+  pathId,
+  type Read,
+  required,
+  url,
+} from './fields.js';
 
 export interface WoodpeckerSettings {
   readonly name: 'woodpecker';
@@ -30,17 +41,32 @@ export function parseWoodpecker(read: Read): WoodpeckerSettings {
   let source: WoodpeckerSettings['source'];
   if (secret !== undefined) {
     if (expiresAt === undefined) {
-      throw new InputError(`Input 'woodpecker-secret-expires-at' is required with 'woodpecker-client-secret' (Woodpecker takes both together), e.g. 2027-11-28T23:59:59Z.`);
+      throw new InputError(
+        `Input 'woodpecker-secret-expires-at' is required with 'woodpecker-client-secret' (Woodpecker takes both together), e.g. 2027-11-28T23:59:59Z.`,
+      );
     }
     const tenantId = optional(read, 'entra-tenant-id');
     const clientId = optional(read, 'entra-application-id');
     if (credentialId === undefined && (tenantId === undefined || clientId === undefined)) {
-      throw new InputError(`Input 'entra-tenant-id' and 'entra-application-id' are required without 'woodpecker-credential-id': they find or create the credential.`);
+      throw new InputError(
+        `Input 'entra-tenant-id' and 'entra-application-id' are required without 'woodpecker-credential-id': they find or create the credential.`,
+      );
     }
-    if (clientId !== undefined) pathId(read, 'entra-application-id', 'the application (client) id, a GUID', GUID);
-    source = { kind: 'given', secret, expiresAt, tenantId, clientId, propagationTimeoutMs: duration(read, 'entra-propagation-timeout', 120_000)! };
+    if (clientId !== undefined)
+      pathId(read, 'entra-application-id', 'the application (client) id, a GUID', GUID);
+    source = {
+      kind: 'given',
+      secret,
+      expiresAt,
+      tenantId,
+      clientId,
+      propagationTimeoutMs: duration(read, 'entra-propagation-timeout', 120_000)!,
+    };
   } else {
-    if (expiresAt !== undefined) throw new InputError(`Input 'woodpecker-secret-expires-at' goes only with 'woodpecker-client-secret'; without it the secret is minted in Entra.`);
+    if (expiresAt !== undefined)
+      throw new InputError(
+        `Input 'woodpecker-secret-expires-at' goes only with 'woodpecker-client-secret'; without it the secret is minted in Entra.`,
+      );
     source = { kind: 'entra', entra: parseEntra(read) };
   }
   return {

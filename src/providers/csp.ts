@@ -2,7 +2,13 @@
 import { randomInt } from 'node:crypto';
 import { call, field, HttpError } from '../http.js';
 import type { CspSettings } from '../inputs/index.js';
-import { type Credential, type Provider, type ProviderDeps, ProviderError, type Rotation } from './types.js';
+import {
+  type Credential,
+  type Provider,
+  type ProviderDeps,
+  ProviderError,
+  type Rotation,
+} from './types.js';
 
 const HINTS: Record<number, string> = {
   401: 'the CSP credentials were refused or the token expired',
@@ -36,7 +42,14 @@ export function createCsp(s: CspSettings, deps: ProviderDeps): Provider {
   async function authenticate(): Promise<void> {
     const res =
       s.auth.kind === 'api-token'
-        ? await call({ method: 'POST', url: `${base}/auth/api-tokens/authorize`, form: { api_token: s.auth.token }, what: 'exchange csp-api-token for a CSP access token', retry: 'safe', explain })
+        ? await call({
+            method: 'POST',
+            url: `${base}/auth/api-tokens/authorize`,
+            form: { api_token: s.auth.token },
+            what: 'exchange csp-api-token for a CSP access token',
+            retry: 'safe',
+            explain,
+          })
         : await clientCredentials(s.auth.clientId, s.auth.clientSecret, 'safe');
     const t = field(res.body, 'access_token');
     if (!t) throw new ProviderError('CSP answered the token request without an access_token.');
@@ -93,11 +106,28 @@ export function createCsp(s: CspSettings, deps: ProviderDeps): Provider {
 
     async rotate(): Promise<Rotation> {
       if (s.rotation === 'regenerate') {
-        const res = await call({ method: 'PUT', url: secretPath, headers: authHeader(), json: {}, what: 'regenerate the CSP OAuth app secret', retry: 'once', explain }).catch(unknownOutcome);
+        const res = await call({
+          method: 'PUT',
+          url: secretPath,
+          headers: authHeader(),
+          json: {},
+          what: 'regenerate the CSP OAuth app secret',
+          retry: 'once',
+          explain,
+        }).catch(unknownOutcome);
         const secret = field(res.body, 'clientSecret');
-        if (!secret) throw new ProviderError('CSP regenerated the secret but its answer had no clientSecret: the old secret is dead and the new one unknown. Regenerate it in the CSP console.', true);
+        if (!secret)
+          throw new ProviderError(
+            'CSP regenerated the secret but its answer had no clientSecret: the old secret is dead and the new one unknown. Regenerate it in the CSP console.',
+            true,
+          );
         deps.mask(secret);
-        return { secret, clientId: field(res.body, 'clientId') ?? clientId, credentialId: s.appId, expiresAt: undefined };
+        return {
+          secret,
+          clientId: field(res.body, 'clientId') ?? clientId,
+          credentialId: s.appId,
+          expiresAt: undefined,
+        };
       }
       const secret = generateSecret();
       deps.mask(secret);
@@ -113,17 +143,31 @@ export function createCsp(s: CspSettings, deps: ProviderDeps): Provider {
         });
       } catch (err) {
         if (!(err instanceof HttpError && err.outcomeUnknown)) throw err;
-        deps.warn(`${err.message} Checking whether CSP took the new secret (it was not sent again).`);
-        if (!(await overlapTookEffect(secret))) throw new ProviderError(`${err.message} CSP did not take the new secret; nothing changed. Re-run the workflow.`);
+        deps.warn(
+          `${err.message} Checking whether CSP took the new secret (it was not sent again).`,
+        );
+        if (!(await overlapTookEffect(secret)))
+          throw new ProviderError(
+            `${err.message} CSP did not take the new secret; nothing changed. Re-run the workflow.`,
+          );
       }
       const expiresAt = new Date(Date.now() + s.overlapSeconds * 1000).toISOString();
-      deps.info(`CSP accepted the new secret; the previous one stays valid until about ${expiresAt}.`);
+      deps.info(
+        `CSP accepted the new secret; the previous one stays valid until about ${expiresAt}.`,
+      );
       return { secret, clientId, credentialId: s.appId, expiresAt: undefined };
     },
 
     async retirePrevious(): Promise<string | undefined> {
       if (s.rotation !== 'overlap' || !s.retirePrevious) return undefined;
-      await call({ method: 'DELETE', url: secretPath, headers: authHeader(), what: 'delete the previous CSP OAuth app secret', retry: 'safe', explain });
+      await call({
+        method: 'DELETE',
+        url: secretPath,
+        headers: authHeader(),
+        what: 'delete the previous CSP OAuth app secret',
+        retry: 'safe',
+        explain,
+      });
       return 'the previous CSP secret (deleted before its overlap window ended)';
     },
 
@@ -135,12 +179,20 @@ export function createCsp(s: CspSettings, deps: ProviderDeps): Provider {
 
 function unknownOutcome(err: unknown): never {
   if (err instanceof HttpError && err.outcomeUnknown) {
-    throw new ProviderError(`${err.message} The request may have reached CSP: the secret may have been regenerated, and it was not retried so as not to rotate twice. Check the app in the CSP console; if the old secret no longer works, regenerate it there.`, true);
+    throw new ProviderError(
+      `${err.message} The request may have reached CSP: the secret may have been regenerated, and it was not retried so as not to rotate twice. Check the app in the CSP console; if the old secret no longer works, regenerate it there.`,
+      true,
+    );
   }
   throw err;
 }
 
-const CLASSES = ['abcdefghijkmnopqrstuvwxyz', 'ABCDEFGHJKLMNPQRSTUVWXYZ', '23456789', '-_.~!#%+=@^'];
+const CLASSES = [
+  'abcdefghijkmnopqrstuvwxyz',
+  'ABCDEFGHJKLMNPQRSTUVWXYZ',
+  '23456789',
+  '-_.~!#%+=@^',
+];
 
 /** 48 characters from a CSPRNG with at least one of each class CSP requires (lower, upper, digit, symbol). */
 export function generateSecret(length = 48): string {

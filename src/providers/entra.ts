@@ -3,7 +3,13 @@
 import { call, field, HttpError } from '../http.js';
 import type { EntraSettings } from '../inputs/index.js';
 import { sleep } from '../retry.js';
-import { type Credential, type Provider, type ProviderDeps, ProviderError, type Rotation } from './types.js';
+import {
+  type Credential,
+  type Provider,
+  type ProviderDeps,
+  ProviderError,
+  type Rotation,
+} from './types.js';
 
 /** Every password this action adds starts with this, and only such passwords are ever removed. */
 export const MARKER = 'rotated by rotate-client-secret-action';
@@ -19,8 +25,13 @@ function explainLogin(_status: number, body: unknown): string | undefined {
 function explainGraph(status: number, body: unknown): string | undefined {
   const e = (body as { error?: unknown } | undefined)?.error;
   const code = field(e, 'code');
-  const hint = status === 403 ? ' (the managing app needs Application.ReadWrite.OwnedBy and to own the app, or Application.ReadWrite.All)' : '';
-  return code ? `${code}: ${(field(e, 'message') ?? '').slice(0, 200)}${hint}` : hint.trim() || undefined;
+  const hint =
+    status === 403
+      ? ' (the managing app needs Application.ReadWrite.OwnedBy and to own the app, or Application.ReadWrite.All)'
+      : '';
+  return code
+    ? `${code}: ${(field(e, 'message') ?? '').slice(0, 200)}${hint}`
+    : hint.trim() || undefined;
 }
 
 export interface Password {
@@ -54,7 +65,13 @@ export class EntraApp {
   }
 
   async passwords(): Promise<Password[]> {
-    const res = await this.#graph('GET', '?$select=id,passwordCredentials', undefined, 'read the Entra application and its passwords', 'safe');
+    const res = await this.#graph(
+      'GET',
+      '?$select=id,passwordCredentials',
+      undefined,
+      'read the Entra application and its passwords',
+      'safe',
+    );
     const list = (res as { passwordCredentials?: unknown }).passwordCredentials;
     return (Array.isArray(list) ? list : []).map((p: unknown) => ({
       keyId: field(p, 'keyId') ?? '',
@@ -70,7 +87,13 @@ export class EntraApp {
     const endDateTime = new Date(Date.now() + this.#s.lifetimeDays * 86_400_000).toISOString();
     let body: unknown;
     try {
-      body = await this.#graph('POST', '/addPassword', { passwordCredential: { displayName, endDateTime } }, 'add a password to the Entra application', 'once');
+      body = await this.#graph(
+        'POST',
+        '/addPassword',
+        { passwordCredential: { displayName, endDateTime } },
+        'add a password to the Entra application',
+        'once',
+      );
     } catch (err) {
       if (!(err instanceof HttpError && err.outcomeUnknown)) throw err;
       const orphans = (await this.passwords()).filter((p) => p.displayName === displayName);
@@ -81,14 +104,27 @@ export class EntraApp {
       );
     }
     const secretText = field(body, 'secretText');
-    if (!secretText) throw new ProviderError('Graph answered addPassword without secretText.', true);
+    if (!secretText)
+      throw new ProviderError('Graph answered addPassword without secretText.', true);
     this.#deps.mask(secretText);
-    return { secretText, keyId: field(body, 'keyId') ?? '', displayName, endDateTime: field(body, 'endDateTime') ?? endDateTime, hint: field(body, 'hint') };
+    return {
+      secretText,
+      keyId: field(body, 'keyId') ?? '',
+      displayName,
+      endDateTime: field(body, 'endDateTime') ?? endDateTime,
+      hint: field(body, 'hint'),
+    };
   }
 
   async removePassword(keyId: string): Promise<void> {
     try {
-      await this.#graph('POST', '/removePassword', { keyId }, `remove password ${keyId} from the Entra application`, 'safe');
+      await this.#graph(
+        'POST',
+        '/removePassword',
+        { keyId },
+        `remove password ${keyId} from the Entra application`,
+        'safe',
+      );
     } catch (err) {
       if (!(err instanceof HttpError && err.status === 404)) throw err;
     }
@@ -99,12 +135,16 @@ export class EntraApp {
     const deadline = Date.now() + this.#s.propagationTimeoutMs;
     for (let attempt = 1; ; attempt++) {
       try {
-        await this.#tokenRequest({ client_id: this.#s.appId, client_secret: secret }, 'obtain a token with the new secret');
+        await this.#tokenRequest(
+          { client_id: this.#s.appId, client_secret: secret },
+          'obtain a token with the new secret',
+        );
         return;
       } catch (err) {
         const notYet = err instanceof HttpError && /invalid_client|AADSTS7000215/.test(err.message);
         if (!notYet || Date.now() >= deadline) throw err;
-        if (attempt === 1) this.#deps.info('The new password does not work yet (Entra propagation); waiting.');
+        if (attempt === 1)
+          this.#deps.info('The new password does not work yet (Entra propagation); waiting.');
         await sleep(Math.min(2000, Math.max(0, deadline - Date.now())));
       }
     }
@@ -112,15 +152,33 @@ export class EntraApp {
 
   /** Removes the passwords this action created earlier, keeping `keep`. Returns a description. */
   async removeEarlier(keep: string): Promise<string | undefined> {
-    const earlier = (await this.passwords()).filter((p) => p.displayName.startsWith(MARKER) && p.keyId !== keep);
+    const earlier = (await this.passwords()).filter(
+      (p) => p.displayName.startsWith(MARKER) && p.keyId !== keep,
+    );
     for (const p of earlier) await this.removePassword(p.keyId);
-    return earlier.length ? `${earlier.length} earlier password(s) created by this action (${earlier.map((p) => p.hint ?? p.keyId).join(', ')})` : undefined;
+    return earlier.length
+      ? `${earlier.length} earlier password(s) created by this action (${earlier.map((p) => p.hint ?? p.keyId).join(', ')})`
+      : undefined;
   }
 
-  async #graph(method: 'GET' | 'POST', suffix: string, json: unknown, what: string, retry: 'safe' | 'once'): Promise<unknown> {
+  async #graph(
+    method: 'GET' | 'POST',
+    suffix: string,
+    json: unknown,
+    what: string,
+    retry: 'safe' | 'once',
+  ): Promise<unknown> {
     const url = `${this.#s.graphUrl}/v1.0/applications(appId='${encodeURIComponent(this.#s.appId)}')${suffix}`;
     const headers = { authorization: `Bearer ${await this.#accessToken()}` };
-    const res = await call({ method, url, headers, ...(json === undefined ? {} : { json }), what, retry, explain: explainGraph });
+    const res = await call({
+      method,
+      url,
+      headers,
+      ...(json === undefined ? {} : { json }),
+      what,
+      retry,
+      explain: explainGraph,
+    });
     return res.body;
   }
 
@@ -130,15 +188,26 @@ export class EntraApp {
     let credential: Record<string, string>;
     if (a.kind === 'client-secret') credential = { client_secret: a.clientSecret };
     else {
-      const assertion = await this.#deps.idToken('api://AzureADTokenExchange').catch((err: unknown) => {
-        throw new ProviderError(`Could not get the job's OIDC token (${(err as Error).message}); the job needs 'permissions: id-token: write'.`);
-      });
+      const assertion = await this.#deps
+        .idToken('api://AzureADTokenExchange')
+        .catch((err: unknown) => {
+          throw new ProviderError(
+            `Could not get the job's OIDC token (${(err as Error).message}); the job needs 'permissions: id-token: write'.`,
+          );
+        });
       this.#deps.mask(assertion);
-      credential = { client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer', client_assertion: assertion };
+      credential = {
+        client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
+        client_assertion: assertion,
+      };
     }
-    const body = await this.#tokenRequest({ client_id: a.clientId, ...credential }, `sign in to Entra as ${a.clientId} (${a.kind})`);
+    const body = await this.#tokenRequest(
+      { client_id: a.clientId, ...credential },
+      `sign in to Entra as ${a.clientId} (${a.kind})`,
+    );
     const token = field(body, 'access_token');
-    if (!token) throw new ProviderError('Entra answered the token request without an access_token.');
+    if (!token)
+      throw new ProviderError('Entra answered the token request without an access_token.');
     this.#deps.mask(token);
     this.#token = token;
     return token;
@@ -163,7 +232,10 @@ export function createEntra(s: EntraSettings, deps: ProviderDeps): Provider {
   return {
     async preflight(): Promise<Credential> {
       const passwords = await app.passwords();
-      const ends = passwords.map((p) => p.endDateTime).filter((e): e is string => !!e).sort();
+      const ends = passwords
+        .map((p) => p.endDateTime)
+        .filter((e): e is string => !!e)
+        .sort();
       return {
         clientId: s.appId,
         credentialId: undefined,
@@ -175,13 +247,20 @@ export function createEntra(s: EntraSettings, deps: ProviderDeps): Provider {
 
     async rotate(): Promise<Rotation> {
       added = await app.addPassword();
-      return { secret: added.secretText, clientId: s.appId, credentialId: added.keyId, expiresAt: added.endDateTime };
+      return {
+        secret: added.secretText,
+        clientId: s.appId,
+        credentialId: added.keyId,
+        expiresAt: added.endDateTime,
+      };
     },
 
     async retirePrevious(): Promise<string | undefined> {
       if (!added) return undefined;
       await app.confirm(added.secretText).catch((err: unknown) => {
-        throw new ProviderError(`The new password is stored but did not obtain a token within entra-propagation-timeout (${(err as Error).message}); earlier passwords were kept.`);
+        throw new ProviderError(
+          `The new password is stored but did not obtain a token within entra-propagation-timeout (${(err as Error).message}); earlier passwords were kept.`,
+        );
       });
       return s.removePrevious ? app.removeEarlier(added.keyId) : undefined;
     },

@@ -6,7 +6,12 @@ import type { Provider, ProviderDeps } from './types.js';
 import { createWhmcs } from './whmcs.js';
 import { createWoodpecker } from './woodpecker.js';
 
-type Factories = { [N in ProviderName]: (settings: Extract<ProviderSettings, { name: N }>, deps: ProviderDeps) => Provider };
+type Factories = {
+  [N in ProviderName]: (
+    settings: Extract<ProviderSettings, { name: N }>,
+    deps: ProviderDeps,
+  ) => Provider;
+};
 
 const factories = {
   'vmware-csp': createCsp,
@@ -16,5 +21,8 @@ const factories = {
 } satisfies Factories;
 
 export function createProvider(settings: ProviderSettings, deps: ProviderDeps): Provider {
-  return (factories[settings.name] as (s: ProviderSettings, d: ProviderDeps) => Provider)(settings, deps);
+  return (factories[settings.name] as (s: ProviderSettings, d: ProviderDeps) => Provider)(
+    settings,
+    deps,
+  );
 }

@@ -5,7 +5,13 @@ import { call, field, HttpError, type Method } from '../http.js';
 import type { WoodpeckerSettings } from '../inputs/index.js';
 import { sleep } from '../retry.js';
 import { EntraApp, type NewPassword } from './entra.js';
-import { type Credential, type Provider, type ProviderDeps, ProviderError, type Rotation } from './types.js';
+import {
+  type Credential,
+  type Provider,
+  type ProviderDeps,
+  ProviderError,
+  type Rotation,
+} from './types.js';
 
 /** 401/404/500 carry `{title, detail}`; 422 carries `{message}` such as INVALID_CLIENT_SECRET. */
 function explain(status: number, body: unknown): string | undefined {
@@ -14,7 +20,9 @@ function explain(status: number, body: unknown): string | undefined {
   const title = field(body, 'title');
   const detail = field(body, 'detail');
   const hint = status === 401 ? '; check woodpecker-api-key' : '';
-  return title || detail ? `${[title, detail].filter(Boolean).join(': ').slice(0, 200)}${hint}` : undefined;
+  return title || detail
+    ? `${[title, detail].filter(Boolean).join(': ').slice(0, 200)}${hint}`
+    : undefined;
 }
 
 /** Woodpecker stores ISO 8601 without fractions, e.g. 2027-11-28T23:59:59Z. */
@@ -28,11 +36,18 @@ export function createWoodpecker(s: WoodpeckerSettings, deps: ProviderDeps): Pro
   const entra = s.source.kind === 'entra' ? new EntraApp(s.source.entra, deps) : undefined;
   const tenantId = entra?.tenantId ?? (s.source.kind === 'given' ? s.source.tenantId : undefined);
   const clientId = entra?.appId ?? (s.source.kind === 'given' ? s.source.clientId : undefined);
-  const patienceMs = s.source.kind === 'entra' ? s.source.entra.propagationTimeoutMs : s.source.propagationTimeoutMs;
+  const patienceMs =
+    s.source.kind === 'entra' ? s.source.entra.propagationTimeoutMs : s.source.propagationTimeoutMs;
   let existingId: string | undefined;
   let added: NewPassword | undefined;
 
-  const woodpecker = (method: Method, url: string, what: string, retry: 'safe' | 'once', json?: unknown) =>
+  const woodpecker = (
+    method: Method,
+    url: string,
+    what: string,
+    retry: 'safe' | 'once',
+    json?: unknown,
+  ) =>
     call({ method, url, headers, what, retry, explain, ...(json === undefined ? {} : { json }) });
 
   /**
@@ -42,26 +57,58 @@ export function createWoodpecker(s: WoodpeckerSettings, deps: ProviderDeps): Pro
    */
   async function save(secret: string, expiresAt: string): Promise<unknown> {
     const deadline = Date.now() + patienceMs;
-    const body: Record<string, string> = { client_secret: secret, secret_expires_at: isoSeconds(expiresAt) };
+    const body: Record<string, string> = {
+      client_secret: secret,
+      secret_expires_at: isoSeconds(expiresAt),
+    };
     if (s.credentialName) body['name'] = s.credentialName;
     for (let attempt = 1; ; attempt++) {
       try {
-        if (existingId) return (await woodpecker('PATCH', `${base}/${encodeURIComponent(existingId)}`, `update Woodpecker credential ${existingId}`, 'safe', body)).body;
-        return (await woodpecker('POST', base, 'create the Woodpecker credential', 'once', { tenant_id: tenantId, client_id: clientId, ...body })).body;
+        if (existingId)
+          return (
+            await woodpecker(
+              'PATCH',
+              `${base}/${encodeURIComponent(existingId)}`,
+              `update Woodpecker credential ${existingId}`,
+              'safe',
+              body,
+            )
+          ).body;
+        return (
+          await woodpecker('POST', base, 'create the Woodpecker credential', 'once', {
+            tenant_id: tenantId,
+            client_id: clientId,
+            ...body,
+          })
+        ).body;
       } catch (err) {
-        const propagating = err instanceof HttpError && err.status === 422 && /INVALID_CLIENT_SECRET/.test(err.message);
+        const propagating =
+          err instanceof HttpError &&
+          err.status === 422 &&
+          /INVALID_CLIENT_SECRET/.test(err.message);
         if (!propagating) throw err;
         if (Date.now() >= deadline) {
-          throw new HttpError(`${err.message} Woodpecker still refused the secret after ${Math.round(patienceMs / 1000)} s of retries (entra-propagation-timeout).`, err.status, false, err.body);
+          throw new HttpError(
+            `${err.message} Woodpecker still refused the secret after ${Math.round(patienceMs / 1000)} s of retries (entra-propagation-timeout).`,
+            err.status,
+            false,
+            err.body,
+          );
         }
-        if (attempt === 1) deps.info('Woodpecker cannot use the new secret yet (Entra propagation); retrying.');
+        if (attempt === 1)
+          deps.info('Woodpecker cannot use the new secret yet (Entra propagation); retrying.');
         await sleep(Math.min(3000, Math.max(0, deadline - Date.now())));
       }
     }
   }
 
   async function list(): Promise<unknown[]> {
-    const res = await woodpecker('GET', base, 'list Woodpecker Microsoft Graph credentials (checks woodpecker-api-key)', 'safe');
+    const res = await woodpecker(
+      'GET',
+      base,
+      'list Woodpecker Microsoft Graph credentials (checks woodpecker-api-key)',
+      'safe',
+    );
     const all = (res.body as { credentials?: unknown } | undefined)?.credentials;
     return Array.isArray(all) ? all : [];
   }
@@ -74,9 +121,14 @@ export function createWoodpecker(s: WoodpeckerSettings, deps: ProviderDeps): Pro
 
   /** After a save whose outcome is unknown: the credential as saved, or undefined when it was not. */
   async function findSaved(expiry: string, cause: Error): Promise<unknown> {
-    const match = pick(await list().catch(() => {
-      throw new ProviderError(`${cause.message} Woodpecker may or may not have saved the new secret and could not be asked; the new Entra password was kept so that neither side breaks. Check the credential in Woodpecker, then re-run.`, true);
-    }));
+    const match = pick(
+      await list().catch(() => {
+        throw new ProviderError(
+          `${cause.message} Woodpecker may or may not have saved the new secret and could not be asked; the new Entra password was kept so that neither side breaks. Check the credential in Woodpecker, then re-run.`,
+          true,
+        );
+      }),
+    );
     return match !== undefined && field(match, 'secret_expires_at') === expiry ? match : undefined;
   }
 
@@ -85,12 +137,17 @@ export function createWoodpecker(s: WoodpeckerSettings, deps: ProviderDeps): Pro
       // Sequential on purpose: Woodpecker must never see two requests at once, and Entra goes first.
       if (entra) await entra.passwords();
       const match = pick(await list());
-      if (s.credentialId !== undefined && !match) throw new ProviderError(`Woodpecker has no Microsoft Graph credential ${s.credentialId} (woodpecker-credential-id).`);
+      if (s.credentialId !== undefined && !match)
+        throw new ProviderError(
+          `Woodpecker has no Microsoft Graph credential ${s.credentialId} (woodpecker-credential-id).`,
+        );
       existingId = match ? field(match, 'credential_id') : undefined;
       return {
         clientId: match ? field(match, 'client_id') : clientId,
         credentialId: existingId,
-        description: existingId ? `Woodpecker credential ${existingId}${field(match, 'name') ? ` (${field(match, 'name')})` : ''}` : `a new Woodpecker credential for client ${clientId}`,
+        description: existingId
+          ? `Woodpecker credential ${existingId}${field(match, 'name') ? ` (${field(match, 'name')})` : ''}`
+          : `a new Woodpecker credential for client ${clientId}`,
         expiresAt: match ? field(match, 'secret_expires_at') : undefined,
         oldSecretDiesOnRotate: false,
       };
@@ -118,7 +175,9 @@ export function createWoodpecker(s: WoodpeckerSettings, deps: ProviderDeps): Pro
         saved = refused ? undefined : await findSaved(isoSeconds(expiresAt), err as Error);
         if (saved === undefined) {
           if (added) await entra!.removePassword(added.keyId);
-          throw new ProviderError(`${(err as Error).message} ${added ? 'Removed the new Entra password; the' : 'The'} old secret still works in Woodpecker${added ? ' and Entra' : ''}.`);
+          throw new ProviderError(
+            `${(err as Error).message} ${added ? 'Removed the new Entra password; the' : 'The'} old secret still works in Woodpecker${added ? ' and Entra' : ''}.`,
+          );
         }
         deps.info('Woodpecker did save the new secret (its listing shows the new expiry).');
       }
@@ -128,7 +187,9 @@ export function createWoodpecker(s: WoodpeckerSettings, deps: ProviderDeps): Pro
         clientId: field(saved, 'client_id') ?? clientId,
         credentialId: existingId,
         expiresAt: isoSeconds(expiresAt),
-        inUseBy: existingId ? `Woodpecker credential ${existingId} already uses the new secret` : 'Woodpecker already uses the new secret',
+        inUseBy: existingId
+          ? `Woodpecker credential ${existingId} already uses the new secret`
+          : 'Woodpecker already uses the new secret',
       };
     },
 
