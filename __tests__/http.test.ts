@@ -1,13 +1,14 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { call, configureHttp, HttpError } from '../src/http.ts';
-import { backoffMs, retryAfterMs, setSleep } from '../src/retry.ts';
+import { realClock, setClock } from '../src/clock.ts';
+import { backoffMs, retryAfterMs } from '../src/retry.ts';
 import { Emulator } from './emulators/server.ts';
 
 const waits: number[] = [];
 let server: Emulator;
 
 beforeAll(async () => {
-  setSleep(async (ms) => void waits.push(ms));
+  setClock({ now: realClock.now, sleep: async (ms) => void waits.push(ms) });
   configureHttp({ timeoutMs: 300, attempts: 4 });
   server = await new Emulator()
     .route('GET', '/ok', () => ({ status: 200, body: { fine: true } }))

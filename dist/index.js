@@ -30745,7 +30745,7 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(5024);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8572);
 
 await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
 
@@ -30754,7 +30754,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 5024:
+/***/ 8572:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -30764,6 +30764,25 @@ __nccwpck_require__.d(__webpack_exports__, {
 });
 
 // UNUSED EXPORTS: SECRET_INPUTS
+
+;// CONCATENATED MODULE: ./src/clock.ts
+// Time as the action sees it. The real clock by default; unit tests and the invariant search set a
+// virtual one, so that backoff, pacing, deadlines and propagation waits cost no real time.
+const realClock = {
+    now: () => Date.now(),
+    sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+};
+let current = realClock;
+function clock_now() {
+    return current.now();
+}
+function sleep(ms) {
+    return current.sleep(ms);
+}
+/** Replaces the clock (tests only); without an argument, restores the real one. */
+function setClock(clock = realClock) {
+    current = clock;
+}
 
 ;// CONCATENATED MODULE: external "os"
 const external_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("os");
@@ -39039,22 +39058,15 @@ throttling.triggersNotification = triggersNotification;
 
 ;// CONCATENATED MODULE: ./src/retry.ts
 // Backoff arithmetic shared by the provider HTTP helper and the GitHub client.
+
 const BASE_MS = 500;
 const CAP_MS = 20_000;
-let sleeper = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-function sleep(ms) {
-    return sleeper(ms);
-}
-/** Lets unit tests skip the waiting. */
-function setSleep(fn) {
-    sleeper = fn;
-}
 /** Capped exponential backoff with full jitter: a random wait in [0, min(cap, base * 2^(attempt-1))]. */
 function backoffMs(attempt, random = Math.random) {
     return Math.round(random() * Math.min(CAP_MS, BASE_MS * 2 ** (attempt - 1)));
 }
 /** `Retry-After` as seconds or an HTTP date; undefined when absent or unreadable. Capped at 60 s. */
-function retryAfterMs(header, now = Date.now()) {
+function retryAfterMs(header, now = clock_now()) {
     const value = Array.isArray(header) ? header[0] : header;
     if (!value)
         return undefined;
@@ -39072,6 +39084,7 @@ function retryAfterMs(header, now = Date.now()) {
 
 
 
+
 function createGitHub(o) {
     const dispatcher = new HttpClient().getAgentDispatcher(o.apiUrl);
     const timedFetch = (url, init) => {
@@ -39083,7 +39096,7 @@ function createGitHub(o) {
             ...(dispatcher ? { dispatcher } : {}),
         });
     };
-    const canWait = (seconds, retryCount) => retryCount < 5 && Date.now() + seconds * 1000 < o.budget.deadline;
+    const canWait = (seconds, retryCount) => retryCount < 5 && clock_now() + seconds * 1000 < o.budget.deadline;
     return getOctokit(o.token, {
         baseUrl: o.apiUrl,
         request: { fetch: timedFetch },
@@ -39118,7 +39131,7 @@ function backoff(budget) {
                 throw error;
             const attempt = (options.request?.retryCount ?? 0) + 1;
             const wait = retryAfterMs(e.response?.headers?.['retry-after']) ?? backoffMs(attempt);
-            if (Date.now() + wait >= budget.deadline || attempt > 8)
+            if (clock_now() + wait >= budget.deadline || attempt > 8)
                 throw new FinalError(e);
             await sleep(wait);
             throw error;
@@ -39353,6 +39366,7 @@ function publicKeyFromBase64(key) {
 // that proves it landed.
 
 
+
 class StoreError extends Error {
     name = 'StoreError';
     landed;
@@ -39439,7 +39453,7 @@ class SecretStore {
             const data = res.data;
             const date = Date.parse(String(res.headers.date ?? ''));
             // Without GitHub's clock, allow for a runner clock up to five minutes ahead.
-            const since = Number.isNaN(date) ? Date.now() - 300_000 : Math.floor(date / 1000) * 1000;
+            const since = Number.isNaN(date) ? clock_now() - 300_000 : Math.floor(date / 1000) * 1000;
             return { keyId: String(data.key_id), key: publicKeyFromBase64(data.key), since };
         }
         catch (err) {
@@ -39509,6 +39523,7 @@ function describe(err, t) {
 ;// CONCATENATED MODULE: ./src/http.ts
 // The one HTTP helper for provider APIs (GitHub goes through Octokit). It owns timeouts, JSON and
 // form bodies, the retry policy and error wrapping, so that providers only say what they call and why.
+
 
 
 
@@ -39869,13 +39884,17 @@ function recoveryKey(v) {
 }
 
 ;// CONCATENATED MODULE: ./src/pipeline.ts
+// The rotation pipeline: preflight -> rotate once -> store and verify everywhere -> retire the
+// previous secret, or, when storing fails, keep everything that still works and hand the new secret
+// to the operator sealed to their recovery key.
+
 
 const PREFLIGHT_BUDGET_MS = 15_000;
 async function runPipeline(s, d) {
     const { targets, secretName, clientIdSecretName } = s.github;
     const plan = (status) => targets.flatMap((t) => names(secretName, clientIdSecretName).map((secret) => ({ target: t.line, secret, status })));
     // 2. Preflight: nothing changes here, and any failure stops the run.
-    d.budget.deadline = Date.now() + PREFLIGHT_BUDGET_MS;
+    d.budget.deadline = clock_now() + PREFLIGHT_BUDGET_MS;
     d.info(`Preflight: authenticating to ${s.provider.name} and fetching the public key of ${targets.length} target(s).`);
     const [credentialResult, keysResult] = await Promise.allSettled([
         d.provider.preflight(),
@@ -39893,7 +39912,7 @@ async function runPipeline(s, d) {
     if (s.skipIfRotatedWithinMs !== undefined) {
         const first = targets[0];
         const updated = await d.destination.updatedAt(first, secretName);
-        if (updated && Date.now() - updated.getTime() < s.skipIfRotatedWithinMs) {
+        if (updated && clock_now() - updated.getTime() < s.skipIfRotatedWithinMs) {
             d.info(`Secret ${secretName} in ${first.line} was updated at ${updated.toISOString()}, within skip-if-rotated-within: nothing to do.`);
             return { outcome: 'skipped', rotated: false, credential, targets: plan('skipped') };
         }
@@ -39906,7 +39925,7 @@ async function runPipeline(s, d) {
         d.warn(`${s.provider.name} kills the old secret at once. Without recovery-public-key, a failure to store the new secret leaves it nowhere; set recovery-public-key.`);
     }
     // 3-4. Rotate once. From here on the new secret exists only in this process until it is stored.
-    d.budget.deadline = Date.now() + s.storeTimeoutMs;
+    d.budget.deadline = clock_now() + s.storeTimeoutMs;
     const rotation = await d.provider.rotate();
     d.mask(rotation.secret);
     d.mask(Buffer.from(rotation.secret).toString('base64'));
@@ -40014,6 +40033,7 @@ class ProviderError extends Error {
 
 ;// CONCATENATED MODULE: ./src/providers/csp.ts
 // VMware Cloud Services Platform: organization OAuth app secrets.
+
 
 
 
@@ -40147,7 +40167,7 @@ function createCsp(s, deps) {
                 if (!(await overlapTookEffect(secret)))
                     throw new ProviderError(`${err.message} CSP did not take the new secret; nothing changed. Re-run the workflow.`);
             }
-            const expiresAt = new Date(Date.now() + s.overlapSeconds * 1000).toISOString();
+            const expiresAt = new Date(clock_now() + s.overlapSeconds * 1000).toISOString();
             deps.info(`CSP accepted the new secret; the previous one stays valid until about ${expiresAt}.`);
             return { secret, clientId, credentialId: s.appId, expiresAt: undefined };
         },
@@ -40246,8 +40266,8 @@ class EntraApp {
     }
     /** Adds a password. When the answer is lost, finds the password by its unique name and removes it. */
     async addPassword() {
-        const displayName = `${MARKER} ${new Date().toISOString()} run ${process.env['GITHUB_RUN_ID'] ?? 'local'}-${process.env['GITHUB_RUN_ATTEMPT'] ?? '1'}`;
-        const endDateTime = new Date(Date.now() + this.#s.lifetimeDays * 86_400_000).toISOString();
+        const displayName = `${MARKER} ${new Date(clock_now()).toISOString()} run ${process.env['GITHUB_RUN_ID'] ?? 'local'}-${process.env['GITHUB_RUN_ATTEMPT'] ?? '1'}`;
+        const endDateTime = new Date(clock_now() + this.#s.lifetimeDays * 86_400_000).toISOString();
         let body;
         try {
             body = await this.#graph('POST', '/addPassword', { passwordCredential: { displayName, endDateTime } }, 'add a password to the Entra application', 'once');
@@ -40283,7 +40303,7 @@ class EntraApp {
     }
     /** Waits, within entra-propagation-timeout, until the new secret obtains a token. */
     async confirm(secret) {
-        const deadline = Date.now() + this.#s.propagationTimeoutMs;
+        const deadline = clock_now() + this.#s.propagationTimeoutMs;
         for (let attempt = 1;; attempt++) {
             try {
                 await this.#tokenRequest({ client_id: this.#s.appId, client_secret: secret }, 'obtain a token with the new secret');
@@ -40291,11 +40311,11 @@ class EntraApp {
             }
             catch (err) {
                 const notYet = err instanceof HttpError && /invalid_client|AADSTS7000215/.test(err.message);
-                if (!notYet || Date.now() >= deadline)
+                if (!notYet || clock_now() >= deadline)
                     throw err;
                 if (attempt === 1)
                     this.#deps.info('The new password does not work yet (Entra propagation); waiting.');
-                await sleep(Math.min(2000, Math.max(0, deadline - Date.now())));
+                await sleep(Math.min(2000, Math.max(0, deadline - clock_now())));
             }
         }
     }
@@ -40565,7 +40585,7 @@ function createWoodpecker(s, deps) {
      * anyway, and a create is sent `once`.
      */
     async function save(secret, expiresAt) {
-        const deadline = Date.now() + patienceMs;
+        const deadline = clock_now() + patienceMs;
         const body = {
             client_secret: secret,
             secret_expires_at: isoSeconds(expiresAt),
@@ -40588,12 +40608,12 @@ function createWoodpecker(s, deps) {
                     /INVALID_CLIENT_SECRET/.test(err.message);
                 if (!propagating)
                     throw err;
-                if (Date.now() >= deadline) {
+                if (clock_now() >= deadline) {
                     throw new HttpError(`${err.message} Woodpecker still refused the secret after ${Math.round(patienceMs / 1000)} s of retries (entra-propagation-timeout).`, err.status, false, err.body);
                 }
                 if (attempt === 1)
                     deps.info('Woodpecker cannot use the new secret yet (Entra propagation); retrying.');
-                await sleep(Math.min(3000, Math.max(0, deadline - Date.now())));
+                await sleep(Math.min(3000, Math.max(0, deadline - clock_now())));
             }
         }
     }
@@ -40639,7 +40659,7 @@ function createWoodpecker(s, deps) {
             if (entra) {
                 added = await entra.addPassword();
                 secret = added.secretText;
-                expiresAt = added.endDateTime ?? new Date().toISOString();
+                expiresAt = added.endDateTime ?? new Date(clock_now()).toISOString();
             }
             else if (s.source.kind === 'given') {
                 secret = s.source.secret;
@@ -40776,6 +40796,7 @@ function summary_escape(s) {
 
 
 
+
 /** Inputs that carry credentials: masked before anything else happens. */
 const SECRET_INPUTS = [
     'github-token',
@@ -40798,7 +40819,7 @@ async function run() {
         }
         const settings = parseInputs((name) => getInput(name), process.env);
         configureHttp({ timeoutMs: settings.requestTimeoutMs });
-        const budget = { deadline: Date.now() };
+        const budget = { deadline: clock_now() };
         const gh = createGitHub({
             token: settings.github.token,
             apiUrl: settings.github.apiUrl,

@@ -1,8 +1,9 @@
 // The one HTTP helper for provider APIs (GitHub goes through Octokit). It owns timeouts, JSON and
 // form bodies, the retry policy and error wrapping, so that providers only say what they call and why.
+import { sleep } from './clock.js';
 import { HttpClient } from '@actions/http-client';
 import { type Dispatcher, request } from 'undici';
-import { backoffMs, retryAfterMs, sleep } from './retry.js';
+import { backoffMs, retryAfterMs } from './retry.js';
 
 export type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 

@@ -1,4 +1,5 @@
 // The entry: read inputs, wire the pieces, run the pipeline, publish the report.
+import { now } from './clock.js';
 import * as core from '@actions/core';
 import { createGitHub, type Budget } from './github/client.js';
 import { SecretStore } from './github/store.js';
@@ -30,7 +31,7 @@ export async function run(): Promise<void> {
     }
     const settings = parseInputs((name) => core.getInput(name), process.env);
     configureHttp({ timeoutMs: settings.requestTimeoutMs });
-    const budget: Budget = { deadline: Date.now() };
+    const budget: Budget = { deadline: now() };
     const gh = createGitHub({
       token: settings.github.token,
       apiUrl: settings.github.apiUrl,

@@ -1,6 +1,7 @@
 // The rotation pipeline: preflight -> rotate once -> store and verify everywhere -> retire the
 // previous secret, or, when storing fails, keep everything that still works and hand the new secret
 // to the operator sealed to their recovery key.
+import { now } from './clock.js';
 import type { Budget } from './github/client.js';
 import { seal } from './github/seal.js';
 import type { Landed } from './github/store.js';
@@ -62,7 +63,7 @@ export async function runPipeline(s: Settings, d: PipelineDeps): Promise<Report>
     );
 
   // 2. Preflight: nothing changes here, and any failure stops the run.
-  d.budget.deadline = Date.now() + PREFLIGHT_BUDGET_MS;
+  d.budget.deadline = now() + PREFLIGHT_BUDGET_MS;
   d.info(
     `Preflight: authenticating to ${s.provider.name} and fetching the public key of ${targets.length} target(s).`,
   );
@@ -83,7 +84,7 @@ export async function runPipeline(s: Settings, d: PipelineDeps): Promise<Report>
   if (s.skipIfRotatedWithinMs !== undefined) {
     const first = targets[0]!;
     const updated = await d.destination.updatedAt(first, secretName);
-    if (updated && Date.now() - updated.getTime() < s.skipIfRotatedWithinMs) {
+    if (updated && now() - updated.getTime() < s.skipIfRotatedWithinMs) {
       d.info(
         `Secret ${secretName} in ${first.line} was updated at ${updated.toISOString()}, within skip-if-rotated-within: nothing to do.`,
       );
@@ -103,7 +104,7 @@ export async function runPipeline(s: Settings, d: PipelineDeps): Promise<Report>
   }
 
   // 3-4. Rotate once. From here on the new secret exists only in this process until it is stored.
-  d.budget.deadline = Date.now() + s.storeTimeoutMs;
+  d.budget.deadline = now() + s.storeTimeoutMs;
   const rotation = await d.provider.rotate();
   d.mask(rotation.secret);
   d.mask(Buffer.from(rotation.secret).toString('base64'));

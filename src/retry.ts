@@ -1,18 +1,8 @@
 // Backoff arithmetic shared by the provider HTTP helper and the GitHub client.
+import { now as clockNow } from './clock.js';
 
 const BASE_MS = 500;
 const CAP_MS = 20_000;
-
-let sleeper = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
-export function sleep(ms: number): Promise<void> {
-  return sleeper(ms);
-}
-
-/** Lets unit tests skip the waiting. */
-export function setSleep(fn: (ms: number) => Promise<void>): void {
-  sleeper = fn;
-}
 
 /** Capped exponential backoff with full jitter: a random wait in [0, min(cap, base * 2^(attempt-1))]. */
 export function backoffMs(attempt: number, random: () => number = Math.random): number {
@@ -22,7 +12,7 @@ export function backoffMs(attempt: number, random: () => number = Math.random): 
 /** `Retry-After` as seconds or an HTTP date; undefined when absent or unreadable. Capped at 60 s. */
 export function retryAfterMs(
   header: string | string[] | undefined,
-  now = Date.now(),
+  now = clockNow(),
 ): number | undefined {
   const value = Array.isArray(header) ? header[0] : header;
   if (!value) return undefined;

@@ -1,12 +1,13 @@
 // The Octokit client: throttled writes as GitHub asks, retries with capped, jittered backoff that
 // stop at a deadline, and a timeout on every request.
+import { now, sleep } from '../clock.js';
 import { HttpClient } from '@actions/http-client';
 import { getOctokit } from '@actions/github';
 import { retry } from '@octokit/plugin-retry';
 import { throttling } from '@octokit/plugin-throttling';
 import type { Octokit } from '@octokit/core';
 import { fetch as undiciFetch } from 'undici';
-import { backoffMs, retryAfterMs, sleep } from '../retry.js';
+import { backoffMs, retryAfterMs } from '../retry.js';
 
 export type GitHub = ReturnType<typeof getOctokit>;
 
@@ -38,7 +39,7 @@ export function createGitHub(o: ClientOptions): GitHub {
     } as Parameters<typeof undiciFetch>[1]);
   };
   const canWait = (seconds: number, retryCount: number): boolean =>
-    retryCount < 5 && Date.now() + seconds * 1000 < o.budget.deadline;
+    retryCount < 5 && now() + seconds * 1000 < o.budget.deadline;
   return getOctokit(
     o.token,
     {
@@ -97,7 +98,7 @@ function backoff(budget: Budget) {
       const attempt =
         ((options.request as { retryCount?: number } | undefined)?.retryCount ?? 0) + 1;
       const wait = retryAfterMs(e.response?.headers?.['retry-after']) ?? backoffMs(attempt);
-      if (Date.now() + wait >= budget.deadline || attempt > 8) throw new FinalError(e);
+      if (now() + wait >= budget.deadline || attempt > 8) throw new FinalError(e);
       await sleep(wait);
       throw error;
     });

@@ -1,5 +1,6 @@
 // Writes secrets into GitHub: public keys per scope, sealing, the write itself and the read-back
 // that proves it landed.
+import { now } from '../clock.js';
 import { scopeOf, type Target } from '../inputs/targets.js';
 import type { GitHub } from './client.js';
 import { publicKeyFromBase64, seal } from './seal.js';
@@ -117,7 +118,7 @@ export class SecretStore {
       const data = res.data as { key_id: string; key: string };
       const date = Date.parse(String(res.headers.date ?? ''));
       // Without GitHub's clock, allow for a runner clock up to five minutes ahead.
-      const since = Number.isNaN(date) ? Date.now() - 300_000 : Math.floor(date / 1000) * 1000;
+      const since = Number.isNaN(date) ? now() - 300_000 : Math.floor(date / 1000) * 1000;
       return { keyId: String(data.key_id), key: publicKeyFromBase64(data.key), since };
     } catch (err) {
       throw new StoreError(

@@ -1,4 +1,5 @@
 // VMware Cloud Services Platform: organization OAuth app secrets.
+import { now } from '../clock.js';
 import { randomInt } from 'node:crypto';
 import { call, field, HttpError } from '../http.js';
 import type { CspSettings } from '../inputs/index.js';
@@ -151,7 +152,7 @@ export function createCsp(s: CspSettings, deps: ProviderDeps): Provider {
             `${err.message} CSP did not take the new secret; nothing changed. Re-run the workflow.`,
           );
       }
-      const expiresAt = new Date(Date.now() + s.overlapSeconds * 1000).toISOString();
+      const expiresAt = new Date(now() + s.overlapSeconds * 1000).toISOString();
       deps.info(
         `CSP accepted the new secret; the previous one stays valid until about ${expiresAt}.`,
       );

@@ -1,8 +1,9 @@
 // Microsoft Entra: application passwords through Microsoft Graph. The old password keeps working, so
 // a failed store is undone by removing the new one. `EntraApp` is shared with the Woodpecker provider.
+import { now, sleep } from '../clock.js';
 import { call, field, HttpError } from '../http.js';
 import type { EntraSettings } from '../inputs/index.js';
-import { sleep } from '../retry.js';
+
 import {
   type Credential,
   type Provider,
@@ -83,8 +84,8 @@ export class EntraApp {
 
   /** Adds a password. When the answer is lost, finds the password by its unique name and removes it. */
   async addPassword(): Promise<NewPassword> {
-    const displayName = `${MARKER} ${new Date().toISOString()} run ${process.env['GITHUB_RUN_ID'] ?? 'local'}-${process.env['GITHUB_RUN_ATTEMPT'] ?? '1'}`;
-    const endDateTime = new Date(Date.now() + this.#s.lifetimeDays * 86_400_000).toISOString();
+    const displayName = `${MARKER} ${new Date(now()).toISOString()} run ${process.env['GITHUB_RUN_ID'] ?? 'local'}-${process.env['GITHUB_RUN_ATTEMPT'] ?? '1'}`;
+    const endDateTime = new Date(now() + this.#s.lifetimeDays * 86_400_000).toISOString();
     let body: unknown;
     try {
       body = await this.#graph(
@@ -132,7 +133,7 @@ export class EntraApp {
 
   /** Waits, within entra-propagation-timeout, until the new secret obtains a token. */
   async confirm(secret: string): Promise<void> {
-    const deadline = Date.now() + this.#s.propagationTimeoutMs;
+    const deadline = now() + this.#s.propagationTimeoutMs;
     for (let attempt = 1; ; attempt++) {
       try {
         await this.#tokenRequest(
@@ -142,10 +143,10 @@ export class EntraApp {
         return;
       } catch (err) {
         const notYet = err instanceof HttpError && /invalid_client|AADSTS7000215/.test(err.message);
-        if (!notYet || Date.now() >= deadline) throw err;
+        if (!notYet || now() >= deadline) throw err;
         if (attempt === 1)
           this.#deps.info('The new password does not work yet (Entra propagation); waiting.');
-        await sleep(Math.min(2000, Math.max(0, deadline - Date.now())));
+        await sleep(Math.min(2000, Math.max(0, deadline - now())));
       }
     }
   }

@@ -1,9 +1,10 @@
 // Woodpecker: a Microsoft Graph app-only credential. The new secret is minted in Entra (or given by
 // the workflow), then saved in Woodpecker, which checks it against Microsoft first. Woodpecker handles
 // one request per API key at a time, so every call here is sequential.
+import { now, sleep } from '../clock.js';
 import { call, field, HttpError, type Method } from '../http.js';
 import type { WoodpeckerSettings } from '../inputs/index.js';
-import { sleep } from '../retry.js';
+
 import { EntraApp, type NewPassword } from './entra.js';
 import {
   type Credential,
@@ -56,7 +57,7 @@ export function createWoodpecker(s: WoodpeckerSettings, deps: ProviderDeps): Pro
    * anyway, and a create is sent `once`.
    */
   async function save(secret: string, expiresAt: string): Promise<unknown> {
-    const deadline = Date.now() + patienceMs;
+    const deadline = now() + patienceMs;
     const body: Record<string, string> = {
       client_secret: secret,
       secret_expires_at: isoSeconds(expiresAt),
@@ -87,7 +88,7 @@ export function createWoodpecker(s: WoodpeckerSettings, deps: ProviderDeps): Pro
           err.status === 422 &&
           /INVALID_CLIENT_SECRET/.test(err.message);
         if (!propagating) throw err;
-        if (Date.now() >= deadline) {
+        if (now() >= deadline) {
           throw new HttpError(
             `${err.message} Woodpecker still refused the secret after ${Math.round(patienceMs / 1000)} s of retries (entra-propagation-timeout).`,
             err.status,
@@ -97,7 +98,7 @@ export function createWoodpecker(s: WoodpeckerSettings, deps: ProviderDeps): Pro
         }
         if (attempt === 1)
           deps.info('Woodpecker cannot use the new secret yet (Entra propagation); retrying.');
-        await sleep(Math.min(3000, Math.max(0, deadline - Date.now())));
+        await sleep(Math.min(3000, Math.max(0, deadline - now())));
       }
     }
   }
@@ -159,7 +160,7 @@ export function createWoodpecker(s: WoodpeckerSettings, deps: ProviderDeps): Pro
       if (entra) {
         added = await entra.addPassword();
         secret = added.secretText;
-        expiresAt = added.endDateTime ?? new Date().toISOString();
+        expiresAt = added.endDateTime ?? new Date(now()).toISOString();
       } else if (s.source.kind === 'given') {
         secret = s.source.secret;
         expiresAt = s.source.expiresAt;
