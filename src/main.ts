@@ -4,10 +4,12 @@ import * as core from '@actions/core';
 import { createGitHub, type Budget } from './github/client.js';
 import { SecretStore } from './github/store.js';
 import { configureHttp } from './http.js';
+import { InputError } from './inputs/fields.js';
 import { parseInputs } from './inputs/index.js';
 import { runPipeline, type Report } from './pipeline.js';
 import { createProvider } from './providers/index.js';
 import { setOutputs, summaryMarkdown, writeSummary } from './summary.js';
+import { log, mask } from './untrusted.js';
 
 /** Inputs that carry credentials: masked before anything else happens. */
 export const SECRET_INPUTS = [
@@ -22,14 +24,15 @@ export const SECRET_INPUTS = [
 ] as const;
 
 export async function run(): Promise<void> {
-  const provider = core.getInput('provider') || 'unknown';
+  // Set only once the inputs are valid: the summary never echoes an invalid input.
+  let provider: string | undefined;
   let report: Report;
+  // The log names the invalid input and its value (made loggable); the summary only says which kind.
+  let logFailure: string | undefined;
   try {
-    for (const name of SECRET_INPUTS) {
-      const v = core.getInput(name);
-      if (v) core.setSecret(v);
-    }
+    for (const name of SECRET_INPUTS) mask(core.getInput(name));
     const settings = parseInputs((name) => core.getInput(name), process.env);
+    provider = settings.provider.name;
     configureHttp({ timeoutMs: settings.requestTimeoutMs });
     const budget: Budget = { deadline: now() };
     const gh = createGitHub({
@@ -37,12 +40,12 @@ export async function run(): Promise<void> {
       apiUrl: settings.github.apiUrl,
       timeoutMs: settings.requestTimeoutMs,
       budget,
-      warn: core.warning,
+      warn: log.warn,
     });
     const deps = {
-      mask: core.setSecret,
-      info: core.info,
-      warn: core.warning,
+      mask,
+      info: log.info,
+      warn: log.warn,
       idToken: (aud: string) => core.getIDToken(aud),
     };
     report = await runPipeline(settings, {
@@ -53,18 +56,21 @@ export async function run(): Promise<void> {
     });
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
+    if (err instanceof InputError) logFailure = message;
     report = {
       outcome: 'failed',
       rotated: false,
       targets: [],
-      failure: message,
+      failure: logFailure
+        ? "An input is invalid; the step's log names it and says what is expected. Nothing was sent anywhere."
+        : message,
       nextStep:
         'Nothing was changed at the provider unless the message says otherwise. Fix the cause and re-run the workflow.',
     };
   }
   setOutputs(report);
   await writeSummary(summaryMarkdown(provider, report)).catch((err: unknown) =>
-    core.warning(`Could not write the job summary: ${(err as Error).message}`),
+    log.warn(`Could not write the job summary: ${(err as Error).message}`),
   );
-  if (report.failure) core.setFailed(report.failure);
+  if (report.failure) log.fail(logFailure ?? report.failure);
 }

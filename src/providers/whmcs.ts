@@ -2,6 +2,7 @@
 // has no overlap, so the pipeline's recovery path matters most here.
 import { call, field, HttpError } from '../http.js';
 import type { WhmcsSettings } from '../inputs/index.js';
+import { loggable } from '../untrusted.js';
 import {
   type Credential,
   type Provider,
@@ -19,7 +20,7 @@ function explain(_status: number, body: unknown): string | undefined {
   const hint = /invalid ip/i.test(message ?? '')
     ? "; allow the runner's IP in WHMCS or set whmcs-access-key"
     : '';
-  return message ? `WHMCS says "${message.slice(0, 200)}"${hint}` : undefined;
+  return message ? `WHMCS says "${loggable(message, 200)}"${hint}` : undefined;
 }
 
 interface Listed {
@@ -99,7 +100,7 @@ export function createWhmcs(s: WhmcsSettings, deps: ProviderDeps): Provider {
       return {
         clientId: found.clientIdentifier,
         credentialId: found.credentialId,
-        description: `WHMCS OAuth credential ${found.credentialId}${found.name ? ` (${found.name})` : ''}`,
+        description: `WHMCS OAuth credential ${loggable(found.credentialId, 40)}${found.name ? ` (${loggable(found.name, 100)})` : ''}`,
         expiresAt: undefined,
         oldSecretDiesOnRotate: true,
       };
