@@ -200,6 +200,34 @@ describe('github', () => {
   });
 });
 
+describe('inputs', () => {
+  it('an invalid provider input is never echoed in the summary, and its log line is inert', async () => {
+    world = await startWorld('whmcs');
+    const run = await world.run({ provider: PLANT });
+    expect(run.code).toBe(1);
+    expect(run.summary).not.toContain(MARKER);
+    expect(run.summary).toContain('An input is invalid');
+    safe(run);
+  });
+});
+
+describe('partial secrets', () => {
+  it('a secret echoed across the 200-character cut leaves no prefix of itself', async () => {
+    world = await startWorld('whmcs');
+    const secret = CREDENTIALS.whmcsSecret;
+    world.whmcs!.fault('POST', '/includes/api.php', {
+      status: 200,
+      body: { result: 'error', message: `${'x'.repeat(190)}${secret}` },
+    });
+    const run = await world.run();
+    expect(run.code).toBe(1);
+    const printed = run.stdout.split('\n').filter((l) => !l.startsWith('::add-mask::'));
+    for (const text of [printed.join('\n'), run.stderr, run.summary])
+      expect(text).not.toContain(secret.slice(0, 8));
+    expectClean(world, run);
+  });
+});
+
 describe('bounded answers', () => {
   it('a provider answer above 4 MiB fails clearly and is not repeated', async () => {
     world = await startWorld('whmcs');
