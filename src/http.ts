@@ -120,7 +120,8 @@ export async function call(c: Call): Promise<Response> {
         throw new HttpError(
           `Could not ${c.what}: ${err.message} from ${host}; it was not read and the call was not repeated.`,
           err.status,
-          c.retry === 'once',
+          // A success we cannot read, or a server error: the rotating call may have taken effect.
+          c.retry === 'once' && (err.status < 400 || err.status >= 500),
         );
       const e = err as { code?: unknown; name?: string };
       const code = typeof e.code === 'string' ? e.code : (e.name ?? 'Error');
