@@ -2,6 +2,7 @@
 import { now } from './clock.js';
 import * as core from '@actions/core';
 import { createGitHub, type Budget } from './github/client.js';
+import { loadSodium } from './github/seal.js';
 import { SecretStore } from './github/store.js';
 import { configureHttp } from './http.js';
 import { parseInputs } from './inputs/index.js';
@@ -45,6 +46,9 @@ export async function run(): Promise<void> {
       warn: core.warning,
       idToken: (aud: string) => core.getIDToken(aud),
     };
+    // libsodium (a chunk of its own, ~15 ms to compile and instantiate) loads while the preflight
+    // requests are in flight rather than after them; a failure surfaces where it is used.
+    loadSodium().catch(() => undefined);
     report = await runPipeline(settings, {
       provider: createProvider(settings.provider, deps),
       destination: new SecretStore(gh),

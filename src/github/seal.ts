@@ -1,10 +1,11 @@
 // libsodium sealed boxes: how GitHub wants secret values, and how the recovery blob is made.
-// libsodium is loaded on first use: a dry run or a failed preflight never pays for it.
+// libsodium is a separate chunk, loaded once; main.ts starts the load beside the preflight requests.
 
 type Sodium = typeof import('libsodium-wrappers').default;
 let loading: Promise<Sodium> | undefined;
 
-function sodium(): Promise<Sodium> {
+/** Loads libsodium once; the first call starts the load, so preflight can run it beside its requests. */
+export function loadSodium(): Promise<Sodium> {
   loading ??= import('libsodium-wrappers').then(async (m) => {
     await m.default.ready;
     return m.default;
@@ -14,7 +15,7 @@ function sodium(): Promise<Sodium> {
 
 /** Seals `plaintext` to an X25519 public key; standard base64 with padding, as GitHub expects. */
 export async function seal(plaintext: string, publicKey: Uint8Array): Promise<string> {
-  const s = await sodium();
+  const s = await loadSodium();
   const sealed = s.crypto_box_seal(s.from_string(plaintext), publicKey);
   return s.to_base64(sealed, s.base64_variants.ORIGINAL);
 }
