@@ -99,3 +99,31 @@ describe('org targets keep who can read the secret', () => {
     },
   );
 });
+
+describe('a selection that cannot be read whole stops the run before rotating', () => {
+  it.each([
+    [
+      'GitHub refuses the list',
+      { status: 403, body: { message: 'Resource not accessible by integration' } },
+      /Could not read the selected repositories of secret CLIENT_SECRET in org octo: HTTP 403/,
+    ],
+    [
+      'the list is shorter than its count',
+      { status: 200, body: { total_count: 3, repositories: [{ id: 1 }] } },
+      /selected repositories of secret CLIENT_SECRET in org octo changed while they were read \(1 of 3\)/,
+    ],
+  ])('%s', async (_why, fault, message) => {
+    world = await startWorld('vmware-csp');
+    const gh = world.github;
+    gh.seedSecret(ORG_SCOPE, SECRET_NAME, OLD_SECRET);
+    gh.setAccess(ORG_SCOPE, SECRET_NAME, { visibility: 'selected', repos: [REPO] });
+    gh.fault('GET', /\/repositories$/, fault);
+    const run = await world.run({ targets: `org ${ORG}` });
+    expect(run.code).toBe(1);
+    expect(run.errors.join('\n')).toMatch(message);
+    expect(world.csp!.rotations(CSP_APP)).toBe(0);
+    expect(gh.calls('PUT', /.*/)).toHaveLength(0);
+    expect(gh.selectedRepos(ORG_SCOPE, SECRET_NAME)).toEqual([REPO]);
+    expectClean(world, run);
+  });
+});
