@@ -30745,7 +30745,7 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8572);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6284);
 
 await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
 
@@ -30754,7 +30754,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 8572:
+/***/ 6284:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -38731,6 +38731,7 @@ function getOctokit(token, options, ...additionalPlugins) {
 //# sourceMappingURL=github.js.map
 // EXTERNAL MODULE: ./node_modules/bottleneck/light.js
 var light = __nccwpck_require__(3251);
+var light_default = /*#__PURE__*/__nccwpck_require__.n(light);
 ;// CONCATENATED MODULE: ./node_modules/@octokit/plugin-retry/dist-bundle/index.js
 // pkg/dist-src/version.js
 var plugin_retry_dist_bundle_VERSION = "0.0.0-development";
@@ -39075,6 +39076,61 @@ function retryAfterMs(header, now = clock_now()) {
     return Number.isFinite(ms) ? Math.min(Math.max(ms, 0), 60_000) : undefined;
 }
 
+;// CONCATENATED MODULE: ./src/github/scheduler.ts
+// Octokit's retry and throttling plugins pass every request through Bottleneck (light): the retry
+// plugin's limiter, the throttling plugin's retry limiter, its global group and, for writes, its
+// write group. Bottleneck's in-process datastore yields with `setTimeout(0)` at every step (submit,
+// register, start, free), so a request waits 12 to 17 timer turns of at least 1 ms each: about 14 ms
+// per request on loopback, where the request itself takes 1 ms. Those turns pace nothing: pacing
+// (`minTime`, `maxConcurrent`) is computed from timestamps, and a job that must wait still waits with
+// `setTimeout(wait)`. So here the zero-length turns become `setImmediate`: still a turn of the event
+// loop (I/O runs in between), without the 1 ms floor. Only for the exact version this was read from;
+// any other version is left as it is (slower, never wrong).
+
+/** The Bottleneck version whose internals `fastTurns` replaces (bottleneck/light.js). */
+const BOTTLENECK_VERSION = '2.19.5';
+let applied;
+/** Makes Bottleneck's zero-length waits immediate. Idempotent; true when applied. */
+function fastTurns() {
+    if (applied !== undefined)
+        return applied;
+    const limiter = (light_default()).prototype;
+    const probe = new (light_default())();
+    const store = probe._store ? Object.getPrototypeOf(probe._store) : undefined;
+    applied =
+        (light_default()).version === BOTTLENECK_VERSION &&
+            typeof limiter._run === 'function' &&
+            typeof store?.yieldLoop === 'function';
+    if (!applied || !store)
+        return applied;
+    store.yieldLoop = function (t = 0) {
+        return new this.Promise((resolve) => {
+            if (t > 0)
+                setTimeout(resolve, t);
+            else
+                setImmediate(resolve);
+        });
+    };
+    // Bottleneck 2.19.5's `_run`, with setImmediate when there is nothing to wait for. The `timeout`
+    // handle is only cleared by `stop()`, which neither plugin calls.
+    limiter._run = function (index, job, wait) {
+        job.doRun();
+        const clearGlobalState = this._clearGlobalState.bind(this, index);
+        const run = this._run.bind(this, index, job);
+        const free = this._free.bind(this, index, job);
+        const execute = () => job.doExecute(this._limiter, clearGlobalState, run, free);
+        const expiration = job.options.expiration;
+        return (this._scheduled[index] = {
+            timeout: wait > 0 ? setTimeout(execute, wait) : setImmediate(execute),
+            expiration: expiration != null
+                ? setTimeout(() => job.doExpire(clearGlobalState, run, free), wait + expiration)
+                : undefined,
+            job,
+        });
+    };
+    return applied;
+}
+
 ;// CONCATENATED MODULE: ./src/github/client.ts
 // The Octokit client: throttled writes as GitHub asks, retries with capped, jittered backoff that
 // stop at a deadline, and a timeout on every request.
@@ -39085,7 +39141,9 @@ function retryAfterMs(header, now = clock_now()) {
 
 
 
+
 function createGitHub(o) {
+    fastTurns();
     const dispatcher = new HttpClient().getAgentDispatcher(o.apiUrl);
     const timedFetch = (url, init) => {
         const timeout = AbortSignal.timeout(o.timeoutMs);
@@ -39149,6 +39207,32 @@ class FinalError extends Error {
         this.status = cause.status;
         this.response = cause.response && cause.status ? { status: cause.status } : undefined;
     }
+}
+
+;// CONCATENATED MODULE: ./src/github/seal.ts
+// libsodium sealed boxes: how GitHub wants secret values, and how the recovery blob is made.
+// libsodium is a separate chunk, loaded once; main.ts starts the load beside the preflight requests.
+let loading;
+/** Loads libsodium once; the first call starts the load, so preflight can run it beside its requests. */
+function loadSodium() {
+    loading ??= __nccwpck_require__.e(/* import() */ 768).then(__nccwpck_require__.bind(__nccwpck_require__, 4768)).then(async (m) => {
+        await m.default.ready;
+        return m.default;
+    });
+    return loading;
+}
+/** Seals `plaintext` to an X25519 public key; standard base64 with padding, as GitHub expects. */
+async function seal(plaintext, publicKey) {
+    const s = await loadSodium();
+    const sealed = s.crypto_box_seal(s.from_string(plaintext), publicKey);
+    return s.to_base64(sealed, s.base64_variants.ORIGINAL);
+}
+/** Decodes a base64 X25519 public key and checks its length. */
+function publicKeyFromBase64(key) {
+    const bytes = Buffer.from(key, 'base64');
+    if (bytes.length !== 32)
+        throw new Error(`the public key has ${bytes.length} bytes, not 32`);
+    return new Uint8Array(bytes);
 }
 
 ;// CONCATENATED MODULE: ./src/inputs/fields.ts
@@ -39386,31 +39470,6 @@ function scopeOf(t) {
         case 'dependabot-org':
             return `${t.kind}:${t.org.toLowerCase()}`;
     }
-}
-
-;// CONCATENATED MODULE: ./src/github/seal.ts
-// libsodium sealed boxes: how GitHub wants secret values, and how the recovery blob is made.
-// libsodium is loaded on first use: a dry run or a failed preflight never pays for it.
-let loading;
-function sodium() {
-    loading ??= __nccwpck_require__.e(/* import() */ 768).then(__nccwpck_require__.bind(__nccwpck_require__, 4768)).then(async (m) => {
-        await m.default.ready;
-        return m.default;
-    });
-    return loading;
-}
-/** Seals `plaintext` to an X25519 public key; standard base64 with padding, as GitHub expects. */
-async function seal(plaintext, publicKey) {
-    const s = await sodium();
-    const sealed = s.crypto_box_seal(s.from_string(plaintext), publicKey);
-    return s.to_base64(sealed, s.base64_variants.ORIGINAL);
-}
-/** Decodes a base64 X25519 public key and checks its length. */
-function publicKeyFromBase64(key) {
-    const bytes = Buffer.from(key, 'base64');
-    if (bytes.length !== 32)
-        throw new Error(`the public key has ${bytes.length} bytes, not 32`);
-    return new Uint8Array(bytes);
 }
 
 ;// CONCATENATED MODULE: ./src/github/store.ts
@@ -40913,6 +40972,7 @@ function summary_escape(s) {
 
 
 
+
 /** Inputs that carry credentials: masked before anything else happens. */
 const SECRET_INPUTS = [
     'github-token',
@@ -40949,6 +41009,9 @@ async function run() {
             warn: warning,
             idToken: (aud) => getIDToken(aud),
         };
+        // libsodium (a chunk of its own, ~15 ms to compile and instantiate) loads while the preflight
+        // requests are in flight rather than after them; a failure surfaces where it is used.
+        loadSodium().catch(() => undefined);
         report = await runPipeline(settings, {
             provider: createProvider(settings.provider, deps),
             destination: new SecretStore(gh),
@@ -41276,6 +41339,18 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("util");
 /******/ 			return fn.r ? promise : getResult();
 /******/ 		}, (err) => ((err ? reject(promise[webpackError] = err) : outerResolve(exports)), resolveQueue(queue)));
 /******/ 		queue && queue.d < 0 && (queue.d = 0);
+/******/ 	};
+/******/ })();
+/******/ 
+/******/ /* webpack/runtime/compat get default export */
+/******/ (() => {
+/******/ 	// getDefaultExport function for compatibility with non-harmony modules
+/******/ 	__nccwpck_require__.n = (module) => {
+/******/ 		var getter = module && module.__esModule ?
+/******/ 			() => (module['default']) :
+/******/ 			() => (module);
+/******/ 		__nccwpck_require__.d(getter, { a: getter });
+/******/ 		return getter;
 /******/ 	};
 /******/ })();
 /******/ 
