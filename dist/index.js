@@ -39113,7 +39113,36 @@ function createGitHub(o) {
                 return ok;
             },
         },
-    }, backoff(o.budget), retry, throttling);
+    }, track, backoff(o.budget), retry, throttling);
+}
+/**
+ * What every attempt of one request told: pass one as `request: { attempts }` and the innermost hook
+ * records each try, retries by the retry and throttling plugins included. Uncertainty is sticky: once
+ * an attempt may have reached GitHub (no answer, a dropped connection, a 5xx), the request stays
+ * "may have landed" whatever later attempts answer.
+ */
+class Attempts {
+    count = 0;
+    mayHaveLanded = false;
+}
+/** Registered first, so it is the innermost wrap: it sees each attempt, not the final outcome. */
+function track(octokit) {
+    octokit.hook.wrap('request', async (request, options) => {
+        const attempts = options.request?.attempts;
+        if (!(attempts instanceof Attempts))
+            return request(options);
+        attempts.count += 1;
+        try {
+            return await request(options);
+        }
+        catch (error) {
+            const e = error;
+            const status = e.response === undefined ? undefined : e.status;
+            if (status === undefined || status < 400 || status >= 500)
+                attempts.mayHaveLanded = true;
+            throw error;
+        }
+    });
 }
 /**
  * Supplies the wait between retries that @octokit/plugin-retry makes (its own is quadratic and
@@ -39194,8 +39223,11 @@ function integer(read, name, min, max, fallback) {
     return n;
 }
 const UNITS = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
-/** `90m`, `12h`, `7d`, `30s`. */
-function duration(read, name, fallbackMs) {
+/**
+ * `90m`, `12h`, `7d`, `30s`, at most `maxMs`: every duration has an upper bound a careful user
+ * expects (Node's timers overflow past about 24.8 days, and a limit of weeks is never meant).
+ */
+function duration(read, name, maxMs, fallbackMs) {
     const v = optional(read, name);
     if (v === undefined)
         return fallbackMs;
@@ -39203,8 +39235,24 @@ function duration(read, name, fallbackMs) {
     const ms = m ? Number(m[1]) * UNITS[m[2]] : 0;
     if (ms <= 0)
         throw new InputError(`Input '${name}' is '${v}'; expected a duration such as 30s, 90m, 12h or 7d.`);
+    if (ms > maxMs)
+        throw new InputError(`Input '${name}' is '${v}'; expected at most ${spoken(maxMs)}.`);
     return ms;
 }
+/** The largest whole unit: 600000 -> `10m`. */
+function spoken(ms) {
+    const [unit, size] = Object.entries(UNITS)
+        .reverse()
+        .find(([, size]) => ms % size === 0);
+    return `${ms / size}${unit}`;
+}
+/** Upper bounds of the duration inputs; README and action.yml state the same. */
+const MAX_MS = {
+    requestTimeout: 600_000, // 10m: one HTTP exchange
+    storeTimeout: 21_600_000, // 6h: a GitHub-hosted job's own limit
+    propagationTimeout: 3_600_000, // 1h: Entra propagation takes minutes
+    skipIfRotatedWithin: 366 * 86_400_000, // 366d: a yearly rotation
+};
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);
 /** An https URL, or http on a loopback host (for local emulators). Returned without a trailing slash. */
 function url(read, name, fallback) {
@@ -39338,9 +39386,10 @@ function scopeOf(t) {
 
 ;// CONCATENATED MODULE: ./src/github/seal.ts
 // libsodium sealed boxes: how GitHub wants secret values, and how the recovery blob is made.
-// libsodium is loaded on first use: a dry run or a failed preflight never pays for it.
+// libsodium is loaded during preflight (see `usable`), never first after the rotating call.
 let loading;
-function sodium() {
+/** Loads libsodium once; the first call starts the load, so preflight can run it beside its requests. */
+function loadSodium() {
     loading ??= __nccwpck_require__.e(/* import() */ 768).then(__nccwpck_require__.bind(__nccwpck_require__, 4768)).then(async (m) => {
         await m.default.ready;
         return m.default;
@@ -39349,9 +39398,29 @@ function sodium() {
 }
 /** Seals `plaintext` to an X25519 public key; standard base64 with padding, as GitHub expects. */
 async function seal(plaintext, publicKey) {
-    const s = await sodium();
+    const s = await loadSodium();
     const sealed = s.crypto_box_seal(s.from_string(plaintext), publicKey);
     return s.to_base64(sealed, s.base64_variants.ORIGINAL);
+}
+/**
+ * Proves, before anything changes, that a key can be sealed to: libsodium loads and a probe value
+ * seals. libsodium refuses low-order points (such as 32 zero bytes), whose shared secret is all zero.
+ * Throws an Error whose message starts with `what`.
+ */
+async function usable(publicKey, what) {
+    let s;
+    try {
+        s = await loadSodium();
+    }
+    catch (err) {
+        throw new Error(`Could not load libsodium to seal secrets: ${err.message}`);
+    }
+    try {
+        s.crypto_box_seal(s.from_string('probe'), publicKey);
+    }
+    catch {
+        throw new Error(`${what} is not a usable X25519 public key (libsodium refuses to seal to it: a low-order or invalid point).`);
+    }
 }
 /** Decodes a base64 X25519 public key and checks its length. */
 function publicKeyFromBase64(key) {
@@ -39364,6 +39433,7 @@ function publicKeyFromBase64(key) {
 ;// CONCATENATED MODULE: ./src/github/store.ts
 // Writes secrets into GitHub: public keys per scope, sealing, the write itself and the read-back
 // that proves it landed.
+
 
 
 
@@ -39423,12 +39493,15 @@ class SecretStore {
                 body['selected_repository_ids'] = await Promise.all(t.repos.map((r) => this.#repoId(r)));
         }
         const path = `${scopePath(t)}/secrets/${encodeURIComponent(name)}`;
+        const attempts = new Attempts();
         try {
-            await this.#gh.request(`PUT ${path}`, body);
+            await this.#gh.request(`PUT ${path}`, { ...body, request: { attempts } });
         }
         catch (err) {
             const s = store_status(err);
-            const landed = s !== undefined && s >= 400 && s < 500 ? 'no' : 'maybe';
+            // Not landed only when every attempt was refused: one that may have reached GitHub decides.
+            const refused = s !== undefined && s >= 400 && s < 500 && !attempts.mayHaveLanded;
+            const landed = refused ? 'no' : 'maybe';
             throw new StoreError(`Could not write secret ${name} in ${t.line}: ${describe(err)}.`, landed, s);
         }
         const updated = await this.updatedAt(t, name).catch((err) => {
@@ -39448,6 +39521,13 @@ class SecretStore {
         return key;
     }
     async #fetchKey(t) {
+        const key = await this.#readKey(t);
+        await usable(key.key, `GitHub's public key for ${t.line}`).catch((err) => {
+            throw new StoreError(err.message, 'no');
+        });
+        return key;
+    }
+    async #readKey(t) {
         try {
             const res = await this.#gh.request(`GET ${scopePath(t)}/secrets/public-key`);
             const data = res.data;
@@ -39532,7 +39612,10 @@ class HttpError extends Error {
     name = 'HttpError';
     /** The provider's status, when it answered. */
     status;
-    /** True when a request may have reached the provider and its effect is not known. */
+    /**
+     * True when a request may have reached the provider and its effect is not known: a `once` call
+     * that timed out, lost its connection or got a 5xx, or any mutating call answered with a redirect.
+     */
     outcomeUnknown;
     /** Parsed body of an error answer, for providers that branch on error codes. Never log it. */
     body;
@@ -39577,8 +39660,18 @@ async function call(c) {
                 : `network error ${code}`;
             throw new HttpError(`Could not ${c.what}: ${why} from ${host}.`, undefined, !neverSent && c.retry === 'once');
         }
-        if (res.status < 400)
+        // The one success rule for every provider call: only 2xx. A redirect is neither success nor a
+        // refusal: on a mutating call the provider may have acted before redirecting, so it is handled
+        // exactly like a timeout (retried when safe, an unknown outcome when `once`).
+        if (res.status >= 200 && res.status < 300)
             return res;
+        if (res.status < 400) {
+            if (c.retry === 'safe' && attempt < maxAttempts) {
+                await sleep(backoffMs(attempt));
+                continue;
+            }
+            throw new HttpError(`Could not ${c.what}: unexpected redirect (HTTP ${res.status}) from ${host}.`, res.status, c.method !== 'GET');
+        }
         const retriable = res.status === 429 || (c.retry === 'safe' && res.status >= 500);
         if (retriable && attempt < maxAttempts) {
             await sleep(retryAfterMs(res.headers['retry-after']) ?? backoffMs(attempt));
@@ -39706,7 +39799,7 @@ function parseEntra(read) {
         removePrevious: bool(read, 'entra-remove-previous', true),
         loginUrl: url(read, 'entra-login-url', 'https://login.microsoftonline.com'),
         graphUrl: url(read, 'entra-graph-url', 'https://graph.microsoft.com'),
-        propagationTimeoutMs: duration(read, 'entra-propagation-timeout', 120_000),
+        propagationTimeoutMs: duration(read, 'entra-propagation-timeout', MAX_MS.propagationTimeout, 120_000),
     };
 }
 
@@ -39802,7 +39895,7 @@ function parseWoodpecker(read) {
             expiresAt,
             tenantId,
             clientId,
-            propagationTimeoutMs: duration(read, 'entra-propagation-timeout', 120_000),
+            propagationTimeoutMs: duration(read, 'entra-propagation-timeout', MAX_MS.propagationTimeout, 120_000),
         };
     }
     else {
@@ -39867,9 +39960,9 @@ function parseInputs(read, env) {
         },
         dryRun: bool(read, 'dry-run', false),
         recoveryKey: recoveryKey(optional(read, 'recovery-public-key')),
-        skipIfRotatedWithinMs: duration(read, 'skip-if-rotated-within'),
-        requestTimeoutMs: duration(read, 'request-timeout', 30_000),
-        storeTimeoutMs: duration(read, 'store-timeout', 600_000),
+        skipIfRotatedWithinMs: duration(read, 'skip-if-rotated-within', MAX_MS.skipIfRotatedWithin),
+        requestTimeoutMs: duration(read, 'request-timeout', MAX_MS.requestTimeout, 30_000),
+        storeTimeoutMs: duration(read, 'store-timeout', MAX_MS.storeTimeout, 600_000),
     };
 }
 function recoveryKey(v) {
@@ -39896,10 +39989,15 @@ async function runPipeline(s, d) {
     // 2. Preflight: nothing changes here, and any failure stops the run.
     d.budget.deadline = clock_now() + PREFLIGHT_BUDGET_MS;
     d.info(`Preflight: authenticating to ${s.provider.name} and fetching the public key of ${targets.length} target(s).`);
-    const [credentialResult, keysResult] = await Promise.allSettled([
+    // Everything the steps after the rotation need is proven here: the destination seals a probe to
+    // every target's key, and the recovery key gets one too (libsodium loads beside the requests).
+    const [credentialResult, keysResult, recoveryResult] = await Promise.allSettled([
         d.provider.preflight(),
         d.destination.preflight(targets),
+        s.recoveryKey ? usable(s.recoveryKey, "Input 'recovery-public-key'") : Promise.resolve(),
     ]);
+    if (recoveryResult.status === 'rejected')
+        throw recoveryResult.reason;
     if (credentialResult.status === 'rejected')
         throw credentialResult.reason;
     if (keysResult.status === 'rejected')
@@ -39926,9 +40024,61 @@ async function runPipeline(s, d) {
     }
     // 3-4. Rotate once. From here on the new secret exists only in this process until it is stored.
     d.budget.deadline = clock_now() + s.storeTimeoutMs;
-    const rotation = await d.provider.rotate();
+    let rotation;
+    try {
+        rotation = await d.provider.rotate();
+    }
+    catch (err) {
+        const unknown = err.outcomeUnknown === true;
+        return {
+            outcome: 'failed',
+            rotated: false,
+            credential,
+            targets: plan('skipped'),
+            failure: err.message,
+            nextStep: unknown
+                ? 'The rotating call may have taken effect (see the message): check the credential at the provider before re-running the workflow.'
+                : 'No target was written. The message says what happened at the provider; fix the cause and re-run the workflow.',
+        };
+    }
     d.mask(rotation.secret);
     d.mask(Buffer.from(rotation.secret).toString('base64'));
+    const { secret: newSecret, ...rotationInfo } = rotation;
+    const stored = { results: undefined };
+    try {
+        return await afterRotation(s, d, credential, rotation, stored);
+    }
+    catch (err) {
+        // Nothing may escape once the secret exists: report every target and hand the secret over.
+        const message = err.message;
+        const recovery = s.recoveryKey
+            ? await seal(newSecret, s.recoveryKey).catch(() => undefined)
+            : undefined;
+        const results = stored.results ??
+            plan('failed').map((r) => ({ ...r, error: 'not written: the run stopped before storing' }));
+        const held = results.filter((r) => r.status === 'written').map((r) => r.target);
+        const where = recovery
+            ? 'The new secret is in output `recovery`, sealed to recovery-public-key.'
+            : s.recoveryKey
+                ? 'Sealing the new secret to recovery-public-key failed too.'
+                : 'No recovery-public-key was given.';
+        return {
+            outcome: 'failed',
+            rotated: false,
+            credential,
+            rotation: rotationInfo,
+            targets: results,
+            ...(recovery ? { recovery } : {}),
+            failure: `The rotation of ${credential.description} happened, but the run then failed: ${message} ${credential.oldSecretDiesOnRotate
+                ? 'The old secret no longer works.'
+                : 'The previous secret was kept and still works.'} ${held.length ? `Targets holding the new secret: ${held.join(', ')}.` : 'No target holds the new secret.'} ${where}`,
+            nextStep: 'Store the new secret by hand where it is missing (from output `recovery` or a target that holds it), or re-run the workflow to rotate again.',
+        };
+    }
+}
+/** Steps 5-7, after the one rotating call. Throws only on a bug or an unexpected fault; runPipeline reports it. */
+async function afterRotation(s, d, credential, rotation, stored) {
+    const { targets, secretName, clientIdSecretName } = s.github;
     const { secret: newSecret, ...rotationInfo } = rotation;
     d.info(`Rotated ${credential.description}; storing the new secret in ${targets.length} target(s).`);
     // 5. Store and verify everywhere; one failure does not stop the others.
@@ -39958,6 +40108,7 @@ async function runPipeline(s, d) {
             return { target: t.line, secret: name, status: 'failed', error: message };
         }
     }));
+    stored.results = results;
     const base = { credential, rotation: rotationInfo, targets: results };
     const failed = results.filter((r) => r.status === 'failed');
     if (failed.length === 0) {
@@ -40632,7 +40783,9 @@ function createWoodpecker(s, deps) {
         const match = pick(await list().catch(() => {
             throw new ProviderError(`${cause.message} Woodpecker may or may not have saved the new secret and could not be asked; the new Entra password was kept so that neither side breaks. Check the credential in Woodpecker, then re-run.`, true);
         }));
-        return match !== undefined && field(match, 'secret_expires_at') === expiry ? match : undefined;
+        // Compared as instants: Woodpecker may write the same time differently (fractions, +00:00).
+        const listed = Date.parse(field(match, 'secret_expires_at') ?? '');
+        return match !== undefined && listed === Date.parse(expiry) ? match : undefined;
     }
     return {
         async preflight() {
@@ -40675,7 +40828,11 @@ function createWoodpecker(s, deps) {
             catch (err) {
                 // A 4xx means Woodpecker refused and saved nothing. Anything else: the listing tells, since it
                 // shows the expiry just sent when the save went through.
-                const refused = err instanceof HttpError && err.status !== undefined && err.status < 500;
+                const refused = err instanceof HttpError &&
+                    !err.outcomeUnknown &&
+                    err.status !== undefined &&
+                    err.status >= 400 &&
+                    err.status < 500;
                 saved = refused ? undefined : await findSaved(isoSeconds(expiresAt), err);
                 if (saved === undefined) {
                     if (added)
@@ -40847,7 +41004,9 @@ async function run() {
             rotated: false,
             targets: [],
             failure: message,
-            nextStep: 'Nothing was changed at the provider unless the message says otherwise. Fix the cause and re-run the workflow.',
+            nextStep: 
+            // The pipeline reports every failure from the rotating call on itself: this is before it.
+            'Nothing was changed at the provider. Fix the cause and re-run the workflow.',
         };
     }
     setOutputs(report);

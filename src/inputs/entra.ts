@@ -5,6 +5,7 @@ import {
   GUID,
   InputError,
   integer,
+  MAX_MS,
   oneOf,
   optional,
   pathId,
@@ -73,6 +74,11 @@ export function parseEntra(read: Read): EntraSettings {
     removePrevious: bool(read, 'entra-remove-previous', true),
     loginUrl: url(read, 'entra-login-url', 'https://login.microsoftonline.com'),
     graphUrl: url(read, 'entra-graph-url', 'https://graph.microsoft.com'),
-    propagationTimeoutMs: duration(read, 'entra-propagation-timeout', 120_000)!,
+    propagationTimeoutMs: duration(
+      read,
+      'entra-propagation-timeout',
+      MAX_MS.propagationTimeout,
+      120_000,
+    )!,
   };
 }

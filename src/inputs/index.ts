@@ -6,6 +6,7 @@ import {
   bool,
   duration,
   InputError,
+  MAX_MS,
   optional,
   type Read,
   required,
@@ -103,9 +104,9 @@ export function parseInputs(
     },
     dryRun: bool(read, 'dry-run', false),
     recoveryKey: recoveryKey(optional(read, 'recovery-public-key')),
-    skipIfRotatedWithinMs: duration(read, 'skip-if-rotated-within'),
-    requestTimeoutMs: duration(read, 'request-timeout', 30_000)!,
-    storeTimeoutMs: duration(read, 'store-timeout', 600_000)!,
+    skipIfRotatedWithinMs: duration(read, 'skip-if-rotated-within', MAX_MS.skipIfRotatedWithin),
+    requestTimeoutMs: duration(read, 'request-timeout', MAX_MS.requestTimeout, 30_000)!,
+    storeTimeoutMs: duration(read, 'store-timeout', MAX_MS.storeTimeout, 600_000)!,
   };
 }
 

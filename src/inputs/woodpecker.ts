@@ -6,6 +6,7 @@ import {
   InputError,
   integer,
   isoDate,
+  MAX_MS,
   optional,
   pathId,
   type Read,
@@ -60,7 +61,12 @@ export function parseWoodpecker(read: Read): WoodpeckerSettings {
       expiresAt,
       tenantId,
       clientId,
-      propagationTimeoutMs: duration(read, 'entra-propagation-timeout', 120_000)!,
+      propagationTimeoutMs: duration(
+        read,
+        'entra-propagation-timeout',
+        MAX_MS.propagationTimeout,
+        120_000,
+      )!,
     };
   } else {
     if (expiresAt !== undefined)
