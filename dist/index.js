@@ -40188,6 +40188,8 @@ class ProviderError extends Error {
 
 
 
+/** Sign in again this long before the token's stated expiry. */
+const TOKEN_MARGIN_MS = 60_000;
 const HINTS = {
     401: 'the CSP credentials were refused or the token expired',
     403: 'the identity lacks the Organization Owner, Admin or Developer role in this organization',
@@ -40214,8 +40216,27 @@ function createCsp(s, deps) {
     const base = `${s.url}/csp/gateway/am/api`;
     const secretPath = `${base}/orgs/${encodeURIComponent(s.orgId)}/oauth-apps/${encodeURIComponent(s.appId)}/secret`;
     let token = '';
+    let tokenExpiresAt = 0;
     let clientId = s.appId;
-    const authHeader = () => ({ authorization: `Bearer ${token}` });
+    /**
+     * A management call with a fresh token: signs in again when the token is expired or within a
+     * minute of it (CSP tokens live about ten minutes, as long as a slow store), and once more after a
+     * 401 on a non-rotating call. A rotating call is never repeated, so it only gets the first part.
+     */
+    async function managed(c) {
+        if (!token || clock_now() >= tokenExpiresAt - TOKEN_MARGIN_MS)
+            await authenticate();
+        const send = () => call({ ...c, headers: { authorization: `Bearer ${token}` } });
+        try {
+            return await send();
+        }
+        catch (err) {
+            if (c.retry === 'once' || !(err instanceof HttpError && err.status === 401))
+                throw err;
+            await authenticate();
+            return send();
+        }
+    }
     async function authenticate() {
         const res = s.auth.kind === 'api-token'
             ? await call({
@@ -40232,6 +40253,8 @@ function createCsp(s, deps) {
             throw new ProviderError('CSP answered the token request without an access_token.');
         deps.mask(t);
         token = t;
+        const lifetime = Number(field(res.body, 'expires_in'));
+        tokenExpiresAt = clock_now() + (Number.isFinite(lifetime) && lifetime > 0 ? lifetime : 300) * 1000;
     }
     function clientCredentials(id, secret, retry) {
         return call({
@@ -40259,10 +40282,9 @@ function createCsp(s, deps) {
     return {
         async preflight() {
             await authenticate();
-            const res = await call({
+            const res = await managed({
                 method: 'GET',
                 url: `${base}/orgs/${encodeURIComponent(s.orgId)}/oauth-apps/${encodeURIComponent(s.appId)}`,
-                headers: authHeader(),
                 what: `read OAuth app ${s.appId} in CSP organization ${s.orgId}`,
                 retry: 'safe',
                 explain,
@@ -40278,10 +40300,9 @@ function createCsp(s, deps) {
         },
         async rotate() {
             if (s.rotation === 'regenerate') {
-                const res = await call({
+                const res = await managed({
                     method: 'PUT',
                     url: secretPath,
-                    headers: authHeader(),
                     json: {},
                     what: 'regenerate the CSP OAuth app secret',
                     retry: 'once',
@@ -40301,10 +40322,9 @@ function createCsp(s, deps) {
             const secret = generateSecret();
             deps.mask(secret);
             try {
-                await call({
+                await managed({
                     method: 'POST',
                     url: secretPath,
-                    headers: authHeader(),
                     json: { newClientSecret: secret, secretRotationExpirationInSeconds: s.overlapSeconds },
                     what: 'start an overlap rotation of the CSP OAuth app secret',
                     retry: 'once',
@@ -40325,10 +40345,9 @@ function createCsp(s, deps) {
         async retirePrevious() {
             if (s.rotation !== 'overlap' || !s.retirePrevious)
                 return undefined;
-            await call({
+            await managed({
                 method: 'DELETE',
                 url: secretPath,
-                headers: authHeader(),
                 what: 'delete the previous CSP OAuth app secret',
                 retry: 'safe',
                 explain,
@@ -40373,6 +40392,8 @@ function generateSecret(length = 48) {
 
 /** Every password this action adds starts with this, and only such passwords are ever removed. */
 const MARKER = 'rotated by rotate-client-secret-action';
+/** Sign in again this long before the token's stated expiry. */
+const entra_TOKEN_MARGIN_MS = 60_000;
 /** Entra token errors: `error`, `error_codes`, and the first sentence of `error_description` (AADSTS code and text). */
 function explainLogin(_status, body) {
     const error = field(body, 'error');
@@ -40481,21 +40502,30 @@ class EntraApp {
     }
     async #graph(method, suffix, json, what, retry) {
         const url = `${this.#s.graphUrl}/v1.0/applications(appId='${encodeURIComponent(this.#s.appId)}')${suffix}`;
-        const headers = { authorization: `Bearer ${await this.#accessToken()}` };
-        const res = await call({
+        const send = async () => call({
             method,
             url,
-            headers,
+            headers: { authorization: `Bearer ${await this.#accessToken()}` },
             ...(json === undefined ? {} : { json }),
             what,
             retry,
             explain: explainGraph,
         });
-        return res.body;
+        try {
+            return (await send()).body;
+        }
+        catch (err) {
+            // A 401 on a non-rotating call: the token went stale early (revoked, clock skew). Sign in again once.
+            if (retry === 'once' || !(err instanceof HttpError && err.status === 401))
+                throw err;
+            this.#token = undefined;
+            return (await send()).body;
+        }
     }
+    /** A token that is not expired and not within a minute of it; otherwise a new sign-in. */
     async #accessToken() {
-        if (this.#token)
-            return this.#token;
+        if (this.#token && clock_now() < this.#token.expiresAt - entra_TOKEN_MARGIN_MS)
+            return this.#token.value;
         const a = this.#s.auth;
         let credential;
         if (a.kind === 'client-secret')
@@ -40517,7 +40547,9 @@ class EntraApp {
         if (!token)
             throw new ProviderError('Entra answered the token request without an access_token.');
         this.#deps.mask(token);
-        this.#token = token;
+        const lifetime = Number(field(body, 'expires_in'));
+        const expiresAt = clock_now() + (Number.isFinite(lifetime) && lifetime > 0 ? lifetime : 300) * 1000;
+        this.#token = { value: token, expiresAt };
         return token;
     }
     async #tokenRequest(form, what) {

@@ -15,6 +15,9 @@ import {
 /** Every password this action adds starts with this, and only such passwords are ever removed. */
 export const MARKER = 'rotated by rotate-client-secret-action';
 
+/** Sign in again this long before the token's stated expiry. */
+const TOKEN_MARGIN_MS = 60_000;
+
 /** Entra token errors: `error`, `error_codes`, and the first sentence of `error_description` (AADSTS code and text). */
 function explainLogin(_status: number, body: unknown): string | undefined {
   const error = field(body, 'error');
@@ -50,7 +53,7 @@ export interface NewPassword extends Password {
 export class EntraApp {
   readonly #s: EntraSettings;
   readonly #deps: ProviderDeps;
-  #token: string | undefined;
+  #token: { readonly value: string; readonly expiresAt: number } | undefined;
 
   constructor(s: EntraSettings, deps: ProviderDeps) {
     this.#s = s;
@@ -170,21 +173,29 @@ export class EntraApp {
     retry: 'safe' | 'once',
   ): Promise<unknown> {
     const url = `${this.#s.graphUrl}/v1.0/applications(appId='${encodeURIComponent(this.#s.appId)}')${suffix}`;
-    const headers = { authorization: `Bearer ${await this.#accessToken()}` };
-    const res = await call({
-      method,
-      url,
-      headers,
-      ...(json === undefined ? {} : { json }),
-      what,
-      retry,
-      explain: explainGraph,
-    });
-    return res.body;
+    const send = async () =>
+      call({
+        method,
+        url,
+        headers: { authorization: `Bearer ${await this.#accessToken()}` },
+        ...(json === undefined ? {} : { json }),
+        what,
+        retry,
+        explain: explainGraph,
+      });
+    try {
+      return (await send()).body;
+    } catch (err) {
+      // A 401 on a non-rotating call: the token went stale early (revoked, clock skew). Sign in again once.
+      if (retry === 'once' || !(err instanceof HttpError && err.status === 401)) throw err;
+      this.#token = undefined;
+      return (await send()).body;
+    }
   }
 
+  /** A token that is not expired and not within a minute of it; otherwise a new sign-in. */
   async #accessToken(): Promise<string> {
-    if (this.#token) return this.#token;
+    if (this.#token && now() < this.#token.expiresAt - TOKEN_MARGIN_MS) return this.#token.value;
     const a = this.#s.auth;
     let credential: Record<string, string>;
     if (a.kind === 'client-secret') credential = { client_secret: a.clientSecret };
@@ -210,7 +221,9 @@ export class EntraApp {
     if (!token)
       throw new ProviderError('Entra answered the token request without an access_token.');
     this.#deps.mask(token);
-    this.#token = token;
+    const lifetime = Number(field(body, 'expires_in'));
+    const expiresAt = now() + (Number.isFinite(lifetime) && lifetime > 0 ? lifetime : 300) * 1000;
+    this.#token = { value: token, expiresAt };
     return token;
   }
 
