@@ -13,6 +13,7 @@ import {
   type World,
 } from './fixtures.ts';
 import { expectClean } from './checks.ts';
+import { MARKER } from '../src/providers/entra.ts';
 
 let world: World;
 afterEach(async () => {
@@ -112,6 +113,52 @@ describe('defect 4: tokens are fresh when used', () => {
     expect(w.csp!.validSecrets(CSP_APP)).toEqual([w.currentSecret()]);
     expect(stored()).toBe(w.currentSecret());
     expectClean(w, run);
+  });
+});
+
+describe('defect 5: "own" Entra passwords are scoped to this rotation', () => {
+  it('never removes passwords made for another secret, another provider or by an earlier version; removes its own', async () => {
+    const w = await start('entra');
+    const others = [
+      {
+        secretText: 'Other-Workflow-Secret-1',
+        displayName: `${MARKER} [entra other/repo DEPLOY_SECRET] 2026-01-01T00:00:00.000Z run 1-1`,
+      },
+      {
+        secretText: 'Woodpecker-Secret-2',
+        displayName: `${MARKER} [woodpecker ${REPO} ${SECRET_NAME}] 2026-01-01T00:00:00.000Z run 2-1`,
+      },
+      {
+        secretText: 'Legacy-Marker-Secret-3',
+        displayName: `${MARKER} 2026-01-01T00:00:00.000Z run 3-1`,
+      },
+    ];
+    w.entra!.addApp(APP_ID, {
+      initialPasswords: [{ secretText: OLD_SECRET, displayName: 'made by a person' }, ...others],
+    });
+    const first = await w.run();
+    expect(first.errors).toEqual([]);
+    const second = await w.run();
+    expect(second.errors).toEqual([]);
+    const left = w.entra!.passwords(APP_ID);
+    // Everything not made by this rotation stays; of this rotation's two, only the newest.
+    expect(left.map((p) => p.secretText)).toEqual([
+      OLD_SECRET,
+      ...others.map((o) => o.secretText),
+      w.currentSecret(),
+    ]);
+    expect(left.at(-1)!.displayName).toContain(`[entra ${REPO} ${SECRET_NAME}]`);
+    expect(stored()).toBe(w.currentSecret());
+    expectClean(
+      w,
+      first,
+      others.map((o) => o.secretText),
+    );
+    expectClean(
+      w,
+      second,
+      others.map((o) => o.secretText),
+    );
   });
 });
 

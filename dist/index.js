@@ -39773,7 +39773,8 @@ function parseCsp(read) {
 ;// CONCATENATED MODULE: ./src/inputs/entra.ts
 // Inputs of provider `entra` (also used by `woodpecker` to mint its secret).
 
-function parseEntra(read) {
+const TAG = /^[A-Za-z0-9._:/@ -]{1,100}$/;
+function parseEntra(read, ctx) {
     const kind = oneOf(read, 'entra-auth', ['oidc', 'client-secret'], 'oidc');
     const clientId = pathId(read, 'entra-auth-client-id', 'the managing application (client) id, a GUID', GUID);
     const secret = optional(read, 'entra-auth-client-secret');
@@ -39800,7 +39801,16 @@ function parseEntra(read) {
         loginUrl: url(read, 'entra-login-url', 'https://login.microsoftonline.com'),
         graphUrl: url(read, 'entra-graph-url', 'https://graph.microsoft.com'),
         propagationTimeoutMs: duration(read, 'entra-propagation-timeout', MAX_MS.propagationTimeout, 120_000),
+        passwordTag: passwordTag(read, ctx),
     };
+}
+function passwordTag(read, ctx) {
+    const v = optional(read, 'entra-password-tag');
+    if (v === undefined)
+        return ctx.defaultTag;
+    if (!TAG.test(v))
+        throw new InputError(`Input 'entra-password-tag' is '${v}'; expected up to 100 letters, digits, spaces and . _ : / @ -.`);
+    return v;
 }
 
 ;// CONCATENATED MODULE: ./src/inputs/whmcs.ts
@@ -39873,7 +39883,7 @@ function absolute(name, v) {
 // Inputs of provider `woodpecker`.
 
 
-function parseWoodpecker(read) {
+function parseWoodpecker(read, ctx) {
     const secret = optional(read, 'woodpecker-client-secret');
     const expiresAt = isoDate(read, 'woodpecker-secret-expires-at');
     const credentialId = integer(read, 'woodpecker-credential-id', 1, Number.MAX_SAFE_INTEGER);
@@ -39901,7 +39911,7 @@ function parseWoodpecker(read) {
     else {
         if (expiresAt !== undefined)
             throw new InputError(`Input 'woodpecker-secret-expires-at' goes only with 'woodpecker-client-secret'; without it the secret is minted in Entra.`);
-        source = { kind: 'entra', entra: parseEntra(read) };
+        source = { kind: 'entra', entra: parseEntra(read, ctx) };
     }
     return {
         name: 'woodpecker',
@@ -39936,8 +39946,12 @@ function parseInputs(read, env) {
     if (!Object.hasOwn(parsers, name)) {
         throw new InputError(`Input 'provider' is '${name}'; expected one of: ${PROVIDERS.join(', ')}.`);
     }
-    const provider = parsers[name](read);
     const repository = env['GITHUB_REPOSITORY'];
+    // The default identity of this rotation's Entra passwords (see EntraSettings.passwordTag).
+    const defaultTag = `${name} ${repository ?? 'local'} ${optional(read, 'secret-name') ?? ''}`
+        .replace(/[^A-Za-z0-9._:/@ -]/g, '_')
+        .slice(0, 100);
+    const provider = parsers[name](read, { defaultTag });
     const targetText = optional(read, 'targets') ?? (repository ? `repo ${repository}` : undefined);
     if (targetText === undefined)
         throw new InputError(`Input 'targets' is required outside GitHub Actions (GITHUB_REPOSITORY is not set), e.g. 'repo OWNER/NAME'.`);
@@ -40390,8 +40404,16 @@ function generateSecret(length = 48) {
 
 
 
-/** Every password this action adds starts with this, and only such passwords are ever removed. */
+/** Every password this action adds starts with this. */
 const MARKER = 'rotated by rotate-client-secret-action';
+/**
+ * What the display name of every password this rotation adds starts with: the marker and the
+ * rotation's tag. Only passwords that start with the same text are ever removed; passwords with the
+ * bare marker of earlier versions (no tag) are never removed (README: migrating).
+ */
+function ownPrefix(tag) {
+    return `${MARKER} [${tag}] `;
+}
 /** Sign in again this long before the token's stated expiry. */
 const entra_TOKEN_MARGIN_MS = 60_000;
 /** Entra token errors: `error`, `error_codes`, and the first sentence of `error_description` (AADSTS code and text). */
@@ -40438,7 +40460,7 @@ class EntraApp {
     }
     /** Adds a password. When the answer is lost, finds the password by its unique name and removes it. */
     async addPassword() {
-        const displayName = `${MARKER} ${new Date(clock_now()).toISOString()} run ${process.env['GITHUB_RUN_ID'] ?? 'local'}-${process.env['GITHUB_RUN_ATTEMPT'] ?? '1'}`;
+        const displayName = `${ownPrefix(this.#s.passwordTag)}${new Date(clock_now()).toISOString()} run ${process.env['GITHUB_RUN_ID'] ?? 'local'}-${process.env['GITHUB_RUN_ATTEMPT'] ?? '1'}`;
         const endDateTime = new Date(clock_now() + this.#s.lifetimeDays * 86_400_000).toISOString();
         let body;
         try {
@@ -40491,13 +40513,14 @@ class EntraApp {
             }
         }
     }
-    /** Removes the passwords this action created earlier, keeping `keep`. Returns a description. */
+    /** Removes the passwords this rotation (same tag) created earlier, keeping `keep`. Returns a description. */
     async removeEarlier(keep) {
-        const earlier = (await this.passwords()).filter((p) => p.displayName.startsWith(MARKER) && p.keyId !== keep);
+        const own = ownPrefix(this.#s.passwordTag);
+        const earlier = (await this.passwords()).filter((p) => p.displayName.startsWith(own) && p.keyId !== keep);
         for (const p of earlier)
             await this.removePassword(p.keyId);
         return earlier.length
-            ? `${earlier.length} earlier password(s) created by this action (${earlier.map((p) => p.hint ?? p.keyId).join(', ')})`
+            ? `${earlier.length} earlier password(s) created by this rotation (${earlier.map((p) => p.hint ?? p.keyId).join(', ')})`
             : undefined;
     }
     async #graph(method, suffix, json, what, retry) {

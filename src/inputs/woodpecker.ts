@@ -1,5 +1,5 @@
 // Inputs of provider `woodpecker`.
-import { parseEntra, type EntraSettings } from './entra.js';
+import { type EntraContext, parseEntra, type EntraSettings } from './entra.js';
 import {
   duration,
   GUID,
@@ -35,7 +35,7 @@ export interface WoodpeckerSettings {
       };
 }
 
-export function parseWoodpecker(read: Read): WoodpeckerSettings {
+export function parseWoodpecker(read: Read, ctx: EntraContext): WoodpeckerSettings {
   const secret = optional(read, 'woodpecker-client-secret');
   const expiresAt = isoDate(read, 'woodpecker-secret-expires-at');
   const credentialId = integer(read, 'woodpecker-credential-id', 1, Number.MAX_SAFE_INTEGER);
@@ -73,7 +73,7 @@ export function parseWoodpecker(read: Read): WoodpeckerSettings {
       throw new InputError(
         `Input 'woodpecker-secret-expires-at' goes only with 'woodpecker-client-secret'; without it the secret is minted in Entra.`,
       );
-    source = { kind: 'entra', entra: parseEntra(read) };
+    source = { kind: 'entra', entra: parseEntra(read, ctx) };
   }
   return {
     name: 'woodpecker',

@@ -12,8 +12,17 @@ import {
   type Rotation,
 } from './types.js';
 
-/** Every password this action adds starts with this, and only such passwords are ever removed. */
+/** Every password this action adds starts with this. */
 export const MARKER = 'rotated by rotate-client-secret-action';
+
+/**
+ * What the display name of every password this rotation adds starts with: the marker and the
+ * rotation's tag. Only passwords that start with the same text are ever removed; passwords with the
+ * bare marker of earlier versions (no tag) are never removed (README: migrating).
+ */
+export function ownPrefix(tag: string): string {
+  return `${MARKER} [${tag}] `;
+}
 
 /** Sign in again this long before the token's stated expiry. */
 const TOKEN_MARGIN_MS = 60_000;
@@ -87,7 +96,7 @@ export class EntraApp {
 
   /** Adds a password. When the answer is lost, finds the password by its unique name and removes it. */
   async addPassword(): Promise<NewPassword> {
-    const displayName = `${MARKER} ${new Date(now()).toISOString()} run ${process.env['GITHUB_RUN_ID'] ?? 'local'}-${process.env['GITHUB_RUN_ATTEMPT'] ?? '1'}`;
+    const displayName = `${ownPrefix(this.#s.passwordTag)}${new Date(now()).toISOString()} run ${process.env['GITHUB_RUN_ID'] ?? 'local'}-${process.env['GITHUB_RUN_ATTEMPT'] ?? '1'}`;
     const endDateTime = new Date(now() + this.#s.lifetimeDays * 86_400_000).toISOString();
     let body: unknown;
     try {
@@ -154,14 +163,15 @@ export class EntraApp {
     }
   }
 
-  /** Removes the passwords this action created earlier, keeping `keep`. Returns a description. */
+  /** Removes the passwords this rotation (same tag) created earlier, keeping `keep`. Returns a description. */
   async removeEarlier(keep: string): Promise<string | undefined> {
+    const own = ownPrefix(this.#s.passwordTag);
     const earlier = (await this.passwords()).filter(
-      (p) => p.displayName.startsWith(MARKER) && p.keyId !== keep,
+      (p) => p.displayName.startsWith(own) && p.keyId !== keep,
     );
     for (const p of earlier) await this.removePassword(p.keyId);
     return earlier.length
-      ? `${earlier.length} earlier password(s) created by this action (${earlier.map((p) => p.hint ?? p.keyId).join(', ')})`
+      ? `${earlier.length} earlier password(s) created by this rotation (${earlier.map((p) => p.hint ?? p.keyId).join(', ')})`
       : undefined;
   }
 
