@@ -176,6 +176,44 @@ describe('defect 6: smaller ones', () => {
     expectClean(w, run);
   });
 
+  it('Entra: a removePassword whose answer is lost is checked by listing, not repeated', async () => {
+    const w = await start('entra');
+    const earlier = {
+      secretText: 'Earlier-Own-Secret-0123',
+      displayName: `${MARKER} [entra ${REPO} ${SECRET_NAME}] 2026-01-01T00:00:00.000Z run 1-1`,
+    };
+    w.entra!.addApp(APP_ID, {
+      initialPasswords: [{ secretText: OLD_SECRET, displayName: 'made by a person' }, earlier],
+    });
+    w.entra!.fault('POST', /removePassword$/, { drop: true, afterEffect: true });
+    const run = await w.run();
+    expect(run.errors).toEqual([]);
+    expect(w.entra!.calls('POST', /removePassword$/)).toHaveLength(1);
+    expect(w.entra!.passwords(APP_ID).map((p) => p.secretText)).toEqual([
+      OLD_SECRET,
+      w.currentSecret(),
+    ]);
+    expect(run.summary).toContain('1 earlier password');
+    expectClean(w, run, [earlier.secretText]);
+  });
+
+  it.each(['entra', 'woodpecker'] as const)(
+    '%s: a malformed endDateTime from Graph fails clearly and removes the new password',
+    async (provider) => {
+      const w = await start(provider);
+      w.entra!.answerEndDateTime = () => 'next Tuesday';
+      const run = await w.run();
+      expect(run.code).toBe(1);
+      expect(run.errors[0]).toContain('unreadable endDateTime');
+      expect(run.errors[0]).not.toContain('Invalid time value');
+      expect(w.entra!.passwords(APP_ID).map((p) => p.secretText)).toEqual([OLD_SECRET]);
+      expect(w.github.calls('PUT', /.*/)).toHaveLength(0);
+      if (w.woodpecker)
+        expect(w.woodpecker.credential(WOODPECKER_CREDENTIAL)!.secret).toBe(OLD_SECRET);
+      expectClean(w, run);
+    },
+  );
+
   it('request-timeout: 25d is refused, naming the input, before any request', async () => {
     const w = await start('vmware-csp');
     const run = await w.run({ 'request-timeout': '25d' });

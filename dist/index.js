@@ -40478,6 +40478,17 @@ class EntraApp {
         if (!secretText)
             throw new ProviderError('Graph answered addPassword without secretText.', true);
         this.#deps.mask(secretText);
+        const answeredEnd = field(body, 'endDateTime');
+        if (answeredEnd !== undefined && Number.isNaN(Date.parse(answeredEnd))) {
+            // Nothing downstream can use a password whose expiry is unreadable: take it back at once.
+            const keyId = field(body, 'keyId');
+            const removed = keyId
+                ? await this.removePassword(keyId).then(() => true, () => false)
+                : false;
+            throw new ProviderError(`Graph answered addPassword with an unreadable endDateTime. ${removed
+                ? 'The new password was removed again; the previous secret still works.'
+                : `Could not remove the new password (${keyId ? `keyId ${keyId}` : 'no keyId in the answer'}); remove it in the Entra portal. The previous secret still works.`}`);
+        }
         return {
             secretText,
             keyId: field(body, 'keyId') ?? '',
@@ -40486,13 +40497,29 @@ class EntraApp {
             hint: field(body, 'hint'),
         };
     }
+    /**
+     * Removes a password. Sent once: when the answer is lost, the listing tells whether it is gone
+     * (a repeat would meet a 404 at best, and a retry storm at worst); only if it is still there is
+     * the request sent again.
+     */
     async removePassword(keyId) {
+        const what = `remove password ${keyId} from the Entra application`;
+        const send = (retry) => this.#graph('POST', '/removePassword', { keyId }, what, retry);
         try {
-            await this.#graph('POST', '/removePassword', { keyId }, `remove password ${keyId} from the Entra application`, 'safe');
+            await send('once');
         }
         catch (err) {
-            if (!(err instanceof HttpError && err.status === 404))
+            if (err instanceof HttpError && err.status === 404)
+                return;
+            const unknown = err instanceof HttpError && (err.outcomeUnknown || err.status === undefined);
+            if (!unknown)
                 throw err;
+            if (!(await this.passwords()).some((p) => p.keyId === keyId))
+                return;
+            await send('safe').catch((again) => {
+                if (!(again instanceof HttpError && again.status === 404))
+                    throw again;
+            });
         }
     }
     /** Waits, within entra-propagation-timeout, until the new secret obtains a token. */

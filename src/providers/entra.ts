@@ -120,6 +120,24 @@ export class EntraApp {
     if (!secretText)
       throw new ProviderError('Graph answered addPassword without secretText.', true);
     this.#deps.mask(secretText);
+    const answeredEnd = field(body, 'endDateTime');
+    if (answeredEnd !== undefined && Number.isNaN(Date.parse(answeredEnd))) {
+      // Nothing downstream can use a password whose expiry is unreadable: take it back at once.
+      const keyId = field(body, 'keyId');
+      const removed = keyId
+        ? await this.removePassword(keyId).then(
+            () => true,
+            () => false,
+          )
+        : false;
+      throw new ProviderError(
+        `Graph answered addPassword with an unreadable endDateTime. ${
+          removed
+            ? 'The new password was removed again; the previous secret still works.'
+            : `Could not remove the new password (${keyId ? `keyId ${keyId}` : 'no keyId in the answer'}); remove it in the Entra portal. The previous secret still works.`
+        }`,
+      );
+    }
     return {
       secretText,
       keyId: field(body, 'keyId') ?? '',
@@ -129,17 +147,25 @@ export class EntraApp {
     };
   }
 
+  /**
+   * Removes a password. Sent once: when the answer is lost, the listing tells whether it is gone
+   * (a repeat would meet a 404 at best, and a retry storm at worst); only if it is still there is
+   * the request sent again.
+   */
   async removePassword(keyId: string): Promise<void> {
+    const what = `remove password ${keyId} from the Entra application`;
+    const send = (retry: 'safe' | 'once') =>
+      this.#graph('POST', '/removePassword', { keyId }, what, retry);
     try {
-      await this.#graph(
-        'POST',
-        '/removePassword',
-        { keyId },
-        `remove password ${keyId} from the Entra application`,
-        'safe',
-      );
+      await send('once');
     } catch (err) {
-      if (!(err instanceof HttpError && err.status === 404)) throw err;
+      if (err instanceof HttpError && err.status === 404) return;
+      const unknown = err instanceof HttpError && (err.outcomeUnknown || err.status === undefined);
+      if (!unknown) throw err;
+      if (!(await this.passwords()).some((p) => p.keyId === keyId)) return;
+      await send('safe').catch((again: unknown) => {
+        if (!(again instanceof HttpError && again.status === 404)) throw again;
+      });
     }
   }
 
