@@ -39413,7 +39413,9 @@ async function usable(publicKey, what) {
         s = await loadSodium();
     }
     catch (err) {
-        throw new Error(`Could not load libsodium to seal secrets: ${err.message}`);
+        throw new Error(`Could not load libsodium to seal secrets: ${err.message}`, {
+            cause: err,
+        });
     }
     try {
         s.crypto_box_seal(s.from_string('probe'), publicKey);

@@ -30,7 +30,9 @@ export async function usable(publicKey: Uint8Array, what: string): Promise<void>
   try {
     s = await loadSodium();
   } catch (err) {
-    throw new Error(`Could not load libsodium to seal secrets: ${(err as Error).message}`);
+    throw new Error(`Could not load libsodium to seal secrets: ${(err as Error).message}`, {
+      cause: err,
+    });
   }
   try {
     s.crypto_box_seal(s.from_string('probe'), publicKey);
