@@ -40010,14 +40010,17 @@ async function runPipeline(s, d) {
     const [credentialResult, keysResult, recoveryResult] = await Promise.allSettled([
         d.provider.preflight(),
         d.destination.preflight(targets),
-        s.recoveryKey ? usable(s.recoveryKey, "Input 'recovery-public-key'") : Promise.resolve(),
+        s.recoveryKey
+            ? usable(s.recoveryKey, "Input 'recovery-public-key'")
+            : // Only starts the load early; the target keys' probes report a failure to load.
+                loadSodium().then(() => undefined, () => undefined),
     ]);
-    if (recoveryResult.status === 'rejected')
-        throw recoveryResult.reason;
     if (credentialResult.status === 'rejected')
         throw credentialResult.reason;
     if (keysResult.status === 'rejected')
         throw keysResult.reason;
+    if (recoveryResult.status === 'rejected')
+        throw recoveryResult.reason;
     const credential = credentialResult.value;
     d.info(`Found ${credential.description}.`);
     if (clientIdSecretName && !credential.clientId) {

@@ -3,7 +3,7 @@
 // to the operator sealed to their recovery key.
 import { now } from './clock.js';
 import type { Budget } from './github/client.js';
-import { seal, usable } from './github/seal.js';
+import { loadSodium, seal, usable } from './github/seal.js';
 import type { Landed } from './github/store.js';
 import type { Settings, Target } from './inputs/index.js';
 import type { Credential, Provider, Rotation } from './providers/types.js';
@@ -72,11 +72,17 @@ export async function runPipeline(s: Settings, d: PipelineDeps): Promise<Report>
   const [credentialResult, keysResult, recoveryResult] = await Promise.allSettled([
     d.provider.preflight(),
     d.destination.preflight(targets),
-    s.recoveryKey ? usable(s.recoveryKey, "Input 'recovery-public-key'") : Promise.resolve(),
+    s.recoveryKey
+      ? usable(s.recoveryKey, "Input 'recovery-public-key'")
+      : // Only starts the load early; the target keys' probes report a failure to load.
+        loadSodium().then(
+          () => undefined,
+          () => undefined,
+        ),
   ]);
-  if (recoveryResult.status === 'rejected') throw recoveryResult.reason;
   if (credentialResult.status === 'rejected') throw credentialResult.reason;
   if (keysResult.status === 'rejected') throw keysResult.reason;
+  if (recoveryResult.status === 'rejected') throw recoveryResult.reason;
   const credential = credentialResult.value;
   d.info(`Found ${credential.description}.`);
   if (clientIdSecretName && !credential.clientId) {
