@@ -38,7 +38,8 @@ export interface Report {
 
 /** The GitHub side as the pipeline sees it (SecretStore implements it). */
 export interface Destination {
-  preflight(targets: readonly Target[]): Promise<void>;
+  /** `names`: the secrets that will be written, whose current readers org targets may keep. */
+  preflight(targets: readonly Target[], names: readonly string[]): Promise<void>;
   updatedAt(target: Target, name: string): Promise<Date | undefined>;
   store(target: Target, name: string, value: string): Promise<void>;
 }
@@ -71,7 +72,7 @@ export async function runPipeline(s: Settings, d: PipelineDeps): Promise<Report>
   // every target's key, and the recovery key gets one too (libsodium loads beside the requests).
   const [credentialResult, keysResult, recoveryResult] = await Promise.allSettled([
     d.provider.preflight(),
-    d.destination.preflight(targets),
+    d.destination.preflight(targets, names(secretName, clientIdSecretName)),
     s.recoveryKey
       ? usable(s.recoveryKey, "Input 'recovery-public-key'")
       : // Only starts the load early; the target keys' probes report a failure to load.
