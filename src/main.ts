@@ -2,7 +2,6 @@
 import { now } from './clock.js';
 import * as core from '@actions/core';
 import { createGitHub, type Budget } from './github/client.js';
-import { loadSodium } from './github/seal.js';
 import { SecretStore } from './github/store.js';
 import { configureHttp } from './http.js';
 import { parseInputs } from './inputs/index.js';
@@ -46,9 +45,6 @@ export async function run(): Promise<void> {
       warn: core.warning,
       idToken: (aud: string) => core.getIDToken(aud),
     };
-    // libsodium (a chunk of its own, ~15 ms to compile and instantiate) loads while the preflight
-    // requests are in flight rather than after them; a failure surfaces where it is used.
-    loadSodium().catch(() => undefined);
     report = await runPipeline(settings, {
       provider: createProvider(settings.provider, deps),
       destination: new SecretStore(gh),
@@ -63,7 +59,8 @@ export async function run(): Promise<void> {
       targets: [],
       failure: message,
       nextStep:
-        'Nothing was changed at the provider unless the message says otherwise. Fix the cause and re-run the workflow.',
+        // The pipeline reports every failure from the rotating call on itself: this is before it.
+        'Nothing was changed at the provider. Fix the cause and re-run the workflow.',
     };
   }
   setOutputs(report);

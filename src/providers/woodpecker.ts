@@ -130,7 +130,9 @@ export function createWoodpecker(s: WoodpeckerSettings, deps: ProviderDeps): Pro
         );
       }),
     );
-    return match !== undefined && field(match, 'secret_expires_at') === expiry ? match : undefined;
+    // Compared as instants: Woodpecker may write the same time differently (fractions, +00:00).
+    const listed = Date.parse(field(match, 'secret_expires_at') ?? '');
+    return match !== undefined && listed === Date.parse(expiry) ? match : undefined;
   }
 
   return {
@@ -172,7 +174,12 @@ export function createWoodpecker(s: WoodpeckerSettings, deps: ProviderDeps): Pro
       } catch (err) {
         // A 4xx means Woodpecker refused and saved nothing. Anything else: the listing tells, since it
         // shows the expiry just sent when the save went through.
-        const refused = err instanceof HttpError && err.status !== undefined && err.status < 500;
+        const refused =
+          err instanceof HttpError &&
+          !err.outcomeUnknown &&
+          err.status !== undefined &&
+          err.status >= 400 &&
+          err.status < 500;
         saved = refused ? undefined : await findSaved(isoSeconds(expiresAt), err as Error);
         if (saved === undefined) {
           if (added) await entra!.removePassword(added.keyId);
