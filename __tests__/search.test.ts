@@ -2,7 +2,14 @@
 // `npm test`; `npm run fuzz` runs more. Named regressions replay minimal schedules the search found.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { holds, runSchedule, scheduleArb, VARIANTS } from './search.ts';
+import {
+  type FaultSpec,
+  holds,
+  runSchedule,
+  type Schedule,
+  scheduleArb,
+  VARIANTS,
+} from './search.ts';
 
 const RUNS = Number(process.env['SEARCH_RUNS'] ?? 50);
 
@@ -30,5 +37,49 @@ describe('invariant search', () => {
       expect(o.violations, variant).toEqual([]);
       expect(o.outputs['rotated'], `${variant}: ${o.log.join('\n')}`).toBe('true');
     }
+  });
+});
+
+/** A schedule the search shrank to, replayed as is: one target, a recovery key, no other twist. */
+function minimal(variant: Schedule['variant'], faults: FaultSpec[]): Schedule {
+  return {
+    variant,
+    faults,
+    environment: false,
+    dependabot: false,
+    recoveryKey: true,
+    propagationMs: 0,
+    storeTimeout: '1m',
+    retirePrevious: false,
+    oldByAction: true,
+    random: 1,
+  };
+}
+
+const once = (route: string, kind: FaultSpec['kind']): FaultSpec => ({
+  route,
+  kind,
+  times: 1,
+  skip: 0,
+  param: 0,
+});
+
+describe('regressions found by the invariant search', () => {
+  it('CSP overlap: a POST answered 200 that changed nothing is not taken for a rotation', async () => {
+    const o = await runSchedule(minimal('csp-overlap', [once('CSP POST secret', 'noop')]));
+    expect(o.violations).toEqual([]);
+    expect(o.outputs['rotated']).toBe('false');
+  });
+
+  it('Woodpecker: a PATCH answered 200 that changed nothing is not taken for a save', async () => {
+    const o = await runSchedule(minimal('woodpecker', [once('Woodpecker PATCH', 'noop')]));
+    expect(o.violations).toEqual([]);
+    expect(o.outputs['rotated']).toBe('false');
+  });
+
+  it('Woodpecker: a listing without a credentials list is not read as "no credential"', async () => {
+    const o = await runSchedule(minimal('woodpecker', [once('Woodpecker list', 'noop')]));
+    expect(o.violations).toEqual([]);
+    expect(o.outputs['rotated']).toBe('false');
   });
 });
