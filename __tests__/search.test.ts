@@ -83,3 +83,12 @@ describe('regressions found by the invariant search', () => {
     expect(o.outputs['rotated']).toBe('false');
   });
 });
+
+describe('regressions found by the invariant search (uncertain saves)', () => {
+  it('Woodpecker: a PATCH that saved but whose answer was lost, retried into a 403, is checked by listing', async () => {
+    const o = await runSchedule(
+      minimal('woodpecker', [once('Woodpecker PATCH', 'lost'), once('Woodpecker PATCH', '403')]),
+    );
+    expect(o.violations).toEqual([]);
+  });
+});

@@ -180,9 +180,10 @@ export function createWoodpecker(s: WoodpeckerSettings, deps: ProviderDeps): Pro
         )
           throw new ProviderError('Woodpecker answered the save without the new expiry.', true);
       } catch (err) {
-        // A 4xx means Woodpecker refused and saved nothing. Anything else: the listing tells, since it
-        // shows the expiry just sent when the save went through.
-        const refused = err instanceof HttpError && err.status !== undefined && err.status < 500;
+        // A 422 means Woodpecker refused and saved nothing (it validates first, so even a retry after a
+        // lost answer cannot hide a save). Any other failure may follow an attempt that saved and whose
+        // answer was lost: the listing tells, since it shows the expiry just sent when the save went through.
+        const refused = err instanceof HttpError && err.status === 422;
         saved = refused ? undefined : await findSaved(isoSeconds(expiresAt), err as Error);
         if (saved === undefined) {
           if (added) await entra!.removePassword(added.keyId);
