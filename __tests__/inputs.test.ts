@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { InputError, parseInputs } from '../src/inputs/index.ts';
 import { parseTargets } from '../src/inputs/targets.ts';
+import { BAD_TARGETS, GOOD_TARGETS } from './target-names.ts';
 
 const CSP = {
   provider: 'vmware-csp',
@@ -59,8 +60,21 @@ describe('parseInputs', () => {
       'dependabot-org',
     ]);
     expect(t[1]).toMatchObject({ environment: 'Production EU' });
-    expect(t[2]).toMatchObject({ visibility: 'private', repos: [] });
+    // No visibility word: the existing secret's visibility is kept (read in preflight).
+    expect(t[2]).toMatchObject({ visibility: undefined, repos: [] });
     expect(t[3]).toMatchObject({ visibility: 'selected', repos: ['octo/app', 'octo/lib'] });
+  });
+
+  it.each(GOOD_TARGETS.map((g) => [g.why, g] as const))('keeps the name exactly: %s', (_why, g) => {
+    const [t, ...more] = parseTargets(g.line);
+    expect(more).toEqual([]);
+    const { why: _, line: __, ...fields } = g;
+    expect(t).toMatchObject(fields);
+  });
+
+  it.each(BAD_TARGETS)('refuses %s', (_why, line) => {
+    expect(() => parseTargets(line)).toThrow(/^Input 'targets' /);
+    expect(() => parseTargets(line)).toThrow(InputError);
   });
 
   it('accepts loopback http URLs and a valid recovery key', () => {
@@ -166,6 +180,10 @@ const BAD: [string, Record<string, string>, string][] = [
     "'csp-retire-previous'",
   ],
   ['csp org id with a slash', { ...CSP, 'csp-org-id': 'a/b' }, "'csp-org-id'"],
+  ['csp org id of ..', { ...CSP, 'csp-org-id': '..' }, "'csp-org-id'"],
+  ['csp app id of .', { ...CSP, 'csp-oauth-app-id': '.' }, "'csp-oauth-app-id'"],
+  ['url ending in a bare ?', { ...CSP, 'csp-url': 'https://csp.example/?' }, "'csp-url'"],
+  ['url ending in a bare #', { ...CSP, 'csp-url': 'https://csp.example/api#' }, "'csp-url'"],
 ];
 
 describe('bad inputs', () => {

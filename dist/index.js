@@ -39299,8 +39299,10 @@ function checkUrl(name, v) {
         throw new InputError(`Input '${name}' is '${v}'; expected an https:// URL.`);
     }
     const ok = u.protocol === 'https:' || (u.protocol === 'http:' && LOOPBACK.has(u.hostname));
-    if (!ok || u.username || u.password || u.search || u.hash) {
-        throw new InputError(`Input '${name}' is '${v}'; expected an https:// URL without credentials or query (http only for 127.0.0.1, localhost, [::1]).`);
+    // The raw text, not u.search/u.hash: a bare trailing `?` or `#` parses as an empty query or
+    // fragment, and a base URL with one would send requests somewhere else than `{url}/path`.
+    if (!ok || u.username || u.password || /[?#]/.test(v)) {
+        throw new InputError(`Input '${name}' is '${v}'; expected an https:// URL without credentials, query or fragment (no ? or #; http only for 127.0.0.1, localhost, [::1]).`);
     }
     return u.href.replace(/\/+$/, '');
 }
@@ -39314,7 +39316,8 @@ function secretName(name, v) {
 /** A value safe to put in a URL path segment (ids, GUIDs, org names). */
 function pathId(read, name, expected, pattern = /^[A-Za-z0-9._-]{1,128}$/) {
     const v = required(read, name, expected);
-    if (!pattern.test(v))
+    // `.` and `..` are path segments a URL resolves away: they would address another path.
+    if (!pattern.test(v) || v === '.' || v === '..')
         throw new InputError(`Input '${name}' is '${v}'; expected ${expected}.`);
     return v;
 }
@@ -39333,9 +39336,22 @@ function isoDate(read, name) {
 
 ;// CONCATENATED MODULE: ./src/inputs/targets.ts
 // The `targets` input: one GitHub secret scope a line.
+//
+// Comments never change a name. A line whose first non-blank character is `#` is a comment. On
+// repo, dependabot, org and dependabot-org lines a `#` after whitespace starts a trailing comment:
+// none of their names can hold `#` or whitespace. An environment name can hold both, so on an
+// environment line the name is the rest of the line, kept exactly (inner spaces too), and a `#`
+// after whitespace is refused as ambiguous; a name written in double quotes (JSON string syntax)
+// may hold anything and be followed by a comment.
 
-const REPO = /^[A-Za-z0-9_.-]{1,100}\/[A-Za-z0-9_.-]{1,100}$/;
-const ORG = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$/;
+// GitHub's documented limits. Owners: users and organizations, up to 39 characters, letters, digits
+// and hyphens (older accounts may have doubled or trailing hyphens; managed users end in
+// `_shortcode`). Repositories: up to 100 of letters, digits, `.`, `_`, `-`, but not `.` or `..`.
+// Environments: up to 255 characters, any text (sent percent-encoded, `/` as %2F).
+const OWNER = /^[A-Za-z0-9][A-Za-z0-9_-]{0,38}$/;
+const REPO_NAME = /^[A-Za-z0-9._-]{1,100}$/;
+const ORG = /^[A-Za-z0-9][A-Za-z0-9-]{0,38}$/;
+const DOTS = new Set(['.', '..']);
 const FORMS = [
     'repo OWNER/NAME',
     'environment OWNER/NAME ENVIRONMENT',
@@ -39347,49 +39363,85 @@ function bad(line, why) {
     return new InputError(`Input 'targets' line '${line}': ${why}. Expected one of: ${FORMS}.`);
 }
 function repo(line, v) {
-    if (v === undefined || !REPO.test(v) || v.includes('..'))
-        throw bad(line, `'${v ?? ''}' is not OWNER/NAME`);
+    const [owner = '', name = '', ...more] = (v ?? '').split('/');
+    if (more.length > 0 || !OWNER.test(owner) || !REPO_NAME.test(name) || DOTS.has(name))
+        throw bad(line, `'${v ?? ''}' is not OWNER/NAME (owner: up to 39 letters, digits, - or _; name: up to 100 letters, digits, ., _ or -, not . or ..)`);
     return v;
+}
+/** `environment OWNER/NAME ENVIRONMENT`: the name is the rest of the line, or a quoted string. */
+function environment(text) {
+    const m = /^environment\s+(\S+)(\s*)(.*)$/s.exec(text);
+    if (!m || m[3] === '')
+        throw bad(text, 'environment needs OWNER/NAME then an environment name');
+    const rest = m[3];
+    let name;
+    let line = text;
+    if (rest.startsWith('"')) {
+        const quoted = /^"(?:[^"\\]|\\.)*"/.exec(rest)?.[0];
+        let parsed;
+        try {
+            parsed = quoted === undefined ? undefined : JSON.parse(quoted);
+        }
+        catch {
+            // reported below
+        }
+        if (typeof parsed !== 'string')
+            throw bad(text, 'the quoted environment name is not closed');
+        const after = rest.slice(quoted.length);
+        if (after !== '' && !/^\s+#/.test(after))
+            throw bad(text, 'only a # comment may follow a quoted environment name');
+        name = parsed;
+        line = text.slice(0, text.length - after.length);
+    }
+    else {
+        if (/\s#/.test(m[2] + rest))
+            throw bad(text, `'#' after a space is ambiguous in an environment line: write the name in double quotes ("prod #1") if '#' belongs to it, or put the comment on a line of its own`);
+        name = rest;
+    }
+    if (name === '' || [...name].length > 255 || /\p{Cc}/u.test(name) || DOTS.has(name))
+        throw bad(text, `environment name '${name}' is not 1 to 255 characters without control characters, or is . or ..`);
+    return { kind: 'environment', repo: repo(text, m[1]), environment: name, line };
+}
+function parseLine(text) {
+    const kind = /^\S+/.exec(text)[0];
+    if (kind === 'environment')
+        return environment(text);
+    const line = text.replace(/\s#.*$/s, '').trimEnd();
+    const rest = line.split(/\s+/).slice(1);
+    switch (kind) {
+        case 'repo':
+        case 'dependabot':
+            if (rest.length !== 1)
+                throw bad(line, `${kind} takes exactly one OWNER/NAME`);
+            return { kind, repo: repo(line, rest[0]), line };
+        case 'org':
+        case 'dependabot-org': {
+            const [org, visibility, ...repos] = rest;
+            if (org === undefined || !ORG.test(org))
+                throw bad(line, `'${org ?? ''}' is not an organization name`);
+            if (visibility !== undefined &&
+                visibility !== 'all' &&
+                visibility !== 'private' &&
+                visibility !== 'selected') {
+                throw bad(line, `visibility '${visibility}' is not all, private or selected`);
+            }
+            if (visibility === 'selected' && repos.length === 0)
+                throw bad(line, 'selected needs at least one OWNER/NAME');
+            if (visibility !== 'selected' && repos.length > 0)
+                throw bad(line, `repositories are listed only after selected`);
+            return { kind, org, visibility, repos: repos.map((r) => repo(line, r)), line };
+        }
+        default:
+            throw bad(line, `unknown target kind '${kind}'`);
+    }
 }
 function parseTargets(text) {
     const targets = [];
     for (const raw of text.split(/\r?\n/)) {
-        const line = raw.replace(/(^|\s)#.*$/, '').trim();
-        if (line === '')
+        const trimmed = raw.trim();
+        if (trimmed === '' || trimmed.startsWith('#'))
             continue;
-        const [kind, ...rest] = line.split(/\s+/);
-        switch (kind) {
-            case 'repo':
-            case 'dependabot':
-                if (rest.length !== 1)
-                    throw bad(line, `${kind} takes exactly one OWNER/NAME`);
-                targets.push({ kind, repo: repo(line, rest[0]), line });
-                break;
-            case 'environment': {
-                const name = rest.slice(1).join(' ');
-                if (name === '' || name.length > 255 || /[/\\]/.test(name))
-                    throw bad(line, 'environment needs OWNER/NAME then an environment name');
-                targets.push({ kind, repo: repo(line, rest[0]), environment: name, line });
-                break;
-            }
-            case 'org':
-            case 'dependabot-org': {
-                const [org, visibility = 'private', ...repos] = rest;
-                if (org === undefined || !ORG.test(org))
-                    throw bad(line, `'${org ?? ''}' is not an organization name`);
-                if (visibility !== 'all' && visibility !== 'private' && visibility !== 'selected') {
-                    throw bad(line, `visibility '${visibility}' is not all, private or selected`);
-                }
-                if (visibility === 'selected' && repos.length === 0)
-                    throw bad(line, 'selected needs at least one OWNER/NAME');
-                if (visibility !== 'selected' && repos.length > 0)
-                    throw bad(line, `repositories are listed only after selected`);
-                targets.push({ kind, org, visibility, repos: repos.map((r) => repo(line, r)), line });
-                break;
-            }
-            default:
-                throw bad(line, `unknown target kind '${kind ?? ''}'`);
-        }
+        targets.push(parseLine(trimmed));
     }
     const scopes = targets.map(scopeOf);
     const dup = scopes.find((s, i) => scopes.indexOf(s) !== i);
@@ -39406,7 +39458,7 @@ function scopeOf(t) {
         case 'dependabot':
             return `${t.kind}:${t.repo.toLowerCase()}`;
         case 'environment':
-            return `env:${t.repo.toLowerCase()}:${t.environment}`;
+            return `env:${t.repo.toLowerCase()}:${t.environment.toLowerCase()}`;
         case 'org':
         case 'dependabot-org':
             return `${t.kind}:${t.org.toLowerCase()}`;
@@ -39458,17 +39510,22 @@ class SecretStore {
     #gh;
     #keys = new Map();
     #repoIds = new Map();
+    #access = new Map();
     constructor(gh) {
         this.#gh = gh;
     }
-    /** Fetches every target's public key (once per scope, never shared across scopes) and resolves selected repositories. */
-    async preflight(targets) {
+    /**
+     * Fetches every target's public key (once per scope, never shared across scopes) and works out who
+     * may read each organization secret `names` will write: the repositories the line selects, or,
+     * when it names no visibility, the existing secret's visibility and repositories.
+     */
+    async preflight(targets, names) {
         const work = [];
         for (const t of targets) {
             work.push(this.#key(t));
             if (t.kind === 'org' || t.kind === 'dependabot-org')
-                for (const r of t.repos)
-                    work.push(this.#repoId(r));
+                for (const name of names)
+                    work.push(this.#accessOf(t, name));
         }
         const results = await Promise.allSettled(work);
         const failed = results.find((r) => r.status === 'rejected');
@@ -39495,9 +39552,10 @@ class SecretStore {
             key_id: key.keyId,
         };
         if (t.kind === 'org' || t.kind === 'dependabot-org') {
-            body['visibility'] = t.visibility;
-            if (t.visibility === 'selected')
-                body['selected_repository_ids'] = await Promise.all(t.repos.map((r) => this.#repoId(r)));
+            const access = await this.#accessOf(t, name);
+            body['visibility'] = access.visibility;
+            if (access.visibility === 'selected')
+                body['selected_repository_ids'] = access.repositoryIds;
         }
         const path = `${scopePath(t)}/secrets/${encodeURIComponent(name)}`;
         try {
@@ -39536,6 +39594,64 @@ class SecretStore {
         catch (err) {
             throw new StoreError(`Could not get the public key of ${t.line}: ${describe(err, t)}.`, 'no', store_status(err));
         }
+    }
+    #accessOf(t, name) {
+        const k = `${scopeOf(t)}:${name.toUpperCase()}`;
+        let access = this.#access.get(k);
+        if (!access) {
+            access =
+                t.visibility === undefined
+                    ? this.#existingAccess(t, name)
+                    : Promise.all(t.repos.map((r) => this.#repoId(r))).then((repositoryIds) => ({
+                        visibility: t.visibility,
+                        repositoryIds,
+                    }));
+            this.#access.set(k, access);
+        }
+        return access;
+    }
+    /** The existing secret's visibility and selected repositories (every page of them). */
+    async #existingAccess(t, name) {
+        const path = `${scopePath(t)}/secrets/${encodeURIComponent(name)}`;
+        const fail = (what, err) => new StoreError(`Could not read ${what} of secret ${name} in ${t.line}: ${describe(err, t)}.`, 'no', store_status(err));
+        let visibility;
+        try {
+            const res = await this.#gh.request(`GET ${path}`);
+            visibility = res.data.visibility;
+        }
+        catch (err) {
+            if (store_status(err) === 404)
+                throw new StoreError(`Secret ${name} does not exist yet in ${t.line}, so there is no visibility to keep: add one to the target line (\`${t.kind} ${t.org} private\`, \`all\`, or \`selected OWNER/NAME ...\`).`, 'no', 404);
+            throw fail('the visibility', err);
+        }
+        if (visibility !== 'all' && visibility !== 'private' && visibility !== 'selected')
+            throw new StoreError(`GitHub reported an unknown visibility for secret ${name} in ${t.line}; name one on the target line.`, 'no');
+        const ids = new Set();
+        if (visibility === 'selected') {
+            const perPage = 100;
+            let total = 0;
+            for (let page = 1, more = true; more; page++) {
+                let data;
+                try {
+                    const res = await this.#gh.request(`GET ${path}/repositories`, {
+                        per_page: perPage,
+                        page,
+                    });
+                    data = res.data;
+                }
+                catch (err) {
+                    throw fail('the selected repositories', err);
+                }
+                for (const r of data.repositories)
+                    ids.add(r.id);
+                total = data.total_count;
+                more = data.repositories.length === perPage && ids.size < total && page < 1000;
+            }
+            // A list that changed while it was read would be written back different: refuse instead.
+            if (ids.size !== total)
+                throw new StoreError(`The selected repositories of secret ${name} in ${t.line} changed while they were read (${ids.size} of ${total}); re-run.`, 'no');
+        }
+        return { visibility, repositoryIds: [...ids] };
     }
     #repoId(fullName) {
         const k = fullName.toLowerCase();
@@ -39975,7 +40091,7 @@ async function runPipeline(s, d) {
     d.info(`Preflight: authenticating to ${s.provider.name} and fetching the public key of ${targets.length} target(s).`);
     const [credentialResult, keysResult] = await Promise.allSettled([
         d.provider.preflight(),
-        d.destination.preflight(targets),
+        d.destination.preflight(targets, names(secretName, clientIdSecretName)),
     ]);
     if (credentialResult.status === 'rejected')
         throw credentialResult.reason;

@@ -38,7 +38,8 @@ export interface Report {
 
 /** The GitHub side as the pipeline sees it (SecretStore implements it). */
 export interface Destination {
-  preflight(targets: readonly Target[]): Promise<void>;
+  /** `names`: the secrets that will be written, whose current readers org targets may keep. */
+  preflight(targets: readonly Target[], names: readonly string[]): Promise<void>;
   updatedAt(target: Target, name: string): Promise<Date | undefined>;
   store(target: Target, name: string, value: string): Promise<void>;
 }
@@ -69,7 +70,7 @@ export async function runPipeline(s: Settings, d: PipelineDeps): Promise<Report>
   );
   const [credentialResult, keysResult] = await Promise.allSettled([
     d.provider.preflight(),
-    d.destination.preflight(targets),
+    d.destination.preflight(targets, names(secretName, clientIdSecretName)),
   ]);
   if (credentialResult.status === 'rejected') throw credentialResult.reason;
   if (keysResult.status === 'rejected') throw keysResult.reason;

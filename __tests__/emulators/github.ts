@@ -95,6 +95,35 @@ export class GitHubEmulator extends Emulator {
     });
   }
 
+  /** Sets who may read an org secret (`org:ORG` or `dependabot-org:ORG`), as GitHub's UI would. */
+  setAccess(
+    scope: string,
+    name: string,
+    access: { visibility: 'all' | 'private' | 'selected'; repos?: readonly string[] },
+  ): void {
+    const secrets = this.#scope(scope).secrets;
+    const s = secrets.get(name.toUpperCase());
+    if (!s) throw new Error(`no secret ${name} in ${scope}`);
+    const ids = (access.repos ?? []).map((r) => {
+      const repo = this.#repos.get(r.toLowerCase());
+      if (!repo) throw new Error(`no repository ${r}`);
+      return repo.id;
+    });
+    secrets.set(name.toUpperCase(), {
+      ...s,
+      visibility: access.visibility,
+      ...(access.visibility === 'selected' ? { selected_repository_ids: ids } : {}),
+    });
+  }
+
+  /** The full names of the repositories an org secret is scoped to, for assertions. */
+  selectedRepos(scope: string, name: string): string[] {
+    const ids = this.secret(scope, name)?.selected_repository_ids ?? [];
+    return ids.map(
+      (id) => [...this.#repos.values()].find((r) => r.id === id)?.fullName ?? `#${id}`,
+    );
+  }
+
   publicKey(scope: string): { key_id: string; key: string } {
     const s = this.#scope(scope);
     return { key_id: s.keyId, key: Buffer.from(s.publicKey).toString('base64') };
@@ -187,11 +216,11 @@ export class GitHubEmulator extends Emulator {
     }
     if (!checked.template) return notFound;
     const m =
-      /^\/(?:repos\/([^/]+)\/([^/]+)\/(actions|dependabot|environments\/([^/]+))|orgs\/([^/]+)\/(actions|dependabot))\/secrets(?:\/([^/]+))?$/.exec(
+      /^\/(?:repos\/([^/]+)\/([^/]+)\/(actions|dependabot|environments\/([^/]+))|orgs\/([^/]+)\/(actions|dependabot))\/secrets(?:\/([^/]+)(\/repositories)?)?$/.exec(
         r.path,
       );
     if (!m) return notFound; // codespaces and listing paths are described but not emulated
-    const [, owner, name, repoKind, env, org, orgKind, last] = m.map((x) =>
+    const [, owner, name, repoKind, env, org, orgKind, last, repositories] = m.map((x) =>
       x === undefined ? undefined : decodeURIComponent(x),
     );
     let scopeKey: string;
@@ -220,6 +249,11 @@ export class GitHubEmulator extends Emulator {
     }
     if (last === undefined) return notFound;
     const secretName = last.toUpperCase();
+    if (repositories !== undefined) {
+      if (r.method !== 'GET') return notFound; // changing the list is described but not emulated
+      const s = scope.secrets.get(secretName);
+      return s && s.visibility === 'selected' ? this.#selected(r, s) : notFound;
+    }
     if (r.method === 'GET') {
       const s = scope.secrets.get(secretName);
       if (!s) return notFound;
@@ -281,6 +315,63 @@ export class GitHubEmulator extends Emulator {
     };
     scope.secrets.set(name, stored);
     return existing ? { status: 204 } : { status: 201, body: {} };
+  }
+
+  /** One page of an org secret's selected repositories, as GitHub lists them (`page`, `per_page` up to 100). */
+  #selected(r: Request, s: StoredSecret): Reply {
+    const perPage = Math.min(Number(r.query.get('per_page') ?? 30) || 30, 100);
+    const page = Math.max(Number(r.query.get('page') ?? 1) || 1, 1);
+    const repos = (s.selected_repository_ids ?? []).flatMap((id) => {
+      const repo = [...this.#repos.values()].find((x) => x.id === id);
+      return repo ? [repo] : [];
+    });
+    return {
+      status: 200,
+      body: {
+        total_count: repos.length,
+        repositories: repos
+          .slice((page - 1) * perPage, page * perPage)
+          .map((x) => this.#minimal(x)),
+      },
+    };
+  }
+
+  /** GitHub's "Minimal Repository": every field its description requires. */
+  #minimal(repo: Repo): Record<string, unknown> {
+    const [login, name] = repo.fullName.split('/') as [string, string];
+    const api = `${this.url}/repos/${repo.fullName}`;
+    const urls = (base: string, keys: string): Record<string, string> =>
+      Object.fromEntries(keys.split(' ').map((k) => [`${k}_url`, `${base}/${k}`]));
+    return {
+      id: repo.id,
+      node_id: `R_${repo.id}`,
+      name,
+      full_name: repo.fullName,
+      private: true,
+      fork: false,
+      description: null,
+      url: api,
+      html_url: `https://github.com/${repo.fullName}`,
+      ...urls(
+        api,
+        'archive assignees blobs branches collaborators comments commits compare contents contributors deployments downloads events forks git_commits git_refs git_tags hooks issue_comment issue_events issues keys labels languages merges milestones notifications pulls releases stargazers statuses subscribers subscription tags teams trees',
+      ),
+      owner: {
+        login,
+        id: 1,
+        node_id: 'O_1',
+        type: 'Organization',
+        site_admin: false,
+        gravatar_id: null,
+        url: `${this.url}/users/${login}`,
+        html_url: `https://github.com/${login}`,
+        avatar_url: `https://avatars.example/${login}`,
+        ...urls(
+          `${this.url}/users/${login}`,
+          'events followers following gists organizations received_events repos starred subscriptions',
+        ),
+      },
+    };
   }
 
   /** The runner's OIDC endpoint that core.getIDToken() calls. */

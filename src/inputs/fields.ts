@@ -88,9 +88,11 @@ export function checkUrl(name: string, v: string): string {
     throw new InputError(`Input '${name}' is '${v}'; expected an https:// URL.`);
   }
   const ok = u.protocol === 'https:' || (u.protocol === 'http:' && LOOPBACK.has(u.hostname));
-  if (!ok || u.username || u.password || u.search || u.hash) {
+  // The raw text, not u.search/u.hash: a bare trailing `?` or `#` parses as an empty query or
+  // fragment, and a base URL with one would send requests somewhere else than `{url}/path`.
+  if (!ok || u.username || u.password || /[?#]/.test(v)) {
     throw new InputError(
-      `Input '${name}' is '${v}'; expected an https:// URL without credentials or query (http only for 127.0.0.1, localhost, [::1]).`,
+      `Input '${name}' is '${v}'; expected an https:// URL without credentials, query or fragment (no ? or #; http only for 127.0.0.1, localhost, [::1]).`,
     );
   }
   return u.href.replace(/\/+$/, '');
@@ -114,7 +116,9 @@ export function pathId(
   pattern = /^[A-Za-z0-9._-]{1,128}$/,
 ): string {
   const v = required(read, name, expected);
-  if (!pattern.test(v)) throw new InputError(`Input '${name}' is '${v}'; expected ${expected}.`);
+  // `.` and `..` are path segments a URL resolves away: they would address another path.
+  if (!pattern.test(v) || v === '.' || v === '..')
+    throw new InputError(`Input '${name}' is '${v}'; expected ${expected}.`);
   return v;
 }
 
