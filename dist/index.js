@@ -40875,9 +40875,10 @@ function createWoodpecker(s, deps) {
                     throw new ProviderError('Woodpecker answered the save without the new expiry.', true);
             }
             catch (err) {
-                // A 4xx means Woodpecker refused and saved nothing. Anything else: the listing tells, since it
-                // shows the expiry just sent when the save went through.
-                const refused = err instanceof HttpError && err.status !== undefined && err.status < 500;
+                // A 422 means Woodpecker refused and saved nothing (it validates first, so even a retry after a
+                // lost answer cannot hide a save). Any other failure may follow an attempt that saved and whose
+                // answer was lost: the listing tells, since it shows the expiry just sent when the save went through.
+                const refused = err instanceof HttpError && err.status === 422;
                 saved = refused ? undefined : await findSaved(isoSeconds(expiresAt), err);
                 if (saved === undefined) {
                     if (added)
