@@ -38,6 +38,8 @@ await sodium.ready;
 export const REQUEST_TIMEOUT_MS = 40;
 /** A run that takes longer than this in real time is a violation (the action would hang). */
 const RUN_LIMIT_MS = 15_000;
+/** This rotation's Entra password tag (input entra-password-tag). */
+const PASSWORD_TAG = 'fuzz-search';
 /** Virtual time at the start of every run. */
 const T0 = Date.parse('2026-11-23T03:00:00Z');
 
@@ -322,7 +324,11 @@ const SCOPES = {
 };
 
 /** Runs one schedule from a fresh world and returns every invariant it broke. */
-export async function runSchedule(s: Schedule): Promise<Outcome> {
+export async function runSchedule(
+  s: Schedule,
+  /** Test-only: changes the world or the log after the run, before the checks (checker self-tests). */
+  tamper?: (world: World, log: string[]) => void,
+): Promise<Outcome> {
   const clock = new VirtualClock(T0);
   const realRandom = Math.random;
   Math.random = seeded(s.random);
@@ -346,7 +352,11 @@ export async function runSchedule(s: Schedule): Promise<Outcome> {
     if (world.entra && s.oldByAction)
       world.entra.addApp(APP_ID, {
         initialPasswords: [
-          { secretText: OLD_SECRET, displayName: `${MARKER} ${dayAgo} run 4141-1` },
+          // The form of a password this rotation (tag PASSWORD_TAG) added on an earlier run.
+          {
+            secretText: OLD_SECRET,
+            displayName: `${MARKER} [${PASSWORD_TAG}] ${dayAgo} run 4141-1`,
+          },
         ],
       });
     const { publicKey, privateKey } = sodium.crypto_box_keypair();
@@ -356,6 +366,7 @@ export async function runSchedule(s: Schedule): Promise<Outcome> {
       ...(s.recoveryKey
         ? { 'recovery-public-key': Buffer.from(publicKey).toString('base64') }
         : {}),
+      'entra-password-tag': PASSWORD_TAG,
       ...(s.variant === 'csp-regenerate' ? { 'csp-rotation': 'regenerate' } : {}),
       ...(s.variant === 'csp-overlap'
         ? { 'csp-rotation': 'overlap', 'csp-retire-previous': String(s.retirePrevious) }
@@ -404,6 +415,7 @@ export async function runSchedule(s: Schedule): Promise<Outcome> {
         return undefined;
       }
     };
+    tamper?.(world, log);
     const violations = check(world, s, scopes, report, outputs, summary, log, masks, open);
     return { violations, report, outputs, log };
   } finally {
