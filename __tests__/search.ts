@@ -22,6 +22,7 @@ import {
   APP_ID,
   CSP_APP,
   OLD_SECRET,
+  ORG,
   REPO,
   SECRET_NAME,
   startWorld,
@@ -153,6 +154,7 @@ export interface Schedule {
   /** Targets besides `repo octo/app`. */
   readonly environment: boolean;
   readonly dependabot: boolean;
+  readonly org: boolean;
   readonly recoveryKey: boolean;
   /** Entra's propagation delay for new passwords, virtual ms (the action waits up to 30 s). */
   readonly propagationMs: number;
@@ -178,6 +180,7 @@ export function scheduleArb(variant: Variant, o: { recoveryKey?: boolean } = {})
     faults: fc.array(fault, { maxLength: 5 }),
     environment: fc.boolean(),
     dependabot: fc.boolean(),
+    org: fc.boolean(),
     recoveryKey:
       o.recoveryKey === undefined
         ? fc.oneof({ weight: 4, arbitrary: fc.constant(true) }, fc.constant(false))
@@ -321,6 +324,7 @@ const SCOPES = {
   repo: { line: `repo ${REPO}`, scope: `repo:${REPO}` },
   environment: { line: `environment ${REPO} production`, scope: `env:${REPO}:production` },
   dependabot: { line: `dependabot ${REPO}`, scope: `dependabot:${REPO}` },
+  org: { line: `org ${ORG} private`, scope: `org:${ORG}` },
 };
 
 /** Runs one schedule from a fresh world and returns every invariant it broke. */
@@ -345,6 +349,7 @@ export async function runSchedule(
       SCOPES.repo,
       ...(s.environment ? [SCOPES.environment] : []),
       ...(s.dependabot ? [SCOPES.dependabot] : []),
+      ...(s.org ? [SCOPES.org] : []),
     ];
     // The previous run stored the current secret a day ago.
     const dayAgo = new Date(T0 - 86_400_000).toISOString().replace(/\.\d{3}Z$/, 'Z');
