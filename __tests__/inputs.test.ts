@@ -153,6 +153,17 @@ const BAD: [string, Record<string, string>, string][] = [
   ['bad duration', { ...CSP, 'skip-if-rotated-within': '12 hours' }, "'skip-if-rotated-within'"],
   ['zero duration', { ...CSP, 'request-timeout': '0s' }, "'request-timeout'"],
   [
+    'request-timeout past 10m (timer overflow)',
+    { ...CSP, 'request-timeout': '25d' },
+    "'request-timeout'",
+  ],
+  ['store-timeout past 6h', { ...CSP, 'store-timeout': '7h' }, "'store-timeout'"],
+  [
+    'skip window past 366d',
+    { ...CSP, 'skip-if-rotated-within': '367d' },
+    "'skip-if-rotated-within'",
+  ],
+  [
     'recovery key too short',
     { ...CSP, 'recovery-public-key': Buffer.alloc(16).toString('base64') },
     "'recovery-public-key'",
@@ -185,6 +196,28 @@ const BAD: [string, Record<string, string>, string][] = [
   ['url ending in a bare ?', { ...CSP, 'csp-url': 'https://csp.example/?' }, "'csp-url'"],
   ['url ending in a bare #', { ...CSP, 'csp-url': 'https://csp.example/api#' }, "'csp-url'"],
 ];
+
+describe('duration bounds', () => {
+  it('accept each bound itself', () => {
+    const s = parse({
+      ...CSP,
+      'request-timeout': '10m',
+      'store-timeout': '6h',
+      'skip-if-rotated-within': '366d',
+    });
+    expect([s.requestTimeoutMs, s.storeTimeoutMs, s.skipIfRotatedWithinMs]).toEqual([
+      600_000,
+      21_600_000,
+      366 * 86_400_000,
+    ]);
+  });
+
+  it('name the bound in the message', () => {
+    expect(() => parse({ ...CSP, 'request-timeout': '25d' })).toThrow(
+      "Input 'request-timeout' is '25d'; expected at most 10m.",
+    );
+  });
+});
 
 describe('bad inputs', () => {
   it.each(BAD)('%s', (_name, inputs, named) => {

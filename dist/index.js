@@ -39170,7 +39170,7 @@ function createGitHub(o) {
                 return waitIfOk(ok, after);
             },
         },
-    }, backoff(o.budget), retry, throttling);
+    }, track, backoff(o.budget), retry, throttling);
 }
 const WRITE_SPACING_MS = 1000;
 /**
@@ -39191,6 +39191,35 @@ function writePacer() {
         },
     };
     return { key: () => limiter };
+}
+/**
+ * What every attempt of one request told: pass one as `request: { attempts }` and the innermost hook
+ * records each try, retries by the retry and throttling plugins included. Uncertainty is sticky: once
+ * an attempt may have reached GitHub (no answer, a dropped connection, a 5xx), the request stays
+ * "may have landed" whatever later attempts answer.
+ */
+class Attempts {
+    count = 0;
+    mayHaveLanded = false;
+}
+/** Registered first, so it is the innermost wrap: it sees each attempt, not the final outcome. */
+function track(octokit) {
+    octokit.hook.wrap('request', async (request, options) => {
+        const attempts = options.request?.attempts;
+        if (!(attempts instanceof Attempts))
+            return request(options);
+        attempts.count += 1;
+        try {
+            return await request(options);
+        }
+        catch (error) {
+            const e = error;
+            const status = e.response === undefined ? undefined : e.status;
+            if (status === undefined || status < 400 || status >= 500)
+                attempts.mayHaveLanded = true;
+            throw error;
+        }
+    });
 }
 /**
  * Supplies the wait between retries that @octokit/plugin-retry makes (its own is quadratic and
@@ -39271,8 +39300,11 @@ function integer(read, name, min, max, fallback) {
     return n;
 }
 const UNITS = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
-/** `90m`, `12h`, `7d`, `30s`. */
-function duration(read, name, fallbackMs) {
+/**
+ * `90m`, `12h`, `7d`, `30s`, at most `maxMs`: every duration has an upper bound a careful user
+ * expects (Node's timers overflow past about 24.8 days, and a limit of weeks is never meant).
+ */
+function duration(read, name, maxMs, fallbackMs) {
     const v = optional(read, name);
     if (v === undefined)
         return fallbackMs;
@@ -39280,8 +39312,24 @@ function duration(read, name, fallbackMs) {
     const ms = m ? Number(m[1]) * UNITS[m[2]] : 0;
     if (ms <= 0)
         throw new InputError(`Input '${name}' is '${v}'; expected a duration such as 30s, 90m, 12h or 7d.`);
+    if (ms > maxMs)
+        throw new InputError(`Input '${name}' is '${v}'; expected at most ${spoken(maxMs)}.`);
     return ms;
 }
+/** The largest whole unit: 600000 -> `10m`. */
+function spoken(ms) {
+    const [unit, size] = Object.entries(UNITS)
+        .reverse()
+        .find(([, size]) => ms % size === 0);
+    return `${ms / size}${unit}`;
+}
+/** Upper bounds of the duration inputs; README and action.yml state the same. */
+const MAX_MS = {
+    requestTimeout: 600_000, // 10m: one HTTP exchange
+    storeTimeout: 21_600_000, // 6h: a GitHub-hosted job's own limit
+    propagationTimeout: 3_600_000, // 1h: Entra propagation takes minutes
+    skipIfRotatedWithin: 366 * 86_400_000, // 366d: a yearly rotation
+};
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);
 /** An https URL, or http on a loopback host (for local emulators). Returned without a trailing slash. */
 function url(read, name, fallback) {
@@ -39467,9 +39515,10 @@ function scopeOf(t) {
 
 ;// CONCATENATED MODULE: ./src/github/seal.ts
 // libsodium sealed boxes: how GitHub wants secret values, and how the recovery blob is made.
-// libsodium is loaded on first use: a dry run or a failed preflight never pays for it.
+// libsodium is loaded during preflight (see `usable`), never first after the rotating call.
 let loading;
-function sodium() {
+/** Loads libsodium once; the first call starts the load, so preflight can run it beside its requests. */
+function loadSodium() {
     loading ??= __nccwpck_require__.e(/* import() */ 768).then(__nccwpck_require__.bind(__nccwpck_require__, 4768)).then(async (m) => {
         await m.default.ready;
         return m.default;
@@ -39478,9 +39527,31 @@ function sodium() {
 }
 /** Seals `plaintext` to an X25519 public key; standard base64 with padding, as GitHub expects. */
 async function seal(plaintext, publicKey) {
-    const s = await sodium();
+    const s = await loadSodium();
     const sealed = s.crypto_box_seal(s.from_string(plaintext), publicKey);
     return s.to_base64(sealed, s.base64_variants.ORIGINAL);
+}
+/**
+ * Proves, before anything changes, that a key can be sealed to: libsodium loads and a probe value
+ * seals. libsodium refuses low-order points (such as 32 zero bytes), whose shared secret is all zero.
+ * Throws an Error whose message starts with `what`.
+ */
+async function usable(publicKey, what) {
+    let s;
+    try {
+        s = await loadSodium();
+    }
+    catch (err) {
+        throw new Error(`Could not load libsodium to seal secrets: ${err.message}`, {
+            cause: err,
+        });
+    }
+    try {
+        s.crypto_box_seal(s.from_string('probe'), publicKey);
+    }
+    catch {
+        throw new Error(`${what} is not a usable X25519 public key (libsodium refuses to seal to it: a low-order or invalid point).`);
+    }
 }
 /** Decodes a base64 X25519 public key and checks its length. */
 function publicKeyFromBase64(key) {
@@ -39493,6 +39564,7 @@ function publicKeyFromBase64(key) {
 ;// CONCATENATED MODULE: ./src/github/store.ts
 // Writes secrets into GitHub: public keys per scope, sealing, the write itself and the read-back
 // that proves it landed.
+
 
 
 
@@ -39558,12 +39630,15 @@ class SecretStore {
                 body['selected_repository_ids'] = access.repositoryIds;
         }
         const path = `${scopePath(t)}/secrets/${encodeURIComponent(name)}`;
+        const attempts = new Attempts();
         try {
-            await this.#gh.request(`PUT ${path}`, body);
+            await this.#gh.request(`PUT ${path}`, { ...body, request: { attempts } });
         }
         catch (err) {
             const s = store_status(err);
-            const landed = s !== undefined && s >= 400 && s < 500 ? 'no' : 'maybe';
+            // Not landed only when every attempt was refused: one that may have reached GitHub decides.
+            const refused = s !== undefined && s >= 400 && s < 500 && !attempts.mayHaveLanded;
+            const landed = refused ? 'no' : 'maybe';
             throw new StoreError(`Could not write secret ${name} in ${t.line}: ${describe(err)}.`, landed, s);
         }
         const updated = await this.updatedAt(t, name).catch((err) => {
@@ -39583,6 +39658,13 @@ class SecretStore {
         return key;
     }
     async #fetchKey(t) {
+        const key = await this.#readKey(t);
+        await usable(key.key, `GitHub's public key for ${t.line}`).catch((err) => {
+            throw new StoreError(err.message, 'no');
+        });
+        return key;
+    }
+    async #readKey(t) {
         try {
             const res = await this.#gh.request(`GET ${scopePath(t)}/secrets/public-key`);
             const data = res.data;
@@ -39725,7 +39807,10 @@ class HttpError extends Error {
     name = 'HttpError';
     /** The provider's status, when it answered. */
     status;
-    /** True when a request may have reached the provider and its effect is not known. */
+    /**
+     * True when a request may have reached the provider and its effect is not known: a `once` call
+     * that timed out, lost its connection or got a 5xx, or any mutating call answered with a redirect.
+     */
     outcomeUnknown;
     /** Parsed body of an error answer, for providers that branch on error codes. Never log it. */
     body;
@@ -39770,8 +39855,18 @@ async function call(c) {
                 : `network error ${code}`;
             throw new HttpError(`Could not ${c.what}: ${why} from ${host}.`, undefined, !neverSent && c.retry === 'once');
         }
-        if (res.status < 400)
+        // The one success rule for every provider call: only 2xx. A redirect is neither success nor a
+        // refusal: on a mutating call the provider may have acted before redirecting, so it is handled
+        // exactly like a timeout (retried when safe, an unknown outcome when `once`).
+        if (res.status >= 200 && res.status < 300)
             return res;
+        if (res.status < 400) {
+            if (c.retry === 'safe' && attempt < maxAttempts) {
+                await sleep(backoffMs(attempt));
+                continue;
+            }
+            throw new HttpError(`Could not ${c.what}: unexpected redirect (HTTP ${res.status}) from ${host}.`, res.status, c.method !== 'GET');
+        }
         const retriable = res.status === 429 || (c.retry === 'safe' && res.status >= 500);
         if (retriable && attempt < maxAttempts) {
             await sleep(retryAfterMs(res.headers['retry-after']) ?? backoffMs(attempt));
@@ -39873,7 +39968,8 @@ function parseCsp(read) {
 ;// CONCATENATED MODULE: ./src/inputs/entra.ts
 // Inputs of provider `entra` (also used by `woodpecker` to mint its secret).
 
-function parseEntra(read) {
+const TAG = /^[A-Za-z0-9._:/@ -]{1,100}$/;
+function parseEntra(read, ctx) {
     const kind = oneOf(read, 'entra-auth', ['oidc', 'client-secret'], 'oidc');
     const clientId = pathId(read, 'entra-auth-client-id', 'the managing application (client) id, a GUID', GUID);
     const secret = optional(read, 'entra-auth-client-secret');
@@ -39899,8 +39995,17 @@ function parseEntra(read) {
         removePrevious: bool(read, 'entra-remove-previous', true),
         loginUrl: url(read, 'entra-login-url', 'https://login.microsoftonline.com'),
         graphUrl: url(read, 'entra-graph-url', 'https://graph.microsoft.com'),
-        propagationTimeoutMs: duration(read, 'entra-propagation-timeout', 120_000),
+        propagationTimeoutMs: duration(read, 'entra-propagation-timeout', MAX_MS.propagationTimeout, 120_000),
+        passwordTag: passwordTag(read, ctx),
     };
+}
+function passwordTag(read, ctx) {
+    const v = optional(read, 'entra-password-tag');
+    if (v === undefined)
+        return ctx.defaultTag;
+    if (!TAG.test(v))
+        throw new InputError(`Input 'entra-password-tag' is '${v}'; expected up to 100 letters, digits, spaces and . _ : / @ -.`);
+    return v;
 }
 
 ;// CONCATENATED MODULE: ./src/inputs/whmcs.ts
@@ -39973,7 +40078,7 @@ function absolute(name, v) {
 // Inputs of provider `woodpecker`.
 
 
-function parseWoodpecker(read) {
+function parseWoodpecker(read, ctx) {
     const secret = optional(read, 'woodpecker-client-secret');
     const expiresAt = isoDate(read, 'woodpecker-secret-expires-at');
     const credentialId = integer(read, 'woodpecker-credential-id', 1, Number.MAX_SAFE_INTEGER);
@@ -39995,13 +40100,13 @@ function parseWoodpecker(read) {
             expiresAt,
             tenantId,
             clientId,
-            propagationTimeoutMs: duration(read, 'entra-propagation-timeout', 120_000),
+            propagationTimeoutMs: duration(read, 'entra-propagation-timeout', MAX_MS.propagationTimeout, 120_000),
         };
     }
     else {
         if (expiresAt !== undefined)
             throw new InputError(`Input 'woodpecker-secret-expires-at' goes only with 'woodpecker-client-secret'; without it the secret is minted in Entra.`);
-        source = { kind: 'entra', entra: parseEntra(read) };
+        source = { kind: 'entra', entra: parseEntra(read, ctx) };
     }
     return {
         name: 'woodpecker',
@@ -40036,8 +40141,12 @@ function parseInputs(read, env) {
     if (!Object.hasOwn(parsers, name)) {
         throw new InputError(`Input 'provider' is '${name}'; expected one of: ${PROVIDERS.join(', ')}.`);
     }
-    const provider = parsers[name](read);
     const repository = env['GITHUB_REPOSITORY'];
+    // The default identity of this rotation's Entra passwords (see EntraSettings.passwordTag).
+    const defaultTag = `${name} ${repository ?? 'local'} ${optional(read, 'secret-name') ?? ''}`
+        .replace(/[^A-Za-z0-9._:/@ -]/g, '_')
+        .slice(0, 100);
+    const provider = parsers[name](read, { defaultTag });
     const targetText = optional(read, 'targets') ?? (repository ? `repo ${repository}` : undefined);
     if (targetText === undefined)
         throw new InputError(`Input 'targets' is required outside GitHub Actions (GITHUB_REPOSITORY is not set), e.g. 'repo OWNER/NAME'.`);
@@ -40060,9 +40169,9 @@ function parseInputs(read, env) {
         },
         dryRun: bool(read, 'dry-run', false),
         recoveryKey: recoveryKey(optional(read, 'recovery-public-key')),
-        skipIfRotatedWithinMs: duration(read, 'skip-if-rotated-within'),
-        requestTimeoutMs: duration(read, 'request-timeout', 30_000),
-        storeTimeoutMs: duration(read, 'store-timeout', 600_000),
+        skipIfRotatedWithinMs: duration(read, 'skip-if-rotated-within', MAX_MS.skipIfRotatedWithin),
+        requestTimeoutMs: duration(read, 'request-timeout', MAX_MS.requestTimeout, 30_000),
+        storeTimeoutMs: duration(read, 'store-timeout', MAX_MS.storeTimeout, 600_000),
     };
 }
 function recoveryKey(v) {
@@ -40089,14 +40198,22 @@ async function runPipeline(s, d) {
     // 2. Preflight: nothing changes here, and any failure stops the run.
     d.budget.deadline = clock_now() + PREFLIGHT_BUDGET_MS;
     d.info(`Preflight: authenticating to ${s.provider.name} and fetching the public key of ${targets.length} target(s).`);
-    const [credentialResult, keysResult] = await Promise.allSettled([
+    // Everything the steps after the rotation need is proven here: the destination seals a probe to
+    // every target's key, and the recovery key gets one too (libsodium loads beside the requests).
+    const [credentialResult, keysResult, recoveryResult] = await Promise.allSettled([
         d.provider.preflight(),
         d.destination.preflight(targets, names(secretName, clientIdSecretName)),
+        s.recoveryKey
+            ? usable(s.recoveryKey, "Input 'recovery-public-key'")
+            : // Only starts the load early; the target keys' probes report a failure to load.
+                loadSodium().then(() => undefined, () => undefined),
     ]);
     if (credentialResult.status === 'rejected')
         throw credentialResult.reason;
     if (keysResult.status === 'rejected')
         throw keysResult.reason;
+    if (recoveryResult.status === 'rejected')
+        throw recoveryResult.reason;
     const credential = credentialResult.value;
     d.info(`Found ${credential.description}.`);
     if (clientIdSecretName && !credential.clientId) {
@@ -40119,9 +40236,61 @@ async function runPipeline(s, d) {
     }
     // 3-4. Rotate once. From here on the new secret exists only in this process until it is stored.
     d.budget.deadline = clock_now() + s.storeTimeoutMs;
-    const rotation = await d.provider.rotate();
+    let rotation;
+    try {
+        rotation = await d.provider.rotate();
+    }
+    catch (err) {
+        const unknown = err.outcomeUnknown === true;
+        return {
+            outcome: 'failed',
+            rotated: false,
+            credential,
+            targets: plan('skipped'),
+            failure: err.message,
+            nextStep: unknown
+                ? 'The rotating call may have taken effect (see the message): check the credential at the provider before re-running the workflow.'
+                : 'No target was written. The message says what happened at the provider; fix the cause and re-run the workflow.',
+        };
+    }
     d.mask(rotation.secret);
     d.mask(Buffer.from(rotation.secret).toString('base64'));
+    const { secret: newSecret, ...rotationInfo } = rotation;
+    const stored = { results: undefined };
+    try {
+        return await afterRotation(s, d, credential, rotation, stored);
+    }
+    catch (err) {
+        // Nothing may escape once the secret exists: report every target and hand the secret over.
+        const message = err.message;
+        const recovery = s.recoveryKey
+            ? await seal(newSecret, s.recoveryKey).catch(() => undefined)
+            : undefined;
+        const results = stored.results ??
+            plan('failed').map((r) => ({ ...r, error: 'not written: the run stopped before storing' }));
+        const held = results.filter((r) => r.status === 'written').map((r) => r.target);
+        const where = recovery
+            ? 'The new secret is in output `recovery`, sealed to recovery-public-key.'
+            : s.recoveryKey
+                ? 'Sealing the new secret to recovery-public-key failed too.'
+                : 'No recovery-public-key was given.';
+        return {
+            outcome: 'failed',
+            rotated: false,
+            credential,
+            rotation: rotationInfo,
+            targets: results,
+            ...(recovery ? { recovery } : {}),
+            failure: `The rotation of ${credential.description} happened, but the run then failed: ${message} ${credential.oldSecretDiesOnRotate
+                ? 'The old secret no longer works.'
+                : 'The previous secret was kept and still works.'} ${held.length ? `Targets holding the new secret: ${held.join(', ')}.` : 'No target holds the new secret.'} ${where}`,
+            nextStep: 'Store the new secret by hand where it is missing (from output `recovery` or a target that holds it), or re-run the workflow to rotate again.',
+        };
+    }
+}
+/** Steps 5-7, after the one rotating call. Throws only on a bug or an unexpected fault; runPipeline reports it. */
+async function afterRotation(s, d, credential, rotation, stored) {
+    const { targets, secretName, clientIdSecretName } = s.github;
     const { secret: newSecret, ...rotationInfo } = rotation;
     d.info(`Rotated ${credential.description}; storing the new secret in ${targets.length} target(s).`);
     // 5. Store and verify everywhere; one failure does not stop the others.
@@ -40151,6 +40320,7 @@ async function runPipeline(s, d) {
             return { target: t.line, secret: name, status: 'failed', error: message };
         }
     }));
+    stored.results = results;
     const base = { credential, rotation: rotationInfo, targets: results };
     const failed = results.filter((r) => r.status === 'failed');
     if (failed.length === 0) {
@@ -40230,6 +40400,8 @@ class ProviderError extends Error {
 
 
 
+/** Sign in again this long before the token's stated expiry. */
+const TOKEN_MARGIN_MS = 60_000;
 const HINTS = {
     401: 'the CSP credentials were refused or the token expired',
     403: 'the identity lacks the Organization Owner, Admin or Developer role in this organization',
@@ -40256,8 +40428,27 @@ function createCsp(s, deps) {
     const base = `${s.url}/csp/gateway/am/api`;
     const secretPath = `${base}/orgs/${encodeURIComponent(s.orgId)}/oauth-apps/${encodeURIComponent(s.appId)}/secret`;
     let token = '';
+    let tokenExpiresAt = 0;
     let clientId = s.appId;
-    const authHeader = () => ({ authorization: `Bearer ${token}` });
+    /**
+     * A management call with a fresh token: signs in again when the token is expired or within a
+     * minute of it (CSP tokens live about ten minutes, as long as a slow store), and once more after a
+     * 401 on a non-rotating call. A rotating call is never repeated, so it only gets the first part.
+     */
+    async function managed(c) {
+        if (!token || clock_now() >= tokenExpiresAt - TOKEN_MARGIN_MS)
+            await authenticate();
+        const send = () => call({ ...c, headers: { authorization: `Bearer ${token}` } });
+        try {
+            return await send();
+        }
+        catch (err) {
+            if (c.retry === 'once' || !(err instanceof HttpError && err.status === 401))
+                throw err;
+            await authenticate();
+            return send();
+        }
+    }
     async function authenticate() {
         const res = s.auth.kind === 'api-token'
             ? await call({
@@ -40274,6 +40465,8 @@ function createCsp(s, deps) {
             throw new ProviderError('CSP answered the token request without an access_token.');
         deps.mask(t);
         token = t;
+        const lifetime = Number(field(res.body, 'expires_in'));
+        tokenExpiresAt = clock_now() + (Number.isFinite(lifetime) && lifetime > 0 ? lifetime : 300) * 1000;
     }
     function clientCredentials(id, secret, retry) {
         return call({
@@ -40301,10 +40494,9 @@ function createCsp(s, deps) {
     return {
         async preflight() {
             await authenticate();
-            const res = await call({
+            const res = await managed({
                 method: 'GET',
                 url: `${base}/orgs/${encodeURIComponent(s.orgId)}/oauth-apps/${encodeURIComponent(s.appId)}`,
-                headers: authHeader(),
                 what: `read OAuth app ${s.appId} in CSP organization ${s.orgId}`,
                 retry: 'safe',
                 explain,
@@ -40320,10 +40512,9 @@ function createCsp(s, deps) {
         },
         async rotate() {
             if (s.rotation === 'regenerate') {
-                const res = await call({
+                const res = await managed({
                     method: 'PUT',
                     url: secretPath,
-                    headers: authHeader(),
                     json: {},
                     what: 'regenerate the CSP OAuth app secret',
                     retry: 'once',
@@ -40343,10 +40534,9 @@ function createCsp(s, deps) {
             const secret = generateSecret();
             deps.mask(secret);
             try {
-                await call({
+                await managed({
                     method: 'POST',
                     url: secretPath,
-                    headers: authHeader(),
                     json: { newClientSecret: secret, secretRotationExpirationInSeconds: s.overlapSeconds },
                     what: 'start an overlap rotation of the CSP OAuth app secret',
                     retry: 'once',
@@ -40370,10 +40560,9 @@ function createCsp(s, deps) {
         async retirePrevious() {
             if (s.rotation !== 'overlap' || !s.retirePrevious)
                 return undefined;
-            await call({
+            await managed({
                 method: 'DELETE',
                 url: secretPath,
-                headers: authHeader(),
                 what: 'delete the previous CSP OAuth app secret',
                 retry: 'safe',
                 explain,
@@ -40416,8 +40605,18 @@ function generateSecret(length = 48) {
 
 
 
-/** Every password this action adds starts with this, and only such passwords are ever removed. */
+/** Every password this action adds starts with this. */
 const MARKER = 'rotated by rotate-client-secret-action';
+/**
+ * What the display name of every password this rotation adds starts with: the marker and the
+ * rotation's tag. Only passwords that start with the same text are ever removed; passwords with the
+ * bare marker of earlier versions (no tag) are never removed (README: migrating).
+ */
+function ownPrefix(tag) {
+    return `${MARKER} [${tag}] `;
+}
+/** Sign in again this long before the token's stated expiry. */
+const entra_TOKEN_MARGIN_MS = 60_000;
 /** Entra token errors: `error`, `error_codes`, and the first sentence of `error_description` (AADSTS code and text). */
 function explainLogin(_status, body) {
     const error = field(body, 'error');
@@ -40462,7 +40661,7 @@ class EntraApp {
     }
     /** Adds a password. When the answer is lost, finds the password by its unique name and removes it. */
     async addPassword() {
-        const displayName = `${MARKER} ${new Date(clock_now()).toISOString()} run ${process.env['GITHUB_RUN_ID'] ?? 'local'}-${process.env['GITHUB_RUN_ATTEMPT'] ?? '1'}`;
+        const displayName = `${ownPrefix(this.#s.passwordTag)}${new Date(clock_now()).toISOString()} run ${process.env['GITHUB_RUN_ID'] ?? 'local'}-${process.env['GITHUB_RUN_ATTEMPT'] ?? '1'}`;
         const endDateTime = new Date(clock_now() + this.#s.lifetimeDays * 86_400_000).toISOString();
         let body;
         try {
@@ -40480,6 +40679,17 @@ class EntraApp {
         if (!secretText)
             throw new ProviderError('Graph answered addPassword without secretText.', true);
         this.#deps.mask(secretText);
+        const answeredEnd = field(body, 'endDateTime');
+        if (answeredEnd !== undefined && Number.isNaN(Date.parse(answeredEnd))) {
+            // Nothing downstream can use a password whose expiry is unreadable: take it back at once.
+            const keyId = field(body, 'keyId');
+            const removed = keyId
+                ? await this.removePassword(keyId).then(() => true, () => false)
+                : false;
+            throw new ProviderError(`Graph answered addPassword with an unreadable endDateTime. ${removed
+                ? 'The new password was removed again; the previous secret still works.'
+                : `Could not remove the new password (${keyId ? `keyId ${keyId}` : 'no keyId in the answer'}); remove it in the Entra portal. The previous secret still works.`}`);
+        }
         return {
             secretText,
             keyId: field(body, 'keyId') ?? '',
@@ -40488,13 +40698,29 @@ class EntraApp {
             hint: field(body, 'hint'),
         };
     }
+    /**
+     * Removes a password. Sent once: when the answer is lost, the listing tells whether it is gone
+     * (a repeat would meet a 404 at best, and a retry storm at worst); only if it is still there is
+     * the request sent again.
+     */
     async removePassword(keyId) {
+        const what = `remove password ${keyId} from the Entra application`;
+        const send = (retry) => this.#graph('POST', '/removePassword', { keyId }, what, retry);
         try {
-            await this.#graph('POST', '/removePassword', { keyId }, `remove password ${keyId} from the Entra application`, 'safe');
+            await send('once');
         }
         catch (err) {
-            if (!(err instanceof HttpError && err.status === 404))
+            if (err instanceof HttpError && err.status === 404)
+                return;
+            const unknown = err instanceof HttpError && (err.outcomeUnknown || err.status === undefined);
+            if (!unknown)
                 throw err;
+            if (!(await this.passwords()).some((p) => p.keyId === keyId))
+                return;
+            await send('safe').catch((again) => {
+                if (!(again instanceof HttpError && again.status === 404))
+                    throw again;
+            });
         }
     }
     /** Waits, within entra-propagation-timeout, until the new secret obtains a token. */
@@ -40515,32 +40741,42 @@ class EntraApp {
             }
         }
     }
-    /** Removes the passwords this action created earlier, keeping `keep`. Returns a description. */
+    /** Removes the passwords this rotation (same tag) created earlier, keeping `keep`. Returns a description. */
     async removeEarlier(keep) {
-        const earlier = (await this.passwords()).filter((p) => p.displayName.startsWith(MARKER) && p.keyId !== keep);
+        const own = ownPrefix(this.#s.passwordTag);
+        const earlier = (await this.passwords()).filter((p) => p.displayName.startsWith(own) && p.keyId !== keep);
         for (const p of earlier)
             await this.removePassword(p.keyId);
         return earlier.length
-            ? `${earlier.length} earlier password(s) created by this action (${earlier.map((p) => p.hint ?? p.keyId).join(', ')})`
+            ? `${earlier.length} earlier password(s) created by this rotation (${earlier.map((p) => p.hint ?? p.keyId).join(', ')})`
             : undefined;
     }
     async #graph(method, suffix, json, what, retry) {
         const url = `${this.#s.graphUrl}/v1.0/applications(appId='${encodeURIComponent(this.#s.appId)}')${suffix}`;
-        const headers = { authorization: `Bearer ${await this.#accessToken()}` };
-        const res = await call({
+        const send = async () => call({
             method,
             url,
-            headers,
+            headers: { authorization: `Bearer ${await this.#accessToken()}` },
             ...(json === undefined ? {} : { json }),
             what,
             retry,
             explain: explainGraph,
         });
-        return res.body;
+        try {
+            return (await send()).body;
+        }
+        catch (err) {
+            // A 401 on a non-rotating call: the token went stale early (revoked, clock skew). Sign in again once.
+            if (retry === 'once' || !(err instanceof HttpError && err.status === 401))
+                throw err;
+            this.#token = undefined;
+            return (await send()).body;
+        }
     }
+    /** A token that is not expired and not within a minute of it; otherwise a new sign-in. */
     async #accessToken() {
-        if (this.#token)
-            return this.#token;
+        if (this.#token && clock_now() < this.#token.expiresAt - entra_TOKEN_MARGIN_MS)
+            return this.#token.value;
         const a = this.#s.auth;
         let credential;
         if (a.kind === 'client-secret')
@@ -40562,7 +40798,9 @@ class EntraApp {
         if (!token)
             throw new ProviderError('Entra answered the token request without an access_token.');
         this.#deps.mask(token);
-        this.#token = token;
+        const lifetime = Number(field(body, 'expires_in'));
+        const expiresAt = clock_now() + (Number.isFinite(lifetime) && lifetime > 0 ? lifetime : 300) * 1000;
+        this.#token = { value: token, expiresAt };
         return token;
     }
     async #tokenRequest(form, what) {
@@ -40831,7 +41069,9 @@ function createWoodpecker(s, deps) {
         const match = pick(await list().catch(() => {
             throw new ProviderError(`${cause.message} Woodpecker may or may not have saved the new secret and could not be asked; the new Entra password was kept so that neither side breaks. Check the credential in Woodpecker, then re-run.`, true);
         }));
-        return match !== undefined && field(match, 'secret_expires_at') === expiry ? match : undefined;
+        // Compared as instants: Woodpecker may write the same time differently (fractions, +00:00).
+        const listed = Date.parse(field(match, 'secret_expires_at') ?? '');
+        return match !== undefined && listed === Date.parse(expiry) ? match : undefined;
     }
     return {
         async preflight() {
@@ -41050,7 +41290,9 @@ async function run() {
             rotated: false,
             targets: [],
             failure: message,
-            nextStep: 'Nothing was changed at the provider unless the message says otherwise. Fix the cause and re-run the workflow.',
+            nextStep: 
+            // The pipeline reports every failure from the rotating call on itself: this is before it.
+            'Nothing was changed at the provider. Fix the cause and re-run the workflow.',
         };
     }
     setOutputs(report);

@@ -49,6 +49,8 @@ export class EntraEmulator extends Emulator {
   propagationDelayMs: number;
   tenantId: string | undefined;
   federatedSubject: string | RegExp | undefined;
+  /** Rewrites `endDateTime` in addPassword's answer (not in the stored password): malformed-data tests. */
+  answerEndDateTime: ((iso: string) => string) | undefined;
   readonly #apps = new Map<string, EntraApp>();
   readonly #clients = new Map<string, ManagingClient>();
   readonly #tokens = new Map<string, AccessToken>();
@@ -421,6 +423,7 @@ export class EntraEmulator extends Emulator {
           'https://graph.microsoft.com/v1.0/$metadata#microsoft.graph.passwordCredential',
         customKeyIdentifier: null,
         ...visible,
+        ...(this.answerEndDateTime ? { endDateTime: this.answerEndDateTime(p.endDateTime) } : {}),
       },
     };
   }

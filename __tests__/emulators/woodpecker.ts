@@ -55,6 +55,8 @@ const invalid = (message: string): Reply => ({ status: 422, body: { message } })
 export class WoodpeckerEmulator extends Emulator {
   checkSecret: CheckSecret;
   processingMs: number;
+  /** How listings write `secret_expires_at`: `Z` (2027-11-28T23:59:59Z) or `offset` (...59.000+00:00), the same instant. */
+  expiryStyle: 'Z' | 'offset' = 'Z';
   readonly basePath: string;
   readonly #keys: Set<string>;
   readonly #busy = new Set<string>();
@@ -72,7 +74,9 @@ export class WoodpeckerEmulator extends Emulator {
     this.route('GET', list, (r) =>
       this.#serve(r, () => ({
         status: 200,
-        body: { credentials: [...this.#credentials.values()].map(visible) },
+        body: {
+          credentials: [...this.#credentials.values()].map((c) => visible(c, this.expiryStyle)),
+        },
       })),
     );
     this.route('POST', list, (r) => this.#serve(r, () => this.#create(r)));
@@ -218,12 +222,13 @@ export class WoodpeckerEmulator extends Emulator {
 }
 
 /** What the API shows: never the secret. */
-function visible(c: WoodpeckerCredential): Record<string, unknown> {
+function visible(c: WoodpeckerCredential, style: 'Z' | 'offset' = 'Z'): Record<string, unknown> {
   return {
     credential_id: c.credentialId,
     tenant_id: c.tenantId,
     client_id: c.clientId,
-    secret_expires_at: c.secretExpiresAt,
+    secret_expires_at:
+      style === 'Z' ? c.secretExpiresAt : c.secretExpiresAt.replace(/Z$/, '.000+00:00'),
     name: c.name,
   };
 }

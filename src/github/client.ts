@@ -83,6 +83,7 @@ export function createGitHub(o: ClientOptions): GitHub {
         },
       },
     },
+    track,
     backoff(o.budget),
     retry,
     throttling,
@@ -108,6 +109,34 @@ function writePacer() {
     },
   };
   return { key: () => limiter };
+}
+
+/**
+ * What every attempt of one request told: pass one as `request: { attempts }` and the innermost hook
+ * records each try, retries by the retry and throttling plugins included. Uncertainty is sticky: once
+ * an attempt may have reached GitHub (no answer, a dropped connection, a 5xx), the request stays
+ * "may have landed" whatever later attempts answer.
+ */
+export class Attempts {
+  count = 0;
+  mayHaveLanded = false;
+}
+
+/** Registered first, so it is the innermost wrap: it sees each attempt, not the final outcome. */
+function track(octokit: Octokit): void {
+  octokit.hook.wrap('request', async (request, options) => {
+    const attempts = (options.request as { attempts?: unknown } | undefined)?.attempts;
+    if (!(attempts instanceof Attempts)) return request(options);
+    attempts.count += 1;
+    try {
+      return await request(options);
+    } catch (error) {
+      const e = error as { status?: number; response?: unknown };
+      const status = e.response === undefined ? undefined : e.status;
+      if (status === undefined || status < 400 || status >= 500) attempts.mayHaveLanded = true;
+      throw error;
+    }
+  });
 }
 
 /**

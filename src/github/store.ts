@@ -2,8 +2,8 @@
 // that proves it landed.
 import { now } from '../clock.js';
 import { scopeOf, type Target, type Visibility } from '../inputs/targets.js';
-import type { GitHub } from './client.js';
-import { publicKeyFromBase64, seal } from './seal.js';
+import { Attempts, type GitHub } from './client.js';
+import { publicKeyFromBase64, seal, usable } from './seal.js';
 
 interface Key {
   readonly keyId: string;
@@ -91,11 +91,14 @@ export class SecretStore {
       if (access.visibility === 'selected') body['selected_repository_ids'] = access.repositoryIds;
     }
     const path = `${scopePath(t)}/secrets/${encodeURIComponent(name)}`;
+    const attempts = new Attempts();
     try {
-      await this.#gh.request(`PUT ${path}`, body);
+      await this.#gh.request(`PUT ${path}`, { ...body, request: { attempts } });
     } catch (err) {
       const s = status(err);
-      const landed: Landed = s !== undefined && s >= 400 && s < 500 ? 'no' : 'maybe';
+      // Not landed only when every attempt was refused: one that may have reached GitHub decides.
+      const refused = s !== undefined && s >= 400 && s < 500 && !attempts.mayHaveLanded;
+      const landed: Landed = refused ? 'no' : 'maybe';
       throw new StoreError(
         `Could not write secret ${name} in ${t.line}: ${describe(err)}.`,
         landed,
@@ -127,6 +130,14 @@ export class SecretStore {
   }
 
   async #fetchKey(t: Target): Promise<Key> {
+    const key = await this.#readKey(t);
+    await usable(key.key, `GitHub's public key for ${t.line}`).catch((err: unknown) => {
+      throw new StoreError((err as Error).message, 'no');
+    });
+    return key;
+  }
+
+  async #readKey(t: Target): Promise<Key> {
     try {
       const res = await this.#gh.request(`GET ${scopePath(t)}/secrets/public-key`);
       const data = res.data as { key_id: string; key: string };

@@ -135,7 +135,9 @@ export function createWoodpecker(s: WoodpeckerSettings, deps: ProviderDeps): Pro
         );
       }),
     );
-    return match !== undefined && field(match, 'secret_expires_at') === expiry ? match : undefined;
+    // Compared as instants: Woodpecker may write the same time differently (fractions, +00:00).
+    const listed = Date.parse(field(match, 'secret_expires_at') ?? '');
+    return match !== undefined && listed === Date.parse(expiry) ? match : undefined;
   }
 
   return {
