@@ -149,3 +149,52 @@ describe('the invariant checks themselves', () => {
     expect(o.violations).toContain('loss: the previous secret is dead and the new one is nowhere');
   });
 });
+
+// Found by the search before the fixes of issue 9's numbered defects (branch h9-defects) landed; kept
+// as they were shrunk. Each failed on the code before those fixes; the CSP POST 302 and the Woodpecker
+// PATCH 307 are also caught by the checks that a success answer took effect (regressions above).
+describe('regressions found by the invariant search (issue 9 defects)', () => {
+  const f = (route: string, kind: FaultSpec['kind'], o: Partial<FaultSpec> = {}): FaultSpec => ({
+    ...once(route, kind),
+    ...o,
+  });
+
+  it('defect 3: a CSP overlap POST answered 302 is not a rotation', async () => {
+    const o = await runSchedule(minimal('csp-overlap', [f('CSP POST secret', '3xx')]));
+    expect(o.violations).toEqual([]);
+  });
+
+  it('defect 3: after a timed-out overlap POST, a 302 to the check sign-in does not mean CSP took it', async () => {
+    const o = await runSchedule(
+      minimal('csp-overlap', [f('CSP token', '3xx', { skip: 1 }), f('CSP POST secret', 'hang')]),
+    );
+    expect(o.violations).toEqual([]);
+  });
+
+  it('defect 3: a Woodpecker PATCH answered 307 is not a save', async () => {
+    const o = await runSchedule(
+      minimal('woodpecker', [f('Woodpecker PATCH', '3xx', { param: 1 })]),
+    );
+    expect(o.violations).toEqual([]);
+  });
+
+  it('defect 2: a PUT that landed without an answer, retried into 429s, is not undone', async () => {
+    const o = await runSchedule(
+      minimal('entra', [
+        f('GitHub PUT secret', 'hang-after'),
+        f('GitHub PUT secret', '429', { times: 2, param: 30 }),
+      ]),
+    );
+    expect(o.violations).toEqual([]);
+  });
+
+  it('defect 2: a PUT whose answer was lost, retried into secondary rate limits, is not undone', async () => {
+    const o = await runSchedule(
+      minimal('entra', [
+        f('GitHub PUT secret', 'lost'),
+        f('GitHub PUT secret', '403', { times: 3, param: 90 }),
+      ]),
+    );
+    expect(o.violations).toEqual([]);
+  });
+});
