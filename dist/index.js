@@ -30765,6 +30765,52 @@ __nccwpck_require__.d(__webpack_exports__, {
 
 // UNUSED EXPORTS: SECRET_INPUTS
 
+// NAMESPACE OBJECT: ./node_modules/@actions/core/lib/platform.js
+var platform_namespaceObject = {};
+__nccwpck_require__.r(platform_namespaceObject);
+__nccwpck_require__.d(platform_namespaceObject, {
+  arch: () => (arch),
+  getDetails: () => (getDetails),
+  isLinux: () => (isLinux),
+  isMacOS: () => (isMacOS),
+  isWindows: () => (isWindows),
+  platform: () => (platform)
+});
+
+// NAMESPACE OBJECT: ./node_modules/@actions/core/lib/core.js
+var core_namespaceObject = {};
+__nccwpck_require__.r(core_namespaceObject);
+__nccwpck_require__.d(core_namespaceObject, {
+  ExitCode: () => (ExitCode),
+  addPath: () => (addPath),
+  debug: () => (debug),
+  endGroup: () => (endGroup),
+  error: () => (error),
+  exportVariable: () => (exportVariable),
+  getBooleanInput: () => (getBooleanInput),
+  getIDToken: () => (getIDToken),
+  getInput: () => (getInput),
+  getMultilineInput: () => (getMultilineInput),
+  getState: () => (getState),
+  group: () => (group),
+  info: () => (info),
+  isDebug: () => (isDebug),
+  markdownSummary: () => (markdownSummary),
+  notice: () => (notice),
+  platform: () => (platform_namespaceObject),
+  saveState: () => (saveState),
+  setCommandEcho: () => (setCommandEcho),
+  setFailed: () => (setFailed),
+  setOutput: () => (setOutput),
+  setSecret: () => (setSecret),
+  startGroup: () => (startGroup),
+  summary: () => (summary),
+  toPlatformPath: () => (toPlatformPath),
+  toPosixPath: () => (toPosixPath),
+  toWin32Path: () => (toWin32Path),
+  warning: () => (warning)
+});
+
 ;// CONCATENATED MODULE: ./src/clock.ts
 // Time as the action sees it. The real clock by default; unit tests and the invariant search set a
 // virtual one, so that backoff, pacing, deadlines and propagation waits cost no real time.
@@ -30793,7 +30839,7 @@ const external_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta
  * Sanitizes an input into a string so it can be passed into issueCommand safely
  * @param input input to sanitize into a string
  */
-function utils_toCommandValue(input) {
+function toCommandValue(input) {
     if (input === null || input === undefined) {
         return '';
     }
@@ -30808,7 +30854,7 @@ function utils_toCommandValue(input) {
  * @returns The command properties to send with the actual annotation command
  * See IssueCommandProperties: https://github.com/actions/runner/blob/main/src/Runner.Worker/ActionCommandManager.cs#L646
  */
-function utils_toCommandProperties(annotationProperties) {
+function toCommandProperties(annotationProperties) {
     if (!Object.keys(annotationProperties).length) {
         return {};
     }
@@ -30858,12 +30904,12 @@ function utils_toCommandProperties(annotationProperties) {
  * This is an internal utility function that powers the public API functions
  * such as setSecret, warning, error, and exportVariable.
  */
-function command_issueCommand(command, properties, message) {
+function issueCommand(command, properties, message) {
     const cmd = new Command(command, properties, message);
     process.stdout.write(cmd.toString() + external_os_namespaceObject.EOL);
 }
-function command_issue(name, message = '') {
-    command_issueCommand(name, {}, message);
+function issue(name, message = '') {
+    issueCommand(name, {}, message);
 }
 const CMD_STRING = '::';
 class Command {
@@ -30900,13 +30946,13 @@ class Command {
     }
 }
 function escapeData(s) {
-    return utils_toCommandValue(s)
+    return toCommandValue(s)
         .replace(/%/g, '%25')
         .replace(/\r/g, '%0D')
         .replace(/\n/g, '%0A');
 }
 function escapeProperty(s) {
-    return utils_toCommandValue(s)
+    return toCommandValue(s)
         .replace(/%/g, '%25')
         .replace(/\r/g, '%0D')
         .replace(/\n/g, '%0A')
@@ -30926,7 +30972,7 @@ const external_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta
 
 
 
-function file_command_issueFileCommand(command, message) {
+function issueFileCommand(command, message) {
     const filePath = process.env[`GITHUB_${command}`];
     if (!filePath) {
         throw new Error(`Unable to find environment variable for file command ${command}`);
@@ -30934,13 +30980,13 @@ function file_command_issueFileCommand(command, message) {
     if (!external_fs_namespaceObject.existsSync(filePath)) {
         throw new Error(`Missing file at path: ${filePath}`);
     }
-    external_fs_namespaceObject.appendFileSync(filePath, `${utils_toCommandValue(message)}${external_os_namespaceObject.EOL}`, {
+    external_fs_namespaceObject.appendFileSync(filePath, `${toCommandValue(message)}${external_os_namespaceObject.EOL}`, {
         encoding: 'utf8'
     });
 }
-function file_command_prepareKeyValueMessage(key, value) {
+function prepareKeyValueMessage(key, value) {
     const delimiter = `ghadelimiter_${external_crypto_namespaceObject.randomUUID()}`;
-    const convertedValue = utils_toCommandValue(value);
+    const convertedValue = toCommandValue(value);
     // These should realistically never happen, but just in case someone finds a
     // way to exploit uuid generation let's not allow keys or values that contain
     // the delimiter.
@@ -32181,7 +32227,7 @@ const _summary = new Summary();
 /**
  * @deprecated use `core.summary`
  */
-const markdownSummary = (/* unused pure expression or super */ null && (_summary));
+const markdownSummary = _summary;
 const summary = _summary;
 //# sourceMappingURL=summary.js.map
 ;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/path-utils.js
@@ -32215,7 +32261,7 @@ function toWin32Path(pth) {
  * @return string The platform-specific path.
  */
 function toPlatformPath(pth) {
-    return pth.replace(/[/\\]/g, path.sep);
+    return pth.replace(/[/\\]/g, external_path_namespaceObject.sep);
 }
 //# sourceMappingURL=path-utils.js.map
 // EXTERNAL MODULE: external "string_decoder"
@@ -33290,16 +33336,16 @@ var exec_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arg
  * @param     options            optional exec options.  See ExecOptions
  * @returns   Promise<number>    exit code
  */
-function exec_exec(commandLine, args, options) {
+function exec(commandLine, args, options) {
     return exec_awaiter(this, void 0, void 0, function* () {
-        const commandArgs = tr.argStringToArray(commandLine);
+        const commandArgs = argStringToArray(commandLine);
         if (commandArgs.length === 0) {
             throw new Error(`Parameter 'commandLine' cannot be null or empty.`);
         }
         // Path to tool to execute should be first arg
         const toolPath = commandArgs[0];
         args = commandArgs.slice(1).concat(args || []);
-        const runner = new tr.ToolRunner(toolPath, args, options);
+        const runner = new ToolRunner(toolPath, args, options);
         return runner.exec();
     });
 }
@@ -33319,8 +33365,8 @@ function getExecOutput(commandLine, args, options) {
         let stdout = '';
         let stderr = '';
         //Using string decoder covers the case where a mult-byte character is split
-        const stdoutDecoder = new StringDecoder('utf8');
-        const stderrDecoder = new StringDecoder('utf8');
+        const stdoutDecoder = new external_string_decoder_.StringDecoder('utf8');
+        const stderrDecoder = new external_string_decoder_.StringDecoder('utf8');
         const originalStdoutListener = (_a = options === null || options === void 0 ? void 0 : options.listeners) === null || _a === void 0 ? void 0 : _a.stdout;
         const originalStdErrListener = (_b = options === null || options === void 0 ? void 0 : options.listeners) === null || _b === void 0 ? void 0 : _b.stderr;
         const stdErrListener = (data) => {
@@ -33336,7 +33382,7 @@ function getExecOutput(commandLine, args, options) {
             }
         };
         const listeners = Object.assign(Object.assign({}, options === null || options === void 0 ? void 0 : options.listeners), { stdout: stdOutListener, stderr: stdErrListener });
-        const exitCode = yield exec_exec(commandLine, args, Object.assign(Object.assign({}, options), { listeners }));
+        const exitCode = yield exec(commandLine, args, Object.assign(Object.assign({}, options), { listeners }));
         //flush any remaining characters
         stdout += stdoutDecoder.end();
         stderr += stderrDecoder.end();
@@ -33361,10 +33407,10 @@ var platform_awaiter = (undefined && undefined.__awaiter) || function (thisArg, 
 
 
 const getWindowsInfo = () => platform_awaiter(void 0, void 0, void 0, function* () {
-    const { stdout: version } = yield exec.getExecOutput('powershell -command "(Get-CimInstance -ClassName Win32_OperatingSystem).Version"', undefined, {
+    const { stdout: version } = yield getExecOutput('powershell -command "(Get-CimInstance -ClassName Win32_OperatingSystem).Version"', undefined, {
         silent: true
     });
-    const { stdout: name } = yield exec.getExecOutput('powershell -command "(Get-CimInstance -ClassName Win32_OperatingSystem).Caption"', undefined, {
+    const { stdout: name } = yield getExecOutput('powershell -command "(Get-CimInstance -ClassName Win32_OperatingSystem).Caption"', undefined, {
         silent: true
     });
     return {
@@ -33374,7 +33420,7 @@ const getWindowsInfo = () => platform_awaiter(void 0, void 0, void 0, function* 
 });
 const getMacOsInfo = () => platform_awaiter(void 0, void 0, void 0, function* () {
     var _a, _b, _c, _d;
-    const { stdout } = yield exec.getExecOutput('sw_vers', undefined, {
+    const { stdout } = yield getExecOutput('sw_vers', undefined, {
         silent: true
     });
     const version = (_b = (_a = stdout.match(/ProductVersion:\s*(.+)/)) === null || _a === void 0 ? void 0 : _a[1]) !== null && _b !== void 0 ? _b : '';
@@ -33385,7 +33431,7 @@ const getMacOsInfo = () => platform_awaiter(void 0, void 0, void 0, function* ()
     };
 });
 const getLinuxInfo = () => platform_awaiter(void 0, void 0, void 0, function* () {
-    const { stdout } = yield exec.getExecOutput('lsb_release', ['-i', '-r', '-s'], {
+    const { stdout } = yield getExecOutput('lsb_release', ['-i', '-r', '-s'], {
         silent: true
     });
     const [name, version] = stdout.trim().split('\n');
@@ -33491,7 +33537,7 @@ function exportVariable(name, val) {
  * ```
  */
 function setSecret(secret) {
-    command_issueCommand('add-mask', {}, secret);
+    issueCommand('add-mask', {}, secret);
 }
 /**
  * Prepends inputPath to the PATH (for this action and future actions)
@@ -33505,7 +33551,7 @@ function addPath(inputPath) {
     else {
         issueCommand('add-path', {}, inputPath);
     }
-    process.env['PATH'] = `${inputPath}${path.delimiter}${process.env['PATH']}`;
+    process.env['PATH'] = `${inputPath}${external_path_namespaceObject.delimiter}${process.env['PATH']}`;
 }
 /**
  * Gets the value of an input.
@@ -33574,10 +33620,10 @@ function getBooleanInput(name, options) {
 function setOutput(name, value) {
     const filePath = process.env['GITHUB_OUTPUT'] || '';
     if (filePath) {
-        return file_command_issueFileCommand('OUTPUT', file_command_prepareKeyValueMessage(name, value));
+        return issueFileCommand('OUTPUT', prepareKeyValueMessage(name, value));
     }
     process.stdout.write(external_os_namespaceObject.EOL);
-    command_issueCommand('set-output', { name }, utils_toCommandValue(value));
+    issueCommand('set-output', { name }, toCommandValue(value));
 }
 /**
  * Enables or disables the echoing of commands into stdout for the rest of the step.
@@ -33613,7 +33659,7 @@ function isDebug() {
  * @param message debug message
  */
 function debug(message) {
-    command_issueCommand('debug', {}, message);
+    issueCommand('debug', {}, message);
 }
 /**
  * Adds an error issue
@@ -33621,7 +33667,7 @@ function debug(message) {
  * @param properties optional properties to add to the annotation.
  */
 function error(message, properties = {}) {
-    command_issueCommand('error', utils_toCommandProperties(properties), message instanceof Error ? message.toString() : message);
+    issueCommand('error', toCommandProperties(properties), message instanceof Error ? message.toString() : message);
 }
 /**
  * Adds a warning issue
@@ -33629,7 +33675,7 @@ function error(message, properties = {}) {
  * @param properties optional properties to add to the annotation.
  */
 function warning(message, properties = {}) {
-    command_issueCommand('warning', utils_toCommandProperties(properties), message instanceof Error ? message.toString() : message);
+    issueCommand('warning', toCommandProperties(properties), message instanceof Error ? message.toString() : message);
 }
 /**
  * Adds a notice issue
@@ -39155,23 +39201,54 @@ function createGitHub(o) {
         });
     };
     const canWait = (seconds, retryCount) => retryCount < 5 && clock_now() + seconds * 1000 < o.budget.deadline;
+    // The handlers wait on the clock themselves (so a virtual clock in tests costs no real time) and
+    // the plugin then waits retryAfter * retryAfterBaseValue = 0 more.
+    const waitIfOk = async (ok, seconds) => {
+        if (ok)
+            await sleep(seconds * 1000);
+        return ok;
+    };
     return getOctokit(o.token, {
         baseUrl: o.apiUrl,
         request: { fetch: timedFetch },
         retry: { retries: 10, retryAfterBaseValue: 0 },
         throttle: {
-            onRateLimit: (after, options, _o, count) => {
+            // The plugin only calls `write.key(id).schedule(options, fn)`; its type asks for a whole
+            // Bottleneck group.
+            write: writePacer(),
+            retryAfterBaseValue: 0,
+            onRateLimit: async (after, options, _o, count) => {
                 const ok = canWait(after, count);
                 o.warn(`GitHub rate limit on ${options.method} ${options.url}; ${ok ? `retrying in ${after} s` : 'giving up'}.`);
-                return ok;
+                return waitIfOk(ok, after);
             },
-            onSecondaryRateLimit: (after, options, _o, count) => {
+            onSecondaryRateLimit: async (after, options, _o, count) => {
                 const ok = canWait(after, count);
                 o.warn(`GitHub secondary rate limit on ${options.method} ${options.url}; ${ok ? `retrying in ${after} s` : 'giving up'}.`);
-                return ok;
+                return waitIfOk(ok, after);
             },
         },
     }, track, backoff(o.budget), retry, throttling);
+}
+const WRITE_SPACING_MS = 1000;
+/**
+ * GitHub asks for writes at least a second apart; the plugin's own `write` group does that on the
+ * real clock. This one does the same on the injectable clock: each write starts no sooner than one
+ * second after the previous one started.
+ */
+function writePacer() {
+    let next = 0;
+    const limiter = {
+        async schedule(_options, fn) {
+            const at = Math.max(clock_now(), next);
+            next = at + WRITE_SPACING_MS;
+            const wait = at - clock_now();
+            if (wait > 0)
+                await sleep(wait);
+            return fn();
+        },
+    };
+    return { key: () => limiter };
 }
 /**
  * What every attempt of one request told: pass one as `request: { attempts }` and the innermost hook
@@ -40523,6 +40600,9 @@ function createCsp(s, deps) {
                     retry: 'once',
                     explain,
                 });
+                // A success answer is not proof: the secret we sent must now obtain a token.
+                if (!(await overlapTookEffect(secret)))
+                    throw new ProviderError('CSP answered the overlap rotation with success, but the new secret does not obtain a token: CSP did not take it; nothing changed. Re-run the workflow.');
             }
             catch (err) {
                 if (!(err instanceof HttpError && err.outcomeUnknown))
@@ -41032,7 +41112,10 @@ function createWoodpecker(s, deps) {
     async function list() {
         const res = await woodpecker('GET', base, 'list Woodpecker Microsoft Graph credentials (checks woodpecker-api-key)', 'safe');
         const all = res.body?.credentials;
-        return Array.isArray(all) ? all : [];
+        // Read as "none", a malformed answer would make the action create a second credential.
+        if (!Array.isArray(all))
+            throw new ProviderError('Woodpecker answered the credential listing without a credentials list.');
+        return all;
     }
     function pick(all) {
         return s.credentialId !== undefined || existingId !== undefined
@@ -41085,15 +41168,15 @@ function createWoodpecker(s, deps) {
             let saved;
             try {
                 saved = await save(secret, expiresAt);
+                // A success answer that does not show the new expiry may not have saved anything: ask the listing.
+                if (Date.parse(field(saved, 'secret_expires_at') ?? '') !== Date.parse(isoSeconds(expiresAt)))
+                    throw new ProviderError('Woodpecker answered the save without the new expiry.', true);
             }
             catch (err) {
-                // A 4xx means Woodpecker refused and saved nothing. Anything else: the listing tells, since it
-                // shows the expiry just sent when the save went through.
-                const refused = err instanceof HttpError &&
-                    !err.outcomeUnknown &&
-                    err.status !== undefined &&
-                    err.status >= 400 &&
-                    err.status < 500;
+                // A 422 means Woodpecker refused and saved nothing (it validates first, so even a retry after a
+                // lost answer cannot hide a save). Any other failure may follow an attempt that saved and whose
+                // answer was lost: the listing tells, since it shows the expiry just sent when the save went through.
+                const refused = err instanceof HttpError && err.status === 422;
                 saved = refused ? undefined : await findSaved(isoSeconds(expiresAt), err);
                 if (saved === undefined) {
                     if (added)
@@ -41143,15 +41226,15 @@ function createProvider(settings, deps) {
 // Outputs and the job summary, from the pipeline's report. Nothing secret reaches either: the report
 // holds no secret, only the recovery blob, which only the operator's private key opens.
 
-function setOutputs(r) {
-    setOutput('rotated', String(r.rotated));
-    setOutput('client-id', r.rotation?.clientId ?? r.credential?.clientId ?? '');
-    setOutput('credential-id', r.rotation?.credentialId ?? r.credential?.credentialId ?? '');
-    setOutput('secret-expires-at', r.rotation?.expiresAt ?? '');
-    setOutput('targets', JSON.stringify(r.targets.map(({ target, secret, status }) => ({ target, secret, status }))));
+function setOutputs(r, io = core_namespaceObject) {
+    io.setOutput('rotated', String(r.rotated));
+    io.setOutput('client-id', r.rotation?.clientId ?? r.credential?.clientId ?? '');
+    io.setOutput('credential-id', r.rotation?.credentialId ?? r.credential?.credentialId ?? '');
+    io.setOutput('secret-expires-at', r.rotation?.expiresAt ?? '');
+    io.setOutput('targets', JSON.stringify(r.targets.map(({ target, secret, status }) => ({ target, secret, status }))));
     if (r.recovery) {
-        setOutput('recovery', r.recovery);
-        info(`Recovery blob (the new secret sealed to recovery-public-key; open it as the README shows):\n${r.recovery}`);
+        io.setOutput('recovery', r.recovery);
+        io.info(`Recovery blob (the new secret sealed to recovery-public-key; open it as the README shows):\n${r.recovery}`);
     }
 }
 const TITLES = {

@@ -4,7 +4,7 @@
 import { randomBytes, randomInt } from 'node:crypto';
 import sodium from 'libsodium-wrappers';
 import { type Checked, checkRequest, checkResponse } from './github-openapi.ts';
-import { Emulator, type Reply, type Request } from './server.ts';
+import { Emulator, type EmulatorOptions, type Reply, type Request } from './server.ts';
 
 await sodium.ready;
 
@@ -29,14 +29,14 @@ interface Repo {
   readonly environments: Set<string>;
 }
 
-export interface GitHubOptions {
+export interface GitHubOptions extends EmulatorOptions {
   readonly token?: string;
   /** Every scope's key_id is the same string while the keys differ: proves keys are not reused across scopes. */
   readonly sameKeyIds?: boolean;
 }
 
 /** GitHub stamps times to the second. */
-const stamp = (ms = Date.now()): string => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+const stamp = (ms: number): string => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
 const notFound: Reply = {
   status: 404,
   body: { message: 'Not Found', documentation_url: 'https://docs.github.com/rest' },
@@ -59,7 +59,7 @@ export class GitHubEmulator extends Emulator {
   #nextId = 1000;
 
   constructor(o: GitHubOptions = {}) {
-    super();
+    super(o);
     this.token = o.token ?? 'ghs_emulatortoken000000000000000000000';
     this.#sameKeyIds = o.sameKeyIds ?? false;
     for (const method of ['GET', 'PUT', 'DELETE', 'POST', 'PATCH'])
@@ -87,7 +87,7 @@ export class GitHubEmulator extends Emulator {
     return this.#scope(scope).secrets.get(name.toUpperCase());
   }
 
-  seedSecret(scope: string, name: string, value: string, updatedAt = stamp()): void {
+  seedSecret(scope: string, name: string, value: string, updatedAt = stamp(this.clock())): void {
     this.#scope(scope).secrets.set(name.toUpperCase(), {
       value,
       created_at: updatedAt,
@@ -303,7 +303,7 @@ export class GitHubEmulator extends Emulator {
     const existing = scope.secrets.get(name);
     if (this.#frozen.has('*') || this.#frozen.has(scopeKey))
       return { status: existing ? 204 : 201, ...(existing ? {} : { body: {} }) };
-    const now = stamp();
+    const now = stamp(this.clock());
     const stored: StoredSecret = {
       value,
       created_at: existing?.created_at ?? now,
@@ -385,7 +385,7 @@ export class GitHubEmulator extends Emulator {
       aud,
       iss: 'https://token.actions.githubusercontent.com',
       sub: 'repo:octo/app:environment:secret-rotation',
-      exp: Math.floor(Date.now() / 1000) + 300,
+      exp: Math.floor(this.clock() / 1000) + 300,
     };
     const jwt = `${b64({ alg: 'RS256', typ: 'JWT' })}.${b64(payload)}.${randomBytes(32).toString('base64url')}`;
     this.issuedOidcTokens.push(jwt);

@@ -1,6 +1,6 @@
 // Woodpecker REST v2: Microsoft Graph app-only credentials. Woodpecker checks a secret against Microsoft
 // before saving it, and processes one request per API key at a time; overlapping requests are counted.
-import { Emulator, json, type Reply, type Request } from './server.ts';
+import { Emulator, type EmulatorOptions, json, type Reply, type Request } from './server.ts';
 
 export type CheckSecret = (
   tenantId: string,
@@ -8,7 +8,7 @@ export type CheckSecret = (
   secret: string,
 ) => boolean | Promise<boolean>;
 
-export interface WoodpeckerOptions {
+export interface WoodpeckerOptions extends EmulatorOptions {
   /** Where the API is mounted, as in `https://api.woodpecker.co/rest`. */
   readonly basePath?: string;
   readonly apiKeys?: readonly string[];
@@ -65,7 +65,7 @@ export class WoodpeckerEmulator extends Emulator {
   #violations = 0;
 
   constructor(o: WoodpeckerOptions = {}) {
-    super();
+    super(o);
     this.basePath = o.basePath ?? '/rest';
     this.#keys = new Set(o.apiKeys ?? ['woodpecker-key']);
     this.checkSecret = o.checkSecret ?? (() => true);

@@ -160,6 +160,11 @@ export function createCsp(s: CspSettings, deps: ProviderDeps): Provider {
           retry: 'once',
           explain,
         });
+        // A success answer is not proof: the secret we sent must now obtain a token.
+        if (!(await overlapTookEffect(secret)))
+          throw new ProviderError(
+            'CSP answered the overlap rotation with success, but the new secret does not obtain a token: CSP did not take it; nothing changed. Re-run the workflow.',
+          );
       } catch (err) {
         if (!(err instanceof HttpError && err.outcomeUnknown)) throw err;
         deps.warn(
