@@ -8,6 +8,7 @@ import { throttling } from '@octokit/plugin-throttling';
 import type { Octokit } from '@octokit/core';
 import { fetch as undiciFetch } from 'undici';
 import { backoffMs, retryAfterMs } from '../retry.js';
+import { fastTurns } from './scheduler.js';
 
 export type GitHub = ReturnType<typeof getOctokit>;
 
@@ -25,6 +26,7 @@ export interface ClientOptions {
 }
 
 export function createGitHub(o: ClientOptions): GitHub {
+  fastTurns();
   const dispatcher = new HttpClient().getAgentDispatcher(o.apiUrl);
   const timedFetch = (
     url: string,
