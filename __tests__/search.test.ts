@@ -103,6 +103,29 @@ describe('regressions found by the invariant search', () => {
   });
 });
 
+describe('regressions found by the invariant search (success answers without substance)', () => {
+  it('CSP overlap: a sign-in answered 200 without an access_token does not prove the new secret works', async () => {
+    const o = await runSchedule(
+      minimal('csp-overlap', [
+        once('CSP POST secret', 'drop'),
+        { ...once('CSP token', 'noop'), skip: 1 },
+      ]),
+    );
+    expect(o.violations).toEqual([]);
+    expect(o.outputs['rotated']).toBe('false');
+  });
+});
+
+describe('regressions found by the invariant search (token answers without a token)', () => {
+  it('Entra: a sign-in with the new password answered 200 without an access_token does not confirm it', async () => {
+    const o = await runSchedule({
+      ...minimal('entra', [{ ...once('Entra token', 'noop'), skip: 1 }]),
+      propagationMs: 3_000,
+    });
+    expect(o.violations).toEqual([]);
+  });
+});
+
 describe('regressions found by the invariant search (uncertain saves)', () => {
   it('Woodpecker: a PATCH that saved but whose answer was lost, retried into a 403, is checked by listing', async () => {
     const o = await runSchedule(

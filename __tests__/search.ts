@@ -133,6 +133,7 @@ export const KINDS = [
   '429',
   'slow',
   'noop', // answers success and changes nothing
+  'stall', // answers normally, but only after `param` × 10 s of virtual time (tokens may expire meanwhile)
 ] as const;
 export type Kind = (typeof KINDS)[number];
 
@@ -200,6 +201,10 @@ export class VirtualClock implements Clock {
     this.#t = start;
   }
   readonly now = (): number => this.#t;
+  /** Time passing while nobody sleeps: a request that takes minutes. */
+  advance(ms: number): void {
+    this.#t += ms;
+  }
   readonly sleep = async (ms: number): Promise<void> => {
     const wake = this.#t + Math.max(0, ms);
     await new Promise((resolve) => setImmediate(resolve));
@@ -244,7 +249,7 @@ function seeded(seed: number): () => number {
   };
 }
 
-function faultFor(route: Route, spec: FaultSpec): Fault {
+function faultFor(route: Route, spec: FaultSpec, clock: VirtualClock): Fault {
   const common = {
     times: spec.times,
     skip: spec.skip,
@@ -285,6 +290,8 @@ function faultFor(route: Route, spec: FaultSpec): Fault {
       return { ...status(429), headers: { 'retry-after': String(spec.param) } };
     case 'slow':
       return { ...common, delayMs: 1 + (spec.param % 10) };
+    case 'stall':
+      return { ...common, onMatch: () => clock.advance(spec.param * 10_000) };
     case 'noop':
       if (route.on === 'github') return { ...common, status: 204 };
       if (route.on === 'whmcs') return { ...common, status: 200, body: { result: 'success' } };
@@ -380,7 +387,7 @@ export async function runSchedule(
     for (const spec of s.faults) {
       const route = ROUTES[s.variant].find((r) => r.name === spec.route);
       if (!route) throw new Error(`no route ${spec.route} for ${s.variant}`);
-      emulator(world, route.on).fault(route.method, route.path, faultFor(route, spec));
+      emulator(world, route.on).fault(route.method, route.path, faultFor(route, spec, clock));
     }
 
     const log: string[] = [];
@@ -524,6 +531,14 @@ function check(
       `lock-out: ${t.line} holds ${t.value === OLD_SECRET ? 'the previous secret' : t.value === undefined ? 'nothing' : 'a secret'} that does not work (status ${statusOf(t.line) ?? 'not listed'})`,
     );
   }
+  // Entra: the previous password goes only once the new one obtains a token (propagated), or clients
+  // that switch to the new one are locked out meanwhile.
+  if (world.entra && !works(OLD_SECRET))
+    for (const t of held)
+      if (t.value !== undefined && works(t.value) && !world.entra.secretWorks(APP_ID, t.value))
+        v.push(
+          `lock-out: the previous password was removed before ${t.line}'s secret obtained a token`,
+        );
   if (world.woodpecker) {
     const c = world.woodpecker.credential(WOODPECKER_CREDENTIAL);
     if (!c || !works(c.secret)) v.push('lock-out: Woodpecker holds a secret that no longer works');

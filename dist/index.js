@@ -40550,8 +40550,11 @@ function createCsp(s, deps) {
     /** After a POST whose outcome is unknown: the secret we sent works if and only if CSP took it. */
     async function overlapTookEffect(secret) {
         try {
-            await clientCredentials(clientId, secret, 'safe');
-            return true;
+            const res = await clientCredentials(clientId, secret, 'safe');
+            // Only a token proves it: a 2xx without one says nothing.
+            if (field(res.body, 'access_token'))
+                return true;
+            throw new ProviderError('CSP answered the sign-in with the new secret without an access_token.');
         }
         catch (err) {
             if (err instanceof HttpError && (err.status === 400 || err.status === 401))
@@ -40796,8 +40799,11 @@ class EntraApp {
         const deadline = clock_now() + this.#s.propagationTimeoutMs;
         for (let attempt = 1;; attempt++) {
             try {
-                await this.#tokenRequest({ client_id: this.#s.appId, client_secret: secret }, 'obtain a token with the new secret');
-                return;
+                const body = await this.#tokenRequest({ client_id: this.#s.appId, client_secret: secret }, 'obtain a token with the new secret');
+                // Only a token proves it: a 2xx without one says nothing.
+                if (field(body, 'access_token'))
+                    return;
+                throw new ProviderError('Entra answered the sign-in with the new secret without an access_token.');
             }
             catch (err) {
                 const notYet = err instanceof HttpError && /invalid_client|AADSTS7000215/.test(err.message);

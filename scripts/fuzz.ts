@@ -69,6 +69,6 @@ for (const variant of variants) {
   console.log(why.replace(/^/gm, '  | '));
 }
 console.log(
-  `${variants.length - failed} of ${variants.length} variant(s) clean, ${runs} schedules each, seed ${seed}, ${((Date.now() - started) / 1000).toFixed(1)} s`,
+  `${variants.length - failed} of ${variants.length} variant(s) clean, ${path ? `replayed path ${path}` : `${runs} schedules each`}, seed ${seed}, ${((Date.now() - started) / 1000).toFixed(1)} s`,
 );
 process.exit(failed ? 1 : 0);

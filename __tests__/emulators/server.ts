@@ -43,6 +43,8 @@ export interface Fault {
   bodyIncludes?: string;
   /** Let this many matching requests through untouched before the fault starts to apply. */
   skip?: number;
+  /** Runs when the fault applies, before anything else (e.g. moves a virtual clock: an answer that takes minutes). */
+  onMatch?: () => void;
 }
 
 export interface LoggedRequest {
@@ -182,6 +184,7 @@ export class Emulator {
       else fault ??= f;
     }
     if (fault) fault.left -= 1;
+    fault?.onMatch?.();
     if (fault?.delayMs) await new Promise((r) => setTimeout(r, fault.delayMs));
 
     const request: Request = {

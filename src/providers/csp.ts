@@ -94,8 +94,12 @@ export function createCsp(s: CspSettings, deps: ProviderDeps): Provider {
   /** After a POST whose outcome is unknown: the secret we sent works if and only if CSP took it. */
   async function overlapTookEffect(secret: string): Promise<boolean> {
     try {
-      await clientCredentials(clientId, secret, 'safe');
-      return true;
+      const res = await clientCredentials(clientId, secret, 'safe');
+      // Only a token proves it: a 2xx without one says nothing.
+      if (field(res.body, 'access_token')) return true;
+      throw new ProviderError(
+        'CSP answered the sign-in with the new secret without an access_token.',
+      );
     } catch (err) {
       if (err instanceof HttpError && (err.status === 400 || err.status === 401)) return false;
       throw new ProviderError(

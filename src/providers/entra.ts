@@ -174,11 +174,15 @@ export class EntraApp {
     const deadline = now() + this.#s.propagationTimeoutMs;
     for (let attempt = 1; ; attempt++) {
       try {
-        await this.#tokenRequest(
+        const body = await this.#tokenRequest(
           { client_id: this.#s.appId, client_secret: secret },
           'obtain a token with the new secret',
         );
-        return;
+        // Only a token proves it: a 2xx without one says nothing.
+        if (field(body, 'access_token')) return;
+        throw new ProviderError(
+          'Entra answered the sign-in with the new secret without an access_token.',
+        );
       } catch (err) {
         const notYet = err instanceof HttpError && /invalid_client|AADSTS7000215/.test(err.message);
         if (!notYet || now() >= deadline) throw err;
