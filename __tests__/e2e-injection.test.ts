@@ -3,7 +3,7 @@
 // it, and the job summary may hold no live markup from it. Known secrets echoed in error bodies are
 // redacted (expectClean scans for them).
 import { afterEach, describe, expect, it } from 'vitest';
-import { MARKER as ENTRA_MARKER } from '../src/providers/entra.ts';
+import { ownPrefix } from '../src/providers/entra.ts';
 import { expectClean } from './checks.ts';
 import { graphError } from './emulators/entra.ts';
 import { cspError } from './emulators/csp.ts';
@@ -119,14 +119,14 @@ describe('entra', () => {
         passwordCredentials: [
           {
             keyId: PLANT,
-            displayName: `${ENTRA_MARKER} ${PLANT}`,
+            displayName: `${ownPrefix('tag')}${PLANT}`,
             endDateTime: PLANT,
             hint: 'HINT-PWNED',
           },
         ],
       },
     });
-    const run = await world.run();
+    const run = await world.run({ 'entra-password-tag': 'tag' });
     expect(run.summary).toContain(MARKER);
     safe(run);
     for (const text of [run.stdout, run.stderr, run.summary]) expect(text).not.toContain('HINT');
@@ -163,7 +163,7 @@ describe('vmware-csp', () => {
       times: 1,
       body: { clientId: PLANT },
     });
-    const run = await world.run({ 'csp-rotation': 'overlap' });
+    const run = await world.run({ 'dry-run': 'true' });
     expect(run.code).toBe(0);
     expect(run.summary).toContain(MARKER);
     safe(run, false);
