@@ -3,6 +3,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { Emulator } from './emulators/server.ts';
 import { findLeaks, runAction } from './harness.ts';
+import { BAD_TARGETS } from './target-names.ts';
 
 const sink = await new Emulator().listen();
 afterAll(() => sink.close());
@@ -182,6 +183,26 @@ const CASES: [string, Record<string, string>, string][] = [
     },
     'woodpecker-secret-expires-at',
   ],
+  // A base URL with a bare ? or # would send credentials somewhere else than {url}/path.
+  ['whmcs: url ending in a bare ?', { ...whmcs(), 'whmcs-url': `${sink.url}/?` }, 'whmcs-url'],
+  ['whmcs: url ending in a bare #', { ...whmcs(), 'whmcs-url': `${sink.url}#` }, 'whmcs-url'],
+  ['whmcs: url ending in ?#', { ...whmcs(), 'whmcs-url': `${sink.url}/billing?#` }, 'whmcs-url'],
+  ['github-api-url ending in ?', { ...csp(), 'github-api-url': `${sink.url}?` }, 'github-api-url'],
+  [
+    'woodpecker: url ending in #',
+    { ...woodpecker(), 'woodpecker-url': `${sink.url}/rest#` },
+    'woodpecker-url',
+  ],
+  // Path ids that a URL would resolve away.
+  ['csp: org id of .', { ...csp(), 'csp-org-id': '.' }, 'csp-org-id'],
+  ['csp: app id of ..', { ...csp(), 'csp-oauth-app-id': '..' }, 'csp-oauth-app-id'],
+  ['entra: tenant of ..', { ...entra(), 'entra-tenant-id': '..' }, 'entra-tenant-id'],
+  ['secret-name with a non-ASCII letter', { ...csp(), 'secret-name': 'SECRÉT' }, 'secret-name'],
+  ...BAD_TARGETS.map(([why, line]): [string, Record<string, string>, string] => [
+    `targets: ${why}`,
+    { ...csp(), targets: line },
+    'targets',
+  ]),
 ];
 
 describe('bad inputs (bundled action)', () => {

@@ -148,7 +148,7 @@ describe('vmware-csp overlap', () => {
 describe('vmware-csp dry run and preflight', () => {
   it('dry run authenticates and fetches keys, changes nothing', async () => {
     const w = await csp();
-    const run = await w.run({ 'dry-run': 'true', targets: `repo ${REPO}\norg ${ORG}` });
+    const run = await w.run({ 'dry-run': 'true', targets: `repo ${REPO}\norg ${ORG} private` });
     expect(run.code).toBe(0);
     expect(run.outputs['rotated']).toBe('false');
     expect(w.csp!.rotations(CSP_APP)).toBe(0);

@@ -13,6 +13,7 @@ import {
 } from './fixtures.ts';
 import { expectClean, recoveryKey } from './checks.ts';
 import { type Run, targets } from './harness.ts';
+import type { LoggedRequest } from './emulators/server.ts';
 
 let world: World;
 afterEach(async () => {
@@ -34,6 +35,40 @@ const statuses = (run: Run): string[] => targets(run).map((t) => t.status);
 const stored = (scope = `repo:${REPO}`): string | undefined =>
   world.github.secret(scope, SECRET_NAME)?.value;
 const puts = (): number => world.github.calls('PUT', /secrets\/CLIENT_SECRET$/).length;
+
+/**
+ * Every request that changes a credential at a provider: Entra addPassword, CSP's PUT/POST/DELETE
+ * on the app secret, Woodpecker's create and update, WHMCS UpdateOAuthCredential. Path and body are
+ * matched apart (a pattern over path + body cannot anchor at the end of the path).
+ */
+function rotatingCalls(w: World): LoggedRequest[] {
+  return w.providerEmulators
+    .flatMap((e) => e.requests)
+    .filter(
+      (r) =>
+        r.method !== 'GET' &&
+        (/\/addPassword$/.test(r.path) ||
+          /\/oauth-apps\/[^/]+\/secret$/.test(r.path) ||
+          /\/mailboxes\/microsoft\/credentials(\/\d+)?$/.test(r.path) ||
+          /(^|&)action=UpdateOAuthCredential(&|$)/.test(r.body)),
+    );
+}
+
+describe('the rotating-call pattern', () => {
+  // Property 1 asserts that it finds nothing; this proves it finds each provider's rotating calls.
+  it.each([
+    ['vmware-csp', ['PUT']],
+    ['whmcs', ['POST']],
+    ['entra', ['POST']],
+    ['woodpecker', ['POST', 'PATCH']],
+  ] as const)('matches the rotating calls of a real %s rotation', async (provider, methods) => {
+    const w = await start(provider);
+    const run = await w.run();
+    expect(run.errors).toEqual([]);
+    expect(rotatingCalls(w).map((r) => r.method)).toEqual(methods);
+    clean(run);
+  });
+});
 
 describe('property 1: preflight failures stop the run before any rotating call', () => {
   const cases: [string, Parameters<typeof startWorld>[0], (w: World) => Record<string, string>][] =
@@ -62,15 +97,7 @@ describe('property 1: preflight failures stop the run before any rotating call',
     expect(run.errors).toHaveLength(1);
     expect(world.currentSecret()).toBe(OLD_SECRET);
     expect(w.github.calls('PUT', /.*/)).toHaveLength(0);
-    const rotating = w.providerEmulators
-      .flatMap((e) => e.requests)
-      .filter(
-        (r) =>
-          /addPassword|oauth-apps\/.*\/secret$|UpdateOAuthCredential|credentials\/\d+$/.test(
-            r.path + r.body,
-          ) && r.method !== 'GET',
-      );
-    expect(rotating).toEqual([]);
+    expect(rotatingCalls(w)).toEqual([]);
     clean(run);
   });
 });

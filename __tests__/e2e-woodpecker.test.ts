@@ -134,7 +134,8 @@ describe('woodpecker rotation', () => {
       initialPasswords: [
         {
           secretText: OLD_SECRET,
-          displayName: 'rotated by rotate-client-secret-action 2025-01-01T00:00:00.000Z run 1-1',
+          displayName:
+            'rotated by rotate-client-secret-action [woodpecker octo/app CLIENT_SECRET] 2025-01-01T00:00:00.000Z run 1-1',
         },
       ],
     });

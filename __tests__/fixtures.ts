@@ -39,6 +39,10 @@ export interface WorldOptions {
   readonly propagationDelayMs?: number;
   /** GitHub's emulator gives every scope the same key_id string (the keys still differ). */
   readonly sameKeyIds?: boolean;
+  /** Every emulator's clock (default Date.now), for runs on virtual time. */
+  readonly now?: () => number;
+  /** How long Woodpecker holds its API key per request (default 20 ms). */
+  readonly woodpeckerProcessingMs?: number;
 }
 
 export interface World {
@@ -63,7 +67,8 @@ export interface World {
 }
 
 export async function startWorld(name: ProviderName, o: WorldOptions = {}): Promise<World> {
-  const github = await startGitHub(o.sameKeyIds ? { sameKeyIds: true } : {});
+  const clock = o.now ? { now: o.now } : {};
+  const github = await startGitHub({ ...clock, ...(o.sameKeyIds ? { sameKeyIds: true } : {}) });
   for (const repo of o.repos ?? [REPO]) github.addRepo(repo, { environments: ['production'] });
   github.addRepo('octo/lib', {});
   github.addOrg(ORG);
@@ -89,7 +94,7 @@ export async function startWorld(name: ProviderName, o: WorldOptions = {}): Prom
   };
   switch (name) {
     case 'vmware-csp': {
-      const csp = await startCsp();
+      const csp = await startCsp(clock);
       csp.addApp(CSP_ORG, CSP_APP, OLD_SECRET);
       csp.addApiToken(CREDENTIALS.cspApiToken);
       world = {
@@ -107,6 +112,7 @@ export async function startWorld(name: ProviderName, o: WorldOptions = {}): Prom
     }
     case 'whmcs': {
       const whmcs = await startWhmcs({
+        ...clock,
         identifier: CREDENTIALS.whmcsIdentifier,
         secret: CREDENTIALS.whmcsSecret,
       });
@@ -137,6 +143,7 @@ export async function startWorld(name: ProviderName, o: WorldOptions = {}): Prom
     case 'entra':
     case 'woodpecker': {
       const entra = await startEntra({
+        ...clock,
         tenantId: TENANT,
         propagationDelayMs: o.propagationDelayMs ?? 0,
       });
@@ -160,6 +167,10 @@ export async function startWorld(name: ProviderName, o: WorldOptions = {}): Prom
         break;
       }
       const woodpecker = await startWoodpecker({
+        ...clock,
+        ...(o.woodpeckerProcessingMs !== undefined
+          ? { processingMs: o.woodpeckerProcessingMs }
+          : {}),
         apiKeys: [CREDENTIALS.woodpeckerKey],
         checkSecret: (_t, c, s) => entra.secretWorks(c, s),
       });

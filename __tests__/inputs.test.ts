@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { InputError, parseInputs } from '../src/inputs/index.ts';
 import { parseTargets } from '../src/inputs/targets.ts';
+import { BAD_TARGETS, GOOD_TARGETS } from './target-names.ts';
 
 const CSP = {
   provider: 'vmware-csp',
@@ -59,8 +60,21 @@ describe('parseInputs', () => {
       'dependabot-org',
     ]);
     expect(t[1]).toMatchObject({ environment: 'Production EU' });
-    expect(t[2]).toMatchObject({ visibility: 'private', repos: [] });
+    // No visibility word: the existing secret's visibility is kept (read in preflight).
+    expect(t[2]).toMatchObject({ visibility: undefined, repos: [] });
     expect(t[3]).toMatchObject({ visibility: 'selected', repos: ['octo/app', 'octo/lib'] });
+  });
+
+  it.each(GOOD_TARGETS.map((g) => [g.why, g] as const))('keeps the name exactly: %s', (_why, g) => {
+    const [t, ...more] = parseTargets(g.line);
+    expect(more).toEqual([]);
+    const { why: _, line: __, ...fields } = g;
+    expect(t).toMatchObject(fields);
+  });
+
+  it.each(BAD_TARGETS)('refuses %s', (_why, line) => {
+    expect(() => parseTargets(line)).toThrow(/^Input 'targets' /);
+    expect(() => parseTargets(line)).toThrow(InputError);
   });
 
   it('accepts loopback http URLs and a valid recovery key', () => {
@@ -139,6 +153,17 @@ const BAD: [string, Record<string, string>, string][] = [
   ['bad duration', { ...CSP, 'skip-if-rotated-within': '12 hours' }, "'skip-if-rotated-within'"],
   ['zero duration', { ...CSP, 'request-timeout': '0s' }, "'request-timeout'"],
   [
+    'request-timeout past 10m (timer overflow)',
+    { ...CSP, 'request-timeout': '25d' },
+    "'request-timeout'",
+  ],
+  ['store-timeout past 6h', { ...CSP, 'store-timeout': '7h' }, "'store-timeout'"],
+  [
+    'skip window past 366d',
+    { ...CSP, 'skip-if-rotated-within': '367d' },
+    "'skip-if-rotated-within'",
+  ],
+  [
     'recovery key too short',
     { ...CSP, 'recovery-public-key': Buffer.alloc(16).toString('base64') },
     "'recovery-public-key'",
@@ -166,7 +191,33 @@ const BAD: [string, Record<string, string>, string][] = [
     "'csp-retire-previous'",
   ],
   ['csp org id with a slash', { ...CSP, 'csp-org-id': 'a/b' }, "'csp-org-id'"],
+  ['csp org id of ..', { ...CSP, 'csp-org-id': '..' }, "'csp-org-id'"],
+  ['csp app id of .', { ...CSP, 'csp-oauth-app-id': '.' }, "'csp-oauth-app-id'"],
+  ['url ending in a bare ?', { ...CSP, 'csp-url': 'https://csp.example/?' }, "'csp-url'"],
+  ['url ending in a bare #', { ...CSP, 'csp-url': 'https://csp.example/api#' }, "'csp-url'"],
 ];
+
+describe('duration bounds', () => {
+  it('accept each bound itself', () => {
+    const s = parse({
+      ...CSP,
+      'request-timeout': '10m',
+      'store-timeout': '6h',
+      'skip-if-rotated-within': '366d',
+    });
+    expect([s.requestTimeoutMs, s.storeTimeoutMs, s.skipIfRotatedWithinMs]).toEqual([
+      600_000,
+      21_600_000,
+      366 * 86_400_000,
+    ]);
+  });
+
+  it('name the bound in the message', () => {
+    expect(() => parse({ ...CSP, 'request-timeout': '25d' })).toThrow(
+      "Input 'request-timeout' is '25d'; expected at most 10m.",
+    );
+  });
+});
 
 describe('bad inputs', () => {
   it.each(BAD)('%s', (_name, inputs, named) => {

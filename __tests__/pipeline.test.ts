@@ -183,4 +183,41 @@ describe('pipeline', () => {
     expect(r.undone).toBeUndefined();
     expect(w.log).not.toContain('abandon');
   });
+
+  it('after the rotation, an unexpected exception still yields a full report with the recovery blob', async () => {
+    const { publicKey, privateKey } = await keyPair();
+    const w: World = { log: [] };
+    const deps = fakes(w);
+    // Anything after rotate() that throws unexpectedly (here the log line right after it).
+    const info = (m: string): void => {
+      if (m.startsWith('Rotated ')) throw new Error('log pipe closed');
+    };
+    const r = await runPipeline(
+      settings({ 'recovery-public-key': Buffer.from(publicKey).toString('base64') }),
+      { ...deps, info },
+    );
+    expect(r.outcome).toBe('failed');
+    expect(r.targets).toHaveLength(6);
+    expect(r.targets.every((t) => t.status === 'failed')).toBe(true);
+    expect(r.failure).toContain('The rotation of fake credential happened');
+    expect(r.failure).toContain('log pipe closed');
+    expect(r.failure).toContain('The old secret no longer works');
+    expect(r.failure).not.toContain('Nothing was changed');
+    const opened = sodium.crypto_box_seal_open(
+      sodium.from_base64(r.recovery!, sodium.base64_variants.ORIGINAL),
+      publicKey,
+      privateKey,
+    );
+    expect(sodium.to_string(opened)).toBe(NEW);
+    expect(JSON.stringify(r)).not.toContain(NEW);
+  });
+
+  it('refuses a low-order recovery-public-key before rotating, naming the input', async () => {
+    const w: World = { log: [] };
+    const zero = Buffer.alloc(32).toString('base64');
+    await expect(runPipeline(settings({ 'recovery-public-key': zero }), fakes(w))).rejects.toThrow(
+      /^Input 'recovery-public-key' is not a usable X25519 public key/,
+    );
+    expect(w.log).not.toContain('rotate');
+  });
 });

@@ -30745,16 +30745,26 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8572);
+/* harmony import */ var node_v8__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8877);
+/* harmony import */ var node_v8__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_v8__WEBPACK_IMPORTED_MODULE_0__);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(6284);
 
-await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
+
+// WebAssembly (undici's HTTP parser, libsodium) runs in V8's baseline tier until it is hot, then V8
+// recompiles it with its optimizing tier in the background: about 40 ms for the parser's main
+// function, which gets hot near the end of a run. A process this short never uses that code, and
+// V8's teardown waits for the compilation: every run ended some 20 ms after its last request. A
+// tiering budget no run reaches keeps the baseline code, ample for a few small answers and seals.
+// Read when a WebAssembly instance is created, so it is set before the first request.
+(0,node_v8__WEBPACK_IMPORTED_MODULE_0__.setFlagsFromString)('--wasm-tiering-budget=2000000000');
+await (0,_main_js__WEBPACK_IMPORTED_MODULE_1__/* .run */ .e)();
 
 __webpack_async_result__();
 } catch(e) { __webpack_async_result__(e); } }, 1);
 
 /***/ }),
 
-/***/ 8572:
+/***/ 6284:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -30764,6 +30774,52 @@ __nccwpck_require__.d(__webpack_exports__, {
 });
 
 // UNUSED EXPORTS: SECRET_INPUTS
+
+// NAMESPACE OBJECT: ./node_modules/@actions/core/lib/platform.js
+var platform_namespaceObject = {};
+__nccwpck_require__.r(platform_namespaceObject);
+__nccwpck_require__.d(platform_namespaceObject, {
+  arch: () => (arch),
+  getDetails: () => (getDetails),
+  isLinux: () => (isLinux),
+  isMacOS: () => (isMacOS),
+  isWindows: () => (isWindows),
+  platform: () => (platform)
+});
+
+// NAMESPACE OBJECT: ./node_modules/@actions/core/lib/core.js
+var core_namespaceObject = {};
+__nccwpck_require__.r(core_namespaceObject);
+__nccwpck_require__.d(core_namespaceObject, {
+  ExitCode: () => (ExitCode),
+  addPath: () => (addPath),
+  debug: () => (debug),
+  endGroup: () => (endGroup),
+  error: () => (error),
+  exportVariable: () => (exportVariable),
+  getBooleanInput: () => (getBooleanInput),
+  getIDToken: () => (getIDToken),
+  getInput: () => (getInput),
+  getMultilineInput: () => (getMultilineInput),
+  getState: () => (getState),
+  group: () => (group),
+  info: () => (info),
+  isDebug: () => (isDebug),
+  markdownSummary: () => (markdownSummary),
+  notice: () => (notice),
+  platform: () => (platform_namespaceObject),
+  saveState: () => (saveState),
+  setCommandEcho: () => (setCommandEcho),
+  setFailed: () => (setFailed),
+  setOutput: () => (setOutput),
+  setSecret: () => (setSecret),
+  startGroup: () => (startGroup),
+  summary: () => (summary),
+  toPlatformPath: () => (toPlatformPath),
+  toPosixPath: () => (toPosixPath),
+  toWin32Path: () => (toWin32Path),
+  warning: () => (warning)
+});
 
 ;// CONCATENATED MODULE: ./src/clock.ts
 // Time as the action sees it. The real clock by default; unit tests and the invariant search set a
@@ -30793,7 +30849,7 @@ const external_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta
  * Sanitizes an input into a string so it can be passed into issueCommand safely
  * @param input input to sanitize into a string
  */
-function utils_toCommandValue(input) {
+function toCommandValue(input) {
     if (input === null || input === undefined) {
         return '';
     }
@@ -30808,7 +30864,7 @@ function utils_toCommandValue(input) {
  * @returns The command properties to send with the actual annotation command
  * See IssueCommandProperties: https://github.com/actions/runner/blob/main/src/Runner.Worker/ActionCommandManager.cs#L646
  */
-function utils_toCommandProperties(annotationProperties) {
+function toCommandProperties(annotationProperties) {
     if (!Object.keys(annotationProperties).length) {
         return {};
     }
@@ -30858,12 +30914,12 @@ function utils_toCommandProperties(annotationProperties) {
  * This is an internal utility function that powers the public API functions
  * such as setSecret, warning, error, and exportVariable.
  */
-function command_issueCommand(command, properties, message) {
+function issueCommand(command, properties, message) {
     const cmd = new Command(command, properties, message);
     process.stdout.write(cmd.toString() + external_os_namespaceObject.EOL);
 }
-function command_issue(name, message = '') {
-    command_issueCommand(name, {}, message);
+function issue(name, message = '') {
+    issueCommand(name, {}, message);
 }
 const CMD_STRING = '::';
 class Command {
@@ -30900,13 +30956,13 @@ class Command {
     }
 }
 function escapeData(s) {
-    return utils_toCommandValue(s)
+    return toCommandValue(s)
         .replace(/%/g, '%25')
         .replace(/\r/g, '%0D')
         .replace(/\n/g, '%0A');
 }
 function escapeProperty(s) {
-    return utils_toCommandValue(s)
+    return toCommandValue(s)
         .replace(/%/g, '%25')
         .replace(/\r/g, '%0D')
         .replace(/\n/g, '%0A')
@@ -30926,7 +30982,7 @@ const external_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta
 
 
 
-function file_command_issueFileCommand(command, message) {
+function issueFileCommand(command, message) {
     const filePath = process.env[`GITHUB_${command}`];
     if (!filePath) {
         throw new Error(`Unable to find environment variable for file command ${command}`);
@@ -30934,13 +30990,13 @@ function file_command_issueFileCommand(command, message) {
     if (!external_fs_namespaceObject.existsSync(filePath)) {
         throw new Error(`Missing file at path: ${filePath}`);
     }
-    external_fs_namespaceObject.appendFileSync(filePath, `${utils_toCommandValue(message)}${external_os_namespaceObject.EOL}`, {
+    external_fs_namespaceObject.appendFileSync(filePath, `${toCommandValue(message)}${external_os_namespaceObject.EOL}`, {
         encoding: 'utf8'
     });
 }
-function file_command_prepareKeyValueMessage(key, value) {
+function prepareKeyValueMessage(key, value) {
     const delimiter = `ghadelimiter_${external_crypto_namespaceObject.randomUUID()}`;
-    const convertedValue = utils_toCommandValue(value);
+    const convertedValue = toCommandValue(value);
     // These should realistically never happen, but just in case someone finds a
     // way to exploit uuid generation let's not allow keys or values that contain
     // the delimiter.
@@ -32181,7 +32237,7 @@ const _summary = new Summary();
 /**
  * @deprecated use `core.summary`
  */
-const markdownSummary = (/* unused pure expression or super */ null && (_summary));
+const markdownSummary = _summary;
 const summary = _summary;
 //# sourceMappingURL=summary.js.map
 ;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/path-utils.js
@@ -32215,7 +32271,7 @@ function toWin32Path(pth) {
  * @return string The platform-specific path.
  */
 function toPlatformPath(pth) {
-    return pth.replace(/[/\\]/g, path.sep);
+    return pth.replace(/[/\\]/g, external_path_namespaceObject.sep);
 }
 //# sourceMappingURL=path-utils.js.map
 // EXTERNAL MODULE: external "string_decoder"
@@ -33290,16 +33346,16 @@ var exec_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arg
  * @param     options            optional exec options.  See ExecOptions
  * @returns   Promise<number>    exit code
  */
-function exec_exec(commandLine, args, options) {
+function exec(commandLine, args, options) {
     return exec_awaiter(this, void 0, void 0, function* () {
-        const commandArgs = tr.argStringToArray(commandLine);
+        const commandArgs = argStringToArray(commandLine);
         if (commandArgs.length === 0) {
             throw new Error(`Parameter 'commandLine' cannot be null or empty.`);
         }
         // Path to tool to execute should be first arg
         const toolPath = commandArgs[0];
         args = commandArgs.slice(1).concat(args || []);
-        const runner = new tr.ToolRunner(toolPath, args, options);
+        const runner = new ToolRunner(toolPath, args, options);
         return runner.exec();
     });
 }
@@ -33319,8 +33375,8 @@ function getExecOutput(commandLine, args, options) {
         let stdout = '';
         let stderr = '';
         //Using string decoder covers the case where a mult-byte character is split
-        const stdoutDecoder = new StringDecoder('utf8');
-        const stderrDecoder = new StringDecoder('utf8');
+        const stdoutDecoder = new external_string_decoder_.StringDecoder('utf8');
+        const stderrDecoder = new external_string_decoder_.StringDecoder('utf8');
         const originalStdoutListener = (_a = options === null || options === void 0 ? void 0 : options.listeners) === null || _a === void 0 ? void 0 : _a.stdout;
         const originalStdErrListener = (_b = options === null || options === void 0 ? void 0 : options.listeners) === null || _b === void 0 ? void 0 : _b.stderr;
         const stdErrListener = (data) => {
@@ -33336,7 +33392,7 @@ function getExecOutput(commandLine, args, options) {
             }
         };
         const listeners = Object.assign(Object.assign({}, options === null || options === void 0 ? void 0 : options.listeners), { stdout: stdOutListener, stderr: stdErrListener });
-        const exitCode = yield exec_exec(commandLine, args, Object.assign(Object.assign({}, options), { listeners }));
+        const exitCode = yield exec(commandLine, args, Object.assign(Object.assign({}, options), { listeners }));
         //flush any remaining characters
         stdout += stdoutDecoder.end();
         stderr += stderrDecoder.end();
@@ -33361,10 +33417,10 @@ var platform_awaiter = (undefined && undefined.__awaiter) || function (thisArg, 
 
 
 const getWindowsInfo = () => platform_awaiter(void 0, void 0, void 0, function* () {
-    const { stdout: version } = yield exec.getExecOutput('powershell -command "(Get-CimInstance -ClassName Win32_OperatingSystem).Version"', undefined, {
+    const { stdout: version } = yield getExecOutput('powershell -command "(Get-CimInstance -ClassName Win32_OperatingSystem).Version"', undefined, {
         silent: true
     });
-    const { stdout: name } = yield exec.getExecOutput('powershell -command "(Get-CimInstance -ClassName Win32_OperatingSystem).Caption"', undefined, {
+    const { stdout: name } = yield getExecOutput('powershell -command "(Get-CimInstance -ClassName Win32_OperatingSystem).Caption"', undefined, {
         silent: true
     });
     return {
@@ -33374,7 +33430,7 @@ const getWindowsInfo = () => platform_awaiter(void 0, void 0, void 0, function* 
 });
 const getMacOsInfo = () => platform_awaiter(void 0, void 0, void 0, function* () {
     var _a, _b, _c, _d;
-    const { stdout } = yield exec.getExecOutput('sw_vers', undefined, {
+    const { stdout } = yield getExecOutput('sw_vers', undefined, {
         silent: true
     });
     const version = (_b = (_a = stdout.match(/ProductVersion:\s*(.+)/)) === null || _a === void 0 ? void 0 : _a[1]) !== null && _b !== void 0 ? _b : '';
@@ -33385,7 +33441,7 @@ const getMacOsInfo = () => platform_awaiter(void 0, void 0, void 0, function* ()
     };
 });
 const getLinuxInfo = () => platform_awaiter(void 0, void 0, void 0, function* () {
-    const { stdout } = yield exec.getExecOutput('lsb_release', ['-i', '-r', '-s'], {
+    const { stdout } = yield getExecOutput('lsb_release', ['-i', '-r', '-s'], {
         silent: true
     });
     const [name, version] = stdout.trim().split('\n');
@@ -33491,7 +33547,7 @@ function exportVariable(name, val) {
  * ```
  */
 function setSecret(secret) {
-    command_issueCommand('add-mask', {}, secret);
+    issueCommand('add-mask', {}, secret);
 }
 /**
  * Prepends inputPath to the PATH (for this action and future actions)
@@ -33505,7 +33561,7 @@ function addPath(inputPath) {
     else {
         issueCommand('add-path', {}, inputPath);
     }
-    process.env['PATH'] = `${inputPath}${path.delimiter}${process.env['PATH']}`;
+    process.env['PATH'] = `${inputPath}${external_path_namespaceObject.delimiter}${process.env['PATH']}`;
 }
 /**
  * Gets the value of an input.
@@ -33574,10 +33630,10 @@ function getBooleanInput(name, options) {
 function setOutput(name, value) {
     const filePath = process.env['GITHUB_OUTPUT'] || '';
     if (filePath) {
-        return file_command_issueFileCommand('OUTPUT', file_command_prepareKeyValueMessage(name, value));
+        return issueFileCommand('OUTPUT', prepareKeyValueMessage(name, value));
     }
     process.stdout.write(external_os_namespaceObject.EOL);
-    command_issueCommand('set-output', { name }, utils_toCommandValue(value));
+    issueCommand('set-output', { name }, toCommandValue(value));
 }
 /**
  * Enables or disables the echoing of commands into stdout for the rest of the step.
@@ -33613,7 +33669,7 @@ function isDebug() {
  * @param message debug message
  */
 function debug(message) {
-    command_issueCommand('debug', {}, message);
+    issueCommand('debug', {}, message);
 }
 /**
  * Adds an error issue
@@ -33621,7 +33677,7 @@ function debug(message) {
  * @param properties optional properties to add to the annotation.
  */
 function error(message, properties = {}) {
-    command_issueCommand('error', utils_toCommandProperties(properties), message instanceof Error ? message.toString() : message);
+    issueCommand('error', toCommandProperties(properties), message instanceof Error ? message.toString() : message);
 }
 /**
  * Adds a warning issue
@@ -33629,7 +33685,7 @@ function error(message, properties = {}) {
  * @param properties optional properties to add to the annotation.
  */
 function warning(message, properties = {}) {
-    command_issueCommand('warning', utils_toCommandProperties(properties), message instanceof Error ? message.toString() : message);
+    issueCommand('warning', toCommandProperties(properties), message instanceof Error ? message.toString() : message);
 }
 /**
  * Adds a notice issue
@@ -38731,6 +38787,7 @@ function getOctokit(token, options, ...additionalPlugins) {
 //# sourceMappingURL=github.js.map
 // EXTERNAL MODULE: ./node_modules/bottleneck/light.js
 var light = __nccwpck_require__(3251);
+var light_default = /*#__PURE__*/__nccwpck_require__.n(light);
 ;// CONCATENATED MODULE: ./node_modules/@octokit/plugin-retry/dist-bundle/index.js
 // pkg/dist-src/version.js
 var plugin_retry_dist_bundle_VERSION = "0.0.0-development";
@@ -39075,6 +39132,61 @@ function retryAfterMs(header, now = clock_now()) {
     return Number.isFinite(ms) ? Math.min(Math.max(ms, 0), 60_000) : undefined;
 }
 
+;// CONCATENATED MODULE: ./src/github/scheduler.ts
+// Octokit's retry and throttling plugins pass every request through Bottleneck (light): the retry
+// plugin's limiter, the throttling plugin's retry limiter, its global group and, for writes, its
+// write group. Bottleneck's in-process datastore yields with `setTimeout(0)` at every step (submit,
+// register, start, free), so a request waits 12 to 17 timer turns of at least 1 ms each: about 14 ms
+// per request on loopback, where the request itself takes 1 ms. Those turns pace nothing: pacing
+// (`minTime`, `maxConcurrent`) is computed from timestamps, and a job that must wait still waits with
+// `setTimeout(wait)`. So here the zero-length turns become `setImmediate`: still a turn of the event
+// loop (I/O runs in between), without the 1 ms floor. Only for the exact version this was read from;
+// any other version is left as it is (slower, never wrong).
+
+/** The Bottleneck version whose internals `fastTurns` replaces (bottleneck/light.js). */
+const BOTTLENECK_VERSION = '2.19.5';
+let applied;
+/** Makes Bottleneck's zero-length waits immediate. Idempotent; true when applied. */
+function fastTurns() {
+    if (applied !== undefined)
+        return applied;
+    const limiter = (light_default()).prototype;
+    const probe = new (light_default())();
+    const store = probe._store ? Object.getPrototypeOf(probe._store) : undefined;
+    applied =
+        (light_default()).version === BOTTLENECK_VERSION &&
+            typeof limiter._run === 'function' &&
+            typeof store?.yieldLoop === 'function';
+    if (!applied || !store)
+        return applied;
+    store.yieldLoop = function (t = 0) {
+        return new this.Promise((resolve) => {
+            if (t > 0)
+                setTimeout(resolve, t);
+            else
+                setImmediate(resolve);
+        });
+    };
+    // Bottleneck 2.19.5's `_run`, with setImmediate when there is nothing to wait for. The `timeout`
+    // handle is only cleared by `stop()`, which neither plugin calls.
+    limiter._run = function (index, job, wait) {
+        job.doRun();
+        const clearGlobalState = this._clearGlobalState.bind(this, index);
+        const run = this._run.bind(this, index, job);
+        const free = this._free.bind(this, index, job);
+        const execute = () => job.doExecute(this._limiter, clearGlobalState, run, free);
+        const expiration = job.options.expiration;
+        return (this._scheduled[index] = {
+            timeout: wait > 0 ? setTimeout(execute, wait) : setImmediate(execute),
+            expiration: expiration != null
+                ? setTimeout(() => job.doExpire(clearGlobalState, run, free), wait + expiration)
+                : undefined,
+            job,
+        });
+    };
+    return applied;
+}
+
 ;// CONCATENATED MODULE: ./src/github/client.ts
 // The Octokit client: throttled writes as GitHub asks, retries with capped, jittered backoff that
 // stop at a deadline, and a timeout on every request.
@@ -39085,7 +39197,9 @@ function retryAfterMs(header, now = clock_now()) {
 
 
 
+
 function createGitHub(o) {
+    fastTurns();
     const dispatcher = new HttpClient().getAgentDispatcher(o.apiUrl);
     const timedFetch = (url, init) => {
         const timeout = AbortSignal.timeout(o.timeoutMs);
@@ -39097,23 +39211,83 @@ function createGitHub(o) {
         });
     };
     const canWait = (seconds, retryCount) => retryCount < 5 && clock_now() + seconds * 1000 < o.budget.deadline;
+    // The handlers wait on the clock themselves (so a virtual clock in tests costs no real time) and
+    // the plugin then waits retryAfter * retryAfterBaseValue = 0 more.
+    const waitIfOk = async (ok, seconds) => {
+        if (ok)
+            await sleep(seconds * 1000);
+        return ok;
+    };
     return getOctokit(o.token, {
         baseUrl: o.apiUrl,
         request: { fetch: timedFetch },
         retry: { retries: 10, retryAfterBaseValue: 0 },
         throttle: {
-            onRateLimit: (after, options, _o, count) => {
+            // The plugin only calls `write.key(id).schedule(options, fn)`; its type asks for a whole
+            // Bottleneck group.
+            write: writePacer(),
+            retryAfterBaseValue: 0,
+            onRateLimit: async (after, options, _o, count) => {
                 const ok = canWait(after, count);
                 o.warn(`GitHub rate limit on ${options.method} ${options.url}; ${ok ? `retrying in ${after} s` : 'giving up'}.`);
-                return ok;
+                return waitIfOk(ok, after);
             },
-            onSecondaryRateLimit: (after, options, _o, count) => {
+            onSecondaryRateLimit: async (after, options, _o, count) => {
                 const ok = canWait(after, count);
                 o.warn(`GitHub secondary rate limit on ${options.method} ${options.url}; ${ok ? `retrying in ${after} s` : 'giving up'}.`);
-                return ok;
+                return waitIfOk(ok, after);
             },
         },
-    }, backoff(o.budget), retry, throttling);
+    }, track, backoff(o.budget), retry, throttling);
+}
+const WRITE_SPACING_MS = 1000;
+/**
+ * GitHub asks for writes at least a second apart; the plugin's own `write` group does that on the
+ * real clock. This one does the same on the injectable clock: each write starts no sooner than one
+ * second after the previous one started.
+ */
+function writePacer() {
+    let next = 0;
+    const limiter = {
+        async schedule(_options, fn) {
+            const at = Math.max(clock_now(), next);
+            next = at + WRITE_SPACING_MS;
+            const wait = at - clock_now();
+            if (wait > 0)
+                await sleep(wait);
+            return fn();
+        },
+    };
+    return { key: () => limiter };
+}
+/**
+ * What every attempt of one request told: pass one as `request: { attempts }` and the innermost hook
+ * records each try, retries by the retry and throttling plugins included. Uncertainty is sticky: once
+ * an attempt may have reached GitHub (no answer, a dropped connection, a 5xx), the request stays
+ * "may have landed" whatever later attempts answer.
+ */
+class Attempts {
+    count = 0;
+    mayHaveLanded = false;
+}
+/** Registered first, so it is the innermost wrap: it sees each attempt, not the final outcome. */
+function track(octokit) {
+    octokit.hook.wrap('request', async (request, options) => {
+        const attempts = options.request?.attempts;
+        if (!(attempts instanceof Attempts))
+            return request(options);
+        attempts.count += 1;
+        try {
+            return await request(options);
+        }
+        catch (error) {
+            const e = error;
+            const status = e.response === undefined ? undefined : e.status;
+            if (status === undefined || status < 400 || status >= 500)
+                attempts.mayHaveLanded = true;
+            throw error;
+        }
+    });
 }
 /**
  * Supplies the wait between retries that @octokit/plugin-retry makes (its own is quadratic and
@@ -39194,8 +39368,11 @@ function integer(read, name, min, max, fallback) {
     return n;
 }
 const UNITS = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
-/** `90m`, `12h`, `7d`, `30s`. */
-function duration(read, name, fallbackMs) {
+/**
+ * `90m`, `12h`, `7d`, `30s`, at most `maxMs`: every duration has an upper bound a careful user
+ * expects (Node's timers overflow past about 24.8 days, and a limit of weeks is never meant).
+ */
+function duration(read, name, maxMs, fallbackMs) {
     const v = optional(read, name);
     if (v === undefined)
         return fallbackMs;
@@ -39203,8 +39380,24 @@ function duration(read, name, fallbackMs) {
     const ms = m ? Number(m[1]) * UNITS[m[2]] : 0;
     if (ms <= 0)
         throw new InputError(`Input '${name}' is '${v}'; expected a duration such as 30s, 90m, 12h or 7d.`);
+    if (ms > maxMs)
+        throw new InputError(`Input '${name}' is '${v}'; expected at most ${spoken(maxMs)}.`);
     return ms;
 }
+/** The largest whole unit: 600000 -> `10m`. */
+function spoken(ms) {
+    const [unit, size] = Object.entries(UNITS)
+        .reverse()
+        .find(([, size]) => ms % size === 0);
+    return `${ms / size}${unit}`;
+}
+/** Upper bounds of the duration inputs; README and action.yml state the same. */
+const MAX_MS = {
+    requestTimeout: 600_000, // 10m: one HTTP exchange
+    storeTimeout: 21_600_000, // 6h: a GitHub-hosted job's own limit
+    propagationTimeout: 3_600_000, // 1h: Entra propagation takes minutes
+    skipIfRotatedWithin: 366 * 86_400_000, // 366d: a yearly rotation
+};
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);
 /** An https URL, or http on a loopback host (for local emulators). Returned without a trailing slash. */
 function url(read, name, fallback) {
@@ -39222,8 +39415,10 @@ function checkUrl(name, v) {
         throw new InputError(`Input '${name}' is '${v}'; expected an https:// URL.`);
     }
     const ok = u.protocol === 'https:' || (u.protocol === 'http:' && LOOPBACK.has(u.hostname));
-    if (!ok || u.username || u.password || u.search || u.hash) {
-        throw new InputError(`Input '${name}' is '${v}'; expected an https:// URL without credentials or query (http only for 127.0.0.1, localhost, [::1]).`);
+    // The raw text, not u.search/u.hash: a bare trailing `?` or `#` parses as an empty query or
+    // fragment, and a base URL with one would send requests somewhere else than `{url}/path`.
+    if (!ok || u.username || u.password || /[?#]/.test(v)) {
+        throw new InputError(`Input '${name}' is '${v}'; expected an https:// URL without credentials, query or fragment (no ? or #; http only for 127.0.0.1, localhost, [::1]).`);
     }
     return u.href.replace(/\/+$/, '');
 }
@@ -39237,7 +39432,8 @@ function secretName(name, v) {
 /** A value safe to put in a URL path segment (ids, GUIDs, org names). */
 function pathId(read, name, expected, pattern = /^[A-Za-z0-9._-]{1,128}$/) {
     const v = required(read, name, expected);
-    if (!pattern.test(v))
+    // `.` and `..` are path segments a URL resolves away: they would address another path.
+    if (!pattern.test(v) || v === '.' || v === '..')
         throw new InputError(`Input '${name}' is '${v}'; expected ${expected}.`);
     return v;
 }
@@ -39256,9 +39452,22 @@ function isoDate(read, name) {
 
 ;// CONCATENATED MODULE: ./src/inputs/targets.ts
 // The `targets` input: one GitHub secret scope a line.
+//
+// Comments never change a name. A line whose first non-blank character is `#` is a comment. On
+// repo, dependabot, org and dependabot-org lines a `#` after whitespace starts a trailing comment:
+// none of their names can hold `#` or whitespace. An environment name can hold both, so on an
+// environment line the name is the rest of the line, kept exactly (inner spaces too), and a `#`
+// after whitespace is refused as ambiguous; a name written in double quotes (JSON string syntax)
+// may hold anything and be followed by a comment.
 
-const REPO = /^[A-Za-z0-9_.-]{1,100}\/[A-Za-z0-9_.-]{1,100}$/;
-const ORG = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$/;
+// GitHub's documented limits. Owners: users and organizations, up to 39 characters, letters, digits
+// and hyphens (older accounts may have doubled or trailing hyphens; managed users end in
+// `_shortcode`). Repositories: up to 100 of letters, digits, `.`, `_`, `-`, but not `.` or `..`.
+// Environments: up to 255 characters, any text (sent percent-encoded, `/` as %2F).
+const OWNER = /^[A-Za-z0-9][A-Za-z0-9_-]{0,38}$/;
+const REPO_NAME = /^[A-Za-z0-9._-]{1,100}$/;
+const ORG = /^[A-Za-z0-9][A-Za-z0-9-]{0,38}$/;
+const DOTS = new Set(['.', '..']);
 const FORMS = [
     'repo OWNER/NAME',
     'environment OWNER/NAME ENVIRONMENT',
@@ -39270,49 +39479,85 @@ function bad(line, why) {
     return new InputError(`Input 'targets' line '${line}': ${why}. Expected one of: ${FORMS}.`);
 }
 function repo(line, v) {
-    if (v === undefined || !REPO.test(v) || v.includes('..'))
-        throw bad(line, `'${v ?? ''}' is not OWNER/NAME`);
+    const [owner = '', name = '', ...more] = (v ?? '').split('/');
+    if (more.length > 0 || !OWNER.test(owner) || !REPO_NAME.test(name) || DOTS.has(name))
+        throw bad(line, `'${v ?? ''}' is not OWNER/NAME (owner: up to 39 letters, digits, - or _; name: up to 100 letters, digits, ., _ or -, not . or ..)`);
     return v;
+}
+/** `environment OWNER/NAME ENVIRONMENT`: the name is the rest of the line, or a quoted string. */
+function environment(text) {
+    const m = /^environment\s+(\S+)(\s*)(.*)$/s.exec(text);
+    if (!m || m[3] === '')
+        throw bad(text, 'environment needs OWNER/NAME then an environment name');
+    const rest = m[3];
+    let name;
+    let line = text;
+    if (rest.startsWith('"')) {
+        const quoted = /^"(?:[^"\\]|\\.)*"/.exec(rest)?.[0];
+        let parsed;
+        try {
+            parsed = quoted === undefined ? undefined : JSON.parse(quoted);
+        }
+        catch {
+            // reported below
+        }
+        if (typeof parsed !== 'string')
+            throw bad(text, 'the quoted environment name is not closed');
+        const after = rest.slice(quoted.length);
+        if (after !== '' && !/^\s+#/.test(after))
+            throw bad(text, 'only a # comment may follow a quoted environment name');
+        name = parsed;
+        line = text.slice(0, text.length - after.length);
+    }
+    else {
+        if (/\s#/.test(m[2] + rest))
+            throw bad(text, `'#' after a space is ambiguous in an environment line: write the name in double quotes ("prod #1") if '#' belongs to it, or put the comment on a line of its own`);
+        name = rest;
+    }
+    if (name === '' || [...name].length > 255 || /\p{Cc}/u.test(name) || DOTS.has(name))
+        throw bad(text, `environment name '${name}' is not 1 to 255 characters without control characters, or is . or ..`);
+    return { kind: 'environment', repo: repo(text, m[1]), environment: name, line };
+}
+function parseLine(text) {
+    const kind = /^\S+/.exec(text)[0];
+    if (kind === 'environment')
+        return environment(text);
+    const line = text.replace(/\s#.*$/s, '').trimEnd();
+    const rest = line.split(/\s+/).slice(1);
+    switch (kind) {
+        case 'repo':
+        case 'dependabot':
+            if (rest.length !== 1)
+                throw bad(line, `${kind} takes exactly one OWNER/NAME`);
+            return { kind, repo: repo(line, rest[0]), line };
+        case 'org':
+        case 'dependabot-org': {
+            const [org, visibility, ...repos] = rest;
+            if (org === undefined || !ORG.test(org))
+                throw bad(line, `'${org ?? ''}' is not an organization name`);
+            if (visibility !== undefined &&
+                visibility !== 'all' &&
+                visibility !== 'private' &&
+                visibility !== 'selected') {
+                throw bad(line, `visibility '${visibility}' is not all, private or selected`);
+            }
+            if (visibility === 'selected' && repos.length === 0)
+                throw bad(line, 'selected needs at least one OWNER/NAME');
+            if (visibility !== 'selected' && repos.length > 0)
+                throw bad(line, `repositories are listed only after selected`);
+            return { kind, org, visibility, repos: repos.map((r) => repo(line, r)), line };
+        }
+        default:
+            throw bad(line, `unknown target kind '${kind}'`);
+    }
 }
 function parseTargets(text) {
     const targets = [];
     for (const raw of text.split(/\r?\n/)) {
-        const line = raw.replace(/(^|\s)#.*$/, '').trim();
-        if (line === '')
+        const trimmed = raw.trim();
+        if (trimmed === '' || trimmed.startsWith('#'))
             continue;
-        const [kind, ...rest] = line.split(/\s+/);
-        switch (kind) {
-            case 'repo':
-            case 'dependabot':
-                if (rest.length !== 1)
-                    throw bad(line, `${kind} takes exactly one OWNER/NAME`);
-                targets.push({ kind, repo: repo(line, rest[0]), line });
-                break;
-            case 'environment': {
-                const name = rest.slice(1).join(' ');
-                if (name === '' || name.length > 255 || /[/\\]/.test(name))
-                    throw bad(line, 'environment needs OWNER/NAME then an environment name');
-                targets.push({ kind, repo: repo(line, rest[0]), environment: name, line });
-                break;
-            }
-            case 'org':
-            case 'dependabot-org': {
-                const [org, visibility = 'private', ...repos] = rest;
-                if (org === undefined || !ORG.test(org))
-                    throw bad(line, `'${org ?? ''}' is not an organization name`);
-                if (visibility !== 'all' && visibility !== 'private' && visibility !== 'selected') {
-                    throw bad(line, `visibility '${visibility}' is not all, private or selected`);
-                }
-                if (visibility === 'selected' && repos.length === 0)
-                    throw bad(line, 'selected needs at least one OWNER/NAME');
-                if (visibility !== 'selected' && repos.length > 0)
-                    throw bad(line, `repositories are listed only after selected`);
-                targets.push({ kind, org, visibility, repos: repos.map((r) => repo(line, r)), line });
-                break;
-            }
-            default:
-                throw bad(line, `unknown target kind '${kind ?? ''}'`);
-        }
+        targets.push(parseLine(trimmed));
     }
     const scopes = targets.map(scopeOf);
     const dup = scopes.find((s, i) => scopes.indexOf(s) !== i);
@@ -39329,7 +39574,7 @@ function scopeOf(t) {
         case 'dependabot':
             return `${t.kind}:${t.repo.toLowerCase()}`;
         case 'environment':
-            return `env:${t.repo.toLowerCase()}:${t.environment}`;
+            return `env:${t.repo.toLowerCase()}:${t.environment.toLowerCase()}`;
         case 'org':
         case 'dependabot-org':
             return `${t.kind}:${t.org.toLowerCase()}`;
@@ -39338,9 +39583,10 @@ function scopeOf(t) {
 
 ;// CONCATENATED MODULE: ./src/github/seal.ts
 // libsodium sealed boxes: how GitHub wants secret values, and how the recovery blob is made.
-// libsodium is loaded on first use: a dry run or a failed preflight never pays for it.
+// libsodium is loaded during preflight (see `usable`), never first after the rotating call.
 let loading;
-function sodium() {
+/** Loads libsodium once; the first call starts the load, so preflight can run it beside its requests. */
+function loadSodium() {
     loading ??= __nccwpck_require__.e(/* import() */ 768).then(__nccwpck_require__.bind(__nccwpck_require__, 4768)).then(async (m) => {
         await m.default.ready;
         return m.default;
@@ -39349,9 +39595,31 @@ function sodium() {
 }
 /** Seals `plaintext` to an X25519 public key; standard base64 with padding, as GitHub expects. */
 async function seal(plaintext, publicKey) {
-    const s = await sodium();
+    const s = await loadSodium();
     const sealed = s.crypto_box_seal(s.from_string(plaintext), publicKey);
     return s.to_base64(sealed, s.base64_variants.ORIGINAL);
+}
+/**
+ * Proves, before anything changes, that a key can be sealed to: libsodium loads and a probe value
+ * seals. libsodium refuses low-order points (such as 32 zero bytes), whose shared secret is all zero.
+ * Throws an Error whose message starts with `what`.
+ */
+async function usable(publicKey, what) {
+    let s;
+    try {
+        s = await loadSodium();
+    }
+    catch (err) {
+        throw new Error(`Could not load libsodium to seal secrets: ${err.message}`, {
+            cause: err,
+        });
+    }
+    try {
+        s.crypto_box_seal(s.from_string('probe'), publicKey);
+    }
+    catch {
+        throw new Error(`${what} is not a usable X25519 public key (libsodium refuses to seal to it: a low-order or invalid point).`);
+    }
 }
 /** Decodes a base64 X25519 public key and checks its length. */
 function publicKeyFromBase64(key) {
@@ -39364,6 +39632,7 @@ function publicKeyFromBase64(key) {
 ;// CONCATENATED MODULE: ./src/github/store.ts
 // Writes secrets into GitHub: public keys per scope, sealing, the write itself and the read-back
 // that proves it landed.
+
 
 
 
@@ -39381,17 +39650,22 @@ class SecretStore {
     #gh;
     #keys = new Map();
     #repoIds = new Map();
+    #access = new Map();
     constructor(gh) {
         this.#gh = gh;
     }
-    /** Fetches every target's public key (once per scope, never shared across scopes) and resolves selected repositories. */
-    async preflight(targets) {
+    /**
+     * Fetches every target's public key (once per scope, never shared across scopes) and works out who
+     * may read each organization secret `names` will write: the repositories the line selects, or,
+     * when it names no visibility, the existing secret's visibility and repositories.
+     */
+    async preflight(targets, names) {
         const work = [];
         for (const t of targets) {
             work.push(this.#key(t));
             if (t.kind === 'org' || t.kind === 'dependabot-org')
-                for (const r of t.repos)
-                    work.push(this.#repoId(r));
+                for (const name of names)
+                    work.push(this.#accessOf(t, name));
         }
         const results = await Promise.allSettled(work);
         const failed = results.find((r) => r.status === 'rejected');
@@ -39418,17 +39692,21 @@ class SecretStore {
             key_id: key.keyId,
         };
         if (t.kind === 'org' || t.kind === 'dependabot-org') {
-            body['visibility'] = t.visibility;
-            if (t.visibility === 'selected')
-                body['selected_repository_ids'] = await Promise.all(t.repos.map((r) => this.#repoId(r)));
+            const access = await this.#accessOf(t, name);
+            body['visibility'] = access.visibility;
+            if (access.visibility === 'selected')
+                body['selected_repository_ids'] = access.repositoryIds;
         }
         const path = `${scopePath(t)}/secrets/${encodeURIComponent(name)}`;
+        const attempts = new Attempts();
         try {
-            await this.#gh.request(`PUT ${path}`, body);
+            await this.#gh.request(`PUT ${path}`, { ...body, request: { attempts } });
         }
         catch (err) {
             const s = store_status(err);
-            const landed = s !== undefined && s >= 400 && s < 500 ? 'no' : 'maybe';
+            // Not landed only when every attempt was refused: one that may have reached GitHub decides.
+            const refused = s !== undefined && s >= 400 && s < 500 && !attempts.mayHaveLanded;
+            const landed = refused ? 'no' : 'maybe';
             throw new StoreError(`Could not write secret ${name} in ${t.line}: ${describe(err)}.`, landed, s);
         }
         const updated = await this.updatedAt(t, name).catch((err) => {
@@ -39448,6 +39726,13 @@ class SecretStore {
         return key;
     }
     async #fetchKey(t) {
+        const key = await this.#readKey(t);
+        await usable(key.key, `GitHub's public key for ${t.line}`).catch((err) => {
+            throw new StoreError(err.message, 'no');
+        });
+        return key;
+    }
+    async #readKey(t) {
         try {
             const res = await this.#gh.request(`GET ${scopePath(t)}/secrets/public-key`);
             const data = res.data;
@@ -39459,6 +39744,64 @@ class SecretStore {
         catch (err) {
             throw new StoreError(`Could not get the public key of ${t.line}: ${describe(err, t)}.`, 'no', store_status(err));
         }
+    }
+    #accessOf(t, name) {
+        const k = `${scopeOf(t)}:${name.toUpperCase()}`;
+        let access = this.#access.get(k);
+        if (!access) {
+            access =
+                t.visibility === undefined
+                    ? this.#existingAccess(t, name)
+                    : Promise.all(t.repos.map((r) => this.#repoId(r))).then((repositoryIds) => ({
+                        visibility: t.visibility,
+                        repositoryIds,
+                    }));
+            this.#access.set(k, access);
+        }
+        return access;
+    }
+    /** The existing secret's visibility and selected repositories (every page of them). */
+    async #existingAccess(t, name) {
+        const path = `${scopePath(t)}/secrets/${encodeURIComponent(name)}`;
+        const fail = (what, err) => new StoreError(`Could not read ${what} of secret ${name} in ${t.line}: ${describe(err, t)}.`, 'no', store_status(err));
+        let visibility;
+        try {
+            const res = await this.#gh.request(`GET ${path}`);
+            visibility = res.data.visibility;
+        }
+        catch (err) {
+            if (store_status(err) === 404)
+                throw new StoreError(`Secret ${name} does not exist yet in ${t.line}, so there is no visibility to keep: add one to the target line (\`${t.kind} ${t.org} private\`, \`all\`, or \`selected OWNER/NAME ...\`).`, 'no', 404);
+            throw fail('the visibility', err);
+        }
+        if (visibility !== 'all' && visibility !== 'private' && visibility !== 'selected')
+            throw new StoreError(`GitHub reported an unknown visibility for secret ${name} in ${t.line}; name one on the target line.`, 'no');
+        const ids = new Set();
+        if (visibility === 'selected') {
+            const perPage = 100;
+            let total = 0;
+            for (let page = 1, more = true; more; page++) {
+                let data;
+                try {
+                    const res = await this.#gh.request(`GET ${path}/repositories`, {
+                        per_page: perPage,
+                        page,
+                    });
+                    data = res.data;
+                }
+                catch (err) {
+                    throw fail('the selected repositories', err);
+                }
+                for (const r of data.repositories)
+                    ids.add(r.id);
+                total = data.total_count;
+                more = data.repositories.length === perPage && ids.size < total && page < 1000;
+            }
+            // A list that changed while it was read would be written back different: refuse instead.
+            if (ids.size !== total)
+                throw new StoreError(`The selected repositories of secret ${name} in ${t.line} changed while they were read (${ids.size} of ${total}); re-run.`, 'no');
+        }
+        return { visibility, repositoryIds: [...ids] };
     }
     #repoId(fullName) {
         const k = fullName.toLowerCase();
@@ -39532,7 +39875,10 @@ class HttpError extends Error {
     name = 'HttpError';
     /** The provider's status, when it answered. */
     status;
-    /** True when a request may have reached the provider and its effect is not known. */
+    /**
+     * True when a request may have reached the provider and its effect is not known: a `once` call
+     * that timed out, lost its connection or got a 5xx, or any mutating call answered with a redirect.
+     */
     outcomeUnknown;
     /** Parsed body of an error answer, for providers that branch on error codes. Never log it. */
     body;
@@ -39577,8 +39923,18 @@ async function call(c) {
                 : `network error ${code}`;
             throw new HttpError(`Could not ${c.what}: ${why} from ${host}.`, undefined, !neverSent && c.retry === 'once');
         }
-        if (res.status < 400)
+        // The one success rule for every provider call: only 2xx. A redirect is neither success nor a
+        // refusal: on a mutating call the provider may have acted before redirecting, so it is handled
+        // exactly like a timeout (retried when safe, an unknown outcome when `once`).
+        if (res.status >= 200 && res.status < 300)
             return res;
+        if (res.status < 400) {
+            if (c.retry === 'safe' && attempt < maxAttempts) {
+                await sleep(backoffMs(attempt));
+                continue;
+            }
+            throw new HttpError(`Could not ${c.what}: unexpected redirect (HTTP ${res.status}) from ${host}.`, res.status, c.method !== 'GET');
+        }
         const retriable = res.status === 429 || (c.retry === 'safe' && res.status >= 500);
         if (retriable && attempt < maxAttempts) {
             await sleep(retryAfterMs(res.headers['retry-after']) ?? backoffMs(attempt));
@@ -39680,7 +40036,8 @@ function parseCsp(read) {
 ;// CONCATENATED MODULE: ./src/inputs/entra.ts
 // Inputs of provider `entra` (also used by `woodpecker` to mint its secret).
 
-function parseEntra(read) {
+const TAG = /^[A-Za-z0-9._:/@ -]{1,100}$/;
+function parseEntra(read, ctx) {
     const kind = oneOf(read, 'entra-auth', ['oidc', 'client-secret'], 'oidc');
     const clientId = pathId(read, 'entra-auth-client-id', 'the managing application (client) id, a GUID', GUID);
     const secret = optional(read, 'entra-auth-client-secret');
@@ -39706,8 +40063,17 @@ function parseEntra(read) {
         removePrevious: bool(read, 'entra-remove-previous', true),
         loginUrl: url(read, 'entra-login-url', 'https://login.microsoftonline.com'),
         graphUrl: url(read, 'entra-graph-url', 'https://graph.microsoft.com'),
-        propagationTimeoutMs: duration(read, 'entra-propagation-timeout', 120_000),
+        propagationTimeoutMs: duration(read, 'entra-propagation-timeout', MAX_MS.propagationTimeout, 120_000),
+        passwordTag: passwordTag(read, ctx),
     };
+}
+function passwordTag(read, ctx) {
+    const v = optional(read, 'entra-password-tag');
+    if (v === undefined)
+        return ctx.defaultTag;
+    if (!TAG.test(v))
+        throw new InputError(`Input 'entra-password-tag' is '${v}'; expected up to 100 letters, digits, spaces and . _ : / @ -.`);
+    return v;
 }
 
 ;// CONCATENATED MODULE: ./src/inputs/whmcs.ts
@@ -39780,7 +40146,7 @@ function absolute(name, v) {
 // Inputs of provider `woodpecker`.
 
 
-function parseWoodpecker(read) {
+function parseWoodpecker(read, ctx) {
     const secret = optional(read, 'woodpecker-client-secret');
     const expiresAt = isoDate(read, 'woodpecker-secret-expires-at');
     const credentialId = integer(read, 'woodpecker-credential-id', 1, Number.MAX_SAFE_INTEGER);
@@ -39802,13 +40168,13 @@ function parseWoodpecker(read) {
             expiresAt,
             tenantId,
             clientId,
-            propagationTimeoutMs: duration(read, 'entra-propagation-timeout', 120_000),
+            propagationTimeoutMs: duration(read, 'entra-propagation-timeout', MAX_MS.propagationTimeout, 120_000),
         };
     }
     else {
         if (expiresAt !== undefined)
             throw new InputError(`Input 'woodpecker-secret-expires-at' goes only with 'woodpecker-client-secret'; without it the secret is minted in Entra.`);
-        source = { kind: 'entra', entra: parseEntra(read) };
+        source = { kind: 'entra', entra: parseEntra(read, ctx) };
     }
     return {
         name: 'woodpecker',
@@ -39843,8 +40209,12 @@ function parseInputs(read, env) {
     if (!Object.hasOwn(parsers, name)) {
         throw new InputError(`Input 'provider' is '${name}'; expected one of: ${PROVIDERS.join(', ')}.`);
     }
-    const provider = parsers[name](read);
     const repository = env['GITHUB_REPOSITORY'];
+    // The default identity of this rotation's Entra passwords (see EntraSettings.passwordTag).
+    const defaultTag = `${name} ${repository ?? 'local'} ${optional(read, 'secret-name') ?? ''}`
+        .replace(/[^A-Za-z0-9._:/@ -]/g, '_')
+        .slice(0, 100);
+    const provider = parsers[name](read, { defaultTag });
     const targetText = optional(read, 'targets') ?? (repository ? `repo ${repository}` : undefined);
     if (targetText === undefined)
         throw new InputError(`Input 'targets' is required outside GitHub Actions (GITHUB_REPOSITORY is not set), e.g. 'repo OWNER/NAME'.`);
@@ -39867,9 +40237,9 @@ function parseInputs(read, env) {
         },
         dryRun: bool(read, 'dry-run', false),
         recoveryKey: recoveryKey(optional(read, 'recovery-public-key')),
-        skipIfRotatedWithinMs: duration(read, 'skip-if-rotated-within'),
-        requestTimeoutMs: duration(read, 'request-timeout', 30_000),
-        storeTimeoutMs: duration(read, 'store-timeout', 600_000),
+        skipIfRotatedWithinMs: duration(read, 'skip-if-rotated-within', MAX_MS.skipIfRotatedWithin),
+        requestTimeoutMs: duration(read, 'request-timeout', MAX_MS.requestTimeout, 30_000),
+        storeTimeoutMs: duration(read, 'store-timeout', MAX_MS.storeTimeout, 600_000),
     };
 }
 function recoveryKey(v) {
@@ -39896,14 +40266,22 @@ async function runPipeline(s, d) {
     // 2. Preflight: nothing changes here, and any failure stops the run.
     d.budget.deadline = clock_now() + PREFLIGHT_BUDGET_MS;
     d.info(`Preflight: authenticating to ${s.provider.name} and fetching the public key of ${targets.length} target(s).`);
-    const [credentialResult, keysResult] = await Promise.allSettled([
+    // Everything the steps after the rotation need is proven here: the destination seals a probe to
+    // every target's key, and the recovery key gets one too (libsodium loads beside the requests).
+    const [credentialResult, keysResult, recoveryResult] = await Promise.allSettled([
         d.provider.preflight(),
-        d.destination.preflight(targets),
+        d.destination.preflight(targets, names(secretName, clientIdSecretName)),
+        s.recoveryKey
+            ? usable(s.recoveryKey, "Input 'recovery-public-key'")
+            : // Only starts the load early; the target keys' probes report a failure to load.
+                loadSodium().then(() => undefined, () => undefined),
     ]);
     if (credentialResult.status === 'rejected')
         throw credentialResult.reason;
     if (keysResult.status === 'rejected')
         throw keysResult.reason;
+    if (recoveryResult.status === 'rejected')
+        throw recoveryResult.reason;
     const credential = credentialResult.value;
     d.info(`Found ${credential.description}.`);
     if (clientIdSecretName && !credential.clientId) {
@@ -39926,9 +40304,61 @@ async function runPipeline(s, d) {
     }
     // 3-4. Rotate once. From here on the new secret exists only in this process until it is stored.
     d.budget.deadline = clock_now() + s.storeTimeoutMs;
-    const rotation = await d.provider.rotate();
+    let rotation;
+    try {
+        rotation = await d.provider.rotate();
+    }
+    catch (err) {
+        const unknown = err.outcomeUnknown === true;
+        return {
+            outcome: 'failed',
+            rotated: false,
+            credential,
+            targets: plan('skipped'),
+            failure: err.message,
+            nextStep: unknown
+                ? 'The rotating call may have taken effect (see the message): check the credential at the provider before re-running the workflow.'
+                : 'No target was written. The message says what happened at the provider; fix the cause and re-run the workflow.',
+        };
+    }
     d.mask(rotation.secret);
     d.mask(Buffer.from(rotation.secret).toString('base64'));
+    const { secret: newSecret, ...rotationInfo } = rotation;
+    const stored = { results: undefined };
+    try {
+        return await afterRotation(s, d, credential, rotation, stored);
+    }
+    catch (err) {
+        // Nothing may escape once the secret exists: report every target and hand the secret over.
+        const message = err.message;
+        const recovery = s.recoveryKey
+            ? await seal(newSecret, s.recoveryKey).catch(() => undefined)
+            : undefined;
+        const results = stored.results ??
+            plan('failed').map((r) => ({ ...r, error: 'not written: the run stopped before storing' }));
+        const held = results.filter((r) => r.status === 'written').map((r) => r.target);
+        const where = recovery
+            ? 'The new secret is in output `recovery`, sealed to recovery-public-key.'
+            : s.recoveryKey
+                ? 'Sealing the new secret to recovery-public-key failed too.'
+                : 'No recovery-public-key was given.';
+        return {
+            outcome: 'failed',
+            rotated: false,
+            credential,
+            rotation: rotationInfo,
+            targets: results,
+            ...(recovery ? { recovery } : {}),
+            failure: `The rotation of ${credential.description} happened, but the run then failed: ${message} ${credential.oldSecretDiesOnRotate
+                ? 'The old secret no longer works.'
+                : 'The previous secret was kept and still works.'} ${held.length ? `Targets holding the new secret: ${held.join(', ')}.` : 'No target holds the new secret.'} ${where}`,
+            nextStep: 'Store the new secret by hand where it is missing (from output `recovery` or a target that holds it), or re-run the workflow to rotate again.',
+        };
+    }
+}
+/** Steps 5-7, after the one rotating call. Throws only on a bug or an unexpected fault; runPipeline reports it. */
+async function afterRotation(s, d, credential, rotation, stored) {
+    const { targets, secretName, clientIdSecretName } = s.github;
     const { secret: newSecret, ...rotationInfo } = rotation;
     d.info(`Rotated ${credential.description}; storing the new secret in ${targets.length} target(s).`);
     // 5. Store and verify everywhere; one failure does not stop the others.
@@ -39958,6 +40388,7 @@ async function runPipeline(s, d) {
             return { target: t.line, secret: name, status: 'failed', error: message };
         }
     }));
+    stored.results = results;
     const base = { credential, rotation: rotationInfo, targets: results };
     const failed = results.filter((r) => r.status === 'failed');
     if (failed.length === 0) {
@@ -40037,6 +40468,8 @@ class ProviderError extends Error {
 
 
 
+/** Sign in again this long before the token's stated expiry. */
+const TOKEN_MARGIN_MS = 60_000;
 const HINTS = {
     401: 'the CSP credentials were refused or the token expired',
     403: 'the identity lacks the Organization Owner, Admin or Developer role in this organization',
@@ -40063,8 +40496,27 @@ function createCsp(s, deps) {
     const base = `${s.url}/csp/gateway/am/api`;
     const secretPath = `${base}/orgs/${encodeURIComponent(s.orgId)}/oauth-apps/${encodeURIComponent(s.appId)}/secret`;
     let token = '';
+    let tokenExpiresAt = 0;
     let clientId = s.appId;
-    const authHeader = () => ({ authorization: `Bearer ${token}` });
+    /**
+     * A management call with a fresh token: signs in again when the token is expired or within a
+     * minute of it (CSP tokens live about ten minutes, as long as a slow store), and once more after a
+     * 401 on a non-rotating call. A rotating call is never repeated, so it only gets the first part.
+     */
+    async function managed(c) {
+        if (!token || clock_now() >= tokenExpiresAt - TOKEN_MARGIN_MS)
+            await authenticate();
+        const send = () => call({ ...c, headers: { authorization: `Bearer ${token}` } });
+        try {
+            return await send();
+        }
+        catch (err) {
+            if (c.retry === 'once' || !(err instanceof HttpError && err.status === 401))
+                throw err;
+            await authenticate();
+            return send();
+        }
+    }
     async function authenticate() {
         const res = s.auth.kind === 'api-token'
             ? await call({
@@ -40081,6 +40533,8 @@ function createCsp(s, deps) {
             throw new ProviderError('CSP answered the token request without an access_token.');
         deps.mask(t);
         token = t;
+        const lifetime = Number(field(res.body, 'expires_in'));
+        tokenExpiresAt = clock_now() + (Number.isFinite(lifetime) && lifetime > 0 ? lifetime : 300) * 1000;
     }
     function clientCredentials(id, secret, retry) {
         return call({
@@ -40096,8 +40550,11 @@ function createCsp(s, deps) {
     /** After a POST whose outcome is unknown: the secret we sent works if and only if CSP took it. */
     async function overlapTookEffect(secret) {
         try {
-            await clientCredentials(clientId, secret, 'safe');
-            return true;
+            const res = await clientCredentials(clientId, secret, 'safe');
+            // Only a token proves it: a 2xx without one says nothing.
+            if (field(res.body, 'access_token'))
+                return true;
+            throw new ProviderError('CSP answered the sign-in with the new secret without an access_token.');
         }
         catch (err) {
             if (err instanceof HttpError && (err.status === 400 || err.status === 401))
@@ -40108,10 +40565,9 @@ function createCsp(s, deps) {
     return {
         async preflight() {
             await authenticate();
-            const res = await call({
+            const res = await managed({
                 method: 'GET',
                 url: `${base}/orgs/${encodeURIComponent(s.orgId)}/oauth-apps/${encodeURIComponent(s.appId)}`,
-                headers: authHeader(),
                 what: `read OAuth app ${s.appId} in CSP organization ${s.orgId}`,
                 retry: 'safe',
                 explain,
@@ -40127,10 +40583,9 @@ function createCsp(s, deps) {
         },
         async rotate() {
             if (s.rotation === 'regenerate') {
-                const res = await call({
+                const res = await managed({
                     method: 'PUT',
                     url: secretPath,
-                    headers: authHeader(),
                     json: {},
                     what: 'regenerate the CSP OAuth app secret',
                     retry: 'once',
@@ -40150,15 +40605,17 @@ function createCsp(s, deps) {
             const secret = generateSecret();
             deps.mask(secret);
             try {
-                await call({
+                await managed({
                     method: 'POST',
                     url: secretPath,
-                    headers: authHeader(),
                     json: { newClientSecret: secret, secretRotationExpirationInSeconds: s.overlapSeconds },
                     what: 'start an overlap rotation of the CSP OAuth app secret',
                     retry: 'once',
                     explain,
                 });
+                // A success answer is not proof: the secret we sent must now obtain a token.
+                if (!(await overlapTookEffect(secret)))
+                    throw new ProviderError('CSP answered the overlap rotation with success, but the new secret does not obtain a token: CSP did not take it; nothing changed. Re-run the workflow.');
             }
             catch (err) {
                 if (!(err instanceof HttpError && err.outcomeUnknown))
@@ -40174,10 +40631,9 @@ function createCsp(s, deps) {
         async retirePrevious() {
             if (s.rotation !== 'overlap' || !s.retirePrevious)
                 return undefined;
-            await call({
+            await managed({
                 method: 'DELETE',
                 url: secretPath,
-                headers: authHeader(),
                 what: 'delete the previous CSP OAuth app secret',
                 retry: 'safe',
                 explain,
@@ -40220,8 +40676,18 @@ function generateSecret(length = 48) {
 
 
 
-/** Every password this action adds starts with this, and only such passwords are ever removed. */
+/** Every password this action adds starts with this. */
 const MARKER = 'rotated by rotate-client-secret-action';
+/**
+ * What the display name of every password this rotation adds starts with: the marker and the
+ * rotation's tag. Only passwords that start with the same text are ever removed; passwords with the
+ * bare marker of earlier versions (no tag) are never removed (README: migrating).
+ */
+function ownPrefix(tag) {
+    return `${MARKER} [${tag}] `;
+}
+/** Sign in again this long before the token's stated expiry. */
+const entra_TOKEN_MARGIN_MS = 60_000;
 /** Entra token errors: `error`, `error_codes`, and the first sentence of `error_description` (AADSTS code and text). */
 function explainLogin(_status, body) {
     const error = field(body, 'error');
@@ -40266,7 +40732,7 @@ class EntraApp {
     }
     /** Adds a password. When the answer is lost, finds the password by its unique name and removes it. */
     async addPassword() {
-        const displayName = `${MARKER} ${new Date(clock_now()).toISOString()} run ${process.env['GITHUB_RUN_ID'] ?? 'local'}-${process.env['GITHUB_RUN_ATTEMPT'] ?? '1'}`;
+        const displayName = `${ownPrefix(this.#s.passwordTag)}${new Date(clock_now()).toISOString()} run ${process.env['GITHUB_RUN_ID'] ?? 'local'}-${process.env['GITHUB_RUN_ATTEMPT'] ?? '1'}`;
         const endDateTime = new Date(clock_now() + this.#s.lifetimeDays * 86_400_000).toISOString();
         let body;
         try {
@@ -40284,6 +40750,17 @@ class EntraApp {
         if (!secretText)
             throw new ProviderError('Graph answered addPassword without secretText.', true);
         this.#deps.mask(secretText);
+        const answeredEnd = field(body, 'endDateTime');
+        if (answeredEnd !== undefined && Number.isNaN(Date.parse(answeredEnd))) {
+            // Nothing downstream can use a password whose expiry is unreadable: take it back at once.
+            const keyId = field(body, 'keyId');
+            const removed = keyId
+                ? await this.removePassword(keyId).then(() => true, () => false)
+                : false;
+            throw new ProviderError(`Graph answered addPassword with an unreadable endDateTime. ${removed
+                ? 'The new password was removed again; the previous secret still works.'
+                : `Could not remove the new password (${keyId ? `keyId ${keyId}` : 'no keyId in the answer'}); remove it in the Entra portal. The previous secret still works.`}`);
+        }
         return {
             secretText,
             keyId: field(body, 'keyId') ?? '',
@@ -40292,13 +40769,29 @@ class EntraApp {
             hint: field(body, 'hint'),
         };
     }
+    /**
+     * Removes a password. Sent once: when the answer is lost, the listing tells whether it is gone
+     * (a repeat would meet a 404 at best, and a retry storm at worst); only if it is still there is
+     * the request sent again.
+     */
     async removePassword(keyId) {
+        const what = `remove password ${keyId} from the Entra application`;
+        const send = (retry) => this.#graph('POST', '/removePassword', { keyId }, what, retry);
         try {
-            await this.#graph('POST', '/removePassword', { keyId }, `remove password ${keyId} from the Entra application`, 'safe');
+            await send('once');
         }
         catch (err) {
-            if (!(err instanceof HttpError && err.status === 404))
+            if (err instanceof HttpError && err.status === 404)
+                return;
+            const unknown = err instanceof HttpError && (err.outcomeUnknown || err.status === undefined);
+            if (!unknown)
                 throw err;
+            if (!(await this.passwords()).some((p) => p.keyId === keyId))
+                return;
+            await send('safe').catch((again) => {
+                if (!(again instanceof HttpError && again.status === 404))
+                    throw again;
+            });
         }
     }
     /** Waits, within entra-propagation-timeout, until the new secret obtains a token. */
@@ -40306,8 +40799,11 @@ class EntraApp {
         const deadline = clock_now() + this.#s.propagationTimeoutMs;
         for (let attempt = 1;; attempt++) {
             try {
-                await this.#tokenRequest({ client_id: this.#s.appId, client_secret: secret }, 'obtain a token with the new secret');
-                return;
+                const body = await this.#tokenRequest({ client_id: this.#s.appId, client_secret: secret }, 'obtain a token with the new secret');
+                // Only a token proves it: a 2xx without one says nothing.
+                if (field(body, 'access_token'))
+                    return;
+                throw new ProviderError('Entra answered the sign-in with the new secret without an access_token.');
             }
             catch (err) {
                 const notYet = err instanceof HttpError && /invalid_client|AADSTS7000215/.test(err.message);
@@ -40319,32 +40815,42 @@ class EntraApp {
             }
         }
     }
-    /** Removes the passwords this action created earlier, keeping `keep`. Returns a description. */
+    /** Removes the passwords this rotation (same tag) created earlier, keeping `keep`. Returns a description. */
     async removeEarlier(keep) {
-        const earlier = (await this.passwords()).filter((p) => p.displayName.startsWith(MARKER) && p.keyId !== keep);
+        const own = ownPrefix(this.#s.passwordTag);
+        const earlier = (await this.passwords()).filter((p) => p.displayName.startsWith(own) && p.keyId !== keep);
         for (const p of earlier)
             await this.removePassword(p.keyId);
         return earlier.length
-            ? `${earlier.length} earlier password(s) created by this action (${earlier.map((p) => p.hint ?? p.keyId).join(', ')})`
+            ? `${earlier.length} earlier password(s) created by this rotation (${earlier.map((p) => p.hint ?? p.keyId).join(', ')})`
             : undefined;
     }
     async #graph(method, suffix, json, what, retry) {
         const url = `${this.#s.graphUrl}/v1.0/applications(appId='${encodeURIComponent(this.#s.appId)}')${suffix}`;
-        const headers = { authorization: `Bearer ${await this.#accessToken()}` };
-        const res = await call({
+        const send = async () => call({
             method,
             url,
-            headers,
+            headers: { authorization: `Bearer ${await this.#accessToken()}` },
             ...(json === undefined ? {} : { json }),
             what,
             retry,
             explain: explainGraph,
         });
-        return res.body;
+        try {
+            return (await send()).body;
+        }
+        catch (err) {
+            // A 401 on a non-rotating call: the token went stale early (revoked, clock skew). Sign in again once.
+            if (retry === 'once' || !(err instanceof HttpError && err.status === 401))
+                throw err;
+            this.#token = undefined;
+            return (await send()).body;
+        }
     }
+    /** A token that is not expired and not within a minute of it; otherwise a new sign-in. */
     async #accessToken() {
-        if (this.#token)
-            return this.#token;
+        if (this.#token && clock_now() < this.#token.expiresAt - entra_TOKEN_MARGIN_MS)
+            return this.#token.value;
         const a = this.#s.auth;
         let credential;
         if (a.kind === 'client-secret')
@@ -40366,7 +40872,9 @@ class EntraApp {
         if (!token)
             throw new ProviderError('Entra answered the token request without an access_token.');
         this.#deps.mask(token);
-        this.#token = token;
+        const lifetime = Number(field(body, 'expires_in'));
+        const expiresAt = clock_now() + (Number.isFinite(lifetime) && lifetime > 0 ? lifetime : 300) * 1000;
+        this.#token = { value: token, expiresAt };
         return token;
     }
     async #tokenRequest(form, what) {
@@ -40620,7 +41128,10 @@ function createWoodpecker(s, deps) {
     async function list() {
         const res = await woodpecker('GET', base, 'list Woodpecker Microsoft Graph credentials (checks woodpecker-api-key)', 'safe');
         const all = res.body?.credentials;
-        return Array.isArray(all) ? all : [];
+        // Read as "none", a malformed answer would make the action create a second credential.
+        if (!Array.isArray(all))
+            throw new ProviderError('Woodpecker answered the credential listing without a credentials list.');
+        return all;
     }
     function pick(all) {
         return s.credentialId !== undefined || existingId !== undefined
@@ -40632,7 +41143,9 @@ function createWoodpecker(s, deps) {
         const match = pick(await list().catch(() => {
             throw new ProviderError(`${cause.message} Woodpecker may or may not have saved the new secret and could not be asked; the new Entra password was kept so that neither side breaks. Check the credential in Woodpecker, then re-run.`, true);
         }));
-        return match !== undefined && field(match, 'secret_expires_at') === expiry ? match : undefined;
+        // Compared as instants: Woodpecker may write the same time differently (fractions, +00:00).
+        const listed = Date.parse(field(match, 'secret_expires_at') ?? '');
+        return match !== undefined && listed === Date.parse(expiry) ? match : undefined;
     }
     return {
         async preflight() {
@@ -40671,11 +41184,15 @@ function createWoodpecker(s, deps) {
             let saved;
             try {
                 saved = await save(secret, expiresAt);
+                // A success answer that does not show the new expiry may not have saved anything: ask the listing.
+                if (Date.parse(field(saved, 'secret_expires_at') ?? '') !== Date.parse(isoSeconds(expiresAt)))
+                    throw new ProviderError('Woodpecker answered the save without the new expiry.', true);
             }
             catch (err) {
-                // A 4xx means Woodpecker refused and saved nothing. Anything else: the listing tells, since it
-                // shows the expiry just sent when the save went through.
-                const refused = err instanceof HttpError && err.status !== undefined && err.status < 500;
+                // A 422 means Woodpecker refused and saved nothing (it validates first, so even a retry after a
+                // lost answer cannot hide a save). Any other failure may follow an attempt that saved and whose
+                // answer was lost: the listing tells, since it shows the expiry just sent when the save went through.
+                const refused = err instanceof HttpError && err.status === 422;
                 saved = refused ? undefined : await findSaved(isoSeconds(expiresAt), err);
                 if (saved === undefined) {
                     if (added)
@@ -40725,15 +41242,15 @@ function createProvider(settings, deps) {
 // Outputs and the job summary, from the pipeline's report. Nothing secret reaches either: the report
 // holds no secret, only the recovery blob, which only the operator's private key opens.
 
-function setOutputs(r) {
-    setOutput('rotated', String(r.rotated));
-    setOutput('client-id', r.rotation?.clientId ?? r.credential?.clientId ?? '');
-    setOutput('credential-id', r.rotation?.credentialId ?? r.credential?.credentialId ?? '');
-    setOutput('secret-expires-at', r.rotation?.expiresAt ?? '');
-    setOutput('targets', JSON.stringify(r.targets.map(({ target, secret, status }) => ({ target, secret, status }))));
+function setOutputs(r, io = core_namespaceObject) {
+    io.setOutput('rotated', String(r.rotated));
+    io.setOutput('client-id', r.rotation?.clientId ?? r.credential?.clientId ?? '');
+    io.setOutput('credential-id', r.rotation?.credentialId ?? r.credential?.credentialId ?? '');
+    io.setOutput('secret-expires-at', r.rotation?.expiresAt ?? '');
+    io.setOutput('targets', JSON.stringify(r.targets.map(({ target, secret, status }) => ({ target, secret, status }))));
     if (r.recovery) {
-        setOutput('recovery', r.recovery);
-        info(`Recovery blob (the new secret sealed to recovery-public-key; open it as the README shows):\n${r.recovery}`);
+        io.setOutput('recovery', r.recovery);
+        io.info(`Recovery blob (the new secret sealed to recovery-public-key; open it as the README shows):\n${r.recovery}`);
     }
 }
 const TITLES = {
@@ -40847,7 +41364,9 @@ async function run() {
             rotated: false,
             targets: [],
             failure: message,
-            nextStep: 'Nothing was changed at the provider unless the message says otherwise. Fix the cause and re-run the workflow.',
+            nextStep: 
+            // The pipeline reports every failure from the rotating call on itself: this is before it.
+            'Nothing was changed at the provider. Fix the cause and re-run the workflow.',
         };
     }
     setOutputs(report);
@@ -41020,6 +41539,13 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:util/ty
 
 /***/ }),
 
+/***/ 8877:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:v8");
+
+/***/ }),
+
 /***/ 5919:
 /***/ ((module) => {
 
@@ -41160,6 +41686,18 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("util");
 /******/ 			return fn.r ? promise : getResult();
 /******/ 		}, (err) => ((err ? reject(promise[webpackError] = err) : outerResolve(exports)), resolveQueue(queue)));
 /******/ 		queue && queue.d < 0 && (queue.d = 0);
+/******/ 	};
+/******/ })();
+/******/ 
+/******/ /* webpack/runtime/compat get default export */
+/******/ (() => {
+/******/ 	// getDefaultExport function for compatibility with non-harmony modules
+/******/ 	__nccwpck_require__.n = (module) => {
+/******/ 		var getter = module && module.__esModule ?
+/******/ 			() => (module['default']) :
+/******/ 			() => (module);
+/******/ 		__nccwpck_require__.d(getter, { a: getter });
+/******/ 		return getter;
 /******/ 	};
 /******/ })();
 /******/ 

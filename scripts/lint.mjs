@@ -25,7 +25,7 @@ const readInputs = new Set([...source.matchAll(readers)].map((m) => m[1] ?? m[2]
 const secretList = /SECRET_INPUTS = \[([^\]]+)\]/.exec(source)?.[1] ?? '';
 for (const m of secretList.matchAll(/'([a-z0-9-]+)'/g)) readInputs.add(m[1]);
 const readOutputs = new Set(
-  [...source.matchAll(/core\.setOutput\(\s*'([a-z0-9-]+)'/g)].map((m) => m[1]),
+  [...source.matchAll(/\b(?:core|io)\.setOutput\(\s*'([a-z0-9-]+)'/g)].map((m) => m[1]),
 );
 for (const i of readInputs)
   if (!declaredInputs.has(i))

@@ -44,7 +44,10 @@ export class HttpError extends Error {
   override readonly name = 'HttpError';
   /** The provider's status, when it answered. */
   readonly status: number | undefined;
-  /** True when a request may have reached the provider and its effect is not known. */
+  /**
+   * True when a request may have reached the provider and its effect is not known: a `once` call
+   * that timed out, lost its connection or got a 5xx, or any mutating call answered with a redirect.
+   */
   readonly outcomeUnknown: boolean;
   /** Parsed body of an error answer, for providers that branch on error codes. Never log it. */
   readonly body: unknown;
@@ -102,7 +105,21 @@ export async function call(c: Call): Promise<Response> {
         !neverSent && c.retry === 'once',
       );
     }
-    if (res.status < 400) return res;
+    // The one success rule for every provider call: only 2xx. A redirect is neither success nor a
+    // refusal: on a mutating call the provider may have acted before redirecting, so it is handled
+    // exactly like a timeout (retried when safe, an unknown outcome when `once`).
+    if (res.status >= 200 && res.status < 300) return res;
+    if (res.status < 400) {
+      if (c.retry === 'safe' && attempt < maxAttempts) {
+        await sleep(backoffMs(attempt));
+        continue;
+      }
+      throw new HttpError(
+        `Could not ${c.what}: unexpected redirect (HTTP ${res.status}) from ${host}.`,
+        res.status,
+        c.method !== 'GET',
+      );
+    }
     const retriable = res.status === 429 || (c.retry === 'safe' && res.status >= 500);
     if (retriable && attempt < maxAttempts) {
       await sleep(retryAfterMs(res.headers['retry-after']) ?? backoffMs(attempt));

@@ -59,7 +59,8 @@ export async function run(): Promise<void> {
       targets: [],
       failure: message,
       nextStep:
-        'Nothing was changed at the provider unless the message says otherwise. Fix the cause and re-run the workflow.',
+        // The pipeline reports every failure from the rotating call on itself: this is before it.
+        'Nothing was changed at the provider. Fix the cause and re-run the workflow.',
     };
   }
   setOutputs(report);

@@ -3,7 +3,7 @@
 // to the operator sealed to their recovery key.
 import { now } from './clock.js';
 import type { Budget } from './github/client.js';
-import { seal } from './github/seal.js';
+import { loadSodium, seal, usable } from './github/seal.js';
 import type { Landed } from './github/store.js';
 import type { Settings, Target } from './inputs/index.js';
 import type { Credential, Provider, Rotation } from './providers/types.js';
@@ -38,7 +38,8 @@ export interface Report {
 
 /** The GitHub side as the pipeline sees it (SecretStore implements it). */
 export interface Destination {
-  preflight(targets: readonly Target[]): Promise<void>;
+  /** `names`: the secrets that will be written, whose current readers org targets may keep. */
+  preflight(targets: readonly Target[], names: readonly string[]): Promise<void>;
   updatedAt(target: Target, name: string): Promise<Date | undefined>;
   store(target: Target, name: string, value: string): Promise<void>;
 }
@@ -67,12 +68,22 @@ export async function runPipeline(s: Settings, d: PipelineDeps): Promise<Report>
   d.info(
     `Preflight: authenticating to ${s.provider.name} and fetching the public key of ${targets.length} target(s).`,
   );
-  const [credentialResult, keysResult] = await Promise.allSettled([
+  // Everything the steps after the rotation need is proven here: the destination seals a probe to
+  // every target's key, and the recovery key gets one too (libsodium loads beside the requests).
+  const [credentialResult, keysResult, recoveryResult] = await Promise.allSettled([
     d.provider.preflight(),
-    d.destination.preflight(targets),
+    d.destination.preflight(targets, names(secretName, clientIdSecretName)),
+    s.recoveryKey
+      ? usable(s.recoveryKey, "Input 'recovery-public-key'")
+      : // Only starts the load early; the target keys' probes report a failure to load.
+        loadSodium().then(
+          () => undefined,
+          () => undefined,
+        ),
   ]);
   if (credentialResult.status === 'rejected') throw credentialResult.reason;
   if (keysResult.status === 'rejected') throw keysResult.reason;
+  if (recoveryResult.status === 'rejected') throw recoveryResult.reason;
   const credential = credentialResult.value;
   d.info(`Found ${credential.description}.`);
   if (clientIdSecretName && !credential.clientId) {
@@ -105,9 +116,70 @@ export async function runPipeline(s: Settings, d: PipelineDeps): Promise<Report>
 
   // 3-4. Rotate once. From here on the new secret exists only in this process until it is stored.
   d.budget.deadline = now() + s.storeTimeoutMs;
-  const rotation = await d.provider.rotate();
+  let rotation: Rotation;
+  try {
+    rotation = await d.provider.rotate();
+  } catch (err) {
+    const unknown = (err as { outcomeUnknown?: unknown }).outcomeUnknown === true;
+    return {
+      outcome: 'failed',
+      rotated: false,
+      credential,
+      targets: plan('skipped'),
+      failure: (err as Error).message,
+      nextStep: unknown
+        ? 'The rotating call may have taken effect (see the message): check the credential at the provider before re-running the workflow.'
+        : 'No target was written. The message says what happened at the provider; fix the cause and re-run the workflow.',
+    };
+  }
   d.mask(rotation.secret);
   d.mask(Buffer.from(rotation.secret).toString('base64'));
+  const { secret: newSecret, ...rotationInfo } = rotation;
+  const stored = { results: undefined as TargetResult[] | undefined };
+  try {
+    return await afterRotation(s, d, credential, rotation, stored);
+  } catch (err) {
+    // Nothing may escape once the secret exists: report every target and hand the secret over.
+    const message = (err as Error).message;
+    const recovery = s.recoveryKey
+      ? await seal(newSecret, s.recoveryKey).catch(() => undefined)
+      : undefined;
+    const results =
+      stored.results ??
+      plan('failed').map((r) => ({ ...r, error: 'not written: the run stopped before storing' }));
+    const held = results.filter((r) => r.status === 'written').map((r) => r.target);
+    const where = recovery
+      ? 'The new secret is in output `recovery`, sealed to recovery-public-key.'
+      : s.recoveryKey
+        ? 'Sealing the new secret to recovery-public-key failed too.'
+        : 'No recovery-public-key was given.';
+    return {
+      outcome: 'failed',
+      rotated: false,
+      credential,
+      rotation: rotationInfo,
+      targets: results,
+      ...(recovery ? { recovery } : {}),
+      failure: `The rotation of ${credential.description} happened, but the run then failed: ${message} ${
+        credential.oldSecretDiesOnRotate
+          ? 'The old secret no longer works.'
+          : 'The previous secret was kept and still works.'
+      } ${held.length ? `Targets holding the new secret: ${held.join(', ')}.` : 'No target holds the new secret.'} ${where}`,
+      nextStep:
+        'Store the new secret by hand where it is missing (from output `recovery` or a target that holds it), or re-run the workflow to rotate again.',
+    };
+  }
+}
+
+/** Steps 5-7, after the one rotating call. Throws only on a bug or an unexpected fault; runPipeline reports it. */
+async function afterRotation(
+  s: Settings,
+  d: PipelineDeps,
+  credential: Credential,
+  rotation: Rotation,
+  stored: { results: TargetResult[] | undefined },
+): Promise<Report> {
+  const { targets, secretName, clientIdSecretName } = s.github;
   const { secret: newSecret, ...rotationInfo } = rotation;
   d.info(
     `Rotated ${credential.description}; storing the new secret in ${targets.length} target(s).`,
@@ -139,6 +211,7 @@ export async function runPipeline(s: Settings, d: PipelineDeps): Promise<Report>
     }),
   );
 
+  stored.results = results;
   const base = { credential, rotation: rotationInfo, targets: results };
   const failed = results.filter((r) => r.status === 'failed');
   if (failed.length === 0) {

@@ -3,18 +3,21 @@
 import * as core from '@actions/core';
 import type { Report } from './pipeline.js';
 
-export function setOutputs(r: Report): void {
-  core.setOutput('rotated', String(r.rotated));
-  core.setOutput('client-id', r.rotation?.clientId ?? r.credential?.clientId ?? '');
-  core.setOutput('credential-id', r.rotation?.credentialId ?? r.credential?.credentialId ?? '');
-  core.setOutput('secret-expires-at', r.rotation?.expiresAt ?? '');
-  core.setOutput(
+/** What setOutputs writes to; the runner's by default, a recorder in the invariant search. */
+export type OutputSink = Pick<typeof core, 'setOutput' | 'info'>;
+
+export function setOutputs(r: Report, io: OutputSink = core): void {
+  io.setOutput('rotated', String(r.rotated));
+  io.setOutput('client-id', r.rotation?.clientId ?? r.credential?.clientId ?? '');
+  io.setOutput('credential-id', r.rotation?.credentialId ?? r.credential?.credentialId ?? '');
+  io.setOutput('secret-expires-at', r.rotation?.expiresAt ?? '');
+  io.setOutput(
     'targets',
     JSON.stringify(r.targets.map(({ target, secret, status }) => ({ target, secret, status }))),
   );
   if (r.recovery) {
-    core.setOutput('recovery', r.recovery);
-    core.info(
+    io.setOutput('recovery', r.recovery);
+    io.info(
       `Recovery blob (the new secret sealed to recovery-public-key; open it as the README shows):\n${r.recovery}`,
     );
   }

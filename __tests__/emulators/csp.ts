@@ -1,13 +1,13 @@
 // VMware Cloud Services Platform: token endpoints and organization OAuth app secrets. Every secret an
 // app currently accepts is tracked, so tests can check which ones still obtain a token after a rotation.
 import { randomBytes, randomUUID } from 'node:crypto';
-import { Emulator, form, json, type Reply, type Request } from './server.ts';
+import { Emulator, type EmulatorOptions, form, json, type Reply, type Request } from './server.ts';
 
 const API = '/csp/gateway/am/api';
 const SECRET_PATH = `${API}/orgs/:orgId/oauth-apps/:appId/secret`;
 const COMPLEX = [/[a-z]/, /[A-Z]/, /[0-9]/, /[^A-Za-z0-9]/];
 
-export interface CspOptions {
+export interface CspOptions extends EmulatorOptions {
   /** Overlap window when a POST names none; CSP's default is 48 h. */
   readonly defaultOverlapSeconds?: number;
 }
@@ -76,7 +76,7 @@ export class CspEmulator extends Emulator {
   #offsetMs = 0;
 
   constructor(options: CspOptions = {}) {
-    super();
+    super(options);
     this.#overlapSeconds = options.defaultOverlapSeconds ?? 172_800;
     this.route('POST', `${API}/auth/api-tokens/authorize`, (r) => this.#fromApiToken(r));
     this.route('POST', `${API}/auth/authorize`, (r) => this.#fromClientCredentials(r));
@@ -95,9 +95,9 @@ export class CspEmulator extends Emulator {
     );
   }
 
-  /** Emulated time: `Date.now()` plus whatever `advance()` added. */
+  /** Emulated time: the clock plus whatever `advance()` added. */
   now(): number {
-    return Date.now() + this.#offsetMs;
+    return this.clock() + this.#offsetMs;
   }
 
   /** Moves emulated time on, e.g. past an overlap window (access tokens expire too, as they would). */

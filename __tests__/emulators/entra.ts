@@ -1,14 +1,14 @@
 // Microsoft Entra login (client-credentials token endpoint) and the Graph application password calls,
 // on one server. New passwords only start working `propagationDelayMs` after addPassword, as in Entra.
 import { randomBytes, randomUUID } from 'node:crypto';
-import { Emulator, form, json, type Reply, type Request } from './server.ts';
+import { Emulator, type EmulatorOptions, form, json, type Reply, type Request } from './server.ts';
 
 const JWT_BEARER = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
 const GITHUB_ISSUER = 'https://token.actions.githubusercontent.com';
 const EXCHANGE_AUDIENCE = 'api://AzureADTokenExchange';
 const TWO_YEARS_MS = 2 * 365 * 86_400_000;
 
-export interface EntraOptions {
+export interface EntraOptions extends EmulatorOptions {
   /** How long a new password is refused after addPassword (Entra takes seconds). */
   readonly propagationDelayMs?: number;
   /** When set, token requests for any other tenant fail with AADSTS90002. */
@@ -49,6 +49,8 @@ export class EntraEmulator extends Emulator {
   propagationDelayMs: number;
   tenantId: string | undefined;
   federatedSubject: string | RegExp | undefined;
+  /** Rewrites `endDateTime` in addPassword's answer (not in the stored password): malformed-data tests. */
+  answerEndDateTime: ((iso: string) => string) | undefined;
   readonly #apps = new Map<string, EntraApp>();
   readonly #clients = new Map<string, ManagingClient>();
   readonly #tokens = new Map<string, AccessToken>();
@@ -56,7 +58,7 @@ export class EntraEmulator extends Emulator {
   #offsetMs = 0;
 
   constructor(o: EntraOptions = {}) {
-    super();
+    super(o);
     this.propagationDelayMs = o.propagationDelayMs ?? 0;
     this.tenantId = o.tenantId;
     this.federatedSubject = o.federatedSubject;
@@ -74,7 +76,7 @@ export class EntraEmulator extends Emulator {
   }
 
   now(): number {
-    return Date.now() + this.#offsetMs;
+    return this.clock() + this.#offsetMs;
   }
 
   /** Moves emulated time on (propagation, password expiry, token lifetime). */
@@ -421,6 +423,7 @@ export class EntraEmulator extends Emulator {
           'https://graph.microsoft.com/v1.0/$metadata#microsoft.graph.passwordCredential',
         customKeyIdentifier: null,
         ...visible,
+        ...(this.answerEndDateTime ? { endDateTime: this.answerEndDateTime(p.endDateTime) } : {}),
       },
     };
   }

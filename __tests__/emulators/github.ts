@@ -4,7 +4,7 @@
 import { randomBytes, randomInt } from 'node:crypto';
 import sodium from 'libsodium-wrappers';
 import { type Checked, checkRequest, checkResponse } from './github-openapi.ts';
-import { Emulator, type Reply, type Request } from './server.ts';
+import { Emulator, type EmulatorOptions, type Reply, type Request } from './server.ts';
 
 await sodium.ready;
 
@@ -29,14 +29,14 @@ interface Repo {
   readonly environments: Set<string>;
 }
 
-export interface GitHubOptions {
+export interface GitHubOptions extends EmulatorOptions {
   readonly token?: string;
   /** Every scope's key_id is the same string while the keys differ: proves keys are not reused across scopes. */
   readonly sameKeyIds?: boolean;
 }
 
 /** GitHub stamps times to the second. */
-const stamp = (ms = Date.now()): string => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+const stamp = (ms: number): string => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
 const notFound: Reply = {
   status: 404,
   body: { message: 'Not Found', documentation_url: 'https://docs.github.com/rest' },
@@ -59,7 +59,7 @@ export class GitHubEmulator extends Emulator {
   #nextId = 1000;
 
   constructor(o: GitHubOptions = {}) {
-    super();
+    super(o);
     this.token = o.token ?? 'ghs_emulatortoken000000000000000000000';
     this.#sameKeyIds = o.sameKeyIds ?? false;
     for (const method of ['GET', 'PUT', 'DELETE', 'POST', 'PATCH'])
@@ -87,12 +87,41 @@ export class GitHubEmulator extends Emulator {
     return this.#scope(scope).secrets.get(name.toUpperCase());
   }
 
-  seedSecret(scope: string, name: string, value: string, updatedAt = stamp()): void {
+  seedSecret(scope: string, name: string, value: string, updatedAt = stamp(this.clock())): void {
     this.#scope(scope).secrets.set(name.toUpperCase(), {
       value,
       created_at: updatedAt,
       updated_at: updatedAt,
     });
+  }
+
+  /** Sets who may read an org secret (`org:ORG` or `dependabot-org:ORG`), as GitHub's UI would. */
+  setAccess(
+    scope: string,
+    name: string,
+    access: { visibility: 'all' | 'private' | 'selected'; repos?: readonly string[] },
+  ): void {
+    const secrets = this.#scope(scope).secrets;
+    const s = secrets.get(name.toUpperCase());
+    if (!s) throw new Error(`no secret ${name} in ${scope}`);
+    const ids = (access.repos ?? []).map((r) => {
+      const repo = this.#repos.get(r.toLowerCase());
+      if (!repo) throw new Error(`no repository ${r}`);
+      return repo.id;
+    });
+    secrets.set(name.toUpperCase(), {
+      ...s,
+      visibility: access.visibility,
+      ...(access.visibility === 'selected' ? { selected_repository_ids: ids } : {}),
+    });
+  }
+
+  /** The full names of the repositories an org secret is scoped to, for assertions. */
+  selectedRepos(scope: string, name: string): string[] {
+    const ids = this.secret(scope, name)?.selected_repository_ids ?? [];
+    return ids.map(
+      (id) => [...this.#repos.values()].find((r) => r.id === id)?.fullName ?? `#${id}`,
+    );
   }
 
   publicKey(scope: string): { key_id: string; key: string } {
@@ -187,11 +216,11 @@ export class GitHubEmulator extends Emulator {
     }
     if (!checked.template) return notFound;
     const m =
-      /^\/(?:repos\/([^/]+)\/([^/]+)\/(actions|dependabot|environments\/([^/]+))|orgs\/([^/]+)\/(actions|dependabot))\/secrets(?:\/([^/]+))?$/.exec(
+      /^\/(?:repos\/([^/]+)\/([^/]+)\/(actions|dependabot|environments\/([^/]+))|orgs\/([^/]+)\/(actions|dependabot))\/secrets(?:\/([^/]+)(\/repositories)?)?$/.exec(
         r.path,
       );
     if (!m) return notFound; // codespaces and listing paths are described but not emulated
-    const [, owner, name, repoKind, env, org, orgKind, last] = m.map((x) =>
+    const [, owner, name, repoKind, env, org, orgKind, last, repositories] = m.map((x) =>
       x === undefined ? undefined : decodeURIComponent(x),
     );
     let scopeKey: string;
@@ -220,6 +249,11 @@ export class GitHubEmulator extends Emulator {
     }
     if (last === undefined) return notFound;
     const secretName = last.toUpperCase();
+    if (repositories !== undefined) {
+      if (r.method !== 'GET') return notFound; // changing the list is described but not emulated
+      const s = scope.secrets.get(secretName);
+      return s && s.visibility === 'selected' ? this.#selected(r, s) : notFound;
+    }
     if (r.method === 'GET') {
       const s = scope.secrets.get(secretName);
       if (!s) return notFound;
@@ -269,7 +303,7 @@ export class GitHubEmulator extends Emulator {
     const existing = scope.secrets.get(name);
     if (this.#frozen.has('*') || this.#frozen.has(scopeKey))
       return { status: existing ? 204 : 201, ...(existing ? {} : { body: {} }) };
-    const now = stamp();
+    const now = stamp(this.clock());
     const stored: StoredSecret = {
       value,
       created_at: existing?.created_at ?? now,
@@ -283,6 +317,63 @@ export class GitHubEmulator extends Emulator {
     return existing ? { status: 204 } : { status: 201, body: {} };
   }
 
+  /** One page of an org secret's selected repositories, as GitHub lists them (`page`, `per_page` up to 100). */
+  #selected(r: Request, s: StoredSecret): Reply {
+    const perPage = Math.min(Number(r.query.get('per_page') ?? 30) || 30, 100);
+    const page = Math.max(Number(r.query.get('page') ?? 1) || 1, 1);
+    const repos = (s.selected_repository_ids ?? []).flatMap((id) => {
+      const repo = [...this.#repos.values()].find((x) => x.id === id);
+      return repo ? [repo] : [];
+    });
+    return {
+      status: 200,
+      body: {
+        total_count: repos.length,
+        repositories: repos
+          .slice((page - 1) * perPage, page * perPage)
+          .map((x) => this.#minimal(x)),
+      },
+    };
+  }
+
+  /** GitHub's "Minimal Repository": every field its description requires. */
+  #minimal(repo: Repo): Record<string, unknown> {
+    const [login, name] = repo.fullName.split('/') as [string, string];
+    const api = `${this.url}/repos/${repo.fullName}`;
+    const urls = (base: string, keys: string): Record<string, string> =>
+      Object.fromEntries(keys.split(' ').map((k) => [`${k}_url`, `${base}/${k}`]));
+    return {
+      id: repo.id,
+      node_id: `R_${repo.id}`,
+      name,
+      full_name: repo.fullName,
+      private: true,
+      fork: false,
+      description: null,
+      url: api,
+      html_url: `https://github.com/${repo.fullName}`,
+      ...urls(
+        api,
+        'archive assignees blobs branches collaborators comments commits compare contents contributors deployments downloads events forks git_commits git_refs git_tags hooks issue_comment issue_events issues keys labels languages merges milestones notifications pulls releases stargazers statuses subscribers subscription tags teams trees',
+      ),
+      owner: {
+        login,
+        id: 1,
+        node_id: 'O_1',
+        type: 'Organization',
+        site_admin: false,
+        gravatar_id: null,
+        url: `${this.url}/users/${login}`,
+        html_url: `https://github.com/${login}`,
+        avatar_url: `https://avatars.example/${login}`,
+        ...urls(
+          `${this.url}/users/${login}`,
+          'events followers following gists organizations received_events repos starred subscriptions',
+        ),
+      },
+    };
+  }
+
   /** The runner's OIDC endpoint that core.getIDToken() calls. */
   #oidc(r: Request): Reply {
     if (r.headers.authorization !== `Bearer ${this.oidcRequestToken}`)
@@ -294,7 +385,7 @@ export class GitHubEmulator extends Emulator {
       aud,
       iss: 'https://token.actions.githubusercontent.com',
       sub: 'repo:octo/app:environment:secret-rotation',
-      exp: Math.floor(Date.now() / 1000) + 300,
+      exp: Math.floor(this.clock() / 1000) + 300,
     };
     const jwt = `${b64({ alg: 'RS256', typ: 'JWT' })}.${b64(payload)}.${randomBytes(32).toString('base64url')}`;
     this.issuedOidcTokens.push(jwt);

@@ -41,6 +41,10 @@ export interface Fault {
   times?: number;
   /** Only requests whose body contains this text (one endpoint, many actions: WHMCS). */
   bodyIncludes?: string;
+  /** Let this many matching requests through untouched before the fault starts to apply. */
+  skip?: number;
+  /** Runs when the fault applies, before anything else (e.g. moves a virtual clock: an answer that takes minutes). */
+  onMatch?: () => void;
 }
 
 export interface LoggedRequest {
@@ -62,6 +66,12 @@ interface ArmedFault extends Fault {
   method: string;
   pattern: RegExp;
   left: number;
+  skipLeft: number;
+}
+
+export interface EmulatorOptions {
+  /** The emulator's clock (default Date.now): token lifetimes, timestamps and the Date header follow it. */
+  readonly now?: () => number;
 }
 
 export class Emulator {
@@ -71,8 +81,11 @@ export class Emulator {
   #server: Server;
   #sockets = new Set<Socket>();
   #url = '';
+  /** The clock every time-dependent answer reads; a test may inject a virtual one. */
+  readonly clock: () => number;
 
-  constructor() {
+  constructor(options: EmulatorOptions = {}) {
+    this.clock = options.now ?? Date.now;
     this.#server = createServer((req, res) => void this.#handle(req, res));
     this.#server.on('connection', (s) => {
       this.#sockets.add(s);
@@ -123,7 +136,13 @@ export class Emulator {
       typeof path === 'string'
         ? new RegExp(`^${path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`)
         : path;
-    this.#faults.push({ ...fault, method, pattern, left: fault.times ?? Number.POSITIVE_INFINITY });
+    this.#faults.push({
+      ...fault,
+      method,
+      pattern,
+      left: fault.times ?? Number.POSITIVE_INFINITY,
+      skipLeft: fault.skip ?? 0,
+    });
     return this;
   }
 
@@ -148,17 +167,24 @@ export class Emulator {
     const method = req.method ?? 'GET';
     const path = url.pathname;
     const log = (status: LoggedRequest['status']): void => {
-      this.requests.push({ method, path, status, body: text, at: Date.now() });
+      this.requests.push({ method, path, status, body: text, at: this.clock() });
     };
 
-    const fault = this.#faults.find(
+    const matching = this.#faults.filter(
       (f) =>
         f.left > 0 &&
         (f.method === '*' || f.method === method) &&
         f.pattern.test(path) &&
         (f.bodyIncludes === undefined || text.includes(f.bodyIncludes)),
     );
+    // Every armed fault counts the requests it lets through; the first one not skipping applies.
+    let fault: ArmedFault | undefined;
+    for (const f of matching) {
+      if (f.skipLeft > 0) f.skipLeft -= 1;
+      else fault ??= f;
+    }
     if (fault) fault.left -= 1;
+    fault?.onMatch?.();
     if (fault?.delayMs) await new Promise((r) => setTimeout(r, fault.delayMs));
 
     const request: Request = {
@@ -180,7 +206,7 @@ export class Emulator {
         return;
       }
       log(fault.status!);
-      send(res, {
+      send(res, this.clock(), {
         status: fault.status!,
         body: fault.body,
         ...(fault.headers ? { headers: fault.headers } : {}),
@@ -211,7 +237,7 @@ export class Emulator {
       };
     }
     log(reply.status);
-    send(res, reply);
+    send(res, this.clock(), reply);
   }
 
   async #dispatch(req: Request): Promise<Reply> {
@@ -228,8 +254,9 @@ export class Emulator {
   }
 }
 
-function send(res: ServerResponse, reply: Reply): void {
-  const headers: Record<string, string> = { ...reply.headers };
+function send(res: ServerResponse, at: number, reply: Reply): void {
+  // The Date header Node would add, but from the emulator's clock.
+  const headers: Record<string, string> = { date: new Date(at).toUTCString(), ...reply.headers };
   let payload = '';
   if (reply.body !== undefined) {
     payload = typeof reply.body === 'string' ? reply.body : JSON.stringify(reply.body);

@@ -1,9 +1,9 @@
 // WHMCS: the single API endpoint with ListOAuthCredentials and UpdateOAuthCredential. WHMCS answers
 // most errors with HTTP 200 and `result: error`, and resetSecret kills the old secret at once.
 import { randomBytes, randomUUID } from 'node:crypto';
-import { Emulator, form, type Reply, type Request } from './server.ts';
+import { Emulator, type EmulatorOptions, form, type Reply, type Request } from './server.ts';
 
-export interface WhmcsOptions {
+export interface WhmcsOptions extends EmulatorOptions {
   /** API credentials (also accepted as `username` + `password`). */
   readonly identifier?: string;
   readonly secret?: string;
@@ -75,7 +75,7 @@ export class WhmcsEmulator extends Emulator {
   readonly #credentials = new Map<number, WhmcsCredential>();
 
   constructor(o: WhmcsOptions = {}) {
-    super();
+    super(o);
     this.identifier = o.identifier ?? 'whmcs-identifier';
     this.secret = o.secret ?? 'whmcs-secret';
     this.accessKey = o.accessKey;
@@ -216,7 +216,7 @@ export class WhmcsEmulator extends Emulator {
       logoUri: f.get('logoUri') ?? c.logoUri,
     });
     if (redirects.length) c.redirectUri = redirects;
-    c.updatedAt = whmcsDate(new Date());
+    c.updatedAt = whmcsDate(new Date(this.clock()));
     const body: Record<string, unknown> = {
       result: 'success',
       credentialId: String(c.credentialId),

@@ -1,6 +1,6 @@
 // Woodpecker REST v2: Microsoft Graph app-only credentials. Woodpecker checks a secret against Microsoft
 // before saving it, and processes one request per API key at a time; overlapping requests are counted.
-import { Emulator, json, type Reply, type Request } from './server.ts';
+import { Emulator, type EmulatorOptions, json, type Reply, type Request } from './server.ts';
 
 export type CheckSecret = (
   tenantId: string,
@@ -8,7 +8,7 @@ export type CheckSecret = (
   secret: string,
 ) => boolean | Promise<boolean>;
 
-export interface WoodpeckerOptions {
+export interface WoodpeckerOptions extends EmulatorOptions {
   /** Where the API is mounted, as in `https://api.woodpecker.co/rest`. */
   readonly basePath?: string;
   readonly apiKeys?: readonly string[];
@@ -55,6 +55,8 @@ const invalid = (message: string): Reply => ({ status: 422, body: { message } })
 export class WoodpeckerEmulator extends Emulator {
   checkSecret: CheckSecret;
   processingMs: number;
+  /** How listings write `secret_expires_at`: `Z` (2027-11-28T23:59:59Z) or `offset` (...59.000+00:00), the same instant. */
+  expiryStyle: 'Z' | 'offset' = 'Z';
   readonly basePath: string;
   readonly #keys: Set<string>;
   readonly #busy = new Set<string>();
@@ -63,7 +65,7 @@ export class WoodpeckerEmulator extends Emulator {
   #violations = 0;
 
   constructor(o: WoodpeckerOptions = {}) {
-    super();
+    super(o);
     this.basePath = o.basePath ?? '/rest';
     this.#keys = new Set(o.apiKeys ?? ['woodpecker-key']);
     this.checkSecret = o.checkSecret ?? (() => true);
@@ -72,7 +74,9 @@ export class WoodpeckerEmulator extends Emulator {
     this.route('GET', list, (r) =>
       this.#serve(r, () => ({
         status: 200,
-        body: { credentials: [...this.#credentials.values()].map(visible) },
+        body: {
+          credentials: [...this.#credentials.values()].map((c) => visible(c, this.expiryStyle)),
+        },
       })),
     );
     this.route('POST', list, (r) => this.#serve(r, () => this.#create(r)));
@@ -218,12 +222,13 @@ export class WoodpeckerEmulator extends Emulator {
 }
 
 /** What the API shows: never the secret. */
-function visible(c: WoodpeckerCredential): Record<string, unknown> {
+function visible(c: WoodpeckerCredential, style: 'Z' | 'offset' = 'Z'): Record<string, unknown> {
   return {
     credential_id: c.credentialId,
     tenant_id: c.tenantId,
     client_id: c.clientId,
-    secret_expires_at: c.secretExpiresAt,
+    secret_expires_at:
+      style === 'Z' ? c.secretExpiresAt : c.secretExpiresAt.replace(/Z$/, '.000+00:00'),
     name: c.name,
   };
 }

@@ -8,6 +8,7 @@ import { throttling } from '@octokit/plugin-throttling';
 import type { Octokit } from '@octokit/core';
 import { fetch as undiciFetch } from 'undici';
 import { backoffMs, retryAfterMs } from '../retry.js';
+import { fastTurns } from './scheduler.js';
 
 export type GitHub = ReturnType<typeof getOctokit>;
 
@@ -25,6 +26,7 @@ export interface ClientOptions {
 }
 
 export function createGitHub(o: ClientOptions): GitHub {
+  fastTurns();
   const dispatcher = new HttpClient().getAgentDispatcher(o.apiUrl);
   const timedFetch = (
     url: string,
@@ -40,6 +42,12 @@ export function createGitHub(o: ClientOptions): GitHub {
   };
   const canWait = (seconds: number, retryCount: number): boolean =>
     retryCount < 5 && now() + seconds * 1000 < o.budget.deadline;
+  // The handlers wait on the clock themselves (so a virtual clock in tests costs no real time) and
+  // the plugin then waits retryAfter * retryAfterBaseValue = 0 more.
+  const waitIfOk = async (ok: boolean, seconds: number): Promise<boolean> => {
+    if (ok) await sleep(seconds * 1000);
+    return ok;
+  };
   return getOctokit(
     o.token,
     {
@@ -47,7 +55,11 @@ export function createGitHub(o: ClientOptions): GitHub {
       request: { fetch: timedFetch },
       retry: { retries: 10, retryAfterBaseValue: 0 },
       throttle: {
-        onRateLimit: (
+        // The plugin only calls `write.key(id).schedule(options, fn)`; its type asks for a whole
+        // Bottleneck group.
+        write: writePacer() as never,
+        retryAfterBaseValue: 0,
+        onRateLimit: async (
           after: number,
           options: { method: string; url: string },
           _o: unknown,
@@ -57,9 +69,9 @@ export function createGitHub(o: ClientOptions): GitHub {
           o.warn(
             `GitHub rate limit on ${options.method} ${options.url}; ${ok ? `retrying in ${after} s` : 'giving up'}.`,
           );
-          return ok;
+          return waitIfOk(ok, after);
         },
-        onSecondaryRateLimit: (
+        onSecondaryRateLimit: async (
           after: number,
           options: { method: string; url: string },
           _o: unknown,
@@ -69,14 +81,64 @@ export function createGitHub(o: ClientOptions): GitHub {
           o.warn(
             `GitHub secondary rate limit on ${options.method} ${options.url}; ${ok ? `retrying in ${after} s` : 'giving up'}.`,
           );
-          return ok;
+          return waitIfOk(ok, after);
         },
       },
     },
+    track,
     backoff(o.budget),
     retry,
     throttling,
   );
+}
+
+const WRITE_SPACING_MS = 1000;
+
+/**
+ * GitHub asks for writes at least a second apart; the plugin's own `write` group does that on the
+ * real clock. This one does the same on the injectable clock: each write starts no sooner than one
+ * second after the previous one started.
+ */
+function writePacer() {
+  let next = 0;
+  const limiter = {
+    async schedule<T>(_options: unknown, fn: () => T | Promise<T>): Promise<T> {
+      const at = Math.max(now(), next);
+      next = at + WRITE_SPACING_MS;
+      const wait = at - now();
+      if (wait > 0) await sleep(wait);
+      return fn();
+    },
+  };
+  return { key: () => limiter };
+}
+
+/**
+ * What every attempt of one request told: pass one as `request: { attempts }` and the innermost hook
+ * records each try, retries by the retry and throttling plugins included. Uncertainty is sticky: once
+ * an attempt may have reached GitHub (no answer, a dropped connection, a 5xx), the request stays
+ * "may have landed" whatever later attempts answer.
+ */
+export class Attempts {
+  count = 0;
+  mayHaveLanded = false;
+}
+
+/** Registered first, so it is the innermost wrap: it sees each attempt, not the final outcome. */
+function track(octokit: Octokit): void {
+  octokit.hook.wrap('request', async (request, options) => {
+    const attempts = (options.request as { attempts?: unknown } | undefined)?.attempts;
+    if (!(attempts instanceof Attempts)) return request(options);
+    attempts.count += 1;
+    try {
+      return await request(options);
+    } catch (error) {
+      const e = error as { status?: number; response?: unknown };
+      const status = e.response === undefined ? undefined : e.status;
+      if (status === undefined || status < 400 || status >= 500) attempts.mayHaveLanded = true;
+      throw error;
+    }
+  });
 }
 
 /**

@@ -1,9 +1,9 @@
 // Writes secrets into GitHub: public keys per scope, sealing, the write itself and the read-back
 // that proves it landed.
 import { now } from '../clock.js';
-import { scopeOf, type Target } from '../inputs/targets.js';
-import type { GitHub } from './client.js';
-import { publicKeyFromBase64, seal } from './seal.js';
+import { scopeOf, type Target, type Visibility } from '../inputs/targets.js';
+import { Attempts, type GitHub } from './client.js';
+import { publicKeyFromBase64, seal, usable } from './seal.js';
 
 interface Key {
   readonly keyId: string;
@@ -11,6 +11,15 @@ interface Key {
   /** GitHub's clock (second precision) when the key was read: a verified write is at least this new. */
   readonly since: number;
 }
+
+/** Who may read an organization secret: what a write sends, so that it never widens access. */
+interface Access {
+  readonly visibility: Visibility;
+  /** Repository ids, for `selected`. */
+  readonly repositoryIds: readonly number[];
+}
+
+type OrgTarget = Extract<Target, { kind: 'org' | 'dependabot-org' }>;
 
 /** Did a failed write change the secret? Decides whether a rotation may be undone. */
 export type Landed = 'no' | 'maybe' | 'yes';
@@ -31,18 +40,23 @@ export class SecretStore {
   readonly #gh: GitHub;
   readonly #keys = new Map<string, Promise<Key>>();
   readonly #repoIds = new Map<string, Promise<number>>();
+  readonly #access = new Map<string, Promise<Access>>();
 
   constructor(gh: GitHub) {
     this.#gh = gh;
   }
 
-  /** Fetches every target's public key (once per scope, never shared across scopes) and resolves selected repositories. */
-  async preflight(targets: readonly Target[]): Promise<void> {
+  /**
+   * Fetches every target's public key (once per scope, never shared across scopes) and works out who
+   * may read each organization secret `names` will write: the repositories the line selects, or,
+   * when it names no visibility, the existing secret's visibility and repositories.
+   */
+  async preflight(targets: readonly Target[], names: readonly string[]): Promise<void> {
     const work: Promise<unknown>[] = [];
     for (const t of targets) {
       work.push(this.#key(t));
       if (t.kind === 'org' || t.kind === 'dependabot-org')
-        for (const r of t.repos) work.push(this.#repoId(r));
+        for (const name of names) work.push(this.#accessOf(t, name));
     }
     const results = await Promise.allSettled(work);
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
@@ -72,16 +86,19 @@ export class SecretStore {
       key_id: key.keyId,
     };
     if (t.kind === 'org' || t.kind === 'dependabot-org') {
-      body['visibility'] = t.visibility;
-      if (t.visibility === 'selected')
-        body['selected_repository_ids'] = await Promise.all(t.repos.map((r) => this.#repoId(r)));
+      const access = await this.#accessOf(t, name);
+      body['visibility'] = access.visibility;
+      if (access.visibility === 'selected') body['selected_repository_ids'] = access.repositoryIds;
     }
     const path = `${scopePath(t)}/secrets/${encodeURIComponent(name)}`;
+    const attempts = new Attempts();
     try {
-      await this.#gh.request(`PUT ${path}`, body);
+      await this.#gh.request(`PUT ${path}`, { ...body, request: { attempts } });
     } catch (err) {
       const s = status(err);
-      const landed: Landed = s !== undefined && s >= 400 && s < 500 ? 'no' : 'maybe';
+      // Not landed only when every attempt was refused: one that may have reached GitHub decides.
+      const refused = s !== undefined && s >= 400 && s < 500 && !attempts.mayHaveLanded;
+      const landed: Landed = refused ? 'no' : 'maybe';
       throw new StoreError(
         `Could not write secret ${name} in ${t.line}: ${describe(err)}.`,
         landed,
@@ -113,6 +130,14 @@ export class SecretStore {
   }
 
   async #fetchKey(t: Target): Promise<Key> {
+    const key = await this.#readKey(t);
+    await usable(key.key, `GitHub's public key for ${t.line}`).catch((err: unknown) => {
+      throw new StoreError((err as Error).message, 'no');
+    });
+    return key;
+  }
+
+  async #readKey(t: Target): Promise<Key> {
     try {
       const res = await this.#gh.request(`GET ${scopePath(t)}/secrets/public-key`);
       const data = res.data as { key_id: string; key: string };
@@ -127,6 +152,78 @@ export class SecretStore {
         status(err),
       );
     }
+  }
+
+  #accessOf(t: OrgTarget, name: string): Promise<Access> {
+    const k = `${scopeOf(t)}:${name.toUpperCase()}`;
+    let access = this.#access.get(k);
+    if (!access) {
+      access =
+        t.visibility === undefined
+          ? this.#existingAccess(t, name)
+          : Promise.all(t.repos.map((r) => this.#repoId(r))).then((repositoryIds) => ({
+              visibility: t.visibility!,
+              repositoryIds,
+            }));
+      this.#access.set(k, access);
+    }
+    return access;
+  }
+
+  /** The existing secret's visibility and selected repositories (every page of them). */
+  async #existingAccess(t: OrgTarget, name: string): Promise<Access> {
+    const path = `${scopePath(t)}/secrets/${encodeURIComponent(name)}`;
+    const fail = (what: string, err: unknown): StoreError =>
+      new StoreError(
+        `Could not read ${what} of secret ${name} in ${t.line}: ${describe(err, t)}.`,
+        'no',
+        status(err),
+      );
+    let visibility: Visibility;
+    try {
+      const res = await this.#gh.request(`GET ${path}`);
+      visibility = (res.data as { visibility: Visibility }).visibility;
+    } catch (err) {
+      if (status(err) === 404)
+        throw new StoreError(
+          `Secret ${name} does not exist yet in ${t.line}, so there is no visibility to keep: add one to the target line (\`${t.kind} ${t.org} private\`, \`all\`, or \`selected OWNER/NAME ...\`).`,
+          'no',
+          404,
+        );
+      throw fail('the visibility', err);
+    }
+    if (visibility !== 'all' && visibility !== 'private' && visibility !== 'selected')
+      throw new StoreError(
+        `GitHub reported an unknown visibility for secret ${name} in ${t.line}; name one on the target line.`,
+        'no',
+      );
+    const ids = new Set<number>();
+    if (visibility === 'selected') {
+      const perPage = 100;
+      let total = 0;
+      for (let page = 1, more = true; more; page++) {
+        let data: { total_count: number; repositories: { id: number }[] };
+        try {
+          const res = await this.#gh.request(`GET ${path}/repositories`, {
+            per_page: perPage,
+            page,
+          });
+          data = res.data as typeof data;
+        } catch (err) {
+          throw fail('the selected repositories', err);
+        }
+        for (const r of data.repositories) ids.add(r.id);
+        total = data.total_count;
+        more = data.repositories.length === perPage && ids.size < total && page < 1000;
+      }
+      // A list that changed while it was read would be written back different: refuse instead.
+      if (ids.size !== total)
+        throw new StoreError(
+          `The selected repositories of secret ${name} in ${t.line} changed while they were read (${ids.size} of ${total}); re-run.`,
+          'no',
+        );
+    }
+    return { visibility, repositoryIds: [...ids] };
   }
 
   #repoId(fullName: string): Promise<number> {

@@ -5,6 +5,7 @@ import {
   GUID,
   InputError,
   integer,
+  MAX_MS,
   oneOf,
   optional,
   pathId,
@@ -30,9 +31,21 @@ export interface EntraSettings {
   readonly graphUrl: string;
   /** How long a new password may take to start working before it is called broken. */
   readonly propagationTimeoutMs: number;
+  /**
+   * This rotation's identity, written into every password it adds: only passwords carrying the same
+   * tag are ever removed, so rotations of one app into different secrets never remove each other's.
+   */
+  readonly passwordTag: string;
 }
 
-export function parseEntra(read: Read): EntraSettings {
+/** Where a rotation's default identity comes from: the provider, the repository and the secret name. */
+export interface EntraContext {
+  readonly defaultTag: string;
+}
+
+const TAG = /^[A-Za-z0-9._:/@ -]{1,100}$/;
+
+export function parseEntra(read: Read, ctx: EntraContext): EntraSettings {
   const kind = oneOf(read, 'entra-auth', ['oidc', 'client-secret'] as const, 'oidc');
   const clientId = pathId(
     read,
@@ -73,6 +86,22 @@ export function parseEntra(read: Read): EntraSettings {
     removePrevious: bool(read, 'entra-remove-previous', true),
     loginUrl: url(read, 'entra-login-url', 'https://login.microsoftonline.com'),
     graphUrl: url(read, 'entra-graph-url', 'https://graph.microsoft.com'),
-    propagationTimeoutMs: duration(read, 'entra-propagation-timeout', 120_000)!,
+    propagationTimeoutMs: duration(
+      read,
+      'entra-propagation-timeout',
+      MAX_MS.propagationTimeout,
+      120_000,
+    )!,
+    passwordTag: passwordTag(read, ctx),
   };
+}
+
+function passwordTag(read: Read, ctx: EntraContext): string {
+  const v = optional(read, 'entra-password-tag');
+  if (v === undefined) return ctx.defaultTag;
+  if (!TAG.test(v))
+    throw new InputError(
+      `Input 'entra-password-tag' is '${v}'; expected up to 100 letters, digits, spaces and . _ : / @ -.`,
+    );
+  return v;
 }

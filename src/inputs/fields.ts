@@ -58,8 +58,16 @@ export function integer(
 
 const UNITS: Record<string, number> = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
-/** `90m`, `12h`, `7d`, `30s`. */
-export function duration(read: Read, name: string, fallbackMs?: number): number | undefined {
+/**
+ * `90m`, `12h`, `7d`, `30s`, at most `maxMs`: every duration has an upper bound a careful user
+ * expects (Node's timers overflow past about 24.8 days, and a limit of weeks is never meant).
+ */
+export function duration(
+  read: Read,
+  name: string,
+  maxMs: number,
+  fallbackMs?: number,
+): number | undefined {
   const v = optional(read, name);
   if (v === undefined) return fallbackMs;
   const m = /^(\d{1,7})([smhd])$/.exec(v);
@@ -68,8 +76,26 @@ export function duration(read: Read, name: string, fallbackMs?: number): number 
     throw new InputError(
       `Input '${name}' is '${v}'; expected a duration such as 30s, 90m, 12h or 7d.`,
     );
+  if (ms > maxMs)
+    throw new InputError(`Input '${name}' is '${v}'; expected at most ${spoken(maxMs)}.`);
   return ms;
 }
+
+/** The largest whole unit: 600000 -> `10m`. */
+function spoken(ms: number): string {
+  const [unit, size] = Object.entries(UNITS)
+    .reverse()
+    .find(([, size]) => ms % size === 0)!;
+  return `${ms / size}${unit}`;
+}
+
+/** Upper bounds of the duration inputs; README and action.yml state the same. */
+export const MAX_MS = {
+  requestTimeout: 600_000, // 10m: one HTTP exchange
+  storeTimeout: 21_600_000, // 6h: a GitHub-hosted job's own limit
+  propagationTimeout: 3_600_000, // 1h: Entra propagation takes minutes
+  skipIfRotatedWithin: 366 * 86_400_000, // 366d: a yearly rotation
+} as const;
 
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);
 
@@ -88,9 +114,11 @@ export function checkUrl(name: string, v: string): string {
     throw new InputError(`Input '${name}' is '${v}'; expected an https:// URL.`);
   }
   const ok = u.protocol === 'https:' || (u.protocol === 'http:' && LOOPBACK.has(u.hostname));
-  if (!ok || u.username || u.password || u.search || u.hash) {
+  // The raw text, not u.search/u.hash: a bare trailing `?` or `#` parses as an empty query or
+  // fragment, and a base URL with one would send requests somewhere else than `{url}/path`.
+  if (!ok || u.username || u.password || /[?#]/.test(v)) {
     throw new InputError(
-      `Input '${name}' is '${v}'; expected an https:// URL without credentials or query (http only for 127.0.0.1, localhost, [::1]).`,
+      `Input '${name}' is '${v}'; expected an https:// URL without credentials, query or fragment (no ? or #; http only for 127.0.0.1, localhost, [::1]).`,
     );
   }
   return u.href.replace(/\/+$/, '');
@@ -114,7 +142,9 @@ export function pathId(
   pattern = /^[A-Za-z0-9._-]{1,128}$/,
 ): string {
   const v = required(read, name, expected);
-  if (!pattern.test(v)) throw new InputError(`Input '${name}' is '${v}'; expected ${expected}.`);
+  // `.` and `..` are path segments a URL resolves away: they would address another path.
+  if (!pattern.test(v) || v === '.' || v === '..')
+    throw new InputError(`Input '${name}' is '${v}'; expected ${expected}.`);
   return v;
 }
 

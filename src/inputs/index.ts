@@ -1,11 +1,12 @@
 // Raw inputs -> typed, validated settings. Pure: no I/O, nothing logged; every bad value throws an
 // InputError naming the input, before any request is made.
 import { parseCsp, type CspSettings } from './csp.js';
-import { parseEntra, type EntraSettings } from './entra.js';
+import { type EntraContext, parseEntra, type EntraSettings } from './entra.js';
 import {
   bool,
   duration,
   InputError,
+  MAX_MS,
   optional,
   type Read,
   required,
@@ -28,7 +29,9 @@ const parsers = {
   whmcs: parseWhmcs,
   entra: parseEntra,
   woodpecker: parseWoodpecker,
-} satisfies { [N in ProviderName]: (read: Read) => Extract<ProviderSettings, { name: N }> };
+} satisfies {
+  [N in ProviderName]: (read: Read, ctx: EntraContext) => Extract<ProviderSettings, { name: N }>;
+};
 
 export const PROVIDERS = Object.keys(parsers) as ProviderName[];
 
@@ -65,9 +68,13 @@ export function parseInputs(
       `Input 'provider' is '${name}'; expected one of: ${PROVIDERS.join(', ')}.`,
     );
   }
-  const provider = parsers[name as ProviderName](read);
-
   const repository = env['GITHUB_REPOSITORY'];
+  // The default identity of this rotation's Entra passwords (see EntraSettings.passwordTag).
+  const defaultTag = `${name} ${repository ?? 'local'} ${optional(read, 'secret-name') ?? ''}`
+    .replace(/[^A-Za-z0-9._:/@ -]/g, '_')
+    .slice(0, 100);
+  const provider = parsers[name as ProviderName](read, { defaultTag });
+
   const targetText = optional(read, 'targets') ?? (repository ? `repo ${repository}` : undefined);
   if (targetText === undefined)
     throw new InputError(
@@ -103,9 +110,9 @@ export function parseInputs(
     },
     dryRun: bool(read, 'dry-run', false),
     recoveryKey: recoveryKey(optional(read, 'recovery-public-key')),
-    skipIfRotatedWithinMs: duration(read, 'skip-if-rotated-within'),
-    requestTimeoutMs: duration(read, 'request-timeout', 30_000)!,
-    storeTimeoutMs: duration(read, 'store-timeout', 600_000)!,
+    skipIfRotatedWithinMs: duration(read, 'skip-if-rotated-within', MAX_MS.skipIfRotatedWithin),
+    requestTimeoutMs: duration(read, 'request-timeout', MAX_MS.requestTimeout, 30_000)!,
+    storeTimeoutMs: duration(read, 'store-timeout', MAX_MS.storeTimeout, 600_000)!,
   };
 }
 

@@ -1,11 +1,12 @@
 // Inputs of provider `woodpecker`.
-import { parseEntra, type EntraSettings } from './entra.js';
+import { type EntraContext, parseEntra, type EntraSettings } from './entra.js';
 import {
   duration,
   GUID,
   InputError,
   integer,
   isoDate,
+  MAX_MS,
   optional,
   pathId,
   type Read,
@@ -34,7 +35,7 @@ export interface WoodpeckerSettings {
       };
 }
 
-export function parseWoodpecker(read: Read): WoodpeckerSettings {
+export function parseWoodpecker(read: Read, ctx: EntraContext): WoodpeckerSettings {
   const secret = optional(read, 'woodpecker-client-secret');
   const expiresAt = isoDate(read, 'woodpecker-secret-expires-at');
   const credentialId = integer(read, 'woodpecker-credential-id', 1, Number.MAX_SAFE_INTEGER);
@@ -60,14 +61,19 @@ export function parseWoodpecker(read: Read): WoodpeckerSettings {
       expiresAt,
       tenantId,
       clientId,
-      propagationTimeoutMs: duration(read, 'entra-propagation-timeout', 120_000)!,
+      propagationTimeoutMs: duration(
+        read,
+        'entra-propagation-timeout',
+        MAX_MS.propagationTimeout,
+        120_000,
+      )!,
     };
   } else {
     if (expiresAt !== undefined)
       throw new InputError(
         `Input 'woodpecker-secret-expires-at' goes only with 'woodpecker-client-secret'; without it the secret is minted in Entra.`,
       );
-    source = { kind: 'entra', entra: parseEntra(read) };
+    source = { kind: 'entra', entra: parseEntra(read, ctx) };
   }
   return {
     name: 'woodpecker',

@@ -1,7 +1,7 @@
 // VMware Cloud Services Platform: organization OAuth app secrets.
 import { now } from '../clock.js';
 import { randomInt } from 'node:crypto';
-import { call, field, HttpError } from '../http.js';
+import { type Call, call, field, HttpError, type Response } from '../http.js';
 import type { CspSettings } from '../inputs/index.js';
 import {
   type Credential,
@@ -10,6 +10,9 @@ import {
   ProviderError,
   type Rotation,
 } from './types.js';
+
+/** Sign in again this long before the token's stated expiry. */
+const TOKEN_MARGIN_MS = 60_000;
 
 const HINTS: Record<number, string> = {
   401: 'the CSP credentials were refused or the token expired',
@@ -36,9 +39,25 @@ export function createCsp(s: CspSettings, deps: ProviderDeps): Provider {
   const base = `${s.url}/csp/gateway/am/api`;
   const secretPath = `${base}/orgs/${encodeURIComponent(s.orgId)}/oauth-apps/${encodeURIComponent(s.appId)}/secret`;
   let token = '';
+  let tokenExpiresAt = 0;
   let clientId = s.appId;
 
-  const authHeader = (): Record<string, string> => ({ authorization: `Bearer ${token}` });
+  /**
+   * A management call with a fresh token: signs in again when the token is expired or within a
+   * minute of it (CSP tokens live about ten minutes, as long as a slow store), and once more after a
+   * 401 on a non-rotating call. A rotating call is never repeated, so it only gets the first part.
+   */
+  async function managed(c: Omit<Call, 'headers'>): Promise<Response> {
+    if (!token || now() >= tokenExpiresAt - TOKEN_MARGIN_MS) await authenticate();
+    const send = () => call({ ...c, headers: { authorization: `Bearer ${token}` } });
+    try {
+      return await send();
+    } catch (err) {
+      if (c.retry === 'once' || !(err instanceof HttpError && err.status === 401)) throw err;
+      await authenticate();
+      return send();
+    }
+  }
 
   async function authenticate(): Promise<void> {
     const res =
@@ -56,6 +75,8 @@ export function createCsp(s: CspSettings, deps: ProviderDeps): Provider {
     if (!t) throw new ProviderError('CSP answered the token request without an access_token.');
     deps.mask(t);
     token = t;
+    const lifetime = Number(field(res.body, 'expires_in'));
+    tokenExpiresAt = now() + (Number.isFinite(lifetime) && lifetime > 0 ? lifetime : 300) * 1000;
   }
 
   function clientCredentials(id: string, secret: string, retry: 'safe' | 'once') {
@@ -73,8 +94,12 @@ export function createCsp(s: CspSettings, deps: ProviderDeps): Provider {
   /** After a POST whose outcome is unknown: the secret we sent works if and only if CSP took it. */
   async function overlapTookEffect(secret: string): Promise<boolean> {
     try {
-      await clientCredentials(clientId, secret, 'safe');
-      return true;
+      const res = await clientCredentials(clientId, secret, 'safe');
+      // Only a token proves it: a 2xx without one says nothing.
+      if (field(res.body, 'access_token')) return true;
+      throw new ProviderError(
+        'CSP answered the sign-in with the new secret without an access_token.',
+      );
     } catch (err) {
       if (err instanceof HttpError && (err.status === 400 || err.status === 401)) return false;
       throw new ProviderError(
@@ -87,10 +112,9 @@ export function createCsp(s: CspSettings, deps: ProviderDeps): Provider {
   return {
     async preflight(): Promise<Credential> {
       await authenticate();
-      const res = await call({
+      const res = await managed({
         method: 'GET',
         url: `${base}/orgs/${encodeURIComponent(s.orgId)}/oauth-apps/${encodeURIComponent(s.appId)}`,
-        headers: authHeader(),
         what: `read OAuth app ${s.appId} in CSP organization ${s.orgId}`,
         retry: 'safe',
         explain,
@@ -107,10 +131,9 @@ export function createCsp(s: CspSettings, deps: ProviderDeps): Provider {
 
     async rotate(): Promise<Rotation> {
       if (s.rotation === 'regenerate') {
-        const res = await call({
+        const res = await managed({
           method: 'PUT',
           url: secretPath,
-          headers: authHeader(),
           json: {},
           what: 'regenerate the CSP OAuth app secret',
           retry: 'once',
@@ -133,15 +156,19 @@ export function createCsp(s: CspSettings, deps: ProviderDeps): Provider {
       const secret = generateSecret();
       deps.mask(secret);
       try {
-        await call({
+        await managed({
           method: 'POST',
           url: secretPath,
-          headers: authHeader(),
           json: { newClientSecret: secret, secretRotationExpirationInSeconds: s.overlapSeconds },
           what: 'start an overlap rotation of the CSP OAuth app secret',
           retry: 'once',
           explain,
         });
+        // A success answer is not proof: the secret we sent must now obtain a token.
+        if (!(await overlapTookEffect(secret)))
+          throw new ProviderError(
+            'CSP answered the overlap rotation with success, but the new secret does not obtain a token: CSP did not take it; nothing changed. Re-run the workflow.',
+          );
       } catch (err) {
         if (!(err instanceof HttpError && err.outcomeUnknown)) throw err;
         deps.warn(
@@ -161,10 +188,9 @@ export function createCsp(s: CspSettings, deps: ProviderDeps): Provider {
 
     async retirePrevious(): Promise<string | undefined> {
       if (s.rotation !== 'overlap' || !s.retirePrevious) return undefined;
-      await call({
+      await managed({
         method: 'DELETE',
         url: secretPath,
-        headers: authHeader(),
         what: 'delete the previous CSP OAuth app secret',
         retry: 'safe',
         explain,

@@ -12,8 +12,20 @@ import {
   type Rotation,
 } from './types.js';
 
-/** Every password this action adds starts with this, and only such passwords are ever removed. */
+/** Every password this action adds starts with this. */
 export const MARKER = 'rotated by rotate-client-secret-action';
+
+/**
+ * What the display name of every password this rotation adds starts with: the marker and the
+ * rotation's tag. Only passwords that start with the same text are ever removed; passwords with the
+ * bare marker of earlier versions (no tag) are never removed (README: migrating).
+ */
+export function ownPrefix(tag: string): string {
+  return `${MARKER} [${tag}] `;
+}
+
+/** Sign in again this long before the token's stated expiry. */
+const TOKEN_MARGIN_MS = 60_000;
 
 /** Entra token errors: `error`, `error_codes`, and the first sentence of `error_description` (AADSTS code and text). */
 function explainLogin(_status: number, body: unknown): string | undefined {
@@ -50,7 +62,7 @@ export interface NewPassword extends Password {
 export class EntraApp {
   readonly #s: EntraSettings;
   readonly #deps: ProviderDeps;
-  #token: string | undefined;
+  #token: { readonly value: string; readonly expiresAt: number } | undefined;
 
   constructor(s: EntraSettings, deps: ProviderDeps) {
     this.#s = s;
@@ -84,7 +96,7 @@ export class EntraApp {
 
   /** Adds a password. When the answer is lost, finds the password by its unique name and removes it. */
   async addPassword(): Promise<NewPassword> {
-    const displayName = `${MARKER} ${new Date(now()).toISOString()} run ${process.env['GITHUB_RUN_ID'] ?? 'local'}-${process.env['GITHUB_RUN_ATTEMPT'] ?? '1'}`;
+    const displayName = `${ownPrefix(this.#s.passwordTag)}${new Date(now()).toISOString()} run ${process.env['GITHUB_RUN_ID'] ?? 'local'}-${process.env['GITHUB_RUN_ATTEMPT'] ?? '1'}`;
     const endDateTime = new Date(now() + this.#s.lifetimeDays * 86_400_000).toISOString();
     let body: unknown;
     try {
@@ -108,6 +120,24 @@ export class EntraApp {
     if (!secretText)
       throw new ProviderError('Graph answered addPassword without secretText.', true);
     this.#deps.mask(secretText);
+    const answeredEnd = field(body, 'endDateTime');
+    if (answeredEnd !== undefined && Number.isNaN(Date.parse(answeredEnd))) {
+      // Nothing downstream can use a password whose expiry is unreadable: take it back at once.
+      const keyId = field(body, 'keyId');
+      const removed = keyId
+        ? await this.removePassword(keyId).then(
+            () => true,
+            () => false,
+          )
+        : false;
+      throw new ProviderError(
+        `Graph answered addPassword with an unreadable endDateTime. ${
+          removed
+            ? 'The new password was removed again; the previous secret still works.'
+            : `Could not remove the new password (${keyId ? `keyId ${keyId}` : 'no keyId in the answer'}); remove it in the Entra portal. The previous secret still works.`
+        }`,
+      );
+    }
     return {
       secretText,
       keyId: field(body, 'keyId') ?? '',
@@ -117,17 +147,25 @@ export class EntraApp {
     };
   }
 
+  /**
+   * Removes a password. Sent once: when the answer is lost, the listing tells whether it is gone
+   * (a repeat would meet a 404 at best, and a retry storm at worst); only if it is still there is
+   * the request sent again.
+   */
   async removePassword(keyId: string): Promise<void> {
+    const what = `remove password ${keyId} from the Entra application`;
+    const send = (retry: 'safe' | 'once') =>
+      this.#graph('POST', '/removePassword', { keyId }, what, retry);
     try {
-      await this.#graph(
-        'POST',
-        '/removePassword',
-        { keyId },
-        `remove password ${keyId} from the Entra application`,
-        'safe',
-      );
+      await send('once');
     } catch (err) {
-      if (!(err instanceof HttpError && err.status === 404)) throw err;
+      if (err instanceof HttpError && err.status === 404) return;
+      const unknown = err instanceof HttpError && (err.outcomeUnknown || err.status === undefined);
+      if (!unknown) throw err;
+      if (!(await this.passwords()).some((p) => p.keyId === keyId)) return;
+      await send('safe').catch((again: unknown) => {
+        if (!(again instanceof HttpError && again.status === 404)) throw again;
+      });
     }
   }
 
@@ -136,11 +174,15 @@ export class EntraApp {
     const deadline = now() + this.#s.propagationTimeoutMs;
     for (let attempt = 1; ; attempt++) {
       try {
-        await this.#tokenRequest(
+        const body = await this.#tokenRequest(
           { client_id: this.#s.appId, client_secret: secret },
           'obtain a token with the new secret',
         );
-        return;
+        // Only a token proves it: a 2xx without one says nothing.
+        if (field(body, 'access_token')) return;
+        throw new ProviderError(
+          'Entra answered the sign-in with the new secret without an access_token.',
+        );
       } catch (err) {
         const notYet = err instanceof HttpError && /invalid_client|AADSTS7000215/.test(err.message);
         if (!notYet || now() >= deadline) throw err;
@@ -151,14 +193,15 @@ export class EntraApp {
     }
   }
 
-  /** Removes the passwords this action created earlier, keeping `keep`. Returns a description. */
+  /** Removes the passwords this rotation (same tag) created earlier, keeping `keep`. Returns a description. */
   async removeEarlier(keep: string): Promise<string | undefined> {
+    const own = ownPrefix(this.#s.passwordTag);
     const earlier = (await this.passwords()).filter(
-      (p) => p.displayName.startsWith(MARKER) && p.keyId !== keep,
+      (p) => p.displayName.startsWith(own) && p.keyId !== keep,
     );
     for (const p of earlier) await this.removePassword(p.keyId);
     return earlier.length
-      ? `${earlier.length} earlier password(s) created by this action (${earlier.map((p) => p.hint ?? p.keyId).join(', ')})`
+      ? `${earlier.length} earlier password(s) created by this rotation (${earlier.map((p) => p.hint ?? p.keyId).join(', ')})`
       : undefined;
   }
 
@@ -170,21 +213,29 @@ export class EntraApp {
     retry: 'safe' | 'once',
   ): Promise<unknown> {
     const url = `${this.#s.graphUrl}/v1.0/applications(appId='${encodeURIComponent(this.#s.appId)}')${suffix}`;
-    const headers = { authorization: `Bearer ${await this.#accessToken()}` };
-    const res = await call({
-      method,
-      url,
-      headers,
-      ...(json === undefined ? {} : { json }),
-      what,
-      retry,
-      explain: explainGraph,
-    });
-    return res.body;
+    const send = async () =>
+      call({
+        method,
+        url,
+        headers: { authorization: `Bearer ${await this.#accessToken()}` },
+        ...(json === undefined ? {} : { json }),
+        what,
+        retry,
+        explain: explainGraph,
+      });
+    try {
+      return (await send()).body;
+    } catch (err) {
+      // A 401 on a non-rotating call: the token went stale early (revoked, clock skew). Sign in again once.
+      if (retry === 'once' || !(err instanceof HttpError && err.status === 401)) throw err;
+      this.#token = undefined;
+      return (await send()).body;
+    }
   }
 
+  /** A token that is not expired and not within a minute of it; otherwise a new sign-in. */
   async #accessToken(): Promise<string> {
-    if (this.#token) return this.#token;
+    if (this.#token && now() < this.#token.expiresAt - TOKEN_MARGIN_MS) return this.#token.value;
     const a = this.#s.auth;
     let credential: Record<string, string>;
     if (a.kind === 'client-secret') credential = { client_secret: a.clientSecret };
@@ -210,7 +261,9 @@ export class EntraApp {
     if (!token)
       throw new ProviderError('Entra answered the token request without an access_token.');
     this.#deps.mask(token);
-    this.#token = token;
+    const lifetime = Number(field(body, 'expires_in'));
+    const expiresAt = now() + (Number.isFinite(lifetime) && lifetime > 0 ? lifetime : 300) * 1000;
+    this.#token = { value: token, expiresAt };
     return token;
   }
 

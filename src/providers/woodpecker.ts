@@ -111,7 +111,12 @@ export function createWoodpecker(s: WoodpeckerSettings, deps: ProviderDeps): Pro
       'safe',
     );
     const all = (res.body as { credentials?: unknown } | undefined)?.credentials;
-    return Array.isArray(all) ? all : [];
+    // Read as "none", a malformed answer would make the action create a second credential.
+    if (!Array.isArray(all))
+      throw new ProviderError(
+        'Woodpecker answered the credential listing without a credentials list.',
+      );
+    return all;
   }
 
   function pick(all: unknown[]): unknown {
@@ -130,7 +135,9 @@ export function createWoodpecker(s: WoodpeckerSettings, deps: ProviderDeps): Pro
         );
       }),
     );
-    return match !== undefined && field(match, 'secret_expires_at') === expiry ? match : undefined;
+    // Compared as instants: Woodpecker may write the same time differently (fractions, +00:00).
+    const listed = Date.parse(field(match, 'secret_expires_at') ?? '');
+    return match !== undefined && listed === Date.parse(expiry) ? match : undefined;
   }
 
   return {
@@ -169,10 +176,16 @@ export function createWoodpecker(s: WoodpeckerSettings, deps: ProviderDeps): Pro
       let saved: unknown;
       try {
         saved = await save(secret, expiresAt);
+        // A success answer that does not show the new expiry may not have saved anything: ask the listing.
+        if (
+          Date.parse(field(saved, 'secret_expires_at') ?? '') !== Date.parse(isoSeconds(expiresAt))
+        )
+          throw new ProviderError('Woodpecker answered the save without the new expiry.', true);
       } catch (err) {
-        // A 4xx means Woodpecker refused and saved nothing. Anything else: the listing tells, since it
-        // shows the expiry just sent when the save went through.
-        const refused = err instanceof HttpError && err.status !== undefined && err.status < 500;
+        // A 422 means Woodpecker refused and saved nothing (it validates first, so even a retry after a
+        // lost answer cannot hide a save). Any other failure may follow an attempt that saved and whose
+        // answer was lost: the listing tells, since it shows the expiry just sent when the save went through.
+        const refused = err instanceof HttpError && err.status === 422;
         saved = refused ? undefined : await findSaved(isoSeconds(expiresAt), err as Error);
         if (saved === undefined) {
           if (added) await entra!.removePassword(added.keyId);

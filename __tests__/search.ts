@@ -1,0 +1,628 @@
+// The invariant search: random schedules of faults on the provider and on GitHub, each run in process
+// through the same wiring as src/main.ts, against fresh loopback emulators, on a virtual clock (retries,
+// pacing, Retry-After and propagation cost no real time). After each run the world is checked:
+//   no lock-out, no loss, at most one rotating call, no leak, and the report matches the world.
+// Plain module (no vitest), so that scripts/fuzz.ts can run it under node as well as the tests.
+import fc from 'fast-check';
+import sodium from 'libsodium-wrappers';
+import { now, setClock, type Clock } from '../src/clock.js';
+import { createGitHub, type Budget } from '../src/github/client.js';
+import { SecretStore } from '../src/github/store.js';
+import { configureHttp } from '../src/http.js';
+import { parseInputs } from '../src/inputs/index.js';
+import { runPipeline, type Report } from '../src/pipeline.js';
+import { MARKER } from '../src/providers/entra.js';
+import { createProvider } from '../src/providers/index.js';
+import { setOutputs, summaryMarkdown } from '../src/summary.js';
+import { cspError } from './emulators/csp.ts';
+import { graphError } from './emulators/entra.ts';
+import type { Emulator, Fault } from './emulators/server.ts';
+import { woodpeckerError } from './emulators/woodpecker.ts';
+import {
+  APP_ID,
+  CSP_APP,
+  OLD_SECRET,
+  ORG,
+  REPO,
+  SECRET_NAME,
+  startWorld,
+  WHMCS_CREDENTIAL,
+  WOODPECKER_CREDENTIAL,
+  type ProviderName,
+  type World,
+} from './fixtures.ts';
+import { findLeaks, type Run } from './harness.ts';
+
+await sodium.ready;
+
+/** Per-attempt HTTP limit in the searched configuration: a hung request costs this much real time. */
+export const REQUEST_TIMEOUT_MS = 40;
+/** A run that takes longer than this in real time is a violation (the action would hang). */
+const RUN_LIMIT_MS = 15_000;
+/** This rotation's Entra password tag (input entra-password-tag). */
+const PASSWORD_TAG = 'fuzz-search';
+/** Virtual time at the start of every run. */
+const T0 = Date.parse('2026-11-23T03:00:00Z');
+
+export type Variant = 'csp-regenerate' | 'csp-overlap' | 'whmcs' | 'entra' | 'woodpecker';
+export const VARIANTS: readonly Variant[] = [
+  'csp-regenerate',
+  'csp-overlap',
+  'whmcs',
+  'entra',
+  'woodpecker',
+];
+
+const providerOf: Record<Variant, ProviderName> = {
+  'csp-regenerate': 'vmware-csp',
+  'csp-overlap': 'vmware-csp',
+  whmcs: 'whmcs',
+  entra: 'entra',
+  woodpecker: 'woodpecker',
+};
+
+/** A request class that faults can hit: which emulator, which method and path (and WHMCS action). */
+interface Route {
+  readonly name: string;
+  readonly on: 'github' | 'csp' | 'whmcs' | 'entra' | 'woodpecker';
+  readonly method: string;
+  readonly path: RegExp;
+  readonly bodyIncludes?: string;
+}
+
+const GITHUB_ROUTES: Route[] = [
+  { name: 'GitHub GET public-key', on: 'github', method: 'GET', path: /\/secrets\/public-key$/ },
+  { name: 'GitHub PUT secret', on: 'github', method: 'PUT', path: /\/secrets\/[^/]+$/ },
+  {
+    name: 'GitHub GET secret',
+    on: 'github',
+    method: 'GET',
+    path: /\/secrets\/(?!public-key$)[^/]+$/,
+  },
+];
+const CSP_ROUTES: Route[] = [
+  { name: 'CSP token', on: 'csp', method: 'POST', path: /\/auth\// },
+  { name: 'CSP GET app', on: 'csp', method: 'GET', path: /\/oauth-apps\/[^/]+$/ },
+  { name: 'CSP DELETE secret', on: 'csp', method: 'DELETE', path: /\/secret$/ },
+];
+const ENTRA_ROUTES: Route[] = [
+  { name: 'Entra token', on: 'entra', method: 'POST', path: /\/oauth2\/v2\.0\/token$/ },
+  { name: 'Graph GET app', on: 'entra', method: 'GET', path: /^\/v1\.0\/[^/]+$/ },
+  { name: 'Graph addPassword', on: 'entra', method: 'POST', path: /\/addPassword$/ },
+  { name: 'Graph removePassword', on: 'entra', method: 'POST', path: /\/removePassword$/ },
+];
+const whmcs = (action: string): Route => ({
+  name: `WHMCS ${action}`,
+  on: 'whmcs',
+  method: 'POST',
+  path: /^\/includes\/api\.php$/,
+  bodyIncludes: `action=${action}`,
+});
+
+export const ROUTES: Record<Variant, readonly Route[]> = {
+  'csp-regenerate': [
+    ...GITHUB_ROUTES,
+    ...CSP_ROUTES,
+    { name: 'CSP PUT secret', on: 'csp', method: 'PUT', path: /\/secret$/ },
+  ],
+  'csp-overlap': [
+    ...GITHUB_ROUTES,
+    ...CSP_ROUTES,
+    { name: 'CSP POST secret', on: 'csp', method: 'POST', path: /\/secret$/ },
+  ],
+  whmcs: [...GITHUB_ROUTES, whmcs('ListOAuthCredentials'), whmcs('UpdateOAuthCredential')],
+  entra: [...GITHUB_ROUTES, ...ENTRA_ROUTES],
+  woodpecker: [
+    ...GITHUB_ROUTES,
+    ...ENTRA_ROUTES,
+    { name: 'Woodpecker list', on: 'woodpecker', method: 'GET', path: /\/credentials$/ },
+    { name: 'Woodpecker PATCH', on: 'woodpecker', method: 'PATCH', path: /\/credentials\/\d+$/ },
+  ],
+};
+
+export const KINDS = [
+  'hang', // timeout before the effect
+  'hang-after', // timeout after the effect
+  'lost', // effect, then the connection drops: the answer is lost
+  'drop', // the connection drops before the effect
+  '5xx',
+  '5xx-after',
+  '3xx',
+  '401', // an expired or revoked token
+  '403', // GitHub: secondary rate limit with Retry-After; providers: forbidden
+  '429',
+  'slow',
+  'noop', // answers success and changes nothing
+  'stall', // answers normally, but only after `param` × 10 s of virtual time (tokens may expire meanwhile)
+] as const;
+export type Kind = (typeof KINDS)[number];
+
+export interface FaultSpec {
+  /** A route name from ROUTES[variant]. */
+  readonly route: string;
+  readonly kind: Kind;
+  /** How many matching requests it hits. */
+  readonly times: number;
+  /** How many matching requests it lets through first. */
+  readonly skip: number;
+  /** Retry-After seconds for 403/429, status variant for 5xx/3xx, delay for slow. */
+  readonly param: number;
+}
+
+export interface Schedule {
+  readonly variant: Variant;
+  readonly faults: readonly FaultSpec[];
+  /** Targets besides `repo octo/app`. */
+  readonly environment: boolean;
+  readonly dependabot: boolean;
+  readonly org: boolean;
+  readonly recoveryKey: boolean;
+  /** Entra's propagation delay for new passwords, virtual ms (the action waits up to 30 s). */
+  readonly propagationMs: number;
+  readonly storeTimeout: '1m' | '10m';
+  /** CSP overlap only: csp-retire-previous. */
+  readonly retirePrevious: boolean;
+  /** Entra and Woodpecker: the previous password was added by an earlier run of the action (its marker). */
+  readonly oldByAction: boolean;
+  /** Seeds Math.random for the run (backoff jitter), so that a schedule replays the same way. */
+  readonly random: number;
+}
+
+export function scheduleArb(variant: Variant, o: { recoveryKey?: boolean } = {}) {
+  const fault = fc.record({
+    route: fc.constantFrom(...ROUTES[variant].map((r) => r.name)),
+    kind: fc.constantFrom(...KINDS),
+    times: fc.integer({ min: 1, max: 3 }),
+    skip: fc.integer({ min: 0, max: 3 }),
+    param: fc.integer({ min: 0, max: 90 }),
+  });
+  return fc.record({
+    variant: fc.constant(variant),
+    faults: fc.array(fault, { maxLength: 5 }),
+    environment: fc.boolean(),
+    dependabot: fc.boolean(),
+    org: fc.boolean(),
+    recoveryKey:
+      o.recoveryKey === undefined
+        ? fc.oneof({ weight: 4, arbitrary: fc.constant(true) }, fc.constant(false))
+        : fc.constant(o.recoveryKey),
+    propagationMs: fc.constantFrom(0, 3_000, 45_000),
+    storeTimeout: fc.constantFrom('1m' as const, '10m' as const),
+    retirePrevious: fc.boolean(),
+    oldByAction: fc.boolean(),
+    random: fc.integer({ min: 1, max: 2 ** 31 - 1 }),
+  });
+}
+
+/** Virtual time: sleeping moves it on (never back) and resolves at once. */
+export class VirtualClock implements Clock {
+  #t: number;
+  constructor(start: number) {
+    this.#t = start;
+  }
+  readonly now = (): number => this.#t;
+  /** Time passing while nobody sleeps: a request that takes minutes. */
+  advance(ms: number): void {
+    this.#t += ms;
+  }
+  readonly sleep = async (ms: number): Promise<void> => {
+    const wake = this.#t + Math.max(0, ms);
+    await new Promise((resolve) => setImmediate(resolve));
+    if (wake > this.#t) this.#t = wake;
+  };
+}
+
+/**
+ * Bottleneck (inside Octokit's throttling and retry plugins) yields about a dozen times a request with
+ * setTimeout(0), which Node rounds up to 1 ms. During a run, zero-delay timeouts run on setImmediate
+ * instead: a schedule then costs a few milliseconds, not a hundred. Returns the undo.
+ */
+function fastZeroTimeouts(): () => void {
+  const realSet = globalThis.setTimeout;
+  const realClear = globalThis.clearTimeout;
+  const immediates = new WeakSet<object>();
+  globalThis.setTimeout = ((fn: (...a: unknown[]) => void, ms?: number, ...args: unknown[]) => {
+    if (ms !== undefined && ms > 0) return realSet(fn, ms, ...args);
+    const handle = setImmediate(fn, ...args);
+    immediates.add(handle);
+    return handle;
+  }) as typeof setTimeout;
+  globalThis.clearTimeout = ((handle?: object) => {
+    if (handle && immediates.has(handle)) clearImmediate(handle as NodeJS.Immediate);
+    else realClear(handle as NodeJS.Timeout);
+  }) as typeof clearTimeout;
+  return () => {
+    globalThis.setTimeout = realSet;
+    globalThis.clearTimeout = realClear;
+  };
+}
+
+/** mulberry32: a small seeded generator for Math.random during a run. */
+function seeded(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
+  };
+}
+
+function faultFor(route: Route, spec: FaultSpec, clock: VirtualClock): Fault {
+  const common = {
+    times: spec.times,
+    skip: spec.skip,
+    ...(route.bodyIncludes ? { bodyIncludes: route.bodyIncludes } : {}),
+  };
+  const status = (s: number): Fault => ({ ...common, status: s, body: errorBody(route, s) });
+  switch (spec.kind) {
+    case 'hang':
+      return { ...common, hang: true };
+    case 'hang-after':
+      return { ...common, hang: true, afterEffect: true };
+    case 'lost':
+      return { ...common, drop: true, afterEffect: true };
+    case 'drop':
+      return { ...common, drop: true };
+    case '5xx':
+      return status([500, 502, 503][spec.param % 3]!);
+    case '5xx-after':
+      return { ...status(502), afterEffect: true };
+    case '3xx':
+      // No Location: fetch hands GitHub's 3xx back as is, undici never follows.
+      return { ...common, status: [302, 307][spec.param % 2]!, body: '' };
+    case '401':
+      return status(401);
+    case '403':
+      return route.on === 'github'
+        ? {
+            ...common,
+            status: 403,
+            headers: { 'retry-after': String(spec.param) },
+            body: {
+              message:
+                'You have exceeded a secondary rate limit. Please wait a few minutes before you try again.',
+            },
+          }
+        : status(403);
+    case '429':
+      return { ...status(429), headers: { 'retry-after': String(spec.param) } };
+    case 'slow':
+      return { ...common, delayMs: 1 + (spec.param % 10) };
+    case 'stall':
+      return { ...common, onMatch: () => clock.advance(spec.param * 10_000) };
+    case 'noop':
+      if (route.on === 'github') return { ...common, status: 204 };
+      if (route.on === 'whmcs') return { ...common, status: 200, body: { result: 'success' } };
+      return { ...common, status: 200, body: {} };
+  }
+}
+
+function errorBody(route: Route, status: number): unknown {
+  switch (route.on) {
+    case 'github':
+      return { message: status === 401 ? 'Bad credentials' : 'Server Error' };
+    case 'csp':
+      return cspError(status);
+    case 'whmcs':
+      return status === 401
+        ? { result: 'error', message: 'Authentication Failed' }
+        : `<html><body>${status}</body></html>`;
+    case 'entra':
+      return graphError(
+        status,
+        status === 401 ? 'InvalidAuthenticationToken' : 'ServiceUnavailable',
+        status === 401 ? 'Lifetime validation failed, the token is expired.' : 'Try again.',
+      ).body;
+    case 'woodpecker':
+      return woodpeckerError(status);
+  }
+}
+
+export interface Outcome {
+  readonly violations: string[];
+  readonly report: Report;
+  readonly outputs: Record<string, string>;
+  readonly log: string[];
+}
+
+const SCOPES = {
+  repo: { line: `repo ${REPO}`, scope: `repo:${REPO}` },
+  environment: { line: `environment ${REPO} production`, scope: `env:${REPO}:production` },
+  dependabot: { line: `dependabot ${REPO}`, scope: `dependabot:${REPO}` },
+  org: { line: `org ${ORG} private`, scope: `org:${ORG}` },
+};
+
+/** Runs one schedule from a fresh world and returns every invariant it broke. */
+export async function runSchedule(
+  s: Schedule,
+  /** Test-only: changes the world or the log after the run, before the checks (checker self-tests). */
+  tamper?: (world: World, log: string[]) => void,
+): Promise<Outcome> {
+  const clock = new VirtualClock(T0);
+  const realRandom = Math.random;
+  Math.random = seeded(s.random);
+  const restoreTimeouts = fastZeroTimeouts();
+  setClock(clock);
+  const name = providerOf[s.variant];
+  const world = await startWorld(name, {
+    now: clock.now,
+    propagationDelayMs: s.propagationMs,
+    woodpeckerProcessingMs: 0,
+  });
+  try {
+    const scopes = [
+      SCOPES.repo,
+      ...(s.environment ? [SCOPES.environment] : []),
+      ...(s.dependabot ? [SCOPES.dependabot] : []),
+      ...(s.org ? [SCOPES.org] : []),
+    ];
+    // The previous run stored the current secret a day ago.
+    const dayAgo = new Date(T0 - 86_400_000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+    for (const t of scopes) world.github.seedSecret(t.scope, SECRET_NAME, OLD_SECRET, dayAgo);
+    if (world.entra && s.oldByAction)
+      world.entra.addApp(APP_ID, {
+        initialPasswords: [
+          // The form of a password this rotation (tag PASSWORD_TAG) added on an earlier run.
+          {
+            secretText: OLD_SECRET,
+            displayName: `${MARKER} [${PASSWORD_TAG}] ${dayAgo} run 4141-1`,
+          },
+        ],
+      });
+    const { publicKey, privateKey } = sodium.crypto_box_keypair();
+    const extra: Record<string, string> = {
+      targets: scopes.map((t) => t.line).join('\n'),
+      'store-timeout': s.storeTimeout,
+      ...(s.recoveryKey
+        ? { 'recovery-public-key': Buffer.from(publicKey).toString('base64') }
+        : {}),
+      'entra-password-tag': PASSWORD_TAG,
+      ...(s.variant === 'csp-regenerate' ? { 'csp-rotation': 'regenerate' } : {}),
+      ...(s.variant === 'csp-overlap'
+        ? { 'csp-rotation': 'overlap', 'csp-retire-previous': String(s.retirePrevious) }
+        : {}),
+    };
+    for (const spec of s.faults) {
+      const route = ROUTES[s.variant].find((r) => r.name === spec.route);
+      if (!route) throw new Error(`no route ${spec.route} for ${s.variant}`);
+      emulator(world, route.on).fault(route.method, route.path, faultFor(route, spec, clock));
+    }
+
+    const log: string[] = [];
+    const masks = new Set<string>();
+    let timer: NodeJS.Timeout | undefined;
+    const limit = new Promise<'hung'>((resolve) => {
+      timer = setTimeout(() => resolve('hung'), RUN_LIMIT_MS);
+    });
+    const result = await Promise.race([execute(world.inputs(extra), log, masks), limit]).finally(
+      () => clearTimeout(timer),
+    );
+    if (result === 'hung')
+      return {
+        violations: [`the run did not finish within ${RUN_LIMIT_MS / 1000} s of real time`],
+        report: { outcome: 'failed', rotated: false, targets: [] },
+        outputs: {},
+        log,
+      };
+    const report = result;
+    const outputs: Record<string, string> = {};
+    setOutputs(report, {
+      setOutput: (k: string, v: unknown) => void (outputs[k] = String(v)),
+      info: (m: string) => void log.push(m),
+    });
+    const summary = summaryMarkdown(name, report);
+    if (report.failure) log.push(`::error::${report.failure}`);
+    const open = (blob: string): string | undefined => {
+      try {
+        return sodium.to_string(
+          sodium.crypto_box_seal_open(
+            sodium.from_base64(blob, sodium.base64_variants.ORIGINAL),
+            publicKey,
+            privateKey,
+          ),
+        );
+      } catch {
+        return undefined;
+      }
+    };
+    tamper?.(world, log);
+    const violations = check(world, s, scopes, report, outputs, summary, log, masks, open);
+    return { violations, report, outputs, log };
+  } finally {
+    await world.close();
+    setClock();
+    restoreTimeouts();
+    Math.random = realRandom;
+  }
+}
+
+function emulator(world: World, on: Route['on']): Emulator {
+  const e = on === 'github' ? world.github : world[on];
+  if (!e) throw new Error(`no ${on} emulator in this world`);
+  return e;
+}
+
+/** src/main.ts's wiring, in process: inputs -> clients -> pipeline, and its catch-all report. */
+async function execute(
+  inputs: Record<string, string>,
+  log: string[],
+  masks: Set<string>,
+): Promise<Report> {
+  const deps = {
+    mask: (v: string) => void masks.add(v),
+    info: (m: string) => void log.push(m),
+    warn: (m: string) => void log.push(`::warning::${m}`),
+    idToken: () => Promise.reject(new Error('no OIDC in the search')),
+  };
+  try {
+    const parsed = parseInputs((n) => inputs[n] ?? '', { GITHUB_REPOSITORY: REPO });
+    const settings = { ...parsed, requestTimeoutMs: REQUEST_TIMEOUT_MS };
+    configureHttp({ timeoutMs: settings.requestTimeoutMs });
+    const budget: Budget = { deadline: now() };
+    const gh = createGitHub({
+      token: settings.github.token,
+      apiUrl: settings.github.apiUrl,
+      timeoutMs: settings.requestTimeoutMs,
+      budget,
+      warn: deps.warn,
+    });
+    return await runPipeline(settings, {
+      provider: createProvider(settings.provider, deps),
+      destination: new SecretStore(gh),
+      budget,
+      ...deps,
+    });
+  } catch (err) {
+    return {
+      outcome: 'failed',
+      rotated: false,
+      targets: [],
+      failure: err instanceof Error ? err.message : String(err),
+      nextStep: 'Nothing was changed at the provider unless the message says otherwise.',
+    };
+  }
+}
+
+/** The invariants, against the emulators' state. Each violation is one readable line. */
+function check(
+  world: World,
+  s: Schedule,
+  scopes: readonly { line: string; scope: string }[],
+  report: Report,
+  outputs: Record<string, string>,
+  summary: string,
+  log: string[],
+  masks: Set<string>,
+  open: (blob: string) => string | undefined,
+): string[] {
+  const v: string[] = [];
+  const works = worksAt(world);
+
+  // At most one rotating call took effect.
+  const rotations = rotationCount(world);
+  if (rotations > 1) v.push(`${rotations} rotating calls took effect`);
+
+  const held = scopes.map((t) => ({
+    ...t,
+    value: world.github.secret(t.scope, SECRET_NAME)?.value,
+  }));
+  const listed = JSON.parse(outputs['targets'] ?? '[]') as { target: string; status: string }[];
+  const statusOf = (line: string): string | undefined =>
+    listed.find((e) => e.target === line)?.status;
+  const recovered = outputs['recovery'] ? open(outputs['recovery']) : undefined;
+  if (outputs['recovery'] && recovered === undefined)
+    v.push('output recovery does not open with the recovery key');
+  const recoveryWorks = recovered !== undefined && works(recovered);
+  // The provider changed the secret but the action never saw the new one (the answer was lost):
+  // nothing can store it, and the report must say the run failed.
+  const learned = (x: string): boolean => masks.has(x);
+  const unknowable = providerSecrets(world).some((x) => x !== OLD_SECRET && !learned(x));
+  const failedLoudly = report.failure !== undefined && outputs['rotated'] !== 'true';
+
+  // No lock-out: every target holds the previous secret, still working, or a working secret.
+  for (const t of held) {
+    if (t.value !== undefined && works(t.value)) continue;
+    const covered =
+      statusOf(t.line) === 'failed' && failedLoudly && (s.recoveryKey ? recoveryWorks : true);
+    if (covered || (unknowable && failedLoudly)) continue;
+    v.push(
+      `lock-out: ${t.line} holds ${t.value === OLD_SECRET ? 'the previous secret' : t.value === undefined ? 'nothing' : 'a secret'} that does not work (status ${statusOf(t.line) ?? 'not listed'})`,
+    );
+  }
+  // Entra: the previous password goes only once the new one obtains a token (propagated), or clients
+  // that switch to the new one are locked out meanwhile.
+  if (world.entra && !works(OLD_SECRET))
+    for (const t of held)
+      if (t.value !== undefined && works(t.value) && !world.entra.secretWorks(APP_ID, t.value))
+        v.push(
+          `lock-out: the previous password was removed before ${t.line}'s secret obtained a token`,
+        );
+  if (world.woodpecker) {
+    const c = world.woodpecker.credential(WOODPECKER_CREDENTIAL);
+    if (!c || !works(c.secret)) v.push('lock-out: Woodpecker holds a secret that no longer works');
+  }
+
+  // No loss: when the previous secret is dead, the new one is in every target or in the recovery blob.
+  if (!works(OLD_SECRET)) {
+    const everywhere = held.every((t) => t.value !== undefined && works(t.value));
+    if (!everywhere && !recoveryWorks) {
+      if (!s.recoveryKey || unknowable) {
+        if (!failedLoudly) v.push('loss: the previous secret is dead and the run did not fail');
+      } else v.push('loss: the previous secret is dead and the new one is nowhere');
+    }
+  }
+
+  // The report matches the world.
+  for (const t of held) {
+    const status = statusOf(t.line);
+    if (status === undefined) {
+      if (t.value !== OLD_SECRET)
+        v.push(`report: ${t.line} changed but is missing from output targets`);
+      continue;
+    }
+    const holdsNew = t.value !== undefined && t.value !== OLD_SECRET && works(t.value);
+    if (status === 'written' && !holdsNew)
+      v.push(`report: ${t.line} is 'written' but does not hold a working new secret`);
+    if (status === 'skipped' && t.value !== OLD_SECRET)
+      v.push(`report: ${t.line} is 'skipped' but its value changed`);
+  }
+  if (outputs['rotated'] === 'true' && held.some((t) => statusOf(t.line) !== 'written'))
+    v.push('report: rotated=true but not every target is written');
+  if (report.undone && held.some((t) => t.value !== undefined && t.value !== OLD_SECRET))
+    v.push('report: says the rotation was undone but a target holds a new value');
+
+  // No leak.
+  const run: Run = {
+    code: 0,
+    stdout: log.join('\n'),
+    stderr: '',
+    outputs,
+    summary,
+    errors: [],
+    warnings: [],
+    masks: [],
+    ms: 0,
+  };
+  const secrets = [...new Set([...world.secrets(), ...masks])].filter((x) => x.length >= 6);
+  v.push(...findLeaks(run, secrets).map((l) => `leak: ${l}`));
+  return v;
+}
+
+/** Whether a secret obtains a token at the provider (or will, once an Entra password propagates). */
+function worksAt(world: World): (secret: string) => boolean {
+  if (world.csp) return (x) => world.csp!.validSecrets(CSP_APP).includes(x);
+  if (world.whmcs) return (x) => world.whmcs!.credential(WHMCS_CREDENTIAL).clientSecret === x;
+  const entra = world.entra!;
+  return (x) =>
+    entra
+      .passwords(APP_ID)
+      .some((p) => p.secretText === x && Date.parse(p.endDateTime) > entra.now());
+}
+
+/** Secrets the provider knows of now (current and in-window ones; every Entra password). */
+function providerSecrets(world: World): string[] {
+  if (world.csp) return world.csp.validSecrets(CSP_APP);
+  if (world.whmcs) return [world.whmcs.credential(WHMCS_CREDENTIAL).clientSecret];
+  return world.entra!.passwords(APP_ID).map((p) => p.secretText);
+}
+
+function rotationCount(world: World): number {
+  if (world.csp) return world.csp.rotations(CSP_APP);
+  if (world.whmcs) return world.whmcs.rotations(WHMCS_CREDENTIAL);
+  const entra = world.entra!;
+  return [...entra.passwords(APP_ID), ...entra.removedPasswords(APP_ID)].filter(
+    (p) => p.secretText !== OLD_SECRET,
+  ).length;
+}
+
+/** The property: a schedule breaks no invariant. Throws with the violations and the log. */
+export async function holds(s: Schedule): Promise<void> {
+  const o = await runSchedule(s);
+  if (o.violations.length > 0) {
+    throw new Error(
+      `${o.violations.join('\n')}\n--- outputs ${JSON.stringify(o.outputs)}\n--- log\n${o.log.join('\n')}`,
+    );
+  }
+}
