@@ -26,6 +26,8 @@ export interface RunOptions {
   readonly env?: Record<string, string>;
   /** Kill the process after this long (a test of bounded time fails rather than hangs). */
   readonly killAfterMs?: number;
+  /** Arguments for node before the script, e.g. V8 tracing flags. */
+  readonly nodeArgs?: readonly string[];
 }
 
 /** The runner's name for input `foo-bar`: `INPUT_FOO-BAR`. */
@@ -55,7 +57,10 @@ export async function runAction(
     ...inputEnv(inputs),
   };
   const started = Date.now();
-  const child = spawn(process.execPath, [DIST], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), DIST], {
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
