@@ -8,5 +8,8 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 30_000,
     pool: 'forks',
+    // Most of the suite waits on loopback servers and child processes, not the CPU: run more test
+    // files at once than there are cores.
+    maxWorkers: 8,
   },
 });

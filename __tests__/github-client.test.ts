@@ -1,6 +1,7 @@
 // The GitHub client's scheduling: Octokit's retry and throttling plugins queue every request through
 // Bottleneck. Its zero-length turns must not cost timer turns, and its pacing of writes must stay.
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { now, setClock } from '../src/clock.ts';
 import { createGitHub } from '../src/github/client.ts';
 import { fastTurns } from '../src/github/scheduler.ts';
 import { SecretStore } from '../src/github/store.ts';
@@ -15,12 +16,12 @@ beforeAll(async () => {
 });
 afterAll(() => github.close());
 
-const client = () =>
+const client = (emulator = github) =>
   createGitHub({
-    token: github.token,
-    apiUrl: github.url,
+    token: emulator.token,
+    apiUrl: emulator.url,
     timeoutMs: 5_000,
-    budget: { deadline: Date.now() + 60_000 },
+    budget: { deadline: now() + 60_000 },
     warn: () => undefined,
   });
 
@@ -44,16 +45,44 @@ describe('GitHub client scheduling', () => {
   });
 
   it('still paces writes one second apart, as GitHub asks', async () => {
-    const store = new SecretStore(client());
-    const target = { kind: 'repo', repo: REPO, line: `repo ${REPO}` } as const;
-    const before = github.requests.length;
-    await Promise.all([
-      store.store(target, 'FIRST_SECRET', 'first-value-0123'),
-      store.store(target, 'SECOND_SECRET', 'second-value-0123'),
-    ]);
-    const puts = github.requests.slice(before).filter((r) => r.method === 'PUT');
-    expect(puts).toHaveLength(2);
-    // Logged when answered: the second starts at least 1000 ms after the first started.
-    expect(puts[1]!.at - puts[0]!.at).toBeGreaterThanOrEqual(950);
+    // On a virtual clock whose sleeps the test releases: real time under a loaded machine cannot
+    // make the second write look early or late, and the wait asked for is exact.
+    let t = 1_700_000_000_000;
+    const sleeps: number[] = [];
+    let release: (() => void) | undefined;
+    setClock({
+      now: () => t,
+      sleep: (ms) =>
+        new Promise<void>((resolve) => {
+          sleeps.push(ms);
+          release = () => {
+            t += ms;
+            resolve();
+          };
+        }),
+    });
+    const paced = await startGitHub({ now: () => t });
+    try {
+      paced.addRepo(REPO);
+      const store = new SecretStore(client(paced));
+      const target = { kind: 'repo', repo: REPO, line: `repo ${REPO}` } as const;
+      const both = Promise.all([
+        store.store(target, 'FIRST_SECRET', 'first-value-0123'),
+        store.store(target, 'SECOND_SECRET', 'second-value-0123'),
+      ]);
+      const puts = () => paced.requests.filter((r) => r.method === 'PUT');
+      // The first write is sent and read back; the second waits on the clock, not sent yet.
+      await vi.waitFor(() => expect(paced.calls('GET', /FIRST_SECRET$/)).toHaveLength(1));
+      expect(sleeps).toEqual([1000]);
+      expect(puts()).toHaveLength(1);
+      release!();
+      await both;
+      expect(sleeps).toEqual([1000]);
+      expect(puts()).toHaveLength(2);
+      expect(puts()[1]!.at - puts()[0]!.at).toBe(1000);
+    } finally {
+      setClock();
+      await paced.close();
+    }
   });
 });
