@@ -100,6 +100,9 @@ describe('rotating calls', () => {
 
 describe('bounded answers', () => {
   const big = { pad: 'x'.repeat(MAX_BODY_BYTES) };
+  // Several MiB on a loaded machine: a generous timeout, so only the cap can end the call.
+  beforeAll(() => configureHttp({ timeoutMs: 20_000, attempts: 4 }));
+  afterAll(() => configureHttp({ timeoutMs: 300, attempts: 4 }));
   it('a safe call above the cap fails clearly, once, without a retry', async () => {
     server.fault('GET', '/ok', { status: 200, body: big });
     const err = (await get().catch((e: unknown) => e)) as HttpError;

@@ -5,23 +5,11 @@ import { createGitHub, type Budget } from './github/client.js';
 import { SecretStore } from './github/store.js';
 import { configureHttp } from './http.js';
 import { InputError } from './inputs/fields.js';
-import { parseInputs } from './inputs/index.js';
+import { CREDENTIAL_INPUTS, parseInputs } from './inputs/index.js';
 import { runPipeline, type Report } from './pipeline.js';
 import { createProvider } from './providers/index.js';
 import { setOutputs, summaryMarkdown, writeSummary } from './summary.js';
 import { log, mask } from './untrusted.js';
-
-/** Inputs that carry credentials: masked before anything else happens. */
-export const SECRET_INPUTS = [
-  'github-token',
-  'csp-api-token',
-  'csp-client-secret',
-  'whmcs-secret',
-  'whmcs-access-key',
-  'entra-auth-client-secret',
-  'woodpecker-api-key',
-  'woodpecker-client-secret',
-] as const;
 
 export async function run(): Promise<void> {
   // Set only once the inputs are valid: the summary never echoes an invalid input.
@@ -30,7 +18,8 @@ export async function run(): Promise<void> {
   // The log names the invalid input and its value (made loggable); the summary only says which kind.
   let logFailure: string | undefined;
   try {
-    for (const name of SECRET_INPUTS) mask(core.getInput(name));
+    // Credentials are masked (and redacted from provider text) before anything else happens.
+    for (const name of CREDENTIAL_INPUTS) mask(core.getInput(name));
     const settings = parseInputs((name) => core.getInput(name), process.env);
     provider = settings.provider.name;
     configureHttp({ timeoutMs: settings.requestTimeoutMs });
