@@ -30747,7 +30747,7 @@ module.exports = {
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var node_v8__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8877);
 /* harmony import */ var node_v8__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_v8__WEBPACK_IMPORTED_MODULE_0__);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(6284);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(1005);
 
 
 // WebAssembly (undici's HTTP parser, libsodium) runs in V8's baseline tier until it is hot, then V8
@@ -30764,7 +30764,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 6284:
+/***/ 1005:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -30772,8 +30772,6 @@ __webpack_async_result__();
 __nccwpck_require__.d(__webpack_exports__, {
   e: () => (/* binding */ run)
 });
-
-// UNUSED EXPORTS: SECRET_INPUTS
 
 // NAMESPACE OBJECT: ./node_modules/@actions/core/lib/platform.js
 var platform_namespaceObject = {};
@@ -39998,9 +39996,61 @@ function field(body, name) {
     return typeof v === 'string' || typeof v === 'number' ? String(v) : undefined;
 }
 
-;// CONCATENATED MODULE: ./src/inputs/csp.ts
-// Inputs of provider `vmware-csp`.
+// EXTERNAL MODULE: external "node:crypto"
+var external_node_crypto_ = __nccwpck_require__(7598);
+;// CONCATENATED MODULE: ./src/providers/types.ts
+/** Thrown by providers with a message that is safe to show and says what to do. */
+class ProviderError extends Error {
+    name = 'ProviderError';
+    /** True when the rotating call may have happened but its outcome is unknown. */
+    outcomeUnknown;
+    constructor(message, outcomeUnknown = false) {
+        super(message);
+        this.outcomeUnknown = outcomeUnknown;
+    }
+}
 
+;// CONCATENATED MODULE: ./src/providers/csp.ts
+// VMware Cloud Services Platform: organization OAuth app secrets.
+
+
+
+
+
+/** Every input this provider reads. */
+const inputs = {
+    'csp-url': {
+        description: 'vmware-csp: CSP base URL.',
+        default: 'https://console.cloud.vmware.com',
+    },
+    'csp-api-token': {
+        description: 'vmware-csp: an API token (exchanged for an access token). Or use csp-client-id + csp-client-secret.',
+        credential: true,
+    },
+    'csp-client-id': {
+        description: 'vmware-csp: client id of an OAuth app with a role in the organization (an app may rotate itself).',
+    },
+    'csp-client-secret': {
+        description: 'vmware-csp: client secret that goes with csp-client-id.',
+        credential: true,
+    },
+    'csp-org-id': { description: 'vmware-csp: the organization id.' },
+    'csp-oauth-app-id': {
+        description: 'vmware-csp: the OAuth app (client) id whose secret rotates.',
+    },
+    'csp-rotation': {
+        description: 'vmware-csp: regenerate (CSP issues a secret; the old one dies at once) or overlap (the action generates one; the old one stays valid for csp-overlap-seconds).',
+        default: 'regenerate',
+    },
+    'csp-overlap-seconds': {
+        description: 'vmware-csp overlap: how long the previous secret stays valid.',
+        default: '172800',
+    },
+    'csp-retire-previous': {
+        description: 'vmware-csp overlap: delete the previous secret once every target is written and verified.',
+        default: 'false',
+    },
+};
 function parseCsp(read) {
     const token = optional(read, 'csp-api-token');
     const clientId = optional(read, 'csp-client-id');
@@ -40032,442 +40082,6 @@ function parseCsp(read) {
         retirePrevious,
     };
 }
-
-;// CONCATENATED MODULE: ./src/inputs/entra.ts
-// Inputs of provider `entra` (also used by `woodpecker` to mint its secret).
-
-const TAG = /^[A-Za-z0-9._:/@ -]{1,100}$/;
-function parseEntra(read, ctx) {
-    const kind = oneOf(read, 'entra-auth', ['oidc', 'client-secret'], 'oidc');
-    const clientId = pathId(read, 'entra-auth-client-id', 'the managing application (client) id, a GUID', GUID);
-    const secret = optional(read, 'entra-auth-client-secret');
-    let auth;
-    if (kind === 'client-secret') {
-        auth = {
-            kind,
-            clientId,
-            clientSecret: required(read, 'entra-auth-client-secret', "the managing app's client secret when 'entra-auth' is client-secret"),
-        };
-    }
-    else {
-        if (secret !== undefined)
-            throw new InputError(`Input 'entra-auth-client-secret' is set but 'entra-auth' is oidc; set entra-auth: client-secret or remove the secret.`);
-        auth = { kind, clientId };
-    }
-    return {
-        name: 'entra',
-        tenantId: pathId(read, 'entra-tenant-id', 'the directory (tenant) id, a GUID or a domain', /^[A-Za-z0-9.-]{1,128}$/),
-        appId: pathId(read, 'entra-application-id', 'the application (client) id, a GUID', GUID),
-        auth,
-        lifetimeDays: integer(read, 'entra-secret-lifetime-days', 1, 3650, 180),
-        removePrevious: bool(read, 'entra-remove-previous', true),
-        loginUrl: url(read, 'entra-login-url', 'https://login.microsoftonline.com'),
-        graphUrl: url(read, 'entra-graph-url', 'https://graph.microsoft.com'),
-        propagationTimeoutMs: duration(read, 'entra-propagation-timeout', MAX_MS.propagationTimeout, 120_000),
-        passwordTag: passwordTag(read, ctx),
-    };
-}
-function passwordTag(read, ctx) {
-    const v = optional(read, 'entra-password-tag');
-    if (v === undefined)
-        return ctx.defaultTag;
-    if (!TAG.test(v))
-        throw new InputError(`Input 'entra-password-tag' is '${v}'; expected up to 100 letters, digits, spaces and . _ : / @ -.`);
-    return v;
-}
-
-;// CONCATENATED MODULE: ./src/inputs/whmcs.ts
-// Inputs of provider `whmcs`.
-
-const GRANTS = ['authorization_code', 'single_sign_on'];
-function parseWhmcs(read) {
-    const credentialId = integer(read, 'whmcs-credential-id', 1, 2_147_483_647);
-    const clientIdentifier = optional(read, 'whmcs-client-identifier');
-    if ((credentialId === undefined) === (clientIdentifier === undefined)) {
-        throw new InputError(`Input 'whmcs-credential-id' or 'whmcs-client-identifier' is required (exactly one of them): the OAuth credential to rotate.`);
-    }
-    const grantType = optional(read, 'whmcs-grant-type');
-    if (grantType !== undefined && !GRANTS.includes(grantType)) {
-        throw new InputError(`Input 'whmcs-grant-type' is '${grantType}'; expected authorization_code or single_sign_on.`);
-    }
-    const serviceId = integer(read, 'whmcs-service-id', 1, 2_147_483_647);
-    if (grantType === 'single_sign_on' && serviceId === undefined) {
-        throw new InputError(`Input 'whmcs-service-id' is required when 'whmcs-grant-type' is single_sign_on.`);
-    }
-    const scope = optional(read, 'whmcs-scope');
-    if (scope !== undefined && !/^[A-Za-z0-9_:.-]+( [A-Za-z0-9_:.-]+)*$/.test(scope)) {
-        throw new InputError(`Input 'whmcs-scope' is '${scope}'; expected scope names separated by single spaces, such as 'clientarea:sso clientarea:billing_info'.`);
-    }
-    const logo = optional(read, 'whmcs-logo-uri');
-    const redirects = optional(read, 'whmcs-redirect-uris')
-        ?.split(/\r?\n/)
-        .map((l) => l.trim())
-        .filter((l) => l !== '');
-    const updates = {};
-    const name = optional(read, 'whmcs-name');
-    const description = optional(read, 'whmcs-description');
-    if (name !== undefined)
-        updates.name = name;
-    if (description !== undefined)
-        updates.description = description;
-    if (grantType !== undefined)
-        updates.grantType = grantType;
-    if (scope !== undefined)
-        updates.scope = scope;
-    if (serviceId !== undefined)
-        updates.serviceId = serviceId;
-    if (logo !== undefined)
-        updates.logoUri = checkUrl('whmcs-logo-uri', logo);
-    if (redirects !== undefined)
-        updates.redirectUris = redirects.map((r) => absolute('whmcs-redirect-uris', r));
-    return {
-        name: 'whmcs',
-        url: url(read, 'whmcs-url'),
-        identifier: required(read, 'whmcs-identifier', 'the API credential identifier'),
-        secret: required(read, 'whmcs-secret', 'the API credential secret'),
-        accessKey: optional(read, 'whmcs-access-key'),
-        credentialId,
-        clientIdentifier,
-        updates,
-    };
-}
-/** Redirect URIs may be custom schemes (apps) or http on localhost, so only absoluteness is checked. */
-function absolute(name, v) {
-    try {
-        new URL(v);
-        return v;
-    }
-    catch {
-        throw new InputError(`Input '${name}' has '${v}', which is not an absolute URI; expected one URI a line.`);
-    }
-}
-
-;// CONCATENATED MODULE: ./src/inputs/woodpecker.ts
-// Inputs of provider `woodpecker`.
-
-
-function parseWoodpecker(read, ctx) {
-    const secret = optional(read, 'woodpecker-client-secret');
-    const expiresAt = isoDate(read, 'woodpecker-secret-expires-at');
-    const credentialId = integer(read, 'woodpecker-credential-id', 1, Number.MAX_SAFE_INTEGER);
-    let source;
-    if (secret !== undefined) {
-        if (expiresAt === undefined) {
-            throw new InputError(`Input 'woodpecker-secret-expires-at' is required with 'woodpecker-client-secret' (Woodpecker takes both together), e.g. 2027-11-28T23:59:59Z.`);
-        }
-        const tenantId = optional(read, 'entra-tenant-id');
-        const clientId = optional(read, 'entra-application-id');
-        if (credentialId === undefined && (tenantId === undefined || clientId === undefined)) {
-            throw new InputError(`Input 'entra-tenant-id' and 'entra-application-id' are required without 'woodpecker-credential-id': they find or create the credential.`);
-        }
-        if (clientId !== undefined)
-            pathId(read, 'entra-application-id', 'the application (client) id, a GUID', GUID);
-        source = {
-            kind: 'given',
-            secret,
-            expiresAt,
-            tenantId,
-            clientId,
-            propagationTimeoutMs: duration(read, 'entra-propagation-timeout', MAX_MS.propagationTimeout, 120_000),
-        };
-    }
-    else {
-        if (expiresAt !== undefined)
-            throw new InputError(`Input 'woodpecker-secret-expires-at' goes only with 'woodpecker-client-secret'; without it the secret is minted in Entra.`);
-        source = { kind: 'entra', entra: parseEntra(read, ctx) };
-    }
-    return {
-        name: 'woodpecker',
-        url: url(read, 'woodpecker-url', 'https://api.woodpecker.co/rest'),
-        apiKey: required(read, 'woodpecker-api-key', 'a Woodpecker API key'),
-        credentialId,
-        credentialName: optional(read, 'woodpecker-credential-name'),
-        source,
-    };
-}
-
-;// CONCATENATED MODULE: ./src/inputs/index.ts
-// Raw inputs -> typed, validated settings. Pure: no I/O, nothing logged; every bad value throws an
-// InputError naming the input, before any request is made.
-
-
-
-
-
-
-
-const parsers = {
-    'vmware-csp': parseCsp,
-    whmcs: parseWhmcs,
-    entra: parseEntra,
-    woodpecker: parseWoodpecker,
-};
-const PROVIDERS = Object.keys(parsers);
-/** `env` supplies the runner's defaults (GITHUB_REPOSITORY, GITHUB_API_URL). */
-function parseInputs(read, env) {
-    const name = required(read, 'provider', `one of ${PROVIDERS.join(', ')}`);
-    if (!Object.hasOwn(parsers, name)) {
-        throw new InputError(`Input 'provider' is '${name}'; expected one of: ${PROVIDERS.join(', ')}.`);
-    }
-    const repository = env['GITHUB_REPOSITORY'];
-    // The default identity of this rotation's Entra passwords (see EntraSettings.passwordTag).
-    const defaultTag = `${name} ${repository ?? 'local'} ${optional(read, 'secret-name') ?? ''}`
-        .replace(/[^A-Za-z0-9._:/@ -]/g, '_')
-        .slice(0, 100);
-    const provider = parsers[name](read, { defaultTag });
-    const targetText = optional(read, 'targets') ?? (repository ? `repo ${repository}` : undefined);
-    if (targetText === undefined)
-        throw new InputError(`Input 'targets' is required outside GitHub Actions (GITHUB_REPOSITORY is not set), e.g. 'repo OWNER/NAME'.`);
-    const secret = secretName('secret-name', required(read, 'secret-name', 'the GitHub secret that receives the new client secret'));
-    const clientIdSecret = optional(read, 'client-id-secret-name');
-    if (clientIdSecret !== undefined) {
-        secretName('client-id-secret-name', clientIdSecret);
-        if (clientIdSecret.toUpperCase() === secret.toUpperCase()) {
-            throw new InputError(`Input 'client-id-secret-name' is '${clientIdSecret}', the same as 'secret-name'; GitHub names are case-insensitive, pick another.`);
-        }
-    }
-    return {
-        provider,
-        github: {
-            token: required(read, 'github-token', 'a fine-grained PAT or GitHub App token with "Secrets: write" (the job\'s GITHUB_TOKEN cannot write secrets)'),
-            apiUrl: url(read, 'github-api-url', env['GITHUB_API_URL'] || 'https://api.github.com'),
-            secretName: secret,
-            clientIdSecretName: clientIdSecret,
-            targets: parseTargets(targetText),
-        },
-        dryRun: bool(read, 'dry-run', false),
-        recoveryKey: recoveryKey(optional(read, 'recovery-public-key')),
-        skipIfRotatedWithinMs: duration(read, 'skip-if-rotated-within', MAX_MS.skipIfRotatedWithin),
-        requestTimeoutMs: duration(read, 'request-timeout', MAX_MS.requestTimeout, 30_000),
-        storeTimeoutMs: duration(read, 'store-timeout', MAX_MS.storeTimeout, 600_000),
-    };
-}
-function recoveryKey(v) {
-    if (v === undefined)
-        return undefined;
-    const ok = /^[A-Za-z0-9+/]{43}=$/.test(v);
-    const bytes = ok ? Buffer.from(v, 'base64') : undefined;
-    if (!bytes || bytes.length !== 32) {
-        throw new InputError(`Input 'recovery-public-key' is not a 32-byte X25519 public key in standard base64 (44 characters ending in '='); see the README for how to make one.`);
-    }
-    return new Uint8Array(bytes);
-}
-
-;// CONCATENATED MODULE: ./src/pipeline.ts
-// The rotation pipeline: preflight -> rotate once -> store and verify everywhere -> retire the
-// previous secret, or, when storing fails, keep everything that still works and hand the new secret
-// to the operator sealed to their recovery key.
-
-
-const PREFLIGHT_BUDGET_MS = 15_000;
-async function runPipeline(s, d) {
-    const { targets, secretName, clientIdSecretName } = s.github;
-    const plan = (status) => targets.flatMap((t) => names(secretName, clientIdSecretName).map((secret) => ({ target: t.line, secret, status })));
-    // 2. Preflight: nothing changes here, and any failure stops the run.
-    d.budget.deadline = clock_now() + PREFLIGHT_BUDGET_MS;
-    d.info(`Preflight: authenticating to ${s.provider.name} and fetching the public key of ${targets.length} target(s).`);
-    // Everything the steps after the rotation need is proven here: the destination seals a probe to
-    // every target's key, and the recovery key gets one too (libsodium loads beside the requests).
-    const [credentialResult, keysResult, recoveryResult] = await Promise.allSettled([
-        d.provider.preflight(),
-        d.destination.preflight(targets, names(secretName, clientIdSecretName)),
-        s.recoveryKey
-            ? usable(s.recoveryKey, "Input 'recovery-public-key'")
-            : // Only starts the load early; the target keys' probes report a failure to load.
-                loadSodium().then(() => undefined, () => undefined),
-    ]);
-    if (credentialResult.status === 'rejected')
-        throw credentialResult.reason;
-    if (keysResult.status === 'rejected')
-        throw keysResult.reason;
-    if (recoveryResult.status === 'rejected')
-        throw recoveryResult.reason;
-    const credential = credentialResult.value;
-    d.info(`Found ${credential.description}.`);
-    if (clientIdSecretName && !credential.clientId) {
-        throw new Error(`Input 'client-id-secret-name' is set but ${s.provider.name} did not report a client id for this credential.`);
-    }
-    if (s.skipIfRotatedWithinMs !== undefined) {
-        const first = targets[0];
-        const updated = await d.destination.updatedAt(first, secretName);
-        if (updated && clock_now() - updated.getTime() < s.skipIfRotatedWithinMs) {
-            d.info(`Secret ${secretName} in ${first.line} was updated at ${updated.toISOString()}, within skip-if-rotated-within: nothing to do.`);
-            return { outcome: 'skipped', rotated: false, credential, targets: plan('skipped') };
-        }
-    }
-    if (s.dryRun) {
-        d.info('Dry run: inputs, provider authentication and every public key check out. Nothing was changed.');
-        return { outcome: 'dry-run', rotated: false, credential, targets: plan('skipped') };
-    }
-    if (credential.oldSecretDiesOnRotate && !s.recoveryKey) {
-        d.warn(`${s.provider.name} kills the old secret at once. Without recovery-public-key, a failure to store the new secret leaves it nowhere; set recovery-public-key.`);
-    }
-    // 3-4. Rotate once. From here on the new secret exists only in this process until it is stored.
-    d.budget.deadline = clock_now() + s.storeTimeoutMs;
-    let rotation;
-    try {
-        rotation = await d.provider.rotate();
-    }
-    catch (err) {
-        const unknown = err.outcomeUnknown === true;
-        return {
-            outcome: 'failed',
-            rotated: false,
-            credential,
-            targets: plan('skipped'),
-            failure: err.message,
-            nextStep: unknown
-                ? 'The rotating call may have taken effect (see the message): check the credential at the provider before re-running the workflow.'
-                : 'No target was written. The message says what happened at the provider; fix the cause and re-run the workflow.',
-        };
-    }
-    d.mask(rotation.secret);
-    d.mask(Buffer.from(rotation.secret).toString('base64'));
-    const { secret: newSecret, ...rotationInfo } = rotation;
-    const stored = { results: undefined };
-    try {
-        return await afterRotation(s, d, credential, rotation, stored);
-    }
-    catch (err) {
-        // Nothing may escape once the secret exists: report every target and hand the secret over.
-        const message = err.message;
-        const recovery = s.recoveryKey
-            ? await seal(newSecret, s.recoveryKey).catch(() => undefined)
-            : undefined;
-        const results = stored.results ??
-            plan('failed').map((r) => ({ ...r, error: 'not written: the run stopped before storing' }));
-        const held = results.filter((r) => r.status === 'written').map((r) => r.target);
-        const where = recovery
-            ? 'The new secret is in output `recovery`, sealed to recovery-public-key.'
-            : s.recoveryKey
-                ? 'Sealing the new secret to recovery-public-key failed too.'
-                : 'No recovery-public-key was given.';
-        return {
-            outcome: 'failed',
-            rotated: false,
-            credential,
-            rotation: rotationInfo,
-            targets: results,
-            ...(recovery ? { recovery } : {}),
-            failure: `The rotation of ${credential.description} happened, but the run then failed: ${message} ${credential.oldSecretDiesOnRotate
-                ? 'The old secret no longer works.'
-                : 'The previous secret was kept and still works.'} ${held.length ? `Targets holding the new secret: ${held.join(', ')}.` : 'No target holds the new secret.'} ${where}`,
-            nextStep: 'Store the new secret by hand where it is missing (from output `recovery` or a target that holds it), or re-run the workflow to rotate again.',
-        };
-    }
-}
-/** Steps 5-7, after the one rotating call. Throws only on a bug or an unexpected fault; runPipeline reports it. */
-async function afterRotation(s, d, credential, rotation, stored) {
-    const { targets, secretName, clientIdSecretName } = s.github;
-    const { secret: newSecret, ...rotationInfo } = rotation;
-    d.info(`Rotated ${credential.description}; storing the new secret in ${targets.length} target(s).`);
-    // 5. Store and verify everywhere; one failure does not stop the others.
-    const clientId = rotation.clientId ?? credential.clientId;
-    const writes = targets.flatMap((t) => {
-        const w = [
-            { t, name: secretName, value: newSecret },
-        ];
-        if (clientIdSecretName && clientId)
-            w.push({ t, name: clientIdSecretName, value: clientId });
-        return w;
-    });
-    const landed = [];
-    const results = await Promise.all(writes.map(async ({ t, name, value }) => {
-        try {
-            await d.destination.store(t, name, value);
-            d.info(`Stored and verified ${name} in ${t.line}.`);
-            if (name === secretName)
-                landed.push('yes');
-            return { target: t.line, secret: name, status: 'written' };
-        }
-        catch (err) {
-            const message = err.message;
-            d.warn(message);
-            if (name === secretName)
-                landed.push(err.landed ?? 'maybe');
-            return { target: t.line, secret: name, status: 'failed', error: message };
-        }
-    }));
-    stored.results = results;
-    const base = { credential, rotation: rotationInfo, targets: results };
-    const failed = results.filter((r) => r.status === 'failed');
-    if (failed.length === 0) {
-        // 6. Retire the previous secret only now that every target is verified.
-        try {
-            const retired = await d.provider.retirePrevious();
-            if (retired)
-                d.info(`Retired ${retired}.`);
-            return { outcome: 'rotated', rotated: true, ...base, ...(retired ? { retired } : {}) };
-        }
-        catch (err) {
-            const failure = `The new secret is stored and verified in every target, but retiring the previous secret failed: ${err.message}`;
-            return {
-                outcome: 'failed',
-                rotated: true,
-                ...base,
-                failure,
-                nextStep: 'The previous secret still works. Remove it at the provider by hand, or re-run the workflow to rotate again.',
-            };
-        }
-    }
-    // 7. Storing failed somewhere: keep what still works, hand over the secret, fail the step.
-    const recovery = s.recoveryKey ? await seal(newSecret, s.recoveryKey) : undefined;
-    let undone;
-    if (landed.every((l) => l === 'no')) {
-        undone = await d.provider.abandon().catch((err) => {
-            d.warn(`Could not undo the rotation: ${err.message}`);
-            return undefined;
-        });
-    }
-    const reasons = [...new Set(failed.map((f) => f.error))].join(' ');
-    const summary = `${failed.length} of ${results.length} secret write(s) failed after the rotation of ${credential.description}: ${reasons}`;
-    const where = undone
-        ? `Undid the rotation (${undone}); the previous secret still works and nothing needs recovering.`
-        : credential.oldSecretDiesOnRotate
-            ? recovery
-                ? 'The old secret no longer works. The new secret is in output `recovery`, sealed to recovery-public-key: open it and store it by hand.'
-                : 'The old secret no longer works and no recovery-public-key was given: targets marked written hold the new secret; copy it from one of them or rotate again at the provider.'
-            : recovery
-                ? 'The previous secret was kept and still works. The new secret is in output `recovery`, sealed to recovery-public-key.'
-                : 'The previous secret was kept and still works.';
-    const inUse = !undone && rotation.inUseBy ? ` ${rotation.inUseBy}.` : '';
-    return {
-        outcome: 'failed',
-        rotated: false,
-        ...base,
-        ...(recovery ? { recovery } : {}),
-        ...(undone ? { undone } : {}),
-        failure: `${summary} ${where}${inUse}`,
-        nextStep: 'Fix the failing targets (see each error), then re-run the workflow: it rotates again and stores everywhere.',
-    };
-}
-function names(secret, clientId) {
-    return clientId ? [secret, clientId] : [secret];
-}
-
-// EXTERNAL MODULE: external "node:crypto"
-var external_node_crypto_ = __nccwpck_require__(7598);
-;// CONCATENATED MODULE: ./src/providers/types.ts
-// The one interface every provider implements. The pipeline calls, in order:
-// preflight() -> rotate() -> [store and verify every target] -> retirePrevious(),
-// or abandon() when no target received the new secret.
-/** Thrown by providers with a message that is safe to show and says what to do. */
-class ProviderError extends Error {
-    name = 'ProviderError';
-    /** True when the rotating call may have happened but its outcome is unknown. */
-    outcomeUnknown;
-    constructor(message, outcomeUnknown = false) {
-        super(message);
-        this.outcomeUnknown = outcomeUnknown;
-    }
-}
-
-;// CONCATENATED MODULE: ./src/providers/csp.ts
-// VMware Cloud Services Platform: organization OAuth app secrets.
-
-
-
-
 /** Sign in again this long before the token's stated expiry. */
 const TOKEN_MARGIN_MS = 60_000;
 const HINTS = {
@@ -40669,6 +40283,11 @@ function generateSecret(length = 48) {
     }
     return chars.join('');
 }
+const csp = {
+    inputs,
+    parse: parseCsp,
+    create: createCsp,
+};
 
 ;// CONCATENATED MODULE: ./src/providers/entra.ts
 // Microsoft Entra: application passwords through Microsoft Graph. The old password keeps working, so
@@ -40676,6 +40295,88 @@ function generateSecret(length = 48) {
 
 
 
+
+/** Every input this provider reads. */
+const entraInputs = {
+    'entra-tenant-id': { description: 'entra / woodpecker: the directory (tenant) id.' },
+    'entra-application-id': {
+        description: 'entra / woodpecker: the application (client) id whose secret rotates.',
+    },
+    'entra-auth': {
+        description: "entra / woodpecker: oidc (the job's GitHub OIDC token; needs permissions id-token: write) or client-secret.",
+        default: 'oidc',
+    },
+    'entra-auth-client-id': {
+        description: 'entra / woodpecker: the app that manages the target app (Application.ReadWrite.OwnedBy or .All).',
+    },
+    'entra-auth-client-secret': {
+        description: "entra / woodpecker: the managing app's secret, only with entra-auth: client-secret.",
+        credential: true,
+    },
+    'entra-secret-lifetime-days': {
+        description: 'entra / woodpecker: lifetime of the new password, in days.',
+        default: '180',
+    },
+    'entra-remove-previous': {
+        description: 'entra / woodpecker: once the new password is stored everywhere and works, remove the earlier passwords this action created.',
+        default: 'true',
+    },
+    'entra-password-tag': {
+        description: "entra / woodpecker: this rotation's identity, written into the name of every password it adds; only passwords with the same tag are ever removed. Default: provider, repository and secret-name (e.g. `entra octo/app AZURE_CLIENT_SECRET`).",
+    },
+    'entra-propagation-timeout': {
+        description: 'entra / woodpecker: how long a new password (minted in Entra, or brought with woodpecker-client-secret) may take to start working, as a duration; at most 1h.',
+        default: '2m',
+    },
+    'entra-login-url': {
+        description: 'entra / woodpecker: Microsoft identity platform base URL.',
+        default: 'https://login.microsoftonline.com',
+    },
+    'entra-graph-url': {
+        description: 'entra / woodpecker: Microsoft Graph base URL.',
+        default: 'https://graph.microsoft.com',
+    },
+};
+const entra_inputs = entraInputs;
+const TAG = /^[A-Za-z0-9._:/@ -]{1,100}$/;
+function parseEntra(read, ctx) {
+    const kind = oneOf(read, 'entra-auth', ['oidc', 'client-secret'], 'oidc');
+    const clientId = pathId(read, 'entra-auth-client-id', 'the managing application (client) id, a GUID', GUID);
+    const secret = optional(read, 'entra-auth-client-secret');
+    let auth;
+    if (kind === 'client-secret') {
+        auth = {
+            kind,
+            clientId,
+            clientSecret: required(read, 'entra-auth-client-secret', "the managing app's client secret when 'entra-auth' is client-secret"),
+        };
+    }
+    else {
+        if (secret !== undefined)
+            throw new InputError(`Input 'entra-auth-client-secret' is set but 'entra-auth' is oidc; set entra-auth: client-secret or remove the secret.`);
+        auth = { kind, clientId };
+    }
+    return {
+        name: 'entra',
+        tenantId: pathId(read, 'entra-tenant-id', 'the directory (tenant) id, a GUID or a domain', /^[A-Za-z0-9.-]{1,128}$/),
+        appId: pathId(read, 'entra-application-id', 'the application (client) id, a GUID', GUID),
+        auth,
+        lifetimeDays: integer(read, 'entra-secret-lifetime-days', 1, 3650, 180),
+        removePrevious: bool(read, 'entra-remove-previous', true),
+        loginUrl: url(read, 'entra-login-url', 'https://login.microsoftonline.com'),
+        graphUrl: url(read, 'entra-graph-url', 'https://graph.microsoft.com'),
+        propagationTimeoutMs: duration(read, 'entra-propagation-timeout', MAX_MS.propagationTimeout, 120_000),
+        passwordTag: passwordTag(read, ctx),
+    };
+}
+function passwordTag(read, ctx) {
+    const v = optional(read, 'entra-password-tag');
+    if (v === undefined)
+        return ctx.defaultTag;
+    if (!TAG.test(v))
+        throw new InputError(`Input 'entra-password-tag' is '${v}'; expected up to 100 letters, digits, spaces and . _ : / @ -.`);
+    return v;
+}
 /** Every password this action adds starts with this. */
 const MARKER = 'rotated by rotate-client-secret-action';
 /**
@@ -40932,12 +40633,107 @@ function createEntra(s, deps) {
         },
     };
 }
+const entra = {
+    inputs: entra_inputs,
+    parse: parseEntra,
+    create: createEntra,
+};
 
 ;// CONCATENATED MODULE: ./src/providers/whmcs.ts
 // WHMCS: OAuth credentials, reset with UpdateOAuthCredential. WHMCS kills the old secret at once and
 // has no overlap, so the pipeline's recovery path matters most here.
 
 
+
+/** Every input this provider reads. */
+const whmcs_inputs = {
+    'whmcs-url': {
+        description: 'whmcs: base URL of the WHMCS installation (the API is {whmcs-url}/includes/api.php).',
+    },
+    'whmcs-identifier': { description: 'whmcs: API credential identifier.' },
+    'whmcs-secret': { description: 'whmcs: API credential secret.', credential: true },
+    'whmcs-access-key': {
+        description: 'whmcs: optional API access key (bypasses the API IP allow-list).',
+        credential: true,
+    },
+    'whmcs-credential-id': {
+        description: 'whmcs: id of the OAuth credential to rotate (or whmcs-client-identifier).',
+    },
+    'whmcs-client-identifier': {
+        description: 'whmcs: client identifier of the OAuth credential to rotate (or whmcs-credential-id).',
+    },
+    'whmcs-name': { description: 'whmcs: optional new name, sent in the same call.' },
+    'whmcs-description': { description: 'whmcs: optional new description.' },
+    'whmcs-grant-type': {
+        description: 'whmcs: optional new grant type: authorization_code or single_sign_on.',
+    },
+    'whmcs-scope': { description: 'whmcs: optional new space-separated scopes.' },
+    'whmcs-service-id': { description: 'whmcs: optional service id (required with single_sign_on).' },
+    'whmcs-logo-uri': { description: 'whmcs: optional logo URI.' },
+    'whmcs-redirect-uris': { description: 'whmcs: optional redirect URIs, one a line.' },
+};
+const GRANTS = ['authorization_code', 'single_sign_on'];
+function parseWhmcs(read) {
+    const credentialId = integer(read, 'whmcs-credential-id', 1, 2_147_483_647);
+    const clientIdentifier = optional(read, 'whmcs-client-identifier');
+    if ((credentialId === undefined) === (clientIdentifier === undefined)) {
+        throw new InputError(`Input 'whmcs-credential-id' or 'whmcs-client-identifier' is required (exactly one of them): the OAuth credential to rotate.`);
+    }
+    const grantType = optional(read, 'whmcs-grant-type');
+    if (grantType !== undefined && !GRANTS.includes(grantType)) {
+        throw new InputError(`Input 'whmcs-grant-type' is '${grantType}'; expected authorization_code or single_sign_on.`);
+    }
+    const serviceId = integer(read, 'whmcs-service-id', 1, 2_147_483_647);
+    if (grantType === 'single_sign_on' && serviceId === undefined) {
+        throw new InputError(`Input 'whmcs-service-id' is required when 'whmcs-grant-type' is single_sign_on.`);
+    }
+    const scope = optional(read, 'whmcs-scope');
+    if (scope !== undefined && !/^[A-Za-z0-9_:.-]+( [A-Za-z0-9_:.-]+)*$/.test(scope)) {
+        throw new InputError(`Input 'whmcs-scope' is '${scope}'; expected scope names separated by single spaces, such as 'clientarea:sso clientarea:billing_info'.`);
+    }
+    const logo = optional(read, 'whmcs-logo-uri');
+    const redirects = optional(read, 'whmcs-redirect-uris')
+        ?.split(/\r?\n/)
+        .map((l) => l.trim())
+        .filter((l) => l !== '');
+    const updates = {};
+    const name = optional(read, 'whmcs-name');
+    const description = optional(read, 'whmcs-description');
+    if (name !== undefined)
+        updates.name = name;
+    if (description !== undefined)
+        updates.description = description;
+    if (grantType !== undefined)
+        updates.grantType = grantType;
+    if (scope !== undefined)
+        updates.scope = scope;
+    if (serviceId !== undefined)
+        updates.serviceId = serviceId;
+    if (logo !== undefined)
+        updates.logoUri = checkUrl('whmcs-logo-uri', logo);
+    if (redirects !== undefined)
+        updates.redirectUris = redirects.map((r) => absolute('whmcs-redirect-uris', r));
+    return {
+        name: 'whmcs',
+        url: url(read, 'whmcs-url'),
+        identifier: required(read, 'whmcs-identifier', 'the API credential identifier'),
+        secret: required(read, 'whmcs-secret', 'the API credential secret'),
+        accessKey: optional(read, 'whmcs-access-key'),
+        credentialId,
+        clientIdentifier,
+        updates,
+    };
+}
+/** Redirect URIs may be custom schemes (apps) or http on localhost, so only absoluteness is checked. */
+function absolute(name, v) {
+    try {
+        new URL(v);
+        return v;
+    }
+    catch {
+        throw new InputError(`Input '${name}' has '${v}', which is not an absolute URI; expected one URI a line.`);
+    }
+}
 /**
  * WHMCS errors are `{result: "error", message}`, with HTTP 200 or 4xx: the allow-list's `Invalid IP ...`
  * usually comes as 403 but may come as 200, so the hint follows the message, not the status.
@@ -41052,6 +40848,11 @@ function createWhmcs(s, deps) {
         abandon: async () => undefined,
     };
 }
+const whmcs = {
+    inputs: whmcs_inputs,
+    parse: parseWhmcs,
+    create: createWhmcs,
+};
 
 ;// CONCATENATED MODULE: ./src/providers/woodpecker.ts
 // Woodpecker: a Microsoft Graph app-only credential. The new secret is minted in Entra (or given by
@@ -41061,6 +40862,67 @@ function createWhmcs(s, deps) {
 
 
 
+
+/** Every input this provider reads. */
+const woodpecker_inputs = {
+    // Woodpecker's secret is minted in Entra, or brought: it reads Entra's inputs too.
+    ...entraInputs,
+    'woodpecker-api-key': { description: 'woodpecker: API key.', credential: true },
+    'woodpecker-url': {
+        description: 'woodpecker: API base URL.',
+        default: 'https://api.woodpecker.co/rest',
+    },
+    'woodpecker-credential-id': {
+        description: 'woodpecker: the Microsoft Graph credential to update; without it the credential is found by entra-application-id, or created.',
+    },
+    'woodpecker-credential-name': { description: 'woodpecker: name on create, rename on update.' },
+    'woodpecker-client-secret': {
+        description: 'woodpecker: bring your own new secret instead of minting one in Entra (with woodpecker-secret-expires-at).',
+        credential: true,
+    },
+    'woodpecker-secret-expires-at': {
+        description: 'woodpecker: expiry of woodpecker-client-secret, ISO 8601.',
+    },
+};
+function parseWoodpecker(read, ctx) {
+    const secret = optional(read, 'woodpecker-client-secret');
+    const expiresAt = isoDate(read, 'woodpecker-secret-expires-at');
+    const credentialId = integer(read, 'woodpecker-credential-id', 1, Number.MAX_SAFE_INTEGER);
+    let source;
+    if (secret !== undefined) {
+        if (expiresAt === undefined) {
+            throw new InputError(`Input 'woodpecker-secret-expires-at' is required with 'woodpecker-client-secret' (Woodpecker takes both together), e.g. 2027-11-28T23:59:59Z.`);
+        }
+        const tenantId = optional(read, 'entra-tenant-id');
+        const clientId = optional(read, 'entra-application-id');
+        if (credentialId === undefined && (tenantId === undefined || clientId === undefined)) {
+            throw new InputError(`Input 'entra-tenant-id' and 'entra-application-id' are required without 'woodpecker-credential-id': they find or create the credential.`);
+        }
+        if (clientId !== undefined)
+            pathId(read, 'entra-application-id', 'the application (client) id, a GUID', GUID);
+        source = {
+            kind: 'given',
+            secret,
+            expiresAt,
+            tenantId,
+            clientId,
+            propagationTimeoutMs: duration(read, 'entra-propagation-timeout', MAX_MS.propagationTimeout, 120_000),
+        };
+    }
+    else {
+        if (expiresAt !== undefined)
+            throw new InputError(`Input 'woodpecker-secret-expires-at' goes only with 'woodpecker-client-secret'; without it the secret is minted in Entra.`);
+        source = { kind: 'entra', entra: parseEntra(read, ctx) };
+    }
+    return {
+        name: 'woodpecker',
+        url: url(read, 'woodpecker-url', 'https://api.woodpecker.co/rest'),
+        apiKey: required(read, 'woodpecker-api-key', 'a Woodpecker API key'),
+        credentialId,
+        credentialName: optional(read, 'woodpecker-credential-name'),
+        source,
+    };
+}
 /** 401/404/500 carry `{title, detail}`; 422 carries `{message}` such as INVALID_CLIENT_SECRET. */
 function woodpecker_explain(status, body) {
     const message = field(body, 'message');
@@ -41222,20 +41084,369 @@ function createWoodpecker(s, deps) {
         abandon: async () => undefined,
     };
 }
+const woodpecker = {
+    inputs: woodpecker_inputs,
+    parse: parseWoodpecker,
+    create: createWoodpecker,
+};
 
 ;// CONCATENATED MODULE: ./src/providers/index.ts
+// The typed registry: the one list of providers. A new provider is one module beside this file
+// (inputs, parser, implementation) and one line here.
 
 
 
 
-const factories = {
-    'vmware-csp': createCsp,
-    whmcs: createWhmcs,
-    entra: createEntra,
-    woodpecker: createWoodpecker,
+const providers = {
+    'vmware-csp': csp,
+    whmcs: whmcs,
+    entra: entra,
+    woodpecker: woodpecker,
 };
+// Every entry's settings carry the entry's own name: createProvider dispatches on it.
+const _named = (/* unused pure expression or super */ null && (providers));
 function createProvider(settings, deps) {
-    return factories[settings.name](settings, deps);
+    const module = providers[settings.name];
+    return module.create(settings, deps);
+}
+
+;// CONCATENATED MODULE: ./src/inputs/common.ts
+const commonInputs = {
+    'github-token': {
+        description: 'Token allowed to write Actions secrets: a fine-grained PAT or GitHub App token with "Secrets: write" (organization "Secrets: write" for org targets). The job\'s GITHUB_TOKEN cannot write secrets.',
+        required: true,
+        credential: true,
+    },
+    'secret-name': {
+        description: 'The GitHub secret that receives the new client secret.',
+        required: true,
+    },
+    'client-id-secret-name': {
+        description: 'Optional second GitHub secret that receives the client id / identifier.',
+    },
+    targets: {
+        description: "Where to store, one target a line: `repo OWNER/NAME`, `environment OWNER/NAME ENVIRONMENT`, `org ORG [all|private|selected [OWNER/NAME ...]]`, `dependabot OWNER/NAME`, `dependabot-org ORG [all|private|selected [OWNER/NAME ...]]`. An org line without a visibility keeps the existing secret's visibility and selected repositories (and fails in preflight when the secret does not exist yet): a rotation never changes who can read a secret unless the line says so. The environment name is the rest of its line, kept exactly (`/` allowed); write it in double quotes when it holds a space followed by #. Blank lines, lines starting with #, and # comments after a space on other lines are ignored. Default: `repo $GITHUB_REPOSITORY`.",
+    },
+    'github-api-url': {
+        description: 'GitHub API base URL (GHES: https://HOST/api/v3). Default: $GITHUB_API_URL, else https://api.github.com.',
+    },
+    'dry-run': {
+        description: "true: validate inputs, authenticate to the provider and fetch every target's public key; change nothing.",
+        default: 'false',
+    },
+    'recovery-public-key': {
+        description: 'Base64 X25519 public key (32 bytes). When the new secret cannot be stored in every target after the rotation, it is emitted sealed to this key (libsodium sealed box, base64) in the log, the job summary and output `recovery`.',
+    },
+    'skip-if-rotated-within': {
+        description: "Duration (30s, 90m, 12h, 7d): do nothing when the first target's secret was updated more recently than this. At most 366d.",
+    },
+    'request-timeout': {
+        description: 'Limit for one HTTP exchange with GitHub or the provider, as a duration; at most 10m.',
+        default: '30s',
+    },
+    'store-timeout': {
+        description: "How long storing may keep retrying GitHub after the rotation, as a duration; at most 6h (a hosted job's limit).",
+        default: '10m',
+    },
+};
+
+;// CONCATENATED MODULE: ./src/inputs/index.ts
+// Raw inputs -> typed, validated settings. Pure: no I/O, nothing logged; every bad value throws an
+// InputError naming the input, before any request is made. Also the one list of declared inputs, from
+// which action.yml, the README tables and the inputs to mask follow.
+
+
+
+
+
+const PROVIDERS = Object.keys(providers);
+const providerInput = {
+    provider: {
+        description: `Where the credential lives: ${PROVIDERS.slice(0, -1).join(', ')} or ${PROVIDERS.at(-1)}.`,
+        required: true,
+    },
+};
+/**
+ * Every input, in action.yml's order: the common ones, then each provider's own (an input that
+ * several providers read, such as Entra's for Woodpecker, is declared once and listed first where
+ * declared). A name declared twice with different specs is a mistake, refused here.
+ */
+const INPUT_GROUPS = (() => {
+    const seen = new Map();
+    const groups = [];
+    for (const group of [
+        { ...providerInput, ...commonInputs },
+        ...Object.values(providers).map((p) => p.inputs),
+    ]) {
+        const fresh = {};
+        for (const [name, spec] of Object.entries(group)) {
+            const known = seen.get(name);
+            if (known !== undefined && known !== spec)
+                throw new Error(`Input '${name}' is declared twice, differently.`);
+            if (known === undefined)
+                fresh[name] = spec;
+            seen.set(name, spec);
+        }
+        groups.push(fresh);
+    }
+    return groups;
+})();
+const INPUTS = Object.assign({}, ...INPUT_GROUPS);
+/** Masked before anything else happens: follows from the declarations, so none can be forgotten. */
+const CREDENTIAL_INPUTS = Object.entries(INPUTS)
+    .filter(([, spec]) => spec.credential)
+    .map(([name]) => name);
+/** A reader that refuses names not declared in `specs`: what a parser reads is what action.yml lists. */
+function declared(read, specs) {
+    return (name) => {
+        if (!Object.hasOwn(specs, name))
+            throw new Error(`Input '${name}' is read but not declared.`);
+        return read(name);
+    };
+}
+/** `env` supplies the runner's defaults (GITHUB_REPOSITORY, GITHUB_API_URL). */
+function parseInputs(read, env) {
+    const all = read;
+    read = declared(all, { ...providerInput, ...commonInputs });
+    const name = required(read, 'provider', `one of ${PROVIDERS.join(', ')}`);
+    if (!Object.hasOwn(providers, name)) {
+        throw new InputError(`Input 'provider' is '${name}'; expected one of: ${PROVIDERS.join(', ')}.`);
+    }
+    const repository = env['GITHUB_REPOSITORY'];
+    // The default identity of this rotation's Entra passwords (see EntraSettings.passwordTag).
+    const defaultTag = `${name} ${repository ?? 'local'} ${optional(read, 'secret-name') ?? ''}`
+        .replace(/[^A-Za-z0-9._:/@ -]/g, '_')
+        .slice(0, 100);
+    const module = providers[name];
+    const provider = module.parse(declared(all, module.inputs), { defaultTag });
+    const targetText = optional(read, 'targets') ?? (repository ? `repo ${repository}` : undefined);
+    if (targetText === undefined)
+        throw new InputError(`Input 'targets' is required outside GitHub Actions (GITHUB_REPOSITORY is not set), e.g. 'repo OWNER/NAME'.`);
+    const secret = secretName('secret-name', required(read, 'secret-name', 'the GitHub secret that receives the new client secret'));
+    const clientIdSecret = optional(read, 'client-id-secret-name');
+    if (clientIdSecret !== undefined) {
+        secretName('client-id-secret-name', clientIdSecret);
+        if (clientIdSecret.toUpperCase() === secret.toUpperCase()) {
+            throw new InputError(`Input 'client-id-secret-name' is '${clientIdSecret}', the same as 'secret-name'; GitHub names are case-insensitive, pick another.`);
+        }
+    }
+    return {
+        provider,
+        github: {
+            token: required(read, 'github-token', 'a fine-grained PAT or GitHub App token with "Secrets: write" (the job\'s GITHUB_TOKEN cannot write secrets)'),
+            apiUrl: url(read, 'github-api-url', env['GITHUB_API_URL'] || 'https://api.github.com'),
+            secretName: secret,
+            clientIdSecretName: clientIdSecret,
+            targets: parseTargets(targetText),
+        },
+        dryRun: bool(read, 'dry-run', false),
+        recoveryKey: recoveryKey(optional(read, 'recovery-public-key')),
+        skipIfRotatedWithinMs: duration(read, 'skip-if-rotated-within', MAX_MS.skipIfRotatedWithin),
+        requestTimeoutMs: duration(read, 'request-timeout', MAX_MS.requestTimeout, 30_000),
+        storeTimeoutMs: duration(read, 'store-timeout', MAX_MS.storeTimeout, 600_000),
+    };
+}
+function recoveryKey(v) {
+    if (v === undefined)
+        return undefined;
+    const ok = /^[A-Za-z0-9+/]{43}=$/.test(v);
+    const bytes = ok ? Buffer.from(v, 'base64') : undefined;
+    if (!bytes || bytes.length !== 32) {
+        throw new InputError(`Input 'recovery-public-key' is not a 32-byte X25519 public key in standard base64 (44 characters ending in '='); see the README for how to make one.`);
+    }
+    return new Uint8Array(bytes);
+}
+
+;// CONCATENATED MODULE: ./src/pipeline.ts
+// The rotation pipeline: preflight -> rotate once -> store and verify everywhere -> retire the
+// previous secret, or, when storing fails, keep everything that still works and hand the new secret
+// to the operator sealed to their recovery key.
+
+
+const PREFLIGHT_BUDGET_MS = 15_000;
+async function runPipeline(s, d) {
+    const { targets, secretName, clientIdSecretName } = s.github;
+    const plan = (status) => targets.flatMap((t) => names(secretName, clientIdSecretName).map((secret) => ({ target: t.line, secret, status })));
+    // 2. Preflight: nothing changes here, and any failure stops the run.
+    d.budget.deadline = clock_now() + PREFLIGHT_BUDGET_MS;
+    d.info(`Preflight: authenticating to ${s.provider.name} and fetching the public key of ${targets.length} target(s).`);
+    // Everything the steps after the rotation need is proven here: the destination seals a probe to
+    // every target's key, and the recovery key gets one too (libsodium loads beside the requests).
+    const [credentialResult, keysResult, recoveryResult] = await Promise.allSettled([
+        d.provider.preflight(),
+        d.destination.preflight(targets, names(secretName, clientIdSecretName)),
+        s.recoveryKey
+            ? usable(s.recoveryKey, "Input 'recovery-public-key'")
+            : // Only starts the load early; the target keys' probes report a failure to load.
+                loadSodium().then(() => undefined, () => undefined),
+    ]);
+    if (credentialResult.status === 'rejected')
+        throw credentialResult.reason;
+    if (keysResult.status === 'rejected')
+        throw keysResult.reason;
+    if (recoveryResult.status === 'rejected')
+        throw recoveryResult.reason;
+    const credential = credentialResult.value;
+    d.info(`Found ${credential.description}.`);
+    if (clientIdSecretName && !credential.clientId) {
+        throw new Error(`Input 'client-id-secret-name' is set but ${s.provider.name} did not report a client id for this credential.`);
+    }
+    if (s.skipIfRotatedWithinMs !== undefined) {
+        const first = targets[0];
+        const updated = await d.destination.updatedAt(first, secretName);
+        if (updated && clock_now() - updated.getTime() < s.skipIfRotatedWithinMs) {
+            d.info(`Secret ${secretName} in ${first.line} was updated at ${updated.toISOString()}, within skip-if-rotated-within: nothing to do.`);
+            return { outcome: 'skipped', rotated: false, credential, targets: plan('skipped') };
+        }
+    }
+    if (s.dryRun) {
+        d.info('Dry run: inputs, provider authentication and every public key check out. Nothing was changed.');
+        return { outcome: 'dry-run', rotated: false, credential, targets: plan('skipped') };
+    }
+    if (credential.oldSecretDiesOnRotate && !s.recoveryKey) {
+        d.warn(`${s.provider.name} kills the old secret at once. Without recovery-public-key, a failure to store the new secret leaves it nowhere; set recovery-public-key.`);
+    }
+    // 3-4. Rotate once. From here on the new secret exists only in this process until it is stored.
+    d.budget.deadline = clock_now() + s.storeTimeoutMs;
+    let rotation;
+    try {
+        rotation = await d.provider.rotate();
+    }
+    catch (err) {
+        const unknown = err.outcomeUnknown === true;
+        return {
+            outcome: 'failed',
+            rotated: false,
+            credential,
+            targets: plan('skipped'),
+            failure: err.message,
+            nextStep: unknown
+                ? 'The rotating call may have taken effect (see the message): check the credential at the provider before re-running the workflow.'
+                : 'No target was written. The message says what happened at the provider; fix the cause and re-run the workflow.',
+        };
+    }
+    d.mask(rotation.secret);
+    d.mask(Buffer.from(rotation.secret).toString('base64'));
+    const { secret: newSecret, ...rotationInfo } = rotation;
+    const stored = { results: undefined };
+    try {
+        return await afterRotation(s, d, credential, rotation, stored);
+    }
+    catch (err) {
+        // Nothing may escape once the secret exists: report every target and hand the secret over.
+        const message = err.message;
+        const recovery = s.recoveryKey
+            ? await seal(newSecret, s.recoveryKey).catch(() => undefined)
+            : undefined;
+        const results = stored.results ??
+            plan('failed').map((r) => ({ ...r, error: 'not written: the run stopped before storing' }));
+        const held = results.filter((r) => r.status === 'written').map((r) => r.target);
+        const where = recovery
+            ? 'The new secret is in output `recovery`, sealed to recovery-public-key.'
+            : s.recoveryKey
+                ? 'Sealing the new secret to recovery-public-key failed too.'
+                : 'No recovery-public-key was given.';
+        return {
+            outcome: 'failed',
+            rotated: false,
+            credential,
+            rotation: rotationInfo,
+            targets: results,
+            ...(recovery ? { recovery } : {}),
+            failure: `The rotation of ${credential.description} happened, but the run then failed: ${message} ${credential.oldSecretDiesOnRotate
+                ? 'The old secret no longer works.'
+                : 'The previous secret was kept and still works.'} ${held.length ? `Targets holding the new secret: ${held.join(', ')}.` : 'No target holds the new secret.'} ${where}`,
+            nextStep: 'Store the new secret by hand where it is missing (from output `recovery` or a target that holds it), or re-run the workflow to rotate again.',
+        };
+    }
+}
+/** Steps 5-7, after the one rotating call. Throws only on a bug or an unexpected fault; runPipeline reports it. */
+async function afterRotation(s, d, credential, rotation, stored) {
+    const { targets, secretName, clientIdSecretName } = s.github;
+    const { secret: newSecret, ...rotationInfo } = rotation;
+    d.info(`Rotated ${credential.description}; storing the new secret in ${targets.length} target(s).`);
+    // 5. Store and verify everywhere; one failure does not stop the others.
+    const clientId = rotation.clientId ?? credential.clientId;
+    const writes = targets.flatMap((t) => {
+        const w = [
+            { t, name: secretName, value: newSecret },
+        ];
+        if (clientIdSecretName && clientId)
+            w.push({ t, name: clientIdSecretName, value: clientId });
+        return w;
+    });
+    const landed = [];
+    const results = await Promise.all(writes.map(async ({ t, name, value }) => {
+        try {
+            await d.destination.store(t, name, value);
+            d.info(`Stored and verified ${name} in ${t.line}.`);
+            if (name === secretName)
+                landed.push('yes');
+            return { target: t.line, secret: name, status: 'written' };
+        }
+        catch (err) {
+            const message = err.message;
+            d.warn(message);
+            if (name === secretName)
+                landed.push(err.landed ?? 'maybe');
+            return { target: t.line, secret: name, status: 'failed', error: message };
+        }
+    }));
+    stored.results = results;
+    const base = { credential, rotation: rotationInfo, targets: results };
+    const failed = results.filter((r) => r.status === 'failed');
+    if (failed.length === 0) {
+        // 6. Retire the previous secret only now that every target is verified.
+        try {
+            const retired = await d.provider.retirePrevious();
+            if (retired)
+                d.info(`Retired ${retired}.`);
+            return { outcome: 'rotated', rotated: true, ...base, ...(retired ? { retired } : {}) };
+        }
+        catch (err) {
+            const failure = `The new secret is stored and verified in every target, but retiring the previous secret failed: ${err.message}`;
+            return {
+                outcome: 'failed',
+                rotated: true,
+                ...base,
+                failure,
+                nextStep: 'The previous secret still works. Remove it at the provider by hand, or re-run the workflow to rotate again.',
+            };
+        }
+    }
+    // 7. Storing failed somewhere: keep what still works, hand over the secret, fail the step.
+    const recovery = s.recoveryKey ? await seal(newSecret, s.recoveryKey) : undefined;
+    let undone;
+    if (landed.every((l) => l === 'no')) {
+        undone = await d.provider.abandon().catch((err) => {
+            d.warn(`Could not undo the rotation: ${err.message}`);
+            return undefined;
+        });
+    }
+    const reasons = [...new Set(failed.map((f) => f.error))].join(' ');
+    const summary = `${failed.length} of ${results.length} secret write(s) failed after the rotation of ${credential.description}: ${reasons}`;
+    const where = undone
+        ? `Undid the rotation (${undone}); the previous secret still works and nothing needs recovering.`
+        : credential.oldSecretDiesOnRotate
+            ? recovery
+                ? 'The old secret no longer works. The new secret is in output `recovery`, sealed to recovery-public-key: open it and store it by hand.'
+                : 'The old secret no longer works and no recovery-public-key was given: targets marked written hold the new secret; copy it from one of them or rotate again at the provider.'
+            : recovery
+                ? 'The previous secret was kept and still works. The new secret is in output `recovery`, sealed to recovery-public-key.'
+                : 'The previous secret was kept and still works.';
+    const inUse = !undone && rotation.inUseBy ? ` ${rotation.inUseBy}.` : '';
+    return {
+        outcome: 'failed',
+        rotated: false,
+        ...base,
+        ...(recovery ? { recovery } : {}),
+        ...(undone ? { undone } : {}),
+        failure: `${summary} ${where}${inUse}`,
+        nextStep: 'Fix the failing targets (see each error), then re-run the workflow: it rotates again and stores everywhere.',
+    };
+}
+function names(secret, clientId) {
+    return clientId ? [secret, clientId] : [secret];
 }
 
 ;// CONCATENATED MODULE: ./src/summary.ts
@@ -41314,22 +41525,12 @@ function summary_escape(s) {
 
 
 
-/** Inputs that carry credentials: masked before anything else happens. */
-const SECRET_INPUTS = [
-    'github-token',
-    'csp-api-token',
-    'csp-client-secret',
-    'whmcs-secret',
-    'whmcs-access-key',
-    'entra-auth-client-secret',
-    'woodpecker-api-key',
-    'woodpecker-client-secret',
-];
 async function run() {
     const provider = getInput('provider') || 'unknown';
     let report;
     try {
-        for (const name of SECRET_INPUTS) {
+        // Credentials are masked before anything else happens.
+        for (const name of CREDENTIAL_INPUTS) {
             const v = getInput(name);
             if (v)
                 setSecret(v);

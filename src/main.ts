@@ -4,28 +4,17 @@ import * as core from '@actions/core';
 import { createGitHub, type Budget } from './github/client.js';
 import { SecretStore } from './github/store.js';
 import { configureHttp } from './http.js';
-import { parseInputs } from './inputs/index.js';
+import { CREDENTIAL_INPUTS, parseInputs } from './inputs/index.js';
 import { runPipeline, type Report } from './pipeline.js';
 import { createProvider } from './providers/index.js';
 import { setOutputs, summaryMarkdown, writeSummary } from './summary.js';
-
-/** Inputs that carry credentials: masked before anything else happens. */
-export const SECRET_INPUTS = [
-  'github-token',
-  'csp-api-token',
-  'csp-client-secret',
-  'whmcs-secret',
-  'whmcs-access-key',
-  'entra-auth-client-secret',
-  'woodpecker-api-key',
-  'woodpecker-client-secret',
-] as const;
 
 export async function run(): Promise<void> {
   const provider = core.getInput('provider') || 'unknown';
   let report: Report;
   try {
-    for (const name of SECRET_INPUTS) {
+    // Credentials are masked before anything else happens.
+    for (const name of CREDENTIAL_INPUTS) {
       const v = core.getInput(name);
       if (v) core.setSecret(v);
     }

@@ -8,6 +8,19 @@ export class InputError extends Error {
 /** Reads one raw input by its action.yml name; '' when absent. */
 export type Read = (name: string) => string;
 
+/** One input as action.yml declares it; `npm run docs` writes action.yml and the README from these. */
+export interface InputSpec {
+  readonly description: string;
+  /** action.yml's default, which the runner applies; parseInputs applies it too when run elsewhere. */
+  readonly default?: string;
+  /** Only inputs every run needs; a provider's own inputs are checked by its parser. */
+  readonly required?: true;
+  /** A credential: masked in the log before anything else happens. */
+  readonly credential?: true;
+}
+
+export type InputSpecs = Readonly<Record<string, InputSpec>>;
+
 export function optional(read: Read, name: string): string | undefined {
   const v = read(name).trim();
   return v === '' ? undefined : v;

@@ -1,11 +1,14 @@
 // Raw inputs -> typed, validated settings. Pure: no I/O, nothing logged; every bad value throws an
-// InputError naming the input, before any request is made.
-import { parseCsp, type CspSettings } from './csp.js';
-import { type EntraContext, parseEntra, type EntraSettings } from './entra.js';
+// InputError naming the input, before any request is made. Also the one list of declared inputs, from
+// which action.yml, the README tables and the inputs to mask follow.
+import { providers, type ProviderName, type ProviderSettings } from '../providers/index.js';
+import { commonInputs } from './common.js';
 import {
   bool,
   duration,
   InputError,
+  type InputSpec,
+  type InputSpecs,
   MAX_MS,
   optional,
   type Read,
@@ -14,26 +17,63 @@ import {
   url,
 } from './fields.js';
 import { parseTargets, type Target } from './targets.js';
-import { parseWhmcs, type WhmcsSettings } from './whmcs.js';
-import { parseWoodpecker, type WoodpeckerSettings } from './woodpecker.js';
 
-export { InputError, type Read } from './fields.js';
+export { InputError, type InputSpec, type Read } from './fields.js';
 export type { Target } from './targets.js';
-export type { CspSettings, EntraSettings, WhmcsSettings, WoodpeckerSettings };
+export type { ProviderName, ProviderSettings } from '../providers/index.js';
+export type { CspSettings } from '../providers/csp.js';
+export type { EntraSettings } from '../providers/entra.js';
+export type { WhmcsSettings } from '../providers/whmcs.js';
+export type { WoodpeckerSettings } from '../providers/woodpecker.js';
 
-export type ProviderSettings = CspSettings | WhmcsSettings | EntraSettings | WoodpeckerSettings;
-export type ProviderName = ProviderSettings['name'];
+export const PROVIDERS = Object.keys(providers) as ProviderName[];
 
-const parsers = {
-  'vmware-csp': parseCsp,
-  whmcs: parseWhmcs,
-  entra: parseEntra,
-  woodpecker: parseWoodpecker,
-} satisfies {
-  [N in ProviderName]: (read: Read, ctx: EntraContext) => Extract<ProviderSettings, { name: N }>;
-};
+const providerInput = {
+  provider: {
+    description: `Where the credential lives: ${PROVIDERS.slice(0, -1).join(', ')} or ${PROVIDERS.at(-1)}.`,
+    required: true,
+  },
+} satisfies InputSpecs;
 
-export const PROVIDERS = Object.keys(parsers) as ProviderName[];
+/**
+ * Every input, in action.yml's order: the common ones, then each provider's own (an input that
+ * several providers read, such as Entra's for Woodpecker, is declared once and listed first where
+ * declared). A name declared twice with different specs is a mistake, refused here.
+ */
+export const INPUT_GROUPS: readonly InputSpecs[] = (() => {
+  const seen = new Map<string, InputSpec>();
+  const groups: InputSpecs[] = [];
+  for (const group of [
+    { ...providerInput, ...commonInputs },
+    ...Object.values(providers).map((p) => p.inputs),
+  ]) {
+    const fresh: Record<string, InputSpec> = {};
+    for (const [name, spec] of Object.entries(group)) {
+      const known = seen.get(name);
+      if (known !== undefined && known !== spec)
+        throw new Error(`Input '${name}' is declared twice, differently.`);
+      if (known === undefined) fresh[name] = spec;
+      seen.set(name, spec);
+    }
+    groups.push(fresh);
+  }
+  return groups;
+})();
+
+export const INPUTS: InputSpecs = Object.assign({}, ...INPUT_GROUPS);
+
+/** Masked before anything else happens: follows from the declarations, so none can be forgotten. */
+export const CREDENTIAL_INPUTS: readonly string[] = Object.entries(INPUTS)
+  .filter(([, spec]) => spec.credential)
+  .map(([name]) => name);
+
+/** A reader that refuses names not declared in `specs`: what a parser reads is what action.yml lists. */
+function declared(read: Read, specs: InputSpecs): Read {
+  return (name) => {
+    if (!Object.hasOwn(specs, name)) throw new Error(`Input '${name}' is read but not declared.`);
+    return read(name);
+  };
+}
 
 export interface Settings {
   readonly provider: ProviderSettings;
@@ -62,8 +102,10 @@ export function parseInputs(
   read: Read,
   env: Readonly<Record<string, string | undefined>>,
 ): Settings {
+  const all = read;
+  read = declared(all, { ...providerInput, ...commonInputs });
   const name = required(read, 'provider', `one of ${PROVIDERS.join(', ')}`);
-  if (!Object.hasOwn(parsers, name)) {
+  if (!Object.hasOwn(providers, name)) {
     throw new InputError(
       `Input 'provider' is '${name}'; expected one of: ${PROVIDERS.join(', ')}.`,
     );
@@ -73,7 +115,8 @@ export function parseInputs(
   const defaultTag = `${name} ${repository ?? 'local'} ${optional(read, 'secret-name') ?? ''}`
     .replace(/[^A-Za-z0-9._:/@ -]/g, '_')
     .slice(0, 100);
-  const provider = parsers[name as ProviderName](read, { defaultTag });
+  const module = providers[name as ProviderName];
+  const provider = module.parse(declared(all, module.inputs), { defaultTag }) as ProviderSettings;
 
   const targetText = optional(read, 'targets') ?? (repository ? `repo ${repository}` : undefined);
   if (targetText === undefined)

@@ -2,14 +2,117 @@
 import { now } from '../clock.js';
 import { randomInt } from 'node:crypto';
 import { type Call, call, field, HttpError, type Response } from '../http.js';
-import type { CspSettings } from '../inputs/index.js';
+import {
+  bool,
+  InputError,
+  integer,
+  oneOf,
+  optional,
+  pathId,
+  type InputSpecs,
+  type Read,
+  url,
+} from '../inputs/fields.js';
 import {
   type Credential,
   type Provider,
   type ProviderDeps,
   ProviderError,
+  type ProviderModule,
   type Rotation,
 } from './types.js';
+
+/** Every input this provider reads. */
+const inputs = {
+  'csp-url': {
+    description: 'vmware-csp: CSP base URL.',
+    default: 'https://console.cloud.vmware.com',
+  },
+  'csp-api-token': {
+    description:
+      'vmware-csp: an API token (exchanged for an access token). Or use csp-client-id + csp-client-secret.',
+    credential: true,
+  },
+  'csp-client-id': {
+    description:
+      'vmware-csp: client id of an OAuth app with a role in the organization (an app may rotate itself).',
+  },
+  'csp-client-secret': {
+    description: 'vmware-csp: client secret that goes with csp-client-id.',
+    credential: true,
+  },
+  'csp-org-id': { description: 'vmware-csp: the organization id.' },
+  'csp-oauth-app-id': {
+    description: 'vmware-csp: the OAuth app (client) id whose secret rotates.',
+  },
+  'csp-rotation': {
+    description:
+      'vmware-csp: regenerate (CSP issues a secret; the old one dies at once) or overlap (the action generates one; the old one stays valid for csp-overlap-seconds).',
+    default: 'regenerate',
+  },
+  'csp-overlap-seconds': {
+    description: 'vmware-csp overlap: how long the previous secret stays valid.',
+    default: '172800',
+  },
+  'csp-retire-previous': {
+    description:
+      'vmware-csp overlap: delete the previous secret once every target is written and verified.',
+    default: 'false',
+  },
+} satisfies InputSpecs;
+
+export interface CspSettings {
+  readonly name: 'vmware-csp';
+  readonly url: string;
+  /** How the action obtains a CSP access token. */
+  readonly auth:
+    | { readonly kind: 'api-token'; readonly token: string }
+    | { readonly kind: 'client'; readonly clientId: string; readonly clientSecret: string };
+  readonly orgId: string;
+  readonly appId: string;
+  /** `regenerate` kills the old secret at once; `overlap` keeps it valid for `overlapSeconds`. */
+  readonly rotation: 'regenerate' | 'overlap';
+  readonly overlapSeconds: number;
+  /** Overlap only: delete the previous secret once every target is verified. */
+  readonly retirePrevious: boolean;
+}
+
+function parseCsp(read: Read): CspSettings {
+  const token = optional(read, 'csp-api-token');
+  const clientId = optional(read, 'csp-client-id');
+  const clientSecret = optional(read, 'csp-client-secret');
+  if (token !== undefined && (clientId !== undefined || clientSecret !== undefined)) {
+    throw new InputError(
+      `Inputs 'csp-api-token' and 'csp-client-id'/'csp-client-secret' exclude each other: give an API token or client credentials.`,
+    );
+  }
+  let auth: CspSettings['auth'];
+  if (token !== undefined) auth = { kind: 'api-token', token };
+  else if (clientId !== undefined && clientSecret !== undefined)
+    auth = { kind: 'client', clientId, clientSecret };
+  else {
+    throw new InputError(
+      `Input 'csp-api-token' is required, or both 'csp-client-id' and 'csp-client-secret' (${clientId ? 'csp-client-secret' : 'csp-client-id'} is missing).`,
+    );
+  }
+  const rotation = oneOf(read, 'csp-rotation', ['regenerate', 'overlap'] as const, 'regenerate');
+  const retirePrevious = bool(read, 'csp-retire-previous', false);
+  if (retirePrevious && rotation !== 'overlap') {
+    throw new InputError(
+      `Input 'csp-retire-previous' applies only with 'csp-rotation: overlap' (regenerate leaves no previous secret).`,
+    );
+  }
+  return {
+    name: 'vmware-csp',
+    url: url(read, 'csp-url', 'https://console.cloud.vmware.com'),
+    auth,
+    orgId: pathId(read, 'csp-org-id', 'the organization id (a GUID)'),
+    appId: pathId(read, 'csp-oauth-app-id', 'the OAuth app id (its client id)'),
+    rotation,
+    overlapSeconds: integer(read, 'csp-overlap-seconds', 60, 31_536_000, 172_800)!,
+    retirePrevious,
+  };
+}
 
 /** Sign in again this long before the token's stated expiry. */
 const TOKEN_MARGIN_MS = 60_000;
@@ -35,7 +138,7 @@ function explain(status: number, body: unknown): string {
   return parts.filter(Boolean).join('; ');
 }
 
-export function createCsp(s: CspSettings, deps: ProviderDeps): Provider {
+function createCsp(s: CspSettings, deps: ProviderDeps): Provider {
   const base = `${s.url}/csp/gateway/am/api`;
   const secretPath = `${base}/orgs/${encodeURIComponent(s.orgId)}/oauth-apps/${encodeURIComponent(s.appId)}/secret`;
   let token = '';
@@ -232,3 +335,9 @@ export function generateSecret(length = 48): string {
   }
   return chars.join('');
 }
+
+export const csp: ProviderModule<CspSettings> = {
+  inputs,
+  parse: parseCsp,
+  create: createCsp,
+};

@@ -2,15 +2,167 @@
 // a failed store is undone by removing the new one. `EntraApp` is shared with the Woodpecker provider.
 import { now, sleep } from '../clock.js';
 import { call, field, HttpError } from '../http.js';
-import type { EntraSettings } from '../inputs/index.js';
+import {
+  bool,
+  duration,
+  GUID,
+  InputError,
+  type InputSpecs,
+  integer,
+  MAX_MS,
+  oneOf,
+  optional,
+  pathId,
+  type Read,
+  required,
+  url,
+} from '../inputs/fields.js';
 
 import {
   type Credential,
   type Provider,
   type ProviderDeps,
   ProviderError,
+  type ParseContext,
+  type ProviderModule,
   type Rotation,
 } from './types.js';
+
+/** Every input this provider reads. */
+export const entraInputs = {
+  'entra-tenant-id': { description: 'entra / woodpecker: the directory (tenant) id.' },
+  'entra-application-id': {
+    description: 'entra / woodpecker: the application (client) id whose secret rotates.',
+  },
+  'entra-auth': {
+    description:
+      "entra / woodpecker: oidc (the job's GitHub OIDC token; needs permissions id-token: write) or client-secret.",
+    default: 'oidc',
+  },
+  'entra-auth-client-id': {
+    description:
+      'entra / woodpecker: the app that manages the target app (Application.ReadWrite.OwnedBy or .All).',
+  },
+  'entra-auth-client-secret': {
+    description:
+      "entra / woodpecker: the managing app's secret, only with entra-auth: client-secret.",
+    credential: true,
+  },
+  'entra-secret-lifetime-days': {
+    description: 'entra / woodpecker: lifetime of the new password, in days.',
+    default: '180',
+  },
+  'entra-remove-previous': {
+    description:
+      'entra / woodpecker: once the new password is stored everywhere and works, remove the earlier passwords this action created.',
+    default: 'true',
+  },
+  'entra-password-tag': {
+    description:
+      "entra / woodpecker: this rotation's identity, written into the name of every password it adds; only passwords with the same tag are ever removed. Default: provider, repository and secret-name (e.g. `entra octo/app AZURE_CLIENT_SECRET`).",
+  },
+  'entra-propagation-timeout': {
+    description:
+      'entra / woodpecker: how long a new password (minted in Entra, or brought with woodpecker-client-secret) may take to start working, as a duration; at most 1h.',
+    default: '2m',
+  },
+  'entra-login-url': {
+    description: 'entra / woodpecker: Microsoft identity platform base URL.',
+    default: 'https://login.microsoftonline.com',
+  },
+  'entra-graph-url': {
+    description: 'entra / woodpecker: Microsoft Graph base URL.',
+    default: 'https://graph.microsoft.com',
+  },
+} satisfies InputSpecs;
+const inputs = entraInputs;
+
+export interface EntraSettings {
+  readonly name: 'entra';
+  /** Tenant id (GUID) or a verified domain. */
+  readonly tenantId: string;
+  /** The application (client) id whose secret rotates. */
+  readonly appId: string;
+  /** The app that manages the target app, signing in with the job's OIDC token or a client secret. */
+  readonly auth:
+    | { readonly kind: 'oidc'; readonly clientId: string }
+    | { readonly kind: 'client-secret'; readonly clientId: string; readonly clientSecret: string };
+  readonly lifetimeDays: number;
+  /** Remove the earlier passwords this action created, once the new one is stored and works. */
+  readonly removePrevious: boolean;
+  readonly loginUrl: string;
+  readonly graphUrl: string;
+  /** How long a new password may take to start working before it is called broken. */
+  readonly propagationTimeoutMs: number;
+  /**
+   * This rotation's identity, written into every password it adds: only passwords carrying the same
+   * tag are ever removed, so rotations of one app into different secrets never remove each other's.
+   */
+  readonly passwordTag: string;
+}
+
+const TAG = /^[A-Za-z0-9._:/@ -]{1,100}$/;
+
+export function parseEntra(read: Read, ctx: ParseContext): EntraSettings {
+  const kind = oneOf(read, 'entra-auth', ['oidc', 'client-secret'] as const, 'oidc');
+  const clientId = pathId(
+    read,
+    'entra-auth-client-id',
+    'the managing application (client) id, a GUID',
+    GUID,
+  );
+  const secret = optional(read, 'entra-auth-client-secret');
+  let auth: EntraSettings['auth'];
+  if (kind === 'client-secret') {
+    auth = {
+      kind,
+      clientId,
+      clientSecret: required(
+        read,
+        'entra-auth-client-secret',
+        "the managing app's client secret when 'entra-auth' is client-secret",
+      ),
+    };
+  } else {
+    if (secret !== undefined)
+      throw new InputError(
+        `Input 'entra-auth-client-secret' is set but 'entra-auth' is oidc; set entra-auth: client-secret or remove the secret.`,
+      );
+    auth = { kind, clientId };
+  }
+  return {
+    name: 'entra',
+    tenantId: pathId(
+      read,
+      'entra-tenant-id',
+      'the directory (tenant) id, a GUID or a domain',
+      /^[A-Za-z0-9.-]{1,128}$/,
+    ),
+    appId: pathId(read, 'entra-application-id', 'the application (client) id, a GUID', GUID),
+    auth,
+    lifetimeDays: integer(read, 'entra-secret-lifetime-days', 1, 3650, 180)!,
+    removePrevious: bool(read, 'entra-remove-previous', true),
+    loginUrl: url(read, 'entra-login-url', 'https://login.microsoftonline.com'),
+    graphUrl: url(read, 'entra-graph-url', 'https://graph.microsoft.com'),
+    propagationTimeoutMs: duration(
+      read,
+      'entra-propagation-timeout',
+      MAX_MS.propagationTimeout,
+      120_000,
+    )!,
+    passwordTag: passwordTag(read, ctx),
+  };
+}
+
+function passwordTag(read: Read, ctx: ParseContext): string {
+  const v = optional(read, 'entra-password-tag');
+  if (v === undefined) return ctx.defaultTag;
+  if (!TAG.test(v))
+    throw new InputError(
+      `Input 'entra-password-tag' is '${v}'; expected up to 100 letters, digits, spaces and . _ : / @ -.`,
+    );
+  return v;
+}
 
 /** Every password this action adds starts with this. */
 export const MARKER = 'rotated by rotate-client-secret-action';
@@ -280,7 +432,7 @@ export class EntraApp {
   }
 }
 
-export function createEntra(s: EntraSettings, deps: ProviderDeps): Provider {
+function createEntra(s: EntraSettings, deps: ProviderDeps): Provider {
   const app = new EntraApp(s, deps);
   let added: NewPassword | undefined;
   return {
@@ -326,3 +478,9 @@ export function createEntra(s: EntraSettings, deps: ProviderDeps): Provider {
     },
   };
 }
+
+export const entra: ProviderModule<EntraSettings> = {
+  inputs,
+  parse: parseEntra,
+  create: createEntra,
+};

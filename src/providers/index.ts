@@ -1,28 +1,29 @@
-// The typed registry: a provider named in the inputs without an entry here fails to compile.
-import type { ProviderName, ProviderSettings } from '../inputs/index.js';
-import { createCsp } from './csp.js';
-import { createEntra } from './entra.js';
-import type { Provider, ProviderDeps } from './types.js';
-import { createWhmcs } from './whmcs.js';
-import { createWoodpecker } from './woodpecker.js';
+// The typed registry: the one list of providers. A new provider is one module beside this file
+// (inputs, parser, implementation) and one line here.
+import { csp } from './csp.js';
+import { entra } from './entra.js';
+import type { Provider, ProviderDeps, ProviderModule } from './types.js';
+import { whmcs } from './whmcs.js';
+import { woodpecker } from './woodpecker.js';
 
-type Factories = {
-  [N in ProviderName]: (
-    settings: Extract<ProviderSettings, { name: N }>,
-    deps: ProviderDeps,
-  ) => Provider;
-};
+export const providers = {
+  'vmware-csp': csp,
+  whmcs,
+  entra,
+  woodpecker,
+} satisfies Record<string, ProviderModule<{ readonly name: string }>>;
 
-const factories = {
-  'vmware-csp': createCsp,
-  whmcs: createWhmcs,
-  entra: createEntra,
-  woodpecker: createWoodpecker,
-} satisfies Factories;
+export type ProviderName = keyof typeof providers;
+
+/** Each provider's settings, told apart by `name`. */
+export type ProviderSettings = {
+  [N in ProviderName]: ReturnType<(typeof providers)[N]['parse']>;
+}[ProviderName];
+
+// Every entry's settings carry the entry's own name: createProvider dispatches on it.
+const _named: { readonly [N in ProviderName]: ProviderModule<{ readonly name: N }> } = providers;
 
 export function createProvider(settings: ProviderSettings, deps: ProviderDeps): Provider {
-  return (factories[settings.name] as (s: ProviderSettings, d: ProviderDeps) => Provider)(
-    settings,
-    deps,
-  );
+  const module = providers[settings.name] as ProviderModule<ProviderSettings>;
+  return module.create(settings, deps);
 }

@@ -1,6 +1,7 @@
 // The one interface every provider implements. The pipeline calls, in order:
 // preflight() -> rotate() -> [store and verify every target] -> retirePrevious(),
 // or abandon() when no target received the new secret.
+import type { InputSpecs, Read } from '../inputs/fields.js';
 
 /** What preflight found out about the credential. Nothing secret. */
 export interface Credential {
@@ -42,6 +43,23 @@ export interface Provider {
    * the old secret still works (Entra removes the new password). Returns what was undone, if anything.
    */
   abandon(): Promise<string | undefined>;
+}
+
+/** What a provider's parser may know besides its inputs. */
+export interface ParseContext {
+  /** The default identity of this rotation: provider, repository and secret name (see entra-password-tag). */
+  readonly defaultTag: string;
+}
+
+/**
+ * A provider in one module: the inputs it reads (action.yml, the README and the list of inputs to
+ * mask follow from them), its parser, and its implementation. Registered in ./index.ts.
+ */
+export interface ProviderModule<S extends { readonly name: string }> {
+  readonly inputs: InputSpecs;
+  /** Raw inputs -> settings. Pure: no I/O; a bad value throws an InputError naming the input. */
+  parse(read: Read, ctx: ParseContext): S;
+  create(settings: S, deps: ProviderDeps): Provider;
 }
 
 /** What a provider may use of its surroundings; injected so that providers stay free of globals. */

@@ -3,16 +3,132 @@
 // one request per API key at a time, so every call here is sequential.
 import { now, sleep } from '../clock.js';
 import { call, field, HttpError, type Method } from '../http.js';
-import type { WoodpeckerSettings } from '../inputs/index.js';
+import {
+  duration,
+  GUID,
+  InputError,
+  type InputSpecs,
+  integer,
+  isoDate,
+  MAX_MS,
+  optional,
+  pathId,
+  type Read,
+  required,
+  url,
+} from '../inputs/fields.js';
 
-import { EntraApp, type NewPassword } from './entra.js';
+import {
+  EntraApp,
+  entraInputs,
+  type EntraSettings,
+  type NewPassword,
+  parseEntra,
+} from './entra.js';
 import {
   type Credential,
   type Provider,
   type ProviderDeps,
   ProviderError,
+  type ParseContext,
+  type ProviderModule,
   type Rotation,
 } from './types.js';
+
+/** Every input this provider reads. */
+const inputs = {
+  // Woodpecker's secret is minted in Entra, or brought: it reads Entra's inputs too.
+  ...entraInputs,
+  'woodpecker-api-key': { description: 'woodpecker: API key.', credential: true },
+  'woodpecker-url': {
+    description: 'woodpecker: API base URL.',
+    default: 'https://api.woodpecker.co/rest',
+  },
+  'woodpecker-credential-id': {
+    description:
+      'woodpecker: the Microsoft Graph credential to update; without it the credential is found by entra-application-id, or created.',
+  },
+  'woodpecker-credential-name': { description: 'woodpecker: name on create, rename on update.' },
+  'woodpecker-client-secret': {
+    description:
+      'woodpecker: bring your own new secret instead of minting one in Entra (with woodpecker-secret-expires-at).',
+    credential: true,
+  },
+  'woodpecker-secret-expires-at': {
+    description: 'woodpecker: expiry of woodpecker-client-secret, ISO 8601.',
+  },
+} satisfies InputSpecs;
+
+export interface WoodpeckerSettings {
+  readonly name: 'woodpecker';
+  readonly url: string;
+  readonly apiKey: string;
+  /** The credential to update; without it, found by client id in the listing or created. */
+  readonly credentialId: number | undefined;
+  readonly credentialName: string | undefined;
+  /** Where the new secret comes from: minted in Entra, or given by the workflow. */
+  readonly source:
+    | { readonly kind: 'entra'; readonly entra: EntraSettings }
+    | {
+        readonly kind: 'given';
+        readonly secret: string;
+        readonly expiresAt: string;
+        readonly tenantId: string | undefined;
+        readonly clientId: string | undefined;
+        /** How long Woodpecker's INVALID_CLIENT_SECRET is retried: a secret minted elsewhere may still be propagating. */
+        readonly propagationTimeoutMs: number;
+      };
+}
+
+function parseWoodpecker(read: Read, ctx: ParseContext): WoodpeckerSettings {
+  const secret = optional(read, 'woodpecker-client-secret');
+  const expiresAt = isoDate(read, 'woodpecker-secret-expires-at');
+  const credentialId = integer(read, 'woodpecker-credential-id', 1, Number.MAX_SAFE_INTEGER);
+  let source: WoodpeckerSettings['source'];
+  if (secret !== undefined) {
+    if (expiresAt === undefined) {
+      throw new InputError(
+        `Input 'woodpecker-secret-expires-at' is required with 'woodpecker-client-secret' (Woodpecker takes both together), e.g. 2027-11-28T23:59:59Z.`,
+      );
+    }
+    const tenantId = optional(read, 'entra-tenant-id');
+    const clientId = optional(read, 'entra-application-id');
+    if (credentialId === undefined && (tenantId === undefined || clientId === undefined)) {
+      throw new InputError(
+        `Input 'entra-tenant-id' and 'entra-application-id' are required without 'woodpecker-credential-id': they find or create the credential.`,
+      );
+    }
+    if (clientId !== undefined)
+      pathId(read, 'entra-application-id', 'the application (client) id, a GUID', GUID);
+    source = {
+      kind: 'given',
+      secret,
+      expiresAt,
+      tenantId,
+      clientId,
+      propagationTimeoutMs: duration(
+        read,
+        'entra-propagation-timeout',
+        MAX_MS.propagationTimeout,
+        120_000,
+      )!,
+    };
+  } else {
+    if (expiresAt !== undefined)
+      throw new InputError(
+        `Input 'woodpecker-secret-expires-at' goes only with 'woodpecker-client-secret'; without it the secret is minted in Entra.`,
+      );
+    source = { kind: 'entra', entra: parseEntra(read, ctx) };
+  }
+  return {
+    name: 'woodpecker',
+    url: url(read, 'woodpecker-url', 'https://api.woodpecker.co/rest'),
+    apiKey: required(read, 'woodpecker-api-key', 'a Woodpecker API key'),
+    credentialId,
+    credentialName: optional(read, 'woodpecker-credential-name'),
+    source,
+  };
+}
 
 /** 401/404/500 carry `{title, detail}`; 422 carries `{message}` such as INVALID_CLIENT_SECRET. */
 function explain(status: number, body: unknown): string | undefined {
@@ -31,7 +147,7 @@ function isoSeconds(iso: string): string {
   return new Date(iso).toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
 
-export function createWoodpecker(s: WoodpeckerSettings, deps: ProviderDeps): Provider {
+function createWoodpecker(s: WoodpeckerSettings, deps: ProviderDeps): Provider {
   const base = `${s.url}/v2/mailboxes/microsoft/credentials`;
   const headers = { 'x-api-key': s.apiKey };
   const entra = s.source.kind === 'entra' ? new EntraApp(s.source.entra, deps) : undefined;
@@ -217,3 +333,9 @@ export function createWoodpecker(s: WoodpeckerSettings, deps: ProviderDeps): Pro
     abandon: async () => undefined,
   };
 }
+
+export const woodpecker: ProviderModule<WoodpeckerSettings> = {
+  inputs,
+  parse: parseWoodpecker,
+  create: createWoodpecker,
+};

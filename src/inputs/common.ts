@@ -1,0 +1,49 @@
+// The inputs every run reads, whatever the provider. Each provider declares its own in its module.
+import type { InputSpecs } from './fields.js';
+
+export const commonInputs = {
+  'github-token': {
+    description:
+      'Token allowed to write Actions secrets: a fine-grained PAT or GitHub App token with "Secrets: write" (organization "Secrets: write" for org targets). The job\'s GITHUB_TOKEN cannot write secrets.',
+    required: true,
+    credential: true,
+  },
+  'secret-name': {
+    description: 'The GitHub secret that receives the new client secret.',
+    required: true,
+  },
+  'client-id-secret-name': {
+    description: 'Optional second GitHub secret that receives the client id / identifier.',
+  },
+  targets: {
+    description:
+      "Where to store, one target a line: `repo OWNER/NAME`, `environment OWNER/NAME ENVIRONMENT`, `org ORG [all|private|selected [OWNER/NAME ...]]`, `dependabot OWNER/NAME`, `dependabot-org ORG [all|private|selected [OWNER/NAME ...]]`. An org line without a visibility keeps the existing secret's visibility and selected repositories (and fails in preflight when the secret does not exist yet): a rotation never changes who can read a secret unless the line says so. The environment name is the rest of its line, kept exactly (`/` allowed); write it in double quotes when it holds a space followed by #. Blank lines, lines starting with #, and # comments after a space on other lines are ignored. Default: `repo $GITHUB_REPOSITORY`.",
+  },
+  'github-api-url': {
+    description:
+      'GitHub API base URL (GHES: https://HOST/api/v3). Default: $GITHUB_API_URL, else https://api.github.com.',
+  },
+  'dry-run': {
+    description:
+      "true: validate inputs, authenticate to the provider and fetch every target's public key; change nothing.",
+    default: 'false',
+  },
+  'recovery-public-key': {
+    description:
+      'Base64 X25519 public key (32 bytes). When the new secret cannot be stored in every target after the rotation, it is emitted sealed to this key (libsodium sealed box, base64) in the log, the job summary and output `recovery`.',
+  },
+  'skip-if-rotated-within': {
+    description:
+      "Duration (30s, 90m, 12h, 7d): do nothing when the first target's secret was updated more recently than this. At most 366d.",
+  },
+  'request-timeout': {
+    description:
+      'Limit for one HTTP exchange with GitHub or the provider, as a duration; at most 10m.',
+    default: '30s',
+  },
+  'store-timeout': {
+    description:
+      "How long storing may keep retrying GitHub after the rotation, as a duration; at most 6h (a hosted job's limit).",
+    default: '10m',
+  },
+} satisfies InputSpecs;
