@@ -1,8 +1,8 @@
 // Assertions every end-to-end test shares (vitest only: the bench and demo import fixtures.ts and
 // harness.ts under plain node, so these live apart).
 import sodium from 'libsodium-wrappers';
-import { expect } from 'vitest';
-import type { World } from './fixtures.ts';
+import { afterAll, expect } from 'vitest';
+import { type ProviderName, startWorld, type World, type WorldOptions } from './fixtures.ts';
 import { findLeaks, type Run } from './harness.ts';
 
 /**
@@ -29,5 +29,21 @@ export async function recoveryKey(): Promise<{ input: string; open: (blob: strin
           privateKey,
         ),
       ),
+  };
+}
+
+/**
+ * A `startWorld` for one test file whose tests each start their own world (so they may run
+ * concurrently, `describe.concurrent`): every world it started is closed after the file.
+ */
+export function worldPerTest(): (name: ProviderName, o?: WorldOptions) => Promise<World> {
+  const open: World[] = [];
+  afterAll(async () => {
+    await Promise.all(open.map((w) => w.close()));
+  });
+  return async (name, o) => {
+    const w = await startWorld(name, o);
+    open.push(w);
+    return w;
   };
 }

@@ -1,6 +1,6 @@
 // The promise under faults: a rotation never leaves the user locked out and never loses the new
 // secret. Each `describe` is one property of the reliability issue; every run ends with the leak scan.
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe as describeInOrder, expect, it } from 'vitest';
 import {
   APP_ID,
   CSP_APP,
@@ -8,33 +8,25 @@ import {
   ORG,
   REPO,
   SECRET_NAME,
-  startWorld,
+  type startWorld,
   type World,
+  worldOf,
 } from './fixtures.ts';
-import { expectClean, recoveryKey } from './checks.ts';
+import { expectClean, recoveryKey, worldPerTest } from './checks.ts';
 import { type Run, targets } from './harness.ts';
 import type { LoggedRequest } from './emulators/server.ts';
 
-let world: World;
-afterEach(async () => {
-  await world?.close();
-});
+// Each test starts its own world, so the tests of every describe in this file run concurrently.
+const describe = describeInOrder.concurrent;
+const start = worldPerTest();
 
-async function start(
-  name: Parameters<typeof startWorld>[0],
-  o?: Parameters<typeof startWorld>[1],
-): Promise<World> {
-  world = await startWorld(name, o);
-  return world;
-}
-
-const clean = (run: Run): void => expectClean(world, run);
+const clean = (run: Run): void => expectClean(worldOf(run), run);
 
 const statuses = (run: Run): string[] => targets(run).map((t) => t.status);
 
-const stored = (scope = `repo:${REPO}`): string | undefined =>
-  world.github.secret(scope, SECRET_NAME)?.value;
-const puts = (): number => world.github.calls('PUT', /secrets\/CLIENT_SECRET$/).length;
+const stored = (w: World, scope = `repo:${REPO}`): string | undefined =>
+  w.github.secret(scope, SECRET_NAME)?.value;
+const puts = (w: World): number => w.github.calls('PUT', /secrets\/CLIENT_SECRET$/).length;
 
 /**
  * Every request that changes a credential at a provider: Entra addPassword, CSP's PUT/POST/DELETE
@@ -95,7 +87,7 @@ describe('property 1: preflight failures stop the run before any rotating call',
     const run = await w.run(extra(w));
     expect(run.code).toBe(1);
     expect(run.errors).toHaveLength(1);
-    expect(world.currentSecret()).toBe(OLD_SECRET);
+    expect(w.currentSecret()).toBe(OLD_SECRET);
     expect(w.github.calls('PUT', /.*/)).toHaveLength(0);
     expect(rotatingCalls(w)).toEqual([]);
     clean(run);
@@ -111,8 +103,8 @@ describe('property 2: GitHub writes are retried where safe', () => {
       .fault('PUT', /secrets\/CLIENT_SECRET$/, { status: 503, times: 1 });
     const run = await w.run();
     expect(run.errors).toEqual([]);
-    expect(puts()).toBe(4);
-    expect(stored()).toBe(w.currentSecret());
+    expect(puts(w)).toBe(4);
+    expect(stored(w)).toBe(w.currentSecret());
     clean(run);
   });
 
@@ -128,7 +120,7 @@ describe('property 2: GitHub writes are retried where safe', () => {
     expect(run.errors).toEqual([]);
     const [first, second] = w.github.calls('PUT', /secrets\/CLIENT_SECRET$/);
     expect(second!.at - first!.at).toBeGreaterThanOrEqual(1900);
-    expect(stored()).toBe(w.currentSecret());
+    expect(stored(w)).toBe(w.currentSecret());
     clean(run);
   });
 
@@ -166,7 +158,7 @@ describe('property 2: GitHub writes are retried where safe', () => {
     w.github.fault('PUT', /secrets\/CLIENT_SECRET$/, { status, body: { message: 'no' } });
     const run = await w.run();
     expect(run.code).toBe(1);
-    expect(puts()).toBe(1);
+    expect(puts(w)).toBe(1);
     expect(run.errors[0]).toContain(`HTTP ${status}`);
     clean(run);
   });
@@ -176,8 +168,8 @@ describe('property 2: GitHub writes are retried where safe', () => {
     w.github.fault('PUT', /secrets\/CLIENT_SECRET$/, { status: 503, times: 4 });
     const run = await w.run();
     expect(run.errors).toEqual([]);
-    expect(puts()).toBe(5);
-    expect(stored()).toBe(w.currentSecret());
+    expect(puts(w)).toBe(5);
+    expect(stored(w)).toBe(w.currentSecret());
     clean(run);
   });
 
@@ -237,7 +229,7 @@ describe('property 4: a rotating call is never repeated when it may have reached
     const run = await w.run({ 'csp-rotation': 'overlap' });
     expect(run.errors).toEqual([]);
     expect(w.csp!.calls('POST', /secret$/)).toHaveLength(1);
-    expect(stored()).toBe(w.currentSecret());
+    expect(stored(w)).toBe(w.currentSecret());
     expect(w.csp!.validSecrets(CSP_APP)).toContain(OLD_SECRET);
     clean(run);
   });
@@ -297,8 +289,8 @@ describe('property 5: partial failure', () => {
     });
     expect(run.code).toBe(1);
     expect(statuses(run)).toEqual(['written', 'failed', 'written']);
-    expect(stored()).toBe(w.currentSecret());
-    expect(stored(`org:${ORG}`)).toBe(w.currentSecret());
+    expect(stored(w)).toBe(w.currentSecret());
+    expect(stored(w, `org:${ORG}`)).toBe(w.currentSecret());
     expect(w.csp!.calls('DELETE', /.*/)).toHaveLength(0);
     expect(w.csp!.validSecrets(CSP_APP)).toContain(OLD_SECRET);
     expect(key.open(run.outputs['recovery']!)).toBe(w.currentSecret());
@@ -358,8 +350,8 @@ describe('property 7: safe re-runs', () => {
     expect(second.errors).toEqual([]);
     const left = w.entra!.passwords(APP_ID).map((p) => p.secretText);
     expect(left).toEqual([OLD_SECRET, w.currentSecret()]);
-    expect(stored()).toBe(w.currentSecret());
-    expect(stored(`env:${REPO}:production`)).toBe(w.currentSecret());
+    expect(stored(w)).toBe(w.currentSecret());
+    expect(stored(w, `env:${REPO}:production`)).toBe(w.currentSecret());
     clean(first);
     clean(second);
   });
@@ -378,7 +370,7 @@ describe('property 7: safe re-runs', () => {
     const second = await w.run(inputs);
     expect(second.errors).toEqual([]);
     expect(w.csp!.validSecrets(CSP_APP)).toEqual([w.currentSecret()]);
-    expect(stored(`dependabot:${REPO}`)).toBe(w.currentSecret());
+    expect(stored(w, `dependabot:${REPO}`)).toBe(w.currentSecret());
     clean(first);
     clean(second);
   });
@@ -391,7 +383,7 @@ describe('property 7: safe re-runs', () => {
     w.github.clearFaults();
     const second = await w.run();
     expect(second.errors).toEqual([]);
-    expect(stored()).toBe(w.currentSecret());
+    expect(stored(w)).toBe(w.currentSecret());
     expect(w.whmcs!.rotations(7)).toBe(2);
     clean(first);
     clean(second);

@@ -218,17 +218,33 @@ export async function startWorld(name: ProviderName, o: WorldOptions = {}): Prom
     for (const v of github.allValues(SECRET_NAME)) seen.add(v);
     return [...seen];
   };
-  return {
+  const made: World = {
     name,
     github,
     ...rest,
     inputs,
     env: (more = {}) => ({ ...runEnv, ...inputEnv(inputs(more)) }),
-    run: (more = {}, options = {}) =>
-      runAction(inputs(more), { ...options, env: { ...runEnv, ...options.env } }),
+    run: async (more = {}, options = {}) => {
+      const run = await runAction(inputs(more), {
+        ...options,
+        env: { ...runEnv, ...options.env },
+      });
+      origins.set(run, made);
+      return run;
+    },
     secrets,
     close: async () => {
       await Promise.all([github.close(), ...rest.providerEmulators.map((e) => e.close())]);
     },
   };
+  return made;
+}
+
+const origins = new WeakMap<Run, World>();
+
+/** The world a run was made in: helpers take the run, so tests need no shared `world` and can run concurrently. */
+export function worldOf(run: Run): World {
+  const world = origins.get(run);
+  if (!world) throw new Error('this run was not made by World.run');
+  return world;
 }

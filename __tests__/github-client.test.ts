@@ -72,7 +72,10 @@ describe('GitHub client scheduling', () => {
       ]);
       const puts = () => paced.requests.filter((r) => r.method === 'PUT');
       // The first write is sent and read back; the second waits on the clock, not sent yet.
-      await vi.waitFor(() => expect(paced.calls('GET', /FIRST_SECRET$/)).toHaveLength(1));
+      // Loopback answers take real time: seconds on a loaded machine.
+      await vi.waitFor(() => expect(paced.calls('GET', /FIRST_SECRET$/)).toHaveLength(1), {
+        timeout: 30_000,
+      });
       expect(sleeps).toEqual([1000]);
       expect(puts()).toHaveLength(1);
       release!();
