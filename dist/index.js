@@ -30747,7 +30747,7 @@ module.exports = {
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var node_v8__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8877);
 /* harmony import */ var node_v8__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_v8__WEBPACK_IMPORTED_MODULE_0__);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(8163);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(3728);
 
 
 // WebAssembly (undici's HTTP parser, libsodium) runs in V8's baseline tier until it is hot, then V8
@@ -30764,7 +30764,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 8163:
+/***/ 3728:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -39734,6 +39734,67 @@ function isoDate(read, name) {
 // after whitespace is refused as ambiguous; a name written in double quotes (JSON string syntax)
 // may hold anything and be followed by a comment.
 
+const encodedRepo = (r) => r.split('/').map(encodeURIComponent).join('/');
+const NO_WRITE = `(the job's GITHUB_TOKEN cannot write secrets; use a GitHub App token or fine-grained PAT)`;
+const REPO_FORBIDDEN = `the github-token lacks "Secrets: write" on this repository ${NO_WRITE}`;
+const NOT_FOUND = 'it does not exist, or the github-token cannot see it';
+function repoKind(kind, api) {
+    return {
+        form: `${kind} OWNER/NAME`,
+        parse: (text) => {
+            const { line, rest } = words(text);
+            if (rest.length !== 1)
+                throw bad(line, `${kind} takes exactly one OWNER/NAME`);
+            return { kind, repo: repo(line, rest[0]), line };
+        },
+        scope: (t) => `${kind}:${t.repo.toLowerCase()}`,
+        path: (t) => `/repos/${encodedRepo(t.repo)}/${api}`,
+        org: false,
+        forbidden: REPO_FORBIDDEN,
+        missing: NOT_FOUND,
+    };
+}
+function orgKind(kind, api) {
+    return {
+        form: `${kind} ORG [all|private|selected [OWNER/NAME ...]]`,
+        parse: (text) => orgLine(kind, text),
+        scope: (t) => `${kind}:${t.org.toLowerCase()}`,
+        path: (t) => `/orgs/${encodeURIComponent(t.org)}/${api}`,
+        org: true,
+        forbidden: `the github-token lacks organization "Secrets: write" ${NO_WRITE}`,
+        missing: NOT_FOUND,
+    };
+}
+const TARGET_KINDS = {
+    repo: repoKind('repo', 'actions'),
+    environment: {
+        form: 'environment OWNER/NAME ENVIRONMENT',
+        parse: environment,
+        scope: (t) => `env:${t.repo.toLowerCase()}:${t.environment.toLowerCase()}`,
+        path: (t) => `/repos/${encodedRepo(t.repo)}/environments/${encodeURIComponent(t.environment)}`,
+        org: false,
+        forbidden: REPO_FORBIDDEN,
+        missing: 'the repository or environment does not exist, or the github-token cannot see it',
+    },
+    org: orgKind('org', 'actions'),
+    dependabot: repoKind('dependabot', 'dependabot'),
+    'dependabot-org': orgKind('dependabot-org', 'dependabot'),
+};
+/** The description of `t`'s kind. */
+function kindOf(t) {
+    return TARGET_KINDS[t.kind];
+}
+function isOrg(t) {
+    return kindOf(t).org;
+}
+/** The secret scope a target writes into: each has its own public key. Case-insensitive like GitHub. */
+function scopeOf(t) {
+    return kindOf(t).scope(t);
+}
+/** The REST path that the target's `/secrets/...` hangs from. */
+function scopePath(t) {
+    return kindOf(t).path(t);
+}
 // GitHub's documented limits. Owners: users and organizations, up to 39 characters, letters, digits
 // and hyphens (older accounts may have doubled or trailing hyphens; managed users end in
 // `_shortcode`). Repositories: up to 100 of letters, digits, `.`, `_`, `-`, but not `.` or `..`.
@@ -39742,15 +39803,11 @@ const OWNER = /^[A-Za-z0-9][A-Za-z0-9_-]{0,38}$/;
 const REPO_NAME = /^[A-Za-z0-9._-]{1,100}$/;
 const ORG = /^[A-Za-z0-9][A-Za-z0-9-]{0,38}$/;
 const DOTS = new Set(['.', '..']);
-const FORMS = [
-    'repo OWNER/NAME',
-    'environment OWNER/NAME ENVIRONMENT',
-    'org ORG [all|private|selected [OWNER/NAME ...]]',
-    'dependabot OWNER/NAME',
-    'dependabot-org ORG [all|private|selected [OWNER/NAME ...]]',
-].join('; ');
+const targets_forms = () => Object.values(TARGET_KINDS)
+    .map((k) => k.form)
+    .join('; ');
 function bad(line, why) {
-    return new InputError(`Input 'targets' line '${line}': ${why}. Expected one of: ${FORMS}.`);
+    return new InputError(`Input 'targets' line '${line}': ${why}. Expected one of: ${targets_forms()}.`);
 }
 function repo(line, v) {
     const [owner = '', name = '', ...more] = (v ?? '').split('/');
@@ -39792,38 +39849,33 @@ function environment(text) {
         throw bad(text, `environment name '${name}' is not 1 to 255 characters without control characters, or is . or ..`);
     return { kind: 'environment', repo: repo(text, m[1]), environment: name, line };
 }
+/** A line without its trailing comment, and the words after the kind. */
+function words(text) {
+    const line = text.replace(/\s#.*$/s, '').trimEnd();
+    return { line, rest: line.split(/\s+/).slice(1) };
+}
+function orgLine(kind, text) {
+    const { line, rest } = words(text);
+    const [org, visibility, ...repos] = rest;
+    if (org === undefined || !ORG.test(org))
+        throw bad(line, `'${org ?? ''}' is not an organization name`);
+    if (visibility !== undefined &&
+        visibility !== 'all' &&
+        visibility !== 'private' &&
+        visibility !== 'selected') {
+        throw bad(line, `visibility '${visibility}' is not all, private or selected`);
+    }
+    if (visibility === 'selected' && repos.length === 0)
+        throw bad(line, 'selected needs at least one OWNER/NAME');
+    if (visibility !== 'selected' && repos.length > 0)
+        throw bad(line, `repositories are listed only after selected`);
+    return { kind, org, visibility, repos: repos.map((r) => repo(line, r)), line };
+}
 function parseLine(text) {
     const kind = /^\S+/.exec(text)[0];
-    if (kind === 'environment')
-        return environment(text);
-    const line = text.replace(/\s#.*$/s, '').trimEnd();
-    const rest = line.split(/\s+/).slice(1);
-    switch (kind) {
-        case 'repo':
-        case 'dependabot':
-            if (rest.length !== 1)
-                throw bad(line, `${kind} takes exactly one OWNER/NAME`);
-            return { kind, repo: repo(line, rest[0]), line };
-        case 'org':
-        case 'dependabot-org': {
-            const [org, visibility, ...repos] = rest;
-            if (org === undefined || !ORG.test(org))
-                throw bad(line, `'${org ?? ''}' is not an organization name`);
-            if (visibility !== undefined &&
-                visibility !== 'all' &&
-                visibility !== 'private' &&
-                visibility !== 'selected') {
-                throw bad(line, `visibility '${visibility}' is not all, private or selected`);
-            }
-            if (visibility === 'selected' && repos.length === 0)
-                throw bad(line, 'selected needs at least one OWNER/NAME');
-            if (visibility !== 'selected' && repos.length > 0)
-                throw bad(line, `repositories are listed only after selected`);
-            return { kind, org, visibility, repos: repos.map((r) => repo(line, r)), line };
-        }
-        default:
-            throw bad(line, `unknown target kind '${kind}'`);
-    }
+    if (!Object.hasOwn(TARGET_KINDS, kind))
+        throw bad(words(text).line, `unknown target kind '${kind}'`);
+    return TARGET_KINDS[kind].parse(text);
 }
 function parseTargets(text) {
     const targets = [];
@@ -39838,20 +39890,136 @@ function parseTargets(text) {
     if (dup)
         throw new InputError(`Input 'targets' names the same place twice (${dup}); list each target once.`);
     if (targets.length === 0)
-        throw new InputError(`Input 'targets' has no target. Expected one of: ${FORMS}.`);
+        throw new InputError(`Input 'targets' has no target. Expected one of: ${targets_forms()}.`);
     return targets;
 }
-/** The secret scope a target writes into: each has its own public key. Case-insensitive like GitHub. */
-function scopeOf(t) {
-    switch (t.kind) {
-        case 'repo':
-        case 'dependabot':
-            return `${t.kind}:${t.repo.toLowerCase()}`;
-        case 'environment':
-            return `env:${t.repo.toLowerCase()}:${t.environment.toLowerCase()}`;
-        case 'org':
-        case 'dependabot-org':
-            return `${t.kind}:${t.org.toLowerCase()}`;
+
+;// CONCATENATED MODULE: ./src/github/errors.ts
+// What goes wrong when storing, said from the status alone: GitHub's bodies and headers are never echoed.
+
+class StoreError extends Error {
+    name = 'StoreError';
+    landed;
+    status;
+    constructor(message, landed, status) {
+        super(message);
+        this.landed = landed;
+        this.status = status;
+    }
+}
+function errors_status(err) {
+    const s = err.status;
+    return typeof s === 'number' ? s : undefined;
+}
+/** Says what went wrong from the status alone: GitHub's bodies and headers are never echoed. */
+function describe(err, t) {
+    const s = errors_status(err);
+    const answered = err.response !== undefined;
+    if (!answered) {
+        const cause = err.message;
+        if (/larger than/.test(cause))
+            return `no usable answer from GitHub (${cause}; not repeated)`;
+        return `no usable answer from GitHub (${/timeout|aborted/i.test(cause) ? 'timed out' : 'connection failed'})`;
+    }
+    switch (s) {
+        case 401:
+            return 'HTTP 401: the github-token is invalid or expired';
+        case 403:
+            return `HTTP 403: ${(t ? kindOf(t) : TARGET_KINDS.repo).forbidden}`;
+        case 404:
+            return `HTTP 404: ${(t ? kindOf(t) : TARGET_KINDS.repo).missing}`;
+        case 422:
+            return 'HTTP 422: GitHub rejected the request';
+        default:
+            return `HTTP ${s ?? 'error'}`;
+    }
+}
+
+;// CONCATENATED MODULE: ./src/github/access.ts
+// Who may read an organization secret: what a write sends, so that a rotation never widens (or
+// narrows) access. The line's visibility and repositories, or, when it names none, the existing
+// secret's (read in preflight, every page).
+
+
+class OrgAccess {
+    #gh;
+    #repoIds = new Map();
+    #access = new Map();
+    constructor(gh) {
+        this.#gh = gh;
+    }
+    /** Who may read `name` in `t` once written: the line's choice, or the existing secret's. Read once. */
+    of(t, name) {
+        const k = `${scopeOf(t)}:${name.toUpperCase()}`;
+        let access = this.#access.get(k);
+        if (!access) {
+            access =
+                t.visibility === undefined
+                    ? this.#existing(t, name)
+                    : Promise.all(t.repos.map((r) => this.#repoId(r))).then((repositoryIds) => ({
+                        visibility: t.visibility,
+                        repositoryIds,
+                    }));
+            this.#access.set(k, access);
+        }
+        return access;
+    }
+    /** The existing secret's visibility and selected repositories (every page of them). */
+    async #existing(t, name) {
+        const path = `${scopePath(t)}/secrets/${encodeURIComponent(name)}`;
+        const fail = (what, err) => new StoreError(`Could not read ${what} of secret ${name} in ${t.line}: ${describe(err, t)}.`, 'no', errors_status(err));
+        let visibility;
+        try {
+            const res = await this.#gh.request(`GET ${path}`);
+            visibility = res.data.visibility;
+        }
+        catch (err) {
+            if (errors_status(err) === 404)
+                throw new StoreError(`Secret ${name} does not exist yet in ${t.line}, so there is no visibility to keep: add one to the target line (\`${t.kind} ${t.org} private\`, \`all\`, or \`selected OWNER/NAME ...\`).`, 'no', 404);
+            throw fail('the visibility', err);
+        }
+        if (visibility !== 'all' && visibility !== 'private' && visibility !== 'selected')
+            throw new StoreError(`GitHub reported an unknown visibility for secret ${name} in ${t.line}; name one on the target line.`, 'no');
+        const ids = new Set();
+        if (visibility === 'selected') {
+            const perPage = 100;
+            let total = 0;
+            for (let page = 1, more = true; more; page++) {
+                let data;
+                try {
+                    const res = await this.#gh.request(`GET ${path}/repositories`, {
+                        per_page: perPage,
+                        page,
+                    });
+                    data = res.data;
+                }
+                catch (err) {
+                    throw fail('the selected repositories', err);
+                }
+                for (const r of data.repositories)
+                    ids.add(r.id);
+                total = data.total_count;
+                more = data.repositories.length === perPage && ids.size < total && page < 1000;
+            }
+            // A list that changed while it was read would be written back different: refuse instead.
+            if (ids.size !== total)
+                throw new StoreError(`The selected repositories of secret ${name} in ${t.line} changed while they were read (${ids.size} of ${total}); re-run.`, 'no');
+        }
+        return { visibility, repositoryIds: [...ids] };
+    }
+    #repoId(fullName) {
+        const k = fullName.toLowerCase();
+        let id = this.#repoIds.get(k);
+        if (!id) {
+            id = this.#gh
+                .request(`GET /repos/${fullName.split('/').map(encodeURIComponent).join('/')}`)
+                .then((res) => res.data.id)
+                .catch((err) => {
+                throw new StoreError(`Could not resolve selected repository ${fullName}: ${describe(err)}.`, 'no', errors_status(err));
+            });
+            this.#repoIds.set(k, id);
+        }
+        return id;
     }
 }
 
@@ -39910,23 +40078,15 @@ function publicKeyFromBase64(key) {
 
 
 
-class StoreError extends Error {
-    name = 'StoreError';
-    landed;
-    status;
-    constructor(message, landed, status) {
-        super(message);
-        this.landed = landed;
-        this.status = status;
-    }
-}
+
+
 class SecretStore {
     #gh;
     #keys = new Map();
-    #repoIds = new Map();
-    #access = new Map();
+    #access;
     constructor(gh) {
         this.#gh = gh;
+        this.#access = new OrgAccess(gh);
     }
     /**
      * Fetches every target's public key (once per scope, never shared across scopes) and works out who
@@ -39937,9 +40097,9 @@ class SecretStore {
         const work = [];
         for (const t of targets) {
             work.push(this.#key(t));
-            if (t.kind === 'org' || t.kind === 'dependabot-org')
+            if (isOrg(t))
                 for (const name of names)
-                    work.push(this.#accessOf(t, name));
+                    work.push(this.#access.of(t, name));
         }
         const results = await Promise.allSettled(work);
         const failed = results.find((r) => r.status === 'rejected');
@@ -39953,9 +40113,9 @@ class SecretStore {
             return new Date(res.data.updated_at);
         }
         catch (err) {
-            if (store_status(err) === 404)
+            if (errors_status(err) === 404)
                 return undefined;
-            throw new StoreError(`Could not read secret ${name} in ${t.line}: ${describe(err)}.`, 'no', store_status(err));
+            throw new StoreError(`Could not read secret ${name} in ${t.line}: ${describe(err)}.`, 'no', errors_status(err));
         }
     }
     /** Seals and writes `value`, then reads the secret back: a write whose `updated_at` did not move is a failure. */
@@ -39965,8 +40125,8 @@ class SecretStore {
             encrypted_value: await seal(value, key.key),
             key_id: key.keyId,
         };
-        if (t.kind === 'org' || t.kind === 'dependabot-org') {
-            const access = await this.#accessOf(t, name);
+        if (isOrg(t)) {
+            const access = await this.#access.of(t, name);
             body['visibility'] = access.visibility;
             if (access.visibility === 'selected')
                 body['selected_repository_ids'] = access.repositoryIds;
@@ -39977,7 +40137,7 @@ class SecretStore {
             await this.#gh.request(`PUT ${path}`, { ...body, request: { attempts } });
         }
         catch (err) {
-            const s = store_status(err);
+            const s = errors_status(err);
             // Not landed only when every attempt was refused: one that may have reached GitHub decides.
             const refused = s !== undefined && s >= 400 && s < 500 && !attempts.mayHaveLanded;
             const landed = refused ? 'no' : 'maybe';
@@ -40016,126 +40176,8 @@ class SecretStore {
             return { keyId: String(data.key_id), key: publicKeyFromBase64(data.key), since };
         }
         catch (err) {
-            throw new StoreError(`Could not get the public key of ${t.line}: ${describe(err, t)}.`, 'no', store_status(err));
+            throw new StoreError(`Could not get the public key of ${t.line}: ${describe(err, t)}.`, 'no', errors_status(err));
         }
-    }
-    #accessOf(t, name) {
-        const k = `${scopeOf(t)}:${name.toUpperCase()}`;
-        let access = this.#access.get(k);
-        if (!access) {
-            access =
-                t.visibility === undefined
-                    ? this.#existingAccess(t, name)
-                    : Promise.all(t.repos.map((r) => this.#repoId(r))).then((repositoryIds) => ({
-                        visibility: t.visibility,
-                        repositoryIds,
-                    }));
-            this.#access.set(k, access);
-        }
-        return access;
-    }
-    /** The existing secret's visibility and selected repositories (every page of them). */
-    async #existingAccess(t, name) {
-        const path = `${scopePath(t)}/secrets/${encodeURIComponent(name)}`;
-        const fail = (what, err) => new StoreError(`Could not read ${what} of secret ${name} in ${t.line}: ${describe(err, t)}.`, 'no', store_status(err));
-        let visibility;
-        try {
-            const res = await this.#gh.request(`GET ${path}`);
-            visibility = res.data.visibility;
-        }
-        catch (err) {
-            if (store_status(err) === 404)
-                throw new StoreError(`Secret ${name} does not exist yet in ${t.line}, so there is no visibility to keep: add one to the target line (\`${t.kind} ${t.org} private\`, \`all\`, or \`selected OWNER/NAME ...\`).`, 'no', 404);
-            throw fail('the visibility', err);
-        }
-        if (visibility !== 'all' && visibility !== 'private' && visibility !== 'selected')
-            throw new StoreError(`GitHub reported an unknown visibility for secret ${name} in ${t.line}; name one on the target line.`, 'no');
-        const ids = new Set();
-        if (visibility === 'selected') {
-            const perPage = 100;
-            let total = 0;
-            for (let page = 1, more = true; more; page++) {
-                let data;
-                try {
-                    const res = await this.#gh.request(`GET ${path}/repositories`, {
-                        per_page: perPage,
-                        page,
-                    });
-                    data = res.data;
-                }
-                catch (err) {
-                    throw fail('the selected repositories', err);
-                }
-                for (const r of data.repositories)
-                    ids.add(r.id);
-                total = data.total_count;
-                more = data.repositories.length === perPage && ids.size < total && page < 1000;
-            }
-            // A list that changed while it was read would be written back different: refuse instead.
-            if (ids.size !== total)
-                throw new StoreError(`The selected repositories of secret ${name} in ${t.line} changed while they were read (${ids.size} of ${total}); re-run.`, 'no');
-        }
-        return { visibility, repositoryIds: [...ids] };
-    }
-    #repoId(fullName) {
-        const k = fullName.toLowerCase();
-        let id = this.#repoIds.get(k);
-        if (!id) {
-            id = this.#gh
-                .request(`GET /repos/${fullName.split('/').map(encodeURIComponent).join('/')}`)
-                .then((res) => res.data.id)
-                .catch((err) => {
-                throw new StoreError(`Could not resolve selected repository ${fullName}: ${describe(err)}.`, 'no', store_status(err));
-            });
-            this.#repoIds.set(k, id);
-        }
-        return id;
-    }
-}
-function scopePath(t) {
-    const repo = (r) => r.split('/').map(encodeURIComponent).join('/');
-    switch (t.kind) {
-        case 'repo':
-            return `/repos/${repo(t.repo)}/actions`;
-        case 'dependabot':
-            return `/repos/${repo(t.repo)}/dependabot`;
-        case 'environment':
-            return `/repos/${repo(t.repo)}/environments/${encodeURIComponent(t.environment)}`;
-        case 'org':
-            return `/orgs/${encodeURIComponent(t.org)}/actions`;
-        case 'dependabot-org':
-            return `/orgs/${encodeURIComponent(t.org)}/dependabot`;
-    }
-}
-function store_status(err) {
-    const s = err.status;
-    return typeof s === 'number' ? s : undefined;
-}
-/** Says what went wrong from the status alone: GitHub's bodies and headers are never echoed. */
-function describe(err, t) {
-    const s = store_status(err);
-    const answered = err.response !== undefined;
-    if (!answered) {
-        const cause = err.message;
-        if (/larger than/.test(cause))
-            return `no usable answer from GitHub (${cause}; not repeated)`;
-        return `no usable answer from GitHub (${/timeout|aborted/i.test(cause) ? 'timed out' : 'connection failed'})`;
-    }
-    switch (s) {
-        case 401:
-            return 'HTTP 401: the github-token is invalid or expired';
-        case 403:
-            return t?.kind === 'org' || t?.kind === 'dependabot-org'
-                ? 'HTTP 403: the github-token lacks organization "Secrets: write" (the job\'s GITHUB_TOKEN cannot write secrets; use a GitHub App token or fine-grained PAT)'
-                : 'HTTP 403: the github-token lacks "Secrets: write" on this repository (the job\'s GITHUB_TOKEN cannot write secrets; use a GitHub App token or fine-grained PAT)';
-        case 404:
-            return t?.kind === 'environment'
-                ? 'HTTP 404: the repository or environment does not exist, or the github-token cannot see it'
-                : 'HTTP 404: it does not exist, or the github-token cannot see it';
-        case 422:
-            return 'HTTP 422: GitHub rejected the request';
-        default:
-            return `HTTP ${s ?? 'error'}`;
     }
 }
 
