@@ -2,6 +2,7 @@
 // the inputs for a full rotation, and every secret the world knows, for leak scans.
 import { startCsp, type CspEmulator } from './emulators/csp.ts';
 import { startEntra, type EntraEmulator } from './emulators/entra.ts';
+import type { App } from './emulators/github-apps.ts';
 import { startGitHub, type GitHubEmulator } from './emulators/github.ts';
 import type { Emulator } from './emulators/server.ts';
 import { startWhmcs, type WhmcsEmulator } from './emulators/whmcs.ts';
@@ -45,11 +46,17 @@ export interface WorldOptions {
   readonly now?: () => number;
   /** How long Woodpecker holds its API key per request (default 20 ms). */
   readonly woodpeckerProcessingMs?: number;
+  /** Sign in as a GitHub App installed on `octo` (all repositories) instead of with a token. */
+  readonly app?: boolean;
+  /** Serve GitHub's API under this path (GitHub Enterprise Server: `/api/v3`). */
+  readonly githubPrefix?: string;
 }
 
 export interface World {
   readonly name: ProviderName;
   readonly github: GitHubEmulator;
+  /** The GitHub App the action signs in as, when the world was started with `app`. */
+  readonly app?: App;
   readonly csp?: CspEmulator;
   readonly whmcs?: WhmcsEmulator;
   readonly entra?: EntraEmulator;
@@ -70,15 +77,23 @@ export interface World {
 
 export async function startWorld(name: ProviderName, o: WorldOptions = {}): Promise<World> {
   const clock = o.now ? { now: o.now } : {};
-  const github = await startGitHub({ ...clock, ...(o.sameKeyIds ? { sameKeyIds: true } : {}) });
+  const github = await startGitHub({
+    ...clock,
+    ...(o.sameKeyIds ? { sameKeyIds: true } : {}),
+    ...(o.githubPrefix ? { prefix: o.githubPrefix } : {}),
+  });
   for (const repo of o.repos ?? [REPO]) github.addRepo(repo, { environments: ['production'] });
   github.addRepo('octo/lib', {});
   github.addOrg(ORG);
+  const app = o.app ? github.apps.add({ slug: 'secret-rotator' }) : undefined;
+  if (app) github.apps.install(app.id, ORG);
   const seen = new Set<string>([OLD_SECRET, ...Object.values(CREDENTIALS), github.token]);
   const base: Record<string, string> = {
     provider: name,
-    'github-token': github.token,
-    'github-api-url': github.url,
+    ...(app
+      ? { 'github-app-id': String(app.id), 'github-app-private-key': app.privateKey }
+      : { 'github-token': github.token }),
+    'github-api-url': github.apiUrl,
     'secret-name': SECRET_NAME,
     targets: `repo ${REPO}`,
     'request-timeout': '5s',
@@ -216,11 +231,13 @@ export async function startWorld(name: ProviderName, o: WorldOptions = {}): Prom
     if (rest.woodpecker) for (const c of rest.woodpecker.credentials()) seen.add(c.secret);
     for (const t of github.issuedOidcTokens) seen.add(t);
     for (const v of github.allValues(SECRET_NAME)) seen.add(v);
+    for (const v of github.appSecrets()) seen.add(v);
     return [...seen];
   };
   const made: World = {
     name,
     github,
+    ...(app ? { app } : {}),
     ...rest,
     inputs,
     env: (more = {}) => ({ ...runEnv, ...inputEnv(inputs(more)) }),

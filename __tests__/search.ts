@@ -6,8 +6,8 @@
 import fc from 'fast-check';
 import sodium from 'libsodium-wrappers';
 import { now, setClock, type Clock } from '../src/clock.js';
-import { createGitHub, type Budget } from '../src/github/client.js';
-import { SecretStore } from '../src/github/store.js';
+import { openDestination } from '../src/github/app.js';
+import type { Budget } from '../src/github/client.js';
 import { configureHttp } from '../src/http.js';
 import { parseInputs } from '../src/inputs/index.js';
 import { runPipeline, type Report } from '../src/pipeline.js';
@@ -79,6 +79,10 @@ const GITHUB_ROUTES: Route[] = [
     method: 'GET',
     path: /\/secrets\/(?!public-key$)[^/]+$/,
   },
+  // GitHub App sign-in (schedules with `app`): finding the installation, minting, revoking.
+  { name: 'GitHub GET installation', on: 'github', method: 'GET', path: /\/installation$/ },
+  { name: 'GitHub POST access_tokens', on: 'github', method: 'POST', path: /\/access_tokens$/ },
+  { name: 'GitHub DELETE token', on: 'github', method: 'DELETE', path: /^\/installation\/token$/ },
 ];
 const CSP_ROUTES: Route[] = [
   { name: 'CSP token', on: 'csp', method: 'POST', path: /\/auth\// },
@@ -156,6 +160,8 @@ export interface Schedule {
   readonly environment: boolean;
   readonly dependabot: boolean;
   readonly org: boolean;
+  /** Sign in as a GitHub App (one installation token, revoked at the end) instead of with a token. */
+  readonly app: boolean;
   readonly recoveryKey: boolean;
   /** Entra's propagation delay for new passwords, virtual ms (the action waits up to 30 s). */
   readonly propagationMs: number;
@@ -182,6 +188,7 @@ export function scheduleArb(variant: Variant, o: { recoveryKey?: boolean } = {})
     environment: fc.boolean(),
     dependabot: fc.boolean(),
     org: fc.boolean(),
+    app: fc.boolean(),
     recoveryKey:
       o.recoveryKey === undefined
         ? fc.oneof({ weight: 4, arbitrary: fc.constant(true) }, fc.constant(false))
@@ -350,6 +357,7 @@ export async function runSchedule(
     now: clock.now,
     propagationDelayMs: s.propagationMs,
     woodpeckerProcessingMs: 0,
+    ...(s.app ? { app: true } : {}),
   });
   try {
     const scopes = [
@@ -461,19 +469,22 @@ async function execute(
     const settings = { ...parsed, requestTimeoutMs: REQUEST_TIMEOUT_MS };
     configureHttp({ timeoutMs: settings.requestTimeoutMs });
     const budget: Budget = { deadline: now() };
-    const gh = createGitHub({
-      token: settings.github.token,
+    const destination = openDestination(settings.github.auth, {
       apiUrl: settings.github.apiUrl,
       timeoutMs: settings.requestTimeoutMs,
       budget,
-      warn: deps.warn,
-    });
-    return await runPipeline(settings, {
-      provider: createProvider(settings.provider, deps),
-      destination: new SecretStore(gh),
-      budget,
       ...deps,
     });
+    try {
+      return await runPipeline(settings, {
+        provider: createProvider(settings.provider, deps),
+        destination,
+        budget,
+        ...deps,
+      });
+    } finally {
+      await destination.close();
+    }
   } catch (err) {
     return {
       outcome: 'failed',
@@ -572,6 +583,19 @@ function check(
     v.push('report: rotated=true but not every target is written');
   if (report.undone && held.some((t) => t.value !== undefined && t.value !== OLD_SECRET))
     v.push('report: says the rotation was undone but a target holds a new value');
+
+  // Every installation token the action received was revoked (GitHub answered 204; a 204 that did
+  // nothing is GitHub's word, as for any revocation), or the log warns that it could not be. A token
+  // whose answer was lost never reached the action; it expires within the hour.
+  const received = world.github.apps.minted.filter((t) => masks.has(t.token)).length;
+  const revoked = world.github
+    .calls('DELETE', '/installation/token')
+    .filter((r) => r.status === 204).length;
+  const warned = log.filter((l) => l.startsWith('::warning::Could not revoke')).length;
+  if (received > revoked + warned)
+    v.push(
+      `sign-in: ${received} installation token(s) received, ${revoked} revoked, ${warned} warning(s)`,
+    );
 
   // No leak.
   const run: Run = {

@@ -11,9 +11,21 @@ import { join } from 'node:path';
 
 export const VERSION = '23.0.2';
 const OUT = new URL('../__tests__/emulators/github-secrets-openapi.json', import.meta.url);
-/** The paths kept: every secrets scope GitHub has (Actions, environments, Dependabot, Codespaces). */
-const KEEP =
-  /^\/(orgs\/\{org\}|repos\/\{owner\}\/\{repo\}(\/environments\/\{environment_name\})?)\/(actions|codespaces|dependabot)?\/?secrets(\/|$)/;
+/**
+ * The paths kept: every secrets scope GitHub has (Actions, environments, Dependabot, Codespaces), and
+ * what GitHub App sign-in calls (the App, its installations, minting and revoking their tokens).
+ */
+const KEEP = new RegExp(
+  [
+    /^\/(orgs\/\{org\}|repos\/\{owner\}\/\{repo\}(\/environments\/\{environment_name\})?)\/(actions|codespaces|dependabot)?\/?secrets(\/|$)/,
+    /^\/app$/,
+    /^\/app\/installations(\/\{installation_id\}\/access_tokens)?$/,
+    /^\/(orgs\/\{org\}|users\/\{username\}|repos\/\{owner\}\/\{repo\})\/installation$/,
+    /^\/installation\/token$/,
+  ]
+    .map((r) => r.source)
+    .join('|'),
+);
 
 const dir = mkdtempSync(join(tmpdir(), 'octokit-openapi-'));
 try {
@@ -44,7 +56,7 @@ try {
     info: {
       title: full.info.title,
       version: VERSION,
-      'x-source': `@octokit/openapi ${VERSION} generated/api.github.com.deref.json (GitHub REST API description), secrets paths only`,
+      'x-source': `@octokit/openapi ${VERSION} generated/api.github.com.deref.json (GitHub REST API description), secrets and GitHub App sign-in paths only`,
     },
     paths,
   };

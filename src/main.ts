@@ -1,11 +1,11 @@
 // The entry: read inputs, wire the pieces, run the pipeline, publish the report.
 import { now } from './clock.js';
 import * as core from '@actions/core';
-import { createGitHub, type Budget } from './github/client.js';
-import { SecretStore } from './github/store.js';
+import { openDestination } from './github/app.js';
+import type { Budget } from './github/client.js';
 import { configureHttp } from './http.js';
 import { InputError } from './inputs/fields.js';
-import { CREDENTIAL_INPUTS, parseInputs } from './inputs/index.js';
+import { CREDENTIAL_INPUTS, type GitHubAuth, parseInputs } from './inputs/index.js';
 import { runPipeline, type Report } from './pipeline.js';
 import { createProvider } from './providers/index.js';
 import { setOutputs, summaryMarkdown, writeSummary } from './summary.js';
@@ -24,25 +24,30 @@ export async function run(): Promise<void> {
     provider = settings.provider.name;
     configureHttp({ timeoutMs: settings.requestTimeoutMs });
     const budget: Budget = { deadline: now() };
-    const gh = createGitHub({
-      token: settings.github.token,
-      apiUrl: settings.github.apiUrl,
-      timeoutMs: settings.requestTimeoutMs,
-      budget,
-      warn: log.warn,
-    });
     const deps = {
       mask,
       info: log.info,
       warn: log.warn,
       idToken: (aud: string) => core.getIDToken(aud),
     };
-    report = await runPipeline(settings, {
-      provider: createProvider(settings.provider, deps),
-      destination: new SecretStore(gh),
+    maskKeyLines(settings.github.auth);
+    const destination = openDestination(settings.github.auth, {
+      apiUrl: settings.github.apiUrl,
+      timeoutMs: settings.requestTimeoutMs,
       budget,
       ...deps,
     });
+    try {
+      report = await runPipeline(settings, {
+        provider: createProvider(settings.provider, deps),
+        destination,
+        budget,
+        ...deps,
+      });
+    } finally {
+      // Every installation token minted is revoked, whatever happened.
+      await destination.close();
+    }
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
     if (err instanceof InputError) logFailure = message;
@@ -63,4 +68,12 @@ export async function run(): Promise<void> {
     log.warn(`Could not write the job summary: ${(err as Error).message}`),
   );
   if (report.failure) log.fail(logFailure ?? report.failure);
+}
+
+/** The runner masks a multi-line value line by line only when each line is registered: the key's are. */
+function maskKeyLines(auth: GitHubAuth): void {
+  if (auth.kind !== 'app') return;
+  mask(auth.privateKey);
+  for (const line of auth.privateKey.split('\n'))
+    if (line.length >= 16 && !line.startsWith('-----')) mask(line.trim());
 }

@@ -12,7 +12,22 @@ interface Operation {
 }
 
 const SPEC_URL = new URL('./github-secrets-openapi.json', import.meta.url);
-const spec = JSON.parse(readFileSync(SPEC_URL, 'utf8')) as {
+/**
+ * OpenAPI 3.0's `nullable` beside `anyOf`/`oneOf` without a `type` (the App endpoints' `account`),
+ * which Ajv refuses: written as "null, or one of these" instead.
+ */
+function untyped(node: unknown): unknown {
+  if (Array.isArray(node)) return node.map(untyped);
+  if (node === null || typeof node !== 'object') return node;
+  const o = Object.fromEntries(Object.entries(node).map(([k, v]) => [k, untyped(v)]));
+  if (o['nullable'] === true && o['type'] === undefined) {
+    delete o['nullable'];
+    return { anyOf: [{ type: 'null' }, o] };
+  }
+  return o;
+}
+
+const spec = untyped(JSON.parse(readFileSync(SPEC_URL, 'utf8'))) as {
   paths: Record<string, Record<string, Operation>>;
 };
 const ajv = new Ajv({ strict: false, allErrors: true });
@@ -65,7 +80,10 @@ export function checkRequest(method: string, path: string, body: unknown): Check
   for (const p of operation.parameters ?? []) {
     if (p.in !== 'path') continue;
     const v = validator(p.schema);
-    if (!v(values[match.names.indexOf(p.name)]))
+    const raw = values[match.names.indexOf(p.name)]!;
+    // A path segment is text; an integer parameter (installation_id) is its digits.
+    const numeric = (p.schema as { type?: string }).type === 'integer' && /^\d+$/.test(raw);
+    if (!v(numeric ? Number(raw) : raw))
       errors.push(`path parameter ${p.name}: ${ajv.errorsText(v.errors)}`);
   }
   const schema = operation.requestBody?.content['application/json'].schema;

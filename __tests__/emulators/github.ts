@@ -3,6 +3,14 @@
 // private key, so tests compare plaintext.
 import { randomBytes, randomInt } from 'node:crypto';
 import sodium from 'libsodium-wrappers';
+import {
+  allows,
+  Apps,
+  type Installation,
+  type MintedToken,
+  permissionFor,
+  type Principal,
+} from './github-apps.ts';
 import { type Checked, checkRequest, checkResponse } from './github-openapi.ts';
 import { Emulator, type EmulatorOptions, type Reply, type Request } from './server.ts';
 
@@ -33,6 +41,8 @@ export interface GitHubOptions extends EmulatorOptions {
   readonly token?: string;
   /** Every scope's key_id is the same string while the keys differ: proves keys are not reused across scopes. */
   readonly sameKeyIds?: boolean;
+  /** Serve the API under this path, as GitHub Enterprise Server does (`/api/v3`); default: the root. */
+  readonly prefix?: string;
 }
 
 /** GitHub stamps times to the second. */
@@ -56,14 +66,35 @@ export class GitHubEmulator extends Emulator {
   readonly #scopes = new Map<string, Scope>();
   readonly #frozen = new Set<string>();
   readonly #sameKeyIds: boolean;
+  readonly #prefix: string;
   #nextId = 1000;
+  /** GitHub Apps, their installations and the tokens they minted. */
+  readonly apps: Apps;
 
   constructor(o: GitHubOptions = {}) {
     super(o);
     this.token = o.token ?? 'ghs_emulatortoken000000000000000000000';
     this.#sameKeyIds = o.sameKeyIds ?? false;
+    this.#prefix = o.prefix ?? '';
+    this.apps = new Apps(this.clock);
     for (const method of ['GET', 'PUT', 'DELETE', 'POST', 'PATCH'])
       this.route(method, '/*path', (r) => this.#serve(r));
+  }
+
+  /** The API's base URL: the root, or under the prefix (GHES: `/api/v3`). */
+  get apiUrl(): string {
+    return `${this.url}${this.#prefix}`;
+  }
+
+  /** Every installation token minted and every App private key, for leak scans. */
+  appSecrets(): string[] {
+    return [
+      ...this.apps.minted.map((t) => t.token),
+      ...[...this.apps.apps.values()].flatMap((a) => [
+        a.privateKey,
+        ...a.privateKey.split('\n').filter((l) => l.length >= 16 && !l.startsWith('-----')),
+      ]),
+    ];
   }
 
   get oidcRequestUrl(): string {
@@ -173,10 +204,14 @@ export class GitHubEmulator extends Emulator {
     return s;
   }
 
-  async #serve(r: Request): Promise<Reply> {
-    if (r.path === '/_oidc/token') return this.#oidc(r);
+  async #serve(request: Request): Promise<Reply> {
+    if (request.path === '/_oidc/token') return this.#oidc(request);
+    if (!request.path.startsWith(`${this.#prefix}/`)) return notFound;
+    const r: Request = { ...request, path: request.path.slice(this.#prefix.length) };
     const auth = /^(?:token|bearer) (.+)$/i.exec(r.headers.authorization ?? '')?.[1];
-    if (auth !== this.token && auth !== this.readOnlyToken)
+    const principal = auth === undefined ? undefined : this.apps.principal(auth);
+    if (principal?.kind === 'denied') return { status: 401, body: { message: principal.message } };
+    if (!principal && auth !== this.token && auth !== this.readOnlyToken)
       return { status: 401, body: { message: 'Bad credentials' } };
     let body: unknown;
     if (r.text !== '') {
@@ -191,18 +226,27 @@ export class GitHubEmulator extends Emulator {
       this.violations.push(...checked.errors);
       return { status: 422, body: { message: 'Invalid request.', errors: checked.errors } };
     }
-    const reply = this.#dispatch(r, body, auth === this.readOnlyToken, checked);
+    const reply =
+      principal?.kind === 'app' || APP_PATHS.test(r.path)
+        ? this.#app(r, body, principal)
+        : this.#dispatch(r, body, auth === this.readOnlyToken, checked, principal?.token);
     this.violations.push(...checkResponse(checked, r.method, reply.status, reply.body));
     return reply;
   }
 
-  #dispatch(r: Request, body: unknown, readOnly: boolean, checked: Checked): Reply {
+  #dispatch(
+    r: Request,
+    body: unknown,
+    readOnly: boolean,
+    checked: Checked,
+    token: MintedToken | undefined,
+  ): Reply {
     const repoOnly = /^\/repos\/([^/]+)\/([^/]+)$/.exec(r.path);
     if (repoOnly && r.method === 'GET') {
       const repo = this.#repos.get(
         `${decodeURIComponent(repoOnly[1]!)}/${decodeURIComponent(repoOnly[2]!)}`.toLowerCase(),
       );
-      return repo
+      return repo && (!token || this.#reaches(token, repo.fullName))
         ? {
             status: 200,
             body: {
@@ -236,6 +280,19 @@ export class GitHubEmulator extends Emulator {
         env !== undefined
           ? `env:${full}:${env}`
           : `${repoKind === 'actions' ? 'repo' : 'dependabot'}:${full}`;
+    }
+    // An installation token reaches only its account, its repositories and its permissions.
+    if (token) {
+      if (
+        org !== undefined
+          ? org.toLowerCase() !== token.account.toLowerCase()
+          : !this.#reaches(token, `${owner}/${name}`)
+      )
+        return notFound;
+      const kind = scopeKey.split(':')[0] as
+        'repo' | 'env' | 'dependabot' | 'org' | 'dependabot-org';
+      if (!allows(token, permissionFor(kind), r.method))
+        return { status: 403, body: { message: 'Resource not accessible by integration' } };
     }
     const scope = this.#scope(scopeKey);
     const isOrg = org !== undefined;
@@ -374,6 +431,122 @@ export class GitHubEmulator extends Emulator {
     };
   }
 
+  #reaches(token: MintedToken, fullName: string): boolean {
+    const inst = this.apps.installations.get(token.installationId)!;
+    return this.apps.reaches(inst, token, fullName);
+  }
+
+  /** The App endpoints: JWT-signed, except revoking, which the installation token itself does. */
+  #app(r: Request, body: unknown, principal: Principal | undefined): Reply {
+    if (r.path === '/installation/token' && r.method === 'DELETE') {
+      if (principal?.kind !== 'installation')
+        return { status: 401, body: { message: 'Bad credentials' } };
+      principal.token.revoked = true;
+      return { status: 204 };
+    }
+    if (principal?.kind !== 'app')
+      return {
+        status: 401,
+        body: { message: 'A JSON web token could not be decoded' },
+      };
+    const app = principal.app;
+    const seg = r.path.split('/').map(decodeURIComponent);
+    if (r.path === '/app' && r.method === 'GET')
+      return {
+        status: 200,
+        body: {
+          id: app.id,
+          node_id: `A_${app.id}`,
+          slug: app.slug,
+          client_id: app.clientId,
+          owner: this.#user('octo', 'Organization'),
+          name: app.slug,
+          description: null,
+          external_url: 'https://example.com',
+          html_url: `https://github.com/apps/${app.slug}`,
+          created_at: '2026-01-01T00:00:00Z',
+          updated_at: '2026-01-01T00:00:00Z',
+          permissions: {},
+          events: [],
+        },
+      };
+    const mine = [...this.apps.installations.values()].filter((i) => i.appId === app.id);
+    if (r.path === '/app/installations' && r.method === 'GET')
+      return { status: 200, body: mine.map((i) => this.#installation(i)) };
+    if (r.method === 'GET' && seg.length === 4 && (seg[1] === 'orgs' || seg[1] === 'users')) {
+      const inst = this.apps.installationOf(app.id, seg[2]!);
+      const kindOk = seg[1] === 'users' || inst?.accountType === 'Organization';
+      return inst && kindOk ? { status: 200, body: this.#installation(inst) } : notFound;
+    }
+    if (r.method === 'GET' && seg.length === 5 && seg[1] === 'repos') {
+      const inst = this.apps.installationOf(app.id, seg[2]!);
+      const full = `${seg[2]}/${seg[3]}`;
+      return inst && this.#repos.has(full.toLowerCase()) && this.apps.reaches(inst, undefined, full)
+        ? { status: 200, body: this.#installation(inst) }
+        : notFound;
+    }
+    if (r.method === 'POST' && seg[2] === 'installations' && seg[4] === 'access_tokens') {
+      const inst = this.apps.installations.get(Number(seg[3]));
+      if (!inst || inst.appId !== app.id) return notFound;
+      const minted = this.apps.mint(inst, (body ?? {}) as never, (full) => this.#repos.has(full));
+      if ('error' in minted) return { status: 422, body: { message: minted.error } };
+      const t = minted.token;
+      return {
+        status: 201,
+        body: {
+          token: t.token,
+          expires_at: stamp(t.expiresAt),
+          permissions: t.permissions,
+          repository_selection: t.repositories || inst.repositories !== 'all' ? 'selected' : 'all',
+        },
+      };
+    }
+    return notFound;
+  }
+
+  #installation(i: Installation): Record<string, unknown> {
+    return {
+      id: i.id,
+      app_id: i.appId,
+      app_slug: this.apps.apps.get(i.appId)!.slug,
+      target_id: 1,
+      target_type: i.accountType,
+      single_file_name: null,
+      repository_selection: i.repositories === 'all' ? 'all' : 'selected',
+      access_tokens_url: `${this.apiUrl}/app/installations/${i.id}/access_tokens`,
+      html_url: `https://github.com/organizations/${i.account}/settings/installations/${i.id}`,
+      repositories_url: `${this.apiUrl}/installation/repositories`,
+      events: [],
+      account: this.#user(i.account, i.accountType),
+      permissions: i.permissions,
+      created_at: '2026-01-01T00:00:00Z',
+      updated_at: '2026-01-01T00:00:00Z',
+      suspended_by: null,
+      suspended_at: null,
+    };
+  }
+
+  /** GitHub's "Simple User": every field its description requires. */
+  #user(login: string, type: string): Record<string, unknown> {
+    const base = `${this.apiUrl}/users/${login}`;
+    return {
+      login,
+      id: 1,
+      node_id: 'O_1',
+      type,
+      site_admin: false,
+      gravatar_id: null,
+      url: base,
+      html_url: `https://github.com/${login}`,
+      avatar_url: `https://avatars.example/${login}`,
+      ...Object.fromEntries(
+        'events followers following gists organizations received_events repos starred subscriptions'
+          .split(' ')
+          .map((k) => [`${k}_url`, `${base}/${k}`]),
+      ),
+    };
+  }
+
   /** The runner's OIDC endpoint that core.getIDToken() calls. */
   #oidc(r: Request): Reply {
     if (r.headers.authorization !== `Bearer ${this.oidcRequestToken}`)
@@ -392,6 +565,10 @@ export class GitHubEmulator extends Emulator {
     return { status: 200, body: { value: jwt } };
   }
 }
+
+/** The paths only an App's JWT (or, to revoke, an installation token) may call. */
+const APP_PATHS =
+  /^\/(app(\/.*)?|installation\/token|(orgs|users)\/[^/]+\/installation|repos\/[^/]+\/[^/]+\/installation)$/;
 
 export async function startGitHub(options: GitHubOptions = {}): Promise<GitHubEmulator> {
   return new GitHubEmulator(options).listen();

@@ -4,8 +4,16 @@ import type { InputSpecs } from './fields.js';
 export const commonInputs = {
   'github-token': {
     description:
-      'Token allowed to write Actions secrets: a fine-grained PAT or GitHub App token with "Secrets: write" (organization "Secrets: write" for org targets). The job\'s GITHUB_TOKEN cannot write secrets.',
-    required: true,
+      'Token allowed to write Actions secrets: a fine-grained PAT or GitHub App token with "Secrets: write" (organization "Secrets: write" for org targets). The job\'s GITHUB_TOKEN cannot write secrets. Give this, or `github-app-id` with `github-app-private-key`.',
+    credential: true,
+  },
+  'github-app-id': {
+    description:
+      "Sign in as a GitHub App instead of with `github-token`: the App's ID (or Client ID). The action finds the App's installation on each owner its targets name, mints one installation token per owner with only the permissions and repositories those targets need, and revokes every token it minted when the run ends.",
+  },
+  'github-app-private-key': {
+    description:
+      "The GitHub App's private key (the PEM file from the App's settings), with `github-app-id`.",
     credential: true,
   },
   'secret-name': {

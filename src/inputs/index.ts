@@ -16,6 +16,7 @@ import {
   secretName,
   url,
 } from './fields.js';
+import { githubAuth } from './signin.js';
 import { parseTargets, type Target } from './targets.js';
 
 export { InputError, type InputSpec, type Read } from './fields.js';
@@ -75,10 +76,15 @@ function declared(read: Read, specs: InputSpecs): Read {
   };
 }
 
+/** How the action signs in to GitHub: one token for every target, or a GitHub App minting one per owner. */
+export type GitHubAuth =
+  | { readonly kind: 'token'; readonly token: string }
+  | { readonly kind: 'app'; readonly appId: string; readonly privateKey: string };
+
 export interface Settings {
   readonly provider: ProviderSettings;
   readonly github: {
-    readonly token: string;
+    readonly auth: GitHubAuth;
     readonly apiUrl: string;
     /** Receives the new client secret. */
     readonly secretName: string;
@@ -141,11 +147,7 @@ export function parseInputs(
   return {
     provider,
     github: {
-      token: required(
-        read,
-        'github-token',
-        'a fine-grained PAT or GitHub App token with "Secrets: write" (the job\'s GITHUB_TOKEN cannot write secrets)',
-      ),
+      auth: githubAuth(read),
       apiUrl: url(read, 'github-api-url', env['GITHUB_API_URL'] || 'https://api.github.com'),
       secretName: secret,
       clientIdSecretName: clientIdSecret,

@@ -1,0 +1,306 @@
+// GitHub App sign-in: one installation token per owner that the targets name, each with only the
+// permissions and repositories those targets need, all revoked when the run ends. Found and minted in
+// preflight (the pipeline's Destination.preflight), so an owner without an installation stops the run
+// before the rotating call.
+import { createAppAuth } from '@octokit/auth-app';
+import { now } from '../clock.js';
+import { isOrg, type Target } from '../inputs/targets.js';
+import type { Destination } from '../pipeline.js';
+import { createGitHub, type Budget, type GitHub } from './client.js';
+import { describe, status, StoreError } from './errors.js';
+import { SecretStore } from './store.js';
+
+export type Access = 'read' | 'write';
+export type Permissions = Readonly<Record<string, Access>>;
+
+/**
+ * What each target kind needs of an installation token (GitHub's App permission names). Typed over
+ * every kind, so a new kind does not compile until it says what it needs.
+ */
+export const PERMISSIONS_OF: { readonly [K in Target['kind']]: Permissions } = {
+  repo: { secrets: 'write' },
+  // Environment secrets fall under the Environments permission, not Secrets.
+  environment: { environments: 'write' },
+  dependabot: { dependabot_secrets: 'write' },
+  org: { organization_secrets: 'write' },
+  'dependabot-org': { organization_dependabot_secrets: 'write' },
+};
+
+/** The account a target's requests name: the repository's owner, or the organization. */
+export function ownerOf(t: Target): string {
+  return isOrg(t) ? t.org : t.repo.split('/')[0]!;
+}
+
+/** What one owner's token is asked for. `repositories` undefined: no repository-level access needed. */
+export interface Grant {
+  readonly owner: string;
+  readonly permissions: Permissions;
+  readonly repositories: readonly string[] | undefined;
+  /** How the installation is found: the organization's, or the one covering this repository. */
+  readonly lookup: { readonly org: string } | { readonly repo: string };
+}
+
+/** One grant per owner (case-insensitive, like GitHub), in the order the targets name them. */
+export function grantsFor(targets: readonly Target[]): Grant[] {
+  const byOwner = new Map<
+    string,
+    { owner: string; perms: Map<string, Access>; repos: Map<string, string>; org?: string }
+  >();
+  for (const t of targets) {
+    const owner = ownerOf(t);
+    let g = byOwner.get(owner.toLowerCase());
+    if (!g) {
+      g = { owner, perms: new Map(), repos: new Map() };
+      byOwner.set(owner.toLowerCase(), g);
+    }
+    for (const [name, access] of Object.entries(PERMISSIONS_OF[t.kind]))
+      if (g.perms.get(name) !== 'write') g.perms.set(name, access);
+    // Repositories whose requests go out with this owner's token: the target's own, and the
+    // repositories an org line selects (their ids are read with the org's token; GitHub only
+    // accepts an org's own repositories there, so others are left to fail as GitHub decides).
+    const repos = isOrg(t) ? t.repos : [t.repo];
+    for (const r of repos) {
+      const [o, name] = r.split('/') as [string, string];
+      if (o.toLowerCase() === owner.toLowerCase()) g.repos.set(name.toLowerCase(), name);
+    }
+    if (isOrg(t)) g.org ??= t.org;
+  }
+  return [...byOwner.values()].map((g) => {
+    const repositories = g.repos.size > 0 ? [...g.repos.values()] : undefined;
+    const permissions: Record<string, Access> = Object.fromEntries(g.perms);
+    if (repositories) permissions['metadata'] = 'read';
+    return {
+      owner: g.owner,
+      permissions,
+      repositories,
+      lookup: g.org !== undefined ? { org: g.org } : { repo: `${g.owner}/${repositories![0]}` },
+    };
+  });
+}
+
+export interface AppOptions {
+  readonly appId: string;
+  readonly privateKey: string;
+  readonly apiUrl: string;
+  readonly timeoutMs: number;
+  readonly budget: Budget;
+  readonly mask: (value: string) => void;
+  readonly info: (message: string) => void;
+  readonly warn: (message: string) => void;
+}
+
+interface Minted {
+  readonly owner: string;
+  readonly gh: GitHub;
+}
+
+/** The Destination for App sign-in: signs in per owner in preflight, then one SecretStore per owner. */
+export class AppDestination implements Destination {
+  readonly #o: AppOptions;
+  readonly #stores = new Map<string, SecretStore>();
+  /** Every token minted, revoked by close() whatever happened. */
+  readonly #minted: Minted[] = [];
+
+  constructor(o: AppOptions) {
+    this.#o = o;
+  }
+
+  async preflight(targets: readonly Target[], names: readonly string[]): Promise<void> {
+    const grants = grantsFor(targets);
+    const app = this.#client(await this.#jwt());
+    // Every installation is found before any token is minted: a missing one mints nothing.
+    const found = await Promise.allSettled(grants.map((g) => this.#installation(app, g)));
+    const missing = grants.filter((_, i) => {
+      const r = found[i]!;
+      return r.status === 'rejected' && r.reason instanceof MissingInstallation;
+    });
+    if (missing.length > 0) throw new StoreError(await this.#missing(app, missing), 'no', 404);
+    const failed = found.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
+    const ids = found.map((r) => (r as PromiseFulfilledResult<number>).value);
+    const minted = await Promise.allSettled(grants.map((g, i) => this.#mint(app, g, ids[i]!)));
+    const mintFailed = minted.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (mintFailed) throw mintFailed.reason;
+    this.#o.info(
+      `Signed in as GitHub App ${this.#o.appId} on ${grants.map((g) => g.owner).join(', ')}: one installation token per owner.`,
+    );
+    const byOwner = new Map<string, Target[]>();
+    for (const t of targets) {
+      const k = ownerOf(t).toLowerCase();
+      byOwner.set(k, [...(byOwner.get(k) ?? []), t]);
+    }
+    const results = await Promise.allSettled(
+      [...byOwner].map(([k, ts]) => this.#stores.get(k)!.preflight(ts, names)),
+    );
+    const storeFailed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (storeFailed) throw storeFailed.reason;
+  }
+
+  updatedAt(t: Target, name: string): Promise<Date | undefined> {
+    return this.#store(t).updatedAt(t, name);
+  }
+
+  store(t: Target, name: string, value: string): Promise<void> {
+    return this.#store(t).store(t, name, value);
+  }
+
+  /** Revokes every token minted; a failure is a warning (the token expires within the hour anyway). */
+  async close(): Promise<void> {
+    // Whatever the run left of its retry budget, revoking gets a short one of its own.
+    this.#o.budget.deadline = now() + REVOKE_BUDGET_MS;
+    await Promise.all(
+      this.#minted.map(async ({ owner, gh }) => {
+        let why: string | undefined;
+        try {
+          // Only 204 says revoked: Octokit hands a 3xx back as if it had succeeded.
+          const res = await gh.request('DELETE /installation/token');
+          if (Number(res.status) !== 204) why = `HTTP ${res.status}`;
+        } catch (err) {
+          why = describe(err);
+        }
+        if (why)
+          this.#o.warn(
+            `Could not revoke the installation token for ${owner}: ${why}. It expires by itself within an hour.`,
+          );
+      }),
+    );
+    this.#minted.length = 0;
+  }
+
+  #store(t: Target): SecretStore {
+    const store = this.#stores.get(ownerOf(t).toLowerCase());
+    if (!store) throw new Error(`No GitHub sign-in for ${t.line}: preflight did not run.`);
+    return store;
+  }
+
+  #client(token: string): GitHub {
+    const { apiUrl, timeoutMs, budget, warn } = this.#o;
+    return createGitHub({ token, apiUrl, timeoutMs, budget, warn });
+  }
+
+  /** The App's JWT, signed by @octokit/auth-app on the action's clock (tests move it). */
+  async #jwt(): Promise<string> {
+    const auth = createAppAuth({
+      appId: this.#o.appId,
+      privateKey: this.#o.privateKey,
+      timeDifference: Math.round((now() - Date.now()) / 1000),
+    } as Parameters<typeof createAppAuth>[0]);
+    let token: string;
+    try {
+      token = (await auth({ type: 'app' })).token;
+    } catch {
+      throw new StoreError(
+        `Could not sign a JWT with input 'github-app-private-key'; check that it is the App's private key.`,
+        'no',
+      );
+    }
+    this.#o.mask(token);
+    return token;
+  }
+
+  async #installation(app: GitHub, g: Grant): Promise<number> {
+    const path =
+      'org' in g.lookup
+        ? `/orgs/${encodeURIComponent(g.lookup.org)}/installation`
+        : `/repos/${g.lookup.repo.split('/').map(encodeURIComponent).join('/')}/installation`;
+    try {
+      const res = await app.request(`GET ${path}`);
+      const id = (res.data as { id?: unknown } | undefined)?.id;
+      if (Number(res.status) === 200 && typeof id === 'number' && Number.isSafeInteger(id))
+        return id;
+      throw new StoreError(
+        `Could not find GitHub App ${this.#o.appId}'s installation on ${g.owner}: GitHub answered HTTP ${res.status} without one.`,
+        'no',
+      );
+    } catch (err) {
+      if (err instanceof StoreError) throw err;
+      if (status(err) === 404) throw new MissingInstallation();
+      throw new StoreError(
+        `Could not find GitHub App ${this.#o.appId}'s installation on ${g.owner}: ${appFailure(err)}.`,
+        'no',
+        status(err),
+      );
+    }
+  }
+
+  async #mint(app: GitHub, g: Grant, installationId: number): Promise<void> {
+    let token: string;
+    try {
+      const res = await app.request('POST /app/installations/{installation_id}/access_tokens', {
+        installation_id: installationId,
+        permissions: g.permissions,
+        ...(g.repositories ? { repositories: [...g.repositories] } : {}),
+      });
+      const t = (res.data as { token?: unknown } | undefined)?.token;
+      if (Number(res.status) !== 201 || typeof t !== 'string' || t === '')
+        throw new StoreError(
+          `Could not get an installation token for ${g.owner}: GitHub answered HTTP ${res.status} without one.`,
+          'no',
+        );
+      token = t;
+    } catch (err) {
+      if (err instanceof StoreError) throw err;
+      const wanted = `${Object.entries(g.permissions)
+        .map(([k, v]) => `${k}: ${v}`)
+        .join(', ')}${g.repositories ? `; repositories ${g.repositories.join(', ')}` : ''}`;
+      throw new StoreError(
+        status(err) === 422
+          ? `GitHub App ${this.#o.appId}'s installation on ${g.owner} cannot grant what the targets need (${wanted}): give the App these permissions and access to these repositories, then accept the new permissions on ${g.owner}.`
+          : `Could not get an installation token for ${g.owner}: ${appFailure(err)}.`,
+        'no',
+        status(err),
+      );
+    }
+    // Masked before anything else can print it.
+    this.#o.mask(token);
+    const gh = this.#client(token);
+    this.#minted.push({ owner: g.owner, gh });
+    this.#stores.set(g.owner.toLowerCase(), new SecretStore(gh));
+  }
+
+  /** Which App to install where; the App's name and page when GitHub says them. */
+  async #missing(app: GitHub, grants: readonly Grant[]): Promise<string> {
+    let name = `GitHub App ${this.#o.appId}`;
+    let page: string | undefined;
+    try {
+      const res = await app.request('GET /app');
+      const data = res.data as { slug?: unknown; html_url?: unknown };
+      if (typeof data.slug === 'string' && /^[a-z0-9-]{1,100}$/.test(data.slug)) {
+        name = `GitHub App '${data.slug}' (id ${this.#o.appId})`;
+        page = `${String(data.html_url ?? '').startsWith('https://') ? String(data.html_url) : ''}`;
+      }
+    } catch {
+      // The id alone still says which App.
+    }
+    const where = grants.map((g) =>
+      'org' in g.lookup
+        ? `organization ${g.lookup.org}`
+        : `account ${g.owner} (with access to ${g.lookup.repo})`,
+    );
+    return `${name} is not installed on ${where.join(', ')}: install it there${page ? ` (${page}/installations/new)` : ''}, with access to the repositories the targets name. Nothing was rotated.`;
+  }
+}
+
+const REVOKE_BUDGET_MS = 10_000;
+
+class MissingInstallation extends Error {}
+
+/** A failed App call, from its status: a 401 here is the App's key or id, not a github-token. */
+function appFailure(err: unknown): string {
+  return status(err) === 401
+    ? "HTTP 401: GitHub refused the App's JWT (check github-app-id, github-app-private-key and the runner's clock)"
+    : describe(err);
+}
+
+/** Signs in as the inputs say: one client for a token, or an App's installation per owner. */
+export function openDestination(
+  auth: { kind: 'token'; token: string } | { kind: 'app'; appId: string; privateKey: string },
+  o: Omit<AppOptions, 'appId' | 'privateKey'>,
+): Destination & { close(): Promise<void> } {
+  if (auth.kind === 'app') return new AppDestination({ ...o, ...auth });
+  const { apiUrl, timeoutMs, budget, warn } = o;
+  const store = new SecretStore(
+    createGitHub({ token: auth.token, apiUrl, timeoutMs, budget, warn }),
+  );
+  return Object.assign(store, { close: async () => undefined });
+}
