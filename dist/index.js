@@ -30747,7 +30747,7 @@ module.exports = {
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var node_v8__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8877);
 /* harmony import */ var node_v8__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_v8__WEBPACK_IMPORTED_MODULE_0__);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(3728);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(5625);
 
 
 // WebAssembly (undici's HTTP parser, libsodium) runs in V8's baseline tier until it is hot, then V8
@@ -30764,7 +30764,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 3728:
+/***/ 5625:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -33785,114 +33785,6 @@ function getIDToken(aud) {
  */
 
 //# sourceMappingURL=core.js.map
-;// CONCATENATED MODULE: ./node_modules/@actions/github/lib/context.js
-
-
-class Context {
-    /**
-     * Hydrate the context from the environment
-     */
-    constructor() {
-        var _a, _b, _c;
-        this.payload = {};
-        if (process.env.GITHUB_EVENT_PATH) {
-            if ((0,external_fs_namespaceObject.existsSync)(process.env.GITHUB_EVENT_PATH)) {
-                this.payload = JSON.parse((0,external_fs_namespaceObject.readFileSync)(process.env.GITHUB_EVENT_PATH, { encoding: 'utf8' }));
-            }
-            else {
-                const path = process.env.GITHUB_EVENT_PATH;
-                process.stdout.write(`GITHUB_EVENT_PATH ${path} does not exist${external_os_namespaceObject.EOL}`);
-            }
-        }
-        this.eventName = process.env.GITHUB_EVENT_NAME;
-        this.sha = process.env.GITHUB_SHA;
-        this.ref = process.env.GITHUB_REF;
-        this.workflow = process.env.GITHUB_WORKFLOW;
-        this.action = process.env.GITHUB_ACTION;
-        this.actor = process.env.GITHUB_ACTOR;
-        this.job = process.env.GITHUB_JOB;
-        this.runAttempt = parseInt(process.env.GITHUB_RUN_ATTEMPT, 10);
-        this.runNumber = parseInt(process.env.GITHUB_RUN_NUMBER, 10);
-        this.runId = parseInt(process.env.GITHUB_RUN_ID, 10);
-        this.apiUrl = (_a = process.env.GITHUB_API_URL) !== null && _a !== void 0 ? _a : `https://api.github.com`;
-        this.serverUrl = (_b = process.env.GITHUB_SERVER_URL) !== null && _b !== void 0 ? _b : `https://github.com`;
-        this.graphqlUrl =
-            (_c = process.env.GITHUB_GRAPHQL_URL) !== null && _c !== void 0 ? _c : `https://api.github.com/graphql`;
-    }
-    get issue() {
-        const payload = this.payload;
-        return Object.assign(Object.assign({}, this.repo), { number: (payload.issue || payload.pull_request || payload).number });
-    }
-    get repo() {
-        if (process.env.GITHUB_REPOSITORY) {
-            const [owner, repo] = process.env.GITHUB_REPOSITORY.split('/');
-            return { owner, repo };
-        }
-        if (this.payload.repository) {
-            return {
-                owner: this.payload.repository.owner.login,
-                repo: this.payload.repository.name
-            };
-        }
-        throw new Error("context.repo requires a GITHUB_REPOSITORY environment variable like 'owner/repo'");
-    }
-}
-//# sourceMappingURL=context.js.map
-// EXTERNAL MODULE: ./node_modules/@actions/github/node_modules/@actions/http-client/lib/index.js
-var lib = __nccwpck_require__(9659);
-;// CONCATENATED MODULE: ./node_modules/@actions/github/lib/internal/utils.js
-var utils_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
-    function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
-    return new (P || (P = Promise))(function (resolve, reject) {
-        function fulfilled(value) { try { step(generator.next(value)); } catch (e) { reject(e); } }
-        function rejected(value) { try { step(generator["throw"](value)); } catch (e) { reject(e); } }
-        function step(result) { result.done ? resolve(result.value) : adopt(result.value).then(fulfilled, rejected); }
-        step((generator = generator.apply(thisArg, _arguments || [])).next());
-    });
-};
-
-
-function getAuthString(token, options) {
-    if (!token && !options.auth) {
-        throw new Error('Parameter token or opts.auth is required');
-    }
-    else if (token && options.auth) {
-        throw new Error('Parameters token and opts.auth may not both be specified');
-    }
-    return typeof options.auth === 'string' ? options.auth : `token ${token}`;
-}
-function getProxyAgent(destinationUrl) {
-    const hc = new lib.HttpClient();
-    return hc.getAgent(destinationUrl);
-}
-function getProxyAgentDispatcher(destinationUrl) {
-    const hc = new lib.HttpClient();
-    return hc.getAgentDispatcher(destinationUrl);
-}
-function getProxyFetch(destinationUrl) {
-    const httpDispatcher = getProxyAgentDispatcher(destinationUrl);
-    const proxyFetch = (url, opts) => utils_awaiter(this, void 0, void 0, function* () {
-        return (0,undici.fetch)(url, Object.assign(Object.assign({}, opts), { dispatcher: httpDispatcher }));
-    });
-    return proxyFetch;
-}
-function getApiBaseUrl() {
-    return process.env['GITHUB_API_URL'] || 'https://api.github.com';
-}
-function getUserAgentWithOrchestrationId(baseUserAgent) {
-    var _a;
-    const orchId = (_a = process.env['ACTIONS_ORCHESTRATION_ID']) === null || _a === void 0 ? void 0 : _a.trim();
-    if (orchId) {
-        const sanitizedId = orchId.replace(/[^a-z0-9_.-]/gi, '_');
-        const tag = `actions_orchestration_id/${sanitizedId}`;
-        if (baseUserAgent === null || baseUserAgent === void 0 ? void 0 : baseUserAgent.includes(tag))
-            return baseUserAgent;
-        const ua = baseUserAgent ? `${baseUserAgent} ` : '';
-        return `${ua}${tag}`;
-    }
-    return baseUserAgent;
-}
-//# sourceMappingURL=utils.js.map
 ;// CONCATENATED MODULE: ./node_modules/universal-user-agent/index.js
 function getUserAgent() {
   if (typeof navigator === "object" && "userAgent" in navigator) {
@@ -33907,151 +33799,6 @@ function getUserAgent() {
 
   return "<environment undetectable>";
 }
-
-;// CONCATENATED MODULE: ./node_modules/before-after-hook/lib/register.js
-// @ts-check
-
-function register(state, name, method, options) {
-  if (typeof method !== "function") {
-    throw new Error("method for before hook must be a function");
-  }
-
-  if (!options) {
-    options = {};
-  }
-
-  if (Array.isArray(name)) {
-    return name.reverse().reduce((callback, name) => {
-      return register.bind(null, state, name, callback, options);
-    }, method)();
-  }
-
-  return Promise.resolve().then(() => {
-    if (!state.registry[name]) {
-      return method(options);
-    }
-
-    return state.registry[name].reduce((method, registered) => {
-      return registered.hook.bind(null, method, options);
-    }, method)();
-  });
-}
-
-;// CONCATENATED MODULE: ./node_modules/before-after-hook/lib/add.js
-// @ts-check
-
-function addHook(state, kind, name, hook) {
-  const orig = hook;
-  if (!state.registry[name]) {
-    state.registry[name] = [];
-  }
-
-  if (kind === "before") {
-    hook = (method, options) => {
-      return Promise.resolve()
-        .then(orig.bind(null, options))
-        .then(method.bind(null, options));
-    };
-  }
-
-  if (kind === "after") {
-    hook = (method, options) => {
-      let result;
-      return Promise.resolve()
-        .then(method.bind(null, options))
-        .then((result_) => {
-          result = result_;
-          return orig(result, options);
-        })
-        .then(() => {
-          return result;
-        });
-    };
-  }
-
-  if (kind === "error") {
-    hook = (method, options) => {
-      return Promise.resolve()
-        .then(method.bind(null, options))
-        .catch((error) => {
-          return orig(error, options);
-        });
-    };
-  }
-
-  state.registry[name].push({
-    hook: hook,
-    orig: orig,
-  });
-}
-
-;// CONCATENATED MODULE: ./node_modules/before-after-hook/lib/remove.js
-// @ts-check
-
-function removeHook(state, name, method) {
-  if (!state.registry[name]) {
-    return;
-  }
-
-  const index = state.registry[name]
-    .map((registered) => {
-      return registered.orig;
-    })
-    .indexOf(method);
-
-  if (index === -1) {
-    return;
-  }
-
-  state.registry[name].splice(index, 1);
-}
-
-;// CONCATENATED MODULE: ./node_modules/before-after-hook/index.js
-// @ts-check
-
-
-
-
-
-// bind with array of arguments: https://stackoverflow.com/a/21792913
-const bind = Function.bind;
-const bindable = bind.bind(bind);
-
-function bindApi(hook, state, name) {
-  const removeHookRef = bindable(removeHook, null).apply(
-    null,
-    name ? [state, name] : [state]
-  );
-  hook.api = { remove: removeHookRef };
-  hook.remove = removeHookRef;
-  ["before", "error", "after", "wrap"].forEach((kind) => {
-    const args = name ? [state, kind, name] : [state, kind];
-    hook[kind] = hook.api[kind] = bindable(addHook, null).apply(null, args);
-  });
-}
-
-function Singular() {
-  const singularHookName = Symbol("Singular");
-  const singularHookState = {
-    registry: {},
-  };
-  const singularHook = register.bind(null, singularHookState, singularHookName);
-  bindApi(singularHook, singularHookState, singularHookName);
-  return singularHook;
-}
-
-function Collection() {
-  const state = {
-    registry: {},
-  };
-
-  const hook = register.bind(null, state);
-  bindApi(hook, state);
-
-  return hook;
-}
-
-/* harmony default export */ const before_after_hook = ({ Singular, Collection });
 
 ;// CONCATENATED MODULE: ./node_modules/@octokit/endpoint/dist-bundle/index.js
 // pkg/dist-src/defaults.js
@@ -35535,10 +35282,2861 @@ function dist_bundle_withDefaults(oldEndpoint, newDefaults) {
 }
 
 // pkg/dist-src/index.js
-var request = dist_bundle_withDefaults(endpoint, defaults_default);
+var dist_bundle_request = dist_bundle_withDefaults(endpoint, defaults_default);
 
 /* v8 ignore next -- @preserve */
 /* v8 ignore else -- @preserve */
+
+;// CONCATENATED MODULE: ./node_modules/@octokit/oauth-methods/dist-bundle/index.js
+// pkg/dist-src/version.js
+var oauth_methods_dist_bundle_VERSION = "0.0.0-development";
+
+// pkg/dist-src/get-web-flow-authorization-url.js
+
+
+
+// pkg/dist-src/utils.js
+
+function requestToOAuthBaseUrl(request) {
+  const endpointDefaults = request.endpoint.DEFAULTS;
+  if (/^https:\/\/(api\.)?github\.com$/.test(endpointDefaults.baseUrl)) {
+    return "https://github.com";
+  }
+  if (/^https:\/\/api\..*\.ghe\.com$/.test(endpointDefaults.baseUrl)) {
+    return endpointDefaults.baseUrl.replace("api.", "");
+  }
+  return endpointDefaults.baseUrl.replace("/api/v3", "");
+}
+async function oauthRequest(request, route, parameters) {
+  const withOAuthParameters = {
+    baseUrl: requestToOAuthBaseUrl(request),
+    headers: {
+      accept: "application/json"
+    },
+    ...parameters
+  };
+  const response = await request(route, withOAuthParameters);
+  if ("error" in response.data) {
+    const error = new RequestError(
+      `${response.data.error_description} (${response.data.error}, ${response.data.error_uri})`,
+      400,
+      {
+        request: request.endpoint.merge(
+          route,
+          withOAuthParameters
+        )
+      }
+    );
+    error.response = response;
+    throw error;
+  }
+  return response;
+}
+
+// pkg/dist-src/get-web-flow-authorization-url.js
+function getWebFlowAuthorizationUrl({
+  request = defaultRequest,
+  ...options
+}) {
+  const baseUrl = requestToOAuthBaseUrl(request);
+  return oauthAuthorizationUrl({
+    ...options,
+    baseUrl
+  });
+}
+
+// pkg/dist-src/exchange-web-flow-code.js
+
+async function exchangeWebFlowCode(options) {
+  const request = options.request || dist_bundle_request;
+  const response = await oauthRequest(
+    request,
+    "POST /login/oauth/access_token",
+    {
+      client_id: options.clientId,
+      client_secret: options.clientSecret,
+      code: options.code,
+      redirect_uri: options.redirectUrl
+    }
+  );
+  const authentication = {
+    clientType: options.clientType,
+    clientId: options.clientId,
+    clientSecret: options.clientSecret,
+    token: response.data.access_token,
+    scopes: response.data.scope.split(/\s+/).filter(Boolean)
+  };
+  if (options.clientType === "github-app") {
+    if ("refresh_token" in response.data) {
+      const apiTimeInMs = new Date(response.headers.date).getTime();
+      authentication.refreshToken = response.data.refresh_token, authentication.expiresAt = toTimestamp(
+        apiTimeInMs,
+        response.data.expires_in
+      ), authentication.refreshTokenExpiresAt = toTimestamp(
+        apiTimeInMs,
+        response.data.refresh_token_expires_in
+      );
+    }
+    delete authentication.scopes;
+  }
+  return { ...response, authentication };
+}
+function toTimestamp(apiTimeInMs, expirationInSeconds) {
+  return new Date(apiTimeInMs + expirationInSeconds * 1e3).toISOString();
+}
+
+// pkg/dist-src/create-device-code.js
+
+async function createDeviceCode(options) {
+  const request = options.request || dist_bundle_request;
+  const parameters = {
+    client_id: options.clientId
+  };
+  if ("scopes" in options && Array.isArray(options.scopes)) {
+    parameters.scope = options.scopes.join(" ");
+  }
+  return oauthRequest(request, "POST /login/device/code", parameters);
+}
+
+// pkg/dist-src/exchange-device-code.js
+
+async function exchangeDeviceCode(options) {
+  const request = options.request || dist_bundle_request;
+  const response = await oauthRequest(
+    request,
+    "POST /login/oauth/access_token",
+    {
+      client_id: options.clientId,
+      device_code: options.code,
+      grant_type: "urn:ietf:params:oauth:grant-type:device_code"
+    }
+  );
+  const authentication = {
+    clientType: options.clientType,
+    clientId: options.clientId,
+    token: response.data.access_token,
+    scopes: response.data.scope.split(/\s+/).filter(Boolean)
+  };
+  if ("clientSecret" in options) {
+    authentication.clientSecret = options.clientSecret;
+  }
+  if (options.clientType === "github-app") {
+    if ("refresh_token" in response.data) {
+      const apiTimeInMs = new Date(response.headers.date).getTime();
+      authentication.refreshToken = response.data.refresh_token, authentication.expiresAt = toTimestamp2(
+        apiTimeInMs,
+        response.data.expires_in
+      ), authentication.refreshTokenExpiresAt = toTimestamp2(
+        apiTimeInMs,
+        response.data.refresh_token_expires_in
+      );
+    }
+    delete authentication.scopes;
+  }
+  return { ...response, authentication };
+}
+function toTimestamp2(apiTimeInMs, expirationInSeconds) {
+  return new Date(apiTimeInMs + expirationInSeconds * 1e3).toISOString();
+}
+
+// pkg/dist-src/check-token.js
+
+async function checkToken(options) {
+  const request = options.request || dist_bundle_request;
+  const response = await request("POST /applications/{client_id}/token", {
+    headers: {
+      authorization: `basic ${btoa(
+        `${options.clientId}:${options.clientSecret}`
+      )}`
+    },
+    client_id: options.clientId,
+    access_token: options.token
+  });
+  const authentication = {
+    clientType: options.clientType,
+    clientId: options.clientId,
+    clientSecret: options.clientSecret,
+    token: options.token,
+    scopes: response.data.scopes
+  };
+  if (response.data.expires_at)
+    authentication.expiresAt = response.data.expires_at;
+  if (options.clientType === "github-app") {
+    delete authentication.scopes;
+  }
+  return { ...response, authentication };
+}
+
+// pkg/dist-src/refresh-token.js
+
+async function refreshToken(options) {
+  const request = options.request || dist_bundle_request;
+  const response = await oauthRequest(
+    request,
+    "POST /login/oauth/access_token",
+    {
+      client_id: options.clientId,
+      client_secret: options.clientSecret,
+      grant_type: "refresh_token",
+      refresh_token: options.refreshToken
+    }
+  );
+  const apiTimeInMs = new Date(response.headers.date).getTime();
+  const authentication = {
+    clientType: "github-app",
+    clientId: options.clientId,
+    clientSecret: options.clientSecret,
+    token: response.data.access_token,
+    refreshToken: response.data.refresh_token,
+    expiresAt: toTimestamp3(apiTimeInMs, response.data.expires_in),
+    refreshTokenExpiresAt: toTimestamp3(
+      apiTimeInMs,
+      response.data.refresh_token_expires_in
+    )
+  };
+  return { ...response, authentication };
+}
+function toTimestamp3(apiTimeInMs, expirationInSeconds) {
+  return new Date(apiTimeInMs + expirationInSeconds * 1e3).toISOString();
+}
+
+// pkg/dist-src/scope-token.js
+
+async function scopeToken(options) {
+  const {
+    request: optionsRequest,
+    clientType,
+    clientId,
+    clientSecret,
+    token,
+    ...requestOptions
+  } = options;
+  const request = options.request || defaultRequest7;
+  const response = await request(
+    "POST /applications/{client_id}/token/scoped",
+    {
+      headers: {
+        authorization: `basic ${btoa(`${clientId}:${clientSecret}`)}`
+      },
+      client_id: clientId,
+      access_token: token,
+      ...requestOptions
+    }
+  );
+  const authentication = Object.assign(
+    {
+      clientType,
+      clientId,
+      clientSecret,
+      token: response.data.token
+    },
+    response.data.expires_at ? { expiresAt: response.data.expires_at } : {}
+  );
+  return { ...response, authentication };
+}
+
+// pkg/dist-src/reset-token.js
+
+async function resetToken(options) {
+  const request = options.request || dist_bundle_request;
+  const auth = btoa(`${options.clientId}:${options.clientSecret}`);
+  const response = await request(
+    "PATCH /applications/{client_id}/token",
+    {
+      headers: {
+        authorization: `basic ${auth}`
+      },
+      client_id: options.clientId,
+      access_token: options.token
+    }
+  );
+  const authentication = {
+    clientType: options.clientType,
+    clientId: options.clientId,
+    clientSecret: options.clientSecret,
+    token: response.data.token,
+    scopes: response.data.scopes
+  };
+  if (response.data.expires_at)
+    authentication.expiresAt = response.data.expires_at;
+  if (options.clientType === "github-app") {
+    delete authentication.scopes;
+  }
+  return { ...response, authentication };
+}
+
+// pkg/dist-src/delete-token.js
+
+async function deleteToken(options) {
+  const request = options.request || dist_bundle_request;
+  const auth = btoa(`${options.clientId}:${options.clientSecret}`);
+  return request(
+    "DELETE /applications/{client_id}/token",
+    {
+      headers: {
+        authorization: `basic ${auth}`
+      },
+      client_id: options.clientId,
+      access_token: options.token
+    }
+  );
+}
+
+// pkg/dist-src/delete-authorization.js
+
+async function deleteAuthorization(options) {
+  const request = options.request || dist_bundle_request;
+  const auth = btoa(`${options.clientId}:${options.clientSecret}`);
+  return request(
+    "DELETE /applications/{client_id}/grant",
+    {
+      headers: {
+        authorization: `basic ${auth}`
+      },
+      client_id: options.clientId,
+      access_token: options.token
+    }
+  );
+}
+
+/* v8 ignore next: we always pass a custom request in tests -- @preserve */
+
+;// CONCATENATED MODULE: ./node_modules/@octokit/auth-oauth-device/dist-bundle/index.js
+// pkg/dist-src/index.js
+
+
+
+// pkg/dist-src/get-oauth-access-token.js
+
+async function getOAuthAccessToken(state, options) {
+  const cachedAuthentication = getCachedAuthentication(state, options.auth);
+  if (cachedAuthentication) return cachedAuthentication;
+  const { data: verification } = await createDeviceCode({
+    clientType: state.clientType,
+    clientId: state.clientId,
+    request: options.request || state.request,
+    // @ts-expect-error the extra code to make TS happy is not worth it
+    scopes: options.auth.scopes || state.scopes
+  });
+  await state.onVerification(verification);
+  const authentication = await waitForAccessToken(
+    options.request || state.request,
+    state.clientId,
+    state.clientType,
+    verification
+  );
+  state.authentication = authentication;
+  return authentication;
+}
+function getCachedAuthentication(state, auth2) {
+  if (auth2.refresh === true) return false;
+  if (!state.authentication) return false;
+  if (state.clientType === "github-app") {
+    return state.authentication;
+  }
+  const authentication = state.authentication;
+  const newScope = ("scopes" in auth2 && auth2.scopes || state.scopes).join(
+    " "
+  );
+  const currentScope = authentication.scopes.join(" ");
+  return newScope === currentScope ? authentication : false;
+}
+async function wait(seconds) {
+  await new Promise((resolve) => setTimeout(resolve, seconds * 1e3));
+}
+async function waitForAccessToken(request, clientId, clientType, verification) {
+  try {
+    const options = {
+      clientId,
+      request,
+      code: verification.device_code
+    };
+    const { authentication } = clientType === "oauth-app" ? await exchangeDeviceCode({
+      ...options,
+      clientType: "oauth-app"
+    }) : await exchangeDeviceCode({
+      ...options,
+      clientType: "github-app"
+    });
+    return {
+      type: "token",
+      tokenType: "oauth",
+      ...authentication
+    };
+  } catch (error) {
+    if (!error.response) throw error;
+    const errorType = error.response.data.error;
+    if (errorType === "authorization_pending") {
+      await wait(verification.interval);
+      return waitForAccessToken(request, clientId, clientType, verification);
+    }
+    if (errorType === "slow_down") {
+      await wait(verification.interval + 7);
+      return waitForAccessToken(request, clientId, clientType, verification);
+    }
+    throw error;
+  }
+}
+
+// pkg/dist-src/auth.js
+async function auth(state, authOptions) {
+  return getOAuthAccessToken(state, {
+    auth: authOptions
+  });
+}
+
+// pkg/dist-src/hook.js
+async function hook(state, request, route, parameters) {
+  let endpoint = request.endpoint.merge(
+    route,
+    parameters
+  );
+  if (/\/login\/(oauth\/access_token|device\/code)$/.test(endpoint.url)) {
+    return request(endpoint);
+  }
+  const { token } = await getOAuthAccessToken(state, {
+    request,
+    auth: { type: "oauth" }
+  });
+  endpoint.headers.authorization = `token ${token}`;
+  return request(endpoint);
+}
+
+// pkg/dist-src/version.js
+var auth_oauth_device_dist_bundle_VERSION = "0.0.0-development";
+
+// pkg/dist-src/index.js
+function createOAuthDeviceAuth(options) {
+  const requestWithDefaults = options.request || dist_bundle_request.defaults({
+    headers: {
+      "user-agent": `octokit-auth-oauth-device.js/${auth_oauth_device_dist_bundle_VERSION} ${getUserAgent()}`
+    }
+  });
+  const { request = requestWithDefaults, ...otherOptions } = options;
+  const state = options.clientType === "github-app" ? {
+    ...otherOptions,
+    clientType: "github-app",
+    request
+  } : {
+    ...otherOptions,
+    clientType: "oauth-app",
+    request,
+    scopes: options.scopes || []
+  };
+  if (!options.clientId) {
+    throw new Error(
+      '[@octokit/auth-oauth-device] "clientId" option must be set (https://github.com/octokit/auth-oauth-device.js#usage)'
+    );
+  }
+  if (!options.onVerification) {
+    throw new Error(
+      '[@octokit/auth-oauth-device] "onVerification" option must be a function (https://github.com/octokit/auth-oauth-device.js#usage)'
+    );
+  }
+  return Object.assign(auth.bind(null, state), {
+    hook: hook.bind(null, state)
+  });
+}
+
+/* v8 ignore next 2 -- @preserve */
+
+;// CONCATENATED MODULE: ./node_modules/@octokit/auth-oauth-user/dist-bundle/index.js
+// pkg/dist-src/index.js
+
+
+
+// pkg/dist-src/version.js
+var auth_oauth_user_dist_bundle_VERSION = "0.0.0-development";
+
+// pkg/dist-src/get-authentication.js
+
+
+async function getAuthentication(state) {
+  if ("code" in state.strategyOptions) {
+    const { authentication } = await exchangeWebFlowCode({
+      clientId: state.clientId,
+      clientSecret: state.clientSecret,
+      clientType: state.clientType,
+      onTokenCreated: state.onTokenCreated,
+      ...state.strategyOptions,
+      request: state.request
+    });
+    return {
+      type: "token",
+      tokenType: "oauth",
+      ...authentication
+    };
+  }
+  if ("onVerification" in state.strategyOptions) {
+    const deviceAuth = createOAuthDeviceAuth({
+      clientType: state.clientType,
+      clientId: state.clientId,
+      onTokenCreated: state.onTokenCreated,
+      ...state.strategyOptions,
+      request: state.request
+    });
+    const authentication = await deviceAuth({
+      type: "oauth"
+    });
+    return {
+      clientSecret: state.clientSecret,
+      ...authentication
+    };
+  }
+  if ("token" in state.strategyOptions) {
+    return {
+      type: "token",
+      tokenType: "oauth",
+      clientId: state.clientId,
+      clientSecret: state.clientSecret,
+      clientType: state.clientType,
+      onTokenCreated: state.onTokenCreated,
+      ...state.strategyOptions
+    };
+  }
+  throw new Error("[@octokit/auth-oauth-user] Invalid strategy options");
+}
+
+// pkg/dist-src/auth.js
+
+async function dist_bundle_auth(state, options = {}) {
+  if (!state.authentication) {
+    state.authentication = state.clientType === "oauth-app" ? await getAuthentication(state) : await getAuthentication(state);
+  }
+  if (state.authentication.invalid) {
+    throw new Error("[@octokit/auth-oauth-user] Token is invalid");
+  }
+  const currentAuthentication = state.authentication;
+  if ("expiresAt" in currentAuthentication) {
+    if (options.type === "refresh" || new Date(currentAuthentication.expiresAt) < /* @__PURE__ */ new Date()) {
+      const { authentication } = await refreshToken({
+        clientType: "github-app",
+        clientId: state.clientId,
+        clientSecret: state.clientSecret,
+        refreshToken: currentAuthentication.refreshToken,
+        request: state.request
+      });
+      state.authentication = {
+        tokenType: "oauth",
+        type: "token",
+        ...authentication
+      };
+    }
+  }
+  if (options.type === "refresh") {
+    if (state.clientType === "oauth-app") {
+      throw new Error(
+        "[@octokit/auth-oauth-user] OAuth Apps do not support expiring tokens"
+      );
+    }
+    if (!currentAuthentication.hasOwnProperty("expiresAt")) {
+      throw new Error("[@octokit/auth-oauth-user] Refresh token missing");
+    }
+    await state.onTokenCreated?.(state.authentication, {
+      type: options.type
+    });
+  }
+  if (options.type === "check" || options.type === "reset") {
+    const method = options.type === "check" ? checkToken : resetToken;
+    try {
+      const { authentication } = await method({
+        // @ts-expect-error making TS happy would require unnecessary code so no
+        clientType: state.clientType,
+        clientId: state.clientId,
+        clientSecret: state.clientSecret,
+        token: state.authentication.token,
+        request: state.request
+      });
+      state.authentication = {
+        tokenType: "oauth",
+        type: "token",
+        // @ts-expect-error TBD
+        ...authentication
+      };
+      if (options.type === "reset") {
+        await state.onTokenCreated?.(state.authentication, {
+          type: options.type
+        });
+      }
+      return state.authentication;
+    } catch (error) {
+      if (error.status === 404) {
+        error.message = "[@octokit/auth-oauth-user] Token is invalid";
+        state.authentication.invalid = true;
+      }
+      throw error;
+    }
+  }
+  if (options.type === "delete" || options.type === "deleteAuthorization") {
+    const method = options.type === "delete" ? deleteToken : deleteAuthorization;
+    try {
+      await method({
+        // @ts-expect-error making TS happy would require unnecessary code so no
+        clientType: state.clientType,
+        clientId: state.clientId,
+        clientSecret: state.clientSecret,
+        token: state.authentication.token,
+        request: state.request
+      });
+    } catch (error) {
+      if (error.status !== 404) throw error;
+    }
+    state.authentication.invalid = true;
+    return state.authentication;
+  }
+  return state.authentication;
+}
+
+// pkg/dist-src/requires-basic-auth.js
+var ROUTES_REQUIRING_BASIC_AUTH = /\/applications\/[^/]+\/(token|grant)s?/;
+function requiresBasicAuth(url) {
+  return url && ROUTES_REQUIRING_BASIC_AUTH.test(url);
+}
+
+// pkg/dist-src/hook.js
+async function dist_bundle_hook(state, request, route, parameters = {}) {
+  const endpoint = request.endpoint.merge(
+    route,
+    parameters
+  );
+  if (/\/login\/(oauth\/access_token|device\/code)$/.test(endpoint.url)) {
+    return request(endpoint);
+  }
+  if (requiresBasicAuth(endpoint.url)) {
+    const credentials = btoa(`${state.clientId}:${state.clientSecret}`);
+    endpoint.headers.authorization = `basic ${credentials}`;
+    return request(endpoint);
+  }
+  const { token } = state.clientType === "oauth-app" ? await dist_bundle_auth({ ...state, request }) : await dist_bundle_auth({ ...state, request });
+  endpoint.headers.authorization = "token " + token;
+  return request(endpoint);
+}
+
+// pkg/dist-src/index.js
+function createOAuthUserAuth({
+  clientId,
+  clientSecret,
+  clientType = "oauth-app",
+  request = dist_bundle_request.defaults({
+    headers: {
+      "user-agent": `octokit-auth-oauth-app.js/${auth_oauth_user_dist_bundle_VERSION} ${getUserAgent()}`
+    }
+  }),
+  onTokenCreated,
+  ...strategyOptions
+}) {
+  const state = Object.assign({
+    clientType,
+    clientId,
+    clientSecret,
+    onTokenCreated,
+    strategyOptions,
+    request
+  });
+  return Object.assign(dist_bundle_auth.bind(null, state), {
+    // @ts-expect-error not worth the extra code needed to appease TS
+    hook: dist_bundle_hook.bind(null, state)
+  });
+}
+createOAuthUserAuth.VERSION = auth_oauth_user_dist_bundle_VERSION;
+
+/* v8 ignore if -- @preserve */
+/* v8 ignore next -- @preserve */
+
+;// CONCATENATED MODULE: ./node_modules/@octokit/auth-oauth-app/dist-bundle/index.js
+// pkg/dist-src/index.js
+
+
+
+// pkg/dist-src/auth.js
+
+async function auth_oauth_app_dist_bundle_auth(state, authOptions) {
+  if (authOptions.type === "oauth-app") {
+    return {
+      type: "oauth-app",
+      clientId: state.clientId,
+      clientSecret: state.clientSecret,
+      clientType: state.clientType,
+      headers: {
+        authorization: `basic ${btoa(
+          `${state.clientId}:${state.clientSecret}`
+        )}`
+      }
+    };
+  }
+  if ("factory" in authOptions) {
+    const { type, ...options } = {
+      ...authOptions,
+      ...state
+    };
+    return authOptions.factory(options);
+  }
+  const common = {
+    clientId: state.clientId,
+    clientSecret: state.clientSecret,
+    request: state.request,
+    ...authOptions
+  };
+  const userAuth = state.clientType === "oauth-app" ? await createOAuthUserAuth({
+    ...common,
+    clientType: state.clientType
+  }) : await createOAuthUserAuth({
+    ...common,
+    clientType: state.clientType
+  });
+  return userAuth();
+}
+
+// pkg/dist-src/hook.js
+
+async function auth_oauth_app_dist_bundle_hook(state, request2, route, parameters) {
+  let endpoint = request2.endpoint.merge(
+    route,
+    parameters
+  );
+  if (/\/login\/(oauth\/access_token|device\/code)$/.test(endpoint.url)) {
+    return request2(endpoint);
+  }
+  if (state.clientType === "github-app" && !requiresBasicAuth(endpoint.url)) {
+    throw new Error(
+      `[@octokit/auth-oauth-app] GitHub Apps cannot use their client ID/secret for basic authentication for endpoints other than "/applications/{client_id}/**". "${endpoint.method} ${endpoint.url}" is not supported.`
+    );
+  }
+  const credentials = btoa(`${state.clientId}:${state.clientSecret}`);
+  endpoint.headers.authorization = `basic ${credentials}`;
+  try {
+    return await request2(endpoint);
+  } catch (error) {
+    if (error.status !== 401) throw error;
+    error.message = `[@octokit/auth-oauth-app] "${endpoint.method} ${endpoint.url}" does not support clientId/clientSecret basic authentication.`;
+    throw error;
+  }
+}
+
+// pkg/dist-src/version.js
+var auth_oauth_app_dist_bundle_VERSION = "0.0.0-development";
+
+// pkg/dist-src/index.js
+
+function createOAuthAppAuth(options) {
+  const state = Object.assign(
+    {
+      request: dist_bundle_request.defaults({
+        headers: {
+          "user-agent": `octokit-auth-oauth-app.js/${auth_oauth_app_dist_bundle_VERSION} ${getUserAgent()}`
+        }
+      }),
+      clientType: "oauth-app"
+    },
+    options
+  );
+  return Object.assign(auth_oauth_app_dist_bundle_auth.bind(null, state), {
+    hook: auth_oauth_app_dist_bundle_hook.bind(null, state)
+  });
+}
+
+/* v8 ignore next -- @preserve */
+
+;// CONCATENATED MODULE: ./node_modules/universal-github-app-jwt/lib/utils.js
+// we don't @ts-check here because it chokes on atob and btoa which are available in all modern JS runtime environments
+
+/**
+ * @param {string} privateKey
+ * @returns {boolean}
+ */
+function isPkcs1(privateKey) {
+  return privateKey.includes("-----BEGIN RSA PRIVATE KEY-----");
+}
+
+/**
+ * @param {string} privateKey
+ * @returns {boolean}
+ */
+function isOpenSsh(privateKey) {
+  return privateKey.includes("-----BEGIN OPENSSH PRIVATE KEY-----");
+}
+
+/**
+ * @param {string} str
+ * @returns {ArrayBuffer}
+ */
+function string2ArrayBuffer(str) {
+  const buf = new ArrayBuffer(str.length);
+  const bufView = new Uint8Array(buf);
+  for (let i = 0, strLen = str.length; i < strLen; i++) {
+    bufView[i] = str.charCodeAt(i);
+  }
+  return buf;
+}
+
+/**
+ * @param {string} pem
+ * @returns {ArrayBuffer}
+ */
+function getDERfromPEM(pem) {
+  const pemB64 = pem
+    .trim()
+    .split("\n")
+    .slice(1, -1) // Remove the --- BEGIN / END PRIVATE KEY ---
+    .join("");
+
+  const decoded = atob(pemB64);
+  return string2ArrayBuffer(decoded);
+}
+
+/**
+ * @param {import('../internals').Header} header
+ * @param {import('../internals').Payload} payload
+ * @returns {string}
+ */
+function getEncodedMessage(header, payload) {
+  return `${base64encodeJSON(header)}.${base64encodeJSON(payload)}`;
+}
+
+/**
+ * @param {ArrayBuffer} buffer
+ * @returns {string}
+ */
+function base64encode(buffer) {
+  var binary = "";
+  var bytes = new Uint8Array(buffer);
+  var len = bytes.byteLength;
+  for (var i = 0; i < len; i++) {
+    binary += String.fromCharCode(bytes[i]);
+  }
+
+  return fromBase64(btoa(binary));
+}
+
+/**
+ * @param {string} base64
+ * @returns {string}
+ */
+function fromBase64(base64) {
+  return base64.replace(/=/g, "").replace(/\+/g, "-").replace(/\//g, "_");
+}
+
+/**
+ * @param {Record<string,unknown>} obj
+ * @returns {string}
+ */
+function base64encodeJSON(obj) {
+  return fromBase64(btoa(JSON.stringify(obj)));
+}
+
+// EXTERNAL MODULE: external "node:crypto"
+var external_node_crypto_ = __nccwpck_require__(7598);
+;// CONCATENATED MODULE: ./node_modules/universal-github-app-jwt/lib/crypto-node.js
+// this can be removed once we only support Node 20+
+
+
+
+
+
+// no-op, unfortunately there is no way to transform from PKCS8 or OpenSSH to PKCS1 with WebCrypto
+function convertPrivateKey(privateKey) {
+  if (!isPkcs1(privateKey)) return privateKey;
+
+  return (0,external_node_crypto_.createPrivateKey)(privateKey).export({
+    type: "pkcs8",
+    format: "pem",
+  });
+}
+
+;// CONCATENATED MODULE: ./node_modules/universal-github-app-jwt/lib/get-token.js
+// we don't @ts-check here because it chokes crypto which is a global API in modern JS runtime environments
+
+
+
+
+
+/**
+ * @param {import('../internals').GetTokenOptions} options
+ * @returns {Promise<string>}
+ */
+async function getToken({ privateKey, payload }) {
+  const convertedPrivateKey = convertPrivateKey(privateKey);
+
+  // WebCrypto only supports PKCS#8, unfortunately
+  /* c8 ignore start */
+  if (isPkcs1(convertedPrivateKey)) {
+    throw new Error(
+      "[universal-github-app-jwt] Private Key is in PKCS#1 format, but only PKCS#8 is supported. See https://github.com/gr2m/universal-github-app-jwt#private-key-formats"
+    );
+  }
+  /* c8 ignore stop */
+
+  // WebCrypto does not support OpenSSH, unfortunately
+  if (isOpenSsh(convertedPrivateKey)) {
+    throw new Error(
+      "[universal-github-app-jwt] Private Key is in OpenSSH format, but only PKCS#8 is supported. See https://github.com/gr2m/universal-github-app-jwt#private-key-formats"
+    );
+  }
+
+  const algorithm = {
+    name: "RSASSA-PKCS1-v1_5",
+    hash: { name: "SHA-256" },
+  };
+
+  /** @type {import('../internals').Header} */
+  const header = { alg: "RS256", typ: "JWT" };
+
+  const privateKeyDER = getDERfromPEM(convertedPrivateKey);
+  const importedKey = await external_node_crypto_.subtle.importKey(
+    "pkcs8",
+    privateKeyDER,
+    algorithm,
+    false,
+    ["sign"]
+  );
+
+  const encodedMessage = getEncodedMessage(header, payload);
+  const encodedMessageArrBuf = string2ArrayBuffer(encodedMessage);
+
+  const signatureArrBuf = await external_node_crypto_.subtle.sign(
+    algorithm.name,
+    importedKey,
+    encodedMessageArrBuf
+  );
+
+  const encodedSignature = base64encode(signatureArrBuf);
+
+  return `${encodedMessage}.${encodedSignature}`;
+}
+
+;// CONCATENATED MODULE: ./node_modules/universal-github-app-jwt/index.js
+// @ts-check
+
+// @ts-ignore - #get-token is defined in "imports" in package.json
+
+
+/**
+ * @param {import(".").Options} options
+ * @returns {Promise<import(".").Result>}
+ */
+async function githubAppJwt({
+  id,
+  privateKey,
+  now = Math.floor(Date.now() / 1000),
+}) {
+  // Private keys are often times configured as environment variables, in which case line breaks are escaped using `\\n`.
+  // Replace these here for convenience.
+  const privateKeyWithNewlines = privateKey.replace(/\\n/g, '\n');
+
+  // When creating a JSON Web Token, it sets the "issued at time" (iat) to 30s
+  // in the past as we have seen people running situations where the GitHub API
+  // claimed the iat would be in future. It turned out the clocks on the
+  // different machine were not in sync.
+  const nowWithSafetyMargin = now - 30;
+  const expiration = nowWithSafetyMargin + 60 * 10; // JWT expiration time (10 minute maximum)
+
+  const payload = {
+    iat: nowWithSafetyMargin, // Issued at time
+    exp: expiration,
+    iss: id,
+  };
+
+  const token = await getToken({
+    privateKey: privateKeyWithNewlines,
+    payload,
+  });
+
+  return {
+    appId: id,
+    expiration,
+    token,
+  };
+}
+
+;// CONCATENATED MODULE: ./node_modules/toad-cache/dist/toad-cache.mjs
+/**
+ * toad-cache
+ *
+ * @copyright 2026 Igor Savin <kibertoad@gmail.com>
+ * @license MIT
+ * @version 3.7.3
+ */
+/**
+ * Validates the shared cache constructor parameters.
+ * Both values must be non-negative integers.
+ *
+ * @param {number} max
+ * @param {number} ttlInMsecs
+ */
+function validateCacheParams(max, ttlInMsecs) {
+  if (typeof max !== 'number' || !Number.isInteger(max) || max < 0) {
+    throw new Error('Invalid max value')
+  }
+
+  if (typeof ttlInMsecs !== 'number' || !Number.isInteger(ttlInMsecs) || ttlInMsecs < 0) {
+    throw new Error('Invalid ttl value')
+  }
+}class FifoMap {
+  constructor(max = 1000, ttlInMsecs = 0) {
+    validateCacheParams(max, ttlInMsecs);
+
+    this.first = null;
+    this.items = new Map();
+    this.last = null;
+    this.max = max;
+    this.ttl = ttlInMsecs;
+  }
+
+  get size() {
+    return this.items.size
+  }
+
+  clear() {
+    this.items.clear();
+    this.first = null;
+    this.last = null;
+  }
+
+  delete(key) {
+    const deletedItem = this.items.get(key);
+
+    if (deletedItem !== undefined) {
+      this.items.delete(key);
+
+      if (deletedItem.prev !== null) {
+        deletedItem.prev.next = deletedItem.next;
+      }
+
+      if (deletedItem.next !== null) {
+        deletedItem.next.prev = deletedItem.prev;
+      }
+
+      if (this.first === deletedItem) {
+        this.first = deletedItem.next;
+      }
+
+      if (this.last === deletedItem) {
+        this.last = deletedItem.prev;
+      }
+    }
+  }
+
+  deleteMany(keys) {
+    for (var i = 0; i < keys.length; i++) {
+      this.delete(keys[i]);
+    }
+  }
+
+  evict() {
+    if (this.size > 0) {
+      const item = this.first;
+
+      this.items.delete(item.key);
+
+      if (this.size === 0) {
+        this.first = null;
+        this.last = null;
+      } else {
+        this.first = item.next;
+        this.first.prev = null;
+      }
+    }
+  }
+
+  expiresAt(key) {
+    const item = this.items.get(key);
+
+    if (item !== undefined) {
+      return item.expiry
+    }
+  }
+
+  get(key) {
+    const item = this.items.get(key);
+
+    if (item !== undefined) {
+      if (this.ttl > 0 && item.expiry <= Date.now()) {
+        this.delete(key);
+        return
+      }
+
+      return item.value
+    }
+  }
+
+  getMany(keys) {
+    const result = new Array(keys.length);
+
+    for (var i = 0; i < keys.length; i++) {
+      result[i] = this.get(keys[i]);
+    }
+
+    return result
+  }
+
+  keys() {
+    return this.items.keys()
+  }
+
+  set(key, value) {
+    // Replace existing item
+    const existing = this.items.get(key);
+
+    if (existing !== undefined) {
+      existing.value = value;
+      existing.expiry = this.ttl > 0 ? Date.now() + this.ttl : this.ttl;
+
+      return
+    }
+
+    // Add new item
+    if (this.max > 0 && this.size >= this.max) {
+      this.evict();
+    }
+
+    const item = {
+      expiry: this.ttl > 0 ? Date.now() + this.ttl : this.ttl,
+      key: key,
+      prev: this.last,
+      next: null,
+      value,
+    };
+    this.items.set(key, item);
+
+    if (this.size === 1) {
+      this.first = item;
+    } else {
+      this.last.next = item;
+    }
+
+    this.last = item;
+  }
+}class FifoObject {
+  constructor(max = 1000, ttlInMsecs = 0) {
+    validateCacheParams(max, ttlInMsecs);
+
+    this.first = null;
+    this.items = Object.create(null);
+    this.last = null;
+    this.size = 0;
+    this.max = max;
+    this.ttl = ttlInMsecs;
+  }
+
+  clear() {
+    this.items = Object.create(null);
+    this.first = null;
+    this.last = null;
+    this.size = 0;
+  }
+
+  delete(key) {
+    const deletedItem = this.items[key];
+
+    if (deletedItem !== undefined) {
+      delete this.items[key];
+      this.size--;
+
+      if (deletedItem.prev !== null) {
+        deletedItem.prev.next = deletedItem.next;
+      }
+
+      if (deletedItem.next !== null) {
+        deletedItem.next.prev = deletedItem.prev;
+      }
+
+      if (this.first === deletedItem) {
+        this.first = deletedItem.next;
+      }
+
+      if (this.last === deletedItem) {
+        this.last = deletedItem.prev;
+      }
+    }
+  }
+
+  deleteMany(keys) {
+    for (var i = 0; i < keys.length; i++) {
+      this.delete(keys[i]);
+    }
+  }
+
+  evict() {
+    if (this.size > 0) {
+      const item = this.first;
+
+      delete this.items[item.key];
+
+      if (--this.size === 0) {
+        this.first = null;
+        this.last = null;
+      } else {
+        this.first = item.next;
+        this.first.prev = null;
+      }
+    }
+  }
+
+  expiresAt(key) {
+    const item = this.items[key];
+
+    if (item !== undefined) {
+      return item.expiry
+    }
+  }
+
+  get(key) {
+    const item = this.items[key];
+
+    if (item !== undefined) {
+      if (this.ttl > 0 && item.expiry <= Date.now()) {
+        this.delete(key);
+        return
+      }
+
+      return item.value
+    }
+  }
+
+  getMany(keys) {
+    const result = new Array(keys.length);
+
+    for (var i = 0; i < keys.length; i++) {
+      result[i] = this.get(keys[i]);
+    }
+
+    return result
+  }
+
+  keys() {
+    return Object.keys(this.items)
+  }
+
+  set(key, value) {
+    // Replace existing item
+    const existing = this.items[key];
+
+    if (existing !== undefined) {
+      existing.value = value;
+      existing.expiry = this.ttl > 0 ? Date.now() + this.ttl : this.ttl;
+
+      return
+    }
+
+    // Add new item
+    if (this.max > 0 && this.size >= this.max) {
+      this.evict();
+    }
+
+    const item = {
+      expiry: this.ttl > 0 ? Date.now() + this.ttl : this.ttl,
+      key: key,
+      prev: this.last,
+      next: null,
+      value,
+    };
+    this.items[key] = item;
+
+    if (++this.size === 1) {
+      this.first = item;
+    } else {
+      this.last.next = item;
+    }
+
+    this.last = item;
+  }
+}/**
+ * Creates a zeroed statistics record for a single collection window.
+ *
+ * @returns {object}
+ */
+function createEmptyStatisticsRecord() {
+  return {
+    cacheSize: 0,
+    hits: 0,
+    falsyHits: 0,
+    emptyHits: 0,
+    misses: 0,
+    expirations: 0,
+    evictions: 0,
+    invalidateOne: 0,
+    invalidateAll: 0,
+    sets: 0,
+  }
+}class HitStatisticsRecord {
+  constructor() {
+    this.records = {};
+  }
+
+  initForCache(cacheId, currentTimeStamp) {
+    this.records[cacheId] = {
+      [currentTimeStamp]: createEmptyStatisticsRecord(),
+    };
+  }
+
+  resetForCache(cacheId) {
+    if (!this.records[cacheId]) {
+      return
+    }
+
+    for (let key of Object.keys(this.records[cacheId])) {
+      this.records[cacheId][key] = createEmptyStatisticsRecord();
+    }
+  }
+
+  getStatistics() {
+    return this.records
+  }
+}class LruMap {
+  constructor(max = 1000, ttlInMsecs = 0) {
+    validateCacheParams(max, ttlInMsecs);
+
+    this.first = null;
+    this.items = new Map();
+    this.last = null;
+    this.max = max;
+    this.ttl = ttlInMsecs;
+  }
+
+  get size() {
+    return this.items.size
+  }
+
+  bumpLru(item) {
+    if (this.last === item) {
+      return // Item is already the last one, no need to bump
+    }
+
+    const last = this.last;
+    const next = item.next;
+    const prev = item.prev;
+
+    if (this.first === item) {
+      this.first = next;
+    }
+
+    item.next = null;
+    item.prev = last;
+    last.next = item;
+
+    if (prev !== null) {
+      prev.next = next;
+    }
+
+    /* v8 ignore next 3 -- next is always non-null here: the early return above guarantees item !== this.last in a well-formed list */
+    if (next !== null) {
+      next.prev = prev;
+    }
+
+    this.last = item;
+  }
+
+  clear() {
+    this.items.clear();
+    this.first = null;
+    this.last = null;
+  }
+
+  delete(key) {
+    const item = this.items.get(key);
+
+    if (item !== undefined) {
+      this.items.delete(key);
+
+      if (item.prev !== null) {
+        item.prev.next = item.next;
+      }
+
+      if (item.next !== null) {
+        item.next.prev = item.prev;
+      }
+
+      if (this.first === item) {
+        this.first = item.next;
+      }
+
+      if (this.last === item) {
+        this.last = item.prev;
+      }
+    }
+  }
+
+  deleteMany(keys) {
+    for (var i = 0; i < keys.length; i++) {
+      this.delete(keys[i]);
+    }
+  }
+
+  evict() {
+    if (this.size > 0) {
+      const item = this.first;
+
+      this.items.delete(item.key);
+
+      if (this.size === 0) {
+        this.first = null;
+        this.last = null;
+      } else {
+        this.first = item.next;
+        this.first.prev = null;
+      }
+    }
+  }
+
+  expiresAt(key) {
+    const item = this.items.get(key);
+
+    if (item !== undefined) {
+      return item.expiry
+    }
+  }
+
+  get(key) {
+    const item = this.items.get(key);
+
+    if (item !== undefined) {
+      // Item has already expired
+      if (this.ttl > 0 && item.expiry <= Date.now()) {
+        this.delete(key);
+        return
+      }
+
+      // Item is still fresh
+      this.bumpLru(item);
+      return item.value
+    }
+  }
+
+  getMany(keys) {
+    const result = new Array(keys.length);
+
+    for (var i = 0; i < keys.length; i++) {
+      result[i] = this.get(keys[i]);
+    }
+
+    return result
+  }
+
+  keys() {
+    return this.items.keys()
+  }
+
+  set(key, value) {
+    // Replace existing item
+    const existing = this.items.get(key);
+
+    if (existing !== undefined) {
+      existing.value = value;
+      existing.expiry = this.ttl > 0 ? Date.now() + this.ttl : this.ttl;
+      this.bumpLru(existing);
+
+      return
+    }
+
+    // Add new item
+    if (this.max > 0 && this.size >= this.max) {
+      this.evict();
+    }
+
+    const item = {
+      expiry: this.ttl > 0 ? Date.now() + this.ttl : this.ttl,
+      key: key,
+      prev: this.last,
+      next: null,
+      value,
+    };
+    this.items.set(key, item);
+
+    if (this.size === 1) {
+      this.first = item;
+    } else {
+      this.last.next = item;
+    }
+
+    this.last = item;
+  }
+}class LruObject {
+  constructor(max = 1000, ttlInMsecs = 0) {
+    validateCacheParams(max, ttlInMsecs);
+
+    this.first = null;
+    this.items = Object.create(null);
+    this.last = null;
+    this.size = 0;
+    this.max = max;
+    this.ttl = ttlInMsecs;
+  }
+
+  bumpLru(item) {
+    if (this.last === item) {
+      return // Item is already the last one, no need to bump
+    }
+
+    const last = this.last;
+    const next = item.next;
+    const prev = item.prev;
+
+    if (this.first === item) {
+      this.first = next;
+    }
+
+    item.next = null;
+    item.prev = last;
+    last.next = item;
+
+    if (prev !== null) {
+      prev.next = next;
+    }
+
+    /* v8 ignore next 3 -- next is always non-null here: the early return above guarantees item !== this.last in a well-formed list */
+    if (next !== null) {
+      next.prev = prev;
+    }
+
+    this.last = item;
+  }
+
+  clear() {
+    this.items = Object.create(null);
+    this.first = null;
+    this.last = null;
+    this.size = 0;
+  }
+
+  delete(key) {
+    const item = this.items[key];
+
+    if (item !== undefined) {
+      delete this.items[key];
+      this.size--;
+
+      if (item.prev !== null) {
+        item.prev.next = item.next;
+      }
+
+      if (item.next !== null) {
+        item.next.prev = item.prev;
+      }
+
+      if (this.first === item) {
+        this.first = item.next;
+      }
+
+      if (this.last === item) {
+        this.last = item.prev;
+      }
+    }
+  }
+
+  deleteMany(keys) {
+    for (var i = 0; i < keys.length; i++) {
+      this.delete(keys[i]);
+    }
+  }
+
+  evict() {
+    if (this.size > 0) {
+      const item = this.first;
+
+      delete this.items[item.key];
+
+      if (--this.size === 0) {
+        this.first = null;
+        this.last = null;
+      } else {
+        this.first = item.next;
+        this.first.prev = null;
+      }
+    }
+  }
+
+  expiresAt(key) {
+    const item = this.items[key];
+
+    if (item !== undefined) {
+      return item.expiry
+    }
+  }
+
+  get(key) {
+    const item = this.items[key];
+
+    if (item !== undefined) {
+      // Item has already expired
+      if (this.ttl > 0 && item.expiry <= Date.now()) {
+        this.delete(key);
+        return
+      }
+
+      // Item is still fresh
+      this.bumpLru(item);
+      return item.value
+    }
+  }
+
+  getMany(keys) {
+    const result = new Array(keys.length);
+
+    for (var i = 0; i < keys.length; i++) {
+      result[i] = this.get(keys[i]);
+    }
+
+    return result
+  }
+
+  keys() {
+    return Object.keys(this.items)
+  }
+
+  set(key, value) {
+    // Replace existing item
+    const existing = this.items[key];
+
+    if (existing !== undefined) {
+      existing.value = value;
+      existing.expiry = this.ttl > 0 ? Date.now() + this.ttl : this.ttl;
+      this.bumpLru(existing);
+
+      return
+    }
+
+    // Add new item
+    if (this.max > 0 && this.size >= this.max) {
+      this.evict();
+    }
+
+    const item = {
+      expiry: this.ttl > 0 ? Date.now() + this.ttl : this.ttl,
+      key: key,
+      prev: this.last,
+      next: null,
+      value,
+    };
+    this.items[key] = item;
+
+    if (++this.size === 1) {
+      this.first = item;
+    } else {
+      this.last.next = item;
+    }
+
+    this.last = item;
+  }
+}/**
+ *
+ * @param {Date} date
+ * @returns {string}
+ */
+function getTimestamp(date) {
+  return `${date.getFullYear()}-${(date.getMonth() + 1).toString().padStart(2, '0')}-${date
+    .getDate()
+    .toString()
+    .padStart(2, '0')}`
+}class HitStatistics {
+  constructor(cacheId, statisticTtlInHours, globalStatisticsRecord) {
+    this.cacheId = cacheId;
+    this.statisticTtlInHours = statisticTtlInHours;
+
+    this.collectionStart = new Date();
+    this.currentTimeStamp = getTimestamp(this.collectionStart);
+    this.archiveAfter = this.collectionStart.getTime() + this.statisticTtlInHours * 3_600_000;
+
+    this.records = globalStatisticsRecord || new HitStatisticsRecord();
+    this.records.initForCache(this.cacheId, this.currentTimeStamp);
+  }
+
+  get currentRecord() {
+    const cacheRecords = this.records.records[this.cacheId];
+    // safety net
+    /* c8 ignore next 3 */
+    if (!cacheRecords[this.currentTimeStamp]) {
+      cacheRecords[this.currentTimeStamp] = createEmptyStatisticsRecord();
+    }
+
+    return cacheRecords[this.currentTimeStamp]
+  }
+
+  /* v8 ignore next 3 -- kept for compatibility, no longer used internally */
+  hoursPassed() {
+    return (Date.now() - this.collectionStart) / 1000 / 60 / 60
+  }
+
+  addHit() {
+    this.archiveIfNeeded();
+    this.currentRecord.hits++;
+  }
+  addFalsyHit() {
+    this.archiveIfNeeded();
+    this.currentRecord.falsyHits++;
+  }
+
+  addEmptyHit() {
+    this.archiveIfNeeded();
+    this.currentRecord.emptyHits++;
+  }
+
+  addMiss() {
+    this.archiveIfNeeded();
+    this.currentRecord.misses++;
+  }
+
+  addEviction() {
+    this.archiveIfNeeded();
+    this.currentRecord.evictions++;
+  }
+
+  setCacheSize(currentSize) {
+    this.archiveIfNeeded();
+    this.currentRecord.cacheSize = currentSize;
+  }
+
+  addExpiration() {
+    this.archiveIfNeeded();
+    this.currentRecord.expirations++;
+  }
+
+  addSet() {
+    this.archiveIfNeeded();
+    this.currentRecord.sets++;
+  }
+
+  addInvalidateOne() {
+    this.archiveIfNeeded();
+    this.currentRecord.invalidateOne++;
+  }
+
+  addInvalidateAll() {
+    this.archiveIfNeeded();
+    this.currentRecord.invalidateAll++;
+  }
+
+  getStatistics() {
+    return this.records.getStatistics()
+  }
+
+  archiveIfNeeded() {
+    if (Date.now() >= this.archiveAfter) {
+      this.collectionStart = new Date();
+      this.currentTimeStamp = getTimestamp(this.collectionStart);
+      this.archiveAfter = this.collectionStart.getTime() + this.statisticTtlInHours * 3_600_000;
+      this.records.initForCache(this.cacheId, this.currentTimeStamp);
+    }
+  }
+}class LruObjectHitStatistics extends LruObject {
+  constructor(max, ttlInMsecs, cacheId, globalStatisticsRecord, statisticTtlInHours) {
+    // Pass through as-is: the base constructor applies the 1000/0 defaults for
+    // omitted (undefined) values and validates everything else, so explicit 0
+    // stays unlimited and null/NaN are rejected the same way as the base class.
+    super(max, ttlInMsecs);
+
+    if (!cacheId) {
+      throw new Error('Cache id is mandatory')
+    }
+
+    this.hitStatistics = new HitStatistics(
+      cacheId,
+      statisticTtlInHours !== undefined ? statisticTtlInHours : 24,
+      globalStatisticsRecord,
+    );
+  }
+
+  getStatistics() {
+    return this.hitStatistics.getStatistics()
+  }
+
+  set(key, value) {
+    super.set(key, value);
+    this.hitStatistics.addSet();
+    this.hitStatistics.setCacheSize(this.size);
+  }
+
+  evict() {
+    const hadItems = this.size > 0;
+    super.evict();
+    if (hadItems) {
+      this.hitStatistics.addEviction();
+    }
+    this.hitStatistics.setCacheSize(this.size);
+  }
+
+  delete(key, isExpiration = false) {
+    const existed = this.items[key] !== undefined;
+    super.delete(key);
+
+    if (existed && !isExpiration) {
+      this.hitStatistics.addInvalidateOne();
+    }
+    this.hitStatistics.setCacheSize(this.size);
+  }
+
+  clear() {
+    super.clear();
+
+    this.hitStatistics.addInvalidateAll();
+    this.hitStatistics.setCacheSize(this.size);
+  }
+
+  get(key) {
+    const item = this.items[key];
+
+    if (item !== undefined) {
+      // Item has already expired
+      if (this.ttl > 0 && item.expiry <= Date.now()) {
+        this.delete(key, true);
+        this.hitStatistics.addExpiration();
+        return
+      }
+
+      // Item is still fresh
+      this.bumpLru(item);
+      if (!item.value) {
+        this.hitStatistics.addFalsyHit();
+        // Empty values are a subset of falsy values
+        if (item.value === undefined || item.value === null || item.value === '') {
+          this.hitStatistics.addEmptyHit();
+        }
+      }
+      this.hitStatistics.addHit();
+      return item.value
+    }
+    this.hitStatistics.addMiss();
+  }
+}
+;// CONCATENATED MODULE: ./node_modules/@octokit/auth-app/dist-node/index.js
+// pkg/dist-src/index.js
+
+
+
+
+// pkg/dist-src/get-app-authentication.js
+
+async function getAppAuthentication({
+  appId,
+  privateKey,
+  timeDifference,
+  createJwt
+}) {
+  try {
+    if (createJwt) {
+      const { jwt, expiresAt } = await createJwt(appId, timeDifference);
+      return {
+        type: "app",
+        token: jwt,
+        appId,
+        expiresAt
+      };
+    }
+    const authOptions = {
+      id: appId,
+      privateKey
+    };
+    if (timeDifference) {
+      Object.assign(authOptions, {
+        now: Math.floor(Date.now() / 1e3) + timeDifference
+      });
+    }
+    const appAuthentication = await githubAppJwt(authOptions);
+    return {
+      type: "app",
+      token: appAuthentication.token,
+      appId: appAuthentication.appId,
+      expiresAt: new Date(appAuthentication.expiration * 1e3).toISOString()
+    };
+  } catch (error) {
+    if (privateKey === "-----BEGIN RSA PRIVATE KEY-----") {
+      throw new Error(
+        "The 'privateKey` option contains only the first line '-----BEGIN RSA PRIVATE KEY-----'. If you are setting it using a `.env` file, make sure it is set on a single line with newlines replaced by '\n'"
+      );
+    } else {
+      throw error;
+    }
+  }
+}
+
+// pkg/dist-src/cache.js
+
+function getCache() {
+  return new LruObject(
+    // cache max. 15000 tokens, that will use less than 10mb memory
+    15e3,
+    // Cache for 1 minute less than GitHub expiry
+    1e3 * 60 * 59
+  );
+}
+async function get(cache, options) {
+  const cacheKey = optionsToCacheKey(options);
+  const result = await cache.get(cacheKey);
+  if (!result) {
+    return;
+  }
+  const [
+    token,
+    createdAt,
+    expiresAt,
+    repositorySelection,
+    permissionsString,
+    singleFileName
+  ] = result.split("|");
+  const permissions = options.permissions || permissionsString.split(/,/).reduce((permissions2, string) => {
+    if (/!$/.test(string)) {
+      permissions2[string.slice(0, -1)] = "write";
+    } else {
+      permissions2[string] = "read";
+    }
+    return permissions2;
+  }, {});
+  return {
+    token,
+    createdAt,
+    expiresAt,
+    permissions,
+    repositoryIds: options.repositoryIds,
+    repositoryNames: options.repositoryNames,
+    singleFileName,
+    repositorySelection
+  };
+}
+async function set(cache, options, data) {
+  const key = optionsToCacheKey(options);
+  const permissionsString = options.permissions ? "" : Object.keys(data.permissions).map(
+    (name) => `${name}${data.permissions[name] === "write" ? "!" : ""}`
+  ).join(",");
+  const value = [
+    data.token,
+    data.createdAt,
+    data.expiresAt,
+    data.repositorySelection,
+    permissionsString,
+    data.singleFileName
+  ].join("|");
+  await cache.set(key, value);
+}
+function optionsToCacheKey({
+  installationId,
+  permissions = {},
+  repositoryIds = [],
+  repositoryNames = []
+}) {
+  const permissionsString = Object.keys(permissions).sort().map((name) => permissions[name] === "read" ? name : `${name}!`).join(",");
+  const repositoryIdsString = repositoryIds.sort().join(",");
+  const repositoryNamesString = repositoryNames.join(",");
+  return [
+    installationId,
+    repositoryIdsString,
+    repositoryNamesString,
+    permissionsString
+  ].filter(Boolean).join("|");
+}
+
+// pkg/dist-src/to-token-authentication.js
+function toTokenAuthentication({
+  installationId,
+  token,
+  createdAt,
+  expiresAt,
+  repositorySelection,
+  permissions,
+  repositoryIds,
+  repositoryNames,
+  singleFileName
+}) {
+  return Object.assign(
+    {
+      type: "token",
+      tokenType: "installation",
+      token,
+      installationId,
+      permissions,
+      createdAt,
+      expiresAt,
+      repositorySelection
+    },
+    repositoryIds ? { repositoryIds } : null,
+    repositoryNames ? { repositoryNames } : null,
+    singleFileName ? { singleFileName } : null
+  );
+}
+
+// pkg/dist-src/get-installation-authentication.js
+async function getInstallationAuthentication(state, options, customRequest) {
+  const installationId = Number(options.installationId || state.installationId);
+  if (!installationId) {
+    throw new Error(
+      "[@octokit/auth-app] installationId option is required for installation authentication."
+    );
+  }
+  if (options.factory) {
+    const { type, factory, oauthApp, ...factoryAuthOptions } = {
+      ...state,
+      ...options
+    };
+    return factory(factoryAuthOptions);
+  }
+  const request = customRequest || state.request;
+  return getInstallationAuthenticationConcurrently(
+    state,
+    { ...options, installationId },
+    request
+  );
+}
+var pendingPromises = /* @__PURE__ */ new Map();
+function getInstallationAuthenticationConcurrently(state, options, request) {
+  const cacheKey = optionsToCacheKey(options);
+  if (pendingPromises.has(cacheKey)) {
+    return pendingPromises.get(cacheKey);
+  }
+  const promise = getInstallationAuthenticationImpl(
+    state,
+    options,
+    request
+  ).finally(() => pendingPromises.delete(cacheKey));
+  pendingPromises.set(cacheKey, promise);
+  return promise;
+}
+async function getInstallationAuthenticationImpl(state, options, request) {
+  if (!options.refresh) {
+    const result = await get(state.cache, options);
+    if (result) {
+      const {
+        token: token2,
+        createdAt: createdAt2,
+        expiresAt: expiresAt2,
+        permissions: permissions2,
+        repositoryIds: repositoryIds2,
+        repositoryNames: repositoryNames2,
+        singleFileName: singleFileName2,
+        repositorySelection: repositorySelection2
+      } = result;
+      return toTokenAuthentication({
+        installationId: options.installationId,
+        token: token2,
+        createdAt: createdAt2,
+        expiresAt: expiresAt2,
+        permissions: permissions2,
+        repositorySelection: repositorySelection2,
+        repositoryIds: repositoryIds2,
+        repositoryNames: repositoryNames2,
+        singleFileName: singleFileName2
+      });
+    }
+  }
+  const appAuthentication = await getAppAuthentication(state);
+  const payload = {
+    installation_id: options.installationId,
+    mediaType: {
+      previews: ["machine-man"]
+    },
+    headers: {
+      authorization: `bearer ${appAuthentication.token}`
+    }
+  };
+  if (options.repositoryIds) {
+    Object.assign(payload, { repository_ids: options.repositoryIds });
+  }
+  if (options.repositoryNames) {
+    Object.assign(payload, {
+      repositories: options.repositoryNames
+    });
+  }
+  if (options.permissions) {
+    Object.assign(payload, { permissions: options.permissions });
+  }
+  const {
+    data: {
+      token,
+      expires_at: expiresAt,
+      repositories,
+      permissions: permissionsOptional,
+      repository_selection: repositorySelectionOptional,
+      single_file: singleFileName
+    }
+  } = await request(
+    "POST /app/installations/{installation_id}/access_tokens",
+    payload
+  );
+  const permissions = permissionsOptional || {};
+  const repositorySelection = repositorySelectionOptional || "all";
+  const repositoryIds = repositories ? repositories.map((r) => r.id) : void 0;
+  const repositoryNames = repositories ? repositories.map((repo) => repo.name) : void 0;
+  const createdAt = (/* @__PURE__ */ new Date()).toISOString();
+  const cacheOptions = {
+    token,
+    createdAt,
+    expiresAt,
+    repositorySelection,
+    permissions,
+    repositoryIds,
+    repositoryNames
+  };
+  if (singleFileName) {
+    Object.assign(payload, { singleFileName });
+  }
+  await set(state.cache, options, cacheOptions);
+  const cacheData = {
+    installationId: options.installationId,
+    token,
+    createdAt,
+    expiresAt,
+    repositorySelection,
+    permissions,
+    repositoryIds,
+    repositoryNames
+  };
+  if (singleFileName) {
+    Object.assign(cacheData, { singleFileName });
+  }
+  return toTokenAuthentication(cacheData);
+}
+
+// pkg/dist-src/auth.js
+async function dist_node_auth(state, authOptions) {
+  switch (authOptions.type) {
+    case "app":
+      return getAppAuthentication(state);
+    case "oauth-app":
+      return state.oauthApp({ type: "oauth-app" });
+    case "installation":
+      authOptions;
+      return getInstallationAuthentication(state, {
+        ...authOptions,
+        type: "installation"
+      });
+    case "oauth-user":
+      return state.oauthApp(authOptions);
+    default:
+      throw new Error(`Invalid auth type: ${authOptions.type}`);
+  }
+}
+
+// pkg/dist-src/hook.js
+
+
+
+// pkg/dist-src/requires-app-auth.js
+var PATHS = [
+  "/app",
+  "/app/hook/config",
+  "/app/hook/deliveries",
+  "/app/hook/deliveries/{delivery_id}",
+  "/app/hook/deliveries/{delivery_id}/attempts",
+  "/app/installations",
+  "/app/installations/{installation_id}",
+  "/app/installations/{installation_id}/access_tokens",
+  "/app/installations/{installation_id}/suspended",
+  "/app/installation-requests",
+  "/marketplace_listing/accounts/{account_id}",
+  "/marketplace_listing/plan",
+  "/marketplace_listing/plans",
+  "/marketplace_listing/plans/{plan_id}/accounts",
+  "/marketplace_listing/stubbed/accounts/{account_id}",
+  "/marketplace_listing/stubbed/plan",
+  "/marketplace_listing/stubbed/plans",
+  "/marketplace_listing/stubbed/plans/{plan_id}/accounts",
+  "/orgs/{org}/installation",
+  "/repos/{owner}/{repo}/installation",
+  "/users/{username}/installation",
+  "/enterprises/{enterprise}/installation"
+];
+function routeMatcher(paths) {
+  const regexes = paths.map(
+    (p) => p.split("/").map((c) => c.startsWith("{") ? "(?:.+?)" : c).join("/")
+  );
+  const regex = `^(?:${regexes.map((r) => `(?:${r})`).join("|")})$`;
+  return new RegExp(regex, "i");
+}
+var REGEX = routeMatcher(PATHS);
+function requiresAppAuth(url) {
+  return !!url && REGEX.test(url.split("?")[0]);
+}
+
+// pkg/dist-src/hook.js
+var FIVE_SECONDS_IN_MS = 5 * 1e3;
+function isNotTimeSkewError(error) {
+  return !(error.message.match(
+    /'Expiration time' claim \('exp'\) is too far in the future/
+  ) || error.message.match(
+    /'Expiration time' claim \('exp'\) must be a numeric value representing the future time at which the assertion expires/
+  ) || error.message.match(
+    /'Issued at' claim \('iat'\) must be an Integer representing the time that the assertion was issued/
+  ));
+}
+async function dist_node_hook(state, request, route, parameters) {
+  const endpoint = request.endpoint.merge(route, parameters);
+  const url = endpoint.url;
+  if (/\/login\/oauth\/access_token$/.test(url)) {
+    return request(endpoint);
+  }
+  if (requiresAppAuth(url.replace(request.endpoint.DEFAULTS.baseUrl, ""))) {
+    const { token: token2 } = await getAppAuthentication(state);
+    endpoint.headers.authorization = `bearer ${token2}`;
+    let response;
+    try {
+      response = await request(endpoint);
+    } catch (error) {
+      if (isNotTimeSkewError(error)) {
+        throw error;
+      }
+      if (typeof error.response.headers.date === "undefined") {
+        throw error;
+      }
+      const diff = Math.floor(
+        (Date.parse(error.response.headers.date) - Date.parse((/* @__PURE__ */ new Date()).toString())) / 1e3
+      );
+      state.log.warn(error.message);
+      state.log.warn(
+        `[@octokit/auth-app] GitHub API time and system time are different by ${diff} seconds. Retrying request with the difference accounted for.`
+      );
+      const { token: token3 } = await getAppAuthentication({
+        ...state,
+        timeDifference: diff
+      });
+      endpoint.headers.authorization = `bearer ${token3}`;
+      return request(endpoint);
+    }
+    return response;
+  }
+  if (requiresBasicAuth(url)) {
+    const authentication = await state.oauthApp({ type: "oauth-app" });
+    endpoint.headers.authorization = authentication.headers.authorization;
+    return request(endpoint);
+  }
+  const { token, createdAt } = await getInstallationAuthentication(
+    state,
+    // @ts-expect-error TBD
+    {},
+    request.defaults({ baseUrl: endpoint.baseUrl })
+  );
+  endpoint.headers.authorization = `token ${token}`;
+  return sendRequestWithRetries(
+    state,
+    request,
+    endpoint,
+    createdAt
+  );
+}
+async function sendRequestWithRetries(state, request, options, createdAt, retries = 0) {
+  const timeSinceTokenCreationInMs = +/* @__PURE__ */ new Date() - +new Date(createdAt);
+  try {
+    return await request(options);
+  } catch (error) {
+    if (error.status !== 401) {
+      throw error;
+    }
+    if (timeSinceTokenCreationInMs >= FIVE_SECONDS_IN_MS) {
+      if (retries > 0) {
+        error.message = `After ${retries} retries within ${timeSinceTokenCreationInMs / 1e3}s of creating the installation access token, the response remains 401. At this point, the cause may be an authentication problem or a system outage. Please check https://www.githubstatus.com for status information`;
+      }
+      throw error;
+    }
+    ++retries;
+    const awaitTime = retries * 1e3;
+    state.log.warn(
+      `[@octokit/auth-app] Retrying after 401 response to account for token replication delay (retry: ${retries}, wait: ${awaitTime / 1e3}s)`
+    );
+    await new Promise((resolve) => setTimeout(resolve, awaitTime));
+    return sendRequestWithRetries(state, request, options, createdAt, retries);
+  }
+}
+
+// pkg/dist-src/version.js
+var dist_node_VERSION = "8.3.1";
+
+// pkg/dist-src/index.js
+
+function createAppAuth(options) {
+  if (!options.appId) {
+    throw new Error("[@octokit/auth-app] appId option is required");
+  }
+  if (!options.privateKey && !options.createJwt) {
+    throw new Error("[@octokit/auth-app] privateKey option is required");
+  } else if (options.privateKey && options.createJwt) {
+    throw new Error(
+      "[@octokit/auth-app] privateKey and createJwt options are mutually exclusive"
+    );
+  }
+  if ("installationId" in options && !options.installationId) {
+    throw new Error(
+      "[@octokit/auth-app] installationId is set to a falsy value"
+    );
+  }
+  const log = options.log || {};
+  if (typeof log.warn !== "function") {
+    log.warn = console.warn.bind(console);
+  }
+  const request = options.request || dist_bundle_request.defaults({
+    headers: {
+      "user-agent": `octokit-auth-app.js/${dist_node_VERSION} ${getUserAgent()}`
+    }
+  });
+  const state = Object.assign(
+    {
+      request,
+      cache: getCache()
+    },
+    options,
+    options.installationId ? { installationId: Number(options.installationId) } : {},
+    {
+      log,
+      oauthApp: createOAuthAppAuth({
+        clientType: "github-app",
+        clientId: options.clientId || "",
+        clientSecret: options.clientSecret || "",
+        request
+      })
+    }
+  );
+  return Object.assign(dist_node_auth.bind(null, state), {
+    hook: dist_node_hook.bind(null, state)
+  });
+}
+
+/* v8 ignore next - permissions are optional per OpenAPI spec, but we think that is incorrect -- @preserve */
+/* v8 ignore next - repositorySelection are optional per OpenAPI spec, but we think that is incorrect -- @preserve */
+/* v8 ignore start - due to skipped tests, see https://github.com/octokit/auth-app.js/pull/580 -- @preserve */
+/* v8 ignore end -- @preserve */
+
+;// CONCATENATED MODULE: ./src/inputs/fields.ts
+// Readers for single inputs. Each one throws an InputError that starts with the input's name,
+// quotes the bad value when it is not secret, and shows the expected form.
+class InputError extends Error {
+    name = 'InputError';
+}
+function optional(read, name) {
+    const v = read(name).trim();
+    return v === '' ? undefined : v;
+}
+function required(read, name, expected) {
+    const v = optional(read, name);
+    if (v === undefined)
+        throw new InputError(`Input '${name}' is required: ${expected}.`);
+    return v;
+}
+function bool(read, name, fallback) {
+    const v = optional(read, name)?.toLowerCase();
+    if (v === undefined)
+        return fallback;
+    if (v === 'true')
+        return true;
+    if (v === 'false')
+        return false;
+    throw new InputError(`Input '${name}' is '${v}'; expected true or false.`);
+}
+function oneOf(read, name, values, fallback) {
+    const v = optional(read, name) ?? fallback;
+    if (values.includes(v))
+        return v;
+    throw new InputError(`Input '${name}' is '${v}'; expected one of: ${values.join(', ')}.`);
+}
+function integer(read, name, min, max, fallback) {
+    const v = optional(read, name);
+    if (v === undefined)
+        return fallback;
+    const n = /^\d+$/.test(v) ? Number(v) : NaN;
+    if (!Number.isSafeInteger(n) || n < min || n > max) {
+        throw new InputError(`Input '${name}' is '${v}'; expected a whole number from ${min} to ${max}.`);
+    }
+    return n;
+}
+const UNITS = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+/**
+ * `90m`, `12h`, `7d`, `30s`, at most `maxMs`: every duration has an upper bound a careful user
+ * expects (Node's timers overflow past about 24.8 days, and a limit of weeks is never meant).
+ */
+function duration(read, name, maxMs, fallbackMs) {
+    const v = optional(read, name);
+    if (v === undefined)
+        return fallbackMs;
+    const m = /^(\d{1,7})([smhd])$/.exec(v);
+    const ms = m ? Number(m[1]) * UNITS[m[2]] : 0;
+    if (ms <= 0)
+        throw new InputError(`Input '${name}' is '${v}'; expected a duration such as 30s, 90m, 12h or 7d.`);
+    if (ms > maxMs)
+        throw new InputError(`Input '${name}' is '${v}'; expected at most ${spoken(maxMs)}.`);
+    return ms;
+}
+/** The largest whole unit: 600000 -> `10m`. */
+function spoken(ms) {
+    const [unit, size] = Object.entries(UNITS)
+        .reverse()
+        .find(([, size]) => ms % size === 0);
+    return `${ms / size}${unit}`;
+}
+/** Upper bounds of the duration inputs; README and action.yml state the same. */
+const MAX_MS = {
+    requestTimeout: 600_000, // 10m: one HTTP exchange
+    storeTimeout: 21_600_000, // 6h: a GitHub-hosted job's own limit
+    propagationTimeout: 3_600_000, // 1h: Entra propagation takes minutes
+    skipIfRotatedWithin: 366 * 86_400_000, // 366d: a yearly rotation
+};
+const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);
+/** An https URL, or http on a loopback host (for local emulators). Returned without a trailing slash. */
+function url(read, name, fallback) {
+    const v = optional(read, name) ?? fallback;
+    if (v === undefined)
+        throw new InputError(`Input '${name}' is required: an https:// URL.`);
+    return checkUrl(name, v);
+}
+function checkUrl(name, v) {
+    let u;
+    try {
+        u = new URL(v);
+    }
+    catch {
+        throw new InputError(`Input '${name}' is '${v}'; expected an https:// URL.`);
+    }
+    const ok = u.protocol === 'https:' || (u.protocol === 'http:' && LOOPBACK.has(u.hostname));
+    // The raw text, not u.search/u.hash: a bare trailing `?` or `#` parses as an empty query or
+    // fragment, and a base URL with one would send requests somewhere else than `{url}/path`.
+    if (!ok || u.username || u.password || /[?#]/.test(v)) {
+        throw new InputError(`Input '${name}' is '${v}'; expected an https:// URL without credentials, query or fragment (no ? or #; http only for 127.0.0.1, localhost, [::1]).`);
+    }
+    return u.href.replace(/\/+$/, '');
+}
+/** A name GitHub accepts for a secret. */
+function secretName(name, v) {
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(v) || /^GITHUB_/i.test(v)) {
+        throw new InputError(`Input '${name}' is '${v}'; a GitHub secret name has only letters, digits and _, does not start with a digit, and does not start with GITHUB_.`);
+    }
+    return v;
+}
+/** A value safe to put in a URL path segment (ids, GUIDs, org names). */
+function pathId(read, name, expected, pattern = /^[A-Za-z0-9._-]{1,128}$/) {
+    const v = required(read, name, expected);
+    // `.` and `..` are path segments a URL resolves away: they would address another path.
+    if (!pattern.test(v) || v === '.' || v === '..')
+        throw new InputError(`Input '${name}' is '${v}'; expected ${expected}.`);
+    return v;
+}
+const GUID = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
+/** An ISO 8601 date-time with a time zone, e.g. 2027-11-28T23:59:59Z. */
+function isoDate(read, name) {
+    const v = optional(read, name);
+    if (v === undefined)
+        return undefined;
+    if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/.test(v) ||
+        Number.isNaN(Date.parse(v))) {
+        throw new InputError(`Input '${name}' is '${v}'; expected an ISO 8601 date-time with a time zone, such as 2027-11-28T23:59:59Z.`);
+    }
+    return v;
+}
+
+;// CONCATENATED MODULE: ./src/inputs/targets.ts
+// The `targets` input: one GitHub secret scope a line.
+//
+// Comments never change a name. A line whose first non-blank character is `#` is a comment. On
+// repo, dependabot, org and dependabot-org lines a `#` after whitespace starts a trailing comment:
+// none of their names can hold `#` or whitespace. An environment name can hold both, so on an
+// environment line the name is the rest of the line, kept exactly (inner spaces too), and a `#`
+// after whitespace is refused as ambiguous; a name written in double quotes (JSON string syntax)
+// may hold anything and be followed by a comment.
+
+const encodedRepo = (r) => r.split('/').map(encodeURIComponent).join('/');
+const NO_WRITE = `(the job's GITHUB_TOKEN cannot write secrets; use a GitHub App token or fine-grained PAT)`;
+const REPO_FORBIDDEN = `the github-token lacks "Secrets: write" on this repository ${NO_WRITE}`;
+const NOT_FOUND = 'it does not exist, or the github-token cannot see it';
+function repoKind(kind, api) {
+    return {
+        form: `${kind} OWNER/NAME`,
+        parse: (text) => {
+            const { line, rest } = words(text);
+            if (rest.length !== 1)
+                throw bad(line, `${kind} takes exactly one OWNER/NAME`);
+            return { kind, repo: repo(line, rest[0]), line };
+        },
+        scope: (t) => `${kind}:${t.repo.toLowerCase()}`,
+        path: (t) => `/repos/${encodedRepo(t.repo)}/${api}`,
+        org: false,
+        forbidden: REPO_FORBIDDEN,
+        missing: NOT_FOUND,
+    };
+}
+function orgKind(kind, api) {
+    return {
+        form: `${kind} ORG [all|private|selected [OWNER/NAME ...]]`,
+        parse: (text) => orgLine(kind, text),
+        scope: (t) => `${kind}:${t.org.toLowerCase()}`,
+        path: (t) => `/orgs/${encodeURIComponent(t.org)}/${api}`,
+        org: true,
+        forbidden: `the github-token lacks organization "Secrets: write" ${NO_WRITE}`,
+        missing: NOT_FOUND,
+    };
+}
+const TARGET_KINDS = {
+    repo: repoKind('repo', 'actions'),
+    environment: {
+        form: 'environment OWNER/NAME ENVIRONMENT',
+        parse: environment,
+        scope: (t) => `env:${t.repo.toLowerCase()}:${t.environment.toLowerCase()}`,
+        path: (t) => `/repos/${encodedRepo(t.repo)}/environments/${encodeURIComponent(t.environment)}`,
+        org: false,
+        forbidden: REPO_FORBIDDEN,
+        missing: 'the repository or environment does not exist, or the github-token cannot see it',
+    },
+    org: orgKind('org', 'actions'),
+    dependabot: repoKind('dependabot', 'dependabot'),
+    'dependabot-org': orgKind('dependabot-org', 'dependabot'),
+};
+/** The description of `t`'s kind. */
+function kindOf(t) {
+    return TARGET_KINDS[t.kind];
+}
+function isOrg(t) {
+    return kindOf(t).org;
+}
+/** The secret scope a target writes into: each has its own public key. Case-insensitive like GitHub. */
+function scopeOf(t) {
+    return kindOf(t).scope(t);
+}
+/** The REST path that the target's `/secrets/...` hangs from. */
+function scopePath(t) {
+    return kindOf(t).path(t);
+}
+// GitHub's documented limits. Owners: users and organizations, up to 39 characters, letters, digits
+// and hyphens (older accounts may have doubled or trailing hyphens; managed users end in
+// `_shortcode`). Repositories: up to 100 of letters, digits, `.`, `_`, `-`, but not `.` or `..`.
+// Environments: up to 255 characters, any text (sent percent-encoded, `/` as %2F).
+const OWNER = /^[A-Za-z0-9][A-Za-z0-9_-]{0,38}$/;
+const REPO_NAME = /^[A-Za-z0-9._-]{1,100}$/;
+const ORG = /^[A-Za-z0-9][A-Za-z0-9-]{0,38}$/;
+const DOTS = new Set(['.', '..']);
+const targets_forms = () => Object.values(TARGET_KINDS)
+    .map((k) => k.form)
+    .join('; ');
+function bad(line, why) {
+    return new InputError(`Input 'targets' line '${line}': ${why}. Expected one of: ${targets_forms()}.`);
+}
+function repo(line, v) {
+    const [owner = '', name = '', ...more] = (v ?? '').split('/');
+    if (more.length > 0 || !OWNER.test(owner) || !REPO_NAME.test(name) || DOTS.has(name))
+        throw bad(line, `'${v ?? ''}' is not OWNER/NAME (owner: up to 39 letters, digits, - or _; name: up to 100 letters, digits, ., _ or -, not . or ..)`);
+    return v;
+}
+/** `environment OWNER/NAME ENVIRONMENT`: the name is the rest of the line, or a quoted string. */
+function environment(text) {
+    const m = /^environment\s+(\S+)(\s*)(.*)$/s.exec(text);
+    if (!m || m[3] === '')
+        throw bad(text, 'environment needs OWNER/NAME then an environment name');
+    const rest = m[3];
+    let name;
+    let line = text;
+    if (rest.startsWith('"')) {
+        const quoted = /^"(?:[^"\\]|\\.)*"/.exec(rest)?.[0];
+        let parsed;
+        try {
+            parsed = quoted === undefined ? undefined : JSON.parse(quoted);
+        }
+        catch {
+            // reported below
+        }
+        if (typeof parsed !== 'string')
+            throw bad(text, 'the quoted environment name is not closed');
+        const after = rest.slice(quoted.length);
+        if (after !== '' && !/^\s+#/.test(after))
+            throw bad(text, 'only a # comment may follow a quoted environment name');
+        name = parsed;
+        line = text.slice(0, text.length - after.length);
+    }
+    else {
+        if (/\s#/.test(m[2] + rest))
+            throw bad(text, `'#' after a space is ambiguous in an environment line: write the name in double quotes ("prod #1") if '#' belongs to it, or put the comment on a line of its own`);
+        name = rest;
+    }
+    if (name === '' || [...name].length > 255 || /\p{Cc}/u.test(name) || DOTS.has(name))
+        throw bad(text, `environment name '${name}' is not 1 to 255 characters without control characters, or is . or ..`);
+    return { kind: 'environment', repo: repo(text, m[1]), environment: name, line };
+}
+/** A line without its trailing comment, and the words after the kind. */
+function words(text) {
+    const line = text.replace(/\s#.*$/s, '').trimEnd();
+    return { line, rest: line.split(/\s+/).slice(1) };
+}
+function orgLine(kind, text) {
+    const { line, rest } = words(text);
+    const [org, visibility, ...repos] = rest;
+    if (org === undefined || !ORG.test(org))
+        throw bad(line, `'${org ?? ''}' is not an organization name`);
+    if (visibility !== undefined &&
+        visibility !== 'all' &&
+        visibility !== 'private' &&
+        visibility !== 'selected') {
+        throw bad(line, `visibility '${visibility}' is not all, private or selected`);
+    }
+    if (visibility === 'selected' && repos.length === 0)
+        throw bad(line, 'selected needs at least one OWNER/NAME');
+    if (visibility !== 'selected' && repos.length > 0)
+        throw bad(line, `repositories are listed only after selected`);
+    return { kind, org, visibility, repos: repos.map((r) => repo(line, r)), line };
+}
+function parseLine(text) {
+    const kind = /^\S+/.exec(text)[0];
+    if (!Object.hasOwn(TARGET_KINDS, kind))
+        throw bad(words(text).line, `unknown target kind '${kind}'`);
+    return TARGET_KINDS[kind].parse(text);
+}
+function parseTargets(text) {
+    const targets = [];
+    for (const raw of text.split(/\r?\n/)) {
+        const trimmed = raw.trim();
+        if (trimmed === '' || trimmed.startsWith('#'))
+            continue;
+        targets.push(parseLine(trimmed));
+    }
+    const scopes = targets.map(scopeOf);
+    const dup = scopes.find((s, i) => scopes.indexOf(s) !== i);
+    if (dup)
+        throw new InputError(`Input 'targets' names the same place twice (${dup}); list each target once.`);
+    if (targets.length === 0)
+        throw new InputError(`Input 'targets' has no target. Expected one of: ${targets_forms()}.`);
+    return targets;
+}
+
+;// CONCATENATED MODULE: ./node_modules/@actions/github/lib/context.js
+
+
+class Context {
+    /**
+     * Hydrate the context from the environment
+     */
+    constructor() {
+        var _a, _b, _c;
+        this.payload = {};
+        if (process.env.GITHUB_EVENT_PATH) {
+            if ((0,external_fs_namespaceObject.existsSync)(process.env.GITHUB_EVENT_PATH)) {
+                this.payload = JSON.parse((0,external_fs_namespaceObject.readFileSync)(process.env.GITHUB_EVENT_PATH, { encoding: 'utf8' }));
+            }
+            else {
+                const path = process.env.GITHUB_EVENT_PATH;
+                process.stdout.write(`GITHUB_EVENT_PATH ${path} does not exist${external_os_namespaceObject.EOL}`);
+            }
+        }
+        this.eventName = process.env.GITHUB_EVENT_NAME;
+        this.sha = process.env.GITHUB_SHA;
+        this.ref = process.env.GITHUB_REF;
+        this.workflow = process.env.GITHUB_WORKFLOW;
+        this.action = process.env.GITHUB_ACTION;
+        this.actor = process.env.GITHUB_ACTOR;
+        this.job = process.env.GITHUB_JOB;
+        this.runAttempt = parseInt(process.env.GITHUB_RUN_ATTEMPT, 10);
+        this.runNumber = parseInt(process.env.GITHUB_RUN_NUMBER, 10);
+        this.runId = parseInt(process.env.GITHUB_RUN_ID, 10);
+        this.apiUrl = (_a = process.env.GITHUB_API_URL) !== null && _a !== void 0 ? _a : `https://api.github.com`;
+        this.serverUrl = (_b = process.env.GITHUB_SERVER_URL) !== null && _b !== void 0 ? _b : `https://github.com`;
+        this.graphqlUrl =
+            (_c = process.env.GITHUB_GRAPHQL_URL) !== null && _c !== void 0 ? _c : `https://api.github.com/graphql`;
+    }
+    get issue() {
+        const payload = this.payload;
+        return Object.assign(Object.assign({}, this.repo), { number: (payload.issue || payload.pull_request || payload).number });
+    }
+    get repo() {
+        if (process.env.GITHUB_REPOSITORY) {
+            const [owner, repo] = process.env.GITHUB_REPOSITORY.split('/');
+            return { owner, repo };
+        }
+        if (this.payload.repository) {
+            return {
+                owner: this.payload.repository.owner.login,
+                repo: this.payload.repository.name
+            };
+        }
+        throw new Error("context.repo requires a GITHUB_REPOSITORY environment variable like 'owner/repo'");
+    }
+}
+//# sourceMappingURL=context.js.map
+// EXTERNAL MODULE: ./node_modules/@actions/github/node_modules/@actions/http-client/lib/index.js
+var lib = __nccwpck_require__(9659);
+;// CONCATENATED MODULE: ./node_modules/@actions/github/lib/internal/utils.js
+var utils_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
+    function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
+    return new (P || (P = Promise))(function (resolve, reject) {
+        function fulfilled(value) { try { step(generator.next(value)); } catch (e) { reject(e); } }
+        function rejected(value) { try { step(generator["throw"](value)); } catch (e) { reject(e); } }
+        function step(result) { result.done ? resolve(result.value) : adopt(result.value).then(fulfilled, rejected); }
+        step((generator = generator.apply(thisArg, _arguments || [])).next());
+    });
+};
+
+
+function getAuthString(token, options) {
+    if (!token && !options.auth) {
+        throw new Error('Parameter token or opts.auth is required');
+    }
+    else if (token && options.auth) {
+        throw new Error('Parameters token and opts.auth may not both be specified');
+    }
+    return typeof options.auth === 'string' ? options.auth : `token ${token}`;
+}
+function getProxyAgent(destinationUrl) {
+    const hc = new lib.HttpClient();
+    return hc.getAgent(destinationUrl);
+}
+function getProxyAgentDispatcher(destinationUrl) {
+    const hc = new lib.HttpClient();
+    return hc.getAgentDispatcher(destinationUrl);
+}
+function getProxyFetch(destinationUrl) {
+    const httpDispatcher = getProxyAgentDispatcher(destinationUrl);
+    const proxyFetch = (url, opts) => utils_awaiter(this, void 0, void 0, function* () {
+        return (0,undici.fetch)(url, Object.assign(Object.assign({}, opts), { dispatcher: httpDispatcher }));
+    });
+    return proxyFetch;
+}
+function getApiBaseUrl() {
+    return process.env['GITHUB_API_URL'] || 'https://api.github.com';
+}
+function getUserAgentWithOrchestrationId(baseUserAgent) {
+    var _a;
+    const orchId = (_a = process.env['ACTIONS_ORCHESTRATION_ID']) === null || _a === void 0 ? void 0 : _a.trim();
+    if (orchId) {
+        const sanitizedId = orchId.replace(/[^a-z0-9_.-]/gi, '_');
+        const tag = `actions_orchestration_id/${sanitizedId}`;
+        if (baseUserAgent === null || baseUserAgent === void 0 ? void 0 : baseUserAgent.includes(tag))
+            return baseUserAgent;
+        const ua = baseUserAgent ? `${baseUserAgent} ` : '';
+        return `${ua}${tag}`;
+    }
+    return baseUserAgent;
+}
+//# sourceMappingURL=utils.js.map
+;// CONCATENATED MODULE: ./node_modules/before-after-hook/lib/register.js
+// @ts-check
+
+function register(state, name, method, options) {
+  if (typeof method !== "function") {
+    throw new Error("method for before hook must be a function");
+  }
+
+  if (!options) {
+    options = {};
+  }
+
+  if (Array.isArray(name)) {
+    return name.reverse().reduce((callback, name) => {
+      return register.bind(null, state, name, callback, options);
+    }, method)();
+  }
+
+  return Promise.resolve().then(() => {
+    if (!state.registry[name]) {
+      return method(options);
+    }
+
+    return state.registry[name].reduce((method, registered) => {
+      return registered.hook.bind(null, method, options);
+    }, method)();
+  });
+}
+
+;// CONCATENATED MODULE: ./node_modules/before-after-hook/lib/add.js
+// @ts-check
+
+function addHook(state, kind, name, hook) {
+  const orig = hook;
+  if (!state.registry[name]) {
+    state.registry[name] = [];
+  }
+
+  if (kind === "before") {
+    hook = (method, options) => {
+      return Promise.resolve()
+        .then(orig.bind(null, options))
+        .then(method.bind(null, options));
+    };
+  }
+
+  if (kind === "after") {
+    hook = (method, options) => {
+      let result;
+      return Promise.resolve()
+        .then(method.bind(null, options))
+        .then((result_) => {
+          result = result_;
+          return orig(result, options);
+        })
+        .then(() => {
+          return result;
+        });
+    };
+  }
+
+  if (kind === "error") {
+    hook = (method, options) => {
+      return Promise.resolve()
+        .then(method.bind(null, options))
+        .catch((error) => {
+          return orig(error, options);
+        });
+    };
+  }
+
+  state.registry[name].push({
+    hook: hook,
+    orig: orig,
+  });
+}
+
+;// CONCATENATED MODULE: ./node_modules/before-after-hook/lib/remove.js
+// @ts-check
+
+function removeHook(state, name, method) {
+  if (!state.registry[name]) {
+    return;
+  }
+
+  const index = state.registry[name]
+    .map((registered) => {
+      return registered.orig;
+    })
+    .indexOf(method);
+
+  if (index === -1) {
+    return;
+  }
+
+  state.registry[name].splice(index, 1);
+}
+
+;// CONCATENATED MODULE: ./node_modules/before-after-hook/index.js
+// @ts-check
+
+
+
+
+
+// bind with array of arguments: https://stackoverflow.com/a/21792913
+const bind = Function.bind;
+const bindable = bind.bind(bind);
+
+function bindApi(hook, state, name) {
+  const removeHookRef = bindable(removeHook, null).apply(
+    null,
+    name ? [state, name] : [state]
+  );
+  hook.api = { remove: removeHookRef };
+  hook.remove = removeHookRef;
+  ["before", "error", "after", "wrap"].forEach((kind) => {
+    const args = name ? [state, kind, name] : [state, kind];
+    hook[kind] = hook.api[kind] = bindable(addHook, null).apply(null, args);
+  });
+}
+
+function Singular() {
+  const singularHookName = Symbol("Singular");
+  const singularHookState = {
+    registry: {},
+  };
+  const singularHook = register.bind(null, singularHookState, singularHookName);
+  bindApi(singularHook, singularHookState, singularHookName);
+  return singularHook;
+}
+
+function Collection() {
+  const state = {
+    registry: {},
+  };
+
+  const hook = register.bind(null, state);
+  bindApi(hook, state);
+
+  return hook;
+}
+
+/* harmony default export */ const before_after_hook = ({ Singular, Collection });
 
 ;// CONCATENATED MODULE: ./node_modules/@octokit/graphql/dist-bundle/index.js
 // pkg/dist-src/index.js
@@ -35655,7 +38253,7 @@ function graphql_dist_bundle_withDefaults(request2, newDefaults) {
 }
 
 // pkg/dist-src/index.js
-var graphql2 = graphql_dist_bundle_withDefaults(request, {
+var graphql2 = graphql_dist_bundle_withDefaults(dist_bundle_request, {
   headers: {
     "user-agent": `octokit-graphql.js/${graphql_dist_bundle_VERSION} ${getUserAgent()}`
   },
@@ -35679,7 +38277,7 @@ var jwtRE = new RegExp(`^${b64url}${sep}${b64url}${sep}${b64url}$`);
 var isJWT = jwtRE.test.bind(jwtRE);
 
 // pkg/dist-src/auth.js
-async function auth(token) {
+async function auth_token_dist_bundle_auth(token) {
   const isApp = isJWT(token);
   const isInstallation = token.startsWith("v1.") || token.startsWith("ghs_");
   const isUserToServer = token.startsWith("ghu_");
@@ -35700,7 +38298,7 @@ function withAuthorizationPrefix(token) {
 }
 
 // pkg/dist-src/hook.js
-async function hook(token, request, route, parameters) {
+async function auth_token_dist_bundle_hook(token, request, route, parameters) {
   const endpoint = request.endpoint.merge(
     route,
     parameters
@@ -35720,8 +38318,8 @@ var createTokenAuth = function createTokenAuth2(token) {
     );
   }
   token = token.replace(/^(token|bearer) +/i, "");
-  return Object.assign(auth.bind(null, token), {
-    hook: hook.bind(null, token)
+  return Object.assign(auth_token_dist_bundle_auth.bind(null, token), {
+    hook: auth_token_dist_bundle_hook.bind(null, token)
   });
 };
 
@@ -35800,7 +38398,7 @@ class Octokit {
   constructor(options = {}) {
     const hook = new before_after_hook.Collection();
     const requestDefaults = {
-      baseUrl: request.endpoint.DEFAULTS.baseUrl,
+      baseUrl: dist_bundle_request.endpoint.DEFAULTS.baseUrl,
       headers: {},
       request: Object.assign({}, options.request, {
         // @ts-ignore internal usage only, no need to type
@@ -35821,7 +38419,7 @@ class Octokit {
     if (options.timeZone) {
       requestDefaults.headers["time-zone"] = options.timeZone;
     }
-    this.request = request.defaults(requestDefaults);
+    this.request = dist_bundle_request.defaults(requestDefaults);
     this.graphql = withCustomRequest(this.request).defaults(requestDefaults);
     this.log = createLogger(options.log);
     this.hook = hook;
@@ -38946,7 +41544,7 @@ var triggers_notification_paths_default = [
 ];
 
 // pkg/dist-src/route-matcher.js
-function routeMatcher(paths) {
+function dist_bundle_routeMatcher(paths) {
   const regexes = paths.map(
     (path) => path.split("/").map((c) => c.startsWith("{") ? "(?:.+?)" : c).join("/")
   );
@@ -38955,7 +41553,7 @@ function routeMatcher(paths) {
 }
 
 // pkg/dist-src/index.js
-var regex = routeMatcher(triggers_notification_paths_default);
+var regex = dist_bundle_routeMatcher(triggers_notification_paths_default);
 var triggersNotification = regex.test.bind(regex);
 var groups = {};
 var createGroups = function(Bottleneck, common) {
@@ -39599,301 +42197,6 @@ class FinalError extends Error {
     }
 }
 
-;// CONCATENATED MODULE: ./src/inputs/fields.ts
-// Readers for single inputs. Each one throws an InputError that starts with the input's name,
-// quotes the bad value when it is not secret, and shows the expected form.
-class InputError extends Error {
-    name = 'InputError';
-}
-function optional(read, name) {
-    const v = read(name).trim();
-    return v === '' ? undefined : v;
-}
-function required(read, name, expected) {
-    const v = optional(read, name);
-    if (v === undefined)
-        throw new InputError(`Input '${name}' is required: ${expected}.`);
-    return v;
-}
-function bool(read, name, fallback) {
-    const v = optional(read, name)?.toLowerCase();
-    if (v === undefined)
-        return fallback;
-    if (v === 'true')
-        return true;
-    if (v === 'false')
-        return false;
-    throw new InputError(`Input '${name}' is '${v}'; expected true or false.`);
-}
-function oneOf(read, name, values, fallback) {
-    const v = optional(read, name) ?? fallback;
-    if (values.includes(v))
-        return v;
-    throw new InputError(`Input '${name}' is '${v}'; expected one of: ${values.join(', ')}.`);
-}
-function integer(read, name, min, max, fallback) {
-    const v = optional(read, name);
-    if (v === undefined)
-        return fallback;
-    const n = /^\d+$/.test(v) ? Number(v) : NaN;
-    if (!Number.isSafeInteger(n) || n < min || n > max) {
-        throw new InputError(`Input '${name}' is '${v}'; expected a whole number from ${min} to ${max}.`);
-    }
-    return n;
-}
-const UNITS = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
-/**
- * `90m`, `12h`, `7d`, `30s`, at most `maxMs`: every duration has an upper bound a careful user
- * expects (Node's timers overflow past about 24.8 days, and a limit of weeks is never meant).
- */
-function duration(read, name, maxMs, fallbackMs) {
-    const v = optional(read, name);
-    if (v === undefined)
-        return fallbackMs;
-    const m = /^(\d{1,7})([smhd])$/.exec(v);
-    const ms = m ? Number(m[1]) * UNITS[m[2]] : 0;
-    if (ms <= 0)
-        throw new InputError(`Input '${name}' is '${v}'; expected a duration such as 30s, 90m, 12h or 7d.`);
-    if (ms > maxMs)
-        throw new InputError(`Input '${name}' is '${v}'; expected at most ${spoken(maxMs)}.`);
-    return ms;
-}
-/** The largest whole unit: 600000 -> `10m`. */
-function spoken(ms) {
-    const [unit, size] = Object.entries(UNITS)
-        .reverse()
-        .find(([, size]) => ms % size === 0);
-    return `${ms / size}${unit}`;
-}
-/** Upper bounds of the duration inputs; README and action.yml state the same. */
-const MAX_MS = {
-    requestTimeout: 600_000, // 10m: one HTTP exchange
-    storeTimeout: 21_600_000, // 6h: a GitHub-hosted job's own limit
-    propagationTimeout: 3_600_000, // 1h: Entra propagation takes minutes
-    skipIfRotatedWithin: 366 * 86_400_000, // 366d: a yearly rotation
-};
-const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);
-/** An https URL, or http on a loopback host (for local emulators). Returned without a trailing slash. */
-function url(read, name, fallback) {
-    const v = optional(read, name) ?? fallback;
-    if (v === undefined)
-        throw new InputError(`Input '${name}' is required: an https:// URL.`);
-    return checkUrl(name, v);
-}
-function checkUrl(name, v) {
-    let u;
-    try {
-        u = new URL(v);
-    }
-    catch {
-        throw new InputError(`Input '${name}' is '${v}'; expected an https:// URL.`);
-    }
-    const ok = u.protocol === 'https:' || (u.protocol === 'http:' && LOOPBACK.has(u.hostname));
-    // The raw text, not u.search/u.hash: a bare trailing `?` or `#` parses as an empty query or
-    // fragment, and a base URL with one would send requests somewhere else than `{url}/path`.
-    if (!ok || u.username || u.password || /[?#]/.test(v)) {
-        throw new InputError(`Input '${name}' is '${v}'; expected an https:// URL without credentials, query or fragment (no ? or #; http only for 127.0.0.1, localhost, [::1]).`);
-    }
-    return u.href.replace(/\/+$/, '');
-}
-/** A name GitHub accepts for a secret. */
-function secretName(name, v) {
-    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(v) || /^GITHUB_/i.test(v)) {
-        throw new InputError(`Input '${name}' is '${v}'; a GitHub secret name has only letters, digits and _, does not start with a digit, and does not start with GITHUB_.`);
-    }
-    return v;
-}
-/** A value safe to put in a URL path segment (ids, GUIDs, org names). */
-function pathId(read, name, expected, pattern = /^[A-Za-z0-9._-]{1,128}$/) {
-    const v = required(read, name, expected);
-    // `.` and `..` are path segments a URL resolves away: they would address another path.
-    if (!pattern.test(v) || v === '.' || v === '..')
-        throw new InputError(`Input '${name}' is '${v}'; expected ${expected}.`);
-    return v;
-}
-const GUID = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
-/** An ISO 8601 date-time with a time zone, e.g. 2027-11-28T23:59:59Z. */
-function isoDate(read, name) {
-    const v = optional(read, name);
-    if (v === undefined)
-        return undefined;
-    if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/.test(v) ||
-        Number.isNaN(Date.parse(v))) {
-        throw new InputError(`Input '${name}' is '${v}'; expected an ISO 8601 date-time with a time zone, such as 2027-11-28T23:59:59Z.`);
-    }
-    return v;
-}
-
-;// CONCATENATED MODULE: ./src/inputs/targets.ts
-// The `targets` input: one GitHub secret scope a line.
-//
-// Comments never change a name. A line whose first non-blank character is `#` is a comment. On
-// repo, dependabot, org and dependabot-org lines a `#` after whitespace starts a trailing comment:
-// none of their names can hold `#` or whitespace. An environment name can hold both, so on an
-// environment line the name is the rest of the line, kept exactly (inner spaces too), and a `#`
-// after whitespace is refused as ambiguous; a name written in double quotes (JSON string syntax)
-// may hold anything and be followed by a comment.
-
-const encodedRepo = (r) => r.split('/').map(encodeURIComponent).join('/');
-const NO_WRITE = `(the job's GITHUB_TOKEN cannot write secrets; use a GitHub App token or fine-grained PAT)`;
-const REPO_FORBIDDEN = `the github-token lacks "Secrets: write" on this repository ${NO_WRITE}`;
-const NOT_FOUND = 'it does not exist, or the github-token cannot see it';
-function repoKind(kind, api) {
-    return {
-        form: `${kind} OWNER/NAME`,
-        parse: (text) => {
-            const { line, rest } = words(text);
-            if (rest.length !== 1)
-                throw bad(line, `${kind} takes exactly one OWNER/NAME`);
-            return { kind, repo: repo(line, rest[0]), line };
-        },
-        scope: (t) => `${kind}:${t.repo.toLowerCase()}`,
-        path: (t) => `/repos/${encodedRepo(t.repo)}/${api}`,
-        org: false,
-        forbidden: REPO_FORBIDDEN,
-        missing: NOT_FOUND,
-    };
-}
-function orgKind(kind, api) {
-    return {
-        form: `${kind} ORG [all|private|selected [OWNER/NAME ...]]`,
-        parse: (text) => orgLine(kind, text),
-        scope: (t) => `${kind}:${t.org.toLowerCase()}`,
-        path: (t) => `/orgs/${encodeURIComponent(t.org)}/${api}`,
-        org: true,
-        forbidden: `the github-token lacks organization "Secrets: write" ${NO_WRITE}`,
-        missing: NOT_FOUND,
-    };
-}
-const TARGET_KINDS = {
-    repo: repoKind('repo', 'actions'),
-    environment: {
-        form: 'environment OWNER/NAME ENVIRONMENT',
-        parse: environment,
-        scope: (t) => `env:${t.repo.toLowerCase()}:${t.environment.toLowerCase()}`,
-        path: (t) => `/repos/${encodedRepo(t.repo)}/environments/${encodeURIComponent(t.environment)}`,
-        org: false,
-        forbidden: REPO_FORBIDDEN,
-        missing: 'the repository or environment does not exist, or the github-token cannot see it',
-    },
-    org: orgKind('org', 'actions'),
-    dependabot: repoKind('dependabot', 'dependabot'),
-    'dependabot-org': orgKind('dependabot-org', 'dependabot'),
-};
-/** The description of `t`'s kind. */
-function kindOf(t) {
-    return TARGET_KINDS[t.kind];
-}
-function isOrg(t) {
-    return kindOf(t).org;
-}
-/** The secret scope a target writes into: each has its own public key. Case-insensitive like GitHub. */
-function scopeOf(t) {
-    return kindOf(t).scope(t);
-}
-/** The REST path that the target's `/secrets/...` hangs from. */
-function scopePath(t) {
-    return kindOf(t).path(t);
-}
-// GitHub's documented limits. Owners: users and organizations, up to 39 characters, letters, digits
-// and hyphens (older accounts may have doubled or trailing hyphens; managed users end in
-// `_shortcode`). Repositories: up to 100 of letters, digits, `.`, `_`, `-`, but not `.` or `..`.
-// Environments: up to 255 characters, any text (sent percent-encoded, `/` as %2F).
-const OWNER = /^[A-Za-z0-9][A-Za-z0-9_-]{0,38}$/;
-const REPO_NAME = /^[A-Za-z0-9._-]{1,100}$/;
-const ORG = /^[A-Za-z0-9][A-Za-z0-9-]{0,38}$/;
-const DOTS = new Set(['.', '..']);
-const targets_forms = () => Object.values(TARGET_KINDS)
-    .map((k) => k.form)
-    .join('; ');
-function bad(line, why) {
-    return new InputError(`Input 'targets' line '${line}': ${why}. Expected one of: ${targets_forms()}.`);
-}
-function repo(line, v) {
-    const [owner = '', name = '', ...more] = (v ?? '').split('/');
-    if (more.length > 0 || !OWNER.test(owner) || !REPO_NAME.test(name) || DOTS.has(name))
-        throw bad(line, `'${v ?? ''}' is not OWNER/NAME (owner: up to 39 letters, digits, - or _; name: up to 100 letters, digits, ., _ or -, not . or ..)`);
-    return v;
-}
-/** `environment OWNER/NAME ENVIRONMENT`: the name is the rest of the line, or a quoted string. */
-function environment(text) {
-    const m = /^environment\s+(\S+)(\s*)(.*)$/s.exec(text);
-    if (!m || m[3] === '')
-        throw bad(text, 'environment needs OWNER/NAME then an environment name');
-    const rest = m[3];
-    let name;
-    let line = text;
-    if (rest.startsWith('"')) {
-        const quoted = /^"(?:[^"\\]|\\.)*"/.exec(rest)?.[0];
-        let parsed;
-        try {
-            parsed = quoted === undefined ? undefined : JSON.parse(quoted);
-        }
-        catch {
-            // reported below
-        }
-        if (typeof parsed !== 'string')
-            throw bad(text, 'the quoted environment name is not closed');
-        const after = rest.slice(quoted.length);
-        if (after !== '' && !/^\s+#/.test(after))
-            throw bad(text, 'only a # comment may follow a quoted environment name');
-        name = parsed;
-        line = text.slice(0, text.length - after.length);
-    }
-    else {
-        if (/\s#/.test(m[2] + rest))
-            throw bad(text, `'#' after a space is ambiguous in an environment line: write the name in double quotes ("prod #1") if '#' belongs to it, or put the comment on a line of its own`);
-        name = rest;
-    }
-    if (name === '' || [...name].length > 255 || /\p{Cc}/u.test(name) || DOTS.has(name))
-        throw bad(text, `environment name '${name}' is not 1 to 255 characters without control characters, or is . or ..`);
-    return { kind: 'environment', repo: repo(text, m[1]), environment: name, line };
-}
-/** A line without its trailing comment, and the words after the kind. */
-function words(text) {
-    const line = text.replace(/\s#.*$/s, '').trimEnd();
-    return { line, rest: line.split(/\s+/).slice(1) };
-}
-function orgLine(kind, text) {
-    const { line, rest } = words(text);
-    const [org, visibility, ...repos] = rest;
-    if (org === undefined || !ORG.test(org))
-        throw bad(line, `'${org ?? ''}' is not an organization name`);
-    if (visibility !== undefined &&
-        visibility !== 'all' &&
-        visibility !== 'private' &&
-        visibility !== 'selected') {
-        throw bad(line, `visibility '${visibility}' is not all, private or selected`);
-    }
-    if (visibility === 'selected' && repos.length === 0)
-        throw bad(line, 'selected needs at least one OWNER/NAME');
-    if (visibility !== 'selected' && repos.length > 0)
-        throw bad(line, `repositories are listed only after selected`);
-    return { kind, org, visibility, repos: repos.map((r) => repo(line, r)), line };
-}
-function parseLine(text) {
-    const kind = /^\S+/.exec(text)[0];
-    if (!Object.hasOwn(TARGET_KINDS, kind))
-        throw bad(words(text).line, `unknown target kind '${kind}'`);
-    return TARGET_KINDS[kind].parse(text);
-}
-function parseTargets(text) {
-    const targets = [];
-    for (const raw of text.split(/\r?\n/)) {
-        const trimmed = raw.trim();
-        if (trimmed === '' || trimmed.startsWith('#'))
-            continue;
-        targets.push(parseLine(trimmed));
-    }
-    const scopes = targets.map(scopeOf);
-    const dup = scopes.find((s, i) => scopes.indexOf(s) !== i);
-    if (dup)
-        throw new InputError(`Input 'targets' names the same place twice (${dup}); list each target once.`);
-    if (targets.length === 0)
-        throw new InputError(`Input 'targets' has no target. Expected one of: ${targets_forms()}.`);
-    return targets;
-}
-
 ;// CONCATENATED MODULE: ./src/github/errors.ts
 // What goes wrong when storing, said from the status alone: GitHub's bodies and headers are never echoed.
 
@@ -40181,8 +42484,251 @@ class SecretStore {
     }
 }
 
-// EXTERNAL MODULE: external "node:crypto"
-var external_node_crypto_ = __nccwpck_require__(7598);
+;// CONCATENATED MODULE: ./src/github/app.ts
+// GitHub App sign-in: one installation token per owner that the targets name, each with only the
+// permissions and repositories those targets need, all revoked when the run ends. Found and minted in
+// preflight (the pipeline's Destination.preflight), so an owner without an installation stops the run
+// before the rotating call.
+
+
+
+
+
+
+/**
+ * What each target kind needs of an installation token (GitHub's App permission names). Typed over
+ * every kind, so a new kind does not compile until it says what it needs.
+ */
+const PERMISSIONS_OF = {
+    repo: { secrets: 'write' },
+    // Environment secrets fall under the Environments permission, not Secrets.
+    environment: { environments: 'write' },
+    dependabot: { dependabot_secrets: 'write' },
+    org: { organization_secrets: 'write' },
+    'dependabot-org': { organization_dependabot_secrets: 'write' },
+};
+/** The account a target's requests name: the repository's owner, or the organization. */
+function ownerOf(t) {
+    return isOrg(t) ? t.org : t.repo.split('/')[0];
+}
+/** One grant per owner (case-insensitive, like GitHub), in the order the targets name them. */
+function grantsFor(targets) {
+    const byOwner = new Map();
+    for (const t of targets) {
+        const owner = ownerOf(t);
+        let g = byOwner.get(owner.toLowerCase());
+        if (!g) {
+            g = { owner, perms: new Map(), repos: new Map() };
+            byOwner.set(owner.toLowerCase(), g);
+        }
+        for (const [name, access] of Object.entries(PERMISSIONS_OF[t.kind]))
+            if (g.perms.get(name) !== 'write')
+                g.perms.set(name, access);
+        // Repositories whose requests go out with this owner's token: the target's own, and the
+        // repositories an org line selects (their ids are read with the org's token; GitHub only
+        // accepts an org's own repositories there, so others are left to fail as GitHub decides).
+        const repos = isOrg(t) ? t.repos : [t.repo];
+        for (const r of repos) {
+            const [o, name] = r.split('/');
+            if (o.toLowerCase() === owner.toLowerCase())
+                g.repos.set(name.toLowerCase(), name);
+        }
+        if (isOrg(t))
+            g.org ??= t.org;
+    }
+    return [...byOwner.values()].map((g) => {
+        const repositories = g.repos.size > 0 ? [...g.repos.values()] : undefined;
+        const permissions = Object.fromEntries(g.perms);
+        if (repositories)
+            permissions['metadata'] = 'read';
+        return {
+            owner: g.owner,
+            permissions,
+            repositories,
+            lookup: g.org !== undefined ? { org: g.org } : { repo: `${g.owner}/${repositories[0]}` },
+        };
+    });
+}
+/** The Destination for App sign-in: signs in per owner in preflight, then one SecretStore per owner. */
+class AppDestination {
+    #o;
+    #stores = new Map();
+    /** Every token minted, revoked by close() whatever happened. */
+    #minted = [];
+    constructor(o) {
+        this.#o = o;
+    }
+    async preflight(targets, names) {
+        const grants = grantsFor(targets);
+        const app = this.#client(await this.#jwt());
+        // Every installation is found before any token is minted: a missing one mints nothing.
+        const found = await Promise.allSettled(grants.map((g) => this.#installation(app, g)));
+        const missing = grants.filter((_, i) => {
+            const r = found[i];
+            return r.status === 'rejected' && r.reason instanceof MissingInstallation;
+        });
+        if (missing.length > 0)
+            throw new StoreError(await this.#missing(app, missing), 'no', 404);
+        const failed = found.find((r) => r.status === 'rejected');
+        if (failed)
+            throw failed.reason;
+        const ids = found.map((r) => r.value);
+        const minted = await Promise.allSettled(grants.map((g, i) => this.#mint(app, g, ids[i])));
+        const mintFailed = minted.find((r) => r.status === 'rejected');
+        if (mintFailed)
+            throw mintFailed.reason;
+        this.#o.info(`Signed in as GitHub App ${this.#o.appId} on ${grants.map((g) => g.owner).join(', ')}: one installation token per owner.`);
+        const byOwner = new Map();
+        for (const t of targets) {
+            const k = ownerOf(t).toLowerCase();
+            byOwner.set(k, [...(byOwner.get(k) ?? []), t]);
+        }
+        const results = await Promise.allSettled([...byOwner].map(([k, ts]) => this.#stores.get(k).preflight(ts, names)));
+        const storeFailed = results.find((r) => r.status === 'rejected');
+        if (storeFailed)
+            throw storeFailed.reason;
+    }
+    updatedAt(t, name) {
+        return this.#store(t).updatedAt(t, name);
+    }
+    store(t, name, value) {
+        return this.#store(t).store(t, name, value);
+    }
+    /** Revokes every token minted; a failure is a warning (the token expires within the hour anyway). */
+    async close() {
+        // Whatever the run left of its retry budget, revoking gets a short one of its own.
+        this.#o.budget.deadline = clock_now() + REVOKE_BUDGET_MS;
+        await Promise.all(this.#minted.map(async ({ owner, gh }) => {
+            let why;
+            try {
+                // Only 204 says revoked: Octokit hands a 3xx back as if it had succeeded.
+                const res = await gh.request('DELETE /installation/token');
+                if (Number(res.status) !== 204)
+                    why = `HTTP ${res.status}`;
+            }
+            catch (err) {
+                why =
+                    errors_status(err) === 401 ? 'HTTP 401: GitHub no longer accepts the token' : describe(err);
+            }
+            if (why)
+                this.#o.warn(`Could not revoke the installation token for ${owner}: ${why}. It expires by itself within an hour.`);
+        }));
+        this.#minted.length = 0;
+    }
+    #store(t) {
+        const store = this.#stores.get(ownerOf(t).toLowerCase());
+        if (!store)
+            throw new Error(`No GitHub sign-in for ${t.line}: preflight did not run.`);
+        return store;
+    }
+    #client(token) {
+        const { apiUrl, timeoutMs, budget, warn } = this.#o;
+        return createGitHub({ token, apiUrl, timeoutMs, budget, warn });
+    }
+    /** The App's JWT, signed by @octokit/auth-app on the action's clock (tests move it). */
+    async #jwt() {
+        const auth = createAppAuth({
+            appId: this.#o.appId,
+            privateKey: this.#o.privateKey,
+            timeDifference: Math.round((clock_now() - Date.now()) / 1000),
+        });
+        let token;
+        try {
+            token = (await auth({ type: 'app' })).token;
+        }
+        catch {
+            throw new StoreError(`Could not sign a JWT with input 'github-app-private-key'; check that it is the App's private key.`, 'no');
+        }
+        this.#o.mask(token);
+        return token;
+    }
+    async #installation(app, g) {
+        const path = 'org' in g.lookup
+            ? `/orgs/${encodeURIComponent(g.lookup.org)}/installation`
+            : `/repos/${g.lookup.repo.split('/').map(encodeURIComponent).join('/')}/installation`;
+        try {
+            const res = await app.request(`GET ${path}`);
+            const id = res.data?.id;
+            if (Number(res.status) === 200 && typeof id === 'number' && Number.isSafeInteger(id))
+                return id;
+            throw new StoreError(`Could not find GitHub App ${this.#o.appId}'s installation on ${g.owner}: GitHub answered HTTP ${res.status} without one.`, 'no');
+        }
+        catch (err) {
+            if (err instanceof StoreError)
+                throw err;
+            if (errors_status(err) === 404)
+                throw new MissingInstallation();
+            throw new StoreError(`Could not find GitHub App ${this.#o.appId}'s installation on ${g.owner}: ${appFailure(err)}.`, 'no', errors_status(err));
+        }
+    }
+    async #mint(app, g, installationId) {
+        let token;
+        try {
+            const res = await app.request('POST /app/installations/{installation_id}/access_tokens', {
+                installation_id: installationId,
+                permissions: g.permissions,
+                ...(g.repositories ? { repositories: [...g.repositories] } : {}),
+            });
+            const t = res.data?.token;
+            if (Number(res.status) !== 201 || typeof t !== 'string' || t === '')
+                throw new StoreError(`Could not get an installation token for ${g.owner}: GitHub answered HTTP ${res.status} without one.`, 'no');
+            token = t;
+        }
+        catch (err) {
+            if (err instanceof StoreError)
+                throw err;
+            const wanted = `${Object.entries(g.permissions)
+                .map(([k, v]) => `${k}: ${v}`)
+                .join(', ')}${g.repositories ? `; repositories ${g.repositories.join(', ')}` : ''}`;
+            throw new StoreError(errors_status(err) === 422
+                ? `GitHub App ${this.#o.appId}'s installation on ${g.owner} cannot grant what the targets need (${wanted}): give the App these permissions and access to these repositories, then accept the new permissions on ${g.owner}.`
+                : `Could not get an installation token for ${g.owner}: ${appFailure(err)}.`, 'no', errors_status(err));
+        }
+        // Masked before anything else can print it.
+        this.#o.mask(token);
+        const gh = this.#client(token);
+        this.#minted.push({ owner: g.owner, gh });
+        this.#stores.set(g.owner.toLowerCase(), new SecretStore(gh));
+    }
+    /** Which App to install where; the App's name and page when GitHub says them. */
+    async #missing(app, grants) {
+        let name = `GitHub App ${this.#o.appId}`;
+        let page;
+        try {
+            const res = await app.request('GET /app');
+            const data = res.data;
+            if (typeof data.slug === 'string' && /^[a-z0-9-]{1,100}$/.test(data.slug)) {
+                name = `GitHub App '${data.slug}' (id ${this.#o.appId})`;
+                page = `${String(data.html_url ?? '').startsWith('https://') ? String(data.html_url) : ''}`;
+            }
+        }
+        catch {
+            // The id alone still says which App.
+        }
+        const where = grants.map((g) => 'org' in g.lookup
+            ? `organization ${g.lookup.org}`
+            : `account ${g.owner} (with access to ${g.lookup.repo})`);
+        return `${name} is not installed on ${where.join(', ')}: install it there${page ? ` (${page}/installations/new)` : ''}, with access to the repositories the targets name. Nothing was rotated.`;
+    }
+}
+const REVOKE_BUDGET_MS = 10_000;
+class MissingInstallation extends Error {
+}
+/** A failed App call, from its status: a 401 here is the App's key or id, not a github-token. */
+function appFailure(err) {
+    return errors_status(err) === 401
+        ? "HTTP 401: GitHub refused the App's JWT (check github-app-id, github-app-private-key and the runner's clock)"
+        : describe(err);
+}
+/** Signs in as the inputs say: one client for a token, or an App's installation per owner. */
+function openDestination(auth, o) {
+    if (auth.kind === 'app')
+        return new AppDestination({ ...o, ...auth });
+    const { apiUrl, timeoutMs, budget, warn } = o;
+    const store = new SecretStore(createGitHub({ token: auth.token, apiUrl, timeoutMs, budget, warn }));
+    return Object.assign(store, { close: async () => undefined });
+}
+
 ;// CONCATENATED MODULE: ./src/providers/types.ts
 /** Thrown by providers with a message that is safe to show and says what to do. */
 class ProviderError extends Error {
@@ -41304,8 +43850,14 @@ function createProvider(settings, deps) {
 ;// CONCATENATED MODULE: ./src/inputs/common.ts
 const commonInputs = {
     'github-token': {
-        description: 'Token allowed to write Actions secrets: a fine-grained PAT or GitHub App token with "Secrets: write" (organization "Secrets: write" for org targets). The job\'s GITHUB_TOKEN cannot write secrets.',
-        required: true,
+        description: 'Token allowed to write Actions secrets: a fine-grained PAT or GitHub App token with "Secrets: write" (organization "Secrets: write" for org targets). The job\'s GITHUB_TOKEN cannot write secrets. Give this, or `github-app-id` with `github-app-private-key`.',
+        credential: true,
+    },
+    'github-app-id': {
+        description: "Sign in as a GitHub App instead of with `github-token`: the App's ID (or Client ID). The action finds the App's installation on each owner its targets name, mints one installation token per owner with only the permissions and repositories those targets need, and revokes every token it minted when the run ends.",
+    },
+    'github-app-private-key': {
+        description: "The GitHub App's private key (the PEM file from the App's settings), with `github-app-id`.",
         credential: true,
     },
     'secret-name': {
@@ -41341,10 +43893,54 @@ const commonInputs = {
     },
 };
 
+;// CONCATENATED MODULE: ./src/inputs/signin.ts
+// How the action signs in to GitHub: `github-token`, or `github-app-id` with `github-app-private-key`.
+// Exactly one way, checked before any request; the messages name the inputs, never their values.
+
+
+const ONE_WAY = "give either 'github-token' (a fine-grained PAT or GitHub App token with \"Secrets: write\"; the job's GITHUB_TOKEN cannot write secrets) or 'github-app-id' with 'github-app-private-key'";
+function githubAuth(read) {
+    const token = optional(read, 'github-token');
+    const appId = optional(read, 'github-app-id');
+    const key = optional(read, 'github-app-private-key');
+    if (token !== undefined && (appId !== undefined || key !== undefined))
+        throw new InputError(`Inputs 'github-token' and '${appId !== undefined ? 'github-app-id' : 'github-app-private-key'}' are both set: ${ONE_WAY}, not both.`);
+    if (token !== undefined)
+        return { kind: 'token', token };
+    if (appId === undefined && key === undefined)
+        throw new InputError(`Input 'github-token' is required: ${ONE_WAY}.`);
+    if (appId === undefined)
+        throw new InputError(`Input 'github-app-id' is required with 'github-app-private-key': the App's ID (digits) or Client ID (Iv...).`);
+    if (key === undefined)
+        throw new InputError(`Input 'github-app-private-key' is required with 'github-app-id': the PEM private key from the App's settings.`);
+    // The App ID (digits) or its Client ID: both are what GitHub accepts as the JWT's issuer.
+    if (!/^[1-9]\d{0,15}$/.test(appId) && !/^Iv[A-Za-z0-9.]{1,40}$/.test(appId))
+        throw new InputError(`Input 'github-app-id' is '${appId}'; expected the App's ID (digits) or Client ID (Iv...).`);
+    return { kind: 'app', appId, privateKey: privateKey(key) };
+}
+/**
+ * The PEM key, checked here so a bad one fails before any request. Secrets stores sometimes turn
+ * line breaks into a literal `\n`; those are turned back. The value is never quoted in a message.
+ */
+function privateKey(raw) {
+    const pem = raw.includes('\\n') && !raw.includes('\n') ? raw.replace(/\\n/g, '\n') : raw;
+    let ok = false;
+    try {
+        ok = (0,external_node_crypto_.createPrivateKey)(pem).asymmetricKeyType === 'rsa';
+    }
+    catch {
+        // reported below
+    }
+    if (!ok)
+        throw new InputError(`Input 'github-app-private-key' is not an RSA private key in PEM form (-----BEGIN RSA PRIVATE KEY----- ...), as the App's settings download it.`);
+    return pem;
+}
+
 ;// CONCATENATED MODULE: ./src/inputs/index.ts
 // Raw inputs -> typed, validated settings. Pure: no I/O, nothing logged; every bad value throws an
 // InputError naming the input, before any request is made. Also the one list of declared inputs, from
 // which action.yml, the README tables and the inputs to mask follow.
+
 
 
 
@@ -41424,7 +44020,7 @@ function parseInputs(read, env) {
     return {
         provider,
         github: {
-            token: required(read, 'github-token', 'a fine-grained PAT or GitHub App token with "Secrets: write" (the job\'s GITHUB_TOKEN cannot write secrets)'),
+            auth: githubAuth(read),
             apiUrl: url(read, 'github-api-url', env['GITHUB_API_URL'] || 'https://api.github.com'),
             secretName: secret,
             clientIdSecretName: clientIdSecret,
@@ -41718,7 +44314,6 @@ async function writeSummary(markdown) {
 
 
 
-
 async function run() {
     // Set only once the inputs are valid: the summary never echoes an invalid input.
     let provider;
@@ -41733,25 +44328,31 @@ async function run() {
         provider = settings.provider.name;
         configureHttp({ timeoutMs: settings.requestTimeoutMs });
         const budget = { deadline: clock_now() };
-        const gh = createGitHub({
-            token: settings.github.token,
-            apiUrl: settings.github.apiUrl,
-            timeoutMs: settings.requestTimeoutMs,
-            budget,
-            warn: log.warn,
-        });
         const deps = {
             mask: mask,
             info: log.info,
             warn: log.warn,
             idToken: (aud) => getIDToken(aud),
         };
-        report = await runPipeline(settings, {
-            provider: createProvider(settings.provider, deps),
-            destination: new SecretStore(gh),
+        maskKeyLines(settings.github.auth);
+        const destination = openDestination(settings.github.auth, {
+            apiUrl: settings.github.apiUrl,
+            timeoutMs: settings.requestTimeoutMs,
             budget,
             ...deps,
         });
+        try {
+            report = await runPipeline(settings, {
+                provider: createProvider(settings.provider, deps),
+                destination,
+                budget,
+                ...deps,
+            });
+        }
+        finally {
+            // Every installation token minted is revoked, whatever happened.
+            await destination.close();
+        }
     }
     catch (err) {
         const message = err instanceof Error ? err.message : String(err);
@@ -41773,6 +44374,15 @@ async function run() {
     await writeSummary(summaryMarkdown(provider, report)).catch((err) => log.warn(`Could not write the job summary: ${err.message}`));
     if (report.failure)
         log.fail(logFailure ?? report.failure);
+}
+/** The runner masks a multi-line value line by line only when each line is registered: the key's are. */
+function maskKeyLines(auth) {
+    if (auth.kind !== 'app')
+        return;
+    mask(auth.privateKey);
+    for (const line of auth.privateKey.split('\n'))
+        if (line.length >= 16 && !line.startsWith('-----'))
+            mask(line.trim());
 }
 
 

@@ -156,7 +156,8 @@ export class AppDestination implements Destination {
           const res = await gh.request('DELETE /installation/token');
           if (Number(res.status) !== 204) why = `HTTP ${res.status}`;
         } catch (err) {
-          why = describe(err);
+          why =
+            status(err) === 401 ? 'HTTP 401: GitHub no longer accepts the token' : describe(err);
         }
         if (why)
           this.#o.warn(

@@ -1,0 +1,208 @@
+// GitHub App sign-in, end to end through dist/index.js: one step across owners, one installation
+// token per owner with only what its targets need, every token revoked when the run ends (also when
+// it fails), and an owner without an installation stopped in preflight before anything rotates.
+import { describe, expect, it } from 'vitest';
+import { expectClean, worldPerTest } from './checks.ts';
+import { ORG, REPO, SECRET_NAME, WHMCS_CREDENTIAL, type World } from './fixtures.ts';
+import { type Run, targets } from './harness.ts';
+
+const startWorld = worldPerTest();
+
+/** A world signed in as an App installed on `octo` (the fixture's) and on `acme`. */
+async function twoOrgs(): Promise<World> {
+  const world = await startWorld('whmcs', { app: true });
+  world.github.addOrg('acme');
+  world.github.addRepo('acme/api', { environments: ['production'] });
+  world.github.apps.install(world.app!.id, 'acme');
+  return world;
+}
+
+const rotations = (world: World): number => world.whmcs!.rotations(WHMCS_CREDENTIAL);
+const signIn = (world: World) => ({
+  lookups: world.github.calls('GET', /\/installation$/).length,
+  mints: world.github.calls('POST', /\/access_tokens$/).length,
+  revokes: world.github.calls('DELETE', /\/installation\/token$/).length,
+});
+
+function expectAllRevoked(world: World, run: Run): void {
+  const minted = world.github.apps.minted;
+  expect(minted.length).toBeGreaterThan(0);
+  for (const t of minted) {
+    expect(t.revoked, `token for ${t.account}`).toBe(true);
+    // Masked before anything could print it.
+    expect(run.masks).toContain(t.token);
+  }
+}
+
+describe.concurrent('GitHub App sign-in', () => {
+  it('rotates one secret into two organizations in one step, one token each, both revoked', async () => {
+    const world = await twoOrgs();
+    const run = await world.run({ targets: `org ${ORG} private\norg acme private` });
+    expect(run.errors).toEqual([]);
+    expect(run.code).toBe(0);
+    expect(run.outputs['rotated']).toBe('true');
+    for (const scope of [`org:${ORG}`, 'org:acme'])
+      expect(world.github.secret(scope, SECRET_NAME)?.value).toBe(world.currentSecret());
+    // Calls per owner for sign-in: find the installation, mint, revoke.
+    expect(signIn(world)).toEqual({ lookups: 2, mints: 2, revokes: 2 });
+    expect(world.github.calls('GET', '/app')).toEqual([]);
+    const minted = world.github.apps.minted;
+    expect(minted.map((t) => t.account).sort()).toEqual(['acme', 'octo']);
+    for (const t of minted) {
+      // Org secrets only: no repository permission, so no repository list either.
+      expect(t.permissions).toEqual({ organization_secrets: 'write' });
+      expect(t.repositories).toBeUndefined();
+    }
+    expectAllRevoked(world, run);
+    // The App's private key, every line of it, is masked.
+    for (const line of world.app!.privateKey.split('\n').filter((l) => l.length > 16))
+      if (!line.startsWith('-----')) expect(run.masks).toContain(line);
+    expectClean(world, run);
+  });
+
+  it('revokes both tokens when the run fails after the rotation', async () => {
+    const world = await twoOrgs();
+    world.github.fault('PUT', /^\/orgs\/acme\/actions\/secrets\//, {
+      status: 422,
+      body: { message: 'Validation Failed' },
+    });
+    const run = await world.run({ targets: `org ${ORG} private\norg acme private` });
+    expect(run.code).toBe(1);
+    expect(rotations(world)).toBe(1);
+    expect(targets(run).find((t) => t.target === 'org acme private')?.status).toBe('failed');
+    expect(signIn(world)).toEqual({ lookups: 2, mints: 2, revokes: 2 });
+    expectAllRevoked(world, run);
+    expectClean(world, run);
+  });
+
+  it('stops in preflight, before any rotating call and any token, when an owner has no installation', async () => {
+    const world = await twoOrgs();
+    world.github.addOrg('beta');
+    world.github.addRepo('solo/tool');
+    const run = await world.run({
+      targets: `org ${ORG} private\norg beta private\nrepo solo/tool\nrepo acme/api`,
+    });
+    expect(run.code).toBe(1);
+    expect(run.errors[0]).toContain(
+      `GitHub App 'secret-rotator' (id ${world.app!.id}) is not installed on organization beta, account solo (with access to solo/tool): install it there (https://github.com/apps/secret-rotator/installations/new)`,
+    );
+    expect(run.summary).toContain('not installed on organization beta');
+    expect(rotations(world)).toBe(0);
+    expect(world.whmcs!.requests.some((r) => r.body.includes('UpdateOAuthCredential'))).toBe(false);
+    // Every installation is looked up first: none missing, or nothing is minted.
+    expect(world.github.apps.minted).toEqual([]);
+    expect(world.github.calls('*', /\/secrets\//)).toEqual([]);
+    expectClean(world, run);
+  });
+
+  it('asks each owner for exactly the repositories and permissions its targets need', async () => {
+    const world = await startWorld('whmcs', { app: true });
+    const gh = world.github;
+    // Installed on octo for two repositories only: a token minted for any other is refused.
+    gh.apps.installations.clear();
+    gh.apps.install(world.app!.id, ORG, { repos: [REPO, 'octo/lib'] });
+    const run = await world.run({
+      targets: `repo ${REPO}\nenvironment ${REPO} production\ndependabot octo/lib\norg ${ORG} selected octo/lib`,
+    });
+    expect(run.errors).toEqual([]);
+    expect(run.code).toBe(0);
+    expect(gh.apps.minted).toHaveLength(1);
+    const t = gh.apps.minted[0]!;
+    expect(t.permissions).toEqual({
+      secrets: 'write',
+      environments: 'write',
+      dependabot_secrets: 'write',
+      organization_secrets: 'write',
+      metadata: 'read',
+    });
+    expect([...t.repositories!].sort()).toEqual(['octo/app', 'octo/lib']);
+    expect(gh.selectedRepos(`org:${ORG}`, SECRET_NAME)).toEqual(['octo/lib']);
+    expectAllRevoked(world, run);
+    expectClean(world, run);
+  });
+
+  it('fails in preflight, naming what to grant, when a target is outside the installation', async () => {
+    const world = await startWorld('whmcs', { app: true });
+    const gh = world.github;
+    gh.apps.installations.clear();
+    gh.apps.install(world.app!.id, ORG, { repos: [REPO] });
+    const run = await world.run({ targets: `repo ${REPO}\nrepo octo/lib` });
+    expect(run.code).toBe(1);
+    expect(run.errors[0]).toContain(
+      `installation on octo cannot grant what the targets need (secrets: write, metadata: read; repositories app, lib)`,
+    );
+    expect(rotations(world)).toBe(0);
+    expect(gh.apps.minted).toEqual([]);
+    expectClean(world, run);
+  });
+
+  it('warns when a token cannot be revoked, and the rotation still succeeds', async () => {
+    const world = await twoOrgs();
+    world.github.fault('DELETE', '/installation/token', {
+      status: 401,
+      body: { message: 'Bad credentials' },
+      times: 1,
+    });
+    const run = await world.run({ targets: `org ${ORG} private\norg acme private` });
+    expect(run.code).toBe(0);
+    expect(run.outputs['rotated']).toBe('true');
+    const revoking = run.warnings.filter((w) => w.startsWith('Could not revoke'));
+    expect(revoking).toHaveLength(1);
+    expect(revoking[0]).toMatch(
+      /^Could not revoke the installation token for (octo|acme): HTTP 401: GitHub no longer accepts the token\. It expires by itself within an hour\.$/,
+    );
+    expect(world.github.apps.minted.filter((t) => t.revoked)).toHaveLength(1);
+    expectClean(world, run);
+  });
+
+  it('says the App key is refused when GitHub rejects the JWT, before anything rotates', async () => {
+    const world = await startWorld('whmcs', { app: true });
+    const other = world.github.apps.add();
+    // The right App id, signed with another App's key: GitHub refuses the signature.
+    const run = await world.run({ 'github-app-private-key': other.privateKey });
+    expect(run.code).toBe(1);
+    expect(run.errors[0]).toContain("HTTP 401: GitHub refused the App's JWT");
+    expect(rotations(world)).toBe(0);
+    expectClean(world, run);
+  });
+});
+
+describe.concurrent('GitHub Enterprise', () => {
+  // Server: https://HOST/api/v3. Cloud with data residency: https://api.SUBDOMAIN.ghe.com, no /api/v3.
+  for (const [name, prefix] of [
+    ['Enterprise Server (/api/v3)', '/api/v3'],
+    ['Enterprise Cloud with data residency (root)', ''],
+  ] as const) {
+    for (const app of [false, true]) {
+      it(`${name}, ${app ? 'App' : 'token'} sign-in: every target kind rotates`, async () => {
+        const world = await startWorld('whmcs', { app, githubPrefix: prefix });
+        const gh = world.github;
+        expect(world.inputs()['github-api-url']).toBe(`${gh.url}${prefix}`);
+        const run = await world.run({
+          targets: `repo ${REPO}\nenvironment ${REPO} production\ndependabot ${REPO}\norg ${ORG} private\ndependabot-org ${ORG} selected ${REPO}`,
+        });
+        expect(run.errors).toEqual([]);
+        expect(run.code).toBe(0);
+        for (const scope of [
+          `repo:${REPO}`,
+          `env:${REPO}:production`,
+          `dependabot:${REPO}`,
+          `org:${ORG}`,
+          `dependabot-org:${ORG}`,
+        ])
+          expect(gh.secret(scope, SECRET_NAME)?.value, scope).toBe(world.currentSecret());
+        // Every request went under the API's base path and was answered by the API.
+        expect(gh.requests.length).toBeGreaterThan(0);
+        for (const r of gh.requests) {
+          expect(r.path.startsWith(`${prefix}/`), r.path).toBe(true);
+          expect(r.status, `${r.method} ${r.path}`).toBeLessThan(300);
+        }
+        if (app) {
+          expect(signIn(world)).toEqual({ lookups: 1, mints: 1, revokes: 1 });
+          expectAllRevoked(world, run);
+        } else expect(gh.apps.minted).toEqual([]);
+        expectClean(world, run);
+      });
+    }
+  }
+});
