@@ -15,6 +15,7 @@ const CREDENTIALS = [
   'whmcs-secret-bad-inputs',
   'entra-client-secret-bad',
   'woodpecker-key-bad-inputs',
+  'app-private-key-bad-inputs',
 ];
 
 function common(): Record<string, string> {
@@ -62,6 +63,41 @@ const woodpecker = () => ({
 const CASES: [string, Record<string, string>, string][] = [
   ['unknown provider', { ...csp(), provider: 'okta' }, 'provider'],
   ['no github-token', { ...csp(), 'github-token': '' }, 'github-token'],
+  [
+    'github-token and an App both',
+    { ...csp(), 'github-app-id': '123', 'github-app-private-key': CREDENTIALS[5]! },
+    'github-app-id',
+  ],
+  [
+    'github-app-id without its key',
+    { ...csp(), 'github-token': '', 'github-app-id': '123' },
+    'github-app-private-key',
+  ],
+  [
+    'github-app-private-key without the id',
+    { ...csp(), 'github-token': '', 'github-app-private-key': CREDENTIALS[5]! },
+    'github-app-id',
+  ],
+  [
+    'github-app-id not an id',
+    {
+      ...csp(),
+      'github-token': '',
+      'github-app-id': 'my-app',
+      'github-app-private-key': CREDENTIALS[5]!,
+    },
+    'github-app-id',
+  ],
+  [
+    'github-app-private-key not a PEM key',
+    {
+      ...csp(),
+      'github-token': '',
+      'github-app-id': '123',
+      'github-app-private-key': CREDENTIALS[5]!,
+    },
+    'github-app-private-key',
+  ],
   ['no secret-name', { ...csp(), 'secret-name': '' }, 'secret-name'],
   ['secret-name with GITHUB_ prefix', { ...csp(), 'secret-name': 'GITHUB_SECRET' }, 'secret-name'],
   ['secret-name starting with a digit', { ...csp(), 'secret-name': '9LIVES' }, 'secret-name'],

@@ -1,3 +1,4 @@
+import { generateKeyPairSync } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { InputError, parseInputs } from '../src/inputs/index.ts';
 import { parseTargets } from '../src/inputs/targets.ts';
@@ -103,6 +104,48 @@ describe('parseInputs', () => {
     expect(parse({ ...given, 'entra-propagation-timeout': '45s' }).provider).toMatchObject({
       source: { kind: 'given', propagationTimeoutMs: 45_000 },
     });
+  });
+});
+
+describe('GitHub sign-in', () => {
+  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 1024 });
+  const pem = privateKey.export({ type: 'pkcs1', format: 'pem' }).toString();
+  const app = { ...CSP, 'github-token': '', 'github-app-id': '123456' };
+
+  it('takes github-token, or an App id with its private key', () => {
+    expect(parse(CSP).github.auth).toEqual({ kind: 'token', token: 'ghs_token' });
+    expect(parse({ ...app, 'github-app-private-key': pem }).github.auth).toEqual({
+      kind: 'app',
+      appId: '123456',
+      privateKey: pem.trim(),
+    });
+    // A Client ID is accepted as the App's issuer too.
+    expect(
+      parse({ ...app, 'github-app-id': 'Iv23liAbC.1', 'github-app-private-key': pem }).github.auth,
+    ).toMatchObject({ kind: 'app', appId: 'Iv23liAbC.1' });
+  });
+
+  it('turns a key stored with literal \\n back into lines', () => {
+    const oneLine = pem.trim().replace(/\n/g, '\\n');
+    expect(parse({ ...app, 'github-app-private-key': oneLine }).github.auth).toMatchObject({
+      privateKey: pem.trim(),
+    });
+  });
+
+  it('refuses two ways or none, naming the inputs and never the key', () => {
+    const both = () => parse({ ...CSP, 'github-app-id': '1', 'github-app-private-key': pem });
+    expect(both).toThrow(/'github-token' and 'github-app-id' are both set/);
+    expect(() => parse({ ...CSP, 'github-token': '' })).toThrow(
+      /Input 'github-token' is required: give either 'github-token' .* or 'github-app-id' with 'github-app-private-key'/,
+    );
+    expect(() => parse({ ...app, 'github-app-private-key': 'not a key at all' })).toThrow(
+      /^Input 'github-app-private-key' is not an RSA private key in PEM form/,
+    );
+    try {
+      parse({ ...app, 'github-app-private-key': pem.replace('MII', 'XII') });
+    } catch (err) {
+      expect((err as Error).message).not.toContain(pem.split('\n')[1]!.slice(4, 30));
+    }
   });
 });
 

@@ -4,6 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { scopePath } from '../src/inputs/targets.ts';
 import { parseTargets } from '../src/inputs/targets.ts';
+import { grantsFor } from '../src/github/app.ts';
 import { checkRequest } from './emulators/github-openapi.ts';
 
 const lines = [
@@ -30,6 +31,22 @@ describe('the OpenAPI excerpt', () => {
       },
     ],
   ]) as [string, string, unknown][];
+
+  // GitHub App sign-in: finding each owner's installation, minting its token, revoking it; the
+  // App's own description when an installation is missing. Bodies as src/github/app.ts sends them.
+  const grants = grantsFor(parseTargets(lines.join('\n')));
+  const appCalls: [string, string, unknown][] = [
+    ['GET', '/app', undefined],
+    ['GET', '/orgs/octo/installation', undefined],
+    ['GET', '/repos/octo/app/installation', undefined],
+    ...grants.map((g): [string, string, unknown] => [
+      'POST',
+      '/app/installations/42/access_tokens',
+      { permissions: g.permissions, ...(g.repositories ? { repositories: g.repositories } : {}) },
+    ]),
+    ['DELETE', '/installation/token', undefined],
+  ];
+  calls.push(...appCalls);
 
   it.each(calls)('describes %s %s', (method, path, body) => {
     const checked = checkRequest(method, path, body);

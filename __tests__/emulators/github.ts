@@ -517,7 +517,15 @@ export class GitHubEmulator extends Emulator {
       html_url: `https://github.com/organizations/${i.account}/settings/installations/${i.id}`,
       repositories_url: `${this.apiUrl}/installation/repositories`,
       events: [],
-      account: this.#user(i.account, i.accountType),
+      // Also the fields of an Enterprise: one of GitHub's descriptions of an installation asks
+      // for both (allOf).
+      account: {
+        ...this.#user(i.account, i.accountType),
+        name: i.account,
+        slug: i.account.toLowerCase(),
+        created_at: '2026-01-01T00:00:00Z',
+        updated_at: '2026-01-01T00:00:00Z',
+      },
       permissions: i.permissions,
       created_at: '2026-01-01T00:00:00Z',
       updated_at: '2026-01-01T00:00:00Z',
