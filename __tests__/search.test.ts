@@ -222,4 +222,27 @@ describe('regressions found by the invariant search (issue 9 defects)', () => {
     );
     expect(o.violations).toEqual([]);
   });
+
+  it('App sign-in: a revocation answered 302 is not taken for one; it is a warning', async () => {
+    const o = await runSchedule({
+      ...minimal('csp-regenerate', [once('GitHub DELETE token', '3xx')]),
+      app: true,
+    });
+    expect(o.violations).toEqual([]);
+    expect(o.outputs['rotated']).toBe('true');
+    expect(o.log).toContain(
+      '::warning::Could not revoke the installation token for octo: HTTP 302. It expires by itself within an hour.',
+    );
+  });
+
+  it('App sign-in: a mint answered 302 stops the run in preflight, nothing rotated', async () => {
+    const o = await runSchedule({
+      ...minimal('csp-regenerate', [once('GitHub POST access_tokens', '3xx')]),
+      app: true,
+    });
+    expect(o.violations).toEqual([]);
+    expect(o.report.failure).toBe(
+      'Could not get an installation token for octo: GitHub answered HTTP 302 without one.',
+    );
+  });
 });
