@@ -13,7 +13,11 @@ export function setOutputs(r: Report, io: OutputSink = core): void {
   io.setOutput('secret-expires-at', r.rotation?.expiresAt ?? '');
   io.setOutput(
     'targets',
-    JSON.stringify(r.targets.map(({ target, secret, status }) => ({ target, secret, status }))),
+    JSON.stringify(
+      r.targets.map(({ target, secret, variable, status }) =>
+        variable === undefined ? { target, secret, status } : { target, variable, status },
+      ),
+    ),
   );
   if (r.recovery) {
     io.setOutput('recovery', r.recovery);
@@ -50,7 +54,7 @@ export function summaryMarkdown(provider: string, r: Report): string {
     lines.push('', '| Target | Secret | Status |', '|---|---|---|');
     for (const t of r.targets)
       lines.push(
-        `| \`${escape(t.target)}\` | \`${t.secret}\` | ${t.status}${t.error ? `: ${escape(t.error)}` : ''} |`,
+        `| \`${escape(t.target)}\` | ${t.variable === undefined ? `\`${t.secret}\`` : `variable \`${t.variable}\``} | ${t.status}${t.error ? `: ${escape(t.error)}` : ''} |`,
       );
   }
   if (r.failure) lines.push('', `**What happened:** ${escape(r.failure)}`);
