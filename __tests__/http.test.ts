@@ -1,15 +1,17 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { call, configureHttp, HttpError } from '../src/http.ts';
+import { createHttp, type Http, HttpError } from '../src/http.ts';
+import { RetryPolicy } from '../src/policy.ts';
 import { realClock, setClock } from '../src/clock.ts';
 import { backoffMs, retryAfterMs } from '../src/retry.ts';
 import { Emulator } from './emulators/server.ts';
 
 const waits: number[] = [];
 let server: Emulator;
+let call: Http;
 
 beforeAll(async () => {
   setClock({ now: realClock.now, sleep: async (ms) => void waits.push(ms) });
-  configureHttp({ timeoutMs: 300, attempts: 4 });
+  call = createHttp(new RetryPolicy({ timeoutMs: 300, storeTimeoutMs: 60_000, attempts: 4 }));
   server = await new Emulator()
     .route('GET', '/ok', () => ({ status: 200, body: { fine: true } }))
     .route('PUT', '/rotate', () => ({ status: 200, body: { secret: 'x' } }))

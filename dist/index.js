@@ -30747,7 +30747,7 @@ module.exports = {
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var node_v8__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8877);
 /* harmony import */ var node_v8__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_v8__WEBPACK_IMPORTED_MODULE_0__);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(6445);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(6777);
 
 
 // WebAssembly (undici's HTTP parser, libsodium) runs in V8's baseline tier until it is hot, then V8
@@ -30764,7 +30764,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 6445:
+/***/ 6777:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -30818,25 +30818,6 @@ __nccwpck_require__.d(core_namespaceObject, {
   toWin32Path: () => (toWin32Path),
   warning: () => (warning)
 });
-
-;// CONCATENATED MODULE: ./src/clock.ts
-// Time as the action sees it. The real clock by default; unit tests and the invariant search set a
-// virtual one, so that backoff, pacing, deadlines and propagation waits cost no real time.
-const realClock = {
-    now: () => Date.now(),
-    sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
-};
-let current = realClock;
-function clock_now() {
-    return current.now();
-}
-function sleep(ms) {
-    return current.sleep(ms);
-}
-/** Replaces the clock (tests only); without an argument, restores the real one. */
-function setClock(clock = realClock) {
-    current = clock;
-}
 
 ;// CONCATENATED MODULE: external "os"
 const external_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("os");
@@ -33785,6 +33766,25 @@ function getIDToken(aud) {
  */
 
 //# sourceMappingURL=core.js.map
+;// CONCATENATED MODULE: ./src/clock.ts
+// Time as the action sees it. The real clock by default; unit tests and the invariant search set a
+// virtual one, so that backoff, pacing, deadlines and propagation waits cost no real time.
+const realClock = {
+    now: () => Date.now(),
+    sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+};
+let current = realClock;
+function clock_now() {
+    return current.now();
+}
+function sleep(ms) {
+    return current.sleep(ms);
+}
+/** Replaces the clock (tests only); without an argument, restores the real one. */
+function setClock(clock = realClock) {
+    current = clock;
+}
+
 ;// CONCATENATED MODULE: ./node_modules/@actions/github/lib/context.js
 
 
@@ -39200,7 +39200,7 @@ function createGitHub(o) {
     fastTurns();
     const dispatcher = new HttpClient().getAgentDispatcher(o.apiUrl);
     const timedFetch = (url, init) => {
-        const timeout = AbortSignal.timeout(o.timeoutMs);
+        const timeout = AbortSignal.timeout(o.policy.timeoutMs);
         const signal = init.signal ? AbortSignal.any([init.signal, timeout]) : timeout;
         return (0,undici.fetch)(url, {
             ...init,
@@ -39208,7 +39208,7 @@ function createGitHub(o) {
             ...(dispatcher ? { dispatcher } : {}),
         });
     };
-    const canWait = (seconds, retryCount) => retryCount < 5 && clock_now() + seconds * 1000 < o.budget.deadline;
+    const canWait = (seconds, retryCount) => retryCount < 5 && o.policy.allows(seconds * 1000);
     // The handlers wait on the clock themselves (so a virtual clock in tests costs no real time) and
     // the plugin then waits retryAfter * retryAfterBaseValue = 0 more.
     const waitIfOk = async (ok, seconds) => {
@@ -39236,7 +39236,7 @@ function createGitHub(o) {
                 return waitIfOk(ok, after);
             },
         },
-    }, track, backoff(o.budget), retry, throttling);
+    }, track, backoff(o.policy), retry, throttling);
 }
 const WRITE_SPACING_MS = 1000;
 /**
@@ -39293,7 +39293,7 @@ function track(octokit) {
  * GitHub sends one. Past the deadline the error is passed on as final, so the retry plugin stops.
  * Registered before the retry plugin, so its error hook runs first.
  */
-function backoff(budget) {
+function backoff(policy) {
     return (octokit) => {
         octokit.hook.error('request', async (error, options) => {
             const e = error;
@@ -39303,7 +39303,7 @@ function backoff(budget) {
                 throw error;
             const attempt = (options.request?.retryCount ?? 0) + 1;
             const wait = retryAfterMs(e.response?.headers?.['retry-after']) ?? backoffMs(attempt);
-            if (clock_now() + wait >= budget.deadline || attempt > 8)
+            if (!policy.allows(wait) || attempt > 8)
                 throw new FinalError(e);
             await sleep(wait);
             throw error;
@@ -39929,12 +39929,6 @@ class HttpError extends Error {
         this.body = body;
     }
 }
-const http_defaults = { timeoutMs: 30_000, attempts: 4 };
-let options = http_defaults;
-/** Sets the limits once, from the validated inputs. */
-function configureHttp(next) {
-    options = { ...http_defaults, ...next };
-}
 const TIMEOUTS = new Set([
     'TimeoutError',
     'AbortError',
@@ -39942,13 +39936,17 @@ const TIMEOUTS = new Set([
     'UND_ERR_BODY_TIMEOUT',
 ]);
 const NEVER_SENT = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'UND_ERR_CONNECT_TIMEOUT']);
-async function call(c) {
+/** The provider HTTP helper under `policy`: its per-exchange timeout and attempts. */
+function createHttp(policy) {
+    return (c) => call(c, policy);
+}
+async function call(c, policy) {
     const host = new URL(c.url).host;
-    const maxAttempts = c.retry === 'safe' ? options.attempts : 3;
+    const maxAttempts = c.retry === 'safe' ? policy.attempts : 3;
     for (let attempt = 1;; attempt++) {
         let res;
         try {
-            res = await once(c);
+            res = await once(c, policy.timeoutMs);
         }
         catch (err) {
             const e = err;
@@ -39959,7 +39957,7 @@ async function call(c) {
                 continue;
             }
             const why = TIMEOUTS.has(code)
-                ? `no answer within ${options.timeoutMs / 1000} s`
+                ? `no answer within ${policy.timeoutMs / 1000} s`
                 : `network error ${code}`;
             throw new HttpError(`Could not ${c.what}: ${why} from ${host}.`, undefined, !neverSent && c.retry === 'once');
         }
@@ -39984,7 +39982,7 @@ async function call(c) {
         throw new HttpError(`Could not ${c.what}: HTTP ${res.status} from ${host}${detail ? ` (${detail})` : ''}.`, res.status, c.retry === 'once' && res.status >= 500, res.body);
     }
 }
-async function once(c) {
+async function once(c, timeoutMs) {
     const headers = { accept: 'application/json', ...c.headers };
     let body;
     if (c.json !== undefined) {
@@ -40005,9 +40003,9 @@ async function once(c) {
         headers,
         body: body ?? null,
         ...(dispatcher ? { dispatcher } : {}),
-        signal: AbortSignal.timeout(options.timeoutMs),
-        headersTimeout: options.timeoutMs,
-        bodyTimeout: options.timeoutMs,
+        signal: AbortSignal.timeout(timeoutMs),
+        headersTimeout: timeoutMs,
+        bodyTimeout: timeoutMs,
     });
     const text = await res.body.text();
     return { status: res.statusCode, headers: res.headers, body: http_parse(text) };
@@ -40162,7 +40160,7 @@ function createCsp(s, deps) {
     async function managed(c) {
         if (!token || clock_now() >= tokenExpiresAt - TOKEN_MARGIN_MS)
             await authenticate();
-        const send = () => call({ ...c, headers: { authorization: `Bearer ${token}` } });
+        const send = () => deps.http({ ...c, headers: { authorization: `Bearer ${token}` } });
         try {
             return await send();
         }
@@ -40175,7 +40173,7 @@ function createCsp(s, deps) {
     }
     async function authenticate() {
         const res = s.auth.kind === 'api-token'
-            ? await call({
+            ? await deps.http({
                 method: 'POST',
                 url: `${base}/auth/api-tokens/authorize`,
                 form: { api_token: s.auth.token },
@@ -40193,7 +40191,7 @@ function createCsp(s, deps) {
         tokenExpiresAt = clock_now() + (Number.isFinite(lifetime) && lifetime > 0 ? lifetime : 300) * 1000;
     }
     function clientCredentials(id, secret, retry) {
-        return call({
+        return deps.http({
             method: 'POST',
             url: `${base}/auth/authorize`,
             headers: { authorization: `Basic ${Buffer.from(`${id}:${secret}`).toString('base64')}` },
@@ -40570,7 +40568,7 @@ class EntraApp {
     }
     async #graph(method, suffix, json, what, retry) {
         const url = `${this.#s.graphUrl}/v1.0/applications(appId='${encodeURIComponent(this.#s.appId)}')${suffix}`;
-        const send = async () => call({
+        const send = async () => this.#deps.http({
             method,
             url,
             headers: { authorization: `Bearer ${await this.#accessToken()}` },
@@ -40621,7 +40619,7 @@ class EntraApp {
         return token;
     }
     async #tokenRequest(form, what) {
-        const res = await call({
+        const res = await this.#deps.http({
             method: 'POST',
             url: `${this.#s.loginUrl}/${encodeURIComponent(this.#s.tenantId)}/oauth2/v2.0/token`,
             form: { grant_type: 'client_credentials', scope: `${this.#s.graphUrl}/.default`, ...form },
@@ -40796,7 +40794,7 @@ function createWhmcs(s, deps) {
     };
     let found;
     async function api(action, params, what, retry) {
-        const res = await call({
+        const res = await deps.http({
             method: 'POST',
             url: `${s.url}/includes/api.php`,
             form: { ...auth, action, ...params },
@@ -40990,7 +40988,15 @@ function createWoodpecker(s, deps) {
     const patienceMs = s.source.kind === 'entra' ? s.source.entra.propagationTimeoutMs : s.source.propagationTimeoutMs;
     let existingId;
     let added;
-    const woodpecker = (method, url, what, retry, json) => call({ method, url, headers, what, retry, explain: woodpecker_explain, ...(json === undefined ? {} : { json }) });
+    const woodpecker = (method, url, what, retry, json) => deps.http({
+        method,
+        url,
+        headers,
+        what,
+        retry,
+        explain: woodpecker_explain,
+        ...(json === undefined ? {} : { json }),
+    });
     /**
      * Saves the secret, retrying Woodpecker's 422 INVALID_CLIENT_SECRET while a new Entra password
      * propagates. A 422 means nothing was saved, so the retry cannot save twice; PATCH is idempotent
@@ -41305,12 +41311,11 @@ function recoveryKey(v) {
 // to the operator sealed to their recovery key.
 
 
-const PREFLIGHT_BUDGET_MS = 15_000;
 async function runPipeline(s, d) {
     const { targets, secretName, clientIdSecretName } = s.github;
     const plan = (status) => targets.flatMap((t) => names(secretName, clientIdSecretName).map((secret) => ({ target: t.line, secret, status })));
     // 2. Preflight: nothing changes here, and any failure stops the run.
-    d.budget.deadline = clock_now() + PREFLIGHT_BUDGET_MS;
+    d.policy.startPreflight();
     d.info(`Preflight: authenticating to ${s.provider.name} and fetching the public key of ${targets.length} target(s).`);
     // Everything the steps after the rotation need is proven here: the destination seals a probe to
     // every target's key, and the recovery key gets one too (libsodium loads beside the requests).
@@ -41349,7 +41354,7 @@ async function runPipeline(s, d) {
         d.warn(`${s.provider.name} kills the old secret at once. Without recovery-public-key, a failure to store the new secret leaves it nowhere; set recovery-public-key.`);
     }
     // 3-4. Rotate once. From here on the new secret exists only in this process until it is stored.
-    d.budget.deadline = clock_now() + s.storeTimeoutMs;
+    d.policy.startStoring();
     let rotation;
     try {
         rotation = await d.provider.rotate();
@@ -41491,6 +41496,40 @@ function names(secret, clientId) {
     return clientId ? [secret, clientId] : [secret];
 }
 
+;// CONCATENATED MODULE: ./src/policy.ts
+// How hard to try, for GitHub and the providers alike: one value made from the inputs and handed to
+// both HTTP clients. The pipeline says which phase the run is in; the policy owns each phase's budget.
+
+/** Before the rotating call a failure stops the run: retrying long would only delay the news. */
+const PREFLIGHT_MS = 15_000;
+class RetryPolicy {
+    timeoutMs;
+    attempts;
+    #storeTimeoutMs;
+    /** GitHub retries stop here; no phase yet, no retries. */
+    #deadline = clock_now();
+    constructor(o) {
+        this.timeoutMs = o.timeoutMs;
+        this.attempts = o.attempts ?? 4;
+        this.#storeTimeoutMs = o.storeTimeoutMs;
+    }
+    /** Preflight: nothing is at stake yet, a short budget. */
+    startPreflight() {
+        this.#deadline = clock_now() + PREFLIGHT_MS;
+    }
+    /**
+     * From the rotating call on: the new secret exists only in this process until it is stored, so
+     * GitHub is retried up to store-timeout.
+     */
+    startStoring() {
+        this.#deadline = clock_now() + this.#storeTimeoutMs;
+    }
+    /** True when a wait of `ms` from now still ends before this phase's deadline. */
+    allows(ms) {
+        return clock_now() + ms < this.#deadline;
+    }
+}
+
 ;// CONCATENATED MODULE: ./src/summary.ts
 // Outputs and the job summary, from the pipeline's report. Nothing secret reaches either: the report
 // holds no secret, only the recovery blob, which only the operator's private key opens.
@@ -41578,13 +41617,14 @@ async function run() {
                 setSecret(v);
         }
         const settings = parseInputs((name) => getInput(name), process.env);
-        configureHttp({ timeoutMs: settings.requestTimeoutMs });
-        const budget = { deadline: clock_now() };
+        const policy = new RetryPolicy({
+            timeoutMs: settings.requestTimeoutMs,
+            storeTimeoutMs: settings.storeTimeoutMs,
+        });
         const gh = createGitHub({
             token: settings.github.token,
             apiUrl: settings.github.apiUrl,
-            timeoutMs: settings.requestTimeoutMs,
-            budget,
+            policy,
             warn: warning,
         });
         const deps = {
@@ -41592,11 +41632,12 @@ async function run() {
             info: info,
             warn: warning,
             idToken: (aud) => getIDToken(aud),
+            http: createHttp(policy),
         };
         report = await runPipeline(settings, {
             provider: createProvider(settings.provider, deps),
             destination: new SecretStore(gh),
-            budget,
+            policy,
             ...deps,
         });
     }

@@ -1,11 +1,11 @@
 // The entry: read inputs, wire the pieces, run the pipeline, publish the report.
-import { now } from './clock.js';
 import * as core from '@actions/core';
-import { createGitHub, type Budget } from './github/client.js';
+import { createGitHub } from './github/client.js';
 import { SecretStore } from './github/store.js';
-import { configureHttp } from './http.js';
+import { createHttp } from './http.js';
 import { CREDENTIAL_INPUTS, parseInputs } from './inputs/index.js';
 import { runPipeline, type Report } from './pipeline.js';
+import { RetryPolicy } from './policy.js';
 import { createProvider } from './providers/index.js';
 import { setOutputs, summaryMarkdown, writeSummary } from './summary.js';
 
@@ -19,13 +19,14 @@ export async function run(): Promise<void> {
       if (v) core.setSecret(v);
     }
     const settings = parseInputs((name) => core.getInput(name), process.env);
-    configureHttp({ timeoutMs: settings.requestTimeoutMs });
-    const budget: Budget = { deadline: now() };
+    const policy = new RetryPolicy({
+      timeoutMs: settings.requestTimeoutMs,
+      storeTimeoutMs: settings.storeTimeoutMs,
+    });
     const gh = createGitHub({
       token: settings.github.token,
       apiUrl: settings.github.apiUrl,
-      timeoutMs: settings.requestTimeoutMs,
-      budget,
+      policy,
       warn: core.warning,
     });
     const deps = {
@@ -33,11 +34,12 @@ export async function run(): Promise<void> {
       info: core.info,
       warn: core.warning,
       idToken: (aud: string) => core.getIDToken(aud),
+      http: createHttp(policy),
     };
     report = await runPipeline(settings, {
       provider: createProvider(settings.provider, deps),
       destination: new SecretStore(gh),
-      budget,
+      policy,
       ...deps,
     });
   } catch (err) {
