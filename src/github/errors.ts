@@ -25,6 +25,7 @@ export function describe(err: unknown, t?: Target, item: 'secret' | 'variable' =
   const answered = (err as { response?: unknown }).response !== undefined;
   if (!answered) {
     const cause = (err as Error).message;
+    if (/larger than/.test(cause)) return `no usable answer from GitHub (${cause}; not repeated)`;
     return `no usable answer from GitHub (${/timeout|aborted/i.test(cause) ? 'timed out' : 'connection failed'})`;
   }
   switch (s) {
