@@ -30747,7 +30747,7 @@ module.exports = {
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var node_v8__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8877);
 /* harmony import */ var node_v8__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_v8__WEBPACK_IMPORTED_MODULE_0__);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(1005);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(8986);
 
 
 // WebAssembly (undici's HTTP parser, libsodium) runs in V8's baseline tier until it is hot, then V8
@@ -30764,7 +30764,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 1005:
+/***/ 8986:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -30836,6 +30836,74 @@ function sleep(ms) {
 /** Replaces the clock (tests only); without an argument, restores the real one. */
 function setClock(clock = realClock) {
     current = clock;
+}
+
+;// CONCATENATED MODULE: ./src/check.ts
+// mode: check. Changes nothing anywhere: signs in, finds the credential, reads every target's secret
+// metadata (never a public key, never a write) and reports; fails when a secret is missing or the
+// credential expires within fail-if-expires-within.
+
+const PREFLIGHT_BUDGET_MS = 15_000;
+async function runCheck(s, d) {
+    const { targets, secretName, clientIdSecretName } = s.github;
+    const names = clientIdSecretName ? [secretName, clientIdSecretName] : [secretName];
+    d.budget.deadline = clock_now() + PREFLIGHT_BUDGET_MS;
+    d.info(`Check: authenticating to ${s.provider.name} and reading ${targets.length} target(s).`);
+    const reads = targets.flatMap((t) => names.map(async (secret) => {
+        try {
+            const updated = await d.destination.updatedAt(t, secret);
+            return updated
+                ? { target: t.line, secret, status: 'present', updatedAt: updated.toISOString() }
+                : { target: t.line, secret, status: 'missing' };
+        }
+        catch (err) {
+            return { target: t.line, secret, status: 'failed', error: err.message };
+        }
+    }));
+    const [credential, results] = await Promise.all([d.provider.preflight(), Promise.all(reads)]);
+    d.info(`Found ${credential.description}.`);
+    for (const r of results)
+        d.info(`${r.secret} in ${r.target}: ${r.status === 'present' ? `updated ${r.updatedAt}` : r.status === 'missing' ? 'MISSING' : r.error}`);
+    const problems = [];
+    const missing = results.filter((r) => r.status === 'missing');
+    if (missing.length)
+        problems.push(`${missing.length} target secret(s) missing: ${missing.map((r) => `${r.secret} in ${r.target}`).join(', ')}.`);
+    const unreadable = results.filter((r) => r.status === 'failed');
+    if (unreadable.length)
+        problems.push(`${unreadable.length} target secret(s) could not be read.`);
+    const expires = credential.expiresAt ? Date.parse(credential.expiresAt) : NaN;
+    if (Number.isNaN(expires)) {
+        d.info(`${s.provider.name} reports no expiry for this credential.`);
+    }
+    else {
+        d.info(`The credential's current secret expires at ${credential.expiresAt} (${spokenUntil(expires)}).`);
+        if (s.failIfExpiresWithinMs !== undefined && expires - clock_now() <= s.failIfExpiresWithinMs)
+            problems.push(`The credential's current secret expires at ${credential.expiresAt} (${spokenUntil(expires)}), within fail-if-expires-within.`);
+    }
+    const base = { mode: 'check', rotated: false, credential, targets: results };
+    if (problems.length === 0)
+        return { ...base, outcome: 'checked' };
+    return {
+        ...base,
+        outcome: 'failed',
+        failure: `Check failed: ${problems.join(' ')}`,
+        nextStep: missing.length
+            ? 'Nothing was changed. Run the rotation (mode: rotate) to issue a new secret and store it everywhere, or restore the missing secret by hand.'
+            : 'Nothing was changed. Run the rotation (mode: rotate) before the credential expires, or fix the access named in each target error.',
+    };
+}
+/** `in 12 days`, `in 5 hours`, `3 days ago`: how far `at` is from now, in the largest fitting unit. */
+function spokenUntil(at) {
+    const ms = at - clock_now();
+    const abs = Math.abs(ms);
+    const [size, unit] = abs >= 86_400_000
+        ? [86_400_000, 'day']
+        : abs >= 3_600_000
+            ? [3_600_000, 'hour']
+            : [60_000, 'minute'];
+    const n = Math.floor(abs / size);
+    const text = `${n} ${unit}${n === 1 ? '' : 's'}`;
+    return ms >= 0 ? `in ${text}` : `${text} ago`;
 }
 
 ;// CONCATENATED MODULE: external "os"
@@ -39395,6 +39463,7 @@ const MAX_MS = {
     storeTimeout: 21_600_000, // 6h: a GitHub-hosted job's own limit
     propagationTimeout: 3_600_000, // 1h: Entra propagation takes minutes
     skipIfRotatedWithin: 366 * 86_400_000, // 366d: a yearly rotation
+    expiresWithin: 366 * 86_400_000, // 366d: a yearly rotation
 };
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);
 /** An https URL, or http on a loopback host (for local emulators). Returned without a trailing slash. */
@@ -40596,7 +40665,11 @@ function createEntra(s, deps) {
     return {
         async preflight() {
             const passwords = await app.passwords();
+            // The expiry that matters is that of the passwords this rotation made (entra-password-tag):
+            // others belong to people or other rotations, and rotating does not replace them.
+            const own = ownPrefix(s.passwordTag);
             const ends = passwords
+                .filter((p) => p.displayName.startsWith(own))
                 .map((p) => p.endDateTime)
                 .filter((e) => !!e)
                 .sort();
@@ -41140,6 +41213,13 @@ const commonInputs = {
     'skip-if-rotated-within': {
         description: "Duration (30s, 90m, 12h, 7d): do nothing when the first target's secret was updated more recently than this. At most 366d.",
     },
+    mode: {
+        description: "`rotate`: rotate and store. `check`: change nothing; sign in, find the credential, read every target's secret metadata, and report per target whether the secret exists, when it was last updated, and how long until the credential expires (job summary table, output `report`). A check fails the step when a target is missing the secret or the credential expires within fail-if-expires-within.",
+        default: 'rotate',
+    },
+    'fail-if-expires-within': {
+        description: 'With mode: check, a duration (30s, 90m, 12h, 7d): fail the step when the credential expires within it. At most 366d. Ignored where the provider reports no expiry (the report says so).',
+    },
     'request-timeout': {
         description: 'Limit for one HTTP exchange with GitHub or the provider, as a duration; at most 10m.',
         default: '30s',
@@ -41239,6 +41319,8 @@ function parseInputs(read, env) {
             clientIdSecretName: clientIdSecret,
             targets: parseTargets(targetText),
         },
+        mode: oneOf(read, 'mode', ['rotate', 'check'], 'rotate'),
+        failIfExpiresWithinMs: duration(read, 'fail-if-expires-within', MAX_MS.expiresWithin),
         dryRun: bool(read, 'dry-run', false),
         recoveryKey: recoveryKey(optional(read, 'recovery-public-key')),
         skipIfRotatedWithinMs: duration(read, 'skip-if-rotated-within', MAX_MS.skipIfRotatedWithin),
@@ -41263,12 +41345,12 @@ function recoveryKey(v) {
 // to the operator sealed to their recovery key.
 
 
-const PREFLIGHT_BUDGET_MS = 15_000;
+const pipeline_PREFLIGHT_BUDGET_MS = 15_000;
 async function runPipeline(s, d) {
     const { targets, secretName, clientIdSecretName } = s.github;
     const plan = (status) => targets.flatMap((t) => names(secretName, clientIdSecretName).map((secret) => ({ target: t.line, secret, status })));
     // 2. Preflight: nothing changes here, and any failure stops the run.
-    d.budget.deadline = clock_now() + PREFLIGHT_BUDGET_MS;
+    d.budget.deadline = clock_now() + pipeline_PREFLIGHT_BUDGET_MS;
     d.info(`Preflight: authenticating to ${s.provider.name} and fetching the public key of ${targets.length} target(s).`);
     // Everything the steps after the rotation need is proven here: the destination seals a probe to
     // every target's key, and the recovery key gets one too (libsodium loads beside the requests).
@@ -41453,27 +41535,59 @@ function names(secret, clientId) {
 // Outputs and the job summary, from the pipeline's report. Nothing secret reaches either: the report
 // holds no secret, only the recovery blob, which only the operator's private key opens.
 
+
+
 function setOutputs(r, io = core_namespaceObject) {
     io.setOutput('rotated', String(r.rotated));
     io.setOutput('client-id', r.rotation?.clientId ?? r.credential?.clientId ?? '');
     io.setOutput('credential-id', r.rotation?.credentialId ?? r.credential?.credentialId ?? '');
     io.setOutput('secret-expires-at', r.rotation?.expiresAt ?? '');
     io.setOutput('targets', JSON.stringify(r.targets.map(({ target, secret, status }) => ({ target, secret, status }))));
+    io.setOutput('report', JSON.stringify(reportJson(r)));
     if (r.recovery) {
         io.setOutput('recovery', r.recovery);
         io.info(`Recovery blob (the new secret sealed to recovery-public-key; open it as the README shows):\n${r.recovery}`);
     }
 }
+/** Output `report`: what the summary's tables show, as JSON (the recovery blob has its own output). */
+function reportJson(r) {
+    const c = r.credential;
+    const expires = c?.expiresAt ? Date.parse(c.expiresAt) : NaN;
+    return {
+        mode: r.mode ?? 'rotate',
+        outcome: r.outcome,
+        ...(c
+            ? {
+                credential: {
+                    description: c.description,
+                    clientId: c.clientId ?? null,
+                    expiresAt: c.expiresAt ?? null,
+                    expiresInSeconds: Number.isNaN(expires) ? null : Math.floor((expires - clock_now()) / 1000),
+                },
+            }
+            : {}),
+        targets: r.targets.map((t) => ({
+            target: t.target,
+            secret: t.secret,
+            status: t.status,
+            ...(t.updatedAt ? { updatedAt: t.updatedAt } : {}),
+            ...(t.error ? { error: t.error } : {}),
+        })),
+        ...(r.failure ? { failure: r.failure } : {}),
+        ...(r.nextStep ? { nextStep: r.nextStep } : {}),
+    };
+}
 const TITLES = {
     rotated: 'Client secret rotated',
     'dry-run': 'Dry run: nothing changed',
     skipped: 'Skipped: rotated recently',
+    checked: 'Check passed: nothing changed',
     failed: 'Rotation failed',
 };
 function summaryMarkdown(provider, r) {
     const c = r.credential;
     const lines = [
-        `## ${TITLES[r.outcome]}`,
+        `## ${r.mode === 'check' && r.outcome === 'failed' ? 'Check failed: nothing changed' : TITLES[r.outcome]}`,
         '',
         '| | |',
         '|---|---|',
@@ -41485,14 +41599,23 @@ function summaryMarkdown(provider, r) {
     if (clientId)
         lines.push(`| Client id | \`${summary_escape(clientId)}\` |`);
     if (c?.expiresAt)
-        lines.push(`| Previous secret expires | ${c.expiresAt} |`);
+        lines.push(r.mode === 'check'
+            ? `| Current secret expires | ${c.expiresAt} (${spokenUntil(Date.parse(c.expiresAt))}) |`
+            : `| Previous secret expires | ${c.expiresAt} |`);
+    else if (r.mode === 'check' && c)
+        lines.push('| Current secret expires | not reported by the provider |');
     if (r.rotation?.expiresAt)
         lines.push(`| New secret expires | ${r.rotation.expiresAt} |`);
     if (r.retired)
         lines.push(`| Retired | ${summary_escape(r.retired)} |`);
     if (r.undone)
         lines.push(`| Undone | ${summary_escape(r.undone)} |`);
-    if (r.targets.length > 0) {
+    if (r.mode === 'check' && r.targets.length > 0) {
+        lines.push('', '| Target | Secret | Exists | Last updated |', '|---|---|---|---|');
+        for (const t of r.targets)
+            lines.push(`| \`${summary_escape(t.target)}\` | \`${t.secret}\` | ${t.status === 'present' ? 'yes' : t.status === 'missing' ? '**no**' : `unknown: ${summary_escape(t.error ?? '')}`} | ${t.updatedAt ?? ''} |`);
+    }
+    else if (r.targets.length > 0) {
         lines.push('', '| Target | Secret | Status |', '|---|---|---|');
         for (const t of r.targets)
             lines.push(`| \`${summary_escape(t.target)}\` | \`${t.secret}\` | ${t.status}${t.error ? `: ${summary_escape(t.error)}` : ''} |`);
@@ -41516,6 +41639,7 @@ function summary_escape(s) {
 
 ;// CONCATENATED MODULE: ./src/main.ts
 // The entry: read inputs, wire the pieces, run the pipeline, publish the report.
+
 
 
 
@@ -41551,16 +41675,21 @@ async function run() {
             warn: warning,
             idToken: (aud) => getIDToken(aud),
         };
-        report = await runPipeline(settings, {
+        const wired = {
             provider: createProvider(settings.provider, deps),
             destination: new SecretStore(gh),
             budget,
             ...deps,
-        });
+        };
+        report =
+            settings.mode === 'check'
+                ? await runCheck(settings, wired)
+                : await runPipeline(settings, wired);
     }
     catch (err) {
         const message = err instanceof Error ? err.message : String(err);
         report = {
+            ...(getInput('mode').trim() === 'check' ? { mode: 'check' } : {}),
             outcome: 'failed',
             rotated: false,
             targets: [],

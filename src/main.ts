@@ -1,4 +1,5 @@
 // The entry: read inputs, wire the pieces, run the pipeline, publish the report.
+import { runCheck } from './check.js';
 import { now } from './clock.js';
 import * as core from '@actions/core';
 import { createGitHub, type Budget } from './github/client.js';
@@ -34,15 +35,20 @@ export async function run(): Promise<void> {
       warn: core.warning,
       idToken: (aud: string) => core.getIDToken(aud),
     };
-    report = await runPipeline(settings, {
+    const wired = {
       provider: createProvider(settings.provider, deps),
       destination: new SecretStore(gh),
       budget,
       ...deps,
-    });
+    };
+    report =
+      settings.mode === 'check'
+        ? await runCheck(settings, wired)
+        : await runPipeline(settings, wired);
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
     report = {
+      ...(core.getInput('mode').trim() === 'check' ? { mode: 'check' as const } : {}),
       outcome: 'failed',
       rotated: false,
       targets: [],
