@@ -1,5 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { call, configureHttp, HttpError } from '../src/http.ts';
+import { call, configureHttp, HttpError, MAX_BODY_BYTES } from '../src/http.ts';
 import { realClock, setClock } from '../src/clock.ts';
 import { backoffMs, retryAfterMs } from '../src/retry.ts';
 import { Emulator } from './emulators/server.ts';
@@ -95,6 +95,32 @@ describe('rotating calls', () => {
     expect(err.message).toContain('ECONNREFUSED');
     expect(err.outcomeUnknown).toBe(false);
     expect(waits).toHaveLength(2);
+  });
+});
+
+describe('bounded answers', () => {
+  const big = { pad: 'x'.repeat(MAX_BODY_BYTES) };
+  // Several MiB on a loaded machine: a generous timeout, so only the cap can end the call.
+  beforeAll(() => configureHttp({ timeoutMs: 20_000, attempts: 4 }));
+  afterAll(() => configureHttp({ timeoutMs: 300, attempts: 4 }));
+  it('a safe call above the cap fails clearly, once, without a retry', async () => {
+    server.fault('GET', '/ok', { status: 200, body: big });
+    const err = (await get().catch((e: unknown) => e)) as HttpError;
+    expect(err).toBeInstanceOf(HttpError);
+    expect(err.message).toMatch(/^Could not read: the answer \(HTTP 200\) is larger than 4 MiB/);
+    expect(server.requests).toHaveLength(1);
+    expect(waits).toEqual([]);
+  });
+
+  it('a rotating call above the cap is not repeated, even on 429; its outcome follows the status', async () => {
+    server.fault('PUT', '/rotate', { status: 429, body: big, times: 1 });
+    const refused = (await rotate().catch((e: unknown) => e)) as HttpError;
+    expect(refused.outcomeUnknown).toBe(false);
+    expect(server.requests).toHaveLength(1);
+    server.fault('PUT', '/rotate', { afterEffect: true, status: 200, body: big, times: 1 });
+    const unread = (await rotate().catch((e: unknown) => e)) as HttpError;
+    expect(unread.outcomeUnknown).toBe(true);
+    expect(server.requests).toHaveLength(2);
   });
 });
 

@@ -2,7 +2,7 @@
 // real bundle and emulators; these pin down the branches one by one.
 import sodium from 'libsodium-wrappers';
 import { describe, expect, it } from 'vitest';
-import { StoreError } from '../src/github/store.ts';
+import { StoreError } from '../src/github/errors.ts';
 import { parseInputs, type Target } from '../src/inputs/index.ts';
 import { type Destination, runPipeline } from '../src/pipeline.ts';
 import type { Provider } from '../src/providers/types.ts';

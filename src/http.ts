@@ -65,6 +65,36 @@ export class HttpError extends Error {
   }
 }
 
+/** The largest answer read from a provider or GitHub: real answers are a few KiB. */
+export const MAX_BODY_BYTES = 4 * 1024 * 1024;
+
+/** An answer larger than MAX_BODY_BYTES: never parsed, never retried (a retry would get the same). */
+export class TooLargeError extends Error {
+  override readonly name = 'TooLargeError';
+  readonly status: number;
+  constructor(status: number) {
+    super(`the answer (HTTP ${status}) is larger than ${MAX_BODY_BYTES / 1024 / 1024} MiB`);
+    this.status = status;
+  }
+}
+
+/** Reads a body up to MAX_BODY_BYTES; stops reading (and so releases the stream) above it. */
+export async function readCapped(
+  body: AsyncIterable<Uint8Array>,
+  contentLength: string | null | undefined,
+  status: number,
+): Promise<Buffer> {
+  const chunks: Uint8Array[] = [];
+  // A declared length above the cap fails at the first chunk, before anything is kept.
+  let size = Number(contentLength ?? 0) > MAX_BODY_BYTES ? Infinity : 0;
+  for await (const chunk of body) {
+    size += chunk.byteLength;
+    if (size > MAX_BODY_BYTES) throw new TooLargeError(status);
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks);
+}
+
 const defaults: HttpOptions = { timeoutMs: 30_000, attempts: 4 };
 let options: HttpOptions = defaults;
 
@@ -89,6 +119,13 @@ export async function call(c: Call): Promise<Response> {
     try {
       res = await once(c);
     } catch (err) {
+      if (err instanceof TooLargeError)
+        throw new HttpError(
+          `Could not ${c.what}: ${err.message} from ${host}; it was not read and the call was not repeated.`,
+          err.status,
+          // A success we cannot read, or a server error: the rotating call may have taken effect.
+          c.retry === 'once' && (err.status < 400 || err.status >= 500),
+        );
       const e = err as { code?: unknown; name?: string };
       const code = typeof e.code === 'string' ? e.code : (e.name ?? 'Error');
       const neverSent = NEVER_SENT.has(code);
@@ -158,7 +195,10 @@ async function once(c: Call): Promise<Response> {
     headersTimeout: options.timeoutMs,
     bodyTimeout: options.timeoutMs,
   });
-  const text = await res.body.text();
+  const declared = res.headers['content-length'];
+  const text = (
+    await readCapped(res.body, typeof declared === 'string' ? declared : undefined, res.statusCode)
+  ).toString('utf8');
   return { status: res.statusCode, headers: res.headers, body: parse(text) };
 }
 

@@ -4,7 +4,6 @@
 import { now } from './clock.js';
 import type { Budget } from './github/client.js';
 import { loadSodium, seal, usable } from './github/seal.js';
-import type { Landed } from './github/store.js';
 import type { Settings, Target } from './inputs/index.js';
 import type { Credential, Provider, Rotation } from './providers/types.js';
 
@@ -40,6 +39,9 @@ export interface Report {
   /** What the operator should do next, when something went wrong. */
   readonly nextStep?: string;
 }
+
+/** Did a failed write change the secret? Decides whether a rotation may be undone. */
+export type Landed = 'no' | 'maybe' | 'yes';
 
 /** The GitHub side as the pipeline sees it (SecretStore implements it). */
 export interface Destination {

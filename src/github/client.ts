@@ -6,8 +6,10 @@ import { getOctokit } from '@actions/github';
 import { retry } from '@octokit/plugin-retry';
 import { throttling } from '@octokit/plugin-throttling';
 import type { Octokit } from '@octokit/core';
-import { fetch as undiciFetch } from 'undici';
+import { fetch as undiciFetch, Response } from 'undici';
+import { readCapped, TooLargeError } from '../http.js';
 import { backoffMs, retryAfterMs } from '../retry.js';
+import { octokitLog } from '../untrusted.js';
 import { fastTurns } from './scheduler.js';
 
 export type GitHub = ReturnType<typeof getOctokit>;
@@ -28,17 +30,19 @@ export interface ClientOptions {
 export function createGitHub(o: ClientOptions): GitHub {
   fastTurns();
   const dispatcher = new HttpClient().getAgentDispatcher(o.apiUrl);
-  const timedFetch = (
+  const timedFetch = async (
     url: string,
     init: RequestInit & { signal?: AbortSignal | null },
   ): Promise<unknown> => {
     const timeout = AbortSignal.timeout(o.timeoutMs);
     const signal = init.signal ? AbortSignal.any([init.signal, timeout]) : timeout;
-    return undiciFetch(url, {
-      ...(init as object),
-      signal,
-      ...(dispatcher ? { dispatcher } : {}),
-    } as Parameters<typeof undiciFetch>[1]);
+    return capped(
+      await undiciFetch(url, {
+        ...(init as object),
+        signal,
+        ...(dispatcher ? { dispatcher } : {}),
+      } as Parameters<typeof undiciFetch>[1]),
+    );
   };
   const canWait = (seconds: number, retryCount: number): boolean =>
     retryCount < 5 && now() + seconds * 1000 < o.budget.deadline;
@@ -52,7 +56,10 @@ export function createGitHub(o: ClientOptions): GitHub {
     o.token,
     {
       baseUrl: o.apiUrl,
-      request: { fetch: timedFetch },
+      // Octokit prints through `log` (its own warnings) and `request.log` (the deprecation warning,
+      // which carries GitHub's `sunset` and `link` headers): both go through untrusted.ts.
+      log: octokitLog,
+      request: { fetch: timedFetch, log: octokitLog },
       retry: { retries: 10, retryAfterBaseValue: 0 },
       throttle: {
         // The plugin only calls `write.key(id).schedule(options, fn)`; its type asks for a whole
@@ -142,6 +149,25 @@ function track(octokit: Octokit): void {
 }
 
 /**
+ * The answer with its body read here, up to MAX_BODY_BYTES: Octokit reads bodies without a limit and
+ * turns a failed read into an empty body, so a too-large answer must fail before Octokit sees it.
+ */
+async function capped(res: Response): Promise<Response> {
+  const nullBody = [101, 204, 205, 304].includes(res.status);
+  const bytes =
+    res.body && !nullBody
+      ? await readCapped(res.body, res.headers.get('content-length'), res.status)
+      : undefined;
+  const copy = new Response(bytes ?? null, {
+    status: res.status,
+    statusText: res.statusText,
+    headers: res.headers,
+  });
+  Object.defineProperty(copy, 'url', { value: res.url });
+  return copy;
+}
+
+/**
  * Supplies the wait between retries that @octokit/plugin-retry makes (its own is quadratic and
  * unjittered, so it is set to zero): capped exponential with full jitter, or `Retry-After` when
  * GitHub sends one. Past the deadline the error is passed on as final, so the retry plugin stops.
@@ -154,6 +180,8 @@ function backoff(budget: Budget) {
         status?: number;
         response?: { headers?: Record<string, string> };
       };
+      // Too large: GitHub would send the same again, so the error is final at once.
+      if ((e as { cause?: unknown }).cause instanceof TooLargeError) throw new FinalError(e);
       const status = e.status ?? 500;
       const retriable = status >= 500 || status === 429;
       if (!retriable) throw error;

@@ -17,6 +17,7 @@ import {
   required,
   url,
 } from '../inputs/fields.js';
+import { loggable } from '../untrusted.js';
 
 import {
   type Credential,
@@ -182,8 +183,10 @@ const TOKEN_MARGIN_MS = 60_000;
 /** Entra token errors: `error`, `error_codes`, and the first sentence of `error_description` (AADSTS code and text). */
 function explainLogin(_status: number, body: unknown): string | undefined {
   const error = field(body, 'error');
-  const description = field(body, 'error_description')?.split(/\r?\n/)[0]?.slice(0, 200);
-  return error ? `${error}${description ? `: ${description}` : ''}` : undefined;
+  const description = field(body, 'error_description')?.split(/\r?\n/)[0];
+  return error
+    ? `${loggable(error, 60)}${description ? `: ${loggable(description, 200)}` : ''}`
+    : undefined;
 }
 
 /** Graph errors: `{error: {code, message}}`. */
@@ -195,7 +198,7 @@ function explainGraph(status: number, body: unknown): string | undefined {
       ? ' (the managing app needs Application.ReadWrite.OwnedBy and to own the app, or Application.ReadWrite.All)'
       : '';
   return code
-    ? `${code}: ${(field(e, 'message') ?? '').slice(0, 200)}${hint}`
+    ? `${loggable(code, 60)}: ${loggable(field(e, 'message') ?? '', 200)}${hint}`
     : hint.trim() || undefined;
 }
 
@@ -203,7 +206,7 @@ export interface Password {
   readonly keyId: string;
   readonly displayName: string;
   readonly endDateTime: string | undefined;
-  readonly hint: string | undefined;
+  // Graph's `hint` (the first characters of the secret) is never read: it must not reach a log.
 }
 
 export interface NewPassword extends Password {
@@ -242,7 +245,6 @@ export class EntraApp {
       keyId: field(p, 'keyId') ?? '',
       displayName: field(p, 'displayName') ?? '',
       endDateTime: field(p, 'endDateTime'),
-      hint: field(p, 'hint'),
     }));
   }
 
@@ -295,7 +297,6 @@ export class EntraApp {
       keyId: field(body, 'keyId') ?? '',
       displayName,
       endDateTime: field(body, 'endDateTime') ?? endDateTime,
-      hint: field(body, 'hint'),
     };
   }
 
@@ -353,7 +354,7 @@ export class EntraApp {
     );
     for (const p of earlier) await this.removePassword(p.keyId);
     return earlier.length
-      ? `${earlier.length} earlier password(s) created by this rotation (${earlier.map((p) => p.hint ?? p.keyId).join(', ')})`
+      ? `${earlier.length} earlier password(s) created by this rotation (${earlier.map((p) => loggable(p.keyId, 40)).join(', ')})`
       : undefined;
   }
 
@@ -478,7 +479,7 @@ function createEntra(s: EntraSettings, deps: ProviderDeps): Provider {
     async abandon(): Promise<string | undefined> {
       if (!added) return undefined;
       await app.removePassword(added.keyId);
-      return `removed the new Entra password ${added.hint ?? added.keyId}`;
+      return `removed the new Entra password ${loggable(added.keyId, 40)}`;
     },
   };
 }

@@ -11,6 +11,7 @@ import {
   required,
   url,
 } from '../inputs/fields.js';
+import { loggable } from '../untrusted.js';
 import {
   type Credential,
   type Provider,
@@ -151,7 +152,7 @@ function explain(_status: number, body: unknown): string | undefined {
   const hint = /invalid ip/i.test(message ?? '')
     ? "; allow the runner's IP in WHMCS or set whmcs-access-key"
     : '';
-  return message ? `WHMCS says "${message.slice(0, 200)}"${hint}` : undefined;
+  return message ? `WHMCS says "${loggable(message, 200)}"${hint}` : undefined;
 }
 
 interface Listed {
@@ -231,7 +232,7 @@ function createWhmcs(s: WhmcsSettings, deps: ProviderDeps): Provider {
       return {
         clientId: found.clientIdentifier,
         credentialId: found.credentialId,
-        description: `WHMCS OAuth credential ${found.credentialId}${found.name ? ` (${found.name})` : ''}`,
+        description: `WHMCS OAuth credential ${loggable(found.credentialId, 40)}${found.name ? ` (${loggable(found.name, 100)})` : ''}`,
         expiresAt: undefined,
         oldSecretDiesOnRotate: true,
       };
