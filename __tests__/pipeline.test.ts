@@ -66,7 +66,10 @@ function fakes(w: World) {
   return {
     provider,
     destination,
-    budget: { deadline: 0 },
+    policy: {
+      startPreflight: () => w.log.push('phase preflight'),
+      startStoring: () => w.log.push('phase storing'),
+    },
     mask: (v: string) => w.log.push(`mask ${v === NEW ? 'NEW' : 'other'}`),
     info: () => {},
     warn: () => {},
@@ -105,6 +108,9 @@ describe('pipeline', () => {
     expect(w.log.indexOf('keys')).toBeLessThan(rotateAt);
     expect(w.log.at(-1)).toBe('retire');
     expect(JSON.stringify(r)).not.toContain(NEW);
+    // GitHub's short preflight budget first; its long one from the rotating call on.
+    expect(w.log.indexOf('phase preflight')).toBe(0);
+    expect(w.log.indexOf('phase storing')).toBe(rotateAt - 1);
   });
 
   it.each(['provider', 'keys'] as const)(

@@ -30747,7 +30747,7 @@ module.exports = {
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var node_v8__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8877);
 /* harmony import */ var node_v8__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_v8__WEBPACK_IMPORTED_MODULE_0__);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(3662);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(1664);
 
 
 // WebAssembly (undici's HTTP parser, libsodium) runs in V8's baseline tier until it is hot, then V8
@@ -30764,7 +30764,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 3662:
+/***/ 1664:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -30843,11 +30843,11 @@ function setClock(clock = realClock) {
 // metadata (never a public key, never a write) and reports; fails when a secret is missing or the
 // credential expires within fail-if-expires-within.
 
-const PREFLIGHT_BUDGET_MS = 15_000;
 async function runCheck(s, d) {
     const { targets, secretName, clientIdSecretName } = s.github;
     const names = clientIdSecretName ? [secretName, clientIdSecretName] : [secretName];
-    d.budget.deadline = clock_now() + PREFLIGHT_BUDGET_MS;
+    // Nothing here changes anything: the short retry budget of a preflight is the right one.
+    d.policy.startPreflight();
     d.info(`Check: authenticating to ${s.provider.name} and reading ${targets.length} target(s).`);
     const reads = targets.flatMap((t) => names.map(async (secret) => {
         try {
@@ -39248,12 +39248,6 @@ async function readCapped(body, contentLength, status) {
     }
     return Buffer.concat(chunks);
 }
-const http_defaults = { timeoutMs: 30_000, attempts: 4 };
-let options = http_defaults;
-/** Sets the limits once, from the validated inputs. */
-function configureHttp(next) {
-    options = { ...http_defaults, ...next };
-}
 const TIMEOUTS = new Set([
     'TimeoutError',
     'AbortError',
@@ -39261,13 +39255,17 @@ const TIMEOUTS = new Set([
     'UND_ERR_BODY_TIMEOUT',
 ]);
 const NEVER_SENT = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'UND_ERR_CONNECT_TIMEOUT']);
-async function call(c) {
+/** The provider HTTP helper under `policy`: its per-exchange timeout and attempts. */
+function createHttp(policy) {
+    return (c) => call(c, policy);
+}
+async function call(c, policy) {
     const host = new URL(c.url).host;
-    const maxAttempts = c.retry === 'safe' ? options.attempts : 3;
+    const maxAttempts = c.retry === 'safe' ? policy.attempts : 3;
     for (let attempt = 1;; attempt++) {
         let res;
         try {
-            res = await once(c);
+            res = await once(c, policy.timeoutMs);
         }
         catch (err) {
             if (err instanceof TooLargeError)
@@ -39282,7 +39280,7 @@ async function call(c) {
                 continue;
             }
             const why = TIMEOUTS.has(code)
-                ? `no answer within ${options.timeoutMs / 1000} s`
+                ? `no answer within ${policy.timeoutMs / 1000} s`
                 : `network error ${code}`;
             throw new HttpError(`Could not ${c.what}: ${why} from ${host}.`, undefined, !neverSent && c.retry === 'once');
         }
@@ -39307,7 +39305,7 @@ async function call(c) {
         throw new HttpError(`Could not ${c.what}: HTTP ${res.status} from ${host}${detail ? ` (${detail})` : ''}.`, res.status, c.retry === 'once' && res.status >= 500, res.body);
     }
 }
-async function once(c) {
+async function once(c, timeoutMs) {
     const headers = { accept: 'application/json', ...c.headers };
     let body;
     if (c.json !== undefined) {
@@ -39328,9 +39326,9 @@ async function once(c) {
         headers,
         body: body ?? null,
         ...(dispatcher ? { dispatcher } : {}),
-        signal: AbortSignal.timeout(options.timeoutMs),
-        headersTimeout: options.timeoutMs,
-        bodyTimeout: options.timeoutMs,
+        signal: AbortSignal.timeout(timeoutMs),
+        headersTimeout: timeoutMs,
+        bodyTimeout: timeoutMs,
     });
     const declared = res.headers['content-length'];
     const text = (await readCapped(res.body, typeof declared === 'string' ? declared : undefined, res.statusCode)).toString('utf8');
@@ -39521,7 +39519,7 @@ function createGitHub(o) {
     fastTurns();
     const dispatcher = new HttpClient().getAgentDispatcher(o.apiUrl);
     const timedFetch = async (url, init) => {
-        const timeout = AbortSignal.timeout(o.timeoutMs);
+        const timeout = AbortSignal.timeout(o.policy.timeoutMs);
         const signal = init.signal ? AbortSignal.any([init.signal, timeout]) : timeout;
         return capped(await (0,undici.fetch)(url, {
             ...init,
@@ -39529,7 +39527,7 @@ function createGitHub(o) {
             ...(dispatcher ? { dispatcher } : {}),
         }));
     };
-    const canWait = (seconds, retryCount) => retryCount < 5 && clock_now() + seconds * 1000 < o.budget.deadline;
+    const canWait = (seconds, retryCount) => retryCount < 5 && o.policy.allows(seconds * 1000);
     // The handlers wait on the clock themselves (so a virtual clock in tests costs no real time) and
     // the plugin then waits retryAfter * retryAfterBaseValue = 0 more.
     const waitIfOk = async (ok, seconds) => {
@@ -39560,7 +39558,7 @@ function createGitHub(o) {
                 return waitIfOk(ok, after);
             },
         },
-    }, track, backoff(o.budget), retry, throttling);
+    }, track, backoff(o.policy), retry, throttling);
 }
 const WRITE_SPACING_MS = 1000;
 /**
@@ -39634,7 +39632,7 @@ async function capped(res) {
  * GitHub sends one. Past the deadline the error is passed on as final, so the retry plugin stops.
  * Registered before the retry plugin, so its error hook runs first.
  */
-function backoff(budget) {
+function backoff(policy) {
     return (octokit) => {
         octokit.hook.error('request', async (error, options) => {
             const e = error;
@@ -39647,7 +39645,7 @@ function backoff(budget) {
                 throw error;
             const attempt = (options.request?.retryCount ?? 0) + 1;
             const wait = retryAfterMs(e.response?.headers?.['retry-after']) ?? backoffMs(attempt);
-            if (clock_now() + wait >= budget.deadline || attempt > 8)
+            if (!policy.allows(wait) || attempt > 8)
                 throw new FinalError(e);
             await sleep(wait);
             throw error;
@@ -40375,7 +40373,7 @@ function createCsp(s, deps) {
     async function managed(c) {
         if (!token || clock_now() >= tokenExpiresAt - TOKEN_MARGIN_MS)
             await authenticate();
-        const send = () => call({ ...c, headers: { authorization: `Bearer ${token}` } });
+        const send = () => deps.http({ ...c, headers: { authorization: `Bearer ${token}` } });
         try {
             return await send();
         }
@@ -40388,7 +40386,7 @@ function createCsp(s, deps) {
     }
     async function authenticate() {
         const res = s.auth.kind === 'api-token'
-            ? await call({
+            ? await deps.http({
                 method: 'POST',
                 url: `${base}/auth/api-tokens/authorize`,
                 form: { api_token: s.auth.token },
@@ -40408,7 +40406,7 @@ function createCsp(s, deps) {
     function clientCredentials(id, secret, retry) {
         const basic = Buffer.from(`${id}:${secret}`).toString('base64');
         deps.mask(basic); // a credential in its own right: redacted wherever an answer echoes it
-        return call({
+        return deps.http({
             method: 'POST',
             url: `${base}/auth/authorize`,
             headers: { authorization: `Basic ${basic}` },
@@ -40786,7 +40784,7 @@ class EntraApp {
     }
     async #graph(method, suffix, json, what, retry) {
         const url = `${this.#s.graphUrl}/v1.0/applications(appId='${encodeURIComponent(this.#s.appId)}')${suffix}`;
-        const send = async () => call({
+        const send = async () => this.#deps.http({
             method,
             url,
             headers: { authorization: `Bearer ${await this.#accessToken()}` },
@@ -40837,7 +40835,7 @@ class EntraApp {
         return token;
     }
     async #tokenRequest(form, what) {
-        const res = await call({
+        const res = await this.#deps.http({
             method: 'POST',
             url: `${this.#s.loginUrl}/${encodeURIComponent(this.#s.tenantId)}/oauth2/v2.0/token`,
             form: { grant_type: 'client_credentials', scope: `${this.#s.graphUrl}/.default`, ...form },
@@ -41017,7 +41015,7 @@ function createWhmcs(s, deps) {
     };
     let found;
     async function api(action, params, what, retry) {
-        const res = await call({
+        const res = await deps.http({
             method: 'POST',
             url: `${s.url}/includes/api.php`,
             form: { ...auth, action, ...params },
@@ -41212,7 +41210,15 @@ function createWoodpecker(s, deps) {
     const patienceMs = s.source.kind === 'entra' ? s.source.entra.propagationTimeoutMs : s.source.propagationTimeoutMs;
     let existingId;
     let added;
-    const woodpecker = (method, url, what, retry, json) => call({ method, url, headers, what, retry, explain: woodpecker_explain, ...(json === undefined ? {} : { json }) });
+    const woodpecker = (method, url, what, retry, json) => deps.http({
+        method,
+        url,
+        headers,
+        what,
+        retry,
+        explain: woodpecker_explain,
+        ...(json === undefined ? {} : { json }),
+    });
     /**
      * Saves the secret, retrying Woodpecker's 422 INVALID_CLIENT_SECRET while a new Entra password
      * propagates. A 422 means nothing was saved, so the retry cannot save twice; PATCH is idempotent
@@ -41536,12 +41542,11 @@ function recoveryKey(v) {
 // to the operator sealed to their recovery key.
 
 
-const pipeline_PREFLIGHT_BUDGET_MS = 15_000;
 async function runPipeline(s, d) {
     const { targets, secretName, clientIdSecretName } = s.github;
     const plan = (status) => targets.flatMap((t) => names(secretName, clientIdSecretName).map((secret) => ({ target: t.line, secret, status })));
     // 2. Preflight: nothing changes here, and any failure stops the run.
-    d.budget.deadline = clock_now() + pipeline_PREFLIGHT_BUDGET_MS;
+    d.policy.startPreflight();
     d.info(`Preflight: authenticating to ${s.provider.name} and fetching the public key of ${targets.length} target(s).`);
     // Everything the steps after the rotation need is proven here: the destination seals a probe to
     // every target's key, and the recovery key gets one too (libsodium loads beside the requests).
@@ -41580,7 +41585,7 @@ async function runPipeline(s, d) {
         d.warn(`${s.provider.name} kills the old secret at once. Without recovery-public-key, a failure to store the new secret leaves it nowhere; set recovery-public-key.`);
     }
     // 3-4. Rotate once. From here on the new secret exists only in this process until it is stored.
-    d.budget.deadline = clock_now() + s.storeTimeoutMs;
+    d.policy.startStoring();
     let rotation;
     try {
         rotation = await d.provider.rotate();
@@ -41722,6 +41727,40 @@ function names(secret, clientId) {
     return clientId ? [secret, clientId] : [secret];
 }
 
+;// CONCATENATED MODULE: ./src/policy.ts
+// How hard to try, for GitHub and the providers alike: one value made from the inputs and handed to
+// both HTTP clients. The pipeline says which phase the run is in; the policy owns each phase's budget.
+
+/** Before the rotating call a failure stops the run: retrying long would only delay the news. */
+const PREFLIGHT_MS = 15_000;
+class RetryPolicy {
+    timeoutMs;
+    attempts;
+    #storeTimeoutMs;
+    /** GitHub retries stop here; no phase yet, no retries. */
+    #deadline = clock_now();
+    constructor(o) {
+        this.timeoutMs = o.timeoutMs;
+        this.attempts = o.attempts ?? 4;
+        this.#storeTimeoutMs = o.storeTimeoutMs;
+    }
+    /** Preflight: nothing is at stake yet, a short budget. */
+    startPreflight() {
+        this.#deadline = clock_now() + PREFLIGHT_MS;
+    }
+    /**
+     * From the rotating call on: the new secret exists only in this process until it is stored, so
+     * GitHub is retried up to store-timeout.
+     */
+    startStoring() {
+        this.#deadline = clock_now() + this.#storeTimeoutMs;
+    }
+    /** True when a wait of `ms` from now still ends before this phase's deadline. */
+    allows(ms) {
+        return clock_now() + ms < this.#deadline;
+    }
+}
+
 ;// CONCATENATED MODULE: ./src/summary.ts
 // Outputs and the job summary, from the pipeline's report. Nothing secret reaches either: the report
 // holds no secret, only the recovery blob, which only the operator's private key opens.
@@ -41858,13 +41897,14 @@ async function run() {
             mask(getInput(name));
         const settings = parseInputs((name) => getInput(name), process.env);
         provider = settings.provider.name;
-        configureHttp({ timeoutMs: settings.requestTimeoutMs });
-        const budget = { deadline: clock_now() };
+        const policy = new RetryPolicy({
+            timeoutMs: settings.requestTimeoutMs,
+            storeTimeoutMs: settings.storeTimeoutMs,
+        });
         const gh = createGitHub({
             token: settings.github.token,
             apiUrl: settings.github.apiUrl,
-            timeoutMs: settings.requestTimeoutMs,
-            budget,
+            policy,
             warn: log.warn,
         });
         const deps = {
@@ -41872,11 +41912,12 @@ async function run() {
             info: log.info,
             warn: log.warn,
             idToken: (aud) => getIDToken(aud),
+            http: createHttp(policy),
         };
         const wired = {
             provider: createProvider(settings.provider, deps),
             destination: new SecretStore(gh),
-            budget,
+            policy,
             ...deps,
         };
         report =

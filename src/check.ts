@@ -5,17 +5,16 @@ import { now } from './clock.js';
 import type { Settings } from './inputs/index.js';
 import type { Destination, PipelineDeps, Report, TargetResult } from './pipeline.js';
 
-const PREFLIGHT_BUDGET_MS = 15_000;
-
 export async function runCheck(
   s: Settings,
-  d: Pick<PipelineDeps, 'provider' | 'budget' | 'info'> & {
+  d: Pick<PipelineDeps, 'provider' | 'policy' | 'info'> & {
     readonly destination: Pick<Destination, 'updatedAt'>;
   },
 ): Promise<Report> {
   const { targets, secretName, clientIdSecretName } = s.github;
   const names = clientIdSecretName ? [secretName, clientIdSecretName] : [secretName];
-  d.budget.deadline = now() + PREFLIGHT_BUDGET_MS;
+  // Nothing here changes anything: the short retry budget of a preflight is the right one.
+  d.policy.startPreflight();
   d.info(`Check: authenticating to ${s.provider.name} and reading ${targets.length} target(s).`);
   const reads = targets.flatMap((t) =>
     names.map(async (secret): Promise<TargetResult> => {

@@ -1,13 +1,13 @@
 // The entry: read inputs, wire the pieces, run the pipeline, publish the report.
 import { runCheck } from './check.js';
-import { now } from './clock.js';
 import * as core from '@actions/core';
-import { createGitHub, type Budget } from './github/client.js';
+import { createGitHub } from './github/client.js';
 import { SecretStore } from './github/store.js';
-import { configureHttp } from './http.js';
+import { createHttp } from './http.js';
 import { InputError } from './inputs/fields.js';
 import { CREDENTIAL_INPUTS, parseInputs } from './inputs/index.js';
 import { runPipeline, type Report } from './pipeline.js';
+import { RetryPolicy } from './policy.js';
 import { createProvider } from './providers/index.js';
 import { setOutputs, summaryMarkdown, writeSummary } from './summary.js';
 import { log, mask } from './untrusted.js';
@@ -23,13 +23,14 @@ export async function run(): Promise<void> {
     for (const name of CREDENTIAL_INPUTS) mask(core.getInput(name));
     const settings = parseInputs((name) => core.getInput(name), process.env);
     provider = settings.provider.name;
-    configureHttp({ timeoutMs: settings.requestTimeoutMs });
-    const budget: Budget = { deadline: now() };
+    const policy = new RetryPolicy({
+      timeoutMs: settings.requestTimeoutMs,
+      storeTimeoutMs: settings.storeTimeoutMs,
+    });
     const gh = createGitHub({
       token: settings.github.token,
       apiUrl: settings.github.apiUrl,
-      timeoutMs: settings.requestTimeoutMs,
-      budget,
+      policy,
       warn: log.warn,
     });
     const deps = {
@@ -37,11 +38,12 @@ export async function run(): Promise<void> {
       info: log.info,
       warn: log.warn,
       idToken: (aud: string) => core.getIDToken(aud),
+      http: createHttp(policy),
     };
     const wired = {
       provider: createProvider(settings.provider, deps),
       destination: new SecretStore(gh),
-      budget,
+      policy,
       ...deps,
     };
     report =

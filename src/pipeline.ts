@@ -2,9 +2,9 @@
 // previous secret, or, when storing fails, keep everything that still works and hand the new secret
 // to the operator sealed to their recovery key.
 import { now } from './clock.js';
-import type { Budget } from './github/client.js';
 import { loadSodium, seal, usable } from './github/seal.js';
 import type { Settings, Target } from './inputs/index.js';
+import type { RetryPolicy } from './policy.js';
 import type { Credential, Provider, Rotation } from './providers/types.js';
 
 export interface TargetResult {
@@ -54,14 +54,12 @@ export interface Destination {
 export interface PipelineDeps {
   readonly provider: Provider;
   readonly destination: Destination;
-  /** Retry deadline of the GitHub client, moved when the rotation happens. */
-  readonly budget: Budget;
+  /** The retry policy the clients were made with: told when the run enters a phase. */
+  readonly policy: Pick<RetryPolicy, 'startPreflight' | 'startStoring'>;
   readonly mask: (value: string) => void;
   readonly info: (message: string) => void;
   readonly warn: (message: string) => void;
 }
-
-const PREFLIGHT_BUDGET_MS = 15_000;
 
 export async function runPipeline(s: Settings, d: PipelineDeps): Promise<Report> {
   const { targets, secretName, clientIdSecretName } = s.github;
@@ -71,7 +69,7 @@ export async function runPipeline(s: Settings, d: PipelineDeps): Promise<Report>
     );
 
   // 2. Preflight: nothing changes here, and any failure stops the run.
-  d.budget.deadline = now() + PREFLIGHT_BUDGET_MS;
+  d.policy.startPreflight();
   d.info(
     `Preflight: authenticating to ${s.provider.name} and fetching the public key of ${targets.length} target(s).`,
   );
@@ -122,7 +120,7 @@ export async function runPipeline(s: Settings, d: PipelineDeps): Promise<Report>
   }
 
   // 3-4. Rotate once. From here on the new secret exists only in this process until it is stored.
-  d.budget.deadline = now() + s.storeTimeoutMs;
+  d.policy.startStoring();
   let rotation: Rotation;
   try {
     rotation = await d.provider.rotate();
