@@ -19,13 +19,18 @@ export interface TargetResult {
   /** The target line, e.g. `repo octo/app`. */
   readonly target: string;
   readonly secret: string;
-  readonly status: 'written' | 'failed' | 'skipped';
+  /** `present` and `missing` only in mode check. */
+  readonly status: 'written' | 'failed' | 'skipped' | 'present' | 'missing';
   /** Why it failed; safe to show. */
   readonly error?: string;
+  /** Mode check: when GitHub last updated the secret, ISO 8601. */
+  readonly updatedAt?: string;
 }
 
 export interface Report {
-  readonly outcome: 'rotated' | 'dry-run' | 'skipped' | 'failed';
+  readonly outcome: 'rotated' | 'dry-run' | 'skipped' | 'checked' | 'failed';
+  /** Set by mode check (src/check.ts); a rotation leaves it out. */
+  readonly mode?: 'check';
   /** True when a new secret was issued and stored everywhere. */
   readonly rotated: boolean;
   readonly credential?: Credential;
