@@ -30747,7 +30747,7 @@ module.exports = {
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var node_v8__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8877);
 /* harmony import */ var node_v8__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_v8__WEBPACK_IMPORTED_MODULE_0__);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(3952);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(7212);
 
 
 // WebAssembly (undici's HTTP parser, libsodium) runs in V8's baseline tier until it is hot, then V8
@@ -30764,7 +30764,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 3952:
+/***/ 7212:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -30818,6 +30818,93 @@ __nccwpck_require__.d(core_namespaceObject, {
   toWin32Path: () => (toWin32Path),
   warning: () => (warning)
 });
+
+;// CONCATENATED MODULE: ./src/clock.ts
+// Time as the action sees it. The real clock by default; unit tests and the invariant search set a
+// virtual one, so that backoff, pacing, deadlines and propagation waits cost no real time.
+const realClock = {
+    now: () => Date.now(),
+    sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+};
+let current = realClock;
+function clock_now() {
+    return current.now();
+}
+function sleep(ms) {
+    return current.sleep(ms);
+}
+/** Replaces the clock (tests only); without an argument, restores the real one. */
+function setClock(clock = realClock) {
+    current = clock;
+}
+
+;// CONCATENATED MODULE: ./src/check.ts
+// mode: check. Changes nothing anywhere: signs in, finds the credential, reads every target's secret
+// metadata (never a public key, never a write) and reports; fails when a secret is missing or the
+// credential expires within fail-if-expires-within.
+
+async function runCheck(s, d) {
+    const { targets, secretName, clientIdSecretName } = s.github;
+    const names = clientIdSecretName ? [secretName, clientIdSecretName] : [secretName];
+    // Nothing here changes anything: the short retry budget of a preflight is the right one.
+    d.policy.startPreflight();
+    d.info(`Check: authenticating to ${s.provider.name} and reading ${targets.length} target(s).`);
+    const reads = targets.flatMap((t) => names.map(async (secret) => {
+        try {
+            const updated = await d.destination.updatedAt(t, secret);
+            return updated
+                ? { target: t.line, secret, status: 'present', updatedAt: updated.toISOString() }
+                : { target: t.line, secret, status: 'missing' };
+        }
+        catch (err) {
+            return { target: t.line, secret, status: 'failed', error: err.message };
+        }
+    }));
+    const [credential, results] = await Promise.all([d.provider.preflight(), Promise.all(reads)]);
+    d.info(`Found ${credential.description}.`);
+    for (const r of results)
+        d.info(`${r.secret} in ${r.target}: ${r.status === 'present' ? `updated ${r.updatedAt}` : r.status === 'missing' ? 'MISSING' : r.error}`);
+    const problems = [];
+    const missing = results.filter((r) => r.status === 'missing');
+    if (missing.length)
+        problems.push(`${missing.length} target secret(s) missing: ${missing.map((r) => `${r.secret} in ${r.target}`).join(', ')}.`);
+    const unreadable = results.filter((r) => r.status === 'failed');
+    if (unreadable.length)
+        problems.push(`${unreadable.length} target secret(s) could not be read.`);
+    const expires = credential.expiresAt ? Date.parse(credential.expiresAt) : NaN;
+    if (Number.isNaN(expires)) {
+        d.info(`${s.provider.name} reports no expiry for this credential.`);
+    }
+    else {
+        d.info(`The credential's current secret expires at ${credential.expiresAt} (${spokenUntil(expires)}).`);
+        if (s.failIfExpiresWithinMs !== undefined && expires - clock_now() <= s.failIfExpiresWithinMs)
+            problems.push(`The credential's current secret expires at ${credential.expiresAt} (${spokenUntil(expires)}), within fail-if-expires-within.`);
+    }
+    const base = { mode: 'check', rotated: false, credential, targets: results };
+    if (problems.length === 0)
+        return { ...base, outcome: 'checked' };
+    return {
+        ...base,
+        outcome: 'failed',
+        failure: `Check failed: ${problems.join(' ')}`,
+        nextStep: missing.length
+            ? 'Nothing was changed. Run the rotation (mode: rotate) to issue a new secret and store it everywhere, or restore the missing secret by hand.'
+            : 'Nothing was changed. Run the rotation (mode: rotate) before the credential expires, or fix the access named in each target error.',
+    };
+}
+/** `in 12 days`, `in 5 hours`, `3 days ago`: how far `at` is from now, in the largest fitting unit. */
+function spokenUntil(at) {
+    const ms = at - clock_now();
+    const abs = Math.abs(ms);
+    const [size, unit] = abs >= 86_400_000
+        ? [86_400_000, 'day']
+        : abs >= 3_600_000
+            ? [3_600_000, 'hour']
+            : [60_000, 'minute'];
+    const n = Math.floor(abs / size);
+    const text = `${n} ${unit}${n === 1 ? '' : 's'}`;
+    return ms >= 0 ? `in ${text}` : `${text} ago`;
+}
 
 ;// CONCATENATED MODULE: external "os"
 const external_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("os");
@@ -33766,25 +33853,6 @@ function getIDToken(aud) {
  */
 
 //# sourceMappingURL=core.js.map
-;// CONCATENATED MODULE: ./src/clock.ts
-// Time as the action sees it. The real clock by default; unit tests and the invariant search set a
-// virtual one, so that backoff, pacing, deadlines and propagation waits cost no real time.
-const realClock = {
-    now: () => Date.now(),
-    sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
-};
-let current = realClock;
-function clock_now() {
-    return current.now();
-}
-function sleep(ms) {
-    return current.sleep(ms);
-}
-/** Replaces the clock (tests only); without an argument, restores the real one. */
-function setClock(clock = realClock) {
-    current = clock;
-}
-
 ;// CONCATENATED MODULE: ./node_modules/@actions/github/lib/context.js
 
 
@@ -39533,9 +39601,8 @@ function track(octokit) {
             return await request(options);
         }
         catch (error) {
-            const e = error;
-            const status = e.response === undefined ? undefined : e.status;
-            if (status === undefined || status < 400 || status >= 500)
+            const { answered, status } = failureOf(error);
+            if (!answered || status === undefined || status < 400 || status >= 500)
                 attempts.mayHaveLanded = true;
             throw error;
         }
@@ -39582,6 +39649,15 @@ function backoff(policy) {
             await sleep(wait);
             throw error;
         });
+    };
+}
+/** Octokit's RequestError, our FinalError, or anything else thrown on the way. */
+function failureOf(err) {
+    const e = (err ?? {});
+    return {
+        status: typeof e.status === 'number' ? e.status : undefined,
+        answered: e.response !== undefined,
+        message: typeof e.message === 'string' ? e.message : String(err),
     };
 }
 /** An error the retry plugin leaves alone: it has no `request` property. */
@@ -39669,6 +39745,7 @@ const MAX_MS = {
     storeTimeout: 21_600_000, // 6h: a GitHub-hosted job's own limit
     propagationTimeout: 3_600_000, // 1h: Entra propagation takes minutes
     skipIfRotatedWithin: 366 * 86_400_000, // 366d: a yearly rotation
+    expiresWithin: 366 * 86_400_000, // 366d: a yearly rotation
 };
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);
 /** An https URL, or http on a loopback host (for local emulators). Returned without a trailing slash. */
@@ -39904,22 +39981,32 @@ function parseTargets(text) {
     return targets;
 }
 
+;// CONCATENATED MODULE: ./src/destination.ts
+/** A failure of the destination that knows whether the write landed; anything else counts as 'maybe'. */
+class DestinationError extends Error {
+    name = 'DestinationError';
+    landed;
+    constructor(message, landed) {
+        super(message);
+        this.landed = landed;
+    }
+}
+
 ;// CONCATENATED MODULE: ./src/github/errors.ts
 // What goes wrong when storing, said from the status alone: GitHub's bodies and headers are never echoed.
 
-class StoreError extends Error {
+
+
+class StoreError extends DestinationError {
     name = 'StoreError';
-    landed;
     status;
     constructor(message, landed, status) {
-        super(message);
-        this.landed = landed;
+        super(message, landed);
         this.status = status;
     }
 }
 function errors_status(err) {
-    const s = err.status;
-    return typeof s === 'number' ? s : undefined;
+    return failureOf(err).status;
 }
 /** Says what went wrong from the status alone: GitHub's bodies and headers are never echoed. */
 function describe(err, t, item = 'secret') {
@@ -40311,6 +40398,10 @@ class SecretStore {
 // EXTERNAL MODULE: external "node:crypto"
 var external_node_crypto_ = __nccwpck_require__(7598);
 ;// CONCATENATED MODULE: ./src/providers/types.ts
+// The one interface every provider implements. The pipeline calls, in order:
+// preflight() -> rotate() -> [store and verify every target] -> retirePrevious(),
+// or abandon() when no target received the new secret.
+
 /** Thrown by providers with a message that is safe to show and says what to do. */
 class ProviderError extends Error {
     name = 'ProviderError';
@@ -40320,6 +40411,10 @@ class ProviderError extends Error {
         super(message);
         this.outcomeUnknown = outcomeUnknown;
     }
+}
+/** True when `err` says the rotating call may have happened but its outcome is unknown. */
+function outcomeUnknown(err) {
+    return (err instanceof ProviderError || err instanceof HttpError) && err.outcomeUnknown;
 }
 
 ;// CONCATENATED MODULE: ./src/providers/csp.ts
@@ -40912,7 +41007,11 @@ function createEntra(s, deps) {
     return {
         async preflight() {
             const passwords = await app.passwords();
+            // The expiry that matters is that of the passwords this rotation made (entra-password-tag):
+            // others belong to people or other rotations, and rotating does not replace them.
+            const own = ownPrefix(s.passwordTag);
             const ends = passwords
+                .filter((p) => p.displayName.startsWith(own))
                 .map((p) => p.endDateTime)
                 .filter((e) => !!e)
                 .sort();
@@ -41469,6 +41568,13 @@ const commonInputs = {
     'skip-if-rotated-within': {
         description: "Duration (30s, 90m, 12h, 7d): do nothing when the first target's secret was updated more recently than this. At most 366d.",
     },
+    mode: {
+        description: "`rotate`: rotate and store. `check`: change nothing; sign in, find the credential, read every target's secret metadata, and report per target whether the secret exists, when it was last updated, and how long until the credential expires (job summary table, output `report`). A check fails the step when a target is missing the secret or the credential expires within fail-if-expires-within.",
+        default: 'rotate',
+    },
+    'fail-if-expires-within': {
+        description: 'With mode: check, a duration (30s, 90m, 12h, 7d): fail the step when the credential expires within it. At most 366d. Ignored where the provider reports no expiry (the report says so).',
+    },
     'request-timeout': {
         description: 'Limit for one HTTP exchange with GitHub or the provider, as a duration; at most 10m.',
         default: '30s',
@@ -41576,6 +41682,8 @@ function parseInputs(read, env) {
             clientIdVariableName: clientIdVariable,
             targets,
         },
+        mode: oneOf(read, 'mode', ['rotate', 'check'], 'rotate'),
+        failIfExpiresWithinMs: duration(read, 'fail-if-expires-within', MAX_MS.expiresWithin),
         dryRun: bool(read, 'dry-run', false),
         recoveryKey: recoveryKey(optional(read, 'recovery-public-key')),
         skipIfRotatedWithinMs: duration(read, 'skip-if-rotated-within', MAX_MS.skipIfRotatedWithin),
@@ -41598,6 +41706,8 @@ function recoveryKey(v) {
 // The rotation pipeline: preflight -> rotate once -> store and verify everywhere -> retire the
 // previous secret, or, when storing fails, keep everything that still works and hand the new secret
 // to the operator sealed to their recovery key.
+
+
 
 
 
@@ -41666,7 +41776,7 @@ async function runPipeline(s, d) {
         rotation = await d.provider.rotate();
     }
     catch (err) {
-        const unknown = err.outcomeUnknown === true;
+        const unknown = outcomeUnknown(err);
         return {
             outcome: 'failed',
             rotated: false,
@@ -41739,7 +41849,7 @@ async function afterRotation(s, d, credential, rotation, stored) {
             const message = err.message;
             d.warn(message);
             if (isSecret)
-                landed.push(err.landed ?? 'maybe');
+                landed.push(err instanceof DestinationError ? err.landed : 'maybe');
             return { ...resultOf(w), status: 'failed', error: message };
         }
     }));
@@ -41839,21 +41949,53 @@ class RetryPolicy {
 // holds no secret, only the recovery blob, which only the operator's private key opens.
 
 
+
+
 function setOutputs(r, io = core_namespaceObject) {
     io.setOutput('rotated', String(r.rotated));
     io.setOutput('client-id', r.rotation?.clientId ?? r.credential?.clientId ?? '');
     io.setOutput('credential-id', r.rotation?.credentialId ?? r.credential?.credentialId ?? '');
     io.setOutput('secret-expires-at', r.rotation?.expiresAt ?? '');
     io.setOutput('targets', JSON.stringify(r.targets.map(({ target, secret, variable, status }) => variable === undefined ? { target, secret, status } : { target, variable, status })));
+    io.setOutput('report', JSON.stringify(reportJson(r)));
     if (r.recovery) {
         io.setOutput('recovery', r.recovery);
         io.info(`Recovery blob (the new secret sealed to recovery-public-key; open it as the README shows):\n${r.recovery}`);
     }
 }
+/** Output `report`: what the summary's tables show, as JSON (the recovery blob has its own output). */
+function reportJson(r) {
+    const c = r.credential;
+    const expires = c?.expiresAt ? Date.parse(c.expiresAt) : NaN;
+    return {
+        mode: r.mode ?? 'rotate',
+        outcome: r.outcome,
+        ...(c
+            ? {
+                credential: {
+                    description: c.description,
+                    clientId: c.clientId ?? null,
+                    expiresAt: c.expiresAt ?? null,
+                    expiresInSeconds: Number.isNaN(expires) ? null : Math.floor((expires - clock_now()) / 1000),
+                },
+            }
+            : {}),
+        targets: r.targets.map((t) => ({
+            target: t.target,
+            ...(t.variable === undefined ? { secret: t.secret } : { variable: t.variable }),
+            status: t.status,
+            ...(t.updatedAt ? { updatedAt: t.updatedAt } : {}),
+            ...(t.error ? { error: t.error } : {}),
+        })),
+        ...(r.failure ? { failure: r.failure } : {}),
+        ...(r.nextStep ? { nextStep: r.nextStep } : {}),
+    };
+}
 const TITLES = {
     rotated: 'Client secret rotated',
     'dry-run': 'Dry run: nothing changed',
     skipped: 'Skipped: rotated recently',
+    checked: 'Check passed: nothing changed',
     failed: 'Rotation failed',
 };
 /**
@@ -41863,7 +42005,10 @@ const TITLES = {
  */
 function summaryMarkdown(provider, r) {
     const c = r.credential;
-    const lines = [`## ${TITLES[r.outcome]}`, '', '| | |', '|---|---|'];
+    const title = r.mode === 'check' && r.outcome === 'failed'
+        ? 'Check failed: nothing changed'
+        : TITLES[r.outcome];
+    const lines = [`## ${title}`, '', '| | |', '|---|---|'];
     if (provider)
         lines.push(`| Provider | ${markdownCode(provider)} |`);
     if (c)
@@ -41872,14 +42017,23 @@ function summaryMarkdown(provider, r) {
     if (clientId)
         lines.push(`| Client id | ${markdownCode(clientId)} |`);
     if (c?.expiresAt)
-        lines.push(`| Previous secret expires | ${markdownText(c.expiresAt, 40)} |`);
+        lines.push(r.mode === 'check'
+            ? `| Current secret expires | ${markdownText(c.expiresAt, 40)} (${spokenUntil(Date.parse(c.expiresAt))}) |`
+            : `| Previous secret expires | ${markdownText(c.expiresAt, 40)} |`);
+    else if (r.mode === 'check' && c)
+        lines.push('| Current secret expires | not reported by the provider |');
     if (r.rotation?.expiresAt)
         lines.push(`| New secret expires | ${markdownText(r.rotation.expiresAt, 40)} |`);
     if (r.retired)
         lines.push(`| Retired | ${markdownText(r.retired, 500)} |`);
     if (r.undone)
         lines.push(`| Undone | ${markdownText(r.undone, 300)} |`);
-    if (r.targets.length > 0) {
+    if (r.mode === 'check' && r.targets.length > 0) {
+        lines.push('', '| Target | Secret | Exists | Last updated |', '|---|---|---|---|');
+        for (const t of r.targets)
+            lines.push(`| ${markdownCode(t.target)} | ${markdownCode(t.secret)} | ${t.status === 'present' ? 'yes' : t.status === 'missing' ? '**no**' : `unknown: ${markdownText(t.error ?? '', 600)}`} | ${t.updatedAt ?? ''} |`);
+    }
+    else if (r.targets.length > 0) {
         lines.push('', '| Target | Secret | Status |', '|---|---|---|');
         for (const t of r.targets)
             lines.push(`| ${markdownCode(t.target)} | ${t.variable === undefined ? markdownCode(t.secret ?? '') : `variable ${markdownCode(t.variable)}`} | ${t.status}${t.error ? `: ${markdownText(t.error, 600)}` : ''} |`);
@@ -41902,6 +42056,7 @@ async function writeSummary(markdown) {
 
 ;// CONCATENATED MODULE: ./src/main.ts
 // The entry: read inputs, wire the pieces, run the pipeline, publish the report.
+
 
 
 
@@ -41942,18 +42097,23 @@ async function run() {
             idToken: (aud) => getIDToken(aud),
             http: createHttp(policy),
         };
-        report = await runPipeline(settings, {
+        const wired = {
             provider: createProvider(settings.provider, deps),
             destination: new SecretStore(gh),
             policy,
             ...deps,
-        });
+        };
+        report =
+            settings.mode === 'check'
+                ? await runCheck(settings, wired)
+                : await runPipeline(settings, wired);
     }
     catch (err) {
         const message = err instanceof Error ? err.message : String(err);
         if (err instanceof InputError)
             logFailure = message;
         report = {
+            ...(getInput('mode').trim() === 'check' ? { mode: 'check' } : {}),
             outcome: 'failed',
             rotated: false,
             targets: [],

@@ -1,4 +1,5 @@
 // The entry: read inputs, wire the pieces, run the pipeline, publish the report.
+import { runCheck } from './check.js';
 import * as core from '@actions/core';
 import { createGitHub } from './github/client.js';
 import { SecretStore } from './github/store.js';
@@ -39,16 +40,21 @@ export async function run(): Promise<void> {
       idToken: (aud: string) => core.getIDToken(aud),
       http: createHttp(policy),
     };
-    report = await runPipeline(settings, {
+    const wired = {
       provider: createProvider(settings.provider, deps),
       destination: new SecretStore(gh),
       policy,
       ...deps,
-    });
+    };
+    report =
+      settings.mode === 'check'
+        ? await runCheck(settings, wired)
+        : await runPipeline(settings, wired);
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
     if (err instanceof InputError) logFailure = message;
     report = {
+      ...(core.getInput('mode').trim() === 'check' ? { mode: 'check' as const } : {}),
       outcome: 'failed',
       rotated: false,
       targets: [],

@@ -3,10 +3,18 @@
 // to the operator sealed to their recovery key.
 import { now } from './clock.js';
 import { loadSodium, seal, usable } from './github/seal.js';
+import { type Destination, DestinationError, type Landed } from './destination.js';
 import type { Settings, Target } from './inputs/index.js';
 import { hasVariables } from './inputs/targets.js';
 import type { RetryPolicy } from './policy.js';
-import type { Credential, Provider, Rotation } from './providers/types.js';
+import {
+  type Credential,
+  outcomeUnknown,
+  type Provider,
+  type Rotation,
+} from './providers/types.js';
+
+export type { Destination, Landed } from './destination.js';
 
 export interface TargetResult {
   /** The target line, e.g. `repo octo/app`. */
@@ -14,13 +22,18 @@ export interface TargetResult {
   /** The secret written, or, for the client id variable, undefined and `variable` set. */
   readonly secret?: string;
   readonly variable?: string;
-  readonly status: 'written' | 'failed' | 'skipped';
+  /** `present` and `missing` only in mode check. */
+  readonly status: 'written' | 'failed' | 'skipped' | 'present' | 'missing';
   /** Why it failed; safe to show. */
   readonly error?: string;
+  /** Mode check: when GitHub last updated the secret, ISO 8601. */
+  readonly updatedAt?: string;
 }
 
 export interface Report {
-  readonly outcome: 'rotated' | 'dry-run' | 'skipped' | 'failed';
+  readonly outcome: 'rotated' | 'dry-run' | 'skipped' | 'checked' | 'failed';
+  /** Set by mode check (src/check.ts); a rotation leaves it out. */
+  readonly mode?: 'check';
   /** True when a new secret was issued and stored everywhere. */
   readonly rotated: boolean;
   readonly credential?: Credential;
@@ -36,21 +49,6 @@ export interface Report {
   readonly failure?: string;
   /** What the operator should do next, when something went wrong. */
   readonly nextStep?: string;
-}
-
-/** Did a failed write change the secret? Decides whether a rotation may be undone. */
-export type Landed = 'no' | 'maybe' | 'yes';
-
-/** The GitHub side as the pipeline sees it (SecretStore implements it). */
-export interface Destination {
-  /**
-   * `names`: the secrets that will be written, whose current readers org targets may keep;
-   * `variable`: the variable that will be written where targets have variables.
-   */
-  preflight(targets: readonly Target[], names: readonly string[], variable?: string): Promise<void>;
-  updatedAt(target: Target, name: string): Promise<Date | undefined>;
-  store(target: Target, name: string, value: string): Promise<void>;
-  storeVariable(target: Target, name: string, value: string): Promise<void>;
 }
 
 /** One write: a secret, or the client id variable. */
@@ -150,7 +148,7 @@ export async function runPipeline(s: Settings, d: PipelineDeps): Promise<Report>
   try {
     rotation = await d.provider.rotate();
   } catch (err) {
-    const unknown = (err as { outcomeUnknown?: unknown }).outcomeUnknown === true;
+    const unknown = outcomeUnknown(err);
     return {
       outcome: 'failed',
       rotated: false,
@@ -232,7 +230,7 @@ async function afterRotation(
       } catch (err) {
         const message = (err as Error).message;
         d.warn(message);
-        if (isSecret) landed.push((err as { landed?: Landed }).landed ?? 'maybe');
+        if (isSecret) landed.push(err instanceof DestinationError ? err.landed : 'maybe');
         return { ...resultOf(w), status: 'failed', error: message };
       }
     }),

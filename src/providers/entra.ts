@@ -439,7 +439,11 @@ function createEntra(s: EntraSettings, deps: ProviderDeps): Provider {
   return {
     async preflight(): Promise<Credential> {
       const passwords = await app.passwords();
+      // The expiry that matters is that of the passwords this rotation made (entra-password-tag):
+      // others belong to people or other rotations, and rotating does not replace them.
+      const own = ownPrefix(s.passwordTag);
       const ends = passwords
+        .filter((p) => p.displayName.startsWith(own))
         .map((p) => p.endDateTime)
         .filter((e): e is string => !!e)
         .sort();
