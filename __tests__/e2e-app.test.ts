@@ -136,6 +136,48 @@ describe.concurrent('GitHub App sign-in', () => {
     expectClean(world, run);
   });
 
+  it('asks for the Variables permissions only with client-id-variable-name, and writes the variable', async () => {
+    const world = await startWorld('whmcs', { app: true });
+    const run = await world.run({
+      targets: `repo ${REPO}\nenvironment ${REPO} production\norg ${ORG} private\ndependabot ${REPO}`,
+      'client-id-variable-name': 'WHMCS_CLIENT_ID',
+    });
+    expect(run.errors).toEqual([]);
+    expect(run.code).toBe(0);
+    for (const scope of [`repo:${REPO}`, `env:${REPO}:production`, `org:${ORG}`])
+      expect(world.github.variable(scope, 'WHMCS_CLIENT_ID')?.value, scope).toBe(
+        'client-7-identifier',
+      );
+    expect(world.github.apps.minted[0]!.permissions).toEqual({
+      secrets: 'write',
+      actions_variables: 'write',
+      environments: 'write',
+      organization_secrets: 'write',
+      organization_actions_variables: 'write',
+      dependabot_secrets: 'write',
+      metadata: 'read',
+    });
+    expectAllRevoked(world, run);
+    expectClean(world, run);
+  });
+
+  it('mode check signs in with a read-only token, revoked afterwards', async () => {
+    const world = await startWorld('whmcs', { app: true });
+    world.github.seedSecret(`repo:${REPO}`, SECRET_NAME, 'Old-Secret-Value-0123456789!');
+    const run = await world.run({ mode: 'check', targets: `repo ${REPO}\norg ${ORG} private` });
+    expect(run.code).toBe(1); // the org secret is missing
+    expect(run.errors[0]).toContain(`org ${ORG} private`);
+    expect(rotations(world)).toBe(0);
+    expect(world.github.apps.minted).toHaveLength(1);
+    expect(world.github.apps.minted[0]!.permissions).toEqual({
+      secrets: 'read',
+      organization_secrets: 'read',
+      metadata: 'read',
+    });
+    expectAllRevoked(world, run);
+    expectClean(world, run);
+  });
+
   it('warns when a token cannot be revoked, and the rotation still succeeds', async () => {
     const world = await twoOrgs();
     world.github.fault('DELETE', '/installation/token', {

@@ -1,15 +1,19 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { call, configureHttp, HttpError, MAX_BODY_BYTES } from '../src/http.ts';
+import { createHttp, type Http, HttpError, MAX_BODY_BYTES } from '../src/http.ts';
+import { RetryPolicy } from '../src/policy.ts';
 import { realClock, setClock } from '../src/clock.ts';
 import { backoffMs, retryAfterMs } from '../src/retry.ts';
 import { Emulator } from './emulators/server.ts';
 
 const waits: number[] = [];
 let server: Emulator;
+let call: Http;
+const httpWithin = (timeoutMs: number): Http =>
+  createHttp(new RetryPolicy({ timeoutMs, storeTimeoutMs: 60_000, attempts: 4 }));
 
 beforeAll(async () => {
   setClock({ now: realClock.now, sleep: async (ms) => void waits.push(ms) });
-  configureHttp({ timeoutMs: 300, attempts: 4 });
+  call = httpWithin(300);
   server = await new Emulator()
     .route('GET', '/ok', () => ({ status: 200, body: { fine: true } }))
     .route('PUT', '/rotate', () => ({ status: 200, body: { secret: 'x' } }))
@@ -101,8 +105,12 @@ describe('rotating calls', () => {
 describe('bounded answers', () => {
   const big = { pad: 'x'.repeat(MAX_BODY_BYTES) };
   // Several MiB on a loaded machine: a generous timeout, so only the cap can end the call.
-  beforeAll(() => configureHttp({ timeoutMs: 20_000, attempts: 4 }));
-  afterAll(() => configureHttp({ timeoutMs: 300, attempts: 4 }));
+  beforeAll(() => {
+    call = httpWithin(20_000);
+  });
+  afterAll(() => {
+    call = httpWithin(300);
+  });
   it('a safe call above the cap fails clearly, once, without a retry', async () => {
     server.fault('GET', '/ok', { status: 200, body: big });
     const err = (await get().catch((e: unknown) => e)) as HttpError;

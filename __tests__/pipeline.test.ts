@@ -62,11 +62,19 @@ function fakes(w: World) {
       const e = w.failWrites?.(t, name);
       if (e) throw e;
     },
+    async storeVariable(t, name) {
+      w.log.push(`variable ${t.line} ${name}`);
+      const e = w.failWrites?.(t, name);
+      if (e) throw e;
+    },
   };
   return {
     provider,
     destination,
-    budget: { deadline: 0 },
+    policy: {
+      startPreflight: () => w.log.push('phase preflight'),
+      startStoring: () => w.log.push('phase storing'),
+    },
     mask: (v: string) => w.log.push(`mask ${v === NEW ? 'NEW' : 'other'}`),
     info: () => {},
     warn: () => {},
@@ -105,6 +113,9 @@ describe('pipeline', () => {
     expect(w.log.indexOf('keys')).toBeLessThan(rotateAt);
     expect(w.log.at(-1)).toBe('retire');
     expect(JSON.stringify(r)).not.toContain(NEW);
+    // GitHub's short preflight budget first; its long one from the rotating call on.
+    expect(w.log.indexOf('phase preflight')).toBe(0);
+    expect(w.log.indexOf('phase storing')).toBe(rotateAt - 1);
   });
 
   it.each(['provider', 'keys'] as const)(
@@ -178,6 +189,20 @@ describe('pipeline', () => {
       log: [],
       oldDies: false,
       failWrites: (t) => new StoreError('timeout', t.line === 'org o' ? 'maybe' : 'no'),
+    };
+    const r = await runPipeline(settings(), fakes(w));
+    expect(r.undone).toBeUndefined();
+    expect(w.log).not.toContain('abandon');
+  });
+
+  it('counts a write failure that does not say whether it landed as maybe landed', async () => {
+    const w: World = {
+      log: [],
+      oldDies: false,
+      failWrites: (t) =>
+        t.line === 'org o'
+          ? (Object.assign(new Error('a bug'), { landed: 'no' }) as StoreError)
+          : new StoreError('nope', 'no', 422),
     };
     const r = await runPipeline(settings(), fakes(w));
     expect(r.undone).toBeUndefined();

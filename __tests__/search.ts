@@ -5,10 +5,10 @@
 // Plain module (no vitest), so that scripts/fuzz.ts can run it under node as well as the tests.
 import fc from 'fast-check';
 import sodium from 'libsodium-wrappers';
-import { now, setClock, type Clock } from '../src/clock.js';
+import { setClock, type Clock } from '../src/clock.js';
 import { openDestination } from '../src/github/app.js';
-import type { Budget } from '../src/github/client.js';
-import { configureHttp } from '../src/http.js';
+import { createHttp } from '../src/http.js';
+import { RetryPolicy } from '../src/policy.js';
 import { parseInputs } from '../src/inputs/index.js';
 import { runPipeline, type Report } from '../src/pipeline.js';
 import { MARKER } from '../src/providers/entra.js';
@@ -79,6 +79,9 @@ const GITHUB_ROUTES: Route[] = [
     method: 'GET',
     path: /\/secrets\/(?!public-key$)[^/]+$/,
   },
+  { name: 'GitHub POST variable', on: 'github', method: 'POST', path: /\/variables$/ },
+  { name: 'GitHub PATCH variable', on: 'github', method: 'PATCH', path: /\/variables\/[^/]+$/ },
+  { name: 'GitHub GET variable', on: 'github', method: 'GET', path: /\/variables(\/[^/]+)?$/ },
   // GitHub App sign-in (schedules with `app`): finding the installation, minting, revoking.
   { name: 'GitHub GET installation', on: 'github', method: 'GET', path: /\/installation$/ },
   { name: 'GitHub POST access_tokens', on: 'github', method: 'POST', path: /\/access_tokens$/ },
@@ -162,6 +165,8 @@ export interface Schedule {
   readonly org: boolean;
   /** Sign in as a GitHub App (one installation token, revoked at the end) instead of with a token. */
   readonly app: boolean;
+  /** Input client-id-variable-name: the client id as a variable where targets have variables. */
+  readonly variable?: boolean;
   readonly recoveryKey: boolean;
   /** Entra's propagation delay for new passwords, virtual ms (the action waits up to 30 s). */
   readonly propagationMs: number;
@@ -189,6 +194,7 @@ export function scheduleArb(variant: Variant, o: { recoveryKey?: boolean } = {})
     dependabot: fc.boolean(),
     org: fc.boolean(),
     app: fc.boolean(),
+    variable: fc.boolean(),
     recoveryKey:
       o.recoveryKey === undefined
         ? fc.oneof({ weight: 4, arbitrary: fc.constant(true) }, fc.constant(false))
@@ -334,12 +340,26 @@ export interface Outcome {
   readonly log: string[];
 }
 
+/** The variable that receives the client id when a schedule has `variable`. */
+const VARIABLE = 'CLIENT_ID';
+
+/** A target line, the emulator's scope of its secret, and of its variables where it has them. */
+interface ScopeSpec {
+  readonly line: string;
+  readonly scope: string;
+  readonly variables?: string;
+}
+
 const SCOPES = {
-  repo: { line: `repo ${REPO}`, scope: `repo:${REPO}` },
-  environment: { line: `environment ${REPO} production`, scope: `env:${REPO}:production` },
+  repo: { line: `repo ${REPO}`, scope: `repo:${REPO}`, variables: `repo:${REPO}` },
+  environment: {
+    line: `environment ${REPO} production`,
+    scope: `env:${REPO}:production`,
+    variables: `env:${REPO}:production`,
+  },
   dependabot: { line: `dependabot ${REPO}`, scope: `dependabot:${REPO}` },
-  org: { line: `org ${ORG} private`, scope: `org:${ORG}` },
-};
+  org: { line: `org ${ORG} private`, scope: `org:${ORG}`, variables: `org:${ORG}` },
+} satisfies Record<string, ScopeSpec>;
 
 /** Runs one schedule from a fresh world and returns every invariant it broke. */
 export async function runSchedule(
@@ -360,7 +380,7 @@ export async function runSchedule(
     ...(s.app ? { app: true } : {}),
   });
   try {
-    const scopes = [
+    const scopes: ScopeSpec[] = [
       SCOPES.repo,
       ...(s.environment ? [SCOPES.environment] : []),
       ...(s.dependabot ? [SCOPES.dependabot] : []),
@@ -387,6 +407,7 @@ export async function runSchedule(
         ? { 'recovery-public-key': Buffer.from(publicKey).toString('base64') }
         : {}),
       'entra-password-tag': PASSWORD_TAG,
+      ...(s.variable ? { 'client-id-variable-name': VARIABLE } : {}),
       ...(s.variant === 'csp-regenerate' ? { 'csp-rotation': 'regenerate' } : {}),
       ...(s.variant === 'csp-overlap'
         ? { 'csp-rotation': 'overlap', 'csp-retire-previous': String(s.retirePrevious) }
@@ -467,19 +488,22 @@ async function execute(
   try {
     const parsed = parseInputs((n) => inputs[n] ?? '', { GITHUB_REPOSITORY: REPO });
     const settings = { ...parsed, requestTimeoutMs: REQUEST_TIMEOUT_MS };
-    configureHttp({ timeoutMs: settings.requestTimeoutMs });
-    const budget: Budget = { deadline: now() };
+    const policy = new RetryPolicy({
+      timeoutMs: settings.requestTimeoutMs,
+      storeTimeoutMs: settings.storeTimeoutMs,
+    });
     const destination = openDestination(settings.github.auth, {
       apiUrl: settings.github.apiUrl,
-      timeoutMs: settings.requestTimeoutMs,
-      budget,
+      targets: settings.github.targets,
+      needs: { variables: settings.github.clientIdVariableName !== undefined, read: false },
+      policy,
       ...deps,
     });
     try {
       return await runPipeline(settings, {
-        provider: createProvider(settings.provider, deps),
+        provider: createProvider(settings.provider, { ...deps, http: createHttp(policy) }),
         destination,
-        budget,
+        policy,
         ...deps,
       });
     } finally {
@@ -500,7 +524,7 @@ async function execute(
 function check(
   world: World,
   s: Schedule,
-  scopes: readonly { line: string; scope: string }[],
+  scopes: readonly ScopeSpec[],
   report: Report,
   outputs: Record<string, string>,
   summary: string,
@@ -519,9 +543,14 @@ function check(
     ...t,
     value: world.github.secret(t.scope, SECRET_NAME)?.value,
   }));
-  const listed = JSON.parse(outputs['targets'] ?? '[]') as { target: string; status: string }[];
+  const listed = JSON.parse(outputs['targets'] ?? '[]') as {
+    target: string;
+    secret?: string;
+    variable?: string;
+    status: string;
+  }[];
   const statusOf = (line: string): string | undefined =>
-    listed.find((e) => e.target === line)?.status;
+    listed.find((e) => e.target === line && e.secret === SECRET_NAME)?.status;
   const recovered = outputs['recovery'] ? open(outputs['recovery']) : undefined;
   if (outputs['recovery'] && recovered === undefined)
     v.push('output recovery does not open with the recovery key');
@@ -583,6 +612,28 @@ function check(
     v.push('report: rotated=true but not every target is written');
   if (report.undone && held.some((t) => t.value !== undefined && t.value !== OLD_SECRET))
     v.push('report: says the rotation was undone but a target holds a new value');
+
+  // The client id variable: 'written' holds the client id (read back by value); every scope that
+  // has variables is listed; none changes unless listed; rotated=true means every one is written.
+  for (const t of scopes.filter((x) => x.variables !== undefined)) {
+    const value = world.github.variable(t.variables!, VARIABLE)?.value;
+    const entry = listed.find((e) => e.target === t.line && e.variable === VARIABLE);
+    if (!s.variable) {
+      if (entry || value !== undefined) v.push(`report: ${t.line} has a variable nobody asked for`);
+      continue;
+    }
+    if (entry === undefined) {
+      if (value !== undefined && report.targets.length > 0)
+        v.push(`report: variable in ${t.line} changed but is missing from output targets`);
+      continue;
+    }
+    if (entry.status === 'written' && value !== outputs['client-id'])
+      v.push(`report: variable in ${t.line} is 'written' but holds ${value ?? 'nothing'}`);
+    if (entry.status === 'skipped' && value !== undefined)
+      v.push(`report: variable in ${t.line} is 'skipped' but was written`);
+    if (outputs['rotated'] === 'true' && entry.status !== 'written')
+      v.push(`report: rotated=true but the variable in ${t.line} is ${entry.status}`);
+  }
 
   // Every installation token the action received was revoked (GitHub answered 204; a 204 that did
   // nothing is GitHub's word, as for any revocation), or the log warns that it could not be. A token

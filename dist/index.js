@@ -30747,7 +30747,7 @@ module.exports = {
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var node_v8__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8877);
 /* harmony import */ var node_v8__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_v8__WEBPACK_IMPORTED_MODULE_0__);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(5625);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(9988);
 
 
 // WebAssembly (undici's HTTP parser, libsodium) runs in V8's baseline tier until it is hot, then V8
@@ -30764,7 +30764,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 5625:
+/***/ 9988:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -30836,6 +30836,74 @@ function sleep(ms) {
 /** Replaces the clock (tests only); without an argument, restores the real one. */
 function setClock(clock = realClock) {
     current = clock;
+}
+
+;// CONCATENATED MODULE: ./src/check.ts
+// mode: check. Changes nothing anywhere: signs in, finds the credential, reads every target's secret
+// metadata (never a public key, never a write) and reports; fails when a secret is missing or the
+// credential expires within fail-if-expires-within.
+
+async function runCheck(s, d) {
+    const { targets, secretName, clientIdSecretName } = s.github;
+    const names = clientIdSecretName ? [secretName, clientIdSecretName] : [secretName];
+    // Nothing here changes anything: the short retry budget of a preflight is the right one.
+    d.policy.startPreflight();
+    d.info(`Check: authenticating to ${s.provider.name} and reading ${targets.length} target(s).`);
+    const reads = targets.flatMap((t) => names.map(async (secret) => {
+        try {
+            const updated = await d.destination.updatedAt(t, secret);
+            return updated
+                ? { target: t.line, secret, status: 'present', updatedAt: updated.toISOString() }
+                : { target: t.line, secret, status: 'missing' };
+        }
+        catch (err) {
+            return { target: t.line, secret, status: 'failed', error: err.message };
+        }
+    }));
+    const [credential, results] = await Promise.all([d.provider.preflight(), Promise.all(reads)]);
+    d.info(`Found ${credential.description}.`);
+    for (const r of results)
+        d.info(`${r.secret} in ${r.target}: ${r.status === 'present' ? `updated ${r.updatedAt}` : r.status === 'missing' ? 'MISSING' : r.error}`);
+    const problems = [];
+    const missing = results.filter((r) => r.status === 'missing');
+    if (missing.length)
+        problems.push(`${missing.length} target secret(s) missing: ${missing.map((r) => `${r.secret} in ${r.target}`).join(', ')}.`);
+    const unreadable = results.filter((r) => r.status === 'failed');
+    if (unreadable.length)
+        problems.push(`${unreadable.length} target secret(s) could not be read.`);
+    const expires = credential.expiresAt ? Date.parse(credential.expiresAt) : NaN;
+    if (Number.isNaN(expires)) {
+        d.info(`${s.provider.name} reports no expiry for this credential.`);
+    }
+    else {
+        d.info(`The credential's current secret expires at ${credential.expiresAt} (${spokenUntil(expires)}).`);
+        if (s.failIfExpiresWithinMs !== undefined && expires - clock_now() <= s.failIfExpiresWithinMs)
+            problems.push(`The credential's current secret expires at ${credential.expiresAt} (${spokenUntil(expires)}), within fail-if-expires-within.`);
+    }
+    const base = { mode: 'check', rotated: false, credential, targets: results };
+    if (problems.length === 0)
+        return { ...base, outcome: 'checked' };
+    return {
+        ...base,
+        outcome: 'failed',
+        failure: `Check failed: ${problems.join(' ')}`,
+        nextStep: missing.length
+            ? 'Nothing was changed. Run the rotation (mode: rotate) to issue a new secret and store it everywhere, or restore the missing secret by hand.'
+            : 'Nothing was changed. Run the rotation (mode: rotate) before the credential expires, or fix the access named in each target error.',
+    };
+}
+/** `in 12 days`, `in 5 hours`, `3 days ago`: how far `at` is from now, in the largest fitting unit. */
+function spokenUntil(at) {
+    const ms = at - clock_now();
+    const abs = Math.abs(ms);
+    const [size, unit] = abs >= 86_400_000
+        ? [86_400_000, 'day']
+        : abs >= 3_600_000
+            ? [3_600_000, 'hour']
+            : [60_000, 'minute'];
+    const n = Math.floor(abs / size);
+    const text = `${n} ${unit}${n === 1 ? '' : 's'}`;
+    return ms >= 0 ? `in ${text}` : `${text} ago`;
 }
 
 ;// CONCATENATED MODULE: external "os"
@@ -37662,6 +37730,7 @@ const MAX_MS = {
     storeTimeout: 21_600_000, // 6h: a GitHub-hosted job's own limit
     propagationTimeout: 3_600_000, // 1h: Entra propagation takes minutes
     skipIfRotatedWithin: 366 * 86_400_000, // 366d: a yearly rotation
+    expiresWithin: 366 * 86_400_000, // 366d: a yearly rotation
 };
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);
 /** An https URL, or http on a loopback host (for local emulators). Returned without a trailing slash. */
@@ -37687,10 +37756,10 @@ function checkUrl(name, v) {
     }
     return u.href.replace(/\/+$/, '');
 }
-/** A name GitHub accepts for a secret. */
-function secretName(name, v) {
+/** A name GitHub accepts for a secret (or, `what: 'variable'`, a variable: the same rules). */
+function secretName(name, v, what = 'secret') {
     if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(v) || /^GITHUB_/i.test(v)) {
-        throw new InputError(`Input '${name}' is '${v}'; a GitHub secret name has only letters, digits and _, does not start with a digit, and does not start with GITHUB_.`);
+        throw new InputError(`Input '${name}' is '${v}'; a GitHub ${what} name has only letters, digits and _, does not start with a digit, and does not start with GITHUB_.`);
     }
     return v;
 }
@@ -37729,7 +37798,7 @@ const encodedRepo = (r) => r.split('/').map(encodeURIComponent).join('/');
 const NO_WRITE = `(the job's GITHUB_TOKEN cannot write secrets; use a GitHub App token or fine-grained PAT)`;
 const REPO_FORBIDDEN = `the github-token lacks "Secrets: write" on this repository ${NO_WRITE}`;
 const NOT_FOUND = 'it does not exist, or the github-token cannot see it';
-function repoKind(kind, api) {
+function repoKind(kind, api, variables) {
     return {
         form: `${kind} OWNER/NAME`,
         parse: (text) => {
@@ -37740,36 +37809,40 @@ function repoKind(kind, api) {
         },
         scope: (t) => `${kind}:${t.repo.toLowerCase()}`,
         path: (t) => `/repos/${encodedRepo(t.repo)}/${api}`,
+        variables: variables ? (t) => `/repos/${encodedRepo(t.repo)}/${api}` : undefined,
         org: false,
         forbidden: REPO_FORBIDDEN,
         missing: NOT_FOUND,
     };
 }
-function orgKind(kind, api) {
+function orgKind(kind, api, variables) {
     return {
         form: `${kind} ORG [all|private|selected [OWNER/NAME ...]]`,
         parse: (text) => orgLine(kind, text),
         scope: (t) => `${kind}:${t.org.toLowerCase()}`,
         path: (t) => `/orgs/${encodeURIComponent(t.org)}/${api}`,
+        variables: variables ? (t) => `/orgs/${encodeURIComponent(t.org)}/${api}` : undefined,
         org: true,
         forbidden: `the github-token lacks organization "Secrets: write" ${NO_WRITE}`,
         missing: NOT_FOUND,
     };
 }
 const TARGET_KINDS = {
-    repo: repoKind('repo', 'actions'),
+    repo: repoKind('repo', 'actions', true),
     environment: {
         form: 'environment OWNER/NAME ENVIRONMENT',
         parse: environment,
         scope: (t) => `env:${t.repo.toLowerCase()}:${t.environment.toLowerCase()}`,
         path: (t) => `/repos/${encodedRepo(t.repo)}/environments/${encodeURIComponent(t.environment)}`,
+        variables: (t) => `/repos/${encodedRepo(t.repo)}/environments/${encodeURIComponent(t.environment)}`,
         org: false,
         forbidden: REPO_FORBIDDEN,
         missing: 'the repository or environment does not exist, or the github-token cannot see it',
     },
-    org: orgKind('org', 'actions'),
-    dependabot: repoKind('dependabot', 'dependabot'),
-    'dependabot-org': orgKind('dependabot-org', 'dependabot'),
+    org: orgKind('org', 'actions', true),
+    // Dependabot has secrets but no variables.
+    dependabot: repoKind('dependabot', 'dependabot', false),
+    'dependabot-org': orgKind('dependabot-org', 'dependabot', false),
 };
 /** The description of `t`'s kind. */
 function kindOf(t) {
@@ -37785,6 +37858,14 @@ function scopeOf(t) {
 /** The REST path that the target's `/secrets/...` hangs from. */
 function scopePath(t) {
     return kindOf(t).path(t);
+}
+/** The REST path that the target's `/variables/...` hangs from, or undefined when its kind has none. */
+function variablesPath(t) {
+    return kindOf(t).variables?.(t);
+}
+/** Whether GitHub has Actions variables in the target's scope (Dependabot and Codespaces have none). */
+function hasVariables(t) {
+    return kindOf(t).variables !== undefined;
 }
 // GitHub's documented limits. Owners: users and organizations, up to 39 characters, letters, digits
 // and hyphens (older accounts may have doubled or trailing hyphens; managed users end in
@@ -41778,12 +41859,6 @@ async function readCapped(body, contentLength, status) {
     }
     return Buffer.concat(chunks);
 }
-const http_defaults = { timeoutMs: 30_000, attempts: 4 };
-let options = http_defaults;
-/** Sets the limits once, from the validated inputs. */
-function configureHttp(next) {
-    options = { ...http_defaults, ...next };
-}
 const TIMEOUTS = new Set([
     'TimeoutError',
     'AbortError',
@@ -41791,13 +41866,17 @@ const TIMEOUTS = new Set([
     'UND_ERR_BODY_TIMEOUT',
 ]);
 const NEVER_SENT = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'UND_ERR_CONNECT_TIMEOUT']);
-async function call(c) {
+/** The provider HTTP helper under `policy`: its per-exchange timeout and attempts. */
+function createHttp(policy) {
+    return (c) => call(c, policy);
+}
+async function call(c, policy) {
     const host = new URL(c.url).host;
-    const maxAttempts = c.retry === 'safe' ? options.attempts : 3;
+    const maxAttempts = c.retry === 'safe' ? policy.attempts : 3;
     for (let attempt = 1;; attempt++) {
         let res;
         try {
-            res = await once(c);
+            res = await once(c, policy.timeoutMs);
         }
         catch (err) {
             if (err instanceof TooLargeError)
@@ -41812,7 +41891,7 @@ async function call(c) {
                 continue;
             }
             const why = TIMEOUTS.has(code)
-                ? `no answer within ${options.timeoutMs / 1000} s`
+                ? `no answer within ${policy.timeoutMs / 1000} s`
                 : `network error ${code}`;
             throw new HttpError(`Could not ${c.what}: ${why} from ${host}.`, undefined, !neverSent && c.retry === 'once');
         }
@@ -41837,7 +41916,7 @@ async function call(c) {
         throw new HttpError(`Could not ${c.what}: HTTP ${res.status} from ${host}${detail ? ` (${detail})` : ''}.`, res.status, c.retry === 'once' && res.status >= 500, res.body);
     }
 }
-async function once(c) {
+async function once(c, timeoutMs) {
     const headers = { accept: 'application/json', ...c.headers };
     let body;
     if (c.json !== undefined) {
@@ -41858,9 +41937,9 @@ async function once(c) {
         headers,
         body: body ?? null,
         ...(dispatcher ? { dispatcher } : {}),
-        signal: AbortSignal.timeout(options.timeoutMs),
-        headersTimeout: options.timeoutMs,
-        bodyTimeout: options.timeoutMs,
+        signal: AbortSignal.timeout(timeoutMs),
+        headersTimeout: timeoutMs,
+        bodyTimeout: timeoutMs,
     });
     const declared = res.headers['content-length'];
     const text = (await readCapped(res.body, typeof declared === 'string' ? declared : undefined, res.statusCode)).toString('utf8');
@@ -42051,7 +42130,7 @@ function createGitHub(o) {
     fastTurns();
     const dispatcher = new HttpClient().getAgentDispatcher(o.apiUrl);
     const timedFetch = async (url, init) => {
-        const timeout = AbortSignal.timeout(o.timeoutMs);
+        const timeout = AbortSignal.timeout(o.policy.timeoutMs);
         const signal = init.signal ? AbortSignal.any([init.signal, timeout]) : timeout;
         return capped(await (0,undici.fetch)(url, {
             ...init,
@@ -42059,7 +42138,7 @@ function createGitHub(o) {
             ...(dispatcher ? { dispatcher } : {}),
         }));
     };
-    const canWait = (seconds, retryCount) => retryCount < 5 && clock_now() + seconds * 1000 < o.budget.deadline;
+    const canWait = (seconds, retryCount) => retryCount < 5 && o.policy.allows(seconds * 1000);
     // The handlers wait on the clock themselves (so a virtual clock in tests costs no real time) and
     // the plugin then waits retryAfter * retryAfterBaseValue = 0 more.
     const waitIfOk = async (ok, seconds) => {
@@ -42090,7 +42169,7 @@ function createGitHub(o) {
                 return waitIfOk(ok, after);
             },
         },
-    }, track, backoff(o.budget), retry, throttling);
+    }, track, backoff(o.policy), retry, throttling);
 }
 const WRITE_SPACING_MS = 1000;
 /**
@@ -42133,9 +42212,8 @@ function track(octokit) {
             return await request(options);
         }
         catch (error) {
-            const e = error;
-            const status = e.response === undefined ? undefined : e.status;
-            if (status === undefined || status < 400 || status >= 500)
+            const { answered, status } = failureOf(error);
+            if (!answered || status === undefined || status < 400 || status >= 500)
                 attempts.mayHaveLanded = true;
             throw error;
         }
@@ -42164,7 +42242,7 @@ async function capped(res) {
  * GitHub sends one. Past the deadline the error is passed on as final, so the retry plugin stops.
  * Registered before the retry plugin, so its error hook runs first.
  */
-function backoff(budget) {
+function backoff(policy) {
     return (octokit) => {
         octokit.hook.error('request', async (error, options) => {
             const e = error;
@@ -42177,11 +42255,20 @@ function backoff(budget) {
                 throw error;
             const attempt = (options.request?.retryCount ?? 0) + 1;
             const wait = retryAfterMs(e.response?.headers?.['retry-after']) ?? backoffMs(attempt);
-            if (clock_now() + wait >= budget.deadline || attempt > 8)
+            if (!policy.allows(wait) || attempt > 8)
                 throw new FinalError(e);
             await sleep(wait);
             throw error;
         });
+    };
+}
+/** Octokit's RequestError, our FinalError, or anything else thrown on the way. */
+function failureOf(err) {
+    const e = (err ?? {});
+    return {
+        status: typeof e.status === 'number' ? e.status : undefined,
+        answered: e.response !== undefined,
+        message: typeof e.message === 'string' ? e.message : String(err),
     };
 }
 /** An error the retry plugin leaves alone: it has no `request` property. */
@@ -42197,25 +42284,35 @@ class FinalError extends Error {
     }
 }
 
+;// CONCATENATED MODULE: ./src/destination.ts
+/** A failure of the destination that knows whether the write landed; anything else counts as 'maybe'. */
+class DestinationError extends Error {
+    name = 'DestinationError';
+    landed;
+    constructor(message, landed) {
+        super(message);
+        this.landed = landed;
+    }
+}
+
 ;// CONCATENATED MODULE: ./src/github/errors.ts
 // What goes wrong when storing, said from the status alone: GitHub's bodies and headers are never echoed.
 
-class StoreError extends Error {
+
+
+class StoreError extends DestinationError {
     name = 'StoreError';
-    landed;
     status;
     constructor(message, landed, status) {
-        super(message);
-        this.landed = landed;
+        super(message, landed);
         this.status = status;
     }
 }
 function errors_status(err) {
-    const s = err.status;
-    return typeof s === 'number' ? s : undefined;
+    return failureOf(err).status;
 }
 /** Says what went wrong from the status alone: GitHub's bodies and headers are never echoed. */
-function describe(err, t) {
+function describe(err, t, item = 'secret') {
     const s = errors_status(err);
     const answered = err.response !== undefined;
     if (!answered) {
@@ -42228,6 +42325,8 @@ function describe(err, t) {
         case 401:
             return 'HTTP 401: the github-token is invalid or expired';
         case 403:
+            if (item === 'variable')
+                return `HTTP 403: the github-token lacks ${t && isOrg(t) ? 'organization ' : ''}"Variables: read and write"${t && isOrg(t) ? '' : ' on this repository'}`;
             return `HTTP 403: ${(t ? kindOf(t) : TARGET_KINDS.repo).forbidden}`;
         case 404:
             return `HTTP 404: ${(t ? kindOf(t) : TARGET_KINDS.repo).missing}`;
@@ -42239,11 +42338,16 @@ function describe(err, t) {
 }
 
 ;// CONCATENATED MODULE: ./src/github/access.ts
-// Who may read an organization secret: what a write sends, so that a rotation never widens (or
-// narrows) access. The line's visibility and repositories, or, when it names none, the existing
-// secret's (read in preflight, every page).
+// Who may read an organization secret or variable: what a write sends, so that a rotation never
+// widens (or narrows) access. The line's visibility and repositories, or, when it names none, the
+// existing secret's or variable's own (read in preflight, every page).
 
 
+/** The REST path of `name` in `t`. */
+function itemPath(t, item, name) {
+    const base = item === 'secret' ? `${scopePath(t)}/secrets` : `${variablesPath(t)}/variables`;
+    return `${base}/${encodeURIComponent(name)}`;
+}
 class OrgAccess {
     #gh;
     #repoIds = new Map();
@@ -42251,14 +42355,14 @@ class OrgAccess {
     constructor(gh) {
         this.#gh = gh;
     }
-    /** Who may read `name` in `t` once written: the line's choice, or the existing secret's. Read once. */
-    of(t, name) {
-        const k = `${scopeOf(t)}:${name.toUpperCase()}`;
+    /** Who may read `name` in `t` once written: the line's choice, or the existing one's. Read once. */
+    of(t, name, item = 'secret') {
+        const k = `${scopeOf(t)}:${item}:${name.toUpperCase()}`;
         let access = this.#access.get(k);
         if (!access) {
             access =
                 t.visibility === undefined
-                    ? this.#existing(t, name)
+                    ? this.#existing(t, name, item)
                     : Promise.all(t.repos.map((r) => this.#repoId(r))).then((repositoryIds) => ({
                         visibility: t.visibility,
                         repositoryIds,
@@ -42267,10 +42371,10 @@ class OrgAccess {
         }
         return access;
     }
-    /** The existing secret's visibility and selected repositories (every page of them). */
-    async #existing(t, name) {
-        const path = `${scopePath(t)}/secrets/${encodeURIComponent(name)}`;
-        const fail = (what, err) => new StoreError(`Could not read ${what} of secret ${name} in ${t.line}: ${describe(err, t)}.`, 'no', errors_status(err));
+    /** The existing secret's (or variable's) visibility and selected repositories (every page). */
+    async #existing(t, name, item) {
+        const path = itemPath(t, item, name);
+        const fail = (what, err) => new StoreError(`Could not read ${what} of ${item} ${name} in ${t.line}: ${describe(err, t)}.`, 'no', errors_status(err));
         let visibility;
         try {
             const res = await this.#gh.request(`GET ${path}`);
@@ -42278,11 +42382,11 @@ class OrgAccess {
         }
         catch (err) {
             if (errors_status(err) === 404)
-                throw new StoreError(`Secret ${name} does not exist yet in ${t.line}, so there is no visibility to keep: add one to the target line (\`${t.kind} ${t.org} private\`, \`all\`, or \`selected OWNER/NAME ...\`).`, 'no', 404);
+                throw new StoreError(`${item === 'secret' ? 'Secret' : 'Variable'} ${name} does not exist yet in ${t.line}, so there is no visibility to keep: add one to the target line (\`${t.kind} ${t.org} private\`, \`all\`, or \`selected OWNER/NAME ...\`).`, 'no', 404);
             throw fail('the visibility', err);
         }
         if (visibility !== 'all' && visibility !== 'private' && visibility !== 'selected')
-            throw new StoreError(`GitHub reported an unknown visibility for secret ${name} in ${t.line}; name one on the target line.`, 'no');
+            throw new StoreError(`GitHub reported an unknown visibility for ${item} ${name} in ${t.line}; name one on the target line.`, 'no');
         const ids = new Set();
         if (visibility === 'selected') {
             const perPage = 100;
@@ -42306,7 +42410,7 @@ class OrgAccess {
             }
             // A list that changed while it was read would be written back different: refuse instead.
             if (ids.size !== total)
-                throw new StoreError(`The selected repositories of secret ${name} in ${t.line} changed while they were read (${ids.size} of ${total}); re-run.`, 'no');
+                throw new StoreError(`The selected repositories of ${item} ${name} in ${t.line} changed while they were read (${ids.size} of ${total}); re-run.`, 'no');
         }
         return { visibility, repositoryIds: [...ids] };
     }
@@ -42374,9 +42478,110 @@ function publicKeyFromBase64(key) {
     return new Uint8Array(bytes);
 }
 
+;// CONCATENATED MODULE: ./src/github/variables.ts
+// Writes the client id as an Actions variable: created or updated in each target scope that has
+// variables, then read back. A variable is not secret, so the read-back compares the value itself.
+
+
+
+class VariableStore {
+    #gh;
+    #access;
+    /** Whether the variable exists, per scope: decides between PATCH (update) and POST (create). */
+    #exists = new Map();
+    constructor(gh, access) {
+        this.#gh = gh;
+        this.#access = access;
+    }
+    /**
+     * Proves the token can read the variables of every target that has them (a 403 or 404 fails here,
+     * before the rotation), learns whether `name` exists, and for organization lines works out who may
+     * read it (the line's visibility, or the existing variable's).
+     */
+    async preflight(targets, name) {
+        const work = [];
+        for (const t of targets.filter(hasVariables)) {
+            work.push(this.#existsIn(t, name));
+            if (isOrg(t))
+                work.push(this.#access.of(t, name, 'variable'));
+        }
+        const results = await Promise.allSettled(work);
+        const failed = results.find((r) => r.status === 'rejected');
+        if (failed)
+            throw failed.reason;
+    }
+    /** Creates or updates the variable, then reads it back: a value other than `value` is a failure. */
+    async store(t, name, value) {
+        const path = itemPath(t, 'variable', name);
+        const body = { name, value };
+        if (isOrg(t)) {
+            const access = await this.#access.of(t, name, 'variable');
+            body['visibility'] = access.visibility;
+            if (access.visibility === 'selected')
+                body['selected_repository_ids'] = access.repositoryIds;
+        }
+        const fail = (err) => new StoreError(`Could not write variable ${name} in ${t.line}: ${describe(err, t, 'variable')}.`, 'maybe', errors_status(err));
+        const update = () => this.#gh.request(`PATCH ${path}`, body);
+        const create = () => this.#gh.request(`POST ${variablesPath(t)}/variables`, body);
+        try {
+            if (await this.#existsIn(t, name)) {
+                // Deleted since preflight: create it again.
+                await update().catch((err) => errors_status(err) === 404 ? create() : Promise.reject(err));
+            }
+            else {
+                // Created since preflight (or by an earlier attempt of this POST whose answer was lost).
+                await create().catch((err) => errors_status(err) === 409 ? update() : Promise.reject(err));
+            }
+        }
+        catch (err) {
+            throw fail(err);
+        }
+        let read;
+        try {
+            const res = await this.#gh.request(`GET ${path}`);
+            read = String(res.data.value);
+        }
+        catch (err) {
+            throw new StoreError(`Wrote variable ${name} in ${t.line} but could not read it back: ${describe(err, t, 'variable')}.`, 'maybe', errors_status(err));
+        }
+        if (read !== value)
+            throw new StoreError(`Wrote variable ${name} in ${t.line} but reading it back shows another value; treating the write as failed.`, 'maybe');
+    }
+    #existsIn(t, name) {
+        const k = `${scopeOf(t)}:${name.toUpperCase()}`;
+        let exists = this.#exists.get(k);
+        if (!exists) {
+            exists = this.#probe(t, name);
+            this.#exists.set(k, exists);
+        }
+        return exists;
+    }
+    /** One GET when the variable exists; when it answers 404, listing the scope's variables tells "missing" from "no access". */
+    async #probe(t, name) {
+        const base = `${variablesPath(t)}/variables`;
+        const fail = (err) => new StoreError(`Could not read the variables of ${t.line}: ${describe(err, t, 'variable')}.`, 'no', errors_status(err));
+        try {
+            await this.#gh.request(`GET ${base}/${encodeURIComponent(name)}`);
+            return true;
+        }
+        catch (err) {
+            if (errors_status(err) !== 404)
+                throw fail(err);
+        }
+        try {
+            await this.#gh.request(`GET ${base}`, { per_page: 1 });
+            return false;
+        }
+        catch (err) {
+            throw fail(err);
+        }
+    }
+}
+
 ;// CONCATENATED MODULE: ./src/github/store.ts
 // Writes secrets into GitHub: public keys per scope, sealing, the write itself and the read-back
 // that proves it landed.
+
 
 
 
@@ -42387,17 +42592,22 @@ class SecretStore {
     #gh;
     #keys = new Map();
     #access;
+    #variables;
     constructor(gh) {
         this.#gh = gh;
         this.#access = new OrgAccess(gh);
+        this.#variables = new VariableStore(gh, this.#access);
     }
     /**
      * Fetches every target's public key (once per scope, never shared across scopes) and works out who
      * may read each organization secret `names` will write: the repositories the line selects, or,
-     * when it names no visibility, the existing secret's visibility and repositories.
+     * when it names no visibility, the existing secret's visibility and repositories. With `variable`,
+     * the same for the variable in every target that has variables, and that the token may read them.
      */
-    async preflight(targets, names) {
+    async preflight(targets, names, variable) {
         const work = [];
+        if (variable !== undefined)
+            work.push(this.#variables.preflight(targets, variable));
         for (const t of targets) {
             work.push(this.#key(t));
             if (isOrg(t))
@@ -42453,6 +42663,10 @@ class SecretStore {
             throw new StoreError(`Wrote secret ${name} in ${t.line} but GitHub does not show it as updated (updated_at did not move); treating the write as failed.`, 'maybe');
         }
     }
+    /** Creates or updates variable `name` in `t` and reads its value back. */
+    storeVariable(t, name, value) {
+        return this.#variables.store(t, name, value);
+    }
     #key(t) {
         const scope = scopeOf(t);
         let key = this.#keys.get(scope);
@@ -42496,23 +42710,24 @@ class SecretStore {
 
 
 /**
- * What each target kind needs of an installation token (GitHub's App permission names). Typed over
- * every kind, so a new kind does not compile until it says what it needs.
+ * What each target kind needs of an installation token (GitHub's App permission names): for its
+ * secrets, and for its Actions variables when `client-id-variable-name` is set. Typed over every
+ * kind, so a new kind does not compile until it says what it needs.
  */
 const PERMISSIONS_OF = {
-    repo: { secrets: 'write' },
-    // Environment secrets fall under the Environments permission, not Secrets.
-    environment: { environments: 'write' },
-    dependabot: { dependabot_secrets: 'write' },
-    org: { organization_secrets: 'write' },
-    'dependabot-org': { organization_dependabot_secrets: 'write' },
+    repo: { secrets: 'secrets', variables: 'actions_variables' },
+    // Environment secrets and variables fall under the Environments permission.
+    environment: { secrets: 'environments', variables: 'environments' },
+    dependabot: { secrets: 'dependabot_secrets' },
+    org: { secrets: 'organization_secrets', variables: 'organization_actions_variables' },
+    'dependabot-org': { secrets: 'organization_dependabot_secrets' },
 };
 /** The account a target's requests name: the repository's owner, or the organization. */
 function ownerOf(t) {
     return isOrg(t) ? t.org : t.repo.split('/')[0];
 }
 /** One grant per owner (case-insensitive, like GitHub), in the order the targets name them. */
-function grantsFor(targets) {
+function grantsFor(targets, needs) {
     const byOwner = new Map();
     for (const t of targets) {
         const owner = ownerOf(t);
@@ -42521,9 +42736,14 @@ function grantsFor(targets) {
             g = { owner, perms: new Map(), repos: new Map() };
             byOwner.set(owner.toLowerCase(), g);
         }
-        for (const [name, access] of Object.entries(PERMISSIONS_OF[t.kind]))
+        const { secrets, variables } = PERMISSIONS_OF[t.kind];
+        const names = [
+            secrets,
+            ...(needs.variables && variables && hasVariables(t) ? [variables] : []),
+        ];
+        for (const name of names)
             if (g.perms.get(name) !== 'write')
-                g.perms.set(name, access);
+                g.perms.set(name, needs.read ? 'read' : 'write');
         // Repositories whose requests go out with this owner's token: the target's own, and the
         // repositories an org line selects (their ids are read with the org's token; GitHub only
         // accepts an org's own repositories there, so others are left to fail as GitHub decides).
@@ -42549,17 +42769,47 @@ function grantsFor(targets) {
         };
     });
 }
-/** The Destination for App sign-in: signs in per owner in preflight, then one SecretStore per owner. */
+/**
+ * The Destination for App sign-in: signs in for every owner on first use (the pipeline's preflight,
+ * or check mode's first read), then hands each target to its owner's SecretStore.
+ */
 class AppDestination {
     #o;
     #stores = new Map();
     /** Every token minted, revoked by close() whatever happened. */
     #minted = [];
+    #signedIn;
     constructor(o) {
         this.#o = o;
     }
-    async preflight(targets, names) {
-        const grants = grantsFor(targets);
+    async preflight(targets, names, variable) {
+        await this.#signIn();
+        const byOwner = new Map();
+        for (const t of targets) {
+            const k = ownerOf(t).toLowerCase();
+            byOwner.set(k, [...(byOwner.get(k) ?? []), t]);
+        }
+        const results = await Promise.allSettled([...byOwner].map(([k, ts]) => this.#stores.get(k).preflight(ts, names, variable)));
+        const storeFailed = results.find((r) => r.status === 'rejected');
+        if (storeFailed)
+            throw storeFailed.reason;
+    }
+    async updatedAt(t, name) {
+        return (await this.#store(t)).updatedAt(t, name);
+    }
+    async store(t, name, value) {
+        return (await this.#store(t)).store(t, name, value);
+    }
+    async storeVariable(t, name, value) {
+        return (await this.#store(t)).storeVariable(t, name, value);
+    }
+    /** Finds every installation, then mints every token; once per run, whoever asks first. */
+    #signIn() {
+        this.#signedIn ??= this.#signInOnce();
+        return this.#signedIn;
+    }
+    async #signInOnce() {
+        const grants = grantsFor(this.#o.targets, this.#o.needs);
         const app = this.#client(await this.#jwt());
         // Every installation is found before any token is minted: a missing one mints nothing.
         const found = await Promise.allSettled(grants.map((g) => this.#installation(app, g)));
@@ -42578,26 +42828,11 @@ class AppDestination {
         if (mintFailed)
             throw mintFailed.reason;
         this.#o.info(`Signed in as GitHub App ${this.#o.appId} on ${grants.map((g) => g.owner).join(', ')}: one installation token per owner.`);
-        const byOwner = new Map();
-        for (const t of targets) {
-            const k = ownerOf(t).toLowerCase();
-            byOwner.set(k, [...(byOwner.get(k) ?? []), t]);
-        }
-        const results = await Promise.allSettled([...byOwner].map(([k, ts]) => this.#stores.get(k).preflight(ts, names)));
-        const storeFailed = results.find((r) => r.status === 'rejected');
-        if (storeFailed)
-            throw storeFailed.reason;
-    }
-    updatedAt(t, name) {
-        return this.#store(t).updatedAt(t, name);
-    }
-    store(t, name, value) {
-        return this.#store(t).store(t, name, value);
     }
     /** Revokes every token minted; a failure is a warning (the token expires within the hour anyway). */
     async close() {
         // Whatever the run left of its retry budget, revoking gets a short one of its own.
-        this.#o.budget.deadline = clock_now() + REVOKE_BUDGET_MS;
+        this.#o.policy.startCleanup();
         await Promise.all(this.#minted.map(async ({ owner, gh }) => {
             let why;
             try {
@@ -42615,15 +42850,16 @@ class AppDestination {
         }));
         this.#minted.length = 0;
     }
-    #store(t) {
+    async #store(t) {
+        await this.#signIn();
         const store = this.#stores.get(ownerOf(t).toLowerCase());
         if (!store)
-            throw new Error(`No GitHub sign-in for ${t.line}: preflight did not run.`);
+            throw new Error(`No GitHub sign-in covers ${t.line}.`);
         return store;
     }
     #client(token) {
-        const { apiUrl, timeoutMs, budget, warn } = this.#o;
-        return createGitHub({ token, apiUrl, timeoutMs, budget, warn });
+        const { apiUrl, policy, warn } = this.#o;
+        return createGitHub({ token, apiUrl, policy, warn });
     }
     /** The App's JWT, signed by @octokit/auth-app on the action's clock (tests move it). */
     async #jwt() {
@@ -42711,7 +42947,6 @@ class AppDestination {
         return `${name} is not installed on ${where.join(', ')}: install it there${page ? ` (${page}/installations/new)` : ''}, with access to the repositories the targets name. Nothing was rotated.`;
     }
 }
-const REVOKE_BUDGET_MS = 10_000;
 class MissingInstallation extends Error {
 }
 /** A failed App call, from its status: a 401 here is the App's key or id, not a github-token. */
@@ -42724,12 +42959,16 @@ function appFailure(err) {
 function openDestination(auth, o) {
     if (auth.kind === 'app')
         return new AppDestination({ ...o, ...auth });
-    const { apiUrl, timeoutMs, budget, warn } = o;
-    const store = new SecretStore(createGitHub({ token: auth.token, apiUrl, timeoutMs, budget, warn }));
+    const { apiUrl, policy, warn } = o;
+    const store = new SecretStore(createGitHub({ token: auth.token, apiUrl, policy, warn }));
     return Object.assign(store, { close: async () => undefined });
 }
 
 ;// CONCATENATED MODULE: ./src/providers/types.ts
+// The one interface every provider implements. The pipeline calls, in order:
+// preflight() -> rotate() -> [store and verify every target] -> retirePrevious(),
+// or abandon() when no target received the new secret.
+
 /** Thrown by providers with a message that is safe to show and says what to do. */
 class ProviderError extends Error {
     name = 'ProviderError';
@@ -42739,6 +42978,10 @@ class ProviderError extends Error {
         super(message);
         this.outcomeUnknown = outcomeUnknown;
     }
+}
+/** True when `err` says the rotating call may have happened but its outcome is unknown. */
+function outcomeUnknown(err) {
+    return (err instanceof ProviderError || err instanceof HttpError) && err.outcomeUnknown;
 }
 
 ;// CONCATENATED MODULE: ./src/providers/csp.ts
@@ -42852,7 +43095,7 @@ function createCsp(s, deps) {
     async function managed(c) {
         if (!token || clock_now() >= tokenExpiresAt - TOKEN_MARGIN_MS)
             await authenticate();
-        const send = () => call({ ...c, headers: { authorization: `Bearer ${token}` } });
+        const send = () => deps.http({ ...c, headers: { authorization: `Bearer ${token}` } });
         try {
             return await send();
         }
@@ -42865,7 +43108,7 @@ function createCsp(s, deps) {
     }
     async function authenticate() {
         const res = s.auth.kind === 'api-token'
-            ? await call({
+            ? await deps.http({
                 method: 'POST',
                 url: `${base}/auth/api-tokens/authorize`,
                 form: { api_token: s.auth.token },
@@ -42885,7 +43128,7 @@ function createCsp(s, deps) {
     function clientCredentials(id, secret, retry) {
         const basic = Buffer.from(`${id}:${secret}`).toString('base64');
         deps.mask(basic); // a credential in its own right: redacted wherever an answer echoes it
-        return call({
+        return deps.http({
             method: 'POST',
             url: `${base}/auth/authorize`,
             headers: { authorization: `Basic ${basic}` },
@@ -43263,7 +43506,7 @@ class EntraApp {
     }
     async #graph(method, suffix, json, what, retry) {
         const url = `${this.#s.graphUrl}/v1.0/applications(appId='${encodeURIComponent(this.#s.appId)}')${suffix}`;
-        const send = async () => call({
+        const send = async () => this.#deps.http({
             method,
             url,
             headers: { authorization: `Bearer ${await this.#accessToken()}` },
@@ -43314,7 +43557,7 @@ class EntraApp {
         return token;
     }
     async #tokenRequest(form, what) {
-        const res = await call({
+        const res = await this.#deps.http({
             method: 'POST',
             url: `${this.#s.loginUrl}/${encodeURIComponent(this.#s.tenantId)}/oauth2/v2.0/token`,
             form: { grant_type: 'client_credentials', scope: `${this.#s.graphUrl}/.default`, ...form },
@@ -43331,7 +43574,11 @@ function createEntra(s, deps) {
     return {
         async preflight() {
             const passwords = await app.passwords();
+            // The expiry that matters is that of the passwords this rotation made (entra-password-tag):
+            // others belong to people or other rotations, and rotating does not replace them.
+            const own = ownPrefix(s.passwordTag);
             const ends = passwords
+                .filter((p) => p.displayName.startsWith(own))
                 .map((p) => p.endDateTime)
                 .filter((e) => !!e)
                 .sort();
@@ -43490,7 +43737,7 @@ function createWhmcs(s, deps) {
     };
     let found;
     async function api(action, params, what, retry) {
-        const res = await call({
+        const res = await deps.http({
             method: 'POST',
             url: `${s.url}/includes/api.php`,
             form: { ...auth, action, ...params },
@@ -43685,7 +43932,15 @@ function createWoodpecker(s, deps) {
     const patienceMs = s.source.kind === 'entra' ? s.source.entra.propagationTimeoutMs : s.source.propagationTimeoutMs;
     let existingId;
     let added;
-    const woodpecker = (method, url, what, retry, json) => call({ method, url, headers, what, retry, explain: woodpecker_explain, ...(json === undefined ? {} : { json }) });
+    const woodpecker = (method, url, what, retry, json) => deps.http({
+        method,
+        url,
+        headers,
+        what,
+        retry,
+        explain: woodpecker_explain,
+        ...(json === undefined ? {} : { json }),
+    });
     /**
      * Saves the secret, retrying Woodpecker's 422 INVALID_CLIENT_SECRET while a new Entra password
      * propagates. A 422 means nothing was saved, so the retry cannot save twice; PATCH is idempotent
@@ -43867,6 +44122,9 @@ const commonInputs = {
     'client-id-secret-name': {
         description: 'Optional second GitHub secret that receives the client id / identifier.',
     },
+    'client-id-variable-name': {
+        description: "Optional Actions variable that receives the client id / identifier (not a secret: readable in expressions and logs), created or updated in every repository, environment and org target (Dependabot and Codespaces have no variables) and read back by value. An org line without a visibility keeps the existing variable's visibility, like secrets.",
+    },
     targets: {
         description: "Where to store, one target a line: `repo OWNER/NAME`, `environment OWNER/NAME ENVIRONMENT`, `org ORG [all|private|selected [OWNER/NAME ...]]`, `dependabot OWNER/NAME`, `dependabot-org ORG [all|private|selected [OWNER/NAME ...]]`. An org line without a visibility keeps the existing secret's visibility and selected repositories (and fails in preflight when the secret does not exist yet): a rotation never changes who can read a secret unless the line says so. The environment name is the rest of its line, kept exactly (`/` allowed); write it in double quotes when it holds a space followed by #. Blank lines, lines starting with #, and # comments after a space on other lines are ignored. Default: `repo $GITHUB_REPOSITORY`.",
     },
@@ -43882,6 +44140,13 @@ const commonInputs = {
     },
     'skip-if-rotated-within': {
         description: "Duration (30s, 90m, 12h, 7d): do nothing when the first target's secret was updated more recently than this. At most 366d.",
+    },
+    mode: {
+        description: "`rotate`: rotate and store. `check`: change nothing; sign in, find the credential, read every target's secret metadata, and report per target whether the secret exists, when it was last updated, and how long until the credential expires (job summary table, output `report`). A check fails the step when a target is missing the secret or the credential expires within fail-if-expires-within.",
+        default: 'rotate',
+    },
+    'fail-if-expires-within': {
+        description: 'With mode: check, a duration (30s, 90m, 12h, 7d): fail the step when the credential expires within it. At most 366d. Ignored where the provider reports no expiry (the report says so).',
     },
     'request-timeout': {
         description: 'Limit for one HTTP exchange with GitHub or the provider, as a duration; at most 10m.',
@@ -44017,6 +44282,13 @@ function parseInputs(read, env) {
             throw new InputError(`Input 'client-id-secret-name' is '${clientIdSecret}', the same as 'secret-name'; GitHub names are case-insensitive, pick another.`);
         }
     }
+    const targets = parseTargets(targetText);
+    const clientIdVariable = optional(read, 'client-id-variable-name');
+    if (clientIdVariable !== undefined) {
+        secretName('client-id-variable-name', clientIdVariable, 'variable');
+        if (!targets.some(hasVariables))
+            throw new InputError(`Input 'client-id-variable-name' is set but no target can hold an Actions variable (Dependabot and Codespaces have none); add a repo, environment or org target, or drop the input.`);
+    }
     return {
         provider,
         github: {
@@ -44024,8 +44296,11 @@ function parseInputs(read, env) {
             apiUrl: url(read, 'github-api-url', env['GITHUB_API_URL'] || 'https://api.github.com'),
             secretName: secret,
             clientIdSecretName: clientIdSecret,
-            targets: parseTargets(targetText),
+            clientIdVariableName: clientIdVariable,
+            targets,
         },
+        mode: oneOf(read, 'mode', ['rotate', 'check'], 'rotate'),
+        failIfExpiresWithinMs: duration(read, 'fail-if-expires-within', MAX_MS.expiresWithin),
         dryRun: bool(read, 'dry-run', false),
         recoveryKey: recoveryKey(optional(read, 'recovery-public-key')),
         skipIfRotatedWithinMs: duration(read, 'skip-if-rotated-within', MAX_MS.skipIfRotatedWithin),
@@ -44050,18 +44325,33 @@ function recoveryKey(v) {
 // to the operator sealed to their recovery key.
 
 
-const PREFLIGHT_BUDGET_MS = 15_000;
+
+
+
+/** Every write of a run, per target: the secret, the client id secret, the client id variable. */
+function writesOf(s) {
+    const { targets, secretName, clientIdSecretName, clientIdVariableName } = s.github;
+    return targets.flatMap((t) => [
+        ...names(secretName, clientIdSecretName).map((name) => ({ t, name, variable: false })),
+        ...(clientIdVariableName && hasVariables(t)
+            ? [{ t, name: clientIdVariableName, variable: true }]
+            : []),
+    ]);
+}
+function resultOf(w) {
+    return w.variable ? { target: w.t.line, variable: w.name } : { target: w.t.line, secret: w.name };
+}
 async function runPipeline(s, d) {
-    const { targets, secretName, clientIdSecretName } = s.github;
-    const plan = (status) => targets.flatMap((t) => names(secretName, clientIdSecretName).map((secret) => ({ target: t.line, secret, status })));
+    const { targets, secretName, clientIdSecretName, clientIdVariableName } = s.github;
+    const plan = (status) => writesOf(s).map((w) => ({ ...resultOf(w), status }));
     // 2. Preflight: nothing changes here, and any failure stops the run.
-    d.budget.deadline = clock_now() + PREFLIGHT_BUDGET_MS;
+    d.policy.startPreflight();
     d.info(`Preflight: authenticating to ${s.provider.name} and fetching the public key of ${targets.length} target(s).`);
     // Everything the steps after the rotation need is proven here: the destination seals a probe to
     // every target's key, and the recovery key gets one too (libsodium loads beside the requests).
     const [credentialResult, keysResult, recoveryResult] = await Promise.allSettled([
         d.provider.preflight(),
-        d.destination.preflight(targets, names(secretName, clientIdSecretName)),
+        d.destination.preflight(targets, names(secretName, clientIdSecretName), clientIdVariableName),
         s.recoveryKey
             ? usable(s.recoveryKey, "Input 'recovery-public-key'")
             : // Only starts the load early; the target keys' probes report a failure to load.
@@ -44075,9 +44365,12 @@ async function runPipeline(s, d) {
         throw recoveryResult.reason;
     const credential = credentialResult.value;
     d.info(`Found ${credential.description}.`);
-    if (clientIdSecretName && !credential.clientId) {
-        throw new Error(`Input 'client-id-secret-name' is set but ${s.provider.name} did not report a client id for this credential.`);
-    }
+    for (const [input, set] of [
+        ['client-id-secret-name', clientIdSecretName],
+        ['client-id-variable-name', clientIdVariableName],
+    ])
+        if (set && !credential.clientId)
+            throw new Error(`Input '${input}' is set but ${s.provider.name} did not report a client id for this credential.`);
     if (s.skipIfRotatedWithinMs !== undefined) {
         const first = targets[0];
         const updated = await d.destination.updatedAt(first, secretName);
@@ -44094,13 +44387,13 @@ async function runPipeline(s, d) {
         d.warn(`${s.provider.name} kills the old secret at once. Without recovery-public-key, a failure to store the new secret leaves it nowhere; set recovery-public-key.`);
     }
     // 3-4. Rotate once. From here on the new secret exists only in this process until it is stored.
-    d.budget.deadline = clock_now() + s.storeTimeoutMs;
+    d.policy.startStoring();
     let rotation;
     try {
         rotation = await d.provider.rotate();
     }
     catch (err) {
-        const unknown = err.outcomeUnknown === true;
+        const unknown = outcomeUnknown(err);
         return {
             outcome: 'failed',
             rotated: false,
@@ -44149,34 +44442,32 @@ async function runPipeline(s, d) {
 }
 /** Steps 5-7, after the one rotating call. Throws only on a bug or an unexpected fault; runPipeline reports it. */
 async function afterRotation(s, d, credential, rotation, stored) {
-    const { targets, secretName, clientIdSecretName } = s.github;
+    const { targets, secretName } = s.github;
     const { secret: newSecret, ...rotationInfo } = rotation;
     d.info(`Rotated ${credential.description}; storing the new secret in ${targets.length} target(s).`);
-    // 5. Store and verify everywhere; one failure does not stop the others.
-    const clientId = rotation.clientId ?? credential.clientId;
-    const writes = targets.flatMap((t) => {
-        const w = [
-            { t, name: secretName, value: newSecret },
-        ];
-        if (clientIdSecretName && clientId)
-            w.push({ t, name: clientIdSecretName, value: clientId });
-        return w;
-    });
+    // 5. Store and verify everywhere; one failure does not stop the others. Preflight proved the
+    // client id exists when a client id secret or variable is asked for.
+    const clientId = (rotation.clientId ?? credential.clientId);
     const landed = [];
-    const results = await Promise.all(writes.map(async ({ t, name, value }) => {
+    const results = await Promise.all(writesOf(s).map(async (w) => {
+        const { t, name } = w;
+        const isSecret = !w.variable && name === secretName;
         try {
-            await d.destination.store(t, name, value);
-            d.info(`Stored and verified ${name} in ${t.line}.`);
-            if (name === secretName)
+            if (w.variable)
+                await d.destination.storeVariable(t, name, clientId);
+            else
+                await d.destination.store(t, name, isSecret ? newSecret : clientId);
+            d.info(`Stored and verified ${w.variable ? 'variable ' : ''}${name} in ${t.line}.`);
+            if (isSecret)
                 landed.push('yes');
-            return { target: t.line, secret: name, status: 'written' };
+            return { ...resultOf(w), status: 'written' };
         }
         catch (err) {
             const message = err.message;
             d.warn(message);
-            if (name === secretName)
-                landed.push(err.landed ?? 'maybe');
-            return { target: t.line, secret: name, status: 'failed', error: message };
+            if (isSecret)
+                landed.push(err instanceof DestinationError ? err.landed : 'maybe');
+            return { ...resultOf(w), status: 'failed', error: message };
         }
     }));
     stored.results = results;
@@ -44236,9 +44527,49 @@ function names(secret, clientId) {
     return clientId ? [secret, clientId] : [secret];
 }
 
+;// CONCATENATED MODULE: ./src/policy.ts
+// How hard to try, for GitHub and the providers alike: one value made from the inputs and handed to
+// both HTTP clients. The pipeline says which phase the run is in; the policy owns each phase's budget.
+
+/** Before the rotating call a failure stops the run: retrying long would only delay the news. */
+const PREFLIGHT_MS = 15_000;
+class RetryPolicy {
+    timeoutMs;
+    attempts;
+    #storeTimeoutMs;
+    /** GitHub retries stop here; no phase yet, no retries. */
+    #deadline = clock_now();
+    constructor(o) {
+        this.timeoutMs = o.timeoutMs;
+        this.attempts = o.attempts ?? 4;
+        this.#storeTimeoutMs = o.storeTimeoutMs;
+    }
+    /** Preflight: nothing is at stake yet, a short budget. */
+    startPreflight() {
+        this.#deadline = clock_now() + PREFLIGHT_MS;
+    }
+    /**
+     * From the rotating call on: the new secret exists only in this process until it is stored, so
+     * GitHub is retried up to store-timeout.
+     */
+    startStoring() {
+        this.#deadline = clock_now() + this.#storeTimeoutMs;
+    }
+    /** After the run: cleaning up (revoking App installation tokens) gets a short budget of its own. */
+    startCleanup() {
+        this.#deadline = clock_now() + PREFLIGHT_MS;
+    }
+    /** True when a wait of `ms` from now still ends before this phase's deadline. */
+    allows(ms) {
+        return clock_now() + ms < this.#deadline;
+    }
+}
+
 ;// CONCATENATED MODULE: ./src/summary.ts
 // Outputs and the job summary, from the pipeline's report. Nothing secret reaches either: the report
 // holds no secret, only the recovery blob, which only the operator's private key opens.
+
+
 
 
 function setOutputs(r, io = core_namespaceObject) {
@@ -44246,16 +44577,46 @@ function setOutputs(r, io = core_namespaceObject) {
     io.setOutput('client-id', r.rotation?.clientId ?? r.credential?.clientId ?? '');
     io.setOutput('credential-id', r.rotation?.credentialId ?? r.credential?.credentialId ?? '');
     io.setOutput('secret-expires-at', r.rotation?.expiresAt ?? '');
-    io.setOutput('targets', JSON.stringify(r.targets.map(({ target, secret, status }) => ({ target, secret, status }))));
+    io.setOutput('targets', JSON.stringify(r.targets.map(({ target, secret, variable, status }) => variable === undefined ? { target, secret, status } : { target, variable, status })));
+    io.setOutput('report', JSON.stringify(reportJson(r)));
     if (r.recovery) {
         io.setOutput('recovery', r.recovery);
         io.info(`Recovery blob (the new secret sealed to recovery-public-key; open it as the README shows):\n${r.recovery}`);
     }
 }
+/** Output `report`: what the summary's tables show, as JSON (the recovery blob has its own output). */
+function reportJson(r) {
+    const c = r.credential;
+    const expires = c?.expiresAt ? Date.parse(c.expiresAt) : NaN;
+    return {
+        mode: r.mode ?? 'rotate',
+        outcome: r.outcome,
+        ...(c
+            ? {
+                credential: {
+                    description: c.description,
+                    clientId: c.clientId ?? null,
+                    expiresAt: c.expiresAt ?? null,
+                    expiresInSeconds: Number.isNaN(expires) ? null : Math.floor((expires - clock_now()) / 1000),
+                },
+            }
+            : {}),
+        targets: r.targets.map((t) => ({
+            target: t.target,
+            ...(t.variable === undefined ? { secret: t.secret } : { variable: t.variable }),
+            status: t.status,
+            ...(t.updatedAt ? { updatedAt: t.updatedAt } : {}),
+            ...(t.error ? { error: t.error } : {}),
+        })),
+        ...(r.failure ? { failure: r.failure } : {}),
+        ...(r.nextStep ? { nextStep: r.nextStep } : {}),
+    };
+}
 const TITLES = {
     rotated: 'Client secret rotated',
     'dry-run': 'Dry run: nothing changed',
     skipped: 'Skipped: rotated recently',
+    checked: 'Check passed: nothing changed',
     failed: 'Rotation failed',
 };
 /**
@@ -44265,7 +44626,10 @@ const TITLES = {
  */
 function summaryMarkdown(provider, r) {
     const c = r.credential;
-    const lines = [`## ${TITLES[r.outcome]}`, '', '| | |', '|---|---|'];
+    const title = r.mode === 'check' && r.outcome === 'failed'
+        ? 'Check failed: nothing changed'
+        : TITLES[r.outcome];
+    const lines = [`## ${title}`, '', '| | |', '|---|---|'];
     if (provider)
         lines.push(`| Provider | ${markdownCode(provider)} |`);
     if (c)
@@ -44274,17 +44638,26 @@ function summaryMarkdown(provider, r) {
     if (clientId)
         lines.push(`| Client id | ${markdownCode(clientId)} |`);
     if (c?.expiresAt)
-        lines.push(`| Previous secret expires | ${markdownText(c.expiresAt, 40)} |`);
+        lines.push(r.mode === 'check'
+            ? `| Current secret expires | ${markdownText(c.expiresAt, 40)} (${spokenUntil(Date.parse(c.expiresAt))}) |`
+            : `| Previous secret expires | ${markdownText(c.expiresAt, 40)} |`);
+    else if (r.mode === 'check' && c)
+        lines.push('| Current secret expires | not reported by the provider |');
     if (r.rotation?.expiresAt)
         lines.push(`| New secret expires | ${markdownText(r.rotation.expiresAt, 40)} |`);
     if (r.retired)
         lines.push(`| Retired | ${markdownText(r.retired, 500)} |`);
     if (r.undone)
         lines.push(`| Undone | ${markdownText(r.undone, 300)} |`);
-    if (r.targets.length > 0) {
+    if (r.mode === 'check' && r.targets.length > 0) {
+        lines.push('', '| Target | Secret | Exists | Last updated |', '|---|---|---|---|');
+        for (const t of r.targets)
+            lines.push(`| ${markdownCode(t.target)} | ${markdownCode(t.secret)} | ${t.status === 'present' ? 'yes' : t.status === 'missing' ? '**no**' : `unknown: ${markdownText(t.error ?? '', 600)}`} | ${t.updatedAt ?? ''} |`);
+    }
+    else if (r.targets.length > 0) {
         lines.push('', '| Target | Secret | Status |', '|---|---|---|');
         for (const t of r.targets)
-            lines.push(`| ${markdownCode(t.target)} | ${markdownCode(t.secret)} | ${t.status}${t.error ? `: ${markdownText(t.error, 600)}` : ''} |`);
+            lines.push(`| ${markdownCode(t.target)} | ${t.variable === undefined ? markdownCode(t.secret ?? '') : `variable ${markdownCode(t.variable)}`} | ${t.status}${t.error ? `: ${markdownText(t.error, 600)}` : ''} |`);
     }
     if (r.failure)
         lines.push('', `**What happened:** ${markdownText(r.failure, 3000)}`);
@@ -44314,6 +44687,7 @@ async function writeSummary(markdown) {
 
 
 
+
 async function run() {
     // Set only once the inputs are valid: the summary never echoes an invalid input.
     let provider;
@@ -44326,28 +44700,39 @@ async function run() {
             mask(getInput(name));
         const settings = parseInputs((name) => getInput(name), process.env);
         provider = settings.provider.name;
-        configureHttp({ timeoutMs: settings.requestTimeoutMs });
-        const budget = { deadline: clock_now() };
+        const policy = new RetryPolicy({
+            timeoutMs: settings.requestTimeoutMs,
+            storeTimeoutMs: settings.storeTimeoutMs,
+        });
         const deps = {
             mask: mask,
             info: log.info,
             warn: log.warn,
             idToken: (aud) => getIDToken(aud),
+            http: createHttp(policy),
         };
         maskKeyLines(settings.github.auth);
         const destination = openDestination(settings.github.auth, {
             apiUrl: settings.github.apiUrl,
-            timeoutMs: settings.requestTimeoutMs,
-            budget,
+            targets: settings.github.targets,
+            needs: {
+                variables: settings.github.clientIdVariableName !== undefined,
+                read: settings.mode === 'check',
+            },
+            policy,
             ...deps,
         });
+        const wired = {
+            provider: createProvider(settings.provider, deps),
+            destination,
+            policy,
+            ...deps,
+        };
         try {
-            report = await runPipeline(settings, {
-                provider: createProvider(settings.provider, deps),
-                destination,
-                budget,
-                ...deps,
-            });
+            report =
+                settings.mode === 'check'
+                    ? await runCheck(settings, wired)
+                    : await runPipeline(settings, wired);
         }
         finally {
             // Every installation token minted is revoked, whatever happened.
@@ -44359,6 +44744,7 @@ async function run() {
         if (err instanceof InputError)
             logFailure = message;
         report = {
+            ...(getInput('mode').trim() === 'check' ? { mode: 'check' } : {}),
             outcome: 'failed',
             rotated: false,
             targets: [],

@@ -12,12 +12,17 @@ import { join } from 'node:path';
 export const VERSION = '23.0.2';
 const OUT = new URL('../__tests__/emulators/github-secrets-openapi.json', import.meta.url);
 /**
- * The paths kept: every secrets scope GitHub has (Actions, environments, Dependabot, Codespaces), and
- * what GitHub App sign-in calls (the App, its installations, minting and revoking their tokens).
+ * The paths kept: every secrets scope GitHub has (Actions, environments, Dependabot, Codespaces),
+ * the Actions variables of repositories, environments and organizations, the repository listings
+ * that target patterns expand from (organization, user, installation), and what GitHub App sign-in
+ * calls (the App, its installations, minting and revoking their tokens).
  */
 const KEEP = new RegExp(
   [
     /^\/(orgs\/\{org\}|repos\/\{owner\}\/\{repo\}(\/environments\/\{environment_name\})?)\/(actions|codespaces|dependabot)?\/?secrets(\/|$)/,
+    /^\/(orgs\/\{org\}|repos\/\{owner\}\/\{repo\})\/actions\/variables(\/|$)/,
+    /^\/repos\/\{owner\}\/\{repo\}\/environments\/\{environment_name\}\/variables(\/|$)/,
+    /^\/(orgs\/\{org\}\/repos|users\/\{username\}\/repos|installation\/repositories)$/,
     /^\/app$/,
     /^\/app\/installations(\/\{installation_id\}\/access_tokens)?$/,
     /^\/(orgs\/\{org\}|users\/\{username\}|repos\/\{owner\}\/\{repo\})\/installation$/,
@@ -56,7 +61,7 @@ try {
     info: {
       title: full.info.title,
       version: VERSION,
-      'x-source': `@octokit/openapi ${VERSION} generated/api.github.com.deref.json (GitHub REST API description), secrets and GitHub App sign-in paths only`,
+      'x-source': `@octokit/openapi ${VERSION} generated/api.github.com.deref.json (GitHub REST API description), secrets, variables, repository-listing and GitHub App sign-in paths only`,
     },
     paths,
   };

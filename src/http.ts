@@ -3,6 +3,7 @@
 import { sleep } from './clock.js';
 import { HttpClient } from '@actions/http-client';
 import { type Dispatcher, request } from 'undici';
+import type { RetryPolicy } from './policy.js';
 import { backoffMs, retryAfterMs } from './retry.js';
 
 export type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
@@ -32,12 +33,8 @@ export interface Response {
   readonly body: unknown;
 }
 
-export interface HttpOptions {
-  /** Per-attempt limit for the whole exchange (connect, headers, body). */
-  readonly timeoutMs: number;
-  /** Attempts for `safe` calls. */
-  readonly attempts: number;
-}
+/** Makes provider calls under a retry policy; handed to providers in their deps. */
+export type Http = (c: Call) => Promise<Response>;
 
 /** An HTTP failure whose message never carries a body, a header or a secret. */
 export class HttpError extends Error {
@@ -95,14 +92,6 @@ export async function readCapped(
   return Buffer.concat(chunks);
 }
 
-const defaults: HttpOptions = { timeoutMs: 30_000, attempts: 4 };
-let options: HttpOptions = defaults;
-
-/** Sets the limits once, from the validated inputs. */
-export function configureHttp(next: Partial<HttpOptions>): void {
-  options = { ...defaults, ...next };
-}
-
 const TIMEOUTS = new Set([
   'TimeoutError',
   'AbortError',
@@ -111,13 +100,18 @@ const TIMEOUTS = new Set([
 ]);
 const NEVER_SENT = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'UND_ERR_CONNECT_TIMEOUT']);
 
-export async function call(c: Call): Promise<Response> {
+/** The provider HTTP helper under `policy`: its per-exchange timeout and attempts. */
+export function createHttp(policy: RetryPolicy): Http {
+  return (c) => call(c, policy);
+}
+
+async function call(c: Call, policy: RetryPolicy): Promise<Response> {
   const host = new URL(c.url).host;
-  const maxAttempts = c.retry === 'safe' ? options.attempts : 3;
+  const maxAttempts = c.retry === 'safe' ? policy.attempts : 3;
   for (let attempt = 1; ; attempt++) {
     let res: Response;
     try {
-      res = await once(c);
+      res = await once(c, policy.timeoutMs);
     } catch (err) {
       if (err instanceof TooLargeError)
         throw new HttpError(
@@ -134,7 +128,7 @@ export async function call(c: Call): Promise<Response> {
         continue;
       }
       const why = TIMEOUTS.has(code)
-        ? `no answer within ${options.timeoutMs / 1000} s`
+        ? `no answer within ${policy.timeoutMs / 1000} s`
         : `network error ${code}`;
       throw new HttpError(
         `Could not ${c.what}: ${why} from ${host}.`,
@@ -172,7 +166,7 @@ export async function call(c: Call): Promise<Response> {
   }
 }
 
-async function once(c: Call): Promise<Response> {
+async function once(c: Call, timeoutMs: number): Promise<Response> {
   const headers: Record<string, string> = { accept: 'application/json', ...c.headers };
   let body: string | undefined;
   if (c.json !== undefined) {
@@ -191,9 +185,9 @@ async function once(c: Call): Promise<Response> {
     headers,
     body: body ?? null,
     ...(dispatcher ? { dispatcher } : {}),
-    signal: AbortSignal.timeout(options.timeoutMs),
-    headersTimeout: options.timeoutMs,
-    bodyTimeout: options.timeoutMs,
+    signal: AbortSignal.timeout(timeoutMs),
+    headersTimeout: timeoutMs,
+    bodyTimeout: timeoutMs,
   });
   const declared = res.headers['content-length'];
   const text = (

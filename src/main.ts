@@ -1,12 +1,12 @@
 // The entry: read inputs, wire the pieces, run the pipeline, publish the report.
-import { now } from './clock.js';
+import { runCheck } from './check.js';
 import * as core from '@actions/core';
 import { openDestination } from './github/app.js';
-import type { Budget } from './github/client.js';
-import { configureHttp } from './http.js';
+import { createHttp } from './http.js';
 import { InputError } from './inputs/fields.js';
 import { CREDENTIAL_INPUTS, type GitHubAuth, parseInputs } from './inputs/index.js';
 import { runPipeline, type Report } from './pipeline.js';
+import { RetryPolicy } from './policy.js';
 import { createProvider } from './providers/index.js';
 import { setOutputs, summaryMarkdown, writeSummary } from './summary.js';
 import { log, mask } from './untrusted.js';
@@ -22,28 +22,39 @@ export async function run(): Promise<void> {
     for (const name of CREDENTIAL_INPUTS) mask(core.getInput(name));
     const settings = parseInputs((name) => core.getInput(name), process.env);
     provider = settings.provider.name;
-    configureHttp({ timeoutMs: settings.requestTimeoutMs });
-    const budget: Budget = { deadline: now() };
+    const policy = new RetryPolicy({
+      timeoutMs: settings.requestTimeoutMs,
+      storeTimeoutMs: settings.storeTimeoutMs,
+    });
     const deps = {
       mask,
       info: log.info,
       warn: log.warn,
       idToken: (aud: string) => core.getIDToken(aud),
+      http: createHttp(policy),
     };
     maskKeyLines(settings.github.auth);
     const destination = openDestination(settings.github.auth, {
       apiUrl: settings.github.apiUrl,
-      timeoutMs: settings.requestTimeoutMs,
-      budget,
+      targets: settings.github.targets,
+      needs: {
+        variables: settings.github.clientIdVariableName !== undefined,
+        read: settings.mode === 'check',
+      },
+      policy,
       ...deps,
     });
+    const wired = {
+      provider: createProvider(settings.provider, deps),
+      destination,
+      policy,
+      ...deps,
+    };
     try {
-      report = await runPipeline(settings, {
-        provider: createProvider(settings.provider, deps),
-        destination,
-        budget,
-        ...deps,
-      });
+      report =
+        settings.mode === 'check'
+          ? await runCheck(settings, wired)
+          : await runPipeline(settings, wired);
     } finally {
       // Every installation token minted is revoked, whatever happened.
       await destination.close();
@@ -52,6 +63,7 @@ export async function run(): Promise<void> {
     const message = err instanceof Error ? err.message : String(err);
     if (err instanceof InputError) logFailure = message;
     report = {
+      ...(core.getInput('mode').trim() === 'check' ? { mode: 'check' as const } : {}),
       outcome: 'failed',
       rotated: false,
       targets: [],

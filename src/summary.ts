@@ -1,6 +1,8 @@
 // Outputs and the job summary, from the pipeline's report. Nothing secret reaches either: the report
 // holds no secret, only the recovery blob, which only the operator's private key opens.
 import * as core from '@actions/core';
+import { now } from './clock.js';
+import { spokenUntil } from './check.js';
 import type { Report } from './pipeline.js';
 import { markdownCode as code, markdownText as text } from './untrusted.js';
 
@@ -14,8 +16,13 @@ export function setOutputs(r: Report, io: OutputSink = core): void {
   io.setOutput('secret-expires-at', r.rotation?.expiresAt ?? '');
   io.setOutput(
     'targets',
-    JSON.stringify(r.targets.map(({ target, secret, status }) => ({ target, secret, status }))),
+    JSON.stringify(
+      r.targets.map(({ target, secret, variable, status }) =>
+        variable === undefined ? { target, secret, status } : { target, variable, status },
+      ),
+    ),
   );
+  io.setOutput('report', JSON.stringify(reportJson(r)));
   if (r.recovery) {
     io.setOutput('recovery', r.recovery);
     io.info(
@@ -24,10 +31,40 @@ export function setOutputs(r: Report, io: OutputSink = core): void {
   }
 }
 
+/** Output `report`: what the summary's tables show, as JSON (the recovery blob has its own output). */
+export function reportJson(r: Report): Record<string, unknown> {
+  const c = r.credential;
+  const expires = c?.expiresAt ? Date.parse(c.expiresAt) : NaN;
+  return {
+    mode: r.mode ?? 'rotate',
+    outcome: r.outcome,
+    ...(c
+      ? {
+          credential: {
+            description: c.description,
+            clientId: c.clientId ?? null,
+            expiresAt: c.expiresAt ?? null,
+            expiresInSeconds: Number.isNaN(expires) ? null : Math.floor((expires - now()) / 1000),
+          },
+        }
+      : {}),
+    targets: r.targets.map((t) => ({
+      target: t.target,
+      ...(t.variable === undefined ? { secret: t.secret } : { variable: t.variable }),
+      status: t.status,
+      ...(t.updatedAt ? { updatedAt: t.updatedAt } : {}),
+      ...(t.error ? { error: t.error } : {}),
+    })),
+    ...(r.failure ? { failure: r.failure } : {}),
+    ...(r.nextStep ? { nextStep: r.nextStep } : {}),
+  };
+}
+
 const TITLES: Record<Report['outcome'], string> = {
   rotated: 'Client secret rotated',
   'dry-run': 'Dry run: nothing changed',
   skipped: 'Skipped: rotated recently',
+  checked: 'Check passed: nothing changed',
   failed: 'Rotation failed',
 };
 
@@ -38,21 +75,38 @@ const TITLES: Record<Report['outcome'], string> = {
  */
 export function summaryMarkdown(provider: string | undefined, r: Report): string {
   const c = r.credential;
-  const lines = [`## ${TITLES[r.outcome]}`, '', '| | |', '|---|---|'];
+  const title =
+    r.mode === 'check' && r.outcome === 'failed'
+      ? 'Check failed: nothing changed'
+      : TITLES[r.outcome];
+  const lines = [`## ${title}`, '', '| | |', '|---|---|'];
   if (provider) lines.push(`| Provider | ${code(provider)} |`);
   if (c) lines.push(`| Credential | ${text(c.description, 300)} |`);
   const clientId = r.rotation?.clientId ?? c?.clientId;
   if (clientId) lines.push(`| Client id | ${code(clientId)} |`);
-  if (c?.expiresAt) lines.push(`| Previous secret expires | ${text(c.expiresAt, 40)} |`);
+  if (c?.expiresAt)
+    lines.push(
+      r.mode === 'check'
+        ? `| Current secret expires | ${text(c.expiresAt, 40)} (${spokenUntil(Date.parse(c.expiresAt))}) |`
+        : `| Previous secret expires | ${text(c.expiresAt, 40)} |`,
+    );
+  else if (r.mode === 'check' && c)
+    lines.push('| Current secret expires | not reported by the provider |');
   if (r.rotation?.expiresAt)
     lines.push(`| New secret expires | ${text(r.rotation.expiresAt, 40)} |`);
   if (r.retired) lines.push(`| Retired | ${text(r.retired, 500)} |`);
   if (r.undone) lines.push(`| Undone | ${text(r.undone, 300)} |`);
-  if (r.targets.length > 0) {
+  if (r.mode === 'check' && r.targets.length > 0) {
+    lines.push('', '| Target | Secret | Exists | Last updated |', '|---|---|---|---|');
+    for (const t of r.targets)
+      lines.push(
+        `| ${code(t.target)} | ${code(t.secret)} | ${t.status === 'present' ? 'yes' : t.status === 'missing' ? '**no**' : `unknown: ${text(t.error ?? '', 600)}`} | ${t.updatedAt ?? ''} |`,
+      );
+  } else if (r.targets.length > 0) {
     lines.push('', '| Target | Secret | Status |', '|---|---|---|');
     for (const t of r.targets)
       lines.push(
-        `| ${code(t.target)} | ${code(t.secret)} | ${t.status}${t.error ? `: ${text(t.error, 600)}` : ''} |`,
+        `| ${code(t.target)} | ${t.variable === undefined ? code(t.secret ?? '') : `variable ${code(t.variable)}`} | ${t.status}${t.error ? `: ${text(t.error, 600)}` : ''} |`,
       );
   }
   if (r.failure) lines.push('', `**What happened:** ${text(r.failure, 3000)}`);

@@ -4,9 +4,11 @@
 // before the rotating call.
 import { createAppAuth } from '@octokit/auth-app';
 import { now } from '../clock.js';
-import { isOrg, type Target } from '../inputs/targets.js';
-import type { Destination } from '../pipeline.js';
-import { createGitHub, type Budget, type GitHub } from './client.js';
+import type { Destination } from '../destination.js';
+import type { GitHubAuth } from '../inputs/index.js';
+import { hasVariables, isOrg, type Target } from '../inputs/targets.js';
+import type { RetryPolicy } from '../policy.js';
+import { createGitHub, type GitHub } from './client.js';
 import { describe, status, StoreError } from './errors.js';
 import { SecretStore } from './store.js';
 
@@ -14,17 +16,26 @@ export type Access = 'read' | 'write';
 export type Permissions = Readonly<Record<string, Access>>;
 
 /**
- * What each target kind needs of an installation token (GitHub's App permission names). Typed over
- * every kind, so a new kind does not compile until it says what it needs.
+ * What each target kind needs of an installation token (GitHub's App permission names): for its
+ * secrets, and for its Actions variables when `client-id-variable-name` is set. Typed over every
+ * kind, so a new kind does not compile until it says what it needs.
  */
-export const PERMISSIONS_OF: { readonly [K in Target['kind']]: Permissions } = {
-  repo: { secrets: 'write' },
-  // Environment secrets fall under the Environments permission, not Secrets.
-  environment: { environments: 'write' },
-  dependabot: { dependabot_secrets: 'write' },
-  org: { organization_secrets: 'write' },
-  'dependabot-org': { organization_dependabot_secrets: 'write' },
+export const PERMISSIONS_OF: {
+  readonly [K in Target['kind']]: { readonly secrets: string; readonly variables?: string };
+} = {
+  repo: { secrets: 'secrets', variables: 'actions_variables' },
+  // Environment secrets and variables fall under the Environments permission.
+  environment: { secrets: 'environments', variables: 'environments' },
+  dependabot: { secrets: 'dependabot_secrets' },
+  org: { secrets: 'organization_secrets', variables: 'organization_actions_variables' },
+  'dependabot-org': { secrets: 'organization_dependabot_secrets' },
 };
+
+/** What the run does with the targets: writes the secrets (and the variable), or only reads (check mode). */
+export interface Needs {
+  readonly variables: boolean;
+  readonly read: boolean;
+}
 
 /** The account a target's requests name: the repository's owner, or the organization. */
 export function ownerOf(t: Target): string {
@@ -41,7 +52,7 @@ export interface Grant {
 }
 
 /** One grant per owner (case-insensitive, like GitHub), in the order the targets name them. */
-export function grantsFor(targets: readonly Target[]): Grant[] {
+export function grantsFor(targets: readonly Target[], needs: Needs): Grant[] {
   const byOwner = new Map<
     string,
     { owner: string; perms: Map<string, Access>; repos: Map<string, string>; org?: string }
@@ -53,8 +64,13 @@ export function grantsFor(targets: readonly Target[]): Grant[] {
       g = { owner, perms: new Map(), repos: new Map() };
       byOwner.set(owner.toLowerCase(), g);
     }
-    for (const [name, access] of Object.entries(PERMISSIONS_OF[t.kind]))
-      if (g.perms.get(name) !== 'write') g.perms.set(name, access);
+    const { secrets, variables } = PERMISSIONS_OF[t.kind];
+    const names = [
+      secrets,
+      ...(needs.variables && variables && hasVariables(t) ? [variables] : []),
+    ];
+    for (const name of names)
+      if (g.perms.get(name) !== 'write') g.perms.set(name, needs.read ? 'read' : 'write');
     // Repositories whose requests go out with this owner's token: the target's own, and the
     // repositories an org line selects (their ids are read with the org's token; GitHub only
     // accepts an org's own repositories there, so others are left to fail as GitHub decides).
@@ -81,9 +97,11 @@ export function grantsFor(targets: readonly Target[]): Grant[] {
 export interface AppOptions {
   readonly appId: string;
   readonly privateKey: string;
+  /** Every target of the run: sign-in covers them all at once, whichever call comes first. */
+  readonly targets: readonly Target[];
+  readonly needs: Needs;
   readonly apiUrl: string;
-  readonly timeoutMs: number;
-  readonly budget: Budget;
+  readonly policy: RetryPolicy;
   readonly mask: (value: string) => void;
   readonly info: (message: string) => void;
   readonly warn: (message: string) => void;
@@ -94,19 +112,59 @@ interface Minted {
   readonly gh: GitHub;
 }
 
-/** The Destination for App sign-in: signs in per owner in preflight, then one SecretStore per owner. */
+/**
+ * The Destination for App sign-in: signs in for every owner on first use (the pipeline's preflight,
+ * or check mode's first read), then hands each target to its owner's SecretStore.
+ */
 export class AppDestination implements Destination {
   readonly #o: AppOptions;
   readonly #stores = new Map<string, SecretStore>();
   /** Every token minted, revoked by close() whatever happened. */
   readonly #minted: Minted[] = [];
+  #signedIn: Promise<void> | undefined;
 
   constructor(o: AppOptions) {
     this.#o = o;
   }
 
-  async preflight(targets: readonly Target[], names: readonly string[]): Promise<void> {
-    const grants = grantsFor(targets);
+  async preflight(
+    targets: readonly Target[],
+    names: readonly string[],
+    variable?: string,
+  ): Promise<void> {
+    await this.#signIn();
+    const byOwner = new Map<string, Target[]>();
+    for (const t of targets) {
+      const k = ownerOf(t).toLowerCase();
+      byOwner.set(k, [...(byOwner.get(k) ?? []), t]);
+    }
+    const results = await Promise.allSettled(
+      [...byOwner].map(([k, ts]) => this.#stores.get(k)!.preflight(ts, names, variable)),
+    );
+    const storeFailed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (storeFailed) throw storeFailed.reason;
+  }
+
+  async updatedAt(t: Target, name: string): Promise<Date | undefined> {
+    return (await this.#store(t)).updatedAt(t, name);
+  }
+
+  async store(t: Target, name: string, value: string): Promise<void> {
+    return (await this.#store(t)).store(t, name, value);
+  }
+
+  async storeVariable(t: Target, name: string, value: string): Promise<void> {
+    return (await this.#store(t)).storeVariable(t, name, value);
+  }
+
+  /** Finds every installation, then mints every token; once per run, whoever asks first. */
+  #signIn(): Promise<void> {
+    this.#signedIn ??= this.#signInOnce();
+    return this.#signedIn;
+  }
+
+  async #signInOnce(): Promise<void> {
+    const grants = grantsFor(this.#o.targets, this.#o.needs);
     const app = this.#client(await this.#jwt());
     // Every installation is found before any token is minted: a missing one mints nothing.
     const found = await Promise.allSettled(grants.map((g) => this.#installation(app, g)));
@@ -124,30 +182,12 @@ export class AppDestination implements Destination {
     this.#o.info(
       `Signed in as GitHub App ${this.#o.appId} on ${grants.map((g) => g.owner).join(', ')}: one installation token per owner.`,
     );
-    const byOwner = new Map<string, Target[]>();
-    for (const t of targets) {
-      const k = ownerOf(t).toLowerCase();
-      byOwner.set(k, [...(byOwner.get(k) ?? []), t]);
-    }
-    const results = await Promise.allSettled(
-      [...byOwner].map(([k, ts]) => this.#stores.get(k)!.preflight(ts, names)),
-    );
-    const storeFailed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-    if (storeFailed) throw storeFailed.reason;
-  }
-
-  updatedAt(t: Target, name: string): Promise<Date | undefined> {
-    return this.#store(t).updatedAt(t, name);
-  }
-
-  store(t: Target, name: string, value: string): Promise<void> {
-    return this.#store(t).store(t, name, value);
   }
 
   /** Revokes every token minted; a failure is a warning (the token expires within the hour anyway). */
   async close(): Promise<void> {
     // Whatever the run left of its retry budget, revoking gets a short one of its own.
-    this.#o.budget.deadline = now() + REVOKE_BUDGET_MS;
+    this.#o.policy.startCleanup();
     await Promise.all(
       this.#minted.map(async ({ owner, gh }) => {
         let why: string | undefined;
@@ -168,15 +208,16 @@ export class AppDestination implements Destination {
     this.#minted.length = 0;
   }
 
-  #store(t: Target): SecretStore {
+  async #store(t: Target): Promise<SecretStore> {
+    await this.#signIn();
     const store = this.#stores.get(ownerOf(t).toLowerCase());
-    if (!store) throw new Error(`No GitHub sign-in for ${t.line}: preflight did not run.`);
+    if (!store) throw new Error(`No GitHub sign-in covers ${t.line}.`);
     return store;
   }
 
   #client(token: string): GitHub {
-    const { apiUrl, timeoutMs, budget, warn } = this.#o;
-    return createGitHub({ token, apiUrl, timeoutMs, budget, warn });
+    const { apiUrl, policy, warn } = this.#o;
+    return createGitHub({ token, apiUrl, policy, warn });
   }
 
   /** The App's JWT, signed by @octokit/auth-app on the action's clock (tests move it). */
@@ -282,8 +323,6 @@ export class AppDestination implements Destination {
   }
 }
 
-const REVOKE_BUDGET_MS = 10_000;
-
 class MissingInstallation extends Error {}
 
 /** A failed App call, from its status: a 401 here is the App's key or id, not a github-token. */
@@ -295,13 +334,11 @@ function appFailure(err: unknown): string {
 
 /** Signs in as the inputs say: one client for a token, or an App's installation per owner. */
 export function openDestination(
-  auth: { kind: 'token'; token: string } | { kind: 'app'; appId: string; privateKey: string },
+  auth: GitHubAuth,
   o: Omit<AppOptions, 'appId' | 'privateKey'>,
 ): Destination & { close(): Promise<void> } {
   if (auth.kind === 'app') return new AppDestination({ ...o, ...auth });
-  const { apiUrl, timeoutMs, budget, warn } = o;
-  const store = new SecretStore(
-    createGitHub({ token: auth.token, apiUrl, timeoutMs, budget, warn }),
-  );
+  const { apiUrl, policy, warn } = o;
+  const store = new SecretStore(createGitHub({ token: auth.token, apiUrl, policy, warn }));
   return Object.assign(store, { close: async () => undefined });
 }

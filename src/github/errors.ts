@@ -1,26 +1,24 @@
 // What goes wrong when storing, said from the status alone: GitHub's bodies and headers are never echoed.
-import { kindOf, type Target, TARGET_KINDS } from '../inputs/targets.js';
-import type { Landed } from '../pipeline.js';
+import { failureOf } from './client.js';
+import { isOrg, kindOf, type Target, TARGET_KINDS } from '../inputs/targets.js';
+import { DestinationError, type Landed } from '../destination.js';
 
-export class StoreError extends Error {
+export class StoreError extends DestinationError {
   override readonly name = 'StoreError';
-  readonly landed: Landed;
   readonly status: number | undefined;
 
   constructor(message: string, landed: Landed, status?: number) {
-    super(message);
-    this.landed = landed;
+    super(message, landed);
     this.status = status;
   }
 }
 
 export function status(err: unknown): number | undefined {
-  const s = (err as { status?: unknown }).status;
-  return typeof s === 'number' ? s : undefined;
+  return failureOf(err).status;
 }
 
 /** Says what went wrong from the status alone: GitHub's bodies and headers are never echoed. */
-export function describe(err: unknown, t?: Target): string {
+export function describe(err: unknown, t?: Target, item: 'secret' | 'variable' = 'secret'): string {
   const s = status(err);
   const answered = (err as { response?: unknown }).response !== undefined;
   if (!answered) {
@@ -32,6 +30,8 @@ export function describe(err: unknown, t?: Target): string {
     case 401:
       return 'HTTP 401: the github-token is invalid or expired';
     case 403:
+      if (item === 'variable')
+        return `HTTP 403: the github-token lacks ${t && isOrg(t) ? 'organization ' : ''}"Variables: read and write"${t && isOrg(t) ? '' : ' on this repository'}`;
       return `HTTP 403: ${(t ? kindOf(t) : TARGET_KINDS.repo).forbidden}`;
     case 404:
       return `HTTP 404: ${(t ? kindOf(t) : TARGET_KINDS.repo).missing}`;

@@ -108,6 +108,7 @@ export const MAX_MS = {
   storeTimeout: 21_600_000, // 6h: a GitHub-hosted job's own limit
   propagationTimeout: 3_600_000, // 1h: Entra propagation takes minutes
   skipIfRotatedWithin: 366 * 86_400_000, // 366d: a yearly rotation
+  expiresWithin: 366 * 86_400_000, // 366d: a yearly rotation
 } as const;
 
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);
@@ -137,11 +138,15 @@ export function checkUrl(name: string, v: string): string {
   return u.href.replace(/\/+$/, '');
 }
 
-/** A name GitHub accepts for a secret. */
-export function secretName(name: string, v: string): string {
+/** A name GitHub accepts for a secret (or, `what: 'variable'`, a variable: the same rules). */
+export function secretName(
+  name: string,
+  v: string,
+  what: 'secret' | 'variable' = 'secret',
+): string {
   if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(v) || /^GITHUB_/i.test(v)) {
     throw new InputError(
-      `Input '${name}' is '${v}'; a GitHub secret name has only letters, digits and _, does not start with a digit, and does not start with GITHUB_.`,
+      `Input '${name}' is '${v}'; a GitHub ${what} name has only letters, digits and _, does not start with a digit, and does not start with GITHUB_.`,
     );
   }
   return v;

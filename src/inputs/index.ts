@@ -6,6 +6,7 @@ import { commonInputs } from './common.js';
 import {
   bool,
   duration,
+  oneOf,
   InputError,
   type InputSpec,
   type InputSpecs,
@@ -17,7 +18,7 @@ import {
   url,
 } from './fields.js';
 import { githubAuth } from './signin.js';
-import { parseTargets, type Target } from './targets.js';
+import { hasVariables, parseTargets, type Target } from './targets.js';
 
 export { InputError, type InputSpec, type Read } from './fields.js';
 export type { Target } from './targets.js';
@@ -90,8 +91,14 @@ export interface Settings {
     readonly secretName: string;
     /** Receives the client id, when given. */
     readonly clientIdSecretName: string | undefined;
+    /** The Actions variable that receives the client id, when given. */
+    readonly clientIdVariableName: string | undefined;
     readonly targets: readonly Target[];
   };
+  /** `check`: read and report, change nothing (src/check.ts). */
+  readonly mode: 'rotate' | 'check';
+  /** With mode check: fail when the credential expires within this. */
+  readonly failIfExpiresWithinMs: number | undefined;
   /** Validate, authenticate and fetch keys; change nothing. */
   readonly dryRun: boolean;
   /** X25519 public key that the new secret is sealed to when it cannot be stored everywhere. */
@@ -144,6 +151,16 @@ export function parseInputs(
     }
   }
 
+  const targets = parseTargets(targetText);
+  const clientIdVariable = optional(read, 'client-id-variable-name');
+  if (clientIdVariable !== undefined) {
+    secretName('client-id-variable-name', clientIdVariable, 'variable');
+    if (!targets.some(hasVariables))
+      throw new InputError(
+        `Input 'client-id-variable-name' is set but no target can hold an Actions variable (Dependabot and Codespaces have none); add a repo, environment or org target, or drop the input.`,
+      );
+  }
+
   return {
     provider,
     github: {
@@ -151,8 +168,11 @@ export function parseInputs(
       apiUrl: url(read, 'github-api-url', env['GITHUB_API_URL'] || 'https://api.github.com'),
       secretName: secret,
       clientIdSecretName: clientIdSecret,
-      targets: parseTargets(targetText),
+      clientIdVariableName: clientIdVariable,
+      targets,
     },
+    mode: oneOf(read, 'mode', ['rotate', 'check'] as const, 'rotate'),
+    failIfExpiresWithinMs: duration(read, 'fail-if-expires-within', MAX_MS.expiresWithin),
     dryRun: bool(read, 'dry-run', false),
     recoveryKey: recoveryKey(optional(read, 'recovery-public-key')),
     skipIfRotatedWithinMs: duration(read, 'skip-if-rotated-within', MAX_MS.skipIfRotatedWithin),

@@ -1,7 +1,7 @@
 // VMware Cloud Services Platform: organization OAuth app secrets.
 import { now } from '../clock.js';
 import { randomInt } from 'node:crypto';
-import { type Call, call, field, HttpError, type Response } from '../http.js';
+import { type Call, field, HttpError, type Response } from '../http.js';
 import {
   bool,
   InputError,
@@ -153,7 +153,7 @@ function createCsp(s: CspSettings, deps: ProviderDeps): Provider {
    */
   async function managed(c: Omit<Call, 'headers'>): Promise<Response> {
     if (!token || now() >= tokenExpiresAt - TOKEN_MARGIN_MS) await authenticate();
-    const send = () => call({ ...c, headers: { authorization: `Bearer ${token}` } });
+    const send = () => deps.http({ ...c, headers: { authorization: `Bearer ${token}` } });
     try {
       return await send();
     } catch (err) {
@@ -166,7 +166,7 @@ function createCsp(s: CspSettings, deps: ProviderDeps): Provider {
   async function authenticate(): Promise<void> {
     const res =
       s.auth.kind === 'api-token'
-        ? await call({
+        ? await deps.http({
             method: 'POST',
             url: `${base}/auth/api-tokens/authorize`,
             form: { api_token: s.auth.token },
@@ -186,7 +186,7 @@ function createCsp(s: CspSettings, deps: ProviderDeps): Provider {
   function clientCredentials(id: string, secret: string, retry: 'safe' | 'once') {
     const basic = Buffer.from(`${id}:${secret}`).toString('base64');
     deps.mask(basic); // a credential in its own right: redacted wherever an answer echoes it
-    return call({
+    return deps.http({
       method: 'POST',
       url: `${base}/auth/authorize`,
       headers: { authorization: `Basic ${basic}` },

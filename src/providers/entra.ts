@@ -1,7 +1,7 @@
 // Microsoft Entra: application passwords through Microsoft Graph. The old password keeps working, so
 // a failed store is undone by removing the new one. `EntraApp` is shared with the Woodpecker provider.
 import { now, sleep } from '../clock.js';
-import { call, field, HttpError } from '../http.js';
+import { field, HttpError } from '../http.js';
 import {
   bool,
   duration,
@@ -367,7 +367,7 @@ export class EntraApp {
   ): Promise<unknown> {
     const url = `${this.#s.graphUrl}/v1.0/applications(appId='${encodeURIComponent(this.#s.appId)}')${suffix}`;
     const send = async () =>
-      call({
+      this.#deps.http({
         method,
         url,
         headers: { authorization: `Bearer ${await this.#accessToken()}` },
@@ -421,7 +421,7 @@ export class EntraApp {
   }
 
   async #tokenRequest(form: Record<string, string>, what: string): Promise<unknown> {
-    const res = await call({
+    const res = await this.#deps.http({
       method: 'POST',
       url: `${this.#s.loginUrl}/${encodeURIComponent(this.#s.tenantId)}/oauth2/v2.0/token`,
       form: { grant_type: 'client_credentials', scope: `${this.#s.graphUrl}/.default`, ...form },
@@ -439,7 +439,11 @@ function createEntra(s: EntraSettings, deps: ProviderDeps): Provider {
   return {
     async preflight(): Promise<Credential> {
       const passwords = await app.passwords();
+      // The expiry that matters is that of the passwords this rotation made (entra-password-tag):
+      // others belong to people or other rotations, and rotating does not replace them.
+      const own = ownPrefix(s.passwordTag);
       const ends = passwords
+        .filter((p) => p.displayName.startsWith(own))
         .map((p) => p.endDateTime)
         .filter((e): e is string => !!e)
         .sort();

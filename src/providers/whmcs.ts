@@ -1,6 +1,6 @@
 // WHMCS: OAuth credentials, reset with UpdateOAuthCredential. WHMCS kills the old secret at once and
 // has no overlap, so the pipeline's recovery path matters most here.
-import { call, field, HttpError } from '../http.js';
+import { field, HttpError } from '../http.js';
 import {
   checkUrl,
   InputError,
@@ -176,7 +176,7 @@ function createWhmcs(s: WhmcsSettings, deps: ProviderDeps): Provider {
     what: string,
     retry: 'safe' | 'once',
   ): Promise<unknown> {
-    const res = await call({
+    const res = await deps.http({
       method: 'POST',
       url: `${s.url}/includes/api.php`,
       form: { ...auth, action, ...params },

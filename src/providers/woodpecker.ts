@@ -2,7 +2,7 @@
 // the workflow), then saved in Woodpecker, which checks it against Microsoft first. Woodpecker handles
 // one request per API key at a time, so every call here is sequential.
 import { now, sleep } from '../clock.js';
-import { call, field, HttpError, type Method } from '../http.js';
+import { field, HttpError, type Method } from '../http.js';
 import {
   duration,
   GUID,
@@ -166,7 +166,15 @@ function createWoodpecker(s: WoodpeckerSettings, deps: ProviderDeps): Provider {
     retry: 'safe' | 'once',
     json?: unknown,
   ) =>
-    call({ method, url, headers, what, retry, explain, ...(json === undefined ? {} : { json }) });
+    deps.http({
+      method,
+      url,
+      headers,
+      what,
+      retry,
+      explain,
+      ...(json === undefined ? {} : { json }),
+    });
 
   /**
    * Saves the secret, retrying Woodpecker's 422 INVALID_CLIENT_SECRET while a new Entra password
