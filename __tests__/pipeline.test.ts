@@ -190,6 +190,20 @@ describe('pipeline', () => {
     expect(w.log).not.toContain('abandon');
   });
 
+  it('counts a write failure that does not say whether it landed as maybe landed', async () => {
+    const w: World = {
+      log: [],
+      oldDies: false,
+      failWrites: (t) =>
+        t.line === 'org o'
+          ? (Object.assign(new Error('a bug'), { landed: 'no' }) as StoreError)
+          : new StoreError('nope', 'no', 422),
+    };
+    const r = await runPipeline(settings(), fakes(w));
+    expect(r.undone).toBeUndefined();
+    expect(w.log).not.toContain('abandon');
+  });
+
   it('after the rotation, an unexpected exception still yields a full report with the recovery blob', async () => {
     const { publicKey, privateKey } = await keyPair();
     const w: World = { log: [] };

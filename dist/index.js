@@ -30747,7 +30747,7 @@ module.exports = {
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var node_v8__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8877);
 /* harmony import */ var node_v8__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_v8__WEBPACK_IMPORTED_MODULE_0__);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(8803);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(2964);
 
 
 // WebAssembly (undici's HTTP parser, libsodium) runs in V8's baseline tier until it is hot, then V8
@@ -30764,7 +30764,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 8803:
+/***/ 2964:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -39601,9 +39601,8 @@ function track(octokit) {
             return await request(options);
         }
         catch (error) {
-            const e = error;
-            const status = e.response === undefined ? undefined : e.status;
-            if (status === undefined || status < 400 || status >= 500)
+            const { answered, status } = failureOf(error);
+            if (!answered || status === undefined || status < 400 || status >= 500)
                 attempts.mayHaveLanded = true;
             throw error;
         }
@@ -39650,6 +39649,15 @@ function backoff(policy) {
             await sleep(wait);
             throw error;
         });
+    };
+}
+/** Octokit's RequestError, our FinalError, or anything else thrown on the way. */
+function failureOf(err) {
+    const e = (err ?? {});
+    return {
+        status: typeof e.status === 'number' ? e.status : undefined,
+        answered: e.response !== undefined,
+        message: typeof e.message === 'string' ? e.message : String(err),
     };
 }
 /** An error the retry plugin leaves alone: it has no `request` property. */
@@ -39961,22 +39969,32 @@ function parseTargets(text) {
     return targets;
 }
 
+;// CONCATENATED MODULE: ./src/destination.ts
+/** A failure of the destination that knows whether the write landed; anything else counts as 'maybe'. */
+class DestinationError extends Error {
+    name = 'DestinationError';
+    landed;
+    constructor(message, landed) {
+        super(message);
+        this.landed = landed;
+    }
+}
+
 ;// CONCATENATED MODULE: ./src/github/errors.ts
 // What goes wrong when storing, said from the status alone: GitHub's bodies and headers are never echoed.
 
-class StoreError extends Error {
+
+
+class StoreError extends DestinationError {
     name = 'StoreError';
-    landed;
     status;
     constructor(message, landed, status) {
-        super(message);
-        this.landed = landed;
+        super(message, landed);
         this.status = status;
     }
 }
 function errors_status(err) {
-    const s = err.status;
-    return typeof s === 'number' ? s : undefined;
+    return failureOf(err).status;
 }
 /** Says what went wrong from the status alone: GitHub's bodies and headers are never echoed. */
 function describe(err, t) {
@@ -40251,6 +40269,10 @@ class SecretStore {
 // EXTERNAL MODULE: external "node:crypto"
 var external_node_crypto_ = __nccwpck_require__(7598);
 ;// CONCATENATED MODULE: ./src/providers/types.ts
+// The one interface every provider implements. The pipeline calls, in order:
+// preflight() -> rotate() -> [store and verify every target] -> retirePrevious(),
+// or abandon() when no target received the new secret.
+
 /** Thrown by providers with a message that is safe to show and says what to do. */
 class ProviderError extends Error {
     name = 'ProviderError';
@@ -40260,6 +40282,10 @@ class ProviderError extends Error {
         super(message);
         this.outcomeUnknown = outcomeUnknown;
     }
+}
+/** True when `err` says the rotating call may have happened but its outcome is unknown. */
+function outcomeUnknown(err) {
+    return (err instanceof ProviderError || err instanceof HttpError) && err.outcomeUnknown;
 }
 
 ;// CONCATENATED MODULE: ./src/providers/csp.ts
@@ -41645,6 +41671,8 @@ function dueAfterRotation(s, newExpiresAt) {
 ;// CONCATENATED MODULE: ./src/pipeline.ts
 
 
+
+
 async function runPipeline(s, d) {
     const { targets, secretName, clientIdSecretName } = s.github;
     const plan = (status) => targets.flatMap((t) => names(secretName, clientIdSecretName).map((secret) => ({ target: t.line, secret, status })));
@@ -41695,7 +41723,7 @@ async function runPipeline(s, d) {
         rotation = await d.provider.rotate();
     }
     catch (err) {
-        const unknown = err.outcomeUnknown === true;
+        const unknown = outcomeUnknown(err);
         return {
             outcome: 'failed',
             rotated: false,
@@ -41771,7 +41799,7 @@ async function afterRotation(s, d, credential, rotation, stored) {
             const message = err.message;
             d.warn(message);
             if (name === secretName)
-                landed.push(err.landed ?? 'maybe');
+                landed.push(err instanceof DestinationError ? err.landed : 'maybe');
             return { target: t.line, secret: name, status: 'failed', error: message };
         }
     }));

@@ -3,10 +3,18 @@
 // to the operator sealed to their recovery key.
 import { now } from './clock.js';
 import { loadSodium, seal, usable } from './github/seal.js';
+import { type Destination, DestinationError, type Landed } from './destination.js';
 import { decide, dueAfterRotation } from './due.js';
 import type { Settings, Target } from './inputs/index.js';
 import type { RetryPolicy } from './policy.js';
-import type { Credential, Provider, Rotation } from './providers/types.js';
+import {
+  type Credential,
+  outcomeUnknown,
+  type Provider,
+  type Rotation,
+} from './providers/types.js';
+
+export type { Destination, Landed } from './destination.js';
 
 export interface TargetResult {
   /** The target line, e.g. `repo octo/app`. */
@@ -43,17 +51,6 @@ export interface Report {
   readonly failure?: string;
   /** What the operator should do next, when something went wrong. */
   readonly nextStep?: string;
-}
-
-/** Did a failed write change the secret? Decides whether a rotation may be undone. */
-export type Landed = 'no' | 'maybe' | 'yes';
-
-/** The GitHub side as the pipeline sees it (SecretStore implements it). */
-export interface Destination {
-  /** `names`: the secrets that will be written, whose current readers org targets may keep. */
-  preflight(targets: readonly Target[], names: readonly string[]): Promise<void>;
-  updatedAt(target: Target, name: string): Promise<Date | undefined>;
-  store(target: Target, name: string, value: string): Promise<void>;
 }
 
 export interface PipelineDeps {
@@ -134,7 +131,7 @@ export async function runPipeline(s: Settings, d: PipelineDeps): Promise<Report>
   try {
     rotation = await d.provider.rotate();
   } catch (err) {
-    const unknown = (err as { outcomeUnknown?: unknown }).outcomeUnknown === true;
+    const unknown = outcomeUnknown(err);
     return {
       outcome: 'failed',
       rotated: false,
@@ -220,7 +217,8 @@ async function afterRotation(
       } catch (err) {
         const message = (err as Error).message;
         d.warn(message);
-        if (name === secretName) landed.push((err as { landed?: Landed }).landed ?? 'maybe');
+        if (name === secretName)
+          landed.push(err instanceof DestinationError ? err.landed : 'maybe');
         return { target: t.line, secret: name, status: 'failed', error: message };
       }
     }),

@@ -136,9 +136,9 @@ function track(octokit: Octokit): void {
     try {
       return await request(options);
     } catch (error) {
-      const e = error as { status?: number; response?: unknown };
-      const status = e.response === undefined ? undefined : e.status;
-      if (status === undefined || status < 400 || status >= 500) attempts.mayHaveLanded = true;
+      const { answered, status } = failureOf(error);
+      if (!answered || status === undefined || status < 400 || status >= 500)
+        attempts.mayHaveLanded = true;
       throw error;
     }
   });
@@ -188,6 +188,25 @@ function backoff(policy: RetryPolicy) {
       await sleep(wait);
       throw error;
     });
+  };
+}
+
+/** What a failed Octokit request tells, read in this one place. */
+export interface Failure {
+  /** The status Octokit reports (500 for a request that got no answer). */
+  readonly status: number | undefined;
+  /** False when GitHub never answered (timeout, connection failure). */
+  readonly answered: boolean;
+  readonly message: string;
+}
+
+/** Octokit's RequestError, our FinalError, or anything else thrown on the way. */
+export function failureOf(err: unknown): Failure {
+  const e = (err ?? {}) as { status?: unknown; response?: unknown; message?: unknown };
+  return {
+    status: typeof e.status === 'number' ? e.status : undefined,
+    answered: e.response !== undefined,
+    message: typeof e.message === 'string' ? e.message : String(err),
   };
 }
 

@@ -1,22 +1,20 @@
 // What goes wrong when storing, said from the status alone: GitHub's bodies and headers are never echoed.
+import { failureOf } from './client.js';
 import { kindOf, type Target, TARGET_KINDS } from '../inputs/targets.js';
-import type { Landed } from '../pipeline.js';
+import { DestinationError, type Landed } from '../destination.js';
 
-export class StoreError extends Error {
+export class StoreError extends DestinationError {
   override readonly name = 'StoreError';
-  readonly landed: Landed;
   readonly status: number | undefined;
 
   constructor(message: string, landed: Landed, status?: number) {
-    super(message);
-    this.landed = landed;
+    super(message, landed);
     this.status = status;
   }
 }
 
 export function status(err: unknown): number | undefined {
-  const s = (err as { status?: unknown }).status;
-  return typeof s === 'number' ? s : undefined;
+  return failureOf(err).status;
 }
 
 /** Says what went wrong from the status alone: GitHub's bodies and headers are never echoed. */

@@ -5,7 +5,7 @@ import { isOrg, scopeOf, scopePath, type Target } from '../inputs/targets.js';
 import { OrgAccess } from './access.js';
 import { Attempts, type GitHub } from './client.js';
 import { describe, status, StoreError } from './errors.js';
-import type { Landed } from '../pipeline.js';
+import type { Landed } from '../destination.js';
 import { publicKeyFromBase64, seal, usable } from './seal.js';
 
 interface Key {

@@ -1,7 +1,7 @@
 // The one interface every provider implements. The pipeline calls, in order:
 // preflight() -> rotate() -> [store and verify every target] -> retirePrevious(),
 // or abandon() when no target received the new secret.
-import type { Http } from '../http.js';
+import { type Http, HttpError } from '../http.js';
 import type { InputSpecs, Read } from '../inputs/fields.js';
 
 /** What preflight found out about the credential. Nothing secret. */
@@ -85,4 +85,9 @@ export class ProviderError extends Error {
     super(message);
     this.outcomeUnknown = outcomeUnknown;
   }
+}
+
+/** True when `err` says the rotating call may have happened but its outcome is unknown. */
+export function outcomeUnknown(err: unknown): boolean {
+  return (err instanceof ProviderError || err instanceof HttpError) && err.outcomeUnknown;
 }
