@@ -172,7 +172,7 @@ export interface Schedule {
    * credential expires in 39 days, this rotation's earlier Entra password in 20, and CSP and WHMCS
    * fall back to the day-old target secret), or skip-if-rotated-within 2d (skips). Absent: always due.
    */
-  readonly due?: 'expires-1h' | 'expires-30d' | 'expires-366d' | 'skip-2d';
+  readonly due?: 'expires-1h' | 'expires-30d' | 'expires-366d' | 'skip-2d' | undefined;
 }
 
 export function scheduleArb(variant: Variant, o: { recoveryKey?: boolean } = {}) {

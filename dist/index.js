@@ -41669,6 +41669,9 @@ function dueAfterRotation(s, newExpiresAt) {
 }
 
 ;// CONCATENATED MODULE: ./src/pipeline.ts
+// The rotation pipeline: preflight -> rotate once -> store and verify everywhere -> retire the
+// previous secret, or, when storing fails, keep everything that still works and hand the new secret
+// to the operator sealed to their recovery key.
 
 
 

@@ -1,7 +1,6 @@
 // The rotation pipeline: preflight -> rotate once -> store and verify everywhere -> retire the
 // previous secret, or, when storing fails, keep everything that still works and hand the new secret
 // to the operator sealed to their recovery key.
-import { now } from './clock.js';
 import { loadSodium, seal, usable } from './github/seal.js';
 import { type Destination, DestinationError, type Landed } from './destination.js';
 import { decide, dueAfterRotation } from './due.js';
