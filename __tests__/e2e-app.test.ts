@@ -102,7 +102,7 @@ describe.concurrent('GitHub App sign-in', () => {
     gh.apps.installations.clear();
     gh.apps.install(world.app!.id, ORG, { repos: [REPO, 'octo/lib'] });
     const run = await world.run({
-      targets: `repo ${REPO}\nenvironment ${REPO} production\ndependabot octo/lib\norg ${ORG} selected octo/lib`,
+      targets: `repo ${REPO}\nenvironment ${REPO} production\ndependabot octo/lib\norg ${ORG} selected octo/lib\ncodespaces ${REPO}\ncodespaces-org ${ORG} private`,
     });
     expect(run.errors).toEqual([]);
     expect(run.code).toBe(0);
@@ -113,6 +113,8 @@ describe.concurrent('GitHub App sign-in', () => {
       environments: 'write',
       dependabot_secrets: 'write',
       organization_secrets: 'write',
+      codespaces_secrets: 'write',
+      organization_codespaces_secrets: 'write',
       metadata: 'read',
     });
     expect([...t.repositories!].sort()).toEqual(['octo/app', 'octo/lib']);

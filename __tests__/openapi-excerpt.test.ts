@@ -3,7 +3,13 @@
 // that no request of the action escapes validation.
 import { describe, expect, it } from 'vitest';
 import { grantsFor } from '../src/github/app.ts';
-import { isOrg, parseTargets, scopePath, variablesPath } from '../src/inputs/targets.ts';
+import {
+  isOrg,
+  parseTargets,
+  scopePath,
+  TARGET_KINDS,
+  variablesPath,
+} from '../src/inputs/targets.ts';
 import { checkRequest } from './emulators/github-openapi.ts';
 
 const lines = [
@@ -12,6 +18,8 @@ const lines = [
   'org octo selected octo/app',
   'dependabot octo/app',
   'dependabot-org octo all',
+  'codespaces octo/app',
+  'codespaces-org octo private',
 ];
 
 describe('the OpenAPI excerpt', () => {
@@ -68,6 +76,12 @@ describe('the OpenAPI excerpt', () => {
     expect(checked.template, `${method} ${path} is not in the excerpt`).toBeDefined();
     expect(checked.operation).toBeDefined();
     expect(checked.errors).toEqual([]);
+  });
+
+  it('covers every target kind', () => {
+    expect(new Set(parseTargets(lines.join('\n')).map((t) => t.kind))).toEqual(
+      new Set(Object.keys(TARGET_KINDS)),
+    );
   });
 
   it('refuses what GitHub would refuse', () => {

@@ -165,6 +165,9 @@ export interface Schedule {
   readonly org: boolean;
   /** Sign in as a GitHub App (one installation token, revoked at the end) instead of with a token. */
   readonly app: boolean;
+  /** Codespaces secrets: a repository's, and an organization's scoped to selected repositories. */
+  readonly codespaces?: boolean;
+  readonly codespacesOrg?: boolean;
   /** Input client-id-variable-name: the client id as a variable where targets have variables. */
   readonly variable?: boolean;
   readonly recoveryKey: boolean;
@@ -177,6 +180,12 @@ export interface Schedule {
   readonly oldByAction: boolean;
   /** Seeds Math.random for the run (backoff jitter), so that a schedule replays the same way. */
   readonly random: number;
+  /**
+   * Whether the run is due (src/due.ts): rotate-if-expires-within 1h, 30d or 366d (Woodpecker's
+   * credential expires in 39 days, this rotation's earlier Entra password in 20, and CSP and WHMCS
+   * fall back to the day-old target secret), or skip-if-rotated-within 2d (skips). Absent: always due.
+   */
+  readonly due?: 'expires-1h' | 'expires-30d' | 'expires-366d' | 'skip-2d' | undefined;
 }
 
 export function scheduleArb(variant: Variant, o: { recoveryKey?: boolean } = {}) {
@@ -194,6 +203,8 @@ export function scheduleArb(variant: Variant, o: { recoveryKey?: boolean } = {})
     dependabot: fc.boolean(),
     org: fc.boolean(),
     app: fc.boolean(),
+    codespaces: fc.boolean(),
+    codespacesOrg: fc.boolean(),
     variable: fc.boolean(),
     recoveryKey:
       o.recoveryKey === undefined
@@ -204,6 +215,15 @@ export function scheduleArb(variant: Variant, o: { recoveryKey?: boolean } = {})
     retirePrevious: fc.boolean(),
     oldByAction: fc.boolean(),
     random: fc.integer({ min: 1, max: 2 ** 31 - 1 }),
+    due: fc.oneof(
+      { weight: 6, arbitrary: fc.constant(undefined) },
+      fc.constantFrom(
+        'expires-1h' as const,
+        'expires-30d' as const,
+        'expires-366d' as const,
+        'skip-2d' as const,
+      ),
+    ),
   });
 }
 
@@ -359,6 +379,11 @@ const SCOPES = {
   },
   dependabot: { line: `dependabot ${REPO}`, scope: `dependabot:${REPO}` },
   org: { line: `org ${ORG} private`, scope: `org:${ORG}`, variables: `org:${ORG}` },
+  codespaces: { line: `codespaces ${REPO}`, scope: `codespaces:${REPO}` },
+  codespacesOrg: {
+    line: `codespaces-org ${ORG} selected ${REPO}`,
+    scope: `codespaces-org:${ORG}`,
+  },
 } satisfies Record<string, ScopeSpec>;
 
 /** Runs one schedule from a fresh world and returns every invariant it broke. */
@@ -385,6 +410,8 @@ export async function runSchedule(
       ...(s.environment ? [SCOPES.environment] : []),
       ...(s.dependabot ? [SCOPES.dependabot] : []),
       ...(s.org ? [SCOPES.org] : []),
+      ...(s.codespaces ? [SCOPES.codespaces] : []),
+      ...(s.codespacesOrg ? [SCOPES.codespacesOrg] : []),
     ];
     // The previous run stored the current secret a day ago.
     const dayAgo = new Date(T0 - 86_400_000).toISOString().replace(/\.\d{3}Z$/, 'Z');
@@ -396,6 +423,7 @@ export async function runSchedule(
           {
             secretText: OLD_SECRET,
             displayName: `${MARKER} [${PASSWORD_TAG}] ${dayAgo} run 4141-1`,
+            endDateTime: new Date(T0 + 20 * 86_400_000).toISOString(),
           },
         ],
       });
@@ -407,6 +435,10 @@ export async function runSchedule(
         ? { 'recovery-public-key': Buffer.from(publicKey).toString('base64') }
         : {}),
       'entra-password-tag': PASSWORD_TAG,
+      ...(s.due?.startsWith('expires-')
+        ? { 'rotate-if-expires-within': s.due.slice('expires-'.length) }
+        : {}),
+      ...(s.due === 'skip-2d' ? { 'skip-if-rotated-within': '2d' } : {}),
       ...(s.variable ? { 'client-id-variable-name': VARIABLE } : {}),
       ...(s.variant === 'csp-regenerate' ? { 'csp-rotation': 'regenerate' } : {}),
       ...(s.variant === 'csp-overlap'
@@ -535,9 +567,14 @@ function check(
   const v: string[] = [];
   const works = worksAt(world);
 
-  // At most one rotating call took effect.
+  // At most one rotating call took effect, and none when the run was not due.
   const rotations = rotationCount(world);
   if (rotations > 1) v.push(`${rotations} rotating calls took effect`);
+  if (report.outcome === 'skipped' && rotations > 0)
+    v.push(`skipped (${report.rule ?? 'no rule'}) but ${rotations} rotating call(s) took effect`);
+  if (report.outcome === 'skipped' && !report.rule) v.push('skipped without naming the rule');
+  const due = outputs['next-rotation-due'];
+  if (due && Number.isNaN(Date.parse(due))) v.push(`next-rotation-due '${due}' is not a date`);
 
   const held = scopes.map((t) => ({
     ...t,

@@ -30747,7 +30747,7 @@ module.exports = {
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var node_v8__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8877);
 /* harmony import */ var node_v8__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_v8__WEBPACK_IMPORTED_MODULE_0__);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(9988);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(6912);
 
 
 // WebAssembly (undici's HTTP parser, libsodium) runs in V8's baseline tier until it is hot, then V8
@@ -30764,7 +30764,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 9988:
+/***/ 6912:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -37797,6 +37797,12 @@ function isoDate(read, name) {
 const encodedRepo = (r) => r.split('/').map(encodeURIComponent).join('/');
 const NO_WRITE = `(the job's GITHUB_TOKEN cannot write secrets; use a GitHub App token or fine-grained PAT)`;
 const REPO_FORBIDDEN = `the github-token lacks "Secrets: write" on this repository ${NO_WRITE}`;
+/** The permission a kind's secrets need, by API: Dependabot and Codespaces secrets have their own. */
+const PERMISSION = {
+    actions: 'Secrets',
+    dependabot: 'Dependabot secrets',
+    codespaces: 'Codespaces secrets',
+};
 const NOT_FOUND = 'it does not exist, or the github-token cannot see it';
 function repoKind(kind, api, variables) {
     return {
@@ -37811,7 +37817,7 @@ function repoKind(kind, api, variables) {
         path: (t) => `/repos/${encodedRepo(t.repo)}/${api}`,
         variables: variables ? (t) => `/repos/${encodedRepo(t.repo)}/${api}` : undefined,
         org: false,
-        forbidden: REPO_FORBIDDEN,
+        forbidden: `the github-token lacks "${PERMISSION[api]}: write" on this repository ${NO_WRITE}`,
         missing: NOT_FOUND,
     };
 }
@@ -37823,7 +37829,7 @@ function orgKind(kind, api, variables) {
         path: (t) => `/orgs/${encodeURIComponent(t.org)}/${api}`,
         variables: variables ? (t) => `/orgs/${encodeURIComponent(t.org)}/${api}` : undefined,
         org: true,
-        forbidden: `the github-token lacks organization "Secrets: write" ${NO_WRITE}`,
+        forbidden: `the github-token lacks organization "${PERMISSION[api]}: write" ${NO_WRITE}`,
         missing: NOT_FOUND,
     };
 }
@@ -37843,6 +37849,9 @@ const TARGET_KINDS = {
     // Dependabot has secrets but no variables.
     dependabot: repoKind('dependabot', 'dependabot', false),
     'dependabot-org': orgKind('dependabot-org', 'dependabot', false),
+    // Codespaces secrets: their own scope keys and permissions; no variables either.
+    codespaces: repoKind('codespaces', 'codespaces', false),
+    'codespaces-org': orgKind('codespaces-org', 'codespaces', false),
 };
 /** The description of `t`'s kind. */
 function kindOf(t) {
@@ -42721,6 +42730,8 @@ const PERMISSIONS_OF = {
     dependabot: { secrets: 'dependabot_secrets' },
     org: { secrets: 'organization_secrets', variables: 'organization_actions_variables' },
     'dependabot-org': { secrets: 'organization_dependabot_secrets' },
+    codespaces: { secrets: 'codespaces_secrets' },
+    'codespaces-org': { secrets: 'organization_codespaces_secrets' },
 };
 /** The account a target's requests name: the repository's owner, or the organization. */
 function ownerOf(t) {
@@ -44126,7 +44137,7 @@ const commonInputs = {
         description: "Optional Actions variable that receives the client id / identifier (not a secret: readable in expressions and logs), created or updated in every repository, environment and org target (Dependabot and Codespaces have no variables) and read back by value. An org line without a visibility keeps the existing variable's visibility, like secrets.",
     },
     targets: {
-        description: "Where to store, one target a line: `repo OWNER/NAME`, `environment OWNER/NAME ENVIRONMENT`, `org ORG [all|private|selected [OWNER/NAME ...]]`, `dependabot OWNER/NAME`, `dependabot-org ORG [all|private|selected [OWNER/NAME ...]]`. An org line without a visibility keeps the existing secret's visibility and selected repositories (and fails in preflight when the secret does not exist yet): a rotation never changes who can read a secret unless the line says so. The environment name is the rest of its line, kept exactly (`/` allowed); write it in double quotes when it holds a space followed by #. Blank lines, lines starting with #, and # comments after a space on other lines are ignored. Default: `repo $GITHUB_REPOSITORY`.",
+        description: "Where to store, one target a line: `repo OWNER/NAME`, `environment OWNER/NAME ENVIRONMENT`, `org ORG [all|private|selected [OWNER/NAME ...]]`, `dependabot OWNER/NAME`, `dependabot-org ORG [all|private|selected [OWNER/NAME ...]]`, `codespaces OWNER/NAME`, `codespaces-org ORG [all|private|selected [OWNER/NAME ...]]`. An org line without a visibility keeps the existing secret's visibility and selected repositories (and fails in preflight when the secret does not exist yet): a rotation never changes who can read a secret unless the line says so. The environment name is the rest of its line, kept exactly (`/` allowed); write it in double quotes when it holds a space followed by #. Blank lines, lines starting with #, and # comments after a space on other lines are ignored. Default: `repo $GITHUB_REPOSITORY`.",
     },
     'github-api-url': {
         description: 'GitHub API base URL (GHES: https://HOST/api/v3). Default: $GITHUB_API_URL, else https://api.github.com.',
@@ -44140,6 +44151,9 @@ const commonInputs = {
     },
     'skip-if-rotated-within': {
         description: "Duration (30s, 90m, 12h, 7d): do nothing when the first target's secret was updated more recently than this. At most 366d.",
+    },
+    'rotate-if-expires-within': {
+        description: "Duration (30s, 90m, 12h, 7d): rotate only when the credential's current secret expires within it (Entra: the passwords this rotation made, see entra-password-tag; Woodpecker: secret_expires_at). Where the provider reports no expiry (CSP, WHMCS), rotate only when the first target's secret was updated longer ago than this, and say so in the log. With skip-if-rotated-within, that guard is checked first; the log and summary name the rule that decided. At most 366d.",
     },
     mode: {
         description: "`rotate`: rotate and store. `check`: change nothing; sign in, find the credential, read every target's secret metadata, and report per target whether the secret exists, when it was last updated, and how long until the credential expires (job summary table, output `report`). A check fails the step when a target is missing the secret or the credential expires within fail-if-expires-within.",
@@ -44304,6 +44318,7 @@ function parseInputs(read, env) {
         dryRun: bool(read, 'dry-run', false),
         recoveryKey: recoveryKey(optional(read, 'recovery-public-key')),
         skipIfRotatedWithinMs: duration(read, 'skip-if-rotated-within', MAX_MS.skipIfRotatedWithin),
+        rotateIfExpiresWithinMs: duration(read, 'rotate-if-expires-within', MAX_MS.expiresWithin),
         requestTimeoutMs: duration(read, 'request-timeout', MAX_MS.requestTimeout, 30_000),
         storeTimeoutMs: duration(read, 'store-timeout', MAX_MS.storeTimeout, 600_000),
     };
@@ -44317,6 +44332,108 @@ function recoveryKey(v) {
         throw new InputError(`Input 'recovery-public-key' is not a 32-byte X25519 public key in standard base64 (44 characters ending in '='); see the README for how to make one.`);
     }
     return new Uint8Array(bytes);
+}
+
+;// CONCATENATED MODULE: ./src/due.ts
+// Whether this run rotates: skip-if-rotated-within (the age of the first target's secret) and
+// rotate-if-expires-within (the expiry the provider reports, else that same age). The rule that
+// decided is named, so that the log and the summary say why a run did or did not rotate.
+
+
+/**
+ * `updated`: when the first target's secret was last updated (undefined: it does not exist); read
+ * only when a rule needs it. `where`: that secret and target, for the messages.
+ */
+async function decide(s, credential, updated, where, providerName) {
+    const skipMs = s.skipIfRotatedWithinMs;
+    const windowMs = s.rotateIfExpiresWithinMs;
+    if (skipMs === undefined && windowMs === undefined)
+        return undefined;
+    const expires = credential.expiresAt ? Date.parse(credential.expiresAt) : NaN;
+    const byAge = windowMs !== undefined && Number.isNaN(expires);
+    const at = skipMs !== undefined || byAge ? await updated() : undefined;
+    const t = clock_now();
+    const iso = (ms) => new Date(ms).toISOString();
+    // The earliest time each rule would let a run rotate.
+    const skipUntil = skipMs !== undefined && at ? at.getTime() + skipMs : undefined;
+    const expiryDue = windowMs === undefined
+        ? undefined
+        : byAge
+            ? at
+                ? at.getTime() + windowMs
+                : t
+            : expires - windowMs;
+    const nextDue = Math.max(skipUntil ?? -Infinity, expiryDue ?? -Infinity);
+    const next = Number.isFinite(nextDue) ? iso(nextDue) : undefined;
+    // The guard against rotating twice in a row comes first: a re-run within it never rotates.
+    if (skipUntil !== undefined && t < skipUntil)
+        return {
+            rotate: false,
+            rule: `skip-if-rotated-within: ${where} was updated at ${iso(at.getTime())}, within the window; not rotating.`,
+            nextDue: next,
+            byAge,
+        };
+    if (windowMs === undefined)
+        return {
+            rotate: true,
+            rule: at
+                ? `skip-if-rotated-within: ${where} was updated at ${iso(at.getTime())}, before the window; rotating.`
+                : `skip-if-rotated-within: ${where} does not exist; rotating.`,
+            nextDue: undefined,
+            byAge,
+        };
+    if (!byAge) {
+        const when = `the current secret expires at ${iso(expires)} (${spokenUntil(expires)})`;
+        return t >= expiryDue
+            ? {
+                rotate: true,
+                rule: `rotate-if-expires-within: ${when}, within the window; rotating.`,
+                nextDue: undefined,
+                byAge,
+            }
+            : {
+                rotate: false,
+                rule: `rotate-if-expires-within: ${when}, outside the window; not rotating before ${iso(expiryDue)}.`,
+                nextDue: next,
+                byAge,
+            };
+    }
+    const fallback = `rotate-if-expires-within: ${providerName} reports no expiry for this credential, so the age of ${where} decides`;
+    if (!at)
+        return {
+            rotate: true,
+            rule: `${fallback}: it does not exist; rotating.`,
+            nextDue: undefined,
+            byAge,
+        };
+    return t >= expiryDue
+        ? {
+            rotate: true,
+            rule: `${fallback}: updated at ${iso(at.getTime())}, longer ago than the window; rotating.`,
+            nextDue: undefined,
+            byAge,
+        }
+        : {
+            rotate: false,
+            rule: `${fallback}: updated at ${iso(at.getTime())}, within the window; not rotating before ${iso(expiryDue)}.`,
+            nextDue: next,
+            byAge,
+        };
+}
+/**
+ * After a rotation: when the next run would rotate, from the new secret's expiry, or, without one,
+ * from now (every target's secret was just updated).
+ */
+function dueAfterRotation(s, newExpiresAt) {
+    const t = clock_now();
+    const candidates = [];
+    if (s.skipIfRotatedWithinMs !== undefined)
+        candidates.push(t + s.skipIfRotatedWithinMs);
+    if (s.rotateIfExpiresWithinMs !== undefined) {
+        const expires = newExpiresAt ? Date.parse(newExpiresAt) : NaN;
+        candidates.push(Number.isNaN(expires) ? t + s.rotateIfExpiresWithinMs : expires - s.rotateIfExpiresWithinMs);
+    }
+    return candidates.length ? new Date(Math.max(...candidates)).toISOString() : undefined;
 }
 
 ;// CONCATENATED MODULE: ./src/pipeline.ts
@@ -44371,17 +44488,18 @@ async function runPipeline(s, d) {
     ])
         if (set && !credential.clientId)
             throw new Error(`Input '${input}' is set but ${s.provider.name} did not report a client id for this credential.`);
-    if (s.skipIfRotatedWithinMs !== undefined) {
-        const first = targets[0];
-        const updated = await d.destination.updatedAt(first, secretName);
-        if (updated && clock_now() - updated.getTime() < s.skipIfRotatedWithinMs) {
-            d.info(`Secret ${secretName} in ${first.line} was updated at ${updated.toISOString()}, within skip-if-rotated-within: nothing to do.`);
-            return { outcome: 'skipped', rotated: false, credential, targets: plan('skipped') };
-        }
-    }
+    const first = targets[0];
+    const decision = await decide(s, credential, () => d.destination.updatedAt(first, secretName), `secret ${secretName} in ${first.line}`, s.provider.name);
+    const due = decision
+        ? { rule: decision.rule, ...(decision.nextDue ? { nextRotationDue: decision.nextDue } : {}) }
+        : {};
+    if (decision)
+        d.info(decision.rule);
+    if (decision && !decision.rotate)
+        return { outcome: 'skipped', rotated: false, credential, targets: plan('skipped'), ...due };
     if (s.dryRun) {
         d.info('Dry run: inputs, provider authentication and every public key check out. Nothing was changed.');
-        return { outcome: 'dry-run', rotated: false, credential, targets: plan('skipped') };
+        return { outcome: 'dry-run', rotated: false, credential, targets: plan('skipped'), ...due };
     }
     if (credential.oldSecretDiesOnRotate && !s.recoveryKey) {
         d.warn(`${s.provider.name} kills the old secret at once. Without recovery-public-key, a failure to store the new secret leaves it nowhere; set recovery-public-key.`);
@@ -44410,7 +44528,8 @@ async function runPipeline(s, d) {
     const { secret: newSecret, ...rotationInfo } = rotation;
     const stored = { results: undefined };
     try {
-        return await afterRotation(s, d, credential, rotation, stored);
+        const after = await afterRotation(s, d, credential, rotation, stored);
+        return decision ? { ...after, rule: decision.rule } : after;
     }
     catch (err) {
         // Nothing may escape once the secret exists: report every target and hand the secret over.
@@ -44479,7 +44598,14 @@ async function afterRotation(s, d, credential, rotation, stored) {
             const retired = await d.provider.retirePrevious();
             if (retired)
                 d.info(`Retired ${retired}.`);
-            return { outcome: 'rotated', rotated: true, ...base, ...(retired ? { retired } : {}) };
+            const next = dueAfterRotation(s, rotation.expiresAt);
+            return {
+                outcome: 'rotated',
+                rotated: true,
+                ...base,
+                ...(retired ? { retired } : {}),
+                ...(next ? { nextRotationDue: next } : {}),
+            };
         }
         catch (err) {
             const failure = `The new secret is stored and verified in every target, but retiring the previous secret failed: ${err.message}`;
@@ -44578,6 +44704,7 @@ function setOutputs(r, io = core_namespaceObject) {
     io.setOutput('credential-id', r.rotation?.credentialId ?? r.credential?.credentialId ?? '');
     io.setOutput('secret-expires-at', r.rotation?.expiresAt ?? '');
     io.setOutput('targets', JSON.stringify(r.targets.map(({ target, secret, variable, status }) => variable === undefined ? { target, secret, status } : { target, variable, status })));
+    io.setOutput('next-rotation-due', r.nextRotationDue ?? '');
     io.setOutput('report', JSON.stringify(reportJson(r)));
     if (r.recovery) {
         io.setOutput('recovery', r.recovery);
@@ -44601,6 +44728,8 @@ function reportJson(r) {
                 },
             }
             : {}),
+        ...(r.rule ? { rule: r.rule } : {}),
+        ...(r.nextRotationDue ? { nextRotationDue: r.nextRotationDue } : {}),
         targets: r.targets.map((t) => ({
             target: t.target,
             ...(t.variable === undefined ? { secret: t.secret } : { variable: t.variable }),
@@ -44615,7 +44744,7 @@ function reportJson(r) {
 const TITLES = {
     rotated: 'Client secret rotated',
     'dry-run': 'Dry run: nothing changed',
-    skipped: 'Skipped: rotated recently',
+    skipped: 'Skipped: not due',
     checked: 'Check passed: nothing changed',
     failed: 'Rotation failed',
 };
@@ -44645,6 +44774,10 @@ function summaryMarkdown(provider, r) {
         lines.push('| Current secret expires | not reported by the provider |');
     if (r.rotation?.expiresAt)
         lines.push(`| New secret expires | ${markdownText(r.rotation.expiresAt, 40)} |`);
+    if (r.rule)
+        lines.push(`| Rule | ${markdownText(r.rule, 500)} |`);
+    if (r.nextRotationDue)
+        lines.push(`| Next rotation due | ${r.nextRotationDue} |`);
     if (r.retired)
         lines.push(`| Retired | ${markdownText(r.retired, 500)} |`);
     if (r.undone)

@@ -211,7 +211,7 @@ export class Apps {
 
 /** The permission a secrets call needs, by scope: reads need read, writes need write. */
 export function permissionFor(
-  scope: 'repo' | 'env' | 'dependabot' | 'org' | 'dependabot-org',
+  scope: 'repo' | 'env' | 'dependabot' | 'org' | 'dependabot-org' | 'codespaces' | 'codespaces-org',
 ): string {
   return {
     repo: 'secrets',
@@ -219,6 +219,8 @@ export function permissionFor(
     dependabot: 'dependabot_secrets',
     org: 'organization_secrets',
     'dependabot-org': 'organization_dependabot_secrets',
+    codespaces: 'codespaces_secrets',
+    'codespaces-org': 'organization_codespaces_secrets',
   }[scope];
 }
 

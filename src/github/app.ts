@@ -29,6 +29,8 @@ export const PERMISSIONS_OF: {
   dependabot: { secrets: 'dependabot_secrets' },
   org: { secrets: 'organization_secrets', variables: 'organization_actions_variables' },
   'dependabot-org': { secrets: 'organization_dependabot_secrets' },
+  codespaces: { secrets: 'codespaces_secrets' },
+  'codespaces-org': { secrets: 'organization_codespaces_secrets' },
 };
 
 /** What the run does with the targets: writes the secrets (and the variable), or only reads (check mode). */
