@@ -45,6 +45,7 @@ describe('invariant search', () => {
         environment: true,
         dependabot: false,
         org: true,
+        variable: true,
         recoveryKey: true,
         propagationMs: 0,
         storeTimeout: '10m',
@@ -170,6 +171,16 @@ describe('the invariant checks themselves', () => {
       world.github.seedSecret(`repo:${REPO}`, SECRET_NAME, OLD_SECRET);
     });
     expect(o.violations).toContain('loss: the previous secret is dead and the new one is nowhere');
+  });
+
+  it('see a client id variable reported written that holds another value', async () => {
+    const o = await runSchedule(
+      { ...clean('csp-overlap'), environment: true, org: true, variable: true },
+      (world) => world.github.seedVariable(`env:${REPO}:production`, 'CLIENT_ID', 'not-the-id'),
+    );
+    expect(o.violations).toEqual([
+      `report: variable in environment ${REPO} production is 'written' but holds not-the-id`,
+    ]);
   });
 });
 

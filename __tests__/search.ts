@@ -80,6 +80,9 @@ const GITHUB_ROUTES: Route[] = [
     method: 'GET',
     path: /\/secrets\/(?!public-key$)[^/]+$/,
   },
+  { name: 'GitHub POST variable', on: 'github', method: 'POST', path: /\/variables$/ },
+  { name: 'GitHub PATCH variable', on: 'github', method: 'PATCH', path: /\/variables\/[^/]+$/ },
+  { name: 'GitHub GET variable', on: 'github', method: 'GET', path: /\/variables(\/[^/]+)?$/ },
 ];
 const CSP_ROUTES: Route[] = [
   { name: 'CSP token', on: 'csp', method: 'POST', path: /\/auth\// },
@@ -157,6 +160,8 @@ export interface Schedule {
   readonly environment: boolean;
   readonly dependabot: boolean;
   readonly org: boolean;
+  /** Input client-id-variable-name: the client id as a variable where targets have variables. */
+  readonly variable?: boolean;
   readonly recoveryKey: boolean;
   /** Entra's propagation delay for new passwords, virtual ms (the action waits up to 30 s). */
   readonly propagationMs: number;
@@ -183,6 +188,7 @@ export function scheduleArb(variant: Variant, o: { recoveryKey?: boolean } = {})
     environment: fc.boolean(),
     dependabot: fc.boolean(),
     org: fc.boolean(),
+    variable: fc.boolean(),
     recoveryKey:
       o.recoveryKey === undefined
         ? fc.oneof({ weight: 4, arbitrary: fc.constant(true) }, fc.constant(false))
@@ -328,12 +334,26 @@ export interface Outcome {
   readonly log: string[];
 }
 
+/** The variable that receives the client id when a schedule has `variable`. */
+const VARIABLE = 'CLIENT_ID';
+
+/** A target line, the emulator's scope of its secret, and of its variables where it has them. */
+interface ScopeSpec {
+  readonly line: string;
+  readonly scope: string;
+  readonly variables?: string;
+}
+
 const SCOPES = {
-  repo: { line: `repo ${REPO}`, scope: `repo:${REPO}` },
-  environment: { line: `environment ${REPO} production`, scope: `env:${REPO}:production` },
+  repo: { line: `repo ${REPO}`, scope: `repo:${REPO}`, variables: `repo:${REPO}` },
+  environment: {
+    line: `environment ${REPO} production`,
+    scope: `env:${REPO}:production`,
+    variables: `env:${REPO}:production`,
+  },
   dependabot: { line: `dependabot ${REPO}`, scope: `dependabot:${REPO}` },
-  org: { line: `org ${ORG} private`, scope: `org:${ORG}` },
-};
+  org: { line: `org ${ORG} private`, scope: `org:${ORG}`, variables: `org:${ORG}` },
+} satisfies Record<string, ScopeSpec>;
 
 /** Runs one schedule from a fresh world and returns every invariant it broke. */
 export async function runSchedule(
@@ -353,7 +373,7 @@ export async function runSchedule(
     woodpeckerProcessingMs: 0,
   });
   try {
-    const scopes = [
+    const scopes: ScopeSpec[] = [
       SCOPES.repo,
       ...(s.environment ? [SCOPES.environment] : []),
       ...(s.dependabot ? [SCOPES.dependabot] : []),
@@ -380,6 +400,7 @@ export async function runSchedule(
         ? { 'recovery-public-key': Buffer.from(publicKey).toString('base64') }
         : {}),
       'entra-password-tag': PASSWORD_TAG,
+      ...(s.variable ? { 'client-id-variable-name': VARIABLE } : {}),
       ...(s.variant === 'csp-regenerate' ? { 'csp-rotation': 'regenerate' } : {}),
       ...(s.variant === 'csp-overlap'
         ? { 'csp-rotation': 'overlap', 'csp-retire-previous': String(s.retirePrevious) }
@@ -491,7 +512,7 @@ async function execute(
 function check(
   world: World,
   s: Schedule,
-  scopes: readonly { line: string; scope: string }[],
+  scopes: readonly ScopeSpec[],
   report: Report,
   outputs: Record<string, string>,
   summary: string,
@@ -510,9 +531,14 @@ function check(
     ...t,
     value: world.github.secret(t.scope, SECRET_NAME)?.value,
   }));
-  const listed = JSON.parse(outputs['targets'] ?? '[]') as { target: string; status: string }[];
+  const listed = JSON.parse(outputs['targets'] ?? '[]') as {
+    target: string;
+    secret?: string;
+    variable?: string;
+    status: string;
+  }[];
   const statusOf = (line: string): string | undefined =>
-    listed.find((e) => e.target === line)?.status;
+    listed.find((e) => e.target === line && e.secret === SECRET_NAME)?.status;
   const recovered = outputs['recovery'] ? open(outputs['recovery']) : undefined;
   if (outputs['recovery'] && recovered === undefined)
     v.push('output recovery does not open with the recovery key');
@@ -574,6 +600,28 @@ function check(
     v.push('report: rotated=true but not every target is written');
   if (report.undone && held.some((t) => t.value !== undefined && t.value !== OLD_SECRET))
     v.push('report: says the rotation was undone but a target holds a new value');
+
+  // The client id variable: 'written' holds the client id (read back by value); every scope that
+  // has variables is listed; none changes unless listed; rotated=true means every one is written.
+  for (const t of scopes.filter((x) => x.variables !== undefined)) {
+    const value = world.github.variable(t.variables!, VARIABLE)?.value;
+    const entry = listed.find((e) => e.target === t.line && e.variable === VARIABLE);
+    if (!s.variable) {
+      if (entry || value !== undefined) v.push(`report: ${t.line} has a variable nobody asked for`);
+      continue;
+    }
+    if (entry === undefined) {
+      if (value !== undefined && report.targets.length > 0)
+        v.push(`report: variable in ${t.line} changed but is missing from output targets`);
+      continue;
+    }
+    if (entry.status === 'written' && value !== outputs['client-id'])
+      v.push(`report: variable in ${t.line} is 'written' but holds ${value ?? 'nothing'}`);
+    if (entry.status === 'skipped' && value !== undefined)
+      v.push(`report: variable in ${t.line} is 'skipped' but was written`);
+    if (outputs['rotated'] === 'true' && entry.status !== 'written')
+      v.push(`report: rotated=true but the variable in ${t.line} is ${entry.status}`);
+  }
 
   // No leak.
   const run: Run = {

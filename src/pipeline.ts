@@ -5,6 +5,7 @@ import { now } from './clock.js';
 import { loadSodium, seal, usable } from './github/seal.js';
 import { type Destination, DestinationError, type Landed } from './destination.js';
 import type { Settings, Target } from './inputs/index.js';
+import { hasVariables } from './inputs/targets.js';
 import type { RetryPolicy } from './policy.js';
 import {
   type Credential,
@@ -18,7 +19,9 @@ export type { Destination, Landed } from './destination.js';
 export interface TargetResult {
   /** The target line, e.g. `repo octo/app`. */
   readonly target: string;
-  readonly secret: string;
+  /** The secret written, or, for the client id variable, undefined and `variable` set. */
+  readonly secret?: string;
+  readonly variable?: string;
   /** `present` and `missing` only in mode check. */
   readonly status: 'written' | 'failed' | 'skipped' | 'present' | 'missing';
   /** Why it failed; safe to show. */
@@ -48,6 +51,28 @@ export interface Report {
   readonly nextStep?: string;
 }
 
+/** One write: a secret, or the client id variable. */
+interface Write {
+  readonly t: Target;
+  readonly name: string;
+  readonly variable: boolean;
+}
+
+/** Every write of a run, per target: the secret, the client id secret, the client id variable. */
+function writesOf(s: Settings): Write[] {
+  const { targets, secretName, clientIdSecretName, clientIdVariableName } = s.github;
+  return targets.flatMap((t) => [
+    ...names(secretName, clientIdSecretName).map((name) => ({ t, name, variable: false })),
+    ...(clientIdVariableName && hasVariables(t)
+      ? [{ t, name: clientIdVariableName, variable: true }]
+      : []),
+  ]);
+}
+
+function resultOf(w: Write): Pick<TargetResult, 'target' | 'secret' | 'variable'> {
+  return w.variable ? { target: w.t.line, variable: w.name } : { target: w.t.line, secret: w.name };
+}
+
 export interface PipelineDeps {
   readonly provider: Provider;
   readonly destination: Destination;
@@ -59,11 +84,9 @@ export interface PipelineDeps {
 }
 
 export async function runPipeline(s: Settings, d: PipelineDeps): Promise<Report> {
-  const { targets, secretName, clientIdSecretName } = s.github;
+  const { targets, secretName, clientIdSecretName, clientIdVariableName } = s.github;
   const plan = (status: TargetResult['status']): TargetResult[] =>
-    targets.flatMap((t) =>
-      names(secretName, clientIdSecretName).map((secret) => ({ target: t.line, secret, status })),
-    );
+    writesOf(s).map((w) => ({ ...resultOf(w), status }));
 
   // 2. Preflight: nothing changes here, and any failure stops the run.
   d.policy.startPreflight();
@@ -74,7 +97,7 @@ export async function runPipeline(s: Settings, d: PipelineDeps): Promise<Report>
   // every target's key, and the recovery key gets one too (libsodium loads beside the requests).
   const [credentialResult, keysResult, recoveryResult] = await Promise.allSettled([
     d.provider.preflight(),
-    d.destination.preflight(targets, names(secretName, clientIdSecretName)),
+    d.destination.preflight(targets, names(secretName, clientIdSecretName), clientIdVariableName),
     s.recoveryKey
       ? usable(s.recoveryKey, "Input 'recovery-public-key'")
       : // Only starts the load early; the target keys' probes report a failure to load.
@@ -88,11 +111,14 @@ export async function runPipeline(s: Settings, d: PipelineDeps): Promise<Report>
   if (recoveryResult.status === 'rejected') throw recoveryResult.reason;
   const { credential, found } = credentialResult.value;
   d.info(`Found ${credential.description}.`);
-  if (clientIdSecretName && !credential.clientId) {
-    throw new Error(
-      `Input 'client-id-secret-name' is set but ${s.provider.name} did not report a client id for this credential.`,
-    );
-  }
+  for (const [input, set] of [
+    ['client-id-secret-name', clientIdSecretName],
+    ['client-id-variable-name', clientIdVariableName],
+  ] as const)
+    if (set && !credential.clientId)
+      throw new Error(
+        `Input '${input}' is set but ${s.provider.name} did not report a client id for this credential.`,
+      );
 
   if (s.skipIfRotatedWithinMs !== undefined) {
     const first = targets[0]!;
@@ -183,35 +209,31 @@ async function afterRotation(
   rotated: unknown,
   stored: { results: TargetResult[] | undefined },
 ): Promise<Report> {
-  const { targets, secretName, clientIdSecretName } = s.github;
+  const { targets, secretName } = s.github;
   const { secret: newSecret, ...rotationInfo } = rotation;
   d.info(
     `Rotated ${credential.description}; storing the new secret in ${targets.length} target(s).`,
   );
 
-  // 5. Store and verify everywhere; one failure does not stop the others.
-  const clientId = rotation.clientId ?? credential.clientId;
-  const writes = targets.flatMap((t) => {
-    const w: { t: Target; name: string; value: string }[] = [
-      { t, name: secretName, value: newSecret },
-    ];
-    if (clientIdSecretName && clientId) w.push({ t, name: clientIdSecretName, value: clientId });
-    return w;
-  });
+  // 5. Store and verify everywhere; one failure does not stop the others. Preflight proved the
+  // client id exists when a client id secret or variable is asked for.
+  const clientId = (rotation.clientId ?? credential.clientId)!;
   const landed: Landed[] = [];
   const results = await Promise.all(
-    writes.map(async ({ t, name, value }): Promise<TargetResult> => {
+    writesOf(s).map(async (w): Promise<TargetResult> => {
+      const { t, name } = w;
+      const isSecret = !w.variable && name === secretName;
       try {
-        await d.destination.store(t, name, value);
-        d.info(`Stored and verified ${name} in ${t.line}.`);
-        if (name === secretName) landed.push('yes');
-        return { target: t.line, secret: name, status: 'written' };
+        if (w.variable) await d.destination.storeVariable(t, name, clientId);
+        else await d.destination.store(t, name, isSecret ? newSecret : clientId);
+        d.info(`Stored and verified ${w.variable ? 'variable ' : ''}${name} in ${t.line}.`);
+        if (isSecret) landed.push('yes');
+        return { ...resultOf(w), status: 'written' };
       } catch (err) {
         const message = (err as Error).message;
         d.warn(message);
-        if (name === secretName)
-          landed.push(err instanceof DestinationError ? err.landed : 'maybe');
-        return { target: t.line, secret: name, status: 'failed', error: message };
+        if (isSecret) landed.push(err instanceof DestinationError ? err.landed : 'maybe');
+        return { ...resultOf(w), status: 'failed', error: message };
       }
     }),
   );

@@ -16,7 +16,11 @@ export function setOutputs(r: Report, io: OutputSink = core): void {
   io.setOutput('secret-expires-at', r.rotation?.expiresAt ?? '');
   io.setOutput(
     'targets',
-    JSON.stringify(r.targets.map(({ target, secret, status }) => ({ target, secret, status }))),
+    JSON.stringify(
+      r.targets.map(({ target, secret, variable, status }) =>
+        variable === undefined ? { target, secret, status } : { target, variable, status },
+      ),
+    ),
   );
   io.setOutput('report', JSON.stringify(reportJson(r)));
   if (r.recovery) {
@@ -46,7 +50,7 @@ export function reportJson(r: Report): Record<string, unknown> {
       : {}),
     targets: r.targets.map((t) => ({
       target: t.target,
-      secret: t.secret,
+      ...(t.variable === undefined ? { secret: t.secret } : { variable: t.variable }),
       status: t.status,
       ...(t.updatedAt ? { updatedAt: t.updatedAt } : {}),
       ...(t.error ? { error: t.error } : {}),
@@ -102,7 +106,7 @@ export function summaryMarkdown(provider: string | undefined, r: Report): string
     lines.push('', '| Target | Secret | Status |', '|---|---|---|');
     for (const t of r.targets)
       lines.push(
-        `| ${code(t.target)} | ${code(t.secret)} | ${t.status}${t.error ? `: ${text(t.error, 600)}` : ''} |`,
+        `| ${code(t.target)} | ${t.variable === undefined ? code(t.secret ?? '') : `variable ${code(t.variable)}`} | ${t.status}${t.error ? `: ${text(t.error, 600)}` : ''} |`,
       );
   }
   if (r.failure) lines.push('', `**What happened:** ${text(r.failure, 3000)}`);

@@ -17,7 +17,7 @@ import {
   secretName,
   url,
 } from './fields.js';
-import { parseTargets, type Target } from './targets.js';
+import { hasVariables, parseTargets, type Target } from './targets.js';
 
 export { InputError, type InputSpec, type Read } from './fields.js';
 export type { Target } from './targets.js';
@@ -85,6 +85,8 @@ export interface Settings {
     readonly secretName: string;
     /** Receives the client id, when given. */
     readonly clientIdSecretName: string | undefined;
+    /** The Actions variable that receives the client id, when given. */
+    readonly clientIdVariableName: string | undefined;
     readonly targets: readonly Target[];
   };
   /** `check`: read and report, change nothing (src/check.ts). */
@@ -143,6 +145,16 @@ export function parseInputs(
     }
   }
 
+  const targets = parseTargets(targetText);
+  const clientIdVariable = optional(read, 'client-id-variable-name');
+  if (clientIdVariable !== undefined) {
+    secretName('client-id-variable-name', clientIdVariable, 'variable');
+    if (!targets.some(hasVariables))
+      throw new InputError(
+        `Input 'client-id-variable-name' is set but no target can hold an Actions variable (Dependabot and Codespaces have none); add a repo, environment or org target, or drop the input.`,
+      );
+  }
+
   return {
     provider,
     github: {
@@ -154,7 +166,8 @@ export function parseInputs(
       apiUrl: url(read, 'github-api-url', env['GITHUB_API_URL'] || 'https://api.github.com'),
       secretName: secret,
       clientIdSecretName: clientIdSecret,
-      targets: parseTargets(targetText),
+      clientIdVariableName: clientIdVariable,
+      targets,
     },
     mode: oneOf(read, 'mode', ['rotate', 'check'] as const, 'rotate'),
     failIfExpiresWithinMs: duration(read, 'fail-if-expires-within', MAX_MS.expiresWithin),

@@ -49,6 +49,8 @@ interface Kind<T extends Target> {
   readonly scope: (t: T) => string;
   /** The REST path that `/secrets/...` hangs from. */
   readonly path: (t: T) => string;
+  /** The REST path that `/variables/...` hangs from; undefined where GitHub has no variables. */
+  readonly variables: ((t: T) => string) | undefined;
   /** Organization scope: a write names who may read the secret, kept from the existing secret when the line names no visibility. */
   readonly org: T extends OrgTarget ? true : false;
   /** Why GitHub answered 403 or 404, without echoing its body. */
@@ -61,7 +63,7 @@ const NO_WRITE = `(the job's GITHUB_TOKEN cannot write secrets; use a GitHub App
 const REPO_FORBIDDEN = `the github-token lacks "Secrets: write" on this repository ${NO_WRITE}`;
 const NOT_FOUND = 'it does not exist, or the github-token cannot see it';
 
-function repoKind(kind: RepoTarget['kind'], api: string): Kind<RepoTarget> {
+function repoKind(kind: RepoTarget['kind'], api: string, variables: boolean): Kind<RepoTarget> {
   return {
     form: `${kind} OWNER/NAME`,
     parse: (text) => {
@@ -71,18 +73,20 @@ function repoKind(kind: RepoTarget['kind'], api: string): Kind<RepoTarget> {
     },
     scope: (t) => `${kind}:${t.repo.toLowerCase()}`,
     path: (t) => `/repos/${encodedRepo(t.repo)}/${api}`,
+    variables: variables ? (t) => `/repos/${encodedRepo(t.repo)}/${api}` : undefined,
     org: false,
     forbidden: REPO_FORBIDDEN,
     missing: NOT_FOUND,
   };
 }
 
-function orgKind(kind: OrgTarget['kind'], api: string): Kind<OrgTarget> {
+function orgKind(kind: OrgTarget['kind'], api: string, variables: boolean): Kind<OrgTarget> {
   return {
     form: `${kind} ORG [all|private|selected [OWNER/NAME ...]]`,
     parse: (text) => orgLine(kind, text),
     scope: (t) => `${kind}:${t.org.toLowerCase()}`,
     path: (t) => `/orgs/${encodeURIComponent(t.org)}/${api}`,
+    variables: variables ? (t) => `/orgs/${encodeURIComponent(t.org)}/${api}` : undefined,
     org: true,
     forbidden: `the github-token lacks organization "Secrets: write" ${NO_WRITE}`,
     missing: NOT_FOUND,
@@ -90,19 +94,22 @@ function orgKind(kind: OrgTarget['kind'], api: string): Kind<OrgTarget> {
 }
 
 export const TARGET_KINDS: { readonly [K in Target['kind']]: Kind<TargetOf<K>> } = {
-  repo: repoKind('repo', 'actions'),
+  repo: repoKind('repo', 'actions', true),
   environment: {
     form: 'environment OWNER/NAME ENVIRONMENT',
     parse: environment,
     scope: (t) => `env:${t.repo.toLowerCase()}:${t.environment.toLowerCase()}`,
     path: (t) => `/repos/${encodedRepo(t.repo)}/environments/${encodeURIComponent(t.environment)}`,
+    variables: (t) =>
+      `/repos/${encodedRepo(t.repo)}/environments/${encodeURIComponent(t.environment)}`,
     org: false,
     forbidden: REPO_FORBIDDEN,
     missing: 'the repository or environment does not exist, or the github-token cannot see it',
   },
-  org: orgKind('org', 'actions'),
-  dependabot: repoKind('dependabot', 'dependabot'),
-  'dependabot-org': orgKind('dependabot-org', 'dependabot'),
+  org: orgKind('org', 'actions', true),
+  // Dependabot has secrets but no variables.
+  dependabot: repoKind('dependabot', 'dependabot', false),
+  'dependabot-org': orgKind('dependabot-org', 'dependabot', false),
 };
 
 /** The description of `t`'s kind. */
@@ -122,6 +129,16 @@ export function scopeOf(t: Target): string {
 /** The REST path that the target's `/secrets/...` hangs from. */
 export function scopePath(t: Target): string {
   return kindOf(t).path(t);
+}
+
+/** The REST path that the target's `/variables/...` hangs from, or undefined when its kind has none. */
+export function variablesPath(t: Target): string | undefined {
+  return kindOf(t).variables?.(t);
+}
+
+/** Whether GitHub has Actions variables in the target's scope (Dependabot and Codespaces have none). */
+export function hasVariables(t: Target): boolean {
+  return kindOf(t).variables !== undefined;
 }
 
 // GitHub's documented limits. Owners: users and organizations, up to 39 characters, letters, digits
