@@ -172,6 +172,12 @@ export interface Schedule {
   readonly oldByAction: boolean;
   /** Seeds Math.random for the run (backoff jitter), so that a schedule replays the same way. */
   readonly random: number;
+  /**
+   * Whether the run is due (src/due.ts): rotate-if-expires-within 1h, 30d or 366d (Woodpecker's
+   * credential expires in 39 days, this rotation's earlier Entra password in 20, and CSP and WHMCS
+   * fall back to the day-old target secret), or skip-if-rotated-within 2d (skips). Absent: always due.
+   */
+  readonly due?: 'expires-1h' | 'expires-30d' | 'expires-366d' | 'skip-2d' | undefined;
 }
 
 export function scheduleArb(variant: Variant, o: { recoveryKey?: boolean } = {}) {
@@ -198,6 +204,15 @@ export function scheduleArb(variant: Variant, o: { recoveryKey?: boolean } = {})
     retirePrevious: fc.boolean(),
     oldByAction: fc.boolean(),
     random: fc.integer({ min: 1, max: 2 ** 31 - 1 }),
+    due: fc.oneof(
+      { weight: 6, arbitrary: fc.constant(undefined) },
+      fc.constantFrom(
+        'expires-1h' as const,
+        'expires-30d' as const,
+        'expires-366d' as const,
+        'skip-2d' as const,
+      ),
+    ),
   });
 }
 
@@ -389,6 +404,7 @@ export async function runSchedule(
           {
             secretText: OLD_SECRET,
             displayName: `${MARKER} [${PASSWORD_TAG}] ${dayAgo} run 4141-1`,
+            endDateTime: new Date(T0 + 20 * 86_400_000).toISOString(),
           },
         ],
       });
@@ -400,6 +416,10 @@ export async function runSchedule(
         ? { 'recovery-public-key': Buffer.from(publicKey).toString('base64') }
         : {}),
       'entra-password-tag': PASSWORD_TAG,
+      ...(s.due?.startsWith('expires-')
+        ? { 'rotate-if-expires-within': s.due.slice('expires-'.length) }
+        : {}),
+      ...(s.due === 'skip-2d' ? { 'skip-if-rotated-within': '2d' } : {}),
       ...(s.variable ? { 'client-id-variable-name': VARIABLE } : {}),
       ...(s.variant === 'csp-regenerate' ? { 'csp-rotation': 'regenerate' } : {}),
       ...(s.variant === 'csp-overlap'
@@ -523,9 +543,14 @@ function check(
   const v: string[] = [];
   const works = worksAt(world);
 
-  // At most one rotating call took effect.
+  // At most one rotating call took effect, and none when the run was not due.
   const rotations = rotationCount(world);
   if (rotations > 1) v.push(`${rotations} rotating calls took effect`);
+  if (report.outcome === 'skipped' && rotations > 0)
+    v.push(`skipped (${report.rule ?? 'no rule'}) but ${rotations} rotating call(s) took effect`);
+  if (report.outcome === 'skipped' && !report.rule) v.push('skipped without naming the rule');
+  const due = outputs['next-rotation-due'];
+  if (due && Number.isNaN(Date.parse(due))) v.push(`next-rotation-due '${due}' is not a date`);
 
   const held = scopes.map((t) => ({
     ...t,

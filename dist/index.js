@@ -30747,7 +30747,7 @@ module.exports = {
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var node_v8__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8877);
 /* harmony import */ var node_v8__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_v8__WEBPACK_IMPORTED_MODULE_0__);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(7212);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(8746);
 
 
 // WebAssembly (undici's HTTP parser, libsodium) runs in V8's baseline tier until it is hot, then V8
@@ -30764,7 +30764,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 7212:
+/***/ 8746:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -41570,6 +41570,9 @@ const commonInputs = {
     'skip-if-rotated-within': {
         description: "Duration (30s, 90m, 12h, 7d): do nothing when the first target's secret was updated more recently than this. At most 366d.",
     },
+    'rotate-if-expires-within': {
+        description: "Duration (30s, 90m, 12h, 7d): rotate only when the credential's current secret expires within it (Entra: the passwords this rotation made, see entra-password-tag; Woodpecker: secret_expires_at). Where the provider reports no expiry (CSP, WHMCS), rotate only when the first target's secret was updated longer ago than this, and say so in the log. With skip-if-rotated-within, that guard is checked first; the log and summary name the rule that decided. At most 366d.",
+    },
     mode: {
         description: "`rotate`: rotate and store. `check`: change nothing; sign in, find the credential, read every target's secret metadata, and report per target whether the secret exists, when it was last updated, and how long until the credential expires (job summary table, output `report`). A check fails the step when a target is missing the secret or the credential expires within fail-if-expires-within.",
         default: 'rotate',
@@ -41689,6 +41692,7 @@ function parseInputs(read, env) {
         dryRun: bool(read, 'dry-run', false),
         recoveryKey: recoveryKey(optional(read, 'recovery-public-key')),
         skipIfRotatedWithinMs: duration(read, 'skip-if-rotated-within', MAX_MS.skipIfRotatedWithin),
+        rotateIfExpiresWithinMs: duration(read, 'rotate-if-expires-within', MAX_MS.expiresWithin),
         requestTimeoutMs: duration(read, 'request-timeout', MAX_MS.requestTimeout, 30_000),
         storeTimeoutMs: duration(read, 'store-timeout', MAX_MS.storeTimeout, 600_000),
     };
@@ -41702,6 +41706,108 @@ function recoveryKey(v) {
         throw new InputError(`Input 'recovery-public-key' is not a 32-byte X25519 public key in standard base64 (44 characters ending in '='); see the README for how to make one.`);
     }
     return new Uint8Array(bytes);
+}
+
+;// CONCATENATED MODULE: ./src/due.ts
+// Whether this run rotates: skip-if-rotated-within (the age of the first target's secret) and
+// rotate-if-expires-within (the expiry the provider reports, else that same age). The rule that
+// decided is named, so that the log and the summary say why a run did or did not rotate.
+
+
+/**
+ * `updated`: when the first target's secret was last updated (undefined: it does not exist); read
+ * only when a rule needs it. `where`: that secret and target, for the messages.
+ */
+async function decide(s, credential, updated, where, providerName) {
+    const skipMs = s.skipIfRotatedWithinMs;
+    const windowMs = s.rotateIfExpiresWithinMs;
+    if (skipMs === undefined && windowMs === undefined)
+        return undefined;
+    const expires = credential.expiresAt ? Date.parse(credential.expiresAt) : NaN;
+    const byAge = windowMs !== undefined && Number.isNaN(expires);
+    const at = skipMs !== undefined || byAge ? await updated() : undefined;
+    const t = clock_now();
+    const iso = (ms) => new Date(ms).toISOString();
+    // The earliest time each rule would let a run rotate.
+    const skipUntil = skipMs !== undefined && at ? at.getTime() + skipMs : undefined;
+    const expiryDue = windowMs === undefined
+        ? undefined
+        : byAge
+            ? at
+                ? at.getTime() + windowMs
+                : t
+            : expires - windowMs;
+    const nextDue = Math.max(skipUntil ?? -Infinity, expiryDue ?? -Infinity);
+    const next = Number.isFinite(nextDue) ? iso(nextDue) : undefined;
+    // The guard against rotating twice in a row comes first: a re-run within it never rotates.
+    if (skipUntil !== undefined && t < skipUntil)
+        return {
+            rotate: false,
+            rule: `skip-if-rotated-within: ${where} was updated at ${iso(at.getTime())}, within the window; not rotating.`,
+            nextDue: next,
+            byAge,
+        };
+    if (windowMs === undefined)
+        return {
+            rotate: true,
+            rule: at
+                ? `skip-if-rotated-within: ${where} was updated at ${iso(at.getTime())}, before the window; rotating.`
+                : `skip-if-rotated-within: ${where} does not exist; rotating.`,
+            nextDue: undefined,
+            byAge,
+        };
+    if (!byAge) {
+        const when = `the current secret expires at ${iso(expires)} (${spokenUntil(expires)})`;
+        return t >= expiryDue
+            ? {
+                rotate: true,
+                rule: `rotate-if-expires-within: ${when}, within the window; rotating.`,
+                nextDue: undefined,
+                byAge,
+            }
+            : {
+                rotate: false,
+                rule: `rotate-if-expires-within: ${when}, outside the window; not rotating before ${iso(expiryDue)}.`,
+                nextDue: next,
+                byAge,
+            };
+    }
+    const fallback = `rotate-if-expires-within: ${providerName} reports no expiry for this credential, so the age of ${where} decides`;
+    if (!at)
+        return {
+            rotate: true,
+            rule: `${fallback}: it does not exist; rotating.`,
+            nextDue: undefined,
+            byAge,
+        };
+    return t >= expiryDue
+        ? {
+            rotate: true,
+            rule: `${fallback}: updated at ${iso(at.getTime())}, longer ago than the window; rotating.`,
+            nextDue: undefined,
+            byAge,
+        }
+        : {
+            rotate: false,
+            rule: `${fallback}: updated at ${iso(at.getTime())}, within the window; not rotating before ${iso(expiryDue)}.`,
+            nextDue: next,
+            byAge,
+        };
+}
+/**
+ * After a rotation: when the next run would rotate, from the new secret's expiry, or, without one,
+ * from now (every target's secret was just updated).
+ */
+function dueAfterRotation(s, newExpiresAt) {
+    const t = clock_now();
+    const candidates = [];
+    if (s.skipIfRotatedWithinMs !== undefined)
+        candidates.push(t + s.skipIfRotatedWithinMs);
+    if (s.rotateIfExpiresWithinMs !== undefined) {
+        const expires = newExpiresAt ? Date.parse(newExpiresAt) : NaN;
+        candidates.push(Number.isNaN(expires) ? t + s.rotateIfExpiresWithinMs : expires - s.rotateIfExpiresWithinMs);
+    }
+    return candidates.length ? new Date(Math.max(...candidates)).toISOString() : undefined;
 }
 
 ;// CONCATENATED MODULE: ./src/pipeline.ts
@@ -41756,17 +41862,18 @@ async function runPipeline(s, d) {
     ])
         if (set && !credential.clientId)
             throw new Error(`Input '${input}' is set but ${s.provider.name} did not report a client id for this credential.`);
-    if (s.skipIfRotatedWithinMs !== undefined) {
-        const first = targets[0];
-        const updated = await d.destination.updatedAt(first, secretName);
-        if (updated && clock_now() - updated.getTime() < s.skipIfRotatedWithinMs) {
-            d.info(`Secret ${secretName} in ${first.line} was updated at ${updated.toISOString()}, within skip-if-rotated-within: nothing to do.`);
-            return { outcome: 'skipped', rotated: false, credential, targets: plan('skipped') };
-        }
-    }
+    const first = targets[0];
+    const decision = await decide(s, credential, () => d.destination.updatedAt(first, secretName), `secret ${secretName} in ${first.line}`, s.provider.name);
+    const due = decision
+        ? { rule: decision.rule, ...(decision.nextDue ? { nextRotationDue: decision.nextDue } : {}) }
+        : {};
+    if (decision)
+        d.info(decision.rule);
+    if (decision && !decision.rotate)
+        return { outcome: 'skipped', rotated: false, credential, targets: plan('skipped'), ...due };
     if (s.dryRun) {
         d.info('Dry run: inputs, provider authentication and every public key check out. Nothing was changed.');
-        return { outcome: 'dry-run', rotated: false, credential, targets: plan('skipped') };
+        return { outcome: 'dry-run', rotated: false, credential, targets: plan('skipped'), ...due };
     }
     if (credential.oldSecretDiesOnRotate && !s.recoveryKey) {
         d.warn(`${s.provider.name} kills the old secret at once. Without recovery-public-key, a failure to store the new secret leaves it nowhere; set recovery-public-key.`);
@@ -41796,7 +41903,8 @@ async function runPipeline(s, d) {
     const { secret: newSecret, ...rotationInfo } = rotation;
     const stored = { results: undefined };
     try {
-        return await afterRotation(s, d, credential, rotation, rotated, stored);
+        const after = await afterRotation(s, d, credential, rotation, rotated, stored);
+        return decision ? { ...after, rule: decision.rule } : after;
     }
     catch (err) {
         // Nothing may escape once the secret exists: report every target and hand the secret over.
@@ -41865,7 +41973,14 @@ async function afterRotation(s, d, credential, rotation, rotated, stored) {
             const retired = await d.provider.retirePrevious(rotated);
             if (retired)
                 d.info(`Retired ${retired}.`);
-            return { outcome: 'rotated', rotated: true, ...base, ...(retired ? { retired } : {}) };
+            const next = dueAfterRotation(s, rotation.expiresAt);
+            return {
+                outcome: 'rotated',
+                rotated: true,
+                ...base,
+                ...(retired ? { retired } : {}),
+                ...(next ? { nextRotationDue: next } : {}),
+            };
         }
         catch (err) {
             const failure = `The new secret is stored and verified in every target, but retiring the previous secret failed: ${err.message}`;
@@ -41960,6 +42075,7 @@ function setOutputs(r, io = core_namespaceObject) {
     io.setOutput('credential-id', r.rotation?.credentialId ?? r.credential?.credentialId ?? '');
     io.setOutput('secret-expires-at', r.rotation?.expiresAt ?? '');
     io.setOutput('targets', JSON.stringify(r.targets.map(({ target, secret, variable, status }) => variable === undefined ? { target, secret, status } : { target, variable, status })));
+    io.setOutput('next-rotation-due', r.nextRotationDue ?? '');
     io.setOutput('report', JSON.stringify(reportJson(r)));
     if (r.recovery) {
         io.setOutput('recovery', r.recovery);
@@ -41983,6 +42099,8 @@ function reportJson(r) {
                 },
             }
             : {}),
+        ...(r.rule ? { rule: r.rule } : {}),
+        ...(r.nextRotationDue ? { nextRotationDue: r.nextRotationDue } : {}),
         targets: r.targets.map((t) => ({
             target: t.target,
             ...(t.variable === undefined ? { secret: t.secret } : { variable: t.variable }),
@@ -41997,7 +42115,7 @@ function reportJson(r) {
 const TITLES = {
     rotated: 'Client secret rotated',
     'dry-run': 'Dry run: nothing changed',
-    skipped: 'Skipped: rotated recently',
+    skipped: 'Skipped: not due',
     checked: 'Check passed: nothing changed',
     failed: 'Rotation failed',
 };
@@ -42027,6 +42145,10 @@ function summaryMarkdown(provider, r) {
         lines.push('| Current secret expires | not reported by the provider |');
     if (r.rotation?.expiresAt)
         lines.push(`| New secret expires | ${markdownText(r.rotation.expiresAt, 40)} |`);
+    if (r.rule)
+        lines.push(`| Rule | ${markdownText(r.rule, 500)} |`);
+    if (r.nextRotationDue)
+        lines.push(`| Next rotation due | ${r.nextRotationDue} |`);
     if (r.retired)
         lines.push(`| Retired | ${markdownText(r.retired, 500)} |`);
     if (r.undone)

@@ -1,9 +1,9 @@
 // The rotation pipeline: preflight -> rotate once -> store and verify everywhere -> retire the
 // previous secret, or, when storing fails, keep everything that still works and hand the new secret
 // to the operator sealed to their recovery key.
-import { now } from './clock.js';
 import { loadSodium, seal, usable } from './github/seal.js';
 import { type Destination, DestinationError, type Landed } from './destination.js';
+import { decide, dueAfterRotation } from './due.js';
 import type { Settings, Target } from './inputs/index.js';
 import { hasVariables } from './inputs/targets.js';
 import type { RetryPolicy } from './policy.js';
@@ -32,6 +32,10 @@ export interface TargetResult {
 
 export interface Report {
   readonly outcome: 'rotated' | 'dry-run' | 'skipped' | 'checked' | 'failed';
+  /** The rule that decided whether to rotate (skip-if-rotated-within, rotate-if-expires-within). */
+  readonly rule?: string;
+  /** When a later run would rotate, ISO 8601, where known. */
+  readonly nextRotationDue?: string;
   /** Set by mode check (src/check.ts); a rotation leaves it out. */
   readonly mode?: 'check';
   /** True when a new secret was issued and stored everywhere. */
@@ -120,21 +124,25 @@ export async function runPipeline(s: Settings, d: PipelineDeps): Promise<Report>
         `Input '${input}' is set but ${s.provider.name} did not report a client id for this credential.`,
       );
 
-  if (s.skipIfRotatedWithinMs !== undefined) {
-    const first = targets[0]!;
-    const updated = await d.destination.updatedAt(first, secretName);
-    if (updated && now() - updated.getTime() < s.skipIfRotatedWithinMs) {
-      d.info(
-        `Secret ${secretName} in ${first.line} was updated at ${updated.toISOString()}, within skip-if-rotated-within: nothing to do.`,
-      );
-      return { outcome: 'skipped', rotated: false, credential, targets: plan('skipped') };
-    }
-  }
+  const first = targets[0]!;
+  const decision = await decide(
+    s,
+    credential,
+    () => d.destination.updatedAt(first, secretName),
+    `secret ${secretName} in ${first.line}`,
+    s.provider.name,
+  );
+  const due = decision
+    ? { rule: decision.rule, ...(decision.nextDue ? { nextRotationDue: decision.nextDue } : {}) }
+    : {};
+  if (decision) d.info(decision.rule);
+  if (decision && !decision.rotate)
+    return { outcome: 'skipped', rotated: false, credential, targets: plan('skipped'), ...due };
   if (s.dryRun) {
     d.info(
       'Dry run: inputs, provider authentication and every public key check out. Nothing was changed.',
     );
-    return { outcome: 'dry-run', rotated: false, credential, targets: plan('skipped') };
+    return { outcome: 'dry-run', rotated: false, credential, targets: plan('skipped'), ...due };
   }
   if (credential.oldSecretDiesOnRotate && !s.recoveryKey) {
     d.warn(
@@ -166,7 +174,8 @@ export async function runPipeline(s: Settings, d: PipelineDeps): Promise<Report>
   const { secret: newSecret, ...rotationInfo } = rotation;
   const stored = { results: undefined as TargetResult[] | undefined };
   try {
-    return await afterRotation(s, d, credential, rotation, rotated, stored);
+    const after = await afterRotation(s, d, credential, rotation, rotated, stored);
+    return decision ? { ...after, rule: decision.rule } : after;
   } catch (err) {
     // Nothing may escape once the secret exists: report every target and hand the secret over.
     const message = (err as Error).message;
@@ -246,7 +255,14 @@ async function afterRotation(
     try {
       const retired = await d.provider.retirePrevious(rotated);
       if (retired) d.info(`Retired ${retired}.`);
-      return { outcome: 'rotated', rotated: true, ...base, ...(retired ? { retired } : {}) };
+      const next = dueAfterRotation(s, rotation.expiresAt);
+      return {
+        outcome: 'rotated',
+        rotated: true,
+        ...base,
+        ...(retired ? { retired } : {}),
+        ...(next ? { nextRotationDue: next } : {}),
+      };
     } catch (err) {
       const failure = `The new secret is stored and verified in every target, but retiring the previous secret failed: ${(err as Error).message}`;
       return {

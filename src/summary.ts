@@ -22,6 +22,7 @@ export function setOutputs(r: Report, io: OutputSink = core): void {
       ),
     ),
   );
+  io.setOutput('next-rotation-due', r.nextRotationDue ?? '');
   io.setOutput('report', JSON.stringify(reportJson(r)));
   if (r.recovery) {
     io.setOutput('recovery', r.recovery);
@@ -48,6 +49,8 @@ export function reportJson(r: Report): Record<string, unknown> {
           },
         }
       : {}),
+    ...(r.rule ? { rule: r.rule } : {}),
+    ...(r.nextRotationDue ? { nextRotationDue: r.nextRotationDue } : {}),
     targets: r.targets.map((t) => ({
       target: t.target,
       ...(t.variable === undefined ? { secret: t.secret } : { variable: t.variable }),
@@ -63,7 +66,7 @@ export function reportJson(r: Report): Record<string, unknown> {
 const TITLES: Record<Report['outcome'], string> = {
   rotated: 'Client secret rotated',
   'dry-run': 'Dry run: nothing changed',
-  skipped: 'Skipped: rotated recently',
+  skipped: 'Skipped: not due',
   checked: 'Check passed: nothing changed',
   failed: 'Rotation failed',
 };
@@ -94,6 +97,8 @@ export function summaryMarkdown(provider: string | undefined, r: Report): string
     lines.push('| Current secret expires | not reported by the provider |');
   if (r.rotation?.expiresAt)
     lines.push(`| New secret expires | ${text(r.rotation.expiresAt, 40)} |`);
+  if (r.rule) lines.push(`| Rule | ${text(r.rule, 500)} |`);
+  if (r.nextRotationDue) lines.push(`| Next rotation due | ${r.nextRotationDue} |`);
   if (r.retired) lines.push(`| Retired | ${text(r.retired, 500)} |`);
   if (r.undone) lines.push(`| Undone | ${text(r.undone, 300)} |`);
   if (r.mode === 'check' && r.targets.length > 0) {

@@ -98,6 +98,8 @@ export interface Settings {
   /** X25519 public key that the new secret is sealed to when it cannot be stored everywhere. */
   readonly recoveryKey: Uint8Array | undefined;
   readonly skipIfRotatedWithinMs: number | undefined;
+  /** Rotate only when the current secret expires within this (src/due.ts). */
+  readonly rotateIfExpiresWithinMs: number | undefined;
   /** Limit for one HTTP exchange. */
   readonly requestTimeoutMs: number;
   /** How long storing may keep retrying after the rotation (the new secret exists only here meanwhile). */
@@ -174,6 +176,7 @@ export function parseInputs(
     dryRun: bool(read, 'dry-run', false),
     recoveryKey: recoveryKey(optional(read, 'recovery-public-key')),
     skipIfRotatedWithinMs: duration(read, 'skip-if-rotated-within', MAX_MS.skipIfRotatedWithin),
+    rotateIfExpiresWithinMs: duration(read, 'rotate-if-expires-within', MAX_MS.expiresWithin),
     requestTimeoutMs: duration(read, 'request-timeout', MAX_MS.requestTimeout, 30_000)!,
     storeTimeoutMs: duration(read, 'store-timeout', MAX_MS.storeTimeout, 600_000)!,
   };
