@@ -2,7 +2,13 @@
 // This proves the excerpt covers every GitHub call the action makes, for every target kind, so
 // that no request of the action escapes validation.
 import { describe, expect, it } from 'vitest';
-import { isOrg, parseTargets, scopePath, variablesPath } from '../src/inputs/targets.ts';
+import {
+  isOrg,
+  parseTargets,
+  scopePath,
+  TARGET_KINDS,
+  variablesPath,
+} from '../src/inputs/targets.ts';
 import { checkRequest } from './emulators/github-openapi.ts';
 
 const lines = [
@@ -11,6 +17,8 @@ const lines = [
   'org octo selected octo/app',
   'dependabot octo/app',
   'dependabot-org octo all',
+  'codespaces octo/app',
+  'codespaces-org octo private',
 ];
 
 describe('the OpenAPI excerpt', () => {
@@ -49,6 +57,12 @@ describe('the OpenAPI excerpt', () => {
     expect(checked.template, `${method} ${path} is not in the excerpt`).toBeDefined();
     expect(checked.operation).toBeDefined();
     expect(checked.errors).toEqual([]);
+  });
+
+  it('covers every target kind', () => {
+    expect(new Set(parseTargets(lines.join('\n')).map((t) => t.kind))).toEqual(
+      new Set(Object.keys(TARGET_KINDS)),
+    );
   });
 
   it('refuses what GitHub would refuse', () => {

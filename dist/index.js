@@ -39812,6 +39812,12 @@ function isoDate(read, name) {
 const encodedRepo = (r) => r.split('/').map(encodeURIComponent).join('/');
 const NO_WRITE = `(the job's GITHUB_TOKEN cannot write secrets; use a GitHub App token or fine-grained PAT)`;
 const REPO_FORBIDDEN = `the github-token lacks "Secrets: write" on this repository ${NO_WRITE}`;
+/** The permission a kind's secrets need, by API: Dependabot and Codespaces secrets have their own. */
+const PERMISSION = {
+    actions: 'Secrets',
+    dependabot: 'Dependabot secrets',
+    codespaces: 'Codespaces secrets',
+};
 const NOT_FOUND = 'it does not exist, or the github-token cannot see it';
 function repoKind(kind, api, variables) {
     return {
@@ -39826,7 +39832,7 @@ function repoKind(kind, api, variables) {
         path: (t) => `/repos/${encodedRepo(t.repo)}/${api}`,
         variables: variables ? (t) => `/repos/${encodedRepo(t.repo)}/${api}` : undefined,
         org: false,
-        forbidden: REPO_FORBIDDEN,
+        forbidden: `the github-token lacks "${PERMISSION[api]}: write" on this repository ${NO_WRITE}`,
         missing: NOT_FOUND,
     };
 }
@@ -39838,7 +39844,7 @@ function orgKind(kind, api, variables) {
         path: (t) => `/orgs/${encodeURIComponent(t.org)}/${api}`,
         variables: variables ? (t) => `/orgs/${encodeURIComponent(t.org)}/${api}` : undefined,
         org: true,
-        forbidden: `the github-token lacks organization "Secrets: write" ${NO_WRITE}`,
+        forbidden: `the github-token lacks organization "${PERMISSION[api]}: write" ${NO_WRITE}`,
         missing: NOT_FOUND,
     };
 }
@@ -39858,6 +39864,9 @@ const TARGET_KINDS = {
     // Dependabot has secrets but no variables.
     dependabot: repoKind('dependabot', 'dependabot', false),
     'dependabot-org': orgKind('dependabot-org', 'dependabot', false),
+    // Codespaces secrets: their own scope keys and permissions; no variables either.
+    codespaces: repoKind('codespaces', 'codespaces', false),
+    'codespaces-org': orgKind('codespaces-org', 'codespaces', false),
 };
 /** The description of `t`'s kind. */
 function kindOf(t) {
@@ -41555,7 +41564,7 @@ const commonInputs = {
         description: "Optional Actions variable that receives the client id / identifier (not a secret: readable in expressions and logs), created or updated in every repository, environment and org target (Dependabot and Codespaces have no variables) and read back by value. An org line without a visibility keeps the existing variable's visibility, like secrets.",
     },
     targets: {
-        description: "Where to store, one target a line: `repo OWNER/NAME`, `environment OWNER/NAME ENVIRONMENT`, `org ORG [all|private|selected [OWNER/NAME ...]]`, `dependabot OWNER/NAME`, `dependabot-org ORG [all|private|selected [OWNER/NAME ...]]`. An org line without a visibility keeps the existing secret's visibility and selected repositories (and fails in preflight when the secret does not exist yet): a rotation never changes who can read a secret unless the line says so. The environment name is the rest of its line, kept exactly (`/` allowed); write it in double quotes when it holds a space followed by #. Blank lines, lines starting with #, and # comments after a space on other lines are ignored. Default: `repo $GITHUB_REPOSITORY`.",
+        description: "Where to store, one target a line: `repo OWNER/NAME`, `environment OWNER/NAME ENVIRONMENT`, `org ORG [all|private|selected [OWNER/NAME ...]]`, `dependabot OWNER/NAME`, `dependabot-org ORG [all|private|selected [OWNER/NAME ...]]`, `codespaces OWNER/NAME`, `codespaces-org ORG [all|private|selected [OWNER/NAME ...]]`. An org line without a visibility keeps the existing secret's visibility and selected repositories (and fails in preflight when the secret does not exist yet): a rotation never changes who can read a secret unless the line says so. The environment name is the rest of its line, kept exactly (`/` allowed); write it in double quotes when it holds a space followed by #. Blank lines, lines starting with #, and # comments after a space on other lines are ignored. Default: `repo $GITHUB_REPOSITORY`.",
     },
     'github-api-url': {
         description: 'GitHub API base URL (GHES: https://HOST/api/v3). Default: $GITHUB_API_URL, else https://api.github.com.',
