@@ -127,3 +127,22 @@ describe('a selection that cannot be read whole stops the run before rotating', 
     expectClean(world, run);
   });
 });
+
+describe('a refused org write names the organization permission', () => {
+  it('says organization "Secrets: write" when the PUT of an org secret answers 403', async () => {
+    world = await startWorld('whmcs');
+    const gh = world.github;
+    gh.fault('PUT', /^\/orgs\/octo\/actions\/secrets\/CLIENT_SECRET$/, {
+      status: 403,
+      body: { message: 'Resource not accessible by integration' },
+    });
+    const run = await world.run({ targets: `org ${ORG} private` });
+    expect(run.code).toBe(1);
+    const text = [...run.errors, ...run.warnings].join('\n');
+    expect(text).toMatch(
+      /Could not write secret CLIENT_SECRET in org octo private: HTTP 403: the github-token lacks organization "Secrets: write"/,
+    );
+    expect(text).not.toMatch(/on this repository/);
+    expectClean(world, run);
+  });
+});
