@@ -17,4 +17,26 @@ export default tseslint.config(
       ],
     },
   },
+  {
+    // Everything printed goes through src/untrusted.ts, which makes it loggable (no workflow command
+    // can start from a provider's or GitHub's text): a raw log call anywhere else fails the lint.
+    files: ['src/**/*.ts'],
+    ignores: ['src/untrusted.ts'],
+    rules: {
+      'no-console': 'error',
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector:
+            "MemberExpression[object.name='core'][property.name=/^(info|warning|error|notice|debug|setFailed|startGroup|group|issueCommand|issue)$/]",
+          message: 'Print through log in src/untrusted.ts, which makes untrusted text loggable.',
+        },
+        {
+          selector:
+            "MemberExpression[object.object.name='process'][object.property.name=/^(stdout|stderr)$/]",
+          message: 'Print through log in src/untrusted.ts, which makes untrusted text loggable.',
+        },
+      ],
+    },
+  },
 );

@@ -1,10 +1,11 @@
 // The GitHub client's scheduling: Octokit's retry and throttling plugins queue every request through
 // Bottleneck. Its zero-length turns must not cost timer turns, and its pacing of writes must stay.
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { now, setClock } from '../src/clock.ts';
+import { setClock } from '../src/clock.ts';
 import { createGitHub } from '../src/github/client.ts';
 import { fastTurns } from '../src/github/scheduler.ts';
 import { SecretStore } from '../src/github/store.ts';
+import { RetryPolicy } from '../src/policy.ts';
 import { startGitHub, type GitHubEmulator } from './emulators/github.ts';
 
 const REPO = 'octo/app';
@@ -16,14 +17,16 @@ beforeAll(async () => {
 });
 afterAll(() => github.close());
 
-const client = (emulator = github) =>
-  createGitHub({
+const client = (emulator = github) => {
+  const policy = new RetryPolicy({ timeoutMs: 5_000, storeTimeoutMs: 60_000 });
+  policy.startStoring();
+  return createGitHub({
     token: emulator.token,
     apiUrl: emulator.url,
-    timeoutMs: 5_000,
-    budget: { deadline: now() + 60_000 },
+    policy,
     warn: () => undefined,
   });
+};
 
 describe('GitHub client scheduling', () => {
   it('applies to the Bottleneck version the plugins bundle', () => {

@@ -1,15 +1,19 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { call, configureHttp, HttpError } from '../src/http.ts';
+import { createHttp, type Http, HttpError, MAX_BODY_BYTES } from '../src/http.ts';
+import { RetryPolicy } from '../src/policy.ts';
 import { realClock, setClock } from '../src/clock.ts';
 import { backoffMs, retryAfterMs } from '../src/retry.ts';
 import { Emulator } from './emulators/server.ts';
 
 const waits: number[] = [];
 let server: Emulator;
+let call: Http;
+const httpWithin = (timeoutMs: number): Http =>
+  createHttp(new RetryPolicy({ timeoutMs, storeTimeoutMs: 60_000, attempts: 4 }));
 
 beforeAll(async () => {
   setClock({ now: realClock.now, sleep: async (ms) => void waits.push(ms) });
-  configureHttp({ timeoutMs: 300, attempts: 4 });
+  call = httpWithin(300);
   server = await new Emulator()
     .route('GET', '/ok', () => ({ status: 200, body: { fine: true } }))
     .route('PUT', '/rotate', () => ({ status: 200, body: { secret: 'x' } }))
@@ -95,6 +99,36 @@ describe('rotating calls', () => {
     expect(err.message).toContain('ECONNREFUSED');
     expect(err.outcomeUnknown).toBe(false);
     expect(waits).toHaveLength(2);
+  });
+});
+
+describe('bounded answers', () => {
+  const big = { pad: 'x'.repeat(MAX_BODY_BYTES) };
+  // Several MiB on a loaded machine: a generous timeout, so only the cap can end the call.
+  beforeAll(() => {
+    call = httpWithin(20_000);
+  });
+  afterAll(() => {
+    call = httpWithin(300);
+  });
+  it('a safe call above the cap fails clearly, once, without a retry', async () => {
+    server.fault('GET', '/ok', { status: 200, body: big });
+    const err = (await get().catch((e: unknown) => e)) as HttpError;
+    expect(err).toBeInstanceOf(HttpError);
+    expect(err.message).toMatch(/^Could not read: the answer \(HTTP 200\) is larger than 4 MiB/);
+    expect(server.requests).toHaveLength(1);
+    expect(waits).toEqual([]);
+  });
+
+  it('a rotating call above the cap is not repeated, even on 429; its outcome follows the status', async () => {
+    server.fault('PUT', '/rotate', { status: 429, body: big, times: 1 });
+    const refused = (await rotate().catch((e: unknown) => e)) as HttpError;
+    expect(refused.outcomeUnknown).toBe(false);
+    expect(server.requests).toHaveLength(1);
+    server.fault('PUT', '/rotate', { afterEffect: true, status: 200, body: big, times: 1 });
+    const unread = (await rotate().catch((e: unknown) => e)) as HttpError;
+    expect(unread.outcomeUnknown).toBe(true);
+    expect(server.requests).toHaveLength(2);
   });
 });
 

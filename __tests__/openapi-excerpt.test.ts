@@ -2,7 +2,7 @@
 // This proves the excerpt covers every GitHub call the action makes, for every target kind, so
 // that no request of the action escapes validation.
 import { describe, expect, it } from 'vitest';
-import { scopePath } from '../src/github/store.ts';
+import { scopePath } from '../src/inputs/targets.ts';
 import { parseTargets } from '../src/inputs/targets.ts';
 import { checkRequest } from './emulators/github-openapi.ts';
 

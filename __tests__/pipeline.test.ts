@@ -2,7 +2,7 @@
 // real bundle and emulators; these pin down the branches one by one.
 import sodium from 'libsodium-wrappers';
 import { describe, expect, it } from 'vitest';
-import { StoreError } from '../src/github/store.ts';
+import { StoreError } from '../src/github/errors.ts';
 import { parseInputs, type Target } from '../src/inputs/index.ts';
 import { type Destination, runPipeline } from '../src/pipeline.ts';
 import type { Provider } from '../src/providers/types.ts';
@@ -66,7 +66,10 @@ function fakes(w: World) {
   return {
     provider,
     destination,
-    budget: { deadline: 0 },
+    policy: {
+      startPreflight: () => w.log.push('phase preflight'),
+      startStoring: () => w.log.push('phase storing'),
+    },
     mask: (v: string) => w.log.push(`mask ${v === NEW ? 'NEW' : 'other'}`),
     info: () => {},
     warn: () => {},
@@ -105,6 +108,9 @@ describe('pipeline', () => {
     expect(w.log.indexOf('keys')).toBeLessThan(rotateAt);
     expect(w.log.at(-1)).toBe('retire');
     expect(JSON.stringify(r)).not.toContain(NEW);
+    // GitHub's short preflight budget first; its long one from the rotating call on.
+    expect(w.log.indexOf('phase preflight')).toBe(0);
+    expect(w.log.indexOf('phase storing')).toBe(rotateAt - 1);
   });
 
   it.each(['provider', 'keys'] as const)(
@@ -178,6 +184,20 @@ describe('pipeline', () => {
       log: [],
       oldDies: false,
       failWrites: (t) => new StoreError('timeout', t.line === 'org o' ? 'maybe' : 'no'),
+    };
+    const r = await runPipeline(settings(), fakes(w));
+    expect(r.undone).toBeUndefined();
+    expect(w.log).not.toContain('abandon');
+  });
+
+  it('counts a write failure that does not say whether it landed as maybe landed', async () => {
+    const w: World = {
+      log: [],
+      oldDies: false,
+      failWrites: (t) =>
+        t.line === 'org o'
+          ? (Object.assign(new Error('a bug'), { landed: 'no' }) as StoreError)
+          : new StoreError('nope', 'no', 422),
     };
     const r = await runPipeline(settings(), fakes(w));
     expect(r.undone).toBeUndefined();

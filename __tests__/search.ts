@@ -5,10 +5,11 @@
 // Plain module (no vitest), so that scripts/fuzz.ts can run it under node as well as the tests.
 import fc from 'fast-check';
 import sodium from 'libsodium-wrappers';
-import { now, setClock, type Clock } from '../src/clock.js';
-import { createGitHub, type Budget } from '../src/github/client.js';
+import { setClock, type Clock } from '../src/clock.js';
+import { createGitHub } from '../src/github/client.js';
 import { SecretStore } from '../src/github/store.js';
-import { configureHttp } from '../src/http.js';
+import { createHttp } from '../src/http.js';
+import { RetryPolicy } from '../src/policy.js';
 import { parseInputs } from '../src/inputs/index.js';
 import { runPipeline, type Report } from '../src/pipeline.js';
 import { MARKER } from '../src/providers/entra.js';
@@ -459,19 +460,20 @@ async function execute(
   try {
     const parsed = parseInputs((n) => inputs[n] ?? '', { GITHUB_REPOSITORY: REPO });
     const settings = { ...parsed, requestTimeoutMs: REQUEST_TIMEOUT_MS };
-    configureHttp({ timeoutMs: settings.requestTimeoutMs });
-    const budget: Budget = { deadline: now() };
+    const policy = new RetryPolicy({
+      timeoutMs: settings.requestTimeoutMs,
+      storeTimeoutMs: settings.storeTimeoutMs,
+    });
     const gh = createGitHub({
       token: settings.github.token,
       apiUrl: settings.github.apiUrl,
-      timeoutMs: settings.requestTimeoutMs,
-      budget,
+      policy,
       warn: deps.warn,
     });
     return await runPipeline(settings, {
-      provider: createProvider(settings.provider, deps),
+      provider: createProvider(settings.provider, { ...deps, http: createHttp(policy) }),
       destination: new SecretStore(gh),
-      budget,
+      policy,
       ...deps,
     });
   } catch (err) {

@@ -2,6 +2,16 @@ import { describe, expect, it } from 'vitest';
 import type { Report } from '../src/pipeline.ts';
 import { summaryMarkdown } from '../src/summary.ts';
 
+/** The text a reader sees: backslash escapes and entities undone, `<code>` shown as backticks. */
+function rendered(md: string): string {
+  return md
+    .replace(/<\/?code>/g, '`')
+    .replace(/\\(.)/g, '$1')
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&amp;/g, '&');
+}
+
 const credential = {
   clientId: 'client-1',
   credentialId: 'cred-1',
@@ -23,10 +33,10 @@ describe('job summary', () => {
       ],
       retired: '1 earlier password(s) created by this action (abc)',
     };
-    const md = summaryMarkdown('entra', r);
+    const md = rendered(summaryMarkdown('entra', r));
     expect(md).toContain('## Client secret rotated');
     expect(md).toContain('| Provider | `entra` |');
-    expect(md).toContain('Entra application X \\| Y');
+    expect(md).toContain('Entra application X | Y');
     expect(md).toContain('| Previous secret expires | 2026-12-01T00:00:00Z |');
     expect(md).toContain('| New secret expires | 2027-06-01T00:00:00Z |');
     expect(md).toContain('| `repo octo/app` | `S` | written |');
@@ -51,7 +61,7 @@ describe('job summary', () => {
       failure: '1 of 1 secret write(s) failed.',
       nextStep: 'Fix it and re-run.',
     };
-    const md = summaryMarkdown('whmcs', r);
+    const md = rendered(summaryMarkdown('whmcs', r));
     expect(md).toContain('## Rotation failed');
     expect(md).toContain('failed: Could not write secret S in repo octo/app: HTTP 404.');
     expect(md).toContain('**What happened:** 1 of 1 secret write(s) failed.');

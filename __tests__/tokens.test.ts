@@ -3,6 +3,8 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { realClock, setClock } from '../src/clock.ts';
 import { parseInputs } from '../src/inputs/index.ts';
+import { createHttp } from '../src/http.ts';
+import { RetryPolicy } from '../src/policy.ts';
 import { createProvider } from '../src/providers/index.ts';
 import { type CspEmulator, startCsp } from './emulators/csp.ts';
 import { startEntra } from './emulators/entra.ts';
@@ -45,6 +47,7 @@ it('CSP signs in again before a call when its token has expired, without waiting
     info: quiet,
     warn: quiet,
     idToken: async () => '',
+    http: createHttp(new RetryPolicy({ timeoutMs: 5_000, storeTimeoutMs: 60_000 })),
   });
   await provider.preflight();
   await provider.rotate();
@@ -81,6 +84,7 @@ it('Entra signs in again before the rotating call when its Graph token has expir
       info: quiet,
       warn: quiet,
       idToken: async () => '',
+      http: createHttp(new RetryPolicy({ timeoutMs: 5_000, storeTimeoutMs: 60_000 })),
     });
     await provider.preflight();
     // The rotating call must not be the one that finds the token stale: it is never repeated.

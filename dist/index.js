@@ -30747,7 +30747,7 @@ module.exports = {
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var node_v8__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8877);
 /* harmony import */ var node_v8__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_v8__WEBPACK_IMPORTED_MODULE_0__);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(1005);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(6053);
 
 
 // WebAssembly (undici's HTTP parser, libsodium) runs in V8's baseline tier until it is hot, then V8
@@ -30764,7 +30764,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 1005:
+/***/ 6053:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -30836,6 +30836,74 @@ function sleep(ms) {
 /** Replaces the clock (tests only); without an argument, restores the real one. */
 function setClock(clock = realClock) {
     current = clock;
+}
+
+;// CONCATENATED MODULE: ./src/check.ts
+// mode: check. Changes nothing anywhere: signs in, finds the credential, reads every target's secret
+// metadata (never a public key, never a write) and reports; fails when a secret is missing or the
+// credential expires within fail-if-expires-within.
+
+async function runCheck(s, d) {
+    const { targets, secretName, clientIdSecretName } = s.github;
+    const names = clientIdSecretName ? [secretName, clientIdSecretName] : [secretName];
+    // Nothing here changes anything: the short retry budget of a preflight is the right one.
+    d.policy.startPreflight();
+    d.info(`Check: authenticating to ${s.provider.name} and reading ${targets.length} target(s).`);
+    const reads = targets.flatMap((t) => names.map(async (secret) => {
+        try {
+            const updated = await d.destination.updatedAt(t, secret);
+            return updated
+                ? { target: t.line, secret, status: 'present', updatedAt: updated.toISOString() }
+                : { target: t.line, secret, status: 'missing' };
+        }
+        catch (err) {
+            return { target: t.line, secret, status: 'failed', error: err.message };
+        }
+    }));
+    const [credential, results] = await Promise.all([d.provider.preflight(), Promise.all(reads)]);
+    d.info(`Found ${credential.description}.`);
+    for (const r of results)
+        d.info(`${r.secret} in ${r.target}: ${r.status === 'present' ? `updated ${r.updatedAt}` : r.status === 'missing' ? 'MISSING' : r.error}`);
+    const problems = [];
+    const missing = results.filter((r) => r.status === 'missing');
+    if (missing.length)
+        problems.push(`${missing.length} target secret(s) missing: ${missing.map((r) => `${r.secret} in ${r.target}`).join(', ')}.`);
+    const unreadable = results.filter((r) => r.status === 'failed');
+    if (unreadable.length)
+        problems.push(`${unreadable.length} target secret(s) could not be read.`);
+    const expires = credential.expiresAt ? Date.parse(credential.expiresAt) : NaN;
+    if (Number.isNaN(expires)) {
+        d.info(`${s.provider.name} reports no expiry for this credential.`);
+    }
+    else {
+        d.info(`The credential's current secret expires at ${credential.expiresAt} (${spokenUntil(expires)}).`);
+        if (s.failIfExpiresWithinMs !== undefined && expires - clock_now() <= s.failIfExpiresWithinMs)
+            problems.push(`The credential's current secret expires at ${credential.expiresAt} (${spokenUntil(expires)}), within fail-if-expires-within.`);
+    }
+    const base = { mode: 'check', rotated: false, credential, targets: results };
+    if (problems.length === 0)
+        return { ...base, outcome: 'checked' };
+    return {
+        ...base,
+        outcome: 'failed',
+        failure: `Check failed: ${problems.join(' ')}`,
+        nextStep: missing.length
+            ? 'Nothing was changed. Run the rotation (mode: rotate) to issue a new secret and store it everywhere, or restore the missing secret by hand.'
+            : 'Nothing was changed. Run the rotation (mode: rotate) before the credential expires, or fix the access named in each target error.',
+    };
+}
+/** `in 12 days`, `in 5 hours`, `3 days ago`: how far `at` is from now, in the largest fitting unit. */
+function spokenUntil(at) {
+    const ms = at - clock_now();
+    const abs = Math.abs(ms);
+    const [size, unit] = abs >= 86_400_000
+        ? [86_400_000, 'day']
+        : abs >= 3_600_000
+            ? [3_600_000, 'hour']
+            : [60_000, 'minute'];
+    const n = Math.floor(abs / size);
+    const text = `${n} ${unit}${n === 1 ? '' : 's'}`;
+    return ms >= 0 ? `in ${text}` : `${text} ago`;
 }
 
 ;// CONCATENATED MODULE: external "os"
@@ -39130,6 +39198,255 @@ function retryAfterMs(header, now = clock_now()) {
     return Number.isFinite(ms) ? Math.min(Math.max(ms, 0), 60_000) : undefined;
 }
 
+;// CONCATENATED MODULE: ./src/http.ts
+// The one HTTP helper for provider APIs (GitHub goes through Octokit). It owns timeouts, JSON and
+// form bodies, the retry policy and error wrapping, so that providers only say what they call and why.
+
+
+
+
+/** An HTTP failure whose message never carries a body, a header or a secret. */
+class HttpError extends Error {
+    name = 'HttpError';
+    /** The provider's status, when it answered. */
+    status;
+    /**
+     * True when a request may have reached the provider and its effect is not known: a `once` call
+     * that timed out, lost its connection or got a 5xx, or any mutating call answered with a redirect.
+     */
+    outcomeUnknown;
+    /** Parsed body of an error answer, for providers that branch on error codes. Never log it. */
+    body;
+    constructor(message, status, outcomeUnknown, body) {
+        super(message);
+        this.status = status;
+        this.outcomeUnknown = outcomeUnknown;
+        this.body = body;
+    }
+}
+/** The largest answer read from a provider or GitHub: real answers are a few KiB. */
+const MAX_BODY_BYTES = 4 * 1024 * 1024;
+/** An answer larger than MAX_BODY_BYTES: never parsed, never retried (a retry would get the same). */
+class TooLargeError extends Error {
+    name = 'TooLargeError';
+    status;
+    constructor(status) {
+        super(`the answer (HTTP ${status}) is larger than ${MAX_BODY_BYTES / 1024 / 1024} MiB`);
+        this.status = status;
+    }
+}
+/** Reads a body up to MAX_BODY_BYTES; stops reading (and so releases the stream) above it. */
+async function readCapped(body, contentLength, status) {
+    const chunks = [];
+    // A declared length above the cap fails at the first chunk, before anything is kept.
+    let size = Number(contentLength ?? 0) > MAX_BODY_BYTES ? Infinity : 0;
+    for await (const chunk of body) {
+        size += chunk.byteLength;
+        if (size > MAX_BODY_BYTES)
+            throw new TooLargeError(status);
+        chunks.push(chunk);
+    }
+    return Buffer.concat(chunks);
+}
+const TIMEOUTS = new Set([
+    'TimeoutError',
+    'AbortError',
+    'UND_ERR_HEADERS_TIMEOUT',
+    'UND_ERR_BODY_TIMEOUT',
+]);
+const NEVER_SENT = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'UND_ERR_CONNECT_TIMEOUT']);
+/** The provider HTTP helper under `policy`: its per-exchange timeout and attempts. */
+function createHttp(policy) {
+    return (c) => call(c, policy);
+}
+async function call(c, policy) {
+    const host = new URL(c.url).host;
+    const maxAttempts = c.retry === 'safe' ? policy.attempts : 3;
+    for (let attempt = 1;; attempt++) {
+        let res;
+        try {
+            res = await once(c, policy.timeoutMs);
+        }
+        catch (err) {
+            if (err instanceof TooLargeError)
+                throw new HttpError(`Could not ${c.what}: ${err.message} from ${host}; it was not read and the call was not repeated.`, err.status, 
+                // A success we cannot read, or a server error: the rotating call may have taken effect.
+                c.retry === 'once' && (err.status < 400 || err.status >= 500));
+            const e = err;
+            const code = typeof e.code === 'string' ? e.code : (e.name ?? 'Error');
+            const neverSent = NEVER_SENT.has(code);
+            if (attempt < maxAttempts && (c.retry === 'safe' || neverSent)) {
+                await sleep(backoffMs(attempt));
+                continue;
+            }
+            const why = TIMEOUTS.has(code)
+                ? `no answer within ${policy.timeoutMs / 1000} s`
+                : `network error ${code}`;
+            throw new HttpError(`Could not ${c.what}: ${why} from ${host}.`, undefined, !neverSent && c.retry === 'once');
+        }
+        // The one success rule for every provider call: only 2xx. A redirect is neither success nor a
+        // refusal: on a mutating call the provider may have acted before redirecting, so it is handled
+        // exactly like a timeout (retried when safe, an unknown outcome when `once`).
+        if (res.status >= 200 && res.status < 300)
+            return res;
+        if (res.status < 400) {
+            if (c.retry === 'safe' && attempt < maxAttempts) {
+                await sleep(backoffMs(attempt));
+                continue;
+            }
+            throw new HttpError(`Could not ${c.what}: unexpected redirect (HTTP ${res.status}) from ${host}.`, res.status, c.method !== 'GET');
+        }
+        const retriable = res.status === 429 || (c.retry === 'safe' && res.status >= 500);
+        if (retriable && attempt < maxAttempts) {
+            await sleep(retryAfterMs(res.headers['retry-after']) ?? backoffMs(attempt));
+            continue;
+        }
+        const detail = c.explain?.(res.status, res.body);
+        throw new HttpError(`Could not ${c.what}: HTTP ${res.status} from ${host}${detail ? ` (${detail})` : ''}.`, res.status, c.retry === 'once' && res.status >= 500, res.body);
+    }
+}
+async function once(c, timeoutMs) {
+    const headers = { accept: 'application/json', ...c.headers };
+    let body;
+    if (c.json !== undefined) {
+        headers['content-type'] = 'application/json';
+        body = JSON.stringify(c.json);
+    }
+    else if (c.form) {
+        headers['content-type'] = 'application/x-www-form-urlencoded';
+        const params = new URLSearchParams();
+        for (const [k, v] of Object.entries(c.form))
+            for (const one of typeof v === 'string' ? [v] : v)
+                params.append(k, one);
+        body = params.toString();
+    }
+    const dispatcher = proxyFor(c.url);
+    const res = await (0,undici.request)(c.url, {
+        method: c.method,
+        headers,
+        body: body ?? null,
+        ...(dispatcher ? { dispatcher } : {}),
+        signal: AbortSignal.timeout(timeoutMs),
+        headersTimeout: timeoutMs,
+        bodyTimeout: timeoutMs,
+    });
+    const declared = res.headers['content-length'];
+    const text = (await readCapped(res.body, typeof declared === 'string' ? declared : undefined, res.statusCode)).toString('utf8');
+    return { status: res.statusCode, headers: res.headers, body: http_parse(text) };
+}
+const proxies = new Map();
+/** The runner's proxy settings (https_proxy, no_proxy), as @actions/http-client reads them. */
+function proxyFor(url) {
+    const origin = new URL(url).origin;
+    if (!proxies.has(origin))
+        proxies.set(origin, new HttpClient().getAgentDispatcher(origin));
+    return proxies.get(origin);
+}
+function http_parse(text) {
+    if (text === '')
+        return undefined;
+    try {
+        return JSON.parse(text);
+    }
+    catch {
+        return text;
+    }
+}
+/** Reads a string field of an object body, for error explanations and responses. */
+function field(body, name) {
+    if (body === null || typeof body !== 'object')
+        return undefined;
+    const v = body[name];
+    return typeof v === 'string' || typeof v === 'number' ? String(v) : undefined;
+}
+
+;// CONCATENATED MODULE: ./src/untrusted.ts
+// The one place where text the action does not control (provider answers, GitHub answers, inputs)
+// becomes text that is safe to print or to put in the job summary, and the only module that prints.
+//
+// The runner reads workflow commands from every stdout and stderr line: `::name::data` at the start of
+// a line (after leading whitespace) and the legacy `##[name]data` anywhere in a line. A provider that
+// could start a line with `::stop-commands::TOKEN` would switch off the `::add-mask::` of the new
+// secret. So every printed message goes through `loggable()`: one line, no control characters, no `::`
+// and no `##[`, known secrets redacted, and a bounded length. ESLint forbids `core.info`, `console.*` and
+// friends everywhere else (eslint.config.js), so no log call can skip this module.
+
+/** Every known secret in every form it may take in provider text, longest first when used. */
+const secrets = new Set();
+/** Registers a secret with the runner's log masking and with `redact()`, with its usual encodings. */
+function mask(value) {
+    if (!value)
+        return;
+    setSecret(value);
+    if (value.length < 4)
+        return; // too short to find safely inside other text; the runner still masks it
+    const forms = [
+        value,
+        Buffer.from(value).toString('base64'),
+        Buffer.from(value).toString('base64url'),
+        Buffer.from(value).toString('base64').replace(/=+$/, ''),
+        encodeURIComponent(value),
+        new URLSearchParams({ v: value }).toString().slice(2),
+        JSON.stringify(value).slice(1, -1),
+    ];
+    for (const f of forms)
+        secrets.add(f);
+}
+/** Replaces every registered secret (in any registered encoding) with `***`. Runs before any cut. */
+function redact(text) {
+    let out = text;
+    for (const s of [...secrets].sort((a, b) => b.length - a.length))
+        if (out.includes(s))
+            out = out.split(s).join('***');
+    return out;
+}
+/** Longest message printed as one log line; provider fragments are cut much shorter by callers. */
+const MAX_LOG = 4000;
+/**
+ * Untrusted text as one printable line: secrets redacted first, then line breaks and control
+ * characters (C0, C1, DEL, Unicode line and paragraph separators, bidi controls) become spaces, `::` can
+ * no longer start a command and `##[` no longer opens one, then the length is capped at `max`.
+ */
+function loggable(text, max = 200) {
+    const s = redact(String(text))
+        // eslint-disable-next-line no-control-regex -- control characters are exactly what is removed
+        .replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, ' ')
+        .replace(/:(?=:)/g, ': ')
+        .replace(/#(?=\[)/g, '# ');
+    return s.length > max ? `${s.slice(0, max - 1)}…` : s;
+}
+/**
+ * Untrusted text for the job summary: `loggable()`, then escaped so that it renders as the same plain
+ * text in GitHub Flavored Markdown and its HTML: every ASCII punctuation mark that means something to
+ * markdown is backslash-escaped, and `&`, `<`, `>` become entities, so no link, image, heading, table
+ * cell break or HTML element can start.
+ */
+function markdownText(text, max = 200) {
+    return loggable(text, max)
+        .replace(/[\\`*_{}[\]()#+\-.!|~$:@^]/g, '\\$&')
+        .replace(/&/g, '&amp;')
+        .replace(/</g, '&lt;')
+        .replace(/>/g, '&gt;');
+}
+/** Untrusted text shown as code in the summary: `<code>` holds the escaped text, so it cannot break out. */
+function markdownCode(text, max = 200) {
+    return `<code>${markdownText(text, max)}</code>`;
+}
+// The sinks. Messages are built by the action from its own words and untrusted parts; the whole
+// message is made loggable, so a part that was not cut by its caller is still safe.
+const log = {
+    info: (message) => info(loggable(message, MAX_LOG)),
+    warn: (message) => warning(loggable(message, MAX_LOG)),
+    fail: (message) => setFailed(loggable(message, MAX_LOG)),
+};
+/** Octokit's logger: its deprecation warning carries GitHub's `sunset` and `link` headers. */
+const octokitLog = {
+    debug: () => undefined,
+    info: () => undefined,
+    warn: (message) => log.warn(`GitHub client: ${loggable(message, 300)}`),
+    error: (message) => log.warn(`GitHub client: ${loggable(message, 300)}`),
+};
+
 ;// CONCATENATED MODULE: ./src/github/scheduler.ts
 // Octokit's retry and throttling plugins pass every request through Bottleneck (light): the retry
 // plugin's limiter, the throttling plugin's retry limiter, its global group and, for writes, its
@@ -39196,19 +39513,21 @@ function fastTurns() {
 
 
 
+
+
 function createGitHub(o) {
     fastTurns();
     const dispatcher = new HttpClient().getAgentDispatcher(o.apiUrl);
-    const timedFetch = (url, init) => {
-        const timeout = AbortSignal.timeout(o.timeoutMs);
+    const timedFetch = async (url, init) => {
+        const timeout = AbortSignal.timeout(o.policy.timeoutMs);
         const signal = init.signal ? AbortSignal.any([init.signal, timeout]) : timeout;
-        return (0,undici.fetch)(url, {
+        return capped(await (0,undici.fetch)(url, {
             ...init,
             signal,
             ...(dispatcher ? { dispatcher } : {}),
-        });
+        }));
     };
-    const canWait = (seconds, retryCount) => retryCount < 5 && clock_now() + seconds * 1000 < o.budget.deadline;
+    const canWait = (seconds, retryCount) => retryCount < 5 && o.policy.allows(seconds * 1000);
     // The handlers wait on the clock themselves (so a virtual clock in tests costs no real time) and
     // the plugin then waits retryAfter * retryAfterBaseValue = 0 more.
     const waitIfOk = async (ok, seconds) => {
@@ -39218,7 +39537,10 @@ function createGitHub(o) {
     };
     return getOctokit(o.token, {
         baseUrl: o.apiUrl,
-        request: { fetch: timedFetch },
+        // Octokit prints through `log` (its own warnings) and `request.log` (the deprecation warning,
+        // which carries GitHub's `sunset` and `link` headers): both go through untrusted.ts.
+        log: octokitLog,
+        request: { fetch: timedFetch, log: octokitLog },
         retry: { retries: 10, retryAfterBaseValue: 0 },
         throttle: {
             // The plugin only calls `write.key(id).schedule(options, fn)`; its type asks for a whole
@@ -39236,7 +39558,7 @@ function createGitHub(o) {
                 return waitIfOk(ok, after);
             },
         },
-    }, track, backoff(o.budget), retry, throttling);
+    }, track, backoff(o.policy), retry, throttling);
 }
 const WRITE_SPACING_MS = 1000;
 /**
@@ -39279,13 +39601,29 @@ function track(octokit) {
             return await request(options);
         }
         catch (error) {
-            const e = error;
-            const status = e.response === undefined ? undefined : e.status;
-            if (status === undefined || status < 400 || status >= 500)
+            const { answered, status } = failureOf(error);
+            if (!answered || status === undefined || status < 400 || status >= 500)
                 attempts.mayHaveLanded = true;
             throw error;
         }
     });
+}
+/**
+ * The answer with its body read here, up to MAX_BODY_BYTES: Octokit reads bodies without a limit and
+ * turns a failed read into an empty body, so a too-large answer must fail before Octokit sees it.
+ */
+async function capped(res) {
+    const nullBody = [101, 204, 205, 304].includes(res.status);
+    const bytes = res.body && !nullBody
+        ? await readCapped(res.body, res.headers.get('content-length'), res.status)
+        : undefined;
+    const copy = new undici.Response(bytes ?? null, {
+        status: res.status,
+        statusText: res.statusText,
+        headers: res.headers,
+    });
+    Object.defineProperty(copy, 'url', { value: res.url });
+    return copy;
 }
 /**
  * Supplies the wait between retries that @octokit/plugin-retry makes (its own is quadratic and
@@ -39293,21 +39631,33 @@ function track(octokit) {
  * GitHub sends one. Past the deadline the error is passed on as final, so the retry plugin stops.
  * Registered before the retry plugin, so its error hook runs first.
  */
-function backoff(budget) {
+function backoff(policy) {
     return (octokit) => {
         octokit.hook.error('request', async (error, options) => {
             const e = error;
+            // Too large: GitHub would send the same again, so the error is final at once.
+            if (e.cause instanceof TooLargeError)
+                throw new FinalError(e);
             const status = e.status ?? 500;
             const retriable = status >= 500 || status === 429;
             if (!retriable)
                 throw error;
             const attempt = (options.request?.retryCount ?? 0) + 1;
             const wait = retryAfterMs(e.response?.headers?.['retry-after']) ?? backoffMs(attempt);
-            if (clock_now() + wait >= budget.deadline || attempt > 8)
+            if (!policy.allows(wait) || attempt > 8)
                 throw new FinalError(e);
             await sleep(wait);
             throw error;
         });
+    };
+}
+/** Octokit's RequestError, our FinalError, or anything else thrown on the way. */
+function failureOf(err) {
+    const e = (err ?? {});
+    return {
+        status: typeof e.status === 'number' ? e.status : undefined,
+        answered: e.response !== undefined,
+        message: typeof e.message === 'string' ? e.message : String(err),
     };
 }
 /** An error the retry plugin leaves alone: it has no `request` property. */
@@ -39395,6 +39745,7 @@ const MAX_MS = {
     storeTimeout: 21_600_000, // 6h: a GitHub-hosted job's own limit
     propagationTimeout: 3_600_000, // 1h: Entra propagation takes minutes
     skipIfRotatedWithin: 366 * 86_400_000, // 366d: a yearly rotation
+    expiresWithin: 366 * 86_400_000, // 366d: a yearly rotation
 };
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);
 /** An https URL, or http on a loopback host (for local emulators). Returned without a trailing slash. */
@@ -39458,6 +39809,67 @@ function isoDate(read, name) {
 // after whitespace is refused as ambiguous; a name written in double quotes (JSON string syntax)
 // may hold anything and be followed by a comment.
 
+const encodedRepo = (r) => r.split('/').map(encodeURIComponent).join('/');
+const NO_WRITE = `(the job's GITHUB_TOKEN cannot write secrets; use a GitHub App token or fine-grained PAT)`;
+const REPO_FORBIDDEN = `the github-token lacks "Secrets: write" on this repository ${NO_WRITE}`;
+const NOT_FOUND = 'it does not exist, or the github-token cannot see it';
+function repoKind(kind, api) {
+    return {
+        form: `${kind} OWNER/NAME`,
+        parse: (text) => {
+            const { line, rest } = words(text);
+            if (rest.length !== 1)
+                throw bad(line, `${kind} takes exactly one OWNER/NAME`);
+            return { kind, repo: repo(line, rest[0]), line };
+        },
+        scope: (t) => `${kind}:${t.repo.toLowerCase()}`,
+        path: (t) => `/repos/${encodedRepo(t.repo)}/${api}`,
+        org: false,
+        forbidden: REPO_FORBIDDEN,
+        missing: NOT_FOUND,
+    };
+}
+function orgKind(kind, api) {
+    return {
+        form: `${kind} ORG [all|private|selected [OWNER/NAME ...]]`,
+        parse: (text) => orgLine(kind, text),
+        scope: (t) => `${kind}:${t.org.toLowerCase()}`,
+        path: (t) => `/orgs/${encodeURIComponent(t.org)}/${api}`,
+        org: true,
+        forbidden: `the github-token lacks organization "Secrets: write" ${NO_WRITE}`,
+        missing: NOT_FOUND,
+    };
+}
+const TARGET_KINDS = {
+    repo: repoKind('repo', 'actions'),
+    environment: {
+        form: 'environment OWNER/NAME ENVIRONMENT',
+        parse: environment,
+        scope: (t) => `env:${t.repo.toLowerCase()}:${t.environment.toLowerCase()}`,
+        path: (t) => `/repos/${encodedRepo(t.repo)}/environments/${encodeURIComponent(t.environment)}`,
+        org: false,
+        forbidden: REPO_FORBIDDEN,
+        missing: 'the repository or environment does not exist, or the github-token cannot see it',
+    },
+    org: orgKind('org', 'actions'),
+    dependabot: repoKind('dependabot', 'dependabot'),
+    'dependabot-org': orgKind('dependabot-org', 'dependabot'),
+};
+/** The description of `t`'s kind. */
+function kindOf(t) {
+    return TARGET_KINDS[t.kind];
+}
+function isOrg(t) {
+    return kindOf(t).org;
+}
+/** The secret scope a target writes into: each has its own public key. Case-insensitive like GitHub. */
+function scopeOf(t) {
+    return kindOf(t).scope(t);
+}
+/** The REST path that the target's `/secrets/...` hangs from. */
+function scopePath(t) {
+    return kindOf(t).path(t);
+}
 // GitHub's documented limits. Owners: users and organizations, up to 39 characters, letters, digits
 // and hyphens (older accounts may have doubled or trailing hyphens; managed users end in
 // `_shortcode`). Repositories: up to 100 of letters, digits, `.`, `_`, `-`, but not `.` or `..`.
@@ -39466,15 +39878,11 @@ const OWNER = /^[A-Za-z0-9][A-Za-z0-9_-]{0,38}$/;
 const REPO_NAME = /^[A-Za-z0-9._-]{1,100}$/;
 const ORG = /^[A-Za-z0-9][A-Za-z0-9-]{0,38}$/;
 const DOTS = new Set(['.', '..']);
-const FORMS = [
-    'repo OWNER/NAME',
-    'environment OWNER/NAME ENVIRONMENT',
-    'org ORG [all|private|selected [OWNER/NAME ...]]',
-    'dependabot OWNER/NAME',
-    'dependabot-org ORG [all|private|selected [OWNER/NAME ...]]',
-].join('; ');
+const targets_forms = () => Object.values(TARGET_KINDS)
+    .map((k) => k.form)
+    .join('; ');
 function bad(line, why) {
-    return new InputError(`Input 'targets' line '${line}': ${why}. Expected one of: ${FORMS}.`);
+    return new InputError(`Input 'targets' line '${line}': ${why}. Expected one of: ${targets_forms()}.`);
 }
 function repo(line, v) {
     const [owner = '', name = '', ...more] = (v ?? '').split('/');
@@ -39516,38 +39924,33 @@ function environment(text) {
         throw bad(text, `environment name '${name}' is not 1 to 255 characters without control characters, or is . or ..`);
     return { kind: 'environment', repo: repo(text, m[1]), environment: name, line };
 }
+/** A line without its trailing comment, and the words after the kind. */
+function words(text) {
+    const line = text.replace(/\s#.*$/s, '').trimEnd();
+    return { line, rest: line.split(/\s+/).slice(1) };
+}
+function orgLine(kind, text) {
+    const { line, rest } = words(text);
+    const [org, visibility, ...repos] = rest;
+    if (org === undefined || !ORG.test(org))
+        throw bad(line, `'${org ?? ''}' is not an organization name`);
+    if (visibility !== undefined &&
+        visibility !== 'all' &&
+        visibility !== 'private' &&
+        visibility !== 'selected') {
+        throw bad(line, `visibility '${visibility}' is not all, private or selected`);
+    }
+    if (visibility === 'selected' && repos.length === 0)
+        throw bad(line, 'selected needs at least one OWNER/NAME');
+    if (visibility !== 'selected' && repos.length > 0)
+        throw bad(line, `repositories are listed only after selected`);
+    return { kind, org, visibility, repos: repos.map((r) => repo(line, r)), line };
+}
 function parseLine(text) {
     const kind = /^\S+/.exec(text)[0];
-    if (kind === 'environment')
-        return environment(text);
-    const line = text.replace(/\s#.*$/s, '').trimEnd();
-    const rest = line.split(/\s+/).slice(1);
-    switch (kind) {
-        case 'repo':
-        case 'dependabot':
-            if (rest.length !== 1)
-                throw bad(line, `${kind} takes exactly one OWNER/NAME`);
-            return { kind, repo: repo(line, rest[0]), line };
-        case 'org':
-        case 'dependabot-org': {
-            const [org, visibility, ...repos] = rest;
-            if (org === undefined || !ORG.test(org))
-                throw bad(line, `'${org ?? ''}' is not an organization name`);
-            if (visibility !== undefined &&
-                visibility !== 'all' &&
-                visibility !== 'private' &&
-                visibility !== 'selected') {
-                throw bad(line, `visibility '${visibility}' is not all, private or selected`);
-            }
-            if (visibility === 'selected' && repos.length === 0)
-                throw bad(line, 'selected needs at least one OWNER/NAME');
-            if (visibility !== 'selected' && repos.length > 0)
-                throw bad(line, `repositories are listed only after selected`);
-            return { kind, org, visibility, repos: repos.map((r) => repo(line, r)), line };
-        }
-        default:
-            throw bad(line, `unknown target kind '${kind}'`);
-    }
+    if (!Object.hasOwn(TARGET_KINDS, kind))
+        throw bad(words(text).line, `unknown target kind '${kind}'`);
+    return TARGET_KINDS[kind].parse(text);
 }
 function parseTargets(text) {
     const targets = [];
@@ -39562,20 +39965,146 @@ function parseTargets(text) {
     if (dup)
         throw new InputError(`Input 'targets' names the same place twice (${dup}); list each target once.`);
     if (targets.length === 0)
-        throw new InputError(`Input 'targets' has no target. Expected one of: ${FORMS}.`);
+        throw new InputError(`Input 'targets' has no target. Expected one of: ${targets_forms()}.`);
     return targets;
 }
-/** The secret scope a target writes into: each has its own public key. Case-insensitive like GitHub. */
-function scopeOf(t) {
-    switch (t.kind) {
-        case 'repo':
-        case 'dependabot':
-            return `${t.kind}:${t.repo.toLowerCase()}`;
-        case 'environment':
-            return `env:${t.repo.toLowerCase()}:${t.environment.toLowerCase()}`;
-        case 'org':
-        case 'dependabot-org':
-            return `${t.kind}:${t.org.toLowerCase()}`;
+
+;// CONCATENATED MODULE: ./src/destination.ts
+/** A failure of the destination that knows whether the write landed; anything else counts as 'maybe'. */
+class DestinationError extends Error {
+    name = 'DestinationError';
+    landed;
+    constructor(message, landed) {
+        super(message);
+        this.landed = landed;
+    }
+}
+
+;// CONCATENATED MODULE: ./src/github/errors.ts
+// What goes wrong when storing, said from the status alone: GitHub's bodies and headers are never echoed.
+
+
+
+class StoreError extends DestinationError {
+    name = 'StoreError';
+    status;
+    constructor(message, landed, status) {
+        super(message, landed);
+        this.status = status;
+    }
+}
+function errors_status(err) {
+    return failureOf(err).status;
+}
+/** Says what went wrong from the status alone: GitHub's bodies and headers are never echoed. */
+function describe(err, t) {
+    const s = errors_status(err);
+    const answered = err.response !== undefined;
+    if (!answered) {
+        const cause = err.message;
+        if (/larger than/.test(cause))
+            return `no usable answer from GitHub (${cause}; not repeated)`;
+        return `no usable answer from GitHub (${/timeout|aborted/i.test(cause) ? 'timed out' : 'connection failed'})`;
+    }
+    switch (s) {
+        case 401:
+            return 'HTTP 401: the github-token is invalid or expired';
+        case 403:
+            return `HTTP 403: ${(t ? kindOf(t) : TARGET_KINDS.repo).forbidden}`;
+        case 404:
+            return `HTTP 404: ${(t ? kindOf(t) : TARGET_KINDS.repo).missing}`;
+        case 422:
+            return 'HTTP 422: GitHub rejected the request';
+        default:
+            return `HTTP ${s ?? 'error'}`;
+    }
+}
+
+;// CONCATENATED MODULE: ./src/github/access.ts
+// Who may read an organization secret: what a write sends, so that a rotation never widens (or
+// narrows) access. The line's visibility and repositories, or, when it names none, the existing
+// secret's (read in preflight, every page).
+
+
+class OrgAccess {
+    #gh;
+    #repoIds = new Map();
+    #access = new Map();
+    constructor(gh) {
+        this.#gh = gh;
+    }
+    /** Who may read `name` in `t` once written: the line's choice, or the existing secret's. Read once. */
+    of(t, name) {
+        const k = `${scopeOf(t)}:${name.toUpperCase()}`;
+        let access = this.#access.get(k);
+        if (!access) {
+            access =
+                t.visibility === undefined
+                    ? this.#existing(t, name)
+                    : Promise.all(t.repos.map((r) => this.#repoId(r))).then((repositoryIds) => ({
+                        visibility: t.visibility,
+                        repositoryIds,
+                    }));
+            this.#access.set(k, access);
+        }
+        return access;
+    }
+    /** The existing secret's visibility and selected repositories (every page of them). */
+    async #existing(t, name) {
+        const path = `${scopePath(t)}/secrets/${encodeURIComponent(name)}`;
+        const fail = (what, err) => new StoreError(`Could not read ${what} of secret ${name} in ${t.line}: ${describe(err, t)}.`, 'no', errors_status(err));
+        let visibility;
+        try {
+            const res = await this.#gh.request(`GET ${path}`);
+            visibility = res.data.visibility;
+        }
+        catch (err) {
+            if (errors_status(err) === 404)
+                throw new StoreError(`Secret ${name} does not exist yet in ${t.line}, so there is no visibility to keep: add one to the target line (\`${t.kind} ${t.org} private\`, \`all\`, or \`selected OWNER/NAME ...\`).`, 'no', 404);
+            throw fail('the visibility', err);
+        }
+        if (visibility !== 'all' && visibility !== 'private' && visibility !== 'selected')
+            throw new StoreError(`GitHub reported an unknown visibility for secret ${name} in ${t.line}; name one on the target line.`, 'no');
+        const ids = new Set();
+        if (visibility === 'selected') {
+            const perPage = 100;
+            let total = 0;
+            for (let page = 1, more = true; more; page++) {
+                let data;
+                try {
+                    const res = await this.#gh.request(`GET ${path}/repositories`, {
+                        per_page: perPage,
+                        page,
+                    });
+                    data = res.data;
+                }
+                catch (err) {
+                    throw fail('the selected repositories', err);
+                }
+                for (const r of data.repositories)
+                    ids.add(r.id);
+                total = data.total_count;
+                more = data.repositories.length === perPage && ids.size < total && page < 1000;
+            }
+            // A list that changed while it was read would be written back different: refuse instead.
+            if (ids.size !== total)
+                throw new StoreError(`The selected repositories of secret ${name} in ${t.line} changed while they were read (${ids.size} of ${total}); re-run.`, 'no');
+        }
+        return { visibility, repositoryIds: [...ids] };
+    }
+    #repoId(fullName) {
+        const k = fullName.toLowerCase();
+        let id = this.#repoIds.get(k);
+        if (!id) {
+            id = this.#gh
+                .request(`GET /repos/${fullName.split('/').map(encodeURIComponent).join('/')}`)
+                .then((res) => res.data.id)
+                .catch((err) => {
+                throw new StoreError(`Could not resolve selected repository ${fullName}: ${describe(err)}.`, 'no', errors_status(err));
+            });
+            this.#repoIds.set(k, id);
+        }
+        return id;
     }
 }
 
@@ -39634,23 +40163,15 @@ function publicKeyFromBase64(key) {
 
 
 
-class StoreError extends Error {
-    name = 'StoreError';
-    landed;
-    status;
-    constructor(message, landed, status) {
-        super(message);
-        this.landed = landed;
-        this.status = status;
-    }
-}
+
+
 class SecretStore {
     #gh;
     #keys = new Map();
-    #repoIds = new Map();
-    #access = new Map();
+    #access;
     constructor(gh) {
         this.#gh = gh;
+        this.#access = new OrgAccess(gh);
     }
     /**
      * Fetches every target's public key (once per scope, never shared across scopes) and works out who
@@ -39661,9 +40182,9 @@ class SecretStore {
         const work = [];
         for (const t of targets) {
             work.push(this.#key(t));
-            if (t.kind === 'org' || t.kind === 'dependabot-org')
+            if (isOrg(t))
                 for (const name of names)
-                    work.push(this.#accessOf(t, name));
+                    work.push(this.#access.of(t, name));
         }
         const results = await Promise.allSettled(work);
         const failed = results.find((r) => r.status === 'rejected');
@@ -39677,9 +40198,9 @@ class SecretStore {
             return new Date(res.data.updated_at);
         }
         catch (err) {
-            if (store_status(err) === 404)
+            if (errors_status(err) === 404)
                 return undefined;
-            throw new StoreError(`Could not read secret ${name} in ${t.line}: ${describe(err)}.`, 'no', store_status(err));
+            throw new StoreError(`Could not read secret ${name} in ${t.line}: ${describe(err)}.`, 'no', errors_status(err));
         }
     }
     /** Seals and writes `value`, then reads the secret back: a write whose `updated_at` did not move is a failure. */
@@ -39689,8 +40210,8 @@ class SecretStore {
             encrypted_value: await seal(value, key.key),
             key_id: key.keyId,
         };
-        if (t.kind === 'org' || t.kind === 'dependabot-org') {
-            const access = await this.#accessOf(t, name);
+        if (isOrg(t)) {
+            const access = await this.#access.of(t, name);
             body['visibility'] = access.visibility;
             if (access.visibility === 'selected')
                 body['selected_repository_ids'] = access.repositoryIds;
@@ -39701,7 +40222,7 @@ class SecretStore {
             await this.#gh.request(`PUT ${path}`, { ...body, request: { attempts } });
         }
         catch (err) {
-            const s = store_status(err);
+            const s = errors_status(err);
             // Not landed only when every attempt was refused: one that may have reached GitHub decides.
             const refused = s !== undefined && s >= 400 && s < 500 && !attempts.mayHaveLanded;
             const landed = refused ? 'no' : 'maybe';
@@ -39740,265 +40261,18 @@ class SecretStore {
             return { keyId: String(data.key_id), key: publicKeyFromBase64(data.key), since };
         }
         catch (err) {
-            throw new StoreError(`Could not get the public key of ${t.line}: ${describe(err, t)}.`, 'no', store_status(err));
+            throw new StoreError(`Could not get the public key of ${t.line}: ${describe(err, t)}.`, 'no', errors_status(err));
         }
     }
-    #accessOf(t, name) {
-        const k = `${scopeOf(t)}:${name.toUpperCase()}`;
-        let access = this.#access.get(k);
-        if (!access) {
-            access =
-                t.visibility === undefined
-                    ? this.#existingAccess(t, name)
-                    : Promise.all(t.repos.map((r) => this.#repoId(r))).then((repositoryIds) => ({
-                        visibility: t.visibility,
-                        repositoryIds,
-                    }));
-            this.#access.set(k, access);
-        }
-        return access;
-    }
-    /** The existing secret's visibility and selected repositories (every page of them). */
-    async #existingAccess(t, name) {
-        const path = `${scopePath(t)}/secrets/${encodeURIComponent(name)}`;
-        const fail = (what, err) => new StoreError(`Could not read ${what} of secret ${name} in ${t.line}: ${describe(err, t)}.`, 'no', store_status(err));
-        let visibility;
-        try {
-            const res = await this.#gh.request(`GET ${path}`);
-            visibility = res.data.visibility;
-        }
-        catch (err) {
-            if (store_status(err) === 404)
-                throw new StoreError(`Secret ${name} does not exist yet in ${t.line}, so there is no visibility to keep: add one to the target line (\`${t.kind} ${t.org} private\`, \`all\`, or \`selected OWNER/NAME ...\`).`, 'no', 404);
-            throw fail('the visibility', err);
-        }
-        if (visibility !== 'all' && visibility !== 'private' && visibility !== 'selected')
-            throw new StoreError(`GitHub reported an unknown visibility for secret ${name} in ${t.line}; name one on the target line.`, 'no');
-        const ids = new Set();
-        if (visibility === 'selected') {
-            const perPage = 100;
-            let total = 0;
-            for (let page = 1, more = true; more; page++) {
-                let data;
-                try {
-                    const res = await this.#gh.request(`GET ${path}/repositories`, {
-                        per_page: perPage,
-                        page,
-                    });
-                    data = res.data;
-                }
-                catch (err) {
-                    throw fail('the selected repositories', err);
-                }
-                for (const r of data.repositories)
-                    ids.add(r.id);
-                total = data.total_count;
-                more = data.repositories.length === perPage && ids.size < total && page < 1000;
-            }
-            // A list that changed while it was read would be written back different: refuse instead.
-            if (ids.size !== total)
-                throw new StoreError(`The selected repositories of secret ${name} in ${t.line} changed while they were read (${ids.size} of ${total}); re-run.`, 'no');
-        }
-        return { visibility, repositoryIds: [...ids] };
-    }
-    #repoId(fullName) {
-        const k = fullName.toLowerCase();
-        let id = this.#repoIds.get(k);
-        if (!id) {
-            id = this.#gh
-                .request(`GET /repos/${fullName.split('/').map(encodeURIComponent).join('/')}`)
-                .then((res) => res.data.id)
-                .catch((err) => {
-                throw new StoreError(`Could not resolve selected repository ${fullName}: ${describe(err)}.`, 'no', store_status(err));
-            });
-            this.#repoIds.set(k, id);
-        }
-        return id;
-    }
-}
-function scopePath(t) {
-    const repo = (r) => r.split('/').map(encodeURIComponent).join('/');
-    switch (t.kind) {
-        case 'repo':
-            return `/repos/${repo(t.repo)}/actions`;
-        case 'dependabot':
-            return `/repos/${repo(t.repo)}/dependabot`;
-        case 'environment':
-            return `/repos/${repo(t.repo)}/environments/${encodeURIComponent(t.environment)}`;
-        case 'org':
-            return `/orgs/${encodeURIComponent(t.org)}/actions`;
-        case 'dependabot-org':
-            return `/orgs/${encodeURIComponent(t.org)}/dependabot`;
-    }
-}
-function store_status(err) {
-    const s = err.status;
-    return typeof s === 'number' ? s : undefined;
-}
-/** Says what went wrong from the status alone: GitHub's bodies and headers are never echoed. */
-function describe(err, t) {
-    const s = store_status(err);
-    const answered = err.response !== undefined;
-    if (!answered) {
-        const cause = err.message;
-        return `no usable answer from GitHub (${/timeout|aborted/i.test(cause) ? 'timed out' : 'connection failed'})`;
-    }
-    switch (s) {
-        case 401:
-            return 'HTTP 401: the github-token is invalid or expired';
-        case 403:
-            return t?.kind === 'org' || t?.kind === 'dependabot-org'
-                ? 'HTTP 403: the github-token lacks organization "Secrets: write" (the job\'s GITHUB_TOKEN cannot write secrets; use a GitHub App token or fine-grained PAT)'
-                : 'HTTP 403: the github-token lacks "Secrets: write" on this repository (the job\'s GITHUB_TOKEN cannot write secrets; use a GitHub App token or fine-grained PAT)';
-        case 404:
-            return t?.kind === 'environment'
-                ? 'HTTP 404: the repository or environment does not exist, or the github-token cannot see it'
-                : 'HTTP 404: it does not exist, or the github-token cannot see it';
-        case 422:
-            return 'HTTP 422: GitHub rejected the request';
-        default:
-            return `HTTP ${s ?? 'error'}`;
-    }
-}
-
-;// CONCATENATED MODULE: ./src/http.ts
-// The one HTTP helper for provider APIs (GitHub goes through Octokit). It owns timeouts, JSON and
-// form bodies, the retry policy and error wrapping, so that providers only say what they call and why.
-
-
-
-
-/** An HTTP failure whose message never carries a body, a header or a secret. */
-class HttpError extends Error {
-    name = 'HttpError';
-    /** The provider's status, when it answered. */
-    status;
-    /**
-     * True when a request may have reached the provider and its effect is not known: a `once` call
-     * that timed out, lost its connection or got a 5xx, or any mutating call answered with a redirect.
-     */
-    outcomeUnknown;
-    /** Parsed body of an error answer, for providers that branch on error codes. Never log it. */
-    body;
-    constructor(message, status, outcomeUnknown, body) {
-        super(message);
-        this.status = status;
-        this.outcomeUnknown = outcomeUnknown;
-        this.body = body;
-    }
-}
-const http_defaults = { timeoutMs: 30_000, attempts: 4 };
-let options = http_defaults;
-/** Sets the limits once, from the validated inputs. */
-function configureHttp(next) {
-    options = { ...http_defaults, ...next };
-}
-const TIMEOUTS = new Set([
-    'TimeoutError',
-    'AbortError',
-    'UND_ERR_HEADERS_TIMEOUT',
-    'UND_ERR_BODY_TIMEOUT',
-]);
-const NEVER_SENT = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'UND_ERR_CONNECT_TIMEOUT']);
-async function call(c) {
-    const host = new URL(c.url).host;
-    const maxAttempts = c.retry === 'safe' ? options.attempts : 3;
-    for (let attempt = 1;; attempt++) {
-        let res;
-        try {
-            res = await once(c);
-        }
-        catch (err) {
-            const e = err;
-            const code = typeof e.code === 'string' ? e.code : (e.name ?? 'Error');
-            const neverSent = NEVER_SENT.has(code);
-            if (attempt < maxAttempts && (c.retry === 'safe' || neverSent)) {
-                await sleep(backoffMs(attempt));
-                continue;
-            }
-            const why = TIMEOUTS.has(code)
-                ? `no answer within ${options.timeoutMs / 1000} s`
-                : `network error ${code}`;
-            throw new HttpError(`Could not ${c.what}: ${why} from ${host}.`, undefined, !neverSent && c.retry === 'once');
-        }
-        // The one success rule for every provider call: only 2xx. A redirect is neither success nor a
-        // refusal: on a mutating call the provider may have acted before redirecting, so it is handled
-        // exactly like a timeout (retried when safe, an unknown outcome when `once`).
-        if (res.status >= 200 && res.status < 300)
-            return res;
-        if (res.status < 400) {
-            if (c.retry === 'safe' && attempt < maxAttempts) {
-                await sleep(backoffMs(attempt));
-                continue;
-            }
-            throw new HttpError(`Could not ${c.what}: unexpected redirect (HTTP ${res.status}) from ${host}.`, res.status, c.method !== 'GET');
-        }
-        const retriable = res.status === 429 || (c.retry === 'safe' && res.status >= 500);
-        if (retriable && attempt < maxAttempts) {
-            await sleep(retryAfterMs(res.headers['retry-after']) ?? backoffMs(attempt));
-            continue;
-        }
-        const detail = c.explain?.(res.status, res.body);
-        throw new HttpError(`Could not ${c.what}: HTTP ${res.status} from ${host}${detail ? ` (${detail})` : ''}.`, res.status, c.retry === 'once' && res.status >= 500, res.body);
-    }
-}
-async function once(c) {
-    const headers = { accept: 'application/json', ...c.headers };
-    let body;
-    if (c.json !== undefined) {
-        headers['content-type'] = 'application/json';
-        body = JSON.stringify(c.json);
-    }
-    else if (c.form) {
-        headers['content-type'] = 'application/x-www-form-urlencoded';
-        const params = new URLSearchParams();
-        for (const [k, v] of Object.entries(c.form))
-            for (const one of typeof v === 'string' ? [v] : v)
-                params.append(k, one);
-        body = params.toString();
-    }
-    const dispatcher = proxyFor(c.url);
-    const res = await (0,undici.request)(c.url, {
-        method: c.method,
-        headers,
-        body: body ?? null,
-        ...(dispatcher ? { dispatcher } : {}),
-        signal: AbortSignal.timeout(options.timeoutMs),
-        headersTimeout: options.timeoutMs,
-        bodyTimeout: options.timeoutMs,
-    });
-    const text = await res.body.text();
-    return { status: res.statusCode, headers: res.headers, body: http_parse(text) };
-}
-const proxies = new Map();
-/** The runner's proxy settings (https_proxy, no_proxy), as @actions/http-client reads them. */
-function proxyFor(url) {
-    const origin = new URL(url).origin;
-    if (!proxies.has(origin))
-        proxies.set(origin, new HttpClient().getAgentDispatcher(origin));
-    return proxies.get(origin);
-}
-function http_parse(text) {
-    if (text === '')
-        return undefined;
-    try {
-        return JSON.parse(text);
-    }
-    catch {
-        return text;
-    }
-}
-/** Reads a string field of an object body, for error explanations and responses. */
-function field(body, name) {
-    if (body === null || typeof body !== 'object')
-        return undefined;
-    const v = body[name];
-    return typeof v === 'string' || typeof v === 'number' ? String(v) : undefined;
 }
 
 // EXTERNAL MODULE: external "node:crypto"
 var external_node_crypto_ = __nccwpck_require__(7598);
 ;// CONCATENATED MODULE: ./src/providers/types.ts
+// The one interface every provider implements. The pipeline calls, in order:
+// preflight() -> rotate() -> [store and verify every target] -> retirePrevious(),
+// or abandon() when no target received the new secret.
+
 /** Thrown by providers with a message that is safe to show and says what to do. */
 class ProviderError extends Error {
     name = 'ProviderError';
@@ -40009,9 +40283,14 @@ class ProviderError extends Error {
         this.outcomeUnknown = outcomeUnknown;
     }
 }
+/** True when `err` says the rotating call may have happened but its outcome is unknown. */
+function outcomeUnknown(err) {
+    return (err instanceof ProviderError || err instanceof HttpError) && err.outcomeUnknown;
+}
 
 ;// CONCATENATED MODULE: ./src/providers/csp.ts
 // VMware Cloud Services Platform: organization OAuth app secrets.
+
 
 
 
@@ -40099,11 +40378,11 @@ function explain(status, body) {
     const message = field(body, 'message');
     const requestId = field(body, 'requestId');
     if (code)
-        parts.push(`errorCode ${code}`);
+        parts.push(`errorCode ${loggable(code, 60)}`);
     if (message)
-        parts.push(`message "${message.slice(0, 200)}"`);
+        parts.push(`message "${loggable(message, 200)}"`);
     if (requestId)
-        parts.push(`requestId ${requestId}`);
+        parts.push(`requestId ${loggable(requestId, 80)}`);
     return parts.filter(Boolean).join('; ');
 }
 function createCsp(s, deps) {
@@ -40120,7 +40399,7 @@ function createCsp(s, deps) {
     async function managed(c) {
         if (!token || clock_now() >= tokenExpiresAt - TOKEN_MARGIN_MS)
             await authenticate();
-        const send = () => call({ ...c, headers: { authorization: `Bearer ${token}` } });
+        const send = () => deps.http({ ...c, headers: { authorization: `Bearer ${token}` } });
         try {
             return await send();
         }
@@ -40133,7 +40412,7 @@ function createCsp(s, deps) {
     }
     async function authenticate() {
         const res = s.auth.kind === 'api-token'
-            ? await call({
+            ? await deps.http({
                 method: 'POST',
                 url: `${base}/auth/api-tokens/authorize`,
                 form: { api_token: s.auth.token },
@@ -40151,10 +40430,12 @@ function createCsp(s, deps) {
         tokenExpiresAt = clock_now() + (Number.isFinite(lifetime) && lifetime > 0 ? lifetime : 300) * 1000;
     }
     function clientCredentials(id, secret, retry) {
-        return call({
+        const basic = Buffer.from(`${id}:${secret}`).toString('base64');
+        deps.mask(basic); // a credential in its own right: redacted wherever an answer echoes it
+        return deps.http({
             method: 'POST',
             url: `${base}/auth/authorize`,
-            headers: { authorization: `Basic ${Buffer.from(`${id}:${secret}`).toString('base64')}` },
+            headers: { authorization: `Basic ${basic}` },
             form: { grant_type: 'client_credentials' },
             what: 'obtain a CSP access token with client credentials',
             retry,
@@ -40296,6 +40577,7 @@ const csp = {
 
 
 
+
 /** Every input this provider reads. */
 const entraInputs = {
     'entra-tenant-id': { description: 'entra / woodpecker: the directory (tenant) id.' },
@@ -40392,8 +40674,10 @@ const entra_TOKEN_MARGIN_MS = 60_000;
 /** Entra token errors: `error`, `error_codes`, and the first sentence of `error_description` (AADSTS code and text). */
 function explainLogin(_status, body) {
     const error = field(body, 'error');
-    const description = field(body, 'error_description')?.split(/\r?\n/)[0]?.slice(0, 200);
-    return error ? `${error}${description ? `: ${description}` : ''}` : undefined;
+    const description = field(body, 'error_description')?.split(/\r?\n/)[0];
+    return error
+        ? `${loggable(error, 60)}${description ? `: ${loggable(description, 200)}` : ''}`
+        : undefined;
 }
 /** Graph errors: `{error: {code, message}}`. */
 function explainGraph(status, body) {
@@ -40403,7 +40687,7 @@ function explainGraph(status, body) {
         ? ' (the managing app needs Application.ReadWrite.OwnedBy and to own the app, or Application.ReadWrite.All)'
         : '';
     return code
-        ? `${code}: ${(field(e, 'message') ?? '').slice(0, 200)}${hint}`
+        ? `${loggable(code, 60)}: ${loggable(field(e, 'message') ?? '', 200)}${hint}`
         : hint.trim() || undefined;
 }
 /** One application in one tenant, managed through Graph by the app named in `entra-auth-client-id`. */
@@ -40428,7 +40712,6 @@ class EntraApp {
             keyId: field(p, 'keyId') ?? '',
             displayName: field(p, 'displayName') ?? '',
             endDateTime: field(p, 'endDateTime'),
-            hint: field(p, 'hint'),
         }));
     }
     /** Adds a password. When the answer is lost, finds the password by its unique name and removes it. */
@@ -40467,7 +40750,6 @@ class EntraApp {
             keyId: field(body, 'keyId') ?? '',
             displayName,
             endDateTime: field(body, 'endDateTime') ?? endDateTime,
-            hint: field(body, 'hint'),
         };
     }
     /**
@@ -40523,12 +40805,12 @@ class EntraApp {
         for (const p of earlier)
             await this.removePassword(p.keyId);
         return earlier.length
-            ? `${earlier.length} earlier password(s) created by this rotation (${earlier.map((p) => p.hint ?? p.keyId).join(', ')})`
+            ? `${earlier.length} earlier password(s) created by this rotation (${earlier.map((p) => loggable(p.keyId, 40)).join(', ')})`
             : undefined;
     }
     async #graph(method, suffix, json, what, retry) {
         const url = `${this.#s.graphUrl}/v1.0/applications(appId='${encodeURIComponent(this.#s.appId)}')${suffix}`;
-        const send = async () => call({
+        const send = async () => this.#deps.http({
             method,
             url,
             headers: { authorization: `Bearer ${await this.#accessToken()}` },
@@ -40579,7 +40861,7 @@ class EntraApp {
         return token;
     }
     async #tokenRequest(form, what) {
-        const res = await call({
+        const res = await this.#deps.http({
             method: 'POST',
             url: `${this.#s.loginUrl}/${encodeURIComponent(this.#s.tenantId)}/oauth2/v2.0/token`,
             form: { grant_type: 'client_credentials', scope: `${this.#s.graphUrl}/.default`, ...form },
@@ -40596,7 +40878,11 @@ function createEntra(s, deps) {
     return {
         async preflight() {
             const passwords = await app.passwords();
+            // The expiry that matters is that of the passwords this rotation made (entra-password-tag):
+            // others belong to people or other rotations, and rotating does not replace them.
+            const own = ownPrefix(s.passwordTag);
             const ends = passwords
+                .filter((p) => p.displayName.startsWith(own))
                 .map((p) => p.endDateTime)
                 .filter((e) => !!e)
                 .sort();
@@ -40629,7 +40915,7 @@ function createEntra(s, deps) {
             if (!added)
                 return undefined;
             await app.removePassword(added.keyId);
-            return `removed the new Entra password ${added.hint ?? added.keyId}`;
+            return `removed the new Entra password ${loggable(added.keyId, 40)}`;
         },
     };
 }
@@ -40642,6 +40928,7 @@ const entra = {
 ;// CONCATENATED MODULE: ./src/providers/whmcs.ts
 // WHMCS: OAuth credentials, reset with UpdateOAuthCredential. WHMCS kills the old secret at once and
 // has no overlap, so the pipeline's recovery path matters most here.
+
 
 
 
@@ -40743,7 +41030,7 @@ function whmcs_explain(_status, body) {
     const hint = /invalid ip/i.test(message ?? '')
         ? "; allow the runner's IP in WHMCS or set whmcs-access-key"
         : '';
-    return message ? `WHMCS says "${message.slice(0, 200)}"${hint}` : undefined;
+    return message ? `WHMCS says "${loggable(message, 200)}"${hint}` : undefined;
 }
 function createWhmcs(s, deps) {
     const auth = {
@@ -40754,7 +41041,7 @@ function createWhmcs(s, deps) {
     };
     let found;
     async function api(action, params, what, retry) {
-        const res = await call({
+        const res = await deps.http({
             method: 'POST',
             url: `${s.url}/includes/api.php`,
             form: { ...auth, action, ...params },
@@ -40796,7 +41083,7 @@ function createWhmcs(s, deps) {
             return {
                 clientId: found.clientIdentifier,
                 credentialId: found.credentialId,
-                description: `WHMCS OAuth credential ${found.credentialId}${found.name ? ` (${found.name})` : ''}`,
+                description: `WHMCS OAuth credential ${loggable(found.credentialId, 40)}${found.name ? ` (${loggable(found.name, 100)})` : ''}`,
                 expiresAt: undefined,
                 oldSecretDiesOnRotate: true,
             };
@@ -40858,6 +41145,7 @@ const whmcs = {
 // Woodpecker: a Microsoft Graph app-only credential. The new secret is minted in Entra (or given by
 // the workflow), then saved in Woodpecker, which checks it against Microsoft first. Woodpecker handles
 // one request per API key at a time, so every call here is sequential.
+
 
 
 
@@ -40927,12 +41215,12 @@ function parseWoodpecker(read, ctx) {
 function woodpecker_explain(status, body) {
     const message = field(body, 'message');
     if (message)
-        return `Woodpecker says ${message.slice(0, 100)}`;
+        return `Woodpecker says ${loggable(message, 100)}`;
     const title = field(body, 'title');
     const detail = field(body, 'detail');
     const hint = status === 401 ? '; check woodpecker-api-key' : '';
     return title || detail
-        ? `${[title, detail].filter(Boolean).join(': ').slice(0, 200)}${hint}`
+        ? `${loggable([title, detail].filter(Boolean).join(': '), 200)}${hint}`
         : undefined;
 }
 /** Woodpecker stores ISO 8601 without fractions, e.g. 2027-11-28T23:59:59Z. */
@@ -40948,7 +41236,15 @@ function createWoodpecker(s, deps) {
     const patienceMs = s.source.kind === 'entra' ? s.source.entra.propagationTimeoutMs : s.source.propagationTimeoutMs;
     let existingId;
     let added;
-    const woodpecker = (method, url, what, retry, json) => call({ method, url, headers, what, retry, explain: woodpecker_explain, ...(json === undefined ? {} : { json }) });
+    const woodpecker = (method, url, what, retry, json) => deps.http({
+        method,
+        url,
+        headers,
+        what,
+        retry,
+        explain: woodpecker_explain,
+        ...(json === undefined ? {} : { json }),
+    });
     /**
      * Saves the secret, retrying Woodpecker's 422 INVALID_CLIENT_SECRET while a new Entra password
      * propagates. A 422 means nothing was saved, so the retry cannot save twice; PATCH is idempotent
@@ -41022,7 +41318,7 @@ function createWoodpecker(s, deps) {
                 clientId: match ? field(match, 'client_id') : clientId,
                 credentialId: existingId,
                 description: existingId
-                    ? `Woodpecker credential ${existingId}${field(match, 'name') ? ` (${field(match, 'name')})` : ''}`
+                    ? `Woodpecker credential ${loggable(existingId, 40)}${field(match, 'name') ? ` (${loggable(field(match, 'name'), 100)})` : ''}`
                     : `a new Woodpecker credential for client ${clientId}`,
                 expiresAt: match ? field(match, 'secret_expires_at') : undefined,
                 oldSecretDiesOnRotate: false,
@@ -41140,6 +41436,13 @@ const commonInputs = {
     'skip-if-rotated-within': {
         description: "Duration (30s, 90m, 12h, 7d): do nothing when the first target's secret was updated more recently than this. At most 366d.",
     },
+    mode: {
+        description: "`rotate`: rotate and store. `check`: change nothing; sign in, find the credential, read every target's secret metadata, and report per target whether the secret exists, when it was last updated, and how long until the credential expires (job summary table, output `report`). A check fails the step when a target is missing the secret or the credential expires within fail-if-expires-within.",
+        default: 'rotate',
+    },
+    'fail-if-expires-within': {
+        description: 'With mode: check, a duration (30s, 90m, 12h, 7d): fail the step when the credential expires within it. At most 366d. Ignored where the provider reports no expiry (the report says so).',
+    },
     'request-timeout': {
         description: 'Limit for one HTTP exchange with GitHub or the provider, as a duration; at most 10m.',
         default: '30s',
@@ -41239,6 +41542,8 @@ function parseInputs(read, env) {
             clientIdSecretName: clientIdSecret,
             targets: parseTargets(targetText),
         },
+        mode: oneOf(read, 'mode', ['rotate', 'check'], 'rotate'),
+        failIfExpiresWithinMs: duration(read, 'fail-if-expires-within', MAX_MS.expiresWithin),
         dryRun: bool(read, 'dry-run', false),
         recoveryKey: recoveryKey(optional(read, 'recovery-public-key')),
         skipIfRotatedWithinMs: duration(read, 'skip-if-rotated-within', MAX_MS.skipIfRotatedWithin),
@@ -41263,12 +41568,13 @@ function recoveryKey(v) {
 // to the operator sealed to their recovery key.
 
 
-const PREFLIGHT_BUDGET_MS = 15_000;
+
+
 async function runPipeline(s, d) {
     const { targets, secretName, clientIdSecretName } = s.github;
     const plan = (status) => targets.flatMap((t) => names(secretName, clientIdSecretName).map((secret) => ({ target: t.line, secret, status })));
     // 2. Preflight: nothing changes here, and any failure stops the run.
-    d.budget.deadline = clock_now() + PREFLIGHT_BUDGET_MS;
+    d.policy.startPreflight();
     d.info(`Preflight: authenticating to ${s.provider.name} and fetching the public key of ${targets.length} target(s).`);
     // Everything the steps after the rotation need is proven here: the destination seals a probe to
     // every target's key, and the recovery key gets one too (libsodium loads beside the requests).
@@ -41307,13 +41613,13 @@ async function runPipeline(s, d) {
         d.warn(`${s.provider.name} kills the old secret at once. Without recovery-public-key, a failure to store the new secret leaves it nowhere; set recovery-public-key.`);
     }
     // 3-4. Rotate once. From here on the new secret exists only in this process until it is stored.
-    d.budget.deadline = clock_now() + s.storeTimeoutMs;
+    d.policy.startStoring();
     let rotation;
     try {
         rotation = await d.provider.rotate();
     }
     catch (err) {
-        const unknown = err.outcomeUnknown === true;
+        const unknown = outcomeUnknown(err);
         return {
             outcome: 'failed',
             rotated: false,
@@ -41388,7 +41694,7 @@ async function afterRotation(s, d, credential, rotation, stored) {
             const message = err.message;
             d.warn(message);
             if (name === secretName)
-                landed.push(err.landed ?? 'maybe');
+                landed.push(err instanceof DestinationError ? err.landed : 'maybe');
             return { target: t.line, secret: name, status: 'failed', error: message };
         }
     }));
@@ -41449,9 +41755,46 @@ function names(secret, clientId) {
     return clientId ? [secret, clientId] : [secret];
 }
 
+;// CONCATENATED MODULE: ./src/policy.ts
+// How hard to try, for GitHub and the providers alike: one value made from the inputs and handed to
+// both HTTP clients. The pipeline says which phase the run is in; the policy owns each phase's budget.
+
+/** Before the rotating call a failure stops the run: retrying long would only delay the news. */
+const PREFLIGHT_MS = 15_000;
+class RetryPolicy {
+    timeoutMs;
+    attempts;
+    #storeTimeoutMs;
+    /** GitHub retries stop here; no phase yet, no retries. */
+    #deadline = clock_now();
+    constructor(o) {
+        this.timeoutMs = o.timeoutMs;
+        this.attempts = o.attempts ?? 4;
+        this.#storeTimeoutMs = o.storeTimeoutMs;
+    }
+    /** Preflight: nothing is at stake yet, a short budget. */
+    startPreflight() {
+        this.#deadline = clock_now() + PREFLIGHT_MS;
+    }
+    /**
+     * From the rotating call on: the new secret exists only in this process until it is stored, so
+     * GitHub is retried up to store-timeout.
+     */
+    startStoring() {
+        this.#deadline = clock_now() + this.#storeTimeoutMs;
+    }
+    /** True when a wait of `ms` from now still ends before this phase's deadline. */
+    allows(ms) {
+        return clock_now() + ms < this.#deadline;
+    }
+}
+
 ;// CONCATENATED MODULE: ./src/summary.ts
 // Outputs and the job summary, from the pipeline's report. Nothing secret reaches either: the report
 // holds no secret, only the recovery blob, which only the operator's private key opens.
+
+
+
 
 function setOutputs(r, io = core_namespaceObject) {
     io.setOutput('rotated', String(r.rotated));
@@ -41459,59 +41802,101 @@ function setOutputs(r, io = core_namespaceObject) {
     io.setOutput('credential-id', r.rotation?.credentialId ?? r.credential?.credentialId ?? '');
     io.setOutput('secret-expires-at', r.rotation?.expiresAt ?? '');
     io.setOutput('targets', JSON.stringify(r.targets.map(({ target, secret, status }) => ({ target, secret, status }))));
+    io.setOutput('report', JSON.stringify(reportJson(r)));
     if (r.recovery) {
         io.setOutput('recovery', r.recovery);
         io.info(`Recovery blob (the new secret sealed to recovery-public-key; open it as the README shows):\n${r.recovery}`);
     }
 }
+/** Output `report`: what the summary's tables show, as JSON (the recovery blob has its own output). */
+function reportJson(r) {
+    const c = r.credential;
+    const expires = c?.expiresAt ? Date.parse(c.expiresAt) : NaN;
+    return {
+        mode: r.mode ?? 'rotate',
+        outcome: r.outcome,
+        ...(c
+            ? {
+                credential: {
+                    description: c.description,
+                    clientId: c.clientId ?? null,
+                    expiresAt: c.expiresAt ?? null,
+                    expiresInSeconds: Number.isNaN(expires) ? null : Math.floor((expires - clock_now()) / 1000),
+                },
+            }
+            : {}),
+        targets: r.targets.map((t) => ({
+            target: t.target,
+            secret: t.secret,
+            status: t.status,
+            ...(t.updatedAt ? { updatedAt: t.updatedAt } : {}),
+            ...(t.error ? { error: t.error } : {}),
+        })),
+        ...(r.failure ? { failure: r.failure } : {}),
+        ...(r.nextStep ? { nextStep: r.nextStep } : {}),
+    };
+}
 const TITLES = {
     rotated: 'Client secret rotated',
     'dry-run': 'Dry run: nothing changed',
     skipped: 'Skipped: rotated recently',
+    checked: 'Check passed: nothing changed',
     failed: 'Rotation failed',
 };
+/**
+ * The job summary. Every value that is not this file's own text comes from a provider, GitHub or an
+ * input, so it is escaped and cut (`untrusted.ts`); `provider` is the validated name, or undefined
+ * when the inputs were invalid (an invalid input is never echoed here).
+ */
 function summaryMarkdown(provider, r) {
     const c = r.credential;
-    const lines = [
-        `## ${TITLES[r.outcome]}`,
-        '',
-        '| | |',
-        '|---|---|',
-        `| Provider | \`${provider}\` |`,
-    ];
+    const title = r.mode === 'check' && r.outcome === 'failed'
+        ? 'Check failed: nothing changed'
+        : TITLES[r.outcome];
+    const lines = [`## ${title}`, '', '| | |', '|---|---|'];
+    if (provider)
+        lines.push(`| Provider | ${markdownCode(provider)} |`);
     if (c)
-        lines.push(`| Credential | ${summary_escape(c.description)} |`);
+        lines.push(`| Credential | ${markdownText(c.description, 300)} |`);
     const clientId = r.rotation?.clientId ?? c?.clientId;
     if (clientId)
-        lines.push(`| Client id | \`${summary_escape(clientId)}\` |`);
+        lines.push(`| Client id | ${markdownCode(clientId)} |`);
     if (c?.expiresAt)
-        lines.push(`| Previous secret expires | ${c.expiresAt} |`);
+        lines.push(r.mode === 'check'
+            ? `| Current secret expires | ${markdownText(c.expiresAt, 40)} (${spokenUntil(Date.parse(c.expiresAt))}) |`
+            : `| Previous secret expires | ${markdownText(c.expiresAt, 40)} |`);
+    else if (r.mode === 'check' && c)
+        lines.push('| Current secret expires | not reported by the provider |');
     if (r.rotation?.expiresAt)
-        lines.push(`| New secret expires | ${r.rotation.expiresAt} |`);
+        lines.push(`| New secret expires | ${markdownText(r.rotation.expiresAt, 40)} |`);
     if (r.retired)
-        lines.push(`| Retired | ${summary_escape(r.retired)} |`);
+        lines.push(`| Retired | ${markdownText(r.retired, 500)} |`);
     if (r.undone)
-        lines.push(`| Undone | ${summary_escape(r.undone)} |`);
-    if (r.targets.length > 0) {
+        lines.push(`| Undone | ${markdownText(r.undone, 300)} |`);
+    if (r.mode === 'check' && r.targets.length > 0) {
+        lines.push('', '| Target | Secret | Exists | Last updated |', '|---|---|---|---|');
+        for (const t of r.targets)
+            lines.push(`| ${markdownCode(t.target)} | ${markdownCode(t.secret)} | ${t.status === 'present' ? 'yes' : t.status === 'missing' ? '**no**' : `unknown: ${markdownText(t.error ?? '', 600)}`} | ${t.updatedAt ?? ''} |`);
+    }
+    else if (r.targets.length > 0) {
         lines.push('', '| Target | Secret | Status |', '|---|---|---|');
         for (const t of r.targets)
-            lines.push(`| \`${summary_escape(t.target)}\` | \`${t.secret}\` | ${t.status}${t.error ? `: ${summary_escape(t.error)}` : ''} |`);
+            lines.push(`| ${markdownCode(t.target)} | ${markdownCode(t.secret)} | ${t.status}${t.error ? `: ${markdownText(t.error, 600)}` : ''} |`);
     }
     if (r.failure)
-        lines.push('', `**What happened:** ${summary_escape(r.failure)}`);
+        lines.push('', `**What happened:** ${markdownText(r.failure, 3000)}`);
     if (r.nextStep)
-        lines.push('', `**Next step:** ${summary_escape(r.nextStep)}`);
+        lines.push('', `**Next step:** ${markdownText(r.nextStep, 600)}`);
     if (r.recovery)
-        lines.push('', 'Recovery blob (the new secret sealed to `recovery-public-key`):', '', '```', r.recovery, '```');
+        lines.push('', 'Recovery blob (the new secret sealed to `recovery-public-key`):', '', '```', 
+        // Base64 from libsodium, made here: the one value that is not escaped (it must stay copyable).
+        r.recovery, '```');
     return `${lines.join('\n')}\n`;
 }
 async function writeSummary(markdown) {
     if (!process.env['GITHUB_STEP_SUMMARY'])
         return;
     await summary.addRaw(markdown).write();
-}
-function summary_escape(s) {
-    return s.replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
 }
 
 ;// CONCATENATED MODULE: ./src/main.ts
@@ -41525,55 +41910,70 @@ function summary_escape(s) {
 
 
 
+
+
+
 async function run() {
-    const provider = getInput('provider') || 'unknown';
+    // Set only once the inputs are valid: the summary never echoes an invalid input.
+    let provider;
     let report;
+    // The log names the invalid input and its value (made loggable); the summary only says which kind.
+    let logFailure;
     try {
-        // Credentials are masked before anything else happens.
-        for (const name of CREDENTIAL_INPUTS) {
-            const v = getInput(name);
-            if (v)
-                setSecret(v);
-        }
+        // Credentials are masked (and redacted from provider text) before anything else happens.
+        for (const name of CREDENTIAL_INPUTS)
+            mask(getInput(name));
         const settings = parseInputs((name) => getInput(name), process.env);
-        configureHttp({ timeoutMs: settings.requestTimeoutMs });
-        const budget = { deadline: clock_now() };
+        provider = settings.provider.name;
+        const policy = new RetryPolicy({
+            timeoutMs: settings.requestTimeoutMs,
+            storeTimeoutMs: settings.storeTimeoutMs,
+        });
         const gh = createGitHub({
             token: settings.github.token,
             apiUrl: settings.github.apiUrl,
-            timeoutMs: settings.requestTimeoutMs,
-            budget,
-            warn: warning,
+            policy,
+            warn: log.warn,
         });
         const deps = {
-            mask: setSecret,
-            info: info,
-            warn: warning,
+            mask: mask,
+            info: log.info,
+            warn: log.warn,
             idToken: (aud) => getIDToken(aud),
+            http: createHttp(policy),
         };
-        report = await runPipeline(settings, {
+        const wired = {
             provider: createProvider(settings.provider, deps),
             destination: new SecretStore(gh),
-            budget,
+            policy,
             ...deps,
-        });
+        };
+        report =
+            settings.mode === 'check'
+                ? await runCheck(settings, wired)
+                : await runPipeline(settings, wired);
     }
     catch (err) {
         const message = err instanceof Error ? err.message : String(err);
+        if (err instanceof InputError)
+            logFailure = message;
         report = {
+            ...(getInput('mode').trim() === 'check' ? { mode: 'check' } : {}),
             outcome: 'failed',
             rotated: false,
             targets: [],
-            failure: message,
+            failure: logFailure
+                ? "An input is invalid; the step's log names it and says what is expected. Nothing was sent anywhere."
+                : message,
             nextStep: 
             // The pipeline reports every failure from the rotating call on itself: this is before it.
             'Nothing was changed at the provider. Fix the cause and re-run the workflow.',
         };
     }
     setOutputs(report);
-    await writeSummary(summaryMarkdown(provider, report)).catch((err) => warning(`Could not write the job summary: ${err.message}`));
+    await writeSummary(summaryMarkdown(provider, report)).catch((err) => log.warn(`Could not write the job summary: ${err.message}`));
     if (report.failure)
-        setFailed(report.failure);
+        log.fail(logFailure ?? report.failure);
 }
 
 

@@ -3,6 +3,7 @@
 import { sleep } from './clock.js';
 import { HttpClient } from '@actions/http-client';
 import { type Dispatcher, request } from 'undici';
+import type { RetryPolicy } from './policy.js';
 import { backoffMs, retryAfterMs } from './retry.js';
 
 export type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
@@ -32,12 +33,8 @@ export interface Response {
   readonly body: unknown;
 }
 
-export interface HttpOptions {
-  /** Per-attempt limit for the whole exchange (connect, headers, body). */
-  readonly timeoutMs: number;
-  /** Attempts for `safe` calls. */
-  readonly attempts: number;
-}
+/** Makes provider calls under a retry policy; handed to providers in their deps. */
+export type Http = (c: Call) => Promise<Response>;
 
 /** An HTTP failure whose message never carries a body, a header or a secret. */
 export class HttpError extends Error {
@@ -65,12 +62,34 @@ export class HttpError extends Error {
   }
 }
 
-const defaults: HttpOptions = { timeoutMs: 30_000, attempts: 4 };
-let options: HttpOptions = defaults;
+/** The largest answer read from a provider or GitHub: real answers are a few KiB. */
+export const MAX_BODY_BYTES = 4 * 1024 * 1024;
 
-/** Sets the limits once, from the validated inputs. */
-export function configureHttp(next: Partial<HttpOptions>): void {
-  options = { ...defaults, ...next };
+/** An answer larger than MAX_BODY_BYTES: never parsed, never retried (a retry would get the same). */
+export class TooLargeError extends Error {
+  override readonly name = 'TooLargeError';
+  readonly status: number;
+  constructor(status: number) {
+    super(`the answer (HTTP ${status}) is larger than ${MAX_BODY_BYTES / 1024 / 1024} MiB`);
+    this.status = status;
+  }
+}
+
+/** Reads a body up to MAX_BODY_BYTES; stops reading (and so releases the stream) above it. */
+export async function readCapped(
+  body: AsyncIterable<Uint8Array>,
+  contentLength: string | null | undefined,
+  status: number,
+): Promise<Buffer> {
+  const chunks: Uint8Array[] = [];
+  // A declared length above the cap fails at the first chunk, before anything is kept.
+  let size = Number(contentLength ?? 0) > MAX_BODY_BYTES ? Infinity : 0;
+  for await (const chunk of body) {
+    size += chunk.byteLength;
+    if (size > MAX_BODY_BYTES) throw new TooLargeError(status);
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks);
 }
 
 const TIMEOUTS = new Set([
@@ -81,14 +100,26 @@ const TIMEOUTS = new Set([
 ]);
 const NEVER_SENT = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'UND_ERR_CONNECT_TIMEOUT']);
 
-export async function call(c: Call): Promise<Response> {
+/** The provider HTTP helper under `policy`: its per-exchange timeout and attempts. */
+export function createHttp(policy: RetryPolicy): Http {
+  return (c) => call(c, policy);
+}
+
+async function call(c: Call, policy: RetryPolicy): Promise<Response> {
   const host = new URL(c.url).host;
-  const maxAttempts = c.retry === 'safe' ? options.attempts : 3;
+  const maxAttempts = c.retry === 'safe' ? policy.attempts : 3;
   for (let attempt = 1; ; attempt++) {
     let res: Response;
     try {
-      res = await once(c);
+      res = await once(c, policy.timeoutMs);
     } catch (err) {
+      if (err instanceof TooLargeError)
+        throw new HttpError(
+          `Could not ${c.what}: ${err.message} from ${host}; it was not read and the call was not repeated.`,
+          err.status,
+          // A success we cannot read, or a server error: the rotating call may have taken effect.
+          c.retry === 'once' && (err.status < 400 || err.status >= 500),
+        );
       const e = err as { code?: unknown; name?: string };
       const code = typeof e.code === 'string' ? e.code : (e.name ?? 'Error');
       const neverSent = NEVER_SENT.has(code);
@@ -97,7 +128,7 @@ export async function call(c: Call): Promise<Response> {
         continue;
       }
       const why = TIMEOUTS.has(code)
-        ? `no answer within ${options.timeoutMs / 1000} s`
+        ? `no answer within ${policy.timeoutMs / 1000} s`
         : `network error ${code}`;
       throw new HttpError(
         `Could not ${c.what}: ${why} from ${host}.`,
@@ -135,7 +166,7 @@ export async function call(c: Call): Promise<Response> {
   }
 }
 
-async function once(c: Call): Promise<Response> {
+async function once(c: Call, timeoutMs: number): Promise<Response> {
   const headers: Record<string, string> = { accept: 'application/json', ...c.headers };
   let body: string | undefined;
   if (c.json !== undefined) {
@@ -154,11 +185,14 @@ async function once(c: Call): Promise<Response> {
     headers,
     body: body ?? null,
     ...(dispatcher ? { dispatcher } : {}),
-    signal: AbortSignal.timeout(options.timeoutMs),
-    headersTimeout: options.timeoutMs,
-    bodyTimeout: options.timeoutMs,
+    signal: AbortSignal.timeout(timeoutMs),
+    headersTimeout: timeoutMs,
+    bodyTimeout: timeoutMs,
   });
-  const text = await res.body.text();
+  const declared = res.headers['content-length'];
+  const text = (
+    await readCapped(res.body, typeof declared === 'string' ? declared : undefined, res.statusCode)
+  ).toString('utf8');
   return { status: res.statusCode, headers: res.headers, body: parse(text) };
 }
 

@@ -2,23 +2,35 @@
 // previous secret, or, when storing fails, keep everything that still works and hand the new secret
 // to the operator sealed to their recovery key.
 import { now } from './clock.js';
-import type { Budget } from './github/client.js';
 import { loadSodium, seal, usable } from './github/seal.js';
-import type { Landed } from './github/store.js';
+import { type Destination, DestinationError, type Landed } from './destination.js';
 import type { Settings, Target } from './inputs/index.js';
-import type { Credential, Provider, Rotation } from './providers/types.js';
+import type { RetryPolicy } from './policy.js';
+import {
+  type Credential,
+  outcomeUnknown,
+  type Provider,
+  type Rotation,
+} from './providers/types.js';
+
+export type { Destination, Landed } from './destination.js';
 
 export interface TargetResult {
   /** The target line, e.g. `repo octo/app`. */
   readonly target: string;
   readonly secret: string;
-  readonly status: 'written' | 'failed' | 'skipped';
+  /** `present` and `missing` only in mode check. */
+  readonly status: 'written' | 'failed' | 'skipped' | 'present' | 'missing';
   /** Why it failed; safe to show. */
   readonly error?: string;
+  /** Mode check: when GitHub last updated the secret, ISO 8601. */
+  readonly updatedAt?: string;
 }
 
 export interface Report {
-  readonly outcome: 'rotated' | 'dry-run' | 'skipped' | 'failed';
+  readonly outcome: 'rotated' | 'dry-run' | 'skipped' | 'checked' | 'failed';
+  /** Set by mode check (src/check.ts); a rotation leaves it out. */
+  readonly mode?: 'check';
   /** True when a new secret was issued and stored everywhere. */
   readonly rotated: boolean;
   readonly credential?: Credential;
@@ -36,25 +48,15 @@ export interface Report {
   readonly nextStep?: string;
 }
 
-/** The GitHub side as the pipeline sees it (SecretStore implements it). */
-export interface Destination {
-  /** `names`: the secrets that will be written, whose current readers org targets may keep. */
-  preflight(targets: readonly Target[], names: readonly string[]): Promise<void>;
-  updatedAt(target: Target, name: string): Promise<Date | undefined>;
-  store(target: Target, name: string, value: string): Promise<void>;
-}
-
 export interface PipelineDeps {
   readonly provider: Provider;
   readonly destination: Destination;
-  /** Retry deadline of the GitHub client, moved when the rotation happens. */
-  readonly budget: Budget;
+  /** The retry policy the clients were made with: told when the run enters a phase. */
+  readonly policy: Pick<RetryPolicy, 'startPreflight' | 'startStoring'>;
   readonly mask: (value: string) => void;
   readonly info: (message: string) => void;
   readonly warn: (message: string) => void;
 }
-
-const PREFLIGHT_BUDGET_MS = 15_000;
 
 export async function runPipeline(s: Settings, d: PipelineDeps): Promise<Report> {
   const { targets, secretName, clientIdSecretName } = s.github;
@@ -64,7 +66,7 @@ export async function runPipeline(s: Settings, d: PipelineDeps): Promise<Report>
     );
 
   // 2. Preflight: nothing changes here, and any failure stops the run.
-  d.budget.deadline = now() + PREFLIGHT_BUDGET_MS;
+  d.policy.startPreflight();
   d.info(
     `Preflight: authenticating to ${s.provider.name} and fetching the public key of ${targets.length} target(s).`,
   );
@@ -115,12 +117,12 @@ export async function runPipeline(s: Settings, d: PipelineDeps): Promise<Report>
   }
 
   // 3-4. Rotate once. From here on the new secret exists only in this process until it is stored.
-  d.budget.deadline = now() + s.storeTimeoutMs;
+  d.policy.startStoring();
   let rotation: Rotation;
   try {
     rotation = await d.provider.rotate();
   } catch (err) {
-    const unknown = (err as { outcomeUnknown?: unknown }).outcomeUnknown === true;
+    const unknown = outcomeUnknown(err);
     return {
       outcome: 'failed',
       rotated: false,
@@ -205,7 +207,8 @@ async function afterRotation(
       } catch (err) {
         const message = (err as Error).message;
         d.warn(message);
-        if (name === secretName) landed.push((err as { landed?: Landed }).landed ?? 'maybe');
+        if (name === secretName)
+          landed.push(err instanceof DestinationError ? err.landed : 'maybe');
         return { target: t.line, secret: name, status: 'failed', error: message };
       }
     }),

@@ -35,7 +35,7 @@ export interface Fault {
   drop?: boolean;
   /** Never answer (the socket is closed when the server closes). */
   hang?: boolean;
-  /** Run the real route first, then drop, hang or answer `status`: the effect happened but the client never hears of it. */
+  /** Run the real route first, then drop, hang or answer `status` (the effect happened but the client never hears of it), or, with only `headers`, add them to the real answer. */
   afterEffect?: boolean;
   /** How many matching requests this fault applies to; omitted: all. */
   times?: number;
@@ -229,6 +229,8 @@ export class Emulator {
       log('hung');
       return;
     }
+    if (fault?.afterEffect && fault.status === undefined && fault.headers)
+      reply = { ...reply, headers: { ...reply.headers, ...fault.headers } };
     if (fault?.afterEffect && fault.status !== undefined) {
       reply = {
         status: fault.status,

@@ -6,42 +6,42 @@ import { getOctokit } from '@actions/github';
 import { retry } from '@octokit/plugin-retry';
 import { throttling } from '@octokit/plugin-throttling';
 import type { Octokit } from '@octokit/core';
-import { fetch as undiciFetch } from 'undici';
+import { fetch as undiciFetch, Response } from 'undici';
+import { readCapped, TooLargeError } from '../http.js';
+import type { RetryPolicy } from '../policy.js';
 import { backoffMs, retryAfterMs } from '../retry.js';
+import { octokitLog } from '../untrusted.js';
 import { fastTurns } from './scheduler.js';
 
 export type GitHub = ReturnType<typeof getOctokit>;
 
-/** When retrying must stop. The pipeline moves it: short before the rotation, long after. */
-export interface Budget {
-  deadline: number;
-}
-
 export interface ClientOptions {
   readonly token: string;
   readonly apiUrl: string;
-  readonly timeoutMs: number;
-  readonly budget: Budget;
+  /** The per-exchange timeout, and when retrying must stop. */
+  readonly policy: RetryPolicy;
   readonly warn: (message: string) => void;
 }
 
 export function createGitHub(o: ClientOptions): GitHub {
   fastTurns();
   const dispatcher = new HttpClient().getAgentDispatcher(o.apiUrl);
-  const timedFetch = (
+  const timedFetch = async (
     url: string,
     init: RequestInit & { signal?: AbortSignal | null },
   ): Promise<unknown> => {
-    const timeout = AbortSignal.timeout(o.timeoutMs);
+    const timeout = AbortSignal.timeout(o.policy.timeoutMs);
     const signal = init.signal ? AbortSignal.any([init.signal, timeout]) : timeout;
-    return undiciFetch(url, {
-      ...(init as object),
-      signal,
-      ...(dispatcher ? { dispatcher } : {}),
-    } as Parameters<typeof undiciFetch>[1]);
+    return capped(
+      await undiciFetch(url, {
+        ...(init as object),
+        signal,
+        ...(dispatcher ? { dispatcher } : {}),
+      } as Parameters<typeof undiciFetch>[1]),
+    );
   };
   const canWait = (seconds: number, retryCount: number): boolean =>
-    retryCount < 5 && now() + seconds * 1000 < o.budget.deadline;
+    retryCount < 5 && o.policy.allows(seconds * 1000);
   // The handlers wait on the clock themselves (so a virtual clock in tests costs no real time) and
   // the plugin then waits retryAfter * retryAfterBaseValue = 0 more.
   const waitIfOk = async (ok: boolean, seconds: number): Promise<boolean> => {
@@ -52,7 +52,10 @@ export function createGitHub(o: ClientOptions): GitHub {
     o.token,
     {
       baseUrl: o.apiUrl,
-      request: { fetch: timedFetch },
+      // Octokit prints through `log` (its own warnings) and `request.log` (the deprecation warning,
+      // which carries GitHub's `sunset` and `link` headers): both go through untrusted.ts.
+      log: octokitLog,
+      request: { fetch: timedFetch, log: octokitLog },
       retry: { retries: 10, retryAfterBaseValue: 0 },
       throttle: {
         // The plugin only calls `write.key(id).schedule(options, fn)`; its type asks for a whole
@@ -86,7 +89,7 @@ export function createGitHub(o: ClientOptions): GitHub {
       },
     },
     track,
-    backoff(o.budget),
+    backoff(o.policy),
     retry,
     throttling,
   );
@@ -133,12 +136,31 @@ function track(octokit: Octokit): void {
     try {
       return await request(options);
     } catch (error) {
-      const e = error as { status?: number; response?: unknown };
-      const status = e.response === undefined ? undefined : e.status;
-      if (status === undefined || status < 400 || status >= 500) attempts.mayHaveLanded = true;
+      const { answered, status } = failureOf(error);
+      if (!answered || status === undefined || status < 400 || status >= 500)
+        attempts.mayHaveLanded = true;
       throw error;
     }
   });
+}
+
+/**
+ * The answer with its body read here, up to MAX_BODY_BYTES: Octokit reads bodies without a limit and
+ * turns a failed read into an empty body, so a too-large answer must fail before Octokit sees it.
+ */
+async function capped(res: Response): Promise<Response> {
+  const nullBody = [101, 204, 205, 304].includes(res.status);
+  const bytes =
+    res.body && !nullBody
+      ? await readCapped(res.body, res.headers.get('content-length'), res.status)
+      : undefined;
+  const copy = new Response(bytes ?? null, {
+    status: res.status,
+    statusText: res.statusText,
+    headers: res.headers,
+  });
+  Object.defineProperty(copy, 'url', { value: res.url });
+  return copy;
 }
 
 /**
@@ -147,23 +169,44 @@ function track(octokit: Octokit): void {
  * GitHub sends one. Past the deadline the error is passed on as final, so the retry plugin stops.
  * Registered before the retry plugin, so its error hook runs first.
  */
-function backoff(budget: Budget) {
+function backoff(policy: RetryPolicy) {
   return (octokit: Octokit): void => {
     octokit.hook.error('request', async (error, options) => {
       const e = error as Error & {
         status?: number;
         response?: { headers?: Record<string, string> };
       };
+      // Too large: GitHub would send the same again, so the error is final at once.
+      if ((e as { cause?: unknown }).cause instanceof TooLargeError) throw new FinalError(e);
       const status = e.status ?? 500;
       const retriable = status >= 500 || status === 429;
       if (!retriable) throw error;
       const attempt =
         ((options.request as { retryCount?: number } | undefined)?.retryCount ?? 0) + 1;
       const wait = retryAfterMs(e.response?.headers?.['retry-after']) ?? backoffMs(attempt);
-      if (now() + wait >= budget.deadline || attempt > 8) throw new FinalError(e);
+      if (!policy.allows(wait) || attempt > 8) throw new FinalError(e);
       await sleep(wait);
       throw error;
     });
+  };
+}
+
+/** What a failed Octokit request tells, read in this one place. */
+export interface Failure {
+  /** The status Octokit reports (500 for a request that got no answer). */
+  readonly status: number | undefined;
+  /** False when GitHub never answered (timeout, connection failure). */
+  readonly answered: boolean;
+  readonly message: string;
+}
+
+/** Octokit's RequestError, our FinalError, or anything else thrown on the way. */
+export function failureOf(err: unknown): Failure {
+  const e = (err ?? {}) as { status?: unknown; response?: unknown; message?: unknown };
+  return {
+    status: typeof e.status === 'number' ? e.status : undefined,
+    answered: e.response !== undefined,
+    message: typeof e.message === 'string' ? e.message : String(err),
   };
 }
 

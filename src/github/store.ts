@@ -1,8 +1,11 @@
 // Writes secrets into GitHub: public keys per scope, sealing, the write itself and the read-back
 // that proves it landed.
 import { now } from '../clock.js';
-import { scopeOf, type Target, type Visibility } from '../inputs/targets.js';
+import { isOrg, scopeOf, scopePath, type Target } from '../inputs/targets.js';
+import { OrgAccess } from './access.js';
 import { Attempts, type GitHub } from './client.js';
+import { describe, status, StoreError } from './errors.js';
+import type { Landed } from '../destination.js';
 import { publicKeyFromBase64, seal, usable } from './seal.js';
 
 interface Key {
@@ -12,38 +15,14 @@ interface Key {
   readonly since: number;
 }
 
-/** Who may read an organization secret: what a write sends, so that it never widens access. */
-interface Access {
-  readonly visibility: Visibility;
-  /** Repository ids, for `selected`. */
-  readonly repositoryIds: readonly number[];
-}
-
-type OrgTarget = Extract<Target, { kind: 'org' | 'dependabot-org' }>;
-
-/** Did a failed write change the secret? Decides whether a rotation may be undone. */
-export type Landed = 'no' | 'maybe' | 'yes';
-
-export class StoreError extends Error {
-  override readonly name = 'StoreError';
-  readonly landed: Landed;
-  readonly status: number | undefined;
-
-  constructor(message: string, landed: Landed, status?: number) {
-    super(message);
-    this.landed = landed;
-    this.status = status;
-  }
-}
-
 export class SecretStore {
   readonly #gh: GitHub;
   readonly #keys = new Map<string, Promise<Key>>();
-  readonly #repoIds = new Map<string, Promise<number>>();
-  readonly #access = new Map<string, Promise<Access>>();
+  readonly #access: OrgAccess;
 
   constructor(gh: GitHub) {
     this.#gh = gh;
+    this.#access = new OrgAccess(gh);
   }
 
   /**
@@ -55,8 +34,7 @@ export class SecretStore {
     const work: Promise<unknown>[] = [];
     for (const t of targets) {
       work.push(this.#key(t));
-      if (t.kind === 'org' || t.kind === 'dependabot-org')
-        for (const name of names) work.push(this.#accessOf(t, name));
+      if (isOrg(t)) for (const name of names) work.push(this.#access.of(t, name));
     }
     const results = await Promise.allSettled(work);
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
@@ -85,8 +63,8 @@ export class SecretStore {
       encrypted_value: await seal(value, key.key),
       key_id: key.keyId,
     };
-    if (t.kind === 'org' || t.kind === 'dependabot-org') {
-      const access = await this.#accessOf(t, name);
+    if (isOrg(t)) {
+      const access = await this.#access.of(t, name);
       body['visibility'] = access.visibility;
       if (access.visibility === 'selected') body['selected_repository_ids'] = access.repositoryIds;
     }
@@ -152,143 +130,5 @@ export class SecretStore {
         status(err),
       );
     }
-  }
-
-  #accessOf(t: OrgTarget, name: string): Promise<Access> {
-    const k = `${scopeOf(t)}:${name.toUpperCase()}`;
-    let access = this.#access.get(k);
-    if (!access) {
-      access =
-        t.visibility === undefined
-          ? this.#existingAccess(t, name)
-          : Promise.all(t.repos.map((r) => this.#repoId(r))).then((repositoryIds) => ({
-              visibility: t.visibility!,
-              repositoryIds,
-            }));
-      this.#access.set(k, access);
-    }
-    return access;
-  }
-
-  /** The existing secret's visibility and selected repositories (every page of them). */
-  async #existingAccess(t: OrgTarget, name: string): Promise<Access> {
-    const path = `${scopePath(t)}/secrets/${encodeURIComponent(name)}`;
-    const fail = (what: string, err: unknown): StoreError =>
-      new StoreError(
-        `Could not read ${what} of secret ${name} in ${t.line}: ${describe(err, t)}.`,
-        'no',
-        status(err),
-      );
-    let visibility: Visibility;
-    try {
-      const res = await this.#gh.request(`GET ${path}`);
-      visibility = (res.data as { visibility: Visibility }).visibility;
-    } catch (err) {
-      if (status(err) === 404)
-        throw new StoreError(
-          `Secret ${name} does not exist yet in ${t.line}, so there is no visibility to keep: add one to the target line (\`${t.kind} ${t.org} private\`, \`all\`, or \`selected OWNER/NAME ...\`).`,
-          'no',
-          404,
-        );
-      throw fail('the visibility', err);
-    }
-    if (visibility !== 'all' && visibility !== 'private' && visibility !== 'selected')
-      throw new StoreError(
-        `GitHub reported an unknown visibility for secret ${name} in ${t.line}; name one on the target line.`,
-        'no',
-      );
-    const ids = new Set<number>();
-    if (visibility === 'selected') {
-      const perPage = 100;
-      let total = 0;
-      for (let page = 1, more = true; more; page++) {
-        let data: { total_count: number; repositories: { id: number }[] };
-        try {
-          const res = await this.#gh.request(`GET ${path}/repositories`, {
-            per_page: perPage,
-            page,
-          });
-          data = res.data as typeof data;
-        } catch (err) {
-          throw fail('the selected repositories', err);
-        }
-        for (const r of data.repositories) ids.add(r.id);
-        total = data.total_count;
-        more = data.repositories.length === perPage && ids.size < total && page < 1000;
-      }
-      // A list that changed while it was read would be written back different: refuse instead.
-      if (ids.size !== total)
-        throw new StoreError(
-          `The selected repositories of secret ${name} in ${t.line} changed while they were read (${ids.size} of ${total}); re-run.`,
-          'no',
-        );
-    }
-    return { visibility, repositoryIds: [...ids] };
-  }
-
-  #repoId(fullName: string): Promise<number> {
-    const k = fullName.toLowerCase();
-    let id = this.#repoIds.get(k);
-    if (!id) {
-      id = this.#gh
-        .request(`GET /repos/${fullName.split('/').map(encodeURIComponent).join('/')}`)
-        .then((res) => (res.data as { id: number }).id)
-        .catch((err: unknown) => {
-          throw new StoreError(
-            `Could not resolve selected repository ${fullName}: ${describe(err)}.`,
-            'no',
-            status(err),
-          );
-        });
-      this.#repoIds.set(k, id);
-    }
-    return id;
-  }
-}
-
-export function scopePath(t: Target): string {
-  const repo = (r: string): string => r.split('/').map(encodeURIComponent).join('/');
-  switch (t.kind) {
-    case 'repo':
-      return `/repos/${repo(t.repo)}/actions`;
-    case 'dependabot':
-      return `/repos/${repo(t.repo)}/dependabot`;
-    case 'environment':
-      return `/repos/${repo(t.repo)}/environments/${encodeURIComponent(t.environment)}`;
-    case 'org':
-      return `/orgs/${encodeURIComponent(t.org)}/actions`;
-    case 'dependabot-org':
-      return `/orgs/${encodeURIComponent(t.org)}/dependabot`;
-  }
-}
-
-function status(err: unknown): number | undefined {
-  const s = (err as { status?: unknown }).status;
-  return typeof s === 'number' ? s : undefined;
-}
-
-/** Says what went wrong from the status alone: GitHub's bodies and headers are never echoed. */
-function describe(err: unknown, t?: Target): string {
-  const s = status(err);
-  const answered = (err as { response?: unknown }).response !== undefined;
-  if (!answered) {
-    const cause = (err as Error).message;
-    return `no usable answer from GitHub (${/timeout|aborted/i.test(cause) ? 'timed out' : 'connection failed'})`;
-  }
-  switch (s) {
-    case 401:
-      return 'HTTP 401: the github-token is invalid or expired';
-    case 403:
-      return t?.kind === 'org' || t?.kind === 'dependabot-org'
-        ? 'HTTP 403: the github-token lacks organization "Secrets: write" (the job\'s GITHUB_TOKEN cannot write secrets; use a GitHub App token or fine-grained PAT)'
-        : 'HTTP 403: the github-token lacks "Secrets: write" on this repository (the job\'s GITHUB_TOKEN cannot write secrets; use a GitHub App token or fine-grained PAT)';
-    case 404:
-      return t?.kind === 'environment'
-        ? 'HTTP 404: the repository or environment does not exist, or the github-token cannot see it'
-        : 'HTTP 404: it does not exist, or the github-token cannot see it';
-    case 422:
-      return 'HTTP 422: GitHub rejected the request';
-    default:
-      return `HTTP ${s ?? 'error'}`;
   }
 }

@@ -36,6 +36,15 @@ export const commonInputs = {
     description:
       "Duration (30s, 90m, 12h, 7d): do nothing when the first target's secret was updated more recently than this. At most 366d.",
   },
+  mode: {
+    description:
+      "`rotate`: rotate and store. `check`: change nothing; sign in, find the credential, read every target's secret metadata, and report per target whether the secret exists, when it was last updated, and how long until the credential expires (job summary table, output `report`). A check fails the step when a target is missing the secret or the credential expires within fail-if-expires-within.",
+    default: 'rotate',
+  },
+  'fail-if-expires-within': {
+    description:
+      'With mode: check, a duration (30s, 90m, 12h, 7d): fail the step when the credential expires within it. At most 366d. Ignored where the provider reports no expiry (the report says so).',
+  },
   'request-timeout': {
     description:
       'Limit for one HTTP exchange with GitHub or the provider, as a duration; at most 10m.',

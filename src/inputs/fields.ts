@@ -108,6 +108,7 @@ export const MAX_MS = {
   storeTimeout: 21_600_000, // 6h: a GitHub-hosted job's own limit
   propagationTimeout: 3_600_000, // 1h: Entra propagation takes minutes
   skipIfRotatedWithin: 366 * 86_400_000, // 366d: a yearly rotation
+  expiresWithin: 366 * 86_400_000, // 366d: a yearly rotation
 } as const;
 
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);

@@ -6,6 +6,7 @@ import { commonInputs } from './common.js';
 import {
   bool,
   duration,
+  oneOf,
   InputError,
   type InputSpec,
   type InputSpecs,
@@ -86,6 +87,10 @@ export interface Settings {
     readonly clientIdSecretName: string | undefined;
     readonly targets: readonly Target[];
   };
+  /** `check`: read and report, change nothing (src/check.ts). */
+  readonly mode: 'rotate' | 'check';
+  /** With mode check: fail when the credential expires within this. */
+  readonly failIfExpiresWithinMs: number | undefined;
   /** Validate, authenticate and fetch keys; change nothing. */
   readonly dryRun: boolean;
   /** X25519 public key that the new secret is sealed to when it cannot be stored everywhere. */
@@ -151,6 +156,8 @@ export function parseInputs(
       clientIdSecretName: clientIdSecret,
       targets: parseTargets(targetText),
     },
+    mode: oneOf(read, 'mode', ['rotate', 'check'] as const, 'rotate'),
+    failIfExpiresWithinMs: duration(read, 'fail-if-expires-within', MAX_MS.expiresWithin),
     dryRun: bool(read, 'dry-run', false),
     recoveryKey: recoveryKey(optional(read, 'recovery-public-key')),
     skipIfRotatedWithinMs: duration(read, 'skip-if-rotated-within', MAX_MS.skipIfRotatedWithin),

@@ -10,23 +10,119 @@ import { InputError } from './fields.js';
 
 export type Visibility = 'all' | 'private' | 'selected';
 
-export type Target =
-  | { readonly kind: 'repo' | 'dependabot'; readonly repo: string; readonly line: string }
-  | {
-      readonly kind: 'environment';
-      readonly repo: string;
-      readonly environment: string;
-      readonly line: string;
-    }
-  | {
-      readonly kind: 'org' | 'dependabot-org';
-      readonly org: string;
-      /** Undefined when the line names none: the existing secret's visibility and repositories are kept. */
-      readonly visibility: Visibility | undefined;
-      /** Repositories (OWNER/NAME) for `selected`, resolved to ids during preflight. */
-      readonly repos: readonly string[];
-      readonly line: string;
-    };
+export interface RepoTarget {
+  readonly kind: 'repo' | 'dependabot';
+  readonly repo: string;
+  readonly line: string;
+}
+
+export interface EnvironmentTarget {
+  readonly kind: 'environment';
+  readonly repo: string;
+  readonly environment: string;
+  readonly line: string;
+}
+
+export interface OrgTarget {
+  readonly kind: 'org' | 'dependabot-org';
+  readonly org: string;
+  /** Undefined when the line names none: the existing secret's visibility and repositories are kept. */
+  readonly visibility: Visibility | undefined;
+  /** Repositories (OWNER/NAME) for `selected`, resolved to ids during preflight. */
+  readonly repos: readonly string[];
+  readonly line: string;
+}
+
+export type Target = RepoTarget | EnvironmentTarget | OrgTarget;
+
+/** The target type whose kinds include K. */
+type Having<T, K> = T extends { readonly kind: infer Ks } ? (K extends Ks ? T : never) : never;
+type TargetOf<K extends Target['kind']> = Having<Target, K>;
+
+/** Everything that differs between target kinds, in one place. */
+interface Kind<T extends Target> {
+  /** The line's form, for error messages. */
+  readonly form: string;
+  /** A line of this kind, trimmed, comments included (each kind's grammar decides on them). */
+  readonly parse: (text: string) => T;
+  /** The secret scope: each has its own public key. Case-insensitive like GitHub. */
+  readonly scope: (t: T) => string;
+  /** The REST path that `/secrets/...` hangs from. */
+  readonly path: (t: T) => string;
+  /** Organization scope: a write names who may read the secret, kept from the existing secret when the line names no visibility. */
+  readonly org: T extends OrgTarget ? true : false;
+  /** Why GitHub answered 403 or 404, without echoing its body. */
+  readonly forbidden: string;
+  readonly missing: string;
+}
+
+const encodedRepo = (r: string): string => r.split('/').map(encodeURIComponent).join('/');
+const NO_WRITE = `(the job's GITHUB_TOKEN cannot write secrets; use a GitHub App token or fine-grained PAT)`;
+const REPO_FORBIDDEN = `the github-token lacks "Secrets: write" on this repository ${NO_WRITE}`;
+const NOT_FOUND = 'it does not exist, or the github-token cannot see it';
+
+function repoKind(kind: RepoTarget['kind'], api: string): Kind<RepoTarget> {
+  return {
+    form: `${kind} OWNER/NAME`,
+    parse: (text) => {
+      const { line, rest } = words(text);
+      if (rest.length !== 1) throw bad(line, `${kind} takes exactly one OWNER/NAME`);
+      return { kind, repo: repo(line, rest[0]), line };
+    },
+    scope: (t) => `${kind}:${t.repo.toLowerCase()}`,
+    path: (t) => `/repos/${encodedRepo(t.repo)}/${api}`,
+    org: false,
+    forbidden: REPO_FORBIDDEN,
+    missing: NOT_FOUND,
+  };
+}
+
+function orgKind(kind: OrgTarget['kind'], api: string): Kind<OrgTarget> {
+  return {
+    form: `${kind} ORG [all|private|selected [OWNER/NAME ...]]`,
+    parse: (text) => orgLine(kind, text),
+    scope: (t) => `${kind}:${t.org.toLowerCase()}`,
+    path: (t) => `/orgs/${encodeURIComponent(t.org)}/${api}`,
+    org: true,
+    forbidden: `the github-token lacks organization "Secrets: write" ${NO_WRITE}`,
+    missing: NOT_FOUND,
+  };
+}
+
+export const TARGET_KINDS: { readonly [K in Target['kind']]: Kind<TargetOf<K>> } = {
+  repo: repoKind('repo', 'actions'),
+  environment: {
+    form: 'environment OWNER/NAME ENVIRONMENT',
+    parse: environment,
+    scope: (t) => `env:${t.repo.toLowerCase()}:${t.environment.toLowerCase()}`,
+    path: (t) => `/repos/${encodedRepo(t.repo)}/environments/${encodeURIComponent(t.environment)}`,
+    org: false,
+    forbidden: REPO_FORBIDDEN,
+    missing: 'the repository or environment does not exist, or the github-token cannot see it',
+  },
+  org: orgKind('org', 'actions'),
+  dependabot: repoKind('dependabot', 'dependabot'),
+  'dependabot-org': orgKind('dependabot-org', 'dependabot'),
+};
+
+/** The description of `t`'s kind. */
+export function kindOf(t: Target): Kind<Target> {
+  return TARGET_KINDS[t.kind] as Kind<Target>;
+}
+
+export function isOrg(t: Target): t is OrgTarget {
+  return kindOf(t).org;
+}
+
+/** The secret scope a target writes into: each has its own public key. Case-insensitive like GitHub. */
+export function scopeOf(t: Target): string {
+  return kindOf(t).scope(t);
+}
+
+/** The REST path that the target's `/secrets/...` hangs from. */
+export function scopePath(t: Target): string {
+  return kindOf(t).path(t);
+}
 
 // GitHub's documented limits. Owners: users and organizations, up to 39 characters, letters, digits
 // and hyphens (older accounts may have doubled or trailing hyphens; managed users end in
@@ -36,16 +132,13 @@ const OWNER = /^[A-Za-z0-9][A-Za-z0-9_-]{0,38}$/;
 const REPO_NAME = /^[A-Za-z0-9._-]{1,100}$/;
 const ORG = /^[A-Za-z0-9][A-Za-z0-9-]{0,38}$/;
 const DOTS = new Set(['.', '..']);
-const FORMS = [
-  'repo OWNER/NAME',
-  'environment OWNER/NAME ENVIRONMENT',
-  'org ORG [all|private|selected [OWNER/NAME ...]]',
-  'dependabot OWNER/NAME',
-  'dependabot-org ORG [all|private|selected [OWNER/NAME ...]]',
-].join('; ');
+const forms = (): string =>
+  Object.values(TARGET_KINDS)
+    .map((k) => k.form)
+    .join('; ');
 
 function bad(line: string, why: string): InputError {
-  return new InputError(`Input 'targets' line '${line}': ${why}. Expected one of: ${FORMS}.`);
+  return new InputError(`Input 'targets' line '${line}': ${why}. Expected one of: ${forms()}.`);
 }
 
 function repo(line: string, v: string | undefined): string {
@@ -59,7 +152,7 @@ function repo(line: string, v: string | undefined): string {
 }
 
 /** `environment OWNER/NAME ENVIRONMENT`: the name is the rest of the line, or a quoted string. */
-function environment(text: string): Target {
+function environment(text: string): EnvironmentTarget {
   const m = /^environment\s+(\S+)(\s*)(.*)$/s.exec(text);
   if (!m || m[3] === '') throw bad(text, 'environment needs OWNER/NAME then an environment name');
   const rest = m[3]!;
@@ -95,38 +188,37 @@ function environment(text: string): Target {
   return { kind: 'environment', repo: repo(text, m[1]), environment: name, line };
 }
 
+/** A line without its trailing comment, and the words after the kind. */
+function words(text: string): { line: string; rest: string[] } {
+  const line = text.replace(/\s#.*$/s, '').trimEnd();
+  return { line, rest: line.split(/\s+/).slice(1) };
+}
+
+function orgLine(kind: OrgTarget['kind'], text: string): OrgTarget {
+  const { line, rest } = words(text);
+  const [org, visibility, ...repos] = rest;
+  if (org === undefined || !ORG.test(org))
+    throw bad(line, `'${org ?? ''}' is not an organization name`);
+  if (
+    visibility !== undefined &&
+    visibility !== 'all' &&
+    visibility !== 'private' &&
+    visibility !== 'selected'
+  ) {
+    throw bad(line, `visibility '${visibility}' is not all, private or selected`);
+  }
+  if (visibility === 'selected' && repos.length === 0)
+    throw bad(line, 'selected needs at least one OWNER/NAME');
+  if (visibility !== 'selected' && repos.length > 0)
+    throw bad(line, `repositories are listed only after selected`);
+  return { kind, org, visibility, repos: repos.map((r) => repo(line, r)), line };
+}
+
 function parseLine(text: string): Target {
   const kind = /^\S+/.exec(text)![0];
-  if (kind === 'environment') return environment(text);
-  const line = text.replace(/\s#.*$/s, '').trimEnd();
-  const rest = line.split(/\s+/).slice(1);
-  switch (kind) {
-    case 'repo':
-    case 'dependabot':
-      if (rest.length !== 1) throw bad(line, `${kind} takes exactly one OWNER/NAME`);
-      return { kind, repo: repo(line, rest[0]), line };
-    case 'org':
-    case 'dependabot-org': {
-      const [org, visibility, ...repos] = rest;
-      if (org === undefined || !ORG.test(org))
-        throw bad(line, `'${org ?? ''}' is not an organization name`);
-      if (
-        visibility !== undefined &&
-        visibility !== 'all' &&
-        visibility !== 'private' &&
-        visibility !== 'selected'
-      ) {
-        throw bad(line, `visibility '${visibility}' is not all, private or selected`);
-      }
-      if (visibility === 'selected' && repos.length === 0)
-        throw bad(line, 'selected needs at least one OWNER/NAME');
-      if (visibility !== 'selected' && repos.length > 0)
-        throw bad(line, `repositories are listed only after selected`);
-      return { kind, org, visibility, repos: repos.map((r) => repo(line, r)), line };
-    }
-    default:
-      throw bad(line, `unknown target kind '${kind}'`);
-  }
+  if (!Object.hasOwn(TARGET_KINDS, kind))
+    throw bad(words(text).line, `unknown target kind '${kind}'`);
+  return TARGET_KINDS[kind as Target['kind']].parse(text);
 }
 
 export function parseTargets(text: string): Target[] {
@@ -143,20 +235,6 @@ export function parseTargets(text: string): Target[] {
       `Input 'targets' names the same place twice (${dup}); list each target once.`,
     );
   if (targets.length === 0)
-    throw new InputError(`Input 'targets' has no target. Expected one of: ${FORMS}.`);
+    throw new InputError(`Input 'targets' has no target. Expected one of: ${forms()}.`);
   return targets;
-}
-
-/** The secret scope a target writes into: each has its own public key. Case-insensitive like GitHub. */
-export function scopeOf(t: Target): string {
-  switch (t.kind) {
-    case 'repo':
-    case 'dependabot':
-      return `${t.kind}:${t.repo.toLowerCase()}`;
-    case 'environment':
-      return `env:${t.repo.toLowerCase()}:${t.environment.toLowerCase()}`;
-    case 'org':
-    case 'dependabot-org':
-      return `${t.kind}:${t.org.toLowerCase()}`;
-  }
 }

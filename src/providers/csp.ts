@@ -1,7 +1,7 @@
 // VMware Cloud Services Platform: organization OAuth app secrets.
 import { now } from '../clock.js';
 import { randomInt } from 'node:crypto';
-import { type Call, call, field, HttpError, type Response } from '../http.js';
+import { type Call, field, HttpError, type Response } from '../http.js';
 import {
   bool,
   InputError,
@@ -13,6 +13,7 @@ import {
   type Read,
   url,
 } from '../inputs/fields.js';
+import { loggable } from '../untrusted.js';
 import {
   type Credential,
   type Provider,
@@ -132,9 +133,9 @@ function explain(status: number, body: unknown): string {
   const code = field(body, 'errorCode') ?? field(body, 'cspErrorCode');
   const message = field(body, 'message');
   const requestId = field(body, 'requestId');
-  if (code) parts.push(`errorCode ${code}`);
-  if (message) parts.push(`message "${message.slice(0, 200)}"`);
-  if (requestId) parts.push(`requestId ${requestId}`);
+  if (code) parts.push(`errorCode ${loggable(code, 60)}`);
+  if (message) parts.push(`message "${loggable(message, 200)}"`);
+  if (requestId) parts.push(`requestId ${loggable(requestId, 80)}`);
   return parts.filter(Boolean).join('; ');
 }
 
@@ -152,7 +153,7 @@ function createCsp(s: CspSettings, deps: ProviderDeps): Provider {
    */
   async function managed(c: Omit<Call, 'headers'>): Promise<Response> {
     if (!token || now() >= tokenExpiresAt - TOKEN_MARGIN_MS) await authenticate();
-    const send = () => call({ ...c, headers: { authorization: `Bearer ${token}` } });
+    const send = () => deps.http({ ...c, headers: { authorization: `Bearer ${token}` } });
     try {
       return await send();
     } catch (err) {
@@ -165,7 +166,7 @@ function createCsp(s: CspSettings, deps: ProviderDeps): Provider {
   async function authenticate(): Promise<void> {
     const res =
       s.auth.kind === 'api-token'
-        ? await call({
+        ? await deps.http({
             method: 'POST',
             url: `${base}/auth/api-tokens/authorize`,
             form: { api_token: s.auth.token },
@@ -183,10 +184,12 @@ function createCsp(s: CspSettings, deps: ProviderDeps): Provider {
   }
 
   function clientCredentials(id: string, secret: string, retry: 'safe' | 'once') {
-    return call({
+    const basic = Buffer.from(`${id}:${secret}`).toString('base64');
+    deps.mask(basic); // a credential in its own right: redacted wherever an answer echoes it
+    return deps.http({
       method: 'POST',
       url: `${base}/auth/authorize`,
-      headers: { authorization: `Basic ${Buffer.from(`${id}:${secret}`).toString('base64')}` },
+      headers: { authorization: `Basic ${basic}` },
       form: { grant_type: 'client_credentials' },
       what: 'obtain a CSP access token with client credentials',
       retry,

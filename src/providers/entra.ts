@@ -1,7 +1,7 @@
 // Microsoft Entra: application passwords through Microsoft Graph. The old password keeps working, so
 // a failed store is undone by removing the new one. `EntraApp` is shared with the Woodpecker provider.
 import { now, sleep } from '../clock.js';
-import { call, field, HttpError } from '../http.js';
+import { field, HttpError } from '../http.js';
 import {
   bool,
   duration,
@@ -17,6 +17,7 @@ import {
   required,
   url,
 } from '../inputs/fields.js';
+import { loggable } from '../untrusted.js';
 
 import {
   type Credential,
@@ -182,8 +183,10 @@ const TOKEN_MARGIN_MS = 60_000;
 /** Entra token errors: `error`, `error_codes`, and the first sentence of `error_description` (AADSTS code and text). */
 function explainLogin(_status: number, body: unknown): string | undefined {
   const error = field(body, 'error');
-  const description = field(body, 'error_description')?.split(/\r?\n/)[0]?.slice(0, 200);
-  return error ? `${error}${description ? `: ${description}` : ''}` : undefined;
+  const description = field(body, 'error_description')?.split(/\r?\n/)[0];
+  return error
+    ? `${loggable(error, 60)}${description ? `: ${loggable(description, 200)}` : ''}`
+    : undefined;
 }
 
 /** Graph errors: `{error: {code, message}}`. */
@@ -195,7 +198,7 @@ function explainGraph(status: number, body: unknown): string | undefined {
       ? ' (the managing app needs Application.ReadWrite.OwnedBy and to own the app, or Application.ReadWrite.All)'
       : '';
   return code
-    ? `${code}: ${(field(e, 'message') ?? '').slice(0, 200)}${hint}`
+    ? `${loggable(code, 60)}: ${loggable(field(e, 'message') ?? '', 200)}${hint}`
     : hint.trim() || undefined;
 }
 
@@ -203,7 +206,7 @@ export interface Password {
   readonly keyId: string;
   readonly displayName: string;
   readonly endDateTime: string | undefined;
-  readonly hint: string | undefined;
+  // Graph's `hint` (the first characters of the secret) is never read: it must not reach a log.
 }
 
 export interface NewPassword extends Password {
@@ -242,7 +245,6 @@ export class EntraApp {
       keyId: field(p, 'keyId') ?? '',
       displayName: field(p, 'displayName') ?? '',
       endDateTime: field(p, 'endDateTime'),
-      hint: field(p, 'hint'),
     }));
   }
 
@@ -295,7 +297,6 @@ export class EntraApp {
       keyId: field(body, 'keyId') ?? '',
       displayName,
       endDateTime: field(body, 'endDateTime') ?? endDateTime,
-      hint: field(body, 'hint'),
     };
   }
 
@@ -353,7 +354,7 @@ export class EntraApp {
     );
     for (const p of earlier) await this.removePassword(p.keyId);
     return earlier.length
-      ? `${earlier.length} earlier password(s) created by this rotation (${earlier.map((p) => p.hint ?? p.keyId).join(', ')})`
+      ? `${earlier.length} earlier password(s) created by this rotation (${earlier.map((p) => loggable(p.keyId, 40)).join(', ')})`
       : undefined;
   }
 
@@ -366,7 +367,7 @@ export class EntraApp {
   ): Promise<unknown> {
     const url = `${this.#s.graphUrl}/v1.0/applications(appId='${encodeURIComponent(this.#s.appId)}')${suffix}`;
     const send = async () =>
-      call({
+      this.#deps.http({
         method,
         url,
         headers: { authorization: `Bearer ${await this.#accessToken()}` },
@@ -420,7 +421,7 @@ export class EntraApp {
   }
 
   async #tokenRequest(form: Record<string, string>, what: string): Promise<unknown> {
-    const res = await call({
+    const res = await this.#deps.http({
       method: 'POST',
       url: `${this.#s.loginUrl}/${encodeURIComponent(this.#s.tenantId)}/oauth2/v2.0/token`,
       form: { grant_type: 'client_credentials', scope: `${this.#s.graphUrl}/.default`, ...form },
@@ -438,7 +439,11 @@ function createEntra(s: EntraSettings, deps: ProviderDeps): Provider {
   return {
     async preflight(): Promise<Credential> {
       const passwords = await app.passwords();
+      // The expiry that matters is that of the passwords this rotation made (entra-password-tag):
+      // others belong to people or other rotations, and rotating does not replace them.
+      const own = ownPrefix(s.passwordTag);
       const ends = passwords
+        .filter((p) => p.displayName.startsWith(own))
         .map((p) => p.endDateTime)
         .filter((e): e is string => !!e)
         .sort();
@@ -474,7 +479,7 @@ function createEntra(s: EntraSettings, deps: ProviderDeps): Provider {
     async abandon(): Promise<string | undefined> {
       if (!added) return undefined;
       await app.removePassword(added.keyId);
-      return `removed the new Entra password ${added.hint ?? added.keyId}`;
+      return `removed the new Entra password ${loggable(added.keyId, 40)}`;
     },
   };
 }

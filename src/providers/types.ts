@@ -1,6 +1,7 @@
 // The one interface every provider implements. The pipeline calls, in order:
 // preflight() -> rotate() -> [store and verify every target] -> retirePrevious(),
 // or abandon() when no target received the new secret.
+import { type Http, HttpError } from '../http.js';
 import type { InputSpecs, Read } from '../inputs/fields.js';
 
 /** What preflight found out about the credential. Nothing secret. */
@@ -70,6 +71,8 @@ export interface ProviderDeps {
   readonly warn: (message: string) => void;
   /** The job's OIDC token for an audience (core.getIDToken). */
   readonly idToken: (audience: string) => Promise<string>;
+  /** Provider HTTP under the run's retry policy (src/http.ts). */
+  readonly http: Http;
 }
 
 /** Thrown by providers with a message that is safe to show and says what to do. */
@@ -82,4 +85,9 @@ export class ProviderError extends Error {
     super(message);
     this.outcomeUnknown = outcomeUnknown;
   }
+}
+
+/** True when `err` says the rotating call may have happened but its outcome is unknown. */
+export function outcomeUnknown(err: unknown): boolean {
+  return (err instanceof ProviderError || err instanceof HttpError) && err.outcomeUnknown;
 }

@@ -1,6 +1,6 @@
 // WHMCS: OAuth credentials, reset with UpdateOAuthCredential. WHMCS kills the old secret at once and
 // has no overlap, so the pipeline's recovery path matters most here.
-import { call, field, HttpError } from '../http.js';
+import { field, HttpError } from '../http.js';
 import {
   checkUrl,
   InputError,
@@ -11,6 +11,7 @@ import {
   required,
   url,
 } from '../inputs/fields.js';
+import { loggable } from '../untrusted.js';
 import {
   type Credential,
   type Provider,
@@ -151,7 +152,7 @@ function explain(_status: number, body: unknown): string | undefined {
   const hint = /invalid ip/i.test(message ?? '')
     ? "; allow the runner's IP in WHMCS or set whmcs-access-key"
     : '';
-  return message ? `WHMCS says "${message.slice(0, 200)}"${hint}` : undefined;
+  return message ? `WHMCS says "${loggable(message, 200)}"${hint}` : undefined;
 }
 
 interface Listed {
@@ -175,7 +176,7 @@ function createWhmcs(s: WhmcsSettings, deps: ProviderDeps): Provider {
     what: string,
     retry: 'safe' | 'once',
   ): Promise<unknown> {
-    const res = await call({
+    const res = await deps.http({
       method: 'POST',
       url: `${s.url}/includes/api.php`,
       form: { ...auth, action, ...params },
@@ -231,7 +232,7 @@ function createWhmcs(s: WhmcsSettings, deps: ProviderDeps): Provider {
       return {
         clientId: found.clientIdentifier,
         credentialId: found.credentialId,
-        description: `WHMCS OAuth credential ${found.credentialId}${found.name ? ` (${found.name})` : ''}`,
+        description: `WHMCS OAuth credential ${loggable(found.credentialId, 40)}${found.name ? ` (${loggable(found.name, 100)})` : ''}`,
         expiresAt: undefined,
         oldSecretDiesOnRotate: true,
       };

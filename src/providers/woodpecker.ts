@@ -2,7 +2,7 @@
 // the workflow), then saved in Woodpecker, which checks it against Microsoft first. Woodpecker handles
 // one request per API key at a time, so every call here is sequential.
 import { now, sleep } from '../clock.js';
-import { call, field, HttpError, type Method } from '../http.js';
+import { field, HttpError, type Method } from '../http.js';
 import {
   duration,
   GUID,
@@ -17,6 +17,7 @@ import {
   required,
   url,
 } from '../inputs/fields.js';
+import { loggable } from '../untrusted.js';
 
 import {
   EntraApp,
@@ -133,12 +134,12 @@ function parseWoodpecker(read: Read, ctx: ParseContext): WoodpeckerSettings {
 /** 401/404/500 carry `{title, detail}`; 422 carries `{message}` such as INVALID_CLIENT_SECRET. */
 function explain(status: number, body: unknown): string | undefined {
   const message = field(body, 'message');
-  if (message) return `Woodpecker says ${message.slice(0, 100)}`;
+  if (message) return `Woodpecker says ${loggable(message, 100)}`;
   const title = field(body, 'title');
   const detail = field(body, 'detail');
   const hint = status === 401 ? '; check woodpecker-api-key' : '';
   return title || detail
-    ? `${[title, detail].filter(Boolean).join(': ').slice(0, 200)}${hint}`
+    ? `${loggable([title, detail].filter(Boolean).join(': '), 200)}${hint}`
     : undefined;
 }
 
@@ -165,7 +166,15 @@ function createWoodpecker(s: WoodpeckerSettings, deps: ProviderDeps): Provider {
     retry: 'safe' | 'once',
     json?: unknown,
   ) =>
-    call({ method, url, headers, what, retry, explain, ...(json === undefined ? {} : { json }) });
+    deps.http({
+      method,
+      url,
+      headers,
+      what,
+      retry,
+      explain,
+      ...(json === undefined ? {} : { json }),
+    });
 
   /**
    * Saves the secret, retrying Woodpecker's 422 INVALID_CLIENT_SECRET while a new Entra password
@@ -270,7 +279,7 @@ function createWoodpecker(s: WoodpeckerSettings, deps: ProviderDeps): Provider {
         clientId: match ? field(match, 'client_id') : clientId,
         credentialId: existingId,
         description: existingId
-          ? `Woodpecker credential ${existingId}${field(match, 'name') ? ` (${field(match, 'name')})` : ''}`
+          ? `Woodpecker credential ${loggable(existingId, 40)}${field(match, 'name') ? ` (${loggable(field(match, 'name'), 100)})` : ''}`
           : `a new Woodpecker credential for client ${clientId}`,
         expiresAt: match ? field(match, 'secret_expires_at') : undefined,
         oldSecretDiesOnRotate: false,

@@ -1,0 +1,258 @@
+// An attacker who controls a provider's (or GitHub's) answers plants workflow commands, CRs and
+// markup in every field the action reads. No stdout or stderr line may become a runner command carrying
+// it, and the job summary may hold no live markup from it. Known secrets echoed in error bodies are
+// redacted (expectClean scans for them).
+import { afterEach, describe, expect, it } from 'vitest';
+import { ownPrefix } from '../src/providers/entra.ts';
+import { expectClean } from './checks.ts';
+import { graphError } from './emulators/entra.ts';
+import { cspError } from './emulators/csp.ts';
+import {
+  APP_ID,
+  CREDENTIALS,
+  startWorld,
+  TENANT,
+  WHMCS_CREDENTIAL,
+  WOODPECKER_CREDENTIAL,
+  type World,
+} from './fixtures.ts';
+import type { Run } from './harness.ts';
+import { commandsCarrying, liveMarkup, MARKER, PLANT } from './injection.ts';
+
+let world: World;
+afterEach(async () => {
+  await world?.close();
+});
+
+/** The checks of every run here; `shown` says the plant must have reached the log (it was read). */
+function safe(run: Run, shown = true): void {
+  expect(commandsCarrying(`${run.stdout}\n${run.stderr}`)).toEqual([]);
+  expect(liveMarkup(run.summary)).toEqual([]);
+  if (shown) expect(`${run.stdout}${run.stderr}`).toContain(MARKER);
+  expectClean(world, run);
+}
+
+describe('whmcs', () => {
+  it('credential name', async () => {
+    world = await startWorld('whmcs');
+    world.whmcs!.credential(WHMCS_CREDENTIAL).name = PLANT;
+    const run = await world.run();
+    expect(run.code).toBe(0);
+    expect(run.summary).toContain(MARKER);
+    safe(run);
+  });
+
+  it('error message, echoing the API secret', async () => {
+    world = await startWorld('whmcs');
+    world.whmcs!.fault('POST', '/includes/api.php', {
+      status: 200,
+      body: { result: 'error', message: `${PLANT} ${CREDENTIALS.whmcsSecret}` },
+    });
+    const run = await world.run();
+    expect(run.code).toBe(1);
+    safe(run);
+  });
+});
+
+describe('woodpecker', () => {
+  it('credential name and expiry', async () => {
+    world = await startWorld('woodpecker');
+    const c = world.woodpecker!.credential(WOODPECKER_CREDENTIAL)!;
+    c.name = PLANT;
+    c.secretExpiresAt = PLANT;
+    const run = await world.run();
+    expect(run.code).toBe(0);
+    expect(run.summary).toContain(MARKER);
+    safe(run);
+  });
+
+  it('credential id', async () => {
+    world = await startWorld('woodpecker');
+    world.woodpecker!.fault('GET', /credentials$/, {
+      status: 200,
+      times: 1,
+      body: {
+        credentials: [
+          {
+            credential_id: PLANT,
+            tenant_id: TENANT,
+            client_id: APP_ID,
+            secret_expires_at: PLANT,
+            name: PLANT,
+          },
+        ],
+      },
+    });
+    const run = await world.run();
+    safe(run);
+  });
+
+  it('error title and detail, echoing the API key', async () => {
+    world = await startWorld('woodpecker');
+    world.woodpecker!.fault('GET', /credentials$/, {
+      status: 401,
+      body: { title: PLANT, detail: `${PLANT} ${CREDENTIALS.woodpeckerKey}`, status: 401 },
+    });
+    const run = await world.run();
+    expect(run.code).toBe(1);
+    safe(run);
+  });
+
+  it('422 message', async () => {
+    world = await startWorld('woodpecker');
+    world.woodpecker!.fault('PATCH', /credentials\/\d+$/, {
+      status: 422,
+      body: { message: PLANT },
+    });
+    const run = await world.run();
+    expect(run.code).toBe(1);
+    safe(run);
+  });
+});
+
+describe('entra', () => {
+  it('password keyId, displayName, endDateTime and hint; the hint is never printed', async () => {
+    world = await startWorld('entra');
+    world.entra!.fault('GET', /^\/v1\.0\//, {
+      status: 200,
+      body: {
+        passwordCredentials: [
+          {
+            keyId: PLANT,
+            displayName: `${ownPrefix('tag')}${PLANT}`,
+            endDateTime: PLANT,
+            hint: 'HINT-PWNED',
+          },
+        ],
+      },
+    });
+    const run = await world.run({ 'entra-password-tag': 'tag' });
+    expect(run.summary).toContain(MARKER);
+    safe(run);
+    for (const text of [run.stdout, run.stderr, run.summary]) expect(text).not.toContain('HINT');
+  });
+
+  it('Graph error code and message', async () => {
+    world = await startWorld('entra');
+    world.entra!.fault('POST', /addPassword$/, graphError(403, PLANT, PLANT));
+    const run = await world.run();
+    expect(run.code).toBe(1);
+    safe(run);
+  });
+
+  it('sign-in error and description, echoing the managing secret', async () => {
+    world = await startWorld('entra');
+    world.entra!.fault('POST', /token$/, {
+      status: 401,
+      body: {
+        error: PLANT,
+        error_description: `${PLANT} ${CREDENTIALS.managerSecret}`,
+      },
+    });
+    const run = await world.run();
+    expect(run.code).toBe(1);
+    safe(run);
+  });
+});
+
+describe('vmware-csp', () => {
+  it('clientId', async () => {
+    world = await startWorld('vmware-csp');
+    world.csp!.fault('GET', /oauth-apps\/[^/]+$/, {
+      status: 200,
+      times: 1,
+      body: { clientId: PLANT },
+    });
+    const run = await world.run({ 'dry-run': 'true' });
+    expect(run.code).toBe(0);
+    expect(run.summary).toContain(MARKER);
+    safe(run, false);
+  });
+
+  it('error code, message and request id, echoing the API token', async () => {
+    world = await startWorld('vmware-csp');
+    world.csp!.fault('*', /secret$/, {
+      status: 400,
+      body: {
+        ...cspError(400, `${PLANT} ${CREDENTIALS.cspApiToken}`, PLANT),
+        requestId: PLANT,
+      },
+    });
+    const run = await world.run();
+    expect(run.code).toBe(1);
+    safe(run);
+  });
+});
+
+describe('github', () => {
+  it('deprecation headers (sunset, link) and error bodies', async () => {
+    world = await startWorld('whmcs');
+    const headers = {
+      deprecation: 'true',
+      sunset: `::add-mask::${MARKER} ##[group]${MARKER} <img src=x>`,
+      link: `<https://evil.example/##[group]${MARKER}>; rel="deprecation"`,
+    };
+    world.github.fault('GET', /public-key$/, { afterEffect: true, headers });
+    world.github.fault('PUT', /secrets\//, { status: 422, body: { message: PLANT }, headers });
+    const run = await world.run();
+    expect(run.code).toBe(1);
+    safe(run);
+  });
+});
+
+describe('inputs', () => {
+  it('an invalid provider input is never echoed in the summary, and its log line is inert', async () => {
+    world = await startWorld('whmcs');
+    const run = await world.run({ provider: PLANT });
+    expect(run.code).toBe(1);
+    expect(run.summary).not.toContain(MARKER);
+    expect(run.summary).toContain('An input is invalid');
+    safe(run);
+  });
+});
+
+describe('partial secrets', () => {
+  it('a secret echoed across the 200-character cut leaves no prefix of itself', async () => {
+    world = await startWorld('whmcs');
+    const secret = CREDENTIALS.whmcsSecret;
+    world.whmcs!.fault('POST', '/includes/api.php', {
+      status: 200,
+      body: { result: 'error', message: `${'x'.repeat(190)}${secret}` },
+    });
+    const run = await world.run();
+    expect(run.code).toBe(1);
+    const printed = run.stdout.split('\n').filter((l) => !l.startsWith('::add-mask::'));
+    for (const text of [printed.join('\n'), run.stderr, run.summary])
+      expect(text).not.toContain(secret.slice(0, 8));
+    expectClean(world, run);
+  });
+});
+
+describe('bounded answers', () => {
+  it('a provider answer above 4 MiB fails clearly and is not repeated', async () => {
+    world = await startWorld('whmcs');
+    world.whmcs!.fault('POST', '/includes/api.php', {
+      status: 200,
+      body: { result: 'success', clients: [], pad: 'x'.repeat(5 * 1024 * 1024) },
+    });
+    const run = await world.run();
+    expect(run.code).toBe(1);
+    expect(run.errors.join('\n')).toMatch(/larger than 4 MiB/);
+    expect(world.whmcs!.requests).toHaveLength(1);
+    expectClean(world, run);
+  });
+
+  it('a GitHub answer above 4 MiB fails clearly and is not repeated', async () => {
+    world = await startWorld('whmcs');
+    world.github.fault('GET', /public-key$/, {
+      status: 200,
+      body: { key_id: '1', key: 'x'.repeat(5 * 1024 * 1024) },
+    });
+    const run = await world.run();
+    expect(run.code).toBe(1);
+    expect(run.errors.join('\n')).toMatch(/larger than 4 MiB/);
+    expect(world.github.calls('GET', /public-key$/)).toHaveLength(1);
+    expect(world.whmcs!.rotations(WHMCS_CREDENTIAL)).toBe(0);
+    expectClean(world, run);
+  });
+});

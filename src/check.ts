@@ -1,0 +1,83 @@
+// mode: check. Changes nothing anywhere: signs in, finds the credential, reads every target's secret
+// metadata (never a public key, never a write) and reports; fails when a secret is missing or the
+// credential expires within fail-if-expires-within.
+import { now } from './clock.js';
+import type { Settings } from './inputs/index.js';
+import type { Destination, PipelineDeps, Report, TargetResult } from './pipeline.js';
+
+export async function runCheck(
+  s: Settings,
+  d: Pick<PipelineDeps, 'provider' | 'policy' | 'info'> & {
+    readonly destination: Pick<Destination, 'updatedAt'>;
+  },
+): Promise<Report> {
+  const { targets, secretName, clientIdSecretName } = s.github;
+  const names = clientIdSecretName ? [secretName, clientIdSecretName] : [secretName];
+  // Nothing here changes anything: the short retry budget of a preflight is the right one.
+  d.policy.startPreflight();
+  d.info(`Check: authenticating to ${s.provider.name} and reading ${targets.length} target(s).`);
+  const reads = targets.flatMap((t) =>
+    names.map(async (secret): Promise<TargetResult> => {
+      try {
+        const updated = await d.destination.updatedAt(t, secret);
+        return updated
+          ? { target: t.line, secret, status: 'present', updatedAt: updated.toISOString() }
+          : { target: t.line, secret, status: 'missing' };
+      } catch (err) {
+        return { target: t.line, secret, status: 'failed', error: (err as Error).message };
+      }
+    }),
+  );
+  const [credential, results] = await Promise.all([d.provider.preflight(), Promise.all(reads)]);
+  d.info(`Found ${credential.description}.`);
+  for (const r of results)
+    d.info(
+      `${r.secret} in ${r.target}: ${r.status === 'present' ? `updated ${r.updatedAt}` : r.status === 'missing' ? 'MISSING' : r.error}`,
+    );
+
+  const problems: string[] = [];
+  const missing = results.filter((r) => r.status === 'missing');
+  if (missing.length)
+    problems.push(
+      `${missing.length} target secret(s) missing: ${missing.map((r) => `${r.secret} in ${r.target}`).join(', ')}.`,
+    );
+  const unreadable = results.filter((r) => r.status === 'failed');
+  if (unreadable.length) problems.push(`${unreadable.length} target secret(s) could not be read.`);
+  const expires = credential.expiresAt ? Date.parse(credential.expiresAt) : NaN;
+  if (Number.isNaN(expires)) {
+    d.info(`${s.provider.name} reports no expiry for this credential.`);
+  } else {
+    d.info(
+      `The credential's current secret expires at ${credential.expiresAt} (${spokenUntil(expires)}).`,
+    );
+    if (s.failIfExpiresWithinMs !== undefined && expires - now() <= s.failIfExpiresWithinMs)
+      problems.push(
+        `The credential's current secret expires at ${credential.expiresAt} (${spokenUntil(expires)}), within fail-if-expires-within.`,
+      );
+  }
+  const base = { mode: 'check' as const, rotated: false, credential, targets: results };
+  if (problems.length === 0) return { ...base, outcome: 'checked' };
+  return {
+    ...base,
+    outcome: 'failed',
+    failure: `Check failed: ${problems.join(' ')}`,
+    nextStep: missing.length
+      ? 'Nothing was changed. Run the rotation (mode: rotate) to issue a new secret and store it everywhere, or restore the missing secret by hand.'
+      : 'Nothing was changed. Run the rotation (mode: rotate) before the credential expires, or fix the access named in each target error.',
+  };
+}
+
+/** `in 12 days`, `in 5 hours`, `3 days ago`: how far `at` is from now, in the largest fitting unit. */
+export function spokenUntil(at: number): string {
+  const ms = at - now();
+  const abs = Math.abs(ms);
+  const [size, unit] =
+    abs >= 86_400_000
+      ? [86_400_000, 'day']
+      : abs >= 3_600_000
+        ? [3_600_000, 'hour']
+        : [60_000, 'minute'];
+  const n = Math.floor(abs / size);
+  const text = `${n} ${unit}${n === 1 ? '' : 's'}`;
+  return ms >= 0 ? `in ${text}` : `${text} ago`;
+}

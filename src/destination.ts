@@ -1,0 +1,25 @@
+// Where the new secret goes, as the pipeline sees it: GitHub's SecretStore implements it.
+import type { Target } from './inputs/targets.js';
+
+/** Did a failed write change the secret? Decides whether a rotation may be undone. */
+export type Landed = 'no' | 'maybe' | 'yes';
+
+/** The GitHub side as the pipeline sees it (SecretStore implements it). */
+export interface Destination {
+  /** `names`: the secrets that will be written, whose current readers org targets may keep. */
+  preflight(targets: readonly Target[], names: readonly string[]): Promise<void>;
+  updatedAt(target: Target, name: string): Promise<Date | undefined>;
+  /** Writes and verifies; a failure is a DestinationError that says whether the write landed. */
+  store(target: Target, name: string, value: string): Promise<void>;
+}
+
+/** A failure of the destination that knows whether the write landed; anything else counts as 'maybe'. */
+export class DestinationError extends Error {
+  override readonly name: string = 'DestinationError';
+  readonly landed: Landed;
+
+  constructor(message: string, landed: Landed) {
+    super(message);
+    this.landed = landed;
+  }
+}

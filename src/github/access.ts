@@ -1,0 +1,114 @@
+// Who may read an organization secret: what a write sends, so that a rotation never widens (or
+// narrows) access. The line's visibility and repositories, or, when it names none, the existing
+// secret's (read in preflight, every page).
+import { type OrgTarget, scopeOf, scopePath, type Visibility } from '../inputs/targets.js';
+import type { GitHub } from './client.js';
+import { describe, status, StoreError } from './errors.js';
+
+export interface Access {
+  readonly visibility: Visibility;
+  /** Repository ids, for `selected`. */
+  readonly repositoryIds: readonly number[];
+}
+
+export class OrgAccess {
+  readonly #gh: GitHub;
+  readonly #repoIds = new Map<string, Promise<number>>();
+  readonly #access = new Map<string, Promise<Access>>();
+
+  constructor(gh: GitHub) {
+    this.#gh = gh;
+  }
+
+  /** Who may read `name` in `t` once written: the line's choice, or the existing secret's. Read once. */
+  of(t: OrgTarget, name: string): Promise<Access> {
+    const k = `${scopeOf(t)}:${name.toUpperCase()}`;
+    let access = this.#access.get(k);
+    if (!access) {
+      access =
+        t.visibility === undefined
+          ? this.#existing(t, name)
+          : Promise.all(t.repos.map((r) => this.#repoId(r))).then((repositoryIds) => ({
+              visibility: t.visibility!,
+              repositoryIds,
+            }));
+      this.#access.set(k, access);
+    }
+    return access;
+  }
+
+  /** The existing secret's visibility and selected repositories (every page of them). */
+  async #existing(t: OrgTarget, name: string): Promise<Access> {
+    const path = `${scopePath(t)}/secrets/${encodeURIComponent(name)}`;
+    const fail = (what: string, err: unknown): StoreError =>
+      new StoreError(
+        `Could not read ${what} of secret ${name} in ${t.line}: ${describe(err, t)}.`,
+        'no',
+        status(err),
+      );
+    let visibility: Visibility;
+    try {
+      const res = await this.#gh.request(`GET ${path}`);
+      visibility = (res.data as { visibility: Visibility }).visibility;
+    } catch (err) {
+      if (status(err) === 404)
+        throw new StoreError(
+          `Secret ${name} does not exist yet in ${t.line}, so there is no visibility to keep: add one to the target line (\`${t.kind} ${t.org} private\`, \`all\`, or \`selected OWNER/NAME ...\`).`,
+          'no',
+          404,
+        );
+      throw fail('the visibility', err);
+    }
+    if (visibility !== 'all' && visibility !== 'private' && visibility !== 'selected')
+      throw new StoreError(
+        `GitHub reported an unknown visibility for secret ${name} in ${t.line}; name one on the target line.`,
+        'no',
+      );
+    const ids = new Set<number>();
+    if (visibility === 'selected') {
+      const perPage = 100;
+      let total = 0;
+      for (let page = 1, more = true; more; page++) {
+        let data: { total_count: number; repositories: { id: number }[] };
+        try {
+          const res = await this.#gh.request(`GET ${path}/repositories`, {
+            per_page: perPage,
+            page,
+          });
+          data = res.data as typeof data;
+        } catch (err) {
+          throw fail('the selected repositories', err);
+        }
+        for (const r of data.repositories) ids.add(r.id);
+        total = data.total_count;
+        more = data.repositories.length === perPage && ids.size < total && page < 1000;
+      }
+      // A list that changed while it was read would be written back different: refuse instead.
+      if (ids.size !== total)
+        throw new StoreError(
+          `The selected repositories of secret ${name} in ${t.line} changed while they were read (${ids.size} of ${total}); re-run.`,
+          'no',
+        );
+    }
+    return { visibility, repositoryIds: [...ids] };
+  }
+
+  #repoId(fullName: string): Promise<number> {
+    const k = fullName.toLowerCase();
+    let id = this.#repoIds.get(k);
+    if (!id) {
+      id = this.#gh
+        .request(`GET /repos/${fullName.split('/').map(encodeURIComponent).join('/')}`)
+        .then((res) => (res.data as { id: number }).id)
+        .catch((err: unknown) => {
+          throw new StoreError(
+            `Could not resolve selected repository ${fullName}: ${describe(err)}.`,
+            'no',
+            status(err),
+          );
+        });
+      this.#repoIds.set(k, id);
+    }
+    return id;
+  }
+}
