@@ -10,7 +10,6 @@ import {
   PROVIDERS as FIXTURE_PROVIDERS,
   REPO,
   SECRET_NAME,
-  startWorld,
   type World,
 } from './fixtures.ts';
 import { expectClean, worldPerTest } from './checks.ts';

@@ -1,9 +1,10 @@
-// The GitHub client's waits, in process on a virtual clock: backoff against the budget's deadline,
-// Retry-After, secondary rate limits. Each wait is asserted exactly and costs no real time; the
+// The GitHub client's waits, in process on a virtual clock: backoff against each phase's deadline
+// (RetryPolicy), Retry-After, secondary rate limits. Each wait is asserted exactly and costs no real time; the
 // end-to-end tests in e2e-reliability.test.ts keep a few that really wait, to prove the wiring.
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { setClock } from '../src/clock.ts';
-import { type Budget, createGitHub } from '../src/github/client.ts';
+import { createGitHub } from '../src/github/client.ts';
+import { RetryPolicy } from '../src/policy.ts';
 import { startGitHub, type GitHubEmulator } from './emulators/github.ts';
 
 const REPO = 'octo/app';
@@ -39,14 +40,18 @@ afterEach(() => {
   t = START;
 });
 
-/** Reads the repository's public key with a client whose budget ends `budgetMs` from now. */
-async function readKey(budgetMs: number, warnings: string[] = []): Promise<unknown> {
-  const budget: Budget = { deadline: t + budgetMs };
+/**
+ * Reads the repository's public key in the preflight phase (15 s budget) or, after the rotating
+ * call, in the storing phase (store-timeout 10 minutes).
+ */
+async function readKey(phase: 'preflight' | 'storing', warnings: string[] = []): Promise<unknown> {
+  const policy = new RetryPolicy({ timeoutMs: 5_000, storeTimeoutMs: 600_000 });
+  if (phase === 'preflight') policy.startPreflight();
+  else policy.startStoring();
   const gh = createGitHub({
     token: github.token,
     apiUrl: github.url,
-    timeoutMs: 5_000,
-    budget,
+    policy,
     warn: (m) => void warnings.push(m),
   });
   return gh.request(`GET /repos/${REPO}/actions/secrets/public-key`).then(
@@ -56,25 +61,25 @@ async function readKey(budgetMs: number, warnings: string[] = []): Promise<unkno
 }
 
 describe('GitHub client waits (virtual clock)', () => {
-  it('backs off exponentially on 5xx and stops before a wait would pass the deadline', async () => {
+  it('in preflight, backs off exponentially on 5xx and stops before a wait would pass 15 s', async () => {
     github.fault('GET', KEY, { status: 503 });
-    const err = await readKey(15_000);
+    const err = await readKey('preflight');
     expect(err).toMatchObject({ name: 'FinalError', status: 503 });
     // 500 + 1000 + 2000 + 4000 = 7500; the next wait, 8000, would end past 15 000.
     expect(sleeps).toEqual([500, 1000, 2000, 4000]);
     expect(github.calls('GET', KEY)).toHaveLength(5);
   });
 
-  it('with a far deadline, keeps retrying with capped waits until GitHub answers', async () => {
+  it('after the rotation, keeps retrying with capped waits until GitHub answers', async () => {
     github.fault('GET', KEY, { status: 502, times: 7 });
-    expect(await readKey(600_000)).toBe(200);
+    expect(await readKey('storing')).toBe(200);
     expect(sleeps).toEqual([500, 1000, 2000, 4000, 8000, 16_000, 20_000]);
     expect(github.calls('GET', KEY)).toHaveLength(8);
   });
 
   it('waits exactly Retry-After on 429', async () => {
     github.fault('GET', KEY, { status: 429, times: 1, headers: { 'retry-after': '3' } });
-    expect(await readKey(15_000)).toBe(200);
+    expect(await readKey('preflight')).toBe(200);
     expect(sleeps).toEqual([3000]);
     expect(github.calls('GET', KEY)).toHaveLength(2);
   });
@@ -82,7 +87,7 @@ describe('GitHub client waits (virtual clock)', () => {
   it('waits exactly Retry-After on a secondary rate limit, and says so', async () => {
     github.secondaryRateLimit('GET', KEY, { times: 1, retryAfterSeconds: 7 });
     const warnings: string[] = [];
-    expect(await readKey(15_000, warnings)).toBe(200);
+    expect(await readKey('preflight', warnings)).toBe(200);
     expect(sleeps).toEqual([7000]);
     expect(warnings).toEqual([expect.stringMatching(/secondary rate limit.*retrying in 7 s/)]);
   });
@@ -90,7 +95,7 @@ describe('GitHub client waits (virtual clock)', () => {
   it('gives up at once on a secondary rate limit whose wait passes the deadline', async () => {
     github.secondaryRateLimit('GET', KEY, { times: 1, retryAfterSeconds: 20 });
     const warnings: string[] = [];
-    const err = await readKey(15_000, warnings);
+    const err = await readKey('preflight', warnings);
     expect(err).toMatchObject({ status: 403 });
     expect(sleeps).toEqual([]);
     expect(github.calls('GET', KEY)).toHaveLength(1);
