@@ -125,6 +125,16 @@ const BAD: [string, Record<string, string>, string][] = [
     { ...CSP, 'client-id-secret-name': 'A B' },
     "'client-id-secret-name'",
   ],
+  [
+    'bad client id variable name',
+    { ...CSP, 'client-id-variable-name': 'GITHUB_ID' },
+    "'client-id-variable-name'",
+  ],
+  [
+    'client id variable without a target that has variables',
+    { ...CSP, targets: 'dependabot octo/app', 'client-id-variable-name': 'CLIENT_ID' },
+    "'client-id-variable-name'",
+  ],
   ['unknown target kind', { ...CSP, targets: 'repository octo/app' }, "'targets'"],
   ['repo without owner', { ...CSP, targets: 'repo app' }, "'targets'"],
   ['repo with two names', { ...CSP, targets: 'repo octo/a octo/b' }, "'targets'"],

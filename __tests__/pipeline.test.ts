@@ -62,6 +62,11 @@ function fakes(w: World) {
       const e = w.failWrites?.(t, name);
       if (e) throw e;
     },
+    async storeVariable(t, name) {
+      w.log.push(`variable ${t.line} ${name}`);
+      const e = w.failWrites?.(t, name);
+      if (e) throw e;
+    },
   };
   return {
     provider,

@@ -10,7 +10,7 @@ import {
   scheduleArb,
   VARIANTS,
 } from './search.ts';
-import { CSP_APP, OLD_SECRET, REPO, SECRET_NAME } from './fixtures.ts';
+import { CSP_APP, OLD_SECRET, REPO, SECRET_NAME, WHMCS_CREDENTIAL } from './fixtures.ts';
 
 // A fixed seed, so that `npm test` is repeatable; `npm run fuzz` explores from fresh seeds.
 const RUNS = Number(process.env['SEARCH_RUNS'] ?? 50);
@@ -45,6 +45,9 @@ describe('invariant search', () => {
         environment: true,
         dependabot: false,
         org: true,
+        codespaces: true,
+        codespacesOrg: true,
+        variable: true,
         recoveryKey: true,
         propagationMs: 0,
         storeTimeout: '10m',
@@ -55,6 +58,30 @@ describe('invariant search', () => {
       expect(o.violations, variant).toEqual([]);
       expect(o.outputs['rotated'], `${variant}: ${o.log.join('\n')}`).toBe('true');
     }
+  });
+});
+
+describe('the search runs the due rules', () => {
+  it('a run that is not due skips and names its rule; a due one rotates', async () => {
+    for (const variant of VARIANTS) {
+      const outcomes = new Set<string>();
+      for (const due of ['expires-1h', 'expires-30d', 'expires-366d'] as const) {
+        const o = await runSchedule({ ...minimal(variant, []), due });
+        expect(o.violations, `${variant} ${due}`).toEqual([]);
+        outcomes.add(o.report.outcome);
+        expect(o.report.rule, `${variant} ${due}`).toMatch(/^rotate-if-expires-within: /);
+        if (o.report.outcome === 'skipped')
+          expect(o.outputs['next-rotation-due'], `${variant} ${due}`).toMatch(/^\d{4}-/);
+      }
+      expect([...outcomes].sort(), variant).toEqual(['rotated', 'skipped']);
+    }
+  });
+
+  it('the checker notices a rotating call in a skipped run', async () => {
+    const o = await runSchedule({ ...minimal('whmcs', []), due: 'skip-2d' }, (world) => {
+      (world.whmcs!.credential(WHMCS_CREDENTIAL) as { rotations: number }).rotations += 1;
+    });
+    expect(o.violations.join('\n')).toMatch(/skipped \(skip-if-rotated-within.*rotating call/);
   });
 });
 
@@ -170,6 +197,16 @@ describe('the invariant checks themselves', () => {
       world.github.seedSecret(`repo:${REPO}`, SECRET_NAME, OLD_SECRET);
     });
     expect(o.violations).toContain('loss: the previous secret is dead and the new one is nowhere');
+  });
+
+  it('see a client id variable reported written that holds another value', async () => {
+    const o = await runSchedule(
+      { ...clean('csp-overlap'), environment: true, org: true, variable: true },
+      (world) => world.github.seedVariable(`env:${REPO}:production`, 'CLIENT_ID', 'not-the-id'),
+    );
+    expect(o.violations).toEqual([
+      `report: variable in environment ${REPO} production is 'written' but holds not-the-id`,
+    ]);
   });
 });
 

@@ -80,6 +80,9 @@ const GITHUB_ROUTES: Route[] = [
     method: 'GET',
     path: /\/secrets\/(?!public-key$)[^/]+$/,
   },
+  { name: 'GitHub POST variable', on: 'github', method: 'POST', path: /\/variables$/ },
+  { name: 'GitHub PATCH variable', on: 'github', method: 'PATCH', path: /\/variables\/[^/]+$/ },
+  { name: 'GitHub GET variable', on: 'github', method: 'GET', path: /\/variables(\/[^/]+)?$/ },
 ];
 const CSP_ROUTES: Route[] = [
   { name: 'CSP token', on: 'csp', method: 'POST', path: /\/auth\// },
@@ -157,6 +160,11 @@ export interface Schedule {
   readonly environment: boolean;
   readonly dependabot: boolean;
   readonly org: boolean;
+  /** Codespaces secrets: a repository's, and an organization's scoped to selected repositories. */
+  readonly codespaces?: boolean;
+  readonly codespacesOrg?: boolean;
+  /** Input client-id-variable-name: the client id as a variable where targets have variables. */
+  readonly variable?: boolean;
   readonly recoveryKey: boolean;
   /** Entra's propagation delay for new passwords, virtual ms (the action waits up to 30 s). */
   readonly propagationMs: number;
@@ -167,6 +175,12 @@ export interface Schedule {
   readonly oldByAction: boolean;
   /** Seeds Math.random for the run (backoff jitter), so that a schedule replays the same way. */
   readonly random: number;
+  /**
+   * Whether the run is due (src/due.ts): rotate-if-expires-within 1h, 30d or 366d (Woodpecker's
+   * credential expires in 39 days, this rotation's earlier Entra password in 20, and CSP and WHMCS
+   * fall back to the day-old target secret), or skip-if-rotated-within 2d (skips). Absent: always due.
+   */
+  readonly due?: 'expires-1h' | 'expires-30d' | 'expires-366d' | 'skip-2d' | undefined;
 }
 
 export function scheduleArb(variant: Variant, o: { recoveryKey?: boolean } = {}) {
@@ -183,6 +197,9 @@ export function scheduleArb(variant: Variant, o: { recoveryKey?: boolean } = {})
     environment: fc.boolean(),
     dependabot: fc.boolean(),
     org: fc.boolean(),
+    codespaces: fc.boolean(),
+    codespacesOrg: fc.boolean(),
+    variable: fc.boolean(),
     recoveryKey:
       o.recoveryKey === undefined
         ? fc.oneof({ weight: 4, arbitrary: fc.constant(true) }, fc.constant(false))
@@ -192,6 +209,15 @@ export function scheduleArb(variant: Variant, o: { recoveryKey?: boolean } = {})
     retirePrevious: fc.boolean(),
     oldByAction: fc.boolean(),
     random: fc.integer({ min: 1, max: 2 ** 31 - 1 }),
+    due: fc.oneof(
+      { weight: 6, arbitrary: fc.constant(undefined) },
+      fc.constantFrom(
+        'expires-1h' as const,
+        'expires-30d' as const,
+        'expires-366d' as const,
+        'skip-2d' as const,
+      ),
+    ),
   });
 }
 
@@ -328,12 +354,31 @@ export interface Outcome {
   readonly log: string[];
 }
 
+/** The variable that receives the client id when a schedule has `variable`. */
+const VARIABLE = 'CLIENT_ID';
+
+/** A target line, the emulator's scope of its secret, and of its variables where it has them. */
+interface ScopeSpec {
+  readonly line: string;
+  readonly scope: string;
+  readonly variables?: string;
+}
+
 const SCOPES = {
-  repo: { line: `repo ${REPO}`, scope: `repo:${REPO}` },
-  environment: { line: `environment ${REPO} production`, scope: `env:${REPO}:production` },
+  repo: { line: `repo ${REPO}`, scope: `repo:${REPO}`, variables: `repo:${REPO}` },
+  environment: {
+    line: `environment ${REPO} production`,
+    scope: `env:${REPO}:production`,
+    variables: `env:${REPO}:production`,
+  },
   dependabot: { line: `dependabot ${REPO}`, scope: `dependabot:${REPO}` },
-  org: { line: `org ${ORG} private`, scope: `org:${ORG}` },
-};
+  org: { line: `org ${ORG} private`, scope: `org:${ORG}`, variables: `org:${ORG}` },
+  codespaces: { line: `codespaces ${REPO}`, scope: `codespaces:${REPO}` },
+  codespacesOrg: {
+    line: `codespaces-org ${ORG} selected ${REPO}`,
+    scope: `codespaces-org:${ORG}`,
+  },
+} satisfies Record<string, ScopeSpec>;
 
 /** Runs one schedule from a fresh world and returns every invariant it broke. */
 export async function runSchedule(
@@ -353,11 +398,13 @@ export async function runSchedule(
     woodpeckerProcessingMs: 0,
   });
   try {
-    const scopes = [
+    const scopes: ScopeSpec[] = [
       SCOPES.repo,
       ...(s.environment ? [SCOPES.environment] : []),
       ...(s.dependabot ? [SCOPES.dependabot] : []),
       ...(s.org ? [SCOPES.org] : []),
+      ...(s.codespaces ? [SCOPES.codespaces] : []),
+      ...(s.codespacesOrg ? [SCOPES.codespacesOrg] : []),
     ];
     // The previous run stored the current secret a day ago.
     const dayAgo = new Date(T0 - 86_400_000).toISOString().replace(/\.\d{3}Z$/, 'Z');
@@ -369,6 +416,7 @@ export async function runSchedule(
           {
             secretText: OLD_SECRET,
             displayName: `${MARKER} [${PASSWORD_TAG}] ${dayAgo} run 4141-1`,
+            endDateTime: new Date(T0 + 20 * 86_400_000).toISOString(),
           },
         ],
       });
@@ -380,6 +428,11 @@ export async function runSchedule(
         ? { 'recovery-public-key': Buffer.from(publicKey).toString('base64') }
         : {}),
       'entra-password-tag': PASSWORD_TAG,
+      ...(s.due?.startsWith('expires-')
+        ? { 'rotate-if-expires-within': s.due.slice('expires-'.length) }
+        : {}),
+      ...(s.due === 'skip-2d' ? { 'skip-if-rotated-within': '2d' } : {}),
+      ...(s.variable ? { 'client-id-variable-name': VARIABLE } : {}),
       ...(s.variant === 'csp-regenerate' ? { 'csp-rotation': 'regenerate' } : {}),
       ...(s.variant === 'csp-overlap'
         ? { 'csp-rotation': 'overlap', 'csp-retire-previous': String(s.retirePrevious) }
@@ -491,7 +544,7 @@ async function execute(
 function check(
   world: World,
   s: Schedule,
-  scopes: readonly { line: string; scope: string }[],
+  scopes: readonly ScopeSpec[],
   report: Report,
   outputs: Record<string, string>,
   summary: string,
@@ -502,17 +555,27 @@ function check(
   const v: string[] = [];
   const works = worksAt(world);
 
-  // At most one rotating call took effect.
+  // At most one rotating call took effect, and none when the run was not due.
   const rotations = rotationCount(world);
   if (rotations > 1) v.push(`${rotations} rotating calls took effect`);
+  if (report.outcome === 'skipped' && rotations > 0)
+    v.push(`skipped (${report.rule ?? 'no rule'}) but ${rotations} rotating call(s) took effect`);
+  if (report.outcome === 'skipped' && !report.rule) v.push('skipped without naming the rule');
+  const due = outputs['next-rotation-due'];
+  if (due && Number.isNaN(Date.parse(due))) v.push(`next-rotation-due '${due}' is not a date`);
 
   const held = scopes.map((t) => ({
     ...t,
     value: world.github.secret(t.scope, SECRET_NAME)?.value,
   }));
-  const listed = JSON.parse(outputs['targets'] ?? '[]') as { target: string; status: string }[];
+  const listed = JSON.parse(outputs['targets'] ?? '[]') as {
+    target: string;
+    secret?: string;
+    variable?: string;
+    status: string;
+  }[];
   const statusOf = (line: string): string | undefined =>
-    listed.find((e) => e.target === line)?.status;
+    listed.find((e) => e.target === line && e.secret === SECRET_NAME)?.status;
   const recovered = outputs['recovery'] ? open(outputs['recovery']) : undefined;
   if (outputs['recovery'] && recovered === undefined)
     v.push('output recovery does not open with the recovery key');
@@ -574,6 +637,28 @@ function check(
     v.push('report: rotated=true but not every target is written');
   if (report.undone && held.some((t) => t.value !== undefined && t.value !== OLD_SECRET))
     v.push('report: says the rotation was undone but a target holds a new value');
+
+  // The client id variable: 'written' holds the client id (read back by value); every scope that
+  // has variables is listed; none changes unless listed; rotated=true means every one is written.
+  for (const t of scopes.filter((x) => x.variables !== undefined)) {
+    const value = world.github.variable(t.variables!, VARIABLE)?.value;
+    const entry = listed.find((e) => e.target === t.line && e.variable === VARIABLE);
+    if (!s.variable) {
+      if (entry || value !== undefined) v.push(`report: ${t.line} has a variable nobody asked for`);
+      continue;
+    }
+    if (entry === undefined) {
+      if (value !== undefined && report.targets.length > 0)
+        v.push(`report: variable in ${t.line} changed but is missing from output targets`);
+      continue;
+    }
+    if (entry.status === 'written' && value !== outputs['client-id'])
+      v.push(`report: variable in ${t.line} is 'written' but holds ${value ?? 'nothing'}`);
+    if (entry.status === 'skipped' && value !== undefined)
+      v.push(`report: variable in ${t.line} is 'skipped' but was written`);
+    if (outputs['rotated'] === 'true' && entry.status !== 'written')
+      v.push(`report: rotated=true but the variable in ${t.line} is ${entry.status}`);
+  }
 
   // No leak.
   const run: Run = {

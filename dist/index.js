@@ -30747,7 +30747,7 @@ module.exports = {
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var node_v8__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8877);
 /* harmony import */ var node_v8__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_v8__WEBPACK_IMPORTED_MODULE_0__);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(6053);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(8746);
 
 
 // WebAssembly (undici's HTTP parser, libsodium) runs in V8's baseline tier until it is hot, then V8
@@ -30764,7 +30764,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 6053:
+/***/ 8746:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -39771,10 +39771,10 @@ function checkUrl(name, v) {
     }
     return u.href.replace(/\/+$/, '');
 }
-/** A name GitHub accepts for a secret. */
-function secretName(name, v) {
+/** A name GitHub accepts for a secret (or, `what: 'variable'`, a variable: the same rules). */
+function secretName(name, v, what = 'secret') {
     if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(v) || /^GITHUB_/i.test(v)) {
-        throw new InputError(`Input '${name}' is '${v}'; a GitHub secret name has only letters, digits and _, does not start with a digit, and does not start with GITHUB_.`);
+        throw new InputError(`Input '${name}' is '${v}'; a GitHub ${what} name has only letters, digits and _, does not start with a digit, and does not start with GITHUB_.`);
     }
     return v;
 }
@@ -39812,8 +39812,14 @@ function isoDate(read, name) {
 const encodedRepo = (r) => r.split('/').map(encodeURIComponent).join('/');
 const NO_WRITE = `(the job's GITHUB_TOKEN cannot write secrets; use a GitHub App token or fine-grained PAT)`;
 const REPO_FORBIDDEN = `the github-token lacks "Secrets: write" on this repository ${NO_WRITE}`;
+/** The permission a kind's secrets need, by API: Dependabot and Codespaces secrets have their own. */
+const PERMISSION = {
+    actions: 'Secrets',
+    dependabot: 'Dependabot secrets',
+    codespaces: 'Codespaces secrets',
+};
 const NOT_FOUND = 'it does not exist, or the github-token cannot see it';
-function repoKind(kind, api) {
+function repoKind(kind, api, variables) {
     return {
         form: `${kind} OWNER/NAME`,
         parse: (text) => {
@@ -39824,36 +39830,43 @@ function repoKind(kind, api) {
         },
         scope: (t) => `${kind}:${t.repo.toLowerCase()}`,
         path: (t) => `/repos/${encodedRepo(t.repo)}/${api}`,
+        variables: variables ? (t) => `/repos/${encodedRepo(t.repo)}/${api}` : undefined,
         org: false,
-        forbidden: REPO_FORBIDDEN,
+        forbidden: `the github-token lacks "${PERMISSION[api]}: write" on this repository ${NO_WRITE}`,
         missing: NOT_FOUND,
     };
 }
-function orgKind(kind, api) {
+function orgKind(kind, api, variables) {
     return {
         form: `${kind} ORG [all|private|selected [OWNER/NAME ...]]`,
         parse: (text) => orgLine(kind, text),
         scope: (t) => `${kind}:${t.org.toLowerCase()}`,
         path: (t) => `/orgs/${encodeURIComponent(t.org)}/${api}`,
+        variables: variables ? (t) => `/orgs/${encodeURIComponent(t.org)}/${api}` : undefined,
         org: true,
-        forbidden: `the github-token lacks organization "Secrets: write" ${NO_WRITE}`,
+        forbidden: `the github-token lacks organization "${PERMISSION[api]}: write" ${NO_WRITE}`,
         missing: NOT_FOUND,
     };
 }
 const TARGET_KINDS = {
-    repo: repoKind('repo', 'actions'),
+    repo: repoKind('repo', 'actions', true),
     environment: {
         form: 'environment OWNER/NAME ENVIRONMENT',
         parse: environment,
         scope: (t) => `env:${t.repo.toLowerCase()}:${t.environment.toLowerCase()}`,
         path: (t) => `/repos/${encodedRepo(t.repo)}/environments/${encodeURIComponent(t.environment)}`,
+        variables: (t) => `/repos/${encodedRepo(t.repo)}/environments/${encodeURIComponent(t.environment)}`,
         org: false,
         forbidden: REPO_FORBIDDEN,
         missing: 'the repository or environment does not exist, or the github-token cannot see it',
     },
-    org: orgKind('org', 'actions'),
-    dependabot: repoKind('dependabot', 'dependabot'),
-    'dependabot-org': orgKind('dependabot-org', 'dependabot'),
+    org: orgKind('org', 'actions', true),
+    // Dependabot has secrets but no variables.
+    dependabot: repoKind('dependabot', 'dependabot', false),
+    'dependabot-org': orgKind('dependabot-org', 'dependabot', false),
+    // Codespaces secrets: their own scope keys and permissions; no variables either.
+    codespaces: repoKind('codespaces', 'codespaces', false),
+    'codespaces-org': orgKind('codespaces-org', 'codespaces', false),
 };
 /** The description of `t`'s kind. */
 function kindOf(t) {
@@ -39869,6 +39882,14 @@ function scopeOf(t) {
 /** The REST path that the target's `/secrets/...` hangs from. */
 function scopePath(t) {
     return kindOf(t).path(t);
+}
+/** The REST path that the target's `/variables/...` hangs from, or undefined when its kind has none. */
+function variablesPath(t) {
+    return kindOf(t).variables?.(t);
+}
+/** Whether GitHub has Actions variables in the target's scope (Dependabot and Codespaces have none). */
+function hasVariables(t) {
+    return kindOf(t).variables !== undefined;
 }
 // GitHub's documented limits. Owners: users and organizations, up to 39 characters, letters, digits
 // and hyphens (older accounts may have doubled or trailing hyphens; managed users end in
@@ -39997,7 +40018,7 @@ function errors_status(err) {
     return failureOf(err).status;
 }
 /** Says what went wrong from the status alone: GitHub's bodies and headers are never echoed. */
-function describe(err, t) {
+function describe(err, t, item = 'secret') {
     const s = errors_status(err);
     const answered = err.response !== undefined;
     if (!answered) {
@@ -40010,6 +40031,8 @@ function describe(err, t) {
         case 401:
             return 'HTTP 401: the github-token is invalid or expired';
         case 403:
+            if (item === 'variable')
+                return `HTTP 403: the github-token lacks ${t && isOrg(t) ? 'organization ' : ''}"Variables: read and write"${t && isOrg(t) ? '' : ' on this repository'}`;
             return `HTTP 403: ${(t ? kindOf(t) : TARGET_KINDS.repo).forbidden}`;
         case 404:
             return `HTTP 404: ${(t ? kindOf(t) : TARGET_KINDS.repo).missing}`;
@@ -40021,11 +40044,16 @@ function describe(err, t) {
 }
 
 ;// CONCATENATED MODULE: ./src/github/access.ts
-// Who may read an organization secret: what a write sends, so that a rotation never widens (or
-// narrows) access. The line's visibility and repositories, or, when it names none, the existing
-// secret's (read in preflight, every page).
+// Who may read an organization secret or variable: what a write sends, so that a rotation never
+// widens (or narrows) access. The line's visibility and repositories, or, when it names none, the
+// existing secret's or variable's own (read in preflight, every page).
 
 
+/** The REST path of `name` in `t`. */
+function itemPath(t, item, name) {
+    const base = item === 'secret' ? `${scopePath(t)}/secrets` : `${variablesPath(t)}/variables`;
+    return `${base}/${encodeURIComponent(name)}`;
+}
 class OrgAccess {
     #gh;
     #repoIds = new Map();
@@ -40033,14 +40061,14 @@ class OrgAccess {
     constructor(gh) {
         this.#gh = gh;
     }
-    /** Who may read `name` in `t` once written: the line's choice, or the existing secret's. Read once. */
-    of(t, name) {
-        const k = `${scopeOf(t)}:${name.toUpperCase()}`;
+    /** Who may read `name` in `t` once written: the line's choice, or the existing one's. Read once. */
+    of(t, name, item = 'secret') {
+        const k = `${scopeOf(t)}:${item}:${name.toUpperCase()}`;
         let access = this.#access.get(k);
         if (!access) {
             access =
                 t.visibility === undefined
-                    ? this.#existing(t, name)
+                    ? this.#existing(t, name, item)
                     : Promise.all(t.repos.map((r) => this.#repoId(r))).then((repositoryIds) => ({
                         visibility: t.visibility,
                         repositoryIds,
@@ -40049,10 +40077,10 @@ class OrgAccess {
         }
         return access;
     }
-    /** The existing secret's visibility and selected repositories (every page of them). */
-    async #existing(t, name) {
-        const path = `${scopePath(t)}/secrets/${encodeURIComponent(name)}`;
-        const fail = (what, err) => new StoreError(`Could not read ${what} of secret ${name} in ${t.line}: ${describe(err, t)}.`, 'no', errors_status(err));
+    /** The existing secret's (or variable's) visibility and selected repositories (every page). */
+    async #existing(t, name, item) {
+        const path = itemPath(t, item, name);
+        const fail = (what, err) => new StoreError(`Could not read ${what} of ${item} ${name} in ${t.line}: ${describe(err, t)}.`, 'no', errors_status(err));
         let visibility;
         try {
             const res = await this.#gh.request(`GET ${path}`);
@@ -40060,11 +40088,11 @@ class OrgAccess {
         }
         catch (err) {
             if (errors_status(err) === 404)
-                throw new StoreError(`Secret ${name} does not exist yet in ${t.line}, so there is no visibility to keep: add one to the target line (\`${t.kind} ${t.org} private\`, \`all\`, or \`selected OWNER/NAME ...\`).`, 'no', 404);
+                throw new StoreError(`${item === 'secret' ? 'Secret' : 'Variable'} ${name} does not exist yet in ${t.line}, so there is no visibility to keep: add one to the target line (\`${t.kind} ${t.org} private\`, \`all\`, or \`selected OWNER/NAME ...\`).`, 'no', 404);
             throw fail('the visibility', err);
         }
         if (visibility !== 'all' && visibility !== 'private' && visibility !== 'selected')
-            throw new StoreError(`GitHub reported an unknown visibility for secret ${name} in ${t.line}; name one on the target line.`, 'no');
+            throw new StoreError(`GitHub reported an unknown visibility for ${item} ${name} in ${t.line}; name one on the target line.`, 'no');
         const ids = new Set();
         if (visibility === 'selected') {
             const perPage = 100;
@@ -40088,7 +40116,7 @@ class OrgAccess {
             }
             // A list that changed while it was read would be written back different: refuse instead.
             if (ids.size !== total)
-                throw new StoreError(`The selected repositories of secret ${name} in ${t.line} changed while they were read (${ids.size} of ${total}); re-run.`, 'no');
+                throw new StoreError(`The selected repositories of ${item} ${name} in ${t.line} changed while they were read (${ids.size} of ${total}); re-run.`, 'no');
         }
         return { visibility, repositoryIds: [...ids] };
     }
@@ -40156,9 +40184,110 @@ function publicKeyFromBase64(key) {
     return new Uint8Array(bytes);
 }
 
+;// CONCATENATED MODULE: ./src/github/variables.ts
+// Writes the client id as an Actions variable: created or updated in each target scope that has
+// variables, then read back. A variable is not secret, so the read-back compares the value itself.
+
+
+
+class VariableStore {
+    #gh;
+    #access;
+    /** Whether the variable exists, per scope: decides between PATCH (update) and POST (create). */
+    #exists = new Map();
+    constructor(gh, access) {
+        this.#gh = gh;
+        this.#access = access;
+    }
+    /**
+     * Proves the token can read the variables of every target that has them (a 403 or 404 fails here,
+     * before the rotation), learns whether `name` exists, and for organization lines works out who may
+     * read it (the line's visibility, or the existing variable's).
+     */
+    async preflight(targets, name) {
+        const work = [];
+        for (const t of targets.filter(hasVariables)) {
+            work.push(this.#existsIn(t, name));
+            if (isOrg(t))
+                work.push(this.#access.of(t, name, 'variable'));
+        }
+        const results = await Promise.allSettled(work);
+        const failed = results.find((r) => r.status === 'rejected');
+        if (failed)
+            throw failed.reason;
+    }
+    /** Creates or updates the variable, then reads it back: a value other than `value` is a failure. */
+    async store(t, name, value) {
+        const path = itemPath(t, 'variable', name);
+        const body = { name, value };
+        if (isOrg(t)) {
+            const access = await this.#access.of(t, name, 'variable');
+            body['visibility'] = access.visibility;
+            if (access.visibility === 'selected')
+                body['selected_repository_ids'] = access.repositoryIds;
+        }
+        const fail = (err) => new StoreError(`Could not write variable ${name} in ${t.line}: ${describe(err, t, 'variable')}.`, 'maybe', errors_status(err));
+        const update = () => this.#gh.request(`PATCH ${path}`, body);
+        const create = () => this.#gh.request(`POST ${variablesPath(t)}/variables`, body);
+        try {
+            if (await this.#existsIn(t, name)) {
+                // Deleted since preflight: create it again.
+                await update().catch((err) => errors_status(err) === 404 ? create() : Promise.reject(err));
+            }
+            else {
+                // Created since preflight (or by an earlier attempt of this POST whose answer was lost).
+                await create().catch((err) => errors_status(err) === 409 ? update() : Promise.reject(err));
+            }
+        }
+        catch (err) {
+            throw fail(err);
+        }
+        let read;
+        try {
+            const res = await this.#gh.request(`GET ${path}`);
+            read = String(res.data.value);
+        }
+        catch (err) {
+            throw new StoreError(`Wrote variable ${name} in ${t.line} but could not read it back: ${describe(err, t, 'variable')}.`, 'maybe', errors_status(err));
+        }
+        if (read !== value)
+            throw new StoreError(`Wrote variable ${name} in ${t.line} but reading it back shows another value; treating the write as failed.`, 'maybe');
+    }
+    #existsIn(t, name) {
+        const k = `${scopeOf(t)}:${name.toUpperCase()}`;
+        let exists = this.#exists.get(k);
+        if (!exists) {
+            exists = this.#probe(t, name);
+            this.#exists.set(k, exists);
+        }
+        return exists;
+    }
+    /** One GET when the variable exists; when it answers 404, listing the scope's variables tells "missing" from "no access". */
+    async #probe(t, name) {
+        const base = `${variablesPath(t)}/variables`;
+        const fail = (err) => new StoreError(`Could not read the variables of ${t.line}: ${describe(err, t, 'variable')}.`, 'no', errors_status(err));
+        try {
+            await this.#gh.request(`GET ${base}/${encodeURIComponent(name)}`);
+            return true;
+        }
+        catch (err) {
+            if (errors_status(err) !== 404)
+                throw fail(err);
+        }
+        try {
+            await this.#gh.request(`GET ${base}`, { per_page: 1 });
+            return false;
+        }
+        catch (err) {
+            throw fail(err);
+        }
+    }
+}
+
 ;// CONCATENATED MODULE: ./src/github/store.ts
 // Writes secrets into GitHub: public keys per scope, sealing, the write itself and the read-back
 // that proves it landed.
+
 
 
 
@@ -40169,17 +40298,22 @@ class SecretStore {
     #gh;
     #keys = new Map();
     #access;
+    #variables;
     constructor(gh) {
         this.#gh = gh;
         this.#access = new OrgAccess(gh);
+        this.#variables = new VariableStore(gh, this.#access);
     }
     /**
      * Fetches every target's public key (once per scope, never shared across scopes) and works out who
      * may read each organization secret `names` will write: the repositories the line selects, or,
-     * when it names no visibility, the existing secret's visibility and repositories.
+     * when it names no visibility, the existing secret's visibility and repositories. With `variable`,
+     * the same for the variable in every target that has variables, and that the token may read them.
      */
-    async preflight(targets, names) {
+    async preflight(targets, names, variable) {
         const work = [];
+        if (variable !== undefined)
+            work.push(this.#variables.preflight(targets, variable));
         for (const t of targets) {
             work.push(this.#key(t));
             if (isOrg(t))
@@ -40234,6 +40368,10 @@ class SecretStore {
         if (updated === undefined || !(updated.getTime() >= key.since)) {
             throw new StoreError(`Wrote secret ${name} in ${t.line} but GitHub does not show it as updated (updated_at did not move); treating the write as failed.`, 'maybe');
         }
+    }
+    /** Creates or updates variable `name` in `t` and reads its value back. */
+    storeVariable(t, name, value) {
+        return this.#variables.store(t, name, value);
     }
     #key(t) {
         const scope = scopeOf(t);
@@ -41420,8 +41558,11 @@ const commonInputs = {
     'client-id-secret-name': {
         description: 'Optional second GitHub secret that receives the client id / identifier.',
     },
+    'client-id-variable-name': {
+        description: "Optional Actions variable that receives the client id / identifier (not a secret: readable in expressions and logs), created or updated in every repository, environment and org target (Dependabot and Codespaces have no variables) and read back by value. An org line without a visibility keeps the existing variable's visibility, like secrets.",
+    },
     targets: {
-        description: "Where to store, one target a line: `repo OWNER/NAME`, `environment OWNER/NAME ENVIRONMENT`, `org ORG [all|private|selected [OWNER/NAME ...]]`, `dependabot OWNER/NAME`, `dependabot-org ORG [all|private|selected [OWNER/NAME ...]]`. An org line without a visibility keeps the existing secret's visibility and selected repositories (and fails in preflight when the secret does not exist yet): a rotation never changes who can read a secret unless the line says so. The environment name is the rest of its line, kept exactly (`/` allowed); write it in double quotes when it holds a space followed by #. Blank lines, lines starting with #, and # comments after a space on other lines are ignored. Default: `repo $GITHUB_REPOSITORY`.",
+        description: "Where to store, one target a line: `repo OWNER/NAME`, `environment OWNER/NAME ENVIRONMENT`, `org ORG [all|private|selected [OWNER/NAME ...]]`, `dependabot OWNER/NAME`, `dependabot-org ORG [all|private|selected [OWNER/NAME ...]]`, `codespaces OWNER/NAME`, `codespaces-org ORG [all|private|selected [OWNER/NAME ...]]`. An org line without a visibility keeps the existing secret's visibility and selected repositories (and fails in preflight when the secret does not exist yet): a rotation never changes who can read a secret unless the line says so. The environment name is the rest of its line, kept exactly (`/` allowed); write it in double quotes when it holds a space followed by #. Blank lines, lines starting with #, and # comments after a space on other lines are ignored. Default: `repo $GITHUB_REPOSITORY`.",
     },
     'github-api-url': {
         description: 'GitHub API base URL (GHES: https://HOST/api/v3). Default: $GITHUB_API_URL, else https://api.github.com.',
@@ -41435,6 +41576,9 @@ const commonInputs = {
     },
     'skip-if-rotated-within': {
         description: "Duration (30s, 90m, 12h, 7d): do nothing when the first target's secret was updated more recently than this. At most 366d.",
+    },
+    'rotate-if-expires-within': {
+        description: "Duration (30s, 90m, 12h, 7d): rotate only when the credential's current secret expires within it (Entra: the passwords this rotation made, see entra-password-tag; Woodpecker: secret_expires_at). Where the provider reports no expiry (CSP, WHMCS), rotate only when the first target's secret was updated longer ago than this, and say so in the log. With skip-if-rotated-within, that guard is checked first; the log and summary name the rule that decided. At most 366d.",
     },
     mode: {
         description: "`rotate`: rotate and store. `check`: change nothing; sign in, find the credential, read every target's secret metadata, and report per target whether the secret exists, when it was last updated, and how long until the credential expires (job summary table, output `report`). A check fails the step when a target is missing the secret or the credential expires within fail-if-expires-within.",
@@ -41533,6 +41677,13 @@ function parseInputs(read, env) {
             throw new InputError(`Input 'client-id-secret-name' is '${clientIdSecret}', the same as 'secret-name'; GitHub names are case-insensitive, pick another.`);
         }
     }
+    const targets = parseTargets(targetText);
+    const clientIdVariable = optional(read, 'client-id-variable-name');
+    if (clientIdVariable !== undefined) {
+        secretName('client-id-variable-name', clientIdVariable, 'variable');
+        if (!targets.some(hasVariables))
+            throw new InputError(`Input 'client-id-variable-name' is set but no target can hold an Actions variable (Dependabot and Codespaces have none); add a repo, environment or org target, or drop the input.`);
+    }
     return {
         provider,
         github: {
@@ -41540,13 +41691,15 @@ function parseInputs(read, env) {
             apiUrl: url(read, 'github-api-url', env['GITHUB_API_URL'] || 'https://api.github.com'),
             secretName: secret,
             clientIdSecretName: clientIdSecret,
-            targets: parseTargets(targetText),
+            clientIdVariableName: clientIdVariable,
+            targets,
         },
         mode: oneOf(read, 'mode', ['rotate', 'check'], 'rotate'),
         failIfExpiresWithinMs: duration(read, 'fail-if-expires-within', MAX_MS.expiresWithin),
         dryRun: bool(read, 'dry-run', false),
         recoveryKey: recoveryKey(optional(read, 'recovery-public-key')),
         skipIfRotatedWithinMs: duration(read, 'skip-if-rotated-within', MAX_MS.skipIfRotatedWithin),
+        rotateIfExpiresWithinMs: duration(read, 'rotate-if-expires-within', MAX_MS.expiresWithin),
         requestTimeoutMs: duration(read, 'request-timeout', MAX_MS.requestTimeout, 30_000),
         storeTimeoutMs: duration(read, 'store-timeout', MAX_MS.storeTimeout, 600_000),
     };
@@ -41562,6 +41715,108 @@ function recoveryKey(v) {
     return new Uint8Array(bytes);
 }
 
+;// CONCATENATED MODULE: ./src/due.ts
+// Whether this run rotates: skip-if-rotated-within (the age of the first target's secret) and
+// rotate-if-expires-within (the expiry the provider reports, else that same age). The rule that
+// decided is named, so that the log and the summary say why a run did or did not rotate.
+
+
+/**
+ * `updated`: when the first target's secret was last updated (undefined: it does not exist); read
+ * only when a rule needs it. `where`: that secret and target, for the messages.
+ */
+async function decide(s, credential, updated, where, providerName) {
+    const skipMs = s.skipIfRotatedWithinMs;
+    const windowMs = s.rotateIfExpiresWithinMs;
+    if (skipMs === undefined && windowMs === undefined)
+        return undefined;
+    const expires = credential.expiresAt ? Date.parse(credential.expiresAt) : NaN;
+    const byAge = windowMs !== undefined && Number.isNaN(expires);
+    const at = skipMs !== undefined || byAge ? await updated() : undefined;
+    const t = clock_now();
+    const iso = (ms) => new Date(ms).toISOString();
+    // The earliest time each rule would let a run rotate.
+    const skipUntil = skipMs !== undefined && at ? at.getTime() + skipMs : undefined;
+    const expiryDue = windowMs === undefined
+        ? undefined
+        : byAge
+            ? at
+                ? at.getTime() + windowMs
+                : t
+            : expires - windowMs;
+    const nextDue = Math.max(skipUntil ?? -Infinity, expiryDue ?? -Infinity);
+    const next = Number.isFinite(nextDue) ? iso(nextDue) : undefined;
+    // The guard against rotating twice in a row comes first: a re-run within it never rotates.
+    if (skipUntil !== undefined && t < skipUntil)
+        return {
+            rotate: false,
+            rule: `skip-if-rotated-within: ${where} was updated at ${iso(at.getTime())}, within the window; not rotating.`,
+            nextDue: next,
+            byAge,
+        };
+    if (windowMs === undefined)
+        return {
+            rotate: true,
+            rule: at
+                ? `skip-if-rotated-within: ${where} was updated at ${iso(at.getTime())}, before the window; rotating.`
+                : `skip-if-rotated-within: ${where} does not exist; rotating.`,
+            nextDue: undefined,
+            byAge,
+        };
+    if (!byAge) {
+        const when = `the current secret expires at ${iso(expires)} (${spokenUntil(expires)})`;
+        return t >= expiryDue
+            ? {
+                rotate: true,
+                rule: `rotate-if-expires-within: ${when}, within the window; rotating.`,
+                nextDue: undefined,
+                byAge,
+            }
+            : {
+                rotate: false,
+                rule: `rotate-if-expires-within: ${when}, outside the window; not rotating before ${iso(expiryDue)}.`,
+                nextDue: next,
+                byAge,
+            };
+    }
+    const fallback = `rotate-if-expires-within: ${providerName} reports no expiry for this credential, so the age of ${where} decides`;
+    if (!at)
+        return {
+            rotate: true,
+            rule: `${fallback}: it does not exist; rotating.`,
+            nextDue: undefined,
+            byAge,
+        };
+    return t >= expiryDue
+        ? {
+            rotate: true,
+            rule: `${fallback}: updated at ${iso(at.getTime())}, longer ago than the window; rotating.`,
+            nextDue: undefined,
+            byAge,
+        }
+        : {
+            rotate: false,
+            rule: `${fallback}: updated at ${iso(at.getTime())}, within the window; not rotating before ${iso(expiryDue)}.`,
+            nextDue: next,
+            byAge,
+        };
+}
+/**
+ * After a rotation: when the next run would rotate, from the new secret's expiry, or, without one,
+ * from now (every target's secret was just updated).
+ */
+function dueAfterRotation(s, newExpiresAt) {
+    const t = clock_now();
+    const candidates = [];
+    if (s.skipIfRotatedWithinMs !== undefined)
+        candidates.push(t + s.skipIfRotatedWithinMs);
+    if (s.rotateIfExpiresWithinMs !== undefined) {
+        const expires = newExpiresAt ? Date.parse(newExpiresAt) : NaN;
+        candidates.push(Number.isNaN(expires) ? t + s.rotateIfExpiresWithinMs : expires - s.rotateIfExpiresWithinMs);
+    }
+    return candidates.length ? new Date(Math.max(...candidates)).toISOString() : undefined;
+}
+
 ;// CONCATENATED MODULE: ./src/pipeline.ts
 // The rotation pipeline: preflight -> rotate once -> store and verify everywhere -> retire the
 // previous secret, or, when storing fails, keep everything that still works and hand the new secret
@@ -41570,9 +41825,23 @@ function recoveryKey(v) {
 
 
 
+
+/** Every write of a run, per target: the secret, the client id secret, the client id variable. */
+function writesOf(s) {
+    const { targets, secretName, clientIdSecretName, clientIdVariableName } = s.github;
+    return targets.flatMap((t) => [
+        ...names(secretName, clientIdSecretName).map((name) => ({ t, name, variable: false })),
+        ...(clientIdVariableName && hasVariables(t)
+            ? [{ t, name: clientIdVariableName, variable: true }]
+            : []),
+    ]);
+}
+function resultOf(w) {
+    return w.variable ? { target: w.t.line, variable: w.name } : { target: w.t.line, secret: w.name };
+}
 async function runPipeline(s, d) {
-    const { targets, secretName, clientIdSecretName } = s.github;
-    const plan = (status) => targets.flatMap((t) => names(secretName, clientIdSecretName).map((secret) => ({ target: t.line, secret, status })));
+    const { targets, secretName, clientIdSecretName, clientIdVariableName } = s.github;
+    const plan = (status) => writesOf(s).map((w) => ({ ...resultOf(w), status }));
     // 2. Preflight: nothing changes here, and any failure stops the run.
     d.policy.startPreflight();
     d.info(`Preflight: authenticating to ${s.provider.name} and fetching the public key of ${targets.length} target(s).`);
@@ -41580,7 +41849,7 @@ async function runPipeline(s, d) {
     // every target's key, and the recovery key gets one too (libsodium loads beside the requests).
     const [credentialResult, keysResult, recoveryResult] = await Promise.allSettled([
         d.provider.preflight(),
-        d.destination.preflight(targets, names(secretName, clientIdSecretName)),
+        d.destination.preflight(targets, names(secretName, clientIdSecretName), clientIdVariableName),
         s.recoveryKey
             ? usable(s.recoveryKey, "Input 'recovery-public-key'")
             : // Only starts the load early; the target keys' probes report a failure to load.
@@ -41594,20 +41863,24 @@ async function runPipeline(s, d) {
         throw recoveryResult.reason;
     const credential = credentialResult.value;
     d.info(`Found ${credential.description}.`);
-    if (clientIdSecretName && !credential.clientId) {
-        throw new Error(`Input 'client-id-secret-name' is set but ${s.provider.name} did not report a client id for this credential.`);
-    }
-    if (s.skipIfRotatedWithinMs !== undefined) {
-        const first = targets[0];
-        const updated = await d.destination.updatedAt(first, secretName);
-        if (updated && clock_now() - updated.getTime() < s.skipIfRotatedWithinMs) {
-            d.info(`Secret ${secretName} in ${first.line} was updated at ${updated.toISOString()}, within skip-if-rotated-within: nothing to do.`);
-            return { outcome: 'skipped', rotated: false, credential, targets: plan('skipped') };
-        }
-    }
+    for (const [input, set] of [
+        ['client-id-secret-name', clientIdSecretName],
+        ['client-id-variable-name', clientIdVariableName],
+    ])
+        if (set && !credential.clientId)
+            throw new Error(`Input '${input}' is set but ${s.provider.name} did not report a client id for this credential.`);
+    const first = targets[0];
+    const decision = await decide(s, credential, () => d.destination.updatedAt(first, secretName), `secret ${secretName} in ${first.line}`, s.provider.name);
+    const due = decision
+        ? { rule: decision.rule, ...(decision.nextDue ? { nextRotationDue: decision.nextDue } : {}) }
+        : {};
+    if (decision)
+        d.info(decision.rule);
+    if (decision && !decision.rotate)
+        return { outcome: 'skipped', rotated: false, credential, targets: plan('skipped'), ...due };
     if (s.dryRun) {
         d.info('Dry run: inputs, provider authentication and every public key check out. Nothing was changed.');
-        return { outcome: 'dry-run', rotated: false, credential, targets: plan('skipped') };
+        return { outcome: 'dry-run', rotated: false, credential, targets: plan('skipped'), ...due };
     }
     if (credential.oldSecretDiesOnRotate && !s.recoveryKey) {
         d.warn(`${s.provider.name} kills the old secret at once. Without recovery-public-key, a failure to store the new secret leaves it nowhere; set recovery-public-key.`);
@@ -41636,7 +41909,8 @@ async function runPipeline(s, d) {
     const { secret: newSecret, ...rotationInfo } = rotation;
     const stored = { results: undefined };
     try {
-        return await afterRotation(s, d, credential, rotation, stored);
+        const after = await afterRotation(s, d, credential, rotation, stored);
+        return decision ? { ...after, rule: decision.rule } : after;
     }
     catch (err) {
         // Nothing may escape once the secret exists: report every target and hand the secret over.
@@ -41668,34 +41942,32 @@ async function runPipeline(s, d) {
 }
 /** Steps 5-7, after the one rotating call. Throws only on a bug or an unexpected fault; runPipeline reports it. */
 async function afterRotation(s, d, credential, rotation, stored) {
-    const { targets, secretName, clientIdSecretName } = s.github;
+    const { targets, secretName } = s.github;
     const { secret: newSecret, ...rotationInfo } = rotation;
     d.info(`Rotated ${credential.description}; storing the new secret in ${targets.length} target(s).`);
-    // 5. Store and verify everywhere; one failure does not stop the others.
-    const clientId = rotation.clientId ?? credential.clientId;
-    const writes = targets.flatMap((t) => {
-        const w = [
-            { t, name: secretName, value: newSecret },
-        ];
-        if (clientIdSecretName && clientId)
-            w.push({ t, name: clientIdSecretName, value: clientId });
-        return w;
-    });
+    // 5. Store and verify everywhere; one failure does not stop the others. Preflight proved the
+    // client id exists when a client id secret or variable is asked for.
+    const clientId = (rotation.clientId ?? credential.clientId);
     const landed = [];
-    const results = await Promise.all(writes.map(async ({ t, name, value }) => {
+    const results = await Promise.all(writesOf(s).map(async (w) => {
+        const { t, name } = w;
+        const isSecret = !w.variable && name === secretName;
         try {
-            await d.destination.store(t, name, value);
-            d.info(`Stored and verified ${name} in ${t.line}.`);
-            if (name === secretName)
+            if (w.variable)
+                await d.destination.storeVariable(t, name, clientId);
+            else
+                await d.destination.store(t, name, isSecret ? newSecret : clientId);
+            d.info(`Stored and verified ${w.variable ? 'variable ' : ''}${name} in ${t.line}.`);
+            if (isSecret)
                 landed.push('yes');
-            return { target: t.line, secret: name, status: 'written' };
+            return { ...resultOf(w), status: 'written' };
         }
         catch (err) {
             const message = err.message;
             d.warn(message);
-            if (name === secretName)
+            if (isSecret)
                 landed.push(err instanceof DestinationError ? err.landed : 'maybe');
-            return { target: t.line, secret: name, status: 'failed', error: message };
+            return { ...resultOf(w), status: 'failed', error: message };
         }
     }));
     stored.results = results;
@@ -41707,7 +41979,14 @@ async function afterRotation(s, d, credential, rotation, stored) {
             const retired = await d.provider.retirePrevious();
             if (retired)
                 d.info(`Retired ${retired}.`);
-            return { outcome: 'rotated', rotated: true, ...base, ...(retired ? { retired } : {}) };
+            const next = dueAfterRotation(s, rotation.expiresAt);
+            return {
+                outcome: 'rotated',
+                rotated: true,
+                ...base,
+                ...(retired ? { retired } : {}),
+                ...(next ? { nextRotationDue: next } : {}),
+            };
         }
         catch (err) {
             const failure = `The new secret is stored and verified in every target, but retiring the previous secret failed: ${err.message}`;
@@ -41801,7 +42080,8 @@ function setOutputs(r, io = core_namespaceObject) {
     io.setOutput('client-id', r.rotation?.clientId ?? r.credential?.clientId ?? '');
     io.setOutput('credential-id', r.rotation?.credentialId ?? r.credential?.credentialId ?? '');
     io.setOutput('secret-expires-at', r.rotation?.expiresAt ?? '');
-    io.setOutput('targets', JSON.stringify(r.targets.map(({ target, secret, status }) => ({ target, secret, status }))));
+    io.setOutput('targets', JSON.stringify(r.targets.map(({ target, secret, variable, status }) => variable === undefined ? { target, secret, status } : { target, variable, status })));
+    io.setOutput('next-rotation-due', r.nextRotationDue ?? '');
     io.setOutput('report', JSON.stringify(reportJson(r)));
     if (r.recovery) {
         io.setOutput('recovery', r.recovery);
@@ -41825,9 +42105,11 @@ function reportJson(r) {
                 },
             }
             : {}),
+        ...(r.rule ? { rule: r.rule } : {}),
+        ...(r.nextRotationDue ? { nextRotationDue: r.nextRotationDue } : {}),
         targets: r.targets.map((t) => ({
             target: t.target,
-            secret: t.secret,
+            ...(t.variable === undefined ? { secret: t.secret } : { variable: t.variable }),
             status: t.status,
             ...(t.updatedAt ? { updatedAt: t.updatedAt } : {}),
             ...(t.error ? { error: t.error } : {}),
@@ -41839,7 +42121,7 @@ function reportJson(r) {
 const TITLES = {
     rotated: 'Client secret rotated',
     'dry-run': 'Dry run: nothing changed',
-    skipped: 'Skipped: rotated recently',
+    skipped: 'Skipped: not due',
     checked: 'Check passed: nothing changed',
     failed: 'Rotation failed',
 };
@@ -41869,6 +42151,10 @@ function summaryMarkdown(provider, r) {
         lines.push('| Current secret expires | not reported by the provider |');
     if (r.rotation?.expiresAt)
         lines.push(`| New secret expires | ${markdownText(r.rotation.expiresAt, 40)} |`);
+    if (r.rule)
+        lines.push(`| Rule | ${markdownText(r.rule, 500)} |`);
+    if (r.nextRotationDue)
+        lines.push(`| Next rotation due | ${r.nextRotationDue} |`);
     if (r.retired)
         lines.push(`| Retired | ${markdownText(r.retired, 500)} |`);
     if (r.undone)
@@ -41881,7 +42167,7 @@ function summaryMarkdown(provider, r) {
     else if (r.targets.length > 0) {
         lines.push('', '| Target | Secret | Status |', '|---|---|---|');
         for (const t of r.targets)
-            lines.push(`| ${markdownCode(t.target)} | ${markdownCode(t.secret)} | ${t.status}${t.error ? `: ${markdownText(t.error, 600)}` : ''} |`);
+            lines.push(`| ${markdownCode(t.target)} | ${t.variable === undefined ? markdownCode(t.secret ?? '') : `variable ${markdownCode(t.variable)}`} | ${t.status}${t.error ? `: ${markdownText(t.error, 600)}` : ''} |`);
     }
     if (r.failure)
         lines.push('', `**What happened:** ${markdownText(r.failure, 3000)}`);

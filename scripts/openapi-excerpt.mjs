@@ -11,9 +11,21 @@ import { join } from 'node:path';
 
 export const VERSION = '23.0.2';
 const OUT = new URL('../__tests__/emulators/github-secrets-openapi.json', import.meta.url);
-/** The paths kept: every secrets scope GitHub has (Actions, environments, Dependabot, Codespaces). */
-const KEEP =
-  /^\/(orgs\/\{org\}|repos\/\{owner\}\/\{repo\}(\/environments\/\{environment_name\})?)\/(actions|codespaces|dependabot)?\/?secrets(\/|$)/;
+/**
+ * The paths kept: every secrets scope GitHub has (Actions, environments, Dependabot, Codespaces),
+ * the Actions variables of repositories, environments and organizations, and the repository
+ * listings that target patterns expand from (organization, user, installation).
+ */
+const KEEP = new RegExp(
+  [
+    /^\/(orgs\/\{org\}|repos\/\{owner\}\/\{repo\}(\/environments\/\{environment_name\})?)\/(actions|codespaces|dependabot)?\/?secrets(\/|$)/,
+    /^\/(orgs\/\{org\}|repos\/\{owner\}\/\{repo\})\/actions\/variables(\/|$)/,
+    /^\/repos\/\{owner\}\/\{repo\}\/environments\/\{environment_name\}\/variables(\/|$)/,
+    /^\/(orgs\/\{org\}\/repos|users\/\{username\}\/repos|installation\/repositories)$/,
+  ]
+    .map((r) => r.source)
+    .join('|'),
+);
 
 const dir = mkdtempSync(join(tmpdir(), 'octokit-openapi-'));
 try {
@@ -44,7 +56,7 @@ try {
     info: {
       title: full.info.title,
       version: VERSION,
-      'x-source': `@octokit/openapi ${VERSION} generated/api.github.com.deref.json (GitHub REST API description), secrets paths only`,
+      'x-source': `@octokit/openapi ${VERSION} generated/api.github.com.deref.json (GitHub REST API description), secrets, variables and repository-listing paths only`,
     },
     paths,
   };

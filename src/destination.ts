@@ -6,11 +6,16 @@ export type Landed = 'no' | 'maybe' | 'yes';
 
 /** The GitHub side as the pipeline sees it (SecretStore implements it). */
 export interface Destination {
-  /** `names`: the secrets that will be written, whose current readers org targets may keep. */
-  preflight(targets: readonly Target[], names: readonly string[]): Promise<void>;
+  /**
+   * `names`: the secrets that will be written, whose current readers org targets may keep;
+   * `variable`: the variable that will be written where targets have variables.
+   */
+  preflight(targets: readonly Target[], names: readonly string[], variable?: string): Promise<void>;
   updatedAt(target: Target, name: string): Promise<Date | undefined>;
   /** Writes and verifies; a failure is a DestinationError that says whether the write landed. */
   store(target: Target, name: string, value: string): Promise<void>;
+  /** Creates or updates an Actions variable and reads its value back. */
+  storeVariable(target: Target, name: string, value: string): Promise<void>;
 }
 
 /** A failure of the destination that knows whether the write landed; anything else counts as 'maybe'. */

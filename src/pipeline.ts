@@ -1,10 +1,11 @@
 // The rotation pipeline: preflight -> rotate once -> store and verify everywhere -> retire the
 // previous secret, or, when storing fails, keep everything that still works and hand the new secret
 // to the operator sealed to their recovery key.
-import { now } from './clock.js';
 import { loadSodium, seal, usable } from './github/seal.js';
 import { type Destination, DestinationError, type Landed } from './destination.js';
+import { decide, dueAfterRotation } from './due.js';
 import type { Settings, Target } from './inputs/index.js';
+import { hasVariables } from './inputs/targets.js';
 import type { RetryPolicy } from './policy.js';
 import {
   type Credential,
@@ -18,7 +19,9 @@ export type { Destination, Landed } from './destination.js';
 export interface TargetResult {
   /** The target line, e.g. `repo octo/app`. */
   readonly target: string;
-  readonly secret: string;
+  /** The secret written, or, for the client id variable, undefined and `variable` set. */
+  readonly secret?: string;
+  readonly variable?: string;
   /** `present` and `missing` only in mode check. */
   readonly status: 'written' | 'failed' | 'skipped' | 'present' | 'missing';
   /** Why it failed; safe to show. */
@@ -29,6 +32,10 @@ export interface TargetResult {
 
 export interface Report {
   readonly outcome: 'rotated' | 'dry-run' | 'skipped' | 'checked' | 'failed';
+  /** The rule that decided whether to rotate (skip-if-rotated-within, rotate-if-expires-within). */
+  readonly rule?: string;
+  /** When a later run would rotate, ISO 8601, where known. */
+  readonly nextRotationDue?: string;
   /** Set by mode check (src/check.ts); a rotation leaves it out. */
   readonly mode?: 'check';
   /** True when a new secret was issued and stored everywhere. */
@@ -48,6 +55,28 @@ export interface Report {
   readonly nextStep?: string;
 }
 
+/** One write: a secret, or the client id variable. */
+interface Write {
+  readonly t: Target;
+  readonly name: string;
+  readonly variable: boolean;
+}
+
+/** Every write of a run, per target: the secret, the client id secret, the client id variable. */
+function writesOf(s: Settings): Write[] {
+  const { targets, secretName, clientIdSecretName, clientIdVariableName } = s.github;
+  return targets.flatMap((t) => [
+    ...names(secretName, clientIdSecretName).map((name) => ({ t, name, variable: false })),
+    ...(clientIdVariableName && hasVariables(t)
+      ? [{ t, name: clientIdVariableName, variable: true }]
+      : []),
+  ]);
+}
+
+function resultOf(w: Write): Pick<TargetResult, 'target' | 'secret' | 'variable'> {
+  return w.variable ? { target: w.t.line, variable: w.name } : { target: w.t.line, secret: w.name };
+}
+
 export interface PipelineDeps {
   readonly provider: Provider;
   readonly destination: Destination;
@@ -59,11 +88,9 @@ export interface PipelineDeps {
 }
 
 export async function runPipeline(s: Settings, d: PipelineDeps): Promise<Report> {
-  const { targets, secretName, clientIdSecretName } = s.github;
+  const { targets, secretName, clientIdSecretName, clientIdVariableName } = s.github;
   const plan = (status: TargetResult['status']): TargetResult[] =>
-    targets.flatMap((t) =>
-      names(secretName, clientIdSecretName).map((secret) => ({ target: t.line, secret, status })),
-    );
+    writesOf(s).map((w) => ({ ...resultOf(w), status }));
 
   // 2. Preflight: nothing changes here, and any failure stops the run.
   d.policy.startPreflight();
@@ -74,7 +101,7 @@ export async function runPipeline(s: Settings, d: PipelineDeps): Promise<Report>
   // every target's key, and the recovery key gets one too (libsodium loads beside the requests).
   const [credentialResult, keysResult, recoveryResult] = await Promise.allSettled([
     d.provider.preflight(),
-    d.destination.preflight(targets, names(secretName, clientIdSecretName)),
+    d.destination.preflight(targets, names(secretName, clientIdSecretName), clientIdVariableName),
     s.recoveryKey
       ? usable(s.recoveryKey, "Input 'recovery-public-key'")
       : // Only starts the load early; the target keys' probes report a failure to load.
@@ -88,27 +115,34 @@ export async function runPipeline(s: Settings, d: PipelineDeps): Promise<Report>
   if (recoveryResult.status === 'rejected') throw recoveryResult.reason;
   const credential = credentialResult.value;
   d.info(`Found ${credential.description}.`);
-  if (clientIdSecretName && !credential.clientId) {
-    throw new Error(
-      `Input 'client-id-secret-name' is set but ${s.provider.name} did not report a client id for this credential.`,
-    );
-  }
-
-  if (s.skipIfRotatedWithinMs !== undefined) {
-    const first = targets[0]!;
-    const updated = await d.destination.updatedAt(first, secretName);
-    if (updated && now() - updated.getTime() < s.skipIfRotatedWithinMs) {
-      d.info(
-        `Secret ${secretName} in ${first.line} was updated at ${updated.toISOString()}, within skip-if-rotated-within: nothing to do.`,
+  for (const [input, set] of [
+    ['client-id-secret-name', clientIdSecretName],
+    ['client-id-variable-name', clientIdVariableName],
+  ] as const)
+    if (set && !credential.clientId)
+      throw new Error(
+        `Input '${input}' is set but ${s.provider.name} did not report a client id for this credential.`,
       );
-      return { outcome: 'skipped', rotated: false, credential, targets: plan('skipped') };
-    }
-  }
+
+  const first = targets[0]!;
+  const decision = await decide(
+    s,
+    credential,
+    () => d.destination.updatedAt(first, secretName),
+    `secret ${secretName} in ${first.line}`,
+    s.provider.name,
+  );
+  const due = decision
+    ? { rule: decision.rule, ...(decision.nextDue ? { nextRotationDue: decision.nextDue } : {}) }
+    : {};
+  if (decision) d.info(decision.rule);
+  if (decision && !decision.rotate)
+    return { outcome: 'skipped', rotated: false, credential, targets: plan('skipped'), ...due };
   if (s.dryRun) {
     d.info(
       'Dry run: inputs, provider authentication and every public key check out. Nothing was changed.',
     );
-    return { outcome: 'dry-run', rotated: false, credential, targets: plan('skipped') };
+    return { outcome: 'dry-run', rotated: false, credential, targets: plan('skipped'), ...due };
   }
   if (credential.oldSecretDiesOnRotate && !s.recoveryKey) {
     d.warn(
@@ -139,7 +173,8 @@ export async function runPipeline(s: Settings, d: PipelineDeps): Promise<Report>
   const { secret: newSecret, ...rotationInfo } = rotation;
   const stored = { results: undefined as TargetResult[] | undefined };
   try {
-    return await afterRotation(s, d, credential, rotation, stored);
+    const after = await afterRotation(s, d, credential, rotation, stored);
+    return decision ? { ...after, rule: decision.rule } : after;
   } catch (err) {
     // Nothing may escape once the secret exists: report every target and hand the secret over.
     const message = (err as Error).message;
@@ -181,35 +216,31 @@ async function afterRotation(
   rotation: Rotation,
   stored: { results: TargetResult[] | undefined },
 ): Promise<Report> {
-  const { targets, secretName, clientIdSecretName } = s.github;
+  const { targets, secretName } = s.github;
   const { secret: newSecret, ...rotationInfo } = rotation;
   d.info(
     `Rotated ${credential.description}; storing the new secret in ${targets.length} target(s).`,
   );
 
-  // 5. Store and verify everywhere; one failure does not stop the others.
-  const clientId = rotation.clientId ?? credential.clientId;
-  const writes = targets.flatMap((t) => {
-    const w: { t: Target; name: string; value: string }[] = [
-      { t, name: secretName, value: newSecret },
-    ];
-    if (clientIdSecretName && clientId) w.push({ t, name: clientIdSecretName, value: clientId });
-    return w;
-  });
+  // 5. Store and verify everywhere; one failure does not stop the others. Preflight proved the
+  // client id exists when a client id secret or variable is asked for.
+  const clientId = (rotation.clientId ?? credential.clientId)!;
   const landed: Landed[] = [];
   const results = await Promise.all(
-    writes.map(async ({ t, name, value }): Promise<TargetResult> => {
+    writesOf(s).map(async (w): Promise<TargetResult> => {
+      const { t, name } = w;
+      const isSecret = !w.variable && name === secretName;
       try {
-        await d.destination.store(t, name, value);
-        d.info(`Stored and verified ${name} in ${t.line}.`);
-        if (name === secretName) landed.push('yes');
-        return { target: t.line, secret: name, status: 'written' };
+        if (w.variable) await d.destination.storeVariable(t, name, clientId);
+        else await d.destination.store(t, name, isSecret ? newSecret : clientId);
+        d.info(`Stored and verified ${w.variable ? 'variable ' : ''}${name} in ${t.line}.`);
+        if (isSecret) landed.push('yes');
+        return { ...resultOf(w), status: 'written' };
       } catch (err) {
         const message = (err as Error).message;
         d.warn(message);
-        if (name === secretName)
-          landed.push(err instanceof DestinationError ? err.landed : 'maybe');
-        return { target: t.line, secret: name, status: 'failed', error: message };
+        if (isSecret) landed.push(err instanceof DestinationError ? err.landed : 'maybe');
+        return { ...resultOf(w), status: 'failed', error: message };
       }
     }),
   );
@@ -222,7 +253,14 @@ async function afterRotation(
     try {
       const retired = await d.provider.retirePrevious();
       if (retired) d.info(`Retired ${retired}.`);
-      return { outcome: 'rotated', rotated: true, ...base, ...(retired ? { retired } : {}) };
+      const next = dueAfterRotation(s, rotation.expiresAt);
+      return {
+        outcome: 'rotated',
+        rotated: true,
+        ...base,
+        ...(retired ? { retired } : {}),
+        ...(next ? { nextRotationDue: next } : {}),
+      };
     } catch (err) {
       const failure = `The new secret is stored and verified in every target, but retiring the previous secret failed: ${(err as Error).message}`;
       return {

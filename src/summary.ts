@@ -16,8 +16,13 @@ export function setOutputs(r: Report, io: OutputSink = core): void {
   io.setOutput('secret-expires-at', r.rotation?.expiresAt ?? '');
   io.setOutput(
     'targets',
-    JSON.stringify(r.targets.map(({ target, secret, status }) => ({ target, secret, status }))),
+    JSON.stringify(
+      r.targets.map(({ target, secret, variable, status }) =>
+        variable === undefined ? { target, secret, status } : { target, variable, status },
+      ),
+    ),
   );
+  io.setOutput('next-rotation-due', r.nextRotationDue ?? '');
   io.setOutput('report', JSON.stringify(reportJson(r)));
   if (r.recovery) {
     io.setOutput('recovery', r.recovery);
@@ -44,9 +49,11 @@ export function reportJson(r: Report): Record<string, unknown> {
           },
         }
       : {}),
+    ...(r.rule ? { rule: r.rule } : {}),
+    ...(r.nextRotationDue ? { nextRotationDue: r.nextRotationDue } : {}),
     targets: r.targets.map((t) => ({
       target: t.target,
-      secret: t.secret,
+      ...(t.variable === undefined ? { secret: t.secret } : { variable: t.variable }),
       status: t.status,
       ...(t.updatedAt ? { updatedAt: t.updatedAt } : {}),
       ...(t.error ? { error: t.error } : {}),
@@ -59,7 +66,7 @@ export function reportJson(r: Report): Record<string, unknown> {
 const TITLES: Record<Report['outcome'], string> = {
   rotated: 'Client secret rotated',
   'dry-run': 'Dry run: nothing changed',
-  skipped: 'Skipped: rotated recently',
+  skipped: 'Skipped: not due',
   checked: 'Check passed: nothing changed',
   failed: 'Rotation failed',
 };
@@ -90,6 +97,8 @@ export function summaryMarkdown(provider: string | undefined, r: Report): string
     lines.push('| Current secret expires | not reported by the provider |');
   if (r.rotation?.expiresAt)
     lines.push(`| New secret expires | ${text(r.rotation.expiresAt, 40)} |`);
+  if (r.rule) lines.push(`| Rule | ${text(r.rule, 500)} |`);
+  if (r.nextRotationDue) lines.push(`| Next rotation due | ${r.nextRotationDue} |`);
   if (r.retired) lines.push(`| Retired | ${text(r.retired, 500)} |`);
   if (r.undone) lines.push(`| Undone | ${text(r.undone, 300)} |`);
   if (r.mode === 'check' && r.targets.length > 0) {
@@ -102,7 +111,7 @@ export function summaryMarkdown(provider: string | undefined, r: Report): string
     lines.push('', '| Target | Secret | Status |', '|---|---|---|');
     for (const t of r.targets)
       lines.push(
-        `| ${code(t.target)} | ${code(t.secret)} | ${t.status}${t.error ? `: ${text(t.error, 600)}` : ''} |`,
+        `| ${code(t.target)} | ${t.variable === undefined ? code(t.secret ?? '') : `variable ${code(t.variable)}`} | ${t.status}${t.error ? `: ${text(t.error, 600)}` : ''} |`,
       );
   }
   if (r.failure) lines.push('', `**What happened:** ${text(r.failure, 3000)}`);

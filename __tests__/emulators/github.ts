@@ -23,6 +23,15 @@ interface Scope {
   readonly secrets: Map<string, StoredSecret>;
 }
 
+export interface StoredVariable {
+  readonly name: string;
+  readonly value: string;
+  readonly created_at: string;
+  readonly updated_at: string;
+  readonly visibility?: string;
+  readonly selected_repository_ids?: number[];
+}
+
 interface Repo {
   readonly id: number;
   readonly fullName: string;
@@ -55,6 +64,10 @@ export class GitHubEmulator extends Emulator {
   readonly #orgs = new Set<string>();
   readonly #scopes = new Map<string, Scope>();
   readonly #frozen = new Set<string>();
+  /** Actions variables per scope (`repo:o/r`, `env:o/r:ENV`, `org:ORG`), by upper-case name. */
+  readonly #variables = new Map<string, Map<string, StoredVariable>>();
+  /** What the token may do with variables: a fine-grained token without "Variables" gets 403. */
+  variablesAccess: 'write' | 'read' | 'none' = 'write';
   readonly #sameKeyIds: boolean;
   #nextId = 1000;
 
@@ -82,7 +95,10 @@ export class GitHubEmulator extends Emulator {
     this.#orgs.add(org.toLowerCase());
   }
 
-  /** `scope`: `repo:o/r`, `env:o/r:ENV`, `org:ORG`, `dependabot:o/r`, `dependabot-org:ORG`. */
+  /**
+   * `scope`: `repo:o/r`, `env:o/r:ENV`, `org:ORG`, `dependabot:o/r`, `dependabot-org:ORG`,
+   * `codespaces:o/r`, `codespaces-org:ORG`.
+   */
   secret(scope: string, name: string): StoredSecret | undefined {
     return this.#scope(scope).secrets.get(name.toUpperCase());
   }
@@ -124,6 +140,52 @@ export class GitHubEmulator extends Emulator {
     );
   }
 
+  /** `scope`: `repo:o/r`, `env:o/r:ENV`, `org:ORG`. */
+  variable(scope: string, name: string): StoredVariable | undefined {
+    return this.#variables.get(scope)?.get(name.toUpperCase());
+  }
+
+  seedVariable(
+    scope: string,
+    name: string,
+    value: string,
+    access: { visibility?: 'all' | 'private' | 'selected'; repos?: readonly string[] } = {},
+  ): void {
+    const at = stamp(this.clock());
+    this.#variableScope(scope).set(name.toUpperCase(), {
+      name: name.toUpperCase(),
+      value,
+      created_at: at,
+      updated_at: at,
+      ...(access.visibility ? { visibility: access.visibility } : {}),
+      ...(access.visibility === 'selected'
+        ? { selected_repository_ids: (access.repos ?? []).map((r) => this.#repoOf(r).id) }
+        : {}),
+    });
+  }
+
+  /** The full names of the repositories an org variable is scoped to, for assertions. */
+  variableRepos(scope: string, name: string): string[] {
+    return (this.variable(scope, name)?.selected_repository_ids ?? []).map(
+      (id) => [...this.#repos.values()].find((r) => r.id === id)?.fullName ?? `#${id}`,
+    );
+  }
+
+  #variableScope(scope: string): Map<string, StoredVariable> {
+    let v = this.#variables.get(scope);
+    if (!v) {
+      v = new Map();
+      this.#variables.set(scope, v);
+    }
+    return v;
+  }
+
+  #repoOf(fullName: string): Repo {
+    const repo = this.#repos.get(fullName.toLowerCase());
+    if (!repo) throw new Error(`no repository ${fullName}`);
+    return repo;
+  }
+
   publicKey(scope: string): { key_id: string; key: string } {
     const s = this.#scope(scope);
     return { key_id: s.keyId, key: Buffer.from(s.publicKey).toString('base64') };
@@ -136,7 +198,10 @@ export class GitHubEmulator extends Emulator {
     );
   }
 
-  /** PUTs in `scope` (or everywhere) answer success but change nothing: a write that claims success and did nothing. */
+  /**
+   * PUTs in `scope` (or everywhere) answer success but change nothing: a write that claims success
+   * and did nothing. `variables:SCOPE` does the same to variable updates (PATCH) alone.
+   */
   freezeUpdates(scope = '*'): void {
     this.#frozen.add(scope);
   }
@@ -215,18 +280,19 @@ export class GitHubEmulator extends Emulator {
         : notFound;
     }
     if (!checked.template) return notFound;
+    if (/\/variables(\/|$)/.test(r.path)) return this.#variablesApi(r, body, readOnly);
     const m =
-      /^\/(?:repos\/([^/]+)\/([^/]+)\/(actions|dependabot|environments\/([^/]+))|orgs\/([^/]+)\/(actions|dependabot))\/secrets(?:\/([^/]+)(\/repositories)?)?$/.exec(
+      /^\/(?:repos\/([^/]+)\/([^/]+)\/(actions|dependabot|codespaces|environments\/([^/]+))|orgs\/([^/]+)\/(actions|dependabot|codespaces))\/secrets(?:\/([^/]+)(\/repositories)?)?$/.exec(
         r.path,
       );
-    if (!m) return notFound; // codespaces and listing paths are described but not emulated
+    if (!m) return notFound;
     const [, owner, name, repoKind, env, org, orgKind, last, repositories] = m.map((x) =>
       x === undefined ? undefined : decodeURIComponent(x),
     );
     let scopeKey: string;
     if (org !== undefined) {
       if (!this.#orgs.has(org.toLowerCase())) return notFound;
-      scopeKey = `${orgKind === 'actions' ? 'org' : 'dependabot-org'}:${org.toLowerCase()}`;
+      scopeKey = `${orgKind === 'actions' ? 'org' : `${orgKind}-org`}:${org.toLowerCase()}`;
     } else {
       const repo = this.#repos.get(`${owner}/${name}`.toLowerCase());
       if (!repo) return notFound;
@@ -235,7 +301,7 @@ export class GitHubEmulator extends Emulator {
       scopeKey =
         env !== undefined
           ? `env:${full}:${env}`
-          : `${repoKind === 'actions' ? 'repo' : 'dependabot'}:${full}`;
+          : `${repoKind === 'actions' ? 'repo' : repoKind}:${full}`;
     }
     const scope = this.#scope(scopeKey);
     const isOrg = org !== undefined;
@@ -315,6 +381,121 @@ export class GitHubEmulator extends Emulator {
     };
     scope.secrets.set(name, stored);
     return existing ? { status: 204 } : { status: 201, body: {} };
+  }
+
+  /** Actions variables of repositories, environments and organizations. */
+  #variablesApi(r: Request, body: unknown, readOnly: boolean): Reply {
+    const m =
+      /^\/(?:repos\/([^/]+)\/([^/]+)\/(?:actions|environments\/([^/]+))|orgs\/([^/]+)\/actions)\/variables(?:\/([^/]+)(\/repositories)?)?$/.exec(
+        r.path,
+      );
+    if (!m) return notFound;
+    const [, owner, name, env, org, last, repositories] = m.map((x) =>
+      x === undefined ? undefined : decodeURIComponent(x),
+    );
+    let scopeKey: string;
+    if (org !== undefined) {
+      if (!this.#orgs.has(org.toLowerCase())) return notFound;
+      scopeKey = `org:${org.toLowerCase()}`;
+    } else {
+      const repo = this.#repos.get(`${owner}/${name}`.toLowerCase());
+      if (!repo) return notFound;
+      if (env !== undefined && !repo.environments.has(env)) return notFound;
+      const full = `${owner}/${name}`.toLowerCase();
+      scopeKey = env !== undefined ? `env:${full}:${env}` : `repo:${full}`;
+    }
+    const forbidden: Reply = {
+      status: 403,
+      body: { message: 'Resource not accessible by personal access token' },
+    };
+    const writing = r.method !== 'GET';
+    if (
+      this.variablesAccess === 'none' ||
+      (writing && (readOnly || this.variablesAccess === 'read'))
+    )
+      return forbidden;
+    const isOrg = org !== undefined;
+    const vars = this.#variableScope(scopeKey);
+    const now = stamp(this.clock());
+    const out = (v: StoredVariable): Record<string, unknown> => ({
+      name: v.name,
+      value: v.value,
+      created_at: v.created_at,
+      updated_at: v.updated_at,
+      ...(isOrg ? { visibility: v.visibility ?? 'private' } : {}),
+      ...(isOrg && v.visibility === 'selected'
+        ? { selected_repositories_url: `${this.url}${r.path}/repositories` }
+        : {}),
+    });
+    const access = (b: Record<string, unknown>, old?: StoredVariable) =>
+      isOrg
+        ? {
+            visibility: String(b['visibility'] ?? old?.visibility ?? 'private'),
+            ...(Array.isArray(b['selected_repository_ids'])
+              ? { selected_repository_ids: (b['selected_repository_ids'] as unknown[]).map(Number) }
+              : old?.selected_repository_ids
+                ? { selected_repository_ids: old.selected_repository_ids }
+                : {}),
+          }
+        : {};
+    if (last === undefined) {
+      if (r.method === 'GET') {
+        const perPage = Math.min(Number(r.query.get('per_page') ?? 10) || 10, 30);
+        const page = Math.max(Number(r.query.get('page') ?? 1) || 1, 1);
+        const all = [...vars.values()];
+        return {
+          status: 200,
+          body: {
+            total_count: all.length,
+            variables: all.slice((page - 1) * perPage, page * perPage).map(out),
+          },
+        };
+      }
+      if (r.method !== 'POST') return notFound;
+      const b = body as Record<string, unknown>;
+      const key = String(b['name']).toUpperCase();
+      if (!/^[A-Z_][A-Z0-9_]*$/.test(key) || key.startsWith('GITHUB_'))
+        return {
+          status: 422,
+          body: {
+            message: 'Variable names can only contain alphanumeric characters or underscores',
+          },
+        };
+      if (vars.has(key)) return { status: 409, body: { message: 'Already exists' } };
+      vars.set(key, {
+        name: key,
+        value: String(b['value']),
+        created_at: now,
+        updated_at: now,
+        ...access(b),
+      });
+      return { status: 201, body: {} };
+    }
+    const key = last.toUpperCase();
+    const v = vars.get(key);
+    if (repositories !== undefined) {
+      if (r.method !== 'GET' || !v || v.visibility !== 'selected') return notFound;
+      return this.#selected(r, { ...v, value: '' } as StoredSecret);
+    }
+    if (!v) return notFound;
+    if (r.method === 'GET') return { status: 200, body: out(v) };
+    if (r.method === 'DELETE') {
+      vars.delete(key);
+      return { status: 204 };
+    }
+    if (r.method !== 'PATCH') return notFound;
+    const b = body as Record<string, unknown>;
+    const renamed = b['name'] === undefined ? key : String(b['name']).toUpperCase();
+    if (this.#frozen.has('*') || this.#frozen.has(`variables:${scopeKey}`)) return { status: 204 };
+    vars.delete(key);
+    vars.set(renamed, {
+      ...v,
+      name: renamed,
+      value: b['value'] === undefined ? v.value : String(b['value']),
+      updated_at: now,
+      ...access(b, v),
+    });
+    return { status: 204 };
   }
 
   /** One page of an org secret's selected repositories, as GitHub lists them (`page`, `per_page` up to 100). */

@@ -1,7 +1,14 @@
-// Who may read an organization secret: what a write sends, so that a rotation never widens (or
-// narrows) access. The line's visibility and repositories, or, when it names none, the existing
-// secret's (read in preflight, every page).
-import { type OrgTarget, scopeOf, scopePath, type Visibility } from '../inputs/targets.js';
+// Who may read an organization secret or variable: what a write sends, so that a rotation never
+// widens (or narrows) access. The line's visibility and repositories, or, when it names none, the
+// existing secret's or variable's own (read in preflight, every page).
+import {
+  type OrgTarget,
+  scopeOf,
+  type Target,
+  scopePath,
+  variablesPath,
+  type Visibility,
+} from '../inputs/targets.js';
 import type { GitHub } from './client.js';
 import { describe, status, StoreError } from './errors.js';
 
@@ -9,6 +16,15 @@ export interface Access {
   readonly visibility: Visibility;
   /** Repository ids, for `selected`. */
   readonly repositoryIds: readonly number[];
+}
+
+/** What is written: a secret, or a variable (which keeps its own visibility, apart from the secret's). */
+export type Item = 'secret' | 'variable';
+
+/** The REST path of `name` in `t`. */
+export function itemPath(t: Target, item: Item, name: string): string {
+  const base = item === 'secret' ? `${scopePath(t)}/secrets` : `${variablesPath(t)!}/variables`;
+  return `${base}/${encodeURIComponent(name)}`;
 }
 
 export class OrgAccess {
@@ -20,14 +36,14 @@ export class OrgAccess {
     this.#gh = gh;
   }
 
-  /** Who may read `name` in `t` once written: the line's choice, or the existing secret's. Read once. */
-  of(t: OrgTarget, name: string): Promise<Access> {
-    const k = `${scopeOf(t)}:${name.toUpperCase()}`;
+  /** Who may read `name` in `t` once written: the line's choice, or the existing one's. Read once. */
+  of(t: OrgTarget, name: string, item: Item = 'secret'): Promise<Access> {
+    const k = `${scopeOf(t)}:${item}:${name.toUpperCase()}`;
     let access = this.#access.get(k);
     if (!access) {
       access =
         t.visibility === undefined
-          ? this.#existing(t, name)
+          ? this.#existing(t, name, item)
           : Promise.all(t.repos.map((r) => this.#repoId(r))).then((repositoryIds) => ({
               visibility: t.visibility!,
               repositoryIds,
@@ -37,12 +53,12 @@ export class OrgAccess {
     return access;
   }
 
-  /** The existing secret's visibility and selected repositories (every page of them). */
-  async #existing(t: OrgTarget, name: string): Promise<Access> {
-    const path = `${scopePath(t)}/secrets/${encodeURIComponent(name)}`;
+  /** The existing secret's (or variable's) visibility and selected repositories (every page). */
+  async #existing(t: OrgTarget, name: string, item: Item): Promise<Access> {
+    const path = itemPath(t, item, name);
     const fail = (what: string, err: unknown): StoreError =>
       new StoreError(
-        `Could not read ${what} of secret ${name} in ${t.line}: ${describe(err, t)}.`,
+        `Could not read ${what} of ${item} ${name} in ${t.line}: ${describe(err, t)}.`,
         'no',
         status(err),
       );
@@ -53,7 +69,7 @@ export class OrgAccess {
     } catch (err) {
       if (status(err) === 404)
         throw new StoreError(
-          `Secret ${name} does not exist yet in ${t.line}, so there is no visibility to keep: add one to the target line (\`${t.kind} ${t.org} private\`, \`all\`, or \`selected OWNER/NAME ...\`).`,
+          `${item === 'secret' ? 'Secret' : 'Variable'} ${name} does not exist yet in ${t.line}, so there is no visibility to keep: add one to the target line (\`${t.kind} ${t.org} private\`, \`all\`, or \`selected OWNER/NAME ...\`).`,
           'no',
           404,
         );
@@ -61,7 +77,7 @@ export class OrgAccess {
     }
     if (visibility !== 'all' && visibility !== 'private' && visibility !== 'selected')
       throw new StoreError(
-        `GitHub reported an unknown visibility for secret ${name} in ${t.line}; name one on the target line.`,
+        `GitHub reported an unknown visibility for ${item} ${name} in ${t.line}; name one on the target line.`,
         'no',
       );
     const ids = new Set<number>();
@@ -86,7 +102,7 @@ export class OrgAccess {
       // A list that changed while it was read would be written back different: refuse instead.
       if (ids.size !== total)
         throw new StoreError(
-          `The selected repositories of secret ${name} in ${t.line} changed while they were read (${ids.size} of ${total}); re-run.`,
+          `The selected repositories of ${item} ${name} in ${t.line} changed while they were read (${ids.size} of ${total}); re-run.`,
           'no',
         );
     }

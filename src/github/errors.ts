@@ -1,6 +1,6 @@
 // What goes wrong when storing, said from the status alone: GitHub's bodies and headers are never echoed.
 import { failureOf } from './client.js';
-import { kindOf, type Target, TARGET_KINDS } from '../inputs/targets.js';
+import { isOrg, kindOf, type Target, TARGET_KINDS } from '../inputs/targets.js';
 import { DestinationError, type Landed } from '../destination.js';
 
 export class StoreError extends DestinationError {
@@ -18,7 +18,7 @@ export function status(err: unknown): number | undefined {
 }
 
 /** Says what went wrong from the status alone: GitHub's bodies and headers are never echoed. */
-export function describe(err: unknown, t?: Target): string {
+export function describe(err: unknown, t?: Target, item: 'secret' | 'variable' = 'secret'): string {
   const s = status(err);
   const answered = (err as { response?: unknown }).response !== undefined;
   if (!answered) {
@@ -30,6 +30,8 @@ export function describe(err: unknown, t?: Target): string {
     case 401:
       return 'HTTP 401: the github-token is invalid or expired';
     case 403:
+      if (item === 'variable')
+        return `HTTP 403: the github-token lacks ${t && isOrg(t) ? 'organization ' : ''}"Variables: read and write"${t && isOrg(t) ? '' : ' on this repository'}`;
       return `HTTP 403: ${(t ? kindOf(t) : TARGET_KINDS.repo).forbidden}`;
     case 404:
       return `HTTP 404: ${(t ? kindOf(t) : TARGET_KINDS.repo).missing}`;

@@ -7,6 +7,7 @@ import { Attempts, type GitHub } from './client.js';
 import { describe, status, StoreError } from './errors.js';
 import type { Landed } from '../destination.js';
 import { publicKeyFromBase64, seal, usable } from './seal.js';
+import { VariableStore } from './variables.js';
 
 interface Key {
   readonly keyId: string;
@@ -19,19 +20,27 @@ export class SecretStore {
   readonly #gh: GitHub;
   readonly #keys = new Map<string, Promise<Key>>();
   readonly #access: OrgAccess;
+  readonly #variables: VariableStore;
 
   constructor(gh: GitHub) {
     this.#gh = gh;
     this.#access = new OrgAccess(gh);
+    this.#variables = new VariableStore(gh, this.#access);
   }
 
   /**
    * Fetches every target's public key (once per scope, never shared across scopes) and works out who
    * may read each organization secret `names` will write: the repositories the line selects, or,
-   * when it names no visibility, the existing secret's visibility and repositories.
+   * when it names no visibility, the existing secret's visibility and repositories. With `variable`,
+   * the same for the variable in every target that has variables, and that the token may read them.
    */
-  async preflight(targets: readonly Target[], names: readonly string[]): Promise<void> {
+  async preflight(
+    targets: readonly Target[],
+    names: readonly string[],
+    variable?: string,
+  ): Promise<void> {
     const work: Promise<unknown>[] = [];
+    if (variable !== undefined) work.push(this.#variables.preflight(targets, variable));
     for (const t of targets) {
       work.push(this.#key(t));
       if (isOrg(t)) for (const name of names) work.push(this.#access.of(t, name));
@@ -95,6 +104,11 @@ export class SecretStore {
         'maybe',
       );
     }
+  }
+
+  /** Creates or updates variable `name` in `t` and reads its value back. */
+  storeVariable(t: Target, name: string, value: string): Promise<void> {
+    return this.#variables.store(t, name, value);
   }
 
   #key(t: Target): Promise<Key> {

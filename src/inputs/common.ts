@@ -15,9 +15,13 @@ export const commonInputs = {
   'client-id-secret-name': {
     description: 'Optional second GitHub secret that receives the client id / identifier.',
   },
+  'client-id-variable-name': {
+    description:
+      "Optional Actions variable that receives the client id / identifier (not a secret: readable in expressions and logs), created or updated in every repository, environment and org target (Dependabot and Codespaces have no variables) and read back by value. An org line without a visibility keeps the existing variable's visibility, like secrets.",
+  },
   targets: {
     description:
-      "Where to store, one target a line: `repo OWNER/NAME`, `environment OWNER/NAME ENVIRONMENT`, `org ORG [all|private|selected [OWNER/NAME ...]]`, `dependabot OWNER/NAME`, `dependabot-org ORG [all|private|selected [OWNER/NAME ...]]`. An org line without a visibility keeps the existing secret's visibility and selected repositories (and fails in preflight when the secret does not exist yet): a rotation never changes who can read a secret unless the line says so. The environment name is the rest of its line, kept exactly (`/` allowed); write it in double quotes when it holds a space followed by #. Blank lines, lines starting with #, and # comments after a space on other lines are ignored. Default: `repo $GITHUB_REPOSITORY`.",
+      "Where to store, one target a line: `repo OWNER/NAME`, `environment OWNER/NAME ENVIRONMENT`, `org ORG [all|private|selected [OWNER/NAME ...]]`, `dependabot OWNER/NAME`, `dependabot-org ORG [all|private|selected [OWNER/NAME ...]]`, `codespaces OWNER/NAME`, `codespaces-org ORG [all|private|selected [OWNER/NAME ...]]`. An org line without a visibility keeps the existing secret's visibility and selected repositories (and fails in preflight when the secret does not exist yet): a rotation never changes who can read a secret unless the line says so. The environment name is the rest of its line, kept exactly (`/` allowed); write it in double quotes when it holds a space followed by #. Blank lines, lines starting with #, and # comments after a space on other lines are ignored. Default: `repo $GITHUB_REPOSITORY`.",
   },
   'github-api-url': {
     description:
@@ -35,6 +39,10 @@ export const commonInputs = {
   'skip-if-rotated-within': {
     description:
       "Duration (30s, 90m, 12h, 7d): do nothing when the first target's secret was updated more recently than this. At most 366d.",
+  },
+  'rotate-if-expires-within': {
+    description:
+      "Duration (30s, 90m, 12h, 7d): rotate only when the credential's current secret expires within it (Entra: the passwords this rotation made, see entra-password-tag; Woodpecker: secret_expires_at). Where the provider reports no expiry (CSP, WHMCS), rotate only when the first target's secret was updated longer ago than this, and say so in the log. With skip-if-rotated-within, that guard is checked first; the log and summary name the rule that decided. At most 366d.",
   },
   mode: {
     description:

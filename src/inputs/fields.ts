@@ -138,11 +138,15 @@ export function checkUrl(name: string, v: string): string {
   return u.href.replace(/\/+$/, '');
 }
 
-/** A name GitHub accepts for a secret. */
-export function secretName(name: string, v: string): string {
+/** A name GitHub accepts for a secret (or, `what: 'variable'`, a variable: the same rules). */
+export function secretName(
+  name: string,
+  v: string,
+  what: 'secret' | 'variable' = 'secret',
+): string {
   if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(v) || /^GITHUB_/i.test(v)) {
     throw new InputError(
-      `Input '${name}' is '${v}'; a GitHub secret name has only letters, digits and _, does not start with a digit, and does not start with GITHUB_.`,
+      `Input '${name}' is '${v}'; a GitHub ${what} name has only letters, digits and _, does not start with a digit, and does not start with GITHUB_.`,
     );
   }
   return v;

@@ -17,7 +17,7 @@ import {
   secretName,
   url,
 } from './fields.js';
-import { parseTargets, type Target } from './targets.js';
+import { hasVariables, parseTargets, type Target } from './targets.js';
 
 export { InputError, type InputSpec, type Read } from './fields.js';
 export type { Target } from './targets.js';
@@ -85,6 +85,8 @@ export interface Settings {
     readonly secretName: string;
     /** Receives the client id, when given. */
     readonly clientIdSecretName: string | undefined;
+    /** The Actions variable that receives the client id, when given. */
+    readonly clientIdVariableName: string | undefined;
     readonly targets: readonly Target[];
   };
   /** `check`: read and report, change nothing (src/check.ts). */
@@ -96,6 +98,8 @@ export interface Settings {
   /** X25519 public key that the new secret is sealed to when it cannot be stored everywhere. */
   readonly recoveryKey: Uint8Array | undefined;
   readonly skipIfRotatedWithinMs: number | undefined;
+  /** Rotate only when the current secret expires within this (src/due.ts). */
+  readonly rotateIfExpiresWithinMs: number | undefined;
   /** Limit for one HTTP exchange. */
   readonly requestTimeoutMs: number;
   /** How long storing may keep retrying after the rotation (the new secret exists only here meanwhile). */
@@ -143,6 +147,16 @@ export function parseInputs(
     }
   }
 
+  const targets = parseTargets(targetText);
+  const clientIdVariable = optional(read, 'client-id-variable-name');
+  if (clientIdVariable !== undefined) {
+    secretName('client-id-variable-name', clientIdVariable, 'variable');
+    if (!targets.some(hasVariables))
+      throw new InputError(
+        `Input 'client-id-variable-name' is set but no target can hold an Actions variable (Dependabot and Codespaces have none); add a repo, environment or org target, or drop the input.`,
+      );
+  }
+
   return {
     provider,
     github: {
@@ -154,13 +168,15 @@ export function parseInputs(
       apiUrl: url(read, 'github-api-url', env['GITHUB_API_URL'] || 'https://api.github.com'),
       secretName: secret,
       clientIdSecretName: clientIdSecret,
-      targets: parseTargets(targetText),
+      clientIdVariableName: clientIdVariable,
+      targets,
     },
     mode: oneOf(read, 'mode', ['rotate', 'check'] as const, 'rotate'),
     failIfExpiresWithinMs: duration(read, 'fail-if-expires-within', MAX_MS.expiresWithin),
     dryRun: bool(read, 'dry-run', false),
     recoveryKey: recoveryKey(optional(read, 'recovery-public-key')),
     skipIfRotatedWithinMs: duration(read, 'skip-if-rotated-within', MAX_MS.skipIfRotatedWithin),
+    rotateIfExpiresWithinMs: duration(read, 'rotate-if-expires-within', MAX_MS.expiresWithin),
     requestTimeoutMs: duration(read, 'request-timeout', MAX_MS.requestTimeout, 30_000)!,
     storeTimeoutMs: duration(read, 'store-timeout', MAX_MS.storeTimeout, 600_000)!,
   };

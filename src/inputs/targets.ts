@@ -11,7 +11,7 @@ import { InputError } from './fields.js';
 export type Visibility = 'all' | 'private' | 'selected';
 
 export interface RepoTarget {
-  readonly kind: 'repo' | 'dependabot';
+  readonly kind: 'repo' | 'dependabot' | 'codespaces';
   readonly repo: string;
   readonly line: string;
 }
@@ -24,7 +24,7 @@ export interface EnvironmentTarget {
 }
 
 export interface OrgTarget {
-  readonly kind: 'org' | 'dependabot-org';
+  readonly kind: 'org' | 'dependabot-org' | 'codespaces-org';
   readonly org: string;
   /** Undefined when the line names none: the existing secret's visibility and repositories are kept. */
   readonly visibility: Visibility | undefined;
@@ -49,6 +49,8 @@ interface Kind<T extends Target> {
   readonly scope: (t: T) => string;
   /** The REST path that `/secrets/...` hangs from. */
   readonly path: (t: T) => string;
+  /** The REST path that `/variables/...` hangs from; undefined where GitHub has no variables. */
+  readonly variables: ((t: T) => string) | undefined;
   /** Organization scope: a write names who may read the secret, kept from the existing secret when the line names no visibility. */
   readonly org: T extends OrgTarget ? true : false;
   /** Why GitHub answered 403 or 404, without echoing its body. */
@@ -59,9 +61,15 @@ interface Kind<T extends Target> {
 const encodedRepo = (r: string): string => r.split('/').map(encodeURIComponent).join('/');
 const NO_WRITE = `(the job's GITHUB_TOKEN cannot write secrets; use a GitHub App token or fine-grained PAT)`;
 const REPO_FORBIDDEN = `the github-token lacks "Secrets: write" on this repository ${NO_WRITE}`;
+/** The permission a kind's secrets need, by API: Dependabot and Codespaces secrets have their own. */
+const PERMISSION: Record<string, string> = {
+  actions: 'Secrets',
+  dependabot: 'Dependabot secrets',
+  codespaces: 'Codespaces secrets',
+};
 const NOT_FOUND = 'it does not exist, or the github-token cannot see it';
 
-function repoKind(kind: RepoTarget['kind'], api: string): Kind<RepoTarget> {
+function repoKind(kind: RepoTarget['kind'], api: string, variables: boolean): Kind<RepoTarget> {
   return {
     form: `${kind} OWNER/NAME`,
     parse: (text) => {
@@ -71,38 +79,46 @@ function repoKind(kind: RepoTarget['kind'], api: string): Kind<RepoTarget> {
     },
     scope: (t) => `${kind}:${t.repo.toLowerCase()}`,
     path: (t) => `/repos/${encodedRepo(t.repo)}/${api}`,
+    variables: variables ? (t) => `/repos/${encodedRepo(t.repo)}/${api}` : undefined,
     org: false,
-    forbidden: REPO_FORBIDDEN,
+    forbidden: `the github-token lacks "${PERMISSION[api]}: write" on this repository ${NO_WRITE}`,
     missing: NOT_FOUND,
   };
 }
 
-function orgKind(kind: OrgTarget['kind'], api: string): Kind<OrgTarget> {
+function orgKind(kind: OrgTarget['kind'], api: string, variables: boolean): Kind<OrgTarget> {
   return {
     form: `${kind} ORG [all|private|selected [OWNER/NAME ...]]`,
     parse: (text) => orgLine(kind, text),
     scope: (t) => `${kind}:${t.org.toLowerCase()}`,
     path: (t) => `/orgs/${encodeURIComponent(t.org)}/${api}`,
+    variables: variables ? (t) => `/orgs/${encodeURIComponent(t.org)}/${api}` : undefined,
     org: true,
-    forbidden: `the github-token lacks organization "Secrets: write" ${NO_WRITE}`,
+    forbidden: `the github-token lacks organization "${PERMISSION[api]}: write" ${NO_WRITE}`,
     missing: NOT_FOUND,
   };
 }
 
 export const TARGET_KINDS: { readonly [K in Target['kind']]: Kind<TargetOf<K>> } = {
-  repo: repoKind('repo', 'actions'),
+  repo: repoKind('repo', 'actions', true),
   environment: {
     form: 'environment OWNER/NAME ENVIRONMENT',
     parse: environment,
     scope: (t) => `env:${t.repo.toLowerCase()}:${t.environment.toLowerCase()}`,
     path: (t) => `/repos/${encodedRepo(t.repo)}/environments/${encodeURIComponent(t.environment)}`,
+    variables: (t) =>
+      `/repos/${encodedRepo(t.repo)}/environments/${encodeURIComponent(t.environment)}`,
     org: false,
     forbidden: REPO_FORBIDDEN,
     missing: 'the repository or environment does not exist, or the github-token cannot see it',
   },
-  org: orgKind('org', 'actions'),
-  dependabot: repoKind('dependabot', 'dependabot'),
-  'dependabot-org': orgKind('dependabot-org', 'dependabot'),
+  org: orgKind('org', 'actions', true),
+  // Dependabot has secrets but no variables.
+  dependabot: repoKind('dependabot', 'dependabot', false),
+  'dependabot-org': orgKind('dependabot-org', 'dependabot', false),
+  // Codespaces secrets: their own scope keys and permissions; no variables either.
+  codespaces: repoKind('codespaces', 'codespaces', false),
+  'codespaces-org': orgKind('codespaces-org', 'codespaces', false),
 };
 
 /** The description of `t`'s kind. */
@@ -122,6 +138,16 @@ export function scopeOf(t: Target): string {
 /** The REST path that the target's `/secrets/...` hangs from. */
 export function scopePath(t: Target): string {
   return kindOf(t).path(t);
+}
+
+/** The REST path that the target's `/variables/...` hangs from, or undefined when its kind has none. */
+export function variablesPath(t: Target): string | undefined {
+  return kindOf(t).variables?.(t);
+}
+
+/** Whether GitHub has Actions variables in the target's scope (Dependabot and Codespaces have none). */
+export function hasVariables(t: Target): boolean {
+  return kindOf(t).variables !== undefined;
 }
 
 // GitHub's documented limits. Owners: users and organizations, up to 39 characters, letters, digits
