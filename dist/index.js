@@ -42637,7 +42637,7 @@ class SecretStore {
         catch (err) {
             if (errors_status(err) === 404)
                 return undefined;
-            throw new StoreError(`Could not read secret ${name} in ${t.line}: ${describe(err)}.`, 'no', errors_status(err));
+            throw new StoreError(`Could not read secret ${name} in ${t.line}: ${describe(err, t)}.`, 'no', errors_status(err));
         }
     }
     /** Seals and writes `value`, then reads the secret back: a write whose `updated_at` did not move is a failure. */
@@ -42663,10 +42663,10 @@ class SecretStore {
             // Not landed only when every attempt was refused: one that may have reached GitHub decides.
             const refused = s !== undefined && s >= 400 && s < 500 && !attempts.mayHaveLanded;
             const landed = refused ? 'no' : 'maybe';
-            throw new StoreError(`Could not write secret ${name} in ${t.line}: ${describe(err)}.`, landed, s);
+            throw new StoreError(`Could not write secret ${name} in ${t.line}: ${describe(err, t)}.`, landed, s);
         }
         const updated = await this.updatedAt(t, name).catch((err) => {
-            throw new StoreError(`Wrote secret ${name} in ${t.line} but could not read it back: ${describe(err)}.`, 'maybe');
+            throw new StoreError(`Wrote secret ${name} in ${t.line} but could not read it back: ${describe(err, t)}.`, 'maybe');
         });
         if (updated === undefined || !(updated.getTime() >= key.since)) {
             throw new StoreError(`Wrote secret ${name} in ${t.line} but GitHub does not show it as updated (updated_at did not move); treating the write as failed.`, 'maybe');
