@@ -43,6 +43,8 @@ export interface WorldOptions {
   readonly sameKeyIds?: boolean;
   /** Every emulator's clock (default Date.now), for runs on virtual time. */
   readonly now?: () => number;
+  /** The token GitHub's emulator accepts (default an installation token, `ghs_...`). */
+  readonly githubToken?: string;
   /** How long Woodpecker holds its API key per request (default 20 ms). */
   readonly woodpeckerProcessingMs?: number;
 }
@@ -70,7 +72,11 @@ export interface World {
 
 export async function startWorld(name: ProviderName, o: WorldOptions = {}): Promise<World> {
   const clock = o.now ? { now: o.now } : {};
-  const github = await startGitHub({ ...clock, ...(o.sameKeyIds ? { sameKeyIds: true } : {}) });
+  const github = await startGitHub({
+    ...clock,
+    ...(o.sameKeyIds ? { sameKeyIds: true } : {}),
+    ...(o.githubToken ? { token: o.githubToken } : {}),
+  });
   for (const repo of o.repos ?? [REPO]) github.addRepo(repo, { environments: ['production'] });
   github.addRepo('octo/lib', {});
   github.addOrg(ORG);

@@ -52,6 +52,13 @@ describe('the OpenAPI excerpt', () => {
     ];
   }
 
+  // Target patterns list repositories: an organization's, a user's, an installation's.
+  calls.push(
+    ['GET', '/orgs/octo/repos', undefined],
+    ['GET', '/users/alice/repos', undefined],
+    ['GET', '/installation/repositories', undefined],
+  );
+
   it.each(calls)('describes %s %s', (method, path, body) => {
     const checked = checkRequest(method, path, body);
     expect(checked.template, `${method} ${path} is not in the excerpt`).toBeDefined();

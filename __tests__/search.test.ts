@@ -47,6 +47,7 @@ describe('invariant search', () => {
         org: true,
         codespaces: true,
         codespacesOrg: true,
+        pattern: true,
         variable: true,
         recoveryKey: true,
         propagationMs: 0,

@@ -80,6 +80,7 @@ const GITHUB_ROUTES: Route[] = [
     method: 'GET',
     path: /\/secrets\/(?!public-key$)[^/]+$/,
   },
+  { name: 'GitHub list repositories', on: 'github', method: 'GET', path: /\/orgs\/[^/]+\/repos$/ },
   { name: 'GitHub POST variable', on: 'github', method: 'POST', path: /\/variables$/ },
   { name: 'GitHub PATCH variable', on: 'github', method: 'PATCH', path: /\/variables\/[^/]+$/ },
   { name: 'GitHub GET variable', on: 'github', method: 'GET', path: /\/variables(\/[^/]+)?$/ },
@@ -163,6 +164,8 @@ export interface Schedule {
   /** Codespaces secrets: a repository's, and an organization's scoped to selected repositories. */
   readonly codespaces?: boolean;
   readonly codespacesOrg?: boolean;
+  /** A pattern line, `repos octo/svc-*`, that expands to two repositories (a third is archived). */
+  readonly pattern?: boolean;
   /** Input client-id-variable-name: the client id as a variable where targets have variables. */
   readonly variable?: boolean;
   readonly recoveryKey: boolean;
@@ -199,6 +202,7 @@ export function scheduleArb(variant: Variant, o: { recoveryKey?: boolean } = {})
     org: fc.boolean(),
     codespaces: fc.boolean(),
     codespacesOrg: fc.boolean(),
+    pattern: fc.boolean(),
     variable: fc.boolean(),
     recoveryKey:
       o.recoveryKey === undefined
@@ -360,6 +364,8 @@ const VARIABLE = 'CLIENT_ID';
 /** A target line, the emulator's scope of its secret, and of its variables where it has them. */
 interface ScopeSpec {
   readonly line: string;
+  /** Not a line of the input: a target the pattern line expands to. */
+  readonly fromPattern?: boolean;
   readonly scope: string;
   readonly variables?: string;
 }
@@ -379,6 +385,15 @@ const SCOPES = {
     scope: `codespaces-org:${ORG}`,
   },
 } satisfies Record<string, ScopeSpec>;
+
+/** The pattern line of schedules with `pattern`, and the targets it must expand to. */
+const PATTERN = `repos ${ORG}/svc-*`;
+const PATTERN_SCOPES: ScopeSpec[] = ['svc-1', 'svc-2'].map((n) => ({
+  line: `repo ${ORG}/${n}`,
+  scope: `repo:${ORG}/${n}`,
+  variables: `repo:${ORG}/${n}`,
+  fromPattern: true,
+}));
 
 /** Runs one schedule from a fresh world and returns every invariant it broke. */
 export async function runSchedule(
@@ -405,7 +420,12 @@ export async function runSchedule(
       ...(s.org ? [SCOPES.org] : []),
       ...(s.codespaces ? [SCOPES.codespaces] : []),
       ...(s.codespacesOrg ? [SCOPES.codespacesOrg] : []),
+      ...(s.pattern ? PATTERN_SCOPES : []),
     ];
+    if (s.pattern) {
+      for (const t of PATTERN_SCOPES) world.github.addRepo(t.line.slice('repo '.length));
+      world.github.addRepo('octo/svc-3', { archived: true });
+    }
     // The previous run stored the current secret a day ago.
     const dayAgo = new Date(T0 - 86_400_000).toISOString().replace(/\.\d{3}Z$/, 'Z');
     for (const t of scopes) world.github.seedSecret(t.scope, SECRET_NAME, OLD_SECRET, dayAgo);
@@ -422,7 +442,10 @@ export async function runSchedule(
       });
     const { publicKey, privateKey } = sodium.crypto_box_keypair();
     const extra: Record<string, string> = {
-      targets: scopes.map((t) => t.line).join('\n'),
+      targets: [
+        ...scopes.filter((t) => !t.fromPattern).map((t) => t.line),
+        ...(s.pattern ? [PATTERN] : []),
+      ].join('\n'),
       'store-timeout': s.storeTimeout,
       ...(s.recoveryKey
         ? { 'recovery-public-key': Buffer.from(publicKey).toString('base64') }
@@ -525,7 +548,9 @@ async function execute(
     });
     return await runPipeline(settings, {
       provider: createProvider(settings.provider, { ...deps, http: createHttp(policy) }),
-      destination: new SecretStore(gh),
+      destination: new SecretStore(gh, {
+        installationToken: settings.github.token.startsWith('ghs_'),
+      }),
       policy,
       ...deps,
     });

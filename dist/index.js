@@ -30747,7 +30747,7 @@ module.exports = {
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var node_v8__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8877);
 /* harmony import */ var node_v8__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_v8__WEBPACK_IMPORTED_MODULE_0__);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(8746);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(8076);
 
 
 // WebAssembly (undici's HTTP parser, libsodium) runs in V8's baseline tier until it is hot, then V8
@@ -30764,7 +30764,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 8746:
+/***/ 8076:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -30838,12 +30838,509 @@ function setClock(clock = realClock) {
     current = clock;
 }
 
+;// CONCATENATED MODULE: ./src/inputs/fields.ts
+// Readers for single inputs. Each one throws an InputError that starts with the input's name,
+// quotes the bad value when it is not secret, and shows the expected form.
+class fields_InputError extends Error {
+    name = 'InputError';
+}
+function optional(read, name) {
+    const v = read(name).trim();
+    return v === '' ? undefined : v;
+}
+function required(read, name, expected) {
+    const v = optional(read, name);
+    if (v === undefined)
+        throw new fields_InputError(`Input '${name}' is required: ${expected}.`);
+    return v;
+}
+function bool(read, name, fallback) {
+    const v = optional(read, name)?.toLowerCase();
+    if (v === undefined)
+        return fallback;
+    if (v === 'true')
+        return true;
+    if (v === 'false')
+        return false;
+    throw new fields_InputError(`Input '${name}' is '${v}'; expected true or false.`);
+}
+function oneOf(read, name, values, fallback) {
+    const v = optional(read, name) ?? fallback;
+    if (values.includes(v))
+        return v;
+    throw new fields_InputError(`Input '${name}' is '${v}'; expected one of: ${values.join(', ')}.`);
+}
+function integer(read, name, min, max, fallback) {
+    const v = optional(read, name);
+    if (v === undefined)
+        return fallback;
+    const n = /^\d+$/.test(v) ? Number(v) : NaN;
+    if (!Number.isSafeInteger(n) || n < min || n > max) {
+        throw new fields_InputError(`Input '${name}' is '${v}'; expected a whole number from ${min} to ${max}.`);
+    }
+    return n;
+}
+const UNITS = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+/**
+ * `90m`, `12h`, `7d`, `30s`, at most `maxMs`: every duration has an upper bound a careful user
+ * expects (Node's timers overflow past about 24.8 days, and a limit of weeks is never meant).
+ */
+function duration(read, name, maxMs, fallbackMs) {
+    const v = optional(read, name);
+    if (v === undefined)
+        return fallbackMs;
+    const m = /^(\d{1,7})([smhd])$/.exec(v);
+    const ms = m ? Number(m[1]) * UNITS[m[2]] : 0;
+    if (ms <= 0)
+        throw new fields_InputError(`Input '${name}' is '${v}'; expected a duration such as 30s, 90m, 12h or 7d.`);
+    if (ms > maxMs)
+        throw new fields_InputError(`Input '${name}' is '${v}'; expected at most ${spoken(maxMs)}.`);
+    return ms;
+}
+/** The largest whole unit: 600000 -> `10m`. */
+function spoken(ms) {
+    const [unit, size] = Object.entries(UNITS)
+        .reverse()
+        .find(([, size]) => ms % size === 0);
+    return `${ms / size}${unit}`;
+}
+/** Upper bounds of the duration inputs; README and action.yml state the same. */
+const MAX_MS = {
+    requestTimeout: 600_000, // 10m: one HTTP exchange
+    storeTimeout: 21_600_000, // 6h: a GitHub-hosted job's own limit
+    propagationTimeout: 3_600_000, // 1h: Entra propagation takes minutes
+    skipIfRotatedWithin: 366 * 86_400_000, // 366d: a yearly rotation
+    expiresWithin: 366 * 86_400_000, // 366d: a yearly rotation
+};
+const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);
+/** An https URL, or http on a loopback host (for local emulators). Returned without a trailing slash. */
+function url(read, name, fallback) {
+    const v = optional(read, name) ?? fallback;
+    if (v === undefined)
+        throw new fields_InputError(`Input '${name}' is required: an https:// URL.`);
+    return checkUrl(name, v);
+}
+function checkUrl(name, v) {
+    let u;
+    try {
+        u = new URL(v);
+    }
+    catch {
+        throw new fields_InputError(`Input '${name}' is '${v}'; expected an https:// URL.`);
+    }
+    const ok = u.protocol === 'https:' || (u.protocol === 'http:' && LOOPBACK.has(u.hostname));
+    // The raw text, not u.search/u.hash: a bare trailing `?` or `#` parses as an empty query or
+    // fragment, and a base URL with one would send requests somewhere else than `{url}/path`.
+    if (!ok || u.username || u.password || /[?#]/.test(v)) {
+        throw new fields_InputError(`Input '${name}' is '${v}'; expected an https:// URL without credentials, query or fragment (no ? or #; http only for 127.0.0.1, localhost, [::1]).`);
+    }
+    return u.href.replace(/\/+$/, '');
+}
+/** A name GitHub accepts for a secret (or, `what: 'variable'`, a variable: the same rules). */
+function secretName(name, v, what = 'secret') {
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(v) || /^GITHUB_/i.test(v)) {
+        throw new fields_InputError(`Input '${name}' is '${v}'; a GitHub ${what} name has only letters, digits and _, does not start with a digit, and does not start with GITHUB_.`);
+    }
+    return v;
+}
+/** A value safe to put in a URL path segment (ids, GUIDs, org names). */
+function pathId(read, name, expected, pattern = /^[A-Za-z0-9._-]{1,128}$/) {
+    const v = required(read, name, expected);
+    // `.` and `..` are path segments a URL resolves away: they would address another path.
+    if (!pattern.test(v) || v === '.' || v === '..')
+        throw new fields_InputError(`Input '${name}' is '${v}'; expected ${expected}.`);
+    return v;
+}
+const GUID = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
+/** An ISO 8601 date-time with a time zone, e.g. 2027-11-28T23:59:59Z. */
+function isoDate(read, name) {
+    const v = optional(read, name);
+    if (v === undefined)
+        return undefined;
+    if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/.test(v) ||
+        Number.isNaN(Date.parse(v))) {
+        throw new fields_InputError(`Input '${name}' is '${v}'; expected an ISO 8601 date-time with a time zone, such as 2027-11-28T23:59:59Z.`);
+    }
+    return v;
+}
+
+;// CONCATENATED MODULE: ./src/inputs/targets.ts
+// The `targets` input: one GitHub secret scope a line.
+//
+// Comments never change a name. A line whose first non-blank character is `#` is a comment. On
+// repo, dependabot, org and dependabot-org lines a `#` after whitespace starts a trailing comment:
+// none of their names can hold `#` or whitespace. An environment name can hold both, so on an
+// environment line the name is the rest of the line, kept exactly (inner spaces too), and a `#`
+// after whitespace is refused as ambiguous; a name written in double quotes (JSON string syntax)
+// may hold anything and be followed by a comment.
+
+const encodedRepo = (r) => r.split('/').map(encodeURIComponent).join('/');
+const NO_WRITE = `(the job's GITHUB_TOKEN cannot write secrets; use a GitHub App token or fine-grained PAT)`;
+const REPO_FORBIDDEN = `the github-token lacks "Secrets: write" on this repository ${NO_WRITE}`;
+/** The permission a kind's secrets need, by API: Dependabot and Codespaces secrets have their own. */
+const PERMISSION = {
+    actions: 'Secrets',
+    dependabot: 'Dependabot secrets',
+    codespaces: 'Codespaces secrets',
+};
+const NOT_FOUND = 'it does not exist, or the github-token cannot see it';
+function repoKind(kind, api, variables) {
+    return {
+        form: `${kind} OWNER/NAME`,
+        parse: (text) => {
+            const { line, rest } = words(text);
+            if (rest.length !== 1)
+                throw bad(line, `${kind} takes exactly one OWNER/NAME`);
+            return { kind, repo: repo(line, rest[0]), line };
+        },
+        scope: (t) => `${kind}:${t.repo.toLowerCase()}`,
+        path: (t) => `/repos/${encodedRepo(t.repo)}/${api}`,
+        variables: variables ? (t) => `/repos/${encodedRepo(t.repo)}/${api}` : undefined,
+        org: false,
+        forbidden: `the github-token lacks "${PERMISSION[api]}: write" on this repository ${NO_WRITE}`,
+        missing: NOT_FOUND,
+    };
+}
+function orgKind(kind, api, variables) {
+    return {
+        form: `${kind} ORG [all|private|selected [OWNER/NAME ...]]`,
+        parse: (text) => orgLine(kind, text),
+        scope: (t) => `${kind}:${t.org.toLowerCase()}`,
+        path: (t) => `/orgs/${encodeURIComponent(t.org)}/${api}`,
+        variables: variables ? (t) => `/orgs/${encodeURIComponent(t.org)}/${api}` : undefined,
+        org: true,
+        forbidden: `the github-token lacks organization "${PERMISSION[api]}: write" ${NO_WRITE}`,
+        missing: NOT_FOUND,
+    };
+}
+const TARGET_KINDS = {
+    repo: repoKind('repo', 'actions', true),
+    environment: {
+        form: 'environment OWNER/NAME ENVIRONMENT',
+        parse: environment,
+        scope: (t) => `env:${t.repo.toLowerCase()}:${t.environment.toLowerCase()}`,
+        path: (t) => `/repos/${encodedRepo(t.repo)}/environments/${encodeURIComponent(t.environment)}`,
+        variables: (t) => `/repos/${encodedRepo(t.repo)}/environments/${encodeURIComponent(t.environment)}`,
+        org: false,
+        forbidden: REPO_FORBIDDEN,
+        missing: 'the repository or environment does not exist, or the github-token cannot see it',
+    },
+    org: orgKind('org', 'actions', true),
+    // Dependabot has secrets but no variables.
+    dependabot: repoKind('dependabot', 'dependabot', false),
+    'dependabot-org': orgKind('dependabot-org', 'dependabot', false),
+    // Codespaces secrets: their own scope keys and permissions; no variables either.
+    codespaces: repoKind('codespaces', 'codespaces', false),
+    'codespaces-org': orgKind('codespaces-org', 'codespaces', false),
+};
+/** The description of `t`'s kind. */
+function kindOf(t) {
+    return TARGET_KINDS[t.kind];
+}
+function isOrg(t) {
+    return kindOf(t).org;
+}
+/** The secret scope a target writes into: each has its own public key. Case-insensitive like GitHub. */
+function scopeOf(t) {
+    return kindOf(t).scope(t);
+}
+/** The REST path that the target's `/secrets/...` hangs from. */
+function scopePath(t) {
+    return kindOf(t).path(t);
+}
+/** The REST path that the target's `/variables/...` hangs from, or undefined when its kind has none. */
+function variablesPath(t) {
+    return kindOf(t).variables?.(t);
+}
+/** Whether GitHub has Actions variables in the target's scope (Dependabot and Codespaces have none). */
+function hasVariables(t) {
+    return kindOf(t).variables !== undefined;
+}
+// GitHub's documented limits. Owners: users and organizations, up to 39 characters, letters, digits
+// and hyphens (older accounts may have doubled or trailing hyphens; managed users end in
+// `_shortcode`). Repositories: up to 100 of letters, digits, `.`, `_`, `-`, but not `.` or `..`.
+// Environments: up to 255 characters, any text (sent percent-encoded, `/` as %2F).
+const OWNER = /^[A-Za-z0-9][A-Za-z0-9_-]{0,38}$/;
+const REPO_NAME = /^[A-Za-z0-9._-]{1,100}$/;
+const ORG = /^[A-Za-z0-9][A-Za-z0-9-]{0,38}$/;
+const DOTS = new Set(['.', '..']);
+/** The pattern lines (src/inputs/patterns.ts), named here so every error lists every form. */
+const PATTERN_FORMS = [
+    'repos OWNER/GLOB [topic:NAME ...]',
+    'environments OWNER/GLOB [topic:NAME ...] ENVIRONMENT',
+    'dependabot-repos OWNER/GLOB [topic:NAME ...]',
+    'codespaces-repos OWNER/GLOB [topic:NAME ...]',
+];
+const targets_forms = () => [...Object.values(TARGET_KINDS).map((k) => k.form), ...PATTERN_FORMS].join('; ');
+function bad(line, why) {
+    return new fields_InputError(`Input 'targets' line '${line}': ${why}. Expected one of: ${targets_forms()}.`);
+}
+function repo(line, v) {
+    const [owner = '', name = '', ...more] = (v ?? '').split('/');
+    if (more.length > 0 || !OWNER.test(owner) || !REPO_NAME.test(name) || DOTS.has(name))
+        throw bad(line, `'${v ?? ''}' is not OWNER/NAME (owner: up to 39 letters, digits, - or _; name: up to 100 letters, digits, ., _ or -, not . or ..)`);
+    return v;
+}
+/** `environment OWNER/NAME ENVIRONMENT`: the name is the rest of the line, or a quoted string. */
+function environment(text) {
+    const m = /^environment\s+(\S+)(\s*)(.*)$/s.exec(text);
+    if (!m || m[3] === '')
+        throw bad(text, 'environment needs OWNER/NAME then an environment name');
+    const { name, line } = environmentName(text, m[2], m[3]);
+    return { kind: 'environment', repo: repo(text, m[1]), environment: name, line };
+}
+/**
+ * The environment name that ends line `text`: `rest`, after `gap` (the blanks before it), as written
+ * or in double quotes; `line` is `text` without a comment after a quoted name.
+ */
+function environmentName(text, gap, rest) {
+    let name;
+    let line = text;
+    if (rest.startsWith('"')) {
+        const quoted = /^"(?:[^"\\]|\\.)*"/.exec(rest)?.[0];
+        let parsed;
+        try {
+            parsed = quoted === undefined ? undefined : JSON.parse(quoted);
+        }
+        catch {
+            // reported below
+        }
+        if (typeof parsed !== 'string')
+            throw bad(text, 'the quoted environment name is not closed');
+        const after = rest.slice(quoted.length);
+        if (after !== '' && !/^\s+#/.test(after))
+            throw bad(text, 'only a # comment may follow a quoted environment name');
+        name = parsed;
+        line = text.slice(0, text.length - after.length);
+    }
+    else {
+        if (/\s#/.test(gap + rest))
+            throw bad(text, `'#' after a space is ambiguous in an environment line: write the name in double quotes ("prod #1") if '#' belongs to it, or put the comment on a line of its own`);
+        name = rest;
+    }
+    if (name === '' || [...name].length > 255 || /\p{Cc}/u.test(name) || DOTS.has(name))
+        throw bad(text, `environment name '${name}' is not 1 to 255 characters without control characters, or is . or ..`);
+    return { name, line };
+}
+/** A line without its trailing comment, and the words after the kind. */
+function words(text) {
+    const line = text.replace(/\s#.*$/s, '').trimEnd();
+    return { line, rest: line.split(/\s+/).slice(1) };
+}
+function orgLine(kind, text) {
+    const { line, rest } = words(text);
+    const [org, visibility, ...repos] = rest;
+    if (org === undefined || !ORG.test(org))
+        throw bad(line, `'${org ?? ''}' is not an organization name`);
+    if (visibility !== undefined &&
+        visibility !== 'all' &&
+        visibility !== 'private' &&
+        visibility !== 'selected') {
+        throw bad(line, `visibility '${visibility}' is not all, private or selected`);
+    }
+    if (visibility === 'selected' && repos.length === 0)
+        throw bad(line, 'selected needs at least one OWNER/NAME');
+    if (visibility !== 'selected' && repos.length > 0)
+        throw bad(line, `repositories are listed only after selected`);
+    return { kind, org, visibility, repos: repos.map((r) => repo(line, r)), line };
+}
+function parseLine(text) {
+    const kind = /^\S+/.exec(text)[0];
+    if (!Object.hasOwn(TARGET_KINDS, kind))
+        throw bad(words(text).line, `unknown target kind '${kind}'`);
+    return TARGET_KINDS[kind].parse(text);
+}
+function parseTargets(text) {
+    const targets = [];
+    for (const raw of text.split(/\r?\n/)) {
+        const trimmed = raw.trim();
+        if (trimmed === '' || trimmed.startsWith('#'))
+            continue;
+        targets.push(parseLine(trimmed));
+    }
+    const scopes = targets.map(scopeOf);
+    const dup = scopes.find((s, i) => scopes.indexOf(s) !== i);
+    if (dup)
+        throw new InputError(`Input 'targets' names the same place twice (${dup}); list each target once.`);
+    if (targets.length === 0)
+        throw new InputError(`Input 'targets' has no target. Expected one of: ${targets_forms()}.`);
+    return targets;
+}
+
+;// CONCATENATED MODULE: ./src/inputs/patterns.ts
+// Pattern lines of the `targets` input: one line that names many repositories of one owner, by a
+// name glob and optionally topics, expanded in preflight (src/expand.ts) to ordinary targets.
+//   repos OWNER/GLOB [topic:NAME ...]                        -> repo OWNER/NAME, one per repository
+//   environments OWNER/GLOB [topic:NAME ...] ENVIRONMENT     -> environment OWNER/NAME ENVIRONMENT
+//   dependabot-repos OWNER/GLOB [topic:NAME ...]             -> dependabot OWNER/NAME
+//   codespaces-repos OWNER/GLOB [topic:NAME ...]             -> codespaces OWNER/NAME
+// GLOB: letters, digits, `.`, `_`, `-`, with `*` for any run of characters and `?` for one,
+// matched case-insensitively against the whole name. Every `topic:` must be on the repository.
+
+
+const PATTERN_KINDS = {
+    repos: 'repo',
+    environments: 'environment',
+    'dependabot-repos': 'dependabot',
+    'codespaces-repos': 'codespaces',
+};
+const GLOB = /^[A-Za-z0-9._*?-]{1,100}$/;
+const TOPIC = /^topic:([a-z0-9][a-z0-9-]{0,49})$/;
+function ownerGlob(line, v) {
+    const [owner = '', glob = '', ...more] = (v ?? '').split('/');
+    if (more.length > 0 || !OWNER.test(owner) || !GLOB.test(glob))
+        throw bad(line, `'${v ?? ''}' is not OWNER/GLOB (a literal owner; a name of letters, digits, ., _ or - with * for any run of characters and ? for one)`);
+    return { owner, glob };
+}
+function topics(line, ws) {
+    return ws.map((w) => {
+        const m = TOPIC.exec(w);
+        if (!m)
+            throw bad(line, `'${w}' is not topic:NAME (lower-case letters, digits and -, up to 50)`);
+        return m[1];
+    });
+}
+function parsePattern(text) {
+    const word = /^\S+/.exec(text)[0];
+    const kind = PATTERN_KINDS[word];
+    if (kind === 'environment') {
+        const m = /^environments\s+(\S+)((?:\s+topic:\S*)*)(\s*)(.*)$/s.exec(text);
+        if (!m || m[4] === '')
+            throw bad(text, 'environments needs OWNER/GLOB, optional topic:NAME, then an environment name');
+        const { name, line } = environmentName(text, m[3], m[4]);
+        const written = line.slice(text.length - m[4].length);
+        return {
+            kind,
+            ...ownerGlob(line, m[1]),
+            topics: topics(line, m[2].trim() === '' ? [] : m[2].trim().split(/\s+/)),
+            environment: { name, written },
+            line,
+        };
+    }
+    const { line, rest } = words(text);
+    const [first, ...more] = rest;
+    return { kind, ...ownerGlob(line, first), topics: topics(line, more), line };
+}
+function isPatternLine(text) {
+    return Object.hasOwn(PATTERN_KINDS, /^\S+/.exec(text)[0]);
+}
+/** Every line of the `targets` input: ordinary targets, and patterns to expand in preflight. */
+function parseTargetLines(text) {
+    const targets = [];
+    const patterns = [];
+    for (const raw of text.split(/\r?\n/)) {
+        const trimmed = raw.trim();
+        if (trimmed === '' || trimmed.startsWith('#'))
+            continue;
+        if (isPatternLine(trimmed))
+            patterns.push(parsePattern(trimmed));
+        else
+            targets.push(parseLine(trimmed));
+    }
+    const scopes = targets.map(scopeOf);
+    const dup = scopes.find((s, i) => scopes.indexOf(s) !== i);
+    if (dup)
+        throw new fields_InputError(`Input 'targets' names the same place twice (${dup}); list each target once.`);
+    if (targets.length === 0 && patterns.length === 0)
+        throw new fields_InputError(`Input 'targets' has no target. Expected one of: ${targets_forms()}.`);
+    return { targets, patterns };
+}
+/** Whether a listed repository is one the pattern names (archived and disabled ones aside). */
+function matches(p, r) {
+    const [owner = '', name = ''] = r.fullName.split('/');
+    const glob = new RegExp(`^${p.glob
+        .replace(/[.+^${}()|[\]\\-]/g, '\\$&')
+        .replace(/\*/g, '.*')
+        .replace(/\?/g, '.')}$`, 'i');
+    return (owner.toLowerCase() === p.owner.toLowerCase() &&
+        REPO_NAME.test(name) &&
+        glob.test(name) &&
+        p.topics.every((t) => r.topics.includes(t)));
+}
+/** The target a pattern makes of one matching repository, as if its line had been written. */
+function targetOf(p, fullName) {
+    if (p.kind === 'environment')
+        return {
+            kind: 'environment',
+            repo: fullName,
+            environment: p.environment.name,
+            line: `environment ${fullName} ${p.environment.written}`,
+        };
+    return { kind: p.kind, repo: fullName, line: `${p.kind} ${fullName}` };
+}
+
+;// CONCATENATED MODULE: ./src/expand.ts
+
+
+async function expandTargets(s, list, info) {
+    const { targets, patterns, maxTargets } = s.github;
+    const tooMany = (n, how) => new Error(`The targets${how} come to ${n}, more than max-targets (${maxTargets}); nothing was changed. Narrow the pattern (a longer name glob, topic:NAME) or raise max-targets.`);
+    if (targets.length > maxTargets)
+        throw tooMany(targets.length, '');
+    if (patterns.length === 0)
+        return { settings: s, expansions: [] };
+    // One listing per owner (the lister keeps it), all owners at once.
+    const listed = await Promise.all(patterns.map((p) => list(p.owner)));
+    const seen = new Set(targets.map(scopeOf));
+    const all = [...targets];
+    const expansions = [];
+    const matched = [];
+    patterns.forEach((p, i) => {
+        const hits = listed[i].filter((r) => matches(p, r));
+        const live = hits
+            .filter((r) => !r.archived && !r.disabled)
+            .sort((a, b) => a.fullName.toLowerCase().localeCompare(b.fullName.toLowerCase()));
+        if (listed[i].length === 0)
+            throw new Error(`Target pattern '${p.line}': ${p.owner} has no repository the github-token can see (for a GitHub App, is it installed there?); nothing was changed.`);
+        if (live.length === 0)
+            throw new Error(`Target pattern '${p.line}' matches no repository of ${p.owner} that is not archived or disabled (${hits.length} archived or disabled); nothing was changed.`);
+        const made = [];
+        for (const r of live) {
+            const t = targetOf(p, r.fullName);
+            const scope = scopeOf(t);
+            if (seen.has(scope))
+                continue;
+            seen.add(scope);
+            all.push(t);
+            made.push(t.line);
+        }
+        matched.push(`'${p.line}' matches ${live.length}`);
+        expansions.push({ pattern: p.line, targets: made, skipped: hits.length - live.length });
+    });
+    if (all.length > maxTargets)
+        throw tooMany(all.length, ` (${matched.join(', ')})`);
+    for (const e of expansions) {
+        const skipped = e.skipped ? `; ${e.skipped} archived or disabled left out` : '';
+        info(`Target pattern '${e.pattern}' expands to ${e.targets.length} target(s)${skipped}:`);
+        for (const line of e.targets)
+            info(`  ${line}`);
+    }
+    return {
+        settings: { ...s, github: { ...s.github, targets: all, patterns: [] } },
+        expansions,
+    };
+}
+/**
+ * Expands target patterns (in preflight, before anything changes) and runs `body` on the settings
+ * with every target named; the report then says what each pattern became.
+ */
+async function withTargets(s, d, body) {
+    d.policy.startPreflight();
+    const { settings, expansions } = await expandTargets(s, (owner) => d.destination.listRepositories(owner), d.info);
+    const report = await body(settings);
+    return expansions.length > 0 ? { ...report, expanded: expansions } : report;
+}
+
 ;// CONCATENATED MODULE: ./src/check.ts
 // mode: check. Changes nothing anywhere: signs in, finds the credential, reads every target's secret
 // metadata (never a public key, never a write) and reports; fails when a secret is missing or the
 // credential expires within fail-if-expires-within.
 
+
 async function runCheck(s, d) {
+    return withTargets(s, d, (expanded) => check(expanded, d));
+}
+async function check(s, d) {
     const { targets, secretName, clientIdSecretName } = s.github;
     const names = clientIdSecretName ? [secretName, clientIdSecretName] : [secretName];
     // Nothing here changes anything: the short retry budget of a preflight is the right one.
@@ -39673,323 +40170,6 @@ class FinalError extends Error {
     }
 }
 
-;// CONCATENATED MODULE: ./src/inputs/fields.ts
-// Readers for single inputs. Each one throws an InputError that starts with the input's name,
-// quotes the bad value when it is not secret, and shows the expected form.
-class InputError extends Error {
-    name = 'InputError';
-}
-function optional(read, name) {
-    const v = read(name).trim();
-    return v === '' ? undefined : v;
-}
-function required(read, name, expected) {
-    const v = optional(read, name);
-    if (v === undefined)
-        throw new InputError(`Input '${name}' is required: ${expected}.`);
-    return v;
-}
-function bool(read, name, fallback) {
-    const v = optional(read, name)?.toLowerCase();
-    if (v === undefined)
-        return fallback;
-    if (v === 'true')
-        return true;
-    if (v === 'false')
-        return false;
-    throw new InputError(`Input '${name}' is '${v}'; expected true or false.`);
-}
-function oneOf(read, name, values, fallback) {
-    const v = optional(read, name) ?? fallback;
-    if (values.includes(v))
-        return v;
-    throw new InputError(`Input '${name}' is '${v}'; expected one of: ${values.join(', ')}.`);
-}
-function integer(read, name, min, max, fallback) {
-    const v = optional(read, name);
-    if (v === undefined)
-        return fallback;
-    const n = /^\d+$/.test(v) ? Number(v) : NaN;
-    if (!Number.isSafeInteger(n) || n < min || n > max) {
-        throw new InputError(`Input '${name}' is '${v}'; expected a whole number from ${min} to ${max}.`);
-    }
-    return n;
-}
-const UNITS = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
-/**
- * `90m`, `12h`, `7d`, `30s`, at most `maxMs`: every duration has an upper bound a careful user
- * expects (Node's timers overflow past about 24.8 days, and a limit of weeks is never meant).
- */
-function duration(read, name, maxMs, fallbackMs) {
-    const v = optional(read, name);
-    if (v === undefined)
-        return fallbackMs;
-    const m = /^(\d{1,7})([smhd])$/.exec(v);
-    const ms = m ? Number(m[1]) * UNITS[m[2]] : 0;
-    if (ms <= 0)
-        throw new InputError(`Input '${name}' is '${v}'; expected a duration such as 30s, 90m, 12h or 7d.`);
-    if (ms > maxMs)
-        throw new InputError(`Input '${name}' is '${v}'; expected at most ${spoken(maxMs)}.`);
-    return ms;
-}
-/** The largest whole unit: 600000 -> `10m`. */
-function spoken(ms) {
-    const [unit, size] = Object.entries(UNITS)
-        .reverse()
-        .find(([, size]) => ms % size === 0);
-    return `${ms / size}${unit}`;
-}
-/** Upper bounds of the duration inputs; README and action.yml state the same. */
-const MAX_MS = {
-    requestTimeout: 600_000, // 10m: one HTTP exchange
-    storeTimeout: 21_600_000, // 6h: a GitHub-hosted job's own limit
-    propagationTimeout: 3_600_000, // 1h: Entra propagation takes minutes
-    skipIfRotatedWithin: 366 * 86_400_000, // 366d: a yearly rotation
-    expiresWithin: 366 * 86_400_000, // 366d: a yearly rotation
-};
-const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);
-/** An https URL, or http on a loopback host (for local emulators). Returned without a trailing slash. */
-function url(read, name, fallback) {
-    const v = optional(read, name) ?? fallback;
-    if (v === undefined)
-        throw new InputError(`Input '${name}' is required: an https:// URL.`);
-    return checkUrl(name, v);
-}
-function checkUrl(name, v) {
-    let u;
-    try {
-        u = new URL(v);
-    }
-    catch {
-        throw new InputError(`Input '${name}' is '${v}'; expected an https:// URL.`);
-    }
-    const ok = u.protocol === 'https:' || (u.protocol === 'http:' && LOOPBACK.has(u.hostname));
-    // The raw text, not u.search/u.hash: a bare trailing `?` or `#` parses as an empty query or
-    // fragment, and a base URL with one would send requests somewhere else than `{url}/path`.
-    if (!ok || u.username || u.password || /[?#]/.test(v)) {
-        throw new InputError(`Input '${name}' is '${v}'; expected an https:// URL without credentials, query or fragment (no ? or #; http only for 127.0.0.1, localhost, [::1]).`);
-    }
-    return u.href.replace(/\/+$/, '');
-}
-/** A name GitHub accepts for a secret (or, `what: 'variable'`, a variable: the same rules). */
-function secretName(name, v, what = 'secret') {
-    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(v) || /^GITHUB_/i.test(v)) {
-        throw new InputError(`Input '${name}' is '${v}'; a GitHub ${what} name has only letters, digits and _, does not start with a digit, and does not start with GITHUB_.`);
-    }
-    return v;
-}
-/** A value safe to put in a URL path segment (ids, GUIDs, org names). */
-function pathId(read, name, expected, pattern = /^[A-Za-z0-9._-]{1,128}$/) {
-    const v = required(read, name, expected);
-    // `.` and `..` are path segments a URL resolves away: they would address another path.
-    if (!pattern.test(v) || v === '.' || v === '..')
-        throw new InputError(`Input '${name}' is '${v}'; expected ${expected}.`);
-    return v;
-}
-const GUID = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
-/** An ISO 8601 date-time with a time zone, e.g. 2027-11-28T23:59:59Z. */
-function isoDate(read, name) {
-    const v = optional(read, name);
-    if (v === undefined)
-        return undefined;
-    if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/.test(v) ||
-        Number.isNaN(Date.parse(v))) {
-        throw new InputError(`Input '${name}' is '${v}'; expected an ISO 8601 date-time with a time zone, such as 2027-11-28T23:59:59Z.`);
-    }
-    return v;
-}
-
-;// CONCATENATED MODULE: ./src/inputs/targets.ts
-// The `targets` input: one GitHub secret scope a line.
-//
-// Comments never change a name. A line whose first non-blank character is `#` is a comment. On
-// repo, dependabot, org and dependabot-org lines a `#` after whitespace starts a trailing comment:
-// none of their names can hold `#` or whitespace. An environment name can hold both, so on an
-// environment line the name is the rest of the line, kept exactly (inner spaces too), and a `#`
-// after whitespace is refused as ambiguous; a name written in double quotes (JSON string syntax)
-// may hold anything and be followed by a comment.
-
-const encodedRepo = (r) => r.split('/').map(encodeURIComponent).join('/');
-const NO_WRITE = `(the job's GITHUB_TOKEN cannot write secrets; use a GitHub App token or fine-grained PAT)`;
-const REPO_FORBIDDEN = `the github-token lacks "Secrets: write" on this repository ${NO_WRITE}`;
-/** The permission a kind's secrets need, by API: Dependabot and Codespaces secrets have their own. */
-const PERMISSION = {
-    actions: 'Secrets',
-    dependabot: 'Dependabot secrets',
-    codespaces: 'Codespaces secrets',
-};
-const NOT_FOUND = 'it does not exist, or the github-token cannot see it';
-function repoKind(kind, api, variables) {
-    return {
-        form: `${kind} OWNER/NAME`,
-        parse: (text) => {
-            const { line, rest } = words(text);
-            if (rest.length !== 1)
-                throw bad(line, `${kind} takes exactly one OWNER/NAME`);
-            return { kind, repo: repo(line, rest[0]), line };
-        },
-        scope: (t) => `${kind}:${t.repo.toLowerCase()}`,
-        path: (t) => `/repos/${encodedRepo(t.repo)}/${api}`,
-        variables: variables ? (t) => `/repos/${encodedRepo(t.repo)}/${api}` : undefined,
-        org: false,
-        forbidden: `the github-token lacks "${PERMISSION[api]}: write" on this repository ${NO_WRITE}`,
-        missing: NOT_FOUND,
-    };
-}
-function orgKind(kind, api, variables) {
-    return {
-        form: `${kind} ORG [all|private|selected [OWNER/NAME ...]]`,
-        parse: (text) => orgLine(kind, text),
-        scope: (t) => `${kind}:${t.org.toLowerCase()}`,
-        path: (t) => `/orgs/${encodeURIComponent(t.org)}/${api}`,
-        variables: variables ? (t) => `/orgs/${encodeURIComponent(t.org)}/${api}` : undefined,
-        org: true,
-        forbidden: `the github-token lacks organization "${PERMISSION[api]}: write" ${NO_WRITE}`,
-        missing: NOT_FOUND,
-    };
-}
-const TARGET_KINDS = {
-    repo: repoKind('repo', 'actions', true),
-    environment: {
-        form: 'environment OWNER/NAME ENVIRONMENT',
-        parse: environment,
-        scope: (t) => `env:${t.repo.toLowerCase()}:${t.environment.toLowerCase()}`,
-        path: (t) => `/repos/${encodedRepo(t.repo)}/environments/${encodeURIComponent(t.environment)}`,
-        variables: (t) => `/repos/${encodedRepo(t.repo)}/environments/${encodeURIComponent(t.environment)}`,
-        org: false,
-        forbidden: REPO_FORBIDDEN,
-        missing: 'the repository or environment does not exist, or the github-token cannot see it',
-    },
-    org: orgKind('org', 'actions', true),
-    // Dependabot has secrets but no variables.
-    dependabot: repoKind('dependabot', 'dependabot', false),
-    'dependabot-org': orgKind('dependabot-org', 'dependabot', false),
-    // Codespaces secrets: their own scope keys and permissions; no variables either.
-    codespaces: repoKind('codespaces', 'codespaces', false),
-    'codespaces-org': orgKind('codespaces-org', 'codespaces', false),
-};
-/** The description of `t`'s kind. */
-function kindOf(t) {
-    return TARGET_KINDS[t.kind];
-}
-function isOrg(t) {
-    return kindOf(t).org;
-}
-/** The secret scope a target writes into: each has its own public key. Case-insensitive like GitHub. */
-function scopeOf(t) {
-    return kindOf(t).scope(t);
-}
-/** The REST path that the target's `/secrets/...` hangs from. */
-function scopePath(t) {
-    return kindOf(t).path(t);
-}
-/** The REST path that the target's `/variables/...` hangs from, or undefined when its kind has none. */
-function variablesPath(t) {
-    return kindOf(t).variables?.(t);
-}
-/** Whether GitHub has Actions variables in the target's scope (Dependabot and Codespaces have none). */
-function hasVariables(t) {
-    return kindOf(t).variables !== undefined;
-}
-// GitHub's documented limits. Owners: users and organizations, up to 39 characters, letters, digits
-// and hyphens (older accounts may have doubled or trailing hyphens; managed users end in
-// `_shortcode`). Repositories: up to 100 of letters, digits, `.`, `_`, `-`, but not `.` or `..`.
-// Environments: up to 255 characters, any text (sent percent-encoded, `/` as %2F).
-const OWNER = /^[A-Za-z0-9][A-Za-z0-9_-]{0,38}$/;
-const REPO_NAME = /^[A-Za-z0-9._-]{1,100}$/;
-const ORG = /^[A-Za-z0-9][A-Za-z0-9-]{0,38}$/;
-const DOTS = new Set(['.', '..']);
-const targets_forms = () => Object.values(TARGET_KINDS)
-    .map((k) => k.form)
-    .join('; ');
-function bad(line, why) {
-    return new InputError(`Input 'targets' line '${line}': ${why}. Expected one of: ${targets_forms()}.`);
-}
-function repo(line, v) {
-    const [owner = '', name = '', ...more] = (v ?? '').split('/');
-    if (more.length > 0 || !OWNER.test(owner) || !REPO_NAME.test(name) || DOTS.has(name))
-        throw bad(line, `'${v ?? ''}' is not OWNER/NAME (owner: up to 39 letters, digits, - or _; name: up to 100 letters, digits, ., _ or -, not . or ..)`);
-    return v;
-}
-/** `environment OWNER/NAME ENVIRONMENT`: the name is the rest of the line, or a quoted string. */
-function environment(text) {
-    const m = /^environment\s+(\S+)(\s*)(.*)$/s.exec(text);
-    if (!m || m[3] === '')
-        throw bad(text, 'environment needs OWNER/NAME then an environment name');
-    const rest = m[3];
-    let name;
-    let line = text;
-    if (rest.startsWith('"')) {
-        const quoted = /^"(?:[^"\\]|\\.)*"/.exec(rest)?.[0];
-        let parsed;
-        try {
-            parsed = quoted === undefined ? undefined : JSON.parse(quoted);
-        }
-        catch {
-            // reported below
-        }
-        if (typeof parsed !== 'string')
-            throw bad(text, 'the quoted environment name is not closed');
-        const after = rest.slice(quoted.length);
-        if (after !== '' && !/^\s+#/.test(after))
-            throw bad(text, 'only a # comment may follow a quoted environment name');
-        name = parsed;
-        line = text.slice(0, text.length - after.length);
-    }
-    else {
-        if (/\s#/.test(m[2] + rest))
-            throw bad(text, `'#' after a space is ambiguous in an environment line: write the name in double quotes ("prod #1") if '#' belongs to it, or put the comment on a line of its own`);
-        name = rest;
-    }
-    if (name === '' || [...name].length > 255 || /\p{Cc}/u.test(name) || DOTS.has(name))
-        throw bad(text, `environment name '${name}' is not 1 to 255 characters without control characters, or is . or ..`);
-    return { kind: 'environment', repo: repo(text, m[1]), environment: name, line };
-}
-/** A line without its trailing comment, and the words after the kind. */
-function words(text) {
-    const line = text.replace(/\s#.*$/s, '').trimEnd();
-    return { line, rest: line.split(/\s+/).slice(1) };
-}
-function orgLine(kind, text) {
-    const { line, rest } = words(text);
-    const [org, visibility, ...repos] = rest;
-    if (org === undefined || !ORG.test(org))
-        throw bad(line, `'${org ?? ''}' is not an organization name`);
-    if (visibility !== undefined &&
-        visibility !== 'all' &&
-        visibility !== 'private' &&
-        visibility !== 'selected') {
-        throw bad(line, `visibility '${visibility}' is not all, private or selected`);
-    }
-    if (visibility === 'selected' && repos.length === 0)
-        throw bad(line, 'selected needs at least one OWNER/NAME');
-    if (visibility !== 'selected' && repos.length > 0)
-        throw bad(line, `repositories are listed only after selected`);
-    return { kind, org, visibility, repos: repos.map((r) => repo(line, r)), line };
-}
-function parseLine(text) {
-    const kind = /^\S+/.exec(text)[0];
-    if (!Object.hasOwn(TARGET_KINDS, kind))
-        throw bad(words(text).line, `unknown target kind '${kind}'`);
-    return TARGET_KINDS[kind].parse(text);
-}
-function parseTargets(text) {
-    const targets = [];
-    for (const raw of text.split(/\r?\n/)) {
-        const trimmed = raw.trim();
-        if (trimmed === '' || trimmed.startsWith('#'))
-            continue;
-        targets.push(parseLine(trimmed));
-    }
-    const scopes = targets.map(scopeOf);
-    const dup = scopes.find((s, i) => scopes.indexOf(s) !== i);
-    if (dup)
-        throw new InputError(`Input 'targets' names the same place twice (${dup}); list each target once.`);
-    if (targets.length === 0)
-        throw new InputError(`Input 'targets' has no target. Expected one of: ${targets_forms()}.`);
-    return targets;
-}
-
 ;// CONCATENATED MODULE: ./src/destination.ts
 /** A failure of the destination that knows whether the write landed; anything else counts as 'maybe'. */
 class DestinationError extends Error {
@@ -40284,9 +40464,89 @@ class VariableStore {
     }
 }
 
+;// CONCATENATED MODULE: ./src/github/repos.ts
+
+const PER_PAGE = 100;
+/** 100,000 repositories: far past any owner a pattern is meant for, and a bound on a looping listing. */
+const MAX_PAGES = 1000;
+class RepositoryLister {
+    #gh;
+    #installationToken;
+    #listed = new Map();
+    /** `installationToken`: the token is a GitHub App installation token (`ghs_`). */
+    constructor(gh, installationToken) {
+        this.#gh = gh;
+        this.#installationToken = installationToken;
+    }
+    /** Every repository of `owner` the token can see, listed once per run. */
+    list(owner) {
+        const k = owner.toLowerCase();
+        let listed = this.#listed.get(k);
+        if (!listed) {
+            listed = this.#list(owner);
+            this.#listed.set(k, listed);
+        }
+        return listed;
+    }
+    async #list(owner) {
+        const o = encodeURIComponent(owner);
+        try {
+            return await this.#pages(`GET /orgs/${o}/repos`, { type: 'all' });
+        }
+        catch (err) {
+            if (errors_status(err) !== 404)
+                throw this.#fail(owner, err);
+        }
+        try {
+            if (this.#installationToken) {
+                const all = await this.#pages('GET /installation/repositories', {}, true);
+                return all.filter((r) => r.fullName.split('/')[0].toLowerCase() === owner.toLowerCase());
+            }
+            return await this.#pages(`GET /users/${o}/repos`, { type: 'owner' });
+        }
+        catch (err) {
+            throw this.#fail(owner, err);
+        }
+    }
+    async #pages(route, params, wrapped = false) {
+        const out = [];
+        for (let page = 1; page <= MAX_PAGES; page++) {
+            const res = await this.#gh.request(route, { ...params, per_page: PER_PAGE, page });
+            const data = res.data;
+            const repos = wrapped
+                ? (data.repositories ?? [])
+                : data;
+            if (!Array.isArray(repos))
+                throw new StoreError(`GitHub answered ${route} without a list of repositories.`, 'no');
+            for (const r of repos)
+                out.push({
+                    fullName: String(r.full_name ?? ''),
+                    archived: r.archived === true,
+                    disabled: r.disabled === true,
+                    topics: Array.isArray(r.topics) ? r.topics.map(String) : [],
+                });
+            if (repos.length < PER_PAGE)
+                return out;
+        }
+        return out;
+    }
+    #fail(owner, err) {
+        if (err instanceof StoreError)
+            return err;
+        const s = errors_status(err);
+        const why = s === 404
+            ? 'HTTP 404: no organization or user of that name, or the github-token cannot see it'
+            : s === 403
+                ? 'HTTP 403: the github-token may not list its repositories (it needs Metadata: read)'
+                : describe(err);
+        return new StoreError(`Could not list the repositories of ${owner}: ${why}.`, 'no', s);
+    }
+}
+
 ;// CONCATENATED MODULE: ./src/github/store.ts
 // Writes secrets into GitHub: public keys per scope, sealing, the write itself and the read-back
 // that proves it landed.
+
 
 
 
@@ -40299,10 +40559,16 @@ class SecretStore {
     #keys = new Map();
     #access;
     #variables;
-    constructor(gh) {
+    #repos;
+    /** `installationToken`: the token is a GitHub App installation token (see RepositoryLister). */
+    constructor(gh, o = {}) {
         this.#gh = gh;
         this.#access = new OrgAccess(gh);
         this.#variables = new VariableStore(gh, this.#access);
+        this.#repos = new RepositoryLister(gh, o.installationToken ?? false);
+    }
+    listRepositories(owner) {
+        return this.#repos.list(owner);
     }
     /**
      * Fetches every target's public key (once per scope, never shared across scopes) and works out who
@@ -40473,7 +40739,7 @@ function parseCsp(read) {
     const clientId = optional(read, 'csp-client-id');
     const clientSecret = optional(read, 'csp-client-secret');
     if (token !== undefined && (clientId !== undefined || clientSecret !== undefined)) {
-        throw new InputError(`Inputs 'csp-api-token' and 'csp-client-id'/'csp-client-secret' exclude each other: give an API token or client credentials.`);
+        throw new fields_InputError(`Inputs 'csp-api-token' and 'csp-client-id'/'csp-client-secret' exclude each other: give an API token or client credentials.`);
     }
     let auth;
     if (token !== undefined)
@@ -40481,12 +40747,12 @@ function parseCsp(read) {
     else if (clientId !== undefined && clientSecret !== undefined)
         auth = { kind: 'client', clientId, clientSecret };
     else {
-        throw new InputError(`Input 'csp-api-token' is required, or both 'csp-client-id' and 'csp-client-secret' (${clientId ? 'csp-client-secret' : 'csp-client-id'} is missing).`);
+        throw new fields_InputError(`Input 'csp-api-token' is required, or both 'csp-client-id' and 'csp-client-secret' (${clientId ? 'csp-client-secret' : 'csp-client-id'} is missing).`);
     }
     const rotation = oneOf(read, 'csp-rotation', ['regenerate', 'overlap'], 'regenerate');
     const retirePrevious = bool(read, 'csp-retire-previous', false);
     if (retirePrevious && rotation !== 'overlap') {
-        throw new InputError(`Input 'csp-retire-previous' applies only with 'csp-rotation: overlap' (regenerate leaves no previous secret).`);
+        throw new fields_InputError(`Input 'csp-retire-previous' applies only with 'csp-rotation: overlap' (regenerate leaves no previous secret).`);
     }
     return {
         name: 'vmware-csp',
@@ -40773,7 +41039,7 @@ function parseEntra(read, ctx) {
     }
     else {
         if (secret !== undefined)
-            throw new InputError(`Input 'entra-auth-client-secret' is set but 'entra-auth' is oidc; set entra-auth: client-secret or remove the secret.`);
+            throw new fields_InputError(`Input 'entra-auth-client-secret' is set but 'entra-auth' is oidc; set entra-auth: client-secret or remove the secret.`);
         auth = { kind, clientId };
     }
     return {
@@ -40794,7 +41060,7 @@ function passwordTag(read, ctx) {
     if (v === undefined)
         return ctx.defaultTag;
     if (!TAG.test(v))
-        throw new InputError(`Input 'entra-password-tag' is '${v}'; expected up to 100 letters, digits, spaces and . _ : / @ -.`);
+        throw new fields_InputError(`Input 'entra-password-tag' is '${v}'; expected up to 100 letters, digits, spaces and . _ : / @ -.`);
     return v;
 }
 /** Every password this action adds starts with this. */
@@ -41102,19 +41368,19 @@ function parseWhmcs(read) {
     const credentialId = integer(read, 'whmcs-credential-id', 1, 2_147_483_647);
     const clientIdentifier = optional(read, 'whmcs-client-identifier');
     if ((credentialId === undefined) === (clientIdentifier === undefined)) {
-        throw new InputError(`Input 'whmcs-credential-id' or 'whmcs-client-identifier' is required (exactly one of them): the OAuth credential to rotate.`);
+        throw new fields_InputError(`Input 'whmcs-credential-id' or 'whmcs-client-identifier' is required (exactly one of them): the OAuth credential to rotate.`);
     }
     const grantType = optional(read, 'whmcs-grant-type');
     if (grantType !== undefined && !GRANTS.includes(grantType)) {
-        throw new InputError(`Input 'whmcs-grant-type' is '${grantType}'; expected authorization_code or single_sign_on.`);
+        throw new fields_InputError(`Input 'whmcs-grant-type' is '${grantType}'; expected authorization_code or single_sign_on.`);
     }
     const serviceId = integer(read, 'whmcs-service-id', 1, 2_147_483_647);
     if (grantType === 'single_sign_on' && serviceId === undefined) {
-        throw new InputError(`Input 'whmcs-service-id' is required when 'whmcs-grant-type' is single_sign_on.`);
+        throw new fields_InputError(`Input 'whmcs-service-id' is required when 'whmcs-grant-type' is single_sign_on.`);
     }
     const scope = optional(read, 'whmcs-scope');
     if (scope !== undefined && !/^[A-Za-z0-9_:.-]+( [A-Za-z0-9_:.-]+)*$/.test(scope)) {
-        throw new InputError(`Input 'whmcs-scope' is '${scope}'; expected scope names separated by single spaces, such as 'clientarea:sso clientarea:billing_info'.`);
+        throw new fields_InputError(`Input 'whmcs-scope' is '${scope}'; expected scope names separated by single spaces, such as 'clientarea:sso clientarea:billing_info'.`);
     }
     const logo = optional(read, 'whmcs-logo-uri');
     const redirects = optional(read, 'whmcs-redirect-uris')
@@ -41156,7 +41422,7 @@ function absolute(name, v) {
         return v;
     }
     catch {
-        throw new InputError(`Input '${name}' has '${v}', which is not an absolute URI; expected one URI a line.`);
+        throw new fields_InputError(`Input '${name}' has '${v}', which is not an absolute URI; expected one URI a line.`);
     }
 }
 /**
@@ -41317,12 +41583,12 @@ function parseWoodpecker(read, ctx) {
     let source;
     if (secret !== undefined) {
         if (expiresAt === undefined) {
-            throw new InputError(`Input 'woodpecker-secret-expires-at' is required with 'woodpecker-client-secret' (Woodpecker takes both together), e.g. 2027-11-28T23:59:59Z.`);
+            throw new fields_InputError(`Input 'woodpecker-secret-expires-at' is required with 'woodpecker-client-secret' (Woodpecker takes both together), e.g. 2027-11-28T23:59:59Z.`);
         }
         const tenantId = optional(read, 'entra-tenant-id');
         const clientId = optional(read, 'entra-application-id');
         if (credentialId === undefined && (tenantId === undefined || clientId === undefined)) {
-            throw new InputError(`Input 'entra-tenant-id' and 'entra-application-id' are required without 'woodpecker-credential-id': they find or create the credential.`);
+            throw new fields_InputError(`Input 'entra-tenant-id' and 'entra-application-id' are required without 'woodpecker-credential-id': they find or create the credential.`);
         }
         if (clientId !== undefined)
             pathId(read, 'entra-application-id', 'the application (client) id, a GUID', GUID);
@@ -41337,7 +41603,7 @@ function parseWoodpecker(read, ctx) {
     }
     else {
         if (expiresAt !== undefined)
-            throw new InputError(`Input 'woodpecker-secret-expires-at' goes only with 'woodpecker-client-secret'; without it the secret is minted in Entra.`);
+            throw new fields_InputError(`Input 'woodpecker-secret-expires-at' goes only with 'woodpecker-client-secret'; without it the secret is minted in Entra.`);
         source = { kind: 'entra', entra: parseEntra(read, ctx) };
     }
     return {
@@ -41562,7 +41828,11 @@ const commonInputs = {
         description: "Optional Actions variable that receives the client id / identifier (not a secret: readable in expressions and logs), created or updated in every repository, environment and org target (Dependabot and Codespaces have no variables) and read back by value. An org line without a visibility keeps the existing variable's visibility, like secrets.",
     },
     targets: {
-        description: "Where to store, one target a line: `repo OWNER/NAME`, `environment OWNER/NAME ENVIRONMENT`, `org ORG [all|private|selected [OWNER/NAME ...]]`, `dependabot OWNER/NAME`, `dependabot-org ORG [all|private|selected [OWNER/NAME ...]]`, `codespaces OWNER/NAME`, `codespaces-org ORG [all|private|selected [OWNER/NAME ...]]`. An org line without a visibility keeps the existing secret's visibility and selected repositories (and fails in preflight when the secret does not exist yet): a rotation never changes who can read a secret unless the line says so. The environment name is the rest of its line, kept exactly (`/` allowed); write it in double quotes when it holds a space followed by #. Blank lines, lines starting with #, and # comments after a space on other lines are ignored. Default: `repo $GITHUB_REPOSITORY`.",
+        description: "Where to store, one target a line: `repo OWNER/NAME`, `environment OWNER/NAME ENVIRONMENT`, `org ORG [all|private|selected [OWNER/NAME ...]]`, `dependabot OWNER/NAME`, `dependabot-org ORG [all|private|selected [OWNER/NAME ...]]`, `codespaces OWNER/NAME`, `codespaces-org ORG [all|private|selected [OWNER/NAME ...]]`; or a pattern, expanded in preflight to the matching repositories that are not archived or disabled: `repos OWNER/GLOB [topic:NAME ...]`, `environments OWNER/GLOB [topic:NAME ...] ENVIRONMENT`, `dependabot-repos OWNER/GLOB [topic:NAME ...]`, `codespaces-repos OWNER/GLOB [topic:NAME ...]` (GLOB: * any characters, ? one). An org line without a visibility keeps the existing secret's visibility and selected repositories (and fails in preflight when the secret does not exist yet): a rotation never changes who can read a secret unless the line says so. The environment name is the rest of its line, kept exactly (`/` allowed); write it in double quotes when it holds a space followed by #. Blank lines, lines starting with #, and # comments after a space on other lines are ignored. Default: `repo $GITHUB_REPOSITORY`.",
+    },
+    'max-targets': {
+        description: 'The most targets a run may write after patterns are expanded: more stops the run in preflight, before anything changes (a pattern that matches more than intended).',
+        default: '100',
     },
     'github-api-url': {
         description: 'GitHub API base URL (GHES: https://HOST/api/v3). Default: $GITHUB_API_URL, else https://api.github.com.',
@@ -41601,6 +41871,7 @@ const commonInputs = {
 // Raw inputs -> typed, validated settings. Pure: no I/O, nothing logged; every bad value throws an
 // InputError naming the input, before any request is made. Also the one list of declared inputs, from
 // which action.yml, the README tables and the inputs to mask follow.
+
 
 
 
@@ -41657,7 +41928,7 @@ function parseInputs(read, env) {
     read = declared(all, { ...providerInput, ...commonInputs });
     const name = required(read, 'provider', `one of ${PROVIDERS.join(', ')}`);
     if (!Object.hasOwn(providers, name)) {
-        throw new InputError(`Input 'provider' is '${name}'; expected one of: ${PROVIDERS.join(', ')}.`);
+        throw new fields_InputError(`Input 'provider' is '${name}'; expected one of: ${PROVIDERS.join(', ')}.`);
     }
     const repository = env['GITHUB_REPOSITORY'];
     // The default identity of this rotation's Entra passwords (see EntraSettings.passwordTag).
@@ -41668,21 +41939,22 @@ function parseInputs(read, env) {
     const provider = module.parse(declared(all, module.inputs), { defaultTag });
     const targetText = optional(read, 'targets') ?? (repository ? `repo ${repository}` : undefined);
     if (targetText === undefined)
-        throw new InputError(`Input 'targets' is required outside GitHub Actions (GITHUB_REPOSITORY is not set), e.g. 'repo OWNER/NAME'.`);
+        throw new fields_InputError(`Input 'targets' is required outside GitHub Actions (GITHUB_REPOSITORY is not set), e.g. 'repo OWNER/NAME'.`);
     const secret = secretName('secret-name', required(read, 'secret-name', 'the GitHub secret that receives the new client secret'));
     const clientIdSecret = optional(read, 'client-id-secret-name');
     if (clientIdSecret !== undefined) {
         secretName('client-id-secret-name', clientIdSecret);
         if (clientIdSecret.toUpperCase() === secret.toUpperCase()) {
-            throw new InputError(`Input 'client-id-secret-name' is '${clientIdSecret}', the same as 'secret-name'; GitHub names are case-insensitive, pick another.`);
+            throw new fields_InputError(`Input 'client-id-secret-name' is '${clientIdSecret}', the same as 'secret-name'; GitHub names are case-insensitive, pick another.`);
         }
     }
-    const targets = parseTargets(targetText);
+    const { targets, patterns } = parseTargetLines(targetText);
     const clientIdVariable = optional(read, 'client-id-variable-name');
     if (clientIdVariable !== undefined) {
         secretName('client-id-variable-name', clientIdVariable, 'variable');
-        if (!targets.some(hasVariables))
-            throw new InputError(`Input 'client-id-variable-name' is set but no target can hold an Actions variable (Dependabot and Codespaces have none); add a repo, environment or org target, or drop the input.`);
+        if (!targets.some(hasVariables) &&
+            !patterns.some((p) => TARGET_KINDS[p.kind].variables !== undefined))
+            throw new fields_InputError(`Input 'client-id-variable-name' is set but no target can hold an Actions variable (Dependabot and Codespaces have none); add a repo, environment or org target, or drop the input.`);
     }
     return {
         provider,
@@ -41693,6 +41965,8 @@ function parseInputs(read, env) {
             clientIdSecretName: clientIdSecret,
             clientIdVariableName: clientIdVariable,
             targets,
+            patterns,
+            maxTargets: integer(read, 'max-targets', 1, 10_000, 100),
         },
         mode: oneOf(read, 'mode', ['rotate', 'check'], 'rotate'),
         failIfExpiresWithinMs: duration(read, 'fail-if-expires-within', MAX_MS.expiresWithin),
@@ -41710,7 +41984,7 @@ function recoveryKey(v) {
     const ok = /^[A-Za-z0-9+/]{43}=$/.test(v);
     const bytes = ok ? Buffer.from(v, 'base64') : undefined;
     if (!bytes || bytes.length !== 32) {
-        throw new InputError(`Input 'recovery-public-key' is not a 32-byte X25519 public key in standard base64 (44 characters ending in '='); see the README for how to make one.`);
+        throw new fields_InputError(`Input 'recovery-public-key' is not a 32-byte X25519 public key in standard base64 (44 characters ending in '='); see the README for how to make one.`);
     }
     return new Uint8Array(bytes);
 }
@@ -41826,6 +42100,7 @@ function dueAfterRotation(s, newExpiresAt) {
 
 
 
+
 /** Every write of a run, per target: the secret, the client id secret, the client id variable. */
 function writesOf(s) {
     const { targets, secretName, clientIdSecretName, clientIdVariableName } = s.github;
@@ -41840,6 +42115,9 @@ function resultOf(w) {
     return w.variable ? { target: w.t.line, variable: w.name } : { target: w.t.line, secret: w.name };
 }
 async function runPipeline(s, d) {
+    return withTargets(s, d, (expanded) => rotate(expanded, d));
+}
+async function rotate(s, d) {
     const { targets, secretName, clientIdSecretName, clientIdVariableName } = s.github;
     const plan = (status) => writesOf(s).map((w) => ({ ...resultOf(w), status }));
     // 2. Preflight: nothing changes here, and any failure stops the run.
@@ -42114,6 +42392,7 @@ function reportJson(r) {
             ...(t.updatedAt ? { updatedAt: t.updatedAt } : {}),
             ...(t.error ? { error: t.error } : {}),
         })),
+        ...(r.expanded ? { expanded: r.expanded } : {}),
         ...(r.failure ? { failure: r.failure } : {}),
         ...(r.nextStep ? { nextStep: r.nextStep } : {}),
     };
@@ -42159,6 +42438,12 @@ function summaryMarkdown(provider, r) {
         lines.push(`| Retired | ${markdownText(r.retired, 500)} |`);
     if (r.undone)
         lines.push(`| Undone | ${markdownText(r.undone, 300)} |`);
+    if (r.expanded && r.expanded.length > 0) {
+        // Each pattern and the targets it became, before any rotating call (GitHub's names, escaped).
+        lines.push('', '| Target pattern | Expanded to |', '|---|---|');
+        for (const e of r.expanded)
+            lines.push(`| ${markdownCode(e.pattern)} | ${e.targets.length} target(s)${e.skipped ? ` (${e.skipped} archived or disabled left out)` : ''}: ${e.targets.map((t) => markdownCode(t)).join(', ')} |`);
+    }
     if (r.mode === 'check' && r.targets.length > 0) {
         lines.push('', '| Target | Secret | Exists | Last updated |', '|---|---|---|---|');
         for (const t of r.targets)
@@ -42230,7 +42515,10 @@ async function run() {
         };
         const wired = {
             provider: createProvider(settings.provider, deps),
-            destination: new SecretStore(gh),
+            destination: new SecretStore(gh, {
+                // GitHub's prefix for App installation tokens: they may list the installation's repositories.
+                installationToken: settings.github.token.startsWith('ghs_'),
+            }),
             policy,
             ...deps,
         };
@@ -42241,7 +42529,7 @@ async function run() {
     }
     catch (err) {
         const message = err instanceof Error ? err.message : String(err);
-        if (err instanceof InputError)
+        if (err instanceof fields_InputError)
             logFailure = message;
         report = {
             ...(getInput('mode').trim() === 'check' ? { mode: 'check' } : {}),

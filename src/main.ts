@@ -42,7 +42,10 @@ export async function run(): Promise<void> {
     };
     const wired = {
       provider: createProvider(settings.provider, deps),
-      destination: new SecretStore(gh),
+      destination: new SecretStore(gh, {
+        // GitHub's prefix for App installation tokens: they may list the installation's repositories.
+        installationToken: settings.github.token.startsWith('ghs_'),
+      }),
       policy,
       ...deps,
     };

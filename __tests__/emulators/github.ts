@@ -36,6 +36,9 @@ interface Repo {
   readonly id: number;
   readonly fullName: string;
   readonly environments: Set<string>;
+  readonly archived: boolean;
+  readonly disabled: boolean;
+  readonly topics: readonly string[];
 }
 
 export interface GitHubOptions extends EmulatorOptions {
@@ -83,11 +86,23 @@ export class GitHubEmulator extends Emulator {
     return `${this.url}/_oidc/token?api-version=2.0`;
   }
 
-  addRepo(fullName: string, o: { id?: number; environments?: readonly string[] } = {}): void {
+  addRepo(
+    fullName: string,
+    o: {
+      id?: number;
+      environments?: readonly string[];
+      archived?: boolean;
+      disabled?: boolean;
+      topics?: readonly string[];
+    } = {},
+  ): void {
     this.#repos.set(fullName.toLowerCase(), {
       id: o.id ?? this.#nextId++,
       fullName,
       environments: new Set(o.environments ?? []),
+      archived: o.archived ?? false,
+      disabled: o.disabled ?? false,
+      topics: o.topics ?? [],
     });
   }
 
@@ -280,6 +295,8 @@ export class GitHubEmulator extends Emulator {
         : notFound;
     }
     if (!checked.template) return notFound;
+    const listing = this.#listing(r);
+    if (listing) return listing;
     if (/\/variables(\/|$)/.test(r.path)) return this.#variablesApi(r, body, readOnly);
     const m =
       /^\/(?:repos\/([^/]+)\/([^/]+)\/(actions|dependabot|codespaces|environments\/([^/]+))|orgs\/([^/]+)\/(actions|dependabot|codespaces))\/secrets(?:\/([^/]+)(\/repositories)?)?$/.exec(
@@ -381,6 +398,72 @@ export class GitHubEmulator extends Emulator {
     };
     scope.secrets.set(name, stored);
     return existing ? { status: 204 } : { status: 201, body: {} };
+  }
+
+  /**
+   * Repository listings, paginated as GitHub does (`per_page` up to 100, `page`): an organization's
+   * (`GET /orgs/{org}/repos`), a user's (`GET /users/{u}/repos`, 404 for an organization or nobody),
+   * and the installation's (`GET /installation/repositories`: every repository, as full objects).
+   */
+  #listing(r: Request): Reply | undefined {
+    if (r.method !== 'GET') return undefined;
+    const org = /^\/orgs\/([^/]+)\/repos$/.exec(r.path)?.[1];
+    const user = /^\/users\/([^/]+)\/repos$/.exec(r.path)?.[1];
+    const installation = r.path === '/installation/repositories';
+    if (org === undefined && user === undefined && !installation) return undefined;
+    const owner = decodeURIComponent(org ?? user ?? '').toLowerCase();
+    const owned = [...this.#repos.values()].filter(
+      (x) => installation || x.fullName.split('/')[0]!.toLowerCase() === owner,
+    );
+    if (org !== undefined && !this.#orgs.has(owner)) return notFound;
+    if (user !== undefined && (this.#orgs.has(owner) || owned.length === 0)) return notFound;
+    const perPage = Math.min(Number(r.query.get('per_page') ?? 30) || 30, 100);
+    const page = Math.max(Number(r.query.get('page') ?? 1) || 1, 1);
+    const slice = owned.slice((page - 1) * perPage, page * perPage);
+    const listed = (x: Repo): Record<string, unknown> => ({
+      ...this.#minimal(x),
+      archived: x.archived,
+      disabled: x.disabled,
+      topics: [...x.topics],
+    });
+    if (!installation) return { status: 200, body: slice.map(listed) };
+    return {
+      status: 200,
+      body: { total_count: owned.length, repositories: slice.map((x) => this.#full(x, listed(x))) },
+    };
+  }
+
+  /** GitHub's full "Repository" object: the listed fields plus every other one its description requires. */
+  #full(repo: Repo, listed: Record<string, unknown>): Record<string, unknown> {
+    const at = stamp(this.clock());
+    return {
+      ...listed,
+      clone_url: `https://github.com/${repo.fullName}.git`,
+      default_branch: 'main',
+      forks: 0,
+      forks_count: 0,
+      git_url: `git://github.com/${repo.fullName}.git`,
+      has_downloads: true,
+      has_issues: true,
+      has_projects: true,
+      has_wiki: true,
+      has_pages: false,
+      homepage: null,
+      language: null,
+      mirror_url: null,
+      open_issues: 0,
+      open_issues_count: 0,
+      license: null,
+      pushed_at: at,
+      size: 0,
+      ssh_url: `git@github.com:${repo.fullName}.git`,
+      stargazers_count: 0,
+      svn_url: `https://github.com/${repo.fullName}`,
+      watchers: 0,
+      watchers_count: 0,
+      created_at: at,
+      updated_at: at,
+    };
   }
 
   /** Actions variables of repositories, environments and organizations. */

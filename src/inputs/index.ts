@@ -6,6 +6,7 @@ import { commonInputs } from './common.js';
 import {
   bool,
   duration,
+  integer,
   oneOf,
   InputError,
   type InputSpec,
@@ -17,10 +18,12 @@ import {
   secretName,
   url,
 } from './fields.js';
-import { hasVariables, parseTargets, type Target } from './targets.js';
+import { type Pattern, parseTargetLines } from './patterns.js';
+import { hasVariables, type Target, TARGET_KINDS } from './targets.js';
 
 export { InputError, type InputSpec, type Read } from './fields.js';
 export type { Target } from './targets.js';
+export type { Pattern } from './patterns.js';
 export type { ProviderName, ProviderSettings } from '../providers/index.js';
 export type { CspSettings } from '../providers/csp.js';
 export type { EntraSettings } from '../providers/entra.js';
@@ -88,6 +91,10 @@ export interface Settings {
     /** The Actions variable that receives the client id, when given. */
     readonly clientIdVariableName: string | undefined;
     readonly targets: readonly Target[];
+    /** Pattern lines, expanded to more targets in preflight. */
+    readonly patterns: readonly Pattern[];
+    /** The most targets a run may write, patterns expanded. */
+    readonly maxTargets: number;
   };
   /** `check`: read and report, change nothing (src/check.ts). */
   readonly mode: 'rotate' | 'check';
@@ -147,11 +154,14 @@ export function parseInputs(
     }
   }
 
-  const targets = parseTargets(targetText);
+  const { targets, patterns } = parseTargetLines(targetText);
   const clientIdVariable = optional(read, 'client-id-variable-name');
   if (clientIdVariable !== undefined) {
     secretName('client-id-variable-name', clientIdVariable, 'variable');
-    if (!targets.some(hasVariables))
+    if (
+      !targets.some(hasVariables) &&
+      !patterns.some((p) => TARGET_KINDS[p.kind].variables !== undefined)
+    )
       throw new InputError(
         `Input 'client-id-variable-name' is set but no target can hold an Actions variable (Dependabot and Codespaces have none); add a repo, environment or org target, or drop the input.`,
       );
@@ -170,6 +180,8 @@ export function parseInputs(
       clientIdSecretName: clientIdSecret,
       clientIdVariableName: clientIdVariable,
       targets,
+      patterns,
+      maxTargets: integer(read, 'max-targets', 1, 10_000, 100)!,
     },
     mode: oneOf(read, 'mode', ['rotate', 'check'] as const, 'rotate'),
     failIfExpiresWithinMs: duration(read, 'fail-if-expires-within', MAX_MS.expiresWithin),
