@@ -129,7 +129,7 @@ describe('a selection that cannot be read whole stops the run before rotating', 
 
 describe('a refused org write names the organization permission', () => {
   it('says organization "Secrets: write" when the PUT of an org secret answers 403', async () => {
-    world = await startWorld('whmcs');
+    const world = await start('whmcs');
     const gh = world.github;
     gh.fault('PUT', /^\/orgs\/octo\/actions\/secrets\/CLIENT_SECRET$/, {
       status: 403,
