@@ -32,7 +32,7 @@ async function check(s: Settings, d: CheckDeps): Promise<Report> {
       }
     }),
   );
-  const [credential, results] = await Promise.all([d.provider.preflight(), Promise.all(reads)]);
+  const [{ credential }, results] = await Promise.all([d.provider.preflight(), Promise.all(reads)]);
   d.info(`Found ${credential.description}.`);
   for (const r of results)
     d.info(
