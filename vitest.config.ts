@@ -9,7 +9,10 @@ export default defineConfig({
     hookTimeout: 30_000,
     pool: 'forks',
     // Most of the suite waits on loopback servers and child processes, not the CPU: run more test
-    // files at once than there are cores.
-    maxWorkers: 8,
+    // files at once than there are cores, and the tests of files marked `describe.concurrent` (each
+    // test with its own world) up to 5 at a time. Not more: each running end-to-end test is a child
+    // process, and starving the CPU-bound files (the invariant search) only stretches the run.
+    maxWorkers: 4,
+    maxConcurrency: 5,
   },
 });

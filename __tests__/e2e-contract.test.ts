@@ -2,7 +2,7 @@
 // keeps the order of effects of README "What happens, in order" / action-contract.md "Order of effects".
 // A provider added to `PROVIDERS` (src/inputs) without an entry in CONTRACT fails to compile; one
 // without a world in the fixtures fails the registry test and every test of its describe block.
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe as describeInOrder, expect, it } from 'vitest';
 import { PROVIDERS, type ProviderName } from '../src/inputs/index.ts';
 import type { LoggedRequest } from './emulators/server.ts';
 import {
@@ -10,10 +10,9 @@ import {
   PROVIDERS as FIXTURE_PROVIDERS,
   REPO,
   SECRET_NAME,
-  startWorld,
   type World,
 } from './fixtures.ts';
-import { expectClean } from './checks.ts';
+import { expectClean, worldPerTest } from './checks.ts';
 import { lineOf, targets } from './harness.ts';
 
 type Match = (r: LoggedRequest) => boolean;
@@ -52,11 +51,9 @@ const CONTRACT = {
 /** Printed after preflight but before the rotating call, by design (README: warn before rotating). */
 const PRE_ROTATION_WARNING = 'kills the old secret at once';
 
-let world: World | undefined;
-afterEach(async () => {
-  await world?.close();
-  world = undefined;
-});
+// Each test starts its own world, so the tests of every describe in this file run concurrently.
+const describe = describeInOrder.concurrent;
+const startOwn = worldPerTest();
 
 describe('the registry', () => {
   it('lists the same providers in src, in the contract table and in the fixtures', () => {
@@ -68,7 +65,7 @@ describe('the registry', () => {
 
 describe.each(PROVIDERS)('contract: %s', (name) => {
   const contract: Contract = CONTRACT[name];
-  const start = async (): Promise<World> => (world = await startWorld(name));
+  const start = (): Promise<World> => startOwn(name);
   const providerRequests = (w: World): LoggedRequest[] =>
     w.providerEmulators.flatMap((e) => e.requests);
   const rotatingCalls = (w: World): LoggedRequest[] =>

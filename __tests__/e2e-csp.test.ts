@@ -1,21 +1,16 @@
 // VMware CSP end to end: the bundled action against the GitHub and CSP emulators.
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe as describeInOrder, expect, it } from 'vitest';
 import { cspError } from './emulators/csp.ts';
-import { CSP_APP, OLD_SECRET, ORG, REPO, SECRET_NAME, startWorld, type World } from './fixtures.ts';
-import { expectClean, recoveryKey } from './checks.ts';
+import { CSP_APP, OLD_SECRET, ORG, REPO, SECRET_NAME, type World, worldOf } from './fixtures.ts';
+import { expectClean, recoveryKey, worldPerTest } from './checks.ts';
 import { lineOf, type Run, targets } from './harness.ts';
 
-let world: World;
-afterEach(async () => {
-  await world?.close();
-});
+// Each test starts its own world, so the tests of every describe in this file run concurrently.
+const describe = describeInOrder.concurrent;
+const start = worldPerTest();
+const csp = (): Promise<World> => start('vmware-csp');
 
-async function csp(): Promise<World> {
-  world = await startWorld('vmware-csp');
-  return world;
-}
-
-const clean = (run: Run): void => expectClean(world, run);
+const clean = (run: Run): void => expectClean(worldOf(run), run);
 
 describe('vmware-csp regenerate', () => {
   it('rotates once, stores the new secret, and the old one is dead', async () => {
@@ -45,7 +40,7 @@ describe('vmware-csp regenerate', () => {
   });
 
   it('writes every target kind, each sealed to its own scope key, with the client id beside it', async () => {
-    world = await startWorld('vmware-csp', { sameKeyIds: true });
+    const world = await start('vmware-csp', { sameKeyIds: true });
     const run = await world.run({
       'client-id-secret-name': 'CLIENT_ID',
       targets: [

@@ -1,22 +1,19 @@
 // A run ends when its work does: nothing the process started keeps it, or V8's teardown, busy after
 // the last answer. The action sets a WebAssembly tiering budget (src/index.ts) so that V8 never starts
 // recompiling undici's parser or libsodium with its optimizing tier near the end of a run.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { expectClean } from './checks.ts';
-import { startWorld, type World } from './fixtures.ts';
+import { describe, expect, it } from 'vitest';
+import { expectClean, worldPerTest } from './checks.ts';
 
-let world: World;
-beforeAll(async () => {
-  world = await startWorld('vmware-csp');
-});
-afterAll(() => world.close());
+// Each test starts its own world, so the tests run concurrently.
+const start = worldPerTest();
 
 const TRACE = ['--trace-wasm-compilation-times'];
 const optimized = (stdout: string): string[] =>
   stdout.split('\n').filter((l) => /^Compiled function .* using TurboFan/.test(l));
 
-describe('exit', () => {
+describe.concurrent('exit', () => {
   it('a dry run compiles no WebAssembly with the optimizing tier', async () => {
+    const world = await start('vmware-csp');
     const run = await world.run({ 'dry-run': 'true' }, { nodeArgs: TRACE });
     expect(run.code).toBe(0);
     // The trace is on: the baseline tier's compilations are listed.
@@ -26,6 +23,7 @@ describe('exit', () => {
   });
 
   it('a rotation compiles no WebAssembly with the optimizing tier', async () => {
+    const world = await start('vmware-csp');
     const run = await world.run({}, { nodeArgs: TRACE });
     expect(run.code).toBe(0);
     expect(run.stdout).toMatch(/using Liftoff/);

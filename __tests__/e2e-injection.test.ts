@@ -2,39 +2,37 @@
 // markup in every field the action reads. No stdout or stderr line may become a runner command carrying
 // it, and the job summary may hold no live markup from it. Known secrets echoed in error bodies are
 // redacted (expectClean scans for them).
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe as describeInOrder, expect, it } from 'vitest';
 import { ownPrefix } from '../src/providers/entra.ts';
-import { expectClean } from './checks.ts';
+import { expectClean, worldPerTest } from './checks.ts';
 import { graphError } from './emulators/entra.ts';
 import { cspError } from './emulators/csp.ts';
 import {
   APP_ID,
   CREDENTIALS,
-  startWorld,
   TENANT,
   WHMCS_CREDENTIAL,
   WOODPECKER_CREDENTIAL,
-  type World,
+  worldOf,
 } from './fixtures.ts';
 import type { Run } from './harness.ts';
 import { commandsCarrying, liveMarkup, MARKER, PLANT } from './injection.ts';
 
-let world: World;
-afterEach(async () => {
-  await world?.close();
-});
+// Each test starts its own world, so the tests of every describe in this file run concurrently.
+const describe = describeInOrder.concurrent;
+const start = worldPerTest();
 
 /** The checks of every run here; `shown` says the plant must have reached the log (it was read). */
 function safe(run: Run, shown = true): void {
   expect(commandsCarrying(`${run.stdout}\n${run.stderr}`)).toEqual([]);
   expect(liveMarkup(run.summary)).toEqual([]);
   if (shown) expect(`${run.stdout}${run.stderr}`).toContain(MARKER);
-  expectClean(world, run);
+  expectClean(worldOf(run), run);
 }
 
 describe('whmcs', () => {
   it('credential name', async () => {
-    world = await startWorld('whmcs');
+    const world = await start('whmcs');
     world.whmcs!.credential(WHMCS_CREDENTIAL).name = PLANT;
     const run = await world.run();
     expect(run.code).toBe(0);
@@ -43,7 +41,7 @@ describe('whmcs', () => {
   });
 
   it('error message, echoing the API secret', async () => {
-    world = await startWorld('whmcs');
+    const world = await start('whmcs');
     world.whmcs!.fault('POST', '/includes/api.php', {
       status: 200,
       body: { result: 'error', message: `${PLANT} ${CREDENTIALS.whmcsSecret}` },
@@ -56,7 +54,7 @@ describe('whmcs', () => {
 
 describe('woodpecker', () => {
   it('credential name and expiry', async () => {
-    world = await startWorld('woodpecker');
+    const world = await start('woodpecker');
     const c = world.woodpecker!.credential(WOODPECKER_CREDENTIAL)!;
     c.name = PLANT;
     c.secretExpiresAt = PLANT;
@@ -67,7 +65,7 @@ describe('woodpecker', () => {
   });
 
   it('credential id', async () => {
-    world = await startWorld('woodpecker');
+    const world = await start('woodpecker');
     world.woodpecker!.fault('GET', /credentials$/, {
       status: 200,
       times: 1,
@@ -88,7 +86,7 @@ describe('woodpecker', () => {
   });
 
   it('error title and detail, echoing the API key', async () => {
-    world = await startWorld('woodpecker');
+    const world = await start('woodpecker');
     world.woodpecker!.fault('GET', /credentials$/, {
       status: 401,
       body: { title: PLANT, detail: `${PLANT} ${CREDENTIALS.woodpeckerKey}`, status: 401 },
@@ -99,7 +97,7 @@ describe('woodpecker', () => {
   });
 
   it('422 message', async () => {
-    world = await startWorld('woodpecker');
+    const world = await start('woodpecker');
     world.woodpecker!.fault('PATCH', /credentials\/\d+$/, {
       status: 422,
       body: { message: PLANT },
@@ -112,7 +110,7 @@ describe('woodpecker', () => {
 
 describe('entra', () => {
   it('password keyId, displayName, endDateTime and hint; the hint is never printed', async () => {
-    world = await startWorld('entra');
+    const world = await start('entra');
     world.entra!.fault('GET', /^\/v1\.0\//, {
       status: 200,
       body: {
@@ -133,7 +131,7 @@ describe('entra', () => {
   });
 
   it('Graph error code and message', async () => {
-    world = await startWorld('entra');
+    const world = await start('entra');
     world.entra!.fault('POST', /addPassword$/, graphError(403, PLANT, PLANT));
     const run = await world.run();
     expect(run.code).toBe(1);
@@ -141,7 +139,7 @@ describe('entra', () => {
   });
 
   it('sign-in error and description, echoing the managing secret', async () => {
-    world = await startWorld('entra');
+    const world = await start('entra');
     world.entra!.fault('POST', /token$/, {
       status: 401,
       body: {
@@ -157,7 +155,7 @@ describe('entra', () => {
 
 describe('vmware-csp', () => {
   it('clientId', async () => {
-    world = await startWorld('vmware-csp');
+    const world = await start('vmware-csp');
     world.csp!.fault('GET', /oauth-apps\/[^/]+$/, {
       status: 200,
       times: 1,
@@ -170,7 +168,7 @@ describe('vmware-csp', () => {
   });
 
   it('error code, message and request id, echoing the API token', async () => {
-    world = await startWorld('vmware-csp');
+    const world = await start('vmware-csp');
     world.csp!.fault('*', /secret$/, {
       status: 400,
       body: {
@@ -186,7 +184,7 @@ describe('vmware-csp', () => {
 
 describe('github', () => {
   it('deprecation headers (sunset, link) and error bodies', async () => {
-    world = await startWorld('whmcs');
+    const world = await start('whmcs');
     const headers = {
       deprecation: 'true',
       sunset: `::add-mask::${MARKER} ##[group]${MARKER} <img src=x>`,
@@ -202,7 +200,7 @@ describe('github', () => {
 
 describe('inputs', () => {
   it('an invalid provider input is never echoed in the summary, and its log line is inert', async () => {
-    world = await startWorld('whmcs');
+    const world = await start('whmcs');
     const run = await world.run({ provider: PLANT });
     expect(run.code).toBe(1);
     expect(run.summary).not.toContain(MARKER);
@@ -213,7 +211,7 @@ describe('inputs', () => {
 
 describe('partial secrets', () => {
   it('a secret echoed across the 200-character cut leaves no prefix of itself', async () => {
-    world = await startWorld('whmcs');
+    const world = await start('whmcs');
     const secret = CREDENTIALS.whmcsSecret;
     world.whmcs!.fault('POST', '/includes/api.php', {
       status: 200,
@@ -230,7 +228,7 @@ describe('partial secrets', () => {
 
 describe('bounded answers', () => {
   it('a provider answer above 4 MiB fails clearly and is not repeated', async () => {
-    world = await startWorld('whmcs');
+    const world = await start('whmcs');
     world.whmcs!.fault('POST', '/includes/api.php', {
       status: 200,
       body: { result: 'success', clients: [], pad: 'x'.repeat(5 * 1024 * 1024) },
@@ -243,7 +241,7 @@ describe('bounded answers', () => {
   });
 
   it('a GitHub answer above 4 MiB fails clearly and is not repeated', async () => {
-    world = await startWorld('whmcs');
+    const world = await start('whmcs');
     world.github.fault('GET', /public-key$/, {
       status: 200,
       body: { key_id: '1', key: 'x'.repeat(5 * 1024 * 1024) },

@@ -1,21 +1,20 @@
 // Targets never widen access: `org ORG` and `dependabot-org ORG` without a visibility word keep the
 // existing secret's visibility and selected repositories; a secret that does not exist yet needs an
 // explicit visibility, asked for in preflight before anything rotates.
-import { afterEach, describe, expect, it } from 'vitest';
-import { expectClean } from './checks.ts';
-import { CSP_APP, OLD_SECRET, ORG, REPO, SECRET_NAME, startWorld, type World } from './fixtures.ts';
+import { describe as describeInOrder, expect, it } from 'vitest';
+import { expectClean, worldPerTest } from './checks.ts';
+import { CSP_APP, OLD_SECRET, ORG, REPO, SECRET_NAME } from './fixtures.ts';
 
-let world: World;
-afterEach(async () => {
-  await world?.close();
-});
+// Each test starts its own world, so the tests of every describe in this file run concurrently.
+const describe = describeInOrder.concurrent;
+const start = worldPerTest();
 
 const ORG_SCOPE = `org:${ORG}`;
 const DEPENDABOT_SCOPE = `dependabot-org:${ORG}`;
 
 describe('org targets keep who can read the secret', () => {
   it('rotating an org secret scoped to two selected repositories keeps exactly those two', async () => {
-    world = await startWorld('vmware-csp');
+    const world = await start('vmware-csp');
     const gh = world.github;
     gh.addRepo('octo/other');
     gh.seedSecret(ORG_SCOPE, SECRET_NAME, OLD_SECRET);
@@ -36,7 +35,7 @@ describe('org targets keep who can read the secret', () => {
   });
 
   it('keeps a Dependabot org secret private, and reads every page of a long selection', async () => {
-    world = await startWorld('vmware-csp');
+    const world = await start('vmware-csp');
     const gh = world.github;
     const many = Array.from({ length: 150 }, (_, i) => `octo/service-${i}`);
     for (const r of many) gh.addRepo(r);
@@ -58,7 +57,7 @@ describe('org targets keep who can read the secret', () => {
   });
 
   it('applies an explicit visibility as written', async () => {
-    world = await startWorld('vmware-csp');
+    const world = await start('vmware-csp');
     const gh = world.github;
     gh.seedSecret(ORG_SCOPE, SECRET_NAME, OLD_SECRET);
     gh.setAccess(ORG_SCOPE, SECRET_NAME, { visibility: 'selected', repos: [REPO, 'octo/lib'] });
@@ -81,7 +80,7 @@ describe('org targets keep who can read the secret', () => {
   ])(
     'asks for a visibility in preflight when %s does not exist yet',
     async (_what, line, extra: Record<string, string>, missing) => {
-      world = await startWorld('vmware-csp');
+      const world = await start('vmware-csp');
       const gh = world.github;
       // The main secret exists where the line does not ask for it to be missing.
       if (missing !== SECRET_NAME) {
@@ -113,7 +112,7 @@ describe('a selection that cannot be read whole stops the run before rotating', 
       /selected repositories of secret CLIENT_SECRET in org octo changed while they were read \(1 of 3\)/,
     ],
   ])('%s', async (_why, fault, message) => {
-    world = await startWorld('vmware-csp');
+    const world = await start('vmware-csp');
     const gh = world.github;
     gh.seedSecret(ORG_SCOPE, SECRET_NAME, OLD_SECRET);
     gh.setAccess(ORG_SCOPE, SECRET_NAME, { visibility: 'selected', repos: [REPO] });
@@ -124,6 +123,25 @@ describe('a selection that cannot be read whole stops the run before rotating', 
     expect(world.csp!.rotations(CSP_APP)).toBe(0);
     expect(gh.calls('PUT', /.*/)).toHaveLength(0);
     expect(gh.selectedRepos(ORG_SCOPE, SECRET_NAME)).toEqual([REPO]);
+    expectClean(world, run);
+  });
+});
+
+describe('a refused org write names the organization permission', () => {
+  it('says organization "Secrets: write" when the PUT of an org secret answers 403', async () => {
+    const world = await start('whmcs');
+    const gh = world.github;
+    gh.fault('PUT', /^\/orgs\/octo\/actions\/secrets\/CLIENT_SECRET$/, {
+      status: 403,
+      body: { message: 'Resource not accessible by integration' },
+    });
+    const run = await world.run({ targets: `org ${ORG} private` });
+    expect(run.code).toBe(1);
+    const text = [...run.errors, ...run.warnings].join('\n');
+    expect(text).toMatch(
+      /Could not write secret CLIENT_SECRET in org octo private: HTTP 403: the github-token lacks organization "Secrets: write"/,
+    );
+    expect(text).not.toMatch(/on this repository/);
     expectClean(world, run);
   });
 });

@@ -1,35 +1,25 @@
 // Issue 9: the promise under adversarial faults. One test per defect found by the outside review,
 // each against the bundled action and the emulators, each ending with the leak scan.
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe as describeInOrder, expect, it } from 'vitest';
 import {
   APP_ID,
   CSP_APP,
   OLD_SECRET,
   REPO,
   SECRET_NAME,
-  startWorld,
   WHMCS_CREDENTIAL,
   WOODPECKER_CREDENTIAL,
   type World,
 } from './fixtures.ts';
-import { expectClean } from './checks.ts';
+import { expectClean, worldPerTest } from './checks.ts';
 import { MARKER } from '../src/providers/entra.ts';
 
-let world: World;
-afterEach(async () => {
-  await world?.close();
-});
+// Each test starts its own world, so the tests of every describe in this file run concurrently.
+const describe = describeInOrder.concurrent;
+const start = worldPerTest();
 
-async function start(
-  name: Parameters<typeof startWorld>[0],
-  o?: Parameters<typeof startWorld>[1],
-): Promise<World> {
-  world = await startWorld(name, o);
-  return world;
-}
-
-const stored = (scope = `repo:${REPO}`): string | undefined =>
-  world.github.secret(scope, SECRET_NAME)?.value;
+const stored = (w: World, scope = `repo:${REPO}`): string | undefined =>
+  w.github.secret(scope, SECRET_NAME)?.value;
 
 describe('defect 1: everything after rotate() is proven before it', () => {
   it('a low-order recovery-public-key (32 zero bytes) fails the preflight, naming the input', async () => {
@@ -59,7 +49,7 @@ describe('defect 2: uncertainty is sticky', () => {
     // GitHub holds the new password: removing it from Entra would lock the user out.
     const newest = w.entra!.passwords(APP_ID).at(-1)!.secretText;
     expect(newest).not.toBe(OLD_SECRET);
-    expect(stored()).toBe(newest);
+    expect(stored(w)).toBe(newest);
     expect(w.entra!.secretWorks(APP_ID, newest)).toBe(true);
     expect(run.outputs['undone'] ?? '').toBe('');
     expect(run.errors[0]).not.toContain('nothing needs recovering');
@@ -111,7 +101,7 @@ describe('defect 4: tokens are fresh when used', () => {
     expect(w.csp!.calls('DELETE', /secret$/).map((r) => r.status)).toEqual([401, 200]);
     expect(w.csp!.calls('POST', /api-tokens\/authorize$/)).toHaveLength(2);
     expect(w.csp!.validSecrets(CSP_APP)).toEqual([w.currentSecret()]);
-    expect(stored()).toBe(w.currentSecret());
+    expect(stored(w)).toBe(w.currentSecret());
     expectClean(w, run);
   });
 });
@@ -148,7 +138,7 @@ describe('defect 5: "own" Entra passwords are scoped to this rotation', () => {
       w.currentSecret(),
     ]);
     expect(left.at(-1)!.displayName).toContain(`[entra ${REPO} ${SECRET_NAME}]`);
-    expect(stored()).toBe(w.currentSecret());
+    expect(stored(w)).toBe(w.currentSecret());
     expectClean(
       w,
       first,
@@ -172,7 +162,7 @@ describe('defect 6: smaller ones', () => {
     const saved = w.woodpecker!.credential(WOODPECKER_CREDENTIAL)!.secret;
     expect(saved).not.toBe(OLD_SECRET);
     expect(w.entra!.secretWorks(APP_ID, saved)).toBe(true);
-    expect(stored()).toBe(saved);
+    expect(stored(w)).toBe(saved);
     expectClean(w, run);
   });
 

@@ -1,49 +1,44 @@
 // WHMCS end to end: the bundled action against the GitHub and WHMCS emulators. WHMCS kills the old
 // secret with the reset and has no overlap, so the one UpdateOAuthCredential call and the recovery blob matter most.
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe as describeInOrder, expect, it } from 'vitest';
 import {
   OLD_SECRET,
   REPO,
   SECRET_NAME,
-  startWorld,
   WHMCS_CREDENTIAL,
   type World,
+  worldOf,
 } from './fixtures.ts';
-import { expectClean, recoveryKey } from './checks.ts';
+import { expectClean, recoveryKey, worldPerTest } from './checks.ts';
 import { lineOf, type Run, targets } from './harness.ts';
 
 const CLIENT = 'client-7-identifier';
 const ACCESS_KEY = 'whmcs-access-key-0123456789';
 
-let world: World;
-afterEach(async () => {
-  await world?.close();
-});
-
-async function whmcs(): Promise<World> {
-  world = await startWorld('whmcs');
-  return world;
-}
+// Each test starts its own world, so the tests of every describe in this file run concurrently.
+const describe = describeInOrder.concurrent;
+const start = worldPerTest();
+const whmcs = (): Promise<World> => start('whmcs');
 
 /** Checks that hold after every run: nothing leaked, GitHub saw only requests its OpenAPI description allows. */
-const clean = (run: Run, extra: string[] = []): void => expectClean(world, run, extra);
+const clean = (run: Run, extra: string[] = []): void => expectClean(worldOf(run), run, extra);
 
 /** The form fields of every API call of `action` that WHMCS received. */
-function sent(action: string): URLSearchParams[] {
-  return world
+function sent(w: World, action: string): URLSearchParams[] {
+  return w
     .whmcs!.requests.map((r) => new URLSearchParams(r.body))
     .filter((f) => f.get('action') === action);
 }
-const updates = (): URLSearchParams[] => sent('UpdateOAuthCredential');
-const stored = (name = SECRET_NAME): string | undefined =>
-  world.github.secret(`repo:${REPO}`, name)?.value;
-const puts = (): number => world.github.calls('PUT', /.*/).length;
+const updates = (w: World): URLSearchParams[] => sent(w, 'UpdateOAuthCredential');
+const stored = (w: World, name = SECRET_NAME): string | undefined =>
+  w.github.secret(`repo:${REPO}`, name)?.value;
+const puts = (w: World): number => w.github.calls('PUT', /.*/).length;
 
 /** Nothing changed anywhere: the old secret is current, never reset, nothing written to GitHub. */
-function unchanged(): void {
-  expect(world.currentSecret()).toBe(OLD_SECRET);
-  expect(world.whmcs!.rotations(WHMCS_CREDENTIAL)).toBe(0);
-  expect(puts()).toBe(0);
+function unchanged(w: World): void {
+  expect(w.currentSecret()).toBe(OLD_SECRET);
+  expect(w.whmcs!.rotations(WHMCS_CREDENTIAL)).toBe(0);
+  expect(puts(w)).toBe(0);
 }
 
 describe('whmcs reset', () => {
@@ -52,12 +47,12 @@ describe('whmcs reset', () => {
     const run = await w.run();
     expect(run.errors).toEqual([]);
     expect(run.code).toBe(0);
-    const secret = stored()!;
+    const secret = stored(w)!;
     expect(secret).toBe(w.currentSecret());
     expect(secret).not.toBe(OLD_SECRET);
     expect(w.whmcs!.credential(WHMCS_CREDENTIAL).clientSecret).not.toBe(OLD_SECRET);
     expect(w.whmcs!.rotations(WHMCS_CREDENTIAL)).toBe(1);
-    const [update, ...more] = updates();
+    const [update, ...more] = updates(w);
     expect(more).toEqual([]);
     expect(update!.get('credentialId')).toBe(String(WHMCS_CREDENTIAL));
     expect(update!.get('resetSecret')).toBe('1');
@@ -83,12 +78,12 @@ describe('whmcs reset', () => {
     const w = await whmcs();
     const run = await w.run({ 'whmcs-credential-id': '', 'whmcs-client-identifier': CLIENT });
     expect(run.errors).toEqual([]);
-    expect(stored()).toBe(w.currentSecret());
-    expect(stored()).not.toBe(OLD_SECRET);
+    expect(stored(w)).toBe(w.currentSecret());
+    expect(stored(w)).not.toBe(OLD_SECRET);
     expect(w.whmcs!.rotations(WHMCS_CREDENTIAL)).toBe(1);
     expect(w.whmcs!.rotations(8)).toBe(0);
-    expect(updates()).toHaveLength(1);
-    expect(updates()[0]!.get('resetSecret')).toBe('1');
+    expect(updates(w)).toHaveLength(1);
+    expect(updates(w)[0]!.get('resetSecret')).toBe('1');
     expect(run.outputs).toMatchObject({
       rotated: 'true',
       'client-id': CLIENT,
@@ -109,7 +104,7 @@ describe('whmcs reset', () => {
       'whmcs-redirect-uris': 'https://app.example.com/callback\nmyapp://oauth/callback\n',
     });
     expect(run.errors).toEqual([]);
-    const [update, ...more] = updates();
+    const [update, ...more] = updates(w);
     expect(more).toEqual([]);
     expect(update!.get('resetSecret')).toBe('1');
     expect(update!.get('name')).toBe('Nightly SSO');
@@ -132,7 +127,7 @@ describe('whmcs reset', () => {
       redirectUri: ['https://app.example.com/callback', 'myapp://oauth/callback'],
       rotations: 1,
     });
-    expect(stored()).toBe(w.currentSecret());
+    expect(stored(w)).toBe(w.currentSecret());
     clean(run);
   });
 
@@ -140,13 +135,13 @@ describe('whmcs reset', () => {
     const w = await whmcs();
     const run = await w.run({ 'client-id-secret-name': 'CLIENT_ID' });
     expect(run.errors).toEqual([]);
-    expect(stored()).toBe(w.currentSecret());
-    expect(stored('CLIENT_ID')).toBe(CLIENT);
+    expect(stored(w)).toBe(w.currentSecret());
+    expect(stored(w, 'CLIENT_ID')).toBe(CLIENT);
     expect(targets(run)).toEqual([
       { target: `repo ${REPO}`, secret: SECRET_NAME, status: 'written' },
       { target: `repo ${REPO}`, secret: 'CLIENT_ID', status: 'written' },
     ]);
-    expect(updates()).toHaveLength(1);
+    expect(updates(w)).toHaveLength(1);
     clean(run);
   });
 
@@ -156,8 +151,8 @@ describe('whmcs reset', () => {
     w.whmcs!.accessKey = ACCESS_KEY;
     const run = await w.run({ 'whmcs-access-key': ACCESS_KEY });
     expect(run.errors).toEqual([]);
-    expect(stored()).toBe(w.currentSecret());
-    expect(stored()).not.toBe(OLD_SECRET);
+    expect(stored(w)).toBe(w.currentSecret());
+    expect(stored(w)).not.toBe(OLD_SECRET);
     const calls = w.whmcs!.requests.map((r) => new URLSearchParams(r.body));
     expect(calls.map((f) => f.get('action'))).toEqual([
       'ListOAuthCredentials',
@@ -185,10 +180,10 @@ describe('whmcs dry run and preflight', () => {
     const run = await w.run({ 'dry-run': 'true' });
     expect(run.errors).toEqual([]);
     expect(run.code).toBe(0);
-    expect(sent('ListOAuthCredentials')).toHaveLength(1);
-    expect(updates()).toHaveLength(0);
+    expect(sent(w, 'ListOAuthCredentials')).toHaveLength(1);
+    expect(updates(w)).toHaveLength(0);
     expect(w.github.calls('GET', /public-key$/)).toHaveLength(1);
-    unchanged();
+    unchanged(w);
     expect(run.outputs).toMatchObject({
       rotated: 'false',
       'client-id': CLIENT,
@@ -219,8 +214,8 @@ describe('whmcs dry run and preflight', () => {
     expect(run.code).toBe(1);
     expect(run.errors).toHaveLength(1);
     expect(run.errors[0]).toContain(message);
-    expect(updates()).toHaveLength(0);
-    unchanged();
+    expect(updates(w)).toHaveLength(0);
+    unchanged(w);
     expect(run.outputs['rotated']).toBe('false');
     clean(run);
   });
@@ -236,8 +231,8 @@ describe('whmcs dry run and preflight', () => {
       /HTTP 403.*Invalid IP 127\.0\.0\.1.*allow the runner's IP.*whmcs-access-key/,
     );
     expect(w.whmcs!.requests).toHaveLength(1);
-    expect(updates()).toHaveLength(0);
-    unchanged();
+    expect(updates(w)).toHaveLength(0);
+    unchanged(w);
     clean(run, [ACCESS_KEY]);
   });
 });
@@ -287,8 +282,8 @@ describe('whmcs errors on the reset', () => {
     if (/HTTP 403|Invalid IP/.test(message))
       expect(error).toMatch(/Invalid IP 10\.1\.2\.3.*whmcs-access-key/);
     expect(error).not.toContain('may have reached WHMCS');
-    expect(updates()).toHaveLength(1);
-    unchanged();
+    expect(updates(w)).toHaveLength(1);
+    unchanged(w);
     expect(run.outputs['rotated']).toBe('false');
     clean(run);
   });
@@ -305,9 +300,9 @@ describe('whmcs recovery', () => {
     const run = await w.run({ 'recovery-public-key': input });
     expect(run.code).toBe(1);
     expect(w.whmcs!.rotations(WHMCS_CREDENTIAL)).toBe(1);
-    expect(updates()).toHaveLength(1);
+    expect(updates(w)).toHaveLength(1);
     expect(w.github.calls('PUT', /secrets\/CLIENT_SECRET$/)).toHaveLength(1);
-    expect(stored()).toBeUndefined();
+    expect(stored(w)).toBeUndefined();
     const blob = run.outputs['recovery']!;
     expect(blob).toMatch(/^[A-Za-z0-9+/]+=*$/);
     expect(open(blob)).toBe(w.currentSecret());

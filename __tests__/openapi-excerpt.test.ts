@@ -4,7 +4,13 @@
 import { describe, expect, it } from 'vitest';
 import type { GitHub } from '../src/github/client.ts';
 import { fileFailureIssue, parseFailureIssue } from '../src/issue.ts';
-import { isOrg, parseTargets, scopePath, variablesPath } from '../src/inputs/targets.ts';
+import {
+  isOrg,
+  parseTargets,
+  scopePath,
+  TARGET_KINDS,
+  variablesPath,
+} from '../src/inputs/targets.ts';
 import { checkRequest } from './emulators/github-openapi.ts';
 
 const lines = [
@@ -13,6 +19,8 @@ const lines = [
   'org octo selected octo/app',
   'dependabot octo/app',
   'dependabot-org octo all',
+  'codespaces octo/app',
+  'codespaces-org octo private',
 ];
 
 describe('the OpenAPI excerpt', () => {
@@ -103,6 +111,12 @@ describe('the OpenAPI excerpt', () => {
       expect(checked.operation, `${method} ${path}`).toBeDefined();
       expect(checked.errors).toEqual([]);
     }
+  });
+
+  it('covers every target kind', () => {
+    expect(new Set(parseTargets(lines.join('\n')).map((t) => t.kind))).toEqual(
+      new Set(Object.keys(TARGET_KINDS)),
+    );
   });
 
   it('refuses what GitHub would refuse', () => {

@@ -18,33 +18,44 @@ interface World {
 }
 
 function fakes(w: World) {
-  const provider: Provider = {
+  // Each step must get what the step before it returned, passed along by the pipeline.
+  const found = { from: 'preflight' };
+  const rotated = { from: 'rotate' };
+  const same = (got: unknown, want: object, step: string): void => {
+    if (got !== want) throw new Error(`${step} did not get what the step before returned`);
+  };
+  const provider: Provider<typeof found, typeof rotated> = {
     async preflight() {
       w.log.push('provider.preflight');
       if (w.failPreflight === 'provider') throw new Error('bad provider credentials');
-      return {
+      const credential = {
         clientId: 'client-1',
         credentialId: 'cred-1',
         description: 'fake credential',
         expiresAt: undefined,
         oldSecretDiesOnRotate: w.oldDies ?? true,
       };
+      return { credential, found };
     },
-    async rotate() {
+    async rotate(f) {
       w.log.push('rotate');
-      return {
+      same(f, found, 'rotate');
+      const rotation = {
         secret: NEW,
         clientId: 'client-1',
         credentialId: 'cred-1',
         expiresAt: '2027-01-01T00:00:00Z',
       };
+      return { rotation, rotated };
     },
-    async retirePrevious() {
+    async retirePrevious(r) {
       w.log.push('retire');
+      same(r, rotated, 'retirePrevious');
       return 'the old one';
     },
-    async abandon() {
+    async abandon(r) {
       w.log.push('abandon');
+      same(r, rotated, 'abandon');
       return 'removed the new one';
     },
   };

@@ -45,6 +45,8 @@ describe('invariant search', () => {
         environment: true,
         dependabot: false,
         org: true,
+        codespaces: true,
+        codespacesOrg: true,
         variable: true,
         recoveryKey: true,
         propagationMs: 0,

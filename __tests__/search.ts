@@ -170,6 +170,9 @@ export interface Schedule {
   readonly environment: boolean;
   readonly dependabot: boolean;
   readonly org: boolean;
+  /** Codespaces secrets: a repository's, and an organization's scoped to selected repositories. */
+  readonly codespaces?: boolean;
+  readonly codespacesOrg?: boolean;
   /** Input client-id-variable-name: the client id as a variable where targets have variables. */
   readonly variable?: boolean;
   readonly recoveryKey: boolean;
@@ -206,6 +209,8 @@ export function scheduleArb(variant: Variant, o: { recoveryKey?: boolean } = {})
     environment: fc.boolean(),
     dependabot: fc.boolean(),
     org: fc.boolean(),
+    codespaces: fc.boolean(),
+    codespacesOrg: fc.boolean(),
     variable: fc.boolean(),
     recoveryKey:
       o.recoveryKey === undefined
@@ -381,6 +386,11 @@ const SCOPES = {
   },
   dependabot: { line: `dependabot ${REPO}`, scope: `dependabot:${REPO}` },
   org: { line: `org ${ORG} private`, scope: `org:${ORG}`, variables: `org:${ORG}` },
+  codespaces: { line: `codespaces ${REPO}`, scope: `codespaces:${REPO}` },
+  codespacesOrg: {
+    line: `codespaces-org ${ORG} selected ${REPO}`,
+    scope: `codespaces-org:${ORG}`,
+  },
 } satisfies Record<string, ScopeSpec>;
 
 /** Runs one schedule from a fresh world and returns every invariant it broke. */
@@ -406,6 +416,8 @@ export async function runSchedule(
       ...(s.environment ? [SCOPES.environment] : []),
       ...(s.dependabot ? [SCOPES.dependabot] : []),
       ...(s.org ? [SCOPES.org] : []),
+      ...(s.codespaces ? [SCOPES.codespaces] : []),
+      ...(s.codespacesOrg ? [SCOPES.codespacesOrg] : []),
     ];
     // The previous run stored the current secret a day ago.
     const dayAgo = new Date(T0 - 86_400_000).toISOString().replace(/\.\d{3}Z$/, 'Z');

@@ -49,12 +49,12 @@ it('CSP signs in again before a call when its token has expired, without waiting
     idToken: async () => '',
     http: createHttp(new RetryPolicy({ timeoutMs: 5_000, storeTimeoutMs: 60_000 })),
   });
-  await provider.preflight();
-  await provider.rotate();
+  const { found } = await provider.preflight();
+  const { rotated } = await provider.rotate(found);
   // A long store: both clocks pass the token's ten minutes.
   offset += 11 * 60_000;
   csp.advance(11 * 60_000);
-  await provider.retirePrevious();
+  await provider.retirePrevious(rotated);
   expect(csp.calls('DELETE', /secret$/).map((r) => r.status)).toEqual([200]);
   expect(csp.calls('POST', /api-tokens\/authorize$/)).toHaveLength(2);
 });
@@ -86,11 +86,11 @@ it('Entra signs in again before the rotating call when its Graph token has expir
       idToken: async () => '',
       http: createHttp(new RetryPolicy({ timeoutMs: 5_000, storeTimeoutMs: 60_000 })),
     });
-    await provider.preflight();
+    const { found } = await provider.preflight();
     // The rotating call must not be the one that finds the token stale: it is never repeated.
     offset += 61 * 60_000;
     entra.advance(61 * 60_000);
-    await provider.rotate();
+    await provider.rotate(found);
     expect(entra.calls('POST', /addPassword$/).map((r) => r.status)).toEqual([200]);
     expect(entra.passwords(APP)).toHaveLength(2);
   } finally {

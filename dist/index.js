@@ -30860,7 +30860,7 @@ async function runCheck(s, d) {
             return { target: t.line, secret, status: 'failed', error: err.message };
         }
     }));
-    const [credential, results] = await Promise.all([d.provider.preflight(), Promise.all(reads)]);
+    const [{ credential }, results] = await Promise.all([d.provider.preflight(), Promise.all(reads)]);
     d.info(`Found ${credential.description}.`);
     for (const r of results)
         d.info(`${r.secret} in ${r.target}: ${r.status === 'present' ? `updated ${r.updatedAt}` : r.status === 'missing' ? 'MISSING' : r.error}`);
@@ -39815,6 +39815,12 @@ function isoDate(read, name) {
 const encodedRepo = (r) => r.split('/').map(encodeURIComponent).join('/');
 const NO_WRITE = `(the job's GITHUB_TOKEN cannot write secrets; use a GitHub App token or fine-grained PAT)`;
 const REPO_FORBIDDEN = `the github-token lacks "Secrets: write" on this repository ${NO_WRITE}`;
+/** The permission a kind's secrets need, by API: Dependabot and Codespaces secrets have their own. */
+const PERMISSION = {
+    actions: 'Secrets',
+    dependabot: 'Dependabot secrets',
+    codespaces: 'Codespaces secrets',
+};
 const NOT_FOUND = 'it does not exist, or the github-token cannot see it';
 function repoKind(kind, api, variables) {
     return {
@@ -39829,7 +39835,7 @@ function repoKind(kind, api, variables) {
         path: (t) => `/repos/${encodedRepo(t.repo)}/${api}`,
         variables: variables ? (t) => `/repos/${encodedRepo(t.repo)}/${api}` : undefined,
         org: false,
-        forbidden: REPO_FORBIDDEN,
+        forbidden: `the github-token lacks "${PERMISSION[api]}: write" on this repository ${NO_WRITE}`,
         missing: NOT_FOUND,
     };
 }
@@ -39841,7 +39847,7 @@ function orgKind(kind, api, variables) {
         path: (t) => `/orgs/${encodeURIComponent(t.org)}/${api}`,
         variables: variables ? (t) => `/orgs/${encodeURIComponent(t.org)}/${api}` : undefined,
         org: true,
-        forbidden: `the github-token lacks organization "Secrets: write" ${NO_WRITE}`,
+        forbidden: `the github-token lacks organization "${PERMISSION[api]}: write" ${NO_WRITE}`,
         missing: NOT_FOUND,
     };
 }
@@ -39861,6 +39867,9 @@ const TARGET_KINDS = {
     // Dependabot has secrets but no variables.
     dependabot: repoKind('dependabot', 'dependabot', false),
     'dependabot-org': orgKind('dependabot-org', 'dependabot', false),
+    // Codespaces secrets: their own scope keys and permissions; no variables either.
+    codespaces: repoKind('codespaces', 'codespaces', false),
+    'codespaces-org': orgKind('codespaces-org', 'codespaces', false),
 };
 /** The description of `t`'s kind. */
 function kindOf(t) {
@@ -40328,7 +40337,7 @@ class SecretStore {
         catch (err) {
             if (errors_status(err) === 404)
                 return undefined;
-            throw new StoreError(`Could not read secret ${name} in ${t.line}: ${describe(err)}.`, 'no', errors_status(err));
+            throw new StoreError(`Could not read secret ${name} in ${t.line}: ${describe(err, t)}.`, 'no', errors_status(err));
         }
     }
     /** Seals and writes `value`, then reads the secret back: a write whose `updated_at` did not move is a failure. */
@@ -40354,10 +40363,10 @@ class SecretStore {
             // Not landed only when every attempt was refused: one that may have reached GitHub decides.
             const refused = s !== undefined && s >= 400 && s < 500 && !attempts.mayHaveLanded;
             const landed = refused ? 'no' : 'maybe';
-            throw new StoreError(`Could not write secret ${name} in ${t.line}: ${describe(err)}.`, landed, s);
+            throw new StoreError(`Could not write secret ${name} in ${t.line}: ${describe(err, t)}.`, landed, s);
         }
         const updated = await this.updatedAt(t, name).catch((err) => {
-            throw new StoreError(`Wrote secret ${name} in ${t.line} but could not read it back: ${describe(err)}.`, 'maybe');
+            throw new StoreError(`Wrote secret ${name} in ${t.line} but could not read it back: ${describe(err, t)}.`, 'maybe');
         });
         if (updated === undefined || !(updated.getTime() >= key.since)) {
             throw new StoreError(`Wrote secret ${name} in ${t.line} but GitHub does not show it as updated (updated_at did not move); treating the write as failed.`, 'maybe');
@@ -40768,9 +40777,9 @@ function explain(status, body) {
 function createCsp(s, deps) {
     const base = `${s.url}/csp/gateway/am/api`;
     const secretPath = `${base}/orgs/${encodeURIComponent(s.orgId)}/oauth-apps/${encodeURIComponent(s.appId)}/secret`;
+    // The session's access token, reused by every call while it is fresh: a cache, not step state.
     let token = '';
     let tokenExpiresAt = 0;
-    let clientId = s.appId;
     /**
      * A management call with a fresh token: signs in again when the token is expired or within a
      * minute of it (CSP tokens live about ten minutes, as long as a slow store), and once more after a
@@ -40823,7 +40832,7 @@ function createCsp(s, deps) {
         });
     }
     /** After a POST whose outcome is unknown: the secret we sent works if and only if CSP took it. */
-    async function overlapTookEffect(secret) {
+    async function overlapTookEffect(clientId, secret) {
         try {
             const res = await clientCredentials(clientId, secret, 'safe');
             // Only a token proves it: a 2xx without one says nothing.
@@ -40847,16 +40856,17 @@ function createCsp(s, deps) {
                 retry: 'safe',
                 explain,
             });
-            clientId = field(res.body, 'clientId') ?? field(res.body, 'id') ?? s.appId;
-            return {
+            const clientId = field(res.body, 'clientId') ?? field(res.body, 'id') ?? s.appId;
+            const credential = {
                 clientId,
                 credentialId: s.appId,
                 description: `CSP OAuth app ${s.appId} in organization ${s.orgId} (${s.rotation})`,
                 expiresAt: undefined,
                 oldSecretDiesOnRotate: s.rotation === 'regenerate',
             };
+            return { credential, found: { clientId } };
         },
-        async rotate() {
+        async rotate({ clientId }) {
             if (s.rotation === 'regenerate') {
                 const res = await managed({
                     method: 'PUT',
@@ -40870,12 +40880,13 @@ function createCsp(s, deps) {
                 if (!secret)
                     throw new ProviderError('CSP regenerated the secret but its answer had no clientSecret: the old secret is dead and the new one unknown. Regenerate it in the CSP console.', true);
                 deps.mask(secret);
-                return {
+                const rotation = {
                     secret,
                     clientId: field(res.body, 'clientId') ?? clientId,
                     credentialId: s.appId,
                     expiresAt: undefined,
                 };
+                return { rotation, rotated: undefined };
             }
             const secret = generateSecret();
             deps.mask(secret);
@@ -40889,19 +40900,20 @@ function createCsp(s, deps) {
                     explain,
                 });
                 // A success answer is not proof: the secret we sent must now obtain a token.
-                if (!(await overlapTookEffect(secret)))
+                if (!(await overlapTookEffect(clientId, secret)))
                     throw new ProviderError('CSP answered the overlap rotation with success, but the new secret does not obtain a token: CSP did not take it; nothing changed. Re-run the workflow.');
             }
             catch (err) {
                 if (!(err instanceof HttpError && err.outcomeUnknown))
                     throw err;
                 deps.warn(`${err.message} Checking whether CSP took the new secret (it was not sent again).`);
-                if (!(await overlapTookEffect(secret)))
+                if (!(await overlapTookEffect(clientId, secret)))
                     throw new ProviderError(`${err.message} CSP did not take the new secret; nothing changed. Re-run the workflow.`);
             }
             const expiresAt = new Date(clock_now() + s.overlapSeconds * 1000).toISOString();
             deps.info(`CSP accepted the new secret; the previous one stays valid until about ${expiresAt}.`);
-            return { secret, clientId, credentialId: s.appId, expiresAt: undefined };
+            const rotation = { secret, clientId, credentialId: s.appId, expiresAt: undefined };
+            return { rotation, rotated: undefined };
         },
         async retirePrevious() {
             if (s.rotation !== 'overlap' || !s.retirePrevious)
@@ -41254,7 +41266,6 @@ class EntraApp {
 }
 function createEntra(s, deps) {
     const app = new EntraApp(s, deps);
-    let added;
     return {
         async preflight() {
             const passwords = await app.passwords();
@@ -41266,34 +41277,32 @@ function createEntra(s, deps) {
                 .map((p) => p.endDateTime)
                 .filter((e) => !!e)
                 .sort();
-            return {
+            const credential = {
                 clientId: s.appId,
                 credentialId: undefined,
                 description: `Entra application ${s.appId} (${passwords.length} password(s))`,
                 expiresAt: ends.at(-1),
                 oldSecretDiesOnRotate: false,
             };
+            return { credential, found: undefined };
         },
         async rotate() {
-            added = await app.addPassword();
-            return {
+            const added = await app.addPassword();
+            const rotation = {
                 secret: added.secretText,
                 clientId: s.appId,
                 credentialId: added.keyId,
                 expiresAt: added.endDateTime,
             };
+            return { rotation, rotated: added };
         },
-        async retirePrevious() {
-            if (!added)
-                return undefined;
+        async retirePrevious(added) {
             await app.confirm(added.secretText).catch((err) => {
                 throw new ProviderError(`The new password is stored but did not obtain a token within entra-propagation-timeout (${err.message}); earlier passwords were kept.`);
             });
             return s.removePrevious ? app.removeEarlier(added.keyId) : undefined;
         },
-        async abandon() {
-            if (!added)
-                return undefined;
+        async abandon(added) {
             await app.removePassword(added.keyId);
             return `removed the new Entra password ${loggable(added.keyId, 40)}`;
         },
@@ -41419,7 +41428,6 @@ function createWhmcs(s, deps) {
         responsetype: 'json',
         ...(s.accessKey ? { accesskey: s.accessKey } : {}),
     };
-    let found;
     async function api(action, params, what, retry) {
         const res = await deps.http({
             method: 'POST',
@@ -41455,22 +41463,21 @@ function createWhmcs(s, deps) {
             const current = field(match, 'clientSecret');
             if (current)
                 deps.mask(current);
-            found = {
+            const found = {
                 credentialId: field(match, 'credentialId') ?? '',
                 clientIdentifier: field(match, 'clientIdentifier') ?? '',
                 name: field(match, 'name'),
             };
-            return {
+            const credential = {
                 clientId: found.clientIdentifier,
                 credentialId: found.credentialId,
                 description: `WHMCS OAuth credential ${loggable(found.credentialId, 40)}${found.name ? ` (${loggable(found.name, 100)})` : ''}`,
                 expiresAt: undefined,
                 oldSecretDiesOnRotate: true,
             };
+            return { credential, found };
         },
-        async rotate() {
-            if (!found)
-                throw new Error('rotate() before preflight()');
+        async rotate(found) {
             const u = s.updates;
             const params = {
                 credentialId: found.credentialId,
@@ -41504,12 +41511,13 @@ function createWhmcs(s, deps) {
             if (!secret)
                 throw new ProviderError('WHMCS answered success without newClientSecret: the old secret may be dead and the new one unknown. Reset it in WHMCS by hand.', true);
             deps.mask(secret);
-            return {
+            const rotation = {
                 secret,
                 clientId: found.clientIdentifier,
                 credentialId: field(body, 'credentialId') ?? found.credentialId,
                 expiresAt: undefined,
             };
+            return { rotation, rotated: undefined };
         },
         retirePrevious: async () => undefined,
         abandon: async () => undefined,
@@ -41614,8 +41622,6 @@ function createWoodpecker(s, deps) {
     const tenantId = entra?.tenantId ?? (s.source.kind === 'given' ? s.source.tenantId : undefined);
     const clientId = entra?.appId ?? (s.source.kind === 'given' ? s.source.clientId : undefined);
     const patienceMs = s.source.kind === 'entra' ? s.source.entra.propagationTimeoutMs : s.source.propagationTimeoutMs;
-    let existingId;
-    let added;
     const woodpecker = (method, url, what, retry, json) => deps.http({
         method,
         url,
@@ -41630,7 +41636,7 @@ function createWoodpecker(s, deps) {
      * propagates. A 422 means nothing was saved, so the retry cannot save twice; PATCH is idempotent
      * anyway, and a create is sent `once`.
      */
-    async function save(secret, expiresAt) {
+    async function save(secret, expiresAt, existingId) {
         const deadline = clock_now() + patienceMs;
         const body = {
             client_secret: secret,
@@ -41671,16 +41677,16 @@ function createWoodpecker(s, deps) {
             throw new ProviderError('Woodpecker answered the credential listing without a credentials list.');
         return all;
     }
-    function pick(all) {
+    function pick(all, existingId) {
         return s.credentialId !== undefined || existingId !== undefined
             ? all.find((c) => field(c, 'credential_id') === (existingId ?? String(s.credentialId)))
             : all.find((c) => field(c, 'client_id') === clientId);
     }
     /** After a save whose outcome is unknown: the credential as saved, or undefined when it was not. */
-    async function findSaved(expiry, cause) {
+    async function findSaved(expiry, cause, existingId) {
         const match = pick(await list().catch(() => {
             throw new ProviderError(`${cause.message} Woodpecker may or may not have saved the new secret and could not be asked; the new Entra password was kept so that neither side breaks. Check the credential in Woodpecker, then re-run.`, true);
-        }));
+        }), existingId);
         // Compared as instants: Woodpecker may write the same time differently (fractions, +00:00).
         const listed = Date.parse(field(match, 'secret_expires_at') ?? '');
         return match !== undefined && listed === Date.parse(expiry) ? match : undefined;
@@ -41690,11 +41696,11 @@ function createWoodpecker(s, deps) {
             // Sequential on purpose: Woodpecker must never see two requests at once, and Entra goes first.
             if (entra)
                 await entra.passwords();
-            const match = pick(await list());
+            const match = pick(await list(), undefined);
             if (s.credentialId !== undefined && !match)
                 throw new ProviderError(`Woodpecker has no Microsoft Graph credential ${s.credentialId} (woodpecker-credential-id).`);
-            existingId = match ? field(match, 'credential_id') : undefined;
-            return {
+            const existingId = match ? field(match, 'credential_id') : undefined;
+            const credential = {
                 clientId: match ? field(match, 'client_id') : clientId,
                 credentialId: existingId,
                 description: existingId
@@ -41703,10 +41709,12 @@ function createWoodpecker(s, deps) {
                 expiresAt: match ? field(match, 'secret_expires_at') : undefined,
                 oldSecretDiesOnRotate: false,
             };
+            return { credential, found: { existingId } };
         },
-        async rotate() {
+        async rotate(found) {
             let secret;
             let expiresAt;
+            let added;
             if (entra) {
                 added = await entra.addPassword();
                 secret = added.secretText;
@@ -41721,7 +41729,7 @@ function createWoodpecker(s, deps) {
                 throw new Error('unreachable');
             let saved;
             try {
-                saved = await save(secret, expiresAt);
+                saved = await save(secret, expiresAt, found.existingId);
                 // A success answer that does not show the new expiry may not have saved anything: ask the listing.
                 if (Date.parse(field(saved, 'secret_expires_at') ?? '') !== Date.parse(isoSeconds(expiresAt)))
                     throw new ProviderError('Woodpecker answered the save without the new expiry.', true);
@@ -41731,7 +41739,9 @@ function createWoodpecker(s, deps) {
                 // lost answer cannot hide a save). Any other failure may follow an attempt that saved and whose
                 // answer was lost: the listing tells, since it shows the expiry just sent when the save went through.
                 const refused = err instanceof HttpError && err.status === 422;
-                saved = refused ? undefined : await findSaved(isoSeconds(expiresAt), err);
+                saved = refused
+                    ? undefined
+                    : await findSaved(isoSeconds(expiresAt), err, found.existingId);
                 if (saved === undefined) {
                     if (added)
                         await entra.removePassword(added.keyId);
@@ -41739,8 +41749,8 @@ function createWoodpecker(s, deps) {
                 }
                 deps.info('Woodpecker did save the new secret (its listing shows the new expiry).');
             }
-            existingId = field(saved, 'credential_id') ?? existingId;
-            return {
+            const existingId = field(saved, 'credential_id') ?? found.existingId;
+            const rotation = {
                 secret,
                 clientId: field(saved, 'client_id') ?? clientId,
                 credentialId: existingId,
@@ -41749,8 +41759,9 @@ function createWoodpecker(s, deps) {
                     ? `Woodpecker credential ${existingId} already uses the new secret`
                     : 'Woodpecker already uses the new secret',
             };
+            return { rotation, rotated: { added } };
         },
-        async retirePrevious() {
+        async retirePrevious({ added }) {
             if (!entra || !added || s.source.kind !== 'entra')
                 return undefined;
             await entra.confirm(added.secretText);
@@ -41804,7 +41815,7 @@ const commonInputs = {
         description: "Optional Actions variable that receives the client id / identifier (not a secret: readable in expressions and logs), created or updated in every repository, environment and org target (Dependabot and Codespaces have no variables) and read back by value. An org line without a visibility keeps the existing variable's visibility, like secrets.",
     },
     targets: {
-        description: "Where to store, one target a line: `repo OWNER/NAME`, `environment OWNER/NAME ENVIRONMENT`, `org ORG [all|private|selected [OWNER/NAME ...]]`, `dependabot OWNER/NAME`, `dependabot-org ORG [all|private|selected [OWNER/NAME ...]]`. An org line without a visibility keeps the existing secret's visibility and selected repositories (and fails in preflight when the secret does not exist yet): a rotation never changes who can read a secret unless the line says so. The environment name is the rest of its line, kept exactly (`/` allowed); write it in double quotes when it holds a space followed by #. Blank lines, lines starting with #, and # comments after a space on other lines are ignored. Default: `repo $GITHUB_REPOSITORY`.",
+        description: "Where to store, one target a line: `repo OWNER/NAME`, `environment OWNER/NAME ENVIRONMENT`, `org ORG [all|private|selected [OWNER/NAME ...]]`, `dependabot OWNER/NAME`, `dependabot-org ORG [all|private|selected [OWNER/NAME ...]]`, `codespaces OWNER/NAME`, `codespaces-org ORG [all|private|selected [OWNER/NAME ...]]`. An org line without a visibility keeps the existing secret's visibility and selected repositories (and fails in preflight when the secret does not exist yet): a rotation never changes who can read a secret unless the line says so. The environment name is the rest of its line, kept exactly (`/` allowed); write it in double quotes when it holds a space followed by #. Blank lines, lines starting with #, and # comments after a space on other lines are ignored. Default: `repo $GITHUB_REPOSITORY`.",
     },
     'github-api-url': {
         description: 'GitHub API base URL (GHES: https://HOST/api/v3). Default: $GITHUB_API_URL, else https://api.github.com.',
@@ -42110,7 +42121,7 @@ async function runPipeline(s, d) {
         throw keysResult.reason;
     if (recoveryResult.status === 'rejected')
         throw recoveryResult.reason;
-    const credential = credentialResult.value;
+    const { credential, found } = credentialResult.value;
     d.info(`Found ${credential.description}.`);
     for (const [input, set] of [
         ['client-id-secret-name', clientIdSecretName],
@@ -42137,8 +42148,9 @@ async function runPipeline(s, d) {
     // 3-4. Rotate once. From here on the new secret exists only in this process until it is stored.
     d.policy.startStoring();
     let rotation;
+    let rotated;
     try {
-        rotation = await d.provider.rotate();
+        ({ rotation, rotated } = await d.provider.rotate(found));
     }
     catch (err) {
         const unknown = outcomeUnknown(err);
@@ -42158,7 +42170,7 @@ async function runPipeline(s, d) {
     const { secret: newSecret, ...rotationInfo } = rotation;
     const stored = { results: undefined };
     try {
-        const after = await afterRotation(s, d, credential, rotation, stored);
+        const after = await afterRotation(s, d, credential, rotation, rotated, stored);
         return decision ? { ...after, rule: decision.rule } : after;
     }
     catch (err) {
@@ -42190,7 +42202,7 @@ async function runPipeline(s, d) {
     }
 }
 /** Steps 5-7, after the one rotating call. Throws only on a bug or an unexpected fault; runPipeline reports it. */
-async function afterRotation(s, d, credential, rotation, stored) {
+async function afterRotation(s, d, credential, rotation, rotated, stored) {
     const { targets, secretName } = s.github;
     const { secret: newSecret, ...rotationInfo } = rotation;
     d.info(`Rotated ${credential.description}; storing the new secret in ${targets.length} target(s).`);
@@ -42225,7 +42237,7 @@ async function afterRotation(s, d, credential, rotation, stored) {
     if (failed.length === 0) {
         // 6. Retire the previous secret only now that every target is verified.
         try {
-            const retired = await d.provider.retirePrevious();
+            const retired = await d.provider.retirePrevious(rotated);
             if (retired)
                 d.info(`Retired ${retired}.`);
             const next = dueAfterRotation(s, rotation.expiresAt);
@@ -42252,7 +42264,7 @@ async function afterRotation(s, d, credential, rotation, stored) {
     const recovery = s.recoveryKey ? await seal(newSecret, s.recoveryKey) : undefined;
     let undone;
     if (landed.every((l) => l === 'no')) {
-        undone = await d.provider.abandon().catch((err) => {
+        undone = await d.provider.abandon(rotated).catch((err) => {
             d.warn(`Could not undo the rotation: ${err.message}`);
             return undefined;
         });

@@ -5,24 +5,9 @@
 //   npm run fuzz                                     500 schedules per variant
 //   npm run fuzz -- --runs 5000 --seed 42            more, from a given seed
 //   npm run fuzz -- --variant whmcs --seed S --path P   replay one failure
-import { existsSync } from 'node:fs';
-import { registerHooks } from 'node:module';
-import { fileURLToPath } from 'node:url';
-
-// src/ imports name `.js` files, as the TypeScript compiler wants; here the `.ts` file runs instead.
-registerHooks({
-  resolve(specifier, context, next) {
-    if (specifier.startsWith('.') && specifier.endsWith('.js') && context.parentURL) {
-      const ts = new URL(specifier.replace(/\.js$/, '.ts'), context.parentURL);
-      if (!existsSync(fileURLToPath(new URL(specifier, context.parentURL))) && existsSync(ts))
-        return next(ts.href, context);
-    }
-    return next(specifier, context);
-  },
-});
-
-const fc = (await import('fast-check')).default;
-const { holds, scheduleArb, VARIANTS } = await import('../__tests__/search.ts');
+// Run with `node --import ./scripts/resolve-ts.mjs` (npm run fuzz): src/ imports name `.js` files.
+import fc from 'fast-check';
+import { holds, scheduleArb, VARIANTS } from '../__tests__/search.ts';
 
 function arg(name: string): string | undefined {
   const i = process.argv.indexOf(`--${name}`);

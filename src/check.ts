@@ -28,7 +28,7 @@ export async function runCheck(
       }
     }),
   );
-  const [credential, results] = await Promise.all([d.provider.preflight(), Promise.all(reads)]);
+  const [{ credential }, results] = await Promise.all([d.provider.preflight(), Promise.all(reads)]);
   d.info(`Found ${credential.description}.`);
   for (const r of results)
     d.info(

@@ -113,7 +113,7 @@ export async function runPipeline(s: Settings, d: PipelineDeps): Promise<Report>
   if (credentialResult.status === 'rejected') throw credentialResult.reason;
   if (keysResult.status === 'rejected') throw keysResult.reason;
   if (recoveryResult.status === 'rejected') throw recoveryResult.reason;
-  const credential = credentialResult.value;
+  const { credential, found } = credentialResult.value;
   d.info(`Found ${credential.description}.`);
   for (const [input, set] of [
     ['client-id-secret-name', clientIdSecretName],
@@ -153,8 +153,9 @@ export async function runPipeline(s: Settings, d: PipelineDeps): Promise<Report>
   // 3-4. Rotate once. From here on the new secret exists only in this process until it is stored.
   d.policy.startStoring();
   let rotation: Rotation;
+  let rotated: unknown;
   try {
-    rotation = await d.provider.rotate();
+    ({ rotation, rotated } = await d.provider.rotate(found));
   } catch (err) {
     const unknown = outcomeUnknown(err);
     return {
@@ -173,7 +174,7 @@ export async function runPipeline(s: Settings, d: PipelineDeps): Promise<Report>
   const { secret: newSecret, ...rotationInfo } = rotation;
   const stored = { results: undefined as TargetResult[] | undefined };
   try {
-    const after = await afterRotation(s, d, credential, rotation, stored);
+    const after = await afterRotation(s, d, credential, rotation, rotated, stored);
     return decision ? { ...after, rule: decision.rule } : after;
   } catch (err) {
     // Nothing may escape once the secret exists: report every target and hand the secret over.
@@ -214,6 +215,7 @@ async function afterRotation(
   d: PipelineDeps,
   credential: Credential,
   rotation: Rotation,
+  rotated: unknown,
   stored: { results: TargetResult[] | undefined },
 ): Promise<Report> {
   const { targets, secretName } = s.github;
@@ -251,7 +253,7 @@ async function afterRotation(
   if (failed.length === 0) {
     // 6. Retire the previous secret only now that every target is verified.
     try {
-      const retired = await d.provider.retirePrevious();
+      const retired = await d.provider.retirePrevious(rotated);
       if (retired) d.info(`Retired ${retired}.`);
       const next = dueAfterRotation(s, rotation.expiresAt);
       return {
@@ -278,7 +280,7 @@ async function afterRotation(
   const recovery = s.recoveryKey ? await seal(newSecret, s.recoveryKey) : undefined;
   let undone: string | undefined;
   if (landed.every((l) => l === 'no')) {
-    undone = await d.provider.abandon().catch((err: unknown) => {
+    undone = await d.provider.abandon(rotated).catch((err: unknown) => {
       d.warn(`Could not undo the rotation: ${(err as Error).message}`);
       return undefined;
     });

@@ -88,8 +88,7 @@ export function checkRequest(method: string, path: string, body: unknown): Check
       (p.schema as { type?: string }).type === 'integer' && /^\d{1,15}$/.test(raw ?? '')
         ? Number(raw)
         : raw;
-    if (!v(value))
-      errors.push(`path parameter ${p.name}: ${ajv.errorsText(v.errors)}`);
+    if (!v(value)) errors.push(`path parameter ${p.name}: ${ajv.errorsText(v.errors)}`);
   }
   const schema = operation.requestBody?.content['application/json'].schema;
   if (schema) {

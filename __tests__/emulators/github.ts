@@ -110,7 +110,10 @@ export class GitHubEmulator extends Emulator {
     this.#orgs.add(org.toLowerCase());
   }
 
-  /** `scope`: `repo:o/r`, `env:o/r:ENV`, `org:ORG`, `dependabot:o/r`, `dependabot-org:ORG`. */
+  /**
+   * `scope`: `repo:o/r`, `env:o/r:ENV`, `org:ORG`, `dependabot:o/r`, `dependabot-org:ORG`,
+   * `codespaces:o/r`, `codespaces-org:ORG`.
+   */
   secret(scope: string, name: string): StoredSecret | undefined {
     return this.#scope(scope).secrets.get(name.toUpperCase());
   }
@@ -296,17 +299,17 @@ export class GitHubEmulator extends Emulator {
     if (issuePath) return this.#issue(r, body as Record<string, unknown> | undefined, issuePath);
     if (/\/variables(\/|$)/.test(r.path)) return this.#variablesApi(r, body, readOnly);
     const m =
-      /^\/(?:repos\/([^/]+)\/([^/]+)\/(actions|dependabot|environments\/([^/]+))|orgs\/([^/]+)\/(actions|dependabot))\/secrets(?:\/([^/]+)(\/repositories)?)?$/.exec(
+      /^\/(?:repos\/([^/]+)\/([^/]+)\/(actions|dependabot|codespaces|environments\/([^/]+))|orgs\/([^/]+)\/(actions|dependabot|codespaces))\/secrets(?:\/([^/]+)(\/repositories)?)?$/.exec(
         r.path,
       );
-    if (!m) return notFound; // codespaces and listing paths are described but not emulated
+    if (!m) return notFound;
     const [, owner, name, repoKind, env, org, orgKind, last, repositories] = m.map((x) =>
       x === undefined ? undefined : decodeURIComponent(x),
     );
     let scopeKey: string;
     if (org !== undefined) {
       if (!this.#orgs.has(org.toLowerCase())) return notFound;
-      scopeKey = `${orgKind === 'actions' ? 'org' : 'dependabot-org'}:${org.toLowerCase()}`;
+      scopeKey = `${orgKind === 'actions' ? 'org' : `${orgKind}-org`}:${org.toLowerCase()}`;
     } else {
       const repo = this.#repos.get(`${owner}/${name}`.toLowerCase());
       if (!repo) return notFound;
@@ -315,7 +318,7 @@ export class GitHubEmulator extends Emulator {
       scopeKey =
         env !== undefined
           ? `env:${full}:${env}`
-          : `${repoKind === 'actions' ? 'repo' : 'dependabot'}:${full}`;
+          : `${repoKind === 'actions' ? 'repo' : repoKind}:${full}`;
     }
     const scope = this.#scope(scopeKey);
     const isOrg = org !== undefined;

@@ -58,7 +58,7 @@ export class SecretStore {
     } catch (err) {
       if (status(err) === 404) return undefined;
       throw new StoreError(
-        `Could not read secret ${name} in ${t.line}: ${describe(err)}.`,
+        `Could not read secret ${name} in ${t.line}: ${describe(err, t)}.`,
         'no',
         status(err),
       );
@@ -87,14 +87,14 @@ export class SecretStore {
       const refused = s !== undefined && s >= 400 && s < 500 && !attempts.mayHaveLanded;
       const landed: Landed = refused ? 'no' : 'maybe';
       throw new StoreError(
-        `Could not write secret ${name} in ${t.line}: ${describe(err)}.`,
+        `Could not write secret ${name} in ${t.line}: ${describe(err, t)}.`,
         landed,
         s,
       );
     }
     const updated = await this.updatedAt(t, name).catch((err: unknown) => {
       throw new StoreError(
-        `Wrote secret ${name} in ${t.line} but could not read it back: ${describe(err)}.`,
+        `Wrote secret ${name} in ${t.line} but could not read it back: ${describe(err, t)}.`,
         'maybe',
       );
     });

@@ -11,7 +11,7 @@ import { InputError } from './fields.js';
 export type Visibility = 'all' | 'private' | 'selected';
 
 export interface RepoTarget {
-  readonly kind: 'repo' | 'dependabot';
+  readonly kind: 'repo' | 'dependabot' | 'codespaces';
   readonly repo: string;
   readonly line: string;
 }
@@ -24,7 +24,7 @@ export interface EnvironmentTarget {
 }
 
 export interface OrgTarget {
-  readonly kind: 'org' | 'dependabot-org';
+  readonly kind: 'org' | 'dependabot-org' | 'codespaces-org';
   readonly org: string;
   /** Undefined when the line names none: the existing secret's visibility and repositories are kept. */
   readonly visibility: Visibility | undefined;
@@ -61,6 +61,12 @@ interface Kind<T extends Target> {
 const encodedRepo = (r: string): string => r.split('/').map(encodeURIComponent).join('/');
 const NO_WRITE = `(the job's GITHUB_TOKEN cannot write secrets; use a GitHub App token or fine-grained PAT)`;
 const REPO_FORBIDDEN = `the github-token lacks "Secrets: write" on this repository ${NO_WRITE}`;
+/** The permission a kind's secrets need, by API: Dependabot and Codespaces secrets have their own. */
+const PERMISSION: Record<string, string> = {
+  actions: 'Secrets',
+  dependabot: 'Dependabot secrets',
+  codespaces: 'Codespaces secrets',
+};
 const NOT_FOUND = 'it does not exist, or the github-token cannot see it';
 
 function repoKind(kind: RepoTarget['kind'], api: string, variables: boolean): Kind<RepoTarget> {
@@ -75,7 +81,7 @@ function repoKind(kind: RepoTarget['kind'], api: string, variables: boolean): Ki
     path: (t) => `/repos/${encodedRepo(t.repo)}/${api}`,
     variables: variables ? (t) => `/repos/${encodedRepo(t.repo)}/${api}` : undefined,
     org: false,
-    forbidden: REPO_FORBIDDEN,
+    forbidden: `the github-token lacks "${PERMISSION[api]}: write" on this repository ${NO_WRITE}`,
     missing: NOT_FOUND,
   };
 }
@@ -88,7 +94,7 @@ function orgKind(kind: OrgTarget['kind'], api: string, variables: boolean): Kind
     path: (t) => `/orgs/${encodeURIComponent(t.org)}/${api}`,
     variables: variables ? (t) => `/orgs/${encodeURIComponent(t.org)}/${api}` : undefined,
     org: true,
-    forbidden: `the github-token lacks organization "Secrets: write" ${NO_WRITE}`,
+    forbidden: `the github-token lacks organization "${PERMISSION[api]}: write" ${NO_WRITE}`,
     missing: NOT_FOUND,
   };
 }
@@ -110,6 +116,9 @@ export const TARGET_KINDS: { readonly [K in Target['kind']]: Kind<TargetOf<K>> }
   // Dependabot has secrets but no variables.
   dependabot: repoKind('dependabot', 'dependabot', false),
   'dependabot-org': orgKind('dependabot-org', 'dependabot', false),
+  // Codespaces secrets: their own scope keys and permissions; no variables either.
+  codespaces: repoKind('codespaces', 'codespaces', false),
+  'codespaces-org': orgKind('codespaces-org', 'codespaces', false),
 };
 
 /** The description of `t`'s kind. */

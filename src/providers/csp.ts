@@ -19,7 +19,9 @@ import {
   type Provider,
   type ProviderDeps,
   ProviderError,
+  type Found,
   type ProviderModule,
+  type Rotated,
   type Rotation,
 } from './types.js';
 
@@ -139,12 +141,17 @@ function explain(status: number, body: unknown): string {
   return parts.filter(Boolean).join('; ');
 }
 
-function createCsp(s: CspSettings, deps: ProviderDeps): Provider {
+/** What preflight found: the app's client id, which the overlap check signs in with. */
+interface CspFound {
+  readonly clientId: string;
+}
+
+function createCsp(s: CspSettings, deps: ProviderDeps): Provider<CspFound, undefined> {
   const base = `${s.url}/csp/gateway/am/api`;
   const secretPath = `${base}/orgs/${encodeURIComponent(s.orgId)}/oauth-apps/${encodeURIComponent(s.appId)}/secret`;
+  // The session's access token, reused by every call while it is fresh: a cache, not step state.
   let token = '';
   let tokenExpiresAt = 0;
-  let clientId = s.appId;
 
   /**
    * A management call with a fresh token: signs in again when the token is expired or within a
@@ -198,7 +205,7 @@ function createCsp(s: CspSettings, deps: ProviderDeps): Provider {
   }
 
   /** After a POST whose outcome is unknown: the secret we sent works if and only if CSP took it. */
-  async function overlapTookEffect(secret: string): Promise<boolean> {
+  async function overlapTookEffect(clientId: string, secret: string): Promise<boolean> {
     try {
       const res = await clientCredentials(clientId, secret, 'safe');
       // Only a token proves it: a 2xx without one says nothing.
@@ -216,7 +223,7 @@ function createCsp(s: CspSettings, deps: ProviderDeps): Provider {
   }
 
   return {
-    async preflight(): Promise<Credential> {
+    async preflight(): Promise<Found<CspFound>> {
       await authenticate();
       const res = await managed({
         method: 'GET',
@@ -225,17 +232,18 @@ function createCsp(s: CspSettings, deps: ProviderDeps): Provider {
         retry: 'safe',
         explain,
       });
-      clientId = field(res.body, 'clientId') ?? field(res.body, 'id') ?? s.appId;
-      return {
+      const clientId = field(res.body, 'clientId') ?? field(res.body, 'id') ?? s.appId;
+      const credential: Credential = {
         clientId,
         credentialId: s.appId,
         description: `CSP OAuth app ${s.appId} in organization ${s.orgId} (${s.rotation})`,
         expiresAt: undefined,
         oldSecretDiesOnRotate: s.rotation === 'regenerate',
       };
+      return { credential, found: { clientId } };
     },
 
-    async rotate(): Promise<Rotation> {
+    async rotate({ clientId }): Promise<Rotated<undefined>> {
       if (s.rotation === 'regenerate') {
         const res = await managed({
           method: 'PUT',
@@ -252,12 +260,13 @@ function createCsp(s: CspSettings, deps: ProviderDeps): Provider {
             true,
           );
         deps.mask(secret);
-        return {
+        const rotation: Rotation = {
           secret,
           clientId: field(res.body, 'clientId') ?? clientId,
           credentialId: s.appId,
           expiresAt: undefined,
         };
+        return { rotation, rotated: undefined };
       }
       const secret = generateSecret();
       deps.mask(secret);
@@ -271,7 +280,7 @@ function createCsp(s: CspSettings, deps: ProviderDeps): Provider {
           explain,
         });
         // A success answer is not proof: the secret we sent must now obtain a token.
-        if (!(await overlapTookEffect(secret)))
+        if (!(await overlapTookEffect(clientId, secret)))
           throw new ProviderError(
             'CSP answered the overlap rotation with success, but the new secret does not obtain a token: CSP did not take it; nothing changed. Re-run the workflow.',
           );
@@ -280,7 +289,7 @@ function createCsp(s: CspSettings, deps: ProviderDeps): Provider {
         deps.warn(
           `${err.message} Checking whether CSP took the new secret (it was not sent again).`,
         );
-        if (!(await overlapTookEffect(secret)))
+        if (!(await overlapTookEffect(clientId, secret)))
           throw new ProviderError(
             `${err.message} CSP did not take the new secret; nothing changed. Re-run the workflow.`,
           );
@@ -289,7 +298,8 @@ function createCsp(s: CspSettings, deps: ProviderDeps): Provider {
       deps.info(
         `CSP accepted the new secret; the previous one stays valid until about ${expiresAt}.`,
       );
-      return { secret, clientId, credentialId: s.appId, expiresAt: undefined };
+      const rotation: Rotation = { secret, clientId, credentialId: s.appId, expiresAt: undefined };
+      return { rotation, rotated: undefined };
     },
 
     async retirePrevious(): Promise<string | undefined> {

@@ -25,7 +25,9 @@ import {
   type ProviderDeps,
   ProviderError,
   type ParseContext,
+  type Found,
   type ProviderModule,
+  type Rotated,
   type Rotation,
 } from './types.js';
 
@@ -433,11 +435,10 @@ export class EntraApp {
   }
 }
 
-function createEntra(s: EntraSettings, deps: ProviderDeps): Provider {
+function createEntra(s: EntraSettings, deps: ProviderDeps): Provider<undefined, NewPassword> {
   const app = new EntraApp(s, deps);
-  let added: NewPassword | undefined;
   return {
-    async preflight(): Promise<Credential> {
+    async preflight(): Promise<Found<undefined>> {
       const passwords = await app.passwords();
       // The expiry that matters is that of the passwords this rotation made (entra-password-tag):
       // others belong to people or other rotations, and rotating does not replace them.
@@ -447,27 +448,28 @@ function createEntra(s: EntraSettings, deps: ProviderDeps): Provider {
         .map((p) => p.endDateTime)
         .filter((e): e is string => !!e)
         .sort();
-      return {
+      const credential: Credential = {
         clientId: s.appId,
         credentialId: undefined,
         description: `Entra application ${s.appId} (${passwords.length} password(s))`,
         expiresAt: ends.at(-1),
         oldSecretDiesOnRotate: false,
       };
+      return { credential, found: undefined };
     },
 
-    async rotate(): Promise<Rotation> {
-      added = await app.addPassword();
-      return {
+    async rotate(): Promise<Rotated<NewPassword>> {
+      const added = await app.addPassword();
+      const rotation: Rotation = {
         secret: added.secretText,
         clientId: s.appId,
         credentialId: added.keyId,
         expiresAt: added.endDateTime,
       };
+      return { rotation, rotated: added };
     },
 
-    async retirePrevious(): Promise<string | undefined> {
-      if (!added) return undefined;
+    async retirePrevious(added): Promise<string | undefined> {
       await app.confirm(added.secretText).catch((err: unknown) => {
         throw new ProviderError(
           `The new password is stored but did not obtain a token within entra-propagation-timeout (${(err as Error).message}); earlier passwords were kept.`,
@@ -476,8 +478,7 @@ function createEntra(s: EntraSettings, deps: ProviderDeps): Provider {
       return s.removePrevious ? app.removeEarlier(added.keyId) : undefined;
     },
 
-    async abandon(): Promise<string | undefined> {
-      if (!added) return undefined;
+    async abandon(added): Promise<string | undefined> {
       await app.removePassword(added.keyId);
       return `removed the new Entra password ${loggable(added.keyId, 40)}`;
     },

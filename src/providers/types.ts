@@ -29,21 +29,38 @@ export interface Rotation {
   readonly inUseBy?: string;
 }
 
-export interface Provider {
+/**
+ * The steps carry state in typed values, never in closure variables: preflight returns what it found
+ * (`F`), rotate takes it and returns what it did (`R`), and retirePrevious or abandon take that. The
+ * pipeline passes them along without looking inside; none of it reaches the report.
+ */
+export interface Provider<F = unknown, R = unknown> {
   /** Authenticates and finds the credential. Changes nothing anywhere. */
-  preflight(): Promise<Credential>;
+  preflight(): Promise<Found<F>>;
   /** Issues the new secret: the one destructive call, never blindly retried. */
-  rotate(): Promise<Rotation>;
+  rotate(found: F): Promise<Rotated<R>>;
   /**
    * Runs once every target holds the verified new secret: confirms it where the provider can, then
    * retires the previous secret where the settings ask for it. Returns what was retired, if anything.
    */
-  retirePrevious(): Promise<string | undefined>;
+  retirePrevious(rotated: R): Promise<string | undefined>;
   /**
    * Runs when the rotation happened but no target received the new secret: undoes the rotation where
    * the old secret still works (Entra removes the new password). Returns what was undone, if anything.
    */
-  abandon(): Promise<string | undefined>;
+  abandon(rotated: R): Promise<string | undefined>;
+}
+
+export interface Found<F> {
+  readonly credential: Credential;
+  /** The provider's own findings, for rotate(). */
+  readonly found: F;
+}
+
+export interface Rotated<R> {
+  readonly rotation: Rotation;
+  /** The provider's own record of the rotation, for retirePrevious() or abandon(). */
+  readonly rotated: R;
 }
 
 /** What a provider's parser may know besides its inputs. */

@@ -17,7 +17,9 @@ import {
   type Provider,
   type ProviderDeps,
   ProviderError,
+  type Found,
   type ProviderModule,
+  type Rotated,
   type Rotation,
 } from './types.js';
 
@@ -161,14 +163,13 @@ interface Listed {
   readonly name: string | undefined;
 }
 
-function createWhmcs(s: WhmcsSettings, deps: ProviderDeps): Provider {
+function createWhmcs(s: WhmcsSettings, deps: ProviderDeps): Provider<Listed, undefined> {
   const auth: Record<string, string> = {
     identifier: s.identifier,
     secret: s.secret,
     responsetype: 'json',
     ...(s.accessKey ? { accesskey: s.accessKey } : {}),
   };
-  let found: Listed | undefined;
 
   async function api(
     action: string,
@@ -198,7 +199,7 @@ function createWhmcs(s: WhmcsSettings, deps: ProviderDeps): Provider {
   }
 
   return {
-    async preflight(): Promise<Credential> {
+    async preflight(): Promise<Found<Listed>> {
       // The listing carries every credential's clientSecret: it is searched here and never logged.
       const body = await api(
         'ListOAuthCredentials',
@@ -224,22 +225,22 @@ function createWhmcs(s: WhmcsSettings, deps: ProviderDeps): Provider {
       }
       const current = field(match, 'clientSecret');
       if (current) deps.mask(current);
-      found = {
+      const found: Listed = {
         credentialId: field(match, 'credentialId') ?? '',
         clientIdentifier: field(match, 'clientIdentifier') ?? '',
         name: field(match, 'name'),
       };
-      return {
+      const credential: Credential = {
         clientId: found.clientIdentifier,
         credentialId: found.credentialId,
         description: `WHMCS OAuth credential ${loggable(found.credentialId, 40)}${found.name ? ` (${loggable(found.name, 100)})` : ''}`,
         expiresAt: undefined,
         oldSecretDiesOnRotate: true,
       };
+      return { credential, found };
     },
 
-    async rotate(): Promise<Rotation> {
-      if (!found) throw new Error('rotate() before preflight()');
+    async rotate(found): Promise<Rotated<undefined>> {
       const u = s.updates;
       const params: Record<string, string | readonly string[]> = {
         credentialId: found.credentialId,
@@ -276,12 +277,13 @@ function createWhmcs(s: WhmcsSettings, deps: ProviderDeps): Provider {
           true,
         );
       deps.mask(secret);
-      return {
+      const rotation: Rotation = {
         secret,
         clientId: found.clientIdentifier,
         credentialId: field(body, 'credentialId') ?? found.credentialId,
         expiresAt: undefined,
       };
+      return { rotation, rotated: undefined };
     },
 
     retirePrevious: async () => undefined,

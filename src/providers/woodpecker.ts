@@ -32,7 +32,9 @@ import {
   type ProviderDeps,
   ProviderError,
   type ParseContext,
+  type Found,
   type ProviderModule,
+  type Rotated,
   type Rotation,
 } from './types.js';
 
@@ -148,7 +150,20 @@ function isoSeconds(iso: string): string {
   return new Date(iso).toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
 
-function createWoodpecker(s: WoodpeckerSettings, deps: ProviderDeps): Provider {
+/** What preflight found: the Woodpecker credential to update, when one exists. */
+interface WoodpeckerFound {
+  readonly existingId: string | undefined;
+}
+
+/** The Entra password this rotation minted, if it minted one: confirmed, or kept, later. */
+interface WoodpeckerRotated {
+  readonly added: NewPassword | undefined;
+}
+
+function createWoodpecker(
+  s: WoodpeckerSettings,
+  deps: ProviderDeps,
+): Provider<WoodpeckerFound, WoodpeckerRotated> {
   const base = `${s.url}/v2/mailboxes/microsoft/credentials`;
   const headers = { 'x-api-key': s.apiKey };
   const entra = s.source.kind === 'entra' ? new EntraApp(s.source.entra, deps) : undefined;
@@ -156,8 +171,6 @@ function createWoodpecker(s: WoodpeckerSettings, deps: ProviderDeps): Provider {
   const clientId = entra?.appId ?? (s.source.kind === 'given' ? s.source.clientId : undefined);
   const patienceMs =
     s.source.kind === 'entra' ? s.source.entra.propagationTimeoutMs : s.source.propagationTimeoutMs;
-  let existingId: string | undefined;
-  let added: NewPassword | undefined;
 
   const woodpecker = (
     method: Method,
@@ -181,7 +194,11 @@ function createWoodpecker(s: WoodpeckerSettings, deps: ProviderDeps): Provider {
    * propagates. A 422 means nothing was saved, so the retry cannot save twice; PATCH is idempotent
    * anyway, and a create is sent `once`.
    */
-  async function save(secret: string, expiresAt: string): Promise<unknown> {
+  async function save(
+    secret: string,
+    expiresAt: string,
+    existingId: string | undefined,
+  ): Promise<unknown> {
     const deadline = now() + patienceMs;
     const body: Record<string, string> = {
       client_secret: secret,
@@ -244,14 +261,18 @@ function createWoodpecker(s: WoodpeckerSettings, deps: ProviderDeps): Provider {
     return all;
   }
 
-  function pick(all: unknown[]): unknown {
+  function pick(all: unknown[], existingId: string | undefined): unknown {
     return s.credentialId !== undefined || existingId !== undefined
       ? all.find((c) => field(c, 'credential_id') === (existingId ?? String(s.credentialId)))
       : all.find((c) => field(c, 'client_id') === clientId);
   }
 
   /** After a save whose outcome is unknown: the credential as saved, or undefined when it was not. */
-  async function findSaved(expiry: string, cause: Error): Promise<unknown> {
+  async function findSaved(
+    expiry: string,
+    cause: Error,
+    existingId: string | undefined,
+  ): Promise<unknown> {
     const match = pick(
       await list().catch(() => {
         throw new ProviderError(
@@ -259,6 +280,7 @@ function createWoodpecker(s: WoodpeckerSettings, deps: ProviderDeps): Provider {
           true,
         );
       }),
+      existingId,
     );
     // Compared as instants: Woodpecker may write the same time differently (fractions, +00:00).
     const listed = Date.parse(field(match, 'secret_expires_at') ?? '');
@@ -266,16 +288,16 @@ function createWoodpecker(s: WoodpeckerSettings, deps: ProviderDeps): Provider {
   }
 
   return {
-    async preflight(): Promise<Credential> {
+    async preflight(): Promise<Found<WoodpeckerFound>> {
       // Sequential on purpose: Woodpecker must never see two requests at once, and Entra goes first.
       if (entra) await entra.passwords();
-      const match = pick(await list());
+      const match = pick(await list(), undefined);
       if (s.credentialId !== undefined && !match)
         throw new ProviderError(
           `Woodpecker has no Microsoft Graph credential ${s.credentialId} (woodpecker-credential-id).`,
         );
-      existingId = match ? field(match, 'credential_id') : undefined;
-      return {
+      const existingId = match ? field(match, 'credential_id') : undefined;
+      const credential: Credential = {
         clientId: match ? field(match, 'client_id') : clientId,
         credentialId: existingId,
         description: existingId
@@ -284,11 +306,13 @@ function createWoodpecker(s: WoodpeckerSettings, deps: ProviderDeps): Provider {
         expiresAt: match ? field(match, 'secret_expires_at') : undefined,
         oldSecretDiesOnRotate: false,
       };
+      return { credential, found: { existingId } };
     },
 
-    async rotate(): Promise<Rotation> {
+    async rotate(found): Promise<Rotated<WoodpeckerRotated>> {
       let secret: string;
       let expiresAt: string;
+      let added: NewPassword | undefined;
       if (entra) {
         added = await entra.addPassword();
         secret = added.secretText;
@@ -300,7 +324,7 @@ function createWoodpecker(s: WoodpeckerSettings, deps: ProviderDeps): Provider {
       } else throw new Error('unreachable');
       let saved: unknown;
       try {
-        saved = await save(secret, expiresAt);
+        saved = await save(secret, expiresAt, found.existingId);
         // A success answer that does not show the new expiry may not have saved anything: ask the listing.
         if (
           Date.parse(field(saved, 'secret_expires_at') ?? '') !== Date.parse(isoSeconds(expiresAt))
@@ -311,7 +335,9 @@ function createWoodpecker(s: WoodpeckerSettings, deps: ProviderDeps): Provider {
         // lost answer cannot hide a save). Any other failure may follow an attempt that saved and whose
         // answer was lost: the listing tells, since it shows the expiry just sent when the save went through.
         const refused = err instanceof HttpError && err.status === 422;
-        saved = refused ? undefined : await findSaved(isoSeconds(expiresAt), err as Error);
+        saved = refused
+          ? undefined
+          : await findSaved(isoSeconds(expiresAt), err as Error, found.existingId);
         if (saved === undefined) {
           if (added) await entra!.removePassword(added.keyId);
           throw new ProviderError(
@@ -320,8 +346,8 @@ function createWoodpecker(s: WoodpeckerSettings, deps: ProviderDeps): Provider {
         }
         deps.info('Woodpecker did save the new secret (its listing shows the new expiry).');
       }
-      existingId = field(saved, 'credential_id') ?? existingId;
-      return {
+      const existingId = field(saved, 'credential_id') ?? found.existingId;
+      const rotation: Rotation = {
         secret,
         clientId: field(saved, 'client_id') ?? clientId,
         credentialId: existingId,
@@ -330,9 +356,10 @@ function createWoodpecker(s: WoodpeckerSettings, deps: ProviderDeps): Provider {
           ? `Woodpecker credential ${existingId} already uses the new secret`
           : 'Woodpecker already uses the new secret',
       };
+      return { rotation, rotated: { added } };
     },
 
-    async retirePrevious(): Promise<string | undefined> {
+    async retirePrevious({ added }): Promise<string | undefined> {
       if (!entra || !added || s.source.kind !== 'entra') return undefined;
       await entra.confirm(added.secretText);
       return s.source.entra.removePrevious ? entra.removeEarlier(added.keyId) : undefined;
