@@ -40546,12 +40546,12 @@ const SAFE = /^[A-Za-z0-9._-]{1,100}$/;
  */
 function parseFailureIssue(read) {
     const where = optional(read, 'failure-issue-repository');
+    const label = optional(read, 'failure-issue-label') ?? 'secret-rotation';
     if (where === undefined)
         return undefined;
     const m = /^([A-Za-z0-9-]{1,39})\/([A-Za-z0-9._-]{1,100})$/.exec(where);
     if (!m || m[2] === '.' || m[2] === '..')
         throw new InputError(`Input 'failure-issue-repository' is '${where}'; expected OWNER/NAME, e.g. octo/platform-alerts.`);
-    const label = optional(read, 'failure-issue-label') ?? 'secret-rotation';
     if (label.length > 50 || /[,\p{Cc}]/u.test(label))
         throw new InputError(`Input 'failure-issue-label' is '${label}'; expected a label name of at most 50 characters without commas.`);
     const plain = (v) => v !== undefined && SAFE.test(v) ? v : undefined;
@@ -41866,6 +41866,7 @@ const commonInputs = {
 
 
 
+
 const PROVIDERS = Object.keys(providers);
 const providerInput = {
     provider: {
@@ -41954,6 +41955,8 @@ function parseInputs(read, env) {
             clientIdVariableName: clientIdVariable,
             targets,
         },
+        // The raw reader: the title takes the credential's id from the provider's own inputs.
+        failureIssue: parseFailureIssue(all),
         mode: oneOf(read, 'mode', ['rotate', 'check'], 'rotate'),
         failIfExpiresWithinMs: duration(read, 'fail-if-expires-within', MAX_MS.expiresWithin),
         dryRun: bool(read, 'dry-run', false),
@@ -42357,7 +42360,7 @@ async function run() {
             mask(getInput(name));
         const settings = parseInputs((name) => getInput(name), process.env);
         provider = settings.provider.name;
-        issue = parseFailureIssue((name) => getInput(name));
+        issue = settings.failureIssue;
         const policy = new RetryPolicy({
             timeoutMs: settings.requestTimeoutMs,
             storeTimeoutMs: settings.storeTimeoutMs,

@@ -32,13 +32,13 @@ const SAFE = /^[A-Za-z0-9._-]{1,100}$/;
  */
 export function parseFailureIssue(read: Read): FailureIssue | undefined {
   const where = optional(read, 'failure-issue-repository');
+  const label = optional(read, 'failure-issue-label') ?? 'secret-rotation';
   if (where === undefined) return undefined;
   const m = /^([A-Za-z0-9-]{1,39})\/([A-Za-z0-9._-]{1,100})$/.exec(where);
   if (!m || m[2] === '.' || m[2] === '..')
     throw new InputError(
       `Input 'failure-issue-repository' is '${where}'; expected OWNER/NAME, e.g. octo/platform-alerts.`,
     );
-  const label = optional(read, 'failure-issue-label') ?? 'secret-rotation';
   if (label.length > 50 || /[,\p{Cc}]/u.test(label))
     throw new InputError(
       `Input 'failure-issue-label' is '${label}'; expected a label name of at most 50 characters without commas.`,

@@ -25,7 +25,7 @@ export async function run(): Promise<void> {
     for (const name of CREDENTIAL_INPUTS) mask(core.getInput(name));
     const settings = parseInputs((name) => core.getInput(name), process.env);
     provider = settings.provider.name;
-    issue = parseFailureIssue((name) => core.getInput(name));
+    issue = settings.failureIssue;
     const policy = new RetryPolicy({
       timeoutMs: settings.requestTimeoutMs,
       storeTimeoutMs: settings.storeTimeoutMs,
