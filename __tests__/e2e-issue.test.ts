@@ -112,6 +112,22 @@ describe.concurrent('failure-issue-repository', () => {
     expectClean(w, run);
   });
 
+  it('a failing check files the issue too, and a passing one closes it', async () => {
+    const w = await world();
+    const check = { ...ok, mode: 'check' };
+    const missing = await w.run(check, { env });
+    expect(missing.code).toBe(1);
+    const [issue] = w.github.issues(ISSUES);
+    expect(issue!.title).toBe(TITLE);
+    expect(issue!.body).toContain('## Check failed: nothing changed');
+    expect(issue!.body).toContain('| **no** |');
+    w.github.seedSecret(`repo:${REPO}`, SECRET_NAME, 'Restored-By-Hand-0123456789');
+    const passing = await w.run(check, { env });
+    expect(passing.code, passing.stdout).toBe(0);
+    expect(w.github.issues(ISSUES)[0]).toMatchObject({ state: 'closed' });
+    for (const run of [missing, passing]) expectClean(w, run, ['Restored-By-Hand-0123456789']);
+  });
+
   it('files the issue when the inputs themselves are invalid', async () => {
     const w = await world();
     const run = await w.run({ ...ok, 'request-timeout': 'soon' }, { env });

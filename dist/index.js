@@ -42354,6 +42354,8 @@ async function run() {
     // The log names the invalid input and its value (made loggable); the summary only says which kind.
     let logFailure;
     let issue;
+    // The issue's requests use request-timeout when the inputs parsed, else its default.
+    let timeoutMs = 30_000;
     try {
         // Credentials are masked (and redacted from provider text) before anything else happens.
         for (const name of CREDENTIAL_INPUTS)
@@ -42361,6 +42363,7 @@ async function run() {
         const settings = parseInputs((name) => getInput(name), process.env);
         provider = settings.provider.name;
         issue = settings.failureIssue;
+        timeoutMs = settings.requestTimeoutMs;
         const policy = new RetryPolicy({
             timeoutMs: settings.requestTimeoutMs,
             storeTimeoutMs: settings.storeTimeoutMs,
@@ -42408,7 +42411,7 @@ async function run() {
     }
     setOutputs(report);
     // After the outcome is final: whatever happens here only adds a log line and a warning.
-    const filed = await failureIssue(issue, provider, report);
+    const filed = await failureIssue(issue, provider, report, timeoutMs);
     if (filed)
         log.info(filed);
     const summary = summaryMarkdown(provider, report) + (filed ? `\n${filed}\n` : '');
@@ -42420,7 +42423,7 @@ async function run() {
  * Files or closes the failure issue. The inputs may have failed to parse: the issue's own inputs are
  * then read on their own, so that a broken workflow still reaches a person.
  */
-async function failureIssue(parsed, provider, report) {
+async function failureIssue(parsed, provider, report, timeoutMs) {
     let issue = parsed;
     let token;
     let apiUrl;
@@ -42439,7 +42442,7 @@ async function failureIssue(parsed, provider, report) {
         return undefined;
     }
     // Its own policy: the short retry budget of a preflight, whatever phase the run ended in.
-    const policy = new RetryPolicy({ timeoutMs: 30_000, storeTimeoutMs: 30_000 });
+    const policy = new RetryPolicy({ timeoutMs, storeTimeoutMs: timeoutMs });
     policy.startPreflight();
     const gh = createGitHub({ token, apiUrl, policy, warn: log.warn });
     const { GITHUB_SERVER_URL: server, GITHUB_REPOSITORY: repo, GITHUB_RUN_ID: id } = process.env;

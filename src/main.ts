@@ -20,12 +20,15 @@ export async function run(): Promise<void> {
   // The log names the invalid input and its value (made loggable); the summary only says which kind.
   let logFailure: string | undefined;
   let issue: FailureIssue | undefined;
+  // The issue's requests use request-timeout when the inputs parsed, else its default.
+  let timeoutMs = 30_000;
   try {
     // Credentials are masked (and redacted from provider text) before anything else happens.
     for (const name of CREDENTIAL_INPUTS) mask(core.getInput(name));
     const settings = parseInputs((name) => core.getInput(name), process.env);
     provider = settings.provider.name;
     issue = settings.failureIssue;
+    timeoutMs = settings.requestTimeoutMs;
     const policy = new RetryPolicy({
       timeoutMs: settings.requestTimeoutMs,
       storeTimeoutMs: settings.storeTimeoutMs,
@@ -71,7 +74,7 @@ export async function run(): Promise<void> {
   }
   setOutputs(report);
   // After the outcome is final: whatever happens here only adds a log line and a warning.
-  const filed = await failureIssue(issue, provider, report);
+  const filed = await failureIssue(issue, provider, report, timeoutMs);
   if (filed) log.info(filed);
   const summary = summaryMarkdown(provider, report) + (filed ? `\n${filed}\n` : '');
   await writeSummary(summary).catch((err: unknown) =>
@@ -88,6 +91,7 @@ async function failureIssue(
   parsed: FailureIssue | undefined,
   provider: string | undefined,
   report: Report,
+  timeoutMs: number,
 ): Promise<string | undefined> {
   let issue = parsed;
   let token: string;
@@ -107,7 +111,7 @@ async function failureIssue(
     return undefined;
   }
   // Its own policy: the short retry budget of a preflight, whatever phase the run ended in.
-  const policy = new RetryPolicy({ timeoutMs: 30_000, storeTimeoutMs: 30_000 });
+  const policy = new RetryPolicy({ timeoutMs, storeTimeoutMs: timeoutMs });
   policy.startPreflight();
   const gh = createGitHub({ token, apiUrl, policy, warn: log.warn });
   const { GITHUB_SERVER_URL: server, GITHUB_REPOSITORY: repo, GITHUB_RUN_ID: id } = process.env;
