@@ -13,7 +13,7 @@ import { RetryPolicy } from '../src/policy.js';
 import { parseInputs } from '../src/inputs/index.js';
 import { type FailureIssue, fileFailureIssue, parseFailureIssue } from '../src/issue.js';
 import { runPipeline, type Report } from '../src/pipeline.js';
-import { MARKER } from '../src/providers/entra.js';
+import { MARKER } from '../src/providers/entra-app.js';
 import { createProvider } from '../src/providers/index.js';
 import { setOutputs, summaryMarkdown } from '../src/summary.js';
 import { cspError } from './emulators/csp.ts';

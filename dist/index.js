@@ -30747,7 +30747,7 @@ module.exports = {
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var node_v8__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8877);
 /* harmony import */ var node_v8__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_v8__WEBPACK_IMPORTED_MODULE_0__);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(3060);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(6601);
 
 
 // WebAssembly (undici's HTTP parser, libsodium) runs in V8's baseline tier until it is hot, then V8
@@ -30764,7 +30764,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 3060:
+/***/ 6601:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -40962,95 +40962,14 @@ const csp = {
     create: createCsp,
 };
 
-;// CONCATENATED MODULE: ./src/providers/entra.ts
-// Microsoft Entra: application passwords through Microsoft Graph. The old password keeps working, so
-// a failed store is undone by removing the new one. `EntraApp` is shared with the Woodpecker provider.
+;// CONCATENATED MODULE: ./src/providers/entra-app.ts
+// One Entra application managed through Microsoft Graph by the app named in entra-auth-client-id:
+// sign-in with fresh tokens, its passwords (list, add once, remove, confirm), and which of them belong
+// to this rotation. Shared by the Entra and Woodpecker providers.
 
 
 
 
-
-/** Every input this provider reads. */
-const entraInputs = {
-    'entra-tenant-id': { description: 'entra / woodpecker: the directory (tenant) id.' },
-    'entra-application-id': {
-        description: 'entra / woodpecker: the application (client) id whose secret rotates.',
-    },
-    'entra-auth': {
-        description: "entra / woodpecker: oidc (the job's GitHub OIDC token; needs permissions id-token: write) or client-secret.",
-        default: 'oidc',
-    },
-    'entra-auth-client-id': {
-        description: 'entra / woodpecker: the app that manages the target app (Application.ReadWrite.OwnedBy or .All).',
-    },
-    'entra-auth-client-secret': {
-        description: "entra / woodpecker: the managing app's secret, only with entra-auth: client-secret.",
-        credential: true,
-    },
-    'entra-secret-lifetime-days': {
-        description: 'entra / woodpecker: lifetime of the new password, in days.',
-        default: '180',
-    },
-    'entra-remove-previous': {
-        description: 'entra / woodpecker: once the new password is stored everywhere and works, remove the earlier passwords this action created.',
-        default: 'true',
-    },
-    'entra-password-tag': {
-        description: "entra / woodpecker: this rotation's identity, written into the name of every password it adds; only passwords with the same tag are ever removed. Default: provider, repository and secret-name (e.g. `entra octo/app AZURE_CLIENT_SECRET`).",
-    },
-    'entra-propagation-timeout': {
-        description: 'entra / woodpecker: how long a new password (minted in Entra, or brought with woodpecker-client-secret) may take to start working, as a duration; at most 1h.',
-        default: '2m',
-    },
-    'entra-login-url': {
-        description: 'entra / woodpecker: Microsoft identity platform base URL.',
-        default: 'https://login.microsoftonline.com',
-    },
-    'entra-graph-url': {
-        description: 'entra / woodpecker: Microsoft Graph base URL.',
-        default: 'https://graph.microsoft.com',
-    },
-};
-const entra_inputs = entraInputs;
-const TAG = /^[A-Za-z0-9._:/@ -]{1,100}$/;
-function parseEntra(read, ctx) {
-    const kind = oneOf(read, 'entra-auth', ['oidc', 'client-secret'], 'oidc');
-    const clientId = pathId(read, 'entra-auth-client-id', 'the managing application (client) id, a GUID', GUID);
-    const secret = optional(read, 'entra-auth-client-secret');
-    let auth;
-    if (kind === 'client-secret') {
-        auth = {
-            kind,
-            clientId,
-            clientSecret: required(read, 'entra-auth-client-secret', "the managing app's client secret when 'entra-auth' is client-secret"),
-        };
-    }
-    else {
-        if (secret !== undefined)
-            throw new InputError(`Input 'entra-auth-client-secret' is set but 'entra-auth' is oidc; set entra-auth: client-secret or remove the secret.`);
-        auth = { kind, clientId };
-    }
-    return {
-        name: 'entra',
-        tenantId: pathId(read, 'entra-tenant-id', 'the directory (tenant) id, a GUID or a domain', /^[A-Za-z0-9.-]{1,128}$/),
-        appId: pathId(read, 'entra-application-id', 'the application (client) id, a GUID', GUID),
-        auth,
-        lifetimeDays: integer(read, 'entra-secret-lifetime-days', 1, 3650, 180),
-        removePrevious: bool(read, 'entra-remove-previous', true),
-        loginUrl: url(read, 'entra-login-url', 'https://login.microsoftonline.com'),
-        graphUrl: url(read, 'entra-graph-url', 'https://graph.microsoft.com'),
-        propagationTimeoutMs: duration(read, 'entra-propagation-timeout', MAX_MS.propagationTimeout, 120_000),
-        passwordTag: passwordTag(read, ctx),
-    };
-}
-function passwordTag(read, ctx) {
-    const v = optional(read, 'entra-password-tag');
-    if (v === undefined)
-        return ctx.defaultTag;
-    if (!TAG.test(v))
-        throw new InputError(`Input 'entra-password-tag' is '${v}'; expected up to 100 letters, digits, spaces and . _ : / @ -.`);
-    return v;
-}
 /** Every password this action adds starts with this. */
 const MARKER = 'rotated by rotate-client-secret-action';
 /**
@@ -41062,7 +40981,7 @@ function ownPrefix(tag) {
     return `${MARKER} [${tag}] `;
 }
 /** Sign in again this long before the token's stated expiry. */
-const entra_TOKEN_MARGIN_MS = 60_000;
+const entra_app_TOKEN_MARGIN_MS = 60_000;
 /** Entra token errors: `error`, `error_codes`, and the first sentence of `error_description` (AADSTS code and text). */
 function explainLogin(_status, body) {
     const error = field(body, 'error');
@@ -41224,7 +41143,7 @@ class EntraApp {
     }
     /** A token that is not expired and not within a minute of it; otherwise a new sign-in. */
     async #accessToken() {
-        if (this.#token && clock_now() < this.#token.expiresAt - entra_TOKEN_MARGIN_MS)
+        if (this.#token && clock_now() < this.#token.expiresAt - entra_app_TOKEN_MARGIN_MS)
             return this.#token.value;
         const a = this.#s.auth;
         let credential;
@@ -41263,6 +41182,95 @@ class EntraApp {
         });
         return res.body;
     }
+}
+
+;// CONCATENATED MODULE: ./src/providers/entra.ts
+// Microsoft Entra: application passwords through Microsoft Graph. The old password keeps working, so
+// a failed store is undone by removing the new one. The Graph side lives in entra-app.ts.
+
+
+
+
+/** Every input this provider reads. */
+const entraInputs = {
+    'entra-tenant-id': { description: 'entra / woodpecker: the directory (tenant) id.' },
+    'entra-application-id': {
+        description: 'entra / woodpecker: the application (client) id whose secret rotates.',
+    },
+    'entra-auth': {
+        description: "entra / woodpecker: oidc (the job's GitHub OIDC token; needs permissions id-token: write) or client-secret.",
+        default: 'oidc',
+    },
+    'entra-auth-client-id': {
+        description: 'entra / woodpecker: the app that manages the target app (Application.ReadWrite.OwnedBy or .All).',
+    },
+    'entra-auth-client-secret': {
+        description: "entra / woodpecker: the managing app's secret, only with entra-auth: client-secret.",
+        credential: true,
+    },
+    'entra-secret-lifetime-days': {
+        description: 'entra / woodpecker: lifetime of the new password, in days.',
+        default: '180',
+    },
+    'entra-remove-previous': {
+        description: 'entra / woodpecker: once the new password is stored everywhere and works, remove the earlier passwords this action created.',
+        default: 'true',
+    },
+    'entra-password-tag': {
+        description: "entra / woodpecker: this rotation's identity, written into the name of every password it adds; only passwords with the same tag are ever removed. Default: provider, repository and secret-name (e.g. `entra octo/app AZURE_CLIENT_SECRET`).",
+    },
+    'entra-propagation-timeout': {
+        description: 'entra / woodpecker: how long a new password (minted in Entra, or brought with woodpecker-client-secret) may take to start working, as a duration; at most 1h.',
+        default: '2m',
+    },
+    'entra-login-url': {
+        description: 'entra / woodpecker: Microsoft identity platform base URL.',
+        default: 'https://login.microsoftonline.com',
+    },
+    'entra-graph-url': {
+        description: 'entra / woodpecker: Microsoft Graph base URL.',
+        default: 'https://graph.microsoft.com',
+    },
+};
+const entra_inputs = entraInputs;
+const TAG = /^[A-Za-z0-9._:/@ -]{1,100}$/;
+function parseEntra(read, ctx) {
+    const kind = oneOf(read, 'entra-auth', ['oidc', 'client-secret'], 'oidc');
+    const clientId = pathId(read, 'entra-auth-client-id', 'the managing application (client) id, a GUID', GUID);
+    const secret = optional(read, 'entra-auth-client-secret');
+    let auth;
+    if (kind === 'client-secret') {
+        auth = {
+            kind,
+            clientId,
+            clientSecret: required(read, 'entra-auth-client-secret', "the managing app's client secret when 'entra-auth' is client-secret"),
+        };
+    }
+    else {
+        if (secret !== undefined)
+            throw new InputError(`Input 'entra-auth-client-secret' is set but 'entra-auth' is oidc; set entra-auth: client-secret or remove the secret.`);
+        auth = { kind, clientId };
+    }
+    return {
+        name: 'entra',
+        tenantId: pathId(read, 'entra-tenant-id', 'the directory (tenant) id, a GUID or a domain', /^[A-Za-z0-9.-]{1,128}$/),
+        appId: pathId(read, 'entra-application-id', 'the application (client) id, a GUID', GUID),
+        auth,
+        lifetimeDays: integer(read, 'entra-secret-lifetime-days', 1, 3650, 180),
+        removePrevious: bool(read, 'entra-remove-previous', true),
+        loginUrl: url(read, 'entra-login-url', 'https://login.microsoftonline.com'),
+        graphUrl: url(read, 'entra-graph-url', 'https://graph.microsoft.com'),
+        propagationTimeoutMs: duration(read, 'entra-propagation-timeout', MAX_MS.propagationTimeout, 120_000),
+        passwordTag: passwordTag(read, ctx),
+    };
+}
+function passwordTag(read, ctx) {
+    const v = optional(read, 'entra-password-tag');
+    if (v === undefined)
+        return ctx.defaultTag;
+    if (!TAG.test(v))
+        throw new InputError(`Input 'entra-password-tag' is '${v}'; expected up to 100 letters, digits, spaces and . _ : / @ -.`);
+    return v;
 }
 function createEntra(s, deps) {
     const app = new EntraApp(s, deps);
@@ -41533,6 +41541,7 @@ const whmcs = {
 // Woodpecker: a Microsoft Graph app-only credential. The new secret is minted in Entra (or given by
 // the workflow), then saved in Woodpecker, which checks it against Microsoft first. Woodpecker handles
 // one request per API key at a time, so every call here is sequential.
+
 
 
 
