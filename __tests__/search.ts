@@ -11,8 +11,9 @@ import { SecretStore } from '../src/github/store.js';
 import { createHttp } from '../src/http.js';
 import { RetryPolicy } from '../src/policy.js';
 import { parseInputs } from '../src/inputs/index.js';
+import { type FailureIssue, fileFailureIssue, parseFailureIssue } from '../src/issue.js';
 import { runPipeline, type Report } from '../src/pipeline.js';
-import { MARKER } from '../src/providers/entra.js';
+import { MARKER } from '../src/providers/entra-app.js';
 import { createProvider } from '../src/providers/index.js';
 import { setOutputs, summaryMarkdown } from '../src/summary.js';
 import { cspError } from './emulators/csp.ts';
@@ -42,6 +43,8 @@ export const REQUEST_TIMEOUT_MS = 40;
 const RUN_LIMIT_MS = 15_000;
 /** This rotation's Entra password tag (input entra-password-tag). */
 const PASSWORD_TAG = 'fuzz-search';
+/** Where failure issues go (failure-issue-repository): a repository every world has. */
+const ISSUE_REPO = 'octo/lib';
 /** Virtual time at the start of every run. */
 const T0 = Date.parse('2026-11-23T03:00:00Z');
 
@@ -71,6 +74,12 @@ interface Route {
   readonly bodyIncludes?: string;
 }
 
+/** The failure issue's calls (failure-issue-repository): they may fail too. */
+const ISSUE_ROUTES: Route[] = [
+  { name: 'GitHub GET issues', on: 'github', method: 'GET', path: /\/issues$/ },
+  { name: 'GitHub POST issue', on: 'github', method: 'POST', path: /\/issues(\/\d+\/comments)?$/ },
+  { name: 'GitHub PATCH issue', on: 'github', method: 'PATCH', path: /\/issues\/\d+$/ },
+];
 const GITHUB_ROUTES: Route[] = [
   { name: 'GitHub GET public-key', on: 'github', method: 'GET', path: /\/secrets\/public-key$/ },
   { name: 'GitHub PUT secret', on: 'github', method: 'PUT', path: /\/secrets\/[^/]+$/ },
@@ -84,6 +93,7 @@ const GITHUB_ROUTES: Route[] = [
   { name: 'GitHub POST variable', on: 'github', method: 'POST', path: /\/variables$/ },
   { name: 'GitHub PATCH variable', on: 'github', method: 'PATCH', path: /\/variables\/[^/]+$/ },
   { name: 'GitHub GET variable', on: 'github', method: 'GET', path: /\/variables(\/[^/]+)?$/ },
+  ...ISSUE_ROUTES,
 ];
 const CSP_ROUTES: Route[] = [
   { name: 'CSP token', on: 'csp', method: 'POST', path: /\/auth\// },
@@ -184,6 +194,8 @@ export interface Schedule {
    * fall back to the day-old target secret), or skip-if-rotated-within 2d (skips). Absent: always due.
    */
   readonly due?: 'expires-1h' | 'expires-30d' | 'expires-366d' | 'skip-2d' | undefined;
+  /** failure-issue-repository: none, none open yet, or one open from an earlier failed run. */
+  readonly issue?: 'fresh' | 'open' | undefined;
 }
 
 export function scheduleArb(variant: Variant, o: { recoveryKey?: boolean } = {}) {
@@ -213,6 +225,7 @@ export function scheduleArb(variant: Variant, o: { recoveryKey?: boolean } = {})
     retirePrevious: fc.boolean(),
     oldByAction: fc.boolean(),
     random: fc.integer({ min: 1, max: 2 ** 31 - 1 }),
+    issue: fc.constantFrom(undefined, 'fresh' as const, 'open' as const),
     due: fc.oneof(
       { weight: 6, arbitrary: fc.constant(undefined) },
       fc.constantFrom(
@@ -451,6 +464,7 @@ export async function runSchedule(
         ? { 'recovery-public-key': Buffer.from(publicKey).toString('base64') }
         : {}),
       'entra-password-tag': PASSWORD_TAG,
+      ...(s.issue ? { 'failure-issue-repository': ISSUE_REPO } : {}),
       ...(s.due?.startsWith('expires-')
         ? { 'rotate-if-expires-within': s.due.slice('expires-'.length) }
         : {}),
@@ -466,6 +480,10 @@ export async function runSchedule(
       if (!route) throw new Error(`no route ${spec.route} for ${s.variant}`);
       emulator(world, route.on).fault(route.method, route.path, faultFor(route, spec, clock));
     }
+
+    const issue = parseFailureIssue((n) => world.inputs(extra)[n] ?? '');
+    if (s.issue === 'open' && issue)
+      world.github.seedIssue(ISSUE_REPO, { title: issue.title, labels: [issue.label] });
 
     const log: string[] = [];
     const masks = new Set<string>();
@@ -490,6 +508,22 @@ export async function runSchedule(
       info: (m: string) => void log.push(m),
     });
     const summary = summaryMarkdown(name, report);
+    // Filed as src/main.ts does, once the outcome is final; its calls may meet faults too.
+    const before = JSON.stringify(report);
+    if (issue) {
+      const policy = new RetryPolicy({ timeoutMs: REQUEST_TIMEOUT_MS, storeTimeoutMs: 30_000 });
+      policy.startPreflight();
+      const gh = createGitHub({
+        token: world.github.token,
+        apiUrl: world.github.url,
+        policy,
+        warn: (m) => void log.push(`::warning::${m}`),
+      });
+      const filed = await fileFailureIssue(gh, issue, name, report, undefined, (m) =>
+        log.push(`::warning::${m}`),
+      );
+      if (filed) log.push(filed);
+    }
     if (report.failure) log.push(`::error::${report.failure}`);
     const open = (blob: string): string | undefined => {
       try {
@@ -505,7 +539,15 @@ export async function runSchedule(
       }
     };
     tamper?.(world, log);
-    const violations = check(world, s, scopes, report, outputs, summary, log, masks, open);
+    const issueViolations = checkIssue(world, s, issue, report, before, log);
+    const issueText = world.github
+      .issues(ISSUE_REPO)
+      .flatMap((i) => [i.title, i.body, ...i.comments])
+      .join('\n');
+    const violations = [
+      ...issueViolations,
+      ...check(world, s, scopes, report, outputs, `${summary}\n${issueText}`, log, masks, open),
+    ];
     return { violations, report, outputs, log };
   } finally {
     await world.close();
@@ -563,6 +605,40 @@ async function execute(
       nextStep: 'Nothing was changed at the provider unless the message says otherwise.',
     };
   }
+}
+
+/**
+ * The failure issue changes nothing else: the report is the same after filing. It is never silent:
+ * a failed run leaves at most one open issue, commented when one was open, or warns that it could
+ * not; a successful run leaves none open, or warns.
+ */
+function checkIssue(
+  world: World,
+  s: Schedule,
+  issue: FailureIssue | undefined,
+  report: Report,
+  before: string,
+  log: readonly string[],
+): string[] {
+  if (!issue) return [];
+  const v: string[] = [];
+  if (JSON.stringify(report) !== before)
+    v.push('issue: filing the failure issue changed the report');
+  const open = world.github
+    .issues(ISSUE_REPO)
+    .filter((i) => i.state === 'open' && i.title === issue.title);
+  if (open.length > 1) v.push(`issue: ${open.length} issues are open for one rotation`);
+  const warned = log.some(
+    (l) => l.startsWith('::warning::Could not') && l.includes('failure issue'),
+  );
+  if (warned) return v;
+  if (report.failure) {
+    if (open.length !== 1) v.push('issue: the run failed, no issue is open, and nothing warned');
+    else if (s.issue === 'open' && open[0]!.comments.length !== 1)
+      v.push('issue: the run failed again, the open issue got no comment, and nothing warned');
+  } else if (open.length !== 0)
+    v.push('issue: the run succeeded, the issue is still open, and nothing warned');
+  return v;
 }
 
 /** The invariants, against the emulators' state. Each violation is one readable line. */

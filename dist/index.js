@@ -30747,7 +30747,7 @@ module.exports = {
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var node_v8__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8877);
 /* harmony import */ var node_v8__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_v8__WEBPACK_IMPORTED_MODULE_0__);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(8076);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(1675);
 
 
 // WebAssembly (undici's HTTP parser, libsodium) runs in V8's baseline tier until it is hot, then V8
@@ -30764,7 +30764,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 8076:
+/***/ 1675:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -40043,6 +40043,8 @@ function createGitHub(o) {
             // The plugin only calls `write.key(id).schedule(options, fn)`; its type asks for a whole
             // Bottleneck group.
             write: writePacer(),
+            // Issue comments and the like: three seconds apart, as GitHub asks, on the same clock.
+            notifications: writePacer(NOTIFICATION_SPACING_MS),
             retryAfterBaseValue: 0,
             onRateLimit: async (after, options, _o, count) => {
                 const ok = canWait(after, count);
@@ -40058,17 +40060,18 @@ function createGitHub(o) {
     }, track, backoff(o.policy), retry, throttling);
 }
 const WRITE_SPACING_MS = 1000;
+const NOTIFICATION_SPACING_MS = 3000;
 /**
  * GitHub asks for writes at least a second apart; the plugin's own `write` group does that on the
  * real clock. This one does the same on the injectable clock: each write starts no sooner than one
  * second after the previous one started.
  */
-function writePacer() {
+function writePacer(spacingMs = WRITE_SPACING_MS) {
     let next = 0;
     const limiter = {
         async schedule(_options, fn) {
             const at = Math.max(clock_now(), next);
-            next = at + WRITE_SPACING_MS;
+            next = at + spacingMs;
             const wait = at - clock_now();
             if (wait > 0)
                 await sleep(wait);
@@ -40670,6 +40673,261 @@ class SecretStore {
     }
 }
 
+;// CONCATENATED MODULE: ./src/summary.ts
+// Outputs and the job summary, from the pipeline's report. Nothing secret reaches either: the report
+// holds no secret, only the recovery blob, which only the operator's private key opens.
+
+
+
+
+function setOutputs(r, io = core_namespaceObject) {
+    io.setOutput('rotated', String(r.rotated));
+    io.setOutput('client-id', r.rotation?.clientId ?? r.credential?.clientId ?? '');
+    io.setOutput('credential-id', r.rotation?.credentialId ?? r.credential?.credentialId ?? '');
+    io.setOutput('secret-expires-at', r.rotation?.expiresAt ?? '');
+    io.setOutput('targets', JSON.stringify(r.targets.map(({ target, secret, variable, status }) => variable === undefined ? { target, secret, status } : { target, variable, status })));
+    io.setOutput('next-rotation-due', r.nextRotationDue ?? '');
+    io.setOutput('report', JSON.stringify(reportJson(r)));
+    if (r.recovery) {
+        io.setOutput('recovery', r.recovery);
+        io.info(`Recovery blob (the new secret sealed to recovery-public-key; open it as the README shows):\n${r.recovery}`);
+    }
+}
+/** Output `report`: what the summary's tables show, as JSON (the recovery blob has its own output). */
+function reportJson(r) {
+    const c = r.credential;
+    const expires = c?.expiresAt ? Date.parse(c.expiresAt) : NaN;
+    return {
+        mode: r.mode ?? 'rotate',
+        outcome: r.outcome,
+        ...(c
+            ? {
+                credential: {
+                    description: c.description,
+                    clientId: c.clientId ?? null,
+                    expiresAt: c.expiresAt ?? null,
+                    expiresInSeconds: Number.isNaN(expires) ? null : Math.floor((expires - clock_now()) / 1000),
+                },
+            }
+            : {}),
+        ...(r.rule ? { rule: r.rule } : {}),
+        ...(r.nextRotationDue ? { nextRotationDue: r.nextRotationDue } : {}),
+        targets: r.targets.map((t) => ({
+            target: t.target,
+            ...(t.variable === undefined ? { secret: t.secret } : { variable: t.variable }),
+            status: t.status,
+            ...(t.updatedAt ? { updatedAt: t.updatedAt } : {}),
+            ...(t.error ? { error: t.error } : {}),
+        })),
+        ...(r.expanded ? { expanded: r.expanded } : {}),
+        ...(r.failure ? { failure: r.failure } : {}),
+        ...(r.nextStep ? { nextStep: r.nextStep } : {}),
+    };
+}
+const TITLES = {
+    rotated: 'Client secret rotated',
+    'dry-run': 'Dry run: nothing changed',
+    skipped: 'Skipped: not due',
+    checked: 'Check passed: nothing changed',
+    failed: 'Rotation failed',
+};
+/**
+ * The job summary. Every value that is not this file's own text comes from a provider, GitHub or an
+ * input, so it is escaped and cut (`untrusted.ts`); `provider` is the validated name, or undefined
+ * when the inputs were invalid (an invalid input is never echoed here).
+ */
+function summaryMarkdown(provider, r) {
+    const c = r.credential;
+    const title = r.mode === 'check' && r.outcome === 'failed'
+        ? 'Check failed: nothing changed'
+        : TITLES[r.outcome];
+    const lines = [`## ${title}`, '', '| | |', '|---|---|'];
+    if (provider)
+        lines.push(`| Provider | ${markdownCode(provider)} |`);
+    if (c)
+        lines.push(`| Credential | ${markdownText(c.description, 300)} |`);
+    const clientId = r.rotation?.clientId ?? c?.clientId;
+    if (clientId)
+        lines.push(`| Client id | ${markdownCode(clientId)} |`);
+    if (c?.expiresAt)
+        lines.push(r.mode === 'check'
+            ? `| Current secret expires | ${markdownText(c.expiresAt, 40)} (${spokenUntil(Date.parse(c.expiresAt))}) |`
+            : `| Previous secret expires | ${markdownText(c.expiresAt, 40)} |`);
+    else if (r.mode === 'check' && c)
+        lines.push('| Current secret expires | not reported by the provider |');
+    if (r.rotation?.expiresAt)
+        lines.push(`| New secret expires | ${markdownText(r.rotation.expiresAt, 40)} |`);
+    if (r.rule)
+        lines.push(`| Rule | ${markdownText(r.rule, 500)} |`);
+    if (r.nextRotationDue)
+        lines.push(`| Next rotation due | ${r.nextRotationDue} |`);
+    if (r.retired)
+        lines.push(`| Retired | ${markdownText(r.retired, 500)} |`);
+    if (r.undone)
+        lines.push(`| Undone | ${markdownText(r.undone, 300)} |`);
+    if (r.expanded && r.expanded.length > 0) {
+        // Each pattern and the targets it became, before any rotating call (GitHub's names, escaped).
+        lines.push('', '| Target pattern | Expanded to |', '|---|---|');
+        for (const e of r.expanded)
+            lines.push(`| ${markdownCode(e.pattern)} | ${e.targets.length} target(s)${e.skipped ? ` (${e.skipped} archived or disabled left out)` : ''}: ${e.targets.map((t) => markdownCode(t)).join(', ')} |`);
+    }
+    if (r.mode === 'check' && r.targets.length > 0) {
+        lines.push('', '| Target | Secret | Exists | Last updated |', '|---|---|---|---|');
+        for (const t of r.targets)
+            lines.push(`| ${markdownCode(t.target)} | ${markdownCode(t.secret)} | ${t.status === 'present' ? 'yes' : t.status === 'missing' ? '**no**' : `unknown: ${markdownText(t.error ?? '', 600)}`} | ${t.updatedAt ?? ''} |`);
+    }
+    else if (r.targets.length > 0) {
+        lines.push('', '| Target | Secret | Status |', '|---|---|---|');
+        for (const t of r.targets)
+            lines.push(`| ${markdownCode(t.target)} | ${t.variable === undefined ? markdownCode(t.secret ?? '') : `variable ${markdownCode(t.variable)}`} | ${t.status}${t.error ? `: ${markdownText(t.error, 600)}` : ''} |`);
+    }
+    if (r.failure)
+        lines.push('', `**What happened:** ${markdownText(r.failure, 3000)}`);
+    if (r.nextStep)
+        lines.push('', `**Next step:** ${markdownText(r.nextStep, 600)}`);
+    if (r.recovery)
+        lines.push('', 'Recovery blob (the new secret sealed to `recovery-public-key`):', '', '```', 
+        // Base64 from libsodium, made here: the one value that is not escaped (it must stay copyable).
+        r.recovery, '```');
+    return `${lines.join('\n')}\n`;
+}
+async function writeSummary(markdown) {
+    if (!process.env['GITHUB_STEP_SUMMARY'])
+        return;
+    await summary.addRaw(markdown).write();
+}
+
+;// CONCATENATED MODULE: ./src/issue.ts
+// The failure issue (failure-issue-repository): a failed run opens one issue, titled by credential
+// and secret name, or comments on the open one; the next successful run comments and closes it.
+// Filing is best effort: any failure here is a warning and never changes the run's outcome.
+
+
+
+/** The input that names the credential, per provider: part of the title. */
+const IDENTITY = {
+    'vmware-csp': ['csp-oauth-app-id'],
+    whmcs: ['whmcs-credential-id', 'whmcs-client-identifier'],
+    entra: ['entra-application-id'],
+    woodpecker: ['woodpecker-credential-id', 'entra-application-id'],
+};
+const SAFE = /^[A-Za-z0-9._-]{1,100}$/;
+/**
+ * Reads failure-issue-repository and failure-issue-label (undefined when no repository is given).
+ * The title comes from the raw provider, credential and secret-name inputs, each used only when it
+ * has a plain form, so that it is the same whether or not the rest of the inputs are valid.
+ */
+function parseFailureIssue(read) {
+    const where = optional(read, 'failure-issue-repository');
+    const label = optional(read, 'failure-issue-label') ?? 'secret-rotation';
+    if (where === undefined)
+        return undefined;
+    const m = /^([A-Za-z0-9-]{1,39})\/([A-Za-z0-9._-]{1,100})$/.exec(where);
+    if (!m || m[2] === '.' || m[2] === '..')
+        throw new fields_InputError(`Input 'failure-issue-repository' is '${where}'; expected OWNER/NAME, e.g. octo/platform-alerts.`);
+    if (label.length > 50 || /[,\p{Cc}]/u.test(label))
+        throw new fields_InputError(`Input 'failure-issue-label' is '${label}'; expected a label name of at most 50 characters without commas.`);
+    const plain = (v) => v !== undefined && SAFE.test(v) ? v : undefined;
+    const provider = plain(optional(read, 'provider'));
+    const id = (IDENTITY[provider ?? ''] ?? [])
+        .map((n) => plain(optional(read, n)))
+        .find((v) => v !== undefined);
+    let secret;
+    try {
+        secret = secretName('secret-name', optional(read, 'secret-name') ?? '');
+    }
+    catch {
+        secret = undefined;
+    }
+    const title = `Client secret rotation failing: ${[provider ?? 'unknown provider', id].filter(Boolean).join(' ')} → ${secret ?? 'unknown secret'}`;
+    return { owner: m[1], repo: m[2], label, title };
+}
+/**
+ * Creates and comments are never repeated: one whose answer was lost would open a second issue or
+ * post a second comment. The next run finds what landed. (Closing is idempotent and may retry.)
+ */
+const ONCE = { retries: 0 };
+/**
+ * Opens, comments on, or closes the issue as the report says. Returns a line for the log and the
+ * summary; never throws (a failure becomes a warning through `warn`).
+ */
+async function fileFailureIssue(gh, issue, provider, report, runUrl, warn) {
+    const where = `${issue.owner}/${issue.repo}`;
+    const repoPath = `/repos/${encodeURIComponent(issue.owner)}/${encodeURIComponent(issue.repo)}`;
+    const run = runUrl ? `Run: ${runUrl}` : 'Run: outside GitHub Actions';
+    try {
+        const res = await gh.request(`GET ${repoPath}/issues`, {
+            state: 'open',
+            labels: issue.label,
+            per_page: 100,
+        });
+        if (!Array.isArray(res.data))
+            throw new Error('GitHub answered the issue listing without a list');
+        const open = res.data.find((i) => !i.pull_request && i.title === issue.title);
+        if (report.failure) {
+            // The recovery blob stays in the run (output and summary): an issue lives longer and is read by more.
+            const { recovery, ...shown } = report;
+            const body = [
+                summaryMarkdown(provider, shown),
+                recovery
+                    ? "The new secret sealed to `recovery-public-key` is in this run's summary and output `recovery`."
+                    : '',
+                run,
+                '',
+                'This issue closes itself on the next successful run.',
+            ].join('\n');
+            if (open) {
+                answered(await gh.request(`POST ${repoPath}/issues/{issue_number}/comments`, {
+                    issue_number: open.number,
+                    body,
+                    request: ONCE,
+                }), (d) => typeof d['id'] === 'number');
+                return `The run failed again: commented on failure issue ${where}#${open.number}.`;
+            }
+            const made = await gh.request(`POST ${repoPath}/issues`, {
+                title: issue.title,
+                body,
+                labels: [issue.label],
+                request: ONCE,
+            });
+            return `Opened failure issue ${where}#${answered(made, (d) => typeof d['number'] === 'number')['number']}.`;
+        }
+        if (!open)
+            return undefined;
+        answered(await gh.request(`POST ${repoPath}/issues/{issue_number}/comments`, {
+            issue_number: open.number,
+            body: `This run succeeded (${report.outcome}): closing.\n\n${run}`,
+            request: ONCE,
+        }), (d) => typeof d['id'] === 'number');
+        answered(await gh.request(`PATCH ${repoPath}/issues/{issue_number}`, {
+            issue_number: open.number,
+            state: 'closed',
+            state_reason: 'completed',
+        }), (d) => d['state'] === 'closed');
+        return `The run succeeded: closed failure issue ${where}#${open.number}.`;
+    }
+    catch (err) {
+        const why = err instanceof UnexpectedAnswer
+            ? err.message
+            : describe(err).replace(/^HTTP (403|404): .*/, 'HTTP $1');
+        warn(`Could not ${report.failure ? 'file' : 'close'} the failure issue in ${where} (the github-token needs "Issues: write" there): ${why}. The run's outcome is unchanged.`);
+        return undefined;
+    }
+}
+/**
+ * A success status whose answer does not show the effect (a redirect without a body, say) is not
+ * taken as done: it throws, and the caller warns.
+ */
+function answered(res, shows) {
+    const data = res.data;
+    if (typeof data === 'object' && data !== null && shows(data))
+        return data;
+    throw new UnexpectedAnswer(`GitHub answered HTTP ${res.status} without the expected result`);
+}
+class UnexpectedAnswer extends Error {
+    name = 'UnexpectedAnswer';
+}
+
 // EXTERNAL MODULE: external "node:crypto"
 var external_node_crypto_ = __nccwpck_require__(7598);
 ;// CONCATENATED MODULE: ./src/providers/types.ts
@@ -40977,95 +41235,14 @@ const csp = {
     create: createCsp,
 };
 
-;// CONCATENATED MODULE: ./src/providers/entra.ts
-// Microsoft Entra: application passwords through Microsoft Graph. The old password keeps working, so
-// a failed store is undone by removing the new one. `EntraApp` is shared with the Woodpecker provider.
+;// CONCATENATED MODULE: ./src/providers/entra-app.ts
+// One Entra application managed through Microsoft Graph by the app named in entra-auth-client-id:
+// sign-in with fresh tokens, its passwords (list, add once, remove, confirm), and which of them belong
+// to this rotation. Shared by the Entra and Woodpecker providers.
 
 
 
 
-
-/** Every input this provider reads. */
-const entraInputs = {
-    'entra-tenant-id': { description: 'entra / woodpecker: the directory (tenant) id.' },
-    'entra-application-id': {
-        description: 'entra / woodpecker: the application (client) id whose secret rotates.',
-    },
-    'entra-auth': {
-        description: "entra / woodpecker: oidc (the job's GitHub OIDC token; needs permissions id-token: write) or client-secret.",
-        default: 'oidc',
-    },
-    'entra-auth-client-id': {
-        description: 'entra / woodpecker: the app that manages the target app (Application.ReadWrite.OwnedBy or .All).',
-    },
-    'entra-auth-client-secret': {
-        description: "entra / woodpecker: the managing app's secret, only with entra-auth: client-secret.",
-        credential: true,
-    },
-    'entra-secret-lifetime-days': {
-        description: 'entra / woodpecker: lifetime of the new password, in days.',
-        default: '180',
-    },
-    'entra-remove-previous': {
-        description: 'entra / woodpecker: once the new password is stored everywhere and works, remove the earlier passwords this action created.',
-        default: 'true',
-    },
-    'entra-password-tag': {
-        description: "entra / woodpecker: this rotation's identity, written into the name of every password it adds; only passwords with the same tag are ever removed. Default: provider, repository and secret-name (e.g. `entra octo/app AZURE_CLIENT_SECRET`).",
-    },
-    'entra-propagation-timeout': {
-        description: 'entra / woodpecker: how long a new password (minted in Entra, or brought with woodpecker-client-secret) may take to start working, as a duration; at most 1h.',
-        default: '2m',
-    },
-    'entra-login-url': {
-        description: 'entra / woodpecker: Microsoft identity platform base URL.',
-        default: 'https://login.microsoftonline.com',
-    },
-    'entra-graph-url': {
-        description: 'entra / woodpecker: Microsoft Graph base URL.',
-        default: 'https://graph.microsoft.com',
-    },
-};
-const entra_inputs = entraInputs;
-const TAG = /^[A-Za-z0-9._:/@ -]{1,100}$/;
-function parseEntra(read, ctx) {
-    const kind = oneOf(read, 'entra-auth', ['oidc', 'client-secret'], 'oidc');
-    const clientId = pathId(read, 'entra-auth-client-id', 'the managing application (client) id, a GUID', GUID);
-    const secret = optional(read, 'entra-auth-client-secret');
-    let auth;
-    if (kind === 'client-secret') {
-        auth = {
-            kind,
-            clientId,
-            clientSecret: required(read, 'entra-auth-client-secret', "the managing app's client secret when 'entra-auth' is client-secret"),
-        };
-    }
-    else {
-        if (secret !== undefined)
-            throw new fields_InputError(`Input 'entra-auth-client-secret' is set but 'entra-auth' is oidc; set entra-auth: client-secret or remove the secret.`);
-        auth = { kind, clientId };
-    }
-    return {
-        name: 'entra',
-        tenantId: pathId(read, 'entra-tenant-id', 'the directory (tenant) id, a GUID or a domain', /^[A-Za-z0-9.-]{1,128}$/),
-        appId: pathId(read, 'entra-application-id', 'the application (client) id, a GUID', GUID),
-        auth,
-        lifetimeDays: integer(read, 'entra-secret-lifetime-days', 1, 3650, 180),
-        removePrevious: bool(read, 'entra-remove-previous', true),
-        loginUrl: url(read, 'entra-login-url', 'https://login.microsoftonline.com'),
-        graphUrl: url(read, 'entra-graph-url', 'https://graph.microsoft.com'),
-        propagationTimeoutMs: duration(read, 'entra-propagation-timeout', MAX_MS.propagationTimeout, 120_000),
-        passwordTag: passwordTag(read, ctx),
-    };
-}
-function passwordTag(read, ctx) {
-    const v = optional(read, 'entra-password-tag');
-    if (v === undefined)
-        return ctx.defaultTag;
-    if (!TAG.test(v))
-        throw new fields_InputError(`Input 'entra-password-tag' is '${v}'; expected up to 100 letters, digits, spaces and . _ : / @ -.`);
-    return v;
-}
 /** Every password this action adds starts with this. */
 const MARKER = 'rotated by rotate-client-secret-action';
 /**
@@ -41077,7 +41254,7 @@ function ownPrefix(tag) {
     return `${MARKER} [${tag}] `;
 }
 /** Sign in again this long before the token's stated expiry. */
-const entra_TOKEN_MARGIN_MS = 60_000;
+const entra_app_TOKEN_MARGIN_MS = 60_000;
 /** Entra token errors: `error`, `error_codes`, and the first sentence of `error_description` (AADSTS code and text). */
 function explainLogin(_status, body) {
     const error = field(body, 'error');
@@ -41239,7 +41416,7 @@ class EntraApp {
     }
     /** A token that is not expired and not within a minute of it; otherwise a new sign-in. */
     async #accessToken() {
-        if (this.#token && clock_now() < this.#token.expiresAt - entra_TOKEN_MARGIN_MS)
+        if (this.#token && clock_now() < this.#token.expiresAt - entra_app_TOKEN_MARGIN_MS)
             return this.#token.value;
         const a = this.#s.auth;
         let credential;
@@ -41278,6 +41455,95 @@ class EntraApp {
         });
         return res.body;
     }
+}
+
+;// CONCATENATED MODULE: ./src/providers/entra.ts
+// Microsoft Entra: application passwords through Microsoft Graph. The old password keeps working, so
+// a failed store is undone by removing the new one. The Graph side lives in entra-app.ts.
+
+
+
+
+/** Every input this provider reads. */
+const entraInputs = {
+    'entra-tenant-id': { description: 'entra / woodpecker: the directory (tenant) id.' },
+    'entra-application-id': {
+        description: 'entra / woodpecker: the application (client) id whose secret rotates.',
+    },
+    'entra-auth': {
+        description: "entra / woodpecker: oidc (the job's GitHub OIDC token; needs permissions id-token: write) or client-secret.",
+        default: 'oidc',
+    },
+    'entra-auth-client-id': {
+        description: 'entra / woodpecker: the app that manages the target app (Application.ReadWrite.OwnedBy or .All).',
+    },
+    'entra-auth-client-secret': {
+        description: "entra / woodpecker: the managing app's secret, only with entra-auth: client-secret.",
+        credential: true,
+    },
+    'entra-secret-lifetime-days': {
+        description: 'entra / woodpecker: lifetime of the new password, in days.',
+        default: '180',
+    },
+    'entra-remove-previous': {
+        description: 'entra / woodpecker: once the new password is stored everywhere and works, remove the earlier passwords this action created.',
+        default: 'true',
+    },
+    'entra-password-tag': {
+        description: "entra / woodpecker: this rotation's identity, written into the name of every password it adds; only passwords with the same tag are ever removed. Default: provider, repository and secret-name (e.g. `entra octo/app AZURE_CLIENT_SECRET`).",
+    },
+    'entra-propagation-timeout': {
+        description: 'entra / woodpecker: how long a new password (minted in Entra, or brought with woodpecker-client-secret) may take to start working, as a duration; at most 1h.',
+        default: '2m',
+    },
+    'entra-login-url': {
+        description: 'entra / woodpecker: Microsoft identity platform base URL.',
+        default: 'https://login.microsoftonline.com',
+    },
+    'entra-graph-url': {
+        description: 'entra / woodpecker: Microsoft Graph base URL.',
+        default: 'https://graph.microsoft.com',
+    },
+};
+const entra_inputs = entraInputs;
+const TAG = /^[A-Za-z0-9._:/@ -]{1,100}$/;
+function parseEntra(read, ctx) {
+    const kind = oneOf(read, 'entra-auth', ['oidc', 'client-secret'], 'oidc');
+    const clientId = pathId(read, 'entra-auth-client-id', 'the managing application (client) id, a GUID', GUID);
+    const secret = optional(read, 'entra-auth-client-secret');
+    let auth;
+    if (kind === 'client-secret') {
+        auth = {
+            kind,
+            clientId,
+            clientSecret: required(read, 'entra-auth-client-secret', "the managing app's client secret when 'entra-auth' is client-secret"),
+        };
+    }
+    else {
+        if (secret !== undefined)
+            throw new fields_InputError(`Input 'entra-auth-client-secret' is set but 'entra-auth' is oidc; set entra-auth: client-secret or remove the secret.`);
+        auth = { kind, clientId };
+    }
+    return {
+        name: 'entra',
+        tenantId: pathId(read, 'entra-tenant-id', 'the directory (tenant) id, a GUID or a domain', /^[A-Za-z0-9.-]{1,128}$/),
+        appId: pathId(read, 'entra-application-id', 'the application (client) id, a GUID', GUID),
+        auth,
+        lifetimeDays: integer(read, 'entra-secret-lifetime-days', 1, 3650, 180),
+        removePrevious: bool(read, 'entra-remove-previous', true),
+        loginUrl: url(read, 'entra-login-url', 'https://login.microsoftonline.com'),
+        graphUrl: url(read, 'entra-graph-url', 'https://graph.microsoft.com'),
+        propagationTimeoutMs: duration(read, 'entra-propagation-timeout', MAX_MS.propagationTimeout, 120_000),
+        passwordTag: passwordTag(read, ctx),
+    };
+}
+function passwordTag(read, ctx) {
+    const v = optional(read, 'entra-password-tag');
+    if (v === undefined)
+        return ctx.defaultTag;
+    if (!TAG.test(v))
+        throw new fields_InputError(`Input 'entra-password-tag' is '${v}'; expected up to 100 letters, digits, spaces and . _ : / @ -.`);
+    return v;
 }
 function createEntra(s, deps) {
     const app = new EntraApp(s, deps);
@@ -41548,6 +41814,7 @@ const whmcs = {
 // Woodpecker: a Microsoft Graph app-only credential. The new secret is minted in Entra (or given by
 // the workflow), then saved in Woodpecker, which checks it against Microsoft first. Woodpecker handles
 // one request per API key at a time, so every call here is sequential.
+
 
 
 
@@ -41859,6 +42126,13 @@ const commonInputs = {
     'fail-if-expires-within': {
         description: 'With mode: check, a duration (30s, 90m, 12h, 7d): fail the step when the credential expires within it. At most 366d. Ignored where the provider reports no expiry (the report says so).',
     },
+    'failure-issue-repository': {
+        description: 'OWNER/NAME: when a run fails, open an issue there (labelled failure-issue-label, titled by credential and secret name) or comment on the open one, with what failed, per target, what was kept and what to do; the next successful run comments and closes it. The github-token needs "Issues: write" on that repository. A failure to file the issue is a warning and never changes the outcome.',
+    },
+    'failure-issue-label': {
+        description: 'The label of the failure issue; the open issue is found by this label and its title.',
+        default: 'secret-rotation',
+    },
     'request-timeout': {
         description: 'Limit for one HTTP exchange with GitHub or the provider, as a duration; at most 10m.',
         default: '30s',
@@ -41873,6 +42147,7 @@ const commonInputs = {
 // Raw inputs -> typed, validated settings. Pure: no I/O, nothing logged; every bad value throws an
 // InputError naming the input, before any request is made. Also the one list of declared inputs, from
 // which action.yml, the README tables and the inputs to mask follow.
+
 
 
 
@@ -41970,6 +42245,8 @@ function parseInputs(read, env) {
             patterns,
             maxTargets: integer(read, 'max-targets', 1, 10_000, 100),
         },
+        // The raw reader: the title takes the credential's id from the provider's own inputs.
+        failureIssue: parseFailureIssue(all),
         mode: oneOf(read, 'mode', ['rotate', 'check'], 'rotate'),
         failIfExpiresWithinMs: duration(read, 'fail-if-expires-within', MAX_MS.expiresWithin),
         dryRun: bool(read, 'dry-run', false),
@@ -42349,132 +42626,9 @@ class RetryPolicy {
     }
 }
 
-;// CONCATENATED MODULE: ./src/summary.ts
-// Outputs and the job summary, from the pipeline's report. Nothing secret reaches either: the report
-// holds no secret, only the recovery blob, which only the operator's private key opens.
-
-
-
-
-function setOutputs(r, io = core_namespaceObject) {
-    io.setOutput('rotated', String(r.rotated));
-    io.setOutput('client-id', r.rotation?.clientId ?? r.credential?.clientId ?? '');
-    io.setOutput('credential-id', r.rotation?.credentialId ?? r.credential?.credentialId ?? '');
-    io.setOutput('secret-expires-at', r.rotation?.expiresAt ?? '');
-    io.setOutput('targets', JSON.stringify(r.targets.map(({ target, secret, variable, status }) => variable === undefined ? { target, secret, status } : { target, variable, status })));
-    io.setOutput('next-rotation-due', r.nextRotationDue ?? '');
-    io.setOutput('report', JSON.stringify(reportJson(r)));
-    if (r.recovery) {
-        io.setOutput('recovery', r.recovery);
-        io.info(`Recovery blob (the new secret sealed to recovery-public-key; open it as the README shows):\n${r.recovery}`);
-    }
-}
-/** Output `report`: what the summary's tables show, as JSON (the recovery blob has its own output). */
-function reportJson(r) {
-    const c = r.credential;
-    const expires = c?.expiresAt ? Date.parse(c.expiresAt) : NaN;
-    return {
-        mode: r.mode ?? 'rotate',
-        outcome: r.outcome,
-        ...(c
-            ? {
-                credential: {
-                    description: c.description,
-                    clientId: c.clientId ?? null,
-                    expiresAt: c.expiresAt ?? null,
-                    expiresInSeconds: Number.isNaN(expires) ? null : Math.floor((expires - clock_now()) / 1000),
-                },
-            }
-            : {}),
-        ...(r.rule ? { rule: r.rule } : {}),
-        ...(r.nextRotationDue ? { nextRotationDue: r.nextRotationDue } : {}),
-        targets: r.targets.map((t) => ({
-            target: t.target,
-            ...(t.variable === undefined ? { secret: t.secret } : { variable: t.variable }),
-            status: t.status,
-            ...(t.updatedAt ? { updatedAt: t.updatedAt } : {}),
-            ...(t.error ? { error: t.error } : {}),
-        })),
-        ...(r.expanded ? { expanded: r.expanded } : {}),
-        ...(r.failure ? { failure: r.failure } : {}),
-        ...(r.nextStep ? { nextStep: r.nextStep } : {}),
-    };
-}
-const TITLES = {
-    rotated: 'Client secret rotated',
-    'dry-run': 'Dry run: nothing changed',
-    skipped: 'Skipped: not due',
-    checked: 'Check passed: nothing changed',
-    failed: 'Rotation failed',
-};
-/**
- * The job summary. Every value that is not this file's own text comes from a provider, GitHub or an
- * input, so it is escaped and cut (`untrusted.ts`); `provider` is the validated name, or undefined
- * when the inputs were invalid (an invalid input is never echoed here).
- */
-function summaryMarkdown(provider, r) {
-    const c = r.credential;
-    const title = r.mode === 'check' && r.outcome === 'failed'
-        ? 'Check failed: nothing changed'
-        : TITLES[r.outcome];
-    const lines = [`## ${title}`, '', '| | |', '|---|---|'];
-    if (provider)
-        lines.push(`| Provider | ${markdownCode(provider)} |`);
-    if (c)
-        lines.push(`| Credential | ${markdownText(c.description, 300)} |`);
-    const clientId = r.rotation?.clientId ?? c?.clientId;
-    if (clientId)
-        lines.push(`| Client id | ${markdownCode(clientId)} |`);
-    if (c?.expiresAt)
-        lines.push(r.mode === 'check'
-            ? `| Current secret expires | ${markdownText(c.expiresAt, 40)} (${spokenUntil(Date.parse(c.expiresAt))}) |`
-            : `| Previous secret expires | ${markdownText(c.expiresAt, 40)} |`);
-    else if (r.mode === 'check' && c)
-        lines.push('| Current secret expires | not reported by the provider |');
-    if (r.rotation?.expiresAt)
-        lines.push(`| New secret expires | ${markdownText(r.rotation.expiresAt, 40)} |`);
-    if (r.rule)
-        lines.push(`| Rule | ${markdownText(r.rule, 500)} |`);
-    if (r.nextRotationDue)
-        lines.push(`| Next rotation due | ${r.nextRotationDue} |`);
-    if (r.retired)
-        lines.push(`| Retired | ${markdownText(r.retired, 500)} |`);
-    if (r.undone)
-        lines.push(`| Undone | ${markdownText(r.undone, 300)} |`);
-    if (r.expanded && r.expanded.length > 0) {
-        // Each pattern and the targets it became, before any rotating call (GitHub's names, escaped).
-        lines.push('', '| Target pattern | Expanded to |', '|---|---|');
-        for (const e of r.expanded)
-            lines.push(`| ${markdownCode(e.pattern)} | ${e.targets.length} target(s)${e.skipped ? ` (${e.skipped} archived or disabled left out)` : ''}: ${e.targets.map((t) => markdownCode(t)).join(', ')} |`);
-    }
-    if (r.mode === 'check' && r.targets.length > 0) {
-        lines.push('', '| Target | Secret | Exists | Last updated |', '|---|---|---|---|');
-        for (const t of r.targets)
-            lines.push(`| ${markdownCode(t.target)} | ${markdownCode(t.secret)} | ${t.status === 'present' ? 'yes' : t.status === 'missing' ? '**no**' : `unknown: ${markdownText(t.error ?? '', 600)}`} | ${t.updatedAt ?? ''} |`);
-    }
-    else if (r.targets.length > 0) {
-        lines.push('', '| Target | Secret | Status |', '|---|---|---|');
-        for (const t of r.targets)
-            lines.push(`| ${markdownCode(t.target)} | ${t.variable === undefined ? markdownCode(t.secret ?? '') : `variable ${markdownCode(t.variable)}`} | ${t.status}${t.error ? `: ${markdownText(t.error, 600)}` : ''} |`);
-    }
-    if (r.failure)
-        lines.push('', `**What happened:** ${markdownText(r.failure, 3000)}`);
-    if (r.nextStep)
-        lines.push('', `**Next step:** ${markdownText(r.nextStep, 600)}`);
-    if (r.recovery)
-        lines.push('', 'Recovery blob (the new secret sealed to `recovery-public-key`):', '', '```', 
-        // Base64 from libsodium, made here: the one value that is not escaped (it must stay copyable).
-        r.recovery, '```');
-    return `${lines.join('\n')}\n`;
-}
-async function writeSummary(markdown) {
-    if (!process.env['GITHUB_STEP_SUMMARY'])
-        return;
-    await summary.addRaw(markdown).write();
-}
-
 ;// CONCATENATED MODULE: ./src/main.ts
 // The entry: read inputs, wire the pieces, run the pipeline, publish the report.
+
 
 
 
@@ -42493,12 +42647,17 @@ async function run() {
     let report;
     // The log names the invalid input and its value (made loggable); the summary only says which kind.
     let logFailure;
+    let issue;
+    // The issue's requests use request-timeout when the inputs parsed, else its default.
+    let timeoutMs = 30_000;
     try {
         // Credentials are masked (and redacted from provider text) before anything else happens.
         for (const name of CREDENTIAL_INPUTS)
             mask(getInput(name));
         const settings = parseInputs((name) => getInput(name), process.env);
         provider = settings.provider.name;
+        issue = settings.failureIssue;
+        timeoutMs = settings.requestTimeoutMs;
         const policy = new RetryPolicy({
             timeoutMs: settings.requestTimeoutMs,
             storeTimeoutMs: settings.storeTimeoutMs,
@@ -42548,9 +42707,46 @@ async function run() {
         };
     }
     setOutputs(report);
-    await writeSummary(summaryMarkdown(provider, report)).catch((err) => log.warn(`Could not write the job summary: ${err.message}`));
+    // After the outcome is final: whatever happens here only adds a log line and a warning.
+    const filed = await failureIssue(issue, provider, report, timeoutMs);
+    if (filed)
+        log.info(filed);
+    const summary = summaryMarkdown(provider, report) + (filed ? `\n${filed}\n` : '');
+    await writeSummary(summary).catch((err) => log.warn(`Could not write the job summary: ${err.message}`));
     if (report.failure)
         log.fail(logFailure ?? report.failure);
+}
+/**
+ * Files or closes the failure issue. The inputs may have failed to parse: the issue's own inputs are
+ * then read on their own, so that a broken workflow still reaches a person.
+ */
+async function failureIssue(parsed, provider, report, timeoutMs) {
+    let issue = parsed;
+    let token;
+    let apiUrl;
+    try {
+        issue ??= parseFailureIssue((name) => getInput(name));
+        if (!issue)
+            return undefined;
+        token = getInput('github-token').trim();
+        apiUrl = url((name) => getInput(name), 'github-api-url', process.env['GITHUB_API_URL'] || 'https://api.github.com');
+        if (!token)
+            throw new Error('no github-token');
+    }
+    catch {
+        if (issue)
+            log.warn('Could not file the failure issue: the inputs it needs are invalid.');
+        return undefined;
+    }
+    // Its own policy: the short retry budget of a preflight, whatever phase the run ended in.
+    const policy = new RetryPolicy({ timeoutMs, storeTimeoutMs: timeoutMs });
+    policy.startPreflight();
+    const gh = createGitHub({ token, apiUrl, policy, warn: log.warn });
+    const { GITHUB_SERVER_URL: server, GITHUB_REPOSITORY: repo, GITHUB_RUN_ID: id } = process.env;
+    const runUrl = server && repo && id && /^https?:\/\/[^\s<>()]+$/.test(`${server}/${repo}/actions/runs/${id}`)
+        ? `${server}/${repo}/actions/runs/${id}`
+        : undefined;
+    return fileFailureIssue(gh, issue, provider, report, runUrl, log.warn);
 }
 
 

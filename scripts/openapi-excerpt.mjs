@@ -14,7 +14,8 @@ const OUT = new URL('../__tests__/emulators/github-secrets-openapi.json', import
 /**
  * The paths kept: every secrets scope GitHub has (Actions, environments, Dependabot, Codespaces),
  * the Actions variables of repositories, environments and organizations, and the repository
- * listings that target patterns expand from (organization, user, installation).
+ * listings that target patterns expand from (organization, user, installation), and the issue
+ * paths the failure issue calls (list, create, comment, close).
  */
 const KEEP = new RegExp(
   [
@@ -22,6 +23,7 @@ const KEEP = new RegExp(
     /^\/(orgs\/\{org\}|repos\/\{owner\}\/\{repo\})\/actions\/variables(\/|$)/,
     /^\/repos\/\{owner\}\/\{repo\}\/environments\/\{environment_name\}\/variables(\/|$)/,
     /^\/(orgs\/\{org\}\/repos|users\/\{username\}\/repos|installation\/repositories)$/,
+    /^\/repos\/\{owner\}\/\{repo\}\/issues(\/\{issue_number\}(\/comments)?)?$/,
   ]
     .map((r) => r.source)
     .join('|'),
@@ -56,7 +58,7 @@ try {
     info: {
       title: full.info.title,
       version: VERSION,
-      'x-source': `@octokit/openapi ${VERSION} generated/api.github.com.deref.json (GitHub REST API description), secrets, variables and repository-listing paths only`,
+      'x-source': `@octokit/openapi ${VERSION} generated/api.github.com.deref.json (GitHub REST API description), secrets, variables, repository-listing and issue paths only`,
     },
     paths,
   };

@@ -41,6 +41,18 @@ interface Repo {
   readonly topics: readonly string[];
 }
 
+/** An issue as the emulator keeps it, comments included, for assertions. */
+export interface EmulatedIssue {
+  readonly repo: string;
+  readonly number: number;
+  readonly title: string;
+  readonly body: string;
+  readonly labels: string[];
+  state: 'open' | 'closed';
+  stateReason: string | null;
+  readonly comments: string[];
+}
+
 export interface GitHubOptions extends EmulatorOptions {
   readonly token?: string;
   /** Every scope's key_id is the same string while the keys differ: proves keys are not reused across scopes. */
@@ -73,6 +85,9 @@ export class GitHubEmulator extends Emulator {
   variablesAccess: 'write' | 'read' | 'none' = 'write';
   readonly #sameKeyIds: boolean;
   #nextId = 1000;
+  readonly #issues: EmulatedIssue[] = [];
+  /** Logins of tokens without "Issues: write": their issue writes answer 403. */
+  readonly #issuesReadOnly = new Set<string>();
 
   constructor(o: GitHubOptions = {}) {
     super(o);
@@ -297,6 +312,8 @@ export class GitHubEmulator extends Emulator {
     if (!checked.template) return notFound;
     const listing = this.#listing(r);
     if (listing) return listing;
+    const issuePath = /^\/repos\/([^/]+)\/([^/]+)\/issues(?:\/(\d+)(\/comments)?)?$/.exec(r.path);
+    if (issuePath) return this.#issue(r, body as Record<string, unknown> | undefined, issuePath);
     if (/\/variables(\/|$)/.test(r.path)) return this.#variablesApi(r, body, readOnly);
     const m =
       /^\/(?:repos\/([^/]+)\/([^/]+)\/(actions|dependabot|codespaces|environments\/([^/]+))|orgs\/([^/]+)\/(actions|dependabot|codespaces))\/secrets(?:\/([^/]+)(\/repositories)?)?$/.exec(
@@ -597,6 +614,155 @@ export class GitHubEmulator extends Emulator {
           .slice((page - 1) * perPage, page * perPage)
           .map((x) => this.#minimal(x)),
       },
+    };
+  }
+
+  /** Issues in `repo` (OWNER/NAME), oldest first, comments included. */
+  issues(repo: string): EmulatedIssue[] {
+    return this.#issues.filter((i) => i.repo.toLowerCase() === repo.toLowerCase());
+  }
+
+  /** An issue that an earlier run opened. */
+  seedIssue(repo: string, o: { title: string; labels: string[] }): void {
+    const r = this.#repos.get(repo.toLowerCase());
+    if (!r) throw new Error(`no repository ${repo}`);
+    this.#issues.push({
+      repo: r.fullName,
+      number: this.issues(r.fullName).length + 1,
+      title: o.title,
+      body: 'An earlier failure.',
+      labels: o.labels,
+      state: 'open',
+      stateReason: null,
+      comments: [],
+    });
+  }
+
+  /** Every issue write (create, comment, close) answers 403, as for a token without "Issues: write". */
+  denyIssueWrites(): void {
+    this.#issuesReadOnly.add('*');
+  }
+
+  #issue(r: Request, body: Record<string, unknown> | undefined, m: RegExpExecArray): Reply {
+    const full = `${decodeURIComponent(m[1]!)}/${decodeURIComponent(m[2]!)}`;
+    const repo = this.#repos.get(full.toLowerCase());
+    if (!repo) return notFound;
+    const number = m[3] === undefined ? undefined : Number(m[3]);
+    const comments = m[4] !== undefined;
+    if (r.method !== 'GET' && this.#issuesReadOnly.has('*'))
+      return { status: 403, body: { message: 'Resource not accessible by personal access token' } };
+    if (number === undefined && r.method === 'GET') {
+      const state = r.query.get('state') ?? 'open';
+      const labels = (r.query.get('labels') ?? '').split(',').filter(Boolean);
+      const perPage = Math.min(Number(r.query.get('per_page') ?? 30) || 30, 100);
+      const list = this.issues(repo.fullName)
+        .filter((i) => state === 'all' || i.state === state)
+        .filter((i) => labels.every((l) => i.labels.includes(l)))
+        .reverse() // newest first, as GitHub sorts by default
+        .slice(0, perPage);
+      return { status: 200, body: list.map((i) => this.#issueBody(repo, i)) };
+    }
+    if (number === undefined && r.method === 'POST') {
+      const issue: EmulatedIssue = {
+        repo: repo.fullName,
+        number: this.issues(repo.fullName).length + 1,
+        title: String(body!['title']),
+        body: String(body!['body'] ?? ''),
+        labels: ((body!['labels'] as unknown[]) ?? []).map(String),
+        state: 'open',
+        stateReason: null,
+        comments: [],
+      };
+      this.#issues.push(issue);
+      return { status: 201, body: this.#issueBody(repo, issue) };
+    }
+    const issue = this.issues(repo.fullName).find((i) => i.number === number);
+    if (!issue) return notFound;
+    if (comments && r.method === 'POST') {
+      issue.comments.push(String(body!['body']));
+      const id = this.#nextId++;
+      const now = stamp(this.clock());
+      return {
+        status: 201,
+        body: {
+          id,
+          node_id: `IC_${id}`,
+          url: `${this.url}/repos/${repo.fullName}/issues/comments/${id}`,
+          html_url: `https://github.com/${repo.fullName}/issues/${issue.number}#issuecomment-${id}`,
+          issue_url: `${this.url}/repos/${repo.fullName}/issues/${issue.number}`,
+          body: String(body!['body']),
+          user: this.#user('rotation-bot'),
+          created_at: now,
+          updated_at: now,
+        },
+      };
+    }
+    if (!comments && r.method === 'PATCH') {
+      if (body!['state'] === 'closed' || body!['state'] === 'open') {
+        issue.state = body!['state'];
+        issue.stateReason = (body!['state_reason'] as string | undefined) ?? null;
+      }
+      return { status: 200, body: this.#issueBody(repo, issue) };
+    }
+    return notFound;
+  }
+
+  /** GitHub's "Issue": every field its description requires. */
+  #issueBody(repo: Repo, i: EmulatedIssue): Record<string, unknown> {
+    const api = `${this.url}/repos/${repo.fullName}/issues/${i.number}`;
+    const now = stamp(this.clock());
+    return {
+      id: 500_000 + i.number,
+      node_id: `I_${i.number}`,
+      number: i.number,
+      title: i.title,
+      body: i.body,
+      state: i.state,
+      state_reason: i.stateReason,
+      locked: false,
+      labels: i.labels.map((name, n) => ({
+        id: n + 1,
+        node_id: `LA_${n + 1}`,
+        url: `${this.url}/repos/${repo.fullName}/labels/${encodeURIComponent(name)}`,
+        name,
+        description: null,
+        color: 'ededed',
+        default: false,
+      })),
+      assignee: null,
+      milestone: null,
+      comments: i.comments.length,
+      closed_at: i.state === 'closed' ? now : null,
+      created_at: now,
+      updated_at: now,
+      url: api,
+      html_url: `https://github.com/${repo.fullName}/issues/${i.number}`,
+      repository_url: `${this.url}/repos/${repo.fullName}`,
+      labels_url: `${api}/labels{/name}`,
+      comments_url: `${api}/comments`,
+      events_url: `${api}/events`,
+      user: this.#user('rotation-bot'),
+    };
+  }
+
+  /** GitHub's "Simple User". */
+  #user(login: string): Record<string, unknown> {
+    const base = `${this.url}/users/${login}`;
+    return {
+      login,
+      id: 7,
+      node_id: 'U_7',
+      type: 'Bot',
+      site_admin: false,
+      gravatar_id: null,
+      url: base,
+      html_url: `https://github.com/${login}`,
+      avatar_url: `https://avatars.example/${login}`,
+      ...Object.fromEntries(
+        'events followers following gists organizations received_events repos starred subscriptions'
+          .split(' ')
+          .map((k) => [`${k}_url`, `${base}/${k}`]),
+      ),
     };
   }
 

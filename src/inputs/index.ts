@@ -2,6 +2,7 @@
 // InputError naming the input, before any request is made. Also the one list of declared inputs, from
 // which action.yml, the README tables and the inputs to mask follow.
 import { providers, type ProviderName, type ProviderSettings } from '../providers/index.js';
+import { type FailureIssue, parseFailureIssue } from '../issue.js';
 import { commonInputs } from './common.js';
 import {
   bool,
@@ -96,6 +97,8 @@ export interface Settings {
     /** The most targets a run may write, patterns expanded. */
     readonly maxTargets: number;
   };
+  /** failure-issue-repository and its title (src/issue.ts), when given. */
+  readonly failureIssue: FailureIssue | undefined;
   /** `check`: read and report, change nothing (src/check.ts). */
   readonly mode: 'rotate' | 'check';
   /** With mode check: fail when the credential expires within this. */
@@ -183,6 +186,8 @@ export function parseInputs(
       patterns,
       maxTargets: integer(read, 'max-targets', 1, 10_000, 100)!,
     },
+    // The raw reader: the title takes the credential's id from the provider's own inputs.
+    failureIssue: parseFailureIssue(all),
     mode: oneOf(read, 'mode', ['rotate', 'check'] as const, 'rotate'),
     failIfExpiresWithinMs: duration(read, 'fail-if-expires-within', MAX_MS.expiresWithin),
     dryRun: bool(read, 'dry-run', false),
