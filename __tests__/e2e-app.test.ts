@@ -95,6 +95,43 @@ describe.concurrent('GitHub App sign-in', () => {
     expectClean(world, run);
   });
 
+  it("expands a pattern line with the owner's token minted for the installation's repositories", async () => {
+    const world = await twoOrgs();
+    const gh = world.github;
+    gh.addRepo('acme/svc-a', { topics: ['pay'] });
+    gh.addRepo('acme/svc-b', { topics: ['pay'] });
+    gh.addRepo('acme/svc-c', { topics: ['pay'] });
+    // acme's installation covers svc-a and svc-b only: svc-c is not the App's to list or write.
+    gh.apps.installations.delete(
+      [...gh.apps.installations.values()].find((i) => i.account === 'acme')!.id,
+    );
+    gh.apps.install(world.app!.id, 'acme', { repos: ['acme/svc-a', 'acme/svc-b', 'acme/api'] });
+    const run = await world.run({
+      targets: `repo ${REPO}\nrepos acme/svc-* topic:pay`,
+      'client-id-variable-name': 'WHMCS_CLIENT_ID',
+    });
+    expect(run.errors).toEqual([]);
+    expect(run.code).toBe(0);
+    const secret = world.currentSecret();
+    for (const r of ['acme/svc-a', 'acme/svc-b'])
+      expect(gh.secret(`repo:${r}`, SECRET_NAME)?.value).toBe(secret);
+    expect(gh.secret('repo:acme/svc-c', SECRET_NAME)).toBeUndefined();
+    // A pattern's owner is found by account and gets no repository list; octo keeps its own.
+    expect(gh.calls('GET', '/users/acme/installation')).toHaveLength(1);
+    const acme = gh.apps.minted.find((t) => t.account === 'acme')!;
+    expect(acme.repositories).toBeUndefined();
+    expect(acme.permissions).toEqual({
+      secrets: 'write',
+      actions_variables: 'write',
+      metadata: 'read',
+    });
+    const octo = gh.apps.minted.find((t) => t.account === 'octo')!;
+    expect(octo.repositories).toEqual([REPO]);
+    expect(signIn(world)).toEqual({ lookups: 2, mints: 2, revokes: 2 });
+    expectAllRevoked(world, run);
+    expectClean(world, run);
+  });
+
   it('asks each owner for exactly the repositories and permissions its targets need', async () => {
     const world = await startWorld('whmcs', { app: true });
     const gh = world.github;

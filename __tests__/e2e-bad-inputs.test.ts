@@ -107,7 +107,7 @@ const CASES: [string, Record<string, string>, string][] = [
     { ...csp(), 'client-id-secret-name': 'CLIENT ID' },
     'client-id-secret-name',
   ],
-  ['target kind misspelt', { ...csp(), targets: 'repos octo/app' }, 'targets'],
+  ['target kind misspelt', { ...csp(), targets: 'repositry octo/app' }, 'targets'],
   ['repo target without owner', { ...csp(), targets: 'repo app' }, 'targets'],
   [
     'environment target without environment',

@@ -2,7 +2,7 @@
 // the person-made password always works, the new one is stored before anything is removed, and a run
 // that stored nowhere takes its own password away again.
 import { describe as describeInOrder, expect, it } from 'vitest';
-import { MARKER } from '../src/providers/entra.ts';
+import { MARKER } from '../src/providers/entra-app.ts';
 import {
   APP_ID,
   MANAGER_ID,

@@ -3,7 +3,7 @@
 // it, and the job summary may hold no live markup from it. Known secrets echoed in error bodies are
 // redacted (expectClean scans for them).
 import { describe as describeInOrder, expect, it } from 'vitest';
-import { ownPrefix } from '../src/providers/entra.ts';
+import { ownPrefix } from '../src/providers/entra-app.ts';
 import { expectClean, worldPerTest } from './checks.ts';
 import { graphError } from './emulators/entra.ts';
 import { cspError } from './emulators/csp.ts';

@@ -12,7 +12,7 @@ import {
   type World,
 } from './fixtures.ts';
 import { expectClean, worldPerTest } from './checks.ts';
-import { MARKER } from '../src/providers/entra.ts';
+import { MARKER } from '../src/providers/entra-app.ts';
 
 // Each test starts its own world, so the tests of every describe in this file run concurrently.
 const describe = describeInOrder.concurrent;

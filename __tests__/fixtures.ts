@@ -44,6 +44,8 @@ export interface WorldOptions {
   readonly sameKeyIds?: boolean;
   /** Every emulator's clock (default Date.now), for runs on virtual time. */
   readonly now?: () => number;
+  /** The token GitHub's emulator accepts (default an installation token, `ghs_...`). */
+  readonly githubToken?: string;
   /** How long Woodpecker holds its API key per request (default 20 ms). */
   readonly woodpeckerProcessingMs?: number;
   /** Sign in as a GitHub App installed on `octo` (all repositories) instead of with a token. */
@@ -81,6 +83,7 @@ export async function startWorld(name: ProviderName, o: WorldOptions = {}): Prom
     ...clock,
     ...(o.sameKeyIds ? { sameKeyIds: true } : {}),
     ...(o.githubPrefix ? { prefix: o.githubPrefix } : {}),
+    ...(o.githubToken ? { token: o.githubToken } : {}),
   });
   for (const repo of o.repos ?? [REPO]) github.addRepo(repo, { environments: ['production'] });
   github.addRepo('octo/lib', {});

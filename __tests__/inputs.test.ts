@@ -125,6 +125,22 @@ describe('GitHub sign-in', () => {
     ).toMatchObject({ kind: 'app', appId: 'Iv23liAbC.1' });
   });
 
+  it('refuses failure-issue-repository with App sign-in, naming both inputs', () => {
+    const withIssue = () =>
+      parse({
+        ...app,
+        'github-app-private-key': pem,
+        'failure-issue-repository': 'octo/alerts',
+      });
+    expect(withIssue).toThrow(
+      /^Input 'failure-issue-repository' needs 'github-token' .*'github-app-id' sign-in/,
+    );
+    // With github-token the issue stays as it was.
+    expect(parse({ ...CSP, 'failure-issue-repository': 'octo/alerts' }).failureIssue).toMatchObject(
+      { owner: 'octo' },
+    );
+  });
+
   it('turns a key stored with literal \\n back into lines', () => {
     const oneLine = pem.trim().replace(/\n/g, '\\n');
     expect(parse({ ...app, 'github-app-private-key': oneLine }).github.auth).toMatchObject({
@@ -179,6 +195,11 @@ const BAD: [string, Record<string, string>, string][] = [
     "'client-id-variable-name'",
   ],
   ['unknown target kind', { ...CSP, targets: 'repository octo/app' }, "'targets'"],
+  ['pattern with a glob in the owner', { ...CSP, targets: 'repos oct*/app' }, "'targets'"],
+  ['pattern with a bad topic', { ...CSP, targets: 'repos octo/* topic:Pay_ments' }, "'targets'"],
+  ['pattern with a stray word', { ...CSP, targets: 'repos octo/* payments' }, "'targets'"],
+  ['environments pattern without a name', { ...CSP, targets: 'environments octo/*' }, "'targets'"],
+  ['max-targets zero', { ...CSP, 'max-targets': '0' }, "'max-targets'"],
   ['repo without owner', { ...CSP, targets: 'repo app' }, "'targets'"],
   ['repo with two names', { ...CSP, targets: 'repo octo/a octo/b' }, "'targets'"],
   ['environment without name', { ...CSP, targets: 'environment octo/app' }, "'targets'"],
@@ -296,5 +317,68 @@ describe('bad inputs', () => {
         expect((e as Error).message).not.toContain(secret);
       }
     }
+  });
+});
+
+describe('target patterns', () => {
+  it('parses each pattern form, topics and a quoted environment name with a comment', async () => {
+    const { parseTargetLines } = await import('../src/inputs/patterns.ts');
+    const { patterns, targets } = parseTargetLines(
+      [
+        'repo octo/app',
+        'repos octo/service-* topic:payments topic:go  # services',
+        'environments octo/api-? topic:api "prod #1"  # quoted',
+        'environments octo/web-* prod eu',
+        'dependabot-repos octo/*',
+        'codespaces-repos octo/dev-?',
+      ].join('\n'),
+    );
+    expect(targets.map((t) => t.line)).toEqual(['repo octo/app']);
+    expect(patterns).toEqual([
+      {
+        kind: 'repo',
+        owner: 'octo',
+        glob: 'service-*',
+        topics: ['payments', 'go'],
+        line: 'repos octo/service-* topic:payments topic:go',
+      },
+      {
+        kind: 'environment',
+        owner: 'octo',
+        glob: 'api-?',
+        topics: ['api'],
+        environment: { name: 'prod #1', written: '"prod #1"' },
+        line: 'environments octo/api-? topic:api "prod #1"',
+      },
+      {
+        kind: 'environment',
+        owner: 'octo',
+        glob: 'web-*',
+        topics: [],
+        environment: { name: 'prod eu', written: 'prod eu' },
+        line: 'environments octo/web-* prod eu',
+      },
+      { kind: 'dependabot', owner: 'octo', glob: '*', topics: [], line: 'dependabot-repos octo/*' },
+      {
+        kind: 'codespaces',
+        owner: 'octo',
+        glob: 'dev-?',
+        topics: [],
+        line: 'codespaces-repos octo/dev-?',
+      },
+    ]);
+  });
+
+  it("parses the org-wide example's targets", async () => {
+    const { readFileSync } = await import('node:fs');
+    const { parse } = await import('yaml');
+    const { parseTargetLines } = await import('../src/inputs/patterns.ts');
+    const flow = parse(
+      readFileSync(new URL('../examples/rotate-org-wide.yml', import.meta.url), 'utf8'),
+    ) as { jobs: { rotate: { steps: { with?: Record<string, string> }[] } } };
+    const text = flow.jobs.rotate.steps.find((x) => x.with?.['targets'])!.with!['targets']!;
+    const { targets, patterns } = parseTargetLines(text);
+    expect(targets.map((t) => t.line)).toEqual(['org acme']);
+    expect(patterns.map((p) => p.kind)).toEqual(['repo', 'environment', 'dependabot']);
   });
 });

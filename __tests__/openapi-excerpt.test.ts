@@ -3,6 +3,8 @@
 // that no request of the action escapes validation.
 import { describe, expect, it } from 'vitest';
 import { grantsFor } from '../src/github/app.ts';
+import type { GitHub } from '../src/github/client.ts';
+import { fileFailureIssue, parseFailureIssue } from '../src/issue.ts';
 import {
   isOrg,
   parseTargets,
@@ -71,11 +73,70 @@ describe('the OpenAPI excerpt', () => {
     ];
   }
 
+  // Target patterns list repositories: an organization's, a user's, an installation's.
+  calls.push(
+    ['GET', '/orgs/octo/repos', undefined],
+    ['GET', '/users/alice/repos', undefined],
+    ['GET', '/installation/repositories', undefined],
+  );
+
   it.each(calls)('describes %s %s', (method, path, body) => {
     const checked = checkRequest(method, path, body);
     expect(checked.template, `${method} ${path} is not in the excerpt`).toBeDefined();
     expect(checked.operation).toBeDefined();
     expect(checked.errors).toEqual([]);
+  });
+
+  it('describes every call of the failure issue: list, open, comment, close', async () => {
+    const recorded: [string, string, unknown][] = [];
+    let open: unknown[] = [];
+    const gh = {
+      request: (route: string, params: Record<string, unknown> = {}) => {
+        const [method, template] = route.split(' ') as [string, string];
+        const { request: _options, ...rest } = params;
+        const path = template.replace(/\{([^}]+)\}/g, (_, k: string) => {
+          const v = String(rest[k]);
+          delete rest[k];
+          return v;
+        });
+        recorded.push([method, path, method === 'GET' ? undefined : rest]);
+        const data = method === 'GET' ? open : { number: 1, id: 1, state: 'closed' };
+        return Promise.resolve({ status: 200, data });
+      },
+    } as unknown as GitHub;
+    const issue = parseFailureIssue(
+      (n) => ({ 'failure-issue-repository': 'octo/alerts', provider: 'entra' })[n] ?? '',
+    )!;
+    const failed = { outcome: 'failed', rotated: false, targets: [], failure: 'x' } as const;
+    const warn = (m: string): never => {
+      throw new Error(m);
+    };
+    await fileFailureIssue(gh, issue, 'entra', failed, undefined, warn); // opens
+    open = [{ number: 1, title: issue.title, html_url: 'https://github.com/octo/alerts/issues/1' }];
+    await fileFailureIssue(gh, issue, 'entra', failed, undefined, warn); // comments
+    await fileFailureIssue(
+      gh,
+      issue,
+      'entra',
+      { outcome: 'rotated', rotated: true, targets: [] },
+      undefined,
+      warn,
+    ); // closes
+    expect(recorded.map(([m, p]) => `${m} ${p}`)).toEqual([
+      'GET /repos/octo/alerts/issues',
+      'POST /repos/octo/alerts/issues',
+      'GET /repos/octo/alerts/issues',
+      'POST /repos/octo/alerts/issues/1/comments',
+      'GET /repos/octo/alerts/issues',
+      'POST /repos/octo/alerts/issues/1/comments',
+      'PATCH /repos/octo/alerts/issues/1',
+    ]);
+    for (const [method, path, body] of recorded) {
+      const checked = checkRequest(method, path, body);
+      expect(checked.template, `${method} ${path} is not in the excerpt`).toBeDefined();
+      expect(checked.operation, `${method} ${path}`).toBeDefined();
+      expect(checked.errors).toEqual([]);
+    }
   });
 
   it('covers every target kind', () => {

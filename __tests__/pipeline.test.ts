@@ -73,6 +73,9 @@ function fakes(w: World) {
       const e = w.failWrites?.(t, name);
       if (e) throw e;
     },
+    async listRepositories() {
+      return [];
+    },
     async storeVariable(t, name) {
       w.log.push(`variable ${t.line} ${name}`);
       const e = w.failWrites?.(t, name);

@@ -48,6 +48,7 @@ describe('invariant search', () => {
         app: variant === 'whmcs',
         codespaces: true,
         codespacesOrg: true,
+        pattern: true,
         variable: true,
         recoveryKey: true,
         propagationMs: 0,
@@ -76,6 +77,29 @@ describe('the search runs the due rules', () => {
       }
       expect([...outcomes].sort(), variant).toEqual(['rotated', 'skipped']);
     }
+  });
+
+  it('the checker notices a failed run that files no issue and says nothing', async () => {
+    const o = await runSchedule(
+      { ...minimal('whmcs', [once('WHMCS UpdateOAuthCredential', '401')]), issue: 'fresh' },
+      (world) => {
+        world.github.issues('octo/lib').forEach((i) => (i.state = 'closed'));
+      },
+    );
+    expect(o.report.failure).toBeDefined();
+    expect(o.violations).toEqual(['issue: the run failed, no issue is open, and nothing warned']);
+  });
+
+  it('files and closes the failure issue across runs of the search', async () => {
+    const failed = await runSchedule({
+      ...minimal('whmcs', [once('WHMCS UpdateOAuthCredential', '401')]),
+      issue: 'open',
+    });
+    expect(failed.violations).toEqual([]);
+    expect(failed.log).toContain('The run failed again: commented on failure issue octo/lib#1.');
+    const ok = await runSchedule({ ...minimal('whmcs', []), issue: 'open' });
+    expect(ok.violations).toEqual([]);
+    expect(ok.log).toContain('The run succeeded: closed failure issue octo/lib#1.');
   });
 
   it('the checker notices a rotating call in a skipped run', async () => {

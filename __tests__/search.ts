@@ -6,12 +6,14 @@
 import fc from 'fast-check';
 import sodium from 'libsodium-wrappers';
 import { setClock, type Clock } from '../src/clock.js';
+import { createGitHub } from '../src/github/client.js';
 import { openDestination } from '../src/github/app.js';
 import { createHttp } from '../src/http.js';
 import { RetryPolicy } from '../src/policy.js';
 import { parseInputs } from '../src/inputs/index.js';
+import { type FailureIssue, fileFailureIssue, parseFailureIssue } from '../src/issue.js';
 import { runPipeline, type Report } from '../src/pipeline.js';
-import { MARKER } from '../src/providers/entra.js';
+import { MARKER } from '../src/providers/entra-app.js';
 import { createProvider } from '../src/providers/index.js';
 import { setOutputs, summaryMarkdown } from '../src/summary.js';
 import { cspError } from './emulators/csp.ts';
@@ -41,6 +43,8 @@ export const REQUEST_TIMEOUT_MS = 40;
 const RUN_LIMIT_MS = 15_000;
 /** This rotation's Entra password tag (input entra-password-tag). */
 const PASSWORD_TAG = 'fuzz-search';
+/** Where failure issues go (failure-issue-repository): a repository every world has. */
+const ISSUE_REPO = 'octo/lib';
 /** Virtual time at the start of every run. */
 const T0 = Date.parse('2026-11-23T03:00:00Z');
 
@@ -70,6 +74,12 @@ interface Route {
   readonly bodyIncludes?: string;
 }
 
+/** The failure issue's calls (failure-issue-repository): they may fail too. */
+const ISSUE_ROUTES: Route[] = [
+  { name: 'GitHub GET issues', on: 'github', method: 'GET', path: /\/issues$/ },
+  { name: 'GitHub POST issue', on: 'github', method: 'POST', path: /\/issues(\/\d+\/comments)?$/ },
+  { name: 'GitHub PATCH issue', on: 'github', method: 'PATCH', path: /\/issues\/\d+$/ },
+];
 const GITHUB_ROUTES: Route[] = [
   { name: 'GitHub GET public-key', on: 'github', method: 'GET', path: /\/secrets\/public-key$/ },
   { name: 'GitHub PUT secret', on: 'github', method: 'PUT', path: /\/secrets\/[^/]+$/ },
@@ -79,6 +89,7 @@ const GITHUB_ROUTES: Route[] = [
     method: 'GET',
     path: /\/secrets\/(?!public-key$)[^/]+$/,
   },
+  { name: 'GitHub list repositories', on: 'github', method: 'GET', path: /\/orgs\/[^/]+\/repos$/ },
   { name: 'GitHub POST variable', on: 'github', method: 'POST', path: /\/variables$/ },
   { name: 'GitHub PATCH variable', on: 'github', method: 'PATCH', path: /\/variables\/[^/]+$/ },
   { name: 'GitHub GET variable', on: 'github', method: 'GET', path: /\/variables(\/[^/]+)?$/ },
@@ -86,6 +97,7 @@ const GITHUB_ROUTES: Route[] = [
   { name: 'GitHub GET installation', on: 'github', method: 'GET', path: /\/installation$/ },
   { name: 'GitHub POST access_tokens', on: 'github', method: 'POST', path: /\/access_tokens$/ },
   { name: 'GitHub DELETE token', on: 'github', method: 'DELETE', path: /^\/installation\/token$/ },
+  ...ISSUE_ROUTES,
 ];
 const CSP_ROUTES: Route[] = [
   { name: 'CSP token', on: 'csp', method: 'POST', path: /\/auth\// },
@@ -168,6 +180,8 @@ export interface Schedule {
   /** Codespaces secrets: a repository's, and an organization's scoped to selected repositories. */
   readonly codespaces?: boolean;
   readonly codespacesOrg?: boolean;
+  /** A pattern line, `repos octo/svc-*`, that expands to two repositories (a third is archived). */
+  readonly pattern?: boolean;
   /** Input client-id-variable-name: the client id as a variable where targets have variables. */
   readonly variable?: boolean;
   readonly recoveryKey: boolean;
@@ -186,6 +200,8 @@ export interface Schedule {
    * fall back to the day-old target secret), or skip-if-rotated-within 2d (skips). Absent: always due.
    */
   readonly due?: 'expires-1h' | 'expires-30d' | 'expires-366d' | 'skip-2d' | undefined;
+  /** failure-issue-repository: none, none open yet, or one open from an earlier failed run. */
+  readonly issue?: 'fresh' | 'open' | undefined;
 }
 
 export function scheduleArb(variant: Variant, o: { recoveryKey?: boolean } = {}) {
@@ -205,6 +221,7 @@ export function scheduleArb(variant: Variant, o: { recoveryKey?: boolean } = {})
     app: fc.boolean(),
     codespaces: fc.boolean(),
     codespacesOrg: fc.boolean(),
+    pattern: fc.boolean(),
     variable: fc.boolean(),
     recoveryKey:
       o.recoveryKey === undefined
@@ -215,6 +232,7 @@ export function scheduleArb(variant: Variant, o: { recoveryKey?: boolean } = {})
     retirePrevious: fc.boolean(),
     oldByAction: fc.boolean(),
     random: fc.integer({ min: 1, max: 2 ** 31 - 1 }),
+    issue: fc.constantFrom(undefined, 'fresh' as const, 'open' as const),
     due: fc.oneof(
       { weight: 6, arbitrary: fc.constant(undefined) },
       fc.constantFrom(
@@ -366,6 +384,8 @@ const VARIABLE = 'CLIENT_ID';
 /** A target line, the emulator's scope of its secret, and of its variables where it has them. */
 interface ScopeSpec {
   readonly line: string;
+  /** Not a line of the input: a target the pattern line expands to. */
+  readonly fromPattern?: boolean;
   readonly scope: string;
   readonly variables?: string;
 }
@@ -385,6 +405,15 @@ const SCOPES = {
     scope: `codespaces-org:${ORG}`,
   },
 } satisfies Record<string, ScopeSpec>;
+
+/** The pattern line of schedules with `pattern`, and the targets it must expand to. */
+const PATTERN = `repos ${ORG}/svc-*`;
+const PATTERN_SCOPES: ScopeSpec[] = ['svc-1', 'svc-2'].map((n) => ({
+  line: `repo ${ORG}/${n}`,
+  scope: `repo:${ORG}/${n}`,
+  variables: `repo:${ORG}/${n}`,
+  fromPattern: true,
+}));
 
 /** Runs one schedule from a fresh world and returns every invariant it broke. */
 export async function runSchedule(
@@ -412,7 +441,12 @@ export async function runSchedule(
       ...(s.org ? [SCOPES.org] : []),
       ...(s.codespaces ? [SCOPES.codespaces] : []),
       ...(s.codespacesOrg ? [SCOPES.codespacesOrg] : []),
+      ...(s.pattern ? PATTERN_SCOPES : []),
     ];
+    if (s.pattern) {
+      for (const t of PATTERN_SCOPES) world.github.addRepo(t.line.slice('repo '.length));
+      world.github.addRepo('octo/svc-3', { archived: true });
+    }
     // The previous run stored the current secret a day ago.
     const dayAgo = new Date(T0 - 86_400_000).toISOString().replace(/\.\d{3}Z$/, 'Z');
     for (const t of scopes) world.github.seedSecret(t.scope, SECRET_NAME, OLD_SECRET, dayAgo);
@@ -429,12 +463,17 @@ export async function runSchedule(
       });
     const { publicKey, privateKey } = sodium.crypto_box_keypair();
     const extra: Record<string, string> = {
-      targets: scopes.map((t) => t.line).join('\n'),
+      targets: [
+        ...scopes.filter((t) => !t.fromPattern).map((t) => t.line),
+        ...(s.pattern ? [PATTERN] : []),
+      ].join('\n'),
       'store-timeout': s.storeTimeout,
       ...(s.recoveryKey
         ? { 'recovery-public-key': Buffer.from(publicKey).toString('base64') }
         : {}),
       'entra-password-tag': PASSWORD_TAG,
+      // With App sign-in the failure issue is refused at input validation (it needs github-token).
+      ...(s.issue && !s.app ? { 'failure-issue-repository': ISSUE_REPO } : {}),
       ...(s.due?.startsWith('expires-')
         ? { 'rotate-if-expires-within': s.due.slice('expires-'.length) }
         : {}),
@@ -450,6 +489,10 @@ export async function runSchedule(
       if (!route) throw new Error(`no route ${spec.route} for ${s.variant}`);
       emulator(world, route.on).fault(route.method, route.path, faultFor(route, spec, clock));
     }
+
+    const issue = parseFailureIssue((n) => world.inputs(extra)[n] ?? '');
+    if (s.issue === 'open' && issue)
+      world.github.seedIssue(ISSUE_REPO, { title: issue.title, labels: [issue.label] });
 
     const log: string[] = [];
     const masks = new Set<string>();
@@ -474,6 +517,22 @@ export async function runSchedule(
       info: (m: string) => void log.push(m),
     });
     const summary = summaryMarkdown(name, report);
+    // Filed as src/main.ts does, once the outcome is final; its calls may meet faults too.
+    const before = JSON.stringify(report);
+    if (issue) {
+      const policy = new RetryPolicy({ timeoutMs: REQUEST_TIMEOUT_MS, storeTimeoutMs: 30_000 });
+      policy.startPreflight();
+      const gh = createGitHub({
+        token: world.github.token,
+        apiUrl: world.github.apiUrl,
+        policy,
+        warn: (m) => void log.push(`::warning::${m}`),
+      });
+      const filed = await fileFailureIssue(gh, issue, name, report, undefined, (m) =>
+        log.push(`::warning::${m}`),
+      );
+      if (filed) log.push(filed);
+    }
     if (report.failure) log.push(`::error::${report.failure}`);
     const open = (blob: string): string | undefined => {
       try {
@@ -489,7 +548,15 @@ export async function runSchedule(
       }
     };
     tamper?.(world, log);
-    const violations = check(world, s, scopes, report, outputs, summary, log, masks, open);
+    const issueViolations = checkIssue(world, s, issue, report, before, log);
+    const issueText = world.github
+      .issues(ISSUE_REPO)
+      .flatMap((i) => [i.title, i.body, ...i.comments])
+      .join('\n');
+    const violations = [
+      ...issueViolations,
+      ...check(world, s, scopes, report, outputs, `${summary}\n${issueText}`, log, masks, open),
+    ];
     return { violations, report, outputs, log };
   } finally {
     await world.close();
@@ -527,6 +594,7 @@ async function execute(
     const destination = openDestination(settings.github.auth, {
       apiUrl: settings.github.apiUrl,
       targets: settings.github.targets,
+      patterns: settings.github.patterns,
       needs: { variables: settings.github.clientIdVariableName !== undefined, read: false },
       policy,
       ...deps,
@@ -550,6 +618,40 @@ async function execute(
       nextStep: 'Nothing was changed at the provider unless the message says otherwise.',
     };
   }
+}
+
+/**
+ * The failure issue changes nothing else: the report is the same after filing. It is never silent:
+ * a failed run leaves at most one open issue, commented when one was open, or warns that it could
+ * not; a successful run leaves none open, or warns.
+ */
+function checkIssue(
+  world: World,
+  s: Schedule,
+  issue: FailureIssue | undefined,
+  report: Report,
+  before: string,
+  log: readonly string[],
+): string[] {
+  if (!issue) return [];
+  const v: string[] = [];
+  if (JSON.stringify(report) !== before)
+    v.push('issue: filing the failure issue changed the report');
+  const open = world.github
+    .issues(ISSUE_REPO)
+    .filter((i) => i.state === 'open' && i.title === issue.title);
+  if (open.length > 1) v.push(`issue: ${open.length} issues are open for one rotation`);
+  const warned = log.some(
+    (l) => l.startsWith('::warning::Could not') && l.includes('failure issue'),
+  );
+  if (warned) return v;
+  if (report.failure) {
+    if (open.length !== 1) v.push('issue: the run failed, no issue is open, and nothing warned');
+    else if (s.issue === 'open' && open[0]!.comments.length !== 1)
+      v.push('issue: the run failed again, the open issue got no comment, and nothing warned');
+  } else if (open.length !== 0)
+    v.push('issue: the run succeeded, the issue is still open, and nothing warned');
+  return v;
 }
 
 /** The invariants, against the emulators' state. Each violation is one readable line. */

@@ -30747,7 +30747,7 @@ module.exports = {
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var node_v8__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8877);
 /* harmony import */ var node_v8__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_v8__WEBPACK_IMPORTED_MODULE_0__);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(6912);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(9645);
 
 
 // WebAssembly (undici's HTTP parser, libsodium) runs in V8's baseline tier until it is hot, then V8
@@ -30764,7 +30764,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 6912:
+/***/ 9645:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -30838,12 +30838,509 @@ function setClock(clock = realClock) {
     current = clock;
 }
 
+;// CONCATENATED MODULE: ./src/inputs/fields.ts
+// Readers for single inputs. Each one throws an InputError that starts with the input's name,
+// quotes the bad value when it is not secret, and shows the expected form.
+class fields_InputError extends Error {
+    name = 'InputError';
+}
+function optional(read, name) {
+    const v = read(name).trim();
+    return v === '' ? undefined : v;
+}
+function required(read, name, expected) {
+    const v = optional(read, name);
+    if (v === undefined)
+        throw new fields_InputError(`Input '${name}' is required: ${expected}.`);
+    return v;
+}
+function bool(read, name, fallback) {
+    const v = optional(read, name)?.toLowerCase();
+    if (v === undefined)
+        return fallback;
+    if (v === 'true')
+        return true;
+    if (v === 'false')
+        return false;
+    throw new fields_InputError(`Input '${name}' is '${v}'; expected true or false.`);
+}
+function oneOf(read, name, values, fallback) {
+    const v = optional(read, name) ?? fallback;
+    if (values.includes(v))
+        return v;
+    throw new fields_InputError(`Input '${name}' is '${v}'; expected one of: ${values.join(', ')}.`);
+}
+function integer(read, name, min, max, fallback) {
+    const v = optional(read, name);
+    if (v === undefined)
+        return fallback;
+    const n = /^\d+$/.test(v) ? Number(v) : NaN;
+    if (!Number.isSafeInteger(n) || n < min || n > max) {
+        throw new fields_InputError(`Input '${name}' is '${v}'; expected a whole number from ${min} to ${max}.`);
+    }
+    return n;
+}
+const UNITS = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+/**
+ * `90m`, `12h`, `7d`, `30s`, at most `maxMs`: every duration has an upper bound a careful user
+ * expects (Node's timers overflow past about 24.8 days, and a limit of weeks is never meant).
+ */
+function duration(read, name, maxMs, fallbackMs) {
+    const v = optional(read, name);
+    if (v === undefined)
+        return fallbackMs;
+    const m = /^(\d{1,7})([smhd])$/.exec(v);
+    const ms = m ? Number(m[1]) * UNITS[m[2]] : 0;
+    if (ms <= 0)
+        throw new fields_InputError(`Input '${name}' is '${v}'; expected a duration such as 30s, 90m, 12h or 7d.`);
+    if (ms > maxMs)
+        throw new fields_InputError(`Input '${name}' is '${v}'; expected at most ${spoken(maxMs)}.`);
+    return ms;
+}
+/** The largest whole unit: 600000 -> `10m`. */
+function spoken(ms) {
+    const [unit, size] = Object.entries(UNITS)
+        .reverse()
+        .find(([, size]) => ms % size === 0);
+    return `${ms / size}${unit}`;
+}
+/** Upper bounds of the duration inputs; README and action.yml state the same. */
+const MAX_MS = {
+    requestTimeout: 600_000, // 10m: one HTTP exchange
+    storeTimeout: 21_600_000, // 6h: a GitHub-hosted job's own limit
+    propagationTimeout: 3_600_000, // 1h: Entra propagation takes minutes
+    skipIfRotatedWithin: 366 * 86_400_000, // 366d: a yearly rotation
+    expiresWithin: 366 * 86_400_000, // 366d: a yearly rotation
+};
+const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);
+/** An https URL, or http on a loopback host (for local emulators). Returned without a trailing slash. */
+function url(read, name, fallback) {
+    const v = optional(read, name) ?? fallback;
+    if (v === undefined)
+        throw new fields_InputError(`Input '${name}' is required: an https:// URL.`);
+    return checkUrl(name, v);
+}
+function checkUrl(name, v) {
+    let u;
+    try {
+        u = new URL(v);
+    }
+    catch {
+        throw new fields_InputError(`Input '${name}' is '${v}'; expected an https:// URL.`);
+    }
+    const ok = u.protocol === 'https:' || (u.protocol === 'http:' && LOOPBACK.has(u.hostname));
+    // The raw text, not u.search/u.hash: a bare trailing `?` or `#` parses as an empty query or
+    // fragment, and a base URL with one would send requests somewhere else than `{url}/path`.
+    if (!ok || u.username || u.password || /[?#]/.test(v)) {
+        throw new fields_InputError(`Input '${name}' is '${v}'; expected an https:// URL without credentials, query or fragment (no ? or #; http only for 127.0.0.1, localhost, [::1]).`);
+    }
+    return u.href.replace(/\/+$/, '');
+}
+/** A name GitHub accepts for a secret (or, `what: 'variable'`, a variable: the same rules). */
+function secretName(name, v, what = 'secret') {
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(v) || /^GITHUB_/i.test(v)) {
+        throw new fields_InputError(`Input '${name}' is '${v}'; a GitHub ${what} name has only letters, digits and _, does not start with a digit, and does not start with GITHUB_.`);
+    }
+    return v;
+}
+/** A value safe to put in a URL path segment (ids, GUIDs, org names). */
+function pathId(read, name, expected, pattern = /^[A-Za-z0-9._-]{1,128}$/) {
+    const v = required(read, name, expected);
+    // `.` and `..` are path segments a URL resolves away: they would address another path.
+    if (!pattern.test(v) || v === '.' || v === '..')
+        throw new fields_InputError(`Input '${name}' is '${v}'; expected ${expected}.`);
+    return v;
+}
+const GUID = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
+/** An ISO 8601 date-time with a time zone, e.g. 2027-11-28T23:59:59Z. */
+function isoDate(read, name) {
+    const v = optional(read, name);
+    if (v === undefined)
+        return undefined;
+    if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/.test(v) ||
+        Number.isNaN(Date.parse(v))) {
+        throw new fields_InputError(`Input '${name}' is '${v}'; expected an ISO 8601 date-time with a time zone, such as 2027-11-28T23:59:59Z.`);
+    }
+    return v;
+}
+
+;// CONCATENATED MODULE: ./src/inputs/targets.ts
+// The `targets` input: one GitHub secret scope a line.
+//
+// Comments never change a name. A line whose first non-blank character is `#` is a comment. On
+// repo, dependabot, org and dependabot-org lines a `#` after whitespace starts a trailing comment:
+// none of their names can hold `#` or whitespace. An environment name can hold both, so on an
+// environment line the name is the rest of the line, kept exactly (inner spaces too), and a `#`
+// after whitespace is refused as ambiguous; a name written in double quotes (JSON string syntax)
+// may hold anything and be followed by a comment.
+
+const encodedRepo = (r) => r.split('/').map(encodeURIComponent).join('/');
+const NO_WRITE = `(the job's GITHUB_TOKEN cannot write secrets; use a GitHub App token or fine-grained PAT)`;
+const REPO_FORBIDDEN = `the github-token lacks "Secrets: write" on this repository ${NO_WRITE}`;
+/** The permission a kind's secrets need, by API: Dependabot and Codespaces secrets have their own. */
+const PERMISSION = {
+    actions: 'Secrets',
+    dependabot: 'Dependabot secrets',
+    codespaces: 'Codespaces secrets',
+};
+const NOT_FOUND = 'it does not exist, or the github-token cannot see it';
+function repoKind(kind, api, variables) {
+    return {
+        form: `${kind} OWNER/NAME`,
+        parse: (text) => {
+            const { line, rest } = words(text);
+            if (rest.length !== 1)
+                throw bad(line, `${kind} takes exactly one OWNER/NAME`);
+            return { kind, repo: repo(line, rest[0]), line };
+        },
+        scope: (t) => `${kind}:${t.repo.toLowerCase()}`,
+        path: (t) => `/repos/${encodedRepo(t.repo)}/${api}`,
+        variables: variables ? (t) => `/repos/${encodedRepo(t.repo)}/${api}` : undefined,
+        org: false,
+        forbidden: `the github-token lacks "${PERMISSION[api]}: write" on this repository ${NO_WRITE}`,
+        missing: NOT_FOUND,
+    };
+}
+function orgKind(kind, api, variables) {
+    return {
+        form: `${kind} ORG [all|private|selected [OWNER/NAME ...]]`,
+        parse: (text) => orgLine(kind, text),
+        scope: (t) => `${kind}:${t.org.toLowerCase()}`,
+        path: (t) => `/orgs/${encodeURIComponent(t.org)}/${api}`,
+        variables: variables ? (t) => `/orgs/${encodeURIComponent(t.org)}/${api}` : undefined,
+        org: true,
+        forbidden: `the github-token lacks organization "${PERMISSION[api]}: write" ${NO_WRITE}`,
+        missing: NOT_FOUND,
+    };
+}
+const TARGET_KINDS = {
+    repo: repoKind('repo', 'actions', true),
+    environment: {
+        form: 'environment OWNER/NAME ENVIRONMENT',
+        parse: environment,
+        scope: (t) => `env:${t.repo.toLowerCase()}:${t.environment.toLowerCase()}`,
+        path: (t) => `/repos/${encodedRepo(t.repo)}/environments/${encodeURIComponent(t.environment)}`,
+        variables: (t) => `/repos/${encodedRepo(t.repo)}/environments/${encodeURIComponent(t.environment)}`,
+        org: false,
+        forbidden: REPO_FORBIDDEN,
+        missing: 'the repository or environment does not exist, or the github-token cannot see it',
+    },
+    org: orgKind('org', 'actions', true),
+    // Dependabot has secrets but no variables.
+    dependabot: repoKind('dependabot', 'dependabot', false),
+    'dependabot-org': orgKind('dependabot-org', 'dependabot', false),
+    // Codespaces secrets: their own scope keys and permissions; no variables either.
+    codespaces: repoKind('codespaces', 'codespaces', false),
+    'codespaces-org': orgKind('codespaces-org', 'codespaces', false),
+};
+/** The description of `t`'s kind. */
+function kindOf(t) {
+    return TARGET_KINDS[t.kind];
+}
+function isOrg(t) {
+    return kindOf(t).org;
+}
+/** The secret scope a target writes into: each has its own public key. Case-insensitive like GitHub. */
+function scopeOf(t) {
+    return kindOf(t).scope(t);
+}
+/** The REST path that the target's `/secrets/...` hangs from. */
+function scopePath(t) {
+    return kindOf(t).path(t);
+}
+/** The REST path that the target's `/variables/...` hangs from, or undefined when its kind has none. */
+function variablesPath(t) {
+    return kindOf(t).variables?.(t);
+}
+/** Whether GitHub has Actions variables in the target's scope (Dependabot and Codespaces have none). */
+function hasVariables(t) {
+    return kindOf(t).variables !== undefined;
+}
+// GitHub's documented limits. Owners: users and organizations, up to 39 characters, letters, digits
+// and hyphens (older accounts may have doubled or trailing hyphens; managed users end in
+// `_shortcode`). Repositories: up to 100 of letters, digits, `.`, `_`, `-`, but not `.` or `..`.
+// Environments: up to 255 characters, any text (sent percent-encoded, `/` as %2F).
+const OWNER = /^[A-Za-z0-9][A-Za-z0-9_-]{0,38}$/;
+const REPO_NAME = /^[A-Za-z0-9._-]{1,100}$/;
+const ORG = /^[A-Za-z0-9][A-Za-z0-9-]{0,38}$/;
+const DOTS = new Set(['.', '..']);
+/** The pattern lines (src/inputs/patterns.ts), named here so every error lists every form. */
+const PATTERN_FORMS = [
+    'repos OWNER/GLOB [topic:NAME ...]',
+    'environments OWNER/GLOB [topic:NAME ...] ENVIRONMENT',
+    'dependabot-repos OWNER/GLOB [topic:NAME ...]',
+    'codespaces-repos OWNER/GLOB [topic:NAME ...]',
+];
+const targets_forms = () => [...Object.values(TARGET_KINDS).map((k) => k.form), ...PATTERN_FORMS].join('; ');
+function bad(line, why) {
+    return new fields_InputError(`Input 'targets' line '${line}': ${why}. Expected one of: ${targets_forms()}.`);
+}
+function repo(line, v) {
+    const [owner = '', name = '', ...more] = (v ?? '').split('/');
+    if (more.length > 0 || !OWNER.test(owner) || !REPO_NAME.test(name) || DOTS.has(name))
+        throw bad(line, `'${v ?? ''}' is not OWNER/NAME (owner: up to 39 letters, digits, - or _; name: up to 100 letters, digits, ., _ or -, not . or ..)`);
+    return v;
+}
+/** `environment OWNER/NAME ENVIRONMENT`: the name is the rest of the line, or a quoted string. */
+function environment(text) {
+    const m = /^environment\s+(\S+)(\s*)(.*)$/s.exec(text);
+    if (!m || m[3] === '')
+        throw bad(text, 'environment needs OWNER/NAME then an environment name');
+    const { name, line } = environmentName(text, m[2], m[3]);
+    return { kind: 'environment', repo: repo(text, m[1]), environment: name, line };
+}
+/**
+ * The environment name that ends line `text`: `rest`, after `gap` (the blanks before it), as written
+ * or in double quotes; `line` is `text` without a comment after a quoted name.
+ */
+function environmentName(text, gap, rest) {
+    let name;
+    let line = text;
+    if (rest.startsWith('"')) {
+        const quoted = /^"(?:[^"\\]|\\.)*"/.exec(rest)?.[0];
+        let parsed;
+        try {
+            parsed = quoted === undefined ? undefined : JSON.parse(quoted);
+        }
+        catch {
+            // reported below
+        }
+        if (typeof parsed !== 'string')
+            throw bad(text, 'the quoted environment name is not closed');
+        const after = rest.slice(quoted.length);
+        if (after !== '' && !/^\s+#/.test(after))
+            throw bad(text, 'only a # comment may follow a quoted environment name');
+        name = parsed;
+        line = text.slice(0, text.length - after.length);
+    }
+    else {
+        if (/\s#/.test(gap + rest))
+            throw bad(text, `'#' after a space is ambiguous in an environment line: write the name in double quotes ("prod #1") if '#' belongs to it, or put the comment on a line of its own`);
+        name = rest;
+    }
+    if (name === '' || [...name].length > 255 || /\p{Cc}/u.test(name) || DOTS.has(name))
+        throw bad(text, `environment name '${name}' is not 1 to 255 characters without control characters, or is . or ..`);
+    return { name, line };
+}
+/** A line without its trailing comment, and the words after the kind. */
+function words(text) {
+    const line = text.replace(/\s#.*$/s, '').trimEnd();
+    return { line, rest: line.split(/\s+/).slice(1) };
+}
+function orgLine(kind, text) {
+    const { line, rest } = words(text);
+    const [org, visibility, ...repos] = rest;
+    if (org === undefined || !ORG.test(org))
+        throw bad(line, `'${org ?? ''}' is not an organization name`);
+    if (visibility !== undefined &&
+        visibility !== 'all' &&
+        visibility !== 'private' &&
+        visibility !== 'selected') {
+        throw bad(line, `visibility '${visibility}' is not all, private or selected`);
+    }
+    if (visibility === 'selected' && repos.length === 0)
+        throw bad(line, 'selected needs at least one OWNER/NAME');
+    if (visibility !== 'selected' && repos.length > 0)
+        throw bad(line, `repositories are listed only after selected`);
+    return { kind, org, visibility, repos: repos.map((r) => repo(line, r)), line };
+}
+function parseLine(text) {
+    const kind = /^\S+/.exec(text)[0];
+    if (!Object.hasOwn(TARGET_KINDS, kind))
+        throw bad(words(text).line, `unknown target kind '${kind}'`);
+    return TARGET_KINDS[kind].parse(text);
+}
+function parseTargets(text) {
+    const targets = [];
+    for (const raw of text.split(/\r?\n/)) {
+        const trimmed = raw.trim();
+        if (trimmed === '' || trimmed.startsWith('#'))
+            continue;
+        targets.push(parseLine(trimmed));
+    }
+    const scopes = targets.map(scopeOf);
+    const dup = scopes.find((s, i) => scopes.indexOf(s) !== i);
+    if (dup)
+        throw new InputError(`Input 'targets' names the same place twice (${dup}); list each target once.`);
+    if (targets.length === 0)
+        throw new InputError(`Input 'targets' has no target. Expected one of: ${targets_forms()}.`);
+    return targets;
+}
+
+;// CONCATENATED MODULE: ./src/inputs/patterns.ts
+// Pattern lines of the `targets` input: one line that names many repositories of one owner, by a
+// name glob and optionally topics, expanded in preflight (src/expand.ts) to ordinary targets.
+//   repos OWNER/GLOB [topic:NAME ...]                        -> repo OWNER/NAME, one per repository
+//   environments OWNER/GLOB [topic:NAME ...] ENVIRONMENT     -> environment OWNER/NAME ENVIRONMENT
+//   dependabot-repos OWNER/GLOB [topic:NAME ...]             -> dependabot OWNER/NAME
+//   codespaces-repos OWNER/GLOB [topic:NAME ...]             -> codespaces OWNER/NAME
+// GLOB: letters, digits, `.`, `_`, `-`, with `*` for any run of characters and `?` for one,
+// matched case-insensitively against the whole name. Every `topic:` must be on the repository.
+
+
+const PATTERN_KINDS = {
+    repos: 'repo',
+    environments: 'environment',
+    'dependabot-repos': 'dependabot',
+    'codespaces-repos': 'codespaces',
+};
+const GLOB = /^[A-Za-z0-9._*?-]{1,100}$/;
+const TOPIC = /^topic:([a-z0-9][a-z0-9-]{0,49})$/;
+function ownerGlob(line, v) {
+    const [owner = '', glob = '', ...more] = (v ?? '').split('/');
+    if (more.length > 0 || !OWNER.test(owner) || !GLOB.test(glob))
+        throw bad(line, `'${v ?? ''}' is not OWNER/GLOB (a literal owner; a name of letters, digits, ., _ or - with * for any run of characters and ? for one)`);
+    return { owner, glob };
+}
+function topics(line, ws) {
+    return ws.map((w) => {
+        const m = TOPIC.exec(w);
+        if (!m)
+            throw bad(line, `'${w}' is not topic:NAME (lower-case letters, digits and -, up to 50)`);
+        return m[1];
+    });
+}
+function parsePattern(text) {
+    const word = /^\S+/.exec(text)[0];
+    const kind = PATTERN_KINDS[word];
+    if (kind === 'environment') {
+        const m = /^environments\s+(\S+)((?:\s+topic:\S*)*)(\s*)(.*)$/s.exec(text);
+        if (!m || m[4] === '')
+            throw bad(text, 'environments needs OWNER/GLOB, optional topic:NAME, then an environment name');
+        const { name, line } = environmentName(text, m[3], m[4]);
+        const written = line.slice(text.length - m[4].length);
+        return {
+            kind,
+            ...ownerGlob(line, m[1]),
+            topics: topics(line, m[2].trim() === '' ? [] : m[2].trim().split(/\s+/)),
+            environment: { name, written },
+            line,
+        };
+    }
+    const { line, rest } = words(text);
+    const [first, ...more] = rest;
+    return { kind, ...ownerGlob(line, first), topics: topics(line, more), line };
+}
+function isPatternLine(text) {
+    return Object.hasOwn(PATTERN_KINDS, /^\S+/.exec(text)[0]);
+}
+/** Every line of the `targets` input: ordinary targets, and patterns to expand in preflight. */
+function parseTargetLines(text) {
+    const targets = [];
+    const patterns = [];
+    for (const raw of text.split(/\r?\n/)) {
+        const trimmed = raw.trim();
+        if (trimmed === '' || trimmed.startsWith('#'))
+            continue;
+        if (isPatternLine(trimmed))
+            patterns.push(parsePattern(trimmed));
+        else
+            targets.push(parseLine(trimmed));
+    }
+    const scopes = targets.map(scopeOf);
+    const dup = scopes.find((s, i) => scopes.indexOf(s) !== i);
+    if (dup)
+        throw new fields_InputError(`Input 'targets' names the same place twice (${dup}); list each target once.`);
+    if (targets.length === 0 && patterns.length === 0)
+        throw new fields_InputError(`Input 'targets' has no target. Expected one of: ${targets_forms()}.`);
+    return { targets, patterns };
+}
+/** Whether a listed repository is one the pattern names (archived and disabled ones aside). */
+function matches(p, r) {
+    const [owner = '', name = ''] = r.fullName.split('/');
+    const glob = new RegExp(`^${p.glob
+        .replace(/[.+^${}()|[\]\\-]/g, '\\$&')
+        .replace(/\*/g, '.*')
+        .replace(/\?/g, '.')}$`, 'i');
+    return (owner.toLowerCase() === p.owner.toLowerCase() &&
+        REPO_NAME.test(name) &&
+        glob.test(name) &&
+        p.topics.every((t) => r.topics.includes(t)));
+}
+/** The target a pattern makes of one matching repository, as if its line had been written. */
+function targetOf(p, fullName) {
+    if (p.kind === 'environment')
+        return {
+            kind: 'environment',
+            repo: fullName,
+            environment: p.environment.name,
+            line: `environment ${fullName} ${p.environment.written}`,
+        };
+    return { kind: p.kind, repo: fullName, line: `${p.kind} ${fullName}` };
+}
+
+;// CONCATENATED MODULE: ./src/expand.ts
+
+
+async function expandTargets(s, list, info) {
+    const { targets, patterns, maxTargets } = s.github;
+    const tooMany = (n, how) => new Error(`The targets${how} come to ${n}, more than max-targets (${maxTargets}); nothing was changed. Narrow the pattern (a longer name glob, topic:NAME) or raise max-targets.`);
+    if (targets.length > maxTargets)
+        throw tooMany(targets.length, '');
+    if (patterns.length === 0)
+        return { settings: s, expansions: [] };
+    // One listing per owner (the lister keeps it), all owners at once.
+    const listed = await Promise.all(patterns.map((p) => list(p.owner)));
+    const seen = new Set(targets.map(scopeOf));
+    const all = [...targets];
+    const expansions = [];
+    const matched = [];
+    patterns.forEach((p, i) => {
+        const hits = listed[i].filter((r) => matches(p, r));
+        const live = hits
+            .filter((r) => !r.archived && !r.disabled)
+            .sort((a, b) => a.fullName.toLowerCase().localeCompare(b.fullName.toLowerCase()));
+        if (listed[i].length === 0)
+            throw new Error(`Target pattern '${p.line}': ${p.owner} has no repository the github-token can see (for a GitHub App, is it installed there?); nothing was changed.`);
+        if (live.length === 0)
+            throw new Error(`Target pattern '${p.line}' matches no repository of ${p.owner} that is not archived or disabled (${hits.length} archived or disabled); nothing was changed.`);
+        const made = [];
+        for (const r of live) {
+            const t = targetOf(p, r.fullName);
+            const scope = scopeOf(t);
+            if (seen.has(scope))
+                continue;
+            seen.add(scope);
+            all.push(t);
+            made.push(t.line);
+        }
+        matched.push(`'${p.line}' matches ${live.length}`);
+        expansions.push({ pattern: p.line, targets: made, skipped: hits.length - live.length });
+    });
+    if (all.length > maxTargets)
+        throw tooMany(all.length, ` (${matched.join(', ')})`);
+    for (const e of expansions) {
+        const skipped = e.skipped ? `; ${e.skipped} archived or disabled left out` : '';
+        info(`Target pattern '${e.pattern}' expands to ${e.targets.length} target(s)${skipped}:`);
+        for (const line of e.targets)
+            info(`  ${line}`);
+    }
+    return {
+        settings: { ...s, github: { ...s.github, targets: all, patterns: [] } },
+        expansions,
+    };
+}
+/**
+ * Expands target patterns (in preflight, before anything changes) and runs `body` on the settings
+ * with every target named; the report then says what each pattern became.
+ */
+async function withTargets(s, d, body) {
+    d.policy.startPreflight();
+    const { settings, expansions } = await expandTargets(s, (owner) => d.destination.listRepositories(owner), d.info);
+    const report = await body(settings);
+    return expansions.length > 0 ? { ...report, expanded: expansions } : report;
+}
+
 ;// CONCATENATED MODULE: ./src/check.ts
 // mode: check. Changes nothing anywhere: signs in, finds the credential, reads every target's secret
 // metadata (never a public key, never a write) and reports; fails when a secret is missing or the
 // credential expires within fail-if-expires-within.
 
+
 async function runCheck(s, d) {
+    return withTargets(s, d, (expanded) => check(expanded, d));
+}
+async function check(s, d) {
     const { targets, secretName, clientIdSecretName } = s.github;
     const names = clientIdSecretName ? [secretName, clientIdSecretName] : [secretName];
     // Nothing here changes anything: the short retry budget of a preflight is the right one.
@@ -37658,323 +38155,6 @@ function createAppAuth(options) {
 /* v8 ignore start - due to skipped tests, see https://github.com/octokit/auth-app.js/pull/580 -- @preserve */
 /* v8 ignore end -- @preserve */
 
-;// CONCATENATED MODULE: ./src/inputs/fields.ts
-// Readers for single inputs. Each one throws an InputError that starts with the input's name,
-// quotes the bad value when it is not secret, and shows the expected form.
-class InputError extends Error {
-    name = 'InputError';
-}
-function optional(read, name) {
-    const v = read(name).trim();
-    return v === '' ? undefined : v;
-}
-function required(read, name, expected) {
-    const v = optional(read, name);
-    if (v === undefined)
-        throw new InputError(`Input '${name}' is required: ${expected}.`);
-    return v;
-}
-function bool(read, name, fallback) {
-    const v = optional(read, name)?.toLowerCase();
-    if (v === undefined)
-        return fallback;
-    if (v === 'true')
-        return true;
-    if (v === 'false')
-        return false;
-    throw new InputError(`Input '${name}' is '${v}'; expected true or false.`);
-}
-function oneOf(read, name, values, fallback) {
-    const v = optional(read, name) ?? fallback;
-    if (values.includes(v))
-        return v;
-    throw new InputError(`Input '${name}' is '${v}'; expected one of: ${values.join(', ')}.`);
-}
-function integer(read, name, min, max, fallback) {
-    const v = optional(read, name);
-    if (v === undefined)
-        return fallback;
-    const n = /^\d+$/.test(v) ? Number(v) : NaN;
-    if (!Number.isSafeInteger(n) || n < min || n > max) {
-        throw new InputError(`Input '${name}' is '${v}'; expected a whole number from ${min} to ${max}.`);
-    }
-    return n;
-}
-const UNITS = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
-/**
- * `90m`, `12h`, `7d`, `30s`, at most `maxMs`: every duration has an upper bound a careful user
- * expects (Node's timers overflow past about 24.8 days, and a limit of weeks is never meant).
- */
-function duration(read, name, maxMs, fallbackMs) {
-    const v = optional(read, name);
-    if (v === undefined)
-        return fallbackMs;
-    const m = /^(\d{1,7})([smhd])$/.exec(v);
-    const ms = m ? Number(m[1]) * UNITS[m[2]] : 0;
-    if (ms <= 0)
-        throw new InputError(`Input '${name}' is '${v}'; expected a duration such as 30s, 90m, 12h or 7d.`);
-    if (ms > maxMs)
-        throw new InputError(`Input '${name}' is '${v}'; expected at most ${spoken(maxMs)}.`);
-    return ms;
-}
-/** The largest whole unit: 600000 -> `10m`. */
-function spoken(ms) {
-    const [unit, size] = Object.entries(UNITS)
-        .reverse()
-        .find(([, size]) => ms % size === 0);
-    return `${ms / size}${unit}`;
-}
-/** Upper bounds of the duration inputs; README and action.yml state the same. */
-const MAX_MS = {
-    requestTimeout: 600_000, // 10m: one HTTP exchange
-    storeTimeout: 21_600_000, // 6h: a GitHub-hosted job's own limit
-    propagationTimeout: 3_600_000, // 1h: Entra propagation takes minutes
-    skipIfRotatedWithin: 366 * 86_400_000, // 366d: a yearly rotation
-    expiresWithin: 366 * 86_400_000, // 366d: a yearly rotation
-};
-const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);
-/** An https URL, or http on a loopback host (for local emulators). Returned without a trailing slash. */
-function url(read, name, fallback) {
-    const v = optional(read, name) ?? fallback;
-    if (v === undefined)
-        throw new InputError(`Input '${name}' is required: an https:// URL.`);
-    return checkUrl(name, v);
-}
-function checkUrl(name, v) {
-    let u;
-    try {
-        u = new URL(v);
-    }
-    catch {
-        throw new InputError(`Input '${name}' is '${v}'; expected an https:// URL.`);
-    }
-    const ok = u.protocol === 'https:' || (u.protocol === 'http:' && LOOPBACK.has(u.hostname));
-    // The raw text, not u.search/u.hash: a bare trailing `?` or `#` parses as an empty query or
-    // fragment, and a base URL with one would send requests somewhere else than `{url}/path`.
-    if (!ok || u.username || u.password || /[?#]/.test(v)) {
-        throw new InputError(`Input '${name}' is '${v}'; expected an https:// URL without credentials, query or fragment (no ? or #; http only for 127.0.0.1, localhost, [::1]).`);
-    }
-    return u.href.replace(/\/+$/, '');
-}
-/** A name GitHub accepts for a secret (or, `what: 'variable'`, a variable: the same rules). */
-function secretName(name, v, what = 'secret') {
-    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(v) || /^GITHUB_/i.test(v)) {
-        throw new InputError(`Input '${name}' is '${v}'; a GitHub ${what} name has only letters, digits and _, does not start with a digit, and does not start with GITHUB_.`);
-    }
-    return v;
-}
-/** A value safe to put in a URL path segment (ids, GUIDs, org names). */
-function pathId(read, name, expected, pattern = /^[A-Za-z0-9._-]{1,128}$/) {
-    const v = required(read, name, expected);
-    // `.` and `..` are path segments a URL resolves away: they would address another path.
-    if (!pattern.test(v) || v === '.' || v === '..')
-        throw new InputError(`Input '${name}' is '${v}'; expected ${expected}.`);
-    return v;
-}
-const GUID = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
-/** An ISO 8601 date-time with a time zone, e.g. 2027-11-28T23:59:59Z. */
-function isoDate(read, name) {
-    const v = optional(read, name);
-    if (v === undefined)
-        return undefined;
-    if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/.test(v) ||
-        Number.isNaN(Date.parse(v))) {
-        throw new InputError(`Input '${name}' is '${v}'; expected an ISO 8601 date-time with a time zone, such as 2027-11-28T23:59:59Z.`);
-    }
-    return v;
-}
-
-;// CONCATENATED MODULE: ./src/inputs/targets.ts
-// The `targets` input: one GitHub secret scope a line.
-//
-// Comments never change a name. A line whose first non-blank character is `#` is a comment. On
-// repo, dependabot, org and dependabot-org lines a `#` after whitespace starts a trailing comment:
-// none of their names can hold `#` or whitespace. An environment name can hold both, so on an
-// environment line the name is the rest of the line, kept exactly (inner spaces too), and a `#`
-// after whitespace is refused as ambiguous; a name written in double quotes (JSON string syntax)
-// may hold anything and be followed by a comment.
-
-const encodedRepo = (r) => r.split('/').map(encodeURIComponent).join('/');
-const NO_WRITE = `(the job's GITHUB_TOKEN cannot write secrets; use a GitHub App token or fine-grained PAT)`;
-const REPO_FORBIDDEN = `the github-token lacks "Secrets: write" on this repository ${NO_WRITE}`;
-/** The permission a kind's secrets need, by API: Dependabot and Codespaces secrets have their own. */
-const PERMISSION = {
-    actions: 'Secrets',
-    dependabot: 'Dependabot secrets',
-    codespaces: 'Codespaces secrets',
-};
-const NOT_FOUND = 'it does not exist, or the github-token cannot see it';
-function repoKind(kind, api, variables) {
-    return {
-        form: `${kind} OWNER/NAME`,
-        parse: (text) => {
-            const { line, rest } = words(text);
-            if (rest.length !== 1)
-                throw bad(line, `${kind} takes exactly one OWNER/NAME`);
-            return { kind, repo: repo(line, rest[0]), line };
-        },
-        scope: (t) => `${kind}:${t.repo.toLowerCase()}`,
-        path: (t) => `/repos/${encodedRepo(t.repo)}/${api}`,
-        variables: variables ? (t) => `/repos/${encodedRepo(t.repo)}/${api}` : undefined,
-        org: false,
-        forbidden: `the github-token lacks "${PERMISSION[api]}: write" on this repository ${NO_WRITE}`,
-        missing: NOT_FOUND,
-    };
-}
-function orgKind(kind, api, variables) {
-    return {
-        form: `${kind} ORG [all|private|selected [OWNER/NAME ...]]`,
-        parse: (text) => orgLine(kind, text),
-        scope: (t) => `${kind}:${t.org.toLowerCase()}`,
-        path: (t) => `/orgs/${encodeURIComponent(t.org)}/${api}`,
-        variables: variables ? (t) => `/orgs/${encodeURIComponent(t.org)}/${api}` : undefined,
-        org: true,
-        forbidden: `the github-token lacks organization "${PERMISSION[api]}: write" ${NO_WRITE}`,
-        missing: NOT_FOUND,
-    };
-}
-const TARGET_KINDS = {
-    repo: repoKind('repo', 'actions', true),
-    environment: {
-        form: 'environment OWNER/NAME ENVIRONMENT',
-        parse: environment,
-        scope: (t) => `env:${t.repo.toLowerCase()}:${t.environment.toLowerCase()}`,
-        path: (t) => `/repos/${encodedRepo(t.repo)}/environments/${encodeURIComponent(t.environment)}`,
-        variables: (t) => `/repos/${encodedRepo(t.repo)}/environments/${encodeURIComponent(t.environment)}`,
-        org: false,
-        forbidden: REPO_FORBIDDEN,
-        missing: 'the repository or environment does not exist, or the github-token cannot see it',
-    },
-    org: orgKind('org', 'actions', true),
-    // Dependabot has secrets but no variables.
-    dependabot: repoKind('dependabot', 'dependabot', false),
-    'dependabot-org': orgKind('dependabot-org', 'dependabot', false),
-    // Codespaces secrets: their own scope keys and permissions; no variables either.
-    codespaces: repoKind('codespaces', 'codespaces', false),
-    'codespaces-org': orgKind('codespaces-org', 'codespaces', false),
-};
-/** The description of `t`'s kind. */
-function kindOf(t) {
-    return TARGET_KINDS[t.kind];
-}
-function isOrg(t) {
-    return kindOf(t).org;
-}
-/** The secret scope a target writes into: each has its own public key. Case-insensitive like GitHub. */
-function scopeOf(t) {
-    return kindOf(t).scope(t);
-}
-/** The REST path that the target's `/secrets/...` hangs from. */
-function scopePath(t) {
-    return kindOf(t).path(t);
-}
-/** The REST path that the target's `/variables/...` hangs from, or undefined when its kind has none. */
-function variablesPath(t) {
-    return kindOf(t).variables?.(t);
-}
-/** Whether GitHub has Actions variables in the target's scope (Dependabot and Codespaces have none). */
-function hasVariables(t) {
-    return kindOf(t).variables !== undefined;
-}
-// GitHub's documented limits. Owners: users and organizations, up to 39 characters, letters, digits
-// and hyphens (older accounts may have doubled or trailing hyphens; managed users end in
-// `_shortcode`). Repositories: up to 100 of letters, digits, `.`, `_`, `-`, but not `.` or `..`.
-// Environments: up to 255 characters, any text (sent percent-encoded, `/` as %2F).
-const OWNER = /^[A-Za-z0-9][A-Za-z0-9_-]{0,38}$/;
-const REPO_NAME = /^[A-Za-z0-9._-]{1,100}$/;
-const ORG = /^[A-Za-z0-9][A-Za-z0-9-]{0,38}$/;
-const DOTS = new Set(['.', '..']);
-const targets_forms = () => Object.values(TARGET_KINDS)
-    .map((k) => k.form)
-    .join('; ');
-function bad(line, why) {
-    return new InputError(`Input 'targets' line '${line}': ${why}. Expected one of: ${targets_forms()}.`);
-}
-function repo(line, v) {
-    const [owner = '', name = '', ...more] = (v ?? '').split('/');
-    if (more.length > 0 || !OWNER.test(owner) || !REPO_NAME.test(name) || DOTS.has(name))
-        throw bad(line, `'${v ?? ''}' is not OWNER/NAME (owner: up to 39 letters, digits, - or _; name: up to 100 letters, digits, ., _ or -, not . or ..)`);
-    return v;
-}
-/** `environment OWNER/NAME ENVIRONMENT`: the name is the rest of the line, or a quoted string. */
-function environment(text) {
-    const m = /^environment\s+(\S+)(\s*)(.*)$/s.exec(text);
-    if (!m || m[3] === '')
-        throw bad(text, 'environment needs OWNER/NAME then an environment name');
-    const rest = m[3];
-    let name;
-    let line = text;
-    if (rest.startsWith('"')) {
-        const quoted = /^"(?:[^"\\]|\\.)*"/.exec(rest)?.[0];
-        let parsed;
-        try {
-            parsed = quoted === undefined ? undefined : JSON.parse(quoted);
-        }
-        catch {
-            // reported below
-        }
-        if (typeof parsed !== 'string')
-            throw bad(text, 'the quoted environment name is not closed');
-        const after = rest.slice(quoted.length);
-        if (after !== '' && !/^\s+#/.test(after))
-            throw bad(text, 'only a # comment may follow a quoted environment name');
-        name = parsed;
-        line = text.slice(0, text.length - after.length);
-    }
-    else {
-        if (/\s#/.test(m[2] + rest))
-            throw bad(text, `'#' after a space is ambiguous in an environment line: write the name in double quotes ("prod #1") if '#' belongs to it, or put the comment on a line of its own`);
-        name = rest;
-    }
-    if (name === '' || [...name].length > 255 || /\p{Cc}/u.test(name) || DOTS.has(name))
-        throw bad(text, `environment name '${name}' is not 1 to 255 characters without control characters, or is . or ..`);
-    return { kind: 'environment', repo: repo(text, m[1]), environment: name, line };
-}
-/** A line without its trailing comment, and the words after the kind. */
-function words(text) {
-    const line = text.replace(/\s#.*$/s, '').trimEnd();
-    return { line, rest: line.split(/\s+/).slice(1) };
-}
-function orgLine(kind, text) {
-    const { line, rest } = words(text);
-    const [org, visibility, ...repos] = rest;
-    if (org === undefined || !ORG.test(org))
-        throw bad(line, `'${org ?? ''}' is not an organization name`);
-    if (visibility !== undefined &&
-        visibility !== 'all' &&
-        visibility !== 'private' &&
-        visibility !== 'selected') {
-        throw bad(line, `visibility '${visibility}' is not all, private or selected`);
-    }
-    if (visibility === 'selected' && repos.length === 0)
-        throw bad(line, 'selected needs at least one OWNER/NAME');
-    if (visibility !== 'selected' && repos.length > 0)
-        throw bad(line, `repositories are listed only after selected`);
-    return { kind, org, visibility, repos: repos.map((r) => repo(line, r)), line };
-}
-function parseLine(text) {
-    const kind = /^\S+/.exec(text)[0];
-    if (!Object.hasOwn(TARGET_KINDS, kind))
-        throw bad(words(text).line, `unknown target kind '${kind}'`);
-    return TARGET_KINDS[kind].parse(text);
-}
-function parseTargets(text) {
-    const targets = [];
-    for (const raw of text.split(/\r?\n/)) {
-        const trimmed = raw.trim();
-        if (trimmed === '' || trimmed.startsWith('#'))
-            continue;
-        targets.push(parseLine(trimmed));
-    }
-    const scopes = targets.map(scopeOf);
-    const dup = scopes.find((s, i) => scopes.indexOf(s) !== i);
-    if (dup)
-        throw new InputError(`Input 'targets' names the same place twice (${dup}); list each target once.`);
-    if (targets.length === 0)
-        throw new InputError(`Input 'targets' has no target. Expected one of: ${targets_forms()}.`);
-    return targets;
-}
-
 ;// CONCATENATED MODULE: ./node_modules/@actions/github/lib/context.js
 
 
@@ -42166,6 +42346,8 @@ function createGitHub(o) {
             // The plugin only calls `write.key(id).schedule(options, fn)`; its type asks for a whole
             // Bottleneck group.
             write: writePacer(),
+            // Issue comments and the like: three seconds apart, as GitHub asks, on the same clock.
+            notifications: writePacer(NOTIFICATION_SPACING_MS),
             retryAfterBaseValue: 0,
             onRateLimit: async (after, options, _o, count) => {
                 const ok = canWait(after, count);
@@ -42181,17 +42363,18 @@ function createGitHub(o) {
     }, track, backoff(o.policy), retry, throttling);
 }
 const WRITE_SPACING_MS = 1000;
+const NOTIFICATION_SPACING_MS = 3000;
 /**
  * GitHub asks for writes at least a second apart; the plugin's own `write` group does that on the
  * real clock. This one does the same on the injectable clock: each write starts no sooner than one
  * second after the previous one started.
  */
-function writePacer() {
+function writePacer(spacingMs = WRITE_SPACING_MS) {
     let next = 0;
     const limiter = {
         async schedule(_options, fn) {
             const at = Math.max(clock_now(), next);
-            next = at + WRITE_SPACING_MS;
+            next = at + spacingMs;
             const wait = at - clock_now();
             if (wait > 0)
                 await sleep(wait);
@@ -42587,9 +42770,89 @@ class VariableStore {
     }
 }
 
+;// CONCATENATED MODULE: ./src/github/repos.ts
+
+const PER_PAGE = 100;
+/** 100,000 repositories: far past any owner a pattern is meant for, and a bound on a looping listing. */
+const MAX_PAGES = 1000;
+class RepositoryLister {
+    #gh;
+    #installationToken;
+    #listed = new Map();
+    /** `installationToken`: the token is a GitHub App installation token (`ghs_`). */
+    constructor(gh, installationToken) {
+        this.#gh = gh;
+        this.#installationToken = installationToken;
+    }
+    /** Every repository of `owner` the token can see, listed once per run. */
+    list(owner) {
+        const k = owner.toLowerCase();
+        let listed = this.#listed.get(k);
+        if (!listed) {
+            listed = this.#list(owner);
+            this.#listed.set(k, listed);
+        }
+        return listed;
+    }
+    async #list(owner) {
+        const o = encodeURIComponent(owner);
+        try {
+            return await this.#pages(`GET /orgs/${o}/repos`, { type: 'all' });
+        }
+        catch (err) {
+            if (errors_status(err) !== 404)
+                throw this.#fail(owner, err);
+        }
+        try {
+            if (this.#installationToken) {
+                const all = await this.#pages('GET /installation/repositories', {}, true);
+                return all.filter((r) => r.fullName.split('/')[0].toLowerCase() === owner.toLowerCase());
+            }
+            return await this.#pages(`GET /users/${o}/repos`, { type: 'owner' });
+        }
+        catch (err) {
+            throw this.#fail(owner, err);
+        }
+    }
+    async #pages(route, params, wrapped = false) {
+        const out = [];
+        for (let page = 1; page <= MAX_PAGES; page++) {
+            const res = await this.#gh.request(route, { ...params, per_page: PER_PAGE, page });
+            const data = res.data;
+            const repos = wrapped
+                ? (data.repositories ?? [])
+                : data;
+            if (!Array.isArray(repos))
+                throw new StoreError(`GitHub answered ${route} without a list of repositories.`, 'no');
+            for (const r of repos)
+                out.push({
+                    fullName: String(r.full_name ?? ''),
+                    archived: r.archived === true,
+                    disabled: r.disabled === true,
+                    topics: Array.isArray(r.topics) ? r.topics.map(String) : [],
+                });
+            if (repos.length < PER_PAGE)
+                return out;
+        }
+        return out;
+    }
+    #fail(owner, err) {
+        if (err instanceof StoreError)
+            return err;
+        const s = errors_status(err);
+        const why = s === 404
+            ? 'HTTP 404: no organization or user of that name, or the github-token cannot see it'
+            : s === 403
+                ? 'HTTP 403: the github-token may not list its repositories (it needs Metadata: read)'
+                : describe(err);
+        return new StoreError(`Could not list the repositories of ${owner}: ${why}.`, 'no', s);
+    }
+}
+
 ;// CONCATENATED MODULE: ./src/github/store.ts
 // Writes secrets into GitHub: public keys per scope, sealing, the write itself and the read-back
 // that proves it landed.
+
 
 
 
@@ -42602,10 +42865,16 @@ class SecretStore {
     #keys = new Map();
     #access;
     #variables;
-    constructor(gh) {
+    #repos;
+    /** `installationToken`: the token is a GitHub App installation token (see RepositoryLister). */
+    constructor(gh, o = {}) {
         this.#gh = gh;
         this.#access = new OrgAccess(gh);
         this.#variables = new VariableStore(gh, this.#access);
+        this.#repos = new RepositoryLister(gh, o.installationToken ?? false);
+    }
+    listRepositories(owner) {
+        return this.#repos.list(owner);
     }
     /**
      * Fetches every target's public key (once per scope, never shared across scopes) and works out who
@@ -42737,24 +43006,32 @@ const PERMISSIONS_OF = {
 function ownerOf(t) {
     return isOrg(t) ? t.org : t.repo.split('/')[0];
 }
-/** One grant per owner (case-insensitive, like GitHub), in the order the targets name them. */
-function grantsFor(targets, needs) {
+/**
+ * One grant per owner (case-insensitive, like GitHub), in the order the targets name them. A pattern
+ * line's repositories are known only once listed (with this very token): its owner's token is minted
+ * for every repository of the installation, with the permissions of the kind the pattern expands to.
+ */
+function grantsFor(targets, needs, patterns = []) {
     const byOwner = new Map();
-    for (const t of targets) {
-        const owner = ownerOf(t);
+    const grant = (owner) => {
         let g = byOwner.get(owner.toLowerCase());
         if (!g) {
             g = { owner, perms: new Map(), repos: new Map() };
             byOwner.set(owner.toLowerCase(), g);
         }
-        const { secrets, variables } = PERMISSIONS_OF[t.kind];
-        const names = [
-            secrets,
-            ...(needs.variables && variables && hasVariables(t) ? [variables] : []),
-        ];
+        return g;
+    };
+    const allow = (g, kind, withVariables) => {
+        const { secrets, variables } = PERMISSIONS_OF[kind];
+        const names = [secrets, ...(needs.variables && variables && withVariables ? [variables] : [])];
         for (const name of names)
             if (g.perms.get(name) !== 'write')
                 g.perms.set(name, needs.read ? 'read' : 'write');
+    };
+    for (const t of targets) {
+        const owner = ownerOf(t);
+        const g = grant(owner);
+        allow(g, t.kind, hasVariables(t));
         // Repositories whose requests go out with this owner's token: the target's own, and the
         // repositories an org line selects (their ids are read with the org's token; GitHub only
         // accepts an org's own repositories there, so others are left to fail as GitHub decides).
@@ -42767,16 +43044,27 @@ function grantsFor(targets, needs) {
         if (isOrg(t))
             g.org ??= t.org;
     }
+    for (const p of patterns) {
+        const g = grant(p.owner);
+        // The kinds patterns expand to are repository kinds: each may hold variables when it has any.
+        allow(g, p.kind, PERMISSIONS_OF[p.kind].variables !== undefined);
+        g.pattern = true;
+    }
     return [...byOwner.values()].map((g) => {
-        const repositories = g.repos.size > 0 ? [...g.repos.values()] : undefined;
+        // A pattern's owner: no repository list (the installation's repositories), listing included.
+        const repositories = g.repos.size > 0 && !g.pattern ? [...g.repos.values()] : undefined;
         const permissions = Object.fromEntries(g.perms);
-        if (repositories)
+        if (repositories || g.pattern)
             permissions['metadata'] = 'read';
         return {
             owner: g.owner,
             permissions,
             repositories,
-            lookup: g.org !== undefined ? { org: g.org } : { repo: `${g.owner}/${repositories[0]}` },
+            lookup: g.org !== undefined
+                ? { org: g.org }
+                : repositories
+                    ? { repo: `${g.owner}/${repositories[0]}` }
+                    : { account: g.owner },
         };
     });
 }
@@ -42814,13 +43102,21 @@ class AppDestination {
     async storeVariable(t, name, value) {
         return (await this.#store(t)).storeVariable(t, name, value);
     }
+    /** A pattern owner's repositories, listed with that owner's installation token. */
+    async listRepositories(owner) {
+        await this.#signIn();
+        const store = this.#stores.get(owner.toLowerCase());
+        if (!store)
+            throw new Error(`No GitHub sign-in covers ${owner}.`);
+        return store.listRepositories(owner);
+    }
     /** Finds every installation, then mints every token; once per run, whoever asks first. */
     #signIn() {
         this.#signedIn ??= this.#signInOnce();
         return this.#signedIn;
     }
     async #signInOnce() {
-        const grants = grantsFor(this.#o.targets, this.#o.needs);
+        const grants = grantsFor(this.#o.targets, this.#o.needs, this.#o.patterns);
         const app = this.#client(await this.#jwt());
         // Every installation is found before any token is minted: a missing one mints nothing.
         const found = await Promise.allSettled(grants.map((g) => this.#installation(app, g)));
@@ -42892,7 +43188,9 @@ class AppDestination {
     async #installation(app, g) {
         const path = 'org' in g.lookup
             ? `/orgs/${encodeURIComponent(g.lookup.org)}/installation`
-            : `/repos/${g.lookup.repo.split('/').map(encodeURIComponent).join('/')}/installation`;
+            : 'repo' in g.lookup
+                ? `/repos/${g.lookup.repo.split('/').map(encodeURIComponent).join('/')}/installation`
+                : `/users/${encodeURIComponent(g.lookup.account)}/installation`;
         try {
             const res = await app.request(`GET ${path}`);
             const id = res.data?.id;
@@ -42935,7 +43233,7 @@ class AppDestination {
         this.#o.mask(token);
         const gh = this.#client(token);
         this.#minted.push({ owner: g.owner, gh });
-        this.#stores.set(g.owner.toLowerCase(), new SecretStore(gh));
+        this.#stores.set(g.owner.toLowerCase(), new SecretStore(gh, { installationToken: true }));
     }
     /** Which App to install where; the App's name and page when GitHub says them. */
     async #missing(app, grants) {
@@ -42954,7 +43252,9 @@ class AppDestination {
         }
         const where = grants.map((g) => 'org' in g.lookup
             ? `organization ${g.lookup.org}`
-            : `account ${g.owner} (with access to ${g.lookup.repo})`);
+            : 'repo' in g.lookup
+                ? `account ${g.owner} (with access to ${g.lookup.repo})`
+                : `account ${g.owner}`);
         return `${name} is not installed on ${where.join(', ')}: install it there${page ? ` (${page}/installations/new)` : ''}, with access to the repositories the targets name. Nothing was rotated.`;
     }
 }
@@ -42971,7 +43271,10 @@ function openDestination(auth, o) {
     if (auth.kind === 'app')
         return new AppDestination({ ...o, ...auth });
     const { apiUrl, policy, warn } = o;
-    const store = new SecretStore(createGitHub({ token: auth.token, apiUrl, policy, warn }));
+    const store = new SecretStore(createGitHub({ token: auth.token, apiUrl, policy, warn }), {
+        // GitHub's prefix for App installation tokens: they may list the installation's repositories.
+        installationToken: auth.token.startsWith('ghs_'),
+    });
     return Object.assign(store, { close: async () => undefined });
 }
 
@@ -43042,7 +43345,7 @@ function parseCsp(read) {
     const clientId = optional(read, 'csp-client-id');
     const clientSecret = optional(read, 'csp-client-secret');
     if (token !== undefined && (clientId !== undefined || clientSecret !== undefined)) {
-        throw new InputError(`Inputs 'csp-api-token' and 'csp-client-id'/'csp-client-secret' exclude each other: give an API token or client credentials.`);
+        throw new fields_InputError(`Inputs 'csp-api-token' and 'csp-client-id'/'csp-client-secret' exclude each other: give an API token or client credentials.`);
     }
     let auth;
     if (token !== undefined)
@@ -43050,12 +43353,12 @@ function parseCsp(read) {
     else if (clientId !== undefined && clientSecret !== undefined)
         auth = { kind: 'client', clientId, clientSecret };
     else {
-        throw new InputError(`Input 'csp-api-token' is required, or both 'csp-client-id' and 'csp-client-secret' (${clientId ? 'csp-client-secret' : 'csp-client-id'} is missing).`);
+        throw new fields_InputError(`Input 'csp-api-token' is required, or both 'csp-client-id' and 'csp-client-secret' (${clientId ? 'csp-client-secret' : 'csp-client-id'} is missing).`);
     }
     const rotation = oneOf(read, 'csp-rotation', ['regenerate', 'overlap'], 'regenerate');
     const retirePrevious = bool(read, 'csp-retire-previous', false);
     if (retirePrevious && rotation !== 'overlap') {
-        throw new InputError(`Input 'csp-retire-previous' applies only with 'csp-rotation: overlap' (regenerate leaves no previous secret).`);
+        throw new fields_InputError(`Input 'csp-retire-previous' applies only with 'csp-rotation: overlap' (regenerate leaves no previous secret).`);
     }
     return {
         name: 'vmware-csp',
@@ -43280,95 +43583,14 @@ const csp = {
     create: createCsp,
 };
 
-;// CONCATENATED MODULE: ./src/providers/entra.ts
-// Microsoft Entra: application passwords through Microsoft Graph. The old password keeps working, so
-// a failed store is undone by removing the new one. `EntraApp` is shared with the Woodpecker provider.
+;// CONCATENATED MODULE: ./src/providers/entra-app.ts
+// One Entra application managed through Microsoft Graph by the app named in entra-auth-client-id:
+// sign-in with fresh tokens, its passwords (list, add once, remove, confirm), and which of them belong
+// to this rotation. Shared by the Entra and Woodpecker providers.
 
 
 
 
-
-/** Every input this provider reads. */
-const entraInputs = {
-    'entra-tenant-id': { description: 'entra / woodpecker: the directory (tenant) id.' },
-    'entra-application-id': {
-        description: 'entra / woodpecker: the application (client) id whose secret rotates.',
-    },
-    'entra-auth': {
-        description: "entra / woodpecker: oidc (the job's GitHub OIDC token; needs permissions id-token: write) or client-secret.",
-        default: 'oidc',
-    },
-    'entra-auth-client-id': {
-        description: 'entra / woodpecker: the app that manages the target app (Application.ReadWrite.OwnedBy or .All).',
-    },
-    'entra-auth-client-secret': {
-        description: "entra / woodpecker: the managing app's secret, only with entra-auth: client-secret.",
-        credential: true,
-    },
-    'entra-secret-lifetime-days': {
-        description: 'entra / woodpecker: lifetime of the new password, in days.',
-        default: '180',
-    },
-    'entra-remove-previous': {
-        description: 'entra / woodpecker: once the new password is stored everywhere and works, remove the earlier passwords this action created.',
-        default: 'true',
-    },
-    'entra-password-tag': {
-        description: "entra / woodpecker: this rotation's identity, written into the name of every password it adds; only passwords with the same tag are ever removed. Default: provider, repository and secret-name (e.g. `entra octo/app AZURE_CLIENT_SECRET`).",
-    },
-    'entra-propagation-timeout': {
-        description: 'entra / woodpecker: how long a new password (minted in Entra, or brought with woodpecker-client-secret) may take to start working, as a duration; at most 1h.',
-        default: '2m',
-    },
-    'entra-login-url': {
-        description: 'entra / woodpecker: Microsoft identity platform base URL.',
-        default: 'https://login.microsoftonline.com',
-    },
-    'entra-graph-url': {
-        description: 'entra / woodpecker: Microsoft Graph base URL.',
-        default: 'https://graph.microsoft.com',
-    },
-};
-const entra_inputs = entraInputs;
-const TAG = /^[A-Za-z0-9._:/@ -]{1,100}$/;
-function parseEntra(read, ctx) {
-    const kind = oneOf(read, 'entra-auth', ['oidc', 'client-secret'], 'oidc');
-    const clientId = pathId(read, 'entra-auth-client-id', 'the managing application (client) id, a GUID', GUID);
-    const secret = optional(read, 'entra-auth-client-secret');
-    let auth;
-    if (kind === 'client-secret') {
-        auth = {
-            kind,
-            clientId,
-            clientSecret: required(read, 'entra-auth-client-secret', "the managing app's client secret when 'entra-auth' is client-secret"),
-        };
-    }
-    else {
-        if (secret !== undefined)
-            throw new InputError(`Input 'entra-auth-client-secret' is set but 'entra-auth' is oidc; set entra-auth: client-secret or remove the secret.`);
-        auth = { kind, clientId };
-    }
-    return {
-        name: 'entra',
-        tenantId: pathId(read, 'entra-tenant-id', 'the directory (tenant) id, a GUID or a domain', /^[A-Za-z0-9.-]{1,128}$/),
-        appId: pathId(read, 'entra-application-id', 'the application (client) id, a GUID', GUID),
-        auth,
-        lifetimeDays: integer(read, 'entra-secret-lifetime-days', 1, 3650, 180),
-        removePrevious: bool(read, 'entra-remove-previous', true),
-        loginUrl: url(read, 'entra-login-url', 'https://login.microsoftonline.com'),
-        graphUrl: url(read, 'entra-graph-url', 'https://graph.microsoft.com'),
-        propagationTimeoutMs: duration(read, 'entra-propagation-timeout', MAX_MS.propagationTimeout, 120_000),
-        passwordTag: passwordTag(read, ctx),
-    };
-}
-function passwordTag(read, ctx) {
-    const v = optional(read, 'entra-password-tag');
-    if (v === undefined)
-        return ctx.defaultTag;
-    if (!TAG.test(v))
-        throw new InputError(`Input 'entra-password-tag' is '${v}'; expected up to 100 letters, digits, spaces and . _ : / @ -.`);
-    return v;
-}
 /** Every password this action adds starts with this. */
 const MARKER = 'rotated by rotate-client-secret-action';
 /**
@@ -43380,7 +43602,7 @@ function ownPrefix(tag) {
     return `${MARKER} [${tag}] `;
 }
 /** Sign in again this long before the token's stated expiry. */
-const entra_TOKEN_MARGIN_MS = 60_000;
+const entra_app_TOKEN_MARGIN_MS = 60_000;
 /** Entra token errors: `error`, `error_codes`, and the first sentence of `error_description` (AADSTS code and text). */
 function explainLogin(_status, body) {
     const error = field(body, 'error');
@@ -43542,7 +43764,7 @@ class EntraApp {
     }
     /** A token that is not expired and not within a minute of it; otherwise a new sign-in. */
     async #accessToken() {
-        if (this.#token && clock_now() < this.#token.expiresAt - entra_TOKEN_MARGIN_MS)
+        if (this.#token && clock_now() < this.#token.expiresAt - entra_app_TOKEN_MARGIN_MS)
             return this.#token.value;
         const a = this.#s.auth;
         let credential;
@@ -43581,6 +43803,95 @@ class EntraApp {
         });
         return res.body;
     }
+}
+
+;// CONCATENATED MODULE: ./src/providers/entra.ts
+// Microsoft Entra: application passwords through Microsoft Graph. The old password keeps working, so
+// a failed store is undone by removing the new one. The Graph side lives in entra-app.ts.
+
+
+
+
+/** Every input this provider reads. */
+const entraInputs = {
+    'entra-tenant-id': { description: 'entra / woodpecker: the directory (tenant) id.' },
+    'entra-application-id': {
+        description: 'entra / woodpecker: the application (client) id whose secret rotates.',
+    },
+    'entra-auth': {
+        description: "entra / woodpecker: oidc (the job's GitHub OIDC token; needs permissions id-token: write) or client-secret.",
+        default: 'oidc',
+    },
+    'entra-auth-client-id': {
+        description: 'entra / woodpecker: the app that manages the target app (Application.ReadWrite.OwnedBy or .All).',
+    },
+    'entra-auth-client-secret': {
+        description: "entra / woodpecker: the managing app's secret, only with entra-auth: client-secret.",
+        credential: true,
+    },
+    'entra-secret-lifetime-days': {
+        description: 'entra / woodpecker: lifetime of the new password, in days.',
+        default: '180',
+    },
+    'entra-remove-previous': {
+        description: 'entra / woodpecker: once the new password is stored everywhere and works, remove the earlier passwords this action created.',
+        default: 'true',
+    },
+    'entra-password-tag': {
+        description: "entra / woodpecker: this rotation's identity, written into the name of every password it adds; only passwords with the same tag are ever removed. Default: provider, repository and secret-name (e.g. `entra octo/app AZURE_CLIENT_SECRET`).",
+    },
+    'entra-propagation-timeout': {
+        description: 'entra / woodpecker: how long a new password (minted in Entra, or brought with woodpecker-client-secret) may take to start working, as a duration; at most 1h.',
+        default: '2m',
+    },
+    'entra-login-url': {
+        description: 'entra / woodpecker: Microsoft identity platform base URL.',
+        default: 'https://login.microsoftonline.com',
+    },
+    'entra-graph-url': {
+        description: 'entra / woodpecker: Microsoft Graph base URL.',
+        default: 'https://graph.microsoft.com',
+    },
+};
+const entra_inputs = entraInputs;
+const TAG = /^[A-Za-z0-9._:/@ -]{1,100}$/;
+function parseEntra(read, ctx) {
+    const kind = oneOf(read, 'entra-auth', ['oidc', 'client-secret'], 'oidc');
+    const clientId = pathId(read, 'entra-auth-client-id', 'the managing application (client) id, a GUID', GUID);
+    const secret = optional(read, 'entra-auth-client-secret');
+    let auth;
+    if (kind === 'client-secret') {
+        auth = {
+            kind,
+            clientId,
+            clientSecret: required(read, 'entra-auth-client-secret', "the managing app's client secret when 'entra-auth' is client-secret"),
+        };
+    }
+    else {
+        if (secret !== undefined)
+            throw new fields_InputError(`Input 'entra-auth-client-secret' is set but 'entra-auth' is oidc; set entra-auth: client-secret or remove the secret.`);
+        auth = { kind, clientId };
+    }
+    return {
+        name: 'entra',
+        tenantId: pathId(read, 'entra-tenant-id', 'the directory (tenant) id, a GUID or a domain', /^[A-Za-z0-9.-]{1,128}$/),
+        appId: pathId(read, 'entra-application-id', 'the application (client) id, a GUID', GUID),
+        auth,
+        lifetimeDays: integer(read, 'entra-secret-lifetime-days', 1, 3650, 180),
+        removePrevious: bool(read, 'entra-remove-previous', true),
+        loginUrl: url(read, 'entra-login-url', 'https://login.microsoftonline.com'),
+        graphUrl: url(read, 'entra-graph-url', 'https://graph.microsoft.com'),
+        propagationTimeoutMs: duration(read, 'entra-propagation-timeout', MAX_MS.propagationTimeout, 120_000),
+        passwordTag: passwordTag(read, ctx),
+    };
+}
+function passwordTag(read, ctx) {
+    const v = optional(read, 'entra-password-tag');
+    if (v === undefined)
+        return ctx.defaultTag;
+    if (!TAG.test(v))
+        throw new fields_InputError(`Input 'entra-password-tag' is '${v}'; expected up to 100 letters, digits, spaces and . _ : / @ -.`);
+    return v;
 }
 function createEntra(s, deps) {
     const app = new EntraApp(s, deps);
@@ -43671,19 +43982,19 @@ function parseWhmcs(read) {
     const credentialId = integer(read, 'whmcs-credential-id', 1, 2_147_483_647);
     const clientIdentifier = optional(read, 'whmcs-client-identifier');
     if ((credentialId === undefined) === (clientIdentifier === undefined)) {
-        throw new InputError(`Input 'whmcs-credential-id' or 'whmcs-client-identifier' is required (exactly one of them): the OAuth credential to rotate.`);
+        throw new fields_InputError(`Input 'whmcs-credential-id' or 'whmcs-client-identifier' is required (exactly one of them): the OAuth credential to rotate.`);
     }
     const grantType = optional(read, 'whmcs-grant-type');
     if (grantType !== undefined && !GRANTS.includes(grantType)) {
-        throw new InputError(`Input 'whmcs-grant-type' is '${grantType}'; expected authorization_code or single_sign_on.`);
+        throw new fields_InputError(`Input 'whmcs-grant-type' is '${grantType}'; expected authorization_code or single_sign_on.`);
     }
     const serviceId = integer(read, 'whmcs-service-id', 1, 2_147_483_647);
     if (grantType === 'single_sign_on' && serviceId === undefined) {
-        throw new InputError(`Input 'whmcs-service-id' is required when 'whmcs-grant-type' is single_sign_on.`);
+        throw new fields_InputError(`Input 'whmcs-service-id' is required when 'whmcs-grant-type' is single_sign_on.`);
     }
     const scope = optional(read, 'whmcs-scope');
     if (scope !== undefined && !/^[A-Za-z0-9_:.-]+( [A-Za-z0-9_:.-]+)*$/.test(scope)) {
-        throw new InputError(`Input 'whmcs-scope' is '${scope}'; expected scope names separated by single spaces, such as 'clientarea:sso clientarea:billing_info'.`);
+        throw new fields_InputError(`Input 'whmcs-scope' is '${scope}'; expected scope names separated by single spaces, such as 'clientarea:sso clientarea:billing_info'.`);
     }
     const logo = optional(read, 'whmcs-logo-uri');
     const redirects = optional(read, 'whmcs-redirect-uris')
@@ -43725,7 +44036,7 @@ function absolute(name, v) {
         return v;
     }
     catch {
-        throw new InputError(`Input '${name}' has '${v}', which is not an absolute URI; expected one URI a line.`);
+        throw new fields_InputError(`Input '${name}' has '${v}', which is not an absolute URI; expected one URI a line.`);
     }
 }
 /**
@@ -43857,6 +44168,7 @@ const whmcs = {
 
 
 
+
 /** Every input this provider reads. */
 const woodpecker_inputs = {
     // Woodpecker's secret is minted in Entra, or brought: it reads Entra's inputs too.
@@ -43885,12 +44197,12 @@ function parseWoodpecker(read, ctx) {
     let source;
     if (secret !== undefined) {
         if (expiresAt === undefined) {
-            throw new InputError(`Input 'woodpecker-secret-expires-at' is required with 'woodpecker-client-secret' (Woodpecker takes both together), e.g. 2027-11-28T23:59:59Z.`);
+            throw new fields_InputError(`Input 'woodpecker-secret-expires-at' is required with 'woodpecker-client-secret' (Woodpecker takes both together), e.g. 2027-11-28T23:59:59Z.`);
         }
         const tenantId = optional(read, 'entra-tenant-id');
         const clientId = optional(read, 'entra-application-id');
         if (credentialId === undefined && (tenantId === undefined || clientId === undefined)) {
-            throw new InputError(`Input 'entra-tenant-id' and 'entra-application-id' are required without 'woodpecker-credential-id': they find or create the credential.`);
+            throw new fields_InputError(`Input 'entra-tenant-id' and 'entra-application-id' are required without 'woodpecker-credential-id': they find or create the credential.`);
         }
         if (clientId !== undefined)
             pathId(read, 'entra-application-id', 'the application (client) id, a GUID', GUID);
@@ -43905,7 +44217,7 @@ function parseWoodpecker(read, ctx) {
     }
     else {
         if (expiresAt !== undefined)
-            throw new InputError(`Input 'woodpecker-secret-expires-at' goes only with 'woodpecker-client-secret'; without it the secret is minted in Entra.`);
+            throw new fields_InputError(`Input 'woodpecker-secret-expires-at' goes only with 'woodpecker-client-secret'; without it the secret is minted in Entra.`);
         source = { kind: 'entra', entra: parseEntra(read, ctx) };
     }
     return {
@@ -44115,6 +44427,261 @@ function createProvider(settings, deps) {
     return module.create(settings, deps);
 }
 
+;// CONCATENATED MODULE: ./src/summary.ts
+// Outputs and the job summary, from the pipeline's report. Nothing secret reaches either: the report
+// holds no secret, only the recovery blob, which only the operator's private key opens.
+
+
+
+
+function setOutputs(r, io = core_namespaceObject) {
+    io.setOutput('rotated', String(r.rotated));
+    io.setOutput('client-id', r.rotation?.clientId ?? r.credential?.clientId ?? '');
+    io.setOutput('credential-id', r.rotation?.credentialId ?? r.credential?.credentialId ?? '');
+    io.setOutput('secret-expires-at', r.rotation?.expiresAt ?? '');
+    io.setOutput('targets', JSON.stringify(r.targets.map(({ target, secret, variable, status }) => variable === undefined ? { target, secret, status } : { target, variable, status })));
+    io.setOutput('next-rotation-due', r.nextRotationDue ?? '');
+    io.setOutput('report', JSON.stringify(reportJson(r)));
+    if (r.recovery) {
+        io.setOutput('recovery', r.recovery);
+        io.info(`Recovery blob (the new secret sealed to recovery-public-key; open it as the README shows):\n${r.recovery}`);
+    }
+}
+/** Output `report`: what the summary's tables show, as JSON (the recovery blob has its own output). */
+function reportJson(r) {
+    const c = r.credential;
+    const expires = c?.expiresAt ? Date.parse(c.expiresAt) : NaN;
+    return {
+        mode: r.mode ?? 'rotate',
+        outcome: r.outcome,
+        ...(c
+            ? {
+                credential: {
+                    description: c.description,
+                    clientId: c.clientId ?? null,
+                    expiresAt: c.expiresAt ?? null,
+                    expiresInSeconds: Number.isNaN(expires) ? null : Math.floor((expires - clock_now()) / 1000),
+                },
+            }
+            : {}),
+        ...(r.rule ? { rule: r.rule } : {}),
+        ...(r.nextRotationDue ? { nextRotationDue: r.nextRotationDue } : {}),
+        targets: r.targets.map((t) => ({
+            target: t.target,
+            ...(t.variable === undefined ? { secret: t.secret } : { variable: t.variable }),
+            status: t.status,
+            ...(t.updatedAt ? { updatedAt: t.updatedAt } : {}),
+            ...(t.error ? { error: t.error } : {}),
+        })),
+        ...(r.expanded ? { expanded: r.expanded } : {}),
+        ...(r.failure ? { failure: r.failure } : {}),
+        ...(r.nextStep ? { nextStep: r.nextStep } : {}),
+    };
+}
+const TITLES = {
+    rotated: 'Client secret rotated',
+    'dry-run': 'Dry run: nothing changed',
+    skipped: 'Skipped: not due',
+    checked: 'Check passed: nothing changed',
+    failed: 'Rotation failed',
+};
+/**
+ * The job summary. Every value that is not this file's own text comes from a provider, GitHub or an
+ * input, so it is escaped and cut (`untrusted.ts`); `provider` is the validated name, or undefined
+ * when the inputs were invalid (an invalid input is never echoed here).
+ */
+function summaryMarkdown(provider, r) {
+    const c = r.credential;
+    const title = r.mode === 'check' && r.outcome === 'failed'
+        ? 'Check failed: nothing changed'
+        : TITLES[r.outcome];
+    const lines = [`## ${title}`, '', '| | |', '|---|---|'];
+    if (provider)
+        lines.push(`| Provider | ${markdownCode(provider)} |`);
+    if (c)
+        lines.push(`| Credential | ${markdownText(c.description, 300)} |`);
+    const clientId = r.rotation?.clientId ?? c?.clientId;
+    if (clientId)
+        lines.push(`| Client id | ${markdownCode(clientId)} |`);
+    if (c?.expiresAt)
+        lines.push(r.mode === 'check'
+            ? `| Current secret expires | ${markdownText(c.expiresAt, 40)} (${spokenUntil(Date.parse(c.expiresAt))}) |`
+            : `| Previous secret expires | ${markdownText(c.expiresAt, 40)} |`);
+    else if (r.mode === 'check' && c)
+        lines.push('| Current secret expires | not reported by the provider |');
+    if (r.rotation?.expiresAt)
+        lines.push(`| New secret expires | ${markdownText(r.rotation.expiresAt, 40)} |`);
+    if (r.rule)
+        lines.push(`| Rule | ${markdownText(r.rule, 500)} |`);
+    if (r.nextRotationDue)
+        lines.push(`| Next rotation due | ${r.nextRotationDue} |`);
+    if (r.retired)
+        lines.push(`| Retired | ${markdownText(r.retired, 500)} |`);
+    if (r.undone)
+        lines.push(`| Undone | ${markdownText(r.undone, 300)} |`);
+    if (r.expanded && r.expanded.length > 0) {
+        // Each pattern and the targets it became, before any rotating call (GitHub's names, escaped).
+        lines.push('', '| Target pattern | Expanded to |', '|---|---|');
+        for (const e of r.expanded)
+            lines.push(`| ${markdownCode(e.pattern)} | ${e.targets.length} target(s)${e.skipped ? ` (${e.skipped} archived or disabled left out)` : ''}: ${e.targets.map((t) => markdownCode(t)).join(', ')} |`);
+    }
+    if (r.mode === 'check' && r.targets.length > 0) {
+        lines.push('', '| Target | Secret | Exists | Last updated |', '|---|---|---|---|');
+        for (const t of r.targets)
+            lines.push(`| ${markdownCode(t.target)} | ${markdownCode(t.secret)} | ${t.status === 'present' ? 'yes' : t.status === 'missing' ? '**no**' : `unknown: ${markdownText(t.error ?? '', 600)}`} | ${t.updatedAt ?? ''} |`);
+    }
+    else if (r.targets.length > 0) {
+        lines.push('', '| Target | Secret | Status |', '|---|---|---|');
+        for (const t of r.targets)
+            lines.push(`| ${markdownCode(t.target)} | ${t.variable === undefined ? markdownCode(t.secret ?? '') : `variable ${markdownCode(t.variable)}`} | ${t.status}${t.error ? `: ${markdownText(t.error, 600)}` : ''} |`);
+    }
+    if (r.failure)
+        lines.push('', `**What happened:** ${markdownText(r.failure, 3000)}`);
+    if (r.nextStep)
+        lines.push('', `**Next step:** ${markdownText(r.nextStep, 600)}`);
+    if (r.recovery)
+        lines.push('', 'Recovery blob (the new secret sealed to `recovery-public-key`):', '', '```', 
+        // Base64 from libsodium, made here: the one value that is not escaped (it must stay copyable).
+        r.recovery, '```');
+    return `${lines.join('\n')}\n`;
+}
+async function writeSummary(markdown) {
+    if (!process.env['GITHUB_STEP_SUMMARY'])
+        return;
+    await summary.addRaw(markdown).write();
+}
+
+;// CONCATENATED MODULE: ./src/issue.ts
+// The failure issue (failure-issue-repository): a failed run opens one issue, titled by credential
+// and secret name, or comments on the open one; the next successful run comments and closes it.
+// Filing is best effort: any failure here is a warning and never changes the run's outcome.
+
+
+
+/** The input that names the credential, per provider: part of the title. */
+const IDENTITY = {
+    'vmware-csp': ['csp-oauth-app-id'],
+    whmcs: ['whmcs-credential-id', 'whmcs-client-identifier'],
+    entra: ['entra-application-id'],
+    woodpecker: ['woodpecker-credential-id', 'entra-application-id'],
+};
+const SAFE = /^[A-Za-z0-9._-]{1,100}$/;
+/**
+ * Reads failure-issue-repository and failure-issue-label (undefined when no repository is given).
+ * The title comes from the raw provider, credential and secret-name inputs, each used only when it
+ * has a plain form, so that it is the same whether or not the rest of the inputs are valid.
+ */
+function parseFailureIssue(read) {
+    const where = optional(read, 'failure-issue-repository');
+    const label = optional(read, 'failure-issue-label') ?? 'secret-rotation';
+    if (where === undefined)
+        return undefined;
+    const m = /^([A-Za-z0-9-]{1,39})\/([A-Za-z0-9._-]{1,100})$/.exec(where);
+    if (!m || m[2] === '.' || m[2] === '..')
+        throw new fields_InputError(`Input 'failure-issue-repository' is '${where}'; expected OWNER/NAME, e.g. octo/platform-alerts.`);
+    if (label.length > 50 || /[,\p{Cc}]/u.test(label))
+        throw new fields_InputError(`Input 'failure-issue-label' is '${label}'; expected a label name of at most 50 characters without commas.`);
+    const plain = (v) => v !== undefined && SAFE.test(v) ? v : undefined;
+    const provider = plain(optional(read, 'provider'));
+    const id = (IDENTITY[provider ?? ''] ?? [])
+        .map((n) => plain(optional(read, n)))
+        .find((v) => v !== undefined);
+    let secret;
+    try {
+        secret = secretName('secret-name', optional(read, 'secret-name') ?? '');
+    }
+    catch {
+        secret = undefined;
+    }
+    const title = `Client secret rotation failing: ${[provider ?? 'unknown provider', id].filter(Boolean).join(' ')} → ${secret ?? 'unknown secret'}`;
+    return { owner: m[1], repo: m[2], label, title };
+}
+/**
+ * Creates and comments are never repeated: one whose answer was lost would open a second issue or
+ * post a second comment. The next run finds what landed. (Closing is idempotent and may retry.)
+ */
+const ONCE = { retries: 0 };
+/**
+ * Opens, comments on, or closes the issue as the report says. Returns a line for the log and the
+ * summary; never throws (a failure becomes a warning through `warn`).
+ */
+async function fileFailureIssue(gh, issue, provider, report, runUrl, warn) {
+    const where = `${issue.owner}/${issue.repo}`;
+    const repoPath = `/repos/${encodeURIComponent(issue.owner)}/${encodeURIComponent(issue.repo)}`;
+    const run = runUrl ? `Run: ${runUrl}` : 'Run: outside GitHub Actions';
+    try {
+        const res = await gh.request(`GET ${repoPath}/issues`, {
+            state: 'open',
+            labels: issue.label,
+            per_page: 100,
+        });
+        if (!Array.isArray(res.data))
+            throw new Error('GitHub answered the issue listing without a list');
+        const open = res.data.find((i) => !i.pull_request && i.title === issue.title);
+        if (report.failure) {
+            // The recovery blob stays in the run (output and summary): an issue lives longer and is read by more.
+            const { recovery, ...shown } = report;
+            const body = [
+                summaryMarkdown(provider, shown),
+                recovery
+                    ? "The new secret sealed to `recovery-public-key` is in this run's summary and output `recovery`."
+                    : '',
+                run,
+                '',
+                'This issue closes itself on the next successful run.',
+            ].join('\n');
+            if (open) {
+                answered(await gh.request(`POST ${repoPath}/issues/{issue_number}/comments`, {
+                    issue_number: open.number,
+                    body,
+                    request: ONCE,
+                }), (d) => typeof d['id'] === 'number');
+                return `The run failed again: commented on failure issue ${where}#${open.number}.`;
+            }
+            const made = await gh.request(`POST ${repoPath}/issues`, {
+                title: issue.title,
+                body,
+                labels: [issue.label],
+                request: ONCE,
+            });
+            return `Opened failure issue ${where}#${answered(made, (d) => typeof d['number'] === 'number')['number']}.`;
+        }
+        if (!open)
+            return undefined;
+        answered(await gh.request(`POST ${repoPath}/issues/{issue_number}/comments`, {
+            issue_number: open.number,
+            body: `This run succeeded (${report.outcome}): closing.\n\n${run}`,
+            request: ONCE,
+        }), (d) => typeof d['id'] === 'number');
+        answered(await gh.request(`PATCH ${repoPath}/issues/{issue_number}`, {
+            issue_number: open.number,
+            state: 'closed',
+            state_reason: 'completed',
+        }), (d) => d['state'] === 'closed');
+        return `The run succeeded: closed failure issue ${where}#${open.number}.`;
+    }
+    catch (err) {
+        const why = err instanceof UnexpectedAnswer
+            ? err.message
+            : describe(err).replace(/^HTTP (403|404): .*/, 'HTTP $1');
+        warn(`Could not ${report.failure ? 'file' : 'close'} the failure issue in ${where} (the github-token needs "Issues: write" there): ${why}. The run's outcome is unchanged.`);
+        return undefined;
+    }
+}
+/**
+ * A success status whose answer does not show the effect (a redirect without a body, say) is not
+ * taken as done: it throws, and the caller warns.
+ */
+function answered(res, shows) {
+    const data = res.data;
+    if (typeof data === 'object' && data !== null && shows(data))
+        return data;
+    throw new UnexpectedAnswer(`GitHub answered HTTP ${res.status} without the expected result`);
+}
+class UnexpectedAnswer extends Error {
+    name = 'UnexpectedAnswer';
+}
+
 ;// CONCATENATED MODULE: ./src/inputs/common.ts
 const commonInputs = {
     'github-token': {
@@ -44139,7 +44706,11 @@ const commonInputs = {
         description: "Optional Actions variable that receives the client id / identifier (not a secret: readable in expressions and logs), created or updated in every repository, environment and org target (Dependabot and Codespaces have no variables) and read back by value. An org line without a visibility keeps the existing variable's visibility, like secrets.",
     },
     targets: {
-        description: "Where to store, one target a line: `repo OWNER/NAME`, `environment OWNER/NAME ENVIRONMENT`, `org ORG [all|private|selected [OWNER/NAME ...]]`, `dependabot OWNER/NAME`, `dependabot-org ORG [all|private|selected [OWNER/NAME ...]]`, `codespaces OWNER/NAME`, `codespaces-org ORG [all|private|selected [OWNER/NAME ...]]`. An org line without a visibility keeps the existing secret's visibility and selected repositories (and fails in preflight when the secret does not exist yet): a rotation never changes who can read a secret unless the line says so. The environment name is the rest of its line, kept exactly (`/` allowed); write it in double quotes when it holds a space followed by #. Blank lines, lines starting with #, and # comments after a space on other lines are ignored. Default: `repo $GITHUB_REPOSITORY`.",
+        description: "Where to store, one target a line: `repo OWNER/NAME`, `environment OWNER/NAME ENVIRONMENT`, `org ORG [all|private|selected [OWNER/NAME ...]]`, `dependabot OWNER/NAME`, `dependabot-org ORG [all|private|selected [OWNER/NAME ...]]`, `codespaces OWNER/NAME`, `codespaces-org ORG [all|private|selected [OWNER/NAME ...]]`; or a pattern, expanded in preflight to the matching repositories that are not archived or disabled: `repos OWNER/GLOB [topic:NAME ...]`, `environments OWNER/GLOB [topic:NAME ...] ENVIRONMENT`, `dependabot-repos OWNER/GLOB [topic:NAME ...]`, `codespaces-repos OWNER/GLOB [topic:NAME ...]` (GLOB: * any characters, ? one). An org line without a visibility keeps the existing secret's visibility and selected repositories (and fails in preflight when the secret does not exist yet): a rotation never changes who can read a secret unless the line says so. The environment name is the rest of its line, kept exactly (`/` allowed); write it in double quotes when it holds a space followed by #. Blank lines, lines starting with #, and # comments after a space on other lines are ignored. Default: `repo $GITHUB_REPOSITORY`.",
+    },
+    'max-targets': {
+        description: 'The most targets a run may write after patterns are expanded: more stops the run in preflight, before anything changes (a pattern that matches more than intended).',
+        default: '100',
     },
     'github-api-url': {
         description: 'GitHub API base URL (GHES: https://HOST/api/v3). Default: $GITHUB_API_URL, else https://api.github.com.',
@@ -44164,6 +44735,13 @@ const commonInputs = {
     'fail-if-expires-within': {
         description: 'With mode: check, a duration (30s, 90m, 12h, 7d): fail the step when the credential expires within it. At most 366d. Ignored where the provider reports no expiry (the report says so).',
     },
+    'failure-issue-repository': {
+        description: 'OWNER/NAME: when a run fails, open an issue there (labelled failure-issue-label, titled by credential and secret name) or comment on the open one, with what failed, per target, what was kept and what to do; the next successful run comments and closes it. The github-token needs "Issues: write" on that repository. A failure to file the issue is a warning and never changes the outcome.',
+    },
+    'failure-issue-label': {
+        description: 'The label of the failure issue; the open issue is found by this label and its title.',
+        default: 'secret-rotation',
+    },
     'request-timeout': {
         description: 'Limit for one HTTP exchange with GitHub or the provider, as a duration; at most 10m.',
         default: '30s',
@@ -44185,18 +44763,18 @@ function githubAuth(read) {
     const appId = optional(read, 'github-app-id');
     const key = optional(read, 'github-app-private-key');
     if (token !== undefined && (appId !== undefined || key !== undefined))
-        throw new InputError(`Inputs 'github-token' and '${appId !== undefined ? 'github-app-id' : 'github-app-private-key'}' are both set: ${ONE_WAY}, not both.`);
+        throw new fields_InputError(`Inputs 'github-token' and '${appId !== undefined ? 'github-app-id' : 'github-app-private-key'}' are both set: ${ONE_WAY}, not both.`);
     if (token !== undefined)
         return { kind: 'token', token };
     if (appId === undefined && key === undefined)
-        throw new InputError(`Input 'github-token' is required: ${ONE_WAY}.`);
+        throw new fields_InputError(`Input 'github-token' is required: ${ONE_WAY}.`);
     if (appId === undefined)
-        throw new InputError(`Input 'github-app-id' is required with 'github-app-private-key': the App's ID (digits) or Client ID (Iv...).`);
+        throw new fields_InputError(`Input 'github-app-id' is required with 'github-app-private-key': the App's ID (digits) or Client ID (Iv...).`);
     if (key === undefined)
-        throw new InputError(`Input 'github-app-private-key' is required with 'github-app-id': the PEM private key from the App's settings.`);
+        throw new fields_InputError(`Input 'github-app-private-key' is required with 'github-app-id': the PEM private key from the App's settings.`);
     // The App ID (digits) or its Client ID: both are what GitHub accepts as the JWT's issuer.
     if (!/^[1-9]\d{0,15}$/.test(appId) && !/^Iv[A-Za-z0-9.]{1,40}$/.test(appId))
-        throw new InputError(`Input 'github-app-id' is '${appId}'; expected the App's ID (digits) or Client ID (Iv...).`);
+        throw new fields_InputError(`Input 'github-app-id' is '${appId}'; expected the App's ID (digits) or Client ID (Iv...).`);
     return { kind: 'app', appId, privateKey: privateKey(key) };
 }
 /**
@@ -44213,7 +44791,7 @@ function privateKey(raw) {
         // reported below
     }
     if (!ok)
-        throw new InputError(`Input 'github-app-private-key' is not an RSA private key in PEM form (-----BEGIN RSA PRIVATE KEY----- ...), as the App's settings download it.`);
+        throw new fields_InputError(`Input 'github-app-private-key' is not an RSA private key in PEM form (-----BEGIN RSA PRIVATE KEY----- ...), as the App's settings download it.`);
     return pem;
 }
 
@@ -44221,6 +44799,8 @@ function privateKey(raw) {
 // Raw inputs -> typed, validated settings. Pure: no I/O, nothing logged; every bad value throws an
 // InputError naming the input, before any request is made. Also the one list of declared inputs, from
 // which action.yml, the README tables and the inputs to mask follow.
+
+
 
 
 
@@ -44278,7 +44858,7 @@ function parseInputs(read, env) {
     read = declared(all, { ...providerInput, ...commonInputs });
     const name = required(read, 'provider', `one of ${PROVIDERS.join(', ')}`);
     if (!Object.hasOwn(providers, name)) {
-        throw new InputError(`Input 'provider' is '${name}'; expected one of: ${PROVIDERS.join(', ')}.`);
+        throw new fields_InputError(`Input 'provider' is '${name}'; expected one of: ${PROVIDERS.join(', ')}.`);
     }
     const repository = env['GITHUB_REPOSITORY'];
     // The default identity of this rotation's Entra passwords (see EntraSettings.passwordTag).
@@ -44289,32 +44869,43 @@ function parseInputs(read, env) {
     const provider = module.parse(declared(all, module.inputs), { defaultTag });
     const targetText = optional(read, 'targets') ?? (repository ? `repo ${repository}` : undefined);
     if (targetText === undefined)
-        throw new InputError(`Input 'targets' is required outside GitHub Actions (GITHUB_REPOSITORY is not set), e.g. 'repo OWNER/NAME'.`);
+        throw new fields_InputError(`Input 'targets' is required outside GitHub Actions (GITHUB_REPOSITORY is not set), e.g. 'repo OWNER/NAME'.`);
     const secret = secretName('secret-name', required(read, 'secret-name', 'the GitHub secret that receives the new client secret'));
     const clientIdSecret = optional(read, 'client-id-secret-name');
     if (clientIdSecret !== undefined) {
         secretName('client-id-secret-name', clientIdSecret);
         if (clientIdSecret.toUpperCase() === secret.toUpperCase()) {
-            throw new InputError(`Input 'client-id-secret-name' is '${clientIdSecret}', the same as 'secret-name'; GitHub names are case-insensitive, pick another.`);
+            throw new fields_InputError(`Input 'client-id-secret-name' is '${clientIdSecret}', the same as 'secret-name'; GitHub names are case-insensitive, pick another.`);
         }
     }
-    const targets = parseTargets(targetText);
+    const { targets, patterns } = parseTargetLines(targetText);
     const clientIdVariable = optional(read, 'client-id-variable-name');
     if (clientIdVariable !== undefined) {
         secretName('client-id-variable-name', clientIdVariable, 'variable');
-        if (!targets.some(hasVariables))
-            throw new InputError(`Input 'client-id-variable-name' is set but no target can hold an Actions variable (Dependabot and Codespaces have none); add a repo, environment or org target, or drop the input.`);
+        if (!targets.some(hasVariables) &&
+            !patterns.some((p) => TARGET_KINDS[p.kind].variables !== undefined))
+            throw new fields_InputError(`Input 'client-id-variable-name' is set but no target can hold an Actions variable (Dependabot and Codespaces have none); add a repo, environment or org target, or drop the input.`);
     }
+    const auth = githubAuth(read);
+    const failureIssue = parseFailureIssue(all);
+    // The failure issue is filed with github-token, also when the run itself failed to sign in; an App
+    // has no token for the issue's repository yet, so the combination is refused rather than silent.
+    if (failureIssue && auth.kind === 'app')
+        throw new fields_InputError(`Input 'failure-issue-repository' needs 'github-token' (a token with "Issues: write" on that repository); with 'github-app-id' sign-in the failure issue is not supported yet: drop 'failure-issue-repository' or sign in with 'github-token'.`);
     return {
         provider,
         github: {
-            auth: githubAuth(read),
+            auth,
             apiUrl: url(read, 'github-api-url', env['GITHUB_API_URL'] || 'https://api.github.com'),
             secretName: secret,
             clientIdSecretName: clientIdSecret,
             clientIdVariableName: clientIdVariable,
             targets,
+            patterns,
+            maxTargets: integer(read, 'max-targets', 1, 10_000, 100),
         },
+        // The raw reader: the title takes the credential's id from the provider's own inputs.
+        failureIssue,
         mode: oneOf(read, 'mode', ['rotate', 'check'], 'rotate'),
         failIfExpiresWithinMs: duration(read, 'fail-if-expires-within', MAX_MS.expiresWithin),
         dryRun: bool(read, 'dry-run', false),
@@ -44331,7 +44922,7 @@ function recoveryKey(v) {
     const ok = /^[A-Za-z0-9+/]{43}=$/.test(v);
     const bytes = ok ? Buffer.from(v, 'base64') : undefined;
     if (!bytes || bytes.length !== 32) {
-        throw new InputError(`Input 'recovery-public-key' is not a 32-byte X25519 public key in standard base64 (44 characters ending in '='); see the README for how to make one.`);
+        throw new fields_InputError(`Input 'recovery-public-key' is not a 32-byte X25519 public key in standard base64 (44 characters ending in '='); see the README for how to make one.`);
     }
     return new Uint8Array(bytes);
 }
@@ -44447,6 +45038,7 @@ function dueAfterRotation(s, newExpiresAt) {
 
 
 
+
 /** Every write of a run, per target: the secret, the client id secret, the client id variable. */
 function writesOf(s) {
     const { targets, secretName, clientIdSecretName, clientIdVariableName } = s.github;
@@ -44461,6 +45053,9 @@ function resultOf(w) {
     return w.variable ? { target: w.t.line, variable: w.name } : { target: w.t.line, secret: w.name };
 }
 async function runPipeline(s, d) {
+    return withTargets(s, d, (expanded) => rotate(expanded, d));
+}
+async function rotate(s, d) {
     const { targets, secretName, clientIdSecretName, clientIdVariableName } = s.github;
     const plan = (status) => writesOf(s).map((w) => ({ ...resultOf(w), status }));
     // 2. Preflight: nothing changes here, and any failure stops the run.
@@ -44694,125 +45289,10 @@ class RetryPolicy {
     }
 }
 
-;// CONCATENATED MODULE: ./src/summary.ts
-// Outputs and the job summary, from the pipeline's report. Nothing secret reaches either: the report
-// holds no secret, only the recovery blob, which only the operator's private key opens.
-
-
-
-
-function setOutputs(r, io = core_namespaceObject) {
-    io.setOutput('rotated', String(r.rotated));
-    io.setOutput('client-id', r.rotation?.clientId ?? r.credential?.clientId ?? '');
-    io.setOutput('credential-id', r.rotation?.credentialId ?? r.credential?.credentialId ?? '');
-    io.setOutput('secret-expires-at', r.rotation?.expiresAt ?? '');
-    io.setOutput('targets', JSON.stringify(r.targets.map(({ target, secret, variable, status }) => variable === undefined ? { target, secret, status } : { target, variable, status })));
-    io.setOutput('next-rotation-due', r.nextRotationDue ?? '');
-    io.setOutput('report', JSON.stringify(reportJson(r)));
-    if (r.recovery) {
-        io.setOutput('recovery', r.recovery);
-        io.info(`Recovery blob (the new secret sealed to recovery-public-key; open it as the README shows):\n${r.recovery}`);
-    }
-}
-/** Output `report`: what the summary's tables show, as JSON (the recovery blob has its own output). */
-function reportJson(r) {
-    const c = r.credential;
-    const expires = c?.expiresAt ? Date.parse(c.expiresAt) : NaN;
-    return {
-        mode: r.mode ?? 'rotate',
-        outcome: r.outcome,
-        ...(c
-            ? {
-                credential: {
-                    description: c.description,
-                    clientId: c.clientId ?? null,
-                    expiresAt: c.expiresAt ?? null,
-                    expiresInSeconds: Number.isNaN(expires) ? null : Math.floor((expires - clock_now()) / 1000),
-                },
-            }
-            : {}),
-        ...(r.rule ? { rule: r.rule } : {}),
-        ...(r.nextRotationDue ? { nextRotationDue: r.nextRotationDue } : {}),
-        targets: r.targets.map((t) => ({
-            target: t.target,
-            ...(t.variable === undefined ? { secret: t.secret } : { variable: t.variable }),
-            status: t.status,
-            ...(t.updatedAt ? { updatedAt: t.updatedAt } : {}),
-            ...(t.error ? { error: t.error } : {}),
-        })),
-        ...(r.failure ? { failure: r.failure } : {}),
-        ...(r.nextStep ? { nextStep: r.nextStep } : {}),
-    };
-}
-const TITLES = {
-    rotated: 'Client secret rotated',
-    'dry-run': 'Dry run: nothing changed',
-    skipped: 'Skipped: not due',
-    checked: 'Check passed: nothing changed',
-    failed: 'Rotation failed',
-};
-/**
- * The job summary. Every value that is not this file's own text comes from a provider, GitHub or an
- * input, so it is escaped and cut (`untrusted.ts`); `provider` is the validated name, or undefined
- * when the inputs were invalid (an invalid input is never echoed here).
- */
-function summaryMarkdown(provider, r) {
-    const c = r.credential;
-    const title = r.mode === 'check' && r.outcome === 'failed'
-        ? 'Check failed: nothing changed'
-        : TITLES[r.outcome];
-    const lines = [`## ${title}`, '', '| | |', '|---|---|'];
-    if (provider)
-        lines.push(`| Provider | ${markdownCode(provider)} |`);
-    if (c)
-        lines.push(`| Credential | ${markdownText(c.description, 300)} |`);
-    const clientId = r.rotation?.clientId ?? c?.clientId;
-    if (clientId)
-        lines.push(`| Client id | ${markdownCode(clientId)} |`);
-    if (c?.expiresAt)
-        lines.push(r.mode === 'check'
-            ? `| Current secret expires | ${markdownText(c.expiresAt, 40)} (${spokenUntil(Date.parse(c.expiresAt))}) |`
-            : `| Previous secret expires | ${markdownText(c.expiresAt, 40)} |`);
-    else if (r.mode === 'check' && c)
-        lines.push('| Current secret expires | not reported by the provider |');
-    if (r.rotation?.expiresAt)
-        lines.push(`| New secret expires | ${markdownText(r.rotation.expiresAt, 40)} |`);
-    if (r.rule)
-        lines.push(`| Rule | ${markdownText(r.rule, 500)} |`);
-    if (r.nextRotationDue)
-        lines.push(`| Next rotation due | ${r.nextRotationDue} |`);
-    if (r.retired)
-        lines.push(`| Retired | ${markdownText(r.retired, 500)} |`);
-    if (r.undone)
-        lines.push(`| Undone | ${markdownText(r.undone, 300)} |`);
-    if (r.mode === 'check' && r.targets.length > 0) {
-        lines.push('', '| Target | Secret | Exists | Last updated |', '|---|---|---|---|');
-        for (const t of r.targets)
-            lines.push(`| ${markdownCode(t.target)} | ${markdownCode(t.secret)} | ${t.status === 'present' ? 'yes' : t.status === 'missing' ? '**no**' : `unknown: ${markdownText(t.error ?? '', 600)}`} | ${t.updatedAt ?? ''} |`);
-    }
-    else if (r.targets.length > 0) {
-        lines.push('', '| Target | Secret | Status |', '|---|---|---|');
-        for (const t of r.targets)
-            lines.push(`| ${markdownCode(t.target)} | ${t.variable === undefined ? markdownCode(t.secret ?? '') : `variable ${markdownCode(t.variable)}`} | ${t.status}${t.error ? `: ${markdownText(t.error, 600)}` : ''} |`);
-    }
-    if (r.failure)
-        lines.push('', `**What happened:** ${markdownText(r.failure, 3000)}`);
-    if (r.nextStep)
-        lines.push('', `**Next step:** ${markdownText(r.nextStep, 600)}`);
-    if (r.recovery)
-        lines.push('', 'Recovery blob (the new secret sealed to `recovery-public-key`):', '', '```', 
-        // Base64 from libsodium, made here: the one value that is not escaped (it must stay copyable).
-        r.recovery, '```');
-    return `${lines.join('\n')}\n`;
-}
-async function writeSummary(markdown) {
-    if (!process.env['GITHUB_STEP_SUMMARY'])
-        return;
-    await summary.addRaw(markdown).write();
-}
-
 ;// CONCATENATED MODULE: ./src/main.ts
 // The entry: read inputs, wire the pieces, run the pipeline, publish the report.
+
+
 
 
 
@@ -44830,12 +45310,17 @@ async function run() {
     let report;
     // The log names the invalid input and its value (made loggable); the summary only says which kind.
     let logFailure;
+    let issue;
+    // The issue's requests use request-timeout when the inputs parsed, else its default.
+    let timeoutMs = 30_000;
     try {
         // Credentials are masked (and redacted from provider text) before anything else happens.
         for (const name of CREDENTIAL_INPUTS)
             mask(getInput(name));
         const settings = parseInputs((name) => getInput(name), process.env);
         provider = settings.provider.name;
+        issue = settings.failureIssue;
+        timeoutMs = settings.requestTimeoutMs;
         const policy = new RetryPolicy({
             timeoutMs: settings.requestTimeoutMs,
             storeTimeoutMs: settings.storeTimeoutMs,
@@ -44851,6 +45336,7 @@ async function run() {
         const destination = openDestination(settings.github.auth, {
             apiUrl: settings.github.apiUrl,
             targets: settings.github.targets,
+            patterns: settings.github.patterns,
             needs: {
                 variables: settings.github.clientIdVariableName !== undefined,
                 read: settings.mode === 'check',
@@ -44877,7 +45363,7 @@ async function run() {
     }
     catch (err) {
         const message = err instanceof Error ? err.message : String(err);
-        if (err instanceof InputError)
+        if (err instanceof fields_InputError)
             logFailure = message;
         report = {
             ...(getInput('mode').trim() === 'check' ? { mode: 'check' } : {}),
@@ -44893,7 +45379,12 @@ async function run() {
         };
     }
     setOutputs(report);
-    await writeSummary(summaryMarkdown(provider, report)).catch((err) => log.warn(`Could not write the job summary: ${err.message}`));
+    // After the outcome is final: whatever happens here only adds a log line and a warning.
+    const filed = await failureIssue(issue, provider, report, timeoutMs);
+    if (filed)
+        log.info(filed);
+    const summary = summaryMarkdown(provider, report) + (filed ? `\n${filed}\n` : '');
+    await writeSummary(summary).catch((err) => log.warn(`Could not write the job summary: ${err.message}`));
     if (report.failure)
         log.fail(logFailure ?? report.failure);
 }
@@ -44905,6 +45396,38 @@ function maskKeyLines(auth) {
     for (const line of auth.privateKey.split('\n'))
         if (line.length >= 16 && !line.startsWith('-----'))
             mask(line.trim());
+}
+/**
+ * Files or closes the failure issue. The inputs may have failed to parse: the issue's own inputs are
+ * then read on their own, so that a broken workflow still reaches a person.
+ */
+async function failureIssue(parsed, provider, report, timeoutMs) {
+    let issue = parsed;
+    let token;
+    let apiUrl;
+    try {
+        issue ??= parseFailureIssue((name) => getInput(name));
+        if (!issue)
+            return undefined;
+        token = getInput('github-token').trim();
+        apiUrl = url((name) => getInput(name), 'github-api-url', process.env['GITHUB_API_URL'] || 'https://api.github.com');
+        if (!token)
+            throw new Error('no github-token');
+    }
+    catch {
+        if (issue)
+            log.warn('Could not file the failure issue: the inputs it needs are invalid.');
+        return undefined;
+    }
+    // Its own policy: the short retry budget of a preflight, whatever phase the run ended in.
+    const policy = new RetryPolicy({ timeoutMs, storeTimeoutMs: timeoutMs });
+    policy.startPreflight();
+    const gh = createGitHub({ token, apiUrl, policy, warn: log.warn });
+    const { GITHUB_SERVER_URL: server, GITHUB_REPOSITORY: repo, GITHUB_RUN_ID: id } = process.env;
+    const runUrl = server && repo && id && /^https?:\/\/[^\s<>()]+$/.test(`${server}/${repo}/actions/runs/${id}`)
+        ? `${server}/${repo}/actions/runs/${id}`
+        : undefined;
+    return fileFailureIssue(gh, issue, provider, report, runUrl, log.warn);
 }
 
 

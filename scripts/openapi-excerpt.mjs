@@ -14,8 +14,9 @@ const OUT = new URL('../__tests__/emulators/github-secrets-openapi.json', import
 /**
  * The paths kept: every secrets scope GitHub has (Actions, environments, Dependabot, Codespaces),
  * the Actions variables of repositories, environments and organizations, the repository listings
- * that target patterns expand from (organization, user, installation), and what GitHub App sign-in
- * calls (the App, its installations, minting and revoking their tokens).
+ * that target patterns expand from (organization, user, installation), the issue paths the failure
+ * issue calls (list, create, comment, close), and what GitHub App sign-in calls (the App, its
+ * installations, minting and revoking their tokens).
  */
 const KEEP = new RegExp(
   [
@@ -27,6 +28,7 @@ const KEEP = new RegExp(
     /^\/app\/installations(\/\{installation_id\}\/access_tokens)?$/,
     /^\/(orgs\/\{org\}|users\/\{username\}|repos\/\{owner\}\/\{repo\})\/installation$/,
     /^\/installation\/token$/,
+    /^\/repos\/\{owner\}\/\{repo\}\/issues(\/\{issue_number\}(\/comments)?)?$/,
   ]
     .map((r) => r.source)
     .join('|'),
@@ -61,7 +63,7 @@ try {
     info: {
       title: full.info.title,
       version: VERSION,
-      'x-source': `@octokit/openapi ${VERSION} generated/api.github.com.deref.json (GitHub REST API description), secrets, variables, repository-listing and GitHub App sign-in paths only`,
+      'x-source': `@octokit/openapi ${VERSION} generated/api.github.com.deref.json (GitHub REST API description), secrets, variables, repository-listing, issue and GitHub App sign-in paths only`,
     },
     paths,
   };

@@ -3,14 +3,18 @@
 // credential expires within fail-if-expires-within.
 import { now } from './clock.js';
 import type { Settings } from './inputs/index.js';
+import { withTargets } from './expand.js';
 import type { Destination, PipelineDeps, Report, TargetResult } from './pipeline.js';
 
-export async function runCheck(
-  s: Settings,
-  d: Pick<PipelineDeps, 'provider' | 'policy' | 'info'> & {
-    readonly destination: Pick<Destination, 'updatedAt'>;
-  },
-): Promise<Report> {
+type CheckDeps = Pick<PipelineDeps, 'provider' | 'policy' | 'info'> & {
+  readonly destination: Pick<Destination, 'updatedAt' | 'listRepositories'>;
+};
+
+export async function runCheck(s: Settings, d: CheckDeps): Promise<Report> {
+  return withTargets(s, d, (expanded) => check(expanded, d));
+}
+
+async function check(s: Settings, d: CheckDeps): Promise<Report> {
   const { targets, secretName, clientIdSecretName } = s.github;
   const names = clientIdSecretName ? [secretName, clientIdSecretName] : [secretName];
   // Nothing here changes anything: the short retry budget of a preflight is the right one.

@@ -1,4 +1,5 @@
 // Where the new secret goes, as the pipeline sees it: GitHub's SecretStore implements it.
+import type { ListedRepo } from './inputs/patterns.js';
 import type { Target } from './inputs/targets.js';
 
 /** Did a failed write change the secret? Decides whether a rotation may be undone. */
@@ -16,6 +17,8 @@ export interface Destination {
   store(target: Target, name: string, value: string): Promise<void>;
   /** Creates or updates an Actions variable and reads its value back. */
   storeVariable(target: Target, name: string, value: string): Promise<void>;
+  /** Every repository of `owner` the token can see (every page), for target patterns. */
+  listRepositories(owner: string): Promise<readonly ListedRepo[]>;
 }
 
 /** A failure of the destination that knows whether the write landed; anything else counts as 'maybe'. */

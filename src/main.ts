@@ -3,8 +3,10 @@ import { runCheck } from './check.js';
 import * as core from '@actions/core';
 import { openDestination } from './github/app.js';
 import { createHttp } from './http.js';
-import { InputError } from './inputs/fields.js';
+import { InputError, url } from './inputs/fields.js';
 import { CREDENTIAL_INPUTS, type GitHubAuth, parseInputs } from './inputs/index.js';
+import { type FailureIssue, fileFailureIssue, parseFailureIssue } from './issue.js';
+import { createGitHub } from './github/client.js';
 import { runPipeline, type Report } from './pipeline.js';
 import { RetryPolicy } from './policy.js';
 import { createProvider } from './providers/index.js';
@@ -17,11 +19,16 @@ export async function run(): Promise<void> {
   let report: Report;
   // The log names the invalid input and its value (made loggable); the summary only says which kind.
   let logFailure: string | undefined;
+  let issue: FailureIssue | undefined;
+  // The issue's requests use request-timeout when the inputs parsed, else its default.
+  let timeoutMs = 30_000;
   try {
     // Credentials are masked (and redacted from provider text) before anything else happens.
     for (const name of CREDENTIAL_INPUTS) mask(core.getInput(name));
     const settings = parseInputs((name) => core.getInput(name), process.env);
     provider = settings.provider.name;
+    issue = settings.failureIssue;
+    timeoutMs = settings.requestTimeoutMs;
     const policy = new RetryPolicy({
       timeoutMs: settings.requestTimeoutMs,
       storeTimeoutMs: settings.storeTimeoutMs,
@@ -37,6 +44,7 @@ export async function run(): Promise<void> {
     const destination = openDestination(settings.github.auth, {
       apiUrl: settings.github.apiUrl,
       targets: settings.github.targets,
+      patterns: settings.github.patterns,
       needs: {
         variables: settings.github.clientIdVariableName !== undefined,
         read: settings.mode === 'check',
@@ -76,7 +84,11 @@ export async function run(): Promise<void> {
     };
   }
   setOutputs(report);
-  await writeSummary(summaryMarkdown(provider, report)).catch((err: unknown) =>
+  // After the outcome is final: whatever happens here only adds a log line and a warning.
+  const filed = await failureIssue(issue, provider, report, timeoutMs);
+  if (filed) log.info(filed);
+  const summary = summaryMarkdown(provider, report) + (filed ? `\n${filed}\n` : '');
+  await writeSummary(summary).catch((err: unknown) =>
     log.warn(`Could not write the job summary: ${(err as Error).message}`),
   );
   if (report.failure) log.fail(logFailure ?? report.failure);
@@ -88,4 +100,43 @@ function maskKeyLines(auth: GitHubAuth): void {
   mask(auth.privateKey);
   for (const line of auth.privateKey.split('\n'))
     if (line.length >= 16 && !line.startsWith('-----')) mask(line.trim());
+}
+
+/**
+ * Files or closes the failure issue. The inputs may have failed to parse: the issue's own inputs are
+ * then read on their own, so that a broken workflow still reaches a person.
+ */
+async function failureIssue(
+  parsed: FailureIssue | undefined,
+  provider: string | undefined,
+  report: Report,
+  timeoutMs: number,
+): Promise<string | undefined> {
+  let issue = parsed;
+  let token: string;
+  let apiUrl: string;
+  try {
+    issue ??= parseFailureIssue((name) => core.getInput(name));
+    if (!issue) return undefined;
+    token = core.getInput('github-token').trim();
+    apiUrl = url(
+      (name) => core.getInput(name),
+      'github-api-url',
+      process.env['GITHUB_API_URL'] || 'https://api.github.com',
+    );
+    if (!token) throw new Error('no github-token');
+  } catch {
+    if (issue) log.warn('Could not file the failure issue: the inputs it needs are invalid.');
+    return undefined;
+  }
+  // Its own policy: the short retry budget of a preflight, whatever phase the run ended in.
+  const policy = new RetryPolicy({ timeoutMs, storeTimeoutMs: timeoutMs });
+  policy.startPreflight();
+  const gh = createGitHub({ token, apiUrl, policy, warn: log.warn });
+  const { GITHUB_SERVER_URL: server, GITHUB_REPOSITORY: repo, GITHUB_RUN_ID: id } = process.env;
+  const runUrl =
+    server && repo && id && /^https?:\/\/[^\s<>()]+$/.test(`${server}/${repo}/actions/runs/${id}`)
+      ? `${server}/${repo}/actions/runs/${id}`
+      : undefined;
+  return fileFailureIssue(gh, issue, provider, report, runUrl, log.warn);
 }

@@ -4,6 +4,7 @@
 import { loadSodium, seal, usable } from './github/seal.js';
 import { type Destination, DestinationError, type Landed } from './destination.js';
 import { decide, dueAfterRotation } from './due.js';
+import { type Expansion, withTargets } from './expand.js';
 import type { Settings, Target } from './inputs/index.js';
 import { hasVariables } from './inputs/targets.js';
 import type { RetryPolicy } from './policy.js';
@@ -53,6 +54,8 @@ export interface Report {
   readonly failure?: string;
   /** What the operator should do next, when something went wrong. */
   readonly nextStep?: string;
+  /** What each target pattern expanded to, in preflight. */
+  readonly expanded?: readonly Expansion[];
 }
 
 /** One write: a secret, or the client id variable. */
@@ -88,6 +91,10 @@ export interface PipelineDeps {
 }
 
 export async function runPipeline(s: Settings, d: PipelineDeps): Promise<Report> {
+  return withTargets(s, d, (expanded) => rotate(expanded, d));
+}
+
+async function rotate(s: Settings, d: PipelineDeps): Promise<Report> {
   const { targets, secretName, clientIdSecretName, clientIdVariableName } = s.github;
   const plan = (status: TargetResult['status']): TargetResult[] =>
     writesOf(s).map((w) => ({ ...resultOf(w), status }));

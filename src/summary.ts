@@ -58,6 +58,7 @@ export function reportJson(r: Report): Record<string, unknown> {
       ...(t.updatedAt ? { updatedAt: t.updatedAt } : {}),
       ...(t.error ? { error: t.error } : {}),
     })),
+    ...(r.expanded ? { expanded: r.expanded } : {}),
     ...(r.failure ? { failure: r.failure } : {}),
     ...(r.nextStep ? { nextStep: r.nextStep } : {}),
   };
@@ -101,6 +102,14 @@ export function summaryMarkdown(provider: string | undefined, r: Report): string
   if (r.nextRotationDue) lines.push(`| Next rotation due | ${r.nextRotationDue} |`);
   if (r.retired) lines.push(`| Retired | ${text(r.retired, 500)} |`);
   if (r.undone) lines.push(`| Undone | ${text(r.undone, 300)} |`);
+  if (r.expanded && r.expanded.length > 0) {
+    // Each pattern and the targets it became, before any rotating call (GitHub's names, escaped).
+    lines.push('', '| Target pattern | Expanded to |', '|---|---|');
+    for (const e of r.expanded)
+      lines.push(
+        `| ${code(e.pattern)} | ${e.targets.length} target(s)${e.skipped ? ` (${e.skipped} archived or disabled left out)` : ''}: ${e.targets.map((t) => code(t)).join(', ')} |`,
+      );
+  }
   if (r.mode === 'check' && r.targets.length > 0) {
     lines.push('', '| Target | Secret | Exists | Last updated |', '|---|---|---|---|');
     for (const t of r.targets)

@@ -36,11 +36,28 @@ const addFormats = ((addFormatsModule as unknown as { default?: unknown }).defau
   addFormatsModule) as (a: Ajv) => void;
 addFormats(ajv);
 
+/**
+ * OpenAPI 3.0's `nullable: true`, written as one more alternative, `{type: 'null'}`: Ajv refuses it
+ * beside `anyOf` without a `type` (as the issue schemas have it), and with an `enum` it would still
+ * refuse null.
+ */
+function nullables(schema: unknown): object {
+  if (Array.isArray(schema)) return schema.map(nullables);
+  if (schema === null || typeof schema !== 'object') return schema as object;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(schema)) out[k] = nullables(v);
+  if (out['nullable'] === true) {
+    delete out['nullable'];
+    return { anyOf: [out, { type: 'null' }] };
+  }
+  return out;
+}
+
 const compiled = new Map<object, ValidateFunction>();
 function validator(schema: object): ValidateFunction {
   let v = compiled.get(schema);
   if (!v) {
-    v = ajv.compile(schema);
+    v = ajv.compile(nullables(schema));
     compiled.set(schema, v);
   }
   return v;
@@ -80,11 +97,13 @@ export function checkRequest(method: string, path: string, body: unknown): Check
   for (const p of operation.parameters ?? []) {
     if (p.in !== 'path') continue;
     const v = validator(p.schema);
-    const raw = values[match.names.indexOf(p.name)]!;
-    // A path segment is text; an integer parameter (installation_id) is its digits.
-    const numeric = (p.schema as { type?: string }).type === 'integer' && /^\d+$/.test(raw);
-    if (!v(numeric ? Number(raw) : raw))
-      errors.push(`path parameter ${p.name}: ${ajv.errorsText(v.errors)}`);
+    const raw = values[match.names.indexOf(p.name)];
+    // A path segment is text: an integer parameter (issue_number) is its decimal form.
+    const value =
+      (p.schema as { type?: string }).type === 'integer' && /^\d{1,15}$/.test(raw ?? '')
+        ? Number(raw)
+        : raw;
+    if (!v(value)) errors.push(`path parameter ${p.name}: ${ajv.errorsText(v.errors)}`);
   }
   const schema = operation.requestBody?.content['application/json'].schema;
   if (schema) {

@@ -44,6 +44,21 @@ interface Repo {
   readonly id: number;
   readonly fullName: string;
   readonly environments: Set<string>;
+  readonly archived: boolean;
+  readonly disabled: boolean;
+  readonly topics: readonly string[];
+}
+
+/** An issue as the emulator keeps it, comments included, for assertions. */
+export interface EmulatedIssue {
+  readonly repo: string;
+  readonly number: number;
+  readonly title: string;
+  readonly body: string;
+  readonly labels: string[];
+  state: 'open' | 'closed';
+  stateReason: string | null;
+  readonly comments: string[];
 }
 
 export interface GitHubOptions extends EmulatorOptions {
@@ -83,6 +98,9 @@ export class GitHubEmulator extends Emulator {
   #nextId = 1000;
   /** GitHub Apps, their installations and the tokens they minted. */
   readonly apps: Apps;
+  readonly #issues: EmulatedIssue[] = [];
+  /** Logins of tokens without "Issues: write": their issue writes answer 403. */
+  readonly #issuesReadOnly = new Set<string>();
 
   constructor(o: GitHubOptions = {}) {
     super(o);
@@ -114,11 +132,23 @@ export class GitHubEmulator extends Emulator {
     return `${this.url}/_oidc/token?api-version=2.0`;
   }
 
-  addRepo(fullName: string, o: { id?: number; environments?: readonly string[] } = {}): void {
+  addRepo(
+    fullName: string,
+    o: {
+      id?: number;
+      environments?: readonly string[];
+      archived?: boolean;
+      disabled?: boolean;
+      topics?: readonly string[];
+    } = {},
+  ): void {
     this.#repos.set(fullName.toLowerCase(), {
       id: o.id ?? this.#nextId++,
       fullName,
       environments: new Set(o.environments ?? []),
+      archived: o.archived ?? false,
+      disabled: o.disabled ?? false,
+      topics: o.topics ?? [],
     });
   }
 
@@ -324,6 +354,10 @@ export class GitHubEmulator extends Emulator {
         : notFound;
     }
     if (!checked.template) return notFound;
+    const listing = this.#listing(r, token);
+    if (listing) return listing;
+    const issuePath = /^\/repos\/([^/]+)\/([^/]+)\/issues(?:\/(\d+)(\/comments)?)?$/.exec(r.path);
+    if (issuePath) return this.#issue(r, body as Record<string, unknown> | undefined, issuePath);
     if (/\/variables(\/|$)/.test(r.path)) return this.#variablesApi(r, body, readOnly, token);
     const m =
       /^\/(?:repos\/([^/]+)\/([^/]+)\/(actions|dependabot|codespaces|environments\/([^/]+))|orgs\/([^/]+)\/(actions|dependabot|codespaces))\/secrets(?:\/([^/]+)(\/repositories)?)?$/.exec(
@@ -428,6 +462,75 @@ export class GitHubEmulator extends Emulator {
     };
     scope.secrets.set(name, stored);
     return existing ? { status: 204 } : { status: 201, body: {} };
+  }
+
+  /**
+   * Repository listings, paginated as GitHub does (`per_page` up to 100, `page`): an organization's
+   * (`GET /orgs/{org}/repos`), a user's (`GET /users/{u}/repos`, 404 for an organization or nobody),
+   * and the installation's (`GET /installation/repositories`: every repository, as full objects).
+   * A minted installation token lists only the repositories it reaches.
+   */
+  #listing(r: Request, token: MintedToken | undefined): Reply | undefined {
+    if (r.method !== 'GET') return undefined;
+    const org = /^\/orgs\/([^/]+)\/repos$/.exec(r.path)?.[1];
+    const user = /^\/users\/([^/]+)\/repos$/.exec(r.path)?.[1];
+    const installation = r.path === '/installation/repositories';
+    if (org === undefined && user === undefined && !installation) return undefined;
+    const owner = decodeURIComponent(org ?? user ?? '').toLowerCase();
+    const owned = [...this.#repos.values()].filter(
+      (x) =>
+        (installation || x.fullName.split('/')[0]!.toLowerCase() === owner) &&
+        (!token || this.#reaches(token, x.fullName)),
+    );
+    if (org !== undefined && !this.#orgs.has(owner)) return notFound;
+    if (user !== undefined && (this.#orgs.has(owner) || owned.length === 0)) return notFound;
+    const perPage = Math.min(Number(r.query.get('per_page') ?? 30) || 30, 100);
+    const page = Math.max(Number(r.query.get('page') ?? 1) || 1, 1);
+    const slice = owned.slice((page - 1) * perPage, page * perPage);
+    const listed = (x: Repo): Record<string, unknown> => ({
+      ...this.#minimal(x),
+      archived: x.archived,
+      disabled: x.disabled,
+      topics: [...x.topics],
+    });
+    if (!installation) return { status: 200, body: slice.map(listed) };
+    return {
+      status: 200,
+      body: { total_count: owned.length, repositories: slice.map((x) => this.#full(x, listed(x))) },
+    };
+  }
+
+  /** GitHub's full "Repository" object: the listed fields plus every other one its description requires. */
+  #full(repo: Repo, listed: Record<string, unknown>): Record<string, unknown> {
+    const at = stamp(this.clock());
+    return {
+      ...listed,
+      clone_url: `https://github.com/${repo.fullName}.git`,
+      default_branch: 'main',
+      forks: 0,
+      forks_count: 0,
+      git_url: `git://github.com/${repo.fullName}.git`,
+      has_downloads: true,
+      has_issues: true,
+      has_projects: true,
+      has_wiki: true,
+      has_pages: false,
+      homepage: null,
+      language: null,
+      mirror_url: null,
+      open_issues: 0,
+      open_issues_count: 0,
+      license: null,
+      pushed_at: at,
+      size: 0,
+      ssh_url: `git@github.com:${repo.fullName}.git`,
+      stargazers_count: 0,
+      svn_url: `https://github.com/${repo.fullName}`,
+      watchers: 0,
+      watchers_count: 0,
+      created_at: at,
+      updated_at: at,
+    };
   }
 
   /** Actions variables of repositories, environments and organizations. */
@@ -581,10 +684,138 @@ export class GitHubEmulator extends Emulator {
     };
   }
 
+  /** Issues in `repo` (OWNER/NAME), oldest first, comments included. */
+  issues(repo: string): EmulatedIssue[] {
+    return this.#issues.filter((i) => i.repo.toLowerCase() === repo.toLowerCase());
+  }
+
+  /** An issue that an earlier run opened. */
+  seedIssue(repo: string, o: { title: string; labels: string[] }): void {
+    const r = this.#repos.get(repo.toLowerCase());
+    if (!r) throw new Error(`no repository ${repo}`);
+    this.#issues.push({
+      repo: r.fullName,
+      number: this.issues(r.fullName).length + 1,
+      title: o.title,
+      body: 'An earlier failure.',
+      labels: o.labels,
+      state: 'open',
+      stateReason: null,
+      comments: [],
+    });
+  }
+
+  /** Every issue write (create, comment, close) answers 403, as for a token without "Issues: write". */
+  denyIssueWrites(): void {
+    this.#issuesReadOnly.add('*');
+  }
+
+  #issue(r: Request, body: Record<string, unknown> | undefined, m: RegExpExecArray): Reply {
+    const full = `${decodeURIComponent(m[1]!)}/${decodeURIComponent(m[2]!)}`;
+    const repo = this.#repos.get(full.toLowerCase());
+    if (!repo) return notFound;
+    const number = m[3] === undefined ? undefined : Number(m[3]);
+    const comments = m[4] !== undefined;
+    if (r.method !== 'GET' && this.#issuesReadOnly.has('*'))
+      return { status: 403, body: { message: 'Resource not accessible by personal access token' } };
+    if (number === undefined && r.method === 'GET') {
+      const state = r.query.get('state') ?? 'open';
+      const labels = (r.query.get('labels') ?? '').split(',').filter(Boolean);
+      const perPage = Math.min(Number(r.query.get('per_page') ?? 30) || 30, 100);
+      const list = this.issues(repo.fullName)
+        .filter((i) => state === 'all' || i.state === state)
+        .filter((i) => labels.every((l) => i.labels.includes(l)))
+        .reverse() // newest first, as GitHub sorts by default
+        .slice(0, perPage);
+      return { status: 200, body: list.map((i) => this.#issueBody(repo, i)) };
+    }
+    if (number === undefined && r.method === 'POST') {
+      const issue: EmulatedIssue = {
+        repo: repo.fullName,
+        number: this.issues(repo.fullName).length + 1,
+        title: String(body!['title']),
+        body: String(body!['body'] ?? ''),
+        labels: ((body!['labels'] as unknown[]) ?? []).map(String),
+        state: 'open',
+        stateReason: null,
+        comments: [],
+      };
+      this.#issues.push(issue);
+      return { status: 201, body: this.#issueBody(repo, issue) };
+    }
+    const issue = this.issues(repo.fullName).find((i) => i.number === number);
+    if (!issue) return notFound;
+    if (comments && r.method === 'POST') {
+      issue.comments.push(String(body!['body']));
+      const id = this.#nextId++;
+      const now = stamp(this.clock());
+      return {
+        status: 201,
+        body: {
+          id,
+          node_id: `IC_${id}`,
+          url: `${this.apiUrl}/repos/${repo.fullName}/issues/comments/${id}`,
+          html_url: `https://github.com/${repo.fullName}/issues/${issue.number}#issuecomment-${id}`,
+          issue_url: `${this.apiUrl}/repos/${repo.fullName}/issues/${issue.number}`,
+          body: String(body!['body']),
+          user: this.#user('rotation-bot'),
+          created_at: now,
+          updated_at: now,
+        },
+      };
+    }
+    if (!comments && r.method === 'PATCH') {
+      if (body!['state'] === 'closed' || body!['state'] === 'open') {
+        issue.state = body!['state'];
+        issue.stateReason = (body!['state_reason'] as string | undefined) ?? null;
+      }
+      return { status: 200, body: this.#issueBody(repo, issue) };
+    }
+    return notFound;
+  }
+
+  /** GitHub's "Issue": every field its description requires. */
+  #issueBody(repo: Repo, i: EmulatedIssue): Record<string, unknown> {
+    const api = `${this.apiUrl}/repos/${repo.fullName}/issues/${i.number}`;
+    const now = stamp(this.clock());
+    return {
+      id: 500_000 + i.number,
+      node_id: `I_${i.number}`,
+      number: i.number,
+      title: i.title,
+      body: i.body,
+      state: i.state,
+      state_reason: i.stateReason,
+      locked: false,
+      labels: i.labels.map((name, n) => ({
+        id: n + 1,
+        node_id: `LA_${n + 1}`,
+        url: `${this.apiUrl}/repos/${repo.fullName}/labels/${encodeURIComponent(name)}`,
+        name,
+        description: null,
+        color: 'ededed',
+        default: false,
+      })),
+      assignee: null,
+      milestone: null,
+      comments: i.comments.length,
+      closed_at: i.state === 'closed' ? now : null,
+      created_at: now,
+      updated_at: now,
+      url: api,
+      html_url: `https://github.com/${repo.fullName}/issues/${i.number}`,
+      repository_url: `${this.apiUrl}/repos/${repo.fullName}`,
+      labels_url: `${api}/labels{/name}`,
+      comments_url: `${api}/comments`,
+      events_url: `${api}/events`,
+      user: this.#user('rotation-bot'),
+    };
+  }
+
   /** GitHub's "Minimal Repository": every field its description requires. */
   #minimal(repo: Repo): Record<string, unknown> {
     const [login, name] = repo.fullName.split('/') as [string, string];
-    const api = `${this.url}/repos/${repo.fullName}`;
+    const api = `${this.apiUrl}/repos/${repo.fullName}`;
     const urls = (base: string, keys: string): Record<string, string> =>
       Object.fromEntries(keys.split(' ').map((k) => [`${k}_url`, `${base}/${k}`]));
     return {
@@ -608,11 +839,11 @@ export class GitHubEmulator extends Emulator {
         type: 'Organization',
         site_admin: false,
         gravatar_id: null,
-        url: `${this.url}/users/${login}`,
+        url: `${this.apiUrl}/users/${login}`,
         html_url: `https://github.com/${login}`,
         avatar_url: `https://avatars.example/${login}`,
         ...urls(
-          `${this.url}/users/${login}`,
+          `${this.apiUrl}/users/${login}`,
           'events followers following gists organizations received_events repos starred subscriptions',
         ),
       },
@@ -743,7 +974,7 @@ export class GitHubEmulator extends Emulator {
   }
 
   /** GitHub's "Simple User": every field its description requires. */
-  #user(login: string, type: string): Record<string, unknown> {
+  #user(login: string, type = 'Bot'): Record<string, unknown> {
     const base = `${this.apiUrl}/users/${login}`;
     return {
       login,

@@ -5,7 +5,8 @@
 import { createAppAuth } from '@octokit/auth-app';
 import { now } from '../clock.js';
 import type { Destination } from '../destination.js';
-import type { GitHubAuth } from '../inputs/index.js';
+import type { GitHubAuth, Pattern } from '../inputs/index.js';
+import type { ListedRepo } from '../inputs/patterns.js';
 import { hasVariables, isOrg, type Target } from '../inputs/targets.js';
 import type { RetryPolicy } from '../policy.js';
 import { createGitHub, type GitHub } from './client.js';
@@ -49,30 +50,52 @@ export interface Grant {
   readonly owner: string;
   readonly permissions: Permissions;
   readonly repositories: readonly string[] | undefined;
-  /** How the installation is found: the organization's, or the one covering this repository. */
-  readonly lookup: { readonly org: string } | { readonly repo: string };
+  /**
+   * How the installation is found: the organization's, the one covering this repository, or (an
+   * owner named only by pattern lines, org or user) the account's.
+   */
+  readonly lookup:
+    { readonly org: string } | { readonly repo: string } | { readonly account: string };
 }
 
-/** One grant per owner (case-insensitive, like GitHub), in the order the targets name them. */
-export function grantsFor(targets: readonly Target[], needs: Needs): Grant[] {
+/**
+ * One grant per owner (case-insensitive, like GitHub), in the order the targets name them. A pattern
+ * line's repositories are known only once listed (with this very token): its owner's token is minted
+ * for every repository of the installation, with the permissions of the kind the pattern expands to.
+ */
+export function grantsFor(
+  targets: readonly Target[],
+  needs: Needs,
+  patterns: readonly Pattern[] = [],
+): Grant[] {
   const byOwner = new Map<
     string,
-    { owner: string; perms: Map<string, Access>; repos: Map<string, string>; org?: string }
+    {
+      owner: string;
+      perms: Map<string, Access>;
+      repos: Map<string, string>;
+      org?: string;
+      pattern?: boolean;
+    }
   >();
-  for (const t of targets) {
-    const owner = ownerOf(t);
+  const grant = (owner: string) => {
     let g = byOwner.get(owner.toLowerCase());
     if (!g) {
       g = { owner, perms: new Map(), repos: new Map() };
       byOwner.set(owner.toLowerCase(), g);
     }
-    const { secrets, variables } = PERMISSIONS_OF[t.kind];
-    const names = [
-      secrets,
-      ...(needs.variables && variables && hasVariables(t) ? [variables] : []),
-    ];
+    return g;
+  };
+  const allow = (g: ReturnType<typeof grant>, kind: Target['kind'], withVariables: boolean) => {
+    const { secrets, variables } = PERMISSIONS_OF[kind];
+    const names = [secrets, ...(needs.variables && variables && withVariables ? [variables] : [])];
     for (const name of names)
       if (g.perms.get(name) !== 'write') g.perms.set(name, needs.read ? 'read' : 'write');
+  };
+  for (const t of targets) {
+    const owner = ownerOf(t);
+    const g = grant(owner);
+    allow(g, t.kind, hasVariables(t));
     // Repositories whose requests go out with this owner's token: the target's own, and the
     // repositories an org line selects (their ids are read with the org's token; GitHub only
     // accepts an org's own repositories there, so others are left to fail as GitHub decides).
@@ -83,15 +106,27 @@ export function grantsFor(targets: readonly Target[], needs: Needs): Grant[] {
     }
     if (isOrg(t)) g.org ??= t.org;
   }
+  for (const p of patterns) {
+    const g = grant(p.owner);
+    // The kinds patterns expand to are repository kinds: each may hold variables when it has any.
+    allow(g, p.kind, PERMISSIONS_OF[p.kind].variables !== undefined);
+    g.pattern = true;
+  }
   return [...byOwner.values()].map((g) => {
-    const repositories = g.repos.size > 0 ? [...g.repos.values()] : undefined;
+    // A pattern's owner: no repository list (the installation's repositories), listing included.
+    const repositories = g.repos.size > 0 && !g.pattern ? [...g.repos.values()] : undefined;
     const permissions: Record<string, Access> = Object.fromEntries(g.perms);
-    if (repositories) permissions['metadata'] = 'read';
+    if (repositories || g.pattern) permissions['metadata'] = 'read';
     return {
       owner: g.owner,
       permissions,
       repositories,
-      lookup: g.org !== undefined ? { org: g.org } : { repo: `${g.owner}/${repositories![0]}` },
+      lookup:
+        g.org !== undefined
+          ? { org: g.org }
+          : repositories
+            ? { repo: `${g.owner}/${repositories[0]}` }
+            : { account: g.owner },
     };
   });
 }
@@ -101,6 +136,8 @@ export interface AppOptions {
   readonly privateKey: string;
   /** Every target of the run: sign-in covers them all at once, whichever call comes first. */
   readonly targets: readonly Target[];
+  /** Pattern lines: their owners' tokens cover the installation's repositories (see grantsFor). */
+  readonly patterns?: readonly Pattern[];
   readonly needs: Needs;
   readonly apiUrl: string;
   readonly policy: RetryPolicy;
@@ -159,6 +196,14 @@ export class AppDestination implements Destination {
     return (await this.#store(t)).storeVariable(t, name, value);
   }
 
+  /** A pattern owner's repositories, listed with that owner's installation token. */
+  async listRepositories(owner: string): Promise<readonly ListedRepo[]> {
+    await this.#signIn();
+    const store = this.#stores.get(owner.toLowerCase());
+    if (!store) throw new Error(`No GitHub sign-in covers ${owner}.`);
+    return store.listRepositories(owner);
+  }
+
   /** Finds every installation, then mints every token; once per run, whoever asks first. */
   #signIn(): Promise<void> {
     this.#signedIn ??= this.#signInOnce();
@@ -166,7 +211,7 @@ export class AppDestination implements Destination {
   }
 
   async #signInOnce(): Promise<void> {
-    const grants = grantsFor(this.#o.targets, this.#o.needs);
+    const grants = grantsFor(this.#o.targets, this.#o.needs, this.#o.patterns);
     const app = this.#client(await this.#jwt());
     // Every installation is found before any token is minted: a missing one mints nothing.
     const found = await Promise.allSettled(grants.map((g) => this.#installation(app, g)));
@@ -246,7 +291,9 @@ export class AppDestination implements Destination {
     const path =
       'org' in g.lookup
         ? `/orgs/${encodeURIComponent(g.lookup.org)}/installation`
-        : `/repos/${g.lookup.repo.split('/').map(encodeURIComponent).join('/')}/installation`;
+        : 'repo' in g.lookup
+          ? `/repos/${g.lookup.repo.split('/').map(encodeURIComponent).join('/')}/installation`
+          : `/users/${encodeURIComponent(g.lookup.account)}/installation`;
     try {
       const res = await app.request(`GET ${path}`);
       const id = (res.data as { id?: unknown } | undefined)?.id;
@@ -299,7 +346,7 @@ export class AppDestination implements Destination {
     this.#o.mask(token);
     const gh = this.#client(token);
     this.#minted.push({ owner: g.owner, gh });
-    this.#stores.set(g.owner.toLowerCase(), new SecretStore(gh));
+    this.#stores.set(g.owner.toLowerCase(), new SecretStore(gh, { installationToken: true }));
   }
 
   /** Which App to install where; the App's name and page when GitHub says them. */
@@ -319,7 +366,9 @@ export class AppDestination implements Destination {
     const where = grants.map((g) =>
       'org' in g.lookup
         ? `organization ${g.lookup.org}`
-        : `account ${g.owner} (with access to ${g.lookup.repo})`,
+        : 'repo' in g.lookup
+          ? `account ${g.owner} (with access to ${g.lookup.repo})`
+          : `account ${g.owner}`,
     );
     return `${name} is not installed on ${where.join(', ')}: install it there${page ? ` (${page}/installations/new)` : ''}, with access to the repositories the targets name. Nothing was rotated.`;
   }
@@ -341,6 +390,9 @@ export function openDestination(
 ): Destination & { close(): Promise<void> } {
   if (auth.kind === 'app') return new AppDestination({ ...o, ...auth });
   const { apiUrl, policy, warn } = o;
-  const store = new SecretStore(createGitHub({ token: auth.token, apiUrl, policy, warn }));
+  const store = new SecretStore(createGitHub({ token: auth.token, apiUrl, policy, warn }), {
+    // GitHub's prefix for App installation tokens: they may list the installation's repositories.
+    installationToken: auth.token.startsWith('ghs_'),
+  });
   return Object.assign(store, { close: async () => undefined });
 }

@@ -61,6 +61,8 @@ export function createGitHub(o: ClientOptions): GitHub {
         // The plugin only calls `write.key(id).schedule(options, fn)`; its type asks for a whole
         // Bottleneck group.
         write: writePacer() as never,
+        // Issue comments and the like: three seconds apart, as GitHub asks, on the same clock.
+        notifications: writePacer(NOTIFICATION_SPACING_MS) as never,
         retryAfterBaseValue: 0,
         onRateLimit: async (
           after: number,
@@ -96,18 +98,19 @@ export function createGitHub(o: ClientOptions): GitHub {
 }
 
 const WRITE_SPACING_MS = 1000;
+const NOTIFICATION_SPACING_MS = 3000;
 
 /**
  * GitHub asks for writes at least a second apart; the plugin's own `write` group does that on the
  * real clock. This one does the same on the injectable clock: each write starts no sooner than one
  * second after the previous one started.
  */
-function writePacer() {
+function writePacer(spacingMs = WRITE_SPACING_MS) {
   let next = 0;
   const limiter = {
     async schedule<T>(_options: unknown, fn: () => T | Promise<T>): Promise<T> {
       const at = Math.max(now(), next);
-      next = at + WRITE_SPACING_MS;
+      next = at + spacingMs;
       const wait = at - now();
       if (wait > 0) await sleep(wait);
       return fn();

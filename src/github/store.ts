@@ -8,6 +8,8 @@ import { describe, status, StoreError } from './errors.js';
 import type { Landed } from '../destination.js';
 import { publicKeyFromBase64, seal, usable } from './seal.js';
 import { VariableStore } from './variables.js';
+import { RepositoryLister } from './repos.js';
+import type { ListedRepo } from '../inputs/patterns.js';
 
 interface Key {
   readonly keyId: string;
@@ -21,11 +23,18 @@ export class SecretStore {
   readonly #keys = new Map<string, Promise<Key>>();
   readonly #access: OrgAccess;
   readonly #variables: VariableStore;
+  readonly #repos: RepositoryLister;
 
-  constructor(gh: GitHub) {
+  /** `installationToken`: the token is a GitHub App installation token (see RepositoryLister). */
+  constructor(gh: GitHub, o: { installationToken?: boolean } = {}) {
     this.#gh = gh;
     this.#access = new OrgAccess(gh);
     this.#variables = new VariableStore(gh, this.#access);
+    this.#repos = new RepositoryLister(gh, o.installationToken ?? false);
+  }
+
+  listRepositories(owner: string): Promise<readonly ListedRepo[]> {
+    return this.#repos.list(owner);
   }
 
   /**

@@ -2,10 +2,12 @@
 // InputError naming the input, before any request is made. Also the one list of declared inputs, from
 // which action.yml, the README tables and the inputs to mask follow.
 import { providers, type ProviderName, type ProviderSettings } from '../providers/index.js';
+import { type FailureIssue, parseFailureIssue } from '../issue.js';
 import { commonInputs } from './common.js';
 import {
   bool,
   duration,
+  integer,
   oneOf,
   InputError,
   type InputSpec,
@@ -17,11 +19,13 @@ import {
   secretName,
   url,
 } from './fields.js';
+import { type Pattern, parseTargetLines } from './patterns.js';
 import { githubAuth } from './signin.js';
-import { hasVariables, parseTargets, type Target } from './targets.js';
+import { hasVariables, type Target, TARGET_KINDS } from './targets.js';
 
 export { InputError, type InputSpec, type Read } from './fields.js';
 export type { Target } from './targets.js';
+export type { Pattern } from './patterns.js';
 export type { ProviderName, ProviderSettings } from '../providers/index.js';
 export type { CspSettings } from '../providers/csp.js';
 export type { EntraSettings } from '../providers/entra.js';
@@ -94,7 +98,13 @@ export interface Settings {
     /** The Actions variable that receives the client id, when given. */
     readonly clientIdVariableName: string | undefined;
     readonly targets: readonly Target[];
+    /** Pattern lines, expanded to more targets in preflight. */
+    readonly patterns: readonly Pattern[];
+    /** The most targets a run may write, patterns expanded. */
+    readonly maxTargets: number;
   };
+  /** failure-issue-repository and its title (src/issue.ts), when given. */
+  readonly failureIssue: FailureIssue | undefined;
   /** `check`: read and report, change nothing (src/check.ts). */
   readonly mode: 'rotate' | 'check';
   /** With mode check: fail when the credential expires within this. */
@@ -153,26 +163,42 @@ export function parseInputs(
     }
   }
 
-  const targets = parseTargets(targetText);
+  const { targets, patterns } = parseTargetLines(targetText);
   const clientIdVariable = optional(read, 'client-id-variable-name');
   if (clientIdVariable !== undefined) {
     secretName('client-id-variable-name', clientIdVariable, 'variable');
-    if (!targets.some(hasVariables))
+    if (
+      !targets.some(hasVariables) &&
+      !patterns.some((p) => TARGET_KINDS[p.kind].variables !== undefined)
+    )
       throw new InputError(
         `Input 'client-id-variable-name' is set but no target can hold an Actions variable (Dependabot and Codespaces have none); add a repo, environment or org target, or drop the input.`,
       );
   }
 
+  const auth = githubAuth(read);
+  const failureIssue = parseFailureIssue(all);
+  // The failure issue is filed with github-token, also when the run itself failed to sign in; an App
+  // has no token for the issue's repository yet, so the combination is refused rather than silent.
+  if (failureIssue && auth.kind === 'app')
+    throw new InputError(
+      `Input 'failure-issue-repository' needs 'github-token' (a token with "Issues: write" on that repository); with 'github-app-id' sign-in the failure issue is not supported yet: drop 'failure-issue-repository' or sign in with 'github-token'.`,
+    );
+
   return {
     provider,
     github: {
-      auth: githubAuth(read),
+      auth,
       apiUrl: url(read, 'github-api-url', env['GITHUB_API_URL'] || 'https://api.github.com'),
       secretName: secret,
       clientIdSecretName: clientIdSecret,
       clientIdVariableName: clientIdVariable,
       targets,
+      patterns,
+      maxTargets: integer(read, 'max-targets', 1, 10_000, 100)!,
     },
+    // The raw reader: the title takes the credential's id from the provider's own inputs.
+    failureIssue,
     mode: oneOf(read, 'mode', ['rotate', 'check'] as const, 'rotate'),
     failIfExpiresWithinMs: duration(read, 'fail-if-expires-within', MAX_MS.expiresWithin),
     dryRun: bool(read, 'dry-run', false),

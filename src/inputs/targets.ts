@@ -154,16 +154,21 @@ export function hasVariables(t: Target): boolean {
 // and hyphens (older accounts may have doubled or trailing hyphens; managed users end in
 // `_shortcode`). Repositories: up to 100 of letters, digits, `.`, `_`, `-`, but not `.` or `..`.
 // Environments: up to 255 characters, any text (sent percent-encoded, `/` as %2F).
-const OWNER = /^[A-Za-z0-9][A-Za-z0-9_-]{0,38}$/;
-const REPO_NAME = /^[A-Za-z0-9._-]{1,100}$/;
+export const OWNER = /^[A-Za-z0-9][A-Za-z0-9_-]{0,38}$/;
+export const REPO_NAME = /^[A-Za-z0-9._-]{1,100}$/;
 const ORG = /^[A-Za-z0-9][A-Za-z0-9-]{0,38}$/;
 const DOTS = new Set(['.', '..']);
-const forms = (): string =>
-  Object.values(TARGET_KINDS)
-    .map((k) => k.form)
-    .join('; ');
+/** The pattern lines (src/inputs/patterns.ts), named here so every error lists every form. */
+const PATTERN_FORMS = [
+  'repos OWNER/GLOB [topic:NAME ...]',
+  'environments OWNER/GLOB [topic:NAME ...] ENVIRONMENT',
+  'dependabot-repos OWNER/GLOB [topic:NAME ...]',
+  'codespaces-repos OWNER/GLOB [topic:NAME ...]',
+];
+export const forms = (): string =>
+  [...Object.values(TARGET_KINDS).map((k) => k.form), ...PATTERN_FORMS].join('; ');
 
-function bad(line: string, why: string): InputError {
+export function bad(line: string, why: string): InputError {
   return new InputError(`Input 'targets' line '${line}': ${why}. Expected one of: ${forms()}.`);
 }
 
@@ -181,7 +186,19 @@ function repo(line: string, v: string | undefined): string {
 function environment(text: string): EnvironmentTarget {
   const m = /^environment\s+(\S+)(\s*)(.*)$/s.exec(text);
   if (!m || m[3] === '') throw bad(text, 'environment needs OWNER/NAME then an environment name');
-  const rest = m[3]!;
+  const { name, line } = environmentName(text, m[2]!, m[3]!);
+  return { kind: 'environment', repo: repo(text, m[1]), environment: name, line };
+}
+
+/**
+ * The environment name that ends line `text`: `rest`, after `gap` (the blanks before it), as written
+ * or in double quotes; `line` is `text` without a comment after a quoted name.
+ */
+export function environmentName(
+  text: string,
+  gap: string,
+  rest: string,
+): { name: string; line: string } {
   let name: string;
   let line = text;
   if (rest.startsWith('"')) {
@@ -199,7 +216,7 @@ function environment(text: string): EnvironmentTarget {
     name = parsed;
     line = text.slice(0, text.length - after.length);
   } else {
-    if (/\s#/.test(m[2]! + rest))
+    if (/\s#/.test(gap + rest))
       throw bad(
         text,
         `'#' after a space is ambiguous in an environment line: write the name in double quotes ("prod #1") if '#' belongs to it, or put the comment on a line of its own`,
@@ -211,11 +228,11 @@ function environment(text: string): EnvironmentTarget {
       text,
       `environment name '${name}' is not 1 to 255 characters without control characters, or is . or ..`,
     );
-  return { kind: 'environment', repo: repo(text, m[1]), environment: name, line };
+  return { name, line };
 }
 
 /** A line without its trailing comment, and the words after the kind. */
-function words(text: string): { line: string; rest: string[] } {
+export function words(text: string): { line: string; rest: string[] } {
   const line = text.replace(/\s#.*$/s, '').trimEnd();
   return { line, rest: line.split(/\s+/).slice(1) };
 }
@@ -240,7 +257,7 @@ function orgLine(kind: OrgTarget['kind'], text: string): OrgTarget {
   return { kind, org, visibility, repos: repos.map((r) => repo(line, r)), line };
 }
 
-function parseLine(text: string): Target {
+export function parseLine(text: string): Target {
   const kind = /^\S+/.exec(text)![0];
   if (!Object.hasOwn(TARGET_KINDS, kind))
     throw bad(words(text).line, `unknown target kind '${kind}'`);

@@ -19,13 +19,8 @@ import {
 } from '../inputs/fields.js';
 import { loggable } from '../untrusted.js';
 
-import {
-  EntraApp,
-  entraInputs,
-  type EntraSettings,
-  type NewPassword,
-  parseEntra,
-} from './entra.js';
+import { entraInputs, type EntraSettings, parseEntra } from './entra.js';
+import { EntraApp, type NewPassword } from './entra-app.js';
 import {
   type Credential,
   type Provider,

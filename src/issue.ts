@@ -1,0 +1,176 @@
+// The failure issue (failure-issue-repository): a failed run opens one issue, titled by credential
+// and secret name, or comments on the open one; the next successful run comments and closes it.
+// Filing is best effort: any failure here is a warning and never changes the run's outcome.
+import { describe } from './github/errors.js';
+import type { GitHub } from './github/client.js';
+import { InputError, optional, type Read, secretName } from './inputs/fields.js';
+import type { Report } from './pipeline.js';
+import { summaryMarkdown } from './summary.js';
+
+export interface FailureIssue {
+  readonly owner: string;
+  readonly repo: string;
+  readonly label: string;
+  /** Stable across runs of the same rotation: how the open issue is found again. */
+  readonly title: string;
+}
+
+/** The input that names the credential, per provider: part of the title. */
+const IDENTITY: Record<string, readonly string[]> = {
+  'vmware-csp': ['csp-oauth-app-id'],
+  whmcs: ['whmcs-credential-id', 'whmcs-client-identifier'],
+  entra: ['entra-application-id'],
+  woodpecker: ['woodpecker-credential-id', 'entra-application-id'],
+};
+
+const SAFE = /^[A-Za-z0-9._-]{1,100}$/;
+
+/**
+ * Reads failure-issue-repository and failure-issue-label (undefined when no repository is given).
+ * The title comes from the raw provider, credential and secret-name inputs, each used only when it
+ * has a plain form, so that it is the same whether or not the rest of the inputs are valid.
+ */
+export function parseFailureIssue(read: Read): FailureIssue | undefined {
+  const where = optional(read, 'failure-issue-repository');
+  const label = optional(read, 'failure-issue-label') ?? 'secret-rotation';
+  if (where === undefined) return undefined;
+  const m = /^([A-Za-z0-9-]{1,39})\/([A-Za-z0-9._-]{1,100})$/.exec(where);
+  if (!m || m[2] === '.' || m[2] === '..')
+    throw new InputError(
+      `Input 'failure-issue-repository' is '${where}'; expected OWNER/NAME, e.g. octo/platform-alerts.`,
+    );
+  if (label.length > 50 || /[,\p{Cc}]/u.test(label))
+    throw new InputError(
+      `Input 'failure-issue-label' is '${label}'; expected a label name of at most 50 characters without commas.`,
+    );
+  const plain = (v: string | undefined): string | undefined =>
+    v !== undefined && SAFE.test(v) ? v : undefined;
+  const provider = plain(optional(read, 'provider'));
+  const id = (IDENTITY[provider ?? ''] ?? [])
+    .map((n) => plain(optional(read, n)))
+    .find((v) => v !== undefined);
+  let secret: string | undefined;
+  try {
+    secret = secretName('secret-name', optional(read, 'secret-name') ?? '');
+  } catch {
+    secret = undefined;
+  }
+  const title = `Client secret rotation failing: ${[provider ?? 'unknown provider', id].filter(Boolean).join(' ')} → ${secret ?? 'unknown secret'}`;
+  return { owner: m[1]!, repo: m[2]!, label, title };
+}
+
+/**
+ * Creates and comments are never repeated: one whose answer was lost would open a second issue or
+ * post a second comment. The next run finds what landed. (Closing is idempotent and may retry.)
+ */
+const ONCE = { retries: 0 };
+
+interface Issue {
+  readonly number: number;
+  readonly title: string;
+  readonly html_url: string;
+  readonly pull_request?: unknown;
+}
+
+/**
+ * Opens, comments on, or closes the issue as the report says. Returns a line for the log and the
+ * summary; never throws (a failure becomes a warning through `warn`).
+ */
+export async function fileFailureIssue(
+  gh: GitHub,
+  issue: FailureIssue,
+  provider: string | undefined,
+  report: Report,
+  runUrl: string | undefined,
+  warn: (message: string) => void,
+): Promise<string | undefined> {
+  const where = `${issue.owner}/${issue.repo}`;
+  const repoPath = `/repos/${encodeURIComponent(issue.owner)}/${encodeURIComponent(issue.repo)}`;
+  const run = runUrl ? `Run: ${runUrl}` : 'Run: outside GitHub Actions';
+  try {
+    const res = await gh.request(`GET ${repoPath}/issues`, {
+      state: 'open',
+      labels: issue.label,
+      per_page: 100,
+    });
+    if (!Array.isArray(res.data))
+      throw new Error('GitHub answered the issue listing without a list');
+    const open = (res.data as Issue[]).find((i) => !i.pull_request && i.title === issue.title);
+    if (report.failure) {
+      // The recovery blob stays in the run (output and summary): an issue lives longer and is read by more.
+      const { recovery, ...shown } = report;
+      const body = [
+        summaryMarkdown(provider, shown),
+        recovery
+          ? "The new secret sealed to `recovery-public-key` is in this run's summary and output `recovery`."
+          : '',
+        run,
+        '',
+        'This issue closes itself on the next successful run.',
+      ].join('\n');
+      if (open) {
+        answered(
+          await gh.request(`POST ${repoPath}/issues/{issue_number}/comments`, {
+            issue_number: open.number,
+            body,
+            request: ONCE,
+          }),
+          (d) => typeof d['id'] === 'number',
+        );
+        return `The run failed again: commented on failure issue ${where}#${open.number}.`;
+      }
+      const made = await gh.request(`POST ${repoPath}/issues`, {
+        title: issue.title,
+        body,
+        labels: [issue.label],
+        request: ONCE,
+      });
+      return `Opened failure issue ${where}#${answered(made, (d) => typeof d['number'] === 'number')['number']}.`;
+    }
+    if (!open) return undefined;
+    answered(
+      await gh.request(`POST ${repoPath}/issues/{issue_number}/comments`, {
+        issue_number: open.number,
+        body: `This run succeeded (${report.outcome}): closing.\n\n${run}`,
+        request: ONCE,
+      }),
+      (d) => typeof d['id'] === 'number',
+    );
+    answered(
+      await gh.request(`PATCH ${repoPath}/issues/{issue_number}`, {
+        issue_number: open.number,
+        state: 'closed',
+        state_reason: 'completed',
+      }),
+      (d) => d['state'] === 'closed',
+    );
+    return `The run succeeded: closed failure issue ${where}#${open.number}.`;
+  } catch (err) {
+    const why =
+      err instanceof UnexpectedAnswer
+        ? err.message
+        : describe(err).replace(/^HTTP (403|404): .*/, 'HTTP $1');
+    warn(
+      `Could not ${report.failure ? 'file' : 'close'} the failure issue in ${where} (the github-token needs "Issues: write" there): ${why}. The run's outcome is unchanged.`,
+    );
+    return undefined;
+  }
+}
+
+/**
+ * A success status whose answer does not show the effect (a redirect without a body, say) is not
+ * taken as done: it throws, and the caller warns.
+ */
+function answered(
+  res: { status: number; data: unknown },
+  shows: (data: Record<string, unknown>) => boolean,
+): Record<string, unknown> {
+  const data = res.data;
+  if (typeof data === 'object' && data !== null && shows(data as Record<string, unknown>))
+    return data as Record<string, unknown>;
+  throw new UnexpectedAnswer(`GitHub answered HTTP ${res.status} without the expected result`);
+}
+
+class UnexpectedAnswer extends Error {
+  override readonly name = 'UnexpectedAnswer';
+}
