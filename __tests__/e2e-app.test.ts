@@ -284,6 +284,43 @@ describe.concurrent('GitHub Enterprise', () => {
         } else expect(gh.apps.minted).toEqual([]);
         expectClean(world, run);
       });
+
+      it(`${name}, ${app ? 'App' : 'token'} sign-in: patterns, Codespaces, the client id variable and check mode`, async () => {
+        const world = await startWorld('whmcs', { app, githubPrefix: prefix });
+        const gh = world.github;
+        const targets = `repo ${REPO}\ncodespaces ${REPO}\nrepos ${ORG}/li*\norg ${ORG} private`;
+        const run = await world.run({
+          targets,
+          'client-id-secret-name': 'CLIENT_ID',
+          'client-id-variable-name': 'CLIENT_ID_VAR',
+        });
+        expect(run.errors).toEqual([]);
+        expect(run.code).toBe(0);
+        for (const scope of [`repo:${REPO}`, `codespaces:${REPO}`, 'repo:octo/lib', `org:${ORG}`])
+          expect(gh.secret(scope, SECRET_NAME)?.value, scope).toBe(world.currentSecret());
+        for (const scope of [`repo:${REPO}`, 'repo:octo/lib', `org:${ORG}`])
+          expect(gh.variable(scope, 'CLIENT_ID_VAR')?.value, scope).toBe('client-7-identifier');
+        const check = await world.run({ targets, mode: 'check' });
+        expect(check.errors).toEqual([]);
+        expect(check.code).toBe(0);
+        for (const r of gh.requests) {
+          expect(r.path.startsWith(`${prefix}/`), r.path).toBe(true);
+          // A variable that does not exist yet answers 404 to its read, then is created.
+          const created = r.method === 'GET' && /\/variables\/CLIENT_ID_VAR$/.test(r.path);
+          if (!created) expect(r.status, `${r.method} ${r.path}`).toBeLessThan(300);
+        }
+        expect(gh.calls('POST', /\/variables$/).length).toBe(3);
+        if (app) {
+          // One token per run, each revoked, each masked by the run that minted it.
+          const minted = gh.apps.minted;
+          expect(minted).toHaveLength(2);
+          for (const t of minted) expect(t.revoked, t.account).toBe(true);
+          expect(run.masks).toContain(minted[0]!.token);
+          expect(check.masks).toContain(minted[1]!.token);
+        }
+        expectClean(world, run);
+        expectClean(world, check);
+      });
     }
   }
 });
