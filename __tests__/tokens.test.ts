@@ -27,6 +27,19 @@ afterAll(async () => {
   await csp.close();
 });
 
+/** The provider the action would build from these inputs, with a quiet log. */
+function providerFrom(inputs: Record<string, string>) {
+  const settings = parseInputs((n) => inputs[n] ?? '', {});
+  const quiet = () => {};
+  return createProvider(settings.provider, {
+    mask: quiet,
+    info: quiet,
+    warn: quiet,
+    idToken: async () => '',
+    http: createHttp(new RetryPolicy({ timeoutMs: 5_000, storeTimeoutMs: 60_000 })),
+  });
+}
+
 it('CSP signs in again before a call when its token has expired, without waiting for a 401', async () => {
   const inputs: Record<string, string> = {
     provider: 'vmware-csp',
@@ -40,15 +53,7 @@ it('CSP signs in again before a call when its token has expired, without waiting
     'csp-rotation': 'overlap',
     'csp-retire-previous': 'true',
   };
-  const settings = parseInputs((n) => inputs[n] ?? '', {});
-  const quiet = () => {};
-  const provider = createProvider(settings.provider, {
-    mask: quiet,
-    info: quiet,
-    warn: quiet,
-    idToken: async () => '',
-    http: createHttp(new RetryPolicy({ timeoutMs: 5_000, storeTimeoutMs: 60_000 })),
-  });
+  const provider = providerFrom(inputs);
   const { found } = await provider.preflight();
   const { rotated } = await provider.rotate(found);
   // A long store: both clocks pass the token's ten minutes.
@@ -77,15 +82,7 @@ it('Entra signs in again before the rotating call when its Graph token has expir
       'entra-login-url': entra.url,
       'entra-graph-url': entra.url,
     };
-    const settings = parseInputs((n) => inputs[n] ?? '', {});
-    const quiet = () => {};
-    const provider = createProvider(settings.provider, {
-      mask: quiet,
-      info: quiet,
-      warn: quiet,
-      idToken: async () => '',
-      http: createHttp(new RetryPolicy({ timeoutMs: 5_000, storeTimeoutMs: 60_000 })),
-    });
+    const provider = providerFrom(inputs);
     const { found } = await provider.preflight();
     // The rotating call must not be the one that finds the token stale: it is never repeated.
     offset += 61 * 60_000;
