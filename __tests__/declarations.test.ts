@@ -9,6 +9,7 @@ import {
   type ProviderName,
 } from '../src/inputs/index.ts';
 import { providers } from '../src/providers/index.ts';
+import { generateKeyPairSync } from 'node:crypto';
 
 const COMMON = { 'github-token': 'ghs_token', 'secret-name': 'CLIENT_SECRET' };
 const GUID = 'e1c6ac69-480e-4a17-9b85-3467967bd179';
@@ -28,8 +29,12 @@ const MINIMAL: Record<ProviderName, Record<string, string>> = {
   },
   entra: ENTRA,
   woodpecker: { ...ENTRA, 'woodpecker-api-key': 'k' },
+  okta: { 'okta-url': 'https://example.okta.com', 'okta-app-id': '0oa1', 'okta-api-token': 't' },
 };
 const ENV = { GITHUB_REPOSITORY: 'octo/app' };
+const OKTA_KEY = generateKeyPairSync('rsa', { modulusLength: 2048 })
+  .privateKey.export({ type: 'pkcs8', format: 'pem' })
+  .toString();
 
 function inputsOf(name: ProviderName, extra: Record<string, string> = {}) {
   return { provider: name, ...COMMON, ...MINIMAL[name], ...extra };
@@ -59,6 +64,13 @@ describe('input declarations', () => {
         'woodpecker-client-secret': 's',
         'woodpecker-secret-expires-at': '2027-01-01T00:00:00Z',
         'entra-auth-client-id': '',
+      }),
+      // Okta with a service app instead of an API token.
+      inputsOf('okta', {
+        'okta-api-token': '',
+        'okta-client-id': 'svc',
+        'okta-private-key': OKTA_KEY,
+        'okta-key-id': 'k1',
       }),
     ];
     for (const inputs of runs)
@@ -97,13 +109,15 @@ describe('input declarations', () => {
         'entra-auth-client-secret',
         'woodpecker-api-key',
         'woodpecker-client-secret',
+        'okta-api-token',
+        'okta-private-key',
       ]),
     );
   });
 
   it('the provider input lists the registry', () => {
     expect(INPUTS['provider']!.description).toBe(
-      'Where the credential lives: vmware-csp, whmcs, entra or woodpecker.',
+      'Where the credential lives: vmware-csp, whmcs, entra, woodpecker or okta.',
     );
   });
 });

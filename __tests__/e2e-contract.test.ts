@@ -36,6 +36,9 @@ const removePassword: Match = (r) => r.method === 'POST' && r.path.endsWith('/re
 const woodpecker: Match = (r) =>
   ['POST', 'PATCH', 'DELETE'].includes(r.method) &&
   /\/v2\/mailboxes\/microsoft\/credentials(\/|$)/.test(r.path);
+const OKTA_SECRETS = /\/api\/v1\/apps\/[^/]+\/credentials\/secrets(\/|$)/;
+const okta: Match = (r) => ['POST', 'DELETE'].includes(r.method) && OKTA_SECRETS.test(r.path);
+const oktaCreate: Match = (r) => r.method === 'POST' && /\/credentials\/secrets$/.test(r.path);
 const woodpeckerSave: Match = (r) => (r.method === 'POST' || r.method === 'PATCH') && woodpecker(r);
 
 const CONTRACT = {
@@ -46,6 +49,7 @@ const CONTRACT = {
     rotating: (r) => addPassword(r) || removePassword(r) || woodpecker(r),
     once: [addPassword, woodpeckerSave],
   },
+  okta: { rotating: okta, once: [oktaCreate] },
 } satisfies Record<ProviderName, Contract>;
 
 /** Printed after preflight but before the rotating call, by design (README: warn before rotating). */

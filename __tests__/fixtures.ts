@@ -4,15 +4,23 @@ import { startCsp, type CspEmulator } from './emulators/csp.ts';
 import { startEntra, type EntraEmulator } from './emulators/entra.ts';
 import type { App } from './emulators/github-apps.ts';
 import { startGitHub, type GitHubEmulator } from './emulators/github.ts';
+import { startOkta, type OktaEmulator } from './emulators/okta.ts';
 import type { Emulator } from './emulators/server.ts';
 import { startWhmcs, type WhmcsEmulator } from './emulators/whmcs.ts';
 import { startWoodpecker, type WoodpeckerEmulator } from './emulators/woodpecker.ts';
 import { inputEnv, type Run, type RunOptions, runAction } from './harness.ts';
+import { generateKeyPairSync } from 'node:crypto';
 import type { ProviderName } from '../src/providers/index.ts';
 
 export type { ProviderName };
 // The providers that have a world here; the contract test checks it against src's registry.
-export const PROVIDERS: readonly ProviderName[] = ['vmware-csp', 'whmcs', 'entra', 'woodpecker'];
+export const PROVIDERS: readonly ProviderName[] = [
+  'vmware-csp',
+  'whmcs',
+  'entra',
+  'woodpecker',
+  'okta',
+];
 
 export const REPO = 'octo/app';
 export const ORG = 'octo';
@@ -24,6 +32,33 @@ export const APP_ID = 'e1c6ac69-480e-4a17-9b85-3467967bd179';
 export const MANAGER_ID = '5d1f0c2a-7b3e-4f6a-8c9d-0e1f2a3b4c5d';
 export const WHMCS_CREDENTIAL = 7;
 export const WOODPECKER_CREDENTIAL = 22334455;
+/** The Okta OIDC app whose secret rotates, and the API service app that may sign in to manage it. */
+export const OKTA_APP = '0oa1b2c3d4E5F6G7h8i9';
+export const OKTA_CLIENT_ID = 'nightly-build-client';
+export const OKTA_SERVICE = '0oaServiceApp0000001';
+export const OKTA_KID = 'rotator-key-1';
+
+/** The service app's RSA key pair (made once per process: 2048-bit generation takes a moment). */
+export const oktaKeys = (() => {
+  let made:
+    { privatePem: string; publicPem: string; privateJwk: Record<string, unknown> } | undefined;
+  return () => {
+    if (!made) {
+      const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+      made = {
+        privatePem: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+        publicPem: publicKey.export({ type: 'spki', format: 'pem' }).toString(),
+        privateJwk: {
+          ...privateKey.export({ format: 'jwk' }),
+          kid: OKTA_KID,
+          alg: 'RS256',
+          use: 'sig',
+        },
+      };
+    }
+    return made;
+  };
+})();
 
 /** Credentials the world hands to the action: none may ever appear in what it prints. */
 export const CREDENTIALS = {
@@ -32,6 +67,7 @@ export const CREDENTIALS = {
   whmcsSecret: 'whmcs-api-secret-0123456789',
   managerSecret: 'entra-manager-secret-0123456789',
   woodpeckerKey: 'woodpecker-api-key-0123456789',
+  oktaApiToken: '00OktaApiToken0123456789abcdefABCDEF',
 };
 export const OLD_SECRET = 'Old-Secret-Value-0123456789!';
 
@@ -63,6 +99,7 @@ export interface World {
   readonly whmcs?: WhmcsEmulator;
   readonly entra?: EntraEmulator;
   readonly woodpecker?: WoodpeckerEmulator;
+  readonly okta?: OktaEmulator;
   /** Every provider-side emulator, for "no request was made" assertions. */
   readonly providerEmulators: readonly Emulator[];
   /** Inputs for a full rotation into `repo octo/app`; `extra` overrides or adds. */
@@ -215,6 +252,37 @@ export async function startWorld(name: ProviderName, o: WorldOptions = {}): Prom
       };
       break;
     }
+    case 'okta': {
+      const okta = await startOkta(clock);
+      okta.addApp(OKTA_APP, {
+        clientId: OKTA_CLIENT_ID,
+        label: 'Nightly build client',
+        secrets: [{ secret: OLD_SECRET, created: '2026-01-05T10:00:00.000Z' }],
+      });
+      okta.addApiToken(CREDENTIALS.oktaApiToken);
+      const keys = oktaKeys();
+      okta.addServiceApp(OKTA_SERVICE, keys.publicPem, { kid: OKTA_KID });
+      seen.add(keys.privatePem);
+      const newest = () =>
+        okta
+          .app(OKTA_APP)
+          .secrets.filter((x) => x.status === 'ACTIVE')
+          .sort((a, b) => a.created.localeCompare(b.created))
+          .at(-1)?.secret ?? '';
+      world = {
+        okta,
+        providerEmulators: [okta],
+        extra: {
+          'okta-url': okta.url,
+          'okta-app-id': OKTA_APP,
+          // The service app with private_key_jwt; tests of okta-api-token (SSWS) pass it instead.
+          'okta-client-id': OKTA_SERVICE,
+          'okta-private-key': keys.privatePem,
+        },
+        currentSecret: newest,
+      };
+      break;
+    }
   }
 
   const { extra, ...rest } = world;
@@ -232,6 +300,9 @@ export async function startWorld(name: ProviderName, o: WorldOptions = {}): Prom
       for (const p of [...rest.entra.passwords(APP_ID), ...rest.entra.removedPasswords(APP_ID)])
         seen.add(p.secretText);
     if (rest.woodpecker) for (const c of rest.woodpecker.credentials()) seen.add(c.secret);
+    if (rest.okta)
+      for (const x of [...rest.okta.app(OKTA_APP).secrets, ...rest.okta.removed(OKTA_APP)])
+        seen.add(x.secret);
     for (const t of github.issuedOidcTokens) seen.add(t);
     for (const v of github.allValues(SECRET_NAME)) seen.add(v);
     for (const v of github.appSecrets()) seen.add(v);

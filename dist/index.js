@@ -30747,7 +30747,7 @@ module.exports = {
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var node_v8__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8877);
 /* harmony import */ var node_v8__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_v8__WEBPACK_IMPORTED_MODULE_0__);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(9645);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(8123);
 
 
 // WebAssembly (undici's HTTP parser, libsodium) runs in V8's baseline tier until it is hot, then V8
@@ -30764,7 +30764,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 9645:
+/***/ 8123:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -41997,6 +41997,18 @@ function retryAfterMs(header, now = clock_now()) {
     const ms = Number.isFinite(seconds) ? seconds * 1000 : Date.parse(value) - now;
     return Number.isFinite(ms) ? Math.min(Math.max(ms, 0), 60_000) : undefined;
 }
+/**
+ * `X-Rate-Limit-Reset` (Okta): when the rate-limit window resets, in epoch seconds of the server's
+ * clock, so measured from the answer's `Date` when it has one. Undefined when absent; capped at 60 s.
+ */
+function rateLimitResetMs(header, date, now = clock_now()) {
+    const value = Number(Array.isArray(header) ? header[0] : header);
+    if (!value || !Number.isFinite(value))
+        return undefined;
+    const served = Date.parse((Array.isArray(date) ? date[0] : date) ?? '');
+    const ms = value * 1000 - (Number.isFinite(served) ? served : now);
+    return Math.min(Math.max(ms, 0), 60_000);
+}
 
 ;// CONCATENATED MODULE: ./src/http.ts
 // The one HTTP helper for provider APIs (GitHub goes through Octokit). It owns timeouts, JSON and
@@ -42098,7 +42110,9 @@ async function call(c, policy) {
         }
         const retriable = res.status === 429 || (c.retry === 'safe' && res.status >= 500);
         if (retriable && attempt < maxAttempts) {
-            await sleep(retryAfterMs(res.headers['retry-after']) ?? backoffMs(attempt));
+            await sleep(retryAfterMs(res.headers['retry-after']) ??
+                rateLimitResetMs(res.headers['x-rate-limit-reset'], res.headers['date']) ??
+                backoffMs(attempt));
             continue;
         }
         const detail = c.explain?.(res.status, res.body);
@@ -43943,6 +43957,442 @@ const entra = {
     create: createEntra,
 };
 
+;// CONCATENATED MODULE: ./src/providers/okta-auth.ts
+// Signing in to Okta as an API service app with private_key_jwt: the private key (PEM or JWK) is read
+// and checked before any request, each token request carries a fresh RS256 client assertion, and a
+// service app that requires DPoP is refused with a message that says so (no DPoP proofs are sent).
+
+
+
+
+
+
+
+const NOT_A_KEY = "Input 'okta-private-key' is not an RSA private key: give the service app's private key as PEM (-----BEGIN PRIVATE KEY----- ...) or as the JWK (JSON) the Admin Console generates.";
+/**
+ * The key as PKCS#8 PEM, and the JWK's own `kid` when it has one. Secrets stores sometimes turn line
+ * breaks into a literal `\n`; those are turned back. The value is never quoted in a message.
+ */
+function oktaKey(raw) {
+    const text = raw.includes('\\n') && !raw.includes('\n') ? raw.replace(/\\n/g, '\n') : raw;
+    let key;
+    let kid;
+    try {
+        if (text.trim().startsWith('{')) {
+            const jwk = JSON.parse(text);
+            kid = typeof jwk['kid'] === 'string' ? jwk['kid'] : undefined;
+            key = (0,external_node_crypto_.createPrivateKey)({ key: jwk, format: 'jwk' });
+        }
+        else
+            key = (0,external_node_crypto_.createPrivateKey)(text);
+    }
+    catch {
+        throw new fields_InputError(NOT_A_KEY);
+    }
+    if (key.asymmetricKeyType !== 'rsa')
+        throw new fields_InputError(NOT_A_KEY);
+    if (kid !== undefined && !/^[A-Za-z0-9._-]{1,200}$/.test(kid))
+        throw new fields_InputError(`Input 'okta-private-key' is a JWK whose kid is not a plain key id; set okta-key-id to the key id Okta shows.`);
+    return { pem: key.export({ type: 'pkcs8', format: 'pem' }).toString(), kid };
+}
+const okta_auth_b64url = (v) => Buffer.from(JSON.stringify(v)).toString('base64url');
+/** A client assertion for the org authorization server: iss = sub = client id, five minutes, unique jti. */
+function clientAssertion(clientId, privateKey, keyId, audience) {
+    const iat = Math.floor(clock_now() / 1000);
+    const header = { alg: 'RS256', typ: 'JWT', ...(keyId ? { kid: keyId } : {}) };
+    const claims = {
+        iss: clientId,
+        sub: clientId,
+        aud: audience,
+        iat,
+        exp: iat + 300,
+        jti: (0,external_node_crypto_.randomUUID)(),
+    };
+    const input = `${okta_auth_b64url(header)}.${okta_auth_b64url(claims)}`;
+    return `${input}.${(0,external_node_crypto_.sign)('sha256', Buffer.from(input), privateKey).toString('base64url')}`;
+}
+/** Token endpoint errors: `error` and the first line of `error_description`. */
+function explainToken(_status, body) {
+    const error = field(body, 'error');
+    const description = field(body, 'error_description')?.split(/\r?\n/)[0];
+    return error
+        ? `${loggable(error, 60)}${description ? `: ${loggable(description, 200)}` : ''}`
+        : undefined;
+}
+const DPOP = new Set(['invalid_dpop_proof', 'use_dpop_nonce']);
+const ATTEMPTS = 4;
+/**
+ * Requests a token, building the form afresh for every attempt (`form()`), because Okta refuses a
+ * client assertion whose jti it has seen: the HTTP helper's own retries would resend the same one.
+ */
+async function requestToken(http, url, form, what) {
+    for (let attempt = 1;; attempt++) {
+        try {
+            // `once`: the helper repeats only what surely never arrived and 429s; the rest is decided here.
+            const res = await http({
+                method: 'POST',
+                url,
+                form: form(),
+                what,
+                retry: 'once',
+                explain: explainToken,
+            });
+            return res.body;
+        }
+        catch (err) {
+            if (!(err instanceof HttpError))
+                throw err;
+            const error = field(err.body, 'error');
+            if (error && DPOP.has(error))
+                throw new ProviderError(`${err.message} The service app requires DPoP ("Require Demonstrating Proof of Possession (DPoP) header in token requests"), which this action does not support: turn that setting off for the service app in the Admin Console, or sign in with okta-api-token.`);
+            // A token request changes nothing: timeouts, dropped connections, redirects and 5xx are retried.
+            const transient = err.status === undefined || err.status < 400 || err.status >= 500;
+            if (!transient || attempt >= ATTEMPTS)
+                throw new HttpError(err.message, err.status, false, err.body);
+            await sleep(backoffMs(attempt));
+        }
+    }
+}
+
+;// CONCATENATED MODULE: ./src/providers/okta.ts
+// Okta: an OIDC app's client secrets (Application Client Auth Credentials API). An app holds at most
+// two secrets and every ACTIVE one works, so a rotation adds a second secret, stores it everywhere,
+// and only then (okta-retire-previous) deactivates and deletes the one that was active before.
+
+
+
+
+
+
+/** Every input this provider reads. */
+const okta_inputs = {
+    'okta-url': {
+        description: 'okta: your Okta org URL, e.g. https://example.okta.com (the Management API and the org authorization server live there).',
+    },
+    'okta-app-id': {
+        description: 'okta: the id of the OIDC app whose client secret rotates (0oa...).',
+    },
+    'okta-api-token': {
+        description: 'okta: an API token (sent as SSWS) of an admin who may manage this app. Or use okta-client-id + okta-private-key.',
+        credential: true,
+    },
+    'okta-client-id': {
+        description: 'okta: client id of an API service app that signs in with private_key_jwt and holds the okta.apps.manage scope.',
+    },
+    'okta-private-key': {
+        description: "okta: the service app's RSA private key, PEM or JWK (JSON), with okta-client-id; the client assertion is signed RS256.",
+        credential: true,
+    },
+    'okta-key-id': {
+        description: "okta: the key id (kid) of okta-private-key as Okta lists it; default: the JWK's own kid, else none.",
+    },
+    'okta-retire-previous': {
+        description: 'okta: once every target holds the new secret, deactivate and delete the secret that was active before this run; and when the app already holds two secrets, delete its oldest INACTIVE one before adding the new one (never an active one).',
+        default: 'false',
+    },
+};
+const APP_ID = /^[A-Za-z0-9_-]{1,100}$/;
+function parseOkta(read) {
+    const token = optional(read, 'okta-api-token');
+    const clientId = optional(read, 'okta-client-id');
+    const key = optional(read, 'okta-private-key');
+    const keyId = optional(read, 'okta-key-id');
+    if (token !== undefined && (clientId !== undefined || key !== undefined))
+        throw new fields_InputError(`Inputs 'okta-api-token' and '${clientId !== undefined ? 'okta-client-id' : 'okta-private-key'}' exclude each other: give an API token, or a service app's client id and private key.`);
+    let auth;
+    if (token !== undefined) {
+        if (keyId !== undefined)
+            throw new fields_InputError(`Input 'okta-key-id' applies only with 'okta-private-key'; remove it or sign in with the service app.`);
+        auth = { kind: 'api-token', token };
+    }
+    else {
+        if (clientId === undefined && key === undefined)
+            throw new fields_InputError(`Input 'okta-api-token' is required, or both 'okta-client-id' and 'okta-private-key' (an API service app with private_key_jwt).`);
+        const id = pathId(read, 'okta-client-id', "the service app's client id (letters, digits, . _ -)");
+        const raw = required(read, 'okta-private-key', "the service app's RSA private key (PEM or JWK) with 'okta-client-id'");
+        const parsed = oktaKey(raw);
+        if (keyId !== undefined && !/^[A-Za-z0-9._-]{1,200}$/.test(keyId))
+            throw new fields_InputError(`Input 'okta-key-id' is '${keyId}'; expected the key id Okta shows for the public key (letters, digits, . _ -).`);
+        auth = {
+            kind: 'private-key-jwt',
+            clientId: id,
+            privateKey: parsed.pem,
+            keyId: keyId ?? parsed.kid,
+        };
+    }
+    return {
+        name: 'okta',
+        url: url(read, 'okta-url'),
+        appId: pathId(read, 'okta-app-id', 'the Okta app id (e.g. 0oa1b2c3d4E5F6G7h8i9)', APP_ID),
+        auth,
+        retirePrevious: bool(read, 'okta-retire-previous', false),
+    };
+}
+/** Sign in again this long before the access token's stated expiry. */
+const okta_TOKEN_MARGIN_MS = 60_000;
+const okta_HINTS = {
+    401: 'Okta refused the API token or access token (revoked, expired or for another org)',
+    403: 'the admin or service app may not manage this app (an admin role that covers it, and with a service app the okta.apps.manage scope granted)',
+    404: 'no app with this id in this org, or the secret is gone',
+    429: 'Okta rate limit; try again later',
+};
+/** Okta error bodies: errorCode, errorSummary, errorId and errorCauses; the safe parts only. */
+function explainOkta(status, body) {
+    const parts = [okta_HINTS[status]];
+    const code = field(body, 'errorCode');
+    const summary = field(body, 'errorSummary');
+    const id = field(body, 'errorId');
+    const causes = body?.errorCauses;
+    if (code)
+        parts.push(`errorCode ${loggable(code, 40)}`);
+    if (summary)
+        parts.push(`"${loggable(summary, 200)}"`);
+    if (Array.isArray(causes))
+        for (const c of causes.slice(0, 2)) {
+            const s = field(c, 'errorSummary');
+            if (s)
+                parts.push(`cause "${loggable(s, 200)}"`);
+        }
+    if (id)
+        parts.push(`errorId ${loggable(id, 60)}`);
+    return parts.filter(Boolean).join('; ');
+}
+const SECRET_AUTH = new Set(['client_secret_basic', 'client_secret_post', 'client_secret_jwt']);
+function createOkta(s, deps) {
+    const appPath = `${s.url}/api/v1/apps/${encodeURIComponent(s.appId)}`;
+    const secretsPath = `${appPath}/credentials/secrets`;
+    const secretPath = (id) => `${secretsPath}/${encodeURIComponent(id)}`;
+    const a = s.auth;
+    if (a.kind === 'private-key-jwt') {
+        // The runner masks a multi-line value only line by line: every line of the key is registered.
+        deps.mask(a.privateKey);
+        for (const line of a.privateKey.split('\n'))
+            if (line.length >= 16 && !line.startsWith('-----'))
+                deps.mask(line.trim());
+    }
+    // The session's access token (service app sign-in), reused while fresh: a cache, not step state.
+    let token = '';
+    let tokenExpiresAt = 0;
+    async function authorization() {
+        if (a.kind === 'api-token')
+            return `SSWS ${a.token}`;
+        if (!token || clock_now() >= tokenExpiresAt - okta_TOKEN_MARGIN_MS)
+            await signIn();
+        return `Bearer ${token}`;
+    }
+    async function signIn() {
+        if (a.kind !== 'private-key-jwt')
+            return;
+        const endpoint = `${s.url}/oauth2/v1/token`;
+        // A fresh assertion (new jti) for every attempt: Okta refuses an assertion it has seen before.
+        const body = await requestToken(deps.http, endpoint, () => {
+            const assertion = clientAssertion(a.clientId, a.privateKey, a.keyId, endpoint);
+            deps.mask(assertion);
+            return {
+                grant_type: 'client_credentials',
+                scope: 'okta.apps.manage',
+                client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
+                client_assertion: assertion,
+            };
+        }, `sign in to Okta as service app ${a.clientId} (private_key_jwt)`);
+        const t = field(body, 'access_token');
+        if (!t)
+            throw new ProviderError('Okta answered the token request without an access_token.');
+        deps.mask(t);
+        const type = field(body, 'token_type');
+        if (type && type.toLowerCase() !== 'bearer')
+            throw new ProviderError(`Okta issued a ${loggable(type, 20)} token, not a Bearer token: this action does not support DPoP-bound tokens. Turn off "Require Demonstrating Proof of Possession (DPoP) header in token requests" for service app ${a.clientId}, or sign in with okta-api-token.`);
+        token = t;
+        const lifetime = Number(field(body, 'expires_in'));
+        tokenExpiresAt = clock_now() + (Number.isFinite(lifetime) && lifetime > 0 ? lifetime : 300) * 1000;
+    }
+    /**
+     * A Management API call with a fresh token, signing in again once after a 401 on a non-rotating
+     * call with a service app (its token may have been revoked). A rotating call is never repeated.
+     */
+    async function managed(c) {
+        const send = async () => deps.http({ ...c, headers: { authorization: await authorization() }, explain: explainOkta });
+        try {
+            return await send();
+        }
+        catch (err) {
+            const retry = a.kind === 'private-key-jwt' &&
+                c.retry !== 'once' &&
+                err instanceof HttpError &&
+                err.status === 401;
+            if (!retry)
+                throw err;
+            token = '';
+            return send();
+        }
+    }
+    async function list() {
+        const res = await managed({
+            method: 'GET',
+            url: secretsPath,
+            what: `list the client secrets of Okta app ${s.appId}`,
+            retry: 'safe',
+        });
+        if (!Array.isArray(res.body))
+            throw new ProviderError(`Okta answered the listing of app ${s.appId}'s client secrets without a list.`);
+        return res.body.map((x) => ({
+            id: field(x, 'id') ?? '',
+            status: field(x, 'status') ?? '',
+            created: field(x, 'created') ?? '',
+        }));
+    }
+    /** Deactivates (when active) and deletes one secret; a secret already gone counts as done. */
+    async function remove(id, active) {
+        const gone = (err) => {
+            if (!(err instanceof HttpError && err.status === 404))
+                throw err;
+        };
+        // Both are idempotent in effect: a repeat after a lost answer finds the same state, or a 404.
+        if (active)
+            await managed({
+                method: 'POST',
+                url: `${secretPath(id)}/lifecycle/deactivate`,
+                what: `deactivate client secret ${id} of Okta app ${s.appId}`,
+                retry: 'safe',
+            }).catch(gone);
+        await managed({
+            method: 'DELETE',
+            url: secretPath(id),
+            what: `delete client secret ${id} of Okta app ${s.appId}`,
+            retry: 'safe',
+        }).catch(gone);
+    }
+    /** After a create whose answer was lost: secrets that were not there before are this attempt's. */
+    async function clearOrphans(found, cause) {
+        let orphans;
+        try {
+            orphans = (await list()).filter((x) => !found.before.includes(x.id));
+        }
+        catch (err) {
+            throw new ProviderError(`${cause.message} It was not repeated, and listing the app's secrets to find out what happened failed too (${err.message}). The previous secret still works. Okta may now hold a secret nobody knows: in the Admin Console, deactivate and delete any client secret of app ${s.appId} created at about ${new Date(clock_now()).toISOString()}, then re-run the workflow.`, true);
+        }
+        const failed = [];
+        for (const o of orphans)
+            await remove(o.id, o.status === 'ACTIVE').catch(() => failed.push(loggable(o.id, 40)));
+        const found_ = orphans.length
+            ? `found ${orphans.length} secret(s) from this attempt, whose value Okta never shows again; ${failed.length ? `could not remove ${failed.join(', ')}: deactivate and delete it in the Admin Console` : 'they were deactivated and deleted'}`
+            : 'found no secret from this attempt, so nothing was added';
+        throw new ProviderError(`${cause.message} It was not repeated. Listing the app's secrets ${found_}. The previous secret still works. Re-run the workflow.`, true);
+    }
+    return {
+        async preflight() {
+            const app = await managed({
+                method: 'GET',
+                url: appPath,
+                what: `read Okta app ${s.appId}`,
+                retry: 'safe',
+            });
+            const oauth = app.body
+                ?.credentials?.oauthClient;
+            const method = field(oauth, 'token_endpoint_auth_method');
+            if (!method || !SECRET_AUTH.has(method))
+                throw new ProviderError(`Okta app ${s.appId} does not authenticate with a client secret (token_endpoint_auth_method ${method ? loggable(method, 40) : 'not reported'}); only apps using client_secret_basic, client_secret_post or client_secret_jwt have secrets to rotate.`);
+            const clientId = field(oauth, 'client_id') ?? s.appId;
+            const label = field(app.body, 'label');
+            const secrets = await list();
+            const active = secrets.filter((x) => x.status === 'ACTIVE');
+            const inactive = secrets
+                .filter((x) => x.status !== 'ACTIVE')
+                .sort((x, y) => x.created.localeCompare(y.created));
+            let clearFirst;
+            if (secrets.length >= 2) {
+                const ids = secrets.map((x) => `${loggable(x.id, 40)} (${loggable(x.status, 12)})`);
+                if (inactive.length === 0)
+                    throw new ProviderError(`Okta app ${s.appId} already holds two active client secrets (${ids.join(', ')}), the most Okta allows, so a new one cannot be added. The action never deactivates a secret it did not replace: a target may still hold it. Find the one no client uses any more, deactivate and delete it (Admin Console: the app's General tab, Client Secrets), then re-run the workflow.`);
+                if (!s.retirePrevious)
+                    throw new ProviderError(`Okta app ${s.appId} already holds two client secrets (${ids.join(', ')}), the most Okta allows. Delete the inactive one in the Admin Console, or set okta-retire-previous: true to let the action delete the oldest inactive one before adding the new secret.`);
+                clearFirst = inactive[0].id;
+            }
+            const newest = [...active].sort((x, y) => y.created.localeCompare(x.created))[0];
+            const credential = {
+                clientId,
+                credentialId: newest?.id,
+                description: `Okta app ${s.appId}${label ? ` "${loggable(label, 80)}"` : ''} (${active.length} active, ${inactive.length} inactive secret(s))`,
+                expiresAt: undefined,
+                oldSecretDiesOnRotate: false,
+            };
+            return {
+                credential,
+                found: {
+                    clientId,
+                    before: secrets.map((x) => x.id),
+                    previous: active.map((x) => x.id),
+                    clearFirst,
+                },
+            };
+        },
+        async rotate(found) {
+            if (found.clearFirst) {
+                // Inactive: no client can sign in with it, so deleting it changes nothing for anyone.
+                await remove(found.clearFirst, false);
+                deps.info(`Deleted the oldest inactive client secret ${loggable(found.clearFirst, 40)} of Okta app ${s.appId} to make room (okta-retire-previous).`);
+            }
+            let res;
+            try {
+                res = await managed({
+                    method: 'POST',
+                    url: secretsPath,
+                    json: {},
+                    what: `add a client secret to Okta app ${s.appId}`,
+                    retry: 'once',
+                });
+            }
+            catch (err) {
+                if (err instanceof HttpError && err.outcomeUnknown)
+                    return clearOrphans(found, err);
+                throw err;
+            }
+            const secret = field(res.body, 'client_secret');
+            const id = field(res.body, 'id');
+            if (!secret || !id) {
+                // A secret that exists but whose value we lack helps nobody and fills the app: take it back.
+                return clearOrphans(found, new HttpError(`Okta answered the new client secret without ${secret ? 'its id' : 'client_secret'}.`, res.status, true));
+            }
+            deps.mask(secret);
+            const rotation = {
+                secret,
+                clientId: found.clientId,
+                credentialId: id,
+                expiresAt: undefined,
+            };
+            return { rotation, rotated: { newId: id, previous: found.previous } };
+        },
+        async retirePrevious(r) {
+            if (!s.retirePrevious || r.previous.length === 0)
+                return undefined;
+            // Never retire unless the new secret is still there and active: otherwise nothing would work.
+            const now_ = await list();
+            if (!now_.some((x) => x.id === r.newId && x.status === 'ACTIVE'))
+                throw new ProviderError(`The new client secret ${loggable(r.newId, 40)} is no longer active at Okta, so the previous one was kept.`);
+            const retired = [];
+            for (const id of r.previous) {
+                const listed = now_.find((x) => x.id === id);
+                if (!listed)
+                    continue;
+                await remove(id, listed.status === 'ACTIVE');
+                retired.push(loggable(id, 40));
+            }
+            return retired.length
+                ? `the previous Okta client secret(s) ${retired.join(', ')} (deactivated and deleted)`
+                : undefined;
+        },
+        async abandon(r) {
+            await remove(r.newId, true);
+            return `deactivated and deleted the new Okta client secret ${loggable(r.newId, 40)}`;
+        },
+    };
+}
+const okta = {
+    inputs: okta_inputs,
+    parse: parseOkta,
+    create: createOkta,
+};
+
 ;// CONCATENATED MODULE: ./src/providers/whmcs.ts
 // WHMCS: OAuth credentials, reset with UpdateOAuthCredential. WHMCS kills the old secret at once and
 // has no overlap, so the pipeline's recovery path matters most here.
@@ -44414,11 +44864,13 @@ const woodpecker = {
 
 
 
+
 const providers = {
     'vmware-csp': csp,
     whmcs: whmcs,
     entra: entra,
     woodpecker: woodpecker,
+    okta: okta,
 };
 // Every entry's settings carry the entry's own name: createProvider dispatches on it.
 const _named = (/* unused pure expression or super */ null && (providers));
@@ -44564,6 +45016,7 @@ const IDENTITY = {
     whmcs: ['whmcs-credential-id', 'whmcs-client-identifier'],
     entra: ['entra-application-id'],
     woodpecker: ['woodpecker-credential-id', 'entra-application-id'],
+    okta: ['okta-app-id'],
 };
 const SAFE = /^[A-Za-z0-9._-]{1,100}$/;
 /**

@@ -21,6 +21,7 @@ const IDENTITY: Record<string, readonly string[]> = {
   whmcs: ['whmcs-credential-id', 'whmcs-client-identifier'],
   entra: ['entra-application-id'],
   woodpecker: ['woodpecker-credential-id', 'entra-application-id'],
+  okta: ['okta-app-id'],
 };
 
 const SAFE = /^[A-Za-z0-9._-]{1,100}$/;

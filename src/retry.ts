@@ -20,3 +20,19 @@ export function retryAfterMs(
   const ms = Number.isFinite(seconds) ? seconds * 1000 : Date.parse(value) - now;
   return Number.isFinite(ms) ? Math.min(Math.max(ms, 0), 60_000) : undefined;
 }
+
+/**
+ * `X-Rate-Limit-Reset` (Okta): when the rate-limit window resets, in epoch seconds of the server's
+ * clock, so measured from the answer's `Date` when it has one. Undefined when absent; capped at 60 s.
+ */
+export function rateLimitResetMs(
+  header: string | string[] | undefined,
+  date: string | string[] | undefined,
+  now = clockNow(),
+): number | undefined {
+  const value = Number(Array.isArray(header) ? header[0] : header);
+  if (!value || !Number.isFinite(value)) return undefined;
+  const served = Date.parse((Array.isArray(date) ? date[0] : date) ?? '');
+  const ms = value * 1000 - (Number.isFinite(served) ? served : now);
+  return Math.min(Math.max(ms, 0), 60_000);
+}

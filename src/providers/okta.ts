@@ -1,0 +1,452 @@
+// Okta: an OIDC app's client secrets (Application Client Auth Credentials API). An app holds at most
+// two secrets and every ACTIVE one works, so a rotation adds a second secret, stores it everywhere,
+// and only then (okta-retire-previous) deactivates and deletes the one that was active before.
+import { now } from '../clock.js';
+import { type Call, field, HttpError, type Response } from '../http.js';
+import {
+  bool,
+  InputError,
+  type InputSpecs,
+  optional,
+  pathId,
+  type Read,
+  required,
+  url,
+} from '../inputs/fields.js';
+import { loggable } from '../untrusted.js';
+import { clientAssertion, oktaKey, requestToken } from './okta-auth.js';
+import {
+  type Credential,
+  type Found,
+  type Provider,
+  type ProviderDeps,
+  ProviderError,
+  type ProviderModule,
+  type Rotated,
+  type Rotation,
+} from './types.js';
+
+/** Every input this provider reads. */
+const inputs = {
+  'okta-url': {
+    description:
+      'okta: your Okta org URL, e.g. https://example.okta.com (the Management API and the org authorization server live there).',
+  },
+  'okta-app-id': {
+    description: 'okta: the id of the OIDC app whose client secret rotates (0oa...).',
+  },
+  'okta-api-token': {
+    description:
+      'okta: an API token (sent as SSWS) of an admin who may manage this app. Or use okta-client-id + okta-private-key.',
+    credential: true,
+  },
+  'okta-client-id': {
+    description:
+      'okta: client id of an API service app that signs in with private_key_jwt and holds the okta.apps.manage scope.',
+  },
+  'okta-private-key': {
+    description:
+      "okta: the service app's RSA private key, PEM or JWK (JSON), with okta-client-id; the client assertion is signed RS256.",
+    credential: true,
+  },
+  'okta-key-id': {
+    description:
+      "okta: the key id (kid) of okta-private-key as Okta lists it; default: the JWK's own kid, else none.",
+  },
+  'okta-retire-previous': {
+    description:
+      'okta: once every target holds the new secret, deactivate and delete the secret that was active before this run; and when the app already holds two secrets, delete its oldest INACTIVE one before adding the new one (never an active one).',
+    default: 'false',
+  },
+} satisfies InputSpecs;
+
+export interface OktaSettings {
+  readonly name: 'okta';
+  /** The org URL, without a trailing slash. */
+  readonly url: string;
+  readonly appId: string;
+  readonly auth:
+    | { readonly kind: 'api-token'; readonly token: string }
+    | {
+        readonly kind: 'private-key-jwt';
+        readonly clientId: string;
+        /** PEM (PKCS#8) of the RSA private key, normalised from PEM or JWK input. */
+        readonly privateKey: string;
+        readonly keyId: string | undefined;
+      };
+  readonly retirePrevious: boolean;
+}
+
+const APP_ID = /^[A-Za-z0-9_-]{1,100}$/;
+
+function parseOkta(read: Read): OktaSettings {
+  const token = optional(read, 'okta-api-token');
+  const clientId = optional(read, 'okta-client-id');
+  const key = optional(read, 'okta-private-key');
+  const keyId = optional(read, 'okta-key-id');
+  if (token !== undefined && (clientId !== undefined || key !== undefined))
+    throw new InputError(
+      `Inputs 'okta-api-token' and '${clientId !== undefined ? 'okta-client-id' : 'okta-private-key'}' exclude each other: give an API token, or a service app's client id and private key.`,
+    );
+  let auth: OktaSettings['auth'];
+  if (token !== undefined) {
+    if (keyId !== undefined)
+      throw new InputError(
+        `Input 'okta-key-id' applies only with 'okta-private-key'; remove it or sign in with the service app.`,
+      );
+    auth = { kind: 'api-token', token };
+  } else {
+    if (clientId === undefined && key === undefined)
+      throw new InputError(
+        `Input 'okta-api-token' is required, or both 'okta-client-id' and 'okta-private-key' (an API service app with private_key_jwt).`,
+      );
+    const id = pathId(
+      read,
+      'okta-client-id',
+      "the service app's client id (letters, digits, . _ -)",
+    );
+    const raw = required(
+      read,
+      'okta-private-key',
+      "the service app's RSA private key (PEM or JWK) with 'okta-client-id'",
+    );
+    const parsed = oktaKey(raw);
+    if (keyId !== undefined && !/^[A-Za-z0-9._-]{1,200}$/.test(keyId))
+      throw new InputError(
+        `Input 'okta-key-id' is '${keyId}'; expected the key id Okta shows for the public key (letters, digits, . _ -).`,
+      );
+    auth = {
+      kind: 'private-key-jwt',
+      clientId: id,
+      privateKey: parsed.pem,
+      keyId: keyId ?? parsed.kid,
+    };
+  }
+  return {
+    name: 'okta',
+    url: url(read, 'okta-url'),
+    appId: pathId(read, 'okta-app-id', 'the Okta app id (e.g. 0oa1b2c3d4E5F6G7h8i9)', APP_ID),
+    auth,
+    retirePrevious: bool(read, 'okta-retire-previous', false),
+  };
+}
+
+/** Sign in again this long before the access token's stated expiry. */
+const TOKEN_MARGIN_MS = 60_000;
+
+const HINTS: Record<number, string> = {
+  401: 'Okta refused the API token or access token (revoked, expired or for another org)',
+  403: 'the admin or service app may not manage this app (an admin role that covers it, and with a service app the okta.apps.manage scope granted)',
+  404: 'no app with this id in this org, or the secret is gone',
+  429: 'Okta rate limit; try again later',
+};
+
+/** Okta error bodies: errorCode, errorSummary, errorId and errorCauses; the safe parts only. */
+export function explainOkta(status: number, body: unknown): string {
+  const parts = [HINTS[status]];
+  const code = field(body, 'errorCode');
+  const summary = field(body, 'errorSummary');
+  const id = field(body, 'errorId');
+  const causes = (body as { errorCauses?: unknown } | undefined)?.errorCauses;
+  if (code) parts.push(`errorCode ${loggable(code, 40)}`);
+  if (summary) parts.push(`"${loggable(summary, 200)}"`);
+  if (Array.isArray(causes))
+    for (const c of causes.slice(0, 2)) {
+      const s = field(c, 'errorSummary');
+      if (s) parts.push(`cause "${loggable(s, 200)}"`);
+    }
+  if (id) parts.push(`errorId ${loggable(id, 60)}`);
+  return parts.filter(Boolean).join('; ');
+}
+
+/** One client secret as Okta lists it. The listing's `client_secret` is never read: it is not ours to print. */
+interface Secret {
+  readonly id: string;
+  readonly status: string;
+  readonly created: string;
+}
+
+/** What preflight found: the app's client id, the secrets active now, and what to clear first. */
+export interface OktaFound {
+  readonly clientId: string;
+  /** Every secret id listed in preflight: a lost create answer is resolved against these. */
+  readonly before: readonly string[];
+  /** The secrets ACTIVE before this run: "previous", retired after every target is verified. */
+  readonly previous: readonly string[];
+  /** The oldest INACTIVE secret, deleted just before the create when the app is full. */
+  readonly clearFirst: string | undefined;
+}
+
+export interface OktaRotated {
+  readonly newId: string;
+  readonly previous: readonly string[];
+}
+
+const SECRET_AUTH = new Set(['client_secret_basic', 'client_secret_post', 'client_secret_jwt']);
+
+function createOkta(s: OktaSettings, deps: ProviderDeps): Provider<OktaFound, OktaRotated> {
+  const appPath = `${s.url}/api/v1/apps/${encodeURIComponent(s.appId)}`;
+  const secretsPath = `${appPath}/credentials/secrets`;
+  const secretPath = (id: string) => `${secretsPath}/${encodeURIComponent(id)}`;
+  const a = s.auth;
+  if (a.kind === 'private-key-jwt') {
+    // The runner masks a multi-line value only line by line: every line of the key is registered.
+    deps.mask(a.privateKey);
+    for (const line of a.privateKey.split('\n'))
+      if (line.length >= 16 && !line.startsWith('-----')) deps.mask(line.trim());
+  }
+  // The session's access token (service app sign-in), reused while fresh: a cache, not step state.
+  let token = '';
+  let tokenExpiresAt = 0;
+
+  async function authorization(): Promise<string> {
+    if (a.kind === 'api-token') return `SSWS ${a.token}`;
+    if (!token || now() >= tokenExpiresAt - TOKEN_MARGIN_MS) await signIn();
+    return `Bearer ${token}`;
+  }
+
+  async function signIn(): Promise<void> {
+    if (a.kind !== 'private-key-jwt') return;
+    const endpoint = `${s.url}/oauth2/v1/token`;
+    // A fresh assertion (new jti) for every attempt: Okta refuses an assertion it has seen before.
+    const body = await requestToken(
+      deps.http,
+      endpoint,
+      () => {
+        const assertion = clientAssertion(a.clientId, a.privateKey, a.keyId, endpoint);
+        deps.mask(assertion);
+        return {
+          grant_type: 'client_credentials',
+          scope: 'okta.apps.manage',
+          client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
+          client_assertion: assertion,
+        };
+      },
+      `sign in to Okta as service app ${a.clientId} (private_key_jwt)`,
+    );
+    const t = field(body, 'access_token');
+    if (!t) throw new ProviderError('Okta answered the token request without an access_token.');
+    deps.mask(t);
+    const type = field(body, 'token_type');
+    if (type && type.toLowerCase() !== 'bearer')
+      throw new ProviderError(
+        `Okta issued a ${loggable(type, 20)} token, not a Bearer token: this action does not support DPoP-bound tokens. Turn off "Require Demonstrating Proof of Possession (DPoP) header in token requests" for service app ${a.clientId}, or sign in with okta-api-token.`,
+      );
+    token = t;
+    const lifetime = Number(field(body, 'expires_in'));
+    tokenExpiresAt = now() + (Number.isFinite(lifetime) && lifetime > 0 ? lifetime : 300) * 1000;
+  }
+
+  /**
+   * A Management API call with a fresh token, signing in again once after a 401 on a non-rotating
+   * call with a service app (its token may have been revoked). A rotating call is never repeated.
+   */
+  async function managed(c: Omit<Call, 'headers' | 'explain'>): Promise<Response> {
+    const send = async () =>
+      deps.http({ ...c, headers: { authorization: await authorization() }, explain: explainOkta });
+    try {
+      return await send();
+    } catch (err) {
+      const retry =
+        a.kind === 'private-key-jwt' &&
+        c.retry !== 'once' &&
+        err instanceof HttpError &&
+        err.status === 401;
+      if (!retry) throw err;
+      token = '';
+      return send();
+    }
+  }
+
+  async function list(): Promise<Secret[]> {
+    const res = await managed({
+      method: 'GET',
+      url: secretsPath,
+      what: `list the client secrets of Okta app ${s.appId}`,
+      retry: 'safe',
+    });
+    if (!Array.isArray(res.body))
+      throw new ProviderError(
+        `Okta answered the listing of app ${s.appId}'s client secrets without a list.`,
+      );
+    return res.body.map((x: unknown) => ({
+      id: field(x, 'id') ?? '',
+      status: field(x, 'status') ?? '',
+      created: field(x, 'created') ?? '',
+    }));
+  }
+
+  /** Deactivates (when active) and deletes one secret; a secret already gone counts as done. */
+  async function remove(id: string, active: boolean): Promise<void> {
+    const gone = (err: unknown) => {
+      if (!(err instanceof HttpError && err.status === 404)) throw err;
+    };
+    // Both are idempotent in effect: a repeat after a lost answer finds the same state, or a 404.
+    if (active)
+      await managed({
+        method: 'POST',
+        url: `${secretPath(id)}/lifecycle/deactivate`,
+        what: `deactivate client secret ${id} of Okta app ${s.appId}`,
+        retry: 'safe',
+      }).catch(gone);
+    await managed({
+      method: 'DELETE',
+      url: secretPath(id),
+      what: `delete client secret ${id} of Okta app ${s.appId}`,
+      retry: 'safe',
+    }).catch(gone);
+  }
+
+  /** After a create whose answer was lost: secrets that were not there before are this attempt's. */
+  async function clearOrphans(found: OktaFound, cause: HttpError): Promise<never> {
+    let orphans: Secret[];
+    try {
+      orphans = (await list()).filter((x) => !found.before.includes(x.id));
+    } catch (err) {
+      throw new ProviderError(
+        `${cause.message} It was not repeated, and listing the app's secrets to find out what happened failed too (${(err as Error).message}). The previous secret still works. Okta may now hold a secret nobody knows: in the Admin Console, deactivate and delete any client secret of app ${s.appId} created at about ${new Date(now()).toISOString()}, then re-run the workflow.`,
+        true,
+      );
+    }
+    const failed: string[] = [];
+    for (const o of orphans)
+      await remove(o.id, o.status === 'ACTIVE').catch(() => failed.push(loggable(o.id, 40)));
+    const found_ = orphans.length
+      ? `found ${orphans.length} secret(s) from this attempt, whose value Okta never shows again; ${failed.length ? `could not remove ${failed.join(', ')}: deactivate and delete it in the Admin Console` : 'they were deactivated and deleted'}`
+      : 'found no secret from this attempt, so nothing was added';
+    throw new ProviderError(
+      `${cause.message} It was not repeated. Listing the app's secrets ${found_}. The previous secret still works. Re-run the workflow.`,
+      true,
+    );
+  }
+
+  return {
+    async preflight(): Promise<Found<OktaFound>> {
+      const app = await managed({
+        method: 'GET',
+        url: appPath,
+        what: `read Okta app ${s.appId}`,
+        retry: 'safe',
+      });
+      const oauth = (app.body as { credentials?: { oauthClient?: unknown } } | undefined)
+        ?.credentials?.oauthClient;
+      const method = field(oauth, 'token_endpoint_auth_method');
+      if (!method || !SECRET_AUTH.has(method))
+        throw new ProviderError(
+          `Okta app ${s.appId} does not authenticate with a client secret (token_endpoint_auth_method ${method ? loggable(method, 40) : 'not reported'}); only apps using client_secret_basic, client_secret_post or client_secret_jwt have secrets to rotate.`,
+        );
+      const clientId = field(oauth, 'client_id') ?? s.appId;
+      const label = field(app.body, 'label');
+      const secrets = await list();
+      const active = secrets.filter((x) => x.status === 'ACTIVE');
+      const inactive = secrets
+        .filter((x) => x.status !== 'ACTIVE')
+        .sort((x, y) => x.created.localeCompare(y.created));
+      let clearFirst: string | undefined;
+      if (secrets.length >= 2) {
+        const ids = secrets.map((x) => `${loggable(x.id, 40)} (${loggable(x.status, 12)})`);
+        if (inactive.length === 0)
+          throw new ProviderError(
+            `Okta app ${s.appId} already holds two active client secrets (${ids.join(', ')}), the most Okta allows, so a new one cannot be added. The action never deactivates a secret it did not replace: a target may still hold it. Find the one no client uses any more, deactivate and delete it (Admin Console: the app's General tab, Client Secrets), then re-run the workflow.`,
+          );
+        if (!s.retirePrevious)
+          throw new ProviderError(
+            `Okta app ${s.appId} already holds two client secrets (${ids.join(', ')}), the most Okta allows. Delete the inactive one in the Admin Console, or set okta-retire-previous: true to let the action delete the oldest inactive one before adding the new secret.`,
+          );
+        clearFirst = inactive[0]!.id;
+      }
+      const newest = [...active].sort((x, y) => y.created.localeCompare(x.created))[0];
+      const credential: Credential = {
+        clientId,
+        credentialId: newest?.id,
+        description: `Okta app ${s.appId}${label ? ` "${loggable(label, 80)}"` : ''} (${active.length} active, ${inactive.length} inactive secret(s))`,
+        expiresAt: undefined,
+        oldSecretDiesOnRotate: false,
+      };
+      return {
+        credential,
+        found: {
+          clientId,
+          before: secrets.map((x) => x.id),
+          previous: active.map((x) => x.id),
+          clearFirst,
+        },
+      };
+    },
+
+    async rotate(found): Promise<Rotated<OktaRotated>> {
+      if (found.clearFirst) {
+        // Inactive: no client can sign in with it, so deleting it changes nothing for anyone.
+        await remove(found.clearFirst, false);
+        deps.info(
+          `Deleted the oldest inactive client secret ${loggable(found.clearFirst, 40)} of Okta app ${s.appId} to make room (okta-retire-previous).`,
+        );
+      }
+      let res: Response;
+      try {
+        res = await managed({
+          method: 'POST',
+          url: secretsPath,
+          json: {},
+          what: `add a client secret to Okta app ${s.appId}`,
+          retry: 'once',
+        });
+      } catch (err) {
+        if (err instanceof HttpError && err.outcomeUnknown) return clearOrphans(found, err);
+        throw err;
+      }
+      const secret = field(res.body, 'client_secret');
+      const id = field(res.body, 'id');
+      if (!secret || !id) {
+        // A secret that exists but whose value we lack helps nobody and fills the app: take it back.
+        return clearOrphans(
+          found,
+          new HttpError(
+            `Okta answered the new client secret without ${secret ? 'its id' : 'client_secret'}.`,
+            res.status,
+            true,
+          ),
+        );
+      }
+      deps.mask(secret);
+      const rotation: Rotation = {
+        secret,
+        clientId: found.clientId,
+        credentialId: id,
+        expiresAt: undefined,
+      };
+      return { rotation, rotated: { newId: id, previous: found.previous } };
+    },
+
+    async retirePrevious(r): Promise<string | undefined> {
+      if (!s.retirePrevious || r.previous.length === 0) return undefined;
+      // Never retire unless the new secret is still there and active: otherwise nothing would work.
+      const now_ = await list();
+      if (!now_.some((x) => x.id === r.newId && x.status === 'ACTIVE'))
+        throw new ProviderError(
+          `The new client secret ${loggable(r.newId, 40)} is no longer active at Okta, so the previous one was kept.`,
+        );
+      const retired: string[] = [];
+      for (const id of r.previous) {
+        const listed = now_.find((x) => x.id === id);
+        if (!listed) continue;
+        await remove(id, listed.status === 'ACTIVE');
+        retired.push(loggable(id, 40));
+      }
+      return retired.length
+        ? `the previous Okta client secret(s) ${retired.join(', ')} (deactivated and deleted)`
+        : undefined;
+    },
+
+    async abandon(r): Promise<string | undefined> {
+      await remove(r.newId, true);
+      return `deactivated and deleted the new Okta client secret ${loggable(r.newId, 40)}`;
+    },
+  };
+}
+
+export const okta: ProviderModule<OktaSettings> = {
+  inputs,
+  parse: parseOkta,
+  create: createOkta,
+};
