@@ -7,9 +7,11 @@ import { ownPrefix } from '../src/providers/entra-app.ts';
 import { expectClean, worldPerTest } from './checks.ts';
 import { graphError } from './emulators/entra.ts';
 import { cspError } from './emulators/csp.ts';
+import { oktaError } from './emulators/okta.ts';
 import {
   APP_ID,
   CREDENTIALS,
+  OKTA_APP,
   TENANT,
   WHMCS_CREDENTIAL,
   WOODPECKER_CREDENTIAL,
@@ -175,6 +177,63 @@ describe('vmware-csp', () => {
         ...cspError(400, `${PLANT} ${CREDENTIALS.cspApiToken}`, PLANT),
         requestId: PLANT,
       },
+    });
+    const run = await world.run();
+    expect(run.code).toBe(1);
+    safe(run);
+  });
+});
+
+describe('okta', () => {
+  const ssws = {
+    'okta-api-token': CREDENTIALS.oktaApiToken,
+    'okta-client-id': '',
+    'okta-private-key': '',
+  };
+
+  it('app label and client id', async () => {
+    const world = await start('okta');
+    world.okta!.app(OKTA_APP).label = PLANT;
+    world.okta!.app(OKTA_APP).clientId = PLANT;
+    const run = await world.run();
+    expect(run.code).toBe(0);
+    expect(run.summary).toContain(MARKER);
+    safe(run);
+  });
+
+  it('secret ids and statuses in the listing (the two-secret refusal quotes them)', async () => {
+    const world = await start('okta');
+    world.okta!.fault('GET', /\/credentials\/secrets$/, {
+      status: 200,
+      body: [
+        { id: PLANT, status: 'ACTIVE', created: PLANT, client_secret: PLANT },
+        { id: `${PLANT}2`, status: 'ACTIVE', created: PLANT },
+      ],
+    });
+    const run = await world.run();
+    expect(run.code).toBe(1);
+    safe(run);
+  });
+
+  it('errorSummary, errorCauses and errorId, echoing the API token', async () => {
+    const world = await start('okta');
+    world.okta!.fault('POST', /\/credentials\/secrets$/, {
+      status: 400,
+      body: {
+        ...oktaError(400, `${PLANT} ${CREDENTIALS.oktaApiToken}`, PLANT, [PLANT, PLANT]),
+        errorId: PLANT,
+      },
+    });
+    const run = await world.run(ssws);
+    expect(run.code).toBe(1);
+    safe(run);
+  });
+
+  it('token endpoint error and description, echoing the client assertion', async () => {
+    const world = await start('okta');
+    world.okta!.fault('POST', '/oauth2/v1/token', {
+      status: 401,
+      body: { error: PLANT, error_description: `${PLANT} eyJhbGciOiJSUzI1NiJ9` },
     });
     const run = await world.run();
     expect(run.code).toBe(1);
