@@ -18,11 +18,15 @@ import { createProvider } from '../src/providers/index.js';
 import { setOutputs, summaryMarkdown } from '../src/summary.js';
 import { cspError } from './emulators/csp.ts';
 import { graphError } from './emulators/entra.ts';
+import { oktaError } from './emulators/okta.ts';
 import type { Emulator, Fault } from './emulators/server.ts';
 import { woodpeckerError } from './emulators/woodpecker.ts';
 import {
   APP_ID,
+  CREDENTIALS,
   CSP_APP,
+  OKTA_APP,
+  OKTA_CLIENT_ID,
   OLD_SECRET,
   ORG,
   REPO,
@@ -48,13 +52,14 @@ const ISSUE_REPO = 'octo/lib';
 /** Virtual time at the start of every run. */
 const T0 = Date.parse('2026-11-23T03:00:00Z');
 
-export type Variant = 'csp-regenerate' | 'csp-overlap' | 'whmcs' | 'entra' | 'woodpecker';
+export type Variant = 'csp-regenerate' | 'csp-overlap' | 'whmcs' | 'entra' | 'woodpecker' | 'okta';
 export const VARIANTS: readonly Variant[] = [
   'csp-regenerate',
   'csp-overlap',
   'whmcs',
   'entra',
   'woodpecker',
+  'okta',
 ];
 
 const providerOf: Record<Variant, ProviderName> = {
@@ -63,12 +68,13 @@ const providerOf: Record<Variant, ProviderName> = {
   whmcs: 'whmcs',
   entra: 'entra',
   woodpecker: 'woodpecker',
+  okta: 'okta',
 };
 
 /** A request class that faults can hit: which emulator, which method and path (and WHMCS action). */
 interface Route {
   readonly name: string;
-  readonly on: 'github' | 'csp' | 'whmcs' | 'entra' | 'woodpecker';
+  readonly on: 'github' | 'csp' | 'whmcs' | 'entra' | 'woodpecker' | 'okta';
   readonly method: string;
   readonly path: RegExp;
   readonly bodyIncludes?: string;
@@ -110,6 +116,15 @@ const ENTRA_ROUTES: Route[] = [
   { name: 'Graph addPassword', on: 'entra', method: 'POST', path: /\/addPassword$/ },
   { name: 'Graph removePassword', on: 'entra', method: 'POST', path: /\/removePassword$/ },
 ];
+// Okta: sign-in (service app schedules), the app, the secrets listing, create, deactivate, delete.
+const OKTA_ROUTES: Route[] = [
+  { name: 'Okta token', on: 'okta', method: 'POST', path: /^\/oauth2\/v1\/token$/ },
+  { name: 'Okta GET app', on: 'okta', method: 'GET', path: /^\/api\/v1\/apps\/[^/]+$/ },
+  { name: 'Okta list secrets', on: 'okta', method: 'GET', path: /\/credentials\/secrets$/ },
+  { name: 'Okta create secret', on: 'okta', method: 'POST', path: /\/credentials\/secrets$/ },
+  { name: 'Okta deactivate', on: 'okta', method: 'POST', path: /\/lifecycle\/deactivate$/ },
+  { name: 'Okta delete', on: 'okta', method: 'DELETE', path: /\/credentials\/secrets\/[^/]+$/ },
+];
 const whmcs = (action: string): Route => ({
   name: `WHMCS ${action}`,
   on: 'whmcs',
@@ -137,6 +152,7 @@ export const ROUTES: Record<Variant, readonly Route[]> = {
     { name: 'Woodpecker list', on: 'woodpecker', method: 'GET', path: /\/credentials$/ },
     { name: 'Woodpecker PATCH', on: 'woodpecker', method: 'PATCH', path: /\/credentials\/\d+$/ },
   ],
+  okta: [...GITHUB_ROUTES, ...OKTA_ROUTES],
 };
 
 export const KINDS = [
@@ -368,6 +384,8 @@ function errorBody(route: Route, status: number): unknown {
       ).body;
     case 'woodpecker':
       return woodpeckerError(status);
+    case 'okta':
+      return oktaError(status);
   }
 }
 
@@ -461,6 +479,16 @@ export async function runSchedule(
           },
         ],
       });
+    // Okta: an app already at its two-secret limit (an older INACTIVE secret beside the active one),
+    // with okta-retire-previous, so that the run deletes it first (without, preflight refuses: e2e-okta).
+    if (world.okta && s.oldByAction && s.retirePrevious)
+      world.okta.addApp(OKTA_APP, {
+        clientId: OKTA_CLIENT_ID,
+        secrets: [
+          { secret: 'Inactive-Okta-Secret-0123', status: 'INACTIVE', created: dayAgo },
+          { secret: OLD_SECRET, created: dayAgo },
+        ],
+      });
     const { publicKey, privateKey } = sodium.crypto_box_keypair();
     const extra: Record<string, string> = {
       targets: [
@@ -482,6 +510,19 @@ export async function runSchedule(
       ...(s.variant === 'csp-regenerate' ? { 'csp-rotation': 'regenerate' } : {}),
       ...(s.variant === 'csp-overlap'
         ? { 'csp-rotation': 'overlap', 'csp-retire-previous': String(s.retirePrevious) }
+        : {}),
+      // Okta: half the schedules sign in with an API token (SSWS), half as the service app.
+      ...(s.variant === 'okta'
+        ? {
+            'okta-retire-previous': String(s.retirePrevious),
+            ...(s.random % 2
+              ? {
+                  'okta-api-token': CREDENTIALS.oktaApiToken,
+                  'okta-client-id': '',
+                  'okta-private-key': '',
+                }
+              : {}),
+          }
         : {}),
     };
     for (const spec of s.faults) {
@@ -807,6 +848,7 @@ function check(
 /** Whether a secret obtains a token at the provider (or will, once an Entra password propagates). */
 function worksAt(world: World): (secret: string) => boolean {
   if (world.csp) return (x) => world.csp!.validSecrets(CSP_APP).includes(x);
+  if (world.okta) return (x) => world.okta!.secretWorks(OKTA_APP, x);
   if (world.whmcs) return (x) => world.whmcs!.credential(WHMCS_CREDENTIAL).clientSecret === x;
   const entra = world.entra!;
   return (x) =>
@@ -819,12 +861,14 @@ function worksAt(world: World): (secret: string) => boolean {
 function providerSecrets(world: World): string[] {
   if (world.csp) return world.csp.validSecrets(CSP_APP);
   if (world.whmcs) return [world.whmcs.credential(WHMCS_CREDENTIAL).clientSecret];
+  if (world.okta) return world.okta.app(OKTA_APP).secrets.map((x) => x.secret);
   return world.entra!.passwords(APP_ID).map((p) => p.secretText);
 }
 
 function rotationCount(world: World): number {
   if (world.csp) return world.csp.rotations(CSP_APP);
   if (world.whmcs) return world.whmcs.rotations(WHMCS_CREDENTIAL);
+  if (world.okta) return world.okta.creations(OKTA_APP);
   const entra = world.entra!;
   return [...entra.passwords(APP_ID), ...entra.removedPasswords(APP_ID)].filter(
     (p) => p.secretText !== OLD_SECRET,
