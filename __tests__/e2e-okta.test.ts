@@ -318,6 +318,20 @@ describe('okta lost answers', () => {
     });
   }
 
+  it('create: the connection drops before Okta acts: not repeated, listing finds nothing to clear', async () => {
+    const w = await okta();
+    w.okta!.fault('POST', SECRETS, { drop: true, times: 1 });
+    const run = await w.run();
+    expect(run.code).toBe(1);
+    expect(creates(w)).toHaveLength(1);
+    expect(w.okta!.creations(OKTA_APP)).toBe(0);
+    expect(run.errors[0]).toMatch(/network error.*not repeated.*found no secret from this attempt/);
+    expect(deactivations(w)).toEqual([]);
+    expect(secretsOf(w).map((x) => x.secret)).toEqual([OLD_SECRET]);
+    expect(run.outputs['rotated']).toBe('false');
+    clean(run);
+  });
+
   it('create: no answer in time and nothing created: not repeated, nothing to clear', async () => {
     const w = await okta();
     w.okta!.fault('POST', SECRETS, { hang: true, times: 1 });
