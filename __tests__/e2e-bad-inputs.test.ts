@@ -61,7 +61,7 @@ const woodpecker = () => ({
 });
 
 const CASES: [string, Record<string, string>, string][] = [
-  ['unknown provider', { ...csp(), provider: 'okta' }, 'provider'],
+  ['unknown provider', { ...csp(), provider: 'onelogin' }, 'provider'],
   ['no github-token', { ...csp(), 'github-token': '' }, 'github-token'],
   [
     'github-token and an App both',

@@ -167,7 +167,7 @@ describe('GitHub sign-in', () => {
 
 // Each bad value must be refused with a message that names the input it came from.
 const BAD: [string, Record<string, string>, string][] = [
-  ['unknown provider', { ...CSP, provider: 'okta' }, "'provider'"],
+  ['unknown provider', { ...CSP, provider: 'onelogin' }, "'provider'"],
   ['missing provider', { ...CSP, provider: '' }, "'provider'"],
   ['missing github-token', { ...CSP, 'github-token': '' }, "'github-token'"],
   ['missing secret-name', { ...CSP, 'secret-name': '' }, "'secret-name'"],
