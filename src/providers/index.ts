@@ -1,5 +1,6 @@
 // The typed registry: the one list of providers. A new provider is one module beside this file
 // (inputs, parser, implementation) and one line here.
+import { auth0 } from './auth0.js';
 import { csp } from './csp.js';
 import { entra } from './entra.js';
 import type { Provider, ProviderDeps, ProviderModule } from './types.js';
@@ -11,6 +12,7 @@ export const providers = {
   whmcs,
   entra,
   woodpecker,
+  auth0,
 } satisfies Record<string, ProviderModule<{ readonly name: string }>>;
 
 export type ProviderName = keyof typeof providers;
