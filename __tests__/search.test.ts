@@ -307,3 +307,21 @@ describe('regressions found by the invariant search (issue 9 defects)', () => {
     );
   });
 });
+
+describe('the invariant search on auth0', () => {
+  it('a lost rotate-secret answer leaves the new secret unknowable, and the run fails loudly', async () => {
+    const o = await runSchedule(minimal('auth0', [once('Auth0 rotate-secret', 'lost')]));
+    expect(o.violations).toEqual([]);
+    expect(o.report.failure).toContain('may have been rotated');
+    expect(o.outputs['rotated']).toBe('false');
+  });
+
+  it('the checker sees rotated=true while the new Auth0 secret does not obtain a token yet', async () => {
+    const o = await runSchedule(minimal('auth0', []), (world) => {
+      world.auth0!.propagationDelayMs = 10 ** 9;
+    });
+    expect(o.violations).toEqual([
+      'report: rotated=true but the new Auth0 secret does not obtain a token yet',
+    ]);
+  });
+});

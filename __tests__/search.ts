@@ -16,12 +16,14 @@ import { runPipeline, type Report } from '../src/pipeline.js';
 import { MARKER } from '../src/providers/entra-app.js';
 import { createProvider } from '../src/providers/index.js';
 import { setOutputs, summaryMarkdown } from '../src/summary.js';
+import { auth0Error } from './emulators/auth0.ts';
 import { cspError } from './emulators/csp.ts';
 import { graphError } from './emulators/entra.ts';
 import type { Emulator, Fault } from './emulators/server.ts';
 import { woodpeckerError } from './emulators/woodpecker.ts';
 import {
   APP_ID,
+  AUTH0_CLIENT,
   CSP_APP,
   OLD_SECRET,
   ORG,
@@ -48,13 +50,14 @@ const ISSUE_REPO = 'octo/lib';
 /** Virtual time at the start of every run. */
 const T0 = Date.parse('2026-11-23T03:00:00Z');
 
-export type Variant = 'csp-regenerate' | 'csp-overlap' | 'whmcs' | 'entra' | 'woodpecker';
+export type Variant = 'csp-regenerate' | 'csp-overlap' | 'whmcs' | 'entra' | 'woodpecker' | 'auth0';
 export const VARIANTS: readonly Variant[] = [
   'csp-regenerate',
   'csp-overlap',
   'whmcs',
   'entra',
   'woodpecker',
+  'auth0',
 ];
 
 const providerOf: Record<Variant, ProviderName> = {
@@ -63,12 +66,13 @@ const providerOf: Record<Variant, ProviderName> = {
   whmcs: 'whmcs',
   entra: 'entra',
   woodpecker: 'woodpecker',
+  auth0: 'auth0',
 };
 
 /** A request class that faults can hit: which emulator, which method and path (and WHMCS action). */
 interface Route {
   readonly name: string;
-  readonly on: 'github' | 'csp' | 'whmcs' | 'entra' | 'woodpecker';
+  readonly on: 'github' | 'csp' | 'whmcs' | 'entra' | 'woodpecker' | 'auth0';
   readonly method: string;
   readonly path: RegExp;
   readonly bodyIncludes?: string;
@@ -136,6 +140,18 @@ export const ROUTES: Record<Variant, readonly Route[]> = {
     ...ENTRA_ROUTES,
     { name: 'Woodpecker list', on: 'woodpecker', method: 'GET', path: /\/credentials$/ },
     { name: 'Woodpecker PATCH', on: 'woodpecker', method: 'PATCH', path: /\/credentials\/\d+$/ },
+  ],
+  auth0: [
+    ...GITHUB_ROUTES,
+    // The management sign-in and the confirmation of the new secret alike.
+    { name: 'Auth0 token', on: 'auth0', method: 'POST', path: /^\/oauth\/token$/ },
+    { name: 'Auth0 GET client', on: 'auth0', method: 'GET', path: /^\/api\/v2\/clients\/[^/]+$/ },
+    {
+      name: 'Auth0 rotate-secret',
+      on: 'auth0',
+      method: 'POST',
+      path: /^\/api\/v2\/clients\/[^/]+\/rotate-secret$/,
+    },
   ],
 };
 
@@ -368,6 +384,8 @@ function errorBody(route: Route, status: number): unknown {
       ).body;
     case 'woodpecker':
       return woodpeckerError(status);
+    case 'auth0':
+      return auth0Error(status);
   }
 }
 
@@ -718,6 +736,12 @@ function check(
         v.push(
           `lock-out: the previous password was removed before ${t.line}'s secret obtained a token`,
         );
+  // Auth0: rotated=true only once the new secret obtains a token (the confirmation waited it out).
+  if (world.auth0 && outputs['rotated'] === 'true') {
+    const current = world.auth0.client(AUTH0_CLIENT).secret;
+    if (!world.auth0.secretWorks(AUTH0_CLIENT, current))
+      v.push('report: rotated=true but the new Auth0 secret does not obtain a token yet');
+  }
   if (world.woodpecker) {
     const c = world.woodpecker.credential(WOODPECKER_CREDENTIAL);
     if (!c || !works(c.secret)) v.push('lock-out: Woodpecker holds a secret that no longer works');
@@ -808,6 +832,8 @@ function check(
 function worksAt(world: World): (secret: string) => boolean {
   if (world.csp) return (x) => world.csp!.validSecrets(CSP_APP).includes(x);
   if (world.whmcs) return (x) => world.whmcs!.credential(WHMCS_CREDENTIAL).clientSecret === x;
+  // Auth0: the current secret, once propagated or soon (the old one died with the rotation).
+  if (world.auth0) return (x) => world.auth0!.client(AUTH0_CLIENT).secret === x;
   const entra = world.entra!;
   return (x) =>
     entra
@@ -819,12 +845,14 @@ function worksAt(world: World): (secret: string) => boolean {
 function providerSecrets(world: World): string[] {
   if (world.csp) return world.csp.validSecrets(CSP_APP);
   if (world.whmcs) return [world.whmcs.credential(WHMCS_CREDENTIAL).clientSecret];
+  if (world.auth0) return [world.auth0.client(AUTH0_CLIENT).secret];
   return world.entra!.passwords(APP_ID).map((p) => p.secretText);
 }
 
 function rotationCount(world: World): number {
   if (world.csp) return world.csp.rotations(CSP_APP);
   if (world.whmcs) return world.whmcs.rotations(WHMCS_CREDENTIAL);
+  if (world.auth0) return world.auth0.client(AUTH0_CLIENT).rotations;
   const entra = world.entra!;
   return [...entra.passwords(APP_ID), ...entra.removedPasswords(APP_ID)].filter(
     (p) => p.secretText !== OLD_SECRET,
