@@ -736,11 +736,12 @@ function check(
         v.push(
           `lock-out: the previous password was removed before ${t.line}'s secret obtained a token`,
         );
-  // Auth0: rotated=true only once the new secret obtains a token (the confirmation waited it out).
-  if (world.auth0 && outputs['rotated'] === 'true') {
+  // Auth0: a run that succeeds has seen the new secret obtain a token (the confirmation waited it
+  // out). A failed confirmation may still say rotated=true (stored everywhere), but fails the run.
+  if (world.auth0 && outputs['rotated'] === 'true' && !report.failure) {
     const current = world.auth0.client(AUTH0_CLIENT).secret;
     if (!world.auth0.secretWorks(AUTH0_CLIENT, current))
-      v.push('report: rotated=true but the new Auth0 secret does not obtain a token yet');
+      v.push('report: the run succeeded but the new Auth0 secret does not obtain a token yet');
   }
   if (world.woodpecker) {
     const c = world.woodpecker.credential(WOODPECKER_CREDENTIAL);
