@@ -29,6 +29,12 @@ const MINIMAL: Record<ProviderName, Record<string, string>> = {
   },
   entra: ENTRA,
   woodpecker: { ...ENTRA, 'woodpecker-api-key': 'k' },
+  auth0: {
+    'auth0-domain': 'my-tenant.eu.auth0.com',
+    'auth0-management-client-id': 'manager',
+    'auth0-management-client-secret': 's',
+    'auth0-client-id': 'client',
+  },
   okta: { 'okta-url': 'https://example.okta.com', 'okta-app-id': '0oa1', 'okta-api-token': 't' },
 };
 const ENV = { GITHUB_REPOSITORY: 'octo/app' };
@@ -109,6 +115,7 @@ describe('input declarations', () => {
         'entra-auth-client-secret',
         'woodpecker-api-key',
         'woodpecker-client-secret',
+        'auth0-management-client-secret',
         'okta-api-token',
         'okta-private-key',
       ]),
@@ -117,7 +124,7 @@ describe('input declarations', () => {
 
   it('the provider input lists the registry', () => {
     expect(INPUTS['provider']!.description).toBe(
-      'Where the credential lives: vmware-csp, whmcs, entra, woodpecker or okta.',
+      'Where the credential lives: vmware-csp, whmcs, entra, woodpecker, auth0 or okta.',
     );
   });
 });

@@ -36,6 +36,8 @@ const removePassword: Match = (r) => r.method === 'POST' && r.path.endsWith('/re
 const woodpecker: Match = (r) =>
   ['POST', 'PATCH', 'DELETE'].includes(r.method) &&
   /\/v2\/mailboxes\/microsoft\/credentials(\/|$)/.test(r.path);
+const auth0Rotate: Match = (r) =>
+  r.method === 'POST' && /^\/api\/v2\/clients\/[^/]+\/rotate-secret$/.test(r.path);
 const OKTA_SECRETS = /\/api\/v1\/apps\/[^/]+\/credentials\/secrets(\/|$)/;
 const okta: Match = (r) => ['POST', 'DELETE'].includes(r.method) && OKTA_SECRETS.test(r.path);
 const oktaCreate: Match = (r) => r.method === 'POST' && /\/credentials\/secrets$/.test(r.path);
@@ -48,6 +50,11 @@ const CONTRACT = {
   woodpecker: {
     rotating: (r) => addPassword(r) || removePassword(r) || woodpecker(r),
     once: [addPassword, woodpeckerSave],
+  },
+  auth0: {
+    // Any change through the Management API (the token endpoint is sign-in, not a change).
+    rotating: (r) => r.method !== 'GET' && r.path.startsWith('/api/v2/'),
+    once: [auth0Rotate],
   },
   okta: { rotating: okta, once: [oktaCreate] },
 } satisfies Record<ProviderName, Contract>;

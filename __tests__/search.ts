@@ -16,6 +16,7 @@ import { runPipeline, type Report } from '../src/pipeline.js';
 import { MARKER } from '../src/providers/entra-app.js';
 import { createProvider } from '../src/providers/index.js';
 import { setOutputs, summaryMarkdown } from '../src/summary.js';
+import { auth0Error } from './emulators/auth0.ts';
 import { cspError } from './emulators/csp.ts';
 import { graphError } from './emulators/entra.ts';
 import { oktaError } from './emulators/okta.ts';
@@ -23,6 +24,7 @@ import type { Emulator, Fault } from './emulators/server.ts';
 import { woodpeckerError } from './emulators/woodpecker.ts';
 import {
   APP_ID,
+  AUTH0_CLIENT,
   CREDENTIALS,
   CSP_APP,
   OKTA_APP,
@@ -52,13 +54,15 @@ const ISSUE_REPO = 'octo/lib';
 /** Virtual time at the start of every run. */
 const T0 = Date.parse('2026-11-23T03:00:00Z');
 
-export type Variant = 'csp-regenerate' | 'csp-overlap' | 'whmcs' | 'entra' | 'woodpecker' | 'okta';
+export type Variant =
+  'csp-regenerate' | 'csp-overlap' | 'whmcs' | 'entra' | 'woodpecker' | 'auth0' | 'okta';
 export const VARIANTS: readonly Variant[] = [
   'csp-regenerate',
   'csp-overlap',
   'whmcs',
   'entra',
   'woodpecker',
+  'auth0',
   'okta',
 ];
 
@@ -68,13 +72,14 @@ const providerOf: Record<Variant, ProviderName> = {
   whmcs: 'whmcs',
   entra: 'entra',
   woodpecker: 'woodpecker',
+  auth0: 'auth0',
   okta: 'okta',
 };
 
 /** A request class that faults can hit: which emulator, which method and path (and WHMCS action). */
 interface Route {
   readonly name: string;
-  readonly on: 'github' | 'csp' | 'whmcs' | 'entra' | 'woodpecker' | 'okta';
+  readonly on: 'github' | 'csp' | 'whmcs' | 'entra' | 'woodpecker' | 'auth0' | 'okta';
   readonly method: string;
   readonly path: RegExp;
   readonly bodyIncludes?: string;
@@ -151,6 +156,18 @@ export const ROUTES: Record<Variant, readonly Route[]> = {
     ...ENTRA_ROUTES,
     { name: 'Woodpecker list', on: 'woodpecker', method: 'GET', path: /\/credentials$/ },
     { name: 'Woodpecker PATCH', on: 'woodpecker', method: 'PATCH', path: /\/credentials\/\d+$/ },
+  ],
+  auth0: [
+    ...GITHUB_ROUTES,
+    // The management sign-in and the confirmation of the new secret alike.
+    { name: 'Auth0 token', on: 'auth0', method: 'POST', path: /^\/oauth\/token$/ },
+    { name: 'Auth0 GET client', on: 'auth0', method: 'GET', path: /^\/api\/v2\/clients\/[^/]+$/ },
+    {
+      name: 'Auth0 rotate-secret',
+      on: 'auth0',
+      method: 'POST',
+      path: /^\/api\/v2\/clients\/[^/]+\/rotate-secret$/,
+    },
   ],
   okta: [...GITHUB_ROUTES, ...OKTA_ROUTES],
 };
@@ -384,6 +401,8 @@ function errorBody(route: Route, status: number): unknown {
       ).body;
     case 'woodpecker':
       return woodpeckerError(status);
+    case 'auth0':
+      return auth0Error(status);
     case 'okta':
       return oktaError(status);
   }
@@ -759,6 +778,13 @@ function check(
         v.push(
           `lock-out: the previous password was removed before ${t.line}'s secret obtained a token`,
         );
+  // Auth0: a run that succeeds has seen the new secret obtain a token (the confirmation waited it
+  // out). A failed confirmation may still say rotated=true (stored everywhere), but fails the run.
+  if (world.auth0 && outputs['rotated'] === 'true' && !report.failure) {
+    const current = world.auth0.client(AUTH0_CLIENT).secret;
+    if (!world.auth0.secretWorks(AUTH0_CLIENT, current))
+      v.push('report: the run succeeded but the new Auth0 secret does not obtain a token yet');
+  }
   if (world.woodpecker) {
     const c = world.woodpecker.credential(WOODPECKER_CREDENTIAL);
     if (!c || !works(c.secret)) v.push('lock-out: Woodpecker holds a secret that no longer works');
@@ -850,6 +876,8 @@ function worksAt(world: World): (secret: string) => boolean {
   if (world.csp) return (x) => world.csp!.validSecrets(CSP_APP).includes(x);
   if (world.okta) return (x) => world.okta!.secretWorks(OKTA_APP, x);
   if (world.whmcs) return (x) => world.whmcs!.credential(WHMCS_CREDENTIAL).clientSecret === x;
+  // Auth0: the current secret, once propagated or soon (the old one died with the rotation).
+  if (world.auth0) return (x) => world.auth0!.client(AUTH0_CLIENT).secret === x;
   const entra = world.entra!;
   return (x) =>
     entra
@@ -861,6 +889,7 @@ function worksAt(world: World): (secret: string) => boolean {
 function providerSecrets(world: World): string[] {
   if (world.csp) return world.csp.validSecrets(CSP_APP);
   if (world.whmcs) return [world.whmcs.credential(WHMCS_CREDENTIAL).clientSecret];
+  if (world.auth0) return [world.auth0.client(AUTH0_CLIENT).secret];
   if (world.okta) return world.okta.app(OKTA_APP).secrets.map((x) => x.secret);
   return world.entra!.passwords(APP_ID).map((p) => p.secretText);
 }
@@ -868,6 +897,7 @@ function providerSecrets(world: World): string[] {
 function rotationCount(world: World): number {
   if (world.csp) return world.csp.rotations(CSP_APP);
   if (world.whmcs) return world.whmcs.rotations(WHMCS_CREDENTIAL);
+  if (world.auth0) return world.auth0.client(AUTH0_CLIENT).rotations;
   if (world.okta) return world.okta.creations(OKTA_APP);
   const entra = world.entra!;
   return [...entra.passwords(APP_ID), ...entra.removedPasswords(APP_ID)].filter(

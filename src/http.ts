@@ -155,7 +155,13 @@ async function call(c: Call, policy: RetryPolicy): Promise<Response> {
     if (retriable && attempt < maxAttempts) {
       await sleep(
         retryAfterMs(res.headers['retry-after']) ??
-          rateLimitResetMs(res.headers['x-rate-limit-reset'], res.headers['date']) ??
+          // A rate limit's window reset says when a 429 clears, not when a 5xx does.
+          (res.status === 429
+            ? // Auth0 names it X-RateLimit-Reset, Okta X-Rate-Limit-Reset: both UNIX seconds.
+              rateLimitResetMs(
+                res.headers['x-ratelimit-reset'] ?? res.headers['x-rate-limit-reset'],
+              )
+            : undefined) ??
           backoffMs(attempt),
       );
       continue;

@@ -22,17 +22,14 @@ export function retryAfterMs(
 }
 
 /**
- * `X-Rate-Limit-Reset` (Okta): when the rate-limit window resets, in epoch seconds of the server's
- * clock, so measured from the answer's `Date` when it has one. Undefined when absent; capped at 60 s.
+ * `X-RateLimit-Reset` (Auth0): the UNIX time, in seconds, when the rate limit window resets, as a
+ * wait from now; undefined when absent or unreadable. Capped at 60 s like Retry-After.
  */
 export function rateLimitResetMs(
   header: string | string[] | undefined,
-  date: string | string[] | undefined,
   now = clockNow(),
 ): number | undefined {
-  const value = Number(Array.isArray(header) ? header[0] : header);
-  if (!value || !Number.isFinite(value)) return undefined;
-  const served = Date.parse((Array.isArray(date) ? date[0] : date) ?? '');
-  const ms = value * 1000 - (Number.isFinite(served) ? served : now);
-  return Math.min(Math.max(ms, 0), 60_000);
+  const value = Array.isArray(header) ? header[0] : header;
+  const seconds = value && /^\d{1,12}$/.test(value.trim()) ? Number(value) : NaN;
+  return Number.isFinite(seconds) ? Math.min(Math.max(seconds * 1000 - now, 0), 60_000) : undefined;
 }

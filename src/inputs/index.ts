@@ -31,6 +31,7 @@ export type { CspSettings } from '../providers/csp.js';
 export type { EntraSettings } from '../providers/entra.js';
 export type { WhmcsSettings } from '../providers/whmcs.js';
 export type { WoodpeckerSettings } from '../providers/woodpecker.js';
+export type { Auth0Settings } from '../providers/auth0.js';
 export type { OktaSettings } from '../providers/okta.js';
 
 export const PROVIDERS = Object.keys(providers) as ProviderName[];
