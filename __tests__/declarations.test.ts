@@ -28,6 +28,13 @@ const MINIMAL: Record<ProviderName, Record<string, string>> = {
   },
   entra: ENTRA,
   woodpecker: { ...ENTRA, 'woodpecker-api-key': 'k' },
+  keycloak: {
+    'keycloak-url': 'https://sso.example.com',
+    'keycloak-realm': 'apps',
+    'keycloak-client-id': 'billing-api',
+    'keycloak-admin-client-id': 'secret-rotator',
+    'keycloak-admin-client-secret': 's',
+  },
 };
 const ENV = { GITHUB_REPOSITORY: 'octo/app' };
 
@@ -97,13 +104,14 @@ describe('input declarations', () => {
         'entra-auth-client-secret',
         'woodpecker-api-key',
         'woodpecker-client-secret',
+        'keycloak-admin-client-secret',
       ]),
     );
   });
 
   it('the provider input lists the registry', () => {
     expect(INPUTS['provider']!.description).toBe(
-      'Where the credential lives: vmware-csp, whmcs, entra or woodpecker.',
+      'Where the credential lives: vmware-csp, whmcs, entra, woodpecker or keycloak.',
     );
   });
 });

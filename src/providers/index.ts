@@ -2,6 +2,7 @@
 // (inputs, parser, implementation) and one line here.
 import { csp } from './csp.js';
 import { entra } from './entra.js';
+import { keycloak } from './keycloak.js';
 import type { Provider, ProviderDeps, ProviderModule } from './types.js';
 import { whmcs } from './whmcs.js';
 import { woodpecker } from './woodpecker.js';
@@ -11,6 +12,7 @@ export const providers = {
   whmcs,
   entra,
   woodpecker,
+  keycloak,
 } satisfies Record<string, ProviderModule<{ readonly name: string }>>;
 
 export type ProviderName = keyof typeof providers;
