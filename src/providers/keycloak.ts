@@ -121,7 +121,7 @@ export const ATTR = {
 const CONFIRM_MS = 30_000;
 /** After a lost regenerate answer: how many reads of the current secret, this far apart. */
 const RECHECKS = 3;
-const RECHECK_MS = 5_000;
+const RECHECK_MS = 2_000;
 
 /** Token endpoint errors: `{error, error_description}`. */
 function explainToken(status: number, body: unknown): string | undefined {
