@@ -10,6 +10,8 @@ import { cspError } from './emulators/csp.ts';
 import {
   APP_ID,
   CREDENTIALS,
+  KC_CLIENT,
+  KC_REALM,
   TENANT,
   WHMCS_CREDENTIAL,
   WOODPECKER_CREDENTIAL,
@@ -175,6 +177,51 @@ describe('vmware-csp', () => {
         ...cspError(400, `${PLANT} ${CREDENTIALS.cspApiToken}`, PLANT),
         requestId: PLANT,
       },
+    });
+    const run = await world.run();
+    expect(run.code).toBe(1);
+    safe(run);
+  });
+});
+
+describe('keycloak', () => {
+  it('client authenticator type and protocol in a refusal', async () => {
+    const world = await start('keycloak');
+    const c = world.keycloak!.client(KC_REALM, KC_CLIENT);
+    c.clientAuthenticatorType = PLANT;
+    c.protocol = PLANT;
+    const run = await world.run();
+    expect(run.code).toBe(1);
+    safe(run);
+  });
+
+  it('client attributes (expiry times) are read as numbers only', async () => {
+    const world = await start('keycloak');
+    Object.assign(world.keycloak!.client(KC_REALM, KC_CLIENT).attributes, {
+      'client.secret.expiration.time': PLANT,
+      'client.secret.rotated.expiration.time': PLANT,
+    });
+    const run = await world.run();
+    expect(run.code).toBe(0);
+    safe(run, false);
+  });
+
+  it('token endpoint error and description, echoing the admin secret', async () => {
+    const world = await start('keycloak');
+    world.keycloak!.fault('POST', /token$/, {
+      status: 401,
+      body: { error: PLANT, error_description: `${PLANT} ${CREDENTIALS.keycloakAdminSecret}` },
+    });
+    const run = await world.run();
+    expect(run.code).toBe(1);
+    safe(run);
+  });
+
+  it('admin API errorMessage, echoing the admin secret', async () => {
+    const world = await start('keycloak');
+    world.keycloak!.fault('POST', /client-secret$/, {
+      status: 400,
+      body: { errorMessage: `${PLANT} ${CREDENTIALS.keycloakAdminSecret}` },
     });
     const run = await world.run();
     expect(run.code).toBe(1);
