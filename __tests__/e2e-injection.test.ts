@@ -6,9 +6,11 @@ import { describe as describeInOrder, expect, it } from 'vitest';
 import { ownPrefix } from '../src/providers/entra-app.ts';
 import { expectClean, worldPerTest } from './checks.ts';
 import { graphError } from './emulators/entra.ts';
+import { auth0Error } from './emulators/auth0.ts';
 import { cspError } from './emulators/csp.ts';
 import {
   APP_ID,
+  AUTH0_CLIENT,
   CREDENTIALS,
   KC_CLIENT,
   KC_REALM,
@@ -177,6 +179,39 @@ describe('vmware-csp', () => {
         ...cspError(400, `${PLANT} ${CREDENTIALS.cspApiToken}`, PLANT),
         requestId: PLANT,
       },
+    });
+    const run = await world.run();
+    expect(run.code).toBe(1);
+    safe(run);
+  });
+});
+
+describe('auth0', () => {
+  it('application name', async () => {
+    const world = await start('auth0');
+    world.auth0!.client(AUTH0_CLIENT).name = PLANT;
+    const run = await world.run();
+    expect(run.code).toBe(0);
+    expect(run.summary).toContain(MARKER);
+    safe(run);
+  });
+
+  it('Management API error code and message, echoing the management secret', async () => {
+    const world = await start('auth0');
+    world.auth0!.fault('POST', /rotate-secret$/, {
+      status: 400,
+      body: auth0Error(400, `${PLANT} ${CREDENTIALS.auth0ManagerSecret}`, PLANT),
+    });
+    const run = await world.run();
+    expect(run.code).toBe(1);
+    safe(run);
+  });
+
+  it('token error and description, echoing the management secret', async () => {
+    const world = await start('auth0');
+    world.auth0!.fault('POST', '/oauth/token', {
+      status: 403,
+      body: { error: PLANT, error_description: `${PLANT} ${CREDENTIALS.auth0ManagerSecret}` },
     });
     const run = await world.run();
     expect(run.code).toBe(1);

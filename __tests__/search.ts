@@ -16,6 +16,7 @@ import { runPipeline, type Report } from '../src/pipeline.js';
 import { MARKER } from '../src/providers/entra-app.js';
 import { createProvider } from '../src/providers/index.js';
 import { setOutputs, summaryMarkdown } from '../src/summary.js';
+import { auth0Error } from './emulators/auth0.ts';
 import { cspError } from './emulators/csp.ts';
 import { graphError } from './emulators/entra.ts';
 import { adminError, oauthError } from './emulators/keycloak.ts';
@@ -23,6 +24,7 @@ import type { Emulator, Fault } from './emulators/server.ts';
 import { woodpeckerError } from './emulators/woodpecker.ts';
 import {
   APP_ID,
+  AUTH0_CLIENT,
   CSP_APP,
   KC_CLIENT,
   KC_REALM,
@@ -57,6 +59,7 @@ export type Variant =
   | 'whmcs'
   | 'entra'
   | 'woodpecker'
+  | 'auth0'
   | 'keycloak'
   | 'keycloak-policy';
 export const VARIANTS: readonly Variant[] = [
@@ -65,6 +68,7 @@ export const VARIANTS: readonly Variant[] = [
   'whmcs',
   'entra',
   'woodpecker',
+  'auth0',
   'keycloak',
   'keycloak-policy',
 ];
@@ -75,6 +79,7 @@ const providerOf: Record<Variant, ProviderName> = {
   whmcs: 'whmcs',
   entra: 'entra',
   woodpecker: 'woodpecker',
+  auth0: 'auth0',
   keycloak: 'keycloak',
   'keycloak-policy': 'keycloak',
 };
@@ -82,7 +87,7 @@ const providerOf: Record<Variant, ProviderName> = {
 /** A request class that faults can hit: which emulator, which method and path (and WHMCS action). */
 interface Route {
   readonly name: string;
-  readonly on: 'github' | 'csp' | 'whmcs' | 'entra' | 'woodpecker' | 'keycloak';
+  readonly on: 'github' | 'csp' | 'whmcs' | 'entra' | 'woodpecker' | 'auth0' | 'keycloak';
   readonly method: string;
   readonly path: RegExp;
   readonly bodyIncludes?: string;
@@ -157,6 +162,18 @@ export const ROUTES: Record<Variant, readonly Route[]> = {
     ...ENTRA_ROUTES,
     { name: 'Woodpecker list', on: 'woodpecker', method: 'GET', path: /\/credentials$/ },
     { name: 'Woodpecker PATCH', on: 'woodpecker', method: 'PATCH', path: /\/credentials\/\d+$/ },
+  ],
+  auth0: [
+    ...GITHUB_ROUTES,
+    // The management sign-in and the confirmation of the new secret alike.
+    { name: 'Auth0 token', on: 'auth0', method: 'POST', path: /^\/oauth\/token$/ },
+    { name: 'Auth0 GET client', on: 'auth0', method: 'GET', path: /^\/api\/v2\/clients\/[^/]+$/ },
+    {
+      name: 'Auth0 rotate-secret',
+      on: 'auth0',
+      method: 'POST',
+      path: /^\/api\/v2\/clients\/[^/]+\/rotate-secret$/,
+    },
   ],
   keycloak: [...GITHUB_ROUTES, ...KEYCLOAK_ROUTES],
   'keycloak-policy': [
@@ -395,6 +412,8 @@ function errorBody(route: Route, status: number): unknown {
       ).body;
     case 'woodpecker':
       return woodpeckerError(status);
+    case 'auth0':
+      return auth0Error(status);
     case 'keycloak':
       return route.path.test('/protocol/openid-connect/token')
         ? oauthError(status, status === 401 ? 'invalid_client' : 'server_error', 'Emulated').body
@@ -756,6 +775,13 @@ function check(
         v.push(
           `lock-out: the previous password was removed before ${t.line}'s secret obtained a token`,
         );
+  // Auth0: a run that succeeds has seen the new secret obtain a token (the confirmation waited it
+  // out). A failed confirmation may still say rotated=true (stored everywhere), but fails the run.
+  if (world.auth0 && outputs['rotated'] === 'true' && !report.failure) {
+    const current = world.auth0.client(AUTH0_CLIENT).secret;
+    if (!world.auth0.secretWorks(AUTH0_CLIENT, current))
+      v.push('report: the run succeeded but the new Auth0 secret does not obtain a token yet');
+  }
   if (world.woodpecker) {
     const c = world.woodpecker.credential(WOODPECKER_CREDENTIAL);
     if (!c || !works(c.secret)) v.push('lock-out: Woodpecker holds a secret that no longer works');
@@ -846,6 +872,8 @@ function check(
 function worksAt(world: World): (secret: string) => boolean {
   if (world.csp) return (x) => world.csp!.validSecrets(CSP_APP).includes(x);
   if (world.whmcs) return (x) => world.whmcs!.credential(WHMCS_CREDENTIAL).clientSecret === x;
+  // Auth0: the current secret, once propagated or soon (the old one died with the rotation).
+  if (world.auth0) return (x) => world.auth0!.client(AUTH0_CLIENT).secret === x;
   if (world.keycloak) return (x) => world.keycloak!.validSecrets(KC_REALM, KC_CLIENT).includes(x);
   const entra = world.entra!;
   return (x) =>
@@ -858,6 +886,7 @@ function worksAt(world: World): (secret: string) => boolean {
 function providerSecrets(world: World): string[] {
   if (world.csp) return world.csp.validSecrets(CSP_APP);
   if (world.whmcs) return [world.whmcs.credential(WHMCS_CREDENTIAL).clientSecret];
+  if (world.auth0) return [world.auth0.client(AUTH0_CLIENT).secret];
   if (world.keycloak) return world.keycloak.validSecrets(KC_REALM, KC_CLIENT);
   return world.entra!.passwords(APP_ID).map((p) => p.secretText);
 }
@@ -865,6 +894,7 @@ function providerSecrets(world: World): string[] {
 function rotationCount(world: World): number {
   if (world.csp) return world.csp.rotations(CSP_APP);
   if (world.whmcs) return world.whmcs.rotations(WHMCS_CREDENTIAL);
+  if (world.auth0) return world.auth0.client(AUTH0_CLIENT).rotations;
   if (world.keycloak) return world.keycloak.rotations(KC_REALM, KC_CLIENT);
   const entra = world.entra!;
   return [...entra.passwords(APP_ID), ...entra.removedPasswords(APP_ID)].filter(

@@ -30747,7 +30747,7 @@ module.exports = {
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var node_v8__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8877);
 /* harmony import */ var node_v8__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_v8__WEBPACK_IMPORTED_MODULE_0__);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(9899);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(2870);
 
 
 // WebAssembly (undici's HTTP parser, libsodium) runs in V8's baseline tier until it is hot, then V8
@@ -30764,7 +30764,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 9899:
+/***/ 2870:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -41997,6 +41997,15 @@ function retryAfterMs(header, now = clock_now()) {
     const ms = Number.isFinite(seconds) ? seconds * 1000 : Date.parse(value) - now;
     return Number.isFinite(ms) ? Math.min(Math.max(ms, 0), 60_000) : undefined;
 }
+/**
+ * `X-RateLimit-Reset` (Auth0): the UNIX time, in seconds, when the rate limit window resets, as a
+ * wait from now; undefined when absent or unreadable. Capped at 60 s like Retry-After.
+ */
+function rateLimitResetMs(header, now = clock_now()) {
+    const value = Array.isArray(header) ? header[0] : header;
+    const seconds = value && /^\d{1,12}$/.test(value.trim()) ? Number(value) : NaN;
+    return Number.isFinite(seconds) ? Math.min(Math.max(seconds * 1000 - now, 0), 60_000) : undefined;
+}
 
 ;// CONCATENATED MODULE: ./src/http.ts
 // The one HTTP helper for provider APIs (GitHub goes through Octokit). It owns timeouts, JSON and
@@ -42098,7 +42107,10 @@ async function call(c, policy) {
         }
         const retriable = res.status === 429 || (c.retry === 'safe' && res.status >= 500);
         if (retriable && attempt < maxAttempts) {
-            await sleep(retryAfterMs(res.headers['retry-after']) ?? backoffMs(attempt));
+            await sleep(retryAfterMs(res.headers['retry-after']) ??
+                // A rate limit's window reset says when a 429 clears, not when a 5xx does.
+                (res.status === 429 ? rateLimitResetMs(res.headers['x-ratelimit-reset']) : undefined) ??
+                backoffMs(attempt));
             continue;
         }
         const detail = c.explain?.(res.status, res.body);
@@ -43298,6 +43310,310 @@ function outcomeUnknown(err) {
     return (err instanceof ProviderError || err instanceof HttpError) && err.outcomeUnknown;
 }
 
+;// CONCATENATED MODULE: ./src/providers/auth0.ts
+// Auth0: an application's client secret, rotated with the Management API's rotate-secret. Auth0 kills
+// the old secret at once and the new one may take up to 30 s to work, so the new secret is stored
+// first and then confirmed by a client-credentials token request, where the application can make one.
+
+
+
+
+
+/** Every input this provider reads. */
+const inputs = {
+    'auth0-domain': {
+        description: 'auth0: the tenant domain the action calls, e.g. my-tenant.eu.auth0.com, or a custom domain (then set auth0-management-audience).',
+    },
+    'auth0-management-audience': {
+        description: 'auth0: the Management API audience. Default: https://{auth0-domain}/api/v2/. With a custom domain in auth0-domain, set https://{tenant}.auth0.com/api/v2/ (always the canonical domain).',
+    },
+    'auth0-management-client-id': {
+        description: 'auth0: client id of a machine-to-machine application authorized for the Management API with scopes read:clients and update:client_keys.',
+    },
+    'auth0-management-client-secret': {
+        description: 'auth0: the client secret that goes with auth0-management-client-id.',
+        credential: true,
+    },
+    'auth0-client-id': {
+        description: 'auth0: the client id of the application whose secret rotates.',
+    },
+    'auth0-confirm-audience': {
+        description: 'auth0: an API identifier the rotated application may get a client-credentials token for; the new secret is confirmed with it once stored. Empty: not confirmed (the log says so).',
+    },
+    'auth0-confirm-timeout': {
+        description: 'auth0: how long the new secret may take to start working (Auth0: up to 30 s), as a duration; at most 10m.',
+        default: '1m',
+    },
+};
+const MAX_CONFIRM_MS = 600_000;
+/** Auth0 client ids: letters and digits (32 of them), kept loose for older tenants. */
+const CLIENT_ID = /^[A-Za-z0-9_-]{1,128}$/;
+function parseAuth0(read) {
+    const url = domainUrl(read);
+    const audience = optional(read, 'auth0-management-audience');
+    const confirmAudience = optional(read, 'auth0-confirm-audience');
+    return {
+        name: 'auth0',
+        url,
+        audience: audience === undefined
+            ? `${url}/api/v2/`
+            : audienceUrl('auth0-management-audience', audience),
+        managementClientId: pathId(read, 'auth0-management-client-id', 'the client id of the machine-to-machine application that calls the Management API', CLIENT_ID),
+        managementClientSecret: required(read, 'auth0-management-client-secret', "the management application's client secret"),
+        clientId: pathId(read, 'auth0-client-id', 'the client id of the application whose secret rotates', CLIENT_ID),
+        confirmAudience,
+        confirmTimeoutMs: duration(read, 'auth0-confirm-timeout', MAX_CONFIRM_MS, 60_000),
+    };
+}
+/** `my-tenant.eu.auth0.com` or `https://my-tenant.eu.auth0.com`: a base URL without a path. */
+function domainUrl(read) {
+    const v = required(read, 'auth0-domain', 'the tenant domain, e.g. my-tenant.eu.auth0.com');
+    const u = checkUrl('auth0-domain', /^[a-z][a-z0-9+.-]*:/i.test(v) ? v : `https://${v}`);
+    if (new URL(u).pathname !== '/')
+        throw new fields_InputError(`Input 'auth0-domain' is '${v}'; expected a domain such as my-tenant.eu.auth0.com, without a path.`);
+    return u;
+}
+function audienceUrl(name, v) {
+    checkUrl(name, v);
+    return v;
+}
+/** Sign in again this long before the token's stated expiry. */
+const TOKEN_MARGIN_MS = 60_000;
+/** How often the new secret is tried while it propagates. */
+const CONFIRM_EVERY_MS = 2_000;
+/** Management API errors: `{statusCode, error, message, errorCode}`; `hints` say what the status means here. */
+function managementExplainer(hints) {
+    return (status, body) => {
+        const parts = [hints[status]];
+        const code = field(body, 'errorCode') ?? field(body, 'error');
+        const message = field(body, 'message');
+        if (code)
+            parts.push(`errorCode ${loggable(code, 60)}`);
+        if (message)
+            parts.push(`message "${loggable(message, 200)}"`);
+        return parts.filter(Boolean).join('; ') || undefined;
+    };
+}
+/** Token endpoint errors: OAuth's `{error, error_description}`. */
+function tokenExplainer(hints) {
+    return (status, body) => {
+        const parts = [hints[status]];
+        const error = field(body, 'error');
+        const description = field(body, 'error_description');
+        if (error)
+            parts.push(`${loggable(error, 60)}${description ? `: ${loggable(description, 200)}` : ''}`);
+        return parts.filter(Boolean).join('; ') || undefined;
+    };
+}
+const explainSignIn = tokenExplainer({
+    401: 'auth0-management-client-id / auth0-management-client-secret were refused',
+    403: 'the management application is not authorized for the Management API audience (it needs a client grant with read:clients and update:client_keys; behind a custom domain, set auth0-management-audience to https://{tenant}.auth0.com/api/v2/)',
+    429: 'Auth0 rate limit',
+});
+const explainRead = managementExplainer({
+    401: 'the Management API token was refused',
+    403: 'the management application needs the scope read:clients',
+    404: 'no application with this auth0-client-id in the tenant',
+    429: 'Auth0 rate limit',
+});
+const explainRotate = managementExplainer({
+    400: 'Auth0 refused to rotate this application',
+    401: 'the Management API token was refused',
+    403: 'the management application needs the scope update:client_keys',
+    404: 'no application with this auth0-client-id in the tenant',
+    429: 'Auth0 rate limit',
+});
+const explainConfirm = tokenExplainer({
+    403: 'the application is not allowed a client-credentials token for auth0-confirm-audience (grant type or client grant)',
+    429: 'Auth0 rate limit',
+});
+/** The fields preflight reads: never client_secret. */
+const FIELDS = [
+    'client_id',
+    'name',
+    'app_type',
+    'grant_types',
+    'token_endpoint_auth_method',
+    'client_authentication_methods',
+];
+function createAuth0(s, deps) {
+    const clientUrl = `${s.url}/api/v2/clients/${encodeURIComponent(s.clientId)}`;
+    const host = new URL(s.url).host;
+    // The session's Management API token, reused while it is fresh: a cache, not step state.
+    let token = '';
+    let tokenExpiresAt = 0;
+    async function authenticate() {
+        const res = await deps.http({
+            method: 'POST',
+            url: `${s.url}/oauth/token`,
+            form: {
+                grant_type: 'client_credentials',
+                client_id: s.managementClientId,
+                client_secret: s.managementClientSecret,
+                audience: s.audience,
+            },
+            what: `obtain a Management API token from ${host} as ${s.managementClientId}`,
+            retry: 'safe',
+            explain: explainSignIn,
+        });
+        const t = field(res.body, 'access_token');
+        if (!t)
+            throw new ProviderError('Auth0 answered the token request without an access_token.');
+        deps.mask(t);
+        token = t;
+        const lifetime = Number(field(res.body, 'expires_in'));
+        tokenExpiresAt = clock_now() + (Number.isFinite(lifetime) && lifetime > 0 ? lifetime : 300) * 1000;
+        // A token without update:client_keys would only fail at the rotating call: say so now.
+        const scope = field(res.body, 'scope');
+        const missing = ['read:clients', 'update:client_keys'].filter((x) => scope !== undefined && !scope.split(' ').includes(x));
+        if (missing.length)
+            throw new ProviderError(`The Management API token lacks the scope(s) ${missing.join(', ')}: grant them to ${s.managementClientId} for the Management API (Applications > APIs > Auth0 Management API > Machine to Machine Applications).`);
+    }
+    /** A Management API call with a fresh token; a non-rotating call signs in again once after a 401. */
+    async function managed(c) {
+        if (!token || clock_now() >= tokenExpiresAt - TOKEN_MARGIN_MS)
+            await authenticate();
+        const send = () => deps.http({ ...c, headers: { authorization: `Bearer ${token}` } });
+        try {
+            return await send();
+        }
+        catch (err) {
+            if (c.retry === 'once' || !(err instanceof HttpError && err.status === 401))
+                throw err;
+            await authenticate();
+            return send();
+        }
+    }
+    /** One client-credentials token request with the new secret: true when it obtains a token. */
+    async function tryNewSecret(secret, via) {
+        const basic = Buffer.from(`${encodeURIComponent(s.clientId)}:${encodeURIComponent(secret)}`).toString('base64');
+        if (via === 'basic')
+            deps.mask(basic);
+        try {
+            const res = await deps.http({
+                method: 'POST',
+                url: `${s.url}/oauth/token`,
+                ...(via === 'basic' ? { headers: { authorization: `Basic ${basic}` } } : {}),
+                form: {
+                    grant_type: 'client_credentials',
+                    ...(via === 'post' ? { client_id: s.clientId, client_secret: secret } : {}),
+                    audience: s.confirmAudience,
+                },
+                what: 'obtain a token with the new secret',
+                retry: 'safe',
+                explain: explainConfirm,
+            });
+            // Only a token proves it: a 2xx without one says nothing.
+            if (field(res.body, 'access_token'))
+                return true;
+            throw new ProviderError('Auth0 answered the sign-in with the new secret without an access_token.');
+        }
+        catch (err) {
+            // 401: the client authentication failed, which is what a secret still propagating gets.
+            if (err instanceof HttpError && err.status === 401)
+                return false;
+            throw err;
+        }
+    }
+    return {
+        async preflight() {
+            await authenticate();
+            const query = new URLSearchParams({ fields: FIELDS.join(','), include_fields: 'true' });
+            const res = await managed({
+                method: 'GET',
+                url: `${clientUrl}?${query.toString()}`,
+                what: `read application ${s.clientId} in Auth0 tenant ${host}`,
+                retry: 'safe',
+                explain: explainRead,
+            });
+            const body = res.body;
+            const clientId = field(body, 'client_id');
+            if (clientId !== s.clientId)
+                throw new ProviderError(`Auth0 answered the read of application ${s.clientId} with ${clientId === undefined ? 'no client_id' : 'another client_id'}.`);
+            const method = field(body, 'token_endpoint_auth_method');
+            const methods = body
+                .client_authentication_methods;
+            const keyJwt = method === 'private_key_jwt' ||
+                (typeof methods === 'object' && methods !== null && 'private_key_jwt' in methods);
+            if (keyJwt)
+                throw new ProviderError(`Application ${s.clientId} authenticates with Private Key JWT: Auth0 does not rotate its client secret (rotate its credentials in the Dashboard instead). Nothing was changed.`);
+            const grants = body.grant_types;
+            const canConfirm = Array.isArray(grants) && grants.includes('client_credentials');
+            let confirmWith;
+            if (s.confirmAudience !== undefined) {
+                if (!canConfirm)
+                    throw new ProviderError(`Input 'auth0-confirm-audience' is set, but application ${s.clientId} does not have the client_credentials grant type, so the new secret cannot be confirmed with a token request. Remove auth0-confirm-audience or allow the grant. Nothing was changed.`);
+                confirmWith = method === 'client_secret_basic' ? 'basic' : 'post';
+            }
+            else
+                deps.info(canConfirm
+                    ? 'auth0-confirm-audience is not set: the new secret will be stored but not confirmed with a token request.'
+                    : `Application ${s.clientId} cannot use client credentials: the new secret will be stored but not confirmed with a token request.`);
+            const name = field(body, 'name');
+            const credential = {
+                clientId: s.clientId,
+                credentialId: s.clientId,
+                description: `Auth0 application ${s.clientId}${name ? ` (${loggable(name, 100)})` : ''} in ${host}`,
+                expiresAt: undefined,
+                oldSecretDiesOnRotate: true,
+            };
+            return { credential, found: { confirmWith } };
+        },
+        async rotate({ confirmWith }) {
+            const res = await managed({
+                method: 'POST',
+                url: `${clientUrl}/rotate-secret`,
+                what: `rotate the client secret of Auth0 application ${s.clientId}`,
+                retry: 'once',
+                explain: explainRotate,
+            }).catch(unknownOutcome);
+            const secret = field(res.body, 'client_secret');
+            if (!secret)
+                throw new ProviderError('Auth0 rotated the secret but its answer had no client_secret: the old secret is dead and the new one was not seen. Its Credentials tab in the Auth0 Dashboard shows the new secret: store it by hand, or rotate again.', true);
+            deps.mask(secret);
+            const rotation = {
+                secret,
+                clientId: s.clientId,
+                credentialId: s.clientId,
+                expiresAt: undefined,
+            };
+            return { rotation, rotated: { secret, confirmWith } };
+        },
+        async retirePrevious({ secret, confirmWith }) {
+            // Nothing to retire (the old secret died with the rotation): confirm the new one works.
+            if (confirmWith === undefined)
+                return undefined;
+            const started = clock_now();
+            const deadline = started + s.confirmTimeoutMs;
+            for (let attempt = 1;; attempt++) {
+                if (await tryNewSecret(secret, confirmWith)) {
+                    deps.info(`The new secret obtains a token for auth0-confirm-audience (after ${Math.round((clock_now() - started) / 1000)} s).`);
+                    return undefined;
+                }
+                if (clock_now() >= deadline)
+                    throw new ProviderError(`The new secret did not obtain a token within auth0-confirm-timeout (${s.confirmTimeoutMs / 1000} s): Auth0 still refuses it (HTTP 401). Auth0 says a new secret may take up to 30 s; if it still fails, look at the application in the Auth0 Dashboard.`);
+                if (attempt === 1)
+                    deps.info('The new secret does not work yet (Auth0 propagation); waiting.');
+                await sleep(Math.min(CONFIRM_EVERY_MS, Math.max(0, deadline - clock_now())));
+            }
+        },
+        async abandon() {
+            return undefined;
+        },
+    };
+}
+function unknownOutcome(err) {
+    if (err instanceof HttpError && err.outcomeUnknown) {
+        throw new ProviderError(`${err.message} The request may have reached Auth0: the secret may have been rotated (the old one then no longer works), and it was not retried so as not to rotate twice. Look at the application's Credentials tab in the Auth0 Dashboard: store the secret shown there by hand, or re-run the workflow to rotate again.`, true);
+    }
+    throw err;
+}
+const auth0 = {
+    inputs,
+    parse: parseAuth0,
+    create: createAuth0,
+};
+
 ;// CONCATENATED MODULE: ./src/providers/csp.ts
 // VMware Cloud Services Platform: organization OAuth app secrets.
 
@@ -43307,7 +43623,7 @@ function outcomeUnknown(err) {
 
 
 /** Every input this provider reads. */
-const inputs = {
+const csp_inputs = {
     'csp-url': {
         description: 'vmware-csp: CSP base URL.',
         default: 'https://console.cloud.vmware.com',
@@ -43372,7 +43688,7 @@ function parseCsp(read) {
     };
 }
 /** Sign in again this long before the token's stated expiry. */
-const TOKEN_MARGIN_MS = 60_000;
+const csp_TOKEN_MARGIN_MS = 60_000;
 const HINTS = {
     401: 'the CSP credentials were refused or the token expired',
     403: 'the identity lacks the Organization Owner, Admin or Developer role in this organization',
@@ -43407,7 +43723,7 @@ function createCsp(s, deps) {
      * 401 on a non-rotating call. A rotating call is never repeated, so it only gets the first part.
      */
     async function managed(c) {
-        if (!token || clock_now() >= tokenExpiresAt - TOKEN_MARGIN_MS)
+        if (!token || clock_now() >= tokenExpiresAt - csp_TOKEN_MARGIN_MS)
             await authenticate();
         const send = () => deps.http({ ...c, headers: { authorization: `Bearer ${token}` } });
         try {
@@ -43496,7 +43812,7 @@ function createCsp(s, deps) {
                     what: 'regenerate the CSP OAuth app secret',
                     retry: 'once',
                     explain,
-                }).catch(unknownOutcome);
+                }).catch(csp_unknownOutcome);
                 const secret = field(res.body, 'clientSecret');
                 if (!secret)
                     throw new ProviderError('CSP regenerated the secret but its answer had no clientSecret: the old secret is dead and the new one unknown. Regenerate it in the CSP console.', true);
@@ -43553,7 +43869,7 @@ function createCsp(s, deps) {
         },
     };
 }
-function unknownOutcome(err) {
+function csp_unknownOutcome(err) {
     if (err instanceof HttpError && err.outcomeUnknown) {
         throw new ProviderError(`${err.message} The request may have reached CSP: the secret may have been regenerated, and it was not retried so as not to rotate twice. Check the app in the CSP console; if the old secret no longer works, regenerate it there.`, true);
     }
@@ -43578,7 +43894,7 @@ function generateSecret(length = 48) {
     return chars.join('');
 }
 const csp = {
-    inputs,
+    inputs: csp_inputs,
     parse: parseCsp,
     create: createCsp,
 };
@@ -44805,11 +45121,13 @@ const woodpecker = {
 
 
 
+
 const providers = {
     'vmware-csp': csp,
     whmcs: whmcs,
     entra: entra,
     woodpecker: woodpecker,
+    auth0: auth0,
     keycloak: keycloak,
 };
 // Every entry's settings carry the entry's own name: createProvider dispatches on it.
@@ -45598,13 +45916,17 @@ async function afterRotation(s, d, credential, rotation, rotated, stored) {
             };
         }
         catch (err) {
-            const failure = `The new secret is stored and verified in every target, but retiring the previous secret failed: ${err.message}`;
+            // Where the old secret died with the rotation, this step only confirms the new one (Auth0).
+            const dead = credential.oldSecretDiesOnRotate;
+            const failure = `The new secret is stored and verified in every target, but ${dead ? 'confirming it at the provider' : 'retiring the previous secret'} failed: ${err.message}`;
             return {
                 outcome: 'failed',
                 rotated: true,
                 ...base,
                 failure,
-                nextStep: 'The previous secret still works. Remove it at the provider by hand, or re-run the workflow to rotate again.',
+                nextStep: dead
+                    ? 'Every target holds the new secret and the old one no longer works. Check the credential at the provider; re-run the workflow to rotate again if the new secret does not work.'
+                    : 'The previous secret still works. Remove it at the provider by hand, or re-run the workflow to rotate again.',
             };
         }
     }

@@ -32,6 +32,7 @@ export type { EntraSettings } from '../providers/entra.js';
 export type { KeycloakSettings } from '../providers/keycloak.js';
 export type { WhmcsSettings } from '../providers/whmcs.js';
 export type { WoodpeckerSettings } from '../providers/woodpecker.js';
+export type { Auth0Settings } from '../providers/auth0.js';
 
 export const PROVIDERS = Object.keys(providers) as ProviderName[];
 

@@ -1,5 +1,6 @@
 // The typed registry: the one list of providers. A new provider is one module beside this file
 // (inputs, parser, implementation) and one line here.
+import { auth0 } from './auth0.js';
 import { csp } from './csp.js';
 import { entra } from './entra.js';
 import { keycloak } from './keycloak.js';
@@ -12,6 +13,7 @@ export const providers = {
   whmcs,
   entra,
   woodpecker,
+  auth0,
   keycloak,
 } satisfies Record<string, ProviderModule<{ readonly name: string }>>;
 
