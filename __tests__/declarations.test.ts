@@ -35,6 +35,13 @@ const MINIMAL: Record<ProviderName, Record<string, string>> = {
     'auth0-management-client-secret': 's',
     'auth0-client-id': 'client',
   },
+  keycloak: {
+    'keycloak-url': 'https://sso.example.com',
+    'keycloak-realm': 'apps',
+    'keycloak-client-id': 'billing-api',
+    'keycloak-admin-client-id': 'secret-rotator',
+    'keycloak-admin-client-secret': 's',
+  },
   okta: { 'okta-url': 'https://example.okta.com', 'okta-app-id': '0oa1', 'okta-api-token': 't' },
 };
 const ENV = { GITHUB_REPOSITORY: 'octo/app' };
@@ -116,6 +123,7 @@ describe('input declarations', () => {
         'woodpecker-api-key',
         'woodpecker-client-secret',
         'auth0-management-client-secret',
+        'keycloak-admin-client-secret',
         'okta-api-token',
         'okta-private-key',
       ]),
@@ -124,7 +132,7 @@ describe('input declarations', () => {
 
   it('the provider input lists the registry', () => {
     expect(INPUTS['provider']!.description).toBe(
-      'Where the credential lives: vmware-csp, whmcs, entra, woodpecker, auth0 or okta.',
+      'Where the credential lives: vmware-csp, whmcs, entra, woodpecker, auth0, keycloak or okta.',
     );
   });
 });

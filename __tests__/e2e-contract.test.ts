@@ -38,6 +38,8 @@ const woodpecker: Match = (r) =>
   /\/v2\/mailboxes\/microsoft\/credentials(\/|$)/.test(r.path);
 const auth0Rotate: Match = (r) =>
   r.method === 'POST' && /^\/api\/v2\/clients\/[^/]+\/rotate-secret$/.test(r.path);
+const kcRegenerate: Match = (r) => r.method === 'POST' && r.path.endsWith('/client-secret');
+const kcRetire: Match = (r) => r.method === 'DELETE' && r.path.endsWith('/client-secret/rotated');
 const OKTA_SECRETS = /\/api\/v1\/apps\/[^/]+\/credentials\/secrets(\/|$)/;
 const okta: Match = (r) => ['POST', 'DELETE'].includes(r.method) && OKTA_SECRETS.test(r.path);
 const oktaCreate: Match = (r) => r.method === 'POST' && /\/credentials\/secrets$/.test(r.path);
@@ -56,6 +58,7 @@ const CONTRACT = {
     rotating: (r) => r.method !== 'GET' && r.path.startsWith('/api/v2/'),
     once: [auth0Rotate],
   },
+  keycloak: { rotating: (r) => kcRegenerate(r) || kcRetire(r), once: [kcRegenerate] },
   okta: { rotating: okta, once: [oktaCreate] },
 } satisfies Record<ProviderName, Contract>;
 

@@ -14,6 +14,8 @@ import {
   AUTH0_CLIENT,
   CREDENTIALS,
   OKTA_APP,
+  KC_CLIENT,
+  KC_REALM,
   TENANT,
   WHMCS_CREDENTIAL,
   WOODPECKER_CREDENTIAL,
@@ -212,6 +214,51 @@ describe('auth0', () => {
     world.auth0!.fault('POST', '/oauth/token', {
       status: 403,
       body: { error: PLANT, error_description: `${PLANT} ${CREDENTIALS.auth0ManagerSecret}` },
+    });
+    const run = await world.run();
+    expect(run.code).toBe(1);
+    safe(run);
+  });
+});
+
+describe('keycloak', () => {
+  it('client authenticator type and protocol in a refusal', async () => {
+    const world = await start('keycloak');
+    const c = world.keycloak!.client(KC_REALM, KC_CLIENT);
+    c.clientAuthenticatorType = PLANT;
+    c.protocol = PLANT;
+    const run = await world.run();
+    expect(run.code).toBe(1);
+    safe(run);
+  });
+
+  it('client attributes (expiry times) are read as numbers only', async () => {
+    const world = await start('keycloak');
+    Object.assign(world.keycloak!.client(KC_REALM, KC_CLIENT).attributes, {
+      'client.secret.expiration.time': PLANT,
+      'client.secret.rotated.expiration.time': PLANT,
+    });
+    const run = await world.run();
+    expect(run.code).toBe(0);
+    safe(run, false);
+  });
+
+  it('token endpoint error and description, echoing the admin secret', async () => {
+    const world = await start('keycloak');
+    world.keycloak!.fault('POST', /token$/, {
+      status: 401,
+      body: { error: PLANT, error_description: `${PLANT} ${CREDENTIALS.keycloakAdminSecret}` },
+    });
+    const run = await world.run();
+    expect(run.code).toBe(1);
+    safe(run);
+  });
+
+  it('admin API errorMessage, echoing the admin secret', async () => {
+    const world = await start('keycloak');
+    world.keycloak!.fault('POST', /client-secret$/, {
+      status: 400,
+      body: { errorMessage: `${PLANT} ${CREDENTIALS.keycloakAdminSecret}` },
     });
     const run = await world.run();
     expect(run.code).toBe(1);

@@ -4,6 +4,11 @@ import { startAuth0, type Auth0Emulator } from './emulators/auth0.ts';
 import { startCsp, type CspEmulator } from './emulators/csp.ts';
 import { startEntra, type EntraEmulator } from './emulators/entra.ts';
 import type { App } from './emulators/github-apps.ts';
+import {
+  type KeycloakEmulator,
+  type SecretRotationPolicy,
+  startKeycloak,
+} from './emulators/keycloak.ts';
 import { startGitHub, type GitHubEmulator } from './emulators/github.ts';
 import { startOkta, type OktaEmulator } from './emulators/okta.ts';
 import type { Emulator } from './emulators/server.ts';
@@ -21,6 +26,7 @@ export const PROVIDERS: readonly ProviderName[] = [
   'entra',
   'woodpecker',
   'auth0',
+  'keycloak',
   'okta',
 ];
 
@@ -38,6 +44,9 @@ export const WOODPECKER_CREDENTIAL = 22334455;
 export const AUTH0_CLIENT = 'kT3bQ9rXwP2mN7vL4sY8cZ1dF6gH0jAe';
 export const AUTH0_MANAGER = 'Mg7tQ2wErT5yUi8oPa3sDf6gHj9kLz0X';
 export const AUTH0_API = 'https://api.example.com/nightly';
+export const KC_REALM = 'apps';
+export const KC_CLIENT = 'billing-api';
+export const KC_ADMIN = 'secret-rotator';
 /** The Okta OIDC app whose secret rotates, and the API service app that may sign in to manage it. */
 export const OKTA_APP = '0oa1b2c3d4E5F6G7h8i9';
 export const OKTA_CLIENT_ID = 'nightly-build-client';
@@ -74,6 +83,7 @@ export const CREDENTIALS = {
   managerSecret: 'entra-manager-secret-0123456789',
   woodpeckerKey: 'woodpecker-api-key-0123456789',
   auth0ManagerSecret: 'auth0-manager-secret-0123456789abcdef',
+  keycloakAdminSecret: 'keycloak-admin-secret-0123456789',
   oktaApiToken: '00OktaApiToken0123456789abcdefABCDEF',
 };
 export const OLD_SECRET = 'Old-Secret-Value-0123456789!';
@@ -95,6 +105,8 @@ export interface WorldOptions {
   readonly app?: boolean;
   /** Serve GitHub's API under this path (GitHub Enterprise Server: `/api/v3`). */
   readonly githubPrefix?: string;
+  /** Keycloak: the realm's secret-rotation policy (the client was stamped by it already). */
+  readonly keycloakPolicy?: SecretRotationPolicy;
 }
 
 export interface World {
@@ -107,6 +119,7 @@ export interface World {
   readonly entra?: EntraEmulator;
   readonly woodpecker?: WoodpeckerEmulator;
   readonly auth0?: Auth0Emulator;
+  readonly keycloak?: KeycloakEmulator;
   readonly okta?: OktaEmulator;
   /** Every provider-side emulator, for "no request was made" assertions. */
   readonly providerEmulators: readonly Emulator[];
@@ -285,6 +298,33 @@ export async function startWorld(name: ProviderName, o: WorldOptions = {}): Prom
       };
       break;
     }
+    case 'keycloak': {
+      const keycloak = await startKeycloak(clock);
+      keycloak.addRealm(KC_REALM, o.keycloakPolicy ? { secretRotation: o.keycloakPolicy } : {});
+      const client = keycloak.addClient(KC_REALM, { clientId: KC_CLIENT, secret: OLD_SECRET });
+      if (o.keycloakPolicy)
+        client.attributes['client.secret.expiration.time'] = String(
+          Math.floor(keycloak.now() / 1000) + o.keycloakPolicy.expirationSeconds,
+        );
+      keycloak.addClient(KC_REALM, {
+        clientId: KC_ADMIN,
+        secret: CREDENTIALS.keycloakAdminSecret,
+        roles: { [KC_REALM]: ['manage-clients'] },
+      });
+      world = {
+        keycloak,
+        providerEmulators: [keycloak],
+        extra: {
+          'keycloak-url': keycloak.url,
+          'keycloak-realm': KC_REALM,
+          'keycloak-client-id': KC_CLIENT,
+          'keycloak-admin-client-id': KC_ADMIN,
+          'keycloak-admin-client-secret': CREDENTIALS.keycloakAdminSecret,
+        },
+        currentSecret: () => keycloak.client(KC_REALM, KC_CLIENT).secret,
+      };
+      break;
+    }
     case 'okta': {
       const okta = await startOkta(clock);
       okta.addApp(OKTA_APP, {
@@ -334,6 +374,7 @@ export async function startWorld(name: ProviderName, o: WorldOptions = {}): Prom
         seen.add(p.secretText);
     if (rest.woodpecker) for (const c of rest.woodpecker.credentials()) seen.add(c.secret);
     if (rest.auth0) for (const x of rest.auth0.issuedSecrets) seen.add(x);
+    if (rest.keycloak) for (const x of rest.keycloak.generatedSecrets) seen.add(x);
     if (rest.okta)
       for (const x of [...rest.okta.app(OKTA_APP).secrets, ...rest.okta.removed(OKTA_APP)])
         seen.add(x.secret);

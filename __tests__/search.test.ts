@@ -28,7 +28,7 @@ describe('invariant search', () => {
 
   // Where the old secret dies on rotate, a failed store without recovery-public-key loses the new
   // one by design (the action warns): the check is then that the step fails, never a silent loss.
-  for (const variant of ['whmcs', 'csp-regenerate'] as const) {
+  for (const variant of ['whmcs', 'csp-regenerate', 'keycloak'] as const) {
     it(`${variant} without recovery-public-key: ${RUNS} schedules, no silent loss`, async () => {
       await fc.assert(fc.asyncProperty(scheduleArb(variant, { recoveryKey: false }), holds), {
         numRuns: RUNS,

@@ -19,6 +19,7 @@ import { setOutputs, summaryMarkdown } from '../src/summary.js';
 import { auth0Error } from './emulators/auth0.ts';
 import { cspError } from './emulators/csp.ts';
 import { graphError } from './emulators/entra.ts';
+import { adminError, oauthError } from './emulators/keycloak.ts';
 import { oktaError } from './emulators/okta.ts';
 import type { Emulator, Fault } from './emulators/server.ts';
 import { woodpeckerError } from './emulators/woodpecker.ts';
@@ -27,6 +28,8 @@ import {
   AUTH0_CLIENT,
   CREDENTIALS,
   CSP_APP,
+  KC_CLIENT,
+  KC_REALM,
   OKTA_APP,
   OKTA_CLIENT_ID,
   OLD_SECRET,
@@ -55,7 +58,15 @@ const ISSUE_REPO = 'octo/lib';
 const T0 = Date.parse('2026-11-23T03:00:00Z');
 
 export type Variant =
-  'csp-regenerate' | 'csp-overlap' | 'whmcs' | 'entra' | 'woodpecker' | 'auth0' | 'okta';
+  | 'csp-regenerate'
+  | 'csp-overlap'
+  | 'whmcs'
+  | 'entra'
+  | 'woodpecker'
+  | 'auth0'
+  | 'keycloak'
+  | 'keycloak-policy'
+  | 'okta';
 export const VARIANTS: readonly Variant[] = [
   'csp-regenerate',
   'csp-overlap',
@@ -63,6 +74,8 @@ export const VARIANTS: readonly Variant[] = [
   'entra',
   'woodpecker',
   'auth0',
+  'keycloak',
+  'keycloak-policy',
   'okta',
 ];
 
@@ -73,13 +86,15 @@ const providerOf: Record<Variant, ProviderName> = {
   entra: 'entra',
   woodpecker: 'woodpecker',
   auth0: 'auth0',
+  keycloak: 'keycloak',
+  'keycloak-policy': 'keycloak',
   okta: 'okta',
 };
 
 /** A request class that faults can hit: which emulator, which method and path (and WHMCS action). */
 interface Route {
   readonly name: string;
-  readonly on: 'github' | 'csp' | 'whmcs' | 'entra' | 'woodpecker' | 'auth0' | 'okta';
+  readonly on: 'github' | 'csp' | 'whmcs' | 'entra' | 'woodpecker' | 'auth0' | 'keycloak' | 'okta';
   readonly method: string;
   readonly path: RegExp;
   readonly bodyIncludes?: string;
@@ -120,6 +135,13 @@ const ENTRA_ROUTES: Route[] = [
   { name: 'Graph GET app', on: 'entra', method: 'GET', path: /^\/v1\.0\/[^/]+$/ },
   { name: 'Graph addPassword', on: 'entra', method: 'POST', path: /\/addPassword$/ },
   { name: 'Graph removePassword', on: 'entra', method: 'POST', path: /\/removePassword$/ },
+];
+const KEYCLOAK_ROUTES: Route[] = [
+  { name: 'Keycloak token', on: 'keycloak', method: 'POST', path: /\/openid-connect\/token$/ },
+  { name: 'Keycloak GET clients', on: 'keycloak', method: 'GET', path: /\/clients$/ },
+  { name: 'Keycloak GET client', on: 'keycloak', method: 'GET', path: /\/clients\/[^/]+$/ },
+  { name: 'Keycloak GET secret', on: 'keycloak', method: 'GET', path: /\/client-secret$/ },
+  { name: 'Keycloak POST secret', on: 'keycloak', method: 'POST', path: /\/client-secret$/ },
 ];
 // Okta: sign-in (service app schedules), the app, the secrets listing, create, deactivate, delete.
 const OKTA_ROUTES: Route[] = [
@@ -168,6 +190,12 @@ export const ROUTES: Record<Variant, readonly Route[]> = {
       method: 'POST',
       path: /^\/api\/v2\/clients\/[^/]+\/rotate-secret$/,
     },
+  ],
+  keycloak: [...GITHUB_ROUTES, ...KEYCLOAK_ROUTES],
+  'keycloak-policy': [
+    ...GITHUB_ROUTES,
+    ...KEYCLOAK_ROUTES,
+    { name: 'Keycloak DELETE rotated', on: 'keycloak', method: 'DELETE', path: /\/rotated$/ },
   ],
   okta: [...GITHUB_ROUTES, ...OKTA_ROUTES],
 };
@@ -403,6 +431,10 @@ function errorBody(route: Route, status: number): unknown {
       return woodpeckerError(status);
     case 'auth0':
       return auth0Error(status);
+    case 'keycloak':
+      return route.path.test('/protocol/openid-connect/token')
+        ? oauthError(status, status === 401 ? 'invalid_client' : 'server_error', 'Emulated').body
+        : adminError(status).body;
     case 'okta':
       return oktaError(status);
   }
@@ -452,6 +484,9 @@ const PATTERN_SCOPES: ScopeSpec[] = ['svc-1', 'svc-2'].map((n) => ({
   fromPattern: true,
 }));
 
+/** keycloak-policy: the realm's secret-rotation executor (30 days a secret, the previous one kept 2). */
+const KEYCLOAK_POLICY = { expirationSeconds: 30 * 86_400, rotatedExpirationSeconds: 2 * 86_400 };
+
 /** Runs one schedule from a fresh world and returns every invariant it broke. */
 export async function runSchedule(
   s: Schedule,
@@ -469,6 +504,7 @@ export async function runSchedule(
     propagationDelayMs: s.propagationMs,
     woodpeckerProcessingMs: 0,
     ...(s.app ? { app: true } : {}),
+    ...(s.variant === 'keycloak-policy' ? { keycloakPolicy: KEYCLOAK_POLICY } : {}),
   });
   try {
     const scopes: ScopeSpec[] = [
@@ -529,6 +565,9 @@ export async function runSchedule(
       ...(s.variant === 'csp-regenerate' ? { 'csp-rotation': 'regenerate' } : {}),
       ...(s.variant === 'csp-overlap'
         ? { 'csp-rotation': 'overlap', 'csp-retire-previous': String(s.retirePrevious) }
+        : {}),
+      ...(s.variant === 'keycloak-policy'
+        ? { 'keycloak-retire-previous': String(s.retirePrevious) }
         : {}),
       // Okta: half the schedules sign in with an API token (SSWS), half as the service app.
       ...(s.variant === 'okta'
@@ -878,6 +917,7 @@ function worksAt(world: World): (secret: string) => boolean {
   if (world.whmcs) return (x) => world.whmcs!.credential(WHMCS_CREDENTIAL).clientSecret === x;
   // Auth0: the current secret, once propagated or soon (the old one died with the rotation).
   if (world.auth0) return (x) => world.auth0!.client(AUTH0_CLIENT).secret === x;
+  if (world.keycloak) return (x) => world.keycloak!.validSecrets(KC_REALM, KC_CLIENT).includes(x);
   const entra = world.entra!;
   return (x) =>
     entra
@@ -890,6 +930,7 @@ function providerSecrets(world: World): string[] {
   if (world.csp) return world.csp.validSecrets(CSP_APP);
   if (world.whmcs) return [world.whmcs.credential(WHMCS_CREDENTIAL).clientSecret];
   if (world.auth0) return [world.auth0.client(AUTH0_CLIENT).secret];
+  if (world.keycloak) return world.keycloak.validSecrets(KC_REALM, KC_CLIENT);
   if (world.okta) return world.okta.app(OKTA_APP).secrets.map((x) => x.secret);
   return world.entra!.passwords(APP_ID).map((p) => p.secretText);
 }
@@ -898,6 +939,7 @@ function rotationCount(world: World): number {
   if (world.csp) return world.csp.rotations(CSP_APP);
   if (world.whmcs) return world.whmcs.rotations(WHMCS_CREDENTIAL);
   if (world.auth0) return world.auth0.client(AUTH0_CLIENT).rotations;
+  if (world.keycloak) return world.keycloak.rotations(KC_REALM, KC_CLIENT);
   if (world.okta) return world.okta.creations(OKTA_APP);
   const entra = world.entra!;
   return [...entra.passwords(APP_ID), ...entra.removedPasswords(APP_ID)].filter(

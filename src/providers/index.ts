@@ -3,6 +3,7 @@
 import { auth0 } from './auth0.js';
 import { csp } from './csp.js';
 import { entra } from './entra.js';
+import { keycloak } from './keycloak.js';
 import { okta } from './okta.js';
 import type { Provider, ProviderDeps, ProviderModule } from './types.js';
 import { whmcs } from './whmcs.js';
@@ -14,6 +15,7 @@ export const providers = {
   entra,
   woodpecker,
   auth0,
+  keycloak,
   okta,
 } satisfies Record<string, ProviderModule<{ readonly name: string }>>;
 
