@@ -28,6 +28,19 @@ const MINIMAL: Record<ProviderName, Record<string, string>> = {
   },
   entra: ENTRA,
   woodpecker: { ...ENTRA, 'woodpecker-api-key': 'k' },
+  auth0: {
+    'auth0-domain': 'my-tenant.eu.auth0.com',
+    'auth0-management-client-id': 'manager',
+    'auth0-management-client-secret': 's',
+    'auth0-client-id': 'client',
+  },
+  keycloak: {
+    'keycloak-url': 'https://sso.example.com',
+    'keycloak-realm': 'apps',
+    'keycloak-client-id': 'billing-api',
+    'keycloak-admin-client-id': 'secret-rotator',
+    'keycloak-admin-client-secret': 's',
+  },
 };
 const ENV = { GITHUB_REPOSITORY: 'octo/app' };
 
@@ -97,13 +110,15 @@ describe('input declarations', () => {
         'entra-auth-client-secret',
         'woodpecker-api-key',
         'woodpecker-client-secret',
+        'auth0-management-client-secret',
+        'keycloak-admin-client-secret',
       ]),
     );
   });
 
   it('the provider input lists the registry', () => {
     expect(INPUTS['provider']!.description).toBe(
-      'Where the credential lives: vmware-csp, whmcs, entra or woodpecker.',
+      'Where the credential lives: vmware-csp, whmcs, entra, woodpecker, auth0 or keycloak.',
     );
   });
 });

@@ -36,6 +36,10 @@ const removePassword: Match = (r) => r.method === 'POST' && r.path.endsWith('/re
 const woodpecker: Match = (r) =>
   ['POST', 'PATCH', 'DELETE'].includes(r.method) &&
   /\/v2\/mailboxes\/microsoft\/credentials(\/|$)/.test(r.path);
+const auth0Rotate: Match = (r) =>
+  r.method === 'POST' && /^\/api\/v2\/clients\/[^/]+\/rotate-secret$/.test(r.path);
+const kcRegenerate: Match = (r) => r.method === 'POST' && r.path.endsWith('/client-secret');
+const kcRetire: Match = (r) => r.method === 'DELETE' && r.path.endsWith('/client-secret/rotated');
 const woodpeckerSave: Match = (r) => (r.method === 'POST' || r.method === 'PATCH') && woodpecker(r);
 
 const CONTRACT = {
@@ -46,6 +50,12 @@ const CONTRACT = {
     rotating: (r) => addPassword(r) || removePassword(r) || woodpecker(r),
     once: [addPassword, woodpeckerSave],
   },
+  auth0: {
+    // Any change through the Management API (the token endpoint is sign-in, not a change).
+    rotating: (r) => r.method !== 'GET' && r.path.startsWith('/api/v2/'),
+    once: [auth0Rotate],
+  },
+  keycloak: { rotating: (r) => kcRegenerate(r) || kcRetire(r), once: [kcRegenerate] },
 } satisfies Record<ProviderName, Contract>;
 
 /** Printed after preflight but before the rotating call, by design (README: warn before rotating). */

@@ -6,10 +6,14 @@ import { describe as describeInOrder, expect, it } from 'vitest';
 import { ownPrefix } from '../src/providers/entra-app.ts';
 import { expectClean, worldPerTest } from './checks.ts';
 import { graphError } from './emulators/entra.ts';
+import { auth0Error } from './emulators/auth0.ts';
 import { cspError } from './emulators/csp.ts';
 import {
   APP_ID,
+  AUTH0_CLIENT,
   CREDENTIALS,
+  KC_CLIENT,
+  KC_REALM,
   TENANT,
   WHMCS_CREDENTIAL,
   WOODPECKER_CREDENTIAL,
@@ -175,6 +179,84 @@ describe('vmware-csp', () => {
         ...cspError(400, `${PLANT} ${CREDENTIALS.cspApiToken}`, PLANT),
         requestId: PLANT,
       },
+    });
+    const run = await world.run();
+    expect(run.code).toBe(1);
+    safe(run);
+  });
+});
+
+describe('auth0', () => {
+  it('application name', async () => {
+    const world = await start('auth0');
+    world.auth0!.client(AUTH0_CLIENT).name = PLANT;
+    const run = await world.run();
+    expect(run.code).toBe(0);
+    expect(run.summary).toContain(MARKER);
+    safe(run);
+  });
+
+  it('Management API error code and message, echoing the management secret', async () => {
+    const world = await start('auth0');
+    world.auth0!.fault('POST', /rotate-secret$/, {
+      status: 400,
+      body: auth0Error(400, `${PLANT} ${CREDENTIALS.auth0ManagerSecret}`, PLANT),
+    });
+    const run = await world.run();
+    expect(run.code).toBe(1);
+    safe(run);
+  });
+
+  it('token error and description, echoing the management secret', async () => {
+    const world = await start('auth0');
+    world.auth0!.fault('POST', '/oauth/token', {
+      status: 403,
+      body: { error: PLANT, error_description: `${PLANT} ${CREDENTIALS.auth0ManagerSecret}` },
+    });
+    const run = await world.run();
+    expect(run.code).toBe(1);
+    safe(run);
+  });
+});
+
+describe('keycloak', () => {
+  it('client authenticator type and protocol in a refusal', async () => {
+    const world = await start('keycloak');
+    const c = world.keycloak!.client(KC_REALM, KC_CLIENT);
+    c.clientAuthenticatorType = PLANT;
+    c.protocol = PLANT;
+    const run = await world.run();
+    expect(run.code).toBe(1);
+    safe(run);
+  });
+
+  it('client attributes (expiry times) are read as numbers only', async () => {
+    const world = await start('keycloak');
+    Object.assign(world.keycloak!.client(KC_REALM, KC_CLIENT).attributes, {
+      'client.secret.expiration.time': PLANT,
+      'client.secret.rotated.expiration.time': PLANT,
+    });
+    const run = await world.run();
+    expect(run.code).toBe(0);
+    safe(run, false);
+  });
+
+  it('token endpoint error and description, echoing the admin secret', async () => {
+    const world = await start('keycloak');
+    world.keycloak!.fault('POST', /token$/, {
+      status: 401,
+      body: { error: PLANT, error_description: `${PLANT} ${CREDENTIALS.keycloakAdminSecret}` },
+    });
+    const run = await world.run();
+    expect(run.code).toBe(1);
+    safe(run);
+  });
+
+  it('admin API errorMessage, echoing the admin secret', async () => {
+    const world = await start('keycloak');
+    world.keycloak!.fault('POST', /client-secret$/, {
+      status: 400,
+      body: { errorMessage: `${PLANT} ${CREDENTIALS.keycloakAdminSecret}` },
     });
     const run = await world.run();
     expect(run.code).toBe(1);

@@ -1,8 +1,14 @@
 // One place that sets up a world for each provider: the GitHub emulator, the provider's emulator(s),
 // the inputs for a full rotation, and every secret the world knows, for leak scans.
+import { startAuth0, type Auth0Emulator } from './emulators/auth0.ts';
 import { startCsp, type CspEmulator } from './emulators/csp.ts';
 import { startEntra, type EntraEmulator } from './emulators/entra.ts';
 import type { App } from './emulators/github-apps.ts';
+import {
+  type KeycloakEmulator,
+  type SecretRotationPolicy,
+  startKeycloak,
+} from './emulators/keycloak.ts';
 import { startGitHub, type GitHubEmulator } from './emulators/github.ts';
 import type { Emulator } from './emulators/server.ts';
 import { startWhmcs, type WhmcsEmulator } from './emulators/whmcs.ts';
@@ -12,7 +18,14 @@ import type { ProviderName } from '../src/providers/index.ts';
 
 export type { ProviderName };
 // The providers that have a world here; the contract test checks it against src's registry.
-export const PROVIDERS: readonly ProviderName[] = ['vmware-csp', 'whmcs', 'entra', 'woodpecker'];
+export const PROVIDERS: readonly ProviderName[] = [
+  'vmware-csp',
+  'whmcs',
+  'entra',
+  'woodpecker',
+  'auth0',
+  'keycloak',
+];
 
 export const REPO = 'octo/app';
 export const ORG = 'octo';
@@ -24,6 +37,13 @@ export const APP_ID = 'e1c6ac69-480e-4a17-9b85-3467967bd179';
 export const MANAGER_ID = '5d1f0c2a-7b3e-4f6a-8c9d-0e1f2a3b4c5d';
 export const WHMCS_CREDENTIAL = 7;
 export const WOODPECKER_CREDENTIAL = 22334455;
+/** Auth0: the application whose secret rotates, the one that manages it, and the API it calls. */
+export const AUTH0_CLIENT = 'kT3bQ9rXwP2mN7vL4sY8cZ1dF6gH0jAe';
+export const AUTH0_MANAGER = 'Mg7tQ2wErT5yUi8oPa3sDf6gHj9kLz0X';
+export const AUTH0_API = 'https://api.example.com/nightly';
+export const KC_REALM = 'apps';
+export const KC_CLIENT = 'billing-api';
+export const KC_ADMIN = 'secret-rotator';
 
 /** Credentials the world hands to the action: none may ever appear in what it prints. */
 export const CREDENTIALS = {
@@ -32,13 +52,15 @@ export const CREDENTIALS = {
   whmcsSecret: 'whmcs-api-secret-0123456789',
   managerSecret: 'entra-manager-secret-0123456789',
   woodpeckerKey: 'woodpecker-api-key-0123456789',
+  auth0ManagerSecret: 'auth0-manager-secret-0123456789abcdef',
+  keycloakAdminSecret: 'keycloak-admin-secret-0123456789',
 };
 export const OLD_SECRET = 'Old-Secret-Value-0123456789!';
 
 export interface WorldOptions {
   /** Repositories to create (default: octo/app with environment `production`). */
   readonly repos?: readonly string[];
-  /** Entra propagation delay for new passwords. */
+  /** Entra propagation delay for new passwords; Auth0's for a rotated secret. */
   readonly propagationDelayMs?: number;
   /** GitHub's emulator gives every scope the same key_id string (the keys still differ). */
   readonly sameKeyIds?: boolean;
@@ -52,6 +74,8 @@ export interface WorldOptions {
   readonly app?: boolean;
   /** Serve GitHub's API under this path (GitHub Enterprise Server: `/api/v3`). */
   readonly githubPrefix?: string;
+  /** Keycloak: the realm's secret-rotation policy (the client was stamped by it already). */
+  readonly keycloakPolicy?: SecretRotationPolicy;
 }
 
 export interface World {
@@ -63,6 +87,8 @@ export interface World {
   readonly whmcs?: WhmcsEmulator;
   readonly entra?: EntraEmulator;
   readonly woodpecker?: WoodpeckerEmulator;
+  readonly auth0?: Auth0Emulator;
+  readonly keycloak?: KeycloakEmulator;
   /** Every provider-side emulator, for "no request was made" assertions. */
   readonly providerEmulators: readonly Emulator[];
   /** Inputs for a full rotation into `repo octo/app`; `extra` overrides or adds. */
@@ -215,6 +241,58 @@ export async function startWorld(name: ProviderName, o: WorldOptions = {}): Prom
       };
       break;
     }
+    case 'auth0': {
+      const auth0 = await startAuth0({ ...clock, propagationDelayMs: o.propagationDelayMs ?? 0 });
+      auth0.addApi(AUTH0_API);
+      auth0.addClient(AUTH0_MANAGER, CREDENTIALS.auth0ManagerSecret, {
+        name: 'secret rotator',
+        grants: { [auth0.managementAudience]: ['read:clients', 'update:client_keys'] },
+      });
+      auth0.addClient(AUTH0_CLIENT, OLD_SECRET, {
+        name: 'nightly build',
+        grants: { [AUTH0_API]: ['read:builds'] },
+      });
+      world = {
+        auth0,
+        providerEmulators: [auth0],
+        extra: {
+          'auth0-domain': auth0.url,
+          'auth0-management-client-id': AUTH0_MANAGER,
+          'auth0-management-client-secret': CREDENTIALS.auth0ManagerSecret,
+          'auth0-client-id': AUTH0_CLIENT,
+          'auth0-confirm-audience': AUTH0_API,
+        },
+        currentSecret: () => auth0.client(AUTH0_CLIENT).secret,
+      };
+      break;
+    }
+    case 'keycloak': {
+      const keycloak = await startKeycloak(clock);
+      keycloak.addRealm(KC_REALM, o.keycloakPolicy ? { secretRotation: o.keycloakPolicy } : {});
+      const client = keycloak.addClient(KC_REALM, { clientId: KC_CLIENT, secret: OLD_SECRET });
+      if (o.keycloakPolicy)
+        client.attributes['client.secret.expiration.time'] = String(
+          Math.floor(keycloak.now() / 1000) + o.keycloakPolicy.expirationSeconds,
+        );
+      keycloak.addClient(KC_REALM, {
+        clientId: KC_ADMIN,
+        secret: CREDENTIALS.keycloakAdminSecret,
+        roles: { [KC_REALM]: ['manage-clients'] },
+      });
+      world = {
+        keycloak,
+        providerEmulators: [keycloak],
+        extra: {
+          'keycloak-url': keycloak.url,
+          'keycloak-realm': KC_REALM,
+          'keycloak-client-id': KC_CLIENT,
+          'keycloak-admin-client-id': KC_ADMIN,
+          'keycloak-admin-client-secret': CREDENTIALS.keycloakAdminSecret,
+        },
+        currentSecret: () => keycloak.client(KC_REALM, KC_CLIENT).secret,
+      };
+      break;
+    }
   }
 
   const { extra, ...rest } = world;
@@ -232,6 +310,8 @@ export async function startWorld(name: ProviderName, o: WorldOptions = {}): Prom
       for (const p of [...rest.entra.passwords(APP_ID), ...rest.entra.removedPasswords(APP_ID)])
         seen.add(p.secretText);
     if (rest.woodpecker) for (const c of rest.woodpecker.credentials()) seen.add(c.secret);
+    if (rest.auth0) for (const x of rest.auth0.issuedSecrets) seen.add(x);
+    if (rest.keycloak) for (const x of rest.keycloak.generatedSecrets) seen.add(x);
     for (const t of github.issuedOidcTokens) seen.add(t);
     for (const v of github.allValues(SECRET_NAME)) seen.add(v);
     for (const v of github.appSecrets()) seen.add(v);

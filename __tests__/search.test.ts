@@ -28,7 +28,7 @@ describe('invariant search', () => {
 
   // Where the old secret dies on rotate, a failed store without recovery-public-key loses the new
   // one by design (the action warns): the check is then that the step fails, never a silent loss.
-  for (const variant of ['whmcs', 'csp-regenerate'] as const) {
+  for (const variant of ['whmcs', 'csp-regenerate', 'keycloak'] as const) {
     it(`${variant} without recovery-public-key: ${RUNS} schedules, no silent loss`, async () => {
       await fc.assert(fc.asyncProperty(scheduleArb(variant, { recoveryKey: false }), holds), {
         numRuns: RUNS,
@@ -305,5 +305,33 @@ describe('regressions found by the invariant search (issue 9 defects)', () => {
     expect(o.report.failure).toBe(
       'Could not get an installation token for octo: GitHub answered HTTP 302 without one.',
     );
+  });
+});
+
+describe('the invariant search on auth0', () => {
+  it('a lost rotate-secret answer leaves the new secret unknowable, and the run fails loudly', async () => {
+    const o = await runSchedule(minimal('auth0', [once('Auth0 rotate-secret', 'lost')]));
+    expect(o.violations).toEqual([]);
+    expect(o.report.failure).toContain('may have been rotated');
+    expect(o.outputs['rotated']).toBe('false');
+  });
+
+  it('a confirmation refused with 403 fails the run, with every target written (found by the search)', async () => {
+    const o = await runSchedule({
+      ...minimal('auth0', [{ ...once('Auth0 token', '403'), skip: 1 }]),
+      propagationMs: 45_000,
+    });
+    expect(o.violations).toEqual([]);
+    expect(o.report.failure).toContain('confirming it at the provider failed');
+    expect(o.outputs['rotated']).toBe('true');
+  });
+
+  it('the checker sees a successful run while the new Auth0 secret does not obtain a token yet', async () => {
+    const o = await runSchedule(minimal('auth0', []), (world) => {
+      world.auth0!.propagationDelayMs = 10 ** 9;
+    });
+    expect(o.violations).toEqual([
+      'report: the run succeeded but the new Auth0 secret does not obtain a token yet',
+    ]);
   });
 });

@@ -16,13 +16,18 @@ import { runPipeline, type Report } from '../src/pipeline.js';
 import { MARKER } from '../src/providers/entra-app.js';
 import { createProvider } from '../src/providers/index.js';
 import { setOutputs, summaryMarkdown } from '../src/summary.js';
+import { auth0Error } from './emulators/auth0.ts';
 import { cspError } from './emulators/csp.ts';
 import { graphError } from './emulators/entra.ts';
+import { adminError, oauthError } from './emulators/keycloak.ts';
 import type { Emulator, Fault } from './emulators/server.ts';
 import { woodpeckerError } from './emulators/woodpecker.ts';
 import {
   APP_ID,
+  AUTH0_CLIENT,
   CSP_APP,
+  KC_CLIENT,
+  KC_REALM,
   OLD_SECRET,
   ORG,
   REPO,
@@ -48,13 +53,24 @@ const ISSUE_REPO = 'octo/lib';
 /** Virtual time at the start of every run. */
 const T0 = Date.parse('2026-11-23T03:00:00Z');
 
-export type Variant = 'csp-regenerate' | 'csp-overlap' | 'whmcs' | 'entra' | 'woodpecker';
+export type Variant =
+  | 'csp-regenerate'
+  | 'csp-overlap'
+  | 'whmcs'
+  | 'entra'
+  | 'woodpecker'
+  | 'auth0'
+  | 'keycloak'
+  | 'keycloak-policy';
 export const VARIANTS: readonly Variant[] = [
   'csp-regenerate',
   'csp-overlap',
   'whmcs',
   'entra',
   'woodpecker',
+  'auth0',
+  'keycloak',
+  'keycloak-policy',
 ];
 
 const providerOf: Record<Variant, ProviderName> = {
@@ -63,12 +79,15 @@ const providerOf: Record<Variant, ProviderName> = {
   whmcs: 'whmcs',
   entra: 'entra',
   woodpecker: 'woodpecker',
+  auth0: 'auth0',
+  keycloak: 'keycloak',
+  'keycloak-policy': 'keycloak',
 };
 
 /** A request class that faults can hit: which emulator, which method and path (and WHMCS action). */
 interface Route {
   readonly name: string;
-  readonly on: 'github' | 'csp' | 'whmcs' | 'entra' | 'woodpecker';
+  readonly on: 'github' | 'csp' | 'whmcs' | 'entra' | 'woodpecker' | 'auth0' | 'keycloak';
   readonly method: string;
   readonly path: RegExp;
   readonly bodyIncludes?: string;
@@ -110,6 +129,13 @@ const ENTRA_ROUTES: Route[] = [
   { name: 'Graph addPassword', on: 'entra', method: 'POST', path: /\/addPassword$/ },
   { name: 'Graph removePassword', on: 'entra', method: 'POST', path: /\/removePassword$/ },
 ];
+const KEYCLOAK_ROUTES: Route[] = [
+  { name: 'Keycloak token', on: 'keycloak', method: 'POST', path: /\/openid-connect\/token$/ },
+  { name: 'Keycloak GET clients', on: 'keycloak', method: 'GET', path: /\/clients$/ },
+  { name: 'Keycloak GET client', on: 'keycloak', method: 'GET', path: /\/clients\/[^/]+$/ },
+  { name: 'Keycloak GET secret', on: 'keycloak', method: 'GET', path: /\/client-secret$/ },
+  { name: 'Keycloak POST secret', on: 'keycloak', method: 'POST', path: /\/client-secret$/ },
+];
 const whmcs = (action: string): Route => ({
   name: `WHMCS ${action}`,
   on: 'whmcs',
@@ -136,6 +162,24 @@ export const ROUTES: Record<Variant, readonly Route[]> = {
     ...ENTRA_ROUTES,
     { name: 'Woodpecker list', on: 'woodpecker', method: 'GET', path: /\/credentials$/ },
     { name: 'Woodpecker PATCH', on: 'woodpecker', method: 'PATCH', path: /\/credentials\/\d+$/ },
+  ],
+  auth0: [
+    ...GITHUB_ROUTES,
+    // The management sign-in and the confirmation of the new secret alike.
+    { name: 'Auth0 token', on: 'auth0', method: 'POST', path: /^\/oauth\/token$/ },
+    { name: 'Auth0 GET client', on: 'auth0', method: 'GET', path: /^\/api\/v2\/clients\/[^/]+$/ },
+    {
+      name: 'Auth0 rotate-secret',
+      on: 'auth0',
+      method: 'POST',
+      path: /^\/api\/v2\/clients\/[^/]+\/rotate-secret$/,
+    },
+  ],
+  keycloak: [...GITHUB_ROUTES, ...KEYCLOAK_ROUTES],
+  'keycloak-policy': [
+    ...GITHUB_ROUTES,
+    ...KEYCLOAK_ROUTES,
+    { name: 'Keycloak DELETE rotated', on: 'keycloak', method: 'DELETE', path: /\/rotated$/ },
   ],
 };
 
@@ -368,6 +412,12 @@ function errorBody(route: Route, status: number): unknown {
       ).body;
     case 'woodpecker':
       return woodpeckerError(status);
+    case 'auth0':
+      return auth0Error(status);
+    case 'keycloak':
+      return route.path.test('/protocol/openid-connect/token')
+        ? oauthError(status, status === 401 ? 'invalid_client' : 'server_error', 'Emulated').body
+        : adminError(status).body;
   }
 }
 
@@ -415,6 +465,9 @@ const PATTERN_SCOPES: ScopeSpec[] = ['svc-1', 'svc-2'].map((n) => ({
   fromPattern: true,
 }));
 
+/** keycloak-policy: the realm's secret-rotation executor (30 days a secret, the previous one kept 2). */
+const KEYCLOAK_POLICY = { expirationSeconds: 30 * 86_400, rotatedExpirationSeconds: 2 * 86_400 };
+
 /** Runs one schedule from a fresh world and returns every invariant it broke. */
 export async function runSchedule(
   s: Schedule,
@@ -432,6 +485,7 @@ export async function runSchedule(
     propagationDelayMs: s.propagationMs,
     woodpeckerProcessingMs: 0,
     ...(s.app ? { app: true } : {}),
+    ...(s.variant === 'keycloak-policy' ? { keycloakPolicy: KEYCLOAK_POLICY } : {}),
   });
   try {
     const scopes: ScopeSpec[] = [
@@ -482,6 +536,9 @@ export async function runSchedule(
       ...(s.variant === 'csp-regenerate' ? { 'csp-rotation': 'regenerate' } : {}),
       ...(s.variant === 'csp-overlap'
         ? { 'csp-rotation': 'overlap', 'csp-retire-previous': String(s.retirePrevious) }
+        : {}),
+      ...(s.variant === 'keycloak-policy'
+        ? { 'keycloak-retire-previous': String(s.retirePrevious) }
         : {}),
     };
     for (const spec of s.faults) {
@@ -718,6 +775,13 @@ function check(
         v.push(
           `lock-out: the previous password was removed before ${t.line}'s secret obtained a token`,
         );
+  // Auth0: a run that succeeds has seen the new secret obtain a token (the confirmation waited it
+  // out). A failed confirmation may still say rotated=true (stored everywhere), but fails the run.
+  if (world.auth0 && outputs['rotated'] === 'true' && !report.failure) {
+    const current = world.auth0.client(AUTH0_CLIENT).secret;
+    if (!world.auth0.secretWorks(AUTH0_CLIENT, current))
+      v.push('report: the run succeeded but the new Auth0 secret does not obtain a token yet');
+  }
   if (world.woodpecker) {
     const c = world.woodpecker.credential(WOODPECKER_CREDENTIAL);
     if (!c || !works(c.secret)) v.push('lock-out: Woodpecker holds a secret that no longer works');
@@ -808,6 +872,9 @@ function check(
 function worksAt(world: World): (secret: string) => boolean {
   if (world.csp) return (x) => world.csp!.validSecrets(CSP_APP).includes(x);
   if (world.whmcs) return (x) => world.whmcs!.credential(WHMCS_CREDENTIAL).clientSecret === x;
+  // Auth0: the current secret, once propagated or soon (the old one died with the rotation).
+  if (world.auth0) return (x) => world.auth0!.client(AUTH0_CLIENT).secret === x;
+  if (world.keycloak) return (x) => world.keycloak!.validSecrets(KC_REALM, KC_CLIENT).includes(x);
   const entra = world.entra!;
   return (x) =>
     entra
@@ -819,12 +886,16 @@ function worksAt(world: World): (secret: string) => boolean {
 function providerSecrets(world: World): string[] {
   if (world.csp) return world.csp.validSecrets(CSP_APP);
   if (world.whmcs) return [world.whmcs.credential(WHMCS_CREDENTIAL).clientSecret];
+  if (world.auth0) return [world.auth0.client(AUTH0_CLIENT).secret];
+  if (world.keycloak) return world.keycloak.validSecrets(KC_REALM, KC_CLIENT);
   return world.entra!.passwords(APP_ID).map((p) => p.secretText);
 }
 
 function rotationCount(world: World): number {
   if (world.csp) return world.csp.rotations(CSP_APP);
   if (world.whmcs) return world.whmcs.rotations(WHMCS_CREDENTIAL);
+  if (world.auth0) return world.auth0.client(AUTH0_CLIENT).rotations;
+  if (world.keycloak) return world.keycloak.rotations(KC_REALM, KC_CLIENT);
   const entra = world.entra!;
   return [...entra.passwords(APP_ID), ...entra.removedPasswords(APP_ID)].filter(
     (p) => p.secretText !== OLD_SECRET,

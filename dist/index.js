@@ -15692,7 +15692,7 @@ module.exports = {
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var node_v8__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8877);
 /* harmony import */ var node_v8__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_v8__WEBPACK_IMPORTED_MODULE_0__);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(344);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(4195);
 
 
 // WebAssembly (undici's HTTP parser, libsodium) runs in V8's baseline tier until it is hot, then V8
@@ -15709,7 +15709,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 344:
+/***/ 4195:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -26942,6 +26942,15 @@ function retryAfterMs(header, now = clock_now()) {
     const ms = Number.isFinite(seconds) ? seconds * 1000 : Date.parse(value) - now;
     return Number.isFinite(ms) ? Math.min(Math.max(ms, 0), 60_000) : undefined;
 }
+/**
+ * `X-RateLimit-Reset` (Auth0): the UNIX time, in seconds, when the rate limit window resets, as a
+ * wait from now; undefined when absent or unreadable. Capped at 60 s like Retry-After.
+ */
+function rateLimitResetMs(header, now = clock_now()) {
+    const value = Array.isArray(header) ? header[0] : header;
+    const seconds = value && /^\d{1,12}$/.test(value.trim()) ? Number(value) : NaN;
+    return Number.isFinite(seconds) ? Math.min(Math.max(seconds * 1000 - now, 0), 60_000) : undefined;
+}
 
 ;// CONCATENATED MODULE: ./src/http.ts
 // The one HTTP helper for provider APIs (GitHub goes through Octokit). It owns timeouts, JSON and
@@ -27043,7 +27052,10 @@ async function call(c, policy) {
         }
         const retriable = res.status === 429 || (c.retry === 'safe' && res.status >= 500);
         if (retriable && attempt < maxAttempts) {
-            await sleep(retryAfterMs(res.headers['retry-after']) ?? backoffMs(attempt));
+            await sleep(retryAfterMs(res.headers['retry-after']) ??
+                // A rate limit's window reset says when a 429 clears, not when a 5xx does.
+                (res.status === 429 ? rateLimitResetMs(res.headers['x-ratelimit-reset']) : undefined) ??
+                backoffMs(attempt));
             continue;
         }
         const detail = c.explain?.(res.status, res.body);
@@ -28290,6 +28302,310 @@ function outcomeUnknown(err) {
     return (err instanceof ProviderError || err instanceof HttpError) && err.outcomeUnknown;
 }
 
+;// CONCATENATED MODULE: ./src/providers/auth0.ts
+// Auth0: an application's client secret, rotated with the Management API's rotate-secret. Auth0 kills
+// the old secret at once and the new one may take up to 30 s to work, so the new secret is stored
+// first and then confirmed by a client-credentials token request, where the application can make one.
+
+
+
+
+
+/** Every input this provider reads. */
+const inputs = {
+    'auth0-domain': {
+        description: 'auth0: the tenant domain the action calls, e.g. my-tenant.eu.auth0.com, or a custom domain (then set auth0-management-audience).',
+    },
+    'auth0-management-audience': {
+        description: 'auth0: the Management API audience. Default: https://{auth0-domain}/api/v2/. With a custom domain in auth0-domain, set https://{tenant}.auth0.com/api/v2/ (always the canonical domain).',
+    },
+    'auth0-management-client-id': {
+        description: 'auth0: client id of a machine-to-machine application authorized for the Management API with scopes read:clients and update:client_keys.',
+    },
+    'auth0-management-client-secret': {
+        description: 'auth0: the client secret that goes with auth0-management-client-id.',
+        credential: true,
+    },
+    'auth0-client-id': {
+        description: 'auth0: the client id of the application whose secret rotates.',
+    },
+    'auth0-confirm-audience': {
+        description: 'auth0: an API identifier the rotated application may get a client-credentials token for; the new secret is confirmed with it once stored. Empty: not confirmed (the log says so).',
+    },
+    'auth0-confirm-timeout': {
+        description: 'auth0: how long the new secret may take to start working (Auth0: up to 30 s), as a duration; at most 10m.',
+        default: '1m',
+    },
+};
+const MAX_CONFIRM_MS = 600_000;
+/** Auth0 client ids: letters and digits (32 of them), kept loose for older tenants. */
+const CLIENT_ID = /^[A-Za-z0-9_-]{1,128}$/;
+function parseAuth0(read) {
+    const url = domainUrl(read);
+    const audience = optional(read, 'auth0-management-audience');
+    const confirmAudience = optional(read, 'auth0-confirm-audience');
+    return {
+        name: 'auth0',
+        url,
+        audience: audience === undefined
+            ? `${url}/api/v2/`
+            : audienceUrl('auth0-management-audience', audience),
+        managementClientId: pathId(read, 'auth0-management-client-id', 'the client id of the machine-to-machine application that calls the Management API', CLIENT_ID),
+        managementClientSecret: required(read, 'auth0-management-client-secret', "the management application's client secret"),
+        clientId: pathId(read, 'auth0-client-id', 'the client id of the application whose secret rotates', CLIENT_ID),
+        confirmAudience,
+        confirmTimeoutMs: duration(read, 'auth0-confirm-timeout', MAX_CONFIRM_MS, 60_000),
+    };
+}
+/** `my-tenant.eu.auth0.com` or `https://my-tenant.eu.auth0.com`: a base URL without a path. */
+function domainUrl(read) {
+    const v = required(read, 'auth0-domain', 'the tenant domain, e.g. my-tenant.eu.auth0.com');
+    const u = checkUrl('auth0-domain', /^[a-z][a-z0-9+.-]*:/i.test(v) ? v : `https://${v}`);
+    if (new URL(u).pathname !== '/')
+        throw new fields_InputError(`Input 'auth0-domain' is '${v}'; expected a domain such as my-tenant.eu.auth0.com, without a path.`);
+    return u;
+}
+function audienceUrl(name, v) {
+    checkUrl(name, v);
+    return v;
+}
+/** Sign in again this long before the token's stated expiry. */
+const TOKEN_MARGIN_MS = 60_000;
+/** How often the new secret is tried while it propagates. */
+const CONFIRM_EVERY_MS = 2_000;
+/** Management API errors: `{statusCode, error, message, errorCode}`; `hints` say what the status means here. */
+function managementExplainer(hints) {
+    return (status, body) => {
+        const parts = [hints[status]];
+        const code = field(body, 'errorCode') ?? field(body, 'error');
+        const message = field(body, 'message');
+        if (code)
+            parts.push(`errorCode ${loggable(code, 60)}`);
+        if (message)
+            parts.push(`message "${loggable(message, 200)}"`);
+        return parts.filter(Boolean).join('; ') || undefined;
+    };
+}
+/** Token endpoint errors: OAuth's `{error, error_description}`. */
+function tokenExplainer(hints) {
+    return (status, body) => {
+        const parts = [hints[status]];
+        const error = field(body, 'error');
+        const description = field(body, 'error_description');
+        if (error)
+            parts.push(`${loggable(error, 60)}${description ? `: ${loggable(description, 200)}` : ''}`);
+        return parts.filter(Boolean).join('; ') || undefined;
+    };
+}
+const explainSignIn = tokenExplainer({
+    401: 'auth0-management-client-id / auth0-management-client-secret were refused',
+    403: 'the management application is not authorized for the Management API audience (it needs a client grant with read:clients and update:client_keys; behind a custom domain, set auth0-management-audience to https://{tenant}.auth0.com/api/v2/)',
+    429: 'Auth0 rate limit',
+});
+const explainRead = managementExplainer({
+    401: 'the Management API token was refused',
+    403: 'the management application needs the scope read:clients',
+    404: 'no application with this auth0-client-id in the tenant',
+    429: 'Auth0 rate limit',
+});
+const explainRotate = managementExplainer({
+    400: 'Auth0 refused to rotate this application',
+    401: 'the Management API token was refused',
+    403: 'the management application needs the scope update:client_keys',
+    404: 'no application with this auth0-client-id in the tenant',
+    429: 'Auth0 rate limit',
+});
+const explainConfirm = tokenExplainer({
+    403: 'the application is not allowed a client-credentials token for auth0-confirm-audience (grant type or client grant)',
+    429: 'Auth0 rate limit',
+});
+/** The fields preflight reads: never client_secret. */
+const FIELDS = [
+    'client_id',
+    'name',
+    'app_type',
+    'grant_types',
+    'token_endpoint_auth_method',
+    'client_authentication_methods',
+];
+function createAuth0(s, deps) {
+    const clientUrl = `${s.url}/api/v2/clients/${encodeURIComponent(s.clientId)}`;
+    const host = new URL(s.url).host;
+    // The session's Management API token, reused while it is fresh: a cache, not step state.
+    let token = '';
+    let tokenExpiresAt = 0;
+    async function authenticate() {
+        const res = await deps.http({
+            method: 'POST',
+            url: `${s.url}/oauth/token`,
+            form: {
+                grant_type: 'client_credentials',
+                client_id: s.managementClientId,
+                client_secret: s.managementClientSecret,
+                audience: s.audience,
+            },
+            what: `obtain a Management API token from ${host} as ${s.managementClientId}`,
+            retry: 'safe',
+            explain: explainSignIn,
+        });
+        const t = field(res.body, 'access_token');
+        if (!t)
+            throw new ProviderError('Auth0 answered the token request without an access_token.');
+        deps.mask(t);
+        token = t;
+        const lifetime = Number(field(res.body, 'expires_in'));
+        tokenExpiresAt = clock_now() + (Number.isFinite(lifetime) && lifetime > 0 ? lifetime : 300) * 1000;
+        // A token without update:client_keys would only fail at the rotating call: say so now.
+        const scope = field(res.body, 'scope');
+        const missing = ['read:clients', 'update:client_keys'].filter((x) => scope !== undefined && !scope.split(' ').includes(x));
+        if (missing.length)
+            throw new ProviderError(`The Management API token lacks the scope(s) ${missing.join(', ')}: grant them to ${s.managementClientId} for the Management API (Applications > APIs > Auth0 Management API > Machine to Machine Applications).`);
+    }
+    /** A Management API call with a fresh token; a non-rotating call signs in again once after a 401. */
+    async function managed(c) {
+        if (!token || clock_now() >= tokenExpiresAt - TOKEN_MARGIN_MS)
+            await authenticate();
+        const send = () => deps.http({ ...c, headers: { authorization: `Bearer ${token}` } });
+        try {
+            return await send();
+        }
+        catch (err) {
+            if (c.retry === 'once' || !(err instanceof HttpError && err.status === 401))
+                throw err;
+            await authenticate();
+            return send();
+        }
+    }
+    /** One client-credentials token request with the new secret: true when it obtains a token. */
+    async function tryNewSecret(secret, via) {
+        const basic = Buffer.from(`${encodeURIComponent(s.clientId)}:${encodeURIComponent(secret)}`).toString('base64');
+        if (via === 'basic')
+            deps.mask(basic);
+        try {
+            const res = await deps.http({
+                method: 'POST',
+                url: `${s.url}/oauth/token`,
+                ...(via === 'basic' ? { headers: { authorization: `Basic ${basic}` } } : {}),
+                form: {
+                    grant_type: 'client_credentials',
+                    ...(via === 'post' ? { client_id: s.clientId, client_secret: secret } : {}),
+                    audience: s.confirmAudience,
+                },
+                what: 'obtain a token with the new secret',
+                retry: 'safe',
+                explain: explainConfirm,
+            });
+            // Only a token proves it: a 2xx without one says nothing.
+            if (field(res.body, 'access_token'))
+                return true;
+            throw new ProviderError('Auth0 answered the sign-in with the new secret without an access_token.');
+        }
+        catch (err) {
+            // 401: the client authentication failed, which is what a secret still propagating gets.
+            if (err instanceof HttpError && err.status === 401)
+                return false;
+            throw err;
+        }
+    }
+    return {
+        async preflight() {
+            await authenticate();
+            const query = new URLSearchParams({ fields: FIELDS.join(','), include_fields: 'true' });
+            const res = await managed({
+                method: 'GET',
+                url: `${clientUrl}?${query.toString()}`,
+                what: `read application ${s.clientId} in Auth0 tenant ${host}`,
+                retry: 'safe',
+                explain: explainRead,
+            });
+            const body = res.body;
+            const clientId = field(body, 'client_id');
+            if (clientId !== s.clientId)
+                throw new ProviderError(`Auth0 answered the read of application ${s.clientId} with ${clientId === undefined ? 'no client_id' : 'another client_id'}.`);
+            const method = field(body, 'token_endpoint_auth_method');
+            const methods = body
+                .client_authentication_methods;
+            const keyJwt = method === 'private_key_jwt' ||
+                (typeof methods === 'object' && methods !== null && 'private_key_jwt' in methods);
+            if (keyJwt)
+                throw new ProviderError(`Application ${s.clientId} authenticates with Private Key JWT: Auth0 does not rotate its client secret (rotate its credentials in the Dashboard instead). Nothing was changed.`);
+            const grants = body.grant_types;
+            const canConfirm = Array.isArray(grants) && grants.includes('client_credentials');
+            let confirmWith;
+            if (s.confirmAudience !== undefined) {
+                if (!canConfirm)
+                    throw new ProviderError(`Input 'auth0-confirm-audience' is set, but application ${s.clientId} does not have the client_credentials grant type, so the new secret cannot be confirmed with a token request. Remove auth0-confirm-audience or allow the grant. Nothing was changed.`);
+                confirmWith = method === 'client_secret_basic' ? 'basic' : 'post';
+            }
+            else
+                deps.info(canConfirm
+                    ? 'auth0-confirm-audience is not set: the new secret will be stored but not confirmed with a token request.'
+                    : `Application ${s.clientId} cannot use client credentials: the new secret will be stored but not confirmed with a token request.`);
+            const name = field(body, 'name');
+            const credential = {
+                clientId: s.clientId,
+                credentialId: s.clientId,
+                description: `Auth0 application ${s.clientId}${name ? ` (${loggable(name, 100)})` : ''} in ${host}`,
+                expiresAt: undefined,
+                oldSecretDiesOnRotate: true,
+            };
+            return { credential, found: { confirmWith } };
+        },
+        async rotate({ confirmWith }) {
+            const res = await managed({
+                method: 'POST',
+                url: `${clientUrl}/rotate-secret`,
+                what: `rotate the client secret of Auth0 application ${s.clientId}`,
+                retry: 'once',
+                explain: explainRotate,
+            }).catch(unknownOutcome);
+            const secret = field(res.body, 'client_secret');
+            if (!secret)
+                throw new ProviderError('Auth0 rotated the secret but its answer had no client_secret: the old secret is dead and the new one was not seen. Its Credentials tab in the Auth0 Dashboard shows the new secret: store it by hand, or rotate again.', true);
+            deps.mask(secret);
+            const rotation = {
+                secret,
+                clientId: s.clientId,
+                credentialId: s.clientId,
+                expiresAt: undefined,
+            };
+            return { rotation, rotated: { secret, confirmWith } };
+        },
+        async retirePrevious({ secret, confirmWith }) {
+            // Nothing to retire (the old secret died with the rotation): confirm the new one works.
+            if (confirmWith === undefined)
+                return undefined;
+            const started = clock_now();
+            const deadline = started + s.confirmTimeoutMs;
+            for (let attempt = 1;; attempt++) {
+                if (await tryNewSecret(secret, confirmWith)) {
+                    deps.info(`The new secret obtains a token for auth0-confirm-audience (after ${Math.round((clock_now() - started) / 1000)} s).`);
+                    return undefined;
+                }
+                if (clock_now() >= deadline)
+                    throw new ProviderError(`The new secret did not obtain a token within auth0-confirm-timeout (${s.confirmTimeoutMs / 1000} s): Auth0 still refuses it (HTTP 401). Auth0 says a new secret may take up to 30 s; if it still fails, look at the application in the Auth0 Dashboard.`);
+                if (attempt === 1)
+                    deps.info('The new secret does not work yet (Auth0 propagation); waiting.');
+                await sleep(Math.min(CONFIRM_EVERY_MS, Math.max(0, deadline - clock_now())));
+            }
+        },
+        async abandon() {
+            return undefined;
+        },
+    };
+}
+function unknownOutcome(err) {
+    if (err instanceof HttpError && err.outcomeUnknown) {
+        throw new ProviderError(`${err.message} The request may have reached Auth0: the secret may have been rotated (the old one then no longer works), and it was not retried so as not to rotate twice. Look at the application's Credentials tab in the Auth0 Dashboard: store the secret shown there by hand, or re-run the workflow to rotate again.`, true);
+    }
+    throw err;
+}
+const auth0 = {
+    inputs,
+    parse: parseAuth0,
+    create: createAuth0,
+};
+
 ;// CONCATENATED MODULE: ./src/providers/csp.ts
 // VMware Cloud Services Platform: organization OAuth app secrets.
 
@@ -28299,7 +28615,7 @@ function outcomeUnknown(err) {
 
 
 /** Every input this provider reads. */
-const inputs = {
+const csp_inputs = {
     'csp-url': {
         description: 'vmware-csp: CSP base URL.',
         default: 'https://console.cloud.vmware.com',
@@ -28364,7 +28680,7 @@ function parseCsp(read) {
     };
 }
 /** Sign in again this long before the token's stated expiry. */
-const TOKEN_MARGIN_MS = 60_000;
+const csp_TOKEN_MARGIN_MS = 60_000;
 const HINTS = {
     401: 'the CSP credentials were refused or the token expired',
     403: 'the identity lacks the Organization Owner, Admin or Developer role in this organization',
@@ -28399,7 +28715,7 @@ function createCsp(s, deps) {
      * 401 on a non-rotating call. A rotating call is never repeated, so it only gets the first part.
      */
     async function managed(c) {
-        if (!token || clock_now() >= tokenExpiresAt - TOKEN_MARGIN_MS)
+        if (!token || clock_now() >= tokenExpiresAt - csp_TOKEN_MARGIN_MS)
             await authenticate();
         const send = () => deps.http({ ...c, headers: { authorization: `Bearer ${token}` } });
         try {
@@ -28488,7 +28804,7 @@ function createCsp(s, deps) {
                     what: 'regenerate the CSP OAuth app secret',
                     retry: 'once',
                     explain,
-                }).catch(unknownOutcome);
+                }).catch(csp_unknownOutcome);
                 const secret = field(res.body, 'clientSecret');
                 if (!secret)
                     throw new ProviderError('CSP regenerated the secret but its answer had no clientSecret: the old secret is dead and the new one unknown. Regenerate it in the CSP console.', true);
@@ -28545,7 +28861,7 @@ function createCsp(s, deps) {
         },
     };
 }
-function unknownOutcome(err) {
+function csp_unknownOutcome(err) {
     if (err instanceof HttpError && err.outcomeUnknown) {
         throw new ProviderError(`${err.message} The request may have reached CSP: the secret may have been regenerated, and it was not retried so as not to rotate twice. Check the app in the CSP console; if the old secret no longer works, regenerate it there.`, true);
     }
@@ -28570,7 +28886,7 @@ function generateSecret(length = 48) {
     return chars.join('');
 }
 const csp = {
-    inputs,
+    inputs: csp_inputs,
     parse: parseCsp,
     create: createCsp,
 };
@@ -28933,6 +29249,396 @@ const entra = {
     inputs: entra_inputs,
     parse: parseEntra,
     create: createEntra,
+};
+
+;// CONCATENATED MODULE: ./src/providers/keycloak.ts
+// Keycloak: a confidential OIDC client's secret, regenerated through the admin REST API by a service
+// account with realm-management manage-clients. Without a client policy the old secret dies at once;
+// with the realm's `secret-rotation` executor Keycloak keeps it valid for a while (client-secret/rotated).
+
+
+
+
+
+
+/** Every input this provider reads. */
+const keycloak_inputs = {
+    'keycloak-url': {
+        description: 'keycloak: base URL of the server, e.g. https://sso.example.com; include /auth for Keycloak 16 and older (https://sso.example.com/auth).',
+    },
+    'keycloak-realm': { description: 'keycloak: the realm of the client whose secret rotates.' },
+    'keycloak-client-id': {
+        description: 'keycloak: the clientId (not the internal id) of the confidential client whose secret rotates.',
+    },
+    'keycloak-admin-realm': {
+        description: "keycloak: the realm the service account signs in to: keycloak-realm (the default) or master. Its roles are realm-management's manage-clients there, or the {realm}-realm client's manage-clients in master.",
+    },
+    'keycloak-admin-client-id': {
+        description: 'keycloak: clientId of the service account (client credentials) that manages the client; it may be the client itself.',
+    },
+    'keycloak-admin-client-secret': {
+        description: "keycloak: the service account's client secret.",
+        credential: true,
+    },
+    'keycloak-retire-previous': {
+        description: "keycloak: where the realm's secret-rotation policy keeps the previous secret valid, remove it (client-secret/rotated) once every target is written and verified.",
+        default: 'false',
+    },
+};
+const REALM = 'a realm name (letters, digits, . _ -)';
+function clientIdOf(read, name) {
+    const v = required(read, name, 'a clientId');
+    // A query parameter and a form field, never a path segment: only control characters are refused.
+    // eslint-disable-next-line no-control-regex
+    if (v.length > 255 || /[\u0000-\u001f\u007f]/.test(v))
+        throw new fields_InputError(`Input '${name}' is not a clientId: expected up to 255 characters without control characters.`);
+    return v;
+}
+function parseKeycloak(read) {
+    const realm = pathId(read, 'keycloak-realm', REALM);
+    const adminRealm = optional(read, 'keycloak-admin-realm') === undefined
+        ? realm
+        : pathId(read, 'keycloak-admin-realm', REALM);
+    if (adminRealm !== realm && adminRealm !== 'master')
+        throw new fields_InputError(`Input 'keycloak-admin-realm' is '${adminRealm}'; expected '${realm}' (keycloak-realm) or 'master': Keycloak lets a realm's service accounts manage only that realm, and master's manage every realm.`);
+    return {
+        name: 'keycloak',
+        url: url(read, 'keycloak-url'),
+        realm,
+        clientId: clientIdOf(read, 'keycloak-client-id'),
+        adminRealm,
+        adminClientId: clientIdOf(read, 'keycloak-admin-client-id'),
+        adminClientSecret: required(read, 'keycloak-admin-client-secret', "the service account's client secret"),
+        retirePrevious: bool(read, 'keycloak-retire-previous', false),
+    };
+}
+/** Client attributes that Keycloak's secret-rotation executor keeps, in epoch seconds. */
+const ATTR = {
+    expiration: 'client.secret.expiration.time',
+    rotated: 'client.secret.rotated',
+    rotatedExpiration: 'client.secret.rotated.expiration.time',
+};
+/** How long a new secret may take to obtain a token (a cluster's caches), on the injected clock. */
+const CONFIRM_MS = 30_000;
+/** After a lost regenerate answer: how many reads of the current secret, this far apart. */
+const RECHECKS = 3;
+const RECHECK_MS = 2_000;
+/** Token endpoint errors: `{error, error_description}`. */
+function explainToken(status, body) {
+    const error = field(body, 'error');
+    const description = field(body, 'error_description');
+    const hint = status === 404
+        ? 'the realm does not exist, or keycloak-url needs /auth (Keycloak 16 and older)'
+        : undefined;
+    const said = error
+        ? `${loggable(error, 60)}${description ? `: ${loggable(description, 200)}` : ''}`
+        : undefined;
+    return [hint, said].filter(Boolean).join('; ') || undefined;
+}
+const keycloak_HINTS = {
+    401: 'the admin token was refused or expired',
+    403: "the service account lacks realm-management's manage-clients in this realm (or the {realm}-realm client's in master)",
+    404: 'the realm or client does not exist, or keycloak-url needs /auth (Keycloak 16 and older)',
+    409: 'Keycloak reports a conflict',
+    429: 'rate limited (a proxy in front of Keycloak); try again later',
+    500: 'Keycloak had an internal error',
+};
+/** Admin API errors: `{errorMessage}` (validation) or `{error, error_description}`. */
+function explainAdmin(status, body) {
+    const said = field(body, 'errorMessage') ?? field(body, 'error_description') ?? field(body, 'error');
+    return [keycloak_HINTS[status], said ? `"${loggable(said, 200)}"` : undefined].filter(Boolean).join('; ');
+}
+/** A secret's fingerprint: enough to tell two secrets apart without keeping the earlier one. */
+function fingerprint(secret) {
+    return (0,external_node_crypto_.createHash)('sha256').update(secret).digest('hex');
+}
+function seconds(v) {
+    const n = typeof v === 'string' && /^\d{1,12}$/.test(v) ? Number(v) : NaN;
+    return Number.isFinite(n) && n > 0 ? n : undefined;
+}
+function attributes(client) {
+    const a = client?.attributes;
+    return a !== null && typeof a === 'object' ? a : {};
+}
+function createKeycloak(s, deps) {
+    const admin = `${s.url}/admin/realms/${encodeURIComponent(s.realm)}/clients`;
+    const tokenUrl = (realm) => `${s.url}/realms/${encodeURIComponent(realm)}/protocol/openid-connect/token`;
+    const selfRotation = s.adminRealm === s.realm && s.adminClientId === s.clientId;
+    const where = `client ${s.clientId} in Keycloak realm ${s.realm}`;
+    // The session's admin token and the secret it signs in with (the new one once a client that
+    // manages itself has rotated): a cache, not step state.
+    let adminSecret = s.adminClientSecret;
+    let token = '';
+    let tokenExpiresAt = 0;
+    let tokenMarginMs = 0;
+    function tokenRequest(realm, clientId, secret, what) {
+        return deps.http({
+            method: 'POST',
+            url: tokenUrl(realm),
+            form: { grant_type: 'client_credentials', client_id: clientId, client_secret: secret },
+            what,
+            retry: 'safe',
+            explain: explainToken,
+        });
+    }
+    async function authenticate() {
+        const res = await tokenRequest(s.adminRealm, s.adminClientId, adminSecret, `sign in to Keycloak realm ${s.adminRealm} as ${s.adminClientId} (client credentials)`);
+        const t = field(res.body, 'access_token');
+        if (!t)
+            throw new ProviderError('Keycloak answered the sign-in without an access_token.');
+        deps.mask(t);
+        token = t;
+        const lifetime = Number(field(res.body, 'expires_in'));
+        const ms = (Number.isFinite(lifetime) && lifetime > 0 ? lifetime : 60) * 1000;
+        tokenExpiresAt = clock_now() + ms;
+        // Admin tokens often live a minute (master's default): renew in the last quarter of the life.
+        tokenMarginMs = Math.min(60_000, ms / 4);
+    }
+    /**
+     * An admin call with a fresh token: signs in again when the token is within its last quarter, and
+     * once more after a 401. Keycloak checks the bearer token before anything else, so a 401 means
+     * the call was refused unprocessed: even the rotating call may be sent again after it.
+     */
+    async function managed(c) {
+        if (!token || clock_now() >= tokenExpiresAt - tokenMarginMs)
+            await authenticate();
+        const send = () => deps.http({ ...c, headers: { authorization: `Bearer ${token}` }, explain: explainAdmin });
+        try {
+            return await send();
+        }
+        catch (err) {
+            if (!(err instanceof HttpError && err.status === 401))
+                throw err;
+            await authenticate();
+            return send();
+        }
+    }
+    /** A client representation carries the current secret, and the previous one under the policy. */
+    function maskClient(client) {
+        for (const v of [field(client, 'secret'), attributes(client)[ATTR.rotated]])
+            if (typeof v === 'string' && v !== '')
+                deps.mask(v);
+    }
+    async function readSecret(id) {
+        const res = await managed({
+            method: 'GET',
+            url: `${admin}/${encodeURIComponent(id)}/client-secret`,
+            what: `read the current secret of ${where}`,
+            retry: 'safe',
+        });
+        const value = field(res.body, 'value') ?? '';
+        if (value)
+            deps.mask(value);
+        return value;
+    }
+    /**
+     * After a regenerate answer that was lost (or said nothing): the current secret tells. A value that
+     * differs from the one before is the new secret; the same value, read a few times, means Keycloak
+     * did not regenerate it as far as can be seen.
+     */
+    async function recover(found, why) {
+        for (let i = 0; i < RECHECKS; i++) {
+            if (i > 0)
+                await sleep(RECHECK_MS);
+            let current;
+            try {
+                current = await readSecret(found.id);
+            }
+            catch (err) {
+                throw new ProviderError(`${why} Reading the client's secret to find out failed too: ${err.message} Keycloak may have regenerated it, and then the old secret no longer works: look at the client's Credentials tab in the Keycloak admin console, store what it shows, or re-run the workflow to regenerate again.`, true);
+            }
+            if (current && fingerprint(current) !== found.before) {
+                deps.info("Keycloak did regenerate the secret: it was read back from the client's current secret.");
+                return current;
+            }
+        }
+        throw new ProviderError(`${why} The client's secret, read ${RECHECKS} times over ${((RECHECKS - 1) * RECHECK_MS) / 1000} s, is still the one from before: Keycloak did not regenerate it as far as can be seen, and the old secret still works. Check the client's Credentials tab in the Keycloak admin console before re-running the workflow.`, true);
+    }
+    /** Within CONFIRM_MS, the new secret obtains a token for the client's service account. */
+    async function confirm(secret) {
+        const deadline = clock_now() + CONFIRM_MS;
+        for (let attempt = 1;; attempt++) {
+            try {
+                const res = await tokenRequest(s.realm, s.clientId, secret, `obtain a token with the new secret of ${where}`);
+                const t = field(res.body, 'access_token');
+                if (t) {
+                    deps.mask(t);
+                    return;
+                }
+                throw new ProviderError('Keycloak answered the sign-in with the new secret without an access_token.');
+            }
+            catch (err) {
+                const refused = err instanceof HttpError && (err.status === 400 || err.status === 401);
+                if (!refused || clock_now() >= deadline)
+                    throw err;
+                if (attempt === 1)
+                    deps.info('The new secret does not obtain a token yet; waiting.');
+                await sleep(Math.min(2000, Math.max(0, deadline - clock_now())));
+            }
+        }
+    }
+    return {
+        async preflight() {
+            await authenticate();
+            const res = await managed({
+                method: 'GET',
+                url: `${admin}?clientId=${encodeURIComponent(s.clientId)}&search=false`,
+                what: `find ${where}`,
+                retry: 'safe',
+            });
+            const list = Array.isArray(res.body) ? res.body : [];
+            list.forEach(maskClient);
+            // `search=false` asks for the exact clientId; the filter holds whatever a version answers.
+            const matches = list.filter((c) => field(c, 'clientId') === s.clientId);
+            if (matches.length !== 1)
+                throw new ProviderError(matches.length === 0
+                    ? `Found no ${where}: check keycloak-client-id (the clientId, not the internal id) and keycloak-realm.`
+                    : `Found ${matches.length} clients with clientId ${s.clientId} in Keycloak realm ${s.realm}; refusing to guess which one rotates.`);
+            const client = matches[0];
+            const id = field(client, 'id');
+            if (!id)
+                throw new ProviderError(`Keycloak listed ${where} without its id.`);
+            const refuse = (why) => {
+                throw new ProviderError(`Refusing to rotate ${where}: ${why}. Nothing was changed.`);
+            };
+            if (client['publicClient'] !== false)
+                refuse(client['publicClient'] === true
+                    ? 'it is a public client, which has no secret'
+                    : 'Keycloak did not say whether it is public (the service account needs view or manage rights on clients)');
+            const authenticator = field(client, 'clientAuthenticatorType');
+            if (authenticator !== 'client-secret')
+                refuse(`it authenticates with ${authenticator ? `'${loggable(authenticator, 40)}'` : 'an unknown authenticator'}, not 'client-secret' (Client Id and Secret); only that is rotated here`);
+            const protocol = field(client, 'protocol');
+            if (protocol !== undefined && protocol !== 'openid-connect')
+                refuse(`it is a ${loggable(protocol, 40)} client, not openid-connect`);
+            if (client['enabled'] === false)
+                refuse('it is disabled, so nothing could confirm the new secret');
+            // Needs the same role as regenerating, so it proves the right before anything changes.
+            const before = fingerprint(await readSecret(id));
+            const attrs = attributes(client);
+            const expires = seconds(attrs[ATTR.expiration]);
+            // Keycloak's secret-rotation executor stamps an expiry on the clients it applies to.
+            const policy = expires !== undefined;
+            const credential = {
+                clientId: s.clientId,
+                credentialId: id,
+                description: `Keycloak ${where}${policy ? ' (secret-rotation policy)' : ''}`,
+                expiresAt: expires === undefined ? undefined : new Date(expires * 1000).toISOString(),
+                oldSecretDiesOnRotate: !policy,
+            };
+            return {
+                credential,
+                found: { id, serviceAccounts: client['serviceAccountsEnabled'] === true, before },
+            };
+        },
+        async rotate(found) {
+            let secret;
+            try {
+                const res = await managed({
+                    method: 'POST',
+                    url: `${admin}/${encodeURIComponent(found.id)}/client-secret`,
+                    json: {},
+                    what: `regenerate the secret of ${where}`,
+                    retry: 'once',
+                });
+                secret = field(res.body, 'value');
+                if (secret)
+                    deps.mask(secret);
+                if (!secret || fingerprint(secret) === found.before) {
+                    deps.warn(`Keycloak answered the regenerate call without a new secret; reading the client's current secret (the call is not repeated).`);
+                    secret = await recover(found, 'Keycloak answered the regenerate call without a new secret.');
+                }
+            }
+            catch (err) {
+                if (!(err instanceof HttpError && err.outcomeUnknown))
+                    throw err;
+                deps.warn(`${err.message} Reading the client's current secret to learn whether Keycloak regenerated it (the call is not repeated).`);
+                secret = await recover(found, err.message);
+            }
+            if (selfRotation)
+                adminSecret = secret;
+            // What Keycloak did with the previous secret. Only a report: nothing here may throw now.
+            let previousKept;
+            let previousUntil;
+            let expiresAt;
+            try {
+                const res = await managed({
+                    method: 'GET',
+                    url: `${admin}/${encodeURIComponent(found.id)}`,
+                    what: `read ${where} after the rotation`,
+                    retry: 'safe',
+                });
+                maskClient(res.body);
+                const attrs = attributes(res.body);
+                const until = seconds(attrs[ATTR.rotatedExpiration]);
+                const expires = seconds(attrs[ATTR.expiration]);
+                previousKept = until !== undefined && until * 1000 > clock_now();
+                if (previousKept)
+                    previousUntil = new Date(until * 1000).toISOString();
+                if (expires !== undefined)
+                    expiresAt = new Date(expires * 1000).toISOString();
+                deps.info(previousKept
+                    ? `Keycloak's secret-rotation policy keeps the previous secret valid until ${previousUntil}.`
+                    : 'Keycloak kept no previous secret: the old one no longer works.');
+            }
+            catch (err) {
+                deps.warn(`Could not read the client after the rotation to learn whether Keycloak kept the previous secret: ${err.message}`);
+            }
+            const rotation = {
+                secret,
+                clientId: s.clientId,
+                credentialId: found.id,
+                expiresAt,
+            };
+            return {
+                rotation,
+                rotated: {
+                    id: found.id,
+                    secret,
+                    serviceAccounts: found.serviceAccounts,
+                    previousKept,
+                    previousUntil,
+                },
+            };
+        },
+        async retirePrevious(r) {
+            if (r.serviceAccounts) {
+                await confirm(r.secret).catch((err) => {
+                    throw new ProviderError(`The new secret is stored everywhere but did not obtain a token within ${CONFIRM_MS / 1000} s (${err.message})${r.previousKept === false ? '' : '; the previous secret was not removed'}.`);
+                });
+            }
+            else {
+                deps.info('The new secret was not confirmed with a token request: the client has no service account (client credentials grant), so Keycloak issues it no token that way.');
+            }
+            if (!s.retirePrevious) {
+                if (r.previousKept)
+                    deps.info(`The previous secret stays valid until ${r.previousUntil}; set keycloak-retire-previous: true to remove it once every target is verified.`);
+                return undefined;
+            }
+            if (r.previousKept === false) {
+                deps.info('Nothing to retire: Keycloak kept no previous secret.');
+                return undefined;
+            }
+            await managed({
+                method: 'DELETE',
+                url: `${admin}/${encodeURIComponent(r.id)}/client-secret/rotated`,
+                what: `remove the previous secret of ${where} (client-secret/rotated)`,
+                retry: 'safe',
+            });
+            return r.previousKept
+                ? `the previous Keycloak client secret (kept by the secret-rotation policy until ${r.previousUntil})`
+                : 'the previous Keycloak client secret, if the secret-rotation policy kept one';
+        },
+        async abandon() {
+            // Nothing to undo: Keycloak cannot bring a secret back. Under the policy the old one still works.
+            return undefined;
+        },
+    };
+}
+const keycloak = {
+    inputs: keycloak_inputs,
+    parse: parseKeycloak,
+    create: createKeycloak,
 };
 
 ;// CONCATENATED MODULE: ./src/providers/whmcs.ts
@@ -29406,11 +30112,15 @@ const woodpecker = {
 
 
 
+
+
 const providers = {
     'vmware-csp': csp,
     whmcs: whmcs,
     entra: entra,
     woodpecker: woodpecker,
+    auth0: auth0,
+    keycloak: keycloak,
 };
 // Every entry's settings carry the entry's own name: createProvider dispatches on it.
 const _named = (/* unused pure expression or super */ null && (providers));
@@ -30198,13 +30908,17 @@ async function afterRotation(s, d, credential, rotation, rotated, stored) {
             };
         }
         catch (err) {
-            const failure = `The new secret is stored and verified in every target, but retiring the previous secret failed: ${err.message}`;
+            // Where the old secret died with the rotation, this step only confirms the new one (Auth0).
+            const dead = credential.oldSecretDiesOnRotate;
+            const failure = `The new secret is stored and verified in every target, but ${dead ? 'confirming it at the provider' : 'retiring the previous secret'} failed: ${err.message}`;
             return {
                 outcome: 'failed',
                 rotated: true,
                 ...base,
                 failure,
-                nextStep: 'The previous secret still works. Remove it at the provider by hand, or re-run the workflow to rotate again.',
+                nextStep: dead
+                    ? 'Every target holds the new secret and the old one no longer works. Check the credential at the provider; re-run the workflow to rotate again if the new secret does not work.'
+                    : 'The previous secret still works. Remove it at the provider by hand, or re-run the workflow to rotate again.',
             };
         }
     }

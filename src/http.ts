@@ -4,7 +4,7 @@ import { sleep } from './clock.js';
 import { HttpClient } from '@actions/http-client';
 import { type Dispatcher, request } from './undici.js';
 import type { RetryPolicy } from './policy.js';
-import { backoffMs, retryAfterMs } from './retry.js';
+import { backoffMs, rateLimitResetMs, retryAfterMs } from './retry.js';
 
 export type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
@@ -153,7 +153,12 @@ async function call(c: Call, policy: RetryPolicy): Promise<Response> {
     }
     const retriable = res.status === 429 || (c.retry === 'safe' && res.status >= 500);
     if (retriable && attempt < maxAttempts) {
-      await sleep(retryAfterMs(res.headers['retry-after']) ?? backoffMs(attempt));
+      await sleep(
+        retryAfterMs(res.headers['retry-after']) ??
+          // A rate limit's window reset says when a 429 clears, not when a 5xx does.
+          (res.status === 429 ? rateLimitResetMs(res.headers['x-ratelimit-reset']) : undefined) ??
+          backoffMs(attempt),
+      );
       continue;
     }
     const detail = c.explain?.(res.status, res.body);

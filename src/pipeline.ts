@@ -271,14 +271,17 @@ async function afterRotation(
         ...(next ? { nextRotationDue: next } : {}),
       };
     } catch (err) {
-      const failure = `The new secret is stored and verified in every target, but retiring the previous secret failed: ${(err as Error).message}`;
+      // Where the old secret died with the rotation, this step only confirms the new one (Auth0).
+      const dead = credential.oldSecretDiesOnRotate;
+      const failure = `The new secret is stored and verified in every target, but ${dead ? 'confirming it at the provider' : 'retiring the previous secret'} failed: ${(err as Error).message}`;
       return {
         outcome: 'failed',
         rotated: true,
         ...base,
         failure,
-        nextStep:
-          'The previous secret still works. Remove it at the provider by hand, or re-run the workflow to rotate again.',
+        nextStep: dead
+          ? 'Every target holds the new secret and the old one no longer works. Check the credential at the provider; re-run the workflow to rotate again if the new secret does not work.'
+          : 'The previous secret still works. Remove it at the provider by hand, or re-run the workflow to rotate again.',
       };
     }
   }

@@ -20,3 +20,16 @@ export function retryAfterMs(
   const ms = Number.isFinite(seconds) ? seconds * 1000 : Date.parse(value) - now;
   return Number.isFinite(ms) ? Math.min(Math.max(ms, 0), 60_000) : undefined;
 }
+
+/**
+ * `X-RateLimit-Reset` (Auth0): the UNIX time, in seconds, when the rate limit window resets, as a
+ * wait from now; undefined when absent or unreadable. Capped at 60 s like Retry-After.
+ */
+export function rateLimitResetMs(
+  header: string | string[] | undefined,
+  now = clockNow(),
+): number | undefined {
+  const value = Array.isArray(header) ? header[0] : header;
+  const seconds = value && /^\d{1,12}$/.test(value.trim()) ? Number(value) : NaN;
+  return Number.isFinite(seconds) ? Math.min(Math.max(seconds * 1000 - now, 0), 60_000) : undefined;
+}

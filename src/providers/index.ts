@@ -1,7 +1,9 @@
 // The typed registry: the one list of providers. A new provider is one module beside this file
 // (inputs, parser, implementation) and one line here.
+import { auth0 } from './auth0.js';
 import { csp } from './csp.js';
 import { entra } from './entra.js';
+import { keycloak } from './keycloak.js';
 import type { Provider, ProviderDeps, ProviderModule } from './types.js';
 import { whmcs } from './whmcs.js';
 import { woodpecker } from './woodpecker.js';
@@ -11,6 +13,8 @@ export const providers = {
   whmcs,
   entra,
   woodpecker,
+  auth0,
+  keycloak,
 } satisfies Record<string, ProviderModule<{ readonly name: string }>>;
 
 export type ProviderName = keyof typeof providers;

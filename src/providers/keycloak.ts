@@ -1,0 +1,514 @@
+// Keycloak: a confidential OIDC client's secret, regenerated through the admin REST API by a service
+// account with realm-management manage-clients. Without a client policy the old secret dies at once;
+// with the realm's `secret-rotation` executor Keycloak keeps it valid for a while (client-secret/rotated).
+import { createHash } from 'node:crypto';
+import { now, sleep } from '../clock.js';
+import { type Call, field, HttpError, type Response } from '../http.js';
+import {
+  bool,
+  InputError,
+  type InputSpecs,
+  optional,
+  pathId,
+  type Read,
+  required,
+  url,
+} from '../inputs/fields.js';
+import { loggable } from '../untrusted.js';
+import {
+  type Credential,
+  type Found,
+  type Provider,
+  type ProviderDeps,
+  ProviderError,
+  type ProviderModule,
+  type Rotated,
+  type Rotation,
+} from './types.js';
+
+/** Every input this provider reads. */
+const inputs = {
+  'keycloak-url': {
+    description:
+      'keycloak: base URL of the server, e.g. https://sso.example.com; include /auth for Keycloak 16 and older (https://sso.example.com/auth).',
+  },
+  'keycloak-realm': { description: 'keycloak: the realm of the client whose secret rotates.' },
+  'keycloak-client-id': {
+    description:
+      'keycloak: the clientId (not the internal id) of the confidential client whose secret rotates.',
+  },
+  'keycloak-admin-realm': {
+    description:
+      "keycloak: the realm the service account signs in to: keycloak-realm (the default) or master. Its roles are realm-management's manage-clients there, or the {realm}-realm client's manage-clients in master.",
+  },
+  'keycloak-admin-client-id': {
+    description:
+      'keycloak: clientId of the service account (client credentials) that manages the client; it may be the client itself.',
+  },
+  'keycloak-admin-client-secret': {
+    description: "keycloak: the service account's client secret.",
+    credential: true,
+  },
+  'keycloak-retire-previous': {
+    description:
+      "keycloak: where the realm's secret-rotation policy keeps the previous secret valid, remove it (client-secret/rotated) once every target is written and verified.",
+    default: 'false',
+  },
+} satisfies InputSpecs;
+
+export interface KeycloakSettings {
+  readonly name: 'keycloak';
+  /** Base URL, with `/auth` for Keycloak 16 and older. */
+  readonly url: string;
+  readonly realm: string;
+  /** The clientId (not the internal id) whose secret rotates. */
+  readonly clientId: string;
+  /** The realm the service account signs in to (default: `realm`). */
+  readonly adminRealm: string;
+  readonly adminClientId: string;
+  readonly adminClientSecret: string;
+  /** Remove the previous secret that the secret-rotation policy keeps, once every target is verified. */
+  readonly retirePrevious: boolean;
+}
+
+const REALM = 'a realm name (letters, digits, . _ -)';
+
+function clientIdOf(read: Read, name: string): string {
+  const v = required(read, name, 'a clientId');
+  // A query parameter and a form field, never a path segment: only control characters are refused.
+  // eslint-disable-next-line no-control-regex
+  if (v.length > 255 || /[\u0000-\u001f\u007f]/.test(v))
+    throw new InputError(
+      `Input '${name}' is not a clientId: expected up to 255 characters without control characters.`,
+    );
+  return v;
+}
+
+function parseKeycloak(read: Read): KeycloakSettings {
+  const realm = pathId(read, 'keycloak-realm', REALM);
+  const adminRealm =
+    optional(read, 'keycloak-admin-realm') === undefined
+      ? realm
+      : pathId(read, 'keycloak-admin-realm', REALM);
+  if (adminRealm !== realm && adminRealm !== 'master')
+    throw new InputError(
+      `Input 'keycloak-admin-realm' is '${adminRealm}'; expected '${realm}' (keycloak-realm) or 'master': Keycloak lets a realm's service accounts manage only that realm, and master's manage every realm.`,
+    );
+  return {
+    name: 'keycloak',
+    url: url(read, 'keycloak-url'),
+    realm,
+    clientId: clientIdOf(read, 'keycloak-client-id'),
+    adminRealm,
+    adminClientId: clientIdOf(read, 'keycloak-admin-client-id'),
+    adminClientSecret: required(
+      read,
+      'keycloak-admin-client-secret',
+      "the service account's client secret",
+    ),
+    retirePrevious: bool(read, 'keycloak-retire-previous', false),
+  };
+}
+
+/** Client attributes that Keycloak's secret-rotation executor keeps, in epoch seconds. */
+export const ATTR = {
+  expiration: 'client.secret.expiration.time',
+  rotated: 'client.secret.rotated',
+  rotatedExpiration: 'client.secret.rotated.expiration.time',
+} as const;
+
+/** How long a new secret may take to obtain a token (a cluster's caches), on the injected clock. */
+const CONFIRM_MS = 30_000;
+/** After a lost regenerate answer: how many reads of the current secret, this far apart. */
+const RECHECKS = 3;
+const RECHECK_MS = 2_000;
+
+/** Token endpoint errors: `{error, error_description}`. */
+function explainToken(status: number, body: unknown): string | undefined {
+  const error = field(body, 'error');
+  const description = field(body, 'error_description');
+  const hint =
+    status === 404
+      ? 'the realm does not exist, or keycloak-url needs /auth (Keycloak 16 and older)'
+      : undefined;
+  const said = error
+    ? `${loggable(error, 60)}${description ? `: ${loggable(description, 200)}` : ''}`
+    : undefined;
+  return [hint, said].filter(Boolean).join('; ') || undefined;
+}
+
+const HINTS: Record<number, string> = {
+  401: 'the admin token was refused or expired',
+  403: "the service account lacks realm-management's manage-clients in this realm (or the {realm}-realm client's in master)",
+  404: 'the realm or client does not exist, or keycloak-url needs /auth (Keycloak 16 and older)',
+  409: 'Keycloak reports a conflict',
+  429: 'rate limited (a proxy in front of Keycloak); try again later',
+  500: 'Keycloak had an internal error',
+};
+
+/** Admin API errors: `{errorMessage}` (validation) or `{error, error_description}`. */
+function explainAdmin(status: number, body: unknown): string {
+  const said =
+    field(body, 'errorMessage') ?? field(body, 'error_description') ?? field(body, 'error');
+  return [HINTS[status], said ? `"${loggable(said, 200)}"` : undefined].filter(Boolean).join('; ');
+}
+
+/** A secret's fingerprint: enough to tell two secrets apart without keeping the earlier one. */
+function fingerprint(secret: string): string {
+  return createHash('sha256').update(secret).digest('hex');
+}
+
+function seconds(v: unknown): number | undefined {
+  const n = typeof v === 'string' && /^\d{1,12}$/.test(v) ? Number(v) : NaN;
+  return Number.isFinite(n) && n > 0 ? n : undefined;
+}
+
+function attributes(client: unknown): Record<string, unknown> {
+  const a = (client as { attributes?: unknown } | undefined)?.attributes;
+  return a !== null && typeof a === 'object' ? (a as Record<string, unknown>) : {};
+}
+
+/** What preflight found: the client's internal id and what the rotation needs to know about it. */
+interface KeycloakFound {
+  readonly id: string;
+  readonly serviceAccounts: boolean;
+  /** Fingerprint of the secret before the rotation: a lost answer is resolved against it. */
+  readonly before: string;
+}
+
+/** What the rotation did, for retirePrevious. */
+interface KeycloakRotated {
+  readonly id: string;
+  readonly secret: string;
+  readonly serviceAccounts: boolean;
+  /** Whether Keycloak kept the previous secret (undefined: the read after the rotation failed). */
+  readonly previousKept: boolean | undefined;
+  readonly previousUntil: string | undefined;
+}
+
+function createKeycloak(
+  s: KeycloakSettings,
+  deps: ProviderDeps,
+): Provider<KeycloakFound, KeycloakRotated> {
+  const admin = `${s.url}/admin/realms/${encodeURIComponent(s.realm)}/clients`;
+  const tokenUrl = (realm: string) =>
+    `${s.url}/realms/${encodeURIComponent(realm)}/protocol/openid-connect/token`;
+  const selfRotation = s.adminRealm === s.realm && s.adminClientId === s.clientId;
+  const where = `client ${s.clientId} in Keycloak realm ${s.realm}`;
+  // The session's admin token and the secret it signs in with (the new one once a client that
+  // manages itself has rotated): a cache, not step state.
+  let adminSecret = s.adminClientSecret;
+  let token = '';
+  let tokenExpiresAt = 0;
+  let tokenMarginMs = 0;
+
+  function tokenRequest(
+    realm: string,
+    clientId: string,
+    secret: string,
+    what: string,
+  ): Promise<Response> {
+    return deps.http({
+      method: 'POST',
+      url: tokenUrl(realm),
+      form: { grant_type: 'client_credentials', client_id: clientId, client_secret: secret },
+      what,
+      retry: 'safe',
+      explain: explainToken,
+    });
+  }
+
+  async function authenticate(): Promise<void> {
+    const res = await tokenRequest(
+      s.adminRealm,
+      s.adminClientId,
+      adminSecret,
+      `sign in to Keycloak realm ${s.adminRealm} as ${s.adminClientId} (client credentials)`,
+    );
+    const t = field(res.body, 'access_token');
+    if (!t) throw new ProviderError('Keycloak answered the sign-in without an access_token.');
+    deps.mask(t);
+    token = t;
+    const lifetime = Number(field(res.body, 'expires_in'));
+    const ms = (Number.isFinite(lifetime) && lifetime > 0 ? lifetime : 60) * 1000;
+    tokenExpiresAt = now() + ms;
+    // Admin tokens often live a minute (master's default): renew in the last quarter of the life.
+    tokenMarginMs = Math.min(60_000, ms / 4);
+  }
+
+  /**
+   * An admin call with a fresh token: signs in again when the token is within its last quarter, and
+   * once more after a 401. Keycloak checks the bearer token before anything else, so a 401 means
+   * the call was refused unprocessed: even the rotating call may be sent again after it.
+   */
+  async function managed(c: Omit<Call, 'headers' | 'explain'>): Promise<Response> {
+    if (!token || now() >= tokenExpiresAt - tokenMarginMs) await authenticate();
+    const send = () =>
+      deps.http({ ...c, headers: { authorization: `Bearer ${token}` }, explain: explainAdmin });
+    try {
+      return await send();
+    } catch (err) {
+      if (!(err instanceof HttpError && err.status === 401)) throw err;
+      await authenticate();
+      return send();
+    }
+  }
+
+  /** A client representation carries the current secret, and the previous one under the policy. */
+  function maskClient(client: unknown): void {
+    for (const v of [field(client, 'secret'), attributes(client)[ATTR.rotated]])
+      if (typeof v === 'string' && v !== '') deps.mask(v);
+  }
+
+  async function readSecret(id: string): Promise<string> {
+    const res = await managed({
+      method: 'GET',
+      url: `${admin}/${encodeURIComponent(id)}/client-secret`,
+      what: `read the current secret of ${where}`,
+      retry: 'safe',
+    });
+    const value = field(res.body, 'value') ?? '';
+    if (value) deps.mask(value);
+    return value;
+  }
+
+  /**
+   * After a regenerate answer that was lost (or said nothing): the current secret tells. A value that
+   * differs from the one before is the new secret; the same value, read a few times, means Keycloak
+   * did not regenerate it as far as can be seen.
+   */
+  async function recover(found: KeycloakFound, why: string): Promise<string> {
+    for (let i = 0; i < RECHECKS; i++) {
+      if (i > 0) await sleep(RECHECK_MS);
+      let current: string;
+      try {
+        current = await readSecret(found.id);
+      } catch (err) {
+        throw new ProviderError(
+          `${why} Reading the client's secret to find out failed too: ${(err as Error).message} Keycloak may have regenerated it, and then the old secret no longer works: look at the client's Credentials tab in the Keycloak admin console, store what it shows, or re-run the workflow to regenerate again.`,
+          true,
+        );
+      }
+      if (current && fingerprint(current) !== found.before) {
+        deps.info(
+          "Keycloak did regenerate the secret: it was read back from the client's current secret.",
+        );
+        return current;
+      }
+    }
+    throw new ProviderError(
+      `${why} The client's secret, read ${RECHECKS} times over ${((RECHECKS - 1) * RECHECK_MS) / 1000} s, is still the one from before: Keycloak did not regenerate it as far as can be seen, and the old secret still works. Check the client's Credentials tab in the Keycloak admin console before re-running the workflow.`,
+      true,
+    );
+  }
+
+  /** Within CONFIRM_MS, the new secret obtains a token for the client's service account. */
+  async function confirm(secret: string): Promise<void> {
+    const deadline = now() + CONFIRM_MS;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const res = await tokenRequest(
+          s.realm,
+          s.clientId,
+          secret,
+          `obtain a token with the new secret of ${where}`,
+        );
+        const t = field(res.body, 'access_token');
+        if (t) {
+          deps.mask(t);
+          return;
+        }
+        throw new ProviderError(
+          'Keycloak answered the sign-in with the new secret without an access_token.',
+        );
+      } catch (err) {
+        const refused = err instanceof HttpError && (err.status === 400 || err.status === 401);
+        if (!refused || now() >= deadline) throw err;
+        if (attempt === 1) deps.info('The new secret does not obtain a token yet; waiting.');
+        await sleep(Math.min(2000, Math.max(0, deadline - now())));
+      }
+    }
+  }
+
+  return {
+    async preflight(): Promise<Found<KeycloakFound>> {
+      await authenticate();
+      const res = await managed({
+        method: 'GET',
+        url: `${admin}?clientId=${encodeURIComponent(s.clientId)}&search=false`,
+        what: `find ${where}`,
+        retry: 'safe',
+      });
+      const list = Array.isArray(res.body) ? (res.body as unknown[]) : [];
+      list.forEach(maskClient);
+      // `search=false` asks for the exact clientId; the filter holds whatever a version answers.
+      const matches = list.filter((c) => field(c, 'clientId') === s.clientId);
+      if (matches.length !== 1)
+        throw new ProviderError(
+          matches.length === 0
+            ? `Found no ${where}: check keycloak-client-id (the clientId, not the internal id) and keycloak-realm.`
+            : `Found ${matches.length} clients with clientId ${s.clientId} in Keycloak realm ${s.realm}; refusing to guess which one rotates.`,
+        );
+      const client = matches[0] as Record<string, unknown>;
+      const id = field(client, 'id');
+      if (!id) throw new ProviderError(`Keycloak listed ${where} without its id.`);
+      const refuse = (why: string): never => {
+        throw new ProviderError(`Refusing to rotate ${where}: ${why}. Nothing was changed.`);
+      };
+      if (client['publicClient'] !== false)
+        refuse(
+          client['publicClient'] === true
+            ? 'it is a public client, which has no secret'
+            : 'Keycloak did not say whether it is public (the service account needs view or manage rights on clients)',
+        );
+      const authenticator = field(client, 'clientAuthenticatorType');
+      if (authenticator !== 'client-secret')
+        refuse(
+          `it authenticates with ${authenticator ? `'${loggable(authenticator, 40)}'` : 'an unknown authenticator'}, not 'client-secret' (Client Id and Secret); only that is rotated here`,
+        );
+      const protocol = field(client, 'protocol');
+      if (protocol !== undefined && protocol !== 'openid-connect')
+        refuse(`it is a ${loggable(protocol, 40)} client, not openid-connect`);
+      if (client['enabled'] === false)
+        refuse('it is disabled, so nothing could confirm the new secret');
+      // Needs the same role as regenerating, so it proves the right before anything changes.
+      const before = fingerprint(await readSecret(id));
+      const attrs = attributes(client);
+      const expires = seconds(attrs[ATTR.expiration]);
+      // Keycloak's secret-rotation executor stamps an expiry on the clients it applies to.
+      const policy = expires !== undefined;
+      const credential: Credential = {
+        clientId: s.clientId,
+        credentialId: id,
+        description: `Keycloak ${where}${policy ? ' (secret-rotation policy)' : ''}`,
+        expiresAt: expires === undefined ? undefined : new Date(expires * 1000).toISOString(),
+        oldSecretDiesOnRotate: !policy,
+      };
+      return {
+        credential,
+        found: { id, serviceAccounts: client['serviceAccountsEnabled'] === true, before },
+      };
+    },
+
+    async rotate(found): Promise<Rotated<KeycloakRotated>> {
+      let secret: string | undefined;
+      try {
+        const res = await managed({
+          method: 'POST',
+          url: `${admin}/${encodeURIComponent(found.id)}/client-secret`,
+          json: {},
+          what: `regenerate the secret of ${where}`,
+          retry: 'once',
+        });
+        secret = field(res.body, 'value');
+        if (secret) deps.mask(secret);
+        if (!secret || fingerprint(secret) === found.before) {
+          deps.warn(
+            `Keycloak answered the regenerate call without a new secret; reading the client's current secret (the call is not repeated).`,
+          );
+          secret = await recover(
+            found,
+            'Keycloak answered the regenerate call without a new secret.',
+          );
+        }
+      } catch (err) {
+        if (!(err instanceof HttpError && err.outcomeUnknown)) throw err;
+        deps.warn(
+          `${err.message} Reading the client's current secret to learn whether Keycloak regenerated it (the call is not repeated).`,
+        );
+        secret = await recover(found, err.message);
+      }
+      if (selfRotation) adminSecret = secret;
+
+      // What Keycloak did with the previous secret. Only a report: nothing here may throw now.
+      let previousKept: boolean | undefined;
+      let previousUntil: string | undefined;
+      let expiresAt: string | undefined;
+      try {
+        const res = await managed({
+          method: 'GET',
+          url: `${admin}/${encodeURIComponent(found.id)}`,
+          what: `read ${where} after the rotation`,
+          retry: 'safe',
+        });
+        maskClient(res.body);
+        const attrs = attributes(res.body);
+        const until = seconds(attrs[ATTR.rotatedExpiration]);
+        const expires = seconds(attrs[ATTR.expiration]);
+        previousKept = until !== undefined && until * 1000 > now();
+        if (previousKept) previousUntil = new Date(until! * 1000).toISOString();
+        if (expires !== undefined) expiresAt = new Date(expires * 1000).toISOString();
+        deps.info(
+          previousKept
+            ? `Keycloak's secret-rotation policy keeps the previous secret valid until ${previousUntil}.`
+            : 'Keycloak kept no previous secret: the old one no longer works.',
+        );
+      } catch (err) {
+        deps.warn(
+          `Could not read the client after the rotation to learn whether Keycloak kept the previous secret: ${(err as Error).message}`,
+        );
+      }
+      const rotation: Rotation = {
+        secret,
+        clientId: s.clientId,
+        credentialId: found.id,
+        expiresAt,
+      };
+      return {
+        rotation,
+        rotated: {
+          id: found.id,
+          secret,
+          serviceAccounts: found.serviceAccounts,
+          previousKept,
+          previousUntil,
+        },
+      };
+    },
+
+    async retirePrevious(r): Promise<string | undefined> {
+      if (r.serviceAccounts) {
+        await confirm(r.secret).catch((err: unknown) => {
+          throw new ProviderError(
+            `The new secret is stored everywhere but did not obtain a token within ${CONFIRM_MS / 1000} s (${(err as Error).message})${r.previousKept === false ? '' : '; the previous secret was not removed'}.`,
+          );
+        });
+      } else {
+        deps.info(
+          'The new secret was not confirmed with a token request: the client has no service account (client credentials grant), so Keycloak issues it no token that way.',
+        );
+      }
+      if (!s.retirePrevious) {
+        if (r.previousKept)
+          deps.info(
+            `The previous secret stays valid until ${r.previousUntil}; set keycloak-retire-previous: true to remove it once every target is verified.`,
+          );
+        return undefined;
+      }
+      if (r.previousKept === false) {
+        deps.info('Nothing to retire: Keycloak kept no previous secret.');
+        return undefined;
+      }
+      await managed({
+        method: 'DELETE',
+        url: `${admin}/${encodeURIComponent(r.id)}/client-secret/rotated`,
+        what: `remove the previous secret of ${where} (client-secret/rotated)`,
+        retry: 'safe',
+      });
+      return r.previousKept
+        ? `the previous Keycloak client secret (kept by the secret-rotation policy until ${r.previousUntil})`
+        : 'the previous Keycloak client secret, if the secret-rotation policy kept one';
+    },
+
+    async abandon(): Promise<string | undefined> {
+      // Nothing to undo: Keycloak cannot bring a secret back. Under the policy the old one still works.
+      return undefined;
+    },
+  };
+}
+
+export const keycloak: ProviderModule<KeycloakSettings> = {
+  inputs,
+  parse: parseKeycloak,
+  create: createKeycloak,
+};
