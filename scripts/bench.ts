@@ -4,8 +4,9 @@
 //   --peer PATH, or BENCH_PEER: the published dist/index.js of jpoehnelt/secrets-sync-action, the
 //     common secret-writing action, run from a temporary folder to write one repository secret. It is
 //     never part of this repository; without it the comparison is skipped and the report says so.
-//   --before PATH, or BENCH_BEFORE: another build of this action (a dist/index.js, e.g. main's), run
-//     in the same rounds, so that before and after meet the same machine noise.
+//   --before [NAME=]PATH[,...], or BENCH_BEFORE: earlier builds of this action (a dist/index.js each,
+//     e.g. `git show REV:dist/index.js`), run in the same rounds, so that before and after meet the
+//     same machine noise. NAME labels the build in the table (default "before").
 // Reports, in one run, medians of whole-process runs interleaved round by round with `node -e 0`:
 // (a) start-up and the dry run; (b) one full CSP rotation to one repository and its request timeline
 // (ms from process start to each request being answered by the emulators, and to exit); (c) the
@@ -32,10 +33,16 @@ const BEFORE = arg('before') ?? process.env['BENCH_BEFORE'];
 const FANOUT = 10;
 const LATENCY_MS = 20;
 const WRITE_INTERVAL_MS = 1000;
-for (const [what, path] of [
-  ['--peer', PEER],
-  ['--before', BEFORE],
-] as const)
+const befores = (BEFORE ?? '')
+  .split(',')
+  .filter(Boolean)
+  .map((spec) => {
+    const eq = spec.indexOf('=');
+    return eq > 0
+      ? { name: spec.slice(0, eq), file: resolve(spec.slice(eq + 1)) }
+      : { name: 'before', file: resolve(spec) };
+  });
+for (const [what, path] of [['--peer', PEER], ...befores.map((b) => ['--before', b.file])])
   if (path && !existsSync(path)) throw new Error(`${what} ${path}: no such file`);
 
 const median = (xs: number[]): number => {
@@ -71,6 +78,19 @@ async function timed(args: string[], env: NodeJS.ProcessEnv, cwd?: string): Prom
   const ms = Number(process.hrtime.bigint() - start) / 1e6;
   if (code !== 0 || /::error::/.test(out)) throw new Error(`${args.join(' ')} failed:\n${out}`);
   return { ms, exitMs, t0 };
+}
+
+/**
+ * CPU time (user + system) of one whole process, read by a hook at its exit. A separate pass from
+ * the wall-clock rounds: the hook loads Node's ESM loader first, which would tilt wall figures.
+ * CPU is what a loaded machine does not distort: a run that waits on nothing costs the same CPU
+ * however busy the other cores are.
+ */
+const cpuFile = join(tmpdir(), `bench-cpu-${process.pid}`);
+const cpuHook = `--import=data:text/javascript,import{writeFileSync}from'node:fs';process.on('exit',()=>{const u=process.cpuUsage();writeFileSync(process.env.BENCH_CPU_FILE,String((u.user+u.system)/1000))})`;
+async function cpuOf(args: string[], env: NodeJS.ProcessEnv, cwd?: string): Promise<number> {
+  await timed([cpuHook, ...args], { ...env, BENCH_CPU_FILE: cpuFile }, cwd);
+  return Number(readFileSync(cpuFile, 'utf8'));
 }
 
 // The floors, bundled by ncc like dist/: @actions/core alone, and the toolkit writing one secret
@@ -117,7 +137,7 @@ core.setOutput('written', 'true');
 
 // Each build of this action under test: this worktree's dist/ and, when given, an earlier one.
 const builds = [{ name: 'this build', file: DIST }];
-if (BEFORE) builds.unshift({ name: 'before', file: resolve(BEFORE) });
+builds.unshift(...befores);
 
 const world = await startWorld('vmware-csp');
 const gh = world.github;
@@ -181,8 +201,19 @@ interface Series {
   tail: number[];
   requests: number;
   example: string;
+  /** CPU ms per run, from the separate CPU pass. */
+  cpu: number[];
 }
-const series = (): Series => ({ ms: [], first: [], gap: [], tail: [], requests: 0, example: '' });
+const series = (): Series => ({
+  ms: [],
+  first: [],
+  gap: [],
+  tail: [],
+  requests: 0,
+  example: '',
+  cpu: [],
+});
+const baselineCpu: number[] = [];
 const baseline: number[] = [];
 const coreOnly: number[] = [];
 const floor = series();
@@ -222,6 +253,17 @@ for (let i = 0; i < RUNS; i++) {
     await measure(full[b]!, [build.file], actionEnv());
   }
 }
+
+// CPU per run, interleaved the same way.
+for (let i = 0; i < RUNS; i++) {
+  baselineCpu.push(await cpuOf(['-e', '0'], {}));
+  if (PEER) peer.cpu.push(await cpuOf([resolve(PEER)], peerEnv(), peerDir));
+  for (const [b, build] of builds.entries()) {
+    dry[b]!.cpu.push(await cpuOf([build.file], actionEnv({ 'dry-run': 'true' })));
+    full[b]!.cpu.push(await cpuOf([build.file], actionEnv()));
+  }
+}
+rmSync(cpuFile, { force: true });
 
 // Peak memory of one dry run.
 const rssFile = join(tmpdir(), `bench-rss-${process.pid}`);
@@ -273,7 +315,7 @@ const ratio = (x: number[], to: number[], name: string): string =>
   x.length && to.length ? `${(median(x) / median(to)).toFixed(2)}x ${name}` : '';
 const peerNote = PEER ? '' : ' (peer not given: --peer or BENCH_PEER; comparison skipped)';
 const rows: [string, string, string][] = [
-  ['`node -e 0`', ms(baseline), ''],
+  ['`node -e 0`', ms(baseline), `CPU ${ms(baselineCpu)}`],
   ['a bundle of `@actions/core` alone', ms(coreOnly), ratio(coreOnly, baseline, 'node -e 0')],
   [
     'floor: the toolkit writing one secret (key GET + sealed PUT)',
@@ -284,7 +326,7 @@ const rows: [string, string, string][] = [
     `peer: secrets-sync-action writing one secret (${peer.requests} requests)`,
     PEER ? ms(peer.ms) : 'n/a',
     PEER
-      ? `${ratio(peer.ms, baseline, 'node -e 0')}; first request at ${ms(peer.first)}`
+      ? `${ratio(peer.ms, baseline, 'node -e 0')}; first request at ${ms(peer.first)}; CPU ${ms(peer.cpu)}`
       : peerNote.trim(),
   ],
 ];
@@ -295,11 +337,15 @@ for (const [b, build] of builds.entries()) {
   const f = full[b]!;
   const size = sizeOf(build.file);
   rows.push(
-    [`${build.name}: dry run (${d.requests} requests)`, ms(d.ms), ratio(d.ms, cmp, cmpName)],
+    [
+      `${build.name}: dry run (${d.requests} requests)`,
+      ms(d.ms),
+      `${ratio(d.ms, cmp, cmpName)}; CPU ${ms(d.cpu)}${PEER ? `, ${ratio(d.cpu, peer.cpu, "the peer's")}` : ''}`,
+    ],
     [
       `${build.name}: CSP rotation, 1 repository (${f.requests} requests)`,
       ms(f.ms),
-      `${ratio(f.ms, cmp, cmpName)}; ${ratio(f.ms, floor.ms, 'the floor')}`,
+      `${ratio(f.ms, cmp, cmpName)}; ${ratio(f.ms, floor.ms, 'the floor')}; CPU ${ms(f.cpu)}${PEER ? `, ${ratio(f.cpu, peer.cpu, "the peer's")}` : ''}`,
     ],
     [`${build.name}: start-up, process start → first request answered`, ms(f.first), ''],
     [`${build.name}: CSP rotating PUT answered → GitHub PUT answered`, ms(f.gap), ''],

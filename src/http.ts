@@ -2,7 +2,7 @@
 // form bodies, the retry policy and error wrapping, so that providers only say what they call and why.
 import { sleep } from './clock.js';
 import { HttpClient } from '@actions/http-client';
-import { type Dispatcher, request } from 'undici';
+import { type Dispatcher, request } from './undici.js';
 import type { RetryPolicy } from './policy.js';
 import { backoffMs, rateLimitResetMs, retryAfterMs } from './retry.js';
 

@@ -6,8 +6,9 @@ import { getOctokit } from '@actions/github';
 import { retry } from '@octokit/plugin-retry';
 import { throttling } from '@octokit/plugin-throttling';
 import type { Octokit } from '@octokit/core';
-import { fetch as undiciFetch, Response } from 'undici';
-import { readCapped, TooLargeError } from '../http.js';
+import { TooLargeError } from '../http.js';
+import type { Dispatcher } from '../undici.js';
+import { cappedFetch } from './fetch.js';
 import type { RetryPolicy } from '../policy.js';
 import { backoffMs, retryAfterMs } from '../retry.js';
 import { octokitLog } from '../untrusted.js';
@@ -26,20 +27,7 @@ export interface ClientOptions {
 export function createGitHub(o: ClientOptions): GitHub {
   fastTurns();
   const dispatcher = new HttpClient().getAgentDispatcher(o.apiUrl);
-  const timedFetch = async (
-    url: string,
-    init: RequestInit & { signal?: AbortSignal | null },
-  ): Promise<unknown> => {
-    const timeout = AbortSignal.timeout(o.policy.timeoutMs);
-    const signal = init.signal ? AbortSignal.any([init.signal, timeout]) : timeout;
-    return capped(
-      await undiciFetch(url, {
-        ...(init as object),
-        signal,
-        ...(dispatcher ? { dispatcher } : {}),
-      } as Parameters<typeof undiciFetch>[1]),
-    );
-  };
+  const timedFetch = cappedFetch(o.policy.timeoutMs, dispatcher as Dispatcher | undefined);
   const canWait = (seconds: number, retryCount: number): boolean =>
     retryCount < 5 && o.policy.allows(seconds * 1000);
   // The handlers wait on the clock themselves (so a virtual clock in tests costs no real time) and
@@ -145,25 +133,6 @@ function track(octokit: Octokit): void {
       throw error;
     }
   });
-}
-
-/**
- * The answer with its body read here, up to MAX_BODY_BYTES: Octokit reads bodies without a limit and
- * turns a failed read into an empty body, so a too-large answer must fail before Octokit sees it.
- */
-async function capped(res: Response): Promise<Response> {
-  const nullBody = [101, 204, 205, 304].includes(res.status);
-  const bytes =
-    res.body && !nullBody
-      ? await readCapped(res.body, res.headers.get('content-length'), res.status)
-      : undefined;
-  const copy = new Response(bytes ?? null, {
-    status: res.status,
-    statusText: res.statusText,
-    headers: res.headers,
-  });
-  Object.defineProperty(copy, 'url', { value: res.url });
-  return copy;
 }
 
 /**
