@@ -231,6 +231,11 @@ export interface FaultSpec {
 
 export interface Schedule {
   readonly variant: Variant;
+  /**
+   * Per-attempt HTTP limit in real ms (default REQUEST_TIMEOUT_MS). Example tests without a hang
+   * that assert exact logs set it high: on a loaded machine a slow answer must not become a timeout.
+   */
+  readonly timeoutMs?: number;
   readonly faults: readonly FaultSpec[];
   /** Targets besides `repo octo/app`. */
   readonly environment: boolean;
@@ -599,9 +604,10 @@ export async function runSchedule(
     const limit = new Promise<'hung'>((resolve) => {
       timer = setTimeout(() => resolve('hung'), RUN_LIMIT_MS);
     });
-    const result = await Promise.race([execute(world.inputs(extra), log, masks), limit]).finally(
-      () => clearTimeout(timer),
-    );
+    const result = await Promise.race([
+      execute(world.inputs(extra), log, masks, s.timeoutMs ?? REQUEST_TIMEOUT_MS),
+      limit,
+    ]).finally(() => clearTimeout(timer));
     if (result === 'hung')
       return {
         violations: [`the run did not finish within ${RUN_LIMIT_MS / 1000} s of real time`],
@@ -619,7 +625,10 @@ export async function runSchedule(
     // Filed as src/main.ts does, once the outcome is final; its calls may meet faults too.
     const before = JSON.stringify(report);
     if (issue) {
-      const policy = new RetryPolicy({ timeoutMs: REQUEST_TIMEOUT_MS, storeTimeoutMs: 30_000 });
+      const policy = new RetryPolicy({
+        timeoutMs: s.timeoutMs ?? REQUEST_TIMEOUT_MS,
+        storeTimeoutMs: 30_000,
+      });
       policy.startPreflight();
       const gh = createGitHub({
         token: world.github.token,
@@ -676,6 +685,7 @@ async function execute(
   inputs: Record<string, string>,
   log: string[],
   masks: Set<string>,
+  timeoutMs: number,
 ): Promise<Report> {
   const deps = {
     mask: (v: string) => void masks.add(v),
@@ -685,7 +695,7 @@ async function execute(
   };
   try {
     const parsed = parseInputs((n) => inputs[n] ?? '', { GITHUB_REPOSITORY: REPO });
-    const settings = { ...parsed, requestTimeoutMs: REQUEST_TIMEOUT_MS };
+    const settings = { ...parsed, requestTimeoutMs: timeoutMs };
     const policy = new RetryPolicy({
       timeoutMs: settings.requestTimeoutMs,
       storeTimeoutMs: settings.storeTimeoutMs,
