@@ -2,7 +2,7 @@
 // The action's main job end to end on the built-in emulators: starts loopback emulators of GitHub and
 // the provider, runs dist/index.js as the runner does, prints the outputs and the job summary, and
 // proves the stored secret by opening it with the GitHub emulator's private key.
-//   npm run demo [-- --provider vmware-csp|whmcs|entra|woodpecker]
+//   npm run demo [-- --provider NAME]   NAME: any provider of src/providers/index.ts (default vmware-csp)
 import {
   PROVIDERS,
   type ProviderName,

@@ -55,7 +55,7 @@ export const commonInputs = {
   },
   'rotate-if-expires-within': {
     description:
-      "Duration (30s, 90m, 12h, 7d): rotate only when the credential's current secret expires within it (Entra: the passwords this rotation made, see entra-password-tag; Woodpecker: secret_expires_at). Where the provider reports no expiry (CSP, WHMCS), rotate only when the first target's secret was updated longer ago than this, and say so in the log. With skip-if-rotated-within, that guard is checked first; the log and summary name the rule that decided. At most 366d.",
+      "Duration (30s, 90m, 12h, 7d): rotate only when the credential's current secret expires within it (Entra: the passwords this rotation made, see entra-password-tag; Woodpecker: secret_expires_at; Keycloak: the expiry its secret-rotation policy stamps on the client). Where the provider reports no expiry (CSP, WHMCS, Auth0, Okta, Keycloak without that policy), rotate only when the first target's secret was updated longer ago than this, and say so in the log. With skip-if-rotated-within, that guard is checked first; the log and summary name the rule that decided. At most 366d.",
   },
   mode: {
     description:
