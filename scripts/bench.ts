@@ -302,12 +302,21 @@ rmSync(runDir, { recursive: true, force: true });
 rmSync(peerDir, { recursive: true, force: true });
 const pacingFloor = (FANOUT - 1) * WRITE_INTERVAL_MS;
 
-const sizeOf = (file: string): { main: number; lazy: number } => {
+/** The main chunk, and each lazily loaded chunk named by what it holds. */
+const sizeOf = (file: string): { main: number; lazy: string } => {
   const dir = dirname(file);
   const lazy = readdirSync(dir)
     .filter((f) => /^\d+\.index\.js$/.test(f))
-    .reduce((n, f) => n + statSync(join(dir, f)).size, 0);
-  return { main: statSync(file).size, lazy };
+    .map((f) => {
+      const text = readFileSync(join(dir, f), 'utf8');
+      const what = text.includes('libsodium')
+        ? 'libsodium, loaded beside the preflight'
+        : text.includes('function fetching (')
+          ? "undici's fetch, which no run loads"
+          : 'other';
+      return `${(statSync(join(dir, f)).size / 1024).toFixed(0)} KiB of ${what}`;
+    });
+  return { main: statSync(file).size, lazy: lazy.join('; ') };
 };
 
 const ms = (x: number[]): string => (x.length ? `${median(x).toFixed(0)} ms` : 'n/a');
@@ -353,7 +362,7 @@ for (const [b, build] of builds.entries()) {
     [
       `${build.name}: bundle`,
       `${(size.main / 1024 / 1024).toFixed(2)} MiB`,
-      `${size.main} bytes at start; plus ${(size.lazy / 1024).toFixed(0)} KiB loaded beside the preflight (libsodium)`,
+      `${size.main} bytes at start; plus ${size.lazy}`,
     ],
   );
 }
