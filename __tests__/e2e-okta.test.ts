@@ -365,6 +365,27 @@ describe('okta retiring: what the report says is true', () => {
     expect(run.errors.join('\n')).toContain('previous secret was kept and still works');
     clean(run);
   });
+  it('storing fails everywhere and deleting the new secret fails: it is deactivated, the run says undone, not "open the recovery"', async () => {
+    const w = await okta();
+    const key = await recoveryKey();
+    w.github.fault('PUT', /secrets\/CLIENT_SECRET$/, {
+      status: 422,
+      body: { message: 'Unprocessable' },
+    });
+    w.okta!.fault('DELETE', ONE_SECRET, { status: 500, body: oktaError(500) });
+    const run = await w.run({ 'recovery-public-key': key.input });
+    expect(run.code).toBe(1);
+    const opened = key.open(run.outputs['recovery']!);
+    // The sealed secret no longer works: the report must not send anyone to store it.
+    expect(w.okta!.secretWorks(OKTA_APP, opened)).toBe(false);
+    expect(w.okta!.secretWorks(OKTA_APP, OLD_SECRET)).toBe(true);
+    expect(run.errors.join('\n')).toMatch(
+      /Undid the rotation \(deactivated the new Okta client secret .* no longer works/,
+    );
+    expect(run.errors.join('\n')).not.toContain('The new secret is in output `recovery`');
+    expect(run.warnings.join('\n')).toContain('is deactivated but deleting it failed');
+    clean(run);
+  });
 });
 
 describe('okta lost answers', () => {

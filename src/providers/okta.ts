@@ -465,8 +465,18 @@ function createOkta(s: OktaSettings, deps: ProviderDeps): Provider<OktaFound, Ok
     },
 
     async abandon(r): Promise<string | undefined> {
-      await remove(r.newId, true);
-      return `deactivated and deleted the new Okta client secret ${loggable(r.newId, 40)}`;
+      await deactivate(r.newId);
+      // Deactivated, the new secret works nowhere: the rotation is undone, and the recovery blob must
+      // not be what anyone stores. Deleting it only frees its slot; a failure there warns.
+      try {
+        await del(r.newId);
+      } catch (err) {
+        deps.warn(
+          `The new client secret ${r.newId} of Okta app ${s.appId} is deactivated but deleting it failed: ${(err as Error).message} Delete it in the Admin Console, or let the next run with okta-retire-previous do it.`,
+        );
+        return `deactivated the new Okta client secret ${r.newId}, which no longer works (deleting it failed)`;
+      }
+      return `deactivated and deleted the new Okta client secret ${r.newId}`;
     },
   };
 }
