@@ -187,6 +187,8 @@ export interface OktaRotated {
 
 /** Okta's secret ids (ocs...): also what goes into request paths and messages. */
 const SECRET_ID = /^[A-Za-z0-9_-]{1,100}$/;
+/** A client secret's status, as Okta's API reference lists them. */
+const STATUSES = new Set(['ACTIVE', 'INACTIVE']);
 
 const SECRET_AUTH = new Set(['client_secret_basic', 'client_secret_post', 'client_secret_jwt']);
 
@@ -279,7 +281,7 @@ function createOkta(s: OktaSettings, deps: ProviderDeps): Provider<OktaFound, Ok
       created: field(x, 'created') ?? '',
     }));
     // A secret without a usable id or status could be neither kept apart nor retired: stop.
-    if (listed.some((x) => !SECRET_ID.test(x.id) || !x.status))
+    if (listed.some((x) => !SECRET_ID.test(x.id) || !STATUSES.has(x.status)))
       throw new ProviderError(
         `Okta listed a client secret of app ${s.appId} without a usable id or status; nothing was changed.`,
       );
