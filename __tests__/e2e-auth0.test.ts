@@ -181,17 +181,40 @@ describe('auth0 rotation', () => {
 });
 
 describe('auth0 preflight', () => {
-  it('refuses a Private Key JWT application before rotating', async () => {
+  // The management application has only read:clients, which does not show
+  // client_authentication_methods: preflight must tell from token_endpoint_auth_method alone.
+  it.each([
+    ['with auth0-confirm-audience', AUTH0_API],
+    ['without auth0-confirm-audience', ''],
+  ])('refuses a Private Key JWT application before rotating, %s', async (_name, audience) => {
     const w = await auth0();
     const c = w.auth0!.client(AUTH0_CLIENT);
     c.privateKeyJwt = true;
     c.tokenEndpointAuthMethod = undefined;
-    const run = await w.run();
+    const run = await w.run({ 'auth0-confirm-audience': audience });
     expect(run.code).toBe(1);
     expect(run.errors.join('\n')).toContain('Private Key JWT');
+    expect(run.errors.join('\n')).toContain('Nothing was changed');
     expect(w.auth0!.calls('POST', ROTATE)).toEqual([]);
     expect(w.github.calls('PUT', /.*/)).toEqual([]);
     expect(run.outputs['rotated']).toBe('false');
+    // Only the fields read:clients may see were asked for.
+    const fields = w.auth0!.clientReads[0]!.get('fields')!.split(',');
+    expect(fields).not.toContain('client_authentication_methods');
+    clean(run);
+  });
+
+  it('refuses a public application (token_endpoint_auth_method none): its secret authenticates nothing', async () => {
+    const w = await auth0();
+    const c = w.auth0!.client(AUTH0_CLIENT);
+    c.tokenEndpointAuthMethod = 'none';
+    c.appType = 'spa';
+    c.grantTypes = ['authorization_code', 'refresh_token'];
+    const run = await w.run({ 'auth0-confirm-audience': '' });
+    expect(run.code).toBe(1);
+    expect(run.errors.join('\n')).toMatch(/token_endpoint_auth_method none.*Nothing was changed/);
+    expect(w.auth0!.calls('POST', ROTATE)).toEqual([]);
+    expect(rotations(w)).toBe(0);
     clean(run);
   });
 

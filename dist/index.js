@@ -28422,15 +28422,18 @@ const explainConfirm = tokenExplainer({
     403: 'the application is not allowed a client-credentials token for auth0-confirm-audience (grant type or client grant)',
     429: 'Auth0 rate limit',
 });
-/** The fields preflight reads: never client_secret. */
-const FIELDS = [
-    'client_id',
-    'name',
-    'app_type',
-    'grant_types',
-    'token_endpoint_auth_method',
-    'client_authentication_methods',
-];
+/**
+ * The fields preflight reads: never client_secret. Only fields read:clients may see: Auth0 shows
+ * client_authentication_methods (where Private Key JWT and mTLS live) only to read:client_keys or
+ * read:client_credentials, so how the application authenticates is told by token_endpoint_auth_method
+ * alone, which is null exactly when client_authentication_methods is set.
+ */
+const FIELDS = ['client_id', 'name', 'app_type', 'grant_types', 'token_endpoint_auth_method'];
+/** The token endpoint methods that authenticate with the client secret. */
+const SECRET_METHODS = {
+    client_secret_basic: 'basic',
+    client_secret_post: 'post',
+};
 function createAuth0(s, deps) {
     const clientUrl = `${s.url}/api/v2/clients/${encodeURIComponent(s.clientId)}`;
     const host = new URL(s.url).host;
@@ -28526,19 +28529,20 @@ function createAuth0(s, deps) {
             if (clientId !== s.clientId)
                 throw new ProviderError(`Auth0 answered the read of application ${s.clientId} with ${clientId === undefined ? 'no client_id' : 'another client_id'}.`);
             const method = field(body, 'token_endpoint_auth_method');
-            const methods = body
-                .client_authentication_methods;
-            const keyJwt = method === 'private_key_jwt' ||
-                (typeof methods === 'object' && methods !== null && 'private_key_jwt' in methods);
-            if (keyJwt)
-                throw new ProviderError(`Application ${s.clientId} authenticates with Private Key JWT: Auth0 does not rotate its client secret (rotate its credentials in the Dashboard instead). Nothing was changed.`);
+            const via = method === undefined ? undefined : SECRET_METHODS[method];
+            if (via === undefined)
+                throw new ProviderError(method === undefined
+                    ? `Application ${s.clientId} has no token_endpoint_auth_method: it authenticates with client_authentication_methods (Private Key JWT or mTLS), not with its client secret, and Auth0 does not rotate the secret of a Private Key JWT application. Rotate its credentials in the Auth0 Dashboard instead. Nothing was changed.`
+                    : method === 'none'
+                        ? `Application ${s.clientId} has token_endpoint_auth_method none (a public application): its client secret authenticates nothing, so there is nothing to rotate. Nothing was changed.`
+                        : `Application ${s.clientId} has token_endpoint_auth_method ${loggable(method, 40)}, not client_secret_post or client_secret_basic: the action rotates only secrets the application authenticates with. Nothing was changed.`);
             const grants = body.grant_types;
             const canConfirm = Array.isArray(grants) && grants.includes('client_credentials');
             let confirmWith;
             if (s.confirmAudience !== undefined) {
                 if (!canConfirm)
                     throw new ProviderError(`Input 'auth0-confirm-audience' is set, but application ${s.clientId} does not have the client_credentials grant type, so the new secret cannot be confirmed with a token request. Remove auth0-confirm-audience or allow the grant. Nothing was changed.`);
-                confirmWith = method === 'client_secret_basic' ? 'basic' : 'post';
+                confirmWith = via;
             }
             else
                 deps.info(canConfirm
