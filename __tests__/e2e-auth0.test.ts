@@ -269,6 +269,9 @@ describe('auth0 preflight', () => {
     ['auth0-management-client-secret', '', 'auth0-management-client-secret'],
     ['auth0-management-audience', 'not a url', 'auth0-management-audience'],
     ['auth0-confirm-timeout', '11m', 'at most 10m'],
+    ['auth0-domain', 'tenant.auth0.com?x=1', 'without credentials, query or fragment'],
+    ['auth0-domain', 'tenant.auth0.com#x', 'without credentials, query or fragment'],
+    ['auth0-client-id', '..', 'auth0-client-id'],
   ];
   it.each(bad)('names the bad input %s=%s before any request', async (name, value, text) => {
     const w = await auth0();
@@ -281,6 +284,22 @@ describe('auth0 preflight', () => {
     expect(w.github.requests).toEqual([]);
     clean(run);
   });
+
+  // A password typed into the domain is refused, and the refusal does not repeat it.
+  it.each(['https://admin:Hunter2-pass@tenant.auth0.com', 'admin:Hunter2-pass@tenant.auth0.com'])(
+    'refuses auth0-domain %s without printing its password',
+    async (domain) => {
+      const w = await auth0();
+      const run = await w.run({ 'auth0-domain': domain });
+      expect(run.code).toBe(1);
+      expect(run.errors.join('\n')).toContain("'auth0-domain'");
+      expect(run.errors.join('\n')).toContain('credentials');
+      for (const printed of [run.stdout, run.stderr, run.summary, JSON.stringify(run.outputs)])
+        expect(printed).not.toContain('Hunter2-pass');
+      expect(w.auth0!.requests).toEqual([]);
+      clean(run);
+    },
+  );
 });
 
 describe('auth0 faults', () => {

@@ -15871,15 +15871,19 @@ function checkUrl(name, v) {
         u = new URL(v);
     }
     catch {
-        throw new fields_InputError(`Input '${name}' is '${v}'; expected an https:// URL.`);
+        throw new fields_InputError(`Input '${name}' is '${shownUrl(v)}'; expected an https:// URL.`);
     }
     const ok = u.protocol === 'https:' || (u.protocol === 'http:' && LOOPBACK.has(u.hostname));
     // The raw text, not u.search/u.hash: a bare trailing `?` or `#` parses as an empty query or
     // fragment, and a base URL with one would send requests somewhere else than `{url}/path`.
     if (!ok || u.username || u.password || /[?#]/.test(v)) {
-        throw new fields_InputError(`Input '${name}' is '${v}'; expected an https:// URL without credentials, query or fragment (no ? or #; http only for 127.0.0.1, localhost, [::1]).`);
+        throw new fields_InputError(`Input '${name}' is '${shownUrl(v)}'; expected an https:// URL without credentials, query or fragment (no ? or #; http only for 127.0.0.1, localhost, [::1]).`);
     }
     return u.href.replace(/\/+$/, '');
+}
+/** A URL as an error may repeat it: whatever precedes an `@` may be a password, so it is left out. */
+function shownUrl(v) {
+    return v.replace(/^([a-z][a-z0-9+.-]*:\/\/)?.*@/i, '$1***@');
 }
 /** A name GitHub accepts for a secret (or, `what: 'variable'`, a variable: the same rules). */
 function secretName(name, v, what = 'secret') {
@@ -28363,7 +28367,8 @@ function parseAuth0(read) {
 /** `my-tenant.eu.auth0.com` or `https://my-tenant.eu.auth0.com`: a base URL without a path. */
 function domainUrl(read) {
     const v = required(read, 'auth0-domain', 'the tenant domain, e.g. my-tenant.eu.auth0.com');
-    const u = checkUrl('auth0-domain', /^[a-z][a-z0-9+.-]*:/i.test(v) ? v : `https://${v}`);
+    // `user:password@host` is no scheme: only `scheme://` is one.
+    const u = checkUrl('auth0-domain', /^[a-z][a-z0-9+.-]*:\/\//i.test(v) ? v : `https://${v}`);
     if (new URL(u).pathname !== '/')
         throw new fields_InputError(`Input 'auth0-domain' is '${v}'; expected a domain such as my-tenant.eu.auth0.com, without a path.`);
     return u;

@@ -112,7 +112,8 @@ function parseAuth0(read: Read): Auth0Settings {
 /** `my-tenant.eu.auth0.com` or `https://my-tenant.eu.auth0.com`: a base URL without a path. */
 function domainUrl(read: Read): string {
   const v = required(read, 'auth0-domain', 'the tenant domain, e.g. my-tenant.eu.auth0.com');
-  const u = checkUrl('auth0-domain', /^[a-z][a-z0-9+.-]*:/i.test(v) ? v : `https://${v}`);
+  // `user:password@host` is no scheme: only `scheme://` is one.
+  const u = checkUrl('auth0-domain', /^[a-z][a-z0-9+.-]*:\/\//i.test(v) ? v : `https://${v}`);
   if (new URL(u).pathname !== '/')
     throw new InputError(
       `Input 'auth0-domain' is '${v}'; expected a domain such as my-tenant.eu.auth0.com, without a path.`,
