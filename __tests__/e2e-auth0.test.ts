@@ -400,6 +400,39 @@ describe('auth0 faults', () => {
     },
   );
 
+  it('signs in again when Auth0 stops taking the management token at the client read', async () => {
+    const w = await auth0();
+    w.auth0!.fault('GET', READ, { onMatch: () => w.auth0!.expireAccessTokens(), times: 1 });
+    const run = await w.run();
+    expect(run.errors).toEqual([]);
+    expect(w.auth0!.calls('GET', READ).map((r) => r.status)).toEqual([401, 200]);
+    expect(signIns(w)).toHaveLength(2);
+    expect(rotations(w)).toBe(1);
+    expect(stored(w)).toBe(w.currentSecret());
+    clean(run);
+  });
+
+  it('does not repeat rotate-secret refused with 401 (token no longer taken): nothing rotated, nothing written', async () => {
+    const w = await auth0();
+    const key = await recoveryKey();
+    w.auth0!.fault('POST', ROTATE, { onMatch: () => w.auth0!.expireAccessTokens(), times: 1 });
+    const run = await w.run({ 'recovery-public-key': key.input });
+    expect(run.code).toBe(1);
+    expect(w.auth0!.calls('POST', ROTATE).map((r) => r.status)).toEqual([401]);
+    expect(signIns(w)).toHaveLength(1);
+    expect(rotations(w)).toBe(0);
+    expect(w.auth0!.secretWorks(AUTH0_CLIENT, OLD_SECRET)).toBe(true);
+    const error = run.errors.join('\n');
+    expect(error).toContain('HTTP 401');
+    expect(error).toContain('the Management API token was refused');
+    expect(error).not.toContain('may have');
+    expect(run.summary).toContain('No target was written');
+    expect(run.outputs['rotated']).toBe('false');
+    expect(run.outputs['recovery'] ?? '').toBe('');
+    expect(w.github.calls('PUT', /.*/)).toEqual([]);
+    clean(run);
+  });
+
   it('reports a lost rotate-secret answer: rotated at Auth0, old secret dead, new one unseen, no blob', async () => {
     const w = await auth0();
     const key = await recoveryKey();
@@ -422,6 +455,66 @@ describe('auth0 faults', () => {
 });
 
 describe('auth0 recovery', () => {
+  it('warns before the rotating call without a recovery key, even when its answer is lost', async () => {
+    const w = await auth0();
+    w.auth0!.fault('POST', ROTATE, { drop: true, afterEffect: true, times: 1 });
+    const run = await w.run();
+    expect(run.code).toBe(1);
+    expect(rotations(w)).toBe(1);
+    // No line follows the rotating call here: the warning can only have come before it.
+    expect(lineOf(run, (l) => l.startsWith('Rotated '))).toBe(-1);
+    const warned = lineOf(
+      run,
+      (l) => l.startsWith('::warning') && l.includes('recovery-public-key'),
+    );
+    expect(warned).toBeGreaterThan(-1);
+    expect(run.outputs['rotated']).toBe('false');
+    expect(run.errors.join('\n')).toContain('Auth0 Dashboard');
+    clean(run);
+  });
+
+  it('says where the new secret is when every target fails and there is no recovery key: the Auth0 Dashboard', async () => {
+    const w = await auth0();
+    w.github.fault('PUT', /\/secrets\/CLIENT_SECRET$/, {
+      status: 422,
+      body: { message: 'Unprocessable' },
+    });
+    const run = await w.run({ targets: `repo ${REPO}\nenvironment ${REPO} production` });
+    expect(run.code).toBe(1);
+    expect(rotations(w)).toBe(1);
+    expect(stored(w)).toBeUndefined();
+    expect(targets(run).map((t) => t.status)).toEqual(['failed', 'failed']);
+    expect(run.outputs['rotated']).toBe('false');
+    expect(run.outputs['recovery'] ?? '').toBe('');
+    const error = run.errors.join('\n');
+    expect(error).toContain('old secret no longer works and no recovery-public-key was given');
+    expect(error).toContain(`Auth0 Dashboard shows the new secret (application ${AUTH0_CLIENT}`);
+    expect(confirmations(w)).toEqual([]);
+    clean(run);
+  });
+
+  it('seals the new secret when every target fails; the blob opens to the working secret', async () => {
+    const w = await auth0();
+    const key = await recoveryKey();
+    w.github.fault('PUT', /\/secrets\/CLIENT_SECRET$/, {
+      status: 422,
+      body: { message: 'Unprocessable' },
+    });
+    const run = await w.run({
+      'recovery-public-key': key.input,
+      targets: `repo ${REPO}\nenvironment ${REPO} production`,
+    });
+    expect(run.code).toBe(1);
+    const opened = key.open(run.outputs['recovery']!);
+    expect(opened).toBe(w.currentSecret());
+    expect(w.auth0!.secretWorks(AUTH0_CLIENT, opened)).toBe(true);
+    expect(targets(run).map((t) => t.status)).toEqual(['failed', 'failed']);
+    expect(run.outputs['rotated']).toBe('false');
+    expect(run.errors.join('\n')).toContain('output `recovery`');
+    expect(confirmations(w)).toEqual([]);
+    clean(run);
+  });
+
   it('seals the new secret to the recovery key when storing fails; the blob opens to the working secret', async () => {
     const w = await auth0();
     const key = await recoveryKey();

@@ -28580,6 +28580,8 @@ function createAuth0(s, deps) {
                 clientId: s.clientId,
                 credentialId: s.clientId,
                 expiresAt: undefined,
+                // Where a failed store leaves the operator a way to the new secret besides the recovery blob.
+                inUseBy: `The Auth0 Dashboard shows the new secret (application ${s.clientId}, Credentials tab)`,
             };
             return { rotation, rotated: { secret, confirmWith } };
         },

@@ -358,6 +358,8 @@ function createAuth0(s: Auth0Settings, deps: ProviderDeps): Provider<Auth0Found,
         clientId: s.clientId,
         credentialId: s.clientId,
         expiresAt: undefined,
+        // Where a failed store leaves the operator a way to the new secret besides the recovery blob.
+        inUseBy: `The Auth0 Dashboard shows the new secret (application ${s.clientId}, Credentials tab)`,
       };
       return { rotation, rotated: { secret, confirmWith } };
     },
