@@ -329,12 +329,19 @@ describe('auth0 faults', () => {
     ['a dropped confirmation', 'POST', TOKEN, () => ({ ...dropped, skip: 1 })],
     ['429 on the confirmation', 'POST', TOKEN, () => ({ ...tooMany(), skip: 1 })],
   ];
+  /** Requests a run without faults makes: two to the token endpoint (sign-in, confirmation). */
+  const FAULT_FREE: Record<string, number> = { [TOKEN]: 2, [String(READ)]: 1, [String(ROTATE)]: 1 };
   it.each(safe)('retries %s and rotates once', async (_name, method, path, fault) => {
     const w = await auth0();
-    w.auth0!.fault(method, path, fault());
+    const f = fault();
+    w.auth0!.fault(method, path, f);
     const run = await w.run();
     expect(run.errors).toEqual([]);
     expect(run.code).toBe(0);
+    // The fault was served, then the call repeated: one request more than a run without it.
+    const calls = w.auth0!.calls(method, path);
+    expect(calls).toHaveLength(FAULT_FREE[String(path)]! + 1);
+    expect(calls.map((c) => c.status)).toContain(f.drop ? 'dropped' : f.status);
     expect(rotations(w)).toBe(1);
     expect(stored(w)).toBe(w.currentSecret());
     expect(w.auth0!.secretWorks(AUTH0_CLIENT, stored(w)!)).toBe(true);
