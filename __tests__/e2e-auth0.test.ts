@@ -129,6 +129,27 @@ describe('auth0 rotation', () => {
     clean(run);
   });
 
+  it('fails at once, every target written, when the confirmation is refused with 403 (no client grant)', async () => {
+    const w = await auth0();
+    delete w.auth0!.client(AUTH0_CLIENT).grants[AUTH0_API];
+    const run = await w.run();
+    expect(run.code).toBe(1);
+    expect(confirmations(w).map((c) => c.status)).toEqual([403]);
+    expect(stored(w)).toBe(w.currentSecret());
+    expect(targets(run).map((t) => t.status)).toEqual(['written']);
+    expect(rotations(w)).toBe(1);
+    // Stored and verified everywhere: rotated, though the step fails, and no blob is needed.
+    expect(run.outputs['rotated']).toBe('true');
+    expect(run.outputs['recovery'] ?? '').toBe('');
+    const error = run.errors.join('\n');
+    expect(error).toContain('confirming it at the provider failed');
+    expect(error).toMatch(
+      /HTTP 403.*not allowed a client-credentials token for auth0-confirm-audience/,
+    );
+    expect(run.summary).toContain('the old one no longer works');
+    clean(run);
+  });
+
   it('confirms with HTTP Basic for an application that uses client_secret_basic', async () => {
     const w = await auth0();
     w.auth0!.client(AUTH0_CLIENT).tokenEndpointAuthMethod = 'client_secret_basic';
