@@ -271,6 +271,29 @@ const BAD: [string, Record<string, string>, string][] = [
   ['url ending in a bare #', { ...CSP, 'csp-url': 'https://csp.example/api#' }, "'csp-url'"],
 ];
 
+describe('auth0-domain', () => {
+  const AUTH0 = {
+    provider: 'auth0',
+    'github-token': 'ghs_token',
+    'secret-name': 'AUTH0_SECRET',
+    'auth0-management-client-id': 'manager',
+    'auth0-management-client-secret': 's',
+    'auth0-client-id': 'client',
+  };
+  const urlOf = (domain: string) => {
+    const p = parse({ ...AUTH0, 'auth0-domain': domain }).provider;
+    return p.name === 'auth0' ? [p.url, p.audience] : [];
+  };
+
+  it('takes a bare domain, with or without a port, or an https URL', () => {
+    const canonical = ['https://my-tenant.eu.auth0.com', 'https://my-tenant.eu.auth0.com/api/v2/'];
+    expect(urlOf('my-tenant.eu.auth0.com')).toEqual(canonical);
+    expect(urlOf('https://my-tenant.eu.auth0.com/')).toEqual(canonical);
+    // `login:8443` is a host and a port, not a URL scheme `login:`.
+    expect(urlOf('login:8443')).toEqual(['https://login:8443', 'https://login:8443/api/v2/']);
+  });
+});
+
 describe('duration bounds', () => {
   it('accept each bound itself', () => {
     const s = parse({
@@ -303,6 +326,26 @@ describe('bad inputs', () => {
     }
     expect(error).toBeInstanceOf(InputError);
     expect((error as Error).message).toContain(named);
+  });
+
+  it('never repeats the password of a URL with credentials', () => {
+    for (const url of [
+      'https://u:pa55word@console.cloud.vmware.com',
+      'https://u:pa55/word@console.cloud.vmware.com',
+      'http://u:pa55word@example.com',
+    ]) {
+      const error = (() => {
+        try {
+          parse({ ...CSP, 'csp-url': url });
+        } catch (e) {
+          return e as Error;
+        }
+        return undefined;
+      })();
+      expect(error, url).toBeInstanceOf(InputError);
+      expect(error!.message).toContain("'csp-url'");
+      expect(error!.message).not.toContain('pa55');
+    }
   });
 
   it('never quotes a credential input in its message', () => {
