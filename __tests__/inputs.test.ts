@@ -292,6 +292,23 @@ describe('auth0-domain', () => {
     // `login:8443` is a host and a port, not a URL scheme `login:`.
     expect(urlOf('login:8443')).toEqual(['https://login:8443', 'https://login:8443/api/v2/']);
   });
+
+  it('takes auth0-management-audience as the Management API identifier, with or without its final slash', () => {
+    const audienceOf = (audience: string) => {
+      const p = parse({
+        ...AUTH0,
+        'auth0-domain': 'login.example.com',
+        'auth0-management-audience': audience,
+      }).provider;
+      return p.name === 'auth0' ? p.audience : undefined;
+    };
+    const canonical = 'https://my-tenant.eu.auth0.com/api/v2/';
+    expect(audienceOf(canonical)).toBe(canonical);
+    // Auth0 matches the identifier exactly: the slash it always ends with is added, not required.
+    expect(audienceOf('https://my-tenant.eu.auth0.com/api/v2')).toBe(canonical);
+    for (const bad of ['https://my-tenant.eu.auth0.com', 'https://my-tenant.eu.auth0.com/api/v1/'])
+      expect(() => audienceOf(bad), bad).toThrow(/'auth0-management-audience'.*\/api\/v2\//);
+  });
 });
 
 describe('duration bounds', () => {

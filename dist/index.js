@@ -19227,9 +19227,15 @@ function domainUrl(read) {
         throw new fields_InputError(`Input 'auth0-domain' is '${v}'; expected a domain such as my-tenant.eu.auth0.com, without a path.`);
     return u;
 }
+/**
+ * The Management API identifier, `https://{tenant}.auth0.com/api/v2/`: Auth0 matches it exactly, so
+ * the final slash is added when left out, and any other path is refused before a request.
+ */
 function audienceUrl(name, v) {
-    checkUrl(name, v);
-    return v;
+    const u = new URL(checkUrl(name, v));
+    if (u.pathname.replace(/\/?$/, '/') !== '/api/v2/')
+        throw new fields_InputError(`Input '${name}' is '${v}'; expected the Management API identifier, https://{tenant}.auth0.com/api/v2/.`);
+    return `${u.origin}/api/v2/`;
 }
 /** Sign in again this long before the token's stated expiry. */
 const TOKEN_MARGIN_MS = 60_000;

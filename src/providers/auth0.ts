@@ -121,9 +121,17 @@ function domainUrl(read: Read): string {
   return u;
 }
 
+/**
+ * The Management API identifier, `https://{tenant}.auth0.com/api/v2/`: Auth0 matches it exactly, so
+ * the final slash is added when left out, and any other path is refused before a request.
+ */
 function audienceUrl(name: string, v: string): string {
-  checkUrl(name, v);
-  return v;
+  const u = new URL(checkUrl(name, v));
+  if (u.pathname.replace(/\/?$/, '/') !== '/api/v2/')
+    throw new InputError(
+      `Input '${name}' is '${v}'; expected the Management API identifier, https://{tenant}.auth0.com/api/v2/.`,
+    );
+  return `${u.origin}/api/v2/`;
 }
 
 /** Sign in again this long before the token's stated expiry. */
