@@ -386,6 +386,34 @@ describe('okta retiring: what the report says is true', () => {
     expect(run.warnings.join('\n')).toContain('is deactivated but deleting it failed');
     clean(run);
   });
+  it('the previous secret deactivated but every answer a 500: a listing shows it inactive, and retiring completes', async () => {
+    const w = await okta();
+    w.okta!.fault('POST', DEACTIVATE, { afterEffect: true, status: 500, body: oktaError(500) });
+    const run = await w.run({ 'okta-retire-previous': 'true' });
+    expect(run.errors).toEqual([]);
+    expect(run.code).toBe(0);
+    expect(w.okta!.secretWorks(OKTA_APP, OLD_SECRET)).toBe(false);
+    expect(secretsOf(w).map((x) => x.secret)).toEqual([w.currentSecret()]);
+    expect(run.summary).toMatch(/Retired.*deactivated and deleted/);
+    clean(run);
+  });
+
+  it('undoing: the new secret deactivated but every answer a 500: reported undone, never "open the recovery"', async () => {
+    const w = await okta();
+    const key = await recoveryKey();
+    w.github.fault('PUT', /secrets\/CLIENT_SECRET$/, {
+      status: 422,
+      body: { message: 'Unprocessable' },
+    });
+    w.okta!.fault('POST', DEACTIVATE, { afterEffect: true, status: 500, body: oktaError(500) });
+    const run = await w.run({ 'recovery-public-key': key.input });
+    expect(run.code).toBe(1);
+    expect(w.okta!.secretWorks(OKTA_APP, key.open(run.outputs['recovery']!))).toBe(false);
+    expect(secretsOf(w).map((x) => x.secret)).toEqual([OLD_SECRET]);
+    expect(run.errors.join('\n')).toContain('Undid the rotation (deactivated and deleted the new');
+    expect(run.errors.join('\n')).not.toContain('The new secret is in output `recovery`');
+    clean(run);
+  });
 });
 
 describe('okta lost answers', () => {

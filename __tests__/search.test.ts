@@ -192,6 +192,22 @@ describe('regressions found by the invariant search (uncertain saves)', () => {
   });
 });
 
+describe('regressions found by the invariant search (what a failed retire reports)', () => {
+  it('CSP overlap: a delete of the previous secret that took effect unanswered is not reported as "still works"', async () => {
+    const o = await runSchedule({
+      ...minimal('csp-overlap', [
+        once('CSP DELETE secret', 'hang'),
+        { ...once('CSP DELETE secret', 'hang-after'), times: 3 },
+      ]),
+      recoveryKey: false,
+      retirePrevious: true,
+      oldByAction: false,
+    });
+    expect(o.violations).toEqual([]);
+    expect(o.outputs['rotated']).toBe('true');
+  });
+});
+
 describe('the invariant checks themselves', () => {
   const clean = (variant: Schedule['variant']): Schedule => ({ ...minimal(variant, []) });
 

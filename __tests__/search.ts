@@ -819,17 +819,28 @@ function check(
 
   // Okta: the app never keeps an ACTIVE secret that no target holds and no recovery carries (it
   // counts against the two-secret limit and nobody can use it), unless the run failed and said so:
-  // that the undo failed, or what to remove in the Admin Console.
+  // that the undo failed, what to remove in the Admin Console, or that a write failed (one that may
+  // have landed, e.g. after a redirect, keeps the new secret: the action cannot tell).
   if (world.okta) {
     const known = new Set([OLD_SECRET, ...held.map((t) => t.value), recovered]);
     const said =
       failedLoudly &&
       (/Admin Console/.test(report.failure ?? '') ||
-        log.some((l) => l.includes('Could not undo the rotation')));
+        log.some((l) => l.includes('Could not undo the rotation')) ||
+        listed.some((e) => e.status === 'failed'));
     for (const x of world.okta.app(OKTA_APP).secrets)
       if (x.status === 'ACTIVE' && !known.has(x.secret) && !said)
         v.push(`orphan: Okta keeps an active secret that no target holds and no recovery carries`);
   }
+
+  // The report never says the previous secret still works when it does not, nor hands over a
+  // recovery blob to store by hand whose secret works nowhere (an undo that half happened).
+  const told = `${report.failure ?? ''} ${report.nextStep ?? ''}`;
+  if (/previous secret (was kept and )?still works/.test(told) && !works(OLD_SECRET))
+    v.push('report: says the previous secret still works, but it does not');
+  if (recovered !== undefined && !report.undone && !works(recovered) && works(OLD_SECRET))
+    if (/in output `recovery`/.test(told))
+      v.push('report: points to output recovery, whose secret works nowhere');
 
   // No loss: when the previous secret is dead, the new one is in every target or in the recovery blob.
   if (!works(OLD_SECRET)) {

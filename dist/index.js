@@ -20840,6 +20840,22 @@ function createOkta(s, deps) {
         what: `delete client secret ${id} of Okta app ${s.appId}`,
         retry: 'safe',
     }).then(() => undefined, gone);
+    /**
+     * Deactivates, and when that fails (an answer lost after Okta acted, then errors on the repeats),
+     * lists to learn whether it took effect: a secret that is INACTIVE or gone is deactivated.
+     */
+    async function deactivated(id) {
+        try {
+            await deactivate(id);
+        }
+        catch (err) {
+            const now_ = await list().catch(() => undefined);
+            const x = now_?.find((y) => y.id === id);
+            if (now_ && (!x || x.status !== 'ACTIVE'))
+                return;
+            throw err;
+        }
+    }
     /** Deactivates (when active) and deletes one secret. */
     async function remove(id, active) {
         if (active)
@@ -20961,7 +20977,7 @@ function createOkta(s, deps) {
                 if (!listed)
                     continue;
                 if (listed.status === 'ACTIVE')
-                    await deactivate(id);
+                    await deactivated(id);
                 // Deactivated, it signs nobody in: retired. Deleting it only frees its slot, and the next run
                 // with okta-retire-previous deletes an inactive secret anyway; so a failure here warns.
                 try {
@@ -20978,7 +20994,7 @@ function createOkta(s, deps) {
                 : undefined;
         },
         async abandon(r) {
-            await deactivate(r.newId);
+            await deactivated(r.newId);
             // Deactivated, the new secret works nowhere: the rotation is undone, and the recovery blob must
             // not be what anyone stores. Deleting it only frees its slot; a failure there warns.
             try {
@@ -31460,7 +31476,9 @@ async function afterRotation(s, d, credential, rotation, rotated, stored) {
                 failure,
                 nextStep: dead
                     ? 'Every target holds the new secret and the old one no longer works. Check the credential at the provider; re-run the workflow to rotate again if the new secret does not work.'
-                    : 'The previous secret still works. Remove it at the provider by hand, or re-run the workflow to rotate again.',
+                    : // Retiring may have half happened (an answer lost after the provider acted): no claim that
+                        // the previous secret still works. Every target holds the new one, so nobody is locked out.
+                        'Every target holds the new secret. The message says how far retiring the previous secret got: remove it at the provider by hand if it is still there, or re-run the workflow to rotate again.',
             };
         }
     }

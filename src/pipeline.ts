@@ -281,7 +281,9 @@ async function afterRotation(
         failure,
         nextStep: dead
           ? 'Every target holds the new secret and the old one no longer works. Check the credential at the provider; re-run the workflow to rotate again if the new secret does not work.'
-          : 'The previous secret still works. Remove it at the provider by hand, or re-run the workflow to rotate again.',
+          : // Retiring may have half happened (an answer lost after the provider acted): no claim that
+            // the previous secret still works. Every target holds the new one, so nobody is locked out.
+            'Every target holds the new secret. The message says how far retiring the previous secret got: remove it at the provider by hand if it is still there, or re-run the workflow to rotate again.',
       };
     }
   }

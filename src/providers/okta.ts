@@ -308,6 +308,21 @@ function createOkta(s: OktaSettings, deps: ProviderDeps): Provider<OktaFound, Ok
       retry: 'safe',
     }).then(() => undefined, gone);
 
+  /**
+   * Deactivates, and when that fails (an answer lost after Okta acted, then errors on the repeats),
+   * lists to learn whether it took effect: a secret that is INACTIVE or gone is deactivated.
+   */
+  async function deactivated(id: string): Promise<void> {
+    try {
+      await deactivate(id);
+    } catch (err) {
+      const now_ = await list().catch(() => undefined);
+      const x = now_?.find((y) => y.id === id);
+      if (now_ && (!x || x.status !== 'ACTIVE')) return;
+      throw err;
+    }
+  }
+
   /** Deactivates (when active) and deletes one secret. */
   async function remove(id: string, active: boolean): Promise<void> {
     if (active) await deactivate(id);
@@ -448,7 +463,7 @@ function createOkta(s: OktaSettings, deps: ProviderDeps): Provider<OktaFound, Ok
       for (const id of r.previous) {
         const listed = now_.find((x) => x.id === id);
         if (!listed) continue;
-        if (listed.status === 'ACTIVE') await deactivate(id);
+        if (listed.status === 'ACTIVE') await deactivated(id);
         // Deactivated, it signs nobody in: retired. Deleting it only frees its slot, and the next run
         // with okta-retire-previous deletes an inactive secret anyway; so a failure here warns.
         try {
@@ -467,7 +482,7 @@ function createOkta(s: OktaSettings, deps: ProviderDeps): Provider<OktaFound, Ok
     },
 
     async abandon(r): Promise<string | undefined> {
-      await deactivate(r.newId);
+      await deactivated(r.newId);
       // Deactivated, the new secret works nowhere: the rotation is undone, and the recovery blob must
       // not be what anyone stores. Deleting it only frees its slot; a failure there warns.
       try {
