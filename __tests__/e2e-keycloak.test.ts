@@ -264,6 +264,44 @@ describe('keycloak with the secret-rotation policy: the previous secret stays va
     clean(run);
   });
 
+  // Whether the previous secret was kept is known only once the rotation is read back; the failure
+  // report must say what Keycloak did, not what preflight guessed from the client's attributes.
+  const kept: [string, SecretRotationPolicy, boolean, (w: World) => void][] = [
+    [
+      'a policy that keeps no rotated secret',
+      { ...POLICY, rotatedExpirationSeconds: 0 },
+      false,
+      () => {},
+    ],
+    [
+      'a client the policy has not stamped yet',
+      POLICY,
+      true,
+      (w) => delete client(w).attributes['client.secret.expiration.time'],
+    ],
+  ];
+  it.each(kept)(
+    'a failed store after the rotation reports what Keycloak did with the previous secret: %s',
+    async (_name, policy, previousWorks, setup) => {
+      const w = await withPolicy(policy);
+      setup(w);
+      const key = await recoveryKey();
+      w.github.fault('PUT', /secrets\/CLIENT_SECRET$/, { status: 422, body: { message: 'No' } });
+      const run = await w.run({ 'recovery-public-key': key.input });
+      expect(run.code).toBe(1);
+      expect(valid(w).includes(OLD_SECRET)).toBe(previousWorks);
+      expect(key.open(run.outputs['recovery']!)).toBe(w.currentSecret());
+      const errors = run.errors.join('\n');
+      expect(errors).toContain(
+        previousWorks ? 'previous secret was kept and still works' : 'old secret no longer works',
+      );
+      expect(errors).not.toContain(
+        previousWorks ? 'old secret no longer works' : 'previous secret was kept',
+      );
+      clean(run);
+    },
+  );
+
   it('reports the current secret expiry for rotate-if-expires-within', async () => {
     const w = await withPolicy({ expirationSeconds: 3 * 86_400, rotatedExpirationSeconds: 3600 });
     const skip = await w.run({ 'rotate-if-expires-within': '1d' });
@@ -425,6 +463,38 @@ describe('keycloak faults', () => {
     expect(rotations(w)).toBe(1);
     expect(w.keycloak!.calls('POST', REGENERATE).map((r) => r.status)).toEqual([401, 200]);
     expect(stored(w)).toBe(w.currentSecret());
+    clean(run);
+  });
+
+  it('a 401 on the regenerate call that came after the effect: reads the secret instead of regenerating twice', async () => {
+    // Keycloak refuses an expired token before acting, but a proxy in front of it may answer 401
+    // after Keycloak acted. A second regenerate under the policy would make the unknown first new
+    // secret "the previous one" and kill the old secret at once.
+    const w = await withPolicy();
+    w.keycloak!.fault('POST', REGENERATE, { ...adminError(401), afterEffect: true, times: 1 });
+    const run = await w.run();
+    expect(run.errors).toEqual([]);
+    expect(rotations(w)).toBe(1);
+    expect(w.keycloak!.calls('POST', REGENERATE)).toHaveLength(1);
+    expect(stored(w)).toBe(w.currentSecret());
+    expect(valid(w)).toEqual([stored(w), OLD_SECRET]);
+    expect(run.stdout).toContain('read back');
+    clean(run);
+  });
+
+  it('a 401 on the regenerate call that came after the effect: a client that manages itself cannot look, and says the secret may have changed', async () => {
+    const w = await plain();
+    client(w).roles = { [KC_REALM]: ['manage-clients'] };
+    w.keycloak!.fault('POST', REGENERATE, { ...adminError(401), afterEffect: true, times: 1 });
+    const run = await w.run({
+      'keycloak-admin-client-id': KC_CLIENT,
+      'keycloak-admin-client-secret': OLD_SECRET,
+    });
+    expect(run.code).toBe(1);
+    expect(rotations(w)).toBe(1);
+    expect(w.keycloak!.calls('POST', REGENERATE)).toHaveLength(1);
+    expect(run.errors.join('\n')).toMatch(/may have regenerated it.*Credentials tab/);
+    expect(run.summary).toContain('may have taken effect');
     clean(run);
   });
 
