@@ -257,10 +257,41 @@ describe('keycloak with the secret-rotation policy: the previous secret stays va
 
   it('a policy that keeps no rotated secret: said plainly after the rotation', async () => {
     const w = await withPolicy({ expirationSeconds: 86_400, rotatedExpirationSeconds: 0 });
-    const run = await w.run();
+    const run = await w.run({ 'keycloak-retire-previous': 'true' });
     expect(run.code).toBe(0);
     expect(valid(w)).toEqual([stored(w)]);
     expect(run.stdout).toContain('Keycloak kept no previous secret');
+    // Nothing to retire, and the report does not claim a retirement.
+    expect(run.stdout).toContain('Nothing to retire');
+    expect(w.keycloak!.calls('DELETE', ROTATED)).toHaveLength(0);
+    expect(run.summary).not.toContain('Retired');
+    clean(run);
+  });
+
+  it('when the read after the rotation fails: warns, still retires as asked, and the report never claims the previous secret works', async () => {
+    const w = await withPolicy();
+    w.keycloak!.fault('GET', /\/clients\/[^/]+$/, adminError(503));
+    const run = await w.run({ 'keycloak-retire-previous': 'true' });
+    expect(run.errors).toEqual([]);
+    expect(run.warnings.join('\n')).toContain('Could not read the client after the rotation');
+    expect(valid(w)).toEqual([stored(w)]);
+    expect(w.keycloak!.calls('DELETE', ROTATED)).toHaveLength(1);
+    expect(run.stdout).toContain(
+      'Retired the previous Keycloak client secret, if the secret-rotation policy kept one',
+    );
+    expect(run.summary).toContain('Retired');
+    clean(run);
+  });
+
+  it('when the read after the rotation fails and storing fails: the report takes the safe side (old secret dead)', async () => {
+    const w = await withPolicy();
+    const key = await recoveryKey();
+    w.keycloak!.fault('GET', /\/clients\/[^/]+$/, adminError(503));
+    w.github.fault('PUT', /secrets\/CLIENT_SECRET$/, { status: 422, body: { message: 'No' } });
+    const run = await w.run({ 'recovery-public-key': key.input });
+    expect(run.code).toBe(1);
+    expect(key.open(run.outputs['recovery']!)).toBe(w.currentSecret());
+    expect(run.errors.join('\n')).toContain('old secret no longer works');
     clean(run);
   });
 
