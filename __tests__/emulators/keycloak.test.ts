@@ -122,6 +122,11 @@ describe('Keycloak emulator: admin API', () => {
     expect((await send('/admin/realms/rotating/clients', { token: own })).status).toBe(403);
     const root = await adminToken('master', 'root', 'r');
     expect((await send('/admin/realms/rotating/clients', { token: root })).status).toBe(200);
+    // An unknown realm is 404 to anyone, before the realm rule.
+    expect(await send('/admin/realms/nowhere/clients', { token: own })).toEqual({
+      status: 404,
+      body: { error: 'Realm not found.' },
+    });
   });
 
   it('refuses expired admin tokens with 401', async () => {

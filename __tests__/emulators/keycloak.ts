@@ -277,8 +277,9 @@ export class KeycloakEmulator extends Emulator {
     const p = bearer ? this.#tokens.get(bearer) : undefined;
     if (!p || p.expiresAt <= this.now()) return adminError(401);
     const realm = r.params['realm'] ?? '';
-    if (p.realm !== 'master' && p.realm !== realm) return adminError(403);
+    // RealmsAdminResource: an unknown realm is 404 before the token's realm is compared (403).
     if (!this.#realms.has(realm)) return adminError(404, 'Realm not found.');
+    if (p.realm !== 'master' && p.realm !== realm) return adminError(403);
     const roles = p.client.roles[realm] ?? [];
     const manage = roles.includes('manage-clients');
     const view = manage || roles.includes('view-clients');
