@@ -29321,6 +29321,8 @@ const ATTR = {
     rotated: 'client.secret.rotated',
     rotatedExpiration: 'client.secret.rotated.expiration.time',
 };
+/** What Keycloak (StripSecretsUtils) shows instead of a secret to callers who may not manage the client. */
+const STRIPPED = '**********';
 /** How long a new secret may take to obtain a token (a cluster's caches), on the injected clock. */
 const CONFIRM_MS = 30_000;
 /** After a lost regenerate answer: how many reads of the current secret, this far apart. */
@@ -29416,10 +29418,13 @@ function createKeycloak(s, deps) {
             return send();
         }
     }
-    /** A client representation carries the current secret, and the previous one under the policy. */
+    /**
+     * A client representation carries the current secret, and the previous one under the policy; to a
+     * caller who may not manage the client, Keycloak shows a placeholder instead, which is no secret.
+     */
     function maskClient(client) {
         for (const v of [field(client, 'secret'), attributes(client)[ATTR.rotated]])
-            if (typeof v === 'string' && v !== '')
+            if (typeof v === 'string' && v !== '' && v !== STRIPPED)
                 deps.mask(v);
     }
     async function readSecret(id) {

@@ -92,6 +92,9 @@ const ADMIN_MESSAGES: Record<number, string> = {
   503: 'Service Unavailable',
 };
 
+/** What StripSecretsUtils puts in place of a secret for callers who may not manage the client. */
+export const STRIPPED = '**********';
+
 const BAD_CLIENT = oauthError(
   401,
   'invalid_client',
@@ -320,10 +323,13 @@ export class KeycloakEmulator extends Emulator {
       : { status: 200, body: out };
   }
 
-  /** The representation Keycloak answers: the secret (and the previous one) only to managers. */
+  /**
+   * The representation Keycloak answers: the secret (and the previous one) only to managers; others
+   * get them replaced by StripSecretsUtils' placeholder.
+   */
   #rep(c: KeycloakClient, ctx: Rights): Record<string, unknown> {
     const attributes = { ...c.attributes };
-    if (!ctx.manage) delete attributes[ATTR.rotated];
+    if (!ctx.manage && attributes[ATTR.rotated]) attributes[ATTR.rotated] = STRIPPED;
     return {
       id: c.id,
       clientId: c.clientId,
@@ -331,7 +337,7 @@ export class KeycloakEmulator extends Emulator {
       description: '',
       enabled: c.enabled,
       clientAuthenticatorType: c.clientAuthenticatorType,
-      ...(ctx.manage ? { secret: c.secret } : {}),
+      secret: ctx.manage ? c.secret : STRIPPED,
       bearerOnly: c.bearerOnly,
       publicClient: c.publicClient,
       serviceAccountsEnabled: c.serviceAccountsEnabled,

@@ -117,6 +117,9 @@ export const ATTR = {
   rotatedExpiration: 'client.secret.rotated.expiration.time',
 } as const;
 
+/** What Keycloak (StripSecretsUtils) shows instead of a secret to callers who may not manage the client. */
+const STRIPPED = '**********';
+
 /** How long a new secret may take to obtain a token (a cluster's caches), on the injected clock. */
 const CONFIRM_MS = 30_000;
 /** After a lost regenerate answer: how many reads of the current secret, this far apart. */
@@ -257,10 +260,13 @@ function createKeycloak(
     }
   }
 
-  /** A client representation carries the current secret, and the previous one under the policy. */
+  /**
+   * A client representation carries the current secret, and the previous one under the policy; to a
+   * caller who may not manage the client, Keycloak shows a placeholder instead, which is no secret.
+   */
   function maskClient(client: unknown): void {
     for (const v of [field(client, 'secret'), attributes(client)[ATTR.rotated]])
-      if (typeof v === 'string' && v !== '') deps.mask(v);
+      if (typeof v === 'string' && v !== '' && v !== STRIPPED) deps.mask(v);
   }
 
   async function readSecret(id: string): Promise<string> {
