@@ -242,6 +242,10 @@ describe('keycloak with the secret-rotation policy: the previous secret stays va
     expect(run.errors.join('\n')).toMatch(/did not obtain a token within 30 s/);
     expect(w.keycloak!.calls('DELETE', ROTATED)).toHaveLength(0);
     expect(valid(w)).toContain(OLD_SECRET);
+    // Stored everywhere, so rotated=true; the next step must not send the operator to remove the
+    // only secret known to work.
+    expect(run.outputs['rotated']).toBe('true');
+    expect(run.summary).toContain('once the new one works');
     clean(run);
   }, 90_000);
 

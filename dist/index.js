@@ -31410,7 +31410,9 @@ async function afterRotation(s, d, credential, rotation, rotated, stored) {
                 failure,
                 nextStep: dead
                     ? 'Every target holds the new secret and the old one no longer works. Check the credential at the provider; re-run the workflow to rotate again if the new secret does not work.'
-                    : 'The previous secret still works. Remove it at the provider by hand, or re-run the workflow to rotate again.',
+                    : // The failure may be the check that the new secret works (Keycloak): removing the
+                        // previous one before that would leave nothing that works.
+                        'The previous secret still works. Remove it at the provider by hand once the new one works, or re-run the workflow to rotate again.',
             };
         }
     }
