@@ -339,3 +339,14 @@ describe('the invariant search on auth0', () => {
     ]);
   });
 });
+
+describe('regressions found by the invariant search (Keycloak review)', () => {
+  it('keycloak-policy: a policy that keeps no previous secret and a failed store: the report does not say the previous one works', async () => {
+    const o = await runSchedule({
+      ...minimal('keycloak-policy', [once('GitHub PUT secret', '3xx')]),
+      keepsNone: true,
+    });
+    expect(o.violations).toEqual([]);
+    expect(o.report.failure).toContain('old secret no longer works');
+  });
+});

@@ -268,6 +268,11 @@ export interface Schedule {
   readonly due?: 'expires-1h' | 'expires-30d' | 'expires-366d' | 'skip-2d' | undefined;
   /** failure-issue-repository: none, none open yet, or one open from an earlier failed run. */
   readonly issue?: 'fresh' | 'open' | undefined;
+  /**
+   * keycloak-policy only: the policy's Rotated Secret Expiration is 0, so it keeps no previous secret
+   * although it stamps the client as the usual policy does (preflight cannot tell the two apart).
+   */
+  readonly keepsNone?: boolean;
 }
 
 export function scheduleArb(variant: Variant, o: { recoveryKey?: boolean } = {}) {
@@ -308,6 +313,7 @@ export function scheduleArb(variant: Variant, o: { recoveryKey?: boolean } = {})
         'skip-2d' as const,
       ),
     ),
+    ...(variant === 'keycloak-policy' ? { keepsNone: fc.boolean() } : {}),
   });
 }
 
@@ -509,7 +515,13 @@ export async function runSchedule(
     propagationDelayMs: s.propagationMs,
     woodpeckerProcessingMs: 0,
     ...(s.app ? { app: true } : {}),
-    ...(s.variant === 'keycloak-policy' ? { keycloakPolicy: KEYCLOAK_POLICY } : {}),
+    ...(s.variant === 'keycloak-policy'
+      ? {
+          keycloakPolicy: s.keepsNone
+            ? { ...KEYCLOAK_POLICY, rotatedExpirationSeconds: 0 }
+            : KEYCLOAK_POLICY,
+        }
+      : {}),
   });
   try {
     const scopes: ScopeSpec[] = [
@@ -867,6 +879,10 @@ function check(
     v.push('report: rotated=true but not every target is written');
   if (report.undone && held.some((t) => t.value !== undefined && t.value !== OLD_SECRET))
     v.push('report: says the rotation was undone but a target holds a new value');
+  // A failure that says the previous secret still works sends nobody to the recovery blob.
+  const says = `${report.failure ?? ''} ${report.nextStep ?? ''}`;
+  if (/previous secret (was kept and )?still works/.test(says) && !works(OLD_SECRET))
+    v.push('report: says the previous secret still works but it does not');
 
   // The client id variable: 'written' holds the client id (read back by value); every scope that
   // has variables is listed; none changes unless listed; rotated=true means every one is written.
