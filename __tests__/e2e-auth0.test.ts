@@ -129,6 +129,27 @@ describe('auth0 rotation', () => {
     clean(run);
   });
 
+  it('fails at once, every target written, when the confirmation is refused with 403 (no client grant)', async () => {
+    const w = await auth0();
+    delete w.auth0!.client(AUTH0_CLIENT).grants[AUTH0_API];
+    const run = await w.run();
+    expect(run.code).toBe(1);
+    expect(confirmations(w).map((c) => c.status)).toEqual([403]);
+    expect(stored(w)).toBe(w.currentSecret());
+    expect(targets(run).map((t) => t.status)).toEqual(['written']);
+    expect(rotations(w)).toBe(1);
+    // Stored and verified everywhere: rotated, though the step fails, and no blob is needed.
+    expect(run.outputs['rotated']).toBe('true');
+    expect(run.outputs['recovery'] ?? '').toBe('');
+    const error = run.errors.join('\n');
+    expect(error).toContain('confirming it at the provider failed');
+    expect(error).toMatch(
+      /HTTP 403.*not allowed a client-credentials token for auth0-confirm-audience/,
+    );
+    expect(run.summary).toContain('the old one no longer works');
+    clean(run);
+  });
+
   it('confirms with HTTP Basic for an application that uses client_secret_basic', async () => {
     const w = await auth0();
     w.auth0!.client(AUTH0_CLIENT).tokenEndpointAuthMethod = 'client_secret_basic';
@@ -181,17 +202,40 @@ describe('auth0 rotation', () => {
 });
 
 describe('auth0 preflight', () => {
-  it('refuses a Private Key JWT application before rotating', async () => {
+  // The management application has only read:clients, which does not show
+  // client_authentication_methods: preflight must tell from token_endpoint_auth_method alone.
+  it.each([
+    ['with auth0-confirm-audience', AUTH0_API],
+    ['without auth0-confirm-audience', ''],
+  ])('refuses a Private Key JWT application before rotating, %s', async (_name, audience) => {
     const w = await auth0();
     const c = w.auth0!.client(AUTH0_CLIENT);
     c.privateKeyJwt = true;
     c.tokenEndpointAuthMethod = undefined;
-    const run = await w.run();
+    const run = await w.run({ 'auth0-confirm-audience': audience });
     expect(run.code).toBe(1);
     expect(run.errors.join('\n')).toContain('Private Key JWT');
+    expect(run.errors.join('\n')).toContain('Nothing was changed');
     expect(w.auth0!.calls('POST', ROTATE)).toEqual([]);
     expect(w.github.calls('PUT', /.*/)).toEqual([]);
     expect(run.outputs['rotated']).toBe('false');
+    // Only the fields read:clients may see were asked for.
+    const fields = w.auth0!.clientReads[0]!.get('fields')!.split(',');
+    expect(fields).not.toContain('client_authentication_methods');
+    clean(run);
+  });
+
+  it('refuses a public application (token_endpoint_auth_method none): its secret authenticates nothing', async () => {
+    const w = await auth0();
+    const c = w.auth0!.client(AUTH0_CLIENT);
+    c.tokenEndpointAuthMethod = 'none';
+    c.appType = 'spa';
+    c.grantTypes = ['authorization_code', 'refresh_token'];
+    const run = await w.run({ 'auth0-confirm-audience': '' });
+    expect(run.code).toBe(1);
+    expect(run.errors.join('\n')).toMatch(/token_endpoint_auth_method none.*Nothing was changed/);
+    expect(w.auth0!.calls('POST', ROTATE)).toEqual([]);
+    expect(rotations(w)).toBe(0);
     clean(run);
   });
 
@@ -246,6 +290,9 @@ describe('auth0 preflight', () => {
     ['auth0-management-client-secret', '', 'auth0-management-client-secret'],
     ['auth0-management-audience', 'not a url', 'auth0-management-audience'],
     ['auth0-confirm-timeout', '11m', 'at most 10m'],
+    ['auth0-domain', 'tenant.auth0.com?x=1', 'without credentials, query or fragment'],
+    ['auth0-domain', 'tenant.auth0.com#x', 'without credentials, query or fragment'],
+    ['auth0-client-id', '..', 'auth0-client-id'],
   ];
   it.each(bad)('names the bad input %s=%s before any request', async (name, value, text) => {
     const w = await auth0();
@@ -258,6 +305,22 @@ describe('auth0 preflight', () => {
     expect(w.github.requests).toEqual([]);
     clean(run);
   });
+
+  // A password typed into the domain is refused, and the refusal does not repeat it.
+  it.each(['https://admin:Hunter2-pass@tenant.auth0.com', 'admin:Hunter2-pass@tenant.auth0.com'])(
+    'refuses auth0-domain %s without printing its password',
+    async (domain) => {
+      const w = await auth0();
+      const run = await w.run({ 'auth0-domain': domain });
+      expect(run.code).toBe(1);
+      expect(run.errors.join('\n')).toContain("'auth0-domain'");
+      expect(run.errors.join('\n')).toContain('credentials');
+      for (const printed of [run.stdout, run.stderr, run.summary, JSON.stringify(run.outputs)])
+        expect(printed).not.toContain('Hunter2-pass');
+      expect(w.auth0!.requests).toEqual([]);
+      clean(run);
+    },
+  );
 });
 
 describe('auth0 faults', () => {
@@ -287,12 +350,19 @@ describe('auth0 faults', () => {
     ['a dropped confirmation', 'POST', TOKEN, () => ({ ...dropped, skip: 1 })],
     ['429 on the confirmation', 'POST', TOKEN, () => ({ ...tooMany(), skip: 1 })],
   ];
+  /** Requests a run without faults makes: two to the token endpoint (sign-in, confirmation). */
+  const FAULT_FREE: Record<string, number> = { [TOKEN]: 2, [String(READ)]: 1, [String(ROTATE)]: 1 };
   it.each(safe)('retries %s and rotates once', async (_name, method, path, fault) => {
     const w = await auth0();
-    w.auth0!.fault(method, path, fault());
+    const f = fault();
+    w.auth0!.fault(method, path, f);
     const run = await w.run();
     expect(run.errors).toEqual([]);
     expect(run.code).toBe(0);
+    // The fault was served, then the call repeated: one request more than a run without it.
+    const calls = w.auth0!.calls(method, path);
+    expect(calls).toHaveLength(FAULT_FREE[String(path)]! + 1);
+    expect(calls.map((c) => c.status)).toContain(f.drop ? 'dropped' : f.status);
     expect(rotations(w)).toBe(1);
     expect(stored(w)).toBe(w.currentSecret());
     expect(w.auth0!.secretWorks(AUTH0_CLIENT, stored(w)!)).toBe(true);
@@ -358,6 +428,39 @@ describe('auth0 faults', () => {
     },
   );
 
+  it('signs in again when Auth0 stops taking the management token at the client read', async () => {
+    const w = await auth0();
+    w.auth0!.fault('GET', READ, { onMatch: () => w.auth0!.expireAccessTokens(), times: 1 });
+    const run = await w.run();
+    expect(run.errors).toEqual([]);
+    expect(w.auth0!.calls('GET', READ).map((r) => r.status)).toEqual([401, 200]);
+    expect(signIns(w)).toHaveLength(2);
+    expect(rotations(w)).toBe(1);
+    expect(stored(w)).toBe(w.currentSecret());
+    clean(run);
+  });
+
+  it('does not repeat rotate-secret refused with 401 (token no longer taken): nothing rotated, nothing written', async () => {
+    const w = await auth0();
+    const key = await recoveryKey();
+    w.auth0!.fault('POST', ROTATE, { onMatch: () => w.auth0!.expireAccessTokens(), times: 1 });
+    const run = await w.run({ 'recovery-public-key': key.input });
+    expect(run.code).toBe(1);
+    expect(w.auth0!.calls('POST', ROTATE).map((r) => r.status)).toEqual([401]);
+    expect(signIns(w)).toHaveLength(1);
+    expect(rotations(w)).toBe(0);
+    expect(w.auth0!.secretWorks(AUTH0_CLIENT, OLD_SECRET)).toBe(true);
+    const error = run.errors.join('\n');
+    expect(error).toContain('HTTP 401');
+    expect(error).toContain('the Management API token was refused');
+    expect(error).not.toContain('may have');
+    expect(run.summary).toContain('No target was written');
+    expect(run.outputs['rotated']).toBe('false');
+    expect(run.outputs['recovery'] ?? '').toBe('');
+    expect(w.github.calls('PUT', /.*/)).toEqual([]);
+    clean(run);
+  });
+
   it('reports a lost rotate-secret answer: rotated at Auth0, old secret dead, new one unseen, no blob', async () => {
     const w = await auth0();
     const key = await recoveryKey();
@@ -380,6 +483,66 @@ describe('auth0 faults', () => {
 });
 
 describe('auth0 recovery', () => {
+  it('warns before the rotating call without a recovery key, even when its answer is lost', async () => {
+    const w = await auth0();
+    w.auth0!.fault('POST', ROTATE, { drop: true, afterEffect: true, times: 1 });
+    const run = await w.run();
+    expect(run.code).toBe(1);
+    expect(rotations(w)).toBe(1);
+    // No line follows the rotating call here: the warning can only have come before it.
+    expect(lineOf(run, (l) => l.startsWith('Rotated '))).toBe(-1);
+    const warned = lineOf(
+      run,
+      (l) => l.startsWith('::warning') && l.includes('recovery-public-key'),
+    );
+    expect(warned).toBeGreaterThan(-1);
+    expect(run.outputs['rotated']).toBe('false');
+    expect(run.errors.join('\n')).toContain('Auth0 Dashboard');
+    clean(run);
+  });
+
+  it('says where the new secret is when every target fails and there is no recovery key: the Auth0 Dashboard', async () => {
+    const w = await auth0();
+    w.github.fault('PUT', /\/secrets\/CLIENT_SECRET$/, {
+      status: 422,
+      body: { message: 'Unprocessable' },
+    });
+    const run = await w.run({ targets: `repo ${REPO}\nenvironment ${REPO} production` });
+    expect(run.code).toBe(1);
+    expect(rotations(w)).toBe(1);
+    expect(stored(w)).toBeUndefined();
+    expect(targets(run).map((t) => t.status)).toEqual(['failed', 'failed']);
+    expect(run.outputs['rotated']).toBe('false');
+    expect(run.outputs['recovery'] ?? '').toBe('');
+    const error = run.errors.join('\n');
+    expect(error).toContain('old secret no longer works and no recovery-public-key was given');
+    expect(error).toContain(`Auth0 Dashboard shows the new secret (application ${AUTH0_CLIENT}`);
+    expect(confirmations(w)).toEqual([]);
+    clean(run);
+  });
+
+  it('seals the new secret when every target fails; the blob opens to the working secret', async () => {
+    const w = await auth0();
+    const key = await recoveryKey();
+    w.github.fault('PUT', /\/secrets\/CLIENT_SECRET$/, {
+      status: 422,
+      body: { message: 'Unprocessable' },
+    });
+    const run = await w.run({
+      'recovery-public-key': key.input,
+      targets: `repo ${REPO}\nenvironment ${REPO} production`,
+    });
+    expect(run.code).toBe(1);
+    const opened = key.open(run.outputs['recovery']!);
+    expect(opened).toBe(w.currentSecret());
+    expect(w.auth0!.secretWorks(AUTH0_CLIENT, opened)).toBe(true);
+    expect(targets(run).map((t) => t.status)).toEqual(['failed', 'failed']);
+    expect(run.outputs['rotated']).toBe('false');
+    expect(run.errors.join('\n')).toContain('output `recovery`');
+    expect(confirmations(w)).toEqual([]);
+    clean(run);
+  });
+
   it('seals the new secret to the recovery key when storing fails; the blob opens to the working secret', async () => {
     const w = await auth0();
     const key = await recoveryKey();

@@ -198,6 +198,14 @@ describe('auth0', () => {
     safe(run);
   });
 
+  it('token_endpoint_auth_method in a refusal', async () => {
+    const world = await start('auth0');
+    world.auth0!.client(AUTH0_CLIENT).tokenEndpointAuthMethod = PLANT;
+    const run = await world.run();
+    expect(run.code).toBe(1);
+    safe(run);
+  });
+
   it('Management API error code and message, echoing the management secret', async () => {
     const world = await start('auth0');
     world.auth0!.fault('POST', /rotate-secret$/, {

@@ -271,6 +271,46 @@ const BAD: [string, Record<string, string>, string][] = [
   ['url ending in a bare #', { ...CSP, 'csp-url': 'https://csp.example/api#' }, "'csp-url'"],
 ];
 
+describe('auth0-domain', () => {
+  const AUTH0 = {
+    provider: 'auth0',
+    'github-token': 'ghs_token',
+    'secret-name': 'AUTH0_SECRET',
+    'auth0-management-client-id': 'manager',
+    'auth0-management-client-secret': 's',
+    'auth0-client-id': 'client',
+  };
+  const urlOf = (domain: string) => {
+    const p = parse({ ...AUTH0, 'auth0-domain': domain }).provider;
+    return p.name === 'auth0' ? [p.url, p.audience] : [];
+  };
+
+  it('takes a bare domain, with or without a port, or an https URL', () => {
+    const canonical = ['https://my-tenant.eu.auth0.com', 'https://my-tenant.eu.auth0.com/api/v2/'];
+    expect(urlOf('my-tenant.eu.auth0.com')).toEqual(canonical);
+    expect(urlOf('https://my-tenant.eu.auth0.com/')).toEqual(canonical);
+    // `login:8443` is a host and a port, not a URL scheme `login:`.
+    expect(urlOf('login:8443')).toEqual(['https://login:8443', 'https://login:8443/api/v2/']);
+  });
+
+  it('takes auth0-management-audience as the Management API identifier, with or without its final slash', () => {
+    const audienceOf = (audience: string) => {
+      const p = parse({
+        ...AUTH0,
+        'auth0-domain': 'login.example.com',
+        'auth0-management-audience': audience,
+      }).provider;
+      return p.name === 'auth0' ? p.audience : undefined;
+    };
+    const canonical = 'https://my-tenant.eu.auth0.com/api/v2/';
+    expect(audienceOf(canonical)).toBe(canonical);
+    // Auth0 matches the identifier exactly: the slash it always ends with is added, not required.
+    expect(audienceOf('https://my-tenant.eu.auth0.com/api/v2')).toBe(canonical);
+    for (const bad of ['https://my-tenant.eu.auth0.com', 'https://my-tenant.eu.auth0.com/api/v1/'])
+      expect(() => audienceOf(bad), bad).toThrow(/'auth0-management-audience'.*\/api\/v2\//);
+  });
+});
+
 describe('duration bounds', () => {
   it('accept each bound itself', () => {
     const s = parse({
@@ -303,6 +343,26 @@ describe('bad inputs', () => {
     }
     expect(error).toBeInstanceOf(InputError);
     expect((error as Error).message).toContain(named);
+  });
+
+  it('never repeats the password of a URL with credentials', () => {
+    for (const url of [
+      'https://u:pa55word@console.cloud.vmware.com',
+      'https://u:pa55/word@console.cloud.vmware.com',
+      'http://u:pa55word@example.com',
+    ]) {
+      const error = (() => {
+        try {
+          parse({ ...CSP, 'csp-url': url });
+        } catch (e) {
+          return e as Error;
+        }
+        return undefined;
+      })();
+      expect(error, url).toBeInstanceOf(InputError);
+      expect(error!.message).toContain("'csp-url'");
+      expect(error!.message).not.toContain('pa55');
+    }
   });
 
   it('never quotes a credential input in its message', () => {

@@ -7,15 +7,13 @@ import fc from 'fast-check';
 import sodium from 'libsodium-wrappers';
 import { setClock, type Clock } from '../src/clock.js';
 import { createGitHub } from '../src/github/client.js';
-import { openDestination } from '../src/github/app.js';
-import { createHttp } from '../src/http.js';
 import { RetryPolicy } from '../src/policy.js';
 import { parseInputs } from '../src/inputs/index.js';
 import { type FailureIssue, fileFailureIssue, parseFailureIssue } from '../src/issue.js';
-import { runPipeline, type Report } from '../src/pipeline.js';
+import type { Report } from '../src/pipeline.js';
 import { MARKER } from '../src/providers/entra-app.js';
-import { createProvider } from '../src/providers/index.js';
 import { setOutputs, summaryMarkdown } from '../src/summary.js';
+import { execute as wire } from '../src/wire.js';
 import { auth0Error } from './emulators/auth0.ts';
 import { cspError } from './emulators/csp.ts';
 import { graphError } from './emulators/entra.ts';
@@ -692,44 +690,24 @@ function emulator(world: World, on: Route['on']): Emulator {
   return e;
 }
 
-/** src/main.ts's wiring, in process: inputs -> clients -> pipeline, and its catch-all report. */
+/** src/main.ts's steps in process: inputs -> src/wire.ts (the same wiring) -> report, and a catch-all report. */
 async function execute(
   inputs: Record<string, string>,
   log: string[],
   masks: Set<string>,
   timeoutMs: number,
 ): Promise<Report> {
-  const deps = {
-    mask: (v: string) => void masks.add(v),
-    info: (m: string) => void log.push(m),
-    warn: (m: string) => void log.push(`::warning::${m}`),
-    idToken: () => Promise.reject(new Error('no OIDC in the search')),
-  };
   try {
     const parsed = parseInputs((n) => inputs[n] ?? '', { GITHUB_REPOSITORY: REPO });
-    const settings = { ...parsed, requestTimeoutMs: timeoutMs };
-    const policy = new RetryPolicy({
-      timeoutMs: settings.requestTimeoutMs,
-      storeTimeoutMs: settings.storeTimeoutMs,
-    });
-    const destination = openDestination(settings.github.auth, {
-      apiUrl: settings.github.apiUrl,
-      targets: settings.github.targets,
-      patterns: settings.github.patterns,
-      needs: { variables: settings.github.clientIdVariableName !== undefined, read: false },
-      policy,
-      ...deps,
-    });
-    try {
-      return await runPipeline(settings, {
-        provider: createProvider(settings.provider, { ...deps, http: createHttp(policy) }),
-        destination,
-        policy,
-        ...deps,
-      });
-    } finally {
-      await destination.close();
-    }
+    return await wire(
+      { ...parsed, requestTimeoutMs: timeoutMs },
+      {
+        mask: (v: string) => void masks.add(v),
+        info: (m: string) => void log.push(m),
+        warn: (m: string) => void log.push(`::warning::${m}`),
+        idToken: () => Promise.reject(new Error('no OIDC in the search')),
+      },
+    );
   } catch (err) {
     return {
       outcome: 'failed',

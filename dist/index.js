@@ -15692,7 +15692,7 @@ module.exports = {
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var node_v8__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8877);
 /* harmony import */ var node_v8__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_v8__WEBPACK_IMPORTED_MODULE_0__);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(7148);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(8969);
 
 
 // WebAssembly (undici's HTTP parser, libsodium) runs in V8's baseline tier until it is hot, then V8
@@ -15709,7 +15709,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 7148:
+/***/ 8969:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -15763,590 +15763,6 @@ __nccwpck_require__.d(core_namespaceObject, {
   toWin32Path: () => (toWin32Path),
   warning: () => (warning)
 });
-
-;// CONCATENATED MODULE: ./src/clock.ts
-// Time as the action sees it. The real clock by default; unit tests and the invariant search set a
-// virtual one, so that backoff, pacing, deadlines and propagation waits cost no real time.
-const realClock = {
-    now: () => Date.now(),
-    sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
-};
-let current = realClock;
-function clock_now() {
-    return current.now();
-}
-function sleep(ms) {
-    return current.sleep(ms);
-}
-/** Replaces the clock (tests only); without an argument, restores the real one. */
-function setClock(clock = realClock) {
-    current = clock;
-}
-
-;// CONCATENATED MODULE: ./src/inputs/fields.ts
-// Readers for single inputs. Each one throws an InputError that starts with the input's name,
-// quotes the bad value when it is not secret, and shows the expected form.
-class fields_InputError extends Error {
-    name = 'InputError';
-}
-function optional(read, name) {
-    const v = read(name).trim();
-    return v === '' ? undefined : v;
-}
-function required(read, name, expected) {
-    const v = optional(read, name);
-    if (v === undefined)
-        throw new fields_InputError(`Input '${name}' is required: ${expected}.`);
-    return v;
-}
-function bool(read, name, fallback) {
-    const v = optional(read, name)?.toLowerCase();
-    if (v === undefined)
-        return fallback;
-    if (v === 'true')
-        return true;
-    if (v === 'false')
-        return false;
-    throw new fields_InputError(`Input '${name}' is '${v}'; expected true or false.`);
-}
-function oneOf(read, name, values, fallback) {
-    const v = optional(read, name) ?? fallback;
-    if (values.includes(v))
-        return v;
-    throw new fields_InputError(`Input '${name}' is '${v}'; expected one of: ${values.join(', ')}.`);
-}
-function integer(read, name, min, max, fallback) {
-    const v = optional(read, name);
-    if (v === undefined)
-        return fallback;
-    const n = /^\d+$/.test(v) ? Number(v) : NaN;
-    if (!Number.isSafeInteger(n) || n < min || n > max) {
-        throw new fields_InputError(`Input '${name}' is '${v}'; expected a whole number from ${min} to ${max}.`);
-    }
-    return n;
-}
-const UNITS = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
-/**
- * `90m`, `12h`, `7d`, `30s`, at most `maxMs`: every duration has an upper bound a careful user
- * expects (Node's timers overflow past about 24.8 days, and a limit of weeks is never meant).
- */
-function duration(read, name, maxMs, fallbackMs) {
-    const v = optional(read, name);
-    if (v === undefined)
-        return fallbackMs;
-    const m = /^(\d{1,7})([smhd])$/.exec(v);
-    const ms = m ? Number(m[1]) * UNITS[m[2]] : 0;
-    if (ms <= 0)
-        throw new fields_InputError(`Input '${name}' is '${v}'; expected a duration such as 30s, 90m, 12h or 7d.`);
-    if (ms > maxMs)
-        throw new fields_InputError(`Input '${name}' is '${v}'; expected at most ${spoken(maxMs)}.`);
-    return ms;
-}
-/** The largest whole unit: 600000 -> `10m`. */
-function spoken(ms) {
-    const [unit, size] = Object.entries(UNITS)
-        .reverse()
-        .find(([, size]) => ms % size === 0);
-    return `${ms / size}${unit}`;
-}
-/** Upper bounds of the duration inputs; README and action.yml state the same. */
-const MAX_MS = {
-    requestTimeout: 600_000, // 10m: one HTTP exchange
-    storeTimeout: 21_600_000, // 6h: a GitHub-hosted job's own limit
-    propagationTimeout: 3_600_000, // 1h: Entra propagation takes minutes
-    skipIfRotatedWithin: 366 * 86_400_000, // 366d: a yearly rotation
-    expiresWithin: 366 * 86_400_000, // 366d: a yearly rotation
-};
-const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);
-/** An https URL, or http on a loopback host (for local emulators). Returned without a trailing slash. */
-function url(read, name, fallback) {
-    const v = optional(read, name) ?? fallback;
-    if (v === undefined)
-        throw new fields_InputError(`Input '${name}' is required: an https:// URL.`);
-    return checkUrl(name, v);
-}
-function checkUrl(name, v) {
-    let u;
-    try {
-        u = new URL(v);
-    }
-    catch {
-        throw new fields_InputError(`Input '${name}' is '${v}'; expected an https:// URL.`);
-    }
-    const ok = u.protocol === 'https:' || (u.protocol === 'http:' && LOOPBACK.has(u.hostname));
-    // The raw text, not u.search/u.hash: a bare trailing `?` or `#` parses as an empty query or
-    // fragment, and a base URL with one would send requests somewhere else than `{url}/path`.
-    if (!ok || u.username || u.password || /[?#]/.test(v)) {
-        throw new fields_InputError(`Input '${name}' is '${v}'; expected an https:// URL without credentials, query or fragment (no ? or #; http only for 127.0.0.1, localhost, [::1]).`);
-    }
-    return u.href.replace(/\/+$/, '');
-}
-/** A name GitHub accepts for a secret (or, `what: 'variable'`, a variable: the same rules). */
-function secretName(name, v, what = 'secret') {
-    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(v) || /^GITHUB_/i.test(v)) {
-        throw new fields_InputError(`Input '${name}' is '${v}'; a GitHub ${what} name has only letters, digits and _, does not start with a digit, and does not start with GITHUB_.`);
-    }
-    return v;
-}
-/** A value safe to put in a URL path segment (ids, GUIDs, org names). */
-function pathId(read, name, expected, pattern = /^[A-Za-z0-9._-]{1,128}$/) {
-    const v = required(read, name, expected);
-    // `.` and `..` are path segments a URL resolves away: they would address another path.
-    if (!pattern.test(v) || v === '.' || v === '..')
-        throw new fields_InputError(`Input '${name}' is '${v}'; expected ${expected}.`);
-    return v;
-}
-const GUID = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
-/** An ISO 8601 date-time with a time zone, e.g. 2027-11-28T23:59:59Z. */
-function isoDate(read, name) {
-    const v = optional(read, name);
-    if (v === undefined)
-        return undefined;
-    if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/.test(v) ||
-        Number.isNaN(Date.parse(v))) {
-        throw new fields_InputError(`Input '${name}' is '${v}'; expected an ISO 8601 date-time with a time zone, such as 2027-11-28T23:59:59Z.`);
-    }
-    return v;
-}
-
-;// CONCATENATED MODULE: ./src/inputs/targets.ts
-// The `targets` input: one GitHub secret scope a line.
-//
-// Comments never change a name. A line whose first non-blank character is `#` is a comment. On
-// repo, dependabot, org and dependabot-org lines a `#` after whitespace starts a trailing comment:
-// none of their names can hold `#` or whitespace. An environment name can hold both, so on an
-// environment line the name is the rest of the line, kept exactly (inner spaces too), and a `#`
-// after whitespace is refused as ambiguous; a name written in double quotes (JSON string syntax)
-// may hold anything and be followed by a comment.
-
-const encodedRepo = (r) => r.split('/').map(encodeURIComponent).join('/');
-const NO_WRITE = `(the job's GITHUB_TOKEN cannot write secrets; use a GitHub App token or fine-grained PAT)`;
-const REPO_FORBIDDEN = `the github-token lacks "Secrets: write" on this repository ${NO_WRITE}`;
-/** The permission a kind's secrets need, by API: Dependabot and Codespaces secrets have their own. */
-const PERMISSION = {
-    actions: 'Secrets',
-    dependabot: 'Dependabot secrets',
-    codespaces: 'Codespaces secrets',
-};
-const NOT_FOUND = 'it does not exist, or the github-token cannot see it';
-function repoKind(kind, api, variables) {
-    return {
-        form: `${kind} OWNER/NAME`,
-        parse: (text) => {
-            const { line, rest } = words(text);
-            if (rest.length !== 1)
-                throw bad(line, `${kind} takes exactly one OWNER/NAME`);
-            return { kind, repo: repo(line, rest[0]), line };
-        },
-        scope: (t) => `${kind}:${t.repo.toLowerCase()}`,
-        path: (t) => `/repos/${encodedRepo(t.repo)}/${api}`,
-        variables: variables ? (t) => `/repos/${encodedRepo(t.repo)}/${api}` : undefined,
-        org: false,
-        forbidden: `the github-token lacks "${PERMISSION[api]}: write" on this repository ${NO_WRITE}`,
-        missing: NOT_FOUND,
-    };
-}
-function orgKind(kind, api, variables) {
-    return {
-        form: `${kind} ORG [all|private|selected [OWNER/NAME ...]]`,
-        parse: (text) => orgLine(kind, text),
-        scope: (t) => `${kind}:${t.org.toLowerCase()}`,
-        path: (t) => `/orgs/${encodeURIComponent(t.org)}/${api}`,
-        variables: variables ? (t) => `/orgs/${encodeURIComponent(t.org)}/${api}` : undefined,
-        org: true,
-        forbidden: `the github-token lacks organization "${PERMISSION[api]}: write" ${NO_WRITE}`,
-        missing: NOT_FOUND,
-    };
-}
-const TARGET_KINDS = {
-    repo: repoKind('repo', 'actions', true),
-    environment: {
-        form: 'environment OWNER/NAME ENVIRONMENT',
-        parse: environment,
-        scope: (t) => `env:${t.repo.toLowerCase()}:${t.environment.toLowerCase()}`,
-        path: (t) => `/repos/${encodedRepo(t.repo)}/environments/${encodeURIComponent(t.environment)}`,
-        variables: (t) => `/repos/${encodedRepo(t.repo)}/environments/${encodeURIComponent(t.environment)}`,
-        org: false,
-        forbidden: REPO_FORBIDDEN,
-        missing: 'the repository or environment does not exist, or the github-token cannot see it',
-    },
-    org: orgKind('org', 'actions', true),
-    // Dependabot has secrets but no variables.
-    dependabot: repoKind('dependabot', 'dependabot', false),
-    'dependabot-org': orgKind('dependabot-org', 'dependabot', false),
-    // Codespaces secrets: their own scope keys and permissions; no variables either.
-    codespaces: repoKind('codespaces', 'codespaces', false),
-    'codespaces-org': orgKind('codespaces-org', 'codespaces', false),
-};
-/** The description of `t`'s kind. */
-function kindOf(t) {
-    return TARGET_KINDS[t.kind];
-}
-function isOrg(t) {
-    return kindOf(t).org;
-}
-/** The secret scope a target writes into: each has its own public key. Case-insensitive like GitHub. */
-function scopeOf(t) {
-    return kindOf(t).scope(t);
-}
-/** The REST path that the target's `/secrets/...` hangs from. */
-function scopePath(t) {
-    return kindOf(t).path(t);
-}
-/** The REST path that the target's `/variables/...` hangs from, or undefined when its kind has none. */
-function variablesPath(t) {
-    return kindOf(t).variables?.(t);
-}
-/** Whether GitHub has Actions variables in the target's scope (Dependabot and Codespaces have none). */
-function hasVariables(t) {
-    return kindOf(t).variables !== undefined;
-}
-// GitHub's documented limits. Owners: users and organizations, up to 39 characters, letters, digits
-// and hyphens (older accounts may have doubled or trailing hyphens; managed users end in
-// `_shortcode`). Repositories: up to 100 of letters, digits, `.`, `_`, `-`, but not `.` or `..`.
-// Environments: up to 255 characters, any text (sent percent-encoded, `/` as %2F).
-const OWNER = /^[A-Za-z0-9][A-Za-z0-9_-]{0,38}$/;
-const REPO_NAME = /^[A-Za-z0-9._-]{1,100}$/;
-const ORG = /^[A-Za-z0-9][A-Za-z0-9-]{0,38}$/;
-const DOTS = new Set(['.', '..']);
-/** The pattern lines (src/inputs/patterns.ts), named here so every error lists every form. */
-const PATTERN_FORMS = [
-    'repos OWNER/GLOB [topic:NAME ...]',
-    'environments OWNER/GLOB [topic:NAME ...] ENVIRONMENT',
-    'dependabot-repos OWNER/GLOB [topic:NAME ...]',
-    'codespaces-repos OWNER/GLOB [topic:NAME ...]',
-];
-const targets_forms = () => [...Object.values(TARGET_KINDS).map((k) => k.form), ...PATTERN_FORMS].join('; ');
-function bad(line, why) {
-    return new fields_InputError(`Input 'targets' line '${line}': ${why}. Expected one of: ${targets_forms()}.`);
-}
-function repo(line, v) {
-    const [owner = '', name = '', ...more] = (v ?? '').split('/');
-    if (more.length > 0 || !OWNER.test(owner) || !REPO_NAME.test(name) || DOTS.has(name))
-        throw bad(line, `'${v ?? ''}' is not OWNER/NAME (owner: up to 39 letters, digits, - or _; name: up to 100 letters, digits, ., _ or -, not . or ..)`);
-    return v;
-}
-/** `environment OWNER/NAME ENVIRONMENT`: the name is the rest of the line, or a quoted string. */
-function environment(text) {
-    const m = /^environment\s+(\S+)(\s*)(.*)$/s.exec(text);
-    if (!m || m[3] === '')
-        throw bad(text, 'environment needs OWNER/NAME then an environment name');
-    const { name, line } = environmentName(text, m[2], m[3]);
-    return { kind: 'environment', repo: repo(text, m[1]), environment: name, line };
-}
-/**
- * The environment name that ends line `text`: `rest`, after `gap` (the blanks before it), as written
- * or in double quotes; `line` is `text` without a comment after a quoted name.
- */
-function environmentName(text, gap, rest) {
-    let name;
-    let line = text;
-    if (rest.startsWith('"')) {
-        const quoted = /^"(?:[^"\\]|\\.)*"/.exec(rest)?.[0];
-        let parsed;
-        try {
-            parsed = quoted === undefined ? undefined : JSON.parse(quoted);
-        }
-        catch {
-            // reported below
-        }
-        if (typeof parsed !== 'string')
-            throw bad(text, 'the quoted environment name is not closed');
-        const after = rest.slice(quoted.length);
-        if (after !== '' && !/^\s+#/.test(after))
-            throw bad(text, 'only a # comment may follow a quoted environment name');
-        name = parsed;
-        line = text.slice(0, text.length - after.length);
-    }
-    else {
-        if (/\s#/.test(gap + rest))
-            throw bad(text, `'#' after a space is ambiguous in an environment line: write the name in double quotes ("prod #1") if '#' belongs to it, or put the comment on a line of its own`);
-        name = rest;
-    }
-    if (name === '' || [...name].length > 255 || /\p{Cc}/u.test(name) || DOTS.has(name))
-        throw bad(text, `environment name '${name}' is not 1 to 255 characters without control characters, or is . or ..`);
-    return { name, line };
-}
-/** A line without its trailing comment, and the words after the kind. */
-function words(text) {
-    const line = text.replace(/\s#.*$/s, '').trimEnd();
-    return { line, rest: line.split(/\s+/).slice(1) };
-}
-function orgLine(kind, text) {
-    const { line, rest } = words(text);
-    const [org, visibility, ...repos] = rest;
-    if (org === undefined || !ORG.test(org))
-        throw bad(line, `'${org ?? ''}' is not an organization name`);
-    if (visibility !== undefined &&
-        visibility !== 'all' &&
-        visibility !== 'private' &&
-        visibility !== 'selected') {
-        throw bad(line, `visibility '${visibility}' is not all, private or selected`);
-    }
-    if (visibility === 'selected' && repos.length === 0)
-        throw bad(line, 'selected needs at least one OWNER/NAME');
-    if (visibility !== 'selected' && repos.length > 0)
-        throw bad(line, `repositories are listed only after selected`);
-    return { kind, org, visibility, repos: repos.map((r) => repo(line, r)), line };
-}
-function parseLine(text) {
-    const kind = /^\S+/.exec(text)[0];
-    if (!Object.hasOwn(TARGET_KINDS, kind))
-        throw bad(words(text).line, `unknown target kind '${kind}'`);
-    return TARGET_KINDS[kind].parse(text);
-}
-function parseTargets(text) {
-    const targets = [];
-    for (const raw of text.split(/\r?\n/)) {
-        const trimmed = raw.trim();
-        if (trimmed === '' || trimmed.startsWith('#'))
-            continue;
-        targets.push(parseLine(trimmed));
-    }
-    const scopes = targets.map(scopeOf);
-    const dup = scopes.find((s, i) => scopes.indexOf(s) !== i);
-    if (dup)
-        throw new InputError(`Input 'targets' names the same place twice (${dup}); list each target once.`);
-    if (targets.length === 0)
-        throw new InputError(`Input 'targets' has no target. Expected one of: ${targets_forms()}.`);
-    return targets;
-}
-
-;// CONCATENATED MODULE: ./src/inputs/patterns.ts
-// Pattern lines of the `targets` input: one line that names many repositories of one owner, by a
-// name glob and optionally topics, expanded in preflight (src/expand.ts) to ordinary targets.
-//   repos OWNER/GLOB [topic:NAME ...]                        -> repo OWNER/NAME, one per repository
-//   environments OWNER/GLOB [topic:NAME ...] ENVIRONMENT     -> environment OWNER/NAME ENVIRONMENT
-//   dependabot-repos OWNER/GLOB [topic:NAME ...]             -> dependabot OWNER/NAME
-//   codespaces-repos OWNER/GLOB [topic:NAME ...]             -> codespaces OWNER/NAME
-// GLOB: letters, digits, `.`, `_`, `-`, with `*` for any run of characters and `?` for one,
-// matched case-insensitively against the whole name. Every `topic:` must be on the repository.
-
-
-const PATTERN_KINDS = {
-    repos: 'repo',
-    environments: 'environment',
-    'dependabot-repos': 'dependabot',
-    'codespaces-repos': 'codespaces',
-};
-const GLOB = /^[A-Za-z0-9._*?-]{1,100}$/;
-const TOPIC = /^topic:([a-z0-9][a-z0-9-]{0,49})$/;
-function ownerGlob(line, v) {
-    const [owner = '', glob = '', ...more] = (v ?? '').split('/');
-    if (more.length > 0 || !OWNER.test(owner) || !GLOB.test(glob))
-        throw bad(line, `'${v ?? ''}' is not OWNER/GLOB (a literal owner; a name of letters, digits, ., _ or - with * for any run of characters and ? for one)`);
-    return { owner, glob };
-}
-function topics(line, ws) {
-    return ws.map((w) => {
-        const m = TOPIC.exec(w);
-        if (!m)
-            throw bad(line, `'${w}' is not topic:NAME (lower-case letters, digits and -, up to 50)`);
-        return m[1];
-    });
-}
-function parsePattern(text) {
-    const word = /^\S+/.exec(text)[0];
-    const kind = PATTERN_KINDS[word];
-    if (kind === 'environment') {
-        const m = /^environments\s+(\S+)((?:\s+topic:\S*)*)(\s*)(.*)$/s.exec(text);
-        if (!m || m[4] === '')
-            throw bad(text, 'environments needs OWNER/GLOB, optional topic:NAME, then an environment name');
-        const { name, line } = environmentName(text, m[3], m[4]);
-        const written = line.slice(text.length - m[4].length);
-        return {
-            kind,
-            ...ownerGlob(line, m[1]),
-            topics: topics(line, m[2].trim() === '' ? [] : m[2].trim().split(/\s+/)),
-            environment: { name, written },
-            line,
-        };
-    }
-    const { line, rest } = words(text);
-    const [first, ...more] = rest;
-    return { kind, ...ownerGlob(line, first), topics: topics(line, more), line };
-}
-function isPatternLine(text) {
-    return Object.hasOwn(PATTERN_KINDS, /^\S+/.exec(text)[0]);
-}
-/** Every line of the `targets` input: ordinary targets, and patterns to expand in preflight. */
-function parseTargetLines(text) {
-    const targets = [];
-    const patterns = [];
-    for (const raw of text.split(/\r?\n/)) {
-        const trimmed = raw.trim();
-        if (trimmed === '' || trimmed.startsWith('#'))
-            continue;
-        if (isPatternLine(trimmed))
-            patterns.push(parsePattern(trimmed));
-        else
-            targets.push(parseLine(trimmed));
-    }
-    const scopes = targets.map(scopeOf);
-    const dup = scopes.find((s, i) => scopes.indexOf(s) !== i);
-    if (dup)
-        throw new fields_InputError(`Input 'targets' names the same place twice (${dup}); list each target once.`);
-    if (targets.length === 0 && patterns.length === 0)
-        throw new fields_InputError(`Input 'targets' has no target. Expected one of: ${targets_forms()}.`);
-    return { targets, patterns };
-}
-/** Whether a listed repository is one the pattern names (archived and disabled ones aside). */
-function matches(p, r) {
-    const [owner = '', name = ''] = r.fullName.split('/');
-    const glob = new RegExp(`^${p.glob
-        .replace(/[.+^${}()|[\]\\-]/g, '\\$&')
-        .replace(/\*/g, '.*')
-        .replace(/\?/g, '.')}$`, 'i');
-    return (owner.toLowerCase() === p.owner.toLowerCase() &&
-        REPO_NAME.test(name) &&
-        glob.test(name) &&
-        p.topics.every((t) => r.topics.includes(t)));
-}
-/** The target a pattern makes of one matching repository, as if its line had been written. */
-function targetOf(p, fullName) {
-    if (p.kind === 'environment')
-        return {
-            kind: 'environment',
-            repo: fullName,
-            environment: p.environment.name,
-            line: `environment ${fullName} ${p.environment.written}`,
-        };
-    return { kind: p.kind, repo: fullName, line: `${p.kind} ${fullName}` };
-}
-
-;// CONCATENATED MODULE: ./src/expand.ts
-
-
-async function expandTargets(s, list, info) {
-    const { targets, patterns, maxTargets } = s.github;
-    const tooMany = (n, how) => new Error(`The targets${how} come to ${n}, more than max-targets (${maxTargets}); nothing was changed. Narrow the pattern (a longer name glob, topic:NAME) or raise max-targets.`);
-    if (targets.length > maxTargets)
-        throw tooMany(targets.length, '');
-    if (patterns.length === 0)
-        return { settings: s, expansions: [] };
-    // One listing per owner (the lister keeps it), all owners at once.
-    const listed = await Promise.all(patterns.map((p) => list(p.owner)));
-    const seen = new Set(targets.map(scopeOf));
-    const all = [...targets];
-    const expansions = [];
-    const matched = [];
-    patterns.forEach((p, i) => {
-        const hits = listed[i].filter((r) => matches(p, r));
-        const live = hits
-            .filter((r) => !r.archived && !r.disabled)
-            .sort((a, b) => a.fullName.toLowerCase().localeCompare(b.fullName.toLowerCase()));
-        if (listed[i].length === 0)
-            throw new Error(`Target pattern '${p.line}': ${p.owner} has no repository the github-token can see (for a GitHub App, is it installed there?); nothing was changed.`);
-        if (live.length === 0)
-            throw new Error(`Target pattern '${p.line}' matches no repository of ${p.owner} that is not archived or disabled (${hits.length} archived or disabled); nothing was changed.`);
-        const made = [];
-        for (const r of live) {
-            const t = targetOf(p, r.fullName);
-            const scope = scopeOf(t);
-            if (seen.has(scope))
-                continue;
-            seen.add(scope);
-            all.push(t);
-            made.push(t.line);
-        }
-        matched.push(`'${p.line}' matches ${live.length}`);
-        expansions.push({ pattern: p.line, targets: made, skipped: hits.length - live.length });
-    });
-    if (all.length > maxTargets)
-        throw tooMany(all.length, ` (${matched.join(', ')})`);
-    for (const e of expansions) {
-        const skipped = e.skipped ? `; ${e.skipped} archived or disabled left out` : '';
-        info(`Target pattern '${e.pattern}' expands to ${e.targets.length} target(s)${skipped}:`);
-        for (const line of e.targets)
-            info(`  ${line}`);
-    }
-    return {
-        settings: { ...s, github: { ...s.github, targets: all, patterns: [] } },
-        expansions,
-    };
-}
-/**
- * Expands target patterns (in preflight, before anything changes) and runs `body` on the settings
- * with every target named; the report then says what each pattern became.
- */
-async function withTargets(s, d, body) {
-    d.policy.startPreflight();
-    const { settings, expansions } = await expandTargets(s, (owner) => d.destination.listRepositories(owner), d.info);
-    const report = await body(settings);
-    return expansions.length > 0 ? { ...report, expanded: expansions } : report;
-}
-
-;// CONCATENATED MODULE: ./src/check.ts
-// mode: check. Changes nothing anywhere: signs in, finds the credential, reads every target's secret
-// metadata (never a public key, never a write) and reports; fails when a secret is missing or the
-// credential expires within fail-if-expires-within.
-
-
-async function runCheck(s, d) {
-    return withTargets(s, d, (expanded) => check(expanded, d));
-}
-async function check(s, d) {
-    const { targets, secretName, clientIdSecretName } = s.github;
-    const names = clientIdSecretName ? [secretName, clientIdSecretName] : [secretName];
-    // Nothing here changes anything: the short retry budget of a preflight is the right one.
-    d.policy.startPreflight();
-    d.info(`Check: authenticating to ${s.provider.name} and reading ${targets.length} target(s).`);
-    const reads = targets.flatMap((t) => names.map(async (secret) => {
-        try {
-            const updated = await d.destination.updatedAt(t, secret);
-            return updated
-                ? { target: t.line, secret, status: 'present', updatedAt: updated.toISOString() }
-                : { target: t.line, secret, status: 'missing' };
-        }
-        catch (err) {
-            return { target: t.line, secret, status: 'failed', error: err.message };
-        }
-    }));
-    const [{ credential }, results] = await Promise.all([d.provider.preflight(), Promise.all(reads)]);
-    d.info(`Found ${credential.description}.`);
-    for (const r of results)
-        d.info(`${r.secret} in ${r.target}: ${r.status === 'present' ? `updated ${r.updatedAt}` : r.status === 'missing' ? 'MISSING' : r.error}`);
-    const problems = [];
-    const missing = results.filter((r) => r.status === 'missing');
-    if (missing.length)
-        problems.push(`${missing.length} target secret(s) missing: ${missing.map((r) => `${r.secret} in ${r.target}`).join(', ')}.`);
-    const unreadable = results.filter((r) => r.status === 'failed');
-    if (unreadable.length)
-        problems.push(`${unreadable.length} target secret(s) could not be read.`);
-    const expires = credential.expiresAt ? Date.parse(credential.expiresAt) : NaN;
-    if (Number.isNaN(expires)) {
-        d.info(`${s.provider.name} reports no expiry for this credential.`);
-    }
-    else {
-        d.info(`The credential's current secret expires at ${credential.expiresAt} (${spokenUntil(expires)}).`);
-        if (s.failIfExpiresWithinMs !== undefined && expires - clock_now() <= s.failIfExpiresWithinMs)
-            problems.push(`The credential's current secret expires at ${credential.expiresAt} (${spokenUntil(expires)}), within fail-if-expires-within.`);
-    }
-    const base = { mode: 'check', rotated: false, credential, targets: results };
-    if (problems.length === 0)
-        return { ...base, outcome: 'checked' };
-    return {
-        ...base,
-        outcome: 'failed',
-        failure: `Check failed: ${problems.join(' ')}`,
-        nextStep: missing.length
-            ? 'Nothing was changed. Run the rotation (mode: rotate) to issue a new secret and store it everywhere, or restore the missing secret by hand.'
-            : 'Nothing was changed. Run the rotation (mode: rotate) before the credential expires, or fix the access named in each target error.',
-    };
-}
-/** `in 12 days`, `in 5 hours`, `3 days ago`: how far `at` is from now, in the largest fitting unit. */
-function spokenUntil(at) {
-    const ms = at - clock_now();
-    const abs = Math.abs(ms);
-    const [size, unit] = abs >= 86_400_000
-        ? [86_400_000, 'day']
-        : abs >= 3_600_000
-            ? [3_600_000, 'hour']
-            : [60_000, 'minute'];
-    const n = Math.floor(abs / size);
-    const text = `${n} ${unit}${n === 1 ? '' : 's'}`;
-    return ms >= 0 ? `in ${text}` : `${text} ago`;
-}
 
 ;// CONCATENATED MODULE: external "os"
 const external_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("os");
@@ -19295,6 +18711,2896 @@ function getIDToken(aud) {
  */
 
 //# sourceMappingURL=core.js.map
+;// CONCATENATED MODULE: ./src/inputs/fields.ts
+// Readers for single inputs. Each one throws an InputError that starts with the input's name,
+// quotes the bad value when it is not secret, and shows the expected form.
+class fields_InputError extends Error {
+    name = 'InputError';
+}
+function optional(read, name) {
+    const v = read(name).trim();
+    return v === '' ? undefined : v;
+}
+function required(read, name, expected) {
+    const v = optional(read, name);
+    if (v === undefined)
+        throw new fields_InputError(`Input '${name}' is required: ${expected}.`);
+    return v;
+}
+function bool(read, name, fallback) {
+    const v = optional(read, name)?.toLowerCase();
+    if (v === undefined)
+        return fallback;
+    if (v === 'true')
+        return true;
+    if (v === 'false')
+        return false;
+    throw new fields_InputError(`Input '${name}' is '${v}'; expected true or false.`);
+}
+function oneOf(read, name, values, fallback) {
+    const v = optional(read, name) ?? fallback;
+    if (values.includes(v))
+        return v;
+    throw new fields_InputError(`Input '${name}' is '${v}'; expected one of: ${values.join(', ')}.`);
+}
+function integer(read, name, min, max, fallback) {
+    const v = optional(read, name);
+    if (v === undefined)
+        return fallback;
+    const n = /^\d+$/.test(v) ? Number(v) : NaN;
+    if (!Number.isSafeInteger(n) || n < min || n > max) {
+        throw new fields_InputError(`Input '${name}' is '${v}'; expected a whole number from ${min} to ${max}.`);
+    }
+    return n;
+}
+const UNITS = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+/**
+ * `90m`, `12h`, `7d`, `30s`, at most `maxMs`: every duration has an upper bound a careful user
+ * expects (Node's timers overflow past about 24.8 days, and a limit of weeks is never meant).
+ */
+function duration(read, name, maxMs, fallbackMs) {
+    const v = optional(read, name);
+    if (v === undefined)
+        return fallbackMs;
+    const m = /^(\d{1,7})([smhd])$/.exec(v);
+    const ms = m ? Number(m[1]) * UNITS[m[2]] : 0;
+    if (ms <= 0)
+        throw new fields_InputError(`Input '${name}' is '${v}'; expected a duration such as 30s, 90m, 12h or 7d.`);
+    if (ms > maxMs)
+        throw new fields_InputError(`Input '${name}' is '${v}'; expected at most ${spoken(maxMs)}.`);
+    return ms;
+}
+/** The largest whole unit: 600000 -> `10m`. */
+function spoken(ms) {
+    const [unit, size] = Object.entries(UNITS)
+        .reverse()
+        .find(([, size]) => ms % size === 0);
+    return `${ms / size}${unit}`;
+}
+/** Upper bounds of the duration inputs; README and action.yml state the same. */
+const MAX_MS = {
+    requestTimeout: 600_000, // 10m: one HTTP exchange
+    storeTimeout: 21_600_000, // 6h: a GitHub-hosted job's own limit
+    propagationTimeout: 3_600_000, // 1h: Entra propagation takes minutes
+    skipIfRotatedWithin: 366 * 86_400_000, // 366d: a yearly rotation
+    expiresWithin: 366 * 86_400_000, // 366d: a yearly rotation
+};
+const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);
+/** An https URL, or http on a loopback host (for local emulators). Returned without a trailing slash. */
+function url(read, name, fallback) {
+    const v = optional(read, name) ?? fallback;
+    if (v === undefined)
+        throw new fields_InputError(`Input '${name}' is required: an https:// URL.`);
+    return checkUrl(name, v);
+}
+function checkUrl(name, v) {
+    let u;
+    try {
+        u = new URL(v);
+    }
+    catch {
+        throw new fields_InputError(`Input '${name}' is '${shownUrl(v)}'; expected an https:// URL.`);
+    }
+    const ok = u.protocol === 'https:' || (u.protocol === 'http:' && LOOPBACK.has(u.hostname));
+    // The raw text, not u.search/u.hash: a bare trailing `?` or `#` parses as an empty query or
+    // fragment, and a base URL with one would send requests somewhere else than `{url}/path`.
+    if (!ok || u.username || u.password || /[?#]/.test(v)) {
+        throw new fields_InputError(`Input '${name}' is '${shownUrl(v)}'; expected an https:// URL without credentials, query or fragment (no ? or #; http only for 127.0.0.1, localhost, [::1]).`);
+    }
+    return u.href.replace(/\/+$/, '');
+}
+/** A URL as an error may repeat it: whatever precedes an `@` may be a password, so it is left out. */
+function shownUrl(v) {
+    return v.replace(/^([a-z][a-z0-9+.-]*:\/\/)?.*@/i, '$1***@');
+}
+/** A name GitHub accepts for a secret (or, `what: 'variable'`, a variable: the same rules). */
+function secretName(name, v, what = 'secret') {
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(v) || /^GITHUB_/i.test(v)) {
+        throw new fields_InputError(`Input '${name}' is '${v}'; a GitHub ${what} name has only letters, digits and _, does not start with a digit, and does not start with GITHUB_.`);
+    }
+    return v;
+}
+/** A value safe to put in a URL path segment (ids, GUIDs, org names). */
+function pathId(read, name, expected, pattern = /^[A-Za-z0-9._-]{1,128}$/) {
+    const v = required(read, name, expected);
+    // `.` and `..` are path segments a URL resolves away: they would address another path.
+    if (!pattern.test(v) || v === '.' || v === '..')
+        throw new fields_InputError(`Input '${name}' is '${v}'; expected ${expected}.`);
+    return v;
+}
+const GUID = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
+/** An ISO 8601 date-time with a time zone, e.g. 2027-11-28T23:59:59Z. */
+function isoDate(read, name) {
+    const v = optional(read, name);
+    if (v === undefined)
+        return undefined;
+    if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/.test(v) ||
+        Number.isNaN(Date.parse(v))) {
+        throw new fields_InputError(`Input '${name}' is '${v}'; expected an ISO 8601 date-time with a time zone, such as 2027-11-28T23:59:59Z.`);
+    }
+    return v;
+}
+
+;// CONCATENATED MODULE: ./src/clock.ts
+// Time as the action sees it. The real clock by default; unit tests and the invariant search set a
+// virtual one, so that backoff, pacing, deadlines and propagation waits cost no real time.
+const realClock = {
+    now: () => Date.now(),
+    sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+};
+let current = realClock;
+function clock_now() {
+    return current.now();
+}
+function sleep(ms) {
+    return current.sleep(ms);
+}
+/** Replaces the clock (tests only); without an argument, restores the real one. */
+function setClock(clock = realClock) {
+    current = clock;
+}
+
+;// CONCATENATED MODULE: ./src/retry.ts
+// Backoff arithmetic shared by the provider HTTP helper and the GitHub client.
+
+const BASE_MS = 500;
+const CAP_MS = 20_000;
+/** Capped exponential backoff with full jitter: a random wait in [0, min(cap, base * 2^(attempt-1))]. */
+function backoffMs(attempt, random = Math.random) {
+    return Math.round(random() * Math.min(CAP_MS, BASE_MS * 2 ** (attempt - 1)));
+}
+/** `Retry-After` as seconds or an HTTP date; undefined when absent or unreadable. Capped at 60 s. */
+function retryAfterMs(header, now = clock_now()) {
+    const value = Array.isArray(header) ? header[0] : header;
+    if (!value)
+        return undefined;
+    const seconds = Number(value);
+    const ms = Number.isFinite(seconds) ? seconds * 1000 : Date.parse(value) - now;
+    return Number.isFinite(ms) ? Math.min(Math.max(ms, 0), 60_000) : undefined;
+}
+/**
+ * `X-RateLimit-Reset` (Auth0): the UNIX time, in seconds, when the rate limit window resets, as a
+ * wait from now; undefined when absent or unreadable. Capped at 60 s like Retry-After.
+ */
+function rateLimitResetMs(header, now = clock_now()) {
+    const value = Array.isArray(header) ? header[0] : header;
+    const seconds = value && /^\d{1,12}$/.test(value.trim()) ? Number(value) : NaN;
+    return Number.isFinite(seconds) ? Math.min(Math.max(seconds * 1000 - now, 0), 60_000) : undefined;
+}
+
+;// CONCATENATED MODULE: ./src/http.ts
+// The one HTTP helper for provider APIs (GitHub goes through Octokit). It owns timeouts, JSON and
+// form bodies, the retry policy and error wrapping, so that providers only say what they call and why.
+
+
+
+
+/** An HTTP failure whose message never carries a body, a header or a secret. */
+class HttpError extends Error {
+    name = 'HttpError';
+    /** The provider's status, when it answered. */
+    status;
+    /**
+     * True when a request may have reached the provider and its effect is not known: a `once` call
+     * that timed out, lost its connection or got a 5xx, or any mutating call answered with a redirect.
+     */
+    outcomeUnknown;
+    /** Parsed body of an error answer, for providers that branch on error codes. Never log it. */
+    body;
+    constructor(message, status, outcomeUnknown, body) {
+        super(message);
+        this.status = status;
+        this.outcomeUnknown = outcomeUnknown;
+        this.body = body;
+    }
+}
+/** The largest answer read from a provider or GitHub: real answers are a few KiB. */
+const MAX_BODY_BYTES = 4 * 1024 * 1024;
+/** An answer larger than MAX_BODY_BYTES: never parsed, never retried (a retry would get the same). */
+class TooLargeError extends Error {
+    name = 'TooLargeError';
+    status;
+    constructor(status) {
+        super(`the answer (HTTP ${status}) is larger than ${MAX_BODY_BYTES / 1024 / 1024} MiB`);
+        this.status = status;
+    }
+}
+/** Reads a body up to MAX_BODY_BYTES; stops reading (and so releases the stream) above it. */
+async function readCapped(body, contentLength, status) {
+    const chunks = [];
+    // A declared length above the cap fails at the first chunk, before anything is kept.
+    let size = Number(contentLength ?? 0) > MAX_BODY_BYTES ? Infinity : 0;
+    for await (const chunk of body) {
+        size += chunk.byteLength;
+        if (size > MAX_BODY_BYTES)
+            throw new TooLargeError(status);
+        chunks.push(chunk);
+    }
+    return Buffer.concat(chunks);
+}
+const TIMEOUTS = new Set([
+    'TimeoutError',
+    'AbortError',
+    'UND_ERR_HEADERS_TIMEOUT',
+    'UND_ERR_BODY_TIMEOUT',
+]);
+const NEVER_SENT = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'UND_ERR_CONNECT_TIMEOUT']);
+/** The provider HTTP helper under `policy`: its per-exchange timeout and attempts. */
+function createHttp(policy) {
+    return (c) => call(c, policy);
+}
+async function call(c, policy) {
+    const host = new URL(c.url).host;
+    const maxAttempts = c.retry === 'safe' ? policy.attempts : 3;
+    for (let attempt = 1;; attempt++) {
+        let res;
+        try {
+            res = await once(c, policy.timeoutMs);
+        }
+        catch (err) {
+            if (err instanceof TooLargeError)
+                throw new HttpError(`Could not ${c.what}: ${err.message} from ${host}; it was not read and the call was not repeated.`, err.status, 
+                // A success we cannot read, or a server error: the rotating call may have taken effect.
+                c.retry === 'once' && (err.status < 400 || err.status >= 500));
+            const e = err;
+            const code = typeof e.code === 'string' ? e.code : (e.name ?? 'Error');
+            const neverSent = NEVER_SENT.has(code);
+            if (attempt < maxAttempts && (c.retry === 'safe' || neverSent)) {
+                await sleep(backoffMs(attempt));
+                continue;
+            }
+            const why = TIMEOUTS.has(code)
+                ? `no answer within ${policy.timeoutMs / 1000} s`
+                : `network error ${code}`;
+            throw new HttpError(`Could not ${c.what}: ${why} from ${host}.`, undefined, !neverSent && c.retry === 'once');
+        }
+        // The one success rule for every provider call: only 2xx. A redirect is neither success nor a
+        // refusal: on a mutating call the provider may have acted before redirecting, so it is handled
+        // exactly like a timeout (retried when safe, an unknown outcome when `once`).
+        if (res.status >= 200 && res.status < 300)
+            return res;
+        if (res.status < 400) {
+            if (c.retry === 'safe' && attempt < maxAttempts) {
+                await sleep(backoffMs(attempt));
+                continue;
+            }
+            throw new HttpError(`Could not ${c.what}: unexpected redirect (HTTP ${res.status}) from ${host}.`, res.status, c.method !== 'GET');
+        }
+        const retriable = res.status === 429 || (c.retry === 'safe' && res.status >= 500);
+        if (retriable && attempt < maxAttempts) {
+            await sleep(retryAfterMs(res.headers['retry-after']) ??
+                // A rate limit's window reset says when a 429 clears, not when a 5xx does.
+                (res.status === 429
+                    ? // Auth0 names it X-RateLimit-Reset, Okta X-Rate-Limit-Reset: both UNIX seconds.
+                        rateLimitResetMs(res.headers['x-ratelimit-reset'] ?? res.headers['x-rate-limit-reset'])
+                    : undefined) ??
+                backoffMs(attempt));
+            continue;
+        }
+        const detail = c.explain?.(res.status, res.body);
+        throw new HttpError(`Could not ${c.what}: HTTP ${res.status} from ${host}${detail ? ` (${detail})` : ''}.`, res.status, c.retry === 'once' && res.status >= 500, res.body);
+    }
+}
+async function once(c, timeoutMs) {
+    const headers = { accept: 'application/json', ...c.headers };
+    let body;
+    if (c.json !== undefined) {
+        headers['content-type'] = 'application/json';
+        body = JSON.stringify(c.json);
+    }
+    else if (c.form) {
+        headers['content-type'] = 'application/x-www-form-urlencoded';
+        const params = new URLSearchParams();
+        for (const [k, v] of Object.entries(c.form))
+            for (const one of typeof v === 'string' ? [v] : v)
+                params.append(k, one);
+        body = params.toString();
+    }
+    const dispatcher = proxyFor(c.url);
+    const res = await (0,undici.request)(c.url, {
+        method: c.method,
+        headers,
+        body: body ?? null,
+        ...(dispatcher ? { dispatcher } : {}),
+        signal: AbortSignal.timeout(timeoutMs),
+        headersTimeout: timeoutMs,
+        bodyTimeout: timeoutMs,
+    });
+    const declared = res.headers['content-length'];
+    const text = (await readCapped(res.body, typeof declared === 'string' ? declared : undefined, res.statusCode)).toString('utf8');
+    return { status: res.statusCode, headers: res.headers, body: parse(text) };
+}
+const proxies = new Map();
+/** The runner's proxy settings (https_proxy, no_proxy), as @actions/http-client reads them. */
+function proxyFor(url) {
+    const origin = new URL(url).origin;
+    if (!proxies.has(origin))
+        proxies.set(origin, new HttpClient().getAgentDispatcher(origin));
+    return proxies.get(origin);
+}
+function parse(text) {
+    if (text === '')
+        return undefined;
+    try {
+        return JSON.parse(text);
+    }
+    catch {
+        return text;
+    }
+}
+/** Reads a string field of an object body, for error explanations and responses. */
+function field(body, name) {
+    if (body === null || typeof body !== 'object')
+        return undefined;
+    const v = body[name];
+    return typeof v === 'string' || typeof v === 'number' ? String(v) : undefined;
+}
+
+;// CONCATENATED MODULE: ./src/untrusted.ts
+// The one place where text the action does not control (provider answers, GitHub answers, inputs)
+// becomes text that is safe to print or to put in the job summary, and the only module that prints.
+//
+// The runner reads workflow commands from every stdout and stderr line: `::name::data` at the start of
+// a line (after leading whitespace) and the legacy `##[name]data` anywhere in a line. A provider that
+// could start a line with `::stop-commands::TOKEN` would switch off the `::add-mask::` of the new
+// secret. So every printed message goes through `loggable()`: one line, no control characters, no `::`
+// and no `##[`, known secrets redacted, and a bounded length. ESLint forbids `core.info`, `console.*` and
+// friends everywhere else (eslint.config.js), so no log call can skip this module.
+
+/** Every known secret in every form it may take in provider text, longest first when used. */
+const secrets = new Set();
+/** Registers a secret with the runner's log masking and with `redact()`, with its usual encodings. */
+function mask(value) {
+    if (!value)
+        return;
+    setSecret(value);
+    if (value.length < 4)
+        return; // too short to find safely inside other text; the runner still masks it
+    const forms = [
+        value,
+        Buffer.from(value).toString('base64'),
+        Buffer.from(value).toString('base64url'),
+        Buffer.from(value).toString('base64').replace(/=+$/, ''),
+        encodeURIComponent(value),
+        new URLSearchParams({ v: value }).toString().slice(2),
+        JSON.stringify(value).slice(1, -1),
+    ];
+    for (const f of forms)
+        secrets.add(f);
+}
+/** Replaces every registered secret (in any registered encoding) with `***`. Runs before any cut. */
+function redact(text) {
+    let out = text;
+    for (const s of [...secrets].sort((a, b) => b.length - a.length))
+        if (out.includes(s))
+            out = out.split(s).join('***');
+    return out;
+}
+/** Longest message printed as one log line; provider fragments are cut much shorter by callers. */
+const MAX_LOG = 4000;
+/**
+ * Untrusted text as one printable line: secrets redacted first, then line breaks and control
+ * characters (C0, C1, DEL, Unicode line and paragraph separators, bidi controls) become spaces, `::` can
+ * no longer start a command and `##[` no longer opens one, then the length is capped at `max`.
+ */
+function loggable(text, max = 200) {
+    const s = redact(String(text))
+        // eslint-disable-next-line no-control-regex -- control characters are exactly what is removed
+        .replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, ' ')
+        .replace(/:(?=:)/g, ': ')
+        .replace(/#(?=\[)/g, '# ');
+    return s.length > max ? `${s.slice(0, max - 1)}…` : s;
+}
+/**
+ * Untrusted text for the job summary: `loggable()`, then escaped so that it renders as the same plain
+ * text in GitHub Flavored Markdown and its HTML: every ASCII punctuation mark that means something to
+ * markdown is backslash-escaped, and `&`, `<`, `>` become entities, so no link, image, heading, table
+ * cell break or HTML element can start.
+ */
+function markdownText(text, max = 200) {
+    return loggable(text, max)
+        .replace(/[\\`*_{}[\]()#+\-.!|~$:@^]/g, '\\$&')
+        .replace(/&/g, '&amp;')
+        .replace(/</g, '&lt;')
+        .replace(/>/g, '&gt;');
+}
+/** Untrusted text shown as code in the summary: `<code>` holds the escaped text, so it cannot break out. */
+function markdownCode(text, max = 200) {
+    return `<code>${markdownText(text, max)}</code>`;
+}
+// The sinks. Messages are built by the action from its own words and untrusted parts; the whole
+// message is made loggable, so a part that was not cut by its caller is still safe.
+const log = {
+    info: (message) => info(loggable(message, MAX_LOG)),
+    warn: (message) => warning(loggable(message, MAX_LOG)),
+    fail: (message) => setFailed(loggable(message, MAX_LOG)),
+};
+/** Octokit's logger: its deprecation warning carries GitHub's `sunset` and `link` headers. */
+const octokitLog = {
+    debug: () => undefined,
+    info: () => undefined,
+    warn: (message) => log.warn(`GitHub client: ${loggable(message, 300)}`),
+    error: (message) => log.warn(`GitHub client: ${loggable(message, 300)}`),
+};
+
+;// CONCATENATED MODULE: ./src/providers/types.ts
+// The one interface every provider implements. The pipeline calls, in order:
+// preflight() -> rotate() -> [store and verify every target] -> retirePrevious(),
+// or abandon() when no target received the new secret.
+
+/** Thrown by providers with a message that is safe to show and says what to do. */
+class ProviderError extends Error {
+    name = 'ProviderError';
+    /** True when the rotating call may have happened but its outcome is unknown. */
+    outcomeUnknown;
+    constructor(message, outcomeUnknown = false) {
+        super(message);
+        this.outcomeUnknown = outcomeUnknown;
+    }
+}
+/** True when `err` says the rotating call may have happened but its outcome is unknown. */
+function outcomeUnknown(err) {
+    return (err instanceof ProviderError || err instanceof HttpError) && err.outcomeUnknown;
+}
+
+;// CONCATENATED MODULE: ./src/providers/auth0.ts
+// Auth0: an application's client secret, rotated with the Management API's rotate-secret. Auth0 kills
+// the old secret at once and the new one may take up to 30 s to work, so the new secret is stored
+// first and then confirmed by a client-credentials token request, where the application can make one.
+
+
+
+
+
+/** Every input this provider reads. */
+const inputs = {
+    'auth0-domain': {
+        description: 'auth0: the tenant domain the action calls, e.g. my-tenant.eu.auth0.com, or a custom domain (then set auth0-management-audience).',
+    },
+    'auth0-management-audience': {
+        description: 'auth0: the Management API audience. Default: https://{auth0-domain}/api/v2/. With a custom domain in auth0-domain, set https://{tenant}.auth0.com/api/v2/ (always the canonical domain).',
+    },
+    'auth0-management-client-id': {
+        description: 'auth0: client id of a machine-to-machine application authorized for the Management API with scopes read:clients and update:client_keys.',
+    },
+    'auth0-management-client-secret': {
+        description: 'auth0: the client secret that goes with auth0-management-client-id.',
+        credential: true,
+    },
+    'auth0-client-id': {
+        description: 'auth0: the client id of the application whose secret rotates.',
+    },
+    'auth0-confirm-audience': {
+        description: 'auth0: an API identifier the rotated application may get a client-credentials token for; the new secret is confirmed with it once stored. Empty: not confirmed (the log says so).',
+    },
+    'auth0-confirm-timeout': {
+        description: 'auth0: how long the new secret may take to start working (Auth0: up to 30 s), as a duration; at most 10m.',
+        default: '1m',
+    },
+};
+const MAX_CONFIRM_MS = 600_000;
+/** Auth0 client ids: letters and digits (32 of them), kept loose for older tenants. */
+const CLIENT_ID = /^[A-Za-z0-9_-]{1,128}$/;
+function parseAuth0(read) {
+    const url = domainUrl(read);
+    const audience = optional(read, 'auth0-management-audience');
+    const confirmAudience = optional(read, 'auth0-confirm-audience');
+    return {
+        name: 'auth0',
+        url,
+        audience: audience === undefined
+            ? `${url}/api/v2/`
+            : audienceUrl('auth0-management-audience', audience),
+        managementClientId: pathId(read, 'auth0-management-client-id', 'the client id of the machine-to-machine application that calls the Management API', CLIENT_ID),
+        managementClientSecret: required(read, 'auth0-management-client-secret', "the management application's client secret"),
+        clientId: pathId(read, 'auth0-client-id', 'the client id of the application whose secret rotates', CLIENT_ID),
+        confirmAudience,
+        confirmTimeoutMs: duration(read, 'auth0-confirm-timeout', MAX_CONFIRM_MS, 60_000),
+    };
+}
+/** `my-tenant.eu.auth0.com` or `https://my-tenant.eu.auth0.com`: a base URL without a path. */
+function domainUrl(read) {
+    const v = required(read, 'auth0-domain', 'the tenant domain, e.g. my-tenant.eu.auth0.com');
+    // `user:password@host` is no scheme: only `scheme://` is one.
+    const u = checkUrl('auth0-domain', /^[a-z][a-z0-9+.-]*:\/\//i.test(v) ? v : `https://${v}`);
+    if (new URL(u).pathname !== '/')
+        throw new fields_InputError(`Input 'auth0-domain' is '${v}'; expected a domain such as my-tenant.eu.auth0.com, without a path.`);
+    return u;
+}
+/**
+ * The Management API identifier, `https://{tenant}.auth0.com/api/v2/`: Auth0 matches it exactly, so
+ * the final slash is added when left out, and any other path is refused before a request.
+ */
+function audienceUrl(name, v) {
+    const u = new URL(checkUrl(name, v));
+    if (u.pathname.replace(/\/?$/, '/') !== '/api/v2/')
+        throw new fields_InputError(`Input '${name}' is '${v}'; expected the Management API identifier, https://{tenant}.auth0.com/api/v2/.`);
+    return `${u.origin}/api/v2/`;
+}
+/** Sign in again this long before the token's stated expiry. */
+const TOKEN_MARGIN_MS = 60_000;
+/** How often the new secret is tried while it propagates. */
+const CONFIRM_EVERY_MS = 2_000;
+/** Management API errors: `{statusCode, error, message, errorCode}`; `hints` say what the status means here. */
+function managementExplainer(hints) {
+    return (status, body) => {
+        const parts = [hints[status]];
+        const code = field(body, 'errorCode') ?? field(body, 'error');
+        const message = field(body, 'message');
+        if (code)
+            parts.push(`errorCode ${loggable(code, 60)}`);
+        if (message)
+            parts.push(`message "${loggable(message, 200)}"`);
+        return parts.filter(Boolean).join('; ') || undefined;
+    };
+}
+/** Token endpoint errors: OAuth's `{error, error_description}`. */
+function tokenExplainer(hints) {
+    return (status, body) => {
+        const parts = [hints[status]];
+        const error = field(body, 'error');
+        const description = field(body, 'error_description');
+        if (error)
+            parts.push(`${loggable(error, 60)}${description ? `: ${loggable(description, 200)}` : ''}`);
+        return parts.filter(Boolean).join('; ') || undefined;
+    };
+}
+const explainSignIn = tokenExplainer({
+    401: 'auth0-management-client-id / auth0-management-client-secret were refused',
+    403: 'the management application is not authorized for the Management API audience (it needs a client grant with read:clients and update:client_keys; behind a custom domain, set auth0-management-audience to https://{tenant}.auth0.com/api/v2/)',
+    429: 'Auth0 rate limit',
+});
+const explainRead = managementExplainer({
+    401: 'the Management API token was refused',
+    403: 'the management application needs the scope read:clients',
+    404: 'no application with this auth0-client-id in the tenant',
+    429: 'Auth0 rate limit',
+});
+const explainRotate = managementExplainer({
+    400: 'Auth0 refused to rotate this application',
+    401: 'the Management API token was refused',
+    403: 'the management application needs the scope update:client_keys',
+    404: 'no application with this auth0-client-id in the tenant',
+    429: 'Auth0 rate limit',
+});
+const explainConfirm = tokenExplainer({
+    403: 'the application is not allowed a client-credentials token for auth0-confirm-audience (grant type or client grant)',
+    429: 'Auth0 rate limit',
+});
+/**
+ * The fields preflight reads: never client_secret. Only fields read:clients may see: Auth0 shows
+ * client_authentication_methods (where Private Key JWT and mTLS live) only to read:client_keys or
+ * read:client_credentials, so how the application authenticates is told by token_endpoint_auth_method
+ * alone, which is null exactly when client_authentication_methods is set.
+ */
+const FIELDS = ['client_id', 'name', 'app_type', 'grant_types', 'token_endpoint_auth_method'];
+/** The token endpoint methods that authenticate with the client secret. */
+const SECRET_METHODS = {
+    client_secret_basic: 'basic',
+    client_secret_post: 'post',
+};
+function createAuth0(s, deps) {
+    const clientUrl = `${s.url}/api/v2/clients/${encodeURIComponent(s.clientId)}`;
+    const host = new URL(s.url).host;
+    // The session's Management API token, reused while it is fresh: a cache, not step state.
+    let token = '';
+    let tokenExpiresAt = 0;
+    async function authenticate() {
+        const res = await deps.http({
+            method: 'POST',
+            url: `${s.url}/oauth/token`,
+            form: {
+                grant_type: 'client_credentials',
+                client_id: s.managementClientId,
+                client_secret: s.managementClientSecret,
+                audience: s.audience,
+            },
+            what: `obtain a Management API token from ${host} as ${s.managementClientId}`,
+            retry: 'safe',
+            explain: explainSignIn,
+        });
+        const t = field(res.body, 'access_token');
+        if (!t)
+            throw new ProviderError('Auth0 answered the token request without an access_token.');
+        deps.mask(t);
+        token = t;
+        const lifetime = Number(field(res.body, 'expires_in'));
+        tokenExpiresAt = clock_now() + (Number.isFinite(lifetime) && lifetime > 0 ? lifetime : 300) * 1000;
+        // A token without update:client_keys would only fail at the rotating call: say so now.
+        const scope = field(res.body, 'scope');
+        const missing = ['read:clients', 'update:client_keys'].filter((x) => scope !== undefined && !scope.split(' ').includes(x));
+        if (missing.length)
+            throw new ProviderError(`The Management API token lacks the scope(s) ${missing.join(', ')}: grant them to ${s.managementClientId} for the Management API (Applications > APIs > Auth0 Management API > Machine to Machine Applications).`);
+    }
+    /** A Management API call with a fresh token; a non-rotating call signs in again once after a 401. */
+    async function managed(c) {
+        if (!token || clock_now() >= tokenExpiresAt - TOKEN_MARGIN_MS)
+            await authenticate();
+        const send = () => deps.http({ ...c, headers: { authorization: `Bearer ${token}` } });
+        try {
+            return await send();
+        }
+        catch (err) {
+            if (c.retry === 'once' || !(err instanceof HttpError && err.status === 401))
+                throw err;
+            await authenticate();
+            return send();
+        }
+    }
+    /** One client-credentials token request with the new secret: true when it obtains a token. */
+    async function tryNewSecret(secret, via) {
+        const basic = Buffer.from(`${encodeURIComponent(s.clientId)}:${encodeURIComponent(secret)}`).toString('base64');
+        if (via === 'basic')
+            deps.mask(basic);
+        try {
+            const res = await deps.http({
+                method: 'POST',
+                url: `${s.url}/oauth/token`,
+                ...(via === 'basic' ? { headers: { authorization: `Basic ${basic}` } } : {}),
+                form: {
+                    grant_type: 'client_credentials',
+                    ...(via === 'post' ? { client_id: s.clientId, client_secret: secret } : {}),
+                    audience: s.confirmAudience,
+                },
+                what: 'obtain a token with the new secret',
+                retry: 'safe',
+                explain: explainConfirm,
+            });
+            // Only a token proves it: a 2xx without one says nothing.
+            if (field(res.body, 'access_token'))
+                return true;
+            throw new ProviderError('Auth0 answered the sign-in with the new secret without an access_token.');
+        }
+        catch (err) {
+            // 401: the client authentication failed, which is what a secret still propagating gets.
+            if (err instanceof HttpError && err.status === 401)
+                return false;
+            throw err;
+        }
+    }
+    return {
+        async preflight() {
+            await authenticate();
+            const query = new URLSearchParams({ fields: FIELDS.join(','), include_fields: 'true' });
+            const res = await managed({
+                method: 'GET',
+                url: `${clientUrl}?${query.toString()}`,
+                what: `read application ${s.clientId} in Auth0 tenant ${host}`,
+                retry: 'safe',
+                explain: explainRead,
+            });
+            const body = res.body;
+            const clientId = field(body, 'client_id');
+            if (clientId !== s.clientId)
+                throw new ProviderError(`Auth0 answered the read of application ${s.clientId} with ${clientId === undefined ? 'no client_id' : 'another client_id'}.`);
+            const method = field(body, 'token_endpoint_auth_method');
+            const via = method === undefined ? undefined : SECRET_METHODS[method];
+            if (via === undefined)
+                throw new ProviderError(method === undefined
+                    ? `Application ${s.clientId} has no token_endpoint_auth_method: it authenticates with client_authentication_methods (Private Key JWT or mTLS), not with its client secret, and Auth0 does not rotate the secret of a Private Key JWT application. Rotate its credentials in the Auth0 Dashboard instead. Nothing was changed.`
+                    : method === 'none'
+                        ? `Application ${s.clientId} has token_endpoint_auth_method none (a public application): its client secret authenticates nothing, so there is nothing to rotate. Nothing was changed.`
+                        : `Application ${s.clientId} has token_endpoint_auth_method ${loggable(method, 40)}, not client_secret_post or client_secret_basic: the action rotates only secrets the application authenticates with. Nothing was changed.`);
+            const grants = body.grant_types;
+            const canConfirm = Array.isArray(grants) && grants.includes('client_credentials');
+            let confirmWith;
+            if (s.confirmAudience !== undefined) {
+                if (!canConfirm)
+                    throw new ProviderError(`Input 'auth0-confirm-audience' is set, but application ${s.clientId} does not have the client_credentials grant type, so the new secret cannot be confirmed with a token request. Remove auth0-confirm-audience or allow the grant. Nothing was changed.`);
+                confirmWith = via;
+            }
+            else
+                deps.info(canConfirm
+                    ? 'auth0-confirm-audience is not set: the new secret will be stored but not confirmed with a token request.'
+                    : `Application ${s.clientId} cannot use client credentials: the new secret will be stored but not confirmed with a token request.`);
+            const name = field(body, 'name');
+            const credential = {
+                clientId: s.clientId,
+                credentialId: s.clientId,
+                description: `Auth0 application ${s.clientId}${name ? ` (${loggable(name, 100)})` : ''} in ${host}`,
+                expiresAt: undefined,
+                oldSecretDiesOnRotate: true,
+            };
+            return { credential, found: { confirmWith } };
+        },
+        async rotate({ confirmWith }) {
+            const res = await managed({
+                method: 'POST',
+                url: `${clientUrl}/rotate-secret`,
+                what: `rotate the client secret of Auth0 application ${s.clientId}`,
+                retry: 'once',
+                explain: explainRotate,
+            }).catch(unknownOutcome);
+            const secret = field(res.body, 'client_secret');
+            if (!secret)
+                throw new ProviderError('Auth0 rotated the secret but its answer had no client_secret: the old secret is dead and the new one was not seen. Its Credentials tab in the Auth0 Dashboard shows the new secret: store it by hand, or rotate again.', true);
+            deps.mask(secret);
+            const rotation = {
+                secret,
+                clientId: s.clientId,
+                credentialId: s.clientId,
+                expiresAt: undefined,
+                // Where a failed store leaves the operator a way to the new secret besides the recovery blob.
+                inUseBy: `The Auth0 Dashboard shows the new secret (application ${s.clientId}, Credentials tab)`,
+            };
+            return { rotation, rotated: { secret, confirmWith } };
+        },
+        async retirePrevious({ secret, confirmWith }) {
+            // Nothing to retire (the old secret died with the rotation): confirm the new one works.
+            if (confirmWith === undefined)
+                return undefined;
+            const started = clock_now();
+            const deadline = started + s.confirmTimeoutMs;
+            for (let attempt = 1;; attempt++) {
+                if (await tryNewSecret(secret, confirmWith)) {
+                    deps.info(`The new secret obtains a token for auth0-confirm-audience (after ${Math.round((clock_now() - started) / 1000)} s).`);
+                    return undefined;
+                }
+                if (clock_now() >= deadline)
+                    throw new ProviderError(`The new secret did not obtain a token within auth0-confirm-timeout (${s.confirmTimeoutMs / 1000} s): Auth0 still refuses it (HTTP 401). Auth0 says a new secret may take up to 30 s; if it still fails, look at the application in the Auth0 Dashboard.`);
+                if (attempt === 1)
+                    deps.info('The new secret does not work yet (Auth0 propagation); waiting.');
+                await sleep(Math.min(CONFIRM_EVERY_MS, Math.max(0, deadline - clock_now())));
+            }
+        },
+        async abandon() {
+            return undefined;
+        },
+    };
+}
+function unknownOutcome(err) {
+    if (err instanceof HttpError && err.outcomeUnknown) {
+        throw new ProviderError(`${err.message} The request may have reached Auth0: the secret may have been rotated (the old one then no longer works), and it was not retried so as not to rotate twice. Look at the application's Credentials tab in the Auth0 Dashboard: store the secret shown there by hand, or re-run the workflow to rotate again.`, true);
+    }
+    throw err;
+}
+const auth0 = {
+    inputs,
+    parse: parseAuth0,
+    create: createAuth0,
+};
+
+// EXTERNAL MODULE: external "node:crypto"
+var external_node_crypto_ = __nccwpck_require__(7598);
+;// CONCATENATED MODULE: ./src/providers/csp.ts
+// VMware Cloud Services Platform: organization OAuth app secrets.
+
+
+
+
+
+
+/** Every input this provider reads. */
+const csp_inputs = {
+    'csp-url': {
+        description: 'vmware-csp: CSP base URL.',
+        default: 'https://console.cloud.vmware.com',
+    },
+    'csp-api-token': {
+        description: 'vmware-csp: an API token (exchanged for an access token). Or use csp-client-id + csp-client-secret.',
+        credential: true,
+    },
+    'csp-client-id': {
+        description: 'vmware-csp: client id of an OAuth app with a role in the organization (an app may rotate itself).',
+    },
+    'csp-client-secret': {
+        description: 'vmware-csp: client secret that goes with csp-client-id.',
+        credential: true,
+    },
+    'csp-org-id': { description: 'vmware-csp: the organization id.' },
+    'csp-oauth-app-id': {
+        description: 'vmware-csp: the OAuth app (client) id whose secret rotates.',
+    },
+    'csp-rotation': {
+        description: 'vmware-csp: regenerate (CSP issues a secret; the old one dies at once) or overlap (the action generates one; the old one stays valid for csp-overlap-seconds).',
+        default: 'regenerate',
+    },
+    'csp-overlap-seconds': {
+        description: 'vmware-csp overlap: how long the previous secret stays valid.',
+        default: '172800',
+    },
+    'csp-retire-previous': {
+        description: 'vmware-csp overlap: delete the previous secret once every target is written and verified.',
+        default: 'false',
+    },
+};
+function parseCsp(read) {
+    const token = optional(read, 'csp-api-token');
+    const clientId = optional(read, 'csp-client-id');
+    const clientSecret = optional(read, 'csp-client-secret');
+    if (token !== undefined && (clientId !== undefined || clientSecret !== undefined)) {
+        throw new fields_InputError(`Inputs 'csp-api-token' and 'csp-client-id'/'csp-client-secret' exclude each other: give an API token or client credentials.`);
+    }
+    let auth;
+    if (token !== undefined)
+        auth = { kind: 'api-token', token };
+    else if (clientId !== undefined && clientSecret !== undefined)
+        auth = { kind: 'client', clientId, clientSecret };
+    else {
+        throw new fields_InputError(`Input 'csp-api-token' is required, or both 'csp-client-id' and 'csp-client-secret' (${clientId ? 'csp-client-secret' : 'csp-client-id'} is missing).`);
+    }
+    const rotation = oneOf(read, 'csp-rotation', ['regenerate', 'overlap'], 'regenerate');
+    const retirePrevious = bool(read, 'csp-retire-previous', false);
+    if (retirePrevious && rotation !== 'overlap') {
+        throw new fields_InputError(`Input 'csp-retire-previous' applies only with 'csp-rotation: overlap' (regenerate leaves no previous secret).`);
+    }
+    return {
+        name: 'vmware-csp',
+        url: url(read, 'csp-url', 'https://console.cloud.vmware.com'),
+        auth,
+        orgId: pathId(read, 'csp-org-id', 'the organization id (a GUID)'),
+        appId: pathId(read, 'csp-oauth-app-id', 'the OAuth app id (its client id)'),
+        rotation,
+        overlapSeconds: integer(read, 'csp-overlap-seconds', 60, 31_536_000, 172_800),
+        retirePrevious,
+    };
+}
+/** Sign in again this long before the token's stated expiry. */
+const csp_TOKEN_MARGIN_MS = 60_000;
+const HINTS = {
+    401: 'the CSP credentials were refused or the token expired',
+    403: 'the identity lacks the Organization Owner, Admin or Developer role in this organization',
+    404: 'the organization or OAuth app does not exist',
+    409: 'CSP reports a conflict with the current state of the app',
+    429: 'CSP rate limit; try again later',
+    500: 'CSP had an internal error',
+};
+/** CSP error bodies carry codes, a message and a request id: the safe parts for support tickets. */
+function explain(status, body) {
+    const parts = [HINTS[status]];
+    const code = field(body, 'errorCode') ?? field(body, 'cspErrorCode');
+    const message = field(body, 'message');
+    const requestId = field(body, 'requestId');
+    if (code)
+        parts.push(`errorCode ${loggable(code, 60)}`);
+    if (message)
+        parts.push(`message "${loggable(message, 200)}"`);
+    if (requestId)
+        parts.push(`requestId ${loggable(requestId, 80)}`);
+    return parts.filter(Boolean).join('; ');
+}
+function createCsp(s, deps) {
+    const base = `${s.url}/csp/gateway/am/api`;
+    const secretPath = `${base}/orgs/${encodeURIComponent(s.orgId)}/oauth-apps/${encodeURIComponent(s.appId)}/secret`;
+    // The session's access token, reused by every call while it is fresh: a cache, not step state.
+    let token = '';
+    let tokenExpiresAt = 0;
+    /**
+     * A management call with a fresh token: signs in again when the token is expired or within a
+     * minute of it (CSP tokens live about ten minutes, as long as a slow store), and once more after a
+     * 401 on a non-rotating call. A rotating call is never repeated, so it only gets the first part.
+     */
+    async function managed(c) {
+        if (!token || clock_now() >= tokenExpiresAt - csp_TOKEN_MARGIN_MS)
+            await authenticate();
+        const send = () => deps.http({ ...c, headers: { authorization: `Bearer ${token}` } });
+        try {
+            return await send();
+        }
+        catch (err) {
+            if (c.retry === 'once' || !(err instanceof HttpError && err.status === 401))
+                throw err;
+            await authenticate();
+            return send();
+        }
+    }
+    async function authenticate() {
+        const res = s.auth.kind === 'api-token'
+            ? await deps.http({
+                method: 'POST',
+                url: `${base}/auth/api-tokens/authorize`,
+                form: { api_token: s.auth.token },
+                what: 'exchange csp-api-token for a CSP access token',
+                retry: 'safe',
+                explain,
+            })
+            : await clientCredentials(s.auth.clientId, s.auth.clientSecret, 'safe');
+        const t = field(res.body, 'access_token');
+        if (!t)
+            throw new ProviderError('CSP answered the token request without an access_token.');
+        deps.mask(t);
+        token = t;
+        const lifetime = Number(field(res.body, 'expires_in'));
+        tokenExpiresAt = clock_now() + (Number.isFinite(lifetime) && lifetime > 0 ? lifetime : 300) * 1000;
+    }
+    function clientCredentials(id, secret, retry) {
+        const basic = Buffer.from(`${id}:${secret}`).toString('base64');
+        deps.mask(basic); // a credential in its own right: redacted wherever an answer echoes it
+        return deps.http({
+            method: 'POST',
+            url: `${base}/auth/authorize`,
+            headers: { authorization: `Basic ${basic}` },
+            form: { grant_type: 'client_credentials' },
+            what: 'obtain a CSP access token with client credentials',
+            retry,
+            explain,
+        });
+    }
+    /** After a POST whose outcome is unknown: the secret we sent works if and only if CSP took it. */
+    async function overlapTookEffect(clientId, secret) {
+        try {
+            const res = await clientCredentials(clientId, secret, 'safe');
+            // Only a token proves it: a 2xx without one says nothing.
+            if (field(res.body, 'access_token'))
+                return true;
+            throw new ProviderError('CSP answered the sign-in with the new secret without an access_token.');
+        }
+        catch (err) {
+            if (err instanceof HttpError && (err.status === 400 || err.status === 401))
+                return false;
+            throw new ProviderError(`The overlap rotation's outcome is unknown and checking it failed too: ${err.message} The previous secret still works until the window ends; re-run the workflow.`, true);
+        }
+    }
+    return {
+        async preflight() {
+            await authenticate();
+            const res = await managed({
+                method: 'GET',
+                url: `${base}/orgs/${encodeURIComponent(s.orgId)}/oauth-apps/${encodeURIComponent(s.appId)}`,
+                what: `read OAuth app ${s.appId} in CSP organization ${s.orgId}`,
+                retry: 'safe',
+                explain,
+            });
+            const clientId = field(res.body, 'clientId') ?? field(res.body, 'id') ?? s.appId;
+            const credential = {
+                clientId,
+                credentialId: s.appId,
+                description: `CSP OAuth app ${s.appId} in organization ${s.orgId} (${s.rotation})`,
+                expiresAt: undefined,
+                oldSecretDiesOnRotate: s.rotation === 'regenerate',
+            };
+            return { credential, found: { clientId } };
+        },
+        async rotate({ clientId }) {
+            if (s.rotation === 'regenerate') {
+                const res = await managed({
+                    method: 'PUT',
+                    url: secretPath,
+                    json: {},
+                    what: 'regenerate the CSP OAuth app secret',
+                    retry: 'once',
+                    explain,
+                }).catch(csp_unknownOutcome);
+                const secret = field(res.body, 'clientSecret');
+                if (!secret)
+                    throw new ProviderError('CSP regenerated the secret but its answer had no clientSecret: the old secret is dead and the new one unknown. Regenerate it in the CSP console.', true);
+                deps.mask(secret);
+                const rotation = {
+                    secret,
+                    clientId: field(res.body, 'clientId') ?? clientId,
+                    credentialId: s.appId,
+                    expiresAt: undefined,
+                };
+                return { rotation, rotated: undefined };
+            }
+            const secret = generateSecret();
+            deps.mask(secret);
+            try {
+                await managed({
+                    method: 'POST',
+                    url: secretPath,
+                    json: { newClientSecret: secret, secretRotationExpirationInSeconds: s.overlapSeconds },
+                    what: 'start an overlap rotation of the CSP OAuth app secret',
+                    retry: 'once',
+                    explain,
+                });
+                // A success answer is not proof: the secret we sent must now obtain a token.
+                if (!(await overlapTookEffect(clientId, secret)))
+                    throw new ProviderError('CSP answered the overlap rotation with success, but the new secret does not obtain a token: CSP did not take it; nothing changed. Re-run the workflow.');
+            }
+            catch (err) {
+                if (!(err instanceof HttpError && err.outcomeUnknown))
+                    throw err;
+                deps.warn(`${err.message} Checking whether CSP took the new secret (it was not sent again).`);
+                if (!(await overlapTookEffect(clientId, secret)))
+                    throw new ProviderError(`${err.message} CSP did not take the new secret; nothing changed. Re-run the workflow.`);
+            }
+            const expiresAt = new Date(clock_now() + s.overlapSeconds * 1000).toISOString();
+            deps.info(`CSP accepted the new secret; the previous one stays valid until about ${expiresAt}.`);
+            const rotation = { secret, clientId, credentialId: s.appId, expiresAt: undefined };
+            return { rotation, rotated: undefined };
+        },
+        async retirePrevious() {
+            if (s.rotation !== 'overlap' || !s.retirePrevious)
+                return undefined;
+            await managed({
+                method: 'DELETE',
+                url: secretPath,
+                what: 'delete the previous CSP OAuth app secret',
+                retry: 'safe',
+                explain,
+            });
+            return 'the previous CSP secret (deleted before its overlap window ended)';
+        },
+        async abandon() {
+            return undefined;
+        },
+    };
+}
+function csp_unknownOutcome(err) {
+    if (err instanceof HttpError && err.outcomeUnknown) {
+        throw new ProviderError(`${err.message} The request may have reached CSP: the secret may have been regenerated, and it was not retried so as not to rotate twice. Check the app in the CSP console; if the old secret no longer works, regenerate it there.`, true);
+    }
+    throw err;
+}
+const CLASSES = [
+    'abcdefghijkmnopqrstuvwxyz',
+    'ABCDEFGHJKLMNPQRSTUVWXYZ',
+    '23456789',
+    '-_.~!#%+=@^',
+];
+/** 48 characters from a CSPRNG with at least one of each class CSP requires (lower, upper, digit, symbol). */
+function generateSecret(length = 48) {
+    const all = CLASSES.join('');
+    const chars = CLASSES.map((c) => c[(0,external_node_crypto_.randomInt)(c.length)]);
+    while (chars.length < length)
+        chars.push(all[(0,external_node_crypto_.randomInt)(all.length)]);
+    for (let i = chars.length - 1; i > 0; i--) {
+        const j = (0,external_node_crypto_.randomInt)(i + 1);
+        [chars[i], chars[j]] = [chars[j], chars[i]];
+    }
+    return chars.join('');
+}
+const csp = {
+    inputs: csp_inputs,
+    parse: parseCsp,
+    create: createCsp,
+};
+
+;// CONCATENATED MODULE: ./src/providers/entra-app.ts
+// One Entra application managed through Microsoft Graph by the app named in entra-auth-client-id:
+// sign-in with fresh tokens, its passwords (list, add once, remove, confirm), and which of them belong
+// to this rotation. Shared by the Entra and Woodpecker providers.
+
+
+
+
+/** Every password this action adds starts with this. */
+const MARKER = 'rotated by rotate-client-secret-action';
+/**
+ * What the display name of every password this rotation adds starts with: the marker and the
+ * rotation's tag. Only passwords that start with the same text are ever removed; passwords with the
+ * bare marker of earlier versions (no tag) are never removed (README: migrating).
+ */
+function ownPrefix(tag) {
+    return `${MARKER} [${tag}] `;
+}
+/** Sign in again this long before the token's stated expiry. */
+const entra_app_TOKEN_MARGIN_MS = 60_000;
+/** Entra token errors: `error`, `error_codes`, and the first sentence of `error_description` (AADSTS code and text). */
+function explainLogin(_status, body) {
+    const error = field(body, 'error');
+    const description = field(body, 'error_description')?.split(/\r?\n/)[0];
+    return error
+        ? `${loggable(error, 60)}${description ? `: ${loggable(description, 200)}` : ''}`
+        : undefined;
+}
+/** Graph errors: `{error: {code, message}}`. */
+function explainGraph(status, body) {
+    const e = body?.error;
+    const code = field(e, 'code');
+    const hint = status === 403
+        ? ' (the managing app needs Application.ReadWrite.OwnedBy and to own the app, or Application.ReadWrite.All)'
+        : '';
+    return code
+        ? `${loggable(code, 60)}: ${loggable(field(e, 'message') ?? '', 200)}${hint}`
+        : hint.trim() || undefined;
+}
+/** One application in one tenant, managed through Graph by the app named in `entra-auth-client-id`. */
+class EntraApp {
+    #s;
+    #deps;
+    #token;
+    constructor(s, deps) {
+        this.#s = s;
+        this.#deps = deps;
+    }
+    get appId() {
+        return this.#s.appId;
+    }
+    get tenantId() {
+        return this.#s.tenantId;
+    }
+    async passwords() {
+        const res = await this.#graph('GET', '?$select=id,passwordCredentials', undefined, 'read the Entra application and its passwords', 'safe');
+        const list = res.passwordCredentials;
+        return (Array.isArray(list) ? list : []).map((p) => ({
+            keyId: field(p, 'keyId') ?? '',
+            displayName: field(p, 'displayName') ?? '',
+            endDateTime: field(p, 'endDateTime'),
+        }));
+    }
+    /** Adds a password. When the answer is lost, finds the password by its unique name and removes it. */
+    async addPassword() {
+        const displayName = `${ownPrefix(this.#s.passwordTag)}${new Date(clock_now()).toISOString()} run ${process.env['GITHUB_RUN_ID'] ?? 'local'}-${process.env['GITHUB_RUN_ATTEMPT'] ?? '1'}`;
+        const endDateTime = new Date(clock_now() + this.#s.lifetimeDays * 86_400_000).toISOString();
+        let body;
+        try {
+            body = await this.#graph('POST', '/addPassword', { passwordCredential: { displayName, endDateTime } }, 'add a password to the Entra application', 'once');
+        }
+        catch (err) {
+            if (!(err instanceof HttpError && err.outcomeUnknown))
+                throw err;
+            const orphans = (await this.passwords()).filter((p) => p.displayName === displayName);
+            for (const p of orphans)
+                await this.removePassword(p.keyId);
+            throw new ProviderError(`${err.message} It was not repeated. Listing the application found ${orphans.length} password(s) from this attempt, ${orphans.length ? 'now removed' : 'so nothing was added'}; the previous secret still works. Re-run the workflow.`, true);
+        }
+        const secretText = field(body, 'secretText');
+        if (!secretText)
+            throw new ProviderError('Graph answered addPassword without secretText.', true);
+        this.#deps.mask(secretText);
+        const answeredEnd = field(body, 'endDateTime');
+        if (answeredEnd !== undefined && Number.isNaN(Date.parse(answeredEnd))) {
+            // Nothing downstream can use a password whose expiry is unreadable: take it back at once.
+            const keyId = field(body, 'keyId');
+            const removed = keyId
+                ? await this.removePassword(keyId).then(() => true, () => false)
+                : false;
+            throw new ProviderError(`Graph answered addPassword with an unreadable endDateTime. ${removed
+                ? 'The new password was removed again; the previous secret still works.'
+                : `Could not remove the new password (${keyId ? `keyId ${keyId}` : 'no keyId in the answer'}); remove it in the Entra portal. The previous secret still works.`}`);
+        }
+        return {
+            secretText,
+            keyId: field(body, 'keyId') ?? '',
+            displayName,
+            endDateTime: field(body, 'endDateTime') ?? endDateTime,
+        };
+    }
+    /**
+     * Removes a password. Sent once: when the answer is lost, the listing tells whether it is gone
+     * (a repeat would meet a 404 at best, and a retry storm at worst); only if it is still there is
+     * the request sent again.
+     */
+    async removePassword(keyId) {
+        const what = `remove password ${keyId} from the Entra application`;
+        const send = (retry) => this.#graph('POST', '/removePassword', { keyId }, what, retry);
+        try {
+            await send('once');
+        }
+        catch (err) {
+            if (err instanceof HttpError && err.status === 404)
+                return;
+            const unknown = err instanceof HttpError && (err.outcomeUnknown || err.status === undefined);
+            if (!unknown)
+                throw err;
+            if (!(await this.passwords()).some((p) => p.keyId === keyId))
+                return;
+            await send('safe').catch((again) => {
+                if (!(again instanceof HttpError && again.status === 404))
+                    throw again;
+            });
+        }
+    }
+    /** Waits, within entra-propagation-timeout, until the new secret obtains a token. */
+    async confirm(secret) {
+        const deadline = clock_now() + this.#s.propagationTimeoutMs;
+        for (let attempt = 1;; attempt++) {
+            try {
+                const body = await this.#tokenRequest({ client_id: this.#s.appId, client_secret: secret }, 'obtain a token with the new secret');
+                // Only a token proves it: a 2xx without one says nothing.
+                if (field(body, 'access_token'))
+                    return;
+                throw new ProviderError('Entra answered the sign-in with the new secret without an access_token.');
+            }
+            catch (err) {
+                const notYet = err instanceof HttpError && /invalid_client|AADSTS7000215/.test(err.message);
+                if (!notYet || clock_now() >= deadline)
+                    throw err;
+                if (attempt === 1)
+                    this.#deps.info('The new password does not work yet (Entra propagation); waiting.');
+                await sleep(Math.min(2000, Math.max(0, deadline - clock_now())));
+            }
+        }
+    }
+    /** Removes the passwords this rotation (same tag) created earlier, keeping `keep`. Returns a description. */
+    async removeEarlier(keep) {
+        const own = ownPrefix(this.#s.passwordTag);
+        const earlier = (await this.passwords()).filter((p) => p.displayName.startsWith(own) && p.keyId !== keep);
+        for (const p of earlier)
+            await this.removePassword(p.keyId);
+        return earlier.length
+            ? `${earlier.length} earlier password(s) created by this rotation (${earlier.map((p) => loggable(p.keyId, 40)).join(', ')})`
+            : undefined;
+    }
+    async #graph(method, suffix, json, what, retry) {
+        const url = `${this.#s.graphUrl}/v1.0/applications(appId='${encodeURIComponent(this.#s.appId)}')${suffix}`;
+        const send = async () => this.#deps.http({
+            method,
+            url,
+            headers: { authorization: `Bearer ${await this.#accessToken()}` },
+            ...(json === undefined ? {} : { json }),
+            what,
+            retry,
+            explain: explainGraph,
+        });
+        try {
+            return (await send()).body;
+        }
+        catch (err) {
+            // A 401 on a non-rotating call: the token went stale early (revoked, clock skew). Sign in again once.
+            if (retry === 'once' || !(err instanceof HttpError && err.status === 401))
+                throw err;
+            this.#token = undefined;
+            return (await send()).body;
+        }
+    }
+    /** A token that is not expired and not within a minute of it; otherwise a new sign-in. */
+    async #accessToken() {
+        if (this.#token && clock_now() < this.#token.expiresAt - entra_app_TOKEN_MARGIN_MS)
+            return this.#token.value;
+        const a = this.#s.auth;
+        let credential;
+        if (a.kind === 'client-secret')
+            credential = { client_secret: a.clientSecret };
+        else {
+            const assertion = await this.#deps
+                .idToken('api://AzureADTokenExchange')
+                .catch((err) => {
+                throw new ProviderError(`Could not get the job's OIDC token (${err.message}); the job needs 'permissions: id-token: write'.`);
+            });
+            this.#deps.mask(assertion);
+            credential = {
+                client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
+                client_assertion: assertion,
+            };
+        }
+        const body = await this.#tokenRequest({ client_id: a.clientId, ...credential }, `sign in to Entra as ${a.clientId} (${a.kind})`);
+        const token = field(body, 'access_token');
+        if (!token)
+            throw new ProviderError('Entra answered the token request without an access_token.');
+        this.#deps.mask(token);
+        const lifetime = Number(field(body, 'expires_in'));
+        const expiresAt = clock_now() + (Number.isFinite(lifetime) && lifetime > 0 ? lifetime : 300) * 1000;
+        this.#token = { value: token, expiresAt };
+        return token;
+    }
+    async #tokenRequest(form, what) {
+        const res = await this.#deps.http({
+            method: 'POST',
+            url: `${this.#s.loginUrl}/${encodeURIComponent(this.#s.tenantId)}/oauth2/v2.0/token`,
+            form: { grant_type: 'client_credentials', scope: `${this.#s.graphUrl}/.default`, ...form },
+            what,
+            retry: 'safe',
+            explain: explainLogin,
+        });
+        return res.body;
+    }
+}
+
+;// CONCATENATED MODULE: ./src/providers/entra.ts
+// Microsoft Entra: application passwords through Microsoft Graph. The old password keeps working, so
+// a failed store is undone by removing the new one. The Graph side lives in entra-app.ts.
+
+
+
+
+/** Every input this provider reads. */
+const entraInputs = {
+    'entra-tenant-id': { description: 'entra / woodpecker: the directory (tenant) id.' },
+    'entra-application-id': {
+        description: 'entra / woodpecker: the application (client) id whose secret rotates.',
+    },
+    'entra-auth': {
+        description: "entra / woodpecker: oidc (the job's GitHub OIDC token; needs permissions id-token: write) or client-secret.",
+        default: 'oidc',
+    },
+    'entra-auth-client-id': {
+        description: 'entra / woodpecker: the app that manages the target app (Application.ReadWrite.OwnedBy or .All).',
+    },
+    'entra-auth-client-secret': {
+        description: "entra / woodpecker: the managing app's secret, only with entra-auth: client-secret.",
+        credential: true,
+    },
+    'entra-secret-lifetime-days': {
+        description: 'entra / woodpecker: lifetime of the new password, in days.',
+        default: '180',
+    },
+    'entra-remove-previous': {
+        description: 'entra / woodpecker: once the new password is stored everywhere and works, remove the earlier passwords this action created.',
+        default: 'true',
+    },
+    'entra-password-tag': {
+        description: "entra / woodpecker: this rotation's identity, written into the name of every password it adds; only passwords with the same tag are ever removed. Default: provider, repository and secret-name (e.g. `entra octo/app AZURE_CLIENT_SECRET`).",
+    },
+    'entra-propagation-timeout': {
+        description: 'entra / woodpecker: how long a new password (minted in Entra, or brought with woodpecker-client-secret) may take to start working, as a duration; at most 1h.',
+        default: '2m',
+    },
+    'entra-login-url': {
+        description: 'entra / woodpecker: Microsoft identity platform base URL.',
+        default: 'https://login.microsoftonline.com',
+    },
+    'entra-graph-url': {
+        description: 'entra / woodpecker: Microsoft Graph base URL.',
+        default: 'https://graph.microsoft.com',
+    },
+};
+const entra_inputs = entraInputs;
+const TAG = /^[A-Za-z0-9._:/@ -]{1,100}$/;
+function parseEntra(read, ctx) {
+    const kind = oneOf(read, 'entra-auth', ['oidc', 'client-secret'], 'oidc');
+    const clientId = pathId(read, 'entra-auth-client-id', 'the managing application (client) id, a GUID', GUID);
+    const secret = optional(read, 'entra-auth-client-secret');
+    let auth;
+    if (kind === 'client-secret') {
+        auth = {
+            kind,
+            clientId,
+            clientSecret: required(read, 'entra-auth-client-secret', "the managing app's client secret when 'entra-auth' is client-secret"),
+        };
+    }
+    else {
+        if (secret !== undefined)
+            throw new fields_InputError(`Input 'entra-auth-client-secret' is set but 'entra-auth' is oidc; set entra-auth: client-secret or remove the secret.`);
+        auth = { kind, clientId };
+    }
+    return {
+        name: 'entra',
+        tenantId: pathId(read, 'entra-tenant-id', 'the directory (tenant) id, a GUID or a domain', /^[A-Za-z0-9.-]{1,128}$/),
+        appId: pathId(read, 'entra-application-id', 'the application (client) id, a GUID', GUID),
+        auth,
+        lifetimeDays: integer(read, 'entra-secret-lifetime-days', 1, 3650, 180),
+        removePrevious: bool(read, 'entra-remove-previous', true),
+        loginUrl: url(read, 'entra-login-url', 'https://login.microsoftonline.com'),
+        graphUrl: url(read, 'entra-graph-url', 'https://graph.microsoft.com'),
+        propagationTimeoutMs: duration(read, 'entra-propagation-timeout', MAX_MS.propagationTimeout, 120_000),
+        passwordTag: passwordTag(read, ctx),
+    };
+}
+function passwordTag(read, ctx) {
+    const v = optional(read, 'entra-password-tag');
+    if (v === undefined)
+        return ctx.defaultTag;
+    if (!TAG.test(v))
+        throw new fields_InputError(`Input 'entra-password-tag' is '${v}'; expected up to 100 letters, digits, spaces and . _ : / @ -.`);
+    return v;
+}
+function createEntra(s, deps) {
+    const app = new EntraApp(s, deps);
+    return {
+        async preflight() {
+            const passwords = await app.passwords();
+            // The expiry that matters is that of the passwords this rotation made (entra-password-tag):
+            // others belong to people or other rotations, and rotating does not replace them.
+            const own = ownPrefix(s.passwordTag);
+            const ends = passwords
+                .filter((p) => p.displayName.startsWith(own))
+                .map((p) => p.endDateTime)
+                .filter((e) => !!e)
+                .sort();
+            const credential = {
+                clientId: s.appId,
+                credentialId: undefined,
+                description: `Entra application ${s.appId} (${passwords.length} password(s))`,
+                expiresAt: ends.at(-1),
+                oldSecretDiesOnRotate: false,
+            };
+            return { credential, found: undefined };
+        },
+        async rotate() {
+            const added = await app.addPassword();
+            const rotation = {
+                secret: added.secretText,
+                clientId: s.appId,
+                credentialId: added.keyId,
+                expiresAt: added.endDateTime,
+            };
+            return { rotation, rotated: added };
+        },
+        async retirePrevious(added) {
+            await app.confirm(added.secretText).catch((err) => {
+                throw new ProviderError(`The new password is stored but did not obtain a token within entra-propagation-timeout (${err.message}); earlier passwords were kept.`);
+            });
+            return s.removePrevious ? app.removeEarlier(added.keyId) : undefined;
+        },
+        async abandon(added) {
+            await app.removePassword(added.keyId);
+            return `removed the new Entra password ${loggable(added.keyId, 40)}`;
+        },
+    };
+}
+const entra = {
+    inputs: entra_inputs,
+    parse: parseEntra,
+    create: createEntra,
+};
+
+;// CONCATENATED MODULE: ./src/providers/keycloak.ts
+// Keycloak: a confidential OIDC client's secret, regenerated through the admin REST API by a service
+// account with realm-management manage-clients. Without a client policy the old secret dies at once;
+// with the realm's `secret-rotation` executor Keycloak keeps it valid for a while (client-secret/rotated).
+
+
+
+
+
+
+/** Every input this provider reads. */
+const keycloak_inputs = {
+    'keycloak-url': {
+        description: 'keycloak: base URL of the server, e.g. https://sso.example.com; include /auth for Keycloak 16 and older (https://sso.example.com/auth).',
+    },
+    'keycloak-realm': { description: 'keycloak: the realm of the client whose secret rotates.' },
+    'keycloak-client-id': {
+        description: 'keycloak: the clientId (not the internal id) of the confidential client whose secret rotates.',
+    },
+    'keycloak-admin-realm': {
+        description: "keycloak: the realm the service account signs in to: keycloak-realm (the default) or master. Its roles are realm-management's manage-clients there, or the {realm}-realm client's manage-clients in master.",
+    },
+    'keycloak-admin-client-id': {
+        description: 'keycloak: clientId of the service account (client credentials) that manages the client; it may be the client itself.',
+    },
+    'keycloak-admin-client-secret': {
+        description: "keycloak: the service account's client secret.",
+        credential: true,
+    },
+    'keycloak-retire-previous': {
+        description: "keycloak: where the realm's secret-rotation policy keeps the previous secret valid, remove it (client-secret/rotated) once every target is written and verified.",
+        default: 'false',
+    },
+};
+const REALM = 'a realm name (letters, digits, . _ -)';
+function clientIdOf(read, name) {
+    const v = required(read, name, 'a clientId');
+    // A query parameter and a form field, never a path segment: only control characters are refused.
+    // eslint-disable-next-line no-control-regex
+    if (v.length > 255 || /[\u0000-\u001f\u007f]/.test(v))
+        throw new fields_InputError(`Input '${name}' is not a clientId: expected up to 255 characters without control characters.`);
+    return v;
+}
+function parseKeycloak(read) {
+    const realm = pathId(read, 'keycloak-realm', REALM);
+    const adminRealm = optional(read, 'keycloak-admin-realm') === undefined
+        ? realm
+        : pathId(read, 'keycloak-admin-realm', REALM);
+    if (adminRealm !== realm && adminRealm !== 'master')
+        throw new fields_InputError(`Input 'keycloak-admin-realm' is '${adminRealm}'; expected '${realm}' (keycloak-realm) or 'master': Keycloak lets a realm's service accounts manage only that realm, and master's manage every realm.`);
+    return {
+        name: 'keycloak',
+        url: url(read, 'keycloak-url'),
+        realm,
+        clientId: clientIdOf(read, 'keycloak-client-id'),
+        adminRealm,
+        adminClientId: clientIdOf(read, 'keycloak-admin-client-id'),
+        adminClientSecret: required(read, 'keycloak-admin-client-secret', "the service account's client secret"),
+        retirePrevious: bool(read, 'keycloak-retire-previous', false),
+    };
+}
+/** Client attributes that Keycloak's secret-rotation executor keeps, in epoch seconds. */
+const ATTR = {
+    expiration: 'client.secret.expiration.time',
+    rotated: 'client.secret.rotated',
+    rotatedExpiration: 'client.secret.rotated.expiration.time',
+};
+/** What Keycloak (StripSecretsUtils) shows instead of a secret to callers who may not manage the client. */
+const STRIPPED = '**********';
+/** How long a new secret may take to obtain a token (a cluster's caches), on the injected clock. */
+const CONFIRM_MS = 30_000;
+/** After a lost regenerate answer: how many reads of the current secret, this far apart. */
+const RECHECKS = 3;
+const RECHECK_MS = 2_000;
+/** Token endpoint errors: `{error, error_description}`. */
+function explainToken(status, body) {
+    const error = field(body, 'error');
+    const description = field(body, 'error_description');
+    const hint = status === 404
+        ? 'the realm does not exist, or keycloak-url needs /auth (Keycloak 16 and older)'
+        : undefined;
+    const said = error
+        ? `${loggable(error, 60)}${description ? `: ${loggable(description, 200)}` : ''}`
+        : undefined;
+    return [hint, said].filter(Boolean).join('; ') || undefined;
+}
+const keycloak_HINTS = {
+    401: 'the admin token was refused or expired',
+    403: "the service account lacks realm-management's manage-clients in this realm (or the {realm}-realm client's in master)",
+    404: 'the realm or client does not exist, or keycloak-url needs /auth (Keycloak 16 and older)',
+    409: 'Keycloak reports a conflict',
+    429: 'rate limited (a proxy in front of Keycloak); try again later',
+    500: 'Keycloak had an internal error',
+};
+/** Admin API errors: `{errorMessage}` (validation) or `{error, error_description}`. */
+function explainAdmin(status, body) {
+    const said = field(body, 'errorMessage') ?? field(body, 'error_description') ?? field(body, 'error');
+    return [keycloak_HINTS[status], said ? `"${loggable(said, 200)}"` : undefined].filter(Boolean).join('; ');
+}
+/** A secret's fingerprint: enough to tell two secrets apart without keeping the earlier one. */
+function fingerprint(secret) {
+    return (0,external_node_crypto_.createHash)('sha256').update(secret).digest('hex');
+}
+function seconds(v) {
+    const n = typeof v === 'string' && /^\d{1,12}$/.test(v) ? Number(v) : NaN;
+    return Number.isFinite(n) && n > 0 ? n : undefined;
+}
+function attributes(client) {
+    const a = client?.attributes;
+    return a !== null && typeof a === 'object' ? a : {};
+}
+function createKeycloak(s, deps) {
+    const admin = `${s.url}/admin/realms/${encodeURIComponent(s.realm)}/clients`;
+    const tokenUrl = (realm) => `${s.url}/realms/${encodeURIComponent(realm)}/protocol/openid-connect/token`;
+    const selfRotation = s.adminRealm === s.realm && s.adminClientId === s.clientId;
+    const where = `client ${s.clientId} in Keycloak realm ${s.realm}`;
+    // The session's admin token and the secret it signs in with (the new one once a client that
+    // manages itself has rotated): a cache, not step state.
+    let adminSecret = s.adminClientSecret;
+    let token = '';
+    let tokenExpiresAt = 0;
+    let tokenMarginMs = 0;
+    function tokenRequest(realm, clientId, secret, what) {
+        return deps.http({
+            method: 'POST',
+            url: tokenUrl(realm),
+            form: { grant_type: 'client_credentials', client_id: clientId, client_secret: secret },
+            what,
+            retry: 'safe',
+            explain: explainToken,
+        });
+    }
+    async function authenticate() {
+        const res = await tokenRequest(s.adminRealm, s.adminClientId, adminSecret, `sign in to Keycloak realm ${s.adminRealm} as ${s.adminClientId} (client credentials)`);
+        const t = field(res.body, 'access_token');
+        if (!t)
+            throw new ProviderError('Keycloak answered the sign-in without an access_token.');
+        deps.mask(t);
+        token = t;
+        const lifetime = Number(field(res.body, 'expires_in'));
+        const ms = (Number.isFinite(lifetime) && lifetime > 0 ? lifetime : 60) * 1000;
+        tokenExpiresAt = clock_now() + ms;
+        // Admin tokens often live a minute (master's default): renew in the last quarter of the life.
+        tokenMarginMs = Math.min(60_000, ms / 4);
+    }
+    /**
+     * An admin call with a fresh token: signs in again when the token is within its last quarter, and,
+     * for calls that are safe to repeat, once more after a 401. The rotating call gets the 401 back
+     * (see rotate()): Keycloak refuses a stale token before acting, but a proxy in front may not.
+     */
+    async function managed(c, resendAfter401 = true) {
+        if (!token || clock_now() >= tokenExpiresAt - tokenMarginMs)
+            await authenticate();
+        const send = () => deps.http({ ...c, headers: { authorization: `Bearer ${token}` }, explain: explainAdmin });
+        try {
+            return await send();
+        }
+        catch (err) {
+            if (!(resendAfter401 && err instanceof HttpError && err.status === 401))
+                throw err;
+            await authenticate();
+            return send();
+        }
+    }
+    /**
+     * A client representation carries the current secret, and the previous one under the policy; to a
+     * caller who may not manage the client, Keycloak shows a placeholder instead, which is no secret.
+     */
+    function maskClient(client) {
+        for (const v of [field(client, 'secret'), attributes(client)[ATTR.rotated]])
+            if (typeof v === 'string' && v !== '' && v !== STRIPPED)
+                deps.mask(v);
+    }
+    async function readSecret(id) {
+        const res = await managed({
+            method: 'GET',
+            url: `${admin}/${encodeURIComponent(id)}/client-secret`,
+            what: `read the current secret of ${where}`,
+            retry: 'safe',
+        });
+        const value = field(res.body, 'value') ?? '';
+        if (value)
+            deps.mask(value);
+        return value;
+    }
+    /**
+     * After a regenerate answer that was lost (or said nothing): the current secret tells. A value that
+     * differs from the one before is the new secret; the same value, read a few times, means Keycloak
+     * did not regenerate it as far as can be seen.
+     */
+    async function recover(found, why) {
+        for (let i = 0; i < RECHECKS; i++) {
+            if (i > 0)
+                await sleep(RECHECK_MS);
+            let current;
+            try {
+                current = await readSecret(found.id);
+            }
+            catch (err) {
+                throw new ProviderError(`${why} Reading the client's secret to find out failed too: ${err.message} Keycloak may have regenerated it, and then the old secret no longer works: look at the client's Credentials tab in the Keycloak admin console, store what it shows, or re-run the workflow to regenerate again.`, true);
+            }
+            if (current && fingerprint(current) !== found.before) {
+                // Whichever call set it (this one, or someone at the same moment), it is the secret that
+                // works now, so it is the one to store.
+                deps.info("The client's secret changed: the current one was read back and is the one stored.");
+                return current;
+            }
+        }
+        throw new ProviderError(`${why} The client's secret, read ${RECHECKS} times over ${((RECHECKS - 1) * RECHECK_MS) / 1000} s, is still the one from before: Keycloak did not regenerate it as far as can be seen, and the old secret still works. Check the client's Credentials tab in the Keycloak admin console before re-running the workflow.`, true);
+    }
+    /**
+     * After a 401 on the regenerate call: signs in again and reads the secret. Returns it when it is no
+     * longer the one from before (the call took effect after all), undefined when it is unchanged (the
+     * call may be sent again). When it cannot look, the outcome is unknown: a client that manages
+     * itself cannot sign in again with its old secret if Keycloak did regenerate it.
+     */
+    async function lookAfter401(found, err) {
+        let current;
+        try {
+            await authenticate();
+            current = await readSecret(found.id);
+        }
+        catch (again) {
+            throw new ProviderError(`${err.message} Signing in again to read the client's secret before repeating the call failed: ${again.message} ${selfRotation ? 'The service account is the client itself, so this is what happens when the first call did regenerate its secret: Keycloak may have regenerated it' : 'Keycloak may have regenerated it if the 401 came from a proxy in front of it'}. Look at the client's Credentials tab in the Keycloak admin console, store what it shows, or re-run the workflow to regenerate again.`, true);
+        }
+        if (current && fingerprint(current) !== found.before) {
+            deps.info("The regenerate call was answered 401, yet the client's secret changed: it was read back and is the one stored.");
+            return current;
+        }
+        return undefined;
+    }
+    /** Within CONFIRM_MS, the new secret obtains a token for the client's service account. */
+    async function confirm(secret) {
+        const deadline = clock_now() + CONFIRM_MS;
+        for (let attempt = 1;; attempt++) {
+            try {
+                const res = await tokenRequest(s.realm, s.clientId, secret, `obtain a token with the new secret of ${where}`);
+                const t = field(res.body, 'access_token');
+                if (t) {
+                    deps.mask(t);
+                    return;
+                }
+                throw new ProviderError('Keycloak answered the sign-in with the new secret without an access_token.');
+            }
+            catch (err) {
+                const refused = err instanceof HttpError && (err.status === 400 || err.status === 401);
+                if (!refused || clock_now() >= deadline)
+                    throw err;
+                if (attempt === 1)
+                    deps.info('The new secret does not obtain a token yet; waiting.');
+                await sleep(Math.min(2000, Math.max(0, deadline - clock_now())));
+            }
+        }
+    }
+    /** Once the new secret is known: what Keycloak did with the previous one. Nothing here may throw. */
+    async function afterRegenerate(found, secret) {
+        if (selfRotation)
+            adminSecret = secret;
+        // What Keycloak did with the previous secret. Only a report: nothing here may throw now.
+        let previousKept;
+        let previousUntil;
+        let expiresAt;
+        try {
+            const res = await managed({
+                method: 'GET',
+                url: `${admin}/${encodeURIComponent(found.id)}`,
+                what: `read ${where} after the rotation`,
+                retry: 'safe',
+            });
+            maskClient(res.body);
+            const attrs = attributes(res.body);
+            const until = seconds(attrs[ATTR.rotatedExpiration]);
+            const expires = seconds(attrs[ATTR.expiration]);
+            previousKept = until !== undefined && until * 1000 > clock_now();
+            if (previousKept)
+                previousUntil = new Date(until * 1000).toISOString();
+            if (expires !== undefined)
+                expiresAt = new Date(expires * 1000).toISOString();
+            deps.info(previousKept
+                ? `Keycloak's secret-rotation policy keeps the previous secret valid until ${previousUntil}.`
+                : 'Keycloak kept no previous secret: the old one no longer works.');
+        }
+        catch (err) {
+            deps.warn(`Could not read the client after the rotation to learn whether Keycloak kept the previous secret: ${err.message}`);
+        }
+        const rotation = {
+            secret,
+            clientId: s.clientId,
+            credentialId: found.id,
+            expiresAt,
+            // Only what was seen counts as kept: unknown is reported as dead, the safe side.
+            oldSecretDied: previousKept !== true,
+        };
+        return {
+            rotation,
+            rotated: {
+                id: found.id,
+                secret,
+                serviceAccounts: found.serviceAccounts,
+                previousKept,
+                previousUntil,
+            },
+        };
+    }
+    return {
+        async preflight() {
+            await authenticate();
+            const res = await managed({
+                method: 'GET',
+                url: `${admin}?clientId=${encodeURIComponent(s.clientId)}&search=false`,
+                what: `find ${where}`,
+                retry: 'safe',
+            });
+            const list = Array.isArray(res.body) ? res.body : [];
+            list.forEach(maskClient);
+            // `search=false` asks for the exact clientId; the filter holds whatever a version answers.
+            const matches = list.filter((c) => field(c, 'clientId') === s.clientId);
+            if (matches.length !== 1)
+                throw new ProviderError(matches.length === 0
+                    ? `Found no ${where}: check keycloak-client-id (the clientId, not the internal id) and keycloak-realm.`
+                    : `Found ${matches.length} clients with clientId ${s.clientId} in Keycloak realm ${s.realm}; refusing to guess which one rotates.`);
+            const client = matches[0];
+            const id = field(client, 'id');
+            if (!id)
+                throw new ProviderError(`Keycloak listed ${where} without its id.`);
+            const refuse = (why) => {
+                throw new ProviderError(`Refusing to rotate ${where}: ${why}. Nothing was changed.`);
+            };
+            if (client['publicClient'] !== false)
+                refuse(client['publicClient'] === true
+                    ? 'it is a public client, which has no secret'
+                    : 'Keycloak did not say whether it is public (the service account needs view or manage rights on clients)');
+            const authenticator = field(client, 'clientAuthenticatorType');
+            if (authenticator !== 'client-secret')
+                refuse(`it authenticates with ${authenticator ? `'${loggable(authenticator, 40)}'` : 'an unknown authenticator'}, not 'client-secret' (Client Id and Secret); only that is rotated here`);
+            const protocol = field(client, 'protocol');
+            if (protocol !== undefined && protocol !== 'openid-connect')
+                refuse(`it is a ${loggable(protocol, 40)} client, not openid-connect`);
+            if (client['enabled'] === false)
+                refuse('it is disabled, so nothing could confirm the new secret');
+            // Needs the same role as regenerating, so it proves the right before anything changes.
+            const before = fingerprint(await readSecret(id));
+            const attrs = attributes(client);
+            const expires = seconds(attrs[ATTR.expiration]);
+            // Keycloak's secret-rotation executor stamps an expiry on the clients it applies to.
+            const policy = expires !== undefined;
+            const credential = {
+                clientId: s.clientId,
+                credentialId: id,
+                description: `Keycloak ${where}${policy ? ' (secret-rotation policy)' : ''}`,
+                expiresAt: expires === undefined ? undefined : new Date(expires * 1000).toISOString(),
+                oldSecretDiesOnRotate: !policy,
+            };
+            return {
+                credential,
+                found: { id, serviceAccounts: client['serviceAccountsEnabled'] === true, before },
+            };
+        },
+        async rotate(found) {
+            const regenerate = () => managed({
+                method: 'POST',
+                url: `${admin}/${encodeURIComponent(found.id)}/client-secret`,
+                json: {},
+                what: `regenerate the secret of ${where}`,
+                retry: 'once',
+            }, false);
+            let secret;
+            try {
+                let res;
+                try {
+                    res = await regenerate();
+                }
+                catch (err) {
+                    if (!(err instanceof HttpError && err.status === 401))
+                        throw err;
+                    // Keycloak checks the token before it acts, so its own 401 changed nothing; but a 401 from
+                    // a proxy in front may come after the effect. Sending again would then regenerate twice
+                    // (under the policy the kept "previous" secret would be the unseen first one, and the old
+                    // secret would die at once), so look at the secret before sending again.
+                    const current = await lookAfter401(found, err);
+                    if (current !== undefined)
+                        return await afterRegenerate(found, current);
+                    res = await regenerate();
+                }
+                secret = field(res.body, 'value');
+                if (secret)
+                    deps.mask(secret);
+                if (!secret || fingerprint(secret) === found.before) {
+                    deps.warn(`Keycloak answered the regenerate call without a new secret; reading the client's current secret (the call is not repeated).`);
+                    secret = await recover(found, 'Keycloak answered the regenerate call without a new secret.');
+                }
+            }
+            catch (err) {
+                if (!(err instanceof HttpError && err.outcomeUnknown))
+                    throw err;
+                deps.warn(`${err.message} Reading the client's current secret to learn whether Keycloak regenerated it (the call is not repeated).`);
+                secret = await recover(found, err.message);
+            }
+            return afterRegenerate(found, secret);
+        },
+        async retirePrevious(r) {
+            if (r.serviceAccounts) {
+                await confirm(r.secret).catch((err) => {
+                    throw new ProviderError(`The new secret is stored everywhere but did not obtain a token within ${CONFIRM_MS / 1000} s (${err.message})${r.previousKept === false ? '' : '; the previous secret was not removed'}.`);
+                });
+            }
+            else {
+                deps.info('The new secret was not confirmed with a token request: the client has no service account (client credentials grant), so Keycloak issues it no token that way.');
+            }
+            if (!s.retirePrevious) {
+                if (r.previousKept)
+                    deps.info(`The previous secret stays valid until ${r.previousUntil}; set keycloak-retire-previous: true to remove it once every target is verified.`);
+                return undefined;
+            }
+            if (r.previousKept === false) {
+                deps.info('Nothing to retire: Keycloak kept no previous secret.');
+                return undefined;
+            }
+            await managed({
+                method: 'DELETE',
+                url: `${admin}/${encodeURIComponent(r.id)}/client-secret/rotated`,
+                what: `remove the previous secret of ${where} (client-secret/rotated)`,
+                retry: 'safe',
+            });
+            return r.previousKept
+                ? `the previous Keycloak client secret (kept by the secret-rotation policy until ${r.previousUntil})`
+                : 'the previous Keycloak client secret, if the secret-rotation policy kept one';
+        },
+        async abandon() {
+            // Nothing to undo: Keycloak cannot bring a secret back. Under the policy the old one still works.
+            return undefined;
+        },
+    };
+}
+const keycloak = {
+    inputs: keycloak_inputs,
+    parse: parseKeycloak,
+    create: createKeycloak,
+};
+
+;// CONCATENATED MODULE: ./src/providers/okta-auth.ts
+// Signing in to Okta as an API service app with private_key_jwt: the private key (PEM or JWK) is read
+// and checked before any request, each token request carries a fresh RS256 client assertion, and a
+// service app that requires DPoP is refused with a message that says so (no DPoP proofs are sent).
+
+
+
+
+
+
+
+const NOT_A_KEY = "Input 'okta-private-key' is not an RSA private key: give the service app's private key as PEM (-----BEGIN PRIVATE KEY----- ...) or as the JWK (JSON) the Admin Console generates.";
+/**
+ * The key as PKCS#8 PEM, and the JWK's own `kid` when it has one. Secrets stores sometimes turn line
+ * breaks into a literal `\n`; those are turned back. The value is never quoted in a message.
+ */
+function oktaKey(raw) {
+    const text = raw.includes('\\n') && !raw.includes('\n') ? raw.replace(/\\n/g, '\n') : raw;
+    let key;
+    let kid;
+    try {
+        if (text.trim().startsWith('{')) {
+            const jwk = JSON.parse(text);
+            kid = typeof jwk['kid'] === 'string' ? jwk['kid'] : undefined;
+            key = (0,external_node_crypto_.createPrivateKey)({ key: jwk, format: 'jwk' });
+        }
+        else
+            key = (0,external_node_crypto_.createPrivateKey)(text);
+    }
+    catch {
+        throw new fields_InputError(NOT_A_KEY);
+    }
+    if (key.asymmetricKeyType !== 'rsa')
+        throw new fields_InputError(NOT_A_KEY);
+    if (kid !== undefined && !/^[A-Za-z0-9._-]{1,200}$/.test(kid))
+        throw new fields_InputError(`Input 'okta-private-key' is a JWK whose kid is not a plain key id; set okta-key-id to the key id Okta shows.`);
+    return { pem: key.export({ type: 'pkcs8', format: 'pem' }).toString(), kid };
+}
+const b64url = (v) => Buffer.from(JSON.stringify(v)).toString('base64url');
+/** A client assertion for the org authorization server: iss = sub = client id, five minutes, unique jti. */
+function clientAssertion(clientId, privateKey, keyId, audience) {
+    const iat = Math.floor(clock_now() / 1000);
+    const header = { alg: 'RS256', typ: 'JWT', ...(keyId ? { kid: keyId } : {}) };
+    const claims = {
+        iss: clientId,
+        sub: clientId,
+        aud: audience,
+        iat,
+        exp: iat + 300,
+        jti: (0,external_node_crypto_.randomUUID)(),
+    };
+    const input = `${b64url(header)}.${b64url(claims)}`;
+    return `${input}.${(0,external_node_crypto_.sign)('sha256', Buffer.from(input), privateKey).toString('base64url')}`;
+}
+/** Token endpoint errors: `error` and the first line of `error_description`. */
+function okta_auth_explainToken(_status, body) {
+    const error = field(body, 'error');
+    const description = field(body, 'error_description')?.split(/\r?\n/)[0];
+    return error
+        ? `${loggable(error, 60)}${description ? `: ${loggable(description, 200)}` : ''}`
+        : undefined;
+}
+const DPOP = new Set(['invalid_dpop_proof', 'use_dpop_nonce']);
+const ATTEMPTS = 4;
+/**
+ * Requests a token, building the form afresh for every attempt (`form()`), because Okta refuses a
+ * client assertion whose jti it has seen: the HTTP helper's own retries would resend the same one.
+ */
+async function requestToken(http, url, form, what) {
+    for (let attempt = 1;; attempt++) {
+        try {
+            // `once`: the helper repeats only what surely never arrived and 429s; the rest is decided here.
+            const res = await http({
+                method: 'POST',
+                url,
+                form: form(),
+                what,
+                retry: 'once',
+                explain: okta_auth_explainToken,
+            });
+            return res.body;
+        }
+        catch (err) {
+            if (!(err instanceof HttpError))
+                throw err;
+            const error = field(err.body, 'error');
+            if (error && DPOP.has(error))
+                throw new ProviderError(`${err.message} The service app requires DPoP ("Require Demonstrating Proof of Possession (DPoP) header in token requests"), which this action does not support: turn that setting off for the service app in the Admin Console, or sign in with okta-api-token.`);
+            // A token request changes nothing: timeouts, dropped connections, redirects and 5xx are retried.
+            const transient = err.status === undefined || err.status < 400 || err.status >= 500;
+            if (!transient || attempt >= ATTEMPTS)
+                throw new HttpError(err.message, err.status, false, err.body);
+            await sleep(backoffMs(attempt));
+        }
+    }
+}
+
+;// CONCATENATED MODULE: ./src/providers/okta.ts
+// Okta: an OIDC app's client secrets (Application Client Auth Credentials API). An app holds at most
+// two secrets and every ACTIVE one works, so a rotation adds a second secret, stores it everywhere,
+// and only then (okta-retire-previous) deactivates and deletes the one that was active before.
+
+
+
+
+
+
+/** Every input this provider reads. */
+const okta_inputs = {
+    'okta-url': {
+        description: 'okta: your Okta org URL, e.g. https://example.okta.com (the Management API and the org authorization server live there).',
+    },
+    'okta-app-id': {
+        description: 'okta: the id of the OIDC app whose client secret rotates (0oa...).',
+    },
+    'okta-api-token': {
+        description: 'okta: an API token (sent as SSWS) of an admin who may manage this app. Or use okta-client-id + okta-private-key.',
+        credential: true,
+    },
+    'okta-client-id': {
+        description: 'okta: client id of an API service app that signs in with private_key_jwt and holds the okta.apps.manage scope.',
+    },
+    'okta-private-key': {
+        description: "okta: the service app's RSA private key, PEM or JWK (JSON), with okta-client-id; the client assertion is signed RS256.",
+        credential: true,
+    },
+    'okta-key-id': {
+        description: "okta: the key id (kid) of okta-private-key as Okta lists it; default: the JWK's own kid, else none.",
+    },
+    'okta-retire-previous': {
+        description: 'okta: once every target holds the new secret, deactivate and delete the secret that was active before this run; and when the app already holds two secrets, delete its oldest INACTIVE one before adding the new one (never an active one).',
+        default: 'false',
+    },
+};
+const APP_ID = /^[A-Za-z0-9_-]{1,100}$/;
+function parseOkta(read) {
+    const token = optional(read, 'okta-api-token');
+    const clientId = optional(read, 'okta-client-id');
+    const key = optional(read, 'okta-private-key');
+    const keyId = optional(read, 'okta-key-id');
+    if (token !== undefined && (clientId !== undefined || key !== undefined))
+        throw new fields_InputError(`Inputs 'okta-api-token' and '${clientId !== undefined ? 'okta-client-id' : 'okta-private-key'}' exclude each other: give an API token, or a service app's client id and private key.`);
+    let auth;
+    if (token !== undefined) {
+        if (keyId !== undefined)
+            throw new fields_InputError(`Input 'okta-key-id' applies only with 'okta-private-key'; remove it or sign in with the service app.`);
+        auth = { kind: 'api-token', token };
+    }
+    else {
+        if (clientId === undefined && key === undefined)
+            throw new fields_InputError(`Input 'okta-api-token' is required, or both 'okta-client-id' and 'okta-private-key' (an API service app with private_key_jwt).`);
+        const id = pathId(read, 'okta-client-id', "the service app's client id (letters, digits, . _ -)");
+        const raw = required(read, 'okta-private-key', "the service app's RSA private key (PEM or JWK) with 'okta-client-id'");
+        const parsed = oktaKey(raw);
+        if (keyId !== undefined && !/^[A-Za-z0-9._-]{1,200}$/.test(keyId))
+            throw new fields_InputError(`Input 'okta-key-id' is '${keyId}'; expected the key id Okta shows for the public key (letters, digits, . _ -).`);
+        auth = {
+            kind: 'private-key-jwt',
+            clientId: id,
+            privateKey: parsed.pem,
+            keyId: keyId ?? parsed.kid,
+        };
+    }
+    return {
+        name: 'okta',
+        url: url(read, 'okta-url'),
+        appId: pathId(read, 'okta-app-id', 'the Okta app id (e.g. 0oa1b2c3d4E5F6G7h8i9)', APP_ID),
+        auth,
+        retirePrevious: bool(read, 'okta-retire-previous', false),
+    };
+}
+/** Sign in again this long before the access token's stated expiry. */
+const okta_TOKEN_MARGIN_MS = 60_000;
+const okta_HINTS = {
+    401: 'Okta refused the API token or access token (revoked, expired or for another org)',
+    403: 'the admin or service app may not manage this app (an admin role that covers it, and with a service app the okta.apps.manage scope granted)',
+    404: 'no app with this id in this org, or the secret is gone',
+    429: 'Okta rate limit; try again later',
+};
+/** Okta error bodies: errorCode, errorSummary, errorId and errorCauses; the safe parts only. */
+function explainOkta(status, body) {
+    const parts = [okta_HINTS[status]];
+    const code = field(body, 'errorCode');
+    const summary = field(body, 'errorSummary');
+    const id = field(body, 'errorId');
+    const causes = body?.errorCauses;
+    if (code)
+        parts.push(`errorCode ${loggable(code, 40)}`);
+    if (summary)
+        parts.push(`"${loggable(summary, 200)}"`);
+    if (Array.isArray(causes))
+        for (const c of causes.slice(0, 2)) {
+            const s = field(c, 'errorSummary');
+            if (s)
+                parts.push(`cause "${loggable(s, 200)}"`);
+        }
+    if (id)
+        parts.push(`errorId ${loggable(id, 60)}`);
+    return parts.filter(Boolean).join('; ');
+}
+const SECRET_AUTH = new Set(['client_secret_basic', 'client_secret_post', 'client_secret_jwt']);
+function createOkta(s, deps) {
+    const appPath = `${s.url}/api/v1/apps/${encodeURIComponent(s.appId)}`;
+    const secretsPath = `${appPath}/credentials/secrets`;
+    const secretPath = (id) => `${secretsPath}/${encodeURIComponent(id)}`;
+    const a = s.auth;
+    if (a.kind === 'private-key-jwt') {
+        // The runner masks a multi-line value only line by line: every line of the key is registered.
+        deps.mask(a.privateKey);
+        for (const line of a.privateKey.split('\n'))
+            if (line.length >= 16 && !line.startsWith('-----'))
+                deps.mask(line.trim());
+    }
+    // The session's access token (service app sign-in), reused while fresh: a cache, not step state.
+    let token = '';
+    let tokenExpiresAt = 0;
+    async function authorization() {
+        if (a.kind === 'api-token')
+            return `SSWS ${a.token}`;
+        if (!token || clock_now() >= tokenExpiresAt - okta_TOKEN_MARGIN_MS)
+            await signIn();
+        return `Bearer ${token}`;
+    }
+    async function signIn() {
+        if (a.kind !== 'private-key-jwt')
+            return;
+        const endpoint = `${s.url}/oauth2/v1/token`;
+        // A fresh assertion (new jti) for every attempt: Okta refuses an assertion it has seen before.
+        const body = await requestToken(deps.http, endpoint, () => {
+            const assertion = clientAssertion(a.clientId, a.privateKey, a.keyId, endpoint);
+            deps.mask(assertion);
+            return {
+                grant_type: 'client_credentials',
+                scope: 'okta.apps.manage',
+                client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
+                client_assertion: assertion,
+            };
+        }, `sign in to Okta as service app ${a.clientId} (private_key_jwt)`);
+        const t = field(body, 'access_token');
+        if (!t)
+            throw new ProviderError('Okta answered the token request without an access_token.');
+        deps.mask(t);
+        const type = field(body, 'token_type');
+        if (type && type.toLowerCase() !== 'bearer')
+            throw new ProviderError(`Okta issued a ${loggable(type, 20)} token, not a Bearer token: this action does not support DPoP-bound tokens. Turn off "Require Demonstrating Proof of Possession (DPoP) header in token requests" for service app ${a.clientId}, or sign in with okta-api-token.`);
+        token = t;
+        const lifetime = Number(field(body, 'expires_in'));
+        tokenExpiresAt = clock_now() + (Number.isFinite(lifetime) && lifetime > 0 ? lifetime : 300) * 1000;
+    }
+    /**
+     * A Management API call with a fresh token, signing in again once after a 401 on a non-rotating
+     * call with a service app (its token may have been revoked). A rotating call is never repeated.
+     */
+    async function managed(c) {
+        const send = async () => deps.http({ ...c, headers: { authorization: await authorization() }, explain: explainOkta });
+        try {
+            return await send();
+        }
+        catch (err) {
+            const retry = a.kind === 'private-key-jwt' &&
+                c.retry !== 'once' &&
+                err instanceof HttpError &&
+                err.status === 401;
+            if (!retry)
+                throw err;
+            token = '';
+            return send();
+        }
+    }
+    async function list() {
+        const res = await managed({
+            method: 'GET',
+            url: secretsPath,
+            what: `list the client secrets of Okta app ${s.appId}`,
+            retry: 'safe',
+        });
+        if (!Array.isArray(res.body))
+            throw new ProviderError(`Okta answered the listing of app ${s.appId}'s client secrets without a list.`);
+        return res.body.map((x) => ({
+            id: field(x, 'id') ?? '',
+            status: field(x, 'status') ?? '',
+            created: field(x, 'created') ?? '',
+        }));
+    }
+    /** Deactivates (when active) and deletes one secret; a secret already gone counts as done. */
+    async function remove(id, active) {
+        const gone = (err) => {
+            if (!(err instanceof HttpError && err.status === 404))
+                throw err;
+        };
+        // Both are idempotent in effect: a repeat after a lost answer finds the same state, or a 404.
+        if (active)
+            await managed({
+                method: 'POST',
+                url: `${secretPath(id)}/lifecycle/deactivate`,
+                what: `deactivate client secret ${id} of Okta app ${s.appId}`,
+                retry: 'safe',
+            }).catch(gone);
+        await managed({
+            method: 'DELETE',
+            url: secretPath(id),
+            what: `delete client secret ${id} of Okta app ${s.appId}`,
+            retry: 'safe',
+        }).catch(gone);
+    }
+    /** After a create whose answer was lost: secrets that were not there before are this attempt's. */
+    async function clearOrphans(found, cause) {
+        let orphans;
+        try {
+            orphans = (await list()).filter((x) => !found.before.includes(x.id));
+        }
+        catch (err) {
+            throw new ProviderError(`${cause.message} It was not repeated, and listing the app's secrets to find out what happened failed too (${err.message}). The previous secret still works. Okta may now hold a secret nobody knows: in the Admin Console, deactivate and delete any client secret of app ${s.appId} created at about ${new Date(clock_now()).toISOString()}, then re-run the workflow.`, true);
+        }
+        const failed = [];
+        for (const o of orphans)
+            await remove(o.id, o.status === 'ACTIVE').catch(() => failed.push(loggable(o.id, 40)));
+        const found_ = orphans.length
+            ? `found ${orphans.length} secret(s) from this attempt, whose value Okta never shows again; ${failed.length ? `could not remove ${failed.join(', ')}: deactivate and delete it in the Admin Console` : 'they were deactivated and deleted'}`
+            : 'found no secret from this attempt, so nothing was added';
+        throw new ProviderError(`${cause.message} It was not repeated. Listing the app's secrets ${found_}. The previous secret still works. Re-run the workflow.`, true);
+    }
+    return {
+        async preflight() {
+            const app = await managed({
+                method: 'GET',
+                url: appPath,
+                what: `read Okta app ${s.appId}`,
+                retry: 'safe',
+            });
+            const oauth = app.body
+                ?.credentials?.oauthClient;
+            const method = field(oauth, 'token_endpoint_auth_method');
+            if (!method || !SECRET_AUTH.has(method))
+                throw new ProviderError(`Okta app ${s.appId} does not authenticate with a client secret (token_endpoint_auth_method ${method ? loggable(method, 40) : 'not reported'}); only apps using client_secret_basic, client_secret_post or client_secret_jwt have secrets to rotate.`);
+            const clientId = field(oauth, 'client_id') ?? s.appId;
+            const label = field(app.body, 'label');
+            const secrets = await list();
+            const active = secrets.filter((x) => x.status === 'ACTIVE');
+            const inactive = secrets
+                .filter((x) => x.status !== 'ACTIVE')
+                .sort((x, y) => x.created.localeCompare(y.created));
+            let clearFirst;
+            if (secrets.length >= 2) {
+                const ids = secrets.map((x) => `${loggable(x.id, 40)} (${loggable(x.status, 12)})`);
+                if (inactive.length === 0)
+                    throw new ProviderError(`Okta app ${s.appId} already holds two active client secrets (${ids.join(', ')}), the most Okta allows, so a new one cannot be added. The action never deactivates a secret it did not replace: a target may still hold it. Find the one no client uses any more, deactivate and delete it (Admin Console: the app's General tab, Client Secrets), then re-run the workflow.`);
+                if (!s.retirePrevious)
+                    throw new ProviderError(`Okta app ${s.appId} already holds two client secrets (${ids.join(', ')}), the most Okta allows. Delete the inactive one in the Admin Console, or set okta-retire-previous: true to let the action delete the oldest inactive one before adding the new secret.`);
+                clearFirst = inactive[0].id;
+            }
+            const newest = [...active].sort((x, y) => y.created.localeCompare(x.created))[0];
+            const credential = {
+                clientId,
+                credentialId: newest?.id,
+                description: `Okta app ${s.appId}${label ? ` "${loggable(label, 80)}"` : ''} (${active.length} active, ${inactive.length} inactive secret(s))`,
+                expiresAt: undefined,
+                oldSecretDiesOnRotate: false,
+            };
+            return {
+                credential,
+                found: {
+                    clientId,
+                    before: secrets.map((x) => x.id),
+                    previous: active.map((x) => x.id),
+                    clearFirst,
+                },
+            };
+        },
+        async rotate(found) {
+            if (found.clearFirst) {
+                // Inactive: no client can sign in with it, so deleting it changes nothing for anyone.
+                await remove(found.clearFirst, false);
+                deps.info(`Deleted the oldest inactive client secret ${loggable(found.clearFirst, 40)} of Okta app ${s.appId} to make room (okta-retire-previous).`);
+            }
+            let res;
+            try {
+                res = await managed({
+                    method: 'POST',
+                    url: secretsPath,
+                    json: {},
+                    what: `add a client secret to Okta app ${s.appId}`,
+                    retry: 'once',
+                });
+            }
+            catch (err) {
+                if (err instanceof HttpError && err.outcomeUnknown)
+                    return clearOrphans(found, err);
+                throw err;
+            }
+            const secret = field(res.body, 'client_secret');
+            const id = field(res.body, 'id');
+            if (!secret || !id) {
+                // A secret that exists but whose value we lack helps nobody and fills the app: take it back.
+                return clearOrphans(found, new HttpError(`Okta answered the new client secret without ${secret ? 'its id' : 'client_secret'}.`, res.status, true));
+            }
+            deps.mask(secret);
+            const rotation = {
+                secret,
+                clientId: found.clientId,
+                credentialId: id,
+                expiresAt: undefined,
+            };
+            return { rotation, rotated: { newId: id, previous: found.previous } };
+        },
+        async retirePrevious(r) {
+            if (!s.retirePrevious || r.previous.length === 0)
+                return undefined;
+            // Never retire unless the new secret is still there and active: otherwise nothing would work.
+            const now_ = await list();
+            if (!now_.some((x) => x.id === r.newId && x.status === 'ACTIVE'))
+                throw new ProviderError(`The new client secret ${loggable(r.newId, 40)} is no longer active at Okta, so the previous one was kept.`);
+            const retired = [];
+            for (const id of r.previous) {
+                const listed = now_.find((x) => x.id === id);
+                if (!listed)
+                    continue;
+                await remove(id, listed.status === 'ACTIVE');
+                retired.push(loggable(id, 40));
+            }
+            return retired.length
+                ? `the previous Okta client secret(s) ${retired.join(', ')} (deactivated and deleted)`
+                : undefined;
+        },
+        async abandon(r) {
+            await remove(r.newId, true);
+            return `deactivated and deleted the new Okta client secret ${loggable(r.newId, 40)}`;
+        },
+    };
+}
+const okta = {
+    inputs: okta_inputs,
+    parse: parseOkta,
+    create: createOkta,
+};
+
+;// CONCATENATED MODULE: ./src/providers/whmcs.ts
+// WHMCS: OAuth credentials, reset with UpdateOAuthCredential. WHMCS kills the old secret at once and
+// has no overlap, so the pipeline's recovery path matters most here.
+
+
+
+
+/** Every input this provider reads. */
+const whmcs_inputs = {
+    'whmcs-url': {
+        description: 'whmcs: base URL of the WHMCS installation (the API is {whmcs-url}/includes/api.php).',
+    },
+    'whmcs-identifier': { description: 'whmcs: API credential identifier.' },
+    'whmcs-secret': { description: 'whmcs: API credential secret.', credential: true },
+    'whmcs-access-key': {
+        description: 'whmcs: optional API access key (bypasses the API IP allow-list).',
+        credential: true,
+    },
+    'whmcs-credential-id': {
+        description: 'whmcs: id of the OAuth credential to rotate (or whmcs-client-identifier).',
+    },
+    'whmcs-client-identifier': {
+        description: 'whmcs: client identifier of the OAuth credential to rotate (or whmcs-credential-id).',
+    },
+    'whmcs-name': { description: 'whmcs: optional new name, sent in the same call.' },
+    'whmcs-description': { description: 'whmcs: optional new description.' },
+    'whmcs-grant-type': {
+        description: 'whmcs: optional new grant type: authorization_code or single_sign_on.',
+    },
+    'whmcs-scope': { description: 'whmcs: optional new space-separated scopes.' },
+    'whmcs-service-id': { description: 'whmcs: optional service id (required with single_sign_on).' },
+    'whmcs-logo-uri': { description: 'whmcs: optional logo URI.' },
+    'whmcs-redirect-uris': { description: 'whmcs: optional redirect URIs, one a line.' },
+};
+const GRANTS = ['authorization_code', 'single_sign_on'];
+function parseWhmcs(read) {
+    const credentialId = integer(read, 'whmcs-credential-id', 1, 2_147_483_647);
+    const clientIdentifier = optional(read, 'whmcs-client-identifier');
+    if ((credentialId === undefined) === (clientIdentifier === undefined)) {
+        throw new fields_InputError(`Input 'whmcs-credential-id' or 'whmcs-client-identifier' is required (exactly one of them): the OAuth credential to rotate.`);
+    }
+    const grantType = optional(read, 'whmcs-grant-type');
+    if (grantType !== undefined && !GRANTS.includes(grantType)) {
+        throw new fields_InputError(`Input 'whmcs-grant-type' is '${grantType}'; expected authorization_code or single_sign_on.`);
+    }
+    const serviceId = integer(read, 'whmcs-service-id', 1, 2_147_483_647);
+    if (grantType === 'single_sign_on' && serviceId === undefined) {
+        throw new fields_InputError(`Input 'whmcs-service-id' is required when 'whmcs-grant-type' is single_sign_on.`);
+    }
+    const scope = optional(read, 'whmcs-scope');
+    if (scope !== undefined && !/^[A-Za-z0-9_:.-]+( [A-Za-z0-9_:.-]+)*$/.test(scope)) {
+        throw new fields_InputError(`Input 'whmcs-scope' is '${scope}'; expected scope names separated by single spaces, such as 'clientarea:sso clientarea:billing_info'.`);
+    }
+    const logo = optional(read, 'whmcs-logo-uri');
+    const redirects = optional(read, 'whmcs-redirect-uris')
+        ?.split(/\r?\n/)
+        .map((l) => l.trim())
+        .filter((l) => l !== '');
+    const updates = {};
+    const name = optional(read, 'whmcs-name');
+    const description = optional(read, 'whmcs-description');
+    if (name !== undefined)
+        updates.name = name;
+    if (description !== undefined)
+        updates.description = description;
+    if (grantType !== undefined)
+        updates.grantType = grantType;
+    if (scope !== undefined)
+        updates.scope = scope;
+    if (serviceId !== undefined)
+        updates.serviceId = serviceId;
+    if (logo !== undefined)
+        updates.logoUri = checkUrl('whmcs-logo-uri', logo);
+    if (redirects !== undefined)
+        updates.redirectUris = redirects.map((r) => absolute('whmcs-redirect-uris', r));
+    return {
+        name: 'whmcs',
+        url: url(read, 'whmcs-url'),
+        identifier: required(read, 'whmcs-identifier', 'the API credential identifier'),
+        secret: required(read, 'whmcs-secret', 'the API credential secret'),
+        accessKey: optional(read, 'whmcs-access-key'),
+        credentialId,
+        clientIdentifier,
+        updates,
+    };
+}
+/** Redirect URIs may be custom schemes (apps) or http on localhost, so only absoluteness is checked. */
+function absolute(name, v) {
+    try {
+        new URL(v);
+        return v;
+    }
+    catch {
+        throw new fields_InputError(`Input '${name}' has '${v}', which is not an absolute URI; expected one URI a line.`);
+    }
+}
+/**
+ * WHMCS errors are `{result: "error", message}`, with HTTP 200 or 4xx: the allow-list's `Invalid IP ...`
+ * usually comes as 403 but may come as 200, so the hint follows the message, not the status.
+ */
+function whmcs_explain(_status, body) {
+    const message = field(body, 'message');
+    const hint = /invalid ip/i.test(message ?? '')
+        ? "; allow the runner's IP in WHMCS or set whmcs-access-key"
+        : '';
+    return message ? `WHMCS says "${loggable(message, 200)}"${hint}` : undefined;
+}
+function createWhmcs(s, deps) {
+    const auth = {
+        identifier: s.identifier,
+        secret: s.secret,
+        responsetype: 'json',
+        ...(s.accessKey ? { accesskey: s.accessKey } : {}),
+    };
+    async function api(action, params, what, retry) {
+        const res = await deps.http({
+            method: 'POST',
+            url: `${s.url}/includes/api.php`,
+            form: { ...auth, action, ...params },
+            what,
+            retry,
+            explain: whmcs_explain,
+        });
+        const result = field(res.body, 'result');
+        if (result === 'success')
+            return res.body;
+        if (result === 'error')
+            throw new ProviderError(`Could not ${what}: ${whmcs_explain(res.status, res.body) ?? 'WHMCS answered result=error'}.`);
+        // Not WHMCS's JSON at all (an HTML error page, a proxy): for the rotating call we cannot tell what happened.
+        throw new ProviderError(`Could not ${what}: the answer (HTTP ${res.status}) was not WHMCS JSON.`, retry === 'once');
+    }
+    return {
+        async preflight() {
+            // The listing carries every credential's clientSecret: it is searched here and never logged.
+            const body = await api('ListOAuthCredentials', { limit: '10000' }, 'list WHMCS OAuth credentials (checks the API credentials)', 'safe');
+            const clients = body.clients;
+            const list = Array.isArray(clients) ? clients : [];
+            const match = list.find((c) => s.credentialId !== undefined
+                ? field(c, 'credentialId') === String(s.credentialId)
+                : field(c, 'clientIdentifier') === s.clientIdentifier);
+            if (!match) {
+                const which = s.credentialId !== undefined
+                    ? `whmcs-credential-id ${s.credentialId}`
+                    : `whmcs-client-identifier ${s.clientIdentifier}`;
+                throw new ProviderError(`WHMCS has no OAuth credential with ${which} (${list.length} credential(s) listed).`);
+            }
+            const current = field(match, 'clientSecret');
+            if (current)
+                deps.mask(current);
+            const found = {
+                credentialId: field(match, 'credentialId') ?? '',
+                clientIdentifier: field(match, 'clientIdentifier') ?? '',
+                name: field(match, 'name'),
+            };
+            const credential = {
+                clientId: found.clientIdentifier,
+                credentialId: found.credentialId,
+                description: `WHMCS OAuth credential ${loggable(found.credentialId, 40)}${found.name ? ` (${loggable(found.name, 100)})` : ''}`,
+                expiresAt: undefined,
+                oldSecretDiesOnRotate: true,
+            };
+            return { credential, found };
+        },
+        async rotate(found) {
+            const u = s.updates;
+            const params = {
+                credentialId: found.credentialId,
+                resetSecret: '1',
+            };
+            if (u.name !== undefined)
+                params['name'] = u.name;
+            if (u.description !== undefined)
+                params['description'] = u.description;
+            if (u.grantType !== undefined)
+                params['grantType'] = u.grantType;
+            if (u.scope !== undefined)
+                params['scope'] = u.scope;
+            if (u.serviceId !== undefined)
+                params['serviceId'] = String(u.serviceId);
+            if (u.logoUri !== undefined)
+                params['logoUri'] = u.logoUri;
+            if (u.redirectUris !== undefined)
+                params['redirectUri[]'] = u.redirectUris;
+            let body;
+            try {
+                body = await api('UpdateOAuthCredential', params, 'reset the WHMCS OAuth credential secret', 'once');
+            }
+            catch (err) {
+                const unknown = (err instanceof HttpError || err instanceof ProviderError) && err.outcomeUnknown;
+                if (!unknown)
+                    throw err;
+                throw new ProviderError(`${err.message} The request may have reached WHMCS and reset the secret; it was not repeated. Check the credential in WHMCS (System Settings > API Credentials / OAuth) and reset it there if the old secret no longer works.`, true);
+            }
+            const secret = field(body, 'newClientSecret');
+            if (!secret)
+                throw new ProviderError('WHMCS answered success without newClientSecret: the old secret may be dead and the new one unknown. Reset it in WHMCS by hand.', true);
+            deps.mask(secret);
+            const rotation = {
+                secret,
+                clientId: found.clientIdentifier,
+                credentialId: field(body, 'credentialId') ?? found.credentialId,
+                expiresAt: undefined,
+            };
+            return { rotation, rotated: undefined };
+        },
+        retirePrevious: async () => undefined,
+        abandon: async () => undefined,
+    };
+}
+const whmcs = {
+    inputs: whmcs_inputs,
+    parse: parseWhmcs,
+    create: createWhmcs,
+};
+
+;// CONCATENATED MODULE: ./src/providers/woodpecker.ts
+// Woodpecker: a Microsoft Graph app-only credential. The new secret is minted in Entra (or given by
+// the workflow), then saved in Woodpecker, which checks it against Microsoft first. Woodpecker handles
+// one request per API key at a time, so every call here is sequential.
+
+
+
+
+
+
+
+/** Every input this provider reads. */
+const woodpecker_inputs = {
+    // Woodpecker's secret is minted in Entra, or brought: it reads Entra's inputs too.
+    ...entraInputs,
+    'woodpecker-api-key': { description: 'woodpecker: API key.', credential: true },
+    'woodpecker-url': {
+        description: 'woodpecker: API base URL.',
+        default: 'https://api.woodpecker.co/rest',
+    },
+    'woodpecker-credential-id': {
+        description: 'woodpecker: the Microsoft Graph credential to update; without it the credential is found by entra-application-id, or created.',
+    },
+    'woodpecker-credential-name': { description: 'woodpecker: name on create, rename on update.' },
+    'woodpecker-client-secret': {
+        description: 'woodpecker: bring your own new secret instead of minting one in Entra (with woodpecker-secret-expires-at).',
+        credential: true,
+    },
+    'woodpecker-secret-expires-at': {
+        description: 'woodpecker: expiry of woodpecker-client-secret, ISO 8601.',
+    },
+};
+function parseWoodpecker(read, ctx) {
+    const secret = optional(read, 'woodpecker-client-secret');
+    const expiresAt = isoDate(read, 'woodpecker-secret-expires-at');
+    const credentialId = integer(read, 'woodpecker-credential-id', 1, Number.MAX_SAFE_INTEGER);
+    let source;
+    if (secret !== undefined) {
+        if (expiresAt === undefined) {
+            throw new fields_InputError(`Input 'woodpecker-secret-expires-at' is required with 'woodpecker-client-secret' (Woodpecker takes both together), e.g. 2027-11-28T23:59:59Z.`);
+        }
+        const tenantId = optional(read, 'entra-tenant-id');
+        const clientId = optional(read, 'entra-application-id');
+        if (credentialId === undefined && (tenantId === undefined || clientId === undefined)) {
+            throw new fields_InputError(`Input 'entra-tenant-id' and 'entra-application-id' are required without 'woodpecker-credential-id': they find or create the credential.`);
+        }
+        if (clientId !== undefined)
+            pathId(read, 'entra-application-id', 'the application (client) id, a GUID', GUID);
+        source = {
+            kind: 'given',
+            secret,
+            expiresAt,
+            tenantId,
+            clientId,
+            propagationTimeoutMs: duration(read, 'entra-propagation-timeout', MAX_MS.propagationTimeout, 120_000),
+        };
+    }
+    else {
+        if (expiresAt !== undefined)
+            throw new fields_InputError(`Input 'woodpecker-secret-expires-at' goes only with 'woodpecker-client-secret'; without it the secret is minted in Entra.`);
+        source = { kind: 'entra', entra: parseEntra(read, ctx) };
+    }
+    return {
+        name: 'woodpecker',
+        url: url(read, 'woodpecker-url', 'https://api.woodpecker.co/rest'),
+        apiKey: required(read, 'woodpecker-api-key', 'a Woodpecker API key'),
+        credentialId,
+        credentialName: optional(read, 'woodpecker-credential-name'),
+        source,
+    };
+}
+/** 401/404/500 carry `{title, detail}`; 422 carries `{message}` such as INVALID_CLIENT_SECRET. */
+function woodpecker_explain(status, body) {
+    const message = field(body, 'message');
+    if (message)
+        return `Woodpecker says ${loggable(message, 100)}`;
+    const title = field(body, 'title');
+    const detail = field(body, 'detail');
+    const hint = status === 401 ? '; check woodpecker-api-key' : '';
+    return title || detail
+        ? `${loggable([title, detail].filter(Boolean).join(': '), 200)}${hint}`
+        : undefined;
+}
+/** Woodpecker stores ISO 8601 without fractions, e.g. 2027-11-28T23:59:59Z. */
+function isoSeconds(iso) {
+    return new Date(iso).toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+function createWoodpecker(s, deps) {
+    const base = `${s.url}/v2/mailboxes/microsoft/credentials`;
+    const headers = { 'x-api-key': s.apiKey };
+    const entra = s.source.kind === 'entra' ? new EntraApp(s.source.entra, deps) : undefined;
+    const tenantId = entra?.tenantId ?? (s.source.kind === 'given' ? s.source.tenantId : undefined);
+    const clientId = entra?.appId ?? (s.source.kind === 'given' ? s.source.clientId : undefined);
+    const patienceMs = s.source.kind === 'entra' ? s.source.entra.propagationTimeoutMs : s.source.propagationTimeoutMs;
+    const woodpecker = (method, url, what, retry, json) => deps.http({
+        method,
+        url,
+        headers,
+        what,
+        retry,
+        explain: woodpecker_explain,
+        ...(json === undefined ? {} : { json }),
+    });
+    /**
+     * Saves the secret, retrying Woodpecker's 422 INVALID_CLIENT_SECRET while a new Entra password
+     * propagates. A 422 means nothing was saved, so the retry cannot save twice; PATCH is idempotent
+     * anyway, and a create is sent `once`.
+     */
+    async function save(secret, expiresAt, existingId) {
+        const deadline = clock_now() + patienceMs;
+        const body = {
+            client_secret: secret,
+            secret_expires_at: isoSeconds(expiresAt),
+        };
+        if (s.credentialName)
+            body['name'] = s.credentialName;
+        for (let attempt = 1;; attempt++) {
+            try {
+                if (existingId)
+                    return (await woodpecker('PATCH', `${base}/${encodeURIComponent(existingId)}`, `update Woodpecker credential ${existingId}`, 'safe', body)).body;
+                return (await woodpecker('POST', base, 'create the Woodpecker credential', 'once', {
+                    tenant_id: tenantId,
+                    client_id: clientId,
+                    ...body,
+                })).body;
+            }
+            catch (err) {
+                const propagating = err instanceof HttpError &&
+                    err.status === 422 &&
+                    /INVALID_CLIENT_SECRET/.test(err.message);
+                if (!propagating)
+                    throw err;
+                if (clock_now() >= deadline) {
+                    throw new HttpError(`${err.message} Woodpecker still refused the secret after ${Math.round(patienceMs / 1000)} s of retries (entra-propagation-timeout).`, err.status, false, err.body);
+                }
+                if (attempt === 1)
+                    deps.info('Woodpecker cannot use the new secret yet (Entra propagation); retrying.');
+                await sleep(Math.min(3000, Math.max(0, deadline - clock_now())));
+            }
+        }
+    }
+    async function list() {
+        const res = await woodpecker('GET', base, 'list Woodpecker Microsoft Graph credentials (checks woodpecker-api-key)', 'safe');
+        const all = res.body?.credentials;
+        // Read as "none", a malformed answer would make the action create a second credential.
+        if (!Array.isArray(all))
+            throw new ProviderError('Woodpecker answered the credential listing without a credentials list.');
+        return all;
+    }
+    function pick(all, existingId) {
+        return s.credentialId !== undefined || existingId !== undefined
+            ? all.find((c) => field(c, 'credential_id') === (existingId ?? String(s.credentialId)))
+            : all.find((c) => field(c, 'client_id') === clientId);
+    }
+    /** After a save whose outcome is unknown: the credential as saved, or undefined when it was not. */
+    async function findSaved(expiry, cause, existingId) {
+        const match = pick(await list().catch(() => {
+            throw new ProviderError(`${cause.message} Woodpecker may or may not have saved the new secret and could not be asked; the new Entra password was kept so that neither side breaks. Check the credential in Woodpecker, then re-run.`, true);
+        }), existingId);
+        // Compared as instants: Woodpecker may write the same time differently (fractions, +00:00).
+        const listed = Date.parse(field(match, 'secret_expires_at') ?? '');
+        return match !== undefined && listed === Date.parse(expiry) ? match : undefined;
+    }
+    return {
+        async preflight() {
+            // Sequential on purpose: Woodpecker must never see two requests at once, and Entra goes first.
+            if (entra)
+                await entra.passwords();
+            const match = pick(await list(), undefined);
+            if (s.credentialId !== undefined && !match)
+                throw new ProviderError(`Woodpecker has no Microsoft Graph credential ${s.credentialId} (woodpecker-credential-id).`);
+            const existingId = match ? field(match, 'credential_id') : undefined;
+            const credential = {
+                clientId: match ? field(match, 'client_id') : clientId,
+                credentialId: existingId,
+                description: existingId
+                    ? `Woodpecker credential ${loggable(existingId, 40)}${field(match, 'name') ? ` (${loggable(field(match, 'name'), 100)})` : ''}`
+                    : `a new Woodpecker credential for client ${clientId}`,
+                expiresAt: match ? field(match, 'secret_expires_at') : undefined,
+                oldSecretDiesOnRotate: false,
+            };
+            return { credential, found: { existingId } };
+        },
+        async rotate(found) {
+            let secret;
+            let expiresAt;
+            let added;
+            if (entra) {
+                added = await entra.addPassword();
+                secret = added.secretText;
+                expiresAt = added.endDateTime ?? new Date(clock_now()).toISOString();
+            }
+            else if (s.source.kind === 'given') {
+                secret = s.source.secret;
+                expiresAt = s.source.expiresAt;
+                deps.mask(secret);
+            }
+            else
+                throw new Error('unreachable');
+            let saved;
+            try {
+                saved = await save(secret, expiresAt, found.existingId);
+                // A success answer that does not show the new expiry may not have saved anything: ask the listing.
+                if (Date.parse(field(saved, 'secret_expires_at') ?? '') !== Date.parse(isoSeconds(expiresAt)))
+                    throw new ProviderError('Woodpecker answered the save without the new expiry.', true);
+            }
+            catch (err) {
+                // A 422 means Woodpecker refused and saved nothing (it validates first, so even a retry after a
+                // lost answer cannot hide a save). Any other failure may follow an attempt that saved and whose
+                // answer was lost: the listing tells, since it shows the expiry just sent when the save went through.
+                const refused = err instanceof HttpError && err.status === 422;
+                saved = refused
+                    ? undefined
+                    : await findSaved(isoSeconds(expiresAt), err, found.existingId);
+                if (saved === undefined) {
+                    if (added)
+                        await entra.removePassword(added.keyId);
+                    throw new ProviderError(`${err.message} ${added ? 'Removed the new Entra password; the' : 'The'} old secret still works in Woodpecker${added ? ' and Entra' : ''}.`);
+                }
+                deps.info('Woodpecker did save the new secret (its listing shows the new expiry).');
+            }
+            const existingId = field(saved, 'credential_id') ?? found.existingId;
+            const rotation = {
+                secret,
+                clientId: field(saved, 'client_id') ?? clientId,
+                credentialId: existingId,
+                expiresAt: isoSeconds(expiresAt),
+                inUseBy: existingId
+                    ? `Woodpecker credential ${existingId} already uses the new secret`
+                    : 'Woodpecker already uses the new secret',
+            };
+            return { rotation, rotated: { added } };
+        },
+        async retirePrevious({ added }) {
+            if (!entra || !added || s.source.kind !== 'entra')
+                return undefined;
+            await entra.confirm(added.secretText);
+            return s.source.entra.removePrevious ? entra.removeEarlier(added.keyId) : undefined;
+        },
+        // Woodpecker already holds the new secret and it works: removing it from Entra would break Woodpecker.
+        abandon: async () => undefined,
+    };
+}
+const woodpecker = {
+    inputs: woodpecker_inputs,
+    parse: parseWoodpecker,
+    create: createWoodpecker,
+};
+
+;// CONCATENATED MODULE: ./src/providers/index.ts
+// The typed registry: the one list of providers. A new provider is one module beside this file
+// (inputs, parser, implementation) and one line here.
+
+
+
+
+
+
+
+const providers = {
+    'vmware-csp': csp,
+    whmcs: whmcs,
+    entra: entra,
+    woodpecker: woodpecker,
+    auth0: auth0,
+    keycloak: keycloak,
+    okta: okta,
+};
+// Every entry's settings carry the entry's own name: createProvider dispatches on it.
+const _named = (/* unused pure expression or super */ null && (providers));
+function createProvider(settings, deps) {
+    const module = providers[settings.name];
+    return module.create(settings, deps);
+}
+
+;// CONCATENATED MODULE: ./node_modules/@actions/github/lib/context.js
+
+
+class Context {
+    /**
+     * Hydrate the context from the environment
+     */
+    constructor() {
+        var _a, _b, _c;
+        this.payload = {};
+        if (process.env.GITHUB_EVENT_PATH) {
+            if ((0,external_fs_namespaceObject.existsSync)(process.env.GITHUB_EVENT_PATH)) {
+                this.payload = JSON.parse((0,external_fs_namespaceObject.readFileSync)(process.env.GITHUB_EVENT_PATH, { encoding: 'utf8' }));
+            }
+            else {
+                const path = process.env.GITHUB_EVENT_PATH;
+                process.stdout.write(`GITHUB_EVENT_PATH ${path} does not exist${external_os_namespaceObject.EOL}`);
+            }
+        }
+        this.eventName = process.env.GITHUB_EVENT_NAME;
+        this.sha = process.env.GITHUB_SHA;
+        this.ref = process.env.GITHUB_REF;
+        this.workflow = process.env.GITHUB_WORKFLOW;
+        this.action = process.env.GITHUB_ACTION;
+        this.actor = process.env.GITHUB_ACTOR;
+        this.job = process.env.GITHUB_JOB;
+        this.runAttempt = parseInt(process.env.GITHUB_RUN_ATTEMPT, 10);
+        this.runNumber = parseInt(process.env.GITHUB_RUN_NUMBER, 10);
+        this.runId = parseInt(process.env.GITHUB_RUN_ID, 10);
+        this.apiUrl = (_a = process.env.GITHUB_API_URL) !== null && _a !== void 0 ? _a : `https://api.github.com`;
+        this.serverUrl = (_b = process.env.GITHUB_SERVER_URL) !== null && _b !== void 0 ? _b : `https://github.com`;
+        this.graphqlUrl =
+            (_c = process.env.GITHUB_GRAPHQL_URL) !== null && _c !== void 0 ? _c : `https://api.github.com/graphql`;
+    }
+    get issue() {
+        const payload = this.payload;
+        return Object.assign(Object.assign({}, this.repo), { number: (payload.issue || payload.pull_request || payload).number });
+    }
+    get repo() {
+        if (process.env.GITHUB_REPOSITORY) {
+            const [owner, repo] = process.env.GITHUB_REPOSITORY.split('/');
+            return { owner, repo };
+        }
+        if (this.payload.repository) {
+            return {
+                owner: this.payload.repository.owner.login,
+                repo: this.payload.repository.name
+            };
+        }
+        throw new Error("context.repo requires a GITHUB_REPOSITORY environment variable like 'owner/repo'");
+    }
+}
+//# sourceMappingURL=context.js.map
+// EXTERNAL MODULE: ./node_modules/@actions/github/node_modules/@actions/http-client/lib/index.js
+var lib = __nccwpck_require__(9659);
+;// CONCATENATED MODULE: ./node_modules/@actions/github/lib/internal/utils.js
+var utils_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
+    function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
+    return new (P || (P = Promise))(function (resolve, reject) {
+        function fulfilled(value) { try { step(generator.next(value)); } catch (e) { reject(e); } }
+        function rejected(value) { try { step(generator["throw"](value)); } catch (e) { reject(e); } }
+        function step(result) { result.done ? resolve(result.value) : adopt(result.value).then(fulfilled, rejected); }
+        step((generator = generator.apply(thisArg, _arguments || [])).next());
+    });
+};
+
+
+function getAuthString(token, options) {
+    if (!token && !options.auth) {
+        throw new Error('Parameter token or opts.auth is required');
+    }
+    else if (token && options.auth) {
+        throw new Error('Parameters token and opts.auth may not both be specified');
+    }
+    return typeof options.auth === 'string' ? options.auth : `token ${token}`;
+}
+function getProxyAgent(destinationUrl) {
+    const hc = new lib.HttpClient();
+    return hc.getAgent(destinationUrl);
+}
+function getProxyAgentDispatcher(destinationUrl) {
+    const hc = new lib.HttpClient();
+    return hc.getAgentDispatcher(destinationUrl);
+}
+function getProxyFetch(destinationUrl) {
+    const httpDispatcher = getProxyAgentDispatcher(destinationUrl);
+    const proxyFetch = (url, opts) => utils_awaiter(this, void 0, void 0, function* () {
+        return (0,undici.fetch)(url, Object.assign(Object.assign({}, opts), { dispatcher: httpDispatcher }));
+    });
+    return proxyFetch;
+}
+function getApiBaseUrl() {
+    return process.env['GITHUB_API_URL'] || 'https://api.github.com';
+}
+function getUserAgentWithOrchestrationId(baseUserAgent) {
+    var _a;
+    const orchId = (_a = process.env['ACTIONS_ORCHESTRATION_ID']) === null || _a === void 0 ? void 0 : _a.trim();
+    if (orchId) {
+        const sanitizedId = orchId.replace(/[^a-z0-9_.-]/gi, '_');
+        const tag = `actions_orchestration_id/${sanitizedId}`;
+        if (baseUserAgent === null || baseUserAgent === void 0 ? void 0 : baseUserAgent.includes(tag))
+            return baseUserAgent;
+        const ua = baseUserAgent ? `${baseUserAgent} ` : '';
+        return `${ua}${tag}`;
+    }
+    return baseUserAgent;
+}
+//# sourceMappingURL=utils.js.map
 ;// CONCATENATED MODULE: ./node_modules/universal-user-agent/index.js
 function getUserAgent() {
   if (typeof navigator === "object" && "userAgent" in navigator) {
@@ -19309,6 +21615,151 @@ function getUserAgent() {
 
   return "<environment undetectable>";
 }
+
+;// CONCATENATED MODULE: ./node_modules/before-after-hook/lib/register.js
+// @ts-check
+
+function register(state, name, method, options) {
+  if (typeof method !== "function") {
+    throw new Error("method for before hook must be a function");
+  }
+
+  if (!options) {
+    options = {};
+  }
+
+  if (Array.isArray(name)) {
+    return name.reverse().reduce((callback, name) => {
+      return register.bind(null, state, name, callback, options);
+    }, method)();
+  }
+
+  return Promise.resolve().then(() => {
+    if (!state.registry[name]) {
+      return method(options);
+    }
+
+    return state.registry[name].reduce((method, registered) => {
+      return registered.hook.bind(null, method, options);
+    }, method)();
+  });
+}
+
+;// CONCATENATED MODULE: ./node_modules/before-after-hook/lib/add.js
+// @ts-check
+
+function addHook(state, kind, name, hook) {
+  const orig = hook;
+  if (!state.registry[name]) {
+    state.registry[name] = [];
+  }
+
+  if (kind === "before") {
+    hook = (method, options) => {
+      return Promise.resolve()
+        .then(orig.bind(null, options))
+        .then(method.bind(null, options));
+    };
+  }
+
+  if (kind === "after") {
+    hook = (method, options) => {
+      let result;
+      return Promise.resolve()
+        .then(method.bind(null, options))
+        .then((result_) => {
+          result = result_;
+          return orig(result, options);
+        })
+        .then(() => {
+          return result;
+        });
+    };
+  }
+
+  if (kind === "error") {
+    hook = (method, options) => {
+      return Promise.resolve()
+        .then(method.bind(null, options))
+        .catch((error) => {
+          return orig(error, options);
+        });
+    };
+  }
+
+  state.registry[name].push({
+    hook: hook,
+    orig: orig,
+  });
+}
+
+;// CONCATENATED MODULE: ./node_modules/before-after-hook/lib/remove.js
+// @ts-check
+
+function removeHook(state, name, method) {
+  if (!state.registry[name]) {
+    return;
+  }
+
+  const index = state.registry[name]
+    .map((registered) => {
+      return registered.orig;
+    })
+    .indexOf(method);
+
+  if (index === -1) {
+    return;
+  }
+
+  state.registry[name].splice(index, 1);
+}
+
+;// CONCATENATED MODULE: ./node_modules/before-after-hook/index.js
+// @ts-check
+
+
+
+
+
+// bind with array of arguments: https://stackoverflow.com/a/21792913
+const bind = Function.bind;
+const bindable = bind.bind(bind);
+
+function bindApi(hook, state, name) {
+  const removeHookRef = bindable(removeHook, null).apply(
+    null,
+    name ? [state, name] : [state]
+  );
+  hook.api = { remove: removeHookRef };
+  hook.remove = removeHookRef;
+  ["before", "error", "after", "wrap"].forEach((kind) => {
+    const args = name ? [state, kind, name] : [state, kind];
+    hook[kind] = hook.api[kind] = bindable(addHook, null).apply(null, args);
+  });
+}
+
+function Singular() {
+  const singularHookName = Symbol("Singular");
+  const singularHookState = {
+    registry: {},
+  };
+  const singularHook = register.bind(null, singularHookState, singularHookName);
+  bindApi(singularHook, singularHookState, singularHookName);
+  return singularHook;
+}
+
+function Collection() {
+  const state = {
+    registry: {},
+  };
+
+  const hook = register.bind(null, state);
+  bindApi(hook, state);
+
+  return hook;
+}
+
+/* harmony default export */ const before_after_hook = ({ Singular, Collection });
 
 ;// CONCATENATED MODULE: ./node_modules/@octokit/endpoint/dist-bundle/index.js
 // pkg/dist-src/defaults.js
@@ -19571,7 +22022,7 @@ function expand(template, context) {
 }
 
 // pkg/dist-src/parse.js
-function parse(options) {
+function dist_bundle_parse(options) {
   let method = options.method.toUpperCase();
   let url = (options.url || "/").replace(/:([a-z]\w+)/g, "{$1}");
   let headers = Object.assign({}, options.headers);
@@ -19637,7 +22088,7 @@ function parse(options) {
 
 // pkg/dist-src/endpoint-with-defaults.js
 function endpointWithDefaults(defaults, route, options) {
-  return parse(merge(defaults, route, options));
+  return dist_bundle_parse(merge(defaults, route, options));
 }
 
 // pkg/dist-src/with-defaults.js
@@ -19648,7 +22099,7 @@ function withDefaults(oldDefaults, newDefaults) {
     DEFAULTS: DEFAULTS2,
     defaults: withDefaults.bind(null, DEFAULTS2),
     merge: merge.bind(null, DEFAULTS2),
-    parse
+    parse: dist_bundle_parse
   });
 }
 
@@ -20797,2562 +23248,6 @@ var dist_bundle_request = dist_bundle_withDefaults(endpoint, defaults_default);
 /* v8 ignore next -- @preserve */
 /* v8 ignore else -- @preserve */
 
-;// CONCATENATED MODULE: ./node_modules/@octokit/oauth-methods/dist-bundle/index.js
-// pkg/dist-src/version.js
-var oauth_methods_dist_bundle_VERSION = "0.0.0-development";
-
-// pkg/dist-src/get-web-flow-authorization-url.js
-
-
-
-// pkg/dist-src/utils.js
-
-function requestToOAuthBaseUrl(request) {
-  const endpointDefaults = request.endpoint.DEFAULTS;
-  if (/^https:\/\/(api\.)?github\.com$/.test(endpointDefaults.baseUrl)) {
-    return "https://github.com";
-  }
-  if (/^https:\/\/api\..*\.ghe\.com$/.test(endpointDefaults.baseUrl)) {
-    return endpointDefaults.baseUrl.replace("api.", "");
-  }
-  return endpointDefaults.baseUrl.replace("/api/v3", "");
-}
-async function oauthRequest(request, route, parameters) {
-  const withOAuthParameters = {
-    baseUrl: requestToOAuthBaseUrl(request),
-    headers: {
-      accept: "application/json"
-    },
-    ...parameters
-  };
-  const response = await request(route, withOAuthParameters);
-  if ("error" in response.data) {
-    const error = new RequestError(
-      `${response.data.error_description} (${response.data.error}, ${response.data.error_uri})`,
-      400,
-      {
-        request: request.endpoint.merge(
-          route,
-          withOAuthParameters
-        )
-      }
-    );
-    error.response = response;
-    throw error;
-  }
-  return response;
-}
-
-// pkg/dist-src/get-web-flow-authorization-url.js
-function getWebFlowAuthorizationUrl({
-  request = defaultRequest,
-  ...options
-}) {
-  const baseUrl = requestToOAuthBaseUrl(request);
-  return oauthAuthorizationUrl({
-    ...options,
-    baseUrl
-  });
-}
-
-// pkg/dist-src/exchange-web-flow-code.js
-
-async function exchangeWebFlowCode(options) {
-  const request = options.request || dist_bundle_request;
-  const response = await oauthRequest(
-    request,
-    "POST /login/oauth/access_token",
-    {
-      client_id: options.clientId,
-      client_secret: options.clientSecret,
-      code: options.code,
-      redirect_uri: options.redirectUrl
-    }
-  );
-  const authentication = {
-    clientType: options.clientType,
-    clientId: options.clientId,
-    clientSecret: options.clientSecret,
-    token: response.data.access_token,
-    scopes: response.data.scope.split(/\s+/).filter(Boolean)
-  };
-  if (options.clientType === "github-app") {
-    if ("refresh_token" in response.data) {
-      const apiTimeInMs = new Date(response.headers.date).getTime();
-      authentication.refreshToken = response.data.refresh_token, authentication.expiresAt = toTimestamp(
-        apiTimeInMs,
-        response.data.expires_in
-      ), authentication.refreshTokenExpiresAt = toTimestamp(
-        apiTimeInMs,
-        response.data.refresh_token_expires_in
-      );
-    }
-    delete authentication.scopes;
-  }
-  return { ...response, authentication };
-}
-function toTimestamp(apiTimeInMs, expirationInSeconds) {
-  return new Date(apiTimeInMs + expirationInSeconds * 1e3).toISOString();
-}
-
-// pkg/dist-src/create-device-code.js
-
-async function createDeviceCode(options) {
-  const request = options.request || dist_bundle_request;
-  const parameters = {
-    client_id: options.clientId
-  };
-  if ("scopes" in options && Array.isArray(options.scopes)) {
-    parameters.scope = options.scopes.join(" ");
-  }
-  return oauthRequest(request, "POST /login/device/code", parameters);
-}
-
-// pkg/dist-src/exchange-device-code.js
-
-async function exchangeDeviceCode(options) {
-  const request = options.request || dist_bundle_request;
-  const response = await oauthRequest(
-    request,
-    "POST /login/oauth/access_token",
-    {
-      client_id: options.clientId,
-      device_code: options.code,
-      grant_type: "urn:ietf:params:oauth:grant-type:device_code"
-    }
-  );
-  const authentication = {
-    clientType: options.clientType,
-    clientId: options.clientId,
-    token: response.data.access_token,
-    scopes: response.data.scope.split(/\s+/).filter(Boolean)
-  };
-  if ("clientSecret" in options) {
-    authentication.clientSecret = options.clientSecret;
-  }
-  if (options.clientType === "github-app") {
-    if ("refresh_token" in response.data) {
-      const apiTimeInMs = new Date(response.headers.date).getTime();
-      authentication.refreshToken = response.data.refresh_token, authentication.expiresAt = toTimestamp2(
-        apiTimeInMs,
-        response.data.expires_in
-      ), authentication.refreshTokenExpiresAt = toTimestamp2(
-        apiTimeInMs,
-        response.data.refresh_token_expires_in
-      );
-    }
-    delete authentication.scopes;
-  }
-  return { ...response, authentication };
-}
-function toTimestamp2(apiTimeInMs, expirationInSeconds) {
-  return new Date(apiTimeInMs + expirationInSeconds * 1e3).toISOString();
-}
-
-// pkg/dist-src/check-token.js
-
-async function checkToken(options) {
-  const request = options.request || dist_bundle_request;
-  const response = await request("POST /applications/{client_id}/token", {
-    headers: {
-      authorization: `basic ${btoa(
-        `${options.clientId}:${options.clientSecret}`
-      )}`
-    },
-    client_id: options.clientId,
-    access_token: options.token
-  });
-  const authentication = {
-    clientType: options.clientType,
-    clientId: options.clientId,
-    clientSecret: options.clientSecret,
-    token: options.token,
-    scopes: response.data.scopes
-  };
-  if (response.data.expires_at)
-    authentication.expiresAt = response.data.expires_at;
-  if (options.clientType === "github-app") {
-    delete authentication.scopes;
-  }
-  return { ...response, authentication };
-}
-
-// pkg/dist-src/refresh-token.js
-
-async function refreshToken(options) {
-  const request = options.request || dist_bundle_request;
-  const response = await oauthRequest(
-    request,
-    "POST /login/oauth/access_token",
-    {
-      client_id: options.clientId,
-      client_secret: options.clientSecret,
-      grant_type: "refresh_token",
-      refresh_token: options.refreshToken
-    }
-  );
-  const apiTimeInMs = new Date(response.headers.date).getTime();
-  const authentication = {
-    clientType: "github-app",
-    clientId: options.clientId,
-    clientSecret: options.clientSecret,
-    token: response.data.access_token,
-    refreshToken: response.data.refresh_token,
-    expiresAt: toTimestamp3(apiTimeInMs, response.data.expires_in),
-    refreshTokenExpiresAt: toTimestamp3(
-      apiTimeInMs,
-      response.data.refresh_token_expires_in
-    )
-  };
-  return { ...response, authentication };
-}
-function toTimestamp3(apiTimeInMs, expirationInSeconds) {
-  return new Date(apiTimeInMs + expirationInSeconds * 1e3).toISOString();
-}
-
-// pkg/dist-src/scope-token.js
-
-async function scopeToken(options) {
-  const {
-    request: optionsRequest,
-    clientType,
-    clientId,
-    clientSecret,
-    token,
-    ...requestOptions
-  } = options;
-  const request = options.request || defaultRequest7;
-  const response = await request(
-    "POST /applications/{client_id}/token/scoped",
-    {
-      headers: {
-        authorization: `basic ${btoa(`${clientId}:${clientSecret}`)}`
-      },
-      client_id: clientId,
-      access_token: token,
-      ...requestOptions
-    }
-  );
-  const authentication = Object.assign(
-    {
-      clientType,
-      clientId,
-      clientSecret,
-      token: response.data.token
-    },
-    response.data.expires_at ? { expiresAt: response.data.expires_at } : {}
-  );
-  return { ...response, authentication };
-}
-
-// pkg/dist-src/reset-token.js
-
-async function resetToken(options) {
-  const request = options.request || dist_bundle_request;
-  const auth = btoa(`${options.clientId}:${options.clientSecret}`);
-  const response = await request(
-    "PATCH /applications/{client_id}/token",
-    {
-      headers: {
-        authorization: `basic ${auth}`
-      },
-      client_id: options.clientId,
-      access_token: options.token
-    }
-  );
-  const authentication = {
-    clientType: options.clientType,
-    clientId: options.clientId,
-    clientSecret: options.clientSecret,
-    token: response.data.token,
-    scopes: response.data.scopes
-  };
-  if (response.data.expires_at)
-    authentication.expiresAt = response.data.expires_at;
-  if (options.clientType === "github-app") {
-    delete authentication.scopes;
-  }
-  return { ...response, authentication };
-}
-
-// pkg/dist-src/delete-token.js
-
-async function deleteToken(options) {
-  const request = options.request || dist_bundle_request;
-  const auth = btoa(`${options.clientId}:${options.clientSecret}`);
-  return request(
-    "DELETE /applications/{client_id}/token",
-    {
-      headers: {
-        authorization: `basic ${auth}`
-      },
-      client_id: options.clientId,
-      access_token: options.token
-    }
-  );
-}
-
-// pkg/dist-src/delete-authorization.js
-
-async function deleteAuthorization(options) {
-  const request = options.request || dist_bundle_request;
-  const auth = btoa(`${options.clientId}:${options.clientSecret}`);
-  return request(
-    "DELETE /applications/{client_id}/grant",
-    {
-      headers: {
-        authorization: `basic ${auth}`
-      },
-      client_id: options.clientId,
-      access_token: options.token
-    }
-  );
-}
-
-/* v8 ignore next: we always pass a custom request in tests -- @preserve */
-
-;// CONCATENATED MODULE: ./node_modules/@octokit/auth-oauth-device/dist-bundle/index.js
-// pkg/dist-src/index.js
-
-
-
-// pkg/dist-src/get-oauth-access-token.js
-
-async function getOAuthAccessToken(state, options) {
-  const cachedAuthentication = getCachedAuthentication(state, options.auth);
-  if (cachedAuthentication) return cachedAuthentication;
-  const { data: verification } = await createDeviceCode({
-    clientType: state.clientType,
-    clientId: state.clientId,
-    request: options.request || state.request,
-    // @ts-expect-error the extra code to make TS happy is not worth it
-    scopes: options.auth.scopes || state.scopes
-  });
-  await state.onVerification(verification);
-  const authentication = await waitForAccessToken(
-    options.request || state.request,
-    state.clientId,
-    state.clientType,
-    verification
-  );
-  state.authentication = authentication;
-  return authentication;
-}
-function getCachedAuthentication(state, auth2) {
-  if (auth2.refresh === true) return false;
-  if (!state.authentication) return false;
-  if (state.clientType === "github-app") {
-    return state.authentication;
-  }
-  const authentication = state.authentication;
-  const newScope = ("scopes" in auth2 && auth2.scopes || state.scopes).join(
-    " "
-  );
-  const currentScope = authentication.scopes.join(" ");
-  return newScope === currentScope ? authentication : false;
-}
-async function wait(seconds) {
-  await new Promise((resolve) => setTimeout(resolve, seconds * 1e3));
-}
-async function waitForAccessToken(request, clientId, clientType, verification) {
-  try {
-    const options = {
-      clientId,
-      request,
-      code: verification.device_code
-    };
-    const { authentication } = clientType === "oauth-app" ? await exchangeDeviceCode({
-      ...options,
-      clientType: "oauth-app"
-    }) : await exchangeDeviceCode({
-      ...options,
-      clientType: "github-app"
-    });
-    return {
-      type: "token",
-      tokenType: "oauth",
-      ...authentication
-    };
-  } catch (error) {
-    if (!error.response) throw error;
-    const errorType = error.response.data.error;
-    if (errorType === "authorization_pending") {
-      await wait(verification.interval);
-      return waitForAccessToken(request, clientId, clientType, verification);
-    }
-    if (errorType === "slow_down") {
-      await wait(verification.interval + 7);
-      return waitForAccessToken(request, clientId, clientType, verification);
-    }
-    throw error;
-  }
-}
-
-// pkg/dist-src/auth.js
-async function auth(state, authOptions) {
-  return getOAuthAccessToken(state, {
-    auth: authOptions
-  });
-}
-
-// pkg/dist-src/hook.js
-async function hook(state, request, route, parameters) {
-  let endpoint = request.endpoint.merge(
-    route,
-    parameters
-  );
-  if (/\/login\/(oauth\/access_token|device\/code)$/.test(endpoint.url)) {
-    return request(endpoint);
-  }
-  const { token } = await getOAuthAccessToken(state, {
-    request,
-    auth: { type: "oauth" }
-  });
-  endpoint.headers.authorization = `token ${token}`;
-  return request(endpoint);
-}
-
-// pkg/dist-src/version.js
-var auth_oauth_device_dist_bundle_VERSION = "0.0.0-development";
-
-// pkg/dist-src/index.js
-function createOAuthDeviceAuth(options) {
-  const requestWithDefaults = options.request || dist_bundle_request.defaults({
-    headers: {
-      "user-agent": `octokit-auth-oauth-device.js/${auth_oauth_device_dist_bundle_VERSION} ${getUserAgent()}`
-    }
-  });
-  const { request = requestWithDefaults, ...otherOptions } = options;
-  const state = options.clientType === "github-app" ? {
-    ...otherOptions,
-    clientType: "github-app",
-    request
-  } : {
-    ...otherOptions,
-    clientType: "oauth-app",
-    request,
-    scopes: options.scopes || []
-  };
-  if (!options.clientId) {
-    throw new Error(
-      '[@octokit/auth-oauth-device] "clientId" option must be set (https://github.com/octokit/auth-oauth-device.js#usage)'
-    );
-  }
-  if (!options.onVerification) {
-    throw new Error(
-      '[@octokit/auth-oauth-device] "onVerification" option must be a function (https://github.com/octokit/auth-oauth-device.js#usage)'
-    );
-  }
-  return Object.assign(auth.bind(null, state), {
-    hook: hook.bind(null, state)
-  });
-}
-
-/* v8 ignore next 2 -- @preserve */
-
-;// CONCATENATED MODULE: ./node_modules/@octokit/auth-oauth-user/dist-bundle/index.js
-// pkg/dist-src/index.js
-
-
-
-// pkg/dist-src/version.js
-var auth_oauth_user_dist_bundle_VERSION = "0.0.0-development";
-
-// pkg/dist-src/get-authentication.js
-
-
-async function getAuthentication(state) {
-  if ("code" in state.strategyOptions) {
-    const { authentication } = await exchangeWebFlowCode({
-      clientId: state.clientId,
-      clientSecret: state.clientSecret,
-      clientType: state.clientType,
-      onTokenCreated: state.onTokenCreated,
-      ...state.strategyOptions,
-      request: state.request
-    });
-    return {
-      type: "token",
-      tokenType: "oauth",
-      ...authentication
-    };
-  }
-  if ("onVerification" in state.strategyOptions) {
-    const deviceAuth = createOAuthDeviceAuth({
-      clientType: state.clientType,
-      clientId: state.clientId,
-      onTokenCreated: state.onTokenCreated,
-      ...state.strategyOptions,
-      request: state.request
-    });
-    const authentication = await deviceAuth({
-      type: "oauth"
-    });
-    return {
-      clientSecret: state.clientSecret,
-      ...authentication
-    };
-  }
-  if ("token" in state.strategyOptions) {
-    return {
-      type: "token",
-      tokenType: "oauth",
-      clientId: state.clientId,
-      clientSecret: state.clientSecret,
-      clientType: state.clientType,
-      onTokenCreated: state.onTokenCreated,
-      ...state.strategyOptions
-    };
-  }
-  throw new Error("[@octokit/auth-oauth-user] Invalid strategy options");
-}
-
-// pkg/dist-src/auth.js
-
-async function dist_bundle_auth(state, options = {}) {
-  if (!state.authentication) {
-    state.authentication = state.clientType === "oauth-app" ? await getAuthentication(state) : await getAuthentication(state);
-  }
-  if (state.authentication.invalid) {
-    throw new Error("[@octokit/auth-oauth-user] Token is invalid");
-  }
-  const currentAuthentication = state.authentication;
-  if ("expiresAt" in currentAuthentication) {
-    if (options.type === "refresh" || new Date(currentAuthentication.expiresAt) < /* @__PURE__ */ new Date()) {
-      const { authentication } = await refreshToken({
-        clientType: "github-app",
-        clientId: state.clientId,
-        clientSecret: state.clientSecret,
-        refreshToken: currentAuthentication.refreshToken,
-        request: state.request
-      });
-      state.authentication = {
-        tokenType: "oauth",
-        type: "token",
-        ...authentication
-      };
-    }
-  }
-  if (options.type === "refresh") {
-    if (state.clientType === "oauth-app") {
-      throw new Error(
-        "[@octokit/auth-oauth-user] OAuth Apps do not support expiring tokens"
-      );
-    }
-    if (!currentAuthentication.hasOwnProperty("expiresAt")) {
-      throw new Error("[@octokit/auth-oauth-user] Refresh token missing");
-    }
-    await state.onTokenCreated?.(state.authentication, {
-      type: options.type
-    });
-  }
-  if (options.type === "check" || options.type === "reset") {
-    const method = options.type === "check" ? checkToken : resetToken;
-    try {
-      const { authentication } = await method({
-        // @ts-expect-error making TS happy would require unnecessary code so no
-        clientType: state.clientType,
-        clientId: state.clientId,
-        clientSecret: state.clientSecret,
-        token: state.authentication.token,
-        request: state.request
-      });
-      state.authentication = {
-        tokenType: "oauth",
-        type: "token",
-        // @ts-expect-error TBD
-        ...authentication
-      };
-      if (options.type === "reset") {
-        await state.onTokenCreated?.(state.authentication, {
-          type: options.type
-        });
-      }
-      return state.authentication;
-    } catch (error) {
-      if (error.status === 404) {
-        error.message = "[@octokit/auth-oauth-user] Token is invalid";
-        state.authentication.invalid = true;
-      }
-      throw error;
-    }
-  }
-  if (options.type === "delete" || options.type === "deleteAuthorization") {
-    const method = options.type === "delete" ? deleteToken : deleteAuthorization;
-    try {
-      await method({
-        // @ts-expect-error making TS happy would require unnecessary code so no
-        clientType: state.clientType,
-        clientId: state.clientId,
-        clientSecret: state.clientSecret,
-        token: state.authentication.token,
-        request: state.request
-      });
-    } catch (error) {
-      if (error.status !== 404) throw error;
-    }
-    state.authentication.invalid = true;
-    return state.authentication;
-  }
-  return state.authentication;
-}
-
-// pkg/dist-src/requires-basic-auth.js
-var ROUTES_REQUIRING_BASIC_AUTH = /\/applications\/[^/]+\/(token|grant)s?/;
-function requiresBasicAuth(url) {
-  return url && ROUTES_REQUIRING_BASIC_AUTH.test(url);
-}
-
-// pkg/dist-src/hook.js
-async function dist_bundle_hook(state, request, route, parameters = {}) {
-  const endpoint = request.endpoint.merge(
-    route,
-    parameters
-  );
-  if (/\/login\/(oauth\/access_token|device\/code)$/.test(endpoint.url)) {
-    return request(endpoint);
-  }
-  if (requiresBasicAuth(endpoint.url)) {
-    const credentials = btoa(`${state.clientId}:${state.clientSecret}`);
-    endpoint.headers.authorization = `basic ${credentials}`;
-    return request(endpoint);
-  }
-  const { token } = state.clientType === "oauth-app" ? await dist_bundle_auth({ ...state, request }) : await dist_bundle_auth({ ...state, request });
-  endpoint.headers.authorization = "token " + token;
-  return request(endpoint);
-}
-
-// pkg/dist-src/index.js
-function createOAuthUserAuth({
-  clientId,
-  clientSecret,
-  clientType = "oauth-app",
-  request = dist_bundle_request.defaults({
-    headers: {
-      "user-agent": `octokit-auth-oauth-app.js/${auth_oauth_user_dist_bundle_VERSION} ${getUserAgent()}`
-    }
-  }),
-  onTokenCreated,
-  ...strategyOptions
-}) {
-  const state = Object.assign({
-    clientType,
-    clientId,
-    clientSecret,
-    onTokenCreated,
-    strategyOptions,
-    request
-  });
-  return Object.assign(dist_bundle_auth.bind(null, state), {
-    // @ts-expect-error not worth the extra code needed to appease TS
-    hook: dist_bundle_hook.bind(null, state)
-  });
-}
-createOAuthUserAuth.VERSION = auth_oauth_user_dist_bundle_VERSION;
-
-/* v8 ignore if -- @preserve */
-/* v8 ignore next -- @preserve */
-
-;// CONCATENATED MODULE: ./node_modules/@octokit/auth-oauth-app/dist-bundle/index.js
-// pkg/dist-src/index.js
-
-
-
-// pkg/dist-src/auth.js
-
-async function auth_oauth_app_dist_bundle_auth(state, authOptions) {
-  if (authOptions.type === "oauth-app") {
-    return {
-      type: "oauth-app",
-      clientId: state.clientId,
-      clientSecret: state.clientSecret,
-      clientType: state.clientType,
-      headers: {
-        authorization: `basic ${btoa(
-          `${state.clientId}:${state.clientSecret}`
-        )}`
-      }
-    };
-  }
-  if ("factory" in authOptions) {
-    const { type, ...options } = {
-      ...authOptions,
-      ...state
-    };
-    return authOptions.factory(options);
-  }
-  const common = {
-    clientId: state.clientId,
-    clientSecret: state.clientSecret,
-    request: state.request,
-    ...authOptions
-  };
-  const userAuth = state.clientType === "oauth-app" ? await createOAuthUserAuth({
-    ...common,
-    clientType: state.clientType
-  }) : await createOAuthUserAuth({
-    ...common,
-    clientType: state.clientType
-  });
-  return userAuth();
-}
-
-// pkg/dist-src/hook.js
-
-async function auth_oauth_app_dist_bundle_hook(state, request2, route, parameters) {
-  let endpoint = request2.endpoint.merge(
-    route,
-    parameters
-  );
-  if (/\/login\/(oauth\/access_token|device\/code)$/.test(endpoint.url)) {
-    return request2(endpoint);
-  }
-  if (state.clientType === "github-app" && !requiresBasicAuth(endpoint.url)) {
-    throw new Error(
-      `[@octokit/auth-oauth-app] GitHub Apps cannot use their client ID/secret for basic authentication for endpoints other than "/applications/{client_id}/**". "${endpoint.method} ${endpoint.url}" is not supported.`
-    );
-  }
-  const credentials = btoa(`${state.clientId}:${state.clientSecret}`);
-  endpoint.headers.authorization = `basic ${credentials}`;
-  try {
-    return await request2(endpoint);
-  } catch (error) {
-    if (error.status !== 401) throw error;
-    error.message = `[@octokit/auth-oauth-app] "${endpoint.method} ${endpoint.url}" does not support clientId/clientSecret basic authentication.`;
-    throw error;
-  }
-}
-
-// pkg/dist-src/version.js
-var auth_oauth_app_dist_bundle_VERSION = "0.0.0-development";
-
-// pkg/dist-src/index.js
-
-function createOAuthAppAuth(options) {
-  const state = Object.assign(
-    {
-      request: dist_bundle_request.defaults({
-        headers: {
-          "user-agent": `octokit-auth-oauth-app.js/${auth_oauth_app_dist_bundle_VERSION} ${getUserAgent()}`
-        }
-      }),
-      clientType: "oauth-app"
-    },
-    options
-  );
-  return Object.assign(auth_oauth_app_dist_bundle_auth.bind(null, state), {
-    hook: auth_oauth_app_dist_bundle_hook.bind(null, state)
-  });
-}
-
-/* v8 ignore next -- @preserve */
-
-;// CONCATENATED MODULE: ./node_modules/universal-github-app-jwt/lib/utils.js
-// we don't @ts-check here because it chokes on atob and btoa which are available in all modern JS runtime environments
-
-/**
- * @param {string} privateKey
- * @returns {boolean}
- */
-function isPkcs1(privateKey) {
-  return privateKey.includes("-----BEGIN RSA PRIVATE KEY-----");
-}
-
-/**
- * @param {string} privateKey
- * @returns {boolean}
- */
-function isOpenSsh(privateKey) {
-  return privateKey.includes("-----BEGIN OPENSSH PRIVATE KEY-----");
-}
-
-/**
- * @param {string} str
- * @returns {ArrayBuffer}
- */
-function string2ArrayBuffer(str) {
-  const buf = new ArrayBuffer(str.length);
-  const bufView = new Uint8Array(buf);
-  for (let i = 0, strLen = str.length; i < strLen; i++) {
-    bufView[i] = str.charCodeAt(i);
-  }
-  return buf;
-}
-
-/**
- * @param {string} pem
- * @returns {ArrayBuffer}
- */
-function getDERfromPEM(pem) {
-  const pemB64 = pem
-    .trim()
-    .split("\n")
-    .slice(1, -1) // Remove the --- BEGIN / END PRIVATE KEY ---
-    .join("");
-
-  const decoded = atob(pemB64);
-  return string2ArrayBuffer(decoded);
-}
-
-/**
- * @param {import('../internals').Header} header
- * @param {import('../internals').Payload} payload
- * @returns {string}
- */
-function getEncodedMessage(header, payload) {
-  return `${base64encodeJSON(header)}.${base64encodeJSON(payload)}`;
-}
-
-/**
- * @param {ArrayBuffer} buffer
- * @returns {string}
- */
-function base64encode(buffer) {
-  var binary = "";
-  var bytes = new Uint8Array(buffer);
-  var len = bytes.byteLength;
-  for (var i = 0; i < len; i++) {
-    binary += String.fromCharCode(bytes[i]);
-  }
-
-  return fromBase64(btoa(binary));
-}
-
-/**
- * @param {string} base64
- * @returns {string}
- */
-function fromBase64(base64) {
-  return base64.replace(/=/g, "").replace(/\+/g, "-").replace(/\//g, "_");
-}
-
-/**
- * @param {Record<string,unknown>} obj
- * @returns {string}
- */
-function base64encodeJSON(obj) {
-  return fromBase64(btoa(JSON.stringify(obj)));
-}
-
-// EXTERNAL MODULE: external "node:crypto"
-var external_node_crypto_ = __nccwpck_require__(7598);
-;// CONCATENATED MODULE: ./node_modules/universal-github-app-jwt/lib/crypto-node.js
-// this can be removed once we only support Node 20+
-
-
-
-
-
-// no-op, unfortunately there is no way to transform from PKCS8 or OpenSSH to PKCS1 with WebCrypto
-function convertPrivateKey(privateKey) {
-  if (!isPkcs1(privateKey)) return privateKey;
-
-  return (0,external_node_crypto_.createPrivateKey)(privateKey).export({
-    type: "pkcs8",
-    format: "pem",
-  });
-}
-
-;// CONCATENATED MODULE: ./node_modules/universal-github-app-jwt/lib/get-token.js
-// we don't @ts-check here because it chokes crypto which is a global API in modern JS runtime environments
-
-
-
-
-
-/**
- * @param {import('../internals').GetTokenOptions} options
- * @returns {Promise<string>}
- */
-async function getToken({ privateKey, payload }) {
-  const convertedPrivateKey = convertPrivateKey(privateKey);
-
-  // WebCrypto only supports PKCS#8, unfortunately
-  /* c8 ignore start */
-  if (isPkcs1(convertedPrivateKey)) {
-    throw new Error(
-      "[universal-github-app-jwt] Private Key is in PKCS#1 format, but only PKCS#8 is supported. See https://github.com/gr2m/universal-github-app-jwt#private-key-formats"
-    );
-  }
-  /* c8 ignore stop */
-
-  // WebCrypto does not support OpenSSH, unfortunately
-  if (isOpenSsh(convertedPrivateKey)) {
-    throw new Error(
-      "[universal-github-app-jwt] Private Key is in OpenSSH format, but only PKCS#8 is supported. See https://github.com/gr2m/universal-github-app-jwt#private-key-formats"
-    );
-  }
-
-  const algorithm = {
-    name: "RSASSA-PKCS1-v1_5",
-    hash: { name: "SHA-256" },
-  };
-
-  /** @type {import('../internals').Header} */
-  const header = { alg: "RS256", typ: "JWT" };
-
-  const privateKeyDER = getDERfromPEM(convertedPrivateKey);
-  const importedKey = await external_node_crypto_.subtle.importKey(
-    "pkcs8",
-    privateKeyDER,
-    algorithm,
-    false,
-    ["sign"]
-  );
-
-  const encodedMessage = getEncodedMessage(header, payload);
-  const encodedMessageArrBuf = string2ArrayBuffer(encodedMessage);
-
-  const signatureArrBuf = await external_node_crypto_.subtle.sign(
-    algorithm.name,
-    importedKey,
-    encodedMessageArrBuf
-  );
-
-  const encodedSignature = base64encode(signatureArrBuf);
-
-  return `${encodedMessage}.${encodedSignature}`;
-}
-
-;// CONCATENATED MODULE: ./node_modules/universal-github-app-jwt/index.js
-// @ts-check
-
-// @ts-ignore - #get-token is defined in "imports" in package.json
-
-
-/**
- * @param {import(".").Options} options
- * @returns {Promise<import(".").Result>}
- */
-async function githubAppJwt({
-  id,
-  privateKey,
-  now = Math.floor(Date.now() / 1000),
-}) {
-  // Private keys are often times configured as environment variables, in which case line breaks are escaped using `\\n`.
-  // Replace these here for convenience.
-  const privateKeyWithNewlines = privateKey.replace(/\\n/g, '\n');
-
-  // When creating a JSON Web Token, it sets the "issued at time" (iat) to 30s
-  // in the past as we have seen people running situations where the GitHub API
-  // claimed the iat would be in future. It turned out the clocks on the
-  // different machine were not in sync.
-  const nowWithSafetyMargin = now - 30;
-  const expiration = nowWithSafetyMargin + 60 * 10; // JWT expiration time (10 minute maximum)
-
-  const payload = {
-    iat: nowWithSafetyMargin, // Issued at time
-    exp: expiration,
-    iss: id,
-  };
-
-  const token = await getToken({
-    privateKey: privateKeyWithNewlines,
-    payload,
-  });
-
-  return {
-    appId: id,
-    expiration,
-    token,
-  };
-}
-
-;// CONCATENATED MODULE: ./node_modules/toad-cache/dist/toad-cache.mjs
-/**
- * toad-cache
- *
- * @copyright 2026 Igor Savin <kibertoad@gmail.com>
- * @license MIT
- * @version 3.7.3
- */
-/**
- * Validates the shared cache constructor parameters.
- * Both values must be non-negative integers.
- *
- * @param {number} max
- * @param {number} ttlInMsecs
- */
-function validateCacheParams(max, ttlInMsecs) {
-  if (typeof max !== 'number' || !Number.isInteger(max) || max < 0) {
-    throw new Error('Invalid max value')
-  }
-
-  if (typeof ttlInMsecs !== 'number' || !Number.isInteger(ttlInMsecs) || ttlInMsecs < 0) {
-    throw new Error('Invalid ttl value')
-  }
-}class FifoMap {
-  constructor(max = 1000, ttlInMsecs = 0) {
-    validateCacheParams(max, ttlInMsecs);
-
-    this.first = null;
-    this.items = new Map();
-    this.last = null;
-    this.max = max;
-    this.ttl = ttlInMsecs;
-  }
-
-  get size() {
-    return this.items.size
-  }
-
-  clear() {
-    this.items.clear();
-    this.first = null;
-    this.last = null;
-  }
-
-  delete(key) {
-    const deletedItem = this.items.get(key);
-
-    if (deletedItem !== undefined) {
-      this.items.delete(key);
-
-      if (deletedItem.prev !== null) {
-        deletedItem.prev.next = deletedItem.next;
-      }
-
-      if (deletedItem.next !== null) {
-        deletedItem.next.prev = deletedItem.prev;
-      }
-
-      if (this.first === deletedItem) {
-        this.first = deletedItem.next;
-      }
-
-      if (this.last === deletedItem) {
-        this.last = deletedItem.prev;
-      }
-    }
-  }
-
-  deleteMany(keys) {
-    for (var i = 0; i < keys.length; i++) {
-      this.delete(keys[i]);
-    }
-  }
-
-  evict() {
-    if (this.size > 0) {
-      const item = this.first;
-
-      this.items.delete(item.key);
-
-      if (this.size === 0) {
-        this.first = null;
-        this.last = null;
-      } else {
-        this.first = item.next;
-        this.first.prev = null;
-      }
-    }
-  }
-
-  expiresAt(key) {
-    const item = this.items.get(key);
-
-    if (item !== undefined) {
-      return item.expiry
-    }
-  }
-
-  get(key) {
-    const item = this.items.get(key);
-
-    if (item !== undefined) {
-      if (this.ttl > 0 && item.expiry <= Date.now()) {
-        this.delete(key);
-        return
-      }
-
-      return item.value
-    }
-  }
-
-  getMany(keys) {
-    const result = new Array(keys.length);
-
-    for (var i = 0; i < keys.length; i++) {
-      result[i] = this.get(keys[i]);
-    }
-
-    return result
-  }
-
-  keys() {
-    return this.items.keys()
-  }
-
-  set(key, value) {
-    // Replace existing item
-    const existing = this.items.get(key);
-
-    if (existing !== undefined) {
-      existing.value = value;
-      existing.expiry = this.ttl > 0 ? Date.now() + this.ttl : this.ttl;
-
-      return
-    }
-
-    // Add new item
-    if (this.max > 0 && this.size >= this.max) {
-      this.evict();
-    }
-
-    const item = {
-      expiry: this.ttl > 0 ? Date.now() + this.ttl : this.ttl,
-      key: key,
-      prev: this.last,
-      next: null,
-      value,
-    };
-    this.items.set(key, item);
-
-    if (this.size === 1) {
-      this.first = item;
-    } else {
-      this.last.next = item;
-    }
-
-    this.last = item;
-  }
-}class FifoObject {
-  constructor(max = 1000, ttlInMsecs = 0) {
-    validateCacheParams(max, ttlInMsecs);
-
-    this.first = null;
-    this.items = Object.create(null);
-    this.last = null;
-    this.size = 0;
-    this.max = max;
-    this.ttl = ttlInMsecs;
-  }
-
-  clear() {
-    this.items = Object.create(null);
-    this.first = null;
-    this.last = null;
-    this.size = 0;
-  }
-
-  delete(key) {
-    const deletedItem = this.items[key];
-
-    if (deletedItem !== undefined) {
-      delete this.items[key];
-      this.size--;
-
-      if (deletedItem.prev !== null) {
-        deletedItem.prev.next = deletedItem.next;
-      }
-
-      if (deletedItem.next !== null) {
-        deletedItem.next.prev = deletedItem.prev;
-      }
-
-      if (this.first === deletedItem) {
-        this.first = deletedItem.next;
-      }
-
-      if (this.last === deletedItem) {
-        this.last = deletedItem.prev;
-      }
-    }
-  }
-
-  deleteMany(keys) {
-    for (var i = 0; i < keys.length; i++) {
-      this.delete(keys[i]);
-    }
-  }
-
-  evict() {
-    if (this.size > 0) {
-      const item = this.first;
-
-      delete this.items[item.key];
-
-      if (--this.size === 0) {
-        this.first = null;
-        this.last = null;
-      } else {
-        this.first = item.next;
-        this.first.prev = null;
-      }
-    }
-  }
-
-  expiresAt(key) {
-    const item = this.items[key];
-
-    if (item !== undefined) {
-      return item.expiry
-    }
-  }
-
-  get(key) {
-    const item = this.items[key];
-
-    if (item !== undefined) {
-      if (this.ttl > 0 && item.expiry <= Date.now()) {
-        this.delete(key);
-        return
-      }
-
-      return item.value
-    }
-  }
-
-  getMany(keys) {
-    const result = new Array(keys.length);
-
-    for (var i = 0; i < keys.length; i++) {
-      result[i] = this.get(keys[i]);
-    }
-
-    return result
-  }
-
-  keys() {
-    return Object.keys(this.items)
-  }
-
-  set(key, value) {
-    // Replace existing item
-    const existing = this.items[key];
-
-    if (existing !== undefined) {
-      existing.value = value;
-      existing.expiry = this.ttl > 0 ? Date.now() + this.ttl : this.ttl;
-
-      return
-    }
-
-    // Add new item
-    if (this.max > 0 && this.size >= this.max) {
-      this.evict();
-    }
-
-    const item = {
-      expiry: this.ttl > 0 ? Date.now() + this.ttl : this.ttl,
-      key: key,
-      prev: this.last,
-      next: null,
-      value,
-    };
-    this.items[key] = item;
-
-    if (++this.size === 1) {
-      this.first = item;
-    } else {
-      this.last.next = item;
-    }
-
-    this.last = item;
-  }
-}/**
- * Creates a zeroed statistics record for a single collection window.
- *
- * @returns {object}
- */
-function createEmptyStatisticsRecord() {
-  return {
-    cacheSize: 0,
-    hits: 0,
-    falsyHits: 0,
-    emptyHits: 0,
-    misses: 0,
-    expirations: 0,
-    evictions: 0,
-    invalidateOne: 0,
-    invalidateAll: 0,
-    sets: 0,
-  }
-}class HitStatisticsRecord {
-  constructor() {
-    this.records = {};
-  }
-
-  initForCache(cacheId, currentTimeStamp) {
-    this.records[cacheId] = {
-      [currentTimeStamp]: createEmptyStatisticsRecord(),
-    };
-  }
-
-  resetForCache(cacheId) {
-    if (!this.records[cacheId]) {
-      return
-    }
-
-    for (let key of Object.keys(this.records[cacheId])) {
-      this.records[cacheId][key] = createEmptyStatisticsRecord();
-    }
-  }
-
-  getStatistics() {
-    return this.records
-  }
-}class LruMap {
-  constructor(max = 1000, ttlInMsecs = 0) {
-    validateCacheParams(max, ttlInMsecs);
-
-    this.first = null;
-    this.items = new Map();
-    this.last = null;
-    this.max = max;
-    this.ttl = ttlInMsecs;
-  }
-
-  get size() {
-    return this.items.size
-  }
-
-  bumpLru(item) {
-    if (this.last === item) {
-      return // Item is already the last one, no need to bump
-    }
-
-    const last = this.last;
-    const next = item.next;
-    const prev = item.prev;
-
-    if (this.first === item) {
-      this.first = next;
-    }
-
-    item.next = null;
-    item.prev = last;
-    last.next = item;
-
-    if (prev !== null) {
-      prev.next = next;
-    }
-
-    /* v8 ignore next 3 -- next is always non-null here: the early return above guarantees item !== this.last in a well-formed list */
-    if (next !== null) {
-      next.prev = prev;
-    }
-
-    this.last = item;
-  }
-
-  clear() {
-    this.items.clear();
-    this.first = null;
-    this.last = null;
-  }
-
-  delete(key) {
-    const item = this.items.get(key);
-
-    if (item !== undefined) {
-      this.items.delete(key);
-
-      if (item.prev !== null) {
-        item.prev.next = item.next;
-      }
-
-      if (item.next !== null) {
-        item.next.prev = item.prev;
-      }
-
-      if (this.first === item) {
-        this.first = item.next;
-      }
-
-      if (this.last === item) {
-        this.last = item.prev;
-      }
-    }
-  }
-
-  deleteMany(keys) {
-    for (var i = 0; i < keys.length; i++) {
-      this.delete(keys[i]);
-    }
-  }
-
-  evict() {
-    if (this.size > 0) {
-      const item = this.first;
-
-      this.items.delete(item.key);
-
-      if (this.size === 0) {
-        this.first = null;
-        this.last = null;
-      } else {
-        this.first = item.next;
-        this.first.prev = null;
-      }
-    }
-  }
-
-  expiresAt(key) {
-    const item = this.items.get(key);
-
-    if (item !== undefined) {
-      return item.expiry
-    }
-  }
-
-  get(key) {
-    const item = this.items.get(key);
-
-    if (item !== undefined) {
-      // Item has already expired
-      if (this.ttl > 0 && item.expiry <= Date.now()) {
-        this.delete(key);
-        return
-      }
-
-      // Item is still fresh
-      this.bumpLru(item);
-      return item.value
-    }
-  }
-
-  getMany(keys) {
-    const result = new Array(keys.length);
-
-    for (var i = 0; i < keys.length; i++) {
-      result[i] = this.get(keys[i]);
-    }
-
-    return result
-  }
-
-  keys() {
-    return this.items.keys()
-  }
-
-  set(key, value) {
-    // Replace existing item
-    const existing = this.items.get(key);
-
-    if (existing !== undefined) {
-      existing.value = value;
-      existing.expiry = this.ttl > 0 ? Date.now() + this.ttl : this.ttl;
-      this.bumpLru(existing);
-
-      return
-    }
-
-    // Add new item
-    if (this.max > 0 && this.size >= this.max) {
-      this.evict();
-    }
-
-    const item = {
-      expiry: this.ttl > 0 ? Date.now() + this.ttl : this.ttl,
-      key: key,
-      prev: this.last,
-      next: null,
-      value,
-    };
-    this.items.set(key, item);
-
-    if (this.size === 1) {
-      this.first = item;
-    } else {
-      this.last.next = item;
-    }
-
-    this.last = item;
-  }
-}class LruObject {
-  constructor(max = 1000, ttlInMsecs = 0) {
-    validateCacheParams(max, ttlInMsecs);
-
-    this.first = null;
-    this.items = Object.create(null);
-    this.last = null;
-    this.size = 0;
-    this.max = max;
-    this.ttl = ttlInMsecs;
-  }
-
-  bumpLru(item) {
-    if (this.last === item) {
-      return // Item is already the last one, no need to bump
-    }
-
-    const last = this.last;
-    const next = item.next;
-    const prev = item.prev;
-
-    if (this.first === item) {
-      this.first = next;
-    }
-
-    item.next = null;
-    item.prev = last;
-    last.next = item;
-
-    if (prev !== null) {
-      prev.next = next;
-    }
-
-    /* v8 ignore next 3 -- next is always non-null here: the early return above guarantees item !== this.last in a well-formed list */
-    if (next !== null) {
-      next.prev = prev;
-    }
-
-    this.last = item;
-  }
-
-  clear() {
-    this.items = Object.create(null);
-    this.first = null;
-    this.last = null;
-    this.size = 0;
-  }
-
-  delete(key) {
-    const item = this.items[key];
-
-    if (item !== undefined) {
-      delete this.items[key];
-      this.size--;
-
-      if (item.prev !== null) {
-        item.prev.next = item.next;
-      }
-
-      if (item.next !== null) {
-        item.next.prev = item.prev;
-      }
-
-      if (this.first === item) {
-        this.first = item.next;
-      }
-
-      if (this.last === item) {
-        this.last = item.prev;
-      }
-    }
-  }
-
-  deleteMany(keys) {
-    for (var i = 0; i < keys.length; i++) {
-      this.delete(keys[i]);
-    }
-  }
-
-  evict() {
-    if (this.size > 0) {
-      const item = this.first;
-
-      delete this.items[item.key];
-
-      if (--this.size === 0) {
-        this.first = null;
-        this.last = null;
-      } else {
-        this.first = item.next;
-        this.first.prev = null;
-      }
-    }
-  }
-
-  expiresAt(key) {
-    const item = this.items[key];
-
-    if (item !== undefined) {
-      return item.expiry
-    }
-  }
-
-  get(key) {
-    const item = this.items[key];
-
-    if (item !== undefined) {
-      // Item has already expired
-      if (this.ttl > 0 && item.expiry <= Date.now()) {
-        this.delete(key);
-        return
-      }
-
-      // Item is still fresh
-      this.bumpLru(item);
-      return item.value
-    }
-  }
-
-  getMany(keys) {
-    const result = new Array(keys.length);
-
-    for (var i = 0; i < keys.length; i++) {
-      result[i] = this.get(keys[i]);
-    }
-
-    return result
-  }
-
-  keys() {
-    return Object.keys(this.items)
-  }
-
-  set(key, value) {
-    // Replace existing item
-    const existing = this.items[key];
-
-    if (existing !== undefined) {
-      existing.value = value;
-      existing.expiry = this.ttl > 0 ? Date.now() + this.ttl : this.ttl;
-      this.bumpLru(existing);
-
-      return
-    }
-
-    // Add new item
-    if (this.max > 0 && this.size >= this.max) {
-      this.evict();
-    }
-
-    const item = {
-      expiry: this.ttl > 0 ? Date.now() + this.ttl : this.ttl,
-      key: key,
-      prev: this.last,
-      next: null,
-      value,
-    };
-    this.items[key] = item;
-
-    if (++this.size === 1) {
-      this.first = item;
-    } else {
-      this.last.next = item;
-    }
-
-    this.last = item;
-  }
-}/**
- *
- * @param {Date} date
- * @returns {string}
- */
-function getTimestamp(date) {
-  return `${date.getFullYear()}-${(date.getMonth() + 1).toString().padStart(2, '0')}-${date
-    .getDate()
-    .toString()
-    .padStart(2, '0')}`
-}class HitStatistics {
-  constructor(cacheId, statisticTtlInHours, globalStatisticsRecord) {
-    this.cacheId = cacheId;
-    this.statisticTtlInHours = statisticTtlInHours;
-
-    this.collectionStart = new Date();
-    this.currentTimeStamp = getTimestamp(this.collectionStart);
-    this.archiveAfter = this.collectionStart.getTime() + this.statisticTtlInHours * 3_600_000;
-
-    this.records = globalStatisticsRecord || new HitStatisticsRecord();
-    this.records.initForCache(this.cacheId, this.currentTimeStamp);
-  }
-
-  get currentRecord() {
-    const cacheRecords = this.records.records[this.cacheId];
-    // safety net
-    /* c8 ignore next 3 */
-    if (!cacheRecords[this.currentTimeStamp]) {
-      cacheRecords[this.currentTimeStamp] = createEmptyStatisticsRecord();
-    }
-
-    return cacheRecords[this.currentTimeStamp]
-  }
-
-  /* v8 ignore next 3 -- kept for compatibility, no longer used internally */
-  hoursPassed() {
-    return (Date.now() - this.collectionStart) / 1000 / 60 / 60
-  }
-
-  addHit() {
-    this.archiveIfNeeded();
-    this.currentRecord.hits++;
-  }
-  addFalsyHit() {
-    this.archiveIfNeeded();
-    this.currentRecord.falsyHits++;
-  }
-
-  addEmptyHit() {
-    this.archiveIfNeeded();
-    this.currentRecord.emptyHits++;
-  }
-
-  addMiss() {
-    this.archiveIfNeeded();
-    this.currentRecord.misses++;
-  }
-
-  addEviction() {
-    this.archiveIfNeeded();
-    this.currentRecord.evictions++;
-  }
-
-  setCacheSize(currentSize) {
-    this.archiveIfNeeded();
-    this.currentRecord.cacheSize = currentSize;
-  }
-
-  addExpiration() {
-    this.archiveIfNeeded();
-    this.currentRecord.expirations++;
-  }
-
-  addSet() {
-    this.archiveIfNeeded();
-    this.currentRecord.sets++;
-  }
-
-  addInvalidateOne() {
-    this.archiveIfNeeded();
-    this.currentRecord.invalidateOne++;
-  }
-
-  addInvalidateAll() {
-    this.archiveIfNeeded();
-    this.currentRecord.invalidateAll++;
-  }
-
-  getStatistics() {
-    return this.records.getStatistics()
-  }
-
-  archiveIfNeeded() {
-    if (Date.now() >= this.archiveAfter) {
-      this.collectionStart = new Date();
-      this.currentTimeStamp = getTimestamp(this.collectionStart);
-      this.archiveAfter = this.collectionStart.getTime() + this.statisticTtlInHours * 3_600_000;
-      this.records.initForCache(this.cacheId, this.currentTimeStamp);
-    }
-  }
-}class LruObjectHitStatistics extends LruObject {
-  constructor(max, ttlInMsecs, cacheId, globalStatisticsRecord, statisticTtlInHours) {
-    // Pass through as-is: the base constructor applies the 1000/0 defaults for
-    // omitted (undefined) values and validates everything else, so explicit 0
-    // stays unlimited and null/NaN are rejected the same way as the base class.
-    super(max, ttlInMsecs);
-
-    if (!cacheId) {
-      throw new Error('Cache id is mandatory')
-    }
-
-    this.hitStatistics = new HitStatistics(
-      cacheId,
-      statisticTtlInHours !== undefined ? statisticTtlInHours : 24,
-      globalStatisticsRecord,
-    );
-  }
-
-  getStatistics() {
-    return this.hitStatistics.getStatistics()
-  }
-
-  set(key, value) {
-    super.set(key, value);
-    this.hitStatistics.addSet();
-    this.hitStatistics.setCacheSize(this.size);
-  }
-
-  evict() {
-    const hadItems = this.size > 0;
-    super.evict();
-    if (hadItems) {
-      this.hitStatistics.addEviction();
-    }
-    this.hitStatistics.setCacheSize(this.size);
-  }
-
-  delete(key, isExpiration = false) {
-    const existed = this.items[key] !== undefined;
-    super.delete(key);
-
-    if (existed && !isExpiration) {
-      this.hitStatistics.addInvalidateOne();
-    }
-    this.hitStatistics.setCacheSize(this.size);
-  }
-
-  clear() {
-    super.clear();
-
-    this.hitStatistics.addInvalidateAll();
-    this.hitStatistics.setCacheSize(this.size);
-  }
-
-  get(key) {
-    const item = this.items[key];
-
-    if (item !== undefined) {
-      // Item has already expired
-      if (this.ttl > 0 && item.expiry <= Date.now()) {
-        this.delete(key, true);
-        this.hitStatistics.addExpiration();
-        return
-      }
-
-      // Item is still fresh
-      this.bumpLru(item);
-      if (!item.value) {
-        this.hitStatistics.addFalsyHit();
-        // Empty values are a subset of falsy values
-        if (item.value === undefined || item.value === null || item.value === '') {
-          this.hitStatistics.addEmptyHit();
-        }
-      }
-      this.hitStatistics.addHit();
-      return item.value
-    }
-    this.hitStatistics.addMiss();
-  }
-}
-;// CONCATENATED MODULE: ./node_modules/@octokit/auth-app/dist-node/index.js
-// pkg/dist-src/index.js
-
-
-
-
-// pkg/dist-src/get-app-authentication.js
-
-async function getAppAuthentication({
-  appId,
-  privateKey,
-  timeDifference,
-  createJwt
-}) {
-  try {
-    if (createJwt) {
-      const { jwt, expiresAt } = await createJwt(appId, timeDifference);
-      return {
-        type: "app",
-        token: jwt,
-        appId,
-        expiresAt
-      };
-    }
-    const authOptions = {
-      id: appId,
-      privateKey
-    };
-    if (timeDifference) {
-      Object.assign(authOptions, {
-        now: Math.floor(Date.now() / 1e3) + timeDifference
-      });
-    }
-    const appAuthentication = await githubAppJwt(authOptions);
-    return {
-      type: "app",
-      token: appAuthentication.token,
-      appId: appAuthentication.appId,
-      expiresAt: new Date(appAuthentication.expiration * 1e3).toISOString()
-    };
-  } catch (error) {
-    if (privateKey === "-----BEGIN RSA PRIVATE KEY-----") {
-      throw new Error(
-        "The 'privateKey` option contains only the first line '-----BEGIN RSA PRIVATE KEY-----'. If you are setting it using a `.env` file, make sure it is set on a single line with newlines replaced by '\n'"
-      );
-    } else {
-      throw error;
-    }
-  }
-}
-
-// pkg/dist-src/cache.js
-
-function getCache() {
-  return new LruObject(
-    // cache max. 15000 tokens, that will use less than 10mb memory
-    15e3,
-    // Cache for 1 minute less than GitHub expiry
-    1e3 * 60 * 59
-  );
-}
-async function get(cache, options) {
-  const cacheKey = optionsToCacheKey(options);
-  const result = await cache.get(cacheKey);
-  if (!result) {
-    return;
-  }
-  const [
-    token,
-    createdAt,
-    expiresAt,
-    repositorySelection,
-    permissionsString,
-    singleFileName
-  ] = result.split("|");
-  const permissions = options.permissions || permissionsString.split(/,/).reduce((permissions2, string) => {
-    if (/!$/.test(string)) {
-      permissions2[string.slice(0, -1)] = "write";
-    } else {
-      permissions2[string] = "read";
-    }
-    return permissions2;
-  }, {});
-  return {
-    token,
-    createdAt,
-    expiresAt,
-    permissions,
-    repositoryIds: options.repositoryIds,
-    repositoryNames: options.repositoryNames,
-    singleFileName,
-    repositorySelection
-  };
-}
-async function set(cache, options, data) {
-  const key = optionsToCacheKey(options);
-  const permissionsString = options.permissions ? "" : Object.keys(data.permissions).map(
-    (name) => `${name}${data.permissions[name] === "write" ? "!" : ""}`
-  ).join(",");
-  const value = [
-    data.token,
-    data.createdAt,
-    data.expiresAt,
-    data.repositorySelection,
-    permissionsString,
-    data.singleFileName
-  ].join("|");
-  await cache.set(key, value);
-}
-function optionsToCacheKey({
-  installationId,
-  permissions = {},
-  repositoryIds = [],
-  repositoryNames = []
-}) {
-  const permissionsString = Object.keys(permissions).sort().map((name) => permissions[name] === "read" ? name : `${name}!`).join(",");
-  const repositoryIdsString = repositoryIds.sort().join(",");
-  const repositoryNamesString = repositoryNames.join(",");
-  return [
-    installationId,
-    repositoryIdsString,
-    repositoryNamesString,
-    permissionsString
-  ].filter(Boolean).join("|");
-}
-
-// pkg/dist-src/to-token-authentication.js
-function toTokenAuthentication({
-  installationId,
-  token,
-  createdAt,
-  expiresAt,
-  repositorySelection,
-  permissions,
-  repositoryIds,
-  repositoryNames,
-  singleFileName
-}) {
-  return Object.assign(
-    {
-      type: "token",
-      tokenType: "installation",
-      token,
-      installationId,
-      permissions,
-      createdAt,
-      expiresAt,
-      repositorySelection
-    },
-    repositoryIds ? { repositoryIds } : null,
-    repositoryNames ? { repositoryNames } : null,
-    singleFileName ? { singleFileName } : null
-  );
-}
-
-// pkg/dist-src/get-installation-authentication.js
-async function getInstallationAuthentication(state, options, customRequest) {
-  const installationId = Number(options.installationId || state.installationId);
-  if (!installationId) {
-    throw new Error(
-      "[@octokit/auth-app] installationId option is required for installation authentication."
-    );
-  }
-  if (options.factory) {
-    const { type, factory, oauthApp, ...factoryAuthOptions } = {
-      ...state,
-      ...options
-    };
-    return factory(factoryAuthOptions);
-  }
-  const request = customRequest || state.request;
-  return getInstallationAuthenticationConcurrently(
-    state,
-    { ...options, installationId },
-    request
-  );
-}
-var pendingPromises = /* @__PURE__ */ new Map();
-function getInstallationAuthenticationConcurrently(state, options, request) {
-  const cacheKey = optionsToCacheKey(options);
-  if (pendingPromises.has(cacheKey)) {
-    return pendingPromises.get(cacheKey);
-  }
-  const promise = getInstallationAuthenticationImpl(
-    state,
-    options,
-    request
-  ).finally(() => pendingPromises.delete(cacheKey));
-  pendingPromises.set(cacheKey, promise);
-  return promise;
-}
-async function getInstallationAuthenticationImpl(state, options, request) {
-  if (!options.refresh) {
-    const result = await get(state.cache, options);
-    if (result) {
-      const {
-        token: token2,
-        createdAt: createdAt2,
-        expiresAt: expiresAt2,
-        permissions: permissions2,
-        repositoryIds: repositoryIds2,
-        repositoryNames: repositoryNames2,
-        singleFileName: singleFileName2,
-        repositorySelection: repositorySelection2
-      } = result;
-      return toTokenAuthentication({
-        installationId: options.installationId,
-        token: token2,
-        createdAt: createdAt2,
-        expiresAt: expiresAt2,
-        permissions: permissions2,
-        repositorySelection: repositorySelection2,
-        repositoryIds: repositoryIds2,
-        repositoryNames: repositoryNames2,
-        singleFileName: singleFileName2
-      });
-    }
-  }
-  const appAuthentication = await getAppAuthentication(state);
-  const payload = {
-    installation_id: options.installationId,
-    mediaType: {
-      previews: ["machine-man"]
-    },
-    headers: {
-      authorization: `bearer ${appAuthentication.token}`
-    }
-  };
-  if (options.repositoryIds) {
-    Object.assign(payload, { repository_ids: options.repositoryIds });
-  }
-  if (options.repositoryNames) {
-    Object.assign(payload, {
-      repositories: options.repositoryNames
-    });
-  }
-  if (options.permissions) {
-    Object.assign(payload, { permissions: options.permissions });
-  }
-  const {
-    data: {
-      token,
-      expires_at: expiresAt,
-      repositories,
-      permissions: permissionsOptional,
-      repository_selection: repositorySelectionOptional,
-      single_file: singleFileName
-    }
-  } = await request(
-    "POST /app/installations/{installation_id}/access_tokens",
-    payload
-  );
-  const permissions = permissionsOptional || {};
-  const repositorySelection = repositorySelectionOptional || "all";
-  const repositoryIds = repositories ? repositories.map((r) => r.id) : void 0;
-  const repositoryNames = repositories ? repositories.map((repo) => repo.name) : void 0;
-  const createdAt = (/* @__PURE__ */ new Date()).toISOString();
-  const cacheOptions = {
-    token,
-    createdAt,
-    expiresAt,
-    repositorySelection,
-    permissions,
-    repositoryIds,
-    repositoryNames
-  };
-  if (singleFileName) {
-    Object.assign(payload, { singleFileName });
-  }
-  await set(state.cache, options, cacheOptions);
-  const cacheData = {
-    installationId: options.installationId,
-    token,
-    createdAt,
-    expiresAt,
-    repositorySelection,
-    permissions,
-    repositoryIds,
-    repositoryNames
-  };
-  if (singleFileName) {
-    Object.assign(cacheData, { singleFileName });
-  }
-  return toTokenAuthentication(cacheData);
-}
-
-// pkg/dist-src/auth.js
-async function dist_node_auth(state, authOptions) {
-  switch (authOptions.type) {
-    case "app":
-      return getAppAuthentication(state);
-    case "oauth-app":
-      return state.oauthApp({ type: "oauth-app" });
-    case "installation":
-      authOptions;
-      return getInstallationAuthentication(state, {
-        ...authOptions,
-        type: "installation"
-      });
-    case "oauth-user":
-      return state.oauthApp(authOptions);
-    default:
-      throw new Error(`Invalid auth type: ${authOptions.type}`);
-  }
-}
-
-// pkg/dist-src/hook.js
-
-
-
-// pkg/dist-src/requires-app-auth.js
-var PATHS = [
-  "/app",
-  "/app/hook/config",
-  "/app/hook/deliveries",
-  "/app/hook/deliveries/{delivery_id}",
-  "/app/hook/deliveries/{delivery_id}/attempts",
-  "/app/installations",
-  "/app/installations/{installation_id}",
-  "/app/installations/{installation_id}/access_tokens",
-  "/app/installations/{installation_id}/suspended",
-  "/app/installation-requests",
-  "/marketplace_listing/accounts/{account_id}",
-  "/marketplace_listing/plan",
-  "/marketplace_listing/plans",
-  "/marketplace_listing/plans/{plan_id}/accounts",
-  "/marketplace_listing/stubbed/accounts/{account_id}",
-  "/marketplace_listing/stubbed/plan",
-  "/marketplace_listing/stubbed/plans",
-  "/marketplace_listing/stubbed/plans/{plan_id}/accounts",
-  "/orgs/{org}/installation",
-  "/repos/{owner}/{repo}/installation",
-  "/users/{username}/installation",
-  "/enterprises/{enterprise}/installation"
-];
-function routeMatcher(paths) {
-  const regexes = paths.map(
-    (p) => p.split("/").map((c) => c.startsWith("{") ? "(?:.+?)" : c).join("/")
-  );
-  const regex = `^(?:${regexes.map((r) => `(?:${r})`).join("|")})$`;
-  return new RegExp(regex, "i");
-}
-var REGEX = routeMatcher(PATHS);
-function requiresAppAuth(url) {
-  return !!url && REGEX.test(url.split("?")[0]);
-}
-
-// pkg/dist-src/hook.js
-var FIVE_SECONDS_IN_MS = 5 * 1e3;
-function isNotTimeSkewError(error) {
-  return !(error.message.match(
-    /'Expiration time' claim \('exp'\) is too far in the future/
-  ) || error.message.match(
-    /'Expiration time' claim \('exp'\) must be a numeric value representing the future time at which the assertion expires/
-  ) || error.message.match(
-    /'Issued at' claim \('iat'\) must be an Integer representing the time that the assertion was issued/
-  ));
-}
-async function dist_node_hook(state, request, route, parameters) {
-  const endpoint = request.endpoint.merge(route, parameters);
-  const url = endpoint.url;
-  if (/\/login\/oauth\/access_token$/.test(url)) {
-    return request(endpoint);
-  }
-  if (requiresAppAuth(url.replace(request.endpoint.DEFAULTS.baseUrl, ""))) {
-    const { token: token2 } = await getAppAuthentication(state);
-    endpoint.headers.authorization = `bearer ${token2}`;
-    let response;
-    try {
-      response = await request(endpoint);
-    } catch (error) {
-      if (isNotTimeSkewError(error)) {
-        throw error;
-      }
-      if (typeof error.response.headers.date === "undefined") {
-        throw error;
-      }
-      const diff = Math.floor(
-        (Date.parse(error.response.headers.date) - Date.parse((/* @__PURE__ */ new Date()).toString())) / 1e3
-      );
-      state.log.warn(error.message);
-      state.log.warn(
-        `[@octokit/auth-app] GitHub API time and system time are different by ${diff} seconds. Retrying request with the difference accounted for.`
-      );
-      const { token: token3 } = await getAppAuthentication({
-        ...state,
-        timeDifference: diff
-      });
-      endpoint.headers.authorization = `bearer ${token3}`;
-      return request(endpoint);
-    }
-    return response;
-  }
-  if (requiresBasicAuth(url)) {
-    const authentication = await state.oauthApp({ type: "oauth-app" });
-    endpoint.headers.authorization = authentication.headers.authorization;
-    return request(endpoint);
-  }
-  const { token, createdAt } = await getInstallationAuthentication(
-    state,
-    // @ts-expect-error TBD
-    {},
-    request.defaults({ baseUrl: endpoint.baseUrl })
-  );
-  endpoint.headers.authorization = `token ${token}`;
-  return sendRequestWithRetries(
-    state,
-    request,
-    endpoint,
-    createdAt
-  );
-}
-async function sendRequestWithRetries(state, request, options, createdAt, retries = 0) {
-  const timeSinceTokenCreationInMs = +/* @__PURE__ */ new Date() - +new Date(createdAt);
-  try {
-    return await request(options);
-  } catch (error) {
-    if (error.status !== 401) {
-      throw error;
-    }
-    if (timeSinceTokenCreationInMs >= FIVE_SECONDS_IN_MS) {
-      if (retries > 0) {
-        error.message = `After ${retries} retries within ${timeSinceTokenCreationInMs / 1e3}s of creating the installation access token, the response remains 401. At this point, the cause may be an authentication problem or a system outage. Please check https://www.githubstatus.com for status information`;
-      }
-      throw error;
-    }
-    ++retries;
-    const awaitTime = retries * 1e3;
-    state.log.warn(
-      `[@octokit/auth-app] Retrying after 401 response to account for token replication delay (retry: ${retries}, wait: ${awaitTime / 1e3}s)`
-    );
-    await new Promise((resolve) => setTimeout(resolve, awaitTime));
-    return sendRequestWithRetries(state, request, options, createdAt, retries);
-  }
-}
-
-// pkg/dist-src/version.js
-var dist_node_VERSION = "8.3.1";
-
-// pkg/dist-src/index.js
-
-function createAppAuth(options) {
-  if (!options.appId) {
-    throw new Error("[@octokit/auth-app] appId option is required");
-  }
-  if (!options.privateKey && !options.createJwt) {
-    throw new Error("[@octokit/auth-app] privateKey option is required");
-  } else if (options.privateKey && options.createJwt) {
-    throw new Error(
-      "[@octokit/auth-app] privateKey and createJwt options are mutually exclusive"
-    );
-  }
-  if ("installationId" in options && !options.installationId) {
-    throw new Error(
-      "[@octokit/auth-app] installationId is set to a falsy value"
-    );
-  }
-  const log = options.log || {};
-  if (typeof log.warn !== "function") {
-    log.warn = console.warn.bind(console);
-  }
-  const request = options.request || dist_bundle_request.defaults({
-    headers: {
-      "user-agent": `octokit-auth-app.js/${dist_node_VERSION} ${getUserAgent()}`
-    }
-  });
-  const state = Object.assign(
-    {
-      request,
-      cache: getCache()
-    },
-    options,
-    options.installationId ? { installationId: Number(options.installationId) } : {},
-    {
-      log,
-      oauthApp: createOAuthAppAuth({
-        clientType: "github-app",
-        clientId: options.clientId || "",
-        clientSecret: options.clientSecret || "",
-        request
-      })
-    }
-  );
-  return Object.assign(dist_node_auth.bind(null, state), {
-    hook: dist_node_hook.bind(null, state)
-  });
-}
-
-/* v8 ignore next - permissions are optional per OpenAPI spec, but we think that is incorrect -- @preserve */
-/* v8 ignore next - repositorySelection are optional per OpenAPI spec, but we think that is incorrect -- @preserve */
-/* v8 ignore start - due to skipped tests, see https://github.com/octokit/auth-app.js/pull/580 -- @preserve */
-/* v8 ignore end -- @preserve */
-
-;// CONCATENATED MODULE: ./node_modules/@actions/github/lib/context.js
-
-
-class Context {
-    /**
-     * Hydrate the context from the environment
-     */
-    constructor() {
-        var _a, _b, _c;
-        this.payload = {};
-        if (process.env.GITHUB_EVENT_PATH) {
-            if ((0,external_fs_namespaceObject.existsSync)(process.env.GITHUB_EVENT_PATH)) {
-                this.payload = JSON.parse((0,external_fs_namespaceObject.readFileSync)(process.env.GITHUB_EVENT_PATH, { encoding: 'utf8' }));
-            }
-            else {
-                const path = process.env.GITHUB_EVENT_PATH;
-                process.stdout.write(`GITHUB_EVENT_PATH ${path} does not exist${external_os_namespaceObject.EOL}`);
-            }
-        }
-        this.eventName = process.env.GITHUB_EVENT_NAME;
-        this.sha = process.env.GITHUB_SHA;
-        this.ref = process.env.GITHUB_REF;
-        this.workflow = process.env.GITHUB_WORKFLOW;
-        this.action = process.env.GITHUB_ACTION;
-        this.actor = process.env.GITHUB_ACTOR;
-        this.job = process.env.GITHUB_JOB;
-        this.runAttempt = parseInt(process.env.GITHUB_RUN_ATTEMPT, 10);
-        this.runNumber = parseInt(process.env.GITHUB_RUN_NUMBER, 10);
-        this.runId = parseInt(process.env.GITHUB_RUN_ID, 10);
-        this.apiUrl = (_a = process.env.GITHUB_API_URL) !== null && _a !== void 0 ? _a : `https://api.github.com`;
-        this.serverUrl = (_b = process.env.GITHUB_SERVER_URL) !== null && _b !== void 0 ? _b : `https://github.com`;
-        this.graphqlUrl =
-            (_c = process.env.GITHUB_GRAPHQL_URL) !== null && _c !== void 0 ? _c : `https://api.github.com/graphql`;
-    }
-    get issue() {
-        const payload = this.payload;
-        return Object.assign(Object.assign({}, this.repo), { number: (payload.issue || payload.pull_request || payload).number });
-    }
-    get repo() {
-        if (process.env.GITHUB_REPOSITORY) {
-            const [owner, repo] = process.env.GITHUB_REPOSITORY.split('/');
-            return { owner, repo };
-        }
-        if (this.payload.repository) {
-            return {
-                owner: this.payload.repository.owner.login,
-                repo: this.payload.repository.name
-            };
-        }
-        throw new Error("context.repo requires a GITHUB_REPOSITORY environment variable like 'owner/repo'");
-    }
-}
-//# sourceMappingURL=context.js.map
-// EXTERNAL MODULE: ./node_modules/@actions/github/node_modules/@actions/http-client/lib/index.js
-var lib = __nccwpck_require__(9659);
-;// CONCATENATED MODULE: ./node_modules/@actions/github/lib/internal/utils.js
-var utils_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
-    function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
-    return new (P || (P = Promise))(function (resolve, reject) {
-        function fulfilled(value) { try { step(generator.next(value)); } catch (e) { reject(e); } }
-        function rejected(value) { try { step(generator["throw"](value)); } catch (e) { reject(e); } }
-        function step(result) { result.done ? resolve(result.value) : adopt(result.value).then(fulfilled, rejected); }
-        step((generator = generator.apply(thisArg, _arguments || [])).next());
-    });
-};
-
-
-function getAuthString(token, options) {
-    if (!token && !options.auth) {
-        throw new Error('Parameter token or opts.auth is required');
-    }
-    else if (token && options.auth) {
-        throw new Error('Parameters token and opts.auth may not both be specified');
-    }
-    return typeof options.auth === 'string' ? options.auth : `token ${token}`;
-}
-function getProxyAgent(destinationUrl) {
-    const hc = new lib.HttpClient();
-    return hc.getAgent(destinationUrl);
-}
-function getProxyAgentDispatcher(destinationUrl) {
-    const hc = new lib.HttpClient();
-    return hc.getAgentDispatcher(destinationUrl);
-}
-function getProxyFetch(destinationUrl) {
-    const httpDispatcher = getProxyAgentDispatcher(destinationUrl);
-    const proxyFetch = (url, opts) => utils_awaiter(this, void 0, void 0, function* () {
-        return (0,undici.fetch)(url, Object.assign(Object.assign({}, opts), { dispatcher: httpDispatcher }));
-    });
-    return proxyFetch;
-}
-function getApiBaseUrl() {
-    return process.env['GITHUB_API_URL'] || 'https://api.github.com';
-}
-function getUserAgentWithOrchestrationId(baseUserAgent) {
-    var _a;
-    const orchId = (_a = process.env['ACTIONS_ORCHESTRATION_ID']) === null || _a === void 0 ? void 0 : _a.trim();
-    if (orchId) {
-        const sanitizedId = orchId.replace(/[^a-z0-9_.-]/gi, '_');
-        const tag = `actions_orchestration_id/${sanitizedId}`;
-        if (baseUserAgent === null || baseUserAgent === void 0 ? void 0 : baseUserAgent.includes(tag))
-            return baseUserAgent;
-        const ua = baseUserAgent ? `${baseUserAgent} ` : '';
-        return `${ua}${tag}`;
-    }
-    return baseUserAgent;
-}
-//# sourceMappingURL=utils.js.map
-;// CONCATENATED MODULE: ./node_modules/before-after-hook/lib/register.js
-// @ts-check
-
-function register(state, name, method, options) {
-  if (typeof method !== "function") {
-    throw new Error("method for before hook must be a function");
-  }
-
-  if (!options) {
-    options = {};
-  }
-
-  if (Array.isArray(name)) {
-    return name.reverse().reduce((callback, name) => {
-      return register.bind(null, state, name, callback, options);
-    }, method)();
-  }
-
-  return Promise.resolve().then(() => {
-    if (!state.registry[name]) {
-      return method(options);
-    }
-
-    return state.registry[name].reduce((method, registered) => {
-      return registered.hook.bind(null, method, options);
-    }, method)();
-  });
-}
-
-;// CONCATENATED MODULE: ./node_modules/before-after-hook/lib/add.js
-// @ts-check
-
-function addHook(state, kind, name, hook) {
-  const orig = hook;
-  if (!state.registry[name]) {
-    state.registry[name] = [];
-  }
-
-  if (kind === "before") {
-    hook = (method, options) => {
-      return Promise.resolve()
-        .then(orig.bind(null, options))
-        .then(method.bind(null, options));
-    };
-  }
-
-  if (kind === "after") {
-    hook = (method, options) => {
-      let result;
-      return Promise.resolve()
-        .then(method.bind(null, options))
-        .then((result_) => {
-          result = result_;
-          return orig(result, options);
-        })
-        .then(() => {
-          return result;
-        });
-    };
-  }
-
-  if (kind === "error") {
-    hook = (method, options) => {
-      return Promise.resolve()
-        .then(method.bind(null, options))
-        .catch((error) => {
-          return orig(error, options);
-        });
-    };
-  }
-
-  state.registry[name].push({
-    hook: hook,
-    orig: orig,
-  });
-}
-
-;// CONCATENATED MODULE: ./node_modules/before-after-hook/lib/remove.js
-// @ts-check
-
-function removeHook(state, name, method) {
-  if (!state.registry[name]) {
-    return;
-  }
-
-  const index = state.registry[name]
-    .map((registered) => {
-      return registered.orig;
-    })
-    .indexOf(method);
-
-  if (index === -1) {
-    return;
-  }
-
-  state.registry[name].splice(index, 1);
-}
-
-;// CONCATENATED MODULE: ./node_modules/before-after-hook/index.js
-// @ts-check
-
-
-
-
-
-// bind with array of arguments: https://stackoverflow.com/a/21792913
-const bind = Function.bind;
-const bindable = bind.bind(bind);
-
-function bindApi(hook, state, name) {
-  const removeHookRef = bindable(removeHook, null).apply(
-    null,
-    name ? [state, name] : [state]
-  );
-  hook.api = { remove: removeHookRef };
-  hook.remove = removeHookRef;
-  ["before", "error", "after", "wrap"].forEach((kind) => {
-    const args = name ? [state, kind, name] : [state, kind];
-    hook[kind] = hook.api[kind] = bindable(addHook, null).apply(null, args);
-  });
-}
-
-function Singular() {
-  const singularHookName = Symbol("Singular");
-  const singularHookState = {
-    registry: {},
-  };
-  const singularHook = register.bind(null, singularHookState, singularHookName);
-  bindApi(singularHook, singularHookState, singularHookName);
-  return singularHook;
-}
-
-function Collection() {
-  const state = {
-    registry: {},
-  };
-
-  const hook = register.bind(null, state);
-  bindApi(hook, state);
-
-  return hook;
-}
-
-/* harmony default export */ const before_after_hook = ({ Singular, Collection });
-
 ;// CONCATENATED MODULE: ./node_modules/@octokit/graphql/dist-bundle/index.js
 // pkg/dist-src/index.js
 
@@ -23486,13 +23381,13 @@ function withCustomRequest(customRequest) {
 
 ;// CONCATENATED MODULE: ./node_modules/@octokit/auth-token/dist-bundle/index.js
 // pkg/dist-src/is-jwt.js
-var b64url = "(?:[a-zA-Z0-9_-]+)";
+var dist_bundle_b64url = "(?:[a-zA-Z0-9_-]+)";
 var sep = "\\.";
-var jwtRE = new RegExp(`^${b64url}${sep}${b64url}${sep}${b64url}$`);
+var jwtRE = new RegExp(`^${dist_bundle_b64url}${sep}${dist_bundle_b64url}${sep}${dist_bundle_b64url}$`);
 var isJWT = jwtRE.test.bind(jwtRE);
 
 // pkg/dist-src/auth.js
-async function auth_token_dist_bundle_auth(token) {
+async function auth(token) {
   const isApp = isJWT(token);
   const isInstallation = token.startsWith("v1.") || token.startsWith("ghs_");
   const isUserToServer = token.startsWith("ghu_");
@@ -23513,7 +23408,7 @@ function withAuthorizationPrefix(token) {
 }
 
 // pkg/dist-src/hook.js
-async function auth_token_dist_bundle_hook(token, request, route, parameters) {
+async function hook(token, request, route, parameters) {
   const endpoint = request.endpoint.merge(
     route,
     parameters
@@ -23533,8 +23428,8 @@ var createTokenAuth = function createTokenAuth2(token) {
     );
   }
   token = token.replace(/^(token|bearer) +/i, "");
-  return Object.assign(auth_token_dist_bundle_auth.bind(null, token), {
-    hook: auth_token_dist_bundle_hook.bind(null, token)
+  return Object.assign(auth.bind(null, token), {
+    hook: hook.bind(null, token)
   });
 };
 
@@ -26759,7 +26654,7 @@ var triggers_notification_paths_default = [
 ];
 
 // pkg/dist-src/route-matcher.js
-function dist_bundle_routeMatcher(paths) {
+function routeMatcher(paths) {
   const regexes = paths.map(
     (path) => path.split("/").map((c) => c.startsWith("{") ? "(?:.+?)" : c).join("/")
   );
@@ -26768,7 +26663,7 @@ function dist_bundle_routeMatcher(paths) {
 }
 
 // pkg/dist-src/index.js
-var regex = dist_bundle_routeMatcher(triggers_notification_paths_default);
+var regex = routeMatcher(triggers_notification_paths_default);
 var triggersNotification = regex.test.bind(regex);
 var groups = {};
 var createGroups = function(Bottleneck, common) {
@@ -26924,202 +26819,6 @@ throttling.VERSION = plugin_throttling_dist_bundle_VERSION;
 throttling.triggersNotification = triggersNotification;
 
 
-;// CONCATENATED MODULE: ./src/retry.ts
-// Backoff arithmetic shared by the provider HTTP helper and the GitHub client.
-
-const BASE_MS = 500;
-const CAP_MS = 20_000;
-/** Capped exponential backoff with full jitter: a random wait in [0, min(cap, base * 2^(attempt-1))]. */
-function backoffMs(attempt, random = Math.random) {
-    return Math.round(random() * Math.min(CAP_MS, BASE_MS * 2 ** (attempt - 1)));
-}
-/** `Retry-After` as seconds or an HTTP date; undefined when absent or unreadable. Capped at 60 s. */
-function retryAfterMs(header, now = clock_now()) {
-    const value = Array.isArray(header) ? header[0] : header;
-    if (!value)
-        return undefined;
-    const seconds = Number(value);
-    const ms = Number.isFinite(seconds) ? seconds * 1000 : Date.parse(value) - now;
-    return Number.isFinite(ms) ? Math.min(Math.max(ms, 0), 60_000) : undefined;
-}
-/**
- * `X-RateLimit-Reset` (Auth0): the UNIX time, in seconds, when the rate limit window resets, as a
- * wait from now; undefined when absent or unreadable. Capped at 60 s like Retry-After.
- */
-function rateLimitResetMs(header, now = clock_now()) {
-    const value = Array.isArray(header) ? header[0] : header;
-    const seconds = value && /^\d{1,12}$/.test(value.trim()) ? Number(value) : NaN;
-    return Number.isFinite(seconds) ? Math.min(Math.max(seconds * 1000 - now, 0), 60_000) : undefined;
-}
-
-;// CONCATENATED MODULE: ./src/http.ts
-// The one HTTP helper for provider APIs (GitHub goes through Octokit). It owns timeouts, JSON and
-// form bodies, the retry policy and error wrapping, so that providers only say what they call and why.
-
-
-
-
-/** An HTTP failure whose message never carries a body, a header or a secret. */
-class HttpError extends Error {
-    name = 'HttpError';
-    /** The provider's status, when it answered. */
-    status;
-    /**
-     * True when a request may have reached the provider and its effect is not known: a `once` call
-     * that timed out, lost its connection or got a 5xx, or any mutating call answered with a redirect.
-     */
-    outcomeUnknown;
-    /** Parsed body of an error answer, for providers that branch on error codes. Never log it. */
-    body;
-    constructor(message, status, outcomeUnknown, body) {
-        super(message);
-        this.status = status;
-        this.outcomeUnknown = outcomeUnknown;
-        this.body = body;
-    }
-}
-/** The largest answer read from a provider or GitHub: real answers are a few KiB. */
-const MAX_BODY_BYTES = 4 * 1024 * 1024;
-/** An answer larger than MAX_BODY_BYTES: never parsed, never retried (a retry would get the same). */
-class TooLargeError extends Error {
-    name = 'TooLargeError';
-    status;
-    constructor(status) {
-        super(`the answer (HTTP ${status}) is larger than ${MAX_BODY_BYTES / 1024 / 1024} MiB`);
-        this.status = status;
-    }
-}
-/** Reads a body up to MAX_BODY_BYTES; stops reading (and so releases the stream) above it. */
-async function readCapped(body, contentLength, status) {
-    const chunks = [];
-    // A declared length above the cap fails at the first chunk, before anything is kept.
-    let size = Number(contentLength ?? 0) > MAX_BODY_BYTES ? Infinity : 0;
-    for await (const chunk of body) {
-        size += chunk.byteLength;
-        if (size > MAX_BODY_BYTES)
-            throw new TooLargeError(status);
-        chunks.push(chunk);
-    }
-    return Buffer.concat(chunks);
-}
-const TIMEOUTS = new Set([
-    'TimeoutError',
-    'AbortError',
-    'UND_ERR_HEADERS_TIMEOUT',
-    'UND_ERR_BODY_TIMEOUT',
-]);
-const NEVER_SENT = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'UND_ERR_CONNECT_TIMEOUT']);
-/** The provider HTTP helper under `policy`: its per-exchange timeout and attempts. */
-function createHttp(policy) {
-    return (c) => call(c, policy);
-}
-async function call(c, policy) {
-    const host = new URL(c.url).host;
-    const maxAttempts = c.retry === 'safe' ? policy.attempts : 3;
-    for (let attempt = 1;; attempt++) {
-        let res;
-        try {
-            res = await once(c, policy.timeoutMs);
-        }
-        catch (err) {
-            if (err instanceof TooLargeError)
-                throw new HttpError(`Could not ${c.what}: ${err.message} from ${host}; it was not read and the call was not repeated.`, err.status, 
-                // A success we cannot read, or a server error: the rotating call may have taken effect.
-                c.retry === 'once' && (err.status < 400 || err.status >= 500));
-            const e = err;
-            const code = typeof e.code === 'string' ? e.code : (e.name ?? 'Error');
-            const neverSent = NEVER_SENT.has(code);
-            if (attempt < maxAttempts && (c.retry === 'safe' || neverSent)) {
-                await sleep(backoffMs(attempt));
-                continue;
-            }
-            const why = TIMEOUTS.has(code)
-                ? `no answer within ${policy.timeoutMs / 1000} s`
-                : `network error ${code}`;
-            throw new HttpError(`Could not ${c.what}: ${why} from ${host}.`, undefined, !neverSent && c.retry === 'once');
-        }
-        // The one success rule for every provider call: only 2xx. A redirect is neither success nor a
-        // refusal: on a mutating call the provider may have acted before redirecting, so it is handled
-        // exactly like a timeout (retried when safe, an unknown outcome when `once`).
-        if (res.status >= 200 && res.status < 300)
-            return res;
-        if (res.status < 400) {
-            if (c.retry === 'safe' && attempt < maxAttempts) {
-                await sleep(backoffMs(attempt));
-                continue;
-            }
-            throw new HttpError(`Could not ${c.what}: unexpected redirect (HTTP ${res.status}) from ${host}.`, res.status, c.method !== 'GET');
-        }
-        const retriable = res.status === 429 || (c.retry === 'safe' && res.status >= 500);
-        if (retriable && attempt < maxAttempts) {
-            await sleep(retryAfterMs(res.headers['retry-after']) ??
-                // A rate limit's window reset says when a 429 clears, not when a 5xx does.
-                (res.status === 429
-                    ? // Auth0 names it X-RateLimit-Reset, Okta X-Rate-Limit-Reset: both UNIX seconds.
-                        rateLimitResetMs(res.headers['x-ratelimit-reset'] ?? res.headers['x-rate-limit-reset'])
-                    : undefined) ??
-                backoffMs(attempt));
-            continue;
-        }
-        const detail = c.explain?.(res.status, res.body);
-        throw new HttpError(`Could not ${c.what}: HTTP ${res.status} from ${host}${detail ? ` (${detail})` : ''}.`, res.status, c.retry === 'once' && res.status >= 500, res.body);
-    }
-}
-async function once(c, timeoutMs) {
-    const headers = { accept: 'application/json', ...c.headers };
-    let body;
-    if (c.json !== undefined) {
-        headers['content-type'] = 'application/json';
-        body = JSON.stringify(c.json);
-    }
-    else if (c.form) {
-        headers['content-type'] = 'application/x-www-form-urlencoded';
-        const params = new URLSearchParams();
-        for (const [k, v] of Object.entries(c.form))
-            for (const one of typeof v === 'string' ? [v] : v)
-                params.append(k, one);
-        body = params.toString();
-    }
-    const dispatcher = proxyFor(c.url);
-    const res = await (0,undici.request)(c.url, {
-        method: c.method,
-        headers,
-        body: body ?? null,
-        ...(dispatcher ? { dispatcher } : {}),
-        signal: AbortSignal.timeout(timeoutMs),
-        headersTimeout: timeoutMs,
-        bodyTimeout: timeoutMs,
-    });
-    const declared = res.headers['content-length'];
-    const text = (await readCapped(res.body, typeof declared === 'string' ? declared : undefined, res.statusCode)).toString('utf8');
-    return { status: res.statusCode, headers: res.headers, body: http_parse(text) };
-}
-const proxies = new Map();
-/** The runner's proxy settings (https_proxy, no_proxy), as @actions/http-client reads them. */
-function proxyFor(url) {
-    const origin = new URL(url).origin;
-    if (!proxies.has(origin))
-        proxies.set(origin, new HttpClient().getAgentDispatcher(origin));
-    return proxies.get(origin);
-}
-function http_parse(text) {
-    if (text === '')
-        return undefined;
-    try {
-        return JSON.parse(text);
-    }
-    catch {
-        return text;
-    }
-}
-/** Reads a string field of an object body, for error explanations and responses. */
-function field(body, name) {
-    if (body === null || typeof body !== 'object')
-        return undefined;
-    const v = body[name];
-    return typeof v === 'string' || typeof v === 'number' ? String(v) : undefined;
-}
-
 ;// CONCATENATED MODULE: ./src/github/fetch.ts
 // Octokit's `fetch`, made of undici's request API: the same client the provider helper uses. Octokit
 // reads only a status, the headers and a body, while a fetch implementation costs a third of a run to
@@ -27191,93 +26890,6 @@ class AnswerHeaders {
         return this.#map.entries();
     }
 }
-
-;// CONCATENATED MODULE: ./src/untrusted.ts
-// The one place where text the action does not control (provider answers, GitHub answers, inputs)
-// becomes text that is safe to print or to put in the job summary, and the only module that prints.
-//
-// The runner reads workflow commands from every stdout and stderr line: `::name::data` at the start of
-// a line (after leading whitespace) and the legacy `##[name]data` anywhere in a line. A provider that
-// could start a line with `::stop-commands::TOKEN` would switch off the `::add-mask::` of the new
-// secret. So every printed message goes through `loggable()`: one line, no control characters, no `::`
-// and no `##[`, known secrets redacted, and a bounded length. ESLint forbids `core.info`, `console.*` and
-// friends everywhere else (eslint.config.js), so no log call can skip this module.
-
-/** Every known secret in every form it may take in provider text, longest first when used. */
-const secrets = new Set();
-/** Registers a secret with the runner's log masking and with `redact()`, with its usual encodings. */
-function mask(value) {
-    if (!value)
-        return;
-    setSecret(value);
-    if (value.length < 4)
-        return; // too short to find safely inside other text; the runner still masks it
-    const forms = [
-        value,
-        Buffer.from(value).toString('base64'),
-        Buffer.from(value).toString('base64url'),
-        Buffer.from(value).toString('base64').replace(/=+$/, ''),
-        encodeURIComponent(value),
-        new URLSearchParams({ v: value }).toString().slice(2),
-        JSON.stringify(value).slice(1, -1),
-    ];
-    for (const f of forms)
-        secrets.add(f);
-}
-/** Replaces every registered secret (in any registered encoding) with `***`. Runs before any cut. */
-function redact(text) {
-    let out = text;
-    for (const s of [...secrets].sort((a, b) => b.length - a.length))
-        if (out.includes(s))
-            out = out.split(s).join('***');
-    return out;
-}
-/** Longest message printed as one log line; provider fragments are cut much shorter by callers. */
-const MAX_LOG = 4000;
-/**
- * Untrusted text as one printable line: secrets redacted first, then line breaks and control
- * characters (C0, C1, DEL, Unicode line and paragraph separators, bidi controls) become spaces, `::` can
- * no longer start a command and `##[` no longer opens one, then the length is capped at `max`.
- */
-function loggable(text, max = 200) {
-    const s = redact(String(text))
-        // eslint-disable-next-line no-control-regex -- control characters are exactly what is removed
-        .replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, ' ')
-        .replace(/:(?=:)/g, ': ')
-        .replace(/#(?=\[)/g, '# ');
-    return s.length > max ? `${s.slice(0, max - 1)}…` : s;
-}
-/**
- * Untrusted text for the job summary: `loggable()`, then escaped so that it renders as the same plain
- * text in GitHub Flavored Markdown and its HTML: every ASCII punctuation mark that means something to
- * markdown is backslash-escaped, and `&`, `<`, `>` become entities, so no link, image, heading, table
- * cell break or HTML element can start.
- */
-function markdownText(text, max = 200) {
-    return loggable(text, max)
-        .replace(/[\\`*_{}[\]()#+\-.!|~$:@^]/g, '\\$&')
-        .replace(/&/g, '&amp;')
-        .replace(/</g, '&lt;')
-        .replace(/>/g, '&gt;');
-}
-/** Untrusted text shown as code in the summary: `<code>` holds the escaped text, so it cannot break out. */
-function markdownCode(text, max = 200) {
-    return `<code>${markdownText(text, max)}</code>`;
-}
-// The sinks. Messages are built by the action from its own words and untrusted parts; the whole
-// message is made loggable, so a part that was not cut by its caller is still safe.
-const log = {
-    info: (message) => info(loggable(message, MAX_LOG)),
-    warn: (message) => warning(loggable(message, MAX_LOG)),
-    fail: (message) => setFailed(loggable(message, MAX_LOG)),
-};
-/** Octokit's logger: its deprecation warning carries GitHub's `sunset` and `link` headers. */
-const octokitLog = {
-    debug: () => undefined,
-    info: () => undefined,
-    warn: (message) => log.warn(`GitHub client: ${loggable(message, 300)}`),
-    error: (message) => log.warn(`GitHub client: ${loggable(message, 300)}`),
-};
 
 ;// CONCATENATED MODULE: ./src/github/scheduler.ts
 // Octokit's retry and throttling plugins pass every request through Bottleneck (light): the retry
@@ -27483,6 +27095,209 @@ class FinalError extends Error {
     }
 }
 
+;// CONCATENATED MODULE: ./src/inputs/targets.ts
+// The `targets` input: one GitHub secret scope a line.
+//
+// Comments never change a name. A line whose first non-blank character is `#` is a comment. On
+// repo, dependabot, org and dependabot-org lines a `#` after whitespace starts a trailing comment:
+// none of their names can hold `#` or whitespace. An environment name can hold both, so on an
+// environment line the name is the rest of the line, kept exactly (inner spaces too), and a `#`
+// after whitespace is refused as ambiguous; a name written in double quotes (JSON string syntax)
+// may hold anything and be followed by a comment.
+
+const encodedRepo = (r) => r.split('/').map(encodeURIComponent).join('/');
+const NO_WRITE = `(the job's GITHUB_TOKEN cannot write secrets; use a GitHub App token or fine-grained PAT)`;
+const REPO_FORBIDDEN = `the github-token lacks "Secrets: write" on this repository ${NO_WRITE}`;
+/** The permission a kind's secrets need, by API: Dependabot and Codespaces secrets have their own. */
+const PERMISSION = {
+    actions: 'Secrets',
+    dependabot: 'Dependabot secrets',
+    codespaces: 'Codespaces secrets',
+};
+const NOT_FOUND = 'it does not exist, or the github-token cannot see it';
+function repoKind(kind, api, variables) {
+    return {
+        form: `${kind} OWNER/NAME`,
+        parse: (text) => {
+            const { line, rest } = words(text);
+            if (rest.length !== 1)
+                throw bad(line, `${kind} takes exactly one OWNER/NAME`);
+            return { kind, repo: repo(line, rest[0]), line };
+        },
+        scope: (t) => `${kind}:${t.repo.toLowerCase()}`,
+        path: (t) => `/repos/${encodedRepo(t.repo)}/${api}`,
+        variables: variables ? (t) => `/repos/${encodedRepo(t.repo)}/${api}` : undefined,
+        org: false,
+        forbidden: `the github-token lacks "${PERMISSION[api]}: write" on this repository ${NO_WRITE}`,
+        missing: NOT_FOUND,
+    };
+}
+function orgKind(kind, api, variables) {
+    return {
+        form: `${kind} ORG [all|private|selected [OWNER/NAME ...]]`,
+        parse: (text) => orgLine(kind, text),
+        scope: (t) => `${kind}:${t.org.toLowerCase()}`,
+        path: (t) => `/orgs/${encodeURIComponent(t.org)}/${api}`,
+        variables: variables ? (t) => `/orgs/${encodeURIComponent(t.org)}/${api}` : undefined,
+        org: true,
+        forbidden: `the github-token lacks organization "${PERMISSION[api]}: write" ${NO_WRITE}`,
+        missing: NOT_FOUND,
+    };
+}
+const TARGET_KINDS = {
+    repo: repoKind('repo', 'actions', true),
+    environment: {
+        form: 'environment OWNER/NAME ENVIRONMENT',
+        parse: environment,
+        scope: (t) => `env:${t.repo.toLowerCase()}:${t.environment.toLowerCase()}`,
+        path: (t) => `/repos/${encodedRepo(t.repo)}/environments/${encodeURIComponent(t.environment)}`,
+        variables: (t) => `/repos/${encodedRepo(t.repo)}/environments/${encodeURIComponent(t.environment)}`,
+        org: false,
+        forbidden: REPO_FORBIDDEN,
+        missing: 'the repository or environment does not exist, or the github-token cannot see it',
+    },
+    org: orgKind('org', 'actions', true),
+    // Dependabot has secrets but no variables.
+    dependabot: repoKind('dependabot', 'dependabot', false),
+    'dependabot-org': orgKind('dependabot-org', 'dependabot', false),
+    // Codespaces secrets: their own scope keys and permissions; no variables either.
+    codespaces: repoKind('codespaces', 'codespaces', false),
+    'codespaces-org': orgKind('codespaces-org', 'codespaces', false),
+};
+/** The description of `t`'s kind. */
+function kindOf(t) {
+    return TARGET_KINDS[t.kind];
+}
+function isOrg(t) {
+    return kindOf(t).org;
+}
+/** The secret scope a target writes into: each has its own public key. Case-insensitive like GitHub. */
+function scopeOf(t) {
+    return kindOf(t).scope(t);
+}
+/** The REST path that the target's `/secrets/...` hangs from. */
+function scopePath(t) {
+    return kindOf(t).path(t);
+}
+/** The REST path that the target's `/variables/...` hangs from, or undefined when its kind has none. */
+function variablesPath(t) {
+    return kindOf(t).variables?.(t);
+}
+/** Whether GitHub has Actions variables in the target's scope (Dependabot and Codespaces have none). */
+function hasVariables(t) {
+    return kindOf(t).variables !== undefined;
+}
+// GitHub's documented limits. Owners: users and organizations, up to 39 characters, letters, digits
+// and hyphens (older accounts may have doubled or trailing hyphens; managed users end in
+// `_shortcode`). Repositories: up to 100 of letters, digits, `.`, `_`, `-`, but not `.` or `..`.
+// Environments: up to 255 characters, any text (sent percent-encoded, `/` as %2F).
+const OWNER = /^[A-Za-z0-9][A-Za-z0-9_-]{0,38}$/;
+const REPO_NAME = /^[A-Za-z0-9._-]{1,100}$/;
+const ORG = /^[A-Za-z0-9][A-Za-z0-9-]{0,38}$/;
+const DOTS = new Set(['.', '..']);
+/** The pattern lines (src/inputs/patterns.ts), named here so every error lists every form. */
+const PATTERN_FORMS = [
+    'repos OWNER/GLOB [topic:NAME ...]',
+    'environments OWNER/GLOB [topic:NAME ...] ENVIRONMENT',
+    'dependabot-repos OWNER/GLOB [topic:NAME ...]',
+    'codespaces-repos OWNER/GLOB [topic:NAME ...]',
+];
+const targets_forms = () => [...Object.values(TARGET_KINDS).map((k) => k.form), ...PATTERN_FORMS].join('; ');
+function bad(line, why) {
+    return new fields_InputError(`Input 'targets' line '${line}': ${why}. Expected one of: ${targets_forms()}.`);
+}
+function repo(line, v) {
+    const [owner = '', name = '', ...more] = (v ?? '').split('/');
+    if (more.length > 0 || !OWNER.test(owner) || !REPO_NAME.test(name) || DOTS.has(name))
+        throw bad(line, `'${v ?? ''}' is not OWNER/NAME (owner: up to 39 letters, digits, - or _; name: up to 100 letters, digits, ., _ or -, not . or ..)`);
+    return v;
+}
+/** `environment OWNER/NAME ENVIRONMENT`: the name is the rest of the line, or a quoted string. */
+function environment(text) {
+    const m = /^environment\s+(\S+)(\s*)(.*)$/s.exec(text);
+    if (!m || m[3] === '')
+        throw bad(text, 'environment needs OWNER/NAME then an environment name');
+    const { name, line } = environmentName(text, m[2], m[3]);
+    return { kind: 'environment', repo: repo(text, m[1]), environment: name, line };
+}
+/**
+ * The environment name that ends line `text`: `rest`, after `gap` (the blanks before it), as written
+ * or in double quotes; `line` is `text` without a comment after a quoted name.
+ */
+function environmentName(text, gap, rest) {
+    let name;
+    let line = text;
+    if (rest.startsWith('"')) {
+        const quoted = /^"(?:[^"\\]|\\.)*"/.exec(rest)?.[0];
+        let parsed;
+        try {
+            parsed = quoted === undefined ? undefined : JSON.parse(quoted);
+        }
+        catch {
+            // reported below
+        }
+        if (typeof parsed !== 'string')
+            throw bad(text, 'the quoted environment name is not closed');
+        const after = rest.slice(quoted.length);
+        if (after !== '' && !/^\s+#/.test(after))
+            throw bad(text, 'only a # comment may follow a quoted environment name');
+        name = parsed;
+        line = text.slice(0, text.length - after.length);
+    }
+    else {
+        if (/\s#/.test(gap + rest))
+            throw bad(text, `'#' after a space is ambiguous in an environment line: write the name in double quotes ("prod #1") if '#' belongs to it, or put the comment on a line of its own`);
+        name = rest;
+    }
+    if (name === '' || [...name].length > 255 || /\p{Cc}/u.test(name) || DOTS.has(name))
+        throw bad(text, `environment name '${name}' is not 1 to 255 characters without control characters, or is . or ..`);
+    return { name, line };
+}
+/** A line without its trailing comment, and the words after the kind. */
+function words(text) {
+    const line = text.replace(/\s#.*$/s, '').trimEnd();
+    return { line, rest: line.split(/\s+/).slice(1) };
+}
+function orgLine(kind, text) {
+    const { line, rest } = words(text);
+    const [org, visibility, ...repos] = rest;
+    if (org === undefined || !ORG.test(org))
+        throw bad(line, `'${org ?? ''}' is not an organization name`);
+    if (visibility !== undefined &&
+        visibility !== 'all' &&
+        visibility !== 'private' &&
+        visibility !== 'selected') {
+        throw bad(line, `visibility '${visibility}' is not all, private or selected`);
+    }
+    if (visibility === 'selected' && repos.length === 0)
+        throw bad(line, 'selected needs at least one OWNER/NAME');
+    if (visibility !== 'selected' && repos.length > 0)
+        throw bad(line, `repositories are listed only after selected`);
+    return { kind, org, visibility, repos: repos.map((r) => repo(line, r)), line };
+}
+function parseLine(text) {
+    const kind = /^\S+/.exec(text)[0];
+    if (!Object.hasOwn(TARGET_KINDS, kind))
+        throw bad(words(text).line, `unknown target kind '${kind}'`);
+    return TARGET_KINDS[kind].parse(text);
+}
+function parseTargets(text) {
+    const targets = [];
+    for (const raw of text.split(/\r?\n/)) {
+        const trimmed = raw.trim();
+        if (trimmed === '' || trimmed.startsWith('#'))
+            continue;
+        targets.push(parseLine(trimmed));
+    }
+    const scopes = targets.map(scopeOf);
+    const dup = scopes.find((s, i) => scopes.indexOf(s) !== i);
+    if (dup)
+        throw new InputError(`Input 'targets' names the same place twice (${dup}); list each target once.`);
+    if (targets.length === 0)
+        throw new InputError(`Input 'targets' has no target. Expected one of: ${targets_forms()}.`);
+    return targets;
+}
+
 ;// CONCATENATED MODULE: ./src/destination.ts
 /** A failure of the destination that knows whether the write landed; anything else counts as 'maybe'. */
 class DestinationError extends Error {
@@ -27535,6 +27350,3082 @@ function describe(err, t, item = 'secret') {
             return `HTTP ${s ?? 'error'}`;
     }
 }
+
+;// CONCATENATED MODULE: ./src/inputs/patterns.ts
+// Pattern lines of the `targets` input: one line that names many repositories of one owner, by a
+// name glob and optionally topics, expanded in preflight (src/expand.ts) to ordinary targets.
+//   repos OWNER/GLOB [topic:NAME ...]                        -> repo OWNER/NAME, one per repository
+//   environments OWNER/GLOB [topic:NAME ...] ENVIRONMENT     -> environment OWNER/NAME ENVIRONMENT
+//   dependabot-repos OWNER/GLOB [topic:NAME ...]             -> dependabot OWNER/NAME
+//   codespaces-repos OWNER/GLOB [topic:NAME ...]             -> codespaces OWNER/NAME
+// GLOB: letters, digits, `.`, `_`, `-`, with `*` for any run of characters and `?` for one,
+// matched case-insensitively against the whole name. Every `topic:` must be on the repository.
+
+
+const PATTERN_KINDS = {
+    repos: 'repo',
+    environments: 'environment',
+    'dependabot-repos': 'dependabot',
+    'codespaces-repos': 'codespaces',
+};
+const GLOB = /^[A-Za-z0-9._*?-]{1,100}$/;
+const TOPIC = /^topic:([a-z0-9][a-z0-9-]{0,49})$/;
+function ownerGlob(line, v) {
+    const [owner = '', glob = '', ...more] = (v ?? '').split('/');
+    if (more.length > 0 || !OWNER.test(owner) || !GLOB.test(glob))
+        throw bad(line, `'${v ?? ''}' is not OWNER/GLOB (a literal owner; a name of letters, digits, ., _ or - with * for any run of characters and ? for one)`);
+    return { owner, glob };
+}
+function topics(line, ws) {
+    return ws.map((w) => {
+        const m = TOPIC.exec(w);
+        if (!m)
+            throw bad(line, `'${w}' is not topic:NAME (lower-case letters, digits and -, up to 50)`);
+        return m[1];
+    });
+}
+function parsePattern(text) {
+    const word = /^\S+/.exec(text)[0];
+    const kind = PATTERN_KINDS[word];
+    if (kind === 'environment') {
+        const m = /^environments\s+(\S+)((?:\s+topic:\S*)*)(\s*)(.*)$/s.exec(text);
+        if (!m || m[4] === '')
+            throw bad(text, 'environments needs OWNER/GLOB, optional topic:NAME, then an environment name');
+        const { name, line } = environmentName(text, m[3], m[4]);
+        const written = line.slice(text.length - m[4].length);
+        return {
+            kind,
+            ...ownerGlob(line, m[1]),
+            topics: topics(line, m[2].trim() === '' ? [] : m[2].trim().split(/\s+/)),
+            environment: { name, written },
+            line,
+        };
+    }
+    const { line, rest } = words(text);
+    const [first, ...more] = rest;
+    return { kind, ...ownerGlob(line, first), topics: topics(line, more), line };
+}
+function isPatternLine(text) {
+    return Object.hasOwn(PATTERN_KINDS, /^\S+/.exec(text)[0]);
+}
+/** Every line of the `targets` input: ordinary targets, and patterns to expand in preflight. */
+function parseTargetLines(text) {
+    const targets = [];
+    const patterns = [];
+    for (const raw of text.split(/\r?\n/)) {
+        const trimmed = raw.trim();
+        if (trimmed === '' || trimmed.startsWith('#'))
+            continue;
+        if (isPatternLine(trimmed))
+            patterns.push(parsePattern(trimmed));
+        else
+            targets.push(parseLine(trimmed));
+    }
+    const scopes = targets.map(scopeOf);
+    const dup = scopes.find((s, i) => scopes.indexOf(s) !== i);
+    if (dup)
+        throw new fields_InputError(`Input 'targets' names the same place twice (${dup}); list each target once.`);
+    if (targets.length === 0 && patterns.length === 0)
+        throw new fields_InputError(`Input 'targets' has no target. Expected one of: ${targets_forms()}.`);
+    return { targets, patterns };
+}
+/** Whether a listed repository is one the pattern names (archived and disabled ones aside). */
+function matches(p, r) {
+    const [owner = '', name = ''] = r.fullName.split('/');
+    const glob = new RegExp(`^${p.glob
+        .replace(/[.+^${}()|[\]\\-]/g, '\\$&')
+        .replace(/\*/g, '.*')
+        .replace(/\?/g, '.')}$`, 'i');
+    return (owner.toLowerCase() === p.owner.toLowerCase() &&
+        REPO_NAME.test(name) &&
+        glob.test(name) &&
+        p.topics.every((t) => r.topics.includes(t)));
+}
+/** The target a pattern makes of one matching repository, as if its line had been written. */
+function targetOf(p, fullName) {
+    if (p.kind === 'environment')
+        return {
+            kind: 'environment',
+            repo: fullName,
+            environment: p.environment.name,
+            line: `environment ${fullName} ${p.environment.written}`,
+        };
+    return { kind: p.kind, repo: fullName, line: `${p.kind} ${fullName}` };
+}
+
+;// CONCATENATED MODULE: ./src/expand.ts
+
+
+async function expandTargets(s, list, info) {
+    const { targets, patterns, maxTargets } = s.github;
+    const tooMany = (n, how) => new Error(`The targets${how} come to ${n}, more than max-targets (${maxTargets}); nothing was changed. Narrow the pattern (a longer name glob, topic:NAME) or raise max-targets.`);
+    if (targets.length > maxTargets)
+        throw tooMany(targets.length, '');
+    if (patterns.length === 0)
+        return { settings: s, expansions: [] };
+    // One listing per owner (the lister keeps it), all owners at once.
+    const listed = await Promise.all(patterns.map((p) => list(p.owner)));
+    const seen = new Set(targets.map(scopeOf));
+    const all = [...targets];
+    const expansions = [];
+    const matched = [];
+    patterns.forEach((p, i) => {
+        const hits = listed[i].filter((r) => matches(p, r));
+        const live = hits
+            .filter((r) => !r.archived && !r.disabled)
+            .sort((a, b) => a.fullName.toLowerCase().localeCompare(b.fullName.toLowerCase()));
+        if (listed[i].length === 0)
+            throw new Error(`Target pattern '${p.line}': ${p.owner} has no repository the github-token can see (for a GitHub App, is it installed there?); nothing was changed.`);
+        if (live.length === 0)
+            throw new Error(`Target pattern '${p.line}' matches no repository of ${p.owner} that is not archived or disabled (${hits.length} archived or disabled); nothing was changed.`);
+        const made = [];
+        for (const r of live) {
+            const t = targetOf(p, r.fullName);
+            const scope = scopeOf(t);
+            if (seen.has(scope))
+                continue;
+            seen.add(scope);
+            all.push(t);
+            made.push(t.line);
+        }
+        matched.push(`'${p.line}' matches ${live.length}`);
+        expansions.push({ pattern: p.line, targets: made, skipped: hits.length - live.length });
+    });
+    if (all.length > maxTargets)
+        throw tooMany(all.length, ` (${matched.join(', ')})`);
+    for (const e of expansions) {
+        const skipped = e.skipped ? `; ${e.skipped} archived or disabled left out` : '';
+        info(`Target pattern '${e.pattern}' expands to ${e.targets.length} target(s)${skipped}:`);
+        for (const line of e.targets)
+            info(`  ${line}`);
+    }
+    return {
+        settings: { ...s, github: { ...s.github, targets: all, patterns: [] } },
+        expansions,
+    };
+}
+/**
+ * Expands target patterns (in preflight, before anything changes) and runs `body` on the settings
+ * with every target named; the report then says what each pattern became.
+ */
+async function withTargets(s, d, body) {
+    d.policy.startPreflight();
+    const { settings, expansions } = await expandTargets(s, (owner) => d.destination.listRepositories(owner), d.info);
+    const report = await body(settings);
+    return expansions.length > 0 ? { ...report, expanded: expansions } : report;
+}
+
+;// CONCATENATED MODULE: ./src/check.ts
+// mode: check. Changes nothing anywhere: signs in, finds the credential, reads every target's secret
+// metadata (never a public key, never a write) and reports; fails when a secret is missing or the
+// credential expires within fail-if-expires-within.
+
+
+async function runCheck(s, d) {
+    return withTargets(s, d, (expanded) => check(expanded, d));
+}
+async function check(s, d) {
+    const { targets, secretName, clientIdSecretName } = s.github;
+    const names = clientIdSecretName ? [secretName, clientIdSecretName] : [secretName];
+    // Nothing here changes anything: the short retry budget of a preflight is the right one.
+    d.policy.startPreflight();
+    d.info(`Check: authenticating to ${s.provider.name} and reading ${targets.length} target(s).`);
+    const reads = targets.flatMap((t) => names.map(async (secret) => {
+        try {
+            const updated = await d.destination.updatedAt(t, secret);
+            return updated
+                ? { target: t.line, secret, status: 'present', updatedAt: updated.toISOString() }
+                : { target: t.line, secret, status: 'missing' };
+        }
+        catch (err) {
+            return { target: t.line, secret, status: 'failed', error: err.message };
+        }
+    }));
+    const [{ credential }, results] = await Promise.all([d.provider.preflight(), Promise.all(reads)]);
+    d.info(`Found ${credential.description}.`);
+    for (const r of results)
+        d.info(`${r.secret} in ${r.target}: ${r.status === 'present' ? `updated ${r.updatedAt}` : r.status === 'missing' ? 'MISSING' : r.error}`);
+    const problems = [];
+    const missing = results.filter((r) => r.status === 'missing');
+    if (missing.length)
+        problems.push(`${missing.length} target secret(s) missing: ${missing.map((r) => `${r.secret} in ${r.target}`).join(', ')}.`);
+    const unreadable = results.filter((r) => r.status === 'failed');
+    if (unreadable.length)
+        problems.push(`${unreadable.length} target secret(s) could not be read.`);
+    const expires = credential.expiresAt ? Date.parse(credential.expiresAt) : NaN;
+    if (Number.isNaN(expires)) {
+        d.info(`${s.provider.name} reports no expiry for this credential.`);
+    }
+    else {
+        d.info(`The credential's current secret expires at ${credential.expiresAt} (${spokenUntil(expires)}).`);
+        if (s.failIfExpiresWithinMs !== undefined && expires - clock_now() <= s.failIfExpiresWithinMs)
+            problems.push(`The credential's current secret expires at ${credential.expiresAt} (${spokenUntil(expires)}), within fail-if-expires-within.`);
+    }
+    const base = { mode: 'check', rotated: false, credential, targets: results };
+    if (problems.length === 0)
+        return { ...base, outcome: 'checked' };
+    return {
+        ...base,
+        outcome: 'failed',
+        failure: `Check failed: ${problems.join(' ')}`,
+        nextStep: missing.length
+            ? 'Nothing was changed. Run the rotation (mode: rotate) to issue a new secret and store it everywhere, or restore the missing secret by hand.'
+            : 'Nothing was changed. Run the rotation (mode: rotate) before the credential expires, or fix the access named in each target error.',
+    };
+}
+/** `in 12 days`, `in 5 hours`, `3 days ago`: how far `at` is from now, in the largest fitting unit. */
+function spokenUntil(at) {
+    const ms = at - clock_now();
+    const abs = Math.abs(ms);
+    const [size, unit] = abs >= 86_400_000
+        ? [86_400_000, 'day']
+        : abs >= 3_600_000
+            ? [3_600_000, 'hour']
+            : [60_000, 'minute'];
+    const n = Math.floor(abs / size);
+    const text = `${n} ${unit}${n === 1 ? '' : 's'}`;
+    return ms >= 0 ? `in ${text}` : `${text} ago`;
+}
+
+;// CONCATENATED MODULE: ./src/summary.ts
+// Outputs and the job summary, from the pipeline's report. Nothing secret reaches either: the report
+// holds no secret, only the recovery blob, which only the operator's private key opens.
+
+
+
+
+function setOutputs(r, io = core_namespaceObject) {
+    io.setOutput('rotated', String(r.rotated));
+    io.setOutput('client-id', r.rotation?.clientId ?? r.credential?.clientId ?? '');
+    io.setOutput('credential-id', r.rotation?.credentialId ?? r.credential?.credentialId ?? '');
+    io.setOutput('secret-expires-at', r.rotation?.expiresAt ?? '');
+    io.setOutput('targets', JSON.stringify(r.targets.map(({ target, secret, variable, status }) => variable === undefined ? { target, secret, status } : { target, variable, status })));
+    io.setOutput('next-rotation-due', r.nextRotationDue ?? '');
+    io.setOutput('report', JSON.stringify(reportJson(r)));
+    if (r.recovery) {
+        io.setOutput('recovery', r.recovery);
+        io.info(`Recovery blob (the new secret sealed to recovery-public-key; open it as the README shows):\n${r.recovery}`);
+    }
+}
+/** Output `report`: what the summary's tables show, as JSON (the recovery blob has its own output). */
+function reportJson(r) {
+    const c = r.credential;
+    const expires = c?.expiresAt ? Date.parse(c.expiresAt) : NaN;
+    return {
+        mode: r.mode ?? 'rotate',
+        outcome: r.outcome,
+        ...(c
+            ? {
+                credential: {
+                    description: c.description,
+                    clientId: c.clientId ?? null,
+                    expiresAt: c.expiresAt ?? null,
+                    expiresInSeconds: Number.isNaN(expires) ? null : Math.floor((expires - clock_now()) / 1000),
+                },
+            }
+            : {}),
+        ...(r.rule ? { rule: r.rule } : {}),
+        ...(r.nextRotationDue ? { nextRotationDue: r.nextRotationDue } : {}),
+        targets: r.targets.map((t) => ({
+            target: t.target,
+            ...(t.variable === undefined ? { secret: t.secret } : { variable: t.variable }),
+            status: t.status,
+            ...(t.updatedAt ? { updatedAt: t.updatedAt } : {}),
+            ...(t.error ? { error: t.error } : {}),
+        })),
+        ...(r.expanded ? { expanded: r.expanded } : {}),
+        ...(r.failure ? { failure: r.failure } : {}),
+        ...(r.nextStep ? { nextStep: r.nextStep } : {}),
+    };
+}
+const TITLES = {
+    rotated: 'Client secret rotated',
+    'dry-run': 'Dry run: nothing changed',
+    skipped: 'Skipped: not due',
+    checked: 'Check passed: nothing changed',
+    failed: 'Rotation failed',
+};
+/**
+ * The job summary. Every value that is not this file's own text comes from a provider, GitHub or an
+ * input, so it is escaped and cut (`untrusted.ts`); `provider` is the validated name, or undefined
+ * when the inputs were invalid (an invalid input is never echoed here).
+ */
+function summaryMarkdown(provider, r) {
+    const c = r.credential;
+    const title = r.mode === 'check' && r.outcome === 'failed'
+        ? 'Check failed: nothing changed'
+        : TITLES[r.outcome];
+    const lines = [`## ${title}`, '', '| | |', '|---|---|'];
+    if (provider)
+        lines.push(`| Provider | ${markdownCode(provider)} |`);
+    if (c)
+        lines.push(`| Credential | ${markdownText(c.description, 300)} |`);
+    const clientId = r.rotation?.clientId ?? c?.clientId;
+    if (clientId)
+        lines.push(`| Client id | ${markdownCode(clientId)} |`);
+    if (c?.expiresAt)
+        lines.push(r.mode === 'check'
+            ? `| Current secret expires | ${markdownText(c.expiresAt, 40)} (${spokenUntil(Date.parse(c.expiresAt))}) |`
+            : `| Previous secret expires | ${markdownText(c.expiresAt, 40)} |`);
+    else if (r.mode === 'check' && c)
+        lines.push('| Current secret expires | not reported by the provider |');
+    if (r.rotation?.expiresAt)
+        lines.push(`| New secret expires | ${markdownText(r.rotation.expiresAt, 40)} |`);
+    if (r.rule)
+        lines.push(`| Rule | ${markdownText(r.rule, 500)} |`);
+    if (r.nextRotationDue)
+        lines.push(`| Next rotation due | ${r.nextRotationDue} |`);
+    if (r.retired)
+        lines.push(`| Retired | ${markdownText(r.retired, 500)} |`);
+    if (r.undone)
+        lines.push(`| Undone | ${markdownText(r.undone, 300)} |`);
+    if (r.expanded && r.expanded.length > 0) {
+        // Each pattern and the targets it became, before any rotating call (GitHub's names, escaped).
+        lines.push('', '| Target pattern | Expanded to |', '|---|---|');
+        for (const e of r.expanded)
+            lines.push(`| ${markdownCode(e.pattern)} | ${e.targets.length} target(s)${e.skipped ? ` (${e.skipped} archived or disabled left out)` : ''}: ${e.targets.map((t) => markdownCode(t)).join(', ')} |`);
+    }
+    if (r.mode === 'check' && r.targets.length > 0) {
+        lines.push('', '| Target | Secret | Exists | Last updated |', '|---|---|---|---|');
+        for (const t of r.targets)
+            lines.push(`| ${markdownCode(t.target)} | ${markdownCode(t.secret)} | ${t.status === 'present' ? 'yes' : t.status === 'missing' ? '**no**' : `unknown: ${markdownText(t.error ?? '', 600)}`} | ${t.updatedAt ?? ''} |`);
+    }
+    else if (r.targets.length > 0) {
+        lines.push('', '| Target | Secret | Status |', '|---|---|---|');
+        for (const t of r.targets)
+            lines.push(`| ${markdownCode(t.target)} | ${t.variable === undefined ? markdownCode(t.secret ?? '') : `variable ${markdownCode(t.variable)}`} | ${t.status}${t.error ? `: ${markdownText(t.error, 600)}` : ''} |`);
+    }
+    if (r.failure)
+        lines.push('', `**What happened:** ${markdownText(r.failure, 3000)}`);
+    if (r.nextStep)
+        lines.push('', `**Next step:** ${markdownText(r.nextStep, 600)}`);
+    if (r.recovery)
+        lines.push('', 'Recovery blob (the new secret sealed to `recovery-public-key`):', '', '```', 
+        // Base64 from libsodium, made here: the one value that is not escaped (it must stay copyable).
+        r.recovery, '```');
+    return `${lines.join('\n')}\n`;
+}
+async function writeSummary(markdown) {
+    if (!process.env['GITHUB_STEP_SUMMARY'])
+        return;
+    await summary.addRaw(markdown).write();
+}
+
+;// CONCATENATED MODULE: ./src/issue.ts
+// The failure issue (failure-issue-repository): a failed run opens one issue, titled by credential
+// and secret name, or comments on the open one; the next successful run comments and closes it.
+// Filing is best effort: any failure here is a warning and never changes the run's outcome.
+
+
+
+/** The input that names the credential, per provider: part of the title. */
+const IDENTITY = {
+    'vmware-csp': ['csp-oauth-app-id'],
+    whmcs: ['whmcs-credential-id', 'whmcs-client-identifier'],
+    entra: ['entra-application-id'],
+    woodpecker: ['woodpecker-credential-id', 'entra-application-id'],
+    okta: ['okta-app-id'],
+};
+const SAFE = /^[A-Za-z0-9._-]{1,100}$/;
+/**
+ * Reads failure-issue-repository and failure-issue-label (undefined when no repository is given).
+ * The title comes from the raw provider, credential and secret-name inputs, each used only when it
+ * has a plain form, so that it is the same whether or not the rest of the inputs are valid.
+ */
+function parseFailureIssue(read) {
+    const where = optional(read, 'failure-issue-repository');
+    const label = optional(read, 'failure-issue-label') ?? 'secret-rotation';
+    if (where === undefined)
+        return undefined;
+    const m = /^([A-Za-z0-9-]{1,39})\/([A-Za-z0-9._-]{1,100})$/.exec(where);
+    if (!m || m[2] === '.' || m[2] === '..')
+        throw new fields_InputError(`Input 'failure-issue-repository' is '${where}'; expected OWNER/NAME, e.g. octo/platform-alerts.`);
+    if (label.length > 50 || /[,\p{Cc}]/u.test(label))
+        throw new fields_InputError(`Input 'failure-issue-label' is '${label}'; expected a label name of at most 50 characters without commas.`);
+    const plain = (v) => v !== undefined && SAFE.test(v) ? v : undefined;
+    const provider = plain(optional(read, 'provider'));
+    const id = (IDENTITY[provider ?? ''] ?? [])
+        .map((n) => plain(optional(read, n)))
+        .find((v) => v !== undefined);
+    let secret;
+    try {
+        secret = secretName('secret-name', optional(read, 'secret-name') ?? '');
+    }
+    catch {
+        secret = undefined;
+    }
+    const title = `Client secret rotation failing: ${[provider ?? 'unknown provider', id].filter(Boolean).join(' ')} → ${secret ?? 'unknown secret'}`;
+    return { owner: m[1], repo: m[2], label, title };
+}
+/**
+ * Creates and comments are never repeated: one whose answer was lost would open a second issue or
+ * post a second comment. The next run finds what landed. (Closing is idempotent and may retry.)
+ */
+const ONCE = { retries: 0 };
+/**
+ * Opens, comments on, or closes the issue as the report says. Returns a line for the log and the
+ * summary; never throws (a failure becomes a warning through `warn`).
+ */
+async function fileFailureIssue(gh, issue, provider, report, runUrl, warn) {
+    const where = `${issue.owner}/${issue.repo}`;
+    const repoPath = `/repos/${encodeURIComponent(issue.owner)}/${encodeURIComponent(issue.repo)}`;
+    const run = runUrl ? `Run: ${runUrl}` : 'Run: outside GitHub Actions';
+    try {
+        const res = await gh.request(`GET ${repoPath}/issues`, {
+            state: 'open',
+            labels: issue.label,
+            per_page: 100,
+        });
+        if (!Array.isArray(res.data))
+            throw new Error('GitHub answered the issue listing without a list');
+        const open = res.data.find((i) => !i.pull_request && i.title === issue.title);
+        if (report.failure) {
+            // The recovery blob stays in the run (output and summary): an issue lives longer and is read by more.
+            const { recovery, ...shown } = report;
+            const body = [
+                summaryMarkdown(provider, shown),
+                recovery
+                    ? "The new secret sealed to `recovery-public-key` is in this run's summary and output `recovery`."
+                    : '',
+                run,
+                '',
+                'This issue closes itself on the next successful run.',
+            ].join('\n');
+            if (open) {
+                answered(await gh.request(`POST ${repoPath}/issues/{issue_number}/comments`, {
+                    issue_number: open.number,
+                    body,
+                    request: ONCE,
+                }), (d) => typeof d['id'] === 'number');
+                return `The run failed again: commented on failure issue ${where}#${open.number}.`;
+            }
+            const made = await gh.request(`POST ${repoPath}/issues`, {
+                title: issue.title,
+                body,
+                labels: [issue.label],
+                request: ONCE,
+            });
+            return `Opened failure issue ${where}#${answered(made, (d) => typeof d['number'] === 'number')['number']}.`;
+        }
+        if (!open)
+            return undefined;
+        answered(await gh.request(`POST ${repoPath}/issues/{issue_number}/comments`, {
+            issue_number: open.number,
+            body: `This run succeeded (${report.outcome}): closing.\n\n${run}`,
+            request: ONCE,
+        }), (d) => typeof d['id'] === 'number');
+        answered(await gh.request(`PATCH ${repoPath}/issues/{issue_number}`, {
+            issue_number: open.number,
+            state: 'closed',
+            state_reason: 'completed',
+        }), (d) => d['state'] === 'closed');
+        return `The run succeeded: closed failure issue ${where}#${open.number}.`;
+    }
+    catch (err) {
+        const why = err instanceof UnexpectedAnswer
+            ? err.message
+            : describe(err).replace(/^HTTP (403|404): .*/, 'HTTP $1');
+        warn(`Could not ${report.failure ? 'file' : 'close'} the failure issue in ${where} (the github-token needs "Issues: write" there): ${why}. The run's outcome is unchanged.`);
+        return undefined;
+    }
+}
+/**
+ * A success status whose answer does not show the effect (a redirect without a body, say) is not
+ * taken as done: it throws, and the caller warns.
+ */
+function answered(res, shows) {
+    const data = res.data;
+    if (typeof data === 'object' && data !== null && shows(data))
+        return data;
+    throw new UnexpectedAnswer(`GitHub answered HTTP ${res.status} without the expected result`);
+}
+class UnexpectedAnswer extends Error {
+    name = 'UnexpectedAnswer';
+}
+
+;// CONCATENATED MODULE: ./src/inputs/common.ts
+const commonInputs = {
+    'github-token': {
+        description: 'Token allowed to write Actions secrets: a fine-grained PAT or GitHub App token with "Secrets: write" (organization "Secrets: write" for org targets). The job\'s GITHUB_TOKEN cannot write secrets. Give this, or `github-app-id` with `github-app-private-key`.',
+        credential: true,
+    },
+    'github-app-id': {
+        description: "Sign in as a GitHub App instead of with `github-token`: the App's ID (or Client ID). The action finds the App's installation on each owner its targets name, mints one installation token per owner with only the permissions and repositories those targets need, and revokes every token it minted when the run ends.",
+    },
+    'github-app-private-key': {
+        description: "The GitHub App's private key (the PEM file from the App's settings), with `github-app-id`.",
+        credential: true,
+    },
+    'secret-name': {
+        description: 'The GitHub secret that receives the new client secret.',
+        required: true,
+    },
+    'client-id-secret-name': {
+        description: 'Optional second GitHub secret that receives the client id / identifier.',
+    },
+    'client-id-variable-name': {
+        description: "Optional Actions variable that receives the client id / identifier (not a secret: readable in expressions and logs), created or updated in every repository, environment and org target (Dependabot and Codespaces have no variables) and read back by value. An org line without a visibility keeps the existing variable's visibility, like secrets.",
+    },
+    targets: {
+        description: "Where to store, one target a line: `repo OWNER/NAME`, `environment OWNER/NAME ENVIRONMENT`, `org ORG [all|private|selected [OWNER/NAME ...]]`, `dependabot OWNER/NAME`, `dependabot-org ORG [all|private|selected [OWNER/NAME ...]]`, `codespaces OWNER/NAME`, `codespaces-org ORG [all|private|selected [OWNER/NAME ...]]`; or a pattern, expanded in preflight to the matching repositories that are not archived or disabled: `repos OWNER/GLOB [topic:NAME ...]`, `environments OWNER/GLOB [topic:NAME ...] ENVIRONMENT`, `dependabot-repos OWNER/GLOB [topic:NAME ...]`, `codespaces-repos OWNER/GLOB [topic:NAME ...]` (GLOB: * any characters, ? one). An org line without a visibility keeps the existing secret's visibility and selected repositories (and fails in preflight when the secret does not exist yet): a rotation never changes who can read a secret unless the line says so. The environment name is the rest of its line, kept exactly (`/` allowed); write it in double quotes when it holds a space followed by #. Blank lines, lines starting with #, and # comments after a space on other lines are ignored. Default: `repo $GITHUB_REPOSITORY`.",
+    },
+    'max-targets': {
+        description: 'The most targets a run may write after patterns are expanded: more stops the run in preflight, before anything changes (a pattern that matches more than intended).',
+        default: '100',
+    },
+    'github-api-url': {
+        description: 'GitHub API base URL (GHES: https://HOST/api/v3). Default: $GITHUB_API_URL, else https://api.github.com.',
+    },
+    'dry-run': {
+        description: "true: validate inputs, authenticate to the provider and fetch every target's public key; change nothing.",
+        default: 'false',
+    },
+    'recovery-public-key': {
+        description: 'Base64 X25519 public key (32 bytes). When the new secret cannot be stored in every target after the rotation, it is emitted sealed to this key (libsodium sealed box, base64) in the log, the job summary and output `recovery`.',
+    },
+    'skip-if-rotated-within': {
+        description: "Duration (30s, 90m, 12h, 7d): do nothing when the first target's secret was updated more recently than this. At most 366d.",
+    },
+    'rotate-if-expires-within': {
+        description: "Duration (30s, 90m, 12h, 7d): rotate only when the credential's current secret expires within it (Entra: the passwords this rotation made, see entra-password-tag; Woodpecker: secret_expires_at; Keycloak: the expiry its secret-rotation policy stamps on the client). Where the provider reports no expiry (CSP, WHMCS, Auth0, Okta, Keycloak without that policy), rotate only when the first target's secret was updated longer ago than this, and say so in the log. With skip-if-rotated-within, that guard is checked first; the log and summary name the rule that decided. At most 366d.",
+    },
+    mode: {
+        description: "`rotate`: rotate and store. `check`: change nothing; sign in, find the credential, read every target's secret metadata, and report per target whether the secret exists, when it was last updated, and how long until the credential expires (job summary table, output `report`). A check fails the step when a target is missing the secret or the credential expires within fail-if-expires-within.",
+        default: 'rotate',
+    },
+    'fail-if-expires-within': {
+        description: 'With mode: check, a duration (30s, 90m, 12h, 7d): fail the step when the credential expires within it. At most 366d. Ignored where the provider reports no expiry (the report says so).',
+    },
+    'failure-issue-repository': {
+        description: 'OWNER/NAME: when a run fails, open an issue there (labelled failure-issue-label, titled by credential and secret name) or comment on the open one, with what failed, per target, what was kept and what to do; the next successful run comments and closes it. The github-token needs "Issues: write" on that repository. A failure to file the issue is a warning and never changes the outcome.',
+    },
+    'failure-issue-label': {
+        description: 'The label of the failure issue; the open issue is found by this label and its title.',
+        default: 'secret-rotation',
+    },
+    'request-timeout': {
+        description: 'Limit for one HTTP exchange with GitHub or the provider, as a duration; at most 10m.',
+        default: '30s',
+    },
+    'store-timeout': {
+        description: "How long storing may keep retrying GitHub after the rotation, as a duration; at most 6h (a hosted job's limit).",
+        default: '10m',
+    },
+};
+
+;// CONCATENATED MODULE: ./src/inputs/signin.ts
+// How the action signs in to GitHub: `github-token`, or `github-app-id` with `github-app-private-key`.
+// Exactly one way, checked before any request; the messages name the inputs, never their values.
+
+
+const ONE_WAY = "give either 'github-token' (a fine-grained PAT or GitHub App token with \"Secrets: write\"; the job's GITHUB_TOKEN cannot write secrets) or 'github-app-id' with 'github-app-private-key'";
+function githubAuth(read) {
+    const token = optional(read, 'github-token');
+    const appId = optional(read, 'github-app-id');
+    const key = optional(read, 'github-app-private-key');
+    if (token !== undefined && (appId !== undefined || key !== undefined))
+        throw new fields_InputError(`Inputs 'github-token' and '${appId !== undefined ? 'github-app-id' : 'github-app-private-key'}' are both set: ${ONE_WAY}, not both.`);
+    if (token !== undefined)
+        return { kind: 'token', token };
+    if (appId === undefined && key === undefined)
+        throw new fields_InputError(`Input 'github-token' is required: ${ONE_WAY}.`);
+    if (appId === undefined)
+        throw new fields_InputError(`Input 'github-app-id' is required with 'github-app-private-key': the App's ID (digits) or Client ID (Iv...).`);
+    if (key === undefined)
+        throw new fields_InputError(`Input 'github-app-private-key' is required with 'github-app-id': the PEM private key from the App's settings.`);
+    // The App ID (digits) or its Client ID: both are what GitHub accepts as the JWT's issuer.
+    if (!/^[1-9]\d{0,15}$/.test(appId) && !/^Iv[A-Za-z0-9.]{1,40}$/.test(appId))
+        throw new fields_InputError(`Input 'github-app-id' is '${appId}'; expected the App's ID (digits) or Client ID (Iv...).`);
+    return { kind: 'app', appId, privateKey: privateKey(key) };
+}
+/**
+ * The PEM key, checked here so a bad one fails before any request. Secrets stores sometimes turn
+ * line breaks into a literal `\n`; those are turned back. The value is never quoted in a message.
+ */
+function privateKey(raw) {
+    const pem = raw.includes('\\n') && !raw.includes('\n') ? raw.replace(/\\n/g, '\n') : raw;
+    let ok = false;
+    try {
+        ok = (0,external_node_crypto_.createPrivateKey)(pem).asymmetricKeyType === 'rsa';
+    }
+    catch {
+        // reported below
+    }
+    if (!ok)
+        throw new fields_InputError(`Input 'github-app-private-key' is not an RSA private key in PEM form (-----BEGIN RSA PRIVATE KEY----- ...), as the App's settings download it.`);
+    return pem;
+}
+
+;// CONCATENATED MODULE: ./src/inputs/index.ts
+// Raw inputs -> typed, validated settings. Pure: no I/O, nothing logged; every bad value throws an
+// InputError naming the input, before any request is made. Also the one list of declared inputs, from
+// which action.yml, the README tables and the inputs to mask follow.
+
+
+
+
+
+
+
+
+const PROVIDERS = Object.keys(providers);
+const providerInput = {
+    provider: {
+        description: `Where the credential lives: ${PROVIDERS.slice(0, -1).join(', ')} or ${PROVIDERS.at(-1)}.`,
+        required: true,
+    },
+};
+/**
+ * Every input, in action.yml's order: the common ones, then each provider's own (an input that
+ * several providers read, such as Entra's for Woodpecker, is declared once and listed first where
+ * declared). A name declared twice with different specs is a mistake, refused here.
+ */
+const INPUT_GROUPS = (() => {
+    const seen = new Map();
+    const groups = [];
+    for (const group of [
+        { ...providerInput, ...commonInputs },
+        ...Object.values(providers).map((p) => p.inputs),
+    ]) {
+        const fresh = {};
+        for (const [name, spec] of Object.entries(group)) {
+            const known = seen.get(name);
+            if (known !== undefined && known !== spec)
+                throw new Error(`Input '${name}' is declared twice, differently.`);
+            if (known === undefined)
+                fresh[name] = spec;
+            seen.set(name, spec);
+        }
+        groups.push(fresh);
+    }
+    return groups;
+})();
+const INPUTS = Object.assign({}, ...INPUT_GROUPS);
+/** Masked before anything else happens: follows from the declarations, so none can be forgotten. */
+const CREDENTIAL_INPUTS = Object.entries(INPUTS)
+    .filter(([, spec]) => spec.credential)
+    .map(([name]) => name);
+/** A reader that refuses names not declared in `specs`: what a parser reads is what action.yml lists. */
+function declared(read, specs) {
+    return (name) => {
+        if (!Object.hasOwn(specs, name))
+            throw new Error(`Input '${name}' is read but not declared.`);
+        return read(name);
+    };
+}
+/** `env` supplies the runner's defaults (GITHUB_REPOSITORY, GITHUB_API_URL). */
+function parseInputs(read, env) {
+    const all = read;
+    read = declared(all, { ...providerInput, ...commonInputs });
+    const name = required(read, 'provider', `one of ${PROVIDERS.join(', ')}`);
+    if (!Object.hasOwn(providers, name)) {
+        throw new fields_InputError(`Input 'provider' is '${name}'; expected one of: ${PROVIDERS.join(', ')}.`);
+    }
+    const repository = env['GITHUB_REPOSITORY'];
+    // The default identity of this rotation's Entra passwords (see EntraSettings.passwordTag).
+    const defaultTag = `${name} ${repository ?? 'local'} ${optional(read, 'secret-name') ?? ''}`
+        .replace(/[^A-Za-z0-9._:/@ -]/g, '_')
+        .slice(0, 100);
+    const module = providers[name];
+    const provider = module.parse(declared(all, module.inputs), { defaultTag });
+    const targetText = optional(read, 'targets') ?? (repository ? `repo ${repository}` : undefined);
+    if (targetText === undefined)
+        throw new fields_InputError(`Input 'targets' is required outside GitHub Actions (GITHUB_REPOSITORY is not set), e.g. 'repo OWNER/NAME'.`);
+    const secret = secretName('secret-name', required(read, 'secret-name', 'the GitHub secret that receives the new client secret'));
+    const clientIdSecret = optional(read, 'client-id-secret-name');
+    if (clientIdSecret !== undefined) {
+        secretName('client-id-secret-name', clientIdSecret);
+        if (clientIdSecret.toUpperCase() === secret.toUpperCase()) {
+            throw new fields_InputError(`Input 'client-id-secret-name' is '${clientIdSecret}', the same as 'secret-name'; GitHub names are case-insensitive, pick another.`);
+        }
+    }
+    const { targets, patterns } = parseTargetLines(targetText);
+    const clientIdVariable = optional(read, 'client-id-variable-name');
+    if (clientIdVariable !== undefined) {
+        secretName('client-id-variable-name', clientIdVariable, 'variable');
+        if (!targets.some(hasVariables) &&
+            !patterns.some((p) => TARGET_KINDS[p.kind].variables !== undefined))
+            throw new fields_InputError(`Input 'client-id-variable-name' is set but no target can hold an Actions variable (Dependabot and Codespaces have none); add a repo, environment or org target, or drop the input.`);
+    }
+    const auth = githubAuth(read);
+    const failureIssue = parseFailureIssue(all);
+    // The failure issue is filed with github-token, also when the run itself failed to sign in; an App
+    // has no token for the issue's repository yet, so the combination is refused rather than silent.
+    if (failureIssue && auth.kind === 'app')
+        throw new fields_InputError(`Input 'failure-issue-repository' needs 'github-token' (a token with "Issues: write" on that repository); with 'github-app-id' sign-in the failure issue is not supported yet: drop 'failure-issue-repository' or sign in with 'github-token'.`);
+    return {
+        provider,
+        github: {
+            auth,
+            apiUrl: url(read, 'github-api-url', env['GITHUB_API_URL'] || 'https://api.github.com'),
+            secretName: secret,
+            clientIdSecretName: clientIdSecret,
+            clientIdVariableName: clientIdVariable,
+            targets,
+            patterns,
+            maxTargets: integer(read, 'max-targets', 1, 10_000, 100),
+        },
+        // The raw reader: the title takes the credential's id from the provider's own inputs.
+        failureIssue,
+        mode: oneOf(read, 'mode', ['rotate', 'check'], 'rotate'),
+        failIfExpiresWithinMs: duration(read, 'fail-if-expires-within', MAX_MS.expiresWithin),
+        dryRun: bool(read, 'dry-run', false),
+        recoveryKey: recoveryKey(optional(read, 'recovery-public-key')),
+        skipIfRotatedWithinMs: duration(read, 'skip-if-rotated-within', MAX_MS.skipIfRotatedWithin),
+        rotateIfExpiresWithinMs: duration(read, 'rotate-if-expires-within', MAX_MS.expiresWithin),
+        requestTimeoutMs: duration(read, 'request-timeout', MAX_MS.requestTimeout, 30_000),
+        storeTimeoutMs: duration(read, 'store-timeout', MAX_MS.storeTimeout, 600_000),
+    };
+}
+function recoveryKey(v) {
+    if (v === undefined)
+        return undefined;
+    const ok = /^[A-Za-z0-9+/]{43}=$/.test(v);
+    const bytes = ok ? Buffer.from(v, 'base64') : undefined;
+    if (!bytes || bytes.length !== 32) {
+        throw new fields_InputError(`Input 'recovery-public-key' is not a 32-byte X25519 public key in standard base64 (44 characters ending in '='); see the README for how to make one.`);
+    }
+    return new Uint8Array(bytes);
+}
+
+;// CONCATENATED MODULE: ./src/policy.ts
+// How hard to try, for GitHub and the providers alike: one value made from the inputs and handed to
+// both HTTP clients. The pipeline says which phase the run is in; the policy owns each phase's budget.
+
+/** Before the rotating call a failure stops the run: retrying long would only delay the news. */
+const PREFLIGHT_MS = 15_000;
+class RetryPolicy {
+    timeoutMs;
+    attempts;
+    #storeTimeoutMs;
+    /** GitHub retries stop here; no phase yet, no retries. */
+    #deadline = clock_now();
+    constructor(o) {
+        this.timeoutMs = o.timeoutMs;
+        this.attempts = o.attempts ?? 4;
+        this.#storeTimeoutMs = o.storeTimeoutMs;
+    }
+    /** Preflight: nothing is at stake yet, a short budget. */
+    startPreflight() {
+        this.#deadline = clock_now() + PREFLIGHT_MS;
+    }
+    /**
+     * From the rotating call on: the new secret exists only in this process until it is stored, so
+     * GitHub is retried up to store-timeout.
+     */
+    startStoring() {
+        this.#deadline = clock_now() + this.#storeTimeoutMs;
+    }
+    /** After the run: cleaning up (revoking App installation tokens) gets a short budget of its own. */
+    startCleanup() {
+        this.#deadline = clock_now() + PREFLIGHT_MS;
+    }
+    /** True when a wait of `ms` from now still ends before this phase's deadline. */
+    allows(ms) {
+        return clock_now() + ms < this.#deadline;
+    }
+}
+
+;// CONCATENATED MODULE: ./node_modules/@octokit/oauth-methods/dist-bundle/index.js
+// pkg/dist-src/version.js
+var oauth_methods_dist_bundle_VERSION = "0.0.0-development";
+
+// pkg/dist-src/get-web-flow-authorization-url.js
+
+
+
+// pkg/dist-src/utils.js
+
+function requestToOAuthBaseUrl(request) {
+  const endpointDefaults = request.endpoint.DEFAULTS;
+  if (/^https:\/\/(api\.)?github\.com$/.test(endpointDefaults.baseUrl)) {
+    return "https://github.com";
+  }
+  if (/^https:\/\/api\..*\.ghe\.com$/.test(endpointDefaults.baseUrl)) {
+    return endpointDefaults.baseUrl.replace("api.", "");
+  }
+  return endpointDefaults.baseUrl.replace("/api/v3", "");
+}
+async function oauthRequest(request, route, parameters) {
+  const withOAuthParameters = {
+    baseUrl: requestToOAuthBaseUrl(request),
+    headers: {
+      accept: "application/json"
+    },
+    ...parameters
+  };
+  const response = await request(route, withOAuthParameters);
+  if ("error" in response.data) {
+    const error = new RequestError(
+      `${response.data.error_description} (${response.data.error}, ${response.data.error_uri})`,
+      400,
+      {
+        request: request.endpoint.merge(
+          route,
+          withOAuthParameters
+        )
+      }
+    );
+    error.response = response;
+    throw error;
+  }
+  return response;
+}
+
+// pkg/dist-src/get-web-flow-authorization-url.js
+function getWebFlowAuthorizationUrl({
+  request = defaultRequest,
+  ...options
+}) {
+  const baseUrl = requestToOAuthBaseUrl(request);
+  return oauthAuthorizationUrl({
+    ...options,
+    baseUrl
+  });
+}
+
+// pkg/dist-src/exchange-web-flow-code.js
+
+async function exchangeWebFlowCode(options) {
+  const request = options.request || dist_bundle_request;
+  const response = await oauthRequest(
+    request,
+    "POST /login/oauth/access_token",
+    {
+      client_id: options.clientId,
+      client_secret: options.clientSecret,
+      code: options.code,
+      redirect_uri: options.redirectUrl
+    }
+  );
+  const authentication = {
+    clientType: options.clientType,
+    clientId: options.clientId,
+    clientSecret: options.clientSecret,
+    token: response.data.access_token,
+    scopes: response.data.scope.split(/\s+/).filter(Boolean)
+  };
+  if (options.clientType === "github-app") {
+    if ("refresh_token" in response.data) {
+      const apiTimeInMs = new Date(response.headers.date).getTime();
+      authentication.refreshToken = response.data.refresh_token, authentication.expiresAt = toTimestamp(
+        apiTimeInMs,
+        response.data.expires_in
+      ), authentication.refreshTokenExpiresAt = toTimestamp(
+        apiTimeInMs,
+        response.data.refresh_token_expires_in
+      );
+    }
+    delete authentication.scopes;
+  }
+  return { ...response, authentication };
+}
+function toTimestamp(apiTimeInMs, expirationInSeconds) {
+  return new Date(apiTimeInMs + expirationInSeconds * 1e3).toISOString();
+}
+
+// pkg/dist-src/create-device-code.js
+
+async function createDeviceCode(options) {
+  const request = options.request || dist_bundle_request;
+  const parameters = {
+    client_id: options.clientId
+  };
+  if ("scopes" in options && Array.isArray(options.scopes)) {
+    parameters.scope = options.scopes.join(" ");
+  }
+  return oauthRequest(request, "POST /login/device/code", parameters);
+}
+
+// pkg/dist-src/exchange-device-code.js
+
+async function exchangeDeviceCode(options) {
+  const request = options.request || dist_bundle_request;
+  const response = await oauthRequest(
+    request,
+    "POST /login/oauth/access_token",
+    {
+      client_id: options.clientId,
+      device_code: options.code,
+      grant_type: "urn:ietf:params:oauth:grant-type:device_code"
+    }
+  );
+  const authentication = {
+    clientType: options.clientType,
+    clientId: options.clientId,
+    token: response.data.access_token,
+    scopes: response.data.scope.split(/\s+/).filter(Boolean)
+  };
+  if ("clientSecret" in options) {
+    authentication.clientSecret = options.clientSecret;
+  }
+  if (options.clientType === "github-app") {
+    if ("refresh_token" in response.data) {
+      const apiTimeInMs = new Date(response.headers.date).getTime();
+      authentication.refreshToken = response.data.refresh_token, authentication.expiresAt = toTimestamp2(
+        apiTimeInMs,
+        response.data.expires_in
+      ), authentication.refreshTokenExpiresAt = toTimestamp2(
+        apiTimeInMs,
+        response.data.refresh_token_expires_in
+      );
+    }
+    delete authentication.scopes;
+  }
+  return { ...response, authentication };
+}
+function toTimestamp2(apiTimeInMs, expirationInSeconds) {
+  return new Date(apiTimeInMs + expirationInSeconds * 1e3).toISOString();
+}
+
+// pkg/dist-src/check-token.js
+
+async function checkToken(options) {
+  const request = options.request || dist_bundle_request;
+  const response = await request("POST /applications/{client_id}/token", {
+    headers: {
+      authorization: `basic ${btoa(
+        `${options.clientId}:${options.clientSecret}`
+      )}`
+    },
+    client_id: options.clientId,
+    access_token: options.token
+  });
+  const authentication = {
+    clientType: options.clientType,
+    clientId: options.clientId,
+    clientSecret: options.clientSecret,
+    token: options.token,
+    scopes: response.data.scopes
+  };
+  if (response.data.expires_at)
+    authentication.expiresAt = response.data.expires_at;
+  if (options.clientType === "github-app") {
+    delete authentication.scopes;
+  }
+  return { ...response, authentication };
+}
+
+// pkg/dist-src/refresh-token.js
+
+async function refreshToken(options) {
+  const request = options.request || dist_bundle_request;
+  const response = await oauthRequest(
+    request,
+    "POST /login/oauth/access_token",
+    {
+      client_id: options.clientId,
+      client_secret: options.clientSecret,
+      grant_type: "refresh_token",
+      refresh_token: options.refreshToken
+    }
+  );
+  const apiTimeInMs = new Date(response.headers.date).getTime();
+  const authentication = {
+    clientType: "github-app",
+    clientId: options.clientId,
+    clientSecret: options.clientSecret,
+    token: response.data.access_token,
+    refreshToken: response.data.refresh_token,
+    expiresAt: toTimestamp3(apiTimeInMs, response.data.expires_in),
+    refreshTokenExpiresAt: toTimestamp3(
+      apiTimeInMs,
+      response.data.refresh_token_expires_in
+    )
+  };
+  return { ...response, authentication };
+}
+function toTimestamp3(apiTimeInMs, expirationInSeconds) {
+  return new Date(apiTimeInMs + expirationInSeconds * 1e3).toISOString();
+}
+
+// pkg/dist-src/scope-token.js
+
+async function scopeToken(options) {
+  const {
+    request: optionsRequest,
+    clientType,
+    clientId,
+    clientSecret,
+    token,
+    ...requestOptions
+  } = options;
+  const request = options.request || defaultRequest7;
+  const response = await request(
+    "POST /applications/{client_id}/token/scoped",
+    {
+      headers: {
+        authorization: `basic ${btoa(`${clientId}:${clientSecret}`)}`
+      },
+      client_id: clientId,
+      access_token: token,
+      ...requestOptions
+    }
+  );
+  const authentication = Object.assign(
+    {
+      clientType,
+      clientId,
+      clientSecret,
+      token: response.data.token
+    },
+    response.data.expires_at ? { expiresAt: response.data.expires_at } : {}
+  );
+  return { ...response, authentication };
+}
+
+// pkg/dist-src/reset-token.js
+
+async function resetToken(options) {
+  const request = options.request || dist_bundle_request;
+  const auth = btoa(`${options.clientId}:${options.clientSecret}`);
+  const response = await request(
+    "PATCH /applications/{client_id}/token",
+    {
+      headers: {
+        authorization: `basic ${auth}`
+      },
+      client_id: options.clientId,
+      access_token: options.token
+    }
+  );
+  const authentication = {
+    clientType: options.clientType,
+    clientId: options.clientId,
+    clientSecret: options.clientSecret,
+    token: response.data.token,
+    scopes: response.data.scopes
+  };
+  if (response.data.expires_at)
+    authentication.expiresAt = response.data.expires_at;
+  if (options.clientType === "github-app") {
+    delete authentication.scopes;
+  }
+  return { ...response, authentication };
+}
+
+// pkg/dist-src/delete-token.js
+
+async function deleteToken(options) {
+  const request = options.request || dist_bundle_request;
+  const auth = btoa(`${options.clientId}:${options.clientSecret}`);
+  return request(
+    "DELETE /applications/{client_id}/token",
+    {
+      headers: {
+        authorization: `basic ${auth}`
+      },
+      client_id: options.clientId,
+      access_token: options.token
+    }
+  );
+}
+
+// pkg/dist-src/delete-authorization.js
+
+async function deleteAuthorization(options) {
+  const request = options.request || dist_bundle_request;
+  const auth = btoa(`${options.clientId}:${options.clientSecret}`);
+  return request(
+    "DELETE /applications/{client_id}/grant",
+    {
+      headers: {
+        authorization: `basic ${auth}`
+      },
+      client_id: options.clientId,
+      access_token: options.token
+    }
+  );
+}
+
+/* v8 ignore next: we always pass a custom request in tests -- @preserve */
+
+;// CONCATENATED MODULE: ./node_modules/@octokit/auth-oauth-device/dist-bundle/index.js
+// pkg/dist-src/index.js
+
+
+
+// pkg/dist-src/get-oauth-access-token.js
+
+async function getOAuthAccessToken(state, options) {
+  const cachedAuthentication = getCachedAuthentication(state, options.auth);
+  if (cachedAuthentication) return cachedAuthentication;
+  const { data: verification } = await createDeviceCode({
+    clientType: state.clientType,
+    clientId: state.clientId,
+    request: options.request || state.request,
+    // @ts-expect-error the extra code to make TS happy is not worth it
+    scopes: options.auth.scopes || state.scopes
+  });
+  await state.onVerification(verification);
+  const authentication = await waitForAccessToken(
+    options.request || state.request,
+    state.clientId,
+    state.clientType,
+    verification
+  );
+  state.authentication = authentication;
+  return authentication;
+}
+function getCachedAuthentication(state, auth2) {
+  if (auth2.refresh === true) return false;
+  if (!state.authentication) return false;
+  if (state.clientType === "github-app") {
+    return state.authentication;
+  }
+  const authentication = state.authentication;
+  const newScope = ("scopes" in auth2 && auth2.scopes || state.scopes).join(
+    " "
+  );
+  const currentScope = authentication.scopes.join(" ");
+  return newScope === currentScope ? authentication : false;
+}
+async function wait(seconds) {
+  await new Promise((resolve) => setTimeout(resolve, seconds * 1e3));
+}
+async function waitForAccessToken(request, clientId, clientType, verification) {
+  try {
+    const options = {
+      clientId,
+      request,
+      code: verification.device_code
+    };
+    const { authentication } = clientType === "oauth-app" ? await exchangeDeviceCode({
+      ...options,
+      clientType: "oauth-app"
+    }) : await exchangeDeviceCode({
+      ...options,
+      clientType: "github-app"
+    });
+    return {
+      type: "token",
+      tokenType: "oauth",
+      ...authentication
+    };
+  } catch (error) {
+    if (!error.response) throw error;
+    const errorType = error.response.data.error;
+    if (errorType === "authorization_pending") {
+      await wait(verification.interval);
+      return waitForAccessToken(request, clientId, clientType, verification);
+    }
+    if (errorType === "slow_down") {
+      await wait(verification.interval + 7);
+      return waitForAccessToken(request, clientId, clientType, verification);
+    }
+    throw error;
+  }
+}
+
+// pkg/dist-src/auth.js
+async function dist_bundle_auth(state, authOptions) {
+  return getOAuthAccessToken(state, {
+    auth: authOptions
+  });
+}
+
+// pkg/dist-src/hook.js
+async function dist_bundle_hook(state, request, route, parameters) {
+  let endpoint = request.endpoint.merge(
+    route,
+    parameters
+  );
+  if (/\/login\/(oauth\/access_token|device\/code)$/.test(endpoint.url)) {
+    return request(endpoint);
+  }
+  const { token } = await getOAuthAccessToken(state, {
+    request,
+    auth: { type: "oauth" }
+  });
+  endpoint.headers.authorization = `token ${token}`;
+  return request(endpoint);
+}
+
+// pkg/dist-src/version.js
+var auth_oauth_device_dist_bundle_VERSION = "0.0.0-development";
+
+// pkg/dist-src/index.js
+function createOAuthDeviceAuth(options) {
+  const requestWithDefaults = options.request || dist_bundle_request.defaults({
+    headers: {
+      "user-agent": `octokit-auth-oauth-device.js/${auth_oauth_device_dist_bundle_VERSION} ${getUserAgent()}`
+    }
+  });
+  const { request = requestWithDefaults, ...otherOptions } = options;
+  const state = options.clientType === "github-app" ? {
+    ...otherOptions,
+    clientType: "github-app",
+    request
+  } : {
+    ...otherOptions,
+    clientType: "oauth-app",
+    request,
+    scopes: options.scopes || []
+  };
+  if (!options.clientId) {
+    throw new Error(
+      '[@octokit/auth-oauth-device] "clientId" option must be set (https://github.com/octokit/auth-oauth-device.js#usage)'
+    );
+  }
+  if (!options.onVerification) {
+    throw new Error(
+      '[@octokit/auth-oauth-device] "onVerification" option must be a function (https://github.com/octokit/auth-oauth-device.js#usage)'
+    );
+  }
+  return Object.assign(dist_bundle_auth.bind(null, state), {
+    hook: dist_bundle_hook.bind(null, state)
+  });
+}
+
+/* v8 ignore next 2 -- @preserve */
+
+;// CONCATENATED MODULE: ./node_modules/@octokit/auth-oauth-user/dist-bundle/index.js
+// pkg/dist-src/index.js
+
+
+
+// pkg/dist-src/version.js
+var auth_oauth_user_dist_bundle_VERSION = "0.0.0-development";
+
+// pkg/dist-src/get-authentication.js
+
+
+async function getAuthentication(state) {
+  if ("code" in state.strategyOptions) {
+    const { authentication } = await exchangeWebFlowCode({
+      clientId: state.clientId,
+      clientSecret: state.clientSecret,
+      clientType: state.clientType,
+      onTokenCreated: state.onTokenCreated,
+      ...state.strategyOptions,
+      request: state.request
+    });
+    return {
+      type: "token",
+      tokenType: "oauth",
+      ...authentication
+    };
+  }
+  if ("onVerification" in state.strategyOptions) {
+    const deviceAuth = createOAuthDeviceAuth({
+      clientType: state.clientType,
+      clientId: state.clientId,
+      onTokenCreated: state.onTokenCreated,
+      ...state.strategyOptions,
+      request: state.request
+    });
+    const authentication = await deviceAuth({
+      type: "oauth"
+    });
+    return {
+      clientSecret: state.clientSecret,
+      ...authentication
+    };
+  }
+  if ("token" in state.strategyOptions) {
+    return {
+      type: "token",
+      tokenType: "oauth",
+      clientId: state.clientId,
+      clientSecret: state.clientSecret,
+      clientType: state.clientType,
+      onTokenCreated: state.onTokenCreated,
+      ...state.strategyOptions
+    };
+  }
+  throw new Error("[@octokit/auth-oauth-user] Invalid strategy options");
+}
+
+// pkg/dist-src/auth.js
+
+async function auth_oauth_user_dist_bundle_auth(state, options = {}) {
+  if (!state.authentication) {
+    state.authentication = state.clientType === "oauth-app" ? await getAuthentication(state) : await getAuthentication(state);
+  }
+  if (state.authentication.invalid) {
+    throw new Error("[@octokit/auth-oauth-user] Token is invalid");
+  }
+  const currentAuthentication = state.authentication;
+  if ("expiresAt" in currentAuthentication) {
+    if (options.type === "refresh" || new Date(currentAuthentication.expiresAt) < /* @__PURE__ */ new Date()) {
+      const { authentication } = await refreshToken({
+        clientType: "github-app",
+        clientId: state.clientId,
+        clientSecret: state.clientSecret,
+        refreshToken: currentAuthentication.refreshToken,
+        request: state.request
+      });
+      state.authentication = {
+        tokenType: "oauth",
+        type: "token",
+        ...authentication
+      };
+    }
+  }
+  if (options.type === "refresh") {
+    if (state.clientType === "oauth-app") {
+      throw new Error(
+        "[@octokit/auth-oauth-user] OAuth Apps do not support expiring tokens"
+      );
+    }
+    if (!currentAuthentication.hasOwnProperty("expiresAt")) {
+      throw new Error("[@octokit/auth-oauth-user] Refresh token missing");
+    }
+    await state.onTokenCreated?.(state.authentication, {
+      type: options.type
+    });
+  }
+  if (options.type === "check" || options.type === "reset") {
+    const method = options.type === "check" ? checkToken : resetToken;
+    try {
+      const { authentication } = await method({
+        // @ts-expect-error making TS happy would require unnecessary code so no
+        clientType: state.clientType,
+        clientId: state.clientId,
+        clientSecret: state.clientSecret,
+        token: state.authentication.token,
+        request: state.request
+      });
+      state.authentication = {
+        tokenType: "oauth",
+        type: "token",
+        // @ts-expect-error TBD
+        ...authentication
+      };
+      if (options.type === "reset") {
+        await state.onTokenCreated?.(state.authentication, {
+          type: options.type
+        });
+      }
+      return state.authentication;
+    } catch (error) {
+      if (error.status === 404) {
+        error.message = "[@octokit/auth-oauth-user] Token is invalid";
+        state.authentication.invalid = true;
+      }
+      throw error;
+    }
+  }
+  if (options.type === "delete" || options.type === "deleteAuthorization") {
+    const method = options.type === "delete" ? deleteToken : deleteAuthorization;
+    try {
+      await method({
+        // @ts-expect-error making TS happy would require unnecessary code so no
+        clientType: state.clientType,
+        clientId: state.clientId,
+        clientSecret: state.clientSecret,
+        token: state.authentication.token,
+        request: state.request
+      });
+    } catch (error) {
+      if (error.status !== 404) throw error;
+    }
+    state.authentication.invalid = true;
+    return state.authentication;
+  }
+  return state.authentication;
+}
+
+// pkg/dist-src/requires-basic-auth.js
+var ROUTES_REQUIRING_BASIC_AUTH = /\/applications\/[^/]+\/(token|grant)s?/;
+function requiresBasicAuth(url) {
+  return url && ROUTES_REQUIRING_BASIC_AUTH.test(url);
+}
+
+// pkg/dist-src/hook.js
+async function auth_oauth_user_dist_bundle_hook(state, request, route, parameters = {}) {
+  const endpoint = request.endpoint.merge(
+    route,
+    parameters
+  );
+  if (/\/login\/(oauth\/access_token|device\/code)$/.test(endpoint.url)) {
+    return request(endpoint);
+  }
+  if (requiresBasicAuth(endpoint.url)) {
+    const credentials = btoa(`${state.clientId}:${state.clientSecret}`);
+    endpoint.headers.authorization = `basic ${credentials}`;
+    return request(endpoint);
+  }
+  const { token } = state.clientType === "oauth-app" ? await auth_oauth_user_dist_bundle_auth({ ...state, request }) : await auth_oauth_user_dist_bundle_auth({ ...state, request });
+  endpoint.headers.authorization = "token " + token;
+  return request(endpoint);
+}
+
+// pkg/dist-src/index.js
+function createOAuthUserAuth({
+  clientId,
+  clientSecret,
+  clientType = "oauth-app",
+  request = dist_bundle_request.defaults({
+    headers: {
+      "user-agent": `octokit-auth-oauth-app.js/${auth_oauth_user_dist_bundle_VERSION} ${getUserAgent()}`
+    }
+  }),
+  onTokenCreated,
+  ...strategyOptions
+}) {
+  const state = Object.assign({
+    clientType,
+    clientId,
+    clientSecret,
+    onTokenCreated,
+    strategyOptions,
+    request
+  });
+  return Object.assign(auth_oauth_user_dist_bundle_auth.bind(null, state), {
+    // @ts-expect-error not worth the extra code needed to appease TS
+    hook: auth_oauth_user_dist_bundle_hook.bind(null, state)
+  });
+}
+createOAuthUserAuth.VERSION = auth_oauth_user_dist_bundle_VERSION;
+
+/* v8 ignore if -- @preserve */
+/* v8 ignore next -- @preserve */
+
+;// CONCATENATED MODULE: ./node_modules/@octokit/auth-oauth-app/dist-bundle/index.js
+// pkg/dist-src/index.js
+
+
+
+// pkg/dist-src/auth.js
+
+async function auth_oauth_app_dist_bundle_auth(state, authOptions) {
+  if (authOptions.type === "oauth-app") {
+    return {
+      type: "oauth-app",
+      clientId: state.clientId,
+      clientSecret: state.clientSecret,
+      clientType: state.clientType,
+      headers: {
+        authorization: `basic ${btoa(
+          `${state.clientId}:${state.clientSecret}`
+        )}`
+      }
+    };
+  }
+  if ("factory" in authOptions) {
+    const { type, ...options } = {
+      ...authOptions,
+      ...state
+    };
+    return authOptions.factory(options);
+  }
+  const common = {
+    clientId: state.clientId,
+    clientSecret: state.clientSecret,
+    request: state.request,
+    ...authOptions
+  };
+  const userAuth = state.clientType === "oauth-app" ? await createOAuthUserAuth({
+    ...common,
+    clientType: state.clientType
+  }) : await createOAuthUserAuth({
+    ...common,
+    clientType: state.clientType
+  });
+  return userAuth();
+}
+
+// pkg/dist-src/hook.js
+
+async function auth_oauth_app_dist_bundle_hook(state, request2, route, parameters) {
+  let endpoint = request2.endpoint.merge(
+    route,
+    parameters
+  );
+  if (/\/login\/(oauth\/access_token|device\/code)$/.test(endpoint.url)) {
+    return request2(endpoint);
+  }
+  if (state.clientType === "github-app" && !requiresBasicAuth(endpoint.url)) {
+    throw new Error(
+      `[@octokit/auth-oauth-app] GitHub Apps cannot use their client ID/secret for basic authentication for endpoints other than "/applications/{client_id}/**". "${endpoint.method} ${endpoint.url}" is not supported.`
+    );
+  }
+  const credentials = btoa(`${state.clientId}:${state.clientSecret}`);
+  endpoint.headers.authorization = `basic ${credentials}`;
+  try {
+    return await request2(endpoint);
+  } catch (error) {
+    if (error.status !== 401) throw error;
+    error.message = `[@octokit/auth-oauth-app] "${endpoint.method} ${endpoint.url}" does not support clientId/clientSecret basic authentication.`;
+    throw error;
+  }
+}
+
+// pkg/dist-src/version.js
+var auth_oauth_app_dist_bundle_VERSION = "0.0.0-development";
+
+// pkg/dist-src/index.js
+
+function createOAuthAppAuth(options) {
+  const state = Object.assign(
+    {
+      request: dist_bundle_request.defaults({
+        headers: {
+          "user-agent": `octokit-auth-oauth-app.js/${auth_oauth_app_dist_bundle_VERSION} ${getUserAgent()}`
+        }
+      }),
+      clientType: "oauth-app"
+    },
+    options
+  );
+  return Object.assign(auth_oauth_app_dist_bundle_auth.bind(null, state), {
+    hook: auth_oauth_app_dist_bundle_hook.bind(null, state)
+  });
+}
+
+/* v8 ignore next -- @preserve */
+
+;// CONCATENATED MODULE: ./node_modules/universal-github-app-jwt/lib/utils.js
+// we don't @ts-check here because it chokes on atob and btoa which are available in all modern JS runtime environments
+
+/**
+ * @param {string} privateKey
+ * @returns {boolean}
+ */
+function isPkcs1(privateKey) {
+  return privateKey.includes("-----BEGIN RSA PRIVATE KEY-----");
+}
+
+/**
+ * @param {string} privateKey
+ * @returns {boolean}
+ */
+function isOpenSsh(privateKey) {
+  return privateKey.includes("-----BEGIN OPENSSH PRIVATE KEY-----");
+}
+
+/**
+ * @param {string} str
+ * @returns {ArrayBuffer}
+ */
+function string2ArrayBuffer(str) {
+  const buf = new ArrayBuffer(str.length);
+  const bufView = new Uint8Array(buf);
+  for (let i = 0, strLen = str.length; i < strLen; i++) {
+    bufView[i] = str.charCodeAt(i);
+  }
+  return buf;
+}
+
+/**
+ * @param {string} pem
+ * @returns {ArrayBuffer}
+ */
+function getDERfromPEM(pem) {
+  const pemB64 = pem
+    .trim()
+    .split("\n")
+    .slice(1, -1) // Remove the --- BEGIN / END PRIVATE KEY ---
+    .join("");
+
+  const decoded = atob(pemB64);
+  return string2ArrayBuffer(decoded);
+}
+
+/**
+ * @param {import('../internals').Header} header
+ * @param {import('../internals').Payload} payload
+ * @returns {string}
+ */
+function getEncodedMessage(header, payload) {
+  return `${base64encodeJSON(header)}.${base64encodeJSON(payload)}`;
+}
+
+/**
+ * @param {ArrayBuffer} buffer
+ * @returns {string}
+ */
+function base64encode(buffer) {
+  var binary = "";
+  var bytes = new Uint8Array(buffer);
+  var len = bytes.byteLength;
+  for (var i = 0; i < len; i++) {
+    binary += String.fromCharCode(bytes[i]);
+  }
+
+  return fromBase64(btoa(binary));
+}
+
+/**
+ * @param {string} base64
+ * @returns {string}
+ */
+function fromBase64(base64) {
+  return base64.replace(/=/g, "").replace(/\+/g, "-").replace(/\//g, "_");
+}
+
+/**
+ * @param {Record<string,unknown>} obj
+ * @returns {string}
+ */
+function base64encodeJSON(obj) {
+  return fromBase64(btoa(JSON.stringify(obj)));
+}
+
+;// CONCATENATED MODULE: ./node_modules/universal-github-app-jwt/lib/crypto-node.js
+// this can be removed once we only support Node 20+
+
+
+
+
+
+// no-op, unfortunately there is no way to transform from PKCS8 or OpenSSH to PKCS1 with WebCrypto
+function convertPrivateKey(privateKey) {
+  if (!isPkcs1(privateKey)) return privateKey;
+
+  return (0,external_node_crypto_.createPrivateKey)(privateKey).export({
+    type: "pkcs8",
+    format: "pem",
+  });
+}
+
+;// CONCATENATED MODULE: ./node_modules/universal-github-app-jwt/lib/get-token.js
+// we don't @ts-check here because it chokes crypto which is a global API in modern JS runtime environments
+
+
+
+
+
+/**
+ * @param {import('../internals').GetTokenOptions} options
+ * @returns {Promise<string>}
+ */
+async function getToken({ privateKey, payload }) {
+  const convertedPrivateKey = convertPrivateKey(privateKey);
+
+  // WebCrypto only supports PKCS#8, unfortunately
+  /* c8 ignore start */
+  if (isPkcs1(convertedPrivateKey)) {
+    throw new Error(
+      "[universal-github-app-jwt] Private Key is in PKCS#1 format, but only PKCS#8 is supported. See https://github.com/gr2m/universal-github-app-jwt#private-key-formats"
+    );
+  }
+  /* c8 ignore stop */
+
+  // WebCrypto does not support OpenSSH, unfortunately
+  if (isOpenSsh(convertedPrivateKey)) {
+    throw new Error(
+      "[universal-github-app-jwt] Private Key is in OpenSSH format, but only PKCS#8 is supported. See https://github.com/gr2m/universal-github-app-jwt#private-key-formats"
+    );
+  }
+
+  const algorithm = {
+    name: "RSASSA-PKCS1-v1_5",
+    hash: { name: "SHA-256" },
+  };
+
+  /** @type {import('../internals').Header} */
+  const header = { alg: "RS256", typ: "JWT" };
+
+  const privateKeyDER = getDERfromPEM(convertedPrivateKey);
+  const importedKey = await external_node_crypto_.subtle.importKey(
+    "pkcs8",
+    privateKeyDER,
+    algorithm,
+    false,
+    ["sign"]
+  );
+
+  const encodedMessage = getEncodedMessage(header, payload);
+  const encodedMessageArrBuf = string2ArrayBuffer(encodedMessage);
+
+  const signatureArrBuf = await external_node_crypto_.subtle.sign(
+    algorithm.name,
+    importedKey,
+    encodedMessageArrBuf
+  );
+
+  const encodedSignature = base64encode(signatureArrBuf);
+
+  return `${encodedMessage}.${encodedSignature}`;
+}
+
+;// CONCATENATED MODULE: ./node_modules/universal-github-app-jwt/index.js
+// @ts-check
+
+// @ts-ignore - #get-token is defined in "imports" in package.json
+
+
+/**
+ * @param {import(".").Options} options
+ * @returns {Promise<import(".").Result>}
+ */
+async function githubAppJwt({
+  id,
+  privateKey,
+  now = Math.floor(Date.now() / 1000),
+}) {
+  // Private keys are often times configured as environment variables, in which case line breaks are escaped using `\\n`.
+  // Replace these here for convenience.
+  const privateKeyWithNewlines = privateKey.replace(/\\n/g, '\n');
+
+  // When creating a JSON Web Token, it sets the "issued at time" (iat) to 30s
+  // in the past as we have seen people running situations where the GitHub API
+  // claimed the iat would be in future. It turned out the clocks on the
+  // different machine were not in sync.
+  const nowWithSafetyMargin = now - 30;
+  const expiration = nowWithSafetyMargin + 60 * 10; // JWT expiration time (10 minute maximum)
+
+  const payload = {
+    iat: nowWithSafetyMargin, // Issued at time
+    exp: expiration,
+    iss: id,
+  };
+
+  const token = await getToken({
+    privateKey: privateKeyWithNewlines,
+    payload,
+  });
+
+  return {
+    appId: id,
+    expiration,
+    token,
+  };
+}
+
+;// CONCATENATED MODULE: ./node_modules/toad-cache/dist/toad-cache.mjs
+/**
+ * toad-cache
+ *
+ * @copyright 2026 Igor Savin <kibertoad@gmail.com>
+ * @license MIT
+ * @version 3.7.3
+ */
+/**
+ * Validates the shared cache constructor parameters.
+ * Both values must be non-negative integers.
+ *
+ * @param {number} max
+ * @param {number} ttlInMsecs
+ */
+function validateCacheParams(max, ttlInMsecs) {
+  if (typeof max !== 'number' || !Number.isInteger(max) || max < 0) {
+    throw new Error('Invalid max value')
+  }
+
+  if (typeof ttlInMsecs !== 'number' || !Number.isInteger(ttlInMsecs) || ttlInMsecs < 0) {
+    throw new Error('Invalid ttl value')
+  }
+}class FifoMap {
+  constructor(max = 1000, ttlInMsecs = 0) {
+    validateCacheParams(max, ttlInMsecs);
+
+    this.first = null;
+    this.items = new Map();
+    this.last = null;
+    this.max = max;
+    this.ttl = ttlInMsecs;
+  }
+
+  get size() {
+    return this.items.size
+  }
+
+  clear() {
+    this.items.clear();
+    this.first = null;
+    this.last = null;
+  }
+
+  delete(key) {
+    const deletedItem = this.items.get(key);
+
+    if (deletedItem !== undefined) {
+      this.items.delete(key);
+
+      if (deletedItem.prev !== null) {
+        deletedItem.prev.next = deletedItem.next;
+      }
+
+      if (deletedItem.next !== null) {
+        deletedItem.next.prev = deletedItem.prev;
+      }
+
+      if (this.first === deletedItem) {
+        this.first = deletedItem.next;
+      }
+
+      if (this.last === deletedItem) {
+        this.last = deletedItem.prev;
+      }
+    }
+  }
+
+  deleteMany(keys) {
+    for (var i = 0; i < keys.length; i++) {
+      this.delete(keys[i]);
+    }
+  }
+
+  evict() {
+    if (this.size > 0) {
+      const item = this.first;
+
+      this.items.delete(item.key);
+
+      if (this.size === 0) {
+        this.first = null;
+        this.last = null;
+      } else {
+        this.first = item.next;
+        this.first.prev = null;
+      }
+    }
+  }
+
+  expiresAt(key) {
+    const item = this.items.get(key);
+
+    if (item !== undefined) {
+      return item.expiry
+    }
+  }
+
+  get(key) {
+    const item = this.items.get(key);
+
+    if (item !== undefined) {
+      if (this.ttl > 0 && item.expiry <= Date.now()) {
+        this.delete(key);
+        return
+      }
+
+      return item.value
+    }
+  }
+
+  getMany(keys) {
+    const result = new Array(keys.length);
+
+    for (var i = 0; i < keys.length; i++) {
+      result[i] = this.get(keys[i]);
+    }
+
+    return result
+  }
+
+  keys() {
+    return this.items.keys()
+  }
+
+  set(key, value) {
+    // Replace existing item
+    const existing = this.items.get(key);
+
+    if (existing !== undefined) {
+      existing.value = value;
+      existing.expiry = this.ttl > 0 ? Date.now() + this.ttl : this.ttl;
+
+      return
+    }
+
+    // Add new item
+    if (this.max > 0 && this.size >= this.max) {
+      this.evict();
+    }
+
+    const item = {
+      expiry: this.ttl > 0 ? Date.now() + this.ttl : this.ttl,
+      key: key,
+      prev: this.last,
+      next: null,
+      value,
+    };
+    this.items.set(key, item);
+
+    if (this.size === 1) {
+      this.first = item;
+    } else {
+      this.last.next = item;
+    }
+
+    this.last = item;
+  }
+}class FifoObject {
+  constructor(max = 1000, ttlInMsecs = 0) {
+    validateCacheParams(max, ttlInMsecs);
+
+    this.first = null;
+    this.items = Object.create(null);
+    this.last = null;
+    this.size = 0;
+    this.max = max;
+    this.ttl = ttlInMsecs;
+  }
+
+  clear() {
+    this.items = Object.create(null);
+    this.first = null;
+    this.last = null;
+    this.size = 0;
+  }
+
+  delete(key) {
+    const deletedItem = this.items[key];
+
+    if (deletedItem !== undefined) {
+      delete this.items[key];
+      this.size--;
+
+      if (deletedItem.prev !== null) {
+        deletedItem.prev.next = deletedItem.next;
+      }
+
+      if (deletedItem.next !== null) {
+        deletedItem.next.prev = deletedItem.prev;
+      }
+
+      if (this.first === deletedItem) {
+        this.first = deletedItem.next;
+      }
+
+      if (this.last === deletedItem) {
+        this.last = deletedItem.prev;
+      }
+    }
+  }
+
+  deleteMany(keys) {
+    for (var i = 0; i < keys.length; i++) {
+      this.delete(keys[i]);
+    }
+  }
+
+  evict() {
+    if (this.size > 0) {
+      const item = this.first;
+
+      delete this.items[item.key];
+
+      if (--this.size === 0) {
+        this.first = null;
+        this.last = null;
+      } else {
+        this.first = item.next;
+        this.first.prev = null;
+      }
+    }
+  }
+
+  expiresAt(key) {
+    const item = this.items[key];
+
+    if (item !== undefined) {
+      return item.expiry
+    }
+  }
+
+  get(key) {
+    const item = this.items[key];
+
+    if (item !== undefined) {
+      if (this.ttl > 0 && item.expiry <= Date.now()) {
+        this.delete(key);
+        return
+      }
+
+      return item.value
+    }
+  }
+
+  getMany(keys) {
+    const result = new Array(keys.length);
+
+    for (var i = 0; i < keys.length; i++) {
+      result[i] = this.get(keys[i]);
+    }
+
+    return result
+  }
+
+  keys() {
+    return Object.keys(this.items)
+  }
+
+  set(key, value) {
+    // Replace existing item
+    const existing = this.items[key];
+
+    if (existing !== undefined) {
+      existing.value = value;
+      existing.expiry = this.ttl > 0 ? Date.now() + this.ttl : this.ttl;
+
+      return
+    }
+
+    // Add new item
+    if (this.max > 0 && this.size >= this.max) {
+      this.evict();
+    }
+
+    const item = {
+      expiry: this.ttl > 0 ? Date.now() + this.ttl : this.ttl,
+      key: key,
+      prev: this.last,
+      next: null,
+      value,
+    };
+    this.items[key] = item;
+
+    if (++this.size === 1) {
+      this.first = item;
+    } else {
+      this.last.next = item;
+    }
+
+    this.last = item;
+  }
+}/**
+ * Creates a zeroed statistics record for a single collection window.
+ *
+ * @returns {object}
+ */
+function createEmptyStatisticsRecord() {
+  return {
+    cacheSize: 0,
+    hits: 0,
+    falsyHits: 0,
+    emptyHits: 0,
+    misses: 0,
+    expirations: 0,
+    evictions: 0,
+    invalidateOne: 0,
+    invalidateAll: 0,
+    sets: 0,
+  }
+}class HitStatisticsRecord {
+  constructor() {
+    this.records = {};
+  }
+
+  initForCache(cacheId, currentTimeStamp) {
+    this.records[cacheId] = {
+      [currentTimeStamp]: createEmptyStatisticsRecord(),
+    };
+  }
+
+  resetForCache(cacheId) {
+    if (!this.records[cacheId]) {
+      return
+    }
+
+    for (let key of Object.keys(this.records[cacheId])) {
+      this.records[cacheId][key] = createEmptyStatisticsRecord();
+    }
+  }
+
+  getStatistics() {
+    return this.records
+  }
+}class LruMap {
+  constructor(max = 1000, ttlInMsecs = 0) {
+    validateCacheParams(max, ttlInMsecs);
+
+    this.first = null;
+    this.items = new Map();
+    this.last = null;
+    this.max = max;
+    this.ttl = ttlInMsecs;
+  }
+
+  get size() {
+    return this.items.size
+  }
+
+  bumpLru(item) {
+    if (this.last === item) {
+      return // Item is already the last one, no need to bump
+    }
+
+    const last = this.last;
+    const next = item.next;
+    const prev = item.prev;
+
+    if (this.first === item) {
+      this.first = next;
+    }
+
+    item.next = null;
+    item.prev = last;
+    last.next = item;
+
+    if (prev !== null) {
+      prev.next = next;
+    }
+
+    /* v8 ignore next 3 -- next is always non-null here: the early return above guarantees item !== this.last in a well-formed list */
+    if (next !== null) {
+      next.prev = prev;
+    }
+
+    this.last = item;
+  }
+
+  clear() {
+    this.items.clear();
+    this.first = null;
+    this.last = null;
+  }
+
+  delete(key) {
+    const item = this.items.get(key);
+
+    if (item !== undefined) {
+      this.items.delete(key);
+
+      if (item.prev !== null) {
+        item.prev.next = item.next;
+      }
+
+      if (item.next !== null) {
+        item.next.prev = item.prev;
+      }
+
+      if (this.first === item) {
+        this.first = item.next;
+      }
+
+      if (this.last === item) {
+        this.last = item.prev;
+      }
+    }
+  }
+
+  deleteMany(keys) {
+    for (var i = 0; i < keys.length; i++) {
+      this.delete(keys[i]);
+    }
+  }
+
+  evict() {
+    if (this.size > 0) {
+      const item = this.first;
+
+      this.items.delete(item.key);
+
+      if (this.size === 0) {
+        this.first = null;
+        this.last = null;
+      } else {
+        this.first = item.next;
+        this.first.prev = null;
+      }
+    }
+  }
+
+  expiresAt(key) {
+    const item = this.items.get(key);
+
+    if (item !== undefined) {
+      return item.expiry
+    }
+  }
+
+  get(key) {
+    const item = this.items.get(key);
+
+    if (item !== undefined) {
+      // Item has already expired
+      if (this.ttl > 0 && item.expiry <= Date.now()) {
+        this.delete(key);
+        return
+      }
+
+      // Item is still fresh
+      this.bumpLru(item);
+      return item.value
+    }
+  }
+
+  getMany(keys) {
+    const result = new Array(keys.length);
+
+    for (var i = 0; i < keys.length; i++) {
+      result[i] = this.get(keys[i]);
+    }
+
+    return result
+  }
+
+  keys() {
+    return this.items.keys()
+  }
+
+  set(key, value) {
+    // Replace existing item
+    const existing = this.items.get(key);
+
+    if (existing !== undefined) {
+      existing.value = value;
+      existing.expiry = this.ttl > 0 ? Date.now() + this.ttl : this.ttl;
+      this.bumpLru(existing);
+
+      return
+    }
+
+    // Add new item
+    if (this.max > 0 && this.size >= this.max) {
+      this.evict();
+    }
+
+    const item = {
+      expiry: this.ttl > 0 ? Date.now() + this.ttl : this.ttl,
+      key: key,
+      prev: this.last,
+      next: null,
+      value,
+    };
+    this.items.set(key, item);
+
+    if (this.size === 1) {
+      this.first = item;
+    } else {
+      this.last.next = item;
+    }
+
+    this.last = item;
+  }
+}class LruObject {
+  constructor(max = 1000, ttlInMsecs = 0) {
+    validateCacheParams(max, ttlInMsecs);
+
+    this.first = null;
+    this.items = Object.create(null);
+    this.last = null;
+    this.size = 0;
+    this.max = max;
+    this.ttl = ttlInMsecs;
+  }
+
+  bumpLru(item) {
+    if (this.last === item) {
+      return // Item is already the last one, no need to bump
+    }
+
+    const last = this.last;
+    const next = item.next;
+    const prev = item.prev;
+
+    if (this.first === item) {
+      this.first = next;
+    }
+
+    item.next = null;
+    item.prev = last;
+    last.next = item;
+
+    if (prev !== null) {
+      prev.next = next;
+    }
+
+    /* v8 ignore next 3 -- next is always non-null here: the early return above guarantees item !== this.last in a well-formed list */
+    if (next !== null) {
+      next.prev = prev;
+    }
+
+    this.last = item;
+  }
+
+  clear() {
+    this.items = Object.create(null);
+    this.first = null;
+    this.last = null;
+    this.size = 0;
+  }
+
+  delete(key) {
+    const item = this.items[key];
+
+    if (item !== undefined) {
+      delete this.items[key];
+      this.size--;
+
+      if (item.prev !== null) {
+        item.prev.next = item.next;
+      }
+
+      if (item.next !== null) {
+        item.next.prev = item.prev;
+      }
+
+      if (this.first === item) {
+        this.first = item.next;
+      }
+
+      if (this.last === item) {
+        this.last = item.prev;
+      }
+    }
+  }
+
+  deleteMany(keys) {
+    for (var i = 0; i < keys.length; i++) {
+      this.delete(keys[i]);
+    }
+  }
+
+  evict() {
+    if (this.size > 0) {
+      const item = this.first;
+
+      delete this.items[item.key];
+
+      if (--this.size === 0) {
+        this.first = null;
+        this.last = null;
+      } else {
+        this.first = item.next;
+        this.first.prev = null;
+      }
+    }
+  }
+
+  expiresAt(key) {
+    const item = this.items[key];
+
+    if (item !== undefined) {
+      return item.expiry
+    }
+  }
+
+  get(key) {
+    const item = this.items[key];
+
+    if (item !== undefined) {
+      // Item has already expired
+      if (this.ttl > 0 && item.expiry <= Date.now()) {
+        this.delete(key);
+        return
+      }
+
+      // Item is still fresh
+      this.bumpLru(item);
+      return item.value
+    }
+  }
+
+  getMany(keys) {
+    const result = new Array(keys.length);
+
+    for (var i = 0; i < keys.length; i++) {
+      result[i] = this.get(keys[i]);
+    }
+
+    return result
+  }
+
+  keys() {
+    return Object.keys(this.items)
+  }
+
+  set(key, value) {
+    // Replace existing item
+    const existing = this.items[key];
+
+    if (existing !== undefined) {
+      existing.value = value;
+      existing.expiry = this.ttl > 0 ? Date.now() + this.ttl : this.ttl;
+      this.bumpLru(existing);
+
+      return
+    }
+
+    // Add new item
+    if (this.max > 0 && this.size >= this.max) {
+      this.evict();
+    }
+
+    const item = {
+      expiry: this.ttl > 0 ? Date.now() + this.ttl : this.ttl,
+      key: key,
+      prev: this.last,
+      next: null,
+      value,
+    };
+    this.items[key] = item;
+
+    if (++this.size === 1) {
+      this.first = item;
+    } else {
+      this.last.next = item;
+    }
+
+    this.last = item;
+  }
+}/**
+ *
+ * @param {Date} date
+ * @returns {string}
+ */
+function getTimestamp(date) {
+  return `${date.getFullYear()}-${(date.getMonth() + 1).toString().padStart(2, '0')}-${date
+    .getDate()
+    .toString()
+    .padStart(2, '0')}`
+}class HitStatistics {
+  constructor(cacheId, statisticTtlInHours, globalStatisticsRecord) {
+    this.cacheId = cacheId;
+    this.statisticTtlInHours = statisticTtlInHours;
+
+    this.collectionStart = new Date();
+    this.currentTimeStamp = getTimestamp(this.collectionStart);
+    this.archiveAfter = this.collectionStart.getTime() + this.statisticTtlInHours * 3_600_000;
+
+    this.records = globalStatisticsRecord || new HitStatisticsRecord();
+    this.records.initForCache(this.cacheId, this.currentTimeStamp);
+  }
+
+  get currentRecord() {
+    const cacheRecords = this.records.records[this.cacheId];
+    // safety net
+    /* c8 ignore next 3 */
+    if (!cacheRecords[this.currentTimeStamp]) {
+      cacheRecords[this.currentTimeStamp] = createEmptyStatisticsRecord();
+    }
+
+    return cacheRecords[this.currentTimeStamp]
+  }
+
+  /* v8 ignore next 3 -- kept for compatibility, no longer used internally */
+  hoursPassed() {
+    return (Date.now() - this.collectionStart) / 1000 / 60 / 60
+  }
+
+  addHit() {
+    this.archiveIfNeeded();
+    this.currentRecord.hits++;
+  }
+  addFalsyHit() {
+    this.archiveIfNeeded();
+    this.currentRecord.falsyHits++;
+  }
+
+  addEmptyHit() {
+    this.archiveIfNeeded();
+    this.currentRecord.emptyHits++;
+  }
+
+  addMiss() {
+    this.archiveIfNeeded();
+    this.currentRecord.misses++;
+  }
+
+  addEviction() {
+    this.archiveIfNeeded();
+    this.currentRecord.evictions++;
+  }
+
+  setCacheSize(currentSize) {
+    this.archiveIfNeeded();
+    this.currentRecord.cacheSize = currentSize;
+  }
+
+  addExpiration() {
+    this.archiveIfNeeded();
+    this.currentRecord.expirations++;
+  }
+
+  addSet() {
+    this.archiveIfNeeded();
+    this.currentRecord.sets++;
+  }
+
+  addInvalidateOne() {
+    this.archiveIfNeeded();
+    this.currentRecord.invalidateOne++;
+  }
+
+  addInvalidateAll() {
+    this.archiveIfNeeded();
+    this.currentRecord.invalidateAll++;
+  }
+
+  getStatistics() {
+    return this.records.getStatistics()
+  }
+
+  archiveIfNeeded() {
+    if (Date.now() >= this.archiveAfter) {
+      this.collectionStart = new Date();
+      this.currentTimeStamp = getTimestamp(this.collectionStart);
+      this.archiveAfter = this.collectionStart.getTime() + this.statisticTtlInHours * 3_600_000;
+      this.records.initForCache(this.cacheId, this.currentTimeStamp);
+    }
+  }
+}class LruObjectHitStatistics extends LruObject {
+  constructor(max, ttlInMsecs, cacheId, globalStatisticsRecord, statisticTtlInHours) {
+    // Pass through as-is: the base constructor applies the 1000/0 defaults for
+    // omitted (undefined) values and validates everything else, so explicit 0
+    // stays unlimited and null/NaN are rejected the same way as the base class.
+    super(max, ttlInMsecs);
+
+    if (!cacheId) {
+      throw new Error('Cache id is mandatory')
+    }
+
+    this.hitStatistics = new HitStatistics(
+      cacheId,
+      statisticTtlInHours !== undefined ? statisticTtlInHours : 24,
+      globalStatisticsRecord,
+    );
+  }
+
+  getStatistics() {
+    return this.hitStatistics.getStatistics()
+  }
+
+  set(key, value) {
+    super.set(key, value);
+    this.hitStatistics.addSet();
+    this.hitStatistics.setCacheSize(this.size);
+  }
+
+  evict() {
+    const hadItems = this.size > 0;
+    super.evict();
+    if (hadItems) {
+      this.hitStatistics.addEviction();
+    }
+    this.hitStatistics.setCacheSize(this.size);
+  }
+
+  delete(key, isExpiration = false) {
+    const existed = this.items[key] !== undefined;
+    super.delete(key);
+
+    if (existed && !isExpiration) {
+      this.hitStatistics.addInvalidateOne();
+    }
+    this.hitStatistics.setCacheSize(this.size);
+  }
+
+  clear() {
+    super.clear();
+
+    this.hitStatistics.addInvalidateAll();
+    this.hitStatistics.setCacheSize(this.size);
+  }
+
+  get(key) {
+    const item = this.items[key];
+
+    if (item !== undefined) {
+      // Item has already expired
+      if (this.ttl > 0 && item.expiry <= Date.now()) {
+        this.delete(key, true);
+        this.hitStatistics.addExpiration();
+        return
+      }
+
+      // Item is still fresh
+      this.bumpLru(item);
+      if (!item.value) {
+        this.hitStatistics.addFalsyHit();
+        // Empty values are a subset of falsy values
+        if (item.value === undefined || item.value === null || item.value === '') {
+          this.hitStatistics.addEmptyHit();
+        }
+      }
+      this.hitStatistics.addHit();
+      return item.value
+    }
+    this.hitStatistics.addMiss();
+  }
+}
+;// CONCATENATED MODULE: ./node_modules/@octokit/auth-app/dist-node/index.js
+// pkg/dist-src/index.js
+
+
+
+
+// pkg/dist-src/get-app-authentication.js
+
+async function getAppAuthentication({
+  appId,
+  privateKey,
+  timeDifference,
+  createJwt
+}) {
+  try {
+    if (createJwt) {
+      const { jwt, expiresAt } = await createJwt(appId, timeDifference);
+      return {
+        type: "app",
+        token: jwt,
+        appId,
+        expiresAt
+      };
+    }
+    const authOptions = {
+      id: appId,
+      privateKey
+    };
+    if (timeDifference) {
+      Object.assign(authOptions, {
+        now: Math.floor(Date.now() / 1e3) + timeDifference
+      });
+    }
+    const appAuthentication = await githubAppJwt(authOptions);
+    return {
+      type: "app",
+      token: appAuthentication.token,
+      appId: appAuthentication.appId,
+      expiresAt: new Date(appAuthentication.expiration * 1e3).toISOString()
+    };
+  } catch (error) {
+    if (privateKey === "-----BEGIN RSA PRIVATE KEY-----") {
+      throw new Error(
+        "The 'privateKey` option contains only the first line '-----BEGIN RSA PRIVATE KEY-----'. If you are setting it using a `.env` file, make sure it is set on a single line with newlines replaced by '\n'"
+      );
+    } else {
+      throw error;
+    }
+  }
+}
+
+// pkg/dist-src/cache.js
+
+function getCache() {
+  return new LruObject(
+    // cache max. 15000 tokens, that will use less than 10mb memory
+    15e3,
+    // Cache for 1 minute less than GitHub expiry
+    1e3 * 60 * 59
+  );
+}
+async function get(cache, options) {
+  const cacheKey = optionsToCacheKey(options);
+  const result = await cache.get(cacheKey);
+  if (!result) {
+    return;
+  }
+  const [
+    token,
+    createdAt,
+    expiresAt,
+    repositorySelection,
+    permissionsString,
+    singleFileName
+  ] = result.split("|");
+  const permissions = options.permissions || permissionsString.split(/,/).reduce((permissions2, string) => {
+    if (/!$/.test(string)) {
+      permissions2[string.slice(0, -1)] = "write";
+    } else {
+      permissions2[string] = "read";
+    }
+    return permissions2;
+  }, {});
+  return {
+    token,
+    createdAt,
+    expiresAt,
+    permissions,
+    repositoryIds: options.repositoryIds,
+    repositoryNames: options.repositoryNames,
+    singleFileName,
+    repositorySelection
+  };
+}
+async function set(cache, options, data) {
+  const key = optionsToCacheKey(options);
+  const permissionsString = options.permissions ? "" : Object.keys(data.permissions).map(
+    (name) => `${name}${data.permissions[name] === "write" ? "!" : ""}`
+  ).join(",");
+  const value = [
+    data.token,
+    data.createdAt,
+    data.expiresAt,
+    data.repositorySelection,
+    permissionsString,
+    data.singleFileName
+  ].join("|");
+  await cache.set(key, value);
+}
+function optionsToCacheKey({
+  installationId,
+  permissions = {},
+  repositoryIds = [],
+  repositoryNames = []
+}) {
+  const permissionsString = Object.keys(permissions).sort().map((name) => permissions[name] === "read" ? name : `${name}!`).join(",");
+  const repositoryIdsString = repositoryIds.sort().join(",");
+  const repositoryNamesString = repositoryNames.join(",");
+  return [
+    installationId,
+    repositoryIdsString,
+    repositoryNamesString,
+    permissionsString
+  ].filter(Boolean).join("|");
+}
+
+// pkg/dist-src/to-token-authentication.js
+function toTokenAuthentication({
+  installationId,
+  token,
+  createdAt,
+  expiresAt,
+  repositorySelection,
+  permissions,
+  repositoryIds,
+  repositoryNames,
+  singleFileName
+}) {
+  return Object.assign(
+    {
+      type: "token",
+      tokenType: "installation",
+      token,
+      installationId,
+      permissions,
+      createdAt,
+      expiresAt,
+      repositorySelection
+    },
+    repositoryIds ? { repositoryIds } : null,
+    repositoryNames ? { repositoryNames } : null,
+    singleFileName ? { singleFileName } : null
+  );
+}
+
+// pkg/dist-src/get-installation-authentication.js
+async function getInstallationAuthentication(state, options, customRequest) {
+  const installationId = Number(options.installationId || state.installationId);
+  if (!installationId) {
+    throw new Error(
+      "[@octokit/auth-app] installationId option is required for installation authentication."
+    );
+  }
+  if (options.factory) {
+    const { type, factory, oauthApp, ...factoryAuthOptions } = {
+      ...state,
+      ...options
+    };
+    return factory(factoryAuthOptions);
+  }
+  const request = customRequest || state.request;
+  return getInstallationAuthenticationConcurrently(
+    state,
+    { ...options, installationId },
+    request
+  );
+}
+var pendingPromises = /* @__PURE__ */ new Map();
+function getInstallationAuthenticationConcurrently(state, options, request) {
+  const cacheKey = optionsToCacheKey(options);
+  if (pendingPromises.has(cacheKey)) {
+    return pendingPromises.get(cacheKey);
+  }
+  const promise = getInstallationAuthenticationImpl(
+    state,
+    options,
+    request
+  ).finally(() => pendingPromises.delete(cacheKey));
+  pendingPromises.set(cacheKey, promise);
+  return promise;
+}
+async function getInstallationAuthenticationImpl(state, options, request) {
+  if (!options.refresh) {
+    const result = await get(state.cache, options);
+    if (result) {
+      const {
+        token: token2,
+        createdAt: createdAt2,
+        expiresAt: expiresAt2,
+        permissions: permissions2,
+        repositoryIds: repositoryIds2,
+        repositoryNames: repositoryNames2,
+        singleFileName: singleFileName2,
+        repositorySelection: repositorySelection2
+      } = result;
+      return toTokenAuthentication({
+        installationId: options.installationId,
+        token: token2,
+        createdAt: createdAt2,
+        expiresAt: expiresAt2,
+        permissions: permissions2,
+        repositorySelection: repositorySelection2,
+        repositoryIds: repositoryIds2,
+        repositoryNames: repositoryNames2,
+        singleFileName: singleFileName2
+      });
+    }
+  }
+  const appAuthentication = await getAppAuthentication(state);
+  const payload = {
+    installation_id: options.installationId,
+    mediaType: {
+      previews: ["machine-man"]
+    },
+    headers: {
+      authorization: `bearer ${appAuthentication.token}`
+    }
+  };
+  if (options.repositoryIds) {
+    Object.assign(payload, { repository_ids: options.repositoryIds });
+  }
+  if (options.repositoryNames) {
+    Object.assign(payload, {
+      repositories: options.repositoryNames
+    });
+  }
+  if (options.permissions) {
+    Object.assign(payload, { permissions: options.permissions });
+  }
+  const {
+    data: {
+      token,
+      expires_at: expiresAt,
+      repositories,
+      permissions: permissionsOptional,
+      repository_selection: repositorySelectionOptional,
+      single_file: singleFileName
+    }
+  } = await request(
+    "POST /app/installations/{installation_id}/access_tokens",
+    payload
+  );
+  const permissions = permissionsOptional || {};
+  const repositorySelection = repositorySelectionOptional || "all";
+  const repositoryIds = repositories ? repositories.map((r) => r.id) : void 0;
+  const repositoryNames = repositories ? repositories.map((repo) => repo.name) : void 0;
+  const createdAt = (/* @__PURE__ */ new Date()).toISOString();
+  const cacheOptions = {
+    token,
+    createdAt,
+    expiresAt,
+    repositorySelection,
+    permissions,
+    repositoryIds,
+    repositoryNames
+  };
+  if (singleFileName) {
+    Object.assign(payload, { singleFileName });
+  }
+  await set(state.cache, options, cacheOptions);
+  const cacheData = {
+    installationId: options.installationId,
+    token,
+    createdAt,
+    expiresAt,
+    repositorySelection,
+    permissions,
+    repositoryIds,
+    repositoryNames
+  };
+  if (singleFileName) {
+    Object.assign(cacheData, { singleFileName });
+  }
+  return toTokenAuthentication(cacheData);
+}
+
+// pkg/dist-src/auth.js
+async function dist_node_auth(state, authOptions) {
+  switch (authOptions.type) {
+    case "app":
+      return getAppAuthentication(state);
+    case "oauth-app":
+      return state.oauthApp({ type: "oauth-app" });
+    case "installation":
+      authOptions;
+      return getInstallationAuthentication(state, {
+        ...authOptions,
+        type: "installation"
+      });
+    case "oauth-user":
+      return state.oauthApp(authOptions);
+    default:
+      throw new Error(`Invalid auth type: ${authOptions.type}`);
+  }
+}
+
+// pkg/dist-src/hook.js
+
+
+
+// pkg/dist-src/requires-app-auth.js
+var PATHS = [
+  "/app",
+  "/app/hook/config",
+  "/app/hook/deliveries",
+  "/app/hook/deliveries/{delivery_id}",
+  "/app/hook/deliveries/{delivery_id}/attempts",
+  "/app/installations",
+  "/app/installations/{installation_id}",
+  "/app/installations/{installation_id}/access_tokens",
+  "/app/installations/{installation_id}/suspended",
+  "/app/installation-requests",
+  "/marketplace_listing/accounts/{account_id}",
+  "/marketplace_listing/plan",
+  "/marketplace_listing/plans",
+  "/marketplace_listing/plans/{plan_id}/accounts",
+  "/marketplace_listing/stubbed/accounts/{account_id}",
+  "/marketplace_listing/stubbed/plan",
+  "/marketplace_listing/stubbed/plans",
+  "/marketplace_listing/stubbed/plans/{plan_id}/accounts",
+  "/orgs/{org}/installation",
+  "/repos/{owner}/{repo}/installation",
+  "/users/{username}/installation",
+  "/enterprises/{enterprise}/installation"
+];
+function dist_node_routeMatcher(paths) {
+  const regexes = paths.map(
+    (p) => p.split("/").map((c) => c.startsWith("{") ? "(?:.+?)" : c).join("/")
+  );
+  const regex = `^(?:${regexes.map((r) => `(?:${r})`).join("|")})$`;
+  return new RegExp(regex, "i");
+}
+var REGEX = dist_node_routeMatcher(PATHS);
+function requiresAppAuth(url) {
+  return !!url && REGEX.test(url.split("?")[0]);
+}
+
+// pkg/dist-src/hook.js
+var FIVE_SECONDS_IN_MS = 5 * 1e3;
+function isNotTimeSkewError(error) {
+  return !(error.message.match(
+    /'Expiration time' claim \('exp'\) is too far in the future/
+  ) || error.message.match(
+    /'Expiration time' claim \('exp'\) must be a numeric value representing the future time at which the assertion expires/
+  ) || error.message.match(
+    /'Issued at' claim \('iat'\) must be an Integer representing the time that the assertion was issued/
+  ));
+}
+async function dist_node_hook(state, request, route, parameters) {
+  const endpoint = request.endpoint.merge(route, parameters);
+  const url = endpoint.url;
+  if (/\/login\/oauth\/access_token$/.test(url)) {
+    return request(endpoint);
+  }
+  if (requiresAppAuth(url.replace(request.endpoint.DEFAULTS.baseUrl, ""))) {
+    const { token: token2 } = await getAppAuthentication(state);
+    endpoint.headers.authorization = `bearer ${token2}`;
+    let response;
+    try {
+      response = await request(endpoint);
+    } catch (error) {
+      if (isNotTimeSkewError(error)) {
+        throw error;
+      }
+      if (typeof error.response.headers.date === "undefined") {
+        throw error;
+      }
+      const diff = Math.floor(
+        (Date.parse(error.response.headers.date) - Date.parse((/* @__PURE__ */ new Date()).toString())) / 1e3
+      );
+      state.log.warn(error.message);
+      state.log.warn(
+        `[@octokit/auth-app] GitHub API time and system time are different by ${diff} seconds. Retrying request with the difference accounted for.`
+      );
+      const { token: token3 } = await getAppAuthentication({
+        ...state,
+        timeDifference: diff
+      });
+      endpoint.headers.authorization = `bearer ${token3}`;
+      return request(endpoint);
+    }
+    return response;
+  }
+  if (requiresBasicAuth(url)) {
+    const authentication = await state.oauthApp({ type: "oauth-app" });
+    endpoint.headers.authorization = authentication.headers.authorization;
+    return request(endpoint);
+  }
+  const { token, createdAt } = await getInstallationAuthentication(
+    state,
+    // @ts-expect-error TBD
+    {},
+    request.defaults({ baseUrl: endpoint.baseUrl })
+  );
+  endpoint.headers.authorization = `token ${token}`;
+  return sendRequestWithRetries(
+    state,
+    request,
+    endpoint,
+    createdAt
+  );
+}
+async function sendRequestWithRetries(state, request, options, createdAt, retries = 0) {
+  const timeSinceTokenCreationInMs = +/* @__PURE__ */ new Date() - +new Date(createdAt);
+  try {
+    return await request(options);
+  } catch (error) {
+    if (error.status !== 401) {
+      throw error;
+    }
+    if (timeSinceTokenCreationInMs >= FIVE_SECONDS_IN_MS) {
+      if (retries > 0) {
+        error.message = `After ${retries} retries within ${timeSinceTokenCreationInMs / 1e3}s of creating the installation access token, the response remains 401. At this point, the cause may be an authentication problem or a system outage. Please check https://www.githubstatus.com for status information`;
+      }
+      throw error;
+    }
+    ++retries;
+    const awaitTime = retries * 1e3;
+    state.log.warn(
+      `[@octokit/auth-app] Retrying after 401 response to account for token replication delay (retry: ${retries}, wait: ${awaitTime / 1e3}s)`
+    );
+    await new Promise((resolve) => setTimeout(resolve, awaitTime));
+    return sendRequestWithRetries(state, request, options, createdAt, retries);
+  }
+}
+
+// pkg/dist-src/version.js
+var dist_node_VERSION = "8.3.1";
+
+// pkg/dist-src/index.js
+
+function createAppAuth(options) {
+  if (!options.appId) {
+    throw new Error("[@octokit/auth-app] appId option is required");
+  }
+  if (!options.privateKey && !options.createJwt) {
+    throw new Error("[@octokit/auth-app] privateKey option is required");
+  } else if (options.privateKey && options.createJwt) {
+    throw new Error(
+      "[@octokit/auth-app] privateKey and createJwt options are mutually exclusive"
+    );
+  }
+  if ("installationId" in options && !options.installationId) {
+    throw new Error(
+      "[@octokit/auth-app] installationId is set to a falsy value"
+    );
+  }
+  const log = options.log || {};
+  if (typeof log.warn !== "function") {
+    log.warn = console.warn.bind(console);
+  }
+  const request = options.request || dist_bundle_request.defaults({
+    headers: {
+      "user-agent": `octokit-auth-app.js/${dist_node_VERSION} ${getUserAgent()}`
+    }
+  });
+  const state = Object.assign(
+    {
+      request,
+      cache: getCache()
+    },
+    options,
+    options.installationId ? { installationId: Number(options.installationId) } : {},
+    {
+      log,
+      oauthApp: createOAuthAppAuth({
+        clientType: "github-app",
+        clientId: options.clientId || "",
+        clientSecret: options.clientSecret || "",
+        request
+      })
+    }
+  );
+  return Object.assign(dist_node_auth.bind(null, state), {
+    hook: dist_node_hook.bind(null, state)
+  });
+}
+
+/* v8 ignore next - permissions are optional per OpenAPI spec, but we think that is incorrect -- @preserve */
+/* v8 ignore next - repositorySelection are optional per OpenAPI spec, but we think that is incorrect -- @preserve */
+/* v8 ignore start - due to skipped tests, see https://github.com/octokit/auth-app.js/pull/580 -- @preserve */
+/* v8 ignore end -- @preserve */
 
 ;// CONCATENATED MODULE: ./src/github/access.ts
 // Who may read an organization secret or variable: what a write sends, so that a rotation never
@@ -28285,2842 +31176,6 @@ function openDestination(auth, o) {
     return Object.assign(store, { close: async () => undefined });
 }
 
-;// CONCATENATED MODULE: ./src/providers/types.ts
-// The one interface every provider implements. The pipeline calls, in order:
-// preflight() -> rotate() -> [store and verify every target] -> retirePrevious(),
-// or abandon() when no target received the new secret.
-
-/** Thrown by providers with a message that is safe to show and says what to do. */
-class ProviderError extends Error {
-    name = 'ProviderError';
-    /** True when the rotating call may have happened but its outcome is unknown. */
-    outcomeUnknown;
-    constructor(message, outcomeUnknown = false) {
-        super(message);
-        this.outcomeUnknown = outcomeUnknown;
-    }
-}
-/** True when `err` says the rotating call may have happened but its outcome is unknown. */
-function outcomeUnknown(err) {
-    return (err instanceof ProviderError || err instanceof HttpError) && err.outcomeUnknown;
-}
-
-;// CONCATENATED MODULE: ./src/providers/auth0.ts
-// Auth0: an application's client secret, rotated with the Management API's rotate-secret. Auth0 kills
-// the old secret at once and the new one may take up to 30 s to work, so the new secret is stored
-// first and then confirmed by a client-credentials token request, where the application can make one.
-
-
-
-
-
-/** Every input this provider reads. */
-const inputs = {
-    'auth0-domain': {
-        description: 'auth0: the tenant domain the action calls, e.g. my-tenant.eu.auth0.com, or a custom domain (then set auth0-management-audience).',
-    },
-    'auth0-management-audience': {
-        description: 'auth0: the Management API audience. Default: https://{auth0-domain}/api/v2/. With a custom domain in auth0-domain, set https://{tenant}.auth0.com/api/v2/ (always the canonical domain).',
-    },
-    'auth0-management-client-id': {
-        description: 'auth0: client id of a machine-to-machine application authorized for the Management API with scopes read:clients and update:client_keys.',
-    },
-    'auth0-management-client-secret': {
-        description: 'auth0: the client secret that goes with auth0-management-client-id.',
-        credential: true,
-    },
-    'auth0-client-id': {
-        description: 'auth0: the client id of the application whose secret rotates.',
-    },
-    'auth0-confirm-audience': {
-        description: 'auth0: an API identifier the rotated application may get a client-credentials token for; the new secret is confirmed with it once stored. Empty: not confirmed (the log says so).',
-    },
-    'auth0-confirm-timeout': {
-        description: 'auth0: how long the new secret may take to start working (Auth0: up to 30 s), as a duration; at most 10m.',
-        default: '1m',
-    },
-};
-const MAX_CONFIRM_MS = 600_000;
-/** Auth0 client ids: letters and digits (32 of them), kept loose for older tenants. */
-const CLIENT_ID = /^[A-Za-z0-9_-]{1,128}$/;
-function parseAuth0(read) {
-    const url = domainUrl(read);
-    const audience = optional(read, 'auth0-management-audience');
-    const confirmAudience = optional(read, 'auth0-confirm-audience');
-    return {
-        name: 'auth0',
-        url,
-        audience: audience === undefined
-            ? `${url}/api/v2/`
-            : audienceUrl('auth0-management-audience', audience),
-        managementClientId: pathId(read, 'auth0-management-client-id', 'the client id of the machine-to-machine application that calls the Management API', CLIENT_ID),
-        managementClientSecret: required(read, 'auth0-management-client-secret', "the management application's client secret"),
-        clientId: pathId(read, 'auth0-client-id', 'the client id of the application whose secret rotates', CLIENT_ID),
-        confirmAudience,
-        confirmTimeoutMs: duration(read, 'auth0-confirm-timeout', MAX_CONFIRM_MS, 60_000),
-    };
-}
-/** `my-tenant.eu.auth0.com` or `https://my-tenant.eu.auth0.com`: a base URL without a path. */
-function domainUrl(read) {
-    const v = required(read, 'auth0-domain', 'the tenant domain, e.g. my-tenant.eu.auth0.com');
-    const u = checkUrl('auth0-domain', /^[a-z][a-z0-9+.-]*:/i.test(v) ? v : `https://${v}`);
-    if (new URL(u).pathname !== '/')
-        throw new fields_InputError(`Input 'auth0-domain' is '${v}'; expected a domain such as my-tenant.eu.auth0.com, without a path.`);
-    return u;
-}
-function audienceUrl(name, v) {
-    checkUrl(name, v);
-    return v;
-}
-/** Sign in again this long before the token's stated expiry. */
-const TOKEN_MARGIN_MS = 60_000;
-/** How often the new secret is tried while it propagates. */
-const CONFIRM_EVERY_MS = 2_000;
-/** Management API errors: `{statusCode, error, message, errorCode}`; `hints` say what the status means here. */
-function managementExplainer(hints) {
-    return (status, body) => {
-        const parts = [hints[status]];
-        const code = field(body, 'errorCode') ?? field(body, 'error');
-        const message = field(body, 'message');
-        if (code)
-            parts.push(`errorCode ${loggable(code, 60)}`);
-        if (message)
-            parts.push(`message "${loggable(message, 200)}"`);
-        return parts.filter(Boolean).join('; ') || undefined;
-    };
-}
-/** Token endpoint errors: OAuth's `{error, error_description}`. */
-function tokenExplainer(hints) {
-    return (status, body) => {
-        const parts = [hints[status]];
-        const error = field(body, 'error');
-        const description = field(body, 'error_description');
-        if (error)
-            parts.push(`${loggable(error, 60)}${description ? `: ${loggable(description, 200)}` : ''}`);
-        return parts.filter(Boolean).join('; ') || undefined;
-    };
-}
-const explainSignIn = tokenExplainer({
-    401: 'auth0-management-client-id / auth0-management-client-secret were refused',
-    403: 'the management application is not authorized for the Management API audience (it needs a client grant with read:clients and update:client_keys; behind a custom domain, set auth0-management-audience to https://{tenant}.auth0.com/api/v2/)',
-    429: 'Auth0 rate limit',
-});
-const explainRead = managementExplainer({
-    401: 'the Management API token was refused',
-    403: 'the management application needs the scope read:clients',
-    404: 'no application with this auth0-client-id in the tenant',
-    429: 'Auth0 rate limit',
-});
-const explainRotate = managementExplainer({
-    400: 'Auth0 refused to rotate this application',
-    401: 'the Management API token was refused',
-    403: 'the management application needs the scope update:client_keys',
-    404: 'no application with this auth0-client-id in the tenant',
-    429: 'Auth0 rate limit',
-});
-const explainConfirm = tokenExplainer({
-    403: 'the application is not allowed a client-credentials token for auth0-confirm-audience (grant type or client grant)',
-    429: 'Auth0 rate limit',
-});
-/** The fields preflight reads: never client_secret. */
-const FIELDS = [
-    'client_id',
-    'name',
-    'app_type',
-    'grant_types',
-    'token_endpoint_auth_method',
-    'client_authentication_methods',
-];
-function createAuth0(s, deps) {
-    const clientUrl = `${s.url}/api/v2/clients/${encodeURIComponent(s.clientId)}`;
-    const host = new URL(s.url).host;
-    // The session's Management API token, reused while it is fresh: a cache, not step state.
-    let token = '';
-    let tokenExpiresAt = 0;
-    async function authenticate() {
-        const res = await deps.http({
-            method: 'POST',
-            url: `${s.url}/oauth/token`,
-            form: {
-                grant_type: 'client_credentials',
-                client_id: s.managementClientId,
-                client_secret: s.managementClientSecret,
-                audience: s.audience,
-            },
-            what: `obtain a Management API token from ${host} as ${s.managementClientId}`,
-            retry: 'safe',
-            explain: explainSignIn,
-        });
-        const t = field(res.body, 'access_token');
-        if (!t)
-            throw new ProviderError('Auth0 answered the token request without an access_token.');
-        deps.mask(t);
-        token = t;
-        const lifetime = Number(field(res.body, 'expires_in'));
-        tokenExpiresAt = clock_now() + (Number.isFinite(lifetime) && lifetime > 0 ? lifetime : 300) * 1000;
-        // A token without update:client_keys would only fail at the rotating call: say so now.
-        const scope = field(res.body, 'scope');
-        const missing = ['read:clients', 'update:client_keys'].filter((x) => scope !== undefined && !scope.split(' ').includes(x));
-        if (missing.length)
-            throw new ProviderError(`The Management API token lacks the scope(s) ${missing.join(', ')}: grant them to ${s.managementClientId} for the Management API (Applications > APIs > Auth0 Management API > Machine to Machine Applications).`);
-    }
-    /** A Management API call with a fresh token; a non-rotating call signs in again once after a 401. */
-    async function managed(c) {
-        if (!token || clock_now() >= tokenExpiresAt - TOKEN_MARGIN_MS)
-            await authenticate();
-        const send = () => deps.http({ ...c, headers: { authorization: `Bearer ${token}` } });
-        try {
-            return await send();
-        }
-        catch (err) {
-            if (c.retry === 'once' || !(err instanceof HttpError && err.status === 401))
-                throw err;
-            await authenticate();
-            return send();
-        }
-    }
-    /** One client-credentials token request with the new secret: true when it obtains a token. */
-    async function tryNewSecret(secret, via) {
-        const basic = Buffer.from(`${encodeURIComponent(s.clientId)}:${encodeURIComponent(secret)}`).toString('base64');
-        if (via === 'basic')
-            deps.mask(basic);
-        try {
-            const res = await deps.http({
-                method: 'POST',
-                url: `${s.url}/oauth/token`,
-                ...(via === 'basic' ? { headers: { authorization: `Basic ${basic}` } } : {}),
-                form: {
-                    grant_type: 'client_credentials',
-                    ...(via === 'post' ? { client_id: s.clientId, client_secret: secret } : {}),
-                    audience: s.confirmAudience,
-                },
-                what: 'obtain a token with the new secret',
-                retry: 'safe',
-                explain: explainConfirm,
-            });
-            // Only a token proves it: a 2xx without one says nothing.
-            if (field(res.body, 'access_token'))
-                return true;
-            throw new ProviderError('Auth0 answered the sign-in with the new secret without an access_token.');
-        }
-        catch (err) {
-            // 401: the client authentication failed, which is what a secret still propagating gets.
-            if (err instanceof HttpError && err.status === 401)
-                return false;
-            throw err;
-        }
-    }
-    return {
-        async preflight() {
-            await authenticate();
-            const query = new URLSearchParams({ fields: FIELDS.join(','), include_fields: 'true' });
-            const res = await managed({
-                method: 'GET',
-                url: `${clientUrl}?${query.toString()}`,
-                what: `read application ${s.clientId} in Auth0 tenant ${host}`,
-                retry: 'safe',
-                explain: explainRead,
-            });
-            const body = res.body;
-            const clientId = field(body, 'client_id');
-            if (clientId !== s.clientId)
-                throw new ProviderError(`Auth0 answered the read of application ${s.clientId} with ${clientId === undefined ? 'no client_id' : 'another client_id'}.`);
-            const method = field(body, 'token_endpoint_auth_method');
-            const methods = body
-                .client_authentication_methods;
-            const keyJwt = method === 'private_key_jwt' ||
-                (typeof methods === 'object' && methods !== null && 'private_key_jwt' in methods);
-            if (keyJwt)
-                throw new ProviderError(`Application ${s.clientId} authenticates with Private Key JWT: Auth0 does not rotate its client secret (rotate its credentials in the Dashboard instead). Nothing was changed.`);
-            const grants = body.grant_types;
-            const canConfirm = Array.isArray(grants) && grants.includes('client_credentials');
-            let confirmWith;
-            if (s.confirmAudience !== undefined) {
-                if (!canConfirm)
-                    throw new ProviderError(`Input 'auth0-confirm-audience' is set, but application ${s.clientId} does not have the client_credentials grant type, so the new secret cannot be confirmed with a token request. Remove auth0-confirm-audience or allow the grant. Nothing was changed.`);
-                confirmWith = method === 'client_secret_basic' ? 'basic' : 'post';
-            }
-            else
-                deps.info(canConfirm
-                    ? 'auth0-confirm-audience is not set: the new secret will be stored but not confirmed with a token request.'
-                    : `Application ${s.clientId} cannot use client credentials: the new secret will be stored but not confirmed with a token request.`);
-            const name = field(body, 'name');
-            const credential = {
-                clientId: s.clientId,
-                credentialId: s.clientId,
-                description: `Auth0 application ${s.clientId}${name ? ` (${loggable(name, 100)})` : ''} in ${host}`,
-                expiresAt: undefined,
-                oldSecretDiesOnRotate: true,
-            };
-            return { credential, found: { confirmWith } };
-        },
-        async rotate({ confirmWith }) {
-            const res = await managed({
-                method: 'POST',
-                url: `${clientUrl}/rotate-secret`,
-                what: `rotate the client secret of Auth0 application ${s.clientId}`,
-                retry: 'once',
-                explain: explainRotate,
-            }).catch(unknownOutcome);
-            const secret = field(res.body, 'client_secret');
-            if (!secret)
-                throw new ProviderError('Auth0 rotated the secret but its answer had no client_secret: the old secret is dead and the new one was not seen. Its Credentials tab in the Auth0 Dashboard shows the new secret: store it by hand, or rotate again.', true);
-            deps.mask(secret);
-            const rotation = {
-                secret,
-                clientId: s.clientId,
-                credentialId: s.clientId,
-                expiresAt: undefined,
-            };
-            return { rotation, rotated: { secret, confirmWith } };
-        },
-        async retirePrevious({ secret, confirmWith }) {
-            // Nothing to retire (the old secret died with the rotation): confirm the new one works.
-            if (confirmWith === undefined)
-                return undefined;
-            const started = clock_now();
-            const deadline = started + s.confirmTimeoutMs;
-            for (let attempt = 1;; attempt++) {
-                if (await tryNewSecret(secret, confirmWith)) {
-                    deps.info(`The new secret obtains a token for auth0-confirm-audience (after ${Math.round((clock_now() - started) / 1000)} s).`);
-                    return undefined;
-                }
-                if (clock_now() >= deadline)
-                    throw new ProviderError(`The new secret did not obtain a token within auth0-confirm-timeout (${s.confirmTimeoutMs / 1000} s): Auth0 still refuses it (HTTP 401). Auth0 says a new secret may take up to 30 s; if it still fails, look at the application in the Auth0 Dashboard.`);
-                if (attempt === 1)
-                    deps.info('The new secret does not work yet (Auth0 propagation); waiting.');
-                await sleep(Math.min(CONFIRM_EVERY_MS, Math.max(0, deadline - clock_now())));
-            }
-        },
-        async abandon() {
-            return undefined;
-        },
-    };
-}
-function unknownOutcome(err) {
-    if (err instanceof HttpError && err.outcomeUnknown) {
-        throw new ProviderError(`${err.message} The request may have reached Auth0: the secret may have been rotated (the old one then no longer works), and it was not retried so as not to rotate twice. Look at the application's Credentials tab in the Auth0 Dashboard: store the secret shown there by hand, or re-run the workflow to rotate again.`, true);
-    }
-    throw err;
-}
-const auth0 = {
-    inputs,
-    parse: parseAuth0,
-    create: createAuth0,
-};
-
-;// CONCATENATED MODULE: ./src/providers/csp.ts
-// VMware Cloud Services Platform: organization OAuth app secrets.
-
-
-
-
-
-
-/** Every input this provider reads. */
-const csp_inputs = {
-    'csp-url': {
-        description: 'vmware-csp: CSP base URL.',
-        default: 'https://console.cloud.vmware.com',
-    },
-    'csp-api-token': {
-        description: 'vmware-csp: an API token (exchanged for an access token). Or use csp-client-id + csp-client-secret.',
-        credential: true,
-    },
-    'csp-client-id': {
-        description: 'vmware-csp: client id of an OAuth app with a role in the organization (an app may rotate itself).',
-    },
-    'csp-client-secret': {
-        description: 'vmware-csp: client secret that goes with csp-client-id.',
-        credential: true,
-    },
-    'csp-org-id': { description: 'vmware-csp: the organization id.' },
-    'csp-oauth-app-id': {
-        description: 'vmware-csp: the OAuth app (client) id whose secret rotates.',
-    },
-    'csp-rotation': {
-        description: 'vmware-csp: regenerate (CSP issues a secret; the old one dies at once) or overlap (the action generates one; the old one stays valid for csp-overlap-seconds).',
-        default: 'regenerate',
-    },
-    'csp-overlap-seconds': {
-        description: 'vmware-csp overlap: how long the previous secret stays valid.',
-        default: '172800',
-    },
-    'csp-retire-previous': {
-        description: 'vmware-csp overlap: delete the previous secret once every target is written and verified.',
-        default: 'false',
-    },
-};
-function parseCsp(read) {
-    const token = optional(read, 'csp-api-token');
-    const clientId = optional(read, 'csp-client-id');
-    const clientSecret = optional(read, 'csp-client-secret');
-    if (token !== undefined && (clientId !== undefined || clientSecret !== undefined)) {
-        throw new fields_InputError(`Inputs 'csp-api-token' and 'csp-client-id'/'csp-client-secret' exclude each other: give an API token or client credentials.`);
-    }
-    let auth;
-    if (token !== undefined)
-        auth = { kind: 'api-token', token };
-    else if (clientId !== undefined && clientSecret !== undefined)
-        auth = { kind: 'client', clientId, clientSecret };
-    else {
-        throw new fields_InputError(`Input 'csp-api-token' is required, or both 'csp-client-id' and 'csp-client-secret' (${clientId ? 'csp-client-secret' : 'csp-client-id'} is missing).`);
-    }
-    const rotation = oneOf(read, 'csp-rotation', ['regenerate', 'overlap'], 'regenerate');
-    const retirePrevious = bool(read, 'csp-retire-previous', false);
-    if (retirePrevious && rotation !== 'overlap') {
-        throw new fields_InputError(`Input 'csp-retire-previous' applies only with 'csp-rotation: overlap' (regenerate leaves no previous secret).`);
-    }
-    return {
-        name: 'vmware-csp',
-        url: url(read, 'csp-url', 'https://console.cloud.vmware.com'),
-        auth,
-        orgId: pathId(read, 'csp-org-id', 'the organization id (a GUID)'),
-        appId: pathId(read, 'csp-oauth-app-id', 'the OAuth app id (its client id)'),
-        rotation,
-        overlapSeconds: integer(read, 'csp-overlap-seconds', 60, 31_536_000, 172_800),
-        retirePrevious,
-    };
-}
-/** Sign in again this long before the token's stated expiry. */
-const csp_TOKEN_MARGIN_MS = 60_000;
-const HINTS = {
-    401: 'the CSP credentials were refused or the token expired',
-    403: 'the identity lacks the Organization Owner, Admin or Developer role in this organization',
-    404: 'the organization or OAuth app does not exist',
-    409: 'CSP reports a conflict with the current state of the app',
-    429: 'CSP rate limit; try again later',
-    500: 'CSP had an internal error',
-};
-/** CSP error bodies carry codes, a message and a request id: the safe parts for support tickets. */
-function explain(status, body) {
-    const parts = [HINTS[status]];
-    const code = field(body, 'errorCode') ?? field(body, 'cspErrorCode');
-    const message = field(body, 'message');
-    const requestId = field(body, 'requestId');
-    if (code)
-        parts.push(`errorCode ${loggable(code, 60)}`);
-    if (message)
-        parts.push(`message "${loggable(message, 200)}"`);
-    if (requestId)
-        parts.push(`requestId ${loggable(requestId, 80)}`);
-    return parts.filter(Boolean).join('; ');
-}
-function createCsp(s, deps) {
-    const base = `${s.url}/csp/gateway/am/api`;
-    const secretPath = `${base}/orgs/${encodeURIComponent(s.orgId)}/oauth-apps/${encodeURIComponent(s.appId)}/secret`;
-    // The session's access token, reused by every call while it is fresh: a cache, not step state.
-    let token = '';
-    let tokenExpiresAt = 0;
-    /**
-     * A management call with a fresh token: signs in again when the token is expired or within a
-     * minute of it (CSP tokens live about ten minutes, as long as a slow store), and once more after a
-     * 401 on a non-rotating call. A rotating call is never repeated, so it only gets the first part.
-     */
-    async function managed(c) {
-        if (!token || clock_now() >= tokenExpiresAt - csp_TOKEN_MARGIN_MS)
-            await authenticate();
-        const send = () => deps.http({ ...c, headers: { authorization: `Bearer ${token}` } });
-        try {
-            return await send();
-        }
-        catch (err) {
-            if (c.retry === 'once' || !(err instanceof HttpError && err.status === 401))
-                throw err;
-            await authenticate();
-            return send();
-        }
-    }
-    async function authenticate() {
-        const res = s.auth.kind === 'api-token'
-            ? await deps.http({
-                method: 'POST',
-                url: `${base}/auth/api-tokens/authorize`,
-                form: { api_token: s.auth.token },
-                what: 'exchange csp-api-token for a CSP access token',
-                retry: 'safe',
-                explain,
-            })
-            : await clientCredentials(s.auth.clientId, s.auth.clientSecret, 'safe');
-        const t = field(res.body, 'access_token');
-        if (!t)
-            throw new ProviderError('CSP answered the token request without an access_token.');
-        deps.mask(t);
-        token = t;
-        const lifetime = Number(field(res.body, 'expires_in'));
-        tokenExpiresAt = clock_now() + (Number.isFinite(lifetime) && lifetime > 0 ? lifetime : 300) * 1000;
-    }
-    function clientCredentials(id, secret, retry) {
-        const basic = Buffer.from(`${id}:${secret}`).toString('base64');
-        deps.mask(basic); // a credential in its own right: redacted wherever an answer echoes it
-        return deps.http({
-            method: 'POST',
-            url: `${base}/auth/authorize`,
-            headers: { authorization: `Basic ${basic}` },
-            form: { grant_type: 'client_credentials' },
-            what: 'obtain a CSP access token with client credentials',
-            retry,
-            explain,
-        });
-    }
-    /** After a POST whose outcome is unknown: the secret we sent works if and only if CSP took it. */
-    async function overlapTookEffect(clientId, secret) {
-        try {
-            const res = await clientCredentials(clientId, secret, 'safe');
-            // Only a token proves it: a 2xx without one says nothing.
-            if (field(res.body, 'access_token'))
-                return true;
-            throw new ProviderError('CSP answered the sign-in with the new secret without an access_token.');
-        }
-        catch (err) {
-            if (err instanceof HttpError && (err.status === 400 || err.status === 401))
-                return false;
-            throw new ProviderError(`The overlap rotation's outcome is unknown and checking it failed too: ${err.message} The previous secret still works until the window ends; re-run the workflow.`, true);
-        }
-    }
-    return {
-        async preflight() {
-            await authenticate();
-            const res = await managed({
-                method: 'GET',
-                url: `${base}/orgs/${encodeURIComponent(s.orgId)}/oauth-apps/${encodeURIComponent(s.appId)}`,
-                what: `read OAuth app ${s.appId} in CSP organization ${s.orgId}`,
-                retry: 'safe',
-                explain,
-            });
-            const clientId = field(res.body, 'clientId') ?? field(res.body, 'id') ?? s.appId;
-            const credential = {
-                clientId,
-                credentialId: s.appId,
-                description: `CSP OAuth app ${s.appId} in organization ${s.orgId} (${s.rotation})`,
-                expiresAt: undefined,
-                oldSecretDiesOnRotate: s.rotation === 'regenerate',
-            };
-            return { credential, found: { clientId } };
-        },
-        async rotate({ clientId }) {
-            if (s.rotation === 'regenerate') {
-                const res = await managed({
-                    method: 'PUT',
-                    url: secretPath,
-                    json: {},
-                    what: 'regenerate the CSP OAuth app secret',
-                    retry: 'once',
-                    explain,
-                }).catch(csp_unknownOutcome);
-                const secret = field(res.body, 'clientSecret');
-                if (!secret)
-                    throw new ProviderError('CSP regenerated the secret but its answer had no clientSecret: the old secret is dead and the new one unknown. Regenerate it in the CSP console.', true);
-                deps.mask(secret);
-                const rotation = {
-                    secret,
-                    clientId: field(res.body, 'clientId') ?? clientId,
-                    credentialId: s.appId,
-                    expiresAt: undefined,
-                };
-                return { rotation, rotated: undefined };
-            }
-            const secret = generateSecret();
-            deps.mask(secret);
-            try {
-                await managed({
-                    method: 'POST',
-                    url: secretPath,
-                    json: { newClientSecret: secret, secretRotationExpirationInSeconds: s.overlapSeconds },
-                    what: 'start an overlap rotation of the CSP OAuth app secret',
-                    retry: 'once',
-                    explain,
-                });
-                // A success answer is not proof: the secret we sent must now obtain a token.
-                if (!(await overlapTookEffect(clientId, secret)))
-                    throw new ProviderError('CSP answered the overlap rotation with success, but the new secret does not obtain a token: CSP did not take it; nothing changed. Re-run the workflow.');
-            }
-            catch (err) {
-                if (!(err instanceof HttpError && err.outcomeUnknown))
-                    throw err;
-                deps.warn(`${err.message} Checking whether CSP took the new secret (it was not sent again).`);
-                if (!(await overlapTookEffect(clientId, secret)))
-                    throw new ProviderError(`${err.message} CSP did not take the new secret; nothing changed. Re-run the workflow.`);
-            }
-            const expiresAt = new Date(clock_now() + s.overlapSeconds * 1000).toISOString();
-            deps.info(`CSP accepted the new secret; the previous one stays valid until about ${expiresAt}.`);
-            const rotation = { secret, clientId, credentialId: s.appId, expiresAt: undefined };
-            return { rotation, rotated: undefined };
-        },
-        async retirePrevious() {
-            if (s.rotation !== 'overlap' || !s.retirePrevious)
-                return undefined;
-            await managed({
-                method: 'DELETE',
-                url: secretPath,
-                what: 'delete the previous CSP OAuth app secret',
-                retry: 'safe',
-                explain,
-            });
-            return 'the previous CSP secret (deleted before its overlap window ended)';
-        },
-        async abandon() {
-            return undefined;
-        },
-    };
-}
-function csp_unknownOutcome(err) {
-    if (err instanceof HttpError && err.outcomeUnknown) {
-        throw new ProviderError(`${err.message} The request may have reached CSP: the secret may have been regenerated, and it was not retried so as not to rotate twice. Check the app in the CSP console; if the old secret no longer works, regenerate it there.`, true);
-    }
-    throw err;
-}
-const CLASSES = [
-    'abcdefghijkmnopqrstuvwxyz',
-    'ABCDEFGHJKLMNPQRSTUVWXYZ',
-    '23456789',
-    '-_.~!#%+=@^',
-];
-/** 48 characters from a CSPRNG with at least one of each class CSP requires (lower, upper, digit, symbol). */
-function generateSecret(length = 48) {
-    const all = CLASSES.join('');
-    const chars = CLASSES.map((c) => c[(0,external_node_crypto_.randomInt)(c.length)]);
-    while (chars.length < length)
-        chars.push(all[(0,external_node_crypto_.randomInt)(all.length)]);
-    for (let i = chars.length - 1; i > 0; i--) {
-        const j = (0,external_node_crypto_.randomInt)(i + 1);
-        [chars[i], chars[j]] = [chars[j], chars[i]];
-    }
-    return chars.join('');
-}
-const csp = {
-    inputs: csp_inputs,
-    parse: parseCsp,
-    create: createCsp,
-};
-
-;// CONCATENATED MODULE: ./src/providers/entra-app.ts
-// One Entra application managed through Microsoft Graph by the app named in entra-auth-client-id:
-// sign-in with fresh tokens, its passwords (list, add once, remove, confirm), and which of them belong
-// to this rotation. Shared by the Entra and Woodpecker providers.
-
-
-
-
-/** Every password this action adds starts with this. */
-const MARKER = 'rotated by rotate-client-secret-action';
-/**
- * What the display name of every password this rotation adds starts with: the marker and the
- * rotation's tag. Only passwords that start with the same text are ever removed; passwords with the
- * bare marker of earlier versions (no tag) are never removed (README: migrating).
- */
-function ownPrefix(tag) {
-    return `${MARKER} [${tag}] `;
-}
-/** Sign in again this long before the token's stated expiry. */
-const entra_app_TOKEN_MARGIN_MS = 60_000;
-/** Entra token errors: `error`, `error_codes`, and the first sentence of `error_description` (AADSTS code and text). */
-function explainLogin(_status, body) {
-    const error = field(body, 'error');
-    const description = field(body, 'error_description')?.split(/\r?\n/)[0];
-    return error
-        ? `${loggable(error, 60)}${description ? `: ${loggable(description, 200)}` : ''}`
-        : undefined;
-}
-/** Graph errors: `{error: {code, message}}`. */
-function explainGraph(status, body) {
-    const e = body?.error;
-    const code = field(e, 'code');
-    const hint = status === 403
-        ? ' (the managing app needs Application.ReadWrite.OwnedBy and to own the app, or Application.ReadWrite.All)'
-        : '';
-    return code
-        ? `${loggable(code, 60)}: ${loggable(field(e, 'message') ?? '', 200)}${hint}`
-        : hint.trim() || undefined;
-}
-/** One application in one tenant, managed through Graph by the app named in `entra-auth-client-id`. */
-class EntraApp {
-    #s;
-    #deps;
-    #token;
-    constructor(s, deps) {
-        this.#s = s;
-        this.#deps = deps;
-    }
-    get appId() {
-        return this.#s.appId;
-    }
-    get tenantId() {
-        return this.#s.tenantId;
-    }
-    async passwords() {
-        const res = await this.#graph('GET', '?$select=id,passwordCredentials', undefined, 'read the Entra application and its passwords', 'safe');
-        const list = res.passwordCredentials;
-        return (Array.isArray(list) ? list : []).map((p) => ({
-            keyId: field(p, 'keyId') ?? '',
-            displayName: field(p, 'displayName') ?? '',
-            endDateTime: field(p, 'endDateTime'),
-        }));
-    }
-    /** Adds a password. When the answer is lost, finds the password by its unique name and removes it. */
-    async addPassword() {
-        const displayName = `${ownPrefix(this.#s.passwordTag)}${new Date(clock_now()).toISOString()} run ${process.env['GITHUB_RUN_ID'] ?? 'local'}-${process.env['GITHUB_RUN_ATTEMPT'] ?? '1'}`;
-        const endDateTime = new Date(clock_now() + this.#s.lifetimeDays * 86_400_000).toISOString();
-        let body;
-        try {
-            body = await this.#graph('POST', '/addPassword', { passwordCredential: { displayName, endDateTime } }, 'add a password to the Entra application', 'once');
-        }
-        catch (err) {
-            if (!(err instanceof HttpError && err.outcomeUnknown))
-                throw err;
-            const orphans = (await this.passwords()).filter((p) => p.displayName === displayName);
-            for (const p of orphans)
-                await this.removePassword(p.keyId);
-            throw new ProviderError(`${err.message} It was not repeated. Listing the application found ${orphans.length} password(s) from this attempt, ${orphans.length ? 'now removed' : 'so nothing was added'}; the previous secret still works. Re-run the workflow.`, true);
-        }
-        const secretText = field(body, 'secretText');
-        if (!secretText)
-            throw new ProviderError('Graph answered addPassword without secretText.', true);
-        this.#deps.mask(secretText);
-        const answeredEnd = field(body, 'endDateTime');
-        if (answeredEnd !== undefined && Number.isNaN(Date.parse(answeredEnd))) {
-            // Nothing downstream can use a password whose expiry is unreadable: take it back at once.
-            const keyId = field(body, 'keyId');
-            const removed = keyId
-                ? await this.removePassword(keyId).then(() => true, () => false)
-                : false;
-            throw new ProviderError(`Graph answered addPassword with an unreadable endDateTime. ${removed
-                ? 'The new password was removed again; the previous secret still works.'
-                : `Could not remove the new password (${keyId ? `keyId ${keyId}` : 'no keyId in the answer'}); remove it in the Entra portal. The previous secret still works.`}`);
-        }
-        return {
-            secretText,
-            keyId: field(body, 'keyId') ?? '',
-            displayName,
-            endDateTime: field(body, 'endDateTime') ?? endDateTime,
-        };
-    }
-    /**
-     * Removes a password. Sent once: when the answer is lost, the listing tells whether it is gone
-     * (a repeat would meet a 404 at best, and a retry storm at worst); only if it is still there is
-     * the request sent again.
-     */
-    async removePassword(keyId) {
-        const what = `remove password ${keyId} from the Entra application`;
-        const send = (retry) => this.#graph('POST', '/removePassword', { keyId }, what, retry);
-        try {
-            await send('once');
-        }
-        catch (err) {
-            if (err instanceof HttpError && err.status === 404)
-                return;
-            const unknown = err instanceof HttpError && (err.outcomeUnknown || err.status === undefined);
-            if (!unknown)
-                throw err;
-            if (!(await this.passwords()).some((p) => p.keyId === keyId))
-                return;
-            await send('safe').catch((again) => {
-                if (!(again instanceof HttpError && again.status === 404))
-                    throw again;
-            });
-        }
-    }
-    /** Waits, within entra-propagation-timeout, until the new secret obtains a token. */
-    async confirm(secret) {
-        const deadline = clock_now() + this.#s.propagationTimeoutMs;
-        for (let attempt = 1;; attempt++) {
-            try {
-                const body = await this.#tokenRequest({ client_id: this.#s.appId, client_secret: secret }, 'obtain a token with the new secret');
-                // Only a token proves it: a 2xx without one says nothing.
-                if (field(body, 'access_token'))
-                    return;
-                throw new ProviderError('Entra answered the sign-in with the new secret without an access_token.');
-            }
-            catch (err) {
-                const notYet = err instanceof HttpError && /invalid_client|AADSTS7000215/.test(err.message);
-                if (!notYet || clock_now() >= deadline)
-                    throw err;
-                if (attempt === 1)
-                    this.#deps.info('The new password does not work yet (Entra propagation); waiting.');
-                await sleep(Math.min(2000, Math.max(0, deadline - clock_now())));
-            }
-        }
-    }
-    /** Removes the passwords this rotation (same tag) created earlier, keeping `keep`. Returns a description. */
-    async removeEarlier(keep) {
-        const own = ownPrefix(this.#s.passwordTag);
-        const earlier = (await this.passwords()).filter((p) => p.displayName.startsWith(own) && p.keyId !== keep);
-        for (const p of earlier)
-            await this.removePassword(p.keyId);
-        return earlier.length
-            ? `${earlier.length} earlier password(s) created by this rotation (${earlier.map((p) => loggable(p.keyId, 40)).join(', ')})`
-            : undefined;
-    }
-    async #graph(method, suffix, json, what, retry) {
-        const url = `${this.#s.graphUrl}/v1.0/applications(appId='${encodeURIComponent(this.#s.appId)}')${suffix}`;
-        const send = async () => this.#deps.http({
-            method,
-            url,
-            headers: { authorization: `Bearer ${await this.#accessToken()}` },
-            ...(json === undefined ? {} : { json }),
-            what,
-            retry,
-            explain: explainGraph,
-        });
-        try {
-            return (await send()).body;
-        }
-        catch (err) {
-            // A 401 on a non-rotating call: the token went stale early (revoked, clock skew). Sign in again once.
-            if (retry === 'once' || !(err instanceof HttpError && err.status === 401))
-                throw err;
-            this.#token = undefined;
-            return (await send()).body;
-        }
-    }
-    /** A token that is not expired and not within a minute of it; otherwise a new sign-in. */
-    async #accessToken() {
-        if (this.#token && clock_now() < this.#token.expiresAt - entra_app_TOKEN_MARGIN_MS)
-            return this.#token.value;
-        const a = this.#s.auth;
-        let credential;
-        if (a.kind === 'client-secret')
-            credential = { client_secret: a.clientSecret };
-        else {
-            const assertion = await this.#deps
-                .idToken('api://AzureADTokenExchange')
-                .catch((err) => {
-                throw new ProviderError(`Could not get the job's OIDC token (${err.message}); the job needs 'permissions: id-token: write'.`);
-            });
-            this.#deps.mask(assertion);
-            credential = {
-                client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
-                client_assertion: assertion,
-            };
-        }
-        const body = await this.#tokenRequest({ client_id: a.clientId, ...credential }, `sign in to Entra as ${a.clientId} (${a.kind})`);
-        const token = field(body, 'access_token');
-        if (!token)
-            throw new ProviderError('Entra answered the token request without an access_token.');
-        this.#deps.mask(token);
-        const lifetime = Number(field(body, 'expires_in'));
-        const expiresAt = clock_now() + (Number.isFinite(lifetime) && lifetime > 0 ? lifetime : 300) * 1000;
-        this.#token = { value: token, expiresAt };
-        return token;
-    }
-    async #tokenRequest(form, what) {
-        const res = await this.#deps.http({
-            method: 'POST',
-            url: `${this.#s.loginUrl}/${encodeURIComponent(this.#s.tenantId)}/oauth2/v2.0/token`,
-            form: { grant_type: 'client_credentials', scope: `${this.#s.graphUrl}/.default`, ...form },
-            what,
-            retry: 'safe',
-            explain: explainLogin,
-        });
-        return res.body;
-    }
-}
-
-;// CONCATENATED MODULE: ./src/providers/entra.ts
-// Microsoft Entra: application passwords through Microsoft Graph. The old password keeps working, so
-// a failed store is undone by removing the new one. The Graph side lives in entra-app.ts.
-
-
-
-
-/** Every input this provider reads. */
-const entraInputs = {
-    'entra-tenant-id': { description: 'entra / woodpecker: the directory (tenant) id.' },
-    'entra-application-id': {
-        description: 'entra / woodpecker: the application (client) id whose secret rotates.',
-    },
-    'entra-auth': {
-        description: "entra / woodpecker: oidc (the job's GitHub OIDC token; needs permissions id-token: write) or client-secret.",
-        default: 'oidc',
-    },
-    'entra-auth-client-id': {
-        description: 'entra / woodpecker: the app that manages the target app (Application.ReadWrite.OwnedBy or .All).',
-    },
-    'entra-auth-client-secret': {
-        description: "entra / woodpecker: the managing app's secret, only with entra-auth: client-secret.",
-        credential: true,
-    },
-    'entra-secret-lifetime-days': {
-        description: 'entra / woodpecker: lifetime of the new password, in days.',
-        default: '180',
-    },
-    'entra-remove-previous': {
-        description: 'entra / woodpecker: once the new password is stored everywhere and works, remove the earlier passwords this action created.',
-        default: 'true',
-    },
-    'entra-password-tag': {
-        description: "entra / woodpecker: this rotation's identity, written into the name of every password it adds; only passwords with the same tag are ever removed. Default: provider, repository and secret-name (e.g. `entra octo/app AZURE_CLIENT_SECRET`).",
-    },
-    'entra-propagation-timeout': {
-        description: 'entra / woodpecker: how long a new password (minted in Entra, or brought with woodpecker-client-secret) may take to start working, as a duration; at most 1h.',
-        default: '2m',
-    },
-    'entra-login-url': {
-        description: 'entra / woodpecker: Microsoft identity platform base URL.',
-        default: 'https://login.microsoftonline.com',
-    },
-    'entra-graph-url': {
-        description: 'entra / woodpecker: Microsoft Graph base URL.',
-        default: 'https://graph.microsoft.com',
-    },
-};
-const entra_inputs = entraInputs;
-const TAG = /^[A-Za-z0-9._:/@ -]{1,100}$/;
-function parseEntra(read, ctx) {
-    const kind = oneOf(read, 'entra-auth', ['oidc', 'client-secret'], 'oidc');
-    const clientId = pathId(read, 'entra-auth-client-id', 'the managing application (client) id, a GUID', GUID);
-    const secret = optional(read, 'entra-auth-client-secret');
-    let auth;
-    if (kind === 'client-secret') {
-        auth = {
-            kind,
-            clientId,
-            clientSecret: required(read, 'entra-auth-client-secret', "the managing app's client secret when 'entra-auth' is client-secret"),
-        };
-    }
-    else {
-        if (secret !== undefined)
-            throw new fields_InputError(`Input 'entra-auth-client-secret' is set but 'entra-auth' is oidc; set entra-auth: client-secret or remove the secret.`);
-        auth = { kind, clientId };
-    }
-    return {
-        name: 'entra',
-        tenantId: pathId(read, 'entra-tenant-id', 'the directory (tenant) id, a GUID or a domain', /^[A-Za-z0-9.-]{1,128}$/),
-        appId: pathId(read, 'entra-application-id', 'the application (client) id, a GUID', GUID),
-        auth,
-        lifetimeDays: integer(read, 'entra-secret-lifetime-days', 1, 3650, 180),
-        removePrevious: bool(read, 'entra-remove-previous', true),
-        loginUrl: url(read, 'entra-login-url', 'https://login.microsoftonline.com'),
-        graphUrl: url(read, 'entra-graph-url', 'https://graph.microsoft.com'),
-        propagationTimeoutMs: duration(read, 'entra-propagation-timeout', MAX_MS.propagationTimeout, 120_000),
-        passwordTag: passwordTag(read, ctx),
-    };
-}
-function passwordTag(read, ctx) {
-    const v = optional(read, 'entra-password-tag');
-    if (v === undefined)
-        return ctx.defaultTag;
-    if (!TAG.test(v))
-        throw new fields_InputError(`Input 'entra-password-tag' is '${v}'; expected up to 100 letters, digits, spaces and . _ : / @ -.`);
-    return v;
-}
-function createEntra(s, deps) {
-    const app = new EntraApp(s, deps);
-    return {
-        async preflight() {
-            const passwords = await app.passwords();
-            // The expiry that matters is that of the passwords this rotation made (entra-password-tag):
-            // others belong to people or other rotations, and rotating does not replace them.
-            const own = ownPrefix(s.passwordTag);
-            const ends = passwords
-                .filter((p) => p.displayName.startsWith(own))
-                .map((p) => p.endDateTime)
-                .filter((e) => !!e)
-                .sort();
-            const credential = {
-                clientId: s.appId,
-                credentialId: undefined,
-                description: `Entra application ${s.appId} (${passwords.length} password(s))`,
-                expiresAt: ends.at(-1),
-                oldSecretDiesOnRotate: false,
-            };
-            return { credential, found: undefined };
-        },
-        async rotate() {
-            const added = await app.addPassword();
-            const rotation = {
-                secret: added.secretText,
-                clientId: s.appId,
-                credentialId: added.keyId,
-                expiresAt: added.endDateTime,
-            };
-            return { rotation, rotated: added };
-        },
-        async retirePrevious(added) {
-            await app.confirm(added.secretText).catch((err) => {
-                throw new ProviderError(`The new password is stored but did not obtain a token within entra-propagation-timeout (${err.message}); earlier passwords were kept.`);
-            });
-            return s.removePrevious ? app.removeEarlier(added.keyId) : undefined;
-        },
-        async abandon(added) {
-            await app.removePassword(added.keyId);
-            return `removed the new Entra password ${loggable(added.keyId, 40)}`;
-        },
-    };
-}
-const entra = {
-    inputs: entra_inputs,
-    parse: parseEntra,
-    create: createEntra,
-};
-
-;// CONCATENATED MODULE: ./src/providers/keycloak.ts
-// Keycloak: a confidential OIDC client's secret, regenerated through the admin REST API by a service
-// account with realm-management manage-clients. Without a client policy the old secret dies at once;
-// with the realm's `secret-rotation` executor Keycloak keeps it valid for a while (client-secret/rotated).
-
-
-
-
-
-
-/** Every input this provider reads. */
-const keycloak_inputs = {
-    'keycloak-url': {
-        description: 'keycloak: base URL of the server, e.g. https://sso.example.com; include /auth for Keycloak 16 and older (https://sso.example.com/auth).',
-    },
-    'keycloak-realm': { description: 'keycloak: the realm of the client whose secret rotates.' },
-    'keycloak-client-id': {
-        description: 'keycloak: the clientId (not the internal id) of the confidential client whose secret rotates.',
-    },
-    'keycloak-admin-realm': {
-        description: "keycloak: the realm the service account signs in to: keycloak-realm (the default) or master. Its roles are realm-management's manage-clients there, or the {realm}-realm client's manage-clients in master.",
-    },
-    'keycloak-admin-client-id': {
-        description: 'keycloak: clientId of the service account (client credentials) that manages the client; it may be the client itself.',
-    },
-    'keycloak-admin-client-secret': {
-        description: "keycloak: the service account's client secret.",
-        credential: true,
-    },
-    'keycloak-retire-previous': {
-        description: "keycloak: where the realm's secret-rotation policy keeps the previous secret valid, remove it (client-secret/rotated) once every target is written and verified.",
-        default: 'false',
-    },
-};
-const REALM = 'a realm name (letters, digits, . _ -)';
-function clientIdOf(read, name) {
-    const v = required(read, name, 'a clientId');
-    // A query parameter and a form field, never a path segment: only control characters are refused.
-    // eslint-disable-next-line no-control-regex
-    if (v.length > 255 || /[\u0000-\u001f\u007f]/.test(v))
-        throw new fields_InputError(`Input '${name}' is not a clientId: expected up to 255 characters without control characters.`);
-    return v;
-}
-function parseKeycloak(read) {
-    const realm = pathId(read, 'keycloak-realm', REALM);
-    const adminRealm = optional(read, 'keycloak-admin-realm') === undefined
-        ? realm
-        : pathId(read, 'keycloak-admin-realm', REALM);
-    if (adminRealm !== realm && adminRealm !== 'master')
-        throw new fields_InputError(`Input 'keycloak-admin-realm' is '${adminRealm}'; expected '${realm}' (keycloak-realm) or 'master': Keycloak lets a realm's service accounts manage only that realm, and master's manage every realm.`);
-    return {
-        name: 'keycloak',
-        url: url(read, 'keycloak-url'),
-        realm,
-        clientId: clientIdOf(read, 'keycloak-client-id'),
-        adminRealm,
-        adminClientId: clientIdOf(read, 'keycloak-admin-client-id'),
-        adminClientSecret: required(read, 'keycloak-admin-client-secret', "the service account's client secret"),
-        retirePrevious: bool(read, 'keycloak-retire-previous', false),
-    };
-}
-/** Client attributes that Keycloak's secret-rotation executor keeps, in epoch seconds. */
-const ATTR = {
-    expiration: 'client.secret.expiration.time',
-    rotated: 'client.secret.rotated',
-    rotatedExpiration: 'client.secret.rotated.expiration.time',
-};
-/** What Keycloak (StripSecretsUtils) shows instead of a secret to callers who may not manage the client. */
-const STRIPPED = '**********';
-/** How long a new secret may take to obtain a token (a cluster's caches), on the injected clock. */
-const CONFIRM_MS = 30_000;
-/** After a lost regenerate answer: how many reads of the current secret, this far apart. */
-const RECHECKS = 3;
-const RECHECK_MS = 2_000;
-/** Token endpoint errors: `{error, error_description}`. */
-function explainToken(status, body) {
-    const error = field(body, 'error');
-    const description = field(body, 'error_description');
-    const hint = status === 404
-        ? 'the realm does not exist, or keycloak-url needs /auth (Keycloak 16 and older)'
-        : undefined;
-    const said = error
-        ? `${loggable(error, 60)}${description ? `: ${loggable(description, 200)}` : ''}`
-        : undefined;
-    return [hint, said].filter(Boolean).join('; ') || undefined;
-}
-const keycloak_HINTS = {
-    401: 'the admin token was refused or expired',
-    403: "the service account lacks realm-management's manage-clients in this realm (or the {realm}-realm client's in master)",
-    404: 'the realm or client does not exist, or keycloak-url needs /auth (Keycloak 16 and older)',
-    409: 'Keycloak reports a conflict',
-    429: 'rate limited (a proxy in front of Keycloak); try again later',
-    500: 'Keycloak had an internal error',
-};
-/** Admin API errors: `{errorMessage}` (validation) or `{error, error_description}`. */
-function explainAdmin(status, body) {
-    const said = field(body, 'errorMessage') ?? field(body, 'error_description') ?? field(body, 'error');
-    return [keycloak_HINTS[status], said ? `"${loggable(said, 200)}"` : undefined].filter(Boolean).join('; ');
-}
-/** A secret's fingerprint: enough to tell two secrets apart without keeping the earlier one. */
-function fingerprint(secret) {
-    return (0,external_node_crypto_.createHash)('sha256').update(secret).digest('hex');
-}
-function seconds(v) {
-    const n = typeof v === 'string' && /^\d{1,12}$/.test(v) ? Number(v) : NaN;
-    return Number.isFinite(n) && n > 0 ? n : undefined;
-}
-function attributes(client) {
-    const a = client?.attributes;
-    return a !== null && typeof a === 'object' ? a : {};
-}
-function createKeycloak(s, deps) {
-    const admin = `${s.url}/admin/realms/${encodeURIComponent(s.realm)}/clients`;
-    const tokenUrl = (realm) => `${s.url}/realms/${encodeURIComponent(realm)}/protocol/openid-connect/token`;
-    const selfRotation = s.adminRealm === s.realm && s.adminClientId === s.clientId;
-    const where = `client ${s.clientId} in Keycloak realm ${s.realm}`;
-    // The session's admin token and the secret it signs in with (the new one once a client that
-    // manages itself has rotated): a cache, not step state.
-    let adminSecret = s.adminClientSecret;
-    let token = '';
-    let tokenExpiresAt = 0;
-    let tokenMarginMs = 0;
-    function tokenRequest(realm, clientId, secret, what) {
-        return deps.http({
-            method: 'POST',
-            url: tokenUrl(realm),
-            form: { grant_type: 'client_credentials', client_id: clientId, client_secret: secret },
-            what,
-            retry: 'safe',
-            explain: explainToken,
-        });
-    }
-    async function authenticate() {
-        const res = await tokenRequest(s.adminRealm, s.adminClientId, adminSecret, `sign in to Keycloak realm ${s.adminRealm} as ${s.adminClientId} (client credentials)`);
-        const t = field(res.body, 'access_token');
-        if (!t)
-            throw new ProviderError('Keycloak answered the sign-in without an access_token.');
-        deps.mask(t);
-        token = t;
-        const lifetime = Number(field(res.body, 'expires_in'));
-        const ms = (Number.isFinite(lifetime) && lifetime > 0 ? lifetime : 60) * 1000;
-        tokenExpiresAt = clock_now() + ms;
-        // Admin tokens often live a minute (master's default): renew in the last quarter of the life.
-        tokenMarginMs = Math.min(60_000, ms / 4);
-    }
-    /**
-     * An admin call with a fresh token: signs in again when the token is within its last quarter, and,
-     * for calls that are safe to repeat, once more after a 401. The rotating call gets the 401 back
-     * (see rotate()): Keycloak refuses a stale token before acting, but a proxy in front may not.
-     */
-    async function managed(c, resendAfter401 = true) {
-        if (!token || clock_now() >= tokenExpiresAt - tokenMarginMs)
-            await authenticate();
-        const send = () => deps.http({ ...c, headers: { authorization: `Bearer ${token}` }, explain: explainAdmin });
-        try {
-            return await send();
-        }
-        catch (err) {
-            if (!(resendAfter401 && err instanceof HttpError && err.status === 401))
-                throw err;
-            await authenticate();
-            return send();
-        }
-    }
-    /**
-     * A client representation carries the current secret, and the previous one under the policy; to a
-     * caller who may not manage the client, Keycloak shows a placeholder instead, which is no secret.
-     */
-    function maskClient(client) {
-        for (const v of [field(client, 'secret'), attributes(client)[ATTR.rotated]])
-            if (typeof v === 'string' && v !== '' && v !== STRIPPED)
-                deps.mask(v);
-    }
-    async function readSecret(id) {
-        const res = await managed({
-            method: 'GET',
-            url: `${admin}/${encodeURIComponent(id)}/client-secret`,
-            what: `read the current secret of ${where}`,
-            retry: 'safe',
-        });
-        const value = field(res.body, 'value') ?? '';
-        if (value)
-            deps.mask(value);
-        return value;
-    }
-    /**
-     * After a regenerate answer that was lost (or said nothing): the current secret tells. A value that
-     * differs from the one before is the new secret; the same value, read a few times, means Keycloak
-     * did not regenerate it as far as can be seen.
-     */
-    async function recover(found, why) {
-        for (let i = 0; i < RECHECKS; i++) {
-            if (i > 0)
-                await sleep(RECHECK_MS);
-            let current;
-            try {
-                current = await readSecret(found.id);
-            }
-            catch (err) {
-                throw new ProviderError(`${why} Reading the client's secret to find out failed too: ${err.message} Keycloak may have regenerated it, and then the old secret no longer works: look at the client's Credentials tab in the Keycloak admin console, store what it shows, or re-run the workflow to regenerate again.`, true);
-            }
-            if (current && fingerprint(current) !== found.before) {
-                // Whichever call set it (this one, or someone at the same moment), it is the secret that
-                // works now, so it is the one to store.
-                deps.info("The client's secret changed: the current one was read back and is the one stored.");
-                return current;
-            }
-        }
-        throw new ProviderError(`${why} The client's secret, read ${RECHECKS} times over ${((RECHECKS - 1) * RECHECK_MS) / 1000} s, is still the one from before: Keycloak did not regenerate it as far as can be seen, and the old secret still works. Check the client's Credentials tab in the Keycloak admin console before re-running the workflow.`, true);
-    }
-    /**
-     * After a 401 on the regenerate call: signs in again and reads the secret. Returns it when it is no
-     * longer the one from before (the call took effect after all), undefined when it is unchanged (the
-     * call may be sent again). When it cannot look, the outcome is unknown: a client that manages
-     * itself cannot sign in again with its old secret if Keycloak did regenerate it.
-     */
-    async function lookAfter401(found, err) {
-        let current;
-        try {
-            await authenticate();
-            current = await readSecret(found.id);
-        }
-        catch (again) {
-            throw new ProviderError(`${err.message} Signing in again to read the client's secret before repeating the call failed: ${again.message} ${selfRotation ? 'The service account is the client itself, so this is what happens when the first call did regenerate its secret: Keycloak may have regenerated it' : 'Keycloak may have regenerated it if the 401 came from a proxy in front of it'}. Look at the client's Credentials tab in the Keycloak admin console, store what it shows, or re-run the workflow to regenerate again.`, true);
-        }
-        if (current && fingerprint(current) !== found.before) {
-            deps.info("The regenerate call was answered 401, yet the client's secret changed: it was read back and is the one stored.");
-            return current;
-        }
-        return undefined;
-    }
-    /** Within CONFIRM_MS, the new secret obtains a token for the client's service account. */
-    async function confirm(secret) {
-        const deadline = clock_now() + CONFIRM_MS;
-        for (let attempt = 1;; attempt++) {
-            try {
-                const res = await tokenRequest(s.realm, s.clientId, secret, `obtain a token with the new secret of ${where}`);
-                const t = field(res.body, 'access_token');
-                if (t) {
-                    deps.mask(t);
-                    return;
-                }
-                throw new ProviderError('Keycloak answered the sign-in with the new secret without an access_token.');
-            }
-            catch (err) {
-                const refused = err instanceof HttpError && (err.status === 400 || err.status === 401);
-                if (!refused || clock_now() >= deadline)
-                    throw err;
-                if (attempt === 1)
-                    deps.info('The new secret does not obtain a token yet; waiting.');
-                await sleep(Math.min(2000, Math.max(0, deadline - clock_now())));
-            }
-        }
-    }
-    /** Once the new secret is known: what Keycloak did with the previous one. Nothing here may throw. */
-    async function afterRegenerate(found, secret) {
-        if (selfRotation)
-            adminSecret = secret;
-        // What Keycloak did with the previous secret. Only a report: nothing here may throw now.
-        let previousKept;
-        let previousUntil;
-        let expiresAt;
-        try {
-            const res = await managed({
-                method: 'GET',
-                url: `${admin}/${encodeURIComponent(found.id)}`,
-                what: `read ${where} after the rotation`,
-                retry: 'safe',
-            });
-            maskClient(res.body);
-            const attrs = attributes(res.body);
-            const until = seconds(attrs[ATTR.rotatedExpiration]);
-            const expires = seconds(attrs[ATTR.expiration]);
-            previousKept = until !== undefined && until * 1000 > clock_now();
-            if (previousKept)
-                previousUntil = new Date(until * 1000).toISOString();
-            if (expires !== undefined)
-                expiresAt = new Date(expires * 1000).toISOString();
-            deps.info(previousKept
-                ? `Keycloak's secret-rotation policy keeps the previous secret valid until ${previousUntil}.`
-                : 'Keycloak kept no previous secret: the old one no longer works.');
-        }
-        catch (err) {
-            deps.warn(`Could not read the client after the rotation to learn whether Keycloak kept the previous secret: ${err.message}`);
-        }
-        const rotation = {
-            secret,
-            clientId: s.clientId,
-            credentialId: found.id,
-            expiresAt,
-            // Only what was seen counts as kept: unknown is reported as dead, the safe side.
-            oldSecretDied: previousKept !== true,
-        };
-        return {
-            rotation,
-            rotated: {
-                id: found.id,
-                secret,
-                serviceAccounts: found.serviceAccounts,
-                previousKept,
-                previousUntil,
-            },
-        };
-    }
-    return {
-        async preflight() {
-            await authenticate();
-            const res = await managed({
-                method: 'GET',
-                url: `${admin}?clientId=${encodeURIComponent(s.clientId)}&search=false`,
-                what: `find ${where}`,
-                retry: 'safe',
-            });
-            const list = Array.isArray(res.body) ? res.body : [];
-            list.forEach(maskClient);
-            // `search=false` asks for the exact clientId; the filter holds whatever a version answers.
-            const matches = list.filter((c) => field(c, 'clientId') === s.clientId);
-            if (matches.length !== 1)
-                throw new ProviderError(matches.length === 0
-                    ? `Found no ${where}: check keycloak-client-id (the clientId, not the internal id) and keycloak-realm.`
-                    : `Found ${matches.length} clients with clientId ${s.clientId} in Keycloak realm ${s.realm}; refusing to guess which one rotates.`);
-            const client = matches[0];
-            const id = field(client, 'id');
-            if (!id)
-                throw new ProviderError(`Keycloak listed ${where} without its id.`);
-            const refuse = (why) => {
-                throw new ProviderError(`Refusing to rotate ${where}: ${why}. Nothing was changed.`);
-            };
-            if (client['publicClient'] !== false)
-                refuse(client['publicClient'] === true
-                    ? 'it is a public client, which has no secret'
-                    : 'Keycloak did not say whether it is public (the service account needs view or manage rights on clients)');
-            const authenticator = field(client, 'clientAuthenticatorType');
-            if (authenticator !== 'client-secret')
-                refuse(`it authenticates with ${authenticator ? `'${loggable(authenticator, 40)}'` : 'an unknown authenticator'}, not 'client-secret' (Client Id and Secret); only that is rotated here`);
-            const protocol = field(client, 'protocol');
-            if (protocol !== undefined && protocol !== 'openid-connect')
-                refuse(`it is a ${loggable(protocol, 40)} client, not openid-connect`);
-            if (client['enabled'] === false)
-                refuse('it is disabled, so nothing could confirm the new secret');
-            // Needs the same role as regenerating, so it proves the right before anything changes.
-            const before = fingerprint(await readSecret(id));
-            const attrs = attributes(client);
-            const expires = seconds(attrs[ATTR.expiration]);
-            // Keycloak's secret-rotation executor stamps an expiry on the clients it applies to.
-            const policy = expires !== undefined;
-            const credential = {
-                clientId: s.clientId,
-                credentialId: id,
-                description: `Keycloak ${where}${policy ? ' (secret-rotation policy)' : ''}`,
-                expiresAt: expires === undefined ? undefined : new Date(expires * 1000).toISOString(),
-                oldSecretDiesOnRotate: !policy,
-            };
-            return {
-                credential,
-                found: { id, serviceAccounts: client['serviceAccountsEnabled'] === true, before },
-            };
-        },
-        async rotate(found) {
-            const regenerate = () => managed({
-                method: 'POST',
-                url: `${admin}/${encodeURIComponent(found.id)}/client-secret`,
-                json: {},
-                what: `regenerate the secret of ${where}`,
-                retry: 'once',
-            }, false);
-            let secret;
-            try {
-                let res;
-                try {
-                    res = await regenerate();
-                }
-                catch (err) {
-                    if (!(err instanceof HttpError && err.status === 401))
-                        throw err;
-                    // Keycloak checks the token before it acts, so its own 401 changed nothing; but a 401 from
-                    // a proxy in front may come after the effect. Sending again would then regenerate twice
-                    // (under the policy the kept "previous" secret would be the unseen first one, and the old
-                    // secret would die at once), so look at the secret before sending again.
-                    const current = await lookAfter401(found, err);
-                    if (current !== undefined)
-                        return await afterRegenerate(found, current);
-                    res = await regenerate();
-                }
-                secret = field(res.body, 'value');
-                if (secret)
-                    deps.mask(secret);
-                if (!secret || fingerprint(secret) === found.before) {
-                    deps.warn(`Keycloak answered the regenerate call without a new secret; reading the client's current secret (the call is not repeated).`);
-                    secret = await recover(found, 'Keycloak answered the regenerate call without a new secret.');
-                }
-            }
-            catch (err) {
-                if (!(err instanceof HttpError && err.outcomeUnknown))
-                    throw err;
-                deps.warn(`${err.message} Reading the client's current secret to learn whether Keycloak regenerated it (the call is not repeated).`);
-                secret = await recover(found, err.message);
-            }
-            return afterRegenerate(found, secret);
-        },
-        async retirePrevious(r) {
-            if (r.serviceAccounts) {
-                await confirm(r.secret).catch((err) => {
-                    throw new ProviderError(`The new secret is stored everywhere but did not obtain a token within ${CONFIRM_MS / 1000} s (${err.message})${r.previousKept === false ? '' : '; the previous secret was not removed'}.`);
-                });
-            }
-            else {
-                deps.info('The new secret was not confirmed with a token request: the client has no service account (client credentials grant), so Keycloak issues it no token that way.');
-            }
-            if (!s.retirePrevious) {
-                if (r.previousKept)
-                    deps.info(`The previous secret stays valid until ${r.previousUntil}; set keycloak-retire-previous: true to remove it once every target is verified.`);
-                return undefined;
-            }
-            if (r.previousKept === false) {
-                deps.info('Nothing to retire: Keycloak kept no previous secret.');
-                return undefined;
-            }
-            await managed({
-                method: 'DELETE',
-                url: `${admin}/${encodeURIComponent(r.id)}/client-secret/rotated`,
-                what: `remove the previous secret of ${where} (client-secret/rotated)`,
-                retry: 'safe',
-            });
-            return r.previousKept
-                ? `the previous Keycloak client secret (kept by the secret-rotation policy until ${r.previousUntil})`
-                : 'the previous Keycloak client secret, if the secret-rotation policy kept one';
-        },
-        async abandon() {
-            // Nothing to undo: Keycloak cannot bring a secret back. Under the policy the old one still works.
-            return undefined;
-        },
-    };
-}
-const keycloak = {
-    inputs: keycloak_inputs,
-    parse: parseKeycloak,
-    create: createKeycloak,
-};
-
-;// CONCATENATED MODULE: ./src/providers/okta-auth.ts
-// Signing in to Okta as an API service app with private_key_jwt: the private key (PEM or JWK) is read
-// and checked before any request, each token request carries a fresh RS256 client assertion, and a
-// service app that requires DPoP is refused with a message that says so (no DPoP proofs are sent).
-
-
-
-
-
-
-
-const NOT_A_KEY = "Input 'okta-private-key' is not an RSA private key: give the service app's private key as PEM (-----BEGIN PRIVATE KEY----- ...) or as the JWK (JSON) the Admin Console generates.";
-/**
- * The key as PKCS#8 PEM, and the JWK's own `kid` when it has one. Secrets stores sometimes turn line
- * breaks into a literal `\n`; those are turned back. The value is never quoted in a message.
- */
-function oktaKey(raw) {
-    const text = raw.includes('\\n') && !raw.includes('\n') ? raw.replace(/\\n/g, '\n') : raw;
-    let key;
-    let kid;
-    try {
-        if (text.trim().startsWith('{')) {
-            const jwk = JSON.parse(text);
-            kid = typeof jwk['kid'] === 'string' ? jwk['kid'] : undefined;
-            key = (0,external_node_crypto_.createPrivateKey)({ key: jwk, format: 'jwk' });
-        }
-        else
-            key = (0,external_node_crypto_.createPrivateKey)(text);
-    }
-    catch {
-        throw new fields_InputError(NOT_A_KEY);
-    }
-    if (key.asymmetricKeyType !== 'rsa')
-        throw new fields_InputError(NOT_A_KEY);
-    if (kid !== undefined && !/^[A-Za-z0-9._-]{1,200}$/.test(kid))
-        throw new fields_InputError(`Input 'okta-private-key' is a JWK whose kid is not a plain key id; set okta-key-id to the key id Okta shows.`);
-    return { pem: key.export({ type: 'pkcs8', format: 'pem' }).toString(), kid };
-}
-const okta_auth_b64url = (v) => Buffer.from(JSON.stringify(v)).toString('base64url');
-/** A client assertion for the org authorization server: iss = sub = client id, five minutes, unique jti. */
-function clientAssertion(clientId, privateKey, keyId, audience) {
-    const iat = Math.floor(clock_now() / 1000);
-    const header = { alg: 'RS256', typ: 'JWT', ...(keyId ? { kid: keyId } : {}) };
-    const claims = {
-        iss: clientId,
-        sub: clientId,
-        aud: audience,
-        iat,
-        exp: iat + 300,
-        jti: (0,external_node_crypto_.randomUUID)(),
-    };
-    const input = `${okta_auth_b64url(header)}.${okta_auth_b64url(claims)}`;
-    return `${input}.${(0,external_node_crypto_.sign)('sha256', Buffer.from(input), privateKey).toString('base64url')}`;
-}
-/** Token endpoint errors: `error` and the first line of `error_description`. */
-function okta_auth_explainToken(_status, body) {
-    const error = field(body, 'error');
-    const description = field(body, 'error_description')?.split(/\r?\n/)[0];
-    return error
-        ? `${loggable(error, 60)}${description ? `: ${loggable(description, 200)}` : ''}`
-        : undefined;
-}
-const DPOP = new Set(['invalid_dpop_proof', 'use_dpop_nonce']);
-const ATTEMPTS = 4;
-/**
- * Requests a token, building the form afresh for every attempt (`form()`), because Okta refuses a
- * client assertion whose jti it has seen: the HTTP helper's own retries would resend the same one.
- */
-async function requestToken(http, url, form, what) {
-    for (let attempt = 1;; attempt++) {
-        try {
-            // `once`: the helper repeats only what surely never arrived and 429s; the rest is decided here.
-            const res = await http({
-                method: 'POST',
-                url,
-                form: form(),
-                what,
-                retry: 'once',
-                explain: okta_auth_explainToken,
-            });
-            return res.body;
-        }
-        catch (err) {
-            if (!(err instanceof HttpError))
-                throw err;
-            const error = field(err.body, 'error');
-            if (error && DPOP.has(error))
-                throw new ProviderError(`${err.message} The service app requires DPoP ("Require Demonstrating Proof of Possession (DPoP) header in token requests"), which this action does not support: turn that setting off for the service app in the Admin Console, or sign in with okta-api-token.`);
-            // A token request changes nothing: timeouts, dropped connections, redirects and 5xx are retried.
-            const transient = err.status === undefined || err.status < 400 || err.status >= 500;
-            if (!transient || attempt >= ATTEMPTS)
-                throw new HttpError(err.message, err.status, false, err.body);
-            await sleep(backoffMs(attempt));
-        }
-    }
-}
-
-;// CONCATENATED MODULE: ./src/providers/okta.ts
-// Okta: an OIDC app's client secrets (Application Client Auth Credentials API). An app holds at most
-// two secrets and every ACTIVE one works, so a rotation adds a second secret, stores it everywhere,
-// and only then (okta-retire-previous) deactivates and deletes the one that was active before.
-
-
-
-
-
-
-/** Every input this provider reads. */
-const okta_inputs = {
-    'okta-url': {
-        description: 'okta: your Okta org URL, e.g. https://example.okta.com (the Management API and the org authorization server live there).',
-    },
-    'okta-app-id': {
-        description: 'okta: the id of the OIDC app whose client secret rotates (0oa...).',
-    },
-    'okta-api-token': {
-        description: 'okta: an API token (sent as SSWS) of an admin who may manage this app. Or use okta-client-id + okta-private-key.',
-        credential: true,
-    },
-    'okta-client-id': {
-        description: 'okta: client id of an API service app that signs in with private_key_jwt and holds the okta.apps.manage scope.',
-    },
-    'okta-private-key': {
-        description: "okta: the service app's RSA private key, PEM or JWK (JSON), with okta-client-id; the client assertion is signed RS256.",
-        credential: true,
-    },
-    'okta-key-id': {
-        description: "okta: the key id (kid) of okta-private-key as Okta lists it; default: the JWK's own kid, else none.",
-    },
-    'okta-retire-previous': {
-        description: 'okta: once every target holds the new secret, deactivate and delete the secret that was active before this run; and when the app already holds two secrets, delete its oldest INACTIVE one before adding the new one (never an active one).',
-        default: 'false',
-    },
-};
-const APP_ID = /^[A-Za-z0-9_-]{1,100}$/;
-function parseOkta(read) {
-    const token = optional(read, 'okta-api-token');
-    const clientId = optional(read, 'okta-client-id');
-    const key = optional(read, 'okta-private-key');
-    const keyId = optional(read, 'okta-key-id');
-    if (token !== undefined && (clientId !== undefined || key !== undefined))
-        throw new fields_InputError(`Inputs 'okta-api-token' and '${clientId !== undefined ? 'okta-client-id' : 'okta-private-key'}' exclude each other: give an API token, or a service app's client id and private key.`);
-    let auth;
-    if (token !== undefined) {
-        if (keyId !== undefined)
-            throw new fields_InputError(`Input 'okta-key-id' applies only with 'okta-private-key'; remove it or sign in with the service app.`);
-        auth = { kind: 'api-token', token };
-    }
-    else {
-        if (clientId === undefined && key === undefined)
-            throw new fields_InputError(`Input 'okta-api-token' is required, or both 'okta-client-id' and 'okta-private-key' (an API service app with private_key_jwt).`);
-        const id = pathId(read, 'okta-client-id', "the service app's client id (letters, digits, . _ -)");
-        const raw = required(read, 'okta-private-key', "the service app's RSA private key (PEM or JWK) with 'okta-client-id'");
-        const parsed = oktaKey(raw);
-        if (keyId !== undefined && !/^[A-Za-z0-9._-]{1,200}$/.test(keyId))
-            throw new fields_InputError(`Input 'okta-key-id' is '${keyId}'; expected the key id Okta shows for the public key (letters, digits, . _ -).`);
-        auth = {
-            kind: 'private-key-jwt',
-            clientId: id,
-            privateKey: parsed.pem,
-            keyId: keyId ?? parsed.kid,
-        };
-    }
-    return {
-        name: 'okta',
-        url: url(read, 'okta-url'),
-        appId: pathId(read, 'okta-app-id', 'the Okta app id (e.g. 0oa1b2c3d4E5F6G7h8i9)', APP_ID),
-        auth,
-        retirePrevious: bool(read, 'okta-retire-previous', false),
-    };
-}
-/** Sign in again this long before the access token's stated expiry. */
-const okta_TOKEN_MARGIN_MS = 60_000;
-const okta_HINTS = {
-    401: 'Okta refused the API token or access token (revoked, expired or for another org)',
-    403: 'the admin or service app may not manage this app (an admin role that covers it, and with a service app the okta.apps.manage scope granted)',
-    404: 'no app with this id in this org, or the secret is gone',
-    429: 'Okta rate limit; try again later',
-};
-/** Okta error bodies: errorCode, errorSummary, errorId and errorCauses; the safe parts only. */
-function explainOkta(status, body) {
-    const parts = [okta_HINTS[status]];
-    const code = field(body, 'errorCode');
-    const summary = field(body, 'errorSummary');
-    const id = field(body, 'errorId');
-    const causes = body?.errorCauses;
-    if (code)
-        parts.push(`errorCode ${loggable(code, 40)}`);
-    if (summary)
-        parts.push(`"${loggable(summary, 200)}"`);
-    if (Array.isArray(causes))
-        for (const c of causes.slice(0, 2)) {
-            const s = field(c, 'errorSummary');
-            if (s)
-                parts.push(`cause "${loggable(s, 200)}"`);
-        }
-    if (id)
-        parts.push(`errorId ${loggable(id, 60)}`);
-    return parts.filter(Boolean).join('; ');
-}
-const SECRET_AUTH = new Set(['client_secret_basic', 'client_secret_post', 'client_secret_jwt']);
-function createOkta(s, deps) {
-    const appPath = `${s.url}/api/v1/apps/${encodeURIComponent(s.appId)}`;
-    const secretsPath = `${appPath}/credentials/secrets`;
-    const secretPath = (id) => `${secretsPath}/${encodeURIComponent(id)}`;
-    const a = s.auth;
-    if (a.kind === 'private-key-jwt') {
-        // The runner masks a multi-line value only line by line: every line of the key is registered.
-        deps.mask(a.privateKey);
-        for (const line of a.privateKey.split('\n'))
-            if (line.length >= 16 && !line.startsWith('-----'))
-                deps.mask(line.trim());
-    }
-    // The session's access token (service app sign-in), reused while fresh: a cache, not step state.
-    let token = '';
-    let tokenExpiresAt = 0;
-    async function authorization() {
-        if (a.kind === 'api-token')
-            return `SSWS ${a.token}`;
-        if (!token || clock_now() >= tokenExpiresAt - okta_TOKEN_MARGIN_MS)
-            await signIn();
-        return `Bearer ${token}`;
-    }
-    async function signIn() {
-        if (a.kind !== 'private-key-jwt')
-            return;
-        const endpoint = `${s.url}/oauth2/v1/token`;
-        // A fresh assertion (new jti) for every attempt: Okta refuses an assertion it has seen before.
-        const body = await requestToken(deps.http, endpoint, () => {
-            const assertion = clientAssertion(a.clientId, a.privateKey, a.keyId, endpoint);
-            deps.mask(assertion);
-            return {
-                grant_type: 'client_credentials',
-                scope: 'okta.apps.manage',
-                client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
-                client_assertion: assertion,
-            };
-        }, `sign in to Okta as service app ${a.clientId} (private_key_jwt)`);
-        const t = field(body, 'access_token');
-        if (!t)
-            throw new ProviderError('Okta answered the token request without an access_token.');
-        deps.mask(t);
-        const type = field(body, 'token_type');
-        if (type && type.toLowerCase() !== 'bearer')
-            throw new ProviderError(`Okta issued a ${loggable(type, 20)} token, not a Bearer token: this action does not support DPoP-bound tokens. Turn off "Require Demonstrating Proof of Possession (DPoP) header in token requests" for service app ${a.clientId}, or sign in with okta-api-token.`);
-        token = t;
-        const lifetime = Number(field(body, 'expires_in'));
-        tokenExpiresAt = clock_now() + (Number.isFinite(lifetime) && lifetime > 0 ? lifetime : 300) * 1000;
-    }
-    /**
-     * A Management API call with a fresh token, signing in again once after a 401 on a non-rotating
-     * call with a service app (its token may have been revoked). A rotating call is never repeated.
-     */
-    async function managed(c) {
-        const send = async () => deps.http({ ...c, headers: { authorization: await authorization() }, explain: explainOkta });
-        try {
-            return await send();
-        }
-        catch (err) {
-            const retry = a.kind === 'private-key-jwt' &&
-                c.retry !== 'once' &&
-                err instanceof HttpError &&
-                err.status === 401;
-            if (!retry)
-                throw err;
-            token = '';
-            return send();
-        }
-    }
-    async function list() {
-        const res = await managed({
-            method: 'GET',
-            url: secretsPath,
-            what: `list the client secrets of Okta app ${s.appId}`,
-            retry: 'safe',
-        });
-        if (!Array.isArray(res.body))
-            throw new ProviderError(`Okta answered the listing of app ${s.appId}'s client secrets without a list.`);
-        return res.body.map((x) => ({
-            id: field(x, 'id') ?? '',
-            status: field(x, 'status') ?? '',
-            created: field(x, 'created') ?? '',
-        }));
-    }
-    /** Deactivates (when active) and deletes one secret; a secret already gone counts as done. */
-    async function remove(id, active) {
-        const gone = (err) => {
-            if (!(err instanceof HttpError && err.status === 404))
-                throw err;
-        };
-        // Both are idempotent in effect: a repeat after a lost answer finds the same state, or a 404.
-        if (active)
-            await managed({
-                method: 'POST',
-                url: `${secretPath(id)}/lifecycle/deactivate`,
-                what: `deactivate client secret ${id} of Okta app ${s.appId}`,
-                retry: 'safe',
-            }).catch(gone);
-        await managed({
-            method: 'DELETE',
-            url: secretPath(id),
-            what: `delete client secret ${id} of Okta app ${s.appId}`,
-            retry: 'safe',
-        }).catch(gone);
-    }
-    /** After a create whose answer was lost: secrets that were not there before are this attempt's. */
-    async function clearOrphans(found, cause) {
-        let orphans;
-        try {
-            orphans = (await list()).filter((x) => !found.before.includes(x.id));
-        }
-        catch (err) {
-            throw new ProviderError(`${cause.message} It was not repeated, and listing the app's secrets to find out what happened failed too (${err.message}). The previous secret still works. Okta may now hold a secret nobody knows: in the Admin Console, deactivate and delete any client secret of app ${s.appId} created at about ${new Date(clock_now()).toISOString()}, then re-run the workflow.`, true);
-        }
-        const failed = [];
-        for (const o of orphans)
-            await remove(o.id, o.status === 'ACTIVE').catch(() => failed.push(loggable(o.id, 40)));
-        const found_ = orphans.length
-            ? `found ${orphans.length} secret(s) from this attempt, whose value Okta never shows again; ${failed.length ? `could not remove ${failed.join(', ')}: deactivate and delete it in the Admin Console` : 'they were deactivated and deleted'}`
-            : 'found no secret from this attempt, so nothing was added';
-        throw new ProviderError(`${cause.message} It was not repeated. Listing the app's secrets ${found_}. The previous secret still works. Re-run the workflow.`, true);
-    }
-    return {
-        async preflight() {
-            const app = await managed({
-                method: 'GET',
-                url: appPath,
-                what: `read Okta app ${s.appId}`,
-                retry: 'safe',
-            });
-            const oauth = app.body
-                ?.credentials?.oauthClient;
-            const method = field(oauth, 'token_endpoint_auth_method');
-            if (!method || !SECRET_AUTH.has(method))
-                throw new ProviderError(`Okta app ${s.appId} does not authenticate with a client secret (token_endpoint_auth_method ${method ? loggable(method, 40) : 'not reported'}); only apps using client_secret_basic, client_secret_post or client_secret_jwt have secrets to rotate.`);
-            const clientId = field(oauth, 'client_id') ?? s.appId;
-            const label = field(app.body, 'label');
-            const secrets = await list();
-            const active = secrets.filter((x) => x.status === 'ACTIVE');
-            const inactive = secrets
-                .filter((x) => x.status !== 'ACTIVE')
-                .sort((x, y) => x.created.localeCompare(y.created));
-            let clearFirst;
-            if (secrets.length >= 2) {
-                const ids = secrets.map((x) => `${loggable(x.id, 40)} (${loggable(x.status, 12)})`);
-                if (inactive.length === 0)
-                    throw new ProviderError(`Okta app ${s.appId} already holds two active client secrets (${ids.join(', ')}), the most Okta allows, so a new one cannot be added. The action never deactivates a secret it did not replace: a target may still hold it. Find the one no client uses any more, deactivate and delete it (Admin Console: the app's General tab, Client Secrets), then re-run the workflow.`);
-                if (!s.retirePrevious)
-                    throw new ProviderError(`Okta app ${s.appId} already holds two client secrets (${ids.join(', ')}), the most Okta allows. Delete the inactive one in the Admin Console, or set okta-retire-previous: true to let the action delete the oldest inactive one before adding the new secret.`);
-                clearFirst = inactive[0].id;
-            }
-            const newest = [...active].sort((x, y) => y.created.localeCompare(x.created))[0];
-            const credential = {
-                clientId,
-                credentialId: newest?.id,
-                description: `Okta app ${s.appId}${label ? ` "${loggable(label, 80)}"` : ''} (${active.length} active, ${inactive.length} inactive secret(s))`,
-                expiresAt: undefined,
-                oldSecretDiesOnRotate: false,
-            };
-            return {
-                credential,
-                found: {
-                    clientId,
-                    before: secrets.map((x) => x.id),
-                    previous: active.map((x) => x.id),
-                    clearFirst,
-                },
-            };
-        },
-        async rotate(found) {
-            if (found.clearFirst) {
-                // Inactive: no client can sign in with it, so deleting it changes nothing for anyone.
-                await remove(found.clearFirst, false);
-                deps.info(`Deleted the oldest inactive client secret ${loggable(found.clearFirst, 40)} of Okta app ${s.appId} to make room (okta-retire-previous).`);
-            }
-            let res;
-            try {
-                res = await managed({
-                    method: 'POST',
-                    url: secretsPath,
-                    json: {},
-                    what: `add a client secret to Okta app ${s.appId}`,
-                    retry: 'once',
-                });
-            }
-            catch (err) {
-                if (err instanceof HttpError && err.outcomeUnknown)
-                    return clearOrphans(found, err);
-                throw err;
-            }
-            const secret = field(res.body, 'client_secret');
-            const id = field(res.body, 'id');
-            if (!secret || !id) {
-                // A secret that exists but whose value we lack helps nobody and fills the app: take it back.
-                return clearOrphans(found, new HttpError(`Okta answered the new client secret without ${secret ? 'its id' : 'client_secret'}.`, res.status, true));
-            }
-            deps.mask(secret);
-            const rotation = {
-                secret,
-                clientId: found.clientId,
-                credentialId: id,
-                expiresAt: undefined,
-            };
-            return { rotation, rotated: { newId: id, previous: found.previous } };
-        },
-        async retirePrevious(r) {
-            if (!s.retirePrevious || r.previous.length === 0)
-                return undefined;
-            // Never retire unless the new secret is still there and active: otherwise nothing would work.
-            const now_ = await list();
-            if (!now_.some((x) => x.id === r.newId && x.status === 'ACTIVE'))
-                throw new ProviderError(`The new client secret ${loggable(r.newId, 40)} is no longer active at Okta, so the previous one was kept.`);
-            const retired = [];
-            for (const id of r.previous) {
-                const listed = now_.find((x) => x.id === id);
-                if (!listed)
-                    continue;
-                await remove(id, listed.status === 'ACTIVE');
-                retired.push(loggable(id, 40));
-            }
-            return retired.length
-                ? `the previous Okta client secret(s) ${retired.join(', ')} (deactivated and deleted)`
-                : undefined;
-        },
-        async abandon(r) {
-            await remove(r.newId, true);
-            return `deactivated and deleted the new Okta client secret ${loggable(r.newId, 40)}`;
-        },
-    };
-}
-const okta = {
-    inputs: okta_inputs,
-    parse: parseOkta,
-    create: createOkta,
-};
-
-;// CONCATENATED MODULE: ./src/providers/whmcs.ts
-// WHMCS: OAuth credentials, reset with UpdateOAuthCredential. WHMCS kills the old secret at once and
-// has no overlap, so the pipeline's recovery path matters most here.
-
-
-
-
-/** Every input this provider reads. */
-const whmcs_inputs = {
-    'whmcs-url': {
-        description: 'whmcs: base URL of the WHMCS installation (the API is {whmcs-url}/includes/api.php).',
-    },
-    'whmcs-identifier': { description: 'whmcs: API credential identifier.' },
-    'whmcs-secret': { description: 'whmcs: API credential secret.', credential: true },
-    'whmcs-access-key': {
-        description: 'whmcs: optional API access key (bypasses the API IP allow-list).',
-        credential: true,
-    },
-    'whmcs-credential-id': {
-        description: 'whmcs: id of the OAuth credential to rotate (or whmcs-client-identifier).',
-    },
-    'whmcs-client-identifier': {
-        description: 'whmcs: client identifier of the OAuth credential to rotate (or whmcs-credential-id).',
-    },
-    'whmcs-name': { description: 'whmcs: optional new name, sent in the same call.' },
-    'whmcs-description': { description: 'whmcs: optional new description.' },
-    'whmcs-grant-type': {
-        description: 'whmcs: optional new grant type: authorization_code or single_sign_on.',
-    },
-    'whmcs-scope': { description: 'whmcs: optional new space-separated scopes.' },
-    'whmcs-service-id': { description: 'whmcs: optional service id (required with single_sign_on).' },
-    'whmcs-logo-uri': { description: 'whmcs: optional logo URI.' },
-    'whmcs-redirect-uris': { description: 'whmcs: optional redirect URIs, one a line.' },
-};
-const GRANTS = ['authorization_code', 'single_sign_on'];
-function parseWhmcs(read) {
-    const credentialId = integer(read, 'whmcs-credential-id', 1, 2_147_483_647);
-    const clientIdentifier = optional(read, 'whmcs-client-identifier');
-    if ((credentialId === undefined) === (clientIdentifier === undefined)) {
-        throw new fields_InputError(`Input 'whmcs-credential-id' or 'whmcs-client-identifier' is required (exactly one of them): the OAuth credential to rotate.`);
-    }
-    const grantType = optional(read, 'whmcs-grant-type');
-    if (grantType !== undefined && !GRANTS.includes(grantType)) {
-        throw new fields_InputError(`Input 'whmcs-grant-type' is '${grantType}'; expected authorization_code or single_sign_on.`);
-    }
-    const serviceId = integer(read, 'whmcs-service-id', 1, 2_147_483_647);
-    if (grantType === 'single_sign_on' && serviceId === undefined) {
-        throw new fields_InputError(`Input 'whmcs-service-id' is required when 'whmcs-grant-type' is single_sign_on.`);
-    }
-    const scope = optional(read, 'whmcs-scope');
-    if (scope !== undefined && !/^[A-Za-z0-9_:.-]+( [A-Za-z0-9_:.-]+)*$/.test(scope)) {
-        throw new fields_InputError(`Input 'whmcs-scope' is '${scope}'; expected scope names separated by single spaces, such as 'clientarea:sso clientarea:billing_info'.`);
-    }
-    const logo = optional(read, 'whmcs-logo-uri');
-    const redirects = optional(read, 'whmcs-redirect-uris')
-        ?.split(/\r?\n/)
-        .map((l) => l.trim())
-        .filter((l) => l !== '');
-    const updates = {};
-    const name = optional(read, 'whmcs-name');
-    const description = optional(read, 'whmcs-description');
-    if (name !== undefined)
-        updates.name = name;
-    if (description !== undefined)
-        updates.description = description;
-    if (grantType !== undefined)
-        updates.grantType = grantType;
-    if (scope !== undefined)
-        updates.scope = scope;
-    if (serviceId !== undefined)
-        updates.serviceId = serviceId;
-    if (logo !== undefined)
-        updates.logoUri = checkUrl('whmcs-logo-uri', logo);
-    if (redirects !== undefined)
-        updates.redirectUris = redirects.map((r) => absolute('whmcs-redirect-uris', r));
-    return {
-        name: 'whmcs',
-        url: url(read, 'whmcs-url'),
-        identifier: required(read, 'whmcs-identifier', 'the API credential identifier'),
-        secret: required(read, 'whmcs-secret', 'the API credential secret'),
-        accessKey: optional(read, 'whmcs-access-key'),
-        credentialId,
-        clientIdentifier,
-        updates,
-    };
-}
-/** Redirect URIs may be custom schemes (apps) or http on localhost, so only absoluteness is checked. */
-function absolute(name, v) {
-    try {
-        new URL(v);
-        return v;
-    }
-    catch {
-        throw new fields_InputError(`Input '${name}' has '${v}', which is not an absolute URI; expected one URI a line.`);
-    }
-}
-/**
- * WHMCS errors are `{result: "error", message}`, with HTTP 200 or 4xx: the allow-list's `Invalid IP ...`
- * usually comes as 403 but may come as 200, so the hint follows the message, not the status.
- */
-function whmcs_explain(_status, body) {
-    const message = field(body, 'message');
-    const hint = /invalid ip/i.test(message ?? '')
-        ? "; allow the runner's IP in WHMCS or set whmcs-access-key"
-        : '';
-    return message ? `WHMCS says "${loggable(message, 200)}"${hint}` : undefined;
-}
-function createWhmcs(s, deps) {
-    const auth = {
-        identifier: s.identifier,
-        secret: s.secret,
-        responsetype: 'json',
-        ...(s.accessKey ? { accesskey: s.accessKey } : {}),
-    };
-    async function api(action, params, what, retry) {
-        const res = await deps.http({
-            method: 'POST',
-            url: `${s.url}/includes/api.php`,
-            form: { ...auth, action, ...params },
-            what,
-            retry,
-            explain: whmcs_explain,
-        });
-        const result = field(res.body, 'result');
-        if (result === 'success')
-            return res.body;
-        if (result === 'error')
-            throw new ProviderError(`Could not ${what}: ${whmcs_explain(res.status, res.body) ?? 'WHMCS answered result=error'}.`);
-        // Not WHMCS's JSON at all (an HTML error page, a proxy): for the rotating call we cannot tell what happened.
-        throw new ProviderError(`Could not ${what}: the answer (HTTP ${res.status}) was not WHMCS JSON.`, retry === 'once');
-    }
-    return {
-        async preflight() {
-            // The listing carries every credential's clientSecret: it is searched here and never logged.
-            const body = await api('ListOAuthCredentials', { limit: '10000' }, 'list WHMCS OAuth credentials (checks the API credentials)', 'safe');
-            const clients = body.clients;
-            const list = Array.isArray(clients) ? clients : [];
-            const match = list.find((c) => s.credentialId !== undefined
-                ? field(c, 'credentialId') === String(s.credentialId)
-                : field(c, 'clientIdentifier') === s.clientIdentifier);
-            if (!match) {
-                const which = s.credentialId !== undefined
-                    ? `whmcs-credential-id ${s.credentialId}`
-                    : `whmcs-client-identifier ${s.clientIdentifier}`;
-                throw new ProviderError(`WHMCS has no OAuth credential with ${which} (${list.length} credential(s) listed).`);
-            }
-            const current = field(match, 'clientSecret');
-            if (current)
-                deps.mask(current);
-            const found = {
-                credentialId: field(match, 'credentialId') ?? '',
-                clientIdentifier: field(match, 'clientIdentifier') ?? '',
-                name: field(match, 'name'),
-            };
-            const credential = {
-                clientId: found.clientIdentifier,
-                credentialId: found.credentialId,
-                description: `WHMCS OAuth credential ${loggable(found.credentialId, 40)}${found.name ? ` (${loggable(found.name, 100)})` : ''}`,
-                expiresAt: undefined,
-                oldSecretDiesOnRotate: true,
-            };
-            return { credential, found };
-        },
-        async rotate(found) {
-            const u = s.updates;
-            const params = {
-                credentialId: found.credentialId,
-                resetSecret: '1',
-            };
-            if (u.name !== undefined)
-                params['name'] = u.name;
-            if (u.description !== undefined)
-                params['description'] = u.description;
-            if (u.grantType !== undefined)
-                params['grantType'] = u.grantType;
-            if (u.scope !== undefined)
-                params['scope'] = u.scope;
-            if (u.serviceId !== undefined)
-                params['serviceId'] = String(u.serviceId);
-            if (u.logoUri !== undefined)
-                params['logoUri'] = u.logoUri;
-            if (u.redirectUris !== undefined)
-                params['redirectUri[]'] = u.redirectUris;
-            let body;
-            try {
-                body = await api('UpdateOAuthCredential', params, 'reset the WHMCS OAuth credential secret', 'once');
-            }
-            catch (err) {
-                const unknown = (err instanceof HttpError || err instanceof ProviderError) && err.outcomeUnknown;
-                if (!unknown)
-                    throw err;
-                throw new ProviderError(`${err.message} The request may have reached WHMCS and reset the secret; it was not repeated. Check the credential in WHMCS (System Settings > API Credentials / OAuth) and reset it there if the old secret no longer works.`, true);
-            }
-            const secret = field(body, 'newClientSecret');
-            if (!secret)
-                throw new ProviderError('WHMCS answered success without newClientSecret: the old secret may be dead and the new one unknown. Reset it in WHMCS by hand.', true);
-            deps.mask(secret);
-            const rotation = {
-                secret,
-                clientId: found.clientIdentifier,
-                credentialId: field(body, 'credentialId') ?? found.credentialId,
-                expiresAt: undefined,
-            };
-            return { rotation, rotated: undefined };
-        },
-        retirePrevious: async () => undefined,
-        abandon: async () => undefined,
-    };
-}
-const whmcs = {
-    inputs: whmcs_inputs,
-    parse: parseWhmcs,
-    create: createWhmcs,
-};
-
-;// CONCATENATED MODULE: ./src/providers/woodpecker.ts
-// Woodpecker: a Microsoft Graph app-only credential. The new secret is minted in Entra (or given by
-// the workflow), then saved in Woodpecker, which checks it against Microsoft first. Woodpecker handles
-// one request per API key at a time, so every call here is sequential.
-
-
-
-
-
-
-
-/** Every input this provider reads. */
-const woodpecker_inputs = {
-    // Woodpecker's secret is minted in Entra, or brought: it reads Entra's inputs too.
-    ...entraInputs,
-    'woodpecker-api-key': { description: 'woodpecker: API key.', credential: true },
-    'woodpecker-url': {
-        description: 'woodpecker: API base URL.',
-        default: 'https://api.woodpecker.co/rest',
-    },
-    'woodpecker-credential-id': {
-        description: 'woodpecker: the Microsoft Graph credential to update; without it the credential is found by entra-application-id, or created.',
-    },
-    'woodpecker-credential-name': { description: 'woodpecker: name on create, rename on update.' },
-    'woodpecker-client-secret': {
-        description: 'woodpecker: bring your own new secret instead of minting one in Entra (with woodpecker-secret-expires-at).',
-        credential: true,
-    },
-    'woodpecker-secret-expires-at': {
-        description: 'woodpecker: expiry of woodpecker-client-secret, ISO 8601.',
-    },
-};
-function parseWoodpecker(read, ctx) {
-    const secret = optional(read, 'woodpecker-client-secret');
-    const expiresAt = isoDate(read, 'woodpecker-secret-expires-at');
-    const credentialId = integer(read, 'woodpecker-credential-id', 1, Number.MAX_SAFE_INTEGER);
-    let source;
-    if (secret !== undefined) {
-        if (expiresAt === undefined) {
-            throw new fields_InputError(`Input 'woodpecker-secret-expires-at' is required with 'woodpecker-client-secret' (Woodpecker takes both together), e.g. 2027-11-28T23:59:59Z.`);
-        }
-        const tenantId = optional(read, 'entra-tenant-id');
-        const clientId = optional(read, 'entra-application-id');
-        if (credentialId === undefined && (tenantId === undefined || clientId === undefined)) {
-            throw new fields_InputError(`Input 'entra-tenant-id' and 'entra-application-id' are required without 'woodpecker-credential-id': they find or create the credential.`);
-        }
-        if (clientId !== undefined)
-            pathId(read, 'entra-application-id', 'the application (client) id, a GUID', GUID);
-        source = {
-            kind: 'given',
-            secret,
-            expiresAt,
-            tenantId,
-            clientId,
-            propagationTimeoutMs: duration(read, 'entra-propagation-timeout', MAX_MS.propagationTimeout, 120_000),
-        };
-    }
-    else {
-        if (expiresAt !== undefined)
-            throw new fields_InputError(`Input 'woodpecker-secret-expires-at' goes only with 'woodpecker-client-secret'; without it the secret is minted in Entra.`);
-        source = { kind: 'entra', entra: parseEntra(read, ctx) };
-    }
-    return {
-        name: 'woodpecker',
-        url: url(read, 'woodpecker-url', 'https://api.woodpecker.co/rest'),
-        apiKey: required(read, 'woodpecker-api-key', 'a Woodpecker API key'),
-        credentialId,
-        credentialName: optional(read, 'woodpecker-credential-name'),
-        source,
-    };
-}
-/** 401/404/500 carry `{title, detail}`; 422 carries `{message}` such as INVALID_CLIENT_SECRET. */
-function woodpecker_explain(status, body) {
-    const message = field(body, 'message');
-    if (message)
-        return `Woodpecker says ${loggable(message, 100)}`;
-    const title = field(body, 'title');
-    const detail = field(body, 'detail');
-    const hint = status === 401 ? '; check woodpecker-api-key' : '';
-    return title || detail
-        ? `${loggable([title, detail].filter(Boolean).join(': '), 200)}${hint}`
-        : undefined;
-}
-/** Woodpecker stores ISO 8601 without fractions, e.g. 2027-11-28T23:59:59Z. */
-function isoSeconds(iso) {
-    return new Date(iso).toISOString().replace(/\.\d{3}Z$/, 'Z');
-}
-function createWoodpecker(s, deps) {
-    const base = `${s.url}/v2/mailboxes/microsoft/credentials`;
-    const headers = { 'x-api-key': s.apiKey };
-    const entra = s.source.kind === 'entra' ? new EntraApp(s.source.entra, deps) : undefined;
-    const tenantId = entra?.tenantId ?? (s.source.kind === 'given' ? s.source.tenantId : undefined);
-    const clientId = entra?.appId ?? (s.source.kind === 'given' ? s.source.clientId : undefined);
-    const patienceMs = s.source.kind === 'entra' ? s.source.entra.propagationTimeoutMs : s.source.propagationTimeoutMs;
-    const woodpecker = (method, url, what, retry, json) => deps.http({
-        method,
-        url,
-        headers,
-        what,
-        retry,
-        explain: woodpecker_explain,
-        ...(json === undefined ? {} : { json }),
-    });
-    /**
-     * Saves the secret, retrying Woodpecker's 422 INVALID_CLIENT_SECRET while a new Entra password
-     * propagates. A 422 means nothing was saved, so the retry cannot save twice; PATCH is idempotent
-     * anyway, and a create is sent `once`.
-     */
-    async function save(secret, expiresAt, existingId) {
-        const deadline = clock_now() + patienceMs;
-        const body = {
-            client_secret: secret,
-            secret_expires_at: isoSeconds(expiresAt),
-        };
-        if (s.credentialName)
-            body['name'] = s.credentialName;
-        for (let attempt = 1;; attempt++) {
-            try {
-                if (existingId)
-                    return (await woodpecker('PATCH', `${base}/${encodeURIComponent(existingId)}`, `update Woodpecker credential ${existingId}`, 'safe', body)).body;
-                return (await woodpecker('POST', base, 'create the Woodpecker credential', 'once', {
-                    tenant_id: tenantId,
-                    client_id: clientId,
-                    ...body,
-                })).body;
-            }
-            catch (err) {
-                const propagating = err instanceof HttpError &&
-                    err.status === 422 &&
-                    /INVALID_CLIENT_SECRET/.test(err.message);
-                if (!propagating)
-                    throw err;
-                if (clock_now() >= deadline) {
-                    throw new HttpError(`${err.message} Woodpecker still refused the secret after ${Math.round(patienceMs / 1000)} s of retries (entra-propagation-timeout).`, err.status, false, err.body);
-                }
-                if (attempt === 1)
-                    deps.info('Woodpecker cannot use the new secret yet (Entra propagation); retrying.');
-                await sleep(Math.min(3000, Math.max(0, deadline - clock_now())));
-            }
-        }
-    }
-    async function list() {
-        const res = await woodpecker('GET', base, 'list Woodpecker Microsoft Graph credentials (checks woodpecker-api-key)', 'safe');
-        const all = res.body?.credentials;
-        // Read as "none", a malformed answer would make the action create a second credential.
-        if (!Array.isArray(all))
-            throw new ProviderError('Woodpecker answered the credential listing without a credentials list.');
-        return all;
-    }
-    function pick(all, existingId) {
-        return s.credentialId !== undefined || existingId !== undefined
-            ? all.find((c) => field(c, 'credential_id') === (existingId ?? String(s.credentialId)))
-            : all.find((c) => field(c, 'client_id') === clientId);
-    }
-    /** After a save whose outcome is unknown: the credential as saved, or undefined when it was not. */
-    async function findSaved(expiry, cause, existingId) {
-        const match = pick(await list().catch(() => {
-            throw new ProviderError(`${cause.message} Woodpecker may or may not have saved the new secret and could not be asked; the new Entra password was kept so that neither side breaks. Check the credential in Woodpecker, then re-run.`, true);
-        }), existingId);
-        // Compared as instants: Woodpecker may write the same time differently (fractions, +00:00).
-        const listed = Date.parse(field(match, 'secret_expires_at') ?? '');
-        return match !== undefined && listed === Date.parse(expiry) ? match : undefined;
-    }
-    return {
-        async preflight() {
-            // Sequential on purpose: Woodpecker must never see two requests at once, and Entra goes first.
-            if (entra)
-                await entra.passwords();
-            const match = pick(await list(), undefined);
-            if (s.credentialId !== undefined && !match)
-                throw new ProviderError(`Woodpecker has no Microsoft Graph credential ${s.credentialId} (woodpecker-credential-id).`);
-            const existingId = match ? field(match, 'credential_id') : undefined;
-            const credential = {
-                clientId: match ? field(match, 'client_id') : clientId,
-                credentialId: existingId,
-                description: existingId
-                    ? `Woodpecker credential ${loggable(existingId, 40)}${field(match, 'name') ? ` (${loggable(field(match, 'name'), 100)})` : ''}`
-                    : `a new Woodpecker credential for client ${clientId}`,
-                expiresAt: match ? field(match, 'secret_expires_at') : undefined,
-                oldSecretDiesOnRotate: false,
-            };
-            return { credential, found: { existingId } };
-        },
-        async rotate(found) {
-            let secret;
-            let expiresAt;
-            let added;
-            if (entra) {
-                added = await entra.addPassword();
-                secret = added.secretText;
-                expiresAt = added.endDateTime ?? new Date(clock_now()).toISOString();
-            }
-            else if (s.source.kind === 'given') {
-                secret = s.source.secret;
-                expiresAt = s.source.expiresAt;
-                deps.mask(secret);
-            }
-            else
-                throw new Error('unreachable');
-            let saved;
-            try {
-                saved = await save(secret, expiresAt, found.existingId);
-                // A success answer that does not show the new expiry may not have saved anything: ask the listing.
-                if (Date.parse(field(saved, 'secret_expires_at') ?? '') !== Date.parse(isoSeconds(expiresAt)))
-                    throw new ProviderError('Woodpecker answered the save without the new expiry.', true);
-            }
-            catch (err) {
-                // A 422 means Woodpecker refused and saved nothing (it validates first, so even a retry after a
-                // lost answer cannot hide a save). Any other failure may follow an attempt that saved and whose
-                // answer was lost: the listing tells, since it shows the expiry just sent when the save went through.
-                const refused = err instanceof HttpError && err.status === 422;
-                saved = refused
-                    ? undefined
-                    : await findSaved(isoSeconds(expiresAt), err, found.existingId);
-                if (saved === undefined) {
-                    if (added)
-                        await entra.removePassword(added.keyId);
-                    throw new ProviderError(`${err.message} ${added ? 'Removed the new Entra password; the' : 'The'} old secret still works in Woodpecker${added ? ' and Entra' : ''}.`);
-                }
-                deps.info('Woodpecker did save the new secret (its listing shows the new expiry).');
-            }
-            const existingId = field(saved, 'credential_id') ?? found.existingId;
-            const rotation = {
-                secret,
-                clientId: field(saved, 'client_id') ?? clientId,
-                credentialId: existingId,
-                expiresAt: isoSeconds(expiresAt),
-                inUseBy: existingId
-                    ? `Woodpecker credential ${existingId} already uses the new secret`
-                    : 'Woodpecker already uses the new secret',
-            };
-            return { rotation, rotated: { added } };
-        },
-        async retirePrevious({ added }) {
-            if (!entra || !added || s.source.kind !== 'entra')
-                return undefined;
-            await entra.confirm(added.secretText);
-            return s.source.entra.removePrevious ? entra.removeEarlier(added.keyId) : undefined;
-        },
-        // Woodpecker already holds the new secret and it works: removing it from Entra would break Woodpecker.
-        abandon: async () => undefined,
-    };
-}
-const woodpecker = {
-    inputs: woodpecker_inputs,
-    parse: parseWoodpecker,
-    create: createWoodpecker,
-};
-
-;// CONCATENATED MODULE: ./src/providers/index.ts
-// The typed registry: the one list of providers. A new provider is one module beside this file
-// (inputs, parser, implementation) and one line here.
-
-
-
-
-
-
-
-const providers = {
-    'vmware-csp': csp,
-    whmcs: whmcs,
-    entra: entra,
-    woodpecker: woodpecker,
-    auth0: auth0,
-    keycloak: keycloak,
-    okta: okta,
-};
-// Every entry's settings carry the entry's own name: createProvider dispatches on it.
-const _named = (/* unused pure expression or super */ null && (providers));
-function createProvider(settings, deps) {
-    const module = providers[settings.name];
-    return module.create(settings, deps);
-}
-
-;// CONCATENATED MODULE: ./src/summary.ts
-// Outputs and the job summary, from the pipeline's report. Nothing secret reaches either: the report
-// holds no secret, only the recovery blob, which only the operator's private key opens.
-
-
-
-
-function setOutputs(r, io = core_namespaceObject) {
-    io.setOutput('rotated', String(r.rotated));
-    io.setOutput('client-id', r.rotation?.clientId ?? r.credential?.clientId ?? '');
-    io.setOutput('credential-id', r.rotation?.credentialId ?? r.credential?.credentialId ?? '');
-    io.setOutput('secret-expires-at', r.rotation?.expiresAt ?? '');
-    io.setOutput('targets', JSON.stringify(r.targets.map(({ target, secret, variable, status }) => variable === undefined ? { target, secret, status } : { target, variable, status })));
-    io.setOutput('next-rotation-due', r.nextRotationDue ?? '');
-    io.setOutput('report', JSON.stringify(reportJson(r)));
-    if (r.recovery) {
-        io.setOutput('recovery', r.recovery);
-        io.info(`Recovery blob (the new secret sealed to recovery-public-key; open it as the README shows):\n${r.recovery}`);
-    }
-}
-/** Output `report`: what the summary's tables show, as JSON (the recovery blob has its own output). */
-function reportJson(r) {
-    const c = r.credential;
-    const expires = c?.expiresAt ? Date.parse(c.expiresAt) : NaN;
-    return {
-        mode: r.mode ?? 'rotate',
-        outcome: r.outcome,
-        ...(c
-            ? {
-                credential: {
-                    description: c.description,
-                    clientId: c.clientId ?? null,
-                    expiresAt: c.expiresAt ?? null,
-                    expiresInSeconds: Number.isNaN(expires) ? null : Math.floor((expires - clock_now()) / 1000),
-                },
-            }
-            : {}),
-        ...(r.rule ? { rule: r.rule } : {}),
-        ...(r.nextRotationDue ? { nextRotationDue: r.nextRotationDue } : {}),
-        targets: r.targets.map((t) => ({
-            target: t.target,
-            ...(t.variable === undefined ? { secret: t.secret } : { variable: t.variable }),
-            status: t.status,
-            ...(t.updatedAt ? { updatedAt: t.updatedAt } : {}),
-            ...(t.error ? { error: t.error } : {}),
-        })),
-        ...(r.expanded ? { expanded: r.expanded } : {}),
-        ...(r.failure ? { failure: r.failure } : {}),
-        ...(r.nextStep ? { nextStep: r.nextStep } : {}),
-    };
-}
-const TITLES = {
-    rotated: 'Client secret rotated',
-    'dry-run': 'Dry run: nothing changed',
-    skipped: 'Skipped: not due',
-    checked: 'Check passed: nothing changed',
-    failed: 'Rotation failed',
-};
-/**
- * The job summary. Every value that is not this file's own text comes from a provider, GitHub or an
- * input, so it is escaped and cut (`untrusted.ts`); `provider` is the validated name, or undefined
- * when the inputs were invalid (an invalid input is never echoed here).
- */
-function summaryMarkdown(provider, r) {
-    const c = r.credential;
-    const title = r.mode === 'check' && r.outcome === 'failed'
-        ? 'Check failed: nothing changed'
-        : TITLES[r.outcome];
-    const lines = [`## ${title}`, '', '| | |', '|---|---|'];
-    if (provider)
-        lines.push(`| Provider | ${markdownCode(provider)} |`);
-    if (c)
-        lines.push(`| Credential | ${markdownText(c.description, 300)} |`);
-    const clientId = r.rotation?.clientId ?? c?.clientId;
-    if (clientId)
-        lines.push(`| Client id | ${markdownCode(clientId)} |`);
-    if (c?.expiresAt)
-        lines.push(r.mode === 'check'
-            ? `| Current secret expires | ${markdownText(c.expiresAt, 40)} (${spokenUntil(Date.parse(c.expiresAt))}) |`
-            : `| Previous secret expires | ${markdownText(c.expiresAt, 40)} |`);
-    else if (r.mode === 'check' && c)
-        lines.push('| Current secret expires | not reported by the provider |');
-    if (r.rotation?.expiresAt)
-        lines.push(`| New secret expires | ${markdownText(r.rotation.expiresAt, 40)} |`);
-    if (r.rule)
-        lines.push(`| Rule | ${markdownText(r.rule, 500)} |`);
-    if (r.nextRotationDue)
-        lines.push(`| Next rotation due | ${r.nextRotationDue} |`);
-    if (r.retired)
-        lines.push(`| Retired | ${markdownText(r.retired, 500)} |`);
-    if (r.undone)
-        lines.push(`| Undone | ${markdownText(r.undone, 300)} |`);
-    if (r.expanded && r.expanded.length > 0) {
-        // Each pattern and the targets it became, before any rotating call (GitHub's names, escaped).
-        lines.push('', '| Target pattern | Expanded to |', '|---|---|');
-        for (const e of r.expanded)
-            lines.push(`| ${markdownCode(e.pattern)} | ${e.targets.length} target(s)${e.skipped ? ` (${e.skipped} archived or disabled left out)` : ''}: ${e.targets.map((t) => markdownCode(t)).join(', ')} |`);
-    }
-    if (r.mode === 'check' && r.targets.length > 0) {
-        lines.push('', '| Target | Secret | Exists | Last updated |', '|---|---|---|---|');
-        for (const t of r.targets)
-            lines.push(`| ${markdownCode(t.target)} | ${markdownCode(t.secret)} | ${t.status === 'present' ? 'yes' : t.status === 'missing' ? '**no**' : `unknown: ${markdownText(t.error ?? '', 600)}`} | ${t.updatedAt ?? ''} |`);
-    }
-    else if (r.targets.length > 0) {
-        lines.push('', '| Target | Secret | Status |', '|---|---|---|');
-        for (const t of r.targets)
-            lines.push(`| ${markdownCode(t.target)} | ${t.variable === undefined ? markdownCode(t.secret ?? '') : `variable ${markdownCode(t.variable)}`} | ${t.status}${t.error ? `: ${markdownText(t.error, 600)}` : ''} |`);
-    }
-    if (r.failure)
-        lines.push('', `**What happened:** ${markdownText(r.failure, 3000)}`);
-    if (r.nextStep)
-        lines.push('', `**Next step:** ${markdownText(r.nextStep, 600)}`);
-    if (r.recovery)
-        lines.push('', 'Recovery blob (the new secret sealed to `recovery-public-key`):', '', '```', 
-        // Base64 from libsodium, made here: the one value that is not escaped (it must stay copyable).
-        r.recovery, '```');
-    return `${lines.join('\n')}\n`;
-}
-async function writeSummary(markdown) {
-    if (!process.env['GITHUB_STEP_SUMMARY'])
-        return;
-    await summary.addRaw(markdown).write();
-}
-
-;// CONCATENATED MODULE: ./src/issue.ts
-// The failure issue (failure-issue-repository): a failed run opens one issue, titled by credential
-// and secret name, or comments on the open one; the next successful run comments and closes it.
-// Filing is best effort: any failure here is a warning and never changes the run's outcome.
-
-
-
-/** The input that names the credential, per provider: part of the title. */
-const IDENTITY = {
-    'vmware-csp': ['csp-oauth-app-id'],
-    whmcs: ['whmcs-credential-id', 'whmcs-client-identifier'],
-    entra: ['entra-application-id'],
-    woodpecker: ['woodpecker-credential-id', 'entra-application-id'],
-    okta: ['okta-app-id'],
-};
-const SAFE = /^[A-Za-z0-9._-]{1,100}$/;
-/**
- * Reads failure-issue-repository and failure-issue-label (undefined when no repository is given).
- * The title comes from the raw provider, credential and secret-name inputs, each used only when it
- * has a plain form, so that it is the same whether or not the rest of the inputs are valid.
- */
-function parseFailureIssue(read) {
-    const where = optional(read, 'failure-issue-repository');
-    const label = optional(read, 'failure-issue-label') ?? 'secret-rotation';
-    if (where === undefined)
-        return undefined;
-    const m = /^([A-Za-z0-9-]{1,39})\/([A-Za-z0-9._-]{1,100})$/.exec(where);
-    if (!m || m[2] === '.' || m[2] === '..')
-        throw new fields_InputError(`Input 'failure-issue-repository' is '${where}'; expected OWNER/NAME, e.g. octo/platform-alerts.`);
-    if (label.length > 50 || /[,\p{Cc}]/u.test(label))
-        throw new fields_InputError(`Input 'failure-issue-label' is '${label}'; expected a label name of at most 50 characters without commas.`);
-    const plain = (v) => v !== undefined && SAFE.test(v) ? v : undefined;
-    const provider = plain(optional(read, 'provider'));
-    const id = (IDENTITY[provider ?? ''] ?? [])
-        .map((n) => plain(optional(read, n)))
-        .find((v) => v !== undefined);
-    let secret;
-    try {
-        secret = secretName('secret-name', optional(read, 'secret-name') ?? '');
-    }
-    catch {
-        secret = undefined;
-    }
-    const title = `Client secret rotation failing: ${[provider ?? 'unknown provider', id].filter(Boolean).join(' ')} → ${secret ?? 'unknown secret'}`;
-    return { owner: m[1], repo: m[2], label, title };
-}
-/**
- * Creates and comments are never repeated: one whose answer was lost would open a second issue or
- * post a second comment. The next run finds what landed. (Closing is idempotent and may retry.)
- */
-const ONCE = { retries: 0 };
-/**
- * Opens, comments on, or closes the issue as the report says. Returns a line for the log and the
- * summary; never throws (a failure becomes a warning through `warn`).
- */
-async function fileFailureIssue(gh, issue, provider, report, runUrl, warn) {
-    const where = `${issue.owner}/${issue.repo}`;
-    const repoPath = `/repos/${encodeURIComponent(issue.owner)}/${encodeURIComponent(issue.repo)}`;
-    const run = runUrl ? `Run: ${runUrl}` : 'Run: outside GitHub Actions';
-    try {
-        const res = await gh.request(`GET ${repoPath}/issues`, {
-            state: 'open',
-            labels: issue.label,
-            per_page: 100,
-        });
-        if (!Array.isArray(res.data))
-            throw new Error('GitHub answered the issue listing without a list');
-        const open = res.data.find((i) => !i.pull_request && i.title === issue.title);
-        if (report.failure) {
-            // The recovery blob stays in the run (output and summary): an issue lives longer and is read by more.
-            const { recovery, ...shown } = report;
-            const body = [
-                summaryMarkdown(provider, shown),
-                recovery
-                    ? "The new secret sealed to `recovery-public-key` is in this run's summary and output `recovery`."
-                    : '',
-                run,
-                '',
-                'This issue closes itself on the next successful run.',
-            ].join('\n');
-            if (open) {
-                answered(await gh.request(`POST ${repoPath}/issues/{issue_number}/comments`, {
-                    issue_number: open.number,
-                    body,
-                    request: ONCE,
-                }), (d) => typeof d['id'] === 'number');
-                return `The run failed again: commented on failure issue ${where}#${open.number}.`;
-            }
-            const made = await gh.request(`POST ${repoPath}/issues`, {
-                title: issue.title,
-                body,
-                labels: [issue.label],
-                request: ONCE,
-            });
-            return `Opened failure issue ${where}#${answered(made, (d) => typeof d['number'] === 'number')['number']}.`;
-        }
-        if (!open)
-            return undefined;
-        answered(await gh.request(`POST ${repoPath}/issues/{issue_number}/comments`, {
-            issue_number: open.number,
-            body: `This run succeeded (${report.outcome}): closing.\n\n${run}`,
-            request: ONCE,
-        }), (d) => typeof d['id'] === 'number');
-        answered(await gh.request(`PATCH ${repoPath}/issues/{issue_number}`, {
-            issue_number: open.number,
-            state: 'closed',
-            state_reason: 'completed',
-        }), (d) => d['state'] === 'closed');
-        return `The run succeeded: closed failure issue ${where}#${open.number}.`;
-    }
-    catch (err) {
-        const why = err instanceof UnexpectedAnswer
-            ? err.message
-            : describe(err).replace(/^HTTP (403|404): .*/, 'HTTP $1');
-        warn(`Could not ${report.failure ? 'file' : 'close'} the failure issue in ${where} (the github-token needs "Issues: write" there): ${why}. The run's outcome is unchanged.`);
-        return undefined;
-    }
-}
-/**
- * A success status whose answer does not show the effect (a redirect without a body, say) is not
- * taken as done: it throws, and the caller warns.
- */
-function answered(res, shows) {
-    const data = res.data;
-    if (typeof data === 'object' && data !== null && shows(data))
-        return data;
-    throw new UnexpectedAnswer(`GitHub answered HTTP ${res.status} without the expected result`);
-}
-class UnexpectedAnswer extends Error {
-    name = 'UnexpectedAnswer';
-}
-
-;// CONCATENATED MODULE: ./src/inputs/common.ts
-const commonInputs = {
-    'github-token': {
-        description: 'Token allowed to write Actions secrets: a fine-grained PAT or GitHub App token with "Secrets: write" (organization "Secrets: write" for org targets). The job\'s GITHUB_TOKEN cannot write secrets. Give this, or `github-app-id` with `github-app-private-key`.',
-        credential: true,
-    },
-    'github-app-id': {
-        description: "Sign in as a GitHub App instead of with `github-token`: the App's ID (or Client ID). The action finds the App's installation on each owner its targets name, mints one installation token per owner with only the permissions and repositories those targets need, and revokes every token it minted when the run ends.",
-    },
-    'github-app-private-key': {
-        description: "The GitHub App's private key (the PEM file from the App's settings), with `github-app-id`.",
-        credential: true,
-    },
-    'secret-name': {
-        description: 'The GitHub secret that receives the new client secret.',
-        required: true,
-    },
-    'client-id-secret-name': {
-        description: 'Optional second GitHub secret that receives the client id / identifier.',
-    },
-    'client-id-variable-name': {
-        description: "Optional Actions variable that receives the client id / identifier (not a secret: readable in expressions and logs), created or updated in every repository, environment and org target (Dependabot and Codespaces have no variables) and read back by value. An org line without a visibility keeps the existing variable's visibility, like secrets.",
-    },
-    targets: {
-        description: "Where to store, one target a line: `repo OWNER/NAME`, `environment OWNER/NAME ENVIRONMENT`, `org ORG [all|private|selected [OWNER/NAME ...]]`, `dependabot OWNER/NAME`, `dependabot-org ORG [all|private|selected [OWNER/NAME ...]]`, `codespaces OWNER/NAME`, `codespaces-org ORG [all|private|selected [OWNER/NAME ...]]`; or a pattern, expanded in preflight to the matching repositories that are not archived or disabled: `repos OWNER/GLOB [topic:NAME ...]`, `environments OWNER/GLOB [topic:NAME ...] ENVIRONMENT`, `dependabot-repos OWNER/GLOB [topic:NAME ...]`, `codespaces-repos OWNER/GLOB [topic:NAME ...]` (GLOB: * any characters, ? one). An org line without a visibility keeps the existing secret's visibility and selected repositories (and fails in preflight when the secret does not exist yet): a rotation never changes who can read a secret unless the line says so. The environment name is the rest of its line, kept exactly (`/` allowed); write it in double quotes when it holds a space followed by #. Blank lines, lines starting with #, and # comments after a space on other lines are ignored. Default: `repo $GITHUB_REPOSITORY`.",
-    },
-    'max-targets': {
-        description: 'The most targets a run may write after patterns are expanded: more stops the run in preflight, before anything changes (a pattern that matches more than intended).',
-        default: '100',
-    },
-    'github-api-url': {
-        description: 'GitHub API base URL (GHES: https://HOST/api/v3). Default: $GITHUB_API_URL, else https://api.github.com.',
-    },
-    'dry-run': {
-        description: "true: validate inputs, authenticate to the provider and fetch every target's public key; change nothing.",
-        default: 'false',
-    },
-    'recovery-public-key': {
-        description: 'Base64 X25519 public key (32 bytes). When the new secret cannot be stored in every target after the rotation, it is emitted sealed to this key (libsodium sealed box, base64) in the log, the job summary and output `recovery`.',
-    },
-    'skip-if-rotated-within': {
-        description: "Duration (30s, 90m, 12h, 7d): do nothing when the first target's secret was updated more recently than this. At most 366d.",
-    },
-    'rotate-if-expires-within': {
-        description: "Duration (30s, 90m, 12h, 7d): rotate only when the credential's current secret expires within it (Entra: the passwords this rotation made, see entra-password-tag; Woodpecker: secret_expires_at; Keycloak: the expiry its secret-rotation policy stamps on the client). Where the provider reports no expiry (CSP, WHMCS, Auth0, Okta, Keycloak without that policy), rotate only when the first target's secret was updated longer ago than this, and say so in the log. With skip-if-rotated-within, that guard is checked first; the log and summary name the rule that decided. At most 366d.",
-    },
-    mode: {
-        description: "`rotate`: rotate and store. `check`: change nothing; sign in, find the credential, read every target's secret metadata, and report per target whether the secret exists, when it was last updated, and how long until the credential expires (job summary table, output `report`). A check fails the step when a target is missing the secret or the credential expires within fail-if-expires-within.",
-        default: 'rotate',
-    },
-    'fail-if-expires-within': {
-        description: 'With mode: check, a duration (30s, 90m, 12h, 7d): fail the step when the credential expires within it. At most 366d. Ignored where the provider reports no expiry (the report says so).',
-    },
-    'failure-issue-repository': {
-        description: 'OWNER/NAME: when a run fails, open an issue there (labelled failure-issue-label, titled by credential and secret name) or comment on the open one, with what failed, per target, what was kept and what to do; the next successful run comments and closes it. The github-token needs "Issues: write" on that repository. A failure to file the issue is a warning and never changes the outcome.',
-    },
-    'failure-issue-label': {
-        description: 'The label of the failure issue; the open issue is found by this label and its title.',
-        default: 'secret-rotation',
-    },
-    'request-timeout': {
-        description: 'Limit for one HTTP exchange with GitHub or the provider, as a duration; at most 10m.',
-        default: '30s',
-    },
-    'store-timeout': {
-        description: "How long storing may keep retrying GitHub after the rotation, as a duration; at most 6h (a hosted job's limit).",
-        default: '10m',
-    },
-};
-
-;// CONCATENATED MODULE: ./src/inputs/signin.ts
-// How the action signs in to GitHub: `github-token`, or `github-app-id` with `github-app-private-key`.
-// Exactly one way, checked before any request; the messages name the inputs, never their values.
-
-
-const ONE_WAY = "give either 'github-token' (a fine-grained PAT or GitHub App token with \"Secrets: write\"; the job's GITHUB_TOKEN cannot write secrets) or 'github-app-id' with 'github-app-private-key'";
-function githubAuth(read) {
-    const token = optional(read, 'github-token');
-    const appId = optional(read, 'github-app-id');
-    const key = optional(read, 'github-app-private-key');
-    if (token !== undefined && (appId !== undefined || key !== undefined))
-        throw new fields_InputError(`Inputs 'github-token' and '${appId !== undefined ? 'github-app-id' : 'github-app-private-key'}' are both set: ${ONE_WAY}, not both.`);
-    if (token !== undefined)
-        return { kind: 'token', token };
-    if (appId === undefined && key === undefined)
-        throw new fields_InputError(`Input 'github-token' is required: ${ONE_WAY}.`);
-    if (appId === undefined)
-        throw new fields_InputError(`Input 'github-app-id' is required with 'github-app-private-key': the App's ID (digits) or Client ID (Iv...).`);
-    if (key === undefined)
-        throw new fields_InputError(`Input 'github-app-private-key' is required with 'github-app-id': the PEM private key from the App's settings.`);
-    // The App ID (digits) or its Client ID: both are what GitHub accepts as the JWT's issuer.
-    if (!/^[1-9]\d{0,15}$/.test(appId) && !/^Iv[A-Za-z0-9.]{1,40}$/.test(appId))
-        throw new fields_InputError(`Input 'github-app-id' is '${appId}'; expected the App's ID (digits) or Client ID (Iv...).`);
-    return { kind: 'app', appId, privateKey: privateKey(key) };
-}
-/**
- * The PEM key, checked here so a bad one fails before any request. Secrets stores sometimes turn
- * line breaks into a literal `\n`; those are turned back. The value is never quoted in a message.
- */
-function privateKey(raw) {
-    const pem = raw.includes('\\n') && !raw.includes('\n') ? raw.replace(/\\n/g, '\n') : raw;
-    let ok = false;
-    try {
-        ok = (0,external_node_crypto_.createPrivateKey)(pem).asymmetricKeyType === 'rsa';
-    }
-    catch {
-        // reported below
-    }
-    if (!ok)
-        throw new fields_InputError(`Input 'github-app-private-key' is not an RSA private key in PEM form (-----BEGIN RSA PRIVATE KEY----- ...), as the App's settings download it.`);
-    return pem;
-}
-
-;// CONCATENATED MODULE: ./src/inputs/index.ts
-// Raw inputs -> typed, validated settings. Pure: no I/O, nothing logged; every bad value throws an
-// InputError naming the input, before any request is made. Also the one list of declared inputs, from
-// which action.yml, the README tables and the inputs to mask follow.
-
-
-
-
-
-
-
-
-const PROVIDERS = Object.keys(providers);
-const providerInput = {
-    provider: {
-        description: `Where the credential lives: ${PROVIDERS.slice(0, -1).join(', ')} or ${PROVIDERS.at(-1)}.`,
-        required: true,
-    },
-};
-/**
- * Every input, in action.yml's order: the common ones, then each provider's own (an input that
- * several providers read, such as Entra's for Woodpecker, is declared once and listed first where
- * declared). A name declared twice with different specs is a mistake, refused here.
- */
-const INPUT_GROUPS = (() => {
-    const seen = new Map();
-    const groups = [];
-    for (const group of [
-        { ...providerInput, ...commonInputs },
-        ...Object.values(providers).map((p) => p.inputs),
-    ]) {
-        const fresh = {};
-        for (const [name, spec] of Object.entries(group)) {
-            const known = seen.get(name);
-            if (known !== undefined && known !== spec)
-                throw new Error(`Input '${name}' is declared twice, differently.`);
-            if (known === undefined)
-                fresh[name] = spec;
-            seen.set(name, spec);
-        }
-        groups.push(fresh);
-    }
-    return groups;
-})();
-const INPUTS = Object.assign({}, ...INPUT_GROUPS);
-/** Masked before anything else happens: follows from the declarations, so none can be forgotten. */
-const CREDENTIAL_INPUTS = Object.entries(INPUTS)
-    .filter(([, spec]) => spec.credential)
-    .map(([name]) => name);
-/** A reader that refuses names not declared in `specs`: what a parser reads is what action.yml lists. */
-function declared(read, specs) {
-    return (name) => {
-        if (!Object.hasOwn(specs, name))
-            throw new Error(`Input '${name}' is read but not declared.`);
-        return read(name);
-    };
-}
-/** `env` supplies the runner's defaults (GITHUB_REPOSITORY, GITHUB_API_URL). */
-function parseInputs(read, env) {
-    const all = read;
-    read = declared(all, { ...providerInput, ...commonInputs });
-    const name = required(read, 'provider', `one of ${PROVIDERS.join(', ')}`);
-    if (!Object.hasOwn(providers, name)) {
-        throw new fields_InputError(`Input 'provider' is '${name}'; expected one of: ${PROVIDERS.join(', ')}.`);
-    }
-    const repository = env['GITHUB_REPOSITORY'];
-    // The default identity of this rotation's Entra passwords (see EntraSettings.passwordTag).
-    const defaultTag = `${name} ${repository ?? 'local'} ${optional(read, 'secret-name') ?? ''}`
-        .replace(/[^A-Za-z0-9._:/@ -]/g, '_')
-        .slice(0, 100);
-    const module = providers[name];
-    const provider = module.parse(declared(all, module.inputs), { defaultTag });
-    const targetText = optional(read, 'targets') ?? (repository ? `repo ${repository}` : undefined);
-    if (targetText === undefined)
-        throw new fields_InputError(`Input 'targets' is required outside GitHub Actions (GITHUB_REPOSITORY is not set), e.g. 'repo OWNER/NAME'.`);
-    const secret = secretName('secret-name', required(read, 'secret-name', 'the GitHub secret that receives the new client secret'));
-    const clientIdSecret = optional(read, 'client-id-secret-name');
-    if (clientIdSecret !== undefined) {
-        secretName('client-id-secret-name', clientIdSecret);
-        if (clientIdSecret.toUpperCase() === secret.toUpperCase()) {
-            throw new fields_InputError(`Input 'client-id-secret-name' is '${clientIdSecret}', the same as 'secret-name'; GitHub names are case-insensitive, pick another.`);
-        }
-    }
-    const { targets, patterns } = parseTargetLines(targetText);
-    const clientIdVariable = optional(read, 'client-id-variable-name');
-    if (clientIdVariable !== undefined) {
-        secretName('client-id-variable-name', clientIdVariable, 'variable');
-        if (!targets.some(hasVariables) &&
-            !patterns.some((p) => TARGET_KINDS[p.kind].variables !== undefined))
-            throw new fields_InputError(`Input 'client-id-variable-name' is set but no target can hold an Actions variable (Dependabot and Codespaces have none); add a repo, environment or org target, or drop the input.`);
-    }
-    const auth = githubAuth(read);
-    const failureIssue = parseFailureIssue(all);
-    // The failure issue is filed with github-token, also when the run itself failed to sign in; an App
-    // has no token for the issue's repository yet, so the combination is refused rather than silent.
-    if (failureIssue && auth.kind === 'app')
-        throw new fields_InputError(`Input 'failure-issue-repository' needs 'github-token' (a token with "Issues: write" on that repository); with 'github-app-id' sign-in the failure issue is not supported yet: drop 'failure-issue-repository' or sign in with 'github-token'.`);
-    return {
-        provider,
-        github: {
-            auth,
-            apiUrl: url(read, 'github-api-url', env['GITHUB_API_URL'] || 'https://api.github.com'),
-            secretName: secret,
-            clientIdSecretName: clientIdSecret,
-            clientIdVariableName: clientIdVariable,
-            targets,
-            patterns,
-            maxTargets: integer(read, 'max-targets', 1, 10_000, 100),
-        },
-        // The raw reader: the title takes the credential's id from the provider's own inputs.
-        failureIssue,
-        mode: oneOf(read, 'mode', ['rotate', 'check'], 'rotate'),
-        failIfExpiresWithinMs: duration(read, 'fail-if-expires-within', MAX_MS.expiresWithin),
-        dryRun: bool(read, 'dry-run', false),
-        recoveryKey: recoveryKey(optional(read, 'recovery-public-key')),
-        skipIfRotatedWithinMs: duration(read, 'skip-if-rotated-within', MAX_MS.skipIfRotatedWithin),
-        rotateIfExpiresWithinMs: duration(read, 'rotate-if-expires-within', MAX_MS.expiresWithin),
-        requestTimeoutMs: duration(read, 'request-timeout', MAX_MS.requestTimeout, 30_000),
-        storeTimeoutMs: duration(read, 'store-timeout', MAX_MS.storeTimeout, 600_000),
-    };
-}
-function recoveryKey(v) {
-    if (v === undefined)
-        return undefined;
-    const ok = /^[A-Za-z0-9+/]{43}=$/.test(v);
-    const bytes = ok ? Buffer.from(v, 'base64') : undefined;
-    if (!bytes || bytes.length !== 32) {
-        throw new fields_InputError(`Input 'recovery-public-key' is not a 32-byte X25519 public key in standard base64 (44 characters ending in '='); see the README for how to make one.`);
-    }
-    return new Uint8Array(bytes);
-}
-
 ;// CONCATENATED MODULE: ./src/due.ts
 // Whether this run rotates: skip-if-rotated-within (the age of the first target's secret) and
 // rotate-if-expires-within (the expiry the provider reports, else that same age). The rule that
@@ -31451,50 +31506,48 @@ function names(secret, clientId) {
     return clientId ? [secret, clientId] : [secret];
 }
 
-;// CONCATENATED MODULE: ./src/policy.ts
-// How hard to try, for GitHub and the providers alike: one value made from the inputs and handed to
-// both HTTP clients. The pipeline says which phase the run is in; the policy owns each phase's budget.
+;// CONCATENATED MODULE: ./src/wire.ts
+// The wiring between parsed settings and a report: the retry policy, the provider's HTTP helper, the
+// GitHub side (token or App sign-in) and the provider, then the pipeline (or the check), and every
+// minted installation token revoked at the end. One function, so that src/main.ts and the in-process
+// invariant search (__tests__/search.ts) run the same wiring.
 
-/** Before the rotating call a failure stops the run: retrying long would only delay the news. */
-const PREFLIGHT_MS = 15_000;
-class RetryPolicy {
-    timeoutMs;
-    attempts;
-    #storeTimeoutMs;
-    /** GitHub retries stop here; no phase yet, no retries. */
-    #deadline = clock_now();
-    constructor(o) {
-        this.timeoutMs = o.timeoutMs;
-        this.attempts = o.attempts ?? 4;
-        this.#storeTimeoutMs = o.storeTimeoutMs;
+
+
+
+
+
+async function execute(settings, env) {
+    const policy = new RetryPolicy({
+        timeoutMs: settings.requestTimeoutMs,
+        storeTimeoutMs: settings.storeTimeoutMs,
+    });
+    const deps = { ...env, http: createHttp(policy) };
+    const destination = openDestination(settings.github.auth, {
+        apiUrl: settings.github.apiUrl,
+        targets: settings.github.targets,
+        patterns: settings.github.patterns,
+        needs: {
+            variables: settings.github.clientIdVariableName !== undefined,
+            read: settings.mode === 'check',
+        },
+        policy,
+        ...deps,
+    });
+    const wired = { provider: createProvider(settings.provider, deps), destination, policy, ...deps };
+    try {
+        return settings.mode === 'check'
+            ? await runCheck(settings, wired)
+            : await runPipeline(settings, wired);
     }
-    /** Preflight: nothing is at stake yet, a short budget. */
-    startPreflight() {
-        this.#deadline = clock_now() + PREFLIGHT_MS;
-    }
-    /**
-     * From the rotating call on: the new secret exists only in this process until it is stored, so
-     * GitHub is retried up to store-timeout.
-     */
-    startStoring() {
-        this.#deadline = clock_now() + this.#storeTimeoutMs;
-    }
-    /** After the run: cleaning up (revoking App installation tokens) gets a short budget of its own. */
-    startCleanup() {
-        this.#deadline = clock_now() + PREFLIGHT_MS;
-    }
-    /** True when a wait of `ms` from now still ends before this phase's deadline. */
-    allows(ms) {
-        return clock_now() + ms < this.#deadline;
+    finally {
+        // Every installation token minted is revoked, whatever happened.
+        await destination.close();
     }
 }
 
 ;// CONCATENATED MODULE: ./src/main.ts
 // The entry: read inputs, wire the pieces, run the pipeline, publish the report.
-
-
-
-
 
 
 
@@ -31521,45 +31574,13 @@ async function run() {
         provider = settings.provider.name;
         issue = settings.failureIssue;
         timeoutMs = settings.requestTimeoutMs;
-        const policy = new RetryPolicy({
-            timeoutMs: settings.requestTimeoutMs,
-            storeTimeoutMs: settings.storeTimeoutMs,
-        });
-        const deps = {
+        maskKeyLines(settings.github.auth);
+        report = await execute(settings, {
             mask: mask,
             info: log.info,
             warn: log.warn,
             idToken: (aud) => getIDToken(aud),
-            http: createHttp(policy),
-        };
-        maskKeyLines(settings.github.auth);
-        const destination = openDestination(settings.github.auth, {
-            apiUrl: settings.github.apiUrl,
-            targets: settings.github.targets,
-            patterns: settings.github.patterns,
-            needs: {
-                variables: settings.github.clientIdVariableName !== undefined,
-                read: settings.mode === 'check',
-            },
-            policy,
-            ...deps,
         });
-        const wired = {
-            provider: createProvider(settings.provider, deps),
-            destination,
-            policy,
-            ...deps,
-        };
-        try {
-            report =
-                settings.mode === 'check'
-                    ? await runCheck(settings, wired)
-                    : await runPipeline(settings, wired);
-        }
-        finally {
-            // Every installation token minted is revoked, whatever happened.
-            await destination.close();
-        }
     }
     catch (err) {
         const message = err instanceof Error ? err.message : String(err);

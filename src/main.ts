@@ -1,17 +1,14 @@
 // The entry: read inputs, wire the pieces, run the pipeline, publish the report.
-import { runCheck } from './check.js';
 import * as core from '@actions/core';
-import { openDestination } from './github/app.js';
-import { createHttp } from './http.js';
 import { InputError, url } from './inputs/fields.js';
 import { CREDENTIAL_INPUTS, type GitHubAuth, parseInputs } from './inputs/index.js';
 import { type FailureIssue, fileFailureIssue, parseFailureIssue } from './issue.js';
 import { createGitHub } from './github/client.js';
-import { runPipeline, type Report } from './pipeline.js';
+import type { Report } from './pipeline.js';
 import { RetryPolicy } from './policy.js';
-import { createProvider } from './providers/index.js';
 import { setOutputs, summaryMarkdown, writeSummary } from './summary.js';
 import { log, mask } from './untrusted.js';
+import { execute } from './wire.js';
 
 export async function run(): Promise<void> {
   // Set only once the inputs are valid: the summary never echoes an invalid input.
@@ -29,44 +26,13 @@ export async function run(): Promise<void> {
     provider = settings.provider.name;
     issue = settings.failureIssue;
     timeoutMs = settings.requestTimeoutMs;
-    const policy = new RetryPolicy({
-      timeoutMs: settings.requestTimeoutMs,
-      storeTimeoutMs: settings.storeTimeoutMs,
-    });
-    const deps = {
+    maskKeyLines(settings.github.auth);
+    report = await execute(settings, {
       mask,
       info: log.info,
       warn: log.warn,
       idToken: (aud: string) => core.getIDToken(aud),
-      http: createHttp(policy),
-    };
-    maskKeyLines(settings.github.auth);
-    const destination = openDestination(settings.github.auth, {
-      apiUrl: settings.github.apiUrl,
-      targets: settings.github.targets,
-      patterns: settings.github.patterns,
-      needs: {
-        variables: settings.github.clientIdVariableName !== undefined,
-        read: settings.mode === 'check',
-      },
-      policy,
-      ...deps,
     });
-    const wired = {
-      provider: createProvider(settings.provider, deps),
-      destination,
-      policy,
-      ...deps,
-    };
-    try {
-      report =
-        settings.mode === 'check'
-          ? await runCheck(settings, wired)
-          : await runPipeline(settings, wired);
-    } finally {
-      // Every installation token minted is revoked, whatever happened.
-      await destination.close();
-    }
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
     if (err instanceof InputError) logFailure = message;

@@ -140,6 +140,28 @@ describe('Auth0 emulator', () => {
     expect(missing.headers.get('x-ratelimit-limit')).toBe('5');
   });
 
+  it('shows client_authentication_methods and the secret only to read:client_keys or read:client_credentials', async () => {
+    t += 2000;
+    const read = (access: string) =>
+      send(`${auth0.url}/api/v2/clients/${KEY_JWT_APP}`, { headers: bearer(access) });
+    const narrow = await read(await managementToken());
+    expect(narrow.status).toBe(200);
+    // read:clients: the settings, with token_endpoint_auth_method null (the two are exclusive),
+    // but neither the secret nor how the Private Key JWT is set up.
+    expect(narrow.body.token_endpoint_auth_method).toBeNull();
+    expect(narrow.body.grant_types).toEqual(['client_credentials']);
+    expect(narrow.body).not.toHaveProperty('client_authentication_methods');
+    expect(narrow.body).not.toHaveProperty('client_secret');
+    const grants = auth0.client(MANAGER).grants;
+    grants[auth0.managementAudience] = ['read:client_keys'];
+    const keys = await read(await managementToken());
+    grants[auth0.managementAudience] = ['read:client_summary'];
+    const summary = await read(await managementToken());
+    grants[auth0.managementAudience] = ['read:clients', 'update:client_keys'];
+    expect(keys.body.client_authentication_methods).toHaveProperty('private_key_jwt');
+    expect(Object.keys(summary.body).sort()).toEqual(['app_type', 'client_id', 'name']);
+  });
+
   it('rotates: the old secret dies at once, the new one works only after the propagation delay', async () => {
     t += 2000;
     const access = await managementToken();

@@ -1,6 +1,8 @@
 // Auth0: the Authentication API's token endpoint (client credentials) and the Management API's
 // clients (read, rotate-secret) of one tenant, with Auth0's rules: the old secret dies at rotation and
 // the new one is refused for `propagationDelayMs`; tokens carry the granted scopes and expire;
+// a client read shows each field only to the scopes Auth0 names for it (read:clients does not see
+// client_secret or client_authentication_methods);
 // Management API errors are `{statusCode, error, message, errorCode}`, token errors OAuth's
 // `{error, error_description}`; the Management API is rate limited with x-ratelimit-* headers.
 // The tenant answers on its canonical domain (127.0.0.1) and on a custom domain (localhost); the
@@ -109,7 +111,7 @@ export class Auth0Emulator extends Emulator {
     this.#rate = o.rateLimit ?? { limit: 50, windowMs: 1000 };
     this.route('POST', '/oauth/token', (r) => this.#token(r));
     this.route('GET', '/api/v2/clients/:id', (r) =>
-      this.#managed(r, ['read:clients', 'read:client_keys'], (c, t) => this.#read(r, c, t)),
+      this.#managed(r, READ_SCOPES, (c, t) => this.#read(r, c, t)),
     );
     this.route('POST', '/api/v2/clients/:id/rotate-secret', (r) =>
       this.#managed(r, ['update:client_keys'], (c) => this.#rotate(c)),
@@ -309,7 +311,7 @@ export class Auth0Emulator extends Emulator {
 
   #read(r: Request, c: Auth0Client, t: Token): Reply {
     this.clientReads.push(r.query);
-    const all = details(c, t.scopes.includes('read:client_keys'));
+    const all = visible(details(c), t.scopes);
     const fields = r.query.get('fields');
     if (!fields) return { status: 200, body: all };
     const names = fields.split(',');
@@ -331,11 +333,47 @@ export class Auth0Emulator extends Emulator {
     c.rotatedAt = this.now();
     c.rotations += 1;
     this.issuedSecrets.push(c.secret);
-    return { status: 200, body: details(c, true) };
+    return { status: 200, body: details(c) };
   }
 }
 
-function details(c: Auth0Client, withSecret: boolean): Record<string, unknown> {
+/** Scopes that may read a client at all (Get client by ID: "any of the scopes"). */
+const READ_SCOPES = [
+  'read:clients',
+  'read:client_keys',
+  'read:client_credentials',
+  'read:client_summary',
+];
+/** Fields any read scope sees. */
+const SUMMARY_FIELDS = new Set(['client_id', 'app_type', 'name', 'description']);
+/** Fields only read:client_keys or read:client_credentials see; read:clients alone does not. */
+const KEY_FIELDS = new Set([
+  'client_secret',
+  'client_authentication_methods',
+  'encryption_key',
+  'signing_key',
+]);
+
+/**
+ * What a token with `scopes` sees of a client (Auth0's Get client by ID): the summary fields with any
+ * read scope; the settings (token_endpoint_auth_method, grant_types, ...) with read:clients or
+ * read:client_keys; the secret and client_authentication_methods only with read:client_keys or
+ * read:client_credentials. Fields a token may not see are left out, not refused.
+ */
+function visible(all: Record<string, unknown>, scopes: readonly string[]): Record<string, unknown> {
+  const has = (...s: string[]) => s.some((x) => scopes.includes(x));
+  return Object.fromEntries(
+    Object.entries(all).filter(([k]) =>
+      SUMMARY_FIELDS.has(k)
+        ? true
+        : KEY_FIELDS.has(k)
+          ? has('read:client_keys', 'read:client_credentials')
+          : has('read:clients', 'read:client_keys'),
+    ),
+  );
+}
+
+function details(c: Auth0Client): Record<string, unknown> {
   return {
     tenant: 'emulated-tenant',
     global: false,
@@ -347,11 +385,12 @@ function details(c: Auth0Client, withSecret: boolean): Record<string, unknown> {
     cross_origin_auth: false,
     client_id: c.clientId,
     callback_url_template: false,
-    ...(withSecret && !c.privateKeyJwt ? { client_secret: c.secret } : {}),
+    ...(c.privateKeyJwt ? {} : { client_secret: c.secret }),
     jwt_configuration: { alg: 'RS256', lifetime_in_seconds: 36000, secret_encoded: false },
     app_type: c.appType,
     grant_types: c.grantTypes,
-    ...(c.tokenEndpointAuthMethod ? { token_endpoint_auth_method: c.tokenEndpointAuthMethod } : {}),
+    // Mutually exclusive with client_authentication_methods: null when that one is set.
+    token_endpoint_auth_method: c.tokenEndpointAuthMethod ?? null,
     ...(c.privateKeyJwt
       ? {
           client_authentication_methods: {

@@ -125,17 +125,22 @@ export function checkUrl(name: string, v: string): string {
   try {
     u = new URL(v);
   } catch {
-    throw new InputError(`Input '${name}' is '${v}'; expected an https:// URL.`);
+    throw new InputError(`Input '${name}' is '${shownUrl(v)}'; expected an https:// URL.`);
   }
   const ok = u.protocol === 'https:' || (u.protocol === 'http:' && LOOPBACK.has(u.hostname));
   // The raw text, not u.search/u.hash: a bare trailing `?` or `#` parses as an empty query or
   // fragment, and a base URL with one would send requests somewhere else than `{url}/path`.
   if (!ok || u.username || u.password || /[?#]/.test(v)) {
     throw new InputError(
-      `Input '${name}' is '${v}'; expected an https:// URL without credentials, query or fragment (no ? or #; http only for 127.0.0.1, localhost, [::1]).`,
+      `Input '${name}' is '${shownUrl(v)}'; expected an https:// URL without credentials, query or fragment (no ? or #; http only for 127.0.0.1, localhost, [::1]).`,
     );
   }
   return u.href.replace(/\/+$/, '');
+}
+
+/** A URL as an error may repeat it: whatever precedes an `@` may be a password, so it is left out. */
+function shownUrl(v: string): string {
+  return v.replace(/^([a-z][a-z0-9+.-]*:\/\/)?.*@/i, '$1***@');
 }
 
 /** A name GitHub accepts for a secret (or, `what: 'variable'`, a variable: the same rules). */

@@ -112,7 +112,8 @@ function parseAuth0(read: Read): Auth0Settings {
 /** `my-tenant.eu.auth0.com` or `https://my-tenant.eu.auth0.com`: a base URL without a path. */
 function domainUrl(read: Read): string {
   const v = required(read, 'auth0-domain', 'the tenant domain, e.g. my-tenant.eu.auth0.com');
-  const u = checkUrl('auth0-domain', /^[a-z][a-z0-9+.-]*:/i.test(v) ? v : `https://${v}`);
+  // `user:password@host` is no scheme: only `scheme://` is one.
+  const u = checkUrl('auth0-domain', /^[a-z][a-z0-9+.-]*:\/\//i.test(v) ? v : `https://${v}`);
   if (new URL(u).pathname !== '/')
     throw new InputError(
       `Input 'auth0-domain' is '${v}'; expected a domain such as my-tenant.eu.auth0.com, without a path.`,
@@ -120,9 +121,17 @@ function domainUrl(read: Read): string {
   return u;
 }
 
+/**
+ * The Management API identifier, `https://{tenant}.auth0.com/api/v2/`: Auth0 matches it exactly, so
+ * the final slash is added when left out, and any other path is refused before a request.
+ */
 function audienceUrl(name: string, v: string): string {
-  checkUrl(name, v);
-  return v;
+  const u = new URL(checkUrl(name, v));
+  if (u.pathname.replace(/\/?$/, '/') !== '/api/v2/')
+    throw new InputError(
+      `Input '${name}' is '${v}'; expected the Management API identifier, https://{tenant}.auth0.com/api/v2/.`,
+    );
+  return `${u.origin}/api/v2/`;
 }
 
 /** Sign in again this long before the token's stated expiry. */
@@ -177,15 +186,18 @@ const explainConfirm = tokenExplainer({
   429: 'Auth0 rate limit',
 });
 
-/** The fields preflight reads: never client_secret. */
-const FIELDS = [
-  'client_id',
-  'name',
-  'app_type',
-  'grant_types',
-  'token_endpoint_auth_method',
-  'client_authentication_methods',
-];
+/**
+ * The fields preflight reads: never client_secret. Only fields read:clients may see: Auth0 shows
+ * client_authentication_methods (where Private Key JWT and mTLS live) only to read:client_keys or
+ * read:client_credentials, so how the application authenticates is told by token_endpoint_auth_method
+ * alone, which is null exactly when client_authentication_methods is set.
+ */
+const FIELDS = ['client_id', 'name', 'app_type', 'grant_types', 'token_endpoint_auth_method'];
+/** The token endpoint methods that authenticate with the client secret. */
+const SECRET_METHODS: Readonly<Record<string, 'basic' | 'post'>> = {
+  client_secret_basic: 'basic',
+  client_secret_post: 'post',
+};
 
 /** What preflight found: how the application authenticates, for the confirmation. */
 interface Auth0Found {
@@ -299,14 +311,14 @@ function createAuth0(s: Auth0Settings, deps: ProviderDeps): Provider<Auth0Found,
           `Auth0 answered the read of application ${s.clientId} with ${clientId === undefined ? 'no client_id' : 'another client_id'}.`,
         );
       const method = field(body, 'token_endpoint_auth_method');
-      const methods = (body as { client_authentication_methods?: unknown })
-        .client_authentication_methods;
-      const keyJwt =
-        method === 'private_key_jwt' ||
-        (typeof methods === 'object' && methods !== null && 'private_key_jwt' in methods);
-      if (keyJwt)
+      const via = method === undefined ? undefined : SECRET_METHODS[method];
+      if (via === undefined)
         throw new ProviderError(
-          `Application ${s.clientId} authenticates with Private Key JWT: Auth0 does not rotate its client secret (rotate its credentials in the Dashboard instead). Nothing was changed.`,
+          method === undefined
+            ? `Application ${s.clientId} has no token_endpoint_auth_method: it authenticates with client_authentication_methods (Private Key JWT or mTLS), not with its client secret, and Auth0 does not rotate the secret of a Private Key JWT application. Rotate its credentials in the Auth0 Dashboard instead. Nothing was changed.`
+            : method === 'none'
+              ? `Application ${s.clientId} has token_endpoint_auth_method none (a public application): its client secret authenticates nothing, so there is nothing to rotate. Nothing was changed.`
+              : `Application ${s.clientId} has token_endpoint_auth_method ${loggable(method, 40)}, not client_secret_post or client_secret_basic: the action rotates only secrets the application authenticates with. Nothing was changed.`,
         );
       const grants = (body as { grant_types?: unknown }).grant_types;
       const canConfirm = Array.isArray(grants) && grants.includes('client_credentials');
@@ -316,7 +328,7 @@ function createAuth0(s: Auth0Settings, deps: ProviderDeps): Provider<Auth0Found,
           throw new ProviderError(
             `Input 'auth0-confirm-audience' is set, but application ${s.clientId} does not have the client_credentials grant type, so the new secret cannot be confirmed with a token request. Remove auth0-confirm-audience or allow the grant. Nothing was changed.`,
           );
-        confirmWith = method === 'client_secret_basic' ? 'basic' : 'post';
+        confirmWith = via;
       } else
         deps.info(
           canConfirm
@@ -354,6 +366,8 @@ function createAuth0(s: Auth0Settings, deps: ProviderDeps): Provider<Auth0Found,
         clientId: s.clientId,
         credentialId: s.clientId,
         expiresAt: undefined,
+        // Where a failed store leaves the operator a way to the new secret besides the recovery blob.
+        inUseBy: `The Auth0 Dashboard shows the new secret (application ${s.clientId}, Credentials tab)`,
       };
       return { rotation, rotated: { secret, confirmWith } };
     },
