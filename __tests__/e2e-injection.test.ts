@@ -291,19 +291,25 @@ describe('okta', () => {
     safe(run);
   });
 
-  it('secret ids and statuses in the listing (the two-secret refusal quotes them)', async () => {
-    const world = await start('okta');
-    world.okta!.fault('GET', /\/credentials\/secrets$/, {
-      status: 200,
-      body: [
-        { id: PLANT, status: 'ACTIVE', created: PLANT, client_secret: PLANT },
-        { id: `${PLANT}2`, status: 'ACTIVE', created: PLANT },
-      ],
+  for (const [what, entry] of [
+    ['id', { id: PLANT, status: 'ACTIVE' }],
+    ['status', { id: 'ocsSecond', status: PLANT }],
+  ] as const)
+    it(`a secret ${what} in the listing: refused before any change, never quoted`, async () => {
+      const world = await start('okta');
+      world.okta!.fault('GET', /\/credentials\/secrets$/, {
+        status: 200,
+        body: [
+          { id: 'ocsFirst', status: 'ACTIVE', created: PLANT, client_secret: PLANT },
+          { ...entry, created: PLANT },
+        ],
+      });
+      const run = await world.run();
+      expect(run.code).toBe(1);
+      expect(run.errors[0]).toContain('without a usable id or status');
+      safe(run, false);
+      expect(run.stdout).not.toContain(MARKER);
     });
-    const run = await world.run();
-    expect(run.code).toBe(1);
-    safe(run);
-  });
 
   it('errorSummary, errorCauses and errorId, echoing the API token', async () => {
     const world = await start('okta');

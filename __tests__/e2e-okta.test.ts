@@ -1,7 +1,7 @@
 // Okta end to end: the bundled action against the GitHub and Okta emulators. The promise: the secret
 // that was active before the run works until every target holds the new one; the app never holds a
 // secret nobody knows; an active secret the action did not replace is never touched.
-import { createVerify, generateKeyPairSync } from 'node:crypto';
+import { createPrivateKey, createVerify, generateKeyPairSync } from 'node:crypto';
 import { describe as describeInOrder, expect, it } from 'vitest';
 import { oktaError } from './emulators/okta.ts';
 import type { LoggedRequest } from './emulators/server.ts';
@@ -188,6 +188,35 @@ describe('okta rotation', () => {
   });
 });
 
+describe('okta private key masking', () => {
+  // The runner masks a multi-line value only line by line: every line of the input as given must be
+  // registered, not only the lines of the PKCS#8 PEM the action makes from it.
+  it('registers every line of a PKCS#1 PEM key as given', async () => {
+    const w = await okta();
+    const pkcs1 = createPrivateKey(oktaKeys().privatePem)
+      .export({ type: 'pkcs1', format: 'pem' })
+      .toString();
+    const run = await w.run({ 'okta-private-key': pkcs1 });
+    expect(run.errors).toEqual([]);
+    const lines = pkcs1.split('\n').filter((l) => l.length >= 16 && !l.startsWith('-----'));
+    expect(lines.length).toBeGreaterThan(10);
+    for (const line of lines) expect(run.masks).toContain(line);
+    clean(run);
+  });
+
+  it("registers every line of a pretty-printed JWK and each private member's value", async () => {
+    const w = await okta();
+    const jwk = oktaKeys().privateJwk;
+    const pretty = JSON.stringify(jwk, null, 2);
+    const run = await w.run({ 'okta-private-key': pretty });
+    expect(run.errors).toEqual([]);
+    for (const m of ['d', 'p', 'q', 'dp', 'dq', 'qi']) expect(run.masks).toContain(jwk[m]);
+    for (const line of pretty.split('\n').map((l) => l.trim()))
+      if (line.length >= 16) expect(run.masks).toContain(line);
+    clean(run);
+  });
+});
+
 describe('okta retiring the previous secret', () => {
   it('with okta-retire-previous, deactivates and then deletes the previous secret after every target is verified', async () => {
     const w = await okta();
@@ -286,6 +315,75 @@ describe('okta retiring the previous secret', () => {
     expect(run.errors[0]).toContain('no longer active at Okta, so the previous one was kept');
     expect(deactivations(w)).toEqual([]);
     expect(w.okta!.secretWorks(OKTA_APP, OLD_SECRET)).toBe(true);
+    clean(run);
+  });
+});
+
+describe('okta retiring: what the report says is true', () => {
+  it('the previous secret deactivated but its delete failing: retired with a warning, never "still works"', async () => {
+    const w = await okta();
+    const [oldId] = secretsOf(w).map((x) => x.id);
+    w.okta!.fault('DELETE', ONE_SECRET, { status: 500, body: oktaError(500) });
+    const run = await w.run({ 'okta-retire-previous': 'true' });
+    // Deactivated, the old secret signs nobody in: the report must not say it still works.
+    expect(w.okta!.secretWorks(OKTA_APP, OLD_SECRET)).toBe(false);
+    expect(run.errors.join('\n')).not.toContain('still works');
+    expect(run.code).toBe(0);
+    expect(run.outputs['rotated']).toBe('true');
+    expect(deactivations(w).map(idOf)).toEqual([oldId]);
+    expect(run.warnings.join('\n')).toMatch(
+      new RegExp(`${oldId} of Okta app .* is deactivated but deleting it failed.*no longer works`),
+    );
+    expect(run.summary).toContain('deactivated; deleting it failed');
+    expect(stored(w)).toBe(w.currentSecret());
+    clean(run);
+  });
+
+  it('storing fails in one of two targets: both secrets stay active, nothing is retired, the recovery blob opens', async () => {
+    const w = await okta();
+    const key = await recoveryKey();
+    w.github.fault('PUT', /environments\/production\/secrets\/CLIENT_SECRET$/, {
+      status: 422,
+      body: { message: 'Unprocessable' },
+    });
+    const run = await w.run({
+      'okta-retire-previous': 'true',
+      'recovery-public-key': key.input,
+      targets: `repo ${REPO}\nenvironment ${REPO} production`,
+    });
+    expect(run.code).toBe(1);
+    expect(run.outputs['rotated']).toBe('false');
+    const opened = key.open(run.outputs['recovery']!);
+    expect(opened).toBe(w.currentSecret());
+    expect(stored(w)).toBe(opened);
+    expect(stored(w, `env:${REPO}:production`)).toBeUndefined();
+    expect(targets(run).map((t) => t.status)).toEqual(['written', 'failed']);
+    expect(w.okta!.secretWorks(OKTA_APP, opened)).toBe(true);
+    expect(w.okta!.secretWorks(OKTA_APP, OLD_SECRET)).toBe(true);
+    expect(deactivations(w)).toEqual([]);
+    expect(deletions(w)).toEqual([]);
+    expect(run.errors.join('\n')).toContain('previous secret was kept and still works');
+    clean(run);
+  });
+  it('storing fails everywhere and deleting the new secret fails: it is deactivated, the run says undone, not "open the recovery"', async () => {
+    const w = await okta();
+    const key = await recoveryKey();
+    w.github.fault('PUT', /secrets\/CLIENT_SECRET$/, {
+      status: 422,
+      body: { message: 'Unprocessable' },
+    });
+    w.okta!.fault('DELETE', ONE_SECRET, { status: 500, body: oktaError(500) });
+    const run = await w.run({ 'recovery-public-key': key.input });
+    expect(run.code).toBe(1);
+    const opened = key.open(run.outputs['recovery']!);
+    // The sealed secret no longer works: the report must not send anyone to store it.
+    expect(w.okta!.secretWorks(OKTA_APP, opened)).toBe(false);
+    expect(w.okta!.secretWorks(OKTA_APP, OLD_SECRET)).toBe(true);
+    expect(run.errors.join('\n')).toMatch(
+      /Undid the rotation \(deactivated the new Okta client secret .* no longer works/,
+    );
+    expect(run.errors.join('\n')).not.toContain('The new secret is in output `recovery`');
+    expect(run.warnings.join('\n')).toContain('is deactivated but deleting it failed');
     clean(run);
   });
 });
@@ -419,6 +517,66 @@ describe('okta faults on every call', () => {
     const run = await w.run();
     expect(run.errors).toEqual([]);
     expect(tokenForms(w).map((t) => t.status)).toEqual([200, 200]);
+    clean(run);
+  });
+
+  it('the access token expires as the create arrives: Okta refused it unread, so the action signs in again and sends it once more', async () => {
+    const w = await okta();
+    w.okta!.fault('POST', SECRETS, { times: 1, onMatch: () => w.okta!.expireAccessTokens() });
+    const run = await w.run();
+    expect(run.errors).toEqual([]);
+    expect(creates(w).map((r) => r.status)).toEqual([401, 201]);
+    expect(w.okta!.creations(OKTA_APP)).toBe(1);
+    expect(tokenForms(w).map((t) => t.status)).toEqual([200, 200]);
+    expect(stored(w)).toBe(w.currentSecret());
+    clean(run);
+  });
+
+  it('the access token expires while targets are written: retiring signs in again and completes', async () => {
+    const w = await okta();
+    w.github.fault('GET', new RegExp(`/secrets/${SECRET_NAME}$`), {
+      times: 1,
+      onMatch: () => w.okta!.expireAccessTokens(),
+    });
+    const run = await w.run({ 'okta-retire-previous': 'true' });
+    expect(run.errors).toEqual([]);
+    expect(tokenForms(w).map((t) => t.status)).toEqual([200, 200]);
+    expect(w.okta!.secretWorks(OKTA_APP, OLD_SECRET)).toBe(false);
+    expect(secretsOf(w).map((x) => x.secret)).toEqual([w.currentSecret()]);
+    clean(run);
+  });
+
+  it('a listed secret without an id stops the run before anything changes', async () => {
+    const w = await okta();
+    w.okta!.fault('GET', SECRETS, {
+      status: 200,
+      times: 1,
+      body: [{ status: 'ACTIVE', created: '2026-01-05T10:00:00.000Z' }],
+    });
+    const run = await w.run({ 'okta-retire-previous': 'true' });
+    expect(run.code).toBe(1);
+    expect(run.errors[0]).toContain('without a usable id or status; nothing was changed');
+    expect(creates(w)).toEqual([]);
+    expect(w.github.calls('PUT', /.*/)).toEqual([]);
+    clean(run);
+  });
+
+  it('a create answer with the secret but no id: the value is masked, and the secret is taken back', async () => {
+    const w = await okta();
+    const value = 'Nameless-Okta-Secret-0123456789abcdef';
+    w.okta!.fault('POST', SECRETS, {
+      times: 1,
+      afterEffect: true,
+      status: 201,
+      body: { status: 'ACTIVE', client_secret: value },
+    });
+    const run = await w.run();
+    expect(run.code).toBe(1);
+    expect(run.masks).toContain(value);
+    expect(run.errors[0]).toContain('without a usable id');
+    expect(secretsOf(w).map((x) => x.secret)).toEqual([OLD_SECRET]);
+    const printed = run.stdout.split('\n').filter((l) => !l.startsWith('::add-mask::'));
+    expect(printed.join('\n')).not.toContain(value);
     clean(run);
   });
 

@@ -829,6 +829,20 @@ function check(
     if (!c || !works(c.secret)) v.push('lock-out: Woodpecker holds a secret that no longer works');
   }
 
+  // Okta: the app never keeps an ACTIVE secret that no target holds and no recovery carries (it
+  // counts against the two-secret limit and nobody can use it), unless the run failed and said so:
+  // that the undo failed, or what to remove in the Admin Console.
+  if (world.okta) {
+    const known = new Set([OLD_SECRET, ...held.map((t) => t.value), recovered]);
+    const said =
+      failedLoudly &&
+      (/Admin Console/.test(report.failure ?? '') ||
+        log.some((l) => l.includes('Could not undo the rotation')));
+    for (const x of world.okta.app(OKTA_APP).secrets)
+      if (x.status === 'ACTIVE' && !known.has(x.secret) && !said)
+        v.push(`orphan: Okta keeps an active secret that no target holds and no recovery carries`);
+  }
+
   // No loss: when the previous secret is dead, the new one is in every target or in the recovery blob.
   if (!works(OLD_SECRET)) {
     const everywhere = held.every((t) => t.value !== undefined && works(t.value));

@@ -20579,18 +20579,30 @@ const keycloak = {
 
 
 const NOT_A_KEY = "Input 'okta-private-key' is not an RSA private key: give the service app's private key as PEM (-----BEGIN PRIVATE KEY----- ...) or as the JWK (JSON) the Admin Console generates.";
+/** JWK members that are private key material (RFC 7518 6.3.2). */
+const PRIVATE_JWK = ['d', 'p', 'q', 'dp', 'dq', 'qi'];
 /**
- * The key as PKCS#8 PEM, and the JWK's own `kid` when it has one. Secrets stores sometimes turn line
- * breaks into a literal `\n`; those are turned back. The value is never quoted in a message.
+ * The key as PKCS#8 PEM, the JWK's own `kid` when it has one, and every part of the input as given
+ * that the runner must mask on its own: it masks a multi-line value only line by line, and a PKCS#1
+ * PEM or a pretty-printed JWK has other lines than the PKCS#8 PEM made from it. Secrets stores
+ * sometimes turn line breaks into a literal `\n`; those are turned back. The value is never quoted in
+ * a message.
  */
 function oktaKey(raw) {
     const text = raw.includes('\\n') && !raw.includes('\n') ? raw.replace(/\\n/g, '\n') : raw;
     let key;
     let kid;
+    const parts = text
+        .split(/\r?\n/)
+        .map((line) => line.trim())
+        .filter((line) => line.length >= 16 && !line.startsWith('-----'));
     try {
         if (text.trim().startsWith('{')) {
             const jwk = JSON.parse(text);
             kid = typeof jwk['kid'] === 'string' ? jwk['kid'] : undefined;
+            for (const m of PRIVATE_JWK)
+                if (typeof jwk[m] === 'string')
+                    parts.push(jwk[m]);
             key = (0,external_node_crypto_.createPrivateKey)({ key: jwk, format: 'jwk' });
         }
         else
@@ -20603,7 +20615,7 @@ function oktaKey(raw) {
         throw new fields_InputError(NOT_A_KEY);
     if (kid !== undefined && !/^[A-Za-z0-9._-]{1,200}$/.test(kid))
         throw new fields_InputError(`Input 'okta-private-key' is a JWK whose kid is not a plain key id; set okta-key-id to the key id Okta shows.`);
-    return { pem: key.export({ type: 'pkcs8', format: 'pem' }).toString(), kid };
+    return { pem: key.export({ type: 'pkcs8', format: 'pem' }).toString(), kid, parts };
 }
 const b64url = (v) => Buffer.from(JSON.stringify(v)).toString('base64url');
 /** A client assertion for the org authorization server: iss = sub = client id, five minutes, unique jti. */
@@ -20727,6 +20739,7 @@ function parseOkta(read) {
             kind: 'private-key-jwt',
             clientId: id,
             privateKey: parsed.pem,
+            keyParts: parsed.parts,
             keyId: keyId ?? parsed.kid,
         };
     }
@@ -20767,6 +20780,10 @@ function explainOkta(status, body) {
         parts.push(`errorId ${loggable(id, 60)}`);
     return parts.filter(Boolean).join('; ');
 }
+/** Okta's secret ids (ocs...): also what goes into request paths and messages. */
+const SECRET_ID = /^[A-Za-z0-9_-]{1,100}$/;
+/** A client secret's status, as Okta's API reference lists them. */
+const STATUSES = new Set(['ACTIVE', 'INACTIVE']);
 const SECRET_AUTH = new Set(['client_secret_basic', 'client_secret_post', 'client_secret_jwt']);
 function createOkta(s, deps) {
     const appPath = `${s.url}/api/v1/apps/${encodeURIComponent(s.appId)}`;
@@ -20779,6 +20796,8 @@ function createOkta(s, deps) {
         for (const line of a.privateKey.split('\n'))
             if (line.length >= 16 && !line.startsWith('-----'))
                 deps.mask(line.trim());
+        for (const part of a.keyParts)
+            deps.mask(part);
     }
     // The session's access token (service app sign-in), reused while fresh: a cache, not step state.
     let token = '';
@@ -20817,8 +20836,9 @@ function createOkta(s, deps) {
         tokenExpiresAt = clock_now() + (Number.isFinite(lifetime) && lifetime > 0 ? lifetime : 300) * 1000;
     }
     /**
-     * A Management API call with a fresh token, signing in again once after a 401 on a non-rotating
-     * call with a service app (its token may have been revoked). A rotating call is never repeated.
+     * A Management API call with a fresh token, signing in again once after a 401 with a service app
+     * (its token expired during a wait, or was revoked). Okta authenticates a request before it acts,
+     * so a 401 means nothing happened: even the create is sent again then, as after a 429.
      */
     async function managed(c) {
         const send = async () => deps.http({ ...c, headers: { authorization: await authorization() }, explain: explainOkta });
@@ -20826,10 +20846,7 @@ function createOkta(s, deps) {
             return await send();
         }
         catch (err) {
-            const retry = a.kind === 'private-key-jwt' &&
-                c.retry !== 'once' &&
-                err instanceof HttpError &&
-                err.status === 401;
+            const retry = a.kind === 'private-key-jwt' && err instanceof HttpError && err.status === 401;
             if (!retry)
                 throw err;
             token = '';
@@ -20845,32 +20862,39 @@ function createOkta(s, deps) {
         });
         if (!Array.isArray(res.body))
             throw new ProviderError(`Okta answered the listing of app ${s.appId}'s client secrets without a list.`);
-        return res.body.map((x) => ({
+        const listed = res.body.map((x) => ({
             id: field(x, 'id') ?? '',
             status: field(x, 'status') ?? '',
             created: field(x, 'created') ?? '',
         }));
+        // A secret without a usable id or status could be neither kept apart nor retired: stop.
+        if (listed.some((x) => !SECRET_ID.test(x.id) || !STATUSES.has(x.status)))
+            throw new ProviderError(`Okta listed a client secret of app ${s.appId} without a usable id or status; nothing was changed.`);
+        return listed;
     }
-    /** Deactivates (when active) and deletes one secret; a secret already gone counts as done. */
+    // Both are idempotent in effect: a repeat after a lost answer finds the same state, or a 404.
+    // A secret already gone counts as done.
+    const gone = (err) => {
+        if (!(err instanceof HttpError && err.status === 404))
+            throw err;
+    };
+    const deactivate = (id) => managed({
+        method: 'POST',
+        url: `${secretPath(id)}/lifecycle/deactivate`,
+        what: `deactivate client secret ${id} of Okta app ${s.appId}`,
+        retry: 'safe',
+    }).then(() => undefined, gone);
+    const del = (id) => managed({
+        method: 'DELETE',
+        url: secretPath(id),
+        what: `delete client secret ${id} of Okta app ${s.appId}`,
+        retry: 'safe',
+    }).then(() => undefined, gone);
+    /** Deactivates (when active) and deletes one secret. */
     async function remove(id, active) {
-        const gone = (err) => {
-            if (!(err instanceof HttpError && err.status === 404))
-                throw err;
-        };
-        // Both are idempotent in effect: a repeat after a lost answer finds the same state, or a 404.
         if (active)
-            await managed({
-                method: 'POST',
-                url: `${secretPath(id)}/lifecycle/deactivate`,
-                what: `deactivate client secret ${id} of Okta app ${s.appId}`,
-                retry: 'safe',
-            }).catch(gone);
-        await managed({
-            method: 'DELETE',
-            url: secretPath(id),
-            what: `delete client secret ${id} of Okta app ${s.appId}`,
-            retry: 'safe',
-        }).catch(gone);
+            await deactivate(id);
+        await del(id);
     }
     /** After a create whose answer was lost: secrets that were not there before are this attempt's. */
     async function clearOrphans(found, cause) {
@@ -20959,11 +20983,13 @@ function createOkta(s, deps) {
             }
             const secret = field(res.body, 'client_secret');
             const id = field(res.body, 'id');
-            if (!secret || !id) {
+            // Masked before anything else, even when the answer is unusable and the secret is taken back.
+            if (secret)
+                deps.mask(secret);
+            if (!secret || !id || !SECRET_ID.test(id)) {
                 // A secret that exists but whose value we lack helps nobody and fills the app: take it back.
-                return clearOrphans(found, new HttpError(`Okta answered the new client secret without ${secret ? 'its id' : 'client_secret'}.`, res.status, true));
+                return clearOrphans(found, new HttpError(`Okta answered the new client secret without ${secret ? 'a usable id' : 'client_secret'}.`, res.status, true));
             }
-            deps.mask(secret);
             const rotation = {
                 secret,
                 clientId: found.clientId,
@@ -20984,16 +21010,35 @@ function createOkta(s, deps) {
                 const listed = now_.find((x) => x.id === id);
                 if (!listed)
                     continue;
-                await remove(id, listed.status === 'ACTIVE');
-                retired.push(loggable(id, 40));
+                if (listed.status === 'ACTIVE')
+                    await deactivate(id);
+                // Deactivated, it signs nobody in: retired. Deleting it only frees its slot, and the next run
+                // with okta-retire-previous deletes an inactive secret anyway; so a failure here warns.
+                try {
+                    await del(id);
+                    retired.push(`${id} (deactivated and deleted)`);
+                }
+                catch (err) {
+                    deps.warn(`The previous client secret ${id} of Okta app ${s.appId} is deactivated but deleting it failed: ${err.message} It no longer works; delete it in the Admin Console, or let the next run with okta-retire-previous do it.`);
+                    retired.push(`${id} (deactivated; deleting it failed)`);
+                }
             }
             return retired.length
-                ? `the previous Okta client secret(s) ${retired.join(', ')} (deactivated and deleted)`
+                ? `the previous Okta client secret(s) ${retired.join(', ')}`
                 : undefined;
         },
         async abandon(r) {
-            await remove(r.newId, true);
-            return `deactivated and deleted the new Okta client secret ${loggable(r.newId, 40)}`;
+            await deactivate(r.newId);
+            // Deactivated, the new secret works nowhere: the rotation is undone, and the recovery blob must
+            // not be what anyone stores. Deleting it only frees its slot; a failure there warns.
+            try {
+                await del(r.newId);
+            }
+            catch (err) {
+                deps.warn(`The new client secret ${r.newId} of Okta app ${s.appId} is deactivated but deleting it failed: ${err.message} Delete it in the Admin Console, or let the next run with okta-retire-previous do it.`);
+                return `deactivated the new Okta client secret ${r.newId}, which no longer works (deleting it failed)`;
+            }
+            return `deactivated and deleted the new Okta client secret ${r.newId}`;
         },
     };
 }

@@ -167,6 +167,29 @@ describe('Okta emulator: client secrets', () => {
     expect(last.status).toBe(400);
   });
 
+  it("refuses to deactivate an app's only secret (Okta's rule), not its only active one", async () => {
+    okta.addApp('0oaB', {
+      secrets: [
+        { secret: 'Inactive-Secret-0123456789', status: 'INACTIVE' },
+        { secret: 'Active-Secret-0123456789' },
+      ],
+    });
+    const [inactive, active] = okta.app('0oaB').secrets.map((x) => x.id);
+    const off = await send(`${secrets('0oaB')}/${active}/lifecycle/deactivate`, {
+      method: 'POST',
+      auth: ssws,
+    });
+    expect(off.status).toBe(200);
+    expect(okta.secretWorks('0oaB', 'Active-Secret-0123456789')).toBe(false);
+    await send(`${secrets('0oaB')}/${inactive}`, { method: 'DELETE', auth: ssws });
+    const only = await send(`${secrets('0oaB')}/${active}/lifecycle/deactivate`, {
+      method: 'POST',
+      auth: ssws,
+    });
+    expect(only.status).toBe(400);
+    expect(only.body).toMatchObject({ errorCode: 'E0000001' });
+  });
+
   it('answers Okta error bodies: 401 bad token, 403 no rights or scope, 404 no app, 429 over the limit', async () => {
     okta.addApp('0oaB', { secrets: [{ secret: 'Second-Secret-0123456789' }] });
     const bad = await send(secrets('0oaB'), { auth: 'SSWS nope' });

@@ -412,10 +412,11 @@ export class OktaEmulator extends Emulator {
   }
 
   #deactivate(app: OktaApp, x: OktaSecret): Reply {
-    if (x.status === 'ACTIVE' && !app.secrets.some((o) => o !== x && o.status === 'ACTIVE'))
-      // An app that authenticates with a secret keeps at least one active secret.
+    if (app.secrets.length === 1)
+      // Okta's API reference: "You can't deactivate a secret if it's the only secret of the client."
+      // (the only secret, not the only active one: an app may be left with no active secret).
       return err(400, 'Api validation failed: client_secret', 'E0000001', [
-        'client_secret: The only active client secret of an app cannot be deactivated.',
+        'client_secret: The only client secret of an app cannot be deactivated.',
       ]);
     if (x.status === 'ACTIVE') {
       x.status = 'INACTIVE';

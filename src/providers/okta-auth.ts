@@ -12,18 +12,29 @@ import { ProviderError } from './types.js';
 const NOT_A_KEY =
   "Input 'okta-private-key' is not an RSA private key: give the service app's private key as PEM (-----BEGIN PRIVATE KEY----- ...) or as the JWK (JSON) the Admin Console generates.";
 
+/** JWK members that are private key material (RFC 7518 6.3.2). */
+const PRIVATE_JWK = ['d', 'p', 'q', 'dp', 'dq', 'qi'];
+
 /**
- * The key as PKCS#8 PEM, and the JWK's own `kid` when it has one. Secrets stores sometimes turn line
- * breaks into a literal `\n`; those are turned back. The value is never quoted in a message.
+ * The key as PKCS#8 PEM, the JWK's own `kid` when it has one, and every part of the input as given
+ * that the runner must mask on its own: it masks a multi-line value only line by line, and a PKCS#1
+ * PEM or a pretty-printed JWK has other lines than the PKCS#8 PEM made from it. Secrets stores
+ * sometimes turn line breaks into a literal `\n`; those are turned back. The value is never quoted in
+ * a message.
  */
-export function oktaKey(raw: string): { pem: string; kid: string | undefined } {
+export function oktaKey(raw: string): { pem: string; kid: string | undefined; parts: string[] } {
   const text = raw.includes('\\n') && !raw.includes('\n') ? raw.replace(/\\n/g, '\n') : raw;
   let key: KeyObject;
   let kid: string | undefined;
+  const parts = text
+    .split(/\r?\n/)
+    .map((line) => line.trim())
+    .filter((line) => line.length >= 16 && !line.startsWith('-----'));
   try {
     if (text.trim().startsWith('{')) {
       const jwk = JSON.parse(text) as Record<string, unknown>;
       kid = typeof jwk['kid'] === 'string' ? jwk['kid'] : undefined;
+      for (const m of PRIVATE_JWK) if (typeof jwk[m] === 'string') parts.push(jwk[m]);
       key = createPrivateKey({ key: jwk as never, format: 'jwk' });
     } else key = createPrivateKey(text);
   } catch {
@@ -34,7 +45,7 @@ export function oktaKey(raw: string): { pem: string; kid: string | undefined } {
     throw new InputError(
       `Input 'okta-private-key' is a JWK whose kid is not a plain key id; set okta-key-id to the key id Okta shows.`,
     );
-  return { pem: key.export({ type: 'pkcs8', format: 'pem' }).toString(), kid };
+  return { pem: key.export({ type: 'pkcs8', format: 'pem' }).toString(), kid, parts };
 }
 
 const b64url = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url');

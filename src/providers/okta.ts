@@ -72,6 +72,8 @@ export interface OktaSettings {
         readonly clientId: string;
         /** PEM (PKCS#8) of the RSA private key, normalised from PEM or JWK input. */
         readonly privateKey: string;
+        /** The input's own lines and JWK private members, each masked on its own (see oktaKey). */
+        readonly keyParts: readonly string[];
         readonly keyId: string | undefined;
       };
   readonly retirePrevious: boolean;
@@ -119,6 +121,7 @@ function parseOkta(read: Read): OktaSettings {
       kind: 'private-key-jwt',
       clientId: id,
       privateKey: parsed.pem,
+      keyParts: parsed.parts,
       keyId: keyId ?? parsed.kid,
     };
   }
@@ -182,6 +185,11 @@ export interface OktaRotated {
   readonly previous: readonly string[];
 }
 
+/** Okta's secret ids (ocs...): also what goes into request paths and messages. */
+const SECRET_ID = /^[A-Za-z0-9_-]{1,100}$/;
+/** A client secret's status, as Okta's API reference lists them. */
+const STATUSES = new Set(['ACTIVE', 'INACTIVE']);
+
 const SECRET_AUTH = new Set(['client_secret_basic', 'client_secret_post', 'client_secret_jwt']);
 
 function createOkta(s: OktaSettings, deps: ProviderDeps): Provider<OktaFound, OktaRotated> {
@@ -194,6 +202,7 @@ function createOkta(s: OktaSettings, deps: ProviderDeps): Provider<OktaFound, Ok
     deps.mask(a.privateKey);
     for (const line of a.privateKey.split('\n'))
       if (line.length >= 16 && !line.startsWith('-----')) deps.mask(line.trim());
+    for (const part of a.keyParts) deps.mask(part);
   }
   // The session's access token (service app sign-in), reused while fresh: a cache, not step state.
   let token = '';
@@ -238,8 +247,9 @@ function createOkta(s: OktaSettings, deps: ProviderDeps): Provider<OktaFound, Ok
   }
 
   /**
-   * A Management API call with a fresh token, signing in again once after a 401 on a non-rotating
-   * call with a service app (its token may have been revoked). A rotating call is never repeated.
+   * A Management API call with a fresh token, signing in again once after a 401 with a service app
+   * (its token expired during a wait, or was revoked). Okta authenticates a request before it acts,
+   * so a 401 means nothing happened: even the create is sent again then, as after a 429.
    */
   async function managed(c: Omit<Call, 'headers' | 'explain'>): Promise<Response> {
     const send = async () =>
@@ -247,11 +257,7 @@ function createOkta(s: OktaSettings, deps: ProviderDeps): Provider<OktaFound, Ok
     try {
       return await send();
     } catch (err) {
-      const retry =
-        a.kind === 'private-key-jwt' &&
-        c.retry !== 'once' &&
-        err instanceof HttpError &&
-        err.status === 401;
+      const retry = a.kind === 'private-key-jwt' && err instanceof HttpError && err.status === 401;
       if (!retry) throw err;
       token = '';
       return send();
@@ -269,32 +275,43 @@ function createOkta(s: OktaSettings, deps: ProviderDeps): Provider<OktaFound, Ok
       throw new ProviderError(
         `Okta answered the listing of app ${s.appId}'s client secrets without a list.`,
       );
-    return res.body.map((x: unknown) => ({
+    const listed = res.body.map((x: unknown) => ({
       id: field(x, 'id') ?? '',
       status: field(x, 'status') ?? '',
       created: field(x, 'created') ?? '',
     }));
+    // A secret without a usable id or status could be neither kept apart nor retired: stop.
+    if (listed.some((x) => !SECRET_ID.test(x.id) || !STATUSES.has(x.status)))
+      throw new ProviderError(
+        `Okta listed a client secret of app ${s.appId} without a usable id or status; nothing was changed.`,
+      );
+    return listed;
   }
 
-  /** Deactivates (when active) and deletes one secret; a secret already gone counts as done. */
-  async function remove(id: string, active: boolean): Promise<void> {
-    const gone = (err: unknown) => {
-      if (!(err instanceof HttpError && err.status === 404)) throw err;
-    };
-    // Both are idempotent in effect: a repeat after a lost answer finds the same state, or a 404.
-    if (active)
-      await managed({
-        method: 'POST',
-        url: `${secretPath(id)}/lifecycle/deactivate`,
-        what: `deactivate client secret ${id} of Okta app ${s.appId}`,
-        retry: 'safe',
-      }).catch(gone);
-    await managed({
+  // Both are idempotent in effect: a repeat after a lost answer finds the same state, or a 404.
+  // A secret already gone counts as done.
+  const gone = (err: unknown) => {
+    if (!(err instanceof HttpError && err.status === 404)) throw err;
+  };
+  const deactivate = (id: string) =>
+    managed({
+      method: 'POST',
+      url: `${secretPath(id)}/lifecycle/deactivate`,
+      what: `deactivate client secret ${id} of Okta app ${s.appId}`,
+      retry: 'safe',
+    }).then(() => undefined, gone);
+  const del = (id: string) =>
+    managed({
       method: 'DELETE',
       url: secretPath(id),
       what: `delete client secret ${id} of Okta app ${s.appId}`,
       retry: 'safe',
-    }).catch(gone);
+    }).then(() => undefined, gone);
+
+  /** Deactivates (when active) and deletes one secret. */
+  async function remove(id: string, active: boolean): Promise<void> {
+    if (active) await deactivate(id);
+    await del(id);
   }
 
   /** After a create whose answer was lost: secrets that were not there before are this attempt's. */
@@ -397,18 +414,19 @@ function createOkta(s: OktaSettings, deps: ProviderDeps): Provider<OktaFound, Ok
       }
       const secret = field(res.body, 'client_secret');
       const id = field(res.body, 'id');
-      if (!secret || !id) {
+      // Masked before anything else, even when the answer is unusable and the secret is taken back.
+      if (secret) deps.mask(secret);
+      if (!secret || !id || !SECRET_ID.test(id)) {
         // A secret that exists but whose value we lack helps nobody and fills the app: take it back.
         return clearOrphans(
           found,
           new HttpError(
-            `Okta answered the new client secret without ${secret ? 'its id' : 'client_secret'}.`,
+            `Okta answered the new client secret without ${secret ? 'a usable id' : 'client_secret'}.`,
             res.status,
             true,
           ),
         );
       }
-      deps.mask(secret);
       const rotation: Rotation = {
         secret,
         clientId: found.clientId,
@@ -430,17 +448,37 @@ function createOkta(s: OktaSettings, deps: ProviderDeps): Provider<OktaFound, Ok
       for (const id of r.previous) {
         const listed = now_.find((x) => x.id === id);
         if (!listed) continue;
-        await remove(id, listed.status === 'ACTIVE');
-        retired.push(loggable(id, 40));
+        if (listed.status === 'ACTIVE') await deactivate(id);
+        // Deactivated, it signs nobody in: retired. Deleting it only frees its slot, and the next run
+        // with okta-retire-previous deletes an inactive secret anyway; so a failure here warns.
+        try {
+          await del(id);
+          retired.push(`${id} (deactivated and deleted)`);
+        } catch (err) {
+          deps.warn(
+            `The previous client secret ${id} of Okta app ${s.appId} is deactivated but deleting it failed: ${(err as Error).message} It no longer works; delete it in the Admin Console, or let the next run with okta-retire-previous do it.`,
+          );
+          retired.push(`${id} (deactivated; deleting it failed)`);
+        }
       }
       return retired.length
-        ? `the previous Okta client secret(s) ${retired.join(', ')} (deactivated and deleted)`
+        ? `the previous Okta client secret(s) ${retired.join(', ')}`
         : undefined;
     },
 
     async abandon(r): Promise<string | undefined> {
-      await remove(r.newId, true);
-      return `deactivated and deleted the new Okta client secret ${loggable(r.newId, 40)}`;
+      await deactivate(r.newId);
+      // Deactivated, the new secret works nowhere: the rotation is undone, and the recovery blob must
+      // not be what anyone stores. Deleting it only frees its slot; a failure there warns.
+      try {
+        await del(r.newId);
+      } catch (err) {
+        deps.warn(
+          `The new client secret ${r.newId} of Okta app ${s.appId} is deactivated but deleting it failed: ${(err as Error).message} Delete it in the Admin Console, or let the next run with okta-retire-previous do it.`,
+        );
+        return `deactivated the new Okta client secret ${r.newId}, which no longer works (deleting it failed)`;
+      }
+      return `deactivated and deleted the new Okta client secret ${r.newId}`;
     },
   };
 }
