@@ -349,4 +349,13 @@ describe('regressions found by the invariant search (Keycloak review)', () => {
     expect(o.violations).toEqual([]);
     expect(o.report.failure).toContain('old secret no longer works');
   });
+
+  it('keycloak-policy: a 401 on the regenerate call answered after the effect does not regenerate twice', async () => {
+    const o = await runSchedule({
+      ...minimal('keycloak-policy', [once('Keycloak POST secret', '401-after')]),
+      keepsNone: false,
+    });
+    expect(o.violations).toEqual([]);
+    expect(o.outputs['rotated']).toBe('true');
+  });
 });

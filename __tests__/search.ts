@@ -213,7 +213,15 @@ export const KINDS = [
   'noop', // answers success and changes nothing
   'stall', // answers normally, but only after `param` × 10 s of virtual time (tokens may expire meanwhile)
 ] as const;
-export type Kind = (typeof KINDS)[number];
+/**
+ * Kinds only some variants draw (so that the other variants' seeded schedules stay as they were):
+ * Keycloak, a 401 answered after the effect (a proxy in front of Keycloak; Keycloak itself refuses a
+ * stale token before acting).
+ */
+const EXTRA_KINDS = ['401-after'] as const;
+export type Kind = (typeof KINDS)[number] | (typeof EXTRA_KINDS)[number];
+const kindsOf = (variant: Variant): readonly Kind[] =>
+  variant === 'keycloak' || variant === 'keycloak-policy' ? [...KINDS, ...EXTRA_KINDS] : KINDS;
 
 export interface FaultSpec {
   /** A route name from ROUTES[variant]. */
@@ -276,7 +284,7 @@ export interface Schedule {
 export function scheduleArb(variant: Variant, o: { recoveryKey?: boolean } = {}) {
   const fault = fc.record({
     route: fc.constantFrom(...ROUTES[variant].map((r) => r.name)),
-    kind: fc.constantFrom(...KINDS),
+    kind: fc.constantFrom(...kindsOf(variant)),
     times: fc.integer({ min: 1, max: 3 }),
     skip: fc.integer({ min: 0, max: 3 }),
     param: fc.integer({ min: 0, max: 90 }),
@@ -395,6 +403,8 @@ function faultFor(route: Route, spec: FaultSpec, clock: VirtualClock): Fault {
       return { ...common, status: [302, 307][spec.param % 2]!, body: '' };
     case '401':
       return status(401);
+    case '401-after':
+      return { ...status(401), afterEffect: true };
     case '403':
       return route.on === 'github'
         ? {
