@@ -6,6 +6,7 @@ import {
   oauthError,
   type SecretRotationPolicy,
   startKeycloak,
+  STRIPPED,
 } from './emulators/keycloak.ts';
 import type { Fault } from './emulators/server.ts';
 import {
@@ -241,6 +242,10 @@ describe('keycloak with the secret-rotation policy: the previous secret stays va
     expect(run.errors.join('\n')).toMatch(/did not obtain a token within 30 s/);
     expect(w.keycloak!.calls('DELETE', ROTATED)).toHaveLength(0);
     expect(valid(w)).toContain(OLD_SECRET);
+    // Stored everywhere, so rotated=true; the next step must not send the operator to remove the
+    // only secret known to work.
+    expect(run.outputs['rotated']).toBe('true');
+    expect(run.summary).toContain('once the new one works');
     clean(run);
   }, 90_000);
 
@@ -257,12 +262,81 @@ describe('keycloak with the secret-rotation policy: the previous secret stays va
 
   it('a policy that keeps no rotated secret: said plainly after the rotation', async () => {
     const w = await withPolicy({ expirationSeconds: 86_400, rotatedExpirationSeconds: 0 });
-    const run = await w.run();
+    const run = await w.run({ 'keycloak-retire-previous': 'true' });
     expect(run.code).toBe(0);
     expect(valid(w)).toEqual([stored(w)]);
     expect(run.stdout).toContain('Keycloak kept no previous secret');
+    // Nothing to retire, and the report does not claim a retirement.
+    expect(run.stdout).toContain('Nothing to retire');
+    expect(w.keycloak!.calls('DELETE', ROTATED)).toHaveLength(0);
+    expect(run.summary).not.toContain('Retired');
     clean(run);
   });
+
+  it('when the read after the rotation fails: warns, still retires as asked, and the report never claims the previous secret works', async () => {
+    const w = await withPolicy();
+    w.keycloak!.fault('GET', /\/clients\/[^/]+$/, adminError(503));
+    const run = await w.run({ 'keycloak-retire-previous': 'true' });
+    expect(run.errors).toEqual([]);
+    expect(run.warnings.join('\n')).toContain('Could not read the client after the rotation');
+    expect(valid(w)).toEqual([stored(w)]);
+    expect(w.keycloak!.calls('DELETE', ROTATED)).toHaveLength(1);
+    expect(run.stdout).toContain(
+      'Retired the previous Keycloak client secret, if the secret-rotation policy kept one',
+    );
+    expect(run.summary).toContain('Retired');
+    clean(run);
+  });
+
+  it('when the read after the rotation fails and storing fails: the report takes the safe side (old secret dead)', async () => {
+    const w = await withPolicy();
+    const key = await recoveryKey();
+    w.keycloak!.fault('GET', /\/clients\/[^/]+$/, adminError(503));
+    w.github.fault('PUT', /secrets\/CLIENT_SECRET$/, { status: 422, body: { message: 'No' } });
+    const run = await w.run({ 'recovery-public-key': key.input });
+    expect(run.code).toBe(1);
+    expect(key.open(run.outputs['recovery']!)).toBe(w.currentSecret());
+    expect(run.errors.join('\n')).toContain('old secret no longer works');
+    clean(run);
+  });
+
+  // Whether the previous secret was kept is known only once the rotation is read back; the failure
+  // report must say what Keycloak did, not what preflight guessed from the client's attributes.
+  const kept: [string, SecretRotationPolicy, boolean, (w: World) => void][] = [
+    [
+      'a policy that keeps no rotated secret',
+      { ...POLICY, rotatedExpirationSeconds: 0 },
+      false,
+      () => {},
+    ],
+    [
+      'a client the policy has not stamped yet',
+      POLICY,
+      true,
+      (w) => delete client(w).attributes['client.secret.expiration.time'],
+    ],
+  ];
+  it.each(kept)(
+    'a failed store after the rotation reports what Keycloak did with the previous secret: %s',
+    async (_name, policy, previousWorks, setup) => {
+      const w = await withPolicy(policy);
+      setup(w);
+      const key = await recoveryKey();
+      w.github.fault('PUT', /secrets\/CLIENT_SECRET$/, { status: 422, body: { message: 'No' } });
+      const run = await w.run({ 'recovery-public-key': key.input });
+      expect(run.code).toBe(1);
+      expect(valid(w).includes(OLD_SECRET)).toBe(previousWorks);
+      expect(key.open(run.outputs['recovery']!)).toBe(w.currentSecret());
+      const errors = run.errors.join('\n');
+      expect(errors).toContain(
+        previousWorks ? 'previous secret was kept and still works' : 'old secret no longer works',
+      );
+      expect(errors).not.toContain(
+        previousWorks ? 'old secret no longer works' : 'previous secret was kept',
+      );
+      clean(run);
+    },
+  );
 
   it('reports the current secret expiry for rotate-if-expires-within', async () => {
     const w = await withPolicy({ expirationSeconds: 3 * 86_400, rotatedExpirationSeconds: 3600 });
@@ -342,6 +416,8 @@ describe('keycloak preflight refusals: nothing changes', () => {
     const run = await w.run(extra);
     expect(run.code).toBe(1);
     expect(run.errors.join('\n')).toMatch(message);
+    // Keycloak's placeholder for a secret the caller may not see is not a secret to mask.
+    expect(run.masks).not.toContain(STRIPPED);
     expect(w.keycloak!.calls('POST', REGENERATE)).toHaveLength(0);
     expect(rotations(w)).toBe(0);
     expect(w.github.calls('PUT', /.*/)).toHaveLength(0);
@@ -425,6 +501,38 @@ describe('keycloak faults', () => {
     expect(rotations(w)).toBe(1);
     expect(w.keycloak!.calls('POST', REGENERATE).map((r) => r.status)).toEqual([401, 200]);
     expect(stored(w)).toBe(w.currentSecret());
+    clean(run);
+  });
+
+  it('a 401 on the regenerate call that came after the effect: reads the secret instead of regenerating twice', async () => {
+    // Keycloak refuses an expired token before acting, but a proxy in front of it may answer 401
+    // after Keycloak acted. A second regenerate under the policy would make the unknown first new
+    // secret "the previous one" and kill the old secret at once.
+    const w = await withPolicy();
+    w.keycloak!.fault('POST', REGENERATE, { ...adminError(401), afterEffect: true, times: 1 });
+    const run = await w.run();
+    expect(run.errors).toEqual([]);
+    expect(rotations(w)).toBe(1);
+    expect(w.keycloak!.calls('POST', REGENERATE)).toHaveLength(1);
+    expect(stored(w)).toBe(w.currentSecret());
+    expect(valid(w)).toEqual([stored(w), OLD_SECRET]);
+    expect(run.stdout).toContain('read back');
+    clean(run);
+  });
+
+  it('a 401 on the regenerate call that came after the effect: a client that manages itself cannot look, and says the secret may have changed', async () => {
+    const w = await plain();
+    client(w).roles = { [KC_REALM]: ['manage-clients'] };
+    w.keycloak!.fault('POST', REGENERATE, { ...adminError(401), afterEffect: true, times: 1 });
+    const run = await w.run({
+      'keycloak-admin-client-id': KC_CLIENT,
+      'keycloak-admin-client-secret': OLD_SECRET,
+    });
+    expect(run.code).toBe(1);
+    expect(rotations(w)).toBe(1);
+    expect(w.keycloak!.calls('POST', REGENERATE)).toHaveLength(1);
+    expect(run.errors.join('\n')).toMatch(/may have regenerated it.*Credentials tab/);
+    expect(run.summary).toContain('may have taken effect');
     clean(run);
   });
 

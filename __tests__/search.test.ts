@@ -355,3 +355,23 @@ describe('the invariant search on auth0', () => {
     ]);
   });
 });
+
+describe('regressions found by the invariant search (Keycloak review)', () => {
+  it('keycloak-policy: a policy that keeps no previous secret and a failed store: the report does not say the previous one works', async () => {
+    const o = await runSchedule({
+      ...minimal('keycloak-policy', [once('GitHub PUT secret', '3xx')]),
+      keepsNone: true,
+    });
+    expect(o.violations).toEqual([]);
+    expect(o.report.failure).toContain('old secret no longer works');
+  });
+
+  it('keycloak-policy: a 401 on the regenerate call answered after the effect does not regenerate twice', async () => {
+    const o = await runSchedule({
+      ...minimal('keycloak-policy', [once('Keycloak POST secret', '401-after')]),
+      keepsNone: false,
+    });
+    expect(o.violations).toEqual([]);
+    expect(o.outputs['rotated']).toBe('true');
+  });
+});

@@ -213,7 +213,15 @@ export const KINDS = [
   'noop', // answers success and changes nothing
   'stall', // answers normally, but only after `param` × 10 s of virtual time (tokens may expire meanwhile)
 ] as const;
-export type Kind = (typeof KINDS)[number];
+/**
+ * Kinds only some variants draw (so that the other variants' seeded schedules stay as they were):
+ * Keycloak, a 401 answered after the effect (a proxy in front of Keycloak; Keycloak itself refuses a
+ * stale token before acting).
+ */
+const EXTRA_KINDS = ['401-after'] as const;
+export type Kind = (typeof KINDS)[number] | (typeof EXTRA_KINDS)[number];
+const kindsOf = (variant: Variant): readonly Kind[] =>
+  variant === 'keycloak' || variant === 'keycloak-policy' ? [...KINDS, ...EXTRA_KINDS] : KINDS;
 
 export interface FaultSpec {
   /** A route name from ROUTES[variant]. */
@@ -266,12 +274,17 @@ export interface Schedule {
   readonly due?: 'expires-1h' | 'expires-30d' | 'expires-366d' | 'skip-2d' | undefined;
   /** failure-issue-repository: none, none open yet, or one open from an earlier failed run. */
   readonly issue?: 'fresh' | 'open' | undefined;
+  /**
+   * keycloak-policy only: the policy's Rotated Secret Expiration is 0, so it keeps no previous secret
+   * although it stamps the client as the usual policy does (preflight cannot tell the two apart).
+   */
+  readonly keepsNone?: boolean;
 }
 
 export function scheduleArb(variant: Variant, o: { recoveryKey?: boolean } = {}) {
   const fault = fc.record({
     route: fc.constantFrom(...ROUTES[variant].map((r) => r.name)),
-    kind: fc.constantFrom(...KINDS),
+    kind: fc.constantFrom(...kindsOf(variant)),
     times: fc.integer({ min: 1, max: 3 }),
     skip: fc.integer({ min: 0, max: 3 }),
     param: fc.integer({ min: 0, max: 90 }),
@@ -306,6 +319,7 @@ export function scheduleArb(variant: Variant, o: { recoveryKey?: boolean } = {})
         'skip-2d' as const,
       ),
     ),
+    ...(variant === 'keycloak-policy' ? { keepsNone: fc.boolean() } : {}),
   });
 }
 
@@ -389,6 +403,8 @@ function faultFor(route: Route, spec: FaultSpec, clock: VirtualClock): Fault {
       return { ...common, status: [302, 307][spec.param % 2]!, body: '' };
     case '401':
       return status(401);
+    case '401-after':
+      return { ...status(401), afterEffect: true };
     case '403':
       return route.on === 'github'
         ? {
@@ -507,7 +523,13 @@ export async function runSchedule(
     propagationDelayMs: s.propagationMs,
     woodpeckerProcessingMs: 0,
     ...(s.app ? { app: true } : {}),
-    ...(s.variant === 'keycloak-policy' ? { keycloakPolicy: KEYCLOAK_POLICY } : {}),
+    ...(s.variant === 'keycloak-policy'
+      ? {
+          keycloakPolicy: s.keepsNone
+            ? { ...KEYCLOAK_POLICY, rotatedExpirationSeconds: 0 }
+            : KEYCLOAK_POLICY,
+        }
+      : {}),
   });
   try {
     const scopes: ScopeSpec[] = [
@@ -833,11 +855,9 @@ function check(
         v.push(`orphan: Okta keeps an active secret that no target holds and no recovery carries`);
   }
 
-  // The report never says the previous secret still works when it does not, nor hands over a
-  // recovery blob to store by hand whose secret works nowhere (an undo that half happened).
+  // The report never hands over a recovery blob to store by hand whose secret works nowhere (an
+  // undo that half happened). ("Still works" is checked below.)
   const told = `${report.failure ?? ''} ${report.nextStep ?? ''}`;
-  if (/previous secret (was kept and )?still works/.test(told) && !works(OLD_SECRET))
-    v.push('report: says the previous secret still works, but it does not');
   if (recovered !== undefined && !report.undone && !works(recovered) && works(OLD_SECRET))
     if (/in output `recovery`/.test(told))
       v.push('report: points to output recovery, whose secret works nowhere');
@@ -870,6 +890,10 @@ function check(
     v.push('report: rotated=true but not every target is written');
   if (report.undone && held.some((t) => t.value !== undefined && t.value !== OLD_SECRET))
     v.push('report: says the rotation was undone but a target holds a new value');
+  // A failure that says the previous secret still works sends nobody to the recovery blob.
+  const says = `${report.failure ?? ''} ${report.nextStep ?? ''}`;
+  if (/previous secret (was kept and )?still works/.test(says) && !works(OLD_SECRET))
+    v.push('report: says the previous secret still works but it does not');
 
   // The client id variable: 'written' holds the client id (read back by value); every scope that
   // has variables is listed; none changes unless listed; rotated=true means every one is written.

@@ -20194,6 +20194,8 @@ const ATTR = {
     rotated: 'client.secret.rotated',
     rotatedExpiration: 'client.secret.rotated.expiration.time',
 };
+/** What Keycloak (StripSecretsUtils) shows instead of a secret to callers who may not manage the client. */
+const STRIPPED = '**********';
 /** How long a new secret may take to obtain a token (a cluster's caches), on the injected clock. */
 const CONFIRM_MS = 30_000;
 /** After a lost regenerate answer: how many reads of the current secret, this far apart. */
@@ -20271,11 +20273,11 @@ function createKeycloak(s, deps) {
         tokenMarginMs = Math.min(60_000, ms / 4);
     }
     /**
-     * An admin call with a fresh token: signs in again when the token is within its last quarter, and
-     * once more after a 401. Keycloak checks the bearer token before anything else, so a 401 means
-     * the call was refused unprocessed: even the rotating call may be sent again after it.
+     * An admin call with a fresh token: signs in again when the token is within its last quarter, and,
+     * for calls that are safe to repeat, once more after a 401. The rotating call gets the 401 back
+     * (see rotate()): Keycloak refuses a stale token before acting, but a proxy in front may not.
      */
-    async function managed(c) {
+    async function managed(c, resendAfter401 = true) {
         if (!token || clock_now() >= tokenExpiresAt - tokenMarginMs)
             await authenticate();
         const send = () => deps.http({ ...c, headers: { authorization: `Bearer ${token}` }, explain: explainAdmin });
@@ -20283,16 +20285,19 @@ function createKeycloak(s, deps) {
             return await send();
         }
         catch (err) {
-            if (!(err instanceof HttpError && err.status === 401))
+            if (!(resendAfter401 && err instanceof HttpError && err.status === 401))
                 throw err;
             await authenticate();
             return send();
         }
     }
-    /** A client representation carries the current secret, and the previous one under the policy. */
+    /**
+     * A client representation carries the current secret, and the previous one under the policy; to a
+     * caller who may not manage the client, Keycloak shows a placeholder instead, which is no secret.
+     */
     function maskClient(client) {
         for (const v of [field(client, 'secret'), attributes(client)[ATTR.rotated]])
-            if (typeof v === 'string' && v !== '')
+            if (typeof v === 'string' && v !== '' && v !== STRIPPED)
                 deps.mask(v);
     }
     async function readSecret(id) {
@@ -20324,11 +20329,34 @@ function createKeycloak(s, deps) {
                 throw new ProviderError(`${why} Reading the client's secret to find out failed too: ${err.message} Keycloak may have regenerated it, and then the old secret no longer works: look at the client's Credentials tab in the Keycloak admin console, store what it shows, or re-run the workflow to regenerate again.`, true);
             }
             if (current && fingerprint(current) !== found.before) {
-                deps.info("Keycloak did regenerate the secret: it was read back from the client's current secret.");
+                // Whichever call set it (this one, or someone at the same moment), it is the secret that
+                // works now, so it is the one to store.
+                deps.info("The client's secret changed: the current one was read back and is the one stored.");
                 return current;
             }
         }
         throw new ProviderError(`${why} The client's secret, read ${RECHECKS} times over ${((RECHECKS - 1) * RECHECK_MS) / 1000} s, is still the one from before: Keycloak did not regenerate it as far as can be seen, and the old secret still works. Check the client's Credentials tab in the Keycloak admin console before re-running the workflow.`, true);
+    }
+    /**
+     * After a 401 on the regenerate call: signs in again and reads the secret. Returns it when it is no
+     * longer the one from before (the call took effect after all), undefined when it is unchanged (the
+     * call may be sent again). When it cannot look, the outcome is unknown: a client that manages
+     * itself cannot sign in again with its old secret if Keycloak did regenerate it.
+     */
+    async function lookAfter401(found, err) {
+        let current;
+        try {
+            await authenticate();
+            current = await readSecret(found.id);
+        }
+        catch (again) {
+            throw new ProviderError(`${err.message} Signing in again to read the client's secret before repeating the call failed: ${again.message} ${selfRotation ? 'The service account is the client itself, so this is what happens when the first call did regenerate its secret: Keycloak may have regenerated it' : 'Keycloak may have regenerated it if the 401 came from a proxy in front of it'}. Look at the client's Credentials tab in the Keycloak admin console, store what it shows, or re-run the workflow to regenerate again.`, true);
+        }
+        if (current && fingerprint(current) !== found.before) {
+            deps.info("The regenerate call was answered 401, yet the client's secret changed: it was read back and is the one stored.");
+            return current;
+        }
+        return undefined;
     }
     /** Within CONFIRM_MS, the new secret obtains a token for the client's service account. */
     async function confirm(secret) {
@@ -20352,6 +20380,56 @@ function createKeycloak(s, deps) {
                 await sleep(Math.min(2000, Math.max(0, deadline - clock_now())));
             }
         }
+    }
+    /** Once the new secret is known: what Keycloak did with the previous one. Nothing here may throw. */
+    async function afterRegenerate(found, secret) {
+        if (selfRotation)
+            adminSecret = secret;
+        // What Keycloak did with the previous secret. Only a report: nothing here may throw now.
+        let previousKept;
+        let previousUntil;
+        let expiresAt;
+        try {
+            const res = await managed({
+                method: 'GET',
+                url: `${admin}/${encodeURIComponent(found.id)}`,
+                what: `read ${where} after the rotation`,
+                retry: 'safe',
+            });
+            maskClient(res.body);
+            const attrs = attributes(res.body);
+            const until = seconds(attrs[ATTR.rotatedExpiration]);
+            const expires = seconds(attrs[ATTR.expiration]);
+            previousKept = until !== undefined && until * 1000 > clock_now();
+            if (previousKept)
+                previousUntil = new Date(until * 1000).toISOString();
+            if (expires !== undefined)
+                expiresAt = new Date(expires * 1000).toISOString();
+            deps.info(previousKept
+                ? `Keycloak's secret-rotation policy keeps the previous secret valid until ${previousUntil}.`
+                : 'Keycloak kept no previous secret: the old one no longer works.');
+        }
+        catch (err) {
+            deps.warn(`Could not read the client after the rotation to learn whether Keycloak kept the previous secret: ${err.message}`);
+        }
+        const rotation = {
+            secret,
+            clientId: s.clientId,
+            credentialId: found.id,
+            expiresAt,
+            // Only what was seen counts as kept: unknown is reported as dead, the safe side.
+            oldSecretDied: previousKept !== true,
+        };
+        return {
+            rotation,
+            rotated: {
+                id: found.id,
+                secret,
+                serviceAccounts: found.serviceAccounts,
+                previousKept,
+                previousUntil,
+            },
+        };
     }
     return {
         async preflight() {
@@ -20408,15 +20486,31 @@ function createKeycloak(s, deps) {
             };
         },
         async rotate(found) {
+            const regenerate = () => managed({
+                method: 'POST',
+                url: `${admin}/${encodeURIComponent(found.id)}/client-secret`,
+                json: {},
+                what: `regenerate the secret of ${where}`,
+                retry: 'once',
+            }, false);
             let secret;
             try {
-                const res = await managed({
-                    method: 'POST',
-                    url: `${admin}/${encodeURIComponent(found.id)}/client-secret`,
-                    json: {},
-                    what: `regenerate the secret of ${where}`,
-                    retry: 'once',
-                });
+                let res;
+                try {
+                    res = await regenerate();
+                }
+                catch (err) {
+                    if (!(err instanceof HttpError && err.status === 401))
+                        throw err;
+                    // Keycloak checks the token before it acts, so its own 401 changed nothing; but a 401 from
+                    // a proxy in front may come after the effect. Sending again would then regenerate twice
+                    // (under the policy the kept "previous" secret would be the unseen first one, and the old
+                    // secret would die at once), so look at the secret before sending again.
+                    const current = await lookAfter401(found, err);
+                    if (current !== undefined)
+                        return await afterRegenerate(found, current);
+                    res = await regenerate();
+                }
                 secret = field(res.body, 'value');
                 if (secret)
                     deps.mask(secret);
@@ -20431,51 +20525,7 @@ function createKeycloak(s, deps) {
                 deps.warn(`${err.message} Reading the client's current secret to learn whether Keycloak regenerated it (the call is not repeated).`);
                 secret = await recover(found, err.message);
             }
-            if (selfRotation)
-                adminSecret = secret;
-            // What Keycloak did with the previous secret. Only a report: nothing here may throw now.
-            let previousKept;
-            let previousUntil;
-            let expiresAt;
-            try {
-                const res = await managed({
-                    method: 'GET',
-                    url: `${admin}/${encodeURIComponent(found.id)}`,
-                    what: `read ${where} after the rotation`,
-                    retry: 'safe',
-                });
-                maskClient(res.body);
-                const attrs = attributes(res.body);
-                const until = seconds(attrs[ATTR.rotatedExpiration]);
-                const expires = seconds(attrs[ATTR.expiration]);
-                previousKept = until !== undefined && until * 1000 > clock_now();
-                if (previousKept)
-                    previousUntil = new Date(until * 1000).toISOString();
-                if (expires !== undefined)
-                    expiresAt = new Date(expires * 1000).toISOString();
-                deps.info(previousKept
-                    ? `Keycloak's secret-rotation policy keeps the previous secret valid until ${previousUntil}.`
-                    : 'Keycloak kept no previous secret: the old one no longer works.');
-            }
-            catch (err) {
-                deps.warn(`Could not read the client after the rotation to learn whether Keycloak kept the previous secret: ${err.message}`);
-            }
-            const rotation = {
-                secret,
-                clientId: s.clientId,
-                credentialId: found.id,
-                expiresAt,
-            };
-            return {
-                rotation,
-                rotated: {
-                    id: found.id,
-                    secret,
-                    serviceAccounts: found.serviceAccounts,
-                    previousKept,
-                    previousUntil,
-                },
-            };
+            return afterRegenerate(found, secret);
         },
         async retirePrevious(r) {
             if (r.serviceAccounts) {
@@ -31410,7 +31460,7 @@ async function rotate(s, d) {
             rotation: rotationInfo,
             targets: results,
             ...(recovery ? { recovery } : {}),
-            failure: `The rotation of ${credential.description} happened, but the run then failed: ${message} ${credential.oldSecretDiesOnRotate
+            failure: `The rotation of ${credential.description} happened, but the run then failed: ${message} ${(rotation.oldSecretDied ?? credential.oldSecretDiesOnRotate)
                 ? 'The old secret no longer works.'
                 : 'The previous secret was kept and still works.'} ${held.length ? `Targets holding the new secret: ${held.join(', ')}.` : 'No target holds the new secret.'} ${where}`,
             nextStep: 'Store the new secret by hand where it is missing (from output `recovery` or a target that holds it), or re-run the workflow to rotate again.',
@@ -31467,7 +31517,7 @@ async function afterRotation(s, d, credential, rotation, rotated, stored) {
         }
         catch (err) {
             // Where the old secret died with the rotation, this step only confirms the new one (Auth0).
-            const dead = credential.oldSecretDiesOnRotate;
+            const dead = rotation.oldSecretDied ?? credential.oldSecretDiesOnRotate;
             const failure = `The new secret is stored and verified in every target, but ${dead ? 'confirming it at the provider' : 'retiring the previous secret'} failed: ${err.message}`;
             return {
                 outcome: 'failed',
@@ -31476,9 +31526,10 @@ async function afterRotation(s, d, credential, rotation, rotated, stored) {
                 failure,
                 nextStep: dead
                     ? 'Every target holds the new secret and the old one no longer works. Check the credential at the provider; re-run the workflow to rotate again if the new secret does not work.'
-                    : // Retiring may have half happened (an answer lost after the provider acted): no claim that
-                        // the previous secret still works. Every target holds the new one, so nobody is locked out.
-                        'Every target holds the new secret. The message says how far retiring the previous secret got: remove it at the provider by hand if it is still there, or re-run the workflow to rotate again.',
+                    : // Retiring may have half happened (an answer lost after the provider acted), and the failure
+                        // may be the check that the new secret works (Keycloak): no claim that the previous secret
+                        // still works, and no removing it before the new one is known to work.
+                        'Every target holds the new secret. The message says how far retiring the previous secret got: once the new one works, remove the previous one at the provider by hand if it is still there, or re-run the workflow to rotate again.',
             };
         }
     }
@@ -31495,7 +31546,7 @@ async function afterRotation(s, d, credential, rotation, rotated, stored) {
     const summary = `${failed.length} of ${results.length} secret write(s) failed after the rotation of ${credential.description}: ${reasons}`;
     const where = undone
         ? `Undid the rotation (${undone}); the previous secret still works and nothing needs recovering.`
-        : credential.oldSecretDiesOnRotate
+        : (rotation.oldSecretDied ?? credential.oldSecretDiesOnRotate)
             ? recovery
                 ? 'The old secret no longer works. The new secret is in output `recovery`, sealed to recovery-public-key: open it and store it by hand.'
                 : 'The old secret no longer works and no recovery-public-key was given: targets marked written hold the new secret; copy it from one of them or rotate again at the provider.'

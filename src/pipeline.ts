@@ -206,7 +206,7 @@ async function rotate(s: Settings, d: PipelineDeps): Promise<Report> {
       targets: results,
       ...(recovery ? { recovery } : {}),
       failure: `The rotation of ${credential.description} happened, but the run then failed: ${message} ${
-        credential.oldSecretDiesOnRotate
+        (rotation.oldSecretDied ?? credential.oldSecretDiesOnRotate)
           ? 'The old secret no longer works.'
           : 'The previous secret was kept and still works.'
       } ${held.length ? `Targets holding the new secret: ${held.join(', ')}.` : 'No target holds the new secret.'} ${where}`,
@@ -272,7 +272,7 @@ async function afterRotation(
       };
     } catch (err) {
       // Where the old secret died with the rotation, this step only confirms the new one (Auth0).
-      const dead = credential.oldSecretDiesOnRotate;
+      const dead = rotation.oldSecretDied ?? credential.oldSecretDiesOnRotate;
       const failure = `The new secret is stored and verified in every target, but ${dead ? 'confirming it at the provider' : 'retiring the previous secret'} failed: ${(err as Error).message}`;
       return {
         outcome: 'failed',
@@ -281,9 +281,10 @@ async function afterRotation(
         failure,
         nextStep: dead
           ? 'Every target holds the new secret and the old one no longer works. Check the credential at the provider; re-run the workflow to rotate again if the new secret does not work.'
-          : // Retiring may have half happened (an answer lost after the provider acted): no claim that
-            // the previous secret still works. Every target holds the new one, so nobody is locked out.
-            'Every target holds the new secret. The message says how far retiring the previous secret got: remove it at the provider by hand if it is still there, or re-run the workflow to rotate again.',
+          : // Retiring may have half happened (an answer lost after the provider acted), and the failure
+            // may be the check that the new secret works (Keycloak): no claim that the previous secret
+            // still works, and no removing it before the new one is known to work.
+            'Every target holds the new secret. The message says how far retiring the previous secret got: once the new one works, remove the previous one at the provider by hand if it is still there, or re-run the workflow to rotate again.',
       };
     }
   }
@@ -301,7 +302,7 @@ async function afterRotation(
   const summary = `${failed.length} of ${results.length} secret write(s) failed after the rotation of ${credential.description}: ${reasons}`;
   const where = undone
     ? `Undid the rotation (${undone}); the previous secret still works and nothing needs recovering.`
-    : credential.oldSecretDiesOnRotate
+    : (rotation.oldSecretDied ?? credential.oldSecretDiesOnRotate)
       ? recovery
         ? 'The old secret no longer works. The new secret is in output `recovery`, sealed to recovery-public-key: open it and store it by hand.'
         : 'The old secret no longer works and no recovery-public-key was given: targets marked written hold the new secret; copy it from one of them or rotate again at the provider.'

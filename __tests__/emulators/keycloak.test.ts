@@ -1,7 +1,7 @@
 // Smoke tests of the Keycloak emulator with plain fetch: it must keep Keycloak's documented rules, or
 // every end-to-end test built on it proves less.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ATTR, type KeycloakEmulator, startKeycloak } from './keycloak.ts';
+import { ATTR, type KeycloakEmulator, startKeycloak, STRIPPED } from './keycloak.ts';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Loose = any;
@@ -107,7 +107,7 @@ describe('Keycloak emulator: admin API', () => {
     const viewer = await adminToken('apps', 'viewer', 'v');
     const viewed = await send('/admin/realms/apps/clients?clientId=app', { token: viewer });
     expect(viewed.body[0].publicClient).toBe(false);
-    expect(viewed.body[0].secret).toBeUndefined();
+    expect(viewed.body[0].secret).toBe(STRIPPED);
     const id = viewed.body[0].id as string;
     expect(
       (await send(`/admin/realms/apps/clients/${id}/client-secret`, { token: viewer })).status,
@@ -122,6 +122,11 @@ describe('Keycloak emulator: admin API', () => {
     expect((await send('/admin/realms/rotating/clients', { token: own })).status).toBe(403);
     const root = await adminToken('master', 'root', 'r');
     expect((await send('/admin/realms/rotating/clients', { token: root })).status).toBe(200);
+    // An unknown realm is 404 to anyone, before the realm rule.
+    expect(await send('/admin/realms/nowhere/clients', { token: own })).toEqual({
+      status: 404,
+      body: { error: 'Realm not found.' },
+    });
   });
 
   it('refuses expired admin tokens with 401', async () => {

@@ -92,6 +92,9 @@ const ADMIN_MESSAGES: Record<number, string> = {
   503: 'Service Unavailable',
 };
 
+/** What StripSecretsUtils puts in place of a secret for callers who may not manage the client. */
+export const STRIPPED = '**********';
+
 const BAD_CLIENT = oauthError(
   401,
   'invalid_client',
@@ -277,8 +280,9 @@ export class KeycloakEmulator extends Emulator {
     const p = bearer ? this.#tokens.get(bearer) : undefined;
     if (!p || p.expiresAt <= this.now()) return adminError(401);
     const realm = r.params['realm'] ?? '';
-    if (p.realm !== 'master' && p.realm !== realm) return adminError(403);
+    // RealmsAdminResource: an unknown realm is 404 before the token's realm is compared (403).
     if (!this.#realms.has(realm)) return adminError(404, 'Realm not found.');
+    if (p.realm !== 'master' && p.realm !== realm) return adminError(403);
     const roles = p.client.roles[realm] ?? [];
     const manage = roles.includes('manage-clients');
     const view = manage || roles.includes('view-clients');
@@ -319,10 +323,13 @@ export class KeycloakEmulator extends Emulator {
       : { status: 200, body: out };
   }
 
-  /** The representation Keycloak answers: the secret (and the previous one) only to managers. */
+  /**
+   * The representation Keycloak answers: the secret (and the previous one) only to managers; others
+   * get them replaced by StripSecretsUtils' placeholder.
+   */
   #rep(c: KeycloakClient, ctx: Rights): Record<string, unknown> {
     const attributes = { ...c.attributes };
-    if (!ctx.manage) delete attributes[ATTR.rotated];
+    if (!ctx.manage && attributes[ATTR.rotated]) attributes[ATTR.rotated] = STRIPPED;
     return {
       id: c.id,
       clientId: c.clientId,
@@ -330,7 +337,7 @@ export class KeycloakEmulator extends Emulator {
       description: '',
       enabled: c.enabled,
       clientAuthenticatorType: c.clientAuthenticatorType,
-      ...(ctx.manage ? { secret: c.secret } : {}),
+      secret: ctx.manage ? c.secret : STRIPPED,
       bearerOnly: c.bearerOnly,
       publicClient: c.publicClient,
       serviceAccountsEnabled: c.serviceAccountsEnabled,

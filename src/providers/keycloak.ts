@@ -117,6 +117,9 @@ export const ATTR = {
   rotatedExpiration: 'client.secret.rotated.expiration.time',
 } as const;
 
+/** What Keycloak (StripSecretsUtils) shows instead of a secret to callers who may not manage the client. */
+const STRIPPED = '**********';
+
 /** How long a new secret may take to obtain a token (a cluster's caches), on the injected clock. */
 const CONFIRM_MS = 30_000;
 /** After a lost regenerate answer: how many reads of the current secret, this far apart. */
@@ -237,27 +240,33 @@ function createKeycloak(
   }
 
   /**
-   * An admin call with a fresh token: signs in again when the token is within its last quarter, and
-   * once more after a 401. Keycloak checks the bearer token before anything else, so a 401 means
-   * the call was refused unprocessed: even the rotating call may be sent again after it.
+   * An admin call with a fresh token: signs in again when the token is within its last quarter, and,
+   * for calls that are safe to repeat, once more after a 401. The rotating call gets the 401 back
+   * (see rotate()): Keycloak refuses a stale token before acting, but a proxy in front may not.
    */
-  async function managed(c: Omit<Call, 'headers' | 'explain'>): Promise<Response> {
+  async function managed(
+    c: Omit<Call, 'headers' | 'explain'>,
+    resendAfter401 = true,
+  ): Promise<Response> {
     if (!token || now() >= tokenExpiresAt - tokenMarginMs) await authenticate();
     const send = () =>
       deps.http({ ...c, headers: { authorization: `Bearer ${token}` }, explain: explainAdmin });
     try {
       return await send();
     } catch (err) {
-      if (!(err instanceof HttpError && err.status === 401)) throw err;
+      if (!(resendAfter401 && err instanceof HttpError && err.status === 401)) throw err;
       await authenticate();
       return send();
     }
   }
 
-  /** A client representation carries the current secret, and the previous one under the policy. */
+  /**
+   * A client representation carries the current secret, and the previous one under the policy; to a
+   * caller who may not manage the client, Keycloak shows a placeholder instead, which is no secret.
+   */
   function maskClient(client: unknown): void {
     for (const v of [field(client, 'secret'), attributes(client)[ATTR.rotated]])
-      if (typeof v === 'string' && v !== '') deps.mask(v);
+      if (typeof v === 'string' && v !== '' && v !== STRIPPED) deps.mask(v);
   }
 
   async function readSecret(id: string): Promise<string> {
@@ -290,8 +299,10 @@ function createKeycloak(
         );
       }
       if (current && fingerprint(current) !== found.before) {
+        // Whichever call set it (this one, or someone at the same moment), it is the secret that
+        // works now, so it is the one to store.
         deps.info(
-          "Keycloak did regenerate the secret: it was read back from the client's current secret.",
+          "The client's secret changed: the current one was read back and is the one stored.",
         );
         return current;
       }
@@ -300,6 +311,32 @@ function createKeycloak(
       `${why} The client's secret, read ${RECHECKS} times over ${((RECHECKS - 1) * RECHECK_MS) / 1000} s, is still the one from before: Keycloak did not regenerate it as far as can be seen, and the old secret still works. Check the client's Credentials tab in the Keycloak admin console before re-running the workflow.`,
       true,
     );
+  }
+
+  /**
+   * After a 401 on the regenerate call: signs in again and reads the secret. Returns it when it is no
+   * longer the one from before (the call took effect after all), undefined when it is unchanged (the
+   * call may be sent again). When it cannot look, the outcome is unknown: a client that manages
+   * itself cannot sign in again with its old secret if Keycloak did regenerate it.
+   */
+  async function lookAfter401(found: KeycloakFound, err: HttpError): Promise<string | undefined> {
+    let current: string;
+    try {
+      await authenticate();
+      current = await readSecret(found.id);
+    } catch (again) {
+      throw new ProviderError(
+        `${err.message} Signing in again to read the client's secret before repeating the call failed: ${(again as Error).message} ${selfRotation ? 'The service account is the client itself, so this is what happens when the first call did regenerate its secret: Keycloak may have regenerated it' : 'Keycloak may have regenerated it if the 401 came from a proxy in front of it'}. Look at the client's Credentials tab in the Keycloak admin console, store what it shows, or re-run the workflow to regenerate again.`,
+        true,
+      );
+    }
+    if (current && fingerprint(current) !== found.before) {
+      deps.info(
+        "The regenerate call was answered 401, yet the client's secret changed: it was read back and is the one stored.",
+      );
+      return current;
+    }
+    return undefined;
   }
 
   /** Within CONFIRM_MS, the new secret obtains a token for the client's service account. */
@@ -328,6 +365,60 @@ function createKeycloak(
         await sleep(Math.min(2000, Math.max(0, deadline - now())));
       }
     }
+  }
+
+  /** Once the new secret is known: what Keycloak did with the previous one. Nothing here may throw. */
+  async function afterRegenerate(
+    found: KeycloakFound,
+    secret: string,
+  ): Promise<Rotated<KeycloakRotated>> {
+    if (selfRotation) adminSecret = secret;
+    // What Keycloak did with the previous secret. Only a report: nothing here may throw now.
+    let previousKept: boolean | undefined;
+    let previousUntil: string | undefined;
+    let expiresAt: string | undefined;
+    try {
+      const res = await managed({
+        method: 'GET',
+        url: `${admin}/${encodeURIComponent(found.id)}`,
+        what: `read ${where} after the rotation`,
+        retry: 'safe',
+      });
+      maskClient(res.body);
+      const attrs = attributes(res.body);
+      const until = seconds(attrs[ATTR.rotatedExpiration]);
+      const expires = seconds(attrs[ATTR.expiration]);
+      previousKept = until !== undefined && until * 1000 > now();
+      if (previousKept) previousUntil = new Date(until! * 1000).toISOString();
+      if (expires !== undefined) expiresAt = new Date(expires * 1000).toISOString();
+      deps.info(
+        previousKept
+          ? `Keycloak's secret-rotation policy keeps the previous secret valid until ${previousUntil}.`
+          : 'Keycloak kept no previous secret: the old one no longer works.',
+      );
+    } catch (err) {
+      deps.warn(
+        `Could not read the client after the rotation to learn whether Keycloak kept the previous secret: ${(err as Error).message}`,
+      );
+    }
+    const rotation: Rotation = {
+      secret,
+      clientId: s.clientId,
+      credentialId: found.id,
+      expiresAt,
+      // Only what was seen counts as kept: unknown is reported as dead, the safe side.
+      oldSecretDied: previousKept !== true,
+    };
+    return {
+      rotation,
+      rotated: {
+        id: found.id,
+        secret,
+        serviceAccounts: found.serviceAccounts,
+        previousKept,
+        previousUntil,
+      },
+    };
   }
 
   return {
@@ -391,15 +482,32 @@ function createKeycloak(
     },
 
     async rotate(found): Promise<Rotated<KeycloakRotated>> {
+      const regenerate = () =>
+        managed(
+          {
+            method: 'POST',
+            url: `${admin}/${encodeURIComponent(found.id)}/client-secret`,
+            json: {},
+            what: `regenerate the secret of ${where}`,
+            retry: 'once',
+          },
+          false,
+        );
       let secret: string | undefined;
       try {
-        const res = await managed({
-          method: 'POST',
-          url: `${admin}/${encodeURIComponent(found.id)}/client-secret`,
-          json: {},
-          what: `regenerate the secret of ${where}`,
-          retry: 'once',
-        });
+        let res: Response;
+        try {
+          res = await regenerate();
+        } catch (err) {
+          if (!(err instanceof HttpError && err.status === 401)) throw err;
+          // Keycloak checks the token before it acts, so its own 401 changed nothing; but a 401 from
+          // a proxy in front may come after the effect. Sending again would then regenerate twice
+          // (under the policy the kept "previous" secret would be the unseen first one, and the old
+          // secret would die at once), so look at the secret before sending again.
+          const current = await lookAfter401(found, err);
+          if (current !== undefined) return await afterRegenerate(found, current);
+          res = await regenerate();
+        }
         secret = field(res.body, 'value');
         if (secret) deps.mask(secret);
         if (!secret || fingerprint(secret) === found.before) {
@@ -418,52 +526,7 @@ function createKeycloak(
         );
         secret = await recover(found, err.message);
       }
-      if (selfRotation) adminSecret = secret;
-
-      // What Keycloak did with the previous secret. Only a report: nothing here may throw now.
-      let previousKept: boolean | undefined;
-      let previousUntil: string | undefined;
-      let expiresAt: string | undefined;
-      try {
-        const res = await managed({
-          method: 'GET',
-          url: `${admin}/${encodeURIComponent(found.id)}`,
-          what: `read ${where} after the rotation`,
-          retry: 'safe',
-        });
-        maskClient(res.body);
-        const attrs = attributes(res.body);
-        const until = seconds(attrs[ATTR.rotatedExpiration]);
-        const expires = seconds(attrs[ATTR.expiration]);
-        previousKept = until !== undefined && until * 1000 > now();
-        if (previousKept) previousUntil = new Date(until! * 1000).toISOString();
-        if (expires !== undefined) expiresAt = new Date(expires * 1000).toISOString();
-        deps.info(
-          previousKept
-            ? `Keycloak's secret-rotation policy keeps the previous secret valid until ${previousUntil}.`
-            : 'Keycloak kept no previous secret: the old one no longer works.',
-        );
-      } catch (err) {
-        deps.warn(
-          `Could not read the client after the rotation to learn whether Keycloak kept the previous secret: ${(err as Error).message}`,
-        );
-      }
-      const rotation: Rotation = {
-        secret,
-        clientId: s.clientId,
-        credentialId: found.id,
-        expiresAt,
-      };
-      return {
-        rotation,
-        rotated: {
-          id: found.id,
-          secret,
-          serviceAccounts: found.serviceAccounts,
-          previousKept,
-          previousUntil,
-        },
-      };
+      return afterRegenerate(found, secret);
     },
 
     async retirePrevious(r): Promise<string | undefined> {

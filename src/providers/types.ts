@@ -27,6 +27,11 @@ export interface Rotation {
   readonly expiresAt: string | undefined;
   /** Where the new secret is already in use besides the targets, for failure messages (Woodpecker saves it itself). */
   readonly inUseBy?: string;
+  /**
+   * Whether the old secret died, as the rotation found out, where preflight could only guess
+   * (Keycloak: a client policy decides); it replaces `Credential.oldSecretDiesOnRotate` in the report.
+   */
+  readonly oldSecretDied?: boolean;
 }
 
 /**
