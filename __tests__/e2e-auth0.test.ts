@@ -371,9 +371,13 @@ describe('auth0 faults', () => {
 
   it('waits for x-ratelimit-reset after a 429 (Auth0 sends no Retry-After)', async () => {
     const w = await auth0();
+    // The reset is set when the 429 is sent, not when the test starts: a slow start on a loaded
+    // machine must not shorten the wait the test measures.
+    const headers: Record<string, string> = {};
     w.auth0!.fault('GET', READ, {
       ...tooMany(),
-      headers: { 'x-ratelimit-reset': String(Math.ceil(Date.now() / 1000) + 3) },
+      headers,
+      onMatch: () => void (headers['x-ratelimit-reset'] = String(Math.ceil(Date.now() / 1000) + 3)),
     });
     const run = await w.run();
     expect(run.errors).toEqual([]);
