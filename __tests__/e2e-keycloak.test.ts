@@ -237,9 +237,18 @@ describe('keycloak with the secret-rotation policy: the previous secret stays va
       bodyIncludes: `client_id=${KC_CLIENT}&`,
       ...oauthError(401, 'invalid_client', 'Invalid client or Invalid client credentials'),
     });
-    const run = await w.run({ 'keycloak-retire-previous': 'true' });
+    const started = Date.now();
+    const run = await w.run({
+      'keycloak-retire-previous': 'true',
+      'keycloak-confirm-timeout': '3s',
+    });
     expect(run.code).toBe(1);
-    expect(run.errors.join('\n')).toMatch(/did not obtain a token within 30 s/);
+    expect(run.errors.join('\n')).toMatch(
+      /did not obtain a token within keycloak-confirm-timeout \(3 s: /,
+    );
+    // It kept trying for the whole window (the action's clock is real here), and no longer.
+    expect(Date.now() - started).toBeGreaterThanOrEqual(3_000);
+    expect(Date.now() - started).toBeLessThan(30_000);
     expect(w.keycloak!.calls('DELETE', ROTATED)).toHaveLength(0);
     expect(valid(w)).toContain(OLD_SECRET);
     // Stored everywhere, so rotated=true; the next step must not send the operator to remove the
@@ -247,7 +256,7 @@ describe('keycloak with the secret-rotation policy: the previous secret stays va
     expect(run.outputs['rotated']).toBe('true');
     expect(run.summary).toContain('once the new one works');
     clean(run);
-  }, 90_000);
+  });
 
   it('a client the policy has not stamped yet: warned as if the old secret died, then told it was kept', async () => {
     const w = await withPolicy();
@@ -434,6 +443,8 @@ describe('keycloak preflight refusals: nothing changes', () => {
     [{ 'keycloak-client-id': 'a\u0007b' }, /'keycloak-client-id'/],
     [{ 'keycloak-admin-client-secret': '' }, /'keycloak-admin-client-secret' is required/],
     [{ 'keycloak-retire-previous': 'yes' }, /'keycloak-retire-previous'/],
+    [{ 'keycloak-confirm-timeout': '11m' }, /'keycloak-confirm-timeout'.*10m/],
+    [{ 'keycloak-confirm-timeout': '30' }, /'keycloak-confirm-timeout'.*duration/],
   ];
   it.each(badInputs)('names a bad input before any request: %o', async (extra, message) => {
     const w = await plain();

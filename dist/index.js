@@ -20160,7 +20160,12 @@ const keycloak_inputs = {
         description: "keycloak: where the realm's secret-rotation policy keeps the previous secret valid, remove it (client-secret/rotated) once every target is written and verified.",
         default: 'false',
     },
+    'keycloak-confirm-timeout': {
+        description: "keycloak: how long the new secret may take to obtain a token once every target holds it (a cluster's caches), as a duration; at most 10m.",
+        default: '30s',
+    },
 };
+const keycloak_MAX_CONFIRM_MS = 600_000;
 const REALM = 'a realm name (letters, digits, . _ -)';
 function clientIdOf(read, name) {
     const v = required(read, name, 'a clientId');
@@ -20186,6 +20191,7 @@ function parseKeycloak(read) {
         adminClientId: clientIdOf(read, 'keycloak-admin-client-id'),
         adminClientSecret: required(read, 'keycloak-admin-client-secret', "the service account's client secret"),
         retirePrevious: bool(read, 'keycloak-retire-previous', false),
+        confirmTimeoutMs: duration(read, 'keycloak-confirm-timeout', keycloak_MAX_CONFIRM_MS, 30_000),
     };
 }
 /** Client attributes that Keycloak's secret-rotation executor keeps, in epoch seconds. */
@@ -20196,8 +20202,6 @@ const ATTR = {
 };
 /** What Keycloak (StripSecretsUtils) shows instead of a secret to callers who may not manage the client. */
 const STRIPPED = '**********';
-/** How long a new secret may take to obtain a token (a cluster's caches), on the injected clock. */
-const CONFIRM_MS = 30_000;
 /** After a lost regenerate answer: how many reads of the current secret, this far apart. */
 const RECHECKS = 3;
 const RECHECK_MS = 2_000;
@@ -20358,9 +20362,9 @@ function createKeycloak(s, deps) {
         }
         return undefined;
     }
-    /** Within CONFIRM_MS, the new secret obtains a token for the client's service account. */
+    /** Within keycloak-confirm-timeout, the new secret obtains a token for the client's service account. */
     async function confirm(secret) {
-        const deadline = clock_now() + CONFIRM_MS;
+        const deadline = clock_now() + s.confirmTimeoutMs;
         for (let attempt = 1;; attempt++) {
             try {
                 const res = await tokenRequest(s.realm, s.clientId, secret, `obtain a token with the new secret of ${where}`);
@@ -20530,7 +20534,7 @@ function createKeycloak(s, deps) {
         async retirePrevious(r) {
             if (r.serviceAccounts) {
                 await confirm(r.secret).catch((err) => {
-                    throw new ProviderError(`The new secret is stored everywhere but did not obtain a token within ${CONFIRM_MS / 1000} s (${err.message})${r.previousKept === false ? '' : '; the previous secret was not removed'}.`);
+                    throw new ProviderError(`The new secret is stored everywhere but did not obtain a token within keycloak-confirm-timeout (${s.confirmTimeoutMs / 1000} s: ${err.message})${r.previousKept === false ? '' : '; the previous secret was not removed'}.`);
                 });
             }
             else {

@@ -6,6 +6,7 @@ import { now, sleep } from '../clock.js';
 import { type Call, field, HttpError, type Response } from '../http.js';
 import {
   bool,
+  duration,
   InputError,
   type InputSpecs,
   optional,
@@ -54,6 +55,11 @@ const inputs = {
       "keycloak: where the realm's secret-rotation policy keeps the previous secret valid, remove it (client-secret/rotated) once every target is written and verified.",
     default: 'false',
   },
+  'keycloak-confirm-timeout': {
+    description:
+      "keycloak: how long the new secret may take to obtain a token once every target holds it (a cluster's caches), as a duration; at most 10m.",
+    default: '30s',
+  },
 } satisfies InputSpecs;
 
 export interface KeycloakSettings {
@@ -69,7 +75,11 @@ export interface KeycloakSettings {
   readonly adminClientSecret: string;
   /** Remove the previous secret that the secret-rotation policy keeps, once every target is verified. */
   readonly retirePrevious: boolean;
+  /** How long the new secret may take to obtain a token (keycloak-confirm-timeout), on the injected clock. */
+  readonly confirmTimeoutMs: number;
 }
+
+const MAX_CONFIRM_MS = 600_000;
 
 const REALM = 'a realm name (letters, digits, . _ -)';
 
@@ -107,6 +117,7 @@ function parseKeycloak(read: Read): KeycloakSettings {
       "the service account's client secret",
     ),
     retirePrevious: bool(read, 'keycloak-retire-previous', false),
+    confirmTimeoutMs: duration(read, 'keycloak-confirm-timeout', MAX_CONFIRM_MS, 30_000)!,
   };
 }
 
@@ -120,8 +131,6 @@ export const ATTR = {
 /** What Keycloak (StripSecretsUtils) shows instead of a secret to callers who may not manage the client. */
 const STRIPPED = '**********';
 
-/** How long a new secret may take to obtain a token (a cluster's caches), on the injected clock. */
-const CONFIRM_MS = 30_000;
 /** After a lost regenerate answer: how many reads of the current secret, this far apart. */
 const RECHECKS = 3;
 const RECHECK_MS = 2_000;
@@ -339,9 +348,9 @@ function createKeycloak(
     return undefined;
   }
 
-  /** Within CONFIRM_MS, the new secret obtains a token for the client's service account. */
+  /** Within keycloak-confirm-timeout, the new secret obtains a token for the client's service account. */
   async function confirm(secret: string): Promise<void> {
-    const deadline = now() + CONFIRM_MS;
+    const deadline = now() + s.confirmTimeoutMs;
     for (let attempt = 1; ; attempt++) {
       try {
         const res = await tokenRequest(
@@ -533,7 +542,7 @@ function createKeycloak(
       if (r.serviceAccounts) {
         await confirm(r.secret).catch((err: unknown) => {
           throw new ProviderError(
-            `The new secret is stored everywhere but did not obtain a token within ${CONFIRM_MS / 1000} s (${(err as Error).message})${r.previousKept === false ? '' : '; the previous secret was not removed'}.`,
+            `The new secret is stored everywhere but did not obtain a token within keycloak-confirm-timeout (${s.confirmTimeoutMs / 1000} s: ${(err as Error).message})${r.previousKept === false ? '' : '; the previous secret was not removed'}.`,
           );
         });
       } else {
