@@ -23,9 +23,9 @@ async function world(): Promise<World> {
 }
 
 /** No secret the world knows in any issue or comment. */
-function issuesClean(w: World): void {
+function issuesClean(w: World, repo = ISSUES): void {
   const text = w.github
-    .issues(ISSUES)
+    .issues(repo)
     .flatMap((i) => [i.title, i.body, ...i.comments])
     .join('\n');
   for (const secret of [...w.secrets(), WRONG_TOKEN]) expect(text).not.toContain(secret);
@@ -136,6 +136,124 @@ describe.concurrent('failure-issue-repository', () => {
     expect(issues).toHaveLength(1);
     expect(issues[0]!.title).toBe(TITLE);
     expect(issues[0]!.body).toContain('An input is invalid');
+    expectClean(w, run);
+  });
+});
+
+describe.concurrent('failure-issue-repository with GitHub App sign-in', () => {
+  // The issues live with another owner than the targets: the issue's token is that owner's.
+  const ALERTS = 'ops/alerts';
+  const appOk = { 'failure-issue-repository': ALERTS };
+  const appFailing = { ...appOk, 'csp-api-token': WRONG_TOKEN };
+
+  /** A world signed in as an App installed on octo (the targets) and, unless `install` is false, on ops. */
+  async function appWorld(install: Record<string, 'read' | 'write'> | false = { issues: 'write' }) {
+    const w = await start('vmware-csp', { app: true });
+    w.github.addOrg('ops');
+    w.github.addRepo(ALERTS);
+    w.github.addRepo('ops/other');
+    if (install) w.github.apps.install(w.app!.id, 'ops', { permissions: install });
+    return w;
+  }
+
+  const issueTokens = (w: World) => w.github.apps.minted.filter((t) => t.account === 'ops');
+
+  /** Every token minted from the `from`-th on (by this run): revoked, and masked by the run. */
+  function expectRevokedAndMasked(w: World, run: Run, from = 0): void {
+    for (const t of w.github.apps.minted.slice(from)) {
+      expect(t.revoked, `token for ${t.account}`).toBe(true);
+      expect(run.masks).toContain(t.token);
+    }
+  }
+
+  it("files the issue with a token for the issue repository's owner, issues: write on it only, revoked; a success closes it", async () => {
+    const w = await appWorld();
+    const failed = await w.run(appFailing, { env });
+    expect(failed.code).toBe(1);
+    expect(failed.errors).toEqual([expect.stringMatching(/Could not exchange csp-api-token/)]);
+    expect(failed.warnings).toEqual([]);
+    const issues = w.github.issues(ALERTS);
+    expect(issues).toHaveLength(1);
+    expect(issues[0]).toMatchObject({ title: TITLE, state: 'open' });
+    expect(failed.stdout).toContain(`Opened failure issue ${ALERTS}#1.`);
+    const [token] = issueTokens(w);
+    expect(issueTokens(w)).toHaveLength(1);
+    expect(token!.permissions).toEqual({ issues: 'write' });
+    expect(token!.repositories).toEqual([ALERTS]);
+    // Found through the repository, minted, revoked: and nothing else with that token.
+    expect(w.github.calls('GET', `/repos/${ALERTS}/installation`)).toHaveLength(1);
+    expectRevokedAndMasked(w, failed);
+
+    const before = w.github.apps.minted.length;
+    const passed = await w.run(appOk, { env });
+    expect(passed.code, passed.stdout).toBe(0);
+    expect(passed.outputs['rotated']).toBe('true');
+    expect(w.github.issues(ALERTS)[0]).toMatchObject({ state: 'closed', stateReason: 'completed' });
+    expect(passed.stdout).toContain(`closed failure issue ${ALERTS}#1.`);
+    expect(issueTokens(w)).toHaveLength(2);
+    expect(issueTokens(w)[1]!.permissions).toEqual({ issues: 'write' });
+    expectRevokedAndMasked(w, passed, before);
+    issuesClean(w, ALERTS);
+    for (const run of [failed, passed]) expectClean(w, run, [WRONG_TOKEN]);
+  });
+
+  it('warns once, naming the missing installation and the permission, when the App is not installed on the owner', async () => {
+    const w = await appWorld(false);
+    const run = await w.run(appFailing, { env });
+    expect(run.code).toBe(1);
+    expect(run.errors).toEqual([expect.stringMatching(/Could not exchange csp-api-token/)]);
+    expect(run.warnings).toEqual([
+      `Could not file the failure issue in ${ALERTS} (GitHub App ${w.app!.id} needs "Issues: write" there): GitHub App 'secret-rotator' (id ${w.app!.id}) is not installed on account ops (with access to ${ALERTS}): install it there (https://github.com/apps/secret-rotator/installations/new), with access to the repositories the failure issue's requests name. The run's outcome is unchanged.`,
+    ]);
+    expect(w.github.issues(ALERTS)).toHaveLength(0);
+    expect(issueTokens(w)).toEqual([]);
+    expectRevokedAndMasked(w, run);
+    expectClean(w, run, [WRONG_TOKEN]);
+  });
+
+  it('warns, naming issues: write, when the installation does not grant Issues; a success stays a success', async () => {
+    const w = await appWorld({ metadata: 'read' });
+    const run = await w.run(appOk, { env });
+    expect(run.code, run.stdout).toBe(0);
+    expect(run.outputs['rotated']).toBe('true');
+    // (The other warning is CSP's: no recovery-public-key.)
+    const issueWarnings = run.warnings.filter((m) => m.includes('failure issue'));
+    expect(issueWarnings).toHaveLength(1);
+    expect(issueWarnings[0]).toContain(
+      `Could not close the failure issue in ${ALERTS} (GitHub App ${w.app!.id} needs "Issues: write" there): GitHub App ${w.app!.id}'s installation on ops cannot grant what the failure issue's requests need (issues: write; repositories alerts)`,
+    );
+    expectRevokedAndMasked(w, run);
+    expectClean(w, run);
+  });
+
+  it('an issue API that refuses (403) is one warning naming the App and the permission', async () => {
+    const w = await appWorld();
+    w.github.denyIssueWrites();
+    const run = await w.run(appFailing, { env });
+    expect(run.code).toBe(1);
+    expect(run.errors).toEqual([expect.stringMatching(/Could not exchange csp-api-token/)]);
+    expect(run.warnings).toEqual([
+      `Could not file the failure issue in ${ALERTS} (GitHub App ${w.app!.id} needs "Issues: write" there): HTTP 403. The run's outcome is unchanged.`,
+    ]);
+    expect(issueTokens(w)).toHaveLength(1);
+    expectRevokedAndMasked(w, run);
+    expectClean(w, run, [WRONG_TOKEN]);
+  });
+
+  it('files the issue with the App when the other inputs are invalid', async () => {
+    const w = await appWorld();
+    const run = await w.run({ ...appOk, 'request-timeout': 'soon' }, { env });
+    expect(run.code).toBe(1);
+    expect(run.errors[0]).toMatch(/^Input 'request-timeout'/);
+    const issues = w.github.issues(ALERTS);
+    expect(issues).toHaveLength(1);
+    expect(issues[0]!.body).toContain('An input is invalid');
+    // Only the issue's token: the run never signed in for its targets.
+    expect(w.github.apps.minted.map((t) => t.account)).toEqual(['ops']);
+    expectRevokedAndMasked(w, run);
+    // Every line of the key is masked in this path too.
+    for (const line of w.app!.privateKey.split('\n').filter((l) => l.length > 16))
+      if (!line.startsWith('-----')) expect(run.masks).toContain(line);
     expectClean(w, run);
   });
 });

@@ -125,17 +125,14 @@ describe('GitHub sign-in', () => {
     ).toMatchObject({ kind: 'app', appId: 'Iv23liAbC.1' });
   });
 
-  it('refuses failure-issue-repository with App sign-in, naming both inputs', () => {
-    const withIssue = () =>
-      parse({
-        ...app,
-        'github-app-private-key': pem,
-        'failure-issue-repository': 'octo/alerts',
-      });
-    expect(withIssue).toThrow(
-      /^Input 'failure-issue-repository' needs 'github-token' .*'github-app-id' sign-in/,
-    );
-    // With github-token the issue stays as it was.
+  it('accepts failure-issue-repository with App sign-in, as with github-token', () => {
+    const withIssue = parse({
+      ...app,
+      'github-app-private-key': pem,
+      'failure-issue-repository': 'octo/alerts',
+    });
+    expect(withIssue.github.auth).toMatchObject({ kind: 'app' });
+    expect(withIssue.failureIssue).toMatchObject({ owner: 'octo', repo: 'alerts' });
     expect(parse({ ...CSP, 'failure-issue-repository': 'octo/alerts' }).failureIssue).toMatchObject(
       { owner: 'octo' },
     );

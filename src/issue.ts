@@ -84,6 +84,8 @@ export async function fileFailureIssue(
   report: Report,
   runUrl: string | undefined,
   warn: (message: string) => void,
+  /** Who needs "Issues: write" on the repository, in the warning. */
+  who = 'the github-token',
 ): Promise<string | undefined> {
   const where = `${issue.owner}/${issue.repo}`;
   const repoPath = `/repos/${encodeURIComponent(issue.owner)}/${encodeURIComponent(issue.repo)}`;
@@ -152,7 +154,7 @@ export async function fileFailureIssue(
         ? err.message
         : describe(err).replace(/^HTTP (403|404): .*/, 'HTTP $1');
     warn(
-      `Could not ${report.failure ? 'file' : 'close'} the failure issue in ${where} (the github-token needs "Issues: write" there): ${why}. The run's outcome is unchanged.`,
+      `Could not ${report.failure ? 'file' : 'close'} the failure issue in ${where} (${who} needs "Issues: write" there): ${why}. The run's outcome is unchanged.`,
     );
     return undefined;
   }

@@ -3,6 +3,8 @@ import * as core from '@actions/core';
 import { InputError, url } from './inputs/fields.js';
 import { CREDENTIAL_INPUTS, type GitHubAuth, parseInputs } from './inputs/index.js';
 import { type FailureIssue, fileFailureIssue, parseFailureIssue } from './issue.js';
+import { fileWithApp } from './github/issue-app.js';
+import { githubAuth } from './inputs/signin.js';
 import { createGitHub } from './github/client.js';
 import type { Report } from './pipeline.js';
 import { RetryPolicy } from './policy.js';
@@ -17,6 +19,7 @@ export async function run(): Promise<void> {
   // The log names the invalid input and its value (made loggable); the summary only says which kind.
   let logFailure: string | undefined;
   let issue: FailureIssue | undefined;
+  let auth: GitHubAuth | undefined;
   // The issue's requests use request-timeout when the inputs parsed, else its default.
   let timeoutMs = 30_000;
   try {
@@ -26,7 +29,8 @@ export async function run(): Promise<void> {
     provider = settings.provider.name;
     issue = settings.failureIssue;
     timeoutMs = settings.requestTimeoutMs;
-    maskKeyLines(settings.github.auth);
+    auth = settings.github.auth;
+    maskKeyLines(auth);
     report = await execute(settings, {
       mask,
       info: log.info,
@@ -51,7 +55,7 @@ export async function run(): Promise<void> {
   }
   setOutputs(report);
   // After the outcome is final: whatever happens here only adds a log line and a warning.
-  const filed = await failureIssue(issue, provider, report, timeoutMs);
+  const filed = await failureIssue(issue, auth, provider, report, timeoutMs);
   if (filed) log.info(filed);
   const summary = summaryMarkdown(provider, report) + (filed ? `\n${filed}\n` : '');
   await writeSummary(summary).catch((err: unknown) =>
@@ -74,35 +78,55 @@ function maskKeyLines(auth: GitHubAuth): void {
  */
 async function failureIssue(
   parsed: FailureIssue | undefined,
+  parsedAuth: GitHubAuth | undefined,
   provider: string | undefined,
   report: Report,
   timeoutMs: number,
 ): Promise<string | undefined> {
   let issue = parsed;
-  let token: string;
+  let auth: GitHubAuth;
   let apiUrl: string;
   try {
-    issue ??= parseFailureIssue((name) => core.getInput(name));
+    const read = (name: string) => core.getInput(name);
+    issue ??= parseFailureIssue(read);
     if (!issue) return undefined;
-    token = core.getInput('github-token').trim();
-    apiUrl = url(
-      (name) => core.getInput(name),
-      'github-api-url',
-      process.env['GITHUB_API_URL'] || 'https://api.github.com',
-    );
-    if (!token) throw new Error('no github-token');
+    auth = parsedAuth ?? issueAuth(read);
+    apiUrl = url(read, 'github-api-url', process.env['GITHUB_API_URL'] || 'https://api.github.com');
   } catch {
     if (issue) log.warn('Could not file the failure issue: the inputs it needs are invalid.');
     return undefined;
   }
+  if (!parsedAuth) maskKeyLines(auth);
   // Its own policy: the short retry budget of a preflight, whatever phase the run ended in.
   const policy = new RetryPolicy({ timeoutMs, storeTimeoutMs: timeoutMs });
   policy.startPreflight();
-  const gh = createGitHub({ token, apiUrl, policy, warn: log.warn });
   const { GITHUB_SERVER_URL: server, GITHUB_REPOSITORY: repo, GITHUB_RUN_ID: id } = process.env;
   const runUrl =
     server && repo && id && /^https?:\/\/[^\s<>()]+$/.test(`${server}/${repo}/actions/runs/${id}`)
       ? `${server}/${repo}/actions/runs/${id}`
       : undefined;
-  return fileFailureIssue(gh, issue, provider, report, runUrl, log.warn);
+  if (auth.kind === 'token') {
+    const gh = createGitHub({ token: auth.token, apiUrl, policy, warn: log.warn });
+    return fileFailureIssue(gh, issue, provider, report, runUrl, log.warn);
+  }
+  return fileWithApp(auth, issue, { apiUrl, policy, mask, warn: log.warn }, (gh, who) =>
+    fileFailureIssue(gh, issue, provider, report, runUrl, log.warn, who),
+  ).catch((err: unknown) => {
+    const why = (err instanceof Error ? err.message : String(err)).replace(/\.$/, '');
+    log.warn(
+      `Could not ${report.failure ? 'file' : 'close'} the failure issue in ${issue.owner}/${issue.repo} (GitHub App ${auth.appId} needs "Issues: write" there): ${why}. The run's outcome is unchanged.`,
+    );
+    return undefined;
+  });
+}
+
+/**
+ * The sign-in for the issue when the inputs as a whole did not parse. `github-token` alone is used
+ * as before, even beside App inputs (a combination the run itself refuses): a token the user gave
+ * still reaches a person. Otherwise the App inputs, when they parse on their own.
+ */
+function issueAuth(read: (name: string) => string): GitHubAuth {
+  const token = read('github-token').trim();
+  if (token) return { kind: 'token', token };
+  return githubAuth(read);
 }

@@ -47,8 +47,9 @@ export type Principal =
   | { readonly kind: 'installation'; readonly token: MintedToken }
   | { readonly kind: 'denied'; readonly message: string };
 
-/** Every permission an App installation grants unless a test says otherwise. */
+/** Every permission an App installation grants unless a test says otherwise (Issues: the failure issue's). */
 export const ALL_SECRETS: Readonly<Record<string, Access>> = {
+  issues: 'write',
   secrets: 'write',
   environments: 'write',
   dependabot_secrets: 'write',

@@ -357,7 +357,8 @@ export class GitHubEmulator extends Emulator {
     const listing = this.#listing(r, token);
     if (listing) return listing;
     const issuePath = /^\/repos\/([^/]+)\/([^/]+)\/issues(?:\/(\d+)(\/comments)?)?$/.exec(r.path);
-    if (issuePath) return this.#issue(r, body as Record<string, unknown> | undefined, issuePath);
+    if (issuePath)
+      return this.#issue(r, body as Record<string, unknown> | undefined, issuePath, token);
     if (/\/variables(\/|$)/.test(r.path)) return this.#variablesApi(r, body, readOnly, token);
     const m =
       /^\/(?:repos\/([^/]+)\/([^/]+)\/(actions|dependabot|codespaces|environments\/([^/]+))|orgs\/([^/]+)\/(actions|dependabot|codespaces))\/secrets(?:\/([^/]+)(\/repositories)?)?$/.exec(
@@ -710,10 +711,18 @@ export class GitHubEmulator extends Emulator {
     this.#issuesReadOnly.add('*');
   }
 
-  #issue(r: Request, body: Record<string, unknown> | undefined, m: RegExpExecArray): Reply {
+  #issue(
+    r: Request,
+    body: Record<string, unknown> | undefined,
+    m: RegExpExecArray,
+    token: MintedToken | undefined,
+  ): Reply {
     const full = `${decodeURIComponent(m[1]!)}/${decodeURIComponent(m[2]!)}`;
     const repo = this.#repos.get(full.toLowerCase());
     if (!repo) return notFound;
+    // An installation token: its repositories, and Issues read (listing) or write.
+    const refused = this.#refuses(token, r.method, undefined, repo.fullName, 'issues');
+    if (refused) return refused;
     const number = m[3] === undefined ? undefined : Number(m[3]);
     const comments = m[4] !== undefined;
     if (r.method !== 'GET' && this.#issuesReadOnly.has('*'))

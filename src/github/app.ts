@@ -139,6 +139,13 @@ export interface AppOptions {
   /** Pattern lines: their owners' tokens cover the installation's repositories (see grantsFor). */
   readonly patterns?: readonly Pattern[];
   readonly needs: Needs;
+  /**
+   * The tokens to mint, when not the targets' (grantsFor): the failure issue asks for one token with
+   * `issues: write` on its repository (issueGrant).
+   */
+  readonly grants?: readonly Grant[];
+  /** What the tokens are for, in messages: "the targets" unless said otherwise. */
+  readonly purpose?: string;
   readonly apiUrl: string;
   readonly policy: RetryPolicy;
   readonly mask: (value: string) => void;
@@ -204,6 +211,14 @@ export class AppDestination implements Destination {
     return store.listRepositories(owner);
   }
 
+  /** The client of `owner`'s installation token (the failure issue's), signing in first. */
+  async client(owner: string): Promise<GitHub> {
+    await this.#signIn();
+    const minted = this.#minted.find((m) => m.owner.toLowerCase() === owner.toLowerCase());
+    if (!minted) throw new Error(`No GitHub sign-in covers ${owner}.`);
+    return minted.gh;
+  }
+
   /** Finds every installation, then mints every token; once per run, whoever asks first. */
   #signIn(): Promise<void> {
     this.#signedIn ??= this.#signInOnce();
@@ -211,7 +226,7 @@ export class AppDestination implements Destination {
   }
 
   async #signInOnce(): Promise<void> {
-    const grants = grantsFor(this.#o.targets, this.#o.needs, this.#o.patterns);
+    const grants = this.#o.grants ?? grantsFor(this.#o.targets, this.#o.needs, this.#o.patterns);
     const app = this.#client(await this.#jwt());
     // Every installation is found before any token is minted: a missing one mints nothing.
     const found = await Promise.allSettled(grants.map((g) => this.#installation(app, g)));
@@ -336,7 +351,7 @@ export class AppDestination implements Destination {
         .join(', ')}${g.repositories ? `; repositories ${g.repositories.join(', ')}` : ''}`;
       throw new StoreError(
         status(err) === 422
-          ? `GitHub App ${this.#o.appId}'s installation on ${g.owner} cannot grant what the targets need (${wanted}): give the App these permissions and access to these repositories, then accept the new permissions on ${g.owner}.`
+          ? `GitHub App ${this.#o.appId}'s installation on ${g.owner} cannot grant what ${this.#o.purpose ?? 'the targets'} need (${wanted}): give the App these permissions and access to these repositories, then accept the new permissions on ${g.owner}.`
           : `Could not get an installation token for ${g.owner}: ${appFailure(err)}.`,
         'no',
         status(err),
@@ -370,11 +385,27 @@ export class AppDestination implements Destination {
           ? `account ${g.owner} (with access to ${g.lookup.repo})`
           : `account ${g.owner}`,
     );
-    return `${name} is not installed on ${where.join(', ')}: install it there${page ? ` (${page}/installations/new)` : ''}, with access to the repositories the targets name. Nothing was rotated.`;
+    const purpose = this.#o.purpose ?? 'the targets';
+    // Before the rotating call, a missing installation stops the run; afterwards it only warns.
+    const tail = this.#o.grants ? '' : ' Nothing was rotated.';
+    return `${name} is not installed on ${where.join(', ')}: install it there${page ? ` (${page}/installations/new)` : ''}, with access to the repositories ${purpose} name.${tail}`;
   }
 }
 
 class MissingInstallation extends Error {}
+
+/**
+ * The failure issue's token: `issues: write` only, limited to the issue's repository, found through
+ * the installation that covers that repository (any owner, organization or user).
+ */
+export function issueGrant(owner: string, repo: string): Grant {
+  return {
+    owner,
+    permissions: { issues: 'write' },
+    repositories: [repo],
+    lookup: { repo: `${owner}/${repo}` },
+  };
+}
 
 /** A failed App call, from its status: a 401 here is the App's key or id, not a github-token. */
 function appFailure(err: unknown): string {

@@ -180,13 +180,8 @@ export function parseInputs(
   }
 
   const auth = githubAuth(read);
+  // Filed with github-token, or with App sign-in by a token of its own (src/github/issue-app.ts).
   const failureIssue = parseFailureIssue(all);
-  // The failure issue is filed with github-token, also when the run itself failed to sign in; an App
-  // has no token for the issue's repository yet, so the combination is refused rather than silent.
-  if (failureIssue && auth.kind === 'app')
-    throw new InputError(
-      `Input 'failure-issue-repository' needs 'github-token' (a token with "Issues: write" on that repository); with 'github-app-id' sign-in the failure issue is not supported yet: drop 'failure-issue-repository' or sign in with 'github-token'.`,
-    );
 
   return {
     provider,
