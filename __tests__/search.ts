@@ -6,7 +6,8 @@
 import fc from 'fast-check';
 import sodium from 'libsodium-wrappers';
 import { setClock, type Clock } from '../src/clock.js';
-import { createGitHub } from '../src/github/client.js';
+import { createGitHub, type GitHub } from '../src/github/client.js';
+import { fileWithApp } from '../src/github/issue-app.js';
 import { RetryPolicy } from '../src/policy.js';
 import { parseInputs } from '../src/inputs/index.js';
 import { type FailureIssue, fileFailureIssue, parseFailureIssue } from '../src/issue.js';
@@ -580,8 +581,8 @@ export async function runSchedule(
         ? { 'recovery-public-key': Buffer.from(publicKey).toString('base64') }
         : {}),
       'entra-password-tag': PASSWORD_TAG,
-      // With App sign-in the failure issue is refused at input validation (it needs github-token).
-      ...(s.issue && !s.app ? { 'failure-issue-repository': ISSUE_REPO } : {}),
+      // With App sign-in the issue is filed with a token of its own (src/github/issue-app.ts).
+      ...(s.issue ? { 'failure-issue-repository': ISSUE_REPO } : {}),
       ...(s.due?.startsWith('expires-')
         ? { 'rotate-if-expires-within': s.due.slice('expires-'.length) }
         : {}),
@@ -650,15 +651,19 @@ export async function runSchedule(
         storeTimeoutMs: 30_000,
       });
       policy.startPreflight();
-      const gh = createGitHub({
-        token: world.github.token,
-        apiUrl: world.github.apiUrl,
-        policy,
-        warn: (m) => void log.push(`::warning::${m}`),
-      });
-      const filed = await fileFailureIssue(gh, issue, name, report, undefined, (m) =>
-        log.push(`::warning::${m}`),
-      );
+      const warn = (m: string) => void log.push(`::warning::${m}`);
+      const apiUrl = world.github.apiUrl;
+      const file = (gh: GitHub, who?: string) =>
+        fileFailureIssue(gh, issue, name, report, undefined, warn, who);
+      const filed = world.app
+        ? await fileWithApp(
+            { kind: 'app', appId: String(world.app.id), privateKey: world.app.privateKey },
+            issue,
+            !!report.failure,
+            { apiUrl, policy, mask: (v) => void masks.add(v), warn },
+            file,
+          )
+        : await file(createGitHub({ token: world.github.token, apiUrl, policy, warn }));
       if (filed) log.push(filed);
     }
     if (report.failure) log.push(`::error::${report.failure}`);
@@ -753,6 +758,13 @@ function checkIssue(
   const warned = log.some(
     (l) => l.startsWith('::warning::Could not') && l.includes('failure issue'),
   );
+  // With App sign-in, the issue's token (the one with Issues) asks for nothing else, on nothing else.
+  for (const t of world.github.apps.minted.filter((t) => 'issues' in t.permissions))
+    if (
+      JSON.stringify(t.permissions) !== '{"issues":"write"}' ||
+      JSON.stringify(t.repositories) !== JSON.stringify([ISSUE_REPO])
+    )
+      v.push(`issue: the issue's token asked for ${JSON.stringify(t)}`.replace(t.token, '***'));
   if (warned) return v;
   if (report.failure) {
     if (open.length !== 1) v.push('issue: the run failed, no issue is open, and nothing warned');

@@ -15692,7 +15692,7 @@ module.exports = {
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var node_v8__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8877);
 /* harmony import */ var node_v8__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_v8__WEBPACK_IMPORTED_MODULE_0__);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(8969);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(1569);
 
 
 // WebAssembly (undici's HTTP parser, libsodium) runs in V8's baseline tier until it is hot, then V8
@@ -15709,7 +15709,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 8969:
+/***/ 1569:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -27831,7 +27831,9 @@ const ONCE = { retries: 0 };
  * Opens, comments on, or closes the issue as the report says. Returns a line for the log and the
  * summary; never throws (a failure becomes a warning through `warn`).
  */
-async function fileFailureIssue(gh, issue, provider, report, runUrl, warn) {
+async function fileFailureIssue(gh, issue, provider, report, runUrl, warn, 
+/** Who needs "Issues: write" on the repository, in the warning. */
+who = 'the github-token') {
     const where = `${issue.owner}/${issue.repo}`;
     const repoPath = `/repos/${encodeURIComponent(issue.owner)}/${encodeURIComponent(issue.repo)}`;
     const run = runUrl ? `Run: ${runUrl}` : 'Run: outside GitHub Actions';
@@ -27890,7 +27892,7 @@ async function fileFailureIssue(gh, issue, provider, report, runUrl, warn) {
         const why = err instanceof UnexpectedAnswer
             ? err.message
             : describe(err).replace(/^HTTP (403|404): .*/, 'HTTP $1');
-        warn(`Could not ${report.failure ? 'file' : 'close'} the failure issue in ${where} (the github-token needs "Issues: write" there): ${why}. The run's outcome is unchanged.`);
+        warn(`Could not ${report.failure ? 'file' : 'close'} the failure issue in ${where} (${who} needs "Issues: write" there): ${why}. The run's outcome is unchanged.`);
         return undefined;
     }
 }
@@ -28113,11 +28115,8 @@ function parseInputs(read, env) {
             throw new fields_InputError(`Input 'client-id-variable-name' is set but no target can hold an Actions variable (Dependabot and Codespaces have none); add a repo, environment or org target, or drop the input.`);
     }
     const auth = githubAuth(read);
+    // Filed with github-token, or with App sign-in by a token of its own (src/github/issue-app.ts).
     const failureIssue = parseFailureIssue(all);
-    // The failure issue is filed with github-token, also when the run itself failed to sign in; an App
-    // has no token for the issue's repository yet, so the combination is refused rather than silent.
-    if (failureIssue && auth.kind === 'app')
-        throw new fields_InputError(`Input 'failure-issue-repository' needs 'github-token' (a token with "Issues: write" on that repository); with 'github-app-id' sign-in the failure issue is not supported yet: drop 'failure-issue-repository' or sign in with 'github-token'.`);
     return {
         provider,
         github: {
@@ -28151,44 +28150,6 @@ function recoveryKey(v) {
         throw new fields_InputError(`Input 'recovery-public-key' is not a 32-byte X25519 public key in standard base64 (44 characters ending in '='); see the README for how to make one.`);
     }
     return new Uint8Array(bytes);
-}
-
-;// CONCATENATED MODULE: ./src/policy.ts
-// How hard to try, for GitHub and the providers alike: one value made from the inputs and handed to
-// both HTTP clients. The pipeline says which phase the run is in; the policy owns each phase's budget.
-
-/** Before the rotating call a failure stops the run: retrying long would only delay the news. */
-const PREFLIGHT_MS = 15_000;
-class RetryPolicy {
-    timeoutMs;
-    attempts;
-    #storeTimeoutMs;
-    /** GitHub retries stop here; no phase yet, no retries. */
-    #deadline = clock_now();
-    constructor(o) {
-        this.timeoutMs = o.timeoutMs;
-        this.attempts = o.attempts ?? 4;
-        this.#storeTimeoutMs = o.storeTimeoutMs;
-    }
-    /** Preflight: nothing is at stake yet, a short budget. */
-    startPreflight() {
-        this.#deadline = clock_now() + PREFLIGHT_MS;
-    }
-    /**
-     * From the rotating call on: the new secret exists only in this process until it is stored, so
-     * GitHub is retried up to store-timeout.
-     */
-    startStoring() {
-        this.#deadline = clock_now() + this.#storeTimeoutMs;
-    }
-    /** After the run: cleaning up (revoking App installation tokens) gets a short budget of its own. */
-    startCleanup() {
-        this.#deadline = clock_now() + PREFLIGHT_MS;
-    }
-    /** True when a wait of `ms` from now still ends before this phase's deadline. */
-    allows(ms) {
-        return clock_now() + ms < this.#deadline;
-    }
 }
 
 ;// CONCATENATED MODULE: ./node_modules/@octokit/oauth-methods/dist-bundle/index.js
@@ -31073,13 +31034,21 @@ class AppDestination {
             throw new Error(`No GitHub sign-in covers ${owner}.`);
         return store.listRepositories(owner);
     }
+    /** The client of `owner`'s installation token (the failure issue's), signing in first. */
+    async client(owner) {
+        await this.#signIn();
+        const minted = this.#minted.find((m) => m.owner.toLowerCase() === owner.toLowerCase());
+        if (!minted)
+            throw new Error(`No GitHub sign-in covers ${owner}.`);
+        return minted.gh;
+    }
     /** Finds every installation, then mints every token; once per run, whoever asks first. */
     #signIn() {
         this.#signedIn ??= this.#signInOnce();
         return this.#signedIn;
     }
     async #signInOnce() {
-        const grants = grantsFor(this.#o.targets, this.#o.needs, this.#o.patterns);
+        const grants = this.#o.grants ?? grantsFor(this.#o.targets, this.#o.needs, this.#o.patterns);
         const app = this.#client(await this.#jwt());
         // Every installation is found before any token is minted: a missing one mints nothing.
         const found = await Promise.allSettled(grants.map((g) => this.#installation(app, g)));
@@ -31189,7 +31158,7 @@ class AppDestination {
                 .map(([k, v]) => `${k}: ${v}`)
                 .join(', ')}${g.repositories ? `; repositories ${g.repositories.join(', ')}` : ''}`;
             throw new StoreError(errors_status(err) === 422
-                ? `GitHub App ${this.#o.appId}'s installation on ${g.owner} cannot grant what the targets need (${wanted}): give the App these permissions and access to these repositories, then accept the new permissions on ${g.owner}.`
+                ? `GitHub App ${this.#o.appId}'s installation on ${g.owner} cannot grant what ${this.#o.purpose ?? 'the targets'} need (${wanted}): give the App these permissions and access to these repositories, then accept the new permissions on ${g.owner}.`
                 : `Could not get an installation token for ${g.owner}: ${appFailure(err)}.`, 'no', errors_status(err));
         }
         // Masked before anything else can print it.
@@ -31218,10 +31187,25 @@ class AppDestination {
             : 'repo' in g.lookup
                 ? `account ${g.owner} (with access to ${g.lookup.repo})`
                 : `account ${g.owner}`);
-        return `${name} is not installed on ${where.join(', ')}: install it there${page ? ` (${page}/installations/new)` : ''}, with access to the repositories the targets name. Nothing was rotated.`;
+        const purpose = this.#o.purpose ?? 'the targets';
+        // Before the rotating call, a missing installation stops the run; afterwards it only warns.
+        const tail = this.#o.grants ? '' : ' Nothing was rotated.';
+        return `${name} is not installed on ${where.join(', ')}: install it there${page ? ` (${page}/installations/new)` : ''}, with access to the repositories ${purpose} name.${tail}`;
     }
 }
 class MissingInstallation extends Error {
+}
+/**
+ * The failure issue's token: `issues: write` only, limited to the issue's repository, found through
+ * the installation that covers that repository (any owner, organization or user).
+ */
+function issueGrant(owner, repo) {
+    return {
+        owner,
+        permissions: { issues: 'write' },
+        repositories: [repo],
+        lookup: { repo: `${owner}/${repo}` },
+    };
 }
 /** A failed App call, from its status: a 401 here is the App's key or id, not a github-token. */
 function appFailure(err) {
@@ -31239,6 +31223,77 @@ function openDestination(auth, o) {
         installationToken: auth.token.startsWith('ghs_'),
     });
     return Object.assign(store, { close: async () => undefined });
+}
+
+;// CONCATENATED MODULE: ./src/github/issue-app.ts
+
+/**
+ * Mints the issue's token, hands its client to `file` (fileFailureIssue, told how to name the App in
+ * its warning), revokes it. Never throws: a token that could not be minted is one warning naming
+ * the cause (no installation, a permission the installation does not grant, the App's key).
+ */
+async function fileWithApp(auth, issue, failed, o, file) {
+    const who = `GitHub App ${auth.appId}`;
+    const app = new AppDestination({
+        appId: auth.appId,
+        privateKey: auth.privateKey,
+        targets: [],
+        needs: { variables: false, read: false },
+        grants: [issueGrant(issue.owner, issue.repo)],
+        purpose: "the failure issue's requests",
+        ...o,
+        // The issue's own line in the log says what was done: no sign-in line besides it.
+        info: () => undefined,
+    });
+    try {
+        return await file(await app.client(issue.owner), who);
+    }
+    catch (err) {
+        const why = (err instanceof Error ? err.message : String(err)).replace(/\.$/, '');
+        o.warn(`Could not ${failed ? 'file' : 'close'} the failure issue in ${issue.owner}/${issue.repo} (${who} needs "Issues: write" there): ${why}. The run's outcome is unchanged.`);
+        return undefined;
+    }
+    finally {
+        await app.close();
+    }
+}
+
+;// CONCATENATED MODULE: ./src/policy.ts
+// How hard to try, for GitHub and the providers alike: one value made from the inputs and handed to
+// both HTTP clients. The pipeline says which phase the run is in; the policy owns each phase's budget.
+
+/** Before the rotating call a failure stops the run: retrying long would only delay the news. */
+const PREFLIGHT_MS = 15_000;
+class RetryPolicy {
+    timeoutMs;
+    attempts;
+    #storeTimeoutMs;
+    /** GitHub retries stop here; no phase yet, no retries. */
+    #deadline = clock_now();
+    constructor(o) {
+        this.timeoutMs = o.timeoutMs;
+        this.attempts = o.attempts ?? 4;
+        this.#storeTimeoutMs = o.storeTimeoutMs;
+    }
+    /** Preflight: nothing is at stake yet, a short budget. */
+    startPreflight() {
+        this.#deadline = clock_now() + PREFLIGHT_MS;
+    }
+    /**
+     * From the rotating call on: the new secret exists only in this process until it is stored, so
+     * GitHub is retried up to store-timeout.
+     */
+    startStoring() {
+        this.#deadline = clock_now() + this.#storeTimeoutMs;
+    }
+    /** After the run: cleaning up (revoking App installation tokens) gets a short budget of its own. */
+    startCleanup() {
+        this.#deadline = clock_now() + PREFLIGHT_MS;
+    }
+    /** True when a wait of `ms` from now still ends before this phase's deadline. */
+    allows(ms) {
+        return clock_now() + ms < this.#deadline;
+    }
 }
 
 ;// CONCATENATED MODULE: ./src/due.ts
@@ -31623,6 +31678,8 @@ async function execute(settings, env) {
 
 
 
+
+
 async function run() {
     // Set only once the inputs are valid: the summary never echoes an invalid input.
     let provider;
@@ -31630,6 +31687,7 @@ async function run() {
     // The log names the invalid input and its value (made loggable); the summary only says which kind.
     let logFailure;
     let issue;
+    let auth;
     // The issue's requests use request-timeout when the inputs parsed, else its default.
     let timeoutMs = 30_000;
     try {
@@ -31640,7 +31698,8 @@ async function run() {
         provider = settings.provider.name;
         issue = settings.failureIssue;
         timeoutMs = settings.requestTimeoutMs;
-        maskKeyLines(settings.github.auth);
+        auth = settings.github.auth;
+        maskKeyLines(auth);
         report = await execute(settings, {
             mask: mask,
             info: log.info,
@@ -31667,7 +31726,7 @@ async function run() {
     }
     setOutputs(report);
     // After the outcome is final: whatever happens here only adds a log line and a warning.
-    const filed = await failureIssue(issue, provider, report, timeoutMs);
+    const filed = await failureIssue(issue, auth, provider, report, timeoutMs);
     if (filed)
         log.info(filed);
     const summary = summaryMarkdown(provider, report) + (filed ? `\n${filed}\n` : '');
@@ -31688,33 +31747,48 @@ function maskKeyLines(auth) {
  * Files or closes the failure issue. The inputs may have failed to parse: the issue's own inputs are
  * then read on their own, so that a broken workflow still reaches a person.
  */
-async function failureIssue(parsed, provider, report, timeoutMs) {
+async function failureIssue(parsed, parsedAuth, provider, report, timeoutMs) {
     let issue = parsed;
-    let token;
+    let auth;
     let apiUrl;
     try {
-        issue ??= parseFailureIssue((name) => getInput(name));
+        const read = (name) => getInput(name);
+        issue ??= parseFailureIssue(read);
         if (!issue)
             return undefined;
-        token = getInput('github-token').trim();
-        apiUrl = url((name) => getInput(name), 'github-api-url', process.env['GITHUB_API_URL'] || 'https://api.github.com');
-        if (!token)
-            throw new Error('no github-token');
+        auth = parsedAuth ?? issueAuth(read);
+        apiUrl = url(read, 'github-api-url', process.env['GITHUB_API_URL'] || 'https://api.github.com');
     }
     catch {
         if (issue)
             log.warn('Could not file the failure issue: the inputs it needs are invalid.');
         return undefined;
     }
+    if (!parsedAuth)
+        maskKeyLines(auth);
     // Its own policy: the short retry budget of a preflight, whatever phase the run ended in.
     const policy = new RetryPolicy({ timeoutMs, storeTimeoutMs: timeoutMs });
     policy.startPreflight();
-    const gh = createGitHub({ token, apiUrl, policy, warn: log.warn });
     const { GITHUB_SERVER_URL: server, GITHUB_REPOSITORY: repo, GITHUB_RUN_ID: id } = process.env;
     const runUrl = server && repo && id && /^https?:\/\/[^\s<>()]+$/.test(`${server}/${repo}/actions/runs/${id}`)
         ? `${server}/${repo}/actions/runs/${id}`
         : undefined;
-    return fileFailureIssue(gh, issue, provider, report, runUrl, log.warn);
+    if (auth.kind === 'token') {
+        const gh = createGitHub({ token: auth.token, apiUrl, policy, warn: log.warn });
+        return fileFailureIssue(gh, issue, provider, report, runUrl, log.warn);
+    }
+    return fileWithApp(auth, issue, !!report.failure, { apiUrl, policy, mask: mask, warn: log.warn }, (gh, who) => fileFailureIssue(gh, issue, provider, report, runUrl, log.warn, who));
+}
+/**
+ * The sign-in for the issue when the inputs as a whole did not parse. `github-token` alone is used
+ * as before, even beside App inputs (a combination the run itself refuses): a token the user gave
+ * still reaches a person. Otherwise the App inputs, when they parse on their own.
+ */
+function issueAuth(read) {
+    const token = read('github-token').trim();
+    if (token)
+        return { kind: 'token', token };
+    return githubAuth(read);
 }
 
 

@@ -109,15 +109,13 @@ async function failureIssue(
     const gh = createGitHub({ token: auth.token, apiUrl, policy, warn: log.warn });
     return fileFailureIssue(gh, issue, provider, report, runUrl, log.warn);
   }
-  return fileWithApp(auth, issue, { apiUrl, policy, mask, warn: log.warn }, (gh, who) =>
-    fileFailureIssue(gh, issue, provider, report, runUrl, log.warn, who),
-  ).catch((err: unknown) => {
-    const why = (err instanceof Error ? err.message : String(err)).replace(/\.$/, '');
-    log.warn(
-      `Could not ${report.failure ? 'file' : 'close'} the failure issue in ${issue.owner}/${issue.repo} (GitHub App ${auth.appId} needs "Issues: write" there): ${why}. The run's outcome is unchanged.`,
-    );
-    return undefined;
-  });
+  return fileWithApp(
+    auth,
+    issue,
+    !!report.failure,
+    { apiUrl, policy, mask, warn: log.warn },
+    (gh, who) => fileFailureIssue(gh, issue, provider, report, runUrl, log.warn, who),
+  );
 }
 
 /**

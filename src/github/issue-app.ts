@@ -15,16 +15,18 @@ export interface IssueAppOptions {
 }
 
 /**
- * Mints the issue's token, hands its client to `file` (with how to name the sign-in in a warning),
- * revokes it. Throws when no token could be minted; the message names the cause (no installation,
- * a permission the installation does not grant, the App's key).
+ * Mints the issue's token, hands its client to `file` (fileFailureIssue, told how to name the App in
+ * its warning), revokes it. Never throws: a token that could not be minted is one warning naming
+ * the cause (no installation, a permission the installation does not grant, the App's key).
  */
-export async function fileWithApp<T>(
+export async function fileWithApp(
   auth: Extract<GitHubAuth, { kind: 'app' }>,
   issue: FailureIssue,
+  failed: boolean,
   o: IssueAppOptions,
-  file: (gh: GitHub, who: string) => Promise<T>,
-): Promise<T> {
+  file: (gh: GitHub, who: string) => Promise<string | undefined>,
+): Promise<string | undefined> {
+  const who = `GitHub App ${auth.appId}`;
   const app = new AppDestination({
     appId: auth.appId,
     privateKey: auth.privateKey,
@@ -37,7 +39,13 @@ export async function fileWithApp<T>(
     info: () => undefined,
   });
   try {
-    return await file(await app.client(issue.owner), `GitHub App ${auth.appId}`);
+    return await file(await app.client(issue.owner), who);
+  } catch (err) {
+    const why = (err instanceof Error ? err.message : String(err)).replace(/\.$/, '');
+    o.warn(
+      `Could not ${failed ? 'file' : 'close'} the failure issue in ${issue.owner}/${issue.repo} (${who} needs "Issues: write" there): ${why}. The run's outcome is unchanged.`,
+    );
+    return undefined;
   } finally {
     await app.close();
   }

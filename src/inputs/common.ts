@@ -68,7 +68,7 @@ export const commonInputs = {
   },
   'failure-issue-repository': {
     description:
-      'OWNER/NAME: when a run fails, open an issue there (labelled failure-issue-label, titled by credential and secret name) or comment on the open one, with what failed, per target, what was kept and what to do; the next successful run comments and closes it. The github-token needs "Issues: write" on that repository. A failure to file the issue is a warning and never changes the outcome.',
+      'OWNER/NAME: when a run fails, open an issue there (labelled failure-issue-label, titled by credential and secret name) or comment on the open one, with what failed, per target, what was kept and what to do; the next successful run comments and closes it. The github-token needs "Issues: write" on that repository; with github-app-id, the App needs it there, installed on the owner of that repository (the action mints a token with only that permission on that repository, and revokes it). A failure to file the issue is a warning and never changes the outcome.',
   },
   'failure-issue-label': {
     description:
