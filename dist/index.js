@@ -27964,7 +27964,7 @@ const commonInputs = {
         description: 'With mode: check, a duration (30s, 90m, 12h, 7d): fail the step when the credential expires within it. At most 366d. Ignored where the provider reports no expiry (the report says so).',
     },
     'failure-issue-repository': {
-        description: 'OWNER/NAME: when a run fails, open an issue there (labelled failure-issue-label, titled by credential and secret name) or comment on the open one, with what failed, per target, what was kept and what to do; the next successful run comments and closes it. The github-token needs "Issues: write" on that repository. A failure to file the issue is a warning and never changes the outcome.',
+        description: 'OWNER/NAME: when a run fails, open an issue there (labelled failure-issue-label, titled by credential and secret name) or comment on the open one, with what failed, per target, what was kept and what to do; the next successful run comments and closes it. The github-token needs "Issues: write" on that repository; with github-app-id, the App needs it there, installed on the owner of that repository (the action mints a token with only that permission on that repository, and revokes it). A failure to file the issue is a warning and never changes the outcome.',
     },
     'failure-issue-label': {
         description: 'The label of the failure issue; the open issue is found by this label and its title.',
