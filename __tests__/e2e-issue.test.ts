@@ -256,4 +256,14 @@ describe.concurrent('failure-issue-repository with GitHub App sign-in', () => {
       if (!line.startsWith('-----')) expect(run.masks).toContain(line);
     expectClean(w, run);
   });
+
+  it('with github-token beside the App inputs (refused for the run), files the issue with the token as before', async () => {
+    const w = await appWorld();
+    const run = await w.run({ ...appOk, 'github-token': w.github.token }, { env });
+    expect(run.code).toBe(1);
+    expect(run.errors[0]).toMatch(/^Inputs 'github-token' and 'github-app-id' are both set/);
+    expect(w.github.issues(ALERTS)).toHaveLength(1);
+    expect(w.github.apps.minted).toEqual([]);
+    expectClean(w, run);
+  });
 });
