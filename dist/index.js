@@ -15692,7 +15692,7 @@ module.exports = {
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var node_v8__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8877);
 /* harmony import */ var node_v8__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_v8__WEBPACK_IMPORTED_MODULE_0__);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(1569);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(3751);
 
 
 // WebAssembly (undici's HTTP parser, libsodium) runs in V8's baseline tier until it is hot, then V8
@@ -15709,7 +15709,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 1569:
+/***/ 3751:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -19056,6 +19056,80 @@ function field(body, name) {
     return typeof v === 'string' || typeof v === 'number' ? String(v) : undefined;
 }
 
+;// CONCATENATED MODULE: ./src/providers/types.ts
+// The one interface every provider implements. The pipeline calls, in order:
+// preflight() -> rotate() -> [store and verify every target] -> retirePrevious(),
+// or abandon() when no target received the new secret.
+
+/** Thrown by providers with a message that is safe to show and says what to do. */
+class ProviderError extends Error {
+    name = 'ProviderError';
+    /** True when the rotating call may have happened but its outcome is unknown. */
+    outcomeUnknown;
+    constructor(message, outcomeUnknown = false) {
+        super(message);
+        this.outcomeUnknown = outcomeUnknown;
+    }
+}
+/** True when `err` says the rotating call may have happened but its outcome is unknown. */
+function outcomeUnknown(err) {
+    return (err instanceof ProviderError || err instanceof HttpError) && err.outcomeUnknown;
+}
+
+;// CONCATENATED MODULE: ./src/providers/session.ts
+// A provider's sign-in, kept for the run: the access token is reused while it is fresh, renewed
+// shortly before it expires, and once more after a 401 on a call that may be sent again. CSP, Auth0,
+// Keycloak and Okta's service-app sign-in share it; each says how it signs in and how early it renews.
+
+
+
+class TokenSession {
+    #o;
+    #token = '';
+    #expiresAt = 0;
+    #marginMs = 0;
+    constructor(o) {
+        this.#o = o;
+    }
+    /** The kept token, or a new one when there is none or it is within its margin of expiring. */
+    async token() {
+        if (!this.#token || clock_now() >= this.#expiresAt - this.#marginMs)
+            await this.renew();
+        return this.#token;
+    }
+    /** Signs in now, whatever the kept token's age. */
+    async renew() {
+        const body = await this.#o.signIn();
+        const t = field(body, 'access_token');
+        if (!t)
+            throw new ProviderError(this.#o.missingToken);
+        this.#o.mask(t);
+        this.#o.accept?.(body);
+        this.#token = t;
+        const lifetime = Number(field(body, 'expires_in'));
+        const ms = (Number.isFinite(lifetime) && lifetime > 0 ? lifetime : this.#o.defaultLifetimeS) * 1000;
+        this.#expiresAt = clock_now() + ms;
+        this.#marginMs = this.#o.marginMs(ms);
+    }
+    /**
+     * Sends `c` with the token as a bearer. After a 401, and only when `resendAfter401`, signs in again
+     * and sends it once more: a rotating call is never repeated unless its provider refuses a stale
+     * token before it acts.
+     */
+    async call(http, c, resendAfter401) {
+        const send = async () => http({ ...c, headers: { authorization: `Bearer ${await this.token()}` } });
+        try {
+            return await send();
+        }
+        catch (err) {
+            if (!(resendAfter401 && err instanceof HttpError && err.status === 401))
+                throw err;
+            await this.renew();
+            return send();
+        }
+    }
+}
+
 ;// CONCATENATED MODULE: ./src/untrusted.ts
 // The one place where text the action does not control (provider answers, GitHub answers, inputs)
 // becomes text that is safe to print or to put in the job summary, and the only module that prints.
@@ -19143,30 +19217,11 @@ const octokitLog = {
     error: (message) => log.warn(`GitHub client: ${loggable(message, 300)}`),
 };
 
-;// CONCATENATED MODULE: ./src/providers/types.ts
-// The one interface every provider implements. The pipeline calls, in order:
-// preflight() -> rotate() -> [store and verify every target] -> retirePrevious(),
-// or abandon() when no target received the new secret.
-
-/** Thrown by providers with a message that is safe to show and says what to do. */
-class ProviderError extends Error {
-    name = 'ProviderError';
-    /** True when the rotating call may have happened but its outcome is unknown. */
-    outcomeUnknown;
-    constructor(message, outcomeUnknown = false) {
-        super(message);
-        this.outcomeUnknown = outcomeUnknown;
-    }
-}
-/** True when `err` says the rotating call may have happened but its outcome is unknown. */
-function outcomeUnknown(err) {
-    return (err instanceof ProviderError || err instanceof HttpError) && err.outcomeUnknown;
-}
-
 ;// CONCATENATED MODULE: ./src/providers/auth0.ts
 // Auth0: an application's client secret, rotated with the Management API's rotate-secret. Auth0 kills
 // the old secret at once and the new one may take up to 30 s to work, so the new secret is stored
 // first and then confirmed by a client-credentials token request, where the application can make one.
+
 
 
 
@@ -19302,11 +19357,10 @@ const SECRET_METHODS = {
 function createAuth0(s, deps) {
     const clientUrl = `${s.url}/api/v2/clients/${encodeURIComponent(s.clientId)}`;
     const host = new URL(s.url).host;
-    // The session's Management API token, reused while it is fresh: a cache, not step state.
-    let token = '';
-    let tokenExpiresAt = 0;
-    async function authenticate() {
-        const res = await deps.http({
+    // The session's Management API token, reused while it is fresh; a non-rotating call signs in again
+    // once after a 401.
+    const session = new TokenSession({
+        signIn: async () => (await deps.http({
             method: 'POST',
             url: `${s.url}/oauth/token`,
             form: {
@@ -19318,35 +19372,20 @@ function createAuth0(s, deps) {
             what: `obtain a Management API token from ${host} as ${s.managementClientId}`,
             retry: 'safe',
             explain: explainSignIn,
-        });
-        const t = field(res.body, 'access_token');
-        if (!t)
-            throw new ProviderError('Auth0 answered the token request without an access_token.');
-        deps.mask(t);
-        token = t;
-        const lifetime = Number(field(res.body, 'expires_in'));
-        tokenExpiresAt = clock_now() + (Number.isFinite(lifetime) && lifetime > 0 ? lifetime : 300) * 1000;
+        })).body,
         // A token without update:client_keys would only fail at the rotating call: say so now.
-        const scope = field(res.body, 'scope');
-        const missing = ['read:clients', 'update:client_keys'].filter((x) => scope !== undefined && !scope.split(' ').includes(x));
-        if (missing.length)
-            throw new ProviderError(`The Management API token lacks the scope(s) ${missing.join(', ')}: grant them to ${s.managementClientId} for the Management API (Applications > APIs > Auth0 Management API > Machine to Machine Applications).`);
-    }
-    /** A Management API call with a fresh token; a non-rotating call signs in again once after a 401. */
-    async function managed(c) {
-        if (!token || clock_now() >= tokenExpiresAt - TOKEN_MARGIN_MS)
-            await authenticate();
-        const send = () => deps.http({ ...c, headers: { authorization: `Bearer ${token}` } });
-        try {
-            return await send();
-        }
-        catch (err) {
-            if (c.retry === 'once' || !(err instanceof HttpError && err.status === 401))
-                throw err;
-            await authenticate();
-            return send();
-        }
-    }
+        accept: (body) => {
+            const scope = field(body, 'scope');
+            const missing = ['read:clients', 'update:client_keys'].filter((x) => scope !== undefined && !scope.split(' ').includes(x));
+            if (missing.length)
+                throw new ProviderError(`The Management API token lacks the scope(s) ${missing.join(', ')}: grant them to ${s.managementClientId} for the Management API (Applications > APIs > Auth0 Management API > Machine to Machine Applications).`);
+        },
+        missingToken: 'Auth0 answered the token request without an access_token.',
+        mask: deps.mask,
+        defaultLifetimeS: 300,
+        marginMs: () => TOKEN_MARGIN_MS,
+    });
+    const managed = (c) => session.call(deps.http, c, c.retry !== 'once');
     /** One client-credentials token request with the new secret: true when it obtains a token. */
     async function tryNewSecret(secret, via) {
         const basic = Buffer.from(`${encodeURIComponent(s.clientId)}:${encodeURIComponent(secret)}`).toString('base64');
@@ -19380,7 +19419,7 @@ function createAuth0(s, deps) {
     }
     return {
         async preflight() {
-            await authenticate();
+            await session.renew();
             const query = new URLSearchParams({ fields: FIELDS.join(','), include_fields: 'true' });
             const res = await managed({
                 method: 'GET',
@@ -19490,6 +19529,7 @@ var external_node_crypto_ = __nccwpck_require__(7598);
 
 
 
+
 /** Every input this provider reads. */
 const csp_inputs = {
     'csp-url': {
@@ -19582,30 +19622,13 @@ function explain(status, body) {
 function createCsp(s, deps) {
     const base = `${s.url}/csp/gateway/am/api`;
     const secretPath = `${base}/orgs/${encodeURIComponent(s.orgId)}/oauth-apps/${encodeURIComponent(s.appId)}/secret`;
-    // The session's access token, reused by every call while it is fresh: a cache, not step state.
-    let token = '';
-    let tokenExpiresAt = 0;
     /**
-     * A management call with a fresh token: signs in again when the token is expired or within a
-     * minute of it (CSP tokens live about ten minutes, as long as a slow store), and once more after a
-     * 401 on a non-rotating call. A rotating call is never repeated, so it only gets the first part.
+     * The session's access token: signs in again when the token is expired or within a minute of it
+     * (CSP tokens live about ten minutes, as long as a slow store), and once more after a 401 on a
+     * non-rotating call. A rotating call is never repeated, so it only gets the first part.
      */
-    async function managed(c) {
-        if (!token || clock_now() >= tokenExpiresAt - csp_TOKEN_MARGIN_MS)
-            await authenticate();
-        const send = () => deps.http({ ...c, headers: { authorization: `Bearer ${token}` } });
-        try {
-            return await send();
-        }
-        catch (err) {
-            if (c.retry === 'once' || !(err instanceof HttpError && err.status === 401))
-                throw err;
-            await authenticate();
-            return send();
-        }
-    }
-    async function authenticate() {
-        const res = s.auth.kind === 'api-token'
+    const session = new TokenSession({
+        signIn: async () => (s.auth.kind === 'api-token'
             ? await deps.http({
                 method: 'POST',
                 url: `${base}/auth/api-tokens/authorize`,
@@ -19614,15 +19637,13 @@ function createCsp(s, deps) {
                 retry: 'safe',
                 explain,
             })
-            : await clientCredentials(s.auth.clientId, s.auth.clientSecret, 'safe');
-        const t = field(res.body, 'access_token');
-        if (!t)
-            throw new ProviderError('CSP answered the token request without an access_token.');
-        deps.mask(t);
-        token = t;
-        const lifetime = Number(field(res.body, 'expires_in'));
-        tokenExpiresAt = clock_now() + (Number.isFinite(lifetime) && lifetime > 0 ? lifetime : 300) * 1000;
-    }
+            : await clientCredentials(s.auth.clientId, s.auth.clientSecret, 'safe')).body,
+        missingToken: 'CSP answered the token request without an access_token.',
+        mask: deps.mask,
+        defaultLifetimeS: 300,
+        marginMs: () => csp_TOKEN_MARGIN_MS,
+    });
+    const managed = (c) => session.call(deps.http, c, c.retry !== 'once');
     function clientCredentials(id, secret, retry) {
         const basic = Buffer.from(`${id}:${secret}`).toString('base64');
         deps.mask(basic); // a credential in its own right: redacted wherever an answer echoes it
@@ -19653,7 +19674,7 @@ function createCsp(s, deps) {
     }
     return {
         async preflight() {
-            await authenticate();
+            await session.renew();
             const res = await managed({
                 method: 'GET',
                 url: `${base}/orgs/${encodeURIComponent(s.orgId)}/oauth-apps/${encodeURIComponent(s.appId)}`,
@@ -20137,6 +20158,7 @@ const entra = {
 
 
 
+
 /** Every input this provider reads. */
 const keycloak_inputs = {
     'keycloak-url': {
@@ -20250,9 +20272,6 @@ function createKeycloak(s, deps) {
     // The session's admin token and the secret it signs in with (the new one once a client that
     // manages itself has rotated): a cache, not step state.
     let adminSecret = s.adminClientSecret;
-    let token = '';
-    let tokenExpiresAt = 0;
-    let tokenMarginMs = 0;
     function tokenRequest(realm, clientId, secret, what) {
         return deps.http({
             method: 'POST',
@@ -20263,38 +20282,20 @@ function createKeycloak(s, deps) {
             explain: explainToken,
         });
     }
-    async function authenticate() {
-        const res = await tokenRequest(s.adminRealm, s.adminClientId, adminSecret, `sign in to Keycloak realm ${s.adminRealm} as ${s.adminClientId} (client credentials)`);
-        const t = field(res.body, 'access_token');
-        if (!t)
-            throw new ProviderError('Keycloak answered the sign-in without an access_token.');
-        deps.mask(t);
-        token = t;
-        const lifetime = Number(field(res.body, 'expires_in'));
-        const ms = (Number.isFinite(lifetime) && lifetime > 0 ? lifetime : 60) * 1000;
-        tokenExpiresAt = clock_now() + ms;
-        // Admin tokens often live a minute (master's default): renew in the last quarter of the life.
-        tokenMarginMs = Math.min(60_000, ms / 4);
-    }
+    // Admin tokens often live a minute (master's default): renewed in the last quarter of their life.
+    const session = new TokenSession({
+        signIn: async () => (await tokenRequest(s.adminRealm, s.adminClientId, adminSecret, `sign in to Keycloak realm ${s.adminRealm} as ${s.adminClientId} (client credentials)`)).body,
+        missingToken: 'Keycloak answered the sign-in without an access_token.',
+        mask: deps.mask,
+        defaultLifetimeS: 60,
+        marginMs: (lifetimeMs) => Math.min(60_000, lifetimeMs / 4),
+    });
     /**
      * An admin call with a fresh token: signs in again when the token is within its last quarter, and,
      * for calls that are safe to repeat, once more after a 401. The rotating call gets the 401 back
      * (see rotate()): Keycloak refuses a stale token before acting, but a proxy in front may not.
      */
-    async function managed(c, resendAfter401 = true) {
-        if (!token || clock_now() >= tokenExpiresAt - tokenMarginMs)
-            await authenticate();
-        const send = () => deps.http({ ...c, headers: { authorization: `Bearer ${token}` }, explain: explainAdmin });
-        try {
-            return await send();
-        }
-        catch (err) {
-            if (!(resendAfter401 && err instanceof HttpError && err.status === 401))
-                throw err;
-            await authenticate();
-            return send();
-        }
-    }
+    const managed = (c, resendAfter401 = true) => session.call(deps.http, { ...c, explain: explainAdmin }, resendAfter401);
     /**
      * A client representation carries the current secret, and the previous one under the policy; to a
      * caller who may not manage the client, Keycloak shows a placeholder instead, which is no secret.
@@ -20350,7 +20351,7 @@ function createKeycloak(s, deps) {
     async function lookAfter401(found, err) {
         let current;
         try {
-            await authenticate();
+            await session.renew();
             current = await readSecret(found.id);
         }
         catch (again) {
@@ -20437,7 +20438,7 @@ function createKeycloak(s, deps) {
     }
     return {
         async preflight() {
-            await authenticate();
+            await session.renew();
             const res = await managed({
                 method: 'GET',
                 url: `${admin}?clientId=${encodeURIComponent(s.clientId)}&search=false`,
@@ -20690,6 +20691,7 @@ async function requestToken(http, url, form, what) {
 
 
 
+
 /** Every input this provider reads. */
 const okta_inputs = {
     'okta-url': {
@@ -20803,59 +20805,42 @@ function createOkta(s, deps) {
         for (const part of a.keyParts)
             deps.mask(part);
     }
-    // The session's access token (service app sign-in), reused while fresh: a cache, not step state.
-    let token = '';
-    let tokenExpiresAt = 0;
-    async function authorization() {
-        if (a.kind === 'api-token')
-            return `SSWS ${a.token}`;
-        if (!token || clock_now() >= tokenExpiresAt - okta_TOKEN_MARGIN_MS)
-            await signIn();
-        return `Bearer ${token}`;
-    }
-    async function signIn() {
-        if (a.kind !== 'private-key-jwt')
-            return;
-        const endpoint = `${s.url}/oauth2/v1/token`;
-        // A fresh assertion (new jti) for every attempt: Okta refuses an assertion it has seen before.
-        const body = await requestToken(deps.http, endpoint, () => {
-            const assertion = clientAssertion(a.clientId, a.privateKey, a.keyId, endpoint);
-            deps.mask(assertion);
-            return {
-                grant_type: 'client_credentials',
-                scope: 'okta.apps.manage',
-                client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
-                client_assertion: assertion,
-            };
-        }, `sign in to Okta as service app ${a.clientId} (private_key_jwt)`);
-        const t = field(body, 'access_token');
-        if (!t)
-            throw new ProviderError('Okta answered the token request without an access_token.');
-        deps.mask(t);
-        const type = field(body, 'token_type');
-        if (type && type.toLowerCase() !== 'bearer')
-            throw new ProviderError(`Okta issued a ${loggable(type, 20)} token, not a Bearer token: this action does not support DPoP-bound tokens. Turn off "Require Demonstrating Proof of Possession (DPoP) header in token requests" for service app ${a.clientId}, or sign in with okta-api-token.`);
-        token = t;
-        const lifetime = Number(field(body, 'expires_in'));
-        tokenExpiresAt = clock_now() + (Number.isFinite(lifetime) && lifetime > 0 ? lifetime : 300) * 1000;
-    }
-    /**
-     * A Management API call with a fresh token, signing in again once after a 401 with a service app
-     * (its token expired during a wait, or was revoked). Okta authenticates a request before it acts,
-     * so a 401 means nothing happened: even the create is sent again then, as after a 429.
-     */
-    async function managed(c) {
-        const send = async () => deps.http({ ...c, headers: { authorization: await authorization() }, explain: explainOkta });
-        try {
-            return await send();
-        }
-        catch (err) {
-            const retry = a.kind === 'private-key-jwt' && err instanceof HttpError && err.status === 401;
-            if (!retry)
-                throw err;
-            token = '';
-            return send();
-        }
+    // The service app's access token, reused while fresh. Okta authenticates a request before it acts,
+    // so a 401 (its token expired during a wait, or was revoked) means nothing happened: every call,
+    // even the create, is sent once more after signing in again, as after a 429.
+    const session = a.kind === 'private-key-jwt'
+        ? new TokenSession({
+            signIn: () => {
+                const endpoint = `${s.url}/oauth2/v1/token`;
+                // A fresh assertion (new jti) for every attempt: Okta refuses an assertion it has seen.
+                return requestToken(deps.http, endpoint, () => {
+                    const assertion = clientAssertion(a.clientId, a.privateKey, a.keyId, endpoint);
+                    deps.mask(assertion);
+                    return {
+                        grant_type: 'client_credentials',
+                        scope: 'okta.apps.manage',
+                        client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
+                        client_assertion: assertion,
+                    };
+                }, `sign in to Okta as service app ${a.clientId} (private_key_jwt)`);
+            },
+            accept: (body) => {
+                const type = field(body, 'token_type');
+                if (type && type.toLowerCase() !== 'bearer')
+                    throw new ProviderError(`Okta issued a ${loggable(type, 20)} token, not a Bearer token: this action does not support DPoP-bound tokens. Turn off "Require Demonstrating Proof of Possession (DPoP) header in token requests" for service app ${a.clientId}, or sign in with okta-api-token.`);
+            },
+            missingToken: 'Okta answered the token request without an access_token.',
+            mask: deps.mask,
+            defaultLifetimeS: 300,
+            marginMs: () => okta_TOKEN_MARGIN_MS,
+        })
+        : undefined;
+    /** A Management API call: with the API token (SSWS), or with the service app's session. */
+    function managed(c) {
+        const call = { ...c, explain: explainOkta };
+        return a.kind === 'api-token'
+            ? deps.http({ ...call, headers: { authorization: `SSWS ${a.token}` } })
+            : session.call(deps.http, call, true);
     }
     async function list() {
         const res = await managed({

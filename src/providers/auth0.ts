@@ -3,6 +3,7 @@
 // first and then confirmed by a client-credentials token request, where the application can make one.
 import { now, sleep } from '../clock.js';
 import { type Call, field, HttpError, type Response } from '../http.js';
+import { TokenSession } from './session.js';
 import {
   checkUrl,
   duration,
@@ -213,53 +214,43 @@ interface Auth0Rotated {
 function createAuth0(s: Auth0Settings, deps: ProviderDeps): Provider<Auth0Found, Auth0Rotated> {
   const clientUrl = `${s.url}/api/v2/clients/${encodeURIComponent(s.clientId)}`;
   const host = new URL(s.url).host;
-  // The session's Management API token, reused while it is fresh: a cache, not step state.
-  let token = '';
-  let tokenExpiresAt = 0;
-
-  async function authenticate(): Promise<void> {
-    const res = await deps.http({
-      method: 'POST',
-      url: `${s.url}/oauth/token`,
-      form: {
-        grant_type: 'client_credentials',
-        client_id: s.managementClientId,
-        client_secret: s.managementClientSecret,
-        audience: s.audience,
-      },
-      what: `obtain a Management API token from ${host} as ${s.managementClientId}`,
-      retry: 'safe',
-      explain: explainSignIn,
-    });
-    const t = field(res.body, 'access_token');
-    if (!t) throw new ProviderError('Auth0 answered the token request without an access_token.');
-    deps.mask(t);
-    token = t;
-    const lifetime = Number(field(res.body, 'expires_in'));
-    tokenExpiresAt = now() + (Number.isFinite(lifetime) && lifetime > 0 ? lifetime : 300) * 1000;
+  // The session's Management API token, reused while it is fresh; a non-rotating call signs in again
+  // once after a 401.
+  const session = new TokenSession({
+    signIn: async () =>
+      (
+        await deps.http({
+          method: 'POST',
+          url: `${s.url}/oauth/token`,
+          form: {
+            grant_type: 'client_credentials',
+            client_id: s.managementClientId,
+            client_secret: s.managementClientSecret,
+            audience: s.audience,
+          },
+          what: `obtain a Management API token from ${host} as ${s.managementClientId}`,
+          retry: 'safe',
+          explain: explainSignIn,
+        })
+      ).body,
     // A token without update:client_keys would only fail at the rotating call: say so now.
-    const scope = field(res.body, 'scope');
-    const missing = ['read:clients', 'update:client_keys'].filter(
-      (x) => scope !== undefined && !scope.split(' ').includes(x),
-    );
-    if (missing.length)
-      throw new ProviderError(
-        `The Management API token lacks the scope(s) ${missing.join(', ')}: grant them to ${s.managementClientId} for the Management API (Applications > APIs > Auth0 Management API > Machine to Machine Applications).`,
+    accept: (body) => {
+      const scope = field(body, 'scope');
+      const missing = ['read:clients', 'update:client_keys'].filter(
+        (x) => scope !== undefined && !scope.split(' ').includes(x),
       );
-  }
-
-  /** A Management API call with a fresh token; a non-rotating call signs in again once after a 401. */
-  async function managed(c: Omit<Call, 'headers'>): Promise<Response> {
-    if (!token || now() >= tokenExpiresAt - TOKEN_MARGIN_MS) await authenticate();
-    const send = () => deps.http({ ...c, headers: { authorization: `Bearer ${token}` } });
-    try {
-      return await send();
-    } catch (err) {
-      if (c.retry === 'once' || !(err instanceof HttpError && err.status === 401)) throw err;
-      await authenticate();
-      return send();
-    }
-  }
+      if (missing.length)
+        throw new ProviderError(
+          `The Management API token lacks the scope(s) ${missing.join(', ')}: grant them to ${s.managementClientId} for the Management API (Applications > APIs > Auth0 Management API > Machine to Machine Applications).`,
+        );
+    },
+    missingToken: 'Auth0 answered the token request without an access_token.',
+    mask: deps.mask,
+    defaultLifetimeS: 300,
+    marginMs: () => TOKEN_MARGIN_MS,
+  });
+  const managed = (c: Omit<Call, 'headers'>): Promise<Response> =>
+    session.call(deps.http, c, c.retry !== 'once');
 
   /** One client-credentials token request with the new secret: true when it obtains a token. */
   async function tryNewSecret(secret: string, via: 'basic' | 'post'): Promise<boolean> {
@@ -295,7 +286,7 @@ function createAuth0(s: Auth0Settings, deps: ProviderDeps): Provider<Auth0Found,
 
   return {
     async preflight(): Promise<Found<Auth0Found>> {
-      await authenticate();
+      await session.renew();
       const query = new URLSearchParams({ fields: FIELDS.join(','), include_fields: 'true' });
       const res = await managed({
         method: 'GET',

@@ -2,6 +2,7 @@
 import { now } from '../clock.js';
 import { randomInt } from 'node:crypto';
 import { type Call, field, HttpError, type Response } from '../http.js';
+import { TokenSession } from './session.js';
 import {
   bool,
   InputError,
@@ -149,30 +150,14 @@ interface CspFound {
 function createCsp(s: CspSettings, deps: ProviderDeps): Provider<CspFound, undefined> {
   const base = `${s.url}/csp/gateway/am/api`;
   const secretPath = `${base}/orgs/${encodeURIComponent(s.orgId)}/oauth-apps/${encodeURIComponent(s.appId)}/secret`;
-  // The session's access token, reused by every call while it is fresh: a cache, not step state.
-  let token = '';
-  let tokenExpiresAt = 0;
-
   /**
-   * A management call with a fresh token: signs in again when the token is expired or within a
-   * minute of it (CSP tokens live about ten minutes, as long as a slow store), and once more after a
-   * 401 on a non-rotating call. A rotating call is never repeated, so it only gets the first part.
+   * The session's access token: signs in again when the token is expired or within a minute of it
+   * (CSP tokens live about ten minutes, as long as a slow store), and once more after a 401 on a
+   * non-rotating call. A rotating call is never repeated, so it only gets the first part.
    */
-  async function managed(c: Omit<Call, 'headers'>): Promise<Response> {
-    if (!token || now() >= tokenExpiresAt - TOKEN_MARGIN_MS) await authenticate();
-    const send = () => deps.http({ ...c, headers: { authorization: `Bearer ${token}` } });
-    try {
-      return await send();
-    } catch (err) {
-      if (c.retry === 'once' || !(err instanceof HttpError && err.status === 401)) throw err;
-      await authenticate();
-      return send();
-    }
-  }
-
-  async function authenticate(): Promise<void> {
-    const res =
-      s.auth.kind === 'api-token'
+  const session = new TokenSession({
+    signIn: async () =>
+      (s.auth.kind === 'api-token'
         ? await deps.http({
             method: 'POST',
             url: `${base}/auth/api-tokens/authorize`,
@@ -181,14 +166,15 @@ function createCsp(s: CspSettings, deps: ProviderDeps): Provider<CspFound, undef
             retry: 'safe',
             explain,
           })
-        : await clientCredentials(s.auth.clientId, s.auth.clientSecret, 'safe');
-    const t = field(res.body, 'access_token');
-    if (!t) throw new ProviderError('CSP answered the token request without an access_token.');
-    deps.mask(t);
-    token = t;
-    const lifetime = Number(field(res.body, 'expires_in'));
-    tokenExpiresAt = now() + (Number.isFinite(lifetime) && lifetime > 0 ? lifetime : 300) * 1000;
-  }
+        : await clientCredentials(s.auth.clientId, s.auth.clientSecret, 'safe')
+      ).body,
+    missingToken: 'CSP answered the token request without an access_token.',
+    mask: deps.mask,
+    defaultLifetimeS: 300,
+    marginMs: () => TOKEN_MARGIN_MS,
+  });
+  const managed = (c: Omit<Call, 'headers'>): Promise<Response> =>
+    session.call(deps.http, c, c.retry !== 'once');
 
   function clientCredentials(id: string, secret: string, retry: 'safe' | 'once') {
     const basic = Buffer.from(`${id}:${secret}`).toString('base64');
@@ -224,7 +210,7 @@ function createCsp(s: CspSettings, deps: ProviderDeps): Provider<CspFound, undef
 
   return {
     async preflight(): Promise<Found<CspFound>> {
-      await authenticate();
+      await session.renew();
       const res = await managed({
         method: 'GET',
         url: `${base}/orgs/${encodeURIComponent(s.orgId)}/oauth-apps/${encodeURIComponent(s.appId)}`,

@@ -4,6 +4,7 @@
 import { createHash } from 'node:crypto';
 import { now, sleep } from '../clock.js';
 import { type Call, field, HttpError, type Response } from '../http.js';
+import { TokenSession } from './session.js';
 import {
   bool,
   duration,
@@ -210,9 +211,6 @@ function createKeycloak(
   // The session's admin token and the secret it signs in with (the new one once a client that
   // manages itself has rotated): a cache, not step state.
   let adminSecret = s.adminClientSecret;
-  let token = '';
-  let tokenExpiresAt = 0;
-  let tokenMarginMs = 0;
 
   function tokenRequest(
     realm: string,
@@ -230,44 +228,30 @@ function createKeycloak(
     });
   }
 
-  async function authenticate(): Promise<void> {
-    const res = await tokenRequest(
-      s.adminRealm,
-      s.adminClientId,
-      adminSecret,
-      `sign in to Keycloak realm ${s.adminRealm} as ${s.adminClientId} (client credentials)`,
-    );
-    const t = field(res.body, 'access_token');
-    if (!t) throw new ProviderError('Keycloak answered the sign-in without an access_token.');
-    deps.mask(t);
-    token = t;
-    const lifetime = Number(field(res.body, 'expires_in'));
-    const ms = (Number.isFinite(lifetime) && lifetime > 0 ? lifetime : 60) * 1000;
-    tokenExpiresAt = now() + ms;
-    // Admin tokens often live a minute (master's default): renew in the last quarter of the life.
-    tokenMarginMs = Math.min(60_000, ms / 4);
-  }
+  // Admin tokens often live a minute (master's default): renewed in the last quarter of their life.
+  const session = new TokenSession({
+    signIn: async () =>
+      (
+        await tokenRequest(
+          s.adminRealm,
+          s.adminClientId,
+          adminSecret,
+          `sign in to Keycloak realm ${s.adminRealm} as ${s.adminClientId} (client credentials)`,
+        )
+      ).body,
+    missingToken: 'Keycloak answered the sign-in without an access_token.',
+    mask: deps.mask,
+    defaultLifetimeS: 60,
+    marginMs: (lifetimeMs) => Math.min(60_000, lifetimeMs / 4),
+  });
 
   /**
    * An admin call with a fresh token: signs in again when the token is within its last quarter, and,
    * for calls that are safe to repeat, once more after a 401. The rotating call gets the 401 back
    * (see rotate()): Keycloak refuses a stale token before acting, but a proxy in front may not.
    */
-  async function managed(
-    c: Omit<Call, 'headers' | 'explain'>,
-    resendAfter401 = true,
-  ): Promise<Response> {
-    if (!token || now() >= tokenExpiresAt - tokenMarginMs) await authenticate();
-    const send = () =>
-      deps.http({ ...c, headers: { authorization: `Bearer ${token}` }, explain: explainAdmin });
-    try {
-      return await send();
-    } catch (err) {
-      if (!(resendAfter401 && err instanceof HttpError && err.status === 401)) throw err;
-      await authenticate();
-      return send();
-    }
-  }
+  const managed = (c: Omit<Call, 'headers' | 'explain'>, resendAfter401 = true) =>
+    session.call(deps.http, { ...c, explain: explainAdmin }, resendAfter401);
 
   /**
    * A client representation carries the current secret, and the previous one under the policy; to a
@@ -331,7 +315,7 @@ function createKeycloak(
   async function lookAfter401(found: KeycloakFound, err: HttpError): Promise<string | undefined> {
     let current: string;
     try {
-      await authenticate();
+      await session.renew();
       current = await readSecret(found.id);
     } catch (again) {
       throw new ProviderError(
@@ -432,7 +416,7 @@ function createKeycloak(
 
   return {
     async preflight(): Promise<Found<KeycloakFound>> {
-      await authenticate();
+      await session.renew();
       const res = await managed({
         method: 'GET',
         url: `${admin}?clientId=${encodeURIComponent(s.clientId)}&search=false`,

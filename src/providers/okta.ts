@@ -3,6 +3,7 @@
 // and only then (okta-retire-previous) deactivates and deletes the one that was active before.
 import { now } from '../clock.js';
 import { type Call, field, HttpError, type Response } from '../http.js';
+import { TokenSession } from './session.js';
 import {
   bool,
   InputError,
@@ -204,64 +205,51 @@ function createOkta(s: OktaSettings, deps: ProviderDeps): Provider<OktaFound, Ok
       if (line.length >= 16 && !line.startsWith('-----')) deps.mask(line.trim());
     for (const part of a.keyParts) deps.mask(part);
   }
-  // The session's access token (service app sign-in), reused while fresh: a cache, not step state.
-  let token = '';
-  let tokenExpiresAt = 0;
+  // The service app's access token, reused while fresh. Okta authenticates a request before it acts,
+  // so a 401 (its token expired during a wait, or was revoked) means nothing happened: every call,
+  // even the create, is sent once more after signing in again, as after a 429.
+  const session =
+    a.kind === 'private-key-jwt'
+      ? new TokenSession({
+          signIn: () => {
+            const endpoint = `${s.url}/oauth2/v1/token`;
+            // A fresh assertion (new jti) for every attempt: Okta refuses an assertion it has seen.
+            return requestToken(
+              deps.http,
+              endpoint,
+              () => {
+                const assertion = clientAssertion(a.clientId, a.privateKey, a.keyId, endpoint);
+                deps.mask(assertion);
+                return {
+                  grant_type: 'client_credentials',
+                  scope: 'okta.apps.manage',
+                  client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
+                  client_assertion: assertion,
+                };
+              },
+              `sign in to Okta as service app ${a.clientId} (private_key_jwt)`,
+            );
+          },
+          accept: (body) => {
+            const type = field(body, 'token_type');
+            if (type && type.toLowerCase() !== 'bearer')
+              throw new ProviderError(
+                `Okta issued a ${loggable(type, 20)} token, not a Bearer token: this action does not support DPoP-bound tokens. Turn off "Require Demonstrating Proof of Possession (DPoP) header in token requests" for service app ${a.clientId}, or sign in with okta-api-token.`,
+              );
+          },
+          missingToken: 'Okta answered the token request without an access_token.',
+          mask: deps.mask,
+          defaultLifetimeS: 300,
+          marginMs: () => TOKEN_MARGIN_MS,
+        })
+      : undefined;
 
-  async function authorization(): Promise<string> {
-    if (a.kind === 'api-token') return `SSWS ${a.token}`;
-    if (!token || now() >= tokenExpiresAt - TOKEN_MARGIN_MS) await signIn();
-    return `Bearer ${token}`;
-  }
-
-  async function signIn(): Promise<void> {
-    if (a.kind !== 'private-key-jwt') return;
-    const endpoint = `${s.url}/oauth2/v1/token`;
-    // A fresh assertion (new jti) for every attempt: Okta refuses an assertion it has seen before.
-    const body = await requestToken(
-      deps.http,
-      endpoint,
-      () => {
-        const assertion = clientAssertion(a.clientId, a.privateKey, a.keyId, endpoint);
-        deps.mask(assertion);
-        return {
-          grant_type: 'client_credentials',
-          scope: 'okta.apps.manage',
-          client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
-          client_assertion: assertion,
-        };
-      },
-      `sign in to Okta as service app ${a.clientId} (private_key_jwt)`,
-    );
-    const t = field(body, 'access_token');
-    if (!t) throw new ProviderError('Okta answered the token request without an access_token.');
-    deps.mask(t);
-    const type = field(body, 'token_type');
-    if (type && type.toLowerCase() !== 'bearer')
-      throw new ProviderError(
-        `Okta issued a ${loggable(type, 20)} token, not a Bearer token: this action does not support DPoP-bound tokens. Turn off "Require Demonstrating Proof of Possession (DPoP) header in token requests" for service app ${a.clientId}, or sign in with okta-api-token.`,
-      );
-    token = t;
-    const lifetime = Number(field(body, 'expires_in'));
-    tokenExpiresAt = now() + (Number.isFinite(lifetime) && lifetime > 0 ? lifetime : 300) * 1000;
-  }
-
-  /**
-   * A Management API call with a fresh token, signing in again once after a 401 with a service app
-   * (its token expired during a wait, or was revoked). Okta authenticates a request before it acts,
-   * so a 401 means nothing happened: even the create is sent again then, as after a 429.
-   */
-  async function managed(c: Omit<Call, 'headers' | 'explain'>): Promise<Response> {
-    const send = async () =>
-      deps.http({ ...c, headers: { authorization: await authorization() }, explain: explainOkta });
-    try {
-      return await send();
-    } catch (err) {
-      const retry = a.kind === 'private-key-jwt' && err instanceof HttpError && err.status === 401;
-      if (!retry) throw err;
-      token = '';
-      return send();
-    }
+  /** A Management API call: with the API token (SSWS), or with the service app's session. */
+  function managed(c: Omit<Call, 'headers' | 'explain'>): Promise<Response> {
+    const call = { ...c, explain: explainOkta };
+    return a.kind === 'api-token'
+      ? deps.http({ ...call, headers: { authorization: `SSWS ${a.token}` } })
+      : session!.call(deps.http, call, true);
   }
 
   async function list(): Promise<Secret[]> {
