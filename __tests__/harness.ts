@@ -1,6 +1,6 @@
 // Runs the bundled action exactly as the runner does: `node dist/index.js` with INPUT_* variables,
 // GITHUB_OUTPUT and GITHUB_STEP_SUMMARY files; then reads back everything it printed and wrote.
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,6 +10,8 @@ export const DIST = fileURLToPath(new URL('../dist/index.js', import.meta.url));
 
 export interface Run {
   readonly code: number | null;
+  /** The signal that ended the process, when one did (SIGKILL: killed before it could exit). */
+  readonly signal?: NodeJS.Signals | null;
   readonly stdout: string;
   readonly stderr: string;
   readonly outputs: Record<string, string>;
@@ -28,6 +30,8 @@ export interface RunOptions {
   readonly killAfterMs?: number;
   /** Arguments for node before the script, e.g. V8 tracing flags. */
   readonly nodeArgs?: readonly string[];
+  /** Told the process once it is started, e.g. to send it signals as the runner does. */
+  readonly onSpawn?: (child: ChildProcess) => void;
 }
 
 /** The runner's name for input `foo-bar`: `INPUT_FOO-BAR`. */
@@ -61,6 +65,7 @@ export async function runAction(
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  options.onSpawn?.(child);
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -68,7 +73,9 @@ export async function runAction(
   const timer = options.killAfterMs
     ? setTimeout(() => child.kill('SIGKILL'), options.killAfterMs)
     : undefined;
-  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+  const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) =>
+    child.on('close', (c, s) => resolve([c, s])),
+  );
   if (timer) clearTimeout(timer);
   const ms = Date.now() - started;
   const outputs = parseOutputFile(readFileSync(outputFile, 'utf8'));
@@ -79,6 +86,7 @@ export async function runAction(
     lines.filter((l) => l.startsWith(prefix)).map((l) => l.slice(prefix.length));
   return {
     code,
+    signal,
     stdout,
     stderr,
     outputs,

@@ -110,9 +110,28 @@ async function call(c: Call, policy: RetryPolicy): Promise<Response> {
   const maxAttempts = c.retry === 'safe' ? policy.attempts : 3;
   for (let attempt = 1; ; attempt++) {
     let res: Response;
+    // A stop aborts the call (never the rotating call once it may have been sent: see RetryPolicy).
+    const stop = policy.signal(c.retry === 'once');
+    /** A retry's wait, unless a stop leaves no time for it. */
+    const pause = async (ms: number): Promise<void> => {
+      if (!policy.stopAllows(ms))
+        throw new HttpError(
+          `Could not ${c.what}: the run was stopped (${policy.stopRequested()}) before it could be tried again.`,
+          undefined,
+          false,
+        );
+      await sleep(ms);
+    };
     try {
-      res = await once(c, policy.timeoutMs);
+      res = await once(c, policy.timeoutMs, stop);
     } catch (err) {
+      if (stop?.aborted)
+        throw new HttpError(
+          `Could not ${c.what}: ${(stop.reason as Error).message}.`,
+          undefined,
+          // A rotating call is only aborted before the rotation: it was never sent then.
+          false,
+        );
       if (err instanceof TooLargeError)
         throw new HttpError(
           `Could not ${c.what}: ${err.message} from ${host}; it was not read and the call was not repeated.`,
@@ -124,7 +143,7 @@ async function call(c: Call, policy: RetryPolicy): Promise<Response> {
       const code = typeof e.code === 'string' ? e.code : (e.name ?? 'Error');
       const neverSent = NEVER_SENT.has(code);
       if (attempt < maxAttempts && (c.retry === 'safe' || neverSent)) {
-        await sleep(backoffMs(attempt));
+        await pause(backoffMs(attempt));
         continue;
       }
       const why = TIMEOUTS.has(code)
@@ -142,7 +161,7 @@ async function call(c: Call, policy: RetryPolicy): Promise<Response> {
     if (res.status >= 200 && res.status < 300) return res;
     if (res.status < 400) {
       if (c.retry === 'safe' && attempt < maxAttempts) {
-        await sleep(backoffMs(attempt));
+        await pause(backoffMs(attempt));
         continue;
       }
       throw new HttpError(
@@ -153,7 +172,7 @@ async function call(c: Call, policy: RetryPolicy): Promise<Response> {
     }
     const retriable = res.status === 429 || (c.retry === 'safe' && res.status >= 500);
     if (retriable && attempt < maxAttempts) {
-      await sleep(
+      await pause(
         retryAfterMs(res.headers['retry-after']) ??
           // A rate limit's window reset says when a 429 clears, not when a 5xx does.
           (res.status === 429
@@ -176,7 +195,7 @@ async function call(c: Call, policy: RetryPolicy): Promise<Response> {
   }
 }
 
-async function once(c: Call, timeoutMs: number): Promise<Response> {
+async function once(c: Call, timeoutMs: number, stop?: AbortSignal): Promise<Response> {
   const headers: Record<string, string> = { accept: 'application/json', ...c.headers };
   let body: string | undefined;
   if (c.json !== undefined) {
@@ -195,7 +214,9 @@ async function once(c: Call, timeoutMs: number): Promise<Response> {
     headers,
     body: body ?? null,
     ...(dispatcher ? { dispatcher } : {}),
-    signal: AbortSignal.timeout(timeoutMs),
+    signal: stop
+      ? AbortSignal.any([stop, AbortSignal.timeout(timeoutMs)])
+      : AbortSignal.timeout(timeoutMs),
     headersTimeout: timeoutMs,
     bodyTimeout: timeoutMs,
   });

@@ -11,8 +11,10 @@ import { RetryPolicy } from './policy.js';
 import { setOutputs, summaryMarkdown, writeSummary } from './summary.js';
 import { log, mask } from './untrusted.js';
 import { execute } from './wire.js';
+import { NEVER, type Stop } from './stop.js';
 
-export async function run(): Promise<void> {
+/** `stop`: the runner's signals (src/index.ts installs them); none by default. */
+export async function run(stop: Stop = NEVER): Promise<void> {
   // Set only once the inputs are valid: the summary never echoes an invalid input.
   let provider: string | undefined;
   let report: Report;
@@ -36,6 +38,7 @@ export async function run(): Promise<void> {
       info: log.info,
       warn: log.warn,
       idToken: (aud: string) => core.getIDToken(aud),
+      stop,
     });
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
@@ -55,7 +58,11 @@ export async function run(): Promise<void> {
   }
   setOutputs(report);
   // After the outcome is final: whatever happens here only adds a log line and a warning.
-  const filed = await failureIssue(issue, auth, provider, report, timeoutMs);
+  // Stopped before the rotation, nothing changed and nothing needs a person: no issue is filed or closed.
+  const filed =
+    report.stopped && !report.rotation
+      ? undefined
+      : await failureIssue(issue, auth, provider, report, timeoutMs, stop);
   if (filed) log.info(filed);
   const summary = summaryMarkdown(provider, report) + (filed ? `\n${filed}\n` : '');
   await writeSummary(summary).catch((err: unknown) =>
@@ -82,6 +89,7 @@ async function failureIssue(
   provider: string | undefined,
   report: Report,
   timeoutMs: number,
+  stop: Stop,
 ): Promise<string | undefined> {
   let issue = parsed;
   let auth: GitHubAuth;
@@ -97,9 +105,10 @@ async function failureIssue(
     return undefined;
   }
   if (!parsedAuth) maskKeyLines(auth);
-  // Its own policy: the short retry budget of a preflight, whatever phase the run ended in.
-  const policy = new RetryPolicy({ timeoutMs, storeTimeoutMs: timeoutMs });
-  policy.startPreflight();
+  // Its own policy: the short retry budget of a preflight, whatever phase the run ended in, and under
+  // a stop the time left before the runner's kill, less what the last lines need.
+  const policy = new RetryPolicy({ timeoutMs, storeTimeoutMs: timeoutMs, stop });
+  policy.startPublishing();
   const { GITHUB_SERVER_URL: server, GITHUB_REPOSITORY: repo, GITHUB_RUN_ID: id } = process.env;
   const runUrl =
     server && repo && id && /^https?:\/\/[^\s<>()]+$/.test(`${server}/${repo}/actions/runs/${id}`)

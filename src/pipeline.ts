@@ -7,13 +7,14 @@ import { decide, dueAfterRotation } from './due.js';
 import { type Expansion, withTargets } from './expand.js';
 import type { Settings, Target } from './inputs/index.js';
 import { hasVariables } from './inputs/targets.js';
-import type { RetryPolicy } from './policy.js';
+import { type RetryPolicy, STOP_MARGIN_MS } from './policy.js';
 import {
   type Credential,
   outcomeUnknown,
   type Provider,
   type Rotation,
 } from './providers/types.js';
+import { NEVER, type Stop, StopError, type StopSignal, stopReached } from './stop.js';
 
 export type { Destination, Landed } from './destination.js';
 
@@ -56,6 +57,8 @@ export interface Report {
   readonly nextStep?: string;
   /** What each target pattern expanded to, in preflight. */
   readonly expanded?: readonly Expansion[];
+  /** The signal that stopped the run (src/stop.ts), when one did before the report was made. */
+  readonly stopped?: StopSignal;
 }
 
 /** One write: a secret, or the client id variable. */
@@ -88,13 +91,44 @@ export interface PipelineDeps {
   readonly mask: (value: string) => void;
   readonly info: (message: string) => void;
   readonly warn: (message: string) => void;
+  /** A request to stop (src/stop.ts); none by default. */
+  readonly stop?: Stop;
+}
+
+/** How far a run got, for a stop: until `rotating`, a stop changes nothing anywhere. */
+interface Progress {
+  rotating: boolean;
+  credential?: Credential;
 }
 
 export async function runPipeline(s: Settings, d: PipelineDeps): Promise<Report> {
-  return withTargets(s, d, (expanded) => rotate(expanded, d));
+  const stop = d.stop ?? NEVER;
+  const progress: Progress = { rotating: false };
+  try {
+    return await withTargets(s, d, (expanded) => rotate(expanded, d, progress));
+  } catch (err) {
+    // Stopped before the rotating call: whatever failed was aborted by the stop, and nothing changed.
+    if (stop.requested === undefined || progress.rotating) throw err;
+    d.info(`Stopped (${stop.requested}) before the rotation: nothing was changed.`);
+    return {
+      outcome: 'failed',
+      rotated: false,
+      ...(progress.credential ? { credential: progress.credential } : {}),
+      targets: [],
+      stopped: stop.requested,
+      failure: `The run was stopped (${stop.requested}) before the rotation: nothing was changed.`,
+      nextStep: 'Nothing needs fixing: re-run the workflow to rotate.',
+    };
+  }
 }
 
-async function rotate(s: Settings, d: PipelineDeps): Promise<Report> {
+/** Before the rotating call: a requested stop ends the run here (runPipeline reports it). */
+function checkpoint(stop: Stop): void {
+  if (stop.requested !== undefined) throw new StopError(stop.requested);
+}
+
+async function rotate(s: Settings, d: PipelineDeps, progress: Progress): Promise<Report> {
+  const stop = d.stop ?? NEVER;
   const { targets, secretName, clientIdSecretName, clientIdVariableName } = s.github;
   const plan = (status: TargetResult['status']): TargetResult[] =>
     writesOf(s).map((w) => ({ ...resultOf(w), status }));
@@ -117,10 +151,12 @@ async function rotate(s: Settings, d: PipelineDeps): Promise<Report> {
           () => undefined,
         ),
   ]);
+  checkpoint(stop);
   if (credentialResult.status === 'rejected') throw credentialResult.reason;
   if (keysResult.status === 'rejected') throw keysResult.reason;
   if (recoveryResult.status === 'rejected') throw recoveryResult.reason;
   const { credential, found } = credentialResult.value;
+  progress.credential = credential;
   d.info(`Found ${credential.description}.`);
   for (const [input, set] of [
     ['client-id-secret-name', clientIdSecretName],
@@ -142,6 +178,7 @@ async function rotate(s: Settings, d: PipelineDeps): Promise<Report> {
   const due = decision
     ? { rule: decision.rule, ...(decision.nextDue ? { nextRotationDue: decision.nextDue } : {}) }
     : {};
+  checkpoint(stop);
   if (decision) d.info(decision.rule);
   if (decision && !decision.rotate)
     return { outcome: 'skipped', rotated: false, credential, targets: plan('skipped'), ...due };
@@ -158,6 +195,9 @@ async function rotate(s: Settings, d: PipelineDeps): Promise<Report> {
   }
 
   // 3-4. Rotate once. From here on the new secret exists only in this process until it is stored.
+  // The last point where a stop changes nothing; a stop after it lets the rotating call finish.
+  checkpoint(stop);
+  progress.rotating = true;
   d.policy.startStoring();
   let rotation: Rotation;
   let rotated: unknown;
@@ -234,9 +274,12 @@ async function afterRotation(
   // 5. Store and verify everywhere; one failure does not stop the others. Preflight proved the
   // client id exists when a client id secret or variable is asked for.
   const clientId = (rotation.clientId ?? credential.clientId)!;
+  const stop = d.stop ?? NEVER;
   const landed: Landed[] = [];
-  const results = await Promise.all(
-    writesOf(s).map(async (w): Promise<TargetResult> => {
+  const writes = writesOf(s);
+  const done: (TargetResult | undefined)[] = writes.map(() => undefined);
+  const storing = Promise.all(
+    writes.map(async (w, i): Promise<TargetResult> => {
       const { t, name } = w;
       const isSecret = !w.variable && name === secretName;
       try {
@@ -244,23 +287,63 @@ async function afterRotation(
         else await d.destination.store(t, name, isSecret ? newSecret : clientId);
         d.info(`Stored and verified ${w.variable ? 'variable ' : ''}${name} in ${t.line}.`);
         if (isSecret) landed.push('yes');
-        return { ...resultOf(w), status: 'written' };
+        return (done[i] = { ...resultOf(w), status: 'written' });
       } catch (err) {
         const message = (err as Error).message;
         d.warn(message);
         if (isSecret) landed.push(err instanceof DestinationError ? err.landed : 'maybe');
-        return { ...resultOf(w), status: 'failed', error: message };
+        return (done[i] = { ...resultOf(w), status: 'failed', error: message });
       }
     }),
   );
+  // A stop: storing goes on while the grace allows, then whatever has not finished counts as failed
+  // (its requests are aborted just before: src/policy.ts), so the report is published in time.
+  const results = await Promise.race([
+    storing,
+    stopReached(stop, STOP_MARGIN_MS.storing - 250).then(() =>
+      writes.map((w, i): TargetResult => {
+        if (done[i]) return done[i];
+        if (!w.variable && w.name === secretName) landed.push('maybe');
+        return {
+          ...resultOf(w),
+          status: 'failed',
+          error: `Not finished: the run was stopped (${stop.requested}) before this write was verified; it may or may not have landed.`,
+        };
+      }),
+    ),
+  ]);
 
   stored.results = results;
   const base = { credential, rotation: rotationInfo, targets: results };
   const failed = results.filter((r) => r.status === 'failed');
+  if (failed.length === 0 && stop.requested !== undefined) {
+    // Stopped: retiring (and confirming) waits and changes the provider again; the next run can.
+    const dead = rotation.oldSecretDied ?? credential.oldSecretDiesOnRotate;
+    return {
+      outcome: 'failed',
+      rotated: true,
+      ...base,
+      stopped: stop.requested,
+      failure: `The run was stopped (${stop.requested}) after the rotation of ${credential.description}. The new secret is stored and verified in every target. ${
+        dead
+          ? 'The old secret no longer works.'
+          : 'Retiring the previous secret was skipped: where the settings ask for it, it still exists and works until it expires or is removed.'
+      }`,
+      nextStep: dead
+        ? 'Nothing needs recovering: every target holds the new secret.'
+        : 'Nothing needs recovering: every target holds the new secret. Remove the previous secret at the provider by hand if it should not keep working, or let the next rotation do it.',
+    };
+  }
   if (failed.length === 0) {
     // 6. Retire the previous secret only now that every target is verified.
     try {
-      const retired = await d.provider.retirePrevious(rotated);
+      // A stop while retiring: the report is published in time; the step may have half happened.
+      const retired = await Promise.race([
+        d.provider.retirePrevious(rotated),
+        stopReached(stop, STOP_MARGIN_MS.storing - 250).then(() => {
+          throw new StopError(stop.requested!);
+        }),
+      ]);
       if (retired) d.info(`Retired ${retired}.`);
       const next = dueAfterRotation(s, rotation.expiresAt);
       return {
@@ -278,6 +361,7 @@ async function afterRotation(
         outcome: 'failed',
         rotated: true,
         ...base,
+        ...(stop.requested ? { stopped: stop.requested } : {}),
         failure,
         nextStep: dead
           ? 'Every target holds the new secret and the old one no longer works. Check the credential at the provider; re-run the workflow to rotate again if the new secret does not work.'
@@ -292,14 +376,15 @@ async function afterRotation(
   // 7. Storing failed somewhere: keep what still works, hand over the secret, fail the step.
   const recovery = s.recoveryKey ? await seal(newSecret, s.recoveryKey) : undefined;
   let undone: string | undefined;
-  if (landed.every((l) => l === 'no')) {
+  // Undoing is skipped under a stop: the previous secret still works where it could be undone.
+  if (landed.every((l) => l === 'no') && stop.requested === undefined) {
     undone = await d.provider.abandon(rotated).catch((err: unknown) => {
       d.warn(`Could not undo the rotation: ${(err as Error).message}`);
       return undefined;
     });
   }
   const reasons = [...new Set(failed.map((f) => f.error))].join(' ');
-  const summary = `${failed.length} of ${results.length} secret write(s) failed after the rotation of ${credential.description}: ${reasons}`;
+  const summary = `${stop.requested ? `The run was stopped (${stop.requested}) after the rotation. ` : ''}${failed.length} of ${results.length} secret write(s) failed after the rotation of ${credential.description}: ${reasons}`;
   const where = undone
     ? `Undid the rotation (${undone}); the previous secret still works and nothing needs recovering.`
     : (rotation.oldSecretDied ?? credential.oldSecretDiesOnRotate)
@@ -314,6 +399,7 @@ async function afterRotation(
     outcome: 'failed',
     rotated: false,
     ...base,
+    ...(stop.requested ? { stopped: stop.requested } : {}),
     ...(recovery ? { recovery } : {}),
     ...(undone ? { undone } : {}),
     failure: `${summary} ${where}${inUse}`,

@@ -61,6 +61,7 @@ export function reportJson(r: Report): Record<string, unknown> {
     ...(r.expanded ? { expanded: r.expanded } : {}),
     ...(r.failure ? { failure: r.failure } : {}),
     ...(r.nextStep ? { nextStep: r.nextStep } : {}),
+    ...(r.stopped ? { stopped: r.stopped } : {}),
   };
 }
 
@@ -79,8 +80,11 @@ const TITLES: Record<Report['outcome'], string> = {
  */
 export function summaryMarkdown(provider: string | undefined, r: Report): string {
   const c = r.credential;
-  const title =
-    r.mode === 'check' && r.outcome === 'failed'
+  const title = r.stopped
+    ? r.rotation
+      ? `Stopped (${r.stopped}) after the rotation`
+      : `Stopped (${r.stopped}) before the rotation: nothing changed`
+    : r.mode === 'check' && r.outcome === 'failed'
       ? 'Check failed: nothing changed'
       : TITLES[r.outcome];
   const lines = [`## ${title}`, '', '| | |', '|---|---|'];

@@ -10,14 +10,20 @@ import { runPipeline, type Report } from './pipeline.js';
 import { RetryPolicy } from './policy.js';
 import { createProvider } from './providers/index.js';
 import type { ProviderDeps } from './providers/types.js';
+import type { Stop } from './stop.js';
 
 /** What the wiring takes from its surroundings: the runner's (src/main.ts) or a test's. */
-export type Surroundings = Omit<ProviderDeps, 'http'>;
+export type Surroundings = Omit<ProviderDeps, 'http'> & {
+  /** A request to stop (src/stop.ts): the runner's signals, or a test's `request()`. */
+  readonly stop?: Stop;
+};
 
-export async function execute(settings: Settings, env: Surroundings): Promise<Report> {
+export async function execute(settings: Settings, surroundings: Surroundings): Promise<Report> {
+  const { stop, ...env } = surroundings;
   const policy = new RetryPolicy({
     timeoutMs: settings.requestTimeoutMs,
     storeTimeoutMs: settings.storeTimeoutMs,
+    ...(stop ? { stop } : {}),
   });
   const deps = { ...env, http: createHttp(policy) };
   const destination = openDestination(settings.github.auth, {
@@ -31,13 +37,20 @@ export async function execute(settings: Settings, env: Surroundings): Promise<Re
     policy,
     ...deps,
   });
-  const wired = { provider: createProvider(settings.provider, deps), destination, policy, ...deps };
+  const wired = {
+    provider: createProvider(settings.provider, deps),
+    destination,
+    policy,
+    ...deps,
+    ...(stop ? { stop } : {}),
+  };
   try {
     return settings.mode === 'check'
       ? await runCheck(settings, wired)
       : await runPipeline(settings, wired);
   } finally {
-    // Every installation token minted is revoked, whatever happened.
+    // Every installation token minted is revoked, whatever happened, a stop included: its requests
+    // are bounded by the cleanup phase's budget and, under a stop, end before the report is due.
     await destination.close();
   }
 }

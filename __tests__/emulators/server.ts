@@ -45,6 +45,8 @@ export interface Fault {
   skip?: number;
   /** Runs when the fault applies, before anything else (e.g. moves a virtual clock: an answer that takes minutes). */
   onMatch?: () => void;
+  /** Runs once the answer was handed to the socket (a test's "the rotating answer was sent"). */
+  onAnswered?: () => void;
 }
 
 export interface LoggedRequest {
@@ -240,6 +242,7 @@ export class Emulator {
     }
     log(reply.status);
     send(res, this.clock(), reply);
+    fault?.onAnswered?.();
   }
 
   async #dispatch(req: Request): Promise<Reply> {

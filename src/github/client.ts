@@ -27,7 +27,9 @@ export interface ClientOptions {
 export function createGitHub(o: ClientOptions): GitHub {
   fastTurns();
   const dispatcher = new HttpClient().getAgentDispatcher(o.apiUrl);
-  const timedFetch = cappedFetch(o.policy.timeoutMs, dispatcher as Dispatcher | undefined);
+  const timedFetch = cappedFetch(o.policy.timeoutMs, dispatcher as Dispatcher | undefined, () =>
+    o.policy.signal(),
+  );
   const canWait = (seconds: number, retryCount: number): boolean =>
     retryCount < 5 && o.policy.allows(seconds * 1000);
   // The handlers wait on the clock themselves (so a virtual clock in tests costs no real time) and

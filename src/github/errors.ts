@@ -24,6 +24,7 @@ export function describe(err: unknown, t?: Target, item: 'secret' | 'variable' =
   if (!answered) {
     const cause = (err as Error).message;
     if (/larger than/.test(cause)) return `no usable answer from GitHub (${cause}; not repeated)`;
+    if (/^the run was stopped/.test(cause)) return `not finished: ${cause}`;
     return `no usable answer from GitHub (${/timeout|aborted/i.test(cause) ? 'timed out' : 'connection failed'})`;
   }
   switch (s) {

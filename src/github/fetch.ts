@@ -15,14 +15,20 @@ export interface FetchInit {
   readonly signal?: AbortSignal | null;
 }
 
-/** A fetch for Octokit: each exchange times out after `timeoutMs`, through `dispatcher` (a proxy) when set. */
+/**
+ * A fetch for Octokit: each exchange times out after `timeoutMs`, through `dispatcher` (a proxy) when
+ * set, and is aborted by the signal `stop()` returns when the exchange starts (a stop: RetryPolicy).
+ */
 export function cappedFetch(
   timeoutMs: number,
   dispatcher: Dispatcher | undefined,
+  stop: () => AbortSignal | undefined = () => undefined,
 ): (url: string, init: FetchInit) => Promise<Answer> {
   return async (url, init) => {
-    const timeout = AbortSignal.timeout(timeoutMs);
-    const signal = init.signal ? AbortSignal.any([init.signal, timeout]) : timeout;
+    const signals = [init.signal, stop(), AbortSignal.timeout(timeoutMs)].filter(
+      (s): s is AbortSignal => !!s,
+    );
+    const signal = signals.length === 1 ? signals[0]! : AbortSignal.any(signals);
     const res = await request(url, {
       method: (init.method ?? 'GET') as Dispatcher.HttpMethod,
       headers: init.headers ?? {},
