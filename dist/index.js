@@ -19515,6 +19515,11 @@ function unknownOutcome(err) {
 }
 const auth0 = {
     inputs,
+    docs: {
+        title: 'Auth0',
+        rotates: "an application's client secret (Management API `rotate-secret`)",
+        previous: 'dies at once: keep the recovery key; the new one is confirmed by a token request',
+    },
     parse: parseAuth0,
     create: createAuth0,
 };
@@ -19784,6 +19789,11 @@ function generateSecret(length = 48) {
 }
 const csp = {
     inputs: csp_inputs,
+    docs: {
+        title: 'VMware Cloud Services Platform',
+        rotates: "an organization OAuth app's client secret",
+        previous: '`regenerate` (default): dies at once. `overlap`: works for `csp-overlap-seconds`, deleted once every target works with `csp-retire-previous`',
+    },
     parse: parseCsp,
     create: createCsp,
 };
@@ -20144,6 +20154,11 @@ function createEntra(s, deps) {
 }
 const entra = {
     inputs: entra_inputs,
+    docs: {
+        title: 'Microsoft Entra',
+        rotates: "an application's password: a new one is added",
+        previous: 'works until removed, after the new one obtains a token',
+    },
     parse: parseEntra,
     create: createEntra,
 };
@@ -20568,6 +20583,11 @@ function createKeycloak(s, deps) {
 }
 const keycloak = {
     inputs: keycloak_inputs,
+    docs: {
+        title: 'Keycloak',
+        rotates: "a confidential OpenID Connect client's secret",
+        previous: 'dies at once, or, with a `secret-rotation` client policy, works until its expiry (removed with `keycloak-retire-previous`)',
+    },
     parse: parseKeycloak,
     create: createKeycloak,
 };
@@ -21049,6 +21069,11 @@ function createOkta(s, deps) {
 }
 const okta = {
     inputs: okta_inputs,
+    docs: {
+        title: 'Okta',
+        rotates: "an OIDC app's client secret: a new one is added",
+        previous: 'works until deactivated and deleted with `okta-retire-previous`',
+    },
     parse: parseOkta,
     create: createOkta,
 };
@@ -21264,6 +21289,11 @@ function createWhmcs(s, deps) {
 }
 const whmcs = {
     inputs: whmcs_inputs,
+    docs: {
+        title: 'WHMCS',
+        rotates: "an OAuth credential's secret (`UpdateOAuthCredential` with `resetSecret`)",
+        previous: 'dies at once: keep the recovery key',
+    },
     parse: parseWhmcs,
     create: createWhmcs,
 };
@@ -21513,6 +21543,11 @@ function createWoodpecker(s, deps) {
 }
 const woodpecker = {
     inputs: woodpecker_inputs,
+    docs: {
+        title: 'Woodpecker',
+        rotates: 'the client secret of a Microsoft Graph credential: a new Entra password, saved in Woodpecker',
+        previous: 'the earlier Entra password is removed once the new one is saved and stored',
+    },
     parse: parseWoodpecker,
     create: createWoodpecker,
 };

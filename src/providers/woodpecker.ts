@@ -367,6 +367,12 @@ function createWoodpecker(
 
 export const woodpecker: ProviderModule<WoodpeckerSettings> = {
   inputs,
+  docs: {
+    title: 'Woodpecker',
+    rotates:
+      'the client secret of a Microsoft Graph credential: a new Entra password, saved in Woodpecker',
+    previous: 'the earlier Entra password is removed once the new one is saved and stored',
+  },
   parse: parseWoodpecker,
   create: createWoodpecker,
 };
