@@ -24,6 +24,12 @@ export interface Call {
   readonly retry: 'safe' | 'once';
   /** A safe one-line description of an error body (codes, messages, request ids). Never the body itself. */
   readonly explain?: (status: number, body: unknown) => string | undefined;
+  /**
+   * Told, across every attempt of this call, whether one may have reached the provider and taken
+   * effect without its answer being heard (no answer, a dropped connection, a 5xx, a redirect): a
+   * later attempt's refusal then does not prove that nothing happened.
+   */
+  readonly attempts?: { mayHaveLanded: boolean };
 }
 
 export interface Response {
@@ -125,23 +131,29 @@ async function call(c: Call, policy: RetryPolicy): Promise<Response> {
     try {
       res = await once(c, policy.timeoutMs, stop);
     } catch (err) {
-      if (stop?.aborted)
+      if (stop?.aborted) {
+        // Aborted while it may have been on its way: it may have landed.
+        if (c.attempts) c.attempts.mayHaveLanded = true;
         throw new HttpError(
           `Could not ${c.what}: ${(stop.reason as Error).message}.`,
           undefined,
           // A rotating call is only aborted before the rotation: it was never sent then.
           false,
         );
-      if (err instanceof TooLargeError)
+      }
+      if (err instanceof TooLargeError) {
+        if (c.attempts && (err.status < 400 || err.status >= 500)) c.attempts.mayHaveLanded = true;
         throw new HttpError(
           `Could not ${c.what}: ${err.message} from ${host}; it was not read and the call was not repeated.`,
           err.status,
           // A success we cannot read, or a server error: the rotating call may have taken effect.
           c.retry === 'once' && (err.status < 400 || err.status >= 500),
         );
+      }
       const e = err as { code?: unknown; name?: string };
       const code = typeof e.code === 'string' ? e.code : (e.name ?? 'Error');
       const neverSent = NEVER_SENT.has(code);
+      if (!neverSent && c.attempts) c.attempts.mayHaveLanded = true;
       if (attempt < maxAttempts && (c.retry === 'safe' || neverSent)) {
         await pause(backoffMs(attempt));
         continue;
@@ -159,6 +171,7 @@ async function call(c: Call, policy: RetryPolicy): Promise<Response> {
     // refusal: on a mutating call the provider may have acted before redirecting, so it is handled
     // exactly like a timeout (retried when safe, an unknown outcome when `once`).
     if (res.status >= 200 && res.status < 300) return res;
+    if (c.attempts && (res.status < 400 || res.status >= 500)) c.attempts.mayHaveLanded = true;
     if (res.status < 400) {
       if (c.retry === 'safe' && attempt < maxAttempts) {
         await pause(backoffMs(attempt));
