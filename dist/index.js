@@ -18958,13 +18958,18 @@ async function call(c, policy) {
             res = await once(c, policy.timeoutMs);
         }
         catch (err) {
-            if (err instanceof TooLargeError)
+            if (err instanceof TooLargeError) {
+                if (c.attempts && (err.status < 400 || err.status >= 500))
+                    c.attempts.mayHaveLanded = true;
                 throw new HttpError(`Could not ${c.what}: ${err.message} from ${host}; it was not read and the call was not repeated.`, err.status, 
                 // A success we cannot read, or a server error: the rotating call may have taken effect.
                 c.retry === 'once' && (err.status < 400 || err.status >= 500));
+            }
             const e = err;
             const code = typeof e.code === 'string' ? e.code : (e.name ?? 'Error');
             const neverSent = NEVER_SENT.has(code);
+            if (!neverSent && c.attempts)
+                c.attempts.mayHaveLanded = true;
             if (attempt < maxAttempts && (c.retry === 'safe' || neverSent)) {
                 await sleep(backoffMs(attempt));
                 continue;
@@ -18979,6 +18984,8 @@ async function call(c, policy) {
         // exactly like a timeout (retried when safe, an unknown outcome when `once`).
         if (res.status >= 200 && res.status < 300)
             return res;
+        if (c.attempts && (res.status < 400 || res.status >= 500))
+            c.attempts.mayHaveLanded = true;
         if (res.status < 400) {
             if (c.retry === 'safe' && attempt < maxAttempts) {
                 await sleep(backoffMs(attempt));
@@ -19515,6 +19522,11 @@ function unknownOutcome(err) {
 }
 const auth0 = {
     inputs,
+    docs: {
+        title: 'Auth0',
+        rotates: "an application's client secret (Management API `rotate-secret`)",
+        previous: 'dies at once: keep the recovery key; the new one is confirmed by a token request',
+    },
     parse: parseAuth0,
     create: createAuth0,
 };
@@ -19784,6 +19796,11 @@ function generateSecret(length = 48) {
 }
 const csp = {
     inputs: csp_inputs,
+    docs: {
+        title: 'VMware Cloud Services Platform',
+        rotates: "an organization OAuth app's client secret",
+        previous: '`regenerate` (default): dies at once. `overlap`: works for `csp-overlap-seconds`, deleted once every target works with `csp-retire-previous`',
+    },
     parse: parseCsp,
     create: createCsp,
 };
@@ -20144,6 +20161,11 @@ function createEntra(s, deps) {
 }
 const entra = {
     inputs: entra_inputs,
+    docs: {
+        title: 'Microsoft Entra',
+        rotates: "an application's password: a new one is added",
+        previous: 'works until removed, after the new one obtains a token',
+    },
     parse: parseEntra,
     create: createEntra,
 };
@@ -20568,6 +20590,11 @@ function createKeycloak(s, deps) {
 }
 const keycloak = {
     inputs: keycloak_inputs,
+    docs: {
+        title: 'Keycloak',
+        rotates: "a confidential OpenID Connect client's secret",
+        previous: 'dies at once, or, with a `secret-rotation` client policy, works until its expiry (removed with `keycloak-retire-previous`)',
+    },
     parse: parseKeycloak,
     create: createKeycloak,
 };
@@ -21049,6 +21076,11 @@ function createOkta(s, deps) {
 }
 const okta = {
     inputs: okta_inputs,
+    docs: {
+        title: 'Okta',
+        rotates: "an OIDC app's client secret: a new one is added",
+        previous: 'works until deactivated and deleted with `okta-retire-previous`',
+    },
     parse: parseOkta,
     create: createOkta,
 };
@@ -21264,6 +21296,11 @@ function createWhmcs(s, deps) {
 }
 const whmcs = {
     inputs: whmcs_inputs,
+    docs: {
+        title: 'WHMCS',
+        rotates: "an OAuth credential's secret (`UpdateOAuthCredential` with `resetSecret`)",
+        previous: 'dies at once: keep the recovery key',
+    },
     parse: parseWhmcs,
     create: createWhmcs,
 };
@@ -21362,7 +21399,7 @@ function createWoodpecker(s, deps) {
     const tenantId = entra?.tenantId ?? (s.source.kind === 'given' ? s.source.tenantId : undefined);
     const clientId = entra?.appId ?? (s.source.kind === 'given' ? s.source.clientId : undefined);
     const patienceMs = s.source.kind === 'entra' ? s.source.entra.propagationTimeoutMs : s.source.propagationTimeoutMs;
-    const woodpecker = (method, url, what, retry, json) => deps.http({
+    const woodpecker = (method, url, what, retry, json, attempts) => deps.http({
         method,
         url,
         headers,
@@ -21370,29 +21407,23 @@ function createWoodpecker(s, deps) {
         retry,
         explain: woodpecker_explain,
         ...(json === undefined ? {} : { json }),
+        ...(attempts ? { attempts } : {}),
     });
     /**
      * Saves the secret, retrying Woodpecker's 422 INVALID_CLIENT_SECRET while a new Entra password
      * propagates. A 422 means nothing was saved, so the retry cannot save twice; PATCH is idempotent
      * anyway, and a create is sent `once`.
      */
-    async function save(secret, expiresAt, existingId) {
+    async function save(secret, expiresAt, existingId, attempts) {
         const deadline = clock_now() + patienceMs;
-        const body = {
-            client_secret: secret,
-            secret_expires_at: isoSeconds(expiresAt),
-        };
+        const body = { client_secret: secret, secret_expires_at: expiresAt };
         if (s.credentialName)
             body['name'] = s.credentialName;
         for (let attempt = 1;; attempt++) {
             try {
                 if (existingId)
-                    return (await woodpecker('PATCH', `${base}/${encodeURIComponent(existingId)}`, `update Woodpecker credential ${existingId}`, 'safe', body)).body;
-                return (await woodpecker('POST', base, 'create the Woodpecker credential', 'once', {
-                    tenant_id: tenantId,
-                    client_id: clientId,
-                    ...body,
-                })).body;
+                    return (await woodpecker('PATCH', `${base}/${encodeURIComponent(existingId)}`, `update Woodpecker credential ${existingId}`, 'safe', body, attempts)).body;
+                return (await woodpecker('POST', base, 'create the Woodpecker credential', 'once', { tenant_id: tenantId, client_id: clientId, ...body }, attempts)).body;
             }
             catch (err) {
                 const propagating = err instanceof HttpError &&
@@ -21422,11 +21453,18 @@ function createWoodpecker(s, deps) {
             ? all.find((c) => field(c, 'credential_id') === (existingId ?? String(s.credentialId)))
             : all.find((c) => field(c, 'client_id') === clientId);
     }
-    /** After a save whose outcome is unknown: the credential as saved, or undefined when it was not. */
-    async function findSaved(expiry, cause, existingId) {
+    /**
+     * After a save whose outcome is unknown: the credential as saved, or undefined when it was not. The
+     * listing proves a save only by an expiry this run chose to differ from the one preflight saw (an
+     * earlier run in the same second, or a person, cannot have left it); without one it cannot tell.
+     */
+    async function findSaved(expiry, cause, found, secretKept) {
+        const unknown = (why) => new ProviderError(`${cause.message} Woodpecker may or may not have saved the new secret and ${why}; ${secretKept} Check the credential in Woodpecker, then re-run.`, true);
+        if (found.expiry !== undefined && found.expiry === Date.parse(expiry))
+            throw unknown('its listing cannot tell (it showed woodpecker-secret-expires-at before this run)');
         const match = pick(await list().catch(() => {
-            throw new ProviderError(`${cause.message} Woodpecker may or may not have saved the new secret and could not be asked; the new Entra password was kept so that neither side breaks. Check the credential in Woodpecker, then re-run.`, true);
-        }), existingId);
+            throw unknown('could not be asked');
+        }), found.existingId);
         // Compared as instants: Woodpecker may write the same time differently (fractions, +00:00).
         const listed = Date.parse(field(match, 'secret_expires_at') ?? '');
         return match !== undefined && listed === Date.parse(expiry) ? match : undefined;
@@ -21449,7 +21487,11 @@ function createWoodpecker(s, deps) {
                 expiresAt: match ? field(match, 'secret_expires_at') : undefined,
                 oldSecretDiesOnRotate: false,
             };
-            return { credential, found: { existingId } };
+            const listed = Date.parse(field(match, 'secret_expires_at') ?? '');
+            return {
+                credential,
+                found: { existingId, expiry: Number.isNaN(listed) ? undefined : listed },
+            };
         },
         async rotate(found) {
             let secret;
@@ -21467,21 +21509,29 @@ function createWoodpecker(s, deps) {
             }
             else
                 throw new Error('unreachable');
+            // The expiry Woodpecker is sent, to the second as it stores it: a minted one is made to differ
+            // from the expiry preflight listed (a second earlier at most), so that the listing can prove
+            // that this run's save went through even when an earlier run fell in the same second.
+            let sent = isoSeconds(expiresAt);
+            if (added && found.expiry === Date.parse(sent))
+                sent = isoSeconds(new Date(Date.parse(sent) - 1000).toISOString());
+            const attempts = { mayHaveLanded: false };
             let saved;
             try {
-                saved = await save(secret, expiresAt, found.existingId);
+                saved = await save(secret, sent, found.existingId, attempts);
                 // A success answer that does not show the new expiry may not have saved anything: ask the listing.
-                if (Date.parse(field(saved, 'secret_expires_at') ?? '') !== Date.parse(isoSeconds(expiresAt)))
+                if (Date.parse(field(saved, 'secret_expires_at') ?? '') !== Date.parse(sent))
                     throw new ProviderError('Woodpecker answered the save without the new expiry.', true);
             }
             catch (err) {
-                // A 422 means Woodpecker refused and saved nothing (it validates first, so even a retry after a
-                // lost answer cannot hide a save). Any other failure may follow an attempt that saved and whose
-                // answer was lost: the listing tells, since it shows the expiry just sent when the save went through.
-                const refused = err instanceof HttpError && err.status === 422;
-                saved = refused
-                    ? undefined
-                    : await findSaved(isoSeconds(expiresAt), err, found.existingId);
+                // A 422 means Woodpecker refused and saved nothing, unless an earlier attempt of the same save
+                // may have landed unheard (a replica of Entra may refuse a secret another just accepted). Any
+                // other failure may follow an attempt that saved: the listing tells, by the expiry just sent.
+                const refused = err instanceof HttpError && err.status === 422 && !attempts.mayHaveLanded;
+                const kept = added
+                    ? 'the new Entra password was kept so that neither side breaks.'
+                    : 'nothing else was changed.';
+                saved = refused ? undefined : await findSaved(sent, err, found, kept);
                 if (saved === undefined) {
                     if (added)
                         await entra.removePassword(added.keyId);
@@ -21494,7 +21544,7 @@ function createWoodpecker(s, deps) {
                 secret,
                 clientId: field(saved, 'client_id') ?? clientId,
                 credentialId: existingId,
-                expiresAt: isoSeconds(expiresAt),
+                expiresAt: sent,
                 inUseBy: existingId
                     ? `Woodpecker credential ${existingId} already uses the new secret`
                     : 'Woodpecker already uses the new secret',
@@ -21513,6 +21563,11 @@ function createWoodpecker(s, deps) {
 }
 const woodpecker = {
     inputs: woodpecker_inputs,
+    docs: {
+        title: 'Woodpecker',
+        rotates: 'the client secret of a Microsoft Graph credential: a new Entra password, saved in Woodpecker',
+        previous: 'the earlier Entra password is removed once the new one is saved and stored',
+    },
     parse: parseWoodpecker,
     create: createWoodpecker,
 };

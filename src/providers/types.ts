@@ -84,14 +84,26 @@ export interface ParseContext {
 }
 
 /**
- * A provider in one module: the inputs it reads (action.yml, the README and the list of inputs to
+ * A provider in one module: the inputs it reads (action.yml, its docs page and the list of inputs to
  * mask follow from them), its parser, and its implementation. Registered in ./index.ts.
  */
 export interface ProviderModule<S extends { readonly name: string }> {
   readonly inputs: InputSpecs;
+  /** How the docs present it: the README's provider table and docs/providers/<name>.md (`npm run docs`). */
+  readonly docs: ProviderDocs;
   /** Raw inputs -> settings. Pure: no I/O; a bad value throws an InputError naming the input. */
   parse(read: Read, ctx: ParseContext): S;
   create(settings: S, deps: ProviderDeps): Provider;
+}
+
+/** A provider as the docs name it, in markdown; one short line each. */
+export interface ProviderDocs {
+  /** The provider's product name, e.g. "Microsoft Entra". */
+  readonly title: string;
+  /** What one rotation changes. */
+  readonly rotates: string;
+  /** What becomes of the previous secret. */
+  readonly previous: string;
 }
 
 /** What a provider may use of its surroundings; injected so that providers stay free of globals. */
