@@ -27773,7 +27773,7 @@ function setOutputs(r, io = core_namespaceObject) {
     io.setOutput('report', JSON.stringify(reportJson(r)));
     if (r.recovery) {
         io.setOutput('recovery', r.recovery);
-        io.info(`Recovery blob (the new secret sealed to recovery-public-key; open it as the README shows):\n${r.recovery}`);
+        io.info(`Recovery blob (the new secret sealed to recovery-public-key; open it as docs/recovery.md shows):\n${r.recovery}`);
     }
 }
 /** Output `report`: what the summary's tables show, as JSON (the recovery blob has its own output). */
