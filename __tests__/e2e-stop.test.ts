@@ -4,6 +4,7 @@
 // waits seconds, not ten.
 import type { ChildProcess } from 'node:child_process';
 import { describe as describeInOrder, expect, it } from 'vitest';
+import { ESCROW_PREFIX } from '../src/pipeline.ts';
 import { GRACE_MS, GRACE_SCALE_ENV } from '../src/stop.ts';
 import { expectClean, recoveryKey, worldPerTest } from './checks.ts';
 import { CSP_APP, CSP_ORG, OLD_SECRET, REPO, SECRET_NAME, type World } from './fixtures.ts';
@@ -27,7 +28,7 @@ const { env, sigtermAfterMs: SIGTERM_AFTER_MS } = grace(SCALE);
 
 const CSP_SECRET = `/csp/gateway/am/api/orgs/${CSP_ORG}/oauth-apps/${CSP_APP}/secret`;
 const GITHUB_SECRET = new RegExp(`/secrets/${SECRET_NAME}$`);
-const ESCROW = /^Recovery escrow: (\S+)/m;
+const ESCROW = new RegExp(`^${ESCROW_PREFIX} (\\S+)`, 'm');
 
 /** A child process, and the runner's way of cancelling it. */
 class Runner {
@@ -83,7 +84,7 @@ function warmIssueSchemas(): void {
 }
 
 describe('SIGINT after the rotating call: the store completes within the grace', () => {
-  for (const recovery of [false])
+  for (const recovery of [true, false])
     for (const [kind, extra, path] of [
       ['vmware-csp regenerate (the old secret dies)', {}, 'PUT'],
       [
@@ -130,7 +131,7 @@ describe('SIGINT after the rotating call: the store completes within the grace',
 });
 
 describe('SIGINT, then SIGTERM 7.5 s later, while a write hangs', () => {
-  it('publishes the report, files the issue and revokes every App token before the kill', async () => {
+  it('publishes the report, files the issue and revokes every App token before the kill; the escrow line is in the log', async () => {
     // Long enough that storing still goes on when SIGTERM arrives: a second signal must not end it.
     const timing = grace(0.8);
     warmIssueSchemas();
@@ -153,6 +154,7 @@ describe('SIGINT, then SIGTERM 7.5 s later, while a write hangs', () => {
     expect(ms).toBeLessThan(timing.killAfterMs);
     expect(run.stdout).toContain('Received SIGTERM: stopping.');
     const current = w.currentSecret();
+    expect(key.open(escrowed(run))).toBe(current);
     expect(key.open(run.outputs['recovery']!)).toBe(current);
     expect(targets(run)).toEqual([
       { target: `repo ${REPO}`, secret: SECRET_NAME, status: 'failed' },
@@ -194,6 +196,24 @@ describe('SIGINT in preflight', () => {
     ]);
     expect(run.outputs['rotated']).toBe('false');
     expect(run.summary).toContain('## Stopped (SIGINT) before the rotation: nothing changed');
+    clean(w, run);
+  });
+});
+
+describe('SIGKILL after the rotating call', () => {
+  it('leaves the escrow line in what the step printed, and it opens to the secret the provider holds', async () => {
+    const w = await start('vmware-csp');
+    const key = await recoveryKey();
+    const runner = new Runner();
+    w.github.fault('PUT', GITHUB_SECRET, {
+      hang: true,
+      onMatch: () => runner.child!.kill('SIGKILL'),
+    });
+    const run = await w.run({ 'recovery-public-key': key.input }, { onSpawn: runner.onSpawn });
+    expect(run.signal).toBe('SIGKILL');
+    expect(w.csp!.rotations(CSP_APP)).toBe(1);
+    expect(w.github.secret(`repo:${REPO}`, SECRET_NAME)).toBeUndefined();
+    expect(key.open(escrowed(run))).toBe(w.currentSecret());
     clean(w, run);
   });
 });

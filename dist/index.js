@@ -15721,7 +15721,7 @@ function setClock(clock = realClock) {
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var node_v8__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8877);
 /* harmony import */ var node_v8__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_v8__WEBPACK_IMPORTED_MODULE_0__);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(1156);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(8640);
 /* harmony import */ var _stop_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(2638);
 /* harmony import */ var _untrusted_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(578);
 
@@ -15745,7 +15745,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 1156:
+/***/ 8640:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -24666,9 +24666,73 @@ function spokenUntil(at) {
     return ms >= 0 ? `in ${text}` : `${text} ago`;
 }
 
+;// CONCATENATED MODULE: ./src/github/seal.ts
+// libsodium sealed boxes: how GitHub wants secret values, and how the recovery blob is made.
+// libsodium is loaded during preflight (see `usable`), never first after the rotating call.
+let loading;
+/** Loads libsodium once; the first call starts the load, so preflight can run it beside its requests. */
+function loadSodium() {
+    loading ??= __nccwpck_require__.e(/* import() */ 866).then(__nccwpck_require__.bind(__nccwpck_require__, 8866)).then(async (m) => {
+        await m.default.ready;
+        return m.default;
+    });
+    return loading;
+}
+/** Seals `plaintext` to an X25519 public key; standard base64 with padding, as GitHub expects. */
+async function seal(plaintext, publicKey) {
+    const s = await loadSodium();
+    const sealed = s.crypto_box_seal(s.from_string(plaintext), publicKey);
+    return s.to_base64(sealed, s.base64_variants.ORIGINAL);
+}
+/**
+ * Proves, before anything changes, that a key can be sealed to: libsodium loads and a probe value
+ * seals. libsodium refuses low-order points (such as 32 zero bytes), whose shared secret is all zero.
+ * Throws an Error whose message starts with `what`.
+ */
+async function usable(publicKey, what) {
+    let s;
+    try {
+        s = await loadSodium();
+    }
+    catch (err) {
+        throw new Error(`Could not load libsodium to seal secrets: ${err.message}`, {
+            cause: err,
+        });
+    }
+    try {
+        s.crypto_box_seal(s.from_string('probe'), publicKey);
+    }
+    catch {
+        throw new Error(`${what} is not a usable X25519 public key (libsodium refuses to seal to it: a low-order or invalid point).`);
+    }
+}
+/** Decodes a base64 X25519 public key and checks its length. */
+function publicKeyFromBase64(key) {
+    const bytes = Buffer.from(key, 'base64');
+    if (bytes.length !== 32)
+        throw new Error(`the public key has ${bytes.length} bytes, not 32`);
+    return new Uint8Array(bytes);
+}
+
+;// CONCATENATED MODULE: ./src/escrow.ts
+// Write-ahead escrow: the new secret sealed to recovery-public-key, logged as one line before the
+// first store (before the rotating call when the provider takes a secret the action chose). The log
+// is durable the moment a line is written, so a run stopped or killed at any later point has already
+// handed the secret to the operator. Only the holder of the recovery private key can open the line.
+
+/** The first words of the escrow line; docs/recovery.md tells how to find and open it. */
+const ESCROW_PREFIX = 'Recovery escrow:';
+/** Seals `secret` to the recovery key and logs it as one line; returns the blob (output `recovery`). */
+async function writeAheadEscrow(secret, key, info) {
+    const blob = await seal(secret, key);
+    info(`${ESCROW_PREFIX} ${blob} (the new secret sealed to recovery-public-key, logged before any target is written so that a stopped or killed run still hands it over)`);
+    return blob;
+}
+
 ;// CONCATENATED MODULE: ./src/summary.ts
 // Outputs and the job summary, from the pipeline's report. Nothing secret reaches either: the report
 // holds no secret, only the recovery blob, which only the operator's private key opens.
+
 
 
 
@@ -24683,7 +24747,7 @@ function setOutputs(r, io = core) {
     io.setOutput('report', JSON.stringify(reportJson(r)));
     if (r.recovery) {
         io.setOutput('recovery', r.recovery);
-        io.info(`Recovery blob (the new secret sealed to recovery-public-key; open it as the README shows):\n${r.recovery}`);
+        io.info(`Recovery blob (the new secret sealed to recovery-public-key; open it as docs/recovery.md shows):\n${r.recovery}`);
     }
 }
 /** Output `report`: what the summary's tables show, as JSON (the recovery blob has its own output). */
@@ -24763,6 +24827,9 @@ function summaryMarkdown(provider, r) {
         lines.push(`| Retired | ${(0,untrusted/* markdownText */.p7)(r.retired, 500)} |`);
     if (r.undone)
         lines.push(`| Undone | ${(0,untrusted/* markdownText */.p7)(r.undone, 300)} |`);
+    // Said on every kind of rotation: the log line stays in the log whatever happened afterwards.
+    if (r.escrowed)
+        lines.push(`| Escrow | the new secret, sealed to \`recovery-public-key\`, is in the log (line \`${ESCROW_PREFIX}\`)${r.rotated ? '; every target holds it, so it is not needed' : ''} |`);
     if (r.expanded && r.expanded.length > 0) {
         // Each pattern and the targets it became, before any rotating call (GitHub's names, escaped).
         lines.push('', '| Target pattern | Expanded to |', '|---|---|');
@@ -27565,54 +27632,6 @@ class OrgAccess {
     }
 }
 
-;// CONCATENATED MODULE: ./src/github/seal.ts
-// libsodium sealed boxes: how GitHub wants secret values, and how the recovery blob is made.
-// libsodium is loaded during preflight (see `usable`), never first after the rotating call.
-let loading;
-/** Loads libsodium once; the first call starts the load, so preflight can run it beside its requests. */
-function loadSodium() {
-    loading ??= __nccwpck_require__.e(/* import() */ 866).then(__nccwpck_require__.bind(__nccwpck_require__, 8866)).then(async (m) => {
-        await m.default.ready;
-        return m.default;
-    });
-    return loading;
-}
-/** Seals `plaintext` to an X25519 public key; standard base64 with padding, as GitHub expects. */
-async function seal(plaintext, publicKey) {
-    const s = await loadSodium();
-    const sealed = s.crypto_box_seal(s.from_string(plaintext), publicKey);
-    return s.to_base64(sealed, s.base64_variants.ORIGINAL);
-}
-/**
- * Proves, before anything changes, that a key can be sealed to: libsodium loads and a probe value
- * seals. libsodium refuses low-order points (such as 32 zero bytes), whose shared secret is all zero.
- * Throws an Error whose message starts with `what`.
- */
-async function usable(publicKey, what) {
-    let s;
-    try {
-        s = await loadSodium();
-    }
-    catch (err) {
-        throw new Error(`Could not load libsodium to seal secrets: ${err.message}`, {
-            cause: err,
-        });
-    }
-    try {
-        s.crypto_box_seal(s.from_string('probe'), publicKey);
-    }
-    catch {
-        throw new Error(`${what} is not a usable X25519 public key (libsodium refuses to seal to it: a low-order or invalid point).`);
-    }
-}
-/** Decodes a base64 X25519 public key and checks its length. */
-function publicKeyFromBase64(key) {
-    const bytes = Buffer.from(key, 'base64');
-    if (bytes.length !== 32)
-        throw new Error(`the public key has ${bytes.length} bytes, not 32`);
-    return new Uint8Array(bytes);
-}
-
 ;// CONCATENATED MODULE: ./src/github/variables.ts
 // Writes the client id as an Actions variable: created or updated in each target scope that has
 // variables, then read back. A variable is not secret, so the read-back compares the value itself.
@@ -28482,6 +28501,8 @@ function dueAfterRotation(s, newExpiresAt) {
 
 
 
+
+
 /** Every write of a run, per target: the secret, the client id secret, the client id variable. */
 function writesOf(s) {
     const { targets, secretName, clientIdSecretName, clientIdVariableName } = s.github;
@@ -28573,14 +28594,25 @@ async function rotate(s, d, progress) {
         d.warn(`${s.provider.name} kills the old secret at once. Without recovery-public-key, a failure to store the new secret leaves it nowhere; set recovery-public-key.`);
     }
     // 3-4. Rotate once. From here on the new secret exists only in this process until it is stored.
-    // The last point where a stop changes nothing; a stop after it lets the rotating call finish.
+    // A provider that takes a secret the action chose gets it escrowed before the call: a lost answer
+    // or a killed run then loses nothing.
+    const chosen = d.provider.chooseSecret?.(found);
+    let escrow;
+    if (chosen !== undefined) {
+        d.mask(chosen);
+        d.mask(Buffer.from(chosen).toString('base64'));
+        // Preflight proved the key seals: a failure here is a bug, and nothing has changed yet.
+        escrow = s.recoveryKey ? await writeAheadEscrow(chosen, s.recoveryKey, d.info) : undefined;
+    }
+    // The last point where a stop changes nothing (a chosen secret escrowed above was never sent);
+    // a stop after it lets the rotating call finish.
     checkpoint(stop);
     progress.rotating = true;
     d.policy.startStoring();
     let rotation;
     let rotated;
     try {
-        ({ rotation, rotated } = await d.provider.rotate(found));
+        ({ rotation, rotated } = await d.provider.rotate(found, chosen));
     }
     catch (err) {
         const unknown = outcomeUnknown(err);
@@ -28598,17 +28630,23 @@ async function rotate(s, d, progress) {
     d.mask(rotation.secret);
     d.mask(Buffer.from(rotation.secret).toString('base64'));
     const { secret: newSecret, ...rotationInfo } = rotation;
+    // Write-ahead escrow: in the log before the first store, so that even SIGKILL cannot lose it. (A
+    // provider that issued another secret than the one chosen gets the issued one escrowed as well.)
+    if (s.recoveryKey && (escrow === undefined || chosen !== newSecret))
+        escrow = await writeAheadEscrow(newSecret, s.recoveryKey, d.info).catch((err) => {
+            d.warn(`Could not escrow the new secret: ${err.message}`);
+            return undefined;
+        });
     const stored = { results: undefined };
+    const escrowed = escrow !== undefined ? { escrowed: true } : {};
     try {
-        const after = await afterRotation(s, d, credential, rotation, rotated, stored);
-        return decision ? { ...after, rule: decision.rule } : after;
+        const after = await afterRotation(s, d, credential, rotation, rotated, stored, escrow);
+        return { ...after, ...escrowed, ...(decision ? { rule: decision.rule } : {}) };
     }
     catch (err) {
         // Nothing may escape once the secret exists: report every target and hand the secret over.
         const message = err.message;
-        const recovery = s.recoveryKey
-            ? await seal(newSecret, s.recoveryKey).catch(() => undefined)
-            : undefined;
+        const recovery = escrow;
         const results = stored.results ??
             plan('failed').map((r) => ({ ...r, error: 'not written: the run stopped before storing' }));
         const held = results.filter((r) => r.status === 'written').map((r) => r.target);
@@ -28623,6 +28661,7 @@ async function rotate(s, d, progress) {
             credential,
             rotation: rotationInfo,
             targets: results,
+            ...escrowed,
             ...(recovery ? { recovery } : {}),
             failure: `The rotation of ${credential.description} happened, but the run then failed: ${message} ${(rotation.oldSecretDied ?? credential.oldSecretDiesOnRotate)
                 ? 'The old secret no longer works.'
@@ -28632,7 +28671,7 @@ async function rotate(s, d, progress) {
     }
 }
 /** Steps 5-7, after the one rotating call. Throws only on a bug or an unexpected fault; runPipeline reports it. */
-async function afterRotation(s, d, credential, rotation, rotated, stored) {
+async function afterRotation(s, d, credential, rotation, rotated, stored, escrow) {
     const { targets, secretName } = s.github;
     const { secret: newSecret, ...rotationInfo } = rotation;
     d.info(`Rotated ${credential.description}; storing the new secret in ${targets.length} target(s).`);
@@ -28740,7 +28779,7 @@ async function afterRotation(s, d, credential, rotation, rotated, stored) {
         }
     }
     // 7. Storing failed somewhere: keep what still works, hand over the secret, fail the step.
-    const recovery = s.recoveryKey ? await seal(newSecret, s.recoveryKey) : undefined;
+    const recovery = escrow;
     let undone;
     // Undoing is skipped under a stop: the previous secret still works where it could be undone.
     if (landed.every((l) => l === 'no') && stop.requested === undefined) {
