@@ -34,7 +34,8 @@ const plain = (): Promise<World> => start('keycloak');
 const withPolicy = (policy = POLICY): Promise<World> =>
   start('keycloak', { keycloakPolicy: policy });
 
-const clean = (run: Run): void => expectClean(worldOf(run), run);
+const clean = (run: Run, extra: readonly string[] = []): void =>
+  expectClean(worldOf(run), run, extra);
 const client = (w: World) => w.keycloak!.client(KC_REALM, KC_CLIENT);
 const valid = (w: World) => w.keycloak!.validSecrets(KC_REALM, KC_CLIENT);
 const rotations = (w: World) => w.keycloak!.rotations(KC_REALM, KC_CLIENT);
@@ -229,6 +230,38 @@ describe('keycloak with the secret-rotation policy: the previous secret stays va
     expect(stored(w)).toBe(w.currentSecret());
     expect(run.errors.join('\n')).toContain('previous secret was kept and still works');
     clean(run);
+  });
+
+  it('someone regenerated between preflight and the rotating call: the kept secret is theirs, so the report says the old one died', async () => {
+    const w = await withPolicy();
+    const key = await recoveryKey();
+    const theirs = 'Concurrent-Regeneration-0123456789';
+    // Another admin regenerates just before the action's call: Keycloak then keeps theirs, not OLD_SECRET.
+    w.keycloak!.fault('POST', REGENERATE, {
+      times: 1,
+      onMatch: () => {
+        const c = client(w);
+        const t = String(Math.floor(w.keycloak!.now() / 1000));
+        c.attributes['client.secret.rotated'] = c.secret;
+        c.attributes['client.secret.rotated.creation.time'] = t;
+        c.attributes['client.secret.rotated.expiration.time'] = String(Number(t) + 86_400);
+        c.secret = theirs;
+      },
+    });
+    w.github.fault('PUT', /environments/, { status: 404, body: { message: 'Not Found' } });
+    const run = await w.run({
+      'recovery-public-key': key.input,
+      targets: `repo ${REPO}\nenvironment ${REPO} production`,
+    });
+    expect(run.code).toBe(1);
+    expect(valid(w)).not.toContain(OLD_SECRET);
+    expect(valid(w)).toEqual([w.currentSecret(), theirs]);
+    expect(run.stdout).toContain('not the one from before this rotation');
+    const said = run.errors.join('\n');
+    expect(said).not.toMatch(/previous secret (was kept and )?still works/);
+    expect(said).toContain('The old secret no longer works');
+    expect(key.open(run.outputs['recovery']!)).toBe(w.currentSecret());
+    clean(run, [theirs]);
   });
 
   it('keeps the previous secret when the new one does not obtain a token', async () => {

@@ -124,8 +124,10 @@ function parseKeycloak(read: Read): KeycloakSettings {
 
 /** Client attributes that Keycloak's secret-rotation executor keeps, in epoch seconds. */
 export const ATTR = {
+  creation: 'client.secret.creation.time',
   expiration: 'client.secret.expiration.time',
   rotated: 'client.secret.rotated',
+  rotatedCreation: 'client.secret.rotated.creation.time',
   rotatedExpiration: 'client.secret.rotated.expiration.time',
 } as const;
 
@@ -174,6 +176,20 @@ function fingerprint(secret: string): string {
 function seconds(v: unknown): number | undefined {
   const n = typeof v === 'string' && /^\d{1,12}$/.test(v) ? Number(v) : NaN;
   return Number.isFinite(n) && n > 0 ? n : undefined;
+}
+
+/**
+ * Until when (epoch ms) Keycloak accepts the client's rotated secret, from its attributes: its own
+ * expiration (none: not at all), and no later than the current secret's, since once that has passed
+ * ClientIdAndSecretAuthenticator refuses the client whichever secret it sends.
+ */
+function keptUntil(attrs: Record<string, unknown>): number | undefined {
+  const rotated = attrs[ATTR.rotated];
+  const until = seconds(attrs[ATTR.rotatedExpiration]);
+  if (typeof rotated !== 'string' || rotated === '' || until === undefined) return undefined;
+  if (seconds(attrs[ATTR.rotatedCreation]) === undefined) return undefined;
+  const expires = seconds(attrs[ATTR.expiration]);
+  return Math.min(until, expires ?? Infinity) * 1000;
 }
 
 function attributes(client: unknown): Record<string, unknown> {
@@ -379,15 +395,21 @@ function createKeycloak(
       });
       maskClient(res.body);
       const attrs = attributes(res.body);
-      const until = seconds(attrs[ATTR.rotatedExpiration]);
       const expires = seconds(attrs[ATTR.expiration]);
-      previousKept = until !== undefined && until * 1000 > now();
-      if (previousKept) previousUntil = new Date(until! * 1000).toISOString();
+      const until = keptUntil(attrs);
+      // Only the secret this run's preflight read counts as kept: a rotated secret that is any other
+      // (someone rotated meanwhile) says nothing about the one the targets held.
+      const rotated = attrs[ATTR.rotated];
+      const ours = typeof rotated === 'string' && fingerprint(rotated) === found.before;
+      previousKept = ours && until !== undefined && until > now();
+      if (previousKept) previousUntil = new Date(until!).toISOString();
       if (expires !== undefined) expiresAt = new Date(expires * 1000).toISOString();
       deps.info(
         previousKept
           ? `Keycloak's secret-rotation policy keeps the previous secret valid until ${previousUntil}.`
-          : 'Keycloak kept no previous secret: the old one no longer works.',
+          : until !== undefined && !ours
+            ? 'Keycloak keeps a previous secret, but not the one from before this rotation: the old one no longer works.'
+            : 'Keycloak kept no previous secret: the old one no longer works.',
       );
     } catch (err) {
       deps.warn(
