@@ -631,3 +631,62 @@ describe('keycloak faults', () => {
     clean(run);
   });
 });
+
+describe('keycloak policy: one previous-secret slot across runs', () => {
+  const TARGETS = `repo ${REPO}\nenvironment ${REPO} production`;
+  const seeded = async (): Promise<World> => {
+    const w = await withPolicy();
+    const dayAgo = new Date(Date.now() - 86_400_000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+    for (const scope of [`repo:${REPO}`, `env:${REPO}:production`])
+      w.github.seedSecret(scope, SECRET_NAME, OLD_SECRET, dayAgo);
+    return w;
+  };
+
+  it('a re-run after a partial failure refuses before the rotating call while the failed target holds the rotated secret', async () => {
+    const w = await seeded();
+    const key = await recoveryKey();
+    w.github.fault('PUT', /environments/, { status: 404, body: { message: 'Not Found' } });
+    const inputs = { 'recovery-public-key': key.input, targets: TARGETS };
+    const first = await w.run(inputs);
+    expect(first.code).toBe(1);
+    expect(first.errors.join('\n')).toMatch(
+      /previous secret was kept and still works until \d{4}-/,
+    );
+    const second = await w.run(inputs);
+    expect(second.code).toBe(1);
+    expect(rotations(w)).toBe(1);
+    const said = second.errors.join('\n');
+    expect(said).toMatch(/Refusing to rotate: keycloak keeps one previous secret/);
+    expect(said).toContain(`environment ${REPO} production was last written before that`);
+    expect(said).toContain('keycloak-overwrite-previous: true');
+    expect(valid(w)).toContain(OLD_SECRET);
+    clean(first);
+    clean(second);
+  });
+
+  it('with keycloak-overwrite-previous the re-run rotates, and its report never says the overwritten secret still works', async () => {
+    const w = await seeded();
+    const key = await recoveryKey();
+    w.github.fault('PUT', /environments/, { status: 404, body: { message: 'Not Found' } });
+    const inputs = { 'recovery-public-key': key.input, targets: TARGETS };
+    expect((await w.run(inputs)).code).toBe(1);
+    const second = await w.run({ ...inputs, 'keycloak-overwrite-previous': 'true' });
+    expect(second.code).toBe(1);
+    expect(rotations(w)).toBe(2);
+    expect(valid(w)).not.toContain(OLD_SECRET);
+    expect(second.errors.join('\n')).toContain(
+      `environment ${REPO} production held the secret before it, which this rotation overwrote: it no longer works there.`,
+    );
+    clean(second);
+  });
+
+  it('a run after a fully successful one rotates: no target holds the rotated secret', async () => {
+    const w = await seeded();
+    expect((await w.run({ targets: TARGETS })).code).toBe(0);
+    const second = await w.run({ targets: TARGETS });
+    expect(second.errors).toEqual([]);
+    expect(rotations(w)).toBe(2);
+    expect(second.stdout).toContain('every target was written since');
+    clean(second);
+  });
+});

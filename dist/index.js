@@ -15692,7 +15692,7 @@ module.exports = {
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var node_v8__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8877);
 /* harmony import */ var node_v8__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_v8__WEBPACK_IMPORTED_MODULE_0__);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(109);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(198);
 
 
 // WebAssembly (undici's HTTP parser, libsodium) runs in V8's baseline tier until it is hot, then V8
@@ -15709,7 +15709,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 109:
+/***/ 198:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -19559,6 +19559,10 @@ const csp_inputs = {
         description: 'vmware-csp overlap: how long the previous secret stays valid.',
         default: '172800',
     },
+    'csp-overwrite-previous': {
+        description: 'vmware-csp overlap: rotate even when a target may still hold the previous secret CSP keeps (a target an earlier run failed to write, seen by its last write): the rotation overwrites it, and it stops working there at once. Without it, such a run refuses before the rotating call.',
+        default: 'false',
+    },
     'csp-retire-previous': {
         description: 'vmware-csp overlap: delete the previous secret once every target is written and verified.',
         default: 'false',
@@ -19581,6 +19585,10 @@ function parseCsp(read) {
     }
     const rotation = oneOf(read, 'csp-rotation', ['regenerate', 'overlap'], 'regenerate');
     const retirePrevious = bool(read, 'csp-retire-previous', false);
+    const overwritePrevious = bool(read, 'csp-overwrite-previous', false);
+    if (overwritePrevious && rotation !== 'overlap') {
+        throw new fields_InputError(`Input 'csp-overwrite-previous' applies only with 'csp-rotation: overlap' (regenerate keeps no previous secret).`);
+    }
     if (retirePrevious && rotation !== 'overlap') {
         throw new fields_InputError(`Input 'csp-retire-previous' applies only with 'csp-rotation: overlap' (regenerate leaves no previous secret).`);
     }
@@ -19593,6 +19601,7 @@ function parseCsp(read) {
         rotation,
         overlapSeconds: integer(read, 'csp-overlap-seconds', 60, 31_536_000, 172_800),
         retirePrevious,
+        overwritePrevious,
     };
 }
 /** Sign in again this long before the token's stated expiry. */
@@ -19672,6 +19681,31 @@ function createCsp(s, deps) {
             throw new ProviderError(`The overlap rotation's outcome is unknown and checking it failed too: ${err.message} The previous secret still works until the window ends; re-run the workflow.`, true);
         }
     }
+    /**
+     * The previous-secret slot of an overlap rotation. CSP's app shows no previous secret and no end of
+     * its window; it shows `lastUpdatedAt` (epoch ms) and `secretRotationExpirationInSeconds`, which
+     * stand in for when the current secret came and how long the previous one stays (unverified that
+     * a rotation moves lastUpdatedAt; without it the newest target write stands in, src/previous.ts).
+     */
+    function slotOf(app) {
+        const last = app?.lastUpdatedAt;
+        const shown = app
+            ?.secretRotationExpirationInSeconds;
+        // Outside bytes: only a plausible time (not beyond a day from now) and a window CSP accepts.
+        const since = typeof last === 'number' && Number.isInteger(last) && last > 0 && last < clock_now() + 86_400_000
+            ? last
+            : undefined;
+        const window = typeof shown === 'number' && Number.isInteger(shown) && shown > 0 && shown <= 31_536_000
+            ? shown
+            : s.overlapSeconds;
+        return {
+            until: undefined,
+            since,
+            windowMs: Math.max(window, s.overlapSeconds) * 1000,
+            exact: false,
+            overwrite: { input: 'csp-overwrite-previous', allowed: s.overwritePrevious },
+        };
+    }
     return {
         async preflight() {
             await session.renew();
@@ -19689,6 +19723,7 @@ function createCsp(s, deps) {
                 description: `CSP OAuth app ${s.appId} in organization ${s.orgId} (${s.rotation})`,
                 expiresAt: undefined,
                 oldSecretDiesOnRotate: s.rotation === 'regenerate',
+                ...(s.rotation === 'overlap' ? { previous: slotOf(res.body) } : {}),
             };
             return { credential, found: { clientId } };
         },
@@ -19716,6 +19751,8 @@ function createCsp(s, deps) {
             }
             const secret = generateSecret();
             deps.mask(secret);
+            // The window starts no earlier than the request: counted from before it, its end is never late.
+            const previousUntil = new Date(clock_now() + s.overlapSeconds * 1000).toISOString();
             try {
                 await managed({
                     method: 'POST',
@@ -19736,9 +19773,14 @@ function createCsp(s, deps) {
                 if (!(await overlapTookEffect(clientId, secret)))
                     throw new ProviderError(`${err.message} CSP did not take the new secret; nothing changed. Re-run the workflow.`);
             }
-            const expiresAt = new Date(clock_now() + s.overlapSeconds * 1000).toISOString();
-            deps.info(`CSP accepted the new secret; the previous one stays valid until about ${expiresAt}.`);
-            const rotation = { secret, clientId, credentialId: s.appId, expiresAt: undefined };
+            deps.info(`CSP accepted the new secret; the previous one stays valid until about ${previousUntil}.`);
+            const rotation = {
+                secret,
+                clientId,
+                credentialId: s.appId,
+                expiresAt: undefined,
+                previousUntil,
+            };
             return { rotation, rotated: undefined };
         },
         async retirePrevious() {
@@ -20182,6 +20224,10 @@ const keycloak_inputs = {
         description: "keycloak: where the realm's secret-rotation policy keeps the previous secret valid, remove it (client-secret/rotated) once every target is written and verified.",
         default: 'false',
     },
+    'keycloak-overwrite-previous': {
+        description: 'keycloak: under the secret-rotation policy, rotate even when a target may still hold the previous secret Keycloak keeps (a target an earlier run failed to write): the rotation overwrites it, and it stops working there at once. Without it, such a run refuses before the rotating call.',
+        default: 'false',
+    },
     'keycloak-confirm-timeout': {
         description: "keycloak: how long the new secret may take to obtain a token once every target holds it (a cluster's caches), as a duration; at most 10m.",
         default: '30s',
@@ -20214,6 +20260,7 @@ function parseKeycloak(read) {
         adminClientSecret: required(read, 'keycloak-admin-client-secret', "the service account's client secret"),
         retirePrevious: bool(read, 'keycloak-retire-previous', false),
         confirmTimeoutMs: duration(read, 'keycloak-confirm-timeout', keycloak_MAX_CONFIRM_MS, 30_000),
+        overwritePrevious: bool(read, 'keycloak-overwrite-previous', false),
     };
 }
 /** Client attributes that Keycloak's secret-rotation executor keeps, in epoch seconds. */
@@ -20276,6 +20323,9 @@ function keptUntil(attrs) {
         return undefined;
     const expires = seconds(attrs[ATTR.expiration]);
     return Math.min(until, expires ?? Infinity) * 1000;
+}
+function ms(s) {
+    return s === undefined ? undefined : s * 1000;
 }
 function attributes(client) {
     const a = client?.attributes;
@@ -20447,6 +20497,7 @@ function createKeycloak(s, deps) {
             expiresAt,
             // Only what was seen counts as kept: unknown is reported as dead, the safe side.
             oldSecretDied: previousKept !== true,
+            ...(previousUntil ? { previousUntil } : {}),
         };
         return {
             rotation,
@@ -20507,6 +20558,21 @@ function createKeycloak(s, deps) {
                 description: `Keycloak ${where}${policy ? ' (secret-rotation policy)' : ''}`,
                 expiresAt: expires === undefined ? undefined : new Date(expires * 1000).toISOString(),
                 oldSecretDiesOnRotate: !policy,
+                // The one rotated secret the policy keeps, which the next rotation overwrites.
+                ...(policy
+                    ? {
+                        previous: {
+                            until: keptUntil(attrs),
+                            since: ms(seconds(attrs[ATTR.creation] ?? attrs[ATTR.rotatedCreation])),
+                            windowMs: 0,
+                            exact: true,
+                            overwrite: {
+                                input: 'keycloak-overwrite-previous',
+                                allowed: s.overwritePrevious,
+                            },
+                        },
+                    }
+                    : {}),
             };
             return {
                 credential,
@@ -31406,10 +31472,97 @@ function dueAfterRotation(s, newExpiresAt) {
     return candidates.length ? new Date(Math.max(...candidates)).toISOString() : undefined;
 }
 
+;// CONCATENATED MODULE: ./src/previous.ts
+// One previous-secret slot: CSP overlap and Keycloak's secret-rotation policy keep one previous
+// secret beside the current one, and every rotation overwrites it. A target that missed the last
+// rotation (it failed) still holds the secret in that slot; rotating again would kill it there at
+// once. Preflight finds such targets and refuses, unless the provider's overwrite input says
+// otherwise; the report then says which targets lost their secret.
+
+
+/** GitHub's and the provider's clocks may differ this much; a target written this close before counts as written after. */
+const SKEW_MS = 60_000;
+/**
+ * Before the rotating call: undefined when no slot holds a secret that still works; otherwise what
+ * this rotation overwrites, after refusing (throws) when a target may hold it and the overwrite
+ * input is not set.
+ */
+async function guardPrevious(s, credential, destination, log) {
+    const slot = credential.previous;
+    if (!slot)
+        return undefined;
+    // The provider's own record: an empty slot, or one whose secret no longer works, costs nothing.
+    if (slot.exact && (slot.until === undefined || slot.until <= clock_now()))
+        return undefined;
+    if (slot.until !== undefined && slot.until <= clock_now())
+        return undefined;
+    const { targets, secretName } = s.github;
+    const written = await Promise.all(targets.map(async (t) => ({
+        line: t.line,
+        at: (await destination.updatedAt(t, secretName))?.getTime(),
+    })));
+    // Without the provider's own record, the newest write of a target stands for the last rotation
+    // (the action writes right after it); a run's writes spread over at most its store-timeout.
+    const newest = Math.max(...written.map((w) => w.at ?? -Infinity));
+    const since = slot.since ?? (Number.isFinite(newest) ? newest : undefined);
+    if (since === undefined)
+        return undefined;
+    const until = slot.until ?? since + slot.windowMs;
+    if (until <= clock_now())
+        return undefined;
+    const slack = slot.exact ? SKEW_MS : s.storeTimeoutMs + SKEW_MS;
+    // A target whose secret does not exist holds nothing that could die.
+    const stale = written
+        .filter((w) => w.at !== undefined && w.at < since - slack)
+        .map((w) => w.line);
+    const iso = (ms) => new Date(ms).toISOString();
+    const kept = `${s.provider.name} keeps one previous secret beside the current one, and it still works until ${slot.exact ? '' : 'about '}${iso(until)} (${spokenUntil(until)})`;
+    const how = slot.exact
+        ? `the current secret was created at ${iso(since)}`
+        : slot.since !== undefined
+            ? `${s.provider.name} shows the app last updated at ${iso(since)}`
+            : `the newest write of ${secretName} in a target, the last rotation as far as can be seen, was at ${iso(since)}`;
+    if (stale.length === 0) {
+        log.info(`${kept}; every target was written since (${how}), so none holds it, and this rotation replaces it.`);
+        return { until, stale };
+    }
+    const which = `${stale.join(', ')} ${stale.length === 1 ? 'was' : 'were'} last written before that (${how})`;
+    if (slot.overwrite.allowed) {
+        log.warn(`${kept}. ${which}, so ${stale.length === 1 ? 'it' : 'they'} may still hold it. ${slot.overwrite.input} is set: this rotation overwrites it, and wherever it is still in use it stops working now, until the new secret is stored there.`);
+        return { until, stale };
+    }
+    throw new Error(`Refusing to rotate: ${kept}. ${which}, so ${stale.length === 1 ? 'it' : 'they'} may still hold it (an earlier run failed there), and rotating again would overwrite it and lock ${stale.length === 1 ? 'it' : 'them'} out at once. Nothing was changed. Store the current secret there by hand (the earlier run's output \`recovery\`) and re-run, re-run after ${iso(until)}, or set ${slot.overwrite.input}: true to rotate anyway.`);
+}
+/**
+ * The report's words for a previous secret the rotation kept: until when it works, and, where this
+ * rotation overwrote a secret that failed targets may still hold, that it works no longer there.
+ */
+function keptWords(rotation, overwritten, failed) {
+    const until = rotation.previousUntil ? ` until ${rotation.previousUntil}` : '';
+    const lost = (overwritten?.stale ?? []).filter((t) => failed.includes(t));
+    const dead = lost.length
+        ? ` ${lost.join(', ')} held the secret before it, which this rotation overwrote: it no longer works there.`
+        : '';
+    return `The previous secret was kept and still works${until}.${dead}`;
+}
+/**
+ * The next step after a rotation that kept the previous secret but left targets without the new
+ * one: a plain re-run would refuse while they hold the kept secret (see guardPrevious). Undefined
+ * when the provider keeps no such slot or no secret target failed.
+ */
+function rerunWords(credential, rotation, failed) {
+    const slot = credential.previous;
+    if (!slot || failed.length === 0)
+        return undefined;
+    const until = rotation.previousUntil ?? 'its window ends';
+    return `Fix the failing targets (see each error), then store the new secret in ${failed.join(', ')} by hand (from output \`recovery\` or a target that holds it). Until then they hold the previous secret, which works until ${until}; a re-run before that refuses to rotate, because rotating again would overwrite it and lock them out. To rotate anyway, re-run with ${slot.overwrite.input}: true.`;
+}
+
 ;// CONCATENATED MODULE: ./src/pipeline.ts
 // The rotation pipeline: preflight -> rotate once -> store and verify everywhere -> retire the
 // previous secret, or, when storing fails, keep everything that still works and hand the new secret
 // to the operator sealed to their recovery key.
+
 
 
 
@@ -31471,6 +31624,8 @@ async function rotate(s, d) {
         d.info(decision.rule);
     if (decision && !decision.rotate)
         return { outcome: 'skipped', rotated: false, credential, targets: plan('skipped'), ...due };
+    // A dry run refuses too: it checks everything the rotation would.
+    const overwritten = await guardPrevious(s, credential, d.destination, d);
     if (s.dryRun) {
         d.info('Dry run: inputs, provider authentication and every public key check out. Nothing was changed.');
         return { outcome: 'dry-run', rotated: false, credential, targets: plan('skipped'), ...due };
@@ -31503,7 +31658,7 @@ async function rotate(s, d) {
     const { secret: newSecret, ...rotationInfo } = rotation;
     const stored = { results: undefined };
     try {
-        const after = await afterRotation(s, d, credential, rotation, rotated, stored);
+        const after = await afterRotation(s, d, credential, rotation, rotated, stored, overwritten);
         return decision ? { ...after, rule: decision.rule } : after;
     }
     catch (err) {
@@ -31515,6 +31670,7 @@ async function rotate(s, d) {
         const results = stored.results ??
             plan('failed').map((r) => ({ ...r, error: 'not written: the run stopped before storing' }));
         const held = results.filter((r) => r.status === 'written').map((r) => r.target);
+        const missed = results.filter((r) => r.status !== 'written').map((r) => r.target);
         const where = recovery
             ? 'The new secret is in output `recovery`, sealed to recovery-public-key.'
             : s.recoveryKey
@@ -31529,13 +31685,15 @@ async function rotate(s, d) {
             ...(recovery ? { recovery } : {}),
             failure: `The rotation of ${credential.description} happened, but the run then failed: ${message} ${(rotation.oldSecretDied ?? credential.oldSecretDiesOnRotate)
                 ? 'The old secret no longer works.'
-                : 'The previous secret was kept and still works.'} ${held.length ? `Targets holding the new secret: ${held.join(', ')}.` : 'No target holds the new secret.'} ${where}`,
-            nextStep: 'Store the new secret by hand where it is missing (from output `recovery` or a target that holds it), or re-run the workflow to rotate again.',
+                : keptWords(rotation, overwritten, missed)} ${held.length ? `Targets holding the new secret: ${held.join(', ')}.` : 'No target holds the new secret.'} ${where}`,
+            nextStep: (!(rotation.oldSecretDied ?? credential.oldSecretDiesOnRotate) &&
+                rerunWords(credential, rotation, missed)) ||
+                'Store the new secret by hand where it is missing (from output `recovery` or a target that holds it), or re-run the workflow to rotate again.',
         };
     }
 }
 /** Steps 5-7, after the one rotating call. Throws only on a bug or an unexpected fault; runPipeline reports it. */
-async function afterRotation(s, d, credential, rotation, rotated, stored) {
+async function afterRotation(s, d, credential, rotation, rotated, stored, overwritten) {
     const { targets, secretName } = s.github;
     const { secret: newSecret, ...rotationInfo } = rotation;
     d.info(`Rotated ${credential.description}; storing the new secret in ${targets.length} target(s).`);
@@ -31610,6 +31768,7 @@ async function afterRotation(s, d, credential, rotation, rotated, stored) {
         });
     }
     const reasons = [...new Set(failed.map((f) => f.error))].join(' ');
+    const kept = keptWords(rotation, overwritten, failed.filter((f) => f.secret === secretName).map((f) => f.target));
     const summary = `${failed.length} of ${results.length} secret write(s) failed after the rotation of ${credential.description}: ${reasons}`;
     const where = undone
         ? `Undid the rotation (${undone}); the previous secret still works and nothing needs recovering.`
@@ -31618,8 +31777,8 @@ async function afterRotation(s, d, credential, rotation, rotated, stored) {
                 ? 'The old secret no longer works. The new secret is in output `recovery`, sealed to recovery-public-key: open it and store it by hand.'
                 : 'The old secret no longer works and no recovery-public-key was given: targets marked written hold the new secret; copy it from one of them or rotate again at the provider.'
             : recovery
-                ? 'The previous secret was kept and still works. The new secret is in output `recovery`, sealed to recovery-public-key.'
-                : 'The previous secret was kept and still works.';
+                ? `${kept} The new secret is in output \`recovery\`, sealed to recovery-public-key.`
+                : kept;
     const inUse = !undone && rotation.inUseBy ? ` ${rotation.inUseBy}.` : '';
     return {
         outcome: 'failed',
@@ -31628,7 +31787,10 @@ async function afterRotation(s, d, credential, rotation, rotated, stored) {
         ...(recovery ? { recovery } : {}),
         ...(undone ? { undone } : {}),
         failure: `${summary} ${where}${inUse}`,
-        nextStep: 'Fix the failing targets (see each error), then re-run the workflow: it rotates again and stores everywhere.',
+        nextStep: (!undone &&
+            !(rotation.oldSecretDied ?? credential.oldSecretDiesOnRotate) &&
+            rerunWords(credential, rotation, failed.filter((f) => f.secret === secretName).map((f) => f.target))) ||
+            'Fix the failing targets (see each error), then re-run the workflow: it rotates again and stores everywhere.',
     };
 }
 function names(secret, clientId) {

@@ -7,6 +7,7 @@ import { decide, dueAfterRotation } from './due.js';
 import { type Expansion, withTargets } from './expand.js';
 import type { Settings, Target } from './inputs/index.js';
 import { hasVariables } from './inputs/targets.js';
+import { guardPrevious, keptWords, type Overwritten, rerunWords } from './previous.js';
 import type { RetryPolicy } from './policy.js';
 import {
   type Credential,
@@ -145,6 +146,8 @@ async function rotate(s: Settings, d: PipelineDeps): Promise<Report> {
   if (decision) d.info(decision.rule);
   if (decision && !decision.rotate)
     return { outcome: 'skipped', rotated: false, credential, targets: plan('skipped'), ...due };
+  // A dry run refuses too: it checks everything the rotation would.
+  const overwritten = await guardPrevious(s, credential, d.destination, d);
   if (s.dryRun) {
     d.info(
       'Dry run: inputs, provider authentication and every public key check out. Nothing was changed.',
@@ -181,7 +184,7 @@ async function rotate(s: Settings, d: PipelineDeps): Promise<Report> {
   const { secret: newSecret, ...rotationInfo } = rotation;
   const stored = { results: undefined as TargetResult[] | undefined };
   try {
-    const after = await afterRotation(s, d, credential, rotation, rotated, stored);
+    const after = await afterRotation(s, d, credential, rotation, rotated, stored, overwritten);
     return decision ? { ...after, rule: decision.rule } : after;
   } catch (err) {
     // Nothing may escape once the secret exists: report every target and hand the secret over.
@@ -193,6 +196,7 @@ async function rotate(s: Settings, d: PipelineDeps): Promise<Report> {
       stored.results ??
       plan('failed').map((r) => ({ ...r, error: 'not written: the run stopped before storing' }));
     const held = results.filter((r) => r.status === 'written').map((r) => r.target);
+    const missed = results.filter((r) => r.status !== 'written').map((r) => r.target);
     const where = recovery
       ? 'The new secret is in output `recovery`, sealed to recovery-public-key.'
       : s.recoveryKey
@@ -208,9 +212,11 @@ async function rotate(s: Settings, d: PipelineDeps): Promise<Report> {
       failure: `The rotation of ${credential.description} happened, but the run then failed: ${message} ${
         (rotation.oldSecretDied ?? credential.oldSecretDiesOnRotate)
           ? 'The old secret no longer works.'
-          : 'The previous secret was kept and still works.'
+          : keptWords(rotation, overwritten, missed)
       } ${held.length ? `Targets holding the new secret: ${held.join(', ')}.` : 'No target holds the new secret.'} ${where}`,
       nextStep:
+        (!(rotation.oldSecretDied ?? credential.oldSecretDiesOnRotate) &&
+          rerunWords(credential, rotation, missed)) ||
         'Store the new secret by hand where it is missing (from output `recovery` or a target that holds it), or re-run the workflow to rotate again.',
     };
   }
@@ -224,6 +230,7 @@ async function afterRotation(
   rotation: Rotation,
   rotated: unknown,
   stored: { results: TargetResult[] | undefined },
+  overwritten: Overwritten | undefined,
 ): Promise<Report> {
   const { targets, secretName } = s.github;
   const { secret: newSecret, ...rotationInfo } = rotation;
@@ -299,6 +306,11 @@ async function afterRotation(
     });
   }
   const reasons = [...new Set(failed.map((f) => f.error))].join(' ');
+  const kept = keptWords(
+    rotation,
+    overwritten,
+    failed.filter((f) => f.secret === secretName).map((f) => f.target),
+  );
   const summary = `${failed.length} of ${results.length} secret write(s) failed after the rotation of ${credential.description}: ${reasons}`;
   const where = undone
     ? `Undid the rotation (${undone}); the previous secret still works and nothing needs recovering.`
@@ -307,8 +319,8 @@ async function afterRotation(
         ? 'The old secret no longer works. The new secret is in output `recovery`, sealed to recovery-public-key: open it and store it by hand.'
         : 'The old secret no longer works and no recovery-public-key was given: targets marked written hold the new secret; copy it from one of them or rotate again at the provider.'
       : recovery
-        ? 'The previous secret was kept and still works. The new secret is in output `recovery`, sealed to recovery-public-key.'
-        : 'The previous secret was kept and still works.';
+        ? `${kept} The new secret is in output \`recovery\`, sealed to recovery-public-key.`
+        : kept;
   const inUse = !undone && rotation.inUseBy ? ` ${rotation.inUseBy}.` : '';
   return {
     outcome: 'failed',
@@ -318,6 +330,13 @@ async function afterRotation(
     ...(undone ? { undone } : {}),
     failure: `${summary} ${where}${inUse}`,
     nextStep:
+      (!undone &&
+        !(rotation.oldSecretDied ?? credential.oldSecretDiesOnRotate) &&
+        rerunWords(
+          credential,
+          rotation,
+          failed.filter((f) => f.secret === secretName).map((f) => f.target),
+        )) ||
       'Fix the failing targets (see each error), then re-run the workflow: it rotates again and stores everywhere.',
   };
 }

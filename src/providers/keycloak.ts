@@ -56,6 +56,11 @@ const inputs = {
       "keycloak: where the realm's secret-rotation policy keeps the previous secret valid, remove it (client-secret/rotated) once every target is written and verified.",
     default: 'false',
   },
+  'keycloak-overwrite-previous': {
+    description:
+      'keycloak: under the secret-rotation policy, rotate even when a target may still hold the previous secret Keycloak keeps (a target an earlier run failed to write): the rotation overwrites it, and it stops working there at once. Without it, such a run refuses before the rotating call.',
+    default: 'false',
+  },
   'keycloak-confirm-timeout': {
     description:
       "keycloak: how long the new secret may take to obtain a token once every target holds it (a cluster's caches), as a duration; at most 10m.",
@@ -78,6 +83,8 @@ export interface KeycloakSettings {
   readonly retirePrevious: boolean;
   /** How long the new secret may take to obtain a token (keycloak-confirm-timeout), on the injected clock. */
   readonly confirmTimeoutMs: number;
+  /** Rotate even when a target may still hold the previous secret the policy keeps (keycloak-overwrite-previous). */
+  readonly overwritePrevious: boolean;
 }
 
 const MAX_CONFIRM_MS = 600_000;
@@ -119,6 +126,7 @@ function parseKeycloak(read: Read): KeycloakSettings {
     ),
     retirePrevious: bool(read, 'keycloak-retire-previous', false),
     confirmTimeoutMs: duration(read, 'keycloak-confirm-timeout', MAX_CONFIRM_MS, 30_000)!,
+    overwritePrevious: bool(read, 'keycloak-overwrite-previous', false),
   };
 }
 
@@ -190,6 +198,10 @@ function keptUntil(attrs: Record<string, unknown>): number | undefined {
   if (seconds(attrs[ATTR.rotatedCreation]) === undefined) return undefined;
   const expires = seconds(attrs[ATTR.expiration]);
   return Math.min(until, expires ?? Infinity) * 1000;
+}
+
+function ms(s: number | undefined): number | undefined {
+  return s === undefined ? undefined : s * 1000;
 }
 
 function attributes(client: unknown): Record<string, unknown> {
@@ -423,6 +435,7 @@ function createKeycloak(
       expiresAt,
       // Only what was seen counts as kept: unknown is reported as dead, the safe side.
       oldSecretDied: previousKept !== true,
+      ...(previousUntil ? { previousUntil } : {}),
     };
     return {
       rotation,
@@ -489,6 +502,21 @@ function createKeycloak(
         description: `Keycloak ${where}${policy ? ' (secret-rotation policy)' : ''}`,
         expiresAt: expires === undefined ? undefined : new Date(expires * 1000).toISOString(),
         oldSecretDiesOnRotate: !policy,
+        // The one rotated secret the policy keeps, which the next rotation overwrites.
+        ...(policy
+          ? {
+              previous: {
+                until: keptUntil(attrs),
+                since: ms(seconds(attrs[ATTR.creation] ?? attrs[ATTR.rotatedCreation])),
+                windowMs: 0,
+                exact: true,
+                overwrite: {
+                  input: 'keycloak-overwrite-previous',
+                  allowed: s.overwritePrevious,
+                },
+              },
+            }
+          : {}),
       };
       return {
         credential,
