@@ -265,3 +265,83 @@ describe('vmware-csp recovery', () => {
     clean(run);
   });
 });
+
+describe('vmware-csp overlap: one previous-secret slot across runs', () => {
+  const TARGETS = `repo ${REPO}\nenvironment ${REPO} production`;
+  /** Both targets hold the current secret, written by an earlier run a day ago. */
+  const seeded = async (): Promise<World> => {
+    const w = await csp();
+    const dayAgo = new Date(Date.now() - 86_400_000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+    for (const scope of [`repo:${REPO}`, `env:${REPO}:production`])
+      w.github.seedSecret(scope, SECRET_NAME, OLD_SECRET, dayAgo);
+    return w;
+  };
+  const envValue = (w: World) => w.github.secret(`env:${REPO}:production`, SECRET_NAME)?.value;
+
+  it('a re-run after a partial failure refuses before the rotating call while the failed target holds the kept secret', async () => {
+    const w = await seeded();
+    const key = await recoveryKey();
+    w.github.fault('PUT', /environments/, { status: 404, body: { message: 'Not Found' } });
+    const inputs = {
+      'csp-rotation': 'overlap',
+      'recovery-public-key': key.input,
+      targets: TARGETS,
+    };
+    const first = await w.run(inputs);
+    expect(first.code).toBe(1);
+    // The report gives the window's end where it says the previous secret still works, and says
+    // that a plain re-run would refuse.
+    expect(first.errors.join('\n')).toMatch(
+      /previous secret was kept and still works until \d{4}-/,
+    );
+    expect(first.summary).toMatch(/a re\\?-run before that refuses to rotate/);
+    const second = await w.run(inputs);
+    expect(second.code).toBe(1);
+    expect(w.csp!.rotations(CSP_APP)).toBe(1);
+    expect(w.csp!.calls('POST', /secret$/)).toHaveLength(1);
+    const said = second.errors.join('\n');
+    expect(said).toMatch(/Refusing to rotate: vmware-csp keeps one previous secret/);
+    expect(said).toContain(`environment ${REPO} production was last written before that`);
+    expect(said).toMatch(/re-run after \d{4}-.*csp-overwrite-previous: true/);
+    // The failed target's secret (the kept previous one) still works.
+    expect(envValue(w)).toBe(OLD_SECRET);
+    expect(w.csp!.validSecrets(CSP_APP)).toContain(OLD_SECRET);
+    clean(first);
+    clean(second);
+  });
+
+  it('with csp-overwrite-previous the re-run rotates, and its report never says the overwritten secret still works', async () => {
+    const w = await seeded();
+    const key = await recoveryKey();
+    w.github.fault('PUT', /environments/, { status: 404, body: { message: 'Not Found' } });
+    const inputs = {
+      'csp-rotation': 'overlap',
+      'recovery-public-key': key.input,
+      targets: TARGETS,
+    };
+    expect((await w.run(inputs)).code).toBe(1);
+    const second = await w.run({ ...inputs, 'csp-overwrite-previous': 'true' });
+    expect(second.code).toBe(1);
+    expect(w.csp!.rotations(CSP_APP)).toBe(2);
+    expect(second.warnings.join('\n')).toContain('csp-overwrite-previous is set');
+    // The environment still holds OLD_SECRET, which the second rotation overwrote: dead, and said so.
+    expect(w.csp!.validSecrets(CSP_APP)).not.toContain(OLD_SECRET);
+    expect(envValue(w)).toBe(OLD_SECRET);
+    expect(second.errors.join('\n')).toContain(
+      `environment ${REPO} production held the secret before it, which this rotation overwrote: it no longer works there.`,
+    );
+    clean(second);
+  });
+
+  it('a run after a fully successful one rotates: no target holds the kept secret', async () => {
+    const w = await seeded();
+    const inputs = { 'csp-rotation': 'overlap', targets: TARGETS };
+    expect((await w.run(inputs)).code).toBe(0);
+    const second = await w.run(inputs);
+    expect(second.errors).toEqual([]);
+    expect(second.code).toBe(0);
+    expect(w.csp!.rotations(CSP_APP)).toBe(2);
+    expect(second.stdout).toContain('every target was written since');
+    clean(second);
+  });
+});

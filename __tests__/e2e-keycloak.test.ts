@@ -34,7 +34,8 @@ const plain = (): Promise<World> => start('keycloak');
 const withPolicy = (policy = POLICY): Promise<World> =>
   start('keycloak', { keycloakPolicy: policy });
 
-const clean = (run: Run): void => expectClean(worldOf(run), run);
+const clean = (run: Run, extra: readonly string[] = []): void =>
+  expectClean(worldOf(run), run, extra);
 const client = (w: World) => w.keycloak!.client(KC_REALM, KC_CLIENT);
 const valid = (w: World) => w.keycloak!.validSecrets(KC_REALM, KC_CLIENT);
 const rotations = (w: World) => w.keycloak!.rotations(KC_REALM, KC_CLIENT);
@@ -229,6 +230,38 @@ describe('keycloak with the secret-rotation policy: the previous secret stays va
     expect(stored(w)).toBe(w.currentSecret());
     expect(run.errors.join('\n')).toContain('previous secret was kept and still works');
     clean(run);
+  });
+
+  it('someone regenerated between preflight and the rotating call: the kept secret is theirs, so the report says the old one died', async () => {
+    const w = await withPolicy();
+    const key = await recoveryKey();
+    const theirs = 'Concurrent-Regeneration-0123456789';
+    // Another admin regenerates just before the action's call: Keycloak then keeps theirs, not OLD_SECRET.
+    w.keycloak!.fault('POST', REGENERATE, {
+      times: 1,
+      onMatch: () => {
+        const c = client(w);
+        const t = String(Math.floor(w.keycloak!.now() / 1000));
+        c.attributes['client.secret.rotated'] = c.secret;
+        c.attributes['client.secret.rotated.creation.time'] = t;
+        c.attributes['client.secret.rotated.expiration.time'] = String(Number(t) + 86_400);
+        c.secret = theirs;
+      },
+    });
+    w.github.fault('PUT', /environments/, { status: 404, body: { message: 'Not Found' } });
+    const run = await w.run({
+      'recovery-public-key': key.input,
+      targets: `repo ${REPO}\nenvironment ${REPO} production`,
+    });
+    expect(run.code).toBe(1);
+    expect(valid(w)).not.toContain(OLD_SECRET);
+    expect(valid(w)).toEqual([w.currentSecret(), theirs]);
+    expect(run.stdout).toContain('not the one from before this rotation');
+    const said = run.errors.join('\n');
+    expect(said).not.toMatch(/previous secret (was kept and )?still works/);
+    expect(said).toContain('The old secret no longer works');
+    expect(key.open(run.outputs['recovery']!)).toBe(w.currentSecret());
+    clean(run, [theirs]);
   });
 
   it('keeps the previous secret when the new one does not obtain a token', async () => {
@@ -596,5 +629,64 @@ describe('keycloak faults', () => {
     expect(w.keycloak!.calls('POST', REGENERATE)).toHaveLength(1);
     expect(w.github.calls('PUT', /.*/)).toHaveLength(0);
     clean(run);
+  });
+});
+
+describe('keycloak policy: one previous-secret slot across runs', () => {
+  const TARGETS = `repo ${REPO}\nenvironment ${REPO} production`;
+  const seeded = async (): Promise<World> => {
+    const w = await withPolicy();
+    const dayAgo = new Date(Date.now() - 86_400_000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+    for (const scope of [`repo:${REPO}`, `env:${REPO}:production`])
+      w.github.seedSecret(scope, SECRET_NAME, OLD_SECRET, dayAgo);
+    return w;
+  };
+
+  it('a re-run after a partial failure refuses before the rotating call while the failed target holds the rotated secret', async () => {
+    const w = await seeded();
+    const key = await recoveryKey();
+    w.github.fault('PUT', /environments/, { status: 404, body: { message: 'Not Found' } });
+    const inputs = { 'recovery-public-key': key.input, targets: TARGETS };
+    const first = await w.run(inputs);
+    expect(first.code).toBe(1);
+    expect(first.errors.join('\n')).toMatch(
+      /previous secret was kept and still works until \d{4}-/,
+    );
+    const second = await w.run(inputs);
+    expect(second.code).toBe(1);
+    expect(rotations(w)).toBe(1);
+    const said = second.errors.join('\n');
+    expect(said).toMatch(/Refusing to rotate: keycloak keeps one previous secret/);
+    expect(said).toContain(`environment ${REPO} production was last written before that`);
+    expect(said).toContain('keycloak-overwrite-previous: true');
+    expect(valid(w)).toContain(OLD_SECRET);
+    clean(first);
+    clean(second);
+  });
+
+  it('with keycloak-overwrite-previous the re-run rotates, and its report never says the overwritten secret still works', async () => {
+    const w = await seeded();
+    const key = await recoveryKey();
+    w.github.fault('PUT', /environments/, { status: 404, body: { message: 'Not Found' } });
+    const inputs = { 'recovery-public-key': key.input, targets: TARGETS };
+    expect((await w.run(inputs)).code).toBe(1);
+    const second = await w.run({ ...inputs, 'keycloak-overwrite-previous': 'true' });
+    expect(second.code).toBe(1);
+    expect(rotations(w)).toBe(2);
+    expect(valid(w)).not.toContain(OLD_SECRET);
+    expect(second.errors.join('\n')).toContain(
+      `environment ${REPO} production held the secret before it, which this rotation overwrote: it no longer works there.`,
+    );
+    clean(second);
+  });
+
+  it('a run after a fully successful one rotates: no target holds the rotated secret', async () => {
+    const w = await seeded();
+    expect((await w.run({ targets: TARGETS })).code).toBe(0);
+    const second = await w.run({ targets: TARGETS });
+    expect(second.errors).toEqual([]);
+    expect(rotations(w)).toBe(2);
+    expect(second.stdout).toContain('every target was written since');
+    clean(second);
   });
 });

@@ -9,6 +9,7 @@ import { withTargets } from './expand.js';
 import type { PipelineDeps, Report, TargetResult } from './report.js';
 import type { Settings, Target } from './inputs/index.js';
 import { hasVariables } from './inputs/targets.js';
+import { guardPrevious, keptWords, type Overwritten, rerunWords } from './previous.js';
 import { STOP_MARGIN_MS } from './policy.js';
 import { type Credential, outcomeUnknown, type Rotation } from './providers/types.js';
 import { NEVER, type Stop, StopError, stopReached } from './stop.js';
@@ -127,6 +128,8 @@ async function rotate(s: Settings, d: PipelineDeps, progress: Progress): Promise
   if (decision) d.info(decision.rule);
   if (decision && !decision.rotate)
     return { outcome: 'skipped', rotated: false, credential, targets: plan('skipped'), ...due };
+  // A dry run refuses too: it checks everything the rotation would.
+  const overwritten = await guardPrevious(s, credential, d.destination, d);
   if (s.dryRun) {
     d.info(
       'Dry run: inputs, provider authentication and every public key check out. Nothing was changed.',
@@ -185,7 +188,16 @@ async function rotate(s: Settings, d: PipelineDeps, progress: Progress): Promise
   const stored = { results: undefined as TargetResult[] | undefined };
   const escrowed = escrow !== undefined ? { escrowed: true } : {};
   try {
-    const after = await afterRotation(s, d, credential, rotation, rotated, stored, escrow);
+    const after = await afterRotation(
+      s,
+      d,
+      credential,
+      rotation,
+      rotated,
+      stored,
+      escrow,
+      overwritten,
+    );
     return { ...after, ...escrowed, ...(decision ? { rule: decision.rule } : {}) };
   } catch (err) {
     // Nothing may escape once the secret exists: report every target and hand the secret over.
@@ -195,6 +207,7 @@ async function rotate(s: Settings, d: PipelineDeps, progress: Progress): Promise
       stored.results ??
       plan('failed').map((r) => ({ ...r, error: 'not written: the run stopped before storing' }));
     const held = results.filter((r) => r.status === 'written').map((r) => r.target);
+    const missed = results.filter((r) => r.status !== 'written').map((r) => r.target);
     const where = recovery
       ? 'The new secret is in output `recovery`, sealed to recovery-public-key.'
       : s.recoveryKey
@@ -211,9 +224,11 @@ async function rotate(s: Settings, d: PipelineDeps, progress: Progress): Promise
       failure: `The rotation of ${credential.description} happened, but the run then failed: ${message} ${
         (rotation.oldSecretDied ?? credential.oldSecretDiesOnRotate)
           ? 'The old secret no longer works.'
-          : 'The previous secret was kept and still works.'
+          : keptWords(rotation, overwritten, missed)
       } ${held.length ? `Targets holding the new secret: ${held.join(', ')}.` : 'No target holds the new secret.'} ${where}`,
       nextStep:
+        (!(rotation.oldSecretDied ?? credential.oldSecretDiesOnRotate) &&
+          rerunWords(credential, rotation, missed)) ||
         'Store the new secret by hand where it is missing (from output `recovery` or a target that holds it), or re-run the workflow to rotate again.',
     };
   }
@@ -228,6 +243,7 @@ async function afterRotation(
   rotated: unknown,
   stored: { results: TargetResult[] | undefined },
   escrow: string | undefined,
+  overwritten: Overwritten | undefined,
 ): Promise<Report> {
   const { targets, secretName } = s.github;
   const { secret: newSecret, ...rotationInfo } = rotation;
@@ -348,6 +364,11 @@ async function afterRotation(
     });
   }
   const reasons = [...new Set(failed.map((f) => f.error))].join(' ');
+  const kept = keptWords(
+    rotation,
+    overwritten,
+    failed.filter((f) => f.secret === secretName).map((f) => f.target),
+  );
   const summary = `${stop.requested ? `The run was stopped (${stop.requested}) after the rotation. ` : ''}${failed.length} of ${results.length} secret write(s) failed after the rotation of ${credential.description}: ${reasons}`;
   const where = undone
     ? `Undid the rotation (${undone}); the previous secret still works and nothing needs recovering.`
@@ -356,8 +377,8 @@ async function afterRotation(
         ? 'The old secret no longer works. The new secret is in output `recovery`, sealed to recovery-public-key: open it and store it by hand.'
         : 'The old secret no longer works and no recovery-public-key was given: targets marked written hold the new secret; copy it from one of them or rotate again at the provider.'
       : recovery
-        ? 'The previous secret was kept and still works. The new secret is in output `recovery`, sealed to recovery-public-key.'
-        : 'The previous secret was kept and still works.';
+        ? `${kept} The new secret is in output \`recovery\`, sealed to recovery-public-key.`
+        : kept;
   const inUse = !undone && rotation.inUseBy ? ` ${rotation.inUseBy}.` : '';
   return {
     outcome: 'failed',
@@ -368,6 +389,13 @@ async function afterRotation(
     ...(undone ? { undone } : {}),
     failure: `${summary} ${where}${inUse}`,
     nextStep:
+      (!undone &&
+        !(rotation.oldSecretDied ?? credential.oldSecretDiesOnRotate) &&
+        rerunWords(
+          credential,
+          rotation,
+          failed.filter((f) => f.secret === secretName).map((f) => f.target),
+        )) ||
       'Fix the failing targets (see each error), then re-run the workflow: it rotates again and stores everywhere.',
   };
 }

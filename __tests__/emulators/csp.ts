@@ -30,6 +30,10 @@ export interface CspApp {
   forbidden: boolean;
   conflict: boolean;
   rotations: number;
+  /** The app's `lastUpdatedAt` (epoch ms): moved by every secret change (PUT, POST, DELETE). */
+  lastUpdatedAt: number;
+  /** The app's `secretRotationExpirationInSeconds`: the window of the last overlap rotation. */
+  rotationSeconds: number | undefined;
 }
 
 interface Principal {
@@ -115,6 +119,8 @@ export class CspEmulator extends Emulator {
       forbidden: options.forbidden ?? false,
       conflict: options.conflict ?? false,
       rotations: 0,
+      lastUpdatedAt: CREATED_AT,
+      rotationSeconds: undefined,
     };
     this.#apps.set(appId, app);
     return app;
@@ -225,6 +231,9 @@ export class CspEmulator extends Emulator {
     app.current = `${randomBytes(18).toString('base64url')}aA1!`;
     app.previous = undefined;
     app.rotations += 1;
+    // "Changing the client secret via the client management APIs will reset existing secret rotation."
+    app.rotationSeconds = undefined;
+    app.lastUpdatedAt = this.now();
     return { status: 200, body: { clientId: app.appId, clientSecret: app.current } };
   }
 
@@ -260,11 +269,14 @@ export class CspEmulator extends Emulator {
     app.previous = { secret: app.current, expiresAt: this.now() + window * 1000 };
     app.current = secret;
     app.rotations += 1;
+    app.rotationSeconds = window;
+    app.lastUpdatedAt = this.now();
     return { status: 200 };
   }
 
   #retirePrevious(app: CspApp): Reply {
     app.previous = undefined;
+    app.lastUpdatedAt = this.now();
     return { status: 200 };
   }
 }
@@ -277,9 +289,17 @@ function details(app: CspApp): Record<string, unknown> {
     description: '',
     orgId: app.orgId,
     grantTypes: ['client_credentials'],
-    createdAt: 1767348000000,
+    createdAt: CREATED_AT,
+    // OrgOAuthAppResponse shows when the app last changed and the rotation window, never a
+    // previous secret or the end of its window.
+    lastUpdatedAt: app.lastUpdatedAt,
+    ...(app.rotationSeconds === undefined
+      ? {}
+      : { secretRotationExpirationInSeconds: app.rotationSeconds }),
   };
 }
+
+const CREATED_AT = 1767348000000;
 
 function header(r: Request, name: string): string | undefined {
   const v = r.headers[name];

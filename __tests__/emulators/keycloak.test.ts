@@ -189,6 +189,26 @@ describe('Keycloak emulator: admin API', () => {
     ).toBe(204);
   });
 
+  it('refuses every secret once the current one expired, the rotated one too (ClientIdAndSecretAuthenticator)', async () => {
+    kc.addClient('rotating', { clientId: 'svc-2', secret: 'svc-2-secret' });
+    const t = await adminToken('master', 'root', 'r');
+    expect((await token('rotating', 'svc-2', 'svc-2-secret')).status).toBe(200);
+    const svc = kc.client('rotating', 'svc-2');
+    const base = `/admin/realms/rotating/clients/${svc.id}`;
+    const fresh = (await send(`${base}/client-secret`, { method: 'POST', token: t, json: {} })).body
+      .value as string;
+    // The rotated secret's window (1 h) is still open, but the current secret expired a second ago.
+    svc.attributes[ATTR.expiration] = String(Math.floor(now / 1000) - 1);
+    expect(Number(svc.attributes[ATTR.rotatedExpiration])).toBeGreaterThan(now / 1000);
+    expect(kc.validSecrets('rotating', 'svc-2')).toEqual([]);
+    expect((await token('rotating', 'svc-2', 'svc-2-secret')).status).toBe(401);
+    expect((await token('rotating', 'svc-2', fresh)).status).toBe(401);
+    // A rotated secret without an expiration counts as expired.
+    svc.attributes[ATTR.expiration] = String(Math.floor(now / 1000) + 3_600);
+    delete svc.attributes[ATTR.rotatedExpiration];
+    expect(kc.validSecrets('rotating', 'svc-2')).toEqual([fresh]);
+  });
+
   it('answers unknown clients 404 to listers, and the realm 404 when it does not exist', async () => {
     const t = await adminToken('master', 'root', 'r');
     expect(await send('/admin/realms/apps/clients/nope', { token: t })).toEqual({

@@ -185,17 +185,23 @@ export class KeycloakEmulator extends Emulator {
     return c;
   }
 
-  /** Secrets that authenticate the client right now: the current one, then a previous one still valid. */
+  /**
+   * Secrets that authenticate the client right now: the current one, then a previous one still valid.
+   * ClientIdAndSecretAuthenticator's rule: the secret must match the current one, or the rotated one
+   * while its expiration has not passed (OIDCClientSecretConfigWrapper.validateRotatedSecret: none
+   * means expired), and then the client fails anyway once the current secret's expiration has passed
+   * (isClientSecretExpired): an expired current secret takes the rotated one down with it.
+   */
   validSecrets(realm: string, clientId: string): string[] {
     const c = this.client(realm, clientId);
     const nowS = Math.floor(this.now() / 1000);
     const expires = Number(c.attributes[ATTR.expiration] ?? 0);
-    const current = expires > 0 && expires < nowS ? [] : [c.secret];
+    if (expires > 0 && expires < nowS) return [];
     const rotatedUntil = Number(c.attributes[ATTR.rotatedExpiration] ?? 0);
     const rotated = c.attributes[ATTR.rotated];
     const previous =
       rotated && c.attributes[ATTR.rotatedCreation] && rotatedUntil >= nowS ? [rotated] : [];
-    return [...current, ...previous];
+    return [c.secret, ...previous];
   }
 
   /** Successful regenerate calls. */

@@ -21,6 +21,7 @@ import {
   type ProviderDeps,
   ProviderError,
   type Found,
+  type PreviousSlot,
   type ProviderModule,
   type Rotated,
   type Rotation,
@@ -58,6 +59,11 @@ const inputs = {
     description: 'vmware-csp overlap: how long the previous secret stays valid.',
     default: '172800',
   },
+  'csp-overwrite-previous': {
+    description:
+      'vmware-csp overlap: rotate even when a target may still hold the previous secret CSP keeps (a target an earlier run failed to write, seen by its last write): the rotation overwrites it, and it stops working there at once. Without it, such a run refuses before the rotating call.',
+    default: 'false',
+  },
   'csp-retire-previous': {
     description:
       'vmware-csp overlap: delete the previous secret once every target is written and verified.',
@@ -79,6 +85,8 @@ export interface CspSettings {
   readonly overlapSeconds: number;
   /** Overlap only: delete the previous secret once every target is verified. */
   readonly retirePrevious: boolean;
+  /** Overlap only: rotate even when a target may still hold the previous secret (csp-overwrite-previous). */
+  readonly overwritePrevious: boolean;
 }
 
 function parseCsp(read: Read): CspSettings {
@@ -101,6 +109,12 @@ function parseCsp(read: Read): CspSettings {
   }
   const rotation = oneOf(read, 'csp-rotation', ['regenerate', 'overlap'] as const, 'regenerate');
   const retirePrevious = bool(read, 'csp-retire-previous', false);
+  const overwritePrevious = bool(read, 'csp-overwrite-previous', false);
+  if (overwritePrevious && rotation !== 'overlap') {
+    throw new InputError(
+      `Input 'csp-overwrite-previous' applies only with 'csp-rotation: overlap' (regenerate keeps no previous secret).`,
+    );
+  }
   if (retirePrevious && rotation !== 'overlap') {
     throw new InputError(
       `Input 'csp-retire-previous' applies only with 'csp-rotation: overlap' (regenerate leaves no previous secret).`,
@@ -115,6 +129,7 @@ function parseCsp(read: Read): CspSettings {
     rotation,
     overlapSeconds: integer(read, 'csp-overlap-seconds', 60, 31_536_000, 172_800)!,
     retirePrevious,
+    overwritePrevious,
   };
 }
 
@@ -208,6 +223,34 @@ function createCsp(s: CspSettings, deps: ProviderDeps): Provider<CspFound, undef
     }
   }
 
+  /**
+   * The previous-secret slot of an overlap rotation. CSP's app shows no previous secret and no end of
+   * its window; it shows `lastUpdatedAt` (epoch ms) and `secretRotationExpirationInSeconds`, which
+   * stand in for when the current secret came and how long the previous one stays (unverified that
+   * a rotation moves lastUpdatedAt; without it the newest target write stands in, src/previous.ts).
+   */
+  function slotOf(app: unknown): PreviousSlot {
+    const last = (app as { lastUpdatedAt?: unknown } | undefined)?.lastUpdatedAt;
+    const shown = (app as { secretRotationExpirationInSeconds?: unknown } | undefined)
+      ?.secretRotationExpirationInSeconds;
+    // Outside bytes: only a plausible time (not beyond a day from now) and a window CSP accepts.
+    const since =
+      typeof last === 'number' && Number.isInteger(last) && last > 0 && last < now() + 86_400_000
+        ? last
+        : undefined;
+    const window =
+      typeof shown === 'number' && Number.isInteger(shown) && shown > 0 && shown <= 31_536_000
+        ? shown
+        : s.overlapSeconds;
+    return {
+      until: undefined,
+      since,
+      windowMs: Math.max(window, s.overlapSeconds) * 1000,
+      exact: false,
+      overwrite: { input: 'csp-overwrite-previous', allowed: s.overwritePrevious },
+    };
+  }
+
   return {
     async preflight(): Promise<Found<CspFound>> {
       await session.renew();
@@ -225,6 +268,7 @@ function createCsp(s: CspSettings, deps: ProviderDeps): Provider<CspFound, undef
         description: `CSP OAuth app ${s.appId} in organization ${s.orgId} (${s.rotation})`,
         expiresAt: undefined,
         oldSecretDiesOnRotate: s.rotation === 'regenerate',
+        ...(s.rotation === 'overlap' ? { previous: slotOf(res.body) } : {}),
       };
       return { credential, found: { clientId } };
     },
@@ -256,6 +300,8 @@ function createCsp(s: CspSettings, deps: ProviderDeps): Provider<CspFound, undef
       }
       const secret = generateSecret();
       deps.mask(secret);
+      // The window starts no earlier than the request: counted from before it, its end is never late.
+      const previousUntil = new Date(now() + s.overlapSeconds * 1000).toISOString();
       try {
         await managed({
           method: 'POST',
@@ -280,11 +326,16 @@ function createCsp(s: CspSettings, deps: ProviderDeps): Provider<CspFound, undef
             `${err.message} CSP did not take the new secret; nothing changed. Re-run the workflow.`,
           );
       }
-      const expiresAt = new Date(now() + s.overlapSeconds * 1000).toISOString();
       deps.info(
-        `CSP accepted the new secret; the previous one stays valid until about ${expiresAt}.`,
+        `CSP accepted the new secret; the previous one stays valid until about ${previousUntil}.`,
       );
-      const rotation: Rotation = { secret, clientId, credentialId: s.appId, expiresAt: undefined };
+      const rotation: Rotation = {
+        secret,
+        clientId,
+        credentialId: s.appId,
+        expiresAt: undefined,
+        previousUntil,
+      };
       return { rotation, rotated: undefined };
     },
 

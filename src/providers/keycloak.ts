@@ -56,6 +56,11 @@ const inputs = {
       "keycloak: where the realm's secret-rotation policy keeps the previous secret valid, remove it (client-secret/rotated) once every target is written and verified.",
     default: 'false',
   },
+  'keycloak-overwrite-previous': {
+    description:
+      'keycloak: under the secret-rotation policy, rotate even when a target may still hold the previous secret Keycloak keeps (a target an earlier run failed to write): the rotation overwrites it, and it stops working there at once. Without it, such a run refuses before the rotating call.',
+    default: 'false',
+  },
   'keycloak-confirm-timeout': {
     description:
       "keycloak: how long the new secret may take to obtain a token once every target holds it (a cluster's caches), as a duration; at most 10m.",
@@ -78,6 +83,8 @@ export interface KeycloakSettings {
   readonly retirePrevious: boolean;
   /** How long the new secret may take to obtain a token (keycloak-confirm-timeout), on the injected clock. */
   readonly confirmTimeoutMs: number;
+  /** Rotate even when a target may still hold the previous secret the policy keeps (keycloak-overwrite-previous). */
+  readonly overwritePrevious: boolean;
 }
 
 const MAX_CONFIRM_MS = 600_000;
@@ -119,13 +126,16 @@ function parseKeycloak(read: Read): KeycloakSettings {
     ),
     retirePrevious: bool(read, 'keycloak-retire-previous', false),
     confirmTimeoutMs: duration(read, 'keycloak-confirm-timeout', MAX_CONFIRM_MS, 30_000)!,
+    overwritePrevious: bool(read, 'keycloak-overwrite-previous', false),
   };
 }
 
 /** Client attributes that Keycloak's secret-rotation executor keeps, in epoch seconds. */
 export const ATTR = {
+  creation: 'client.secret.creation.time',
   expiration: 'client.secret.expiration.time',
   rotated: 'client.secret.rotated',
+  rotatedCreation: 'client.secret.rotated.creation.time',
   rotatedExpiration: 'client.secret.rotated.expiration.time',
 } as const;
 
@@ -174,6 +184,24 @@ function fingerprint(secret: string): string {
 function seconds(v: unknown): number | undefined {
   const n = typeof v === 'string' && /^\d{1,12}$/.test(v) ? Number(v) : NaN;
   return Number.isFinite(n) && n > 0 ? n : undefined;
+}
+
+/**
+ * Until when (epoch ms) Keycloak accepts the client's rotated secret, from its attributes: its own
+ * expiration (none: not at all), and no later than the current secret's, since once that has passed
+ * ClientIdAndSecretAuthenticator refuses the client whichever secret it sends.
+ */
+function keptUntil(attrs: Record<string, unknown>): number | undefined {
+  const rotated = attrs[ATTR.rotated];
+  const until = seconds(attrs[ATTR.rotatedExpiration]);
+  if (typeof rotated !== 'string' || rotated === '' || until === undefined) return undefined;
+  if (seconds(attrs[ATTR.rotatedCreation]) === undefined) return undefined;
+  const expires = seconds(attrs[ATTR.expiration]);
+  return Math.min(until, expires ?? Infinity) * 1000;
+}
+
+function ms(s: number | undefined): number | undefined {
+  return s === undefined ? undefined : s * 1000;
 }
 
 function attributes(client: unknown): Record<string, unknown> {
@@ -379,15 +407,21 @@ function createKeycloak(
       });
       maskClient(res.body);
       const attrs = attributes(res.body);
-      const until = seconds(attrs[ATTR.rotatedExpiration]);
       const expires = seconds(attrs[ATTR.expiration]);
-      previousKept = until !== undefined && until * 1000 > now();
-      if (previousKept) previousUntil = new Date(until! * 1000).toISOString();
+      const until = keptUntil(attrs);
+      // Only the secret this run's preflight read counts as kept: a rotated secret that is any other
+      // (someone rotated meanwhile) says nothing about the one the targets held.
+      const rotated = attrs[ATTR.rotated];
+      const ours = typeof rotated === 'string' && fingerprint(rotated) === found.before;
+      previousKept = ours && until !== undefined && until > now();
+      if (previousKept) previousUntil = new Date(until!).toISOString();
       if (expires !== undefined) expiresAt = new Date(expires * 1000).toISOString();
       deps.info(
         previousKept
           ? `Keycloak's secret-rotation policy keeps the previous secret valid until ${previousUntil}.`
-          : 'Keycloak kept no previous secret: the old one no longer works.',
+          : until !== undefined && !ours
+            ? 'Keycloak keeps a previous secret, but not the one from before this rotation: the old one no longer works.'
+            : 'Keycloak kept no previous secret: the old one no longer works.',
       );
     } catch (err) {
       deps.warn(
@@ -401,6 +435,7 @@ function createKeycloak(
       expiresAt,
       // Only what was seen counts as kept: unknown is reported as dead, the safe side.
       oldSecretDied: previousKept !== true,
+      ...(previousUntil ? { previousUntil } : {}),
     };
     return {
       rotation,
@@ -467,6 +502,21 @@ function createKeycloak(
         description: `Keycloak ${where}${policy ? ' (secret-rotation policy)' : ''}`,
         expiresAt: expires === undefined ? undefined : new Date(expires * 1000).toISOString(),
         oldSecretDiesOnRotate: !policy,
+        // The one rotated secret the policy keeps, which the next rotation overwrites.
+        ...(policy
+          ? {
+              previous: {
+                until: keptUntil(attrs),
+                since: ms(seconds(attrs[ATTR.creation] ?? attrs[ATTR.rotatedCreation])),
+                windowMs: 0,
+                exact: true,
+                overwrite: {
+                  input: 'keycloak-overwrite-previous',
+                  allowed: s.overwritePrevious,
+                },
+              },
+            }
+          : {}),
       };
       return {
         credential,

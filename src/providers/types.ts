@@ -16,6 +16,26 @@ export interface Credential {
   readonly expiresAt: string | undefined;
   /** True when rotate() kills the current secret at once: a failed store then leaves only the recovery blob. */
   readonly oldSecretDiesOnRotate: boolean;
+  /**
+   * Where the provider keeps one previous secret beside the current one and the next rotation
+   * overwrites it (CSP overlap, Keycloak's secret-rotation policy): what preflight knows of that slot.
+   * The pipeline refuses to rotate while it still works and a target may still hold it (src/previous.ts).
+   */
+  readonly previous?: PreviousSlot;
+}
+
+/** The one previous-secret slot, as preflight found it. Times in epoch milliseconds. */
+export interface PreviousSlot {
+  /** When the secret in it stops working; undefined: the provider does not show it (then `since` + `windowMs`). */
+  readonly until: number | undefined;
+  /** When the current secret replaced it; undefined: the provider does not show it (the newest target write stands in). */
+  readonly since: number | undefined;
+  /** How long the provider keeps a previous secret, for `until` when the provider does not show it. */
+  readonly windowMs: number;
+  /** True when `since` and `until` are the provider's own record of the slot, not an estimate. */
+  readonly exact: boolean;
+  /** The input that lets a rotation overwrite it anyway, and whether it is set. */
+  readonly overwrite: { readonly input: string; readonly allowed: boolean };
 }
 
 /** The result of the one rotating call. */
@@ -32,6 +52,8 @@ export interface Rotation {
    * (Keycloak: a client policy decides); it replaces `Credential.oldSecretDiesOnRotate` in the report.
    */
   readonly oldSecretDied?: boolean;
+  /** Until when the previous secret keeps working, ISO 8601, where the provider kept it for a window. */
+  readonly previousUntil?: string;
 }
 
 /**

@@ -1,0 +1,113 @@
+// One previous-secret slot: CSP overlap and Keycloak's secret-rotation policy keep one previous
+// secret beside the current one, and every rotation overwrites it. A target that missed the last
+// rotation (it failed) still holds the secret in that slot; rotating again would kill it there at
+// once. Preflight finds such targets and refuses, unless the provider's overwrite input says
+// otherwise; the report then says which targets lost their secret.
+import { now, spokenUntil } from './clock.js';
+import type { Destination } from './destination.js';
+import type { Settings, Target } from './inputs/index.js';
+import type { Credential, Rotation } from './providers/types.js';
+
+/** GitHub's and the provider's clocks may differ this much; a target written this close before counts as written after. */
+const SKEW_MS = 60_000;
+
+/** What preflight found about the slot this rotation overwrites. */
+export interface Overwritten {
+  /** When the secret in the slot would have stopped working, epoch ms. */
+  readonly until: number;
+  /** Targets that may still hold it: written before the current secret existed (or unreadable). */
+  readonly stale: readonly string[];
+}
+
+/**
+ * Before the rotating call: undefined when no slot holds a secret that still works; otherwise what
+ * this rotation overwrites, after refusing (throws) when a target may hold it and the overwrite
+ * input is not set.
+ */
+export async function guardPrevious(
+  s: Settings,
+  credential: Credential,
+  destination: Pick<Destination, 'updatedAt'>,
+  log: { info: (m: string) => void; warn: (m: string) => void },
+): Promise<Overwritten | undefined> {
+  const slot = credential.previous;
+  if (!slot) return undefined;
+  // The provider's own record: an empty slot, or one whose secret no longer works, costs nothing.
+  if (slot.exact && (slot.until === undefined || slot.until <= now())) return undefined;
+  if (slot.until !== undefined && slot.until <= now()) return undefined;
+  const { targets, secretName } = s.github;
+  const written = await Promise.all(
+    targets.map(async (t: Target) => ({
+      line: t.line,
+      at: (await destination.updatedAt(t, secretName))?.getTime(),
+    })),
+  );
+  // Without the provider's own record, the newest write of a target stands for the last rotation
+  // (the action writes right after it); a run's writes spread over at most its store-timeout.
+  const newest = Math.max(...written.map((w) => w.at ?? -Infinity));
+  const since = slot.since ?? (Number.isFinite(newest) ? newest : undefined);
+  if (since === undefined) return undefined;
+  const until = slot.until ?? since + slot.windowMs;
+  if (until <= now()) return undefined;
+  const slack = slot.exact ? SKEW_MS : s.storeTimeoutMs + SKEW_MS;
+  // A target whose secret does not exist holds nothing that could die.
+  const stale = written
+    .filter((w) => w.at !== undefined && w.at < since - slack)
+    .map((w) => w.line);
+  const iso = (ms: number): string => new Date(ms).toISOString();
+  const kept = `${s.provider.name} keeps one previous secret beside the current one, and it still works until ${slot.exact ? '' : 'about '}${iso(until)} (${spokenUntil(until)})`;
+  const how = slot.exact
+    ? `the current secret was created at ${iso(since)}`
+    : slot.since !== undefined
+      ? `${s.provider.name} shows the app last updated at ${iso(since)}`
+      : `the newest write of ${secretName} in a target, the last rotation as far as can be seen, was at ${iso(since)}`;
+  if (stale.length === 0) {
+    log.info(
+      `${kept}; every target was written since (${how}), so none holds it, and this rotation replaces it.`,
+    );
+    return { until, stale };
+  }
+  const which = `${stale.join(', ')} ${stale.length === 1 ? 'was' : 'were'} last written before that (${how})`;
+  if (slot.overwrite.allowed) {
+    log.warn(
+      `${kept}. ${which}, so ${stale.length === 1 ? 'it' : 'they'} may still hold it. ${slot.overwrite.input} is set: this rotation overwrites it, and wherever it is still in use it stops working now, until the new secret is stored there.`,
+    );
+    return { until, stale };
+  }
+  throw new Error(
+    `Refusing to rotate: ${kept}. ${which}, so ${stale.length === 1 ? 'it' : 'they'} may still hold it (an earlier run failed there), and rotating again would overwrite it and lock ${stale.length === 1 ? 'it' : 'them'} out at once. Nothing was changed. Store the current secret there by hand (the earlier run's output \`recovery\`) and re-run, re-run after ${iso(until)}, or set ${slot.overwrite.input}: true to rotate anyway.`,
+  );
+}
+
+/**
+ * The report's words for a previous secret the rotation kept: until when it works, and, where this
+ * rotation overwrote a secret that failed targets may still hold, that it works no longer there.
+ */
+export function keptWords(
+  rotation: Pick<Rotation, 'previousUntil'>,
+  overwritten: Overwritten | undefined,
+  failed: readonly string[],
+): string {
+  const until = rotation.previousUntil ? ` until ${rotation.previousUntil}` : '';
+  const lost = (overwritten?.stale ?? []).filter((t) => failed.includes(t));
+  const dead = lost.length
+    ? ` ${lost.join(', ')} held the secret before it, which this rotation overwrote: it no longer works there.`
+    : '';
+  return `The previous secret was kept and still works${until}.${dead}`;
+}
+
+/**
+ * The next step after a rotation that kept the previous secret but left targets without the new
+ * one: a plain re-run would refuse while they hold the kept secret (see guardPrevious). Undefined
+ * when the provider keeps no such slot or no secret target failed.
+ */
+export function rerunWords(
+  credential: Pick<Credential, 'previous'>,
+  rotation: Pick<Rotation, 'previousUntil'>,
+  failed: readonly string[],
+): string | undefined {
+  const slot = credential.previous;
+  if (!slot || failed.length === 0) return undefined;
+  const until = rotation.previousUntil ?? 'its window ends';
+  return `Fix the failing targets (see each error), then store the new secret in ${failed.join(', ')} by hand (from output \`recovery\` or a target that holds it). Until then they hold the previous secret, which works until ${until}; a re-run before that refuses to rotate, because rotating again would overwrite it and lock them out. To rotate anyway, re-run with ${slot.overwrite.input}: true.`;
+}
