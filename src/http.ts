@@ -24,6 +24,12 @@ export interface Call {
   readonly retry: 'safe' | 'once';
   /** A safe one-line description of an error body (codes, messages, request ids). Never the body itself. */
   readonly explain?: (status: number, body: unknown) => string | undefined;
+  /**
+   * Told, across every attempt of this call, whether one may have reached the provider and taken
+   * effect without its answer being heard (no answer, a dropped connection, a 5xx, a redirect): a
+   * later attempt's refusal then does not prove that nothing happened.
+   */
+  readonly attempts?: { mayHaveLanded: boolean };
 }
 
 export interface Response {
@@ -113,16 +119,19 @@ async function call(c: Call, policy: RetryPolicy): Promise<Response> {
     try {
       res = await once(c, policy.timeoutMs);
     } catch (err) {
-      if (err instanceof TooLargeError)
+      if (err instanceof TooLargeError) {
+        if (c.attempts && (err.status < 400 || err.status >= 500)) c.attempts.mayHaveLanded = true;
         throw new HttpError(
           `Could not ${c.what}: ${err.message} from ${host}; it was not read and the call was not repeated.`,
           err.status,
           // A success we cannot read, or a server error: the rotating call may have taken effect.
           c.retry === 'once' && (err.status < 400 || err.status >= 500),
         );
+      }
       const e = err as { code?: unknown; name?: string };
       const code = typeof e.code === 'string' ? e.code : (e.name ?? 'Error');
       const neverSent = NEVER_SENT.has(code);
+      if (!neverSent && c.attempts) c.attempts.mayHaveLanded = true;
       if (attempt < maxAttempts && (c.retry === 'safe' || neverSent)) {
         await sleep(backoffMs(attempt));
         continue;
@@ -140,6 +149,7 @@ async function call(c: Call, policy: RetryPolicy): Promise<Response> {
     // refusal: on a mutating call the provider may have acted before redirecting, so it is handled
     // exactly like a timeout (retried when safe, an unknown outcome when `once`).
     if (res.status >= 200 && res.status < 300) return res;
+    if (c.attempts && (res.status < 400 || res.status >= 500)) c.attempts.mayHaveLanded = true;
     if (res.status < 400) {
       if (c.retry === 'safe' && attempt < maxAttempts) {
         await sleep(backoffMs(attempt));

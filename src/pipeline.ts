@@ -1,7 +1,8 @@
 // The rotation pipeline: preflight -> rotate once -> store and verify everywhere -> retire the
 // previous secret, or, when storing fails, keep everything that still works and hand the new secret
 // to the operator sealed to their recovery key.
-import { loadSodium, seal, usable } from './github/seal.js';
+import { writeAheadEscrow } from './escrow.js';
+import { loadSodium, usable } from './github/seal.js';
 import { type Destination, DestinationError, type Landed } from './destination.js';
 import { decide, dueAfterRotation } from './due.js';
 import { type Expansion, withTargets } from './expand.js';
@@ -16,6 +17,8 @@ import {
 } from './providers/types.js';
 
 export type { Destination, Landed } from './destination.js';
+
+export { ESCROW_PREFIX } from './escrow.js';
 
 export interface TargetResult {
   /** The target line, e.g. `repo octo/app`. */
@@ -50,6 +53,8 @@ export interface Report {
   readonly undone?: string;
   /** The new secret sealed to the recovery key, base64, when storing failed. */
   readonly recovery?: string;
+  /** True when the new secret, sealed to the recovery key, was logged before storing (write-ahead escrow). */
+  readonly escrowed?: boolean;
   /** Why the step fails; safe to show. */
   readonly failure?: string;
   /** What the operator should do next, when something went wrong. */
@@ -158,11 +163,21 @@ async function rotate(s: Settings, d: PipelineDeps): Promise<Report> {
   }
 
   // 3-4. Rotate once. From here on the new secret exists only in this process until it is stored.
+  // A provider that takes a secret the action chose gets it escrowed before the call: a lost answer
+  // or a killed run then loses nothing.
+  const chosen = d.provider.chooseSecret?.(found);
+  let escrow: string | undefined;
+  if (chosen !== undefined) {
+    d.mask(chosen);
+    d.mask(Buffer.from(chosen).toString('base64'));
+    // Preflight proved the key seals: a failure here is a bug, and nothing has changed yet.
+    escrow = s.recoveryKey ? await writeAheadEscrow(chosen, s.recoveryKey, d.info) : undefined;
+  }
   d.policy.startStoring();
   let rotation: Rotation;
   let rotated: unknown;
   try {
-    ({ rotation, rotated } = await d.provider.rotate(found));
+    ({ rotation, rotated } = await d.provider.rotate(found, chosen));
   } catch (err) {
     const unknown = outcomeUnknown(err);
     return {
@@ -179,16 +194,22 @@ async function rotate(s: Settings, d: PipelineDeps): Promise<Report> {
   d.mask(rotation.secret);
   d.mask(Buffer.from(rotation.secret).toString('base64'));
   const { secret: newSecret, ...rotationInfo } = rotation;
+  // Write-ahead escrow: in the log before the first store, so that even SIGKILL cannot lose it. (A
+  // provider that issued another secret than the one chosen gets the issued one escrowed as well.)
+  if (s.recoveryKey && (escrow === undefined || chosen !== newSecret))
+    escrow = await writeAheadEscrow(newSecret, s.recoveryKey, d.info).catch((err: unknown) => {
+      d.warn(`Could not escrow the new secret: ${(err as Error).message}`);
+      return undefined;
+    });
   const stored = { results: undefined as TargetResult[] | undefined };
+  const escrowed = escrow !== undefined ? { escrowed: true } : {};
   try {
-    const after = await afterRotation(s, d, credential, rotation, rotated, stored);
-    return decision ? { ...after, rule: decision.rule } : after;
+    const after = await afterRotation(s, d, credential, rotation, rotated, stored, escrow);
+    return { ...after, ...escrowed, ...(decision ? { rule: decision.rule } : {}) };
   } catch (err) {
     // Nothing may escape once the secret exists: report every target and hand the secret over.
     const message = (err as Error).message;
-    const recovery = s.recoveryKey
-      ? await seal(newSecret, s.recoveryKey).catch(() => undefined)
-      : undefined;
+    const recovery = escrow;
     const results =
       stored.results ??
       plan('failed').map((r) => ({ ...r, error: 'not written: the run stopped before storing' }));
@@ -204,6 +225,7 @@ async function rotate(s: Settings, d: PipelineDeps): Promise<Report> {
       credential,
       rotation: rotationInfo,
       targets: results,
+      ...escrowed,
       ...(recovery ? { recovery } : {}),
       failure: `The rotation of ${credential.description} happened, but the run then failed: ${message} ${
         (rotation.oldSecretDied ?? credential.oldSecretDiesOnRotate)
@@ -224,6 +246,7 @@ async function afterRotation(
   rotation: Rotation,
   rotated: unknown,
   stored: { results: TargetResult[] | undefined },
+  escrow: string | undefined,
 ): Promise<Report> {
   const { targets, secretName } = s.github;
   const { secret: newSecret, ...rotationInfo } = rotation;
@@ -290,7 +313,7 @@ async function afterRotation(
   }
 
   // 7. Storing failed somewhere: keep what still works, hand over the secret, fail the step.
-  const recovery = s.recoveryKey ? await seal(newSecret, s.recoveryKey) : undefined;
+  const recovery = escrow;
   let undone: string | undefined;
   if (landed.every((l) => l === 'no')) {
     undone = await d.provider.abandon(rotated).catch((err: unknown) => {

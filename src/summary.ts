@@ -3,6 +3,7 @@
 import * as core from '@actions/core';
 import { now } from './clock.js';
 import { spokenUntil } from './check.js';
+import { ESCROW_PREFIX } from './escrow.js';
 import type { Report } from './pipeline.js';
 import { markdownCode as code, markdownText as text } from './untrusted.js';
 
@@ -27,7 +28,7 @@ export function setOutputs(r: Report, io: OutputSink = core): void {
   if (r.recovery) {
     io.setOutput('recovery', r.recovery);
     io.info(
-      `Recovery blob (the new secret sealed to recovery-public-key; open it as the README shows):\n${r.recovery}`,
+      `Recovery blob (the new secret sealed to recovery-public-key; open it as docs/recovery.md shows):\n${r.recovery}`,
     );
   }
 }
@@ -102,6 +103,11 @@ export function summaryMarkdown(provider: string | undefined, r: Report): string
   if (r.nextRotationDue) lines.push(`| Next rotation due | ${r.nextRotationDue} |`);
   if (r.retired) lines.push(`| Retired | ${text(r.retired, 500)} |`);
   if (r.undone) lines.push(`| Undone | ${text(r.undone, 300)} |`);
+  // Said on every kind of rotation: the log line stays in the log whatever happened afterwards.
+  if (r.escrowed)
+    lines.push(
+      `| Escrow | the new secret, sealed to \`recovery-public-key\`, is in the log (line \`${ESCROW_PREFIX}\`)${r.rotated ? '; every target holds it, so it is not needed' : ''} |`,
+    );
   if (r.expanded && r.expanded.length > 0) {
     // Each pattern and the targets it became, before any rotating call (GitHub's names, escaped).
     lines.push('', '| Target pattern | Expanded to |', '|---|---|');

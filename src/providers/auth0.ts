@@ -403,6 +403,11 @@ function unknownOutcome(err: unknown): never {
 
 export const auth0: ProviderModule<Auth0Settings> = {
   inputs,
+  docs: {
+    title: 'Auth0',
+    rotates: "an application's client secret (Management API `rotate-secret`)",
+    previous: 'dies at once: keep the recovery key; the new one is confirmed by a token request',
+  },
   parse: parseAuth0,
   create: createAuth0,
 };

@@ -337,6 +337,12 @@ export function generateSecret(length = 48): string {
 
 export const csp: ProviderModule<CspSettings> = {
   inputs,
+  docs: {
+    title: 'VMware Cloud Services Platform',
+    rotates: "an organization OAuth app's client secret",
+    previous:
+      '`regenerate` (default): dies at once. `overlap`: works for `csp-overlap-seconds`, deleted once every target works with `csp-retire-previous`',
+  },
   parse: parseCsp,
   create: createCsp,
 };

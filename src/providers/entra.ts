@@ -218,6 +218,11 @@ function createEntra(s: EntraSettings, deps: ProviderDeps): Provider<undefined, 
 
 export const entra: ProviderModule<EntraSettings> = {
   inputs,
+  docs: {
+    title: 'Microsoft Entra',
+    rotates: "an application's password: a new one is added",
+    previous: 'works until removed, after the new one obtains a token',
+  },
   parse: parseEntra,
   create: createEntra,
 };

@@ -565,6 +565,12 @@ function createKeycloak(
 
 export const keycloak: ProviderModule<KeycloakSettings> = {
   inputs,
+  docs: {
+    title: 'Keycloak',
+    rotates: "a confidential OpenID Connect client's secret",
+    previous:
+      'dies at once, or, with a `secret-rotation` client policy, works until its expiry (removed with `keycloak-retire-previous`)',
+  },
   parse: parseKeycloak,
   create: createKeycloak,
 };

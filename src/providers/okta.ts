@@ -488,6 +488,11 @@ function createOkta(s: OktaSettings, deps: ProviderDeps): Provider<OktaFound, Ok
 
 export const okta: ProviderModule<OktaSettings> = {
   inputs,
+  docs: {
+    title: 'Okta',
+    rotates: "an OIDC app's client secret: a new one is added",
+    previous: 'works until deactivated and deleted with `okta-retire-previous`',
+  },
   parse: parseOkta,
   create: createOkta,
 };

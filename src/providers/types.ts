@@ -42,8 +42,17 @@ export interface Rotation {
 export interface Provider<F = unknown, R = unknown> {
   /** Authenticates and finds the credential. Changes nothing anywhere. */
   preflight(): Promise<Found<F>>;
-  /** Issues the new secret: the one destructive call, never blindly retried. */
-  rotate(found: F): Promise<Rotated<R>>;
+  /**
+   * Optional, for providers that accept a secret the caller brings: the new secret, chosen before the
+   * rotating call. The pipeline masks it and escrows it to the recovery key, then hands it to
+   * rotate(), which must set exactly this value (so that sending it again is not a second rotation).
+   */
+  chooseSecret?(found: F): string | undefined;
+  /**
+   * Issues the new secret: the one destructive call, never blindly retried. `chosen` is what
+   * chooseSecret() returned, when it did; the rotation's secret must then equal it.
+   */
+  rotate(found: F, chosen?: string): Promise<Rotated<R>>;
   /**
    * Runs once every target holds the verified new secret: confirms it where the provider can, then
    * retires the previous secret where the settings ask for it. Returns what was retired, if anything.
@@ -75,14 +84,26 @@ export interface ParseContext {
 }
 
 /**
- * A provider in one module: the inputs it reads (action.yml, the README and the list of inputs to
+ * A provider in one module: the inputs it reads (action.yml, its docs page and the list of inputs to
  * mask follow from them), its parser, and its implementation. Registered in ./index.ts.
  */
 export interface ProviderModule<S extends { readonly name: string }> {
   readonly inputs: InputSpecs;
+  /** How the docs present it: the README's provider table and docs/providers/<name>.md (`npm run docs`). */
+  readonly docs: ProviderDocs;
   /** Raw inputs -> settings. Pure: no I/O; a bad value throws an InputError naming the input. */
   parse(read: Read, ctx: ParseContext): S;
   create(settings: S, deps: ProviderDeps): Provider;
+}
+
+/** A provider as the docs name it, in markdown; one short line each. */
+export interface ProviderDocs {
+  /** The provider's product name, e.g. "Microsoft Entra". */
+  readonly title: string;
+  /** What one rotation changes. */
+  readonly rotates: string;
+  /** What becomes of the previous secret. */
+  readonly previous: string;
 }
 
 /** What a provider may use of its surroundings; injected so that providers stay free of globals. */

@@ -293,6 +293,11 @@ function createWhmcs(s: WhmcsSettings, deps: ProviderDeps): Provider<Listed, und
 
 export const whmcs: ProviderModule<WhmcsSettings> = {
   inputs,
+  docs: {
+    title: 'WHMCS',
+    rotates: "an OAuth credential's secret (`UpdateOAuthCredential` with `resetSecret`)",
+    previous: 'dies at once: keep the recovery key',
+  },
   parse: parseWhmcs,
   create: createWhmcs,
 };

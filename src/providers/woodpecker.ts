@@ -145,9 +145,11 @@ function isoSeconds(iso: string): string {
   return new Date(iso).toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
 
-/** What preflight found: the Woodpecker credential to update, when one exists. */
+/** What preflight found: the Woodpecker credential to update, when one exists, and its expiry then. */
 interface WoodpeckerFound {
   readonly existingId: string | undefined;
+  /** The credential's `secret_expires_at` as preflight listed it, in ms: no proof of a save by this run. */
+  readonly expiry: number | undefined;
 }
 
 /** The Entra password this rotation minted, if it minted one: confirmed, or kept, later. */
@@ -173,6 +175,7 @@ function createWoodpecker(
     what: string,
     retry: 'safe' | 'once',
     json?: unknown,
+    attempts?: { mayHaveLanded: boolean },
   ) =>
     deps.http({
       method,
@@ -182,6 +185,7 @@ function createWoodpecker(
       retry,
       explain,
       ...(json === undefined ? {} : { json }),
+      ...(attempts ? { attempts } : {}),
     });
 
   /**
@@ -193,12 +197,10 @@ function createWoodpecker(
     secret: string,
     expiresAt: string,
     existingId: string | undefined,
+    attempts: { mayHaveLanded: boolean },
   ): Promise<unknown> {
     const deadline = now() + patienceMs;
-    const body: Record<string, string> = {
-      client_secret: secret,
-      secret_expires_at: isoSeconds(expiresAt),
-    };
+    const body: Record<string, string> = { client_secret: secret, secret_expires_at: expiresAt };
     if (s.credentialName) body['name'] = s.credentialName;
     for (let attempt = 1; ; attempt++) {
       try {
@@ -210,14 +212,18 @@ function createWoodpecker(
               `update Woodpecker credential ${existingId}`,
               'safe',
               body,
+              attempts,
             )
           ).body;
         return (
-          await woodpecker('POST', base, 'create the Woodpecker credential', 'once', {
-            tenant_id: tenantId,
-            client_id: clientId,
-            ...body,
-          })
+          await woodpecker(
+            'POST',
+            base,
+            'create the Woodpecker credential',
+            'once',
+            { tenant_id: tenantId, client_id: clientId, ...body },
+            attempts,
+          )
         ).body;
       } catch (err) {
         const propagating =
@@ -262,20 +268,31 @@ function createWoodpecker(
       : all.find((c) => field(c, 'client_id') === clientId);
   }
 
-  /** After a save whose outcome is unknown: the credential as saved, or undefined when it was not. */
+  /**
+   * After a save whose outcome is unknown: the credential as saved, or undefined when it was not. The
+   * listing proves a save only by an expiry this run chose to differ from the one preflight saw (an
+   * earlier run in the same second, or a person, cannot have left it); without one it cannot tell.
+   */
   async function findSaved(
     expiry: string,
     cause: Error,
-    existingId: string | undefined,
+    found: WoodpeckerFound,
+    secretKept: string,
   ): Promise<unknown> {
+    const unknown = (why: string) =>
+      new ProviderError(
+        `${cause.message} Woodpecker may or may not have saved the new secret and ${why}; ${secretKept} Check the credential in Woodpecker, then re-run.`,
+        true,
+      );
+    if (found.expiry !== undefined && found.expiry === Date.parse(expiry))
+      throw unknown(
+        'its listing cannot tell (it showed woodpecker-secret-expires-at before this run)',
+      );
     const match = pick(
       await list().catch(() => {
-        throw new ProviderError(
-          `${cause.message} Woodpecker may or may not have saved the new secret and could not be asked; the new Entra password was kept so that neither side breaks. Check the credential in Woodpecker, then re-run.`,
-          true,
-        );
+        throw unknown('could not be asked');
       }),
-      existingId,
+      found.existingId,
     );
     // Compared as instants: Woodpecker may write the same time differently (fractions, +00:00).
     const listed = Date.parse(field(match, 'secret_expires_at') ?? '');
@@ -301,7 +318,11 @@ function createWoodpecker(
         expiresAt: match ? field(match, 'secret_expires_at') : undefined,
         oldSecretDiesOnRotate: false,
       };
-      return { credential, found: { existingId } };
+      const listed = Date.parse(field(match, 'secret_expires_at') ?? '');
+      return {
+        credential,
+        found: { existingId, expiry: Number.isNaN(listed) ? undefined : listed },
+      };
     },
 
     async rotate(found): Promise<Rotated<WoodpeckerRotated>> {
@@ -317,22 +338,28 @@ function createWoodpecker(
         expiresAt = s.source.expiresAt;
         deps.mask(secret);
       } else throw new Error('unreachable');
+      // The expiry Woodpecker is sent, to the second as it stores it: a minted one is made to differ
+      // from the expiry preflight listed (a second earlier at most), so that the listing can prove
+      // that this run's save went through even when an earlier run fell in the same second.
+      let sent = isoSeconds(expiresAt);
+      if (added && found.expiry === Date.parse(sent))
+        sent = isoSeconds(new Date(Date.parse(sent) - 1000).toISOString());
+      const attempts = { mayHaveLanded: false };
       let saved: unknown;
       try {
-        saved = await save(secret, expiresAt, found.existingId);
+        saved = await save(secret, sent, found.existingId, attempts);
         // A success answer that does not show the new expiry may not have saved anything: ask the listing.
-        if (
-          Date.parse(field(saved, 'secret_expires_at') ?? '') !== Date.parse(isoSeconds(expiresAt))
-        )
+        if (Date.parse(field(saved, 'secret_expires_at') ?? '') !== Date.parse(sent))
           throw new ProviderError('Woodpecker answered the save without the new expiry.', true);
       } catch (err) {
-        // A 422 means Woodpecker refused and saved nothing (it validates first, so even a retry after a
-        // lost answer cannot hide a save). Any other failure may follow an attempt that saved and whose
-        // answer was lost: the listing tells, since it shows the expiry just sent when the save went through.
-        const refused = err instanceof HttpError && err.status === 422;
-        saved = refused
-          ? undefined
-          : await findSaved(isoSeconds(expiresAt), err as Error, found.existingId);
+        // A 422 means Woodpecker refused and saved nothing, unless an earlier attempt of the same save
+        // may have landed unheard (a replica of Entra may refuse a secret another just accepted). Any
+        // other failure may follow an attempt that saved: the listing tells, by the expiry just sent.
+        const refused = err instanceof HttpError && err.status === 422 && !attempts.mayHaveLanded;
+        const kept = added
+          ? 'the new Entra password was kept so that neither side breaks.'
+          : 'nothing else was changed.';
+        saved = refused ? undefined : await findSaved(sent, err as Error, found, kept);
         if (saved === undefined) {
           if (added) await entra!.removePassword(added.keyId);
           throw new ProviderError(
@@ -346,7 +373,7 @@ function createWoodpecker(
         secret,
         clientId: field(saved, 'client_id') ?? clientId,
         credentialId: existingId,
-        expiresAt: isoSeconds(expiresAt),
+        expiresAt: sent,
         inUseBy: existingId
           ? `Woodpecker credential ${existingId} already uses the new secret`
           : 'Woodpecker already uses the new secret',
@@ -367,6 +394,12 @@ function createWoodpecker(
 
 export const woodpecker: ProviderModule<WoodpeckerSettings> = {
   inputs,
+  docs: {
+    title: 'Woodpecker',
+    rotates:
+      'the client secret of a Microsoft Graph credential: a new Entra password, saved in Woodpecker',
+    previous: 'the earlier Entra password is removed once the new one is saved and stored',
+  },
   parse: parseWoodpecker,
   create: createWoodpecker,
 };
