@@ -44,6 +44,19 @@ export class RunProcess {
   /** Consulted when the run sleeps from `from` to `to` (virtual ms): the run may die meanwhile. */
   onSleep: (from: number, to: number) => void = () => undefined;
 
+  /** Requests sent and not yet settled (answered, failed or aborted). */
+  inFlight = 0;
+
+  /**
+   * After a death: resolves once every request the run had sent has settled and the emulators have
+   * had a moment to finish what reached them, so that an effect of the dead run never lands during
+   * the next one.
+   */
+  async settled(): Promise<void> {
+    for (let i = 0; i < 400 && this.inFlight > 0; i++) await new Promise((r) => setTimeout(r, 5));
+    await new Promise((r) => setTimeout(r, 30));
+  }
+
   get dead(): boolean {
     return this.#dead;
   }
@@ -122,6 +135,12 @@ function patchDispatch(): void {
     // when the answer starts to arrive (the provider has acted) or the request fails.
     let abort: ((e: Error) => void) | undefined;
     let failed = false;
+    let settled = false;
+    run.inFlight += 1;
+    const settle = (): void => {
+      if (!settled) run.inFlight -= 1;
+      settled = true;
+    };
     const wrapped = new Proxy(handler, {
       get(target, key) {
         const v = target[key];
@@ -130,6 +149,7 @@ function patchDispatch(): void {
           (v as (...a: unknown[]) => unknown).apply(target, args);
         return (...args: unknown[]): unknown => {
           if (key === 'onConnect') abort = args[0] as (e: Error) => void;
+          if (key === 'onComplete' || key === 'onError') settle();
           if (verdict === 'die-after' && ['onHeaders', 'onError', 'onUpgrade'].includes(key))
             run.kill();
           if (!run.dead) return call(...args);

@@ -18,7 +18,7 @@ import { CSP_APP, OLD_SECRET, REPO, SECRET_NAME, WHMCS_CREDENTIAL } from './fixt
 const RUNS = Number(process.env['SEARCH_RUNS'] ?? 50);
 const SEED = Number(process.env['SEARCH_SEED'] ?? 20261123);
 /** Sequences of each kind per variant (each is two or three runs). */
-const SEQ_RUNS = Number(process.env['SEARCH_SEQ_RUNS'] ?? 6);
+const SEQ_RUNS = Number(process.env['SEARCH_SEQ_RUNS'] ?? 4);
 
 describe('invariant search', () => {
   for (const variant of VARIANTS) {
@@ -452,5 +452,36 @@ describe('the search over runs and deaths', () => {
     expect(o.violations).toContain(
       "run 2: report: repo octo/app is 'written' but does not hold a working new secret",
     );
+  });
+});
+
+// Found by the search over runs and deaths (issue 19); each failed on main before its fix.
+describe('regressions found by the search over runs and deaths', () => {
+  const base = (variant: Schedule['variant']): Schedule => ({
+    ...minimal(variant, []),
+    timeoutMs: 5_000,
+  });
+
+  for (const variant of ['csp-regenerate', 'whmcs', 'auth0', 'keycloak'] as const)
+    it(`${variant}: a run killed between the rotating answer and its stores has handed the new secret over (escrow line)`, async () => {
+      const o = await runSchedule({
+        ...base(variant),
+        codespacesOrg: true,
+        stop: { signal: 'SIGKILL', route: 'GitHub PUT secret', nth: 1, after: false },
+        then: [{ faults: [], gapMs: 0 }],
+      });
+      expect(o.violations).toEqual([]);
+      expect(o.runs[0]!.killed).toBe(true);
+      expect(o.runs[0]!.log.some((l) => l.startsWith('Recovery escrow: '))).toBe(true);
+      expect(o.outputs['rotated']).toBe('true');
+    });
+
+  it('Woodpecker: a re-run in the same second whose PATCH is answered 200 with nothing saved is not a save', async () => {
+    const o = await runSchedule({
+      ...base('woodpecker'),
+      then: [{ faults: [once('Woodpecker PATCH', 'noop')], gapMs: 0 }],
+    });
+    expect(o.violations).toEqual([]);
+    expect(o.runs[1]!.outputs['rotated']).toBe('false');
   });
 });

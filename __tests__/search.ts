@@ -460,22 +460,24 @@ export function sequenceArb(
         .tuple(base, stopArb(variant, signals), rerun)
         .map(([s, stop, r]) => ({ ...s, stop, then: [r] }));
     case 'failed':
-      return fc
-        .tuple(
-          base,
-          fc.array(
-            fault.map((f) => ({ ...f, times: LASTING })),
-            { minLength: 1, maxLength: 2 },
-          ),
-          rerun,
-          fc.boolean(),
-        )
-        // Half the re-runs meet the same cause again (nobody fixed it): a target that fails twice.
-        .map(([s, lasting, r, again]) => ({
-          ...s,
-          faults: lasting,
-          then: [again ? { ...r, faults: [...lasting, ...r.faults] } : r],
-        }));
+      return (
+        fc
+          .tuple(
+            base,
+            fc.array(
+              fault.map((f) => ({ ...f, times: LASTING })),
+              { minLength: 1, maxLength: 2 },
+            ),
+            rerun,
+            fc.boolean(),
+          )
+          // Half the re-runs meet the same cause again (nobody fixed it): a target that fails twice.
+          .map(([s, lasting, r, again]) => ({
+            ...s,
+            faults: lasting,
+            then: [again ? { ...r, faults: [...lasting, ...r.faults] } : r],
+          }))
+      );
     case 'same-second':
       return fc
         .tuple(base, fc.array(fault, { minLength: 1, maxLength: 4 }))
@@ -819,7 +821,7 @@ export async function runSchedule(
     for (const [i, spec] of specs.entries()) {
       clock.advance(spec.gapMs);
       const last = i === specs.length - 1;
-      const o = await runOnce(ctx, spec, operator, last ? tamper : undefined);
+      const o = await runOnce(ctx, spec, operator, i, last ? tamper : undefined);
       runs.push(o);
       const label = specs.length > 1 ? `run ${i + 1}${o.killed ? ' (killed)' : ''}: ` : '';
       violations.push(...o.violations.map((v) => `${label}${v}`));
@@ -828,6 +830,8 @@ export async function runSchedule(
     const last = runs.at(-1)!;
     return { violations, report: last.report, outputs: last.outputs, log: last.log, runs };
   } finally {
+    delete process.env['GITHUB_RUN_ID'];
+    delete process.env['GITHUB_RUN_ATTEMPT'];
     await world.close();
     setClock();
     restoreTimeouts();
@@ -930,6 +934,7 @@ async function runOnce(
   ctx: Ctx,
   spec: RunSpec,
   operator: Set<string>,
+  index: number,
   tamper: ((world: World, log: string[]) => void) | undefined,
 ): Promise<RunOutcome> {
   const { s, world, clock, issue, open } = ctx;
@@ -949,6 +954,9 @@ async function runOnce(
   });
   const before = snapshot(ctx);
 
+  // Each run is a new attempt of one workflow run (its identity, e.g. in Entra password names).
+  process.env['GITHUB_RUN_ID'] = '5151';
+  process.env['GITHUB_RUN_ATTEMPT'] = String(index + 1);
   const proc = new RunProcess();
   if (spec.stop) {
     const stop = spec.stop;
@@ -1025,6 +1033,7 @@ async function runOnce(
   for (const x of escrowed) if (x !== undefined) operator.add(x);
 
   if (result === 'killed') {
+    await proc.settled();
     violations.push(...checkKilled(ctx, before, log, masks, operator));
     return { violations, report: empty, outputs: {}, log, killed: true, hung: false };
   }
