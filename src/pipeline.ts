@@ -3,65 +3,18 @@
 // to the operator sealed to their recovery key.
 import { writeAheadEscrow } from './escrow.js';
 import { loadSodium, usable } from './github/seal.js';
-import { type Destination, DestinationError, type Landed } from './destination.js';
+import { DestinationError, type Landed } from './destination.js';
 import { decide, dueAfterRotation } from './due.js';
-import { type Expansion, withTargets } from './expand.js';
+import { withTargets } from './expand.js';
+import type { PipelineDeps, Report, TargetResult } from './report.js';
 import type { Settings, Target } from './inputs/index.js';
 import { hasVariables } from './inputs/targets.js';
-import type { RetryPolicy } from './policy.js';
-import {
-  type Credential,
-  outcomeUnknown,
-  type Provider,
-  type Rotation,
-} from './providers/types.js';
+import { type Credential, outcomeUnknown, type Rotation } from './providers/types.js';
 
 export type { Destination, Landed } from './destination.js';
+export type { PipelineDeps, Report, TargetResult } from './report.js';
 
 export { ESCROW_PREFIX } from './escrow.js';
-
-export interface TargetResult {
-  /** The target line, e.g. `repo octo/app`. */
-  readonly target: string;
-  /** The secret written, or, for the client id variable, undefined and `variable` set. */
-  readonly secret?: string;
-  readonly variable?: string;
-  /** `present` and `missing` only in mode check. */
-  readonly status: 'written' | 'failed' | 'skipped' | 'present' | 'missing';
-  /** Why it failed; safe to show. */
-  readonly error?: string;
-  /** Mode check: when GitHub last updated the secret, ISO 8601. */
-  readonly updatedAt?: string;
-}
-
-export interface Report {
-  readonly outcome: 'rotated' | 'dry-run' | 'skipped' | 'checked' | 'failed';
-  /** The rule that decided whether to rotate (skip-if-rotated-within, rotate-if-expires-within). */
-  readonly rule?: string;
-  /** When a later run would rotate, ISO 8601, where known. */
-  readonly nextRotationDue?: string;
-  /** Set by mode check (src/check.ts); a rotation leaves it out. */
-  readonly mode?: 'check';
-  /** True when a new secret was issued and stored everywhere. */
-  readonly rotated: boolean;
-  readonly credential?: Credential;
-  readonly rotation?: Omit<Rotation, 'secret'>;
-  readonly targets: readonly TargetResult[];
-  /** What was retired after every target was verified. */
-  readonly retired?: string;
-  /** What was undone because no target received the new secret. */
-  readonly undone?: string;
-  /** The new secret sealed to the recovery key, base64, when storing failed. */
-  readonly recovery?: string;
-  /** True when the new secret, sealed to the recovery key, was logged before storing (write-ahead escrow). */
-  readonly escrowed?: boolean;
-  /** Why the step fails; safe to show. */
-  readonly failure?: string;
-  /** What the operator should do next, when something went wrong. */
-  readonly nextStep?: string;
-  /** What each target pattern expanded to, in preflight. */
-  readonly expanded?: readonly Expansion[];
-}
 
 /** One write: a secret, or the client id variable. */
 interface Write {
@@ -83,16 +36,6 @@ function writesOf(s: Settings): Write[] {
 
 function resultOf(w: Write): Pick<TargetResult, 'target' | 'secret' | 'variable'> {
   return w.variable ? { target: w.t.line, variable: w.name } : { target: w.t.line, secret: w.name };
-}
-
-export interface PipelineDeps {
-  readonly provider: Provider;
-  readonly destination: Destination;
-  /** The retry policy the clients were made with: told when the run enters a phase. */
-  readonly policy: Pick<RetryPolicy, 'startPreflight' | 'startStoring'>;
-  readonly mask: (value: string) => void;
-  readonly info: (message: string) => void;
-  readonly warn: (message: string) => void;
 }
 
 export async function runPipeline(s: Settings, d: PipelineDeps): Promise<Report> {

@@ -1,10 +1,9 @@
 // Outputs and the job summary, from the pipeline's report. Nothing secret reaches either: the report
 // holds no secret, only the recovery blob, which only the operator's private key opens.
 import * as core from '@actions/core';
-import { now } from './clock.js';
-import { spokenUntil } from './check.js';
+import { now, spokenUntil } from './clock.js';
 import { ESCROW_PREFIX } from './escrow.js';
-import type { Report } from './pipeline.js';
+import type { Report } from './report.js';
 import { markdownCode as code, markdownText as text } from './untrusted.js';
 
 /** What setOutputs writes to; the runner's by default, a recorder in the invariant search. */
