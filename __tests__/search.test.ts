@@ -8,6 +8,8 @@ import {
   runSchedule,
   type Schedule,
   scheduleArb,
+  SEQUENCES,
+  sequenceArb,
   VARIANTS,
 } from './search.ts';
 import { CSP_APP, OLD_SECRET, REPO, SECRET_NAME, WHMCS_CREDENTIAL } from './fixtures.ts';
@@ -15,6 +17,8 @@ import { CSP_APP, OLD_SECRET, REPO, SECRET_NAME, WHMCS_CREDENTIAL } from './fixt
 // A fixed seed, so that `npm test` is repeatable; `npm run fuzz` explores from fresh seeds.
 const RUNS = Number(process.env['SEARCH_RUNS'] ?? 50);
 const SEED = Number(process.env['SEARCH_SEED'] ?? 20261123);
+/** Sequences of each kind per variant (each is two or three runs). */
+const SEQ_RUNS = Number(process.env['SEARCH_SEQ_RUNS'] ?? 4);
 
 describe('invariant search', () => {
   for (const variant of VARIANTS) {
@@ -36,6 +40,25 @@ describe('invariant search', () => {
       });
     });
   }
+
+  // Sequences of runs over one world: killed at a request then re-run, failed then re-run, a re-run in
+  // the same second, three runs back to back. The invariants hold after every run.
+  // Known failure (/work/notes/search-findings.md F2, issue 19 "GitHub's read-back accepts an earlier
+  // run's write"): with the fixed seed, keycloak back-to-back meets a re-run whose PUT is answered 204 with
+  // nothing changed and is reported 'written'. Unfixed on main when this landed; once the fix lands
+  // this test passes, `it.fails` then fails, and it becomes an `it` again.
+  const known = new Set(SEED === 20261123 && SEQ_RUNS === 4 ? ['keycloak back-to-back'] : []);
+  for (const kind of SEQUENCES)
+    for (const variant of VARIANTS)
+      (known.has(`${variant} ${kind}`) ? it.fails : it)(
+        `${variant}, ${kind}: ${SEQ_RUNS} sequences of runs break no invariant`,
+        async () => {
+          await fc.assert(fc.asyncProperty(sequenceArb(variant, kind), holds), {
+            numRuns: SEQ_RUNS,
+            seed: SEED,
+          });
+        },
+      );
 
   it('a schedule without faults rotates', async () => {
     for (const variant of VARIANTS) {
@@ -238,9 +261,12 @@ describe('the invariant checks themselves', () => {
   });
 
   it('see the new secret lost when the previous one is dead (loss)', async () => {
-    const o = await runSchedule(clean('csp-overlap'), (world) => {
+    const o = await runSchedule(clean('csp-overlap'), (world, log) => {
       world.csp!.app(CSP_APP).previous = undefined;
       world.github.seedSecret(`repo:${REPO}`, SECRET_NAME, OLD_SECRET);
+      // The escrow line would hold the new secret for the operator.
+      for (let i = log.length - 1; i >= 0; i--)
+        if (log[i]!.startsWith('Recovery escrow:')) log.splice(i, 1);
     });
     expect(o.violations).toContain('loss: the previous secret is dead and the new one is nowhere');
   });
@@ -373,5 +399,100 @@ describe('regressions found by the invariant search (Keycloak review)', () => {
     });
     expect(o.violations).toEqual([]);
     expect(o.outputs['rotated']).toBe('true');
+  });
+});
+
+describe('the search over runs and deaths', () => {
+  it('a killed run is abandoned at its request: it never hears the answer, and its re-run finds what it left', async () => {
+    const o = await runSchedule({
+      ...minimal('entra', []),
+      stop: { signal: 'SIGKILL', route: 'Graph addPassword', nth: 0, after: true },
+      then: [{ faults: [], gapMs: 0 }],
+    });
+    expect(o.violations).toEqual([]);
+    expect(o.runs.map((r) => r.killed)).toEqual([true, false]);
+    // Run 1 logged nothing after the rotating call it never heard back from.
+    expect(o.runs[0]!.log.at(-1)).toMatch(/^Found Entra application /);
+    // The password run 1 added is in the world: run 2 found it and retired it with the previous one.
+    expect(o.runs[1]!.log.join('\n')).toMatch(/\(2 password\(s\)\)/);
+    expect(o.outputs['rotated']).toBe('true');
+  });
+
+  it('a run killed before a request sends nothing more: the provider never sees its rotating call', async () => {
+    const o = await runSchedule({
+      ...minimal('csp-overlap', []),
+      stop: { signal: 'SIGKILL', route: 'CSP POST secret', nth: 0, after: false },
+    });
+    expect(o.violations).toEqual([]);
+    expect(o.runs[0]!.killed).toBe(true);
+  });
+
+  it('the checker sees a killed run that leaves a target with a dead secret and no escrow line', async () => {
+    const o = await runSchedule(
+      {
+        ...minimal('csp-regenerate', []),
+        stop: { signal: 'SIGKILL', route: 'GitHub PUT secret', nth: 0, after: false },
+      },
+      (_world, log) => {
+        for (let i = log.length - 1; i >= 0; i--)
+          if (log[i]!.startsWith('Recovery escrow:')) log.splice(i, 1);
+      },
+    );
+    expect(o.violations).toEqual([
+      'lock-out: repo octo/app holds the original secret that does not work, and no escrow line holds a working secret',
+    ]);
+  });
+
+  it('the checker holds a "previous secret still works" claim against what each target holds', async () => {
+    const o = await runSchedule(
+      minimal('csp-overlap', [once('GitHub PUT secret', '3xx')]),
+      (world) => world.github.seedSecret(`repo:${REPO}`, SECRET_NAME, 'Not-The-Secret-0123'),
+    );
+    expect(o.report.failure).toMatch(/previous secret was kept and still works/);
+    expect(o.violations).toContain(
+      "report: says the previous secret still works but repo octo/app's does not",
+    );
+  });
+
+  it("the checker sees a re-run that leaves a target as it was and calls it 'written'", async () => {
+    const o = await runSchedule(
+      { ...minimal('csp-overlap', []), then: [{ faults: [], gapMs: 0 }] },
+      (world) =>
+        world.github.seedSecret(`repo:${REPO}`, SECRET_NAME, world.csp!.validSecrets(CSP_APP)[1]!),
+    );
+    expect(o.violations).toContain(
+      "run 2: report: repo octo/app is 'written' but does not hold a working new secret",
+    );
+  });
+});
+
+// Found by the search over runs and deaths (issue 19); each failed on main before its fix.
+describe('regressions found by the search over runs and deaths', () => {
+  const base = (variant: Schedule['variant']): Schedule => ({
+    ...minimal(variant, []),
+    timeoutMs: 5_000,
+  });
+
+  for (const variant of ['csp-regenerate', 'whmcs', 'auth0', 'keycloak'] as const)
+    it(`${variant}: a run killed between the rotating answer and its stores has handed the new secret over (escrow line)`, async () => {
+      const o = await runSchedule({
+        ...base(variant),
+        codespacesOrg: true,
+        stop: { signal: 'SIGKILL', route: 'GitHub PUT secret', nth: 1, after: false },
+        then: [{ faults: [], gapMs: 0 }],
+      });
+      expect(o.violations).toEqual([]);
+      expect(o.runs[0]!.killed).toBe(true);
+      expect(o.runs[0]!.log.some((l) => l.startsWith('Recovery escrow: '))).toBe(true);
+      expect(o.outputs['rotated']).toBe('true');
+    });
+
+  it('Woodpecker: a re-run in the same second whose PATCH is answered 200 with nothing saved is not a save', async () => {
+    const o = await runSchedule({
+      ...base('woodpecker'),
+      then: [{ faults: [once('Woodpecker PATCH', 'noop')], gapMs: 0 }],
+    });
+    expect(o.violations).toEqual([]);
+    expect(o.runs[1]!.outputs['rotated']).toBe('false');
   });
 });

@@ -5,7 +5,7 @@
 // Plain module (no vitest), so that scripts/fuzz.ts can run it under node as well as the tests.
 import fc from 'fast-check';
 import sodium from 'libsodium-wrappers';
-import { setClock, type Clock } from '../src/clock.js';
+import { setClock } from '../src/clock.js';
 import { createGitHub, type GitHub } from '../src/github/client.js';
 import { fileWithApp } from '../src/github/issue-app.js';
 import { RetryPolicy } from '../src/policy.js';
@@ -21,6 +21,8 @@ import { graphError } from './emulators/entra.ts';
 import { adminError, oauthError } from './emulators/keycloak.ts';
 import { oktaError } from './emulators/okta.ts';
 import type { Emulator, Fault } from './emulators/server.ts';
+import { type Outgoing, RunProcess, VirtualClock } from './search-process.ts';
+export { VirtualClock } from './search-process.ts';
 import { woodpeckerError } from './emulators/woodpecker.ts';
 import {
   APP_ID,
@@ -199,6 +201,40 @@ export const ROUTES: Record<Variant, readonly Route[]> = {
   okta: [...GITHUB_ROUTES, ...OKTA_ROUTES],
 };
 
+/**
+ * The rotating call of each variant (Woodpecker: Entra's addPassword and Woodpecker's PATCH that saves
+ * it), and the requests that prove what happened after it: listings, read-backs, confirmations and
+ * the retire. Faults are drawn on them more often than on the rest.
+ */
+export const ROTATING: Record<Variant, readonly string[]> = {
+  'csp-regenerate': ['CSP PUT secret'],
+  'csp-overlap': ['CSP POST secret'],
+  whmcs: ['WHMCS UpdateOAuthCredential'],
+  entra: ['Graph addPassword'],
+  woodpecker: ['Graph addPassword', 'Woodpecker PATCH'],
+  auth0: ['Auth0 rotate-secret'],
+  keycloak: ['Keycloak POST secret'],
+  'keycloak-policy': ['Keycloak POST secret'],
+  okta: ['Okta create secret'],
+};
+const GITHUB_PROOFS = ['GitHub PUT secret', 'GitHub GET secret'];
+export const PROOFS: Record<Variant, readonly string[]> = {
+  'csp-regenerate': [...GITHUB_PROOFS, 'CSP GET app', 'CSP token'],
+  'csp-overlap': [...GITHUB_PROOFS, 'CSP GET app', 'CSP token', 'CSP DELETE secret'],
+  whmcs: [...GITHUB_PROOFS, 'WHMCS ListOAuthCredentials'],
+  entra: [...GITHUB_PROOFS, 'Graph GET app', 'Entra token', 'Graph removePassword'],
+  woodpecker: [...GITHUB_PROOFS, 'Woodpecker list', 'Graph GET app', 'Entra token'],
+  auth0: [...GITHUB_PROOFS, 'Auth0 GET client', 'Auth0 token'],
+  keycloak: [...GITHUB_PROOFS, 'Keycloak GET secret', 'Keycloak token'],
+  'keycloak-policy': [
+    ...GITHUB_PROOFS,
+    'Keycloak GET secret',
+    'Keycloak token',
+    'Keycloak DELETE rotated',
+  ],
+  okta: [...GITHUB_PROOFS, 'Okta list secrets', 'Okta deactivate', 'Okta delete'],
+};
+
 export const KINDS = [
   'hang', // timeout before the effect
   'hang-after', // timeout after the effect
@@ -280,16 +316,62 @@ export interface Schedule {
    * although it stamps the client as the usual policy does (preflight cannot tell the two apart).
    */
   readonly keepsNone?: boolean;
+  /** How run 1 ends before its end (absent: it runs to its end). */
+  readonly stop?: StopSpec;
+  /** The runs after the first, over the same world (the same inputs, the same emulators, one clock). */
+  readonly then?: readonly RunSpec[];
+}
+
+/**
+ * A run stopped at a request: SIGKILL abandons it there (nothing of it is sent, answered or logged
+ * again); SIGINT is the runner's cancel (SIGTERM 7.5 s later, the kill 2.5 s after that, virtual time).
+ */
+export interface StopSpec {
+  readonly signal: 'SIGKILL' | 'SIGINT';
+  /** A route name from ROUTES[variant], or `any`: every request counts. */
+  readonly route: string;
+  /** Which matching request of the run, from 0. A run with fewer ends by itself. */
+  readonly nth: number;
+  /** Before the request is sent, or once its answer starts to arrive (the provider has acted). */
+  readonly after: boolean;
+}
+
+/** One run of a sequence after the first. */
+export interface RunSpec {
+  readonly faults: readonly FaultSpec[];
+  readonly stop?: StopSpec;
+  /** Virtual ms between the end of the previous run and the start of this one (0: the same second). */
+  readonly gapMs: number;
+}
+
+/** A fault outlasts every retry of a call (the policy makes 4 attempts). */
+const LASTING = 8;
+
+function faultArb(variant: Variant) {
+  const all = ROUTES[variant].map((r) => r.name);
+  return fc.record({
+    // The rotating call and its proofs draw most faults: a fault elsewhere mostly never changes
+    // what the run does after the rotation.
+    route: fc.oneof(
+      { weight: 4, arbitrary: fc.constantFrom(...ROTATING[variant]) },
+      { weight: 3, arbitrary: fc.constantFrom(...PROOFS[variant]) },
+      { weight: 3, arbitrary: fc.constantFrom(...all) },
+    ),
+    kind: fc.constantFrom(...kindsOf(variant)),
+    times: fc.oneof(
+      { weight: 3, arbitrary: fc.integer({ min: 1, max: 3 }) },
+      { weight: 1, arbitrary: fc.constant(LASTING) },
+    ),
+    skip: fc.oneof(
+      { weight: 3, arbitrary: fc.constant(0) },
+      { weight: 2, arbitrary: fc.integer({ min: 1, max: 3 }) },
+    ),
+    param: fc.integer({ min: 0, max: 90 }),
+  });
 }
 
 export function scheduleArb(variant: Variant, o: { recoveryKey?: boolean } = {}) {
-  const fault = fc.record({
-    route: fc.constantFrom(...ROUTES[variant].map((r) => r.name)),
-    kind: fc.constantFrom(...kindsOf(variant)),
-    times: fc.integer({ min: 1, max: 3 }),
-    skip: fc.integer({ min: 0, max: 3 }),
-    param: fc.integer({ min: 0, max: 90 }),
-  });
+  const fault = faultArb(variant);
   return fc.record({
     variant: fc.constant(variant),
     faults: fc.array(fault, { maxLength: 5 }),
@@ -324,22 +406,93 @@ export function scheduleArb(variant: Variant, o: { recoveryKey?: boolean } = {})
   });
 }
 
-/** Virtual time: sleeping moves it on (never back) and resolves at once. */
-export class VirtualClock implements Clock {
-  #t: number;
-  constructor(start: number) {
-    this.#t = start;
+/** The kinds of run sequences over one world (scripts/fuzz.ts and the tests run each). */
+export const SEQUENCES = ['killed', 'failed', 'same-second', 'back-to-back'] as const;
+export type Sequence = (typeof SEQUENCES)[number];
+
+function stopArb(variant: Variant, signals: readonly StopSpec['signal'][]) {
+  return fc.oneof(
+    // At the rotating call or one of its proofs, mostly the first of them.
+    {
+      weight: 3,
+      arbitrary: fc.record({
+        signal: fc.constantFrom(...signals),
+        route: fc.constantFrom(...ROTATING[variant], ...PROOFS[variant]),
+        nth: fc.oneof(
+          { weight: 3, arbitrary: fc.constant(0) },
+          { weight: 1, arbitrary: fc.integer({ min: 1, max: 3 }) },
+        ),
+        after: fc.boolean(),
+      }),
+    },
+    // At any request of the run.
+    {
+      weight: 1,
+      arbitrary: fc.record({
+        signal: fc.constantFrom(...signals),
+        route: fc.constant('any'),
+        nth: fc.integer({ min: 0, max: 40 }),
+        after: fc.boolean(),
+      }),
+    },
+  );
+}
+
+/**
+ * Sequences of runs over one world: `killed`, run 1 stopped at a request, then a re-run; `failed`,
+ * run 1 meets faults that outlast every retry, then a re-run; `same-second`, a clean run, then a re-run
+ * with faults in the same second; `back-to-back`, three runs of the credential one after the other.
+ */
+export function sequenceArb(
+  variant: Variant,
+  kind: Sequence,
+  o: { recoveryKey?: boolean; signals?: readonly StopSpec['signal'][] } = {},
+) {
+  const fault = faultArb(variant);
+  const signals = o.signals ?? ['SIGKILL'];
+  const faults = fc.array(fault, { maxLength: 3 });
+  const gap = fc.constantFrom(0, 1_000, 3_600_000, 26 * 3_600_000);
+  const rerun = fc.record({ faults, gapMs: gap });
+  const base = scheduleArb(variant, o);
+  switch (kind) {
+    case 'killed':
+      return fc
+        .tuple(base, stopArb(variant, signals), rerun)
+        .map(([s, stop, r]) => ({ ...s, stop, then: [r] }));
+    case 'failed':
+      return (
+        fc
+          .tuple(
+            base,
+            fc.array(
+              fault.map((f) => ({ ...f, times: LASTING })),
+              { minLength: 1, maxLength: 2 },
+            ),
+            rerun,
+            fc.boolean(),
+          )
+          // Half the re-runs meet the same cause again (nobody fixed it): a target that fails twice.
+          .map(([s, lasting, r, again]) => ({
+            ...s,
+            faults: lasting,
+            then: [again ? { ...r, faults: [...lasting, ...r.faults] } : r],
+          }))
+      );
+    case 'same-second':
+      return fc
+        .tuple(base, fc.array(fault, { minLength: 1, maxLength: 4 }))
+        .map(([s, f]) => ({ ...s, faults: [], then: [{ faults: f, gapMs: 0 }] }));
+    case 'back-to-back':
+      return fc
+        .tuple(base, faults, faults, fc.option(stopArb(variant, signals), { nil: undefined }))
+        .map(([s, f2, f3, stop]) => ({
+          ...s,
+          then: [
+            { faults: f2, gapMs: 0, ...(stop ? { stop } : {}) },
+            { faults: f3, gapMs: 0 },
+          ],
+        }));
   }
-  readonly now = (): number => this.#t;
-  /** Time passing while nobody sleeps: a request that takes minutes. */
-  advance(ms: number): void {
-    this.#t += ms;
-  }
-  readonly sleep = async (ms: number): Promise<void> => {
-    const wake = this.#t + Math.max(0, ms);
-    await new Promise((resolve) => setImmediate(resolve));
-    if (wake > this.#t) this.#t = wake;
-  };
 }
 
 /**
@@ -460,11 +613,24 @@ function errorBody(route: Route, status: number): unknown {
   }
 }
 
+/** What one run of a sequence did; `report` and `outputs` are empty for a killed run. */
+export interface RunOutcome {
+  readonly violations: string[];
+  readonly report: Report;
+  readonly outputs: Record<string, string>;
+  readonly log: string[];
+  readonly killed: boolean;
+  /** It ran past RUN_LIMIT_MS of real time (abandoned, and the sequence ends). */
+  readonly hung: boolean;
+}
+
+/** A schedule's violations (each run's prefixed `run N:` in a sequence) and its last run. */
 export interface Outcome {
   readonly violations: string[];
   readonly report: Report;
   readonly outputs: Record<string, string>;
   readonly log: string[];
+  readonly runs: readonly RunOutcome[];
 }
 
 /** The variable that receives the client id when a schedule has `variable`. */
@@ -507,10 +673,28 @@ const PATTERN_SCOPES: ScopeSpec[] = ['svc-1', 'svc-2'].map((n) => ({
 /** keycloak-policy: the realm's secret-rotation executor (30 days a secret, the previous one kept 2). */
 const KEYCLOAK_POLICY = { expirationSeconds: 30 * 86_400, rotatedExpirationSeconds: 2 * 86_400 };
 
-/** Runs one schedule from a fresh world and returns every invariant it broke. */
+/** How often faults of one route and kind were drawn, applied at least once, and hit a request. */
+export interface FaultTally {
+  drawn: number;
+  applied: number;
+  hits: number;
+}
+/** Every schedule run in this process adds to it (key: variant, route, kind, tab-separated); scripts/fuzz.ts prints it. */
+export const faultStats = new Map<string, FaultTally>();
+
+function tally(variant: Variant, spec: FaultSpec, hits: number): void {
+  const key = `${variant}\t${spec.route}\t${spec.kind}`;
+  const t = faultStats.get(key) ?? { drawn: 0, applied: 0, hits: 0 };
+  t.drawn += 1;
+  if (hits > 0) t.applied += 1;
+  t.hits += hits;
+  faultStats.set(key, t);
+}
+
+/** Runs one schedule from a fresh world (one run, or a sequence of runs over it) and returns every invariant it broke. */
 export async function runSchedule(
   s: Schedule,
-  /** Test-only: changes the world or the log after the run, before the checks (checker self-tests). */
+  /** Test-only: changes the world or the log after the last run, before its checks (checker self-tests). */
   tamper?: (world: World, log: string[]) => void,
 ): Promise<Outcome> {
   const clock = new VirtualClock(T0);
@@ -609,64 +793,9 @@ export async function runSchedule(
           }
         : {}),
     };
-    for (const spec of s.faults) {
-      const route = ROUTES[s.variant].find((r) => r.name === spec.route);
-      if (!route) throw new Error(`no route ${spec.route} for ${s.variant}`);
-      emulator(world, route.on).fault(route.method, route.path, faultFor(route, spec, clock));
-    }
-
     const issue = parseFailureIssue((n) => world.inputs(extra)[n] ?? '');
     if (s.issue === 'open' && issue)
       world.github.seedIssue(ISSUE_REPO, { title: issue.title, labels: [issue.label] });
-
-    const log: string[] = [];
-    const masks = new Set<string>();
-    let timer: NodeJS.Timeout | undefined;
-    const limit = new Promise<'hung'>((resolve) => {
-      timer = setTimeout(() => resolve('hung'), RUN_LIMIT_MS);
-    });
-    const result = await Promise.race([
-      execute(world.inputs(extra), log, masks, s.timeoutMs ?? REQUEST_TIMEOUT_MS),
-      limit,
-    ]).finally(() => clearTimeout(timer));
-    if (result === 'hung')
-      return {
-        violations: [`the run did not finish within ${RUN_LIMIT_MS / 1000} s of real time`],
-        report: { outcome: 'failed', rotated: false, targets: [] },
-        outputs: {},
-        log,
-      };
-    const report = result;
-    const outputs: Record<string, string> = {};
-    setOutputs(report, {
-      setOutput: (k: string, v: unknown) => void (outputs[k] = String(v)),
-      info: (m: string) => void log.push(m),
-    });
-    const summary = summaryMarkdown(name, report);
-    // Filed as src/main.ts does, once the outcome is final; its calls may meet faults too.
-    const before = JSON.stringify(report);
-    if (issue) {
-      const policy = new RetryPolicy({
-        timeoutMs: s.timeoutMs ?? REQUEST_TIMEOUT_MS,
-        storeTimeoutMs: 30_000,
-      });
-      policy.startPreflight();
-      const warn = (m: string) => void log.push(`::warning::${m}`);
-      const apiUrl = world.github.apiUrl;
-      const file = (gh: GitHub, who?: string) =>
-        fileFailureIssue(gh, issue, name, report, undefined, warn, who);
-      const filed = world.app
-        ? await fileWithApp(
-            { kind: 'app', appId: String(world.app.id), privateKey: world.app.privateKey },
-            issue,
-            !!report.failure,
-            { apiUrl, policy, mask: (v) => void masks.add(v), warn },
-            file,
-          )
-        : await file(createGitHub({ token: world.github.token, apiUrl, policy, warn }));
-      if (filed) log.push(filed);
-    }
-    if (report.failure) log.push(`::error::${report.failure}`);
     const open = (blob: string): string | undefined => {
       try {
         return sodium.to_string(
@@ -680,23 +809,251 @@ export async function runSchedule(
         return undefined;
       }
     };
-    tamper?.(world, log);
-    const issueViolations = checkIssue(world, s, issue, report, before, log);
-    const issueText = world.github
-      .issues(ISSUE_REPO)
-      .flatMap((i) => [i.title, i.body, ...i.comments])
-      .join('\n');
-    const violations = [
-      ...issueViolations,
-      ...check(world, s, scopes, report, outputs, `${summary}\n${issueText}`, log, masks, open),
+
+    const ctx: Ctx = { s, world, clock, scopes, inputs: world.inputs(extra), issue, open };
+    const specs: RunSpec[] = [
+      { faults: s.faults, gapMs: 0, ...(s.stop ? { stop: s.stop } : {}) },
+      ...(s.then ?? []),
     ];
-    return { violations, report, outputs, log };
+    const operator = new Set<string>();
+    const runs: RunOutcome[] = [];
+    const violations: string[] = [];
+    for (const [i, spec] of specs.entries()) {
+      clock.advance(spec.gapMs);
+      const last = i === specs.length - 1;
+      const o = await runOnce(ctx, spec, operator, i, last ? tamper : undefined);
+      runs.push(o);
+      const label = specs.length > 1 ? `run ${i + 1}${o.killed ? ' (killed)' : ''}: ` : '';
+      violations.push(...o.violations.map((v) => `${label}${v}`));
+      if (o.hung) break;
+    }
+    const last = runs.at(-1)!;
+    return { violations, report: last.report, outputs: last.outputs, log: last.log, runs };
   } finally {
+    delete process.env['GITHUB_RUN_ID'];
+    delete process.env['GITHUB_RUN_ATTEMPT'];
     await world.close();
     setClock();
     restoreTimeouts();
     Math.random = realRandom;
   }
+}
+
+/** What every run of a schedule shares: the world and how the action is started in it. */
+interface Ctx {
+  readonly s: Schedule;
+  readonly world: World;
+  readonly clock: VirtualClock;
+  readonly scopes: readonly ScopeSpec[];
+  readonly inputs: Record<string, string>;
+  readonly issue: FailureIssue | undefined;
+  /** Opens a blob sealed to the schedule's recovery key. */
+  readonly open: (blob: string) => string | undefined;
+}
+
+/** The world as a run found it, for the checks after it. */
+interface Before {
+  readonly held: ReadonlyMap<string, string | undefined>;
+  /** Whether what each target held worked at the provider. */
+  readonly worked: ReadonlyMap<string, boolean>;
+  readonly rotations: number;
+  readonly providerSecrets: ReadonlySet<string>;
+  readonly minted: number;
+  readonly revoked: number;
+  readonly removed: number;
+  readonly variables: ReadonlyMap<string, string | undefined>;
+  /** The comments on the open failure issue, when one was open. */
+  readonly comments: number | undefined;
+}
+
+function snapshot(ctx: Ctx): Before {
+  const { world, scopes } = ctx;
+  const works = worksAt(world);
+  const held = new Map(
+    scopes.map((t) => [t.scope, world.github.secret(t.scope, SECRET_NAME)?.value] as const),
+  );
+  const open = world.github
+    .issues(ISSUE_REPO)
+    .find((i) => i.state === 'open' && i.title === ctx.issue?.title);
+  return {
+    held,
+    worked: new Map([...held].map(([k, v]) => [k, v !== undefined && works(v)] as const)),
+    rotations: rotationCount(world),
+    providerSecrets: new Set(providerSecrets(world)),
+    minted: world.github.apps.minted.length,
+    revoked: world.github.calls('DELETE', '/installation/token').filter((r) => r.status === 204)
+      .length,
+    removed: world.entra?.removedPasswords(APP_ID).length ?? 0,
+    variables: new Map(
+      scopes
+        .filter((t) => t.variables !== undefined)
+        .map((t) => [t.scope, world.github.variable(t.variables!, VARIABLE)?.value] as const),
+    ),
+    comments: open?.comments.length,
+  };
+}
+
+/** The emulator a client request goes to, by port. */
+function emulatorOn(world: World, port: number): Route['on'] | undefined {
+  const ons: Route['on'][] = [
+    'github',
+    'csp',
+    'whmcs',
+    'entra',
+    'woodpecker',
+    'auth0',
+    'keycloak',
+    'okta',
+  ];
+  return ons.find((on) => {
+    const e = on === 'github' ? world.github : world[on];
+    return e !== undefined && Number(new URL(e.url).port) === port;
+  });
+}
+
+/** Whether a request the client sends is one of `route`'s. */
+function matches(world: World, route: Route, r: Outgoing): boolean {
+  return (
+    emulatorOn(world, r.port) === route.on &&
+    route.method === r.method &&
+    route.path.test(r.path) &&
+    (route.bodyIncludes === undefined || r.body.includes(route.bodyIncludes))
+  );
+}
+
+/** The lines of a log that carry the new secret sealed to the recovery key (write-ahead escrow). */
+const ESCROW = 'Recovery escrow:';
+function escrowBlobs(log: readonly string[]): string[] {
+  return log
+    .filter((l) => l.startsWith(ESCROW))
+    .flatMap((l) => l.slice(ESCROW.length).match(/[A-Za-z0-9+/]{40,}={0,2}/g) ?? []);
+}
+
+/** One run of a sequence: arm its faults, start the action as src/main.ts does, stop it where the spec says, check. */
+async function runOnce(
+  ctx: Ctx,
+  spec: RunSpec,
+  operator: Set<string>,
+  index: number,
+  tamper: ((world: World, log: string[]) => void) | undefined,
+): Promise<RunOutcome> {
+  const { s, world, clock, issue, open } = ctx;
+  for (const e of [world.github, ...world.providerEmulators]) e.clearFaults();
+  const hits = spec.faults.map(() => 0);
+  spec.faults.forEach((f, i) => {
+    const route = ROUTES[s.variant].find((r) => r.name === f.route);
+    if (!route) throw new Error(`no route ${f.route} for ${s.variant}`);
+    const armed = faultFor(route, f, clock);
+    emulator(world, route.on).fault(route.method, route.path, {
+      ...armed,
+      onMatch: () => {
+        hits[i]! += 1;
+        armed.onMatch?.();
+      },
+    });
+  });
+  const before = snapshot(ctx);
+
+  // Each run is a new attempt of one workflow run (its identity, e.g. in Entra password names).
+  process.env['GITHUB_RUN_ID'] = '5151';
+  process.env['GITHUB_RUN_ATTEMPT'] = String(index + 1);
+  const proc = new RunProcess();
+  if (spec.stop) {
+    const stop = spec.stop;
+    const route =
+      stop.route === 'any' ? undefined : ROUTES[s.variant].find((r) => r.name === stop.route);
+    if (stop.route !== 'any' && !route) throw new Error(`no route ${stop.route} for ${s.variant}`);
+    let seen = 0;
+    proc.onRequest = (r) => {
+      if (route && !matches(world, route, r)) return 'send';
+      seen += 1;
+      if (seen - 1 !== stop.nth) return 'send';
+      return stop.after ? 'die-after' : 'die-before';
+    };
+  }
+  const log: string[] = [];
+  const masks = new Set<string>();
+  const say = (m: string) => void (proc.dead || log.push(m));
+  const timeoutMs = s.timeoutMs ?? REQUEST_TIMEOUT_MS;
+  // src/main.ts: the report, the outputs and the summary, then the failure issue. A stop may come
+  // at any request of it, the issue's included.
+  const main = proc.run(async () => {
+    const report = await execute(ctx.inputs, say, masks, timeoutMs);
+    const outputs: Record<string, string> = {};
+    setOutputs(report, {
+      setOutput: (k: string, v: unknown) => void (outputs[k] = String(v)),
+      info: say,
+    });
+    const summary = summaryMarkdown(providerOf[s.variant], report);
+    const filedBefore = JSON.stringify(report);
+    if (issue) {
+      const policy = new RetryPolicy({ timeoutMs, storeTimeoutMs: 30_000 });
+      policy.startPreflight();
+      const warn = (m: string) => say(`::warning::${m}`);
+      const apiUrl = world.github.apiUrl;
+      const file = (gh: GitHub, who?: string) =>
+        fileFailureIssue(gh, issue, providerOf[s.variant], report, undefined, warn, who);
+      const filed = world.app
+        ? await fileWithApp(
+            { kind: 'app', appId: String(world.app.id), privateKey: world.app.privateKey },
+            issue,
+            !!report.failure,
+            { apiUrl, policy, mask: (v) => void masks.add(v), warn },
+            file,
+          )
+        : await file(createGitHub({ token: world.github.token, apiUrl, policy, warn }));
+      if (filed) say(filed);
+    }
+    if (report.failure) say(`::error::${report.failure}`);
+    return { report, outputs, summary, filedBefore };
+  });
+  let timer: NodeJS.Timeout | undefined;
+  const limit = new Promise<'hung'>((resolve) => {
+    timer = setTimeout(() => resolve('hung'), RUN_LIMIT_MS);
+  });
+  const result = await Promise.race([main, limit, proc.death]).finally(() => clearTimeout(timer));
+  spec.faults.forEach((f, i) => tally(s.variant, f, hits[i]!));
+  const empty: Report = { outcome: 'failed', rotated: false, targets: [] };
+  if (result === 'hung') {
+    proc.kill();
+    return {
+      violations: [`the run did not finish within ${RUN_LIMIT_MS / 1000} s of real time`],
+      report: empty,
+      outputs: {},
+      log,
+      killed: false,
+      hung: true,
+    };
+  }
+  tamper?.(world, log);
+  const escrowed = escrowBlobs(log).map(open);
+  const violations: string[] = [];
+  if (escrowed.some((x) => x === undefined))
+    violations.push('a Recovery escrow line does not open with the recovery key');
+  for (const x of escrowed) if (x !== undefined) operator.add(x);
+
+  if (result === 'killed') {
+    await proc.settled();
+    violations.push(...checkKilled(ctx, before, log, masks, operator));
+    return { violations, report: empty, outputs: {}, log, killed: true, hung: false };
+  }
+  const { report, outputs, summary, filedBefore } = result;
+  const recovered = outputs['recovery'] ? open(outputs['recovery']) : undefined;
+  if (outputs['recovery'] && recovered === undefined)
+    violations.push('output recovery does not open with the recovery key');
+  if (recovered !== undefined) operator.add(recovered);
+  const issueText = world.github
+    .issues(ISSUE_REPO)
+    .flatMap((i) => [i.title, i.body, ...i.comments])
+    .join('\n');
+  violations.push(
+    ...checkIssue(world, issue, report, filedBefore, log, before),
+    ...check(ctx, before, report, outputs, `${summary}\n${issueText}`, log, masks, {
+      operator,
+      recovered,
+    }),
+  );
+  return { violations, report, outputs, log, killed: false, hung: false };
 }
 
 function emulator(world: World, on: Route['on']): Emulator {
@@ -708,7 +1065,7 @@ function emulator(world: World, on: Route['on']): Emulator {
 /** src/main.ts's steps in process: inputs -> src/wire.ts (the same wiring) -> report, and a catch-all report. */
 async function execute(
   inputs: Record<string, string>,
-  log: string[],
+  say: (m: string) => void,
   masks: Set<string>,
   timeoutMs: number,
 ): Promise<Report> {
@@ -718,8 +1075,8 @@ async function execute(
       { ...parsed, requestTimeoutMs: timeoutMs },
       {
         mask: (v: string) => void masks.add(v),
-        info: (m: string) => void log.push(m),
-        warn: (m: string) => void log.push(`::warning::${m}`),
+        info: say,
+        warn: (m: string) => say(`::warning::${m}`),
         idToken: () => Promise.reject(new Error('no OIDC in the search')),
       },
     );
@@ -741,15 +1098,15 @@ async function execute(
  */
 function checkIssue(
   world: World,
-  s: Schedule,
   issue: FailureIssue | undefined,
   report: Report,
-  before: string,
+  filedBefore: string,
   log: readonly string[],
+  before: Before,
 ): string[] {
   if (!issue) return [];
   const v: string[] = [];
-  if (JSON.stringify(report) !== before)
+  if (JSON.stringify(report) !== filedBefore)
     v.push('issue: filing the failure issue changed the report');
   const open = world.github
     .issues(ISSUE_REPO)
@@ -759,7 +1116,9 @@ function checkIssue(
     (l) => l.startsWith('::warning::Could not') && l.includes('failure issue'),
   );
   // With App sign-in, the issue's token (the one with Issues) asks for nothing else, on nothing else.
-  for (const t of world.github.apps.minted.filter((t) => 'issues' in t.permissions))
+  for (const t of world.github.apps.minted
+    .slice(before.minted)
+    .filter((t) => 'issues' in t.permissions))
     if (
       JSON.stringify(t.permissions) !== '{"issues":"write"}' ||
       JSON.stringify(t.repositories) !== JSON.stringify([ISSUE_REPO])
@@ -768,184 +1127,119 @@ function checkIssue(
   if (warned) return v;
   if (report.failure) {
     if (open.length !== 1) v.push('issue: the run failed, no issue is open, and nothing warned');
-    else if (s.issue === 'open' && open[0]!.comments.length !== 1)
+    else if (before.comments !== undefined && open[0]!.comments.length <= before.comments)
       v.push('issue: the run failed again, the open issue got no comment, and nothing warned');
   } else if (open.length !== 0)
     v.push('issue: the run succeeded, the issue is still open, and nothing warned');
   return v;
 }
 
-/** The invariants, against the emulators' state. Each violation is one readable line. */
-function check(
-  world: World,
-  s: Schedule,
-  scopes: readonly ScopeSpec[],
-  report: Report,
-  outputs: Record<string, string>,
-  summary: string,
+/** One target after a run: what it holds now and what it held before the run. */
+interface Held extends ScopeSpec {
+  readonly value: string | undefined;
+  readonly before: string | undefined;
+  /** What it held before the run worked then. */
+  readonly worked: boolean;
+}
+
+function heldAfter(ctx: Ctx, before: Before): Held[] {
+  return ctx.scopes.map((t) => ({
+    ...t,
+    value: ctx.world.github.secret(t.scope, SECRET_NAME)?.value,
+    before: before.held.get(t.scope),
+    worked: before.worked.get(t.scope) ?? false,
+  }));
+}
+
+/** The checks a killed run answers to: no lock-out and no loss (its escrow lines count), one rotating call, no leak. */
+function checkKilled(
+  ctx: Ctx,
+  before: Before,
   log: string[],
   masks: Set<string>,
-  open: (blob: string) => string | undefined,
+  operator: ReadonlySet<string>,
 ): string[] {
+  const { s, world } = ctx;
   const v: string[] = [];
   const works = worksAt(world);
-
-  // At most one rotating call took effect, and none when the run was not due.
-  const rotations = rotationCount(world);
+  const rotations = rotationCount(world) - before.rotations;
   if (rotations > 1) v.push(`${rotations} rotating calls took effect`);
-  if (report.outcome === 'skipped' && rotations > 0)
-    v.push(`skipped (${report.rule ?? 'no rule'}) but ${rotations} rotating call(s) took effect`);
-  if (report.outcome === 'skipped' && !report.rule) v.push('skipped without naming the rule');
-  const due = outputs['next-rotation-due'];
-  if (due && Number.isNaN(Date.parse(due))) v.push(`next-rotation-due '${due}' is not a date`);
-
-  const held = scopes.map((t) => ({
-    ...t,
-    value: world.github.secret(t.scope, SECRET_NAME)?.value,
-  }));
-  const listed = JSON.parse(outputs['targets'] ?? '[]') as {
-    target: string;
-    secret?: string;
-    variable?: string;
-    status: string;
-  }[];
-  const statusOf = (line: string): string | undefined =>
-    listed.find((e) => e.target === line && e.secret === SECRET_NAME)?.status;
-  const recovered = outputs['recovery'] ? open(outputs['recovery']) : undefined;
-  if (outputs['recovery'] && recovered === undefined)
-    v.push('output recovery does not open with the recovery key');
-  const recoveryWorks = recovered !== undefined && works(recovered);
-  // The provider changed the secret but the action never saw the new one (the answer was lost):
-  // nothing can store it, and the report must say the run failed.
-  const learned = (x: string): boolean => masks.has(x);
-  const unknowable = providerSecrets(world).some((x) => x !== OLD_SECRET && !learned(x));
-  const failedLoudly = report.failure !== undefined && outputs['rotated'] !== 'true';
-
-  // No lock-out: every target holds the previous secret, still working, or a working secret.
+  const held = heldAfter(ctx, before);
+  const unknowable = providerSecrets(world).some(
+    (x) => !before.providerSecrets.has(x) && !masks.has(x),
+  );
+  const operatorWorks = [...operator].some(works);
   for (const t of held) {
     if (t.value !== undefined && works(t.value)) continue;
-    const covered =
-      statusOf(t.line) === 'failed' && failedLoudly && (s.recoveryKey ? recoveryWorks : true);
-    if (covered || (unknowable && failedLoudly)) continue;
+    // Broken before this run, untouched by it, and nothing rotated: judged when it broke.
+    if (!t.worked && t.value === t.before && rotations === 0) continue;
+    if (operatorWorks || unknowable || !s.recoveryKey) continue;
     v.push(
-      `lock-out: ${t.line} holds ${t.value === OLD_SECRET ? 'the previous secret' : t.value === undefined ? 'nothing' : 'a secret'} that does not work (status ${statusOf(t.line) ?? 'not listed'})`,
+      `lock-out: ${t.line} holds ${describe(t)} that does not work, and no escrow line holds a working secret`,
     );
   }
-  // Entra: the previous password goes only once the new one obtains a token (propagated), or clients
-  // that switch to the new one are locked out meanwhile.
-  if (world.entra && !works(OLD_SECRET))
+  v.push(...checkSides(ctx, before, held, operator, undefined));
+  v.push(...leaks(world, log.join('\n'), {}, '', masks));
+  return v;
+}
+
+/** Checks every run answers to, killed or not: Entra's removal order, Woodpecker's credential. */
+function checkSides(
+  ctx: Ctx,
+  before: Before,
+  held: readonly Held[],
+  operator: ReadonlySet<string>,
+  said: boolean | undefined,
+): string[] {
+  const { world } = ctx;
+  const v: string[] = [];
+  const works = worksAt(world);
+  // Entra: a password goes only once the new one obtains a token (propagated), or clients that
+  // switch to the new one are locked out meanwhile.
+  if (world.entra && world.entra.removedPasswords(APP_ID).length > before.removed)
     for (const t of held)
       if (t.value !== undefined && works(t.value) && !world.entra.secretWorks(APP_ID, t.value))
-        v.push(
-          `lock-out: the previous password was removed before ${t.line}'s secret obtained a token`,
-        );
-  // Auth0: a run that succeeds has seen the new secret obtain a token (the confirmation waited it
-  // out). A failed confirmation may still say rotated=true (stored everywhere), but fails the run.
-  if (world.auth0 && outputs['rotated'] === 'true' && !report.failure) {
-    const current = world.auth0.client(AUTH0_CLIENT).secret;
-    if (!world.auth0.secretWorks(AUTH0_CLIENT, current))
-      v.push('report: the run succeeded but the new Auth0 secret does not obtain a token yet');
-  }
+        v.push(`lock-out: a password was removed before ${t.line}'s secret obtained a token`);
   if (world.woodpecker) {
     const c = world.woodpecker.credential(WOODPECKER_CREDENTIAL);
     if (!c || !works(c.secret)) v.push('lock-out: Woodpecker holds a secret that no longer works');
   }
-
-  // Okta: the app never keeps an ACTIVE secret that no target holds and no recovery carries (it
-  // counts against the two-secret limit and nobody can use it), unless the run failed and said so:
-  // that the undo failed, what to remove in the Admin Console, or that a write failed (one that may
-  // have landed, e.g. after a redirect, keeps the new secret: the action cannot tell).
-  if (world.okta) {
-    const known = new Set([OLD_SECRET, ...held.map((t) => t.value), recovered]);
-    const said =
-      failedLoudly &&
-      (/Admin Console/.test(report.failure ?? '') ||
-        log.some((l) => l.includes('Could not undo the rotation')) ||
-        listed.some((e) => e.status === 'failed'));
+  // Okta: the app never keeps an ACTIVE secret made by this run that no target holds and no
+  // recovery carries (it counts against the two-secret limit and nobody can use it), unless the run
+  // failed and said so: that the undo failed, what to remove in the Admin Console, or that a write
+  // failed (one that may have landed, e.g. after a redirect, keeps the new secret: the action cannot
+  // tell). A killed run says nothing and cleans nothing up: its secret is the next run's to find.
+  if (world.okta && said !== undefined) {
+    const known = new Set([...held.flatMap((t) => [t.value, t.before]), ...operator]);
     for (const x of world.okta.app(OKTA_APP).secrets)
-      if (x.status === 'ACTIVE' && !known.has(x.secret) && !said)
+      if (
+        x.status === 'ACTIVE' &&
+        !before.providerSecrets.has(x.secret) &&
+        !known.has(x.secret) &&
+        !said
+      )
         v.push(`orphan: Okta keeps an active secret that no target holds and no recovery carries`);
   }
+  return v;
+}
 
-  // The report never hands over a recovery blob to store by hand whose secret works nowhere (an
-  // undo that half happened). ("Still works" is checked below.)
-  const told = `${report.failure ?? ''} ${report.nextStep ?? ''}`;
-  if (recovered !== undefined && !report.undone && !works(recovered) && works(OLD_SECRET))
-    if (/in output `recovery`/.test(told))
-      v.push('report: points to output recovery, whose secret works nowhere');
+function describe(t: Held): string {
+  if (t.value === undefined) return 'nothing';
+  if (t.value === OLD_SECRET) return 'the original secret';
+  if (t.value === t.before) return 'the secret it held before the run';
+  return 'a secret';
+}
 
-  // No loss: when the previous secret is dead, the new one is in every target or in the recovery blob.
-  if (!works(OLD_SECRET)) {
-    const everywhere = held.every((t) => t.value !== undefined && works(t.value));
-    if (!everywhere && !recoveryWorks) {
-      if (!s.recoveryKey || unknowable) {
-        if (!failedLoudly) v.push('loss: the previous secret is dead and the run did not fail');
-      } else v.push('loss: the previous secret is dead and the new one is nowhere');
-    }
-  }
-
-  // The report matches the world.
-  for (const t of held) {
-    const status = statusOf(t.line);
-    if (status === undefined) {
-      if (t.value !== OLD_SECRET)
-        v.push(`report: ${t.line} changed but is missing from output targets`);
-      continue;
-    }
-    const holdsNew = t.value !== undefined && t.value !== OLD_SECRET && works(t.value);
-    if (status === 'written' && !holdsNew)
-      v.push(`report: ${t.line} is 'written' but does not hold a working new secret`);
-    if (status === 'skipped' && t.value !== OLD_SECRET)
-      v.push(`report: ${t.line} is 'skipped' but its value changed`);
-  }
-  if (outputs['rotated'] === 'true' && held.some((t) => statusOf(t.line) !== 'written'))
-    v.push('report: rotated=true but not every target is written');
-  if (report.undone && held.some((t) => t.value !== undefined && t.value !== OLD_SECRET))
-    v.push('report: says the rotation was undone but a target holds a new value');
-  // A failure that says the previous secret still works sends nobody to the recovery blob.
-  const says = `${report.failure ?? ''} ${report.nextStep ?? ''}`;
-  if (/previous secret (was kept and )?still works/.test(says) && !works(OLD_SECRET))
-    v.push('report: says the previous secret still works but it does not');
-
-  // The client id variable: 'written' holds the client id (read back by value); every scope that
-  // has variables is listed; none changes unless listed; rotated=true means every one is written.
-  for (const t of scopes.filter((x) => x.variables !== undefined)) {
-    const value = world.github.variable(t.variables!, VARIABLE)?.value;
-    const entry = listed.find((e) => e.target === t.line && e.variable === VARIABLE);
-    if (!s.variable) {
-      if (entry || value !== undefined) v.push(`report: ${t.line} has a variable nobody asked for`);
-      continue;
-    }
-    if (entry === undefined) {
-      if (value !== undefined && report.targets.length > 0)
-        v.push(`report: variable in ${t.line} changed but is missing from output targets`);
-      continue;
-    }
-    if (entry.status === 'written' && value !== outputs['client-id'])
-      v.push(`report: variable in ${t.line} is 'written' but holds ${value ?? 'nothing'}`);
-    if (entry.status === 'skipped' && value !== undefined)
-      v.push(`report: variable in ${t.line} is 'skipped' but was written`);
-    if (outputs['rotated'] === 'true' && entry.status !== 'written')
-      v.push(`report: rotated=true but the variable in ${t.line} is ${entry.status}`);
-  }
-
-  // Every installation token the action received was revoked (GitHub answered 204; a 204 that did
-  // nothing is GitHub's word, as for any revocation), or the log warns that it could not be. A token
-  // whose answer was lost never reached the action; it expires within the hour.
-  const received = world.github.apps.minted.filter((t) => masks.has(t.token)).length;
-  const revoked = world.github
-    .calls('DELETE', '/installation/token')
-    .filter((r) => r.status === 204).length;
-  const warned = log.filter((l) => l.startsWith('::warning::Could not revoke')).length;
-  if (received > revoked + warned)
-    v.push(
-      `sign-in: ${received} installation token(s) received, ${revoked} revoked, ${warned} warning(s)`,
-    );
-
-  // No leak.
+function leaks(
+  world: World,
+  stdout: string,
+  outputs: Record<string, string>,
+  summary: string,
+  masks: Set<string>,
+): string[] {
   const run: Run = {
     code: 0,
-    stdout: log.join('\n'),
+    stdout,
     stderr: '',
     outputs,
     summary,
@@ -955,7 +1249,171 @@ function check(
     ms: 0,
   };
   const secrets = [...new Set([...world.secrets(), ...masks])].filter((x) => x.length >= 6);
-  v.push(...findLeaks(run, secrets).map((l) => `leak: ${l}`));
+  return findLeaks(run, secrets).map((l) => `leak: ${l}`);
+}
+
+/** The invariants after a run that ended, against the emulators' state. Each violation is one readable line. */
+function check(
+  ctx: Ctx,
+  before: Before,
+  report: Report,
+  outputs: Record<string, string>,
+  summary: string,
+  log: string[],
+  masks: Set<string>,
+  held_: { operator: ReadonlySet<string>; recovered: string | undefined },
+): string[] {
+  const { s, world } = ctx;
+  const { operator, recovered } = held_;
+  const v: string[] = [];
+  const works = worksAt(world);
+
+  // At most one rotating call took effect, and none when the run was not due.
+  const rotations = rotationCount(world) - before.rotations;
+  if (rotations > 1) v.push(`${rotations} rotating calls took effect`);
+  if (report.outcome === 'skipped' && rotations > 0)
+    v.push(`skipped (${report.rule ?? 'no rule'}) but ${rotations} rotating call(s) took effect`);
+  if (report.outcome === 'skipped' && !report.rule) v.push('skipped without naming the rule');
+  const due = outputs['next-rotation-due'];
+  if (due && Number.isNaN(Date.parse(due))) v.push(`next-rotation-due '${due}' is not a date`);
+
+  const held = heldAfter(ctx, before);
+  const listed = JSON.parse(outputs['targets'] ?? '[]') as {
+    target: string;
+    secret?: string;
+    variable?: string;
+    status: string;
+  }[];
+  const statusOf = (line: string): string | undefined =>
+    listed.find((e) => e.target === line && e.secret === SECRET_NAME)?.status;
+  const recoveryWorks = recovered !== undefined && works(recovered);
+  const operatorWorks = [...operator].some(works);
+  // The provider changed the secret but the action never saw the new one (the answer was lost):
+  // nothing can store it, and the report must say the run failed.
+  const unknowable = providerSecrets(world).some(
+    (x) => !before.providerSecrets.has(x) && !masks.has(x),
+  );
+  const failedLoudly = report.failure !== undefined && outputs['rotated'] !== 'true';
+
+  // No lock-out, per target: it holds a secret that works, or the run failed, says the target needs
+  // the secret by hand (status failed), and the operator holds a working one (output recovery or an
+  // escrow line, of this run or an earlier one). Without recovery-public-key a provider whose old
+  // secret dies cannot hand it over (the action warns): the run must then fail and name the target.
+  for (const t of held) {
+    if (t.value !== undefined && works(t.value)) continue;
+    if (!t.worked && t.value === t.before && rotations === 0) {
+      // Broken by an earlier run and untouched by this one: this run may not say all is well.
+      if (!report.failure)
+        v.push(
+          `lock-out: the run succeeded while ${t.line} holds ${describe(t)} that does not work`,
+        );
+      continue;
+    }
+    const covered =
+      statusOf(t.line) === 'failed' && failedLoudly && (s.recoveryKey ? operatorWorks : true);
+    if (covered || (unknowable && failedLoudly)) continue;
+    v.push(
+      `lock-out: ${t.line} holds ${describe(t)} that does not work (status ${statusOf(t.line) ?? 'not listed'})`,
+    );
+  }
+  // Auth0: a run that succeeds has seen its new secret obtain a token (the confirmation waited it
+  // out). A failed confirmation may still say rotated=true (stored everywhere), but fails the run.
+  if (world.auth0 && outputs['rotated'] === 'true' && !report.failure) {
+    const current = world.auth0.client(AUTH0_CLIENT).secret;
+    if (!world.auth0.secretWorks(AUTH0_CLIENT, current))
+      v.push('report: the run succeeded but the new Auth0 secret does not obtain a token yet');
+  }
+  const said =
+    failedLoudly &&
+    (/Admin Console/.test(report.failure ?? '') ||
+      log.some((l) => l.includes('Could not undo the rotation')) ||
+      listed.some((e) => e.status === 'failed'));
+  v.push(...checkSides(ctx, before, held, operator, said));
+
+  // The report never hands over a recovery blob to store by hand whose secret works nowhere (an
+  // undo that half happened). ("Still works" is checked below.)
+  const told = `${report.failure ?? ''} ${report.nextStep ?? ''}`;
+  const previousWorks = held.some((t) => t.worked && t.before !== undefined && works(t.before));
+  if (recovered !== undefined && !report.undone && !works(recovered) && previousWorks)
+    if (/in output `recovery`/.test(told))
+      v.push('report: points to output recovery, whose secret works nowhere');
+
+  // No loss: when every secret the targets held is dead, the new one is in every target or with the
+  // operator.
+  const previousDead = held.every((t) => t.before === undefined || !works(t.before));
+  if (previousDead && rotations > 0) {
+    const everywhere = held.every((t) => t.value !== undefined && works(t.value));
+    if (!everywhere && !recoveryWorks && !operatorWorks) {
+      if (!s.recoveryKey || unknowable) {
+        if (!failedLoudly) v.push('loss: the previous secret is dead and the run did not fail');
+      } else v.push('loss: the previous secret is dead and the new one is nowhere');
+    }
+  }
+
+  // The report matches the world: a target `written` holds a new working secret, one `skipped` or
+  // not listed holds what it held before the run.
+  for (const t of held) {
+    const status = statusOf(t.line);
+    if (status === undefined) {
+      if (t.value !== t.before)
+        v.push(`report: ${t.line} changed but is missing from output targets`);
+      continue;
+    }
+    const holdsNew = t.value !== undefined && t.value !== t.before && works(t.value);
+    if (status === 'written' && !holdsNew)
+      v.push(`report: ${t.line} is 'written' but does not hold a working new secret`);
+    if (status === 'skipped' && t.value !== t.before)
+      v.push(`report: ${t.line} is 'skipped' but its value changed`);
+  }
+  if (outputs['rotated'] === 'true' && held.some((t) => statusOf(t.line) !== 'written'))
+    v.push('report: rotated=true but not every target is written');
+  if (report.undone && held.some((t) => t.value !== t.before))
+    v.push('report: says the rotation was undone but a target holds a new value');
+  // A failure that says the previous secret still works: every target not written holds a secret
+  // that works (what it held, checked per target), and nobody is sent to the recovery blob.
+  if (/previous secret (was kept and )?still works/.test(told))
+    for (const t of held)
+      if (statusOf(t.line) !== 'written' && (t.value === undefined || !works(t.value)))
+        v.push(`report: says the previous secret still works but ${t.line}'s does not`);
+
+  // The client id variable: 'written' holds the client id (read back by value); every scope that
+  // has variables is listed; none changes unless listed; rotated=true means every one is written.
+  for (const t of ctx.scopes.filter((x) => x.variables !== undefined)) {
+    const value = world.github.variable(t.variables!, VARIABLE)?.value;
+    const entry = listed.find((e) => e.target === t.line && e.variable === VARIABLE);
+    if (!s.variable) {
+      if (entry || value !== undefined) v.push(`report: ${t.line} has a variable nobody asked for`);
+      continue;
+    }
+    if (entry === undefined) {
+      if (value !== before.variables.get(t.scope) && report.targets.length > 0)
+        v.push(`report: variable in ${t.line} changed but is missing from output targets`);
+      continue;
+    }
+    if (entry.status === 'written' && value !== outputs['client-id'])
+      v.push(`report: variable in ${t.line} is 'written' but holds ${value ?? 'nothing'}`);
+    if (entry.status === 'skipped' && value !== before.variables.get(t.scope))
+      v.push(`report: variable in ${t.line} is 'skipped' but was written`);
+    if (outputs['rotated'] === 'true' && entry.status !== 'written')
+      v.push(`report: rotated=true but the variable in ${t.line} is ${entry.status}`);
+  }
+
+  // Every installation token the action received was revoked (GitHub answered 204; a 204 that did
+  // nothing is GitHub's word, as for any revocation), or the log warns that it could not be. A token
+  // whose answer was lost never reached the action; it expires within the hour.
+  const received = world.github.apps.minted
+    .slice(before.minted)
+    .filter((t) => masks.has(t.token)).length;
+  const revoked =
+    world.github.calls('DELETE', '/installation/token').filter((r) => r.status === 204).length -
+    before.revoked;
+  const warned = log.filter((l) => l.startsWith('::warning::Could not revoke')).length;
+  if (received > revoked + warned)
+    v.push(
+      `sign-in: ${received} installation token(s) received, ${revoked} revoked, ${warned} warning(s)`,
+    );
+
+  v.push(...leaks(world, log.join('\n'), outputs, summary, masks));
   return v;
 }
 
