@@ -135,7 +135,7 @@ async function rotate(s: Settings, d: PipelineDeps): Promise<Report> {
   const decision = await decide(
     s,
     credential,
-    () => d.destination.updatedAt(first, secretName),
+    () => d.destination.found(first, secretName),
     `secret ${secretName} in ${first.line}`,
     s.provider.name,
   );
