@@ -97,6 +97,8 @@ export interface WorldOptions {
   readonly sameKeyIds?: boolean;
   /** Every emulator's clock (default Date.now), for runs on virtual time. */
   readonly now?: () => number;
+  /** GitHub's emulator alone on this clock (its updated_at stamps and Date headers); overrides `now` there. */
+  readonly githubNow?: () => number;
   /** The token GitHub's emulator accepts (default an installation token, `ghs_...`). */
   readonly githubToken?: string;
   /** How long Woodpecker holds its API key per request (default 20 ms). */
@@ -139,6 +141,7 @@ export async function startWorld(name: ProviderName, o: WorldOptions = {}): Prom
   const clock = o.now ? { now: o.now } : {};
   const github = await startGitHub({
     ...clock,
+    ...(o.githubNow ? { now: o.githubNow } : {}),
     ...(o.sameKeyIds ? { sameKeyIds: true } : {}),
     ...(o.githubPrefix ? { prefix: o.githubPrefix } : {}),
     ...(o.githubToken ? { token: o.githubToken } : {}),

@@ -74,9 +74,10 @@ describe('GitHub client scheduling', () => {
         store.store(target, 'SECOND_SECRET', 'second-value-0123'),
       ]);
       const puts = () => paced.requests.filter((r) => r.method === 'PUT');
-      // The first write is sent and read back; the second waits on the clock, not sent yet.
+      // The first write is sent and read back (after the read of what was there, which the
+      // store's preflight would have made); the second waits on the clock, not sent yet.
       // Loopback answers take real time: seconds on a loaded machine.
-      await vi.waitFor(() => expect(paced.calls('GET', /FIRST_SECRET$/)).toHaveLength(1), {
+      await vi.waitFor(() => expect(paced.calls('GET', /FIRST_SECRET$/)).toHaveLength(2), {
         timeout: 30_000,
       });
       expect(sleeps).toEqual([1000]);

@@ -68,6 +68,10 @@ function fakes(w: World) {
       w.log.push('updatedAt');
       return w.updatedAt;
     },
+    async found() {
+      w.log.push('updatedAt');
+      return w.updatedAt;
+    },
     async store(t, name) {
       w.log.push(`store ${t.line} ${name}`);
       const e = w.failWrites?.(t, name);

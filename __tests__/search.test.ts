@@ -338,7 +338,7 @@ describe('regressions found by the invariant search (issue 9 defects)', () => {
     expect(o.violations).toEqual([]);
     expect(o.outputs['rotated']).toBe('true');
     expect(o.log).toContain(
-      '::warning::Could not revoke the installation token for octo: HTTP 302. It expires by itself within an hour.',
+      '::warning::Could not revoke the installation token for octo: HTTP 302 (a redirect, not followed). It expires by itself within an hour.',
     );
   });
 
@@ -349,7 +349,7 @@ describe('regressions found by the invariant search (issue 9 defects)', () => {
     });
     expect(o.violations).toEqual([]);
     expect(o.report.failure).toBe(
-      'Could not get an installation token for octo: GitHub answered HTTP 302 without one.',
+      'Could not get an installation token for octo: HTTP 302 (a redirect, not followed).',
     );
   });
 });

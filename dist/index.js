@@ -24800,23 +24800,90 @@ class Attempts {
     count = 0;
     mayHaveLanded = false;
 }
-/** Registered first, so it is the innermost wrap: it sees each attempt, not the final outcome. */
+/**
+ * Registered first, so it is the innermost wrap: it sees each attempt, not the final outcome. Every
+ * answer's Date header tells GitHub's clock (githubTime). A redirect is never followed (fetch.ts) and
+ * never a success: Octokit hands a 3xx back as if it had succeeded, so here it becomes a failure with
+ * its status, and for a write an unknown outcome (the attempt counts as one that may have landed).
+ */
 function track(octokit) {
+    const time = new GitHubTime();
+    clocks.set(octokit, time);
     octokit.hook.wrap('request', async (request, options) => {
         const attempts = options.request?.attempts;
-        if (!(attempts instanceof Attempts))
-            return request(options);
-        attempts.count += 1;
+        const tracked = attempts instanceof Attempts ? attempts : undefined;
+        if (tracked)
+            tracked.count += 1;
         try {
-            return await request(options);
+            const res = await request(options);
+            time.observe(res.headers);
+            if (res.status >= 300 && res.status < 400)
+                throw new Redirected(res.status);
+            return res;
         }
         catch (error) {
+            time.observe(error.response?.headers);
+            if (!tracked)
+                throw error;
             const { answered, status } = failureOf(error);
             if (!answered || status === undefined || status < 400 || status >= 500)
-                attempts.mayHaveLanded = true;
+                tracked.mayHaveLanded = true;
             throw error;
         }
     });
+}
+/** A 3xx answer: failed, with its status (and no headers or body kept). The retry plugin leaves it alone. */
+class Redirected extends Error {
+    name = 'Redirected';
+    status;
+    response;
+    constructor(status) {
+        super(`GitHub answered HTTP ${status} (a redirect, not followed)`);
+        this.status = status;
+        this.response = { status };
+    }
+}
+/**
+ * GitHub's clock as its answers tell it: each Date header (second precision) is at most GitHub's time
+ * when the answer arrived, so GitHub's time now is at least that plus the time elapsed since. Only the
+ * most telling answer is kept. Hostile or missing headers are ignored.
+ */
+class GitHubTime {
+    /** The largest `Date header - arrival` seen, on the action's clock; undefined before any answer. */
+    #offset;
+    /** The latest Date header seen. */
+    #latest;
+    observe(headers) {
+        const date = headers?.date;
+        if (typeof date !== 'string' || date.length > 64)
+            return;
+        const at = Date.parse(date);
+        if (Number.isNaN(at))
+            return;
+        const offset = at - (0,clock/* now */.tB)();
+        if (this.#offset === undefined || offset > this.#offset)
+            this.#offset = offset;
+        if (this.#latest === undefined || at > this.#latest)
+            this.#latest = at;
+    }
+    /** The latest time an answer's Date header showed, or undefined when none did. */
+    latest() {
+        return this.#latest;
+    }
+    /** The earliest GitHub's clock can be now, or undefined when no answer told it. */
+    atLeast() {
+        return this.#offset === undefined ? undefined : (0,clock/* now */.tB)() + this.#offset;
+    }
+}
+const clocks = new WeakMap();
+/** GitHub's clock as the answers to this client have told it. */
+function githubTime(gh) {
+    let time = clocks.get(gh);
+    if (!time) {
+        time = new GitHubTime();
+        clocks.set(gh, time);
+    }
+    return time;
 }
 /**
  * Supplies the wait between retries that @octokit/plugin-retry makes (its own is quadratic and
@@ -24905,6 +24972,8 @@ function describe(err, t, item = 'secret') {
             return `not finished: ${cause}`;
         return `no usable answer from GitHub (${/timeout|aborted/i.test(cause) ? 'timed out' : 'connection failed'})`;
     }
+    if (s !== undefined && s >= 300 && s < 400)
+        return `HTTP ${s} (a redirect, not followed)`;
     switch (s) {
         case 401:
             return 'HTTP 401: the github-token is invalid or expired';
@@ -25198,8 +25267,8 @@ who = 'the github-token') {
     }
 }
 /**
- * A success status whose answer does not show the effect (a redirect without a body, say) is not
- * taken as done: it throws, and the caller warns.
+ * A success status whose answer does not show the effect (an empty 200, say) is not taken as done:
+ * it throws, and the caller warns. (A redirect is already a failure: client.ts.)
  */
 function answered(res, shows) {
     const data = res.data;
@@ -27523,12 +27592,17 @@ function itemPath(t, item, name) {
     const base = item === 'secret' ? `${scopePath(t)}/secrets` : `${variablesPath(t)}/variables`;
     return `${base}/${encodeURIComponent(name)}`;
 }
+class Absent extends Error {
+}
 class OrgAccess {
     #gh;
     #repoIds = new Map();
     #access = new Map();
-    constructor(gh) {
+    #readSecret;
+    /** `readSecret`: reads a secret's metadata (undefined when it does not exist), shared with the store. */
+    constructor(gh, readSecret) {
         this.#gh = gh;
+        this.#readSecret = readSecret;
     }
     /** Who may read `name` in `t` once written: the line's choice, or the existing one's. Read once. */
     of(t, name, item = 'secret') {
@@ -27552,11 +27626,15 @@ class OrgAccess {
         const fail = (what, err) => new StoreError(`Could not read ${what} of ${item} ${name} in ${t.line}: ${describe(err, t)}.`, 'no', errors_status(err));
         let visibility;
         try {
-            const res = await this.#gh.request(`GET ${path}`);
-            visibility = res.data.visibility;
+            const data = item === 'secret' && this.#readSecret
+                ? await this.#readSecret(t, name)
+                : (await this.#gh.request(`GET ${path}`)).data;
+            if (data === undefined)
+                throw new Absent();
+            visibility = data.visibility;
         }
         catch (err) {
-            if (errors_status(err) === 404)
+            if (err instanceof Absent || errors_status(err) === 404)
                 throw new StoreError(`${item === 'secret' ? 'Secret' : 'Variable'} ${name} does not exist yet in ${t.line}, so there is no visibility to keep: add one to the target line (\`${t.kind} ${t.org} private\`, \`all\`, or \`selected OWNER/NAME ...\`).`, 'no', 404);
             throw fail('the visibility', err);
         }
@@ -27786,7 +27864,10 @@ class RepositoryLister {
 
 ;// CONCATENATED MODULE: ./src/github/store.ts
 // Writes secrets into GitHub: public keys per scope, sealing, the write itself and the read-back
-// that proves it landed.
+// that proves it landed. The proof rests on what only this run's write can show: preflight reads each
+// secret's updated_at, the write goes out once an answer from GitHub shows its clock past that second,
+// and the read-back must show an updated_at strictly newer. A write by an earlier run (even one in the
+// same second) or a write GitHub answered without doing it cannot pass.
 
 
 
@@ -27795,16 +27876,28 @@ class RepositoryLister {
 
 
 
+/** Looks at GitHub's clock at most this many times before a write, each after a wait of at most WAIT_MS. */
+const MAX_LOOKS = 4;
+const WAIT_MS = 1_100;
+/** The least wait between two looks, and what is added for clocks that differ between GitHub's hosts. */
+const MARGIN_MS = 100;
+/** How far ahead the runner's clock may be, where GitHub's answers tell nothing of its own. */
+const CLOCK_SKEW_MS = 300_000;
 class SecretStore {
     #gh;
     #keys = new Map();
     #access;
     #variables;
     #repos;
+    #time;
+    /** Each secret's metadata as preflight read it (undefined: it did not exist), per scope and name. */
+    #found = new Map();
     /** `installationToken`: the token is a GitHub App installation token (see RepositoryLister). */
     constructor(gh, o = {}) {
         this.#gh = gh;
-        this.#access = new OrgAccess(gh);
+        this.#time = githubTime(gh);
+        // An org secret's visibility comes from the same read as its updated_at.
+        this.#access = new OrgAccess(gh, (t, name) => this.#foundMeta(t, name));
         this.#variables = new VariableStore(gh, this.#access);
         this.#repos = new RepositoryLister(gh, o.installationToken ?? false);
     }
@@ -27823,26 +27916,87 @@ class SecretStore {
             work.push(this.#variables.preflight(targets, variable));
         for (const t of targets) {
             work.push(this.#key(t));
-            if (isOrg(t))
-                for (const name of names)
+            for (const name of names) {
+                work.push(this.found(t, name));
+                if (isOrg(t))
                     work.push(this.#access.of(t, name));
+            }
         }
         const results = await Promise.allSettled(work);
         const failed = results.find((r) => r.status === 'rejected');
         if (failed)
             throw failed.reason;
     }
-    /** When the secret was last updated, or undefined when it does not exist. */
+    /** When the secret was last updated, or undefined when it does not exist: read now. */
     async updatedAt(t, name) {
+        let data;
+        try {
+            data = await this.#readMeta(t, name);
+        }
+        catch (err) {
+            throw readFailure(t, name, err);
+        }
+        return data === undefined ? undefined : updatedAtOf(data, t, name);
+    }
+    /** When the secret was last updated as this run first read it (in preflight), or undefined when it did not exist. */
+    async found(t, name) {
+        let data;
+        try {
+            data = await this.#foundMeta(t, name);
+        }
+        catch (err) {
+            throw readFailure(t, name, err);
+        }
+        return data === undefined ? undefined : updatedAtOf(data, t, name);
+    }
+    /** The secret's metadata, read once per run; undefined when it does not exist. */
+    #foundMeta(t, name) {
+        const k = `${scopeOf(t)}:${name.toUpperCase()}`;
+        let meta = this.#found.get(k);
+        if (!meta) {
+            meta = this.#readMeta(t, name);
+            this.#found.set(k, meta);
+        }
+        return meta;
+    }
+    async #readMeta(t, name) {
         try {
             const res = await this.#gh.request(`GET ${scopePath(t)}/secrets/${encodeURIComponent(name)}`);
-            return new Date(res.data.updated_at);
+            const data = res.data;
+            return typeof data === 'object' && data !== null ? data : {};
         }
         catch (err) {
             if (errors_status(err) === 404)
                 return undefined;
-            throw new StoreError(`Could not read secret ${name} in ${t.line}: ${describe(err, t)}.`, 'no', errors_status(err));
+            throw err;
         }
+    }
+    /**
+     * The newest updated_at the secret had before this write (undefined: it did not exist), once an
+     * answer from GitHub has shown its clock past that second: a write sent now is stamped later, so
+     * the read-back can tell it from anything before. Costs nothing when the secret was updated before
+     * the second of preflight's answers; else a wait of about a second and a look at the secret.
+     */
+    async #before(t, name) {
+        const found = await this.found(t, name);
+        let before = found?.getTime();
+        for (let look = 0; before !== undefined && look < MAX_LOOKS; look++) {
+            const next = Math.floor(before / 1000) * 1000 + 1000;
+            const shown = this.#time.latest();
+            if (shown !== undefined && shown >= next)
+                break;
+            // No Date header at all (a proxy may drop it): the runner's clock, allowed five minutes ahead.
+            if (shown === undefined && (0,clock/* now */.tB)() - CLOCK_SKEW_MS >= next)
+                break;
+            const atLeast = this.#time.atLeast() ?? (0,clock/* now */.tB)();
+            await (0,clock/* sleep */.yy)(Math.min(Math.max(next - atLeast, 0) + MARGIN_MS, WAIT_MS));
+            // The answer's Date header tells the clock (client.ts); a write meanwhile moves `before` on.
+            const again = await this.#readMeta(t, name).catch(() => undefined);
+            const at = again === undefined ? NaN : Date.parse(String(again['updated_at']));
+            if (at > before)
+                before = at;
+        }
+        return before;
     }
     /** Seals and writes `value`, then reads the secret back: a write whose `updated_at` did not move is a failure. */
     async store(t, name, value) {
@@ -27858,6 +28012,7 @@ class SecretStore {
                 body['selected_repository_ids'] = access.repositoryIds;
         }
         const path = `${scopePath(t)}/secrets/${encodeURIComponent(name)}`;
+        const before = await this.#before(t, name);
         const attempts = new Attempts();
         try {
             await this.#gh.request(`PUT ${path}`, { ...body, request: { attempts } });
@@ -27867,13 +28022,21 @@ class SecretStore {
             // Not landed only when every attempt was refused: one that may have reached GitHub decides.
             const refused = s !== undefined && s >= 400 && s < 500 && !attempts.mayHaveLanded;
             const landed = refused ? 'no' : 'maybe';
-            throw new StoreError(`Could not write secret ${name} in ${t.line}: ${describe(err, t)}.`, landed, s);
+            throw new StoreError(`Could not write secret ${name} in ${t.line}: ${describe(err, t)}${refused ? '' : '; whether the write took effect is unknown'}.`, landed, s);
         }
-        const updated = await this.updatedAt(t, name).catch((err) => {
-            throw new StoreError(`Wrote secret ${name} in ${t.line} but could not read it back: ${describe(err, t)}.`, 'maybe');
-        });
-        if (updated === undefined || !(updated.getTime() >= key.since)) {
-            throw new StoreError(`Wrote secret ${name} in ${t.line} but GitHub does not show it as updated (updated_at did not move); treating the write as failed.`, 'maybe');
+        let updated;
+        try {
+            const data = await this.#readMeta(t, name);
+            updated = data === undefined ? undefined : updatedAtOf(data, t, name);
+        }
+        catch (err) {
+            const why = err instanceof StoreError
+                ? 'GitHub answered without a usable updated_at'
+                : describe(err, t);
+            throw new StoreError(`Wrote secret ${name} in ${t.line} but could not read it back: ${why}.`, 'maybe');
+        }
+        if (updated === undefined || !(before === undefined || updated.getTime() > before)) {
+            throw new StoreError(`Wrote secret ${name} in ${t.line} but GitHub does not show it as updated (updated_at did not move${before === undefined ? '' : ` from ${new Date(before).toISOString()}`}); treating the write as failed.`, 'maybe');
         }
     }
     /** Creates or updates variable `name` in `t` and reads its value back. */
@@ -27900,15 +28063,25 @@ class SecretStore {
         try {
             const res = await this.#gh.request(`GET ${scopePath(t)}/secrets/public-key`);
             const data = res.data;
-            const date = Date.parse(String(res.headers.date ?? ''));
-            // Without GitHub's clock, allow for a runner clock up to five minutes ahead.
-            const since = Number.isNaN(date) ? (0,clock/* now */.tB)() - 300_000 : Math.floor(date / 1000) * 1000;
-            return { keyId: String(data.key_id), key: publicKeyFromBase64(data.key), since };
+            return { keyId: String(data.key_id), key: publicKeyFromBase64(data.key) };
         }
         catch (err) {
             throw new StoreError(`Could not get the public key of ${t.line}: ${describe(err, t)}.`, 'no', errors_status(err));
         }
     }
+}
+function readFailure(t, name, err) {
+    if (err instanceof StoreError)
+        return err;
+    return new StoreError(`Could not read secret ${name} in ${t.line}: ${describe(err, t)}.`, 'no', errors_status(err));
+}
+/** GitHub's updated_at of a secret; an answer without a usable one is a failure, never a guess. */
+function updatedAtOf(data, t, name) {
+    const raw = data['updated_at'];
+    const at = typeof raw === 'string' && raw.length <= 40 ? Date.parse(raw) : NaN;
+    if (Number.isNaN(at))
+        throw new StoreError(`Could not read secret ${name} in ${t.line}: GitHub answered without a usable updated_at.`, 'no');
+    return new Date(at);
 }
 
 ;// CONCATENATED MODULE: ./src/github/app.ts
@@ -28031,6 +28204,9 @@ class AppDestination {
     async updatedAt(t, name) {
         return (await this.#store(t)).updatedAt(t, name);
     }
+    async found(t, name) {
+        return (await this.#store(t)).found(t, name);
+    }
     async store(t, name, value) {
         return (await this.#store(t)).store(t, name, value);
     }
@@ -28086,7 +28262,7 @@ class AppDestination {
         await Promise.all(this.#minted.map(async ({ owner, gh }) => {
             let why;
             try {
-                // Only 204 says revoked: Octokit hands a 3xx back as if it had succeeded.
+                // Only 204 says revoked (a 3xx is already a failure: client.ts).
                 const res = await gh.request('DELETE /installation/token');
                 if (Number(res.status) !== 204)
                     why = `HTTP ${res.status}`;
@@ -28756,7 +28932,7 @@ async function rotate(s, d, progress) {
         if (set && !credential.clientId)
             throw new Error(`Input '${input}' is set but ${s.provider.name} did not report a client id for this credential.`);
     const first = targets[0];
-    const decision = await decide(s, credential, () => d.destination.updatedAt(first, secretName), `secret ${secretName} in ${first.line}`, s.provider.name);
+    const decision = await decide(s, credential, () => d.destination.found(first, secretName), `secret ${secretName} in ${first.line}`, s.provider.name);
     const due = decision
         ? { rule: decision.rule, ...(decision.nextDue ? { nextRotationDue: decision.nextDue } : {}) }
         : {};

@@ -12,7 +12,13 @@ export interface Destination {
    * `variable`: the variable that will be written where targets have variables.
    */
   preflight(targets: readonly Target[], names: readonly string[], variable?: string): Promise<void>;
+  /** When the secret was last updated, read now (undefined: it does not exist). */
   updatedAt(target: Target, name: string): Promise<Date | undefined>;
+  /**
+   * When the secret was last updated as this run first read it, in preflight (undefined: it did not
+   * exist); what a write of this run must be newer than.
+   */
+  found(target: Target, name: string): Promise<Date | undefined>;
   /** Writes and verifies; a failure is a DestinationError that says whether the write landed. */
   store(target: Target, name: string, value: string): Promise<void>;
   /** Creates or updates an Actions variable and reads its value back. */

@@ -110,8 +110,8 @@ export async function fileFailureIssue(
 }
 
 /**
- * A success status whose answer does not show the effect (a redirect without a body, say) is not
- * taken as done: it throws, and the caller warns.
+ * A success status whose answer does not show the effect (an empty 200, say) is not taken as done:
+ * it throws, and the caller warns. (A redirect is already a failure: client.ts.)
  */
 function answered(
   res: { status: number; data: unknown },

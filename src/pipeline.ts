@@ -117,7 +117,7 @@ async function rotate(s: Settings, d: PipelineDeps, progress: Progress): Promise
   const decision = await decide(
     s,
     credential,
-    () => d.destination.updatedAt(first, secretName),
+    () => d.destination.found(first, secretName),
     `secret ${secretName} in ${first.line}`,
     s.provider.name,
   );

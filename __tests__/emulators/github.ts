@@ -260,8 +260,11 @@ export class GitHubEmulator extends Emulator {
   }
 
   /**
-   * PUTs in `scope` (or everywhere) answer success but change nothing: a write that claims success
-   * and did nothing. `variables:SCOPE` does the same to variable updates (PATCH) alone.
+   * PUTs in `scope` (or everywhere) answer success (204, or 201 for a new secret) but change nothing,
+   * updated_at included: a write that claims success and did nothing. `variables:SCOPE` does the same
+   * to variable updates (PATCH) alone. (A write answered with a redirect: `fault()` with a 3xx status,
+   * `afterEffect` when the write happened all the same.) Like GitHub, updated_at and the Date header
+   * have second precision, both from the emulator's clock.
    */
   freezeUpdates(scope = '*'): void {
     this.#frozen.add(scope);

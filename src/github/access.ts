@@ -27,13 +27,24 @@ export function itemPath(t: Target, item: Item, name: string): string {
   return `${base}/${encodeURIComponent(name)}`;
 }
 
+/** Reads a secret's metadata; undefined when it does not exist. */
+export type SecretReader = (
+  t: Target,
+  name: string,
+) => Promise<Record<string, unknown> | undefined>;
+
+class Absent extends Error {}
+
 export class OrgAccess {
   readonly #gh: GitHub;
   readonly #repoIds = new Map<string, Promise<number>>();
   readonly #access = new Map<string, Promise<Access>>();
+  readonly #readSecret: SecretReader | undefined;
 
-  constructor(gh: GitHub) {
+  /** `readSecret`: reads a secret's metadata (undefined when it does not exist), shared with the store. */
+  constructor(gh: GitHub, readSecret?: SecretReader) {
     this.#gh = gh;
+    this.#readSecret = readSecret;
   }
 
   /** Who may read `name` in `t` once written: the line's choice, or the existing one's. Read once. */
@@ -64,10 +75,14 @@ export class OrgAccess {
       );
     let visibility: Visibility;
     try {
-      const res = await this.#gh.request(`GET ${path}`);
-      visibility = (res.data as { visibility: Visibility }).visibility;
+      const data =
+        item === 'secret' && this.#readSecret
+          ? await this.#readSecret(t, name)
+          : (await this.#gh.request(`GET ${path}`)).data;
+      if (data === undefined) throw new Absent();
+      visibility = (data as { visibility: Visibility }).visibility;
     } catch (err) {
-      if (status(err) === 404)
+      if (err instanceof Absent || status(err) === 404)
         throw new StoreError(
           `${item === 'secret' ? 'Secret' : 'Variable'} ${name} does not exist yet in ${t.line}, so there is no visibility to keep: add one to the target line (\`${t.kind} ${t.org} private\`, \`all\`, or \`selected OWNER/NAME ...\`).`,
           'no',

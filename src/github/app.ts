@@ -196,6 +196,10 @@ export class AppDestination implements Destination {
     return (await this.#store(t)).updatedAt(t, name);
   }
 
+  async found(t: Target, name: string): Promise<Date | undefined> {
+    return (await this.#store(t)).found(t, name);
+  }
+
   async store(t: Target, name: string, value: string): Promise<void> {
     return (await this.#store(t)).store(t, name, value);
   }
@@ -255,7 +259,7 @@ export class AppDestination implements Destination {
       this.#minted.map(async ({ owner, gh }) => {
         let why: string | undefined;
         try {
-          // Only 204 says revoked: Octokit hands a 3xx back as if it had succeeded.
+          // Only 204 says revoked (a 3xx is already a failure: client.ts).
           const res = await gh.request('DELETE /installation/token');
           if (Number(res.status) !== 204) why = `HTTP ${res.status}`;
         } catch (err) {

@@ -120,21 +120,89 @@ export class Attempts {
   mayHaveLanded = false;
 }
 
-/** Registered first, so it is the innermost wrap: it sees each attempt, not the final outcome. */
+/**
+ * Registered first, so it is the innermost wrap: it sees each attempt, not the final outcome. Every
+ * answer's Date header tells GitHub's clock (githubTime). A redirect is never followed (fetch.ts) and
+ * never a success: Octokit hands a 3xx back as if it had succeeded, so here it becomes a failure with
+ * its status, and for a write an unknown outcome (the attempt counts as one that may have landed).
+ */
 function track(octokit: Octokit): void {
+  const time = new GitHubTime();
+  clocks.set(octokit, time);
   octokit.hook.wrap('request', async (request, options) => {
     const attempts = (options.request as { attempts?: unknown } | undefined)?.attempts;
-    if (!(attempts instanceof Attempts)) return request(options);
-    attempts.count += 1;
+    const tracked = attempts instanceof Attempts ? attempts : undefined;
+    if (tracked) tracked.count += 1;
     try {
-      return await request(options);
+      const res = await request(options);
+      time.observe(res.headers);
+      if (res.status >= 300 && res.status < 400) throw new Redirected(res.status);
+      return res;
     } catch (error) {
+      time.observe((error as { response?: { headers?: unknown } }).response?.headers);
+      if (!tracked) throw error;
       const { answered, status } = failureOf(error);
       if (!answered || status === undefined || status < 400 || status >= 500)
-        attempts.mayHaveLanded = true;
+        tracked.mayHaveLanded = true;
       throw error;
     }
   });
+}
+
+/** A 3xx answer: failed, with its status (and no headers or body kept). The retry plugin leaves it alone. */
+export class Redirected extends Error {
+  override readonly name = 'Redirected';
+  readonly status: number;
+  readonly response: { readonly status: number };
+  constructor(status: number) {
+    super(`GitHub answered HTTP ${status} (a redirect, not followed)`);
+    this.status = status;
+    this.response = { status };
+  }
+}
+
+/**
+ * GitHub's clock as its answers tell it: each Date header (second precision) is at most GitHub's time
+ * when the answer arrived, so GitHub's time now is at least that plus the time elapsed since. Only the
+ * most telling answer is kept. Hostile or missing headers are ignored.
+ */
+export class GitHubTime {
+  /** The largest `Date header - arrival` seen, on the action's clock; undefined before any answer. */
+  #offset: number | undefined;
+  /** The latest Date header seen. */
+  #latest: number | undefined;
+
+  observe(headers: unknown): void {
+    const date = (headers as { date?: unknown } | undefined)?.date;
+    if (typeof date !== 'string' || date.length > 64) return;
+    const at = Date.parse(date);
+    if (Number.isNaN(at)) return;
+    const offset = at - now();
+    if (this.#offset === undefined || offset > this.#offset) this.#offset = offset;
+    if (this.#latest === undefined || at > this.#latest) this.#latest = at;
+  }
+
+  /** The latest time an answer's Date header showed, or undefined when none did. */
+  latest(): number | undefined {
+    return this.#latest;
+  }
+
+  /** The earliest GitHub's clock can be now, or undefined when no answer told it. */
+  atLeast(): number | undefined {
+    return this.#offset === undefined ? undefined : now() + this.#offset;
+  }
+}
+
+const clocks = new WeakMap<object, GitHubTime>();
+
+/** GitHub's clock as the answers to this client have told it. */
+export function githubTime(gh: GitHub): GitHubTime {
+  let time = clocks.get(gh);
+  if (!time) {
+    time = new GitHubTime();
+    clocks.set(gh, time);
+  }
+  return time;
 }
 
 /**

@@ -27,6 +27,7 @@ export function describe(err: unknown, t?: Target, item: 'secret' | 'variable' =
     if (/^the run was stopped/.test(cause)) return `not finished: ${cause}`;
     return `no usable answer from GitHub (${/timeout|aborted/i.test(cause) ? 'timed out' : 'connection failed'})`;
   }
+  if (s !== undefined && s >= 300 && s < 400) return `HTTP ${s} (a redirect, not followed)`;
   switch (s) {
     case 401:
       return 'HTTP 401: the github-token is invalid or expired';
