@@ -43,22 +43,14 @@ describe('invariant search', () => {
 
   // Sequences of runs over one world: killed at a request then re-run, failed then re-run, a re-run in
   // the same second, three runs back to back. The invariants hold after every run.
-  // Known failure (/work/notes/search-findings.md F2, issue 19 "GitHub's read-back accepts an earlier
-  // run's write"): with the fixed seed, keycloak back-to-back meets a re-run whose PUT is answered 204 with
-  // nothing changed and is reported 'written'. Unfixed on main when this landed; once the fix lands
-  // this test passes, `it.fails` then fails, and it becomes an `it` again.
-  const known = new Set(SEED === 20261123 && SEQ_RUNS === 4 ? ['keycloak back-to-back'] : []);
   for (const kind of SEQUENCES)
     for (const variant of VARIANTS)
-      (known.has(`${variant} ${kind}`) ? it.fails : it)(
-        `${variant}, ${kind}: ${SEQ_RUNS} sequences of runs break no invariant`,
-        async () => {
-          await fc.assert(fc.asyncProperty(sequenceArb(variant, kind), holds), {
-            numRuns: SEQ_RUNS,
-            seed: SEED,
-          });
-        },
-      );
+      it(`${variant}, ${kind}: ${SEQ_RUNS} sequences of runs break no invariant`, async () => {
+        await fc.assert(fc.asyncProperty(sequenceArb(variant, kind), holds), {
+          numRuns: SEQ_RUNS,
+          seed: SEED,
+        });
+      });
 
   it('a schedule without faults rotates', async () => {
     for (const variant of VARIANTS) {
