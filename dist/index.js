@@ -19803,6 +19803,7 @@ const csp = {
 
 
 
+
 /** Every password this action adds starts with this. */
 const MARKER = 'rotated by rotate-client-secret-action';
 /**
@@ -19855,12 +19856,18 @@ class EntraApp {
         return (Array.isArray(list) ? list : []).map((p) => ({
             keyId: field(p, 'keyId') ?? '',
             displayName: field(p, 'displayName') ?? '',
+            startDateTime: field(p, 'startDateTime'),
             endDateTime: field(p, 'endDateTime'),
         }));
     }
-    /** Adds a password. When the answer is lost, finds the password by its unique name and removes it. */
+    /**
+     * Adds a password. When the answer is lost, finds the password by its name and removes it: the name
+     * ends in a random nonce, so no earlier run (not even one in the same millisecond with the same run
+     * id, a re-run of a local run) and no person can have left a password of that name.
+     */
     async addPassword() {
-        const displayName = `${ownPrefix(this.#s.passwordTag)}${new Date(clock_now()).toISOString()} run ${process.env['GITHUB_RUN_ID'] ?? 'local'}-${process.env['GITHUB_RUN_ATTEMPT'] ?? '1'}`;
+        const nonce = (0,external_node_crypto_.randomBytes)(6).toString('hex');
+        const displayName = `${ownPrefix(this.#s.passwordTag)}${new Date(clock_now()).toISOString()} run ${process.env['GITHUB_RUN_ID'] ?? 'local'}-${process.env['GITHUB_RUN_ATTEMPT'] ?? '1'} ${nonce}`;
         const endDateTime = new Date(clock_now() + this.#s.lifetimeDays * 86_400_000).toISOString();
         let body;
         try {
@@ -19893,6 +19900,7 @@ class EntraApp {
             secretText,
             keyId: field(body, 'keyId') ?? '',
             displayName,
+            startDateTime: field(body, 'startDateTime'),
             endDateTime: field(body, 'endDateTime') ?? endDateTime,
         };
     }
@@ -19942,10 +19950,14 @@ class EntraApp {
             }
         }
     }
-    /** Removes the passwords this rotation (same tag) created earlier, keeping `keep`. Returns a description. */
-    async removeEarlier(keep) {
+    /**
+     * Removes the passwords this rotation (same tag) created earlier, keeping `keep`: only those listed
+     * in preflight (`before`, their keyIds), so that a password added meanwhile (another workflow with
+     * the same tag, in flight) is never taken from whoever holds it. Returns a description.
+     */
+    async removeEarlier(keep, before) {
         const own = ownPrefix(this.#s.passwordTag);
-        const earlier = (await this.passwords()).filter((p) => p.displayName.startsWith(own) && p.keyId !== keep);
+        const earlier = (await this.passwords()).filter((p) => p.displayName.startsWith(own) && p.keyId !== keep && before.has(p.keyId));
         for (const p of earlier)
             await this.removePassword(p.keyId);
         return earlier.length
@@ -20125,9 +20137,9 @@ function createEntra(s, deps) {
                 expiresAt: ends.at(-1),
                 oldSecretDiesOnRotate: false,
             };
-            return { credential, found: undefined };
+            return { credential, found: { passwords } };
         },
-        async rotate() {
+        async rotate(found) {
             const added = await app.addPassword();
             const rotation = {
                 secret: added.secretText,
@@ -20135,15 +20147,15 @@ function createEntra(s, deps) {
                 credentialId: added.keyId,
                 expiresAt: added.endDateTime,
             };
-            return { rotation, rotated: added };
+            return { rotation, rotated: { added, before: new Set(found.passwords.map((p) => p.keyId)) } };
         },
-        async retirePrevious(added) {
+        async retirePrevious({ added, before }) {
             await app.confirm(added.secretText).catch((err) => {
                 throw new ProviderError(`The new password is stored but did not obtain a token within entra-propagation-timeout (${err.message}); earlier passwords were kept.`);
             });
-            return s.removePrevious ? app.removeEarlier(added.keyId) : undefined;
+            return s.removePrevious ? app.removeEarlier(added.keyId, before) : undefined;
         },
-        async abandon(added) {
+        async abandon({ added }) {
             await app.removePassword(added.keyId);
             return `removed the new Entra password ${loggable(added.keyId, 40)}`;
         },
@@ -21442,8 +21454,7 @@ function createWoodpecker(s, deps) {
     return {
         async preflight() {
             // Sequential on purpose: Woodpecker must never see two requests at once, and Entra goes first.
-            if (entra)
-                await entra.passwords();
+            const passwords = entra ? await entra.passwords() : [];
             const match = pick(await list(), undefined);
             if (s.credentialId !== undefined && !match)
                 throw new ProviderError(`Woodpecker has no Microsoft Graph credential ${s.credentialId} (woodpecker-credential-id).`);
@@ -21460,7 +21471,7 @@ function createWoodpecker(s, deps) {
             const listed = Date.parse(field(match, 'secret_expires_at') ?? '');
             return {
                 credential,
-                found: { existingId, expiry: Number.isNaN(listed) ? undefined : listed },
+                found: { existingId, expiry: Number.isNaN(listed) ? undefined : listed, passwords },
             };
         },
         async rotate(found) {
@@ -21519,13 +21530,16 @@ function createWoodpecker(s, deps) {
                     ? `Woodpecker credential ${existingId} already uses the new secret`
                     : 'Woodpecker already uses the new secret',
             };
-            return { rotation, rotated: { added } };
+            return {
+                rotation,
+                rotated: { added, before: new Set(found.passwords.map((p) => p.keyId)) },
+            };
         },
-        async retirePrevious({ added }) {
+        async retirePrevious({ added, before }) {
             if (!entra || !added || s.source.kind !== 'entra')
                 return undefined;
             await entra.confirm(added.secretText);
-            return s.source.entra.removePrevious ? entra.removeEarlier(added.keyId) : undefined;
+            return s.source.entra.removePrevious ? entra.removeEarlier(added.keyId, before) : undefined;
         },
         // Woodpecker already holds the new secret and it works: removing it from Entra would break Woodpecker.
         abandon: async () => undefined,
