@@ -14,7 +14,7 @@ import {
   type WorldOptions,
 } from './fixtures.ts';
 import { expectClean, worldPerTest } from './checks.ts';
-import { lineOf, type Run, targets } from './harness.ts';
+import { lineOf, pinnedClock, type Run, targets } from './harness.ts';
 
 // Each test starts its own world, so the tests of every describe in this file run concurrently.
 const describe = describeInOrder.concurrent;
@@ -293,4 +293,62 @@ describe('entra options', () => {
     expect(run.summary).toContain('Dry run');
     clean(run);
   });
+});
+
+describe('entra evidence unique to this run', () => {
+  it('a re-run within the same second whose addPassword answer is lost removes only its own password, found by a name no earlier run can have used', async () => {
+    const w = await entra();
+    // Same instant, same run id and attempt: before the nonce, both passwords had one name.
+    const pin = { nodeArgs: pinnedClock(Math.floor(Date.now() / 1000) * 1000 + 100) };
+    const first = await w.run({}, pin);
+    expect(first.errors).toEqual([]);
+    const firstSecret = stored(w)!;
+    w.entra!.fault('POST', /\/addPassword$/, { drop: true, afterEffect: true, times: 1 });
+    const second = await w.run({}, pin);
+    expect(second.code).toBe(1);
+    expect(adds(w)).toHaveLength(2);
+    // The target still holds the first run's password, and it still works.
+    expect(stored(w)).toBe(firstSecret);
+    expect(texts(w)).toEqual([OLD_SECRET, firstSecret]);
+    expect(w.entra!.secretWorks(APP_ID, firstSecret)).toBe(true);
+    const [one, two] = w
+      .entra!.calls('POST', /\/addPassword$/)
+      .map(
+        (r) =>
+          (JSON.parse(r.body) as { passwordCredential: { displayName: string } }).passwordCredential
+            .displayName,
+      );
+    expect(one).not.toBe(two);
+    expect(removes(w)).toHaveLength(1);
+    expect(second.errors[0]).toMatch(/found 1 password\(s\) from this attempt, now removed/);
+    clean(first);
+    clean(second);
+  }, 30_000);
+
+  it('removes as earlier only the passwords listed before it rotated: one with the same tag added meanwhile (another workflow) stays', async () => {
+    const w = await entra();
+    const first = await w.run();
+    expect(first.errors).toEqual([]);
+    const earlier = made(w)[0]!;
+    let meanwhile: string | undefined;
+    // While this run stores its secret, another workflow with the same tag adds its own password.
+    w.github.fault('PUT', /secrets\/CLIENT_SECRET$/, {
+      times: 1,
+      onMatch: () => {
+        meanwhile = w.entra!.addPasswordTo(APP_ID, {
+          secretText: 'Other-Workflow-Secret-0123456789',
+          displayName: `${earlier.displayName!.split('] ')[0]}] 2026-01-01T00:00:00.000Z run 9999-1`,
+        }).keyId;
+      },
+    });
+    const run = await w.run();
+    expect(run.errors).toEqual([]);
+    expect(meanwhile).toBeDefined();
+    expect(removedKeyIds(w)).toEqual([earlier.keyId]);
+    expect(w.entra!.passwords(APP_ID).map((p) => p.keyId)).toContain(meanwhile);
+    expect(w.entra!.secretWorks(APP_ID, 'Other-Workflow-Secret-0123456789')).toBe(true);
+    expect(run.summary).toMatch(/Retired.*1 earlier password/);
+    clean(first);
+    clean(run);
+  }, 30_000);
 });

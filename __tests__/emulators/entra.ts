@@ -115,6 +115,23 @@ export class EntraEmulator extends Emulator {
     return app;
   }
 
+  /** Adds a password behind the API's back, already propagated (a person, or another workflow). */
+  addPasswordTo(
+    appId: string,
+    p: { secretText: string; displayName: string; endDateTime?: string },
+  ): EntraPassword {
+    const app = this.#apps.get(appId);
+    if (!app) throw new Error(`no Entra app ${appId}`);
+    const made = this.#password(
+      p.secretText,
+      p.displayName,
+      p.endDateTime,
+      Number.NEGATIVE_INFINITY,
+    );
+    app.passwords.push(made);
+    return made;
+  }
+
   /** The app that manages others through Graph; without a secret it signs in with a GitHub OIDC assertion only. */
   addManagingClient(clientId: string, secret?: string, options: { canWrite?: boolean } = {}): void {
     this.#clients.set(clientId, { secret, canWrite: options.canWrite ?? true });

@@ -1,6 +1,7 @@
 // One Entra application managed through Microsoft Graph by the app named in entra-auth-client-id:
 // sign-in with fresh tokens, its passwords (list, add once, remove, confirm), and which of them belong
 // to this rotation. Shared by the Entra and Woodpecker providers.
+import { randomBytes } from 'node:crypto';
 import { now, sleep } from '../clock.js';
 import { field, HttpError } from '../http.js';
 import { loggable } from '../untrusted.js';
@@ -71,6 +72,8 @@ function explainGraph(status: number, body: unknown): string | undefined {
 export interface Password {
   readonly keyId: string;
   readonly displayName: string;
+  /** When it became valid: Graph's clock at addPassword, since this action never sets it. */
+  readonly startDateTime: string | undefined;
   readonly endDateTime: string | undefined;
   // Graph's `hint` (the first characters of the secret) is never read: it must not reach a log.
 }
@@ -110,13 +113,19 @@ export class EntraApp {
     return (Array.isArray(list) ? list : []).map((p: unknown) => ({
       keyId: field(p, 'keyId') ?? '',
       displayName: field(p, 'displayName') ?? '',
+      startDateTime: field(p, 'startDateTime'),
       endDateTime: field(p, 'endDateTime'),
     }));
   }
 
-  /** Adds a password. When the answer is lost, finds the password by its unique name and removes it. */
+  /**
+   * Adds a password. When the answer is lost, finds the password by its name and removes it: the name
+   * ends in a random nonce, so no earlier run (not even one in the same millisecond with the same run
+   * id, a re-run of a local run) and no person can have left a password of that name.
+   */
   async addPassword(): Promise<NewPassword> {
-    const displayName = `${ownPrefix(this.#s.passwordTag)}${new Date(now()).toISOString()} run ${process.env['GITHUB_RUN_ID'] ?? 'local'}-${process.env['GITHUB_RUN_ATTEMPT'] ?? '1'}`;
+    const nonce = randomBytes(6).toString('hex');
+    const displayName = `${ownPrefix(this.#s.passwordTag)}${new Date(now()).toISOString()} run ${process.env['GITHUB_RUN_ID'] ?? 'local'}-${process.env['GITHUB_RUN_ATTEMPT'] ?? '1'} ${nonce}`;
     const endDateTime = new Date(now() + this.#s.lifetimeDays * 86_400_000).toISOString();
     let body: unknown;
     try {
@@ -162,6 +171,7 @@ export class EntraApp {
       secretText,
       keyId: field(body, 'keyId') ?? '',
       displayName,
+      startDateTime: field(body, 'startDateTime'),
       endDateTime: field(body, 'endDateTime') ?? endDateTime,
     };
   }
@@ -212,11 +222,15 @@ export class EntraApp {
     }
   }
 
-  /** Removes the passwords this rotation (same tag) created earlier, keeping `keep`. Returns a description. */
-  async removeEarlier(keep: string): Promise<string | undefined> {
+  /**
+   * Removes the passwords this rotation (same tag) created earlier, keeping `keep`: only those listed
+   * in preflight (`before`, their keyIds), so that a password added meanwhile (another workflow with
+   * the same tag, in flight) is never taken from whoever holds it. Returns a description.
+   */
+  async removeEarlier(keep: string, before: ReadonlySet<string>): Promise<string | undefined> {
     const own = ownPrefix(this.#s.passwordTag);
     const earlier = (await this.passwords()).filter(
-      (p) => p.displayName.startsWith(own) && p.keyId !== keep,
+      (p) => p.displayName.startsWith(own) && p.keyId !== keep && before.has(p.keyId),
     );
     for (const p of earlier) await this.removePassword(p.keyId);
     return earlier.length

@@ -16,7 +16,13 @@ import {
   url,
 } from '../inputs/fields.js';
 import { loggable } from '../untrusted.js';
-import { EntraApp, type EntraSettings, type NewPassword, ownPrefix } from './entra-app.js';
+import {
+  EntraApp,
+  type EntraSettings,
+  type NewPassword,
+  ownPrefix,
+  type Password,
+} from './entra-app.js';
 
 export type { EntraSettings } from './entra-app.js';
 
@@ -144,10 +150,21 @@ function passwordTag(read: Read, ctx: ParseContext): string {
   return v;
 }
 
-function createEntra(s: EntraSettings, deps: ProviderDeps): Provider<undefined, NewPassword> {
+/** What preflight listed: the application's passwords then (only those may be removed as earlier). */
+interface EntraFound {
+  readonly passwords: readonly Password[];
+}
+
+/** The password this run added, and the keyIds preflight listed. */
+interface EntraRotated {
+  readonly added: NewPassword;
+  readonly before: ReadonlySet<string>;
+}
+
+function createEntra(s: EntraSettings, deps: ProviderDeps): Provider<EntraFound, EntraRotated> {
   const app = new EntraApp(s, deps);
   return {
-    async preflight(): Promise<Found<undefined>> {
+    async preflight(): Promise<Found<EntraFound>> {
       const passwords = await app.passwords();
       // The expiry that matters is that of the passwords this rotation made (entra-password-tag):
       // others belong to people or other rotations, and rotating does not replace them.
@@ -164,10 +181,10 @@ function createEntra(s: EntraSettings, deps: ProviderDeps): Provider<undefined, 
         expiresAt: ends.at(-1),
         oldSecretDiesOnRotate: false,
       };
-      return { credential, found: undefined };
+      return { credential, found: { passwords } };
     },
 
-    async rotate(): Promise<Rotated<NewPassword>> {
+    async rotate(found): Promise<Rotated<EntraRotated>> {
       const added = await app.addPassword();
       const rotation: Rotation = {
         secret: added.secretText,
@@ -175,19 +192,19 @@ function createEntra(s: EntraSettings, deps: ProviderDeps): Provider<undefined, 
         credentialId: added.keyId,
         expiresAt: added.endDateTime,
       };
-      return { rotation, rotated: added };
+      return { rotation, rotated: { added, before: new Set(found.passwords.map((p) => p.keyId)) } };
     },
 
-    async retirePrevious(added): Promise<string | undefined> {
+    async retirePrevious({ added, before }): Promise<string | undefined> {
       await app.confirm(added.secretText).catch((err: unknown) => {
         throw new ProviderError(
           `The new password is stored but did not obtain a token within entra-propagation-timeout (${(err as Error).message}); earlier passwords were kept.`,
         );
       });
-      return s.removePrevious ? app.removeEarlier(added.keyId) : undefined;
+      return s.removePrevious ? app.removeEarlier(added.keyId, before) : undefined;
     },
 
-    async abandon(added): Promise<string | undefined> {
+    async abandon({ added }): Promise<string | undefined> {
       await app.removePassword(added.keyId);
       return `removed the new Entra password ${loggable(added.keyId, 40)}`;
     },

@@ -20,7 +20,7 @@ import {
 import { loggable } from '../untrusted.js';
 
 import { entraInputs, type EntraSettings, parseEntra } from './entra.js';
-import { EntraApp, type NewPassword } from './entra-app.js';
+import { EntraApp, type NewPassword, type Password } from './entra-app.js';
 import {
   type Credential,
   type Provider,
@@ -150,11 +150,14 @@ interface WoodpeckerFound {
   readonly existingId: string | undefined;
   /** The credential's `secret_expires_at` as preflight listed it, in ms: no proof of a save by this run. */
   readonly expiry: number | undefined;
+  /** The Entra application's passwords then, with a minted secret: only those may be removed as earlier. */
+  readonly passwords: readonly Password[];
 }
 
 /** The Entra password this rotation minted, if it minted one: confirmed, or kept, later. */
 interface WoodpeckerRotated {
   readonly added: NewPassword | undefined;
+  readonly before: ReadonlySet<string>;
 }
 
 function createWoodpecker(
@@ -302,7 +305,7 @@ function createWoodpecker(
   return {
     async preflight(): Promise<Found<WoodpeckerFound>> {
       // Sequential on purpose: Woodpecker must never see two requests at once, and Entra goes first.
-      if (entra) await entra.passwords();
+      const passwords = entra ? await entra.passwords() : [];
       const match = pick(await list(), undefined);
       if (s.credentialId !== undefined && !match)
         throw new ProviderError(
@@ -321,7 +324,7 @@ function createWoodpecker(
       const listed = Date.parse(field(match, 'secret_expires_at') ?? '');
       return {
         credential,
-        found: { existingId, expiry: Number.isNaN(listed) ? undefined : listed },
+        found: { existingId, expiry: Number.isNaN(listed) ? undefined : listed, passwords },
       };
     },
 
@@ -378,13 +381,16 @@ function createWoodpecker(
           ? `Woodpecker credential ${existingId} already uses the new secret`
           : 'Woodpecker already uses the new secret',
       };
-      return { rotation, rotated: { added } };
+      return {
+        rotation,
+        rotated: { added, before: new Set(found.passwords.map((p) => p.keyId)) },
+      };
     },
 
-    async retirePrevious({ added }): Promise<string | undefined> {
+    async retirePrevious({ added, before }): Promise<string | undefined> {
       if (!entra || !added || s.source.kind !== 'entra') return undefined;
       await entra.confirm(added.secretText);
-      return s.source.entra.removePrevious ? entra.removeEarlier(added.keyId) : undefined;
+      return s.source.entra.removePrevious ? entra.removeEarlier(added.keyId, before) : undefined;
     },
 
     // Woodpecker already holds the new secret and it works: removing it from Entra would break Woodpecker.
