@@ -342,3 +342,103 @@ describe('whmcs recovery', () => {
     clean(run);
   });
 });
+
+describe('whmcs lost answers to the reset', () => {
+  /** Arms a fault on the reset only. */
+  const onReset = (w: World, fault: Parameters<World['github']['fault']>[2]): void =>
+    void w.whmcs!.fault('POST', '/includes/api.php', {
+      bodyIncludes: 'UpdateOAuthCredential',
+      times: 1,
+      ...fault,
+    });
+  const lists = (w: World): number => sent(w, 'ListOAuthCredentials').length;
+
+  it.each([
+    ['the connection dropped after WHMCS reset the secret', { drop: true }, {}],
+    ['no answer within request-timeout', { hang: true }, { 'request-timeout': '1s' }],
+    ['HTTP 502 after WHMCS reset the secret', { status: 502 }, {}],
+    [
+      'success without newClientSecret',
+      { status: 200, body: { result: 'success', credentialId: String(WHMCS_CREDENTIAL) } },
+      {},
+    ],
+  ] as const)(
+    'recovers from %s: the listing shows the new secret, which is stored, and the reset is not repeated',
+    async (_name, fault, extra) => {
+      const w = await whmcs();
+      onReset(w, { afterEffect: true, ...fault });
+      const run = await w.run(extra);
+      expect(run.errors).toEqual([]);
+      expect(run.code).toBe(0);
+      expect(updates(w)).toHaveLength(1);
+      expect(w.whmcs!.rotations(WHMCS_CREDENTIAL)).toBe(1);
+      expect(lists(w)).toBe(2);
+      expect(stored(w)).toBe(w.currentSecret());
+      expect(stored(w)).not.toBe(OLD_SECRET);
+      expect(run.outputs['rotated']).toBe('true');
+      expect(run.warnings.some((m) => /not repeated/.test(m))).toBe(true);
+      expect(run.stdout).toContain('WHMCS now lists a new one, and it is the one stored');
+      // The new secret was masked before anything else was printed about it.
+      const masked = lineOf(run, (l) => l === `::add-mask::${w.currentSecret()}`);
+      expect(masked).toBeGreaterThan(-1);
+      expect(masked).toBeLessThan(lineOf(run, (l) => l.startsWith('Rotated ')));
+      clean(run);
+    },
+  );
+
+  it('a reset lost before it reached WHMCS: the listing still shows the old secret, nothing is stored, and the old secret works', async () => {
+    const w = await whmcs();
+    onReset(w, { status: 502 });
+    const run = await w.run();
+    expect(run.code).toBe(1);
+    expect(run.errors).toHaveLength(1);
+    expect(run.errors[0]).toMatch(
+      /HTTP 502.*listed 3 times over 4 s, still has the secret preflight saw.*old secret still works/,
+    );
+    expect(run.errors[0]).not.toContain('may have reset the secret');
+    expect(updates(w)).toHaveLength(1);
+    expect(lists(w)).toBe(4);
+    unchanged(w);
+    expect(run.outputs['rotated']).toBe('false');
+    clean(run);
+  });
+
+  it('someone else reset the secret meanwhile: the secret that works now is stored, not the dead one', async () => {
+    const w = await whmcs();
+    const theirs = 'Someone-Elses-Reset-Secret-42';
+    // The reset is refused by a proxy before WHMCS; a person resets the credential at that moment.
+    onReset(w, {
+      status: 503,
+      onMatch: () => void (w.whmcs!.credential(WHMCS_CREDENTIAL).clientSecret = theirs),
+    });
+    const run = await w.run();
+    expect(run.errors).toEqual([]);
+    expect(stored(w)).toBe(theirs);
+    expect(w.currentSecret()).toBe(theirs);
+    expect(w.whmcs!.rotations(WHMCS_CREDENTIAL)).toBe(0);
+    expect(updates(w)).toHaveLength(1);
+    clean(run, [theirs]);
+  });
+
+  it('when the listing fails too, the outcome stays unknown and the message says where to look', async () => {
+    const w = await whmcs();
+    onReset(w, { afterEffect: true, drop: true });
+    w.whmcs!.fault('POST', '/includes/api.php', {
+      bodyIncludes: 'ListOAuthCredentials',
+      skip: 1,
+      status: 500,
+      body: 'oops',
+    });
+    const run = await w.run();
+    expect(run.code).toBe(1);
+    expect(run.errors).toHaveLength(1);
+    expect(run.errors[0]).toMatch(
+      /may have reached WHMCS.*Listing the credentials to find out failed too.*HTTP 500.*may have reset the secret.*store the secret it shows/,
+    );
+    expect(updates(w)).toHaveLength(1);
+    expect(w.whmcs!.rotations(WHMCS_CREDENTIAL)).toBe(1);
+    expect(puts(w)).toBe(0);
+    expect(run.summary).toContain('may have taken effect');
+    clean(run);
+  });
+});

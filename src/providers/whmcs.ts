@@ -1,5 +1,7 @@
 // WHMCS: OAuth credentials, reset with UpdateOAuthCredential. WHMCS kills the old secret at once and
 // has no overlap, so the pipeline's recovery path matters most here.
+import { createHash } from 'node:crypto';
+import { sleep } from '../clock.js';
 import { field, HttpError } from '../http.js';
 import {
   checkUrl,
@@ -161,6 +163,22 @@ interface Listed {
   readonly credentialId: string;
   readonly clientIdentifier: string;
   readonly name: string | undefined;
+  /** Fingerprint of the secret preflight listed (undefined: none listed): a lost answer is resolved against it. */
+  readonly before: string | undefined;
+}
+
+/** After an unknown outcome of the reset: how many listings, this far apart. */
+const RECHECKS = 3;
+const RECHECK_MS = 2_000;
+
+/** A secret's fingerprint: enough to tell two secrets apart without keeping the earlier one. */
+function fingerprint(secret: string): string {
+  return createHash('sha256').update(secret).digest('hex');
+}
+
+/** A listed clientSecret that could be a secret at all: printable, no spaces, bounded. Never shown. */
+function plausible(v: string | undefined): v is string {
+  return v !== undefined && /^[\x21-\x7e]{8,512}$/.test(v);
 }
 
 function createWhmcs(s: WhmcsSettings, deps: ProviderDeps): Provider<Listed, undefined> {
@@ -198,18 +216,72 @@ function createWhmcs(s: WhmcsSettings, deps: ProviderDeps): Provider<Listed, und
     );
   }
 
+  /** Every listed credential. The listing carries every clientSecret: searched, never logged. */
+  async function list(what: string): Promise<unknown[]> {
+    const body = await api('ListOAuthCredentials', { limit: '10000' }, what, 'safe');
+    const clients = (body as { clients?: unknown }).clients;
+    return Array.isArray(clients) ? clients : [];
+  }
+
+  /**
+   * After a reset whose outcome is unknown (or a success without newClientSecret): the listing tells.
+   * A clientSecret other than the one preflight listed is the secret that works now, since WHMCS
+   * kills the previous one with the reset; the same one, listed a few times, means no reset took
+   * effect as far as can be seen.
+   */
+  async function recover(found: Listed, why: string): Promise<string> {
+    const unknown = (more: string) =>
+      new ProviderError(
+        `${why} ${more} WHMCS may have reset the secret, and then the old one no longer works: look at the credential in WHMCS (System Settings > API Credentials / OAuth), store the secret it shows, or re-run the workflow to reset it again.`,
+        true,
+      );
+    if (found.before === undefined)
+      throw unknown(
+        'Preflight listed no client secret for the credential, so the listing cannot tell.',
+      );
+    deps.warn(
+      `${why} Listing the OAuth credentials to learn whether WHMCS reset the secret (the call is not repeated).`,
+    );
+    for (let i = 0; i < RECHECKS; i++) {
+      if (i > 0) await sleep(RECHECK_MS);
+      let listed: unknown[];
+      try {
+        listed = await list('list WHMCS OAuth credentials after the reset');
+      } catch (err) {
+        throw unknown(`Listing the credentials to find out failed too: ${(err as Error).message}`);
+      }
+      const match = listed.find((c) => field(c, 'credentialId') === found.credentialId);
+      const current = match === undefined ? undefined : field(match, 'clientSecret');
+      if (!plausible(current))
+        throw unknown(
+          match === undefined
+            ? 'The listing no longer shows the credential.'
+            : 'The listing shows no usable client secret for the credential.',
+        );
+      deps.mask(current);
+      if (fingerprint(current) !== found.before) {
+        // Whichever reset set it (this run's, or someone else's at the same moment), the old secret
+        // is dead and this is the one that works now: storing it is the only way not to lock out.
+        deps.info(
+          "The credential's secret changed since preflight: WHMCS now lists a new one, and it is the one stored.",
+        );
+        return current;
+      }
+    }
+    throw new ProviderError(
+      `${why} The credential, listed ${RECHECKS} times over ${((RECHECKS - 1) * RECHECK_MS) / 1000} s, still has the secret preflight saw: WHMCS did not reset it as far as can be seen, and the old secret still works. Nothing was stored; re-run the workflow.`,
+    );
+  }
+
+  /** The one rotating call: sent once, never repeated when it may have reached WHMCS. */
+  function reset(params: Record<string, string | readonly string[]>): Promise<unknown> {
+    return api('UpdateOAuthCredential', params, 'reset the WHMCS OAuth credential secret', 'once');
+  }
+
   return {
     async preflight(): Promise<Found<Listed>> {
-      // The listing carries every credential's clientSecret: it is searched here and never logged.
-      const body = await api(
-        'ListOAuthCredentials',
-        { limit: '10000' },
-        'list WHMCS OAuth credentials (checks the API credentials)',
-        'safe',
-      );
-      const clients = (body as { clients?: unknown }).clients;
-      const list = Array.isArray(clients) ? clients : [];
-      const match = list.find((c: unknown) =>
+      const all = await list('list WHMCS OAuth credentials (checks the API credentials)');
+      const match = all.find((c: unknown) =>
         s.credentialId !== undefined
           ? field(c, 'credentialId') === String(s.credentialId)
           : field(c, 'clientIdentifier') === s.clientIdentifier,
@@ -220,7 +292,7 @@ function createWhmcs(s: WhmcsSettings, deps: ProviderDeps): Provider<Listed, und
             ? `whmcs-credential-id ${s.credentialId}`
             : `whmcs-client-identifier ${s.clientIdentifier}`;
         throw new ProviderError(
-          `WHMCS has no OAuth credential with ${which} (${list.length} credential(s) listed).`,
+          `WHMCS has no OAuth credential with ${which} (${all.length} credential(s) listed).`,
         );
       }
       const current = field(match, 'clientSecret');
@@ -229,6 +301,7 @@ function createWhmcs(s: WhmcsSettings, deps: ProviderDeps): Provider<Listed, und
         credentialId: field(match, 'credentialId') ?? '',
         clientIdentifier: field(match, 'clientIdentifier') ?? '',
         name: field(match, 'name'),
+        before: current ? fingerprint(current) : undefined,
       };
       const credential: Credential = {
         clientId: found.clientIdentifier,
@@ -253,34 +326,29 @@ function createWhmcs(s: WhmcsSettings, deps: ProviderDeps): Provider<Listed, und
       if (u.serviceId !== undefined) params['serviceId'] = String(u.serviceId);
       if (u.logoUri !== undefined) params['logoUri'] = u.logoUri;
       if (u.redirectUris !== undefined) params['redirectUri[]'] = u.redirectUris;
-      let body: unknown;
-      try {
-        body = await api(
-          'UpdateOAuthCredential',
-          params,
-          'reset the WHMCS OAuth credential secret',
-          'once',
-        );
-      } catch (err) {
-        const unknown =
-          (err instanceof HttpError || err instanceof ProviderError) && err.outcomeUnknown;
-        if (!unknown) throw err;
-        throw new ProviderError(
-          `${err.message} The request may have reached WHMCS and reset the secret; it was not repeated. Check the credential in WHMCS (System Settings > API Credentials / OAuth) and reset it there if the old secret no longer works.`,
-          true,
-        );
-      }
-      const secret = field(body, 'newClientSecret');
-      if (!secret)
-        throw new ProviderError(
-          'WHMCS answered success without newClientSecret: the old secret may be dead and the new one unknown. Reset it in WHMCS by hand.',
-          true,
-        );
-      deps.mask(secret);
+      const secret = await reset(params).then(
+        async (body) => {
+          const answered = field(body, 'newClientSecret');
+          if (answered) {
+            deps.mask(answered);
+            return answered;
+          }
+          return recover(
+            found,
+            'WHMCS answered the reset with success but without newClientSecret.',
+          );
+        },
+        (err: unknown) => {
+          const unknown =
+            (err instanceof HttpError || err instanceof ProviderError) && err.outcomeUnknown;
+          if (!unknown) throw err;
+          return recover(found, `${err.message} The request may have reached WHMCS.`);
+        },
+      );
       const rotation: Rotation = {
         secret,
         clientId: found.clientIdentifier,
-        credentialId: field(body, 'credentialId') ?? found.credentialId,
+        credentialId: found.credentialId,
         expiresAt: undefined,
       };
       return { rotation, rotated: undefined };
