@@ -27,7 +27,7 @@ export function setOutputs(r: Report, io: OutputSink = core): void {
   if (r.recovery) {
     io.setOutput('recovery', r.recovery);
     io.info(
-      `Recovery blob (the new secret sealed to recovery-public-key; open it as the README shows):\n${r.recovery}`,
+      `Recovery blob (the new secret sealed to recovery-public-key; open it as docs/recovery.md shows):\n${r.recovery}`,
     );
   }
 }
