@@ -7,38 +7,12 @@
 // markdown's punctuation in a table cell and in a paragraph: the same visible text, and no element
 // but the summary's own.
 import fc from 'fast-check';
-import { micromark } from 'micromark';
-import { gfm, gfmHtml } from 'micromark-extension-gfm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { setClock } from '../src/clock.ts';
 import type { Report } from '../src/pipeline.ts';
 import { summaryMarkdown } from '../src/summary.ts';
 import { loggable, markdownCode, markdownText } from '../src/untrusted.ts';
-import { PLANTS } from './injection.ts';
-
-const render = (md: string): string =>
-  micromark(md, { extensions: [gfm()], htmlExtensions: [gfmHtml()], allowDangerousHtml: true });
-
-/** The only elements a summary may render to, all without attributes: its own markup. */
-const OWN = new Set([
-  'h2',
-  'p',
-  'strong',
-  'table',
-  'thead',
-  'tbody',
-  'tr',
-  'th',
-  'td',
-  'code',
-  'pre',
-]);
-
-function foreignElements(html: string): string[] {
-  return [...html.matchAll(/<\/?([a-zA-Z][a-zA-Z0-9-]*)([^>]*)>/g)]
-    .filter(([, tag, attrs]) => !OWN.has(tag!.toLowerCase()) || attrs!.trim() !== '')
-    .map(([m]) => m);
-}
+import { PLANTS, foreignElements, render } from './injection.ts';
 
 const decode = (s: string): string =>
   s
