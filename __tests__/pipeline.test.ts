@@ -4,7 +4,7 @@ import sodium from 'libsodium-wrappers';
 import { describe, expect, it } from 'vitest';
 import { StoreError } from '../src/github/errors.ts';
 import { parseInputs, type Target } from '../src/inputs/index.ts';
-import { type Destination, runPipeline } from '../src/pipeline.ts';
+import { type Destination, ESCROW_PREFIX, runPipeline } from '../src/pipeline.ts';
 import type { Provider } from '../src/providers/types.ts';
 
 const NEW = 'new-secret-value-123';
@@ -90,7 +90,9 @@ function fakes(w: World) {
       startStoring: () => w.log.push('phase storing'),
     },
     mask: (v: string) => w.log.push(`mask ${v === NEW ? 'NEW' : 'other'}`),
-    info: () => {},
+    info: (m: string) => {
+      if (m.startsWith(ESCROW_PREFIX)) w.log.push(`escrow ${m.split(' ')[2]}`);
+    },
     warn: () => {},
   };
 }
@@ -130,6 +132,58 @@ describe('pipeline', () => {
     // GitHub's short preflight budget first; its long one from the rotating call on.
     expect(w.log.indexOf('phase preflight')).toBe(0);
     expect(w.log.indexOf('phase storing')).toBe(rotateAt - 1);
+  });
+
+  it('escrows the new secret to the recovery key in the log after the rotating answer, before the first store', async () => {
+    const { publicKey, privateKey } = await keyPair();
+    const w: World = { log: [] };
+    const r = await runPipeline(
+      settings({ 'recovery-public-key': Buffer.from(publicKey).toString('base64') }),
+      fakes(w),
+    );
+    expect(r).toMatchObject({ outcome: 'rotated', escrowed: true });
+    const at = w.log.findIndex((l) => l.startsWith('escrow '));
+    expect(at).toBeGreaterThan(w.log.indexOf('mask NEW'));
+    expect(at).toBeLessThan(w.log.findIndex((l) => l.startsWith('store ')));
+    expect(w.log.filter((l) => l.startsWith('escrow '))).toHaveLength(1);
+    const blob = sodium.from_base64(w.log[at]!.slice(7), sodium.base64_variants.ORIGINAL);
+    expect(sodium.to_string(sodium.crypto_box_seal_open(blob, publicKey, privateKey))).toBe(NEW);
+  });
+
+  it('without a recovery key nothing is escrowed', async () => {
+    const w: World = { log: [] };
+    const r = await runPipeline(settings(), fakes(w));
+    expect(r.escrowed).toBeUndefined();
+    expect(w.log.some((l) => l.startsWith('escrow '))).toBe(false);
+  });
+
+  it('a secret the provider lets the action choose is masked and escrowed before the rotating call, and sent as chosen', async () => {
+    const { publicKey, privateKey } = await keyPair();
+    const w: World = { log: [] };
+    const deps = fakes(w);
+    const inner = deps.provider;
+    const sent: (string | undefined)[] = [];
+    const provider: typeof inner = {
+      ...inner,
+      chooseSecret: () => NEW,
+      rotate: (f, chosen) => {
+        sent.push(chosen);
+        return inner.rotate(f);
+      },
+    };
+    const r = await runPipeline(
+      settings({ 'recovery-public-key': Buffer.from(publicKey).toString('base64') }),
+      { ...deps, provider },
+    );
+    expect(r.outcome).toBe('rotated');
+    expect(sent).toEqual([NEW]);
+    const escrowAt = w.log.findIndex((l) => l.startsWith('escrow '));
+    expect(w.log.indexOf('mask NEW')).toBeLessThan(escrowAt);
+    expect(escrowAt).toBeLessThan(w.log.indexOf('rotate'));
+    // The same secret came back from the rotation: one escrow line, not two.
+    expect(w.log.filter((l) => l.startsWith('escrow '))).toHaveLength(1);
+    const blob = sodium.from_base64(w.log[escrowAt]!.slice(7), sodium.base64_variants.ORIGINAL);
+    expect(sodium.to_string(sodium.crypto_box_seal_open(blob, publicKey, privateKey))).toBe(NEW);
   });
 
   it.each(['provider', 'keys'] as const)(

@@ -9,7 +9,7 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { setClock } from '../src/clock.ts';
-import type { Report } from '../src/pipeline.ts';
+import type { Report } from '../src/report.ts';
 import { summaryMarkdown } from '../src/summary.ts';
 import { loggable, markdownCode, markdownText } from '../src/untrusted.ts';
 import { PLANTS, foreignElements, render } from './injection.ts';
@@ -81,6 +81,7 @@ const kinds: [string, string, Report, string][] = [
       rule: "rotate-if-expires-within 30d: CSP reports no expiry; the first target's secret is 31 days old",
       nextRotationDue: '2027-01-03T12:00:00.000Z',
       retired: 'the previous CSP secret (deleted before its overlap window ended)',
+      escrowed: true,
       expanded: [
         {
           pattern: 'repos octo/svc-*',
@@ -108,6 +109,7 @@ const kinds: [string, string, Report, string][] = [
       "Rule | rotate-if-expires-within 30d: CSP reports no expiry; the first target's secret is 31 days old",
       'Next rotation due | 2027-01-03T12:00:00.000Z',
       'Retired | the previous CSP secret (deleted before its overlap window ended)',
+      'Escrow | the new secret, sealed to `recovery-public-key`, is in the log (line `Recovery escrow:`); every target holds it, so it is not needed',
       'Target pattern | Expanded to',
       '`repos octo/svc-*` | 2 target(s) (1 archived or disabled left out): `repo octo/svc-1`, `repo octo/svc_2`',
       'Target | Secret | Status',
@@ -141,6 +143,7 @@ const kinds: [string, string, Report, string][] = [
             'Could not write secret WHMCS_CLIENT_SECRET in environment octo/billing production: HTTP 404 (see https://docs.github.com/rest/actions/secrets); mail ops@example.com',
         },
       ],
+      escrowed: true,
       recovery: 'c2VhbGVkK2JveA==',
       failure:
         '1 of 2 secret write(s) failed after the rotation. WHMCS kills the old secret at once: the new one is in the recovery blob below and in repo octo/billing.',
@@ -153,6 +156,7 @@ const kinds: [string, string, Report, string][] = [
       'Provider | `whmcs`',
       'Credential | WHMCS OAuth credential 7 (billing-sync_api)',
       'Client id | `ac_0b1e7c3d`',
+      'Escrow | the new secret, sealed to `recovery-public-key`, is in the log (line `Recovery escrow:`)',
       'Target | Secret | Status',
       '`repo octo/billing` | `WHMCS_CLIENT_SECRET` | written',
       '`environment octo/billing production` | `WHMCS_CLIENT_SECRET` | failed: Could not write secret WHMCS_CLIENT_SECRET in environment octo/billing production: HTTP 404 (see https://docs.github.com/rest/actions/secrets); mail ops@example.com',

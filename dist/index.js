@@ -15692,7 +15692,7 @@ module.exports = {
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var node_v8__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8877);
 /* harmony import */ var node_v8__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_v8__WEBPACK_IMPORTED_MODULE_0__);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(3751);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(8794);
 
 
 // WebAssembly (undici's HTTP parser, libsodium) runs in V8's baseline tier until it is hot, then V8
@@ -15709,7 +15709,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 3751:
+/***/ 8794:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -18859,6 +18859,19 @@ function sleep(ms) {
 function setClock(clock = realClock) {
     current = clock;
 }
+/** `in 12 days`, `in 5 hours`, `3 days ago`: how far `at` is from now, in the largest fitting unit. */
+function spokenUntil(at) {
+    const ms = at - clock_now();
+    const abs = Math.abs(ms);
+    const [size, unit] = abs >= 86_400_000
+        ? [86_400_000, 'day']
+        : abs >= 3_600_000
+            ? [3_600_000, 'hour']
+            : [60_000, 'minute'];
+    const n = Math.floor(abs / size);
+    const text = `${n} ${unit}${n === 1 ? '' : 's'}`;
+    return ms >= 0 ? `in ${text}` : `${text} ago`;
+}
 
 ;// CONCATENATED MODULE: ./src/retry.ts
 // Backoff arithmetic shared by the provider HTTP helper and the GitHub client.
@@ -21610,6 +21623,597 @@ const _named = (/* unused pure expression or super */ null && (providers));
 function createProvider(settings, deps) {
     const module = providers[settings.name];
     return module.create(settings, deps);
+}
+
+;// CONCATENATED MODULE: ./src/inputs/issue.ts
+// The failure issue's inputs (failure-issue-repository, failure-issue-label) and its stable title.
+// Pure parsing, read on their own too when the rest of the inputs are invalid (src/main.ts).
+
+/** The input that names the credential, per provider: part of the title. */
+const IDENTITY = {
+    'vmware-csp': ['csp-oauth-app-id'],
+    whmcs: ['whmcs-credential-id', 'whmcs-client-identifier'],
+    entra: ['entra-application-id'],
+    woodpecker: ['woodpecker-credential-id', 'entra-application-id'],
+    okta: ['okta-app-id'],
+};
+const SAFE = /^[A-Za-z0-9._-]{1,100}$/;
+/**
+ * Reads failure-issue-repository and failure-issue-label (undefined when no repository is given).
+ * The title comes from the raw provider, credential and secret-name inputs, each used only when it
+ * has a plain form, so that it is the same whether or not the rest of the inputs are valid.
+ */
+function parseFailureIssue(read) {
+    const where = optional(read, 'failure-issue-repository');
+    const label = optional(read, 'failure-issue-label') ?? 'secret-rotation';
+    if (where === undefined)
+        return undefined;
+    const m = /^([A-Za-z0-9-]{1,39})\/([A-Za-z0-9._-]{1,100})$/.exec(where);
+    if (!m || m[2] === '.' || m[2] === '..')
+        throw new fields_InputError(`Input 'failure-issue-repository' is '${where}'; expected OWNER/NAME, e.g. octo/platform-alerts.`);
+    if (label.length > 50 || /[,\p{Cc}]/u.test(label))
+        throw new fields_InputError(`Input 'failure-issue-label' is '${label}'; expected a label name of at most 50 characters without commas.`);
+    const plain = (v) => v !== undefined && SAFE.test(v) ? v : undefined;
+    const provider = plain(optional(read, 'provider'));
+    const id = (IDENTITY[provider ?? ''] ?? [])
+        .map((n) => plain(optional(read, n)))
+        .find((v) => v !== undefined);
+    let secret;
+    try {
+        secret = secretName('secret-name', optional(read, 'secret-name') ?? '');
+    }
+    catch {
+        secret = undefined;
+    }
+    const title = `Client secret rotation failing: ${[provider ?? 'unknown provider', id].filter(Boolean).join(' ')} → ${secret ?? 'unknown secret'}`;
+    return { owner: m[1], repo: m[2], label, title };
+}
+
+;// CONCATENATED MODULE: ./src/inputs/common.ts
+const commonInputs = {
+    'github-token': {
+        description: 'Token allowed to write Actions secrets: a fine-grained PAT or GitHub App token with "Secrets: write" (organization "Secrets: write" for org targets). The job\'s GITHUB_TOKEN cannot write secrets. Give this, or `github-app-id` with `github-app-private-key`.',
+        credential: true,
+    },
+    'github-app-id': {
+        description: "Sign in as a GitHub App instead of with `github-token`: the App's ID (or Client ID). The action finds the App's installation on each owner its targets name, mints one installation token per owner with only the permissions and repositories those targets need, and revokes every token it minted when the run ends.",
+    },
+    'github-app-private-key': {
+        description: "The GitHub App's private key (the PEM file from the App's settings), with `github-app-id`.",
+        credential: true,
+    },
+    'secret-name': {
+        description: 'The GitHub secret that receives the new client secret.',
+        required: true,
+    },
+    'client-id-secret-name': {
+        description: 'Optional second GitHub secret that receives the client id / identifier.',
+    },
+    'client-id-variable-name': {
+        description: "Optional Actions variable that receives the client id / identifier (not a secret: readable in expressions and logs), created or updated in every repository, environment and org target (Dependabot and Codespaces have no variables) and read back by value. An org line without a visibility keeps the existing variable's visibility, like secrets.",
+    },
+    targets: {
+        description: "Where to store, one target a line: `repo OWNER/NAME`, `environment OWNER/NAME ENVIRONMENT`, `org ORG [all|private|selected [OWNER/NAME ...]]`, `dependabot OWNER/NAME`, `dependabot-org ORG [all|private|selected [OWNER/NAME ...]]`, `codespaces OWNER/NAME`, `codespaces-org ORG [all|private|selected [OWNER/NAME ...]]`; or a pattern, expanded in preflight to the matching repositories that are not archived or disabled: `repos OWNER/GLOB [topic:NAME ...]`, `environments OWNER/GLOB [topic:NAME ...] ENVIRONMENT`, `dependabot-repos OWNER/GLOB [topic:NAME ...]`, `codespaces-repos OWNER/GLOB [topic:NAME ...]` (GLOB: * any characters, ? one). An org line without a visibility keeps the existing secret's visibility and selected repositories (and fails in preflight when the secret does not exist yet): a rotation never changes who can read a secret unless the line says so. The environment name is the rest of its line, kept exactly (`/` allowed); write it in double quotes when it holds a space followed by #. Blank lines, lines starting with #, and # comments after a space on other lines are ignored. Default: `repo $GITHUB_REPOSITORY`.",
+    },
+    'max-targets': {
+        description: 'The most targets a run may write after patterns are expanded: more stops the run in preflight, before anything changes (a pattern that matches more than intended).',
+        default: '100',
+    },
+    'github-api-url': {
+        description: 'GitHub API base URL (GHES: https://HOST/api/v3). Default: $GITHUB_API_URL, else https://api.github.com.',
+    },
+    'dry-run': {
+        description: "true: validate inputs, authenticate to the provider and fetch every target's public key; change nothing.",
+        default: 'false',
+    },
+    'recovery-public-key': {
+        description: 'Base64 X25519 public key (32 bytes). When the new secret cannot be stored in every target after the rotation, it is emitted sealed to this key (libsodium sealed box, base64) in the log, the job summary and output `recovery`.',
+    },
+    'skip-if-rotated-within': {
+        description: "Duration (30s, 90m, 12h, 7d): do nothing when the first target's secret was updated more recently than this. At most 366d.",
+    },
+    'rotate-if-expires-within': {
+        description: "Duration (30s, 90m, 12h, 7d): rotate only when the credential's current secret expires within it (Entra: the passwords this rotation made, see entra-password-tag; Woodpecker: secret_expires_at; Keycloak: the expiry its secret-rotation policy stamps on the client). Where the provider reports no expiry (CSP, WHMCS, Auth0, Okta, Keycloak without that policy), rotate only when the first target's secret was updated longer ago than this, and say so in the log. With skip-if-rotated-within, that guard is checked first; the log and summary name the rule that decided. At most 366d.",
+    },
+    mode: {
+        description: "`rotate`: rotate and store. `check`: change nothing; sign in, find the credential, read every target's secret metadata, and report per target whether the secret exists, when it was last updated, and how long until the credential expires (job summary table, output `report`). A check fails the step when a target is missing the secret or the credential expires within fail-if-expires-within.",
+        default: 'rotate',
+    },
+    'fail-if-expires-within': {
+        description: 'With mode: check, a duration (30s, 90m, 12h, 7d): fail the step when the credential expires within it. At most 366d. Ignored where the provider reports no expiry (the report says so).',
+    },
+    'failure-issue-repository': {
+        description: 'OWNER/NAME: when a run fails, open an issue there (labelled failure-issue-label, titled by credential and secret name) or comment on the open one, with what failed, per target, what was kept and what to do; the next successful run comments and closes it. The github-token needs "Issues: write" on that repository; with github-app-id, the App needs it there, installed on the owner of that repository (the action mints a token with only that permission on that repository, and revokes it). A failure to file the issue is a warning and never changes the outcome.',
+    },
+    'failure-issue-label': {
+        description: 'The label of the failure issue; the open issue is found by this label and its title.',
+        default: 'secret-rotation',
+    },
+    'request-timeout': {
+        description: 'Limit for one HTTP exchange with GitHub or the provider, as a duration; at most 10m.',
+        default: '30s',
+    },
+    'store-timeout': {
+        description: "How long storing may keep retrying GitHub after the rotation, as a duration; at most 6h (a hosted job's limit).",
+        default: '10m',
+    },
+};
+
+;// CONCATENATED MODULE: ./src/inputs/targets.ts
+// The `targets` input: one GitHub secret scope a line.
+//
+// Comments never change a name. A line whose first non-blank character is `#` is a comment. On
+// repo, dependabot, org and dependabot-org lines a `#` after whitespace starts a trailing comment:
+// none of their names can hold `#` or whitespace. An environment name can hold both, so on an
+// environment line the name is the rest of the line, kept exactly (inner spaces too), and a `#`
+// after whitespace is refused as ambiguous; a name written in double quotes (JSON string syntax)
+// may hold anything and be followed by a comment.
+
+const encodedRepo = (r) => r.split('/').map(encodeURIComponent).join('/');
+const NO_WRITE = `(the job's GITHUB_TOKEN cannot write secrets; use a GitHub App token or fine-grained PAT)`;
+const REPO_FORBIDDEN = `the github-token lacks "Secrets: write" on this repository ${NO_WRITE}`;
+/** The permission a kind's secrets need, by API: Dependabot and Codespaces secrets have their own. */
+const PERMISSION = {
+    actions: 'Secrets',
+    dependabot: 'Dependabot secrets',
+    codespaces: 'Codespaces secrets',
+};
+const NOT_FOUND = 'it does not exist, or the github-token cannot see it';
+function repoKind(kind, api, variables) {
+    return {
+        form: `${kind} OWNER/NAME`,
+        parse: (text) => {
+            const { line, rest } = words(text);
+            if (rest.length !== 1)
+                throw bad(line, `${kind} takes exactly one OWNER/NAME`);
+            return { kind, repo: repo(line, rest[0]), line };
+        },
+        scope: (t) => `${kind}:${t.repo.toLowerCase()}`,
+        path: (t) => `/repos/${encodedRepo(t.repo)}/${api}`,
+        variables: variables ? (t) => `/repos/${encodedRepo(t.repo)}/${api}` : undefined,
+        org: false,
+        forbidden: `the github-token lacks "${PERMISSION[api]}: write" on this repository ${NO_WRITE}`,
+        missing: NOT_FOUND,
+    };
+}
+function orgKind(kind, api, variables) {
+    return {
+        form: `${kind} ORG [all|private|selected [OWNER/NAME ...]]`,
+        parse: (text) => orgLine(kind, text),
+        scope: (t) => `${kind}:${t.org.toLowerCase()}`,
+        path: (t) => `/orgs/${encodeURIComponent(t.org)}/${api}`,
+        variables: variables ? (t) => `/orgs/${encodeURIComponent(t.org)}/${api}` : undefined,
+        org: true,
+        forbidden: `the github-token lacks organization "${PERMISSION[api]}: write" ${NO_WRITE}`,
+        missing: NOT_FOUND,
+    };
+}
+const TARGET_KINDS = {
+    repo: repoKind('repo', 'actions', true),
+    environment: {
+        form: 'environment OWNER/NAME ENVIRONMENT',
+        parse: environment,
+        scope: (t) => `env:${t.repo.toLowerCase()}:${t.environment.toLowerCase()}`,
+        path: (t) => `/repos/${encodedRepo(t.repo)}/environments/${encodeURIComponent(t.environment)}`,
+        variables: (t) => `/repos/${encodedRepo(t.repo)}/environments/${encodeURIComponent(t.environment)}`,
+        org: false,
+        forbidden: REPO_FORBIDDEN,
+        missing: 'the repository or environment does not exist, or the github-token cannot see it',
+    },
+    org: orgKind('org', 'actions', true),
+    // Dependabot has secrets but no variables.
+    dependabot: repoKind('dependabot', 'dependabot', false),
+    'dependabot-org': orgKind('dependabot-org', 'dependabot', false),
+    // Codespaces secrets: their own scope keys and permissions; no variables either.
+    codespaces: repoKind('codespaces', 'codespaces', false),
+    'codespaces-org': orgKind('codespaces-org', 'codespaces', false),
+};
+/** The description of `t`'s kind. */
+function kindOf(t) {
+    return TARGET_KINDS[t.kind];
+}
+function isOrg(t) {
+    return kindOf(t).org;
+}
+/** The secret scope a target writes into: each has its own public key. Case-insensitive like GitHub. */
+function scopeOf(t) {
+    return kindOf(t).scope(t);
+}
+/** The REST path that the target's `/secrets/...` hangs from. */
+function scopePath(t) {
+    return kindOf(t).path(t);
+}
+/** The REST path that the target's `/variables/...` hangs from, or undefined when its kind has none. */
+function variablesPath(t) {
+    return kindOf(t).variables?.(t);
+}
+/** Whether GitHub has Actions variables in the target's scope (Dependabot and Codespaces have none). */
+function hasVariables(t) {
+    return kindOf(t).variables !== undefined;
+}
+// GitHub's documented limits. Owners: users and organizations, up to 39 characters, letters, digits
+// and hyphens (older accounts may have doubled or trailing hyphens; managed users end in
+// `_shortcode`). Repositories: up to 100 of letters, digits, `.`, `_`, `-`, but not `.` or `..`.
+// Environments: up to 255 characters, any text (sent percent-encoded, `/` as %2F).
+const OWNER = /^[A-Za-z0-9][A-Za-z0-9_-]{0,38}$/;
+const REPO_NAME = /^[A-Za-z0-9._-]{1,100}$/;
+const ORG = /^[A-Za-z0-9][A-Za-z0-9-]{0,38}$/;
+const DOTS = new Set(['.', '..']);
+/** The pattern lines (src/inputs/patterns.ts), named here so every error lists every form. */
+const PATTERN_FORMS = [
+    'repos OWNER/GLOB [topic:NAME ...]',
+    'environments OWNER/GLOB [topic:NAME ...] ENVIRONMENT',
+    'dependabot-repos OWNER/GLOB [topic:NAME ...]',
+    'codespaces-repos OWNER/GLOB [topic:NAME ...]',
+];
+const targets_forms = () => [...Object.values(TARGET_KINDS).map((k) => k.form), ...PATTERN_FORMS].join('; ');
+function bad(line, why) {
+    return new fields_InputError(`Input 'targets' line '${line}': ${why}. Expected one of: ${targets_forms()}.`);
+}
+function repo(line, v) {
+    const [owner = '', name = '', ...more] = (v ?? '').split('/');
+    if (more.length > 0 || !OWNER.test(owner) || !REPO_NAME.test(name) || DOTS.has(name))
+        throw bad(line, `'${v ?? ''}' is not OWNER/NAME (owner: up to 39 letters, digits, - or _; name: up to 100 letters, digits, ., _ or -, not . or ..)`);
+    return v;
+}
+/** `environment OWNER/NAME ENVIRONMENT`: the name is the rest of the line, or a quoted string. */
+function environment(text) {
+    const m = /^environment\s+(\S+)(\s*)(.*)$/s.exec(text);
+    if (!m || m[3] === '')
+        throw bad(text, 'environment needs OWNER/NAME then an environment name');
+    const { name, line } = environmentName(text, m[2], m[3]);
+    return { kind: 'environment', repo: repo(text, m[1]), environment: name, line };
+}
+/**
+ * The environment name that ends line `text`: `rest`, after `gap` (the blanks before it), as written
+ * or in double quotes; `line` is `text` without a comment after a quoted name.
+ */
+function environmentName(text, gap, rest) {
+    let name;
+    let line = text;
+    if (rest.startsWith('"')) {
+        const quoted = /^"(?:[^"\\]|\\.)*"/.exec(rest)?.[0];
+        let parsed;
+        try {
+            parsed = quoted === undefined ? undefined : JSON.parse(quoted);
+        }
+        catch {
+            // reported below
+        }
+        if (typeof parsed !== 'string')
+            throw bad(text, 'the quoted environment name is not closed');
+        const after = rest.slice(quoted.length);
+        if (after !== '' && !/^\s+#/.test(after))
+            throw bad(text, 'only a # comment may follow a quoted environment name');
+        name = parsed;
+        line = text.slice(0, text.length - after.length);
+    }
+    else {
+        if (/\s#/.test(gap + rest))
+            throw bad(text, `'#' after a space is ambiguous in an environment line: write the name in double quotes ("prod #1") if '#' belongs to it, or put the comment on a line of its own`);
+        name = rest;
+    }
+    if (name === '' || [...name].length > 255 || /\p{Cc}/u.test(name) || DOTS.has(name))
+        throw bad(text, `environment name '${name}' is not 1 to 255 characters without control characters, or is . or ..`);
+    return { name, line };
+}
+/** A line without its trailing comment, and the words after the kind. */
+function words(text) {
+    const line = text.replace(/\s#.*$/s, '').trimEnd();
+    return { line, rest: line.split(/\s+/).slice(1) };
+}
+function orgLine(kind, text) {
+    const { line, rest } = words(text);
+    const [org, visibility, ...repos] = rest;
+    if (org === undefined || !ORG.test(org))
+        throw bad(line, `'${org ?? ''}' is not an organization name`);
+    if (visibility !== undefined &&
+        visibility !== 'all' &&
+        visibility !== 'private' &&
+        visibility !== 'selected') {
+        throw bad(line, `visibility '${visibility}' is not all, private or selected`);
+    }
+    if (visibility === 'selected' && repos.length === 0)
+        throw bad(line, 'selected needs at least one OWNER/NAME');
+    if (visibility !== 'selected' && repos.length > 0)
+        throw bad(line, `repositories are listed only after selected`);
+    return { kind, org, visibility, repos: repos.map((r) => repo(line, r)), line };
+}
+function parseLine(text) {
+    const kind = /^\S+/.exec(text)[0];
+    if (!Object.hasOwn(TARGET_KINDS, kind))
+        throw bad(words(text).line, `unknown target kind '${kind}'`);
+    return TARGET_KINDS[kind].parse(text);
+}
+function parseTargets(text) {
+    const targets = [];
+    for (const raw of text.split(/\r?\n/)) {
+        const trimmed = raw.trim();
+        if (trimmed === '' || trimmed.startsWith('#'))
+            continue;
+        targets.push(parseLine(trimmed));
+    }
+    const scopes = targets.map(scopeOf);
+    const dup = scopes.find((s, i) => scopes.indexOf(s) !== i);
+    if (dup)
+        throw new InputError(`Input 'targets' names the same place twice (${dup}); list each target once.`);
+    if (targets.length === 0)
+        throw new InputError(`Input 'targets' has no target. Expected one of: ${targets_forms()}.`);
+    return targets;
+}
+
+;// CONCATENATED MODULE: ./src/inputs/patterns.ts
+// Pattern lines of the `targets` input: one line that names many repositories of one owner, by a
+// name glob and optionally topics, expanded in preflight (src/expand.ts) to ordinary targets.
+//   repos OWNER/GLOB [topic:NAME ...]                        -> repo OWNER/NAME, one per repository
+//   environments OWNER/GLOB [topic:NAME ...] ENVIRONMENT     -> environment OWNER/NAME ENVIRONMENT
+//   dependabot-repos OWNER/GLOB [topic:NAME ...]             -> dependabot OWNER/NAME
+//   codespaces-repos OWNER/GLOB [topic:NAME ...]             -> codespaces OWNER/NAME
+// GLOB: letters, digits, `.`, `_`, `-`, with `*` for any run of characters and `?` for one,
+// matched case-insensitively against the whole name. Every `topic:` must be on the repository.
+
+
+const PATTERN_KINDS = {
+    repos: 'repo',
+    environments: 'environment',
+    'dependabot-repos': 'dependabot',
+    'codespaces-repos': 'codespaces',
+};
+const GLOB = /^[A-Za-z0-9._*?-]{1,100}$/;
+const TOPIC = /^topic:([a-z0-9][a-z0-9-]{0,49})$/;
+function ownerGlob(line, v) {
+    const [owner = '', glob = '', ...more] = (v ?? '').split('/');
+    if (more.length > 0 || !OWNER.test(owner) || !GLOB.test(glob))
+        throw bad(line, `'${v ?? ''}' is not OWNER/GLOB (a literal owner; a name of letters, digits, ., _ or - with * for any run of characters and ? for one)`);
+    return { owner, glob };
+}
+function topics(line, ws) {
+    return ws.map((w) => {
+        const m = TOPIC.exec(w);
+        if (!m)
+            throw bad(line, `'${w}' is not topic:NAME (lower-case letters, digits and -, up to 50)`);
+        return m[1];
+    });
+}
+function parsePattern(text) {
+    const word = /^\S+/.exec(text)[0];
+    const kind = PATTERN_KINDS[word];
+    if (kind === 'environment') {
+        const m = /^environments\s+(\S+)((?:\s+topic:\S*)*)(\s*)(.*)$/s.exec(text);
+        if (!m || m[4] === '')
+            throw bad(text, 'environments needs OWNER/GLOB, optional topic:NAME, then an environment name');
+        const { name, line } = environmentName(text, m[3], m[4]);
+        const written = line.slice(text.length - m[4].length);
+        return {
+            kind,
+            ...ownerGlob(line, m[1]),
+            topics: topics(line, m[2].trim() === '' ? [] : m[2].trim().split(/\s+/)),
+            environment: { name, written },
+            line,
+        };
+    }
+    const { line, rest } = words(text);
+    const [first, ...more] = rest;
+    return { kind, ...ownerGlob(line, first), topics: topics(line, more), line };
+}
+function isPatternLine(text) {
+    return Object.hasOwn(PATTERN_KINDS, /^\S+/.exec(text)[0]);
+}
+/** Every line of the `targets` input: ordinary targets, and patterns to expand in preflight. */
+function parseTargetLines(text) {
+    const targets = [];
+    const patterns = [];
+    for (const raw of text.split(/\r?\n/)) {
+        const trimmed = raw.trim();
+        if (trimmed === '' || trimmed.startsWith('#'))
+            continue;
+        if (isPatternLine(trimmed))
+            patterns.push(parsePattern(trimmed));
+        else
+            targets.push(parseLine(trimmed));
+    }
+    const scopes = targets.map(scopeOf);
+    const dup = scopes.find((s, i) => scopes.indexOf(s) !== i);
+    if (dup)
+        throw new fields_InputError(`Input 'targets' names the same place twice (${dup}); list each target once.`);
+    if (targets.length === 0 && patterns.length === 0)
+        throw new fields_InputError(`Input 'targets' has no target. Expected one of: ${targets_forms()}.`);
+    return { targets, patterns };
+}
+/** Whether a listed repository is one the pattern names (archived and disabled ones aside). */
+function matches(p, r) {
+    const [owner = '', name = ''] = r.fullName.split('/');
+    const glob = new RegExp(`^${p.glob
+        .replace(/[.+^${}()|[\]\\-]/g, '\\$&')
+        .replace(/\*/g, '.*')
+        .replace(/\?/g, '.')}$`, 'i');
+    return (owner.toLowerCase() === p.owner.toLowerCase() &&
+        REPO_NAME.test(name) &&
+        glob.test(name) &&
+        p.topics.every((t) => r.topics.includes(t)));
+}
+/** The target a pattern makes of one matching repository, as if its line had been written. */
+function targetOf(p, fullName) {
+    if (p.kind === 'environment')
+        return {
+            kind: 'environment',
+            repo: fullName,
+            environment: p.environment.name,
+            line: `environment ${fullName} ${p.environment.written}`,
+        };
+    return { kind: p.kind, repo: fullName, line: `${p.kind} ${fullName}` };
+}
+
+;// CONCATENATED MODULE: ./src/inputs/signin.ts
+// How the action signs in to GitHub: `github-token`, or `github-app-id` with `github-app-private-key`.
+// Exactly one way, checked before any request; the messages name the inputs, never their values.
+
+
+const ONE_WAY = "give either 'github-token' (a fine-grained PAT or GitHub App token with \"Secrets: write\"; the job's GITHUB_TOKEN cannot write secrets) or 'github-app-id' with 'github-app-private-key'";
+function githubAuth(read) {
+    const token = optional(read, 'github-token');
+    const appId = optional(read, 'github-app-id');
+    const key = optional(read, 'github-app-private-key');
+    if (token !== undefined && (appId !== undefined || key !== undefined))
+        throw new fields_InputError(`Inputs 'github-token' and '${appId !== undefined ? 'github-app-id' : 'github-app-private-key'}' are both set: ${ONE_WAY}, not both.`);
+    if (token !== undefined)
+        return { kind: 'token', token };
+    if (appId === undefined && key === undefined)
+        throw new fields_InputError(`Input 'github-token' is required: ${ONE_WAY}.`);
+    if (appId === undefined)
+        throw new fields_InputError(`Input 'github-app-id' is required with 'github-app-private-key': the App's ID (digits) or Client ID (Iv...).`);
+    if (key === undefined)
+        throw new fields_InputError(`Input 'github-app-private-key' is required with 'github-app-id': the PEM private key from the App's settings.`);
+    // The App ID (digits) or its Client ID: both are what GitHub accepts as the JWT's issuer.
+    if (!/^[1-9]\d{0,15}$/.test(appId) && !/^Iv[A-Za-z0-9.]{1,40}$/.test(appId))
+        throw new fields_InputError(`Input 'github-app-id' is '${appId}'; expected the App's ID (digits) or Client ID (Iv...).`);
+    return { kind: 'app', appId, privateKey: privateKey(key) };
+}
+/**
+ * The PEM key, checked here so a bad one fails before any request. Secrets stores sometimes turn
+ * line breaks into a literal `\n`; those are turned back. The value is never quoted in a message.
+ */
+function privateKey(raw) {
+    const pem = raw.includes('\\n') && !raw.includes('\n') ? raw.replace(/\\n/g, '\n') : raw;
+    let ok = false;
+    try {
+        ok = (0,external_node_crypto_.createPrivateKey)(pem).asymmetricKeyType === 'rsa';
+    }
+    catch {
+        // reported below
+    }
+    if (!ok)
+        throw new fields_InputError(`Input 'github-app-private-key' is not an RSA private key in PEM form (-----BEGIN RSA PRIVATE KEY----- ...), as the App's settings download it.`);
+    return pem;
+}
+
+;// CONCATENATED MODULE: ./src/inputs/index.ts
+// Raw inputs -> typed, validated settings. Pure: no I/O, nothing logged; every bad value throws an
+// InputError naming the input, before any request is made. Also the one list of declared inputs, from
+// which action.yml, the README tables and the inputs to mask follow.
+
+
+
+
+
+
+
+
+const PROVIDERS = Object.keys(providers);
+const providerInput = {
+    provider: {
+        description: `Where the credential lives: ${PROVIDERS.slice(0, -1).join(', ')} or ${PROVIDERS.at(-1)}.`,
+        required: true,
+    },
+};
+/**
+ * Every input, in action.yml's order: the common ones, then each provider's own (an input that
+ * several providers read, such as Entra's for Woodpecker, is declared once and listed first where
+ * declared). A name declared twice with different specs is a mistake, refused here.
+ */
+const INPUT_GROUPS = (() => {
+    const seen = new Map();
+    const groups = [];
+    for (const group of [
+        { ...providerInput, ...commonInputs },
+        ...Object.values(providers).map((p) => p.inputs),
+    ]) {
+        const fresh = {};
+        for (const [name, spec] of Object.entries(group)) {
+            const known = seen.get(name);
+            if (known !== undefined && known !== spec)
+                throw new Error(`Input '${name}' is declared twice, differently.`);
+            if (known === undefined)
+                fresh[name] = spec;
+            seen.set(name, spec);
+        }
+        groups.push(fresh);
+    }
+    return groups;
+})();
+const INPUTS = Object.assign({}, ...INPUT_GROUPS);
+/** Masked before anything else happens: follows from the declarations, so none can be forgotten. */
+const CREDENTIAL_INPUTS = Object.entries(INPUTS)
+    .filter(([, spec]) => spec.credential)
+    .map(([name]) => name);
+/** A reader that refuses names not declared in `specs`: what a parser reads is what action.yml lists. */
+function declared(read, specs) {
+    return (name) => {
+        if (!Object.hasOwn(specs, name))
+            throw new Error(`Input '${name}' is read but not declared.`);
+        return read(name);
+    };
+}
+/** `env` supplies the runner's defaults (GITHUB_REPOSITORY, GITHUB_API_URL). */
+function parseInputs(read, env) {
+    const all = read;
+    read = declared(all, { ...providerInput, ...commonInputs });
+    const name = required(read, 'provider', `one of ${PROVIDERS.join(', ')}`);
+    if (!Object.hasOwn(providers, name)) {
+        throw new fields_InputError(`Input 'provider' is '${name}'; expected one of: ${PROVIDERS.join(', ')}.`);
+    }
+    const repository = env['GITHUB_REPOSITORY'];
+    // The default identity of this rotation's Entra passwords (see EntraSettings.passwordTag).
+    const defaultTag = `${name} ${repository ?? 'local'} ${optional(read, 'secret-name') ?? ''}`
+        .replace(/[^A-Za-z0-9._:/@ -]/g, '_')
+        .slice(0, 100);
+    const module = providers[name];
+    const provider = module.parse(declared(all, module.inputs), { defaultTag });
+    const targetText = optional(read, 'targets') ?? (repository ? `repo ${repository}` : undefined);
+    if (targetText === undefined)
+        throw new fields_InputError(`Input 'targets' is required outside GitHub Actions (GITHUB_REPOSITORY is not set), e.g. 'repo OWNER/NAME'.`);
+    const secret = secretName('secret-name', required(read, 'secret-name', 'the GitHub secret that receives the new client secret'));
+    const clientIdSecret = optional(read, 'client-id-secret-name');
+    if (clientIdSecret !== undefined) {
+        secretName('client-id-secret-name', clientIdSecret);
+        if (clientIdSecret.toUpperCase() === secret.toUpperCase()) {
+            throw new fields_InputError(`Input 'client-id-secret-name' is '${clientIdSecret}', the same as 'secret-name'; GitHub names are case-insensitive, pick another.`);
+        }
+    }
+    const { targets, patterns } = parseTargetLines(targetText);
+    const clientIdVariable = optional(read, 'client-id-variable-name');
+    if (clientIdVariable !== undefined) {
+        secretName('client-id-variable-name', clientIdVariable, 'variable');
+        if (!targets.some(hasVariables) &&
+            !patterns.some((p) => TARGET_KINDS[p.kind].variables !== undefined))
+            throw new fields_InputError(`Input 'client-id-variable-name' is set but no target can hold an Actions variable (Dependabot and Codespaces have none); add a repo, environment or org target, or drop the input.`);
+    }
+    const auth = githubAuth(read);
+    // Filed with github-token, or with App sign-in by a token of its own (src/github/issue-app.ts).
+    const failureIssue = parseFailureIssue(all);
+    return {
+        provider,
+        github: {
+            auth,
+            apiUrl: url(read, 'github-api-url', env['GITHUB_API_URL'] || 'https://api.github.com'),
+            secretName: secret,
+            clientIdSecretName: clientIdSecret,
+            clientIdVariableName: clientIdVariable,
+            targets,
+            patterns,
+            maxTargets: integer(read, 'max-targets', 1, 10_000, 100),
+        },
+        // The raw reader: the title takes the credential's id from the provider's own inputs.
+        failureIssue,
+        mode: oneOf(read, 'mode', ['rotate', 'check'], 'rotate'),
+        failIfExpiresWithinMs: duration(read, 'fail-if-expires-within', MAX_MS.expiresWithin),
+        dryRun: bool(read, 'dry-run', false),
+        recoveryKey: recoveryKey(optional(read, 'recovery-public-key')),
+        skipIfRotatedWithinMs: duration(read, 'skip-if-rotated-within', MAX_MS.skipIfRotatedWithin),
+        rotateIfExpiresWithinMs: duration(read, 'rotate-if-expires-within', MAX_MS.expiresWithin),
+        requestTimeoutMs: duration(read, 'request-timeout', MAX_MS.requestTimeout, 30_000),
+        storeTimeoutMs: duration(read, 'store-timeout', MAX_MS.storeTimeout, 600_000),
+    };
+}
+function recoveryKey(v) {
+    if (v === undefined)
+        return undefined;
+    const ok = /^[A-Za-z0-9+/]{43}=$/.test(v);
+    const bytes = ok ? Buffer.from(v, 'base64') : undefined;
+    if (!bytes || bytes.length !== 32) {
+        throw new fields_InputError(`Input 'recovery-public-key' is not a 32-byte X25519 public key in standard base64 (44 characters ending in '='); make one with node scripts/recovery-key.mjs (docs/recovery.md).`);
+    }
+    return new Uint8Array(bytes);
 }
 
 ;// CONCATENATED MODULE: ./node_modules/@actions/github/lib/context.js
@@ -27214,209 +27818,6 @@ class FinalError extends Error {
     }
 }
 
-;// CONCATENATED MODULE: ./src/inputs/targets.ts
-// The `targets` input: one GitHub secret scope a line.
-//
-// Comments never change a name. A line whose first non-blank character is `#` is a comment. On
-// repo, dependabot, org and dependabot-org lines a `#` after whitespace starts a trailing comment:
-// none of their names can hold `#` or whitespace. An environment name can hold both, so on an
-// environment line the name is the rest of the line, kept exactly (inner spaces too), and a `#`
-// after whitespace is refused as ambiguous; a name written in double quotes (JSON string syntax)
-// may hold anything and be followed by a comment.
-
-const encodedRepo = (r) => r.split('/').map(encodeURIComponent).join('/');
-const NO_WRITE = `(the job's GITHUB_TOKEN cannot write secrets; use a GitHub App token or fine-grained PAT)`;
-const REPO_FORBIDDEN = `the github-token lacks "Secrets: write" on this repository ${NO_WRITE}`;
-/** The permission a kind's secrets need, by API: Dependabot and Codespaces secrets have their own. */
-const PERMISSION = {
-    actions: 'Secrets',
-    dependabot: 'Dependabot secrets',
-    codespaces: 'Codespaces secrets',
-};
-const NOT_FOUND = 'it does not exist, or the github-token cannot see it';
-function repoKind(kind, api, variables) {
-    return {
-        form: `${kind} OWNER/NAME`,
-        parse: (text) => {
-            const { line, rest } = words(text);
-            if (rest.length !== 1)
-                throw bad(line, `${kind} takes exactly one OWNER/NAME`);
-            return { kind, repo: repo(line, rest[0]), line };
-        },
-        scope: (t) => `${kind}:${t.repo.toLowerCase()}`,
-        path: (t) => `/repos/${encodedRepo(t.repo)}/${api}`,
-        variables: variables ? (t) => `/repos/${encodedRepo(t.repo)}/${api}` : undefined,
-        org: false,
-        forbidden: `the github-token lacks "${PERMISSION[api]}: write" on this repository ${NO_WRITE}`,
-        missing: NOT_FOUND,
-    };
-}
-function orgKind(kind, api, variables) {
-    return {
-        form: `${kind} ORG [all|private|selected [OWNER/NAME ...]]`,
-        parse: (text) => orgLine(kind, text),
-        scope: (t) => `${kind}:${t.org.toLowerCase()}`,
-        path: (t) => `/orgs/${encodeURIComponent(t.org)}/${api}`,
-        variables: variables ? (t) => `/orgs/${encodeURIComponent(t.org)}/${api}` : undefined,
-        org: true,
-        forbidden: `the github-token lacks organization "${PERMISSION[api]}: write" ${NO_WRITE}`,
-        missing: NOT_FOUND,
-    };
-}
-const TARGET_KINDS = {
-    repo: repoKind('repo', 'actions', true),
-    environment: {
-        form: 'environment OWNER/NAME ENVIRONMENT',
-        parse: environment,
-        scope: (t) => `env:${t.repo.toLowerCase()}:${t.environment.toLowerCase()}`,
-        path: (t) => `/repos/${encodedRepo(t.repo)}/environments/${encodeURIComponent(t.environment)}`,
-        variables: (t) => `/repos/${encodedRepo(t.repo)}/environments/${encodeURIComponent(t.environment)}`,
-        org: false,
-        forbidden: REPO_FORBIDDEN,
-        missing: 'the repository or environment does not exist, or the github-token cannot see it',
-    },
-    org: orgKind('org', 'actions', true),
-    // Dependabot has secrets but no variables.
-    dependabot: repoKind('dependabot', 'dependabot', false),
-    'dependabot-org': orgKind('dependabot-org', 'dependabot', false),
-    // Codespaces secrets: their own scope keys and permissions; no variables either.
-    codespaces: repoKind('codespaces', 'codespaces', false),
-    'codespaces-org': orgKind('codespaces-org', 'codespaces', false),
-};
-/** The description of `t`'s kind. */
-function kindOf(t) {
-    return TARGET_KINDS[t.kind];
-}
-function isOrg(t) {
-    return kindOf(t).org;
-}
-/** The secret scope a target writes into: each has its own public key. Case-insensitive like GitHub. */
-function scopeOf(t) {
-    return kindOf(t).scope(t);
-}
-/** The REST path that the target's `/secrets/...` hangs from. */
-function scopePath(t) {
-    return kindOf(t).path(t);
-}
-/** The REST path that the target's `/variables/...` hangs from, or undefined when its kind has none. */
-function variablesPath(t) {
-    return kindOf(t).variables?.(t);
-}
-/** Whether GitHub has Actions variables in the target's scope (Dependabot and Codespaces have none). */
-function hasVariables(t) {
-    return kindOf(t).variables !== undefined;
-}
-// GitHub's documented limits. Owners: users and organizations, up to 39 characters, letters, digits
-// and hyphens (older accounts may have doubled or trailing hyphens; managed users end in
-// `_shortcode`). Repositories: up to 100 of letters, digits, `.`, `_`, `-`, but not `.` or `..`.
-// Environments: up to 255 characters, any text (sent percent-encoded, `/` as %2F).
-const OWNER = /^[A-Za-z0-9][A-Za-z0-9_-]{0,38}$/;
-const REPO_NAME = /^[A-Za-z0-9._-]{1,100}$/;
-const ORG = /^[A-Za-z0-9][A-Za-z0-9-]{0,38}$/;
-const DOTS = new Set(['.', '..']);
-/** The pattern lines (src/inputs/patterns.ts), named here so every error lists every form. */
-const PATTERN_FORMS = [
-    'repos OWNER/GLOB [topic:NAME ...]',
-    'environments OWNER/GLOB [topic:NAME ...] ENVIRONMENT',
-    'dependabot-repos OWNER/GLOB [topic:NAME ...]',
-    'codespaces-repos OWNER/GLOB [topic:NAME ...]',
-];
-const targets_forms = () => [...Object.values(TARGET_KINDS).map((k) => k.form), ...PATTERN_FORMS].join('; ');
-function bad(line, why) {
-    return new fields_InputError(`Input 'targets' line '${line}': ${why}. Expected one of: ${targets_forms()}.`);
-}
-function repo(line, v) {
-    const [owner = '', name = '', ...more] = (v ?? '').split('/');
-    if (more.length > 0 || !OWNER.test(owner) || !REPO_NAME.test(name) || DOTS.has(name))
-        throw bad(line, `'${v ?? ''}' is not OWNER/NAME (owner: up to 39 letters, digits, - or _; name: up to 100 letters, digits, ., _ or -, not . or ..)`);
-    return v;
-}
-/** `environment OWNER/NAME ENVIRONMENT`: the name is the rest of the line, or a quoted string. */
-function environment(text) {
-    const m = /^environment\s+(\S+)(\s*)(.*)$/s.exec(text);
-    if (!m || m[3] === '')
-        throw bad(text, 'environment needs OWNER/NAME then an environment name');
-    const { name, line } = environmentName(text, m[2], m[3]);
-    return { kind: 'environment', repo: repo(text, m[1]), environment: name, line };
-}
-/**
- * The environment name that ends line `text`: `rest`, after `gap` (the blanks before it), as written
- * or in double quotes; `line` is `text` without a comment after a quoted name.
- */
-function environmentName(text, gap, rest) {
-    let name;
-    let line = text;
-    if (rest.startsWith('"')) {
-        const quoted = /^"(?:[^"\\]|\\.)*"/.exec(rest)?.[0];
-        let parsed;
-        try {
-            parsed = quoted === undefined ? undefined : JSON.parse(quoted);
-        }
-        catch {
-            // reported below
-        }
-        if (typeof parsed !== 'string')
-            throw bad(text, 'the quoted environment name is not closed');
-        const after = rest.slice(quoted.length);
-        if (after !== '' && !/^\s+#/.test(after))
-            throw bad(text, 'only a # comment may follow a quoted environment name');
-        name = parsed;
-        line = text.slice(0, text.length - after.length);
-    }
-    else {
-        if (/\s#/.test(gap + rest))
-            throw bad(text, `'#' after a space is ambiguous in an environment line: write the name in double quotes ("prod #1") if '#' belongs to it, or put the comment on a line of its own`);
-        name = rest;
-    }
-    if (name === '' || [...name].length > 255 || /\p{Cc}/u.test(name) || DOTS.has(name))
-        throw bad(text, `environment name '${name}' is not 1 to 255 characters without control characters, or is . or ..`);
-    return { name, line };
-}
-/** A line without its trailing comment, and the words after the kind. */
-function words(text) {
-    const line = text.replace(/\s#.*$/s, '').trimEnd();
-    return { line, rest: line.split(/\s+/).slice(1) };
-}
-function orgLine(kind, text) {
-    const { line, rest } = words(text);
-    const [org, visibility, ...repos] = rest;
-    if (org === undefined || !ORG.test(org))
-        throw bad(line, `'${org ?? ''}' is not an organization name`);
-    if (visibility !== undefined &&
-        visibility !== 'all' &&
-        visibility !== 'private' &&
-        visibility !== 'selected') {
-        throw bad(line, `visibility '${visibility}' is not all, private or selected`);
-    }
-    if (visibility === 'selected' && repos.length === 0)
-        throw bad(line, 'selected needs at least one OWNER/NAME');
-    if (visibility !== 'selected' && repos.length > 0)
-        throw bad(line, `repositories are listed only after selected`);
-    return { kind, org, visibility, repos: repos.map((r) => repo(line, r)), line };
-}
-function parseLine(text) {
-    const kind = /^\S+/.exec(text)[0];
-    if (!Object.hasOwn(TARGET_KINDS, kind))
-        throw bad(words(text).line, `unknown target kind '${kind}'`);
-    return TARGET_KINDS[kind].parse(text);
-}
-function parseTargets(text) {
-    const targets = [];
-    for (const raw of text.split(/\r?\n/)) {
-        const trimmed = raw.trim();
-        if (trimmed === '' || trimmed.startsWith('#'))
-            continue;
-        targets.push(parseLine(trimmed));
-    }
-    const scopes = targets.map(scopeOf);
-    const dup = scopes.find((s, i) => scopes.indexOf(s) !== i);
-    if (dup)
-        throw new InputError(`Input 'targets' names the same place twice (${dup}); list each target once.`);
-    if (targets.length === 0)
-        throw new InputError(`Input 'targets' has no target. Expected one of: ${targets_forms()}.`);
-    return targets;
-}
-
 ;// CONCATENATED MODULE: ./src/destination.ts
 /** A failure of the destination that knows whether the write landed; anything else counts as 'maybe'. */
 class DestinationError extends Error {
@@ -27470,240 +27871,67 @@ function describe(err, t, item = 'secret') {
     }
 }
 
-;// CONCATENATED MODULE: ./src/inputs/patterns.ts
-// Pattern lines of the `targets` input: one line that names many repositories of one owner, by a
-// name glob and optionally topics, expanded in preflight (src/expand.ts) to ordinary targets.
-//   repos OWNER/GLOB [topic:NAME ...]                        -> repo OWNER/NAME, one per repository
-//   environments OWNER/GLOB [topic:NAME ...] ENVIRONMENT     -> environment OWNER/NAME ENVIRONMENT
-//   dependabot-repos OWNER/GLOB [topic:NAME ...]             -> dependabot OWNER/NAME
-//   codespaces-repos OWNER/GLOB [topic:NAME ...]             -> codespaces OWNER/NAME
-// GLOB: letters, digits, `.`, `_`, `-`, with `*` for any run of characters and `?` for one,
-// matched case-insensitively against the whole name. Every `topic:` must be on the repository.
-
-
-const PATTERN_KINDS = {
-    repos: 'repo',
-    environments: 'environment',
-    'dependabot-repos': 'dependabot',
-    'codespaces-repos': 'codespaces',
-};
-const GLOB = /^[A-Za-z0-9._*?-]{1,100}$/;
-const TOPIC = /^topic:([a-z0-9][a-z0-9-]{0,49})$/;
-function ownerGlob(line, v) {
-    const [owner = '', glob = '', ...more] = (v ?? '').split('/');
-    if (more.length > 0 || !OWNER.test(owner) || !GLOB.test(glob))
-        throw bad(line, `'${v ?? ''}' is not OWNER/GLOB (a literal owner; a name of letters, digits, ., _ or - with * for any run of characters and ? for one)`);
-    return { owner, glob };
-}
-function topics(line, ws) {
-    return ws.map((w) => {
-        const m = TOPIC.exec(w);
-        if (!m)
-            throw bad(line, `'${w}' is not topic:NAME (lower-case letters, digits and -, up to 50)`);
-        return m[1];
+;// CONCATENATED MODULE: ./src/github/seal.ts
+// libsodium sealed boxes: how GitHub wants secret values, and how the recovery blob is made.
+// libsodium is loaded during preflight (see `usable`), never first after the rotating call.
+let loading;
+/** Loads libsodium once; the first call starts the load, so preflight can run it beside its requests. */
+function loadSodium() {
+    loading ??= __nccwpck_require__.e(/* import() */ 768).then(__nccwpck_require__.bind(__nccwpck_require__, 4768)).then(async (m) => {
+        await m.default.ready;
+        return m.default;
     });
+    return loading;
 }
-function parsePattern(text) {
-    const word = /^\S+/.exec(text)[0];
-    const kind = PATTERN_KINDS[word];
-    if (kind === 'environment') {
-        const m = /^environments\s+(\S+)((?:\s+topic:\S*)*)(\s*)(.*)$/s.exec(text);
-        if (!m || m[4] === '')
-            throw bad(text, 'environments needs OWNER/GLOB, optional topic:NAME, then an environment name');
-        const { name, line } = environmentName(text, m[3], m[4]);
-        const written = line.slice(text.length - m[4].length);
-        return {
-            kind,
-            ...ownerGlob(line, m[1]),
-            topics: topics(line, m[2].trim() === '' ? [] : m[2].trim().split(/\s+/)),
-            environment: { name, written },
-            line,
-        };
-    }
-    const { line, rest } = words(text);
-    const [first, ...more] = rest;
-    return { kind, ...ownerGlob(line, first), topics: topics(line, more), line };
-}
-function isPatternLine(text) {
-    return Object.hasOwn(PATTERN_KINDS, /^\S+/.exec(text)[0]);
-}
-/** Every line of the `targets` input: ordinary targets, and patterns to expand in preflight. */
-function parseTargetLines(text) {
-    const targets = [];
-    const patterns = [];
-    for (const raw of text.split(/\r?\n/)) {
-        const trimmed = raw.trim();
-        if (trimmed === '' || trimmed.startsWith('#'))
-            continue;
-        if (isPatternLine(trimmed))
-            patterns.push(parsePattern(trimmed));
-        else
-            targets.push(parseLine(trimmed));
-    }
-    const scopes = targets.map(scopeOf);
-    const dup = scopes.find((s, i) => scopes.indexOf(s) !== i);
-    if (dup)
-        throw new fields_InputError(`Input 'targets' names the same place twice (${dup}); list each target once.`);
-    if (targets.length === 0 && patterns.length === 0)
-        throw new fields_InputError(`Input 'targets' has no target. Expected one of: ${targets_forms()}.`);
-    return { targets, patterns };
-}
-/** Whether a listed repository is one the pattern names (archived and disabled ones aside). */
-function matches(p, r) {
-    const [owner = '', name = ''] = r.fullName.split('/');
-    const glob = new RegExp(`^${p.glob
-        .replace(/[.+^${}()|[\]\\-]/g, '\\$&')
-        .replace(/\*/g, '.*')
-        .replace(/\?/g, '.')}$`, 'i');
-    return (owner.toLowerCase() === p.owner.toLowerCase() &&
-        REPO_NAME.test(name) &&
-        glob.test(name) &&
-        p.topics.every((t) => r.topics.includes(t)));
-}
-/** The target a pattern makes of one matching repository, as if its line had been written. */
-function targetOf(p, fullName) {
-    if (p.kind === 'environment')
-        return {
-            kind: 'environment',
-            repo: fullName,
-            environment: p.environment.name,
-            line: `environment ${fullName} ${p.environment.written}`,
-        };
-    return { kind: p.kind, repo: fullName, line: `${p.kind} ${fullName}` };
-}
-
-;// CONCATENATED MODULE: ./src/expand.ts
-
-
-async function expandTargets(s, list, info) {
-    const { targets, patterns, maxTargets } = s.github;
-    const tooMany = (n, how) => new Error(`The targets${how} come to ${n}, more than max-targets (${maxTargets}); nothing was changed. Narrow the pattern (a longer name glob, topic:NAME) or raise max-targets.`);
-    if (targets.length > maxTargets)
-        throw tooMany(targets.length, '');
-    if (patterns.length === 0)
-        return { settings: s, expansions: [] };
-    // One listing per owner (the lister keeps it), all owners at once.
-    const listed = await Promise.all(patterns.map((p) => list(p.owner)));
-    const seen = new Set(targets.map(scopeOf));
-    const all = [...targets];
-    const expansions = [];
-    const matched = [];
-    patterns.forEach((p, i) => {
-        const hits = listed[i].filter((r) => matches(p, r));
-        const live = hits
-            .filter((r) => !r.archived && !r.disabled)
-            .sort((a, b) => a.fullName.toLowerCase().localeCompare(b.fullName.toLowerCase()));
-        if (listed[i].length === 0)
-            throw new Error(`Target pattern '${p.line}': ${p.owner} has no repository the github-token can see (for a GitHub App, is it installed there?); nothing was changed.`);
-        if (live.length === 0)
-            throw new Error(`Target pattern '${p.line}' matches no repository of ${p.owner} that is not archived or disabled (${hits.length} archived or disabled); nothing was changed.`);
-        const made = [];
-        for (const r of live) {
-            const t = targetOf(p, r.fullName);
-            const scope = scopeOf(t);
-            if (seen.has(scope))
-                continue;
-            seen.add(scope);
-            all.push(t);
-            made.push(t.line);
-        }
-        matched.push(`'${p.line}' matches ${live.length}`);
-        expansions.push({ pattern: p.line, targets: made, skipped: hits.length - live.length });
-    });
-    if (all.length > maxTargets)
-        throw tooMany(all.length, ` (${matched.join(', ')})`);
-    for (const e of expansions) {
-        const skipped = e.skipped ? `; ${e.skipped} archived or disabled left out` : '';
-        info(`Target pattern '${e.pattern}' expands to ${e.targets.length} target(s)${skipped}:`);
-        for (const line of e.targets)
-            info(`  ${line}`);
-    }
-    return {
-        settings: { ...s, github: { ...s.github, targets: all, patterns: [] } },
-        expansions,
-    };
+/** Seals `plaintext` to an X25519 public key; standard base64 with padding, as GitHub expects. */
+async function seal(plaintext, publicKey) {
+    const s = await loadSodium();
+    const sealed = s.crypto_box_seal(s.from_string(plaintext), publicKey);
+    return s.to_base64(sealed, s.base64_variants.ORIGINAL);
 }
 /**
- * Expands target patterns (in preflight, before anything changes) and runs `body` on the settings
- * with every target named; the report then says what each pattern became.
+ * Proves, before anything changes, that a key can be sealed to: libsodium loads and a probe value
+ * seals. libsodium refuses low-order points (such as 32 zero bytes), whose shared secret is all zero.
+ * Throws an Error whose message starts with `what`.
  */
-async function withTargets(s, d, body) {
-    d.policy.startPreflight();
-    const { settings, expansions } = await expandTargets(s, (owner) => d.destination.listRepositories(owner), d.info);
-    const report = await body(settings);
-    return expansions.length > 0 ? { ...report, expanded: expansions } : report;
-}
-
-;// CONCATENATED MODULE: ./src/check.ts
-// mode: check. Changes nothing anywhere: signs in, finds the credential, reads every target's secret
-// metadata (never a public key, never a write) and reports; fails when a secret is missing or the
-// credential expires within fail-if-expires-within.
-
-
-async function runCheck(s, d) {
-    return withTargets(s, d, (expanded) => check(expanded, d));
-}
-async function check(s, d) {
-    const { targets, secretName, clientIdSecretName } = s.github;
-    const names = clientIdSecretName ? [secretName, clientIdSecretName] : [secretName];
-    // Nothing here changes anything: the short retry budget of a preflight is the right one.
-    d.policy.startPreflight();
-    d.info(`Check: authenticating to ${s.provider.name} and reading ${targets.length} target(s).`);
-    const reads = targets.flatMap((t) => names.map(async (secret) => {
-        try {
-            const updated = await d.destination.updatedAt(t, secret);
-            return updated
-                ? { target: t.line, secret, status: 'present', updatedAt: updated.toISOString() }
-                : { target: t.line, secret, status: 'missing' };
-        }
-        catch (err) {
-            return { target: t.line, secret, status: 'failed', error: err.message };
-        }
-    }));
-    const [{ credential }, results] = await Promise.all([d.provider.preflight(), Promise.all(reads)]);
-    d.info(`Found ${credential.description}.`);
-    for (const r of results)
-        d.info(`${r.secret} in ${r.target}: ${r.status === 'present' ? `updated ${r.updatedAt}` : r.status === 'missing' ? 'MISSING' : r.error}`);
-    const problems = [];
-    const missing = results.filter((r) => r.status === 'missing');
-    if (missing.length)
-        problems.push(`${missing.length} target secret(s) missing: ${missing.map((r) => `${r.secret} in ${r.target}`).join(', ')}.`);
-    const unreadable = results.filter((r) => r.status === 'failed');
-    if (unreadable.length)
-        problems.push(`${unreadable.length} target secret(s) could not be read.`);
-    const expires = credential.expiresAt ? Date.parse(credential.expiresAt) : NaN;
-    if (Number.isNaN(expires)) {
-        d.info(`${s.provider.name} reports no expiry for this credential.`);
+async function usable(publicKey, what) {
+    let s;
+    try {
+        s = await loadSodium();
     }
-    else {
-        d.info(`The credential's current secret expires at ${credential.expiresAt} (${spokenUntil(expires)}).`);
-        if (s.failIfExpiresWithinMs !== undefined && expires - clock_now() <= s.failIfExpiresWithinMs)
-            problems.push(`The credential's current secret expires at ${credential.expiresAt} (${spokenUntil(expires)}), within fail-if-expires-within.`);
+    catch (err) {
+        throw new Error(`Could not load libsodium to seal secrets: ${err.message}`, {
+            cause: err,
+        });
     }
-    const base = { mode: 'check', rotated: false, credential, targets: results };
-    if (problems.length === 0)
-        return { ...base, outcome: 'checked' };
-    return {
-        ...base,
-        outcome: 'failed',
-        failure: `Check failed: ${problems.join(' ')}`,
-        nextStep: missing.length
-            ? 'Nothing was changed. Run the rotation (mode: rotate) to issue a new secret and store it everywhere, or restore the missing secret by hand.'
-            : 'Nothing was changed. Run the rotation (mode: rotate) before the credential expires, or fix the access named in each target error.',
-    };
+    try {
+        s.crypto_box_seal(s.from_string('probe'), publicKey);
+    }
+    catch {
+        throw new Error(`${what} is not a usable X25519 public key (libsodium refuses to seal to it: a low-order or invalid point).`);
+    }
 }
-/** `in 12 days`, `in 5 hours`, `3 days ago`: how far `at` is from now, in the largest fitting unit. */
-function spokenUntil(at) {
-    const ms = at - clock_now();
-    const abs = Math.abs(ms);
-    const [size, unit] = abs >= 86_400_000
-        ? [86_400_000, 'day']
-        : abs >= 3_600_000
-            ? [3_600_000, 'hour']
-            : [60_000, 'minute'];
-    const n = Math.floor(abs / size);
-    const text = `${n} ${unit}${n === 1 ? '' : 's'}`;
-    return ms >= 0 ? `in ${text}` : `${text} ago`;
+/** Decodes a base64 X25519 public key and checks its length. */
+function publicKeyFromBase64(key) {
+    const bytes = Buffer.from(key, 'base64');
+    if (bytes.length !== 32)
+        throw new Error(`the public key has ${bytes.length} bytes, not 32`);
+    return new Uint8Array(bytes);
+}
+
+;// CONCATENATED MODULE: ./src/escrow.ts
+// Write-ahead escrow: the new secret sealed to recovery-public-key, logged as one line before the
+// first store (before the rotating call when the provider takes a secret the action chose). The log
+// is durable the moment a line is written, so a run stopped or killed at any later point has already
+// handed the secret to the operator. Only the holder of the recovery private key can open the line.
+
+/** The first words of the escrow line; docs/recovery.md tells how to find and open it. */
+const ESCROW_PREFIX = 'Recovery escrow:';
+/** Seals `secret` to the recovery key and logs it as one line; returns the blob (output `recovery`). */
+async function writeAheadEscrow(secret, key, info) {
+    const blob = await seal(secret, key);
+    info(`${ESCROW_PREFIX} ${blob} (the new secret sealed to recovery-public-key, logged before any target is written so that a stopped or killed run still hands it over)`);
+    return blob;
 }
 
 ;// CONCATENATED MODULE: ./src/summary.ts
@@ -27798,6 +28026,9 @@ function summaryMarkdown(provider, r) {
         lines.push(`| Retired | ${markdownText(r.retired, 500)} |`);
     if (r.undone)
         lines.push(`| Undone | ${markdownText(r.undone, 300)} |`);
+    // Said on every kind of rotation: the log line stays in the log whatever happened afterwards.
+    if (r.escrowed)
+        lines.push(`| Escrow | the new secret, sealed to \`recovery-public-key\`, is in the log (line \`${ESCROW_PREFIX}\`)${r.rotated ? '; every target holds it, so it is not needed' : ''} |`);
     if (r.expanded && r.expanded.length > 0) {
         // Each pattern and the targets it became, before any rotating call (GitHub's names, escaped).
         lines.push('', '| Target pattern | Expanded to |', '|---|---|');
@@ -27837,45 +28068,6 @@ async function writeSummary(markdown) {
 
 
 
-/** The input that names the credential, per provider: part of the title. */
-const IDENTITY = {
-    'vmware-csp': ['csp-oauth-app-id'],
-    whmcs: ['whmcs-credential-id', 'whmcs-client-identifier'],
-    entra: ['entra-application-id'],
-    woodpecker: ['woodpecker-credential-id', 'entra-application-id'],
-    okta: ['okta-app-id'],
-};
-const SAFE = /^[A-Za-z0-9._-]{1,100}$/;
-/**
- * Reads failure-issue-repository and failure-issue-label (undefined when no repository is given).
- * The title comes from the raw provider, credential and secret-name inputs, each used only when it
- * has a plain form, so that it is the same whether or not the rest of the inputs are valid.
- */
-function parseFailureIssue(read) {
-    const where = optional(read, 'failure-issue-repository');
-    const label = optional(read, 'failure-issue-label') ?? 'secret-rotation';
-    if (where === undefined)
-        return undefined;
-    const m = /^([A-Za-z0-9-]{1,39})\/([A-Za-z0-9._-]{1,100})$/.exec(where);
-    if (!m || m[2] === '.' || m[2] === '..')
-        throw new fields_InputError(`Input 'failure-issue-repository' is '${where}'; expected OWNER/NAME, e.g. octo/platform-alerts.`);
-    if (label.length > 50 || /[,\p{Cc}]/u.test(label))
-        throw new fields_InputError(`Input 'failure-issue-label' is '${label}'; expected a label name of at most 50 characters without commas.`);
-    const plain = (v) => v !== undefined && SAFE.test(v) ? v : undefined;
-    const provider = plain(optional(read, 'provider'));
-    const id = (IDENTITY[provider ?? ''] ?? [])
-        .map((n) => plain(optional(read, n)))
-        .find((v) => v !== undefined);
-    let secret;
-    try {
-        secret = secretName('secret-name', optional(read, 'secret-name') ?? '');
-    }
-    catch {
-        secret = undefined;
-    }
-    const title = `Client secret rotation failing: ${[provider ?? 'unknown provider', id].filter(Boolean).join(' ')} → ${secret ?? 'unknown secret'}`;
-    return { owner: m[1], repo: m[2], label, title };
-}
 /**
  * Creates and comments are never repeated: one whose answer was lost would open a second issue or
  * post a second comment. The next run finds what landed. (Closing is idempotent and may retry.)
@@ -27962,248 +28154,6 @@ function answered(res, shows) {
 }
 class UnexpectedAnswer extends Error {
     name = 'UnexpectedAnswer';
-}
-
-;// CONCATENATED MODULE: ./src/inputs/common.ts
-const commonInputs = {
-    'github-token': {
-        description: 'Token allowed to write Actions secrets: a fine-grained PAT or GitHub App token with "Secrets: write" (organization "Secrets: write" for org targets). The job\'s GITHUB_TOKEN cannot write secrets. Give this, or `github-app-id` with `github-app-private-key`.',
-        credential: true,
-    },
-    'github-app-id': {
-        description: "Sign in as a GitHub App instead of with `github-token`: the App's ID (or Client ID). The action finds the App's installation on each owner its targets name, mints one installation token per owner with only the permissions and repositories those targets need, and revokes every token it minted when the run ends.",
-    },
-    'github-app-private-key': {
-        description: "The GitHub App's private key (the PEM file from the App's settings), with `github-app-id`.",
-        credential: true,
-    },
-    'secret-name': {
-        description: 'The GitHub secret that receives the new client secret.',
-        required: true,
-    },
-    'client-id-secret-name': {
-        description: 'Optional second GitHub secret that receives the client id / identifier.',
-    },
-    'client-id-variable-name': {
-        description: "Optional Actions variable that receives the client id / identifier (not a secret: readable in expressions and logs), created or updated in every repository, environment and org target (Dependabot and Codespaces have no variables) and read back by value. An org line without a visibility keeps the existing variable's visibility, like secrets.",
-    },
-    targets: {
-        description: "Where to store, one target a line: `repo OWNER/NAME`, `environment OWNER/NAME ENVIRONMENT`, `org ORG [all|private|selected [OWNER/NAME ...]]`, `dependabot OWNER/NAME`, `dependabot-org ORG [all|private|selected [OWNER/NAME ...]]`, `codespaces OWNER/NAME`, `codespaces-org ORG [all|private|selected [OWNER/NAME ...]]`; or a pattern, expanded in preflight to the matching repositories that are not archived or disabled: `repos OWNER/GLOB [topic:NAME ...]`, `environments OWNER/GLOB [topic:NAME ...] ENVIRONMENT`, `dependabot-repos OWNER/GLOB [topic:NAME ...]`, `codespaces-repos OWNER/GLOB [topic:NAME ...]` (GLOB: * any characters, ? one). An org line without a visibility keeps the existing secret's visibility and selected repositories (and fails in preflight when the secret does not exist yet): a rotation never changes who can read a secret unless the line says so. The environment name is the rest of its line, kept exactly (`/` allowed); write it in double quotes when it holds a space followed by #. Blank lines, lines starting with #, and # comments after a space on other lines are ignored. Default: `repo $GITHUB_REPOSITORY`.",
-    },
-    'max-targets': {
-        description: 'The most targets a run may write after patterns are expanded: more stops the run in preflight, before anything changes (a pattern that matches more than intended).',
-        default: '100',
-    },
-    'github-api-url': {
-        description: 'GitHub API base URL (GHES: https://HOST/api/v3). Default: $GITHUB_API_URL, else https://api.github.com.',
-    },
-    'dry-run': {
-        description: "true: validate inputs, authenticate to the provider and fetch every target's public key; change nothing.",
-        default: 'false',
-    },
-    'recovery-public-key': {
-        description: 'Base64 X25519 public key (32 bytes). When the new secret cannot be stored in every target after the rotation, it is emitted sealed to this key (libsodium sealed box, base64) in the log, the job summary and output `recovery`.',
-    },
-    'skip-if-rotated-within': {
-        description: "Duration (30s, 90m, 12h, 7d): do nothing when the first target's secret was updated more recently than this. At most 366d.",
-    },
-    'rotate-if-expires-within': {
-        description: "Duration (30s, 90m, 12h, 7d): rotate only when the credential's current secret expires within it (Entra: the passwords this rotation made, see entra-password-tag; Woodpecker: secret_expires_at; Keycloak: the expiry its secret-rotation policy stamps on the client). Where the provider reports no expiry (CSP, WHMCS, Auth0, Okta, Keycloak without that policy), rotate only when the first target's secret was updated longer ago than this, and say so in the log. With skip-if-rotated-within, that guard is checked first; the log and summary name the rule that decided. At most 366d.",
-    },
-    mode: {
-        description: "`rotate`: rotate and store. `check`: change nothing; sign in, find the credential, read every target's secret metadata, and report per target whether the secret exists, when it was last updated, and how long until the credential expires (job summary table, output `report`). A check fails the step when a target is missing the secret or the credential expires within fail-if-expires-within.",
-        default: 'rotate',
-    },
-    'fail-if-expires-within': {
-        description: 'With mode: check, a duration (30s, 90m, 12h, 7d): fail the step when the credential expires within it. At most 366d. Ignored where the provider reports no expiry (the report says so).',
-    },
-    'failure-issue-repository': {
-        description: 'OWNER/NAME: when a run fails, open an issue there (labelled failure-issue-label, titled by credential and secret name) or comment on the open one, with what failed, per target, what was kept and what to do; the next successful run comments and closes it. The github-token needs "Issues: write" on that repository; with github-app-id, the App needs it there, installed on the owner of that repository (the action mints a token with only that permission on that repository, and revokes it). A failure to file the issue is a warning and never changes the outcome.',
-    },
-    'failure-issue-label': {
-        description: 'The label of the failure issue; the open issue is found by this label and its title.',
-        default: 'secret-rotation',
-    },
-    'request-timeout': {
-        description: 'Limit for one HTTP exchange with GitHub or the provider, as a duration; at most 10m.',
-        default: '30s',
-    },
-    'store-timeout': {
-        description: "How long storing may keep retrying GitHub after the rotation, as a duration; at most 6h (a hosted job's limit).",
-        default: '10m',
-    },
-};
-
-;// CONCATENATED MODULE: ./src/inputs/signin.ts
-// How the action signs in to GitHub: `github-token`, or `github-app-id` with `github-app-private-key`.
-// Exactly one way, checked before any request; the messages name the inputs, never their values.
-
-
-const ONE_WAY = "give either 'github-token' (a fine-grained PAT or GitHub App token with \"Secrets: write\"; the job's GITHUB_TOKEN cannot write secrets) or 'github-app-id' with 'github-app-private-key'";
-function githubAuth(read) {
-    const token = optional(read, 'github-token');
-    const appId = optional(read, 'github-app-id');
-    const key = optional(read, 'github-app-private-key');
-    if (token !== undefined && (appId !== undefined || key !== undefined))
-        throw new fields_InputError(`Inputs 'github-token' and '${appId !== undefined ? 'github-app-id' : 'github-app-private-key'}' are both set: ${ONE_WAY}, not both.`);
-    if (token !== undefined)
-        return { kind: 'token', token };
-    if (appId === undefined && key === undefined)
-        throw new fields_InputError(`Input 'github-token' is required: ${ONE_WAY}.`);
-    if (appId === undefined)
-        throw new fields_InputError(`Input 'github-app-id' is required with 'github-app-private-key': the App's ID (digits) or Client ID (Iv...).`);
-    if (key === undefined)
-        throw new fields_InputError(`Input 'github-app-private-key' is required with 'github-app-id': the PEM private key from the App's settings.`);
-    // The App ID (digits) or its Client ID: both are what GitHub accepts as the JWT's issuer.
-    if (!/^[1-9]\d{0,15}$/.test(appId) && !/^Iv[A-Za-z0-9.]{1,40}$/.test(appId))
-        throw new fields_InputError(`Input 'github-app-id' is '${appId}'; expected the App's ID (digits) or Client ID (Iv...).`);
-    return { kind: 'app', appId, privateKey: privateKey(key) };
-}
-/**
- * The PEM key, checked here so a bad one fails before any request. Secrets stores sometimes turn
- * line breaks into a literal `\n`; those are turned back. The value is never quoted in a message.
- */
-function privateKey(raw) {
-    const pem = raw.includes('\\n') && !raw.includes('\n') ? raw.replace(/\\n/g, '\n') : raw;
-    let ok = false;
-    try {
-        ok = (0,external_node_crypto_.createPrivateKey)(pem).asymmetricKeyType === 'rsa';
-    }
-    catch {
-        // reported below
-    }
-    if (!ok)
-        throw new fields_InputError(`Input 'github-app-private-key' is not an RSA private key in PEM form (-----BEGIN RSA PRIVATE KEY----- ...), as the App's settings download it.`);
-    return pem;
-}
-
-;// CONCATENATED MODULE: ./src/inputs/index.ts
-// Raw inputs -> typed, validated settings. Pure: no I/O, nothing logged; every bad value throws an
-// InputError naming the input, before any request is made. Also the one list of declared inputs, from
-// which action.yml, the README tables and the inputs to mask follow.
-
-
-
-
-
-
-
-
-const PROVIDERS = Object.keys(providers);
-const providerInput = {
-    provider: {
-        description: `Where the credential lives: ${PROVIDERS.slice(0, -1).join(', ')} or ${PROVIDERS.at(-1)}.`,
-        required: true,
-    },
-};
-/**
- * Every input, in action.yml's order: the common ones, then each provider's own (an input that
- * several providers read, such as Entra's for Woodpecker, is declared once and listed first where
- * declared). A name declared twice with different specs is a mistake, refused here.
- */
-const INPUT_GROUPS = (() => {
-    const seen = new Map();
-    const groups = [];
-    for (const group of [
-        { ...providerInput, ...commonInputs },
-        ...Object.values(providers).map((p) => p.inputs),
-    ]) {
-        const fresh = {};
-        for (const [name, spec] of Object.entries(group)) {
-            const known = seen.get(name);
-            if (known !== undefined && known !== spec)
-                throw new Error(`Input '${name}' is declared twice, differently.`);
-            if (known === undefined)
-                fresh[name] = spec;
-            seen.set(name, spec);
-        }
-        groups.push(fresh);
-    }
-    return groups;
-})();
-const INPUTS = Object.assign({}, ...INPUT_GROUPS);
-/** Masked before anything else happens: follows from the declarations, so none can be forgotten. */
-const CREDENTIAL_INPUTS = Object.entries(INPUTS)
-    .filter(([, spec]) => spec.credential)
-    .map(([name]) => name);
-/** A reader that refuses names not declared in `specs`: what a parser reads is what action.yml lists. */
-function declared(read, specs) {
-    return (name) => {
-        if (!Object.hasOwn(specs, name))
-            throw new Error(`Input '${name}' is read but not declared.`);
-        return read(name);
-    };
-}
-/** `env` supplies the runner's defaults (GITHUB_REPOSITORY, GITHUB_API_URL). */
-function parseInputs(read, env) {
-    const all = read;
-    read = declared(all, { ...providerInput, ...commonInputs });
-    const name = required(read, 'provider', `one of ${PROVIDERS.join(', ')}`);
-    if (!Object.hasOwn(providers, name)) {
-        throw new fields_InputError(`Input 'provider' is '${name}'; expected one of: ${PROVIDERS.join(', ')}.`);
-    }
-    const repository = env['GITHUB_REPOSITORY'];
-    // The default identity of this rotation's Entra passwords (see EntraSettings.passwordTag).
-    const defaultTag = `${name} ${repository ?? 'local'} ${optional(read, 'secret-name') ?? ''}`
-        .replace(/[^A-Za-z0-9._:/@ -]/g, '_')
-        .slice(0, 100);
-    const module = providers[name];
-    const provider = module.parse(declared(all, module.inputs), { defaultTag });
-    const targetText = optional(read, 'targets') ?? (repository ? `repo ${repository}` : undefined);
-    if (targetText === undefined)
-        throw new fields_InputError(`Input 'targets' is required outside GitHub Actions (GITHUB_REPOSITORY is not set), e.g. 'repo OWNER/NAME'.`);
-    const secret = secretName('secret-name', required(read, 'secret-name', 'the GitHub secret that receives the new client secret'));
-    const clientIdSecret = optional(read, 'client-id-secret-name');
-    if (clientIdSecret !== undefined) {
-        secretName('client-id-secret-name', clientIdSecret);
-        if (clientIdSecret.toUpperCase() === secret.toUpperCase()) {
-            throw new fields_InputError(`Input 'client-id-secret-name' is '${clientIdSecret}', the same as 'secret-name'; GitHub names are case-insensitive, pick another.`);
-        }
-    }
-    const { targets, patterns } = parseTargetLines(targetText);
-    const clientIdVariable = optional(read, 'client-id-variable-name');
-    if (clientIdVariable !== undefined) {
-        secretName('client-id-variable-name', clientIdVariable, 'variable');
-        if (!targets.some(hasVariables) &&
-            !patterns.some((p) => TARGET_KINDS[p.kind].variables !== undefined))
-            throw new fields_InputError(`Input 'client-id-variable-name' is set but no target can hold an Actions variable (Dependabot and Codespaces have none); add a repo, environment or org target, or drop the input.`);
-    }
-    const auth = githubAuth(read);
-    // Filed with github-token, or with App sign-in by a token of its own (src/github/issue-app.ts).
-    const failureIssue = parseFailureIssue(all);
-    return {
-        provider,
-        github: {
-            auth,
-            apiUrl: url(read, 'github-api-url', env['GITHUB_API_URL'] || 'https://api.github.com'),
-            secretName: secret,
-            clientIdSecretName: clientIdSecret,
-            clientIdVariableName: clientIdVariable,
-            targets,
-            patterns,
-            maxTargets: integer(read, 'max-targets', 1, 10_000, 100),
-        },
-        // The raw reader: the title takes the credential's id from the provider's own inputs.
-        failureIssue,
-        mode: oneOf(read, 'mode', ['rotate', 'check'], 'rotate'),
-        failIfExpiresWithinMs: duration(read, 'fail-if-expires-within', MAX_MS.expiresWithin),
-        dryRun: bool(read, 'dry-run', false),
-        recoveryKey: recoveryKey(optional(read, 'recovery-public-key')),
-        skipIfRotatedWithinMs: duration(read, 'skip-if-rotated-within', MAX_MS.skipIfRotatedWithin),
-        rotateIfExpiresWithinMs: duration(read, 'rotate-if-expires-within', MAX_MS.expiresWithin),
-        requestTimeoutMs: duration(read, 'request-timeout', MAX_MS.requestTimeout, 30_000),
-        storeTimeoutMs: duration(read, 'store-timeout', MAX_MS.storeTimeout, 600_000),
-    };
-}
-function recoveryKey(v) {
-    if (v === undefined)
-        return undefined;
-    const ok = /^[A-Za-z0-9+/]{43}=$/.test(v);
-    const bytes = ok ? Buffer.from(v, 'base64') : undefined;
-    if (!bytes || bytes.length !== 32) {
-        throw new fields_InputError(`Input 'recovery-public-key' is not a 32-byte X25519 public key in standard base64 (44 characters ending in '='); make one with node scripts/recovery-key.mjs (docs/recovery.md).`);
-    }
-    return new Uint8Array(bytes);
 }
 
 ;// CONCATENATED MODULE: ./node_modules/@octokit/oauth-methods/dist-bundle/index.js
@@ -30600,54 +30550,6 @@ class OrgAccess {
     }
 }
 
-;// CONCATENATED MODULE: ./src/github/seal.ts
-// libsodium sealed boxes: how GitHub wants secret values, and how the recovery blob is made.
-// libsodium is loaded during preflight (see `usable`), never first after the rotating call.
-let loading;
-/** Loads libsodium once; the first call starts the load, so preflight can run it beside its requests. */
-function loadSodium() {
-    loading ??= __nccwpck_require__.e(/* import() */ 768).then(__nccwpck_require__.bind(__nccwpck_require__, 4768)).then(async (m) => {
-        await m.default.ready;
-        return m.default;
-    });
-    return loading;
-}
-/** Seals `plaintext` to an X25519 public key; standard base64 with padding, as GitHub expects. */
-async function seal(plaintext, publicKey) {
-    const s = await loadSodium();
-    const sealed = s.crypto_box_seal(s.from_string(plaintext), publicKey);
-    return s.to_base64(sealed, s.base64_variants.ORIGINAL);
-}
-/**
- * Proves, before anything changes, that a key can be sealed to: libsodium loads and a probe value
- * seals. libsodium refuses low-order points (such as 32 zero bytes), whose shared secret is all zero.
- * Throws an Error whose message starts with `what`.
- */
-async function usable(publicKey, what) {
-    let s;
-    try {
-        s = await loadSodium();
-    }
-    catch (err) {
-        throw new Error(`Could not load libsodium to seal secrets: ${err.message}`, {
-            cause: err,
-        });
-    }
-    try {
-        s.crypto_box_seal(s.from_string('probe'), publicKey);
-    }
-    catch {
-        throw new Error(`${what} is not a usable X25519 public key (libsodium refuses to seal to it: a low-order or invalid point).`);
-    }
-}
-/** Decodes a base64 X25519 public key and checks its length. */
-function publicKeyFromBase64(key) {
-    const bytes = Buffer.from(key, 'base64');
-    if (bytes.length !== 32)
-        throw new Error(`the public key has ${bytes.length} bytes, not 32`);
-    return new Uint8Array(bytes);
-}
-
 ;// CONCATENATED MODULE: ./src/github/variables.ts
 // Writes the client id as an Actions variable: created or updated in each target scope that has
 // variables, then read back. A variable is not secret, so the read-back compares the value itself.
@@ -31350,11 +31252,131 @@ class RetryPolicy {
     }
 }
 
+;// CONCATENATED MODULE: ./src/expand.ts
+
+
+async function expandTargets(s, list, info) {
+    const { targets, patterns, maxTargets } = s.github;
+    const tooMany = (n, how) => new Error(`The targets${how} come to ${n}, more than max-targets (${maxTargets}); nothing was changed. Narrow the pattern (a longer name glob, topic:NAME) or raise max-targets.`);
+    if (targets.length > maxTargets)
+        throw tooMany(targets.length, '');
+    if (patterns.length === 0)
+        return { settings: s, expansions: [] };
+    // One listing per owner (the lister keeps it), all owners at once.
+    const listed = await Promise.all(patterns.map((p) => list(p.owner)));
+    const seen = new Set(targets.map(scopeOf));
+    const all = [...targets];
+    const expansions = [];
+    const matched = [];
+    patterns.forEach((p, i) => {
+        const hits = listed[i].filter((r) => matches(p, r));
+        const live = hits
+            .filter((r) => !r.archived && !r.disabled)
+            .sort((a, b) => a.fullName.toLowerCase().localeCompare(b.fullName.toLowerCase()));
+        if (listed[i].length === 0)
+            throw new Error(`Target pattern '${p.line}': ${p.owner} has no repository the github-token can see (for a GitHub App, is it installed there?); nothing was changed.`);
+        if (live.length === 0)
+            throw new Error(`Target pattern '${p.line}' matches no repository of ${p.owner} that is not archived or disabled (${hits.length} archived or disabled); nothing was changed.`);
+        const made = [];
+        for (const r of live) {
+            const t = targetOf(p, r.fullName);
+            const scope = scopeOf(t);
+            if (seen.has(scope))
+                continue;
+            seen.add(scope);
+            all.push(t);
+            made.push(t.line);
+        }
+        matched.push(`'${p.line}' matches ${live.length}`);
+        expansions.push({ pattern: p.line, targets: made, skipped: hits.length - live.length });
+    });
+    if (all.length > maxTargets)
+        throw tooMany(all.length, ` (${matched.join(', ')})`);
+    for (const e of expansions) {
+        const skipped = e.skipped ? `; ${e.skipped} archived or disabled left out` : '';
+        info(`Target pattern '${e.pattern}' expands to ${e.targets.length} target(s)${skipped}:`);
+        for (const line of e.targets)
+            info(`  ${line}`);
+    }
+    return {
+        settings: { ...s, github: { ...s.github, targets: all, patterns: [] } },
+        expansions,
+    };
+}
+/**
+ * Expands target patterns (in preflight, before anything changes) and runs `body` on the settings
+ * with every target named; the report then says what each pattern became.
+ */
+async function withTargets(s, d, body) {
+    d.policy.startPreflight();
+    const { settings, expansions } = await expandTargets(s, (owner) => d.destination.listRepositories(owner), d.info);
+    const report = await body(settings);
+    return expansions.length > 0 ? { ...report, expanded: expansions } : report;
+}
+
+;// CONCATENATED MODULE: ./src/check.ts
+// mode: check. Changes nothing anywhere: signs in, finds the credential, reads every target's secret
+// metadata (never a public key, never a write) and reports; fails when a secret is missing or the
+// credential expires within fail-if-expires-within.
+
+
+async function runCheck(s, d) {
+    return withTargets(s, d, (expanded) => check(expanded, d));
+}
+async function check(s, d) {
+    const { targets, secretName, clientIdSecretName } = s.github;
+    const names = clientIdSecretName ? [secretName, clientIdSecretName] : [secretName];
+    // Nothing here changes anything: the short retry budget of a preflight is the right one.
+    d.policy.startPreflight();
+    d.info(`Check: authenticating to ${s.provider.name} and reading ${targets.length} target(s).`);
+    const reads = targets.flatMap((t) => names.map(async (secret) => {
+        try {
+            const updated = await d.destination.updatedAt(t, secret);
+            return updated
+                ? { target: t.line, secret, status: 'present', updatedAt: updated.toISOString() }
+                : { target: t.line, secret, status: 'missing' };
+        }
+        catch (err) {
+            return { target: t.line, secret, status: 'failed', error: err.message };
+        }
+    }));
+    const [{ credential }, results] = await Promise.all([d.provider.preflight(), Promise.all(reads)]);
+    d.info(`Found ${credential.description}.`);
+    for (const r of results)
+        d.info(`${r.secret} in ${r.target}: ${r.status === 'present' ? `updated ${r.updatedAt}` : r.status === 'missing' ? 'MISSING' : r.error}`);
+    const problems = [];
+    const missing = results.filter((r) => r.status === 'missing');
+    if (missing.length)
+        problems.push(`${missing.length} target secret(s) missing: ${missing.map((r) => `${r.secret} in ${r.target}`).join(', ')}.`);
+    const unreadable = results.filter((r) => r.status === 'failed');
+    if (unreadable.length)
+        problems.push(`${unreadable.length} target secret(s) could not be read.`);
+    const expires = credential.expiresAt ? Date.parse(credential.expiresAt) : NaN;
+    if (Number.isNaN(expires)) {
+        d.info(`${s.provider.name} reports no expiry for this credential.`);
+    }
+    else {
+        d.info(`The credential's current secret expires at ${credential.expiresAt} (${spokenUntil(expires)}).`);
+        if (s.failIfExpiresWithinMs !== undefined && expires - clock_now() <= s.failIfExpiresWithinMs)
+            problems.push(`The credential's current secret expires at ${credential.expiresAt} (${spokenUntil(expires)}), within fail-if-expires-within.`);
+    }
+    const base = { mode: 'check', rotated: false, credential, targets: results };
+    if (problems.length === 0)
+        return { ...base, outcome: 'checked' };
+    return {
+        ...base,
+        outcome: 'failed',
+        failure: `Check failed: ${problems.join(' ')}`,
+        nextStep: missing.length
+            ? 'Nothing was changed. Run the rotation (mode: rotate) to issue a new secret and store it everywhere, or restore the missing secret by hand.'
+            : 'Nothing was changed. Run the rotation (mode: rotate) before the credential expires, or fix the access named in each target error.',
+    };
+}
+
 ;// CONCATENATED MODULE: ./src/due.ts
 // Whether this run rotates: skip-if-rotated-within (the age of the first target's secret) and
 // rotate-if-expires-within (the expiry the provider reports, else that same age). The rule that
 // decided is named, so that the log and the summary say why a run did or did not rotate.
-
 
 /**
  * `updated`: when the first target's secret was last updated (undefined: it does not exist); read
@@ -31462,6 +31484,8 @@ function dueAfterRotation(s, newExpiresAt) {
 
 
 
+
+
 /** Every write of a run, per target: the secret, the client id secret, the client id variable. */
 function writesOf(s) {
     const { targets, secretName, clientIdSecretName, clientIdVariableName } = s.github;
@@ -31525,11 +31549,21 @@ async function rotate(s, d) {
         d.warn(`${s.provider.name} kills the old secret at once. Without recovery-public-key, a failure to store the new secret leaves it nowhere; set recovery-public-key.`);
     }
     // 3-4. Rotate once. From here on the new secret exists only in this process until it is stored.
+    // A provider that takes a secret the action chose gets it escrowed before the call: a lost answer
+    // or a killed run then loses nothing.
+    const chosen = d.provider.chooseSecret?.(found);
+    let escrow;
+    if (chosen !== undefined) {
+        d.mask(chosen);
+        d.mask(Buffer.from(chosen).toString('base64'));
+        // Preflight proved the key seals: a failure here is a bug, and nothing has changed yet.
+        escrow = s.recoveryKey ? await writeAheadEscrow(chosen, s.recoveryKey, d.info) : undefined;
+    }
     d.policy.startStoring();
     let rotation;
     let rotated;
     try {
-        ({ rotation, rotated } = await d.provider.rotate(found));
+        ({ rotation, rotated } = await d.provider.rotate(found, chosen));
     }
     catch (err) {
         const unknown = outcomeUnknown(err);
@@ -31547,17 +31581,23 @@ async function rotate(s, d) {
     d.mask(rotation.secret);
     d.mask(Buffer.from(rotation.secret).toString('base64'));
     const { secret: newSecret, ...rotationInfo } = rotation;
+    // Write-ahead escrow: in the log before the first store, so that even SIGKILL cannot lose it. (A
+    // provider that issued another secret than the one chosen gets the issued one escrowed as well.)
+    if (s.recoveryKey && (escrow === undefined || chosen !== newSecret))
+        escrow = await writeAheadEscrow(newSecret, s.recoveryKey, d.info).catch((err) => {
+            d.warn(`Could not escrow the new secret: ${err.message}`);
+            return undefined;
+        });
     const stored = { results: undefined };
+    const escrowed = escrow !== undefined ? { escrowed: true } : {};
     try {
-        const after = await afterRotation(s, d, credential, rotation, rotated, stored);
-        return decision ? { ...after, rule: decision.rule } : after;
+        const after = await afterRotation(s, d, credential, rotation, rotated, stored, escrow);
+        return { ...after, ...escrowed, ...(decision ? { rule: decision.rule } : {}) };
     }
     catch (err) {
         // Nothing may escape once the secret exists: report every target and hand the secret over.
         const message = err.message;
-        const recovery = s.recoveryKey
-            ? await seal(newSecret, s.recoveryKey).catch(() => undefined)
-            : undefined;
+        const recovery = escrow;
         const results = stored.results ??
             plan('failed').map((r) => ({ ...r, error: 'not written: the run stopped before storing' }));
         const held = results.filter((r) => r.status === 'written').map((r) => r.target);
@@ -31572,6 +31612,7 @@ async function rotate(s, d) {
             credential,
             rotation: rotationInfo,
             targets: results,
+            ...escrowed,
             ...(recovery ? { recovery } : {}),
             failure: `The rotation of ${credential.description} happened, but the run then failed: ${message} ${(rotation.oldSecretDied ?? credential.oldSecretDiesOnRotate)
                 ? 'The old secret no longer works.'
@@ -31581,7 +31622,7 @@ async function rotate(s, d) {
     }
 }
 /** Steps 5-7, after the one rotating call. Throws only on a bug or an unexpected fault; runPipeline reports it. */
-async function afterRotation(s, d, credential, rotation, rotated, stored) {
+async function afterRotation(s, d, credential, rotation, rotated, stored, escrow) {
     const { targets, secretName } = s.github;
     const { secret: newSecret, ...rotationInfo } = rotation;
     d.info(`Rotated ${credential.description}; storing the new secret in ${targets.length} target(s).`);
@@ -31647,7 +31688,7 @@ async function afterRotation(s, d, credential, rotation, rotated, stored) {
         }
     }
     // 7. Storing failed somewhere: keep what still works, hand over the secret, fail the step.
-    const recovery = s.recoveryKey ? await seal(newSecret, s.recoveryKey) : undefined;
+    const recovery = escrow;
     let undone;
     if (landed.every((l) => l === 'no')) {
         undone = await d.provider.abandon(rotated).catch((err) => {

@@ -1,10 +1,11 @@
 // mode: check. Changes nothing anywhere: signs in, finds the credential, reads every target's secret
 // metadata (never a public key, never a write) and reports; fails when a secret is missing or the
 // credential expires within fail-if-expires-within.
-import { now } from './clock.js';
+import { now, spokenUntil } from './clock.js';
 import type { Settings } from './inputs/index.js';
 import { withTargets } from './expand.js';
-import type { Destination, PipelineDeps, Report, TargetResult } from './pipeline.js';
+import type { Destination } from './destination.js';
+import type { PipelineDeps, Report, TargetResult } from './report.js';
 
 type CheckDeps = Pick<PipelineDeps, 'provider' | 'policy' | 'info'> & {
   readonly destination: Pick<Destination, 'updatedAt' | 'listRepositories'>;
@@ -69,19 +70,4 @@ async function check(s: Settings, d: CheckDeps): Promise<Report> {
       ? 'Nothing was changed. Run the rotation (mode: rotate) to issue a new secret and store it everywhere, or restore the missing secret by hand.'
       : 'Nothing was changed. Run the rotation (mode: rotate) before the credential expires, or fix the access named in each target error.',
   };
-}
-
-/** `in 12 days`, `in 5 hours`, `3 days ago`: how far `at` is from now, in the largest fitting unit. */
-export function spokenUntil(at: number): string {
-  const ms = at - now();
-  const abs = Math.abs(ms);
-  const [size, unit] =
-    abs >= 86_400_000
-      ? [86_400_000, 'day']
-      : abs >= 3_600_000
-        ? [3_600_000, 'hour']
-        : [60_000, 'minute'];
-  const n = Math.floor(abs / size);
-  const text = `${n} ${unit}${n === 1 ? '' : 's'}`;
-  return ms >= 0 ? `in ${text}` : `${text} ago`;
 }

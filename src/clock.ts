@@ -27,3 +27,18 @@ export function sleep(ms: number): Promise<void> {
 export function setClock(clock: Clock = realClock): void {
   current = clock;
 }
+
+/** `in 12 days`, `in 5 hours`, `3 days ago`: how far `at` is from now, in the largest fitting unit. */
+export function spokenUntil(at: number): string {
+  const ms = at - now();
+  const abs = Math.abs(ms);
+  const [size, unit] =
+    abs >= 86_400_000
+      ? [86_400_000, 'day']
+      : abs >= 3_600_000
+        ? [3_600_000, 'hour']
+        : [60_000, 'minute'];
+  const n = Math.floor(abs / size);
+  const text = `${n} ${unit}${n === 1 ? '' : 's'}`;
+  return ms >= 0 ? `in ${text}` : `${text} ago`;
+}

@@ -1,8 +1,7 @@
 // Whether this run rotates: skip-if-rotated-within (the age of the first target's secret) and
 // rotate-if-expires-within (the expiry the provider reports, else that same age). The rule that
 // decided is named, so that the log and the summary say why a run did or did not rotate.
-import { spokenUntil } from './check.js';
-import { now } from './clock.js';
+import { now, spokenUntil } from './clock.js';
 import type { Credential } from './providers/types.js';
 
 export interface DueSettings {

@@ -2,18 +2,12 @@
 // repository that is neither archived nor disabled, listed in the log before anything changes;
 // max-targets stops a run whose targets, expanded, are more than intended.
 import type { Settings } from './inputs/index.js';
-import type { Destination, PipelineDeps, Report } from './pipeline.js';
+import type { Destination } from './destination.js';
+import type { Expansion, PipelineDeps, Report } from './report.js';
+
+export type { Expansion } from './report.js';
 import { type ListedRepo, matches, targetOf } from './inputs/patterns.js';
 import { scopeOf, type Target } from './inputs/targets.js';
-
-export interface Expansion {
-  /** The pattern line as written. */
-  readonly pattern: string;
-  /** The target lines it became (a target also named elsewhere is written once, where first named). */
-  readonly targets: readonly string[];
-  /** Matching repositories left out because they are archived or disabled. */
-  readonly skipped: number;
-}
 
 export async function expandTargets(
   s: Settings,

@@ -1,62 +1,20 @@
 // The rotation pipeline: preflight -> rotate once -> store and verify everywhere -> retire the
 // previous secret, or, when storing fails, keep everything that still works and hand the new secret
 // to the operator sealed to their recovery key.
-import { loadSodium, seal, usable } from './github/seal.js';
-import { type Destination, DestinationError, type Landed } from './destination.js';
+import { writeAheadEscrow } from './escrow.js';
+import { loadSodium, usable } from './github/seal.js';
+import { DestinationError, type Landed } from './destination.js';
 import { decide, dueAfterRotation } from './due.js';
-import { type Expansion, withTargets } from './expand.js';
+import { withTargets } from './expand.js';
+import type { PipelineDeps, Report, TargetResult } from './report.js';
 import type { Settings, Target } from './inputs/index.js';
 import { hasVariables } from './inputs/targets.js';
-import type { RetryPolicy } from './policy.js';
-import {
-  type Credential,
-  outcomeUnknown,
-  type Provider,
-  type Rotation,
-} from './providers/types.js';
+import { type Credential, outcomeUnknown, type Rotation } from './providers/types.js';
 
 export type { Destination, Landed } from './destination.js';
+export type { PipelineDeps, Report, TargetResult } from './report.js';
 
-export interface TargetResult {
-  /** The target line, e.g. `repo octo/app`. */
-  readonly target: string;
-  /** The secret written, or, for the client id variable, undefined and `variable` set. */
-  readonly secret?: string;
-  readonly variable?: string;
-  /** `present` and `missing` only in mode check. */
-  readonly status: 'written' | 'failed' | 'skipped' | 'present' | 'missing';
-  /** Why it failed; safe to show. */
-  readonly error?: string;
-  /** Mode check: when GitHub last updated the secret, ISO 8601. */
-  readonly updatedAt?: string;
-}
-
-export interface Report {
-  readonly outcome: 'rotated' | 'dry-run' | 'skipped' | 'checked' | 'failed';
-  /** The rule that decided whether to rotate (skip-if-rotated-within, rotate-if-expires-within). */
-  readonly rule?: string;
-  /** When a later run would rotate, ISO 8601, where known. */
-  readonly nextRotationDue?: string;
-  /** Set by mode check (src/check.ts); a rotation leaves it out. */
-  readonly mode?: 'check';
-  /** True when a new secret was issued and stored everywhere. */
-  readonly rotated: boolean;
-  readonly credential?: Credential;
-  readonly rotation?: Omit<Rotation, 'secret'>;
-  readonly targets: readonly TargetResult[];
-  /** What was retired after every target was verified. */
-  readonly retired?: string;
-  /** What was undone because no target received the new secret. */
-  readonly undone?: string;
-  /** The new secret sealed to the recovery key, base64, when storing failed. */
-  readonly recovery?: string;
-  /** Why the step fails; safe to show. */
-  readonly failure?: string;
-  /** What the operator should do next, when something went wrong. */
-  readonly nextStep?: string;
-  /** What each target pattern expanded to, in preflight. */
-  readonly expanded?: readonly Expansion[];
-}
+export { ESCROW_PREFIX } from './escrow.js';
 
 /** One write: a secret, or the client id variable. */
 interface Write {
@@ -78,16 +36,6 @@ function writesOf(s: Settings): Write[] {
 
 function resultOf(w: Write): Pick<TargetResult, 'target' | 'secret' | 'variable'> {
   return w.variable ? { target: w.t.line, variable: w.name } : { target: w.t.line, secret: w.name };
-}
-
-export interface PipelineDeps {
-  readonly provider: Provider;
-  readonly destination: Destination;
-  /** The retry policy the clients were made with: told when the run enters a phase. */
-  readonly policy: Pick<RetryPolicy, 'startPreflight' | 'startStoring'>;
-  readonly mask: (value: string) => void;
-  readonly info: (message: string) => void;
-  readonly warn: (message: string) => void;
 }
 
 export async function runPipeline(s: Settings, d: PipelineDeps): Promise<Report> {
@@ -158,11 +106,21 @@ async function rotate(s: Settings, d: PipelineDeps): Promise<Report> {
   }
 
   // 3-4. Rotate once. From here on the new secret exists only in this process until it is stored.
+  // A provider that takes a secret the action chose gets it escrowed before the call: a lost answer
+  // or a killed run then loses nothing.
+  const chosen = d.provider.chooseSecret?.(found);
+  let escrow: string | undefined;
+  if (chosen !== undefined) {
+    d.mask(chosen);
+    d.mask(Buffer.from(chosen).toString('base64'));
+    // Preflight proved the key seals: a failure here is a bug, and nothing has changed yet.
+    escrow = s.recoveryKey ? await writeAheadEscrow(chosen, s.recoveryKey, d.info) : undefined;
+  }
   d.policy.startStoring();
   let rotation: Rotation;
   let rotated: unknown;
   try {
-    ({ rotation, rotated } = await d.provider.rotate(found));
+    ({ rotation, rotated } = await d.provider.rotate(found, chosen));
   } catch (err) {
     const unknown = outcomeUnknown(err);
     return {
@@ -179,16 +137,22 @@ async function rotate(s: Settings, d: PipelineDeps): Promise<Report> {
   d.mask(rotation.secret);
   d.mask(Buffer.from(rotation.secret).toString('base64'));
   const { secret: newSecret, ...rotationInfo } = rotation;
+  // Write-ahead escrow: in the log before the first store, so that even SIGKILL cannot lose it. (A
+  // provider that issued another secret than the one chosen gets the issued one escrowed as well.)
+  if (s.recoveryKey && (escrow === undefined || chosen !== newSecret))
+    escrow = await writeAheadEscrow(newSecret, s.recoveryKey, d.info).catch((err: unknown) => {
+      d.warn(`Could not escrow the new secret: ${(err as Error).message}`);
+      return undefined;
+    });
   const stored = { results: undefined as TargetResult[] | undefined };
+  const escrowed = escrow !== undefined ? { escrowed: true } : {};
   try {
-    const after = await afterRotation(s, d, credential, rotation, rotated, stored);
-    return decision ? { ...after, rule: decision.rule } : after;
+    const after = await afterRotation(s, d, credential, rotation, rotated, stored, escrow);
+    return { ...after, ...escrowed, ...(decision ? { rule: decision.rule } : {}) };
   } catch (err) {
     // Nothing may escape once the secret exists: report every target and hand the secret over.
     const message = (err as Error).message;
-    const recovery = s.recoveryKey
-      ? await seal(newSecret, s.recoveryKey).catch(() => undefined)
-      : undefined;
+    const recovery = escrow;
     const results =
       stored.results ??
       plan('failed').map((r) => ({ ...r, error: 'not written: the run stopped before storing' }));
@@ -204,6 +168,7 @@ async function rotate(s: Settings, d: PipelineDeps): Promise<Report> {
       credential,
       rotation: rotationInfo,
       targets: results,
+      ...escrowed,
       ...(recovery ? { recovery } : {}),
       failure: `The rotation of ${credential.description} happened, but the run then failed: ${message} ${
         (rotation.oldSecretDied ?? credential.oldSecretDiesOnRotate)
@@ -224,6 +189,7 @@ async function afterRotation(
   rotation: Rotation,
   rotated: unknown,
   stored: { results: TargetResult[] | undefined },
+  escrow: string | undefined,
 ): Promise<Report> {
   const { targets, secretName } = s.github;
   const { secret: newSecret, ...rotationInfo } = rotation;
@@ -290,7 +256,7 @@ async function afterRotation(
   }
 
   // 7. Storing failed somewhere: keep what still works, hand over the secret, fail the step.
-  const recovery = s.recoveryKey ? await seal(newSecret, s.recoveryKey) : undefined;
+  const recovery = escrow;
   let undone: string | undefined;
   if (landed.every((l) => l === 'no')) {
     undone = await d.provider.abandon(rotated).catch((err: unknown) => {

@@ -1,9 +1,9 @@
 // Outputs and the job summary, from the pipeline's report. Nothing secret reaches either: the report
 // holds no secret, only the recovery blob, which only the operator's private key opens.
 import * as core from '@actions/core';
-import { now } from './clock.js';
-import { spokenUntil } from './check.js';
-import type { Report } from './pipeline.js';
+import { now, spokenUntil } from './clock.js';
+import { ESCROW_PREFIX } from './escrow.js';
+import type { Report } from './report.js';
 import { markdownCode as code, markdownText as text } from './untrusted.js';
 
 /** What setOutputs writes to; the runner's by default, a recorder in the invariant search. */
@@ -102,6 +102,11 @@ export function summaryMarkdown(provider: string | undefined, r: Report): string
   if (r.nextRotationDue) lines.push(`| Next rotation due | ${r.nextRotationDue} |`);
   if (r.retired) lines.push(`| Retired | ${text(r.retired, 500)} |`);
   if (r.undone) lines.push(`| Undone | ${text(r.undone, 300)} |`);
+  // Said on every kind of rotation: the log line stays in the log whatever happened afterwards.
+  if (r.escrowed)
+    lines.push(
+      `| Escrow | the new secret, sealed to \`recovery-public-key\`, is in the log (line \`${ESCROW_PREFIX}\`)${r.rotated ? '; every target holds it, so it is not needed' : ''} |`,
+    );
   if (r.expanded && r.expanded.length > 0) {
     // Each pattern and the targets it became, before any rotating call (GitHub's names, escaped).
     lines.push('', '| Target pattern | Expanded to |', '|---|---|');

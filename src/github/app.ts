@@ -5,7 +5,8 @@
 import { createAppAuth } from '@octokit/auth-app';
 import { now } from '../clock.js';
 import type { Destination } from '../destination.js';
-import type { GitHubAuth, Pattern } from '../inputs/index.js';
+import type { Pattern } from '../inputs/patterns.js';
+import type { GitHubAuth } from '../inputs/signin.js';
 import type { ListedRepo } from '../inputs/patterns.js';
 import { hasVariables, isOrg, type Target } from '../inputs/targets.js';
 import type { RetryPolicy } from '../policy.js';

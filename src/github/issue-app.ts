@@ -1,8 +1,8 @@
 // The failure issue with GitHub App sign-in: one installation token of its own, minted for the
 // owner of failure-issue-repository with only `issues: write` on that one repository, and revoked
 // once the issue is filed or closed, whatever happened. Runs after the outcome is final.
-import type { GitHubAuth } from '../inputs/index.js';
-import type { FailureIssue } from '../issue.js';
+import type { GitHubAuth } from '../inputs/signin.js';
+import type { FailureIssue } from '../inputs/issue.js';
 import type { RetryPolicy } from '../policy.js';
 import { AppDestination, issueGrant } from './app.js';
 import type { GitHub } from './client.js';

@@ -2,7 +2,7 @@
 // InputError naming the input, before any request is made. Also the one list of declared inputs, from
 // which action.yml, the README tables and the inputs to mask follow.
 import { providers, type ProviderName, type ProviderSettings } from '../providers/index.js';
-import { type FailureIssue, parseFailureIssue } from '../issue.js';
+import { type FailureIssue, parseFailureIssue } from './issue.js';
 import { commonInputs } from './common.js';
 import {
   bool,
@@ -20,7 +20,7 @@ import {
   url,
 } from './fields.js';
 import { type Pattern, parseTargetLines } from './patterns.js';
-import { githubAuth } from './signin.js';
+import { type GitHubAuth, githubAuth } from './signin.js';
 import { hasVariables, type Target, TARGET_KINDS } from './targets.js';
 
 export { InputError, type InputSpec, type Read } from './fields.js';
@@ -84,10 +84,7 @@ function declared(read: Read, specs: InputSpecs): Read {
   };
 }
 
-/** How the action signs in to GitHub: one token for every target, or a GitHub App minting one per owner. */
-export type GitHubAuth =
-  | { readonly kind: 'token'; readonly token: string }
-  | { readonly kind: 'app'; readonly appId: string; readonly privateKey: string };
+export type { GitHubAuth } from './signin.js';
 
 export interface Settings {
   readonly provider: ProviderSettings;

@@ -2,10 +2,14 @@
 // Exactly one way, checked before any request; the messages name the inputs, never their values.
 import { createPrivateKey } from 'node:crypto';
 import { InputError, optional, type Read } from './fields.js';
-import type { GitHubAuth } from './index.js';
 
 const ONE_WAY =
   "give either 'github-token' (a fine-grained PAT or GitHub App token with \"Secrets: write\"; the job's GITHUB_TOKEN cannot write secrets) or 'github-app-id' with 'github-app-private-key'";
+
+/** How the action signs in to GitHub: one token for every target, or a GitHub App minting one per owner. */
+export type GitHubAuth =
+  | { readonly kind: 'token'; readonly token: string }
+  | { readonly kind: 'app'; readonly appId: string; readonly privateKey: string };
 
 export function githubAuth(read: Read): GitHubAuth {
   const token = optional(read, 'github-token');

@@ -4,8 +4,32 @@
 import { now, sleep } from '../clock.js';
 import { field, HttpError } from '../http.js';
 import { loggable } from '../untrusted.js';
-import type { EntraSettings } from './entra.js';
 import { type ProviderDeps, ProviderError } from './types.js';
+
+/** The parsed inputs of provider `entra` (src/providers/entra.ts parses them; Woodpecker reuses them). */
+export interface EntraSettings {
+  readonly name: 'entra';
+  /** Tenant id (GUID) or a verified domain. */
+  readonly tenantId: string;
+  /** The application (client) id whose secret rotates. */
+  readonly appId: string;
+  /** The app that manages the target app, signing in with the job's OIDC token or a client secret. */
+  readonly auth:
+    | { readonly kind: 'oidc'; readonly clientId: string }
+    | { readonly kind: 'client-secret'; readonly clientId: string; readonly clientSecret: string };
+  readonly lifetimeDays: number;
+  /** Remove the earlier passwords this action created, once the new one is stored and works. */
+  readonly removePrevious: boolean;
+  readonly loginUrl: string;
+  readonly graphUrl: string;
+  /** How long a new password may take to start working before it is called broken. */
+  readonly propagationTimeoutMs: number;
+  /**
+   * This rotation's identity, written into every password it adds: only passwords carrying the same
+   * tag are ever removed, so rotations of one app into different secrets never remove each other's.
+   */
+  readonly passwordTag: string;
+}
 
 /** Every password this action adds starts with this. */
 export const MARKER = 'rotated by rotate-client-secret-action';

@@ -42,8 +42,17 @@ export interface Rotation {
 export interface Provider<F = unknown, R = unknown> {
   /** Authenticates and finds the credential. Changes nothing anywhere. */
   preflight(): Promise<Found<F>>;
-  /** Issues the new secret: the one destructive call, never blindly retried. */
-  rotate(found: F): Promise<Rotated<R>>;
+  /**
+   * Optional, for providers that accept a secret the caller brings: the new secret, chosen before the
+   * rotating call. The pipeline masks it and escrows it to the recovery key, then hands it to
+   * rotate(), which must set exactly this value (so that sending it again is not a second rotation).
+   */
+  chooseSecret?(found: F): string | undefined;
+  /**
+   * Issues the new secret: the one destructive call, never blindly retried. `chosen` is what
+   * chooseSecret() returned, when it did; the rotation's secret must then equal it.
+   */
+  rotate(found: F, chosen?: string): Promise<Rotated<R>>;
   /**
    * Runs once every target holds the verified new secret: confirms it where the provider can, then
    * retires the previous secret where the settings ask for it. Returns what was retired, if anything.
