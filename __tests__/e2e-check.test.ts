@@ -117,7 +117,7 @@ describe.concurrent('mode: check', () => {
     expect(r.failure).toContain(
       `1 target secret(s) missing: ${SECRET_NAME} in environment ${REPO} production.`,
     );
-    expect(run.summary).toContain(`| <code>CLIENT\\_SECRET</code> | **no** |  |`);
+    expect(run.summary).toContain(`| <code>CLIENT_SECRET</code> | **no** |  |`);
     // CSP reports no expiry: fail-if-expires-within cannot apply, and the report says so.
     expect(run.summary).toContain('| Current secret expires | not reported by the provider |');
     expect(run.stdout).toContain('vmware-csp reports no expiry for this credential.');

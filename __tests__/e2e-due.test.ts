@@ -49,7 +49,7 @@ describe.concurrent('rotate-if-expires-within', () => {
       /rotate-if-expires-within: the current secret expires at \S+ \(in (39|40) days\), outside the window; not rotating before/,
     );
     expect(run.summary).toContain('## Skipped: not due');
-    expect(run.summary).toContain('| Rule | rotate\\-if\\-expires\\-within');
+    expect(run.summary).toContain('| Rule | rotate-if-expires-within');
     expectClean(world, run);
   });
 
@@ -62,7 +62,7 @@ describe.concurrent('rotate-if-expires-within', () => {
     expect(run.stdout).toMatch(/\(in (19|20) days\), within the window; rotating\./);
     // Entra mints a 180-day password; the next rotation is due 30 days before it ends.
     expect(near(run.outputs['next-rotation-due'], Date.now() + 150 * DAY)).toBe(true);
-    expect(run.summary).toContain('| Rule | rotate\\-if\\-expires\\-within');
+    expect(run.summary).toContain('| Rule | rotate-if-expires-within');
     expectClean(world, run);
   });
 
@@ -121,7 +121,7 @@ describe.concurrent('rotate-if-expires-within', () => {
     expect(run.stdout).toContain(
       `skip-if-rotated-within: secret ${SECRET_NAME} in repo ${REPO} was updated at`,
     );
-    expect(run.summary).toContain('| Rule | skip\\-if\\-rotated\\-within');
+    expect(run.summary).toContain('| Rule | skip-if-rotated-within');
     // Due once the guard ends (the expiry is already inside the window).
     expect(near(run.outputs['next-rotation-due'], Date.now() + 19 * 3_600_000)).toBe(true);
     expectClean(world, run);

@@ -22,7 +22,14 @@ import {
   worldOf,
 } from './fixtures.ts';
 import type { Run } from './harness.ts';
-import { commandsCarrying, liveMarkup, MARKER, PLANT } from './injection.ts';
+import {
+  commandsCarrying,
+  foreignElements,
+  liveMarkup,
+  MARKER,
+  PLANT,
+  render,
+} from './injection.ts';
 
 // Each test starts its own world, so the tests of every describe in this file run concurrently.
 const describe = describeInOrder.concurrent;
@@ -32,6 +39,7 @@ const start = worldPerTest();
 function safe(run: Run, shown = true): void {
   expect(commandsCarrying(`${run.stdout}\n${run.stderr}`)).toEqual([]);
   expect(liveMarkup(run.summary)).toEqual([]);
+  expect(foreignElements(render(run.summary))).toEqual([]);
   if (shown) expect(`${run.stdout}${run.stderr}`).toContain(MARKER);
   expectClean(worldOf(run), run);
 }

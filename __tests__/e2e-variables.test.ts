@@ -38,7 +38,7 @@ describe.concurrent('the client id as a variable', () => {
       targets.slice(0, 3),
     );
     expect(listed.every((e) => e['status'] === 'written')).toBe(true);
-    expect(run.summary).toContain('variable <code>CSP\\_CLIENT\\_ID</code>');
+    expect(run.summary).toContain('variable <code>CSP_CLIENT_ID</code>');
     expectClean(world, run);
   });
 

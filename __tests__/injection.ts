@@ -1,3 +1,6 @@
+import { micromark } from 'micromark';
+import { gfm, gfmHtml } from 'micromark-extension-gfm';
+
 // Command and markup injection: what an attacker who controls a provider's (or GitHub's) answers
 // plants in every field the action reads, and the checks that none of it becomes a runner command in
 // stdout/stderr or live markup in the job summary. The marker PWNED is in every plant.
@@ -68,10 +71,42 @@ export function liveMarkup(summary: string, marker = MARKER): string[] {
       ['a code span', /`/],
       ['an autolink', /:\/\/|www\./],
       ['a heading', /^\s*#/],
-      ['emphasis', /[*_~]/],
+      // GFM: `_` between two letters or digits opens and closes nothing (`client_keys`).
+      ['emphasis', /[*~]|(?<![\p{L}\p{N}])_|_(?![\p{L}\p{N}])/u],
     ];
     for (const [what, re] of checks) if (re.test(syntax)) problems.push(`${what}: ${line}`);
     if ((syntax.match(/\|/g) ?? []).length > 4) problems.push(`extra table cells: ${line}`);
   }
   return problems;
+}
+
+/** Markdown as GitHub renders it: CommonMark with GitHub's extensions, raw HTML kept (micromark). */
+export function render(markdown: string): string {
+  return micromark(markdown, {
+    extensions: [gfm()],
+    htmlExtensions: [gfmHtml()],
+    allowDangerousHtml: true,
+  });
+}
+
+/** The only elements a job summary renders to, none with attributes: its own markup. */
+const OWN = new Set([
+  'h2',
+  'p',
+  'strong',
+  'table',
+  'thead',
+  'tbody',
+  'tr',
+  'th',
+  'td',
+  'code',
+  'pre',
+]);
+
+/** Elements in rendered HTML that the summary's own markup does not make (a link, an image, ...). */
+export function foreignElements(html: string): string[] {
+  return [...html.matchAll(/<\/?([a-zA-Z][a-zA-Z0-9-]*)([^>]*)>/g)]
+    .filter(([, tag, attrs]) => !OWN.has(tag!.toLowerCase()) || attrs!.trim() !== '')
+    .map(([m]) => m);
 }

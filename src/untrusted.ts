@@ -55,17 +55,33 @@ export function loggable(text: unknown, max = 200): string {
 }
 
 /**
- * Untrusted text for the job summary: `loggable()`, then escaped so that it renders as the same plain
- * text in GitHub Flavored Markdown and its HTML: every ASCII punctuation mark that means something to
- * markdown is backslash-escaped, and `&`, `<`, `>` become entities, so no link, image, heading, table
- * cell break or HTML element can start.
+ * Untrusted text for the job summary and the failure issue: `loggable()`, then escaped so that it
+ * renders as exactly the same visible text in GitHub Flavored Markdown, with nothing live in it: no
+ * link (inline, reference, autolink or GFM's bare `www.`, `scheme://` and e-mail autolinks), image,
+ * footnote, HTML element or entity, code span, emphasis, strikethrough, math or extra table cell.
+ * The text is one line inside a table cell or a paragraph, never at a line's start, so what only
+ * means something there (`#`, `-`, `+`, `>`, `1.`) is escaped only at the value's own start, and every
+ * other mark that cannot change meaning (`-`, `_` inside a word, `.`, `:`, `(`, `#`) is left alone:
+ * the raw summary and the failure issue stay readable (`nightly-build-bot`, `CLIENT_SECRET`).
+ * __tests__/summary-render.test.ts renders every kind of summary to check both.
  */
 export function markdownText(text: unknown, max = 200): string {
-  return loggable(text, max)
-    .replace(/[\\`*_{}[\]()#+\-.!|~$:@^]/g, '\\$&')
-    .replace(/&/g, '&amp;')
-    .replace(/</g, '&lt;')
-    .replace(/>/g, '&gt;');
+  return (
+    loggable(text, max)
+      // Always live: escapes, code spans, emphasis, strikethrough, links and images, cells, math, HTML.
+      .replace(/[\\`*~[\]|$<]/g, '\\$&')
+      // `_` opens or closes emphasis unless it sits between two letters or digits.
+      .replace(/(?<![\p{L}\p{N}])_|_(?![\p{L}\p{N}])/gu, '\\_')
+      // A character reference (`&amp;`, `&#60;`) would show as the character it names.
+      .replace(/&(?=#?[a-z0-9]+;)/gi, '\\&')
+      // GFM's bare autolinks: `scheme://`, `www.` and e-mail addresses.
+      .replace(/:(?=\/\/)/g, '\\:')
+      .replace(/(?<![\p{L}\p{N}])(www)\./giu, '$1\\.')
+      .replace(/(?<=[\p{L}\p{N}._+-])@/gu, '\\@')
+      // Defence in depth: were a value ever put at a line's start, it still starts no block.
+      .replace(/^(\s*)([#>+=-])/, '$1\\$2')
+      .replace(/^(\s*\d+)([.)])/, '$1\\$2')
+  );
 }
 
 /** Untrusted text shown as code in the summary: `<code>` holds the escaped text, so it cannot break out. */

@@ -211,7 +211,7 @@ function recoveryKey(v: string | undefined): Uint8Array | undefined {
   const bytes = ok ? Buffer.from(v, 'base64') : undefined;
   if (!bytes || bytes.length !== 32) {
     throw new InputError(
-      `Input 'recovery-public-key' is not a 32-byte X25519 public key in standard base64 (44 characters ending in '='); see the README for how to make one.`,
+      `Input 'recovery-public-key' is not a 32-byte X25519 public key in standard base64 (44 characters ending in '='); make one with node scripts/recovery-key.mjs (docs/recovery.md).`,
     );
   }
   return new Uint8Array(bytes);
