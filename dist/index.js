@@ -16834,6 +16834,7 @@ const csp = {
 
 
 
+
 /** Every password this action adds starts with this. */
 const MARKER = 'rotated by rotate-client-secret-action';
 /**
@@ -16886,12 +16887,18 @@ class EntraApp {
         return (Array.isArray(list) ? list : []).map((p) => ({
             keyId: field(p, 'keyId') ?? '',
             displayName: field(p, 'displayName') ?? '',
+            startDateTime: field(p, 'startDateTime'),
             endDateTime: field(p, 'endDateTime'),
         }));
     }
-    /** Adds a password. When the answer is lost, finds the password by its unique name and removes it. */
+    /**
+     * Adds a password. When the answer is lost, finds the password by its name and removes it: the name
+     * ends in a random nonce, so no earlier run (not even one in the same millisecond with the same run
+     * id, a re-run of a local run) and no person can have left a password of that name.
+     */
     async addPassword() {
-        const displayName = `${ownPrefix(this.#s.passwordTag)}${new Date((0,clock/* now */.tB)()).toISOString()} run ${process.env['GITHUB_RUN_ID'] ?? 'local'}-${process.env['GITHUB_RUN_ATTEMPT'] ?? '1'}`;
+        const nonce = (0,external_node_crypto_.randomBytes)(6).toString('hex');
+        const displayName = `${ownPrefix(this.#s.passwordTag)}${new Date((0,clock/* now */.tB)()).toISOString()} run ${process.env['GITHUB_RUN_ID'] ?? 'local'}-${process.env['GITHUB_RUN_ATTEMPT'] ?? '1'} ${nonce}`;
         const endDateTime = new Date((0,clock/* now */.tB)() + this.#s.lifetimeDays * 86_400_000).toISOString();
         let body;
         try {
@@ -16924,6 +16931,7 @@ class EntraApp {
             secretText,
             keyId: field(body, 'keyId') ?? '',
             displayName,
+            startDateTime: field(body, 'startDateTime'),
             endDateTime: field(body, 'endDateTime') ?? endDateTime,
         };
     }
@@ -16973,10 +16981,14 @@ class EntraApp {
             }
         }
     }
-    /** Removes the passwords this rotation (same tag) created earlier, keeping `keep`. Returns a description. */
-    async removeEarlier(keep) {
+    /**
+     * Removes the passwords this rotation (same tag) created earlier, keeping `keep`: only those listed
+     * in preflight (`before`, their keyIds), so that a password added meanwhile (another workflow with
+     * the same tag, in flight) is never taken from whoever holds it. Returns a description.
+     */
+    async removeEarlier(keep, before) {
         const own = ownPrefix(this.#s.passwordTag);
-        const earlier = (await this.passwords()).filter((p) => p.displayName.startsWith(own) && p.keyId !== keep);
+        const earlier = (await this.passwords()).filter((p) => p.displayName.startsWith(own) && p.keyId !== keep && before.has(p.keyId));
         for (const p of earlier)
             await this.removePassword(p.keyId);
         return earlier.length
@@ -17156,9 +17168,9 @@ function createEntra(s, deps) {
                 expiresAt: ends.at(-1),
                 oldSecretDiesOnRotate: false,
             };
-            return { credential, found: undefined };
+            return { credential, found: { passwords } };
         },
-        async rotate() {
+        async rotate(found) {
             const added = await app.addPassword();
             const rotation = {
                 secret: added.secretText,
@@ -17166,15 +17178,15 @@ function createEntra(s, deps) {
                 credentialId: added.keyId,
                 expiresAt: added.endDateTime,
             };
-            return { rotation, rotated: added };
+            return { rotation, rotated: { added, before: new Set(found.passwords.map((p) => p.keyId)) } };
         },
-        async retirePrevious(added) {
+        async retirePrevious({ added, before }) {
             await app.confirm(added.secretText).catch((err) => {
                 throw new ProviderError(`The new password is stored but did not obtain a token within entra-propagation-timeout (${err.message}); earlier passwords were kept.`);
             });
-            return s.removePrevious ? app.removeEarlier(added.keyId) : undefined;
+            return s.removePrevious ? app.removeEarlier(added.keyId, before) : undefined;
         },
-        async abandon(added) {
+        async abandon({ added }) {
             await app.removePassword(added.keyId);
             return `removed the new Entra password ${(0,untrusted/* loggable */.oM)(added.keyId, 40)}`;
         },
@@ -18160,6 +18172,8 @@ const okta = {
 
 
 
+
+
 /** Every input this provider reads. */
 const whmcs_inputs = {
     'whmcs-url': {
@@ -18260,6 +18274,17 @@ function whmcs_explain(_status, body) {
         : '';
     return message ? `WHMCS says "${(0,untrusted/* loggable */.oM)(message, 200)}"${hint}` : undefined;
 }
+/** After an unknown outcome of the reset: how many listings, this far apart. */
+const whmcs_RECHECKS = 3;
+const whmcs_RECHECK_MS = 2_000;
+/** A secret's fingerprint: enough to tell two secrets apart without keeping the earlier one. */
+function whmcs_fingerprint(secret) {
+    return (0,external_node_crypto_.createHash)('sha256').update(secret).digest('hex');
+}
+/** A listed clientSecret that could be a secret at all: printable, no spaces, bounded. Never shown. */
+function plausible(v) {
+    return v !== undefined && /^[\x21-\x7e]{8,512}$/.test(v);
+}
 function createWhmcs(s, deps) {
     const auth = {
         identifier: s.identifier,
@@ -18284,20 +18309,64 @@ function createWhmcs(s, deps) {
         // Not WHMCS's JSON at all (an HTML error page, a proxy): for the rotating call we cannot tell what happened.
         throw new ProviderError(`Could not ${what}: the answer (HTTP ${res.status}) was not WHMCS JSON.`, retry === 'once');
     }
+    /** Every listed credential. The listing carries every clientSecret: searched, never logged. */
+    async function list(what) {
+        const body = await api('ListOAuthCredentials', { limit: '10000' }, what, 'safe');
+        const clients = body.clients;
+        return Array.isArray(clients) ? clients : [];
+    }
+    /**
+     * After a reset whose outcome is unknown (or a success without newClientSecret): the listing tells.
+     * A clientSecret other than the one preflight listed is the secret that works now, since WHMCS
+     * kills the previous one with the reset; the same one, listed a few times, means no reset took
+     * effect as far as can be seen.
+     */
+    async function recover(found, why) {
+        const unknown = (more) => new ProviderError(`${why} ${more} WHMCS may have reset the secret, and then the old one no longer works: look at the credential in WHMCS (System Settings > API Credentials / OAuth), store the secret it shows, or re-run the workflow to reset it again.`, true);
+        if (found.before === undefined)
+            throw unknown('Preflight listed no client secret for the credential, so the listing cannot tell.');
+        deps.warn(`${why} Listing the OAuth credentials to learn whether WHMCS reset the secret (the call is not repeated).`);
+        for (let i = 0; i < whmcs_RECHECKS; i++) {
+            if (i > 0)
+                await (0,clock/* sleep */.yy)(whmcs_RECHECK_MS);
+            let listed;
+            try {
+                listed = await list('list WHMCS OAuth credentials after the reset');
+            }
+            catch (err) {
+                throw unknown(`Listing the credentials to find out failed too: ${err.message}`);
+            }
+            const match = listed.find((c) => field(c, 'credentialId') === found.credentialId);
+            const current = match === undefined ? undefined : field(match, 'clientSecret');
+            if (!plausible(current))
+                throw unknown(match === undefined
+                    ? 'The listing no longer shows the credential.'
+                    : 'The listing shows no usable client secret for the credential.');
+            deps.mask(current);
+            if (whmcs_fingerprint(current) !== found.before) {
+                // Whichever reset set it (this run's, or someone else's at the same moment), the old secret
+                // is dead and this is the one that works now: storing it is the only way not to lock out.
+                deps.info("The credential's secret changed since preflight: WHMCS now lists a new one, and it is the one stored.");
+                return current;
+            }
+        }
+        throw new ProviderError(`${why} The credential, listed ${whmcs_RECHECKS} times over ${((whmcs_RECHECKS - 1) * whmcs_RECHECK_MS) / 1000} s, still has the secret preflight saw: WHMCS did not reset it as far as can be seen, and the old secret still works. Nothing was stored; re-run the workflow.`);
+    }
+    /** The one rotating call: sent once, never repeated when it may have reached WHMCS. */
+    function reset(params) {
+        return api('UpdateOAuthCredential', params, 'reset the WHMCS OAuth credential secret', 'once');
+    }
     return {
         async preflight() {
-            // The listing carries every credential's clientSecret: it is searched here and never logged.
-            const body = await api('ListOAuthCredentials', { limit: '10000' }, 'list WHMCS OAuth credentials (checks the API credentials)', 'safe');
-            const clients = body.clients;
-            const list = Array.isArray(clients) ? clients : [];
-            const match = list.find((c) => s.credentialId !== undefined
+            const all = await list('list WHMCS OAuth credentials (checks the API credentials)');
+            const match = all.find((c) => s.credentialId !== undefined
                 ? field(c, 'credentialId') === String(s.credentialId)
                 : field(c, 'clientIdentifier') === s.clientIdentifier);
             if (!match) {
                 const which = s.credentialId !== undefined
                     ? `whmcs-credential-id ${s.credentialId}`
                     : `whmcs-client-identifier ${s.clientIdentifier}`;
-                throw new ProviderError(`WHMCS has no OAuth credential with ${which} (${list.length} credential(s) listed).`);
+                throw new ProviderError(`WHMCS has no OAuth credential with ${which} (${all.length} credential(s) listed).`);
             }
             const current = field(match, 'clientSecret');
             if (current)
@@ -18306,6 +18375,7 @@ function createWhmcs(s, deps) {
                 credentialId: field(match, 'credentialId') ?? '',
                 clientIdentifier: field(match, 'clientIdentifier') ?? '',
                 name: field(match, 'name'),
+                before: current ? whmcs_fingerprint(current) : undefined,
             };
             const credential = {
                 clientId: found.clientIdentifier,
@@ -18336,24 +18406,23 @@ function createWhmcs(s, deps) {
                 params['logoUri'] = u.logoUri;
             if (u.redirectUris !== undefined)
                 params['redirectUri[]'] = u.redirectUris;
-            let body;
-            try {
-                body = await api('UpdateOAuthCredential', params, 'reset the WHMCS OAuth credential secret', 'once');
-            }
-            catch (err) {
+            const secret = await reset(params).then(async (body) => {
+                const answered = field(body, 'newClientSecret');
+                if (answered) {
+                    deps.mask(answered);
+                    return answered;
+                }
+                return recover(found, 'WHMCS answered the reset with success but without newClientSecret.');
+            }, (err) => {
                 const unknown = (err instanceof HttpError || err instanceof ProviderError) && err.outcomeUnknown;
                 if (!unknown)
                     throw err;
-                throw new ProviderError(`${err.message} The request may have reached WHMCS and reset the secret; it was not repeated. Check the credential in WHMCS (System Settings > API Credentials / OAuth) and reset it there if the old secret no longer works.`, true);
-            }
-            const secret = field(body, 'newClientSecret');
-            if (!secret)
-                throw new ProviderError('WHMCS answered success without newClientSecret: the old secret may be dead and the new one unknown. Reset it in WHMCS by hand.', true);
-            deps.mask(secret);
+                return recover(found, `${err.message} The request may have reached WHMCS.`);
+            });
             const rotation = {
                 secret,
                 clientId: found.clientIdentifier,
-                credentialId: field(body, 'credentialId') ?? found.credentialId,
+                credentialId: found.credentialId,
                 expiresAt: undefined,
             };
             return { rotation, rotated: undefined };
@@ -18540,8 +18609,7 @@ function createWoodpecker(s, deps) {
     return {
         async preflight() {
             // Sequential on purpose: Woodpecker must never see two requests at once, and Entra goes first.
-            if (entra)
-                await entra.passwords();
+            const passwords = entra ? await entra.passwords() : [];
             const match = pick(await list(), undefined);
             if (s.credentialId !== undefined && !match)
                 throw new ProviderError(`Woodpecker has no Microsoft Graph credential ${s.credentialId} (woodpecker-credential-id).`);
@@ -18558,7 +18626,7 @@ function createWoodpecker(s, deps) {
             const listed = Date.parse(field(match, 'secret_expires_at') ?? '');
             return {
                 credential,
-                found: { existingId, expiry: Number.isNaN(listed) ? undefined : listed },
+                found: { existingId, expiry: Number.isNaN(listed) ? undefined : listed, passwords },
             };
         },
         async rotate(found) {
@@ -18617,13 +18685,16 @@ function createWoodpecker(s, deps) {
                     ? `Woodpecker credential ${existingId} already uses the new secret`
                     : 'Woodpecker already uses the new secret',
             };
-            return { rotation, rotated: { added } };
+            return {
+                rotation,
+                rotated: { added, before: new Set(found.passwords.map((p) => p.keyId)) },
+            };
         },
-        async retirePrevious({ added }) {
+        async retirePrevious({ added, before }) {
             if (!entra || !added || s.source.kind !== 'entra')
                 return undefined;
             await entra.confirm(added.secretText);
-            return s.source.entra.removePrevious ? entra.removeEarlier(added.keyId) : undefined;
+            return s.source.entra.removePrevious ? entra.removeEarlier(added.keyId, before) : undefined;
         },
         // Woodpecker already holds the new secret and it works: removing it from Entra would break Woodpecker.
         abandon: async () => undefined,
@@ -19252,7 +19323,7 @@ function recoveryKey(v) {
     const ok = /^[A-Za-z0-9+/]{43}=$/.test(v);
     const bytes = ok ? Buffer.from(v, 'base64') : undefined;
     if (!bytes || bytes.length !== 32) {
-        throw new fields_InputError(`Input 'recovery-public-key' is not a 32-byte X25519 public key in standard base64 (44 characters ending in '='); see the README for how to make one.`);
+        throw new fields_InputError(`Input 'recovery-public-key' is not a 32-byte X25519 public key in standard base64 (44 characters ending in '='); make one with node scripts/recovery-key.mjs (docs/recovery.md).`);
     }
     return new Uint8Array(bytes);
 }
@@ -29632,17 +29703,31 @@ function loggable(text, max = 200) {
     return s.length > max ? `${s.slice(0, max - 1)}…` : s;
 }
 /**
- * Untrusted text for the job summary: `loggable()`, then escaped so that it renders as the same plain
- * text in GitHub Flavored Markdown and its HTML: every ASCII punctuation mark that means something to
- * markdown is backslash-escaped, and `&`, `<`, `>` become entities, so no link, image, heading, table
- * cell break or HTML element can start.
+ * Untrusted text for the job summary and the failure issue: `loggable()`, then escaped so that it
+ * renders as exactly the same visible text in GitHub Flavored Markdown, with nothing live in it: no
+ * link (inline, reference, autolink or GFM's bare `www.`, `scheme://` and e-mail autolinks), image,
+ * footnote, HTML element or entity, code span, emphasis, strikethrough, math or extra table cell.
+ * The text is one line inside a table cell or a paragraph, never at a line's start, so what only
+ * means something there (`#`, `-`, `+`, `>`, `1.`) is escaped only at the value's own start, and every
+ * other mark that cannot change meaning (`-`, `_` inside a word, `.`, `:`, `(`, `#`) is left alone:
+ * the raw summary and the failure issue stay readable (`nightly-build-bot`, `CLIENT_SECRET`).
+ * __tests__/summary-render.test.ts renders every kind of summary to check both.
  */
 function markdownText(text, max = 200) {
-    return loggable(text, max)
-        .replace(/[\\`*_{}[\]()#+\-.!|~$:@^]/g, '\\$&')
-        .replace(/&/g, '&amp;')
-        .replace(/</g, '&lt;')
-        .replace(/>/g, '&gt;');
+    return (loggable(text, max)
+        // Always live: escapes, code spans, emphasis, strikethrough, links and images, cells, math, HTML.
+        .replace(/[\\`*~[\]|$<]/g, '\\$&')
+        // `_` opens or closes emphasis unless it sits between two letters or digits.
+        .replace(/(?<![\p{L}\p{N}])_|_(?![\p{L}\p{N}])/gu, '\\_')
+        // A character reference (`&amp;`, `&#60;`) would show as the character it names.
+        .replace(/&(?=#?[a-z0-9]+;)/gi, '\\&')
+        // GFM's bare autolinks: `scheme://`, `www.` and e-mail addresses.
+        .replace(/:(?=\/\/)/g, '\\:')
+        .replace(/(?<![\p{L}\p{N}])(www)\./giu, '$1\\.')
+        .replace(/(?<=[\p{L}\p{N}._+-])@/gu, '\\@')
+        // Defence in depth: were a value ever put at a line's start, it still starts no block.
+        .replace(/^(\s*)([#>+=-])/, '$1\\$2')
+        .replace(/^(\s*\d+)([.)])/, '$1\\$2'));
 }
 /** Untrusted text shown as code in the summary: `<code>` holds the escaped text, so it cannot break out. */
 function markdownCode(text, max = 200) {
