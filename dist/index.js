@@ -27892,14 +27892,7 @@ who = 'the github-token') {
     const repoPath = `/repos/${encodeURIComponent(issue.owner)}/${encodeURIComponent(issue.repo)}`;
     const run = runUrl ? `Run: ${runUrl}` : 'Run: outside GitHub Actions';
     try {
-        const res = await gh.request(`GET ${repoPath}/issues`, {
-            state: 'open',
-            labels: issue.label,
-            per_page: 100,
-        });
-        if (!Array.isArray(res.data))
-            throw new Error('GitHub answered the issue listing without a list');
-        const open = res.data.find((i) => !i.pull_request && i.title === issue.title);
+        const open = await openIssueOf(gh, issue);
         if (report.failure) {
             // The recovery blob stays in the run (output and summary): an issue lives longer and is read by more.
             const { recovery, ...shown } = report;
@@ -27930,6 +27923,9 @@ who = 'the github-token') {
         }
         if (!open)
             return undefined;
+        // Only a run that did the work closes it: a skipped run or a dry run proves nothing fixed.
+        if (report.outcome !== 'rotated' && report.outcome !== 'checked')
+            return `Failure issue ${where}#${open.number} stays open: this run ${report.outcome === 'skipped' ? 'skipped the rotation' : 'was a dry run'}.`;
         answered(await gh.request(`POST ${repoPath}/issues/{issue_number}/comments`, {
             issue_number: open.number,
             body: `This run succeeded (${report.outcome}): closing.\n\n${run}`,
@@ -27948,6 +27944,39 @@ who = 'the github-token') {
             : describe(err).replace(/^HTTP (403|404): .*/, 'HTTP $1');
         warn(`Could not ${report.failure ? 'file' : 'close'} the failure issue in ${where} (${who} needs "Issues: write" there): ${why}. The run's outcome is unchanged.`);
         return undefined;
+    }
+}
+/** The open issue of this rotation (by label and title), or undefined. Throws when it cannot be listed. */
+async function openIssueOf(gh, issue) {
+    const repoPath = `/repos/${encodeURIComponent(issue.owner)}/${encodeURIComponent(issue.repo)}`;
+    const res = await gh.request(`GET ${repoPath}/issues`, {
+        state: 'open',
+        labels: issue.label,
+        per_page: 100,
+    });
+    if (!Array.isArray(res.data))
+        throw new UnexpectedAnswer('GitHub answered the issue listing without a list');
+    const open = res.data.find((i) => !i.pull_request && i.title === issue.title);
+    if (open && !Number.isSafeInteger(open.number))
+        throw new UnexpectedAnswer('GitHub answered the issue listing without an issue number');
+    return open;
+}
+/**
+ * Whether the failure issue of this rotation is open, for skip-if-rotated-within (read in preflight):
+ * `failure issue OWNER/NAME#N` when it is, undefined when not. Throws, with a message safe to show,
+ * when the issues cannot be listed.
+ */
+async function findOpenIssue(gh, issue) {
+    const where = `${issue.owner}/${issue.repo}`;
+    try {
+        const open = await openIssueOf(gh, issue);
+        return open ? `failure issue ${where}#${open.number}` : undefined;
+    }
+    catch (err) {
+        const why = err instanceof UnexpectedAnswer
+            ? err.message
+            : describe(err).replace(/^HTTP (403|404): .*/, 'HTTP $1');
+        throw new Error(`Could not read the failure issues of ${where}: ${why}`, { cause: err });
     }
 }
 /**
@@ -31357,13 +31386,14 @@ class AppDestination {
 class MissingInstallation extends Error {
 }
 /**
- * The failure issue's token: `issues: write` only, limited to the issue's repository, found through
- * the installation that covers that repository (any owner, organization or user).
+ * The failure issue's token: `issues: write` only (`read` to look for the open issue in preflight),
+ * limited to the issue's repository, found through the installation that covers that repository
+ * (any owner, organization or user).
  */
-function issueGrant(owner, repo) {
+function issueGrant(owner, repo, access = 'write') {
     return {
         owner,
-        permissions: { issues: 'write' },
+        permissions: { issues: access },
         repositories: [repo],
         lookup: { repo: `${owner}/${repo}` },
     };
@@ -31418,6 +31448,28 @@ async function fileWithApp(auth, issue, failed, o, file) {
         await app.close();
     }
 }
+/**
+ * Reads with a token of its own, `issues: read` on the issue's repository only, revoked afterwards:
+ * whether the failure issue is open, in preflight (skip-if-rotated-within). Throws when it cannot.
+ */
+async function readWithApp(auth, issue, o, read) {
+    const app = new AppDestination({
+        appId: auth.appId,
+        privateKey: auth.privateKey,
+        targets: [],
+        needs: { variables: false, read: true },
+        grants: [issueGrant(issue.owner, issue.repo, 'read')],
+        purpose: "the failure issue's requests",
+        ...o,
+        info: () => undefined,
+    });
+    try {
+        return await read(await app.client(issue.owner));
+    }
+    finally {
+        await app.close();
+    }
+}
 
 ;// CONCATENATED MODULE: ./src/policy.ts
 // How hard to try, for GitHub and the providers alike: one value made from the inputs and handed to
@@ -31458,23 +31510,41 @@ class RetryPolicy {
 }
 
 ;// CONCATENATED MODULE: ./src/due.ts
-// Whether this run rotates: skip-if-rotated-within (the age of the first target's secret) and
-// rotate-if-expires-within (the expiry the provider reports, else that same age). The rule that
-// decided is named, so that the log and the summary say why a run did or did not rotate.
+// Whether this run rotates: skip-if-rotated-within (the age of every target's secret, and no failure
+// issue open) and rotate-if-expires-within (the expiry the provider reports, else the age of the oldest
+// target secret). The rule that decided is named, so that the log and the summary say why a run did
+// or did not rotate.
 
 
 /**
- * `updated`: when the first target's secret was last updated (undefined: it does not exist); read
- * only when a rule needs it. `where`: that secret and target, for the messages.
+ * The secret that decides by age: one that does not exist, else the oldest. `where` names it, and
+ * says "the oldest of N" when there are several.
  */
-async function decide(s, credential, updated, where, providerName) {
+function decisive(ages) {
+    const missing = ages.find((a) => a.updated === undefined);
+    if (missing)
+        return { where: missing.where, at: undefined };
+    const oldest = ages.reduce((a, b) => (b.updated.getTime() < a.updated.getTime() ? b : a));
+    return {
+        where: ages.length === 1
+            ? oldest.where
+            : `the oldest of ${ages.length} target secrets, ${oldest.where.replace(/^secret /, '')},`,
+        at: oldest.updated,
+    };
+}
+/**
+ * `ages`: every secret the run writes (each target's, and the client id secret's), as preflight found
+ * them; read only when a rule needs them. `openIssue`: the open failure issue of this rotation (e.g.
+ * `failure issue octo/alerts#3`), when one is: the last run failed, so the guard does not skip.
+ */
+async function decide(s, credential, ages, providerName, openIssue) {
     const skipMs = s.skipIfRotatedWithinMs;
     const windowMs = s.rotateIfExpiresWithinMs;
     if (skipMs === undefined && windowMs === undefined)
         return undefined;
     const expires = credential.expiresAt ? Date.parse(credential.expiresAt) : NaN;
     const byAge = windowMs !== undefined && Number.isNaN(expires);
-    const at = skipMs !== undefined || byAge ? await updated() : undefined;
+    const { where, at } = skipMs !== undefined || byAge ? decisive(await ages()) : { where: '', at: undefined };
     const t = clock_now();
     const iso = (ms) => new Date(ms).toISOString();
     // The earliest time each rule would let a run rotate.
@@ -31488,8 +31558,10 @@ async function decide(s, credential, updated, where, providerName) {
             : expires - windowMs;
     const nextDue = Math.max(skipUntil ?? -Infinity, expiryDue ?? -Infinity);
     const next = Number.isFinite(nextDue) ? iso(nextDue) : undefined;
-    // The guard against rotating twice in a row comes first: a re-run within it never rotates.
-    if (skipUntil !== undefined && t < skipUntil)
+    // The guard against rotating twice in a row comes first: a re-run within it never rotates, unless
+    // the failure issue says the last run failed.
+    const fresh = skipUntil !== undefined && t < skipUntil;
+    if (fresh && openIssue === undefined)
         return {
             rotate: false,
             rule: `skip-if-rotated-within: ${where} was updated at ${iso(at.getTime())}, within the window; not rotating.`,
@@ -31499,9 +31571,11 @@ async function decide(s, credential, updated, where, providerName) {
     if (windowMs === undefined)
         return {
             rotate: true,
-            rule: at
-                ? `skip-if-rotated-within: ${where} was updated at ${iso(at.getTime())}, before the window; rotating.`
-                : `skip-if-rotated-within: ${where} does not exist; rotating.`,
+            rule: fresh
+                ? `skip-if-rotated-within: ${where} was updated at ${iso(at.getTime())}, within the window, but ${openIssue} is open (the last run failed); rotating.`
+                : at
+                    ? `skip-if-rotated-within: ${where} was updated at ${iso(at.getTime())}, before the window; rotating.`
+                    : `skip-if-rotated-within: ${where} does not exist; rotating.`,
             nextDue: undefined,
             byAge,
         };
@@ -31593,6 +31667,9 @@ async function rotate(s, d) {
     d.info(`Preflight: authenticating to ${s.provider.name} and fetching the public key of ${targets.length} target(s).`);
     // Everything the steps after the rotation need is proven here: the destination seals a probe to
     // every target's key, and the recovery key gets one too (libsodium loads beside the requests).
+    const issueRead = s.skipIfRotatedWithinMs !== undefined && d.openIssue ? d.openIssue() : undefined;
+    // Read beside the rest; a failure to read it is a warning, never a stop.
+    const issueResult = issueRead?.then((open) => ({ open }), (err) => ({ open: undefined, error: err.message }));
     const [credentialResult, keysResult, recoveryResult] = await Promise.allSettled([
         d.provider.preflight(),
         d.destination.preflight(targets, names(secretName, clientIdSecretName), clientIdVariableName),
@@ -31601,6 +31678,8 @@ async function rotate(s, d) {
             : // Only starts the load early; the target keys' probes report a failure to load.
                 loadSodium().then(() => undefined, () => undefined),
     ]);
+    // Awaited before any throw, so that its own App token is revoked before the run goes on.
+    const issueState = await issueResult;
     if (credentialResult.status === 'rejected')
         throw credentialResult.reason;
     if (keysResult.status === 'rejected')
@@ -31615,8 +31694,12 @@ async function rotate(s, d) {
     ])
         if (set && !credential.clientId)
             throw new Error(`Input '${input}' is set but ${s.provider.name} did not report a client id for this credential.`);
-    const first = targets[0];
-    const decision = await decide(s, credential, () => d.destination.found(first, secretName), `secret ${secretName} in ${first.line}`, s.provider.name);
+    if (issueState && 'error' in issueState)
+        d.warn(`${issueState.error}; skip-if-rotated-within decides by the target secrets alone.`);
+    const decision = await decide(s, credential, () => Promise.all(targets.flatMap((t) => names(secretName, clientIdSecretName).map(async (name) => ({
+        where: `secret ${name} in ${t.line}`,
+        updated: await d.destination.found(t, name),
+    })))), s.provider.name, issueState?.open);
     const due = decision
         ? { rule: decision.rule, ...(decision.nextDue ? { nextRotationDue: decision.nextDue } : {}) }
         : {};
@@ -31799,6 +31882,9 @@ function names(secret, clientId) {
 
 
 
+
+
+
 async function execute(settings, env) {
     const policy = new RetryPolicy({
         timeoutMs: settings.requestTimeoutMs,
@@ -31816,7 +31902,14 @@ async function execute(settings, env) {
         policy,
         ...deps,
     });
-    const wired = { provider: createProvider(settings.provider, deps), destination, policy, ...deps };
+    const openIssue = issueReader(settings, deps);
+    const wired = {
+        provider: createProvider(settings.provider, deps),
+        destination,
+        policy,
+        ...deps,
+        ...(openIssue ? { openIssue } : {}),
+    };
     try {
         return settings.mode === 'check'
             ? await runCheck(settings, wired)
@@ -31826,6 +31919,28 @@ async function execute(settings, env) {
         // Every installation token minted is revoked, whatever happened.
         await destination.close();
     }
+}
+/**
+ * With skip-if-rotated-within and failure-issue-repository, preflight looks for the open failure
+ * issue (the last run failed: no skipping). Its own retry budget, and with App sign-in its own token
+ * (`issues: read` on that repository), revoked at once.
+ */
+function issueReader(settings, env) {
+    const issue = settings.failureIssue;
+    if (!issue || settings.skipIfRotatedWithinMs === undefined || settings.mode === 'check')
+        return undefined;
+    const { auth, apiUrl } = settings.github;
+    return () => {
+        const policy = new RetryPolicy({
+            timeoutMs: settings.requestTimeoutMs,
+            storeTimeoutMs: settings.requestTimeoutMs,
+        });
+        policy.startPreflight();
+        const read = (gh) => findOpenIssue(gh, issue);
+        if (auth.kind === 'token')
+            return read(createGitHub({ token: auth.token, apiUrl, policy, warn: env.warn }));
+        return readWithApp(auth, issue, { apiUrl, policy, mask: env.mask, warn: env.warn }, read);
+    };
 }
 
 ;// CONCATENATED MODULE: ./src/main.ts

@@ -88,6 +88,11 @@ export interface PipelineDeps {
   readonly mask: (value: string) => void;
   readonly info: (message: string) => void;
   readonly warn: (message: string) => void;
+  /**
+   * With skip-if-rotated-within and a failure issue configured: the open failure issue of this
+   * rotation (`failure issue OWNER/NAME#N`), or undefined; rejects when it cannot be read.
+   */
+  readonly openIssue?: () => Promise<string | undefined>;
 }
 
 export async function runPipeline(s: Settings, d: PipelineDeps): Promise<Report> {
@@ -106,6 +111,13 @@ async function rotate(s: Settings, d: PipelineDeps): Promise<Report> {
   );
   // Everything the steps after the rotation need is proven here: the destination seals a probe to
   // every target's key, and the recovery key gets one too (libsodium loads beside the requests).
+  const issueRead =
+    s.skipIfRotatedWithinMs !== undefined && d.openIssue ? d.openIssue() : undefined;
+  // Read beside the rest; a failure to read it is a warning, never a stop.
+  const issueResult = issueRead?.then(
+    (open) => ({ open }),
+    (err: unknown) => ({ open: undefined, error: (err as Error).message }),
+  );
   const [credentialResult, keysResult, recoveryResult] = await Promise.allSettled([
     d.provider.preflight(),
     d.destination.preflight(targets, names(secretName, clientIdSecretName), clientIdVariableName),
@@ -117,6 +129,8 @@ async function rotate(s: Settings, d: PipelineDeps): Promise<Report> {
           () => undefined,
         ),
   ]);
+  // Awaited before any throw, so that its own App token is revoked before the run goes on.
+  const issueState = await issueResult;
   if (credentialResult.status === 'rejected') throw credentialResult.reason;
   if (keysResult.status === 'rejected') throw keysResult.reason;
   if (recoveryResult.status === 'rejected') throw recoveryResult.reason;
@@ -131,13 +145,22 @@ async function rotate(s: Settings, d: PipelineDeps): Promise<Report> {
         `Input '${input}' is set but ${s.provider.name} did not report a client id for this credential.`,
       );
 
-  const first = targets[0]!;
+  if (issueState && 'error' in issueState)
+    d.warn(`${issueState.error}; skip-if-rotated-within decides by the target secrets alone.`);
   const decision = await decide(
     s,
     credential,
-    () => d.destination.found(first, secretName),
-    `secret ${secretName} in ${first.line}`,
+    () =>
+      Promise.all(
+        targets.flatMap((t) =>
+          names(secretName, clientIdSecretName).map(async (name) => ({
+            where: `secret ${name} in ${t.line}`,
+            updated: await d.destination.found(t, name),
+          })),
+        ),
+      ),
     s.provider.name,
+    issueState?.open,
   );
   const due = decision
     ? { rule: decision.rule, ...(decision.nextDue ? { nextRotationDue: decision.nextDue } : {}) }
