@@ -129,3 +129,86 @@ describe('an answer other than 2xx to a GitHub write', () => {
     expectClean(w, run);
   });
 });
+
+describe('skip-if-rotated-within after a failed run', () => {
+  const ISSUES = 'octo/lib';
+  const ENV_PUT = /environments\/production\/secrets\/CLIENT_SECRET$/;
+  const inputs = (input: string) => ({
+    'csp-rotation': 'regenerate',
+    'skip-if-rotated-within': '20h',
+    'failure-issue-repository': ISSUES,
+    'recovery-public-key': input,
+    targets: `repo ${REPO}\nenvironment ${REPO} production`,
+  });
+
+  it('the re-run after a failed environment write does not skip and does not close the issue', async () => {
+    const w = await start('vmware-csp');
+    const key = await recoveryKey();
+    // Refused twice: the first run's write and the re-run's.
+    w.github.fault('PUT', ENV_PUT, { status: 404, body: { message: 'Not Found' }, times: 2 });
+    const first = await w.run(inputs(key.input));
+    expect(first.code, first.stdout).toBe(1);
+    expect(w.github.issues(ISSUES)).toMatchObject([{ state: 'open' }]);
+    const rerun = await w.run(inputs(key.input));
+    expect(rerun.code, rerun.stdout).toBe(1);
+    expect(rerun.outputs['rotated']).toBe('false');
+    // The environment never got a secret: the guard does not apply, and the run rotates again.
+    expect(rerun.stdout).toContain(
+      `skip-if-rotated-within: secret ${SECRET_NAME} in environment ${REPO} production does not exist; rotating.`,
+    );
+    expect(w.csp!.rotations(CSP_APP)).toBe(2);
+    expect(key.open(rerun.outputs['recovery']!)).toBe(w.currentSecret());
+    const [issue] = w.github.issues(ISSUES);
+    expect(issue).toMatchObject({ state: 'open' });
+    expect(issue!.comments).toHaveLength(1);
+    for (const r of [first, rerun]) expectClean(w, r);
+  });
+
+  it('every target fresh but the failure issue open: it rotates; a success then closes the issue', async () => {
+    const w = await start('vmware-csp');
+    const key = await recoveryKey();
+    const ok = await w.run(inputs(key.input));
+    expect(ok.code, ok.stdout).toBe(0);
+    // A failure after every write (here: filed by hand, as a failed retire would be).
+    w.github.seedIssue(ISSUES, {
+      title: `Client secret rotation failing: vmware-csp ${CSP_APP} → ${SECRET_NAME}`,
+      labels: ['secret-rotation'],
+    });
+    const rerun = await w.run(inputs(key.input));
+    expect(rerun.code, rerun.stdout).toBe(0);
+    expect(rerun.outputs['rotated']).toBe('true');
+    expect(rerun.stdout).toMatch(
+      new RegExp(
+        `within the window, but failure issue ${ISSUES}#1 is open \\(the last run failed\\); rotating\\.`,
+      ),
+    );
+    expect(w.csp!.rotations(CSP_APP)).toBe(2);
+    expect(w.github.issues(ISSUES)[0]).toMatchObject({ state: 'closed' });
+    for (const r of [ok, rerun]) expectClean(w, r);
+  });
+
+  it('a skipped run never closes the failure issue', async () => {
+    const w = await start('vmware-csp');
+    const key = await recoveryKey();
+    const ok = await w.run(inputs(key.input));
+    expect(ok.code, ok.stdout).toBe(0);
+    w.github.seedIssue(ISSUES, {
+      title: `Client secret rotation failing: vmware-csp ${CSP_APP} → ${SECRET_NAME}`,
+      labels: ['secret-rotation'],
+    });
+    // Preflight cannot read the issues: the targets alone decide, and say so.
+    w.github.fault('GET', /\/issues$/, { status: 403, body: { message: 'no' }, times: 1 });
+    const skipped = await w.run(inputs(key.input));
+    expect(skipped.code, skipped.stdout).toBe(0);
+    expect(skipped.outputs['rotated']).toBe('false');
+    expect(w.csp!.rotations(CSP_APP)).toBe(1);
+    expect(skipped.warnings).toContain(
+      `Could not read the failure issues of ${ISSUES}: HTTP 403; skip-if-rotated-within decides by the target secrets alone.`,
+    );
+    expect(w.github.issues(ISSUES)[0]).toMatchObject({ state: 'open', comments: [] });
+    expect(skipped.stdout).toContain(
+      `Failure issue ${ISSUES}#1 stays open: this run skipped the rotation.`,
+    );
+    for (const r of [ok, skipped]) expectClean(w, r);
+  });
+});

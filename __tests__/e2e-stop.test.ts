@@ -16,7 +16,7 @@ const start = worldPerTest();
 
 /**
  * The runner's timings, shortened: SIGINT, SIGTERM 3 s later, the kill 1 s after that. (The action's
- * margins are not scaled: it stops storing 1.5 s before the kill whatever the grace.)
+ * margins are not scaled: it stops storing 2.5 s before the kill whatever the grace.)
  */
 const SCALE = 0.4;
 const grace = (scale: number) => ({

@@ -1115,12 +1115,13 @@ function checkIssue(
   const warned = log.some(
     (l) => l.startsWith('::warning::Could not') && l.includes('failure issue'),
   );
-  // With App sign-in, the issue's token (the one with Issues) asks for nothing else, on nothing else.
+  // With App sign-in, the issue's tokens (the ones with Issues: preflight's read, the filing's write)
+  // ask for nothing else, on nothing else.
   for (const t of world.github.apps.minted
     .slice(before.minted)
     .filter((t) => 'issues' in t.permissions))
     if (
-      JSON.stringify(t.permissions) !== '{"issues":"write"}' ||
+      !['{"issues":"write"}', '{"issues":"read"}'].includes(JSON.stringify(t.permissions)) ||
       JSON.stringify(t.repositories) !== JSON.stringify([ISSUE_REPO])
     )
       v.push(`issue: the issue's token asked for ${JSON.stringify(t)}`.replace(t.token, '***'));
@@ -1129,6 +1130,10 @@ function checkIssue(
     if (open.length !== 1) v.push('issue: the run failed, no issue is open, and nothing warned');
     else if (before.comments !== undefined && open[0]!.comments.length <= before.comments)
       v.push('issue: the run failed again, the open issue got no comment, and nothing warned');
+  } else if (report.outcome !== 'rotated' && report.outcome !== 'checked') {
+    // A skipped run (or a dry run) proves nothing fixed: it leaves an open issue open.
+    if (before.comments !== undefined && open.length !== 1)
+      v.push(`issue: a ${report.outcome} run closed the failure issue`);
   } else if (open.length !== 0)
     v.push('issue: the run succeeded, the issue is still open, and nothing warned');
   return v;

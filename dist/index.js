@@ -18822,10 +18822,10 @@ const commonInputs = {
         description: 'Base64 X25519 public key (32 bytes). When the new secret cannot be stored in every target after the rotation, it is emitted sealed to this key (libsodium sealed box, base64) in the log, the job summary and output `recovery`.',
     },
     'skip-if-rotated-within': {
-        description: "Duration (30s, 90m, 12h, 7d): do nothing when the first target's secret was updated more recently than this. At most 366d.",
+        description: "Duration (30s, 90m, 12h, 7d): do nothing when every target's secret (and client-id-secret-name's) was updated more recently than this and no failure issue of this rotation is open (with failure-issue-repository; read in preflight). A skipped run never closes the failure issue. At most 366d.",
     },
     'rotate-if-expires-within': {
-        description: "Duration (30s, 90m, 12h, 7d): rotate only when the credential's current secret expires within it (Entra: the passwords this rotation made, see entra-password-tag; Woodpecker: secret_expires_at; Keycloak: the expiry its secret-rotation policy stamps on the client). Where the provider reports no expiry (CSP, WHMCS, Auth0, Okta, Keycloak without that policy), rotate only when the first target's secret was updated longer ago than this, and say so in the log. With skip-if-rotated-within, that guard is checked first; the log and summary name the rule that decided. At most 366d.",
+        description: "Duration (30s, 90m, 12h, 7d): rotate only when the credential's current secret expires within it (Entra: the passwords this rotation made, see entra-password-tag; Woodpecker: secret_expires_at; Keycloak: the expiry its secret-rotation policy stamps on the client). Where the provider reports no expiry (CSP, WHMCS, Auth0, Okta, Keycloak without that policy), rotate only when the oldest target secret was updated longer ago than this (or one does not exist), and say so in the log. With skip-if-rotated-within, that guard is checked first; the log and summary name the rule that decided. At most 366d.",
     },
     mode: {
         description: "`rotate`: rotate and store. `check`: change nothing; sign in, find the credential, read every target's secret metadata, and report per target whether the secret exists, when it was last updated, and how long until the credential expires (job summary table, output `report`). A check fails the step when a target is missing the secret or the credential expires within fail-if-expires-within.",
@@ -25279,14 +25279,7 @@ who = 'the github-token') {
     const repoPath = `/repos/${encodeURIComponent(issue.owner)}/${encodeURIComponent(issue.repo)}`;
     const run = runUrl ? `Run: ${runUrl}` : 'Run: outside GitHub Actions';
     try {
-        const res = await gh.request(`GET ${repoPath}/issues`, {
-            state: 'open',
-            labels: issue.label,
-            per_page: 100,
-        });
-        if (!Array.isArray(res.data))
-            throw new Error('GitHub answered the issue listing without a list');
-        const open = res.data.find((i) => !i.pull_request && i.title === issue.title);
+        const open = await openIssueOf(gh, issue);
         if (report.failure) {
             // The recovery blob stays in the run (output and summary): an issue lives longer and is read by more.
             const { recovery, ...shown } = report;
@@ -25317,6 +25310,9 @@ who = 'the github-token') {
         }
         if (!open)
             return undefined;
+        // Only a run that did the work closes it: a skipped run or a dry run proves nothing fixed.
+        if (report.outcome !== 'rotated' && report.outcome !== 'checked')
+            return `Failure issue ${where}#${open.number} stays open: this run ${report.outcome === 'skipped' ? 'skipped the rotation' : 'was a dry run'}.`;
         answered(await gh.request(`POST ${repoPath}/issues/{issue_number}/comments`, {
             issue_number: open.number,
             body: `This run succeeded (${report.outcome}): closing.\n\n${run}`,
@@ -25335,6 +25331,39 @@ who = 'the github-token') {
             : describe(err).replace(/^HTTP (403|404): .*/, 'HTTP $1');
         warn(`Could not ${report.failure ? 'file' : 'close'} the failure issue in ${where} (${who} needs "Issues: write" there): ${why}. The run's outcome is unchanged.`);
         return undefined;
+    }
+}
+/** The open issue of this rotation (by label and title), or undefined. Throws when it cannot be listed. */
+async function openIssueOf(gh, issue) {
+    const repoPath = `/repos/${encodeURIComponent(issue.owner)}/${encodeURIComponent(issue.repo)}`;
+    const res = await gh.request(`GET ${repoPath}/issues`, {
+        state: 'open',
+        labels: issue.label,
+        per_page: 100,
+    });
+    if (!Array.isArray(res.data))
+        throw new UnexpectedAnswer('GitHub answered the issue listing without a list');
+    const open = res.data.find((i) => !i.pull_request && i.title === issue.title);
+    if (open && !Number.isSafeInteger(open.number))
+        throw new UnexpectedAnswer('GitHub answered the issue listing without an issue number');
+    return open;
+}
+/**
+ * Whether the failure issue of this rotation is open, for skip-if-rotated-within (read in preflight):
+ * `failure issue OWNER/NAME#N` when it is, undefined when not. Throws, with a message safe to show,
+ * when the issues cannot be listed.
+ */
+async function findOpenIssue(gh, issue) {
+    const where = `${issue.owner}/${issue.repo}`;
+    try {
+        const open = await openIssueOf(gh, issue);
+        return open ? `failure issue ${where}#${open.number}` : undefined;
+    }
+    catch (err) {
+        const why = err instanceof UnexpectedAnswer
+            ? err.message
+            : describe(err).replace(/^HTTP (403|404): .*/, 'HTTP $1');
+        throw new Error(`Could not read the failure issues of ${where}: ${why}`, { cause: err });
     }
 }
 /**
@@ -28454,13 +28483,14 @@ class AppDestination {
 class MissingInstallation extends Error {
 }
 /**
- * The failure issue's token: `issues: write` only, limited to the issue's repository, found through
- * the installation that covers that repository (any owner, organization or user).
+ * The failure issue's token: `issues: write` only (`read` to look for the open issue in preflight),
+ * limited to the issue's repository, found through the installation that covers that repository
+ * (any owner, organization or user).
  */
-function issueGrant(owner, repo) {
+function issueGrant(owner, repo, access = 'write') {
     return {
         owner,
-        permissions: { issues: 'write' },
+        permissions: { issues: access },
         repositories: [repo],
         lookup: { repo: `${owner}/${repo}` },
     };
@@ -28515,6 +28545,28 @@ async function fileWithApp(auth, issue, failed, o, file) {
         await app.close();
     }
 }
+/**
+ * Reads with a token of its own, `issues: read` on the issue's repository only, revoked afterwards:
+ * whether the failure issue is open, in preflight (skip-if-rotated-within). Throws when it cannot.
+ */
+async function readWithApp(auth, issue, o, read) {
+    const app = new AppDestination({
+        appId: auth.appId,
+        privateKey: auth.privateKey,
+        targets: [],
+        needs: { variables: false, read: true },
+        grants: [issueGrant(issue.owner, issue.repo, 'read')],
+        purpose: "the failure issue's requests",
+        ...o,
+        info: () => undefined,
+    });
+    try {
+        return await read(await app.client(issue.owner));
+    }
+    finally {
+        await app.close();
+    }
+}
 
 // EXTERNAL MODULE: ./src/stop.ts
 var src_stop = __nccwpck_require__(1123);
@@ -28529,7 +28581,7 @@ var src_stop = __nccwpck_require__(1123);
  * all: revoking outranks the issue) and to file the failure issue (publishing). The report's files
  * and the last log line need no network and take a few milliseconds.
  */
-const STOP_MARGIN_MS = { storing: 1500, publishing: 750, cleanup: 400 };
+const STOP_MARGIN_MS = { storing: 2500, publishing: 1400, cleanup: 800 };
 /** Before the rotating call a failure stops the run: retrying long would only delay the news. */
 const PREFLIGHT_MS = 15_000;
 class RetryPolicy {
@@ -28729,22 +28781,40 @@ async function check(s, d) {
 }
 
 ;// CONCATENATED MODULE: ./src/due.ts
-// Whether this run rotates: skip-if-rotated-within (the age of the first target's secret) and
-// rotate-if-expires-within (the expiry the provider reports, else that same age). The rule that
-// decided is named, so that the log and the summary say why a run did or did not rotate.
+// Whether this run rotates: skip-if-rotated-within (the age of every target's secret, and no failure
+// issue open) and rotate-if-expires-within (the expiry the provider reports, else the age of the oldest
+// target secret). The rule that decided is named, so that the log and the summary say why a run did
+// or did not rotate.
 
 /**
- * `updated`: when the first target's secret was last updated (undefined: it does not exist); read
- * only when a rule needs it. `where`: that secret and target, for the messages.
+ * The secret that decides by age: one that does not exist, else the oldest. `where` names it, and
+ * says "the oldest of N" when there are several.
  */
-async function decide(s, credential, updated, where, providerName) {
+function decisive(ages) {
+    const missing = ages.find((a) => a.updated === undefined);
+    if (missing)
+        return { where: missing.where, at: undefined };
+    const oldest = ages.reduce((a, b) => (b.updated.getTime() < a.updated.getTime() ? b : a));
+    return {
+        where: ages.length === 1
+            ? oldest.where
+            : `the oldest of ${ages.length} target secrets, ${oldest.where.replace(/^secret /, '')},`,
+        at: oldest.updated,
+    };
+}
+/**
+ * `ages`: every secret the run writes (each target's, and the client id secret's), as preflight found
+ * them; read only when a rule needs them. `openIssue`: the open failure issue of this rotation (e.g.
+ * `failure issue octo/alerts#3`), when one is: the last run failed, so the guard does not skip.
+ */
+async function decide(s, credential, ages, providerName, openIssue) {
     const skipMs = s.skipIfRotatedWithinMs;
     const windowMs = s.rotateIfExpiresWithinMs;
     if (skipMs === undefined && windowMs === undefined)
         return undefined;
     const expires = credential.expiresAt ? Date.parse(credential.expiresAt) : NaN;
     const byAge = windowMs !== undefined && Number.isNaN(expires);
-    const at = skipMs !== undefined || byAge ? await updated() : undefined;
+    const { where, at } = skipMs !== undefined || byAge ? decisive(await ages()) : { where: '', at: undefined };
     const t = (0,clock/* now */.tB)();
     const iso = (ms) => new Date(ms).toISOString();
     // The earliest time each rule would let a run rotate.
@@ -28758,8 +28828,10 @@ async function decide(s, credential, updated, where, providerName) {
             : expires - windowMs;
     const nextDue = Math.max(skipUntil ?? -Infinity, expiryDue ?? -Infinity);
     const next = Number.isFinite(nextDue) ? iso(nextDue) : undefined;
-    // The guard against rotating twice in a row comes first: a re-run within it never rotates.
-    if (skipUntil !== undefined && t < skipUntil)
+    // The guard against rotating twice in a row comes first: a re-run within it never rotates, unless
+    // the failure issue says the last run failed.
+    const fresh = skipUntil !== undefined && t < skipUntil;
+    if (fresh && openIssue === undefined)
         return {
             rotate: false,
             rule: `skip-if-rotated-within: ${where} was updated at ${iso(at.getTime())}, within the window; not rotating.`,
@@ -28769,9 +28841,11 @@ async function decide(s, credential, updated, where, providerName) {
     if (windowMs === undefined)
         return {
             rotate: true,
-            rule: at
-                ? `skip-if-rotated-within: ${where} was updated at ${iso(at.getTime())}, before the window; rotating.`
-                : `skip-if-rotated-within: ${where} does not exist; rotating.`,
+            rule: fresh
+                ? `skip-if-rotated-within: ${where} was updated at ${iso(at.getTime())}, within the window, but ${openIssue} is open (the last run failed); rotating.`
+                : at
+                    ? `skip-if-rotated-within: ${where} was updated at ${iso(at.getTime())}, before the window; rotating.`
+                    : `skip-if-rotated-within: ${where} does not exist; rotating.`,
             nextDue: undefined,
             byAge,
         };
@@ -28978,6 +29052,9 @@ async function rotate(s, d, progress) {
     d.info(`Preflight: authenticating to ${s.provider.name} and fetching the public key of ${targets.length} target(s).`);
     // Everything the steps after the rotation need is proven here: the destination seals a probe to
     // every target's key, and the recovery key gets one too (libsodium loads beside the requests).
+    const issueRead = s.skipIfRotatedWithinMs !== undefined && d.openIssue ? d.openIssue() : undefined;
+    // Read beside the rest; a failure to read it is a warning, never a stop.
+    const issueResult = issueRead?.then((open) => ({ open }), (err) => ({ open: undefined, error: err.message }));
     const [credentialResult, keysResult, recoveryResult] = await Promise.allSettled([
         d.provider.preflight(),
         d.destination.preflight(targets, names(secretName, clientIdSecretName), clientIdVariableName),
@@ -28986,6 +29063,8 @@ async function rotate(s, d, progress) {
             : // Only starts the load early; the target keys' probes report a failure to load.
                 loadSodium().then(() => undefined, () => undefined),
     ]);
+    // Awaited before any throw, so that its own App token is revoked before the run goes on.
+    const issueState = await issueResult;
     checkpoint(stop);
     if (credentialResult.status === 'rejected')
         throw credentialResult.reason;
@@ -29002,8 +29081,12 @@ async function rotate(s, d, progress) {
     ])
         if (set && !credential.clientId)
             throw new Error(`Input '${input}' is set but ${s.provider.name} did not report a client id for this credential.`);
-    const first = targets[0];
-    const decision = await decide(s, credential, () => d.destination.found(first, secretName), `secret ${secretName} in ${first.line}`, s.provider.name);
+    if (issueState && 'error' in issueState)
+        d.warn(`${issueState.error}; skip-if-rotated-within decides by the target secrets alone.`);
+    const decision = await decide(s, credential, () => Promise.all(targets.flatMap((t) => names(secretName, clientIdSecretName).map(async (name) => ({
+        where: `secret ${name} in ${t.line}`,
+        updated: await d.destination.found(t, name),
+    })))), s.provider.name, issueState?.open);
     const due = decision
         ? { rule: decision.rule, ...(decision.nextDue ? { nextRotationDue: decision.nextDue } : {}) }
         : {};
@@ -29261,6 +29344,9 @@ function names(secret, clientId) {
 
 
 
+
+
+
 async function execute(settings, surroundings) {
     const { stop, ...env } = surroundings;
     const policy = new RetryPolicy({
@@ -29280,12 +29366,14 @@ async function execute(settings, surroundings) {
         policy,
         ...deps,
     });
+    const openIssue = issueReader(settings, deps);
     const wired = {
         provider: createProvider(settings.provider, deps),
         destination,
         policy,
         ...deps,
         ...(stop ? { stop } : {}),
+        ...(openIssue ? { openIssue } : {}),
     };
     try {
         return settings.mode === 'check'
@@ -29297,6 +29385,28 @@ async function execute(settings, surroundings) {
         // are bounded by the cleanup phase's budget and, under a stop, end before the report is due.
         await destination.close();
     }
+}
+/**
+ * With skip-if-rotated-within and failure-issue-repository, preflight looks for the open failure
+ * issue (the last run failed: no skipping). Its own retry budget, and with App sign-in its own token
+ * (`issues: read` on that repository), revoked at once.
+ */
+function issueReader(settings, env) {
+    const issue = settings.failureIssue;
+    if (!issue || settings.skipIfRotatedWithinMs === undefined || settings.mode === 'check')
+        return undefined;
+    const { auth, apiUrl } = settings.github;
+    return () => {
+        const policy = new RetryPolicy({
+            timeoutMs: settings.requestTimeoutMs,
+            storeTimeoutMs: settings.requestTimeoutMs,
+        });
+        policy.startPreflight();
+        const read = (gh) => findOpenIssue(gh, issue);
+        if (auth.kind === 'token')
+            return read(createGitHub({ token: auth.token, apiUrl, policy, warn: env.warn }));
+        return readWithApp(auth, issue, { apiUrl, policy, mask: env.mask, warn: env.warn }, read);
+    };
 }
 
 ;// CONCATENATED MODULE: ./src/main.ts

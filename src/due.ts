@@ -1,6 +1,7 @@
-// Whether this run rotates: skip-if-rotated-within (the age of the first target's secret) and
-// rotate-if-expires-within (the expiry the provider reports, else that same age). The rule that
-// decided is named, so that the log and the summary say why a run did or did not rotate.
+// Whether this run rotates: skip-if-rotated-within (the age of every target's secret, and no failure
+// issue open) and rotate-if-expires-within (the expiry the provider reports, else the age of the oldest
+// target secret). The rule that decided is named, so that the log and the summary say why a run did
+// or did not rotate.
 import { now, spokenUntil } from './clock.js';
 import type { Credential } from './providers/types.js';
 
@@ -15,27 +16,53 @@ export interface Decision {
   readonly rule: string;
   /** When a later run would rotate, ISO 8601, when known. */
   readonly nextDue: string | undefined;
-  /** Whether the expiry rule used the target secret's age (the provider reports no expiry). */
+  /** Whether the expiry rule used the target secrets' age (the provider reports no expiry). */
   readonly byAge: boolean;
 }
 
+/** One secret the run writes, and when it was last updated (undefined: it does not exist). */
+export interface SecretAge {
+  /** E.g. `secret CLIENT_SECRET in repo octo/app`. */
+  readonly where: string;
+  readonly updated: Date | undefined;
+}
+
 /**
- * `updated`: when the first target's secret was last updated (undefined: it does not exist); read
- * only when a rule needs it. `where`: that secret and target, for the messages.
+ * The secret that decides by age: one that does not exist, else the oldest. `where` names it, and
+ * says "the oldest of N" when there are several.
+ */
+function decisive(ages: readonly SecretAge[]): { where: string; at: Date | undefined } {
+  const missing = ages.find((a) => a.updated === undefined);
+  if (missing) return { where: missing.where, at: undefined };
+  const oldest = ages.reduce((a, b) => (b.updated!.getTime() < a.updated!.getTime() ? b : a));
+  return {
+    where:
+      ages.length === 1
+        ? oldest.where
+        : `the oldest of ${ages.length} target secrets, ${oldest.where.replace(/^secret /, '')},`,
+    at: oldest.updated,
+  };
+}
+
+/**
+ * `ages`: every secret the run writes (each target's, and the client id secret's), as preflight found
+ * them; read only when a rule needs them. `openIssue`: the open failure issue of this rotation (e.g.
+ * `failure issue octo/alerts#3`), when one is: the last run failed, so the guard does not skip.
  */
 export async function decide(
   s: DueSettings,
   credential: Credential,
-  updated: () => Promise<Date | undefined>,
-  where: string,
+  ages: () => Promise<readonly SecretAge[]>,
   providerName: string,
+  openIssue?: string,
 ): Promise<Decision | undefined> {
   const skipMs = s.skipIfRotatedWithinMs;
   const windowMs = s.rotateIfExpiresWithinMs;
   if (skipMs === undefined && windowMs === undefined) return undefined;
   const expires = credential.expiresAt ? Date.parse(credential.expiresAt) : NaN;
   const byAge = windowMs !== undefined && Number.isNaN(expires);
-  const at = skipMs !== undefined || byAge ? await updated() : undefined;
+  const { where, at } =
+    skipMs !== undefined || byAge ? decisive(await ages()) : { where: '', at: undefined };
   const t = now();
   const iso = (ms: number): string => new Date(ms).toISOString();
   // The earliest time each rule would let a run rotate.
@@ -51,8 +78,10 @@ export async function decide(
   const nextDue = Math.max(skipUntil ?? -Infinity, expiryDue ?? -Infinity);
   const next = Number.isFinite(nextDue) ? iso(nextDue) : undefined;
 
-  // The guard against rotating twice in a row comes first: a re-run within it never rotates.
-  if (skipUntil !== undefined && t < skipUntil)
+  // The guard against rotating twice in a row comes first: a re-run within it never rotates, unless
+  // the failure issue says the last run failed.
+  const fresh = skipUntil !== undefined && t < skipUntil;
+  if (fresh && openIssue === undefined)
     return {
       rotate: false,
       rule: `skip-if-rotated-within: ${where} was updated at ${iso(at!.getTime())}, within the window; not rotating.`,
@@ -62,9 +91,11 @@ export async function decide(
   if (windowMs === undefined)
     return {
       rotate: true,
-      rule: at
-        ? `skip-if-rotated-within: ${where} was updated at ${iso(at.getTime())}, before the window; rotating.`
-        : `skip-if-rotated-within: ${where} does not exist; rotating.`,
+      rule: fresh
+        ? `skip-if-rotated-within: ${where} was updated at ${iso(at!.getTime())}, within the window, but ${openIssue} is open (the last run failed); rotating.`
+        : at
+          ? `skip-if-rotated-within: ${where} was updated at ${iso(at.getTime())}, before the window; rotating.`
+          : `skip-if-rotated-within: ${where} does not exist; rotating.`,
       nextDue: undefined,
       byAge,
     };

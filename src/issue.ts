@@ -40,14 +40,7 @@ export async function fileFailureIssue(
   const repoPath = `/repos/${encodeURIComponent(issue.owner)}/${encodeURIComponent(issue.repo)}`;
   const run = runUrl ? `Run: ${runUrl}` : 'Run: outside GitHub Actions';
   try {
-    const res = await gh.request(`GET ${repoPath}/issues`, {
-      state: 'open',
-      labels: issue.label,
-      per_page: 100,
-    });
-    if (!Array.isArray(res.data))
-      throw new Error('GitHub answered the issue listing without a list');
-    const open = (res.data as Issue[]).find((i) => !i.pull_request && i.title === issue.title);
+    const open = await openIssueOf(gh, issue);
     if (report.failure) {
       // The recovery blob stays in the run (output and summary): an issue lives longer and is read by more.
       const { recovery, ...shown } = report;
@@ -80,6 +73,9 @@ export async function fileFailureIssue(
       return `Opened failure issue ${where}#${answered(made, (d) => typeof d['number'] === 'number')['number']}.`;
     }
     if (!open) return undefined;
+    // Only a run that did the work closes it: a skipped run or a dry run proves nothing fixed.
+    if (report.outcome !== 'rotated' && report.outcome !== 'checked')
+      return `Failure issue ${where}#${open.number} stays open: this run ${report.outcome === 'skipped' ? 'skipped the rotation' : 'was a dry run'}.`;
     answered(
       await gh.request(`POST ${repoPath}/issues/{issue_number}/comments`, {
         issue_number: open.number,
@@ -106,6 +102,41 @@ export async function fileFailureIssue(
       `Could not ${report.failure ? 'file' : 'close'} the failure issue in ${where} (${who} needs "Issues: write" there): ${why}. The run's outcome is unchanged.`,
     );
     return undefined;
+  }
+}
+
+/** The open issue of this rotation (by label and title), or undefined. Throws when it cannot be listed. */
+async function openIssueOf(gh: GitHub, issue: FailureIssue): Promise<Issue | undefined> {
+  const repoPath = `/repos/${encodeURIComponent(issue.owner)}/${encodeURIComponent(issue.repo)}`;
+  const res = await gh.request(`GET ${repoPath}/issues`, {
+    state: 'open',
+    labels: issue.label,
+    per_page: 100,
+  });
+  if (!Array.isArray(res.data))
+    throw new UnexpectedAnswer('GitHub answered the issue listing without a list');
+  const open = (res.data as Issue[]).find((i) => !i.pull_request && i.title === issue.title);
+  if (open && !Number.isSafeInteger(open.number))
+    throw new UnexpectedAnswer('GitHub answered the issue listing without an issue number');
+  return open;
+}
+
+/**
+ * Whether the failure issue of this rotation is open, for skip-if-rotated-within (read in preflight):
+ * `failure issue OWNER/NAME#N` when it is, undefined when not. Throws, with a message safe to show,
+ * when the issues cannot be listed.
+ */
+export async function findOpenIssue(gh: GitHub, issue: FailureIssue): Promise<string | undefined> {
+  const where = `${issue.owner}/${issue.repo}`;
+  try {
+    const open = await openIssueOf(gh, issue);
+    return open ? `failure issue ${where}#${open.number}` : undefined;
+  } catch (err) {
+    const why =
+      err instanceof UnexpectedAnswer
+        ? err.message
+        : describe(err).replace(/^HTTP (403|404): .*/, 'HTTP $1');
+    throw new Error(`Could not read the failure issues of ${where}: ${why}`, { cause: err });
   }
 }
 

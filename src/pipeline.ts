@@ -86,6 +86,13 @@ async function rotate(s: Settings, d: PipelineDeps, progress: Progress): Promise
   );
   // Everything the steps after the rotation need is proven here: the destination seals a probe to
   // every target's key, and the recovery key gets one too (libsodium loads beside the requests).
+  const issueRead =
+    s.skipIfRotatedWithinMs !== undefined && d.openIssue ? d.openIssue() : undefined;
+  // Read beside the rest; a failure to read it is a warning, never a stop.
+  const issueResult = issueRead?.then(
+    (open) => ({ open }),
+    (err: unknown) => ({ open: undefined, error: (err as Error).message }),
+  );
   const [credentialResult, keysResult, recoveryResult] = await Promise.allSettled([
     d.provider.preflight(),
     d.destination.preflight(targets, names(secretName, clientIdSecretName), clientIdVariableName),
@@ -97,6 +104,8 @@ async function rotate(s: Settings, d: PipelineDeps, progress: Progress): Promise
           () => undefined,
         ),
   ]);
+  // Awaited before any throw, so that its own App token is revoked before the run goes on.
+  const issueState = await issueResult;
   checkpoint(stop);
   if (credentialResult.status === 'rejected') throw credentialResult.reason;
   if (keysResult.status === 'rejected') throw keysResult.reason;
@@ -113,13 +122,22 @@ async function rotate(s: Settings, d: PipelineDeps, progress: Progress): Promise
         `Input '${input}' is set but ${s.provider.name} did not report a client id for this credential.`,
       );
 
-  const first = targets[0]!;
+  if (issueState && 'error' in issueState)
+    d.warn(`${issueState.error}; skip-if-rotated-within decides by the target secrets alone.`);
   const decision = await decide(
     s,
     credential,
-    () => d.destination.found(first, secretName),
-    `secret ${secretName} in ${first.line}`,
+    () =>
+      Promise.all(
+        targets.flatMap((t) =>
+          names(secretName, clientIdSecretName).map(async (name) => ({
+            where: `secret ${name} in ${t.line}`,
+            updated: await d.destination.found(t, name),
+          })),
+        ),
+      ),
     s.provider.name,
+    issueState?.open,
   );
   const due = decision
     ? { rule: decision.rule, ...(decision.nextDue ? { nextRotationDue: decision.nextDue } : {}) }

@@ -20,7 +20,7 @@ export interface PolicyOptions {
  * all: revoking outranks the issue) and to file the failure issue (publishing). The report's files
  * and the last log line need no network and take a few milliseconds.
  */
-export const STOP_MARGIN_MS = { storing: 1500, publishing: 750, cleanup: 400 } as const;
+export const STOP_MARGIN_MS = { storing: 2500, publishing: 1400, cleanup: 800 } as const;
 
 type Phase = 'preflight' | keyof typeof STOP_MARGIN_MS;
 

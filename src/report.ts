@@ -71,4 +71,9 @@ export interface PipelineDeps {
   readonly warn: (message: string) => void;
   /** A request to stop (src/stop.ts); none by default. */
   readonly stop?: Stop;
+  /**
+   * With skip-if-rotated-within and a failure issue configured: the open failure issue of this
+   * rotation (`failure issue OWNER/NAME#N`), or undefined; rejects when it cannot be read.
+   */
+  readonly openIssue?: () => Promise<string | undefined>;
 }

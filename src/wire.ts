@@ -11,6 +11,9 @@ import { RetryPolicy } from './policy.js';
 import { createProvider } from './providers/index.js';
 import type { ProviderDeps } from './providers/types.js';
 import type { Stop } from './stop.js';
+import { createGitHub } from './github/client.js';
+import { readWithApp } from './github/issue-app.js';
+import { findOpenIssue } from './issue.js';
 
 /** What the wiring takes from its surroundings: the runner's (src/main.ts) or a test's. */
 export type Surroundings = Omit<ProviderDeps, 'http'> & {
@@ -37,12 +40,14 @@ export async function execute(settings: Settings, surroundings: Surroundings): P
     policy,
     ...deps,
   });
+  const openIssue = issueReader(settings, deps);
   const wired = {
     provider: createProvider(settings.provider, deps),
     destination,
     policy,
     ...deps,
     ...(stop ? { stop } : {}),
+    ...(openIssue ? { openIssue } : {}),
   };
   try {
     return settings.mode === 'check'
@@ -53,4 +58,30 @@ export async function execute(settings: Settings, surroundings: Surroundings): P
     // are bounded by the cleanup phase's budget and, under a stop, end before the report is due.
     await destination.close();
   }
+}
+
+/**
+ * With skip-if-rotated-within and failure-issue-repository, preflight looks for the open failure
+ * issue (the last run failed: no skipping). Its own retry budget, and with App sign-in its own token
+ * (`issues: read` on that repository), revoked at once.
+ */
+function issueReader(
+  settings: Settings,
+  env: Surroundings,
+): (() => Promise<string | undefined>) | undefined {
+  const issue = settings.failureIssue;
+  if (!issue || settings.skipIfRotatedWithinMs === undefined || settings.mode === 'check')
+    return undefined;
+  const { auth, apiUrl } = settings.github;
+  return () => {
+    const policy = new RetryPolicy({
+      timeoutMs: settings.requestTimeoutMs,
+      storeTimeoutMs: settings.requestTimeoutMs,
+    });
+    policy.startPreflight();
+    const read = (gh: ReturnType<typeof createGitHub>) => findOpenIssue(gh, issue);
+    if (auth.kind === 'token')
+      return read(createGitHub({ token: auth.token, apiUrl, policy, warn: env.warn }));
+    return readWithApp(auth, issue, { apiUrl, policy, mask: env.mask, warn: env.warn }, read);
+  };
 }

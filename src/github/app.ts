@@ -400,13 +400,14 @@ export class AppDestination implements Destination {
 class MissingInstallation extends Error {}
 
 /**
- * The failure issue's token: `issues: write` only, limited to the issue's repository, found through
- * the installation that covers that repository (any owner, organization or user).
+ * The failure issue's token: `issues: write` only (`read` to look for the open issue in preflight),
+ * limited to the issue's repository, found through the installation that covers that repository
+ * (any owner, organization or user).
  */
-export function issueGrant(owner: string, repo: string): Grant {
+export function issueGrant(owner: string, repo: string, access: Access = 'write'): Grant {
   return {
     owner,
-    permissions: { issues: 'write' },
+    permissions: { issues: access },
     repositories: [repo],
     lookup: { repo: `${owner}/${repo}` },
   };

@@ -50,3 +50,30 @@ export async function fileWithApp(
     await app.close();
   }
 }
+
+/**
+ * Reads with a token of its own, `issues: read` on the issue's repository only, revoked afterwards:
+ * whether the failure issue is open, in preflight (skip-if-rotated-within). Throws when it cannot.
+ */
+export async function readWithApp<T>(
+  auth: Extract<GitHubAuth, { kind: 'app' }>,
+  issue: FailureIssue,
+  o: IssueAppOptions,
+  read: (gh: GitHub) => Promise<T>,
+): Promise<T> {
+  const app = new AppDestination({
+    appId: auth.appId,
+    privateKey: auth.privateKey,
+    targets: [],
+    needs: { variables: false, read: true },
+    grants: [issueGrant(issue.owner, issue.repo, 'read')],
+    purpose: "the failure issue's requests",
+    ...o,
+    info: () => undefined,
+  });
+  try {
+    return await read(await app.client(issue.owner));
+  } finally {
+    await app.close();
+  }
+}

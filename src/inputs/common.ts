@@ -51,11 +51,11 @@ export const commonInputs = {
   },
   'skip-if-rotated-within': {
     description:
-      "Duration (30s, 90m, 12h, 7d): do nothing when the first target's secret was updated more recently than this. At most 366d.",
+      "Duration (30s, 90m, 12h, 7d): do nothing when every target's secret (and client-id-secret-name's) was updated more recently than this and no failure issue of this rotation is open (with failure-issue-repository; read in preflight). A skipped run never closes the failure issue. At most 366d.",
   },
   'rotate-if-expires-within': {
     description:
-      "Duration (30s, 90m, 12h, 7d): rotate only when the credential's current secret expires within it (Entra: the passwords this rotation made, see entra-password-tag; Woodpecker: secret_expires_at; Keycloak: the expiry its secret-rotation policy stamps on the client). Where the provider reports no expiry (CSP, WHMCS, Auth0, Okta, Keycloak without that policy), rotate only when the first target's secret was updated longer ago than this, and say so in the log. With skip-if-rotated-within, that guard is checked first; the log and summary name the rule that decided. At most 366d.",
+      "Duration (30s, 90m, 12h, 7d): rotate only when the credential's current secret expires within it (Entra: the passwords this rotation made, see entra-password-tag; Woodpecker: secret_expires_at; Keycloak: the expiry its secret-rotation policy stamps on the client). Where the provider reports no expiry (CSP, WHMCS, Auth0, Okta, Keycloak without that policy), rotate only when the oldest target secret was updated longer ago than this (or one does not exist), and say so in the log. With skip-if-rotated-within, that guard is checked first; the log and summary name the rule that decided. At most 366d.",
   },
   mode: {
     description:
