@@ -487,4 +487,37 @@ describe('regressions found by the search over runs and deaths', () => {
     expect(o.violations).toEqual([]);
     expect(o.runs[1]!.outputs['rotated']).toBe('false');
   });
+
+  it('Keycloak: a run killed while it reads the client after the regenerate answer has escrowed the new secret', async () => {
+    // The GET after the rotation is answered 401, so the action signs in again: it dies there.
+    const o = await runSchedule({
+      ...base('keycloak'),
+      faults: [once('Keycloak GET client', '401-after')],
+      stop: { signal: 'SIGKILL', route: 'Keycloak token', nth: 1, after: false },
+      then: [{ faults: [], gapMs: 0 }],
+    });
+    expect(o.violations).toEqual([]);
+    expect(o.runs[0]!.killed).toBe(true);
+    expect(o.runs[0]!.log.some((l) => l.startsWith('Recovery escrow: '))).toBe(true);
+  });
+
+  it('Keycloak: a read of the current secret answered without a value refuses in preflight', async () => {
+    const o = await runSchedule({
+      ...base('keycloak'),
+      faults: [once('Keycloak GET secret', 'noop'), once('Keycloak POST secret', 'hang')],
+    });
+    expect(o.violations).toEqual([]);
+    expect(o.outputs['rotated']).toBe('false');
+    expect(o.report.failure).toMatch(/current secret carried no value/);
+  });
+
+  it("Entra: after a lost addPassword answer in a same-second re-run, removing this run's own password is no lock-out", async () => {
+    const o = await runSchedule({
+      ...base('entra'),
+      propagationMs: 45_000,
+      then: [{ faults: [once('Graph addPassword', 'lost')], gapMs: 0 }],
+    });
+    expect(o.violations).toEqual([]);
+    expect(o.runs[1]!.report.failure).toMatch(/1 password\(s\) from this attempt, now removed/);
+  });
 });

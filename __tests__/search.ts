@@ -1200,8 +1200,15 @@ function checkSides(
   const v: string[] = [];
   const works = worksAt(world);
   // Entra: a password goes only once the new one obtains a token (propagated), or clients that
-  // switch to the new one are locked out meanwhile.
-  if (world.entra && world.entra.removedPasswords(APP_ID).length > before.removed)
+  // switch to the new one are locked out meanwhile. Removing an orphan (a password of this run's
+  // that no target held before or holds now, e.g. after a lost addPassword answer) harms nobody.
+  const heldValues = new Set(held.flatMap((t) => [t.value, t.before]));
+  const removedHeld =
+    world.entra
+      ?.removedPasswords(APP_ID)
+      .slice(before.removed)
+      .some((p) => heldValues.has(p.secretText) || operator.has(p.secretText)) ?? false;
+  if (removedHeld)
     for (const t of held)
       if (t.value !== undefined && works(t.value) && !world.entra.secretWorks(APP_ID, t.value))
         v.push(`lock-out: a password was removed before ${t.line}'s secret obtained a token`);

@@ -17467,7 +17467,9 @@ function createKeycloak(s, deps) {
         }
     }
     /** Once the new secret is known: what Keycloak did with the previous one. Nothing here may throw. */
-    async function afterRegenerate(found, secret) {
+    async function afterRegenerate(found, secret, issued) {
+        // Escrowed before the client is read again: a run killed meanwhile loses nothing.
+        await issued?.(secret);
         if (selfRotation)
             adminSecret = secret;
         // What Keycloak did with the previous secret. Only a report: nothing here may throw now.
@@ -17560,7 +17562,11 @@ function createKeycloak(s, deps) {
             if (client['enabled'] === false)
                 refuse('it is disabled, so nothing could confirm the new secret');
             // Needs the same role as regenerating, so it proves the right before anything changes.
-            const before = fingerprint(await readSecret(id));
+            const current = await readSecret(id);
+            // Without the current secret a changed one could not be told from an unchanged one later.
+            if (!current)
+                refuse("Keycloak's answer for its current secret carried no value");
+            const before = fingerprint(current);
             const attrs = attributes(client);
             const expires = seconds(attrs[ATTR.expiration]);
             // Keycloak's secret-rotation executor stamps an expiry on the clients it applies to.
@@ -17592,7 +17598,7 @@ function createKeycloak(s, deps) {
                 found: { id, serviceAccounts: client['serviceAccountsEnabled'] === true, before },
             };
         },
-        async rotate(found) {
+        async rotate(found, _chosen, issued) {
             const regenerate = () => managed({
                 method: 'POST',
                 url: `${admin}/${encodeURIComponent(found.id)}/client-secret`,
@@ -17615,7 +17621,7 @@ function createKeycloak(s, deps) {
                     // secret would die at once), so look at the secret before sending again.
                     const current = await lookAfter401(found, err);
                     if (current !== undefined)
-                        return await afterRegenerate(found, current);
+                        return await afterRegenerate(found, current, issued);
                     res = await regenerate();
                 }
                 secret = field(res.body, 'value');
@@ -17632,7 +17638,7 @@ function createKeycloak(s, deps) {
                 deps.warn(`${err.message} Reading the client's current secret to learn whether Keycloak regenerated it (the call is not repeated).`);
                 secret = await recover(found, err.message);
             }
-            return afterRegenerate(found, secret);
+            return afterRegenerate(found, secret, issued);
         },
         async retirePrevious(r) {
             if (r.serviceAccounts) {
@@ -29122,8 +29128,23 @@ async function rotate(s, d, progress) {
     d.policy.startStoring();
     let rotation;
     let rotated;
+    // Write-ahead escrow of an issued secret: in the log before the next request, so that even
+    // SIGKILL cannot lose it. (A provider that issued another secret than the one chosen gets the
+    // issued one escrowed as well.)
+    const escrowed = new Set(chosen !== undefined && escrow !== undefined ? [chosen] : []);
+    const issued = async (secret) => {
+        d.mask(secret);
+        d.mask(Buffer.from(secret).toString('base64'));
+        if (!s.recoveryKey || escrowed.has(secret))
+            return;
+        escrowed.add(secret);
+        escrow = await writeAheadEscrow(secret, s.recoveryKey, d.info).catch((err) => {
+            d.warn(`Could not escrow the new secret: ${err.message}`);
+            return undefined;
+        });
+    };
     try {
-        ({ rotation, rotated } = await d.provider.rotate(found, chosen));
+        ({ rotation, rotated } = await d.provider.rotate(found, chosen, issued));
     }
     catch (err) {
         const unknown = outcomeUnknown(err);
@@ -29138,21 +29159,14 @@ async function rotate(s, d, progress) {
                 : 'No target was written. The message says what happened at the provider; fix the cause and re-run the workflow.',
         };
     }
-    d.mask(rotation.secret);
-    d.mask(Buffer.from(rotation.secret).toString('base64'));
     const { secret: newSecret, ...rotationInfo } = rotation;
-    // Write-ahead escrow: in the log before the first store, so that even SIGKILL cannot lose it. (A
-    // provider that issued another secret than the one chosen gets the issued one escrowed as well.)
-    if (s.recoveryKey && (escrow === undefined || chosen !== newSecret))
-        escrow = await writeAheadEscrow(newSecret, s.recoveryKey, d.info).catch((err) => {
-            d.warn(`Could not escrow the new secret: ${err.message}`);
-            return undefined;
-        });
+    // Before the first store at the latest.
+    await issued(newSecret);
     const stored = { results: undefined };
-    const escrowed = escrow !== undefined ? { escrowed: true } : {};
+    const escrowedField = escrow !== undefined ? { escrowed: true } : {};
     try {
         const after = await afterRotation(s, d, credential, rotation, rotated, stored, escrow, overwritten);
-        return { ...after, ...escrowed, ...(decision ? { rule: decision.rule } : {}) };
+        return { ...after, ...escrowedField, ...(decision ? { rule: decision.rule } : {}) };
     }
     catch (err) {
         // Nothing may escape once the secret exists: report every target and hand the secret over.
@@ -29173,7 +29187,7 @@ async function rotate(s, d, progress) {
             credential,
             rotation: rotationInfo,
             targets: results,
-            ...escrowed,
+            ...escrowedField,
             ...(recovery ? { recovery } : {}),
             failure: `The rotation of ${credential.description} happened, but the run then failed: ${message} ${(rotation.oldSecretDied ?? credential.oldSecretDiesOnRotate)
                 ? 'The old secret no longer works.'

@@ -178,8 +178,22 @@ async function rotate(s: Settings, d: PipelineDeps, progress: Progress): Promise
   d.policy.startStoring();
   let rotation: Rotation;
   let rotated: unknown;
+  // Write-ahead escrow of an issued secret: in the log before the next request, so that even
+  // SIGKILL cannot lose it. (A provider that issued another secret than the one chosen gets the
+  // issued one escrowed as well.)
+  const escrowed = new Set<string>(chosen !== undefined && escrow !== undefined ? [chosen] : []);
+  const issued = async (secret: string): Promise<void> => {
+    d.mask(secret);
+    d.mask(Buffer.from(secret).toString('base64'));
+    if (!s.recoveryKey || escrowed.has(secret)) return;
+    escrowed.add(secret);
+    escrow = await writeAheadEscrow(secret, s.recoveryKey, d.info).catch((err: unknown) => {
+      d.warn(`Could not escrow the new secret: ${(err as Error).message}`);
+      return undefined;
+    });
+  };
   try {
-    ({ rotation, rotated } = await d.provider.rotate(found, chosen));
+    ({ rotation, rotated } = await d.provider.rotate(found, chosen, issued));
   } catch (err) {
     const unknown = outcomeUnknown(err);
     return {
@@ -193,18 +207,11 @@ async function rotate(s: Settings, d: PipelineDeps, progress: Progress): Promise
         : 'No target was written. The message says what happened at the provider; fix the cause and re-run the workflow.',
     };
   }
-  d.mask(rotation.secret);
-  d.mask(Buffer.from(rotation.secret).toString('base64'));
   const { secret: newSecret, ...rotationInfo } = rotation;
-  // Write-ahead escrow: in the log before the first store, so that even SIGKILL cannot lose it. (A
-  // provider that issued another secret than the one chosen gets the issued one escrowed as well.)
-  if (s.recoveryKey && (escrow === undefined || chosen !== newSecret))
-    escrow = await writeAheadEscrow(newSecret, s.recoveryKey, d.info).catch((err: unknown) => {
-      d.warn(`Could not escrow the new secret: ${(err as Error).message}`);
-      return undefined;
-    });
+  // Before the first store at the latest.
+  await issued(newSecret);
   const stored = { results: undefined as TargetResult[] | undefined };
-  const escrowed = escrow !== undefined ? { escrowed: true } : {};
+  const escrowedField = escrow !== undefined ? { escrowed: true } : {};
   try {
     const after = await afterRotation(
       s,
@@ -216,7 +223,7 @@ async function rotate(s: Settings, d: PipelineDeps, progress: Progress): Promise
       escrow,
       overwritten,
     );
-    return { ...after, ...escrowed, ...(decision ? { rule: decision.rule } : {}) };
+    return { ...after, ...escrowedField, ...(decision ? { rule: decision.rule } : {}) };
   } catch (err) {
     // Nothing may escape once the secret exists: report every target and hand the secret over.
     const message = (err as Error).message;
@@ -237,7 +244,7 @@ async function rotate(s: Settings, d: PipelineDeps, progress: Progress): Promise
       credential,
       rotation: rotationInfo,
       targets: results,
-      ...escrowed,
+      ...escrowedField,
       ...(recovery ? { recovery } : {}),
       failure: `The rotation of ${credential.description} happened, but the run then failed: ${message} ${
         (rotation.oldSecretDied ?? credential.oldSecretDiesOnRotate)

@@ -392,7 +392,10 @@ function createKeycloak(
   async function afterRegenerate(
     found: KeycloakFound,
     secret: string,
+    issued: ((secret: string) => Promise<void>) | undefined,
   ): Promise<Rotated<KeycloakRotated>> {
+    // Escrowed before the client is read again: a run killed meanwhile loses nothing.
+    await issued?.(secret);
     if (selfRotation) adminSecret = secret;
     // What Keycloak did with the previous secret. Only a report: nothing here may throw now.
     let previousKept: boolean | undefined;
@@ -491,7 +494,10 @@ function createKeycloak(
       if (client['enabled'] === false)
         refuse('it is disabled, so nothing could confirm the new secret');
       // Needs the same role as regenerating, so it proves the right before anything changes.
-      const before = fingerprint(await readSecret(id));
+      const current = await readSecret(id);
+      // Without the current secret a changed one could not be told from an unchanged one later.
+      if (!current) refuse("Keycloak's answer for its current secret carried no value");
+      const before = fingerprint(current);
       const attrs = attributes(client);
       const expires = seconds(attrs[ATTR.expiration]);
       // Keycloak's secret-rotation executor stamps an expiry on the clients it applies to.
@@ -524,7 +530,7 @@ function createKeycloak(
       };
     },
 
-    async rotate(found): Promise<Rotated<KeycloakRotated>> {
+    async rotate(found, _chosen, issued): Promise<Rotated<KeycloakRotated>> {
       const regenerate = () =>
         managed(
           {
@@ -548,7 +554,7 @@ function createKeycloak(
           // (under the policy the kept "previous" secret would be the unseen first one, and the old
           // secret would die at once), so look at the secret before sending again.
           const current = await lookAfter401(found, err);
-          if (current !== undefined) return await afterRegenerate(found, current);
+          if (current !== undefined) return await afterRegenerate(found, current, issued);
           res = await regenerate();
         }
         secret = field(res.body, 'value');
@@ -569,7 +575,7 @@ function createKeycloak(
         );
         secret = await recover(found, err.message);
       }
-      return afterRegenerate(found, secret);
+      return afterRegenerate(found, secret, issued);
     },
 
     async retirePrevious(r): Promise<string | undefined> {

@@ -72,9 +72,15 @@ export interface Provider<F = unknown, R = unknown> {
   chooseSecret?(found: F): string | undefined;
   /**
    * Issues the new secret: the one destructive call, never blindly retried. `chosen` is what
-   * chooseSecret() returned, when it did; the rotation's secret must then equal it.
+   * chooseSecret() returned, when it did; the rotation's secret must then equal it. A provider
+   * that sends more requests after the answer carried the new secret calls `issued` with it first:
+   * it is masked and escrowed there, so that a run killed during those requests loses nothing.
    */
-  rotate(found: F, chosen?: string): Promise<Rotated<R>>;
+  rotate(
+    found: F,
+    chosen?: string,
+    issued?: (secret: string) => Promise<void>,
+  ): Promise<Rotated<R>>;
   /**
    * Runs once every target holds the verified new secret: confirms it where the provider can, then
    * retires the previous secret where the settings ask for it. Returns what was retired, if anything.
