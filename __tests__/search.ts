@@ -1210,7 +1210,7 @@ function checkSides(
       .some((p) => heldValues.has(p.secretText) || operator.has(p.secretText)) ?? false;
   if (removedHeld)
     for (const t of held)
-      if (t.value !== undefined && works(t.value) && !world.entra.secretWorks(APP_ID, t.value))
+      if (t.value !== undefined && works(t.value) && !world.entra!.secretWorks(APP_ID, t.value))
         v.push(`lock-out: a password was removed before ${t.line}'s secret obtained a token`);
   if (world.woodpecker) {
     const c = world.woodpecker.credential(WOODPECKER_CREDENTIAL);
