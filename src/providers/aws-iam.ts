@@ -2,9 +2,7 @@
 // keys and every Active one works, so a rotation creates a second key, stores its id and secret
 // everywhere, confirms that it signs, and only then deactivates (and with aws-iam-retire-previous
 // deletes) the key that was active before. The key the run itself signs with is never touched.
-import { Sha256 } from '@aws-crypto/sha256-js';
-import { SignatureV4 } from '@smithy/signature-v4';
-import { XMLParser } from 'fast-xml-parser';
+import type { XMLParser } from 'fast-xml-parser';
 import { now, sleep } from '../clock.js';
 import { HttpError, type Response } from '../http.js';
 import {
@@ -191,17 +189,40 @@ const CONFIRM_EVERY_MS = 2_000;
 /** Throttling (HTTP 400 at AWS, which the helper does not retry): attempts in all. */
 const THROTTLE_ATTEMPTS = 4;
 
-const xml = new XMLParser({
-  ignoreAttributes: true,
-  parseTagValue: false,
-  processEntities: true,
-  htmlEntities: false,
-  isArray: (name) => name === 'member',
-});
+/**
+ * The signer and the XML parser, loaded on first use: the bundle keeps them in a chunk of their own,
+ * so runs of every other provider neither read nor compile them.
+ */
+interface AwsLibs {
+  readonly SignatureV4: typeof import('@smithy/signature-v4').SignatureV4;
+  readonly Sha256: typeof import('@aws-crypto/sha256-js').Sha256;
+  readonly xml: XMLParser;
+}
+let libs: Promise<AwsLibs> | undefined;
+/** Set once the libraries are loaded: parseXml needs the parser synchronously (explain). */
+let xml: XMLParser | undefined;
+function loadLibs(): Promise<AwsLibs> {
+  libs ??= Promise.all([
+    import('@smithy/signature-v4'),
+    import('@aws-crypto/sha256-js'),
+    import('fast-xml-parser'),
+  ]).then(([sig, sha, fxp]) => {
+    xml = new fxp.XMLParser({
+      ignoreAttributes: true,
+      parseTagValue: false,
+      processEntities: true,
+      htmlEntities: false,
+      isArray: (name: string) => name === 'member',
+    });
+    return { SignatureV4: sig.SignatureV4, Sha256: sha.Sha256, xml };
+  });
+  return libs;
+}
 
 /** Parses an answer body (text) as XML; undefined when it is not XML. */
 function parseXml(body: unknown): Record<string, unknown> | undefined {
-  if (typeof body !== 'string' || !body.trimStart().startsWith('<')) return undefined;
+  if (xml === undefined || typeof body !== 'string' || !body.trimStart().startsWith('<'))
+    return undefined;
   try {
     const doc = xml.parse(body) as unknown;
     return doc !== null && typeof doc === 'object' ? (doc as Record<string, unknown>) : undefined;
@@ -287,6 +308,7 @@ function createAwsIam(s: AwsIamSettings, deps: ProviderDeps): Provider<AwsIamFou
     // The body exactly as src/http.ts writes a form: what is signed is what is sent.
     const body = new URLSearchParams(form).toString();
     const region = service === 'iam' ? 'us-east-1' : s.region;
+    const { SignatureV4, Sha256 } = await loadLibs();
     for (let attempt = 1; ; attempt++) {
       const signer = new SignatureV4({
         service,
