@@ -1292,6 +1292,23 @@ function checkSides(
       )
         v.push(`orphan: Okta keeps an active secret that no target holds and no recovery carries`);
   }
+  // AWS: likewise for access keys; and an Active key that was there before the run is never deleted
+  // (a client may use it), nor the one the run signs in with ever touched.
+  if (world.aws) {
+    const known = new Set([...held.flatMap((t) => [t.value, t.before]), ...operator]);
+    if (said !== undefined)
+      for (const k of world.aws.user(AWS_USER).keys)
+        if (
+          k.status === 'Active' &&
+          !before.providerSecrets.has(k.secret) &&
+          !known.has(k.secret) &&
+          !said
+        )
+          v.push('orphan: IAM keeps an active key that no target holds and no recovery carries');
+    for (const k of world.aws.deleted)
+      if (k.wasStatus === 'Active' && before.providerSecrets.has(k.secret))
+        v.push(`deleted: an access key that was Active before the run (${k.id})`);
+  }
   return v;
 }
 
@@ -1397,7 +1414,9 @@ function check(
   }
   const said =
     failedLoudly &&
-    (/Admin Console/.test(report.failure ?? '') ||
+    (/Admin Console|delete it in IAM|delete any access key of IAM user/.test(
+      report.failure ?? '',
+    ) ||
       log.some((l) => l.includes('Could not undo the rotation')) ||
       listed.some((e) => e.status === 'failed'));
   v.push(...checkSides(ctx, before, held, operator, said));
