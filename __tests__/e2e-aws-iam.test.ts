@@ -187,6 +187,17 @@ describe('aws-iam rotation', () => {
     clean(run);
   });
 
+  it('an answer with a document type (an entity bomb) is not AWS XML: refused before any change', async () => {
+    const w = await aws();
+    const bomb = `<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;"><!ENTITY c "&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;">]><ListAccessKeysResponse><ListAccessKeysResult><AccessKeyMetadata><member><AccessKeyId>&c;</AccessKeyId><Status>Active</Status></member></AccessKeyMetadata></ListAccessKeysResult></ListAccessKeysResponse>`;
+    w.aws!.fault('POST', '/', { bodyIncludes: 'Action=ListAccessKeys', status: 200, body: bomb });
+    const run = await w.run();
+    expect(run.code).toBe(1);
+    expect(run.errors.join('\n')).toContain('was not AWS XML');
+    expect(w.aws!.creations()).toBe(0);
+    clean(run);
+  });
+
   it('store failure without a recovery key: the new key is deleted, the old one stays active', async () => {
     const w = await aws();
     w.github.fault('PUT', /\/secrets\//, { status: 422, body: { message: 'nope' } });
@@ -208,6 +219,10 @@ describe('aws-iam rotation', () => {
     expect(run.outputs['recovery']).toBeTruthy();
     const opened = key.open(run.outputs['recovery']!);
     expect(w.aws!.issuedSecrets).toContain(opened);
+    // No target received it, so the new key was deleted again and the run says so: the blob's
+    // key works nowhere, and nobody is told to store it.
+    expect(w.aws!.deleted.map((k) => k.secret)).toEqual([opened]);
+    expect(run.errors.join('\n')).toContain('Undid the rotation');
     clean(run);
   });
 

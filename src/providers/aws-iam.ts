@@ -223,6 +223,8 @@ function loadLibs(): Promise<AwsLibs> {
 function parseXml(body: unknown): Record<string, unknown> | undefined {
   if (xml === undefined || typeof body !== 'string' || !body.trimStart().startsWith('<'))
     return undefined;
+  // AWS never sends a document type: one is refused rather than expanded (entity bombs).
+  if (/<!DOCTYPE|<!ENTITY/i.test(body)) return undefined;
   try {
     const doc = xml.parse(body) as unknown;
     return doc !== null && typeof doc === 'object' ? (doc as Record<string, unknown>) : undefined;
