@@ -43,6 +43,11 @@ const MINIMAL: Record<ProviderName, Record<string, string>> = {
     'keycloak-admin-client-secret': 's',
   },
   okta: { 'okta-url': 'https://example.okta.com', 'okta-app-id': '0oa1', 'okta-api-token': 't' },
+  'aws-iam': {
+    'aws-iam-user-name': 'deployer',
+    'aws-access-key-id': 'AKIAIOSFODNN7EXAMPLE',
+    'aws-secret-access-key': 's',
+  },
 };
 const ENV = { GITHUB_REPOSITORY: 'octo/app' };
 const OKTA_KEY = generateKeyPairSync('rsa', { modulusLength: 2048 })
@@ -126,13 +131,15 @@ describe('input declarations', () => {
         'keycloak-admin-client-secret',
         'okta-api-token',
         'okta-private-key',
+        'aws-secret-access-key',
+        'aws-session-token',
       ]),
     );
   });
 
   it('the provider input lists the registry', () => {
     expect(INPUTS['provider']!.description).toBe(
-      'Where the credential lives: vmware-csp, whmcs, entra, woodpecker, auth0, keycloak or okta.',
+      'Where the credential lives: vmware-csp, whmcs, entra, woodpecker, auth0, keycloak, okta or aws-iam.',
     );
   });
 });

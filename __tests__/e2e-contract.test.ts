@@ -43,6 +43,12 @@ const kcRetire: Match = (r) => r.method === 'DELETE' && r.path.endsWith('/client
 const OKTA_SECRETS = /\/api\/v1\/apps\/[^/]+\/credentials\/secrets(\/|$)/;
 const okta: Match = (r) => ['POST', 'DELETE'].includes(r.method) && OKTA_SECRETS.test(r.path);
 const oktaCreate: Match = (r) => r.method === 'POST' && /\/credentials\/secrets$/.test(r.path);
+/** Every IAM call but ListAccessKeys changes the user's keys; STS GetCallerIdentity changes nothing. */
+const awsAction = (r: LoggedRequest) =>
+  r.path === '/' ? (new URLSearchParams(r.body).get('Action') ?? '') : '';
+const awsChange: Match = (r) =>
+  /^(CreateAccessKey|UpdateAccessKey|DeleteAccessKey)$/.test(awsAction(r));
+const awsCreate: Match = (r) => awsAction(r) === 'CreateAccessKey';
 const woodpeckerSave: Match = (r) => (r.method === 'POST' || r.method === 'PATCH') && woodpecker(r);
 
 const CONTRACT = {
@@ -60,6 +66,7 @@ const CONTRACT = {
   },
   keycloak: { rotating: (r) => kcRegenerate(r) || kcRetire(r), once: [kcRegenerate] },
   okta: { rotating: okta, once: [oktaCreate] },
+  'aws-iam': { rotating: awsChange, once: [awsCreate] },
 } satisfies Record<ProviderName, Contract>;
 
 /** Printed after preflight but before the rotating call, by design (README: warn before rotating). */

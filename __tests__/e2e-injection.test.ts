@@ -9,6 +9,7 @@ import { graphError } from './emulators/entra.ts';
 import { auth0Error } from './emulators/auth0.ts';
 import { cspError } from './emulators/csp.ts';
 import { oktaError } from './emulators/okta.ts';
+import { awsError } from './emulators/aws-iam.ts';
 import {
   APP_ID,
   AUTH0_CLIENT,
@@ -341,6 +342,56 @@ describe('okta', () => {
     });
     const run = await world.run();
     expect(run.code).toBe(1);
+    safe(run);
+  });
+});
+
+describe('aws-iam', () => {
+  const esc = (v: string) =>
+    v.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/\r/g, '&#13;');
+
+  it('the caller ARN from GetCallerIdentity', async () => {
+    const world = await start('aws-iam');
+    world.aws!.fault('POST', '/sts/', {
+      times: 1,
+      status: 200,
+      headers: { 'content-type': 'text/xml' },
+      body: `<GetCallerIdentityResponse><GetCallerIdentityResult><Arn>arn:aws:sts::${world.aws!.account}:assumed-role/${esc(PLANT)}</Arn><UserId>${esc(PLANT)}</UserId><Account>${world.aws!.account}</Account></GetCallerIdentityResult></GetCallerIdentityResponse>`,
+    });
+    const run = await world.run();
+    expect(run.code).toBe(0);
+    safe(run);
+  });
+
+  it('a key id in the listing: refused before any change, never quoted', async () => {
+    const world = await start('aws-iam');
+    world.aws!.fault('POST', '/', {
+      bodyIncludes: 'Action=ListAccessKeys',
+      status: 200,
+      body: `<ListAccessKeysResponse><ListAccessKeysResult><AccessKeyMetadata><member><AccessKeyId>${esc(PLANT)}</AccessKeyId><Status>Active</Status><CreateDate>${esc(PLANT)}</CreateDate></member></AccessKeyMetadata></ListAccessKeysResult></ListAccessKeysResponse>`,
+    });
+    const run = await world.run();
+    expect(run.code).toBe(1);
+    expect(run.errors[0]).toContain('without a usable id or status');
+    expect(world.aws!.creations()).toBe(0);
+    safe(run, false);
+    expect(run.stdout).not.toContain(MARKER);
+  });
+
+  it('error code, message and request id, echoing the session secret', async () => {
+    const world = await start('aws-iam');
+    const secret = world.env()['AWS_SECRET_ACCESS_KEY']!;
+    world.aws!.fault('POST', '/', {
+      bodyIncludes: 'Action=CreateAccessKey',
+      status: 403,
+      body: awsError('AccessDenied', `${PLANT} ${secret}`).replace(
+        /<RequestId>[^<]*</,
+        `<RequestId>${esc(PLANT)}<`,
+      ),
+    });
+    const run = await world.run();
+    expect(run.code).toBe(1);
+    expect(world.aws!.creations()).toBe(0);
     safe(run);
   });
 });

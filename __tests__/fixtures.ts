@@ -1,6 +1,7 @@
 // One place that sets up a world for each provider: the GitHub emulator, the provider's emulator(s),
 // the inputs for a full rotation, and every secret the world knows, for leak scans.
 import { startAuth0, type Auth0Emulator } from './emulators/auth0.ts';
+import { startAwsIam, type AwsIamEmulator } from './emulators/aws-iam.ts';
 import { startCsp, type CspEmulator } from './emulators/csp.ts';
 import { startEntra, type EntraEmulator } from './emulators/entra.ts';
 import type { App } from './emulators/github-apps.ts';
@@ -28,6 +29,7 @@ export const PROVIDERS: readonly ProviderName[] = [
   'auth0',
   'keycloak',
   'okta',
+  'aws-iam',
 ];
 
 export const REPO = 'octo/app';
@@ -52,6 +54,10 @@ export const OKTA_APP = '0oa1b2c3d4E5F6G7h8i9';
 export const OKTA_CLIENT_ID = 'nightly-build-client';
 export const OKTA_SERVICE = '0oaServiceApp0000001';
 export const OKTA_KID = 'rotator-key-1';
+/** AWS: the IAM user whose access key rotates, its key before the run, and the role the run signs in as. */
+export const AWS_USER = 'nightly-deployer';
+export const AWS_OLD_KEY_ID = 'AKIAOLDKEY0000000001';
+export const AWS_ROLE = 'secret-rotator';
 
 /** The service app's RSA key pair (made once per process: 2048-bit generation takes a moment). */
 export const oktaKeys = (() => {
@@ -123,6 +129,7 @@ export interface World {
   readonly auth0?: Auth0Emulator;
   readonly keycloak?: KeycloakEmulator;
   readonly okta?: OktaEmulator;
+  readonly aws?: AwsIamEmulator;
   /** Every provider-side emulator, for "no request was made" assertions. */
   readonly providerEmulators: readonly Emulator[];
   /** Inputs for a full rotation into `repo octo/app`; `extra` overrides or adds. */
@@ -170,6 +177,7 @@ export async function startWorld(name: ProviderName, o: WorldOptions = {}): Prom
   };
   seen.add(github.oidcRequestToken);
 
+  let awsEnv: Record<string, string> = {};
   let world: Omit<World, 'name' | 'github' | 'inputs' | 'env' | 'run' | 'secrets' | 'close'> & {
     extra: Record<string, string>;
   };
@@ -328,6 +336,36 @@ export async function startWorld(name: ProviderName, o: WorldOptions = {}): Prom
       };
       break;
     }
+    case 'aws-iam': {
+      const aws = await startAwsIam({ ...clock, propagationDelayMs: o.propagationDelayMs ?? 0 });
+      aws.addUser(AWS_USER, { keys: [{ id: AWS_OLD_KEY_ID, secret: OLD_SECRET }] });
+      const session = aws.addSession(AWS_ROLE, [AWS_USER]);
+      // What aws-actions/configure-aws-credentials leaves in the job's environment after OIDC.
+      awsEnv = {
+        AWS_ACCESS_KEY_ID: session.id,
+        AWS_SECRET_ACCESS_KEY: session.secret,
+        AWS_SESSION_TOKEN: session.token,
+        AWS_REGION: 'us-east-1',
+      };
+      seen.add(session.secret);
+      seen.add(session.token);
+      world = {
+        aws,
+        providerEmulators: [aws],
+        extra: {
+          'aws-iam-user-name': AWS_USER,
+          'aws-iam-endpoint': aws.iamUrl,
+          'aws-sts-endpoint': aws.stsUrl,
+        },
+        currentSecret: () =>
+          aws
+            .user(AWS_USER)
+            .keys.filter((k) => k.status === 'Active')
+            .sort((a, b) => a.created.localeCompare(b.created))
+            .at(-1)?.secret ?? '',
+      };
+      break;
+    }
     case 'okta': {
       const okta = await startOkta(clock);
       okta.addApp(OKTA_APP, {
@@ -362,6 +400,7 @@ export async function startWorld(name: ProviderName, o: WorldOptions = {}): Prom
   }
 
   const { extra, ...rest } = world;
+  if (rest.aws) Object.assign(runEnv, awsEnv);
   const inputs = (more: Record<string, string> = {}): Record<string, string> => ({
     ...base,
     ...extra,
@@ -381,6 +420,7 @@ export async function startWorld(name: ProviderName, o: WorldOptions = {}): Prom
     if (rest.okta)
       for (const x of [...rest.okta.app(OKTA_APP).secrets, ...rest.okta.removed(OKTA_APP)])
         seen.add(x.secret);
+    if (rest.aws) for (const x of rest.aws.issuedSecrets) seen.add(x);
     for (const t of github.issuedOidcTokens) seen.add(t);
     for (const v of github.allValues(SECRET_NAME)) seen.add(v);
     for (const v of github.appSecrets()) seen.add(v);

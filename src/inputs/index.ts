@@ -141,7 +141,10 @@ export function parseInputs(
     .replace(/[^A-Za-z0-9._:/@ -]/g, '_')
     .slice(0, 100);
   const module = providers[name as ProviderName];
-  const provider = module.parse(declared(all, module.inputs), { defaultTag }) as ProviderSettings;
+  const provider = module.parse(declared(all, module.inputs), {
+    defaultTag,
+    env,
+  }) as ProviderSettings;
 
   const targetText = optional(read, 'targets') ?? (repository ? `repo ${repository}` : undefined);
   if (targetText === undefined)

@@ -1,6 +1,7 @@
 // The typed registry: the one list of providers. A new provider is one module beside this file
 // (inputs, parser, implementation) and one line here.
 import { auth0 } from './auth0.js';
+import { awsIam } from './aws-iam.js';
 import { csp } from './csp.js';
 import { entra } from './entra.js';
 import { keycloak } from './keycloak.js';
@@ -17,6 +18,7 @@ export const providers = {
   auth0,
   keycloak,
   okta,
+  'aws-iam': awsIam,
 } satisfies Record<string, ProviderModule<{ readonly name: string }>>;
 
 export type ProviderName = keyof typeof providers;

@@ -109,6 +109,8 @@ export interface Rotated<R> {
 export interface ParseContext {
   /** The default identity of this rotation: provider, repository and secret name (see entra-password-tag). */
   readonly defaultTag: string;
+  /** The runner's environment, for providers whose sign-in has a standard chain there (AWS_ACCESS_KEY_ID ...). */
+  readonly env?: Readonly<Record<string, string | undefined>>;
 }
 
 /**
