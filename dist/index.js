@@ -15735,7 +15735,7 @@ function spokenUntil(at) {
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var node_v8__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8877);
 /* harmony import */ var node_v8__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_v8__WEBPACK_IMPORTED_MODULE_0__);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(9731);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(7560);
 /* harmony import */ var _stop_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(1123);
 /* harmony import */ var _untrusted_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(873);
 
@@ -15759,7 +15759,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 9731:
+/***/ 7560:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -16510,6 +16510,444 @@ const auth0 = {
     create: createAuth0,
 };
 
+;// CONCATENATED MODULE: ./src/providers/aws-iam.ts
+
+
+
+
+
+
+/** Every input this provider reads. */
+const aws_iam_inputs = {
+    'aws-iam-user-name': {
+        description: 'aws-iam: the name of the IAM user whose access key rotates.',
+    },
+    'aws-access-key-id': {
+        description: 'aws-iam: access key id to sign in with. Default: the environment (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN), as aws-actions/configure-aws-credentials leaves it after OIDC.',
+    },
+    'aws-secret-access-key': {
+        description: 'aws-iam: secret access key to sign in with, with aws-access-key-id.',
+        credential: true,
+    },
+    'aws-session-token': {
+        description: 'aws-iam: session token of temporary credentials, with aws-access-key-id.',
+        credential: true,
+    },
+    'aws-region': {
+        description: 'aws-iam: region of the STS endpoint that checks who signs. Default: AWS_REGION, else AWS_DEFAULT_REGION, else us-east-1. IAM itself is global (signed for us-east-1).',
+    },
+    'aws-iam-endpoint': {
+        description: 'aws-iam: IAM query API endpoint.',
+        default: 'https://iam.amazonaws.com',
+    },
+    'aws-sts-endpoint': {
+        description: 'aws-iam: STS endpoint. Default: https://sts.{aws-region}.amazonaws.com.',
+    },
+    'aws-iam-delete-inactive': {
+        description: 'aws-iam: when the user already holds two access keys and one of them is Inactive, delete that one (right before the new key is created) to make room; never an Active key.',
+        default: 'false',
+    },
+    'aws-iam-retire-previous': {
+        description: 'aws-iam: once every target holds the new key and it signs, delete the previous key after deactivating it (without this it is only deactivated).',
+        default: 'false',
+    },
+    'aws-iam-confirm-timeout': {
+        description: 'aws-iam: how long to wait for the new key to sign GetCallerIdentity (IAM is eventually consistent) before the previous key is deactivated. At most 10m.',
+        default: '30s',
+    },
+};
+/** IAM user names: letters, digits and +=,.@_- (IAM's own pattern), 1 to 64. */
+const USER_NAME = /^[\w+=,.@-]{1,64}$/;
+/** Access key ids as IAM documents them (`[\w]+`, 16 to 128). */
+const KEY_ID = /^\w{16,128}$/;
+const REGION = /^[a-z]{2}(-[a-z]+)+-\d{1,2}$/;
+const CONFIRM_MAX_MS = 600_000;
+function parseAwsIam(read, ctx) {
+    const env = ctx.env ?? {};
+    const userName = required(read, 'aws-iam-user-name', 'the IAM user whose access key rotates');
+    if (!USER_NAME.test(userName))
+        throw new fields_InputError(`Input 'aws-iam-user-name' is '${userName}'; expected an IAM user name (letters, digits and +=,.@_-, at most 64).`);
+    const id = optional(read, 'aws-access-key-id');
+    const secret = optional(read, 'aws-secret-access-key');
+    const token = optional(read, 'aws-session-token');
+    let signIn;
+    if (id !== undefined || secret !== undefined || token !== undefined) {
+        if (id === undefined || secret === undefined)
+            throw new fields_InputError(`Input '${id === undefined ? 'aws-access-key-id' : 'aws-secret-access-key'}' is required with '${id === undefined ? (secret !== undefined ? 'aws-secret-access-key' : 'aws-session-token') : 'aws-access-key-id'}': give both (and aws-session-token for temporary credentials), or none to use the environment.`);
+        signIn = { accessKeyId: id, secretAccessKey: secret, sessionToken: token, from: 'inputs' };
+    }
+    else {
+        const eid = env['AWS_ACCESS_KEY_ID']?.trim();
+        const esecret = env['AWS_SECRET_ACCESS_KEY']?.trim();
+        if (!eid || !esecret)
+            throw new fields_InputError(`Input 'aws-access-key-id' and 'aws-secret-access-key' are required, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY in the environment (aws-actions/configure-aws-credentials sets them).`);
+        signIn = {
+            accessKeyId: eid,
+            secretAccessKey: esecret,
+            sessionToken: env['AWS_SESSION_TOKEN']?.trim() || undefined,
+            from: 'environment',
+        };
+    }
+    if (!KEY_ID.test(signIn.accessKeyId))
+        throw new fields_InputError(`${signIn.from === 'inputs' ? "Input 'aws-access-key-id'" : 'AWS_ACCESS_KEY_ID'} is not an access key id (letters and digits, 16 to 128).`);
+    const region = optional(read, 'aws-region') ??
+        (env['AWS_REGION']?.trim() || env['AWS_DEFAULT_REGION']?.trim() || 'us-east-1');
+    if (!REGION.test(region))
+        throw new fields_InputError(`Input 'aws-region' is '${region}'; expected a region such as eu-west-1.`);
+    return {
+        name: 'aws-iam',
+        userName,
+        signIn,
+        region,
+        iamEndpoint: url(read, 'aws-iam-endpoint', 'https://iam.amazonaws.com'),
+        stsEndpoint: url(read, 'aws-sts-endpoint', `https://sts.${region}.amazonaws.com`),
+        deleteInactive: bool(read, 'aws-iam-delete-inactive', false),
+        retirePrevious: bool(read, 'aws-iam-retire-previous', false),
+        confirmTimeoutMs: duration(read, 'aws-iam-confirm-timeout', CONFIRM_MAX_MS, 30_000),
+    };
+}
+const IAM_VERSION = '2010-05-08';
+const STS_VERSION = '2011-06-15';
+/** How often the confirm asks again while the new key is not yet known everywhere. */
+const aws_iam_CONFIRM_EVERY_MS = 2_000;
+/** Throttling (HTTP 400 at AWS, which the helper does not retry): attempts in all. */
+const THROTTLE_ATTEMPTS = 4;
+let libs;
+/** Set once the libraries are loaded: parseXml needs the parser synchronously (explain). */
+let xml;
+function loadLibs() {
+    libs ??= Promise.all([
+        __nccwpck_require__.e(/* import() */ 118).then(__nccwpck_require__.t.bind(__nccwpck_require__, 5118, 19)),
+        __nccwpck_require__.e(/* import() */ 156).then(__nccwpck_require__.t.bind(__nccwpck_require__, 3156, 23)),
+        __nccwpck_require__.e(/* import() */ 642).then(__nccwpck_require__.bind(__nccwpck_require__, 6642)),
+    ]).then(([sig, sha, fxp]) => {
+        xml = new fxp.XMLParser({
+            ignoreAttributes: true,
+            parseTagValue: false,
+            processEntities: true,
+            htmlEntities: false,
+            isArray: (name) => name === 'member',
+        });
+        return { SignatureV4: sig.SignatureV4, Sha256: sha.Sha256, xml };
+    });
+    return libs;
+}
+/** Parses an answer body (text) as XML; undefined when it is not XML. */
+function parseXml(body) {
+    if (xml === undefined || typeof body !== 'string' || !body.trimStart().startsWith('<'))
+        return undefined;
+    // AWS never sends a document type: one is refused rather than expanded (entity bombs).
+    if (/<!DOCTYPE|<!ENTITY/i.test(body))
+        return undefined;
+    try {
+        const doc = xml.parse(body);
+        return doc !== null && typeof doc === 'object' ? doc : undefined;
+    }
+    catch {
+        return undefined;
+    }
+}
+/** The value at a path of element names, when it is a string. */
+function at(doc, ...path) {
+    let v = doc;
+    for (const p of path) {
+        if (v === null || typeof v !== 'object')
+            return undefined;
+        v = v[p];
+    }
+    return v;
+}
+function aws_iam_text(doc, ...path) {
+    const v = at(doc, ...path);
+    return typeof v === 'string' ? v : undefined;
+}
+/** An AWS error answer's code (ErrorResponse/Error/Code). */
+function awsCode(body) {
+    const code = aws_iam_text(parseXml(body), 'ErrorResponse', 'Error', 'Code');
+    return code !== undefined && /^[\w.]{1,64}$/.test(code) ? code : undefined;
+}
+const HINTS = {
+    InvalidClientTokenId: 'AWS does not know this access key id (wrong, deleted, or not yet known)',
+    SignatureDoesNotMatch: 'the secret access key does not match the key id, or the clock is off',
+    ExpiredToken: 'the session token expired: sign in again (configure-aws-credentials)',
+    AccessDenied: 'the signer may not do this: see the least-privilege policy in docs/providers/aws-iam.md',
+    NoSuchEntity: 'no such IAM user or access key',
+    LimitExceeded: 'the user already holds two access keys, the most IAM allows',
+    Throttling: 'AWS rate limit; try again later',
+    ServiceFailure: 'AWS failed to process the request',
+};
+/** AWS error bodies: the code, the message and the request id; the safe parts only. */
+function explainAws(_status, body) {
+    const doc = parseXml(body);
+    const code = awsCode(body);
+    if (!code)
+        return undefined;
+    const message = aws_iam_text(doc, 'ErrorResponse', 'Error', 'Message');
+    const id = aws_iam_text(doc, 'ErrorResponse', 'RequestId');
+    return [
+        HINTS[code],
+        `code ${code}`,
+        message ? `"${(0,untrusted/* loggable */.oM)(message, 200)}"` : undefined,
+        id ? `RequestId ${(0,untrusted/* loggable */.oM)(id, 60)}` : undefined,
+    ]
+        .filter(Boolean)
+        .join('; ');
+}
+function createAwsIam(s, deps) {
+    deps.mask(s.signIn.secretAccessKey);
+    if (s.signIn.sessionToken)
+        deps.mask(s.signIn.sessionToken);
+    const user = s.userName;
+    /** One signed query API call (POST, form-encoded), retried on Throttling, with the answer parsed. */
+    async function query(endpoint, service, key, params, what, retry) {
+        const u = new URL(`${endpoint}/`);
+        const form = {
+            ...params,
+            Version: service === 'iam' ? IAM_VERSION : STS_VERSION,
+        };
+        // The body exactly as src/http.ts writes a form: what is signed is what is sent.
+        const body = new URLSearchParams(form).toString();
+        const region = service === 'iam' ? 'us-east-1' : s.region;
+        const { SignatureV4, Sha256 } = await loadLibs();
+        for (let attempt = 1;; attempt++) {
+            const signer = new SignatureV4({
+                service,
+                region,
+                credentials: {
+                    accessKeyId: key.accessKeyId,
+                    secretAccessKey: key.secretAccessKey,
+                    ...(key.sessionToken ? { sessionToken: key.sessionToken } : {}),
+                },
+                sha256: Sha256,
+            });
+            const contentType = 'application/x-www-form-urlencoded';
+            const signed = await signer.sign({
+                method: 'POST',
+                protocol: u.protocol,
+                hostname: u.hostname,
+                ...(u.port ? { port: Number(u.port) } : {}),
+                path: u.pathname,
+                query: {},
+                headers: { host: u.host, 'content-type': contentType },
+                body,
+            }, { signingDate: new Date((0,clock/* now */.tB)()) });
+            const headers = { accept: 'text/xml' };
+            for (const [k, v] of Object.entries(signed.headers))
+                if (k.toLowerCase() !== 'host')
+                    headers[k] = v;
+            let res;
+            try {
+                res = await deps.http({
+                    method: 'POST',
+                    url: u.href,
+                    form,
+                    headers,
+                    what,
+                    retry,
+                    explain: explainAws,
+                });
+            }
+            catch (err) {
+                // AWS answers Throttling with HTTP 400: refused before processing, so even the create may be sent again.
+                if (err instanceof HttpError &&
+                    awsCode(err.body) === 'Throttling' &&
+                    attempt < THROTTLE_ATTEMPTS) {
+                    await (0,clock/* sleep */.yy)(backoffMs(attempt));
+                    continue;
+                }
+                throw err;
+            }
+            const doc = parseXml(res.body);
+            if (!doc)
+                throw new ProviderError(`Could not ${what}: the answer (HTTP ${res.status}) was not AWS XML.`, retry === 'once');
+            return doc;
+        }
+    }
+    const iam = (params, what, retry = 'safe') => query(s.iamEndpoint, 'iam', s.signIn, params, what, retry);
+    async function whoAmI(key, what) {
+        const doc = await query(s.stsEndpoint, 'sts', key, { Action: 'GetCallerIdentity' }, what, 'safe');
+        const r = at(doc, 'GetCallerIdentityResponse', 'GetCallerIdentityResult');
+        return { arn: aws_iam_text(r, 'Arn'), account: aws_iam_text(r, 'Account') };
+    }
+    async function list() {
+        const doc = await iam({ Action: 'ListAccessKeys', UserName: user }, `list the access keys of IAM user ${user}`);
+        const result = at(doc, 'ListAccessKeysResponse', 'ListAccessKeysResult');
+        if (result === undefined)
+            throw new ProviderError(`AWS answered ListAccessKeys for ${user} without a result.`);
+        const members = at(result, 'AccessKeyMetadata', 'member');
+        const keys = (Array.isArray(members) ? members : []).map((m) => ({
+            id: aws_iam_text(m, 'AccessKeyId') ?? '',
+            status: aws_iam_text(m, 'Status') ?? '',
+            created: aws_iam_text(m, 'CreateDate') ?? '',
+        }));
+        if (keys.some((k) => !KEY_ID.test(k.id) || (k.status !== 'Active' && k.status !== 'Inactive')))
+            throw new ProviderError(`AWS listed an access key of IAM user ${user} without a usable id or status; nothing was changed.`);
+        return keys;
+    }
+    // Idempotent in effect: a repeat after a lost answer finds the key already so, or NoSuchEntity.
+    const gone = (err) => {
+        if (!(err instanceof HttpError && awsCode(err.body) === 'NoSuchEntity'))
+            throw err;
+    };
+    const deactivate = (id) => iam({ Action: 'UpdateAccessKey', UserName: user, AccessKeyId: id, Status: 'Inactive' }, `deactivate access key ${id} of IAM user ${user}`).then(() => undefined, gone);
+    const del = (id) => iam({ Action: 'DeleteAccessKey', UserName: user, AccessKeyId: id }, `delete access key ${id} of IAM user ${user}`).then(() => undefined, gone);
+    /** After a create whose answer was lost or unusable: keys not listed in preflight are this run's. */
+    async function clearOrphans(found, cause) {
+        let orphans;
+        try {
+            orphans = (await list()).filter((k) => !found.before.includes(k.id) && k.id !== s.signIn.accessKeyId);
+        }
+        catch (err) {
+            throw new ProviderError(`${cause.message} It was not repeated, and listing the user's access keys to find out what happened failed too (${err.message}). The previous key still works. IAM may now hold a key whose secret nobody knows: delete any access key of IAM user ${user} created at about ${new Date((0,clock/* now */.tB)()).toISOString()}, then re-run the workflow.`, true);
+        }
+        const failed = [];
+        // Its secret is never shown again, so nobody can use it: this run's own key, deleted.
+        for (const o of orphans)
+            await del(o.id).catch(() => failed.push(o.id));
+        const what = orphans.length
+            ? `found ${orphans.length} access key(s) from this attempt (${orphans.map((o) => o.id).join(', ')}), whose secret AWS never shows again; ${failed.length ? `could not delete ${failed.join(', ')}: delete it in IAM` : 'they were deleted'}`
+            : 'found no key from this attempt, so nothing was added';
+        throw new ProviderError(`${cause.message} It was not repeated. Listing the user's access keys ${what}. The previous key still works. Re-run the workflow.`, true);
+    }
+    return {
+        async preflight() {
+            const me = await whoAmI(s.signIn, `check who signs (STS GetCallerIdentity, credentials from ${s.signIn.from})`);
+            const arn = me.arn ?? '';
+            const m = /^arn:(aws[\w-]*):[\w-]+::(\d{12}):/.exec(arn);
+            if (!m || me.account !== m[2])
+                throw new ProviderError('AWS answered GetCallerIdentity without a usable Arn and Account; nothing was changed.');
+            const [, partition, account] = m;
+            deps.info(`Signed in to AWS as ${(0,untrusted/* loggable */.oM)(arn, 200)}.`);
+            const keys = await list();
+            const own = keys.find((k) => k.id === s.signIn.accessKeyId);
+            const active = keys.filter((k) => k.status === 'Active');
+            const inactive = keys.filter((k) => k.status === 'Inactive' && k !== own);
+            const ids = keys.map((k) => `${k.id} (${k.status})`);
+            let clearFirst;
+            if (keys.length >= 2) {
+                if (inactive.length === 0)
+                    throw new ProviderError(`IAM user ${user} already holds two access keys (${ids.join(', ')}), the most IAM allows, and neither is Inactive, so a new one cannot be created. The action never deletes an Active key: a client may still use it. Deactivate the one no client uses any more (and delete it, or set aws-iam-delete-inactive: true), then re-run the workflow.`);
+                if (!s.deleteInactive)
+                    throw new ProviderError(`IAM user ${user} already holds two access keys (${ids.join(', ')}), the most IAM allows. Delete the Inactive one in IAM, or set aws-iam-delete-inactive: true to let the action delete it before creating the new key.`);
+                clearFirst = [...inactive].sort((a, b) => a.created.localeCompare(b.created))[0].id;
+            }
+            if (own)
+                deps.warn(`The run signs in with access key ${own.id} of IAM user ${user} itself: that key is never deactivated or deleted by the action; retire it by hand once nothing uses it.`);
+            const previous = active.filter((k) => k !== own).map((k) => k.id);
+            const newest = [...active].sort((a, b) => b.created.localeCompare(a.created))[0];
+            const credential = {
+                clientId: newest?.id,
+                credentialId: newest?.id,
+                description: `IAM user ${user} in account ${account} (${active.length} active, ${keys.length - active.length} inactive access key(s))`,
+                expiresAt: undefined,
+                oldSecretDiesOnRotate: false,
+            };
+            return {
+                credential,
+                found: { account, partition, before: keys.map((k) => k.id), previous, clearFirst },
+            };
+        },
+        async rotate(found) {
+            if (found.clearFirst) {
+                // Inactive: nothing can sign with it, so deleting it changes nothing for anyone.
+                await del(found.clearFirst);
+                deps.info(`Deleted the Inactive access key ${found.clearFirst} of IAM user ${user} to make room (aws-iam-delete-inactive).`);
+            }
+            let doc;
+            try {
+                doc = await iam({ Action: 'CreateAccessKey', UserName: user }, `create an access key for IAM user ${user}`, 'once');
+            }
+            catch (err) {
+                if ((err instanceof HttpError || err instanceof ProviderError) && err.outcomeUnknown)
+                    return clearOrphans(found, err);
+                throw err;
+            }
+            const k = at(doc, 'CreateAccessKeyResponse', 'CreateAccessKeyResult', 'AccessKey');
+            const secret = aws_iam_text(k, 'SecretAccessKey');
+            const id = aws_iam_text(k, 'AccessKeyId');
+            // Masked before anything else, even when the answer is unusable and the key is taken back.
+            if (secret)
+                deps.mask(secret);
+            if (!secret || !/^[\x21-\x7e]{16,256}$/.test(secret) || !id || !KEY_ID.test(id))
+                return clearOrphans(found, new ProviderError(`AWS answered CreateAccessKey without ${secret ? 'a usable AccessKeyId' : 'a usable SecretAccessKey'}.`, true));
+            const rotation = {
+                secret,
+                clientId: id,
+                credentialId: id,
+                expiresAt: undefined,
+            };
+            return {
+                rotation,
+                rotated: {
+                    newId: id,
+                    newSecret: secret,
+                    previous: found.previous,
+                    account: found.account,
+                    partition: found.partition,
+                },
+            };
+        },
+        async retirePrevious(r) {
+            // The new key must sign before the previous one stops: IAM is eventually consistent.
+            const deadline = (0,clock/* now */.tB)() + s.confirmTimeoutMs;
+            const userArn = new RegExp(`^arn:${r.partition}:iam::${r.account}:user/(?:[\\x21-\\x7e]*/)?${user.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`);
+            for (let tries = 1;; tries++) {
+                try {
+                    const me = await whoAmI({ accessKeyId: r.newId, secretAccessKey: r.newSecret }, `confirm that the new access key ${r.newId} signs (STS GetCallerIdentity)`);
+                    if (!userArn.test(me.arn ?? ''))
+                        throw new ProviderError(`The new access key ${r.newId} signs as ${(0,untrusted/* loggable */.oM)(me.arn ?? 'nobody', 200)}, not as IAM user ${user}; the previous key was kept.`);
+                    break;
+                }
+                catch (err) {
+                    const code = err instanceof HttpError ? awsCode(err.body) : undefined;
+                    const unknownYet = code === 'InvalidClientTokenId' || code === 'SignatureDoesNotMatch';
+                    if (!unknownYet)
+                        throw err;
+                    if ((0,clock/* now */.tB)() + aws_iam_CONFIRM_EVERY_MS > deadline)
+                        throw new ProviderError(`The new access key ${r.newId} did not sign GetCallerIdentity within aws-iam-confirm-timeout (${s.confirmTimeoutMs / 1000} s, ${tries} tries; last: ${err.message}), so the previous key was kept active.`);
+                    await (0,clock/* sleep */.yy)(aws_iam_CONFIRM_EVERY_MS);
+                }
+            }
+            deps.info(`The new access key ${r.newId} signs as IAM user ${user}.`);
+            const retired = [];
+            for (const id of r.previous) {
+                if (id === r.newId || id === s.signIn.accessKeyId)
+                    continue;
+                await deactivate(id);
+                if (!s.retirePrevious) {
+                    retired.push(`${id} (deactivated)`);
+                    continue;
+                }
+                // Inactive, it signs nobody in: retired. Deleting it frees its slot; a failure only warns.
+                try {
+                    await del(id);
+                    retired.push(`${id} (deactivated and deleted)`);
+                }
+                catch (err) {
+                    deps.warn(`The previous access key ${id} of IAM user ${user} is deactivated but deleting it failed: ${err.message} It no longer works; delete it in IAM, or let the next run with aws-iam-delete-inactive do it.`);
+                    retired.push(`${id} (deactivated; deleting it failed)`);
+                }
+            }
+            return retired.length ? `the previous access key(s) ${retired.join(', ')}` : undefined;
+        },
+        async abandon(r) {
+            // No target holds the new key: deleted, it is as if the rotation never happened.
+            await del(r.newId);
+            return `deleted the new access key ${r.newId} of IAM user ${user}`;
+        },
+    };
+}
+const awsIam = {
+    inputs: aws_iam_inputs,
+    docs: {
+        title: 'AWS IAM',
+        rotates: "an IAM user's access key: a new one is created (its id goes to `client-id-secret-name`)",
+        previous: 'deactivated once the new key signs; deleted too with `aws-iam-retire-previous`',
+    },
+    parse: parseAwsIam,
+    create: createAwsIam,
+};
+
 // EXTERNAL MODULE: external "node:crypto"
 var external_node_crypto_ = __nccwpck_require__(7598);
 ;// CONCATENATED MODULE: ./src/providers/csp.ts
@@ -16597,7 +17035,7 @@ function parseCsp(read) {
 }
 /** Sign in again this long before the token's stated expiry. */
 const csp_TOKEN_MARGIN_MS = 60_000;
-const HINTS = {
+const csp_HINTS = {
     401: 'the CSP credentials were refused or the token expired',
     403: 'the identity lacks the Organization Owner, Admin or Developer role in this organization',
     404: 'the organization or OAuth app does not exist',
@@ -16607,7 +17045,7 @@ const HINTS = {
 };
 /** CSP error bodies carry codes, a message and a request id: the safe parts for support tickets. */
 function explain(status, body) {
-    const parts = [HINTS[status]];
+    const parts = [csp_HINTS[status]];
     const code = field(body, 'errorCode') ?? field(body, 'cspErrorCode');
     const message = field(body, 'message');
     const requestId = field(body, 'requestId');
@@ -18727,6 +19165,7 @@ const woodpecker = {
 
 
 
+
 const providers = {
     'vmware-csp': csp,
     whmcs: whmcs,
@@ -18735,6 +19174,7 @@ const providers = {
     auth0: auth0,
     keycloak: keycloak,
     okta: okta,
+    'aws-iam': awsIam,
 };
 // Every entry's settings carry the entry's own name: createProvider dispatches on it.
 const _named = (/* unused pure expression or super */ null && (providers));
@@ -19276,7 +19716,10 @@ function parseInputs(read, env) {
         .replace(/[^A-Za-z0-9._:/@ -]/g, '_')
         .slice(0, 100);
     const module = providers[name];
-    const provider = module.parse(declared(all, module.inputs), { defaultTag });
+    const provider = module.parse(declared(all, module.inputs), {
+        defaultTag,
+        env,
+    });
     const targetText = optional(read, 'targets') ?? (repository ? `repo ${repository}` : undefined);
     if (targetText === undefined)
         throw new fields_InputError(`Input 'targets' is required outside GitHub Actions (GITHUB_REPOSITORY is not set), e.g. 'repo OWNER/NAME'.`);
@@ -29882,6 +30325,13 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("assert");
 
 /***/ }),
 
+/***/ 181:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("buffer");
+
+/***/ }),
+
 /***/ 4434:
 /***/ ((module) => {
 
@@ -29959,6 +30409,20 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:events"
 
 /***/ }),
 
+/***/ 3024:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
+
+/***/ }),
+
+/***/ 1455:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs/promises");
+
+/***/ }),
+
 /***/ 7067:
 /***/ ((module) => {
 
@@ -29977,6 +30441,20 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:http2")
 /***/ ((module) => {
 
 module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:net");
+
+/***/ }),
+
+/***/ 8161:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
+
+/***/ }),
+
+/***/ 6760:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:path");
 
 /***/ }),
 
