@@ -21,8 +21,12 @@ export interface Outgoing {
   readonly body: string;
 }
 
-/** What happens to a request of a live run: sent as usual, or the run dies before or after it. */
-export type Verdict = 'send' | 'die-before' | 'die-after';
+/**
+ * What happens to a request of a live run: sent as usual; the run dies before it or once its answer
+ * starts to arrive; or the run is signalled (RunProcess.onSignal: the runner's cancel) just before it
+ * is sent or once its answer starts to arrive, and goes on.
+ */
+export type Verdict = 'send' | 'die-before' | 'die-after' | 'signal-before' | 'signal-after';
 
 /** What a dead run's requests and sleeps fail with. */
 export class Killed extends Error {
@@ -43,6 +47,8 @@ export class RunProcess {
   onRequest: (r: Outgoing) => Verdict = () => 'send';
   /** Consulted when the run sleeps from `from` to `to` (virtual ms): the run may die meanwhile. */
   onSleep: (from: number, to: number) => void = () => undefined;
+  /** Called where a verdict signals the run (the runner's SIGINT). */
+  onSignal: () => void = () => undefined;
 
   /** Requests sent and not yet settled (answered, failed or aborted). */
   inFlight = 0;
@@ -130,12 +136,14 @@ function patchDispatch(): void {
       body: typeof body === 'string' ? body : Buffer.isBuffer(body) ? body.toString('utf8') : '',
     });
     if (verdict === 'die-before') run.kill();
+    if (verdict === 'signal-before') run.onSignal();
     if (run.dead) return fail();
     // No answer reaches a dead run: its request is aborted instead. With die-after, the run dies
     // when the answer starts to arrive (the provider has acted) or the request fails.
     let abort: ((e: Error) => void) | undefined;
     let failed = false;
     let settled = false;
+    let signalled = false;
     run.inFlight += 1;
     const settle = (): void => {
       if (!settled) run.inFlight -= 1;
@@ -150,8 +158,12 @@ function patchDispatch(): void {
         return (...args: unknown[]): unknown => {
           if (key === 'onConnect') abort = args[0] as (e: Error) => void;
           if (key === 'onComplete' || key === 'onError') settle();
-          if (verdict === 'die-after' && ['onHeaders', 'onError', 'onUpgrade'].includes(key))
-            run.kill();
+          const answered = ['onHeaders', 'onError', 'onUpgrade'].includes(key);
+          if (verdict === 'die-after' && answered) run.kill();
+          if (verdict === 'signal-after' && answered && !signalled) {
+            signalled = true;
+            run.onSignal();
+          }
           if (!run.dead) return call(...args);
           if (key === 'onError') {
             if (failed) return undefined;

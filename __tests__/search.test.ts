@@ -521,3 +521,57 @@ describe('regressions found by the search over runs and deaths', () => {
     expect(o.runs[1]!.report.failure).toMatch(/1 password\(s\) from this attempt, now removed/);
   });
 });
+
+describe("the search's cancels: SIGINT, SIGTERM 7.5 s later, the kill 2.5 s after that (virtual time)", () => {
+  const sigint = (route: string, after: boolean) =>
+    ({ signal: 'SIGINT', route, nth: 0, after }) as const;
+
+  it('SIGINT in preflight: the run stops, changes nothing, files no issue; the re-run rotates', async () => {
+    const o = await runSchedule({
+      ...minimal('csp-regenerate', []),
+      issue: 'fresh',
+      stop: sigint('CSP GET app', false),
+      then: [{ faults: [], gapMs: 1_000 }],
+    });
+    expect(o.violations).toEqual([]);
+    const [first, second] = o.runs;
+    expect(first!.killed).toBe(false);
+    expect(first!.report.stopped).toBe('SIGINT');
+    expect(first!.report.rotation).toBeUndefined();
+    expect(first!.report.failure).toMatch(/stopped \(SIGINT\) before the rotation/);
+    expect(first!.log.some((l) => l.includes('failure issue'))).toBe(false);
+    expect(second!.outputs['rotated']).toBe('true');
+  });
+
+  it('SIGINT once the rotating answer arrives, every write hanging: the escrow line is logged, the report says stopped, the re-run rotates', async () => {
+    const o = await runSchedule({
+      ...minimal('csp-regenerate', [
+        { route: 'GitHub PUT secret', kind: 'hang', times: 8, skip: 0, param: 0 },
+      ]),
+      stop: sigint('CSP PUT secret', true),
+      then: [{ faults: [], gapMs: 1_000 }],
+    });
+    expect(o.violations).toEqual([]);
+    const [first, second] = o.runs;
+    expect(first!.log.some((l) => l.startsWith('Recovery escrow:'))).toBe(true);
+    // It ends by itself within the grace: the hanging write times out and the report is published.
+    expect(first!.killed).toBe(false);
+    expect(first!.report.stopped).toBe('SIGINT');
+    expect(first!.report.failure).toMatch(/stopped \(SIGINT\) after the rotation/);
+    expect(first!.outputs['recovery']).toBeDefined();
+    expect(second!.outputs['rotated']).toBe('true');
+  });
+
+  it('the checker notices a run stopped before the rotation in which a rotating call took effect', async () => {
+    const o = await runSchedule(
+      { ...minimal('whmcs', []), stop: sigint('WHMCS ListOAuthCredentials', false) },
+      (world) => {
+        (world.whmcs!.credential(WHMCS_CREDENTIAL) as { rotations: number }).rotations += 1;
+      },
+    );
+    expect(o.runs[0]!.report.stopped).toBe('SIGINT');
+    expect(o.violations).toContain(
+      'stopped before the rotation but 1 rotating call(s) took effect',
+    );
+  });
+});

@@ -9,6 +9,7 @@ import { setClock } from '../src/clock.js';
 import { createGitHub, type GitHub } from '../src/github/client.js';
 import { fileWithApp } from '../src/github/issue-app.js';
 import { RetryPolicy } from '../src/policy.js';
+import { GRACE_MS, type Stop, StopController } from '../src/stop.js';
 import { parseInputs } from '../src/inputs/index.js';
 import { type FailureIssue, fileFailureIssue, parseFailureIssue } from '../src/issue.js';
 import type { Report } from '../src/pipeline.js';
@@ -480,7 +481,7 @@ export function sequenceArb(
   o: { recoveryKey?: boolean; signals?: readonly StopSpec['signal'][] } = {},
 ) {
   const fault = faultArb(variant);
-  const signals = o.signals ?? ['SIGKILL'];
+  const signals = o.signals ?? ['SIGKILL', 'SIGINT'];
   const faults = fc.array(fault, { maxLength: 3 });
   const gap = fc.constantFrom(0, 1_000, 3_600_000, 26 * 3_600_000);
   const rerun = fc.record({ faults, gapMs: gap });
@@ -1018,6 +1019,24 @@ async function runOnce(
   process.env['GITHUB_RUN_ID'] = '5151';
   process.env['GITHUB_RUN_ATTEMPT'] = String(index + 1);
   const proc = new RunProcess();
+  // The runner's cancel, on the virtual clock: SIGINT where the spec says, SIGTERM 7.5 s later, the
+  // kill 2.5 s after that (src/stop.ts counts the same grace from the same clock).
+  const stopper = new StopController();
+  let cancelledAt: number | undefined;
+  let termed = false;
+  const grace = (t: number): void => {
+    if (cancelledAt === undefined) return;
+    if (!termed && t >= cancelledAt + GRACE_MS.SIGINT - GRACE_MS.SIGTERM) {
+      termed = true;
+      stopper.request('SIGTERM');
+    }
+    if (t >= cancelledAt + GRACE_MS.SIGINT) proc.kill();
+  };
+  proc.onSignal = () => {
+    cancelledAt ??= clock.now();
+    stopper.request('SIGINT');
+  };
+  proc.onSleep = (_from, to) => grace(to);
   if (spec.stop) {
     const stop = spec.stop;
     const route =
@@ -1025,9 +1044,12 @@ async function runOnce(
     if (stop.route !== 'any' && !route) throw new Error(`no route ${stop.route} for ${s.variant}`);
     let seen = 0;
     proc.onRequest = (r) => {
+      grace(clock.now());
+      if (proc.dead) return 'die-before';
       if (route && !matches(world, route, r)) return 'send';
       seen += 1;
       if (seen - 1 !== stop.nth) return 'send';
+      if (stop.signal === 'SIGINT') return stop.after ? 'signal-after' : 'signal-before';
       return stop.after ? 'die-after' : 'die-before';
     };
   }
@@ -1038,7 +1060,7 @@ async function runOnce(
   // src/main.ts: the report, the outputs and the summary, then the failure issue. A stop may come
   // at any request of it, the issue's included.
   const main = proc.run(async () => {
-    const report = await execute(ctx.inputs, say, masks, timeoutMs);
+    const report = await execute(ctx.inputs, say, masks, timeoutMs, stopper);
     const outputs: Record<string, string> = {};
     setOutputs(report, {
       setOutput: (k: string, v: unknown) => void (outputs[k] = String(v)),
@@ -1046,9 +1068,10 @@ async function runOnce(
     });
     const summary = summaryMarkdown(providerOf[s.variant], report);
     const filedBefore = JSON.stringify(report);
-    if (issue) {
-      const policy = new RetryPolicy({ timeoutMs, storeTimeoutMs: 30_000 });
-      policy.startPreflight();
+    // Stopped before the rotation, nothing changed: no issue is filed or closed.
+    if (issue && !(report.stopped && !report.rotation)) {
+      const policy = new RetryPolicy({ timeoutMs, storeTimeoutMs: timeoutMs, stop: stopper });
+      policy.startPublishing();
       const warn = (m: string) => say(`::warning::${m}`);
       const apiUrl = world.github.apiUrl;
       const file = (gh: GitHub, who?: string) =>
@@ -1128,12 +1151,14 @@ async function execute(
   say: (m: string) => void,
   masks: Set<string>,
   timeoutMs: number,
+  stop: Stop,
 ): Promise<Report> {
   try {
     const parsed = parseInputs((n) => inputs[n] ?? '', { GITHUB_REPOSITORY: REPO });
     return await wire(
       { ...parsed, requestTimeoutMs: timeoutMs },
       {
+        stop,
         mask: (v: string) => void masks.add(v),
         info: say,
         warn: (m: string) => say(`::warning::${m}`),
@@ -1172,6 +1197,19 @@ function checkIssue(
     .issues(ISSUE_REPO)
     .filter((i) => i.state === 'open' && i.title === issue.title);
   if (open.length > 1) v.push(`issue: ${open.length} issues are open for one rotation`);
+  // Stopped before the rotation: nothing changed and nothing needs a person, so the issue is left as
+  // it was (src/main.ts files nothing).
+  if (report.stopped && !report.rotation) {
+    const was = before.comments;
+    if (
+      open.length !== (was === undefined ? 0 : 1) ||
+      (was !== undefined && open[0]!.comments.length !== was)
+    )
+      v.push(
+        'issue: a run stopped before the rotation filed, commented on or closed the failure issue',
+      );
+    return v;
+  }
   const warned = log.some(
     (l) => l.startsWith('::warning::Could not') && l.includes('failure issue'),
   );
@@ -1363,6 +1401,12 @@ function check(
   if (report.outcome === 'skipped' && rotations > 0)
     v.push(`skipped (${report.rule ?? 'no rule'}) but ${rotations} rotating call(s) took effect`);
   if (report.outcome === 'skipped' && !report.rule) v.push('skipped without naming the rule');
+  // Stopped before the rotation (the runner's cancel): nothing rotated, and the step fails.
+  if (report.stopped && !report.rotation) {
+    if (rotations > 0)
+      v.push(`stopped before the rotation but ${rotations} rotating call(s) took effect`);
+    if (!report.failure) v.push('stopped, yet the run did not fail');
+  }
   const due = outputs['next-rotation-due'];
   if (due && Number.isNaN(Date.parse(due))) v.push(`next-rotation-due '${due}' is not a date`);
 
