@@ -562,6 +562,22 @@ describe("the search's cancels: SIGINT, SIGTERM 7.5 s later, the kill 2.5 s afte
     expect(second!.outputs['rotated']).toBe('true');
   });
 
+  // The secret is in the log before the first request that follows its issue: the overlap POST
+  // (CSP, whose secret the action chooses) and the save (Woodpecker, after Entra's addPassword).
+  for (const [variant, route] of [
+    ['csp-overlap', 'CSP POST secret'],
+    ['woodpecker', 'Woodpecker PATCH'],
+  ] as const)
+    it(`${variant}: killed as the answer to ${route} arrives, the escrow line is already logged`, async () => {
+      const o = await runSchedule({
+        ...minimal(variant, []),
+        stop: { signal: 'SIGKILL', route, nth: 0, after: true },
+      });
+      expect(o.violations).toEqual([]);
+      expect(o.runs[0]!.killed).toBe(true);
+      expect(o.runs[0]!.log.filter((l) => l.startsWith('Recovery escrow:'))).toHaveLength(1);
+    });
+
   it('the checker notices a run stopped before the rotation in which a rotating call took effect', async () => {
     const o = await runSchedule(
       { ...minimal('whmcs', []), stop: sigint('WHMCS ListOAuthCredentials', false) },

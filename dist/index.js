@@ -17156,7 +17156,12 @@ function createCsp(s, deps) {
             };
             return { credential, found: { clientId } };
         },
-        async rotate({ clientId }) {
+        // Overlap: the action brings the new secret, so the pipeline escrows it before the POST (a
+        // killed run, or a lost answer that took effect, loses nothing). Regenerate: CSP picks it.
+        chooseSecret() {
+            return s.rotation === 'overlap' ? generateSecret() : undefined;
+        },
+        async rotate({ clientId }, chosen) {
             if (s.rotation === 'regenerate') {
                 const res = await managed({
                     method: 'PUT',
@@ -17178,7 +17183,7 @@ function createCsp(s, deps) {
                 };
                 return { rotation, rotated: undefined };
             }
-            const secret = generateSecret();
+            const secret = chosen ?? generateSecret();
             deps.mask(secret);
             // The window starts no earlier than the request: counted from before it, its end is never late.
             const previousUntil = new Date((0,clock/* now */.tB)() + s.overlapSeconds * 1000).toISOString();
@@ -19073,13 +19078,15 @@ function createWoodpecker(s, deps) {
                 found: { existingId, expiry: Number.isNaN(listed) ? undefined : listed, passwords },
             };
         },
-        async rotate(found) {
+        async rotate(found, _chosen, issued) {
             let secret;
             let expiresAt;
             let added;
             if (entra) {
                 added = await entra.addPassword();
                 secret = added.secretText;
+                // Escrowed before the save: a run killed while Woodpecker saves still hands it over.
+                await issued?.(secret);
                 expiresAt = added.endDateTime ?? new Date((0,clock/* now */.tB)()).toISOString();
             }
             else if (s.source.kind === 'given') {
@@ -19265,7 +19272,7 @@ const commonInputs = {
         default: 'false',
     },
     'recovery-public-key': {
-        description: 'Base64 X25519 public key (32 bytes). When the new secret cannot be stored in every target after the rotation, it is emitted sealed to this key (libsodium sealed box, base64) in the log, the job summary and output `recovery`.',
+        description: 'Base64 X25519 public key (32 bytes). Every rotation logs the new secret sealed to this key (libsodium sealed box, base64) on a line starting `Recovery escrow:`, before the first target is written, so that a cancelled or killed run still hands it over (docs/recovery.md). When it cannot be stored in every target, it is also in output `recovery` and the job summary.',
     },
     'skip-if-rotated-within': {
         description: "Duration (30s, 90m, 12h, 7d): do nothing when every target's secret (and client-id-secret-name's) was updated more recently than this and no failure issue of this rotation is open (with failure-issue-repository; read in preflight). A skipped run never closes the failure issue. At most 366d.",

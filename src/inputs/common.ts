@@ -47,7 +47,7 @@ export const commonInputs = {
   },
   'recovery-public-key': {
     description:
-      'Base64 X25519 public key (32 bytes). When the new secret cannot be stored in every target after the rotation, it is emitted sealed to this key (libsodium sealed box, base64) in the log, the job summary and output `recovery`.',
+      'Base64 X25519 public key (32 bytes). Every rotation logs the new secret sealed to this key (libsodium sealed box, base64) on a line starting `Recovery escrow:`, before the first target is written, so that a cancelled or killed run still hands it over (docs/recovery.md). When it cannot be stored in every target, it is also in output `recovery` and the job summary.',
   },
   'skip-if-rotated-within': {
     description:

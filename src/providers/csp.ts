@@ -273,7 +273,13 @@ function createCsp(s: CspSettings, deps: ProviderDeps): Provider<CspFound, undef
       return { credential, found: { clientId } };
     },
 
-    async rotate({ clientId }): Promise<Rotated<undefined>> {
+    // Overlap: the action brings the new secret, so the pipeline escrows it before the POST (a
+    // killed run, or a lost answer that took effect, loses nothing). Regenerate: CSP picks it.
+    chooseSecret(): string | undefined {
+      return s.rotation === 'overlap' ? generateSecret() : undefined;
+    },
+
+    async rotate({ clientId }, chosen): Promise<Rotated<undefined>> {
       if (s.rotation === 'regenerate') {
         const res = await managed({
           method: 'PUT',
@@ -298,7 +304,7 @@ function createCsp(s: CspSettings, deps: ProviderDeps): Provider<CspFound, undef
         };
         return { rotation, rotated: undefined };
       }
-      const secret = generateSecret();
+      const secret = chosen ?? generateSecret();
       deps.mask(secret);
       // The window starts no earlier than the request: counted from before it, its end is never late.
       const previousUntil = new Date(now() + s.overlapSeconds * 1000).toISOString();

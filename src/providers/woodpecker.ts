@@ -328,13 +328,15 @@ function createWoodpecker(
       };
     },
 
-    async rotate(found): Promise<Rotated<WoodpeckerRotated>> {
+    async rotate(found, _chosen, issued): Promise<Rotated<WoodpeckerRotated>> {
       let secret: string;
       let expiresAt: string;
       let added: NewPassword | undefined;
       if (entra) {
         added = await entra.addPassword();
         secret = added.secretText;
+        // Escrowed before the save: a run killed while Woodpecker saves still hands it over.
+        await issued?.(secret);
         expiresAt = added.endDateTime ?? new Date(now()).toISOString();
       } else if (s.source.kind === 'given') {
         secret = s.source.secret;
