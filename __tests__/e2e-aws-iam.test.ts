@@ -14,7 +14,7 @@ import {
   worldOf,
 } from './fixtures.ts';
 import { expectClean, recoveryKey, worldPerTest } from './checks.ts';
-import { lineOf, type Run } from './harness.ts';
+import { lineOf, pinnedClock, type Run } from './harness.ts';
 
 const describe = describeInOrder.concurrent;
 const start = worldPerTest();
@@ -243,5 +243,55 @@ describe('aws-iam rotation', () => {
     expect(keysOf(w).find((k) => k.id === AWS_OLD_KEY_ID)!.status).toBe('Active');
     expect(actions(w, 'UpdateAccessKey')).toEqual([]);
     clean(run);
+  });
+});
+
+describe('aws-iam re-runs', () => {
+  // A lost create is resolved by key id: a key preflight did not list is this run's. An earlier run in
+  // the same second cannot fool it: the key it left is in this run's preflight listing.
+  const pin = { nodeArgs: pinnedClock(Math.floor(Date.now() / 1000) * 1000 + 100) };
+  const retire = { 'aws-iam-retire-previous': 'true', 'client-id-secret-name': ID_NAME };
+
+  it("a re-run within the same second whose create never reached IAM: the earlier run's key is not taken for a new one, nothing is deleted", async () => {
+    const w = await aws();
+    const first = await w.run(retire, pin);
+    expect(first.errors).toEqual([]);
+    const firstKey = newKey(w);
+    expect(stored(w)).toBe(firstKey.secret);
+    w.aws!.fault('POST', '/', {
+      bodyIncludes: 'Action=CreateAccessKey',
+      times: 1,
+      drop: true,
+    });
+    const second = await w.run(retire, pin);
+    expect(second.code).toBe(1);
+    expect(second.outputs['rotated']).toBe('false');
+    expect(actions(w, 'CreateAccessKey')).toHaveLength(2);
+    expect(keysOf(w).map((k) => [k.id, k.status])).toEqual([[firstKey.id, 'Active']]);
+    expect(stored(w)).toBe(firstKey.secret);
+    expect(stored(w, ID_NAME)).toBe(firstKey.id);
+    clean(first);
+    clean(second);
+  });
+
+  it('a re-run within the same second whose create took effect unanswered: only the key preflight did not list is deleted', async () => {
+    const w = await aws();
+    const first = await w.run(retire, pin);
+    expect(first.errors).toEqual([]);
+    const firstKey = newKey(w);
+    w.aws!.fault('POST', '/', {
+      bodyIncludes: 'Action=CreateAccessKey',
+      times: 1,
+      afterEffect: true,
+      drop: true,
+    });
+    const second = await w.run(retire, pin);
+    expect(second.code).toBe(1);
+    expect(w.aws!.creations()).toBe(2);
+    expect(keysOf(w).map((k) => [k.id, k.status])).toEqual([[firstKey.id, 'Active']]);
+    expect(w.aws!.deleted.map((k) => k.id)).not.toContain(firstKey.id);
+    expect(stored(w)).toBe(firstKey.secret);
+    clean(first);
+    clean(second);
   });
 });

@@ -10,7 +10,7 @@ import {
   worldOf,
 } from './fixtures.ts';
 import { expectClean, recoveryKey, worldPerTest } from './checks.ts';
-import { lineOf, type Run, targets } from './harness.ts';
+import { lineOf, pinnedClock, type Run, targets } from './harness.ts';
 
 const CLIENT = 'client-7-identifier';
 const ACCESS_KEY = 'whmcs-access-key-0123456789';
@@ -440,5 +440,54 @@ describe('whmcs lost answers to the reset', () => {
     expect(puts(w)).toBe(0);
     expect(run.summary).toContain('may have taken effect');
     clean(run);
+  });
+});
+
+describe('whmcs re-runs', () => {
+  // WHMCS's listing tells whether a reset took effect by value: the secret preflight read, or another.
+  // An earlier run in the same second cannot fool it: the secret it left is what this preflight read.
+  const pin = { nodeArgs: pinnedClock(Math.floor(Date.now() / 1000) * 1000 + 100) };
+
+  it("a re-run within the same second whose reset never reached WHMCS: the listing shows the earlier run's secret, which is what preflight read, so nothing counts as reset", async () => {
+    const w = await whmcs();
+    const first = await w.run({}, pin);
+    expect(first.errors).toEqual([]);
+    const firstSecret = w.currentSecret();
+    expect(stored(w)).toBe(firstSecret);
+    w.whmcs!.fault('POST', '/includes/api.php', {
+      bodyIncludes: 'UpdateOAuthCredential',
+      times: 1,
+      status: 502,
+    });
+    const second = await w.run({}, pin);
+    expect(second.code).toBe(1);
+    expect(second.errors[0]).toMatch(/still has the secret preflight saw.*old secret still works/);
+    expect(second.outputs['rotated']).toBe('false');
+    expect(w.whmcs!.rotations(WHMCS_CREDENTIAL)).toBe(1);
+    expect(w.currentSecret()).toBe(firstSecret);
+    expect(stored(w)).toBe(firstSecret);
+    clean(first);
+    clean(second);
+  });
+
+  it('a re-run within the same second whose reset took effect unanswered: the listing shows a secret preflight did not see, and it is stored', async () => {
+    const w = await whmcs();
+    const first = await w.run({}, pin);
+    expect(first.errors).toEqual([]);
+    const firstSecret = w.currentSecret();
+    w.whmcs!.fault('POST', '/includes/api.php', {
+      bodyIncludes: 'UpdateOAuthCredential',
+      times: 1,
+      afterEffect: true,
+      drop: true,
+    });
+    const second = await w.run({}, pin);
+    expect(second.errors).toEqual([]);
+    expect(w.whmcs!.rotations(WHMCS_CREDENTIAL)).toBe(2);
+    expect(w.currentSecret()).not.toBe(firstSecret);
+    expect(stored(w)).toBe(w.currentSecret());
+    expect(second.outputs['rotated']).toBe('true');
+    clean(first);
+    clean(second);
   });
 });
