@@ -92,8 +92,15 @@ describe('GitHub client waits (virtual clock)', () => {
     expect(warnings).toEqual([expect.stringMatching(/secondary rate limit.*retrying in 7 s/)]);
   });
 
-  it('gives up at once on a secondary rate limit whose wait passes the deadline', async () => {
+  it('waits out a secondary rate limit in preflight longer than its own budget, within store-timeout (nothing is at stake yet)', async () => {
     github.secondaryRateLimit('GET', KEY, { times: 1, retryAfterSeconds: 20 });
+    expect(await readKey('preflight')).toBe(200);
+    expect(sleeps).toEqual([20_000]);
+    expect(github.calls('GET', KEY)).toHaveLength(2);
+  });
+
+  it('gives up at once on a secondary rate limit whose wait passes the deadline', async () => {
+    github.secondaryRateLimit('GET', KEY, { times: 1, retryAfterSeconds: 700 });
     const warnings: string[] = [];
     const err = await readKey('preflight', warnings);
     expect(err).toMatchObject({ status: 403 });

@@ -23,7 +23,7 @@ import { adminError, oauthError } from './emulators/keycloak.ts';
 import { oktaError } from './emulators/okta.ts';
 import { awsError } from './emulators/aws-iam.ts';
 import type { Emulator, Fault } from './emulators/server.ts';
-import { type Outgoing, RunProcess, VirtualClock } from './search-process.ts';
+import { fastZeroTimeouts, type Outgoing, RunProcess, VirtualClock } from './search-process.ts';
 export { VirtualClock } from './search-process.ts';
 import { woodpeckerError } from './emulators/woodpecker.ts';
 import {
@@ -525,31 +525,6 @@ export function sequenceArb(
           ],
         }));
   }
-}
-
-/**
- * Bottleneck (inside Octokit's throttling and retry plugins) yields about a dozen times a request with
- * setTimeout(0), which Node rounds up to 1 ms. During a run, zero-delay timeouts run on setImmediate
- * instead: a schedule then costs a few milliseconds, not a hundred. Returns the undo.
- */
-function fastZeroTimeouts(): () => void {
-  const realSet = globalThis.setTimeout;
-  const realClear = globalThis.clearTimeout;
-  const immediates = new WeakSet<object>();
-  globalThis.setTimeout = ((fn: (...a: unknown[]) => void, ms?: number, ...args: unknown[]) => {
-    if (ms !== undefined && ms > 0) return realSet(fn, ms, ...args);
-    const handle = setImmediate(fn, ...args);
-    immediates.add(handle);
-    return handle;
-  }) as typeof setTimeout;
-  globalThis.clearTimeout = ((handle?: object) => {
-    if (handle && immediates.has(handle)) clearImmediate(handle as NodeJS.Immediate);
-    else realClear(handle as NodeJS.Timeout);
-  }) as typeof clearTimeout;
-  return () => {
-    globalThis.setTimeout = realSet;
-    globalThis.clearTimeout = realClear;
-  };
 }
 
 /** mulberry32: a small seeded generator for Math.random during a run. */

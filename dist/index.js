@@ -19299,7 +19299,7 @@ const commonInputs = {
         default: '30s',
     },
     'store-timeout': {
-        description: "How long storing may keep retrying GitHub after the rotation, as a duration; at most 6h (a hosted job's limit).",
+        description: "How long storing may keep retrying GitHub after the rotation, as a duration; at most 6h (a hosted job's limit). A run whose writes alone take longer at GitHub's pace of one a second is refused before any request.",
         default: '10m',
     },
 };
@@ -25260,11 +25260,24 @@ function fastTurns() {
 function createGitHub(o) {
     fastTurns();
     const dispatcher = new lib/* HttpClient */.Qq().getAgentDispatcher(o.apiUrl);
-    const timedFetch = cappedFetch(o.policy.timeoutMs, dispatcher, () => o.policy.signal());
-    const canWait = (seconds, retryCount) => retryCount < 5 && o.policy.allows(seconds * 1000);
+    const capped = cappedFetch(o.policy.timeoutMs, dispatcher, () => o.policy.signal());
+    const current = o.current;
+    // Below Octokit's auth hook, so that the header is the one sent, whichever retry sends it.
+    const timedFetch = current
+        ? async (url, init) => capped(url, {
+            ...init,
+            headers: { ...init.headers, authorization: `token ${await current()}` },
+        })
+        : capped;
+    const canWait = (seconds, retryCount) => retryCount < 5 && o.policy.allowsRateLimitWait(seconds * 1000);
     // The handlers wait on the clock themselves (so a virtual clock in tests costs no real time) and
     // the plugin then waits retryAfter * retryAfterBaseValue = 0 more.
+    // A rate limit holds back every write of this client, not only the one that met it, so that a
+    // large fan-out does not keep knocking while GitHub asked it to wait.
+    const writes = writePacer();
     const waitIfOk = async (ok, seconds) => {
+        if (ok)
+            writes.pause(seconds * 1000);
         if (ok)
             await (0,clock/* sleep */.yy)(seconds * 1000);
         return ok;
@@ -25277,9 +25290,10 @@ function createGitHub(o) {
         request: { fetch: timedFetch, log: untrusted/* octokitLog */.GU },
         retry: { retries: 10, retryAfterBaseValue: 0 },
         throttle: {
+            enabled: !o.unqueued,
             // The plugin only calls `write.key(id).schedule(options, fn)`; its type asks for a whole
             // Bottleneck group.
-            write: writePacer(),
+            write: writes,
             // Issue comments and the like: three seconds apart, as GitHub asks, on the same clock.
             notifications: writePacer(NOTIFICATION_SPACING_MS),
             retryAfterBaseValue: 0,
@@ -25296,6 +25310,7 @@ function createGitHub(o) {
         },
     }, track, backoff(o.policy), retry, throttling);
 }
+/** GitHub asks for writes (POST, PUT, PATCH, DELETE) at least a second apart. */
 const WRITE_SPACING_MS = 1000;
 const NOTIFICATION_SPACING_MS = 3000;
 /**
@@ -25306,6 +25321,10 @@ const NOTIFICATION_SPACING_MS = 3000;
 function writePacer(spacingMs = WRITE_SPACING_MS) {
     let next = 0;
     const limiter = {
+        /** After a rate limit: no write starts before `ms` from now (GitHub: wait before any more requests). */
+        pause(ms) {
+            next = Math.max(next, (0,clock/* now */.tB)() + ms);
+        },
         async schedule(_options, fn) {
             const at = Math.max((0,clock/* now */.tB)(), next);
             next = at + spacingMs;
@@ -25315,7 +25334,7 @@ function writePacer(spacingMs = WRITE_SPACING_MS) {
             return fn();
         },
     };
-    return { key: () => limiter };
+    return { key: () => limiter, pause: (ms) => limiter.pause(ms) };
 }
 /**
  * What every attempt of one request told: pass one as `request: { attempts }` and the innermost hook
@@ -28732,6 +28751,12 @@ function grantsFor(targets, needs, patterns = []) {
         };
     });
 }
+/** GitHub's installation tokens live an hour: a new one is minted this long before the current one expires. */
+const RENEW_BEFORE_MS = 10 * 60_000;
+/** After a failed re-mint, how long the current token is used before the next try. */
+const RENEW_RETRY_MS = 60_000;
+/** The lifetime GitHub documents, when a mint answer does not say when its token expires. */
+const TOKEN_LIFETIME_MS = 60 * 60_000;
 /**
  * The Destination for App sign-in: signs in for every owner on first use (the pipeline's preflight,
  * or check mode's first read), then hands each target to its owner's SecretStore.
@@ -28739,8 +28764,10 @@ function grantsFor(targets, needs, patterns = []) {
 class AppDestination {
     #o;
     #stores = new Map();
-    /** Every token minted, revoked by close() whatever happened. */
+    /** One per owner. */
     #minted = [];
+    /** Every token minted (re-minted ones too), with its owner: revoked by close() whatever happened. */
+    #tokens = [];
     #signedIn;
     constructor(o) {
         this.#o = o;
@@ -28815,11 +28842,17 @@ class AppDestination {
     async close() {
         // Whatever the run left of its retry budget, revoking gets a short one of its own.
         this.#o.policy.startCleanup();
-        await Promise.all(this.#minted.map(async ({ owner, gh }) => {
+        // A re-mint under way finishes first, so that its token is revoked too.
+        await Promise.all(this.#minted.map((m) => m.renewing));
+        await Promise.all(
+        // A token that has expired works nowhere any more: nothing to revoke.
+        this.#tokens
+            .filter((t) => t.expiresAt > (0,clock/* now */.tB)())
+            .map(async ({ owner, token }) => {
             let why;
             try {
-                // Only 204 says revoked (a 3xx is already a failure: client.ts).
-                const res = await gh.request('DELETE /installation/token');
+                // Each token revokes itself. Only 204 says revoked (a 3xx is already a failure: client.ts).
+                const res = await this.#client(token).request('DELETE /installation/token');
                 if (Number(res.status) !== 204)
                     why = `HTTP ${res.status}`;
             }
@@ -28831,6 +28864,7 @@ class AppDestination {
                 this.#o.warn(`Could not revoke the installation token for ${owner}: ${why}. It expires by itself within an hour.`);
         }));
         this.#minted.length = 0;
+        this.#tokens.length = 0;
     }
     async #store(t) {
         await this.#signIn();
@@ -28839,9 +28873,44 @@ class AppDestination {
             throw new Error(`No GitHub sign-in covers ${t.line}.`);
         return store;
     }
-    #client(token) {
+    #client(token, current, unqueued = false) {
         const { apiUrl, policy, warn } = this.#o;
-        return createGitHub({ token, apiUrl, policy, warn });
+        return createGitHub({
+            token,
+            apiUrl,
+            policy,
+            warn,
+            ...(current ? { current } : {}),
+            ...(unqueued ? { unqueued } : {}),
+        });
+    }
+    /** The token `m`'s requests send now: re-minted first when it expires within RENEW_BEFORE_MS. */
+    async #current(m) {
+        const t = (0,clock/* now */.tB)();
+        if (t < m.expiresAt - RENEW_BEFORE_MS || t < m.retryAt)
+            return m.token;
+        m.renewing ??= this.#renew(m).finally(() => (m.renewing = undefined));
+        await m.renewing;
+        return m.token;
+    }
+    /** Mints `m`'s owner a new token with the same grant; on failure the current one serves until it expires. */
+    async #renew(m) {
+        try {
+            // Unqueued: the requests that wait for this token may hold every place in the queues.
+            const app = this.#client(await this.#jwt(), undefined, true);
+            const next = await this.#mintToken(app, m.grant, m.installationId);
+            m.token = next.token;
+            m.expiresAt = next.expiresAt;
+            m.retryAt = 0;
+            this.#o.info(`Minted a new installation token for ${m.owner}: the previous one expires within ${RENEW_BEFORE_MS / 60_000} minutes.`);
+        }
+        catch (err) {
+            m.retryAt = (0,clock/* now */.tB)() + RENEW_RETRY_MS;
+            const left = m.expiresAt - (0,clock/* now */.tB)();
+            if (left <= 0)
+                throw new StoreError(`The installation token for ${m.owner} expired and a new one could not be minted: ${err.message}`, 'no');
+            this.#o.warn(`Could not mint a new installation token for ${m.owner} (${err.message}); the current one is used for its last ${Math.ceil(left / 60_000)} minute(s).`);
+        }
     }
     /** The App's JWT, signed by @octokit/auth-app on the action's clock (tests move it). */
     async #jwt() {
@@ -28882,17 +28951,39 @@ class AppDestination {
         }
     }
     async #mint(app, g, installationId) {
+        const { token, expiresAt } = await this.#mintToken(app, g, installationId);
+        const m = {
+            owner: g.owner,
+            grant: g,
+            installationId,
+            gh: this.#client(token, () => this.#current(m)),
+            token,
+            expiresAt,
+            retryAt: 0,
+            renewing: undefined,
+        };
+        this.#minted.push(m);
+        this.#stores.set(g.owner.toLowerCase(), new SecretStore(m.gh, { installationToken: true }));
+    }
+    /** One installation token for `g`, masked and recorded for revocation before anything else. */
+    async #mintToken(app, g, installationId) {
         let token;
+        let expiresAt;
+        const asked = (0,clock/* now */.tB)();
         try {
             const res = await app.request('POST /app/installations/{installation_id}/access_tokens', {
                 installation_id: installationId,
                 permissions: g.permissions,
                 ...(g.repositories ? { repositories: [...g.repositories] } : {}),
             });
-            const t = res.data?.token;
+            const data = res.data;
+            const t = data?.token;
             if (Number(res.status) !== 201 || typeof t !== 'string' || t === '')
                 throw new StoreError(`Could not get an installation token for ${g.owner}: GitHub answered HTTP ${res.status} without one.`, 'no');
             token = t;
+            // Never later than the documented hour from the request (a clock or an answer cannot stretch it).
+            const said = typeof data?.expires_at === 'string' ? Date.parse(data.expires_at) : NaN;
+            expiresAt = Math.min(Number.isNaN(said) ? Infinity : said, asked + TOKEN_LIFETIME_MS);
         }
         catch (err) {
             if (err instanceof StoreError)
@@ -28906,9 +28997,8 @@ class AppDestination {
         }
         // Masked before anything else can print it.
         this.#o.mask(token);
-        const gh = this.#client(token);
-        this.#minted.push({ owner: g.owner, gh });
-        this.#stores.set(g.owner.toLowerCase(), new SecretStore(gh, { installationToken: true }));
+        this.#tokens.push({ owner: g.owner, token, expiresAt });
+        return { token, expiresAt };
     }
     /** Which App to install where; the App's name and page when GitHub says them. */
     async #missing(app, grants) {
@@ -29082,6 +29172,19 @@ class RetryPolicy {
     /** True when a wait of `ms` from now still ends before this phase's deadline (and a stop's). */
     allows(ms) {
         return this.stopAllows(ms) && (0,clock/* now */.tB)() + ms < this.#deadline;
+    }
+    /**
+     * Waiting out GitHub's rate limit (Retry-After), which a large fan-out meets in preflight already
+     * (each target's key and secret read): harmless before the rotation, so preflight may wait up to
+     * store-timeout from its start for it, as storing does. Other faults keep the short budget.
+     */
+    allowsRateLimitWait(ms) {
+        if (!this.stopAllows(ms))
+            return false;
+        const until = this.#phase === 'preflight'
+            ? Math.max(this.#deadline, this.#deadline - PREFLIGHT_MS + this.#storeTimeoutMs)
+            : this.#deadline;
+        return (0,clock/* now */.tB)() + ms < until;
     }
     /** False when a stop was requested and a wait of `ms` would not end before the phase's margin. */
     stopAllows(ms) {
@@ -29459,6 +29562,7 @@ function rerunWords(credential, rotation, failed) {
 
 
 
+
 /** Every write of a run, per target: the secret, the client id secret, the client id variable. */
 function writesOf(s) {
     const { targets, secretName, clientIdSecretName, clientIdVariableName } = s.github;
@@ -29503,6 +29607,11 @@ async function rotate(s, d, progress) {
     const stop = d.stop ?? src_stop/* NEVER */.tm;
     const { targets, secretName, clientIdSecretName, clientIdVariableName } = s.github;
     const plan = (status) => writesOf(s).map((w) => ({ ...resultOf(w), status }));
+    // A fan-out that GitHub's pace alone makes longer than store-timeout would run out of time after
+    // the rotation: refused before anything else.
+    const paced = writesOf(s).length * WRITE_SPACING_MS;
+    if (paced > s.storeTimeoutMs)
+        throw new Error(`Input 'store-timeout' (${pipeline_spoken(s.storeTimeoutMs)}) is shorter than the ${writesOf(s).length} writes to GitHub need at its pace of one a second (at least ${pipeline_spoken(paced)}): raise store-timeout (at most 6h) or split the targets over several steps.`);
     // 2. Preflight: nothing changes here, and any failure stops the run.
     d.policy.startPreflight();
     d.info(`Preflight: authenticating to ${s.provider.name} and fetching the public key of ${targets.length} target(s).`);
@@ -29652,13 +29761,15 @@ async function rotate(s, d, progress) {
 async function afterRotation(s, d, credential, rotation, rotated, stored, escrow, overwritten) {
     const { targets, secretName } = s.github;
     const { secret: newSecret, ...rotationInfo } = rotation;
-    d.info(`Rotated ${credential.description}; storing the new secret in ${targets.length} target(s).`);
+    const writes = writesOf(s);
+    d.info(`Rotated ${credential.description}; storing the new secret in ${targets.length} target(s)${writes.length > 1
+        ? ` (${writes.length} writes, a second apart as GitHub asks: at least ${pipeline_spoken(writes.length * WRITE_SPACING_MS)})`
+        : ''}.`);
     // 5. Store and verify everywhere; one failure does not stop the others. Preflight proved the
     // client id exists when a client id secret or variable is asked for.
     const clientId = (rotation.clientId ?? credential.clientId);
     const stop = d.stop ?? src_stop/* NEVER */.tm;
     const landed = [];
-    const writes = writesOf(s);
     const done = writes.map(() => undefined);
     const storing = Promise.all(writes.map(async (w, i) => {
         const { t, name } = w;
@@ -29795,6 +29906,14 @@ async function afterRotation(s, d, credential, rotation, rotated, stored, escrow
 }
 function names(secret, clientId) {
     return clientId ? [secret, clientId] : [secret];
+}
+/** `45 s`, `12 min`, `1 h 5 min`: a duration as a person reads it. */
+function pipeline_spoken(ms) {
+    const s = Math.round(ms / 1000);
+    if (s < 120)
+        return `${s} s`;
+    const m = Math.round(s / 60);
+    return m < 60 ? `${m} min` : `${Math.floor(m / 60)} h${m % 60 ? ` ${m % 60} min` : ''}`;
 }
 
 ;// CONCATENATED MODULE: ./src/wire.ts

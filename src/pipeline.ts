@@ -3,6 +3,7 @@
 // to the operator sealed to their recovery key.
 import { writeAheadEscrow } from './escrow.js';
 import { loadSodium, usable } from './github/seal.js';
+import { WRITE_SPACING_MS } from './github/client.js';
 import { DestinationError, type Landed } from './destination.js';
 import { decide, dueAfterRotation } from './due.js';
 import { withTargets } from './expand.js';
@@ -78,6 +79,14 @@ async function rotate(s: Settings, d: PipelineDeps, progress: Progress): Promise
   const { targets, secretName, clientIdSecretName, clientIdVariableName } = s.github;
   const plan = (status: TargetResult['status']): TargetResult[] =>
     writesOf(s).map((w) => ({ ...resultOf(w), status }));
+
+  // A fan-out that GitHub's pace alone makes longer than store-timeout would run out of time after
+  // the rotation: refused before anything else.
+  const paced = writesOf(s).length * WRITE_SPACING_MS;
+  if (paced > s.storeTimeoutMs)
+    throw new Error(
+      `Input 'store-timeout' (${spoken(s.storeTimeoutMs)}) is shorter than the ${writesOf(s).length} writes to GitHub need at its pace of one a second (at least ${spoken(paced)}): raise store-timeout (at most 6h) or split the targets over several steps.`,
+    );
 
   // 2. Preflight: nothing changes here, and any failure stops the run.
   d.policy.startPreflight();
@@ -272,8 +281,13 @@ async function afterRotation(
 ): Promise<Report> {
   const { targets, secretName } = s.github;
   const { secret: newSecret, ...rotationInfo } = rotation;
+  const writes = writesOf(s);
   d.info(
-    `Rotated ${credential.description}; storing the new secret in ${targets.length} target(s).`,
+    `Rotated ${credential.description}; storing the new secret in ${targets.length} target(s)${
+      writes.length > 1
+        ? ` (${writes.length} writes, a second apart as GitHub asks: at least ${spoken(writes.length * WRITE_SPACING_MS)})`
+        : ''
+    }.`,
   );
 
   // 5. Store and verify everywhere; one failure does not stop the others. Preflight proved the
@@ -281,7 +295,6 @@ async function afterRotation(
   const clientId = (rotation.clientId ?? credential.clientId)!;
   const stop = d.stop ?? NEVER;
   const landed: Landed[] = [];
-  const writes = writesOf(s);
   const done: (TargetResult | undefined)[] = writes.map(() => undefined);
   const storing = Promise.all(
     writes.map(async (w, i): Promise<TargetResult> => {
@@ -427,4 +440,12 @@ async function afterRotation(
 
 function names(secret: string, clientId: string | undefined): string[] {
   return clientId ? [secret, clientId] : [secret];
+}
+
+/** `45 s`, `12 min`, `1 h 5 min`: a duration as a person reads it. */
+function spoken(ms: number): string {
+  const s = Math.round(ms / 1000);
+  if (s < 120) return `${s} s`;
+  const m = Math.round(s / 60);
+  return m < 60 ? `${m} min` : `${Math.floor(m / 60)} h${m % 60 ? ` ${m % 60} min` : ''}`;
 }

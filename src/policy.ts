@@ -77,6 +77,20 @@ export class RetryPolicy {
     return this.stopAllows(ms) && now() + ms < this.#deadline;
   }
 
+  /**
+   * Waiting out GitHub's rate limit (Retry-After), which a large fan-out meets in preflight already
+   * (each target's key and secret read): harmless before the rotation, so preflight may wait up to
+   * store-timeout from its start for it, as storing does. Other faults keep the short budget.
+   */
+  allowsRateLimitWait(ms: number): boolean {
+    if (!this.stopAllows(ms)) return false;
+    const until =
+      this.#phase === 'preflight'
+        ? Math.max(this.#deadline, this.#deadline - PREFLIGHT_MS + this.#storeTimeoutMs)
+        : this.#deadline;
+    return now() + ms < until;
+  }
+
   /** False when a stop was requested and a wait of `ms` would not end before the phase's margin. */
   stopAllows(ms: number): boolean {
     if (this.#stop.requested === undefined) return true;

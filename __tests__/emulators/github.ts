@@ -61,6 +61,20 @@ export interface EmulatedIssue {
   readonly comments: string[];
 }
 
+/**
+ * GitHub's documented secondary rate limits ("Rate limits for the REST API"), each off unless set,
+ * counted on the emulator's clock: requests in flight at once (100), points per minute (900; a GET
+ * costs 1, any other method 5), content-creating requests (POST, PUT, PATCH) per minute (80) and per
+ * hour (500). A request over a limit is answered 403 with the secondary-limit message and a
+ * Retry-After of the seconds until the window lets it through, and counts toward nothing.
+ */
+export interface GitHubLimits {
+  readonly concurrent?: number;
+  readonly pointsPerMinute?: number;
+  readonly contentPerMinute?: number;
+  readonly contentPerHour?: number;
+}
+
 export interface GitHubOptions extends EmulatorOptions {
   readonly token?: string;
   /** Every scope's key_id is the same string while the keys differ: proves keys are not reused across scopes. */
@@ -98,6 +112,15 @@ export class GitHubEmulator extends Emulator {
   #nextId = 1000;
   /** GitHub Apps, their installations and the tokens they minted. */
   readonly apps: Apps;
+  /** The secondary limits in force (none by default). */
+  limits: GitHubLimits = {};
+  /** Requests answered 403 by a limit: which one, and when (emulator clock). */
+  readonly limited: { readonly limit: keyof GitHubLimits; readonly at: number }[] = [];
+  /** Each principal's windows (an installation, an App by its JWT, a token): GitHub counts per user or App. */
+  readonly #windows = new Map<
+    string,
+    { points: { at: number; cost: number }[]; content: number[] }
+  >();
   readonly #issues: EmulatedIssue[] = [];
   /** Logins of tokens without "Issues: write": their issue writes answer 403. */
   readonly #issuesReadOnly = new Set<string>();
@@ -287,6 +310,67 @@ export class GitHubEmulator extends Emulator {
     });
   }
 
+  /** The 403 of the first limit this request would break, or undefined after counting it. */
+  #overLimit(method: string, who: string): Reply | undefined {
+    const l = this.limits;
+    let w = this.#windows.get(who);
+    if (!w) this.#windows.set(who, (w = { points: [], content: [] }));
+    const points = w.points;
+    const content = w.content;
+    const t = this.clock();
+    const cost = method === 'GET' ? 1 : 5;
+    const creates = ['POST', 'PUT', 'PATCH'].includes(method);
+    const minute = t - 60_000;
+    const hour = t - 3_600_000;
+    while (points.length > 0 && points[0]!.at <= minute) points.shift();
+    while (content.length > 0 && content[0]! <= hour) content.shift();
+    const perMinute = content.filter((at) => at > minute);
+    /** Seconds until the entry at `index` of a window leaves it. */
+    const until = (at: number | undefined, windowMs: number): number =>
+      Math.max(1, Math.ceil(((at ?? t) + windowMs - t) / 1000));
+    let limit: keyof GitHubLimits | undefined;
+    let after = 60;
+    if (l.concurrent !== undefined && this.inFlight > l.concurrent) limit = 'concurrent';
+    else if (l.pointsPerMinute !== undefined) {
+      let sum = points.reduce((a, p) => a + p.cost, 0) + cost;
+      if (sum > l.pointsPerMinute) {
+        limit = 'pointsPerMinute';
+        let i = 0;
+        while (sum > l.pointsPerMinute && i < points.length) sum -= points[i++]!.cost;
+        after = until(points[i - 1]?.at, 60_000);
+      }
+    }
+    if (
+      !limit &&
+      creates &&
+      l.contentPerMinute !== undefined &&
+      perMinute.length >= l.contentPerMinute
+    ) {
+      limit = 'contentPerMinute';
+      after = until(perMinute[perMinute.length - l.contentPerMinute], 60_000);
+    }
+    if (!limit && creates && l.contentPerHour !== undefined && content.length >= l.contentPerHour) {
+      limit = 'contentPerHour';
+      after = until(content[content.length - l.contentPerHour], 3_600_000);
+    }
+    if (limit) {
+      this.limited.push({ limit, at: t });
+      return {
+        status: 403,
+        headers: { 'retry-after': String(after) },
+        body: {
+          message:
+            'You have exceeded a secondary rate limit. Please wait a few minutes before you try again.',
+          documentation_url:
+            'https://docs.github.com/rest/using-the-rest-api/rate-limits-for-the-rest-api#about-secondary-rate-limits',
+        },
+      };
+    }
+    points.push({ at: t, cost });
+    if (creates) content.push(t);
+    return undefined;
+  }
+
   #scope(key: string): Scope {
     let s = this.#scopes.get(key);
     if (!s) {
@@ -311,6 +395,14 @@ export class GitHubEmulator extends Emulator {
     if (principal?.kind === 'denied') return { status: 401, body: { message: principal.message } };
     if (!principal && auth !== this.token && auth !== this.readOnlyToken)
       return { status: 401, body: { message: 'Bad credentials' } };
+    const who =
+      principal?.kind === 'installation'
+        ? `installation:${principal.token.installationId}`
+        : principal?.kind === 'app'
+          ? `app:${principal.app.id}`
+          : `token:${auth}`;
+    const over = this.#overLimit(r.method, who);
+    if (over) return over;
     let body: unknown;
     if (r.text !== '') {
       try {

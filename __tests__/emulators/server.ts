@@ -85,6 +85,10 @@ export class Emulator {
   #url = '';
   /** The clock every time-dependent answer reads; a test may inject a virtual one. */
   readonly clock: () => number;
+  /** Requests received and not yet answered (or closed). */
+  inFlight = 0;
+  /** The most requests ever in flight at once. */
+  peakInFlight = 0;
 
   constructor(options: EmulatorOptions = {}) {
     this.clock = options.now ?? Date.now;
@@ -162,6 +166,9 @@ export class Emulator {
   }
 
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    this.inFlight += 1;
+    this.peakInFlight = Math.max(this.peakInFlight, this.inFlight);
+    res.once('close', () => (this.inFlight -= 1));
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
     const text = Buffer.concat(chunks).toString('utf8');

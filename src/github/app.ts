@@ -154,10 +154,27 @@ export interface AppOptions {
   readonly warn: (message: string) => void;
 }
 
+/** One owner's installation token: re-minted shortly before it expires, so a long run keeps writing. */
 interface Minted {
   readonly owner: string;
+  readonly grant: Grant;
+  readonly installationId: number;
+  /** Sends the current token (`current`) with every request. */
   readonly gh: GitHub;
+  token: string;
+  /** When GitHub says the token expires, epoch ms. */
+  expiresAt: number;
+  /** Not before this time is a failed re-mint tried again, epoch ms. */
+  retryAt: number;
+  renewing: Promise<void> | undefined;
 }
+
+/** GitHub's installation tokens live an hour: a new one is minted this long before the current one expires. */
+export const RENEW_BEFORE_MS = 10 * 60_000;
+/** After a failed re-mint, how long the current token is used before the next try. */
+const RENEW_RETRY_MS = 60_000;
+/** The lifetime GitHub documents, when a mint answer does not say when its token expires. */
+const TOKEN_LIFETIME_MS = 60 * 60_000;
 
 /**
  * The Destination for App sign-in: signs in for every owner on first use (the pipeline's preflight,
@@ -166,8 +183,14 @@ interface Minted {
 export class AppDestination implements Destination {
   readonly #o: AppOptions;
   readonly #stores = new Map<string, SecretStore>();
-  /** Every token minted, revoked by close() whatever happened. */
+  /** One per owner. */
   readonly #minted: Minted[] = [];
+  /** Every token minted (re-minted ones too), with its owner: revoked by close() whatever happened. */
+  readonly #tokens: {
+    readonly owner: string;
+    readonly token: string;
+    readonly expiresAt: number;
+  }[] = [];
   #signedIn: Promise<void> | undefined;
 
   constructor(o: AppOptions) {
@@ -255,24 +278,30 @@ export class AppDestination implements Destination {
   async close(): Promise<void> {
     // Whatever the run left of its retry budget, revoking gets a short one of its own.
     this.#o.policy.startCleanup();
+    // A re-mint under way finishes first, so that its token is revoked too.
+    await Promise.all(this.#minted.map((m) => m.renewing));
     await Promise.all(
-      this.#minted.map(async ({ owner, gh }) => {
-        let why: string | undefined;
-        try {
-          // Only 204 says revoked (a 3xx is already a failure: client.ts).
-          const res = await gh.request('DELETE /installation/token');
-          if (Number(res.status) !== 204) why = `HTTP ${res.status}`;
-        } catch (err) {
-          why =
-            status(err) === 401 ? 'HTTP 401: GitHub no longer accepts the token' : describe(err);
-        }
-        if (why)
-          this.#o.warn(
-            `Could not revoke the installation token for ${owner}: ${why}. It expires by itself within an hour.`,
-          );
-      }),
+      // A token that has expired works nowhere any more: nothing to revoke.
+      this.#tokens
+        .filter((t) => t.expiresAt > now())
+        .map(async ({ owner, token }) => {
+          let why: string | undefined;
+          try {
+            // Each token revokes itself. Only 204 says revoked (a 3xx is already a failure: client.ts).
+            const res = await this.#client(token).request('DELETE /installation/token');
+            if (Number(res.status) !== 204) why = `HTTP ${res.status}`;
+          } catch (err) {
+            why =
+              status(err) === 401 ? 'HTTP 401: GitHub no longer accepts the token' : describe(err);
+          }
+          if (why)
+            this.#o.warn(
+              `Could not revoke the installation token for ${owner}: ${why}. It expires by itself within an hour.`,
+            );
+        }),
     );
     this.#minted.length = 0;
+    this.#tokens.length = 0;
   }
 
   async #store(t: Target): Promise<SecretStore> {
@@ -282,9 +311,51 @@ export class AppDestination implements Destination {
     return store;
   }
 
-  #client(token: string): GitHub {
+  #client(token: string, current?: () => Promise<string>, unqueued = false): GitHub {
     const { apiUrl, policy, warn } = this.#o;
-    return createGitHub({ token, apiUrl, policy, warn });
+    return createGitHub({
+      token,
+      apiUrl,
+      policy,
+      warn,
+      ...(current ? { current } : {}),
+      ...(unqueued ? { unqueued } : {}),
+    });
+  }
+
+  /** The token `m`'s requests send now: re-minted first when it expires within RENEW_BEFORE_MS. */
+  async #current(m: Minted): Promise<string> {
+    const t = now();
+    if (t < m.expiresAt - RENEW_BEFORE_MS || t < m.retryAt) return m.token;
+    m.renewing ??= this.#renew(m).finally(() => (m.renewing = undefined));
+    await m.renewing;
+    return m.token;
+  }
+
+  /** Mints `m`'s owner a new token with the same grant; on failure the current one serves until it expires. */
+  async #renew(m: Minted): Promise<void> {
+    try {
+      // Unqueued: the requests that wait for this token may hold every place in the queues.
+      const app = this.#client(await this.#jwt(), undefined, true);
+      const next = await this.#mintToken(app, m.grant, m.installationId);
+      m.token = next.token;
+      m.expiresAt = next.expiresAt;
+      m.retryAt = 0;
+      this.#o.info(
+        `Minted a new installation token for ${m.owner}: the previous one expires within ${RENEW_BEFORE_MS / 60_000} minutes.`,
+      );
+    } catch (err) {
+      m.retryAt = now() + RENEW_RETRY_MS;
+      const left = m.expiresAt - now();
+      if (left <= 0)
+        throw new StoreError(
+          `The installation token for ${m.owner} expired and a new one could not be minted: ${(err as Error).message}`,
+          'no',
+        );
+      this.#o.warn(
+        `Could not mint a new installation token for ${m.owner} (${(err as Error).message}); the current one is used for its last ${Math.ceil(left / 60_000)} minute(s).`,
+      );
+    }
   }
 
   /** The App's JWT, signed by @octokit/auth-app on the action's clock (tests move it). */
@@ -335,20 +406,47 @@ export class AppDestination implements Destination {
   }
 
   async #mint(app: GitHub, g: Grant, installationId: number): Promise<void> {
+    const { token, expiresAt } = await this.#mintToken(app, g, installationId);
+    const m: Minted = {
+      owner: g.owner,
+      grant: g,
+      installationId,
+      gh: this.#client(token, () => this.#current(m)),
+      token,
+      expiresAt,
+      retryAt: 0,
+      renewing: undefined,
+    };
+    this.#minted.push(m);
+    this.#stores.set(g.owner.toLowerCase(), new SecretStore(m.gh, { installationToken: true }));
+  }
+
+  /** One installation token for `g`, masked and recorded for revocation before anything else. */
+  async #mintToken(
+    app: GitHub,
+    g: Grant,
+    installationId: number,
+  ): Promise<{ token: string; expiresAt: number }> {
     let token: string;
+    let expiresAt: number;
+    const asked = now();
     try {
       const res = await app.request('POST /app/installations/{installation_id}/access_tokens', {
         installation_id: installationId,
         permissions: g.permissions,
         ...(g.repositories ? { repositories: [...g.repositories] } : {}),
       });
-      const t = (res.data as { token?: unknown } | undefined)?.token;
+      const data = res.data as { token?: unknown; expires_at?: unknown } | undefined;
+      const t = data?.token;
       if (Number(res.status) !== 201 || typeof t !== 'string' || t === '')
         throw new StoreError(
           `Could not get an installation token for ${g.owner}: GitHub answered HTTP ${res.status} without one.`,
           'no',
         );
       token = t;
+      // Never later than the documented hour from the request (a clock or an answer cannot stretch it).
+      const said = typeof data?.expires_at === 'string' ? Date.parse(data.expires_at) : NaN;
+      expiresAt = Math.min(Number.isNaN(said) ? Infinity : said, asked + TOKEN_LIFETIME_MS);
     } catch (err) {
       if (err instanceof StoreError) throw err;
       const wanted = `${Object.entries(g.permissions)
@@ -364,9 +462,8 @@ export class AppDestination implements Destination {
     }
     // Masked before anything else can print it.
     this.#o.mask(token);
-    const gh = this.#client(token);
-    this.#minted.push({ owner: g.owner, gh });
-    this.#stores.set(g.owner.toLowerCase(), new SecretStore(gh, { installationToken: true }));
+    this.#tokens.push({ owner: g.owner, token, expiresAt });
+    return { token, expiresAt };
   }
 
   /** Which App to install where; the App's name and page when GitHub says them. */

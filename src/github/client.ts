@@ -18,6 +18,16 @@ export type GitHub = ReturnType<typeof getOctokit>;
 
 export interface ClientOptions {
   readonly token: string;
+  /**
+   * The token to send with each request, when it can change during the run (an installation token
+   * re-minted before it expires, src/github/app.ts): asked for before every exchange.
+   */
+  readonly current?: () => Promise<string>;
+  /**
+   * Without the throttling plugin's queues: for the request that re-mints an installation token,
+   * which requests waiting for that token may be holding the queues' places for.
+   */
+  readonly unqueued?: boolean;
   readonly apiUrl: string;
   /** The per-exchange timeout, and when retrying must stop. */
   readonly policy: RetryPolicy;
@@ -27,14 +37,27 @@ export interface ClientOptions {
 export function createGitHub(o: ClientOptions): GitHub {
   fastTurns();
   const dispatcher = new HttpClient().getAgentDispatcher(o.apiUrl);
-  const timedFetch = cappedFetch(o.policy.timeoutMs, dispatcher as Dispatcher | undefined, () =>
+  const capped = cappedFetch(o.policy.timeoutMs, dispatcher as Dispatcher | undefined, () =>
     o.policy.signal(),
   );
+  const current = o.current;
+  // Below Octokit's auth hook, so that the header is the one sent, whichever retry sends it.
+  const timedFetch: typeof capped = current
+    ? async (url, init) =>
+        capped(url, {
+          ...init,
+          headers: { ...init.headers, authorization: `token ${await current()}` },
+        })
+    : capped;
   const canWait = (seconds: number, retryCount: number): boolean =>
-    retryCount < 5 && o.policy.allows(seconds * 1000);
+    retryCount < 5 && o.policy.allowsRateLimitWait(seconds * 1000);
   // The handlers wait on the clock themselves (so a virtual clock in tests costs no real time) and
   // the plugin then waits retryAfter * retryAfterBaseValue = 0 more.
+  // A rate limit holds back every write of this client, not only the one that met it, so that a
+  // large fan-out does not keep knocking while GitHub asked it to wait.
+  const writes = writePacer();
   const waitIfOk = async (ok: boolean, seconds: number): Promise<boolean> => {
+    if (ok) writes.pause(seconds * 1000);
     if (ok) await sleep(seconds * 1000);
     return ok;
   };
@@ -48,9 +71,10 @@ export function createGitHub(o: ClientOptions): GitHub {
       request: { fetch: timedFetch, log: octokitLog },
       retry: { retries: 10, retryAfterBaseValue: 0 },
       throttle: {
+        enabled: !o.unqueued,
         // The plugin only calls `write.key(id).schedule(options, fn)`; its type asks for a whole
         // Bottleneck group.
-        write: writePacer() as never,
+        write: writes as never,
         // Issue comments and the like: three seconds apart, as GitHub asks, on the same clock.
         notifications: writePacer(NOTIFICATION_SPACING_MS) as never,
         retryAfterBaseValue: 0,
@@ -87,7 +111,8 @@ export function createGitHub(o: ClientOptions): GitHub {
   );
 }
 
-const WRITE_SPACING_MS = 1000;
+/** GitHub asks for writes (POST, PUT, PATCH, DELETE) at least a second apart. */
+export const WRITE_SPACING_MS = 1000;
 const NOTIFICATION_SPACING_MS = 3000;
 
 /**
@@ -98,6 +123,10 @@ const NOTIFICATION_SPACING_MS = 3000;
 function writePacer(spacingMs = WRITE_SPACING_MS) {
   let next = 0;
   const limiter = {
+    /** After a rate limit: no write starts before `ms` from now (GitHub: wait before any more requests). */
+    pause(ms: number): void {
+      next = Math.max(next, now() + ms);
+    },
     async schedule<T>(_options: unknown, fn: () => T | Promise<T>): Promise<T> {
       const at = Math.max(now(), next);
       next = at + spacingMs;
@@ -106,7 +135,7 @@ function writePacer(spacingMs = WRITE_SPACING_MS) {
       return fn();
     },
   };
-  return { key: () => limiter };
+  return { key: () => limiter, pause: (ms: number) => limiter.pause(ms) };
 }
 
 /**

@@ -82,7 +82,7 @@ export const commonInputs = {
   },
   'store-timeout': {
     description:
-      "How long storing may keep retrying GitHub after the rotation, as a duration; at most 6h (a hosted job's limit).",
+      "How long storing may keep retrying GitHub after the rotation, as a duration; at most 6h (a hosted job's limit). A run whose writes alone take longer at GitHub's pace of one a second is refused before any request.",
     default: '10m',
   },
 } satisfies InputSpecs;
