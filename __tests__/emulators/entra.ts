@@ -118,16 +118,14 @@ export class EntraEmulator extends Emulator {
   /** Adds a password behind the API's back, already propagated (a person, or another workflow). */
   addPasswordTo(
     appId: string,
-    p: { secretText: string; displayName: string; endDateTime?: string },
+    p: { secretText: string; displayName: string; endDateTime?: string; startDateTime?: string },
   ): EntraPassword {
     const app = this.#apps.get(appId);
     if (!app) throw new Error(`no Entra app ${appId}`);
-    const made = this.#password(
-      p.secretText,
-      p.displayName,
-      p.endDateTime,
-      Number.NEGATIVE_INFINITY,
-    );
+    const made = {
+      ...this.#password(p.secretText, p.displayName, p.endDateTime, Number.NEGATIVE_INFINITY),
+      ...(p.startDateTime ? { startDateTime: p.startDateTime } : {}),
+    };
     app.passwords.push(made);
     return made;
   }
