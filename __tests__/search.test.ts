@@ -19,38 +19,55 @@ const RUNS = Number(process.env['SEARCH_RUNS'] ?? 50);
 const SEED = Number(process.env['SEARCH_SEED'] ?? 20261123);
 /** Sequences of each kind per variant (each is two or three runs). */
 const SEQ_RUNS = Number(process.env['SEARCH_SEQ_RUNS'] ?? 4);
+/**
+ * The first property of the file also pays for warming up (the emulators' OpenAPI schemas, the JIT),
+ * which on the 2-core machine beside the end-to-end files took over a minute: a budget, not a goal.
+ */
+const SEARCH_TIMEOUT_MS = 240_000;
 
 describe('invariant search', () => {
   for (const variant of VARIANTS) {
-    it(`${variant}: ${RUNS} random fault schedules break no invariant`, async () => {
-      await fc.assert(fc.asyncProperty(scheduleArb(variant), holds), {
-        numRuns: RUNS,
-        seed: SEED,
-      });
-    });
+    it(
+      `${variant}: ${RUNS} random fault schedules break no invariant`,
+      async () => {
+        await fc.assert(fc.asyncProperty(scheduleArb(variant), holds), {
+          numRuns: RUNS,
+          seed: SEED,
+        });
+      },
+      SEARCH_TIMEOUT_MS,
+    );
   }
 
   // Where the old secret dies on rotate, a failed store without recovery-public-key loses the new
   // one by design (the action warns): the check is then that the step fails, never a silent loss.
   for (const variant of ['whmcs', 'csp-regenerate', 'keycloak'] as const) {
-    it(`${variant} without recovery-public-key: ${RUNS} schedules, no silent loss`, async () => {
-      await fc.assert(fc.asyncProperty(scheduleArb(variant, { recoveryKey: false }), holds), {
-        numRuns: RUNS,
-        seed: SEED,
-      });
-    });
+    it(
+      `${variant} without recovery-public-key: ${RUNS} schedules, no silent loss`,
+      async () => {
+        await fc.assert(fc.asyncProperty(scheduleArb(variant, { recoveryKey: false }), holds), {
+          numRuns: RUNS,
+          seed: SEED,
+        });
+      },
+      SEARCH_TIMEOUT_MS,
+    );
   }
 
   // Sequences of runs over one world: killed at a request then re-run, failed then re-run, a re-run in
   // the same second, three runs back to back. The invariants hold after every run.
   for (const kind of SEQUENCES)
     for (const variant of VARIANTS)
-      it(`${variant}, ${kind}: ${SEQ_RUNS} sequences of runs break no invariant`, async () => {
-        await fc.assert(fc.asyncProperty(sequenceArb(variant, kind), holds), {
-          numRuns: SEQ_RUNS,
-          seed: SEED,
-        });
-      });
+      it(
+        `${variant}, ${kind}: ${SEQ_RUNS} sequences of runs break no invariant`,
+        async () => {
+          await fc.assert(fc.asyncProperty(sequenceArb(variant, kind), holds), {
+            numRuns: SEQ_RUNS,
+            seed: SEED,
+          });
+        },
+        SEARCH_TIMEOUT_MS,
+      );
 
   it('a schedule without faults rotates', async () => {
     for (const variant of VARIANTS) {
