@@ -608,3 +608,26 @@ describe("the search's cancels: SIGINT, SIGTERM 7.5 s later, the kill 2.5 s afte
     );
   });
 });
+
+describe('regressions found by the invariant search (tokens that outlive a run)', () => {
+  it('an installation token that expired during the runs (a write stalled past its hour) needs no revoking; the one minted again is revoked', async () => {
+    const o = await runSchedule({
+      ...minimal('csp-regenerate', []),
+      dependabot: true,
+      app: true,
+      codespacesOrg: true,
+      pattern: true,
+      then: [
+        { faults: [], gapMs: 0 },
+        {
+          faults: [{ route: 'GitHub PUT secret', kind: 'stall', times: 8, skip: 0, param: 72 }],
+          gapMs: 0,
+        },
+      ],
+    });
+    expect(o.violations).toEqual([]);
+    expect(o.runs.at(-1)!.log.some((l) => l.startsWith('Minted a new installation token'))).toBe(
+      true,
+    );
+  });
+});

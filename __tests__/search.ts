@@ -1508,12 +1508,13 @@ function check(
       v.push(`report: rotated=true but the variable in ${t.line} is ${entry.status}`);
   }
 
-  // Every installation token the action received was revoked (GitHub answered 204; a 204 that did
+  // Every installation token the action received and still alive was revoked (GitHub answered 204; a 204 that did
   // nothing is GitHub's word, as for any revocation), or the log warns that it could not be. A token
   // whose answer was lost never reached the action; it expires within the hour.
+  // One that expired before the run ended works nowhere any more: nothing to revoke (src/github/app.ts).
   const received = world.github.apps.minted
     .slice(before.minted)
-    .filter((t) => masks.has(t.token)).length;
+    .filter((t) => masks.has(t.token) && t.expiresAt > world.github.clock()).length;
   const revoked =
     world.github.calls('DELETE', '/installation/token').filter((r) => r.status === 204).length -
     before.revoked;
