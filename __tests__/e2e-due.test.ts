@@ -2,7 +2,6 @@
 // secret expires within the window (from what the provider reports, else from the age of the first
 // target's secret), names the rule that decided, and sets next-rotation-due.
 import { describe, expect, it } from 'vitest';
-import { MARKER } from '../src/providers/entra-app.ts';
 import { expectClean, worldPerTest } from './checks.ts';
 import {
   APP_ID,
@@ -89,71 +88,6 @@ describe.concurrent('rotate-if-expires-within', () => {
     expect(inside.outputs['rotated']).toBe('true');
     expect(inside.stdout).toMatch(/\(in 19 days\), within the window; rotating\./);
     for (const run of [first, outside, inside]) expectClean(world, run);
-  });
-
-  it("Entra: a password of this rotation that no target holds (a killed run's) does not make the run skip; the one the targets hold decides", async () => {
-    const world = await start('entra');
-    const tag = 'nightly';
-    const own = `${MARKER} [${tag}] `;
-    const iso = (ms: number): string => new Date(ms).toISOString();
-    // A run 25 days ago made a password that lives 30 days (5 left) and stored it.
-    const held = 'Held-By-Every-Target-0123456789';
-    world.entra!.addPasswordTo(APP_ID, {
-      secretText: held,
-      displayName: `${own}earlier run`,
-      startDateTime: iso(Date.now() - 25 * DAY),
-      endDateTime: iso(Date.now() + 5 * DAY),
-    });
-    world.github.seedSecret(
-      `repo:${REPO}`,
-      SECRET_NAME,
-      held,
-      stamp(Date.now() - 25 * DAY + 60_000),
-    );
-    // A run an hour ago was killed after addPassword: its two-year password is in no target.
-    world.entra!.addPasswordTo(APP_ID, {
-      secretText: 'Orphan-Of-A-Killed-Run-0123456789',
-      displayName: `${own}killed run`,
-      startDateTime: iso(Date.now() - 3_600_000),
-      endDateTime: iso(Date.now() + 730 * DAY),
-    });
-    const run = await world.run({ 'rotate-if-expires-within': '10d', 'entra-password-tag': tag });
-    expect(run.code, run.stdout).toBe(0);
-    expect(run.outputs['rotated']).toBe('true');
-    expect(run.stdout).toMatch(
-      /the secret the targets hold \(the newest of this rotation's made before they were last written\) expires at \S+ \(in [45] days\); 1 newer one\(s\), made after the targets were last written by a run that did not store it, is ignored, within the window; rotating\./,
-    );
-    expect(world.github.secret(`repo:${REPO}`, SECRET_NAME)!.value).toBe(world.currentSecret());
-    expectClean(world, run, [held, 'Orphan-Of-A-Killed-Run-0123456789']);
-  });
-
-  it('Entra: targets written after the newest password of this rotation: its expiry decides (not due)', async () => {
-    const world = await start('entra');
-    const own = `${MARKER} [nightly] `;
-    const iso = (ms: number): string => new Date(ms).toISOString();
-    const held = 'Held-By-Every-Target-0123456789';
-    world.entra!.addPasswordTo(APP_ID, {
-      secretText: held,
-      displayName: `${own}earlier run`,
-      startDateTime: iso(Date.now() - 2 * DAY),
-      endDateTime: iso(Date.now() + 300 * DAY),
-    });
-    world.github.seedSecret(
-      `repo:${REPO}`,
-      SECRET_NAME,
-      held,
-      stamp(Date.now() - 2 * DAY + 60_000),
-    );
-    const run = await world.run({
-      'rotate-if-expires-within': '10d',
-      'entra-password-tag': 'nightly',
-    });
-    expect(run.code, run.stdout).toBe(0);
-    expect(run.outputs['rotated']).toBe('false');
-    expect(run.stdout).toMatch(
-      /the secret the targets hold .* \(in 29\d days\), outside the window/,
-    );
-    expectClean(world, run, [held]);
   });
 
   it('CSP reports no expiry: the age of the first target secret decides, and the log says so', async () => {

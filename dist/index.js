@@ -17599,24 +17599,16 @@ function createEntra(s, deps) {
             // The expiry that matters is that of the passwords this rotation made (entra-password-tag):
             // others belong to people or other rotations, and rotating does not replace them.
             const own = ownPrefix(s.passwordTag);
-            const mine = passwords.filter((p) => p.displayName.startsWith(own));
-            const ends = mine
+            const ends = passwords
+                .filter((p) => p.displayName.startsWith(own))
                 .map((p) => p.endDateTime)
                 .filter((e) => !!e)
                 .sort();
-            // Which of them the targets hold is decided by when they came (src/due.ts).
-            const held = mine
-                .map((p) => ({
-                since: Date.parse(p.startDateTime ?? ''),
-                expires: Date.parse(p.endDateTime ?? ''),
-            }))
-                .filter((p) => !Number.isNaN(p.since) && !Number.isNaN(p.expires));
             const credential = {
                 clientId: s.appId,
                 credentialId: undefined,
                 description: `Entra application ${s.appId} (${passwords.length} password(s))`,
                 expiresAt: ends.at(-1),
-                held,
                 oldSecretDiesOnRotate: false,
             };
             return { credential, found: { passwords } };
@@ -29379,18 +29371,9 @@ async function decide(s, credential, ages, providerName, openIssue) {
     const windowMs = s.rotateIfExpiresWithinMs;
     if (skipMs === undefined && windowMs === undefined)
         return undefined;
-    let read;
-    const agesOnce = () => (read ??= ages());
-    // Several secrets of this rotation: the one the targets hold decides (see Credential.held).
-    const byHeld = windowMs !== undefined && credential.held !== undefined;
-    const heldBy = byHeld ? pickHeld(credential.held, decisive(await agesOnce()).at) : undefined;
-    const expires = byHeld
-        ? (heldBy?.expires ?? NaN)
-        : credential.expiresAt
-            ? Date.parse(credential.expiresAt)
-            : NaN;
+    const expires = credential.expiresAt ? Date.parse(credential.expiresAt) : NaN;
     const byAge = windowMs !== undefined && Number.isNaN(expires);
-    const { where, at } = skipMs !== undefined || byAge ? decisive(await agesOnce()) : { where: '', at: undefined };
+    const { where, at } = skipMs !== undefined || byAge ? decisive(await ages()) : { where: '', at: undefined };
     const t = (0,clock/* now */.tB)();
     const iso = (ms) => new Date(ms).toISOString();
     // The earliest time each rule would let a run rotate.
@@ -29426,12 +29409,7 @@ async function decide(s, credential, ages, providerName, openIssue) {
             byAge,
         };
     if (!byAge) {
-        const ignored = heldBy?.ignored
-            ? `; ${heldBy.ignored} newer one(s), made after the targets were last written by a run that did not store ${heldBy.ignored === 1 ? 'it' : 'them'}, ${heldBy.ignored === 1 ? 'is' : 'are'} ignored`
-            : '';
-        const when = byHeld
-            ? `the secret the targets hold (the newest of this rotation's made before they were last written) expires at ${iso(expires)} (${(0,clock/* spokenUntil */.NS)(expires)})${ignored}`
-            : `the current secret expires at ${iso(expires)} (${(0,clock/* spokenUntil */.NS)(expires)})`;
+        const when = `the current secret expires at ${iso(expires)} (${(0,clock/* spokenUntil */.NS)(expires)})`;
         return t >= expiryDue
             ? {
                 rotate: true,
@@ -29446,9 +29424,7 @@ async function decide(s, credential, ages, providerName, openIssue) {
                 byAge,
             };
     }
-    const fallback = byHeld && credential.held.length > 0
-        ? `rotate-if-expires-within: no password of this rotation in ${providerName} came before the targets were last written, so none is known to be the one they hold and the age of ${where} decides`
-        : `rotate-if-expires-within: ${providerName} reports no expiry for this credential, so the age of ${where} decides`;
+    const fallback = `rotate-if-expires-within: ${providerName} reports no expiry for this credential, so the age of ${where} decides`;
     if (!at)
         return {
             rotate: true,
@@ -29485,20 +29461,6 @@ function dueAfterRotation(s, newExpiresAt) {
     }
     return candidates.length ? new Date(Math.max(...candidates)).toISOString() : undefined;
 }
-/** GitHub's and the provider's clocks may differ this much. */
-const SKEW_MS = 10_000;
-/**
- * The secret the targets hold among the rotation's own: the newest that came before the oldest target
- * was last written; the ones that came after are counted as ignored. Undefined when a target has no
- * secret or none came before (the targets then hold one made otherwise: their age decides).
- */
-function pickHeld(held, written) {
-    if (!written)
-        return undefined;
-    const before = held.filter((h) => h.since <= written.getTime() + SKEW_MS);
-    const newest = before.reduce((a, b) => (a === undefined || b.since > a.since ? b : a), undefined);
-    return newest && { expires: newest.expires, ignored: held.length - before.length };
-}
 
 ;// CONCATENATED MODULE: ./src/previous.ts
 // One previous-secret slot: CSP overlap and Keycloak's secret-rotation policy keep one previous
@@ -29508,7 +29470,7 @@ function pickHeld(held, written) {
 // otherwise; the report then says which targets lost their secret.
 
 /** GitHub's and the provider's clocks may differ this much; a target written this close before counts as written after. */
-const previous_SKEW_MS = 60_000;
+const SKEW_MS = 60_000;
 /**
  * Before the rotating call: undefined when no slot holds a secret that still works; otherwise what
  * this rotation overwrites, after refusing (throws) when a target may hold it and the overwrite
@@ -29537,7 +29499,7 @@ async function guardPrevious(s, credential, destination, log) {
     const until = slot.until ?? since + slot.windowMs;
     if (until <= (0,clock/* now */.tB)())
         return undefined;
-    const slack = slot.exact ? previous_SKEW_MS : s.storeTimeoutMs + previous_SKEW_MS;
+    const slack = slot.exact ? SKEW_MS : s.storeTimeoutMs + SKEW_MS;
     // A target whose secret does not exist holds nothing that could die.
     const stale = written
         .filter((w) => w.at !== undefined && w.at < since - slack)

@@ -59,19 +59,10 @@ export async function decide(
   const skipMs = s.skipIfRotatedWithinMs;
   const windowMs = s.rotateIfExpiresWithinMs;
   if (skipMs === undefined && windowMs === undefined) return undefined;
-  let read: Promise<readonly SecretAge[]> | undefined;
-  const agesOnce = (): Promise<readonly SecretAge[]> => (read ??= ages());
-  // Several secrets of this rotation: the one the targets hold decides (see Credential.held).
-  const byHeld = windowMs !== undefined && credential.held !== undefined;
-  const heldBy = byHeld ? pickHeld(credential.held!, decisive(await agesOnce()).at) : undefined;
-  const expires = byHeld
-    ? (heldBy?.expires ?? NaN)
-    : credential.expiresAt
-      ? Date.parse(credential.expiresAt)
-      : NaN;
+  const expires = credential.expiresAt ? Date.parse(credential.expiresAt) : NaN;
   const byAge = windowMs !== undefined && Number.isNaN(expires);
   const { where, at } =
-    skipMs !== undefined || byAge ? decisive(await agesOnce()) : { where: '', at: undefined };
+    skipMs !== undefined || byAge ? decisive(await ages()) : { where: '', at: undefined };
   const t = now();
   const iso = (ms: number): string => new Date(ms).toISOString();
   // The earliest time each rule would let a run rotate.
@@ -109,12 +100,7 @@ export async function decide(
       byAge,
     };
   if (!byAge) {
-    const ignored = heldBy?.ignored
-      ? `; ${heldBy.ignored} newer one(s), made after the targets were last written by a run that did not store ${heldBy.ignored === 1 ? 'it' : 'them'}, ${heldBy.ignored === 1 ? 'is' : 'are'} ignored`
-      : '';
-    const when = byHeld
-      ? `the secret the targets hold (the newest of this rotation's made before they were last written) expires at ${iso(expires)} (${spokenUntil(expires)})${ignored}`
-      : `the current secret expires at ${iso(expires)} (${spokenUntil(expires)})`;
+    const when = `the current secret expires at ${iso(expires)} (${spokenUntil(expires)})`;
     return t >= expiryDue!
       ? {
           rotate: true,
@@ -129,10 +115,7 @@ export async function decide(
           byAge,
         };
   }
-  const fallback =
-    byHeld && credential.held!.length > 0
-      ? `rotate-if-expires-within: no password of this rotation in ${providerName} came before the targets were last written, so none is known to be the one they hold and the age of ${where} decides`
-      : `rotate-if-expires-within: ${providerName} reports no expiry for this credential, so the age of ${where} decides`;
+  const fallback = `rotate-if-expires-within: ${providerName} reports no expiry for this credential, so the age of ${where} decides`;
   if (!at)
     return {
       rotate: true,
@@ -173,25 +156,4 @@ export function dueAfterRotation(
     );
   }
   return candidates.length ? new Date(Math.max(...candidates)).toISOString() : undefined;
-}
-
-/** GitHub's and the provider's clocks may differ this much. */
-const SKEW_MS = 10_000;
-
-/**
- * The secret the targets hold among the rotation's own: the newest that came before the oldest target
- * was last written; the ones that came after are counted as ignored. Undefined when a target has no
- * secret or none came before (the targets then hold one made otherwise: their age decides).
- */
-function pickHeld(
-  held: NonNullable<Credential['held']>,
-  written: Date | undefined,
-): { expires: number; ignored: number } | undefined {
-  if (!written) return undefined;
-  const before = held.filter((h) => h.since <= written.getTime() + SKEW_MS);
-  const newest = before.reduce<(typeof held)[number] | undefined>(
-    (a, b) => (a === undefined || b.since > a.since ? b : a),
-    undefined,
-  );
-  return newest && { expires: newest.expires, ignored: held.length - before.length };
 }

@@ -118,14 +118,16 @@ export class EntraEmulator extends Emulator {
   /** Adds a password behind the API's back, already propagated (a person, or another workflow). */
   addPasswordTo(
     appId: string,
-    p: { secretText: string; displayName: string; endDateTime?: string; startDateTime?: string },
+    p: { secretText: string; displayName: string; endDateTime?: string },
   ): EntraPassword {
     const app = this.#apps.get(appId);
     if (!app) throw new Error(`no Entra app ${appId}`);
-    const made = {
-      ...this.#password(p.secretText, p.displayName, p.endDateTime, Number.NEGATIVE_INFINITY),
-      ...(p.startDateTime ? { startDateTime: p.startDateTime } : {}),
-    };
+    const made = this.#password(
+      p.secretText,
+      p.displayName,
+      p.endDateTime,
+      Number.NEGATIVE_INFINITY,
+    );
     app.passwords.push(made);
     return made;
   }

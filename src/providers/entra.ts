@@ -169,24 +169,16 @@ function createEntra(s: EntraSettings, deps: ProviderDeps): Provider<EntraFound,
       // The expiry that matters is that of the passwords this rotation made (entra-password-tag):
       // others belong to people or other rotations, and rotating does not replace them.
       const own = ownPrefix(s.passwordTag);
-      const mine = passwords.filter((p) => p.displayName.startsWith(own));
-      const ends = mine
+      const ends = passwords
+        .filter((p) => p.displayName.startsWith(own))
         .map((p) => p.endDateTime)
         .filter((e): e is string => !!e)
         .sort();
-      // Which of them the targets hold is decided by when they came (src/due.ts).
-      const held = mine
-        .map((p) => ({
-          since: Date.parse(p.startDateTime ?? ''),
-          expires: Date.parse(p.endDateTime ?? ''),
-        }))
-        .filter((p) => !Number.isNaN(p.since) && !Number.isNaN(p.expires));
       const credential: Credential = {
         clientId: s.appId,
         credentialId: undefined,
         description: `Entra application ${s.appId} (${passwords.length} password(s))`,
         expiresAt: ends.at(-1),
-        held,
         oldSecretDiesOnRotate: false,
       };
       return { credential, found: { passwords } };

@@ -14,14 +14,6 @@ export interface Credential {
   readonly description: string;
   /** Expiry of the current secret, ISO 8601, where known. */
   readonly expiresAt: string | undefined;
-  /**
-   * Where the provider keeps several secrets made by this rotation (Entra's passwords): each with when
-   * it came and when it expires (epoch ms). The expiry rule then decides by the one the targets hold,
-   * the newest that came before the oldest target was last written (the action writes right after
-   * it makes one); a newer one, left by a run that never stored it, is ignored. `expiresAt` is then
-   * the fallback only for the words of the report.
-   */
-  readonly held?: readonly { readonly since: number; readonly expires: number }[];
   /** True when rotate() kills the current secret at once: a failed store then leaves only the recovery blob. */
   readonly oldSecretDiesOnRotate: boolean;
   /**
