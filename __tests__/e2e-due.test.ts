@@ -2,6 +2,7 @@
 // secret expires within the window (from what the provider reports, else from the age of the first
 // target's secret), names the rule that decided, and sets next-rotation-due.
 import { describe, expect, it } from 'vitest';
+import { ownPrefix } from '../src/providers/entra-app.ts';
 import { expectClean, worldPerTest } from './checks.ts';
 import {
   APP_ID,
@@ -29,6 +30,51 @@ async function woodpeckerExpiringIn(days: number): Promise<World> {
     name: 'MS Graph app',
   });
   world.github.seedSecret(`repo:${REPO}`, SECRET_NAME, OLD_SECRET, stamp(Date.now() - 100 * DAY));
+  return world;
+}
+
+const TAG = 'due test';
+const ORPHAN = 'Orphan-Entra-Password-0123456789';
+
+/**
+ * An app whose targets were written 30 days ago with this rotation's password that ends in 10 days,
+ * plus a newer password of this rotation that lives two years: an orphan of a run killed after
+ * addPassword when `targetsWrittenDaysAgo` is 30, the targets' password when it is 1.
+ */
+async function entraWithOrphan(
+  provider: 'entra' | 'woodpecker',
+  targetsWrittenDaysAgo: number,
+): Promise<World> {
+  const world = await start(provider);
+  const t = Date.now();
+  world.entra!.addPasswordTo(APP_ID, {
+    secretText: OLD_SECRET,
+    displayName: `${ownPrefix(TAG)}${stamp(t - 170 * DAY)} run 41-1 aaaaaaaaaaaa`,
+    startDateTime: new Date(t - 170 * DAY).toISOString(),
+    endDateTime: new Date(t + 10 * DAY).toISOString(),
+  });
+  world.entra!.addPasswordTo(APP_ID, {
+    secretText: ORPHAN,
+    displayName: `${ownPrefix(TAG)}${stamp(t - 2 * DAY)} run 42-1 bbbbbbbbbbbb`,
+    startDateTime: new Date(t - 2 * DAY).toISOString(),
+    endDateTime: new Date(t + 730 * DAY).toISOString(),
+  });
+  world.github.seedSecret(
+    `repo:${REPO}`,
+    SECRET_NAME,
+    targetsWrittenDaysAgo > 2 ? OLD_SECRET : ORPHAN,
+    stamp(t - targetsWrittenDaysAgo * DAY),
+  );
+  if (provider === 'woodpecker')
+    // Killed after Woodpecker saved the orphan, before any target: Woodpecker shows its far expiry.
+    world.woodpecker!.addCredential({
+      credentialId: WOODPECKER_CREDENTIAL,
+      tenantId: TENANT,
+      clientId: APP_ID,
+      secret: ORPHAN,
+      secretExpiresAt: new Date(t + 730 * DAY).toISOString(),
+      name: 'MS Graph app',
+    });
   return world;
 }
 
@@ -88,6 +134,48 @@ describe.concurrent('rotate-if-expires-within', () => {
     expect(inside.outputs['rotated']).toBe('true');
     expect(inside.stdout).toMatch(/\(in 19 days\), within the window; rotating\./);
     for (const run of [first, outside, inside]) expectClean(world, run);
+  });
+
+  it('Entra: an orphan password of a killed run, newer than the targets, does not make the run look not due', async () => {
+    const world = await entraWithOrphan('entra', 30);
+    const run = await world.run({ 'rotate-if-expires-within': '30d', 'entra-password-tag': TAG });
+    expect(run.code, run.stdout).toBe(0);
+    expect(run.outputs['rotated']).toBe('true');
+    expect(run.stdout).toMatch(
+      /rotate-if-expires-within: the password the targets hold \(the newest this rotation made by the time secret \S+ in repo \S+ was last written, \S+\) expires at \S+ \(in (9|10) days\), within the window; rotating\. An orphan password created after the targets were last written is ignored\./,
+    );
+    expect(world.github.secret(`repo:${REPO}`, SECRET_NAME)!.value).toBe(world.currentSecret());
+    // Every target holds the new password now: the earlier ones of this rotation, the orphan too, go.
+    const left = world.entra!.passwords(APP_ID).map((p) => p.secretText);
+    expect(left).not.toContain(ORPHAN);
+    expect(world.entra!.removedPasswords(APP_ID).map((p) => p.secretText)).toContain(ORPHAN);
+    expectClean(world, run, [ORPHAN]);
+  });
+
+  it('Entra: targets written after the newest password hold it, and the run is not due', async () => {
+    const world = await entraWithOrphan('entra', 1);
+    const run = await world.run({ 'rotate-if-expires-within': '30d', 'entra-password-tag': TAG });
+    expect(run.code, run.stdout).toBe(0);
+    expect(run.outputs['rotated']).toBe('false');
+    expect(world.entra!.calls('POST', /addPassword/)).toHaveLength(0);
+    expect(run.stdout).toMatch(
+      /the password the targets hold \(.*\) expires at \S+ \(in 7(29|30) days\), outside the window; not rotating before/,
+    );
+    expect(run.stdout).not.toContain('orphan');
+    expect(near(run.outputs['next-rotation-due'], Date.now() + 700 * DAY)).toBe(true);
+    expectClean(world, run, [ORPHAN]);
+  });
+
+  it("Woodpecker: killed after the save, Woodpecker's far expiry does not hide the targets' password", async () => {
+    const world = await entraWithOrphan('woodpecker', 30);
+    const run = await world.run({ 'rotate-if-expires-within': '30d', 'entra-password-tag': TAG });
+    expect(run.code, run.stdout).toBe(0);
+    expect(run.outputs['rotated']).toBe('true');
+    expect(run.stdout).toMatch(
+      /the password the targets hold \(.*\) expires at \S+ \(in (9|10) days\), within the window; rotating\. An orphan password/,
+    );
+    expect(world.github.secret(`repo:${REPO}`, SECRET_NAME)!.value).toBe(world.currentSecret());
+    expectClean(world, run, [ORPHAN]);
   });
 
   it('CSP reports no expiry: the age of the first target secret decides, and the log says so', async () => {

@@ -427,6 +427,27 @@ describe('the search over runs and deaths', () => {
     expect(o.outputs['rotated']).toBe('true');
   });
 
+  for (const [variant, route] of [
+    ['entra', 'Graph addPassword'],
+    ['woodpecker', 'Graph addPassword'],
+    ['woodpecker', 'Woodpecker PATCH'],
+  ] as const)
+    it(`${variant}, killed after ${route}: the re-run decides by the password the targets hold, not the orphan (issue 19)`, async () => {
+      // The targets hold the 20-day password; the killed run's password lives 180 days.
+      const o = await runSchedule({
+        ...minimal(variant, []),
+        due: 'expires-30d',
+        stop: { signal: 'SIGKILL', route, nth: 0, after: true },
+        then: [{ faults: [], gapMs: 3_600_000 }],
+      });
+      expect(o.violations).toEqual([]);
+      expect(o.runs.map((r) => r.killed)).toEqual([true, false]);
+      expect(o.report.rule).toMatch(
+        /^rotate-if-expires-within: the password the targets hold \(.*\) expires at \S+ \(in 19 days\), within the window; rotating\. An orphan password created after the targets were last written is ignored\.$/,
+      );
+      expect(o.outputs['rotated']).toBe('true');
+    });
+
   it('a run killed before a request sends nothing more: the provider never sees its rotating call', async () => {
     const o = await runSchedule({
       ...minimal('csp-overlap', []),

@@ -337,8 +337,10 @@ export interface Schedule {
   readonly random: number;
   /**
    * Whether the run is due (src/due.ts): rotate-if-expires-within 1h, 30d or 366d (Woodpecker's
-   * credential expires in 39 days, this rotation's earlier Entra password in 20, and CSP and WHMCS
-   * fall back to the day-old target secret), or skip-if-rotated-within 2d (skips). Absent: always due.
+   * credential expires in 39 days, this rotation's earlier Entra password, which the targets hold, in
+   * 20: with it that decides, for Woodpecker too; CSP and WHMCS fall back to the day-old target
+   * secret), or skip-if-rotated-within 2d (skips). Absent: always due. A run skipped by the expiry
+   * while a target holds an Entra password that expires within the window breaks an invariant.
    */
   readonly due?: 'expires-1h' | 'expires-30d' | 'expires-366d' | 'skip-2d' | undefined;
   /** failure-issue-repository: none, none open yet, or one open from an earlier failed run. */
@@ -754,6 +756,8 @@ export async function runSchedule(
           {
             secretText: OLD_SECRET,
             displayName: `${MARKER} [${PASSWORD_TAG}] ${dayAgo} run 4141-1`,
+            // Created just before that run stored it.
+            startDateTime: new Date(T0 - 86_400_000 - 1000).toISOString(),
             endDateTime: new Date(T0 + 20 * 86_400_000).toISOString(),
           },
         ],
@@ -1402,6 +1406,27 @@ function check(
     (x) => !before.providerSecrets.has(x) && !masks.has(x),
   );
   const failedLoudly = report.failure !== undefined && outputs['rotated'] !== 'true';
+
+  // Not due by the expiry means that what every target holds expires outside the window: a password
+  // that a killed run added and no target holds must not make the run look not due (issue 19).
+  const windowMs = s.due?.startsWith('expires-')
+    ? { 'expires-1h': 3_600_000, 'expires-30d': 30 * 86_400_000, 'expires-366d': 366 * 86_400_000 }[
+        s.due as 'expires-1h'
+      ]
+    : undefined;
+  if (
+    report.outcome === 'skipped' &&
+    report.rule?.startsWith('rotate-if-expires-within') &&
+    windowMs !== undefined &&
+    world.entra
+  )
+    for (const t of held) {
+      const p = world.entra.passwords(APP_ID).find((x) => x.secretText === t.value);
+      if (p && Date.parse(p.endDateTime) - world.entra.now() <= windowMs)
+        v.push(
+          `skipped (${report.rule}) but ${t.line} holds an Entra password that expires within the window`,
+        );
+    }
 
   // No lock-out, per target: it holds a secret that works, or the run failed, says the target needs
   // the secret by hand (status failed), and the operator holds a working one (output recovery or an

@@ -90,7 +90,14 @@ export class EntraEmulator extends Emulator {
     options: {
       displayName?: string;
       initialPasswords?: readonly (
-        string | { secretText: string; displayName?: string; endDateTime?: string }
+        | string
+        | {
+            secretText: string;
+            displayName?: string;
+            endDateTime?: string;
+            /** When Graph created it (its startDateTime); default: now. */
+            startDateTime?: string;
+          }
       )[];
     } = {},
   ): EntraApp {
@@ -108,6 +115,7 @@ export class EntraEmulator extends Emulator {
           given.displayName ?? 'initial',
           given.endDateTime,
           Number.NEGATIVE_INFINITY,
+          given.startDateTime,
         ),
       );
     }
@@ -118,7 +126,7 @@ export class EntraEmulator extends Emulator {
   /** Adds a password behind the API's back, already propagated (a person, or another workflow). */
   addPasswordTo(
     appId: string,
-    p: { secretText: string; displayName: string; endDateTime?: string },
+    p: { secretText: string; displayName: string; endDateTime?: string; startDateTime?: string },
   ): EntraPassword {
     const app = this.#apps.get(appId);
     if (!app) throw new Error(`no Entra app ${appId}`);
@@ -127,6 +135,7 @@ export class EntraEmulator extends Emulator {
       p.displayName,
       p.endDateTime,
       Number.NEGATIVE_INFINITY,
+      p.startDateTime,
     );
     app.passwords.push(made);
     return made;
@@ -173,8 +182,9 @@ export class EntraEmulator extends Emulator {
     displayName: string | null,
     endDateTime: string | undefined,
     addedAt: number,
+    startDateTime?: string,
   ): EntraPassword {
-    const start = new Date(this.now());
+    const start = new Date(startDateTime ?? this.now());
     const end = endDateTime ? new Date(endDateTime) : new Date(start.getTime() + TWO_YEARS_MS);
     return {
       keyId: randomUUID(),

@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { now, sleep } from '../clock.js';
 import { field, HttpError } from '../http.js';
 import { loggable } from '../untrusted.js';
-import { type ProviderDeps, ProviderError } from './types.js';
+import { type IssuedSecrets, type ProviderDeps, ProviderError } from './types.js';
 
 /** The parsed inputs of provider `entra` (src/providers/entra.ts parses them; Woodpecker reuses them). */
 export interface EntraSettings {
@@ -42,6 +42,27 @@ export const MARKER = 'rotated by rotate-client-secret-action';
  */
 export function ownPrefix(tag: string): string {
   return `${MARKER} [${tag}] `;
+}
+
+/**
+ * The passwords this rotation made (its tag), with when Graph created them: `startDateTime`, which
+ * Graph sets to its own clock at addPassword since this action never sends one. The expiry rule
+ * decides by the newest of them that existed when the targets were last written (src/due.ts), so
+ * that the password of a run killed after addPassword, which no target holds, does not make a run
+ * look not due. Passwords without readable times are left out.
+ */
+export function issuedBy(passwords: readonly Password[], tag: string): IssuedSecrets {
+  const own = ownPrefix(tag);
+  return {
+    noun: 'password',
+    secrets: passwords
+      .filter((p) => p.displayName.startsWith(own))
+      .map((p) => ({
+        createdAt: Date.parse(p.startDateTime ?? ''),
+        expiresAt: Date.parse(p.endDateTime ?? ''),
+      }))
+      .filter((p) => !Number.isNaN(p.createdAt) && !Number.isNaN(p.expiresAt)),
+  };
 }
 
 /** Sign in again this long before the token's stated expiry. */

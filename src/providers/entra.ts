@@ -19,6 +19,7 @@ import { loggable } from '../untrusted.js';
 import {
   EntraApp,
   type EntraSettings,
+  issuedBy,
   type NewPassword,
   ownPrefix,
   type Password,
@@ -180,6 +181,9 @@ function createEntra(s: EntraSettings, deps: ProviderDeps): Provider<EntraFound,
         description: `Entra application ${s.appId} (${passwords.length} password(s))`,
         expiresAt: ends.at(-1),
         oldSecretDiesOnRotate: false,
+        // The latest expiry may be that of a killed run's password no target holds: the expiry
+        // rule decides by what the targets hold instead.
+        issued: issuedBy(passwords, s.passwordTag),
       };
       return { credential, found: { passwords } };
     },

@@ -22,6 +22,24 @@ export interface Credential {
    * The pipeline refuses to rotate while it still works and a target may still hold it (src/previous.ts).
    */
   readonly previous?: PreviousSlot;
+  /**
+   * Where a killed run can leave a secret that no target holds (Entra: a password added by a run
+   * killed before it stored it): the secrets this rotation made that the provider still lists, with
+   * their creation times. The expiry rule then decides by the newest of them that existed when the
+   * targets were last written (src/due.ts, `held`), not by `expiresAt`.
+   */
+  readonly issued?: IssuedSecrets;
+}
+
+/** The secrets this rotation made, as the provider lists them. Times in epoch milliseconds. */
+export interface IssuedSecrets {
+  /** What the provider calls one, for the rule text: "password". */
+  readonly noun: string;
+  readonly secrets: readonly {
+    /** When the provider created it, on the provider's clock. */
+    readonly createdAt: number;
+    readonly expiresAt: number;
+  }[];
 }
 
 /** The one previous-secret slot, as preflight found it. Times in epoch milliseconds. */

@@ -20,7 +20,7 @@ import {
 import { loggable } from '../untrusted.js';
 
 import { entraInputs, type EntraSettings, parseEntra } from './entra.js';
-import { EntraApp, type NewPassword, type Password } from './entra-app.js';
+import { EntraApp, issuedBy, type NewPassword, type Password } from './entra-app.js';
 import {
   type Credential,
   type Provider,
@@ -320,6 +320,11 @@ function createWoodpecker(
           : `a new Woodpecker credential for client ${clientId}`,
         expiresAt: match ? field(match, 'secret_expires_at') : undefined,
         oldSecretDiesOnRotate: false,
+        // Woodpecker's expiry is that of what Woodpecker holds: a run killed after the save leaves
+        // the targets with the earlier Entra password, which the expiry rule then decides by.
+        ...(s.source.kind === 'entra'
+          ? { issued: issuedBy(passwords, s.source.entra.passwordTag) }
+          : {}),
       };
       const listed = Date.parse(field(match, 'secret_expires_at') ?? '');
       return {
