@@ -17288,6 +17288,26 @@ const MARKER = 'rotated by rotate-client-secret-action';
 function ownPrefix(tag) {
     return `${MARKER} [${tag}] `;
 }
+/**
+ * The passwords this rotation made (its tag), with when Graph created them: `startDateTime`, which
+ * Graph sets to its own clock at addPassword since this action never sends one. The expiry rule
+ * decides by the newest of them that existed when the targets were last written (src/due.ts), so
+ * that the password of a run killed after addPassword, which no target holds, does not make a run
+ * look not due. Passwords without readable times are left out.
+ */
+function issuedBy(passwords, tag) {
+    const own = ownPrefix(tag);
+    return {
+        noun: 'password',
+        secrets: passwords
+            .filter((p) => p.displayName.startsWith(own))
+            .map((p) => ({
+            createdAt: Date.parse(p.startDateTime ?? ''),
+            expiresAt: Date.parse(p.endDateTime ?? ''),
+        }))
+            .filter((p) => !Number.isNaN(p.createdAt) && !Number.isNaN(p.expiresAt)),
+    };
+}
 /** Sign in again this long before the token's stated expiry. */
 const entra_app_TOKEN_MARGIN_MS = 60_000;
 /** Entra token errors: `error`, `error_codes`, and the first sentence of `error_description` (AADSTS code and text). */
@@ -17610,6 +17630,9 @@ function createEntra(s, deps) {
                 description: `Entra application ${s.appId} (${passwords.length} password(s))`,
                 expiresAt: ends.at(-1),
                 oldSecretDiesOnRotate: false,
+                // The latest expiry may be that of a killed run's password no target holds: the expiry
+                // rule decides by what the targets hold instead.
+                issued: issuedBy(passwords, s.passwordTag),
             };
             return { credential, found: { passwords } };
         },
@@ -19071,6 +19094,11 @@ function createWoodpecker(s, deps) {
                     : `a new Woodpecker credential for client ${clientId}`,
                 expiresAt: match ? field(match, 'secret_expires_at') : undefined,
                 oldSecretDiesOnRotate: false,
+                // Woodpecker's expiry is that of what Woodpecker holds: a run killed after the save leaves
+                // the targets with the earlier Entra password, which the expiry rule then decides by.
+                ...(s.source.kind === 'entra'
+                    ? { issued: issuedBy(passwords, s.source.entra.passwordTag) }
+                    : {}),
             };
             const listed = Date.parse(field(match, 'secret_expires_at') ?? '');
             return {
@@ -29341,8 +29369,9 @@ async function check(s, d) {
 
 ;// CONCATENATED MODULE: ./src/due.ts
 // Whether this run rotates: skip-if-rotated-within (the age of every target's secret, and no failure
-// issue open) and rotate-if-expires-within (the expiry the provider reports, else the age of the oldest
-// target secret). The rule that decided is named, so that the log and the summary say why a run did
+// issue open) and rotate-if-expires-within (the expiry of what the targets hold where the provider
+// lists the secrets this rotation made, else the expiry the provider reports, else the age of the
+// oldest target secret). The rule that decided is named, so that the log and the summary say why a run did
 // or did not rotate.
 
 /**
@@ -29362,6 +29391,54 @@ function decisive(ages) {
     };
 }
 /**
+ * How much later than a target's `updated_at` a secret may have been created and still count as one
+ * the target may hold: 1 s because GitHub gives `updated_at` in whole seconds (a write at 12:00:00.9
+ * shows 12:00:00, after a password created at 12:00:00.5), and 4 s for the provider's clock against
+ * GitHub's. Too little would leave out the password every target holds and rotate on every run; too
+ * much counts an orphan only if a run of the same rotation added it within 5 s of another run's last
+ * write, which runs one at a time cannot do.
+ */
+const WRITE_SLACK_MS = 5_000;
+const plural = (n, noun) => n === 1
+    ? `An orphan ${noun} created after the targets were last written is ignored.`
+    : `${n} orphan ${noun}s created after the targets were last written are ignored.`;
+/**
+ * The expiry of what the targets hold, where the provider lists the secrets this rotation made
+ * (`issued`): a target holds one that existed when it was last written, so the newest of those
+ * created by the oldest target's `updated_at` (WRITE_SLACK_MS later at most) is what every target
+ * holds at worst. Newer ones are orphans of killed runs, which no target holds; they do not count.
+ * `current`: the provider's own expiry (Woodpecker: what Woodpecker holds), when it is earlier.
+ */
+function held(issued, oldest, current) {
+    const { noun, secrets } = issued;
+    if (!oldest.at)
+        return {
+            rotateBecause: `${oldest.where} does not exist, so it holds no ${noun} this rotation made; rotating.`,
+        };
+    const written = oldest.at.getTime();
+    const cutoff = written + WRITE_SLACK_MS;
+    const before = secrets.filter((p) => p.createdAt <= cutoff);
+    const orphans = secrets.length - before.length;
+    const note = orphans ? ` ${plural(orphans, noun)}` : '';
+    const writtenAt = new Date(written).toISOString();
+    if (!before.length)
+        return {
+            rotateBecause: `no ${noun} this rotation made existed when ${oldest.where} was last written (${writtenAt}), so the targets hold none of them; rotating.${note}`,
+        };
+    const newest = before.reduce((a, b) => (b.createdAt > a.createdAt ? b : a));
+    if (current < newest.expiresAt)
+        return {
+            at: current,
+            when: `the current secret expires at ${new Date(current).toISOString()} (${(0,clock/* spokenUntil */.NS)(current)}), before the ${noun} the targets hold`,
+            note,
+        };
+    return {
+        at: newest.expiresAt,
+        when: `the ${noun} the targets hold (the newest this rotation made by the time ${oldest.where} was last written, ${writtenAt}) expires at ${new Date(newest.expiresAt).toISOString()} (${(0,clock/* spokenUntil */.NS)(newest.expiresAt)})`,
+        note,
+    };
+}
+/**
  * `ages`: every secret the run writes (each target's, and the client id secret's), as preflight found
  * them; read only when a rule needs them. `openIssue`: the open failure issue of this rotation (e.g.
  * `failure issue octo/alerts#3`), when one is: the last run failed, so the guard does not skip.
@@ -29371,11 +29448,22 @@ async function decide(s, credential, ages, providerName, openIssue) {
     const windowMs = s.rotateIfExpiresWithinMs;
     if (skipMs === undefined && windowMs === undefined)
         return undefined;
-    const expires = credential.expiresAt ? Date.parse(credential.expiresAt) : NaN;
-    const byAge = windowMs !== undefined && Number.isNaN(expires);
-    const { where, at } = skipMs !== undefined || byAge ? decisive(await ages()) : { where: '', at: undefined };
+    const reported = credential.expiresAt ? Date.parse(credential.expiresAt) : NaN;
+    // Where the provider lists the secrets this rotation made, what the targets hold decides.
+    const issued = windowMs !== undefined && credential.issued?.secrets.length ? credential.issued : undefined;
+    const byAge = windowMs !== undefined && !issued && Number.isNaN(reported);
+    const { where, at } = skipMs !== undefined || byAge || issued ? decisive(await ages()) : { where: '', at: undefined };
     const t = (0,clock/* now */.tB)();
     const iso = (ms) => new Date(ms).toISOString();
+    const expiry = windowMs === undefined || byAge
+        ? undefined
+        : issued
+            ? held(issued, { where, at }, Number.isNaN(reported) ? Infinity : reported)
+            : {
+                at: reported,
+                when: `the current secret expires at ${iso(reported)} (${(0,clock/* spokenUntil */.NS)(reported)})`,
+                note: '',
+            };
     // The earliest time each rule would let a run rotate.
     const skipUntil = skipMs !== undefined && at ? at.getTime() + skipMs : undefined;
     const expiryDue = windowMs === undefined
@@ -29384,7 +29472,9 @@ async function decide(s, credential, ages, providerName, openIssue) {
             ? at
                 ? at.getTime() + windowMs
                 : t
-            : expires - windowMs;
+            : 'at' in expiry
+                ? expiry.at - windowMs
+                : t;
     const nextDue = Math.max(skipUntil ?? -Infinity, expiryDue ?? -Infinity);
     const next = Number.isFinite(nextDue) ? iso(nextDue) : undefined;
     // The guard against rotating twice in a row comes first: a re-run within it never rotates, unless
@@ -29408,18 +29498,24 @@ async function decide(s, credential, ages, providerName, openIssue) {
             nextDue: undefined,
             byAge,
         };
-    if (!byAge) {
-        const when = `the current secret expires at ${iso(expires)} (${(0,clock/* spokenUntil */.NS)(expires)})`;
+    if (expiry && 'rotateBecause' in expiry)
+        return {
+            rotate: true,
+            rule: `rotate-if-expires-within: ${expiry.rotateBecause}`,
+            nextDue: undefined,
+            byAge,
+        };
+    if (expiry) {
         return t >= expiryDue
             ? {
                 rotate: true,
-                rule: `rotate-if-expires-within: ${when}, within the window; rotating.`,
+                rule: `rotate-if-expires-within: ${expiry.when}, within the window; rotating.${expiry.note}`,
                 nextDue: undefined,
                 byAge,
             }
             : {
                 rotate: false,
-                rule: `rotate-if-expires-within: ${when}, outside the window; not rotating before ${iso(expiryDue)}.`,
+                rule: `rotate-if-expires-within: ${expiry.when}, outside the window; not rotating before ${iso(expiryDue)}.${expiry.note}`,
                 nextDue: next,
                 byAge,
             };
