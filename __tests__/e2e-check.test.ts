@@ -83,7 +83,7 @@ describe.concurrent('mode: check', () => {
     expect(run.summary).toContain('## Check passed: nothing changed');
     expect(run.summary).toContain('| Target | Secret | Exists | Last updated |');
     expect(run.summary).toContain(`| yes | 2026-01-02T03:04:05.000Z |`);
-    expect(run.summary).toMatch(/\| Current secret expires \| \S+ \(in (39|40) days\) \|/);
+    expect(run.summary).toMatch(/\| Secret the targets hold expires \| \S+ \(in (39|40) days\) \|/);
     expect(run.outputs['rotated']).toBe('false');
     expectClean(world, run);
   });
@@ -119,7 +119,9 @@ describe.concurrent('mode: check', () => {
     );
     expect(run.summary).toContain(`| <code>CLIENT_SECRET</code> | **no** |  |`);
     // CSP reports no expiry: fail-if-expires-within cannot apply, and the report says so.
-    expect(run.summary).toContain('| Current secret expires | not reported by the provider |');
+    expect(run.summary).toContain(
+      '| Secret the targets hold expires | not reported by the provider |',
+    );
     expect(run.stdout).toContain('vmware-csp reports no expiry for this credential.');
     expectClean(world, run);
   });

@@ -215,3 +215,40 @@ describe.concurrent('rotate-if-expires-within', () => {
     expectClean(world, run);
   });
 });
+
+describe.concurrent('mode: check reads the expiry of what the targets hold', () => {
+  for (const provider of ['entra', 'woodpecker'] as const)
+    it(`${provider}: an orphan password of a killed run does not hide the targets' expiry`, async () => {
+      const world = await entraWithOrphan(provider, 30);
+      const run = await world.run({
+        mode: 'check',
+        'fail-if-expires-within': '14d',
+        'entra-password-tag': TAG,
+      });
+      expect(run.code, run.stdout).toBe(1);
+      expect(run.errors.join('\n')).toMatch(
+        /The secret the targets hold expires at \S+ \(in (9|10) days\), within fail-if-expires-within\./,
+      );
+      expect(run.stdout).toContain(
+        'An orphan password created after the targets were last written is ignored.',
+      );
+      expect(run.summary).toMatch(
+        /\| Secret the targets hold expires \| \S+ \(in (9|10) days\) \|/,
+      );
+      const r = JSON.parse(run.outputs['report']!) as { credential: { expiresInSeconds: number } };
+      expect(r.credential.expiresInSeconds).toBeLessThan(11 * DAY);
+      expectClean(world, run);
+    });
+
+  it('entra: targets written after the orphan hold it, and its far expiry passes the check', async () => {
+    const world = await entraWithOrphan('entra', 1);
+    const run = await world.run({
+      mode: 'check',
+      'fail-if-expires-within': '14d',
+      'entra-password-tag': TAG,
+    });
+    expect(run.code, run.stdout).toBe(0);
+    expect(run.summary).toMatch(/\| Secret the targets hold expires \| \S+ \(in 72\d days\) \|/);
+    expectClean(world, run);
+  });
+});

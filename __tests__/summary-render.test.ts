@@ -230,7 +230,7 @@ const kinds: [string, string, Report, string][] = [
       'Provider | `keycloak`',
       'Credential | Keycloak client billing-api in realm apps_prod',
       'Client id | `billing-api`',
-      'Current secret expires | 2026-12-14T12:00:00Z (in 10 days)',
+      'Secret the targets hold expires | 2026-12-14T12:00:00Z (in 10 days)',
       'Target | Secret | Exists | Last updated',
       '`repo octo/billing` | `KC_CLIENT_SECRET` | yes | 2026-11-01T03:17:00Z',
       '`dependabot octo/billing` | `KC_CLIENT_SECRET` | **no** |',

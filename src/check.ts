@@ -2,6 +2,7 @@
 // metadata (never a public key, never a write) and reports; fails when a secret is missing or the
 // credential expires within fail-if-expires-within.
 import { now, spokenUntil } from './clock.js';
+import { decisive, held } from './due.js';
 import type { Settings } from './inputs/index.js';
 import { withTargets } from './expand.js';
 import type { Destination } from './destination.js';
@@ -48,19 +49,56 @@ async function check(s: Settings, d: CheckDeps): Promise<Report> {
     );
   const unreadable = results.filter((r) => r.status === 'failed');
   if (unreadable.length) problems.push(`${unreadable.length} target secret(s) could not be read.`);
-  const expires = credential.expiresAt ? Date.parse(credential.expiresAt) : NaN;
+  const reported = credential.expiresAt ? Date.parse(credential.expiresAt) : NaN;
+  // Where the provider lists the secrets this rotation made, the expiry that matters is that of the
+  // one the targets hold (as rotate-if-expires-within decides), not that of the newest: an orphan of
+  // a killed run lives longer than what the targets hold.
+  const issued = credential.issued?.secrets.length ? credential.issued : undefined;
+  const readable = results.filter((r) => r.status !== 'failed');
+  const expiry =
+    issued && readable.length
+      ? held(
+          issued,
+          decisive(
+            readable.map((r) => ({
+              where: `secret ${r.secret} in ${r.target}`,
+              updated: r.updatedAt ? new Date(r.updatedAt) : undefined,
+            })),
+          ),
+          Number.isNaN(reported) ? Infinity : reported,
+        )
+      : undefined;
+  let rule: string | undefined;
+  let expires = reported;
+  if (expiry && 'rotateBecause' in expiry) {
+    rule = `Expiry: ${expiry.rotateBecause.replace(/; rotating\.$/, '.')}`;
+    if (!missing.length) problems.push(`The targets hold no ${issued!.noun} this rotation made.`);
+    expires = NaN;
+  } else if (expiry) {
+    rule = `Expiry: ${expiry.when}.${expiry.note}`;
+    expires = expiry.at;
+  }
+  if (rule) d.info(rule);
   if (Number.isNaN(expires)) {
-    d.info(`${s.provider.name} reports no expiry for this credential.`);
+    if (!expiry) d.info(`${s.provider.name} reports no expiry for this credential.`);
   } else {
-    d.info(
-      `The credential's current secret expires at ${credential.expiresAt} (${spokenUntil(expires)}).`,
-    );
+    const at = new Date(expires).toISOString();
+    d.info(`The secret the targets hold expires at ${at} (${spokenUntil(expires)}).`);
     if (s.failIfExpiresWithinMs !== undefined && expires - now() <= s.failIfExpiresWithinMs)
       problems.push(
-        `The credential's current secret expires at ${credential.expiresAt} (${spokenUntil(expires)}), within fail-if-expires-within.`,
+        `The secret the targets hold expires at ${at} (${spokenUntil(expires)}), within fail-if-expires-within.`,
       );
   }
-  const base = { mode: 'check' as const, rotated: false, credential, targets: results };
+  const shown = Number.isNaN(expires)
+    ? { ...credential, expiresAt: undefined }
+    : { ...credential, expiresAt: new Date(expires).toISOString() };
+  const base = {
+    mode: 'check' as const,
+    rotated: false,
+    credential: shown,
+    targets: results,
+    ...(rule ? { rule } : {}),
+  };
   if (problems.length === 0) return { ...base, outcome: 'checked' };
   return {
     ...base,

@@ -32,7 +32,7 @@ export interface SecretAge {
  * The secret that decides by age: one that does not exist, else the oldest. `where` names it, and
  * says "the oldest of N" when there are several.
  */
-function decisive(ages: readonly SecretAge[]): { where: string; at: Date | undefined } {
+export function decisive(ages: readonly SecretAge[]): { where: string; at: Date | undefined } {
   const missing = ages.find((a) => a.updated === undefined);
   if (missing) return { where: missing.where, at: undefined };
   const oldest = ages.reduce((a, b) => (b.updated!.getTime() < a.updated!.getTime() ? b : a));
@@ -56,7 +56,7 @@ function decisive(ages: readonly SecretAge[]): { where: string; at: Date | undef
 export const WRITE_SLACK_MS = 5_000;
 
 /** What the expiry rule decides by: an expiry (with the words naming it), or a reason to rotate now. */
-type Expiry =
+export type Expiry =
   | { readonly at: number; readonly when: string; readonly note: string }
   | { readonly rotateBecause: string };
 

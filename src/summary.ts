@@ -95,11 +95,11 @@ export function summaryMarkdown(provider: string | undefined, r: Report): string
   if (c?.expiresAt)
     lines.push(
       r.mode === 'check'
-        ? `| Current secret expires | ${text(c.expiresAt, 40)} (${spokenUntil(Date.parse(c.expiresAt))}) |`
+        ? `| Secret the targets hold expires | ${text(c.expiresAt, 40)} (${spokenUntil(Date.parse(c.expiresAt))}) |`
         : `| Previous secret expires | ${text(c.expiresAt, 40)} |`,
     );
   else if (r.mode === 'check' && c)
-    lines.push('| Current secret expires | not reported by the provider |');
+    lines.push('| Secret the targets hold expires | not reported by the provider |');
   if (r.rotation?.expiresAt)
     lines.push(`| New secret expires | ${text(r.rotation.expiresAt, 40)} |`);
   if (r.rule) lines.push(`| Rule | ${text(r.rule, 500)} |`);
