@@ -680,6 +680,34 @@ describe('keycloak policy: one previous-secret slot across runs', () => {
     clean(second);
   });
 
+  it('rotate-if-expires-within decides by the rotated secret a failed target holds, not by the current one', async () => {
+    const w = await seeded();
+    const key = await recoveryKey();
+    w.github.fault('PUT', /environments/, { status: 404, body: { message: 'Not Found' } });
+    const inputs = { 'recovery-public-key': key.input, targets: TARGETS };
+    expect((await w.run(inputs)).code).toBe(1);
+    // The current secret lives 30 days, the rotated one that the environment holds 2: a run that
+    // read the current expiry would skip as not due, and the environment would be locked out.
+    const second = await w.run({ ...inputs, 'rotate-if-expires-within': '7d' });
+    expect(second.code).toBe(1);
+    expect(second.stdout).toMatch(
+      /rotate-if-expires-within: the secret the targets hold \(the newest this rotation made by the time the oldest of 2 target secrets, \S+ in environment \S+ production, was last written, \S+\) expires at \S+ \(in (1|2) days?\), within the window; rotating\. The current secret was created after that/,
+    );
+    expect(second.errors.join('\n')).toMatch(
+      /Refusing to rotate: keycloak keeps one previous secret/,
+    );
+    expect(rotations(w)).toBe(1);
+    expect(valid(w)).toContain(OLD_SECRET);
+    // Once the environment holds the current secret, the current expiry decides: not due.
+    w.github.seedSecret(`env:${REPO}:production`, SECRET_NAME, client(w).secret);
+    const third = await w.run({ ...inputs, 'rotate-if-expires-within': '7d' });
+    expect(third.code, third.stdout).toBe(0);
+    expect(third.outputs['rotated']).toBe('false');
+    expect(third.stdout).toMatch(/expires at \S+ \(in (29|30) days\), outside the window/);
+    clean(second);
+    clean(third);
+  });
+
   it('a run after a fully successful one rotates: no target holds the rotated secret', async () => {
     const w = await seeded();
     expect((await w.run({ targets: TARGETS })).code).toBe(0);

@@ -86,7 +86,7 @@ export function held(
   const cutoff = written + WRITE_SLACK_MS;
   const before = secrets.filter((p) => p.createdAt <= cutoff);
   const orphans = secrets.length - before.length;
-  const note = orphans ? ` ${plural(orphans, noun)}` : '';
+  const note = orphans ? ` ${issued.newer ?? plural(orphans, noun)}` : '';
   const writtenAt = new Date(written).toISOString();
   if (!before.length)
     return {

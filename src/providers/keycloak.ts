@@ -20,6 +20,7 @@ import { loggable } from '../untrusted.js';
 import {
   type Credential,
   type Found,
+  type IssuedSecrets,
   type Provider,
   type ProviderDeps,
   ProviderError,
@@ -198,6 +199,30 @@ function keptUntil(attrs: Record<string, unknown>): number | undefined {
   if (seconds(attrs[ATTR.rotatedCreation]) === undefined) return undefined;
   const expires = seconds(attrs[ATTR.expiration]);
   return Math.min(until, expires ?? Infinity) * 1000;
+}
+
+/**
+ * The secrets a target may hold under the rotation policy, for the expiry rules (src/due.ts): the
+ * current one from its creation, and the rotated one, which was current before that (when it came
+ * Keycloak does not keep, so any earlier write may hold it). A target written before the current
+ * secret came holds the rotated one at best: its end, not the current secret's, is what it has.
+ */
+function heldSecrets(attrs: Record<string, unknown>): { issued?: IssuedSecrets } {
+  const created = seconds(attrs[ATTR.creation]);
+  const expires = seconds(attrs[ATTR.expiration]);
+  if (created === undefined || expires === undefined) return {};
+  const kept = keptUntil(attrs);
+  return {
+    issued: {
+      noun: 'secret',
+      newer:
+        'The current secret was created after that, so not every target holds it (an earlier run failed there).',
+      secrets: [
+        { createdAt: created * 1000, expiresAt: expires * 1000 },
+        ...(kept === undefined ? [] : [{ createdAt: 0, expiresAt: kept }]),
+      ],
+    },
+  };
 }
 
 function ms(s: number | undefined): number | undefined {
@@ -508,6 +533,7 @@ function createKeycloak(
         description: `Keycloak ${where}${policy ? ' (secret-rotation policy)' : ''}`,
         expiresAt: expires === undefined ? undefined : new Date(expires * 1000).toISOString(),
         oldSecretDiesOnRotate: !policy,
+        ...(policy ? heldSecrets(attrs) : {}),
         // The one rotated secret the policy keeps, which the next rotation overwrites.
         ...(policy
           ? {

@@ -35,6 +35,8 @@ export interface Credential {
 export interface IssuedSecrets {
   /** What the provider calls one, for the rule text: "password". */
   readonly noun: string;
+  /** The rule's words for a secret created after the targets were last written; default: an orphan of a killed run. */
+  readonly newer?: string;
   readonly secrets: readonly {
     /** When the provider created it, on the provider's clock. */
     readonly createdAt: number;
