@@ -333,6 +333,57 @@ describe('vmware-csp overlap: one previous-secret slot across runs', () => {
     clean(second);
   });
 
+  describe('CSP without lastUpdatedAt: a run whose every write failed leaves no trace in the targets', () => {
+    const ISSUES = `${REPO.split('/')[0]}/alerts`;
+    const failEverything = (w: World): void => {
+      w.github.fault('PUT', /\/secrets\/CLIENT_SECRET$/, {
+        status: 404,
+        body: { message: 'Not Found' },
+      });
+    };
+
+    it('with the failure issue open, the re-run refuses before the rotating call', async () => {
+      const w = await seeded();
+      w.csp!.showsLastUpdated = false;
+      w.github.addRepo(ISSUES);
+      const key = await recoveryKey();
+      failEverything(w);
+      const inputs = {
+        'csp-rotation': 'overlap',
+        'recovery-public-key': key.input,
+        targets: TARGETS,
+        'failure-issue-repository': ISSUES,
+      };
+      const first = await w.run(inputs);
+      expect(first.code).toBe(1);
+      expect(w.github.issues(ISSUES).filter((i) => i.state === 'open')).toHaveLength(1);
+      const second = await w.run(inputs);
+      expect(second.code).toBe(1);
+      expect(w.csp!.rotations(CSP_APP), second.stdout).toBe(1);
+      const said = second.errors.join('\n');
+      expect(said).toMatch(
+        /Refusing to rotate: vmware-csp keeps one previous secret beside the current one, and shows no record of when it last rotated; failure issue \S+#1 is open/,
+      );
+      expect(said).toContain('csp-overwrite-previous: true');
+      // Both targets still hold the secret CSP keeps as the previous one, and it still works.
+      expect(envValue(w)).toBe(OLD_SECRET);
+      expect(w.csp!.validSecrets(CSP_APP)).toContain(OLD_SECRET);
+      clean(first);
+      clean(second);
+    });
+
+    it('without a failure issue, the run warns that it cannot see such a rotation', async () => {
+      const w = await seeded();
+      w.csp!.showsLastUpdated = false;
+      const run = await w.run({ 'csp-rotation': 'overlap', targets: TARGETS });
+      expect(run.code, run.stdout).toBe(0);
+      expect(run.warnings.join('\n')).toContain(
+        'vmware-csp shows no record of when it last rotated, so a rotation after which every write failed cannot be seen in the targets; set failure-issue-repository',
+      );
+      clean(run);
+    });
+  });
+
   it('a run after a fully successful one rotates: no target holds the kept secret', async () => {
     const w = await seeded();
     const inputs = { 'csp-rotation': 'overlap', targets: TARGETS };

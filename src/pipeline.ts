@@ -156,7 +156,24 @@ async function rotate(s: Settings, d: PipelineDeps, progress: Progress): Promise
   if (decision && !decision.rotate)
     return { outcome: 'skipped', rotated: false, credential, targets: plan('skipped'), ...due };
   // A dry run refuses too: it checks everything the rotation would.
-  const overwritten = await guardPrevious(s, credential, d.destination, d);
+  // Without the provider's record of its last rotation, the failure issue tells whether the last run
+  // failed (perhaps after rotating, with every write lost): read here unless read above already.
+  const slot = credential.previous;
+  const unrecorded = slot !== undefined && !slot.exact && slot.since === undefined;
+  const lastRun =
+    unrecorded && d.openIssue
+      ? (issueState ??
+        (await d.openIssue().then(
+          (open) => ({ open }),
+          (err: unknown) => ({ open: undefined, error: (err as Error).message }),
+        )))
+      : undefined;
+  checkpoint(stop);
+  const overwritten = await guardPrevious(s, credential, d.destination, d, {
+    configured: d.openIssue !== undefined,
+    ...(lastRun?.open ? { open: lastRun.open } : {}),
+    ...(lastRun && 'error' in lastRun ? { error: String(lastRun.error) } : {}),
+  });
   if (s.dryRun) {
     d.info(
       'Dry run: inputs, provider authentication and every public key check out. Nothing was changed.',

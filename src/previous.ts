@@ -29,6 +29,8 @@ export async function guardPrevious(
   credential: Credential,
   destination: Pick<Destination, 'updatedAt'>,
   log: { info: (m: string) => void; warn: (m: string) => void },
+  /** The failure issue: whether one is configured, the open one (e.g. `failure issue octo/alerts#3`), or why it could not be read. */
+  lastRun: { configured: boolean; open?: string; error?: string } = { configured: false },
 ): Promise<Overwritten | undefined> {
   const slot = credential.previous;
   if (!slot) return undefined;
@@ -45,6 +47,18 @@ export async function guardPrevious(
   // Without the provider's own record, the newest write of a target stands for the last rotation
   // (the action writes right after it); a run's writes spread over at most its store-timeout.
   const newest = Math.max(...written.map((w) => w.at ?? -Infinity));
+  // That misses a rotation after which every write failed: no target shows it. Only the failure
+  // issue the failed run left open does, so then every target may hold the slot's secret.
+  if (slot.since === undefined && !slot.exact) {
+    const blind = `${s.provider.name} shows no record of when it last rotated, so a rotation after which every write failed cannot be seen in the targets`;
+    if (lastRun.open) return unseen(s, slot, written, lastRun.open, log);
+    if (lastRun.error)
+      log.warn(`${blind}, and the failure issue could not be read (${lastRun.error}).`);
+    else if (!lastRun.configured)
+      log.warn(
+        `${blind}; set failure-issue-repository, so that a re-run after such a run refuses instead of overwriting the previous secret the targets still hold.`,
+      );
+  }
   const since = slot.since ?? (Number.isFinite(newest) ? newest : undefined);
   if (since === undefined) return undefined;
   const until = slot.until ?? since + slot.windowMs;
@@ -76,6 +90,33 @@ export async function guardPrevious(
   }
   throw new Error(
     `Refusing to rotate: ${kept}. ${which}, so ${stale.length === 1 ? 'it' : 'they'} may still hold it (an earlier run failed there), and rotating again would overwrite it and lock ${stale.length === 1 ? 'it' : 'them'} out at once. Nothing was changed. Store the current secret there by hand (the earlier run's output \`recovery\`) and re-run, re-run after ${iso(until)}, or set ${slot.overwrite.input}: true to rotate anyway.`,
+  );
+}
+
+/**
+ * The last run failed (its failure issue is open) and the provider shows no record of its last
+ * rotation: the run may have rotated and stored nowhere, so every target that holds a secret may
+ * hold the one in the slot, for as long as a window lasts from now at most.
+ */
+function unseen(
+  s: Settings,
+  slot: NonNullable<Credential['previous']>,
+  written: readonly { line: string; at: number | undefined }[],
+  open: string,
+  log: { warn: (m: string) => void },
+): Overwritten {
+  const until = now() + slot.windowMs;
+  const stale = written.filter((w) => w.at !== undefined).map((w) => w.line);
+  const kept = `${s.provider.name} keeps one previous secret beside the current one, and shows no record of when it last rotated; ${open} is open, so the last run failed, perhaps after rotating, and every target may still hold the previous secret (${stale.join(', ') || 'none holds a secret'})`;
+  if (stale.length === 0) return { until, stale };
+  if (slot.overwrite.allowed) {
+    log.warn(
+      `${kept}. ${slot.overwrite.input} is set: this rotation overwrites it, and wherever it is still in use it stops working now, until the new secret is stored there.`,
+    );
+    return { until, stale };
+  }
+  throw new Error(
+    `Refusing to rotate: ${kept}. Rotating again would overwrite it and lock them out at once. Nothing was changed. Store the secret the last run issued in the targets by hand (its output \`recovery\`) and close ${open}, or set ${slot.overwrite.input}: true to rotate anyway.`,
   );
 }
 

@@ -61,8 +61,9 @@ export async function execute(settings: Settings, surroundings: Surroundings): P
 }
 
 /**
- * With skip-if-rotated-within and failure-issue-repository, preflight looks for the open failure
- * issue (the last run failed: no skipping). Its own retry budget, and with App sign-in its own token
+ * With failure-issue-repository, preflight looks for the open failure issue where a rule needs it:
+ * skip-if-rotated-within (the last run failed: no skipping) and a previous-secret slot the provider
+ * keeps no record of (src/previous.ts). Its own retry budget, and with App sign-in its own token
  * (`issues: read` on that repository), revoked at once.
  */
 function issueReader(
@@ -70,8 +71,7 @@ function issueReader(
   env: Surroundings,
 ): (() => Promise<string | undefined>) | undefined {
   const issue = settings.failureIssue;
-  if (!issue || settings.skipIfRotatedWithinMs === undefined || settings.mode === 'check')
-    return undefined;
+  if (!issue || settings.mode === 'check') return undefined;
   const { auth, apiUrl } = settings.github;
   return () => {
     const policy = new RetryPolicy({

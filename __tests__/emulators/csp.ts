@@ -78,6 +78,8 @@ export class CspEmulator extends Emulator {
   readonly #accessTokens = new Map<string, Principal>();
   readonly #overlapSeconds: number;
   #offsetMs = 0;
+  /** Whether the app's details carry `lastUpdatedAt` (unverified that CSP shows it: tests try both). */
+  showsLastUpdated = true;
 
   constructor(options: CspOptions = {}) {
     super(options);
@@ -86,7 +88,10 @@ export class CspEmulator extends Emulator {
     this.route('POST', `${API}/auth/authorize`, (r) => this.#fromClientCredentials(r));
     this.route('POST', `${API}/auth/token`, (r) => this.#fromClientCredentials(r));
     this.route('GET', `${API}/orgs/:orgId/oauth-apps/:appId`, (r) =>
-      this.#managed(r, false, (app) => ({ status: 200, body: details(app) })),
+      this.#managed(r, false, (app) => ({
+        status: 200,
+        body: details(app, this.showsLastUpdated),
+      })),
     );
     this.route('PUT', SECRET_PATH, (r) =>
       this.#managed(r, true, (app) => this.#regenerate(r, app)),
@@ -281,7 +286,7 @@ export class CspEmulator extends Emulator {
   }
 }
 
-function details(app: CspApp): Record<string, unknown> {
+function details(app: CspApp, showsLastUpdated: boolean): Record<string, unknown> {
   return {
     id: app.appId,
     clientId: app.appId,
@@ -292,7 +297,7 @@ function details(app: CspApp): Record<string, unknown> {
     createdAt: CREATED_AT,
     // OrgOAuthAppResponse shows when the app last changed and the rotation window, never a
     // previous secret or the end of its window.
-    lastUpdatedAt: app.lastUpdatedAt,
+    ...(showsLastUpdated ? { lastUpdatedAt: app.lastUpdatedAt } : {}),
     ...(app.rotationSeconds === undefined
       ? {}
       : { secretRotationExpirationInSeconds: app.rotationSeconds }),
