@@ -196,6 +196,25 @@ describe('keycloak with the secret-rotation policy: the previous secret stays va
     clean(run);
   });
 
+  it('never removes the rotated secret once someone else regenerated: it is then the one the targets hold', async () => {
+    const w = await withPolicy();
+    // Someone regenerates in the admin console while the run confirms its new secret.
+    w.keycloak!.fault('POST', TOKEN, {
+      bodyIncludes: `client_id=${KC_CLIENT}&`,
+      times: 1,
+      onMatch: () => w.keycloak!.regenerateByHand(KC_REALM, KC_CLIENT),
+    });
+    const run = await w.run({ 'keycloak-retire-previous': 'true' });
+    expect(run.code).toBe(1);
+    expect(w.keycloak!.calls('DELETE', ROTATED)).toHaveLength(0);
+    const secret = stored(w)!;
+    expect(valid(w)).toContain(secret);
+    expect(run.errors.join('\n')).toContain(
+      'its current secret is no longer the one this run stored (it was regenerated meanwhile)',
+    );
+    clean(run);
+  });
+
   it('retires the previous secret only after every target is verified and the new one works', async () => {
     const w = await withPolicy();
     const run = await w.run({

@@ -358,6 +358,16 @@ export class KeycloakEmulator extends Emulator {
     const type = header(r, 'content-type') ?? '';
     if (r.text !== '' && !/^application\/json/i.test(type))
       return { status: 415, body: { error: 'HTTP 415 Unsupported Media Type' } };
+    this.#rotate(c);
+    return { status: 200, body: { type: 'secret', value: c.secret } };
+  }
+
+  /** Someone else regenerates the client's secret (the admin console's "Regenerate"), as the API does. */
+  regenerateByHand(realm: string, clientId: string): void {
+    this.#rotate(this.client(realm, clientId));
+  }
+
+  #rotate(c: KeycloakClient): void {
     const old = c.secret;
     c.secret = this.#generate();
     c.regenerations += 1;
@@ -378,7 +388,6 @@ export class KeycloakEmulator extends Emulator {
       delete c.attributes[ATTR.remaining];
       this.#removeRotated(c);
     }
-    return { status: 200, body: { type: 'secret', value: c.secret } };
   }
 
   #rotated(c: KeycloakClient): Reply {

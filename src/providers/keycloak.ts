@@ -627,6 +627,12 @@ function createKeycloak(
         deps.info('Nothing to retire: Keycloak kept no previous secret.');
         return undefined;
       }
+      // The rotated slot holds the secret from before this run only while this run's is current:
+      // after someone else's regenerate it holds this run's, which every target now uses.
+      if (fingerprint(await readSecret(r.id)) !== fingerprint(r.secret))
+        throw new ProviderError(
+          `Not removing the previous secret of ${where}: its current secret is no longer the one this run stored (it was regenerated meanwhile), so the rotated secret Keycloak keeps is this run's, which the targets hold, until the policy lets it expire. Re-run the workflow to store a current secret.`,
+        );
       await managed({
         method: 'DELETE',
         url: `${admin}/${encodeURIComponent(r.id)}/client-secret/rotated`,
