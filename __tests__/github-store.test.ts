@@ -111,6 +111,21 @@ describe('SecretStore: a write is verified only by evidence of this run', () => 
     expect(other.message).toContain('updated_at did not move');
   });
 
+  it('a secret absent at preflight that another writer created before this write was sent is not taken for it', async () => {
+    const clock = virtualClock(1_800_000_000_300);
+    const { github, store } = await world(clock);
+    await store.preflight([target], [NAME]);
+    // Another workflow creates the secret after preflight; five seconds later this run's write is
+    // answered 201 and changes nothing.
+    github.seedSecret(SCOPE, NAME, 'other-writer-value-0123', stamp(clock.t));
+    clock.t += 5_000;
+    github.freezeUpdates(SCOPE);
+    const err = await failure(store.store(target, NAME, 'this-run-value-0123'));
+    expect(err.landed).toBe('maybe');
+    expect(err.message).toMatch(/it shows \S+, before this write was sent/);
+    expect(github.secret(SCOPE, NAME)!.value).toBe('other-writer-value-0123');
+  });
+
   it("gives up waiting after a few looks when GitHub's clock does not move, and lets the read-back decide", async () => {
     const clock = virtualClock(1_800_000_000_300);
     const held = clock.t;

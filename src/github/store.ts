@@ -159,6 +159,10 @@ export class SecretStore {
     }
     const path = `${scopePath(t)}/secrets/${encodeURIComponent(name)}`;
     const before = await this.#before(t, name);
+    // A secret absent at preflight counts as this run's only when stamped no earlier than GitHub's
+    // clock just before the write (a second's slack between GitHub's servers): one another writer
+    // created meanwhile, with this write lost, is older.
+    const sentAfter = before === undefined ? this.#time.atLeast() : undefined;
     const attempts = new Attempts();
     try {
       await this.#gh.request(`PUT ${path}`, { ...body, request: { attempts } });
@@ -187,9 +191,14 @@ export class SecretStore {
         'maybe',
       );
     }
-    if (updated === undefined || !(before === undefined || updated.getTime() > before)) {
+    const earliest =
+      sentAfter === undefined ? -Infinity : Math.floor(sentAfter / 1000) * 1000 - 1000;
+    if (
+      updated === undefined ||
+      !(before === undefined ? updated.getTime() >= earliest : updated.getTime() > before)
+    ) {
       throw new StoreError(
-        `Wrote secret ${name} in ${t.line} but GitHub does not show it as updated (updated_at did not move${before === undefined ? '' : ` from ${new Date(before).toISOString()}`}); treating the write as failed.`,
+        `Wrote secret ${name} in ${t.line} but GitHub does not show it as updated (updated_at did not move${before === undefined ? (updated === undefined ? '' : `: it shows ${updated.toISOString()}, before this write was sent`) : ` from ${new Date(before).toISOString()}`}); treating the write as failed.`,
         'maybe',
       );
     }
