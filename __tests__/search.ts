@@ -350,6 +350,12 @@ export interface Schedule {
    * although it stamps the client as the usual policy does (preflight cannot tell the two apart).
    */
   readonly keepsNone?: boolean;
+  /**
+   * csp-overlap only: CSP's app details carry no lastUpdatedAt (unverified that CSP shows it), so a
+   * rotation whose every write failed is seen only by the open failure issue. Applied only with a
+   * failure issue: without one the run warns that it cannot see it (docs/failure-modes.md).
+   */
+  readonly hidesLastUpdated?: boolean;
   /** How run 1 ends before its end (absent: it runs to its end). */
   readonly stop?: StopSpec;
   /** The runs after the first, over the same world (the same inputs, the same emulators, one clock). */
@@ -437,6 +443,7 @@ export function scheduleArb(variant: Variant, o: { recoveryKey?: boolean } = {})
       ),
     ),
     ...(variant === 'keycloak-policy' ? { keepsNone: fc.boolean() } : {}),
+    ...(variant === 'csp-overlap' ? { hidesLastUpdated: fc.boolean() } : {}),
   });
 }
 
@@ -781,6 +788,7 @@ export async function runSchedule(
           { id: AWS_OLD_KEY_ID, secret: OLD_SECRET, created: dayAgo },
         ],
       });
+    if (world.csp && s.hidesLastUpdated && s.issue) world.csp.showsLastUpdated = false;
     const awsEnv = world.env();
     const { publicKey, privateKey } = sodium.crypto_box_keypair();
     const extra: Record<string, string> = {
