@@ -6,7 +6,8 @@ const VOCABULARY = '^src/(report|destination|providers/types)\\.ts$';
 const PROVIDERS = '^src/providers/';
 const GITHUB = '^src/github/';
 const SETTINGS = '^src/inputs/index\\.ts$';
-const FEATURES = '^src/(pipeline|check|due|expand|previous|issue|summary|escrow)\\.ts$';
+const FEATURES =
+  '^src/(pipeline|after-rotation|writes|check|due|expand|previous|issue|summary|escrow)\\.ts$';
 const ENTRY = '^src/(index|main|wire)\\.ts$';
 
 const layer = (name, from, allowed) => ({

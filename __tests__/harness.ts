@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const DIST = fileURLToPath(new URL('../dist/index.js', import.meta.url));
+const COMPILE_CACHE = join(tmpdir(), 'rotate-client-secret-action-compile-cache');
 
 export interface Run {
   readonly code: number | null;
@@ -68,6 +69,9 @@ export async function runAction(
     GITHUB_ACTIONS: 'true',
     GITHUB_OUTPUT: outputFile,
     GITHUB_STEP_SUMMARY: summaryFile,
+    // V8's code cache for the bundle, shared by every run of the suite: the same code, compiled once
+    // (about 15 ms less CPU a run, over a thousand runs). Node checks it against the file's contents.
+    NODE_COMPILE_CACHE: COMPILE_CACHE,
     ...options.env,
     ...inputEnv(inputs),
   };
