@@ -73,7 +73,8 @@ const previous = (() => {
     const measure = cells[0]!.slice(2);
     if (!rows.has(sameMeasure(measure))) rows.set(sameMeasure(measure), cells[1]!);
   }
-  return { date: date.slice(0, 10), rows };
+  const machine = /Machine: (.+?), Node/.exec(text)?.[1] ?? 'unknown';
+  return { date: date.slice(0, 10), machine, rows };
 })();
 const befores = (BEFORE ?? '')
   .split(',')
@@ -525,6 +526,8 @@ const examples = [
 const report = `# Benchmark results
 
 Machine: ${machine}. Whole-process runs per figure: ${RUNS}, interleaved round by round (fan-out: ${fanRuns.length}). Date: ${new Date().toISOString()}.${peerNote}
+
+Column "before": the figure of the same measure in the previous \`bench/results.md\` (${previous.date}, machine: ${previous.machine}), when it had one. Another run, perhaps another machine: set ratios side by side (\`node -e 0\` is in both), not milliseconds.
 
 ${table}${earlierTable}
 
