@@ -66,12 +66,14 @@ const sameMeasure = (m: string): string => m.replace(/ \(\d+ requests\)/, '');
 const previous = (() => {
   const text = existsSync(resultsFile) ? readFileSync(resultsFile, 'utf8') : '';
   const date = /Date: (\S+?)\.?\s/.exec(text)?.[1] ?? 'unknown';
-  const rows = new Map<string, string>();
+  /** By the measure without its request count: the measure as written, and its value. */
+  const rows = new Map<string, { measure: string; value: string }>();
   for (const line of text.split('\n')) {
     const cells = line.split(' | ');
     if (!line.startsWith('| ') || cells.length < 3 || line.startsWith('| measure')) continue;
     const measure = cells[0]!.slice(2);
-    if (!rows.has(sameMeasure(measure))) rows.set(sameMeasure(measure), cells[1]!);
+    if (!rows.has(sameMeasure(measure)))
+      rows.set(sameMeasure(measure), { measure, value: cells[1]! });
   }
   const machine = /Machine: (.+?), Node/.exec(text)?.[1] ?? 'unknown';
   return { date: date.slice(0, 10), machine, rows };
@@ -505,12 +507,12 @@ const table = [
   `| measure (median) | value | before (${previous.date}) | note |`,
   '|---|---|---|---|',
   ...rows.map(
-    ([m, v, n]) => `| ${m} | ${v} | ${previous.rows.get(sameMeasure(m)) ?? '—'} | ${n} |`,
+    ([m, v, n]) => `| ${m} | ${v} | ${previous.rows.get(sameMeasure(m))?.value ?? '—'} | ${n} |`,
   ),
 ].join('\n');
 const earlier = [...previous.rows].filter(([m]) => !measured.has(m));
 const earlierTable = earlier.length
-  ? `\n\nFrom the previous results (${previous.date}), not measured in this run (other builds, the peer):\n\n| measure (median) | value |\n|---|---|\n${earlier.map(([m, v]) => `| ${m} | ${v} |`).join('\n')}`
+  ? `\n\nFrom the previous results (${previous.date}), not measured in this run (other builds, the peer):\n\n| measure (median) | value |\n|---|---|\n${earlier.map(([, { measure, value }]) => `| ${measure} | ${value} |`).join('\n')}`
   : '';
 const pathList = paths
   .map(
