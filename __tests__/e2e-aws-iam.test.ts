@@ -88,6 +88,40 @@ describe('aws-iam rotation', () => {
     expectClean(w, run, ['Rotator-Secret-0123456789abcdefghij']);
   });
 
+  it('lists the access keys beside GetCallerIdentity, not after it (one round trip less)', async () => {
+    const w = await aws();
+    w.aws!.fault('*', /.*/, { delayMs: 80 });
+    const run = await w.run();
+    expect(run.errors).toEqual([]);
+    const sts = w.aws!.calls('POST', '/sts/')[0]!;
+    const [listed] = actions(w, 'ListAccessKeys');
+    expect(listed!.receivedAt).toBeLessThan(sts.at);
+    expect(sts.receivedAt).toBeLessThan(listed!.at);
+    // Nothing changes before both are answered.
+    expect(actions(w, 'CreateAccessKey')[0]!.receivedAt).toBeGreaterThanOrEqual(
+      Math.max(sts.at, listed!.at),
+    );
+    clean(run);
+  });
+
+  it('a refused GetCallerIdentity is what preflight reports, whatever the listing says', async () => {
+    const w = await aws();
+    w.aws!.fault('POST', '/sts/', {
+      status: 403,
+      body: awsError(
+        'InvalidClientTokenId',
+        'The security token included in the request is invalid.',
+        'Sender',
+      ),
+    });
+    w.aws!.fault('POST', '/', { bodyIncludes: 'Action=ListAccessKeys', status: 500, body: 'x' });
+    const run = await w.run();
+    expect(run.code).toBe(1);
+    expect(run.errors[0]).toMatch(/GetCallerIdentity.*InvalidClientTokenId/);
+    expect(actions(w, 'CreateAccessKey')).toEqual([]);
+    clean(run);
+  });
+
   it('waits for the new key to sign (eventual consistency) before deactivating the previous one', async () => {
     const w = await aws({ propagationDelayMs: 3_000 });
     const run = await w.run({ 'aws-iam-confirm-timeout': '30s' });

@@ -665,6 +665,35 @@ describe('okta refusals', () => {
     clean(run);
   });
 
+  it('signs in once, then reads the app and lists its secrets at once (one round trip less)', async () => {
+    const w = await okta();
+    w.okta!.fault('*', /.*/, { delayMs: 80 });
+    const run = await w.run();
+    expect(run.errors).toEqual([]);
+    const [token] = w.okta!.calls('POST', TOKEN);
+    const [read] = w.okta!.calls('GET', `/api/v1/apps/${OKTA_APP}`);
+    const [listed] = w.okta!.calls('GET', SECRETS);
+    expect(w.okta!.calls('POST', TOKEN)).toHaveLength(1);
+    expect(read!.receivedAt).toBeGreaterThanOrEqual(token!.at);
+    // The listing was sent before the app's answer arrived, and the app read before the listing's.
+    expect(listed!.receivedAt).toBeLessThan(read!.at);
+    expect(read!.receivedAt).toBeLessThan(listed!.at);
+    // Nothing changes before both are answered.
+    expect(creates(w)[0]!.receivedAt).toBeGreaterThanOrEqual(Math.max(read!.at, listed!.at));
+    clean(run);
+  });
+
+  it('an app that does not authenticate with a client secret is refused in preflight, whatever the listing says', async () => {
+    const w = await okta();
+    w.okta!.app(OKTA_APP).authMethod = 'private_key_jwt';
+    w.okta!.fault('GET', SECRETS, { status: 500, body: oktaError(500) });
+    const run = await w.run();
+    expect(run.code).toBe(1);
+    expect(run.errors[0]).toMatch(/does not authenticate with a client secret.*private_key_jwt/);
+    expect(creates(w)).toEqual([]);
+    clean(run);
+  });
+
   it('an app that does not authenticate with a client secret is refused in preflight', async () => {
     const w = await okta();
     w.okta!.app(OKTA_APP).authMethod = 'private_key_jwt';

@@ -54,7 +54,10 @@ export interface LoggedRequest {
   readonly path: string;
   readonly status: number | 'dropped' | 'hung';
   readonly body: string;
+  /** When the answer was sent (or the request dropped or hung), on the emulator's clock. */
   readonly at: number;
+  /** When the request began to arrive, on the emulator's clock (`at` minus it: the time it took here). */
+  readonly receivedAt: number;
 }
 
 interface Route {
@@ -166,6 +169,7 @@ export class Emulator {
   }
 
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const receivedAt = this.clock();
     this.inFlight += 1;
     this.peakInFlight = Math.max(this.peakInFlight, this.inFlight);
     res.once('close', () => (this.inFlight -= 1));
@@ -176,7 +180,7 @@ export class Emulator {
     const method = req.method ?? 'GET';
     const path = url.pathname;
     const log = (status: LoggedRequest['status']): void => {
-      this.requests.push({ method, path, status, body: text, at: this.clock() });
+      this.requests.push({ method, path, status, body: text, at: this.clock(), receivedAt });
     };
 
     const matching = this.#faults.filter(

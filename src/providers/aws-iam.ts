@@ -454,6 +454,10 @@ function createAwsIam(s: AwsIamSettings, deps: ProviderDeps): Provider<AwsIamFou
 
   return {
     async preflight(): Promise<Found<AwsIamFound>> {
+      // The listing needs nothing from GetCallerIdentity's answer: both reads go out at once, and a
+      // failure of GetCallerIdentity (or of its answer) is still the one reported.
+      const listing = list();
+      listing.catch(() => undefined);
       const me = await whoAmI(
         s.signIn,
         `check who signs (STS GetCallerIdentity, credentials from ${s.signIn.from})`,
@@ -466,7 +470,7 @@ function createAwsIam(s: AwsIamSettings, deps: ProviderDeps): Provider<AwsIamFou
         );
       const [, partition, account] = m as unknown as [string, string, string];
       deps.info(`Signed in to AWS as ${loggable(arn, 200)}.`);
-      const keys = await list();
+      const keys = await listing;
       const own = keys.find((k) => k.id === s.signIn.accessKeyId);
       const active = keys.filter((k) => k.status === 'Active');
       const inactive = keys.filter((k) => k.status === 'Inactive' && k !== own);

@@ -342,6 +342,12 @@ function createOkta(s: OktaSettings, deps: ProviderDeps): Provider<OktaFound, Ok
 
   return {
     async preflight(): Promise<Found<OktaFound>> {
+      // Signed in once, then the app and its secrets are read at once (the listing needs nothing from
+      // the app's answer); a failure to read the app, or an app without a secret, is still the one
+      // reported.
+      await session?.token();
+      const listing = list();
+      listing.catch(() => undefined);
       const app = await managed({
         method: 'GET',
         url: appPath,
@@ -357,7 +363,7 @@ function createOkta(s: OktaSettings, deps: ProviderDeps): Provider<OktaFound, Ok
         );
       const clientId = field(oauth, 'client_id') ?? s.appId;
       const label = field(app.body, 'label');
-      const secrets = await list();
+      const secrets = await listing;
       const active = secrets.filter((x) => x.status === 'ACTIVE');
       const inactive = secrets
         .filter((x) => x.status !== 'ACTIVE')
