@@ -7,7 +7,7 @@ const PROVIDERS = '^src/providers/';
 const GITHUB = '^src/github/';
 const SETTINGS = '^src/inputs/index\\.ts$';
 const FEATURES =
-  '^src/(pipeline|after-rotation|writes|check|due|expand|previous|issue|summary|escrow)\\.ts$';
+  '^src/(pipeline|preflight|rotate|after-rotation|writes|check|due|expand|previous|issue|summary|escrow)\\.ts$';
 const ENTRY = '^src/(index|main|wire)\\.ts$';
 
 const layer = (name, from, allowed) => ({

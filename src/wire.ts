@@ -1,5 +1,6 @@
 // The wiring between parsed settings and a report: the retry policy, the provider's HTTP helper, the
-// GitHub side (token or App sign-in) and the provider, then the pipeline (or the check), and every
+// GitHub side (token or App sign-in) and the provider, then the plan the mode asks for (a rotation,
+// a dry run, or the check), and every
 // minted installation token revoked at the end. One function, so that src/main.ts and the in-process
 // invariant search (__tests__/search.ts) run the same wiring.
 import { runCheck } from './check.js';
@@ -52,7 +53,7 @@ export async function execute(settings: Settings, surroundings: Surroundings): P
   try {
     return settings.mode === 'check'
       ? await runCheck(settings, wired)
-      : await runPipeline(settings, wired);
+      : await runPipeline(settings, wired, settings.dryRun ? 'dry-run' : 'rotation');
   } finally {
     // Every installation token minted is revoked, whatever happened, a stop included: its requests
     // are bounded by the cleanup phase's budget and, under a stop, end before the report is due.
