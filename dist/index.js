@@ -15735,7 +15735,7 @@ function spokenUntil(at) {
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var node_v8__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8877);
 /* harmony import */ var node_v8__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_v8__WEBPACK_IMPORTED_MODULE_0__);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(7560);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(7144);
 /* harmony import */ var _stop_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(1123);
 /* harmony import */ var _untrusted_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(873);
 
@@ -15759,7 +15759,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 7560:
+/***/ 7144:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -16811,6 +16811,10 @@ function createAwsIam(s, deps) {
     }
     return {
         async preflight() {
+            // The listing needs nothing from GetCallerIdentity's answer: both reads go out at once, and a
+            // failure of GetCallerIdentity (or of its answer) is still the one reported.
+            const listing = list();
+            listing.catch(() => undefined);
             const me = await whoAmI(s.signIn, `check who signs (STS GetCallerIdentity, credentials from ${s.signIn.from})`);
             const arn = me.arn ?? '';
             const m = /^arn:(aws[\w-]*):[\w-]+::(\d{12}):/.exec(arn);
@@ -16818,7 +16822,7 @@ function createAwsIam(s, deps) {
                 throw new ProviderError('AWS answered GetCallerIdentity without a usable Arn and Account; nothing was changed.');
             const [, partition, account] = m;
             deps.info(`Signed in to AWS as ${(0,untrusted/* loggable */.oM)(arn, 200)}.`);
-            const keys = await list();
+            const keys = await listing;
             const own = keys.find((k) => k.id === s.signIn.accessKeyId);
             const active = keys.filter((k) => k.status === 'Active');
             const inactive = keys.filter((k) => k.status === 'Inactive' && k !== own);
@@ -17803,6 +17807,29 @@ function keptUntil(attrs) {
     const expires = seconds(attrs[ATTR.expiration]);
     return Math.min(until, expires ?? Infinity) * 1000;
 }
+/**
+ * The secrets a target may hold under the rotation policy, for the expiry rules (src/due.ts): the
+ * current one from its creation, and the rotated one, which was current before that (when it came
+ * Keycloak does not keep, so any earlier write may hold it). A target written before the current
+ * secret came holds the rotated one at best: its end, not the current secret's, is what it has.
+ */
+function heldSecrets(attrs) {
+    const created = seconds(attrs[ATTR.creation]);
+    const expires = seconds(attrs[ATTR.expiration]);
+    if (created === undefined || expires === undefined)
+        return {};
+    const kept = keptUntil(attrs);
+    return {
+        issued: {
+            noun: 'secret',
+            newer: 'The current secret was created after that, so not every target holds it (an earlier run failed there).',
+            secrets: [
+                { createdAt: created * 1000, expiresAt: expires * 1000 },
+                ...(kept === undefined ? [] : [{ createdAt: 0, expiresAt: kept }]),
+            ],
+        },
+    };
+}
 function ms(s) {
     return s === undefined ? undefined : s * 1000;
 }
@@ -18043,6 +18070,7 @@ function createKeycloak(s, deps) {
                 description: `Keycloak ${where}${policy ? ' (secret-rotation policy)' : ''}`,
                 expiresAt: expires === undefined ? undefined : new Date(expires * 1000).toISOString(),
                 oldSecretDiesOnRotate: !policy,
+                ...(policy ? heldSecrets(attrs) : {}),
                 // The one rotated secret the policy keeps, which the next rotation overwrites.
                 ...(policy
                     ? {
@@ -18124,6 +18152,10 @@ function createKeycloak(s, deps) {
                 deps.info('Nothing to retire: Keycloak kept no previous secret.');
                 return undefined;
             }
+            // The rotated slot holds the secret from before this run only while this run's is current:
+            // after someone else's regenerate it holds this run's, which every target now uses.
+            if (fingerprint(await readSecret(r.id)) !== fingerprint(r.secret))
+                throw new ProviderError(`Not removing the previous secret of ${where}: its current secret is no longer the one this run stored (it was regenerated meanwhile), so the rotated secret Keycloak keeps is this run's, which the targets hold, until the policy lets it expire. Re-run the workflow to store a current secret.`);
             await managed({
                 method: 'DELETE',
                 url: `${admin}/${encodeURIComponent(r.id)}/client-secret/rotated`,
@@ -18499,6 +18531,12 @@ function createOkta(s, deps) {
     }
     return {
         async preflight() {
+            // Signed in once, then the app and its secrets are read at once (the listing needs nothing from
+            // the app's answer); a failure to read the app, or an app without a secret, is still the one
+            // reported.
+            await session?.token();
+            const listing = list();
+            listing.catch(() => undefined);
             const app = await managed({
                 method: 'GET',
                 url: appPath,
@@ -18512,7 +18550,7 @@ function createOkta(s, deps) {
                 throw new ProviderError(`Okta app ${s.appId} does not authenticate with a client secret (token_endpoint_auth_method ${method ? (0,untrusted/* loggable */.oM)(method, 40) : 'not reported'}); only apps using client_secret_basic, client_secret_post or client_secret_jwt have secrets to rotate.`);
             const clientId = field(oauth, 'client_id') ?? s.appId;
             const label = field(app.body, 'label');
-            const secrets = await list();
+            const secrets = await listing;
             const active = secrets.filter((x) => x.status === 'ACTIVE');
             const inactive = secrets
                 .filter((x) => x.status !== 'ACTIVE')
@@ -25710,10 +25748,10 @@ function summaryMarkdown(provider, r) {
         lines.push(`| Client id | ${(0,untrusted/* markdownCode */.D9)(clientId)} |`);
     if (c?.expiresAt)
         lines.push(r.mode === 'check'
-            ? `| Current secret expires | ${(0,untrusted/* markdownText */.p7)(c.expiresAt, 40)} (${(0,clock/* spokenUntil */.NS)(Date.parse(c.expiresAt))}) |`
+            ? `| Secret the targets hold expires | ${(0,untrusted/* markdownText */.p7)(c.expiresAt, 40)} (${(0,clock/* spokenUntil */.NS)(Date.parse(c.expiresAt))}) |`
             : `| Previous secret expires | ${(0,untrusted/* markdownText */.p7)(c.expiresAt, 40)} |`);
     else if (r.mode === 'check' && c)
-        lines.push('| Current secret expires | not reported by the provider |');
+        lines.push('| Secret the targets hold expires | not reported by the provider |');
     if (r.rotation?.expiresAt)
         lines.push(`| New secret expires | ${(0,untrusted/* markdownText */.p7)(r.rotation.expiresAt, 40)} |`);
     if (r.rule)
@@ -28616,6 +28654,10 @@ class SecretStore {
         }
         const path = `${scopePath(t)}/secrets/${encodeURIComponent(name)}`;
         const before = await this.#before(t, name);
+        // A secret absent at preflight counts as this run's only when stamped no earlier than GitHub's
+        // clock just before the write (a second's slack between GitHub's servers): one another writer
+        // created meanwhile, with this write lost, is older.
+        const sentAfter = before === undefined ? this.#time.atLeast() : undefined;
         const attempts = new Attempts();
         try {
             await this.#gh.request(`PUT ${path}`, { ...body, request: { attempts } });
@@ -28638,8 +28680,10 @@ class SecretStore {
                 : describe(err, t);
             throw new StoreError(`Wrote secret ${name} in ${t.line} but could not read it back: ${why}.`, 'maybe');
         }
-        if (updated === undefined || !(before === undefined || updated.getTime() > before)) {
-            throw new StoreError(`Wrote secret ${name} in ${t.line} but GitHub does not show it as updated (updated_at did not move${before === undefined ? '' : ` from ${new Date(before).toISOString()}`}); treating the write as failed.`, 'maybe');
+        const earliest = sentAfter === undefined ? -Infinity : Math.floor(sentAfter / 1000) * 1000 - 1000;
+        if (updated === undefined ||
+            !(before === undefined ? updated.getTime() >= earliest : updated.getTime() > before)) {
+            throw new StoreError(`Wrote secret ${name} in ${t.line} but GitHub does not show it as updated (updated_at did not move${before === undefined ? (updated === undefined ? '' : `: it shows ${updated.toISOString()}, before this write was sent`) : ` from ${new Date(before).toISOString()}`}); treating the write as failed.`, 'maybe');
         }
     }
     /** Creates or updates variable `name` in `t` and reads its value back. */
@@ -29246,127 +29290,6 @@ class RetryPolicy {
     }
 }
 
-;// CONCATENATED MODULE: ./src/expand.ts
-
-
-async function expandTargets(s, list, info) {
-    const { targets, patterns, maxTargets } = s.github;
-    const tooMany = (n, how) => new Error(`The targets${how} come to ${n}, more than max-targets (${maxTargets}); nothing was changed. Narrow the pattern (a longer name glob, topic:NAME) or raise max-targets.`);
-    if (targets.length > maxTargets)
-        throw tooMany(targets.length, '');
-    if (patterns.length === 0)
-        return { settings: s, expansions: [] };
-    // One listing per owner (the lister keeps it), all owners at once.
-    const listed = await Promise.all(patterns.map((p) => list(p.owner)));
-    const seen = new Set(targets.map(scopeOf));
-    const all = [...targets];
-    const expansions = [];
-    const matched = [];
-    patterns.forEach((p, i) => {
-        const hits = listed[i].filter((r) => matches(p, r));
-        const live = hits
-            .filter((r) => !r.archived && !r.disabled)
-            .sort((a, b) => a.fullName.toLowerCase().localeCompare(b.fullName.toLowerCase()));
-        if (listed[i].length === 0)
-            throw new Error(`Target pattern '${p.line}': ${p.owner} has no repository the github-token can see (for a GitHub App, is it installed there?); nothing was changed.`);
-        if (live.length === 0)
-            throw new Error(`Target pattern '${p.line}' matches no repository of ${p.owner} that is not archived or disabled (${hits.length} archived or disabled); nothing was changed.`);
-        const made = [];
-        for (const r of live) {
-            const t = targetOf(p, r.fullName);
-            const scope = scopeOf(t);
-            if (seen.has(scope))
-                continue;
-            seen.add(scope);
-            all.push(t);
-            made.push(t.line);
-        }
-        matched.push(`'${p.line}' matches ${live.length}`);
-        expansions.push({ pattern: p.line, targets: made, skipped: hits.length - live.length });
-    });
-    if (all.length > maxTargets)
-        throw tooMany(all.length, ` (${matched.join(', ')})`);
-    for (const e of expansions) {
-        const skipped = e.skipped ? `; ${e.skipped} archived or disabled left out` : '';
-        info(`Target pattern '${e.pattern}' expands to ${e.targets.length} target(s)${skipped}:`);
-        for (const line of e.targets)
-            info(`  ${line}`);
-    }
-    return {
-        settings: { ...s, github: { ...s.github, targets: all, patterns: [] } },
-        expansions,
-    };
-}
-/**
- * Expands target patterns (in preflight, before anything changes) and runs `body` on the settings
- * with every target named; the report then says what each pattern became.
- */
-async function withTargets(s, d, body) {
-    d.policy.startPreflight();
-    const { settings, expansions } = await expandTargets(s, (owner) => d.destination.listRepositories(owner), d.info);
-    const report = await body(settings);
-    return expansions.length > 0 ? { ...report, expanded: expansions } : report;
-}
-
-;// CONCATENATED MODULE: ./src/check.ts
-// mode: check. Changes nothing anywhere: signs in, finds the credential, reads every target's secret
-// metadata (never a public key, never a write) and reports; fails when a secret is missing or the
-// credential expires within fail-if-expires-within.
-
-
-async function runCheck(s, d) {
-    return withTargets(s, d, (expanded) => check(expanded, d));
-}
-async function check(s, d) {
-    const { targets, secretName, clientIdSecretName } = s.github;
-    const names = clientIdSecretName ? [secretName, clientIdSecretName] : [secretName];
-    // Nothing here changes anything: the short retry budget of a preflight is the right one.
-    d.policy.startPreflight();
-    d.info(`Check: authenticating to ${s.provider.name} and reading ${targets.length} target(s).`);
-    const reads = targets.flatMap((t) => names.map(async (secret) => {
-        try {
-            const updated = await d.destination.updatedAt(t, secret);
-            return updated
-                ? { target: t.line, secret, status: 'present', updatedAt: updated.toISOString() }
-                : { target: t.line, secret, status: 'missing' };
-        }
-        catch (err) {
-            return { target: t.line, secret, status: 'failed', error: err.message };
-        }
-    }));
-    const [{ credential }, results] = await Promise.all([d.provider.preflight(), Promise.all(reads)]);
-    d.info(`Found ${credential.description}.`);
-    for (const r of results)
-        d.info(`${r.secret} in ${r.target}: ${r.status === 'present' ? `updated ${r.updatedAt}` : r.status === 'missing' ? 'MISSING' : r.error}`);
-    const problems = [];
-    const missing = results.filter((r) => r.status === 'missing');
-    if (missing.length)
-        problems.push(`${missing.length} target secret(s) missing: ${missing.map((r) => `${r.secret} in ${r.target}`).join(', ')}.`);
-    const unreadable = results.filter((r) => r.status === 'failed');
-    if (unreadable.length)
-        problems.push(`${unreadable.length} target secret(s) could not be read.`);
-    const expires = credential.expiresAt ? Date.parse(credential.expiresAt) : NaN;
-    if (Number.isNaN(expires)) {
-        d.info(`${s.provider.name} reports no expiry for this credential.`);
-    }
-    else {
-        d.info(`The credential's current secret expires at ${credential.expiresAt} (${(0,clock/* spokenUntil */.NS)(expires)}).`);
-        if (s.failIfExpiresWithinMs !== undefined && expires - (0,clock/* now */.tB)() <= s.failIfExpiresWithinMs)
-            problems.push(`The credential's current secret expires at ${credential.expiresAt} (${(0,clock/* spokenUntil */.NS)(expires)}), within fail-if-expires-within.`);
-    }
-    const base = { mode: 'check', rotated: false, credential, targets: results };
-    if (problems.length === 0)
-        return { ...base, outcome: 'checked' };
-    return {
-        ...base,
-        outcome: 'failed',
-        failure: `Check failed: ${problems.join(' ')}`,
-        nextStep: missing.length
-            ? 'Nothing was changed. Run the rotation (mode: rotate) to issue a new secret and store it everywhere, or restore the missing secret by hand.'
-            : 'Nothing was changed. Run the rotation (mode: rotate) before the credential expires, or fix the access named in each target error.',
-    };
-}
-
 ;// CONCATENATED MODULE: ./src/due.ts
 // Whether this run rotates: skip-if-rotated-within (the age of every target's secret, and no failure
 // issue open) and rotate-if-expires-within (the expiry of what the targets hold where the provider
@@ -29419,7 +29342,7 @@ function held(issued, oldest, current) {
     const cutoff = written + WRITE_SLACK_MS;
     const before = secrets.filter((p) => p.createdAt <= cutoff);
     const orphans = secrets.length - before.length;
-    const note = orphans ? ` ${plural(orphans, noun)}` : '';
+    const note = orphans ? ` ${issued.newer ?? plural(orphans, noun)}` : '';
     const writtenAt = new Date(written).toISOString();
     if (!before.length)
         return {
@@ -29558,6 +29481,164 @@ function dueAfterRotation(s, newExpiresAt) {
     return candidates.length ? new Date(Math.max(...candidates)).toISOString() : undefined;
 }
 
+;// CONCATENATED MODULE: ./src/expand.ts
+
+
+async function expandTargets(s, list, info) {
+    const { targets, patterns, maxTargets } = s.github;
+    const tooMany = (n, how) => new Error(`The targets${how} come to ${n}, more than max-targets (${maxTargets}); nothing was changed. Narrow the pattern (a longer name glob, topic:NAME) or raise max-targets.`);
+    if (targets.length > maxTargets)
+        throw tooMany(targets.length, '');
+    if (patterns.length === 0)
+        return { settings: s, expansions: [] };
+    // One listing per owner (the lister keeps it), all owners at once.
+    const listed = await Promise.all(patterns.map((p) => list(p.owner)));
+    const seen = new Set(targets.map(scopeOf));
+    const all = [...targets];
+    const expansions = [];
+    const matched = [];
+    patterns.forEach((p, i) => {
+        const hits = listed[i].filter((r) => matches(p, r));
+        const live = hits
+            .filter((r) => !r.archived && !r.disabled)
+            .sort((a, b) => a.fullName.toLowerCase().localeCompare(b.fullName.toLowerCase()));
+        if (listed[i].length === 0)
+            throw new Error(`Target pattern '${p.line}': ${p.owner} has no repository the github-token can see (for a GitHub App, is it installed there?); nothing was changed.`);
+        if (live.length === 0)
+            throw new Error(`Target pattern '${p.line}' matches no repository of ${p.owner} that is not archived or disabled (${hits.length} archived or disabled); nothing was changed.`);
+        const made = [];
+        for (const r of live) {
+            const t = targetOf(p, r.fullName);
+            const scope = scopeOf(t);
+            if (seen.has(scope))
+                continue;
+            seen.add(scope);
+            all.push(t);
+            made.push(t.line);
+        }
+        matched.push(`'${p.line}' matches ${live.length}`);
+        expansions.push({ pattern: p.line, targets: made, skipped: hits.length - live.length });
+    });
+    if (all.length > maxTargets)
+        throw tooMany(all.length, ` (${matched.join(', ')})`);
+    for (const e of expansions) {
+        const skipped = e.skipped ? `; ${e.skipped} archived or disabled left out` : '';
+        info(`Target pattern '${e.pattern}' expands to ${e.targets.length} target(s)${skipped}:`);
+        for (const line of e.targets)
+            info(`  ${line}`);
+    }
+    return {
+        settings: { ...s, github: { ...s.github, targets: all, patterns: [] } },
+        expansions,
+    };
+}
+/**
+ * Expands target patterns (in preflight, before anything changes) and runs `body` on the settings
+ * with every target named; the report then says what each pattern became.
+ */
+async function withTargets(s, d, body) {
+    d.policy.startPreflight();
+    const { settings, expansions } = await expandTargets(s, (owner) => d.destination.listRepositories(owner), d.info);
+    const report = await body(settings);
+    return expansions.length > 0 ? { ...report, expanded: expansions } : report;
+}
+
+;// CONCATENATED MODULE: ./src/check.ts
+// mode: check. Changes nothing anywhere: signs in, finds the credential, reads every target's secret
+// metadata (never a public key, never a write) and reports; fails when a secret is missing or the
+// credential expires within fail-if-expires-within.
+
+
+
+async function runCheck(s, d) {
+    return withTargets(s, d, (expanded) => check(expanded, d));
+}
+async function check(s, d) {
+    const { targets, secretName, clientIdSecretName } = s.github;
+    const names = clientIdSecretName ? [secretName, clientIdSecretName] : [secretName];
+    // Nothing here changes anything: the short retry budget of a preflight is the right one.
+    d.policy.startPreflight();
+    d.info(`Check: authenticating to ${s.provider.name} and reading ${targets.length} target(s).`);
+    const reads = targets.flatMap((t) => names.map(async (secret) => {
+        try {
+            const updated = await d.destination.updatedAt(t, secret);
+            return updated
+                ? { target: t.line, secret, status: 'present', updatedAt: updated.toISOString() }
+                : { target: t.line, secret, status: 'missing' };
+        }
+        catch (err) {
+            return { target: t.line, secret, status: 'failed', error: err.message };
+        }
+    }));
+    const [{ credential }, results] = await Promise.all([d.provider.preflight(), Promise.all(reads)]);
+    d.info(`Found ${credential.description}.`);
+    for (const r of results)
+        d.info(`${r.secret} in ${r.target}: ${r.status === 'present' ? `updated ${r.updatedAt}` : r.status === 'missing' ? 'MISSING' : r.error}`);
+    const problems = [];
+    const missing = results.filter((r) => r.status === 'missing');
+    if (missing.length)
+        problems.push(`${missing.length} target secret(s) missing: ${missing.map((r) => `${r.secret} in ${r.target}`).join(', ')}.`);
+    const unreadable = results.filter((r) => r.status === 'failed');
+    if (unreadable.length)
+        problems.push(`${unreadable.length} target secret(s) could not be read.`);
+    const reported = credential.expiresAt ? Date.parse(credential.expiresAt) : NaN;
+    // Where the provider lists the secrets this rotation made, the expiry that matters is that of the
+    // one the targets hold (as rotate-if-expires-within decides), not that of the newest: an orphan of
+    // a killed run lives longer than what the targets hold.
+    const issued = credential.issued?.secrets.length ? credential.issued : undefined;
+    const readable = results.filter((r) => r.status !== 'failed');
+    const expiry = issued && readable.length
+        ? held(issued, decisive(readable.map((r) => ({
+            where: `secret ${r.secret} in ${r.target}`,
+            updated: r.updatedAt ? new Date(r.updatedAt) : undefined,
+        }))), Number.isNaN(reported) ? Infinity : reported)
+        : undefined;
+    let rule;
+    let expires = reported;
+    if (expiry && 'rotateBecause' in expiry) {
+        rule = `Expiry: ${expiry.rotateBecause.replace(/; rotating\.$/, '.')}`;
+        if (!missing.length)
+            problems.push(`The targets hold no ${issued.noun} this rotation made.`);
+        expires = NaN;
+    }
+    else if (expiry) {
+        rule = `Expiry: ${expiry.when}.${expiry.note}`;
+        expires = expiry.at;
+    }
+    if (rule)
+        d.info(rule);
+    if (Number.isNaN(expires)) {
+        if (!expiry)
+            d.info(`${s.provider.name} reports no expiry for this credential.`);
+    }
+    else {
+        const at = new Date(expires).toISOString();
+        d.info(`The secret the targets hold expires at ${at} (${(0,clock/* spokenUntil */.NS)(expires)}).`);
+        if (s.failIfExpiresWithinMs !== undefined && expires - (0,clock/* now */.tB)() <= s.failIfExpiresWithinMs)
+            problems.push(`The secret the targets hold expires at ${at} (${(0,clock/* spokenUntil */.NS)(expires)}), within fail-if-expires-within.`);
+    }
+    const shown = Number.isNaN(expires)
+        ? { ...credential, expiresAt: undefined }
+        : { ...credential, expiresAt: new Date(expires).toISOString() };
+    const base = {
+        mode: 'check',
+        rotated: false,
+        credential: shown,
+        targets: results,
+        ...(rule ? { rule } : {}),
+    };
+    if (problems.length === 0)
+        return { ...base, outcome: 'checked' };
+    return {
+        ...base,
+        outcome: 'failed',
+        failure: `Check failed: ${problems.join(' ')}`,
+        nextStep: missing.length
+            ? 'Nothing was changed. Run the rotation (mode: rotate) to issue a new secret and store it everywhere, or restore the missing secret by hand.'
+            : 'Nothing was changed. Run the rotation (mode: rotate) before the credential expires, or fix the access named in each target error.',
+    };
+}
+
 ;// CONCATENATED MODULE: ./src/previous.ts
 // One previous-secret slot: CSP overlap and Keycloak's secret-rotation policy keep one previous
 // secret beside the current one, and every rotation overwrites it. A target that missed the last
@@ -29572,7 +29653,9 @@ const SKEW_MS = 60_000;
  * this rotation overwrites, after refusing (throws) when a target may hold it and the overwrite
  * input is not set.
  */
-async function guardPrevious(s, credential, destination, log) {
+async function guardPrevious(s, credential, destination, log, 
+/** The failure issue: whether one is configured, the open one (e.g. `failure issue octo/alerts#3`), or why it could not be read. */
+lastRun = { configured: false }) {
     const slot = credential.previous;
     if (!slot)
         return undefined;
@@ -29589,6 +29672,17 @@ async function guardPrevious(s, credential, destination, log) {
     // Without the provider's own record, the newest write of a target stands for the last rotation
     // (the action writes right after it); a run's writes spread over at most its store-timeout.
     const newest = Math.max(...written.map((w) => w.at ?? -Infinity));
+    // That misses a rotation after which every write failed: no target shows it. Only the failure
+    // issue the failed run left open does, so then every target may hold the slot's secret.
+    if (slot.since === undefined && !slot.exact) {
+        const blind = `${s.provider.name} shows no record of when it last rotated, so a rotation after which every write failed cannot be seen in the targets`;
+        if (lastRun.open)
+            return unseen(s, slot, written, lastRun.open, log);
+        if (lastRun.error)
+            log.warn(`${blind}, and the failure issue could not be read (${lastRun.error}).`);
+        else if (!lastRun.configured)
+            log.warn(`${blind}; set failure-issue-repository, so that a re-run after such a run refuses instead of overwriting the previous secret the targets still hold.`);
+    }
     const since = slot.since ?? (Number.isFinite(newest) ? newest : undefined);
     if (since === undefined)
         return undefined;
@@ -29619,6 +29713,23 @@ async function guardPrevious(s, credential, destination, log) {
     throw new Error(`Refusing to rotate: ${kept}. ${which}, so ${stale.length === 1 ? 'it' : 'they'} may still hold it (an earlier run failed there), and rotating again would overwrite it and lock ${stale.length === 1 ? 'it' : 'them'} out at once. Nothing was changed. Store the current secret there by hand (the earlier run's output \`recovery\`) and re-run, re-run after ${iso(until)}, or set ${slot.overwrite.input}: true to rotate anyway.`);
 }
 /**
+ * The last run failed (its failure issue is open) and the provider shows no record of its last
+ * rotation: the run may have rotated and stored nowhere, so every target that holds a secret may
+ * hold the one in the slot, for as long as a window lasts from now at most.
+ */
+function unseen(s, slot, written, open, log) {
+    const until = (0,clock/* now */.tB)() + slot.windowMs;
+    const stale = written.filter((w) => w.at !== undefined).map((w) => w.line);
+    const kept = `${s.provider.name} keeps one previous secret beside the current one, and shows no record of when it last rotated; ${open} is open, so the last run failed, perhaps after rotating, and every target may still hold the previous secret (${stale.join(', ') || 'none holds a secret'})`;
+    if (stale.length === 0)
+        return { until, stale };
+    if (slot.overwrite.allowed) {
+        log.warn(`${kept}. ${slot.overwrite.input} is set: this rotation overwrites it, and wherever it is still in use it stops working now, until the new secret is stored there.`);
+        return { until, stale };
+    }
+    throw new Error(`Refusing to rotate: ${kept}. Rotating again would overwrite it and lock them out at once. Nothing was changed. Store the secret the last run issued in the targets by hand (its output \`recovery\`) and close ${open}, or set ${slot.overwrite.input}: true to rotate anyway.`);
+}
+/**
  * The report's words for a previous secret the rotation kept: until when it works, and, where this
  * rotation overwrote a secret that failed targets may still hold, that it works no longer there.
  */
@@ -29643,21 +29754,7 @@ function rerunWords(credential, rotation, failed) {
     return `Fix the failing targets (see each error), then store the new secret in ${failed.join(', ')} by hand (from output \`recovery\` or a target that holds it). Until then they hold the previous secret, which works until ${until}; a re-run before that refuses to rotate, because rotating again would overwrite it and lock them out. To rotate anyway, re-run with ${slot.overwrite.input}: true.`;
 }
 
-;// CONCATENATED MODULE: ./src/pipeline.ts
-// The rotation pipeline: preflight -> rotate once -> store and verify everywhere -> retire the
-// previous secret, or, when storing fails, keep everything that still works and hand the new secret
-// to the operator sealed to their recovery key.
-
-
-
-
-
-
-
-
-
-
-
+;// CONCATENATED MODULE: ./src/writes.ts
 
 /** Every write of a run, per target: the secret, the client id secret, the client id variable. */
 function writesOf(s) {
@@ -29672,42 +29769,45 @@ function writesOf(s) {
 function resultOf(w) {
     return w.variable ? { target: w.t.line, variable: w.name } : { target: w.t.line, secret: w.name };
 }
-async function runPipeline(s, d) {
-    const stop = d.stop ?? src_stop/* NEVER */.tm;
-    const progress = { rotating: false };
-    try {
-        return await withTargets(s, d, (expanded) => rotate(expanded, d, progress));
-    }
-    catch (err) {
-        // Stopped before the rotating call: whatever failed was aborted by the stop, and nothing changed.
-        if (stop.requested === undefined || progress.rotating)
-            throw err;
-        d.info(`Stopped (${stop.requested}) before the rotation: nothing was changed.`);
-        return {
-            outcome: 'failed',
-            rotated: false,
-            ...(progress.credential ? { credential: progress.credential } : {}),
-            targets: [],
-            stopped: stop.requested,
-            failure: `The run was stopped (${stop.requested}) before the rotation: nothing was changed.`,
-            nextStep: 'Nothing needs fixing: re-run the workflow to rotate.',
-        };
-    }
+function names(secret, clientId) {
+    return clientId ? [secret, clientId] : [secret];
+}
+/** `45 s`, `12 min`, `1 h 5 min`: a duration as a person reads it. */
+function writes_spoken(ms) {
+    const s = Math.round(ms / 1000);
+    if (s < 120)
+        return `${s} s`;
+    const m = Math.round(s / 60);
+    return m < 60 ? `${m} min` : `${Math.floor(m / 60)} h${m % 60 ? ` ${m % 60} min` : ''}`;
+}
+
+;// CONCATENATED MODULE: ./src/preflight.ts
+// Stages 1-2 of a run: the pace check, preflight (the provider, every target's key, the recovery key,
+// read beside each other; nothing changes here and any failure stops the run), the due rules and the
+// guard of the previous-secret slot. What they proved is what the rotation stage takes.
+
+
+
+
+
+
+/** Every write of the run, in one status: the report of a run that wrote nothing. */
+function planned(s, status) {
+    return writesOf(s).map((w) => ({ ...resultOf(w), status }));
 }
 /** Before the rotating call: a requested stop ends the run here (runPipeline reports it). */
 function checkpoint(stop) {
     if (stop.requested !== undefined)
         throw new src_stop/* StopError */.Tj(stop.requested);
 }
-async function rotate(s, d, progress) {
+async function preflight(s, d, progress) {
     const stop = d.stop ?? src_stop/* NEVER */.tm;
     const { targets, secretName, clientIdSecretName, clientIdVariableName } = s.github;
-    const plan = (status) => writesOf(s).map((w) => ({ ...resultOf(w), status }));
     // A fan-out that GitHub's pace alone makes longer than store-timeout would run out of time after
     // the rotation: refused before anything else.
     const paced = writesOf(s).length * WRITE_SPACING_MS;
     if (paced > s.storeTimeoutMs)
-        throw new Error(`Input 'store-timeout' (${pipeline_spoken(s.storeTimeoutMs)}) is shorter than the ${writesOf(s).length} writes to GitHub need at its pace of one a second (at least ${pipeline_spoken(paced)}): raise store-timeout (at most 6h) or split the targets over several steps.`);
+        throw new Error(`Input 'store-timeout' (${writes_spoken(s.storeTimeoutMs)}) is shorter than the ${writesOf(s).length} writes to GitHub need at its pace of one a second (at least ${writes_spoken(paced)}): raise store-timeout (at most 6h) or split the targets over several steps.`);
     // 2. Preflight: nothing changes here, and any failure stops the run.
     d.policy.startPreflight();
     d.info(`Preflight: authenticating to ${s.provider.name} and fetching the public key of ${targets.length} target(s).`);
@@ -29755,111 +29855,49 @@ async function rotate(s, d, progress) {
     if (decision)
         d.info(decision.rule);
     if (decision && !decision.rotate)
-        return { outcome: 'skipped', rotated: false, credential, targets: plan('skipped'), ...due };
+        return {
+            outcome: 'skipped',
+            rotated: false,
+            credential,
+            targets: planned(s, 'skipped'),
+            ...due,
+        };
     // A dry run refuses too: it checks everything the rotation would.
-    const overwritten = await guardPrevious(s, credential, d.destination, d);
-    if (s.dryRun) {
-        d.info('Dry run: inputs, provider authentication and every public key check out. Nothing was changed.');
-        return { outcome: 'dry-run', rotated: false, credential, targets: plan('skipped'), ...due };
-    }
-    if (credential.oldSecretDiesOnRotate && !s.recoveryKey) {
-        d.warn(`${s.provider.name} kills the old secret at once. Without recovery-public-key, a failure to store the new secret leaves it nowhere; set recovery-public-key.`);
-    }
-    // 3-4. Rotate once. From here on the new secret exists only in this process until it is stored.
-    // A provider that takes a secret the action chose gets it escrowed before the call: a lost answer
-    // or a killed run then loses nothing.
-    const chosen = d.provider.chooseSecret?.(found);
-    let escrow;
-    if (chosen !== undefined) {
-        d.mask(chosen);
-        d.mask(Buffer.from(chosen).toString('base64'));
-        // Preflight proved the key seals: a failure here is a bug, and nothing has changed yet.
-        escrow = s.recoveryKey ? await writeAheadEscrow(chosen, s.recoveryKey, d.info) : undefined;
-    }
-    // The last point where a stop changes nothing (a chosen secret escrowed above was never sent);
-    // a stop after it lets the rotating call finish.
+    // Without the provider's record of its last rotation, the failure issue tells whether the last run
+    // failed (perhaps after rotating, with every write lost): read here unless read above already.
+    const slot = credential.previous;
+    const unrecorded = slot !== undefined && !slot.exact && slot.since === undefined;
+    const lastRun = unrecorded && d.openIssue
+        ? (issueState ??
+            (await d.openIssue().then((open) => ({ open }), (err) => ({ open: undefined, error: err.message }))))
+        : undefined;
     checkpoint(stop);
-    progress.rotating = true;
-    d.policy.startStoring();
-    let rotation;
-    let rotated;
-    // Write-ahead escrow of an issued secret: in the log before the next request, so that even
-    // SIGKILL cannot lose it. (A provider that issued another secret than the one chosen gets the
-    // issued one escrowed as well.)
-    const escrowed = new Set(chosen !== undefined && escrow !== undefined ? [chosen] : []);
-    const issued = async (secret) => {
-        d.mask(secret);
-        d.mask(Buffer.from(secret).toString('base64'));
-        if (!s.recoveryKey || escrowed.has(secret))
-            return;
-        escrowed.add(secret);
-        escrow = await writeAheadEscrow(secret, s.recoveryKey, d.info).catch((err) => {
-            d.warn(`Could not escrow the new secret: ${err.message}`);
-            return undefined;
-        });
-    };
-    try {
-        ({ rotation, rotated } = await d.provider.rotate(found, chosen, issued));
-    }
-    catch (err) {
-        const unknown = outcomeUnknown(err);
-        return {
-            outcome: 'failed',
-            rotated: false,
-            credential,
-            targets: plan('skipped'),
-            failure: err.message,
-            nextStep: unknown
-                ? 'The rotating call may have taken effect (see the message): check the credential at the provider before re-running the workflow.'
-                : 'No target was written. The message says what happened at the provider; fix the cause and re-run the workflow.',
-        };
-    }
-    const { secret: newSecret, ...rotationInfo } = rotation;
-    // Before the first store at the latest.
-    await issued(newSecret);
-    const stored = { results: undefined };
-    const escrowedField = escrow !== undefined ? { escrowed: true } : {};
-    try {
-        const after = await afterRotation(s, d, credential, rotation, rotated, stored, escrow, overwritten);
-        return { ...after, ...escrowedField, ...(decision ? { rule: decision.rule } : {}) };
-    }
-    catch (err) {
-        // Nothing may escape once the secret exists: report every target and hand the secret over.
-        const message = err.message;
-        const recovery = escrow;
-        const results = stored.results ??
-            plan('failed').map((r) => ({ ...r, error: 'not written: the run stopped before storing' }));
-        const held = results.filter((r) => r.status === 'written').map((r) => r.target);
-        const missed = results.filter((r) => r.status !== 'written').map((r) => r.target);
-        const where = recovery
-            ? 'The new secret is in output `recovery`, sealed to recovery-public-key.'
-            : s.recoveryKey
-                ? 'Sealing the new secret to recovery-public-key failed too.'
-                : 'No recovery-public-key was given.';
-        return {
-            outcome: 'failed',
-            rotated: false,
-            credential,
-            rotation: rotationInfo,
-            targets: results,
-            ...escrowedField,
-            ...(recovery ? { recovery } : {}),
-            failure: `The rotation of ${credential.description} happened, but the run then failed: ${message} ${(rotation.oldSecretDied ?? credential.oldSecretDiesOnRotate)
-                ? 'The old secret no longer works.'
-                : keptWords(rotation, overwritten, missed)} ${held.length ? `Targets holding the new secret: ${held.join(', ')}.` : 'No target holds the new secret.'} ${where}`,
-            nextStep: (!(rotation.oldSecretDied ?? credential.oldSecretDiesOnRotate) &&
-                rerunWords(credential, rotation, missed)) ||
-                'Store the new secret by hand where it is missing (from output `recovery` or a target that holds it), or re-run the workflow to rotate again.',
-        };
-    }
+    const overwritten = await guardPrevious(s, credential, d.destination, d, {
+        configured: d.openIssue !== undefined,
+        ...(lastRun?.open ? { open: lastRun.open } : {}),
+        ...(lastRun && 'error' in lastRun ? { error: String(lastRun.error) } : {}),
+    });
+    return { credential, found, decision, due, overwritten };
 }
+
+;// CONCATENATED MODULE: ./src/after-rotation.ts
+// Steps 5-7 of a rotation, after the one rotating call: store and verify everywhere, retire the
+// previous secret once every target is verified, or, when storing failed, keep what still works,
+// undo where nothing landed, and say where the new secret is.
+
+
+
+
+
+
+
 /** Steps 5-7, after the one rotating call. Throws only on a bug or an unexpected fault; runPipeline reports it. */
 async function afterRotation(s, d, credential, rotation, rotated, stored, escrow, overwritten) {
     const { targets, secretName } = s.github;
     const { secret: newSecret, ...rotationInfo } = rotation;
     const writes = writesOf(s);
     d.info(`Rotated ${credential.description}; storing the new secret in ${targets.length} target(s)${writes.length > 1
-        ? ` (${writes.length} writes, a second apart as GitHub asks: at least ${pipeline_spoken(writes.length * WRITE_SPACING_MS)})`
+        ? ` (${writes.length} writes, a second apart as GitHub asks: at least ${writes_spoken(writes.length * WRITE_SPACING_MS)})`
         : ''}.`);
     // 5. Store and verify everywhere; one failure does not stop the others. Preflight proved the
     // client id exists when a client id secret or variable is asked for.
@@ -30000,21 +30038,168 @@ async function afterRotation(s, d, credential, rotation, rotated, stored, escrow
             'Fix the failing targets (see each error), then re-run the workflow: it rotates again and stores everywhere.',
     };
 }
-function names(secret, clientId) {
-    return clientId ? [secret, clientId] : [secret];
+
+;// CONCATENATED MODULE: ./src/rotate.ts
+// Stages 3-4 of a run: rotate once, with write-ahead escrow of the new secret, then hand over to
+// after-rotation.ts (store, verify, retire) and, should anything escape it, report every target and
+// where the new secret is.
+
+
+
+
+
+
+async function rotateOnce(s, d, progress, checked) {
+    const stop = d.stop ?? src_stop/* NEVER */.tm;
+    const { credential, found, decision, overwritten } = checked;
+    const plan = (status) => planned(s, status);
+    if (credential.oldSecretDiesOnRotate && !s.recoveryKey) {
+        d.warn(`${s.provider.name} kills the old secret at once. Without recovery-public-key, a failure to store the new secret leaves it nowhere; set recovery-public-key.`);
+    }
+    // 3-4. Rotate once. From here on the new secret exists only in this process until it is stored.
+    // A provider that takes a secret the action chose gets it escrowed before the call: a lost answer
+    // or a killed run then loses nothing.
+    const chosen = d.provider.chooseSecret?.(found);
+    let escrow;
+    if (chosen !== undefined) {
+        d.mask(chosen);
+        d.mask(Buffer.from(chosen).toString('base64'));
+        // Preflight proved the key seals: a failure here is a bug, and nothing has changed yet.
+        escrow = s.recoveryKey ? await writeAheadEscrow(chosen, s.recoveryKey, d.info) : undefined;
+    }
+    // The last point where a stop changes nothing (a chosen secret escrowed above was never sent);
+    // a stop after it lets the rotating call finish.
+    checkpoint(stop);
+    progress.rotating = true;
+    d.policy.startStoring();
+    let rotation;
+    let rotated;
+    // Write-ahead escrow of an issued secret: in the log before the next request, so that even
+    // SIGKILL cannot lose it. (A provider that issued another secret than the one chosen gets the
+    // issued one escrowed as well.)
+    const escrowed = new Set(chosen !== undefined && escrow !== undefined ? [chosen] : []);
+    const issued = async (secret) => {
+        d.mask(secret);
+        d.mask(Buffer.from(secret).toString('base64'));
+        if (!s.recoveryKey || escrowed.has(secret))
+            return;
+        escrowed.add(secret);
+        escrow = await writeAheadEscrow(secret, s.recoveryKey, d.info).catch((err) => {
+            d.warn(`Could not escrow the new secret: ${err.message}`);
+            return undefined;
+        });
+    };
+    try {
+        ({ rotation, rotated } = await d.provider.rotate(found, chosen, issued));
+    }
+    catch (err) {
+        const unknown = outcomeUnknown(err);
+        return {
+            outcome: 'failed',
+            rotated: false,
+            credential,
+            targets: plan('skipped'),
+            failure: err.message,
+            nextStep: unknown
+                ? 'The rotating call may have taken effect (see the message): check the credential at the provider before re-running the workflow.'
+                : 'No target was written. The message says what happened at the provider; fix the cause and re-run the workflow.',
+        };
+    }
+    const { secret: newSecret, ...rotationInfo } = rotation;
+    // Before the first store at the latest.
+    await issued(newSecret);
+    const stored = { results: undefined };
+    const escrowedField = escrow !== undefined ? { escrowed: true } : {};
+    try {
+        const after = await afterRotation(s, d, credential, rotation, rotated, stored, escrow, overwritten);
+        return { ...after, ...escrowedField, ...(decision ? { rule: decision.rule } : {}) };
+    }
+    catch (err) {
+        // Nothing may escape once the secret exists: report every target and hand the secret over.
+        const message = err.message;
+        const recovery = escrow;
+        const results = stored.results ??
+            plan('failed').map((r) => ({ ...r, error: 'not written: the run stopped before storing' }));
+        const held = results.filter((r) => r.status === 'written').map((r) => r.target);
+        const missed = results.filter((r) => r.status !== 'written').map((r) => r.target);
+        const where = recovery
+            ? 'The new secret is in output `recovery`, sealed to recovery-public-key.'
+            : s.recoveryKey
+                ? 'Sealing the new secret to recovery-public-key failed too.'
+                : 'No recovery-public-key was given.';
+        return {
+            outcome: 'failed',
+            rotated: false,
+            credential,
+            rotation: rotationInfo,
+            targets: results,
+            ...escrowedField,
+            ...(recovery ? { recovery } : {}),
+            failure: `The rotation of ${credential.description} happened, but the run then failed: ${message} ${(rotation.oldSecretDied ?? credential.oldSecretDiesOnRotate)
+                ? 'The old secret no longer works.'
+                : keptWords(rotation, overwritten, missed)} ${held.length ? `Targets holding the new secret: ${held.join(', ')}.` : 'No target holds the new secret.'} ${where}`,
+            nextStep: (!(rotation.oldSecretDied ?? credential.oldSecretDiesOnRotate) &&
+                rerunWords(credential, rotation, missed)) ||
+                'Store the new secret by hand where it is missing (from output `recovery` or a target that holds it), or re-run the workflow to rotate again.',
+        };
+    }
 }
-/** `45 s`, `12 min`, `1 h 5 min`: a duration as a person reads it. */
-function pipeline_spoken(ms) {
-    const s = Math.round(ms / 1000);
-    if (s < 120)
-        return `${s} s`;
-    const m = Math.round(s / 60);
-    return m < 60 ? `${m} min` : `${Math.floor(m / 60)} h${m % 60 ? ` ${m % 60} min` : ''}`;
+
+;// CONCATENATED MODULE: ./src/pipeline.ts
+// A run as a plan of stages: expand the targets (expand.ts), then preflight, the due rules and the
+// previous-secret guard (preflight.ts), then the one rotating call with write-ahead escrow
+// (rotate.ts), then storing, verifying and retiring (after-rotation.ts). The plan decides how far a
+// run goes; a stop before the rotating call is reported here as one that changed nothing.
+
+
+
+
+
+async function runPipeline(s, d, plan = s.dryRun ? 'dry-run' : 'rotation') {
+    const stop = d.stop ?? src_stop/* NEVER */.tm;
+    const progress = { rotating: false };
+    try {
+        return await withTargets(s, d, (expanded) => stages(expanded, d, progress, plan));
+    }
+    catch (err) {
+        // Stopped before the rotating call: whatever failed was aborted by the stop, and nothing changed.
+        if (stop.requested === undefined || progress.rotating)
+            throw err;
+        d.info(`Stopped (${stop.requested}) before the rotation: nothing was changed.`);
+        return {
+            outcome: 'failed',
+            rotated: false,
+            ...(progress.credential ? { credential: progress.credential } : {}),
+            targets: [],
+            stopped: stop.requested,
+            failure: `The run was stopped (${stop.requested}) before the rotation: nothing was changed.`,
+            nextStep: 'Nothing needs fixing: re-run the workflow to rotate.',
+        };
+    }
+}
+/** The stages of the plan, in order: each ends the run with a report or hands over to the next. */
+async function stages(s, d, progress, plan) {
+    const checked = await preflight(s, d, progress);
+    // Not due: the decide stage ended the run with its report.
+    if ('outcome' in checked)
+        return checked;
+    if (plan === 'dry-run') {
+        d.info('Dry run: inputs, provider authentication and every public key check out. Nothing was changed.');
+        return {
+            outcome: 'dry-run',
+            rotated: false,
+            credential: checked.credential,
+            targets: planned(s, 'skipped'),
+            ...checked.due,
+        };
+    }
+    return rotateOnce(s, d, progress, checked);
 }
 
 ;// CONCATENATED MODULE: ./src/wire.ts
 // The wiring between parsed settings and a report: the retry policy, the provider's HTTP helper, the
-// GitHub side (token or App sign-in) and the provider, then the pipeline (or the check), and every
+// GitHub side (token or App sign-in) and the provider, then the plan the mode asks for (a rotation,
+// a dry run, or the check), and every
 // minted installation token revoked at the end. One function, so that src/main.ts and the in-process
 // invariant search (__tests__/search.ts) run the same wiring.
 
@@ -30057,7 +30242,7 @@ async function execute(settings, surroundings) {
     try {
         return settings.mode === 'check'
             ? await runCheck(settings, wired)
-            : await runPipeline(settings, wired);
+            : await runPipeline(settings, wired, settings.dryRun ? 'dry-run' : 'rotation');
     }
     finally {
         // Every installation token minted is revoked, whatever happened, a stop included: its requests
@@ -30066,13 +30251,14 @@ async function execute(settings, surroundings) {
     }
 }
 /**
- * With skip-if-rotated-within and failure-issue-repository, preflight looks for the open failure
- * issue (the last run failed: no skipping). Its own retry budget, and with App sign-in its own token
+ * With failure-issue-repository, preflight looks for the open failure issue where a rule needs it:
+ * skip-if-rotated-within (the last run failed: no skipping) and a previous-secret slot the provider
+ * keeps no record of (src/previous.ts). Its own retry budget, and with App sign-in its own token
  * (`issues: read` on that repository), revoked at once.
  */
 function issueReader(settings, env) {
     const issue = settings.failureIssue;
-    if (!issue || settings.skipIfRotatedWithinMs === undefined || settings.mode === 'check')
+    if (!issue || settings.mode === 'check')
         return undefined;
     const { auth, apiUrl } = settings.github;
     return () => {
