@@ -518,6 +518,28 @@ describe('regressions found by the search over runs and deaths', () => {
       expect(o.outputs['rotated']).toBe('true');
     });
 
+  it('CSP overlap without lastUpdatedAt: after a run whose every write failed, the re-run refuses while the failure issue is open', async () => {
+    const writesFail: FaultSpec = {
+      route: 'GitHub PUT secret',
+      kind: '5xx',
+      times: 40,
+      skip: 0,
+      param: 0,
+    };
+    const o = await runSchedule({
+      ...base('csp-overlap'),
+      hidesLastUpdated: true,
+      issue: 'fresh',
+      faults: [writesFail],
+      then: [{ faults: [writesFail], gapMs: 0 }],
+    });
+    expect(o.violations).toEqual([]);
+    expect(o.runs[0]!.outputs['rotated']).toBe('false');
+    expect(o.runs[1]!.report.failure).toMatch(
+      /^Refusing to rotate: vmware-csp keeps one previous secret/,
+    );
+  });
+
   it('Woodpecker: a re-run in the same second whose PATCH is answered 200 with nothing saved is not a save', async () => {
     const o = await runSchedule({
       ...base('woodpecker'),
