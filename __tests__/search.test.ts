@@ -487,7 +487,7 @@ describe('the search over runs and deaths', () => {
 
   it("the checker sees a re-run that leaves a target as it was and calls it 'written'", async () => {
     const o = await runSchedule(
-      { ...minimal('csp-overlap', []), then: [{ faults: [], gapMs: 0 }] },
+      { ...minimal('csp-overlap', []), then: [{ faults: [], gapMs: 3_600_000 }] },
       (world) =>
         world.github.seedSecret(`repo:${REPO}`, SECRET_NAME, world.csp!.validSecrets(CSP_APP)[1]!),
     );
@@ -540,33 +540,51 @@ describe('regressions found by the search over runs and deaths', () => {
     );
   });
 
-  // KNOWN DEFECT, open (found by CI's fuzz at seed 127500052, back-to-back): run 1 rotates and writes;
-  // run 2, in the same second, is killed after CSP took its overlap POST; run 3, in the same second,
-  // has its write answered 204 with nothing changed. CSP dates its last rotation (lastUpdatedAt) in
-  // the second the target was last written, so the guard counts the target as holding the current
-  // secret, rotates, and overwrites the slot the target holds; the report then says the previous
-  // secret still works there. `it.fails` until the guard can tell a write from before the last
-  // rotation from one after it in the same second (next step: write only once GitHub's clock has
-  // left the rotation's second).
-  it.fails(
-    'CSP overlap: a kill after the POST between two same-second runs leaves the guard blind (known defect)',
-    async () => {
-      const o = await runSchedule({
-        ...minimal('csp-overlap', []),
-        oldByAction: false,
-        hidesLastUpdated: false,
-        then: [
-          {
-            faults: [],
-            gapMs: 0,
-            stop: { signal: 'SIGKILL', route: 'GitHub PUT secret', nth: 0, after: false },
-          },
-          { faults: [once('GitHub PUT secret', 'noop')], gapMs: 0 },
-        ],
-      });
-      expect(o.violations).toEqual([]);
-    },
-  );
+  // Found by CI's fuzz at seed 127500052 (back-to-back): run 1 rotates and writes; run 2, in the same
+  // second, was killed after CSP took its overlap POST; run 3, in the same second, had its write
+  // answered 204 with nothing changed. CSP dated its last rotation in the second the target was last
+  // written, so run 3 counted the target as holding the current secret, rotated, and overwrote the
+  // slot the target held. Now a rotation waits until the newest write is older than the guard's
+  // slack (src/previous.ts, tooSoon): run 2 refuses before its POST.
+  it('CSP overlap: a same-second re-run refuses before the POST, so a kill there cannot blind the next run', async () => {
+    const o = await runSchedule({
+      ...minimal('csp-overlap', []),
+      oldByAction: false,
+      hidesLastUpdated: false,
+      then: [
+        {
+          faults: [],
+          gapMs: 0,
+          stop: { signal: 'SIGKILL', route: 'GitHub PUT secret', nth: 0, after: false },
+        },
+        { faults: [once('GitHub PUT secret', 'noop')], gapMs: 0 },
+      ],
+    });
+    expect(o.violations).toEqual([]);
+    expect(o.runs[1]!.killed).toBe(false);
+    expect(o.runs[1]!.report.failure).toMatch(/^Refusing to rotate yet: vmware-csp keeps one/);
+    expect(o.runs[2]!.report.failure).toMatch(/^Refusing to rotate yet: /);
+  });
+
+  it('CSP overlap: a run killed after the POST an hour after the last write makes the next run refuse', async () => {
+    const o = await runSchedule({
+      ...minimal('csp-overlap', []),
+      oldByAction: false,
+      hidesLastUpdated: false,
+      then: [
+        {
+          faults: [],
+          gapMs: 3_600_000,
+          stop: { signal: 'SIGKILL', route: 'GitHub PUT secret', nth: 0, after: false },
+        },
+        { faults: [once('GitHub PUT secret', 'noop')], gapMs: 0 },
+      ],
+    });
+    expect(o.violations).toEqual([]);
+    expect(o.runs[1]!.killed).toBe(true);
+    expect(o.runs[2]!.outputs['rotated']).toBe('false');
+    expect(o.runs[2]!.report.failure).toMatch(/^Refusing to rotate: vmware-csp keeps one/);
+  });
 
   it('Woodpecker: a re-run in the same second whose PATCH is answered 200 with nothing saved is not a save', async () => {
     const o = await runSchedule({

@@ -70,6 +70,7 @@ export async function guardPrevious(
     .map((w) => w.line);
   const iso = (ms: number): string => new Date(ms).toISOString();
   const kept = `${s.provider.name} keeps one previous secret beside the current one, and it still works until ${slot.exact ? '' : 'about '}${iso(until)} (${spokenUntil(until)})`;
+  if (stale.length === 0) tooSoon(s, slot, written, slack, kept, log);
   const how = slot.exact
     ? `the current secret was created at ${iso(since)}`
     : slot.since !== undefined
@@ -90,6 +91,39 @@ export async function guardPrevious(
   }
   throw new Error(
     `Refusing to rotate: ${kept}. ${which}, so ${stale.length === 1 ? 'it' : 'they'} may still hold it (an earlier run failed there), and rotating again would overwrite it and lock ${stale.length === 1 ? 'it' : 'them'} out at once. Nothing was changed. Store the current secret there by hand (the earlier run's output \`recovery\`) and re-run, re-run after ${iso(until)}, or set ${slot.overwrite.input}: true to rotate anyway.`,
+  );
+}
+
+/**
+ * A later run tells a target that missed a rotation from one written after it only when the write
+ * and the rotation lie more than `slack` apart (the two clocks are compared with that much room).
+ * A rotation this close after the newest write would be taken for the one before it: if this run
+ * then stored nowhere (killed, every write failing), the next run would see every target as
+ * written since, rotate, and overwrite the previous secret they hold. So a rotation waits until the
+ * newest write is older than `slack` and the provider's clock may differ (throws before it).
+ */
+function tooSoon(
+  s: Settings,
+  slot: NonNullable<Credential['previous']>,
+  written: readonly { line: string; at: number | undefined }[],
+  slack: number,
+  kept: string,
+  log: { warn: (m: string) => void },
+): void {
+  const last = written.reduce<{ line: string; at: number } | undefined>(
+    (a, w) => (w.at !== undefined && (!a || w.at > a.at) ? { line: w.line, at: w.at } : a),
+    undefined,
+  );
+  const after = last ? last.at + slack + SKEW_MS : -Infinity;
+  if (!last || now() >= after) return;
+  const iso = (ms: number): string => new Date(ms).toISOString();
+  const why = `${last.line} was written at ${iso(last.at)}, and a rotation less than ${Math.ceil((slack + SKEW_MS) / 60_000)} minutes after a write could not later be told from the one before it: were this run then to store nowhere, the next run would take every target for written since and overwrite the previous secret they hold`;
+  if (slot.overwrite.allowed) {
+    log.warn(`${kept}. ${why}. ${slot.overwrite.input} is set: rotating anyway.`);
+    return;
+  }
+  throw new Error(
+    `Refusing to rotate yet: ${kept}. ${why}. Nothing was changed. Re-run after ${iso(after)} (${spokenUntil(after)}), or set ${slot.overwrite.input}: true to rotate now.`,
   );
 }
 
