@@ -3,7 +3,7 @@ import { describe as describeInOrder, expect, it } from 'vitest';
 import { cspError } from './emulators/csp.ts';
 import { CSP_APP, OLD_SECRET, ORG, REPO, SECRET_NAME, type World, worldOf } from './fixtures.ts';
 import { expectClean, recoveryKey, worldPerTest } from './checks.ts';
-import { lineOf, type Run, targets } from './harness.ts';
+import { lineOf, pinnedClock, type Run, targets } from './harness.ts';
 
 // Each test starts its own world, so the tests of every describe in this file run concurrently.
 const describe = describeInOrder.concurrent;
@@ -384,15 +384,22 @@ describe('vmware-csp overlap: one previous-secret slot across runs', () => {
     });
   });
 
-  it('a run after a fully successful one rotates: no target holds the kept secret', async () => {
+  it('a run right after a fully successful one refuses to rotate yet; one 13 minutes later (store-timeout and 2 minutes) rotates', async () => {
     const w = await seeded();
     const inputs = { 'csp-rotation': 'overlap', targets: TARGETS };
     expect((await w.run(inputs)).code).toBe(0);
     const second = await w.run(inputs);
-    expect(second.errors).toEqual([]);
-    expect(second.code).toBe(0);
+    expect(second.code).toBe(1);
+    expect(second.errors.join('\n')).toMatch(
+      /Refusing to rotate yet: vmware-csp keeps one previous secret .*Nothing was changed\. Re-run after \S+/,
+    );
+    expect(w.csp!.rotations(CSP_APP)).toBe(1);
+    const third = await w.run(inputs, { nodeArgs: pinnedClock(Date.now() + 800_000) });
+    expect(third.errors).toEqual([]);
+    expect(third.code).toBe(0);
     expect(w.csp!.rotations(CSP_APP)).toBe(2);
-    expect(second.stdout).toContain('every target was written since');
+    expect(third.stdout).toContain('every target was written since');
     clean(second);
+    clean(third);
   });
 });

@@ -21,7 +21,7 @@ import {
   worldOf,
 } from './fixtures.ts';
 import { expectClean, recoveryKey, worldPerTest } from './checks.ts';
-import { lineOf, type Run, targets } from './harness.ts';
+import { lineOf, pinnedClock, type Run, targets } from './harness.ts';
 
 // Each test starts its own world, so the tests of every describe in this file run concurrently.
 const describe = describeInOrder.concurrent;
@@ -727,13 +727,22 @@ describe('keycloak policy: one previous-secret slot across runs', () => {
     clean(third);
   });
 
-  it('a run after a fully successful one rotates: no target holds the rotated secret', async () => {
+  it('a run right after a fully successful one refuses to rotate yet; one more than 2 minutes after the writes rotates', async () => {
     const w = await seeded();
     expect((await w.run({ targets: TARGETS })).code).toBe(0);
+    // A rotation this close after the writes could not later be told from the one before it.
     const second = await w.run({ targets: TARGETS });
-    expect(second.errors).toEqual([]);
+    expect(second.code).toBe(1);
+    expect(second.errors.join('\n')).toMatch(
+      /Refusing to rotate yet: keycloak keeps one previous secret .*Nothing was changed\. Re-run after \S+/,
+    );
+    expect(rotations(w)).toBe(1);
+    const later = { nodeArgs: pinnedClock(Date.now() + 150_000) };
+    const third = await w.run({ targets: TARGETS }, later);
+    expect(third.errors).toEqual([]);
     expect(rotations(w)).toBe(2);
-    expect(second.stdout).toContain('every target was written since');
+    expect(third.stdout).toContain('every target was written since');
     clean(second);
+    clean(third);
   });
 });
