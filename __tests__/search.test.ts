@@ -191,6 +191,19 @@ describe('regressions found by the invariant search', () => {
     expect(o.violations).toEqual([]);
     expect(o.outputs['rotated']).toBe('false');
   });
+
+  // CI's search at seed 159146575: the read answered 200 `{}` every time was taken for an application
+  // without passwords, so the age of the target decided and the run skipped while the password the
+  // target held expired within the window.
+  it('Entra: an application read answered without its password list is no list: the run fails instead of skipping', async () => {
+    const o = await runSchedule({
+      ...minimal('entra', [{ ...once('Graph GET app', 'noop'), times: 8 }]),
+      due: 'expires-366d',
+    });
+    expect(o.violations).toEqual([]);
+    expect(o.outputs['rotated']).toBe('false');
+    expect(o.report.failure).toMatch(/without its passwordCredentials list/);
+  });
 });
 
 describe('regressions found by the invariant search (success answers without substance)', () => {

@@ -130,8 +130,13 @@ export class EntraApp {
       'read the Entra application and its passwords',
       'safe',
     );
-    const list = (res as { passwordCredentials?: unknown }).passwordCredentials;
-    return (Array.isArray(list) ? list : []).map((p: unknown) => ({
+    const list = (res as { passwordCredentials?: unknown } | undefined)?.passwordCredentials;
+    // An answer without the list shows nothing: taken as empty, it would hide every password.
+    if (!Array.isArray(list))
+      throw new ProviderError(
+        'Graph answered the application read without its passwordCredentials list.',
+      );
+    return list.map((p: unknown) => ({
       keyId: field(p, 'keyId') ?? '',
       displayName: field(p, 'displayName') ?? '',
       startDateTime: field(p, 'startDateTime'),
@@ -159,7 +164,15 @@ export class EntraApp {
       );
     } catch (err) {
       if (!(err instanceof HttpError && err.outcomeUnknown)) throw err;
-      const orphans = (await this.passwords()).filter((p) => p.displayName === displayName);
+      let orphans: Password[];
+      try {
+        orphans = (await this.passwords()).filter((p) => p.displayName === displayName);
+      } catch (listing) {
+        throw new ProviderError(
+          `${err.message} It was not repeated, and listing the application to find a password from this attempt failed too (${(listing as Error).message}): one named '${displayName}' may have been added. Remove it in the Entra portal if it is there; the previous secret still works. Re-run the workflow.`,
+          true,
+        );
+      }
       for (const p of orphans) await this.removePassword(p.keyId);
       throw new ProviderError(
         `${err.message} It was not repeated. Listing the application found ${orphans.length} password(s) from this attempt, ${orphans.length ? 'now removed' : 'so nothing was added'}; the previous secret still works. Re-run the workflow.`,
