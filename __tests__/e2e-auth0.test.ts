@@ -16,7 +16,7 @@ import {
   type WorldOptions,
 } from './fixtures.ts';
 import { expectClean, recoveryKey, worldPerTest } from './checks.ts';
-import { lineOf, type Run, targets } from './harness.ts';
+import { lineOf, type Run, targets, useBundle } from './harness.ts';
 
 // Each test starts its own world, so the tests of every describe in this file run concurrently.
 const describe = describeInOrder.concurrent;
@@ -44,6 +44,8 @@ const signIns = (w: World) =>
     .filter((r) => new URLSearchParams(r.body).get('client_id') === AUTH0_MANAGER);
 
 describe('auth0 rotation', () => {
+  // This suite's runs spawn the bundle, as the runner does; the file's other suites run in process.
+  useBundle();
   it('reads the client without its secret, rotates once, stores, then confirms the new secret', async () => {
     const w = await auth0();
     const run = await w.run();

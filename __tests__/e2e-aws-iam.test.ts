@@ -14,7 +14,7 @@ import {
   worldOf,
 } from './fixtures.ts';
 import { expectClean, recoveryKey, worldPerTest } from './checks.ts';
-import { lineOf, pinnedClock, type Run } from './harness.ts';
+import { lineOf, pinnedClock, type Run, useBundle } from './harness.ts';
 
 const describe = describeInOrder.concurrent;
 const start = worldPerTest();
@@ -30,6 +30,8 @@ const stored = (w: World, name = SECRET_NAME): string | undefined =>
 const newKey = (w: World) => keysOf(w).find((k) => k.id !== AWS_OLD_KEY_ID)!;
 
 describe('aws-iam rotation', () => {
+  // This suite's runs spawn the bundle, as the runner does; the file's other suites run in process.
+  useBundle();
   it('signs in from the environment, creates one key, stores id and secret, confirms it, deactivates the previous key', async () => {
     const w = await aws();
     const run = await w.run({ 'client-id-secret-name': ID_NAME });

@@ -13,7 +13,10 @@ import {
   type World,
 } from './fixtures.ts';
 import { expectClean, worldPerTest } from './checks.ts';
-import { lineOf, targets } from './harness.ts';
+import { lineOf, targets, useBundle } from './harness.ts';
+
+// Every run of this file spawns the bundle, as the runner does (harness.ts).
+useBundle();
 
 type Match = (r: LoggedRequest) => boolean;
 
@@ -95,6 +98,7 @@ describe.each(PROVIDERS)('contract: %s', (name) => {
   it('preflight (dry run) changes nothing at the provider or at GitHub', async () => {
     const w = await start();
     const run = await w.run({ 'dry-run': 'true' });
+    expect(run.process).toBe('bundle');
     expect(run.errors).toEqual([]);
     expect(run.code).toBe(0);
     // Preflight did sign in (a POST the predicate must not count), yet nothing rotated.

@@ -3,7 +3,7 @@ import { describe as describeInOrder, expect, it } from 'vitest';
 import { cspError } from './emulators/csp.ts';
 import { CSP_APP, OLD_SECRET, ORG, REPO, SECRET_NAME, type World, worldOf } from './fixtures.ts';
 import { expectClean, recoveryKey, worldPerTest } from './checks.ts';
-import { lineOf, pinnedClock, type Run, targets } from './harness.ts';
+import { lineOf, pinnedClock, type Run, targets, useBundle } from './harness.ts';
 
 // Each test starts its own world, so the tests of every describe in this file run concurrently.
 const describe = describeInOrder.concurrent;
@@ -13,6 +13,8 @@ const csp = (): Promise<World> => start('vmware-csp');
 const clean = (run: Run): void => expectClean(worldOf(run), run);
 
 describe('vmware-csp regenerate', () => {
+  // This suite's runs spawn the bundle, as the runner does; the file's other suites run in process.
+  useBundle();
   it('rotates once, stores the new secret, and the old one is dead', async () => {
     const w = await csp();
     const run = await w.run();

@@ -14,7 +14,7 @@ import {
   type WorldOptions,
 } from './fixtures.ts';
 import { expectClean, worldPerTest } from './checks.ts';
-import { lineOf, pinnedClock, type Run, targets } from './harness.ts';
+import { lineOf, pinnedClock, type Run, targets, useBundle } from './harness.ts';
 
 // Each test starts its own world, so the tests of every describe in this file run concurrently.
 const describe = describeInOrder.concurrent;
@@ -50,6 +50,8 @@ const confirmations = (w: World, secret: string) =>
   tokenCalls(w, APP_ID).filter((c) => c.form.get('client_secret') === secret);
 
 describe('entra rotation', () => {
+  // This suite's runs spawn the bundle, as the runner does; the file's other suites run in process.
+  useBundle();
   it('adds one marked password with the asked lifetime, stores it, masks it first and confirms it signs in', async () => {
     const w = await entra();
     const before = Date.now();

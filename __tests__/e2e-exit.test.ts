@@ -3,6 +3,10 @@
 // recompiling undici's parser or libsodium with its optimizing tier near the end of a run.
 import { describe, expect, it } from 'vitest';
 import { expectClean, worldPerTest } from './checks.ts';
+import { useBundle } from './harness.ts';
+
+// Every run of this file spawns the bundle: how the process ends is what it tests.
+useBundle();
 
 // Each test starts its own world, so the tests run concurrently.
 const start = worldPerTest();

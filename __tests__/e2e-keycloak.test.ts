@@ -21,7 +21,7 @@ import {
   worldOf,
 } from './fixtures.ts';
 import { expectClean, recoveryKey, worldPerTest } from './checks.ts';
-import { lineOf, pinnedClock, type Run, targets } from './harness.ts';
+import { lineOf, pinnedClock, type Run, targets, useBundle } from './harness.ts';
 
 // Each test starts its own world, so the tests of every describe in this file run concurrently.
 const describe = describeInOrder.concurrent;
@@ -50,6 +50,8 @@ const lastVerify = (w: World) =>
   Math.max(...w.github.calls('GET', new RegExp(`/secrets/${SECRET_NAME}$`)).map((r) => r.at));
 
 describe('keycloak without a client policy: the old secret dies at once', () => {
+  // This suite's runs spawn the bundle, as the runner does; the file's other suites run in process.
+  useBundle();
   it('regenerates once, stores the new secret, confirms it, and the old one is dead', async () => {
     const w = await plain();
     const run = await w.run();

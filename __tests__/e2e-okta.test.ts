@@ -20,7 +20,7 @@ import {
   worldOf,
 } from './fixtures.ts';
 import { expectClean, recoveryKey, worldPerTest } from './checks.ts';
-import { lineOf, type Run, targets } from './harness.ts';
+import { lineOf, type Run, targets, useBundle } from './harness.ts';
 
 // Each test starts its own world, so the tests of every describe in this file run concurrently.
 const describe = describeInOrder.concurrent;
@@ -68,6 +68,8 @@ function seed(w: World, list: { secret: string; status: 'ACTIVE' | 'INACTIVE' }[
 }
 
 describe('okta rotation', () => {
+  // This suite's runs spawn the bundle, as the runner does; the file's other suites run in process.
+  useBundle();
   it('signs in with an API token (SSWS), adds one secret, stores it, keeps the previous one working', async () => {
     const w = await okta();
     const run = await w.run(SSWS);

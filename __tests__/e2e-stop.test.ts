@@ -9,7 +9,10 @@ import { GRACE_MS, GRACE_SCALE_ENV } from '../src/stop.ts';
 import { expectClean, recoveryKey, worldPerTest } from './checks.ts';
 import { CSP_APP, CSP_ORG, OLD_SECRET, REPO, SECRET_NAME, type World } from './fixtures.ts';
 import { checkRequest, checkResponse } from './emulators/github-openapi.ts';
-import { type Run, targets } from './harness.ts';
+import { type Run, targets, useBundle } from './harness.ts';
+
+// Every run of this file spawns the bundle, as the runner does (harness.ts).
+useBundle();
 
 const describe = describeInOrder.concurrent;
 const start = worldPerTest();

@@ -10,7 +10,7 @@ import {
   worldOf,
 } from './fixtures.ts';
 import { expectClean, recoveryKey, worldPerTest } from './checks.ts';
-import { lineOf, pinnedClock, type Run, targets } from './harness.ts';
+import { lineOf, pinnedClock, type Run, targets, useBundle } from './harness.ts';
 
 const CLIENT = 'client-7-identifier';
 const ACCESS_KEY = 'whmcs-access-key-0123456789';
@@ -42,6 +42,8 @@ function unchanged(w: World): void {
 }
 
 describe('whmcs reset', () => {
+  // This suite's runs spawn the bundle, as the runner does; the file's other suites run in process.
+  useBundle();
   it('resets by credential id in one UpdateOAuthCredential, stores the new secret, and the old one is dead', async () => {
     const w = await whmcs();
     const run = await w.run();

@@ -15,7 +15,7 @@ import {
   worldOf,
 } from './fixtures.ts';
 import { expectClean, recoveryKey, worldPerTest } from './checks.ts';
-import { lineOf, pinnedClock, type Run, targets } from './harness.ts';
+import { lineOf, pinnedClock, type Run, targets, useBundle } from './harness.ts';
 
 // Each test starts its own world, so the tests of every describe in this file run concurrently.
 const describe = describeInOrder.concurrent;
@@ -63,6 +63,8 @@ function untouched(w: World): void {
 }
 
 describe('woodpecker rotation', () => {
+  // This suite's runs spawn the bundle, as the runner does; the file's other suites run in process.
+  useBundle();
   it('PATCHes the credential named by woodpecker-credential-id with secret, expiry and name together, and stores the same secret', async () => {
     const w = await woodpecker();
     const run = await w.run({

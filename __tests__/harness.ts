@@ -1,10 +1,15 @@
-// Runs the bundled action exactly as the runner does: `node dist/index.js` with INPUT_* variables,
-// GITHUB_OUTPUT and GITHUB_STEP_SUMMARY files; then reads back everything it printed and wrote.
+// Runs the action as the runner does, with INPUT_* variables, GITHUB_OUTPUT and GITHUB_STEP_SUMMARY
+// files, then reads back everything it printed and wrote: as the bundle, `node dist/index.js` in its
+// own process (files that call `useBundle()`, options only a process has, or E2E_BUNDLE=1 for every
+// run), or in this process through the same entry (in-process.ts), which costs a tenth of the time.
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { aroundEach } from 'vitest';
+import { runInProcess } from './in-process.ts';
 
 export const DIST = fileURLToPath(new URL('../dist/index.js', import.meta.url));
 const COMPILE_CACHE = join(tmpdir(), 'rotate-client-secret-action-compile-cache');
@@ -22,9 +27,29 @@ export interface Run {
   readonly warnings: string[];
   readonly masks: string[];
   readonly ms: number;
+  /** Where it ran: `node dist/index.js` in a process of its own, or src/main.ts in this one. */
+  readonly process: 'bundle' | 'in-process';
+}
+
+/** E2E_BUNDLE=1: every run of the suite spawns the bundle. */
+const everyRun = process.env['E2E_BUNDLE'] === '1';
+/** Set while a test runs whose suite or file called `useBundle()`. */
+const bundleScope = new AsyncLocalStorage<true>();
+
+/**
+ * Every run of the tests of the calling suite (or file, at the top level) spawns `node dist/index.js`:
+ * the contract table and one suite per provider, so that the bundle, as users get it, runs every
+ * provider's main paths. Registers an `aroundEach` hook, so that concurrent tests keep their scope.
+ */
+export function useBundle(): void {
+  aroundEach(async (runTest) => {
+    await bundleScope.run(true, runTest);
+  });
 }
 
 export interface RunOptions {
+  /** Spawn the bundle for this run even where the file runs in process. */
+  readonly bundle?: boolean;
   /** Extra environment, e.g. GITHUB_REPOSITORY or the OIDC request variables. */
   readonly env?: Record<string, string>;
   /** Kill the process after this long (a test of bounded time fails rather than hangs). */
@@ -76,22 +101,16 @@ export async function runAction(
     ...inputEnv(inputs),
   };
   const started = Date.now();
-  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), DIST], {
-    env,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  options.onSpawn?.(child);
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  const timer = options.killAfterMs
-    ? setTimeout(() => child.kill('SIGKILL'), options.killAfterMs)
-    : undefined;
-  const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) =>
-    child.on('close', (c, s) => resolve([c, s])),
-  );
-  if (timer) clearTimeout(timer);
+  const spawned =
+    everyRun ||
+    bundleScope.getStore() ||
+    options.bundle ||
+    options.nodeArgs ||
+    options.onSpawn ||
+    options.killAfterMs;
+  const [code, signal, stdout, stderr] = spawned
+    ? await spawnBundle(env, options)
+    : await runInProcess(env).then((r) => [r.code, null, r.stdout, r.stderr] as const);
   const ms = Date.now() - started;
   const outputs = parseOutputFile(readFileSync(outputFile, 'utf8'));
   const summary = readFileSync(summaryFile, 'utf8');
@@ -114,7 +133,31 @@ export async function runAction(
       .map((l) => l.replace(/^::warning[^:]*::/, '')),
     masks: pick('::add-mask::'),
     ms,
+    process: spawned ? 'bundle' : 'in-process',
   };
+}
+
+async function spawnBundle(
+  env: Record<string, string>,
+  options: RunOptions,
+): Promise<readonly [number | null, NodeJS.Signals | null, string, string]> {
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), DIST], {
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  options.onSpawn?.(child);
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const timer = options.killAfterMs
+    ? setTimeout(() => child.kill('SIGKILL'), options.killAfterMs)
+    : undefined;
+  const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) =>
+    child.on('close', (c, s) => resolve([c, s])),
+  );
+  if (timer) clearTimeout(timer);
+  return [code, signal, stdout, stderr];
 }
 
 /** GITHUB_OUTPUT holds `name<<DELIMITER`, the value's lines, then `DELIMITER`. */

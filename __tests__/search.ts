@@ -1361,6 +1361,7 @@ function leaks(
     warnings: [],
     masks: [],
     ms: 0,
+    process: 'in-process',
   };
   const secrets = [...new Set([...world.secrets(), ...masks])].filter((x) => x.length >= 6);
   return findLeaks(run, secrets).map((l) => `leak: ${l}`);

@@ -1,5 +1,6 @@
 // Outputs and the job summary, from the pipeline's report. Nothing secret reaches either: the report
 // holds no secret, only the recovery blob, which only the operator's private key opens.
+import { appendFile } from 'node:fs/promises';
 import * as core from '@actions/core';
 import { now, spokenUntil } from './clock.js';
 import { ESCROW_PREFIX } from './escrow.js';
@@ -147,7 +148,12 @@ export function summaryMarkdown(provider: string | undefined, r: Report): string
   return `${lines.join('\n')}\n`;
 }
 
+/**
+ * Appends the summary to the file the runner names, read at the call: what `core.summary.write()`
+ * does, without its singleton, which keeps the first path it saw for the life of the process.
+ */
 export async function writeSummary(markdown: string): Promise<void> {
-  if (!process.env['GITHUB_STEP_SUMMARY']) return;
-  await core.summary.addRaw(markdown).write();
+  const path = process.env['GITHUB_STEP_SUMMARY'];
+  if (!path) return;
+  await appendFile(path, markdown, { encoding: 'utf8' });
 }

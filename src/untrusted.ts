@@ -11,6 +11,13 @@ import * as core from '@actions/core';
 
 /** Every known secret in every form it may take in provider text, longest first when used. */
 const secrets = new Set<string>();
+/** The set in use: this process's; the in-process end-to-end runner (tests) gives each run its own. */
+let known = (): Set<string> => secrets;
+
+/** Tests only: where `mask()` and `redact()` keep their secrets; without an argument, the process's set. */
+export function setSecretSet(of?: () => Set<string>): void {
+  known = of ?? (() => secrets);
+}
 
 /** Registers a secret with the runner's log masking and with `redact()`, with its usual encodings. */
 export function mask(value: string): void {
@@ -26,13 +33,14 @@ export function mask(value: string): void {
     new URLSearchParams({ v: value }).toString().slice(2),
     JSON.stringify(value).slice(1, -1),
   ];
-  for (const f of forms) secrets.add(f);
+  const set = known();
+  for (const f of forms) set.add(f);
 }
 
 /** Replaces every registered secret (in any registered encoding) with `***`. Runs before any cut. */
 export function redact(text: string): string {
   let out = text;
-  for (const s of [...secrets].sort((a, b) => b.length - a.length))
+  for (const s of [...known()].sort((a, b) => b.length - a.length))
     if (out.includes(s)) out = out.split(s).join('***');
   return out;
 }
