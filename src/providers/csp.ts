@@ -61,7 +61,7 @@ const inputs = {
   },
   'csp-overwrite-previous': {
     description:
-      'vmware-csp overlap: rotate even when a target may still hold the previous secret CSP keeps (a target an earlier run failed to write, seen by its last write): the rotation overwrites it, and it stops working there at once. Without it, such a run refuses before the rotating call.',
+      'vmware-csp overlap: rotate even when a target may still hold the previous secret CSP keeps (a target an earlier run failed to write, seen by its last write), or when a target was written less than store-timeout plus 2 minutes ago: the rotation overwrites the previous secret, and it stops working at once wherever it is still in use. Without it, such a run refuses before the rotating call.',
     default: 'false',
   },
   'csp-retire-previous': {

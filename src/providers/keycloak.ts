@@ -59,7 +59,7 @@ const inputs = {
   },
   'keycloak-overwrite-previous': {
     description:
-      'keycloak: under the secret-rotation policy, rotate even when a target may still hold the previous secret Keycloak keeps (a target an earlier run failed to write): the rotation overwrites it, and it stops working there at once. Without it, such a run refuses before the rotating call.',
+      'keycloak: under the secret-rotation policy, rotate even when a target may still hold the previous secret Keycloak keeps (a target an earlier run failed to write), or when a target was written less than 2 minutes ago: the rotation overwrites the previous secret, and it stops working at once wherever it is still in use. Without it, such a run refuses before the rotating call.',
     default: 'false',
   },
   'keycloak-confirm-timeout': {
