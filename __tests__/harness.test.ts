@@ -39,9 +39,12 @@ describe('in a suite that calls useBundle', () => {
 });
 
 describe('elsewhere', () => {
-  it('a run is in process unless it asks for the bundle', async () => {
+  it('a run is in process unless it asks for the bundle (or E2E_BUNDLE=1 asks for every run)', async () => {
     const w = await start('whmcs');
-    expect((await w.run({ 'dry-run': 'true' })).process).toBe('in-process');
+    expect((await w.run({ 'dry-run': 'true' })).process).toBe(
+      process.env['E2E_BUNDLE'] === '1' ? 'bundle' : 'in-process',
+    );
+    expect((await w.run({ 'dry-run': 'true' }, { bundle: false })).process).toBe('in-process');
     expect((await w.run({ 'dry-run': 'true' }, { bundle: true })).process).toBe('bundle');
   });
 
@@ -64,7 +67,10 @@ describe('elsewhere', () => {
 
   it('concurrent runs in process keep their own output, environment and masks', async () => {
     const [a, b] = await Promise.all([start('whmcs'), start('vmware-csp')]);
-    const [ra, rb] = await Promise.all([a.run(), b.run()]);
+    const [ra, rb] = await Promise.all([
+      a.run({}, { bundle: false }),
+      b.run({}, { bundle: false }),
+    ]);
     for (const [w, r] of [
       [a, ra],
       [b, rb],

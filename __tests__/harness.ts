@@ -48,7 +48,7 @@ export function useBundle(): void {
 }
 
 export interface RunOptions {
-  /** Spawn the bundle for this run even where the file runs in process. */
+  /** true: spawn the bundle for this run; false: run in process even under `useBundle()` or E2E_BUNDLE=1. */
   readonly bundle?: boolean;
   /** Extra environment, e.g. GITHUB_REPOSITORY or the OIDC request variables. */
   readonly env?: Record<string, string>;
@@ -102,12 +102,8 @@ export async function runAction(
   };
   const started = Date.now();
   const spawned =
-    everyRun ||
-    bundleScope.getStore() ||
-    options.bundle ||
-    options.nodeArgs ||
-    options.onSpawn ||
-    options.killAfterMs;
+    !!(options.nodeArgs || options.onSpawn || options.killAfterMs) ||
+    (options.bundle ?? (everyRun || bundleScope.getStore() === true));
   const [code, signal, stdout, stderr] = spawned
     ? await spawnBundle(env, options)
     : await runInProcess(env).then((r) => [r.code, null, r.stdout, r.stderr] as const);
