@@ -35,6 +35,27 @@ const failing = { 'failure-issue-repository': ISSUES, 'csp-api-token': WRONG_TOK
 const ok = { 'failure-issue-repository': ISSUES };
 
 describe.concurrent('failure-issue-repository', () => {
+  it('a run refused only because it came too soon after a write files no issue and leaves an open one open', async () => {
+    const w = await world();
+    const overlap = { ...ok, 'csp-rotation': 'overlap' };
+    const first = await w.run(overlap, { env });
+    expect(first.code, first.stdout).toBe(0);
+    const soon = await w.run(overlap, { env });
+    expect(soon.code).toBe(1);
+    expect(soon.errors.join('\n')).toMatch(/^Refusing to rotate yet: /);
+    expect(soon.summary).toContain('nothing needs fixing: re-run at the time above');
+    expect(w.github.issues(ISSUES)).toHaveLength(0);
+    expect(w.github.calls('POST', /\/issues/)).toHaveLength(0);
+    // An issue left open by an earlier failure stays open: a refusal proves nothing fixed.
+    w.github.seedIssue(ISSUES, { title: TITLE, labels: ['secret-rotation'] });
+    const again = await w.run(overlap, { env });
+    expect(again.code).toBe(1);
+    expect(w.github.issues(ISSUES).map((i) => [i.state, i.comments.length])).toEqual([['open', 0]]);
+    expect(w.github.calls('PATCH', /\/issues/)).toHaveLength(0);
+    for (const r of [first, soon, again]) expectClean(w, r);
+    issuesClean(w);
+  });
+
   it('opens one issue, comments on it when the run fails again, and closes it on success', async () => {
     const w = await world();
     const runs: Run[] = [];

@@ -11,7 +11,13 @@ import { fileWithApp } from '../src/github/issue-app.js';
 import { RetryPolicy } from '../src/policy.js';
 import { GRACE_MS, type Stop, StopController } from '../src/stop.js';
 import { parseInputs } from '../src/inputs/index.js';
-import { type FailureIssue, fileFailureIssue, parseFailureIssue } from '../src/issue.js';
+import {
+  concernsIssue,
+  type FailureIssue,
+  fileFailureIssue,
+  parseFailureIssue,
+} from '../src/issue.js';
+import { NotYet } from '../src/previous.js';
 import type { Report } from '../src/pipeline.js';
 import { MARKER } from '../src/providers/entra-app.js';
 import { setOutputs, summaryMarkdown } from '../src/summary.js';
@@ -1055,8 +1061,8 @@ async function runOnce(
     });
     const summary = summaryMarkdown(providerOf[s.variant], report);
     const filedBefore = JSON.stringify(report);
-    // Stopped before the rotation, nothing changed: no issue is filed or closed.
-    if (issue && !(report.stopped && !report.rotation)) {
+    // Stopped before the rotation, or refused as too soon: nothing changed, no issue is filed or closed.
+    if (issue && concernsIssue(report)) {
       const policy = new RetryPolicy({ timeoutMs, storeTimeoutMs: timeoutMs, stop: stopper });
       policy.startPublishing();
       const warn = (m: string) => say(`::warning::${m}`);
@@ -1159,6 +1165,7 @@ async function execute(
       targets: [],
       failure: err instanceof Error ? err.message : String(err),
       nextStep: 'Nothing was changed at the provider unless the message says otherwise.',
+      ...(err instanceof NotYet ? { notYet: true as const } : {}),
     };
   }
 }

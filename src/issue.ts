@@ -23,6 +23,14 @@ interface Issue {
 }
 
 /**
+ * Whether the failure issue hears of this run at all: not when it was stopped before the rotation
+ * or refused only because it came too soon (nothing changed, nothing needs a person).
+ */
+export function concernsIssue(report: Pick<Report, 'stopped' | 'rotation' | 'notYet'>): boolean {
+  return !((report.stopped && !report.rotation) || report.notYet);
+}
+
+/**
  * Opens, comments on, or closes the issue as the report says. Returns a line for the log and the
  * summary; never throws (a failure becomes a warning through `warn`).
  */

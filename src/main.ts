@@ -2,7 +2,7 @@
 import * as core from '@actions/core';
 import { InputError, url } from './inputs/fields.js';
 import { CREDENTIAL_INPUTS, type GitHubAuth, parseInputs } from './inputs/index.js';
-import { type FailureIssue, fileFailureIssue, parseFailureIssue } from './issue.js';
+import { concernsIssue, type FailureIssue, fileFailureIssue, parseFailureIssue } from './issue.js';
 import { fileWithApp } from './github/issue-app.js';
 import { githubAuth } from './inputs/signin.js';
 import { createGitHub } from './github/client.js';
@@ -12,6 +12,7 @@ import { setOutputs, summaryMarkdown, writeSummary } from './summary.js';
 import { log, mask } from './untrusted.js';
 import { execute } from './wire.js';
 import { NEVER, type Stop } from './stop.js';
+import { NotYet } from './previous.js';
 
 /** `stop`: the runner's signals (src/index.ts installs them); none by default. */
 export async function run(stop: Stop = NEVER): Promise<void> {
@@ -51,18 +52,23 @@ export async function run(stop: Stop = NEVER): Promise<void> {
       failure: logFailure
         ? "An input is invalid; the step's log names it and says what is expected. Nothing was sent anywhere."
         : message,
-      nextStep:
-        // The pipeline reports every failure from the rotating call on itself: this is before it.
-        'Nothing was changed at the provider. Fix the cause and re-run the workflow.',
+      // The pipeline reports every failure from the rotating call on itself: this is before it.
+      ...(err instanceof NotYet
+        ? {
+            notYet: true as const,
+            nextStep: 'Nothing was changed, and nothing needs fixing: re-run at the time above.',
+          }
+        : {
+            nextStep: 'Nothing was changed at the provider. Fix the cause and re-run the workflow.',
+          }),
     };
   }
   setOutputs(report);
   // After the outcome is final: whatever happens here only adds a log line and a warning.
   // Stopped before the rotation, nothing changed and nothing needs a person: no issue is filed or closed.
-  const filed =
-    report.stopped && !report.rotation
-      ? undefined
-      : await failureIssue(issue, auth, provider, report, timeoutMs, stop);
+  const filed = concernsIssue(report)
+    ? await failureIssue(issue, auth, provider, report, timeoutMs, stop)
+    : undefined;
   if (filed) log.info(filed);
   const summary = summaryMarkdown(provider, report) + (filed ? `\n${filed}\n` : '');
   await writeSummary(summary).catch((err: unknown) =>

@@ -94,6 +94,11 @@ export async function guardPrevious(
   );
 }
 
+/** A refusal that only time lifts: the rotation came too soon after a write (tooSoon). */
+export class NotYet extends Error {
+  override readonly name = 'NotYet';
+}
+
 /**
  * A later run tells a target that missed a rotation from one written after it only when the write
  * and the rotation lie more than `slack` apart (the two clocks are compared with that much room).
@@ -122,7 +127,7 @@ function tooSoon(
     log.warn(`${kept}. ${why}. ${slot.overwrite.input} is set: rotating anyway.`);
     return;
   }
-  throw new Error(
+  throw new NotYet(
     `Refusing to rotate yet: ${kept}. ${why}. Nothing was changed. Re-run after ${iso(after)} (${spokenUntil(after)}), or set ${slot.overwrite.input}: true to rotate now.`,
   );
 }

@@ -59,6 +59,11 @@ export interface Report {
   readonly expanded?: readonly Expansion[];
   /** The signal that stopped the run (src/stop.ts), when one did before the report was made. */
   readonly stopped?: StopSignal;
+  /**
+   * Refused before the rotating call only because it came too soon after a write (src/previous.ts,
+   * NotYet): nothing changed and nothing needs a person, so the failure issue is neither filed nor closed.
+   */
+  readonly notYet?: true;
 }
 
 export interface PipelineDeps {
