@@ -48,6 +48,12 @@ const MINIMAL: Record<ProviderName, Record<string, string>> = {
     'aws-access-key-id': 'AKIAIOSFODNN7EXAMPLE',
     'aws-secret-access-key': 's',
   },
+  'gcp-service-account': {
+    'gcp-service-account-email': 'app@my-project.iam.gserviceaccount.com',
+    'gcp-workload-identity-provider':
+      'projects/123456789/locations/global/workloadIdentityPools/github/providers/my-repo',
+    'gcp-auth-service-account': 'rotator@my-project.iam.gserviceaccount.com',
+  },
 };
 const ENV = { GITHUB_REPOSITORY: 'octo/app' };
 const OKTA_KEY = generateKeyPairSync('rsa', { modulusLength: 2048 })
@@ -133,13 +139,14 @@ describe('input declarations', () => {
         'okta-private-key',
         'aws-secret-access-key',
         'aws-session-token',
+        'gcp-access-token',
       ]),
     );
   });
 
   it('the provider input lists the registry', () => {
     expect(INPUTS['provider']!.description).toBe(
-      'Where the credential lives: vmware-csp, whmcs, entra, woodpecker, auth0, keycloak, okta or aws-iam.',
+      'Where the credential lives: vmware-csp, whmcs, entra, woodpecker, auth0, keycloak, okta, aws-iam or gcp-service-account.',
     );
   });
 });

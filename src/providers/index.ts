@@ -4,6 +4,7 @@ import { auth0 } from './auth0.js';
 import { awsIam } from './aws-iam.js';
 import { csp } from './csp.js';
 import { entra } from './entra.js';
+import { gcpServiceAccount } from './gcp-service-account.js';
 import { keycloak } from './keycloak.js';
 import { okta } from './okta.js';
 import type { Provider, ProviderDeps, ProviderModule } from './types.js';
@@ -19,6 +20,7 @@ export const providers = {
   keycloak,
   okta,
   'aws-iam': awsIam,
+  'gcp-service-account': gcpServiceAccount,
 } satisfies Record<string, ProviderModule<{ readonly name: string }>>;
 
 export type ProviderName = keyof typeof providers;
