@@ -52,6 +52,10 @@ const awsAction = (r: LoggedRequest) =>
 const awsChange: Match = (r) =>
   /^(CreateAccessKey|UpdateAccessKey|DeleteAccessKey)$/.test(awsAction(r));
 const awsCreate: Match = (r) => awsAction(r) === 'CreateAccessKey';
+/** Every IAM write changes the account's keys (create, disable, enable, delete); STS, IAM Credentials and the token endpoint are sign-in. */
+const GCP_KEYS = /^\/iam\/v1\/projects\/[^/]+\/serviceAccounts\/[^/]+\/keys(\/|$)/;
+const gcpChange: Match = (r) => r.method !== 'GET' && GCP_KEYS.test(r.path);
+const gcpCreate: Match = (r) => r.method === 'POST' && r.path.endsWith('/keys');
 const woodpeckerSave: Match = (r) => (r.method === 'POST' || r.method === 'PATCH') && woodpecker(r);
 
 const CONTRACT = {
@@ -70,6 +74,7 @@ const CONTRACT = {
   keycloak: { rotating: (r) => kcRegenerate(r) || kcRetire(r), once: [kcRegenerate] },
   okta: { rotating: okta, once: [oktaCreate] },
   'aws-iam': { rotating: awsChange, once: [awsCreate] },
+  'gcp-service-account': { rotating: gcpChange, once: [gcpCreate] },
 } satisfies Record<ProviderName, Contract>;
 
 /** Printed after preflight but before the rotating call, by design (README: warn before rotating). */
@@ -142,7 +147,9 @@ describe.each(PROVIDERS)('contract: %s', (name) => {
     expect(run.code).toBe(0);
     const secret = w.currentSecret();
     expect(secret).not.toBe(OLD_SECRET);
-    const masked = lineOf(run, (l) => l === `::add-mask::${secret}`);
+    // As @actions/core writes a command's data: a multi-line secret (a key file) on one line.
+    const data = secret.replace(/%/g, '%25').replace(/\r/g, '%0D').replace(/\n/g, '%0A');
+    const masked = lineOf(run, (l) => l === `::add-mask::${data}`);
     expect(masked).toBeGreaterThan(-1);
     const preflightDone = lineOf(run, (l) => l.startsWith('Found '));
     expect(preflightDone).toBeGreaterThan(-1);

@@ -4,6 +4,7 @@ import { startAuth0, type Auth0Emulator } from './emulators/auth0.ts';
 import { startAwsIam, type AwsIamEmulator } from './emulators/aws-iam.ts';
 import { startCsp, type CspEmulator } from './emulators/csp.ts';
 import { startEntra, type EntraEmulator } from './emulators/entra.ts';
+import { startGcp, type GcpEmulator } from './emulators/gcp.ts';
 import type { App } from './emulators/github-apps.ts';
 import {
   type KeycloakEmulator,
@@ -30,6 +31,7 @@ export const PROVIDERS: readonly ProviderName[] = [
   'keycloak',
   'okta',
   'aws-iam',
+  'gcp-service-account',
 ];
 
 export const REPO = 'octo/app';
@@ -58,6 +60,9 @@ export const OKTA_KID = 'rotator-key-1';
 export const AWS_USER = 'nightly-deployer';
 export const AWS_OLD_KEY_ID = 'AKIAOLDKEY0000000001';
 export const AWS_ROLE = 'secret-rotator';
+/** Google Cloud: the service account whose key rotates (its key before the run holds OLD_SECRET as its file) and the one the run acts as. */
+export const GCP_SA = 'nightly-deployer@my-project.iam.gserviceaccount.com';
+export const GCP_ROTATOR = 'key-rotator@my-project.iam.gserviceaccount.com';
 
 /** The service app's RSA key pair (made once per process: 2048-bit generation takes a moment). */
 export const oktaKeys = (() => {
@@ -130,6 +135,7 @@ export interface World {
   readonly keycloak?: KeycloakEmulator;
   readonly okta?: OktaEmulator;
   readonly aws?: AwsIamEmulator;
+  readonly gcp?: GcpEmulator;
   /** Every provider-side emulator, for "no request was made" assertions. */
   readonly providerEmulators: readonly Emulator[];
   /** Inputs for a full rotation into `repo octo/app`; `extra` overrides or adds. */
@@ -366,6 +372,33 @@ export async function startWorld(name: ProviderName, o: WorldOptions = {}): Prom
       };
       break;
     }
+    case 'gcp-service-account': {
+      const gcp = await startGcp({ ...clock, propagationDelayMs: o.propagationDelayMs ?? 0 });
+      gcp.addServiceAccount('nightly-deployer');
+      gcp.addServiceAccount('key-rotator', { manages: [GCP_SA] });
+      // roles/iam.workloadIdentityUser for the pool's principals on the rotator.
+      gcp.impersonable.add(GCP_ROTATOR);
+      gcp.addKey(GCP_SA, { file: OLD_SECRET, validAfter: '2026-01-05T10:00:00Z' });
+      world = {
+        gcp,
+        providerEmulators: [gcp],
+        extra: {
+          'gcp-service-account-email': GCP_SA,
+          'gcp-workload-identity-provider': gcp.wifProvider,
+          'gcp-auth-service-account': GCP_ROTATOR,
+          'gcp-iam-endpoint': gcp.iamUrl,
+          'gcp-sts-endpoint': gcp.stsUrl,
+          'gcp-iamcredentials-endpoint': gcp.credentialsUrl,
+          'gcp-token-endpoint': gcp.tokenUrl,
+        },
+        currentSecret: () =>
+          gcp
+            .account(GCP_SA)
+            .keys.filter((k) => !k.disabled)
+            .at(-1)?.file ?? '',
+      };
+      break;
+    }
     case 'okta': {
       const okta = await startOkta(clock);
       okta.addApp(OKTA_APP, {
@@ -421,6 +454,7 @@ export async function startWorld(name: ProviderName, o: WorldOptions = {}): Prom
       for (const x of [...rest.okta.app(OKTA_APP).secrets, ...rest.okta.removed(OKTA_APP)])
         seen.add(x.secret);
     if (rest.aws) for (const x of rest.aws.issuedSecrets) seen.add(x);
+    if (rest.gcp) for (const x of rest.gcp.issued) seen.add(x);
     for (const t of github.issuedOidcTokens) seen.add(t);
     for (const v of github.allValues(SECRET_NAME)) seen.add(v);
     for (const v of github.appSecrets()) seen.add(v);

@@ -126,6 +126,8 @@ const ROTATING: Record<ProviderName, (r: LoggedRequest) => boolean> = {
   keycloak: (r) => r.method === 'POST' && r.path.endsWith('/client-secret'),
   okta: (r) => r.method === 'POST' && r.path.endsWith('/credentials/secrets'),
   'aws-iam': (r) => new URLSearchParams(r.body).get('Action') === 'CreateAccessKey',
+  'gcp-service-account': (r) =>
+    r.method === 'POST' && /\/serviceAccounts\/[^/]+\/keys$/.test(r.path),
 };
 
 interface Span {

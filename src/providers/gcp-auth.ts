@@ -111,7 +111,7 @@ export function gcpAuth(signIn: GcpSignIn, ep: GcpEndpoints, deps: ProviderDeps)
     return {
       token: () => Promise.resolve(signIn.accessToken),
       forget: () => undefined,
-      who: 'the access token of gcp-access-token',
+      who: 'the holder of the access token in gcp-access-token',
     };
   }
   let cached: { value: string; expiresAt: number } | undefined;
