@@ -10,6 +10,7 @@ import { auth0Error } from './emulators/auth0.ts';
 import { cspError } from './emulators/csp.ts';
 import { oktaError } from './emulators/okta.ts';
 import { awsError } from './emulators/aws-iam.ts';
+import { gcpError } from './emulators/gcp.ts';
 import {
   APP_ID,
   AUTH0_CLIENT,
@@ -392,6 +393,54 @@ describe('aws-iam', () => {
     const run = await world.run();
     expect(run.code).toBe(1);
     expect(world.aws!.creations()).toBe(0);
+    safe(run);
+  });
+});
+
+describe('gcp-service-account', () => {
+  const KEYS = /\/serviceAccounts\/[^/]+\/keys$/;
+
+  it('a key name in the listing: refused before any change, never quoted', async () => {
+    const world = await start('gcp-service-account');
+    world.gcp!.fault('GET', KEYS, {
+      status: 200,
+      body: { keys: [{ name: PLANT, validAfterTime: PLANT, keyType: 'USER_MANAGED' }] },
+    });
+    const run = await world.run();
+    expect(run.code).toBe(1);
+    expect(run.errors[0]).toContain('without a usable name or state');
+    expect(world.gcp!.creations()).toBe(0);
+    safe(run, false);
+    expect(run.stdout).not.toContain(MARKER);
+  });
+
+  it('error status, message and policy on the create, echoing the access token', async () => {
+    const world = await start('gcp-service-account');
+    const token = world.gcp!.addAccessToken('key-rotator@my-project.iam.gserviceaccount.com');
+    world.gcp!.fault('POST', KEYS, {
+      status: 400,
+      body: gcpError(400, 'FAILED_PRECONDITION', `${PLANT} ${token}`, [
+        { violations: [{ type: `constraints/${PLANT}` }] },
+      ]),
+    });
+    const run = await world.run({
+      'gcp-workload-identity-provider': '',
+      'gcp-auth-service-account': '',
+      'gcp-access-token': token,
+    });
+    expect(run.code).toBe(1);
+    expect(world.gcp!.creations()).toBe(0);
+    safe(run);
+  });
+
+  it("the token endpoint's error description on the confirm", async () => {
+    const world = await start('gcp-service-account');
+    world.gcp!.fault('POST', '/oauth2/token', {
+      status: 400,
+      body: { error: 'invalid_grant', error_description: PLANT },
+    });
+    const run = await world.run({ 'gcp-confirm-timeout': '1s' });
+    expect(run.code).toBe(1);
     safe(run);
   });
 });

@@ -734,3 +734,28 @@ describe('regressions found by the invariant search (tokens that outlive a run)'
     );
   });
 });
+
+describe('regressions found by the invariant search (Google Cloud keys)', () => {
+  it('gcp-service-account: after a create that took effect unanswered, a delete of the orphan answered 200 with nothing deleted is not reported as done', async () => {
+    const o = await runSchedule({
+      ...minimal('gcp-service-account', [
+        once('GCP delete key', 'noop'),
+        { ...once('GCP create key', '5xx-after'), times: 8 },
+      ]),
+      oldByAction: false,
+    });
+    expect(o.violations).toEqual([]);
+    expect(o.report.failure).toContain('could not delete (or confirm the deletion of)');
+  });
+
+  it('gcp-service-account: a disable answered 200 that changed nothing is never followed by deleting the still-enabled key', async () => {
+    const o = await runSchedule({
+      ...minimal('gcp-service-account', [{ ...once('GCP disable key', 'noop'), times: 8 }]),
+      retirePrevious: true,
+      oldByAction: false,
+    });
+    expect(o.violations).toEqual([]);
+    expect(o.report.failure).toContain('still shows it enabled; it was not deleted');
+    expect(o.outputs['rotated']).toBe('true');
+  });
+});

@@ -28,6 +28,7 @@ import { graphError } from './emulators/entra.ts';
 import { adminError, oauthError } from './emulators/keycloak.ts';
 import { oktaError } from './emulators/okta.ts';
 import { awsError } from './emulators/aws-iam.ts';
+import { GITHUB_ISSUER, gcpError } from './emulators/gcp.ts';
 import type { Emulator, Fault } from './emulators/server.ts';
 import { fastZeroTimeouts, type Outgoing, RunProcess, VirtualClock } from './search-process.ts';
 export { VirtualClock } from './search-process.ts';
@@ -42,6 +43,8 @@ import {
   OKTA_APP,
   AWS_OLD_KEY_ID,
   AWS_USER,
+  GCP_ROTATOR,
+  GCP_SA,
   OKTA_CLIENT_ID,
   OLD_SECRET,
   ORG,
@@ -78,7 +81,8 @@ export type Variant =
   | 'keycloak'
   | 'keycloak-policy'
   | 'okta'
-  | 'aws-iam';
+  | 'aws-iam'
+  | 'gcp-service-account';
 export const VARIANTS: readonly Variant[] = [
   'csp-regenerate',
   'csp-overlap',
@@ -90,6 +94,7 @@ export const VARIANTS: readonly Variant[] = [
   'keycloak-policy',
   'okta',
   'aws-iam',
+  'gcp-service-account',
 ];
 
 const providerOf: Record<Variant, ProviderName> = {
@@ -103,13 +108,23 @@ const providerOf: Record<Variant, ProviderName> = {
   'keycloak-policy': 'keycloak',
   okta: 'okta',
   'aws-iam': 'aws-iam',
+  'gcp-service-account': 'gcp-service-account',
 };
 
 /** A request class that faults can hit: which emulator, which method and path (and WHMCS action). */
 interface Route {
   readonly name: string;
   readonly on:
-    'github' | 'csp' | 'whmcs' | 'entra' | 'woodpecker' | 'auth0' | 'keycloak' | 'okta' | 'aws';
+    | 'github'
+    | 'csp'
+    | 'whmcs'
+    | 'entra'
+    | 'woodpecker'
+    | 'auth0'
+    | 'keycloak'
+    | 'okta'
+    | 'aws'
+    | 'gcp';
   readonly method: string;
   readonly path: RegExp;
   readonly bodyIncludes?: string;
@@ -182,6 +197,24 @@ const AWS_ROUTES: Route[] = [
   iam('UpdateAccessKey'),
   iam('DeleteAccessKey'),
 ];
+// Google Cloud: sign-in (STS, generateAccessToken; WIF schedules), the key listing, create, the
+// new key's confirm at the token endpoint, disable, delete.
+const GCP_KEYS = '/iam/v1/projects/-/serviceAccounts/[^/]+/keys';
+const GCP_ROUTES: Route[] = [
+  { name: 'GCP STS token', on: 'gcp', method: 'POST', path: /^\/sts\/v1\/token$/ },
+  { name: 'GCP generateAccessToken', on: 'gcp', method: 'POST', path: /:generateAccessToken$/ },
+  { name: 'GCP list keys', on: 'gcp', method: 'GET', path: new RegExp(`^${GCP_KEYS}$`) },
+  { name: 'GCP create key', on: 'gcp', method: 'POST', path: new RegExp(`^${GCP_KEYS}$`) },
+  { name: 'GCP OAuth token', on: 'gcp', method: 'POST', path: /^\/oauth2\/token$/ },
+  {
+    name: 'GCP disable key',
+    on: 'gcp',
+    method: 'POST',
+    path: new RegExp(`^${GCP_KEYS}/[^/]+:disable$`),
+  },
+  { name: 'GCP get key', on: 'gcp', method: 'GET', path: new RegExp(`^${GCP_KEYS}/[^/]+$`) },
+  { name: 'GCP delete key', on: 'gcp', method: 'DELETE', path: new RegExp(`^${GCP_KEYS}/[^/]+$`) },
+];
 const whmcs = (action: string): Route => ({
   name: `WHMCS ${action}`,
   on: 'whmcs',
@@ -229,6 +262,7 @@ export const ROUTES: Record<Variant, readonly Route[]> = {
   ],
   okta: [...GITHUB_ROUTES, ...OKTA_ROUTES],
   'aws-iam': [...GITHUB_ROUTES, ...AWS_ROUTES],
+  'gcp-service-account': [...GITHUB_ROUTES, ...GCP_ROUTES],
 };
 
 /**
@@ -247,6 +281,7 @@ export const ROTATING: Record<Variant, readonly string[]> = {
   'keycloak-policy': ['Keycloak POST secret'],
   okta: ['Okta create secret'],
   'aws-iam': ['IAM CreateAccessKey'],
+  'gcp-service-account': ['GCP create key'],
 };
 const GITHUB_PROOFS = ['GitHub PUT secret', 'GitHub GET secret'];
 export const PROOFS: Record<Variant, readonly string[]> = {
@@ -270,6 +305,14 @@ export const PROOFS: Record<Variant, readonly string[]> = {
     'STS GetCallerIdentity',
     'IAM UpdateAccessKey',
     'IAM DeleteAccessKey',
+  ],
+  'gcp-service-account': [
+    ...GITHUB_PROOFS,
+    'GCP list keys',
+    'GCP OAuth token',
+    'GCP disable key',
+    'GCP get key',
+    'GCP delete key',
   ],
 };
 
@@ -639,6 +682,24 @@ function errorBody(route: Route, status: number): unknown {
         : status === 429
           ? awsError('Throttling', 'Rate exceeded')
           : awsError(status === 403 ? 'AccessDenied' : 'InvalidClientTokenId', 'Emulated');
+    case 'gcp':
+      // OAuth endpoints (STS, the token endpoint) answer OAuth errors, the APIs Google's JSON errors.
+      return route.path.test('/oauth2/token') || route.path.test('/sts/v1/token')
+        ? {
+            error: status >= 500 ? 'internal_failure' : 'access_denied',
+            error_description: 'Emulated',
+          }
+        : gcpError(
+            status,
+            status >= 500
+              ? 'UNAVAILABLE'
+              : status === 429
+                ? 'RESOURCE_EXHAUSTED'
+                : status === 403
+                  ? 'PERMISSION_DENIED'
+                  : 'UNAUTHENTICATED',
+            'Emulated',
+          );
   }
 }
 
@@ -794,6 +855,10 @@ export async function runSchedule(
           { id: AWS_OLD_KEY_ID, secret: OLD_SECRET, created: dayAgo },
         ],
       });
+    // Google Cloud: an account one key short of its limit of 10 (eight disabled keys beside the
+    // enabled one): the new key fills it, and a re-run without gcp-retire-previous is refused.
+    if (world.gcp && s.oldByAction)
+      for (let i = 0; i < 8; i++) world.gcp.addKey(GCP_SA, { disabled: true, validAfter: dayAgo });
     if (world.csp && s.hidesLastUpdated && s.issue) world.csp.showsLastUpdated = false;
     const awsEnv = world.env();
     const { publicKey, privateKey } = sodium.crypto_box_keypair();
@@ -830,6 +895,20 @@ export async function runSchedule(
             'aws-session-token': awsEnv['AWS_SESSION_TOKEN']!,
             'aws-iam-retire-previous': String(s.retirePrevious),
             'aws-iam-delete-inactive': String(s.retirePrevious),
+          }
+        : {}),
+      // Google Cloud: half the schedules sign in through WIF (a virtual OIDC token, see execute),
+      // half with an access token of the rotator that outlives every sequence.
+      ...(s.variant === 'gcp-service-account'
+        ? {
+            'gcp-retire-previous': String(s.retirePrevious),
+            ...(s.random % 2
+              ? {
+                  'gcp-workload-identity-provider': '',
+                  'gcp-auth-service-account': '',
+                  'gcp-access-token': world.gcp!.addAccessToken(GCP_ROTATOR, 30 * 86_400_000),
+                }
+              : {}),
           }
         : {}),
       // Okta: half the schedules sign in with an API token (SSWS), half as the service app.
@@ -958,6 +1037,7 @@ function emulatorOn(world: World, port: number): Route['on'] | undefined {
     'keycloak',
     'okta',
     'aws',
+    'gcp',
   ];
   return ons.find((on) => {
     const e = on === 'github' ? world.github : world[on];
@@ -1053,7 +1133,9 @@ async function runOnce(
   // src/main.ts: the report, the outputs and the summary, then the failure issue. A stop may come
   // at any request of it, the issue's included.
   const main = proc.run(async () => {
-    const report = await execute(ctx.inputs, say, masks, timeoutMs, stopper);
+    const report = await execute(ctx.inputs, say, masks, timeoutMs, stopper, (aud) =>
+      oidcToken(world, clock, aud),
+    );
     const outputs: Record<string, string> = {};
     setOutputs(report, {
       setOutput: (k: string, v: unknown) => void (outputs[k] = String(v)),
@@ -1138,6 +1220,24 @@ function emulator(world: World, on: Route['on']): Emulator {
   return e;
 }
 
+/**
+ * The job's OIDC token as GitHub's runner hands it out, on the virtual clock, for Google Cloud's WIF;
+ * every other variant has no OIDC in the search. Kept among the world's secrets for the leak scans.
+ */
+function oidcToken(world: World, clock: VirtualClock, aud: string): Promise<string> {
+  if (!world.gcp) return Promise.reject(new Error('no OIDC in the search'));
+  const b64 = (o: object): string => Buffer.from(JSON.stringify(o)).toString('base64url');
+  const claims = {
+    aud,
+    iss: GITHUB_ISSUER,
+    sub: 'repo:octo/app:environment:secret-rotation',
+    exp: Math.floor(clock.now() / 1000) + 300,
+  };
+  const jwt = `${b64({ alg: 'RS256', typ: 'JWT' })}.${b64(claims)}.${b64({ n: Math.random() })}`;
+  world.github.issuedOidcTokens.push(jwt);
+  return Promise.resolve(jwt);
+}
+
 /** src/main.ts's steps in process: inputs -> src/wire.ts (the same wiring) -> report, and a catch-all report. */
 async function execute(
   inputs: Record<string, string>,
@@ -1145,6 +1245,7 @@ async function execute(
   masks: Set<string>,
   timeoutMs: number,
   stop: Stop,
+  idToken: (audience: string) => Promise<string>,
 ): Promise<Report> {
   try {
     const parsed = parseInputs((n) => inputs[n] ?? '', { GITHUB_REPOSITORY: REPO });
@@ -1155,7 +1256,7 @@ async function execute(
         mask: (v: string) => void masks.add(v),
         info: say,
         warn: (m: string) => say(`::warning::${m}`),
-        idToken: () => Promise.reject(new Error('no OIDC in the search')),
+        idToken,
       },
     );
   } catch (err) {
@@ -1341,6 +1442,19 @@ function checkSides(
       if (k.wasStatus === 'Active' && before.providerSecrets.has(k.secret))
         v.push(`deleted: an access key that was Active before the run (${k.id})`);
   }
+  // Google Cloud: likewise for service account keys (an enabled one counts against the limit of 10).
+  if (world.gcp) {
+    const known = new Set([...held.flatMap((t) => [t.value, t.before]), ...operator]);
+    if (said !== undefined)
+      for (const k of world.gcp.account(GCP_SA).keys)
+        if (!k.disabled && !before.providerSecrets.has(k.file) && !known.has(k.file) && !said)
+          v.push(
+            'orphan: Google keeps an enabled key that no target holds and no recovery carries',
+          );
+    for (const k of world.gcp.deleted)
+      if (!k.wasDisabled && before.providerSecrets.has(k.file))
+        v.push(`deleted: a key that was enabled before the run (${k.id})`);
+  }
   return v;
 }
 
@@ -1474,7 +1588,7 @@ function check(
   }
   const said =
     failedLoudly &&
-    (/Admin Console|delete it in IAM|delete any access key of IAM user/.test(
+    (/Admin Console|delete it in IAM|delete any access key of IAM user|delete it in the console|delete any key of service account/.test(
       report.failure ?? '',
     ) ||
       log.some((l) => l.includes('Could not undo the rotation')) ||
@@ -1573,6 +1687,9 @@ function check(
 function worksAt(world: World): (secret: string) => boolean {
   if (world.csp) return (x) => world.csp!.validSecrets(CSP_APP).includes(x);
   if (world.okta) return (x) => world.okta!.secretWorks(OKTA_APP, x);
+  // Google Cloud: an enabled key's file (one still propagating counts: it mints within seconds).
+  if (world.gcp)
+    return (x) => world.gcp!.account(GCP_SA).keys.some((k) => k.file === x && !k.disabled);
   // AWS: an Active key's secret (one still propagating counts: it signs within seconds).
   if (world.aws)
     return (x) =>
@@ -1596,6 +1713,7 @@ function providerSecrets(world: World): string[] {
   if (world.keycloak) return world.keycloak.validSecrets(KC_REALM, KC_CLIENT);
   if (world.okta) return world.okta.app(OKTA_APP).secrets.map((x) => x.secret);
   if (world.aws) return world.aws.user(AWS_USER).keys.map((k) => k.secret);
+  if (world.gcp) return world.gcp.account(GCP_SA).keys.map((k) => k.file);
   return world.entra!.passwords(APP_ID).map((p) => p.secretText);
 }
 
@@ -1606,6 +1724,7 @@ function rotationCount(world: World): number {
   if (world.keycloak) return world.keycloak.rotations(KC_REALM, KC_CLIENT);
   if (world.okta) return world.okta.creations(OKTA_APP);
   if (world.aws) return world.aws.creations();
+  if (world.gcp) return world.gcp.creations();
   const entra = world.entra!;
   return [...entra.passwords(APP_ID), ...entra.removedPasswords(APP_ID)].filter(
     (p) => p.secretText !== OLD_SECRET,

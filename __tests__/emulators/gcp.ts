@@ -13,6 +13,7 @@
 // errors `{"error","error_description"}`. Served under /sts, /iamcredentials, /iam and /oauth2.
 import {
   createPublicKey,
+  generateKeyPair,
   generateKeyPairSync,
   type KeyObject,
   randomBytes,
@@ -72,6 +73,35 @@ const b64json = (part: string | undefined): Record<string, unknown> | undefined 
   }
 };
 
+// RSA pairs: generating one takes tens of milliseconds, longer than the search's request timeout, so
+// keys.create takes a fresh pair made ahead of time in the background (each pair is used once), and
+// pre-seeded keys share a few.
+type Pair = { privateKey: KeyObject; publicKey: KeyObject };
+const RSA = { modulusLength: 2048 } as const;
+const ahead: Pair[] = [];
+let refilling = 0;
+function refill(): void {
+  while (ahead.length + refilling < 6) {
+    refilling += 1;
+    generateKeyPair('rsa', RSA, (err, publicKey, privateKey) => {
+      refilling -= 1;
+      if (!err) ahead.push({ publicKey, privateKey });
+    });
+  }
+}
+refill();
+function rsaPair(): Pair {
+  const pair = ahead.shift() ?? generateKeyPairSync('rsa', RSA);
+  refill();
+  return pair;
+}
+const shared: Pair[] = [];
+let sharedNext = 0;
+function pooledPair(): Pair {
+  if (shared.length < 3) shared.push(generateKeyPairSync('rsa', RSA));
+  return shared[sharedNext++ % shared.length]!;
+}
+
 export class GcpEmulator extends Emulator {
   readonly project: string;
   readonly projectNumber: string;
@@ -89,7 +119,7 @@ export class GcpEmulator extends Emulator {
   /** Every key file and access token ever issued, for leak scans. */
   readonly issued: string[] = [];
   /** Every key ever deleted, with whether it was disabled then. */
-  readonly deleted: { id: string; email: string; wasDisabled: boolean }[] = [];
+  readonly deleted: { id: string; email: string; file: string; wasDisabled: boolean }[] = [];
   #created = 0;
 
   constructor(o: GcpOptions = {}) {
@@ -153,7 +183,8 @@ export class GcpEmulator extends Emulator {
     email: string,
     o: { disabled?: boolean; validAfter?: string; file?: string } = {},
   ): GcpKey {
-    const k = this.#newKey(this.account(email), 0);
+    // Pre-seeded keys share a few RSA pairs (generating one takes a moment); keys.create makes its own.
+    const k = this.#newKey(this.account(email), 0, true);
     // `file`: what the world's targets hold for it (a test's opaque old secret), in place of the JSON.
     const key = {
       ...k,
@@ -186,8 +217,8 @@ export class GcpEmulator extends Emulator {
     return this.#created;
   }
 
-  #newKey(sa: GcpServiceAccount, delayMs: number): GcpKey {
-    const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  #newKey(sa: GcpServiceAccount, delayMs: number, pooled = false): GcpKey {
+    const { privateKey, publicKey } = pooled ? pooledPair() : rsaPair();
     const id = randomBytes(20).toString('hex');
     // Google's key file: pretty-printed with two spaces, a trailing newline.
     const file = `${JSON.stringify(
@@ -404,7 +435,7 @@ export class GcpEmulator extends Emulator {
     if (how === 'get') return { status: 200, body: this.#meta(c.sa, k) };
     if (how === 'delete') {
       c.sa.keys = c.sa.keys.filter((x) => x !== k);
-      this.deleted.push({ id: k.id, email: c.sa.email, wasDisabled: k.disabled });
+      this.deleted.push({ id: k.id, email: c.sa.email, file: k.file, wasDisabled: k.disabled });
       return { status: 200, body: {} };
     }
     if (verb !== 'disable' && verb !== 'enable') return fail(404, 'NOT_FOUND', 'Method not found.');

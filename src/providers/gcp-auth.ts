@@ -82,7 +82,7 @@ export function explainGoogle(_status: number, body: unknown): string | undefine
   return [
     HINTS[code],
     `${g.status ? 'status' : 'error'} ${code}`,
-    g.message ? `"${loggable(g.message.split(/\r?\n/)[0]!, 200)}"` : undefined,
+    g.message ? `"${loggable(g.message, 200)}"` : undefined,
     g.constraints.length
       ? `policy ${g.constraints.map((c) => loggable(c, 100)).join(', ')}`
       : undefined,

@@ -321,13 +321,37 @@ function createGcp(s: GcpSettings, deps: ProviderDeps): Provider<GcpFound, GcpRo
     const failed: string[] = [];
     // Its private key is never shown again, so nobody can use it: this run's own key, deleted.
     for (const o of orphans) await del(o.id).catch(() => failed.push(o.id));
+    // A deletion is trusted once the listing no longer shows the key.
+    if (orphans.length > failed.length)
+      failed.push(
+        ...(await stillListed(orphans.map((o) => o.id).filter((id) => !failed.includes(id)))),
+      );
     const what = orphans.length
-      ? `found ${orphans.length} key(s) from this attempt (${orphans.map((o) => o.id).join(', ')}), whose private key Google never shows again; ${failed.length ? `could not delete ${failed.join(', ')}: delete it in the console (IAM > Service accounts > Keys)` : 'they were deleted'}`
+      ? `found ${orphans.length} key(s) from this attempt (${orphans.map((o) => o.id).join(', ')}), whose private key Google never shows again; ${failed.length ? `could not delete (or confirm the deletion of) ${failed.join(', ')}: delete it in the console (IAM > Service accounts > Keys)` : 'they were deleted'}`
       : 'found no key from this attempt, so nothing was added';
     throw new ProviderError(
       `${cause.message} It was not repeated. Listing the service account's keys ${what}. The previous key still works. Re-run the workflow.`,
       true,
     );
+  }
+
+  /** keys.get: true when the key is disabled or gone. */
+  const isDisabled = (id: string) =>
+    api('GET', `${keys}/${id}`, `read key ${id} of service account ${sa}`).then(
+      (body) => (body as { disabled?: unknown } | null)?.disabled === true,
+      (err: unknown) => {
+        gone(err);
+        return true;
+      },
+    );
+
+  /** Which of `ids` the account still lists (all of them when the listing fails). */
+  async function stillListed(ids: readonly string[]): Promise<string[]> {
+    const listed = await list().then(
+      (keys) => keys.map((k) => k.id),
+      () => ids,
+    );
+    return ids.filter((id) => listed.includes(id));
   }
 
   /** A refusal of keys.create that names its cause: the organization policy, or the key limit. */
@@ -436,6 +460,11 @@ function createGcp(s: GcpSettings, deps: ProviderDeps): Provider<GcpFound, GcpRo
       for (const id of r.previous) {
         if (id === r.keyId || id === s.signInKeyId) continue;
         await disable(id);
+        // Trusted once keys.get shows it disabled (or gone): only a disabled key is ever deleted.
+        if (!(await isDisabled(id)))
+          throw new ProviderError(
+            `Google answered the disabling of the previous key ${id} of service account ${sa}, but keys.get still shows it enabled; it was not deleted. Every target holds the new key: disable the previous one in the console (IAM > Service accounts > Keys).`,
+          );
         if (!s.retirePrevious) {
           retired.push(`${id} (disabled)`);
           continue;
@@ -457,6 +486,14 @@ function createGcp(s: GcpSettings, deps: ProviderDeps): Provider<GcpFound, GcpRo
     async abandon(r): Promise<string | undefined> {
       // No target holds the new key: deleted, it is as if the rotation never happened.
       await del(r.keyId);
+      const left = await list().then(
+        (keys) => keys.some((k) => k.id === r.keyId),
+        () => undefined,
+      );
+      if (left !== false)
+        throw new ProviderError(
+          `Google answered the deletion of the new key ${r.keyId} of service account ${sa}, but ${left ? 'still lists it' : 'listing the keys to confirm it failed'}: delete it in the console (IAM > Service accounts > Keys) if it is still there.`,
+        );
       return `deleted the new key ${r.keyId} of service account ${sa}`;
     },
   };
