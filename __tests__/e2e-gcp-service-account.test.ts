@@ -15,7 +15,7 @@ import {
   worldOf,
 } from './fixtures.ts';
 import { expectClean, recoveryKey, worldPerTest } from './checks.ts';
-import { lineOf, type Run } from './harness.ts';
+import { lineOf, pinnedClock, type Run } from './harness.ts';
 
 const describe = describeInOrder.concurrent;
 const start = worldPerTest();
@@ -236,5 +236,33 @@ describe('gcp-service-account rotation', () => {
     expect(run.errors.join('\n')).toMatch(/generateAccessToken.*PERMISSION_DENIED/);
     expect(w.gcp!.requests.filter((r) => KEYS.test(r.path))).toEqual([]);
     clean(run);
+  });
+});
+
+describe('gcp-service-account re-runs', () => {
+  // A lost create is resolved by key id: a key preflight did not list is this run's. An earlier run in
+  // the same second cannot fool it: the key it left is in this run's preflight listing.
+  const pin = { nodeArgs: pinnedClock(Math.floor(Date.now() / 1000) * 1000 + 100) };
+  const retire = { 'gcp-retire-previous': 'true', 'client-id-secret-name': ID_NAME };
+
+  it('a re-run within the same second whose create took effect unanswered: only the key preflight did not list is deleted', async () => {
+    const w = await gcp();
+    const first = await w.run(retire, pin);
+    expect(first.errors).toEqual([]);
+    const firstKey = newKey(w);
+    w.gcp!.fault('POST', new RegExp(`${KEYS.source}$`), {
+      times: 1,
+      afterEffect: true,
+      drop: true,
+    });
+    const second = await w.run(retire, pin);
+    expect(second.code).toBe(1);
+    expect(w.gcp!.creations()).toBe(2);
+    expect(keysOf(w).map((k) => [k.id, k.disabled])).toEqual([[firstKey.id, false]]);
+    expect(w.gcp!.deleted.map((d) => d.id)).not.toContain(firstKey.id);
+    expect(stored(w)).toBe(firstKey.file);
+    expect(stored(w, ID_NAME)).toBe(firstKey.id);
+    clean(first);
+    clean(second);
   });
 });

@@ -308,6 +308,53 @@ describe('auth0-domain', () => {
   });
 });
 
+describe('gcp-service-account sign-in', () => {
+  const GCP = {
+    provider: 'gcp-service-account',
+    'github-token': 'ghs_token',
+    'secret-name': 'GCP_KEY',
+    'gcp-service-account-email': 'deployer@my-project.iam.gserviceaccount.com',
+  };
+  const WIF = {
+    'gcp-workload-identity-provider':
+      'projects/123456789012/locations/global/workloadIdentityPools/github/providers/my-org',
+    'gcp-auth-service-account': 'key-rotator@my-project.iam.gserviceaccount.com',
+  };
+
+  it('signs in through WIF or with an access token, one of them', () => {
+    expect(parse({ ...GCP, ...WIF }).provider).toMatchObject({
+      signIn: { kind: 'wif', serviceAccount: WIF['gcp-auth-service-account'] },
+      clientId: 'key-id',
+      confirmTimeoutMs: 60_000,
+    });
+    expect(parse({ ...GCP, 'gcp-access-token': 'ya29.token' }).provider).toMatchObject({
+      signIn: { kind: 'token', accessToken: 'ya29.token' },
+    });
+    expect(() => parse({ ...GCP, ...WIF, 'gcp-access-token': 'ya29.token' })).toThrow(
+      /'gcp-access-token' is given with 'gcp-workload-identity-provider'/,
+    );
+    expect(() => parse(GCP)).toThrow(/'gcp-workload-identity-provider'.*or 'gcp-access-token'/);
+    expect(() =>
+      parse({ ...GCP, 'gcp-workload-identity-provider': WIF['gcp-workload-identity-provider'] }),
+    ).toThrow(/'gcp-auth-service-account' is required/);
+  });
+
+  it('refuses what is not a service account email, a WIF provider or a key id', () => {
+    expect(() => parse({ ...GCP, ...WIF, 'gcp-service-account-email': 'me@example.com' })).toThrow(
+      /'gcp-service-account-email' is 'me@example.com'/,
+    );
+    expect(() =>
+      parse({ ...GCP, ...WIF, 'gcp-workload-identity-provider': 'github/my-org' }),
+    ).toThrow(/workloadIdentityPools\/POOL\/providers\/PROVIDER/);
+    expect(() => parse({ ...GCP, ...WIF, 'gcp-sign-in-key-id': 'abc' })).toThrow(
+      /'gcp-sign-in-key-id' is 'abc'/,
+    );
+    expect(() => parse({ ...GCP, ...WIF, 'gcp-confirm-timeout': '11m' })).toThrow(
+      /'gcp-confirm-timeout'.*at most 10m/,
+    );
+  });
+});
+
 describe('duration bounds', () => {
   it('accept each bound itself', () => {
     const s = parse({
