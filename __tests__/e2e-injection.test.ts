@@ -15,6 +15,7 @@ import {
   APP_ID,
   AUTH0_CLIENT,
   CREDENTIALS,
+  GCP_ROTATOR,
   OKTA_APP,
   KC_CLIENT,
   KC_REALM,
@@ -416,7 +417,7 @@ describe('gcp-service-account', () => {
 
   it('error status, message and policy on the create, echoing the access token', async () => {
     const world = await start('gcp-service-account');
-    const token = world.gcp!.addAccessToken('key-rotator@my-project.iam.gserviceaccount.com');
+    const token = world.gcp!.addAccessToken(GCP_ROTATOR);
     world.gcp!.fault('POST', KEYS, {
       status: 400,
       body: gcpError(400, 'FAILED_PRECONDITION', `${PLANT} ${token}`, [

@@ -96,7 +96,7 @@ export interface GcpAuth {
   token(): Promise<string>;
   /** Forgets a minted token (the API answered 401): the next token() mints again. */
   forget(): void;
-  /** Who the run signs in as, for the log. */
+  /** How the run signs in, as the log says it once the first token is at hand. */
   readonly who: string;
 }
 
@@ -111,7 +111,7 @@ export function gcpAuth(signIn: GcpSignIn, ep: GcpEndpoints, deps: ProviderDeps)
     return {
       token: () => Promise.resolve(signIn.accessToken),
       forget: () => undefined,
-      who: 'the holder of the access token in gcp-access-token',
+      who: 'Calling Google Cloud with the access token in gcp-access-token.',
     };
   }
   let cached: { value: string; expiresAt: number } | undefined;
@@ -122,7 +122,7 @@ export function gcpAuth(signIn: GcpSignIn, ep: GcpEndpoints, deps: ProviderDeps)
       return cached.value;
     },
     forget: () => (cached = undefined),
-    who: `service account ${signIn.serviceAccount} through Workload Identity Federation (${signIn.provider})`,
+    who: `Signed in to Google Cloud as service account ${signIn.serviceAccount} through Workload Identity Federation (${signIn.provider}).`,
   };
 }
 

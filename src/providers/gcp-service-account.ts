@@ -212,7 +212,7 @@ function createGcp(s: GcpSettings, deps: ProviderDeps): Provider<GcpFound, GcpRo
   return {
     async preflight(): Promise<Found<GcpFound>> {
       await auth.token();
-      deps.info(`Signed in to Google Cloud as ${auth.who}.`);
+      deps.info(auth.who);
       const all = await list();
       const own = all.find((k) => k.id === s.signInKeyId);
       const enabled = all.filter((k) => !k.disabled);
