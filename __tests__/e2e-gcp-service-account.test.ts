@@ -15,7 +15,7 @@ import {
   worldOf,
 } from './fixtures.ts';
 import { expectClean, recoveryKey, worldPerTest } from './checks.ts';
-import { lineOf, pinnedClock, type Run } from './harness.ts';
+import { lineOf, pinnedClock, type Run, useBundle } from './harness.ts';
 
 const describe = describeInOrder.concurrent;
 const start = worldPerTest();
@@ -36,9 +36,12 @@ const changes = (w: World) =>
 const mints = (w: World) => w.gcp!.calls('POST', '/oauth2/token');
 
 describe('gcp-service-account rotation', () => {
+  // This suite's runs spawn the bundle, as the runner does; the file's other suites run in process.
+  useBundle();
   it('signs in through WIF, creates one key, stores its key file, confirms it mints, then disables the previous key', async () => {
     const w = await gcp();
     const run = await w.run({ 'client-id-secret-name': ID_NAME });
+    expect(run.process).toBe('bundle');
     expect(run.errors).toEqual([]);
     expect(run.code).toBe(0);
     expect(w.gcp!.creations()).toBe(1);
@@ -119,7 +122,11 @@ describe('gcp-service-account rotation', () => {
     expect(oldKey(w)).toBeUndefined();
     clean(run);
   });
+});
 
+describe('gcp-service-account failures', () => {
+  // The failure paths of the provider's requirement run through the bundle too (a run costs ~140 ms).
+  useBundle();
   it('waits for the new key to mint a token (eventual consistency) before disabling the previous one', async () => {
     const w = await gcp({ propagationDelayMs: 3_000 });
     const run = await w.run({ 'gcp-confirm-timeout': '30s' });
