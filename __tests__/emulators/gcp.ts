@@ -75,7 +75,8 @@ const b64json = (part: string | undefined): Record<string, unknown> | undefined 
 
 // RSA pairs: generating one takes tens of milliseconds, longer than the search's request timeout, so
 // keys.create takes a fresh pair made ahead of time in the background (each pair is used once), and
-// pre-seeded keys share a few.
+// pre-seeded keys share a few. The pool fills once the first emulator starts, not when the module
+// loads: every test file imports the fixtures, and six pairs cost about half a second of CPU.
 type Pair = { privateKey: KeyObject; publicKey: KeyObject };
 const RSA = { modulusLength: 2048 } as const;
 const ahead: Pair[] = [];
@@ -89,7 +90,6 @@ function refill(): void {
     });
   }
 }
-refill();
 function rsaPair(): Pair {
   const pair = ahead.shift() ?? generateKeyPairSync('rsa', RSA);
   refill();
@@ -124,6 +124,7 @@ export class GcpEmulator extends Emulator {
 
   constructor(o: GcpOptions = {}) {
     super(o);
+    refill();
     this.project = o.project ?? 'my-project';
     this.projectNumber = o.projectNumber ?? '123456789012';
     this.propagationDelayMs = o.propagationDelayMs ?? 0;
