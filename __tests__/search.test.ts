@@ -204,6 +204,22 @@ describe('regressions found by the invariant search', () => {
     expect(o.outputs['rotated']).toBe('false');
     expect(o.report.failure).toMatch(/without its passwordCredentials list/);
   });
+
+  // Found at seed 28926886: the preflight listing answered `{}` (Google's answer for an account
+  // without keys), then the create was lost; the listing after it showed the key the target held as
+  // "not seen before", and the run deleted it as its own orphan.
+  it('GCP: after a lost create, a key dated before the attempt is never taken for its orphan', async () => {
+    const o = await runSchedule({
+      ...minimal('gcp-service-account', [
+        once('GCP list keys', 'noop'),
+        { ...once('GCP create key', 'hang'), times: 8 },
+      ]),
+      recoveryKey: false,
+      oldByAction: false,
+    });
+    expect(o.violations).toEqual([]);
+    expect(o.report.failure).toMatch(/dated before this attempt: left alone/);
+  });
 });
 
 describe('regressions found by the invariant search (success answers without substance)', () => {

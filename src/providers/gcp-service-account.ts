@@ -46,6 +46,8 @@ export interface GcpRotated {
 
 /** How often the confirm asks again while the new key is not yet known everywhere. */
 const CONFIRM_EVERY_MS = 2_000;
+/** Google's clock and this runner's may differ this much (a key's validAfterTime against now()). */
+const CLOCK_SLACK_MS = 60_000;
 
 function createGcp(s: GcpSettings, deps: ProviderDeps): Provider<GcpFound, GcpRotated> {
   const sa = s.email;
@@ -146,13 +148,22 @@ function createGcp(s: GcpSettings, deps: ProviderDeps): Provider<GcpFound, GcpRo
       gone,
     );
 
-  /** After a create whose answer was lost or unusable: keys not listed in preflight are this run's. */
-  async function clearOrphans(found: GcpFound, cause: Error): Promise<never> {
+  /**
+   * After a create whose answer was lost or unusable: a key is this run's when preflight did not list
+   * it and Google dates it no earlier than the create was sent (less the clocks' slack). The date
+   * matters as much as the listing: a preflight listing answered `{}` (as Google answers an account
+   * without keys) would make every key look new, and deleting one a client holds locks it out.
+   */
+  async function clearOrphans(found: GcpFound, cause: Error, sentAt: number): Promise<never> {
     let orphans: Key[];
+    let unproven: Key[];
     try {
-      orphans = (await list()).filter(
+      const fresh = (await list()).filter(
         (k) => !found.before.includes(k.id) && k.id !== s.signInKeyId,
       );
+      const since = (k: Key) => Date.parse(k.validAfter) >= sentAt - CLOCK_SLACK_MS;
+      orphans = fresh.filter(since);
+      unproven = fresh.filter((k) => !since(k));
     } catch (err) {
       throw new ProviderError(
         `${cause.message} It was not repeated, and listing the service account's keys to find out what happened failed too (${(err as Error).message}). The previous key still works. Google may now hold a key whose private key nobody has: delete any key of service account ${sa} created at about ${new Date(now()).toISOString()}, then re-run the workflow.`,
@@ -170,8 +181,11 @@ function createGcp(s: GcpSettings, deps: ProviderDeps): Provider<GcpFound, GcpRo
     const what = orphans.length
       ? `found ${orphans.length} key(s) from this attempt (${orphans.map((o) => o.id).join(', ')}), whose private key Google never shows again; ${failed.length ? `could not delete (or confirm the deletion of) ${failed.join(', ')}: delete it in the console (IAM > Service accounts > Keys)` : 'they were deleted'}`
       : 'found no key from this attempt, so nothing was added';
+    const left = unproven.length
+      ? ` It also shows ${unproven.map((k) => k.id).join(', ')}, not listed in preflight but dated before this attempt: left alone, since a client may use ${unproven.length === 1 ? 'it' : 'them'}.`
+      : '';
     throw new ProviderError(
-      `${cause.message} It was not repeated. Listing the service account's keys ${what}. The previous key still works. Re-run the workflow.`,
+      `${cause.message} It was not repeated. Listing the service account's keys ${what}.${left} The previous key still works. Re-run the workflow.`,
       true,
     );
   }
@@ -243,6 +257,7 @@ function createGcp(s: GcpSettings, deps: ProviderDeps): Provider<GcpFound, GcpRo
 
     async rotate(found): Promise<Rotated<GcpRotated>> {
       let body: unknown;
+      const sentAt = now();
       try {
         body = await api('POST', keys, `create a key for service account ${sa}`, 'once', {
           privateKeyType: 'TYPE_GOOGLE_CREDENTIALS_FILE',
@@ -250,7 +265,7 @@ function createGcp(s: GcpSettings, deps: ProviderDeps): Provider<GcpFound, GcpRo
         });
       } catch (err) {
         if ((err instanceof HttpError || err instanceof ProviderError) && err.outcomeUnknown)
-          return clearOrphans(found, err);
+          return clearOrphans(found, err, sentAt);
         throw (err instanceof HttpError && refusal(err)) || err;
       }
       const id = keyIdOf(field(body, 'name'));
@@ -262,6 +277,7 @@ function createGcp(s: GcpSettings, deps: ProviderDeps): Provider<GcpFound, GcpRo
             `Google answered keys.create ${id ? (file as string) : 'without a usable key name'}.`,
             true,
           ),
+          sentAt,
         );
       const rotation: Rotation = {
         secret: file.json,
