@@ -130,6 +130,9 @@ const ROTATING: Record<ProviderName, (r: LoggedRequest) => boolean> = {
     r.method === 'POST' && /\/serviceAccounts\/[^/]+\/keys$/.test(r.path),
 };
 
+/** Every provider, from the table above (its type makes it complete): the critical paths measured. */
+export const PATH_PROVIDERS = Object.keys(ROTATING) as ProviderName[];
+
 interface Span {
   readonly who: string;
   readonly r: LoggedRequest;

@@ -30,6 +30,7 @@ import type { LoggedRequest } from '../__tests__/emulators/server.ts';
 import type { GitHubEmulator } from '../__tests__/emulators/github.ts';
 import {
   criticalPath,
+  PATH_PROVIDERS,
   type CriticalPath,
   virtualRotation,
   type VirtualRun,
@@ -49,16 +50,6 @@ const WRITE_INTERVAL_MS = 1000;
 const VIRTUAL_FANOUTS = [10, 100, 1000];
 const LOCKOUT_TARGETS = [1, 5, 20];
 const PATH_LATENCY_MS = 80;
-const PATH_PROVIDERS = [
-  'vmware-csp',
-  'whmcs',
-  'entra',
-  'woodpecker',
-  'okta',
-  'auth0',
-  'keycloak',
-  'aws-iam',
-] as const;
 const resultsFile = new URL('../bench/results.md', import.meta.url);
 /** A measure's name without its request count, which a build may change (`dry run (3 requests)`). */
 const sameMeasure = (m: string): string => m.replace(/ \(\d+ requests\)/, '');
