@@ -15735,7 +15735,7 @@ function spokenUntil(at) {
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var node_v8__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8877);
 /* harmony import */ var node_v8__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_v8__WEBPACK_IMPORTED_MODULE_0__);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(7144);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(870);
 /* harmony import */ var _stop_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(1123);
 /* harmony import */ var _untrusted_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(873);
 
@@ -15759,7 +15759,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 7144:
+/***/ 870:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -16993,7 +16993,7 @@ const csp_inputs = {
         default: '172800',
     },
     'csp-overwrite-previous': {
-        description: 'vmware-csp overlap: rotate even when a target may still hold the previous secret CSP keeps (a target an earlier run failed to write, seen by its last write): the rotation overwrites it, and it stops working there at once. Without it, such a run refuses before the rotating call.',
+        description: 'vmware-csp overlap: rotate even when a target may still hold the previous secret CSP keeps (a target an earlier run failed to write, seen by its last write), or when a target was written less than store-timeout plus 2 minutes ago: the rotation overwrites the previous secret, and it stops working at once wherever it is still in use. Without it, such a run refuses before the rotating call.',
         default: 'false',
     },
     'csp-retire-previous': {
@@ -17350,8 +17350,11 @@ class EntraApp {
     }
     async passwords() {
         const res = await this.#graph('GET', '?$select=id,passwordCredentials', undefined, 'read the Entra application and its passwords', 'safe');
-        const list = res.passwordCredentials;
-        return (Array.isArray(list) ? list : []).map((p) => ({
+        const list = res?.passwordCredentials;
+        // An answer without the list shows nothing: taken as empty, it would hide every password.
+        if (!Array.isArray(list))
+            throw new ProviderError('Graph answered the application read without its passwordCredentials list.');
+        return list.map((p) => ({
             keyId: field(p, 'keyId') ?? '',
             displayName: field(p, 'displayName') ?? '',
             startDateTime: field(p, 'startDateTime'),
@@ -17374,7 +17377,13 @@ class EntraApp {
         catch (err) {
             if (!(err instanceof HttpError && err.outcomeUnknown))
                 throw err;
-            const orphans = (await this.passwords()).filter((p) => p.displayName === displayName);
+            let orphans;
+            try {
+                orphans = (await this.passwords()).filter((p) => p.displayName === displayName);
+            }
+            catch (listing) {
+                throw new ProviderError(`${err.message} It was not repeated, and listing the application to find a password from this attempt failed too (${listing.message}): one named '${displayName}' may have been added. Remove it in the Entra portal if it is there; the previous secret still works. Re-run the workflow.`, true);
+            }
             for (const p of orphans)
                 await this.removePassword(p.keyId);
             throw new ProviderError(`${err.message} It was not repeated. Listing the application found ${orphans.length} password(s) from this attempt, ${orphans.length ? 'now removed' : 'so nothing was added'}; the previous secret still works. Re-run the workflow.`, true);
@@ -17673,6 +17682,574 @@ const entra = {
     create: createEntra,
 };
 
+;// CONCATENATED MODULE: ./src/providers/gcp-auth.ts
+// Signing in to Google Cloud: a given access token, or Workload Identity Federation (the job's OIDC
+// token exchanged at Google STS, then IAM Credentials generateAccessToken for the managing service
+// account). Also the reading of Google's error answers, for every GCP call's messages.
+
+
+
+
+const SCOPE = 'https://www.googleapis.com/auth/cloud-platform';
+/** The organization policy that forbids creating service account keys. */
+const KEY_CREATION_POLICY = 'iam.disableServiceAccountKeyCreation';
+/** A token is minted again this long before it expires. */
+const gcp_auth_TOKEN_MARGIN_MS = 300_000;
+function googleError(body) {
+    const e = body !== null && typeof body === 'object' ? body.error : null;
+    if (typeof e === 'string')
+        return {
+            status: undefined,
+            oauth: /^[a-z_]{1,40}$/.test(e) ? e : undefined,
+            message: field(body, 'error_description'),
+            constraints: [],
+        };
+    if (e === null || typeof e !== 'object')
+        return { status: undefined, oauth: undefined, message: undefined, constraints: [] };
+    const status = field(e, 'status');
+    const message = field(e, 'message');
+    const named = new Set();
+    for (const m of (message ?? '').matchAll(/\bconstraints\/([\w.]{0,99}\w)/g))
+        named.add(m[1]);
+    if (message?.includes(KEY_CREATION_POLICY))
+        named.add(KEY_CREATION_POLICY);
+    const details = e.details;
+    for (const d of Array.isArray(details) ? details.slice(0, 10) : []) {
+        const violations = d?.violations;
+        for (const v of Array.isArray(violations) ? violations.slice(0, 10) : []) {
+            const m = /^constraints\/([\w.]{1,100})$/.exec(field(v, 'type') ?? '');
+            if (m)
+                named.add(m[1]);
+        }
+    }
+    return {
+        status: status !== undefined && /^[A-Z_]{1,40}$/.test(status) ? status : undefined,
+        oauth: undefined,
+        message,
+        constraints: [...named],
+    };
+}
+const gcp_auth_HINTS = {
+    UNAUTHENTICATED: 'the access token is invalid or expired',
+    PERMISSION_DENIED: 'the principal the run signs in as may not do this: see the least-privilege set-up in docs/providers/gcp-service-account.md',
+    NOT_FOUND: 'no such service account or key',
+    FAILED_PRECONDITION: 'Google refused it in the current state',
+    RESOURCE_EXHAUSTED: 'a Google quota or rate limit',
+    INVALID_ARGUMENT: 'Google refused the request as invalid',
+    UNAVAILABLE: 'Google is unavailable; try again later',
+    INTERNAL: 'Google failed to process the request',
+    invalid_grant: 'the token endpoint refused the credential',
+    invalid_request: 'the token endpoint refused the request',
+    unauthorized_client: 'the credential may not be used this way',
+};
+/** Google error bodies: the hint, the status, the message and any policy named; the safe parts only. */
+function explainGoogle(_status, body) {
+    const g = googleError(body);
+    const code = g.status ?? g.oauth;
+    if (!code)
+        return undefined;
+    return [
+        gcp_auth_HINTS[code],
+        `${g.status ? 'status' : 'error'} ${code}`,
+        g.message ? `"${(0,untrusted/* loggable */.oM)(g.message, 200)}"` : undefined,
+        g.constraints.length
+            ? `policy ${g.constraints.map((c) => (0,untrusted/* loggable */.oM)(c, 100)).join(', ')}`
+            : undefined,
+    ]
+        .filter(Boolean)
+        .join('; ');
+}
+function gcpAuth(signIn, ep, deps) {
+    if (signIn.kind === 'token') {
+        deps.mask(signIn.accessToken);
+        return {
+            token: () => Promise.resolve(signIn.accessToken),
+            forget: () => undefined,
+            who: 'Calling Google Cloud with the access token in gcp-access-token.',
+        };
+    }
+    let cached;
+    return {
+        async token() {
+            if (cached && (0,clock/* now */.tB)() < cached.expiresAt - gcp_auth_TOKEN_MARGIN_MS)
+                return cached.value;
+            cached = await federate(deps.http, signIn, ep, deps);
+            return cached.value;
+        },
+        forget: () => (cached = undefined),
+        who: `Signed in to Google Cloud as service account ${signIn.serviceAccount} through Workload Identity Federation (${signIn.provider}).`,
+    };
+}
+async function federate(http, s, ep, deps) {
+    const oidc = await deps
+        .idToken(`https://iam.googleapis.com/${s.provider}`)
+        .catch((err) => {
+        throw new ProviderError(`Could not get the job's OIDC token (${(0,untrusted/* loggable */.oM)(err.message, 200)}); the job needs 'permissions: id-token: write'.`);
+    });
+    deps.mask(oidc);
+    const sts = await http({
+        method: 'POST',
+        url: `${ep.stsEndpoint}/v1/token`,
+        json: {
+            grantType: 'urn:ietf:params:oauth:grant-type:token-exchange',
+            audience: `//iam.googleapis.com/${s.provider}`,
+            scope: SCOPE,
+            requestedTokenType: 'urn:ietf:params:oauth:token-type:access_token',
+            subjectToken: oidc,
+            subjectTokenType: 'urn:ietf:params:oauth:token-type:jwt',
+        },
+        what: `exchange the job's OIDC token at Google STS (Workload Identity Federation ${s.provider})`,
+        retry: 'safe',
+        explain: explainGoogle,
+    });
+    const federated = field(sts.body, 'access_token');
+    if (!federated)
+        throw new ProviderError('Google STS answered the token exchange without an access_token.');
+    deps.mask(federated);
+    const res = await http({
+        method: 'POST',
+        url: `${ep.credentialsEndpoint}/v1/projects/-/serviceAccounts/${encodeURIComponent(s.serviceAccount)}:generateAccessToken`,
+        headers: { authorization: `Bearer ${federated}` },
+        json: { scope: [SCOPE], lifetime: '3600s' },
+        what: `get an access token for service account ${s.serviceAccount} (IAM Credentials generateAccessToken)`,
+        retry: 'safe',
+        explain: explainGoogle,
+    });
+    const value = field(res.body, 'accessToken');
+    if (!value)
+        throw new ProviderError('Google answered generateAccessToken without an accessToken.');
+    deps.mask(value);
+    const at = Date.parse(field(res.body, 'expireTime') ?? '');
+    return { value, expiresAt: Number.isFinite(at) ? at : (0,clock/* now */.tB)() + 3_600_000 };
+}
+
+;// CONCATENATED MODULE: ./src/providers/gcp-inputs.ts
+// Google Cloud service account keys: the inputs the provider reads and their parser (pure, no I/O).
+
+/** Every input this provider reads. */
+const gcpInputs = {
+    'gcp-service-account-email': {
+        description: 'gcp-service-account: the email of the service account whose key rotates (name@project.iam.gserviceaccount.com).',
+    },
+    'gcp-workload-identity-provider': {
+        description: "gcp-service-account: sign in with the job's OIDC token through this Workload Identity Federation provider (projects/NUMBER/locations/global/workloadIdentityPools/POOL/providers/PROVIDER); the job needs 'permissions: id-token: write'.",
+    },
+    'gcp-auth-service-account': {
+        description: 'gcp-service-account: with gcp-workload-identity-provider, the email of the service account the run acts as (its access token from iamcredentials generateAccessToken); it needs roles/iam.serviceAccountKeyAdmin on gcp-service-account-email.',
+    },
+    'gcp-access-token': {
+        description: 'gcp-service-account: an OAuth access token to call the IAM API with, instead of Workload Identity Federation (for example the access_token output of google-github-actions/auth).',
+        credential: true,
+    },
+    'gcp-sign-in-key-id': {
+        description: "gcp-service-account: when gcp-access-token was minted from a key of gcp-service-account-email itself, that key's id: it is never disabled or deleted.",
+    },
+    'gcp-client-id': {
+        description: "gcp-service-account: what goes to client-id-secret-name and the client-id output: key-id (the new key's id) or email (the service account's email).",
+        default: 'key-id',
+    },
+    'gcp-retire-previous': {
+        description: 'gcp-service-account: once every target holds the new key and it mints a token, delete the previous keys after disabling them (without this they are only disabled).',
+        default: 'false',
+    },
+    'gcp-confirm-timeout': {
+        description: 'gcp-service-account: how long to wait for the new key to mint a token (IAM is eventually consistent) before the previous keys are disabled. At most 10m.',
+        default: '60s',
+    },
+    'gcp-iam-endpoint': {
+        description: 'gcp-service-account: IAM API endpoint.',
+        default: 'https://iam.googleapis.com',
+    },
+    'gcp-sts-endpoint': {
+        description: 'gcp-service-account: Security Token Service endpoint (Workload Identity Federation).',
+        default: 'https://sts.googleapis.com',
+    },
+    'gcp-iamcredentials-endpoint': {
+        description: 'gcp-service-account: IAM Service Account Credentials API endpoint.',
+        default: 'https://iamcredentials.googleapis.com',
+    },
+    'gcp-token-endpoint': {
+        description: "gcp-service-account: OAuth token endpoint where the new key's signed JWT is exchanged to confirm it works.",
+        default: 'https://oauth2.googleapis.com/token',
+    },
+};
+/** Service account emails: user-made (…iam.gserviceaccount.com) and Google's default ones. */
+const EMAIL = /^[a-z0-9][a-z0-9._-]{0,99}@[a-z0-9][a-z0-9.-]{0,200}\.gserviceaccount\.com$/;
+const WIF_PROVIDER = /^projects\/\d{1,20}\/locations\/global\/workloadIdentityPools\/[a-z0-9-]{4,32}\/providers\/[a-z0-9-]{4,32}$/;
+/** Key ids as Google shows them: 40 hex digits. */
+const gcp_inputs_KEY_ID = /^[0-9a-f]{40}$/;
+const gcp_inputs_CONFIRM_MAX_MS = 600_000;
+function parseGcp(read) {
+    const email = required(read, 'gcp-service-account-email', 'the email of the service account whose key rotates');
+    if (!EMAIL.test(email))
+        throw new fields_InputError(`Input 'gcp-service-account-email' is '${email}'; expected a service account email such as deployer@my-project.iam.gserviceaccount.com.`);
+    const token = optional(read, 'gcp-access-token');
+    const provider = optional(read, 'gcp-workload-identity-provider');
+    const via = optional(read, 'gcp-auth-service-account');
+    let signIn;
+    if (token !== undefined) {
+        if (provider !== undefined || via !== undefined)
+            throw new fields_InputError(`Input 'gcp-access-token' is given with '${provider !== undefined ? 'gcp-workload-identity-provider' : 'gcp-auth-service-account'}': give one way to sign in.`);
+        signIn = { kind: 'token', accessToken: token };
+    }
+    else {
+        if (provider === undefined)
+            throw new fields_InputError(`Input 'gcp-workload-identity-provider' (with gcp-auth-service-account) or 'gcp-access-token' is required: how the run signs in to Google Cloud.`);
+        if (!WIF_PROVIDER.test(provider))
+            throw new fields_InputError(`Input 'gcp-workload-identity-provider' is '${provider}'; expected projects/NUMBER/locations/global/workloadIdentityPools/POOL/providers/PROVIDER.`);
+        if (via === undefined)
+            throw new fields_InputError(`Input 'gcp-auth-service-account' is required with 'gcp-workload-identity-provider': the service account the run acts as.`);
+        if (!EMAIL.test(via))
+            throw new fields_InputError(`Input 'gcp-auth-service-account' is '${via}'; expected a service account email.`);
+        signIn = { kind: 'wif', provider, serviceAccount: via };
+    }
+    const own = optional(read, 'gcp-sign-in-key-id');
+    if (own !== undefined && !gcp_inputs_KEY_ID.test(own))
+        throw new fields_InputError(`Input 'gcp-sign-in-key-id' is '${own}'; expected a key id (40 hex digits).`);
+    return {
+        name: 'gcp-service-account',
+        email,
+        signIn,
+        signInKeyId: own,
+        clientId: oneOf(read, 'gcp-client-id', ['key-id', 'email'], 'key-id'),
+        retirePrevious: bool(read, 'gcp-retire-previous', false),
+        confirmTimeoutMs: duration(read, 'gcp-confirm-timeout', gcp_inputs_CONFIRM_MAX_MS, 60_000),
+        iamEndpoint: url(read, 'gcp-iam-endpoint', 'https://iam.googleapis.com'),
+        stsEndpoint: url(read, 'gcp-sts-endpoint', 'https://sts.googleapis.com'),
+        credentialsEndpoint: url(read, 'gcp-iamcredentials-endpoint', 'https://iamcredentials.googleapis.com'),
+        tokenEndpoint: url(read, 'gcp-token-endpoint', 'https://oauth2.googleapis.com/token'),
+    };
+}
+
+;// CONCATENATED MODULE: ./src/providers/gcp-key.ts
+// A Google service account key file (the JSON keys.create returns base64-encoded in privateKeyData):
+// reading and masking it, and proving it works by minting a token with it (a JWT signed with its
+// private key, exchanged at the OAuth token endpoint, as every Google client library does).
+
+
+
+
+
+/**
+ * The key file in `privateKeyData`, checked to be key `keyId` of `email`. Everything secret in it is
+ * masked before it is parsed: the data, the decoded JSON, the PEM and each of its lines (the runner
+ * masks a multi-line value only line by line). Returns why it is unusable instead of throwing.
+ */
+function readKeyFile(data, email, keyId, mask) {
+    if (data)
+        mask(data);
+    if (!data || !/^[A-Za-z0-9+/=\s]{100,20000}$/.test(data))
+        return 'without usable privateKeyData';
+    const json = Buffer.from(data, 'base64').toString('utf8');
+    mask(json);
+    for (const line of json.split(/\r?\n/))
+        if (line.includes('"private_key"'))
+            mask(line.trim());
+    let file;
+    try {
+        file = JSON.parse(json);
+    }
+    catch {
+        return 'with privateKeyData that is not a JSON key file';
+    }
+    const pem = field(file, 'private_key');
+    if (pem) {
+        mask(pem);
+        for (const line of pem.split('\n'))
+            if (line.length >= 16)
+                mask(line);
+    }
+    if (field(file, 'type') !== 'service_account' ||
+        field(file, 'client_email') !== email ||
+        field(file, 'private_key_id') !== keyId ||
+        !pem)
+        return `with a key file that is not key ${keyId} of ${email}`;
+    try {
+        const privateKey = (0,external_node_crypto_.createPrivateKey)(pem);
+        if (privateKey.asymmetricKeyType !== 'rsa')
+            throw new Error('not RSA');
+        return { json, privateKey };
+    }
+    catch {
+        return 'with a key file whose private_key is not an RSA private key';
+    }
+}
+const b64url = (v) => Buffer.from(JSON.stringify(v)).toString('base64url');
+/** A JWT signed with the key, exchanged at the token endpoint; throws unless a token comes back. */
+async function mintToken(http, tokenEndpoint, email, keyId, privateKey, mask) {
+    const iat = Math.floor((0,clock/* now */.tB)() / 1000);
+    const input = `${b64url({ alg: 'RS256', typ: 'JWT', kid: keyId })}.${b64url({
+        iss: email,
+        scope: SCOPE,
+        aud: tokenEndpoint,
+        iat,
+        exp: iat + 3600,
+    })}`;
+    const assertion = `${input}.${(0,external_node_crypto_.sign)('sha256', Buffer.from(input), privateKey).toString('base64url')}`;
+    mask(assertion);
+    const res = await http({
+        method: 'POST',
+        url: tokenEndpoint,
+        form: { grant_type: 'urn:ietf:params:oauth:grant-type:jwt-bearer', assertion },
+        what: `confirm that the new key ${keyId} mints a token (a JWT signed with it, at the token endpoint)`,
+        retry: 'safe',
+        explain: explainGoogle,
+    });
+    const minted = field(res.body, 'access_token');
+    if (!minted)
+        throw new ProviderError(`The token endpoint answered the new key ${keyId}'s JWT without an access_token; the previous keys were kept.`);
+    mask(minted);
+}
+
+;// CONCATENATED MODULE: ./src/providers/gcp-service-account.ts
+
+
+
+
+
+
+/** Google's limit of user-managed keys per service account. */
+const GCP_KEY_LIMIT = 10;
+/** How often the confirm asks again while the new key is not yet known everywhere. */
+const gcp_service_account_CONFIRM_EVERY_MS = 2_000;
+/** Google's clock and this runner's may differ this much (a key's validAfterTime against now()). */
+const CLOCK_SLACK_MS = 60_000;
+function createGcp(s, deps) {
+    const sa = s.email;
+    const keys = `${s.iamEndpoint}/v1/projects/-/serviceAccounts/${encodeURIComponent(sa)}/keys`;
+    const auth = gcpAuth(s.signIn, s, deps);
+    /** One IAM API call with the run's access token; a minted token refused (401) is minted again once. */
+    async function api(method, url, what, retry = 'safe', json) {
+        const send = async () => (await deps.http({
+            method,
+            url,
+            headers: { authorization: `Bearer ${await auth.token()}` },
+            ...(json !== undefined ? { json } : {}),
+            what,
+            retry,
+            explain: explainGoogle,
+        })).body;
+        try {
+            return await send();
+        }
+        catch (err) {
+            if (retry === 'once' ||
+                s.signIn.kind === 'token' ||
+                !(err instanceof HttpError && err.status === 401))
+                throw err;
+            auth.forget();
+            return send();
+        }
+    }
+    /** The key id of a key's resource name, when it is one of this service account's keys. */
+    function keyIdOf(name) {
+        const m = /^projects\/[a-z0-9-]{1,63}\/serviceAccounts\/([^/]{1,300})\/keys\/([0-9a-f]{40})$/.exec(name ?? '');
+        return m && (m[1] === sa || /^\d{1,30}$/.test(m[1])) ? m[2] : undefined;
+    }
+    async function list() {
+        const body = await api('GET', `${keys}?keyTypes=USER_MANAGED`, `list the keys of service account ${sa}`);
+        const raw = body !== null && typeof body === 'object' ? body.keys : null;
+        // An account without user-managed keys is answered with {}.
+        if (raw !== undefined && !Array.isArray(raw))
+            throw new ProviderError(`Google answered keys.list for ${sa} without a list of keys; nothing was changed.`);
+        const out = [];
+        for (const k of (raw ?? [])) {
+            const id = keyIdOf(field(k, 'name'));
+            const disabled = k?.disabled;
+            if (id === undefined || (disabled !== undefined && typeof disabled !== 'boolean'))
+                throw new ProviderError(`Google listed a key of service account ${sa} without a usable name or state; nothing was changed.`);
+            const type = field(k, 'keyType');
+            if (type !== undefined && type !== 'USER_MANAGED')
+                continue;
+            out.push({
+                id,
+                disabled: disabled === true,
+                validAfter: field(k, 'validAfterTime') ?? '',
+                validBefore: field(k, 'validBeforeTime') ?? '',
+            });
+        }
+        return out;
+    }
+    // Idempotent in effect: a repeat after a lost answer finds the key already so, or NOT_FOUND.
+    const gone = (err) => {
+        if (!(err instanceof HttpError && err.status === 404))
+            throw err;
+    };
+    const disable = (id) => api('POST', `${keys}/${id}:disable`, `disable key ${id} of service account ${sa}`, 'safe', {}).then(() => undefined, gone);
+    const del = (id) => api('DELETE', `${keys}/${id}`, `delete key ${id} of service account ${sa}`).then(() => undefined, gone);
+    /**
+     * After a create whose answer was lost or unusable: a key is this run's when preflight did not list
+     * it and Google dates it no earlier than the create was sent (less the clocks' slack). The date
+     * matters as much as the listing: a preflight listing answered `{}` (as Google answers an account
+     * without keys) would make every key look new, and deleting one a client holds locks it out.
+     */
+    async function clearOrphans(found, cause, sentAt) {
+        let orphans;
+        let unproven;
+        try {
+            const fresh = (await list()).filter((k) => !found.before.includes(k.id) && k.id !== s.signInKeyId);
+            const since = (k) => Date.parse(k.validAfter) >= sentAt - CLOCK_SLACK_MS;
+            orphans = fresh.filter(since);
+            unproven = fresh.filter((k) => !since(k));
+        }
+        catch (err) {
+            throw new ProviderError(`${cause.message} It was not repeated, and listing the service account's keys to find out what happened failed too (${err.message}). The previous key still works. Google may now hold a key whose private key nobody has: delete any key of service account ${sa} created at about ${new Date((0,clock/* now */.tB)()).toISOString()}, then re-run the workflow.`, true);
+        }
+        const failed = [];
+        // Its private key is never shown again, so nobody can use it: this run's own key, deleted.
+        for (const o of orphans)
+            await del(o.id).catch(() => failed.push(o.id));
+        // A deletion is trusted once the listing no longer shows the key.
+        if (orphans.length > failed.length)
+            failed.push(...(await stillListed(orphans.map((o) => o.id).filter((id) => !failed.includes(id)))));
+        const what = orphans.length
+            ? `found ${orphans.length} key(s) from this attempt (${orphans.map((o) => o.id).join(', ')}), whose private key Google never shows again; ${failed.length ? `could not delete (or confirm the deletion of) ${failed.join(', ')}: delete it in the console (IAM > Service accounts > Keys)` : 'they were deleted'}`
+            : 'found no key from this attempt, so nothing was added';
+        const left = unproven.length
+            ? ` It also shows ${unproven.map((k) => k.id).join(', ')}, not listed in preflight but dated before this attempt: left alone, since a client may use ${unproven.length === 1 ? 'it' : 'them'}.`
+            : '';
+        throw new ProviderError(`${cause.message} It was not repeated. Listing the service account's keys ${what}.${left} The previous key still works. Re-run the workflow.`, true);
+    }
+    /** keys.get: true when the key is disabled or gone. */
+    const isDisabled = (id) => api('GET', `${keys}/${id}`, `read key ${id} of service account ${sa}`).then((body) => body?.disabled === true, (err) => {
+        gone(err);
+        return true;
+    });
+    /** Which of `ids` the account still lists (all of them when the listing fails). */
+    async function stillListed(ids) {
+        const listed = await list().then((keys) => keys.map((k) => k.id), () => ids);
+        return ids.filter((id) => listed.includes(id));
+    }
+    /** A refusal of keys.create that names its cause: the organization policy, or the key limit. */
+    function refusal(err) {
+        const g = googleError(err.body);
+        if (g.constraints.includes(KEY_CREATION_POLICY))
+            return new ProviderError(`Google refused to create a key for service account ${sa}: the organization policy constraints/${KEY_CREATION_POLICY} forbids service account key creation here. Nothing was changed. Ask an organization policy administrator for an exception on this project, or let clients sign in without keys (Workload Identity Federation).`);
+        if (g.status === 'FAILED_PRECONDITION' || g.status === 'RESOURCE_EXHAUSTED')
+            return new ProviderError(`${err.message} Service account ${sa} may hold ${GCP_KEY_LIMIT} user-managed keys already, the most Google allows (another key was created since the preflight listing?). Nothing was changed: delete the keys no client uses, then re-run the workflow.`);
+        return undefined;
+    }
+    return {
+        async preflight() {
+            await auth.token();
+            deps.info(auth.who);
+            const all = await list();
+            const own = all.find((k) => k.id === s.signInKeyId);
+            const enabled = all.filter((k) => !k.disabled);
+            if (all.length >= GCP_KEY_LIMIT)
+                throw new ProviderError(`Service account ${sa} already holds ${all.length} user-managed keys (${all.map((k) => `${k.id}${k.disabled ? ' (disabled)' : ''}`).join(', ')}), the most Google allows (the key limit is ${GCP_KEY_LIMIT}), so a new one cannot be created. Nothing was changed. The action never deletes a key it did not replace: a client may still use it. Delete the keys no client uses (disabled ones first) in the console or with 'gcloud iam service-accounts keys delete', then re-run the workflow.`);
+            if (own)
+                deps.warn(`The run signs in with key ${own.id} of service account ${sa} itself: that key is never disabled or deleted by the action; retire it by hand once nothing uses it.`);
+            const previous = enabled.filter((k) => k !== own).map((k) => k.id);
+            const newest = [...enabled].sort((a, b) => b.validAfter.localeCompare(a.validAfter))[0];
+            // A key without an expiry is shown valid until 9999-12-31.
+            const expires = newest && /^\d{4}-/.test(newest.validBefore) && newest.validBefore < '9000'
+                ? newest.validBefore
+                : undefined;
+            const credential = {
+                clientId: s.clientId === 'email' ? sa : newest?.id,
+                credentialId: newest?.id,
+                description: `service account ${sa} (${enabled.length} enabled, ${all.length - enabled.length} disabled user-managed key(s))`,
+                expiresAt: expires,
+                oldSecretDiesOnRotate: false,
+            };
+            return { credential, found: { before: all.map((k) => k.id), previous } };
+        },
+        async rotate(found) {
+            let body;
+            const sentAt = (0,clock/* now */.tB)();
+            try {
+                body = await api('POST', keys, `create a key for service account ${sa}`, 'once', {
+                    privateKeyType: 'TYPE_GOOGLE_CREDENTIALS_FILE',
+                    keyAlgorithm: 'KEY_ALG_RSA_2048',
+                });
+            }
+            catch (err) {
+                if ((err instanceof HttpError || err instanceof ProviderError) && err.outcomeUnknown)
+                    return clearOrphans(found, err, sentAt);
+                throw (err instanceof HttpError && refusal(err)) || err;
+            }
+            const id = keyIdOf(field(body, 'name'));
+            const file = readKeyFile(field(body, 'privateKeyData'), sa, id ?? '', deps.mask);
+            if (!id || typeof file === 'string')
+                return clearOrphans(found, new ProviderError(`Google answered keys.create ${id ? file : 'without a usable key name'}.`, true), sentAt);
+            const rotation = {
+                secret: file.json,
+                clientId: s.clientId === 'email' ? sa : id,
+                credentialId: id,
+                expiresAt: undefined,
+            };
+            return {
+                rotation,
+                rotated: { keyId: id, privateKey: file.privateKey, previous: found.previous },
+            };
+        },
+        async retirePrevious(r) {
+            // The new key must mint a token before the previous ones stop: IAM is eventually consistent.
+            const deadline = (0,clock/* now */.tB)() + s.confirmTimeoutMs;
+            for (let tries = 1;; tries++) {
+                try {
+                    await mintToken(deps.http, s.tokenEndpoint, sa, r.keyId, r.privateKey, deps.mask);
+                    break;
+                }
+                catch (err) {
+                    // An unknown key's signature is refused as invalid_grant until the key has propagated.
+                    const notYet = err instanceof HttpError &&
+                        err.status === 400 &&
+                        googleError(err.body).oauth === 'invalid_grant';
+                    if (!notYet)
+                        throw err;
+                    if ((0,clock/* now */.tB)() + gcp_service_account_CONFIRM_EVERY_MS > deadline)
+                        throw new ProviderError(`The new key ${r.keyId} did not mint a token within gcp-confirm-timeout (${s.confirmTimeoutMs / 1000} s, ${tries} tries; last: ${err.message}), so the previous keys were kept enabled.`);
+                    await (0,clock/* sleep */.yy)(gcp_service_account_CONFIRM_EVERY_MS);
+                }
+            }
+            deps.info(`The new key ${r.keyId} mints a token as ${sa}.`);
+            const retired = [];
+            for (const id of r.previous) {
+                if (id === r.keyId || id === s.signInKeyId)
+                    continue;
+                await disable(id);
+                // Trusted once keys.get shows it disabled (or gone): only a disabled key is ever deleted.
+                if (!(await isDisabled(id)))
+                    throw new ProviderError(`Google answered the disabling of the previous key ${id} of service account ${sa}, but keys.get still shows it enabled; it was not deleted. Every target holds the new key: disable the previous one in the console (IAM > Service accounts > Keys).`);
+                if (!s.retirePrevious) {
+                    retired.push(`${id} (disabled)`);
+                    continue;
+                }
+                // Disabled, it signs nobody in: retired. Deleting it frees its slot; a failure only warns.
+                try {
+                    await del(id);
+                    retired.push(`${id} (disabled and deleted)`);
+                }
+                catch (err) {
+                    deps.warn(`The previous key ${id} of service account ${sa} is disabled but deleting it failed: ${err.message} It no longer works; delete it in the console.`);
+                    retired.push(`${id} (disabled; deleting it failed)`);
+                }
+            }
+            return retired.length ? `the previous key(s) ${retired.join(', ')}` : undefined;
+        },
+        async abandon(r) {
+            // No target holds the new key: deleted, it is as if the rotation never happened.
+            await del(r.keyId);
+            const left = await list().then((keys) => keys.some((k) => k.id === r.keyId), () => undefined);
+            if (left !== false)
+                throw new ProviderError(`Google answered the deletion of the new key ${r.keyId} of service account ${sa}, but ${left ? 'still lists it' : 'listing the keys to confirm it failed'}: delete it in the console (IAM > Service accounts > Keys) if it is still there.`);
+            return `deleted the new key ${r.keyId} of service account ${sa}`;
+        },
+    };
+}
+const gcpServiceAccount = {
+    inputs: gcpInputs,
+    docs: {
+        title: 'Google Cloud service account',
+        rotates: "a service account's key: a new one is created and its JSON key file stored (its id goes to `client-id-secret-name`)",
+        previous: 'disabled once the new key mints a token; deleted too with `gcp-retire-previous`',
+    },
+    parse: parseGcp,
+    create: createGcp,
+};
+
 ;// CONCATENATED MODULE: ./src/providers/keycloak.ts
 // Keycloak: a confidential OIDC client's secret, regenerated through the admin REST API by a service
 // account with realm-management manage-clients. Without a client policy the old secret dies at once;
@@ -17708,7 +18285,7 @@ const keycloak_inputs = {
         default: 'false',
     },
     'keycloak-overwrite-previous': {
-        description: 'keycloak: under the secret-rotation policy, rotate even when a target may still hold the previous secret Keycloak keeps (a target an earlier run failed to write): the rotation overwrites it, and it stops working there at once. Without it, such a run refuses before the rotating call.',
+        description: 'keycloak: under the secret-rotation policy, rotate even when a target may still hold the previous secret Keycloak keeps (a target an earlier run failed to write), or when a target was written less than 2 minutes ago: the rotation overwrites the previous secret, and it stops working at once wherever it is still in use. Without it, such a run refuses before the rotating call.',
         default: 'false',
     },
     'keycloak-confirm-timeout': {
@@ -18233,7 +18810,7 @@ function oktaKey(raw) {
         throw new fields_InputError(`Input 'okta-private-key' is a JWK whose kid is not a plain key id; set okta-key-id to the key id Okta shows.`);
     return { pem: key.export({ type: 'pkcs8', format: 'pem' }).toString(), kid, parts };
 }
-const b64url = (v) => Buffer.from(JSON.stringify(v)).toString('base64url');
+const okta_auth_b64url = (v) => Buffer.from(JSON.stringify(v)).toString('base64url');
 /** A client assertion for the org authorization server: iss = sub = client id, five minutes, unique jti. */
 function clientAssertion(clientId, privateKey, keyId, audience) {
     const iat = Math.floor((0,clock/* now */.tB)() / 1000);
@@ -18246,7 +18823,7 @@ function clientAssertion(clientId, privateKey, keyId, audience) {
         exp: iat + 300,
         jti: (0,external_node_crypto_.randomUUID)(),
     };
-    const input = `${b64url(header)}.${b64url(claims)}`;
+    const input = `${okta_auth_b64url(header)}.${okta_auth_b64url(claims)}`;
     return `${input}.${(0,external_node_crypto_.sign)('sha256', Buffer.from(input), privateKey).toString('base64url')}`;
 }
 /** Token endpoint errors: `error` and the first line of `error_description`. */
@@ -19239,6 +19816,7 @@ const woodpecker = {
 
 
 
+
 const providers = {
     'vmware-csp': csp,
     whmcs: whmcs,
@@ -19248,6 +19826,7 @@ const providers = {
     keycloak: keycloak,
     okta: okta,
     'aws-iam': awsIam,
+    'gcp-service-account': gcpServiceAccount,
 };
 // Every entry's settings carry the entry's own name: createProvider dispatches on it.
 const _named = (/* unused pure expression or super */ null && (providers));
@@ -25602,6 +26181,8 @@ function describe(err, t, item = 'secret') {
     }
 }
 
+// EXTERNAL MODULE: external "node:fs/promises"
+var promises_ = __nccwpck_require__(1455);
 ;// CONCATENATED MODULE: ./src/github/seal.ts
 // libsodium sealed boxes: how GitHub wants secret values, and how the recovery blob is made.
 // libsodium is loaded during preflight (see `usable`), never first after the rotating call.
@@ -25668,6 +26249,7 @@ async function writeAheadEscrow(secret, key, info) {
 ;// CONCATENATED MODULE: ./src/summary.ts
 // Outputs and the job summary, from the pipeline's report. Nothing secret reaches either: the report
 // holds no secret, only the recovery blob, which only the operator's private key opens.
+
 
 
 
@@ -25791,10 +26373,15 @@ function summaryMarkdown(provider, r) {
         r.recovery, '```');
     return `${lines.join('\n')}\n`;
 }
+/**
+ * Appends the summary to the file the runner names, read at the call: what `core.summary.write()`
+ * does, without its singleton, which keeps the first path it saw for the life of the process.
+ */
 async function writeSummary(markdown) {
-    if (!process.env['GITHUB_STEP_SUMMARY'])
+    const path = process.env['GITHUB_STEP_SUMMARY'];
+    if (!path)
         return;
-    await core.summary.addRaw(markdown).write();
+    await (0,promises_.appendFile)(path, markdown, { encoding: 'utf8' });
 }
 
 ;// CONCATENATED MODULE: ./src/issue.ts
@@ -25809,6 +26396,13 @@ async function writeSummary(markdown) {
  * post a second comment. The next run finds what landed. (Closing is idempotent and may retry.)
  */
 const ONCE = { retries: 0 };
+/**
+ * Whether the failure issue hears of this run at all: not when it was stopped before the rotation
+ * or refused only because it came too soon (nothing changed, nothing needs a person).
+ */
+function concernsIssue(report) {
+    return !((report.stopped && !report.rotation) || report.notYet);
+}
 /**
  * Opens, comments on, or closes the issue as the report says. Returns a line for the log and the
  * summary; never throws (a failure becomes a warning through `warn`).
@@ -29696,6 +30290,8 @@ lastRun = { configured: false }) {
         .map((w) => w.line);
     const iso = (ms) => new Date(ms).toISOString();
     const kept = `${s.provider.name} keeps one previous secret beside the current one, and it still works until ${slot.exact ? '' : 'about '}${iso(until)} (${(0,clock/* spokenUntil */.NS)(until)})`;
+    if (stale.length === 0)
+        tooSoon(s, slot, written, slack, kept, log);
     const how = slot.exact
         ? `the current secret was created at ${iso(since)}`
         : slot.since !== undefined
@@ -29711,6 +30307,31 @@ lastRun = { configured: false }) {
         return { until, stale };
     }
     throw new Error(`Refusing to rotate: ${kept}. ${which}, so ${stale.length === 1 ? 'it' : 'they'} may still hold it (an earlier run failed there), and rotating again would overwrite it and lock ${stale.length === 1 ? 'it' : 'them'} out at once. Nothing was changed. Store the current secret there by hand (the earlier run's output \`recovery\`) and re-run, re-run after ${iso(until)}, or set ${slot.overwrite.input}: true to rotate anyway.`);
+}
+/** A refusal that only time lifts: the rotation came too soon after a write (tooSoon). */
+class NotYet extends Error {
+    name = 'NotYet';
+}
+/**
+ * A later run tells a target that missed a rotation from one written after it only when the write
+ * and the rotation lie more than `slack` apart (the two clocks are compared with that much room).
+ * A rotation this close after the newest write would be taken for the one before it: if this run
+ * then stored nowhere (killed, every write failing), the next run would see every target as
+ * written since, rotate, and overwrite the previous secret they hold. So a rotation waits until the
+ * newest write is older than `slack` and the provider's clock may differ (throws before it).
+ */
+function tooSoon(s, slot, written, slack, kept, log) {
+    const last = written.reduce((a, w) => (w.at !== undefined && (!a || w.at > a.at) ? { line: w.line, at: w.at } : a), undefined);
+    const after = last ? last.at + slack + SKEW_MS : -Infinity;
+    if (!last || (0,clock/* now */.tB)() >= after)
+        return;
+    const iso = (ms) => new Date(ms).toISOString();
+    const why = `${last.line} was written at ${iso(last.at)}, and a rotation less than ${Math.ceil((slack + SKEW_MS) / 60_000)} minutes after a write could not later be told from the one before it: were this run then to store nowhere, the next run would take every target for written since and overwrite the previous secret they hold`;
+    if (slot.overwrite.allowed) {
+        log.warn(`${kept}. ${why}. ${slot.overwrite.input} is set: rotating anyway.`);
+        return;
+    }
+    throw new NotYet(`Refusing to rotate yet: ${kept}. ${why}. Nothing was changed. Re-run after ${iso(after)} (${(0,clock/* spokenUntil */.NS)(after)}), or set ${slot.overwrite.input}: true to rotate now.`);
 }
 /**
  * The last run failed (its failure issue is open) and the provider shows no record of its last
@@ -30288,6 +30909,7 @@ function issueReader(settings, env) {
 
 
 
+
 /** `stop`: the runner's signals (src/index.ts installs them); none by default. */
 async function run(stop = src_stop/* NEVER */.tm) {
     // Set only once the inputs are valid: the summary never echoes an invalid input.
@@ -30329,17 +30951,23 @@ async function run(stop = src_stop/* NEVER */.tm) {
             failure: logFailure
                 ? "An input is invalid; the step's log names it and says what is expected. Nothing was sent anywhere."
                 : message,
-            nextStep: 
             // The pipeline reports every failure from the rotating call on itself: this is before it.
-            'Nothing was changed at the provider. Fix the cause and re-run the workflow.',
+            ...(err instanceof NotYet
+                ? {
+                    notYet: true,
+                    nextStep: 'Nothing was changed, and nothing needs fixing: re-run at the time above.',
+                }
+                : {
+                    nextStep: 'Nothing was changed at the provider. Fix the cause and re-run the workflow.',
+                }),
         };
     }
     setOutputs(report);
     // After the outcome is final: whatever happens here only adds a log line and a warning.
     // Stopped before the rotation, nothing changed and nothing needs a person: no issue is filed or closed.
-    const filed = report.stopped && !report.rotation
-        ? undefined
-        : await failureIssue(issue, auth, provider, report, timeoutMs, stop);
+    const filed = concernsIssue(report)
+        ? await failureIssue(issue, auth, provider, report, timeoutMs, stop)
+        : undefined;
     if (filed)
         untrusted/* log */.Rm.info(filed);
     const summary = summaryMarkdown(provider, report) + (filed ? `\n${filed}\n` : '');
@@ -30621,7 +31249,7 @@ async function fetch(...args) {
 /* harmony export */   oM: () => (/* binding */ loggable),
 /* harmony export */   p7: () => (/* binding */ markdownText)
 /* harmony export */ });
-/* unused harmony exports redact, MAX_LOG */
+/* unused harmony exports setSecretSet, redact, MAX_LOG */
 /* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(7170);
 // The one place where text the action does not control (provider answers, GitHub answers, inputs)
 // becomes text that is safe to print or to put in the job summary, and the only module that prints.
@@ -30635,6 +31263,12 @@ async function fetch(...args) {
 
 /** Every known secret in every form it may take in provider text, longest first when used. */
 const secrets = new Set();
+/** The set in use: this process's; the in-process end-to-end runner (tests) gives each run its own. */
+let known = () => secrets;
+/** Tests only: where `mask()` and `redact()` keep their secrets; without an argument, the process's set. */
+function setSecretSet(of) {
+    known = of ?? (() => secrets);
+}
 /** Registers a secret with the runner's log masking and with `redact()`, with its usual encodings. */
 function mask(value) {
     if (!value)
@@ -30651,13 +31285,14 @@ function mask(value) {
         new URLSearchParams({ v: value }).toString().slice(2),
         JSON.stringify(value).slice(1, -1),
     ];
+    const set = known();
     for (const f of forms)
-        secrets.add(f);
+        set.add(f);
 }
 /** Replaces every registered secret (in any registered encoding) with `***`. Runs before any cut. */
 function redact(text) {
     let out = text;
-    for (const s of [...secrets].sort((a, b) => b.length - a.length))
+    for (const s of [...known()].sort((a, b) => b.length - a.length))
         if (out.includes(s))
             out = out.split(s).join('***');
     return out;
