@@ -9,7 +9,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { aroundEach } from 'vitest';
-import { runInProcess } from './in-process.ts';
 
 export const DIST = fileURLToPath(new URL('../dist/index.js', import.meta.url));
 const COMPILE_CACHE = join(tmpdir(), 'rotate-client-secret-action-compile-cache');
@@ -106,7 +105,10 @@ export async function runAction(
     (options.bundle ?? (everyRun || bundleScope.getStore() === true));
   const [code, signal, stdout, stderr] = spawned
     ? await spawnBundle(env, options)
-    : await runInProcess(env).then((r) => [r.code, null, r.stdout, r.stderr] as const);
+    : // Loaded on first use: a caller that only spawns the bundle (npm run demo) never loads src/.
+      await import('./in-process.ts').then(({ runInProcess }) =>
+        runInProcess(env).then((r) => [r.code, null, r.stdout, r.stderr] as const),
+      );
   const ms = Date.now() - started;
   const outputs = parseOutputFile(readFileSync(outputFile, 'utf8'));
   const summary = readFileSync(summaryFile, 'utf8');

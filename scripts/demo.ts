@@ -32,10 +32,10 @@ try {
     `Emulators: GitHub at ${world.github.url}; ${name} at ${world.providerEmulators.map((e) => e.url).join(', ')}`,
   );
   console.log(`Running dist/index.js: provider=${name}, targets:\n  ${targets.join('\n  ')}\n`);
-  const run = await world.run({
-    targets: targets.join('\n'),
-    'client-id-secret-name': 'CLIENT_ID',
-  });
+  const run = await world.run(
+    { targets: targets.join('\n'), 'client-id-secret-name': 'CLIENT_ID' },
+    { bundle: true },
+  );
 
   console.log('--- action log (as the runner shows it) ---');
   process.stdout.write(run.stdout.replace(/^::add-mask::.*$/gm, '::add-mask::***'));
@@ -59,8 +59,13 @@ try {
   console.log(
     `${leaks.length === 0 ? 'ok  ' : 'FAIL'} no secret in stdout, stderr, outputs or summary${leaks.length ? `: ${leaks.join('; ')}` : ''}`,
   );
+  const spawned = run.process === 'bundle';
+  console.log(
+    `${spawned ? 'ok  ' : 'FAIL'} ran as the runner runs it: node dist/index.js, its own process`,
+  );
   console.log(`${run.code === 0 ? 'ok  ' : 'FAIL'} exit code ${run.code} in ${run.ms} ms`);
-  if (run.code !== 0 || leaks.length > 0 || checks.some((c) => !c.ok)) process.exitCode = 1;
+  if (run.code !== 0 || !spawned || leaks.length > 0 || checks.some((c) => !c.ok))
+    process.exitCode = 1;
 } finally {
   await world.close();
 }
