@@ -1292,16 +1292,16 @@ function checkIssue(
     .issues(ISSUE_REPO)
     .filter((i) => i.state === 'open' && i.title === issue.title);
   if (open.length > 1) v.push(`issue: ${open.length} issues are open for one rotation`);
-  // Stopped before the rotation: nothing changed and nothing needs a person, so the issue is left as
-  // it was (src/main.ts files nothing).
-  if (report.stopped && !report.rotation) {
+  // Stopped before the rotation, or refused as too soon: nothing changed and nothing needs a person,
+  // so the issue is left as it was (src/main.ts files nothing: concernsIssue).
+  if (!concernsIssue(report)) {
     const was = before.comments;
     if (
       open.length !== (was === undefined ? 0 : 1) ||
       (was !== undefined && open[0]!.comments.length !== was)
     )
       v.push(
-        'issue: a run stopped before the rotation filed, commented on or closed the failure issue',
+        `issue: a run ${report.notYet ? 'refused as too soon' : 'stopped before the rotation'} filed, commented on or closed the failure issue`,
       );
     return v;
   }
