@@ -29,7 +29,7 @@ export type { Pattern } from './patterns.js';
 export type { ProviderName, ProviderSettings } from '../providers/index.js';
 export type { CspSettings } from '../providers/csp.js';
 export type { EntraSettings } from '../providers/entra.js';
-export type { KeycloakSettings } from '../providers/keycloak.js';
+export type { KeycloakSettings } from '../providers/keycloak-inputs.js';
 export type { WhmcsSettings } from '../providers/whmcs.js';
 export type { WoodpeckerSettings } from '../providers/woodpecker.js';
 export type { Auth0Settings } from '../providers/auth0.js';

@@ -2,25 +2,15 @@
 // keys and every Active one works, so a rotation creates a second key, stores its id and secret
 // everywhere, confirms that it signs, and only then deactivates (and with aws-iam-retire-previous
 // deletes) the key that was active before. The key the run itself signs with is never touched.
-import type { XMLParser } from 'fast-xml-parser';
 import { now, sleep } from '../clock.js';
 import { HttpError, type Response } from '../http.js';
-import {
-  bool,
-  duration,
-  InputError,
-  type InputSpecs,
-  optional,
-  type Read,
-  required,
-  url,
-} from '../inputs/fields.js';
 import { backoffMs } from '../retry.js';
 import { loggable } from '../untrusted.js';
+import { awsIamInputs, type AwsIamSettings, KEY_ID, parseAwsIam } from './aws-iam-inputs.js';
+import { at, awsCode, explainAws, loadLibs, parseXml, type SigningKey, text } from './aws-query.js';
 import {
   type Credential,
   type Found,
-  type ParseContext,
   type Provider,
   type ProviderDeps,
   ProviderError,
@@ -28,132 +18,6 @@ import {
   type Rotated,
   type Rotation,
 } from './types.js';
-
-/** Every input this provider reads. */
-const inputs = {
-  'aws-iam-user-name': {
-    description: 'aws-iam: the name of the IAM user whose access key rotates.',
-  },
-  'aws-access-key-id': {
-    description:
-      'aws-iam: access key id to sign in with. Default: the environment (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN), as aws-actions/configure-aws-credentials leaves it after OIDC.',
-  },
-  'aws-secret-access-key': {
-    description: 'aws-iam: secret access key to sign in with, with aws-access-key-id.',
-    credential: true,
-  },
-  'aws-session-token': {
-    description: 'aws-iam: session token of temporary credentials, with aws-access-key-id.',
-    credential: true,
-  },
-  'aws-region': {
-    description:
-      'aws-iam: region of the STS endpoint that checks who signs. Default: AWS_REGION, else AWS_DEFAULT_REGION, else us-east-1. IAM itself is global (signed for us-east-1).',
-  },
-  'aws-iam-endpoint': {
-    description: 'aws-iam: IAM query API endpoint.',
-    default: 'https://iam.amazonaws.com',
-  },
-  'aws-sts-endpoint': {
-    description: 'aws-iam: STS endpoint. Default: https://sts.{aws-region}.amazonaws.com.',
-  },
-  'aws-iam-delete-inactive': {
-    description:
-      'aws-iam: when the user already holds two access keys and one of them is Inactive, delete that one (right before the new key is created) to make room; never an Active key.',
-    default: 'false',
-  },
-  'aws-iam-retire-previous': {
-    description:
-      'aws-iam: once every target holds the new key and it signs, delete the previous key after deactivating it (without this it is only deactivated).',
-    default: 'false',
-  },
-  'aws-iam-confirm-timeout': {
-    description:
-      'aws-iam: how long to wait for the new key to sign GetCallerIdentity (IAM is eventually consistent) before the previous key is deactivated. At most 10m.',
-    default: '30s',
-  },
-} satisfies InputSpecs;
-
-export interface AwsSignIn {
-  readonly accessKeyId: string;
-  readonly secretAccessKey: string;
-  readonly sessionToken: string | undefined;
-  /** Where it came from, for messages: `inputs` or `environment`. */
-  readonly from: 'inputs' | 'environment';
-}
-
-export interface AwsIamSettings {
-  readonly name: 'aws-iam';
-  readonly userName: string;
-  readonly signIn: AwsSignIn;
-  readonly region: string;
-  /** Without a trailing slash. */
-  readonly iamEndpoint: string;
-  readonly stsEndpoint: string;
-  readonly deleteInactive: boolean;
-  readonly retirePrevious: boolean;
-  readonly confirmTimeoutMs: number;
-}
-
-/** IAM user names: letters, digits and +=,.@_- (IAM's own pattern), 1 to 64. */
-const USER_NAME = /^[\w+=,.@-]{1,64}$/;
-/** Access key ids as IAM documents them (`[\w]+`, 16 to 128). */
-const KEY_ID = /^\w{16,128}$/;
-const REGION = /^[a-z]{2}(-[a-z]+)+-\d{1,2}$/;
-const CONFIRM_MAX_MS = 600_000;
-
-function parseAwsIam(read: Read, ctx: ParseContext): AwsIamSettings {
-  const env = ctx.env ?? {};
-  const userName = required(read, 'aws-iam-user-name', 'the IAM user whose access key rotates');
-  if (!USER_NAME.test(userName))
-    throw new InputError(
-      `Input 'aws-iam-user-name' is '${userName}'; expected an IAM user name (letters, digits and +=,.@_-, at most 64).`,
-    );
-  const id = optional(read, 'aws-access-key-id');
-  const secret = optional(read, 'aws-secret-access-key');
-  const token = optional(read, 'aws-session-token');
-  let signIn: AwsSignIn;
-  if (id !== undefined || secret !== undefined || token !== undefined) {
-    if (id === undefined || secret === undefined)
-      throw new InputError(
-        `Input '${id === undefined ? 'aws-access-key-id' : 'aws-secret-access-key'}' is required with '${id === undefined ? (secret !== undefined ? 'aws-secret-access-key' : 'aws-session-token') : 'aws-access-key-id'}': give both (and aws-session-token for temporary credentials), or none to use the environment.`,
-      );
-    signIn = { accessKeyId: id, secretAccessKey: secret, sessionToken: token, from: 'inputs' };
-  } else {
-    const eid = env['AWS_ACCESS_KEY_ID']?.trim();
-    const esecret = env['AWS_SECRET_ACCESS_KEY']?.trim();
-    if (!eid || !esecret)
-      throw new InputError(
-        `Input 'aws-access-key-id' and 'aws-secret-access-key' are required, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY in the environment (aws-actions/configure-aws-credentials sets them).`,
-      );
-    signIn = {
-      accessKeyId: eid,
-      secretAccessKey: esecret,
-      sessionToken: env['AWS_SESSION_TOKEN']?.trim() || undefined,
-      from: 'environment',
-    };
-  }
-  if (!KEY_ID.test(signIn.accessKeyId))
-    throw new InputError(
-      `${signIn.from === 'inputs' ? "Input 'aws-access-key-id'" : 'AWS_ACCESS_KEY_ID'} is not an access key id (letters and digits, 16 to 128).`,
-    );
-  const region =
-    optional(read, 'aws-region') ??
-    (env['AWS_REGION']?.trim() || env['AWS_DEFAULT_REGION']?.trim() || 'us-east-1');
-  if (!REGION.test(region))
-    throw new InputError(`Input 'aws-region' is '${region}'; expected a region such as eu-west-1.`);
-  return {
-    name: 'aws-iam',
-    userName,
-    signIn,
-    region,
-    iamEndpoint: url(read, 'aws-iam-endpoint', 'https://iam.amazonaws.com'),
-    stsEndpoint: url(read, 'aws-sts-endpoint', `https://sts.${region}.amazonaws.com`),
-    deleteInactive: bool(read, 'aws-iam-delete-inactive', false),
-    retirePrevious: bool(read, 'aws-iam-retire-previous', false),
-    confirmTimeoutMs: duration(read, 'aws-iam-confirm-timeout', CONFIRM_MAX_MS, 30_000)!,
-  };
-}
 
 /** One access key as ListAccessKeys shows it. */
 interface Key {
@@ -188,105 +52,6 @@ const STS_VERSION = '2011-06-15';
 const CONFIRM_EVERY_MS = 2_000;
 /** Throttling (HTTP 400 at AWS, which the helper does not retry): attempts in all. */
 const THROTTLE_ATTEMPTS = 4;
-
-/**
- * The signer and the XML parser, loaded on first use: the bundle keeps them in a chunk of their own,
- * so runs of every other provider neither read nor compile them.
- */
-interface AwsLibs {
-  readonly SignatureV4: typeof import('@smithy/signature-v4').SignatureV4;
-  readonly Sha256: typeof import('@aws-crypto/sha256-js').Sha256;
-  readonly xml: XMLParser;
-}
-let libs: Promise<AwsLibs> | undefined;
-/** Set once the libraries are loaded: parseXml needs the parser synchronously (explain). */
-let xml: XMLParser | undefined;
-function loadLibs(): Promise<AwsLibs> {
-  libs ??= Promise.all([
-    import('@smithy/signature-v4'),
-    import('@aws-crypto/sha256-js'),
-    import('fast-xml-parser'),
-  ]).then(([sig, sha, fxp]) => {
-    xml = new fxp.XMLParser({
-      ignoreAttributes: true,
-      parseTagValue: false,
-      processEntities: true,
-      htmlEntities: false,
-      isArray: (name: string) => name === 'member',
-    });
-    return { SignatureV4: sig.SignatureV4, Sha256: sha.Sha256, xml };
-  });
-  return libs;
-}
-
-/** Parses an answer body (text) as XML; undefined when it is not XML. */
-function parseXml(body: unknown): Record<string, unknown> | undefined {
-  if (xml === undefined || typeof body !== 'string' || !body.trimStart().startsWith('<'))
-    return undefined;
-  // AWS never sends a document type: one is refused rather than expanded (entity bombs).
-  if (/<!DOCTYPE|<!ENTITY/i.test(body)) return undefined;
-  try {
-    const doc = xml.parse(body) as unknown;
-    return doc !== null && typeof doc === 'object' ? (doc as Record<string, unknown>) : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/** The value at a path of element names, when it is a string. */
-function at(doc: unknown, ...path: string[]): unknown {
-  let v = doc;
-  for (const p of path) {
-    if (v === null || typeof v !== 'object') return undefined;
-    v = (v as Record<string, unknown>)[p];
-  }
-  return v;
-}
-function text(doc: unknown, ...path: string[]): string | undefined {
-  const v = at(doc, ...path);
-  return typeof v === 'string' ? v : undefined;
-}
-
-/** An AWS error answer's code (ErrorResponse/Error/Code). */
-export function awsCode(body: unknown): string | undefined {
-  const code = text(parseXml(body), 'ErrorResponse', 'Error', 'Code');
-  return code !== undefined && /^[\w.]{1,64}$/.test(code) ? code : undefined;
-}
-
-const HINTS: Record<string, string> = {
-  InvalidClientTokenId: 'AWS does not know this access key id (wrong, deleted, or not yet known)',
-  SignatureDoesNotMatch: 'the secret access key does not match the key id, or the clock is off',
-  ExpiredToken: 'the session token expired: sign in again (configure-aws-credentials)',
-  AccessDenied:
-    'the signer may not do this: see the least-privilege policy in docs/providers/aws-iam.md',
-  NoSuchEntity: 'no such IAM user or access key',
-  LimitExceeded: 'the user already holds two access keys, the most IAM allows',
-  Throttling: 'AWS rate limit; try again later',
-  ServiceFailure: 'AWS failed to process the request',
-};
-
-/** AWS error bodies: the code, the message and the request id; the safe parts only. */
-function explainAws(_status: number, body: unknown): string | undefined {
-  const doc = parseXml(body);
-  const code = awsCode(body);
-  if (!code) return undefined;
-  const message = text(doc, 'ErrorResponse', 'Error', 'Message');
-  const id = text(doc, 'ErrorResponse', 'RequestId');
-  return [
-    HINTS[code],
-    `code ${code}`,
-    message ? `"${loggable(message, 200)}"` : undefined,
-    id ? `RequestId ${loggable(id, 60)}` : undefined,
-  ]
-    .filter(Boolean)
-    .join('; ');
-}
-
-interface SigningKey {
-  readonly accessKeyId: string;
-  readonly secretAccessKey: string;
-  readonly sessionToken?: string | undefined;
-}
 
 function createAwsIam(s: AwsIamSettings, deps: ProviderDeps): Provider<AwsIamFound, AwsIamRotated> {
   deps.mask(s.signIn.secretAccessKey);
@@ -617,7 +382,7 @@ function createAwsIam(s: AwsIamSettings, deps: ProviderDeps): Provider<AwsIamFou
 }
 
 export const awsIam: ProviderModule<AwsIamSettings> = {
-  inputs,
+  inputs: awsIamInputs,
   docs: {
     title: 'AWS IAM',
     rotates:
