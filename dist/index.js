@@ -15735,7 +15735,7 @@ function spokenUntil(at) {
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var node_v8__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8877);
 /* harmony import */ var node_v8__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_v8__WEBPACK_IMPORTED_MODULE_0__);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(870);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(4404);
 /* harmony import */ var _stop_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(1123);
 /* harmony import */ var _untrusted_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(873);
 
@@ -15759,7 +15759,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 870:
+/***/ 4404:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -16510,15 +16510,11 @@ const auth0 = {
     create: createAuth0,
 };
 
-;// CONCATENATED MODULE: ./src/providers/aws-iam.ts
-
-
-
-
-
+;// CONCATENATED MODULE: ./src/providers/aws-iam-inputs.ts
+// AWS IAM access keys: the inputs the provider reads and their parser (pure, no I/O).
 
 /** Every input this provider reads. */
-const aws_iam_inputs = {
+const awsIamInputs = {
     'aws-iam-user-name': {
         description: 'aws-iam: the name of the IAM user whose access key rotates.',
     },
@@ -16606,12 +16602,9 @@ function parseAwsIam(read, ctx) {
         confirmTimeoutMs: duration(read, 'aws-iam-confirm-timeout', CONFIRM_MAX_MS, 30_000),
     };
 }
-const IAM_VERSION = '2010-05-08';
-const STS_VERSION = '2011-06-15';
-/** How often the confirm asks again while the new key is not yet known everywhere. */
-const aws_iam_CONFIRM_EVERY_MS = 2_000;
-/** Throttling (HTTP 400 at AWS, which the helper does not retry): attempts in all. */
-const THROTTLE_ATTEMPTS = 4;
+
+;// CONCATENATED MODULE: ./src/providers/aws-query.ts
+
 let libs;
 /** Set once the libraries are loaded: parseXml needs the parser synchronously (explain). */
 let xml;
@@ -16657,13 +16650,13 @@ function at(doc, ...path) {
     }
     return v;
 }
-function aws_iam_text(doc, ...path) {
+function aws_query_text(doc, ...path) {
     const v = at(doc, ...path);
     return typeof v === 'string' ? v : undefined;
 }
 /** An AWS error answer's code (ErrorResponse/Error/Code). */
 function awsCode(body) {
-    const code = aws_iam_text(parseXml(body), 'ErrorResponse', 'Error', 'Code');
+    const code = aws_query_text(parseXml(body), 'ErrorResponse', 'Error', 'Code');
     return code !== undefined && /^[\w.]{1,64}$/.test(code) ? code : undefined;
 }
 const HINTS = {
@@ -16682,8 +16675,8 @@ function explainAws(_status, body) {
     const code = awsCode(body);
     if (!code)
         return undefined;
-    const message = aws_iam_text(doc, 'ErrorResponse', 'Error', 'Message');
-    const id = aws_iam_text(doc, 'ErrorResponse', 'RequestId');
+    const message = aws_query_text(doc, 'ErrorResponse', 'Error', 'Message');
+    const id = aws_query_text(doc, 'ErrorResponse', 'RequestId');
     return [
         HINTS[code],
         `code ${code}`,
@@ -16693,6 +16686,25 @@ function explainAws(_status, body) {
         .filter(Boolean)
         .join('; ');
 }
+
+;// CONCATENATED MODULE: ./src/providers/aws-iam.ts
+// AWS IAM: an IAM user's access keys (the IAM query API, signed with SigV4). A user holds at most two
+// keys and every Active one works, so a rotation creates a second key, stores its id and secret
+// everywhere, confirms that it signs, and only then deactivates (and with aws-iam-retire-previous
+// deletes) the key that was active before. The key the run itself signs with is never touched.
+
+
+
+
+
+
+
+const IAM_VERSION = '2010-05-08';
+const STS_VERSION = '2011-06-15';
+/** How often the confirm asks again while the new key is not yet known everywhere. */
+const aws_iam_CONFIRM_EVERY_MS = 2_000;
+/** Throttling (HTTP 400 at AWS, which the helper does not retry): attempts in all. */
+const THROTTLE_ATTEMPTS = 4;
 function createAwsIam(s, deps) {
     deps.mask(s.signIn.secretAccessKey);
     if (s.signIn.sessionToken)
@@ -16767,7 +16779,7 @@ function createAwsIam(s, deps) {
     async function whoAmI(key, what) {
         const doc = await query(s.stsEndpoint, 'sts', key, { Action: 'GetCallerIdentity' }, what, 'safe');
         const r = at(doc, 'GetCallerIdentityResponse', 'GetCallerIdentityResult');
-        return { arn: aws_iam_text(r, 'Arn'), account: aws_iam_text(r, 'Account') };
+        return { arn: aws_query_text(r, 'Arn'), account: aws_query_text(r, 'Account') };
     }
     async function list() {
         const doc = await iam({ Action: 'ListAccessKeys', UserName: user }, `list the access keys of IAM user ${user}`);
@@ -16776,9 +16788,9 @@ function createAwsIam(s, deps) {
             throw new ProviderError(`AWS answered ListAccessKeys for ${user} without a result.`);
         const members = at(result, 'AccessKeyMetadata', 'member');
         const keys = (Array.isArray(members) ? members : []).map((m) => ({
-            id: aws_iam_text(m, 'AccessKeyId') ?? '',
-            status: aws_iam_text(m, 'Status') ?? '',
-            created: aws_iam_text(m, 'CreateDate') ?? '',
+            id: aws_query_text(m, 'AccessKeyId') ?? '',
+            status: aws_query_text(m, 'Status') ?? '',
+            created: aws_query_text(m, 'CreateDate') ?? '',
         }));
         if (keys.some((k) => !KEY_ID.test(k.id) || (k.status !== 'Active' && k.status !== 'Inactive')))
             throw new ProviderError(`AWS listed an access key of IAM user ${user} without a usable id or status; nothing was changed.`);
@@ -16867,8 +16879,8 @@ function createAwsIam(s, deps) {
                 throw err;
             }
             const k = at(doc, 'CreateAccessKeyResponse', 'CreateAccessKeyResult', 'AccessKey');
-            const secret = aws_iam_text(k, 'SecretAccessKey');
-            const id = aws_iam_text(k, 'AccessKeyId');
+            const secret = aws_query_text(k, 'SecretAccessKey');
+            const id = aws_query_text(k, 'AccessKeyId');
             // Masked before anything else, even when the answer is unusable and the key is taken back.
             if (secret)
                 deps.mask(secret);
@@ -16942,7 +16954,7 @@ function createAwsIam(s, deps) {
     };
 }
 const awsIam = {
-    inputs: aws_iam_inputs,
+    inputs: awsIamInputs,
     docs: {
         title: 'AWS IAM',
         rotates: "an IAM user's access key: a new one is created (its id goes to `client-id-secret-name`)",
@@ -18250,19 +18262,11 @@ const gcpServiceAccount = {
     create: createGcp,
 };
 
-;// CONCATENATED MODULE: ./src/providers/keycloak.ts
-// Keycloak: a confidential OIDC client's secret, regenerated through the admin REST API by a service
-// account with realm-management manage-clients. Without a client policy the old secret dies at once;
-// with the realm's `secret-rotation` executor Keycloak keeps it valid for a while (client-secret/rotated).
-
-
-
-
-
-
+;// CONCATENATED MODULE: ./src/providers/keycloak-inputs.ts
+// Keycloak: the inputs the provider reads and their parser (pure, no I/O).
 
 /** Every input this provider reads. */
-const keycloak_inputs = {
+const keycloakInputs = {
     'keycloak-url': {
         description: 'keycloak: base URL of the server, e.g. https://sso.example.com; include /auth for Keycloak 16 and older (https://sso.example.com/auth).',
     },
@@ -18293,7 +18297,7 @@ const keycloak_inputs = {
         default: '30s',
     },
 };
-const keycloak_MAX_CONFIRM_MS = 600_000;
+const keycloak_inputs_MAX_CONFIRM_MS = 600_000;
 const REALM = 'a realm name (letters, digits, . _ -)';
 function clientIdOf(read, name) {
     const v = required(read, name, 'a clientId');
@@ -18319,10 +18323,22 @@ function parseKeycloak(read) {
         adminClientId: clientIdOf(read, 'keycloak-admin-client-id'),
         adminClientSecret: required(read, 'keycloak-admin-client-secret', "the service account's client secret"),
         retirePrevious: bool(read, 'keycloak-retire-previous', false),
-        confirmTimeoutMs: duration(read, 'keycloak-confirm-timeout', keycloak_MAX_CONFIRM_MS, 30_000),
+        confirmTimeoutMs: duration(read, 'keycloak-confirm-timeout', keycloak_inputs_MAX_CONFIRM_MS, 30_000),
         overwritePrevious: bool(read, 'keycloak-overwrite-previous', false),
     };
 }
+
+;// CONCATENATED MODULE: ./src/providers/keycloak.ts
+// Keycloak: a confidential OIDC client's secret, regenerated through the admin REST API by a service
+// account with realm-management manage-clients. Without a client policy the old secret dies at once;
+// with the realm's `secret-rotation` executor Keycloak keeps it valid for a while (client-secret/rotated).
+
+
+
+
+
+
+
 /** Client attributes that Keycloak's secret-rotation executor keeps, in epoch seconds. */
 const ATTR = {
     creation: 'client.secret.creation.time',
@@ -18750,7 +18766,7 @@ function createKeycloak(s, deps) {
     };
 }
 const keycloak = {
-    inputs: keycloak_inputs,
+    inputs: keycloakInputs,
     docs: {
         title: 'Keycloak',
         rotates: "a confidential OpenID Connect client's secret",
