@@ -1,5 +1,5 @@
 // What `npm run fuzz -- --stats` prints: how many drawn faults hit a request, per variant, and per
-// kind on the rotating call (see ROTATING in __tests__/search.ts).
+// kind on the rotating call (see ROTATING in __tests__/search-schedule.ts).
 import { type FaultTally, faultStats, KINDS, ROTATING, type Variant } from '../__tests__/search.ts';
 
 const pct = (a: number, b: number): string => (b ? `${((100 * a) / b).toFixed(0)} %` : '-');
