@@ -4,6 +4,7 @@
 // key the run signs in with, are never touched.
 import { describe as describeInOrder, expect, it } from 'vitest';
 import { awsError } from './emulators/aws-iam.ts';
+import { requestProblems } from './emulators/aws-models.ts';
 import {
   AWS_OLD_KEY_ID,
   AWS_USER,
@@ -329,5 +330,39 @@ describe('aws-iam re-runs', () => {
     expect(stored(w)).toBe(firstKey.secret);
     clean(first);
     clean(second);
+  });
+});
+
+describe("aws-iam requests, by AWS's service model", () => {
+  it('every request the action sends names an operation and members that botocore’s IAM and STS models have', async () => {
+    const w = await aws();
+    w.aws!.addUser(AWS_USER, {
+      keys: [
+        { id: 'AKIAINACTIVE00000001', secret: 'Inactive-Secret-0123456789', status: 'Inactive' },
+        { id: AWS_OLD_KEY_ID, secret: OLD_SECRET },
+      ],
+    });
+    const run = await w.run({
+      'aws-iam-delete-inactive': 'true',
+      'aws-iam-retire-previous': 'true',
+      'client-id-secret-name': ID_NAME,
+    });
+    expect(run.errors).toEqual([]);
+    const sent = w.aws!.requests.map((r) => ({
+      service: r.path.startsWith('/sts') ? ('sts' as const) : ('iam' as const),
+      body: r.body,
+    }));
+    // Every call of the rotation was made: preflight, the delete before the create, the confirm, the retire.
+    expect(sent.map((r) => new URLSearchParams(r.body).get('Action'))).toEqual(
+      expect.arrayContaining([
+        'GetCallerIdentity',
+        'ListAccessKeys',
+        'DeleteAccessKey',
+        'CreateAccessKey',
+        'UpdateAccessKey',
+      ]),
+    );
+    for (const r of sent) expect(requestProblems(r.service, r.body), r.body).toEqual([]);
+    expectClean(w, run, ['Inactive-Secret-0123456789']);
   });
 });

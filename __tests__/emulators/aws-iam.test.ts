@@ -5,6 +5,7 @@ import { Sha256 } from '@aws-crypto/sha256-js';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startAwsIam } from './aws-iam.ts';
+import { answerProblems, declaredErrors, requestProblems } from './aws-models.ts';
 
 let clock = Date.now();
 const aws = await startAwsIam({ now: () => clock, propagationDelayMs: 5_000 });
@@ -194,5 +195,115 @@ describe('aws-iam emulator: access keys', () => {
       (await call({ Action: 'DeleteAccessKey', UserName: 'lonely', AccessKeyId: id })).status,
     ).toBe(200);
     expect(aws.deleted.map((k) => [k.id, k.wasStatus])).toEqual([[id, 'Inactive']]);
+  });
+});
+
+describe("aws-iam emulator: AWS's service models (botocore)", () => {
+  const version = { iam: '2010-05-08', sts: '2011-06-15' } as const;
+  const asBody = (service: 'iam' | 'sts', params: Record<string, string>) =>
+    new URLSearchParams({ ...params, Version: version[service] }).toString();
+
+  it('answers every call the action makes in the shape the model gives it', async () => {
+    aws.addUser('modelled', {
+      keys: [{ id: 'AKIAMODELLED00000001', secret: 'Modelled-Secret-0123456789abcdef' }],
+    });
+    const created = await call(
+      { Action: 'CreateAccessKey', UserName: 'modelled' },
+      { key: asSession(admin) },
+    );
+    const id = /<AccessKeyId>([^<]+)</.exec(created.text)![1]!;
+    expect(answerProblems('iam', 'CreateAccessKey', created.text)).toEqual([]);
+    // Two keys to list: the list shape is checked on its members, not on an empty list.
+    const listed = await call(
+      { Action: 'ListAccessKeys', UserName: 'modelled' },
+      { key: asSession(admin) },
+    );
+    expect(listed.text.match(/<member>/g)).toHaveLength(2);
+    expect(answerProblems('iam', 'ListAccessKeys', listed.text)).toEqual([]);
+    const calls: ['iam' | 'sts', Record<string, string>][] = [
+      ['iam', { Action: 'CreateAccessKey', UserName: 'modelled' }],
+      ['iam', { Action: 'ListAccessKeys', UserName: 'modelled' }],
+      [
+        'iam',
+        { Action: 'UpdateAccessKey', UserName: 'modelled', AccessKeyId: id, Status: 'Inactive' },
+      ],
+      ['iam', { Action: 'DeleteAccessKey', UserName: 'modelled', AccessKeyId: id }],
+      ['sts', { Action: 'GetCallerIdentity' }],
+    ];
+    for (const [service, params] of calls.slice(1)) {
+      expect(requestProblems(service, asBody(service, params)), params['Action']).toEqual([]);
+      const r = await call(params, { key: asSession(admin), service });
+      expect(r.status, params['Action']).toBe(200);
+      expect(answerProblems(service, params['Action']!, r.text), params['Action']).toEqual([]);
+    }
+    expect(requestProblems('iam', asBody('iam', calls[0]![1]))).toEqual([]);
+  });
+
+  it('answers errors with the code and status the model declares for the operation', async () => {
+    const cases: [Record<string, string>, string][] = [
+      [{ Action: 'ListAccessKeys', UserName: 'nobody' }, 'NoSuchEntity'],
+      [
+        { Action: 'DeleteAccessKey', UserName: 'target', AccessKeyId: 'AKIANOSUCHKEY0000001' },
+        'NoSuchEntity',
+      ],
+      [
+        {
+          Action: 'UpdateAccessKey',
+          UserName: 'target',
+          AccessKeyId: 'AKIANOSUCHKEY0000001',
+          Status: 'Inactive',
+        },
+        'NoSuchEntity',
+      ],
+    ];
+    aws.addUser('full');
+    for (let i = 0; i < 2; i++)
+      await call({ Action: 'CreateAccessKey', UserName: 'full' }, { key: asSession(admin) });
+    cases.push([{ Action: 'CreateAccessKey', UserName: 'full' }, 'LimitExceeded']);
+    for (const [params, code] of cases) {
+      const r = await call(params, { key: asSession(admin) });
+      const declared = declaredErrors('iam', params['Action']!);
+      expect([r.code, r.status], params['Action']).toEqual([code, declared.get(code)]);
+    }
+  });
+
+  it('the checks find a departure (they can fail)', () => {
+    expect(
+      requestProblems(
+        'iam',
+        asBody('iam', { Action: 'CreateAccessKey', UserName: 'u', Status: 'On' }),
+      ),
+    ).toEqual(['CreateAccessKey: Status is not a member of CreateAccessKeyRequest']);
+    expect(
+      requestProblems(
+        'iam',
+        asBody('iam', {
+          Action: 'UpdateAccessKey',
+          AccessKeyId: 'AKIA0000000000000000',
+          Status: 'Off',
+        }),
+      ),
+    ).toEqual(['UpdateAccessKey: Status=Off is not one of Active, Inactive, Expired']);
+    const ns = 'https://iam.amazonaws.com/doc/2010-05-08/';
+    const answer = (inner: string) =>
+      `<CreateAccessKeyResponse xmlns="${ns}"><CreateAccessKeyResult><AccessKey>${inner}</AccessKey></CreateAccessKeyResult><ResponseMetadata><RequestId>r</RequestId></ResponseMetadata></CreateAccessKeyResponse>`;
+    expect(
+      answerProblems(
+        'iam',
+        'CreateAccessKey',
+        answer(
+          '<UserName>u</UserName><AccessKeyID>A</AccessKeyID><Status>Active</Status><SecretAccessKey>s</SecretAccessKey>',
+        ),
+      ),
+    ).toEqual([
+      'CreateAccessKeyResult.AccessKey: AccessKeyID is not a member of AccessKey',
+      'CreateAccessKeyResult.AccessKey: required member AccessKeyId of AccessKey is missing',
+    ]);
+    expect(
+      answerProblems('iam', 'ListAccessKeys', `<ListAccessKeysResponse xmlns="${ns}"/>`),
+    ).toEqual([
+      'ListAccessKeys: no ResponseMetadata/RequestId',
+      'ListAccessKeys: no ListAccessKeysResult',
+    ]);
   });
 });
