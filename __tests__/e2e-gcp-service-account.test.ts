@@ -5,6 +5,7 @@
 // policy are refused before anything changes; the key the run signs in with is never touched.
 import { describe as describeInOrder, expect, it } from 'vitest';
 import { gcpError } from './emulators/gcp.ts';
+import { methodOf, requestProblems } from './emulators/gcp-models.ts';
 import {
   GCP_ROTATOR,
   GCP_SA,
@@ -271,5 +272,37 @@ describe('gcp-service-account re-runs', () => {
     expect(stored(w, ID_NAME)).toBe(firstKey.id);
     clean(first);
     clean(second);
+  });
+});
+
+describe("gcp-service-account requests, by Google's API descriptions", () => {
+  it('every request the action sends to STS, IAM Credentials and IAM names a method, parameters and fields the descriptions have', async () => {
+    const w = await gcp();
+    const run = await w.run({ 'gcp-retire-previous': 'true' });
+    expect(run.errors).toEqual([]);
+    const services = ['sts', 'iamcredentials', 'iam'] as const;
+    const called = new Set<string>();
+    for (const r of w.gcp!.requests) {
+      // The OAuth token endpoint (RFC 7523's JWT bearer grant) has no discovery document.
+      if (r.path.startsWith('/oauth2/')) continue;
+      const service = services.find((s) => r.path.startsWith(`/${s}/`));
+      expect(service, r.path).toBeDefined();
+      const path = r.path.slice(service!.length + 1);
+      expect(requestProblems(service!, r.method, path, r.body), `${r.method} ${r.path}`).toEqual(
+        [],
+      );
+      called.add(methodOf(service!, r.method, path)!);
+    }
+    // Every call of the rotation was made: the sign-in, the listing, the create, the retire.
+    expect([...called].sort()).toEqual([
+      'projects.serviceAccounts.generateAccessToken',
+      'projects.serviceAccounts.keys.create',
+      'projects.serviceAccounts.keys.delete',
+      'projects.serviceAccounts.keys.disable',
+      'projects.serviceAccounts.keys.get',
+      'projects.serviceAccounts.keys.list',
+      'v1.token',
+    ]);
+    clean(run);
   });
 });

@@ -3,6 +3,7 @@
 import { type KeyObject, createPrivateKey, sign } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
 import { GITHUB_ISSUER, KEY_LIMIT, startGcp } from './gcp.ts';
+import { answerProblems, methodOf, requestProblems } from './gcp-models.ts';
 
 let clock = Date.now();
 const gcp = await startGcp({ now: () => clock, propagationDelayMs: 5_000 });
@@ -187,5 +188,117 @@ describe('gcp emulator: keys', () => {
     expect([refused.status, refused.body.error?.status]).toEqual([400, 'FAILED_PRECONDITION']);
     expect(refused.body.error?.message).toContain('iam.disableServiceAccountKeyCreation');
     gcp.keyCreationDisabled = false;
+  });
+});
+
+describe("gcp emulator: Google's API descriptions", () => {
+  const account = gcp.addServiceAccount('modelled');
+  const manager = gcp.addServiceAccount('modeller', { manages: [account.email] });
+  gcp.impersonable.add(manager.email);
+  const bearer = gcp.addAccessToken(manager.email);
+  const who = encodeURIComponent(account.email);
+
+  it('answers every IAM call the action makes with only the fields of its schema', async () => {
+    gcp.addKey(account.email);
+    const calls: [string, string, unknown, string][] = [
+      ['GET', `${who}/keys?keyTypes=USER_MANAGED`, undefined, 'projects.serviceAccounts.keys.list'],
+      [
+        'POST',
+        `${who}/keys`,
+        { privateKeyType: 'TYPE_GOOGLE_CREDENTIALS_FILE', keyAlgorithm: 'KEY_ALG_RSA_2048' },
+        'projects.serviceAccounts.keys.create',
+      ],
+    ];
+    let created = '';
+    for (const [method, path, body, id] of calls) {
+      const service = `/v1/projects/-/serviceAccounts/${path}`;
+      expect(
+        requestProblems('iam', method, service, body === undefined ? '' : JSON.stringify(body)),
+      ).toEqual([]);
+      const r = await api(method, path, { bearer, ...(body !== undefined ? { body } : {}) });
+      expect(r.status, id).toBe(200);
+      expect(answerProblems('iam', id, r.body), id).toEqual([]);
+      if (id.endsWith('.list')) expect(r.body.keys, 'a key to list').toHaveLength(1);
+      if (id.endsWith('.create')) created = r.body.name!.split('/').pop()!;
+    }
+    const onKey: [string, string, unknown, string][] = [
+      ['GET', `${who}/keys/${created}`, undefined, 'projects.serviceAccounts.keys.get'],
+      ['POST', `${who}/keys/${created}:disable`, {}, 'projects.serviceAccounts.keys.disable'],
+      ['DELETE', `${who}/keys/${created}`, undefined, 'projects.serviceAccounts.keys.delete'],
+    ];
+    for (const [method, path, body, id] of onKey) {
+      const service = `/v1/projects/-/serviceAccounts/${path}`;
+      expect(methodOf('iam', method, service), path).toBe(id);
+      const r = await api(method, path, { bearer, ...(body !== undefined ? { body } : {}) });
+      expect(r.status, id).toBe(200);
+      expect(answerProblems('iam', id, r.body), id).toEqual([]);
+    }
+  });
+
+  it('answers the STS exchange and generateAccessToken with only the fields of their schemas', async () => {
+    const oidc = `${b64({ alg: 'RS256' })}.${b64({
+      iss: GITHUB_ISSUER,
+      aud: `https://iam.googleapis.com/${gcp.wifProvider}`,
+      sub: 'repo:octo/app:environment:secret-rotation',
+      exp: Math.floor(clock / 1000) + 300,
+    })}.sig`;
+    const exchange = JSON.stringify({
+      grantType: 'urn:ietf:params:oauth:grant-type:token-exchange',
+      audience: `//iam.googleapis.com/${gcp.wifProvider}`,
+      scope: 'https://www.googleapis.com/auth/cloud-platform',
+      requestedTokenType: 'urn:ietf:params:oauth:token-type:access_token',
+      subjectToken: oidc,
+      subjectTokenType: 'urn:ietf:params:oauth:token-type:jwt',
+    });
+    expect(requestProblems('sts', 'POST', '/v1/token', exchange)).toEqual([]);
+    const sts = await fetch(`${gcp.stsUrl}/v1/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: exchange,
+    });
+    expect(sts.status).toBe(200);
+    const federated = (await sts.json()) as { access_token: string };
+    expect(answerProblems('sts', 'v1.token', federated)).toEqual([]);
+    const path = `/v1/projects/-/serviceAccounts/${encodeURIComponent(manager.email)}:generateAccessToken`;
+    const ask = JSON.stringify({ scope: ['https://www.googleapis.com/auth/cloud-platform'] });
+    expect(requestProblems('iamcredentials', 'POST', path, ask)).toEqual([]);
+    const generated = await fetch(`${gcp.credentialsUrl}${path}`, {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${federated.access_token}`,
+        'content-type': 'application/json',
+      },
+      body: ask,
+    });
+    expect(generated.status).toBe(200);
+    expect(
+      answerProblems(
+        'iamcredentials',
+        'projects.serviceAccounts.generateAccessToken',
+        await generated.json(),
+      ),
+    ).toEqual([]);
+  });
+
+  it('the checks find a departure (they can fail)', () => {
+    expect(requestProblems('iam', 'PUT', `/v1/projects/-/serviceAccounts/${who}/keys`, '')).toEqual(
+      ['iam: no method for PUT /v1/projects/-/serviceAccounts/' + who + '/keys'],
+    );
+    expect(
+      requestProblems(
+        'iam',
+        'GET',
+        `/v1/projects/-/serviceAccounts/${who}/keys?keyType=USER_MANAGED`,
+        '',
+      ),
+    ).toEqual(['projects.serviceAccounts.keys.list: no query parameter keyType']);
+    expect(
+      answerProblems('iam', 'projects.serviceAccounts.keys.list', {
+        keys: [{ name: 'k', disabled: 'false', privateKey: 'x' }],
+      }),
+    ).toEqual([
+      'projects.serviceAccounts.keys.list.keys[0].disabled: expected a boolean',
+      'projects.serviceAccounts.keys.list.keys[0]: privateKey is not a field of ServiceAccountKey',
+    ]);
   });
 });
