@@ -333,6 +333,37 @@ describe('aws-iam re-runs', () => {
   });
 });
 
+describe('aws-iam orphans are dated', () => {
+  // A preflight listing answered 200 with no keys (a faulty proxy, an eventually consistent read) must
+  // not make the key every target holds look like this attempt's orphan after a lost create: a key
+  // counts as this attempt's only when preflight did not list it and IAM dates it no earlier than the
+  // create was sent (less a minute for the clocks), as for Google Cloud (seed 28926886).
+  it('a lost create after a preflight listing that showed no keys deletes only the key dated after the create was sent', async () => {
+    const w = await aws();
+    // The user's key was made months ago (the fixture dates it 2026-01-05), as a rotation finds it.
+    w.aws!.fault('POST', '/', {
+      bodyIncludes: 'Action=ListAccessKeys',
+      times: 1,
+      status: 200,
+      body: `<ListAccessKeysResponse xmlns="https://iam.amazonaws.com/doc/2010-05-08/"><ListAccessKeysResult><UserName>${AWS_USER}</UserName><AccessKeyMetadata/><IsTruncated>false</IsTruncated></ListAccessKeysResult><ResponseMetadata><RequestId>0</RequestId></ResponseMetadata></ListAccessKeysResponse>`,
+    });
+    w.aws!.fault('POST', '/', {
+      bodyIncludes: 'Action=CreateAccessKey',
+      afterEffect: true,
+      drop: true,
+    });
+    const run = await w.run();
+    expect(run.code).toBe(1);
+    expect(keysOf(w).map((k) => [k.id, k.status])).toEqual([[AWS_OLD_KEY_ID, 'Active']]);
+    expect(w.aws!.deleted.map((k) => k.id)).not.toContain(AWS_OLD_KEY_ID);
+    expect(w.aws!.deleted).toHaveLength(1);
+    expect(run.errors.join('\n')).toContain(
+      `${AWS_OLD_KEY_ID}, not listed in preflight but dated before this attempt: left alone`,
+    );
+    clean(run);
+  });
+});
+
 describe("aws-iam requests, by AWS's service model", () => {
   it('every request the action sends names an operation and members that botocore’s IAM and STS models have', async () => {
     const w = await aws();

@@ -448,6 +448,24 @@ describe('okta lost answers', () => {
     });
   }
 
+  // A preflight listing answered 200 with no secrets must not make the secret every target holds look
+  // like this attempt's after a lost create: a secret counts as this attempt's only when preflight did
+  // not list it and Okta dates it no earlier than the create was sent (less a minute for the clocks).
+  it('create: lost after a preflight listing that showed no secrets: only the secret dated after the create was sent is removed', async () => {
+    const w = await okta();
+    w.okta!.fault('GET', SECRETS, { status: 200, times: 1, body: [] });
+    w.okta!.fault('POST', SECRETS, { drop: true, afterEffect: true, times: 1 });
+    const run = await w.run();
+    expect(run.code).toBe(1);
+    expect(w.okta!.creations(OKTA_APP)).toBe(1);
+    expect(secretsOf(w).map((x) => [x.secret, x.status])).toEqual([[OLD_SECRET, 'ACTIVE']]);
+    expect(w.okta!.secretWorks(OKTA_APP, OLD_SECRET)).toBe(true);
+    expect(run.errors[0]).toMatch(
+      /1 secret\(s\) from this attempt.*deactivated and deleted.*not listed in preflight but dated before this attempt: left alone/,
+    );
+    clean(run);
+  });
+
   it('create: the connection drops before Okta acts: not repeated, listing finds nothing to clear', async () => {
     const w = await okta();
     w.okta!.fault('POST', SECRETS, { drop: true, times: 1 });

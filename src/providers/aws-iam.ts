@@ -50,6 +50,8 @@ const IAM_VERSION = '2010-05-08';
 const STS_VERSION = '2011-06-15';
 /** How often the confirm asks again while the new key is not yet known everywhere. */
 const CONFIRM_EVERY_MS = 2_000;
+/** IAM's clock against ours, when a lost create's key is told by its CreateDate. */
+const CLOCK_SLACK_MS = 60_000;
 /** Throttling (HTTP 400 at AWS, which the helper does not retry): attempts in all. */
 const THROTTLE_ATTEMPTS = 4;
 
@@ -192,13 +194,21 @@ function createAwsIam(s: AwsIamSettings, deps: ProviderDeps): Provider<AwsIamFou
       `delete access key ${id} of IAM user ${user}`,
     ).then(() => undefined, gone);
 
-  /** After a create whose answer was lost or unusable: keys not listed in preflight are this run's. */
-  async function clearOrphans(found: AwsIamFound, cause: Error): Promise<never> {
+  /**
+   * After a create whose answer was lost or unusable: a key is this attempt's when preflight did not
+   * list it and IAM dates it no earlier than the create was sent (less CLOCK_SLACK_MS). A key missing
+   * from preflight but older (a listing that answered without it) is left alone and named.
+   */
+  async function clearOrphans(found: AwsIamFound, cause: Error, sentAt: number): Promise<never> {
     let orphans: Key[];
+    let unproven: Key[];
     try {
-      orphans = (await list()).filter(
+      const fresh = (await list()).filter(
         (k) => !found.before.includes(k.id) && k.id !== s.signIn.accessKeyId,
       );
+      const since = (k: Key) => Date.parse(k.created) >= sentAt - CLOCK_SLACK_MS;
+      orphans = fresh.filter(since);
+      unproven = fresh.filter((k) => !since(k));
     } catch (err) {
       throw new ProviderError(
         `${cause.message} It was not repeated, and listing the user's access keys to find out what happened failed too (${(err as Error).message}). The previous key still works. IAM may now hold a key whose secret nobody knows: delete any access key of IAM user ${user} created at about ${new Date(now()).toISOString()}, then re-run the workflow.`,
@@ -211,8 +221,11 @@ function createAwsIam(s: AwsIamSettings, deps: ProviderDeps): Provider<AwsIamFou
     const what = orphans.length
       ? `found ${orphans.length} access key(s) from this attempt (${orphans.map((o) => o.id).join(', ')}), whose secret AWS never shows again; ${failed.length ? `could not delete ${failed.join(', ')}: delete it in IAM` : 'they were deleted'}`
       : 'found no key from this attempt, so nothing was added';
+    const left = unproven.length
+      ? ` It also shows ${unproven.map((k) => k.id).join(', ')}, not listed in preflight but dated before this attempt: left alone, since a client may use ${unproven.length === 1 ? 'it' : 'them'}.`
+      : '';
     throw new ProviderError(
-      `${cause.message} It was not repeated. Listing the user's access keys ${what}. The previous key still works. Re-run the workflow.`,
+      `${cause.message} It was not repeated. Listing the user's access keys ${what}.${left} The previous key still works. Re-run the workflow.`,
       true,
     );
   }
@@ -280,6 +293,7 @@ function createAwsIam(s: AwsIamSettings, deps: ProviderDeps): Provider<AwsIamFou
         );
       }
       let doc: Record<string, unknown>;
+      const sentAt = now();
       try {
         doc = await iam(
           { Action: 'CreateAccessKey', UserName: user },
@@ -288,7 +302,7 @@ function createAwsIam(s: AwsIamSettings, deps: ProviderDeps): Provider<AwsIamFou
         );
       } catch (err) {
         if ((err instanceof HttpError || err instanceof ProviderError) && err.outcomeUnknown)
-          return clearOrphans(found, err);
+          return clearOrphans(found, err, sentAt);
         throw err;
       }
       const k = at(doc, 'CreateAccessKeyResponse', 'CreateAccessKeyResult', 'AccessKey');
@@ -303,6 +317,7 @@ function createAwsIam(s: AwsIamSettings, deps: ProviderDeps): Provider<AwsIamFou
             `AWS answered CreateAccessKey without ${secret ? 'a usable AccessKeyId' : 'a usable SecretAccessKey'}.`,
             true,
           ),
+          sentAt,
         );
       const rotation: Rotation = {
         secret,

@@ -137,6 +137,8 @@ function parseOkta(read: Read): OktaSettings {
 
 /** Sign in again this long before the access token's stated expiry. */
 const TOKEN_MARGIN_MS = 60_000;
+/** Okta's clock against ours, when a lost create's secret is told by its creation time. */
+const CLOCK_SLACK_MS = 60_000;
 
 const HINTS: Record<number, string> = {
   401: 'Okta refused the API token or access token (revoked, expired or for another org)',
@@ -317,11 +319,19 @@ function createOkta(s: OktaSettings, deps: ProviderDeps): Provider<OktaFound, Ok
     await del(id);
   }
 
-  /** After a create whose answer was lost: secrets that were not there before are this attempt's. */
-  async function clearOrphans(found: OktaFound, cause: HttpError): Promise<never> {
+  /**
+   * After a create whose answer was lost: a secret is this attempt's when preflight did not list it
+   * and Okta dates it no earlier than the create was sent (less CLOCK_SLACK_MS). One missing from
+   * preflight but older (a listing that answered without it) is left alone and named.
+   */
+  async function clearOrphans(found: OktaFound, cause: HttpError, sentAt: number): Promise<never> {
     let orphans: Secret[];
+    let unproven: Secret[];
     try {
-      orphans = (await list()).filter((x) => !found.before.includes(x.id));
+      const fresh = (await list()).filter((x) => !found.before.includes(x.id));
+      const since = (x: Secret) => Date.parse(x.created) >= sentAt - CLOCK_SLACK_MS;
+      orphans = fresh.filter(since);
+      unproven = fresh.filter((x) => !since(x));
     } catch (err) {
       throw new ProviderError(
         `${cause.message} It was not repeated, and listing the app's secrets to find out what happened failed too (${(err as Error).message}). The previous secret still works. Okta may now hold a secret nobody knows: in the Admin Console, deactivate and delete any client secret of app ${s.appId} created at about ${new Date(now()).toISOString()}, then re-run the workflow.`,
@@ -334,8 +344,11 @@ function createOkta(s: OktaSettings, deps: ProviderDeps): Provider<OktaFound, Ok
     const found_ = orphans.length
       ? `found ${orphans.length} secret(s) from this attempt, whose value Okta never shows again; ${failed.length ? `could not remove ${failed.join(', ')}: deactivate and delete it in the Admin Console` : 'they were deactivated and deleted'}`
       : 'found no secret from this attempt, so nothing was added';
+    const left = unproven.length
+      ? ` It also shows ${unproven.map((x) => loggable(x.id, 40)).join(', ')}, not listed in preflight but dated before this attempt: left alone, since a client may use ${unproven.length === 1 ? 'it' : 'them'}.`
+      : '';
     throw new ProviderError(
-      `${cause.message} It was not repeated. Listing the app's secrets ${found_}. The previous secret still works. Re-run the workflow.`,
+      `${cause.message} It was not repeated. Listing the app's secrets ${found_}.${left} The previous secret still works. Re-run the workflow.`,
       true,
     );
   }
@@ -409,6 +422,7 @@ function createOkta(s: OktaSettings, deps: ProviderDeps): Provider<OktaFound, Ok
         );
       }
       let res: Response;
+      const sentAt = now();
       try {
         res = await managed({
           method: 'POST',
@@ -418,7 +432,7 @@ function createOkta(s: OktaSettings, deps: ProviderDeps): Provider<OktaFound, Ok
           retry: 'once',
         });
       } catch (err) {
-        if (err instanceof HttpError && err.outcomeUnknown) return clearOrphans(found, err);
+        if (err instanceof HttpError && err.outcomeUnknown) return clearOrphans(found, err, sentAt);
         throw err;
       }
       const secret = field(res.body, 'client_secret');
@@ -434,6 +448,7 @@ function createOkta(s: OktaSettings, deps: ProviderDeps): Provider<OktaFound, Ok
             res.status,
             true,
           ),
+          sentAt,
         );
       }
       const rotation: Rotation = {
