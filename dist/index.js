@@ -16703,6 +16703,8 @@ const IAM_VERSION = '2010-05-08';
 const STS_VERSION = '2011-06-15';
 /** How often the confirm asks again while the new key is not yet known everywhere. */
 const aws_iam_CONFIRM_EVERY_MS = 2_000;
+/** IAM's clock against ours, when a lost create's key is told by its CreateDate. */
+const CLOCK_SLACK_MS = 60_000;
 /** Throttling (HTTP 400 at AWS, which the helper does not retry): attempts in all. */
 const THROTTLE_ATTEMPTS = 4;
 function createAwsIam(s, deps) {
@@ -16803,11 +16805,19 @@ function createAwsIam(s, deps) {
     };
     const deactivate = (id) => iam({ Action: 'UpdateAccessKey', UserName: user, AccessKeyId: id, Status: 'Inactive' }, `deactivate access key ${id} of IAM user ${user}`).then(() => undefined, gone);
     const del = (id) => iam({ Action: 'DeleteAccessKey', UserName: user, AccessKeyId: id }, `delete access key ${id} of IAM user ${user}`).then(() => undefined, gone);
-    /** After a create whose answer was lost or unusable: keys not listed in preflight are this run's. */
-    async function clearOrphans(found, cause) {
+    /**
+     * After a create whose answer was lost or unusable: a key is this attempt's when preflight did not
+     * list it and IAM dates it no earlier than the create was sent (less CLOCK_SLACK_MS). A key missing
+     * from preflight but older (a listing that answered without it) is left alone and named.
+     */
+    async function clearOrphans(found, cause, sentAt) {
         let orphans;
+        let unproven;
         try {
-            orphans = (await list()).filter((k) => !found.before.includes(k.id) && k.id !== s.signIn.accessKeyId);
+            const fresh = (await list()).filter((k) => !found.before.includes(k.id) && k.id !== s.signIn.accessKeyId);
+            const since = (k) => Date.parse(k.created) >= sentAt - CLOCK_SLACK_MS;
+            orphans = fresh.filter(since);
+            unproven = fresh.filter((k) => !since(k));
         }
         catch (err) {
             throw new ProviderError(`${cause.message} It was not repeated, and listing the user's access keys to find out what happened failed too (${err.message}). The previous key still works. IAM may now hold a key whose secret nobody knows: delete any access key of IAM user ${user} created at about ${new Date((0,clock/* now */.tB)()).toISOString()}, then re-run the workflow.`, true);
@@ -16819,7 +16829,10 @@ function createAwsIam(s, deps) {
         const what = orphans.length
             ? `found ${orphans.length} access key(s) from this attempt (${orphans.map((o) => o.id).join(', ')}), whose secret AWS never shows again; ${failed.length ? `could not delete ${failed.join(', ')}: delete it in IAM` : 'they were deleted'}`
             : 'found no key from this attempt, so nothing was added';
-        throw new ProviderError(`${cause.message} It was not repeated. Listing the user's access keys ${what}. The previous key still works. Re-run the workflow.`, true);
+        const left = unproven.length
+            ? ` It also shows ${unproven.map((k) => k.id).join(', ')}, not listed in preflight but dated before this attempt: left alone, since a client may use ${unproven.length === 1 ? 'it' : 'them'}.`
+            : '';
+        throw new ProviderError(`${cause.message} It was not repeated. Listing the user's access keys ${what}.${left} The previous key still works. Re-run the workflow.`, true);
     }
     return {
         async preflight() {
@@ -16870,12 +16883,13 @@ function createAwsIam(s, deps) {
                 deps.info(`Deleted the Inactive access key ${found.clearFirst} of IAM user ${user} to make room (aws-iam-delete-inactive).`);
             }
             let doc;
+            const sentAt = (0,clock/* now */.tB)();
             try {
                 doc = await iam({ Action: 'CreateAccessKey', UserName: user }, `create an access key for IAM user ${user}`, 'once');
             }
             catch (err) {
                 if ((err instanceof HttpError || err instanceof ProviderError) && err.outcomeUnknown)
-                    return clearOrphans(found, err);
+                    return clearOrphans(found, err, sentAt);
                 throw err;
             }
             const k = at(doc, 'CreateAccessKeyResponse', 'CreateAccessKeyResult', 'AccessKey');
@@ -16885,7 +16899,7 @@ function createAwsIam(s, deps) {
             if (secret)
                 deps.mask(secret);
             if (!secret || !/^[\x21-\x7e]{16,256}$/.test(secret) || !id || !KEY_ID.test(id))
-                return clearOrphans(found, new ProviderError(`AWS answered CreateAccessKey without ${secret ? 'a usable AccessKeyId' : 'a usable SecretAccessKey'}.`, true));
+                return clearOrphans(found, new ProviderError(`AWS answered CreateAccessKey without ${secret ? 'a usable AccessKeyId' : 'a usable SecretAccessKey'}.`, true), sentAt);
             const rotation = {
                 secret,
                 clientId: id,
@@ -18025,7 +18039,7 @@ const GCP_KEY_LIMIT = 10;
 /** How often the confirm asks again while the new key is not yet known everywhere. */
 const gcp_service_account_CONFIRM_EVERY_MS = 2_000;
 /** Google's clock and this runner's may differ this much (a key's validAfterTime against now()). */
-const CLOCK_SLACK_MS = 60_000;
+const gcp_service_account_CLOCK_SLACK_MS = 60_000;
 function createGcp(s, deps) {
     const sa = s.email;
     const keys = `${s.iamEndpoint}/v1/projects/-/serviceAccounts/${encodeURIComponent(sa)}/keys`;
@@ -18100,7 +18114,7 @@ function createGcp(s, deps) {
         let unproven;
         try {
             const fresh = (await list()).filter((k) => !found.before.includes(k.id) && k.id !== s.signInKeyId);
-            const since = (k) => Date.parse(k.validAfter) >= sentAt - CLOCK_SLACK_MS;
+            const since = (k) => Date.parse(k.validAfter) >= sentAt - gcp_service_account_CLOCK_SLACK_MS;
             orphans = fresh.filter(since);
             unproven = fresh.filter((k) => !since(k));
         }
@@ -18963,6 +18977,8 @@ function parseOkta(read) {
 }
 /** Sign in again this long before the access token's stated expiry. */
 const okta_TOKEN_MARGIN_MS = 60_000;
+/** Okta's clock against ours, when a lost create's secret is told by its creation time. */
+const okta_CLOCK_SLACK_MS = 60_000;
 const okta_HINTS = {
     401: 'Okta refused the API token or access token (revoked, expired or for another org)',
     403: 'the admin or service app may not manage this app (an admin role that covers it, and with a service app the okta.apps.manage scope granted)',
@@ -19105,11 +19121,19 @@ function createOkta(s, deps) {
             await deactivate(id);
         await del(id);
     }
-    /** After a create whose answer was lost: secrets that were not there before are this attempt's. */
-    async function clearOrphans(found, cause) {
+    /**
+     * After a create whose answer was lost: a secret is this attempt's when preflight did not list it
+     * and Okta dates it no earlier than the create was sent (less CLOCK_SLACK_MS). One missing from
+     * preflight but older (a listing that answered without it) is left alone and named.
+     */
+    async function clearOrphans(found, cause, sentAt) {
         let orphans;
+        let unproven;
         try {
-            orphans = (await list()).filter((x) => !found.before.includes(x.id));
+            const fresh = (await list()).filter((x) => !found.before.includes(x.id));
+            const since = (x) => Date.parse(x.created) >= sentAt - okta_CLOCK_SLACK_MS;
+            orphans = fresh.filter(since);
+            unproven = fresh.filter((x) => !since(x));
         }
         catch (err) {
             throw new ProviderError(`${cause.message} It was not repeated, and listing the app's secrets to find out what happened failed too (${err.message}). The previous secret still works. Okta may now hold a secret nobody knows: in the Admin Console, deactivate and delete any client secret of app ${s.appId} created at about ${new Date((0,clock/* now */.tB)()).toISOString()}, then re-run the workflow.`, true);
@@ -19120,7 +19144,10 @@ function createOkta(s, deps) {
         const found_ = orphans.length
             ? `found ${orphans.length} secret(s) from this attempt, whose value Okta never shows again; ${failed.length ? `could not remove ${failed.join(', ')}: deactivate and delete it in the Admin Console` : 'they were deactivated and deleted'}`
             : 'found no secret from this attempt, so nothing was added';
-        throw new ProviderError(`${cause.message} It was not repeated. Listing the app's secrets ${found_}. The previous secret still works. Re-run the workflow.`, true);
+        const left = unproven.length
+            ? ` It also shows ${unproven.map((x) => (0,untrusted/* loggable */.oM)(x.id, 40)).join(', ')}, not listed in preflight but dated before this attempt: left alone, since a client may use ${unproven.length === 1 ? 'it' : 'them'}.`
+            : '';
+        throw new ProviderError(`${cause.message} It was not repeated. Listing the app's secrets ${found_}.${left} The previous secret still works. Re-run the workflow.`, true);
     }
     return {
         async preflight() {
@@ -19182,6 +19209,7 @@ function createOkta(s, deps) {
                 deps.info(`Deleted the oldest inactive client secret ${(0,untrusted/* loggable */.oM)(found.clearFirst, 40)} of Okta app ${s.appId} to make room (okta-retire-previous).`);
             }
             let res;
+            const sentAt = (0,clock/* now */.tB)();
             try {
                 res = await managed({
                     method: 'POST',
@@ -19193,7 +19221,7 @@ function createOkta(s, deps) {
             }
             catch (err) {
                 if (err instanceof HttpError && err.outcomeUnknown)
-                    return clearOrphans(found, err);
+                    return clearOrphans(found, err, sentAt);
                 throw err;
             }
             const secret = field(res.body, 'client_secret');
@@ -19203,7 +19231,7 @@ function createOkta(s, deps) {
                 deps.mask(secret);
             if (!secret || !id || !SECRET_ID.test(id)) {
                 // A secret that exists but whose value we lack helps nobody and fills the app: take it back.
-                return clearOrphans(found, new HttpError(`Okta answered the new client secret without ${secret ? 'a usable id' : 'client_secret'}.`, res.status, true));
+                return clearOrphans(found, new HttpError(`Okta answered the new client secret without ${secret ? 'a usable id' : 'client_secret'}.`, res.status, true), sentAt);
             }
             const rotation = {
                 secret,
