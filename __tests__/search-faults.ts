@@ -14,6 +14,32 @@ import { woodpeckerError } from './emulators/woodpecker.ts';
 import type { World } from './fixtures.ts';
 import type { FaultSpec, Route, Variant } from './search-schedule.ts';
 
+/**
+ * A success answer with nothing behind it, in the vendor's own shape, so that the action reads it as
+ * an empty answer rather than an unreadable one: an empty listing (Okta's `[]`, IAM's XML with no
+ * member, Google's `{}`), WHMCS's bare success. GitHub's is a 204 without a body.
+ */
+function emptySuccess(route: Route): unknown {
+  if (route.on === 'whmcs') return { result: 'success' };
+  if (route.on === 'okta' && route.method === 'GET' && route.name.includes('list')) return [];
+  if (route.on === 'aws') {
+    const sts = route.path.source.includes('sts');
+    const action = sts ? 'GetCallerIdentity' : (route.bodyIncludes ?? '').replace('Action=', '');
+    const ns = sts
+      ? 'https://sts.amazonaws.com/doc/2011-06-15/'
+      : 'https://iam.amazonaws.com/doc/2010-05-08/';
+    // Only the actions with an output have a result element (AWS's models: Update and Delete have none).
+    const result =
+      action === 'ListAccessKeys'
+        ? `<${action}Result><AccessKeyMetadata/><IsTruncated>false</IsTruncated></${action}Result>`
+        : action === 'CreateAccessKey' || sts
+          ? `<${action}Result/>`
+          : '';
+    return `<${action}Response xmlns="${ns}">${result}<ResponseMetadata><RequestId>00000000-0000-0000-0000-000000000000</RequestId></ResponseMetadata></${action}Response>`;
+  }
+  return {};
+}
+
 export function faultFor(route: Route, spec: FaultSpec, clock: VirtualClock): Fault {
   const common = {
     times: spec.times,
@@ -61,8 +87,7 @@ export function faultFor(route: Route, spec: FaultSpec, clock: VirtualClock): Fa
       return { ...common, onMatch: () => clock.advance(spec.param * 10_000) };
     case 'noop':
       if (route.on === 'github') return { ...common, status: 204 };
-      if (route.on === 'whmcs') return { ...common, status: 200, body: { result: 'success' } };
-      return { ...common, status: 200, body: {} };
+      return { ...common, status: 200, body: emptySuccess(route) };
   }
 }
 

@@ -222,6 +222,83 @@ describe('regressions found by the invariant search', () => {
   });
 });
 
+describe('regressions found by the invariant search (listings answered empty)', () => {
+  // Found at seed 99 once a no-op success is answered in the vendor's shape (an empty IAM listing, not
+  // `{}`): the create took effect and was answered 502, and the listing after it answered with no
+  // keys at all, not even the one preflight listed; the run said "found no key from this attempt"
+  // and left a key nobody holds. A listing without a key preflight listed cannot tell, and says so.
+  for (const [variant, create, list] of [
+    ['aws-iam', 'IAM CreateAccessKey', 'IAM ListAccessKeys'],
+    ['okta', 'Okta create secret', 'Okta list secrets'],
+    ['gcp-service-account', 'GCP create key', 'GCP list keys'],
+  ] as const)
+    it(`${variant}: a listing after a lost create that misses a key preflight listed cannot tell, and says what to delete`, async () => {
+      const o = await runSchedule({
+        ...minimal(variant, [once(create, '5xx-after'), { ...once(list, 'noop'), skip: 1 }]),
+        oldByAction: false,
+      });
+      expect(o.violations).toEqual([]);
+      expect(o.report.failure).toMatch(/so it cannot tell whether the create took effect/);
+    });
+
+  // The same answer in preflight: with the new key dated after the create was sent and the old one
+  // long before, the lost create's listing removes only this attempt's key (AWS IAM; Google Cloud at
+  // seed 28926886 above). Okta's app always has a secret: an empty listing stops the run in preflight.
+  it('aws-iam: after a preflight listing answered empty, a lost create removes only the key dated after it was sent', async () => {
+    const o = await runSchedule({
+      ...minimal('aws-iam', [
+        once('IAM ListAccessKeys', 'noop'),
+        once('IAM CreateAccessKey', '5xx-after'),
+      ]),
+      oldByAction: false,
+    });
+    expect(o.violations).toEqual([]);
+    expect(o.report.failure).toMatch(/dated before this attempt: left alone/);
+  });
+
+  it('okta: a preflight listing answered empty stops the run before the create', async () => {
+    const o = await runSchedule({
+      ...minimal('okta', [
+        once('Okta list secrets', 'noop'),
+        once('Okta create secret', '5xx-after'),
+      ]),
+      oldByAction: false,
+    });
+    expect(o.violations).toEqual([]);
+    expect(o.report.failure).toMatch(/Okta listed no client secret for app .*Nothing was changed/);
+  });
+
+  // Found at seed 2024 (aws-iam): the create took effect unanswered, and the delete of its orphan was
+  // answered success with nothing deleted; the run said the key was deleted. A deletion is trusted once
+  // the listing no longer shows the key (Google Cloud already did so). Seed 2024 (okta, failed): every
+  // listing answered empty, the preflight's included, and the lost create's orphan was left unnamed.
+  it('aws-iam: an orphan delete answered success with nothing deleted is caught by the listing', async () => {
+    const o = await runSchedule({
+      ...minimal('aws-iam', [
+        once('IAM CreateAccessKey', 'hang-after'),
+        once('IAM DeleteAccessKey', 'noop'),
+      ]),
+      recoveryKey: false,
+      oldByAction: false,
+    });
+    expect(o.violations).toEqual([]);
+    expect(o.report.failure).toMatch(/could not delete \(or confirm the deletion of\)/);
+  });
+
+  it('okta: listings that all answer empty around a lost create stop the run in preflight', async () => {
+    const o = await runSchedule({
+      ...minimal('okta', [
+        { ...once('Okta create secret', 'lost'), times: 8 },
+        { ...once('Okta list secrets', 'noop'), times: 8 },
+      ]),
+      oldByAction: false,
+      then: [{ faults: [], gapMs: 0 }],
+    });
+    expect(o.violations).toEqual([]);
+    expect(o.runs[0]!.report.failure).toMatch(/Okta listed no client secret/);
+  });
+});
+
 describe('regressions found by the invariant search (success answers without substance)', () => {
   it('CSP overlap: a sign-in answered 200 without an access_token does not prove the new secret works', async () => {
     const o = await runSchedule(

@@ -202,8 +202,18 @@ function createAwsIam(s: AwsIamSettings, deps: ProviderDeps): Provider<AwsIamFou
   async function clearOrphans(found: AwsIamFound, cause: Error, sentAt: number): Promise<never> {
     let orphans: Key[];
     let unproven: Key[];
+    let missing: string[];
+    let empty: boolean;
     try {
-      const fresh = (await list()).filter(
+      const listed = await list();
+      // A listing without a key preflight listed (and this run did not delete) is not complete: it
+      // cannot show whether the create took effect either.
+      missing = found.before.filter(
+        (id) => id !== found.clearFirst && !listed.some((k) => k.id === id),
+      );
+      // Nor can a listing that shows no key at all (nothing a preflight listing can be checked by).
+      empty = listed.length === 0;
+      const fresh = listed.filter(
         (k) => !found.before.includes(k.id) && k.id !== s.signIn.accessKeyId,
       );
       const since = (k: Key) => Date.parse(k.created) >= sentAt - CLOCK_SLACK_MS;
@@ -215,11 +225,25 @@ function createAwsIam(s: AwsIamSettings, deps: ProviderDeps): Provider<AwsIamFou
         true,
       );
     }
+    if (missing.length || empty)
+      throw new ProviderError(
+        `${cause.message} It was not repeated, and the listing of the user's access keys after it ${empty ? 'showed no key at all' : `did not show ${missing.join(', ')}, which preflight listed`}, so it cannot tell whether the create took effect. The previous key still works. IAM may now hold a key whose secret nobody knows: delete any access key of IAM user ${user} created at about ${new Date(now()).toISOString()}, then re-run the workflow.`,
+        true,
+      );
     const failed: string[] = [];
     // Its secret is never shown again, so nobody can use it: this run's own key, deleted.
     for (const o of orphans) await del(o.id).catch(() => failed.push(o.id));
+    // A deletion is trusted once the listing no longer shows the key (a success answer may be empty).
+    const deleted = orphans.map((o) => o.id).filter((id) => !failed.includes(id));
+    if (deleted.length)
+      failed.push(
+        ...(await list().then(
+          (keys) => deleted.filter((id) => keys.some((k) => k.id === id)),
+          () => deleted,
+        )),
+      );
     const what = orphans.length
-      ? `found ${orphans.length} access key(s) from this attempt (${orphans.map((o) => o.id).join(', ')}), whose secret AWS never shows again; ${failed.length ? `could not delete ${failed.join(', ')}: delete it in IAM` : 'they were deleted'}`
+      ? `found ${orphans.length} access key(s) from this attempt (${orphans.map((o) => o.id).join(', ')}), whose secret AWS never shows again; ${failed.length ? `could not delete (or confirm the deletion of) ${failed.join(', ')}: delete it in IAM` : 'they were deleted'}`
       : 'found no key from this attempt, so nothing was added';
     const left = unproven.length
       ? ` It also shows ${unproven.map((k) => k.id).join(', ')}, not listed in preflight but dated before this attempt: left alone, since a client may use ${unproven.length === 1 ? 'it' : 'them'}.`

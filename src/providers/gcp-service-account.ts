@@ -157,10 +157,16 @@ function createGcp(s: GcpSettings, deps: ProviderDeps): Provider<GcpFound, GcpRo
   async function clearOrphans(found: GcpFound, cause: Error, sentAt: number): Promise<never> {
     let orphans: Key[];
     let unproven: Key[];
+    let missing: string[];
+    let empty: boolean;
     try {
-      const fresh = (await list()).filter(
-        (k) => !found.before.includes(k.id) && k.id !== s.signInKeyId,
-      );
+      const listed = await list();
+      // A listing without a key preflight listed is not complete: it cannot show whether the create
+      // took effect either.
+      missing = found.before.filter((id) => !listed.some((k) => k.id === id));
+      // Nor can a listing that shows no key at all (Google's `{}` for an account without keys).
+      empty = listed.length === 0;
+      const fresh = listed.filter((k) => !found.before.includes(k.id) && k.id !== s.signInKeyId);
       const since = (k: Key) => Date.parse(k.validAfter) >= sentAt - CLOCK_SLACK_MS;
       orphans = fresh.filter(since);
       unproven = fresh.filter((k) => !since(k));
@@ -170,6 +176,11 @@ function createGcp(s: GcpSettings, deps: ProviderDeps): Provider<GcpFound, GcpRo
         true,
       );
     }
+    if (missing.length || empty)
+      throw new ProviderError(
+        `${cause.message} It was not repeated, and the listing of the service account's keys after it ${empty ? 'showed no key at all' : `did not show ${missing.join(', ')}, which preflight listed`}, so it cannot tell whether the create took effect. The previous key still works. Google may now hold a key whose private key nobody has: delete any key of service account ${sa} created at about ${new Date(now()).toISOString()}, then re-run the workflow.`,
+        true,
+      );
     const failed: string[] = [];
     // Its private key is never shown again, so nobody can use it: this run's own key, deleted.
     for (const o of orphans) await del(o.id).catch(() => failed.push(o.id));

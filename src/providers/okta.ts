@@ -327,8 +327,18 @@ function createOkta(s: OktaSettings, deps: ProviderDeps): Provider<OktaFound, Ok
   async function clearOrphans(found: OktaFound, cause: HttpError, sentAt: number): Promise<never> {
     let orphans: Secret[];
     let unproven: Secret[];
+    let missing: string[];
+    let empty: boolean;
     try {
-      const fresh = (await list()).filter((x) => !found.before.includes(x.id));
+      const listed = await list();
+      // A listing without a secret preflight listed (and this run did not delete) is not complete: it
+      // cannot show whether the create took effect either.
+      missing = found.before.filter(
+        (id) => id !== found.clearFirst && !listed.some((x) => x.id === id),
+      );
+      // Nor can a listing that shows no secret at all (the app always has one).
+      empty = listed.length === 0;
+      const fresh = listed.filter((x) => !found.before.includes(x.id));
       const since = (x: Secret) => Date.parse(x.created) >= sentAt - CLOCK_SLACK_MS;
       orphans = fresh.filter(since);
       unproven = fresh.filter((x) => !since(x));
@@ -338,9 +348,25 @@ function createOkta(s: OktaSettings, deps: ProviderDeps): Provider<OktaFound, Ok
         true,
       );
     }
+    if (missing.length || empty)
+      throw new ProviderError(
+        `${cause.message} It was not repeated, and the listing of the app's secrets after it ${empty ? 'showed no secret at all' : `did not show ${missing.map((id) => loggable(id, 40)).join(', ')}, which preflight listed`}, so it cannot tell whether the create took effect. The previous secret still works. Okta may now hold a secret nobody knows: in the Admin Console, deactivate and delete any client secret of app ${s.appId} created at about ${new Date(now()).toISOString()}, then re-run the workflow.`,
+        true,
+      );
     const failed: string[] = [];
     for (const o of orphans)
       await remove(o.id, o.status === 'ACTIVE').catch(() => failed.push(loggable(o.id, 40)));
+    // A removal is trusted once the listing no longer shows the secret (a success answer may be empty).
+    const removed = orphans.map((o) => o.id).filter((id) => !failed.includes(loggable(id, 40)));
+    if (removed.length)
+      failed.push(
+        ...(
+          await list().then(
+            (secrets) => removed.filter((id) => secrets.some((x) => x.id === id)),
+            () => removed,
+          )
+        ).map((id) => loggable(id, 40)),
+      );
     const found_ = orphans.length
       ? `found ${orphans.length} secret(s) from this attempt, whose value Okta never shows again; ${failed.length ? `could not remove ${failed.join(', ')}: deactivate and delete it in the Admin Console` : 'they were deactivated and deleted'}`
       : 'found no secret from this attempt, so nothing was added';
@@ -378,6 +404,13 @@ function createOkta(s: OktaSettings, deps: ProviderDeps): Provider<OktaFound, Ok
       const label = field(app.body, 'label');
       const secrets = await listing;
       const active = secrets.filter((x) => x.status === 'ACTIVE');
+      // An app that signs in with a client secret always has one (Okta deletes only an inactive
+      // secret and never deactivates the only one): an empty listing is not the app's, and nothing
+      // can be told from it.
+      if (secrets.length === 0)
+        throw new ProviderError(
+          `Okta listed no client secret for app ${s.appId}, which authenticates with one (${loggable(method, 40)}): the listing cannot be the app's, so nothing it says about the app's secrets can be trusted. Nothing was changed; re-run the workflow, and check the app's Client Credentials in the Admin Console if it happens again.`,
+        );
       const inactive = secrets
         .filter((x) => x.status !== 'ACTIVE')
         .sort((x, y) => x.created.localeCompare(y.created));
