@@ -16813,8 +16813,16 @@ function createAwsIam(s, deps) {
     async function clearOrphans(found, cause, sentAt) {
         let orphans;
         let unproven;
+        let missing;
+        let empty;
         try {
-            const fresh = (await list()).filter((k) => !found.before.includes(k.id) && k.id !== s.signIn.accessKeyId);
+            const listed = await list();
+            // A listing without a key preflight listed (and this run did not delete) is not complete: it
+            // cannot show whether the create took effect either.
+            missing = found.before.filter((id) => id !== found.clearFirst && !listed.some((k) => k.id === id));
+            // Nor can a listing that shows no key at all (nothing a preflight listing can be checked by).
+            empty = listed.length === 0;
+            const fresh = listed.filter((k) => !found.before.includes(k.id) && k.id !== s.signIn.accessKeyId);
             const since = (k) => Date.parse(k.created) >= sentAt - CLOCK_SLACK_MS;
             orphans = fresh.filter(since);
             unproven = fresh.filter((k) => !since(k));
@@ -16822,12 +16830,18 @@ function createAwsIam(s, deps) {
         catch (err) {
             throw new ProviderError(`${cause.message} It was not repeated, and listing the user's access keys to find out what happened failed too (${err.message}). The previous key still works. IAM may now hold a key whose secret nobody knows: delete any access key of IAM user ${user} created at about ${new Date((0,clock/* now */.tB)()).toISOString()}, then re-run the workflow.`, true);
         }
+        if (missing.length || empty)
+            throw new ProviderError(`${cause.message} It was not repeated, and the listing of the user's access keys after it ${empty ? 'showed no key at all' : `did not show ${missing.join(', ')}, which preflight listed`}, so it cannot tell whether the create took effect. The previous key still works. IAM may now hold a key whose secret nobody knows: delete any access key of IAM user ${user} created at about ${new Date((0,clock/* now */.tB)()).toISOString()}, then re-run the workflow.`, true);
         const failed = [];
         // Its secret is never shown again, so nobody can use it: this run's own key, deleted.
         for (const o of orphans)
             await del(o.id).catch(() => failed.push(o.id));
+        // A deletion is trusted once the listing no longer shows the key (a success answer may be empty).
+        const deleted = orphans.map((o) => o.id).filter((id) => !failed.includes(id));
+        if (deleted.length)
+            failed.push(...(await list().then((keys) => deleted.filter((id) => keys.some((k) => k.id === id)), () => deleted)));
         const what = orphans.length
-            ? `found ${orphans.length} access key(s) from this attempt (${orphans.map((o) => o.id).join(', ')}), whose secret AWS never shows again; ${failed.length ? `could not delete ${failed.join(', ')}: delete it in IAM` : 'they were deleted'}`
+            ? `found ${orphans.length} access key(s) from this attempt (${orphans.map((o) => o.id).join(', ')}), whose secret AWS never shows again; ${failed.length ? `could not delete (or confirm the deletion of) ${failed.join(', ')}: delete it in IAM` : 'they were deleted'}`
             : 'found no key from this attempt, so nothing was added';
         const left = unproven.length
             ? ` It also shows ${unproven.map((k) => k.id).join(', ')}, not listed in preflight but dated before this attempt: left alone, since a client may use ${unproven.length === 1 ? 'it' : 'them'}.`
@@ -18112,8 +18126,16 @@ function createGcp(s, deps) {
     async function clearOrphans(found, cause, sentAt) {
         let orphans;
         let unproven;
+        let missing;
+        let empty;
         try {
-            const fresh = (await list()).filter((k) => !found.before.includes(k.id) && k.id !== s.signInKeyId);
+            const listed = await list();
+            // A listing without a key preflight listed is not complete: it cannot show whether the create
+            // took effect either.
+            missing = found.before.filter((id) => !listed.some((k) => k.id === id));
+            // Nor can a listing that shows no key at all (Google's `{}` for an account without keys).
+            empty = listed.length === 0;
+            const fresh = listed.filter((k) => !found.before.includes(k.id) && k.id !== s.signInKeyId);
             const since = (k) => Date.parse(k.validAfter) >= sentAt - gcp_service_account_CLOCK_SLACK_MS;
             orphans = fresh.filter(since);
             unproven = fresh.filter((k) => !since(k));
@@ -18121,6 +18143,8 @@ function createGcp(s, deps) {
         catch (err) {
             throw new ProviderError(`${cause.message} It was not repeated, and listing the service account's keys to find out what happened failed too (${err.message}). The previous key still works. Google may now hold a key whose private key nobody has: delete any key of service account ${sa} created at about ${new Date((0,clock/* now */.tB)()).toISOString()}, then re-run the workflow.`, true);
         }
+        if (missing.length || empty)
+            throw new ProviderError(`${cause.message} It was not repeated, and the listing of the service account's keys after it ${empty ? 'showed no key at all' : `did not show ${missing.join(', ')}, which preflight listed`}, so it cannot tell whether the create took effect. The previous key still works. Google may now hold a key whose private key nobody has: delete any key of service account ${sa} created at about ${new Date((0,clock/* now */.tB)()).toISOString()}, then re-run the workflow.`, true);
         const failed = [];
         // Its private key is never shown again, so nobody can use it: this run's own key, deleted.
         for (const o of orphans)
@@ -19129,8 +19153,16 @@ function createOkta(s, deps) {
     async function clearOrphans(found, cause, sentAt) {
         let orphans;
         let unproven;
+        let missing;
+        let empty;
         try {
-            const fresh = (await list()).filter((x) => !found.before.includes(x.id));
+            const listed = await list();
+            // A listing without a secret preflight listed (and this run did not delete) is not complete: it
+            // cannot show whether the create took effect either.
+            missing = found.before.filter((id) => id !== found.clearFirst && !listed.some((x) => x.id === id));
+            // Nor can a listing that shows no secret at all (the app always has one).
+            empty = listed.length === 0;
+            const fresh = listed.filter((x) => !found.before.includes(x.id));
             const since = (x) => Date.parse(x.created) >= sentAt - okta_CLOCK_SLACK_MS;
             orphans = fresh.filter(since);
             unproven = fresh.filter((x) => !since(x));
@@ -19138,9 +19170,15 @@ function createOkta(s, deps) {
         catch (err) {
             throw new ProviderError(`${cause.message} It was not repeated, and listing the app's secrets to find out what happened failed too (${err.message}). The previous secret still works. Okta may now hold a secret nobody knows: in the Admin Console, deactivate and delete any client secret of app ${s.appId} created at about ${new Date((0,clock/* now */.tB)()).toISOString()}, then re-run the workflow.`, true);
         }
+        if (missing.length || empty)
+            throw new ProviderError(`${cause.message} It was not repeated, and the listing of the app's secrets after it ${empty ? 'showed no secret at all' : `did not show ${missing.map((id) => (0,untrusted/* loggable */.oM)(id, 40)).join(', ')}, which preflight listed`}, so it cannot tell whether the create took effect. The previous secret still works. Okta may now hold a secret nobody knows: in the Admin Console, deactivate and delete any client secret of app ${s.appId} created at about ${new Date((0,clock/* now */.tB)()).toISOString()}, then re-run the workflow.`, true);
         const failed = [];
         for (const o of orphans)
             await remove(o.id, o.status === 'ACTIVE').catch(() => failed.push((0,untrusted/* loggable */.oM)(o.id, 40)));
+        // A removal is trusted once the listing no longer shows the secret (a success answer may be empty).
+        const removed = orphans.map((o) => o.id).filter((id) => !failed.includes((0,untrusted/* loggable */.oM)(id, 40)));
+        if (removed.length)
+            failed.push(...(await list().then((secrets) => removed.filter((id) => secrets.some((x) => x.id === id)), () => removed)).map((id) => (0,untrusted/* loggable */.oM)(id, 40)));
         const found_ = orphans.length
             ? `found ${orphans.length} secret(s) from this attempt, whose value Okta never shows again; ${failed.length ? `could not remove ${failed.join(', ')}: deactivate and delete it in the Admin Console` : 'they were deactivated and deleted'}`
             : 'found no secret from this attempt, so nothing was added';
@@ -19172,6 +19210,11 @@ function createOkta(s, deps) {
             const label = field(app.body, 'label');
             const secrets = await listing;
             const active = secrets.filter((x) => x.status === 'ACTIVE');
+            // An app that signs in with a client secret always has one (Okta deletes only an inactive
+            // secret and never deactivates the only one): an empty listing is not the app's, and nothing
+            // can be told from it.
+            if (secrets.length === 0)
+                throw new ProviderError(`Okta listed no client secret for app ${s.appId}, which authenticates with one (${(0,untrusted/* loggable */.oM)(method, 40)}): the listing cannot be the app's, so nothing it says about the app's secrets can be trusted. Nothing was changed; re-run the workflow, and check the app's Client Credentials in the Admin Console if it happens again.`);
             const inactive = secrets
                 .filter((x) => x.status !== 'ACTIVE')
                 .sort((x, y) => x.created.localeCompare(y.created));
