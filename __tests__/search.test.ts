@@ -285,6 +285,21 @@ describe('regressions found by the invariant search (listings answered empty)', 
     expect(o.report.failure).toMatch(/could not delete \(or confirm the deletion of\)/);
   });
 
+  // Found by CI's search at seed 199019801: UpdateAccessKey answered success with nothing changed, and
+  // with aws-iam-retire-previous the run deleted a key that was still Active. A deactivation is now
+  // trusted once IAM lists the key Inactive; otherwise the run stops before any delete.
+  it('aws-iam: a deactivation answered success with nothing changed stops the run before the delete', async () => {
+    const o = await runSchedule({
+      ...minimal('aws-iam', [once('IAM UpdateAccessKey', 'noop')]),
+      retirePrevious: true,
+      oldByAction: false,
+    });
+    expect(o.violations).toEqual([]);
+    expect(o.report.failure).toMatch(
+      /still lists it Active, so it was neither counted as retired nor deleted/,
+    );
+  });
+
   it('okta: listings that all answer empty around a lost create stop the run in preflight', async () => {
     const o = await runSchedule({
       ...minimal('okta', [
