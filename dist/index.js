@@ -16958,6 +16958,11 @@ function createAwsIam(s, deps) {
                 if (id === r.newId || id === s.signIn.accessKeyId)
                     continue;
                 await deactivate(id);
+                // A deactivation is trusted once IAM lists the key Inactive (or no more): a success answer
+                // may have changed nothing, and an Active key is never deleted.
+                const shown = (await list()).find((k) => k.id === id);
+                if (shown?.status === 'Active')
+                    throw new ProviderError(`IAM answered the deactivation of the previous access key ${id} of IAM user ${user} but still lists it Active, so it was neither counted as retired nor deleted. Every target holds the new key, which signs; deactivate ${id} in IAM once nothing uses it, or re-run the workflow.`);
                 if (!s.retirePrevious) {
                     retired.push(`${id} (deactivated)`);
                     continue;
